@@ -1,0 +1,1 @@
+"""carecloud-async."""

@@ -1,0 +1,1 @@
+"""Build, generation and benchmark scripts for carecloud-async (not shipped)."""

@@ -1,0 +1,383 @@
+"""Normalise the CareCloud OpenAPI spec before code generation.
+
+The vendor's spec is valid OpenAPI, but a bare openapi-python-client run over it drops
+operations, drops the login response, copies the same error bodies into thousands of models
+and sends array filters in a syntax the PHP server does not read. Each pass below fixes one
+such defect, generically (by rule, never by a list of paths), so that it keeps working on the
+next version of the spec. Every pass is a pure function ``spec -> None`` that edits the dict in
+place and records what it did in a :class:`Report`; :func:`normalise` runs them in a fixed order
+on a deep copy. The output is deterministic: same input, same bytes.
+
+    python -m scripts.normalise IN.yaml OUT.json
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Spec = dict[str, Any]
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+SCHEMA_REF = "#/components/schemas/"
+# Descriptions that ask for PHP array syntax on a parameter the spec types as a plain string.
+ARRAY_SYNTAX_HINT = re.compile(r"array syntax", re.IGNORECASE)
+
+
+@dataclass
+class Report:
+    """What the normaliser changed, pass by pass (printed by ``make generate``)."""
+
+    changes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, pass_name: str, message: str) -> None:
+        self.changes[pass_name].append(message)
+
+    def summary(self) -> str:
+        lines = []
+        for name, items in self.changes.items():
+            lines.append(f"{name}: {len(items)}")
+            lines.extend(f"  - {item}" for item in items[:12])
+            if len(items) > 12:
+                lines.append(f"  ... and {len(items) - 12} more")
+        return "\n".join(lines)
+
+
+def load(path: Path) -> Spec:
+    """Parse a YAML or JSON spec file (JSON is a subset of YAML)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.load(fh, Loader=loader)  # noqa: S506 (a safe loader)
+    if not isinstance(data, dict) or "paths" not in data:
+        raise ValueError(f"{path} is not an OpenAPI document (no 'paths')")
+    return data
+
+
+def dump(spec: Spec) -> str:
+    return json.dumps(spec, indent=1, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pascal_case(value: str) -> str:
+    """The class name openapi-python-client derives from a name (close enough to compare)."""
+    words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", re.sub(r"[^A-Za-z0-9]+", " ", value))
+    return "".join(word[:1].upper() + word[1:] for word in words)
+
+
+def canonical(node: Any) -> str:
+    return json.dumps(node, sort_keys=True, ensure_ascii=False)
+
+
+def iter_operations(spec: Spec) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in spec.get("paths", {}).items():
+        for method in HTTP_METHODS:
+            operation = item.get(method)
+            if isinstance(operation, dict):
+                yield path, method, operation
+
+
+def walk(node: Any, visit: Callable[[dict[str, Any]], None]) -> None:
+    """Call ``visit`` on every mapping below ``node`` (depth first, document order)."""
+    if isinstance(node, dict):
+        visit(node)
+        for value in node.values():
+            walk(value, visit)
+    elif isinstance(node, list):
+        for value in node:
+            walk(value, visit)
+
+
+def rewrite_refs(spec: Spec, mapping: dict[str, str]) -> None:
+    def visit(node: dict[str, Any]) -> None:
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref in mapping:
+            node["$ref"] = mapping[ref]
+
+    walk(spec, visit)
+
+
+def resolve_parameter(spec: Spec, parameter: dict[str, Any]) -> dict[str, Any]:
+    ref = parameter.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/parameters/"):
+        resolved: dict[str, Any] = spec["components"]["parameters"][ref.rsplit("/", 1)[1]]
+        return resolved
+    return parameter
+
+
+def iter_parameters(spec: Spec) -> Iterator[dict[str, Any]]:
+    """Every parameter definition once: shared components first, then inline ones."""
+    yield from spec.get("components", {}).get("parameters", {}).values()
+    for _, _, operation in iter_operations(spec):
+        for parameter in operation.get("parameters", []):
+            if "$ref" not in parameter:
+                yield parameter
+    for item in spec.get("paths", {}).values():
+        for parameter in item.get("parameters", []):
+            if "$ref" not in parameter:
+                yield parameter
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    name, n = base, 2
+    while pascal_case(name) in taken:
+        name, n = f"{base}{n}", n + 1
+    taken.add(pascal_case(name))
+    return name
+
+
+def schema_names(spec: Spec) -> dict[str, Any]:
+    schemas: dict[str, Any] = spec.setdefault("components", {}).setdefault("schemas", {})
+    return schemas
+
+
+# --------------------------------------------------------------------------- passes
+
+
+def resolve_schema_aliases(spec: Spec, report: Report) -> None:
+    """A component schema that is only a ``$ref`` to another (``Customer-type`` -> ``CustomerType``)
+    makes the generator build the same class twice; point its users at the target and drop it."""
+    schemas = schema_names(spec)
+    mapping: dict[str, str] = {}
+    for name, schema in list(schemas.items()):
+        if isinstance(schema, dict) and set(schema) == {"$ref"}:
+            target = schema["$ref"]
+            while target in mapping:
+                target = mapping[target]
+            mapping[SCHEMA_REF + name] = target
+            del schemas[name]
+            report.add("resolve_schema_aliases", f"{name} -> {target.removeprefix(SCHEMA_REF)}")
+    if mapping:
+        rewrite_refs(spec, mapping)
+
+
+def rename_clashing_schemas(spec: Spec, report: Report) -> None:
+    """Two component names that give the same class name (``Foo-bar`` and ``FooBar``) would
+    overwrite each other: the later one gets a numbered name."""
+    schemas = schema_names(spec)
+    taken: set[str] = set()
+    mapping: dict[str, str] = {}
+    renamed: dict[str, Any] = {}
+    for name, schema in schemas.items():
+        if pascal_case(name) in taken:
+            new = unique_name(pascal_case(name), taken)
+            mapping[SCHEMA_REF + name] = SCHEMA_REF + new
+            renamed[new] = schema
+            report.add("rename_clashing_schemas", f"{name} -> {new}")
+        else:
+            taken.add(pascal_case(name))
+            renamed[name] = schema
+    if mapping:
+        schemas.clear()
+        schemas.update(renamed)
+        rewrite_refs(spec, mapping)
+
+
+def hoist_response_schemas(spec: Spec, report: Report) -> None:
+    """Shared responses (``components/responses``) with inline bodies are copied by the generator
+    into every operation that uses them (4,150 models for five error bodies). Move each body to a
+    named schema (``Unauthorized`` -> ``UnauthorizedErrorBody``) so there is one model per body."""
+    schemas = schema_names(spec)
+    taken = {pascal_case(name) for name in schemas}
+    for name, response in spec.get("components", {}).get("responses", {}).items():
+        for media in response.get("content", {}).values():
+            schema = media.get("schema")
+            if not isinstance(schema, dict) or "$ref" in schema:
+                continue
+            base = name.removesuffix("Error") + "ErrorBody"
+            new = unique_name(base, taken)
+            schemas[new] = schema
+            media["schema"] = {"$ref": SCHEMA_REF + new}
+            report.add("hoist_response_schemas", f"responses/{name} -> schemas/{new}")
+
+
+def hoist_parameter_enums(spec: Spec, report: Report) -> None:
+    """An inline enum on a parameter becomes one enum class per operation
+    (``GetCustomersSortDirection``, ``GetRewardsSortDirection``, ...). Identical enums on
+    parameters of the same name become one shared schema (``SortDirection``)."""
+    schemas = schema_names(spec)
+    taken = {pascal_case(name) for name in schemas}
+    by_key: dict[tuple[str, str], str] = {}
+    for parameter in iter_parameters(spec):
+        schema = parameter.get("schema")
+        if not isinstance(schema, dict):
+            continue
+        target = schema.get("items") if schema.get("type") == "array" else schema
+        if not isinstance(target, dict) or "enum" not in target or "$ref" in target:
+            continue
+        key = (parameter["name"].removesuffix("[]"), canonical(target))
+        if key not in by_key:
+            new = unique_name(pascal_case(key[0]), taken)
+            schemas[new] = copy.deepcopy(target)
+            by_key[key] = new
+            report.add("hoist_parameter_enums", f"{key[0]} -> schemas/{new}")
+        ref = {"$ref": SCHEMA_REF + by_key[key]}
+        if target is schema:
+            parameter["schema"] = ref
+        else:
+            schema["items"] = ref
+
+
+def _response_schema_sites(spec: Spec) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(operationId, status, media object) for every inline response body of an operation."""
+    for path, method, operation in iter_operations(spec):
+        op_id = operation.get("operationId") or f"{method}_{path}"
+        for status, response in operation.get("responses", {}).items():
+            if not isinstance(response, dict):
+                continue
+            for media in response.get("content", {}).values():
+                if isinstance(media.get("schema"), dict) and "$ref" not in media["schema"]:
+                    yield op_id, str(status), media
+
+
+def dedupe_titled_schemas(spec: Spec, report: Report) -> None:
+    """Response bodies carry titles (``PostUserLogin200Response``) that the generator uses as class
+    names. The same title twice is fatal to one of them (the login's 200 response was dropped).
+    Identical bodies under one title are hoisted into one schema; a body whose title was
+    copy-pasted from another operation is retitled after its own operation and status."""
+    schemas = schema_names(spec)
+    taken = {pascal_case(name) for name in schemas}
+    sites: dict[str, list[tuple[str, str, dict[str, Any]]]] = defaultdict(list)
+    for op_id, status, media in _response_schema_sites(spec):
+        title = media["schema"].get("title")
+        if isinstance(title, str):
+            sites[title].append((op_id, status, media))
+    for title, group in sites.items():
+        if len(group) < 2:
+            continue
+        bodies = {canonical(media["schema"]) for _, _, media in group}
+        if len(bodies) == 1:
+            new = unique_name(title, taken)
+            schemas[new] = group[0][2]["schema"]
+            for _, _, media in group:
+                media["schema"] = {"$ref": SCHEMA_REF + new}
+            report.add("dedupe_titled_schemas", f"{title}: {len(group)} identical bodies -> schemas/{new}")
+            continue
+        owner = pascal_case(title)
+        for op_id, status, media in group:
+            own = f"{pascal_case(op_id)}{status}Response"
+            if own == owner:
+                continue
+            new = unique_name(own, taken)
+            media["schema"]["title"] = new
+            report.add("dedupe_titled_schemas", f"{title} in {op_id} {status} -> {new}")
+
+
+def _inline_enum(schema: Any) -> dict[str, Any] | None:
+    if not isinstance(schema, dict) or "$ref" in schema:
+        return None
+    if "enum" in schema:
+        return schema
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict) and "enum" in items and "$ref" not in items:
+        return items
+    return None
+
+
+def rename_clashing_enums(spec: Spec, report: Report) -> None:
+    """The generator names an inline enum ``<Schema><Property>``; ``Task.state`` becomes
+    ``TaskState``, which is also a component schema, and the whole ``Task`` schema was dropped
+    (with ``POST /tasks`` and ``PUT /tasks/{task_id}``). Such enums get a title that keeps them
+    apart (``TaskStateValue``)."""
+    schemas = schema_names(spec)
+    taken = {pascal_case(name) for name in schemas}
+    for schema_name, schema in schemas.items():
+        if not isinstance(schema, dict):
+            continue
+        for prop_name, prop in (schema.get("properties") or {}).items():
+            enum = _inline_enum(prop)
+            if enum is None:
+                continue
+            label = enum.get("title") or prop_name
+            if pascal_case(schema_name) + pascal_case(label) in taken:
+                enum["title"] = f"{label}_value"
+                report.add(
+                    "rename_clashing_enums",
+                    f"{schema_name}.{prop_name} -> {pascal_case(schema_name)}{pascal_case(label)}Value",
+                )
+
+
+def retype_array_syntax_params(spec: Spec, report: Report) -> None:
+    """Query parameters typed ``string`` whose description asks for array syntax
+    (``reward_id[]=...``) are arrays in truth: retype them so several values can be sent."""
+    for parameter in iter_parameters(spec):
+        schema = parameter.get("schema")
+        if (
+            parameter.get("in") == "query"
+            and isinstance(schema, dict)
+            and schema.get("type") == "string"
+            and ARRAY_SYNTAX_HINT.search(parameter.get("description", ""))
+        ):
+            parameter["schema"] = {"type": "array", "items": schema}
+            report.add("retype_array_syntax_params", parameter["name"])
+
+
+def bracket_array_params(spec: Spec, report: Report) -> None:
+    """The server is PHP: ``tag_ids=a&tag_ids=b`` keeps only ``b``. Renaming an array query
+    parameter to ``tag_ids[]`` makes the generator send ``tag_ids[]=a&tag_ids[]=b`` while the Python
+    argument stays ``tag_ids``."""
+    for parameter in iter_parameters(spec):
+        schema = parameter.get("schema")
+        if parameter.get("in") != "query" or not isinstance(schema, dict):
+            continue
+        if schema.get("type") == "array" and not parameter["name"].endswith("[]"):
+            report.add("bracket_array_params", f"{parameter['name']} -> {parameter['name']}[]")
+            parameter["name"] += "[]"
+            parameter["explode"] = True
+            parameter["style"] = "form"
+
+
+def drop_header_defaults(spec: Spec, report: Report) -> None:
+    """``Accept-Language`` has a default on 310 operations; the generated functions would send it
+    on every call and override the client-level language. Header defaults are dropped."""
+    for parameter in iter_parameters(spec):
+        schema = parameter.get("schema")
+        if parameter.get("in") == "header" and isinstance(schema, dict) and "default" in schema:
+            del schema["default"]
+            report.add("drop_header_defaults", parameter["name"])
+
+
+PASSES: tuple[Callable[[Spec, Report], None], ...] = (
+    resolve_schema_aliases,
+    rename_clashing_schemas,
+    hoist_response_schemas,
+    retype_array_syntax_params,
+    hoist_parameter_enums,
+    bracket_array_params,
+    drop_header_defaults,
+    dedupe_titled_schemas,
+    rename_clashing_enums,
+)
+
+
+def normalise(spec: Spec, report: Report | None = None) -> Spec:
+    """Return a normalised deep copy of ``spec``; the input is left untouched."""
+    report = report if report is not None else Report()
+    result = copy.deepcopy(spec)
+    for run in PASSES:
+        run(result, report)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    report = Report()
+    out = normalise(load(Path(argv[1])), report)
+    Path(argv[2]).write_text(dump(out), encoding="utf-8")
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
