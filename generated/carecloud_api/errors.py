@@ -2,6 +2,8 @@
 # Do not edit: changes are lost. Regenerate with `make generate`.
 """Contains shared errors types that can be raised from API functions"""
 
+import httpx
+
 
 class UnexpectedStatus(Exception):
     """Raised by api functions when the response status an undocumented status and Client.raise_on_unexpected_status is True"""
@@ -15,4 +17,15 @@ class UnexpectedStatus(Exception):
         )
 
 
-__all__ = ["UnexpectedStatus"]
+class ErrorStatus(Exception):
+    """Raised by the ``call()`` functions for any non-2xx answer; ``response`` is the read ``httpx.Response``.
+
+    The message holds only the status and method: bodies and URLs may carry secrets.
+    """
+
+    def __init__(self, response: httpx.Response):
+        self.response = response
+        super().__init__(f"HTTP {response.status_code} for {response.request.method}")
+
+
+__all__ = ["ErrorStatus", "UnexpectedStatus"]

@@ -438,3 +438,43 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    customer_id: str | Unset = UNSET,
+    valid_from: str | Unset = UNSET,
+    valid_to: str | Unset = UNSET,
+    valid_only: bool | Unset = UNSET,
+    booking_ticket_property_id: str | Unset = UNSET,
+    booking_ticket_property_value: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetBookingTickets200Response:
+    """Get all booking tickets: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        customer_id=customer_id,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        valid_only=valid_only,
+        booking_ticket_property_id=booking_ticket_property_id,
+        booking_ticket_property_value=booking_ticket_property_value,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetBookingTickets200Response, _parse_response(client=client, response=response))

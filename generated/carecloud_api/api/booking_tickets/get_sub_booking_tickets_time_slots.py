@@ -458,3 +458,45 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    booking_ticket_id: str,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    free_only: bool | Unset = UNSET,
+    time_from: str | Unset = UNSET,
+    time_to: str | Unset = UNSET,
+    booking_ticket_property_id: str | Unset = UNSET,
+    booking_ticket_property_value: str | Unset = UNSET,
+    customer_id: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetSubBookingTicketsTimeSlots200Response:
+    """Get all time slots for a booking ticket: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        booking_ticket_id=booking_ticket_id,
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        free_only=free_only,
+        time_from=time_from,
+        time_to=time_to,
+        booking_ticket_property_id=booking_ticket_property_id,
+        booking_ticket_property_value=booking_ticket_property_value,
+        customer_id=customer_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetSubBookingTicketsTimeSlots200Response, _parse_response(client=client, response=response))

@@ -421,3 +421,39 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    customer_id: str | Unset = UNSET,
+    booking_status: str | Unset = UNSET,
+    booking_statuses: list[str] | Unset = UNSET,
+    add_booking_items: AddBookingItems | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetBookings200Response:
+    """Get all bookings: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        customer_id=customer_id,
+        booking_status=booking_status,
+        booking_statuses=booking_statuses,
+        add_booking_items=add_booking_items,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetBookings200Response, _parse_response(client=client, response=response))

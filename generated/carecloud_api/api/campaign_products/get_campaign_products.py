@@ -535,3 +535,53 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    name: str | Unset = UNSET,
+    code: str | Unset = UNSET,
+    display_in: DisplayIn | Unset = UNSET,
+    type_id: list[str] | Unset = UNSET,
+    store_id: str | Unset = UNSET,
+    value_type_id: ValueTypeId | Unset = UNSET,
+    is_valid: bool | Unset = UNSET,
+    valid_from: str | Unset = UNSET,
+    valid_to: str | Unset = UNSET,
+    campaign_id: str | Unset = UNSET,
+    include_property_records: bool | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetCampaignProducts200Response:
+    """Get all campaign products: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        name=name,
+        code=code,
+        display_in=display_in,
+        type_id=type_id,
+        store_id=store_id,
+        value_type_id=value_type_id,
+        is_valid=is_valid,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        campaign_id=campaign_id,
+        include_property_records=include_property_records,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetCampaignProducts200Response, _parse_response(client=client, response=response))

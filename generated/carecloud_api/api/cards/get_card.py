@@ -294,3 +294,25 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    card_id: str,
+    *,
+    accept_language: str | Unset = UNSET,
+) -> GetCard200Response:
+    """Get a card: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        card_id=card_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetCard200Response, _parse_response(client=client, response=response))

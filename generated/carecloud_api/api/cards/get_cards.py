@@ -470,3 +470,45 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    customer_id: str | Unset = UNSET,
+    card_number: str | Unset = UNSET,
+    card_type_id: str | Unset = UNSET,
+    state: State | Unset = UNSET,
+    is_valid: bool | Unset = UNSET,
+    card_number_list: list[str] | Unset = UNSET,
+    search_secondary_card_number: bool | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetCards200Response:
+    """Get all cards: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        customer_id=customer_id,
+        card_number=card_number,
+        card_type_id=card_type_id,
+        state=state,
+        is_valid=is_valid,
+        card_number_list=card_number_list,
+        search_secondary_card_number=search_secondary_card_number,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetCards200Response, _parse_response(client=client, response=response))

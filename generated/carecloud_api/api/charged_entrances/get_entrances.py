@@ -610,3 +610,65 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    pos_id: PosId | Unset = UNSET,
+    external_order_id: str | Unset = UNSET,
+    name: str | Unset = UNSET,
+    resort_name: str | Unset = UNSET,
+    customer_category_name: str | Unset = UNSET,
+    card_id: str | Unset = UNSET,
+    customer_id: str | Unset = UNSET,
+    entrance_type_id: EntranceTypeId | Unset = UNSET,
+    state: State | Unset = UNSET,
+    external_entrance_id: str | Unset = UNSET,
+    is_valid: bool | Unset = UNSET,
+    is_cancelled: bool | Unset = UNSET,
+    valid_from: str | Unset = UNSET,
+    valid_to: str | Unset = UNSET,
+    product_id: str | Unset = UNSET,
+    external_turnstile_permission_id: str | Unset = UNSET,
+    order_item_id: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetEntrances200Response:
+    """Get all entrances: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        pos_id=pos_id,
+        external_order_id=external_order_id,
+        name=name,
+        resort_name=resort_name,
+        customer_category_name=customer_category_name,
+        card_id=card_id,
+        customer_id=customer_id,
+        entrance_type_id=entrance_type_id,
+        state=state,
+        external_entrance_id=external_entrance_id,
+        is_valid=is_valid,
+        is_cancelled=is_cancelled,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        product_id=product_id,
+        external_turnstile_permission_id=external_turnstile_permission_id,
+        order_item_id=order_item_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetEntrances200Response, _parse_response(client=client, response=response))

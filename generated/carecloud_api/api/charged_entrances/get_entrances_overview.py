@@ -325,3 +325,29 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    valid_from: str | Unset = UNSET,
+    valid_to: str | Unset = UNSET,
+    pos_id: PosId | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetEntrancesOverview200Response:
+    """Get entrances overview: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        valid_from=valid_from,
+        valid_to=valid_to,
+        pos_id=pos_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetEntrancesOverview200Response, _parse_response(client=client, response=response))

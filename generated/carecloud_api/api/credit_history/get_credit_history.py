@@ -497,3 +497,45 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    customer_id: str,
+    store_id: str | Unset = UNSET,
+    partner_id: str | Unset = UNSET,
+    time_from: str | Unset = UNSET,
+    time_to: str | Unset = UNSET,
+    credit_operation_type: str | Unset = UNSET,
+    credit_operation_note: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetCreditHistory200Response:
+    """Get credit transaction history: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        customer_id=customer_id,
+        store_id=store_id,
+        partner_id=partner_id,
+        time_from=time_from,
+        time_to=time_to,
+        credit_operation_type=credit_operation_type,
+        credit_operation_note=credit_operation_note,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetCreditHistory200Response, _parse_response(client=client, response=response))

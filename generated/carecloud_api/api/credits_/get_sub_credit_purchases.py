@@ -478,3 +478,45 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    credit_id: str,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    store_id: str | Unset = UNSET,
+    customer_id: str | Unset = UNSET,
+    type_id: str | Unset = UNSET,
+    payment_time_from: str | Unset = UNSET,
+    payment_time_to: str | Unset = UNSET,
+    purchase_items_extension: bool | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetSubCreditPurchases200Response:
+    """Get all purchases for a credit: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        credit_id=credit_id,
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        store_id=store_id,
+        customer_id=customer_id,
+        type_id=type_id,
+        payment_time_from=payment_time_from,
+        payment_time_to=payment_time_to,
+        purchase_items_extension=purchase_items_extension,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetSubCreditPurchases200Response, _parse_response(client=client, response=response))

@@ -535,3 +535,49 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    email: str | Unset = UNSET,
+    phone: str | Unset = UNSET,
+    customer_source_id: str | Unset = UNSET,
+    first_name: str | Unset = UNSET,
+    last_name: str | Unset = UNSET,
+    birthdate: str | Unset = UNSET,
+    email_list: list[str] | Unset = UNSET,
+    customer_ids: list[str] | Unset = UNSET,
+    customer_short_salutation: bool | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetCustomers200Response:
+    """Get all customers: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        email=email,
+        phone=phone,
+        customer_source_id=customer_source_id,
+        first_name=first_name,
+        last_name=last_name,
+        birthdate=birthdate,
+        email_list=email_list,
+        customer_ids=customer_ids,
+        customer_short_salutation=customer_short_salutation,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetCustomers200Response, _parse_response(client=client, response=response))

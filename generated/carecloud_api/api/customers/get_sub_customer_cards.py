@@ -444,3 +444,41 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    customer_id: str,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    card_number: str | Unset = UNSET,
+    card_type_id: str | Unset = UNSET,
+    is_valid: bool | Unset = UNSET,
+    card_number_list: list[str] | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetSubCustomerCards200Response:
+    """Get all customer cards: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        card_number=card_number,
+        card_type_id=card_type_id,
+        is_valid=is_valid,
+        card_number_list=card_number_list,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetSubCustomerCards200Response, _parse_response(client=client, response=response))

@@ -474,3 +474,45 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    customer_id: str,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    event_type_id: str | Unset = UNSET,
+    external_id: str | Unset = UNSET,
+    event_type_ids: list[str] | Unset = UNSET,
+    include_property_records: bool | Unset = UNSET,
+    time_from: str | Unset = UNSET,
+    time_to: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetSubCustomerEvents200Response:
+    """Get information about all customer events: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        event_type_id=event_type_id,
+        external_id=external_id,
+        event_type_ids=event_type_ids,
+        include_property_records=include_property_records,
+        time_from=time_from,
+        time_to=time_to,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetSubCustomerEvents200Response, _parse_response(client=client, response=response))

@@ -431,3 +431,39 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    customer_id: str,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    related_customer_id: str | Unset = UNSET,
+    customer_relation_type_id: str | Unset = UNSET,
+    all_customer_relations: bool | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetSubCustomerRelatedCustomers200Response:
+    """Get information about all related customers: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        related_customer_id=related_customer_id,
+        customer_relation_type_id=customer_relation_type_id,
+        all_customer_relations=all_customer_relations,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetSubCustomerRelatedCustomers200Response, _parse_response(client=client, response=response))

@@ -334,3 +334,27 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    customer_id: str,
+    *,
+    segment_group_ids: list[str] | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetSubCustomerSegment200Response:
+    """Get a collection of segment records: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        segment_group_ids=segment_group_ids,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetSubCustomerSegment200Response, _parse_response(client=client, response=response))

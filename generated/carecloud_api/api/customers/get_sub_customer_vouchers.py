@@ -474,3 +474,45 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    customer_id: str,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    code: str | Unset = UNSET,
+    store_id: str | Unset = UNSET,
+    is_valid: bool | Unset = UNSET,
+    is_applied: bool | Unset = UNSET,
+    without_stores: bool | Unset = UNSET,
+    reward_id: list[str] | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetSubCustomerVouchers200Response:
+    """Get all customer vouchers: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        code=code,
+        store_id=store_id,
+        is_valid=is_valid,
+        is_applied=is_applied,
+        without_stores=without_stores,
+        reward_id=reward_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetSubCustomerVouchers200Response, _parse_response(client=client, response=response))

@@ -383,3 +383,33 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    first_name: str | Unset = UNSET,
+    last_name: str | Unset = UNSET,
+    birthdate: str | Unset = UNSET,
+    card_number: str | Unset = UNSET,
+    mode: Mode | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetCustomersSearch200Response:
+    """Search customers: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        first_name=first_name,
+        last_name=last_name,
+        birthdate=birthdate,
+        card_number=card_number,
+        mode=mode,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetCustomersSearch200Response, _parse_response(client=client, response=response))

@@ -319,3 +319,25 @@ async def asyncio(
             body=body,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    body: PostCustomersValidateCustomerDataBody,
+) -> PostCustomerValidateCustomerData200Response:
+    """Validation of the customer data: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(
+        PostCustomerValidateCustomerData200Response, _parse_response(client=client, response=response)
+    )

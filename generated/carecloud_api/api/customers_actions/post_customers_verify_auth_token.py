@@ -281,3 +281,23 @@ async def asyncio(
             body=body,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    body: PostCustomersVerifyAuthTokenBody,
+) -> PostCustomerVerifyAuthToken200Response:
+    """Verify auth token: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        body=body,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(PostCustomerVerifyAuthToken200Response, _parse_response(client=client, response=response))

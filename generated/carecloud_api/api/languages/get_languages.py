@@ -298,3 +298,27 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    language_list_type: LanguageListType | Unset = UNSET,
+    default_language: bool | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetLanguages200Response:
+    """Get all languages: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        language_list_type=language_list_type,
+        default_language=default_language,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetLanguages200Response, _parse_response(client=client, response=response))

@@ -415,3 +415,41 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    name: str | Unset = UNSET,
+    store_id: str | Unset = UNSET,
+    code: str | Unset = UNSET,
+    external_id: str | Unset = UNSET,
+    partner_id: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetProductGroups200Response:
+    """Get all product groups: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        name=name,
+        store_id=store_id,
+        code=code,
+        external_id=external_id,
+        partner_id=partner_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetProductGroups200Response, _parse_response(client=client, response=response))

@@ -290,3 +290,25 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    product_reservation_price_id: str,
+    *,
+    accept_language: str | Unset = UNSET,
+) -> GetProductReservationPrice200Response:
+    """Get a detail of product reservation price: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        product_reservation_price_id=product_reservation_price_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetProductReservationPrice200Response, _parse_response(client=client, response=response))

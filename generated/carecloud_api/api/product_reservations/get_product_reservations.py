@@ -435,3 +435,43 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    customer_id: str | Unset = UNSET,
+    store_id: str | Unset = UNSET,
+    reservation_state: ReservationState | Unset = UNSET,
+    external_reservation_list_type_id: str | Unset = UNSET,
+    external_reservation_code: str | Unset = UNSET,
+    include_reservation_progress_history: bool | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetProductReservations200Response:
+    """Get all product reservations: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        customer_id=customer_id,
+        store_id=store_id,
+        reservation_state=reservation_state,
+        external_reservation_list_type_id=external_reservation_list_type_id,
+        external_reservation_code=external_reservation_code,
+        include_reservation_progress_history=include_reservation_progress_history,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetProductReservations200Response, _parse_response(client=client, response=response))

@@ -446,3 +446,43 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    name: str | Unset = UNSET,
+    code: str | Unset = UNSET,
+    external_id: str | Unset = UNSET,
+    external_type_code: str | Unset = UNSET,
+    tag_ids: list[str] | Unset = UNSET,
+    partner_id: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetProducts200Response:
+    """Get all products: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        name=name,
+        code=code,
+        external_id=external_id,
+        external_type_code=external_type_code,
+        tag_ids=tag_ids,
+        partner_id=partner_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetProducts200Response, _parse_response(client=client, response=response))

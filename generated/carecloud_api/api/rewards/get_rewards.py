@@ -556,3 +556,57 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    name: str | Unset = UNSET,
+    store_id: str | Unset = UNSET,
+    is_valid: bool | Unset = UNSET,
+    valid_from: str | Unset = UNSET,
+    valid_to: str | Unset = UNSET,
+    code: str | Unset = UNSET,
+    is_automated: bool | Unset = UNSET,
+    reward_group: RewardGroup | Unset = UNSET,
+    customer_type_id: list[str] | Unset = UNSET,
+    without_stores: bool | Unset = UNSET,
+    tag_ids: list[str] | Unset = UNSET,
+    partner_id: str | Unset = UNSET,
+    reward_type_id: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetRewards200Response:
+    """Get all rewards: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        name=name,
+        store_id=store_id,
+        is_valid=is_valid,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        code=code,
+        is_automated=is_automated,
+        reward_group=reward_group,
+        customer_type_id=customer_type_id,
+        without_stores=without_stores,
+        tag_ids=tag_ids,
+        partner_id=partner_id,
+        reward_type_id=reward_type_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetRewards200Response, _parse_response(client=client, response=response))

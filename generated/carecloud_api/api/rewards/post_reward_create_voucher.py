@@ -312,3 +312,27 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    reward_id: str,
+    *,
+    body: PostRewardCreateVoucherBody,
+    accept_language: str | Unset = UNSET,
+) -> PostRewardCreateVoucher201Response:
+    """Create a new voucher: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        reward_id=reward_id,
+        body=body,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(PostRewardCreateVoucher201Response, _parse_response(client=client, response=response))

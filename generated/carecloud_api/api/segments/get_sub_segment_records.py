@@ -310,3 +310,27 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    segment_id: str,
+    *,
+    segment_group_ids: list[str] | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetSubSegmentRecords200Response:
+    """Get all segment records: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        segment_id=segment_id,
+        segment_group_ids=segment_group_ids,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetSubSegmentRecords200Response, _parse_response(client=client, response=response))

@@ -389,3 +389,37 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    stamper_card_id: list[str] | Unset = UNSET,
+    customer_id: str | Unset = UNSET,
+    stamper_condition_id: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetStamperStamps200Response:
+    """Get all stamper stamps: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        stamper_card_id=stamper_card_id,
+        customer_id=customer_id,
+        stamper_condition_id=stamper_condition_id,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetStamperStamps200Response, _parse_response(client=client, response=response))

@@ -450,3 +450,45 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    count: int | Unset = 100,
+    offset: int | Unset = 0,
+    sort_field: str | Unset = UNSET,
+    sort_direction: SortDirection | Unset = UNSET,
+    task_type_id: str | Unset = UNSET,
+    task_state_id: str | Unset = UNSET,
+    customer_id: str | Unset = UNSET,
+    priority: Priority | Unset = UNSET,
+    due_date: str | Unset = UNSET,
+    task_title: str | Unset = UNSET,
+    task_note: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetTasks200Response:
+    """Get all tasks: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        count=count,
+        offset=offset,
+        sort_field=sort_field,
+        sort_direction=sort_direction,
+        task_type_id=task_type_id,
+        task_state_id=task_state_id,
+        customer_id=customer_id,
+        priority=priority,
+        due_date=due_date,
+        task_title=task_title,
+        task_note=task_note,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetTasks200Response, _parse_response(client=client, response=response))

@@ -339,3 +339,29 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    token_id: str,
+    *,
+    external_application_id: str,
+    token_type: TokenType,
+    accept_language: str | Unset = UNSET,
+) -> GetTokenAuthentication200Response:
+    """Get an authentication token for customer login or verification in another application.: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        token_id=token_id,
+        external_application_id=external_application_id,
+        token_type=token_type,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetTokenAuthentication200Response, _parse_response(client=client, response=response))

@@ -320,3 +320,27 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    token_id: str,
+    *,
+    body: PostTokenAuthTokenLoginBody,
+    accept_language: str | Unset = UNSET,
+) -> PostTokenAuthTokenLogin200Response:
+    """Login via authentication token: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        token_id=token_id,
+        body=body,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(PostTokenAuthTokenLogin200Response, _parse_response(client=client, response=response))

@@ -320,3 +320,29 @@ async def asyncio(
             accept_language=accept_language,
         )
     ).parsed
+
+
+async def call(
+    client: AuthenticatedClient | Client,
+    /,
+    *,
+    customer_id: str,
+    date_from: str | Unset = UNSET,
+    date_to: str | Unset = UNSET,
+    accept_language: str | Unset = UNSET,
+) -> GetWalletPoints200Response:
+    """Get points overview: the success value, or ``errors.ErrorStatus``.
+
+    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
+    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    """
+    kwargs = _get_kwargs(
+        customer_id=customer_id,
+        date_from=date_from,
+        date_to=date_to,
+        accept_language=accept_language,
+    )
+    response = await client.get_async_httpx_client().request(**kwargs)
+    if not 200 <= response.status_code < 300:
+        raise errors.ErrorStatus(response)
+    return cast(GetWalletPoints200Response, _parse_response(client=client, response=response))
