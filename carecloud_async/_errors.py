@@ -5,6 +5,8 @@
     ├── RequestValidationError  bad input, raised before anything is sent (also a ValueError)
     ├── AuthenticationError     login or token creation refused (wrong credentials, ...)
     ├── TokenStoreError         a token store could not read or write
+    ├── NetworkError            the server could not be reached (after retries)
+    │   └── RequestTimeout      connect, read, write or pool timeout (after retries)
     └── APIError                any non-2xx answer: status, error code, message, invalid params
         ├── BadRequest          400, with ``invalid_params`` (name, reason, message)
         ├── Unauthorized        401 (after the one re-login the auth flow allows)
@@ -77,6 +79,17 @@ class AuthenticationError(CareCloudError):
 
 class TokenStoreError(CareCloudError):
     """A token store failed to load or save a token."""
+
+
+class NetworkError(CareCloudError):
+    """The request could not be completed at the network level (after the configured retries).
+
+    The underlying ``httpx`` exception is the ``__cause__``.
+    """
+
+
+class RequestTimeout(NetworkError):
+    """A connect, read, write or pool timeout (after the configured retries)."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +255,12 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     import time
 
+    if when.tzinfo is None:
+        # An HTTP date is always GMT, but asctime-format dates carry no zone and
+        # parsedate_to_datetime returns them naive (which .timestamp() reads as local time).
+        from datetime import timezone
+
+        when = when.replace(tzinfo=timezone.utc)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
 

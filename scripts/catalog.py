@@ -165,4 +165,136 @@ def render(entries: list[Entry]) -> str:
 
 
 def write(spec: Spec, package_dir: Path) -> None:
-    (package_dir / "_catalog.py").write_text(render(build(spec, package_dir)), encoding="utf-8")
+    entries = build(spec, package_dir)
+    (package_dir / "_catalog.py").write_text(render(entries), encoding="utf-8")
+    (package_dir / "actions.py").write_text(render_actions(entries), encoding="utf-8")
+
+
+def snake(value: str) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "_", value).strip("_").lower()
+
+
+def action_names(entries: list[Entry]) -> dict[str, dict[str, Entry]]:
+    """Action operations grouped by resource (first path segment), keyed by method name.
+
+    The name is the action's (``verify-credentials`` -> ``verify_credentials``); where two actions
+    of one resource share it, the path segments between resource and ``actions`` come first
+    (``/recommendation-engine/product/actions/order`` -> ``product_order``).
+    """
+    groups: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if entry.action:
+            groups.setdefault(snake(entry.path.strip("/").split("/")[0]), []).append(entry)
+    result: dict[str, dict[str, Entry]] = {}
+    for group, members in groups.items():
+        counts: dict[str, int] = {}
+        for entry in members:
+            counts[snake(entry.action or "")] = counts.get(snake(entry.action or ""), 0) + 1
+        named: dict[str, Entry] = {}
+        for entry in members:
+            name = snake(entry.action or "")
+            if counts[name] > 1:
+                segments = entry.path.strip("/").split("/")
+                middle = [s for s in segments[1 : segments.index("actions")] if not s.startswith("{")]
+                name = snake("_".join([*middle, name]))
+            if name in named or name.startswith("_"):
+                name = entry.module.rsplit(".", 1)[1]
+            named[name] = entry
+        result[group] = dict(sorted(named.items()))
+    return dict(sorted(result.items()))
+
+
+def render_actions(entries: list[Entry]) -> str:
+    groups = action_names(entries)
+    lines = [
+        '"""Every action method of the spec (``.../actions/<name>``), grouped by resource.',
+        "",
+        "Derived from the spec by scripts/catalog.py. Each attribute is the generated endpoint's typed",
+        "``call`` with the client bound by a runner (carecloud_async passes ``CareCloud.call``):",
+        "",
+        "    actions = Actions(cc.call)",
+        "    await actions.customers.verify_credentials(body=...)",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import functools",
+        "from collections.abc import Awaitable, Callable",
+        "from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, cast, overload",
+        "",
+    ]
+    for group, named in groups.items():
+        for name, entry in named.items():
+            package, module = entry.module.rsplit(".", 1)
+            lines.append(f"from {package.replace('carecloud_api', '', 1) or '.'} import {module} as _{group}__{name}")
+    lines += [
+        "from .client import Client",
+        "",
+        'P = ParamSpec("P")',
+        'R = TypeVar("R")',
+        "",
+        "",
+        "class Runner(Protocol):",
+        '    """Runs a generated ``call`` function with an authenticated client (``CareCloud.call``)."""',
+        "",
+        "    def __call__(self, operation: Any, /, *args: Any, **kwargs: Any) -> Awaitable[Any]: ...",
+        "",
+        "",
+        "class _Group:",
+        '    __slots__ = ("_run",)',
+        "",
+        "    def __init__(self, run: Runner) -> None:",
+        "        self._run = run",
+        "",
+        "",
+        "class _Action(Generic[P, R]):",
+        "    def __init__(self, function: Callable[Concatenate[Client, P], Awaitable[R]], route: str) -> None:",
+        "        self.function = function",
+        "        self.route = route",
+        "        self.__doc__ = function.__doc__",
+        "",
+        "    @overload",
+        "    def __get__(self, group: None, owner: type | None = None) -> _Action[P, R]: ...",
+        "",
+        "    @overload",
+        "    def __get__(self, group: _Group, owner: type | None = None) -> Callable[P, Awaitable[R]]: ...",
+        "",
+        "    def __get__(self, group: _Group | None, owner: type | None = None) -> Any:",
+        "        if group is None:",
+        "            return self",
+        "        bound = functools.partial(group._run, self.function)",
+        "        functools.update_wrapper(bound, self.function)",
+        "        return cast(Callable[P, Awaitable[R]], bound)",
+        "",
+    ]
+    for group, named in groups.items():
+        cls = "".join(part.capitalize() for part in group.split("_")) + "Actions"
+        lines += ["", "", f"class {cls}(_Group):", f'    """Action methods under ``/{group.replace("_", "-")}``."""', ""]
+        lines.append("    __slots__ = ()")
+        for name, entry in named.items():
+            lines.append(
+                f"    {name} = _Action(_{group}__{name}.call, {entry.method + ' ' + entry.path!r})"
+            )
+            lines.append(f'    """{entry.method} {entry.path}"""')
+    lines += [
+        "",
+        "",
+        "class Actions:",
+        '    """All action methods, one attribute per resource."""',
+        "",
+        "    def __init__(self, run: Runner) -> None:",
+    ]
+    for group in groups:
+        cls = "".join(part.capitalize() for part in group.split("_")) + "Actions"
+        lines.append(f"        self.{group} = {cls}(run)")
+    lines += [
+        "",
+        "",
+        "#: (group, method name, method, path) of every action, in order.",
+        "ACTION_ROUTES: tuple[tuple[str, str, str, str], ...] = (",
+    ]
+    for group, named in groups.items():
+        for name, entry in named.items():
+            lines.append(f"    ({group!r}, {name!r}, {entry.method!r}, {entry.path!r}),")
+    lines.append(")")
+    return "\n".join(lines) + "\n"
