@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 import httpx
 from carecloud_api import Client
 from carecloud_api._catalog import OPERATIONS, Operation
-from carecloud_api.errors import ErrorStatus
+from carecloud_api.errors import ErrorStatus, UnparseableResponse
 
 from ._auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup, EnterpriseAuth
 from ._config import (
@@ -50,6 +50,7 @@ from ._errors import (
     NetworkError,
     RequestTimeout,
     RequestValidationError,
+    ResponseParseError,
     error_from_response,
     redact_url,
 )
@@ -406,6 +407,17 @@ class CareCloud:
             return await function(self._api, *args, **kwargs)
         except ErrorStatus as exc:
             raise error_from_response(exc.response) from None
+        except UnparseableResponse as exc:
+            request = exc.response.request
+            problem = f"missing field {exc.error}" if isinstance(exc.error, KeyError) else type(exc.error).__name__
+            raise ResponseParseError(
+                f"{exc.response.status_code} answer to {request.method} {redact_url(request.url)} does not fit "
+                f"{getattr(function, '__module__', 'the model')}: {problem}",
+                status_code=exc.response.status_code,
+                method=request.method,
+                url=redact_url(request.url),
+                response=exc.response,
+            ) from exc.error
         except httpx.TimeoutException as exc:
             raise RequestTimeout(_describe(exc)) from exc
         except httpx.TransportError as exc:

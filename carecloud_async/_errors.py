@@ -5,6 +5,7 @@
     ├── RequestValidationError  bad input, raised before anything is sent (also a ValueError)
     ├── AuthenticationError     login or token creation refused (wrong credentials, ...)
     ├── TokenStoreError         a token store could not read or write
+    ├── ResponseParseError      a 2xx body does not fit the spec's model (e.g. a required field missing)
     ├── NetworkError            the server could not be reached (after retries)
     │   └── RequestTimeout      connect, read, write or pool timeout (after retries)
     └── APIError                any non-2xx answer: status, error code, message, invalid params
@@ -79,6 +80,21 @@ class AuthenticationError(CareCloudError):
 
 class TokenStoreError(CareCloudError):
     """A token store failed to load or save a token."""
+
+
+class ResponseParseError(CareCloudError):
+    """A 2xx answer whose body does not fit the generated model (e.g. a required field is missing).
+
+    ``status_code``, ``method``, ``url`` (redacted) and ``response`` are kept; the parsing error is
+    the ``__cause__``. Use ``CareCloud.http`` for the raw JSON of such an answer.
+    """
+
+    def __init__(self, message: str, *, status_code: int, method: str, url: str, response: httpx.Response):
+        super().__init__(message)
+        self.status_code = status_code
+        self.method = method
+        self.url = url
+        self.response = response
 
 
 class NetworkError(CareCloudError):

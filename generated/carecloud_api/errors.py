@@ -28,4 +28,17 @@ class ErrorStatus(Exception):
         super().__init__(f"HTTP {response.status_code} for {response.request.method}")
 
 
-__all__ = ["ErrorStatus", "UnexpectedStatus"]
+class UnparseableResponse(Exception):
+    """Raised by the ``call()`` functions when a 2xx body does not fit the spec's model.
+
+    ``response`` is the read ``httpx.Response``; ``__cause__`` the parsing error (for a missing
+    required field, a ``KeyError`` naming it).
+    """
+
+    def __init__(self, response: httpx.Response, error: Exception):
+        self.response = response
+        self.error = error
+        super().__init__(f"HTTP {response.status_code} body does not fit the model: {type(error).__name__}: {error}")
+
+
+__all__ = ["ErrorStatus", "UnexpectedStatus", "UnparseableResponse"]

@@ -10,9 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.forbidden_error_body import ForbiddenErrorBody
-from ...models.get_sub_campaign_product_store_records_200_response import (
-    GetSubCampaignProductStoreRecords200Response,
-)
+from ...models.get_sub_campaign_product_store_records_200_response import GetSubCampaignProductStoreRecords200Response
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
@@ -395,6 +393,8 @@ async def call(
     response = await client.get_async_httpx_client().request(**kwargs)
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
-    return cast(
-        GetSubCampaignProductStoreRecords200Response, _parse_response(client=client, response=response)
-    )
+    try:
+        parsed = _parse_response(client=client, response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise errors.UnparseableResponse(response, exc) from exc
+    return cast(GetSubCampaignProductStoreRecords200Response, parsed)

@@ -14,9 +14,7 @@ from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
 from ...models.post_campaign_product_store_record_body import PostCampaignProductStoreRecordBody
-from ...models.post_sub_campaign_product_store_records_201_response import (
-    PostSubCampaignProductStoreRecords201Response,
-)
+from ...models.post_sub_campaign_product_store_records_201_response import PostSubCampaignProductStoreRecords201Response
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset
 
@@ -329,6 +327,8 @@ async def call(
     response = await client.get_async_httpx_client().request(**kwargs)
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
-    return cast(
-        PostSubCampaignProductStoreRecords201Response, _parse_response(client=client, response=response)
-    )
+    try:
+        parsed = _parse_response(client=client, response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise errors.UnparseableResponse(response, exc) from exc
+    return cast(PostSubCampaignProductStoreRecords201Response, parsed)

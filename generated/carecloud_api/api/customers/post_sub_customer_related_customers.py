@@ -13,9 +13,7 @@ from ...models.forbidden_error_body import ForbiddenErrorBody
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
-from ...models.post_sub_customer_related_customers_201_response import (
-    PostSubCustomerRelatedCustomers201Response,
-)
+from ...models.post_sub_customer_related_customers_201_response import PostSubCustomerRelatedCustomers201Response
 from ...models.post_sub_customer_related_customers_body import PostSubCustomerRelatedCustomersBody
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset
@@ -329,4 +327,8 @@ async def call(
     response = await client.get_async_httpx_client().request(**kwargs)
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
-    return cast(PostSubCustomerRelatedCustomers201Response, _parse_response(client=client, response=response))
+    try:
+        parsed = _parse_response(client=client, response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise errors.UnparseableResponse(response, exc) from exc
+    return cast(PostSubCustomerRelatedCustomers201Response, parsed)

@@ -12,9 +12,7 @@ from ...models.forbidden_error_body import ForbiddenErrorBody
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
-from ...models.post_customer_validate_customer_data_200_response import (
-    PostCustomerValidateCustomerData200Response,
-)
+from ...models.post_customer_validate_customer_data_200_response import PostCustomerValidateCustomerData200Response
 from ...models.post_customers_validate_customer_data_body import PostCustomersValidateCustomerDataBody
 from ...types import Response
 
@@ -338,6 +336,8 @@ async def call(
     response = await client.get_async_httpx_client().request(**kwargs)
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
-    return cast(
-        PostCustomerValidateCustomerData200Response, _parse_response(client=client, response=response)
-    )
+    try:
+        parsed = _parse_response(client=client, response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise errors.UnparseableResponse(response, exc) from exc
+    return cast(PostCustomerValidateCustomerData200Response, parsed)

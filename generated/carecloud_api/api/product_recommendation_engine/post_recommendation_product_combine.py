@@ -12,9 +12,7 @@ from ...models.forbidden_error_body import ForbiddenErrorBody
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
-from ...models.post_recommendation_product_combine_200_response import (
-    PostRecommendationProductCombine200Response,
-)
+from ...models.post_recommendation_product_combine_200_response import PostRecommendationProductCombine200Response
 from ...models.post_recommendation_product_combine_body import PostRecommendationProductCombineBody
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset
@@ -319,6 +317,8 @@ async def call(
     response = await client.get_async_httpx_client().request(**kwargs)
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
-    return cast(
-        PostRecommendationProductCombine200Response, _parse_response(client=client, response=response)
-    )
+    try:
+        parsed = _parse_response(client=client, response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise errors.UnparseableResponse(response, exc) from exc
+    return cast(PostRecommendationProductCombine200Response, parsed)

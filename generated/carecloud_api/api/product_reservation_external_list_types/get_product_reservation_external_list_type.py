@@ -36,9 +36,7 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/product-reservation-external-list-types/{product_reservation_external_list_type_id}".format(
-            product_reservation_external_list_type_id=quote(
-                str(product_reservation_external_list_type_id), safe=""
-            ),
+            product_reservation_external_list_type_id=quote(str(product_reservation_external_list_type_id), safe=""),
         ),
     }
 
@@ -311,6 +309,8 @@ async def call(
     response = await client.get_async_httpx_client().request(**kwargs)
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
-    return cast(
-        GetProductReservationExternalListType200Response, _parse_response(client=client, response=response)
-    )
+    try:
+        parsed = _parse_response(client=client, response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise errors.UnparseableResponse(response, exc) from exc
+    return cast(GetProductReservationExternalListType200Response, parsed)

@@ -12,9 +12,7 @@ from ...models.forbidden_error_body import ForbiddenErrorBody
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
-from ...models.post_bulk_delete_product_reservation_prices_body import (
-    PostBulkDeleteProductReservationPricesBody,
-)
+from ...models.post_bulk_delete_product_reservation_prices_body import PostBulkDeleteProductReservationPricesBody
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset
 
@@ -315,4 +313,8 @@ async def call(
     response = await client.get_async_httpx_client().request(**kwargs)
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
-    return cast(Any, _parse_response(client=client, response=response))
+    try:
+        parsed = _parse_response(client=client, response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise errors.UnparseableResponse(response, exc) from exc
+    return cast(Any, parsed)

@@ -319,4 +319,8 @@ async def call(
     response = await client.get_async_httpx_client().request(**kwargs)
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
-    return cast(Any, _parse_response(client=client, response=response))
+    try:
+        parsed = _parse_response(client=client, response=response)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise errors.UnparseableResponse(response, exc) from exc
+    return cast(Any, parsed)
