@@ -58,7 +58,8 @@ class Page(Generic[T]):
 
 
 def page_parts(response: Any, list_key: str) -> tuple[list[Any], int | None]:
-    """(items, total_items) of a parsed list response: ``response.data.<list_key>``.
+    """(items, total_items) of a parsed list response: ``response.data.<list_key>`` (the attribute
+    name on the generated model, which may differ from the JSON key: ``credits`` -> ``credits_``).
 
     >>> from types import SimpleNamespace as NS
     >>> page_parts(NS(data=NS(customers=[1, 2], total_items=7)), "customers")
@@ -116,7 +117,7 @@ class Paginator(Generic[T]):
         from ._client import operation_of
 
         module, entry = operation_of(operation)
-        if not entry.paginated or entry.list_key is None:
+        if not entry.paginated or entry.list_attr is None:
             raise RequestValidationError(
                 f"{entry.method} {entry.path} is not a paginated list operation (no count/offset and "
                 "total_items); use CareCloud.call instead"
@@ -135,7 +136,7 @@ class Paginator(Generic[T]):
         client.check_operation(entry)
         self._client = client
         self._entry: Operation = entry
-        self._list_key: str = entry.list_key
+        self._list_key: str = entry.list_attr
         self._function: Callable[..., Awaitable[Any]] = module.call
         self._params = params
         self.page_size = page_size

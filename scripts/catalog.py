@@ -31,7 +31,15 @@ class Entry:
     auth: bool
     paginated: bool
     list_key: str | None
+    list_attr: str | None
     action: str | None
+
+
+def python_name(wire_name: str) -> str:
+    """The attribute name openapi-python-client gives a property (``credits`` -> ``credits_``)."""
+    from openapi_python_client.strings import PythonIdentifier
+
+    return str(PythonIdentifier(wire_name, prefix="field_"))
 
 
 def deref(spec: Spec, node: Any) -> Any:
@@ -112,6 +120,7 @@ def build(spec: Spec, package_dir: Path) -> list[Entry]:
                 continue
             names = {resolve_parameter(spec, p)["name"] for p in operation.get("parameters", [])}
             security = operation.get("security", spec.get("security"))
+            key = list_key(spec, operation)
             entries.append(
                 Entry(
                     module=modules[(method.upper(), path)],
@@ -122,7 +131,8 @@ def build(spec: Spec, package_dir: Path) -> list[Entry]:
                     interfaces=interfaces(spec, operation),
                     auth=security != [],
                     paginated={"count", "offset"} <= names,
-                    list_key=list_key(spec, operation),
+                    list_key=key,
+                    list_attr=python_name(key) if key else None,
                     action=action_name(path),
                 )
             )
@@ -150,6 +160,7 @@ def render(entries: list[Entry]) -> str:
         "    auth: bool  #: False for the operations with ``security: []``",
         "    paginated: bool  #: takes ``count`` and ``offset``",
         "    list_key: str | None  #: key of the list inside ``data`` (with ``total_items``)",
+        "    list_attr: str | None  #: its attribute name on the generated model (``credits_``)",
         "    action: str | None  #: action name for ``.../actions/<name>`` paths",
         "",
         "",
@@ -158,7 +169,7 @@ def render(entries: list[Entry]) -> str:
     for e in entries:
         lines.append(
             f"    Operation({e.module!r}, {e.operation_id!r}, {e.method!r}, {e.path!r}, {e.tag!r}, "
-            f"{e.interfaces!r}, {e.auth!r}, {e.paginated!r}, {e.list_key!r}, {e.action!r}),"
+            f"{e.interfaces!r}, {e.auth!r}, {e.paginated!r}, {e.list_key!r}, {e.list_attr!r}, {e.action!r}),"
         )
     lines.append(")")
     return "\n".join(lines) + "\n"
@@ -269,7 +280,8 @@ def render_actions(entries: list[Entry]) -> str:
     ]
     for group, named in groups.items():
         cls = "".join(part.capitalize() for part in group.split("_")) + "Actions"
-        lines += ["", "", f"class {cls}(_Group):", f'    """Action methods under ``/{group.replace("_", "-")}``."""', ""]
+        doc = f'    """Action methods under ``/{group.replace("_", "-")}``."""'
+        lines += ["", "", f"class {cls}(_Group):", doc, ""]
         lines.append("    __slots__ = ()")
         for name, entry in named.items():
             lines.append(
