@@ -342,6 +342,24 @@ class CareCloud:
     def closed(self) -> bool:
         return self._closed
 
+    async def authenticate(self) -> None:
+        """Log in (Enterprise) or obtain the device token (Customer) now, instead of on the first
+        call: useful at application start-up to fail fast on wrong credentials.
+
+            async with CareCloud.from_env() as cc:
+                await cc.authenticate()   # AuthenticationError here if the password is wrong
+        """
+        if self._closed:
+            raise CareCloudError("this CareCloud client is closed")
+        try:
+            await self.auth.authenticate(self._http)
+        except ErrorStatus as exc:  # pragma: no cover - the auth flows raise typed errors themselves
+            raise error_from_response(exc.response) from None
+        except httpx.TimeoutException as exc:
+            raise RequestTimeout(_describe(exc)) from exc
+        except httpx.TransportError as exc:
+            raise NetworkError(_describe(exc)) from exc
+
     def __repr__(self) -> str:
         return f"CareCloud(interface={self.config.interface!r}, base_url={str(self.config.base_url)!r})"
 

@@ -388,3 +388,18 @@ async def test_a_body_missing_a_required_field_raises_a_typed_parse_error() -> N
     assert info.value.method == "GET"
     assert isinstance(info.value.__cause__, KeyError)
     assert info.value.response.json()["data"]["customers"][0]["customer_id"] == "c1"
+
+
+@respx.mock
+async def test_authenticate_logs_in_up_front_and_maps_network_failures() -> None:
+    login = mock_login(respx.mock)
+    async with enterprise() as cc:
+        await cc.authenticate()
+    assert login.call_count == 1
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with enterprise(transport=httpx.MockTransport(refuse)) as cc:
+        with pytest.raises(NetworkError, match="users/actions/login"):
+            await cc.authenticate()
