@@ -105,9 +105,7 @@ def retrying(
     rand: Callable[[], float] = lambda: 0.5,
 ) -> tuple[RetryTransport, FakeSleep]:
     fake_sleep = sleep if sleep is not None else FakeSleep()
-    transport = RetryTransport(
-        httpx.MockTransport(script), policy, sleep=fake_sleep, rand=rand, clock=lambda: NOW
-    )
+    transport = RetryTransport(httpx.MockTransport(script), policy, sleep=fake_sleep, rand=rand, clock=lambda: NOW)
     return transport, fake_sleep
 
 
@@ -260,17 +258,13 @@ def test_other_statuses_are_not_retried(status: int) -> None:
 
 @pytest.mark.parametrize("method", ALL_METHODS)
 @pytest.mark.parametrize("exc_type", [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout])
-def test_unsent_request_errors_are_retried_for_every_method(
-    method: str, exc_type: type[httpx.TransportError]
-) -> None:
+def test_unsent_request_errors_are_retried_for_every_method(method: str, exc_type: type[httpx.TransportError]) -> None:
     assert should_retry(method, exc_type("no connection"), RetryPolicy()) is True
 
 
 @pytest.mark.parametrize("method", ALL_METHODS)
 @pytest.mark.parametrize("exc_type", [httpx.ReadTimeout, httpx.RemoteProtocolError])
-def test_maybe_sent_errors_are_not_retried_by_default(
-    method: str, exc_type: type[httpx.TransportError]
-) -> None:
+def test_maybe_sent_errors_are_not_retried_by_default(method: str, exc_type: type[httpx.TransportError]) -> None:
     assert should_retry(method, exc_type("lost"), RetryPolicy()) is False
 
 
@@ -322,9 +316,7 @@ def test_retry_after_above_the_cap_is_not_retried() -> None:
     policy = RetryPolicy(max_retry_after=60)
     assert should_retry("GET", httpx.Response(429, headers={"Retry-After": "61"}), policy) is False
     in_2_min = http_date(NOW + 120)
-    assert (
-        should_retry("GET", httpx.Response(503, headers={"Retry-After": in_2_min}), policy, now=NOW) is False
-    )
+    assert should_retry("GET", httpx.Response(503, headers={"Retry-After": in_2_min}), policy, now=NOW) is False
 
 
 def test_unreadable_retry_after_falls_back_to_backoff() -> None:
@@ -481,9 +473,7 @@ async def test_connect_error_is_retried_for_post() -> None:
 
 
 async def test_exhausted_connect_errors_reraise_the_last_one() -> None:
-    script = Script(
-        [httpx.ConnectError("first"), httpx.ConnectTimeout("second"), httpx.ConnectError("third")]
-    )
+    script = Script([httpx.ConnectError("first"), httpx.ConnectTimeout("second"), httpx.ConnectError("third")])
     transport, sleep = retrying(script, RetryPolicy(max_attempts=3))
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
         with pytest.raises(httpx.ConnectError, match="third"):

@@ -1,0 +1,159 @@
+"""Benchmark: walking a long list sequentially vs with pages in flight (not a test; prints a table).
+
+A local list server (aiohttp, a subprocess on 127.0.0.1, 20 ms added per request) serves
+``GET .../customers`` by ``count``/``offset``; the client walks it with ``CareCloud.paginate``
+sequentially (the baseline) and with 4 and 8 pages in flight. Peak memory is the tracemalloc
+peak of the walk (items are counted, not kept), measured at two list sizes to show it is flat.
+
+    python -m scripts.bench_pagination [--items 10000] [--page-size 100] [--latency-ms 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import socket
+import subprocess
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass
+
+from carecloud_api.api.customers import get_customers
+
+from carecloud_async import CareCloud, RetryPolicy
+
+PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
+
+
+def serve(port: int, total: int, latency: float) -> None:
+    """Run the list server until killed (used in the subprocess)."""
+    from aiohttp import web
+
+    async def login(request: web.Request) -> web.Response:
+        return web.json_response({"data": {"bearer_token": "bench", "valid_to": "2099-01-01 00:00:00"}})
+
+    async def customers(request: web.Request) -> web.Response:
+        count, offset = int(request.query["count"]), int(request.query["offset"])
+        await asyncio.sleep(latency)
+        items = [
+            {
+                "customer_id": f"c{i:08d}",
+                "personal_information": {"first_name": "Jane", "last_name": f"Doe {i}", "language_id": "en"},
+            }
+            for i in range(offset, min(total, offset + count))
+        ]
+        return web.json_response({"data": {"customers": items, "total_items": total}})
+
+    app = web.Application()
+    app.router.add_post(f"{PREFIX}/users/actions/login", login)
+    app.router.add_get(f"{PREFIX}/customers", customers)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Result:
+    mode: str
+    items: int
+    pages: int
+    seconds: float
+    peak_mib: float
+
+
+async def walk(port: int, concurrency: int, page_size: int, *, trace: bool) -> tuple[int, int, float, float]:
+    """Walk the list once; with ``trace`` measure the tracemalloc peak (slow), else the wall time."""
+    async with CareCloud.enterprise(
+        f"http://127.0.0.1:{port}",
+        user_external_application_id="bench",
+        login="bench",
+        password="bench",  # noqa: S106 (a local benchmark server)
+        retry=RetryPolicy.disabled(),
+    ) as cc:
+        await cc.call(get_customers.call, count=1)  # log in and warm the pool outside the timing
+        gc.collect()
+        if trace:
+            tracemalloc.start()
+        start = time.perf_counter()
+        items = pages = 0
+        async for page in cc.paginate(get_customers, page_size=page_size, concurrency=concurrency).pages():
+            pages += 1
+            items += len(page.items)
+        seconds = time.perf_counter() - start
+        peak = 0
+        if trace:
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+    return items, pages, seconds, peak / 2**20
+
+
+def run_server(total: int, latency: float) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    command = [sys.executable, "-m", "scripts.bench_pagination", "--serve", str(port), "--items", str(total)]
+    command += ["--latency-ms", str(latency * 1000)]
+    process = subprocess.Popen(command)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the benchmark server did not start within 15 s")
+
+
+def measure(total: int, latency: float, page_size: int, modes: list[int]) -> list[Result]:
+    process, port = run_server(total, latency)
+    try:
+        results = []
+        for concurrency in modes:
+            # Time and memory in separate walks: tracemalloc slows every allocation several-fold.
+            items, pages, seconds, _ = asyncio.run(walk(port, concurrency, page_size, trace=False))
+            *_, peak = asyncio.run(walk(port, concurrency, page_size, trace=True))
+            assert items == total, (items, total)
+            name = "sequential" if concurrency == 1 else f"{concurrency} in flight"
+            results.append(Result(name, items, pages, seconds, peak))
+        return results
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    latency = args.latency_ms / 1000
+    if args.serve:
+        serve(args.serve, args.items, latency)
+        return 0
+    results = measure(args.items, latency, args.page_size, [1, 4, 8])
+    small = measure(args.items // 5, latency, args.page_size, [1, 8])
+    base = results[0].seconds
+    print(f"\nWalking {args.items:,} items, page size {args.page_size}, {args.latency_ms:g} ms added per request\n")
+    print("| mode | items | pages | wall s | speed-up | peak MiB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in [*results, *small]:
+        print(f"| {r.mode} | {r.items:,} | {r.pages} | {r.seconds:.2f} | {base / r.seconds:.1f}x | {r.peak_mib:.2f} |")
+    speedup = base / results[2].seconds
+    flat = results[2].peak_mib / max(small[1].peak_mib, 1e-9)
+    print(f"\nTarget: 8 in flight >= 5x sequential: {speedup:.1f}x -> {'PASS' if speedup >= 5 else 'FAIL'}")
+    print(
+        f"Target: memory flat in the number of items: peak at {args.items:,} items / at {args.items // 5:,} "
+        f"= {flat:.2f} -> {'PASS' if flat < 1.5 else 'FAIL'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
