@@ -45,7 +45,7 @@ def _bin(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
-def run_generator(normalised: Path, out_dir: Path) -> None:
+def run_generator(normalised: Path, out_dir: Path, *, config: Path = CONFIG, templates: Path = TEMPLATES) -> None:
     env = dict(os.environ, PYTHONHASHSEED="0")
     command = [
         _bin("openapi-python-client"),
@@ -53,9 +53,9 @@ def run_generator(normalised: Path, out_dir: Path) -> None:
         "--path",
         str(normalised),
         "--config",
-        str(CONFIG),
+        str(config),
         "--custom-template-path",
-        str(TEMPLATES),
+        str(templates),
         "--meta",
         "none",
         "--output-path",
@@ -75,9 +75,9 @@ def add_headers(package_dir: Path) -> None:
             path.write_text(HEADER + text, encoding="utf-8")
 
 
-def format_tree(package_dir: Path) -> None:
+def format_tree(package_dir: Path, *, pyproject: Path = ROOT / "api-spec" / "ruff.toml") -> None:
     ruff = _bin("ruff")
-    config = str(ROOT / "pyproject.toml")
+    config = str(pyproject)
     for args in (
         ["check", "--fix-only", "--select", "I,F401", "--quiet", "--config", config],
         ["format", "--quiet", "--config", config],
@@ -85,8 +85,12 @@ def format_tree(package_dir: Path) -> None:
         subprocess.run([ruff, *args, str(package_dir)], check=True)  # noqa: S603
 
 
-def build(spec_path: Path, dest: Path, *, verbose: bool = True) -> Path:
-    """Generate the package from ``spec_path`` into ``dest/carecloud_api`` and return that path."""
+def build(spec_path: Path, dest: Path, *, verbose: bool = True, root: Path | None = None) -> Path:
+    """Generate the package from ``spec_path`` into ``dest/carecloud_api`` and return that path.
+
+    ``root``: the project whose generator config, templates and ruff config are used (default:
+    this checkout; ``scripts.update_spec --root`` passes a copy)."""
+    base = ROOT if root is None else root
     dest.mkdir(parents=True, exist_ok=True)
     report = normalise.Report()
     spec = normalise.normalise(normalise.load(spec_path), report)
@@ -95,10 +99,15 @@ def build(spec_path: Path, dest: Path, *, verbose: bool = True) -> Path:
     if verbose:
         print(report.summary())
     package_dir = dest / PACKAGE
-    run_generator(normalised, package_dir)
+    run_generator(
+        normalised,
+        package_dir,
+        config=base / CONFIG.relative_to(ROOT),
+        templates=base / TEMPLATES.relative_to(ROOT),
+    )
     catalog.write(spec, package_dir)
     add_headers(package_dir)
-    format_tree(package_dir)
+    format_tree(package_dir, pyproject=base / "api-spec" / "ruff.toml")
     return package_dir
 
 
@@ -107,11 +116,7 @@ def tree_diff(expected: Path, actual: Path) -> list[str]:
     problems: list[str] = []
 
     def files(root: Path) -> set[str]:
-        return {
-            str(p.relative_to(root))
-            for p in root.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts
-        }
+        return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
 
     left, right = files(expected), files(actual)
     problems += [f"only in {expected}: {name}" for name in sorted(left - right)]

@@ -147,15 +147,23 @@ def resolve_schema_aliases(spec: Spec, report: Report) -> None:
     """A component schema that is only a ``$ref`` to another (``Customer-type`` -> ``CustomerType``)
     makes the generator build the same class twice; point its users at the target and drop it."""
     schemas = schema_names(spec)
+    aliases = {
+        SCHEMA_REF + name: schema["$ref"]
+        for name, schema in schemas.items()
+        if isinstance(schema, dict) and set(schema) == {"$ref"}
+    }
     mapping: dict[str, str] = {}
-    for name, schema in list(schemas.items()):
-        if isinstance(schema, dict) and set(schema) == {"$ref"}:
-            target = schema["$ref"]
-            while target in mapping:
-                target = mapping[target]
-            mapping[SCHEMA_REF + name] = target
-            del schemas[name]
-            report.add("resolve_schema_aliases", f"{name} -> {target.removeprefix(SCHEMA_REF)}")
+    for source, first in aliases.items():
+        # Follow chains (A -> B -> C) whatever their order in the document, so no ref is left
+        # pointing at an alias that is removed below.
+        target, seen = first, {source}
+        while target in aliases and target not in seen:
+            seen.add(target)
+            target = aliases[target]
+        mapping[source] = target
+        name = source.removeprefix(SCHEMA_REF)
+        del schemas[name]
+        report.add("resolve_schema_aliases", f"{name} -> {target.removeprefix(SCHEMA_REF)}")
     if mapping:
         rewrite_refs(spec, mapping)
 
@@ -299,10 +307,14 @@ def rename_clashing_enums(spec: Spec, report: Report) -> None:
                 continue
             label = enum.get("title") or prop_name
             if pascal_case(schema_name) + pascal_case(label) in taken:
-                enum["title"] = f"{label}_value"
+                candidate, n = f"{label}_value", 2
+                while pascal_case(schema_name) + pascal_case(candidate) in taken:
+                    candidate, n = f"{label}_value{n}", n + 1
+                taken.add(pascal_case(schema_name) + pascal_case(candidate))
+                enum["title"] = candidate
                 report.add(
                     "rename_clashing_enums",
-                    f"{schema_name}.{prop_name} -> {pascal_case(schema_name)}{pascal_case(label)}Value",
+                    f"{schema_name}.{prop_name} -> {pascal_case(schema_name)}{pascal_case(candidate)}",
                 )
 
 
@@ -346,7 +358,32 @@ def drop_header_defaults(spec: Spec, report: Report) -> None:
             report.add("drop_header_defaults", parameter["name"])
 
 
+def fill_array_items(spec: Spec, report: Report) -> None:
+    """An array schema without ``items`` (the 2026-03-21 spec has a bare ``{type: array}`` in the
+    ``oneOf`` of ``invalid_params[].name`` in the shared 400 body) makes openapi-python-client drop
+    the whole schema, and with it the 400 response of every operation. Such arrays get
+    ``items: {}`` (any value). Examples, defaults and enums are data, not schemas: skipped."""
+
+    def visit(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "array" and "items" not in node:
+                node["items"] = {}
+                report.add("fill_array_items", where or "/")
+            for key, value in node.items():
+                if key == "properties" and isinstance(value, dict):  # names, not keywords
+                    for name, prop in value.items():
+                        visit(prop, f"{where}/properties/{name}")
+                elif key not in ("example", "examples", "default", "enum"):
+                    visit(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                visit(value, f"{where}/{index}")
+
+    visit(spec, "")
+
+
 PASSES: tuple[Callable[[Spec, Report], None], ...] = (
+    fill_array_items,
     resolve_schema_aliases,
     rename_clashing_schemas,
     hoist_response_schemas,

@@ -27,7 +27,9 @@ from .api.credits_ import post_credit_deposit as _credits__deposit_credits
 from .api.credits_ import post_credit_reduction as _credits__reduce_credits
 from .api.credits_ import post_credit_transfer as _credits__transfer_credits
 from .api.customers_actions import get_customer_search as _customers__search_customers
-from .api.customers_actions import post_customer_cancel_push_notifications as _customers__cancel_push_notifications
+from .api.customers_actions import (
+    post_customer_cancel_push_notifications as _customers__cancel_push_notifications,
+)
 from .api.customers_actions import post_customer_newsletters_sign_up as _customers__newsletters_sign_up
 from .api.customers_actions import post_customer_set_push_notifications as _customers__set_push_notifications
 from .api.customers_actions import post_customer_verify_credentials as _customers__verify_credentials
@@ -35,7 +37,9 @@ from .api.customers_actions import (
     post_customer_verify_social_network_credentials as _customers__verify_social_network_credentials,
 )
 from .api.customers_actions import post_customers_auth_token as _customers__auth_token
-from .api.customers_actions import post_customers_check_registration_ability as _customers__check_registration_ability
+from .api.customers_actions import (
+    post_customers_check_registration_ability as _customers__check_registration_ability,
+)
 from .api.customers_actions import post_customers_set_status_record as _customers__set_status_record
 from .api.customers_actions import post_customers_upload_photo as _customers__upload_customer_photo
 from .api.customers_actions import post_customers_validate_customer_data as _customers__validate_customer_data
@@ -68,7 +72,9 @@ from .api.product_recommendation_engine import (
 from .api.product_recommendation_engine import (
     post_recommendation_product_order as _recommendation_engine__product_order,
 )
-from .api.product_reservations import post_product_reservation_cancel as _product_reservations__cancel_reservation
+from .api.product_reservations import (
+    post_product_reservation_cancel as _product_reservations__cancel_reservation,
+)
 from .api.product_reservations import (
     post_product_reservation_change_state as _product_reservations__change_reservation_state,
 )
@@ -80,7 +86,9 @@ from .api.purchases import post_purchase_accept_payment as _purchases__accept_pa
 from .api.purchases import post_purchase_assign_customer as _purchases__assign_customer
 from .api.purchases import post_purchase_recommended_rewards as _purchases__recommended_best_rewards
 from .api.purchases import post_purchase_send as _purchases__send_purchase
-from .api.reservable_products import post_reservable_products_search as _reservable_products__search_reservable_products
+from .api.reservable_products import (
+    post_reservable_products_search as _reservable_products__search_reservable_products,
+)
 from .api.rewards import get_reward_recommendations as _rewards__reward_recommendations
 from .api.rewards import post_reward_create_custom_voucher as _rewards__create_custom_voucher
 from .api.rewards import post_reward_create_simple_reward as _rewards__create_simple_reward
@@ -201,7 +209,9 @@ class CustomersActions(_Group):
         _customers__check_registration_ability.call, "POST /customers/actions/check-registration-ability"
     )
     """POST /customers/actions/check-registration-ability"""
-    newsletters_sign_up = _Action(_customers__newsletters_sign_up.call, "POST /customers/actions/newsletters-sign-up")
+    newsletters_sign_up = _Action(
+        _customers__newsletters_sign_up.call, "POST /customers/actions/newsletters-sign-up"
+    )
     """POST /customers/actions/newsletters-sign-up"""
     search_customers = _Action(_customers__search_customers.call, "GET /customers/actions/search-customers")
     """GET /customers/actions/search-customers"""
@@ -211,7 +221,9 @@ class CustomersActions(_Group):
         _customers__set_push_notifications.call, "POST /customers/actions/set-push-notifications"
     )
     """POST /customers/actions/set-push-notifications"""
-    set_status_record = _Action(_customers__set_status_record.call, "POST /customers/actions/set-status-record")
+    set_status_record = _Action(
+        _customers__set_status_record.call, "POST /customers/actions/set-status-record"
+    )
     """POST /customers/actions/set-status-record"""
     upload_customer_photo = _Action(
         _customers__upload_customer_photo.call, "POST /customers/actions/upload-customer-photo"
@@ -221,12 +233,17 @@ class CustomersActions(_Group):
         _customers__validate_customer_data.call, "POST /customers/actions/validate-customer-data"
     )
     """POST /customers/actions/validate-customer-data"""
-    verify_auth_token = _Action(_customers__verify_auth_token.call, "POST /customers/actions/verify-auth-token")
+    verify_auth_token = _Action(
+        _customers__verify_auth_token.call, "POST /customers/actions/verify-auth-token"
+    )
     """POST /customers/actions/verify-auth-token"""
-    verify_credentials = _Action(_customers__verify_credentials.call, "POST /customers/actions/verify-credentials")
+    verify_credentials = _Action(
+        _customers__verify_credentials.call, "POST /customers/actions/verify-credentials"
+    )
     """POST /customers/actions/verify-credentials"""
     verify_social_network_credentials = _Action(
-        _customers__verify_social_network_credentials.call, "POST /customers/actions/verify-social-network-credentials"
+        _customers__verify_social_network_credentials.call,
+        "POST /customers/actions/verify-social-network-credentials",
     )
     """POST /customers/actions/verify-social-network-credentials"""
 
@@ -263,7 +280,9 @@ class PointReservationsActions(_Group):
     """Action methods under ``/point-reservations``."""
 
     __slots__ = ()
-    free_points = _Action(_point_reservations__free_points.call, "POST /point-reservations/actions/free-points")
+    free_points = _Action(
+        _point_reservations__free_points.call, "POST /point-reservations/actions/free-points"
+    )
     """POST /point-reservations/actions/free-points"""
     reserve_points = _Action(
         _point_reservations__reserve_points.call, "POST /point-reservations/actions/reserve-points"
@@ -314,7 +333,9 @@ class PurchasesActions(_Group):
     """POST /purchases/actions/accept-payment"""
     assign_customer = _Action(_purchases__assign_customer.call, "POST /purchases/actions/assign-customer")
     """POST /purchases/actions/assign-customer"""
-    payment_summary = _Action(_purchases__payment_summary.call, "GET /purchases/{purchase_id}/actions/payment-summary")
+    payment_summary = _Action(
+        _purchases__payment_summary.call, "GET /purchases/{purchase_id}/actions/payment-summary"
+    )
     """GET /purchases/{purchase_id}/actions/payment-summary"""
     recommended_best_rewards = _Action(
         _purchases__recommended_best_rewards.call, "POST /purchases/actions/recommended-best-rewards"
@@ -333,7 +354,8 @@ class RecommendationEngineActions(_Group):
     )
     """POST /recommendation-engine/product/actions/combine"""
     product_eliminate = _Action(
-        _recommendation_engine__product_eliminate.call, "POST /recommendation-engine/product/actions/eliminate"
+        _recommendation_engine__product_eliminate.call,
+        "POST /recommendation-engine/product/actions/eliminate",
     )
     """POST /recommendation-engine/product/actions/eliminate"""
     product_order = _Action(
@@ -341,7 +363,8 @@ class RecommendationEngineActions(_Group):
     )
     """POST /recommendation-engine/product/actions/order"""
     shopping_cart_combine = _Action(
-        _recommendation_engine__shopping_cart_combine.call, "POST /recommendation-engine/shopping-cart/actions/combine"
+        _recommendation_engine__shopping_cart_combine.call,
+        "POST /recommendation-engine/shopping-cart/actions/combine",
     )
     """POST /recommendation-engine/shopping-cart/actions/combine"""
     shopping_cart_eliminate = _Action(
@@ -350,7 +373,8 @@ class RecommendationEngineActions(_Group):
     )
     """POST /recommendation-engine/shopping-cart/actions/eliminate"""
     shopping_cart_order = _Action(
-        _recommendation_engine__shopping_cart_order.call, "POST /recommendation-engine/shopping-cart/actions/order"
+        _recommendation_engine__shopping_cart_order.call,
+        "POST /recommendation-engine/shopping-cart/actions/order",
     )
     """POST /recommendation-engine/shopping-cart/actions/order"""
 
@@ -374,9 +398,13 @@ class RewardsActions(_Group):
         _rewards__create_custom_voucher.call, "POST /rewards/{reward_id}/actions/create-custom-voucher"
     )
     """POST /rewards/{reward_id}/actions/create-custom-voucher"""
-    create_simple_reward = _Action(_rewards__create_simple_reward.call, "POST /rewards/actions/create-simple-reward")
+    create_simple_reward = _Action(
+        _rewards__create_simple_reward.call, "POST /rewards/actions/create-simple-reward"
+    )
     """POST /rewards/actions/create-simple-reward"""
-    create_voucher = _Action(_rewards__create_voucher.call, "POST /rewards/{reward_id}/actions/create-voucher")
+    create_voucher = _Action(
+        _rewards__create_voucher.call, "POST /rewards/{reward_id}/actions/create-voucher"
+    )
     """POST /rewards/{reward_id}/actions/create-voucher"""
     reward_recommendations = _Action(
         _rewards__reward_recommendations.call, "GET /rewards/actions/reward-recommendations"
@@ -392,7 +420,9 @@ class SegmentsActions(_Group):
     __slots__ = ()
     add_customer = _Action(_segments__add_customer.call, "POST /segments/{segment_id}/actions/add-customer")
     """POST /segments/{segment_id}/actions/add-customer"""
-    remove_customer = _Action(_segments__remove_customer.call, "POST /segments/{segment_id}/actions/remove-customer")
+    remove_customer = _Action(
+        _segments__remove_customer.call, "POST /segments/{segment_id}/actions/remove-customer"
+    )
     """POST /segments/{segment_id}/actions/remove-customer"""
 
 
@@ -442,7 +472,9 @@ class VouchersActions(_Group):
     """Action methods under ``/vouchers``."""
 
     __slots__ = ()
-    apply_voucher = _Action(_vouchers__apply_voucher.call, "POST /vouchers/{voucher_id}/actions/apply-voucher")
+    apply_voucher = _Action(
+        _vouchers__apply_voucher.call, "POST /vouchers/{voucher_id}/actions/apply-voucher"
+    )
     """POST /vouchers/{voucher_id}/actions/apply-voucher"""
     gift_card_balance = _Action(_vouchers__gift_card_balance.call, "POST /vouchers/actions/gift-card-balance")
     """POST /vouchers/actions/gift-card-balance"""
@@ -516,7 +548,12 @@ ACTION_ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("customers", "validate_customer_data", "POST", "/customers/actions/validate-customer-data"),
     ("customers", "verify_auth_token", "POST", "/customers/actions/verify-auth-token"),
     ("customers", "verify_credentials", "POST", "/customers/actions/verify-credentials"),
-    ("customers", "verify_social_network_credentials", "POST", "/customers/actions/verify-social-network-credentials"),
+    (
+        "customers",
+        "verify_social_network_credentials",
+        "POST",
+        "/customers/actions/verify-social-network-credentials",
+    ),
     ("entrances", "customer_stats", "GET", "/entrances/actions/customer-stats"),
     ("entrances", "overview", "GET", "/entrances/actions/overview"),
     ("messages", "send_message", "POST", "/messages/actions/send-message"),
@@ -552,16 +589,31 @@ ACTION_ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("purchases", "recommended_best_rewards", "POST", "/purchases/actions/recommended-best-rewards"),
     ("purchases", "send_purchase", "POST", "/purchases/actions/send-purchase"),
     ("recommendation_engine", "product_combine", "POST", "/recommendation-engine/product/actions/combine"),
-    ("recommendation_engine", "product_eliminate", "POST", "/recommendation-engine/product/actions/eliminate"),
+    (
+        "recommendation_engine",
+        "product_eliminate",
+        "POST",
+        "/recommendation-engine/product/actions/eliminate",
+    ),
     ("recommendation_engine", "product_order", "POST", "/recommendation-engine/product/actions/order"),
-    ("recommendation_engine", "shopping_cart_combine", "POST", "/recommendation-engine/shopping-cart/actions/combine"),
+    (
+        "recommendation_engine",
+        "shopping_cart_combine",
+        "POST",
+        "/recommendation-engine/shopping-cart/actions/combine",
+    ),
     (
         "recommendation_engine",
         "shopping_cart_eliminate",
         "POST",
         "/recommendation-engine/shopping-cart/actions/eliminate",
     ),
-    ("recommendation_engine", "shopping_cart_order", "POST", "/recommendation-engine/shopping-cart/actions/order"),
+    (
+        "recommendation_engine",
+        "shopping_cart_order",
+        "POST",
+        "/recommendation-engine/shopping-cart/actions/order",
+    ),
     (
         "reservable_products",
         "search_reservable_products",

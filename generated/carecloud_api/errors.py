@@ -38,7 +38,9 @@ class UnparseableResponse(Exception):
     def __init__(self, response: httpx.Response, error: Exception):
         self.response = response
         self.error = error
-        super().__init__(f"HTTP {response.status_code} body does not fit the model: {type(error).__name__}: {error}")
+        super().__init__(
+            f"HTTP {response.status_code} body does not fit the model: {type(error).__name__}: {error}"
+        )
 
 
 __all__ = ["ErrorStatus", "UnexpectedStatus", "UnparseableResponse"]

@@ -167,7 +167,9 @@ if TYPE_CHECKING:
     from .get_customer_address_type_200_response import GetCustomerAddressType200Response
     from .get_customer_address_types_200_response import GetCustomerAddressTypes200Response
     from .get_customer_address_types_200_response_data import GetCustomerAddressTypes200ResponseData
-    from .get_customer_check_registration_ability_200_response import GetCustomerCheckRegistrationAbility200Response
+    from .get_customer_check_registration_ability_200_response import (
+        GetCustomerCheckRegistrationAbility200Response,
+    )
     from .get_customer_check_registration_ability_200_response_data import (
         GetCustomerCheckRegistrationAbility200ResponseData,
     )
@@ -337,8 +339,12 @@ if TYPE_CHECKING:
     from .get_stores_200_response import GetStores200Response
     from .get_stores_200_response_data import GetStores200ResponseData
     from .get_sub_booking_tickets_time_slots_200_response import GetSubBookingTicketsTimeSlots200Response
-    from .get_sub_booking_tickets_time_slots_200_response_data import GetSubBookingTicketsTimeSlots200ResponseData
-    from .get_sub_campaign_product_store_records_200_response import GetSubCampaignProductStoreRecords200Response
+    from .get_sub_booking_tickets_time_slots_200_response_data import (
+        GetSubBookingTicketsTimeSlots200ResponseData,
+    )
+    from .get_sub_campaign_product_store_records_200_response import (
+        GetSubCampaignProductStoreRecords200Response,
+    )
     from .get_sub_campaign_product_store_records_200_response_data import (
         GetSubCampaignProductStoreRecords200ResponseData,
     )
@@ -369,8 +375,12 @@ if TYPE_CHECKING:
     from .get_sub_customer_referrals_200_response_data import GetSubCustomerReferrals200ResponseData
     from .get_sub_customer_related_customer_200_response import GetSubCustomerRelatedCustomer200Response
     from .get_sub_customer_related_customers_200_response import GetSubCustomerRelatedCustomers200Response
-    from .get_sub_customer_related_customers_200_response_data import GetSubCustomerRelatedCustomers200ResponseData
-    from .get_sub_customer_reward_recommendations_200_response import GetSubCustomerRewardRecommendations200Response
+    from .get_sub_customer_related_customers_200_response_data import (
+        GetSubCustomerRelatedCustomers200ResponseData,
+    )
+    from .get_sub_customer_reward_recommendations_200_response import (
+        GetSubCustomerRewardRecommendations200Response,
+    )
     from .get_sub_customer_reward_recommendations_200_response_data import (
         GetSubCustomerRewardRecommendations200ResponseData,
     )
@@ -567,11 +577,15 @@ if TYPE_CHECKING:
     from .post_customer_newsletters_sign_up_body import PostCustomerNewslettersSignUpBody
     from .post_customer_set_push_notifications_body import PostCustomerSetPushNotificationsBody
     from .post_customer_validate_customer_data_200_response import PostCustomerValidateCustomerData200Response
-    from .post_customer_validate_customer_data_200_response_data import PostCustomerValidateCustomerData200ResponseData
+    from .post_customer_validate_customer_data_200_response_data import (
+        PostCustomerValidateCustomerData200ResponseData,
+    )
     from .post_customer_verify_auth_token_200_response import PostCustomerVerifyAuthToken200Response
     from .post_customer_verify_auth_token_200_response_data import PostCustomerVerifyAuthToken200ResponseData
     from .post_customer_verify_credentials_200_response import PostCustomerVerifyCredentials200Response
-    from .post_customer_verify_credentials_200_response_data import PostCustomerVerifyCredentials200ResponseData
+    from .post_customer_verify_credentials_200_response_data import (
+        PostCustomerVerifyCredentials200ResponseData,
+    )
     from .post_customer_verify_credentials_body import PostCustomerVerifyCredentialsBody
     from .post_customer_verify_credentials_body_login_type import PostCustomerVerifyCredentialsBodyLoginType
     from .post_customer_verify_social_network_credentials_200_response import (
@@ -580,7 +594,9 @@ if TYPE_CHECKING:
     from .post_customer_verify_social_network_credentials_200_response_data import (
         PostCustomerVerifySocialNetworkCredentials200ResponseData,
     )
-    from .post_customer_verify_social_network_credentials_body import PostCustomerVerifySocialNetworkCredentialsBody
+    from .post_customer_verify_social_network_credentials_body import (
+        PostCustomerVerifySocialNetworkCredentialsBody,
+    )
     from .post_customers_201_response import PostCustomers201Response
     from .post_customers_201_response_data import PostCustomers201ResponseData
     from .post_customers_auth_token_200_response import PostCustomersAuthToken200Response
@@ -588,9 +604,13 @@ if TYPE_CHECKING:
     from .post_customers_auth_token_body import PostCustomersAuthTokenBody
     from .post_customers_auth_token_body_token_type import PostCustomersAuthTokenBodyTokenType
     from .post_customers_check_registration_ability_body import PostCustomersCheckRegistrationAbilityBody
-    from .post_customers_check_registration_ability_body_type import PostCustomersCheckRegistrationAbilityBodyType
+    from .post_customers_check_registration_ability_body_type import (
+        PostCustomersCheckRegistrationAbilityBodyType,
+    )
     from .post_customers_set_status_record_200_response import PostCustomersSetStatusRecord200Response
-    from .post_customers_set_status_record_200_response_data import PostCustomersSetStatusRecord200ResponseData
+    from .post_customers_set_status_record_200_response_data import (
+        PostCustomersSetStatusRecord200ResponseData,
+    )
     from .post_customers_set_status_record_body import PostCustomersSetStatusRecordBody
     from .post_customers_upload_photo_body import PostCustomersUploadPhotoBody
     from .post_customers_validate_customer_data_body import PostCustomersValidateCustomerDataBody
@@ -634,7 +654,9 @@ if TYPE_CHECKING:
     from .post_purchase_accept_payment_body_payment_type import PostPurchaseAcceptPaymentBodyPaymentType
     from .post_purchase_assign_customer_body import PostPurchaseAssignCustomerBody
     from .post_purchase_recommended_rewards_200_response import PostPurchaseRecommendedRewards200Response
-    from .post_purchase_recommended_rewards_200_response_data import PostPurchaseRecommendedRewards200ResponseData
+    from .post_purchase_recommended_rewards_200_response_data import (
+        PostPurchaseRecommendedRewards200ResponseData,
+    )
     from .post_purchase_recommended_rewards_body import PostPurchaseRecommendedRewardsBody
     from .post_purchase_recommended_rewards_body_reward_list_type import (
         PostPurchaseRecommendedRewardsBodyRewardListType,
@@ -643,33 +665,47 @@ if TYPE_CHECKING:
     from .post_purchase_send_200_response_data import PostPurchaseSend200ResponseData
     from .post_purchase_send_body import PostPurchaseSendBody
     from .post_recommendation_cart_combine_200_response import PostRecommendationCartCombine200Response
-    from .post_recommendation_cart_combine_200_response_data import PostRecommendationCartCombine200ResponseData
+    from .post_recommendation_cart_combine_200_response_data import (
+        PostRecommendationCartCombine200ResponseData,
+    )
     from .post_recommendation_cart_combine_body import PostRecommendationCartCombineBody
     from .post_recommendation_cart_eliminate_200_response import PostRecommendationCartEliminate200Response
-    from .post_recommendation_cart_eliminate_200_response_data import PostRecommendationCartEliminate200ResponseData
+    from .post_recommendation_cart_eliminate_200_response_data import (
+        PostRecommendationCartEliminate200ResponseData,
+    )
     from .post_recommendation_cart_eliminate_body import PostRecommendationCartEliminateBody
     from .post_recommendation_cart_order_200_response import PostRecommendationCartOrder200Response
     from .post_recommendation_cart_order_200_response_data import PostRecommendationCartOrder200ResponseData
     from .post_recommendation_cart_order_body import PostRecommendationCartOrderBody
     from .post_recommendation_product_combine_200_response import PostRecommendationProductCombine200Response
-    from .post_recommendation_product_combine_200_response_data import PostRecommendationProductCombine200ResponseData
+    from .post_recommendation_product_combine_200_response_data import (
+        PostRecommendationProductCombine200ResponseData,
+    )
     from .post_recommendation_product_combine_body import PostRecommendationProductCombineBody
-    from .post_recommendation_product_eliminate_200_response import PostRecommendationProductEliminate200Response
+    from .post_recommendation_product_eliminate_200_response import (
+        PostRecommendationProductEliminate200Response,
+    )
     from .post_recommendation_product_eliminate_200_response_data import (
         PostRecommendationProductEliminate200ResponseData,
     )
     from .post_recommendation_product_eliminate_body import PostRecommendationProductEliminateBody
     from .post_recommendation_product_order_200_response import PostRecommendationProductOrder200Response
-    from .post_recommendation_product_order_200_response_data import PostRecommendationProductOrder200ResponseData
+    from .post_recommendation_product_order_200_response_data import (
+        PostRecommendationProductOrder200ResponseData,
+    )
     from .post_recommendation_product_order_body import PostRecommendationProductOrderBody
     from .post_reservable_products_search_200_response import PostReservableProductsSearch200Response
     from .post_reservable_products_search_200_response_data import PostReservableProductsSearch200ResponseData
     from .post_reservable_products_search_body import PostReservableProductsSearchBody
     from .post_reward_create_custom_voucher_201_response import PostRewardCreateCustomVoucher201Response
-    from .post_reward_create_custom_voucher_201_response_data import PostRewardCreateCustomVoucher201ResponseData
+    from .post_reward_create_custom_voucher_201_response_data import (
+        PostRewardCreateCustomVoucher201ResponseData,
+    )
     from .post_reward_create_custom_voucher_body import PostRewardCreateCustomVoucherBody
     from .post_reward_create_simple_reward_201_response import PostRewardCreateSimpleReward201Response
-    from .post_reward_create_simple_reward_201_response_data import PostRewardCreateSimpleReward201ResponseData
+    from .post_reward_create_simple_reward_201_response_data import (
+        PostRewardCreateSimpleReward201ResponseData,
+    )
     from .post_reward_create_simple_reward_body import PostRewardCreateSimpleRewardBody
     from .post_reward_create_voucher_201_response import PostRewardCreateVoucher201Response
     from .post_reward_create_voucher_201_response_data import PostRewardCreateVoucher201ResponseData
@@ -686,7 +722,9 @@ if TYPE_CHECKING:
     from .post_store_body import PostStoreBody
     from .post_stores_201_response import PostStores201Response
     from .post_stores_201_response_data import PostStores201ResponseData
-    from .post_sub_campaign_product_store_records_201_response import PostSubCampaignProductStoreRecords201Response
+    from .post_sub_campaign_product_store_records_201_response import (
+        PostSubCampaignProductStoreRecords201Response,
+    )
     from .post_sub_campaign_product_store_records_201_response_data import (
         PostSubCampaignProductStoreRecords201ResponseData,
     )
@@ -704,7 +742,9 @@ if TYPE_CHECKING:
     from .post_sub_customer_properties_batch_body import PostSubCustomerPropertiesBatchBody
     from .post_sub_customer_properties_body import PostSubCustomerPropertiesBody
     from .post_sub_customer_related_customers_201_response import PostSubCustomerRelatedCustomers201Response
-    from .post_sub_customer_related_customers_201_response_data import PostSubCustomerRelatedCustomers201ResponseData
+    from .post_sub_customer_related_customers_201_response_data import (
+        PostSubCustomerRelatedCustomers201ResponseData,
+    )
     from .post_sub_customer_related_customers_body import PostSubCustomerRelatedCustomersBody
     from .post_sub_customer_set_partners_body import PostSubCustomerSetPartnersBody
     from .post_sub_customer_source_201_response import PostSubCustomerSource201Response

@@ -35,9 +35,15 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
             type, customer ID and external IDs already exists..
     """
 
-    name: BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5 | bool | float | int | list[str] | str | Unset = (
-        UNSET
-    )
+    name: (
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
+        | bool
+        | float
+        | int
+        | list[str]
+        | str
+        | Unset
+    ) = UNSET
     reason: str | Unset = UNSET
     value: str | Unset = UNSET
     message: str | Unset = UNSET
@@ -91,7 +97,15 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
 
         def _parse_name(
             data: object,
-        ) -> BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5 | bool | float | int | list[str] | str | Unset:
+        ) -> (
+            BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
+            | bool
+            | float
+            | int
+            | list[str]
+            | str
+            | Unset
+        ):
             if isinstance(data, Unset):
                 return data
             try:

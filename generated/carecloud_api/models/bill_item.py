@@ -161,7 +161,9 @@ class BillItem:
         if _purchase_item_property_records is not UNSET:
             purchase_item_property_records = []
             for purchase_item_property_records_item_data in _purchase_item_property_records:
-                purchase_item_property_records_item = PropertyRecord.from_dict(purchase_item_property_records_item_data)
+                purchase_item_property_records_item = PropertyRecord.from_dict(
+                    purchase_item_property_records_item_data
+                )
 
                 purchase_item_property_records.append(purchase_item_property_records_item)
 

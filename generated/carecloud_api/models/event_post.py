@@ -181,7 +181,9 @@ class EventPost:
         else:
             customer_identifier_type = EventPostCustomerIdentifierType(_customer_identifier_type)
 
-        def _parse_customer_identifier_value(data: object) -> EventPostCustomerIdentifierValueType1 | str | Unset:
+        def _parse_customer_identifier_value(
+            data: object,
+        ) -> EventPostCustomerIdentifierValueType1 | str | Unset:
             if isinstance(data, Unset):
                 return data
             try:
@@ -194,7 +196,9 @@ class EventPost:
                 pass
             return cast(EventPostCustomerIdentifierValueType1 | str | Unset, data)
 
-        customer_identifier_value = _parse_customer_identifier_value(d.pop("customer_identifier_value", UNSET))
+        customer_identifier_value = _parse_customer_identifier_value(
+            d.pop("customer_identifier_value", UNSET)
+        )
 
         def _parse_data(data: object) -> EventPostDataType2 | list[str] | str | Unset:
             if isinstance(data, Unset):

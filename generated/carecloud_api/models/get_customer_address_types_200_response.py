@@ -44,7 +44,9 @@ class GetCustomerAddressTypes200Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.get_customer_address_types_200_response_data import GetCustomerAddressTypes200ResponseData  # noqa: PLC0415
+        from ..models.get_customer_address_types_200_response_data import (
+            GetCustomerAddressTypes200ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

@@ -61,7 +61,9 @@ class GetCustomerRelationTypes200ResponseData:
         if _customer_relation_types is not UNSET:
             customer_relation_types = []
             for customer_relation_types_item_data in _customer_relation_types:
-                customer_relation_types_item = CustomerRelationType.from_dict(customer_relation_types_item_data)
+                customer_relation_types_item = CustomerRelationType.from_dict(
+                    customer_relation_types_item_data
+                )
 
                 customer_relation_types.append(customer_relation_types_item)
 

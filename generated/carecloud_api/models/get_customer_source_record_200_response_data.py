@@ -61,7 +61,9 @@ class GetCustomerSourceRecord200ResponseData:
         if _customer_source_records is not UNSET:
             customer_source_records = []
             for customer_source_records_item_data in _customer_source_records:
-                customer_source_records_item = CustomerSourceRecord.from_dict(customer_source_records_item_data)
+                customer_source_records_item = CustomerSourceRecord.from_dict(
+                    customer_source_records_item_data
+                )
 
                 customer_source_records.append(customer_source_records_item)
 

@@ -36,7 +36,9 @@ class GetProductReservationExternalListTypes200ResponseData:
         product_reservation_external_list_types: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.product_reservation_external_list_types, Unset):
             product_reservation_external_list_types = []
-            for product_reservation_external_list_types_item_data in self.product_reservation_external_list_types:
+            for (
+                product_reservation_external_list_types_item_data
+            ) in self.product_reservation_external_list_types:
                 product_reservation_external_list_types_item = (
                     product_reservation_external_list_types_item_data.to_dict()
                 )

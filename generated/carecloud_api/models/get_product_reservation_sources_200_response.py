@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.get_product_reservation_sources_200_response_data import GetProductReservationSources200ResponseData
+    from ..models.get_product_reservation_sources_200_response_data import (
+        GetProductReservationSources200ResponseData,
+    )
 
 
 T = TypeVar("T", bound="GetProductReservationSources200Response")

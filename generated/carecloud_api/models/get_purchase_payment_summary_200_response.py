@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.get_purchase_payment_summary_200_response_data import GetPurchasePaymentSummary200ResponseData
+    from ..models.get_purchase_payment_summary_200_response_data import (
+        GetPurchasePaymentSummary200ResponseData,
+    )
 
 
 T = TypeVar("T", bound="GetPurchasePaymentSummary200Response")
@@ -44,7 +46,9 @@ class GetPurchasePaymentSummary200Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.get_purchase_payment_summary_200_response_data import GetPurchasePaymentSummary200ResponseData  # noqa: PLC0415
+        from ..models.get_purchase_payment_summary_200_response_data import (
+            GetPurchasePaymentSummary200ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

@@ -44,7 +44,9 @@ class GetSubCustomerPurchases200Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.get_sub_customer_purchases_200_response_data import GetSubCustomerPurchases200ResponseData  # noqa: PLC0415
+        from ..models.get_sub_customer_purchases_200_response_data import (
+            GetSubCustomerPurchases200ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

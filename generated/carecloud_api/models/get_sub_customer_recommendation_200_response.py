@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.get_sub_customer_recommendation_200_response_data import GetSubCustomerRecommendation200ResponseData
+    from ..models.get_sub_customer_recommendation_200_response_data import (
+        GetSubCustomerRecommendation200ResponseData,
+    )
 
 
 T = TypeVar("T", bound="GetSubCustomerRecommendation200Response")

@@ -83,7 +83,9 @@ class GetWalletPoints200ResponseData:
         if _available_points_money_value is not UNSET:
             available_points_money_value = []
             for available_points_money_value_item_data in _available_points_money_value:
-                available_points_money_value_item = MoneyValue.from_dict(available_points_money_value_item_data)
+                available_points_money_value_item = MoneyValue.from_dict(
+                    available_points_money_value_item_data
+                )
 
                 available_points_money_value.append(available_points_money_value_item)
 

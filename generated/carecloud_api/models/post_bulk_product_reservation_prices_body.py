@@ -65,7 +65,9 @@ class PostBulkProductReservationPricesBody:
         product_reservation_prices = []
         _product_reservation_prices = d.pop("product_reservation_prices")
         for product_reservation_prices_item_data in _product_reservation_prices:
-            product_reservation_prices_item = ProductReservationPrice.from_dict(product_reservation_prices_item_data)
+            product_reservation_prices_item = ProductReservationPrice.from_dict(
+                product_reservation_prices_item_data
+            )
 
             product_reservation_prices.append(product_reservation_prices_item)
 

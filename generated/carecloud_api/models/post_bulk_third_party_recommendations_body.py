@@ -66,7 +66,9 @@ class PostBulkThirdPartyRecommendationsBody:
         third_party_recommendations = []
         _third_party_recommendations = d.pop("third_party_recommendations")
         for third_party_recommendations_item_data in _third_party_recommendations:
-            third_party_recommendations_item = ThirdPartyRecommendation.from_dict(third_party_recommendations_item_data)
+            third_party_recommendations_item = ThirdPartyRecommendation.from_dict(
+                third_party_recommendations_item_data
+            )
 
             third_party_recommendations.append(third_party_recommendations_item)
 

@@ -45,7 +45,9 @@ class PostCampaignProductStoreRecordBody:
         from ..models.campaign_product_store_record import CampaignProductStoreRecord  # noqa: PLC0415
 
         d = dict(src_dict)
-        campaign_product_store_record = CampaignProductStoreRecord.from_dict(d.pop("campaign_product_store_record"))
+        campaign_product_store_record = CampaignProductStoreRecord.from_dict(
+            d.pop("campaign_product_store_record")
+        )
 
         post_campaign_product_store_record_body = cls(
             campaign_product_store_record=campaign_product_store_record,

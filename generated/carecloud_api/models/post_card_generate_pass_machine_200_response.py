@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.post_card_generate_pass_machine_200_response_data import PostCardGeneratePassMachine200ResponseData
+    from ..models.post_card_generate_pass_machine_200_response_data import (
+        PostCardGeneratePassMachine200ResponseData,
+    )
 
 
 T = TypeVar("T", bound="PostCardGeneratePassMachine200Response")

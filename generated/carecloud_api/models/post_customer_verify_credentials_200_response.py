@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.post_customer_verify_credentials_200_response_data import PostCustomerVerifyCredentials200ResponseData
+    from ..models.post_customer_verify_credentials_200_response_data import (
+        PostCustomerVerifyCredentials200ResponseData,
+    )
 
 
 T = TypeVar("T", bound="PostCustomerVerifyCredentials200Response")

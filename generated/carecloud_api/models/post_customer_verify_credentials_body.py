@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.post_customer_verify_credentials_body_login_type import PostCustomerVerifyCredentialsBodyLoginType
+from ..models.post_customer_verify_credentials_body_login_type import (
+    PostCustomerVerifyCredentialsBodyLoginType,
+)
 
 T = TypeVar("T", bound="PostCustomerVerifyCredentialsBody")
 

@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.post_customers_check_registration_ability_body_type import PostCustomersCheckRegistrationAbilityBodyType
+from ..models.post_customers_check_registration_ability_body_type import (
+    PostCustomersCheckRegistrationAbilityBodyType,
+)
 
 T = TypeVar("T", bound="PostCustomersCheckRegistrationAbilityBody")
 

@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.post_customers_set_status_record_200_response_data import PostCustomersSetStatusRecord200ResponseData
+    from ..models.post_customers_set_status_record_200_response_data import (
+        PostCustomersSetStatusRecord200ResponseData,
+    )
 
 
 T = TypeVar("T", bound="PostCustomersSetStatusRecord200Response")

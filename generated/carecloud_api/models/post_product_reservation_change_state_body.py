@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.post_product_reservation_change_state_body_state import PostProductReservationChangeStateBodyState
+from ..models.post_product_reservation_change_state_body_state import (
+    PostProductReservationChangeStateBodyState,
+)
 
 T = TypeVar("T", bound="PostProductReservationChangeStateBody")
 

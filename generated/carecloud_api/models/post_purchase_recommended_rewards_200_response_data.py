@@ -62,7 +62,9 @@ class PostPurchaseRecommendedRewards200ResponseData:
         if _recommended_best_rewards is not UNSET:
             recommended_best_rewards = []
             for recommended_best_rewards_item_data in _recommended_best_rewards:
-                recommended_best_rewards_item = RecommendedReward.from_dict(recommended_best_rewards_item_data)
+                recommended_best_rewards_item = RecommendedReward.from_dict(
+                    recommended_best_rewards_item_data
+                )
 
                 recommended_best_rewards.append(recommended_best_rewards_item)
 

@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.post_recommendation_cart_combine_200_response_data import PostRecommendationCartCombine200ResponseData
+    from ..models.post_recommendation_cart_combine_200_response_data import (
+        PostRecommendationCartCombine200ResponseData,
+    )
 
 
 T = TypeVar("T", bound="PostRecommendationCartCombine200Response")

@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.post_recommendation_cart_order_200_response_data import PostRecommendationCartOrder200ResponseData
+    from ..models.post_recommendation_cart_order_200_response_data import (
+        PostRecommendationCartOrder200ResponseData,
+    )
 
 
 T = TypeVar("T", bound="PostRecommendationCartOrder200Response")
@@ -44,7 +46,9 @@ class PostRecommendationCartOrder200Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_recommendation_cart_order_200_response_data import PostRecommendationCartOrder200ResponseData  # noqa: PLC0415
+        from ..models.post_recommendation_cart_order_200_response_data import (
+            PostRecommendationCartOrder200ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

@@ -61,7 +61,9 @@ class PostRecommendationProductCombine200ResponseData:
         if _recommended_products_list is not UNSET:
             recommended_products_list = []
             for recommended_products_list_item_data in _recommended_products_list:
-                recommended_products_list_item = RecommendedProduct.from_dict(recommended_products_list_item_data)
+                recommended_products_list_item = RecommendedProduct.from_dict(
+                    recommended_products_list_item_data
+                )
 
                 recommended_products_list.append(recommended_products_list_item)
 

@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.post_reservable_products_search_200_response_data import PostReservableProductsSearch200ResponseData
+    from ..models.post_reservable_products_search_200_response_data import (
+        PostReservableProductsSearch200ResponseData,
+    )
 
 
 T = TypeVar("T", bound="PostReservableProductsSearch200Response")

@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.post_reward_create_simple_reward_201_response_data import PostRewardCreateSimpleReward201ResponseData
+    from ..models.post_reward_create_simple_reward_201_response_data import (
+        PostRewardCreateSimpleReward201ResponseData,
+    )
 
 
 T = TypeVar("T", bound="PostRewardCreateSimpleReward201Response")

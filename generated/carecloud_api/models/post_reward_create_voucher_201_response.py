@@ -44,7 +44,9 @@ class PostRewardCreateVoucher201Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_reward_create_voucher_201_response_data import PostRewardCreateVoucher201ResponseData  # noqa: PLC0415
+        from ..models.post_reward_create_voucher_201_response_data import (
+            PostRewardCreateVoucher201ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

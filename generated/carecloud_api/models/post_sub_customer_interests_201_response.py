@@ -44,7 +44,9 @@ class PostSubCustomerInterests201Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_sub_customer_interests_201_response_data import PostSubCustomerInterests201ResponseData  # noqa: PLC0415
+        from ..models.post_sub_customer_interests_201_response_data import (
+            PostSubCustomerInterests201ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

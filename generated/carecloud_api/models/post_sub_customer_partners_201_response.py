@@ -44,7 +44,9 @@ class PostSubCustomerPartners201Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_sub_customer_partners_201_response_data import PostSubCustomerPartners201ResponseData  # noqa: PLC0415
+        from ..models.post_sub_customer_partners_201_response_data import (
+            PostSubCustomerPartners201ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

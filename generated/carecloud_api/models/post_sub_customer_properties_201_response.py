@@ -11,7 +11,9 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.post_sub_customer_properties_201_response_data import PostSubCustomerProperties201ResponseData
+    from ..models.post_sub_customer_properties_201_response_data import (
+        PostSubCustomerProperties201ResponseData,
+    )
 
 
 T = TypeVar("T", bound="PostSubCustomerProperties201Response")
@@ -44,7 +46,9 @@ class PostSubCustomerProperties201Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_sub_customer_properties_201_response_data import PostSubCustomerProperties201ResponseData  # noqa: PLC0415
+        from ..models.post_sub_customer_properties_201_response_data import (
+            PostSubCustomerProperties201ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

@@ -44,7 +44,9 @@ class PostTokenAuthTokenLogin200Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_token_auth_token_login_200_response_data import PostTokenAuthTokenLogin200ResponseData  # noqa: PLC0415
+        from ..models.post_token_auth_token_login_200_response_data import (
+            PostTokenAuthTokenLogin200ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

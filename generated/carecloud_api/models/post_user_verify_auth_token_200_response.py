@@ -44,7 +44,9 @@ class PostUserVerifyAuthToken200Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_user_verify_auth_token_200_response_data import PostUserVerifyAuthToken200ResponseData  # noqa: PLC0415
+        from ..models.post_user_verify_auth_token_200_response_data import (
+            PostUserVerifyAuthToken200ResponseData,  # noqa: PLC0415
+        )
 
         d = dict(src_dict)
         _data = d.pop("data", UNSET)

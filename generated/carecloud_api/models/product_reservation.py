@@ -249,7 +249,9 @@ class ProductReservation:
         if _product_reservation_items is not UNSET:
             product_reservation_items = []
             for product_reservation_items_item_data in _product_reservation_items:
-                product_reservation_items_item = ProductReservationItem.from_dict(product_reservation_items_item_data)
+                product_reservation_items_item = ProductReservationItem.from_dict(
+                    product_reservation_items_item_data
+                )
 
                 product_reservation_items.append(product_reservation_items_item)
 

@@ -38,7 +38,9 @@ class ProductReservationExternalListType:
         field_dict.update(self.unknown_fields)
         field_dict.update({})
         if product_reservation_external_list_type_id is not UNSET:
-            field_dict["product_reservation_external_list_type_id"] = product_reservation_external_list_type_id
+            field_dict["product_reservation_external_list_type_id"] = (
+                product_reservation_external_list_type_id
+            )
         if name is not UNSET:
             field_dict["name"] = name
 

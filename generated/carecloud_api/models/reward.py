@@ -160,7 +160,9 @@ class Reward:
         if not isinstance(self.reward_product_relation_conditions, Unset):
             reward_product_relation_conditions = []
             for reward_product_relation_conditions_item_data in self.reward_product_relation_conditions:
-                reward_product_relation_conditions_item = reward_product_relation_conditions_item_data.to_dict()
+                reward_product_relation_conditions_item = (
+                    reward_product_relation_conditions_item_data.to_dict()
+                )
                 reward_product_relation_conditions.append(reward_product_relation_conditions_item)
 
         reward_product_relation_bonuses: list[dict[str, Any]] | Unset = UNSET

@@ -174,7 +174,9 @@ class StamperCampaign:
         if _stamper_bonus_checkpoints is not UNSET:
             stamper_bonus_checkpoints = []
             for stamper_bonus_checkpoints_item_data in _stamper_bonus_checkpoints:
-                stamper_bonus_checkpoints_item = StamperBonusCheckpoint.from_dict(stamper_bonus_checkpoints_item_data)
+                stamper_bonus_checkpoints_item = StamperBonusCheckpoint.from_dict(
+                    stamper_bonus_checkpoints_item_data
+                )
 
                 stamper_bonus_checkpoints.append(stamper_bonus_checkpoints_item)
 

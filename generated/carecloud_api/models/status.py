@@ -132,7 +132,9 @@ class Status:
         if next_status is not UNSET:
             field_dict["next_status"] = next_status
         if overall_discount_on_discounted_purchase_items is not UNSET:
-            field_dict["overall_discount_on_discounted_purchase_items"] = overall_discount_on_discounted_purchase_items
+            field_dict["overall_discount_on_discounted_purchase_items"] = (
+                overall_discount_on_discounted_purchase_items
+            )
         if text_id is not UNSET:
             field_dict["text_id"] = text_id
         if last_change is not UNSET:
@@ -168,7 +170,9 @@ class Status:
         if _qualification_turnover is not UNSET:
             qualification_turnover = []
             for qualification_turnover_item_data in _qualification_turnover:
-                qualification_turnover_item = QualificationTurnover.from_dict(qualification_turnover_item_data)
+                qualification_turnover_item = QualificationTurnover.from_dict(
+                    qualification_turnover_item_data
+                )
 
                 qualification_turnover.append(qualification_turnover_item)
 
@@ -178,7 +182,9 @@ class Status:
 
         next_status = d.pop("next_status", UNSET)
 
-        overall_discount_on_discounted_purchase_items = d.pop("overall_discount_on_discounted_purchase_items", UNSET)
+        overall_discount_on_discounted_purchase_items = d.pop(
+            "overall_discount_on_discounted_purchase_items", UNSET
+        )
 
         text_id = d.pop("text_id", UNSET)
 

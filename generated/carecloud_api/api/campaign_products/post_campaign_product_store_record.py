@@ -14,7 +14,9 @@ from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
 from ...models.post_campaign_product_store_record_body import PostCampaignProductStoreRecordBody
-from ...models.post_sub_campaign_product_store_records_201_response import PostSubCampaignProductStoreRecords201Response
+from ...models.post_sub_campaign_product_store_records_201_response import (
+    PostSubCampaignProductStoreRecords201Response,
+)
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset
 

@@ -10,7 +10,9 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.forbidden_error_body import ForbiddenErrorBody
-from ...models.get_sub_customer_related_customers_200_response import GetSubCustomerRelatedCustomers200Response
+from ...models.get_sub_customer_related_customers_200_response import (
+    GetSubCustomerRelatedCustomers200Response,
+)
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody

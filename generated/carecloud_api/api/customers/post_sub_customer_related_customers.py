@@ -13,7 +13,9 @@ from ...models.forbidden_error_body import ForbiddenErrorBody
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
-from ...models.post_sub_customer_related_customers_201_response import PostSubCustomerRelatedCustomers201Response
+from ...models.post_sub_customer_related_customers_201_response import (
+    PostSubCustomerRelatedCustomers201Response,
+)
 from ...models.post_sub_customer_related_customers_body import PostSubCustomerRelatedCustomersBody
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset

@@ -12,7 +12,9 @@ from ...models.forbidden_error_body import ForbiddenErrorBody
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
-from ...models.post_customer_validate_customer_data_200_response import PostCustomerValidateCustomerData200Response
+from ...models.post_customer_validate_customer_data_200_response import (
+    PostCustomerValidateCustomerData200Response,
+)
 from ...models.post_customers_validate_customer_data_body import PostCustomersValidateCustomerDataBody
 from ...types import Response
 

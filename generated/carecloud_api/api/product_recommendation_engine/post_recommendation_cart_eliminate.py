@@ -12,7 +12,9 @@ from ...models.forbidden_error_body import ForbiddenErrorBody
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
-from ...models.post_recommendation_cart_eliminate_200_response import PostRecommendationCartEliminate200Response
+from ...models.post_recommendation_cart_eliminate_200_response import (
+    PostRecommendationCartEliminate200Response,
+)
 from ...models.post_recommendation_cart_eliminate_body import PostRecommendationCartEliminateBody
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset

@@ -36,7 +36,9 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/product-reservation-external-list-types/{product_reservation_external_list_type_id}".format(
-            product_reservation_external_list_type_id=quote(str(product_reservation_external_list_type_id), safe=""),
+            product_reservation_external_list_type_id=quote(
+                str(product_reservation_external_list_type_id), safe=""
+            ),
         ),
     }
 

@@ -1,0 +1,198 @@
+"""Measure what importing the client costs, against ``import httpx`` (``make bench-import``).
+
+    python -m scripts.bench_import [--runs N] [--strict] [--no-all-models]
+
+Each case runs N times (default 7) in a fresh interpreter (this one: the project venv), after one
+untimed run that writes the ``.pyc`` caches. The runs of the cases are interleaved so that a
+busy machine slows them all alike. Per run we take the wall time of the whole child process
+(interpreter start included) and its peak resident memory (``ru_maxrss`` of exactly that child,
+from ``os.wait4``). The Markdown report gives the medians, the ratio to the httpx baseline and
+the targets of issue 2: our import within 2x the time of ``import httpx``, and under 60 MiB.
+
+A bare openapi-python-client package took 11.3 s and 153 MiB here (its ``models/__init__.py``
+imports every model); the contrast row imports all our models to show what laziness saves.
+
+The exit status is 0 whatever the numbers (this is a report) unless ``--strict`` is given, then
+1 when a target fails. A child that fails to import is an error (exit 2) in any case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIME_RATIO_TARGET = 2.0  # our import may take at most this many times `import httpx`
+MEMORY_TARGET_MIB = 60.0
+MODEL_COUNT = "sum(1 for n in sys.modules if n.startswith('carecloud_api.models.'))"
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    label: str
+    code: str
+
+
+STARTUP = Case("startup", "bare interpreter (`pass`), for reference", "pass")
+BASELINE = Case("httpx", "`import httpx` (baseline)", "import httpx")
+OURS = Case(
+    "ours",
+    "`import carecloud_async; from carecloud_api.api.customers import get_customers`",
+    "import carecloud_async; from carecloud_api.api.customers import get_customers",
+)
+GENERATED_ONLY = Case(
+    "generated",
+    "`from carecloud_api.api.customers import get_customers` (generated code alone)",
+    "from carecloud_api.api.customers import get_customers",
+)
+ALL_MODELS = Case(
+    "all-models",
+    "every model: `[getattr(m, n) for n in m.__all__]` (contrast)",
+    "import carecloud_api.models as m; [getattr(m, n) for n in m.__all__]",
+)
+
+
+@dataclass
+class Samples:
+    wall_ms: list[float] = field(default_factory=list)
+    peak_mib: list[float] = field(default_factory=list)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.wall_ms)
+
+    @property
+    def median_mib(self) -> float:
+        return statistics.median(self.peak_mib)
+
+
+class ChildFailed(Exception):
+    """A measured child exited non-zero (its import is broken)."""
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The caches must be written by the warm-up run, or every run would compile from source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # Nothing that changes what an import costs.
+    for name in ("PYTHONPROFILEIMPORTTIME", "PYTHONTRACEMALLOC", "PYTHONDEVMODE", "PYTHONSTARTUP"):
+        env.pop(name, None)
+    return env
+
+
+def maxrss_mib(ru_maxrss: int) -> float:
+    """``ru_maxrss`` is in KiB on Linux and the BSDs, in bytes on macOS."""
+    return ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else ru_maxrss / 1024
+
+
+def run_once(code: str, env: dict[str, str]) -> tuple[float, float]:
+    """Wall milliseconds and peak MiB of one fresh ``python -c code``."""
+    if not hasattr(os, "wait4"):
+        raise SystemExit("bench_import needs os.wait4 (a POSIX system) to read a child's peak memory")
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env=env,
+            cwd=ROOT,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall_ms = (time.perf_counter() - start) * 1000
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        if child.returncode != 0:
+            errors.seek(0)
+            raise ChildFailed(f"`python -c {code!r}` failed:\n{errors.read().decode(errors='replace')}")
+    return wall_ms, maxrss_mib(usage.ru_maxrss)
+
+
+def loaded_models(env: dict[str, str]) -> tuple[int, int]:
+    """(model modules loaded by our import, model modules in the package)."""
+    code = f"import sys; {OURS.code}; import carecloud_api.models as m; print({MODEL_COUNT}, len(m.__all__))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    loaded, total = result.stdout.split()
+    return int(loaded), int(total)
+
+
+def measure(cases: list[Case], runs: int, env: dict[str, str]) -> dict[str, Samples]:
+    for case in cases:  # warm-up: writes the .pyc caches, not timed
+        run_once(case.code, env)
+    samples = {case.key: Samples() for case in cases}
+    for _ in range(runs):
+        for case in cases:
+            wall_ms, peak_mib = run_once(case.code, env)
+            samples[case.key].wall_ms.append(wall_ms)
+            samples[case.key].peak_mib.append(peak_mib)
+    return samples
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report(cases: list[Case], samples: dict[str, Samples], runs: int, models: tuple[int, int]) -> tuple[str, bool]:
+    base = samples[BASELINE.key]
+    startup = samples[STARTUP.key]
+    ours = samples[OURS.key]
+    lines = [
+        f"## Import cost ({runs} runs per case, medians; Python {sys.version.split()[0]}, {sys.platform})",
+        "",
+        "| case | wall ms | min-max ms | over bare python ms | peak MiB | time vs httpx |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for case in cases:
+        s = samples[case.key]
+        lines.append(
+            f"| {case.label} | {s.median_ms:.0f} | {min(s.wall_ms):.0f}-{max(s.wall_ms):.0f} "
+            f"| {s.median_ms - startup.median_ms:.0f} | {s.median_mib:.1f} | {s.median_ms / base.median_ms:.2f}x |"
+        )
+    ratio = ours.median_ms / base.median_ms
+    time_ok = ratio <= TIME_RATIO_TARGET
+    memory_ok = ours.median_mib < MEMORY_TARGET_MIB
+    lines += [
+        "",
+        "| target (ours) | measured | result |",
+        "|---|---|---|",
+        f"| wall time within {TIME_RATIO_TARGET:g}x of `import httpx` "
+        f"| {ratio:.2f}x ({ours.median_ms:.0f} ms vs {base.median_ms:.0f} ms) | {verdict(time_ok)} |",
+        f"| peak memory under {MEMORY_TARGET_MIB:g} MiB | {ours.median_mib:.1f} MiB "
+        f"({ours.median_mib - base.median_mib:+.1f} MiB over httpx) | {verdict(memory_ok)} |",
+        "",
+        f"Model modules loaded by our import: {models[0]} of {models[1]}.",
+    ]
+    return "\n".join(lines), time_ok and memory_ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per case (default 7)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument("--no-all-models", action="store_true", help="skip the all-models contrast case")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    cases = [STARTUP, BASELINE, OURS, GENERATED_ONLY] + ([] if args.no_all_models else [ALL_MODELS])
+    env = child_env()
+    try:
+        samples = measure(cases, args.runs, env)
+        models = loaded_models(env)
+    except ChildFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text, ok = report(cases, samples, args.runs, models)
+    print(text)
+    return 1 if args.strict and not ok else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
