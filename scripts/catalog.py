@@ -151,7 +151,7 @@ def render(entries: list[Entry]) -> str:
         "",
         "",
         "class Operation(NamedTuple):",
-        '    module: str  #: import path of the generated endpoint module',
+        "    module: str  #: import path of the generated endpoint module",
         "    operation_id: str",
         "    method: str",
         "    path: str",
@@ -284,9 +284,7 @@ def render_actions(entries: list[Entry]) -> str:
         lines += ["", "", f"class {cls}(_Group):", doc, ""]
         lines.append("    __slots__ = ()")
         for name, entry in named.items():
-            lines.append(
-                f"    {name} = _Action(_{group}__{name}.call, {entry.method + ' ' + entry.path!r})"
-            )
+            lines.append(f"    {name} = _Action(_{group}__{name}.call, {entry.method + ' ' + entry.path!r})")
             lines.append(f'    """{entry.method} {entry.path}"""')
     lines += [
         "",

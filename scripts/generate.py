@@ -62,7 +62,7 @@ def run_generator(normalised: Path, out_dir: Path, *, config: Path = CONFIG, tem
         str(out_dir),
         "--overwrite",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     output = result.stdout + result.stderr
     if result.returncode != 0 or "Warning" in output or "Error" in output:
         raise GenerationError(f"openapi-python-client did not run cleanly:\n{output}")
@@ -82,7 +82,7 @@ def format_tree(package_dir: Path, *, pyproject: Path = ROOT / "api-spec" / "ruf
         ["check", "--fix-only", "--select", "I,F401", "--quiet", "--config", config],
         ["format", "--quiet", "--config", config],
     ):
-        subprocess.run([ruff, *args, str(package_dir)], check=True)  # noqa: S603
+        subprocess.run([ruff, *args, str(package_dir)], check=True)
 
 
 def build(spec_path: Path, dest: Path, *, verbose: bool = True, root: Path | None = None) -> Path:

@@ -484,8 +484,6 @@ def py311_imports() -> list[str]:
     return found
 
 
-
-
 def test_no_python311_only_imports() -> None:
     assert py311_imports() == []
 
