@@ -10,35 +10,81 @@
 The generated, low-level package is ``carecloud_api`` (models in ``carecloud_api.models``,
 one module per operation in ``carecloud_api.api.<tag>``); this package adds the token lifecycle
 of both APIs, retries, typed errors, pagination and workflow helpers.
+
+Names load on first use (PEP 562): ``import carecloud_async`` itself is cheap, and
+``from carecloud_async import CareCloud`` loads the client and what it needs.
 """
 
-from ._auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup, EnterpriseAuth
-from ._client import CareCloud
-from ._config import ClientConfig, build_base_url
-from ._errors import (
-    APIError,
-    AuthenticationError,
-    BadRequest,
-    CareCloudError,
-    ConfigurationError,
-    Forbidden,
-    InvalidParam,
-    MethodNotAllowed,
-    NetworkError,
-    NotFound,
-    RateLimited,
-    RequestTimeout,
-    RequestValidationError,
-    ResponseParseError,
-    ServerError,
-    ServiceUnavailable,
-    TokenStoreError,
-    Unauthorized,
-)
-from ._pagination import Page, Paginator
-from ._retry import RetryPolicy, RetryTransport
-from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
-from ._version import __version__
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup, EnterpriseAuth
+    from ._client import CareCloud
+    from ._config import ClientConfig, build_base_url
+    from ._errors import (
+        APIError,
+        AuthenticationError,
+        BadRequest,
+        CareCloudError,
+        ConfigurationError,
+        Forbidden,
+        InvalidParam,
+        MethodNotAllowed,
+        NetworkError,
+        NotFound,
+        RateLimited,
+        RequestTimeout,
+        RequestValidationError,
+        ResponseParseError,
+        ServerError,
+        ServiceUnavailable,
+        TokenStoreError,
+        Unauthorized,
+    )
+    from ._pagination import Page, Paginator
+    from ._retry import RetryPolicy, RetryTransport
+    from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
+    from ._version import __version__
+
+_MODULE_OF: dict[str, str] = {
+    "APIError": "._errors",
+    "AuthenticationError": "._errors",
+    "BadRequest": "._errors",
+    "CareCloud": "._client",
+    "CareCloudError": "._errors",
+    "ClientConfig": "._config",
+    "ConfigurationError": "._errors",
+    "CustomerAuth": "._auth",
+    "CustomerCredentials": "._auth",
+    "Device": "._auth",
+    "DeviceSetup": "._auth",
+    "EnterpriseAuth": "._auth",
+    "FileTokenStore": "._tokens",
+    "Forbidden": "._errors",
+    "InvalidParam": "._errors",
+    "MemoryTokenStore": "._tokens",
+    "MethodNotAllowed": "._errors",
+    "NetworkError": "._errors",
+    "NotFound": "._errors",
+    "Page": "._pagination",
+    "Paginator": "._pagination",
+    "RateLimited": "._errors",
+    "RequestTimeout": "._errors",
+    "RequestValidationError": "._errors",
+    "ResponseParseError": "._errors",
+    "RetryPolicy": "._retry",
+    "RetryTransport": "._retry",
+    "ServerError": "._errors",
+    "ServiceUnavailable": "._errors",
+    "TokenStore": "._tokens",
+    "TokenStoreError": "._errors",
+    "Unauthorized": "._errors",
+    "__version__": "._version",
+    "build_base_url": "._config",
+}
 
 __all__ = [
     "APIError",
@@ -76,3 +122,16 @@ __all__ = [
     "__version__",
     "build_base_url",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -45,21 +45,12 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from carecloud_api.api.tokens import post_token, post_token_login, post_token_logout
-from carecloud_api.api.users import post_user_login
-from carecloud_api.models.device import Device as DeviceModel
-from carecloud_api.models.post_token_body import PostTokenBody
-from carecloud_api.models.post_token_login_200_response_data import PostTokenLogin200ResponseData
-from carecloud_api.models.post_token_login_body import PostTokenLoginBody
-from carecloud_api.models.post_token_login_body_login_type import PostTokenLoginBodyLoginType
-from carecloud_api.models.post_tokens_201_response_data import PostTokens201ResponseData
-from carecloud_api.models.post_user_login_200_response_data import PostUserLogin200ResponseData
-from carecloud_api.models.post_user_login_body import PostUserLoginBody
-from carecloud_api.models.setup import Setup as SetupModel
-from carecloud_api.types import UNSET
 
 from ._errors import AuthenticationError, ConfigurationError, InvalidParam, error_from_response, redact_url
 from ._tokens import MemoryTokenStore, TokenStore, customer_token_key
+
+# The generated endpoint modules and models are imported where they are used, so importing
+# carecloud_async does not load them.
 
 __all__ = [
     "CustomerAuth",
@@ -299,6 +290,7 @@ class _TokenAuth(httpx.Auth):
         await request.aread()
         inherited = _inherited(request.headers)
         rejected_generation: int | None = None  # set after a 401: the generation that failed
+        rejected_bearer: str | None = None  # and the token it failed with
         while True:
             if self._work_due(rejected_generation):
                 failures_seen = self._failures
@@ -321,12 +313,16 @@ class _TokenAuth(httpx.Auth):
                     finally:
                         await steps.aclose()
             sent_generation = self._generation
-            request.headers["Authorization"] = f"Bearer {self._bearer()}"
+            bearer = self._bearer()
+            if rejected_bearer is not None and rejected_bearer != bearer:
+                self._retarget(request, rejected_bearer, bearer)
+            request.headers["Authorization"] = f"Bearer {bearer}"
             response = yield request
             if response.status_code != 401 or rejected_generation is not None:
                 return  # success, another error, or the replay's answer: the caller decides
             logger.debug("401 on %s %s: renewing the token and replaying once", request.method, redact_url(request.url))
             rejected_generation = sent_generation
+            rejected_bearer = bearer
 
     async def _drive(self, client: httpx.AsyncClient, steps: _Steps) -> None:
         """Run ``steps`` outside an auth flow: each request is sent through ``client`` without auth."""
@@ -341,6 +337,9 @@ class _TokenAuth(httpx.Auth):
 
     def _work_due(self, rejected_generation: int | None) -> bool:
         raise NotImplementedError
+
+    def _retarget(self, request: httpx.Request, old: str, new: str) -> None:
+        """Before a replay with a renewed token: adapt a request that names the old one."""
 
     def _steps(self, rejected_generation: int | None, inherited: Mapping[str, str]) -> _Steps:
         raise NotImplementedError
@@ -396,6 +395,8 @@ class EnterpriseAuth(_TokenAuth):
             None if fallback_lifetime is None else _seconds(fallback_lifetime, "fallback_lifetime", allow_zero=False)
         )
         self._clock: _Clock = clock
+        from carecloud_api.api.users import post_user_login
+
         self._login_url = _endpoint(self._base_url, post_user_login.PATH)
         self._token: str | None = None
         self._expires_at: datetime | None = None
@@ -466,6 +467,9 @@ class EnterpriseAuth(_TokenAuth):
         else:
             reason = "token refused with 401"
         logger.debug("logging in to %s (%s)", redact_url(self._login_url), reason)
+        from carecloud_api.api.users import post_user_login
+        from carecloud_api.models.post_user_login_body import PostUserLoginBody
+
         body = PostUserLoginBody(
             user_external_application_id=self._application_id, login=self._login, password=self._password
         )
@@ -474,6 +478,9 @@ class EnterpriseAuth(_TokenAuth):
         self._accept_login(response)
 
     def _accept_login(self, response: httpx.Response) -> None:
+        from carecloud_api.models.post_user_login_200_response_data import PostUserLogin200ResponseData
+        from carecloud_api.types import UNSET
+
         if not response.is_success:
             raise _refusal("login", response, (self._password,))
         data = PostUserLogin200ResponseData.from_dict({k: v for k, v in _data(response).items() if k != "user"})
@@ -638,6 +645,22 @@ class CustomerAuth(_TokenAuth):
         return self._token_id is not None
 
     @property
+    def token_id(self) -> str | None:
+        """The device token id in use (None before the first request or :meth:`authenticate`).
+
+        A secret: it authorises every Customer API call of this device. Never log it.
+        """
+        return self._token_id
+
+    def _retarget(self, request: httpx.Request, old: str, new: str) -> None:
+        # /tokens/{token_id}/actions/... names the token itself: a replay after the token was
+        # renewed must name the new one, or the server refuses it again.
+        prefix = self._base_url.path.rstrip("/") + "/tokens/"
+        path = request.url.path
+        if path.startswith(prefix + old + "/") or path == prefix + old:
+            request.url = request.url.copy_with(path=prefix + new + path[len(prefix) + len(old) :])
+
+    @property
     def customer_id(self) -> str | None:
         """The customer logged in on the current token by this object, or None."""
         return self._customer_id if self._customer_logged_in() else None
@@ -682,6 +705,8 @@ class CustomerAuth(_TokenAuth):
                 return  # no token, so no customer on it
             if self._token_id is None:
                 self._adopt(token_id)
+            from carecloud_api.api.tokens import post_token_logout
+
             url = _endpoint(self._base_url, post_token_logout.PATH, token_id=token_id)
             headers = {**_inherited(client.headers), "Authorization": f"Bearer {token_id}"}
             response = await client.send(httpx.Request(post_token_logout.METHOD, url, headers=headers), auth=None)
@@ -756,6 +781,12 @@ class CustomerAuth(_TokenAuth):
         self._accept_customer_login(response, credentials)
 
     def _create_token_request(self, inherited: Mapping[str, str]) -> httpx.Request:
+        from carecloud_api.api.tokens import post_token
+        from carecloud_api.models.device import Device as DeviceModel
+        from carecloud_api.models.post_token_body import PostTokenBody
+        from carecloud_api.models.setup import Setup as SetupModel
+        from carecloud_api.types import UNSET
+
         device, setup = self._device, self._setup
         body = PostTokenBody(
             device=DeviceModel(
@@ -780,6 +811,8 @@ class CustomerAuth(_TokenAuth):
         await response.aread()
         if not response.is_success:
             raise _refusal("token creation", response, (self._push_token,))
+        from carecloud_api.models.post_tokens_201_response_data import PostTokens201ResponseData
+
         token_id = _text(PostTokens201ResponseData.from_dict(_data(response)).token_id)
         if token_id is None:
             raise AuthenticationError(
@@ -792,6 +825,10 @@ class CustomerAuth(_TokenAuth):
         logger.debug("created a device token and saved it to %r", self._store)
 
     def _customer_login_request(self, credentials: CustomerCredentials, inherited: Mapping[str, str]) -> httpx.Request:
+        from carecloud_api.api.tokens import post_token_login
+        from carecloud_api.models.post_token_login_body import PostTokenLoginBody
+        from carecloud_api.models.post_token_login_body_login_type import PostTokenLoginBodyLoginType
+
         token_id = self._bearer()
         body = PostTokenLoginBody(
             login_type=PostTokenLoginBodyLoginType(credentials.login_type),
@@ -806,6 +843,8 @@ class CustomerAuth(_TokenAuth):
     def _accept_customer_login(self, response: httpx.Response, credentials: CustomerCredentials) -> None:
         if not response.is_success:
             raise _refusal("customer login", response, (credentials.password, self._token_id))
+        from carecloud_api.models.post_token_login_200_response_data import PostTokenLogin200ResponseData
+
         customer_id = _text(PostTokenLogin200ResponseData.from_dict(_data(response)).customer_id)
         if customer_id is None:
             raise AuthenticationError(

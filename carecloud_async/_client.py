@@ -19,6 +19,7 @@ It owns one ``httpx.AsyncClient`` (pool, timeouts, retries below auth, the token
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -32,7 +33,6 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
 import httpx
 from carecloud_api import Client
-from carecloud_api._catalog import OPERATIONS, Operation
 from carecloud_api.errors import ErrorStatus, UnparseableResponse
 
 from ._auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup, EnterpriseAuth
@@ -59,6 +59,7 @@ from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from carecloud_api._catalog import Operation
     from carecloud_api.actions import Actions
 
     from ._pagination import Paginator
@@ -67,7 +68,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 logger = logging.getLogger("carecloud_async")
 
-_BY_ROUTE: dict[tuple[str, str], Operation] = {(op.method, op.path): op for op in OPERATIONS}
+
+@functools.cache
+def _operations_by_route() -> dict[tuple[str, str], Operation]:
+    from carecloud_api._catalog import OPERATIONS
+
+    return {(op.method, op.path): op for op in OPERATIONS}
 
 
 def operation_of(target: ModuleType | Callable[..., Any]) -> tuple[ModuleType, Operation]:
@@ -79,7 +85,7 @@ def operation_of(target: ModuleType | Callable[..., Any]) -> tuple[ModuleType, O
             f"{target!r} is not a generated CareCloud operation; pass an endpoint module such as "
             "carecloud_api.api.customers.get_customers or its .call function"
         )
-    return module, _BY_ROUTE[(method, path)]
+    return module, _operations_by_route()[(method, path)]
 
 
 class _UserClientTransport(httpx.AsyncBaseTransport):

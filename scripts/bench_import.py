@@ -48,6 +48,11 @@ OURS = Case(
     "`import carecloud_async; from carecloud_api.api.customers import get_customers`",
     "import carecloud_async; from carecloud_api.api.customers import get_customers",
 )
+CLIENT = Case(
+    "client",
+    "`from carecloud_async import CareCloud; from carecloud_api.api.customers import get_customers` (the client too)",
+    "from carecloud_async import CareCloud; from carecloud_api.api.customers import get_customers",
+)
 GENERATED_ONLY = Case(
     "generated",
     "`from carecloud_api.api.customers import get_customers` (generated code alone)",
@@ -181,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    cases = [STARTUP, BASELINE, OURS, GENERATED_ONLY] + ([] if args.no_all_models else [ALL_MODELS])
+    cases = [STARTUP, BASELINE, OURS, CLIENT, GENERATED_ONLY] + ([] if args.no_all_models else [ALL_MODELS])
     env = child_env()
     try:
         samples = measure(cases, args.runs, env)

@@ -967,3 +967,31 @@ async def test_no_secret_reaches_logs_exceptions_or_reprs(
     assert "logging in" in caplog.text
     for secret in [PASSWORD, CUSTOMER_PASSWORD, *bearer_tokens, *token_ids]:
         assert secret not in haystack, secret
+
+
+async def test_replay_after_renewal_names_the_new_token_in_a_tokens_path() -> None:
+    server, store = FakeCustomer(), MemoryTokenStore()
+    auth = customer_auth(store)
+    async with customer_client(auth, server) as client:
+        await client.get("customers/me")
+        old = auth.token_id
+        assert old is not None
+        server.valid.clear()  # revoked server-side: the next call gets a 401, then a new token
+        response = await client.post(f"tokens/{old}/actions/send-password-setup-email", json={})
+    new = auth.token_id
+    assert new is not None
+    assert new != old
+    assert response.status_code == 200
+    replay = server.requests[-1]
+    assert replay.url.path.endswith(f"/tokens/{new}/actions/send-password-setup-email")
+    assert replay.headers["authorization"] == f"Bearer {new}"
+
+
+async def test_a_tokens_path_naming_another_token_is_left_alone() -> None:
+    server, store = FakeCustomer(), MemoryTokenStore()
+    auth = customer_auth(store)
+    async with customer_client(auth, server) as client:
+        await client.get("customers/me")
+        server.valid.clear()
+        await client.get("tokens/someone-elses-token")
+    assert server.requests[-1].url.path.endswith("/tokens/someone-elses-token")
