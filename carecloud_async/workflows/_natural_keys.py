@@ -1,0 +1,57 @@
+"""Sending a create-once POST whose body carries a natural key (CareCloud has no idempotency key).
+
+``POST /purchases/actions/send-purchase`` is keyed by ``bill.bill_id`` and ``POST /events`` by
+``event.external_id``: the server refuses a second record with the same key (400 with an
+``invalid_params`` reason ``already_exists`` / ``relation_already_exists`` naming the key).
+Neither the transport (no retry after a read timeout for POST, by default) nor the caller can
+know whether a request that timed out landed, but the key tells: send it again, and a duplicate
+refusal means the first attempt was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from typing import TypeVar
+
+from .._errors import APIError, BadRequest, NetworkError
+
+R = TypeVar("R")
+
+
+def names_natural_key(error: APIError, *, key: str, reasons: Collection[str]) -> bool:
+    """Whether ``error`` is the server refusing a duplicate of the natural ``key``.
+
+    True for a 400 with an invalid param whose reason is one of ``reasons`` and whose name
+    mentions ``key`` (names may be plain, dotted or composite, e.g.
+    ``event_id_event_type_id_customer_id_external_id_secondary_external_id``).
+    """
+    if not isinstance(error, BadRequest):
+        return False
+    return any(param.reason in reasons and key in param.name for param in error.invalid_params)
+
+
+async def send_keyed(
+    send: Callable[[], Awaitable[R]],
+    *,
+    key: str,
+    reasons: Collection[str],
+    resend_on_network_error: int,
+) -> tuple[R | None, bool]:
+    """Run ``send``; ``(answer, False)`` on success, ``(None, True)`` if the server says a record
+    with this natural key already exists (an earlier attempt landed).
+
+    On :class:`NetworkError` (which includes :class:`RequestTimeout`) ``send`` runs again, up to
+    ``resend_on_network_error`` more times: the natural key makes that safe.
+    """
+    resends = 0
+    while True:
+        try:
+            return await send(), False
+        except BadRequest as exc:
+            if names_natural_key(exc, key=key, reasons=reasons):
+                return None, True
+            raise
+        except NetworkError:
+            if resends >= resend_on_network_error:
+                raise
+            resends += 1

@@ -1,0 +1,198 @@
+"""Customers: verify credentials, find customers by identifiers, and the password-setup message.
+
+Customer login and logout on the Customer API are :meth:`CareCloud.login_customer` and
+:meth:`CareCloud.logout_customer`; :func:`send_password_setup_email` completes the account flows.
+
+    customer_id = await verify_customer_credentials(cc, login_type="email", login_value=email, password=pw)
+    jane = await find_customers(cc, email="jane@example.com")
+    holder = await find_customer_by_card(cc, "1000000000016")
+    matches = await search_customers(cc, first_name="Jane", last_name="Doe", birthdate=date(1985, 2, 12),
+                                     card_number="1000000000016")
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from carecloud_api.api.customers import get_customer, get_customers
+from carecloud_api.api.customers_actions import get_customer_search, post_customer_verify_credentials
+from carecloud_api.api.tokens import post_token_send_password_setup
+from carecloud_api.models.customer import Customer
+from carecloud_api.models.customer_result import CustomerResult
+from carecloud_api.models.mode import Mode
+from carecloud_api.models.post_customer_verify_credentials_body import PostCustomerVerifyCredentialsBody
+from carecloud_api.models.post_customer_verify_credentials_body_login_type import (
+    PostCustomerVerifyCredentialsBodyLoginType,
+)
+from carecloud_api.models.post_token_send_password_setup_body import PostTokenSendPasswordSetupBody
+from carecloud_api.types import UNSET, Unset
+
+from .._auth import CustomerAuth
+from .._client import CareCloud
+from .._errors import RequestValidationError, TokenStoreError
+from ._checks import answered, date_text, optional_text, require_choice, require_text, require_whole
+from .cards import find_card
+
+__all__ = [
+    "find_customer_by_card",
+    "find_customers",
+    "search_customers",
+    "send_password_setup_email",
+    "verify_customer_credentials",
+]
+
+
+async def verify_customer_credentials(
+    cc: CareCloud,
+    *,
+    login_type: Literal["email", "card"],
+    login_value: str,
+    password: str,
+) -> str:
+    """The customer id for these credentials (``POST /customers/actions/verify-credentials``,
+    Enterprise API). ``login_type`` is ``"email"`` (``login_value`` an e-mail) or ``"card"`` (a
+    card number). Wrong credentials come back as the server's refusal (an ``APIError``, usually
+    ``BadRequest``); the password is never put in a message or log.
+
+        customer_id = await verify_customer_credentials(
+            cc, login_type="email", login_value="jane@example.com", password=password
+        )
+    """
+    require_choice(login_type, ("email", "card"), "login_type")
+    body = PostCustomerVerifyCredentialsBody(
+        login_type=PostCustomerVerifyCredentialsBodyLoginType(login_type),
+        login_value=require_text(login_value, "login_value"),
+        password=require_text(password, "password"),
+    )
+    answer = await cc.call(post_customer_verify_credentials.call, body=body)
+    operation = "POST /customers/actions/verify-credentials"
+    return answered(answered(answer.data, operation, "data").customer_id, operation, "customer_id")
+
+
+async def find_customers(
+    cc: CareCloud,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    max_items: int = 100,
+) -> list[Customer]:
+    """Customers with this e-mail and/or phone (``GET /customers``, every page up to ``max_items``).
+
+    ``phone`` is written with its international prefix and no ``+`` (``420523828931``).
+
+        matches = await find_customers(cc, email="jane@example.com")
+    """
+    if email is None and phone is None:
+        raise RequestValidationError("find_customers needs an email or a phone")
+    require_whole(max_items, "max_items", minimum=1)
+    paginator = cc.paginate(
+        get_customers,
+        page_size=min(max_items, 100),
+        max_items=max_items,
+        email=optional_text(email, "email"),
+        phone=optional_text(phone, "phone"),
+    )
+    customers: list[Customer] = await paginator.collect()
+    return customers
+
+
+async def find_customer_by_card(cc: CareCloud, card_number: str) -> Customer | None:
+    """The customer holding the card ``card_number`` (``GET /cards?card_number=...``, then
+    ``GET /customers/{customer_id}``); None if no card has this number or the card is free.
+
+        customer = await find_customer_by_card(cc, "1000000000016")
+    """
+    card = await find_card(cc, card_number)
+    if card is None or not isinstance(card.customer_id, str) or not card.customer_id:
+        return None
+    answer = await cc.call(get_customer.call, card.customer_id)
+    return answered(answer.data, "GET /customers/{customer_id}", "data")
+
+
+async def search_customers(
+    cc: CareCloud,
+    *,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    birthdate: str | date | None = None,
+    card_number: str | None = None,
+    mode: Literal["strict", "none"] = "strict",
+) -> list[CustomerResult]:
+    """Customers matching these details (``GET /customers/actions/search-customers``, Enterprise
+    API): each result has a ``customer_id`` and a ``match`` percentage (``data.strict[]``).
+
+    ``mode="strict"`` (the only mode the server serves today) needs all four details;
+    ``birthdate`` is a ``date`` or ``YYYY-MM-DD`` / ``DD.MM.YYYY`` text.
+
+        results = await search_customers(cc, first_name="Jane", last_name="Doe",
+                                         birthdate=date(1985, 2, 12), card_number="1000000000016")
+        ids = [r.customer_id for r in results]
+    """
+    require_choice(mode, ("strict", "none"), "mode")
+    details = {
+        "first_name": optional_text(first_name, "first_name"),
+        "last_name": optional_text(last_name, "last_name"),
+        "birthdate": UNSET if birthdate is None else date_text(birthdate, "birthdate"),
+        "card_number": optional_text(card_number, "card_number"),
+    }
+    missing = [name for name, value in details.items() if isinstance(value, Unset)]
+    if mode == "strict" and missing:
+        raise RequestValidationError(f"search_customers in strict mode needs {', '.join(missing)} as well")
+    if len(missing) == len(details):
+        raise RequestValidationError("search_customers needs at least one of " + ", ".join(details))
+    answer = await cc.call(
+        get_customer_search.call,
+        first_name=details["first_name"],
+        last_name=details["last_name"],
+        birthdate=details["birthdate"],
+        card_number=details["card_number"],
+        mode=Mode(mode),
+    )
+    if isinstance(answer.data, Unset) or isinstance(answer.data.strict, Unset):
+        return []
+    return list(answer.data.strict)
+
+
+async def send_password_setup_email(
+    cc: CareCloud,
+    *,
+    email: str | None = None,
+    communication_channel_id: str | None = None,
+    recipient: str | None = None,
+) -> None:
+    """Ask CareCloud to send the customer a link to set up a new password (Customer API:
+    ``POST /tokens/{token_id}/actions/send-password-setup-email`` on this device's token).
+
+    Give ``email`` (deprecated by the API, still served) or ``communication_channel_id`` and
+    ``recipient`` (see ``GET /communication-channels``). The device token is obtained first if
+    this client has none yet.
+
+        await send_password_setup_email(cc, email="jane@example.com")
+        await send_password_setup_email(cc, communication_channel_id=sms_channel_id, recipient="420523828931")
+    """
+    if email is not None and (communication_channel_id is not None or recipient is not None):
+        raise RequestValidationError("give either email, or communication_channel_id and recipient, not both")
+    if email is None and (communication_channel_id is None or recipient is None):
+        raise RequestValidationError("send_password_setup_email needs email, or communication_channel_id and recipient")
+    body = PostTokenSendPasswordSetupBody(
+        email=optional_text(email, "email"),
+        communication_channel_id=optional_text(communication_channel_id, "communication_channel_id"),
+        recipient=optional_text(recipient, "recipient"),
+    )
+    token_id = await _device_token_id(cc)
+    # A token renewed during the call is handled by the auth flow: its replay names the new token.
+    await cc.call(post_token_send_password_setup.call, token_id, body=body)
+
+
+async def _device_token_id(cc: CareCloud) -> str:
+    auth = cc.auth
+    if not isinstance(auth, CustomerAuth):
+        raise RequestValidationError(
+            "send_password_setup_email is part of the Customer API; use a CareCloud.customer(...) client"
+        )
+    if auth.token_id is None:
+        await cc.authenticate()
+    if auth.token_id is None:  # pragma: no cover - authenticate() either sets it or raises
+        raise TokenStoreError("no device token is in use after authenticating")
+    return auth.token_id
