@@ -1,0 +1,44 @@
+"""`make demo` runs the main job against a Prism it starts itself, and exits 0 with readable output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.prism
+def test_demo_runs_every_step_against_the_local_mock() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECLOUD_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "examples.demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    for expected in (
+        "login ",
+        "listing ",
+        "lookup by card ",
+        "recommended ",
+        "accept-payment ",
+        "send-purchase ",
+        "customer login ",
+        "customer logout ",
+        "reused the stored device token",
+        "Mock stopped. Done.",
+    ):
+        assert expected in out, expected
+    # The mock's bearer token and the demo password never reach the output.
+    assert "09359095c5da43c7ae11e710eabce49418715a6a" not in out + result.stderr
+    assert "demo-password" not in out + result.stderr
