@@ -42,7 +42,6 @@ from ._config import (
     DEFAULT_TIMEOUT,
     DEFAULT_VERSION,
     ClientConfig,
-    build_base_url,
 )
 from ._errors import (
     CareCloudError,
@@ -181,13 +180,8 @@ class CareCloud:
         ):
             if not value:
                 raise ConfigurationError(f"{name} is required for the Enterprise API")
-        config = ClientConfig(
-            base_url=build_base_url(project_url, "enterprise", version),
-            interface="enterprise",
-            language=language,
-            timeout=timeout,  # type: ignore[arg-type]  # normalised by ClientConfig
-            limits=limits,
-            http2=http2,
+        config = ClientConfig.for_project(
+            project_url, "enterprise", version=version, language=language, timeout=timeout, limits=limits, http2=http2
         )
         auth = EnterpriseAuth(
             config.base_url,
@@ -231,13 +225,8 @@ class CareCloud:
         """
         if not external_application_id:
             raise ConfigurationError("external_application_id is required for the Customer API")
-        config = ClientConfig(
-            base_url=build_base_url(project_url, "customer", version),
-            interface="customer",
-            language=language,
-            timeout=timeout,  # type: ignore[arg-type]  # normalised by ClientConfig
-            limits=limits,
-            http2=http2,
+        config = ClientConfig.for_project(
+            project_url, "customer", version=version, language=language, timeout=timeout, limits=limits, http2=http2
         )
         auth = CustomerAuth(
             config.base_url,

@@ -128,3 +128,29 @@ class ClientConfig:
         object.__setattr__(self, "timeout", check_timeout(self.timeout))
         if self.http2 and importlib.util.find_spec("h2") is None:
             raise ConfigurationError("http2=True needs the 'h2' package: pip install 'httpx[http2]'")
+
+    @classmethod
+    def for_project(
+        cls,
+        project_url: str,
+        interface: Interface,
+        *,
+        version: str = DEFAULT_VERSION,
+        language: str = DEFAULT_LANGUAGE,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        http2: bool = False,
+    ) -> ClientConfig:
+        """Settings for one project and API, validated (:class:`ConfigurationError` otherwise).
+
+        >>> ClientConfig.for_project("demo.crmcarecloud.com", "customer", timeout=5).timeout
+        Timeout(timeout=5)
+        """
+        return cls(
+            base_url=build_base_url(project_url, interface, version),
+            interface=interface,
+            language=language,
+            timeout=check_timeout(timeout),
+            limits=limits,
+            http2=http2,
+        )
