@@ -1,0 +1,36 @@
+"""Shared fixtures. ``prism``: one Prism mock server per test session (scripts/mock_server.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from scripts import mock_server, spec_source
+
+
+@pytest.fixture(scope="session")
+def prism() -> Iterator[mock_server.PrismServer]:
+    """Prism on 127.0.0.1 and a free port, stopped at the end of the session whatever happens.
+
+    ``prism.enterprise_url`` and ``prism.customer_url`` are the two base URLs. A missing Node.js
+    or ``node_modules`` fails the tests that need it (CI must run them), it never skips them.
+    """
+    try:
+        server = mock_server.start()
+    except (mock_server.MockServerError, spec_source.SpecError) as exc:
+        problem = str(exc)  # failed outside the `except`, so the report is this one line
+    else:
+        try:
+            yield server
+        finally:
+            server.stop()
+        return
+    pytest.fail(f"the Prism mock server is not available: {problem}", pytrace=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Whatever uses Prism is marked `prism`, so `pytest -m "not prism"` never starts it.
+    for item in items:
+        if "prism" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.prism)
