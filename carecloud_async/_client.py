@@ -19,12 +19,13 @@ It owns one ``httpx.AsyncClient`` (pool, timeouts, retries below auth, the token
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
@@ -346,14 +347,8 @@ class CareCloud:
         """
         if self._closed:
             raise CareCloudError("this CareCloud client is closed")
-        try:
+        with _network_errors():
             await self.auth.authenticate(self._http)
-        except ErrorStatus as exc:  # pragma: no cover - the auth flows raise typed errors themselves
-            raise error_from_response(exc.response) from None
-        except httpx.TimeoutException as exc:
-            raise RequestTimeout(_describe(exc)) from exc
-        except httpx.TransportError as exc:
-            raise NetworkError(_describe(exc)) from exc
 
     def __repr__(self) -> str:
         return f"CareCloud(interface={self.config.interface!r}, base_url={str(self.config.base_url)!r})"
@@ -417,7 +412,8 @@ class CareCloud:
         if self._closed:
             raise CareCloudError("this CareCloud client is closed")
         try:
-            return await function(self._api, *args, **kwargs)
+            with _network_errors():
+                return await function(self._api, *args, **kwargs)
         except ErrorStatus as exc:
             raise error_from_response(exc.response) from None
         except UnparseableResponse as exc:
@@ -431,10 +427,6 @@ class CareCloud:
                 url=redact_url(request.url),
                 response=exc.response,
             ) from exc.error
-        except httpx.TimeoutException as exc:
-            raise RequestTimeout(_describe(exc)) from exc
-        except httpx.TransportError as exc:
-            raise NetworkError(_describe(exc)) from exc
 
     def paginate(
         self,
@@ -494,6 +486,17 @@ class CareCloud:
     async def _log_response(self, response: httpx.Response) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s -> %s", response.request.method, redact_url(response.request.url), response.status_code)
+
+
+@contextlib.contextmanager
+def _network_errors() -> Iterator[None]:
+    """httpx's transport failures (after the retries) as carecloud_async errors."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise RequestTimeout(_describe(exc)) from exc
+    except httpx.TransportError as exc:
+        raise NetworkError(_describe(exc)) from exc
 
 
 def _describe(exc: httpx.HTTPError) -> str:
