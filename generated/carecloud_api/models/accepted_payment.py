@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="AcceptedPayment")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CashierMessage, DiscountItem, PaymentVoucher
+    from ..models.cashier_message import CashierMessage  # noqa: PLC0415
+    from ..models.discount_item import DiscountItem  # noqa: PLC0415
+    from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class AcceptedPayment:
@@ -53,6 +65,8 @@ class AcceptedPayment:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         recommended_discounts: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.recommended_discounts, Unset):
             recommended_discounts = []
@@ -112,10 +126,8 @@ class AcceptedPayment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.cashier_message import CashierMessage  # noqa: PLC0415
-        from ..models.discount_item import DiscountItem  # noqa: PLC0415
-        from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _recommended_discounts = d.pop("recommended_discounts", UNSET)
         recommended_discounts: list[DiscountItem] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="AdditionalAddress")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address
+    from ..models.address import Address  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class AdditionalAddress:
@@ -38,6 +48,8 @@ class AdditionalAddress:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         address_type = self.address_type
 
         address = self.address.to_dict()
@@ -59,8 +71,8 @@ class AdditionalAddress:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         address_type = d.pop("address_type")
 

@@ -19,6 +19,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Agreement")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CustomAgreements
+    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Agreement:
@@ -45,6 +55,8 @@ class Agreement:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         agreement_gtc: int | Unset = UNSET
         if not isinstance(self.agreement_gtc, Unset):
             agreement_gtc = self.agreement_gtc.value
@@ -80,8 +92,8 @@ class Agreement:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _agreement_gtc = d.pop("agreement_gtc", UNSET)
         agreement_gtc: AgreementAgreementGtc | Unset

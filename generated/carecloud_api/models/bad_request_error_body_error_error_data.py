@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BadRequestErrorBodyErrorErrorData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BadRequestErrorBodyErrorErrorDataInvalidParamsItem
+    from ..models.bad_request_error_body_error_error_data_invalid_params_item import (
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItem,  # noqa: PLC0415
+    )
+
+    _models_bound = True
+
 
 @_attrs_define
 class BadRequestErrorBodyErrorErrorData:
@@ -34,6 +46,8 @@ class BadRequestErrorBodyErrorErrorData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         invalid_params: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.invalid_params, Unset):
             invalid_params = []
@@ -51,10 +65,8 @@ class BadRequestErrorBodyErrorErrorData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bad_request_error_body_error_error_data_invalid_params_item import (
-            BadRequestErrorBodyErrorErrorDataInvalidParamsItem,  # noqa: PLC0415
-        )
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _invalid_params = d.pop("invalid_params", UNSET)
         invalid_params: list[BadRequestErrorBodyErrorErrorDataInvalidParamsItem] | Unset = UNSET

@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BadRequestErrorBodyErrorErrorDataInvalidParamsItem")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
+    from ..models.bad_request_error_body_error_error_data_invalid_params_item_name_type_5 import (
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5,  # noqa: PLC0415
+    )
+
+    _models_bound = True
+
 
 @_attrs_define
 class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
@@ -52,10 +64,8 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.bad_request_error_body_error_error_data_invalid_params_item_name_type_5 import (
-            BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5,  # noqa: PLC0415
-        )
-
+        if not _models_bound:
+            _bind_models()
         name: bool | dict[str, Any] | float | int | list[str] | str | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -89,10 +99,8 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bad_request_error_body_error_error_data_invalid_params_item_name_type_5 import (
-            BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5,  # noqa: PLC0415
-        )
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
 
         def _parse_name(

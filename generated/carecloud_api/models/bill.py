@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Bill")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BillItem
+    from ..models.bill_item import BillItem  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Bill:
@@ -54,6 +64,8 @@ class Bill:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         bill_id = self.bill_id
 
         payment_time = self.payment_time
@@ -91,8 +103,8 @@ class Bill:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill_item import BillItem  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         bill_id = d.pop("bill_id")
 

@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BillItem")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, PropertyRecord
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class BillItem:
@@ -67,6 +78,8 @@ class BillItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         plu_ids = []
         for plu_ids_item_data in self.plu_ids:
             plu_ids_item = plu_ids_item_data.to_dict()
@@ -125,9 +138,8 @@ class BillItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.plu_id import PluId  # noqa: PLC0415
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         plu_ids = []
         _plu_ids = d.pop("plu_ids")

@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Booking")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BookingDataType2, BookingItem, UTM
+    from ..models.booking_data_type_2 import BookingDataType2  # noqa: PLC0415
+    from ..models.booking_item import BookingItem  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Booking:
@@ -59,8 +71,8 @@ class Booking:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.booking_data_type_2 import BookingDataType2  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         booking_items = []
         for booking_items_item_data in self.booking_items:
             booking_items_item = booking_items_item_data.to_dict()
@@ -122,10 +134,8 @@ class Booking:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.booking_data_type_2 import BookingDataType2  # noqa: PLC0415
-        from ..models.booking_item import BookingItem  # noqa: PLC0415
-        from ..models.utm import UTM  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         booking_items = []
         _booking_items = d.pop("booking_items")

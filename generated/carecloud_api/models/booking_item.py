@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BookingItem")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BookingTicket, PropertyRecord
+    from ..models.booking_ticket import BookingTicket  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class BookingItem:
@@ -65,6 +76,8 @@ class BookingItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         time_slot_id = self.time_slot_id
 
         created_at = self.created_at
@@ -131,9 +144,8 @@ class BookingItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.booking_ticket import BookingTicket  # noqa: PLC0415
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         time_slot_id = d.pop("time_slot_id")
 

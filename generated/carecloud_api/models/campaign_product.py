@@ -19,6 +19,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="CampaignProduct")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CampaignPresentationData, PropertyRecord
+    from ..models.campaign_presentation_data import CampaignPresentationData  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class CampaignProduct:
@@ -70,6 +81,8 @@ class CampaignProduct:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_id = self.product_id
 
         currency_id = self.currency_id
@@ -137,9 +150,8 @@ class CampaignProduct:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_presentation_data import CampaignPresentationData  # noqa: PLC0415
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         product_id = d.pop("product_id")
 

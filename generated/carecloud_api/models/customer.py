@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Customer")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PersonalInformation
+    from ..models.personal_information import PersonalInformation  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Customer:
@@ -46,6 +56,8 @@ class Customer:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         personal_information = self.personal_information.to_dict()
 
         customer_id = self.customer_id
@@ -82,8 +94,8 @@ class Customer:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.personal_information import PersonalInformation  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         personal_information = PersonalInformation.from_dict(d.pop("personal_information"))
 

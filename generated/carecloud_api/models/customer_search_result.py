@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="CustomerSearchResult")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CustomerResult
+    from ..models.customer_result import CustomerResult  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class CustomerSearchResult:
@@ -31,6 +41,8 @@ class CustomerSearchResult:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         strict: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.strict, Unset):
             strict = []
@@ -48,8 +60,8 @@ class CustomerSearchResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_result import CustomerResult  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _strict = d.pop("strict", UNSET)
         strict: list[CustomerResult] | Unset = UNSET

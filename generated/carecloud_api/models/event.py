@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Event")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, EventDataType2, PropertyRecord
+    from ..models.event_data_type_2 import EventDataType2  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Event:
@@ -58,8 +69,8 @@ class Event:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.event_data_type_2 import EventDataType2  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         event_type_id = self.event_type_id
 
         customer_id = self.customer_id
@@ -120,9 +131,8 @@ class Event:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event_data_type_2 import EventDataType2  # noqa: PLC0415
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         event_type_id = d.pop("event_type_id")
 

@@ -19,6 +19,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="EventPost")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, EventPostCustomerIdentifierValueType1, EventPostDataType2
+    from ..models.event_post_customer_identifier_value_type_1 import EventPostCustomerIdentifierValueType1  # noqa: PLC0415
+    from ..models.event_post_data_type_2 import EventPostDataType2  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class EventPost:
@@ -91,9 +102,8 @@ class EventPost:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.event_post_customer_identifier_value_type_1 import EventPostCustomerIdentifierValueType1  # noqa: PLC0415
-        from ..models.event_post_data_type_2 import EventPostDataType2  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         event_type_id = self.event_type_id
 
         external_id = self.external_id
@@ -162,9 +172,8 @@ class EventPost:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event_post_customer_identifier_value_type_1 import EventPostCustomerIdentifierValueType1  # noqa: PLC0415
-        from ..models.event_post_data_type_2 import EventPostDataType2  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         event_type_id = d.pop("event_type_id")
 

@@ -20,6 +20,19 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="FinalBill")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BillItem, PaymentRecap, PropertyRecord, UTM
+    from ..models.bill_item import BillItem  # noqa: PLC0415
+    from ..models.payment_recap import PaymentRecap  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class FinalBill:
@@ -85,6 +98,8 @@ class FinalBill:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         purchase_type_id = self.purchase_type_id
 
         canceled = self.canceled
@@ -156,11 +171,8 @@ class FinalBill:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill_item import BillItem  # noqa: PLC0415
-        from ..models.payment_recap import PaymentRecap  # noqa: PLC0415
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-        from ..models.utm import UTM  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         purchase_type_id = d.pop("purchase_type_id")
 

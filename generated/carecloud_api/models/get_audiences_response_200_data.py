@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetAudiencesResponse200Data")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Audience
+    from ..models.audience import Audience  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetAudiencesResponse200Data:
@@ -32,6 +42,8 @@ class GetAudiencesResponse200Data:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         audiences: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.audiences, Unset):
             audiences = []
@@ -53,8 +65,8 @@ class GetAudiencesResponse200Data:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.audience import Audience  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _audiences = d.pop("audiences", UNSET)
         audiences: list[Audience] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetBookingStatuses200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BookingStatus
+    from ..models.booking_status import BookingStatus  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetBookingStatuses200ResponseData:
@@ -32,6 +42,8 @@ class GetBookingStatuses200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         booking_statuses: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.booking_statuses, Unset):
             booking_statuses = []
@@ -53,8 +65,8 @@ class GetBookingStatuses200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.booking_status import BookingStatus  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _booking_statuses = d.pop("booking_statuses", UNSET)
         booking_statuses: list[BookingStatus] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetBookingTicketProperties200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Property
+    from ..models.property_ import Property  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetBookingTicketProperties200ResponseData:
@@ -32,6 +42,8 @@ class GetBookingTicketProperties200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         booking_ticket_properties: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.booking_ticket_properties, Unset):
             booking_ticket_properties = []
@@ -53,8 +65,8 @@ class GetBookingTicketProperties200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.property_ import Property  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _booking_ticket_properties = d.pop("booking_ticket_properties", UNSET)
         booking_ticket_properties: list[Property] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCards200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Card
+    from ..models.card import Card  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetCards200ResponseData:
@@ -32,6 +42,8 @@ class GetCards200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         cards: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.cards, Unset):
             cards = []
@@ -53,8 +65,8 @@ class GetCards200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card import Card  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _cards = d.pop("cards", UNSET)
         cards: list[Card] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCommunicationChannels200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CommunicationChannel
+    from ..models.communication_channel import CommunicationChannel  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetCommunicationChannels200ResponseData:
@@ -32,6 +42,8 @@ class GetCommunicationChannels200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         communication_channels: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.communication_channels, Unset):
             communication_channels = []
@@ -53,8 +65,8 @@ class GetCommunicationChannels200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.communication_channel import CommunicationChannel  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _communication_channels = d.pop("communication_channels", UNSET)
         communication_channels: list[CommunicationChannel] | Unset = UNSET

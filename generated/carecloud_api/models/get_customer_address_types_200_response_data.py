@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCustomerAddressTypes200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CustomerAddressType
+    from ..models.customer_address_type import CustomerAddressType  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetCustomerAddressTypes200ResponseData:
@@ -32,6 +42,8 @@ class GetCustomerAddressTypes200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer_address_types: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.customer_address_types, Unset):
             customer_address_types = []
@@ -53,8 +65,8 @@ class GetCustomerAddressTypes200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_address_type import CustomerAddressType  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _customer_address_types = d.pop("customer_address_types", UNSET)
         customer_address_types: list[CustomerAddressType] | Unset = UNSET

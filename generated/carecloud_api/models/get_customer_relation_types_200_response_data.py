@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCustomerRelationTypes200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CustomerRelationType
+    from ..models.customer_relation_type import CustomerRelationType  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetCustomerRelationTypes200ResponseData:
@@ -32,6 +42,8 @@ class GetCustomerRelationTypes200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer_relation_types: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.customer_relation_types, Unset):
             customer_relation_types = []
@@ -53,8 +65,8 @@ class GetCustomerRelationTypes200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_relation_type import CustomerRelationType  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _customer_relation_types = d.pop("customer_relation_types", UNSET)
         customer_relation_types: list[CustomerRelationType] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCustomerSources200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CustomerSource
+    from ..models.customer_source import CustomerSource  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetCustomerSources200ResponseData:
@@ -32,6 +42,8 @@ class GetCustomerSources200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer_sources: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.customer_sources, Unset):
             customer_sources = []
@@ -53,8 +65,8 @@ class GetCustomerSources200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer_source import CustomerSource  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _customer_sources = d.pop("customer_sources", UNSET)
         customer_sources: list[CustomerSource] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPointHistory200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PointHistoryRecord
+    from ..models.point_history_record import PointHistoryRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetPointHistory200ResponseData:
@@ -32,6 +42,8 @@ class GetPointHistory200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         point_history: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.point_history, Unset):
             point_history = []
@@ -53,8 +65,8 @@ class GetPointHistory200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.point_history_record import PointHistoryRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _point_history = d.pop("point_history", UNSET)
         point_history: list[PointHistoryRecord] | Unset = UNSET

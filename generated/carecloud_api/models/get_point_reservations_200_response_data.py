@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPointReservations200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PointReservation
+    from ..models.point_reservation import PointReservation  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetPointReservations200ResponseData:
@@ -32,6 +42,8 @@ class GetPointReservations200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         point_reservations: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.point_reservations, Unset):
             point_reservations = []
@@ -53,8 +65,8 @@ class GetPointReservations200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.point_reservation import PointReservation  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _point_reservations = d.pop("point_reservations", UNSET)
         point_reservations: list[PointReservation] | Unset = UNSET

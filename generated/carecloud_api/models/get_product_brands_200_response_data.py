@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductBrands200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductBrand
+    from ..models.product_brand import ProductBrand  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetProductBrands200ResponseData:
@@ -32,6 +42,8 @@ class GetProductBrands200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_brands: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.product_brands, Unset):
             product_brands = []
@@ -53,8 +65,8 @@ class GetProductBrands200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.product_brand import ProductBrand  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _product_brands = d.pop("product_brands", UNSET)
         product_brands: list[ProductBrand] | Unset = UNSET

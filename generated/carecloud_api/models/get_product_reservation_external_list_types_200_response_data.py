@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductReservationExternalListTypes200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductReservationExternalListType
+    from ..models.product_reservation_external_list_type import ProductReservationExternalListType  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetProductReservationExternalListTypes200ResponseData:
@@ -33,6 +43,8 @@ class GetProductReservationExternalListTypes200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_reservation_external_list_types: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.product_reservation_external_list_types, Unset):
             product_reservation_external_list_types = []
@@ -58,8 +70,8 @@ class GetProductReservationExternalListTypes200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.product_reservation_external_list_type import ProductReservationExternalListType  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _product_reservation_external_list_types = d.pop("product_reservation_external_list_types", UNSET)
         product_reservation_external_list_types: list[ProductReservationExternalListType] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductReservationPrices200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductReservationPrice
+    from ..models.product_reservation_price import ProductReservationPrice  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetProductReservationPrices200ResponseData:
@@ -32,6 +42,8 @@ class GetProductReservationPrices200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_reservation_prices: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.product_reservation_prices, Unset):
             product_reservation_prices = []
@@ -53,8 +65,8 @@ class GetProductReservationPrices200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.product_reservation_price import ProductReservationPrice  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _product_reservation_prices = d.pop("product_reservation_prices", UNSET)
         product_reservation_prices: list[ProductReservationPrice] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPurchasePaymentSummary200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Voucher
+    from ..models.voucher import Voucher  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetPurchasePaymentSummary200ResponseData:
@@ -39,6 +49,8 @@ class GetPurchasePaymentSummary200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         earned_points = self.earned_points
 
         used_credits = self.used_credits
@@ -72,8 +84,8 @@ class GetPurchasePaymentSummary200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.voucher import Voucher  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         earned_points = d.pop("earned_points", UNSET)
 

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPurchaseTypes200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PurchaseType
+    from ..models.purchase_type import PurchaseType  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetPurchaseTypes200ResponseData:
@@ -32,6 +42,8 @@ class GetPurchaseTypes200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         purchase_types: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.purchase_types, Unset):
             purchase_types = []
@@ -53,8 +65,8 @@ class GetPurchaseTypes200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.purchase_type import PurchaseType  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _purchase_types = d.pop("purchase_types", UNSET)
         purchase_types: list[PurchaseType] | Unset = UNSET

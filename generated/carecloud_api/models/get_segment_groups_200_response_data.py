@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSegmentGroups200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, SegmentGroup
+    from ..models.segment_group import SegmentGroup  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetSegmentGroups200ResponseData:
@@ -32,6 +42,8 @@ class GetSegmentGroups200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         segment_groups: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.segment_groups, Unset):
             segment_groups = []
@@ -53,8 +65,8 @@ class GetSegmentGroups200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.segment_group import SegmentGroup  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _segment_groups = d.pop("segment_groups", UNSET)
         segment_groups: list[SegmentGroup] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStamperCards200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StamperCard
+    from ..models.stamper_card import StamperCard  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetStamperCards200ResponseData:
@@ -32,6 +42,8 @@ class GetStamperCards200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         stamper_cards: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.stamper_cards, Unset):
             stamper_cards = []
@@ -53,8 +65,8 @@ class GetStamperCards200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.stamper_card import StamperCard  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _stamper_cards = d.pop("stamper_cards", UNSET)
         stamper_cards: list[StamperCard] | Unset = UNSET

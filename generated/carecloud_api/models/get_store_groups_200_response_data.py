@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStoreGroups200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StoreGroup
+    from ..models.store_group import StoreGroup  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetStoreGroups200ResponseData:
@@ -32,6 +42,8 @@ class GetStoreGroups200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         store_groups: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.store_groups, Unset):
             store_groups = []
@@ -53,8 +65,8 @@ class GetStoreGroups200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.store_group import StoreGroup  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _store_groups = d.pop("store_groups", UNSET)
         store_groups: list[StoreGroup] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubBookingTicketsTimeSlots200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, TimeSlot
+    from ..models.time_slot import TimeSlot  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetSubBookingTicketsTimeSlots200ResponseData:
@@ -32,6 +42,8 @@ class GetSubBookingTicketsTimeSlots200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         time_slots: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.time_slots, Unset):
             time_slots = []
@@ -53,8 +65,8 @@ class GetSubBookingTicketsTimeSlots200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.time_slot import TimeSlot  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _time_slots = d.pop("time_slots", UNSET)
         time_slots: list[TimeSlot] | Unset = UNSET

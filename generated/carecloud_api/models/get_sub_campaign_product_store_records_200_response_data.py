@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCampaignProductStoreRecords200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CampaignProductStoreRecord
+    from ..models.campaign_product_store_record import CampaignProductStoreRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetSubCampaignProductStoreRecords200ResponseData:
@@ -33,6 +43,8 @@ class GetSubCampaignProductStoreRecords200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         campaign_product_store_records: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.campaign_product_store_records, Unset):
             campaign_product_store_records = []
@@ -54,8 +66,8 @@ class GetSubCampaignProductStoreRecords200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.campaign_product_store_record import CampaignProductStoreRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _campaign_product_store_records = d.pop("campaign_product_store_records", UNSET)
         campaign_product_store_records: list[CampaignProductStoreRecord] | Unset = UNSET

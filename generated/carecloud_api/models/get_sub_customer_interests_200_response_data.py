@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerInterests200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, InterestRecord
+    from ..models.interest_record import InterestRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetSubCustomerInterests200ResponseData:
@@ -32,6 +42,8 @@ class GetSubCustomerInterests200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         interest_records: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.interest_records, Unset):
             interest_records = []
@@ -53,8 +65,8 @@ class GetSubCustomerInterests200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.interest_record import InterestRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _interest_records = d.pop("interest_records", UNSET)
         interest_records: list[InterestRecord] | Unset = UNSET

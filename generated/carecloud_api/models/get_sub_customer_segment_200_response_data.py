@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerSegment200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, SegmentRecord
+    from ..models.segment_record import SegmentRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetSubCustomerSegment200ResponseData:
@@ -32,6 +42,8 @@ class GetSubCustomerSegment200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         segment_records: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.segment_records, Unset):
             segment_records = []
@@ -53,8 +65,8 @@ class GetSubCustomerSegment200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.segment_record import SegmentRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _segment_records = d.pop("segment_records", UNSET)
         segment_records: list[SegmentRecord] | Unset = UNSET

@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubEventTypeProperties200Response")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, GetSubEventTypeProperties200ResponseData
+    from ..models.get_sub_event_type_properties_200_response_data import (
+        GetSubEventTypeProperties200ResponseData,  # noqa: PLC0415
+    )
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetSubEventTypeProperties200Response:
@@ -32,6 +44,8 @@ class GetSubEventTypeProperties200Response:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         data: dict[str, Any] | Unset = UNSET
         if not isinstance(self.data, Unset):
             data = self.data.to_dict()
@@ -46,10 +60,8 @@ class GetSubEventTypeProperties200Response:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.get_sub_event_type_properties_200_response_data import (
-            GetSubEventTypeProperties200ResponseData,  # noqa: PLC0415
-        )
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _data = d.pop("data", UNSET)
         data: GetSubEventTypeProperties200ResponseData | Unset

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubRewardProductGroups200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, RewardProductGroup
+    from ..models.reward_product_group import RewardProductGroup  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetSubRewardProductGroups200ResponseData:
@@ -32,6 +42,8 @@ class GetSubRewardProductGroups200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_groups: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.product_groups, Unset):
             product_groups = []
@@ -53,8 +65,8 @@ class GetSubRewardProductGroups200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.reward_product_group import RewardProductGroup  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _product_groups = d.pop("product_groups", UNSET)
         product_groups: list[RewardProductGroup] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubStoreGroups200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StoreGroupRecord
+    from ..models.store_group_record import StoreGroupRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetSubStoreGroups200ResponseData:
@@ -32,6 +42,8 @@ class GetSubStoreGroups200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         store_group_records: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.store_group_records, Unset):
             store_group_records = []
@@ -53,8 +65,8 @@ class GetSubStoreGroups200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.store_group_record import StoreGroupRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _store_group_records = d.pop("store_group_records", UNSET)
         store_group_records: list[StoreGroupRecord] | Unset = UNSET

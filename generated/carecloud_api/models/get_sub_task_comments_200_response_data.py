@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubTaskComments200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, TaskComment
+    from ..models.task_comment import TaskComment  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetSubTaskComments200ResponseData:
@@ -32,6 +42,8 @@ class GetSubTaskComments200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         task_comments: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.task_comments, Unset):
             task_comments = []
@@ -53,8 +65,8 @@ class GetSubTaskComments200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.task_comment import TaskComment  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _task_comments = d.pop("task_comments", UNSET)
         task_comments: list[TaskComment] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetTaskTypes200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, TaskType
+    from ..models.task_type import TaskType  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetTaskTypes200ResponseData:
@@ -32,6 +42,8 @@ class GetTaskTypes200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         task_types: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.task_types, Unset):
             task_types = []
@@ -53,8 +65,8 @@ class GetTaskTypes200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.task_type import TaskType  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _task_types = d.pop("task_types", UNSET)
         task_types: list[TaskType] | Unset = UNSET

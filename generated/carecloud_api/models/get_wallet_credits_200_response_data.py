@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetWalletCredits200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CreditWalletSummary
+    from ..models.credit_wallet_summary import CreditWalletSummary  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetWalletCredits200ResponseData:
@@ -37,6 +47,8 @@ class GetWalletCredits200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         earned_credits = self.earned_credits
 
         redeemed_credits = self.redeemed_credits
@@ -66,8 +78,8 @@ class GetWalletCredits200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.credit_wallet_summary import CreditWalletSummary  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         earned_credits = d.pop("earned_credits", UNSET)
 

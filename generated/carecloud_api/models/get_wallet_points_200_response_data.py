@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetWalletPoints200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, MoneyValue
+    from ..models.money_value import MoneyValue  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetWalletPoints200ResponseData:
@@ -40,6 +50,8 @@ class GetWalletPoints200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         earned_points = self.earned_points
 
         redeemed_points = self.redeemed_points
@@ -69,8 +81,8 @@ class GetWalletPoints200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.money_value import MoneyValue  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         earned_points = d.pop("earned_points", UNSET)
 

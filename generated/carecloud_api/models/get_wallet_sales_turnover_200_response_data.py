@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetWalletSalesTurnover200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, QualificationTurnover
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class GetWalletSalesTurnover200ResponseData:
@@ -30,6 +40,8 @@ class GetWalletSalesTurnover200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         turnover: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.turnover, Unset):
             turnover = []
@@ -47,8 +59,8 @@ class GetWalletSalesTurnover200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _turnover = d.pop("turnover", UNSET)
         turnover: list[QualificationTurnover] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="MessageDetail")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, AttachmentInfo
+    from ..models.attachment_info import AttachmentInfo  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class MessageDetail:
@@ -46,6 +56,8 @@ class MessageDetail:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         plain_text_body = self.plain_text_body
 
         html_body = self.html_body
@@ -76,8 +88,8 @@ class MessageDetail:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.attachment_info import AttachmentInfo  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         plain_text_body = d.pop("plain_text_body")
 

@@ -18,6 +18,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="MessageTemplate")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Parameter
+    from ..models.parameter import Parameter  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class MessageTemplate:
@@ -65,6 +75,8 @@ class MessageTemplate:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         subject = self.subject
 
         sender = self.sender
@@ -128,8 +140,8 @@ class MessageTemplate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.parameter import Parameter  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         subject = d.pop("subject")
 

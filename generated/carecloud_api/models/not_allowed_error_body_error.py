@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="NotAllowedErrorBodyError")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, NotAllowedErrorBodyErrorErrorData
+    from ..models.not_allowed_error_body_error_error_data import NotAllowedErrorBodyErrorErrorData  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class NotAllowedErrorBodyError:
@@ -38,6 +48,8 @@ class NotAllowedErrorBodyError:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         type_ = self.type_
 
         exception = self.exception
@@ -67,8 +79,8 @@ class NotAllowedErrorBodyError:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.not_allowed_error_body_error_error_data import NotAllowedErrorBodyErrorErrorData  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         type_ = d.pop("type")
 

@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="OpeningDay")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, TimeInterval
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class OpeningDay:
@@ -31,6 +41,8 @@ class OpeningDay:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         day_id = self.day_id
 
         time_intervals = []
@@ -51,8 +63,8 @@ class OpeningDay:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.time_interval import TimeInterval  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         day_id = d.pop("day_id")
 

@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Order")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, OrderInvoicing, OrderItem, OrderShipping
+    from ..models.order_invoicing import OrderInvoicing  # noqa: PLC0415
+    from ..models.order_item import OrderItem  # noqa: PLC0415
+    from ..models.order_shipping import OrderShipping  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Order:
@@ -72,6 +84,8 @@ class Order:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer_id = self.customer_id
 
         currency_id = self.currency_id
@@ -149,10 +163,8 @@ class Order:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.order_invoicing import OrderInvoicing  # noqa: PLC0415
-        from ..models.order_item import OrderItem  # noqa: PLC0415
-        from ..models.order_shipping import OrderShipping  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         customer_id = d.pop("customer_id")
 

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="OrderInvoicing")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PersonalInformation
+    from ..models.personal_information import PersonalInformation  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class OrderInvoicing:
@@ -37,6 +47,8 @@ class OrderInvoicing:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         payment_id = self.payment_id
 
         paid_date = self.paid_date
@@ -61,8 +73,8 @@ class OrderInvoicing:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.personal_information import PersonalInformation  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         payment_id = d.pop("payment_id")
 

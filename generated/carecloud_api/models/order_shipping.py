@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="OrderShipping")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address
+    from ..models.address import Address  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class OrderShipping:
@@ -41,6 +51,8 @@ class OrderShipping:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         shipping_id = self.shipping_id
 
         contact_firstname = self.contact_firstname
@@ -73,8 +85,8 @@ class OrderShipping:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         shipping_id = d.pop("shipping_id")
 

@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PaymentRecap")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, DiscountItem, PaymentVoucher
+    from ..models.discount_item import DiscountItem  # noqa: PLC0415
+    from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PaymentRecap:
@@ -42,6 +53,8 @@ class PaymentRecap:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         credit_points = self.credit_points
 
         amount_for_credit = self.amount_for_credit
@@ -76,9 +89,8 @@ class PaymentRecap:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.discount_item import DiscountItem  # noqa: PLC0415
-        from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         credit_points = d.pop("credit_points", UNSET)
 

@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PersonalInformation")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, Agreement, Consents
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.agreement import Agreement  # noqa: PLC0415
+    from ..models.consents import Consents  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PersonalInformation:
@@ -85,6 +97,8 @@ class PersonalInformation:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         language_id = self.language_id
 
         salutation = self.salutation
@@ -168,10 +182,8 @@ class PersonalInformation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.agreement import Agreement  # noqa: PLC0415
-        from ..models.consents import Consents  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         language_id = d.pop("language_id")
 

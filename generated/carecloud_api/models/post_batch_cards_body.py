@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBatchCardsBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Card
+    from ..models.card import Card  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostBatchCardsBody:
@@ -36,6 +46,8 @@ class PostBatchCardsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         cards = []
         for cards_item_data in self.cards:
             cards_item = cards_item_data.to_dict()
@@ -59,8 +71,8 @@ class PostBatchCardsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.card import Card  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         cards = []
         _cards = d.pop("cards")

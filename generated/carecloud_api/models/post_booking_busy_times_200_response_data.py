@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBookingBusyTimes200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ChartPointData
+    from ..models.chart_point_data import ChartPointData  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostBookingBusyTimes200ResponseData:
@@ -33,6 +43,8 @@ class PostBookingBusyTimes200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         time_unit = self.time_unit
 
         chart_data: list[dict[str, Any]] | Unset = UNSET
@@ -54,8 +66,8 @@ class PostBookingBusyTimes200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.chart_point_data import ChartPointData  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         time_unit = d.pop("time_unit", UNSET)
 

@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkDeleteProductReservationPricesBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem
+    from ..models.post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item import (
+        PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem,  # noqa: PLC0415
+    )
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostBulkDeleteProductReservationPricesBody:
@@ -39,6 +51,8 @@ class PostBulkDeleteProductReservationPricesBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_reservation_prices = []
         for product_reservation_prices_item_data in self.product_reservation_prices:
             product_reservation_prices_item = product_reservation_prices_item_data.to_dict()
@@ -62,10 +76,8 @@ class PostBulkDeleteProductReservationPricesBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item import (
-            PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem,  # noqa: PLC0415
-        )
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         product_reservation_prices = []
         _product_reservation_prices = d.pop("product_reservation_prices")

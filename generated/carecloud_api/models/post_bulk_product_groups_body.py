@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkProductGroupsBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductGroup
+    from ..models.product_group import ProductGroup  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostBulkProductGroupsBody:
@@ -36,6 +46,8 @@ class PostBulkProductGroupsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_groups = []
         for product_groups_item_data in self.product_groups:
             product_groups_item = product_groups_item_data.to_dict()
@@ -59,8 +71,8 @@ class PostBulkProductGroupsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.product_group import ProductGroup  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         product_groups = []
         _product_groups = d.pop("product_groups")

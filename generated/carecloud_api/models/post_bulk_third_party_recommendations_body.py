@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkThirdPartyRecommendationsBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ThirdPartyRecommendation
+    from ..models.third_party_recommendation import ThirdPartyRecommendation  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostBulkThirdPartyRecommendationsBody:
@@ -37,6 +47,8 @@ class PostBulkThirdPartyRecommendationsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         third_party_recommendations = []
         for third_party_recommendations_item_data in self.third_party_recommendations:
             third_party_recommendations_item = third_party_recommendations_item_data.to_dict()
@@ -60,8 +72,8 @@ class PostBulkThirdPartyRecommendationsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.third_party_recommendation import ThirdPartyRecommendation  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         third_party_recommendations = []
         _third_party_recommendations = d.pop("third_party_recommendations")

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkVouchersBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, VoucherBatch
+    from ..models.voucher_batch import VoucherBatch  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostBulkVouchersBody:
@@ -36,6 +46,8 @@ class PostBulkVouchersBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         vouchers = []
         for vouchers_item_data in self.vouchers:
             vouchers_item = vouchers_item_data.to_dict()
@@ -59,8 +71,8 @@ class PostBulkVouchersBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.voucher_batch import VoucherBatch  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         vouchers = []
         _vouchers = d.pop("vouchers")

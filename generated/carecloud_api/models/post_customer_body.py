@@ -19,6 +19,19 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostCustomerBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Customer, CustomerSourceRecord, PropertyRecord, SocialNetworkCredentials
+    from ..models.customer import Customer  # noqa: PLC0415
+    from ..models.customer_source_record import CustomerSourceRecord  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostCustomerBody:
@@ -53,6 +66,8 @@ class PostCustomerBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer = self.customer.to_dict()
 
         customer_source = self.customer_source.to_dict()
@@ -96,11 +111,8 @@ class PostCustomerBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.customer_source_record import CustomerSourceRecord  # noqa: PLC0415
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-        from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         customer = Customer.from_dict(d.pop("customer"))
 

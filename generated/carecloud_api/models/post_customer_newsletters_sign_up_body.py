@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostCustomerNewslettersSignUpBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Agreement, PartnerRecord
+    from ..models.agreement import Agreement  # noqa: PLC0415
+    from ..models.partner_record import PartnerRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostCustomerNewslettersSignUpBody:
@@ -44,6 +55,8 @@ class PostCustomerNewslettersSignUpBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         contact = self.contact
 
         customer_source_id = self.customer_source_id
@@ -80,9 +93,8 @@ class PostCustomerNewslettersSignUpBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.agreement import Agreement  # noqa: PLC0415
-        from ..models.partner_record import PartnerRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         contact = d.pop("contact")
 

@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostCustomerSetPushNotificationsBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Device
+    from ..models.device import Device  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostCustomerSetPushNotificationsBody:
@@ -37,6 +47,8 @@ class PostCustomerSetPushNotificationsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer_id = self.customer_id
 
         device = self.device.to_dict()
@@ -60,8 +72,8 @@ class PostCustomerSetPushNotificationsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.device import Device  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         customer_id = d.pop("customer_id")
 

@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostCustomerVerifySocialNetworkCredentialsBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, SocialNetworkCredentials
+    from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostCustomerVerifySocialNetworkCredentialsBody:
@@ -31,6 +41,8 @@ class PostCustomerVerifySocialNetworkCredentialsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         social_network_credentials = self.social_network_credentials.to_dict()
 
         field_dict: dict[str, Any] = {}
@@ -45,8 +57,8 @@ class PostCustomerVerifySocialNetworkCredentialsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         social_network_credentials = SocialNetworkCredentials.from_dict(d.pop("social_network_credentials"))
 

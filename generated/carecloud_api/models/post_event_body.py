@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostEventBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, EventPost, PropertyRecord
+    from ..models.event_post import EventPost  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostEventBody:
@@ -34,6 +45,8 @@ class PostEventBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         event = self.event.to_dict()
 
         property_records: list[dict[str, Any]] | Unset = UNSET
@@ -57,9 +70,8 @@ class PostEventBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.event_post import EventPost  # noqa: PLC0415
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         event = EventPost.from_dict(d.pop("event"))
 

@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostMessageSendBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Message
+    from ..models.message import Message  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostMessageSendBody:
@@ -28,6 +38,8 @@ class PostMessageSendBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         message = self.message.to_dict()
 
         field_dict: dict[str, Any] = {}
@@ -42,8 +54,8 @@ class PostMessageSendBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.message import Message  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         message = Message.from_dict(d.pop("message"))
 

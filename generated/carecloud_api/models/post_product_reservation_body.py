@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostProductReservationBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductReservation
+    from ..models.product_reservation import ProductReservation  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostProductReservationBody:
@@ -30,6 +40,8 @@ class PostProductReservationBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_reservation = self.product_reservation.to_dict()
 
         field_dict: dict[str, Any] = {}
@@ -44,8 +56,8 @@ class PostProductReservationBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.product_reservation import ProductReservation  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         product_reservation = ProductReservation.from_dict(d.pop("product_reservation"))
 

@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostProductReservationSetExternalReservationCodeBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ExternalCode
+    from ..models.external_code import ExternalCode  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostProductReservationSetExternalReservationCodeBody:
@@ -31,6 +41,8 @@ class PostProductReservationSetExternalReservationCodeBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_reservation_id = self.product_reservation_id
 
         external_reservation_codes = []
@@ -51,8 +63,8 @@ class PostProductReservationSetExternalReservationCodeBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.external_code import ExternalCode  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         product_reservation_id = d.pop("product_reservation_id")
 

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostPurchaseAcceptPaymentBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Bill
+    from ..models.bill import Bill  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostPurchaseAcceptPaymentBody:
@@ -56,6 +66,8 @@ class PostPurchaseAcceptPaymentBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         store_id = self.store_id
 
         cashdesk_number = self.cashdesk_number
@@ -101,8 +113,8 @@ class PostPurchaseAcceptPaymentBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill import Bill  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         store_id = d.pop("store_id")
 

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostPurchaseRecommendedRewards200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, RecommendedReward
+    from ..models.recommended_reward import RecommendedReward  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostPurchaseRecommendedRewards200ResponseData:
@@ -33,6 +43,8 @@ class PostPurchaseRecommendedRewards200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         recommended_best_rewards: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.recommended_best_rewards, Unset):
             recommended_best_rewards = []
@@ -54,8 +66,8 @@ class PostPurchaseRecommendedRewards200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.recommended_reward import RecommendedReward  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _recommended_best_rewards = d.pop("recommended_best_rewards", UNSET)
         recommended_best_rewards: list[RecommendedReward] | Unset = UNSET

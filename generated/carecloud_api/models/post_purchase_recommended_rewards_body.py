@@ -19,6 +19,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostPurchaseRecommendedRewardsBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Bill
+    from ..models.bill import Bill  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostPurchaseRecommendedRewardsBody:
@@ -59,6 +69,8 @@ class PostPurchaseRecommendedRewardsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         store_id = self.store_id
 
         cashdesk_number = self.cashdesk_number
@@ -90,8 +102,8 @@ class PostPurchaseRecommendedRewardsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bill import Bill  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         store_id = d.pop("store_id")
 

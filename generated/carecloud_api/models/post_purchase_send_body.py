@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostPurchaseSendBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, FinalBill
+    from ..models.final_bill import FinalBill  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostPurchaseSendBody:
@@ -39,6 +49,8 @@ class PostPurchaseSendBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         store_id = self.store_id
 
         cashdesk_number = self.cashdesk_number
@@ -67,8 +79,8 @@ class PostPurchaseSendBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.final_bill import FinalBill  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         store_id = d.pop("store_id")
 

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostRecommendationCartEliminate200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, RecommendedProduct
+    from ..models.recommended_product import RecommendedProduct  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostRecommendationCartEliminate200ResponseData:
@@ -32,6 +42,8 @@ class PostRecommendationCartEliminate200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         recommended_products_list: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.recommended_products_list, Unset):
             recommended_products_list = []
@@ -53,8 +65,8 @@ class PostRecommendationCartEliminate200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.recommended_product import RecommendedProduct  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _recommended_products_list = d.pop("recommended_products_list", UNSET)
         recommended_products_list: list[RecommendedProduct] | Unset = UNSET

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostReservableProductsSearch200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, SearchResult
+    from ..models.search_result import SearchResult  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostReservableProductsSearch200ResponseData:
@@ -32,6 +42,8 @@ class PostReservableProductsSearch200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         search_results: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.search_results, Unset):
             search_results = []
@@ -53,8 +65,8 @@ class PostReservableProductsSearch200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.search_result import SearchResult  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _search_results = d.pop("search_results", UNSET)
         search_results: list[SearchResult] | Unset = UNSET

@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostRewardSynchronizeProductsBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductSynchronizationForReward
+    from ..models.product_synchronization_for_reward import ProductSynchronizationForReward  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostRewardSynchronizeProductsBody:
@@ -28,6 +38,8 @@ class PostRewardSynchronizeProductsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         products = []
         for products_item_data in self.products:
             products_item = products_item_data.to_dict()
@@ -45,8 +57,8 @@ class PostRewardSynchronizeProductsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.product_synchronization_for_reward import ProductSynchronizationForReward  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         products = []
         _products = d.pop("products")

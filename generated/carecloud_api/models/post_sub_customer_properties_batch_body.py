@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostSubCustomerPropertiesBatchBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PropertyRecord
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostSubCustomerPropertiesBatchBody:
@@ -36,6 +46,8 @@ class PostSubCustomerPropertiesBatchBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         property_records = []
         for property_records_item_data in self.property_records:
             property_records_item = property_records_item_data.to_dict()
@@ -59,8 +71,8 @@ class PostSubCustomerPropertiesBatchBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         property_records = []
         _property_records = d.pop("property_records")

@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostSubCustomerSetPartnersBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PartnerRecord
+    from ..models.partner_record import PartnerRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostSubCustomerSetPartnersBody:
@@ -30,6 +40,8 @@ class PostSubCustomerSetPartnersBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer_id = self.customer_id
 
         partner_records = []
@@ -50,8 +62,8 @@ class PostSubCustomerSetPartnersBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.partner_record import PartnerRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         customer_id = d.pop("customer_id")
 

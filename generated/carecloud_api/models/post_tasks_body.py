@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostTasksBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PropertyRecord, Task, TaskAssignee
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.task import Task  # noqa: PLC0415
+    from ..models.task_assignee import TaskAssignee  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostTasksBody:
@@ -36,6 +48,8 @@ class PostTasksBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         task = self.task.to_dict()
 
         property_records: list[dict[str, Any]] | Unset = UNSET
@@ -68,10 +82,8 @@ class PostTasksBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-        from ..models.task import Task  # noqa: PLC0415
-        from ..models.task_assignee import TaskAssignee  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         task = Task.from_dict(d.pop("task"))
 

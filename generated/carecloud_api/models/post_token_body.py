@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostTokenBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Device, Setup
+    from ..models.device import Device  # noqa: PLC0415
+    from ..models.setup import Setup  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostTokenBody:
@@ -40,6 +51,8 @@ class PostTokenBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         device = self.device.to_dict()
 
         setup = self.setup.to_dict()
@@ -64,9 +77,8 @@ class PostTokenBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.device import Device  # noqa: PLC0415
-        from ..models.setup import Setup  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         device = Device.from_dict(d.pop("device"))
 

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostUserSsoLogin200ResponseData")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, User
+    from ..models.user import User  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PostUserSsoLogin200ResponseData:
@@ -38,6 +48,8 @@ class PostUserSsoLogin200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         bearer_token = self.bearer_token
 
         valid_to = self.valid_to
@@ -60,8 +72,8 @@ class PostUserSsoLogin200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user import User  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         bearer_token = d.pop("bearer_token", UNSET)
 

@@ -20,6 +20,19 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ProductBatch")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, Price, PropertyRecord, Tag
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.price import Price  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class ProductBatch:
@@ -74,6 +87,8 @@ class ProductBatch:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         name = self.name
 
         plu_ids = []
@@ -159,11 +174,8 @@ class ProductBatch:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.plu_id import PluId  # noqa: PLC0415
-        from ..models.price import Price  # noqa: PLC0415
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-        from ..models.tag import Tag  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         name = d.pop("name")
 

@@ -22,6 +22,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ProductReservation")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        ExternalCode, \
+        ProductReservationComment, \
+        ProductReservationItem, \
+        ProductReservationProgress, \
+        UTM
+    from ..models.external_code import ExternalCode  # noqa: PLC0415
+    from ..models.product_reservation_comment import ProductReservationComment  # noqa: PLC0415
+    from ..models.product_reservation_item import ProductReservationItem  # noqa: PLC0415
+    from ..models.product_reservation_progress import ProductReservationProgress  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class ProductReservation:
@@ -94,6 +114,8 @@ class ProductReservation:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer_id = self.customer_id
 
         store_id = self.store_id
@@ -208,12 +230,8 @@ class ProductReservation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.external_code import ExternalCode  # noqa: PLC0415
-        from ..models.product_reservation_comment import ProductReservationComment  # noqa: PLC0415
-        from ..models.product_reservation_item import ProductReservationItem  # noqa: PLC0415
-        from ..models.product_reservation_progress import ProductReservationProgress  # noqa: PLC0415
-        from ..models.utm import UTM  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         customer_id = d.pop("customer_id")
 

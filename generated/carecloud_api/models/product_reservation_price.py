@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ProductReservationPrice")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId
+    from ..models.plu_id import PluId  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class ProductReservationPrice:
@@ -58,6 +68,8 @@ class ProductReservationPrice:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         value = self.value
 
         currency_id = self.currency_id
@@ -106,8 +118,8 @@ class ProductReservationPrice:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.plu_id import PluId  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         value = d.pop("value")
 

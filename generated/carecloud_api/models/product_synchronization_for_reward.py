@@ -19,6 +19,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ProductSynchronizationForReward")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId
+    from ..models.plu_id import PluId  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class ProductSynchronizationForReward:
@@ -45,6 +55,8 @@ class ProductSynchronizationForReward:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         reward_product_relation_type = self.reward_product_relation_type.value
 
         product_id = self.product_id
@@ -69,8 +81,8 @@ class ProductSynchronizationForReward:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.plu_id import PluId  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         reward_product_relation_type = ProductSynchronizationForRewardRewardProductRelationType(
             d.pop("reward_product_relation_type")

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Property")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PropertyItem
+    from ..models.property_item import PropertyItem  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Property:
@@ -55,6 +65,8 @@ class Property:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         name = self.name
 
         data_type = self.data_type
@@ -105,8 +117,8 @@ class Property:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.property_item import PropertyItem  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         name = d.pop("name")
 

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PropertyRecord")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PropertyRecordPropertyValueType5
+    from ..models.property_record_property_value_type_5 import PropertyRecordPropertyValueType5  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PropertyRecord:
@@ -120,8 +130,8 @@ class PropertyRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.property_record_property_value_type_5 import PropertyRecordPropertyValueType5  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         property_id = self.property_id
 
         property_record_id = self.property_record_id
@@ -161,8 +171,8 @@ class PropertyRecord:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.property_record_property_value_type_5 import PropertyRecordPropertyValueType5  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         property_id = d.pop("property_id")
 

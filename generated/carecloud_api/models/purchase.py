@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Purchase")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PropertyRecord, PurchaseItem
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.purchase_item import PurchaseItem  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Purchase:
@@ -68,6 +79,8 @@ class Purchase:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer_id = self.customer_id
 
         store_id = self.store_id
@@ -136,9 +149,8 @@ class Purchase:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-        from ..models.purchase_item import PurchaseItem  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         customer_id = d.pop("customer_id")
 

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PurchaseConditions")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, QualificationTurnover
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PurchaseConditions:
@@ -43,6 +53,8 @@ class PurchaseConditions:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         keep_status_turnover: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.keep_status_turnover, Unset):
             keep_status_turnover = []
@@ -81,8 +93,8 @@ class PurchaseConditions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _keep_status_turnover = d.pop("keep_status_turnover", UNSET)
         keep_status_turnover: list[QualificationTurnover] | Unset = UNSET

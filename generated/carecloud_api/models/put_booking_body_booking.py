@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutBookingBodyBooking")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PutBookingBodyBookingDataType2
+    from ..models.put_booking_body_booking_data_type_2 import PutBookingBodyBookingDataType2  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PutBookingBodyBooking:
@@ -38,8 +48,8 @@ class PutBookingBodyBooking:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.put_booking_body_booking_data_type_2 import PutBookingBodyBookingDataType2  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         customer_id = self.customer_id
 
         booking_status = self.booking_status
@@ -69,8 +79,8 @@ class PutBookingBodyBooking:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.put_booking_body_booking_data_type_2 import PutBookingBodyBookingDataType2  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         customer_id = d.pop("customer_id", UNSET)
 

@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutCustomerBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Customer, PropertyRecord, SocialNetworkCredentials
+    from ..models.customer import Customer  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PutCustomerBody:
@@ -42,6 +54,8 @@ class PutCustomerBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer = self.customer.to_dict()
 
         password = self.password
@@ -75,10 +89,8 @@ class PutCustomerBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.customer import Customer  # noqa: PLC0415
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-        from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         customer = Customer.from_dict(d.pop("customer"))
 

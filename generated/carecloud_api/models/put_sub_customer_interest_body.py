@@ -14,6 +14,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutSubCustomerInterestBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, InterestRecord
+    from ..models.interest_record import InterestRecord  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PutSubCustomerInterestBody:
@@ -28,6 +38,8 @@ class PutSubCustomerInterestBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         interest_record = self.interest_record.to_dict()
 
         field_dict: dict[str, Any] = {}
@@ -42,8 +54,8 @@ class PutSubCustomerInterestBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.interest_record import InterestRecord  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         interest_record = InterestRecord.from_dict(d.pop("interest_record"))
 

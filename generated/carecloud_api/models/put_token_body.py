@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutTokenBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Setup
+    from ..models.setup import Setup  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class PutTokenBody:
@@ -32,6 +42,8 @@ class PutTokenBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         setup = self.setup.to_dict()
 
         push_token = self.push_token
@@ -50,8 +62,8 @@ class PutTokenBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.setup import Setup  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         setup = Setup.from_dict(d.pop("setup"))
 

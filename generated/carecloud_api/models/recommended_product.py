@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="RecommendedProduct")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId
+    from ..models.plu_id import PluId  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class RecommendedProduct:
@@ -35,6 +45,8 @@ class RecommendedProduct:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         product_id = self.product_id
 
         plu_ids: list[dict[str, Any]] | Unset = UNSET
@@ -56,8 +68,8 @@ class RecommendedProduct:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.plu_id import PluId  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         product_id = d.pop("product_id", UNSET)
 

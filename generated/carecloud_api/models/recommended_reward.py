@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="RecommendedReward")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, RewardProperties
+    from ..models.reward_properties import RewardProperties  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class RecommendedReward:
@@ -43,6 +53,8 @@ class RecommendedReward:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         code = self.code
 
         name = self.name
@@ -79,8 +91,8 @@ class RecommendedReward:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.reward_properties import RewardProperties  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         code = d.pop("code", UNSET)
 

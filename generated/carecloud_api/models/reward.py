@@ -23,6 +23,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Reward")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        PropertyRecord, \
+        RewardProductRelationBonus, \
+        RewardProductRelationCondition, \
+        Store, \
+        Tag
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.reward_product_relation_bonus import RewardProductRelationBonus  # noqa: PLC0415
+    from ..models.reward_product_relation_condition import RewardProductRelationCondition  # noqa: PLC0415
+    from ..models.store import Store  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Reward:
@@ -102,6 +122,8 @@ class Reward:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         code = self.code
 
         name = self.name
@@ -248,12 +270,8 @@ class Reward:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.property_record import PropertyRecord  # noqa: PLC0415
-        from ..models.reward_product_relation_bonus import RewardProductRelationBonus  # noqa: PLC0415
-        from ..models.reward_product_relation_condition import RewardProductRelationCondition  # noqa: PLC0415
-        from ..models.store import Store  # noqa: PLC0415
-        from ..models.tag import Tag  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         code = d.pop("code")
 

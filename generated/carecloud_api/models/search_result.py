@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="SearchResult")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Flag
+    from ..models.flag import Flag  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class SearchResult:
@@ -36,6 +46,8 @@ class SearchResult:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         search_result_string = self.search_result_string
 
         resource_id = self.resource_id
@@ -62,8 +74,8 @@ class SearchResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.flag import Flag  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         search_result_string = d.pop("search_result_string")
 

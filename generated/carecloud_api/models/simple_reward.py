@@ -23,6 +23,20 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="SimpleReward")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, SegmentID, StoreID, Tag, TextTranslation, UrlLanguageVariant
+    from ..models.segment_id import SegmentID  # noqa: PLC0415
+    from ..models.store_id import StoreID  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+    from ..models.text_translation import TextTranslation  # noqa: PLC0415
+    from ..models.url_language_variant import UrlLanguageVariant  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class SimpleReward:
@@ -143,6 +157,8 @@ class SimpleReward:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         code = self.code
 
         names = []
@@ -286,12 +302,8 @@ class SimpleReward:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.segment_id import SegmentID  # noqa: PLC0415
-        from ..models.store_id import StoreID  # noqa: PLC0415
-        from ..models.tag import Tag  # noqa: PLC0415
-        from ..models.text_translation import TextTranslation  # noqa: PLC0415
-        from ..models.url_language_variant import UrlLanguageVariant  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         code = d.pop("code")
 

@@ -18,6 +18,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="StamperCampaign")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StamperBonusCheckpoint, StamperCondition
+    from ..models.stamper_bonus_checkpoint import StamperBonusCheckpoint  # noqa: PLC0415
+    from ..models.stamper_condition import StamperCondition  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class StamperCampaign:
@@ -72,6 +83,8 @@ class StamperCampaign:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         stamper_campaign_id = self.stamper_campaign_id
 
         partner_id = self.partner_id
@@ -140,9 +153,8 @@ class StamperCampaign:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.stamper_bonus_checkpoint import StamperBonusCheckpoint  # noqa: PLC0415
-        from ..models.stamper_condition import StamperCondition  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         stamper_campaign_id = d.pop("stamper_campaign_id", UNSET)
 

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="StamperCard")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StamperStamp
+    from ..models.stamper_stamp import StamperStamp  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class StamperCard:
@@ -58,6 +68,8 @@ class StamperCard:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         stamper_card_id = self.stamper_card_id
 
         stamper_campaign_id = self.stamper_campaign_id
@@ -109,8 +121,8 @@ class StamperCard:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.stamper_stamp import StamperStamp  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         stamper_card_id = d.pop("stamper_card_id", UNSET)
 

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="StatusRecord")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PurchaseConditions
+    from ..models.purchase_conditions import PurchaseConditions  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class StatusRecord:
@@ -53,6 +63,8 @@ class StatusRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         status_id = self.status_id
 
         customer_id = self.customer_id
@@ -98,8 +110,8 @@ class StatusRecord:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.purchase_conditions import PurchaseConditions  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         status_id = d.pop("status_id")
 

@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Store")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, GPSCoordinates, OpeningDay
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
+    from ..models.opening_day import OpeningDay  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Store:
@@ -82,6 +94,8 @@ class Store:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         store_id = self.store_id
 
         store_code = self.store_code
@@ -179,10 +193,8 @@ class Store:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.address import Address  # noqa: PLC0415
-        from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
-        from ..models.opening_day import OpeningDay  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         store_id = d.pop("store_id")
 

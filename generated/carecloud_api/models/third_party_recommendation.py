@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ThirdPartyRecommendation")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductIdentification
+    from ..models.product_identification import ProductIdentification  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class ThirdPartyRecommendation:
@@ -57,6 +67,8 @@ class ThirdPartyRecommendation:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         products = []
         for products_item_data in self.products:
             products_item = products_item_data.to_dict()
@@ -104,8 +116,8 @@ class ThirdPartyRecommendation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.product_identification import ProductIdentification  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         products = []
         _products = d.pop("products")

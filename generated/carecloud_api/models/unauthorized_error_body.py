@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="UnauthorizedErrorBody")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, UnauthorizedErrorBodyError
+    from ..models.unauthorized_error_body_error import UnauthorizedErrorBodyError  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class UnauthorizedErrorBody:
@@ -30,6 +40,8 @@ class UnauthorizedErrorBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         error: dict[str, Any] | Unset = UNSET
         if not isinstance(self.error, Unset):
             error = self.error.to_dict()
@@ -44,8 +56,8 @@ class UnauthorizedErrorBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.unauthorized_error_body_error import UnauthorizedErrorBodyError  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         _error = d.pop("error", UNSET)
         error: UnauthorizedErrorBodyError | Unset

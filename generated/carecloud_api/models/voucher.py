@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Voucher")
 
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Reward
+    from ..models.reward import Reward  # noqa: PLC0415
+
+    _models_bound = True
+
 
 @_attrs_define
 class Voucher:
@@ -67,6 +77,8 @@ class Voucher:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if not _models_bound:
+            _bind_models()
         customer_id = self.customer_id
 
         voucher_id = self.voucher_id
@@ -137,8 +149,8 @@ class Voucher:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.reward import Reward  # noqa: PLC0415
-
+        if not _models_bound:
+            _bind_models()
         d = dict(src_dict)
         customer_id = d.pop("customer_id")
 
