@@ -9,6 +9,10 @@ parses into the generated success model, and that the model gives back what it p
 (``to_dict()`` round trip). Prism cannot check bracket array parameters (see
 scripts/mock_server.py), so the URL the client sent is checked here instead.
 
+Each of the 111 list operations is also walked through ``CareCloud.paginate`` (small pages,
+bounded): the items it yields must be the example's list, parsed, which shows the list key the
+catalog derived is the one the answers use.
+
 Operations that cannot pass because of a generator or spec defect are listed in
 ``KNOWN_DEFECTS`` and run as strict xfails: fixing the defect turns them into failures until
 they leave the list, so every listed reason stays real.
@@ -395,3 +399,90 @@ def test_request_models_do_not_demand_read_only_fields() -> None:
         except KeyError as exc:
             failures.append(f"{operation_id(operation)}: missing {exc}")
     assert not failures, failures
+
+
+# --------------------------------------------------------------------------- every list, through paginate
+
+LIST_OPERATIONS = [operation for operation in OPERATIONS if operation.paginated]
+#: Pages are small and the walk bounded: Prism answers every page with the same example.
+WALK_PAGE_SIZE, WALK_MAX_ITEMS = 2, 5
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Sends to Prism and keeps every response, body read, for the test to compare with."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.responses: list[httpx.Response] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        self.responses.append(response)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def as_json(value: Any) -> Json:
+    """A parsed list item back in its JSON form (models, enums, dates)."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def test_list_operations_are_counted() -> None:
+    # The figure the README and the closing note give; a spec update that changes it shows here.
+    print(f"\n{len(LIST_OPERATIONS)} list operations (count/offset and data.total_items)")
+    assert len(LIST_OPERATIONS) == 111
+    assert all("enterprise" in operation.interfaces for operation in LIST_OPERATIONS)
+
+
+@pytest.mark.parametrize("operation", [pytest.param(op, id=operation_id(op)) for op in LIST_OPERATIONS])
+async def test_paginate_walks_every_list_operation(operation: Operation, prism: mock_server.PrismServer) -> None:
+    """``CareCloud.paginate`` finds each list's key: the items it yields are the example's list,
+    parsed, and ``total_items`` is the example's; every page request is one Prism accepts."""
+    from carecloud_async import CareCloud, RetryPolicy
+
+    kwargs = {k: v for k, v in prepare(operation).kwargs.items() if k not in {"count", "offset"}}
+    recorder = RecordingTransport()
+    async with CareCloud.enterprise(
+        prism.root_url,
+        user_external_application_id="89d1a6111b3fb6e74665d948",
+        login="contract@example.com",
+        password="prism-password",
+        retry=RetryPolicy.disabled(),
+        transport=recorder,
+    ) as cc:
+        module = importlib.import_module(operation.module)
+        pages = [
+            page
+            async for page in cc.paginate(module, page_size=WALK_PAGE_SIZE, max_items=WALK_MAX_ITEMS, **kwargs).pages()
+        ]
+
+    path = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(operation.path)) + "$")
+    walked = [r for r in recorder.responses if "/users/actions/login" not in r.request.url.path]
+    assert walked, "paginate sent no request"
+    assert len(walked) == len(pages), [str(r.request.url) for r in recorder.responses]
+    for response in walked:
+        assert response.status_code == 200, response.content[:300]
+        assert "sl-violations" not in response.headers, response.headers["sl-violations"]
+        assert parse_qs(response.request.url.query.decode())["count"] == [str(WALK_PAGE_SIZE)]
+        assert path.search(response.request.url.path), f"{response.request.url.path} is not {operation.path}"
+
+    data = json.loads(walked[0].content)["data"]
+    assert operation.list_key in data, f"{operation.list_key!r} is not a key of the answer: {sorted(data)}"
+    first = pages[0]
+    assert first.offset == 0
+    assert first.total_items == data.get("total_items")
+    expected = data[operation.list_key][:WALK_MAX_ITEMS]
+    assert expected, "the example list is empty, so nothing shows the items were found"
+    assert [as_json(item) for item in first.items] == expected
+    offsets = [page.offset for page in pages]
+    assert offsets == sorted(set(offsets)), offsets
+    assert sum(len(page.items) for page in pages) <= WALK_MAX_ITEMS
