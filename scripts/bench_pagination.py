@@ -5,7 +5,10 @@ A local list server (aiohttp, a subprocess on 127.0.0.1, 20 ms added per request
 sequentially (the baseline) and with 4 and 8 pages in flight. Peak memory is the tracemalloc
 peak of the walk (items are counted, not kept), measured at two list sizes to show it is flat.
 
-    python -m scripts.bench_pagination [--items 10000] [--page-size 100] [--latency-ms 20]
+Each wall time is the median of ``--repeat`` walks (3 by default): on a small machine one walk
+can be off by 20 % either way.
+
+    python -m scripts.bench_pagination [--items 10000] [--page-size 100] [--latency-ms 20] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import asyncio
 import gc
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -109,13 +113,18 @@ def run_server(total: int, latency: float) -> tuple[subprocess.Popen[bytes], int
     raise SystemExit("the benchmark server did not start within 15 s")
 
 
-def measure(total: int, latency: float, page_size: int, modes: list[int]) -> list[Result]:
+def measure(total: int, latency: float, page_size: int, modes: list[int], repeat: int) -> list[Result]:
     process, port = run_server(total, latency)
     try:
         results = []
         for concurrency in modes:
             # Time and memory in separate walks: tracemalloc slows every allocation several-fold.
-            items, pages, seconds, _ = asyncio.run(walk(port, concurrency, page_size, trace=False))
+            times = []
+            for _ in range(repeat):
+                items, pages, seconds, _ = asyncio.run(walk(port, concurrency, page_size, trace=False))
+                assert items == total, (items, total)
+                times.append(seconds)
+            seconds = statistics.median(times)
             *_, peak = asyncio.run(walk(port, concurrency, page_size, trace=True))
             assert items == total, (items, total)
             name = "sequential" if concurrency == 1 else f"{concurrency} in flight"
@@ -131,15 +140,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--repeat", type=int, default=3, help="timed walks per mode (the median is shown)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     latency = args.latency_ms / 1000
     if args.serve:
         serve(args.serve, args.items, latency)
         return 0
-    results = measure(args.items, latency, args.page_size, [1, 4, 8])
-    small = measure(args.items // 5, latency, args.page_size, [1, 8])
-    print(f"\nWalking {args.items:,} items, page size {args.page_size}, {args.latency_ms:g} ms added per request\n")
+    results = measure(args.items, latency, args.page_size, [1, 4, 8], args.repeat)
+    small = measure(args.items // 5, latency, args.page_size, [1, 8], args.repeat)
+    print(
+        f"\nWalking {args.items:,} items, page size {args.page_size}, {args.latency_ms:g} ms added per request, "
+        f"median of {args.repeat} walks\n"
+    )
     print("| mode | items | pages | wall s | speed-up | peak MiB |")
     print("|---|---:|---:|---:|---:|---:|")
     for group in (results, small):  # each speed-up is against the sequential walk of the same list
