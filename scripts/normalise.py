@@ -382,6 +382,140 @@ def fill_array_items(spec: Spec, report: Report) -> None:
     visit(spec, "")
 
 
+def _is_read_only(spec: Spec, schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+        return bool(schema_names(spec).get(ref.removeprefix(SCHEMA_REF), {}).get("readOnly"))
+    return bool(schema.get("readOnly"))
+
+
+def _read_only_required(spec: Spec, node: Any) -> list[tuple[dict[str, Any], str]]:
+    """(object schema, property) for every required ``readOnly`` property in ``node``'s own
+    (inline) object schemas; ``$ref`` targets are other schemas and are not entered."""
+    found: list[tuple[dict[str, Any], str]] = []
+
+    def visit(schema: Any) -> None:
+        if isinstance(schema, list):
+            for item in schema:
+                visit(item)
+            return
+        if not isinstance(schema, dict) or "$ref" in schema:
+            return
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            for name in schema.get("required") or ():
+                if _is_read_only(spec, properties.get(name)):
+                    found.append((schema, name))
+            for prop in properties.values():
+                visit(prop)
+        for key in ("items", "additionalProperties", "allOf", "oneOf", "anyOf", "not"):
+            if key in schema:
+                visit(schema[key])
+
+    visit(node)
+    return found
+
+
+def _schema_refs(node: Any) -> set[str]:
+    """Names of the component schemas ``node`` refers to directly."""
+    names: set[str] = set()
+
+    def visit(mapping: dict[str, Any]) -> None:
+        ref = mapping.get("$ref")
+        if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+            names.add(ref.removeprefix(SCHEMA_REF))
+
+    walk(node, visit)
+    return names
+
+
+def _request_body_media(spec: Spec) -> Iterator[dict[str, Any]]:
+    """Every media object of every request body (shared ``components/requestBodies`` once)."""
+    shared = spec.get("components", {}).get("requestBodies", {})
+    yield from (media for body in shared.values() for media in body.get("content", {}).values())
+    for _, _, operation in iter_operations(spec):
+        body = operation.get("requestBody")
+        if isinstance(body, dict) and "$ref" not in body:
+            yield from body.get("content", {}).values()
+
+
+def _hoist_inline_enums(schemas: dict[str, Any], name: str, taken: set[str], report: Report) -> None:
+    """Move the inline enums of ``schemas[name]``'s properties into component schemas named as the
+    generator names them (``Store.state`` -> ``StoreState``, an array's items -> ``...Item``), so
+    the class names stay and a write twin shares the enums instead of copying them."""
+    for prop_name, prop in (schemas[name].get("properties") or {}).items():
+        enum = _inline_enum(prop)
+        if enum is None:
+            continue
+        if enum is prop:
+            hoisted = pascal_case(name) + pascal_case(enum.get("title") or prop_name)
+        else:
+            hoisted = pascal_case(name) + pascal_case(enum.get("title") or f"{prop_name}_item")
+        if hoisted in schemas or (hoisted in taken and hoisted != pascal_case(name)):
+            continue  # the name is another schema's: leave this enum inline (the twin copies it)
+        taken.add(hoisted)
+        schemas[hoisted] = {**enum, "title": hoisted}
+        if enum is prop:
+            schemas[name]["properties"][prop_name] = {"$ref": SCHEMA_REF + hoisted}
+        else:
+            prop["items"] = {"$ref": SCHEMA_REF + hoisted}
+        report.add("split_write_schemas", f"{name}.{prop_name} enum -> schemas/{hoisted}")
+
+
+def split_write_schemas(spec: Spec, report: Report) -> None:
+    """In OpenAPI 3.0 a property both ``readOnly`` and ``required`` is required in responses only.
+    The generator ignores ``readOnly``, so ``Store.store_id`` (and eight fields of ``Purchase``)
+    were required arguments of the request models of postStore, putStore, putPurchase ... and always
+    sent. A schema used in a request body that has such a property, or refers to one that has,
+    gets a write twin (``StoreWrite``) where those properties are optional; request bodies refer
+    to the twins, responses keep the originals. Inline request bodies are fixed in place."""
+    schemas = schema_names(spec)
+    refs = {name: _schema_refs(schema) for name, schema in schemas.items()}
+    needs = {name for name, schema in schemas.items() if _read_only_required(spec, schema)}
+    grown = True
+    while grown:  # a schema that refers to one needing a twin needs one too
+        more = {name for name, targets in refs.items() if name not in needs and targets & needs}
+        needs |= more
+        grown = bool(more)
+
+    media_objects = [media for media in _request_body_media(spec) if isinstance(media.get("schema"), dict)]
+    twins: set[str] = set()
+    queue = sorted({name for media in media_objects for name in _schema_refs(media["schema"])} & needs)
+    while queue:
+        name = queue.pop()
+        if name not in twins:
+            twins.add(name)
+            queue.extend(sorted(refs[name] & needs))
+
+    taken = {pascal_case(name) for name in schemas}
+    for name in sorted(twins):
+        _hoist_inline_enums(schemas, name, taken, report)
+    mapping = {SCHEMA_REF + name: SCHEMA_REF + unique_name(f"{name}Write", taken) for name in sorted(twins)}
+
+    def writable(node: Any, where: str) -> Any:
+        node = copy.deepcopy(node)
+        for obj, prop in _read_only_required(spec, node):
+            obj["required"] = [name for name in obj["required"] if name != prop]
+            if not obj["required"]:
+                del obj["required"]
+            report.add("split_write_schemas", f"{where}.{prop} optional")
+        for target in _schema_refs(node) & twins:
+            rewrite_refs(node, {SCHEMA_REF + target: mapping[SCHEMA_REF + target]})
+        return node
+
+    for name in sorted(twins):
+        twin_name = mapping[SCHEMA_REF + name].removeprefix(SCHEMA_REF)
+        twin = writable(schemas[name], twin_name)
+        if "title" in twin:
+            twin["title"] = twin_name
+        schemas[twin_name] = twin
+    for media in media_objects:
+        if _read_only_required(spec, media["schema"]) or _schema_refs(media["schema"]) & twins:
+            media["schema"] = writable(media["schema"], "request body")
+
+
 PASSES: tuple[Callable[[Spec, Report], None], ...] = (
     fill_array_items,
     resolve_schema_aliases,
@@ -393,6 +527,7 @@ PASSES: tuple[Callable[[Spec, Report], None], ...] = (
     drop_header_defaults,
     dedupe_titled_schemas,
     rename_clashing_enums,
+    split_write_schemas,
 )
 
 

@@ -653,6 +653,117 @@ def test_rename_clashing_enums_leaves_other_enums_alone() -> None:
     assert_unchanged(normalise.rename_clashing_enums, spec)
 
 
+# --------------------------------------------------------------------------- split_write_schemas
+
+
+def write_spec() -> Spec:
+    """``Store`` (required readOnly ``store_id``, an inline enum) written by POST /stores inside an
+    inline body and read by GET /stores/{id}; ``Chain`` refers to ``Store`` and is written too;
+    ``Tag`` has no readOnly field and ``Log`` (readOnly + required) is only ever read."""
+    store = {
+        "title": "Store",
+        "type": "object",
+        "required": ["store_id", "name"],
+        "properties": {
+            "store_id": {"type": "string", "readOnly": True},
+            "name": {"type": "string"},
+            "state": {"type": "integer", "enum": [0, 1]},
+            "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
+            "tag": {"$ref": REF + "Tag"},
+        },
+    }
+    body = {"type": "object", "required": ["store"], "properties": {"store": {"$ref": REF + "Store"}}}
+    post = {"requestBody": {"content": {"application/json": {"schema": body}}}, "responses": {"201": {}}}
+    chain_body = {"$ref": REF + "Chain"}
+    put = {"requestBody": {"content": {"application/json": {"schema": chain_body}}}, "responses": {"204": {}}}
+    read = op(responses={"200": json_body({"$ref": REF + "Store"})})
+    log = op(responses={"200": json_body({"$ref": REF + "Log"})})
+    return spec_of(
+        paths={
+            "/stores": {"post": post},
+            "/stores/{id}": {"get": read},
+            "/chains": {"put": put},
+            "/logs": {"get": log},
+        },
+        schemas={
+            "Store": store,
+            "Chain": {"type": "object", "properties": {"stores": {"type": "array", "items": {"$ref": REF + "Store"}}}},
+            "Tag": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+            "Log": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "readOnly": True}}},
+        },
+    )
+
+
+def test_split_write_schemas_gives_request_bodies_a_twin_without_required_read_only_fields() -> None:
+    result, changes = run(normalise.split_write_schemas, write_spec())
+    schemas = result["components"]["schemas"]
+    assert schemas["StoreWrite"]["required"] == ["name"]
+    assert schemas["StoreWrite"]["title"] == "StoreWrite"
+    assert schemas["StoreWrite"]["properties"]["store_id"] == {"type": "string", "readOnly": True}  # still allowed
+    assert schemas["Store"]["required"] == ["store_id", "name"]  # responses keep the original
+    post_body = result["paths"]["/stores"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert post_body["properties"]["store"] == {"$ref": REF + "StoreWrite"}
+    read = result["paths"]["/stores/{id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert read == {"$ref": REF + "Store"}
+    # A schema that refers to one with a twin gets a twin too, and the body refers to it.
+    put_body = result["paths"]["/chains"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert put_body == {"$ref": REF + "ChainWrite"}
+    assert schemas["ChainWrite"]["properties"]["stores"]["items"] == {"$ref": REF + "StoreWrite"}
+    assert schemas["Chain"]["properties"]["stores"]["items"] == {"$ref": REF + "Store"}
+    # Only what needs it: Tag has no readOnly field, Log is never written.
+    assert sorted(schemas) == [
+        "Chain",
+        "ChainWrite",
+        "Log",
+        "Store",
+        "StoreState",
+        "StoreTagsItem",
+        "StoreWrite",
+        "Tag",
+    ]
+    assert "StoreWrite.store_id optional" in changes["split_write_schemas"]
+
+
+def test_split_write_schemas_shares_the_enums_under_the_names_the_generator_gave_them() -> None:
+    result, changes = run(normalise.split_write_schemas, write_spec())
+    schemas = result["components"]["schemas"]
+    assert schemas["StoreState"] == {"type": "integer", "enum": [0, 1], "title": "StoreState"}
+    assert schemas["StoreTagsItem"] == {"type": "string", "enum": ["a", "b"], "title": "StoreTagsItem"}
+    for name in ("Store", "StoreWrite"):
+        assert schemas[name]["properties"]["state"] == {"$ref": REF + "StoreState"}
+        assert schemas[name]["properties"]["tags"]["items"] == {"$ref": REF + "StoreTagsItem"}
+    assert "Store.state enum -> schemas/StoreState" in changes["split_write_schemas"]
+
+
+def test_split_write_schemas_fixes_an_inline_body_in_place() -> None:
+    body = {
+        "type": "object",
+        "required": ["id", "note"],
+        "properties": {"id": {"type": "string", "readOnly": True}, "note": {"type": "string"}},
+    }
+    spec = spec_of(paths={"/notes": {"post": {"requestBody": {"content": {"application/json": {"schema": body}}}}}})
+    result, changes = run(normalise.split_write_schemas, spec)
+    schema = result["paths"]["/notes"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["note"]
+    assert result["components"]["schemas"] == {}
+    assert changes == {"split_write_schemas": ["request body.id optional"]}
+
+
+def test_split_write_schemas_leaves_a_spec_without_required_read_only_fields_alone() -> None:
+    spec = write_spec()
+    spec["components"]["schemas"]["Store"]["required"] = ["name"]
+    assert_unchanged(normalise.split_write_schemas, spec)
+
+
+def test_real_spec_write_twins(normalised: tuple[Spec, Report]) -> None:
+    spec, _ = normalised
+    schemas = spec["components"]["schemas"]
+    twins = sorted(name for name in schemas if name.endswith("Write"))
+    assert twins == ["EntranceWrite", "PurchaseWrite", "RewardWrite", "StoreWrite", "TaskCommentWrite", "VoucherWrite"]
+    assert "store_id" in schemas["Store"]["required"]
+    assert "store_id" not in schemas["StoreWrite"].get("required", [])
+
+
 # --------------------------------------------------------------------------- the whole run
 
 
@@ -668,6 +779,7 @@ def test_normalise_runs_every_pass_in_order_on_a_copy() -> None:
         "drop_header_defaults",
         "dedupe_titled_schemas",
         "rename_clashing_enums",
+        "split_write_schemas",
     ]
     spec = spec_of(paths={"/r": {"get": op(query("reward_id", {"type": "string"}, HINT))}})
     before = copy.deepcopy(spec)

@@ -3,7 +3,7 @@
 """Contains all the data models used in inputs/outputs.
 
 Models load on first use (module ``__getattr__``, PEP 562): importing this package does not
-import the other 846 model modules, so one endpoint costs only what it needs.
+import the other 852 model modules, so one endpoint costs only what it needs.
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ if TYPE_CHECKING:
     from .entrance_pos_id import EntrancePosId
     from .entrance_state import EntranceState
     from .entrance_type_id import EntranceTypeId
+    from .entrance_write import EntranceWrite
     from .error_processing import ErrorProcessing
     from .event import Event
     from .event_data_type_2 import EventDataType2
@@ -826,6 +827,7 @@ if TYPE_CHECKING:
     from .purchase_item import PurchaseItem
     from .purchase_item_type import PurchaseItemType
     from .purchase_type import PurchaseType
+    from .purchase_write import PurchaseWrite
     from .put_booking_body import PutBookingBody
     from .put_booking_body_booking import PutBookingBodyBooking
     from .put_booking_body_booking_data_type_2 import PutBookingBodyBookingDataType2
@@ -867,6 +869,7 @@ if TYPE_CHECKING:
     from .reward_reward_group import RewardRewardGroup
     from .reward_state import RewardState
     from .reward_type import RewardType
+    from .reward_write import RewardWrite
     from .search_result import SearchResult
     from .segment import Segment
     from .segment_group import SegmentGroup
@@ -898,12 +901,14 @@ if TYPE_CHECKING:
     from .store_id import StoreID
     from .store_state import StoreState
     from .store_visibility_for_customer import StoreVisibilityForCustomer
+    from .store_write import StoreWrite
     from .tag import Tag
     from .tag_state import TagState
     from .task import Task
     from .task_assignee import TaskAssignee
     from .task_comment import TaskComment
     from .task_comment_state import TaskCommentState
+    from .task_comment_write import TaskCommentWrite
     from .task_state import TaskState
     from .task_state_state import TaskStateState
     from .task_state_value import TaskStateValue
@@ -930,6 +935,7 @@ if TYPE_CHECKING:
     from .voucher_batch import VoucherBatch
     from .voucher_gift_card_balance import VoucherGiftCardBalance
     from .voucher_state import VoucherState
+    from .voucher_write import VoucherWrite
 
 _MODULE_OF: dict[str, str] = {
     "AcceptedPayment": ".accepted_payment",
@@ -1009,6 +1015,7 @@ _MODULE_OF: dict[str, str] = {
     "EntrancePosId": ".entrance_pos_id",
     "EntranceState": ".entrance_state",
     "EntranceTypeId": ".entrance_type_id",
+    "EntranceWrite": ".entrance_write",
     "ErrorProcessing": ".error_processing",
     "Event": ".event",
     "EventDataType2": ".event_data_type_2",
@@ -1674,6 +1681,7 @@ _MODULE_OF: dict[str, str] = {
     "PurchaseItem": ".purchase_item",
     "PurchaseItemType": ".purchase_item_type",
     "PurchaseType": ".purchase_type",
+    "PurchaseWrite": ".purchase_write",
     "PutBookingBody": ".put_booking_body",
     "PutBookingBodyBooking": ".put_booking_body_booking",
     "PutBookingBodyBookingDataType2": ".put_booking_body_booking_data_type_2",
@@ -1715,6 +1723,7 @@ _MODULE_OF: dict[str, str] = {
     "RewardRewardGroup": ".reward_reward_group",
     "RewardState": ".reward_state",
     "RewardType": ".reward_type",
+    "RewardWrite": ".reward_write",
     "SearchResult": ".search_result",
     "Segment": ".segment",
     "SegmentGroup": ".segment_group",
@@ -1746,12 +1755,14 @@ _MODULE_OF: dict[str, str] = {
     "StoreID": ".store_id",
     "StoreState": ".store_state",
     "StoreVisibilityForCustomer": ".store_visibility_for_customer",
+    "StoreWrite": ".store_write",
     "Tag": ".tag",
     "TagState": ".tag_state",
     "Task": ".task",
     "TaskAssignee": ".task_assignee",
     "TaskComment": ".task_comment",
     "TaskCommentState": ".task_comment_state",
+    "TaskCommentWrite": ".task_comment_write",
     "TaskState": ".task_state",
     "TaskStateState": ".task_state_state",
     "TaskStateValue": ".task_state_value",
@@ -1778,6 +1789,7 @@ _MODULE_OF: dict[str, str] = {
     "VoucherBatch": ".voucher_batch",
     "VoucherGiftCardBalance": ".voucher_gift_card_balance",
     "VoucherState": ".voucher_state",
+    "VoucherWrite": ".voucher_write",
 }
 
 
@@ -1872,6 +1884,7 @@ __all__ = (
     "EntrancePosId",
     "EntranceState",
     "EntranceTypeId",
+    "EntranceWrite",
     "ErrorProcessing",
     "Event",
     "EventDataType2",
@@ -2537,6 +2550,7 @@ __all__ = (
     "PurchaseItem",
     "PurchaseItemType",
     "PurchaseType",
+    "PurchaseWrite",
     "PutBookingBody",
     "PutBookingBodyBooking",
     "PutBookingBodyBookingDataType2",
@@ -2578,6 +2592,7 @@ __all__ = (
     "RewardRewardGroup",
     "RewardState",
     "RewardType",
+    "RewardWrite",
     "SearchResult",
     "Segment",
     "SegmentGroup",
@@ -2609,12 +2624,14 @@ __all__ = (
     "StoreID",
     "StoreState",
     "StoreVisibilityForCustomer",
+    "StoreWrite",
     "Tag",
     "TagState",
     "Task",
     "TaskAssignee",
     "TaskComment",
     "TaskCommentState",
+    "TaskCommentWrite",
     "TaskState",
     "TaskStateState",
     "TaskStateValue",
@@ -2641,4 +2658,5 @@ __all__ = (
     "VoucherBatch",
     "VoucherGiftCardBalance",
     "VoucherState",
+    "VoucherWrite",
 )

@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.store import Store
+    from ..models.store_write import StoreWrite
 
 
 T = TypeVar("T", bound="PostStoreBody")
@@ -19,8 +19,8 @@ _models_bound = False
 
 def _bind_models() -> None:
     """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Store
-    from ..models.store import Store  # noqa: PLC0415
+    global _models_bound, StoreWrite
+    from ..models.store_write import StoreWrite  # noqa: PLC0415
 
     _models_bound = True
 
@@ -29,10 +29,10 @@ def _bind_models() -> None:
 class PostStoreBody:
     """
     Attributes:
-        store (Store): Store structure.
+        store (StoreWrite): Store structure.
     """
 
-    store: Store
+    store: StoreWrite
     # Fields the pinned spec does not declare, kept as they came (forward compatibility). Named
     # ``unknown_fields`` because CareCloud models have a real field called ``additional_properties``.
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -57,7 +57,7 @@ class PostStoreBody:
         if not _models_bound:
             _bind_models()
         d = dict(src_dict)
-        store = Store.from_dict(d.pop("store"))
+        store = StoreWrite.from_dict(d.pop("store"))
 
         post_store_body = cls(
             store=store,

@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.task_comment import TaskComment
+    from ..models.task_comment_write import TaskCommentWrite
 
 
 T = TypeVar("T", bound="PostTaskCommentBody")
@@ -19,8 +19,8 @@ _models_bound = False
 
 def _bind_models() -> None:
     """Import the models this one refers to, once, as module globals."""
-    global _models_bound, TaskComment
-    from ..models.task_comment import TaskComment  # noqa: PLC0415
+    global _models_bound, TaskCommentWrite
+    from ..models.task_comment_write import TaskCommentWrite  # noqa: PLC0415
 
     _models_bound = True
 
@@ -29,10 +29,10 @@ def _bind_models() -> None:
 class PostTaskCommentBody:
     """
     Attributes:
-        task_comment (TaskComment): Task comment.
+        task_comment (TaskCommentWrite): Task comment.
     """
 
-    task_comment: TaskComment
+    task_comment: TaskCommentWrite
     # Fields the pinned spec does not declare, kept as they came (forward compatibility). Named
     # ``unknown_fields`` because CareCloud models have a real field called ``additional_properties``.
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -57,7 +57,7 @@ class PostTaskCommentBody:
         if not _models_bound:
             _bind_models()
         d = dict(src_dict)
-        task_comment = TaskComment.from_dict(d.pop("task_comment"))
+        task_comment = TaskCommentWrite.from_dict(d.pop("task_comment"))
 
         post_task_comment_body = cls(
             task_comment=task_comment,

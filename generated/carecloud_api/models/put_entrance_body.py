@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.entrance import Entrance
+    from ..models.entrance_write import EntranceWrite
 
 
 T = TypeVar("T", bound="PutEntranceBody")
@@ -19,8 +19,8 @@ _models_bound = False
 
 def _bind_models() -> None:
     """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Entrance
-    from ..models.entrance import Entrance  # noqa: PLC0415
+    global _models_bound, EntranceWrite
+    from ..models.entrance_write import EntranceWrite  # noqa: PLC0415
 
     _models_bound = True
 
@@ -29,10 +29,10 @@ def _bind_models() -> None:
 class PutEntranceBody:
     """
     Attributes:
-        entrance (Entrance): Entrance structure.
+        entrance (EntranceWrite): Entrance structure.
     """
 
-    entrance: Entrance
+    entrance: EntranceWrite
     # Fields the pinned spec does not declare, kept as they came (forward compatibility). Named
     # ``unknown_fields`` because CareCloud models have a real field called ``additional_properties``.
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -57,7 +57,7 @@ class PutEntranceBody:
         if not _models_bound:
             _bind_models()
         d = dict(src_dict)
-        entrance = Entrance.from_dict(d.pop("entrance"))
+        entrance = EntranceWrite.from_dict(d.pop("entrance"))
 
         put_entrance_body = cls(
             entrance=entrance,

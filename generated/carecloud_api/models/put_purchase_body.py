@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.purchase import Purchase
+    from ..models.purchase_write import PurchaseWrite
 
 
 T = TypeVar("T", bound="PutPurchaseBody")
@@ -19,8 +19,8 @@ _models_bound = False
 
 def _bind_models() -> None:
     """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Purchase
-    from ..models.purchase import Purchase  # noqa: PLC0415
+    global _models_bound, PurchaseWrite
+    from ..models.purchase_write import PurchaseWrite  # noqa: PLC0415
 
     _models_bound = True
 
@@ -29,10 +29,10 @@ def _bind_models() -> None:
 class PutPurchaseBody:
     """
     Attributes:
-        purchase (Purchase): Purchase resource.
+        purchase (PurchaseWrite): Purchase resource.
     """
 
-    purchase: Purchase
+    purchase: PurchaseWrite
     # Fields the pinned spec does not declare, kept as they came (forward compatibility). Named
     # ``unknown_fields`` because CareCloud models have a real field called ``additional_properties``.
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -57,7 +57,7 @@ class PutPurchaseBody:
         if not _models_bound:
             _bind_models()
         d = dict(src_dict)
-        purchase = Purchase.from_dict(d.pop("purchase"))
+        purchase = PurchaseWrite.from_dict(d.pop("purchase"))
 
         put_purchase_body = cls(
             purchase=purchase,

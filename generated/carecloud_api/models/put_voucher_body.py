@@ -9,7 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.voucher import Voucher
+    from ..models.voucher_write import VoucherWrite
 
 
 T = TypeVar("T", bound="PutVoucherBody")
@@ -19,8 +19,8 @@ _models_bound = False
 
 def _bind_models() -> None:
     """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Voucher
-    from ..models.voucher import Voucher  # noqa: PLC0415
+    global _models_bound, VoucherWrite
+    from ..models.voucher_write import VoucherWrite  # noqa: PLC0415
 
     _models_bound = True
 
@@ -29,10 +29,10 @@ def _bind_models() -> None:
 class PutVoucherBody:
     """
     Attributes:
-        voucher (Voucher): Customer's voucher.
+        voucher (VoucherWrite): Customer's voucher.
     """
 
-    voucher: Voucher
+    voucher: VoucherWrite
     # Fields the pinned spec does not declare, kept as they came (forward compatibility). Named
     # ``unknown_fields`` because CareCloud models have a real field called ``additional_properties``.
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -57,7 +57,7 @@ class PutVoucherBody:
         if not _models_bound:
             _bind_models()
         d = dict(src_dict)
-        voucher = Voucher.from_dict(d.pop("voucher"))
+        voucher = VoucherWrite.from_dict(d.pop("voucher"))
 
         put_voucher_body = cls(
             voucher=voucher,
