@@ -211,28 +211,61 @@ def hoist_response_schemas(spec: Spec, report: Report) -> None:
 def hoist_parameter_enums(spec: Spec, report: Report) -> None:
     """An inline enum on a parameter becomes one enum class per operation
     (``GetCustomersSortDirection``, ``GetRewardsSortDirection``, ...). Identical enums on
-    parameters of the same name become one shared schema (``SortDirection``)."""
+    parameters of the same name become one shared schema (``SortDirection``). Where one name
+    carries different enums (``state``: 0-1 on cards, 0-2 on orders), each is named after the
+    alphabetically first operation using it (``GetCardsState``, ``GetOrdersState``): the order of
+    the document never decides a name, so a reordered spec renames nothing."""
     schemas = schema_names(spec)
     taken = {pascal_case(name) for name in schemas}
-    by_key: dict[tuple[str, str], str] = {}
-    for parameter in iter_parameters(spec):
+    Key = tuple[str, str]
+    sites: dict[int, tuple[dict[str, Any], Key]] = {}
+    users: dict[Key, set[str]] = defaultdict(set)
+    first: dict[Key, dict[str, Any]] = {}
+
+    def consider(parameter: dict[str, Any], user: str | None) -> None:
         schema = parameter.get("schema")
         if not isinstance(schema, dict):
-            continue
+            return
         target = schema.get("items") if schema.get("type") == "array" else schema
         if not isinstance(target, dict) or "enum" not in target or "$ref" in target:
-            continue
+            return
         key = (parameter["name"].removesuffix("[]"), canonical(target))
-        if key not in by_key:
-            new = unique_name(pascal_case(key[0]), taken)
-            schemas[new] = copy.deepcopy(target)
-            by_key[key] = new
-            report.add("hoist_parameter_enums", f"{key[0]} -> schemas/{new}")
-        ref = {"$ref": SCHEMA_REF + by_key[key]}
-        if target is schema:
-            parameter["schema"] = ref
+        sites.setdefault(id(parameter), (parameter, key))
+        first.setdefault(key, copy.deepcopy(target))
+        if user is not None:
+            users[key].add(user)
         else:
+            users.setdefault(key, set())
+
+    for parameter in spec.get("components", {}).get("parameters", {}).values():
+        consider(parameter, None)  # shared: its users are the operations that refer to it
+    for path, item in spec.get("paths", {}).items():
+        for method in HTTP_METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            user = operation.get("operationId") or f"{method}_{path}"
+            for parameter in item.get("parameters", []) + operation.get("parameters", []):
+                consider(resolve_parameter(spec, parameter), user)
+
+    variants: dict[str, int] = defaultdict(int)
+    for name, _ in users:
+        variants[name] += 1
+    names: dict[Key, str] = {}
+    for key in sorted(users, key=lambda k: (k[0], sorted(users[k]), k[1])):
+        name = key[0]
+        owner = min(users[key], default="")
+        base = pascal_case(name) if variants[name] == 1 or not owner else pascal_case(owner) + pascal_case(name)
+        names[key] = unique_name(base, taken)
+        schemas[names[key]] = first[key]
+        report.add("hoist_parameter_enums", f"{name} -> schemas/{names[key]}")
+    for parameter, key in sites.values():
+        schema = parameter["schema"]
+        ref = {"$ref": SCHEMA_REF + names[key]}
+        if schema.get("type") == "array":
             schema["items"] = ref
+        else:
+            parameter["schema"] = ref
 
 
 def _response_schema_sites(spec: Spec) -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -369,43 +369,76 @@ def test_retype_array_syntax_params_leaves_other_params_alone() -> None:
 SORT = {"type": "string", "enum": ["ASC", "DESC"]}
 
 
+def enum_paths(*, reverse: bool = False) -> dict[str, Any]:
+    paths = {
+        "/customers": {
+            "get": op(
+                query("sort_direction", dict(SORT)),
+                query("state", {"type": "integer", "enum": [0, 1]}),
+                op_id="getCustomers",
+            )
+        },
+        "/rewards": {
+            "get": op(
+                query("sort_direction", dict(SORT)),
+                query("state", {"type": "integer", "enum": [0, 1, 2]}),
+                query("states", {"type": "array", "items": {"type": "integer", "enum": [0, 1]}}),
+                op_id="getRewards",
+            )
+        },
+        "/vouchers": {"get": op(query("state", {"type": "integer", "enum": [0, 1]}), op_id="getVouchers")},
+    }
+    return dict(reversed(paths.items())) if reverse else paths
+
+
 def test_hoist_parameter_enums_shares_identical_enums_of_one_name() -> None:
-    spec = spec_of(
-        paths={
-            "/customers": {
-                "get": op(query("sort_direction", dict(SORT)), query("state", {"type": "integer", "enum": [0, 1]}))
-            },
-            "/rewards": {
-                "get": op(
-                    query("sort_direction", dict(SORT)),
-                    query("state", {"type": "integer", "enum": [0, 1, 2]}),
-                    query("states", {"type": "array", "items": {"type": "integer", "enum": [0, 1]}}),
-                )
-            },
-        }
-    )
-    result, changes = run(normalise.hoist_parameter_enums, spec)
+    result, changes = run(normalise.hoist_parameter_enums, spec_of(paths=enum_paths()))
     schemas = result["components"]["schemas"]
     assert schemas == {
         "SortDirection": SORT,
-        "State": {"type": "integer", "enum": [0, 1]},
-        "State2": {"type": "integer", "enum": [0, 1, 2]},
+        # One name, two enums: each is named after the first operation (alphabetically) using it.
+        "GetCustomersState": {"type": "integer", "enum": [0, 1]},
+        "GetRewardsState": {"type": "integer", "enum": [0, 1, 2]},
         "States": {"type": "integer", "enum": [0, 1]},
     }
     customers = result["paths"]["/customers"]["get"]["parameters"]
     rewards = result["paths"]["/rewards"]["get"]["parameters"]
+    vouchers = result["paths"]["/vouchers"]["get"]["parameters"]
     assert customers[0]["schema"] == rewards[0]["schema"] == {"$ref": REF + "SortDirection"}
-    assert customers[1]["schema"] == {"$ref": REF + "State"}
-    assert rewards[1]["schema"] == {"$ref": REF + "State2"}
+    assert customers[1]["schema"] == vouchers[0]["schema"] == {"$ref": REF + "GetCustomersState"}
+    assert rewards[1]["schema"] == {"$ref": REF + "GetRewardsState"}
     assert rewards[2]["schema"] == {"type": "array", "items": {"$ref": REF + "States"}}
     assert changes == {
         "hoist_parameter_enums": [
             "sort_direction -> schemas/SortDirection",
-            "state -> schemas/State",
-            "state -> schemas/State2",
+            "state -> schemas/GetCustomersState",
+            "state -> schemas/GetRewardsState",
             "states -> schemas/States",
         ]
     }
+
+
+def test_hoist_parameter_enums_names_do_not_depend_on_document_order() -> None:
+    forward, _ = run(normalise.hoist_parameter_enums, spec_of(paths=enum_paths()))
+    backward, _ = run(normalise.hoist_parameter_enums, spec_of(paths=enum_paths(reverse=True)))
+    assert forward["components"]["schemas"] == backward["components"]["schemas"]
+    assert list(forward["components"]["schemas"]) == list(backward["components"]["schemas"])
+    for path in ("/customers", "/rewards", "/vouchers"):
+        assert forward["paths"][path] == backward["paths"][path]
+
+
+def test_hoist_parameter_enums_follows_shared_parameters_to_their_operations() -> None:
+    shared = query("state", {"type": "integer", "enum": [0, 1]})
+    spec = spec_of(
+        paths={
+            "/cards": {"get": {"parameters": [{"$ref": "#/components/parameters/State"}], "responses": {}}},
+            "/orders": {"get": op(query("state", {"type": "integer", "enum": [0, 1, 2]}), op_id="getOrders")},
+        },
+        parameters={"State": shared},
+    )
+    result, _ = run(normalise.hoist_parameter_enums, spec)
+    assert result["components"]["parameters"]["State"]["schema"] == {"$ref": REF + "GetCardsState"}
+    assert result["paths"]["/orders"]["get"]["parameters"][0]["schema"] == {"$ref": REF + "GetOrdersState"}
 
 
 def test_hoist_parameter_enums_avoids_existing_schema_names() -> None:
@@ -1038,8 +1071,19 @@ def test_real_spec_sort_direction_hoisted_once(vendor: Spec, normalised: tuple[S
         name for name in spec["components"]["schemas"] if name.startswith("SortDirection") and name != "SortDirection"
     ]
     hoisted = report.changes["hoist_parameter_enums"]
-    assert hoisted[0] == "sort_direction -> schemas/SortDirection"
-    assert [entry for entry in hoisted if entry.startswith("sort_direction ")] == [hoisted[0]]
+    assert [entry for entry in hoisted if entry.startswith("sort_direction ")] == [
+        "sort_direction -> schemas/SortDirection"
+    ]
+
+
+def test_real_spec_state_enums_named_after_their_operations(normalised: tuple[Spec, Report]) -> None:
+    # `state` is 0-1 on cards, entrances and stamper cards, 0-2 on orders: two enums, two owners.
+    spec, _ = normalised
+    schemas = spec["components"]["schemas"]
+    assert schemas["GetCardsState"]["enum"] == [0, 1]
+    assert schemas["GetOrdersState"]["enum"] == [0, 1, 2]
+    assert "State" not in schemas
+    assert "State2" not in schemas
 
 
 def test_real_spec_no_duplicate_class_names(normalised: tuple[Spec, Report]) -> None:

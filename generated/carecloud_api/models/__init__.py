@@ -143,6 +143,7 @@ if TYPE_CHECKING:
     from .get_card_types_200_response_data import GetCardTypes200ResponseData
     from .get_cards_200_response import GetCards200Response
     from .get_cards_200_response_data import GetCards200ResponseData
+    from .get_cards_state import GetCardsState
     from .get_communication_channel_200_response import GetCommunicationChannel200Response
     from .get_communication_channels_200_response import GetCommunicationChannels200Response
     from .get_communication_channels_200_response_data import GetCommunicationChannels200ResponseData
@@ -227,6 +228,7 @@ if TYPE_CHECKING:
     from .get_order_200_response import GetOrder200Response
     from .get_orders_200_response import GetOrders200Response
     from .get_orders_200_response_data import GetOrders200ResponseData
+    from .get_orders_state import GetOrdersState
     from .get_partner_200_response import GetPartner200Response
     from .get_partner_properties_200_response import GetPartnerProperties200Response
     from .get_partner_properties_200_response_data import GetPartnerProperties200ResponseData
@@ -890,8 +892,6 @@ if TYPE_CHECKING:
     from .stamper_condition import StamperCondition
     from .stamper_stamp import StamperStamp
     from .stamper_stamp_state import StamperStampState
-    from .state import State
-    from .state_2 import State2
     from .status import Status
     from .status_record import StatusRecord
     from .status_record_state import StatusRecordState
@@ -1065,6 +1065,7 @@ _MODULE_OF: dict[str, str] = {
     "GetCardTypes200ResponseData": ".get_card_types_200_response_data",
     "GetCards200Response": ".get_cards_200_response",
     "GetCards200ResponseData": ".get_cards_200_response_data",
+    "GetCardsState": ".get_cards_state",
     "GetCommunicationChannel200Response": ".get_communication_channel_200_response",
     "GetCommunicationChannels200Response": ".get_communication_channels_200_response",
     "GetCommunicationChannels200ResponseData": ".get_communication_channels_200_response_data",
@@ -1145,6 +1146,7 @@ _MODULE_OF: dict[str, str] = {
     "GetOrder200Response": ".get_order_200_response",
     "GetOrders200Response": ".get_orders_200_response",
     "GetOrders200ResponseData": ".get_orders_200_response_data",
+    "GetOrdersState": ".get_orders_state",
     "GetPartner200Response": ".get_partner_200_response",
     "GetPartnerProperties200Response": ".get_partner_properties_200_response",
     "GetPartnerProperties200ResponseData": ".get_partner_properties_200_response_data",
@@ -1744,8 +1746,6 @@ _MODULE_OF: dict[str, str] = {
     "StamperCondition": ".stamper_condition",
     "StamperStamp": ".stamper_stamp",
     "StamperStampState": ".stamper_stamp_state",
-    "State": ".state",
-    "State2": ".state_2",
     "Status": ".status",
     "StatusRecord": ".status_record",
     "StatusRecordState": ".status_record_state",
@@ -1931,6 +1931,7 @@ __all__ = (
     "GetCard200Response",
     "GetCards200Response",
     "GetCards200ResponseData",
+    "GetCardsState",
     "GetCardType200Response",
     "GetCardTypes200Response",
     "GetCardTypes200ResponseData",
@@ -2014,6 +2015,7 @@ __all__ = (
     "GetOrder200Response",
     "GetOrders200Response",
     "GetOrders200ResponseData",
+    "GetOrdersState",
     "GetPartner200Response",
     "GetPartnerProperties200Response",
     "GetPartnerProperties200ResponseData",
@@ -2613,8 +2615,6 @@ __all__ = (
     "StamperCondition",
     "StamperStamp",
     "StamperStampState",
-    "State",
-    "State2",
     "Status",
     "StatusRecord",
     "StatusRecordState",

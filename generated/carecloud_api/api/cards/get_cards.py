@@ -10,11 +10,11 @@ from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.forbidden_error_body import ForbiddenErrorBody
 from ...models.get_cards_200_response import GetCards200Response
+from ...models.get_cards_state import GetCardsState
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
 from ...models.sort_direction import SortDirection
-from ...models.state import State
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset
 
@@ -32,7 +32,7 @@ def _get_kwargs(
     customer_id: str | Unset = UNSET,
     card_number: str | Unset = UNSET,
     card_type_id: str | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     card_number_list: list[str] | Unset = UNSET,
     search_secondary_card_number: bool | Unset = UNSET,
@@ -182,7 +182,7 @@ def sync_detailed(
     customer_id: str | Unset = UNSET,
     card_number: str | Unset = UNSET,
     card_type_id: str | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     card_number_list: list[str] | Unset = UNSET,
     search_secondary_card_number: bool | Unset = UNSET,
@@ -213,7 +213,7 @@ def sync_detailed(
         customer_id (str | Unset):
         card_number (str | Unset):
         card_type_id (str | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         is_valid (bool | Unset):
         card_number_list (list[str] | Unset):
         search_secondary_card_number (bool | Unset):
@@ -259,7 +259,7 @@ def sync(
     customer_id: str | Unset = UNSET,
     card_number: str | Unset = UNSET,
     card_type_id: str | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     card_number_list: list[str] | Unset = UNSET,
     search_secondary_card_number: bool | Unset = UNSET,
@@ -291,7 +291,7 @@ def sync(
         customer_id (str | Unset):
         card_number (str | Unset):
         card_type_id (str | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         is_valid (bool | Unset):
         card_number_list (list[str] | Unset):
         search_secondary_card_number (bool | Unset):
@@ -332,7 +332,7 @@ async def asyncio_detailed(
     customer_id: str | Unset = UNSET,
     card_number: str | Unset = UNSET,
     card_type_id: str | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     card_number_list: list[str] | Unset = UNSET,
     search_secondary_card_number: bool | Unset = UNSET,
@@ -363,7 +363,7 @@ async def asyncio_detailed(
         customer_id (str | Unset):
         card_number (str | Unset):
         card_type_id (str | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         is_valid (bool | Unset):
         card_number_list (list[str] | Unset):
         search_secondary_card_number (bool | Unset):
@@ -407,7 +407,7 @@ async def asyncio(
     customer_id: str | Unset = UNSET,
     card_number: str | Unset = UNSET,
     card_type_id: str | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     card_number_list: list[str] | Unset = UNSET,
     search_secondary_card_number: bool | Unset = UNSET,
@@ -439,7 +439,7 @@ async def asyncio(
         customer_id (str | Unset):
         card_number (str | Unset):
         card_type_id (str | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         is_valid (bool | Unset):
         card_number_list (list[str] | Unset):
         search_secondary_card_number (bool | Unset):
@@ -483,7 +483,7 @@ async def call(
     customer_id: str | Unset = UNSET,
     card_number: str | Unset = UNSET,
     card_type_id: str | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     card_number_list: list[str] | Unset = UNSET,
     search_secondary_card_number: bool | Unset = UNSET,

@@ -10,13 +10,13 @@ from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.entrance_type_id import EntranceTypeId
 from ...models.forbidden_error_body import ForbiddenErrorBody
+from ...models.get_cards_state import GetCardsState
 from ...models.get_entrances_200_response import GetEntrances200Response
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
 from ...models.pos_id import PosId
 from ...models.sort_direction import SortDirection
-from ...models.state import State
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset
 
@@ -39,7 +39,7 @@ def _get_kwargs(
     card_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     entrance_type_id: EntranceTypeId | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     external_entrance_id: str | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     is_cancelled: bool | Unset = UNSET,
@@ -223,7 +223,7 @@ def sync_detailed(
     card_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     entrance_type_id: EntranceTypeId | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     external_entrance_id: str | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     is_cancelled: bool | Unset = UNSET,
@@ -260,7 +260,7 @@ def sync_detailed(
         card_id (str | Unset):
         customer_id (str | Unset):
         entrance_type_id (EntranceTypeId | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         external_entrance_id (str | Unset):
         is_valid (bool | Unset):
         is_cancelled (bool | Unset):
@@ -326,7 +326,7 @@ def sync(
     card_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     entrance_type_id: EntranceTypeId | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     external_entrance_id: str | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     is_cancelled: bool | Unset = UNSET,
@@ -364,7 +364,7 @@ def sync(
         card_id (str | Unset):
         customer_id (str | Unset):
         entrance_type_id (EntranceTypeId | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         external_entrance_id (str | Unset):
         is_valid (bool | Unset):
         is_cancelled (bool | Unset):
@@ -425,7 +425,7 @@ async def asyncio_detailed(
     card_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     entrance_type_id: EntranceTypeId | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     external_entrance_id: str | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     is_cancelled: bool | Unset = UNSET,
@@ -462,7 +462,7 @@ async def asyncio_detailed(
         card_id (str | Unset):
         customer_id (str | Unset):
         entrance_type_id (EntranceTypeId | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         external_entrance_id (str | Unset):
         is_valid (bool | Unset):
         is_cancelled (bool | Unset):
@@ -526,7 +526,7 @@ async def asyncio(
     card_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     entrance_type_id: EntranceTypeId | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     external_entrance_id: str | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     is_cancelled: bool | Unset = UNSET,
@@ -564,7 +564,7 @@ async def asyncio(
         card_id (str | Unset):
         customer_id (str | Unset):
         entrance_type_id (EntranceTypeId | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         external_entrance_id (str | Unset):
         is_valid (bool | Unset):
         is_cancelled (bool | Unset):
@@ -628,7 +628,7 @@ async def call(
     card_id: str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     entrance_type_id: EntranceTypeId | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     external_entrance_id: str | Unset = UNSET,
     is_valid: bool | Unset = UNSET,
     is_cancelled: bool | Unset = UNSET,

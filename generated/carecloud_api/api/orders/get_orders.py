@@ -10,11 +10,11 @@ from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.forbidden_error_body import ForbiddenErrorBody
 from ...models.get_orders_200_response import GetOrders200Response
+from ...models.get_orders_state import GetOrdersState
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
 from ...models.sort_direction import SortDirection
-from ...models.state_2 import State2
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset
 
@@ -30,7 +30,7 @@ def _get_kwargs(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    state: State2 | Unset = UNSET,
+    state: GetOrdersState | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -161,7 +161,7 @@ def sync_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    state: State2 | Unset = UNSET,
+    state: GetOrdersState | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -183,7 +183,7 @@ def sync_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        state (State2 | Unset):
+        state (GetOrdersState | Unset):
         accept_language (str | Unset):
 
     Raises:
@@ -219,7 +219,7 @@ def sync(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    state: State2 | Unset = UNSET,
+    state: GetOrdersState | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -242,7 +242,7 @@ def sync(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        state (State2 | Unset):
+        state (GetOrdersState | Unset):
         accept_language (str | Unset):
 
     Raises:
@@ -273,7 +273,7 @@ async def asyncio_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    state: State2 | Unset = UNSET,
+    state: GetOrdersState | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -295,7 +295,7 @@ async def asyncio_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        state (State2 | Unset):
+        state (GetOrdersState | Unset):
         accept_language (str | Unset):
 
     Raises:
@@ -329,7 +329,7 @@ async def asyncio(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    state: State2 | Unset = UNSET,
+    state: GetOrdersState | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -352,7 +352,7 @@ async def asyncio(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        state (State2 | Unset):
+        state (GetOrdersState | Unset):
         accept_language (str | Unset):
 
     Raises:
@@ -386,7 +386,7 @@ async def call(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    state: State2 | Unset = UNSET,
+    state: GetOrdersState | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetOrders200Response:
     """Get all orders: the success value, or ``errors.ErrorStatus``.

@@ -9,12 +9,12 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.forbidden_error_body import ForbiddenErrorBody
+from ...models.get_cards_state import GetCardsState
 from ...models.get_stamper_cards_200_response import GetStamperCards200Response
 from ...models.internal_server_error_body import InternalServerErrorBody
 from ...models.not_allowed_error_body import NotAllowedErrorBody
 from ...models.not_found_error_body import NotFoundErrorBody
 from ...models.sort_direction import SortDirection
-from ...models.state import State
 from ...models.unauthorized_error_body import UnauthorizedErrorBody
 from ...types import UNSET, Response, Unset
 
@@ -31,7 +31,7 @@ def _get_kwargs(
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_campaign_id: list[str] | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def sync_detailed(
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_campaign_id: list[str] | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
@@ -198,7 +198,7 @@ def sync_detailed(
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
         stamper_campaign_id (list[str] | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
 
@@ -238,7 +238,7 @@ def sync(
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_campaign_id: list[str] | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
@@ -265,7 +265,7 @@ def sync(
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
         stamper_campaign_id (list[str] | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
 
@@ -300,7 +300,7 @@ async def asyncio_detailed(
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_campaign_id: list[str] | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
@@ -326,7 +326,7 @@ async def asyncio_detailed(
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
         stamper_campaign_id (list[str] | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
 
@@ -364,7 +364,7 @@ async def asyncio(
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_campaign_id: list[str] | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
@@ -391,7 +391,7 @@ async def asyncio(
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
         stamper_campaign_id (list[str] | Unset):
-        state (State | Unset):
+        state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
 
@@ -429,7 +429,7 @@ async def call(
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_campaign_id: list[str] | Unset = UNSET,
-    state: State | Unset = UNSET,
+    state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetStamperCards200Response:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from enum import IntEnum
 
 
-class State2(IntEnum):
+class GetCardsState(IntEnum):
     VALUE_0 = 0
     VALUE_1 = 1
-    VALUE_2 = 2
 
     def __str__(self) -> str:
         return str(self.value)
@@ -19,7 +18,7 @@ class State2(IntEnum):
         return self._name_ == "UNKNOWN"
 
     @classmethod
-    def _missing_(cls, value: object) -> State2 | None:
+    def _missing_(cls, value: object) -> GetCardsState | None:
         # Forward compatibility: a value this version of the spec does not know is kept as an
         # ``UNKNOWN`` pseudo-member carrying the raw value, so parsing never fails on it.
         if not isinstance(value, int) or isinstance(value, bool):
