@@ -2,8 +2,9 @@
 
 One test per operation of ``carecloud_api._catalog.OPERATIONS`` (322). Each builds its
 arguments from the spec's own examples and schemas (path parameters, every query and header
-parameter, the JSON body through the body model's ``from_dict``), calls ``asyncio_detailed`` on
-the interface that serves the operation, and asserts that Prism found nothing to object to
+parameter, the JSON body through the body model's ``from_dict``), calls ``asyncio_detailed`` with
+the generated client of a logged-in ``CareCloud`` for the interface that serves the operation
+(its auth flow and headers, as users get them), and asserts that Prism found nothing to object to
 (no ``sl-violations``, no 400/422), that the answer is 2xx, that a declared JSON success body
 parses into the generated success model, and that the model gives back what it parsed
 (``to_dict()`` round trip). Prism cannot check bracket array parameters (see
@@ -20,6 +21,7 @@ they leave the list, so every listed reason stays real.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import enum
 import functools
@@ -30,7 +32,7 @@ import re
 import types
 import typing
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -46,7 +48,7 @@ from scripts import catalog, mock_server, normalise, spec_source
 
 pytestmark = pytest.mark.prism
 
-TOKEN = "contract-test-token"
+TOKEN = "contract-test-token"  #: for raw httpx calls that bypass the client
 SCHEMA_REF = "#/components/schemas/"
 
 #: operation_id -> why it cannot pass today (each runs as a strict xfail, so it must still fail).
@@ -55,22 +57,61 @@ KNOWN_DEFECTS: dict[str, str] = {}
 Json = Any
 
 
-def make_client(base_url: str, on_response: Callable[[httpx.Response], Any]) -> carecloud_api.AuthenticatedClient:
-    """The one place the contract suite builds a client (swap in ``CareCloud`` here later).
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Sends to Prism and keeps every response, body read, for the test to compare with."""
 
-    ``on_response`` sees every ``httpx.Response`` (and its request): the suite checks the URL the
-    client sent.
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.responses: list[httpx.Response] = []
+        self.on_response: Callable[[httpx.Response], Any] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        self.responses.append(response)
+        if self.on_response is not None:
+            self.on_response(response)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@contextlib.asynccontextmanager
+async def make_client(
+    prism: mock_server.PrismServer, interface: str, on_response: Callable[[httpx.Response], Any]
+) -> AsyncIterator[carecloud_api.Client]:
+    """The generated client of a logged-in ``CareCloud`` (Enterprise login or Customer device
+    token, its auth flow and headers, retries off) for ``interface`` of the Prism mock.
+
+    ``on_response`` sees every ``httpx.Response`` after authentication (the suite checks the URL
+    the client sent); the login itself is not shown.
     """
+    from carecloud_async import CareCloud, Device, RetryPolicy
 
-    async def hook(response: httpx.Response) -> None:
-        on_response(response)
-
-    return carecloud_api.AuthenticatedClient(
-        base_url=base_url,
-        token=TOKEN,
-        timeout=httpx.Timeout(10.0),
-        httpx_args={"event_hooks": {"response": [hook]}},
+    recorder = RecordingTransport()
+    cc = (
+        CareCloud.enterprise(
+            prism.root_url,
+            user_external_application_id="89d1a6111b3fb6e74665d948",
+            login="contract@example.com",
+            password="prism-password",
+            retry=RetryPolicy.disabled(),
+            transport=recorder,
+        )
+        if interface == "enterprise"
+        else CareCloud.customer(
+            prism.root_url,
+            external_application_id="82de12eb8b138791e678fd11c3",
+            device=Device("contract-1", "Linux", "Contract suite", "kiosk"),
+            retry=RetryPolicy.disabled(),
+            transport=recorder,
+        )
     )
+    async with cc:
+        await cc.authenticate()
+        recorder.on_response = on_response
+        yield cc.api_client
 
 
 # --------------------------------------------------------------------------- the spec
@@ -308,7 +349,7 @@ async def test_operation(operation: Operation, prism: mock_server.PrismServer, o
     call = prepare(operation)
     seen: list[httpx.Response] = []
     try:
-        async with make_client(prism.base_url(call.interface), seen.append) as client:
+        async with make_client(prism, call.interface, seen.append) as client:
             response: Response[Any] = await call.function(client=client, **call.kwargs)
     except httpx.TransportError:
         prism.raise_if_exited()  # say so when Prism died, rather than fail every later test obscurely
@@ -319,6 +360,8 @@ async def test_operation(operation: Operation, prism: mock_server.PrismServer, o
     assert 200 <= response.status_code < 300, f"{response.status_code}: {response.content[:500]!r}"
 
     (sent,) = seen
+    if operation.auth:  # CareCloud's auth flow put the token it obtained from Prism on the request
+        assert sent.request.headers.get("Authorization", "").startswith("Bearer "), operation.path
     query = parse_qs(sent.request.url.query.decode(), keep_blank_values=True)
     for name, values in call.sent_arrays.items():
         assert query.get(name) == values, f"array parameter {name!r} sent as {sent.request.url.query!r}"
@@ -354,7 +397,7 @@ async def test_bracket_arrays_reach_prism_and_plain_arrays_are_validated(prism: 
     from carecloud_api.api.customers import get_customers
 
     seen: list[httpx.Response] = []
-    async with make_client(prism.enterprise_url, seen.append) as client:
+    async with make_client(prism, "enterprise", seen.append) as client:
         response = await get_customers.asyncio_detailed(client=client, email_list=["a@x.cz", "b@x.cz"])
     assert response.status_code == 200
     assert "sl-violations" not in response.headers
@@ -396,23 +439,6 @@ def test_request_models_do_not_demand_read_only_fields() -> None:
 LIST_OPERATIONS = [operation for operation in OPERATIONS if operation.paginated]
 #: Pages are small and the walk bounded: Prism answers every page with the same example.
 WALK_PAGE_SIZE, WALK_MAX_ITEMS = 2, 5
-
-
-class RecordingTransport(httpx.AsyncBaseTransport):
-    """Sends to Prism and keeps every response, body read, for the test to compare with."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.responses: list[httpx.Response] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        await response.aread()
-        self.responses.append(response)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def as_json(value: Any) -> Json:
