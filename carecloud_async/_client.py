@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 logger = logging.getLogger("carecloud_async")
 
 
@@ -428,11 +429,38 @@ class CareCloud:
                 response=exc.response,
             ) from exc.error
 
+    @overload
     def paginate(
         self,
         operation: ModuleType | Callable[..., Awaitable[Any]],
         /,
         *,
+        item_type: type[T],
+        page_size: int = 100,
+        max_items: int | None = None,
+        concurrency: int = 1,
+        **params: Any,
+    ) -> Paginator[T]: ...
+
+    @overload
+    def paginate(
+        self,
+        operation: ModuleType | Callable[..., Awaitable[Any]],
+        /,
+        *,
+        item_type: None = None,
+        page_size: int = 100,
+        max_items: int | None = None,
+        concurrency: int = 1,
+        **params: Any,
+    ) -> Paginator[Any]: ...
+
+    def paginate(
+        self,
+        operation: ModuleType | Callable[..., Awaitable[Any]],
+        /,
+        *,
+        item_type: type[T] | None = None,
         page_size: int = 100,
         max_items: int | None = None,
         concurrency: int = 1,
@@ -445,11 +473,21 @@ class CareCloud:
             async for page in cc.paginate(get_rewards, page_size=500).pages():
                 print(page.offset, len(page.items), page.total_items)
 
-        See :class:`Paginator` for ``max_items``, ``page_size`` and concurrent page fetching.
+        ``item_type=Customer`` types the items for mypy and pyright (``Paginator[Customer]``); it
+        must be the class the list declares (checked before sending). See :class:`Paginator` for
+        ``max_items``, ``page_size`` and concurrent page fetching.
         """
         from ._pagination import Paginator
 
-        return Paginator(self, operation, page_size=page_size, max_items=max_items, concurrency=concurrency, **params)
+        return Paginator(
+            self,
+            operation,
+            page_size=page_size,
+            max_items=max_items,
+            concurrency=concurrency,
+            item_type=item_type,
+            **params,
+        )
 
     @cached_property
     def actions(self) -> Actions:

@@ -25,6 +25,10 @@ held in memory, however long the list.
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
+import types
+import typing
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -76,6 +80,59 @@ def page_parts(response: Any, list_key: str) -> tuple[list[Any], int | None]:
     )
 
 
+class _LazyModels(dict[str, Any]):
+    """Names for resolving the generated models' string annotations: a model's own module does
+    not hold the models it refers to until it first parses, the lazy models package does."""
+
+    def __missing__(self, name: str) -> Any:
+        import carecloud_api.models
+
+        try:
+            return getattr(carecloud_api.models, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+
+def _hints(owner: Any) -> dict[str, Any]:
+    module = importlib.import_module(owner.__module__)
+    return typing.get_type_hints(owner, globalns=vars(module), localns=_LazyModels())
+
+
+def _without_unset(annotation: Any) -> Any:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        members = [member for member in typing.get_args(annotation) if member is not Unset]
+        return members[0] if len(members) == 1 else functools.reduce(lambda a, b: a | b, members)
+    return annotation
+
+
+@functools.cache
+def item_type_of(operation: Operation) -> Any:
+    """What a list operation's items are, as the generated models declare them: a model class
+    (``Customer`` for ``get_customers``), a plain type (``str``) or a union of them.
+
+    >>> from carecloud_api._catalog import OPERATIONS
+    >>> item_type_of(next(op for op in OPERATIONS if op.operation_id == "getCustomers")).__name__
+    'Customer'
+    """
+    if operation.list_attr is None:
+        raise RequestValidationError(f"{operation.method} {operation.path} is not a list operation")
+    module = importlib.import_module(operation.module)
+    response = _without_unset(typing.get_type_hints(module.call)["return"])
+    data = _without_unset(_hints(response)["data"])
+    listed = _without_unset(_hints(data)[operation.list_attr])
+    (item,) = typing.get_args(listed)  # list[X]
+    return item
+
+
+def _accepts(declared: type, actual: Any) -> bool:
+    """Is every item the list may hold (``actual``) an instance of ``declared``?"""
+    if actual is Any or declared is object:
+        return True
+    if isinstance(actual, types.UnionType) or typing.get_origin(actual) is typing.Union:
+        return all(_accepts(declared, member) for member in typing.get_args(actual))
+    return isinstance(actual, type) and issubclass(actual, declared)
+
+
 def should_continue(*, offset: int, received: int, requested: int, total_items: int | None, limit: int | None) -> bool:
     """After a page of ``received`` items (of ``requested``), walking to ``offset``: fetch more?
 
@@ -101,6 +158,8 @@ class Paginator(Generic[T]):
     Made by :meth:`CareCloud.paginate`. ``page_size`` is the ``count`` sent (1 to 1000),
     ``max_items`` caps the items yielded, ``concurrency`` the pages in flight once
     ``total_items`` is known. ``count`` and ``offset`` are the paginator's to set.
+    ``item_type`` (for type checkers: ``Paginator[Customer]``) is checked against the list's
+    declared items before anything is sent.
     """
 
     def __init__(
@@ -112,6 +171,7 @@ class Paginator(Generic[T]):
         page_size: int = 100,
         max_items: int | None = None,
         concurrency: int = 1,
+        item_type: type[T] | None = None,
         **params: Any,
     ):
         from ._client import operation_of
@@ -132,6 +192,11 @@ class Paginator(Generic[T]):
         if taken:
             raise RequestValidationError(
                 f"{', '.join(taken)} are set by the paginator; use page_size and max_items instead"
+            )
+        if item_type is not None and not _accepts(item_type, item_type_of(entry)):
+            declared = item_type_of(entry)
+            raise RequestValidationError(
+                f"{entry.method} {entry.path} lists {getattr(declared, '__name__', declared)}, not {item_type.__name__}"
             )
         client.check_operation(entry)
         self._client = client

@@ -464,6 +464,7 @@ async def test_paginate_walks_every_list_operation(operation: Operation, prism: 
     """``CareCloud.paginate`` finds each list's key: the items it yields are the example's list,
     parsed, and ``total_items`` is the example's; every page request is one Prism accepts."""
     from carecloud_async import CareCloud, RetryPolicy
+    from carecloud_async._pagination import item_type_of
 
     kwargs = {k: v for k, v in prepare(operation).kwargs.items() if k not in {"count", "offset"}}
     recorder = RecordingTransport()
@@ -476,10 +477,9 @@ async def test_paginate_walks_every_list_operation(operation: Operation, prism: 
         transport=recorder,
     ) as cc:
         module = importlib.import_module(operation.module)
-        pages = [
-            page
-            async for page in cc.paginate(module, page_size=WALK_PAGE_SIZE, max_items=WALK_MAX_ITEMS, **kwargs).pages()
-        ]
+        item_type = item_type_of(operation)
+        walk = cc.paginate(module, item_type=item_type, page_size=WALK_PAGE_SIZE, max_items=WALK_MAX_ITEMS, **kwargs)
+        pages = [page async for page in walk.pages()]
 
     path = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(operation.path)) + "$")
     walked = [r for r in recorder.responses if "/users/actions/login" not in r.request.url.path]
@@ -499,6 +499,7 @@ async def test_paginate_walks_every_list_operation(operation: Operation, prism: 
     expected = data[operation.list_key][:WALK_MAX_ITEMS]
     assert expected, "the example list is empty, so nothing shows the items were found"
     assert [as_json(item) for item in first.items] == expected
+    assert all(isinstance(item, item_type) for page in pages for item in page.items)
     offsets = [page.offset for page in pages]
     assert offsets == sorted(set(offsets)), offsets
     assert sum(len(page.items) for page in pages) <= WALK_MAX_ITEMS

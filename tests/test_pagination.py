@@ -12,10 +12,10 @@ import pytest
 from carecloud_api._catalog import OPERATIONS
 from carecloud_api.api.customers import get_customer, get_customers
 from carecloud_api.api.stamper import get_stamper_stamps
-from carecloud_api.models import Customer, StamperStamp
+from carecloud_api.models import Customer, Reward, StamperStamp
 
 from carecloud_async import CareCloud, RequestValidationError, RetryPolicy
-from carecloud_async._pagination import page_parts, should_continue
+from carecloud_async._pagination import Paginator, item_type_of, page_parts, should_continue
 
 PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
 
@@ -213,6 +213,33 @@ async def test_invalid_use_fails_before_sending() -> None:
         with pytest.raises(RequestValidationError, match="unexpected keyword argument 'mail'"):
             cc.paginate(get_customers, mail="x")
     assert server.requests == []
+
+
+async def test_item_type_types_the_paginator_and_must_match_the_list() -> None:
+    server = ListServer(3)
+    async with client(server) as cc:
+        typed: Paginator[Customer] = cc.paginate(get_customers, item_type=Customer, page_size=2)
+        ids = [customer.customer_id async for customer in typed]
+        assert ids == ["c0", "c1", "c2"]
+        # The static half of this test is `make typecheck`: with item_type=object the items are
+        # `object` to mypy, so the ignore below is needed; were paginate to return Paginator[Any],
+        # mypy --strict would fail on an unused ignore.
+        untyped = [c.customer_id async for c in cc.paginate(get_customers, item_type=object)]  # type: ignore[attr-defined]
+        assert untyped == ids
+        sent = len(server.requests)
+        with pytest.raises(RequestValidationError, match=r"GET /customers lists Customer, not Reward"):
+            cc.paginate(get_customers, item_type=Reward)
+        assert len(server.requests) == sent  # refused before sending
+
+
+def test_every_list_operation_declares_one_item_class() -> None:
+    paginated = [op for op in OPERATIONS if op.paginated]
+    found = {op.operation_id: item_type_of(op) for op in paginated}
+    assert found["getCustomers"] is Customer
+    assert found["getStamperStamps"] is StamperStamp
+    assert all(isinstance(item, type) and hasattr(item, "from_dict") for item in found.values())
+    with pytest.raises(RequestValidationError, match="not a list operation"):
+        item_type_of(next(op for op in OPERATIONS if not op.paginated))
 
 
 def test_every_paginated_operation_has_a_list_key_in_its_response_model() -> None:
