@@ -438,6 +438,35 @@ def test_no_import_statement_runs_on_each_parse() -> None:
     assert offenders == []
 
 
+def test_every_method_using_a_lazily_bound_model_binds_it_first() -> None:
+    # A method that names a model bound by _bind_models but does not call it would raise
+    # NameError when it is the first thing a program does with that model.
+    unbound = []
+    checked = 0
+    for path in sorted((PACKAGE_DIR / "models").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bound: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == "_bind_models":
+                for statement in ast.walk(node):
+                    if isinstance(statement, ast.Global):
+                        bound |= set(statement.names) - {"_models_bound"}
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+            for method in (n for n in cls.body if isinstance(n, ast.FunctionDef)):
+                names = {n.id for n in ast.walk(method) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                if not names & bound:
+                    continue
+                checked += 1
+                binds = any(
+                    isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "_bind_models"
+                    for n in ast.walk(method)
+                )
+                if not binds:
+                    unbound.append(f"{path.name}:{cls.name}.{method.name}")
+    assert checked > 300  # the check ran over the models that refer to others
+    assert unbound == []
+
+
 # --------------------------------------------------------------------------- files
 
 
