@@ -503,3 +503,23 @@ async def test_paginate_walks_every_list_operation(operation: Operation, prism: 
     offsets = [page.offset for page in pages]
     assert offsets == sorted(set(offsets)), offsets
     assert sum(len(page.items) for page in pages) <= WALK_MAX_ITEMS
+
+
+async def test_a_read_record_goes_back_whole_through_its_write_twin(prism: mock_server.PrismServer) -> None:
+    """PUT replaces the whole record (an omitted field is deleted server-side), so an update is
+    read, change, put: a ``Store`` read becomes a ``StoreWrite`` with every field, and Prism
+    accepts it as the body of ``PUT /stores/{id}`` (README, "Updating records")."""
+    from carecloud_api.api.stores import get_store, put_store
+    from carecloud_api.models import PutStoreBody, Store, StoreWrite
+
+    seen: list[httpx.Response] = []
+    async with make_client(prism, "enterprise", seen.append) as client:
+        read = await get_store.call(client, "8bed991c68a470e7aaeffbf048")
+        assert isinstance(read.data, Store)
+        changed = StoreWrite.from_dict(read.data.to_dict())
+        changed.name = "Prague 2"
+        await put_store.call(client, "8bed991c68a470e7aaeffbf048", body=PutStoreBody(store=changed))
+    sent = json.loads(seen[-1].request.content)["store"]
+    assert sent == {**read.data.to_dict(), "name": "Prague 2"}
+    assert "sl-violations" not in seen[-1].headers
+    assert seen[-1].status_code < 300
