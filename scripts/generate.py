@@ -106,6 +106,9 @@ def build(spec_path: Path, dest: Path, *, verbose: bool = True, root: Path | Non
         templates=base / TEMPLATES.relative_to(ROOT),
     )
     catalog.write(spec, package_dir)
+    # PEP 561: without the marker, mypy and pyright treat the installed package as untyped
+    # (`import-untyped` under --strict, every model Any). `--meta none` does not write it.
+    (package_dir / "py.typed").write_text("", encoding="utf-8")
     add_headers(package_dir)
     format_tree(package_dir, pyproject=base / "api-spec" / "ruff.toml")
     return package_dir

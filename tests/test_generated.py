@@ -467,6 +467,52 @@ def test_every_method_using_a_lazily_bound_model_binds_it_first() -> None:
     assert unbound == []
 
 
+# --------------------------------------------------------------------------- typed for users
+
+CONSUMER = """\
+from carecloud_api.api.customers import get_customers
+from carecloud_api.models import Customer
+
+from carecloud_async import CareCloud
+
+
+async def first_ids(cc: CareCloud) -> list[str | None]:
+    page = await cc.call(get_customers.call, count=10)
+    reveal_type(page)
+    ids: list[str | None] = []
+    async for customer in cc.paginate(get_customers, item_type=Customer):
+        reveal_type(customer)
+        ids.append(customer.no_such_field)
+    return ids
+"""
+
+
+def test_installed_packages_are_typed_for_users(tmp_path: Path) -> None:
+    """A user's mypy --strict, outside this project (no mypy_path): both packages must be seen as
+    typed (PEP 561 ``py.typed``), so the generated models are real types, not Any."""
+    (tmp_path / "user.py").write_text(CONSUMER, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "user.py"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": ""},
+    )
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if "import-untyped" in line or "import-not-found" in line], result.stdout
+    assert any(
+        'Revealed type is "carecloud_api.models.get_customers_200_response.GetCustomers200Response"' in line
+        for line in lines
+    ), result.stdout
+    assert any('Revealed type is "carecloud_api.models.customer.Customer"' in line for line in lines), result.stdout
+    # The deliberate mistake is caught, which it would not be were the items Any.
+    assert [line for line in lines if "error:" in line] == [
+        'user.py:13: error: "Customer" has no attribute "no_such_field"  [attr-defined]'
+    ], result.stdout
+    assert (PACKAGE_DIR / "py.typed").is_file()
+
+
 # --------------------------------------------------------------------------- files
 
 
