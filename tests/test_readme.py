@@ -1,5 +1,7 @@
-"""The README's examples run: every ```python block after a ``<!-- tested: enterprise -->`` marker
-is run as the body of ``async def snippet(cc)`` with a logged-in ``CareCloud`` on the Prism mock.
+"""The README's examples run against the Prism mock. A ```python block after a
+``<!-- tested: enterprise -->`` marker is run as the body of ``async def snippet(cc)`` with a
+logged-in ``CareCloud``; one after ``<!-- tested: script -->`` (the quickstarts) is run as it is,
+in a fresh interpreter outside the tree, with only the project domain pointed at the mock.
 
 The sections the issues ask a runnable example of (pagination, actions, workflows) must each
 hold one, so an example cannot silently stop being tested.
@@ -7,7 +9,10 @@ hold one, so an example cannot silently stop being tested.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +49,39 @@ def blocks() -> list[Block]:
 def test_the_sections_with_examples_have_tested_ones() -> None:
     sections = {block.section for block in blocks()}
     assert {"Pagination", "Actions", "Workflows"} <= sections, sections
-    assert all(block.interface == "enterprise" for block in blocks())
+    assert {block.interface for block in blocks()} == {"enterprise", "script"}
+    quickstarts = [block.section for block in blocks() if block.interface == "script"]
+    assert quickstarts == [
+        "Quickstart: Enterprise API (POS, e-shop, BI, kiosks)",
+        "Quickstart: Customer API (mobile apps, microsites)",
+    ]
 
 
-@pytest.mark.parametrize("block", blocks(), ids=lambda b: f"{b.section}:{b.line}")
+@pytest.mark.parametrize(
+    "block", [b for b in blocks() if b.interface == "script"], ids=lambda b: f"{b.section}:{b.line}"
+)
+def test_readme_quickstart_runs(block: Block, prism: mock_server.PrismServer, tmp_path: Path) -> None:
+    assert '"demo.crmcarecloud.com"' in block.code
+    script = tmp_path / "quickstart.py"
+    script.write_text(block.code.replace('"demo.crmcarecloud.com"', repr(prism.root_url)), encoding="utf-8")
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),  # the Customer quickstart keeps its device token in ~/.carecloud
+        "CARECLOUD_PASSWORD": "prism-password",
+        "CUSTOMER_PASSWORD": "prism-password",
+    }
+    result = subprocess.run(  # noqa: S603 (our own interpreter and README)
+        [sys.executable, str(script)], capture_output=True, text=True, check=False, cwd=tmp_path, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip(), "the quickstart printed nothing"
+    if "FileTokenStore" in block.code:
+        assert (tmp_path / ".carecloud" / "tokens.json").is_file()  # the device token was kept
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in blocks() if b.interface == "enterprise"], ids=lambda b: f"{b.section}:{b.line}"
+)
 async def test_readme_example_runs(block: Block, prism: mock_server.PrismServer) -> None:
     source = "async def snippet(cc):\n" + textwrap.indent(block.code, "    ") + "    return locals()\n"
     namespace: dict[str, Any] = {}
