@@ -193,8 +193,8 @@ class Paginator(Generic[T]):
             raise RequestValidationError(
                 f"{', '.join(taken)} are set by the paginator; use page_size and max_items instead"
             )
-        if item_type is not None and not _accepts(item_type, item_type_of(entry)):
-            declared = item_type_of(entry)
+        declared = item_type_of(entry) if item_type is not None else None
+        if item_type is not None and not _accepts(item_type, declared):
             raise RequestValidationError(
                 f"{entry.method} {entry.path} lists {getattr(declared, '__name__', declared)}, not {item_type.__name__}"
             )

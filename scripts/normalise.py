@@ -486,7 +486,7 @@ def _hoist_inline_enums(schemas: dict[str, Any], name: str, taken: set[str], rep
             hoisted = pascal_case(name) + pascal_case(enum.get("title") or prop_name)
         else:
             hoisted = pascal_case(name) + pascal_case(enum.get("title") or f"{prop_name}_item")
-        if hoisted in schemas or (hoisted in taken and hoisted != pascal_case(name)):
+        if hoisted in taken:
             continue  # the name is another schema's: leave this enum inline (the twin copies it)
         taken.add(hoisted)
         schemas[hoisted] = {**enum, "title": hoisted}

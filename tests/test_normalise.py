@@ -768,6 +768,17 @@ def test_split_write_schemas_shares_the_enums_under_the_names_the_generator_gave
     assert "Store.state enum -> schemas/StoreState" in changes["split_write_schemas"]
 
 
+def test_split_write_schemas_leaves_an_enum_inline_when_its_name_is_taken() -> None:
+    spec = write_spec()
+    spec["components"]["schemas"]["StoreState"] = {"type": "object", "properties": {"x": {"type": "string"}}}
+    result, changes = run(normalise.split_write_schemas, spec)
+    schemas = result["components"]["schemas"]
+    assert schemas["StoreState"] == {"type": "object", "properties": {"x": {"type": "string"}}}
+    assert schemas["Store"]["properties"]["state"] == {"type": "integer", "enum": [0, 1]}
+    assert schemas["StoreWrite"]["properties"]["state"] == {"type": "integer", "enum": [0, 1]}
+    assert "Store.state enum -> schemas/StoreState" not in changes["split_write_schemas"]
+
+
 def test_split_write_schemas_fixes_an_inline_body_in_place() -> None:
     body = {
         "type": "object",
