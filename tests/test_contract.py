@@ -44,6 +44,8 @@ import pytest
 from carecloud_api._catalog import OPERATIONS, Operation
 from carecloud_api.types import Response, Unset
 
+from carecloud_async import CareCloud, Device, RetryPolicy
+from carecloud_async._pagination import item_type_of
 from scripts import catalog, mock_server, normalise, spec_source
 
 pytestmark = pytest.mark.prism
@@ -58,17 +60,15 @@ Json = Any
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
-    """Sends to Prism and keeps every response, body read, for the test to compare with."""
+    """Sends to Prism and shows each response, body read, to ``on_response`` once it is set."""
 
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
-        self.responses: list[httpx.Response] = []
         self.on_response: Callable[[httpx.Response], Any] | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         await response.aread()
-        self.responses.append(response)
         if self.on_response is not None:
             self.on_response(response)
         return response
@@ -78,17 +78,15 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 
 @contextlib.asynccontextmanager
-async def make_client(
+async def logged_in(
     prism: mock_server.PrismServer, interface: str, on_response: Callable[[httpx.Response], Any]
-) -> AsyncIterator[carecloud_api.Client]:
-    """The generated client of a logged-in ``CareCloud`` (Enterprise login or Customer device
-    token, its auth flow and headers, retries off) for ``interface`` of the Prism mock.
+) -> AsyncIterator[CareCloud]:
+    """A ``CareCloud`` for ``interface`` of the Prism mock, already authenticated (Enterprise
+    login or Customer device token), retries off.
 
-    ``on_response`` sees every ``httpx.Response`` after authentication (the suite checks the URL
-    the client sent); the login itself is not shown.
+    ``on_response`` sees every ``httpx.Response`` after authentication (the suite checks what the
+    client sent); the login itself is not shown.
     """
-    from carecloud_async import CareCloud, Device, RetryPolicy
-
     recorder = RecordingTransport()
     cc = (
         CareCloud.enterprise(
@@ -111,6 +109,15 @@ async def make_client(
     async with cc:
         await cc.authenticate()
         recorder.on_response = on_response
+        yield cc
+
+
+@contextlib.asynccontextmanager
+async def make_client(
+    prism: mock_server.PrismServer, interface: str, on_response: Callable[[httpx.Response], Any]
+) -> AsyncIterator[carecloud_api.Client]:
+    """The generated client of :func:`logged_in`: its auth flow and headers, as users get them."""
+    async with logged_in(prism, interface, on_response) as cc:
         yield cc.api_client
 
 
@@ -463,28 +470,17 @@ def test_list_operations_are_counted() -> None:
 async def test_paginate_walks_every_list_operation(operation: Operation, prism: mock_server.PrismServer) -> None:
     """``CareCloud.paginate`` finds each list's key: the items it yields are the example's list,
     parsed, and ``total_items`` is the example's; every page request is one Prism accepts."""
-    from carecloud_async import CareCloud, RetryPolicy
-    from carecloud_async._pagination import item_type_of
-
     kwargs = {k: v for k, v in prepare(operation).kwargs.items() if k not in {"count", "offset"}}
-    recorder = RecordingTransport()
-    async with CareCloud.enterprise(
-        prism.root_url,
-        user_external_application_id="89d1a6111b3fb6e74665d948",
-        login="contract@example.com",
-        password="prism-password",
-        retry=RetryPolicy.disabled(),
-        transport=recorder,
-    ) as cc:
+    walked: list[httpx.Response] = []
+    async with logged_in(prism, "enterprise", walked.append) as cc:
         module = importlib.import_module(operation.module)
         item_type = item_type_of(operation)
         walk = cc.paginate(module, item_type=item_type, page_size=WALK_PAGE_SIZE, max_items=WALK_MAX_ITEMS, **kwargs)
         pages = [page async for page in walk.pages()]
 
     path = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(operation.path)) + "$")
-    walked = [r for r in recorder.responses if "/users/actions/login" not in r.request.url.path]
     assert walked, "paginate sent no request"
-    assert len(walked) == len(pages), [str(r.request.url) for r in recorder.responses]
+    assert len(walked) == len(pages), [str(r.request.url) for r in walked]
     for response in walked:
         assert response.status_code == 200, response.content[:300]
         assert "sl-violations" not in response.headers, response.headers["sl-violations"]
