@@ -49,7 +49,7 @@ from ._errors import (
 from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
 from ._pagination import Paginator
 from ._retry import RetryPolicy, RetryTransport
-from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
+from ._tokens import BasicTokenStore, FileTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class CareCloud:
         *,
         external_application_id: str,
         device: Device,
-        token_store: TokenStore | None = None,
+        token_store: TokenStore | BasicTokenStore | None = None,
         credentials: CustomerCredentials | None = None,
         setup: DeviceSetup | None = None,
         push_token: str | None = None,
