@@ -19,9 +19,12 @@ It owns one ``httpx.AsyncClient`` (pool, timeouts, retries below auth, the token
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +49,7 @@ from ._errors import (
     RequestValidationError,
     redact_url,
 )
+from ._event_loops import PerLoop
 from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
 from ._pagination import Paginator
 from ._retry import RetryPolicy, RetryTransport
@@ -61,6 +65,22 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 logger = logging.getLogger("carecloud_async")
+
+
+_ONE_LOOP_WITH_HTTP_CLIENT = (
+    "one CareCloud client per event loop when it sends through your own http_client: an "
+    "httpx.AsyncClient's connections belong to the event loop that opened them. Create the CareCloud "
+    "client (and your httpx.AsyncClient) inside each asyncio.run or thread, or leave out http_client "
+    "and CareCloud keeps a connection pool per event loop itself"
+)
+
+
+@dataclass(frozen=True)
+class _Lane:
+    """What one event loop uses: an httpx client on its own pool, and the generated Client on it."""
+
+    http: httpx.AsyncClient
+    api: Client
 
 
 class _UserClientTransport(httpx.AsyncBaseTransport):
@@ -96,30 +116,41 @@ class CareCloud:
         self.config = config
         self.auth = auth
         self.retry = retry or RetryPolicy()
+        self._transport = transport
+        # The connection pool belongs to the event loop that opened its connections: each loop
+        # the client is used in (sequential asyncio.run calls, threads) gets its own lane (pool,
+        # httpx client, generated Client), while auth (token, lock) and configuration are shared.
+        # A user's own http_client or transport cannot be remade: with http_client the client
+        # stays in one loop; a transport is shared by every lane (the user's to make loop-safe).
         if http_client is not None:
-            inner: httpx.AsyncBaseTransport = _UserClientTransport(http_client)
-        elif transport is not None:
-            inner = transport
+            home = self._new_lane(_UserClientTransport(http_client))
+            self._lanes: PerLoop[_Lane] = PerLoop(home, make=None, refusal=_ONE_LOOP_WITH_HTTP_CLIENT)
         else:
+            self._lanes = PerLoop(self._new_lane(), make=self._new_lane, refusal="")
+        self._closed = False
+
+    def _new_lane(self, inner: httpx.AsyncBaseTransport | None = None) -> _Lane:
+        if inner is None:
             # retries=0: the RetryTransport above is the only retry layer.
-            inner = httpx.AsyncHTTPTransport(retries=0, limits=config.limits, http2=config.http2)
+            config = self.config
+            inner = self._transport or httpx.AsyncHTTPTransport(retries=0, limits=config.limits, http2=config.http2)
         headers = {
             "Accept": "application/json",
-            "Accept-Language": config.language,
-            "User-Agent": config.user_agent or f"carecloud-async/{__version__} httpx/{httpx.__version__}",
+            "Accept-Language": self.config.language,
+            "User-Agent": self.config.user_agent or f"carecloud-async/{__version__} httpx/{httpx.__version__}",
         }
-        self._http = httpx.AsyncClient(
-            base_url=config.base_url,
-            auth=auth,
+        http = httpx.AsyncClient(
+            base_url=self.config.base_url,
+            auth=self.auth,
             headers=headers,
-            timeout=config.timeout,
+            timeout=self.config.timeout,
             transport=RetryTransport(inner, self.retry),
             follow_redirects=False,
             event_hooks={"response": [self._log_response]},
         )
-        self._api = Client(base_url=str(config.base_url), raise_on_unexpected_status=False)
-        self._api.set_async_httpx_client(self._http)
-        self._closed = False
+        api = Client(base_url=str(self.config.base_url), raise_on_unexpected_status=False)
+        api.set_async_httpx_client(http)
+        return _Lane(http, api)
 
     # ------------------------------------------------------------------ constructors
 
@@ -304,10 +335,22 @@ class CareCloud:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (idempotent). A user's own ``http_client`` is left open."""
-        if not self._closed:
-            self._closed = True
-            await self._http.aclose()
+        """Close the connection pools (idempotent). A user's own ``http_client`` is left open.
+
+        Pools of other event loops still running (other threads) are closed in their loop; those
+        of loops that have ended hold only dead connections and are dropped.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        running = asyncio.get_running_loop()
+        for loop, lane in self._lanes.values():
+            if loop is None or loop is running:
+                await lane.http.aclose()
+            elif not loop.is_closed() and loop.is_running():
+                closing = asyncio.run_coroutine_threadsafe(lane.http.aclose(), loop)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.wrap_future(closing), timeout=5)
 
     @property
     def closed(self) -> bool:
@@ -323,7 +366,7 @@ class CareCloud:
         if self._closed:
             raise CareCloudError("this CareCloud client is closed")
         with network_errors():
-            await self.auth.authenticate(self._http)
+            await self.auth.authenticate(self._lanes.current().http)
 
     def __repr__(self) -> str:
         return f"CareCloud(interface={self.config.interface!r}, base_url={str(self.config.base_url)!r})"
@@ -332,13 +375,15 @@ class CareCloud:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The underlying authenticated ``httpx.AsyncClient`` (base URL set), for raw requests."""
-        return self._http
+        """The underlying authenticated ``httpx.AsyncClient`` (base URL set), for raw requests:
+        the running event loop's own (each loop has its own connection pool)."""
+        return self._lanes.current().http
 
     @property
     def api_client(self) -> Client:
-        """The generated ``Client`` on our httpx client, for the generated functions directly."""
-        return self._api
+        """The generated ``Client`` on our httpx client, for the generated functions directly
+        (the running event loop's own)."""
+        return self._lanes.current().api
 
     def check_operation(self, operation: Operation) -> None:
         """Refuse, before sending, an operation the other API alone serves."""
@@ -368,14 +413,14 @@ class CareCloud:
         module, entry = operation_of(operation)
         function = operation if not isinstance(operation, ModuleType) else module.call
         self.check_operation(entry)
-        bind_arguments(entry, function, self._api, *args, **kwargs)
+        bind_arguments(entry, function, self._lanes.home.api, *args, **kwargs)
         return await self.send_call(function, *args, **kwargs)
 
     async def send_call(self, function: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any:
         """Run a generated ``call`` function, mapping failures to carecloud_async errors."""
         if self._closed:
             raise CareCloudError("this CareCloud client is closed")
-        return await send_operation(self._api, function, *args, **kwargs)
+        return await send_operation(self._lanes.current().api, function, *args, **kwargs)
 
     @overload
     def paginate(
@@ -459,11 +504,11 @@ class CareCloud:
 
     async def login_customer(self, credentials: CustomerCredentials) -> str:
         """Log a customer in on this device token; returns and keeps the customer id."""
-        return await self._customer_auth().login_customer(self._http, credentials)
+        return await self._customer_auth().login_customer(self.http, credentials)
 
     async def logout_customer(self) -> None:
         """Log the customer out of this device token (the token itself stays valid)."""
-        await self._customer_auth().logout_customer(self._http)
+        await self._customer_auth().logout_customer(self.http)
 
     # ------------------------------------------------------------------ internals
 

@@ -11,6 +11,7 @@ MODULES = [
     "carecloud_async._config",
     "carecloud_async._enterprise_auth",
     "carecloud_async._errors",
+    "carecloud_async._event_loops",
     "carecloud_async._pagination",
 ]
 
