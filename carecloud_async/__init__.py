@@ -21,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._call_options import CallOptions
     from ._client import CareCloud
     from ._config import ClientConfig, build_base_url
     from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
@@ -54,6 +55,7 @@ _MODULE_OF: dict[str, str] = {
     "APIError": "._errors",
     "AuthenticationError": "._errors",
     "BadRequest": "._errors",
+    "CallOptions": "._call_options",
     "CareCloud": "._client",
     "CareCloudError": "._errors",
     "ClientConfig": "._config",
@@ -91,6 +93,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequest",
+    "CallOptions",
     "CareCloud",
     "CareCloudError",
     "ClientConfig",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 import httpx
 from carecloud_api import Client
 
+from ._call_options import CallOptions, apply_call_options, using_call_options
 from ._config import (
     DEFAULT_LANGUAGE,
     DEFAULT_LIMITS,
@@ -128,6 +130,8 @@ class CareCloud:
         else:
             self._lanes = PerLoop(self._new_lane(), make=self._new_lane, refusal="")
         self._closed = False
+        self._root = self  # views (with_options) share the root's pools and closed state
+        self._options = CallOptions()
 
     def _new_lane(self, inner: httpx.AsyncBaseTransport | None = None) -> _Lane:
         if inner is None:
@@ -146,7 +150,7 @@ class CareCloud:
             timeout=self.config.timeout,
             transport=RetryTransport(inner, self.retry),
             follow_redirects=False,
-            event_hooks={"response": [self._log_response]},
+            event_hooks={"request": [self._apply_call_options], "response": [self._log_response]},
         )
         api = Client(base_url=str(self.config.base_url), raise_on_unexpected_status=False)
         api.set_async_httpx_client(http)
@@ -338,8 +342,12 @@ class CareCloud:
         """Close the connection pools (idempotent). A user's own ``http_client`` is left open.
 
         Pools of other event loops still running (other threads) are closed in their loop; those
-        of loops that have ended hold only dead connections and are dropped.
+        of loops that have ended hold only dead connections and are dropped. Closing a view
+        (:meth:`with_options`) closes the client it is a view of.
         """
+        if self._root is not self:
+            await self._root.aclose()
+            return
         if self._closed:
             return
         self._closed = True
@@ -354,7 +362,54 @@ class CareCloud:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._root._closed
+
+    def with_options(
+        self,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        language: str | None = None,
+        retry: RetryPolicy | None = None,
+        max_attempts: int | None = None,
+    ) -> CareCloud:
+        """A view of this client whose calls use other options; this client is left unchanged.
+
+        The view shares the connection pool, the token and its lifecycle; only the calls made
+        through it (:meth:`call`, :meth:`paginate`, :attr:`actions`, workflows given the view)
+        carry its options, even when calls of several views run concurrently. Options left out
+        keep the client's (or, for a view of a view, the first view's) value.
+
+            fast = cc.with_options(timeout=5, max_attempts=1)        # fail fast, no retries
+            page = await fast.call(get_customers.call, count=10)
+            czech = cc.with_options(language="cs", extra_headers={"X-Correlation-Id": request_id})
+            async for reward in czech.paginate(get_rewards):
+                ...
+
+        ``timeout`` is seconds or an ``httpx.Timeout``; ``extra_headers`` are added to every
+        request of the call (also the login or token request it may cause) and cannot set
+        ``Authorization``; ``language`` is the ``Accept-Language`` sent (an ``accept_language``
+        argument of the call wins); ``retry`` replaces the client's :class:`RetryPolicy` and
+        ``max_attempts`` (1 = no retries) changes just that. ``cc.http`` is not affected.
+        """
+        options = self._options.merged(
+            CallOptions(
+                timeout=timeout,
+                extra_headers=extra_headers or (),
+                language=language,
+                retry=retry,
+                max_attempts=max_attempts,
+            )
+        )
+        view = copy.copy(self)
+        view.__dict__.pop("actions", None)  # bound to this object's call: the view makes its own
+        view._options = options
+        return view
+
+    @property
+    def options(self) -> CallOptions:
+        """The per-call options of this view (empty for the client itself)."""
+        return self._options
 
     async def authenticate(self) -> None:
         """Log in (Enterprise) or obtain the device token (Customer) now, instead of on the first
@@ -363,13 +418,14 @@ class CareCloud:
             async with CareCloud.from_env() as cc:
                 await cc.authenticate()   # AuthenticationError here if the password is wrong
         """
-        if self._closed:
+        if self.closed:
             raise CareCloudError("this CareCloud client is closed")
-        with network_errors():
+        with network_errors(), using_call_options(self._options):
             await self.auth.authenticate(self._lanes.current().http)
 
     def __repr__(self) -> str:
-        return f"CareCloud(interface={self.config.interface!r}, base_url={str(self.config.base_url)!r})"
+        options = f", options={self._options!r}" if self._options else ""
+        return f"CareCloud(interface={self.config.interface!r}, base_url={str(self.config.base_url)!r}{options})"
 
     # ------------------------------------------------------------------ calls
 
@@ -418,9 +474,10 @@ class CareCloud:
 
     async def send_call(self, function: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any:
         """Run a generated ``call`` function, mapping failures to carecloud_async errors."""
-        if self._closed:
+        if self.closed:
             raise CareCloudError("this CareCloud client is closed")
-        return await send_operation(self._lanes.current().api, function, *args, **kwargs)
+        with using_call_options(self._options):
+            return await send_operation(self._lanes.current().api, function, *args, **kwargs)
 
     @overload
     def paginate(
@@ -504,13 +561,18 @@ class CareCloud:
 
     async def login_customer(self, credentials: CustomerCredentials) -> str:
         """Log a customer in on this device token; returns and keeps the customer id."""
-        return await self._customer_auth().login_customer(self.http, credentials)
+        with using_call_options(self._options):
+            return await self._customer_auth().login_customer(self.http, credentials)
 
     async def logout_customer(self) -> None:
         """Log the customer out of this device token (the token itself stays valid)."""
-        await self._customer_auth().logout_customer(self.http)
+        with using_call_options(self._options):
+            await self._customer_auth().logout_customer(self.http)
 
     # ------------------------------------------------------------------ internals
+
+    async def _apply_call_options(self, request: httpx.Request) -> None:
+        apply_call_options(request, default_language=self.config.language, default_retry=self.retry)
 
     async def _log_response(self, response: httpx.Response) -> None:
         if logger.isEnabledFor(logging.DEBUG):

@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "carecloud_async._call_options",
     "carecloud_async._config",
     "carecloud_async._enterprise_auth",
     "carecloud_async._errors",
