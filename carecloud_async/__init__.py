@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         Unauthorized,
     )
     from ._pagination import Page, Paginator
+    from ._raw_responses import RawResponse
     from ._retry import RetryPolicy, RetryTransport
     from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
     from ._version import __version__
@@ -75,6 +76,7 @@ _MODULE_OF: dict[str, str] = {
     "Page": "._pagination",
     "Paginator": "._pagination",
     "RateLimited": "._errors",
+    "RawResponse": "._raw_responses",
     "RequestTimeout": "._errors",
     "RequestValidationError": "._errors",
     "ResponseParseError": "._errors",
@@ -113,6 +115,7 @@ __all__ = [
     "Page",
     "Paginator",
     "RateLimited",
+    "RawResponse",
     "RequestTimeout",
     "RequestValidationError",
     "ResponseParseError",

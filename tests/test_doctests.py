@@ -14,6 +14,7 @@ MODULES = [
     "carecloud_async._errors",
     "carecloud_async._event_loops",
     "carecloud_async._pagination",
+    "carecloud_async._raw_responses",
 ]
 
 
