@@ -49,6 +49,16 @@ from .customers import (
 )
 from .marketing import CreatedEvent, PropertyValue, create_event, make_property_records, sign_up_for_newsletter
 from .otp import OtpChannel, OtpType, send_otp, verify_otp
+from .updates import (
+    ConflictCheck,
+    RecordChanges,
+    RecordUpdate,
+    UnknownField,
+    UpdatableResource,
+    UpdateConflict,
+    updatable_resources,
+    update_record,
+)
 
 __all__ = [
     "MAX_BATCH_CONCURRENCY",
@@ -61,6 +71,7 @@ __all__ = [
     "Checkout",
     "CheckoutResult",
     "ChooseRewards",
+    "ConflictCheck",
     "CreatedEvent",
     "ErrorProcessingMode",
     "IncompleteResponse",
@@ -68,8 +79,13 @@ __all__ = [
     "OtpType",
     "PaymentType",
     "PropertyValue",
+    "RecordChanges",
+    "RecordUpdate",
     "RewardListType",
     "SentPurchase",
+    "UnknownField",
+    "UpdatableResource",
+    "UpdateConflict",
     "assign_free_card",
     "checkout",
     "chunked",
@@ -87,6 +103,8 @@ __all__ = [
     "sync_product_brands",
     "sync_product_groups",
     "sync_products",
+    "updatable_resources",
+    "update_record",
     "verify_customer_credentials",
     "verify_otp",
 ]
