@@ -61,6 +61,16 @@ from .customers import (
 )
 from .marketing import CreatedEvent, PropertyValue, create_event, make_property_records, sign_up_for_newsletter
 from .otp import OtpChannel, OtpType, send_otp, verify_otp
+from .personal_data import (
+    AmbiguousEmail,
+    CustomerNotLoggedIn,
+    find_customer_for_password_reset,
+    get_logged_in_customer,
+    get_logged_in_property_records,
+    set_customer_password,
+    update_customer,
+    update_customer_property,
+)
 from .signup import (
     SignedUpCustomer,
     SignUpIncomplete,
@@ -85,6 +95,7 @@ from .updates import (
 __all__ = [
     "MAX_BATCH_CONCURRENCY",
     "MAX_BATCH_SIZE",
+    "AmbiguousEmail",
     "AmbiguousExternalId",
     "AssignedCard",
     "BatchSummary",
@@ -96,6 +107,7 @@ __all__ = [
     "ChooseRewards",
     "ConflictCheck",
     "CreatedEvent",
+    "CustomerNotLoggedIn",
     "CustomerSyncRecord",
     "ErrorProcessingMode",
     "IncompleteResponse",
@@ -127,14 +139,18 @@ __all__ = [
     "find_card",
     "find_customer_by_card",
     "find_customer_by_external_id",
+    "find_customer_for_password_reset",
     "find_customer_id_by_external_id",
     "find_customers",
+    "get_logged_in_customer",
+    "get_logged_in_property_records",
     "make_property_records",
     "payment_recap",
     "personal_information_of",
     "search_customers",
     "send_otp",
     "send_password_setup_email",
+    "set_customer_password",
     "sign_up_customer",
     "sign_up_for_newsletter",
     "sign_up_options",
@@ -144,6 +160,8 @@ __all__ = [
     "sync_product_groups",
     "sync_products",
     "updatable_resources",
+    "update_customer",
+    "update_customer_property",
     "update_record",
     "verify_customer_credentials",
     "verify_otp",

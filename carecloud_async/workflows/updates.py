@@ -138,7 +138,8 @@ class UpdatableResource:
 @dataclass(frozen=True)
 class RecordUpdate:
     """What :func:`update_record` did. ``changed`` lists the dotted fields it changed (empty: the
-    changes left the record as it was, and no ``PUT`` was sent: ``sent`` is then False);
+    changes left the record as it was, and, unless ``body_extras`` were given, no ``PUT`` was
+    sent: ``sent`` is then False);
     ``before`` is the record as read, ``record`` the write model as put."""
 
     path: str
@@ -237,7 +238,7 @@ async def update_record(
     original = _writable(target, type(before), as_read).to_dict()
     after = record.to_dict()
     changed = tuple(_differences(original, after))
-    if not changed:
+    if not changed and not extras:
         return RecordUpdate(target.path, before, record, (), sent=False)
 
     if check == "last_change" and not before_dict.get(_LAST_CHANGE):
