@@ -11,13 +11,29 @@ retries and typed errors apply) and returns a generated model or a small frozen 
         customer_id = await verify_customer_credentials(cc, login_type="email", login_value=email, password=pw)
         await assign_free_card(cc, card_number="1000000000016", customer_id=customer_id)
 
-Areas: :mod:`.customers` (credentials, finding customers, password setup), :mod:`.cards`
-(find and assign a card), :mod:`.checkout` (POS checkout), :mod:`.otp` (one-time passwords),
-:mod:`.marketing` (newsletter sign-up, events), :mod:`.catalog_sync` (batch product sync).
+Areas: :mod:`.customers` (credentials, finding customers, password setup), :mod:`.signup`
+(customer sign-up and its lookups), :mod:`.customer_sync` (find by external id, sync customers),
+:mod:`.personal_data` (the logged-in customer, customer updates, password reset), :mod:`.updates`
+(safe whole-record updates of any GET+PUT resource), :mod:`.cards` (find, assign and create
+cards), :mod:`.checkout` (POS checkout), :mod:`.wallet_payments` (points and credit payments),
+:mod:`.otp` (one-time passwords), :mod:`.marketing` (newsletter sign-up, events),
+:mod:`.abandoned_cart` (cart events), :mod:`.catalog_sync` (batch product sync). The README's
+"Workflows" table maps each of the vendor's 22 use cases to its helper.
 """
 
 from ._checks import IncompleteResponse
-from .cards import AssignedCard, CardNotAssignable, CardRefusal, assign_free_card, find_card
+from .abandoned_cart import Cart, CartItem, cart_event_data, send_abandoned_cart_event, send_cart_updated_event
+from .cards import (
+    AssignedCard,
+    CardNotAssignable,
+    CardNotCreatable,
+    CardRefusal,
+    CreatedCard,
+    assign_free_card,
+    create_card,
+    find_card,
+    find_card_type,
+)
 from .catalog_sync import (
     MAX_BATCH_CONCURRENCY,
     MAX_BATCH_SIZE,
@@ -91,6 +107,18 @@ from .updates import (
     updatable_resources,
     update_record,
 )
+from .wallet_payments import (
+    CreditBalance,
+    InsufficientBalance,
+    PointsBalance,
+    apply_credit,
+    apply_points,
+    credit_balance,
+    pay_with_credit,
+    pay_with_points,
+    points_balance,
+    price_after,
+)
 
 __all__ = [
     "MAX_BATCH_CONCURRENCY",
@@ -101,19 +129,26 @@ __all__ = [
     "BatchSummary",
     "BatchSyncError",
     "CardNotAssignable",
+    "CardNotCreatable",
     "CardRefusal",
+    "Cart",
+    "CartItem",
     "Checkout",
     "CheckoutResult",
     "ChooseRewards",
     "ConflictCheck",
+    "CreatedCard",
     "CreatedEvent",
+    "CreditBalance",
     "CustomerNotLoggedIn",
     "CustomerSyncRecord",
     "ErrorProcessingMode",
     "IncompleteResponse",
+    "InsufficientBalance",
     "OtpChannel",
     "OtpType",
     "PaymentType",
+    "PointsBalance",
     "PropertyValue",
     "RecordChanges",
     "RecordUpdate",
@@ -130,13 +165,19 @@ __all__ = [
     "UpdatableResource",
     "UpdateConflict",
     "WeakPassword",
+    "apply_credit",
+    "apply_points",
     "assign_free_card",
+    "cart_event_data",
     "check_password",
     "checkout",
     "chunked",
+    "create_card",
     "create_event",
+    "credit_balance",
     "final_bill",
     "find_card",
+    "find_card_type",
     "find_customer_by_card",
     "find_customer_by_external_id",
     "find_customer_for_password_reset",
@@ -145,9 +186,15 @@ __all__ = [
     "get_logged_in_customer",
     "get_logged_in_property_records",
     "make_property_records",
+    "pay_with_credit",
+    "pay_with_points",
     "payment_recap",
     "personal_information_of",
+    "points_balance",
+    "price_after",
     "search_customers",
+    "send_abandoned_cart_event",
+    "send_cart_updated_event",
     "send_otp",
     "send_password_setup_email",
     "set_customer_password",

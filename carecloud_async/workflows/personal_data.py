@@ -35,7 +35,6 @@ from carecloud_api.models.post_sub_customer_properties_body import PostSubCustom
 from carecloud_api.models.property_record import PropertyRecord
 from carecloud_api.models.put_sub_customer_property_body import PutSubCustomerPropertyBody
 
-from .._auth import CustomerAuth
 from .._client import CareCloud
 from .._errors import CareCloudError, RequestValidationError
 from ._checks import answered, require_text
@@ -199,7 +198,7 @@ async def set_customer_password(
 
 
 def _logged_in(cc: CareCloud) -> str:
-    if not isinstance(cc.auth, CustomerAuth):
+    if cc.config.interface != "customer":
         raise RequestValidationError(
             "this helper reads the logged-in customer of the Customer API; on the Enterprise API use "
             "GET /customers/{customer_id} (cc.call(get_customer.call, customer_id))"
@@ -212,7 +211,7 @@ def _logged_in(cc: CareCloud) -> str:
 
 
 def _customer_id_for(cc: CareCloud, customer_id: str | None) -> str:
-    if isinstance(cc.auth, CustomerAuth):
+    if cc.config.interface == "customer":
         logged_in = _logged_in(cc)
         if customer_id is not None and customer_id != logged_in:
             raise RequestValidationError(
