@@ -39,8 +39,9 @@ from .._client import CareCloud
 from .._errors import CareCloudError, RequestValidationError
 from ._checks import answered, require_text, require_whole
 from .marketing import PropertyValue, make_property_records
+from .signup import PERSONAL_FIELDS as _PERSONAL_FIELDS
 from .signup import personal_information_of, sign_up_customer
-from .updates import update_record
+from .updates import UnknownField, update_record
 
 __all__ = [
     "AmbiguousExternalId",
@@ -222,7 +223,9 @@ async def sync_customers(
     if not isinstance(records, (Iterable, AsyncIterable)) or isinstance(records, (str, bytes, Mapping)):
         raise RequestValidationError("records must be an iterable or async iterable of CustomerSyncRecord")
     source = _aiter(records)
-    locks: dict[str, asyncio.Lock] = {}
+    # One lock per external id being synced (with its number of users), dropped when unused: the
+    # same customer twice is synced in turn, and memory stays bounded however long the input.
+    locks: dict[str, tuple[asyncio.Lock, int]] = {}
     done: dict[str, list[Any]] = {"created": [], "updated": [], "unchanged": [], "failed": []}
     pull = asyncio.Lock()
 
@@ -234,14 +237,23 @@ async def sync_customers(
                 except StopAsyncIteration:
                     return
             key = getattr(record, "external_id", None)
-            lock = locks.setdefault(key if isinstance(key, str) else f"#{id(record)}", asyncio.Lock())
-            async with lock:  # the same external id twice: the second sees what the first made
-                try:
-                    outcome = await sync_customer(cc, record, customer_source_id=customer_source_id)
-                except CareCloudError as exc:
-                    done["failed"].append(SyncFailure(key if isinstance(key, str) else repr(key), exc))
+            name = key if isinstance(key, str) else f"#{id(record)}"
+            lock, users = locks.get(name, (asyncio.Lock(), 0))
+            locks[name] = (lock, users + 1)
+            try:
+                async with lock:  # the same external id twice: the second sees what the first made
+                    try:
+                        outcome = await sync_customer(cc, record, customer_source_id=customer_source_id)
+                    except CareCloudError as exc:
+                        done["failed"].append(SyncFailure(key if isinstance(key, str) else repr(key), exc))
+                    else:
+                        done[outcome.action].append(outcome)
+            finally:
+                lock, users = locks[name]
+                if users == 1:
+                    del locks[name]
                 else:
-                    done[outcome.action].append(outcome)
+                    locks[name] = (lock, users - 1)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return SyncReport(tuple(done["created"]), tuple(done["updated"]), tuple(done["unchanged"]), tuple(done["failed"]))
@@ -253,6 +265,9 @@ def _check_record(record: object) -> None:
     require_text(record.external_id, "external_id")
     if not isinstance(record.personal_information, Mapping):
         raise RequestValidationError("personal_information must be a mapping of PersonalInformation fields")
+    unknown = sorted(set(record.personal_information) - _PERSONAL_FIELDS)
+    if unknown:
+        raise UnknownField(f"personal_information.{unknown[0]}", "PersonalInformation", tuple(_PERSONAL_FIELDS))
 
 
 async def _write_properties(cc: CareCloud, customer_id: str, properties: list[PropertyRecord]) -> None:

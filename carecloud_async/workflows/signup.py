@@ -165,9 +165,9 @@ def personal_information_of(value: PersonalInformation | Mapping[str, Any]) -> P
     if isinstance(value, PersonalInformation):
         info = value
     elif isinstance(value, Mapping):
-        unknown = sorted(set(value) - _PERSONAL_FIELDS)
+        unknown = sorted(set(value) - PERSONAL_FIELDS)
         if unknown:
-            raise UnknownField(unknown[0], "PersonalInformation", tuple(sorted(_PERSONAL_FIELDS)))
+            raise UnknownField(unknown[0], "PersonalInformation", tuple(sorted(PERSONAL_FIELDS)))
         require_text(value.get("language_id"), "personal_information.language_id")
         try:
             info = PersonalInformation.from_dict(dict(value))
@@ -245,9 +245,8 @@ async def sign_up_customer(
     return SignedUpCustomer(customer_id, tuple(added))
 
 
-_PERSONAL_FIELDS = frozenset(
-    field.name for field in attrs.fields(PersonalInformation) if field.name != "unknown_fields"
-)
+#: The field names of ``PersonalInformation`` (a mapping naming another is refused).
+PERSONAL_FIELDS = frozenset(field.name for field in attrs.fields(PersonalInformation) if field.name != "unknown_fields")
 
 
 def _check_against(

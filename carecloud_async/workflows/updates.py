@@ -321,7 +321,13 @@ def _apply(target: UpdatableResource, before: dict[str, Any], changes: RecordCha
         data = copy.deepcopy(before)
         for name, value in changes.items():
             _set_dotted(data, require_text(name, "field name"), _json_value(value), target.write_model, where)
-        return target.write_model.from_dict(data)  # type: ignore[attr-defined]
+        try:
+            return target.write_model.from_dict(data)  # type: ignore[attr-defined]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problem = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise RequestValidationError(
+                f"the changed record does not fit {where}: {problem}; check the values given; nothing was sent"
+            ) from None
     record = target.write_model.from_dict(copy.deepcopy(before))  # type: ignore[attr-defined]
     try:
         returned = changes(record)
