@@ -244,6 +244,8 @@ async def test_without_last_change_the_whole_record_is_compared(cc: CareCloud, s
         await update_record(cc, "/card-types/{card_type_id}", "t1", changes={"name": "Platinum"})
     assert caught.value.changed == ("prefix",)
     assert server.reads == 2
+    with pytest.raises(RequestValidationError, match="answered no last_change; drop expected_last_change"):
+        await update_record(cc, "/card-types/{card_type_id}", "t1", changes={"name": "X"}, expected_last_change="t")
     with pytest.raises(RequestValidationError, match="no last_change to compare; use check='reread'"):
         await update_record(cc, "/card-types/{card_type_id}", "t1", changes={"name": "Platinum"}, check="last_change")
     # check="none" trusts the first read

@@ -230,8 +230,11 @@ async def update_record(
     read = await cc.call(get.call, *ids)
     before = answered(read.data, f"GET {target.path}", "data")
     before_dict = before.to_dict()
-    if expected_last_change is not None and before_dict.get(_LAST_CHANGE) != expected_last_change:
-        raise UpdateConflict(target.path, (_LAST_CHANGE,))
+    if expected_last_change is not None:
+        if not before_dict.get(_LAST_CHANGE):
+            raise RequestValidationError(f"{target.path} answered no last_change; drop expected_last_change")
+        if before_dict[_LAST_CHANGE] != expected_last_change:
+            raise UpdateConflict(target.path, (_LAST_CHANGE,))
 
     record = _writable(target, type(before), _apply(target, before_dict, changes))
     as_read = target.write_model.from_dict(copy.deepcopy(before_dict))  # type: ignore[attr-defined]
