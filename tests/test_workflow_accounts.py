@@ -424,6 +424,22 @@ async def test_sync_customers_bounds_its_concurrency(cc: CareCloud, api: respx.M
     assert peak == 3
 
 
+async def test_a_failing_input_stops_every_worker_and_is_raised(cc: CareCloud, api: respx.MockRouter) -> None:
+    server = CustomerServer(api)
+
+    async def records() -> AsyncIterator[CustomerSyncRecord]:
+        for n in range(3):
+            yield CustomerSyncRecord(f"E{n}", {"language_id": "en"})
+        raise OSError("the export file is truncated")
+
+    with pytest.raises(OSError, match="truncated"):
+        await sync_customers(cc, records(), customer_source_id=SOURCE, concurrency=4)
+    requests = len(api.calls)
+    await asyncio.sleep(0.1)  # nothing goes on in the background
+    assert len(api.calls) == requests
+    assert server.created < 3  # the workers were stopped mid-way, not left to finish
+
+
 async def test_sync_customers_checks_its_arguments(cc: CareCloud, api: respx.MockRouter) -> None:
     route = api.get("/customer-source-records")
     with pytest.raises(RequestValidationError, match="concurrency must be a whole number >= 1"):

@@ -210,7 +210,8 @@ async def sync_customers(
 ) -> SyncReport:
     """:func:`sync_customer` for every record of ``records`` (a list, generator or async
     iterable, read lazily), ``concurrency`` at a time. A record that fails (bad input, a
-    server refusal, a conflict) is reported in ``failed`` and the others go on.
+    server refusal, a conflict) is reported in ``failed`` and the others go on; an error raised
+    by ``records`` itself stops every worker and is raised.
 
         report = await sync_customers(cc, records, customer_source_id=eshop, concurrency=4)
         for failure in report.failed:
@@ -255,7 +256,16 @@ async def sync_customers(
                 else:
                     locks[name] = (lock, users - 1)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        # The input failed (or the caller was cancelled): stop the other workers too, so no sync
+        # goes on in the background after this call has ended.
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
     return SyncReport(tuple(done["created"]), tuple(done["updated"]), tuple(done["unchanged"]), tuple(done["failed"]))
 
 
