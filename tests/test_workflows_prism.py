@@ -1,6 +1,7 @@
-"""The workflow helpers that predate issue 12, against Prism serving the vendor's spec: each request
-they build must be valid (an ``sl-violations`` header fails the test) and each answer must parse.
-Their error branches are tested with respx in tests/test_workflows.py."""
+"""The workflow helpers that predate issue 12 (and the Customer API runs of those both APIs serve),
+against Prism serving the vendor's spec: each request they build must be valid (an
+``sl-violations`` header fails the test) and each answer must parse. Their error branches are
+tested with respx in tests/test_workflows.py."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from carecloud_async.workflows import (
     search_customers,
     send_otp,
     send_password_setup_email,
+    sign_up_customer,
     sign_up_for_newsletter,
+    sign_up_options,
     sync_product_brands,
     sync_product_groups,
     sync_products,
@@ -148,3 +151,24 @@ async def test_catalog_sync(prism: mock_server.PrismServer) -> None:
             cc, [{"name": "Riesling", "plu_ids": [{"list_code": "GLOBAL", "code": "8594000000017"}]}]
         )
     assert (brands.items_sent, groups.items_sent, products.items_sent) == (1, 1, 1)
+
+
+async def test_the_helpers_for_both_apis_on_the_customer_api(prism: mock_server.PrismServer) -> None:
+    # Sign-up, newsletter and events are served by both APIs (the Enterprise runs are above and
+    # in test_workflow_accounts.py); here through the Customer API's URL and token.
+    async with on_prism(prism, "customer") as cc:
+        options = await sign_up_options(cc, max_items=5)
+        new = await sign_up_customer(
+            cc,
+            personal_information={"first_name": "Jane", "email": "jane@example.com", "language_id": "en"},
+            customer_source_id=options.customer_sources[0].customer_source_id,
+            external_id="APP-1001",
+            password="Spring-2026",
+            autologin=True,
+        )
+        await sign_up_for_newsletter(cc, contact="jane@example.com", customer_source_id=SOME_ID)
+        created = await create_event(
+            cc, event_type_id=SOME_ID, external_id=f"prism-{time.time_ns()}", customer_email="jane@example.com"
+        )
+    assert new.customer_id
+    assert created.event_id
