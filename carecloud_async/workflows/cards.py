@@ -1,7 +1,9 @@
-"""Cards: find a card by its number, assign a free card to a customer.
+"""Cards: find a card by its number, assign a free card to a customer, create a new card.
 
 card = await find_card(cc, "1000000000016")
 assigned = await assign_free_card(cc, card_number="1000000000016", customer_id="8ea2591121e636086a4a9c0992")
+created = await create_card(cc, card_number="0921000000017", card_type_text_id="loyalty_card",
+                            customer_id="8ea2591121e636086a4a9c0992")
 """
 
 from __future__ import annotations
@@ -9,17 +11,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from carecloud_api.api.cards import get_cards, post_assign_card, post_validate_free_card
+from carecloud_api.api.card_types import get_card_types
+from carecloud_api.api.cards import get_cards, post_assign_card, post_card, post_validate_free_card
 from carecloud_api.models.card import Card
+from carecloud_api.models.card_state import CardState
+from carecloud_api.models.card_type import CardType
 from carecloud_api.models.post_assign_card_body import PostAssignCardBody
+from carecloud_api.models.post_card_body import PostCardBody
 from carecloud_api.models.post_validate_free_card_body import PostValidateFreeCardBody
 from carecloud_api.types import Unset
 
 from .._client import CareCloud
-from .._errors import CareCloudError
-from ._checks import answered, require_text
+from .._errors import CareCloudError, RequestValidationError
+from ._checks import answered, optional_text, require_text
 
-__all__ = ["AssignedCard", "CardNotAssignable", "CardRefusal", "assign_free_card", "find_card"]
+__all__ = [
+    "AssignedCard",
+    "CardNotAssignable",
+    "CardNotCreatable",
+    "CardRefusal",
+    "CreatedCard",
+    "assign_free_card",
+    "create_card",
+    "find_card",
+    "find_card_type",
+]
 
 #: Why a card cannot be assigned (:attr:`CardNotAssignable.reason`).
 CardRefusal = Literal["not_found", "assigned_to_other_customer", "blocked", "not_free", "card_type_mismatch"]
@@ -130,3 +146,122 @@ async def assign_free_card(
     assigned = answered(answer.data, "POST /cards/actions/assign-free-card", "data")
     card_id = answered(assigned.card_id, "POST /cards/actions/assign-free-card", "card_id")
     return AssignedCard(card_id, card_number, card.card_type_id, customer_id)
+
+
+class CardNotCreatable(CareCloudError):
+    """A new card cannot be created; nothing was sent. ``reason``: ``"unknown_card_type"`` (no card
+    type matches: ``card_types`` lists the project's), ``"prefix_mismatch"`` (the number does not
+    start with the card type's prefix) or ``"exists"`` (a card has this number already: assign it
+    with :func:`assign_free_card` instead; ``card`` is that card)."""
+
+    def __init__(
+        self,
+        reason: Literal["unknown_card_type", "prefix_mismatch", "exists"],
+        message: str,
+        *,
+        card: Card | None = None,
+        card_types: tuple[CardType, ...] = (),
+    ):
+        super().__init__(message)
+        self.reason = reason
+        self.card = card
+        self.card_types = card_types
+
+
+@dataclass(frozen=True)
+class CreatedCard:
+    """The outcome of :func:`create_card`."""
+
+    card_id: str
+    card_number: str
+    card_type_id: str
+    customer_id: str
+
+
+async def find_card_type(
+    cc: CareCloud, *, card_type_id: str | None = None, text_id: str | None = None, name: str | None = None
+) -> CardType:
+    """The card type with this id, ``text_id`` or ``name`` (``GET /card-types``, every page).
+
+        loyalty = await find_card_type(cc, text_id="loyalty_card")
+        print(loyalty.card_type_id, loyalty.prefix)
+
+    Raises :class:`CardNotCreatable` (``unknown_card_type``, with the project's card types) when
+    none matches; exactly one of the three must be given.
+    """
+    given = {k: v for k, v in (("card_type_id", card_type_id), ("text_id", text_id), ("name", name)) if v is not None}
+    if len(given) != 1:
+        raise RequestValidationError("find_card_type needs exactly one of card_type_id, text_id, name")
+    ((key, wanted),) = given.items()
+    require_text(wanted, key)
+    types: list[CardType] = await cc.paginate(get_card_types, item_type=CardType, max_items=10_000).collect()
+    for card_type in types:
+        if getattr(card_type, key) == wanted:
+            return card_type
+    names = ", ".join(f"{t.name} ({t.text_id or t.card_type_id})" for t in types)
+    raise CardNotCreatable(
+        "unknown_card_type",
+        f"no card type has {key} {wanted!r}; the project's card types: {names}",
+        card_types=tuple(types),
+    )
+
+
+async def create_card(
+    cc: CareCloud,
+    *,
+    card_number: str,
+    customer_id: str,
+    card_type_id: str | None = None,
+    card_type_text_id: str | None = None,
+    valid_from: str | None = None,
+    valid_to: str | None = None,
+    store_id: str | None = None,
+    check_prefix: bool = True,
+) -> CreatedCard:
+    """Create a new, active card for ``customer_id`` (Enterprise API): look the card type up
+    (``GET /card-types``, by ``card_type_id`` or ``card_type_text_id``), check the number starts with
+    its prefix (``check_prefix``) and that no card has this number yet (``GET /cards``), then
+    ``POST /cards``.
+
+        created = await create_card(cc, card_number="0921000000017", card_type_text_id="loyalty_card",
+                                    customer_id=customer_id)
+        print(created.card_id)
+
+    A number that already exists is :class:`CardNotCreatable` ``"exists"``: assign that card with
+    :func:`assign_free_card` instead. ``valid_from`` / ``valid_to`` are project-local
+    ``YYYY-MM-DD HH:MM:SS``.
+    """
+    number = require_text(card_number, "card_number")
+    holder = require_text(customer_id, "customer_id")
+    if (card_type_id is None) == (card_type_text_id is None):
+        raise RequestValidationError("create_card needs exactly one of card_type_id or card_type_text_id")
+    card = Card(
+        card_type_id="",
+        card_number=number,
+        state=CardState(1),
+        customer_id=holder,
+        valid_from=optional_text(valid_from, "valid_from"),
+        valid_to=optional_text(valid_to, "valid_to"),
+        store_id=optional_text(store_id, "store_id"),
+    )
+    card_type = await (
+        find_card_type(cc, card_type_id=card_type_id)
+        if card_type_id is not None
+        else find_card_type(cc, text_id=card_type_text_id)
+    )
+    type_id = answered(card_type.card_type_id, "GET /card-types", "card_type_id")
+    if check_prefix and card_type.prefix and not number.startswith(card_type.prefix):
+        raise CardNotCreatable(
+            "prefix_mismatch",
+            f"card {number} does not start with the prefix {card_type.prefix!r} of card type {card_type.name}; "
+            "check the number (or pass check_prefix=False)",
+        )
+    existing = await find_card(cc, number)
+    if existing is not None and existing.card_number == number:
+        raise CardNotCreatable(
+            "exists", f"card {number} exists already; assign it with assign_free_card instead", card=existing
+        )
+    card.card_type_id = type_id
+    answer = await cc.call(post_card.call, body=PostCardBody(card=card))
+    card_id = answered(answered(answer.data, "POST /cards", "data").card_id, "POST /cards", "card_id")
+    return CreatedCard(card_id, number, type_id, holder)

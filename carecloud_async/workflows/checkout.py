@@ -133,9 +133,11 @@ def final_bill(
     canceled: bool = False,
     fiscal: bool | None = None,
     property_records: Sequence[PropertyRecord] | None = None,
+    total_price: float | None = None,
 ) -> FinalBill:
     """The send-purchase bill: ``bill`` as sent to the earlier steps, plus the purchase type,
-    payment type and, after accept-payment, its :func:`payment_recap`.
+    payment type and, after accept-payment, its :func:`payment_recap`. ``total_price`` replaces
+    the bill's (a points or credit payment sends the price less what they paid).
 
         final = final_bill(bill, purchase_type_id=purchase_type_id, payment_type="S", accepted=accepted)
     """
@@ -146,7 +148,7 @@ def final_bill(
         bill_id=bill.bill_id,
         payment_time=bill.payment_time,
         currency_id=bill.currency_id,
-        total_price=bill.total_price,
+        total_price=bill.total_price if total_price is None else total_price,
         bill_items=list(bill.bill_items),
         fiscal=UNSET if fiscal is None else fiscal,
         payment_recap=UNSET if accepted is None else payment_recap(accepted),
@@ -267,6 +269,7 @@ class Checkout:
         canceled: bool = False,
         fiscal: bool | None = None,
         property_records: Sequence[PropertyRecord] | None = None,
+        total_price: float | None = None,
     ) -> FinalBill:
         """The bill :meth:`send_purchase` sends (see :func:`final_bill`)."""
         return final_bill(
@@ -277,6 +280,7 @@ class Checkout:
             canceled=canceled,
             fiscal=fiscal,
             property_records=property_records,
+            total_price=total_price,
         )
 
     async def send_purchase(
@@ -287,6 +291,7 @@ class Checkout:
         fiscal: bool | None = None,
         property_records: Sequence[PropertyRecord] | None = None,
         resend_on_network_error: int = 0,
+        total_price: float | None = None,
     ) -> SentPurchase:
         """Send the closed bill (``POST /purchases/actions/send-purchase``) with the
         ``payment_recap`` of :meth:`accept_payment` (none if it was not called).
@@ -303,7 +308,11 @@ class Checkout:
             store_id=self.store_id,
             cashdesk_number=self.cashdesk_number,
             bill=self.final_bill(
-                purchase_type_id=purchase_type_id, canceled=canceled, fiscal=fiscal, property_records=property_records
+                purchase_type_id=purchase_type_id,
+                canceled=canceled,
+                fiscal=fiscal,
+                property_records=property_records,
+                total_price=total_price,
             ),
             card_number=self.card_number,
             customer_id=self.customer_id,

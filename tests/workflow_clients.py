@@ -1,0 +1,80 @@
+"""Clients the workflow tests share: a respx-mocked, logged-in Enterprise API, and Prism clients
+that fail the test when Prism reports a request breaking the vendor's spec."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import respx
+
+from carecloud_async import CareCloud, CustomerCredentials, Device, RetryPolicy
+from scripts import mock_server
+
+BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
+
+
+def listing(key: str, items: list[dict[str, Any]]) -> httpx.Response:
+    """A list answer: ``{"data": {key: items, "total_items": n}}``."""
+    return httpx.Response(200, json={"data": {key: items, "total_items": len(items)}})
+
+
+def refusal(name: str, reason: str) -> httpx.Response:
+    """A 400 naming one invalid parameter."""
+    return httpx.Response(400, json={"error": {"error_data": {"invalid_params": [{"name": name, "reason": reason}]}}})
+
+
+@contextlib.contextmanager
+def enterprise_api() -> Iterator[respx.MockRouter]:
+    """The Enterprise API under respx, its login answered."""
+    with respx.mock(base_url=BASE, assert_all_called=False) as router:
+        router.post("/users/actions/login").respond(
+            200, json={"data": {"bearer_token": "t", "valid_to": "2099-01-01 00:00:00"}}
+        )
+        yield router
+
+
+def enterprise_client() -> CareCloud:
+    return CareCloud.enterprise(
+        "demo.example.com",
+        user_external_application_id="app-1",
+        login="pos@example.com",
+        password="pw-SECRET-1",
+        retry=RetryPolicy.disabled(),
+    )
+
+
+@contextlib.asynccontextmanager
+async def on_prism(prism: mock_server.PrismServer, interface: str = "enterprise") -> AsyncIterator[CareCloud]:
+    """A client of Prism (the Customer API one with a customer logged in). A context manager,
+    not a fixture: its connections must close on the test's own event loop."""
+    client = (
+        CareCloud.enterprise(
+            prism.root_url,
+            user_external_application_id="89d1a6111b3fb6e74665d948",
+            login="workflows@example.com",
+            password="prism-password",
+            retry=RetryPolicy.disabled(),
+        )
+        if interface == "enterprise"
+        else CareCloud.customer(
+            prism.root_url,
+            external_application_id="82de12eb8b138791e678fd11c3",
+            device=Device("workflows-1", "Linux", "Workflow tests", "kiosk"),
+            retry=RetryPolicy.disabled(),
+        )
+    )
+    violations: list[str] = []
+
+    async def no_violations(response: httpx.Response) -> None:
+        if "sl-violations" in response.headers:
+            violations.append(f"{response.request.method} {response.request.url.path}: {response.headers}")
+
+    async with client:
+        client.http.event_hooks["response"].append(no_violations)
+        if interface == "customer":
+            await client.login_customer(CustomerCredentials("email", "happy_customer@crmcarecloud.com", "Prism-pa55"))
+        yield client
+    assert violations == []  # Prism found every request valid against the vendor's spec
