@@ -43,8 +43,9 @@ from typing import Any, Literal
 
 import attrs
 
-from .._client import CareCloud, operation_of
+from .._client import CareCloud
 from .._errors import CareCloudError, RequestValidationError
+from .._operations import operation_of
 from ._checks import answered, require_text
 
 __all__ = [
