@@ -46,8 +46,8 @@ unit: install ## unit tests only (no Prism)
 test: install install-mock lint typecheck check-generated ## every check and every test
 	$(PY) -m pytest
 
-mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C
-	$(PY) -m scripts.mock_server
+mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixed port); prints its URLs last
+	$(PY) -m scripts.mock_server $(if $(PORT),--port $(PORT))
 
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
 	$(PY) -m examples.demo
