@@ -220,6 +220,9 @@ class _Shape:
     names: tuple[str, ...]
     #: Parameters without a default (all keyword-passable: the path parameters).
     required: frozenset[str]
+    #: Parameter name -> the exact value types that fit with nothing inside to check (the common
+    #: case, one set lookup per argument; anything else goes through describe_mismatch).
+    plain: dict[str, frozenset[type]]
 
 
 @functools.cache
@@ -231,7 +234,20 @@ def _shape(function: Callable[..., Any]) -> _Shape:
         hints = {}
     names = tuple(name for name in signature.parameters if name != "client")
     required = frozenset(name for name in names if signature.parameters[name].default is inspect.Parameter.empty)
-    return _Shape(signature, {name: hints.get(name, Any) for name in names}, names, required)
+    annotations = {name: hints.get(name, Any) for name in names}
+    plain = {name: _plain_types(annotation) for name, annotation in annotations.items()}
+    return _Shape(signature, annotations, names, required, plain)
+
+
+def _plain_types(annotation: Any) -> frozenset[type]:
+    """Exact types that fit ``annotation`` outright (``type(value) in ...``: a bool is not an int)."""
+    found: set[type] = set()
+    for member in _members(annotation):
+        if member in (str, int, bool, Unset, type(None)):
+            found.add(member)
+        elif member is float:
+            found.update((float, int))
+    return frozenset(found)
 
 
 def check_operation_function(target: Any, module: types.ModuleType) -> None:
@@ -284,7 +300,7 @@ def check_arguments(function: Callable[..., Any], label: str, args: Sequence[Any
             )
         arguments = kwargs
     for name, value in arguments.items():
-        if name == "client":
+        if name == "client" or type(value) in shape.plain[name]:
             continue
         annotation = shape.hints[name]
         problem = describe_mismatch(name, value, annotation)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from types import ModuleType
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 from carecloud_api.errors import ErrorStatus, UnparseableResponse
 
+from ._arguments import check_arguments, check_operation_function
 from ._errors import (
     NetworkError,
     RequestTimeout,
@@ -64,6 +64,7 @@ def operation_of(target: ModuleType | Callable[..., Any]) -> tuple[ModuleType, O
             f"{target!r} is not a generated CareCloud operation; pass an endpoint module such as "
             "carecloud_api.api.customers.get_customers or its .call function"
         )
+    check_operation_function(target, module)  # .asyncio, .sync ... are refused with what to pass
     return module, _operations_by_route()[(method, path)]
 
 
@@ -80,14 +81,9 @@ def check_interface(interface: str, operation: Operation) -> None:
 def bind_arguments(
     operation: Operation, function: Callable[..., Any], api_client: Client, /, *args: Any, **kwargs: Any
 ) -> None:
-    """Refuse, before sending, arguments that ``function`` (a generated ``call``) does not take."""
-    try:
-        inspect.signature(function).bind(api_client, *args, **kwargs)
-    except TypeError as exc:
-        accepted = [name for name in inspect.signature(function).parameters if name != "client"]
-        raise RequestValidationError(
-            f"{operation.method} {operation.path}: {exc}; parameters are: {', '.join(accepted)}"
-        ) from None
+    """Refuse, before sending, arguments that ``function`` (a generated ``call``) does not take or
+    that do not fit its annotations (see :mod:`._arguments`)."""
+    check_arguments(function, f"{operation.method} {operation.path}", args, kwargs)
 
 
 async def send_operation(

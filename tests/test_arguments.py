@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
+import httpx
 import pytest
 from carecloud_api.api.customers import get_customer, get_customers
-from carecloud_api.api.customers_actions import post_customer_verify_credentials
+from carecloud_api.api.customers_actions import get_customer_search, post_customer_verify_credentials
 from carecloud_api.api.purchases import post_purchase_send
 from carecloud_api.models import (
     PostCustomerVerifyCredentialsBody,
@@ -15,7 +17,7 @@ from carecloud_api.models import (
 )
 from carecloud_api.types import UNSET, Unset
 
-from carecloud_async import RequestValidationError
+from carecloud_async import CareCloud, RequestValidationError, RetryPolicy
 from carecloud_async._arguments import (
     check_arguments,
     check_operation_function,
@@ -134,3 +136,73 @@ def test_expected_names_hide_unset() -> None:
     assert describe_mismatch("x", 1.5, float | Unset) is None
     assert describe_mismatch("x", 2, float | Unset) is None
     assert describe_mismatch("x", "2", float | Unset) == "x must be float, not str"
+
+
+# ---------------------------------------------------------------- through CareCloud: nothing is sent
+
+BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
+
+
+def refused_by_handler(requests: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(500)
+
+    return httpx.MockTransport(handler)
+
+
+async def refused(call: Awaitable[Any]) -> str:
+    with pytest.raises(RequestValidationError) as info:
+        await call
+    return str(info.value)
+
+
+async def test_call_paginate_and_actions_give_the_same_messages_before_sending() -> None:
+    sent: list[httpx.Request] = []
+    async with CareCloud.enterprise(
+        "demo.example.com",
+        user_external_application_id="app",
+        login="pos@example.com",
+        password="pw-SECRET",
+        retry=RetryPolicy.disabled(),
+        transport=refused_by_handler(sent),
+    ) as cc:
+        by_call = await refused(cc.call(get_customers.call, email=["a@example.com", "b@example.com"]))  # type: ignore[call-overload]
+        with pytest.raises(RequestValidationError) as info:
+            cc.paginate(get_customers, email=["a@example.com", "b@example.com"])
+        assert str(info.value) == by_call
+        assert by_call.startswith("GET /customers: email must be str, not list")
+
+        typo_call = await refused(cc.call(get_customers, emial="a@example.com"))
+        with pytest.raises(RequestValidationError) as info:
+            cc.paginate(get_customers, emial="a@example.com")
+        assert str(info.value) == typo_call
+        assert "did you mean 'email'?" in typo_call
+
+        by_action = await refused(cc.actions.customers.search_customers(mode="exact"))  # type: ignore[arg-type]
+        by_call = await refused(cc.call(get_customer_search.call, mode="exact"))  # type: ignore[call-overload]
+        assert by_action == by_call
+        assert by_action.startswith("GET /customers/actions/search-customers: mode must be Mode")
+
+        body = await refused(cc.actions.customers.verify_credentials(body={"login_type": "email"}))  # type: ignore[arg-type]
+        assert "body must be PostCustomerVerifyCredentialsBody, not dict" in body
+
+        assert (await refused(cc.call(get_customer.call, 42))).startswith(  # type: ignore[call-overload]
+            "GET /customers/{customer_id}: customer_id must be str, not int"
+        )
+        assert (await refused(cc.call(get_customers.call, count="10"))) == (  # type: ignore[call-overload]
+            "GET /customers: count must be int, not str"
+        )
+        unknown = await refused(cc.call(get_customers.call, sort_direction=SortDirection("ascending")))
+        assert "'ascending' is not a SortDirection value" in unknown
+    assert sent == []  # neither a login nor the call went out
+
+
+async def test_call_with_the_asyncio_function_says_to_pass_call_or_the_module() -> None:
+    async with CareCloud.enterprise(
+        "demo.example.com", user_external_application_id="app", login="l", password="p"
+    ) as cc:
+        message = await refused(cc.call(get_customers.asyncio))  # type: ignore[call-overload]
+        assert message.startswith("pass get_customers.call or the module get_customers, not get_customers.asyncio")
+        with pytest.raises(RequestValidationError, match=r"pass get_customers\.call or the module"):
+            cc.paginate(get_customers.asyncio_detailed)
