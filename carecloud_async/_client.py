@@ -40,6 +40,7 @@ from ._config import (
 )
 from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
 from ._enterprise_auth import EnterpriseAuth
+from ._environment import choose_interface, retry_policy_from_env
 from ._errors import (
     CareCloudError,
     ConfigurationError,
@@ -231,7 +232,8 @@ class CareCloud:
         project = get("PROJECT_URL")
         if project is None:
             raise ConfigurationError("CARECLOUD_PROJECT_URL is not set")
-        interface = get("INTERFACE", "enterprise" if get("LOGIN") else "customer")
+        interface, why = choose_interface(env)
+        logger.debug("from_env: the %s API (%s)", interface, why)
         common: dict[str, Any] = {
             "version": get("VERSION", DEFAULT_VERSION),
             "language": get("LANGUAGE", "en"),
@@ -242,10 +244,7 @@ class CareCloud:
             except ValueError:
                 raise ConfigurationError("CARECLOUD_TIMEOUT must be a number of seconds") from None
         if get("MAX_ATTEMPTS"):
-            try:
-                common["retry"] = RetryPolicy(max_attempts=int(get("MAX_ATTEMPTS") or ""))
-            except ValueError:
-                raise ConfigurationError("CARECLOUD_MAX_ATTEMPTS must be a whole number") from None
+            common["retry"] = retry_policy_from_env(get("MAX_ATTEMPTS") or "")
         if interface == "enterprise":
             kwargs: dict[str, Any] = {
                 "user_external_application_id": get("USER_EXTERNAL_APPLICATION_ID"),
@@ -258,12 +257,12 @@ class CareCloud:
             missing = [k for k in ("user_external_application_id", "login", "password") if not kwargs[k]]
             if missing:
                 names = ", ".join("CARECLOUD_" + m.upper() for m in missing)
-                raise ConfigurationError(f"missing {names} for the Enterprise API")
+                raise ConfigurationError(f"missing {names} for the Enterprise API ({why})")
             return cls.enterprise(project, **kwargs)
         if interface == "customer":
             device_id = get("DEVICE_ID")
             if "device" not in overrides and not device_id:
-                raise ConfigurationError("missing CARECLOUD_DEVICE_ID for the Customer API")
+                raise ConfigurationError(f"missing CARECLOUD_DEVICE_ID for the Customer API ({why})")
             kwargs = {"external_application_id": get("EXTERNAL_APPLICATION_ID"), **common}
             if device_id:
                 kwargs["device"] = Device(
@@ -286,7 +285,7 @@ class CareCloud:
                 )
             kwargs.update(overrides)
             if not kwargs.get("external_application_id"):
-                raise ConfigurationError("missing CARECLOUD_EXTERNAL_APPLICATION_ID for the Customer API")
+                raise ConfigurationError(f"missing CARECLOUD_EXTERNAL_APPLICATION_ID for the Customer API ({why})")
             return cls.customer(project, **kwargs)
         raise ConfigurationError(f"CARECLOUD_INTERFACE must be 'enterprise' or 'customer', not {interface!r}")
 

@@ -33,6 +33,7 @@ from ._errors import (
     error_from_response,
     redact_url,
 )
+from ._network import describe_network_error
 
 if TYPE_CHECKING:
     from carecloud_api import Client
@@ -137,8 +138,4 @@ def network_errors() -> Iterator[None]:
 
 
 def _describe(exc: httpx.HTTPError) -> str:
-    try:
-        request = exc.request
-    except RuntimeError:
-        return type(exc).__name__
-    return f"{type(exc).__name__} on {request.method} {redact_url(request.url)}"
+    return describe_network_error(exc)  # with the resolver's or socket's reason (see _network)

@@ -11,7 +11,9 @@ MODULES = [
     "carecloud_async._arguments",
     "carecloud_async._config",
     "carecloud_async._enterprise_auth",
+    "carecloud_async._environment",
     "carecloud_async._errors",
+    "carecloud_async._network",
     "carecloud_async._pagination",
 ]
 
