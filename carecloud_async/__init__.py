@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         TokenStoreError,
         Unauthorized,
     )
+    from ._logging import configure_logging
     from ._pagination import Page, Paginator
     from ._retry import RetryPolicy, RetryTransport
     from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
@@ -85,6 +86,7 @@ _MODULE_OF: dict[str, str] = {
     "Unauthorized": "._errors",
     "__version__": "._version",
     "build_base_url": "._config",
+    "configure_logging": "._logging",
 }
 
 __all__ = [
@@ -122,6 +124,7 @@ __all__ = [
     "Unauthorized",
     "__version__",
     "build_base_url",
+    "configure_logging",
 ]
 
 

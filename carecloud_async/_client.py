@@ -47,6 +47,7 @@ from ._errors import (
     RequestValidationError,
     redact_url,
 )
+from ._logging import configure_logging_from_env
 from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
 from ._pagination import Paginator
 from ._retry import RetryPolicy, RetryTransport
@@ -94,6 +95,7 @@ class CareCloud:
     ):
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
+        configure_logging_from_env()  # CARECLOUD_LOG, read once per process
         self.config = config
         self.auth = auth
         self.retry = retry or RetryPolicy()

@@ -13,6 +13,7 @@ MODULES = [
     "carecloud_async._enterprise_auth",
     "carecloud_async._environment",
     "carecloud_async._errors",
+    "carecloud_async._logging",
     "carecloud_async._network",
     "carecloud_async._pagination",
 ]
