@@ -21,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._call_options import CallOptions
     from ._client import CareCloud
     from ._config import ClientConfig, build_base_url
     from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     )
     from ._logging import configure_logging
     from ._pagination import Page, Paginator
+    from ._raw_responses import RawResponse
     from ._retry import RetryPolicy, RetryTransport
     from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
     from ._version import __version__
@@ -55,6 +57,7 @@ _MODULE_OF: dict[str, str] = {
     "APIError": "._errors",
     "AuthenticationError": "._errors",
     "BadRequest": "._errors",
+    "CallOptions": "._call_options",
     "CareCloud": "._client",
     "CareCloudError": "._errors",
     "ClientConfig": "._config",
@@ -74,6 +77,7 @@ _MODULE_OF: dict[str, str] = {
     "Page": "._pagination",
     "Paginator": "._pagination",
     "RateLimited": "._errors",
+    "RawResponse": "._raw_responses",
     "RequestTimeout": "._errors",
     "RequestValidationError": "._errors",
     "ResponseParseError": "._errors",
@@ -93,6 +97,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequest",
+    "CallOptions",
     "CareCloud",
     "CareCloudError",
     "ClientConfig",
@@ -112,6 +117,7 @@ __all__ = [
     "Page",
     "Paginator",
     "RateLimited",
+    "RawResponse",
     "RequestTimeout",
     "RequestValidationError",
     "ResponseParseError",
