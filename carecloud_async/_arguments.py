@@ -64,6 +64,7 @@ def _field_hints(model: type) -> dict[str, Any]:
     return {f.name: hints[f.name] for f in attrs.fields(model) if f.init and f.name in hints}
 
 
+@functools.cache
 def _members(annotation: Any) -> tuple[Any, ...]:
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         return typing.get_args(annotation)
@@ -140,25 +141,33 @@ def describe_mismatch(path: str, value: Any, annotation: Any) -> str | None:
     inner = [p for p in problems if p]
     if inner:
         return inner[0]
+    if value is None and Unset in members:
+        return f"{path} must be {expected_name(annotation)}, not None; leave it out to send nothing"
     return f"{path} must be {expected_name(annotation)}, not {_type_name(value)}"
 
 
 def _against(path: str, value: Any, member: Any) -> str | None:
     """None if ``value`` fits ``member``; "" if it is not of that type at all; else the problem."""
-    origin = typing.get_origin(member)
+    origin, arguments = _origin_and_arguments(member)
     if origin is list:
         if not isinstance(value, list):
             return ""
-        (item,) = typing.get_args(member) or (Any,)
+        (item,) = arguments or (Any,)
+        plain, models = _plain_types(item), _model_types(item)
         for index, element in enumerate(value):
-            problem = describe_mismatch(f"{path}[{index}]", element, item)
+            if type(element) in plain:
+                continue
+            if type(element) in models:
+                problem = _model_problem(f"{path}[{index}]", element)
+            else:
+                problem = describe_mismatch(f"{path}[{index}]", element, item)
             if problem:
                 return problem
         return None
     if origin is dict:
         if not isinstance(value, dict):
             return ""
-        _, item = typing.get_args(member) or (str, Any)
+        _, item = arguments or (str, Any)
         for key, element in value.items():
             problem = describe_mismatch(f"{path}[{key!r}]", element, item)
             if problem:
@@ -175,16 +184,17 @@ def _against(path: str, value: Any, member: Any) -> str | None:
     if issubclass(member, enum.Enum):
         if isinstance(value, member):
             return _enum_problem(path, value)
-        if isinstance(value, str):
-            # A plain string is not sent as an enum (the generated code reads ``.value``).
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            # A plain string or int is not sent as an enum (the generated code reads ``.value``).
             try:
                 suggestion = member(value)
             except ValueError:
                 suggestion = None
+            kind = _type_name(value)
             if suggestion is not None and not getattr(suggestion, "is_unknown", False):
-                return f"{path} must be {member.__name__}, not str; pass {member.__name__}.{suggestion.name}"
+                return f"{path} must be {member.__name__}, not {kind}; pass {member.__name__}.{suggestion.name}"
             known = ", ".join(repr(m.value) for m in member)
-            return f"{path} must be {member.__name__} (one of {known}), not str {value!r}"
+            return f"{path} must be {member.__name__} (one of {known}), not {kind} {value!r}"
         return ""
     if member is str:
         return None if isinstance(value, str) else ""
@@ -200,11 +210,23 @@ def _against(path: str, value: Any, member: Any) -> str | None:
     return None if isinstance(value, member) else ""
 
 
+@functools.cache
+def _field_plan(model: type) -> tuple[tuple[str, Any, frozenset[type]], ...]:
+    """(name, annotation, plain types) of each field of a model, resolved once per class."""
+    return tuple((name, annotation, _plain_types(annotation)) for name, annotation in _field_hints(model).items())
+
+
 def _model_problem(path: str, model: Any) -> str | None:
     if isinstance(model, File):
         return None
-    for name, annotation in _field_hints(model.__class__).items():
-        problem = describe_mismatch(f"{path}.{name}", getattr(model, name), annotation)
+    for name, annotation, plain in _field_plan(model.__class__):
+        value = getattr(model, name)
+        if type(value) in plain:  # the common case, without building a path
+            continue
+        if type(value) in _model_types(annotation):
+            problem = _model_problem(f"{path}.{name}", value)
+        else:
+            problem = describe_mismatch(f"{path}.{name}", value, annotation)
         if problem:
             return problem
     return None
@@ -239,6 +261,18 @@ def _shape(function: Callable[..., Any]) -> _Shape:
     return _Shape(signature, annotations, names, required, plain)
 
 
+@functools.cache
+def _origin_and_arguments(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    return typing.get_origin(annotation), typing.get_args(annotation)
+
+
+@functools.cache
+def _model_types(annotation: Any) -> frozenset[type]:
+    """The generated model classes among the members of ``annotation`` (checked field by field)."""
+    return frozenset(m for m in _members(annotation) if isinstance(m, type) and attrs.has(m) and m is not File)
+
+
+@functools.cache
 def _plain_types(annotation: Any) -> frozenset[type]:
     """Exact types that fit ``annotation`` outright (``type(value) in ...``: a bool is not an int)."""
     found: set[type] = set()

@@ -4,6 +4,8 @@ Rows, each the median of ``--repeat`` timings of ``--calls`` calls (microseconds
 
 * the checks alone (``check_arguments``, signature and types cached after the first call) for a
   list call with four filters and for a body with nested fields;
+* the checks of a 1,000-item batch body (``POST /products/actions/bulk``, every item and nested
+  list walked) against that body's own ``to_dict()``, which sending it costs anyway;
 * the first check of an operation (``typing.get_type_hints`` on the generated ``call``, cached);
 * the baseline: a whole ``cc.call(get_customers.call, ...)`` through ``httpx.MockTransport`` (no
   network: the cheapest call there can be; a real one adds a network round trip of milliseconds),
@@ -25,9 +27,12 @@ from typing import Any
 import httpx
 from carecloud_api.api.customers import get_customers
 from carecloud_api.api.customers_actions import post_customer_verify_credentials
+from carecloud_api.api.products import post_bulk_products
 from carecloud_api.models import (
+    PostBulkProductsBody,
     PostCustomerVerifyCredentialsBody,
     PostCustomerVerifyCredentialsBodyLoginType,
+    ProductBatch,
     SortDirection,
 )
 
@@ -44,6 +49,15 @@ BODY = PostCustomerVerifyCredentialsBody(
     login_type=PostCustomerVerifyCredentialsBodyLoginType.EMAIL,
     login_value="jane@example.com",
     password="pw",  # noqa: S106 (a benchmark body)
+)
+
+BATCH = PostBulkProductsBody(
+    products=[
+        ProductBatch.from_dict(
+            {"name": f"Shoe {i}", "code": f"S{i}", "plu_ids": [{"list_code": "EAN", "code": f"{i:013d}"}], "prices": []}
+        )
+        for i in range(1000)
+    ]
 )
 
 
@@ -112,11 +126,18 @@ def main(argv: list[str] | None = None) -> int:
         args.calls,
         args.repeat,
     )
+    batch_calls = max(1, args.calls // 500)
+    batch_check = per_call(
+        lambda: check_arguments(post_bulk_products.call, "POST", (), {"body": BATCH}), batch_calls, args.repeat
+    )
+    batch_to_dict = per_call(BATCH.to_dict, batch_calls, args.repeat)
     cold = first_check(args.repeat)
     whole = asyncio.run(whole_calls(max(1, args.calls // 5), args.repeat))
     rows = [
         ("checks: get_customers, 4 filters (cached)", list_check, f"{100 * list_check / whole:.1f} % of a call"),
         ("checks: verify-credentials body (cached)", body_check, f"{100 * body_check / whole:.1f} % of a call"),
+        ("checks: 1,000-item batch body", batch_check, f"{batch_check / batch_to_dict:.1f}x its to_dict()"),
+        ("baseline: that body's to_dict()", batch_to_dict, "paid by every send"),
         ("first check of an operation (type hints)", cold, "once per operation"),
         ("baseline: whole cc.call, MockTransport", whole, "100 %"),
     ]

@@ -49,7 +49,8 @@ def test_a_list_for_a_string_filter_is_refused_and_the_list_filter_named() -> No
         ({"customer_short_salutation": 1}, "OP: customer_short_salutation must be bool, not int"),
         ({"email_list": "a@example.com"}, "OP: email_list must be list[str], not str"),
         ({"email_list": ["a@example.com", 7]}, "OP: email_list[1] must be str, not int"),
-        ({"accept_language": None}, "OP: accept_language must be str, not NoneType"),
+        ({"accept_language": None}, "OP: accept_language must be str, not None; leave it out to send nothing"),
+        ({"sort_direction": 1}, "OP: sort_direction must be SortDirection (one of 'ASC', 'DESC'), not int 1"),
     ],
 )
 def test_values_of_the_wrong_type_name_parameter_and_expected_type(kwargs: dict[str, Any], expected: str) -> None:
@@ -206,3 +207,24 @@ async def test_call_with_the_asyncio_function_says_to_pass_call_or_the_module() 
         assert message.startswith("pass get_customers.call or the module get_customers, not get_customers.asyncio")
         with pytest.raises(RequestValidationError, match=r"pass get_customers\.call or the module"):
             cc.paginate(get_customers.asyncio_detailed)
+
+
+def test_items_of_a_batch_body_are_walked_and_the_bad_one_named() -> None:
+    from carecloud_api.api.products import post_bulk_products
+    from carecloud_api.models import PostBulkProductsBody, ProductBatch, ProductBatchState
+
+    def product(i: int) -> ProductBatch:
+        return ProductBatch.from_dict({"name": f"p{i}", "plu_ids": [{"list_code": "EAN", "code": f"{i}"}]})
+
+    products = [product(i) for i in range(5)]
+    check_arguments(post_bulk_products.call, "OP", (), {"body": PostBulkProductsBody(products=products)})
+    products[3].plu_ids[0].code = 1234  # type: ignore[assignment]
+    assert refusal(post_bulk_products.call, body=PostBulkProductsBody(products=products)) == (
+        "OP: body.products[3].plu_ids[0].code must be str, not int"
+    )
+    products[3].plu_ids[0].code = "1234"
+    products[1].state = 1  # type: ignore[assignment]  # an int enum given as a plain int
+    member = ProductBatchState(1).name
+    assert refusal(post_bulk_products.call, body=PostBulkProductsBody(products=products)) == (
+        f"OP: body.products[1].state must be ProductBatchState, not int; pass ProductBatchState.{member}"
+    )
