@@ -113,7 +113,7 @@ def describe_mismatch(path: str, value: Any, annotation: Any) -> str | None:
 
     Only the types the generator emits are understood (str, int, float, bool, list[...],
     dict[...], enums, attrs models, ``File``, ``Unset``, ``None``, ``Any``); anything else passes.
-    Values are never quoted (they may be secrets), except an unknown enum value.
+    Values are never quoted (they may be secrets), except a value given for an enum.
 
     >>> describe_mismatch("count", "10", int | Unset)
     'count must be int, not str'
