@@ -173,6 +173,9 @@ async def test_call_paginate_and_actions_give_the_same_messages_before_sending()
             cc.paginate(get_customers, email=["a@example.com", "b@example.com"])
         assert str(info.value) == by_call
         assert by_call.startswith("GET /customers: email must be str, not list")
+        view = cc.with_options(timeout=5.0)  # a view with per-call options checks the same way
+        assert await refused(view.call(get_customers.call, email=["a@example.com"])) == by_call  # type: ignore[call-overload]
+        assert await refused(cc.call_raw(get_customers.call, email=["a@example.com"])) == by_call  # type: ignore[call-overload]
 
         typo_call = await refused(cc.call(get_customers, emial="a@example.com"))
         with pytest.raises(RequestValidationError) as info:
