@@ -239,3 +239,18 @@ async def test_without_carecloud_log_our_debug_lines_stay_off() -> None:
     text = await run_client(secret_values(), None)
     assert "INFO httpx: HTTP Request" in text  # httpx's logger was on
     assert "carecloud_async" not in text
+
+
+def test_a_carecloud_log_that_is_not_a_level_fails_at_construction() -> None:
+    import subprocess
+
+    code = (
+        "from carecloud_async import CareCloud\n"
+        "CareCloud.enterprise('demo.example.com', user_external_application_id='a', login='l', password='p')\n"
+    )
+    env = {**os.environ, "CARECLOUD_LOG": "loud"}
+    result = subprocess.run(  # noqa: S603 (our own interpreter)
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    assert "ConfigurationError: CARECLOUD_LOG must be one of debug, info, warning, error, not 'loud'" in result.stderr
