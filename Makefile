@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
-        bench bench-import bench-pagination update-spec clean
+        bench bench-import bench-pagination bench-arguments update-spec clean
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -46,19 +46,22 @@ unit: install ## unit tests only (no Prism)
 test: install install-mock lint typecheck check-generated ## every check and every test
 	$(PY) -m pytest
 
-mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C
-	$(PY) -m scripts.mock_server
+mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixed port); prints its URLs last
+	$(PY) -m scripts.mock_server $(if $(PORT),--port $(PORT))
 
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
 	$(PY) -m examples.demo
 
-bench: bench-import bench-pagination
+bench: bench-import bench-pagination bench-arguments
 
 bench-import: install
 	$(PY) -m scripts.bench_import
 
 bench-pagination: install
 	$(PY) -m scripts.bench_pagination
+
+bench-arguments: install ## what the run-time argument checks cost per call
+	$(PY) -m scripts.bench_arguments
 
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
 	$(PY) -m scripts.update_spec $(SPEC)

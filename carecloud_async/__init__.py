@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         TokenStoreError,
         Unauthorized,
     )
+    from ._logging import configure_logging
     from ._pagination import Page, Paginator
     from ._raw_responses import RawResponse
     from ._retry import RetryPolicy, RetryTransport
@@ -89,6 +90,7 @@ _MODULE_OF: dict[str, str] = {
     "Unauthorized": "._errors",
     "__version__": "._version",
     "build_base_url": "._config",
+    "configure_logging": "._logging",
 }
 
 __all__ = [
@@ -128,6 +130,7 @@ __all__ = [
     "Unauthorized",
     "__version__",
     "build_base_url",
+    "configure_logging",
 ]
 
 

@@ -45,6 +45,7 @@ from ._config import (
 )
 from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
 from ._enterprise_auth import EnterpriseAuth
+from ._environment import choose_interface, retry_policy_from_env
 from ._errors import (
     CareCloudError,
     ConfigurationError,
@@ -52,6 +53,7 @@ from ._errors import (
     redact_url,
 )
 from ._event_loops import PerLoop
+from ._logging import configure_logging_from_env
 from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
 from ._pagination import Paginator
 from ._raw_responses import RawResponse, capturing_response, record_response
@@ -116,6 +118,7 @@ class CareCloud:
     ):
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
+        configure_logging_from_env()  # CARECLOUD_LOG, read once per process
         self.config = config
         self.auth = auth
         self.retry = retry or RetryPolicy()
@@ -267,7 +270,8 @@ class CareCloud:
         project = get("PROJECT_URL")
         if project is None:
             raise ConfigurationError("CARECLOUD_PROJECT_URL is not set")
-        interface = get("INTERFACE", "enterprise" if get("LOGIN") else "customer")
+        interface, why = choose_interface(env)
+        logger.debug("from_env: the %s API (%s)", interface, why)
         common: dict[str, Any] = {
             "version": get("VERSION", DEFAULT_VERSION),
             "language": get("LANGUAGE", "en"),
@@ -278,10 +282,7 @@ class CareCloud:
             except ValueError:
                 raise ConfigurationError("CARECLOUD_TIMEOUT must be a number of seconds") from None
         if get("MAX_ATTEMPTS"):
-            try:
-                common["retry"] = RetryPolicy(max_attempts=int(get("MAX_ATTEMPTS") or ""))
-            except ValueError:
-                raise ConfigurationError("CARECLOUD_MAX_ATTEMPTS must be a whole number") from None
+            common["retry"] = retry_policy_from_env(get("MAX_ATTEMPTS") or "")
         if interface == "enterprise":
             kwargs: dict[str, Any] = {
                 "user_external_application_id": get("USER_EXTERNAL_APPLICATION_ID"),
@@ -294,12 +295,12 @@ class CareCloud:
             missing = [k for k in ("user_external_application_id", "login", "password") if not kwargs[k]]
             if missing:
                 names = ", ".join("CARECLOUD_" + m.upper() for m in missing)
-                raise ConfigurationError(f"missing {names} for the Enterprise API")
+                raise ConfigurationError(f"missing {names} for the Enterprise API ({why})")
             return cls.enterprise(project, **kwargs)
         if interface == "customer":
             device_id = get("DEVICE_ID")
             if "device" not in overrides and not device_id:
-                raise ConfigurationError("missing CARECLOUD_DEVICE_ID for the Customer API")
+                raise ConfigurationError(f"missing CARECLOUD_DEVICE_ID for the Customer API ({why})")
             kwargs = {"external_application_id": get("EXTERNAL_APPLICATION_ID"), **common}
             if device_id:
                 kwargs["device"] = Device(
@@ -322,7 +323,7 @@ class CareCloud:
                 )
             kwargs.update(overrides)
             if not kwargs.get("external_application_id"):
-                raise ConfigurationError("missing CARECLOUD_EXTERNAL_APPLICATION_ID for the Customer API")
+                raise ConfigurationError(f"missing CARECLOUD_EXTERNAL_APPLICATION_ID for the Customer API ({why})")
             return cls.customer(project, **kwargs)
         raise ConfigurationError(f"CARECLOUD_INTERFACE must be 'enterprise' or 'customer', not {interface!r}")
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from types import ModuleType
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 from carecloud_api.errors import ErrorStatus, UnparseableResponse
 
+from ._arguments import check_arguments, check_operation_function
 from ._errors import (
     NetworkError,
     RequestTimeout,
@@ -33,6 +33,7 @@ from ._errors import (
     error_from_response,
     redact_url,
 )
+from ._network import describe_network_error
 
 if TYPE_CHECKING:
     from carecloud_api import Client
@@ -64,6 +65,7 @@ def operation_of(target: ModuleType | Callable[..., Any]) -> tuple[ModuleType, O
             f"{target!r} is not a generated CareCloud operation; pass an endpoint module such as "
             "carecloud_api.api.customers.get_customers or its .call function"
         )
+    check_operation_function(target, module)  # .asyncio, .sync ... are refused with what to pass
     return module, _operations_by_route()[(method, path)]
 
 
@@ -80,14 +82,9 @@ def check_interface(interface: str, operation: Operation) -> None:
 def bind_arguments(
     operation: Operation, function: Callable[..., Any], api_client: Client, /, *args: Any, **kwargs: Any
 ) -> None:
-    """Refuse, before sending, arguments that ``function`` (a generated ``call``) does not take."""
-    try:
-        inspect.signature(function).bind(api_client, *args, **kwargs)
-    except TypeError as exc:
-        accepted = [name for name in inspect.signature(function).parameters if name != "client"]
-        raise RequestValidationError(
-            f"{operation.method} {operation.path}: {exc}; parameters are: {', '.join(accepted)}"
-        ) from None
+    """Refuse, before sending, arguments that ``function`` (a generated ``call``) does not take or
+    that do not fit its annotations (see :mod:`._arguments`)."""
+    check_arguments(function, f"{operation.method} {operation.path}", args, kwargs)
 
 
 async def send_operation(
@@ -141,8 +138,4 @@ def network_errors() -> Iterator[None]:
 
 
 def _describe(exc: httpx.HTTPError) -> str:
-    try:
-        request = exc.request
-    except RuntimeError:
-        return type(exc).__name__
-    return f"{type(exc).__name__} on {request.method} {redact_url(request.url)}"
+    return describe_network_error(exc)  # with the resolver's or socket's reason (see _network)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from carecloud_api.types import Unset
 
 from ._errors import RequestValidationError
-from ._operations import OperationSender, operation_of
+from ._operations import OperationSender, bind_arguments, operation_of
 
 if TYPE_CHECKING:
     from carecloud_api._catalog import Operation
@@ -205,13 +205,8 @@ class Paginator(Generic[T]):
         self.page_size = page_size
         self.max_items = max_items
         self.concurrency = concurrency
-        # Fail on bad filters before the first request, with the operation's parameter names.
-        import inspect
-
-        try:
-            inspect.signature(self._function).bind(client.api_client, count=1, offset=0, **params)
-        except TypeError as exc:
-            raise RequestValidationError(f"{entry.method} {entry.path}: {exc}") from None
+        # Fail on bad filters before the first request: the same checks and messages as CareCloud.call.
+        bind_arguments(entry, self._function, client.api_client, count=page_size, offset=0, **params)
 
     def __repr__(self) -> str:
         return (

@@ -42,6 +42,7 @@ import httpx
 import tenacity
 
 from ._errors import ConfigurationError, parse_retry_after, redact_url
+from ._network import network_reason
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -215,7 +216,8 @@ def _reason(outcome: httpx.Response | BaseException) -> str:
     # A status or an exception class only: an exception's text may quote the request.
     if isinstance(outcome, httpx.Response):
         return f"status {outcome.status_code}"
-    return type(outcome).__name__
+    reason = network_reason(outcome)  # the OS's words ("Connection refused"): no request in them
+    return f"{type(outcome).__name__}: {reason}" if reason else type(outcome).__name__
 
 
 def _outcome(state: tenacity.RetryCallState) -> httpx.Response | BaseException:

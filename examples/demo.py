@@ -155,9 +155,16 @@ async def against_project() -> None:
 
 
 def main() -> int:
+    from scripts.mock_server import MockServerError
+    from scripts.spec_source import SpecError
+
     logging.basicConfig(level=logging.WARNING, format="  [%(levelname)s %(name)s] %(message)s")
     try:
         asyncio.run(against_project() if os.environ.get("CARECLOUD_PROJECT_URL") else against_mock())
+    except (SpecError, MockServerError) as exc:
+        # No spec or no Prism: a set-up problem, said in one line (its text says what to do).
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except CareCloudError as exc:
         print(f"\nfailed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -1,7 +1,7 @@
 """A small FastAPI service in front of CareCloud: one shared client, typed calls, errors mapped.
 
     CARECLOUD_PROJECT_URL=demo.crmcarecloud.com CARECLOUD_LOGIN=... CARECLOUD_PASSWORD=... \\
-    CARECLOUD_USER_EXTERNAL_APPLICATION_ID=... uvicorn examples.fastapi_app:app
+    CARECLOUD_USER_EXTERNAL_APPLICATION_ID=... .venv/bin/uvicorn examples.fastapi_app:app
 
     GET /customers?email=jane@example.com&limit=20   customers matching the filter
     GET /customers/{customer_id}                     one customer; 404 if CareCloud has none

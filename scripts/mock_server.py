@@ -1,6 +1,7 @@
 """Prism, the spec-driven stand-in for a real CareCloud project (contract tests, ``make mock``).
 
-    python -m scripts.mock_server [--port N]    # serves until Ctrl-C, prints both base URLs
+    python -m scripts.mock_server [--port N]    # serves until Ctrl-C, prints both base URLs last
+    make mock [PORT=N]                          # the same
 
     with running() as prism:                     # tests/conftest.py wraps this in a fixture
         prism.enterprise_url   # http://127.0.0.1:PORT/webservice/rest-api/enterprise-interface/v1.0
@@ -362,19 +363,22 @@ def main(argv: list[str] | None = None) -> int:
     # `make mock` may be stopped with SIGTERM as well as Ctrl-C: both end in the `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        server = start(args.port, log=None, verbosity="info")
+        # Prism's own output (a line per route at start, then a line per request) goes to a log
+        # file, so that the URLs are the last thing on the terminal.
+        server = start(args.port, log=True, verbosity="info")
     except (MockServerError, spec_source.SpecError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C while starting: start() has stopped Prism already
         return 130
     try:
-        print(f"Prism is serving the CareCloud spec ({server.spec})", flush=True)
+        print(f"Prism is serving the CareCloud spec ({server.spec}) on {HOST}:{server.port}", flush=True)
+        print(f"Its log, a line per request: {server.log}", flush=True)
+        print("Ctrl-C to stop. Base URLs:", flush=True)
         print(f"  enterprise: {server.enterprise_url}", flush=True)
         print(f"  customer:   {server.customer_url}", flush=True)
-        print("Ctrl-C to stop.", flush=True)
         code = server.process.wait()
-        print(f"error: Prism exited with status {code}", file=sys.stderr)
+        print(f"error: Prism exited with status {code}; its output:\n{server.output()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

@@ -93,6 +93,11 @@ def obtain(source: SpecSource | None = None) -> Path:
     source = source or SpecSource.load()
     env = os.environ.get("CARECLOUD_SPEC")
     if env:
+        if not Path(env).is_file():
+            raise SpecError(
+                f"CARECLOUD_SPEC={env} is not a file: point it at the pinned openapi.yaml "
+                f"(sha256 {source.sha256[:12]}...), or unset it to use {SHARED_SPEC} or the download"
+            )
         return verify(Path(env), source.sha256)
     if SHARED_SPEC.is_file():
         return verify(SHARED_SPEC, source.sha256)

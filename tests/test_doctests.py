@@ -8,11 +8,15 @@ import importlib
 import pytest
 
 MODULES = [
+    "carecloud_async._arguments",
     "carecloud_async._call_options",
     "carecloud_async._config",
     "carecloud_async._enterprise_auth",
+    "carecloud_async._environment",
     "carecloud_async._errors",
     "carecloud_async._event_loops",
+    "carecloud_async._logging",
+    "carecloud_async._network",
     "carecloud_async._pagination",
     "carecloud_async._raw_responses",
 ]

@@ -1,7 +1,10 @@
 """The README's examples run against the Prism mock. A ```python block after a
 ``<!-- tested: enterprise -->`` marker is run as the body of ``async def snippet(cc)`` with a
 logged-in ``CareCloud``; one after ``<!-- tested: script -->`` (the quickstarts) is run as it is,
-in a fresh interpreter outside the tree, with only the project domain pointed at the mock.
+in a fresh interpreter outside the tree, with only the project domain pointed at the mock; one
+after ``<!-- tested: app -->`` (the FastAPI and aiohttp snippets) is run as it is, with
+``CARECLOUD_*`` pointing at the mock, and the ``app`` it defines is served and asked for a customer.
+The run commands the README gives for the example apps are run too, on a free loopback port.
 
 The sections the issues ask a runnable example of (pagination, actions, workflows) must each
 hold one, so an example cannot silently stop being tested.
@@ -9,15 +12,18 @@ hold one, so an example cannot silently stop being tested.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from carecloud_async import CareCloud, RetryPolicy
@@ -49,7 +55,9 @@ def blocks() -> list[Block]:
 def test_the_sections_with_examples_have_tested_ones() -> None:
     sections = {block.section for block in blocks()}
     assert {"Pagination", "Actions", "Workflows"} <= sections, sections
-    assert {block.interface for block in blocks()} == {"enterprise", "script"}
+    assert {block.interface for block in blocks()} == {"enterprise", "script", "app"}
+    apps = [block.section for block in blocks() if block.interface == "app"]
+    assert apps == ["Using it in FastAPI and aiohttp"] * 2
     quickstarts = [block.section for block in blocks() if block.interface == "script"]
     assert quickstarts == [
         "Quickstart: Enterprise API (POS, e-shop, BI, kiosks)",
@@ -95,3 +103,101 @@ async def test_readme_example_runs(block: Block, prism: mock_server.PrismServer)
     ) as cc:
         names = await namespace["snippet"](cc)
     assert "cc" in names  # it ran to the end
+
+
+MOCK_ENV = {
+    "CARECLOUD_USER_EXTERNAL_APPLICATION_ID": "89d1a6111b3fb6e74665d948",
+    "CARECLOUD_LOGIN": "readme@example.com",
+    "CARECLOUD_PASSWORD": "prism-password",
+    "CARECLOUD_MAX_ATTEMPTS": "1",
+}
+CUSTOMER_ID = "8bed991c68a470e7aaeffbf048"
+
+
+@pytest.mark.parametrize("block", [b for b in blocks() if b.interface == "app"], ids=lambda b: f"{b.section}:{b.line}")
+def test_readme_app_snippet_serves_a_customer(
+    block: Block, prism: mock_server.PrismServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {**MOCK_ENV, "CARECLOUD_PROJECT_URL": prism.root_url}.items():
+        monkeypatch.setenv(name, value)
+    namespace: dict[str, Any] = {"__name__": "readme_app"}
+    exec(compile(block.code, f"{README}:{block.line}", "exec"), namespace)  # noqa: S102 (our own README)
+    app = namespace["app"]
+    if "from fastapi" in block.code:
+        body = asyncio.run(_fastapi_get(app, f"/customers/{CUSTOMER_ID}"))
+    else:
+        body = asyncio.run(_aiohttp_get(app, f"/customers/{CUSTOMER_ID}"))
+    assert body["data"]["customer_id"], body  # the snippets answer the whole response model
+
+
+async def _fastapi_get(app: Any, path: str) -> Any:
+    async with app.router.lifespan_context(app):  # startup makes the client, shutdown closes it
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            response = await client.get(path)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _aiohttp_get(app: Any, path: str) -> Any:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get(path)
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+def run_commands() -> dict[str, str]:
+    """The commands the README gives for running the example apps, by app module."""
+    text = README.read_text(encoding="utf-8")
+    commands = re.findall(r"`(\.venv/bin/(?:uvicorn|python -m) (examples\.\w+)[^`]*)`", text)
+    return {module: command for command, module in commands}
+
+
+def test_the_readme_gives_a_run_command_for_each_example_app() -> None:
+    assert set(run_commands()) == {"examples.fastapi_app", "examples.aiohttp_app"}
+
+
+@pytest.mark.parametrize("module", ["examples.fastapi_app", "examples.aiohttp_app"])
+def test_readme_run_command_of_an_example_app_works(
+    module: str, prism: mock_server.PrismServer, tmp_path: Path
+) -> None:
+    command = run_commands()[module].split()
+    root = README.parent
+    assert (root / command[0]).is_file(), f"{command[0]} is missing after `make install`"
+    port = mock_server.free_port()
+    env = {**os.environ, **MOCK_ENV, "CARECLOUD_PROJECT_URL": prism.root_url}
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(  # noqa: S603 (our own venv and README)
+        [str(root / command[0]), *command[1:], "--host", "127.0.0.1", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        body = _poll_json(f"http://127.0.0.1:{port}/customers/{CUSTOMER_ID}", server)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
+    assert body["customer_id"], (tmp_path / "server.log").read_text()
+
+
+def _poll_json(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"the server exited with status {server.returncode}"
+        try:
+            response = httpx.get(url, timeout=5.0)
+        except httpx.TransportError:
+            time.sleep(0.2)
+            continue
+        assert response.status_code == 200, response.text
+        return response.json()
+    raise AssertionError(f"nothing answered on {url} within {timeout:.0f} s")
