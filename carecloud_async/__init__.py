@@ -21,9 +21,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup, EnterpriseAuth
     from ._client import CareCloud
     from ._config import ClientConfig, build_base_url
+    from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
+    from ._enterprise_auth import EnterpriseAuth
     from ._errors import (
         APIError,
         AuthenticationError,
@@ -57,11 +58,11 @@ _MODULE_OF: dict[str, str] = {
     "CareCloudError": "._errors",
     "ClientConfig": "._config",
     "ConfigurationError": "._errors",
-    "CustomerAuth": "._auth",
-    "CustomerCredentials": "._auth",
-    "Device": "._auth",
-    "DeviceSetup": "._auth",
-    "EnterpriseAuth": "._auth",
+    "CustomerAuth": "._customer_auth",
+    "CustomerCredentials": "._customer_auth",
+    "Device": "._customer_auth",
+    "DeviceSetup": "._customer_auth",
+    "EnterpriseAuth": "._enterprise_auth",
     "FileTokenStore": "._tokens",
     "Forbidden": "._errors",
     "InvalidParam": "._errors",

@@ -19,13 +19,9 @@ It owns one ``httpx.AsyncClient`` (pool, timeouts, retries below auth, the token
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import inspect
 import logging
 import os
-import sys
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
@@ -34,9 +30,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
 import httpx
 from carecloud_api import Client
-from carecloud_api.errors import ErrorStatus, UnparseableResponse
 
-from ._auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup, EnterpriseAuth
 from ._config import (
     DEFAULT_LANGUAGE,
     DEFAULT_LIMITS,
@@ -44,16 +38,16 @@ from ._config import (
     DEFAULT_VERSION,
     ClientConfig,
 )
+from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
+from ._enterprise_auth import EnterpriseAuth
 from ._errors import (
     CareCloudError,
     ConfigurationError,
-    NetworkError,
-    RequestTimeout,
     RequestValidationError,
-    ResponseParseError,
-    error_from_response,
     redact_url,
 )
+from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
+from ._pagination import Paginator
 from ._retry import RetryPolicy, RetryTransport
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
@@ -62,31 +56,11 @@ if TYPE_CHECKING:
     from carecloud_api._catalog import Operation
     from carecloud_api.actions import Actions
 
-    from ._pagination import Paginator
 
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 logger = logging.getLogger("carecloud_async")
-
-
-@functools.cache
-def _operations_by_route() -> dict[tuple[str, str], Operation]:
-    from carecloud_api._catalog import OPERATIONS
-
-    return {(op.method, op.path): op for op in OPERATIONS}
-
-
-def operation_of(target: ModuleType | Callable[..., Any]) -> tuple[ModuleType, Operation]:
-    """The generated endpoint module behind ``target`` and its catalog entry."""
-    module = target if isinstance(target, ModuleType) else sys.modules.get(getattr(target, "__module__", ""))
-    method, path = getattr(module, "METHOD", None), getattr(module, "PATH", None)
-    if module is None or not isinstance(method, str) or not isinstance(path, str):
-        raise RequestValidationError(
-            f"{target!r} is not a generated CareCloud operation; pass an endpoint module such as "
-            "carecloud_api.api.customers.get_customers or its .call function"
-        )
-    return module, _operations_by_route()[(method, path)]
 
 
 class _UserClientTransport(httpx.AsyncBaseTransport):
@@ -348,7 +322,7 @@ class CareCloud:
         """
         if self._closed:
             raise CareCloudError("this CareCloud client is closed")
-        with _network_errors():
+        with network_errors():
             await self.auth.authenticate(self._http)
 
     def __repr__(self) -> str:
@@ -368,12 +342,7 @@ class CareCloud:
 
     def check_operation(self, operation: Operation) -> None:
         """Refuse, before sending, an operation the other API alone serves."""
-        if self.config.interface not in operation.interfaces:
-            only = " and ".join(f"{name.capitalize()} API" for name in operation.interfaces)
-            raise RequestValidationError(
-                f"{operation.method} {operation.path} is available only in the {only}; "
-                f"this client uses the {self.config.interface.capitalize()} API"
-            )
+        check_interface(self.config.interface, operation)
 
     @overload
     async def call(
@@ -399,35 +368,14 @@ class CareCloud:
         module, entry = operation_of(operation)
         function = operation if not isinstance(operation, ModuleType) else module.call
         self.check_operation(entry)
-        try:
-            inspect.signature(function).bind(self._api, *args, **kwargs)
-        except TypeError as exc:
-            accepted = [name for name in inspect.signature(function).parameters if name != "client"]
-            raise RequestValidationError(
-                f"{entry.method} {entry.path}: {exc}; parameters are: {', '.join(accepted)}"
-            ) from None
+        bind_arguments(entry, function, self._api, *args, **kwargs)
         return await self.send_call(function, *args, **kwargs)
 
     async def send_call(self, function: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any:
         """Run a generated ``call`` function, mapping failures to carecloud_async errors."""
         if self._closed:
             raise CareCloudError("this CareCloud client is closed")
-        try:
-            with _network_errors():
-                return await function(self._api, *args, **kwargs)
-        except ErrorStatus as exc:
-            raise error_from_response(exc.response) from None
-        except UnparseableResponse as exc:
-            request = exc.response.request
-            problem = f"missing field {exc.error}" if isinstance(exc.error, KeyError) else type(exc.error).__name__
-            raise ResponseParseError(
-                f"{exc.response.status_code} answer to {request.method} {redact_url(request.url)} does not fit "
-                f"{getattr(function, '__module__', 'the model')}: {problem}",
-                status_code=exc.response.status_code,
-                method=request.method,
-                url=redact_url(request.url),
-                response=exc.response,
-            ) from exc.error
+        return await send_operation(self._api, function, *args, **kwargs)
 
     @overload
     def paginate(
@@ -477,8 +425,6 @@ class CareCloud:
         must be the class the list declares (checked before sending). See :class:`Paginator` for
         ``max_items``, ``page_size`` and concurrent page fetching.
         """
-        from ._pagination import Paginator
-
         return Paginator(
             self,
             operation,
@@ -524,22 +470,3 @@ class CareCloud:
     async def _log_response(self, response: httpx.Response) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s -> %s", response.request.method, redact_url(response.request.url), response.status_code)
-
-
-@contextlib.contextmanager
-def _network_errors() -> Iterator[None]:
-    """httpx's transport failures (after the retries) as carecloud_async errors."""
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise RequestTimeout(_describe(exc)) from exc
-    except httpx.TransportError as exc:
-        raise NetworkError(_describe(exc)) from exc
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    try:
-        request = exc.request
-    except RuntimeError:
-        return type(exc).__name__
-    return f"{type(exc).__name__} on {request.method} {redact_url(request.url)}"

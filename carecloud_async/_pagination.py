@@ -38,11 +38,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from carecloud_api.types import Unset
 
 from ._errors import RequestValidationError
+from ._operations import OperationSender, operation_of
 
 if TYPE_CHECKING:
     from carecloud_api._catalog import Operation
 
-    from ._client import CareCloud
 
 T = TypeVar("T")
 #: No maximum for ``count`` is stated in the spec; 26 list schemas say ``maxItems: 1000``.
@@ -164,7 +164,7 @@ class Paginator(Generic[T]):
 
     def __init__(
         self,
-        client: CareCloud,
+        client: OperationSender,
         operation: ModuleType | Callable[..., Awaitable[Any]],
         /,
         *,
@@ -174,8 +174,6 @@ class Paginator(Generic[T]):
         item_type: type[T] | None = None,
         **params: Any,
     ):
-        from ._client import operation_of
-
         module, entry = operation_of(operation)
         if not entry.paginated or entry.list_attr is None:
             raise RequestValidationError(

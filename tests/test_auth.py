@@ -13,22 +13,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from carecloud_async._auth import (
-    CustomerAuth,
-    CustomerCredentials,
-    Device,
-    DeviceSetup,
-    EnterpriseAuth,
-    install_log_redaction,
-    parse_valid_to,
-    plan_refresh,
-)
+from carecloud_async._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
+from carecloud_async._enterprise_auth import EnterpriseAuth, parse_valid_to, plan_refresh
 from carecloud_async._errors import (
     AuthenticationError,
     ConfigurationError,
     ServiceUnavailable,
     TokenStoreError,
 )
+from carecloud_async._redaction import install_log_redaction
 from carecloud_async._tokens import MemoryTokenStore
 
 ENTERPRISE = "https://demo.example/webservice/rest-api/enterprise-interface/v1.0"

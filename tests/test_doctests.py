@@ -7,7 +7,12 @@ import importlib
 
 import pytest
 
-MODULES = ["carecloud_async._config", "carecloud_async._errors", "carecloud_async._pagination"]
+MODULES = [
+    "carecloud_async._config",
+    "carecloud_async._enterprise_auth",
+    "carecloud_async._errors",
+    "carecloud_async._pagination",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -35,8 +35,9 @@ from carecloud_api.models.product_batch import ProductBatch
 from carecloud_api.models.product_brand import ProductBrand
 from carecloud_api.models.product_group import ProductGroup
 
-from .._client import CareCloud, operation_of
+from .._client import CareCloud
 from .._errors import CareCloudError, RequestValidationError
+from .._operations import operation_of
 from ._checks import require_choice, require_whole
 
 __all__ = [

@@ -28,8 +28,8 @@ from carecloud_api.models.post_customer_verify_credentials_body_login_type impor
 from carecloud_api.models.post_token_send_password_setup_body import PostTokenSendPasswordSetupBody
 from carecloud_api.types import UNSET, Unset
 
-from .._auth import CustomerAuth
 from .._client import CareCloud
+from .._customer_auth import CustomerAuth
 from .._errors import RequestValidationError, TokenStoreError
 from ._checks import answered, date_text, optional_text, require_choice, require_text, require_whole
 from .cards import find_card

@@ -1,0 +1,148 @@
+"""Generated operations: which one a target is, and the call path that runs it with our errors.
+
+One floor below the client and the paginator, so both use it without importing each other:
+``_client`` (``CareCloud``) and ``_pagination`` (``Paginator``) import this module, never the other
+way round. A paginator needs only what :class:`OperationSender` describes, which ``CareCloud``
+(and a view of it with other per-call options) provides.
+
+    from carecloud_api.api.customers import get_customers
+
+    module, entry = operation_of(get_customers.call)   # the module and its catalog entry
+    check_interface("enterprise", entry)               # RequestValidationError if not served there
+    page = await send_operation(api_client, get_customers.call, count=10)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+from carecloud_api.errors import ErrorStatus, UnparseableResponse
+
+from ._errors import (
+    NetworkError,
+    RequestTimeout,
+    RequestValidationError,
+    ResponseParseError,
+    error_from_response,
+    redact_url,
+)
+
+if TYPE_CHECKING:
+    from carecloud_api import Client
+    from carecloud_api._catalog import Operation
+
+__all__ = [
+    "OperationSender",
+    "bind_arguments",
+    "check_interface",
+    "network_errors",
+    "operation_of",
+    "send_operation",
+]
+
+
+@functools.cache
+def _operations_by_route() -> dict[tuple[str, str], Operation]:
+    from carecloud_api._catalog import OPERATIONS
+
+    return {(op.method, op.path): op for op in OPERATIONS}
+
+
+def operation_of(target: ModuleType | Callable[..., Any]) -> tuple[ModuleType, Operation]:
+    """The generated endpoint module behind ``target`` and its catalog entry."""
+    module = target if isinstance(target, ModuleType) else sys.modules.get(getattr(target, "__module__", ""))
+    method, path = getattr(module, "METHOD", None), getattr(module, "PATH", None)
+    if module is None or not isinstance(method, str) or not isinstance(path, str):
+        raise RequestValidationError(
+            f"{target!r} is not a generated CareCloud operation; pass an endpoint module such as "
+            "carecloud_api.api.customers.get_customers or its .call function"
+        )
+    return module, _operations_by_route()[(method, path)]
+
+
+def check_interface(interface: str, operation: Operation) -> None:
+    """Refuse, before sending, an operation that the API ``interface`` does not serve."""
+    if interface not in operation.interfaces:
+        only = " and ".join(f"{name.capitalize()} API" for name in operation.interfaces)
+        raise RequestValidationError(
+            f"{operation.method} {operation.path} is available only in the {only}; "
+            f"this client uses the {interface.capitalize()} API"
+        )
+
+
+def bind_arguments(
+    operation: Operation, function: Callable[..., Any], api_client: Client, /, *args: Any, **kwargs: Any
+) -> None:
+    """Refuse, before sending, arguments that ``function`` (a generated ``call``) does not take."""
+    try:
+        inspect.signature(function).bind(api_client, *args, **kwargs)
+    except TypeError as exc:
+        accepted = [name for name in inspect.signature(function).parameters if name != "client"]
+        raise RequestValidationError(
+            f"{operation.method} {operation.path}: {exc}; parameters are: {', '.join(accepted)}"
+        ) from None
+
+
+async def send_operation(
+    api_client: Client, function: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any
+) -> Any:
+    """Run a generated ``call`` function on ``api_client``, mapping failures to carecloud_async errors."""
+    try:
+        with network_errors():
+            return await function(api_client, *args, **kwargs)
+    except ErrorStatus as exc:
+        raise error_from_response(exc.response) from None
+    except UnparseableResponse as exc:
+        request = exc.response.request
+        problem = f"missing field {exc.error}" if isinstance(exc.error, KeyError) else type(exc.error).__name__
+        raise ResponseParseError(
+            f"{exc.response.status_code} answer to {request.method} {redact_url(request.url)} does not fit "
+            f"{getattr(function, '__module__', 'the model')}: {problem}",
+            status_code=exc.response.status_code,
+            method=request.method,
+            url=redact_url(request.url),
+            response=exc.response,
+        ) from exc.error
+
+
+class OperationSender(Protocol):
+    """What the paginator needs of a client: ``CareCloud`` and its option views provide it."""
+
+    @property
+    def api_client(self) -> Client:
+        """The generated ``Client`` the operations run on."""
+        ...
+
+    def check_operation(self, operation: Operation) -> None:
+        """Refuse, before sending, an operation this client's API does not serve."""
+        ...
+
+    async def send_call(self, function: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any:
+        """Run a generated ``call`` function with this client's options."""
+        ...
+
+
+@contextlib.contextmanager
+def network_errors() -> Iterator[None]:
+    """httpx's transport failures (after the retries) as carecloud_async errors."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise RequestTimeout(_describe(exc)) from exc
+    except httpx.TransportError as exc:
+        raise NetworkError(_describe(exc)) from exc
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    try:
+        request = exc.request
+    except RuntimeError:
+        return type(exc).__name__
+    return f"{type(exc).__name__} on {request.method} {redact_url(request.url)}"
