@@ -192,7 +192,9 @@ class MemoryCacheStorage(hishel.AsyncBaseStorage):
         self._entries: OrderedDict[uuid.UUID, _Stored] = OrderedDict()
         self._by_key: dict[str, list[uuid.UUID]] = {}
 
-    def __len__(self) -> int:
+    @property
+    def entry_count(self) -> int:
+        """How many complete entries are held (expired ones included until looked up)."""
         return len(self._entries)
 
     def __repr__(self) -> str:

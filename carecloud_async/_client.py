@@ -48,13 +48,18 @@ from ._errors import (
 )
 from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
 from ._pagination import Paginator
-from ._retry import RetryPolicy, RetryTransport
+from ._ratelimit import LocalRateBudget, RateBudget
+from ._retry import RetryPolicy
+from ._stack import build_stack
 from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
 
 if TYPE_CHECKING:
     from carecloud_api._catalog import Operation
     from carecloud_api.actions import Actions
+
+    from ._cache import HTTPCache
+    from ._redis import RedisState
 
 
 P = ParamSpec("P")
@@ -90,12 +95,18 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: bool | HTTPCache = False,
+        dedupe: bool | None = None,
+        rate_limit: float | RateBudget | None = None,
+        redis: RedisState | None = None,
     ):
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
         self.config = config
         self.auth = auth
         self.retry = retry or RetryPolicy()
+        #: Where GET answers are cached (``cache=``), or None when caching is off.
+        self.cache: HTTPCache | None = _http_cache(cache, redis)
         if http_client is not None:
             inner: httpx.AsyncBaseTransport = _UserClientTransport(http_client)
         elif transport is not None:
@@ -113,7 +124,14 @@ class CareCloud:
             auth=auth,
             headers=headers,
             timeout=config.timeout,
-            transport=RetryTransport(inner, self.retry),
+            transport=build_stack(
+                inner,
+                retry=self.retry,
+                identity=auth.identity,
+                cache=self.cache,
+                dedupe=self.cache is not None if dedupe is None else dedupe,
+                rate_budget=_rate_budget(rate_limit, redis, config),
+            ),
             follow_redirects=False,
             event_hooks={"response": [self._log_response]},
         )
@@ -140,6 +158,10 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: bool | HTTPCache = False,
+        dedupe: bool | None = None,
+        rate_limit: float | RateBudget | None = None,
+        redis: RedisState | None = None,
     ) -> CareCloud:
         """A client for the Enterprise API (POS, e-shop, BI, kiosks), logging in as a user.
 
@@ -166,7 +188,17 @@ class CareCloud:
             password=password,
             time_zone=time_zone,
         )
-        return cls(config, auth, retry=retry, http_client=http_client, transport=transport)
+        return cls(
+            config,
+            auth,
+            retry=retry,
+            http_client=http_client,
+            transport=transport,
+            cache=cache,
+            dedupe=dedupe,
+            rate_limit=rate_limit,
+            redis=redis,
+        )
 
     @classmethod
     def customer(
@@ -187,6 +219,10 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: bool | HTTPCache = False,
+        dedupe: bool | None = None,
+        rate_limit: float | RateBudget | None = None,
+        redis: RedisState | None = None,
     ) -> CareCloud:
         """A client for the Customer API (mobile apps, microsites), as one device.
 
@@ -208,12 +244,22 @@ class CareCloud:
             config.base_url,
             external_application_id=external_application_id,
             device=device,
-            token_store=token_store if token_store is not None else MemoryTokenStore(),
+            token_store=_token_store(token_store, redis),
             credentials=credentials,
             setup=setup,
             push_token=push_token,
         )
-        return cls(config, auth, retry=retry, http_client=http_client, transport=transport)
+        return cls(
+            config,
+            auth,
+            retry=retry,
+            http_client=http_client,
+            transport=transport,
+            cache=cache,
+            dedupe=dedupe,
+            rate_limit=rate_limit,
+            redis=redis,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> CareCloud:
@@ -470,3 +516,38 @@ class CareCloud:
     async def _log_response(self, response: httpx.Response) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s -> %s", response.request.method, redact_url(response.request.url), response.status_code)
+
+
+def _http_cache(cache: bool | HTTPCache, redis: RedisState | None) -> HTTPCache | None:
+    """``cache=`` as a cache object: True means a new one (on Redis when ``redis`` is given)."""
+    if cache is False:
+        return None
+    if cache is True:
+        if redis is not None:
+            return redis.http_cache()
+        from ._cache import HTTPCache
+
+        return HTTPCache()
+    from ._cache import HTTPCache
+
+    if not isinstance(cache, HTTPCache):
+        raise ConfigurationError(f"cache must be True, False or a carecloud_async.HTTPCache, got {cache!r}")
+    return cache
+
+
+def _rate_budget(
+    rate_limit: float | RateBudget | None, redis: RedisState | None, config: ClientConfig
+) -> RateBudget | None:
+    """``rate_limit=`` as a budget: a number is requests per second for this client, or for every
+    client of the project sharing ``redis``."""
+    if rate_limit is None or isinstance(rate_limit, RateBudget):
+        return rate_limit
+    if redis is not None:
+        return redis.rate_budget(f"{config.base_url.host}/{config.interface}", rate_limit)
+    return LocalRateBudget(rate_limit)
+
+
+def _token_store(token_store: TokenStore | None, redis: RedisState | None) -> TokenStore:
+    if token_store is not None:
+        return token_store
+    return redis.token_store() if redis is not None else MemoryTokenStore()

@@ -38,6 +38,7 @@ from ._auth import (
     response_data,
 )
 from ._errors import AuthenticationError, ConfigurationError, redact_url
+from ._identity import enterprise_identity
 
 __all__ = ["DEFAULT_REFRESH_MARGIN", "EnterpriseAuth", "parse_valid_to", "plan_refresh"]
 
@@ -198,6 +199,17 @@ class EnterpriseAuth(TokenAuth):
         self._validity_warned = False
 
     # -- read-only state
+
+    def identity(self, request: httpx.Request) -> str:
+        """Whose answers ``request`` gets, hashed (for the HTTP cache and in-flight dedupe): the
+        user (project, application, login), the same across logins and processes.
+
+        >>> auth = EnterpriseAuth("https://p.example/api", user_external_application_id="a", login="pos", password="x")
+        >>> request = httpx.Request("GET", "https://p.example/api/stores")
+        >>> auth.identity(request) == enterprise_identity("p.example", "a", "pos")
+        True
+        """
+        return enterprise_identity(self._base_url.host, self._application_id, self._login)
 
     @property
     def logged_in(self) -> bool:

@@ -97,8 +97,8 @@ def bypassed(request: httpx.Request) -> bool:
 def bypass_cache() -> Iterator[None]:
     """Inside this block, requests of this task skip the HTTP cache and in-flight dedupe.
 
-        with bypass_cache():
-            balance = await cc.call(get_customer_points.call, customer_id)   # always from the server
+    with bypass_cache():
+        balance = await cc.call(get_customer_points.call, customer_id)   # always from the server
     """
     token = _bypass.set(True)
     try:

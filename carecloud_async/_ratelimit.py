@@ -71,7 +71,7 @@ class RateBudget(Protocol):
 class LocalRateBudget:
     """A rate budget of this process (one client, or every client given the same object).
 
-        budget = LocalRateBudget(20)          # 20 requests per second
+    budget = LocalRateBudget(20)          # 20 requests per second
     """
 
     def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -97,7 +97,7 @@ class LocalRateBudget:
 class RateLimitTransport(httpx.AsyncBaseTransport):
     """Waits for a slot of ``budget`` before each request reaches ``transport``.
 
-        transport = RateLimitTransport(httpx.AsyncHTTPTransport(retries=0), LocalRateBudget(10))
+    transport = RateLimitTransport(httpx.AsyncHTTPTransport(retries=0), LocalRateBudget(10))
     """
 
     def __init__(
