@@ -21,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._cache import HTTPCache, MemoryCacheStorage
     from ._client import CareCloud
     from ._config import ClientConfig, build_base_url
     from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
@@ -45,12 +46,22 @@ if TYPE_CHECKING:
         TokenStoreError,
         Unauthorized,
     )
+    from ._identity import bypass_cache
     from ._pagination import Page, Paginator
+    from ._ratelimit import LocalRateBudget, RateBudget
+    from ._redis import RedisState, RedisTokenStore
     from ._retry import RetryPolicy, RetryTransport
     from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
     from ._version import __version__
 
 _MODULE_OF: dict[str, str] = {
+    "HTTPCache": "._cache",
+    "MemoryCacheStorage": "._cache",
+    "bypass_cache": "._identity",
+    "LocalRateBudget": "._ratelimit",
+    "RateBudget": "._ratelimit",
+    "RedisState": "._redis",
+    "RedisTokenStore": "._redis",
     "APIError": "._errors",
     "AuthenticationError": "._errors",
     "BadRequest": "._errors",
@@ -102,14 +113,20 @@ __all__ = [
     "EnterpriseAuth",
     "FileTokenStore",
     "Forbidden",
+    "HTTPCache",
     "InvalidParam",
+    "LocalRateBudget",
+    "MemoryCacheStorage",
     "MemoryTokenStore",
     "MethodNotAllowed",
     "NetworkError",
     "NotFound",
     "Page",
     "Paginator",
+    "RateBudget",
     "RateLimited",
+    "RedisState",
+    "RedisTokenStore",
     "RequestTimeout",
     "RequestValidationError",
     "ResponseParseError",
@@ -122,6 +139,7 @@ __all__ = [
     "Unauthorized",
     "__version__",
     "build_base_url",
+    "bypass_cache",
 ]
 
 

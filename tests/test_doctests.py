@@ -8,10 +8,15 @@ import importlib
 import pytest
 
 MODULES = [
+    "carecloud_async._cache",
     "carecloud_async._config",
+    "carecloud_async._dedupe",
     "carecloud_async._enterprise_auth",
     "carecloud_async._errors",
+    "carecloud_async._identity",
     "carecloud_async._pagination",
+    "carecloud_async._ratelimit",
+    "carecloud_async._redis",
 ]
 
 
