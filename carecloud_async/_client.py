@@ -51,7 +51,7 @@ from ._pagination import Paginator
 from ._ratelimit import LocalRateBudget, RateBudget
 from ._retry import RetryPolicy
 from ._stack import build_stack
-from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
+from ._tokens import BasicTokenStore, FileTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class CareCloud:
         *,
         external_application_id: str,
         device: Device,
-        token_store: TokenStore | None = None,
+        token_store: TokenStore | BasicTokenStore | None = None,
         credentials: CustomerCredentials | None = None,
         setup: DeviceSetup | None = None,
         push_token: str | None = None,
@@ -547,7 +547,9 @@ def _rate_budget(
     return LocalRateBudget(rate_limit)
 
 
-def _token_store(token_store: TokenStore | None, redis: RedisState | None) -> TokenStore:
+def _token_store(
+    token_store: TokenStore | BasicTokenStore | None, redis: RedisState | None
+) -> TokenStore | BasicTokenStore:
     if token_store is not None:
         return token_store
     return redis.token_store() if redis is not None else MemoryTokenStore()

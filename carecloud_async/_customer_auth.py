@@ -34,7 +34,7 @@ from ._auth import (
 from ._errors import AuthenticationError, ConfigurationError, error_from_response, redact_url
 from ._identity import bearer_of, customer_identity
 from ._redaction import install_log_redaction
-from ._tokens import MemoryTokenStore, TokenStore, customer_token_key
+from ._tokens import BasicTokenStore, MemoryTokenStore, TokenStore, customer_token_key, store_lock
 
 __all__ = ["CustomerAuth", "CustomerCredentials", "Device", "DeviceSetup"]
 
@@ -96,10 +96,13 @@ class CustomerAuth(TokenAuth):
 
     On first use the token id is loaded from ``token_store`` (key: project host, external
     application, device id); only if none is stored is one created (``POST {base_url}/tokens``)
-    and saved. Every request carries ``Authorization: Bearer <token_id>``. On a 401 the store is
-    read again (another process may have replaced the token): a different stored id is adopted,
-    otherwise one new token is created and saved; the request is replayed once, and a second 401
-    is returned to the caller.
+    and saved. Load, create and save happen under the store's :meth:`~TokenStore.lock` (across
+    processes for :class:`FileTokenStore`), so clients starting at once on one store make one
+    token. Every request carries ``Authorization: Bearer <token_id>``. On any 401 (of a request or
+    of the customer login) the store is read again, under its lock (another process may have
+    replaced the token): a different stored id is adopted, otherwise one new token is created and
+    saved; the request is replayed once, and a second 401 is returned to the caller. A store
+    without ``lock`` (:class:`BasicTokenStore`) is locked within this process only.
 
     With ``credentials`` the customer is logged in on the token before the first request, and
     again whenever the token had to be replaced; :attr:`customer_id` is then set. A refused
@@ -124,7 +127,7 @@ class CustomerAuth(TokenAuth):
         *,
         external_application_id: str,
         device: Device,
-        token_store: TokenStore | None = None,
+        token_store: TokenStore | BasicTokenStore | None = None,
         credentials: CustomerCredentials | None = None,
         setup: DeviceSetup | None = None,
         push_token: str | None = None,
@@ -136,7 +139,7 @@ class CustomerAuth(TokenAuth):
         self._device = device
         self._setup = setup if setup is not None else DeviceSetup()
         self._push_token = push_token or None
-        self._store: TokenStore = token_store if token_store is not None else MemoryTokenStore()
+        self._store: TokenStore | BasicTokenStore = token_store if token_store is not None else MemoryTokenStore()
         self._key = customer_token_key(self._base_url, self._application_id, device.device_id)
         self._credentials = credentials
         self._token_id: str | None = None
@@ -152,7 +155,7 @@ class CustomerAuth(TokenAuth):
         return self._device
 
     @property
-    def token_store(self) -> TokenStore:
+    def token_store(self) -> TokenStore | BasicTokenStore:
         """Where the token id is kept."""
         return self._store
 
@@ -272,44 +275,51 @@ class CustomerAuth(TokenAuth):
         self._token_id = token_id
         self._generation += 1
 
-    async def _adopt_stored_if_different(self) -> bool:
+    async def _adopt_stored(self, rejected: str | None) -> bool:
+        """Read the store (its lock held) and adopt the token there, unless there is none or it is
+        ``rejected``, the one a 401 just refused: then a new token must be created."""
         stored = await self._store.load(self._key)
-        if stored is not None and stored != self._token_id:
+        if stored is None or stored == rejected:
+            return False
+        if rejected is not None:
             logger.debug("the token store holds a different token for this device: using it")
-            self._adopt(stored)
-            return True
-        return False
+        else:
+            logger.debug("using the device token from %r", self._store)
+        self._adopt(stored)
+        return True
 
     async def _steps(self, rejected_generation: int | None, inherited: Mapping[str, str]) -> AuthSteps:
+        # Load, create and save happen under the store's lock (across processes for a shared
+        # store), so that clients starting at once make one token between them: a second token
+        # for the device would invalidate the first.
         created = False
-        if rejected_generation is None:
-            if self._token_id is None:
-                stored = await self._store.load(self._key)
-                if stored is not None:
-                    logger.debug("using the device token from %r", self._store)
-                    self._adopt(stored)
-                else:
+        if (rejected_generation is None and self._token_id is None) or rejected_generation == self._generation:
+            rejected = self._token_id if rejected_generation is not None else None
+            async with store_lock(self._store, self._key):
+                if not await self._adopt_stored(rejected):
                     response = yield self._create_token_request(inherited)
                     await self._accept_new_token(response)
                     created = True
-        elif rejected_generation == self._generation and not await self._adopt_stored_if_different():
-            response = yield self._create_token_request(inherited)
-            await self._accept_new_token(response)
-            created = True
 
         credentials = self._credentials
         if credentials is None or not self._customer_login_due():
             return
         response = yield self._customer_login_request(credentials, inherited)
         await response.aread()
-        if response.status_code == 401 and not created:
-            # The token itself may be stale (replaced by another process, or revoked).
-            logger.debug("401 on customer login: renewing the device token and trying once more")
-            if not await self._adopt_stored_if_different():
-                response = yield self._create_token_request(inherited)
-                await self._accept_new_token(response)
-            response = yield self._customer_login_request(credentials, inherited)
-            await response.aread()
+        if response.status_code == 401:
+            # The token may be stale: replaced by another process (so the store is read again on
+            # any 401, even right after creating one) or revoked (then a new one is created,
+            # unless this flow just did: a fresh token refused is a refusal, not staleness).
+            async with store_lock(self._store, self._key):
+                renewed = await self._adopt_stored(self._token_id)
+                if not renewed and not created:
+                    logger.debug("401 on customer login: renewing the device token and trying once more")
+                    response = yield self._create_token_request(inherited)
+                    await self._accept_new_token(response)
+                    renewed = True
+            if renewed:
+                response = yield self._customer_login_request(credentials, inherited)
+                await response.aread()
         self._accept_customer_login(response, credentials)
 
     def _create_token_request(self, inherited: Mapping[str, str]) -> httpx.Request:

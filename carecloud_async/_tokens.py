@@ -9,8 +9,16 @@ every process for that device reads it from there instead of creating its own.
     await store.save(key, token_id)
     assert await store.load(key) == token_id
 
-Any object with the three async methods of :class:`TokenStore` works (Redis, a database, a
-secrets manager). Stores never show token ids in their reprs or error messages.
+Creating a token is guarded by the store's :meth:`~TokenStore.lock`: ``CustomerAuth`` holds it
+across load, create and save, so two processes starting at once on one store make one token, not
+two (the second would invalidate the first). ``FileTokenStore`` locks across processes (a lock file
+next to the store), ``MemoryTokenStore`` within the process.
+
+Any object with the async methods of :class:`TokenStore` works (Redis, a database, a secrets
+manager). A store written for an earlier version, with ``load``/``save``/``delete`` only
+(:class:`BasicTokenStore`), keeps working: ``CustomerAuth`` then locks within the process only, so
+processes sharing such a store can still race; add ``lock`` to make them take turns. Stores never
+show token ids in their reprs or error messages.
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -33,9 +43,26 @@ try:  # POSIX: serialise writers across processes; elsewhere os.replace keeps th
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FileTokenStore", "MemoryTokenStore", "TokenStore", "customer_token_key"]
+__all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
+    "BasicTokenStore",
+    "FileTokenStore",
+    "KeyLocks",
+    "MemoryTokenStore",
+    "TokenStore",
+    "customer_token_key",
+    "store_lock",
+]
 
 _FILE_VERSION = 1
+
+#: How long :meth:`FileTokenStore.lock` waits for another holder (a token creation takes one
+#: request, with its retries) before it raises ``TokenStoreError``.
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+# Polling a lock that is held: first soon, then at most this often.
+_FIRST_POLL = 0.002
+_MAX_POLL = 0.05
 
 
 def customer_token_key(project: httpx.URL | str, external_application_id: str, device_id: str) -> str:
@@ -52,19 +79,11 @@ def customer_token_key(project: httpx.URL | str, external_application_id: str, d
 
 
 @runtime_checkable
-class TokenStore(Protocol):
-    """Keeps Customer API token ids by key (see :func:`customer_token_key`).
+class BasicTokenStore(Protocol):
+    """A token store without :meth:`TokenStore.lock`, as written for earlier versions.
 
-    Implementations raise :class:`~carecloud_async.TokenStoreError` when they cannot read or
-    write, and never put a token id into an error message or repr.
-
-        class RedisTokenStore:
-            async def load(self, key: str) -> str | None:
-                return await redis.get(f"carecloud:{key}")
-            async def save(self, key: str, token_id: str) -> None:
-                await redis.set(f"carecloud:{key}", token_id)
-            async def delete(self, key: str) -> None:
-                await redis.delete(f"carecloud:{key}")
+    Still accepted: ``CustomerAuth`` then guards token creation with a lock of this process only
+    (see :func:`store_lock`), which does not stop two processes from creating a token each.
     """
 
     async def load(self, key: str) -> str | None:
@@ -80,6 +99,90 @@ class TokenStore(Protocol):
         ...
 
 
+@runtime_checkable
+class TokenStore(Protocol):
+    """Keeps Customer API token ids by key (see :func:`customer_token_key`).
+
+    Implementations raise :class:`~carecloud_async.TokenStoreError` when they cannot read or
+    write, and never put a token id into an error message or repr. ``lock`` makes token creation
+    one at a time for every client sharing the store.
+
+        class RedisTokenStore:
+            async def load(self, key: str) -> str | None:
+                return await redis.get(f"carecloud:{key}")
+            async def save(self, key: str, token_id: str) -> None:
+                await redis.set(f"carecloud:{key}", token_id)
+            async def delete(self, key: str) -> None:
+                await redis.delete(f"carecloud:{key}")
+            def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+                return redis.lock(f"carecloud:{key}:lock", timeout=60)
+    """
+
+    async def load(self, key: str) -> str | None:
+        """The token id saved under ``key``, or None."""
+        ...
+
+    async def save(self, key: str, token_id: str) -> None:
+        """Save ``token_id`` under ``key``, replacing any previous one."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Forget the token saved under ``key`` (no error if there is none)."""
+        ...
+
+    def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held across load, create and save of the token under `key`: exclusive for every client sharing this store (across processes for stores that are shared across processes)."""  # noqa: E501
+        ...
+
+
+class KeyLocks:
+    """Locks by key, exclusive for every coroutine of this process, whichever thread and event loop
+    runs it (an ``asyncio.Lock`` belongs to one event loop; this does not).
+
+    Waiting polls a ``threading.Lock`` with short sleeps, so the event loop is never blocked.
+
+        locks = KeyLocks()
+        async with locks.hold("demo.example/app1/kiosk-7"):
+            ...
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold the lock of ``key`` for the ``async with`` block."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        delay = _FIRST_POLL
+        while not lock.acquire(blocking=False):
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MAX_POLL)
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+# The in-process lock for stores that have no ``lock`` of their own.
+_FALLBACK_LOCKS = KeyLocks()
+
+
+def store_lock(store: TokenStore | BasicTokenStore, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+    """``store.lock(key)``, or for a store without ``lock`` (:class:`BasicTokenStore`) a lock of
+    this process only, keyed by ``key``.
+
+        async with store_lock(store, key):
+            token_id = await store.load(key) or await create_and_save()
+    """
+    lock = getattr(store, "lock", None)
+    if callable(lock):
+        held: contextlib.AbstractAsyncContextManager[None] = lock(key)
+        return held
+    return _FALLBACK_LOCKS.hold(key)
+
+
 class MemoryTokenStore:
     """Keeps tokens in this process only: the default, fine for tests and short scripts.
 
@@ -92,6 +195,7 @@ class MemoryTokenStore:
 
     def __init__(self) -> None:
         self._tokens: dict[str, str] = {}
+        self._locks = KeyLocks()
 
     async def load(self, key: str) -> str | None:
         """The token id saved under ``key``, or None."""
@@ -106,6 +210,10 @@ class MemoryTokenStore:
         """Forget the token saved under ``key``."""
         self._tokens.pop(key, None)
 
+    def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Exclusive for every client of this process sharing this store (any thread or event loop)."""
+        return self._locks.hold(key)
+
     def __repr__(self) -> str:
         return f"MemoryTokenStore(<{len(self._tokens)} token(s)>)"
 
@@ -119,6 +227,12 @@ class FileTokenStore:
     (``asyncio.to_thread``), off the event loop. ``~`` in the path is expanded; missing parent
     directories are created (mode 0700).
 
+    :meth:`lock` is held by ``CustomerAuth`` across load, create and save of a token: an
+    exclusive ``flock`` on a second lock file (``<name>.create.lock``), taken without blocking
+    the event loop and given up after ``lock_timeout`` seconds with a ``TokenStoreError``. Every
+    process using the same file takes turns, so they make one token between them. (Without
+    ``fcntl``, on Windows, it locks within the process only.)
+
         store = FileTokenStore("~/.carecloud/tokens.json")
         cc = CareCloud.customer(..., token_store=store)
 
@@ -126,9 +240,13 @@ class FileTokenStore:
     keep it out of backups and repositories like any other secret.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self._path = Path(path).expanduser()
-        self._lock = asyncio.Lock()
+        if not lock_timeout > 0:
+            raise TokenStoreError(f"lock_timeout must be > 0 seconds, got {lock_timeout!r}")
+        self._lock_timeout = lock_timeout
+        self._writers = KeyLocks()
+        self._creators = KeyLocks()
 
     @property
     def path(self) -> Path:
@@ -143,13 +261,51 @@ class FileTokenStore:
     async def save(self, key: str, token_id: str) -> None:
         """Save ``token_id`` under ``key`` (read, change, replace the file atomically)."""
         _check(key, token_id)
-        async with self._lock:
+        async with self._writers.hold(""):
             await asyncio.to_thread(self._update, key, token_id)
 
     async def delete(self, key: str) -> None:
         """Forget the token saved under ``key``."""
-        async with self._lock:
+        async with self._writers.hold(""):
             await asyncio.to_thread(self._update, key, None)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        """Exclusive for every process (and client) using this file, held for the ``async with``
+        block; raises ``TokenStoreError`` after ``lock_timeout`` seconds of waiting.
+
+            async with store.lock(key):
+                token_id = await store.load(key) or await create_and_save()
+        """
+        deadline = time.monotonic() + self._lock_timeout
+        # One waiter per key in this process polls the file lock; the others wait behind it.
+        async with self._creators.hold(key):
+            fd = await asyncio.to_thread(self._open_lock_file, self._path.with_name(self._path.name + ".create.lock"))
+            try:
+                await self._acquire(fd, deadline)
+                yield
+            finally:
+                os.close(fd)  # closing releases the lock
+
+    async def _acquire(self, fd: int, deadline: float) -> None:
+        if fcntl is None:  # pragma: no cover - Windows
+            return
+        delay = _FIRST_POLL
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a non-blocking system call
+                return
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise TokenStoreError(f"cannot lock token store {self._path}: {_reason(exc)}") from None
+            if time.monotonic() >= deadline:
+                raise TokenStoreError(
+                    f"timed out after {self._lock_timeout:g} s waiting for the lock of token store {self._path} "
+                    "(another process is creating a token, or stopped while holding the lock file)"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MAX_POLL)
 
     def __repr__(self) -> str:
         return f"FileTokenStore(path={str(self._path)!r})"
@@ -217,16 +373,19 @@ class FileTokenStore:
             raise TokenStoreError(f"cannot write token store {self._path}: {_reason(exc)}") from None
         _fsync_directory(directory)
 
+    def _open_lock_file(self, lock_path: Path) -> int:
+        try:
+            self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise TokenStoreError(f"cannot lock token store {self._path}: {_reason(exc)}") from None
+
     @contextlib.contextmanager
     def _interprocess_lock(self) -> Iterator[None]:
         if fcntl is None:  # pragma: no cover - Windows
             yield
             return
-        lock_path = self._path.with_name(self._path.name + ".lock")
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise TokenStoreError(f"cannot lock token store {self._path}: {_reason(exc)}") from None
+        fd = self._open_lock_file(self._path.with_name(self._path.name + ".lock"))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +24,7 @@ from carecloud_async._errors import (
     TokenStoreError,
 )
 from carecloud_async._redaction import install_log_redaction
-from carecloud_async._tokens import MemoryTokenStore
+from carecloud_async._tokens import BasicTokenStore, FileTokenStore, MemoryTokenStore, TokenStore
 
 ENTERPRISE = "https://demo.example/webservice/rest-api/enterprise-interface/v1.0"
 CUSTOMER = "https://demo.example/webservice/rest-api/customer-interface/v1.0"
@@ -579,7 +581,7 @@ class FakeCustomer:
         return [r for r in self.requests if "/actions/login" in r.url.path]
 
 
-def customer_auth(store: MemoryTokenStore, **kwargs: Any) -> CustomerAuth:
+def customer_auth(store: TokenStore | BasicTokenStore, **kwargs: Any) -> CustomerAuth:
     options: dict[str, Any] = {"external_application_id": APP_ID, "device": DEVICE, "token_store": store}
     options.update(kwargs)
     return CustomerAuth(CUSTOMER, **options)
@@ -811,6 +813,86 @@ async def test_login_customer_with_a_stale_stored_token_renews_it() -> None:
     assert len(server.token_creations()) == 1
     assert len(server.logins()) == 2  # 401 with the stale token, then with the new one
     assert (await store.load(auth.store_key) or "").startswith("device-token-0001")
+
+
+class ThreeMethodStore:
+    """A store written for an earlier version (no lock()); ``after_save`` runs after each save."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+        self.after_save: Callable[[], Awaitable[None]] | None = None
+
+    async def load(self, key: str) -> str | None:
+        await let_others_run()
+        return self.tokens.get(key)
+
+    async def save(self, key: str, token_id: str) -> None:
+        self.tokens[key] = token_id
+        if self.after_save is not None:
+            after, self.after_save = self.after_save, None
+            await after()
+
+    async def delete(self, key: str) -> None:
+        self.tokens.pop(key, None)
+
+
+@pytest.mark.parametrize("kind", ["memory", "file", "basic"])
+async def test_two_clients_in_one_process_on_one_store_create_one_token(kind: str, tmp_path: Path) -> None:
+    server = FakeCustomer()
+    shared: Any = MemoryTokenStore() if kind == "memory" else ThreeMethodStore()
+
+    def store() -> Any:  # file: one FileTokenStore each on one path, as two processes would have
+        return FileTokenStore(tmp_path / "tokens.json") if kind == "file" else shared
+
+    async with (
+        customer_client(customer_auth(store()), server) as first,
+        customer_client(customer_auth(store()), server) as second,
+    ):
+        responses = await asyncio.gather(*(client.get("customers/me") for client in (first, second) for _ in range(5)))
+    assert {r.status_code for r in responses} == {200}
+    assert len(server.token_creations()) == 1
+
+
+async def test_customer_login_401_right_after_creating_adopts_the_token_another_process_saved() -> None:
+    # A process on the same store without a lock of its own replaced our fresh token before
+    # our customer login: the 401 must send us back to the store, not fail as refused credentials.
+    server, store = FakeCustomer(), ThreeMethodStore()
+    auth = customer_auth(store, credentials=JANE)
+
+    async def another_process_replaces_it() -> None:
+        server.created += 1
+        elsewhere = f"device-token-{server.created:04d}-elsewhere"
+        server.valid = {elsewhere}
+        store.tokens[auth.store_key] = elsewhere
+
+    store.after_save = another_process_replaces_it
+    async with customer_client(auth, server) as client:
+        response = await client.get("customers/me")
+    assert response.status_code == 200
+    assert auth.customer_id == "customer-42"
+    assert auth.token_id is not None
+    assert auth.token_id.endswith("-elsewhere")
+    assert len(server.token_creations()) == 1  # ours; the other process's came from elsewhere
+    assert len(server.logins()) == 2  # refused with ours, accepted with the stored one
+
+
+async def test_customer_login_401_with_a_stale_token_rereads_the_store_before_creating() -> None:
+    server, store = FakeCustomer(), ThreeMethodStore()
+    auth = customer_auth(store, credentials=JANE)
+    store.tokens[auth.store_key] = "device-token-stale"
+    reads: list[str | None] = []
+    real_load = store.load
+
+    async def counting_load(key: str) -> str | None:
+        value = await real_load(key)
+        reads.append(value)
+        return value
+
+    store.load = counting_load  # type: ignore[method-assign]
+    async with customer_client(auth, server) as client:
+        assert (await client.get("customers/me")).status_code == 200
+    assert reads == ["device-token-stale", "device-token-stale"]  # first use, then on the 401
+    assert len(server.token_creations()) == 1
 
 
 async def test_login_401_right_after_creating_a_token_is_a_refusal() -> None:

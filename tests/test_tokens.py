@@ -6,7 +6,10 @@ import asyncio
 import json
 import os
 import stat
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +17,14 @@ from typing import Any, TypeVar
 import pytest
 
 from carecloud_async._errors import TokenStoreError
-from carecloud_async._tokens import FileTokenStore, MemoryTokenStore, TokenStore, customer_token_key
+from carecloud_async._tokens import (
+    BasicTokenStore,
+    FileTokenStore,
+    MemoryTokenStore,
+    TokenStore,
+    customer_token_key,
+    store_lock,
+)
 
 T = TypeVar("T")
 
@@ -67,9 +77,30 @@ async def test_memory_store_round_trip_and_delete() -> None:
     await store.delete(KEY)  # deleting a missing key is fine
 
 
+class ThreeMethodStore:
+    """A store written for an earlier version: no lock()."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+
+    async def load(self, key: str) -> str | None:
+        return self.tokens.get(key)
+
+    async def save(self, key: str, token_id: str) -> None:
+        self.tokens[key] = token_id
+
+    async def delete(self, key: str) -> None:
+        self.tokens.pop(key, None)
+
+
 async def test_stores_satisfy_the_protocol(tmp_path: Path) -> None:
-    assert isinstance(MemoryTokenStore(), TokenStore)
-    assert isinstance(FileTokenStore(tmp_path / "t.json"), TokenStore)
+    memory: TokenStore = MemoryTokenStore()  # and for mypy
+    file: TokenStore = FileTokenStore(tmp_path / "t.json")
+    assert isinstance(memory, TokenStore)
+    assert isinstance(file, TokenStore)
+    basic: BasicTokenStore = ThreeMethodStore()
+    assert isinstance(basic, BasicTokenStore)
+    assert not isinstance(basic, TokenStore)
 
 
 async def test_memory_store_repr_hides_tokens() -> None:
@@ -276,3 +307,148 @@ async def test_file_store_repr_shows_path_not_tokens(tmp_path: Path) -> None:
 def test_file_store_expands_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert FileTokenStore("~/tokens.json").path == tmp_path / "tokens.json"
+
+
+# ---------------------------------------------------------------- locks
+
+
+class Overlap:
+    """Records who is inside a locked block, failing if two ever are at once."""
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.inside = 0
+        self.most = 0
+        self.entered = 0
+
+    async def visit(self, hold: float = 0.01) -> None:
+        with self.guard:
+            self.inside += 1
+            self.entered += 1
+            self.most = max(self.most, self.inside)
+        await asyncio.sleep(hold)
+        with self.guard:
+            self.inside -= 1
+
+
+@pytest.mark.parametrize("kind", ["memory", "file", "basic"])
+async def test_lock_is_exclusive_within_one_event_loop(kind: str, tmp_path: Path) -> None:
+    stores: dict[str, Any] = {
+        "memory": MemoryTokenStore(),
+        "file": FileTokenStore(tmp_path / "tokens.json"),
+        "basic": ThreeMethodStore(),
+    }
+    store, seen = stores[kind], Overlap()
+
+    async def locked() -> None:
+        async with store_lock(store, KEY):
+            await seen.visit()
+
+    await asyncio.gather(*(locked() for _ in range(10)))
+    assert (seen.entered, seen.most) == (10, 1)
+
+
+async def test_lock_of_one_key_does_not_hold_up_another() -> None:
+    store = MemoryTokenStore()
+
+    async def other_key() -> None:
+        async with store.lock("other/app/device"):
+            pass
+
+    async with store.lock(KEY):
+        await asyncio.wait_for(other_key(), timeout=1)
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_lock_is_exclusive_across_threads_with_their_own_event_loops(kind: str, tmp_path: Path) -> None:
+    # Two instances of FileTokenStore on one path stand for two clients of one process.
+    shared = MemoryTokenStore()
+    seen, errors = Overlap(), []
+
+    def worker() -> None:
+        store = shared if kind == "memory" else FileTokenStore(tmp_path / "tokens.json")
+
+        async def run() -> None:
+            for _ in range(5):
+                async with store.lock(KEY):
+                    await seen.visit(0.005)
+
+        try:
+            asyncio.run(run())
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert (seen.entered, seen.most) == (15, 1)
+
+
+HOLDER = """
+import asyncio, sys
+from carecloud_async import FileTokenStore
+
+async def main() -> None:
+    async with FileTokenStore(sys.argv[1]).lock(sys.argv[2]):
+        print("held", flush=True)
+        await asyncio.sleep(float(sys.argv[3]))
+    print("released", flush=True)
+
+asyncio.run(main())
+"""
+
+
+def hold_in_another_process(path: Path, seconds: float) -> subprocess.Popen[str]:
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
+        [sys.executable, "-c", HOLDER, str(path), KEY, str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "held"
+    return process
+
+
+@posix_only
+async def test_file_lock_times_out_with_a_clear_error_while_another_process_holds_it(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    holder = hold_in_another_process(path, 5)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        with pytest.raises(TokenStoreError, match=r"timed out after 0\.3 s waiting for the lock of token store"):
+            async with FileTokenStore(path, lock_timeout=0.3).lock(KEY):
+                pass
+    finally:
+        ticking.cancel()
+        holder.kill()
+        holder.wait()
+    assert ticks >= 10  # the event loop kept running while the lock was awaited
+
+
+@posix_only
+async def test_file_lock_is_taken_once_another_process_releases_it(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    holder = hold_in_another_process(path, 0.5)
+    started = time.monotonic()
+    try:
+        async with FileTokenStore(path, lock_timeout=20).lock(KEY):
+            waited = time.monotonic() - started
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "released"  # it let go before we got in
+    finally:
+        holder.wait(timeout=10)
+    assert waited > 0.2
+
+
+def test_file_lock_timeout_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(TokenStoreError, match="lock_timeout"):
+        FileTokenStore(tmp_path / "tokens.json", lock_timeout=0)
