@@ -150,6 +150,7 @@ class CareCloud:
         login: str,
         password: str,
         time_zone: str | tzinfo = "UTC",
+        token_store: TokenStore | BasicTokenStore | None = None,
         version: str = DEFAULT_VERSION,
         language: str = DEFAULT_LANGUAGE,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -170,6 +171,14 @@ class CareCloud:
 
             cc = CareCloud.enterprise("demo.crmcarecloud.com", user_external_application_id="...",
                                       login="pos@example.com", password=secret, time_zone="Europe/Prague")
+
+        ``token_store`` (or ``redis``) shares the bearer token with other processes: one login for
+        all of them. Sharing work (both APIs): ``cache=True`` caches GET answers as their
+        ``Cache-Control`` allows, per identity and language (an :class:`HTTPCache` may be shared
+        by several clients); ``dedupe`` merges identical concurrent GETs (on with the cache);
+        ``rate_limit`` caps requests per second; ``redis=RedisState(...)`` puts the token, the
+        cache and the rate budget on Redis for every replica. See the README, "Caching and shared
+        state".
         """
         for name, value in (
             ("user_external_application_id", user_external_application_id),
@@ -187,6 +196,7 @@ class CareCloud:
             login=login,
             password=password,
             time_zone=time_zone,
+            token_store=token_store if token_store is not None else (redis.token_store() if redis else None),
         )
         return cls(
             config,
