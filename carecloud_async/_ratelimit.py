@@ -1,10 +1,12 @@
 """A client-side rate limit: at most N requests per second leave this client (or, with a shared
 budget on Redis, all replicas together), so a bulk job queues instead of collecting 429s.
 
-Requests are spaced evenly, one every ``1/N`` s (GCRA, a leaky bucket without burst): each
-request reserves the next free slot and waits for it. The same decision (:func:`reserve_slot`)
-runs in memory (:class:`LocalRateBudget`) or in Redis (``RedisState(...).rate_budget(...)``).
-:class:`RateLimitTransport` sits below retries, so every attempt, retries included, takes a slot.
+Requests are spaced evenly, one every ``1/N`` s, counted when they actually leave: a waiting
+request takes the slot only once its time has come (:func:`try_take_slot`), so a busy or stalled
+event loop never releases a catch-up burst afterwards. Waiters queue in order (an
+``asyncio.Lock``); the same decision runs in memory (:class:`LocalRateBudget`) or in Redis
+(``RedisState(...).rate_budget(...)``). :class:`RateLimitTransport` sits below retries, so every
+attempt, retries included, takes a slot.
 
     transport = RetryTransport(RateLimitTransport(httpx.AsyncHTTPTransport(retries=0), LocalRateBudget(20)))
     async with CareCloud.enterprise(..., rate_limit=20) as cc:   # the same, built for you
@@ -23,7 +25,7 @@ import httpx
 
 from ._errors import ConfigurationError
 
-__all__ = ["LocalRateBudget", "RateBudget", "RateLimitTransport", "check_rate", "reserve_slot"]
+__all__ = ["LocalRateBudget", "RateBudget", "RateLimitTransport", "check_rate", "try_take_slot"]
 
 
 def check_rate(per_second: float) -> float:
@@ -39,32 +41,33 @@ def check_rate(per_second: float) -> float:
     return float(per_second)
 
 
-def reserve_slot(next_free: float, now: float, interval: float) -> tuple[float, float]:
-    """Reserve the next slot: returns (the new ``next_free``, seconds to wait before sending).
+def try_take_slot(next_free: float, now: float, interval: float) -> tuple[float, float]:
+    """Take a send slot if its time has come: returns (the new ``next_free``, seconds to wait).
 
-    ``next_free`` is when the next request may go (the "theoretical arrival time"); a budget
-    unused for a while does not bank slots, so there is never a burst.
+    A wait of 0 means "send now" (the slot is taken: the next one is ``interval`` later); a wait
+    above 0 means "try again then" (nothing taken). An idle budget does not bank slots.
 
-    >>> reserve_slot(0.0, 10.0, 0.5)      # idle: go now, the next one in 0.5 s
+    >>> try_take_slot(0.0, 10.0, 0.5)      # idle: send now, the next one at 10.5
     (10.5, 0.0)
-    >>> reserve_slot(10.5, 10.1, 0.5)     # busy: wait 0.4 s
-    (11.0, 0.4)
+    >>> try_take_slot(10.5, 10.1, 0.5)     # too early: wait 0.4 s, then try again
+    (10.5, 0.4)
     """
-    start = max(next_free, now)
-    return start + interval, round(start - now, 9)
+    if now >= next_free:
+        return now + interval, 0.0
+    return next_free, round(next_free - now, 9)
 
 
 @runtime_checkable
 class RateBudget(Protocol):
-    """Hands out send slots: ``reserve()`` returns how long to wait before sending."""
+    """Hands out send slots: ``wait_for_slot()`` returns when a request may be sent."""
 
     @property
     def per_second(self) -> float:
         """Requests per second allowed."""
         ...
 
-    async def reserve(self) -> float:
-        """Reserve the next slot; the seconds to wait before sending."""
+    async def wait_for_slot(self) -> None:
+        """Wait until a request may be sent, and take that slot."""
         ...
 
 
@@ -74,21 +77,35 @@ class LocalRateBudget:
     budget = LocalRateBudget(20)          # 20 requests per second
     """
 
-    def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._per_second = check_rate(per_second)
         self._interval = 1.0 / self._per_second
         self._clock = clock
+        self._sleep = sleep
         self._next_free = 0.0
+        self._queue = asyncio.Lock()
 
     @property
     def per_second(self) -> float:
         """Requests per second allowed."""
         return self._per_second
 
-    async def reserve(self) -> float:
-        """Reserve the next slot; the seconds to wait before sending."""
-        self._next_free, delay = reserve_slot(self._next_free, self._clock(), self._interval)
-        return delay
+    def try_take(self) -> float:
+        """Take a slot now if its time has come (0), else the seconds until it does."""
+        self._next_free, wait = try_take_slot(self._next_free, self._clock(), self._interval)
+        return wait
+
+    async def wait_for_slot(self) -> None:
+        """Wait (in turn with the other waiters) until a request may be sent, and take that slot."""
+        async with self._queue:
+            while (wait := self.try_take()) > 0:
+                await self._sleep(wait)
 
     def __repr__(self) -> str:
         return f"LocalRateBudget(per_second={self._per_second})"
@@ -100,16 +117,9 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
     transport = RateLimitTransport(httpx.AsyncHTTPTransport(retries=0), LocalRateBudget(10))
     """
 
-    def __init__(
-        self,
-        transport: httpx.AsyncBaseTransport,
-        budget: RateBudget,
-        *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport, budget: RateBudget) -> None:
         self._transport = transport
         self._budget = budget
-        self._sleep = sleep
 
     @property
     def budget(self) -> RateBudget:
@@ -118,9 +128,7 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for the next slot, then send."""
-        delay = await self._budget.reserve()
-        if delay > 0:
-            await self._sleep(delay)
+        await self._budget.wait_for_slot()
         return await self._transport.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -53,16 +53,18 @@ T = TypeVar("T")
 # Failures that mean "Redis is not there right now" (refused, reset, timed out, server error).
 _UNAVAILABLE = (RedisError, OSError, asyncio.TimeoutError)
 
-# GCRA on the Redis clock: reserve the next slot, answer the seconds to wait for it.
-_RESERVE_SLOT = """
+# The rate budget on the Redis clock: take the slot if its time has come (answer 0), else
+# answer the seconds until it does (taking nothing). Same decision as _ratelimit.try_take_slot.
+_TRY_TAKE_SLOT = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
 local interval = tonumber(ARGV[1])
 local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
-local start = math.max(next_free, now)
-local new_next = start + interval
-redis.call('SET', KEYS[1], string.format('%.6f', new_next), 'PX', math.ceil((new_next - now) * 1000) + 1000)
-return string.format('%.6f', start - now)
+if now >= next_free then
+  redis.call('SET', KEYS[1], string.format('%.6f', now + interval), 'PX', math.ceil(interval * 1000) + 1000)
+  return '0'
+end
+return string.format('%.6f', next_free - now)
 """
 
 
@@ -322,7 +324,7 @@ class RedisCacheGenerations:
 
 
 class RedisRateBudget:
-    """``per_second`` requests for every client sharing ``name`` on one Redis (GCRA on the Redis
+    """``per_second`` requests for every client sharing ``name`` on one Redis (slots on the Redis
     clock, so the replicas' clocks need not agree); this process's own budget of ``per_second``
     while Redis is unavailable.
 
@@ -334,21 +336,27 @@ class RedisRateBudget:
         self._per_second = check_rate(per_second)
         self._key = state.key("rate", name)
         self._local = LocalRateBudget(self._per_second)
-        self._script: Any = state.redis.register_script(_RESERVE_SLOT)
+        self._queue = asyncio.Lock()
+        self._script: Any = state.redis.register_script(_TRY_TAKE_SLOT)
 
     @property
     def per_second(self) -> float:
         """Requests per second allowed, all clients together."""
         return self._per_second
 
-    async def reserve(self) -> float:
-        """Reserve the next shared slot; the seconds to wait before sending."""
+    async def wait_for_slot(self) -> None:
+        """Wait until a shared slot is free and take it (this process's waiters in turn)."""
 
         async def on_redis() -> float:
             value = await self._script(keys=[self._key], args=[f"{1.0 / self._per_second:.9f}"])
             return float(value.decode() if isinstance(value, bytes) else value)
 
-        return await self._state.run("rate budget", on_redis, self._local.reserve)
+        async def locally() -> float:
+            return self._local.try_take()
+
+        async with self._queue:
+            while (wait := await self._state.run("rate budget", on_redis, locally)) > 0:  # noqa: ASYNC110 - polls a shared slot
+                await asyncio.sleep(wait)
 
     def __repr__(self) -> str:
         return f"RedisRateBudget(per_second={self._per_second})"

@@ -14,10 +14,17 @@ down, so that processes starting together really overlap.
 
     with StandInServer(latency=0.02) as server:
         ...  # server.origin is "http://127.0.0.1:<port>"; server.counts["GET"] after
+
+As a process of its own (the benchmark runs it so, off the client's CPU and GIL), it prints
+``listening <port>`` and serves until killed; ``GET /__counts`` answers the counts as JSON and
+``POST /__reset`` clears them:
+
+    python -m scripts.stand_in_server --latency-ms 20 --rate-limit 100
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import collections
 import contextlib
@@ -109,9 +116,15 @@ class StandInServer:
         return False
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if request.path == "/__counts":
+            return web.json_response(dict(self.counts))
+        if request.path == "/__reset":
+            self.reset()
+            return web.json_response({})
+        over_limit = self._over_limit()  # counted on arrival, as a gateway would
         if self.latency:
             await asyncio.sleep(self.latency)
-        if self._over_limit():
+        if over_limit:
             self.counts["429"] += 1
             return web.Response(status=429, headers={"Retry-After": "1"})
         path = request.path
@@ -141,3 +154,23 @@ def stand_in(**options: object) -> Iterator[StandInServer]:
         yield server
     finally:
         server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--rate-limit", type=int, default=None, help="answer 429 above this many requests per second")
+    parser.add_argument("--cache-control", default="max-age=60")
+    args = parser.parse_args()
+    server = StandInServer(
+        latency=args.latency_ms / 1000, rate_limit=args.rate_limit, cache_control=args.cache_control or None
+    ).start()
+    print(f"listening {server.port}", flush=True)
+    try:
+        threading.Event().wait()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,34 +1,76 @@
-"""The client-side rate limit: slots spaced 1/N s apart, every attempt (retries too) takes one."""
+"""The client-side rate limit: sends spaced 1/N s apart, counted when they leave; every attempt
+(retries too) takes a slot; no catch-up burst after a stall."""
 
 from __future__ import annotations
+
+import asyncio
 
 import httpx
 import pytest
 
 from carecloud_async import CareCloud, ConfigurationError, LocalRateBudget, RetryPolicy
-from carecloud_async._ratelimit import RateLimitTransport, reserve_slot
+from carecloud_async._ratelimit import RateLimitTransport, try_take_slot
+
+
+class FakeTime:
+    """A clock and a sleep that advances it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
 
 
 def test_an_idle_budget_sends_at_once_and_banks_nothing() -> None:
-    assert reserve_slot(0.0, 100.0, 0.1) == (100.1, 0.0)
-    # Idle for a long time: still one slot now, the next one interval later (no burst).
-    assert reserve_slot(50.0, 100.0, 0.1) == (100.1, 0.0)
+    assert try_take_slot(0.0, 100.0, 0.1) == (100.1, 0.0)
+    # Idle for a long time: one slot now, the next one an interval later (no burst).
+    assert try_take_slot(50.0, 100.0, 0.1) == (100.1, 0.0)
 
 
-def test_a_busy_budget_queues_each_request_one_interval_after_the_previous() -> None:
-    next_free, waits = 0.0, []
-    for _ in range(5):
-        next_free, wait = reserve_slot(next_free, 10.0, 0.25)
-        waits.append(wait)
-    assert waits == [0.0, 0.25, 0.5, 0.75, 1.0]
+def test_too_early_means_wait_and_takes_nothing() -> None:
+    assert try_take_slot(100.1, 100.0, 0.1) == (100.1, 0.1)
 
 
-async def test_the_local_budget_follows_its_clock() -> None:
-    now = [0.0]
-    budget = LocalRateBudget(4, clock=lambda: now[0])
-    assert [await budget.reserve() for _ in range(3)] == [0.0, 0.25, 0.5]
-    now[0] = 10.0
-    assert await budget.reserve() == 0.0
+async def test_a_busy_budget_spaces_sends_one_interval_apart() -> None:
+    time = FakeTime()
+    budget = LocalRateBudget(4, clock=time.clock, sleep=time.sleep)
+    sent = []
+    for _ in range(4):
+        await budget.wait_for_slot()
+        sent.append(time.now)
+    assert sent == pytest.approx([0.0, 0.25, 0.5, 0.75])
+
+
+async def test_a_stall_does_not_release_a_catch_up_burst() -> None:
+    time = FakeTime()
+    budget = LocalRateBudget(10, clock=time.clock, sleep=time.sleep)
+    await budget.wait_for_slot()
+    time.now += 5.0  # the event loop was busy elsewhere for 5 s
+    sent = []
+    for _ in range(3):
+        await budget.wait_for_slot()
+        sent.append(time.now)
+    assert sent == pytest.approx([5.0, 5.1, 5.2])
+
+
+async def test_concurrent_waiters_go_in_turn() -> None:
+    time = FakeTime()
+    budget = LocalRateBudget(10, clock=time.clock, sleep=time.sleep)
+    sent: list[float] = []
+
+    async def send() -> None:
+        await budget.wait_for_slot()
+        sent.append(time.now)
+
+    await asyncio.gather(*(send() for _ in range(5)))
+    assert sent == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
 
 
 @pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan"), "10", True])
@@ -37,36 +79,29 @@ def test_bad_rates_are_refused(bad: object) -> None:
         LocalRateBudget(bad)  # type: ignore[arg-type]
 
 
-async def test_the_transport_sleeps_what_the_budget_says_before_sending() -> None:
-    slept: list[float] = []
+async def test_the_transport_waits_for_a_slot_before_each_send() -> None:
+    time = FakeTime()
     sent: list[float] = []
-    now = [0.0]
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
 
     def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(now[0])
+        sent.append(time.now)
         return httpx.Response(200)
 
-    transport = RateLimitTransport(httpx.MockTransport(handler), LocalRateBudget(10, clock=lambda: now[0]), sleep=sleep)
-    async with httpx.AsyncClient(transport=transport) as http:
+    budget = LocalRateBudget(10, clock=time.clock, sleep=time.sleep)
+    async with httpx.AsyncClient(transport=RateLimitTransport(httpx.MockTransport(handler), budget)) as http:
         for _ in range(4):
             await http.get("https://p.example/")
-    assert slept == pytest.approx([0.1, 0.1, 0.1])
     assert sent == pytest.approx([0.0, 0.1, 0.2, 0.3])
 
 
 async def test_retries_take_slots_too() -> None:
     """The rate limit is below the retries: a 429 answered and retried costs two slots."""
     answers = iter([httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(200)])
-    reserved: list[float] = []
+    taken: list[float] = []
 
     class CountingBudget(LocalRateBudget):
-        async def reserve(self) -> float:
-            reserved.append(1.0)
-            return 0.0
+        async def wait_for_slot(self) -> None:
+            taken.append(1.0)
 
     cc = CareCloud.enterprise(
         "https://p.example",
@@ -80,7 +115,7 @@ async def test_retries_take_slots_too() -> None:
     cc.auth._token = "bearer"  # type: ignore[union-attr]
     async with cc:
         assert (await cc.http.get("stores")).status_code == 200
-    assert len(reserved) == 2
+    assert len(taken) == 2
 
 
 def test_a_number_becomes_a_local_budget_of_that_rate() -> None:
