@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._cache import HTTPCache, MemoryCacheStorage
+    from ._call_options import CallOptions
     from ._client import CareCloud
     from ._config import ClientConfig, build_base_url
     from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
@@ -65,6 +66,7 @@ _MODULE_OF: dict[str, str] = {
     "APIError": "._errors",
     "AuthenticationError": "._errors",
     "BadRequest": "._errors",
+    "CallOptions": "._call_options",
     "CareCloud": "._client",
     "CareCloudError": "._errors",
     "ClientConfig": "._config",
@@ -102,6 +104,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequest",
+    "CallOptions",
     "CareCloud",
     "CareCloudError",
     "ClientConfig",

@@ -16,7 +16,6 @@ same client and transport (so retries apply) and carry the ``User-Agent``, ``Acc
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, Generator, Mapping
@@ -26,6 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from ._errors import AuthenticationError, ConfigurationError, InvalidParam, error_from_response, redact_url
+from ._locks import LoopSafeLock
 
 __all__ = [
     "AuthSteps",
@@ -143,7 +143,8 @@ class TokenAuth(httpx.Auth):
 
     def __init__(self, base_url: httpx.URL | str) -> None:
         self._base_url = check_base_url(base_url)
-        self._lock = asyncio.Lock()
+        # Not an asyncio.Lock: the client may be used from several event loops (threads, runs).
+        self._lock = LoopSafeLock()
         self._generation = 0  # +1 whenever the token changes
         self._failures = 0  # +1 whenever _steps fails with AuthenticationError
         self._last_failure: AuthenticationError | None = None

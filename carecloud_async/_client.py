@@ -19,9 +19,13 @@ It owns one ``httpx.AsyncClient`` (pool, timeouts, retries below auth, the token
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import copy
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import tzinfo
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 import httpx
 from carecloud_api import Client
 
+from ._call_options import CallOptions, apply_call_options, using_call_options
 from ._config import (
     DEFAULT_LANGUAGE,
     DEFAULT_LIMITS,
@@ -46,6 +51,7 @@ from ._errors import (
     RequestValidationError,
     redact_url,
 )
+from ._event_loops import PerLoop
 from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
 from ._pagination import Paginator
 from ._ratelimit import LocalRateBudget, RateBudget
@@ -66,6 +72,22 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 logger = logging.getLogger("carecloud_async")
+
+
+_ONE_LOOP_WITH_HTTP_CLIENT = (
+    "one CareCloud client per event loop when it sends through your own http_client: an "
+    "httpx.AsyncClient's connections belong to the event loop that opened them. Create the CareCloud "
+    "client (and your httpx.AsyncClient) inside each asyncio.run or thread, or leave out http_client "
+    "and CareCloud keeps a connection pool per event loop itself"
+)
+
+
+@dataclass(frozen=True)
+class _Lane:
+    """What one event loop uses: an httpx client on its own pool, and the generated Client on it."""
+
+    http: httpx.AsyncClient
+    api: Client
 
 
 class _UserClientTransport(httpx.AsyncBaseTransport):
@@ -107,37 +129,53 @@ class CareCloud:
         self.retry = retry or RetryPolicy()
         #: Where GET answers are cached (``cache=``), or None when caching is off.
         self.cache: HTTPCache | None = _http_cache(cache, redis)
+        self._dedupe = self.cache is not None if dedupe is None else dedupe
+        self._rate_budget = _rate_budget(rate_limit, redis, config)
+        self._transport = transport
+        # The connection pool belongs to the event loop that opened its connections: each loop
+        # the client is used in (sequential asyncio.run calls, threads) gets its own lane (pool,
+        # httpx client, generated Client), while auth (token, lock) and configuration are shared.
+        # A user's own http_client or transport cannot be remade: with http_client the client
+        # stays in one loop; a transport is shared by every lane (the user's to make loop-safe).
+        # The cache and the rate budget are shared by every lane too.
         if http_client is not None:
-            inner: httpx.AsyncBaseTransport = _UserClientTransport(http_client)
-        elif transport is not None:
-            inner = transport
+            home = self._new_lane(_UserClientTransport(http_client))
+            self._lanes: PerLoop[_Lane] = PerLoop(home, make=None, refusal=_ONE_LOOP_WITH_HTTP_CLIENT)
         else:
+            self._lanes = PerLoop(self._new_lane(), make=self._new_lane, refusal="")
+        self._closed = False
+        self._root = self  # views (with_options) share the root's pools and closed state
+        self._options = CallOptions()
+
+    def _new_lane(self, inner: httpx.AsyncBaseTransport | None = None) -> _Lane:
+        if inner is None:
             # retries=0: the RetryTransport above is the only retry layer.
-            inner = httpx.AsyncHTTPTransport(retries=0, limits=config.limits, http2=config.http2)
+            config = self.config
+            inner = self._transport or httpx.AsyncHTTPTransport(retries=0, limits=config.limits, http2=config.http2)
         headers = {
             "Accept": "application/json",
-            "Accept-Language": config.language,
-            "User-Agent": config.user_agent or f"carecloud-async/{__version__} httpx/{httpx.__version__}",
+            "Accept-Language": self.config.language,
+            "User-Agent": self.config.user_agent or f"carecloud-async/{__version__} httpx/{httpx.__version__}",
         }
-        self._http = httpx.AsyncClient(
-            base_url=config.base_url,
-            auth=auth,
+        http = httpx.AsyncClient(
+            base_url=self.config.base_url,
+            auth=self.auth,
             headers=headers,
-            timeout=config.timeout,
+            timeout=self.config.timeout,
             transport=build_stack(
                 inner,
                 retry=self.retry,
-                identity=auth.identity,
+                identity=self.auth.identity,
                 cache=self.cache,
-                dedupe=self.cache is not None if dedupe is None else dedupe,
-                rate_budget=_rate_budget(rate_limit, redis, config),
+                dedupe=self._dedupe,
+                rate_budget=self._rate_budget,
             ),
             follow_redirects=False,
-            event_hooks={"response": [self._log_response]},
+            event_hooks={"request": [self._apply_call_options], "response": [self._log_response]},
         )
-        self._api = Client(base_url=str(config.base_url), raise_on_unexpected_status=False)
-        self._api.set_async_httpx_client(self._http)
-        self._closed = False
+        api = Client(base_url=str(self.config.base_url), raise_on_unexpected_status=False)
+        api.set_async_httpx_client(http)
+        return _Lane(http, api)
 
     # ------------------------------------------------------------------ constructors
 
@@ -360,14 +398,84 @@ class CareCloud:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (idempotent). A user's own ``http_client`` is left open."""
-        if not self._closed:
-            self._closed = True
-            await self._http.aclose()
+        """Close the connection pools (idempotent). A user's own ``http_client`` is left open.
+
+        Pools of other event loops still running (other threads) are closed in their loop; those
+        of loops that have ended hold only dead connections and are dropped. Closing a view
+        (:meth:`with_options`) closes the client it is a view of.
+        """
+        if self._root is not self:
+            await self._root.aclose()
+            return
+        if self._closed:
+            return
+        self._closed = True
+        running = asyncio.get_running_loop()
+        for loop, lane in self._lanes.values():
+            if loop is None or loop is running:
+                await lane.http.aclose()
+            elif not loop.is_closed() and loop.is_running():
+                closing = asyncio.run_coroutine_threadsafe(lane.http.aclose(), loop)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.wrap_future(closing), timeout=5)
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._root._closed
+
+    def with_options(
+        self,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        language: str | None = None,
+        retry: RetryPolicy | None = None,
+        max_attempts: int | None = None,
+        cache: bool | None = None,
+    ) -> CareCloud:
+        """A view of this client whose calls use other options; this client is left unchanged.
+
+        The view shares the connection pool, the token and its lifecycle; only the calls made
+        through it (:meth:`call`, :meth:`paginate`, :attr:`actions`, workflows given the view)
+        carry its options, even when calls of several views run concurrently. Options left out
+        keep the client's (or, for a view of a view, the first view's) value.
+
+            fast = cc.with_options(timeout=5, max_attempts=1)        # fail fast, no retries
+            page = await fast.call(get_customers.call, count=10)
+            czech = cc.with_options(language="cs", extra_headers={"X-Correlation-Id": request_id})
+            async for reward in czech.paginate(get_rewards):
+                ...
+
+        ``timeout`` is seconds or an ``httpx.Timeout``; ``extra_headers`` are added to every
+        request of the call (also the login or token request it may cause) and cannot set
+        ``Authorization``; ``language`` is the ``Accept-Language`` sent (an ``accept_language``
+        argument of the call wins); ``retry`` replaces the client's :class:`RetryPolicy` and
+        ``max_attempts`` (1 = no retries) changes just that; ``cache=False`` makes the calls skip
+        the HTTP cache and in-flight dedupe (a fresh answer from the server). ``cc.http`` is not
+        affected.
+
+            live = cc.with_options(cache=False)
+            points = await live.call(get_customer.call, customer_id)   # never from the cache
+        """
+        options = self._options.merged(
+            CallOptions(
+                timeout=timeout,
+                extra_headers=extra_headers or (),
+                language=language,
+                retry=retry,
+                max_attempts=max_attempts,
+                cache=cache,
+            )
+        )
+        view = copy.copy(self)
+        view.__dict__.pop("actions", None)  # bound to this object's call: the view makes its own
+        view._options = options
+        return view
+
+    @property
+    def options(self) -> CallOptions:
+        """The per-call options of this view (empty for the client itself)."""
+        return self._options
 
     async def authenticate(self) -> None:
         """Log in (Enterprise) or obtain the device token (Customer) now, instead of on the first
@@ -376,25 +484,28 @@ class CareCloud:
             async with CareCloud.from_env() as cc:
                 await cc.authenticate()   # AuthenticationError here if the password is wrong
         """
-        if self._closed:
+        if self.closed:
             raise CareCloudError("this CareCloud client is closed")
-        with network_errors():
-            await self.auth.authenticate(self._http)
+        with network_errors(), using_call_options(self._options):
+            await self.auth.authenticate(self._lanes.current().http)
 
     def __repr__(self) -> str:
-        return f"CareCloud(interface={self.config.interface!r}, base_url={str(self.config.base_url)!r})"
+        options = f", options={self._options!r}" if self._options else ""
+        return f"CareCloud(interface={self.config.interface!r}, base_url={str(self.config.base_url)!r}{options})"
 
     # ------------------------------------------------------------------ calls
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The underlying authenticated ``httpx.AsyncClient`` (base URL set), for raw requests."""
-        return self._http
+        """The underlying authenticated ``httpx.AsyncClient`` (base URL set), for raw requests:
+        the running event loop's own (each loop has its own connection pool)."""
+        return self._lanes.current().http
 
     @property
     def api_client(self) -> Client:
-        """The generated ``Client`` on our httpx client, for the generated functions directly."""
-        return self._api
+        """The generated ``Client`` on our httpx client, for the generated functions directly
+        (the running event loop's own)."""
+        return self._lanes.current().api
 
     def check_operation(self, operation: Operation) -> None:
         """Refuse, before sending, an operation the other API alone serves."""
@@ -424,14 +535,15 @@ class CareCloud:
         module, entry = operation_of(operation)
         function = operation if not isinstance(operation, ModuleType) else module.call
         self.check_operation(entry)
-        bind_arguments(entry, function, self._api, *args, **kwargs)
+        bind_arguments(entry, function, self._lanes.home.api, *args, **kwargs)
         return await self.send_call(function, *args, **kwargs)
 
     async def send_call(self, function: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any:
         """Run a generated ``call`` function, mapping failures to carecloud_async errors."""
-        if self._closed:
+        if self.closed:
             raise CareCloudError("this CareCloud client is closed")
-        return await send_operation(self._api, function, *args, **kwargs)
+        with using_call_options(self._options):
+            return await send_operation(self._lanes.current().api, function, *args, **kwargs)
 
     @overload
     def paginate(
@@ -515,13 +627,18 @@ class CareCloud:
 
     async def login_customer(self, credentials: CustomerCredentials) -> str:
         """Log a customer in on this device token; returns and keeps the customer id."""
-        return await self._customer_auth().login_customer(self._http, credentials)
+        with using_call_options(self._options):
+            return await self._customer_auth().login_customer(self.http, credentials)
 
     async def logout_customer(self) -> None:
         """Log the customer out of this device token (the token itself stays valid)."""
-        await self._customer_auth().logout_customer(self._http)
+        with using_call_options(self._options):
+            await self._customer_auth().logout_customer(self.http)
 
     # ------------------------------------------------------------------ internals
+
+    async def _apply_call_options(self, request: httpx.Request) -> None:
+        apply_call_options(request, default_language=self.config.language, default_retry=self.retry)
 
     async def _log_response(self, response: httpx.Response) -> None:
         if logger.isEnabledFor(logging.DEBUG):

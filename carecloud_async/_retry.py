@@ -45,6 +45,7 @@ from ._errors import ConfigurationError, parse_retry_after, redact_url
 
 __all__ = [
     "IDEMPOTENT_METHODS",
+    "RETRY_POLICY_EXTENSION",
     "RETRY_STATUSES",
     "RetryPolicy",
     "RetryTransport",
@@ -54,6 +55,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("carecloud_async.retry")
+
+#: A request extension holding a ``RetryPolicy`` for that request only (per-call options).
+RETRY_POLICY_EXTENSION = "carecloud_async.retry_policy"
 
 #: Statuses the server answers without acting on the request: safe to retry for any method.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 503})
@@ -271,8 +275,11 @@ class RetryTransport(httpx.AsyncBaseTransport):
         return self._policy
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` through the wrapped transport, retrying as the policy allows."""
-        policy = self._policy
+        """Send ``request`` through the wrapped transport, retrying as the policy allows (the
+        request's own, in its ``RETRY_POLICY_EXTENSION`` extension, or the transport's)."""
+        policy = request.extensions.get(RETRY_POLICY_EXTENSION, self._policy)
+        if not isinstance(policy, RetryPolicy):
+            policy = self._policy
         if not policy.enabled:
             return await self._transport.handle_async_request(request)
         # A streamed body can be iterated once only; buffered, it can be sent again.

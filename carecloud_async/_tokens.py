@@ -28,7 +28,6 @@ import contextlib
 import json
 import os
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from ._errors import TokenStoreError
+from ._locks import KeyLocks
 
 try:  # POSIX: serialise writers across processes; elsewhere os.replace keeps the file whole.
     import fcntl
@@ -47,7 +47,6 @@ __all__ = [
     "DEFAULT_LOCK_TIMEOUT",
     "BasicTokenStore",
     "FileTokenStore",
-    "KeyLocks",
     "MemoryTokenStore",
     "TokenStore",
     "customer_token_key",
@@ -60,7 +59,7 @@ _FILE_VERSION = 1
 #: request, with its retries) before it raises ``TokenStoreError``.
 DEFAULT_LOCK_TIMEOUT = 60.0
 
-# Polling a lock that is held: first soon, then at most this often.
+# Polling the lock file while another process holds it: first soon, then at most this often.
 _FIRST_POLL = 0.002
 _MAX_POLL = 0.05
 
@@ -133,36 +132,6 @@ class TokenStore(Protocol):
     def lock(self, key: str) -> contextlib.AbstractAsyncContextManager[None]:
         """Held across load, create and save of the token under `key`: exclusive for every client sharing this store (across processes for stores that are shared across processes)."""  # noqa: E501
         ...
-
-
-class KeyLocks:
-    """Locks by key, exclusive for every coroutine of this process, whichever thread and event loop
-    runs it (an ``asyncio.Lock`` belongs to one event loop; this does not).
-
-    Waiting polls a ``threading.Lock`` with short sleeps, so the event loop is never blocked.
-
-        locks = KeyLocks()
-        async with locks.hold("demo.example/app1/kiosk-7"):
-            ...
-    """
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Hold the lock of ``key`` for the ``async with`` block."""
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        delay = _FIRST_POLL
-        while not lock.acquire(blocking=False):
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _MAX_POLL)
-        try:
-            yield
-        finally:
-            lock.release()
 
 
 # The in-process lock for stores that have no ``lock`` of their own.

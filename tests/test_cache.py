@@ -372,3 +372,19 @@ def test_cache_must_be_a_cache_object() -> None:
 
     with pytest.raises(ConfigurationError, match="cache must be"):
         enterprise(Server(), cache="yes")  # type: ignore[arg-type]
+
+
+async def test_a_view_with_cache_false_always_asks_the_server() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        live = cc.with_options(cache=False)
+        await cc.call(get_stores.call)
+        await live.call(get_stores.call)
+        await live.call(get_stores.call)
+        await cc.call(get_stores.call)  # the client itself still uses the cache
+        assert server.gets == 3
+        # A view of that view keeps the opt-out unless it says otherwise.
+        await live.with_options(timeout=5).call(get_stores.call)
+        assert server.gets == 4
+        await live.with_options(cache=True).call(get_stores.call)
+        assert server.gets == 4
