@@ -11,7 +11,7 @@ to every answer, ``Cache-Control: max-age=60`` on GETs) counts what reaches it.
    (``Retry-After: 1``) above ``--server-limit`` requests per second; without a client-side rate
    limit (retries on, as by default) and with ``rate_limit`` at 90 % of the server's limit.
 
-    python -m scripts.bench_cache [--tills 50] [--rounds 3] [--latency-ms 20] [--server-limit 100] [--repeat 3]
+    python -m scripts.bench_cache [--tills 50] [--rounds 3] [--latency-ms 20] [--server-limit 40] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--tills", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--server-limit", type=int, default=100)
+    parser.add_argument("--server-limit", type=int, default=40)
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
