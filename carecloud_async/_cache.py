@@ -37,6 +37,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+from email.utils import formatdate
 from typing import Protocol, runtime_checkable
 
 import httpx
@@ -317,7 +318,10 @@ class HTTPCache:
 
 
 class _Reauthorize(httpx.AsyncBaseTransport):
-    """Below hishel: puts back the Authorization header taken off before the cache saw the request."""
+    """Below hishel: puts back the Authorization header taken off before the cache saw the
+    request, and dates an answer that came without ``Date`` (hishel reads an entry's age from it:
+    without one, an answer would stay fresh whatever its ``max-age``; RFC 9110 section 6.6.1
+    asks a recipient with a clock to add it)."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
         self._transport = transport
@@ -326,7 +330,10 @@ class _Reauthorize(httpx.AsyncBaseTransport):
         authorization = request.extensions.get(_AUTHORIZATION_EXTENSION)
         if isinstance(authorization, str):
             request.headers["Authorization"] = authorization
-        return await self._transport.handle_async_request(request)
+        response = await self._transport.handle_async_request(request)
+        if "date" not in response.headers:
+            response.headers["Date"] = formatdate(usegmt=True)
+        return response
 
     async def aclose(self) -> None:
         await self._transport.aclose()

@@ -6,6 +6,7 @@ CareCloud client builds (auth → dedupe → cache → retries).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -388,3 +389,13 @@ async def test_a_view_with_cache_false_always_asks_the_server() -> None:
         assert server.gets == 4
         await live.with_options(cache=True).call(get_stores.call)
         assert server.gets == 4
+
+
+async def test_an_answer_is_fresh_for_max_age_seconds_only() -> None:
+    server = Server("max-age=1")
+    async with enterprise(server) as cc:
+        await get_data(cc)
+        assert (await get_data(cc))["from_cache"] is True
+        await asyncio.sleep(1.5)  # hishel reads the age from the wall clock
+        assert (await get_data(cc))["from_cache"] is False
+    assert server.gets == 2

@@ -31,7 +31,7 @@ class SlowServer:
         return httpx.Response(
             self.status,
             json={"data": {"stores": [], "total_items": 0, "path": request.url.path, "n": self.requests}},
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Cache-Control": "max-age=60"},
         )
 
 
@@ -169,3 +169,13 @@ def test_only_gets_have_a_key() -> None:
     assert dedupe_key("me", httpx.Request("GET", "https://p.example/stores")) is not None
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         assert dedupe_key("me", httpx.Request(method, "https://p.example/stores")) is None
+
+
+async def test_with_the_cache_on_100_concurrent_calls_send_one_request_and_later_ones_none() -> None:
+    server = SlowServer()
+    async with client(server, cache=True) as cc:  # dedupe comes with the cache
+        calls = [asyncio.create_task(cc.call(get_stores.call)) for _ in range(100)]
+        results = await run_together(server, calls)  # type: ignore[arg-type]
+        assert not [r for r in results if isinstance(r, BaseException)]
+        await cc.call(get_stores.call)
+    assert server.requests == 1
