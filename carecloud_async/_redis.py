@@ -218,6 +218,8 @@ async def _shared_lock(state: RedisState, name: str, timeout: float) -> AsyncIte
             return False
 
         held = await state.run("lock", acquire, no_lock)
+        if not held and state.available:
+            logger.warning("waited %g s for the Redis lock %r; going on without it", timeout + 5, name)
         try:
             yield
         finally:
