@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from ._identity import bypass_cache
     from ._pagination import Page, Paginator
     from ._ratelimit import LocalRateBudget, RateBudget
+    from ._raw_responses import RawResponse
     from ._redis import RedisState, RedisTokenStore
     from ._retry import RetryPolicy, RetryTransport
     from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
@@ -86,6 +87,7 @@ _MODULE_OF: dict[str, str] = {
     "Page": "._pagination",
     "Paginator": "._pagination",
     "RateLimited": "._errors",
+    "RawResponse": "._raw_responses",
     "RequestTimeout": "._errors",
     "RequestValidationError": "._errors",
     "ResponseParseError": "._errors",
@@ -128,6 +130,7 @@ __all__ = [
     "Paginator",
     "RateBudget",
     "RateLimited",
+    "RawResponse",
     "RedisState",
     "RedisTokenStore",
     "RequestTimeout",

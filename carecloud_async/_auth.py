@@ -155,8 +155,8 @@ class TokenAuth(httpx.Auth):
         return self._base_url
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Not supported: the flow is async only (it takes an ``asyncio.Lock`` and may await a
-        token store). Raises :class:`~carecloud_async.ConfigurationError`."""
+        """Not supported: the flow is async only (it awaits its lock and may await a token store).
+        Raises :class:`~carecloud_async.ConfigurationError`."""
         raise ConfigurationError(f"{type(self).__name__} works with httpx.AsyncClient only, not httpx.Client")
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:

@@ -55,6 +55,7 @@ from ._event_loops import PerLoop
 from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
 from ._pagination import Paginator
 from ._ratelimit import LocalRateBudget, RateBudget
+from ._raw_responses import RawResponse, capturing_response, record_response
 from ._retry import RetryPolicy
 from ._stack import build_stack
 from ._tokens import BasicTokenStore, FileTokenStore, MemoryTokenStore, TokenStore
@@ -171,7 +172,7 @@ class CareCloud:
                 rate_budget=self._rate_budget,
             ),
             follow_redirects=False,
-            event_hooks={"request": [self._apply_call_options], "response": [self._log_response]},
+            event_hooks={"request": [self._apply_call_options], "response": [self._on_response]},
         )
         api = Client(base_url=str(self.config.base_url), raise_on_unexpected_status=False)
         api.set_async_httpx_client(http)
@@ -538,6 +539,30 @@ class CareCloud:
         bind_arguments(entry, function, self._lanes.home.api, *args, **kwargs)
         return await self.send_call(function, *args, **kwargs)
 
+    @overload
+    async def call_raw(
+        self, operation: Callable[Concatenate[Client, P], Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> RawResponse[R]: ...
+
+    @overload
+    async def call_raw(self, operation: ModuleType, /, *args: Any, **kwargs: Any) -> RawResponse[Any]: ...
+
+    async def call_raw(self, operation: Any, /, *args: Any, **kwargs: Any) -> RawResponse[Any]:
+        """Like :meth:`call`, and also the HTTP answer: status, headers (``Cache-Control``, a request
+        id) and the parsed model together, from the one request the call makes.
+
+            raw = await cc.call_raw(get_customers.call, count=10)   # RawResponse[GetCustomers200Response]
+            print(raw.status_code, raw.request_id, raw.max_age)
+            customers = raw.parsed.data.customers
+
+        Errors are raised as by :meth:`call` (an ``APIError`` carries its ``response`` too).
+        """
+        with capturing_response() as slot:
+            parsed = await self.call(operation, *args, **kwargs)
+        if slot.response is None:  # pragma: no cover - the response hook sees every answer
+            raise CareCloudError("the call's HTTP response was not seen by the client's response hook")
+        return RawResponse(parsed, slot.response)
+
     async def send_call(self, function: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any:
         """Run a generated ``call`` function, mapping failures to carecloud_async errors."""
         if self.closed:
@@ -640,7 +665,8 @@ class CareCloud:
     async def _apply_call_options(self, request: httpx.Request) -> None:
         apply_call_options(request, default_language=self.config.language, default_retry=self.retry)
 
-    async def _log_response(self, response: httpx.Response) -> None:
+    async def _on_response(self, response: httpx.Response) -> None:
+        record_response(response)  # for call_raw
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s -> %s", response.request.method, redact_url(response.request.url), response.status_code)
 

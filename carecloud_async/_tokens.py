@@ -35,7 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
-from ._errors import TokenStoreError
+from ._errors import ConfigurationError, TokenStoreError
 from ._locks import KeyLocks
 
 try:  # POSIX: serialise writers across processes; elsewhere os.replace keeps the file whole.
@@ -211,8 +211,8 @@ class FileTokenStore:
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self._path = Path(path).expanduser()
-        if not lock_timeout > 0:
-            raise TokenStoreError(f"lock_timeout must be > 0 seconds, got {lock_timeout!r}")
+        if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, (int, float)) or not lock_timeout > 0:
+            raise ConfigurationError(f"lock_timeout must be a number of seconds > 0, got {lock_timeout!r}")
         self._lock_timeout = lock_timeout
         self._writers = KeyLocks()
         self._creators = KeyLocks()

@@ -18,6 +18,7 @@ MODULES = [
     "carecloud_async._identity",
     "carecloud_async._pagination",
     "carecloud_async._ratelimit",
+    "carecloud_async._raw_responses",
     "carecloud_async._redis",
 ]
 

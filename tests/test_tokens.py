@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from carecloud_async._errors import TokenStoreError
+from carecloud_async._errors import ConfigurationError, TokenStoreError
 from carecloud_async._tokens import (
     BasicTokenStore,
     FileTokenStore,
@@ -449,6 +449,7 @@ async def test_file_lock_is_taken_once_another_process_releases_it(tmp_path: Pat
     assert waited > 0.2
 
 
-def test_file_lock_timeout_must_be_positive(tmp_path: Path) -> None:
-    with pytest.raises(TokenStoreError, match="lock_timeout"):
-        FileTokenStore(tmp_path / "tokens.json", lock_timeout=0)
+@pytest.mark.parametrize("timeout", [0, -1, "5", True])
+def test_file_lock_timeout_must_be_positive_seconds(tmp_path: Path, timeout: Any) -> None:
+    with pytest.raises(ConfigurationError, match="lock_timeout must be a number of seconds"):
+        FileTokenStore(tmp_path / "tokens.json", lock_timeout=timeout)
