@@ -202,6 +202,36 @@ async def test_a_write_through_one_replica_invalidates_the_cache_of_the_others(
         await two.aclose()
 
 
+async def test_the_cache_on_redis_holds_no_token(stand_in: StandInServer, redis_server: RedisServer) -> None:
+    state = RedisState(redis_server.url, prefix=f"s{uuid.uuid4().hex[:12]}")
+    try:
+        async with enterprise(stand_in, state, cache=True) as cc:
+            await cc.http.get("stores?count=5")
+            await cc.http.get("stores?count=5")
+            token = cc.auth._token  # type: ignore[union-attr]
+        assert token
+        cache_keys = [key async for key in state.redis.scan_iter(match=state.key("cache", "*"))]
+        assert cache_keys  # the answer is there
+        for key in cache_keys:
+            kind = await state.redis.type(key)
+            values: list[object] = []
+            if kind == b"string":
+                values.append(await state.redis.get(key))
+            elif kind == b"list":
+                values.extend(await state.redis.lrange(key, 0, -1))
+            elif kind == b"zset":
+                values.extend(await state.redis.zrange(key, 0, -1))
+            elif kind == b"hash":
+                values.extend((await state.redis.hgetall(key)).items())
+            text = repr(values).lower() + key.decode()
+            assert token not in text
+            assert "authorization" not in text
+            assert "pos" not in key.decode().split(":", 1)[1]  # no login in key names
+    finally:
+        await state.aclose()
+    assert stand_in.counts["GET"] == 1
+
+
 async def test_the_rate_budget_is_shared_by_every_client(redis_server: RedisServer) -> None:
     prefix = f"r{uuid.uuid4().hex[:12]}"
     one, two = RedisState(redis_server.url, prefix=prefix), RedisState(redis_server.url, prefix=prefix)
@@ -256,6 +286,7 @@ async def test_redis_killed_mid_run_degrades_to_local_state_with_a_warning(
     warnings = [r for r in caplog.records if "Redis is unavailable" in r.getMessage()]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no failed call, no trace
 
 
 async def test_a_customer_client_keeps_working_when_redis_is_killed(stand_in: StandInServer, tmp_path: Path) -> None:
