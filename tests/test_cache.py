@@ -399,3 +399,55 @@ async def test_an_answer_is_fresh_for_max_age_seconds_only() -> None:
         await asyncio.sleep(1.5)  # hishel reads the age from the wall clock
         assert (await get_data(cc))["from_cache"] is False
     assert server.gets == 2
+
+
+async def test_a_401_under_the_cache_still_means_one_relogin_and_a_replay() -> None:
+    server = Server("max-age=60")
+    refused = {"bearer-1"}
+    inner = server.__call__
+
+    def expiring(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization", "").removeprefix("Bearer ") in refused:
+            return httpx.Response(401, json={"error": {"exception": "unauthorized_exception"}})
+        return inner(request)
+
+    cc = CareCloud.enterprise(
+        "https://p.example",
+        user_external_application_id="app",
+        login="pos",
+        password="pw",
+        transport=httpx.MockTransport(expiring),
+        cache=True,
+    )
+    async with cc:
+        first = await get_data(cc)  # bearer-1 refused: log in again (bearer-2), replay
+        second = await get_data(cc)
+    assert server.logins == 2
+    assert (first["who"], first["from_cache"]) == ("bearer-2", False)
+    assert second["from_cache"] is True
+    assert server.gets == 1
+
+
+async def test_retries_run_below_the_cache_and_only_the_final_answer_is_stored() -> None:
+    server = Server("max-age=60")
+    answers = iter([httpx.Response(503, headers={"Retry-After": "0", "Cache-Control": "max-age=60"})])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return next(answers, None) or server(request)
+        return server(request)
+
+    cc = CareCloud.enterprise(
+        "https://p.example",
+        user_external_application_id="app",
+        login="pos",
+        password="pw",
+        transport=httpx.MockTransport(flaky),
+        cache=True,
+    )
+    async with cc:
+        first = await get_data(cc)
+        second = await get_data(cc)
+    assert first["from_cache"] is False
+    assert second["from_cache"] is True
+    assert server.gets == 1
