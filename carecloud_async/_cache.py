@@ -14,15 +14,15 @@ decisions (freshness from ``max-age``, ``no-store``, ``no-cache`` revalidation, 
   path segment after the API base path, e.g. ``customers`` for ``/customers/123/actions/...``),
   for every identity and language: each resource has a generation number that is part of the key,
   and a write increments it.
-- Per-call opt-out: inside ``with bypass_cache():`` (or a request with the extension
-  ``{"carecloud_cache": False}``) requests go straight to the network.
+- Per-call opt-out: the calls of ``cc.with_options(cache=False)``, requests inside
+  ``with bypass_cache():`` and requests with the extension ``{"carecloud_cache": False}`` go
+  straight to the network.
 
     cache = HTTPCache()                       # in memory; RedisState.http_cache() shares it
     async with CareCloud.enterprise(..., cache=cache) as cc:
         stores = await cc.call(get_stores.call)      # from the server
         stores = await cc.call(get_stores.call)      # from the cache while max-age lasts
-        with bypass_cache():
-            fresh = await cc.call(get_stores.call)   # from the server
+        fresh = await cc.with_options(cache=False).call(get_stores.call)   # from the server
 
 This module needs the ``cache`` extra (``pip install 'carecloud-async[cache]'``: hishel).
 """
@@ -344,7 +344,7 @@ class CacheTransport(httpx.AsyncBaseTransport):
     9111, as a private cache per identity) and invalidates a resource's entries after a write.
 
     ``identity(request)`` names whose answer a request gets (a hash; see
-    :func:`identity_hash`); a request whose identity is None is not cached. Place it below
+    :func:`~carecloud_async._identity.identity_hash`); a request whose identity is None is not cached. Place it below
     auth (``httpx.AsyncClient(auth=..., transport=CacheTransport(RetryTransport(...), ...))``).
 
         transport = CacheTransport(RetryTransport(httpx.AsyncHTTPTransport(retries=0)), HTTPCache(),
