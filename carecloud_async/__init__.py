@@ -21,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._cache import HTTPCache, MemoryCacheStorage
     from ._call_options import CallOptions
     from ._client import CareCloud
     from ._config import ClientConfig, build_base_url
@@ -46,14 +47,24 @@ if TYPE_CHECKING:
         TokenStoreError,
         Unauthorized,
     )
+    from ._identity import bypass_cache
     from ._logging import configure_logging
     from ._pagination import Page, Paginator
+    from ._ratelimit import LocalRateBudget, RateBudget
     from ._raw_responses import RawResponse
+    from ._redis import RedisState, RedisTokenStore
     from ._retry import RetryPolicy, RetryTransport
     from ._tokens import FileTokenStore, MemoryTokenStore, TokenStore
     from ._version import __version__
 
 _MODULE_OF: dict[str, str] = {
+    "HTTPCache": "._cache",
+    "MemoryCacheStorage": "._cache",
+    "bypass_cache": "._identity",
+    "LocalRateBudget": "._ratelimit",
+    "RateBudget": "._ratelimit",
+    "RedisState": "._redis",
+    "RedisTokenStore": "._redis",
     "APIError": "._errors",
     "AuthenticationError": "._errors",
     "BadRequest": "._errors",
@@ -109,15 +120,21 @@ __all__ = [
     "EnterpriseAuth",
     "FileTokenStore",
     "Forbidden",
+    "HTTPCache",
     "InvalidParam",
+    "LocalRateBudget",
+    "MemoryCacheStorage",
     "MemoryTokenStore",
     "MethodNotAllowed",
     "NetworkError",
     "NotFound",
     "Page",
     "Paginator",
+    "RateBudget",
     "RateLimited",
     "RawResponse",
+    "RedisState",
+    "RedisTokenStore",
     "RequestTimeout",
     "RequestValidationError",
     "ResponseParseError",
@@ -130,6 +147,7 @@ __all__ = [
     "Unauthorized",
     "__version__",
     "build_base_url",
+    "bypass_cache",
     "configure_logging",
 ]
 

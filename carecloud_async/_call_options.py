@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import httpx
 
 from ._errors import ConfigurationError
+from ._identity import BYPASS_EXTENSION
 from ._retry import RETRY_POLICY_EXTENSION, RetryPolicy
 
 __all__ = ["CallOptions", "apply_call_options", "current_call_options", "using_call_options"]
@@ -44,7 +45,8 @@ class CallOptions:
     ``timeout`` (seconds, or an ``httpx.Timeout``), ``extra_headers`` (added to every request of
     the call, the flow's own login or token requests included), ``language`` (the
     ``Accept-Language`` sent unless the call passes ``accept_language`` itself), ``retry`` (a
-    whole :class:`RetryPolicy`) and ``max_attempts`` (on top of ``retry`` or the client's policy).
+    whole :class:`RetryPolicy`), ``max_attempts`` (on top of ``retry`` or the client's policy) and
+    ``cache`` (False: the call skips the HTTP cache and in-flight dedupe, always asking the server).
 
     >>> CallOptions(timeout=5).merged(CallOptions(language="cs")).language
     'cs'
@@ -57,6 +59,7 @@ class CallOptions:
     language: str | None = None
     retry: RetryPolicy | None = None
     max_attempts: int | None = None
+    cache: bool | None = None
 
     def __init__(
         self,
@@ -66,6 +69,7 @@ class CallOptions:
         language: str | None = None,
         retry: RetryPolicy | None = None,
         max_attempts: int | None = None,
+        cache: bool | None = None,
     ) -> None:
         pairs = tuple(extra_headers.items()) if isinstance(extra_headers, Mapping) else tuple(extra_headers)
         for name, value in pairs:
@@ -85,11 +89,14 @@ class CallOptions:
             raise ConfigurationError(f"retry must be a carecloud_async.RetryPolicy, got {type(retry).__name__}")
         if max_attempts is not None:
             RetryPolicy(max_attempts=max_attempts)  # the same checks, the same message
+        if cache is not None and not isinstance(cache, bool):
+            raise ConfigurationError(f"cache must be True or False, got {cache!r}")
         object.__setattr__(self, "timeout", timeout)
         object.__setattr__(self, "extra_headers", pairs)
         object.__setattr__(self, "language", language)
         object.__setattr__(self, "retry", retry)
         object.__setattr__(self, "max_attempts", max_attempts)
+        object.__setattr__(self, "cache", cache)
 
     def merged(self, later: CallOptions) -> CallOptions:
         """These options with ``later``'s on top (a view of a view); headers are added up."""
@@ -99,6 +106,7 @@ class CallOptions:
             language=later.language if later.language is not None else self.language,
             retry=later.retry if later.retry is not None else self.retry,
             max_attempts=later.max_attempts if later.max_attempts is not None else self.max_attempts,
+            cache=later.cache if later.cache is not None else self.cache,
         )
 
     def retry_policy(self, default: RetryPolicy) -> RetryPolicy | None:
@@ -125,6 +133,7 @@ class CallOptions:
             "language": self.language,
             "retry": self.retry,
             "max_attempts": self.max_attempts,
+            "cache": self.cache,
         }
         return "CallOptions(" + ", ".join(f"{k}={v!r}" for k, v in given.items() if v is not None) + ")"
 
@@ -165,3 +174,5 @@ def apply_call_options(request: httpx.Request, *, default_language: str, default
     policy = options.retry_policy(default_retry)
     if policy is not None:
         request.extensions[RETRY_POLICY_EXTENSION] = policy
+    if options.cache is False:
+        request.extensions[BYPASS_EXTENSION] = False

@@ -56,14 +56,19 @@ from ._event_loops import PerLoop
 from ._logging import configure_logging_from_env
 from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
 from ._pagination import Paginator
+from ._ratelimit import LocalRateBudget, RateBudget
 from ._raw_responses import RawResponse, capturing_response, record_response
-from ._retry import RetryPolicy, RetryTransport
+from ._retry import RetryPolicy
+from ._stack import build_stack
 from ._tokens import BasicTokenStore, FileTokenStore, MemoryTokenStore, TokenStore
 from ._version import __version__
 
 if TYPE_CHECKING:
     from carecloud_api._catalog import Operation
     from carecloud_api.actions import Actions
+
+    from ._cache import HTTPCache
+    from ._redis import RedisState
 
 
 P = ParamSpec("P")
@@ -115,6 +120,10 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: bool | HTTPCache = False,
+        dedupe: bool | None = None,
+        rate_limit: float | RateBudget | None = None,
+        redis: RedisState | None = None,
     ):
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
@@ -122,12 +131,17 @@ class CareCloud:
         self.config = config
         self.auth = auth
         self.retry = retry or RetryPolicy()
+        #: Where GET answers are cached (``cache=``), or None when caching is off.
+        self.cache: HTTPCache | None = _http_cache(cache, redis)
+        self._dedupe = self.cache is not None if dedupe is None else dedupe
+        self._rate_budget = _rate_budget(rate_limit, redis, config)
         self._transport = transport
         # The connection pool belongs to the event loop that opened its connections: each loop
         # the client is used in (sequential asyncio.run calls, threads) gets its own lane (pool,
         # httpx client, generated Client), while auth (token, lock) and configuration are shared.
         # A user's own http_client or transport cannot be remade: with http_client the client
         # stays in one loop; a transport is shared by every lane (the user's to make loop-safe).
+        # The cache and the rate budget are shared by every lane too.
         if http_client is not None:
             home = self._new_lane(_UserClientTransport(http_client))
             self._lanes: PerLoop[_Lane] = PerLoop(home, make=None, refusal=_ONE_LOOP_WITH_HTTP_CLIENT)
@@ -152,7 +166,14 @@ class CareCloud:
             auth=self.auth,
             headers=headers,
             timeout=self.config.timeout,
-            transport=RetryTransport(inner, self.retry),
+            transport=build_stack(
+                inner,
+                retry=self.retry,
+                identity=self.auth.identity,
+                cache=self.cache,
+                dedupe=self._dedupe,
+                rate_budget=self._rate_budget,
+            ),
             follow_redirects=False,
             event_hooks={"request": [self._apply_call_options], "response": [self._on_response]},
         )
@@ -171,6 +192,7 @@ class CareCloud:
         login: str,
         password: str,
         time_zone: str | tzinfo = "UTC",
+        token_store: TokenStore | BasicTokenStore | None = None,
         version: str = DEFAULT_VERSION,
         language: str = DEFAULT_LANGUAGE,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -179,6 +201,10 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: bool | HTTPCache = False,
+        dedupe: bool | None = None,
+        rate_limit: float | RateBudget | None = None,
+        redis: RedisState | None = None,
     ) -> CareCloud:
         """A client for the Enterprise API (POS, e-shop, BI, kiosks), logging in as a user.
 
@@ -187,6 +213,14 @@ class CareCloud:
 
             cc = CareCloud.enterprise("demo.crmcarecloud.com", user_external_application_id="...",
                                       login="pos@example.com", password=secret, time_zone="Europe/Prague")
+
+        ``token_store`` (or ``redis``) shares the bearer token with other processes: one login for
+        all of them. Sharing work (both APIs): ``cache=True`` caches GET answers as their
+        ``Cache-Control`` allows, per identity and language (an :class:`HTTPCache` may be shared
+        by several clients); ``dedupe`` merges identical concurrent GETs (on with the cache);
+        ``rate_limit`` caps requests per second; ``redis=RedisState(...)`` puts the token, the
+        cache and the rate budget on Redis for every replica. See the README, "Caching and shared
+        state".
         """
         for name, value in (
             ("user_external_application_id", user_external_application_id),
@@ -204,8 +238,19 @@ class CareCloud:
             login=login,
             password=password,
             time_zone=time_zone,
+            token_store=token_store if token_store is not None else (redis.token_store() if redis else None),
         )
-        return cls(config, auth, retry=retry, http_client=http_client, transport=transport)
+        return cls(
+            config,
+            auth,
+            retry=retry,
+            http_client=http_client,
+            transport=transport,
+            cache=cache,
+            dedupe=dedupe,
+            rate_limit=rate_limit,
+            redis=redis,
+        )
 
     @classmethod
     def customer(
@@ -226,6 +271,10 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache: bool | HTTPCache = False,
+        dedupe: bool | None = None,
+        rate_limit: float | RateBudget | None = None,
+        redis: RedisState | None = None,
     ) -> CareCloud:
         """A client for the Customer API (mobile apps, microsites), as one device.
 
@@ -247,12 +296,22 @@ class CareCloud:
             config.base_url,
             external_application_id=external_application_id,
             device=device,
-            token_store=token_store if token_store is not None else MemoryTokenStore(),
+            token_store=_token_store(token_store, redis),
             credentials=credentials,
             setup=setup,
             push_token=push_token,
         )
-        return cls(config, auth, retry=retry, http_client=http_client, transport=transport)
+        return cls(
+            config,
+            auth,
+            retry=retry,
+            http_client=http_client,
+            transport=transport,
+            cache=cache,
+            dedupe=dedupe,
+            rate_limit=rate_limit,
+            redis=redis,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> CareCloud:
@@ -374,6 +433,7 @@ class CareCloud:
         language: str | None = None,
         retry: RetryPolicy | None = None,
         max_attempts: int | None = None,
+        cache: bool | None = None,
     ) -> CareCloud:
         """A view of this client whose calls use other options; this client is left unchanged.
 
@@ -392,7 +452,12 @@ class CareCloud:
         request of the call (also the login or token request it may cause) and cannot set
         ``Authorization``; ``language`` is the ``Accept-Language`` sent (an ``accept_language``
         argument of the call wins); ``retry`` replaces the client's :class:`RetryPolicy` and
-        ``max_attempts`` (1 = no retries) changes just that. ``cc.http`` is not affected.
+        ``max_attempts`` (1 = no retries) changes just that; ``cache=False`` makes the calls skip
+        the HTTP cache and in-flight dedupe (a fresh answer from the server). ``cc.http`` is not
+        affected.
+
+            live = cc.with_options(cache=False)
+            points = await live.call(get_customer.call, customer_id)   # never from the cache
         """
         options = self._options.merged(
             CallOptions(
@@ -401,6 +466,7 @@ class CareCloud:
                 language=language,
                 retry=retry,
                 max_attempts=max_attempts,
+                cache=cache,
             )
         )
         view = copy.copy(self)
@@ -604,3 +670,40 @@ class CareCloud:
         record_response(response)  # for call_raw
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s -> %s", response.request.method, redact_url(response.request.url), response.status_code)
+
+
+def _http_cache(cache: bool | HTTPCache, redis: RedisState | None) -> HTTPCache | None:
+    """``cache=`` as a cache object: True means a new one (on Redis when ``redis`` is given)."""
+    if cache is False:
+        return None
+    if cache is True:
+        if redis is not None:
+            return redis.http_cache()
+        from ._cache import HTTPCache
+
+        return HTTPCache()
+    from ._cache import HTTPCache
+
+    if not isinstance(cache, HTTPCache):
+        raise ConfigurationError(f"cache must be True, False or a carecloud_async.HTTPCache, got {cache!r}")
+    return cache
+
+
+def _rate_budget(
+    rate_limit: float | RateBudget | None, redis: RedisState | None, config: ClientConfig
+) -> RateBudget | None:
+    """``rate_limit=`` as a budget: a number is requests per second for this client, or for every
+    client of the project sharing ``redis``."""
+    if rate_limit is None or isinstance(rate_limit, RateBudget):
+        return rate_limit
+    if redis is not None:
+        return redis.rate_budget(f"{config.base_url.host}/{config.interface}", rate_limit)
+    return LocalRateBudget(rate_limit)
+
+
+def _token_store(
+    token_store: TokenStore | BasicTokenStore | None, redis: RedisState | None
+) -> TokenStore | BasicTokenStore:
+    if token_store is not None:
+        return token_store
+    return redis.token_store() if redis is not None else MemoryTokenStore()

@@ -32,6 +32,7 @@ from ._auth import (
     response_data,
 )
 from ._errors import AuthenticationError, ConfigurationError, error_from_response, redact_url
+from ._identity import bearer_of, customer_identity
 from ._redaction import install_log_redaction
 from ._tokens import BasicTokenStore, MemoryTokenStore, TokenStore, customer_token_key, store_lock
 
@@ -188,6 +189,16 @@ class CustomerAuth(TokenAuth):
     def customer_id(self) -> str | None:
         """The customer logged in on the current token by this object, or None."""
         return self._customer_id if self._customer_logged_in() else None
+
+    def identity(self, request: httpx.Request) -> str | None:
+        """Whose answers ``request`` gets, hashed (for the HTTP cache and in-flight dedupe): the
+        device token it carries and the customer logged in on that token; None for a request
+        without a bearer token or with a token this object no longer holds (never shared).
+        """
+        bearer = bearer_of(request)
+        if bearer is None or bearer != self._token_id:
+            return None
+        return customer_identity(bearer, self._customer_id if self._customer_token == bearer else None)
 
     # -- public operations, for the object that owns the httpx.AsyncClient using this auth
 

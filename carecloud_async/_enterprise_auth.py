@@ -13,12 +13,19 @@ shortly before ``valid_to`` and once on a 401 (then replay the request once).
     async with httpx.AsyncClient(base_url=auth.base_url, auth=auth) as client:
         response = await client.get("customers")
 
-The decisions (when is ``valid_to``? when to log in again?) are pure functions:
-:func:`parse_valid_to` and :func:`plan_refresh`.
+With a ``token_store`` (a :class:`~carecloud_async.FileTokenStore` for the processes of one host,
+a :class:`~carecloud_async.RedisTokenStore` for several hosts) the token is shared: a process
+that needs one first reads the store, under the store's lock, and logs in only if the store holds
+none that is still fresh (or only the one the server just refused), then saves it there. So any
+number of processes starting together log in once.
+
+The decisions (when is ``valid_to``? when to log in again? may a shared token be used?) are pure
+functions: :func:`parse_valid_to`, :func:`plan_refresh` and :func:`shared_token_usable`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -37,9 +44,18 @@ from ._auth import (
     required_text,
     response_data,
 )
-from ._errors import AuthenticationError, ConfigurationError, redact_url
+from ._errors import AuthenticationError, ConfigurationError, TokenStoreError, redact_url
+from ._identity import enterprise_identity
+from ._tokens import BasicTokenStore, TokenStore, store_lock
 
-__all__ = ["DEFAULT_REFRESH_MARGIN", "EnterpriseAuth", "parse_valid_to", "plan_refresh"]
+__all__ = [
+    "DEFAULT_REFRESH_MARGIN",
+    "EnterpriseAuth",
+    "enterprise_token_key",
+    "parse_valid_to",
+    "plan_refresh",
+    "shared_token_usable",
+]
 
 #: Log in again this long before ``valid_to``.
 DEFAULT_REFRESH_MARGIN = timedelta(seconds=60)
@@ -125,6 +141,58 @@ def plan_refresh(
     return valid_until - min(margin, (valid_until - now) / 2)
 
 
+def enterprise_token_key(project: str, user_external_application_id: str, login: str) -> str:
+    """The token store key of one Enterprise user's token (the login appears only hashed).
+
+    >>> enterprise_token_key("p.example", "app", "pos@example.com").startswith("enterprise/")
+    True
+    """
+    return "enterprise/" + enterprise_identity(project, user_external_application_id, login)
+
+
+def shared_token_usable(
+    stored: dict[str, object] | None, *, now: datetime, rejected: str | None
+) -> tuple[str, datetime | None, datetime | None] | None:
+    """The (token, expires_at, refresh_at) of a token read from a shared store, if this process
+    may use it: a token, not the one the server just refused, and not yet due for refresh.
+
+    >>> now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    >>> later = (now + timedelta(hours=1)).isoformat()
+    >>> shared_token_usable({"bearer_token": "t", "refresh_at": later, "expires_at": later}, now=now, rejected=None)[0]
+    't'
+    >>> shared_token_usable({"bearer_token": "t", "refresh_at": later}, now=now, rejected="t") is None
+    True
+    >>> shared_token_usable({"bearer_token": "t", "refresh_at": now.isoformat()}, now=now, rejected=None) is None
+    True
+    """
+    if stored is None:
+        return None
+    token = stored.get("bearer_token")
+    if not isinstance(token, str) or not token or token == rejected:
+        return None
+    moments: list[datetime | None] = []
+    for name in ("expires_at", "refresh_at"):
+        value = stored.get(name)
+        try:
+            moments.append(datetime.fromisoformat(value) if isinstance(value, str) else None)
+        except ValueError:
+            return None
+    expires_at, refresh_at = moments
+    if refresh_at is not None and now >= refresh_at:
+        return None
+    return token, expires_at, refresh_at
+
+
+def _stored_json(text: str | None) -> dict[str, object] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def _check_time_zone(time_zone: str | tzinfo) -> tzinfo:
     if isinstance(time_zone, tzinfo):
         return time_zone
@@ -164,7 +232,9 @@ class EnterpriseAuth(TokenAuth):
             await client.get("customers")
             print(auth.token_expires_at)
 
-    ``clock`` returns the current time as an aware datetime (tests pass a fake one).
+    ``token_store`` shares the token with every process using the same store (see the module
+    docs): one login for all of them. ``clock`` returns the current time as an aware datetime
+    (tests pass a fake one).
     """
 
     def __init__(
@@ -178,6 +248,7 @@ class EnterpriseAuth(TokenAuth):
         refresh_margin: timedelta | float = DEFAULT_REFRESH_MARGIN,
         fallback_lifetime: timedelta | float | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        token_store: TokenStore | BasicTokenStore | None = None,
     ) -> None:
         super().__init__(base_url)
         self._application_id = required_text(user_external_application_id, "user_external_application_id")
@@ -196,8 +267,21 @@ class EnterpriseAuth(TokenAuth):
         self._expires_at: datetime | None = None
         self._refresh_at: datetime | None = None
         self._validity_warned = False
+        self._store = token_store
+        self._store_key = enterprise_token_key(self._base_url.host, self._application_id, self._login)
 
     # -- read-only state
+
+    def identity(self, request: httpx.Request) -> str:
+        """Whose answers ``request`` gets, hashed (for the HTTP cache and in-flight dedupe): the
+        user (project, application, login), the same across logins and processes.
+
+        >>> auth = EnterpriseAuth("https://p.example/api", user_external_application_id="a", login="pos", password="x")
+        >>> request = httpx.Request("GET", "https://p.example/api/stores")
+        >>> auth.identity(request) == enterprise_identity("p.example", "a", "pos")
+        True
+        """
+        return enterprise_identity(self._base_url.host, self._application_id, self._login)
 
     @property
     def logged_in(self) -> bool:
@@ -260,6 +344,30 @@ class EnterpriseAuth(TokenAuth):
             return  # another coroutine already logged in again: replay with its token
         else:
             reason = "token refused with 401"
+        if self._store is None:
+            response = yield self._login_request(reason, inherited)
+            await response.aread()
+            self._accept_login(response)
+            return
+        rejected = self._token if rejected_generation is not None else None
+        async with store_lock(self._store, self._store_key):
+            shared = shared_token_usable(
+                _stored_json(await self._store.load(self._store_key)), now=self._now(), rejected=rejected
+            )
+            if shared is not None:
+                logger.debug("using the token of %r (another process logged in)", self._store)
+                self._token, self._expires_at, self._refresh_at = shared
+                self._generation += 1
+                return
+            response = yield self._login_request(reason, inherited)
+            await response.aread()
+            self._accept_login(response)
+            try:
+                await self._store.save(self._store_key, self._shared_value())
+            except TokenStoreError as exc:
+                logger.warning("could not share the new token through %r: %s", self._store, exc)
+
+    def _login_request(self, reason: str, inherited: Mapping[str, str]) -> httpx.Request:
         logger.debug("logging in to %s (%s)", redact_url(self._login_url), reason)
         from carecloud_api.api.users import post_user_login
         from carecloud_api.models.post_user_login_body import PostUserLoginBody
@@ -267,9 +375,13 @@ class EnterpriseAuth(TokenAuth):
         body = PostUserLoginBody(
             user_external_application_id=self._application_id, login=self._login, password=self._password
         )
-        response = yield httpx.Request(post_user_login.METHOD, self._login_url, json=body.to_dict(), headers=inherited)
-        await response.aread()
-        self._accept_login(response)
+        return httpx.Request(post_user_login.METHOD, self._login_url, json=body.to_dict(), headers=inherited)
+
+    def _shared_value(self) -> str:
+        moments = {"expires_at": self._expires_at, "refresh_at": self._refresh_at}
+        return json.dumps(
+            {"bearer_token": self._token, **{k: v.isoformat() if v else None for k, v in moments.items()}}
+        )
 
     def _accept_login(self, response: httpx.Response) -> None:
         from carecloud_api.models.post_user_login_200_response_data import PostUserLogin200ResponseData

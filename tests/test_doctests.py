@@ -9,16 +9,21 @@ import pytest
 
 MODULES = [
     "carecloud_async._arguments",
+    "carecloud_async._cache",
     "carecloud_async._call_options",
     "carecloud_async._config",
+    "carecloud_async._dedupe",
     "carecloud_async._enterprise_auth",
     "carecloud_async._environment",
     "carecloud_async._errors",
     "carecloud_async._event_loops",
+    "carecloud_async._identity",
     "carecloud_async._logging",
     "carecloud_async._network",
     "carecloud_async._pagination",
+    "carecloud_async._ratelimit",
     "carecloud_async._raw_responses",
+    "carecloud_async._redis",
 ]
 
 

@@ -1,0 +1,197 @@
+"""Benchmark: the HTTP cache + in-flight dedupe, and the client-side rate limit (not a test; prints tables).
+
+A local stand-in server (``scripts/stand_in_server.py``, a subprocess on 127.0.0.1, 20 ms added
+to every answer, ``Cache-Control: max-age=60`` on GETs) counts what reaches it.
+
+1. Checkout read mix: 50 concurrent "tills" each read the same 20 catalogue resources (stores,
+   card types, currencies, ...) ``--rounds`` times through one Enterprise client, with the cache
+   off (the baseline) and on (``cache=True``, which brings dedupe). Requests reaching the
+   server and wall time; the median of ``--repeat`` runs.
+2. Burst: 500 calls, all different (nothing to cache), against the same server answering 429
+   (``Retry-After: 1``) above ``--server-limit`` requests per second; without a client-side rate
+   limit (retries on, as by default) and with ``rate_limit`` at 90 % of the server's limit.
+
+    python -m scripts.bench_cache [--tills 50] [--rounds 3] [--latency-ms 20] [--server-limit 40] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from carecloud_async import APIError, CareCloud, RetryPolicy
+
+CATALOGUE = [
+    "stores",
+    "card-types",
+    "currencies",
+    "product-groups",
+    "product-brands",
+    "rewards",
+    "reward-groups",
+    "vouchers",
+    "customer-sources",
+    "customer-types",
+    "countries",
+    "languages",
+    "units",
+    "tags",
+    "segments",
+    "campaigns",
+    "credits",
+    "point-types",
+    "property-records",
+    "event-types",
+]
+
+
+@contextmanager
+def stand_in_process(latency_ms: float, rate_limit: int | None = None) -> Iterator[str]:
+    """The stand-in server in a subprocess; yields its origin."""
+    command = [sys.executable, "-m", "scripts.stand_in_server", "--latency-ms", str(latency_ms)]
+    if rate_limit is not None:
+        command += ["--rate-limit", str(rate_limit)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().split()
+        if line[:1] != ["listening"]:
+            raise RuntimeError(f"the stand-in server did not start: {line}")
+        yield f"http://127.0.0.1:{line[1]}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def control(origin: str, path: str, method: str = "GET") -> dict[str, int]:
+    request = urllib.request.Request(origin + path, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        counts: dict[str, int] = json.loads(response.read())
+        return counts
+
+
+def client(origin: str, **options: object) -> CareCloud:
+    return CareCloud.enterprise(
+        origin,
+        user_external_application_id="bench",
+        login="pos@example.com",
+        password="bench",  # noqa: S106 (a local stand-in server)
+        **options,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class ReadMix:
+    requests: int
+    seconds: float
+
+
+async def read_mix(origin: str, *, cache: bool, tills: int, rounds: int) -> ReadMix:
+    async with client(origin, cache=cache) as cc:
+        await cc.authenticate()
+        control(origin, "/__reset", "POST")
+
+        async def till() -> None:
+            for _ in range(rounds):
+                for path in CATALOGUE:
+                    (await cc.http.get(path)).raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(till() for _ in range(tills)))
+        seconds = time.perf_counter() - started
+    counts = control(origin, "/__counts")
+    return ReadMix(counts.get("GET", 0), seconds)
+
+
+@dataclass
+class Burst:
+    calls: int
+    failed: int
+    answers_429: int
+    retries: int
+    seconds: float
+
+
+async def burst(origin: str, *, calls: int, rate_limit: float | None) -> Burst:
+    policy = RetryPolicy(max_attempts=4, max_retry_after=5)
+    async with client(origin, rate_limit=rate_limit, retry=policy) as cc:
+        await cc.authenticate()
+        await asyncio.sleep(1.1)  # the login's slot out of the server's window
+        control(origin, "/__reset", "POST")
+
+        async def one(i: int) -> bool:
+            try:
+                response = await cc.http.get(f"customers/c{i:04d}")
+            except APIError:
+                return False
+            return response.status_code == 200
+
+        started = time.perf_counter()
+        results = await asyncio.gather(*(one(i) for i in range(calls)))
+        seconds = time.perf_counter() - started
+    counts = control(origin, "/__counts")
+    answered = counts.get("429", 0)
+    return Burst(calls, results.count(False), answered, counts.get("GET", 0) + answered - calls, seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tills", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--server-limit", type=int, default=40)
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    reads = args.tills * args.rounds * len(CATALOGUE)
+    print(
+        f"1. Checkout read mix: {args.tills} tills x {args.rounds} rounds x {len(CATALOGUE)} catalogue GETs "
+        f"= {reads} calls, server latency {args.latency_ms:g} ms, median of {args.repeat}"
+    )
+    with stand_in_process(args.latency_ms) as origin:
+        rows: dict[bool, list[ReadMix]] = {False: [], True: []}
+        for _ in range(args.repeat):
+            for cache in (False, True):
+                rows[cache].append(asyncio.run(read_mix(origin, cache=cache, tills=args.tills, rounds=args.rounds)))
+    off = ReadMix(
+        int(statistics.median(r.requests for r in rows[False])), statistics.median(r.seconds for r in rows[False])
+    )
+    on = ReadMix(
+        int(statistics.median(r.requests for r in rows[True])), statistics.median(r.seconds for r in rows[True])
+    )
+    print(f"| {'cache':<28} | {'requests at server':>18} | {'wall time':>10} |")
+    print(f"|{'-' * 30}|{'-' * 20}|{'-' * 12}|")
+    print(f"| {'off (baseline)':<28} | {off.requests:>18} | {off.seconds:>8.2f} s |")
+    print(f"| {'on (cache=True, dedupe)':<28} | {on.requests:>18} | {on.seconds:>8.2f} s |")
+    print(
+        f"| {'ratio off/on':<28} | {off.requests / max(on.requests, 1):>17.0f}x | "
+        f"{off.seconds / max(on.seconds, 1e-9):>9.1f}x |"
+    )
+
+    limit = args.server_limit * 0.9
+    print(
+        f"\n2. Burst: {args.calls} different GETs at once; the server answers 429 above {args.server_limit}/s "
+        f"(Retry-After: 1); retries: 4 attempts"
+    )
+    with stand_in_process(args.latency_ms, rate_limit=args.server_limit) as origin:
+        without = asyncio.run(burst(origin, calls=args.calls, rate_limit=None))
+        time.sleep(1.1)
+        within = asyncio.run(burst(origin, calls=args.calls, rate_limit=limit))
+    print(f"| {'client rate limit':<28} | {'429s at server':>14} | {'retries':>7} | {'calls failed':>12} | wall time |")
+    print(f"|{'-' * 30}|{'-' * 16}|{'-' * 9}|{'-' * 14}|{'-' * 11}|")
+    for name, row in (("none", without), (f"rate_limit={limit:g}/s", within)):
+        print(f"| {name:<28} | {row.answers_429:>14} | {row.retries:>7} | {row.failed:>12} | {row.seconds:>7.2f} s |")
+
+
+if __name__ == "__main__":
+    main()

