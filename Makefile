@@ -14,7 +14,7 @@ install: $(STAMP) ## virtualenv with the package (editable) and every dev/codege
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,codegen,integrations]'
+	$(PY) -m pip install --quiet -e '.[dev,codegen,integrations,cli]' typer==0.27.3 rich==15.0.0
 	touch $@
 
 install-mock: $(NODE_STAMP) ## Prism (npm, pinned by package-lock.json)
