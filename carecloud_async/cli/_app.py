@@ -37,8 +37,12 @@ app = typer.Typer(
         "spec change reports.\n\n"
         "Configured like CareCloud.from_env(): CARECLOUD_PROJECT_URL, CARECLOUD_LOGIN, CARECLOUD_PASSWORD, "
         "... (options override them; the password is read from the environment only).\n\n"
-        "Exit codes: 0 ok, 1 other failure, 2 bad input, 3 configuration, 4 authentication, 5 not found, "
-        "6 request refused (400/405/4xx), 7 server busy or failed (429/5xx), 8 network, 130 interrupted."
+        "\b\nExit codes:\n"
+        "  0 ok                           5 not found\n"
+        "  1 other failure                6 request refused (400, 405, other 4xx)\n"
+        "  2 bad input                    7 server busy or failed (429, 5xx)\n"
+        "  3 configuration                8 network (connection, timeout)\n"
+        "  4 authentication (401, 403)    130 interrupted (Ctrl-C)"
     ),
     no_args_is_help=True,
     add_completion=False,
