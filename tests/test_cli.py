@@ -576,3 +576,24 @@ def test_importing_the_library_or_its_cli_functions_loads_neither_typer_nor_rich
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "carecloud_async.cli._operations",
+        "carecloud_async.cli._call",
+        "carecloud_async.cli._export",
+        "carecloud_async.cli._settings",
+        "carecloud_async.cli._exit_codes",
+        "carecloud_async.cli._auth_info",
+        "carecloud_async._spec_diff",
+    ],
+)
+def test_docstring_examples_of_the_cli_modules(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples to run"
+    assert result.failed == 0

@@ -274,3 +274,32 @@ def test_spec_diff_prints_the_report_make_update_spec_writes() -> None:
             assert line in result.stdout
     assert "audiences" in result.stdout
     assert "Compared as published" not in result.stdout  # a checkout normalises like the pipeline
+
+
+def test_the_progress_bar_shows_items_total_rate_and_eta_on_a_terminal_only(tmp_path: Path) -> None:
+    import pty
+
+    with list_server(600, latency_ms=20) as root_url:
+        env = {**settings(root_url), "COLUMNS": "120", "TERM": "xterm"}
+        controller, terminal = pty.openpty()
+        try:
+            process = subprocess.Popen(  # noqa: S603 (our own console script)
+                [str(CARECLOUD), "export", "getCustomers", "--out", str(tmp_path / "a.jsonl"), "--page-size", "50"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=terminal,
+            )
+            os.close(terminal)
+            shown = b""
+            with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
+                while chunk := os.read(controller, 65536):
+                    shown += chunk
+            assert process.wait(timeout=60) == 0
+        finally:
+            os.close(controller)
+    text = shown.decode("utf-8", "replace")
+    assert "600/600" in text  # items done / total_items
+    assert "items/s" in text  # rate
+    assert "0:00:0" in text  # time remaining (ETA)
+    assert "300/600" in text  # drawn while the export ran, not only at the end
+    assert "600 of 600 items" in text

@@ -331,7 +331,7 @@ def export(  # noqa: PLR0917 (typer passes every option by keyword)
 
     async def work(cc: Any) -> Any:
         show = _err.is_terminal if progress is None else progress
-        bar = _Bar(f"{job.operation.operation_id} -> {out}", show)
+        bar = _Bar(f"{job.operation.operation_id} -> {out.name}"[:40], show)
         try:
             return await job.run(cc, on_progress=bar.update)
         finally:
