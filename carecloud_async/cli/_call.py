@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._operations import find_operation, function_of, parse_arguments, path_arguments
+from ._operations import function_of, parse_arguments, with_path_arguments
 
 if TYPE_CHECKING:
     from .._client import CareCloud
@@ -35,12 +35,7 @@ def prepare_call(
     >>> function.__module__, args, kwargs
     ('carecloud_api.api.customers.get_customer', ['84b5e5'], {'customer_short_salutation': True})
     """
-    operation = find_operation(name)
-    given = list(assignments)
-    if name.strip().split(maxsplit=1)[0].upper() == operation.method:
-        given_names = {text.partition("=")[0].strip() for text in given}
-        path = name.strip().split(maxsplit=1)[1]
-        given = [text for text in path_arguments(operation, path) if text.partition("=")[0] not in given_names] + given
+    operation, given = with_path_arguments(name, assignments)
     arguments = parse_arguments(operation, given, body)
     return function_of(operation), arguments.args, arguments.kwargs
 

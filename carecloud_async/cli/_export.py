@@ -44,6 +44,7 @@ from ._operations import (
     parameters_of,
     parse_arguments,
     search_operations,
+    with_path_arguments,
 )
 
 if TYPE_CHECKING:
@@ -309,7 +310,8 @@ class ListExport:
         self.operation = list_operation(operation)
         self.path = Path(path)
         self.format: Format = format_for(self.path, fmt)
-        arguments = parse_arguments(self.operation, assignments, reserved=("count", "offset"))
+        _, given = with_path_arguments(operation, assignments)
+        arguments = parse_arguments(self.operation, given, reserved=("count", "offset"))
         positional = [p.name for p in parameters_of(self.operation) if p.positional]
         self._params = {**dict(zip(positional, arguments.args, strict=True)), **arguments.kwargs}
         self.columns = csv_columns(self.operation) if self.format == "csv" else ()

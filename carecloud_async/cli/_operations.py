@@ -415,3 +415,21 @@ def path_arguments(operation: Operation, path: str) -> list[str]:
     if match is None:
         return []
     return [f"{name}={value}" for name, value in match.groupdict().items() if value != "{" + name + "}"]
+
+
+def with_path_arguments(name: str, assignments: Iterable[str]) -> tuple[Operation, list[str]]:
+    """The operation ``name`` designates, and ``assignments`` preceded by the path parameters a
+    concrete ``METHOD /path`` holds (an explicit ``name=value`` wins).
+
+    >>> operation, given = with_path_arguments("GET /customers/84b5e5/purchases", ["count=5"])
+    >>> operation.operation_id, given
+    ('getSubCustomerPurchases', ['customer_id=84b5e5', 'count=5'])
+    """
+    operation = find_operation(name)
+    given = list(assignments)
+    match = _METHOD_PATH.match(name)
+    if match:
+        explicit = {split_assignment(text)[0] for text in given if "=" in text}
+        from_path = path_arguments(operation, match.group(2))
+        given = [text for text in from_path if text.partition("=")[0] not in explicit] + given
+    return operation, given
