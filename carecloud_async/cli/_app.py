@@ -172,7 +172,7 @@ def _pretty(option: bool | None) -> bool:
 # --------------------------------------------------------------------------- ops and call
 
 
-@app.command()
+@app.command(short_help="Search the 322 operations (method, path, API, kind).")
 def ops(
     filter_: Annotated[
         list[str] | None,
@@ -218,11 +218,14 @@ def ops(
             _err.print(f"{len(found)} operations", markup=False)
 
 
-@app.command()
+@app.command(short_help="Call any operation; print its answer as JSON.")
 def call(
     ctx: typer.Context,
     operation: Annotated[
-        str, typer.Argument(help="operationId (getCustomers), module (get_customers) or 'METHOD /path'.")
+        str,
+        typer.Argument(
+            metavar="OPERATION", help="operationId (getCustomers), module (get_customers) or 'METHOD /path'."
+        ),
     ],
     param: Annotated[
         list[str] | None,
@@ -239,11 +242,17 @@ def call(
         bool | None, typer.Option("--pretty/--compact", help="Indented JSON (default on a terminal).")
     ] = None,
 ) -> None:
-    """Call any operation and print its answer as JSON.
+    """Call any operation and print its answer as JSON (indented on a terminal, one line in a pipe).
 
-    Examples: carecloud call getCustomers -p email=jane@example.com -p count=5;
-    carecloud call "GET /customers/8ea2591121e636086a4a9c0992";
-    carecloud call postCustomerVerifyCredentials --body @credentials.json
+    Parameters are checked against the operation's signature before anything is sent
+    (`carecloud ops OPERATION --params` lists them).
+
+    \b
+    Examples:
+      carecloud call getCustomers -p email=jane@example.com -p count=5
+      carecloud call getCustomers -p email_list=a@x.cz,b@x.cz -p sort_direction=DESC
+      carecloud call "GET /customers/8ea2591121e636086a4a9c0992"
+      carecloud call postCustomerVerifyCredentials --body @credentials.json
     """
     with _reported_errors():
         function, args, kwargs = prepare_call(operation, param or [], body)  # bad input before any setting
@@ -288,10 +297,12 @@ class _Bar:
             self._progress.stop()
 
 
-@app.command()
+@app.command(short_help="Write a whole list to a JSON Lines or CSV file.")
 def export(  # noqa: PLR0917 (typer passes every option by keyword)
     ctx: typer.Context,
-    operation: Annotated[str, typer.Argument(help="A list operation: getCustomers, 'GET /purchases', ...")],
+    operation: Annotated[
+        str, typer.Argument(metavar="OPERATION", help="A list operation: getCustomers, 'GET /purchases', ...")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="A filter, name=value, repeatable (as for call).")
@@ -314,7 +325,14 @@ def export(  # noqa: PLR0917 (typer passes every option by keyword)
     """Write every item of a list into a JSON Lines or CSV file, page by page.
 
     CSV flattens nested objects into dotted columns (personal_information.first_name); arrays are
-    JSON in one cell. Ctrl-C leaves a valid file; --resume continues it.
+    JSON in one cell. Ctrl-C leaves a valid file; --resume continues it. A progress bar (items /
+    total_items, rate, time left) is shown on a terminal only.
+
+    \b
+    Examples:
+      carecloud export getCustomers --out customers.csv --concurrency 4
+      carecloud export getPurchases --out purchases.jsonl -p store_id=81eaeea13b8984a169c490a325
+      carecloud export getCustomers --out customers.csv --resume
     """
     with _reported_errors():
         job = ListExport(
@@ -354,7 +372,7 @@ def export(  # noqa: PLR0917 (typer passes every option by keyword)
 # --------------------------------------------------------------------------- auth
 
 
-@auth_app.command("check")
+@auth_app.command("check", short_help="Log in; print the token's expiry (never the token).")
 def auth_check(ctx: typer.Context) -> None:
     """Log in (Enterprise) or get the device token (Customer) and print until when the token is
     valid, in the project's time zone. The token itself is never printed."""
@@ -362,7 +380,7 @@ def auth_check(ctx: typer.Context) -> None:
     typer.echo(status.describe())
 
 
-@auth_app.command("device")
+@auth_app.command("device", short_help="Customer API: the stored device token (masked).")
 def auth_device(
     ctx: typer.Context,
     create: Annotated[
@@ -377,10 +395,10 @@ def auth_device(
 # --------------------------------------------------------------------------- spec
 
 
-@spec_app.command("diff")
+@spec_app.command("diff", short_help="The change report between two spec files.")
 def spec_diff(
-    old: Annotated[Path, typer.Argument(help="The current spec (YAML or JSON).")],
-    new: Annotated[Path, typer.Argument(help="The new spec.")],
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="The current spec (YAML or JSON).")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="The new spec.")],
     as_json: Annotated[bool, typer.Option("--json", help="The changes as JSON lines instead of the report.")] = False,
 ) -> None:
     """Print the change report `make update-spec` writes: what changed, breaking or not, and the
