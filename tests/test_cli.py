@@ -597,3 +597,29 @@ def test_docstring_examples_of_the_cli_modules(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0, f"{name} has no examples to run"
     assert result.failed == 0
+
+
+def test_spec_diff_report_and_json_lines(tmp_path: Path) -> None:
+    def spec(*operations: str) -> dict[str, Any]:
+        paths = {
+            f"/{name}": {"get": {"operationId": name, "responses": {"200": {"description": "ok"}}}}
+            for name in operations
+        }
+        return {"openapi": "3.0.2", "info": {"title": "t", "version": "1"}, "paths": paths}
+
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(spec("kept", "dropped")))
+    new.write_text(json.dumps(spec("kept", "added")))
+    result = run("spec", "diff", str(old), str(new))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# CareCloud API spec update")
+    assert "**BREAKING** `GET /dropped` (dropped) removed" in result.stdout
+    assert "`GET /added` (added) added" in result.stdout
+    assert "0.1.0 -> 0.2.0" in result.stdout  # breaking while 0.x: minor
+    lines = run("spec", "diff", str(old), str(new), "--json").stdout.splitlines()
+    changes = sorted((c["path"], c["kind"], c["breaking"]) for c in map(json.loads, lines))
+    assert changes == [("/added", "added", False), ("/dropped", "removed", True)]
+    missing = run("spec", "diff", str(tmp_path / "nope.yaml"), str(new))
+    assert missing.exit_code == 1
+    assert "FileNotFoundError" in missing.stderr
+    assert "Traceback" not in missing.output
