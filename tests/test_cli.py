@@ -41,6 +41,7 @@ from carecloud_async.cli import (
     flatten_row,
     mask,
     merged_environment,
+    parameters_of,
     parse_arguments,
     prepare_call,
     read_back,
@@ -623,3 +624,34 @@ def test_spec_diff_report_and_json_lines(tmp_path: Path) -> None:
     assert missing.exit_code == 1
     assert "FileNotFoundError" in missing.stderr
     assert "Traceback" not in missing.output
+
+
+@pytest.mark.parametrize(
+    ("operation", "text", "accepted"),
+    [
+        ("getSubCustomerPurchases", "payment_time_from=2026-11-29 08:00:00", True),
+        ("getSubCustomerPurchases", "payment_time_from=2026-11-29T08:00:00", True),
+        ("getSubCustomerPurchases", "payment_time_from=2026-11-29", False),
+        ("getSubCustomerPurchases", "payment_time_to=2026-11-31 08:00:00", False),  # no such day
+        ("getWalletPoints", "date_from=2026-11-29", True),
+        ("getWalletPoints", "date_from=29.11.2026", False),
+        ("getCustomers", "birthdate=29.02.2000", True),
+        ("getCustomers", "birthdate=1990-01-31", True),
+        ("getCustomers", "birthdate=31/01/1990", False),
+        ("getEntrances", "valid_from=2026-11-29", True),
+        ("getEntrances", "valid_from=2026-11-29 10:00:00", True),
+        ("getEntrances", "valid_from=tomorrow", False),
+    ],
+)
+def test_date_filters_are_checked_against_the_formats_the_spec_describes(
+    operation: str, text: str, accepted: bool
+) -> None:
+    op = find_operation(operation)
+    needs_customer = any(p.name == "customer_id" and p.required for p in parameters_of(op))
+    given = [text] + (["customer_id=c1"] if needs_customer else [])
+    if accepted:
+        arguments = parse_arguments(op, given)
+        assert text.partition("=")[2] in arguments.kwargs.values()
+    else:
+        with pytest.raises(RequestValidationError, match=f"{text.partition('=')[0]} must be a date as "):
+            parse_arguments(op, given)

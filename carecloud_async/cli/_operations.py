@@ -14,7 +14,8 @@ What ``carecloud ops`` and ``carecloud call`` do, as library calls (no typer, no
 
 Every value is checked against the generated ``call`` function's signature before anything is
 sent: ``str``, ``int``, ``bool``, enums (the spec's values), arrays (repeat ``name=value`` or
-separate values with commas) and the request body (JSON, parsed into the body model).
+separate values with commas), dates and times in the formats the spec describes for the date
+filters (:func:`check_date_text`), and the request body (JSON, parsed into the body model).
 """
 
 from __future__ import annotations
@@ -269,6 +270,45 @@ def convert_value(annotation: Any, texts: Sequence[str], name: str = "value") ->
             return float(text.strip())
         except ValueError:
             raise RequestValidationError(f"{name} must be a number, not {text!r}") from None
+    return check_date_text(name, text)
+
+
+_DATE = ("%Y-%m-%d",)
+_DATETIME = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+#: Formats of the date and time filters, by parameter name. The spec types them as plain
+#: strings; their descriptions give these formats (``valid_from`` is a date on some operations
+#: and a date and time on others).
+_DATE_FORMATS: tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...] = (
+    (re.compile(r"(^|_)time_(from|to)$"), _DATETIME, "YYYY-MM-DD HH:MM:SS (or YYYY-MM-DDTHH:MM:SS)"),
+    (re.compile(r"^valid_(from|to)$"), _DATE + _DATETIME, "YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"),
+    (re.compile(r"^birthdate$"), (*_DATE, "%d.%m.%Y"), "YYYY-MM-DD or DD.MM.YYYY"),
+    (re.compile(r"(^|_)date(_from|_to)?$"), _DATE, "YYYY-MM-DD"),
+)
+
+
+def check_date_text(name: str, text: str) -> str:
+    """A date or time filter's text, checked against the formats the spec describes for it
+    (by parameter name: ``*time_from``/``*time_to``, ``date_from``/``date_to``, ``due_date``,
+    ``valid_from``/``valid_to``, ``birthdate``); any other text is returned as it is.
+
+    >>> check_date_text("payment_time_from", "2026-11-29T08:00:00")
+    '2026-11-29T08:00:00'
+    >>> check_date_text("date_to", "29.11.2026")
+    Traceback (most recent call last):
+    ...
+    carecloud_async._errors.RequestValidationError: date_to must be a date as YYYY-MM-DD, not '29.11.2026'
+    """
+    from datetime import datetime
+
+    for pattern, formats, shown in _DATE_FORMATS:
+        if pattern.search(name):
+            for fmt in formats:
+                try:
+                    datetime.strptime(text.strip(), fmt)
+                except ValueError:
+                    continue
+                return text.strip()
+            raise RequestValidationError(f"{name} must be a date as {shown}, not {text!r}")
     return text
 
 
