@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from .._auth import CustomerAuth, EnterpriseAuth
+from .. import CustomerAuth, EnterpriseAuth, FileTokenStore, MemoryTokenStore
 from .._errors import RequestValidationError
-from .._tokens import FileTokenStore, MemoryTokenStore
 
 if TYPE_CHECKING:
-    from .._client import CareCloud
+    from .. import CareCloud
 
 
 def mask(secret: str | None) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._operations import function_of, parse_arguments, with_path_arguments
 
 if TYPE_CHECKING:
-    from .._client import CareCloud
+    from .. import CareCloud
 
 
 def prepare_call(

@@ -50,7 +50,7 @@ from ._operations import (
 if TYPE_CHECKING:
     from carecloud_api._catalog import Operation
 
-    from .._client import CareCloud
+    from .. import CareCloud
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .._errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from .._client import CareCloud
+    from .. import CareCloud
 
 #: The options the command line accepts and the variable each one sets.
 OPTION_VARIABLES: dict[str, str] = {
@@ -61,7 +61,7 @@ def client_from_settings(
     ...
     carecloud_async._errors.ConfigurationError: CARECLOUD_PROJECT_URL is not set (or pass --project-url)
     """
-    from .._client import CareCloud
+    from .. import CareCloud
 
     env = merged_environment(os.environ if environ is None else environ, options or {})
     try:
