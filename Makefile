@@ -60,13 +60,13 @@ bench-import: install
 bench-pagination: install
 	$(PY) -m scripts.bench_pagination
 
+update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
+	$(PY) -m scripts.update_spec $(SPEC)
+
 .PHONY: bench-export
 bench: bench-export
 bench-export: install ## memory of `carecloud export` (page by page) against collecting the list first
 	$(PY) -m scripts.bench_export
-
-update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
-	$(PY) -m scripts.update_spec $(SPEC)
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache

@@ -210,12 +210,12 @@ class Paginator(Generic[T]):
         self._list_key: str = entry.list_attr
         self._function: Callable[..., Awaitable[Any]] = module.call
         self._params = params
-        self.page_size = page_size
-        self.max_items = max_items
-        self.concurrency = concurrency
         self.start = start
         #: Offset where the walk ends because of ``max_items`` (None: no such limit).
         self._end = None if max_items is None else start + max_items
+        self.page_size = page_size
+        self.max_items = max_items
+        self.concurrency = concurrency
         # Fail on bad filters before the first request, with the operation's parameter names.
         import inspect
 
