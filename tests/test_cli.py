@@ -401,14 +401,11 @@ def test_auth_device_creates_into_a_token_file_and_shows_it_masked(tmp_path: Pat
         CARECLOUD_INTERFACE="customer",
         CARECLOUD_EXTERNAL_APPLICATION_ID="app-9",
         CARECLOUD_DEVICE_ID="kiosk-7",
+        HOME=str(tmp_path),
     )
     result = run("--token-file", str(tmp_path / "tokens.json"), "auth", "device", env=env)
     assert result.exit_code == 0, result.output
     assert "no token stored" in result.stdout
-    assert create.call_count == 0
-    result = run("auth", "device", "--create", env=env)
-    assert result.exit_code == 2
-    assert "set CARECLOUD_TOKEN_FILE" in result.stderr
     assert create.call_count == 0
     for expected in ("(created now)", "(stored)"):
         result = run("--token-file", str(tmp_path / "tokens.json"), "auth", "device", "--create", env=env)
@@ -417,6 +414,47 @@ def test_auth_device_creates_into_a_token_file_and_shows_it_masked(tmp_path: Pat
         assert token_id not in result.output
     assert create.call_count == 1
     assert token_id in (tmp_path / "tokens.json").read_text()
+
+
+@respx.mock
+def test_customer_commands_keep_the_device_token_in_a_file_by_default(tmp_path: Path) -> None:
+    # Each command is a new process: a token made per process would invalidate the one before.
+    create = respx.post(f"{CUSTOMER_BASE}/tokens").respond(201, json={"data": {"token_id": "tok-123456789012"}})
+    respx.get(f"{CUSTOMER_BASE}/customers/c1").respond(200, json={"data": customer(1)})
+    env = environment(
+        CARECLOUD_PROJECT_URL="demo.example.com",
+        CARECLOUD_INTERFACE="customer",
+        CARECLOUD_EXTERNAL_APPLICATION_ID="app-9",
+        CARECLOUD_DEVICE_ID="kiosk-7",
+        HOME=str(tmp_path),
+    )
+    for _ in range(2):
+        result = run("call", "getCustomer", "-p", "customer_id=c1", env=env)
+        assert result.exit_code == 0, result.output
+    assert create.call_count == 1
+    stored = tmp_path / ".carecloud" / "tokens.json"
+    assert "tok-123456789012" in stored.read_text()
+    assert stored.stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_throwaway_device_token_is_refused() -> None:
+    from carecloud_async import Device, MemoryTokenStore
+    from carecloud_async.cli import check_auth, device_token_state
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"nothing may be sent: {request.url}")
+
+    async with CareCloud.customer(
+        "demo.example.com",
+        external_application_id="app-9",
+        device=Device("kiosk-7", "Linux", "Kiosk 7", "kiosk"),
+        token_store=MemoryTokenStore(),
+        transport=httpx.MockTransport(handler),
+    ) as cc:
+        with pytest.raises(RequestValidationError, match="set CARECLOUD_TOKEN_FILE"):
+            await device_token_state(cc, create=True)
+        with pytest.raises(RequestValidationError, match="set CARECLOUD_TOKEN_FILE"):
+            await check_auth(cc)
 
 
 def test_auth_device_is_for_the_customer_api_only() -> None:

@@ -81,7 +81,10 @@ def main_options(  # noqa: PLR0917 (typer passes every option by keyword)
     ] = None,
     device_id: Annotated[str | None, typer.Option(help="Customer API device id (CARECLOUD_DEVICE_ID).")] = None,
     token_file: Annotated[
-        str | None, typer.Option(help="File that keeps the Customer API device token (CARECLOUD_TOKEN_FILE).")
+        str | None,
+        typer.Option(
+            help="File that keeps the Customer API device token (CARECLOUD_TOKEN_FILE; ~/.carecloud/tokens.json)."
+        ),
     ] = None,
     time_zone: Annotated[
         str | None, typer.Option(help="The project's IANA time zone (CARECLOUD_TIME_ZONE), e.g. Europe/Prague.")
@@ -384,7 +387,7 @@ def auth_check(ctx: typer.Context) -> None:
 def auth_device(
     ctx: typer.Context,
     create: Annotated[
-        bool, typer.Option("--create", help="Create a device token if the store holds none (needs --token-file).")
+        bool, typer.Option("--create", help="Create a device token if the token file holds none.")
     ] = False,
 ) -> None:
     """Customer API: show the stored device token's state (masked), or create one."""

@@ -82,9 +82,22 @@ def _zone_name(zone: tzinfo) -> str:
     return str(getattr(zone, "key", None) or zone)
 
 
+async def _refuse_a_throwaway_token(auth: CustomerAuth) -> None:
+    if isinstance(auth.token_store, MemoryTokenStore) and await auth.token_store.load(auth.store_key) is None:
+        raise RequestValidationError(
+            "set CARECLOUD_TOKEN_FILE (or --token-file) first: a device token that is not kept would "
+            "only invalidate this device's current one"
+        )
+
+
 async def check_auth(cc: CareCloud, *, now: datetime | None = None) -> AuthStatus:
     """Log in now (Enterprise) or load/create the device token (Customer) and say until when
-    the token is valid, in the project's time zone. Raises the library's errors when refused."""
+    the token is valid, in the project's time zone. Raises the library's errors when refused.
+
+    A Customer API client whose token store is a :class:`MemoryTokenStore` holding no token is
+    refused: creating a token nobody keeps would only invalidate the device's current one."""
+    if isinstance(cc.auth, CustomerAuth):
+        await _refuse_a_throwaway_token(cc.auth)
     await cc.authenticate()
     auth = cc.auth
     base_url = str(cc.config.base_url)
@@ -157,11 +170,7 @@ async def device_token_state(cc: CareCloud, *, create: bool = False) -> DeviceTo
     stored = await auth.token_store.load(auth.store_key)
     created = False
     if stored is None and create:
-        if isinstance(auth.token_store, MemoryTokenStore):
-            raise RequestValidationError(
-                "set CARECLOUD_TOKEN_FILE (or --token-file) first: a device token that is not kept would "
-                "only invalidate this device's current one"
-            )
+        await _refuse_a_throwaway_token(auth)
         await cc.authenticate()
         stored = await auth.token_store.load(auth.store_key)
         created = stored is not None

@@ -8,6 +8,10 @@ Options map one to one onto variables (``project_url`` -> ``CARECLOUD_PROJECT_UR
 command line and a Python program configured from the same environment talk to the same project
 as the same user. Passwords are read from the environment only: a command line is visible to
 every user of the machine (``ps``).
+
+For the Customer API the device token is kept in :data:`DEFAULT_TOKEN_FILE` unless
+``CARECLOUD_TOKEN_FILE`` names another file: each command is a new process, and a token created
+per process would invalidate the one before it (and the device's own).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from .._errors import ConfigurationError
 
 if TYPE_CHECKING:
     from .. import CareCloud
+
+#: Where the command line keeps Customer API device tokens by default (a FileTokenStore, 0600).
+DEFAULT_TOKEN_FILE = "~/.carecloud/tokens.json"  # noqa: S105 (a path, not a secret)
 
 #: The options the command line accepts and the variable each one sets.
 OPTION_VARIABLES: dict[str, str] = {
@@ -64,6 +71,9 @@ def client_from_settings(
     from .. import CareCloud
 
     env = merged_environment(os.environ if environ is None else environ, options or {})
+    interface = env.get("CARECLOUD_INTERFACE") or ("enterprise" if env.get("CARECLOUD_LOGIN") else "customer")
+    if interface == "customer" and not env.get("CARECLOUD_TOKEN_FILE"):
+        env["CARECLOUD_TOKEN_FILE"] = DEFAULT_TOKEN_FILE
     try:
         return CareCloud.from_env(env)
     except ConfigurationError as exc:
