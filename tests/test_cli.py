@@ -693,3 +693,13 @@ def test_date_filters_are_checked_against_the_formats_the_spec_describes(
     else:
         with pytest.raises(RequestValidationError, match=f"{text.partition('=')[0]} must be a date as "):
             parse_arguments(op, given)
+
+
+@pytest.mark.parametrize("command", [["--help"], ["export", "--help"]])
+def test_the_recorded_session_in_the_docs_shows_the_current_help(command: list[str]) -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "cli.md").read_text(encoding="utf-8")
+    prompt = "$ carecloud " + " ".join(command) + "\n"
+    start = page.index(prompt) + len(prompt)
+    recorded = page[start : page.index("\n```", start)]
+    shown = run(*command, env={**environment(), "COLUMNS": "100"}).stdout
+    assert shown.split() == recorded.split()  # the same text; line breaks depend on the terminal
