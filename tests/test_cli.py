@@ -703,3 +703,14 @@ def test_the_recorded_session_in_the_docs_shows_the_current_help(command: list[s
     recorded = page[start : page.index("\n```", start)]
     shown = run(*command, env={**environment(), "COLUMNS": "100"}).stdout
     assert shown.split() == recorded.split()  # the same text; line breaks depend on the terminal
+
+
+async def test_a_refused_first_request_leaves_no_file_and_an_empty_list_a_valid_one(tmp_path: Path) -> None:
+    async with client(ListServer(10, fail_at=0)) as cc:
+        with pytest.raises(Exception, match="500 boom"):
+            await ListExport("getCustomers", tmp_path / "refused.csv").run(cc)
+    assert not (tmp_path / "refused.csv").exists()
+    async with client(ListServer(0)) as cc:
+        summary = await ListExport("getCustomers", tmp_path / "empty.csv").run(cc)
+    assert summary.written == 0
+    assert (tmp_path / "empty.csv").read_text().splitlines() == [",".join(csv_columns(find_operation("getCustomers")))]

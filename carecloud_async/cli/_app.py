@@ -11,7 +11,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -118,6 +118,8 @@ def main_options(  # noqa: PLR0917 (typer passes every option by keyword)
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs one line per request at INFO (with -v); httpcore's connection internals are noise.
+    logging.getLogger("httpcore").setLevel(logging.INFO)
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -126,7 +128,7 @@ def main_options(  # noqa: PLR0917 (typer passes every option by keyword)
 
 
 @contextmanager
-def _reported_errors() -> Any:
+def _reported_errors() -> Iterator[None]:
     """Every failure as one message on stderr and its exit code; never a traceback."""
     try:
         yield

@@ -19,6 +19,7 @@ last ``unknown_fields`` column.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import csv
 import functools
 import io
@@ -265,7 +266,6 @@ class ExportSummary:
     start: int
     written: int
     total_items: int | None
-    interrupted: bool = False
 
     @property
     def in_file(self) -> int:
@@ -339,7 +339,9 @@ class ListExport:
 
     async def run(self, cc: CareCloud, on_progress: ProgressCallback | None = None) -> ExportSummary:
         """Walk the list and write every item; ``on_progress(in_file, total_items)`` after each
-        page. On cancellation (Ctrl-C) the file is closed holding whole items only."""
+        page. On cancellation (Ctrl-C) the file is closed holding whole items only. The file is
+        opened when the first page has arrived: a refused request leaves no empty file behind."""
+        cc.check_operation(self.operation)  # the other API's operation: refused before the file is read
         self.start = existing_items(self.path, self.format, self.columns) if self.resume else 0
         paginator = Paginator(
             cc,
@@ -350,13 +352,13 @@ class ListExport:
             start=self.start,
             **self._params,
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        append = self.start > 0
-        with self.path.open("a" if append else "w", encoding="utf-8", newline="") as fh:
-            writer = _Writer(fh, self.format, self.columns, header=not append)
-            if on_progress is not None:
-                on_progress(self.start, None)
+        if on_progress is not None:
+            on_progress(self.start, None)
+        with contextlib.ExitStack() as files:
+            writer: _Writer | None = None
             async for page in paginator.pages():
+                if writer is None:
+                    writer = self._open(files)
                 self.written += writer.write_page(page.items)
                 if page.total_items is not None:
                     self.total_items = page.total_items
@@ -364,15 +366,21 @@ class ListExport:
                     on_progress(self.start + self.written, self.total_items)
         return self.summary()
 
-    def summary(self, *, interrupted: bool = False) -> ExportSummary:
-        """Where the export stands (also after an interruption)."""
+    def _open(self, files: contextlib.ExitStack) -> _Writer:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        append = self.start > 0
+        fh = files.enter_context(self.path.open("a" if append else "w", encoding="utf-8", newline=""))
+        return _Writer(fh, self.format, self.columns, header=not append)
+
+    def summary(self) -> ExportSummary:
+        """Where the export stands (also after an interruption: ``written`` counts whole items
+        in the file)."""
         return ExportSummary(
             path=self.path,
             format=self.format,
             start=self.start,
             written=self.written,
             total_items=self.total_items,
-            interrupted=interrupted,
         )
 
 
