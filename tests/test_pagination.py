@@ -281,7 +281,8 @@ def test_page_parts_tolerates_missing_data() -> None:
 async def test_start_resumes_the_walk_at_that_offset_without_requesting_what_is_before(concurrency: int) -> None:
     server = ListServer(250)
     async with client(server) as cc:
-        items = await Paginator(cc, get_customers, page_size=100, start=130, concurrency=concurrency).collect()
+        walk = Paginator(cc, get_customers, page_size=100, start=130, concurrency=concurrency, item_type=Customer)
+        items = await walk.collect()
     assert [c.customer_id for c in items] == [f"c{n}" for n in range(130, 250)]
     assert min(offset for offset, _ in server.requests) == 130
 
@@ -289,7 +290,7 @@ async def test_start_resumes_the_walk_at_that_offset_without_requesting_what_is_
 async def test_start_with_max_items_counts_from_the_start() -> None:
     server = ListServer(250)
     async with client(server) as cc:
-        items = await Paginator(cc, get_customers, page_size=30, start=200, max_items=40).collect()
+        items = await Paginator(cc, get_customers, page_size=30, start=200, max_items=40, item_type=Customer).collect()
     assert [c.customer_id for c in items] == [f"c{n}" for n in range(200, 240)]
     assert server.requests == [(200, 30), (230, 10)]
 
