@@ -131,9 +131,9 @@ def test_ops_searches_every_word_and_filters_by_kind_and_interface() -> None:
     assert all("points" in line.lower() for line in lines)
     assert len(search_operations(kind="list")) == 111
     assert len(search_operations()) == 322
-    enterprise_only = search_operations(interface="customer")
-    assert all("customer" in op.interfaces for op in enterprise_only)
-    assert len(enterprise_only) < 322
+    customer_api = search_operations(interface="customer")
+    assert all("customer" in op.interfaces for op in customer_api)
+    assert len(customer_api) < 322
 
 
 def test_ops_json_with_parameters() -> None:
@@ -714,3 +714,16 @@ async def test_a_refused_first_request_leaves_no_file_and_an_empty_list_a_valid_
         summary = await ListExport("getCustomers", tmp_path / "empty.csv").run(cc)
     assert summary.written == 0
     assert (tmp_path / "empty.csv").read_text().splitlines() == [",".join(csv_columns(find_operation("getCustomers")))]
+
+
+@respx.mock
+def test_call_reads_the_body_from_stdin() -> None:
+    mock_login(respx.mock)
+    route = respx.post(f"{BASE}/customers/actions/verify-credentials").respond(
+        200, json={"data": {"customer_id": "c9"}}
+    )
+    body = json.dumps({"login_type": "email", "login_value": "jane@example.com", "password": "pw"})
+    result = run("call", "postCustomerVerifyCredentials", "--body", "@-", stdin=body)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"data": {"customer_id": "c9"}}
+    assert json.loads(route.calls[0].request.content) == json.loads(body)
