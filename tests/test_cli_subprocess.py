@@ -277,31 +277,45 @@ def test_spec_diff_prints_the_report_make_update_spec_writes() -> None:
     assert "Compared as published" not in result.stdout  # a checkout normalises like the pipeline
 
 
-def test_the_progress_bar_shows_items_total_rate_and_eta_on_a_terminal_only(tmp_path: Path) -> None:
+def on_a_terminal(args: list[str], env: dict[str, str], *, stdout_too: bool = False) -> tuple[int, str]:
+    """Run the console script with stderr (and stdout) on a pseudo-terminal: (exit code, what it showed)."""
     import pty
 
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(  # noqa: S603 (our own console script)
+            [str(CARECLOUD), *args],
+            env={**env, "COLUMNS": "120", "TERM": "xterm"},
+            stdout=terminal if stdout_too else subprocess.DEVNULL,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
+            while chunk := os.read(controller, 65536):
+                shown += chunk
+        code = process.wait(timeout=60)
+    finally:
+        os.close(controller)
+    return code, shown.decode("utf-8", "replace")
+
+
+def test_the_progress_bar_shows_items_total_rate_and_eta_on_a_terminal_only(tmp_path: Path) -> None:
     with list_server(600, latency_ms=80) as root_url:  # 12 pages: about a second, several frames
-        env = {**settings(root_url), "COLUMNS": "120", "TERM": "xterm"}
-        controller, terminal = pty.openpty()
-        try:
-            process = subprocess.Popen(  # noqa: S603 (our own console script)
-                [str(CARECLOUD), "export", "getCustomers", "--out", str(tmp_path / "a.jsonl"), "--page-size", "50"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=terminal,
-            )
-            os.close(terminal)
-            shown = b""
-            with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
-                while chunk := os.read(controller, 65536):
-                    shown += chunk
-            assert process.wait(timeout=60) == 0
-        finally:
-            os.close(controller)
-    text = shown.decode("utf-8", "replace")
+        args = ["export", "getCustomers", "--out", str(tmp_path / "a.jsonl"), "--page-size", "50"]
+        code, text = on_a_terminal(args, settings(root_url))
+    assert code == 0, text
     assert "600/600" in text  # items done / total_items
     assert "items/s" in text  # rate
     assert "0:00:0" in text  # time remaining (ETA)
     drawn = {int(done) for done in re.findall(r"(\d+)/600", text)}
     assert drawn & set(range(50, 600, 50)), drawn  # drawn while the export ran, not only at the end
     assert "600 of 600 items" in text
+
+
+def test_call_prints_indented_json_on_a_terminal() -> None:
+    with list_server(3) as root_url:
+        code, text = on_a_terminal(["call", "getCustomers", "-p", "count=1"], settings(root_url), stdout_too=True)
+    assert code == 0, text
+    assert text.startswith('{\r\n  "data": {')  # indented (a terminal shows \n as \r\n)
+    assert json.loads(text.replace("\r\n", "\n"))["data"]["total_items"] == 3
