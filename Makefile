@@ -14,7 +14,7 @@ install: $(STAMP) ## virtualenv with the package (editable) and every dev/codege
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,codegen,integrations]'
+	$(PY) -m pip install --quiet -e '.[dev,codegen,integrations,cli]' typer==0.27.3 rich==15.0.0
 	touch $@
 
 install-mock: $(NODE_STAMP) ## Prism (npm, pinned by package-lock.json)
@@ -68,6 +68,11 @@ bench-cache: install ## cache on vs off (requests, wall time) and a 500-call bur
 
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
 	$(PY) -m scripts.update_spec $(SPEC)
+
+.PHONY: bench-export
+bench: bench-export
+bench-export: install ## memory of `carecloud export` (page by page) against collecting the list first
+	$(PY) -m scripts.bench_export
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache

@@ -15,7 +15,9 @@ When to stop: an empty page always ends the walk. With ``total_items`` known, th
 until ``offset`` reaches the latest ``total_items`` the server reported (so a total that changes
 during the walk is followed, up or down) — a short page then only ends the walk when it reaches
 that total, because a server may cap ``count`` below what was asked. Without ``total_items``, a
-short page ends it. ``max_items`` bounds what is yielded (and what is requested).
+short page ends it. ``max_items`` bounds what is yielded (and what is requested). ``start``
+begins the walk at that offset instead of 0 (to resume an interrupted export: the items before it
+are neither requested nor yielded).
 
 With ``concurrency > 1``, once the first page has told ``total_items``, up to ``concurrency``
 pages are in flight at once; items still come out in order, and at most ``concurrency`` pages are
@@ -159,7 +161,8 @@ class Paginator(Generic[T]):
     ``max_items`` caps the items yielded, ``concurrency`` the pages in flight once
     ``total_items`` is known. ``count`` and ``offset`` are the paginator's to set.
     ``item_type`` (for type checkers: ``Paginator[Customer]``) is checked against the list's
-    declared items before anything is sent.
+    declared items before anything is sent. ``start`` is the first offset requested (0 by
+    default; an export resumed after 1,200 written items starts at 1200).
     """
 
     def __init__(
@@ -172,6 +175,7 @@ class Paginator(Generic[T]):
         max_items: int | None = None,
         concurrency: int = 1,
         item_type: type[T] | None = None,
+        start: int = 0,
         **params: Any,
     ):
         module, entry = operation_of(operation)
@@ -184,6 +188,8 @@ class Paginator(Generic[T]):
             raise RequestValidationError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
         if max_items is not None and max_items < 0:
             raise RequestValidationError(f"max_items must be 0 or more, not {max_items}")
+        if start < 0:
+            raise RequestValidationError(f"start must be 0 or more, not {start}")
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise RequestValidationError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
         taken = sorted({"count", "offset"} & set(params))
@@ -202,6 +208,9 @@ class Paginator(Generic[T]):
         self._list_key: str = entry.list_attr
         self._function: Callable[..., Awaitable[Any]] = module.call
         self._params = params
+        self.start = start
+        #: Offset where the walk ends because of ``max_items`` (None: no such limit).
+        self._end = None if max_items is None else start + max_items
         self.page_size = page_size
         self.max_items = max_items
         self.concurrency = concurrency
@@ -211,7 +220,8 @@ class Paginator(Generic[T]):
     def __repr__(self) -> str:
         return (
             f"Paginator({self._entry.method} {self._entry.path}, list_key={self._list_key!r}, "
-            f"page_size={self.page_size}, max_items={self.max_items}, concurrency={self.concurrency})"
+            f"page_size={self.page_size}, max_items={self.max_items}, concurrency={self.concurrency}"
+            + (f", start={self.start})" if self.start else ")")
         )
 
     async def _fetch(self, offset: int, count: int) -> Page[T]:
@@ -220,24 +230,24 @@ class Paginator(Generic[T]):
         return Page(items=items, offset=offset, total_items=total, response=response)
 
     def _count_at(self, offset: int) -> int:
-        if self.max_items is None:
+        if self._end is None:
             return self.page_size
-        return max(0, min(self.page_size, self.max_items - offset))
+        return max(0, min(self.page_size, self._end - offset))
 
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Yield the pages in order (each with ``items``, ``offset``, ``total_items``)."""
-        count = self._count_at(0)
+        count = self._count_at(self.start)
         if count == 0:
             return
-        first = await self._fetch(0, count)
+        first = await self._fetch(self.start, count)
         yield self._trim(first)
-        offset = len(first.items)
+        offset = self.start + len(first.items)
         if not should_continue(
             offset=offset,
             received=len(first.items),
             requested=count,
             total_items=first.total_items,
-            limit=self.max_items,
+            limit=self._end,
         ):
             return
         if self.concurrency == 1 or first.total_items is None:
@@ -248,8 +258,8 @@ class Paginator(Generic[T]):
                 yield page
 
     def _trim(self, page: Page[T]) -> Page[T]:
-        if self.max_items is not None and page.offset + len(page.items) > self.max_items:
-            keep = max(0, self.max_items - page.offset)
+        if self._end is not None and page.offset + len(page.items) > self._end:
+            keep = max(0, self._end - page.offset)
             return Page(page.items[:keep], page.offset, page.total_items, page.response)
         return page
 
@@ -266,7 +276,7 @@ class Paginator(Generic[T]):
                 received=len(page.items),
                 requested=count,
                 total_items=page.total_items,
-                limit=self.max_items,
+                limit=self._end,
             ):
                 return
 
@@ -277,7 +287,7 @@ class Paginator(Generic[T]):
         next_offset = offset
 
         def limit() -> int:
-            return total if self.max_items is None else min(total, self.max_items)
+            return total if self._end is None else min(total, self._end)
 
         def fill() -> None:
             nonlocal next_offset
@@ -328,5 +338,5 @@ class Paginator(Generic[T]):
 
     async def first_page(self) -> Page[T]:
         """Only the first page (``total_items`` tells how many there are in all)."""
-        count = self._count_at(0) or 1
-        return self._trim(await self._fetch(0, count))
+        count = self._count_at(self.start) or 1
+        return self._trim(await self._fetch(self.start, count))

@@ -272,3 +272,32 @@ def test_pure_stop_rule() -> None:
 def test_page_parts_tolerates_missing_data() -> None:
     assert page_parts(SimpleNamespace(data=None), "x") == ([], None)
     assert page_parts(SimpleNamespace(data=SimpleNamespace(x=[1], total_items=True)), "x") == ([1], None)
+
+
+# --------------------------------------------------------------------------- start (resume a walk)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_start_resumes_the_walk_at_that_offset_without_requesting_what_is_before(concurrency: int) -> None:
+    server = ListServer(250)
+    async with client(server) as cc:
+        walk = Paginator(cc, get_customers, page_size=100, start=130, concurrency=concurrency, item_type=Customer)
+        items = await walk.collect()
+    assert [c.customer_id for c in items] == [f"c{n}" for n in range(130, 250)]
+    assert min(offset for offset, _ in server.requests) == 130
+
+
+async def test_start_with_max_items_counts_from_the_start() -> None:
+    server = ListServer(250)
+    async with client(server) as cc:
+        items = await Paginator(cc, get_customers, page_size=30, start=200, max_items=40, item_type=Customer).collect()
+    assert [c.customer_id for c in items] == [f"c{n}" for n in range(200, 240)]
+    assert server.requests == [(200, 30), (230, 10)]
+
+
+async def test_start_past_the_end_yields_nothing_and_a_negative_start_is_refused() -> None:
+    server = ListServer(20)
+    async with client(server) as cc:
+        assert await Paginator(cc, get_customers, start=20).collect() == []
+        with pytest.raises(RequestValidationError, match="start must be 0 or more"):
+            Paginator(cc, get_customers, start=-1)

@@ -1,0 +1,321 @@
+"""The installed `carecloud` console script, run as a real subprocess.
+
+Against Prism (the spec-driven mock): `call` and a small `export` compared with the library's own
+calls, errors from the server, `auth check`. Prism answers the spec's examples (a list of one),
+so the long export runs against a local list server (scripts/bench_pagination.py's, 1,000
+generated customers by count/offset on 127.0.0.1): a 1,000-item export compared item by item with
+a `paginate` walk of the same server, the CSV read back with the csv module, and SIGINT during an
+export leaving a parseable file that `--resume` completes. Bad input: a clear message and a
+non-zero exit, never a traceback. `spec diff` on the two shared spec versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from carecloud_api.api.customers import get_customer, get_customers
+
+from carecloud_async import CareCloud, RetryPolicy
+from carecloud_async._spec_diff import SECTIONS, render_section
+from carecloud_async.cli import csv_columns, find_operation, flatten_row
+from scripts import bench_pagination, mock_server, spec_diff, spec_source
+from scripts.normalise import load
+
+CARECLOUD = Path(sys.executable).parent / "carecloud"
+PRISM_TOKEN = "09359095c5da43c7ae11e710eabce49418715a6a"  # the bearer token of Prism's login example
+PASSWORD = "pw-for-the-mock"
+CUSTOMER_ID = "8ea2591121e636086a4a9c0992"
+
+
+def settings(root_url: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
+    env.update(
+        CARECLOUD_PROJECT_URL=root_url,
+        CARECLOUD_USER_EXTERNAL_APPLICATION_ID="app",
+        CARECLOUD_LOGIN="pos@example.com",
+        CARECLOUD_PASSWORD=PASSWORD,
+        CARECLOUD_TIME_ZONE="Europe/Prague",
+        CARECLOUD_MAX_ATTEMPTS="2",
+    )
+    return env
+
+
+def carecloud(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    assert CARECLOUD.is_file(), f"{CARECLOUD} is missing: `make install` installs the console script"
+    return subprocess.run(  # noqa: S603 (our own console script)
+        [str(CARECLOUD), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def client(root_url: str) -> CareCloud:
+    return CareCloud.enterprise(
+        root_url,
+        user_external_application_id="app",
+        login="pos@example.com",
+        password=PASSWORD,
+        retry=RetryPolicy(max_attempts=2),
+    )
+
+
+@contextlib.contextmanager
+def list_server(items: int, latency_ms: float = 0) -> Iterator[str]:
+    """scripts/bench_pagination.py's list server on 127.0.0.1 and a free port; stopped at the end."""
+    process, port = bench_pagination.run_server(items, latency_ms / 1000)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+async def walk(root_url: str) -> list[dict[str, Any]]:
+    async with client(root_url) as cc:
+        return [item.to_dict() async for item in cc.paginate(get_customers, page_size=100)]
+
+
+def no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stdout
+
+
+# --------------------------------------------------------------------------- Prism
+
+
+async def test_call_prints_the_same_answer_the_library_gets(prism: mock_server.PrismServer) -> None:
+    env = settings(prism.root_url)
+    result = carecloud("call", "getCustomers", "-p", "email_list=a@x.cz,b@x.cz", "-p", "count=5", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1  # compact: one line when piped
+    async with client(prism.root_url) as cc:
+        expected = (await cc.call(get_customers.call, email_list=["a@x.cz", "b@x.cz"], count=5)).to_dict()
+        one = (await cc.call(get_customer.call, CUSTOMER_ID)).to_dict()
+    assert json.loads(result.stdout) == expected
+    by_path = carecloud("call", f"GET /customers/{CUSTOMER_ID}", "--pretty", env=env)
+    assert by_path.returncode == 0, by_path.stderr
+    assert by_path.stdout.startswith("{\n  ")
+    assert json.loads(by_path.stdout) == one
+    assert PRISM_TOKEN not in result.stdout + result.stderr + by_path.stderr
+
+
+def test_a_request_the_server_refuses_is_one_message_with_status_and_exit_6(prism: mock_server.PrismServer) -> None:
+    # count=0 passes our type check (an int) but not the spec's minimum: Prism answers 400.
+    result = carecloud("call", "getCustomers", "-p", "count=0", env=settings(prism.root_url))
+    assert result.returncode == 6, result.stderr
+    assert result.stdout == ""
+    # Prism's 2019 valid_to is logged as a warning first; then one line: the error.
+    (message,) = [line for line in result.stderr.splitlines() if not line.startswith("WARNING carecloud_async")]
+    assert message.startswith("BadRequest: 400 Error title on GET http://127.0.0.1")  # the spec example
+    assert "invalid params: " in message
+    no_traceback(result)
+
+
+async def test_small_export_from_prism_matches_a_paginate_walk(prism: mock_server.PrismServer, tmp_path: Path) -> None:
+    out = tmp_path / "customers.jsonl"
+    result = carecloud("export", "getCustomers", "--out", str(out), env=settings(prism.root_url))
+    assert result.returncode == 0, result.stderr
+    exported = [json.loads(line) for line in out.read_text().splitlines()]
+    assert exported == await walk(prism.root_url)
+    assert exported  # Prism's example list is not empty
+    assert f"{len(exported)} of " in result.stderr
+    assert "\x1b[" not in result.stderr  # no progress bar off a terminal
+
+
+def test_auth_check_against_prism_never_prints_the_token(prism: mock_server.PrismServer) -> None:
+    result = carecloud("auth", "check", env=settings(prism.root_url))
+    assert result.returncode == 0, result.stderr
+    assert "Enterprise API at http://127.0.0.1" in result.stdout
+    # Prism's example valid_to is in 2019: reported as unknown, not as an expiry in the past.
+    assert "token validity unknown" in result.stdout
+    assert PRISM_TOKEN not in result.stdout + result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- a 1,000-item list
+
+
+async def test_a_1000_item_export_equals_a_paginate_walk_item_by_item(tmp_path: Path) -> None:
+    out = tmp_path / "customers.jsonl"
+    with list_server(1000) as root_url:
+        result = carecloud("export", "getCustomers", "--out", str(out), "--concurrency", "4", env=settings(root_url))
+        expected = await walk(root_url)
+    assert result.returncode == 0, result.stderr
+    exported = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(expected) == 1000
+    assert len(exported) == 1000
+    for mine, theirs in zip(exported, expected, strict=True):
+        assert mine == theirs
+    assert "1000 of 1000 items" in result.stderr
+
+
+async def test_a_csv_export_reads_back_with_the_csv_module(tmp_path: Path) -> None:
+    out = tmp_path / "customers.csv"
+    with list_server(1000) as root_url:
+        result = carecloud("export", "getCustomers", "--out", str(out), "--page-size", "250", env=settings(root_url))
+        expected = await walk(root_url)
+    assert result.returncode == 0, result.stderr
+    with out.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames
+        rows = list(reader)
+    columns = csv_columns(find_operation("getCustomers"))
+    assert header == list(columns)
+    assert "personal_information.last_name" in columns
+    assert len(rows) == 1000
+    for row, item in zip(rows, expected, strict=True):
+        assert row["customer_id"] == item["customer_id"]
+        assert row["personal_information.last_name"] == item["personal_information"]["last_name"]
+        assert list(row.values()) == flatten_row(item, columns)
+
+
+def test_sigint_during_an_export_leaves_a_parseable_file_and_resume_completes_it(tmp_path: Path) -> None:
+    out = tmp_path / "customers.jsonl"
+    # 100 pages of 10 with 40 ms each: about 4 s, long enough to interrupt midway.
+    with list_server(1000, latency_ms=40) as root_url:
+        env = settings(root_url)
+        args = ["export", "getCustomers", "--out", str(out), "--page-size", "10"]
+        process = subprocess.Popen(  # noqa: S603 (our own console script)
+            [str(CARECLOUD), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and (not out.exists() or out.read_text().count("\n") < 100):
+                time.sleep(0.02)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        lines = out.read_text().splitlines()
+        items = [json.loads(line) for line in lines]  # every line is whole JSON
+        assert 100 <= len(items) < 1000
+        assert f"interrupted: {len(items)} items in {out}" in stderr
+        assert "--resume" in stderr
+
+        resumed = carecloud(*args, "--resume", env=env)
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"(resumed at {len(items)})" in resumed.stderr
+    final = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [item["customer_id"] for item in final] == [f"c{i:08d}" for i in range(1000)]
+    assert final[: len(items)] == items
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["call", "getCustomr"], 2, "unknown operation 'getCustomr'; did you mean getCustomer, getCustomers"),
+        (["call", "getCustomers", "-p", "emial=a@x.cz"], 2, "has no parameter 'emial'; did you mean email?"),
+        (["call", "getCustomers", "-p", "sort_direction=up"], 2, "sort_direction must be one of ASC, DESC"),
+        (
+            ["call", "postCustomerVerifyCredentials", "--body", '{"login_type": "email",'],
+            2,
+            "the body is not valid JSON",
+        ),
+        (["export", "getCustomers", "--out", "x.csv", "--page-size", "0"], 2, "page size must be between 1 and 1000"),
+        (["call", "getCustomers"], 3, "CARECLOUD_PROJECT_URL is not set (or pass --project-url)"),
+    ],
+)
+def test_bad_input_is_one_clear_message_and_a_nonzero_exit(
+    args: list[str], code: int, message: str, tmp_path: Path
+) -> None:
+    env = settings("http://127.0.0.1:9")  # nothing listens there: nothing may be sent
+    if code == 3:
+        env.pop("CARECLOUD_PROJECT_URL")
+    result = subprocess.run(  # noqa: S603 (our own console script)
+        [str(CARECLOUD), *args], env=env, capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path
+    )
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+    no_traceback(result)
+
+
+def test_usage_errors_are_typers_exit_2() -> None:
+    result = carecloud("export", "getCustomers", env=settings("http://127.0.0.1:9"))
+    assert result.returncode == 2
+    assert "Missing option '--out'" in result.stderr
+    no_traceback(result)
+
+
+# --------------------------------------------------------------------------- spec diff
+
+
+def test_spec_diff_prints_the_report_make_update_spec_writes() -> None:
+    new = spec_source.SHARED_SPEC
+    old = new.parent / "openapi-2026-03-21.yaml"
+    if not old.is_file() or not new.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{old.parent} lacks the two spec versions in CI")
+        pytest.skip(f"{old.parent} is not beside the checkout")
+    result = carecloud("spec", "diff", str(old), str(new), env=settings("http://127.0.0.1:9"))
+    assert result.returncode == 0, result.stderr
+    changes = spec_diff.diff(load(old), load(new))  # the pipeline's own comparison (update_spec)
+    assert changes
+    assert result.stdout.startswith("# CareCloud API spec update")
+    for section in SECTIONS:
+        for line in render_section(changes, section):
+            assert line in result.stdout
+    assert "audiences" in result.stdout
+    assert "Compared as published" not in result.stdout  # a checkout normalises like the pipeline
+
+
+def on_a_terminal(args: list[str], env: dict[str, str], *, stdout_too: bool = False) -> tuple[int, str]:
+    """Run the console script with stderr (and stdout) on a pseudo-terminal: (exit code, what it showed)."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(  # noqa: S603 (our own console script)
+            [str(CARECLOUD), *args],
+            env={**env, "COLUMNS": "120", "TERM": "xterm"},
+            stdout=terminal if stdout_too else subprocess.DEVNULL,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
+            while chunk := os.read(controller, 65536):
+                shown += chunk
+        code = process.wait(timeout=60)
+    finally:
+        os.close(controller)
+    return code, shown.decode("utf-8", "replace")
+
+
+def test_the_progress_bar_shows_items_total_rate_and_eta_on_a_terminal_only(tmp_path: Path) -> None:
+    with list_server(600, latency_ms=80) as root_url:  # 12 pages: about a second, several frames
+        args = ["export", "getCustomers", "--out", str(tmp_path / "a.jsonl"), "--page-size", "50"]
+        code, text = on_a_terminal(args, settings(root_url))
+    assert code == 0, text
+    assert "600/600" in text  # items done / total_items
+    assert "items/s" in text  # rate
+    assert "0:00:0" in text  # time remaining (ETA)
+    drawn = {int(done) for done in re.findall(r"(\d+)/600", text)}
+    assert drawn & set(range(50, 600, 50)), drawn  # drawn while the export ran, not only at the end
+    assert "600 of 600 items" in text
+
+
+def test_call_prints_indented_json_on_a_terminal() -> None:
+    with list_server(3) as root_url:
+        code, text = on_a_terminal(["call", "getCustomers", "-p", "count=1"], settings(root_url), stdout_too=True)
+    assert code == 0, text
+    assert text.startswith('{\r\n  "data": {')  # indented (a terminal shows \n as \r\n)
+    assert json.loads(text.replace("\r\n", "\n"))["data"]["total_items"] == 3
