@@ -49,6 +49,7 @@ from .customers import (
 )
 from .marketing import CreatedEvent, PropertyValue, create_event, make_property_records, sign_up_for_newsletter
 from .otp import OtpChannel, OtpType, send_otp, verify_otp
+from .purchases import cancelling_bill
 
 __all__ = [
     "MAX_BATCH_CONCURRENCY",
@@ -71,6 +72,7 @@ __all__ = [
     "RewardListType",
     "SentPurchase",
     "assign_free_card",
+    "cancelling_bill",
     "checkout",
     "chunked",
     "create_event",
