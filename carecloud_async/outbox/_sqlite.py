@@ -4,8 +4,9 @@ Two connections: submits, retries and discards commit with ``synchronous=FULL`` 
 on disk when ``submit`` returns, even if the power goes next); the sender's bookkeeping (claims,
 ``sent`` marks) commits with ``synchronous=NORMAL`` (it survives a killed process; a power cut
 can at worst forget a claim or a ``sent`` mark, and then the purchase is resent, which its
-``bill_id`` makes harmless). Writers take the lock with ``BEGIN IMMEDIATE``, so several processes
-on one file never claim the same purchase.
+``bill_id`` makes harmless). Every write is a single statement, its own transaction: a claim picks
+and marks its purchases under SQLite's write lock, so several processes on one file never claim
+the same purchase.
 
 The file is created on first use; its directory must exist (a missing directory is more often an
 unmounted disk than a wish for a new, empty outbox). The schema version is ``PRAGMA user_version``.
@@ -17,6 +18,7 @@ unmounted disk than a wish for a new, empty outbox). The schema version is ``PRA
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -74,6 +76,12 @@ WHERE seq IN (
 )
 RETURNING *
 """
+_INSERT = f"""
+INSERT INTO {_TABLE} (bill_id, store_id, cashdesk_number, body, cancels_bill_id, state, attempts, submitted_at,
+    updated_at, next_attempt_at)
+VALUES (:bill_id, :store_id, :cashdesk_number, :body, :cancels_bill_id, 'pending', 0, :now, :now, :now)
+ON CONFLICT (bill_id) DO NOTHING RETURNING *
+"""
 _NEXT_DUE = f"""
 SELECT MIN(CASE WHEN o.state = 'pending' THEN o.next_attempt_at ELSE o.lease_until END)
 FROM {_TABLE} o WHERE o.seq IN ({_HEADS})
@@ -95,6 +103,8 @@ class SQLiteStore:
         self._durable: aiosqlite.Connection | None = None
         self._sender: aiosqlite.Connection | None = None
         self._identity: tuple[int, int] | None = None
+        self._adds: list[tuple[NewPurchase, float, asyncio.Future[tuple[OutboxRecord, bool]]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.location!r})"
@@ -208,44 +218,65 @@ class SQLiteStore:
     # ------------------------------------------------------------------ writes
 
     async def _write(self, connection: aiosqlite.Connection, doing: str, sql: str, params: Any) -> list[sqlite3.Row]:
+        # Each write is one statement in autocommit mode: its own transaction, which takes the write
+        # lock before it reads (so a claim's choice and its update are one atomic step), committed
+        # before the call returns. One thread round trip per write is what makes submits fast.
         try:
-            await connection.execute("BEGIN IMMEDIATE")
-            try:
-                rows = list(await connection.execute_fetchall(sql, params))
-                await connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    await connection.execute("ROLLBACK")
-                raise
+            return list(await connection.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise self._error(doing, exc) from exc
-        return rows
 
     async def add(self, purchase: NewPurchase, *, now: float) -> tuple[OutboxRecord, bool]:
-        durable, _ = self._connections()
+        self._connections()
         self._check_file()
-        rows = await self._write(
-            durable,
-            "store the purchase",
-            f"""INSERT INTO {_TABLE} (bill_id, store_id, cashdesk_number, body, cancels_bill_id, state, attempts,
-                submitted_at, updated_at, next_attempt_at)
-            VALUES (:bill_id, :store_id, :cashdesk_number, :body, :cancels_bill_id, 'pending', 0, :now, :now, :now)
-            ON CONFLICT (bill_id) DO NOTHING RETURNING *""",
-            {
-                "bill_id": purchase.bill_id,
-                "store_id": purchase.store_id,
-                "cashdesk_number": purchase.cashdesk_number,
-                "body": purchase.body,
-                "cancels_bill_id": purchase.cancels_bill_id,
-                "now": now,
-            },
-        )
-        if rows:
-            return OutboxRecord.from_row(rows[0]), True
-        existing = await self.get(purchase.bill_id)
-        if existing is None:  # pragma: no cover - a unique row cannot vanish (records are never deleted)
-            raise self._error("store the purchase", RuntimeError("conflicting row not found"))
-        return existing, False
+        # Group commit: submits that arrive while a commit is under way wait for the next one and
+        # share its fsync, so many cash desks submitting at once are not one fsync each.
+        future: asyncio.Future[tuple[OutboxRecord, bool]] = asyncio.get_running_loop().create_future()
+        self._adds.append((purchase, now, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_adds())
+        return await asyncio.shield(future)
+
+    async def _flush_adds(self) -> None:
+        durable, _ = self._connections()
+        while self._adds:
+            batch, self._adds = self._adds, []
+            try:
+                results = await self._insert(durable, batch)
+            except BaseException as exc:
+                error = self._error("store the purchase", exc) if isinstance(exc, sqlite3.Error) else exc
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, _, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _insert(
+        self, durable: aiosqlite.Connection, batch: list[tuple[NewPurchase, float, Any]]
+    ) -> list[tuple[OutboxRecord, bool]]:
+        results: list[tuple[OutboxRecord, bool]] = []
+        await durable.execute("BEGIN IMMEDIATE")
+        try:
+            for purchase, now, _ in batch:
+                rows = await durable.execute_fetchall(_INSERT, {**_insert_params(purchase), "now": now})
+                for row in rows:
+                    results.append((OutboxRecord.from_row(row), True))
+                    break
+                else:
+                    existing = await durable.execute_fetchall(
+                        f"SELECT * FROM {_TABLE} WHERE bill_id = ?", (purchase.bill_id,)
+                    )
+                    results.append((OutboxRecord.from_row(next(iter(existing))), False))
+            await durable.execute("COMMIT")
+        except BaseException:
+            if durable.in_transaction:
+                await durable.execute("ROLLBACK")
+            raise
+        return results
 
     async def claim(self, *, now: float, lease_until: float, token: str, limit: int) -> list[OutboxRecord]:
         _, sender = self._connections()
@@ -362,6 +393,16 @@ class SQLiteStore:
         rows = await self._read("find the next due purchase", _NEXT_DUE)
         value = rows[0][0] if rows else None
         return None if value is None else float(value)
+
+
+def _insert_params(purchase: NewPurchase) -> dict[str, Any]:
+    return {
+        "bill_id": purchase.bill_id,
+        "store_id": purchase.store_id,
+        "cashdesk_number": purchase.cashdesk_number,
+        "body": purchase.body,
+        "cancels_bill_id": purchase.cancels_bill_id,
+    }
 
 
 async def _scalar(connection: aiosqlite.Connection, sql: str) -> Any:
