@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from carecloud_api.models import BillItem, FinalBill, FinalBillPaymentType, PluId, PostPurchaseSendBody
 
 PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
 SEND = f"{PREFIX}/purchases/actions/send-purchase"
@@ -58,6 +59,10 @@ class PurchaseServer:
     duplicates: collections.Counter[str] = field(default_factory=collections.Counter)
     #: bill_ids that arrived while a request for the same bill was still being answered.
     overlaps: list[str] = field(default_factory=list)
+    #: bill_ids that arrived while another purchase of the same store / cash desk was in flight.
+    lane_overlaps: list[str] = field(default_factory=list)
+    #: send-purchase requests per bearer token (the login name: which sender sent what).
+    by_sender: collections.Counter[str] = field(default_factory=collections.Counter)
     invalid_bills: set[str] = field(default_factory=set)
     max_in_flight: int = 0
     faults: collections.deque[Fault] = field(default_factory=collections.deque)
@@ -65,6 +70,7 @@ class PurchaseServer:
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
         self._in_flight: collections.Counter[str] = collections.Counter()
+        self._lanes_in_flight: collections.Counter[tuple[str, int]] = collections.Counter()
         self._runner: web.AppRunner | None = None
 
     @property
@@ -110,8 +116,14 @@ class PurchaseServer:
             await self._runner.cleanup()
             self._runner = None
 
+    @property
+    def in_flight(self) -> int:
+        """send-purchase requests being answered right now."""
+        return sum(self._in_flight.values())
+
     async def _login(self, request: web.Request) -> web.Response:
-        return web.json_response({"data": {"bearer_token": "stand-in-token", "valid_to": "2099-01-01 00:00:00"}})
+        login = str((await request.json()).get("login", ""))
+        return web.json_response({"data": {"bearer_token": f"token-{login}", "valid_to": "2099-01-01 00:00:00"}})
 
     def _record(self, bill_id: str, body: dict[str, Any]) -> str | None:
         """The new purchase id, or None for a duplicate bill_id."""
@@ -127,15 +139,21 @@ class PurchaseServer:
     async def _send(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         bill_id = str(body["bill"]["bill_id"])
+        lane = (str(body["store_id"]), int(body["cashdesk_number"]))
         self.requests[bill_id] += 1
+        self.by_sender[request.headers.get("Authorization", "").removeprefix("Bearer token-")] += 1
         if self._in_flight[bill_id]:
             self.overlaps.append(bill_id)
+        if self._lanes_in_flight[lane]:
+            self.lane_overlaps.append(bill_id)
         self._in_flight[bill_id] += 1
-        self.max_in_flight = max(self.max_in_flight, sum(self._in_flight.values()))
+        self._lanes_in_flight[lane] += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             return await self._answer(request, bill_id, body)
         finally:
             self._in_flight[bill_id] -= 1
+            self._lanes_in_flight[lane] -= 1
 
     async def _answer(self, request: web.Request, bill_id: str, body: dict[str, Any]) -> web.StreamResponse:
         if self.latency:
@@ -177,3 +195,30 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def sample_purchase(bill_id: str, *, store_id: str = "store-1", cashdesk_number: int = 1) -> PostPurchaseSendBody:
+    """A small paid purchase (one item) with this ``bill_id``, for tests, the benchmark and the demo."""
+    bill = FinalBill(
+        purchase_type_id="8bed991c68a470e7aaeffbf048",
+        canceled=False,
+        payment_type=FinalBillPaymentType.S,
+        bill_id=bill_id,
+        payment_time="2026-11-29 10:15:00",
+        currency_id="8bed991c68a470e7aaeffbf048",
+        total_price=700.0,
+        bill_items=[
+            BillItem(
+                plu_ids=[PluId(list_code="GLOBAL", code="8594000000011")],
+                plu_name="Wine",
+                vat_rate=21.0,
+                quantity=1.0,
+                paid_amount=700.0,
+                price=700.0,
+                bill_item_id="1",
+                loyalty_off=False,
+                purchase_item_type_id="8bed991c68a470e7aaeffbf048",
+            )
+        ],
+    )
+    return PostPurchaseSendBody(store_id=store_id, cashdesk_number=cashdesk_number, bill=bill)

@@ -13,6 +13,7 @@ default :class:`Schedule`; every number is configurable.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -130,7 +131,8 @@ def _api_error(kind: ErrorKind, error: APIError) -> SendError:
         message=str(error),
         status_code=error.status_code,
         error_code=error.error_code,
-        invalid_params=error.invalid_params,
+        # What was sent (``value``) is not kept: it may be personal data, and the body is stored anyway.
+        invalid_params=tuple(dataclasses.replace(param, value=None) for param in error.invalid_params),
         retry_after=error.retry_after,
     )
 
