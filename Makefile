@@ -7,14 +7,14 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
-        bench bench-import bench-pagination update-spec clean
+        bench bench-import bench-pagination bench-outbox update-spec clean
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,codegen,integrations]'
+	$(PY) -m pip install --quiet -e '.[dev,codegen,integrations,outbox,postgres]'
 	touch $@
 
 install-mock: $(NODE_STAMP) ## Prism (npm, pinned by package-lock.json)
@@ -52,13 +52,16 @@ mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
 	$(PY) -m examples.demo
 
-bench: bench-import bench-pagination
+bench: bench-import bench-pagination bench-outbox
 
 bench-import: install
 	$(PY) -m scripts.bench_import
 
 bench-pagination: install
 	$(PY) -m scripts.bench_pagination
+
+bench-outbox: install
+	$(PY) -m scripts.bench_outbox
 
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
 	$(PY) -m scripts.update_spec $(SPEC)

@@ -40,6 +40,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 SCHEMA_VERSION = 1
 
 _TABLE = "carecloud_outbox_purchases"
+_LANES = "carecloud_outbox_lanes"
 _OPEN = "('pending', 'sending')"
 _SCHEMA = f"""
 CREATE TABLE {_TABLE} (
@@ -63,15 +64,23 @@ CREATE TABLE {_TABLE} (
 );
 CREATE INDEX carecloud_outbox_open_lanes ON {_TABLE} (store_id, cashdesk_number, seq) WHERE state IN {_OPEN};
 CREATE INDEX carecloud_outbox_state ON {_TABLE} (state, seq);
+CREATE TABLE {_LANES} (
+    store_id TEXT NOT NULL,
+    cashdesk_number INTEGER NOT NULL,
+    PRIMARY KEY (store_id, cashdesk_number)
+) WITHOUT ROWID;
 """
-# The oldest open purchase of each store / cash desk: only it may be sent (submission order).
-_HEADS = f"SELECT MIN(seq) AS seq FROM {_TABLE} WHERE state IN {_OPEN} GROUP BY store_id, cashdesk_number"
+# The oldest open purchase of each store / cash desk: only it may be sent (submission order). The
+# lanes table (every cash desk ever seen) drives the loop (CROSS JOIN keeps it outermost): one index
+# seek per cash desk, not a scan of every open purchase.
+_HEAD_OF_LANE = f"""(SELECT p.seq FROM {_TABLE} p WHERE p.store_id = l.store_id
+    AND p.cashdesk_number = l.cashdesk_number AND p.state IN {_OPEN} ORDER BY p.seq LIMIT 1)"""
 _CLAIM = f"""
 UPDATE {_TABLE} SET state = 'sending', attempts = attempts + 1, lease_until = :lease_until,
     lease_token = :token, updated_at = :now
 WHERE seq IN (
-    SELECT o.seq FROM {_TABLE} o WHERE o.seq IN ({_HEADS})
-    AND ((o.state = 'pending' AND o.next_attempt_at <= :now) OR (o.state = 'sending' AND o.lease_until <= :now))
+    SELECT o.seq FROM {_LANES} l CROSS JOIN {_TABLE} o ON o.seq = {_HEAD_OF_LANE}
+    WHERE (o.state = 'pending' AND o.next_attempt_at <= :now) OR (o.state = 'sending' AND o.lease_until <= :now)
     ORDER BY o.seq LIMIT :limit
 )
 RETURNING *
@@ -84,7 +93,7 @@ ON CONFLICT (bill_id) DO NOTHING RETURNING *
 """
 _NEXT_DUE = f"""
 SELECT MIN(CASE WHEN o.state = 'pending' THEN o.next_attempt_at ELSE o.lease_until END)
-FROM {_TABLE} o WHERE o.seq IN ({_HEADS})
+FROM {_LANES} l CROSS JOIN {_TABLE} o ON o.seq = {_HEAD_OF_LANE}
 """
 
 
@@ -105,6 +114,8 @@ class SQLiteStore:
         self._identity: tuple[int, int] | None = None
         self._adds: list[tuple[NewPurchase, float, asyncio.Future[tuple[OutboxRecord, bool]]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Cash desks known to be in the lanes table (saves a statement per submit).
+        self._lanes: set[tuple[str, int]] = set()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.location!r})"
@@ -178,9 +189,9 @@ class SQLiteStore:
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     await connection.execute(statement)
                 await connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif _TABLE not in tables:
+            elif not {_TABLE, _LANES} <= tables:
                 raise OutboxStoreError(
-                    f"outbox database {self.location}: table {_TABLE} is missing", location=self.location
+                    f"outbox database {self.location}: outbox tables are missing", location=self.location
                 )
             await connection.execute("COMMIT")
         except BaseException:
@@ -262,6 +273,9 @@ class SQLiteStore:
         await durable.execute("BEGIN IMMEDIATE")
         try:
             for purchase, now, _ in batch:
+                lane = (purchase.store_id, purchase.cashdesk_number)
+                if lane not in self._lanes:
+                    await durable.execute(f"INSERT OR IGNORE INTO {_LANES} VALUES (?, ?)", lane)
                 rows = await durable.execute_fetchall(_INSERT, {**_insert_params(purchase), "now": now})
                 for row in rows:
                     results.append((OutboxRecord.from_row(row), True))
@@ -276,6 +290,7 @@ class SQLiteStore:
             if durable.in_transaction:
                 await durable.execute("ROLLBACK")
             raise
+        self._lanes.update((purchase.store_id, purchase.cashdesk_number) for purchase, _, _ in batch)
         return results
 
     async def claim(self, *, now: float, lease_until: float, token: str, limit: int) -> list[OutboxRecord]:
