@@ -200,6 +200,25 @@ class Outbox:
         """
         return await (await self._ready()).get(bill_id)
 
+    async def wait_sent(self, bill_id: str, *, timeout: float, poll: float = 0.05) -> OutboxRecord:
+        """The record of ``bill_id`` once it is no longer pending or sending, or as it is when
+        ``timeout`` seconds have passed (a POS that wants the purchase id on the receipt waits a
+        moment; the purchase is safe either way). Works whichever process sends it.
+
+            record = await outbox.wait_sent(record.bill_id, timeout=2)
+            if record.state is State.SENT:
+                print_points(record.purchase_id)
+        """
+        store = await self._ready()
+        deadline = time.monotonic() + timeout
+        while True:
+            record = await store.get(bill_id)
+            if record is None:
+                raise RecordNotFound(bill_id)
+            if record.state not in (State.PENDING, State.SENDING) or time.monotonic() >= deadline:
+                return record
+            await asyncio.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
     async def records(
         self, state: State | str | Collection[State | str] | None = None, *, limit: int | None = None
     ) -> list[OutboxRecord]:
