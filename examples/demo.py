@@ -124,7 +124,7 @@ async def outbox_steps(cc: CareCloud, bill: Bill) -> None:
                 record = await outbox.submit(body)  # committed to the file when it returns
                 say("outbox submit", f"bill {record.bill_id} (cash desk {desk}) stored as {record.state.value}")
             summary = await outbox.send_due(cc, concurrency=2)
-            say("outbox sent", f"{len(summary.sent)} purchase(s), one cash desk at a time each, 2 in flight")
+            say("outbox sent", f"{len(summary.sent)} purchase(s), oldest first per cash desk, 2 in flight")
             cancel = await outbox.cancel(f"{bill.bill_id}-2")
             say("outbox cancel", f"bill {cancel.bill_id} cancels {cancel.cancels_bill_id} (bill_number)")
             await outbox.send_due(cc)
