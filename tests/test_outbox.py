@@ -43,6 +43,7 @@ from carecloud_async.outbox import (
     RecordNotFound,
     Retry,
     Schedule,
+    Sender,
     SendError,
     Sent,
     SQLiteStore,
@@ -489,6 +490,31 @@ async def test_running_sends_a_submit_at_once_and_stops_cleanly(tmp_path: Path) 
             assert sender.passes >= 1
             assert len(await outbox.records(State.SENT)) == 5
         assert cc.closed is False  # the sender stopped; the client is the application's
+
+
+async def test_cancelling_the_task_that_runs_the_sender_stops_it(tmp_path: Path) -> None:
+    async with serving() as server, client(server) as cc:
+        async with Outbox(tmp_path / "o.sqlite3") as outbox:
+            started: asyncio.Future[Sender] = asyncio.get_running_loop().create_future()
+
+            async def application() -> None:
+                async with outbox.running(cc) as sender:
+                    started.set_result(sender)
+                    await asyncio.sleep(3600)
+
+            task = asyncio.create_task(application())
+            sender = await started
+            await outbox.submit(sample_purchase("B-1"))
+            assert (await outbox.wait_sent("B-1", timeout=5)).state is State.SENT
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert sender._task is not None
+            assert sender._task.done()  # no sender left running behind the application's back
+            await outbox.submit(sample_purchase("B-2"))
+            await asyncio.sleep(0.2)
+            assert (await outbox.get("B-2")).state is State.PENDING  # type: ignore[union-attr]
+    assert list(server.purchases) == ["B-1"]
 
 
 async def test_stopping_during_a_slow_send_gives_the_purchase_back(tmp_path: Path) -> None:

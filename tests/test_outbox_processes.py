@@ -154,8 +154,11 @@ async def test_sender_killed_mid_send_and_a_new_one_resumes(
     check_order_per_cash_desk(server, submitted)
 
 
-async def test_two_sender_processes_on_postgres_never_send_one_purchase_twice(postgres: Any) -> None:
-    db = new_database(postgres)
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+async def test_two_sender_processes_at_once_never_send_one_purchase_twice(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    db = new_database(request.getfixturevalue("postgres")) if backend == "postgres" else str(tmp_path / "o.sqlite3")
     submitted = [(f"T{n:03d}", n % 10) for n in range(200)]
     async with serving(latency=0.02) as server, Outbox(db) as outbox:
         for bill_id, desk in submitted:
