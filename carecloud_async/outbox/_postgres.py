@@ -34,6 +34,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 SCHEMA_VERSION = 1
 _TABLE = "carecloud_outbox_purchases"
 _VERSION_TABLE = "carecloud_outbox_schema"
+_LANES = "carecloud_outbox_lanes"
 # Any constant: the key of the advisory lock that serialises schema creation across processes.
 _SCHEMA_LOCK = 0x6361726563_6C6F7564 % (2**63)
 _OPEN = "('pending', 'sending')"
@@ -59,10 +60,19 @@ _SCHEMA = [
     )""",
     f"CREATE INDEX carecloud_outbox_open_lanes ON {_TABLE} (store_id, cashdesk_number, seq) WHERE state IN {_OPEN}",
     f"CREATE INDEX carecloud_outbox_state ON {_TABLE} (state, seq)",
+    f"""CREATE TABLE {_LANES} (
+        store_id TEXT NOT NULL,
+        cashdesk_number INTEGER NOT NULL,
+        PRIMARY KEY (store_id, cashdesk_number)
+    )""",
     f"CREATE TABLE {_VERSION_TABLE} (version INTEGER NOT NULL)",
     f"INSERT INTO {_VERSION_TABLE} (version) VALUES ({SCHEMA_VERSION})",
 ]
-_HEADS = f"SELECT MIN(seq) FROM {_TABLE} WHERE state IN {_OPEN} GROUP BY store_id, cashdesk_number"
+# The oldest open purchase of each store / cash desk (only it may be sent): one index probe per cash
+# desk ever seen (the lanes table), not a scan of every open purchase.
+_HEADS = f"""SELECT h.seq FROM {_LANES} l CROSS JOIN LATERAL (
+    SELECT p.seq FROM {_TABLE} p WHERE p.store_id = l.store_id AND p.cashdesk_number = l.cashdesk_number
+    AND p.state IN {_OPEN} ORDER BY p.seq LIMIT 1) h"""
 _DUE = "((c.state = 'pending' AND c.next_attempt_at <= $1) OR (c.state = 'sending' AND c.lease_until <= $1))"
 _CLAIM = f"""
 UPDATE {_TABLE} o SET state = 'sending', attempts = o.attempts + 1, lease_until = $2, lease_token = $3,
@@ -166,7 +176,8 @@ class PostgresStore:
         row = await self._run(
             "store the purchase",
             "fetchrow",
-            f"""INSERT INTO {_TABLE} (bill_id, store_id, cashdesk_number, body, cancels_bill_id, state, attempts,
+            f"""WITH lane AS (INSERT INTO {_LANES} (store_id, cashdesk_number) VALUES ($2, $3) ON CONFLICT DO NOTHING)
+            INSERT INTO {_TABLE} (bill_id, store_id, cashdesk_number, body, cancels_bill_id, state, attempts,
                 submitted_at, updated_at, next_attempt_at)
             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6)
             ON CONFLICT (bill_id) DO NOTHING RETURNING *""",
