@@ -567,6 +567,9 @@ async def test_cancel_only_what_was_sent(tmp_path: Path) -> None:
             cancel = await outbox.cancel("B-1")
             assert (cancel.bill_id, cancel.cancels_bill_id, cancel.state) == ("CB-1", "B-1", State.PENDING)
             assert (await outbox.cancel("B-1")).seq == cancel.seq  # cancelling twice stores one cancellation
+            assert (await outbox.cancel("B-1", new_bill_id="CB-1")).seq == cancel.seq
+            with pytest.raises(NotCancellable, match="already cancelled by bill 'CB-1'"):
+                await outbox.cancel("B-1", new_bill_id="OTHER")
             with pytest.raises(NotCancellable, match="itself a cancellation"):
                 await outbox.cancel("CB-1")
             await outbox.send_due(cc)

@@ -164,7 +164,8 @@ class Outbox:
         ``bill_id``: ``new_bill_id`` or ``"C" + bill_id``, ``bill_number`` = ``bill_id``).
 
         Raises :class:`NotCancellable` for a bill the outbox has not sent (unknown, pending, in
-        manual or discarded), with what to do instead. Cancelling twice stores one cancellation.
+        manual or discarded), with what to do instead. Cancelling again returns the cancellation
+        already stored (another ``new_bill_id`` for a bill already cancelled raises NotCancellable).
 
             await outbox.cancel("POS1-000042")
         """
@@ -188,6 +189,11 @@ class Outbox:
                 State.DISCARDED: "it was discarded and never sent: there is nothing to cancel",
             }[original.state]
             raise NotCancellable(bill_id, original.state.value, advice)
+        earlier = await store.cancellation_of(bill_id)
+        if earlier is not None:
+            if new_bill_id is None or new_bill_id == earlier.bill_id:
+                return earlier
+            raise NotCancellable(bill_id, original.state.value, f"it is already cancelled by bill {earlier.bill_id!r}")
         cancelling = cancelling_bill(original.send_body(), new_bill_id=new_bill_id)
         return await self._submit(cancelling, cancels_bill_id=bill_id)
 
@@ -391,8 +397,8 @@ class Sender:
     wait until the next purchase is due (at most the schedule's ``interval``; a ``submit`` in
     this process ends the wait at once), again and again until stopped.
 
-    ``passes`` counts the passes; ``last_error`` is the store error of the last failed pass (the
-    loop logs it and tries again an ``interval`` later), or None.
+    ``passes`` counts the passes; ``last_error`` is the error of the last failed pass (usually an
+    :class:`OutboxStoreError`; the loop logs it and tries again an ``interval`` later), or None.
     """
 
     def __init__(self, outbox: Outbox, cc: CareCloud, *, concurrency: int):
@@ -400,7 +406,7 @@ class Sender:
         self.cc = cc
         self.concurrency = concurrency
         self.passes = 0
-        self.last_error: OutboxStoreError | None = None
+        self.last_error: Exception | None = None
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -450,6 +456,9 @@ class Sender:
             except OutboxStoreError as exc:
                 self.last_error = exc
                 logger.error("outbox sender: %s; trying again in %g s", exc, schedule.interval)
+            except Exception as exc:  # a bug must not stop a POS's sender for good: log it, go on
+                self.last_error = exc
+                logger.exception("outbox sender: unexpected error; trying again in %g s", schedule.interval)
             if self._stopping or delay <= 0:
                 continue
             # A pause (429/503) is waited out whatever is submitted meanwhile; only stop ends it.

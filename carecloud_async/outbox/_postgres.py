@@ -60,6 +60,7 @@ _SCHEMA = [
     )""",
     f"CREATE INDEX carecloud_outbox_open_lanes ON {_TABLE} (store_id, cashdesk_number, seq) WHERE state IN {_OPEN}",
     f"CREATE INDEX carecloud_outbox_state ON {_TABLE} (state, seq)",
+    f"CREATE INDEX carecloud_outbox_cancels ON {_TABLE} (cancels_bill_id) WHERE cancels_bill_id IS NOT NULL",
     f"""CREATE TABLE {_LANES} (
         store_id TEXT NOT NULL,
         cashdesk_number INTEGER NOT NULL,
@@ -197,6 +198,15 @@ class PostgresStore:
 
     async def get(self, bill_id: str) -> OutboxRecord | None:
         row = await self._run("read a purchase", "fetchrow", f"SELECT * FROM {_TABLE} WHERE bill_id = $1", bill_id)
+        return None if row is None else OutboxRecord.from_row(row)
+
+    async def cancellation_of(self, bill_id: str) -> OutboxRecord | None:
+        row = await self._run(
+            "read a cancellation",
+            "fetchrow",
+            f"SELECT * FROM {_TABLE} WHERE cancels_bill_id = $1 ORDER BY seq LIMIT 1",
+            bill_id,
+        )
         return None if row is None else OutboxRecord.from_row(row)
 
     async def records(self, states: Collection[State] | None = None, *, limit: int | None = None) -> list[OutboxRecord]:

@@ -64,6 +64,7 @@ CREATE TABLE {_TABLE} (
 );
 CREATE INDEX carecloud_outbox_open_lanes ON {_TABLE} (store_id, cashdesk_number, seq) WHERE state IN {_OPEN};
 CREATE INDEX carecloud_outbox_state ON {_TABLE} (state, seq);
+CREATE INDEX carecloud_outbox_cancels ON {_TABLE} (cancels_bill_id) WHERE cancels_bill_id IS NOT NULL;
 CREATE TABLE {_LANES} (
     store_id TEXT NOT NULL,
     cashdesk_number INTEGER NOT NULL,
@@ -385,6 +386,12 @@ class SQLiteStore:
 
     async def get(self, bill_id: str) -> OutboxRecord | None:
         rows = await self._read("read a purchase", f"SELECT * FROM {_TABLE} WHERE bill_id = ?", (bill_id,))
+        return OutboxRecord.from_row(rows[0]) if rows else None
+
+    async def cancellation_of(self, bill_id: str) -> OutboxRecord | None:
+        rows = await self._read(
+            "read a cancellation", f"SELECT * FROM {_TABLE} WHERE cancels_bill_id = ? ORDER BY seq LIMIT 1", (bill_id,)
+        )
         return OutboxRecord.from_row(rows[0]) if rows else None
 
     async def records(self, states: Collection[State] | None = None, *, limit: int | None = None) -> list[OutboxRecord]:

@@ -48,6 +48,10 @@ class OutboxStore(Protocol):
         """The record of ``bill_id``, or None."""
         ...
 
+    async def cancellation_of(self, bill_id: str) -> OutboxRecord | None:
+        """The record that cancels ``bill_id`` (its ``cancels_bill_id``), or None."""
+        ...
+
     async def records(self, states: Collection[State] | None = None, *, limit: int | None = None) -> list[OutboxRecord]:
         """Records in ``seq`` order, of ``states`` (all when None)."""
         ...
