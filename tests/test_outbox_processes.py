@@ -274,3 +274,35 @@ def test_kill_9_right_after_submit_returns_loses_nothing_on_postgres(postgres: A
 
     assert len(confirmed) == 100
     assert set(confirmed) <= asyncio.run(stored())
+
+
+async def test_run_once_sends_what_is_due_and_reports(tmp_path: Path) -> None:
+    db = str(tmp_path / "o.sqlite3")
+    async with serving(latency=0.0) as server, Outbox(db) as outbox:
+        for n in range(3):
+            await outbox.submit(sample_purchase(f"O{n}", cashdesk_number=n))
+        server.invalid_bills.add("O2")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CARECLOUD_")}
+        env.update(
+            CARECLOUD_PROJECT_URL=server.root_url,
+            CARECLOUD_USER_EXTERNAL_APPLICATION_ID="app",
+            CARECLOUD_LOGIN="once",
+            CARECLOUD_PASSWORD="pw",
+            CARECLOUD_MAX_ATTEMPTS="1",
+        )
+        command = [sys.executable, "-m", "carecloud_async.outbox", "--db", db, "run", "--once", "--concurrency", "3"]
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, err.decode()[-2000:]
+        assert "sent 2, to retry 0, to manual 1" in out.decode()
+        assert (await outbox.counts())[State.MANUAL] == 1
+        bad = [*command[:-2], "--max-attempts", "0"]
+        process = await asyncio.create_subprocess_exec(
+            *bad, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 1
+        assert "max_attempts must be a whole number >= 1" in err.decode()
+    assert sorted(server.purchases) == ["O0", "O1"]

@@ -55,10 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=1, help="sends in flight (one per store / cash desk)")
     run.add_argument("--once", action="store_true", help="one pass over the due purchases, then exit")
     defaults = Schedule()
-    run.add_argument("--interval", type=float, default=defaults.interval)
-    run.add_argument("--max-attempts", type=int, default=defaults.max_attempts)
-    run.add_argument("--retry-delay", type=float, default=defaults.retry_delay)
-    run.add_argument("--lease", type=float, default=defaults.lease)
+    run.add_argument("--interval", type=float, default=defaults.interval, help="seconds between looks (60)")
+    run.add_argument("--max-attempts", type=int, default=defaults.max_attempts, help="before manual (5)")
+    run.add_argument("--retry-delay", type=float, default=defaults.retry_delay, help="seconds after a failure (600)")
+    run.add_argument("--lease", type=float, default=defaults.lease, help="seconds a send may take (300)")
     return parser
 
 
