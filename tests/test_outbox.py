@@ -311,6 +311,35 @@ async def test_server_down_for_several_attempts_nothing_lost_nothing_twice(tmp_p
     assert [r.attempts for r in records] == [2, 2, 2, 1]
 
 
+async def test_server_unreachable_then_overloaded_then_back_sends_once(tmp_path: Path) -> None:
+    clock = FakeClock()
+    server = await PurchaseServer().start()
+    try:
+        async with client(server) as cc, Outbox(tmp_path / "o.sqlite3", clock=clock) as outbox:
+            await outbox.submit(sample_purchase("B-1"))
+            await server.stop()  # nothing listens on the port: connection refused
+            for _ in range(2):
+                assert (await outbox.send_due(cc)).retried == ["B-1"]
+                clock.advance(600)
+            record = await outbox.get("B-1")
+            assert record is not None
+            assert record.last_error is not None
+            assert (record.state, record.attempts, record.last_error.kind) == (State.PENDING, 2, "network")
+            await server.start()  # back on the same port, but overloaded for two more attempts
+            server.fail_next(2, status=503)
+            for _ in range(2):
+                assert (await outbox.send_due(cc)).retried == ["B-1"]
+                clock.advance(600)
+            assert (await outbox.send_due(cc)).sent == ["B-1"]  # the fifth and last attempt
+            record = await outbox.get("B-1")
+    finally:
+        await server.stop()
+    assert record is not None
+    assert (record.state, record.attempts, record.purchase_id) == (State.SENT, 5, server.purchases["B-1"])
+    assert server.requests["B-1"] == 3  # two 503s and the success; recorded once
+    assert list(server.purchases) == ["B-1"]
+
+
 async def test_exhausted_schedule_goes_to_manual_with_its_error_then_retry_and_discard(tmp_path: Path) -> None:
     clock = FakeClock()
     async with serving() as server, client(server) as cc:
