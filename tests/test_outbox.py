@@ -424,13 +424,13 @@ async def test_retry_after_longer_than_the_interval_is_honoured(tmp_path: Path) 
 
 async def test_unknown_outcomes_are_resent_and_already_exists_counts_as_sent(tmp_path: Path) -> None:
     clock = FakeClock()
-    async with serving() as server, client(server, timeout=0.5) as cc:
+    async with serving() as server, client(server, timeout=1.0) as cc:
         async with Outbox(tmp_path / "o.sqlite3", clock=clock) as outbox:
             for bill_id, desk in (("RESET-LANDED", 1), ("RESET-LOST", 2), ("SLOW", 3)):
                 await outbox.submit(sample_purchase(bill_id, cashdesk_number=desk))
             server.reset_next(1, after_recording=True)
             server.reset_next(1)
-            server.slow_next(1, delay=1.5)
+            server.slow_next(1, delay=3.0)
             await outbox.send_due(cc, concurrency=1)
             first = {r.bill_id: r for r in await outbox.records()}
             assert {b: r.last_error.kind for b, r in first.items() if r.last_error} == {
@@ -440,7 +440,7 @@ async def test_unknown_outcomes_are_resent_and_already_exists_counts_as_sent(tmp
             }
             assert all(r.state is State.PENDING for r in first.values())
             clock.advance(600)
-            await asyncio.sleep(1.2)  # let the slow answer finish on the server side
+            await asyncio.sleep(2.2)  # let the slow answer finish on the server side
             await outbox.send_due(cc)
             records = {r.bill_id: r for r in await outbox.records()}
     assert all(r.state is State.SENT for r in records.values())
@@ -552,10 +552,11 @@ async def test_stopping_during_a_slow_send_gives_the_purchase_back(tmp_path: Pat
             server.slow_next(1, delay=3.0)
             async with outbox.running(cc, shutdown_timeout=0.2):
                 await outbox.submit(sample_purchase("SLOW"))
-                for _ in range(100):
+                for _ in range(250):
                     if server.in_flight:
                         break
                     await asyncio.sleep(0.02)
+                assert server.in_flight == 1  # stopped in the middle of the send
             record = await outbox.get("SLOW")
     assert record is not None
     assert (record.state, record.attempts, record.next_attempt_at is not None) == (State.PENDING, 0, True)
