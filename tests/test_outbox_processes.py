@@ -23,6 +23,8 @@ from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, Stat
 from carecloud_async.outbox._records import NewPurchase
 from scripts.purchase_server import PurchaseServer, sample_purchase
 
+# pgserver's platformdirs notes that XDG_RUNTIME_DIR is unset (it falls back to /tmp): not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")
 ROOT = Path(__file__).resolve().parents[1]
 _DATABASES = itertools.count(1)
 

@@ -201,6 +201,9 @@ class SQLiteStore:
             raise
 
     async def close(self) -> None:
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:  # submits already queued are committed (or fail) before closing
+            await asyncio.gather(flusher, return_exceptions=True)
         for name in ("_sender", "_durable"):
             connection = getattr(self, name)
             setattr(self, name, None)
