@@ -32,7 +32,7 @@ from .._errors import ConfigurationError, RequestValidationError
 from ..workflows._checks import require_text, require_whole
 from ..workflows.purchases import cancelling_bill
 from ._errors import BillIdConflict, NotCancellable, NotInManual, OutboxStoreError, RecordNotFound
-from ._records import NewPurchase, OutboxRecord, SendError, State
+from ._records import OPEN_STATES, NewPurchase, OutboxRecord, SendError, State
 from ._schedule import Retry, Schedule, Sent, after_failure, classify, lost_on_claim, pause_after
 from ._store import OutboxStore
 
@@ -221,7 +221,7 @@ class Outbox:
             record = await store.get(bill_id)
             if record is None:
                 raise RecordNotFound(bill_id)
-            if record.state not in (State.PENDING, State.SENDING) or time.monotonic() >= deadline:
+            if record.state not in OPEN_STATES or time.monotonic() >= deadline:
                 return record
             await asyncio.sleep(min(poll, max(0.0, deadline - time.monotonic())))
 
