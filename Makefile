@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
-        bench bench-import bench-pagination bench-outbox update-spec clean
+        bench bench-import bench-pagination update-spec clean
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -52,7 +52,7 @@ mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
 	$(PY) -m examples.demo
 
-bench: bench-import bench-pagination bench-outbox
+bench: bench-import bench-pagination
 
 bench-import: install
 	$(PY) -m scripts.bench_import
@@ -60,11 +60,12 @@ bench-import: install
 bench-pagination: install
 	$(PY) -m scripts.bench_pagination
 
-bench-outbox: install
-	$(PY) -m scripts.bench_outbox
-
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
 	$(PY) -m scripts.update_spec $(SPEC)
+
+.PHONY: bench-outbox
+bench-outbox: install ## durable submits/s (SQLite, PostgreSQL) and the outbox's drain rate
+	$(PY) -m scripts.bench_outbox
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache

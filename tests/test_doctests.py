@@ -8,12 +8,6 @@ import importlib
 import pytest
 
 MODULES = ["carecloud_async._config", "carecloud_async._errors", "carecloud_async._pagination"]
-MODULES += [  # the purchase outbox: its decisions, records, table, and the cancelling bill
-    "carecloud_async.outbox._schedule",
-    "carecloud_async.outbox._records",
-    "carecloud_async.outbox._table",
-    "carecloud_async.workflows.purchases",
-]
 
 
 @pytest.mark.parametrize("name", MODULES)

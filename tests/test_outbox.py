@@ -54,7 +54,7 @@ from carecloud_async.outbox import (
     pause_after,
     render_table,
 )
-from carecloud_async.workflows import cancelling_bill
+from carecloud_async.workflows.purchases import cancelling_bill
 from scripts.purchase_server import PurchaseServer, sample_purchase
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -855,6 +855,24 @@ def test_records_read_back_as_the_bodies_that_were_submitted() -> None:
     assert record.send_body().to_dict() == sample_purchase("B-1").to_dict()
     assert "body" not in repr(record)
     assert "lease_token" not in repr(record)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "carecloud_async.outbox._schedule",
+        "carecloud_async.outbox._records",
+        "carecloud_async.outbox._table",
+        "carecloud_async.workflows.purchases",
+    ],
+)
+def test_docstring_examples_of_the_outbox(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples to run"
+    assert result.failed == 0
 
 
 def test_readme_has_a_tested_outbox_section() -> None:

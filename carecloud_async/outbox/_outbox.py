@@ -160,7 +160,7 @@ class Outbox:
 
     async def cancel(self, bill_id: str, *, new_bill_id: str | None = None) -> OutboxRecord:
         """Cancel a purchase the outbox sent: submit the cancelling bill that
-        :func:`~carecloud_async.workflows.cancelling_bill` builds from it (``canceled`` true, a new
+        :func:`~carecloud_async.workflows.purchases.cancelling_bill` builds from it (``canceled`` true, a new
         ``bill_id``: ``new_bill_id`` or ``"C" + bill_id``, ``bill_number`` = ``bill_id``).
 
         Raises :class:`NotCancellable` for a bill the outbox has not sent (unknown, pending, in
@@ -177,7 +177,7 @@ class Outbox:
                 bill_id,
                 None,
                 "the outbox cancels only purchases it sent; if CareCloud has it from elsewhere, build the "
-                "cancellation with carecloud_async.workflows.cancelling_bill(original) and submit() it",
+                "cancellation with carecloud_async.workflows.purchases.cancelling_bill(original) and submit() it",
             )
         if original.cancels_bill_id is not None:
             raise NotCancellable(bill_id, original.state.value, "it is itself a cancellation")

@@ -49,7 +49,6 @@ from .customers import (
 )
 from .marketing import CreatedEvent, PropertyValue, create_event, make_property_records, sign_up_for_newsletter
 from .otp import OtpChannel, OtpType, send_otp, verify_otp
-from .purchases import cancelling_bill
 
 __all__ = [
     "MAX_BATCH_CONCURRENCY",
@@ -72,7 +71,6 @@ __all__ = [
     "RewardListType",
     "SentPurchase",
     "assign_free_card",
-    "cancelling_bill",
     "checkout",
     "chunked",
     "create_event",
