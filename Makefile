@@ -14,7 +14,7 @@ install: $(STAMP) ## virtualenv with the package (editable) and every dev/codege
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,codegen,integrations,outbox,postgres]'
+	$(PY) -m pip install --quiet -e '.[dev,codegen,integrations]'
 	touch $@
 
 install-mock: $(NODE_STAMP) ## Prism (npm, pinned by package-lock.json)
@@ -43,6 +43,10 @@ typecheck: install
 unit: install ## unit tests only (no Prism)
 	$(PY) -m pytest -m "not prism"
 
+.PHONY: bench-outbox
+bench-outbox: install ## durable submits/s (SQLite, PostgreSQL) and the outbox's drain rate
+	$(PY) -m scripts.bench_outbox
+
 test: install install-mock lint typecheck check-generated ## every check and every test
 	$(PY) -m pytest
 
@@ -62,10 +66,6 @@ bench-pagination: install
 
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
 	$(PY) -m scripts.update_spec $(SPEC)
-
-.PHONY: bench-outbox
-bench-outbox: install ## durable submits/s (SQLite, PostgreSQL) and the outbox's drain rate
-	$(PY) -m scripts.bench_outbox
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache
