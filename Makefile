@@ -43,6 +43,10 @@ typecheck: install
 unit: install ## unit tests only (no Prism)
 	$(PY) -m pytest -m "not prism"
 
+.PHONY: bench-outbox
+bench-outbox: install ## durable submits/s (SQLite, PostgreSQL) and the outbox's drain rate
+	$(PY) -m scripts.bench_outbox
+
 test: install install-mock lint typecheck check-generated ## every check and every test
 	$(PY) -m pytest
 

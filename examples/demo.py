@@ -5,7 +5,8 @@ With no ``CARECLOUD_PROJECT_URL`` set it starts the local Prism mock (the pinned
 
 1. Enterprise login (token lifecycle), 2. a paginated customer listing, 3. a customer lookup by
 card, 4. the POS checkout (recommend-best-rewards -> accept-payment -> send-purchase),
-5. a Customer API device token with a customer login and logout.
+5. the purchase outbox: paid purchases stored in an SQLite file, sent, one cancelled, the state table,
+6. a Customer API device token with a customer login and logout.
 
 With ``CARECLOUD_*`` set (see the README) it runs the read-only steps (1-3) against that project;
 ``CARECLOUD_DEMO_CARD_NUMBER`` picks the card to look up.
@@ -19,11 +20,13 @@ import asyncio
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from carecloud_api.api.customers import get_customers
-from carecloud_api.models import Bill, BillItem, PluId, RecommendedReward
+from carecloud_api.models import Bill, BillItem, PluId, PostPurchaseSendBody, RecommendedReward
 
 from carecloud_async import CareCloud, CareCloudError, CustomerCredentials, Device, MemoryTokenStore, workflows
 
@@ -104,6 +107,31 @@ async def enterprise_steps(cc: CareCloud, *, card_number: str, read_only: bool) 
     accepted = result.accepted
     say("accept-payment", f"credit points {accepted.credit_points}, vouchers {len(accepted.vouchers or [])}")
     say("send-purchase", f"purchase {result.purchase.purchase_id} for bill {result.purchase.bill_id}")
+    await outbox_steps(cc, bill)
+
+
+async def outbox_steps(cc: CareCloud, bill: Bill) -> None:
+    from carecloud_async.outbox import Outbox, render_counts, render_table
+
+    heading("Purchase outbox (durable, SQLite)")
+    with tempfile.TemporaryDirectory(prefix="carecloud-demo-") as folder:
+        path = Path(folder) / "outbox.sqlite3"
+        async with Outbox(path) as outbox:
+            for number, desk in ((1, 1), (2, 2), (3, 1)):
+                paid = Bill.from_dict({**bill.to_dict(), "bill_id": f"{bill.bill_id}-{number}"})
+                final = workflows.final_bill(paid, purchase_type_id="8bed991c68a470e7aaeffbf048", payment_type="S")
+                body = PostPurchaseSendBody(store_id="8bed991c68a470e7aaeffbf048", cashdesk_number=desk, bill=final)
+                record = await outbox.submit(body)  # committed to the file when it returns
+                say("outbox submit", f"bill {record.bill_id} (cash desk {desk}) stored as {record.state.value}")
+            summary = await outbox.send_due(cc, concurrency=2)
+            say("outbox sent", f"{len(summary.sent)} purchase(s), oldest first per cash desk, 2 in flight")
+            cancel = await outbox.cancel(f"{bill.bill_id}-2")
+            say("outbox cancel", f"bill {cancel.bill_id} cancels {cancel.cancels_bill_id} (bill_number)")
+            await outbox.send_due(cc)
+            print()
+            for line in render_table(await outbox.records()).splitlines():
+                print(f"  {line}")
+            say("outbox states", render_counts(await outbox.counts()))
 
 
 async def customer_steps(project: str) -> None:

@@ -33,12 +33,17 @@ def test_demo_runs_every_step_against_the_local_mock() -> None:
         "recommended ",
         "accept-payment ",
         "send-purchase ",
+        "outbox submit ",
+        "outbox sent ",
+        "outbox cancel ",
+        "outbox states ",
         "customer login ",
         "customer logout ",
         "reused the stored device token",
         "Mock stopped. Done.",
     ):
         assert expected in out, expected
+    assert "pending 0, sending 0, sent 4, manual 0, discarded 0" in out  # the outbox sent all four
     # The mock's bearer token and the demo password never reach the output.
     assert "09359095c5da43c7ae11e710eabce49418715a6a" not in out + result.stderr
     assert "demo-password" not in out + result.stderr

@@ -1,0 +1,131 @@
+"""``python -m carecloud_async.outbox``: look at the outbox, do the manual transfer, run a sender.
+
+    python -m carecloud_async.outbox --db outbox.sqlite3 list --state manual
+    python -m carecloud_async.outbox --db outbox.sqlite3 retry POS1-000042
+    python -m carecloud_async.outbox --db outbox.sqlite3 discard POS1-000042 --reason "entered by hand"
+    python -m carecloud_async.outbox --db postgresql://pos@db/carecloud run --concurrency 4
+
+Each command is one library call (:class:`Outbox` methods and :func:`render_table`); this module
+only parses arguments and prints. ``--db`` defaults to ``$CARECLOUD_OUTBOX``. Commands other than
+``run`` never create a database: a mistyped path is an error, not an empty outbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from .._errors import CareCloudError
+from ._outbox import Outbox, open_store
+from ._records import State
+from ._schedule import Schedule
+from ._table import render_counts, render_table
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m carecloud_async.outbox", description="The durable purchase outbox of carecloud-async."
+    )
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("CARECLOUD_OUTBOX"),
+        help="SQLite file or postgresql:// URL (default: $CARECLOUD_OUTBOX)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="show purchases as a table (default: those not sent)")
+    listing.add_argument("--state", action="append", choices=[s.value for s in State], help="repeatable")
+    listing.add_argument("--all", action="store_true", help="every state, sent ones included")
+    listing.add_argument("--limit", type=int, default=None)
+    show = commands.add_parser("show", help="one purchase, with its last error in full")
+    show.add_argument("bill_id")
+    retry = commands.add_parser("retry", help="send manual purchases again now, with a fresh schedule")
+    retry.add_argument("bill_ids", nargs="*", metavar="BILL_ID")
+    retry.add_argument("--all-manual", action="store_true", help="every purchase in manual")
+    discard = commands.add_parser("discard", help="give up on a manual purchase, with a reason")
+    discard.add_argument("bill_id")
+    discard.add_argument("--reason", required=True)
+    run = commands.add_parser("run", help="send due purchases until stopped (CareCloud from CARECLOUD_* variables)")
+    run.add_argument("--concurrency", type=int, default=1, help="sends in flight (one per store / cash desk)")
+    run.add_argument("--once", action="store_true", help="one pass over the due purchases, then exit")
+    defaults = Schedule()
+    run.add_argument("--interval", type=float, default=defaults.interval, help="seconds between looks (60)")
+    run.add_argument("--max-attempts", type=int, default=defaults.max_attempts, help="before manual (5)")
+    run.add_argument("--retry-delay", type=float, default=defaults.retry_delay, help="seconds after a failure (600)")
+    run.add_argument("--lease", type=float, default=defaults.lease, help="seconds a send may take (300)")
+    return parser
+
+
+async def _command(args: argparse.Namespace) -> int:
+    schedule = None
+    if args.command == "run":
+        schedule = Schedule(
+            interval=args.interval, max_attempts=args.max_attempts, retry_delay=args.retry_delay, lease=args.lease
+        )
+    async with Outbox(open_store(args.db, create=args.command == "run"), schedule=schedule) as outbox:
+        if args.command == "list":
+            states = None if args.all else (args.state or [State.PENDING, State.SENDING, State.MANUAL])
+            print(render_table(await outbox.records(states, limit=args.limit)))
+            print(f"\n{render_counts(await outbox.counts())}  ({outbox.store.location})")
+        elif args.command == "show":
+            record = await outbox.get(args.bill_id)
+            if record is None:
+                print(f"no purchase with bill_id {args.bill_id!r}", file=sys.stderr)
+                return 1
+            print(render_table([record], width=200))
+            if record.last_error is not None:
+                print(f"\nlast error: {record.last_error.message}")
+                for param in record.last_error.invalid_params:
+                    print(f"  invalid: {param}")
+        elif args.command == "retry":
+            bill_ids = list(args.bill_ids)
+            if args.all_manual:
+                bill_ids += [record.bill_id for record in await outbox.records(State.MANUAL)]
+            if not bill_ids:
+                print("nothing to retry: name bill ids or pass --all-manual", file=sys.stderr)
+                return 2
+            print(render_table([await outbox.retry_now(bill_id) for bill_id in bill_ids]))
+        elif args.command == "discard":
+            print(render_table([await outbox.discard(args.bill_id, reason=args.reason)]))
+        else:
+            return await _run(outbox, args)
+    return 0
+
+
+async def _run(outbox: Outbox, args: argparse.Namespace) -> int:
+    from .._client import CareCloud
+
+    async with CareCloud.from_env() as cc:
+        if args.once:
+            summary = await outbox.send_due(cc, concurrency=args.concurrency)
+            print(f"sent {len(summary.sent)}, to retry {len(summary.retried)}, to manual {len(summary.manual)}")
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # pragma: no cover - Windows
+                loop.add_signal_handler(number, stop.set)
+        print(f"sending from {outbox.store.location} (concurrency {args.concurrency}); stop with Ctrl-C", flush=True)
+        async with outbox.running(cc, concurrency=args.concurrency):
+            await stop.wait()
+        print(render_counts(await outbox.counts()), flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status (0 done, 1 failed, 2 usage)."""
+    args = _parser().parse_args(argv)
+    if not args.db:
+        print("no outbox: pass --db PATH_OR_URL or set CARECLOUD_OUTBOX", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_command(args))
+    except CareCloudError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

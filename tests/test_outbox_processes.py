@@ -1,0 +1,310 @@
+"""The outbox across processes: a sender killed with SIGKILL mid-send and a new one resuming (SQLite
+and PostgreSQL), two sender processes on one PostgreSQL outbox at once, and the PostgreSQL store
+itself. PostgreSQL is a real server from the ``pgserver`` wheel, started once per session on a
+temporary directory; the tests fail (never skip) when it cannot start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, State
+from carecloud_async.outbox._records import NewPurchase
+from scripts.purchase_server import PurchaseServer, sample_purchase
+
+# pgserver's platformdirs notes that XDG_RUNTIME_DIR is unset (it falls back to /tmp): not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")
+ROOT = Path(__file__).resolve().parents[1]
+_DATABASES = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL server (pgserver wheel) on a temporary directory's socket."""
+    folder = tempfile.mkdtemp(prefix="outbox-pg-")
+    try:
+        from pgserver.postgres_server import get_server
+
+        server = get_server(folder, cleanup_mode="delete")
+        server.psql("SELECT 1;")
+    except Exception as exc:  # whatever stops it, the tests that need it fail with the reason
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        try:
+            yield server
+        finally:
+            server.cleanup()
+        return
+    pytest.fail(f"PostgreSQL (pgserver) could not start: {problem}", pytrace=False)
+
+
+def new_database(server: Any) -> str:
+    """A fresh, empty database on the session's server: its URI."""
+    name = f"outbox_{os.getpid()}_{next(_DATABASES)}"
+    server.psql(f"CREATE DATABASE {name};")
+    return str(server.get_uri(name))
+
+
+@contextlib.asynccontextmanager
+async def serving(latency: float) -> AsyncIterator[PurchaseServer]:
+    server = await PurchaseServer(latency=latency).start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def start_sender(db: str, server: PurchaseServer, *, login: str, concurrency: int) -> asyncio.subprocess.Process:
+    """``python -m carecloud_async.outbox run`` as a separate process, CareCloud from the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECLOUD_")}
+    env.update(
+        CARECLOUD_PROJECT_URL=server.root_url,
+        CARECLOUD_USER_EXTERNAL_APPLICATION_ID="app",
+        CARECLOUD_LOGIN=login,
+        CARECLOUD_PASSWORD="pw",
+        CARECLOUD_MAX_ATTEMPTS="1",
+        CARECLOUD_TIMEOUT="10",
+    )
+    command = [sys.executable, "-m", "carecloud_async.outbox", "--db", db, "run"]
+    command += ["--concurrency", str(concurrency), "--interval", "0.2", "--lease", "2", "--retry-delay", "0.5"]
+    return await asyncio.create_subprocess_exec(
+        *command, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+
+
+async def wait_for(condition: Any, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+async def stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    except asyncio.TimeoutError:
+        process.kill()
+        _, err = await process.communicate()
+    return process.returncode or 0, err.decode(errors="replace")
+
+
+def check_order_per_cash_desk(server: PurchaseServer, submitted: list[tuple[str, int]]) -> None:
+    for desk in {desk for _, desk in submitted}:
+        expected = [bill for bill, d in submitted if d == desk]
+        assert [bill for bill in server.order if bill in set(expected)] == expected, desk
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_sender_killed_mid_send_and_a_new_one_resumes(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    db = new_database(request.getfixturevalue("postgres")) if backend == "postgres" else str(tmp_path / "o.sqlite3")
+    submitted = [(f"K{n:03d}", n % 4) for n in range(40)]
+    async with serving(latency=0.15) as server, Outbox(db) as outbox:
+        for bill_id, desk in submitted:
+            await outbox.submit(sample_purchase(bill_id, cashdesk_number=desk))
+        first = await start_sender(db, server, login="first", concurrency=4)
+
+        async def some_sent_and_more_in_flight() -> bool:
+            return len(server.purchases) >= 8 and server.in_flight >= 2
+
+        try:
+            await wait_for(some_sent_and_more_in_flight, timeout=60, what="the first sender to be mid-send")
+        finally:
+            first.kill()  # SIGKILL: no clean-up of any kind
+            await first.wait()
+        assert first.returncode == -signal.SIGKILL
+        counts = await outbox.counts()
+        assert counts[State.SENDING] >= 1, counts  # it died holding purchases
+        assert counts[State.SENT] < 40
+
+        second = await start_sender(db, server, login="second", concurrency=4)
+
+        async def all_sent() -> bool:
+            return (await outbox.counts())[State.SENT] == 40
+
+        try:
+            await wait_for(all_sent, timeout=90, what="the second sender to send everything")
+        finally:
+            code, err = await stop(second)
+        assert code == 0, err[-2000:]  # SIGTERM: a clean stop
+        records = {r.bill_id: r for r in await outbox.records()}
+    assert sorted(server.purchases) == sorted(bill for bill, _ in submitted)  # nothing lost
+    assert set(records) == set(server.purchases)
+    # Nothing recorded twice: a bill sent again (it was in flight at the kill) was refused by its bill_id.
+    resent = {bill for bill, count in server.requests.items() if count > 1}
+    assert len(resent) <= 4
+    assert set(server.duplicates) <= resent
+    assert {bill for bill, r in records.items() if r.already_recorded} == set(server.duplicates)
+    assert server.by_sender["first"] > 0
+    assert server.by_sender["second"] > 0
+    check_order_per_cash_desk(server, submitted)
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+async def test_two_sender_processes_at_once_never_send_one_purchase_twice(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    db = new_database(request.getfixturevalue("postgres")) if backend == "postgres" else str(tmp_path / "o.sqlite3")
+    submitted = [(f"T{n:03d}", n % 10) for n in range(200)]
+    async with serving(latency=0.02) as server, Outbox(db) as outbox:
+        for bill_id, desk in submitted:
+            await outbox.submit(sample_purchase(bill_id, cashdesk_number=desk))
+        senders = [await start_sender(db, server, login=name, concurrency=4) for name in ("one", "two")]
+
+        async def all_sent() -> bool:
+            return (await outbox.counts())[State.SENT] == 200
+
+        try:
+            await wait_for(all_sent, timeout=120, what="two senders to send 200 purchases")
+        finally:
+            results = [await stop(sender) for sender in senders]
+        assert [code for code, _ in results] == [0, 0], [err[-1000:] for _, err in results]
+    assert sorted(server.purchases) == sorted(bill for bill, _ in submitted)
+    assert set(server.requests.values()) == {1}  # every purchase sent exactly once
+    assert server.overlaps == []
+    assert server.lane_overlaps == []  # and never two of one cash desk at once
+    assert not server.duplicates
+    assert server.by_sender["one"] > 0  # both processes did part of the work
+    assert server.by_sender["two"] > 0
+    check_order_per_cash_desk(server, submitted)
+
+
+async def test_postgres_claims_are_disjoint_across_connections(postgres: Any) -> None:
+    db = new_database(postgres)
+    stores = [PostgresStore(db), PostgresStore(db)]
+    for store in stores:
+        await store.open()
+    try:
+        for n in range(60):
+            await stores[0].add(NewPurchase.from_body(sample_purchase(f"C{n}", cashdesk_number=n)), now=1.0)
+        claims = await asyncio.gather(
+            *(store.claim(now=2.0, lease_until=100.0, token=f"t{i}", limit=60) for i, store in enumerate(stores))
+        )
+        taken = [r.bill_id for claim in claims for r in claim]
+        assert len(taken) == len(set(taken)) == 60
+        assert all(r.state is State.SENDING and r.attempts == 1 for claim in claims for r in claim)
+        # Leases hold until they run out; then the purchases can be taken again.
+        assert await stores[1].claim(now=50.0, lease_until=150.0, token="t3", limit=60) == []
+        again = await stores[1].claim(now=101.0, lease_until=200.0, token="t4", limit=60)
+        assert len(again) == 60
+        assert {r.attempts for r in again} == {2}
+        assert await stores[0].next_due() == 200.0
+        # Submitting the same bill again stores it once.
+        record, created = await stores[1].add(NewPurchase.from_body(sample_purchase("C1", cashdesk_number=1)), now=3.0)
+        assert (created, record.submitted_at) == (False, 1.0)
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_postgres_outbox_keeps_order_and_manual_transfer(postgres: Any) -> None:
+    db = new_database(postgres)
+    async with Outbox(db) as outbox:
+        for n in range(3):
+            await outbox.submit(sample_purchase(f"P{n}"))
+        assert [r.bill_id for r in await outbox.records("pending")] == ["P0", "P1", "P2"]
+        store = outbox.store
+        (head,) = await store.claim(now=time.time(), lease_until=time.time() + 60, token="t", limit=5)
+        assert head.bill_id == "P0"  # one per cash desk: the oldest
+        from carecloud_async.outbox import SendError
+
+        error = SendError("invalid", "400", status_code=400)
+        assert await store.mark_failed("P0", token="t", state=State.MANUAL, next_attempt_at=None, error=error, now=1.0)
+        assert (await outbox.get("P0")).last_error == error  # type: ignore[union-attr]
+        assert (await outbox.retry_now("P0")).state is State.PENDING
+        await store.mark_failed("P0", token="t", state=State.MANUAL, next_attempt_at=None, error=error, now=1.0)
+        assert (await outbox.get("P0")).state is State.PENDING  # type: ignore[union-attr]  # a stale token changes nothing
+        counts = await outbox.counts()
+        assert counts[State.PENDING] == 3
+
+
+async def test_postgres_connection_errors_name_the_database_without_its_password() -> None:
+    with pytest.raises(OutboxStoreError) as caught:
+        await Outbox("postgresql://pos:s3cret@127.0.0.1:1/outbox").open()
+    assert "postgresql://pos@127.0.0.1:1/outbox" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+    assert "s3cret" not in caught.value.location
+
+
+def test_kill_9_right_after_submit_returns_loses_nothing_on_postgres(postgres: Any) -> None:
+    import subprocess
+
+    db = new_database(postgres)
+    script = (
+        "import asyncio, sys\n"
+        "from carecloud_async.outbox import Outbox\n"
+        "from scripts.purchase_server import sample_purchase\n"
+        "async def main():\n"
+        "    async with Outbox(sys.argv[1]) as outbox:\n"
+        "        for n in range(100000):\n"
+        "            await outbox.submit(sample_purchase(f'K{n}'))\n"
+        "            sys.stdout.write(f'K{n}\\n'); sys.stdout.flush()\n"
+        "asyncio.run(main())\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, db], cwd=ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603
+    assert child.stdout is not None
+    confirmed = []
+    try:
+        for line in child.stdout:
+            confirmed.append(line.strip())
+            if len(confirmed) == 100:
+                child.kill()
+                break
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+
+    async def stored() -> set[str]:
+        async with Outbox(db) as outbox:
+            return {r.bill_id for r in await outbox.records()}
+
+    assert len(confirmed) == 100
+    assert set(confirmed) <= asyncio.run(stored())
+
+
+async def test_run_once_sends_what_is_due_and_reports(tmp_path: Path) -> None:
+    db = str(tmp_path / "o.sqlite3")
+    async with serving(latency=0.0) as server, Outbox(db) as outbox:
+        for n in range(3):
+            await outbox.submit(sample_purchase(f"O{n}", cashdesk_number=n))
+        server.invalid_bills.add("O2")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CARECLOUD_")}
+        env.update(
+            CARECLOUD_PROJECT_URL=server.root_url,
+            CARECLOUD_USER_EXTERNAL_APPLICATION_ID="app",
+            CARECLOUD_LOGIN="once",
+            CARECLOUD_PASSWORD="pw",
+            CARECLOUD_MAX_ATTEMPTS="1",
+        )
+        command = [sys.executable, "-m", "carecloud_async.outbox", "--db", db, "run", "--once", "--concurrency", "3"]
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, err.decode()[-2000:]
+        assert "sent 2, to retry 0, to manual 1" in out.decode()
+        assert (await outbox.counts())[State.MANUAL] == 1
+        bad = [*command[:-2], "--max-attempts", "0"]
+        process = await asyncio.create_subprocess_exec(
+            *bad, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 1
+        assert "max_attempts must be a whole number >= 1" in err.decode()
+    assert sorted(server.purchases) == ["O0", "O1"]
