@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from carecloud_async import CareCloud, workflows
+from carecloud_async.outbox import Outbox
+from carecloud_async.workflows import purchases
 from scripts import spec_source
 
 GUIDE = spec_source.ROOT.parent / "shared" / "vendor" / "use-cases.md"
 README = spec_source.ROOT / "README.md"
 TESTS = Path(__file__).resolve().parent
 TABLE_HEADING = "### The vendor's 22 use cases"
-#: Names another branch owns (the outbox engineer's cancelling bill and outbox cancel).
-OWNED_ELSEWHERE = {"purchases.cancelling_bill", "Outbox.cancel"}
 API_LABELS = {
     frozenset({"Customer API", "Enterprise API"}): "both",
     frozenset({"Enterprise API"}): "Enterprise",
@@ -92,7 +92,7 @@ def resolve(name: str) -> object:
     owner, _, attribute = name.rpartition(".")
     if not owner:
         return getattr(workflows, name)
-    holder = {"CareCloud": CareCloud}.get(owner) or getattr(workflows, owner)
+    holder = {"CareCloud": CareCloud, "Outbox": Outbox, "purchases": purchases}.get(owner) or getattr(workflows, owner)
     return getattr(holder, attribute)
 
 
@@ -131,8 +131,6 @@ def test_every_helper_named_exists_and_has_a_docstring_example() -> None:
     for title, row in readme_rows().items():
         assert row.helpers, f"{title}: no helper named"
         for name in row.helpers:
-            if name in OWNED_ELSEWHERE:
-                continue
             helper = resolve(name)
             doc = inspect.getdoc(helper) or ""
             short = name.rpartition(".")[2]
@@ -151,8 +149,6 @@ def test_rows_claiming_prism_have_prism_tests_calling_their_helpers() -> None:
         if "Prism" not in row.tested:
             continue
         for name in row.helpers:
-            if name in OWNED_ELSEWHERE:
-                continue
             short = name.rpartition(".")[2]
             called = re.compile(rf"\b{re.escape(short)}\(")
             assert any(called.search(text) for text in prism_tests), f"{title}: no Prism test calls {name}"
