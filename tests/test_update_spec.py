@@ -165,8 +165,12 @@ def test_prepend_changelog(tmp_path: Path) -> None:
     assert untitled.read_text() == "## Two\n\n## One\n"
 
 
-def test_current_version_reads_pyproject() -> None:
-    assert re.fullmatch(r"\d+\.\d+\.\d+.*", update_spec.current_version(MAIN / "pyproject.toml"))
+def test_current_version_reads_the_version_file(tmp_path: Path) -> None:
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", update_spec.current_version(MAIN / "carecloud_async" / "_version.py"))
+    version_file = tmp_path / "_version.py"
+    version_file.write_text('"""v"""\n\n__version__ = "1.7.2"\n', encoding="utf-8")
+    assert update_spec.current_version(version_file) == "1.7.2"
+    assert update_spec.current_version(tmp_path / "missing.py") == "0.0.0"
 
 
 # --------------------------------------------------------------------------- invalid or unchanged
