@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
-        bench bench-import bench-pagination update-spec clean docs docs-serve browser
+        bench bench-import bench-pagination update-spec clean docs docs-serve browser \
+        dist release-notes
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -79,5 +80,14 @@ browser: install ## a Chromium for the docs' browser test: Debian's package, ins
 	@$(PY) -m scripts.docs_browser || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium && $(PY) -m scripts.docs_browser; }
 
+dist: install ## wheel + sdist into dist/, checked: twine, each installed alone and imported (RELEASE_TAG=vX.Y.Z: the tag too)
+	rm -rf dist
+	$(PY) -m build --outdir dist
+	$(PY) -m scripts.release_check
+
+release-notes: install ## build/release-notes.md: the CHANGELOG section of the version in carecloud_async/_version.py
+	mkdir -p build
+	$(PY) -m scripts.changelog notes > build/release-notes.md
+
 clean:
-	rm -rf build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache

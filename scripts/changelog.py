@@ -9,8 +9,8 @@ The format (newest first, below the ``# Changelog`` title and its intro paragrap
 
 Commands (``python -m scripts.changelog ...``):
 
-- ``notes VERSION``: the section of a released VERSION (the release workflow's notes); exit 1 if
-  it is missing or still undated;
+- ``notes [VERSION]``: the section of a released VERSION, by default the current one (the
+  release workflow's notes); exit 1 if it is missing or still undated;
 - ``next``: the version the pending entries ask for: the largest suggested bump applied to the
   current version (``carecloud_async/_version.py``, the one place the version is written);
 - ``release [VERSION] [--date YYYY-MM-DD]``: fold every pending section into one
@@ -223,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changelog", type=Path, default=CHANGELOG)
     parser.add_argument("--version-file", type=Path, default=VERSION_FILE)
     commands = parser.add_subparsers(dest="command", required=True)
-    notes = commands.add_parser("notes", help="print the release notes of VERSION")
-    notes.add_argument("version")
+    notes = commands.add_parser("notes", help="print the release notes of VERSION (default: the current one)")
+    notes.add_argument("version", nargs="?")
     commands.add_parser("next", help="print the version the pending entries ask for")
     prepare = commands.add_parser("release", help="date the pending entries as VERSION and set the version")
     prepare.add_argument("version", nargs="?")
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         text = args.changelog.read_text(encoding="utf-8")
         if args.command == "notes":
-            sys.stdout.write(release_notes(text, args.version))
+            sys.stdout.write(release_notes(text, args.version or read_version(args.version_file)))
         elif args.command == "next":
             version, why = next_version(text, read_version(args.version_file))
             print(version)
