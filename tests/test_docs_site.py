@@ -10,6 +10,7 @@ import importlib
 import inspect
 import logging
 import re
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,13 @@ from typing import Any
 import attrs
 import pytest
 import yaml
-from mkdocs.commands.build import build
-from mkdocs.config import load_config
-from mkdocs.exceptions import Abort
 
 from scripts import docs_browser, docs_reference, docs_site
 
 ROOT = Path(__file__).resolve().parent.parent
+# The docs toolchain (mkdocs-material 9.8, griffelib 2.4) needs Python 3.11 (pyproject: docs);
+# on 3.10 the reference is still read and rendered, and the 3.11+ CI jobs run the builds.
+needs_docs_toolchain = pytest.mark.skipif(sys.version_info < (3, 11), reason="the docs toolchain needs Python 3.11")
 MODELS_DIR = ROOT / "generated" / "carecloud_api" / "models"
 
 
@@ -199,9 +200,10 @@ def test_the_real_navigation(reference: docs_reference.Reference) -> None:
     nav = docs_site.summary(docs_site.guide_pages(ROOT / "docs"), layer, tags)
     for page in sorted((ROOT / "docs" / "guide").glob("*.md")):
         assert f"(guide/{page.name})" in nav
-    for page in ("index.md", "getting-started/enterprise.md", "getting-started/customer.md", "changelog.md"):
-        assert f"]({page})" in nav
-        assert page == "changelog.md" or (ROOT / "docs" / page).is_file()
+    for written in ("index.md", "getting-started/enterprise.md", "getting-started/customer.md"):
+        assert f"]({written})" in nav
+        assert (ROOT / "docs" / written).is_file()
+    assert "* [Changelog](changelog.md)\n" in nav
     assert "(reference/carecloud_async/client.md)" in nav
     assert "(reference/carecloud_async/workflows/checkout.md)" in nav
     assert "(reference/operations/vouchers/index.md)" in nav
@@ -252,6 +254,10 @@ def documented(value: int) -> int:
 def strict_build(tmp_path: Path, page: str, extra_arg: str = "") -> tuple[bool, list[str]]:
     """Build a one-page site with mkdocs.yml's own theme, extensions, validation and strictness
     (and mkdocstrings on a small module of its own): (did the strict build abort, warnings)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "index.md").write_text(page, encoding="utf-8")
@@ -293,11 +299,13 @@ def strict_build(tmp_path: Path, page: str, extra_arg: str = "") -> tuple[bool, 
 GOOD = "# Home\n\nSee [the other page](other.md#known-part).\n\n::: strictmod.documented\n"
 
 
+@needs_docs_toolchain
 def test_strict_build_passes_a_clean_site(tmp_path: Path) -> None:
     assert strict_build(tmp_path, GOOD) == (False, [])
     assert (tmp_path / "site" / "index.html").is_file()
 
 
+@needs_docs_toolchain
 @pytest.mark.parametrize(
     ("page", "extra_arg", "warning"),
     [
