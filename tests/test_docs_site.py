@@ -45,6 +45,17 @@ def test_docstring_examples(module: Any) -> None:
     assert result.failed == 0
 
 
+@needs_docs_toolchain
+def test_sphinx_roles_become_code() -> None:
+    from scripts import docs_griffe
+
+    assert doctest.testmod(docs_griffe).failed == 0
+    assert (
+        docs_griffe.plain_roles(":class:`~a.B` and :func:`c.d` and :attr:`.e` and `f`")
+        == "`B` and `c.d` and `e` and `f`"
+    )
+
+
 # --------------------------------------------------------------------------- read from the code
 
 
