@@ -137,7 +137,10 @@ def summary(
     ]
     lines.append(_nav_line(1, "carecloud_api: operations", f"{docs_reference.OPERATIONS_DIR}/index.md"))
     lines += [_nav_line(2, title, f"{docs_reference.OPERATIONS_DIR}/{tag}/index.md") for tag, title in tags]
-    lines.append(_nav_line(1, "carecloud_api: models", f"{docs_reference.MODELS_DIR}/index.md"))
+    # a section of its own: a page index.md directly under "Reference" would become the Reference
+    # section's own page (Material's navigation.indexes)
+    lines.append(_nav_line(1, "carecloud_api: models"))
+    lines.append(_nav_line(2, "All models", f"{docs_reference.MODELS_DIR}/index.md"))
     lines.append(_nav_line(0, "Changelog", "changelog.md"))
     return "\n".join(lines) + "\n"
 

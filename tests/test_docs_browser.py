@@ -118,8 +118,19 @@ def test_home_page(page: Page, base_url: str) -> None:
     expect(page).to_have_title("carecloud-async")
     expect(page.locator("article h1")).to_have_text(heading("carecloud-async"))
     nav = page.locator("nav.md-nav--primary")
-    for section in ("Getting started", "Guide", "Reference", "Changelog"):
+    for section in (
+        "Getting started",
+        "Guide",
+        "Reference",
+        "Changelog",
+        "carecloud_async",
+        "carecloud_api: operations",
+    ):
         expect(nav.get_by_text(section, exact=True).first).to_be_attached()
+    models = nav.get_by_role("link", name="carecloud_api: models").first
+    expect(models).to_have_attribute("href", "reference/models/")
+    reference = nav.get_by_role("link", name="Reference", exact=True)
+    expect(reference).to_have_count(0)  # a section title, not a link to one of its pages
     screenshot(page, "home")
 
 
