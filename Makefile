@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
         bench bench-import bench-pagination update-spec clean docs docs-serve browser \
-        dist release-notes
+        dist release-notes shared-specs
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -83,6 +83,9 @@ docs-serve: install ## preview the docs site on http://127.0.0.1:$(DOCS_PORT) (D
 browser: install ## a Chromium for the docs' browser test: Debian's package, installed when none is found
 	@$(PY311) || exit 0; $(PY) -m scripts.docs_browser || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium && $(PY) -m scripts.docs_browser; }
+
+shared-specs: install ## ../shared/api-spec: the specs the tests compare, downloaded (sha256-verified) where missing
+	$(PY) -m scripts.shared_specs
 
 dist: install ## wheel + sdist into dist/, checked: twine, each installed alone and imported (RELEASE_TAG=vX.Y.Z: the tag too)
 	rm -rf dist

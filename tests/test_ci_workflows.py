@@ -100,7 +100,7 @@ def test_tests_steps_cache_pip_and_npm_and_run_make_test(tests_workflow: dict[An
     node = uses(steps, "actions/setup-node")["with"]
     assert node == {"node-version": "20", "cache": "npm", "cache-dependency-path": "package-lock.json"}
     assert (ROOT / node["cache-dependency-path"]).is_file()
-    assert commands(steps) == ["make test"]
+    assert commands(steps) == ["make shared-specs", "make test"]
     shots = uses(steps, "actions/upload-artifact")
     assert shots["if"] == "always()", "the screenshots matter most when the browser test failed"
     assert shots["with"]["path"] == "build/docs-screenshots/"
