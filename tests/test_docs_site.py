@@ -331,3 +331,29 @@ def test_strict_build_fails_on_warnings(tmp_path: Path, page: str, extra_arg: st
     aborted, warnings = strict_build(tmp_path, page, extra_arg)
     assert aborted
     assert any(warning in message for message in warnings), warnings
+
+
+# --------------------------------------------------------------------------- examples
+
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "getting-started/enterprise.md",
+        "getting-started/customer.md",
+        "guide/pagination.md",
+        "guide/actions.md",
+        "guide/frameworks.md",
+    ],
+)
+def test_the_docs_examples_are_the_readmes_tested_ones(page: str) -> None:
+    """These pages show the README's examples word for word, so they cannot drift apart; those of
+    the quickstarts, pagination, actions and workflows are the ones tests/test_readme.py runs
+    against the Prism mock."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    examples = PYTHON_BLOCK.findall((ROOT / "docs" / page).read_text(encoding="utf-8"))
+    assert examples
+    for code in examples:
+        assert code in readme, f"{page}: an example that is not the README's:\n{code}"
