@@ -48,6 +48,7 @@ ERROR_CLASSES = {
 }
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VENDOR_LINK = re.compile(r"\[([^\]]*)\]\((?:/|#)[^)]*\)")
+_HEADING = re.compile(r"^(#{1,6})\s+", re.MULTILINE)
 _ARG_LINE = re.compile(r"^(?P<name>\w+) \((?P<type>[^)]*)\):\s*(?P<text>.*)$")
 
 
@@ -186,8 +187,14 @@ def table_text(text: str) -> str:
 
 
 def block_text(text: str) -> str:
-    """A spec description as a paragraph: dedented, raw HTML angle brackets escaped."""
-    return _site_relative_links(textwrap.dedent(text).strip()).replace("<", "&lt;").replace(">", "&gt;")
+    """A spec description as a paragraph: dedented, raw HTML angle brackets escaped, its own
+    headings put below the page's sections.
+
+    >>> block_text("## Often used types")
+    '#### Often used types'
+    """
+    text = _site_relative_links(textwrap.dedent(text).strip()).replace("<", "&lt;").replace(">", "&gt;")
+    return _HEADING.sub(lambda match: "#" * min(6, len(match[1]) + 2) + " ", text)
 
 
 def parse_docstring_attributes(doc: str) -> tuple[str, dict[str, str]]:
