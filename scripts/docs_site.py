@@ -103,13 +103,28 @@ def layer_pages() -> dict[str, tuple[str, str]]:
         members = "\n".join(f"        - {name}" for name in names)
         directive = f"::: {LAYER}.{module}\n    options:\n      show_root_heading: false\n      members:\n{members}\n"
         pages[f"reference/carecloud_async/{concern}.md"] = (concern.replace("_", " ").capitalize(), directive)
-    for info in pkgutil.walk_packages(package.__path__, prefix=f"{LAYER}."):
-        parts = info.name.split(".")
-        if any(part.startswith("_") for part in parts[1:]):
-            continue
-        page = "reference/" + "/".join(parts) + ".md"
-        pages[page] = (info.name.removeprefix(f"{LAYER}."), f"::: {info.name}\n")
+    for name in public_modules(Path(package.__file__ or "").parent):
+        page = "reference/" + name.replace(".", "/") + ".md"
+        pages[page] = (name.removeprefix(f"{LAYER}."), f"::: {name}\n")
     return pages
+
+
+def public_modules(package_dir: Path, package: str = LAYER) -> list[str]:
+    """Every public module and subpackage under ``package_dir``, found on disk (nothing is
+    imported: a module may import an optional dependency that is not installed).
+
+    >>> public_modules(ROOT / "carecloud_async")[:2]
+    ['carecloud_async.integrations', 'carecloud_async.integrations.aiohttp']
+    """
+    found: list[str] = []
+    for info in pkgutil.iter_modules([str(package_dir)]):
+        if info.name.startswith("_"):
+            continue
+        name = f"{package}.{info.name}"
+        found.append(name)
+        if info.ispkg:
+            found += public_modules(package_dir / info.name, name)
+    return sorted(found)
 
 
 def _nav_line(depth: int, title: str, target: str | None = None) -> str:
