@@ -1,3 +1,4 @@
-"""The package version (kept in step with pyproject.toml by a test)."""
+"""The package version: the one place it is written (hatch reads it for the build, the release
+workflow checks the tag against it, ``python -m scripts.changelog release`` sets it)."""
 
 __version__ = "0.1.0"

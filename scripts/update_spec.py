@@ -55,7 +55,7 @@ from typing import Any
 
 import yaml
 
-from scripts import generate, spec_diff, spec_source
+from scripts import changelog, generate, spec_diff, spec_source
 from scripts.normalise import HTTP_METHODS, Spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,8 +101,8 @@ class Paths:
         return self.root / "CHANGELOG.md"
 
     @property
-    def pyproject(self) -> Path:
-        return self.root / "pyproject.toml"
+    def version_file(self) -> Path:
+        return self.root / "carecloud_async" / "_version.py"
 
     @property
     def download_dir(self) -> Path:
@@ -289,18 +289,12 @@ def find_current(paths: Paths, source: spec_source.SpecSource, explicit: Path | 
         ) from exc
 
 
-def current_version(pyproject: Path) -> str:
-    """The project version from ``pyproject.toml`` (``[project] version``)."""
-    in_project = False
-    for line in pyproject.read_text(encoding="utf-8").splitlines():
-        stripped = line.strip()
-        if stripped.startswith("["):
-            in_project = stripped == "[project]"
-        elif in_project:
-            match = re.match(r'^version\s*=\s*"([^"]+)"', stripped)
-            if match:
-                return match[1]
-    return "0.0.0"
+def current_version(version_file: Path) -> str:
+    """The project version, from ``carecloud_async/_version.py`` (the one place it is written)."""
+    try:
+        return changelog.read_version(version_file)
+    except (OSError, changelog.ChangelogError):
+        return "0.0.0"
 
 
 # --------------------------------------------------------------------------- writing
@@ -394,7 +388,7 @@ def update(
             raise UpdateError(f"generation from the new spec failed; nothing was changed.\n{exc}") from exc
         smoke_import(fresh.parent)
 
-        bump = spec_diff.suggest_bump(changes, current_version(paths.pyproject))
+        bump = spec_diff.suggest_bump(changes, current_version(paths.version_file))
         old_label = spec_diff.SpecLabel(source.sha256, source.commit, source.date, source.url)
         new_label = spec_diff.SpecLabel(sha256, new.commit, new.date, new.url)
         text = spec_diff.render_report(changes, old=old_label, new=new_label, bump=bump, max_chars=REPORT_MAX_CHARS)

@@ -704,6 +704,7 @@ def test_catalog_pagination_agrees_with_the_vendor_spec(vendor: Spec) -> None:
 # --------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="openapi-python-client 0.29.1 needs Python 3.11")
 def test_regenerate_gives_the_committed_tree(tmp_path: Path) -> None:
     fresh = generate.build(spec_source.obtain(), tmp_path, verbose=False)
     problems = generate.tree_diff(generate.TARGET, fresh)

@@ -1,0 +1,175 @@
+"""The built docs site, opened in a real headless Chromium (the system's, driven by playwright):
+the home page, the search (a query typed, results shown), one operation page, one model page
+and one page of the hand-written layer render with their content. A screenshot of each is kept
+in build/docs-screenshots/ (a CI artifact).
+
+The site is the one ``make docs`` built into build/site (``make test`` builds it first); when it
+is missing, the fixture builds it. No browser, or one that does not start, fails the test: it
+never skips.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.docs_browser import HEADLESS_ARGS, find_browser
+
+if sys.version_info < (3, 11):  # the docs toolchain needs 3.11 (pyproject: docs); the 3.11+ CI jobs run these
+    pytest.skip("the docs site is built with Python 3.11 or newer", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "build" / "site"
+SHOTS = ROOT / "build" / "docs-screenshots"
+TIMEOUT_MS = 30_000
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    if not (SITE / "index.html").is_file():
+        env = dict(os.environ, NO_MKDOCS_2_WARNING="1", DISABLE_MKDOCS_2_WARNING="true")
+        result = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-5000:]
+    return SITE
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    """The site over HTTP on a free loopback port (the search loads its index with fetch)."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = find_browser()
+    if executable is None:
+        pytest.fail("no Chromium found: run `make browser` (installs Debian's chromium) or set $CHROMIUM")
+    with sync_playwright() as playwright:
+        # playwright gives the browser a fresh profile (--user-data-dir) of its own
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=[arg for arg in HEADLESS_ARGS if arg != "--headless"],
+            timeout=TIMEOUT_MS,
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    opened.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield opened
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def heading(text: str) -> re.Pattern[str]:
+    """A heading's text: the page's own, then the permalink sign the build adds."""
+    return re.compile(rf"^{re.escape(text)}\s*¶?\s*$")
+
+
+def screenshot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    assert path.stat().st_size > 10_000, f"{path} is too small to show a rendered page"
+
+
+def test_home_page(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/")
+    expect(page).to_have_title("carecloud-async")
+    expect(page.locator("article h1")).to_have_text(heading("carecloud-async"))
+    nav = page.locator("nav.md-nav--primary")
+    for section in (
+        "Getting started",
+        "Guide",
+        "Reference",
+        "Changelog",
+        "carecloud_async",
+        "carecloud_api: operations",
+    ):
+        expect(nav.get_by_text(section, exact=True).first).to_be_attached()
+    models = nav.get_by_role("link", name="carecloud_api: models").first
+    expect(models).to_have_attribute("href", "reference/models/")
+    reference = nav.get_by_role("link", name="Reference", exact=True)
+    expect(reference).to_have_count(0)  # a section title, not a link to one of its pages
+    screenshot(page, "home")
+
+
+def test_search_finds_an_operation(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/")
+    page.locator("label.md-search__icon, .md-search__input").first.click()
+    search = page.locator("input.md-search__input")
+    search.fill("vouchers")
+    results = page.locator(".md-search-result__item")
+    expect(results.first).to_be_visible()
+    assert results.count() > 3
+    expect(page.locator(".md-search-result__meta")).to_contain_text("matching")
+    expect(page.locator(".md-search-result__list")).to_contain_text("vouchers")
+    screenshot(page, "search")
+
+
+def test_operation_page(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/reference/operations/vouchers/get_vouchers/")
+    expect(page.locator("article h1")).to_have_text(heading("GET /vouchers"))
+    article = page.locator("article")
+    for text in ("Enterprise API", "reward_id[]", "GetVouchers200Response", "BadRequest", "cc.paginate(get_vouchers)"):
+        expect(article).to_contain_text(text)
+    success = article.get_by_role("link", name="GetVouchers200Response").first
+    expect(success).to_have_attribute("href", "../../../models/get_vouchers_200_response/")
+    screenshot(page, "operation")
+
+
+def test_model_page(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/reference/models/voucher/")
+    expect(page.locator("article h1")).to_have_text(heading("Voucher"))
+    table = page.locator("article table").first
+    for text in ("customer_id", "valid_to", "VoucherState", "Code of the voucher."):
+        expect(table).to_contain_text(text)
+    screenshot(page, "model")
+
+
+def test_layer_reference_page(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/reference/carecloud_async/client/")
+    article = page.locator("article")
+    expect(article.locator('[id="carecloud_async._client.CareCloud"]')).to_be_attached()
+    expect(article).to_contain_text("paginate")
+    screenshot(page, "layer")

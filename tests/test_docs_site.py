@@ -1,0 +1,359 @@
+"""The docs site's build: the reference of the generated package read from the code
+(scripts/docs_reference.py), the navigation that takes every guide page (scripts/docs_site.py),
+and the strictness of mkdocs.yml (a broken link, a missing reference or a docstring warning
+fails the build). The built site itself is opened in a browser by tests/test_docs_browser.py."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import inspect
+import logging
+import re
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import yaml
+
+from scripts import docs_browser, docs_reference, docs_site
+
+ROOT = Path(__file__).resolve().parent.parent
+# The docs toolchain (mkdocs-material 9.8, griffelib 2.4) needs Python 3.11 (pyproject: docs);
+# on 3.10 the reference is still read and rendered, and the 3.11+ CI jobs run the builds.
+needs_docs_toolchain = pytest.mark.skipif(sys.version_info < (3, 11), reason="the docs toolchain needs Python 3.11")
+MODELS_DIR = ROOT / "generated" / "carecloud_api" / "models"
+
+
+@pytest.fixture(scope="module")
+def reference() -> docs_reference.Reference:
+    return docs_reference.collect()
+
+
+@pytest.fixture(scope="module")
+def pages(reference: docs_reference.Reference) -> dict[str, str]:
+    return docs_reference.pages(reference)
+
+
+@pytest.mark.parametrize("module", [docs_reference, docs_site, docs_browser])
+def test_docstring_examples(module: Any) -> None:
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+@needs_docs_toolchain
+def test_sphinx_roles_become_code() -> None:
+    from scripts import docs_griffe
+
+    assert doctest.testmod(docs_griffe).failed == 0
+    assert (
+        docs_griffe.plain_roles(":class:`~a.B` and :func:`c.d` and :attr:`.e` and `f`")
+        == "`B` and `c.d` and `e` and `f`"
+    )
+
+
+# --------------------------------------------------------------------------- read from the code
+
+
+def test_every_operation_and_every_model_has_a_page(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
+    catalog = importlib.import_module("carecloud_api._catalog")
+    assert len(reference.operations) == len(catalog.OPERATIONS) == 322
+    modules = [path for path in MODELS_DIR.glob("*.py") if not path.stem.startswith("_")]
+    assert len(reference.models) == len(modules) > 800
+    for op in reference.operations:
+        assert docs_reference.operation_path(op) in pages
+    for model in reference.models:
+        assert docs_reference.model_path(model) in pages
+    assert f"{docs_reference.OPERATIONS_DIR}/index.md" in pages
+    assert f"{docs_reference.MODELS_DIR}/index.md" in pages
+
+
+def test_operation_pages_show_method_path_interface_parameters_success_and_errors(pages: dict[str, str]) -> None:
+    for path, text in pages.items():
+        if not path.startswith(docs_reference.OPERATIONS_DIR) or path.endswith("index.md"):
+            continue
+        assert re.match(r"# (GET|POST|PUT|DELETE) /", text), path
+        for part in ("| Method |", "| Path |", "| Interface |", "## Parameters", "## Success", "## Errors"):
+            assert part in text, f"{path}: {part}"
+
+
+def test_an_operation_as_the_code_says(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
+    op = next(op for op in reference.operations if op.module.endswith(".get_vouchers"))
+    module = importlib.import_module(op.module)
+    assert (op.method, op.path) == (module.METHOD, module.PATH)
+    assert set(op.interfaces) == {"customer", "enterprise"}
+    assert op.paginated
+    assert op.list_key == "vouchers"
+    names = [p.name for p in op.parameters]
+    assert names == [name for name in inspect.signature(module.call).parameters if name != "client"]
+    reward = next(p for p in op.parameters if p.name == "reward_id")
+    assert (reward.wire_name, reward.location, reward.required) == ("reward_id[]", "query", False)
+    language = next(p for p in op.parameters if p.name == "accept_language")
+    assert (language.wire_name, language.location) == ("Accept-Language", "header")
+    assert op.success_type == "GetVouchers200Response"
+    statuses = {response.status: response.model for response in op.responses}
+    assert statuses[200] == "GetVouchers200Response"
+    assert statuses[400] == "BadRequestErrorBody"
+    assert statuses[429] is None
+    text = pages[docs_reference.operation_path(op)]
+    assert "| 400 | [BadRequestErrorBody](../../models/bad_request_error_body.md) | `BadRequest` |" in text
+    assert "`reward_id` (sent as `reward_id[]`)" in text
+
+
+def test_path_parameters_body_and_actions(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
+    put = next(op for op in reference.operations if op.module.endswith(".stores.put_store"))
+    assert [(p.name, p.location, p.required) for p in put.parameters[:2]] == [
+        ("store_id", "path", True),
+        ("body", "body", True),
+    ]
+    assert "`call` returns nothing: the answer has no body." in pages[docs_reference.operation_path(put)]
+    assert "cc.call(put_store.call, store_id, body=...)" in pages[docs_reference.operation_path(put)]
+    verify = next(op for op in reference.operations if op.path == "/customers/actions/verify-credentials")
+    assert verify.action == "customers.verify_credentials"
+    assert "`cc.actions.customers.verify_credentials`" in pages[docs_reference.operation_path(verify)]
+    login = next(op for op in reference.operations if op.path == "/users/actions/login")
+    assert not login.auth
+    assert "none (`security: []`)" in pages[docs_reference.operation_path(login)]
+
+
+def test_model_pages_show_every_field(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
+    models = importlib.import_module("carecloud_api.models")
+    for model in reference.models:
+        cls = getattr(models, model.name)
+        text = pages[docs_reference.model_path(model)]
+        assert text.startswith(f"# {model.name}\n")
+        if model.kind == "enum":
+            assert [name for name, _ in model.members] == [member.name for member in cls]
+            assert all(f"| `{name}` |" in text for name, _ in model.members)
+        else:
+            declared = [field.name for field in attrs.fields(cls) if field.init]
+            assert [field.name for field in model.fields] == declared
+            assert all(f"| `{name}` |" in text for name in declared), model.name
+
+
+def test_a_model_as_the_code_says(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
+    voucher = next(model for model in reference.models if model.name == "Voucher")
+    fields = {field.name: field for field in voucher.fields}
+    assert fields["customer_id"].required
+    assert not fields["code"].required
+    assert fields["code"].description == "Code of the voucher. Example: w7TU7KfeE."
+    assert fields["state"].type == "VoucherState | Unset"
+    text = pages[docs_reference.model_path(voucher)]
+    assert "| `state` | [VoucherState](voucher_state.md) | no |" in text
+    response = pages[f"{docs_reference.MODELS_DIR}/get_vouchers_200_response.md"]
+    assert "- [GET /vouchers](../operations/vouchers/get_vouchers.md)" in response  # "Returned by"
+
+
+def test_responses_and_wire_names_from_source() -> None:
+    source = textwrap.dedent(
+        """
+        def _parse_response(*, client, response):
+            if response.status_code == 201:
+                response_201 = Created.from_dict(response.json())
+                return response_201
+            if response.status_code == 503:
+                return cast(Any, None)
+        def _get_kwargs(*, tag_ids, accept_language):
+            headers = {}
+            if not isinstance(accept_language, Unset):
+                headers["Accept-Language"] = accept_language
+            params = {}
+            params["tag_ids[]"] = json_tag_ids
+        """
+    )
+    assert docs_reference.responses_of(source) == (
+        docs_reference.Response(201, "Created"),
+        docs_reference.Response(503, None),
+    )
+    assert docs_reference.wire_names_of(source) == {"accept_language": "Accept-Language", "tag_ids": "tag_ids[]"}
+
+
+def test_spec_text_is_made_safe_for_tables() -> None:
+    assert docs_reference.table_text("a | b\n  <b>c</b>") == r"a \| b &lt;b&gt;c&lt;/b&gt;"
+    assert docs_reference.render_type("Reward | None | Unset", {"Reward": "r.md"}) == r"[Reward](r.md) \| None"
+    assert docs_reference.render_type("Unset", {}) == "Any"
+
+
+# --------------------------------------------------------------------------- navigation
+
+
+def test_every_guide_page_is_in_the_navigation(tmp_path: Path) -> None:
+    guide = tmp_path / "guide"
+    guide.mkdir()
+    for name, title in {
+        "outbox.md": "The outbox",
+        "auth.md": "Authentication",
+        "zz-new-topic.md": "A topic nobody listed",
+        "caching.md": "Caching",
+    }.items():
+        (guide / name).write_text(f"# {title}\n\ntext\n", encoding="utf-8")
+    (guide / "untitled.md").write_text("no heading\n", encoding="utf-8")
+    found = docs_site.guide_pages(tmp_path)
+    assert found == [
+        ("Authentication", "guide/auth.md"),
+        ("The outbox", "guide/outbox.md"),
+        ("Caching", "guide/caching.md"),
+        ("Untitled", "guide/untitled.md"),
+        ("A topic nobody listed", "guide/zz-new-topic.md"),
+    ]
+    nav = docs_site.summary(found, {}, [("vouchers", "Vouchers")])
+    for title, path in found:
+        assert f"    * [{title}]({path})\n" in nav
+
+
+def test_the_real_navigation(reference: docs_reference.Reference) -> None:
+    layer = docs_site.layer_pages()
+    tags = [(tag, reference.tag_titles[tag]) for tag in docs_reference.tags_of(reference)]
+    nav = docs_site.summary(docs_site.guide_pages(ROOT / "docs"), layer, tags)
+    for page in sorted((ROOT / "docs" / "guide").glob("*.md")):
+        assert f"(guide/{page.name})" in nav
+    for written in ("index.md", "getting-started/enterprise.md", "getting-started/customer.md"):
+        assert f"]({written})" in nav
+        assert (ROOT / "docs" / written).is_file()
+    assert "* [Changelog](changelog.md)\n" in nav
+    assert "(reference/carecloud_async/client.md)" in nav
+    assert "(reference/carecloud_async/workflows/checkout.md)" in nav
+    assert "(reference/operations/vouchers/index.md)" in nav
+    # the layer's pages come from what the package exports: every exported name is on one
+    package = importlib.import_module("carecloud_async")
+    directives = "\n".join(directive for _, directive in layer.values())
+    for name in package.__all__:
+        if not name.startswith("__"):
+            assert f"        - {name}\n" in directives, name
+
+
+# --------------------------------------------------------------------------- strict
+
+
+def test_mkdocs_config_is_strict() -> None:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["strict"] is True
+    assert set(config["validation"].values()) == {"warn"}
+    assert set(config["validation"]) == {
+        "omitted_files",
+        "not_found",
+        "absolute_links",
+        "unrecognized_links",
+        "anchors",
+    }
+    plugins = {next(iter(p)) if isinstance(p, dict) else p: p for p in config["plugins"]}
+    assert plugins["gen-files"]["gen-files"]["scripts"] == ["scripts/docs_site.py"]
+    assert plugins["literate-nav"]["literate-nav"]["nav_file"] == "SUMMARY.md"
+    # only the per-operation and per-model pages may stay out of the navigation
+    assert config["not_in_nav"].split() == ["/reference/operations/*/*.md", "/reference/models/*.md", "!index.md"]
+
+
+MODULE = '''
+"""A module for the strictness test."""
+
+
+def documented(value: int) -> int:
+    """Double a value.
+
+    Args:
+        value: the value.
+        {extra}
+    """
+    return value * 2
+'''
+
+
+def strict_build(tmp_path: Path, page: str, extra_arg: str = "") -> tuple[bool, list[str]]:
+    """Build a one-page site with mkdocs.yml's own theme, extensions, validation and strictness
+    (and mkdocstrings on a small module of its own): (did the strict build abort, warnings)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "index.md").write_text(page, encoding="utf-8")
+    (docs / "other.md").write_text("# Other\n\n## Known part\n", encoding="utf-8")
+    (tmp_path / "strictmod.py").write_text(MODULE.replace("{extra}", extra_arg), encoding="utf-8")
+    config = load_config(
+        str(ROOT / "mkdocs.yml"),
+        docs_dir=str(docs),
+        site_dir=str(tmp_path / "site"),
+        plugins=[
+            "search",
+            {
+                "mkdocstrings": {
+                    "handlers": {"python": {"paths": [str(tmp_path)], "options": {"docstring_style": "google"}}}
+                }
+            },
+        ],
+        nav=["index.md", "other.md"],
+        not_in_nav="",
+    )
+    warnings: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                warnings.append(record.getMessage())
+
+    handler = Collect()
+    logging.getLogger("mkdocs").addHandler(handler)
+    try:
+        build(config)
+    except Abort:
+        return True, warnings
+    finally:
+        logging.getLogger("mkdocs").removeHandler(handler)
+    return False, warnings
+
+
+GOOD = "# Home\n\nSee [the other page](other.md#known-part).\n\n::: strictmod.documented\n"
+
+
+@needs_docs_toolchain
+def test_strict_build_passes_a_clean_site(tmp_path: Path) -> None:
+    assert strict_build(tmp_path, GOOD) == (False, [])
+    assert (tmp_path / "site" / "index.html").is_file()
+
+
+@needs_docs_toolchain
+@pytest.mark.parametrize(
+    ("page", "extra_arg", "warning"),
+    [
+        (GOOD.replace("other.md#", "missing.md#"), "", "missing.md"),
+        (GOOD.replace("#known-part", "#unknown-part"), "", "unknown-part"),
+        (GOOD + "\nSee [CareCloud][carecloud_async.NoSuchThing].\n", "", "NoSuchThing"),
+        (GOOD, "missing: not a parameter of the function.", "missing"),
+    ],
+    ids=["broken-link", "broken-anchor", "missing-reference", "docstring-warning"],
+)
+def test_strict_build_fails_on_warnings(tmp_path: Path, page: str, extra_arg: str, warning: str) -> None:
+    aborted, warnings = strict_build(tmp_path, page, extra_arg)
+    assert aborted
+    assert any(warning in message for message in warnings), warnings
+
+
+# --------------------------------------------------------------------------- examples
+
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "getting-started/enterprise.md",
+        "getting-started/customer.md",
+        "guide/pagination.md",
+        "guide/actions.md",
+        "guide/frameworks.md",
+    ],
+)
+def test_the_docs_examples_are_the_readmes_tested_ones(page: str) -> None:
+    """These pages show the README's examples word for word, so they cannot drift apart; those of
+    the quickstarts, pagination, actions and workflows are the ones tests/test_readme.py runs
+    against the Prism mock."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    examples = PYTHON_BLOCK.findall((ROOT / "docs" / page).read_text(encoding="utf-8"))
+    assert examples
+    for code in examples:
+        assert code in readme, f"{page}: an example that is not the README's:\n{code}"
