@@ -175,8 +175,8 @@ class Parameter:
     def describe(self) -> str:
         """The type as a user reads it: ``str``, ``int``, ``list of str``, ``one of ASC, DESC``.
 
-        >>> [p.describe() for p in parameters_of(find_operation("getCustomers")) if p.name == "sort_direction"]
-        ['one of ASC, DESC']
+        >>> next(p.describe() for p in parameters_of(find_operation("getCustomers")) if p.name == "sort_direction")
+        'one of ASC, DESC'
         """
         return _describe_type(self.annotation)
 
@@ -213,8 +213,9 @@ def function_of(operation: Operation) -> Callable[..., Any]:
 def parameters_of(operation: Operation) -> tuple[Parameter, ...]:
     """The arguments of the operation's generated ``call`` (the client excluded), with types.
 
-    >>> [(p.name, p.describe(), p.required) for p in parameters_of(find_operation("getCustomer"))][:2]
-    [('customer_id', 'str', True), ('customer_short_salutation', 'bool', False)]
+    >>> first, second, *_ = parameters_of(find_operation("getCustomer"))
+    >>> (first.name, first.describe(), first.required), (second.name, second.describe(), second.required)
+    (('customer_id', 'str', True), ('customer_short_salutation', 'bool', False))
     """
     function = function_of(operation)
     module = sys.modules[function.__module__]
