@@ -32,7 +32,13 @@ from ._errors import ConfigurationError, redact_url
 __all__ = ["LOGGER_NAMES", "configure_logging", "configure_logging_from_env", "log_level_from_env"]
 
 #: Every logger of the package (tests/test_logging.py checks this against the code).
-LOGGER_NAMES = ("carecloud_async", "carecloud_async.retry", "carecloud_async._auth", "carecloud_async.redis")
+LOGGER_NAMES = (
+    "carecloud_async",
+    "carecloud_async.retry",
+    "carecloud_async._auth",
+    "carecloud_async.redis",
+    "carecloud_async.outbox",
+)
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # A URL in a log line: up to whitespace, a quote or the end.

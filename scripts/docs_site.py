@@ -114,7 +114,7 @@ def public_modules(package_dir: Path, package: str = LAYER) -> list[str]:
     imported: a module may import an optional dependency that is not installed).
 
     >>> public_modules(ROOT / "carecloud_async")[:2]
-    ['carecloud_async.integrations', 'carecloud_async.integrations.aiohttp']
+    ['carecloud_async.cli', 'carecloud_async.integrations']
     """
     found: list[str] = []
     for info in pkgutil.iter_modules([str(package_dir)]):
