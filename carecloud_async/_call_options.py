@@ -116,9 +116,16 @@ class CallOptions:
         """
         if self.retry is None and self.max_attempts is None:
             return None
+        # Asked for every request a view sends: built once per client policy (a RetryPolicy
+        # checks all its fields when made). Not a field, so neither == nor repr sees it.
+        known = self.__dict__.get("_policy_for")
+        if known is not None and known[0] is default:
+            policy: RetryPolicy = known[1]
+            return policy
         policy = self.retry if self.retry is not None else default
         if self.max_attempts is not None and self.max_attempts != policy.max_attempts:
             policy = dataclasses.replace(policy, max_attempts=self.max_attempts)
+        object.__setattr__(self, "_policy_for", (default, policy))
         return policy
 
     def __bool__(self) -> bool:

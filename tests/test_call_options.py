@@ -260,3 +260,15 @@ def test_options_are_true_when_any_one_is_given(options: dict[str, Any]) -> None
     assert CallOptions(**options)
     assert CallOptions(**options) != CallOptions()
     assert not CallOptions()
+
+
+def test_the_retry_policy_of_options_follows_the_clients_policy_it_is_asked_for() -> None:
+    options = CallOptions(max_attempts=2)
+    patient, eager = RetryPolicy(backoff_cap=30.0), RetryPolicy(backoff_base=0.1)
+    first = options.retry_policy(patient)
+    assert first == RetryPolicy(max_attempts=2, backoff_cap=30.0)
+    assert options.retry_policy(patient) is first  # built once for that client policy
+    assert options.retry_policy(eager) == RetryPolicy(max_attempts=2, backoff_base=0.1)
+    assert options.retry_policy(patient) == first
+    assert options == CallOptions(max_attempts=2)  # what it remembers is not part of the options
+    assert repr(options) == "CallOptions(max_attempts=2)"
