@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
-        bench bench-import bench-pagination bench-arguments bench-layer update-spec clean
+        bench bench-import bench-pagination bench-arguments update-spec clean
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -52,7 +52,7 @@ mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixe
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
 	$(PY) -m examples.demo
 
-bench: bench-import bench-pagination bench-arguments bench-layer
+bench: bench-import bench-pagination bench-arguments
 
 bench-import: install
 	$(PY) -m scripts.bench_import
@@ -63,11 +63,13 @@ bench-pagination: install
 bench-arguments: install ## what the run-time argument checks cost per call
 	$(PY) -m scripts.bench_arguments
 
-bench-layer: install ## what carecloud_async adds per call over the generated function and raw httpx
-	$(PY) -m scripts.bench_layer
-
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
 	$(PY) -m scripts.update_spec $(SPEC)
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: bench-layer
+bench: bench-layer
+bench-layer: install ## what carecloud_async adds per call over the generated function and raw httpx
+	$(PY) -m scripts.bench_layer

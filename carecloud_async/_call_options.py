@@ -129,14 +129,7 @@ class CallOptions:
         return policy
 
     def __bool__(self) -> bool:
-        # Field by field, not ``self != CallOptions()``: a view's calls ask on every call.
-        return (
-            self.timeout is not None
-            or bool(self.extra_headers)
-            or self.language is not None
-            or self.retry is not None
-            or self.max_attempts is not None
-        )
+        return self != CallOptions()
 
     def __repr__(self) -> str:
         # Header values may be credentials of another system: names only.
