@@ -23,6 +23,9 @@ each row's fastest round: on a shared machine the median of a row can move by a 
 runs, the best round much less. ``--customers 0`` sends an empty page, so that the layer's share
 is not hidden by parsing.
 
+``--parts`` prints a second table instead: the generated ``call()`` on bare clients with one part of
+our httpx stack each (our default headers, the auth flow, the retry transport, the two event hooks).
+
 ``--profile ROW`` (``cc.call``, ``view``, ``call_raw``, ``stack``, ``generated``, ``asyncio``,
 ``raw``) runs that row alone under cProfile and prints the functions with the most own time.
 """
@@ -46,7 +49,8 @@ import httpx
 from carecloud_api import Client
 from carecloud_api.api.customers import get_customers
 
-from carecloud_async import CareCloud
+from carecloud_async import CareCloud, RetryPolicy
+from carecloud_async._retry import RetryTransport
 from scripts import normalise, spec_source
 
 HOST = "bench.example.com"
@@ -178,8 +182,48 @@ async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.Asy
     return rows, [raw, bare.get_async_httpx_client(), cc]
 
 
+async def part_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.AsyncClient | CareCloud]]:
+    """The generated call() on bare clients, each with one part of our httpx stack (--parts)."""
+    transport = mock_transport(page)
+    cc = CareCloud.enterprise(
+        HOST,
+        user_external_application_id="bench",
+        login="bench",
+        password="bench",  # noqa: S106 (a mock transport)
+        transport=transport,
+    )
+    lane = cc.http  # its headers, auth and hooks are the parts
+    parts: dict[str, dict[str, Any] | None] = {
+        "bare generated Client": {},
+        "+ our default headers": {"headers": lane.headers},
+        "+ the auth flow (and its Authorization header)": {"auth": cc.auth},
+        "+ the retry transport (a 200: no retry loop)": {"transport": RetryTransport(transport, RetryPolicy())},
+        "+ the request and response hooks": {"event_hooks": lane.event_hooks},
+        "cc.api_client (all of them)": None,
+    }
+    rows, owned = [], []
+    for label, extra in parts.items():
+        if extra is None:
+            api = cc.api_client
+        else:
+            api = Client(base_url=BASE_URL, raise_on_unexpected_status=False)
+            http = httpx.AsyncClient(base_url=BASE_URL, **{"transport": transport, **extra})
+            api.set_async_httpx_client(http)
+            owned.append(http)
+
+        async def generated_call(api: Client = api) -> Any:
+            return await get_customers.call(api, count=count)
+
+        rows.append(Row(label, label, generated_call))
+    for row in rows:
+        for _ in range(3):
+            await row.run()
+    return rows, [*owned, cc]
+
+
 async def run(args: argparse.Namespace, page: bytes) -> list[Row]:
-    rows, owned = await build_rows(page, args.customers)
+    build = part_rows if args.parts else build_rows
+    rows, owned = await build(page, args.customers)
     try:
         for _ in range(args.rounds):
             for row in rows:
@@ -210,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--calls", type=int, default=40, help="calls per row and round")
     parser.add_argument("--customers", type=int, default=100, help="customers in the page (0: an empty page)")
+    parser.add_argument("--parts", action="store_true", help="time each part of our httpx stack alone")
     parser.add_argument("--profile", choices=["raw", "asyncio", "generated", "stack", "cc.call", "view", "call_raw"])
     args = parser.parse_args(argv)
     page = customers_page(args.customers)
@@ -217,6 +262,17 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(profile(args, page))
         return 0
     rows = asyncio.run(run(args, page))
+    if args.parts:
+        print(f"\nThe generated call() with one part of our httpx stack each, {args.customers} customers; CPU time")
+        print(f"per call, median (best) of {args.rounds} interleaved rounds of {args.calls} calls\n")
+        print("| client | µs/call | + µs | best round µs | + µs |")
+        print("|---|---:|---:|---:|---:|")
+        for row in rows:
+            print(
+                f"| {row.label} | {row.micros:.0f} | {row.micros - rows[0].micros:+.1f} "
+                f"| {row.best:.0f} | {row.best - rows[0].best:+.1f} |"
+            )
+        return 0
     raw, generated = rows[0].micros, rows[2].micros
     print(
         f"\nGET /customers, {args.customers} customers ({len(page):,} bytes), in-process MockTransport; "
