@@ -57,6 +57,11 @@ bench: bench-import bench-pagination bench-arguments
 bench-import: install
 	$(PY) -m scripts.bench_import
 
+.PHONY: bench-layer
+bench: bench-layer
+bench-layer: install ## what carecloud_async adds per call over the generated function and raw httpx
+	$(PY) -m scripts.bench_layer
+
 bench-pagination: install
 	$(PY) -m scripts.bench_pagination
 
@@ -68,8 +73,3 @@ update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a 
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache
-
-.PHONY: bench-layer
-bench: bench-layer
-bench-layer: install ## what carecloud_async adds per call over the generated function and raw httpx
-	$(PY) -m scripts.bench_layer
