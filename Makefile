@@ -63,6 +63,11 @@ bench: bench-import bench-pagination bench-arguments bench-cache
 bench-import: install
 	$(PY) -m scripts.bench_import
 
+.PHONY: bench-layer
+bench: bench-layer
+bench-layer: install ## what carecloud_async adds per call over the generated function and raw httpx
+	$(PY) -m scripts.bench_layer
+
 bench-pagination: install
 	$(PY) -m scripts.bench_pagination
 

@@ -164,7 +164,6 @@ class TokenAuth(httpx.Auth):
         token once (unless another coroutine already did) and replay the request once."""
         # A 401 makes us send the request again, so a streamed body must be in memory.
         await request.aread()
-        inherited = inherited_headers(request.headers)
         rejected_generation: int | None = None  # set after a 401: the generation that failed
         rejected_bearer: str | None = None  # and the token it failed with
         while True:
@@ -174,7 +173,10 @@ class TokenAuth(httpx.Auth):
                     if self._failures != failures_seen and self._last_failure is not None:
                         # The login we waited for was refused: the same credentials would be.
                         raise _same_failure(self._last_failure)
-                    steps = self._steps(rejected_generation, inherited)
+                    # Read here, not per request: httpx's header lookups are slow, and most
+                    # requests need no renewal. Request hooks may have run on the request by now
+                    # (after a 401); they set these headers on the flow's own requests too.
+                    steps = self._steps(rejected_generation, inherited_headers(request.headers))
                     try:
                         step = await steps.__anext__()
                         while True:

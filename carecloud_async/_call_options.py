@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 import httpx
@@ -32,7 +32,14 @@ from ._errors import ConfigurationError
 from ._identity import BYPASS_EXTENSION
 from ._retry import RETRY_POLICY_EXTENSION, RetryPolicy
 
-__all__ = ["CallOptions", "apply_call_options", "current_call_options", "using_call_options"]
+__all__ = [
+    "CallOptions",
+    "apply_call_options",
+    "current_call_options",
+    "enter_call_options",
+    "leave_call_options",
+    "using_call_options",
+]
 
 # Set by auth, not by a caller; Host and Content-Length belong to httpx.
 _REFUSED_HEADERS = frozenset({"authorization", "host", "content-length", "transfer-encoding"})
@@ -117,9 +124,16 @@ class CallOptions:
         """
         if self.retry is None and self.max_attempts is None:
             return None
+        # Asked for every request a view sends: built once per client policy (a RetryPolicy
+        # checks all its fields when made). Not a field, so neither == nor repr sees it.
+        known = self.__dict__.get("_policy_for")
+        if known is not None and known[0] is default:
+            policy: RetryPolicy = known[1]
+            return policy
         policy = self.retry if self.retry is not None else default
         if self.max_attempts is not None and self.max_attempts != policy.max_attempts:
             policy = dataclasses.replace(policy, max_attempts=self.max_attempts)
+        object.__setattr__(self, "_policy_for", (default, policy))
         return policy
 
     def __bool__(self) -> bool:
@@ -149,10 +163,25 @@ def current_call_options() -> CallOptions | None:
 @contextlib.contextmanager
 def using_call_options(options: CallOptions) -> Iterator[None]:
     """Run the block's calls with ``options`` (in this task and the tasks it starts)."""
-    token = _current.set(options if options else None)
+    token = enter_call_options(options if options else None)
     try:
         yield
     finally:
+        leave_call_options(token)
+
+
+def enter_call_options(options: CallOptions | None) -> Token[CallOptions | None] | None:
+    """:func:`using_call_options` for a hot path, without a context manager: set ``options``
+    (None: no options) until :func:`leave_call_options` with what this returns. Returns None,
+    touching nothing, when there are no options to set and none are set."""
+    if options is None and _current.get() is None:
+        return None
+    return _current.set(options)
+
+
+def leave_call_options(token: Token[CallOptions | None] | None) -> None:
+    """Undo :func:`enter_call_options`."""
+    if token is not None:
         _current.reset(token)
 
 

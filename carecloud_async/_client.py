@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 import httpx
 from carecloud_api import Client
 
-from ._call_options import CallOptions, apply_call_options, using_call_options
+from ._call_options import (
+    CallOptions,
+    apply_call_options,
+    enter_call_options,
+    leave_call_options,
+    using_call_options,
+)
 from ._config import (
     DEFAULT_LANGUAGE,
     DEFAULT_LIMITS,
@@ -54,7 +60,7 @@ from ._errors import (
 )
 from ._event_loops import PerLoop
 from ._logging import configure_logging_from_env
-from ._operations import bind_arguments, check_interface, network_errors, operation_of, send_operation
+from ._operations import bind_arguments, call_target, check_interface, network_errors, send_operation
 from ._pagination import Paginator
 from ._ratelimit import LocalRateBudget, RateBudget
 from ._raw_responses import RawResponse, capturing_response, record_response
@@ -150,6 +156,7 @@ class CareCloud:
         self._closed = False
         self._root = self  # views (with_options) share the root's pools and closed state
         self._options = CallOptions()
+        self._set_options: CallOptions | None = None  # what each call sets: None for no options
 
     def _new_lane(self, inner: httpx.AsyncBaseTransport | None = None) -> _Lane:
         if inner is None:
@@ -472,6 +479,7 @@ class CareCloud:
         view = copy.copy(self)
         view.__dict__.pop("actions", None)  # bound to this object's call: the view makes its own
         view._options = options
+        view._set_options = options if options else None
         return view
 
     @property
@@ -534,8 +542,7 @@ class CareCloud:
         for an operation the other API serves; :class:`APIError` subclasses for non-2xx answers;
         :class:`NetworkError` / :class:`RequestTimeout` when the server could not be reached.
         """
-        module, entry = operation_of(operation)
-        function = operation if not isinstance(operation, ModuleType) else module.call
+        function, entry = call_target(operation)
         self.check_operation(entry)
         bind_arguments(entry, function, self._lanes.home.api, *args, **kwargs)
         return await self.send_call(function, *args, **kwargs)
@@ -566,10 +573,13 @@ class CareCloud:
 
     async def send_call(self, function: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any) -> Any:
         """Run a generated ``call`` function, mapping failures to carecloud_async errors."""
-        if self.closed:
+        if self._root._closed:
             raise CareCloudError("this CareCloud client is closed")
-        with using_call_options(self._options):
+        token = enter_call_options(self._set_options)
+        try:
             return await send_operation(self._lanes.current().api, function, *args, **kwargs)
+        finally:
+            leave_call_options(token)
 
     @overload
     def paginate(

@@ -58,6 +58,8 @@ class PerLoop(Generic[T]):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return self._home
+        if loop is self._home_loop:  # set once, under the guard, and never changed: no lock needed
+            return self._home
         with self._guard:
             if self._home_loop is None:
                 self._home_loop = loop

@@ -8,6 +8,7 @@ way round. A paginator needs only what :class:`OperationSender` describes, which
     from carecloud_api.api.customers import get_customers
 
     module, entry = operation_of(get_customers.call)   # the module and its catalog entry
+    function, entry = call_target(get_customers)        # the same, cached: the call to run
     check_interface("enterprise", entry)               # RequestValidationError if not served there
     page = await send_operation(api_client, get_customers.call, count=10)
 """
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OperationSender",
     "bind_arguments",
+    "call_target",
     "check_interface",
     "network_errors",
     "operation_of",
@@ -69,6 +71,28 @@ def operation_of(target: ModuleType | Callable[..., Any]) -> tuple[ModuleType, O
     return module, _operations_by_route()[(method, path)]
 
 
+# Targets operation_of accepted -> (the call to run, the catalog entry). Only generated modules and
+# their functions get in, so it stays small; the bound is for a caller that makes new ones.
+_call_targets: dict[Any, tuple[Callable[..., Awaitable[Any]], Operation]] = {}
+_MAX_CALL_TARGETS = 4096
+
+
+def call_target(target: ModuleType | Callable[..., Any]) -> tuple[Callable[..., Awaitable[Any]], Operation]:
+    """The generated function to run for ``target`` (its ``call`` for a module) and its catalog
+    entry: :func:`operation_of` once per target, then a dictionary lookup."""
+    try:
+        found = _call_targets.get(target)
+    except TypeError:  # unhashable: operation_of says what is wrong with it
+        found = None
+    if found is None:
+        module, entry = operation_of(target)
+        found = (module.call if isinstance(target, ModuleType) else target, entry)
+        if len(_call_targets) < _MAX_CALL_TARGETS:
+            with contextlib.suppress(TypeError):
+                _call_targets[target] = found
+    return found
+
+
 def check_interface(interface: str, operation: Operation) -> None:
     """Refuse, before sending, an operation that the API ``interface`` does not serve."""
     if interface not in operation.interfaces:
@@ -92,8 +116,12 @@ async def send_operation(
 ) -> Any:
     """Run a generated ``call`` function on ``api_client``, mapping failures to carecloud_async errors."""
     try:
-        with network_errors():
-            return await function(api_client, *args, **kwargs)
+        return await function(api_client, *args, **kwargs)
+    # network_errors(), written out: a generator context manager per call costs more than these.
+    except httpx.TimeoutException as exc:
+        raise RequestTimeout(_describe(exc)) from exc
+    except httpx.TransportError as exc:
+        raise NetworkError(_describe(exc)) from exc
     except ErrorStatus as exc:
         raise error_from_response(exc.response) from None
     except UnparseableResponse as exc:

@@ -71,6 +71,9 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The request may have reached the server, which may have acted on it.
 _MAYBE_SENT = (httpx.ReadTimeout, httpx.RemoteProtocolError)
 
+# What should_retry may accept at all (it decides with the policy); anything else is raised as is.
+_RETRIABLE_ERRORS = (*_NOT_SENT, *_MAYBE_SENT)
+
 # Past this many doublings every wait is the cap anyway; stops 2.0**n from overflowing.
 _MAX_DOUBLINGS = 64
 
@@ -286,8 +289,34 @@ class RetryTransport(httpx.AsyncBaseTransport):
             return await self._transport.handle_async_request(request)
         # A streamed body can be iterated once only; buffered, it can be sent again.
         await request.aread()
+        # The first attempt runs outside tenacity (building a retry loop costs more than a whole
+        # call's own work): only an outcome that should_retry may accept goes on to the loop, which
+        # takes it as its first attempt. Any other outcome is what the loop would pass through.
+        try:
+            response = await self._transport.handle_async_request(request)
+        except _RETRIABLE_ERRORS as exc:
+            first: httpx.Response | Exception = exc
+        else:
+            if response.status_code not in RETRY_STATUSES:
+                return response
+            first = response
+        return await self._retry(request, policy, first)
 
+    async def _retry(
+        self, request: httpx.Request, policy: RetryPolicy, first: httpx.Response | Exception
+    ) -> httpx.Response:
+        """The retry loop, ``first`` being the outcome of the attempt already made."""
         method = request.method
+        made = [first]  # handed to tenacity as attempt 1 instead of sending again
+
+        async def send(request: httpx.Request) -> httpx.Response:
+            if made:
+                outcome = made.pop()
+                if isinstance(outcome, Exception):
+                    raise outcome
+                return outcome
+            return await self._transport.handle_async_request(request)
+
         # Responses to close before the next wait; per call, since calls run concurrently.
         discarded: list[httpx.Response] = []
 
@@ -328,7 +357,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
             before_sleep=before_sleep,
             retry_error_callback=_last_outcome,
         )
-        response: httpx.Response = await retrying(self._transport.handle_async_request, request)
+        response: httpx.Response = await retrying(send, request)
         return response
 
     async def aclose(self) -> None:

@@ -19,6 +19,12 @@ from carecloud_api.models.post_customer_verify_credentials_body_login_type impor
 )
 
 from carecloud_async import CallOptions, CareCloud, ConfigurationError, RetryPolicy, ServiceUnavailable
+from carecloud_async._call_options import (
+    current_call_options,
+    enter_call_options,
+    leave_call_options,
+    using_call_options,
+)
 
 DEFAULT_READ_TIMEOUT = 30.0
 
@@ -206,3 +212,63 @@ async def test_views_share_the_clients_lifecycle_and_hide_header_values() -> Non
     await view.aclose()
     assert cc.closed
     assert view.closed
+
+
+async def test_a_client_call_where_a_views_options_are_set_carries_none_of_them() -> None:
+    # As in a task started by a view's call: the context holds the view's options.
+    server = Recorder()
+    async with client(server) as cc:
+        view = cc.with_options(extra_headers={"X-View": "outer"}, language="cs", max_attempts=1)
+        with using_call_options(view.options):
+            await cc.call(get_customers.call, email="plain")
+            await view.call(get_customers.call, email="view")
+            with pytest.raises(ServiceUnavailable):
+                await cc.call(get_customers.call, email="flaky-client")
+            assert current_call_options() == view.options  # each call restored what it found
+        assert current_call_options() is None
+    seen = {s["email"]: (s["view"], s["language"]) for s in server.calls()}
+    assert seen == {"plain": (None, "en"), "view": ("outer", "cs"), "flaky-client": (None, "en")}
+    assert sum(s["email"] == "flaky-client" for s in server.calls()) == 3  # the client's policy, not 1
+
+
+def test_entering_no_options_where_none_are_set_touches_nothing() -> None:
+    assert enter_call_options(None) is None
+    options = CallOptions(language="cs")
+    token = enter_call_options(options)
+    assert token is not None
+    assert current_call_options() is options
+    inner = enter_call_options(None)  # options are set: cleared for the inner block
+    assert inner is not None
+    assert current_call_options() is None
+    leave_call_options(inner)
+    assert current_call_options() is options
+    leave_call_options(token)
+    assert current_call_options() is None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"timeout": 1},
+        {"extra_headers": {"X-A": "1"}},
+        {"language": "cs"},
+        {"retry": RetryPolicy()},
+        {"max_attempts": 2},
+    ],
+)
+def test_options_are_true_when_any_one_is_given(options: dict[str, Any]) -> None:
+    assert CallOptions(**options)
+    assert CallOptions(**options) != CallOptions()
+    assert not CallOptions()
+
+
+def test_the_retry_policy_of_options_follows_the_clients_policy_it_is_asked_for() -> None:
+    options = CallOptions(max_attempts=2)
+    patient, eager = RetryPolicy(backoff_cap=30.0), RetryPolicy(backoff_base=0.1)
+    first = options.retry_policy(patient)
+    assert first == RetryPolicy(max_attempts=2, backoff_cap=30.0)
+    assert options.retry_policy(patient) is first  # built once for that client policy
+    assert options.retry_policy(eager) == RetryPolicy(max_attempts=2, backoff_base=0.1)
+    assert options.retry_policy(patient) == first
+    assert options == CallOptions(max_attempts=2)  # what it remembers is not part of the options
+    assert repr(options) == "CallOptions(max_attempts=2)"

@@ -28,6 +28,7 @@ from carecloud_async import (
     ServiceUnavailable,
     build_base_url,
 )
+from carecloud_async._operations import call_target
 
 BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
 PASSWORD = "pa55-word-SECRET"
@@ -225,6 +226,20 @@ async def test_something_that_is_not_an_operation_is_refused() -> None:
     async with enterprise() as cc:
         with pytest.raises(RequestValidationError, match="not a generated CareCloud operation"):
             await cc.call(print)  # type: ignore[call-overload]
+        for _ in range(2):  # refused every time: a refusal is not remembered as an operation
+            with pytest.raises(RequestValidationError, match="not a generated CareCloud operation"):
+                await cc.call([get_customers.call])  # type: ignore[call-overload]  # unhashable too
+            with pytest.raises(RequestValidationError, match=r"pass get_customers\.call"):
+                await cc.call(get_customers.asyncio)  # type: ignore[call-overload]
+
+
+def test_call_target_resolves_a_module_or_its_call_once() -> None:
+    function, entry = call_target(get_customers)
+    assert function is get_customers.call
+    assert (entry.method, entry.path) == ("GET", "/customers")
+    assert call_target(get_customers.call) == (get_customers.call, entry)
+    assert call_target(get_customers) is call_target(get_customers)  # cached, not looked up again
+    assert call_target(get_customer)[1].path == "/customers/{customer_id}"
 
 
 @respx.mock

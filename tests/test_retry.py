@@ -493,6 +493,28 @@ async def test_non_retryable_status_is_returned_at_once() -> None:
     assert sleep.calls == []
 
 
+async def test_an_error_outside_the_retry_rules_comes_out_as_raised_after_one_attempt() -> None:
+    bug = RuntimeError("a bug in a transport")
+    script = Script([bug, httpx.Response(200)])
+    transport, sleep = retrying(script)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        with pytest.raises(RuntimeError) as raised:
+            await client.get("/customers")
+    assert raised.value is bug
+    assert script.calls == 1
+    assert sleep.calls == []
+
+
+async def test_a_retried_first_attempt_is_not_sent_again_and_counts_as_attempt_one() -> None:
+    script = Script([httpx.ConnectError("refused"), httpx.Response(503), httpx.Response(503)])
+    transport, sleep = retrying(script, RetryPolicy(max_attempts=3), rand=lambda: 0.5)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        response = await client.get("/customers")
+    assert response.status_code == 503
+    assert script.calls == 3  # attempts 1, 2 and 3: the first one was sent once
+    assert sleep.calls == [0.25, 0.5]  # backoff of retries 0 and 1
+
+
 @pytest.mark.parametrize("policy", [RetryPolicy(max_attempts=1), RetryPolicy.disabled()])
 async def test_max_attempts_1_disables_retries(policy: RetryPolicy) -> None:
     script = Script([httpx.Response(503), httpx.Response(200)])
