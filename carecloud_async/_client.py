@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 import httpx
 from carecloud_api import Client
 from carecloud_api.errors import ErrorStatus, UnparseableResponse
+from carecloud_api.parsing import NullNotAllowed, strict_nulls
 
 from ._auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup, EnterpriseAuth
 from ._config import (
@@ -116,12 +117,16 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        strict_parsing: bool = False,
     ):
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
         self.config = config
         self.auth = auth
         self.retry = retry or RetryPolicy()
+        # True: a null where the spec does not allow one is a ResponseParseError (tests holding the
+        # server to the spec); False (default): it parses as None. See carecloud_api.parsing.
+        self.strict_parsing = strict_parsing
         if http_client is not None:
             inner: httpx.AsyncBaseTransport = _UserClientTransport(http_client)
         elif transport is not None:
@@ -166,6 +171,7 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        strict_parsing: bool = False,
     ) -> CareCloud:
         """A client for the Enterprise API (POS, e-shop, BI, kiosks), logging in as a user.
 
@@ -192,7 +198,9 @@ class CareCloud:
             password=password,
             time_zone=time_zone,
         )
-        return cls(config, auth, retry=retry, http_client=http_client, transport=transport)
+        return cls(
+            config, auth, retry=retry, http_client=http_client, transport=transport, strict_parsing=strict_parsing
+        )
 
     @classmethod
     def customer(
@@ -213,6 +221,7 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        strict_parsing: bool = False,
     ) -> CareCloud:
         """A client for the Customer API (mobile apps, microsites), as one device.
 
@@ -239,7 +248,9 @@ class CareCloud:
             setup=setup,
             push_token=push_token,
         )
-        return cls(config, auth, retry=retry, http_client=http_client, transport=transport)
+        return cls(
+            config, auth, retry=retry, http_client=http_client, transport=transport, strict_parsing=strict_parsing
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> CareCloud:
@@ -412,6 +423,7 @@ class CareCloud:
         """Run a generated ``call`` function, mapping failures to carecloud_async errors."""
         if self._closed:
             raise CareCloudError("this CareCloud client is closed")
+        strict = strict_nulls.set(True) if self.strict_parsing else None
         try:
             with _network_errors():
                 return await function(self._api, *args, **kwargs)
@@ -420,6 +432,8 @@ class CareCloud:
         except UnparseableResponse as exc:
             request = exc.response.request
             problem = f"missing field {exc.error}" if isinstance(exc.error, KeyError) else type(exc.error).__name__
+            if isinstance(exc.error, NullNotAllowed):  # names the field only, never a value
+                problem = str(exc.error)
             raise ResponseParseError(
                 f"{exc.response.status_code} answer to {request.method} {redact_url(request.url)} does not fit "
                 f"{getattr(function, '__module__', 'the model')}: {problem}",
@@ -428,6 +442,9 @@ class CareCloud:
                 url=redact_url(request.url),
                 response=exc.response,
             ) from exc.error
+        finally:
+            if strict is not None:
+                strict_nulls.reset(strict)
 
     @overload
     def paginate(

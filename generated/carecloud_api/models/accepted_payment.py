@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,6 +30,35 @@ def _bind_models() -> None:
     from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "recommended_discounts",
+        "credit_points",
+        "price_of_credit_points",
+        "credit",
+        "vouchers",
+        "credit_points_of_this_transaction",
+        "total_credit_points",
+        "total_credit",
+        "messages",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "recommended_discounts",
+        "credit_points",
+        "price_of_credit_points",
+        "credit",
+        "vouchers",
+        "credit_points_of_this_transaction",
+        "total_credit_points",
+        "total_credit",
+        "messages",
+    )
+)
 
 
 @_attrs_define
@@ -67,106 +97,62 @@ class AcceptedPayment:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        recommended_discounts: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.recommended_discounts, Unset):
-            recommended_discounts = []
-            for recommended_discounts_item_data in self.recommended_discounts:
-                recommended_discounts_item = recommended_discounts_item_data.to_dict()
-                recommended_discounts.append(recommended_discounts_item)
-
-        credit_points = self.credit_points
-
-        price_of_credit_points = self.price_of_credit_points
-
-        credit = self.credit
-
-        vouchers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vouchers, Unset):
-            vouchers = []
-            for vouchers_item_data in self.vouchers:
-                vouchers_item = vouchers_item_data.to_dict()
-                vouchers.append(vouchers_item)
-
-        credit_points_of_this_transaction = self.credit_points_of_this_transaction
-
-        total_credit_points = self.total_credit_points
-
-        total_credit = self.total_credit
-
-        messages: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.messages, Unset):
-            messages = []
-            for messages_item_data in self.messages:
-                messages_item = messages_item_data.to_dict()
-                messages.append(messages_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        recommended_discounts = self.recommended_discounts
         if recommended_discounts is not UNSET:
-            field_dict["recommended_discounts"] = recommended_discounts
-        if credit_points is not UNSET:
-            field_dict["credit_points"] = credit_points
-        if price_of_credit_points is not UNSET:
-            field_dict["price_of_credit_points"] = price_of_credit_points
-        if credit is not UNSET:
-            field_dict["credit"] = credit
+            field_dict["recommended_discounts"] = (
+                None if recommended_discounts is None else [item.to_dict() for item in recommended_discounts]
+            )
+        if self.credit_points is not UNSET:
+            field_dict["credit_points"] = self.credit_points
+        if self.price_of_credit_points is not UNSET:
+            field_dict["price_of_credit_points"] = self.price_of_credit_points
+        if self.credit is not UNSET:
+            field_dict["credit"] = self.credit
+        vouchers = self.vouchers
         if vouchers is not UNSET:
-            field_dict["vouchers"] = vouchers
-        if credit_points_of_this_transaction is not UNSET:
-            field_dict["credit_points_of_this_transaction"] = credit_points_of_this_transaction
-        if total_credit_points is not UNSET:
-            field_dict["total_credit_points"] = total_credit_points
-        if total_credit is not UNSET:
-            field_dict["total_credit"] = total_credit
+            field_dict["vouchers"] = None if vouchers is None else [item.to_dict() for item in vouchers]
+        if self.credit_points_of_this_transaction is not UNSET:
+            field_dict["credit_points_of_this_transaction"] = self.credit_points_of_this_transaction
+        if self.total_credit_points is not UNSET:
+            field_dict["total_credit_points"] = self.total_credit_points
+        if self.total_credit is not UNSET:
+            field_dict["total_credit"] = self.total_credit
+        messages = self.messages
         if messages is not UNSET:
-            field_dict["messages"] = messages
-
+            field_dict["messages"] = None if messages is None else [item.to_dict() for item in messages]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _recommended_discounts = d.pop("recommended_discounts", UNSET)
-        recommended_discounts: list[DiscountItem] | Unset = UNSET
-        if _recommended_discounts is not UNSET:
-            recommended_discounts = []
-            for recommended_discounts_item_data in _recommended_discounts:
-                recommended_discounts_item = DiscountItem.from_dict(recommended_discounts_item_data)
+        src = src_dict
+        recommended_discounts = src.get("recommended_discounts", UNSET)
+        if recommended_discounts is not UNSET and recommended_discounts is not None:
+            recommended_discounts = [DiscountItem.from_dict(item) for item in recommended_discounts]
 
-                recommended_discounts.append(recommended_discounts_item)
+        credit_points = src.get("credit_points", UNSET)
 
-        credit_points = d.pop("credit_points", UNSET)
+        price_of_credit_points = src.get("price_of_credit_points", UNSET)
 
-        price_of_credit_points = d.pop("price_of_credit_points", UNSET)
+        credit = src.get("credit", UNSET)
 
-        credit = d.pop("credit", UNSET)
+        vouchers = src.get("vouchers", UNSET)
+        if vouchers is not UNSET and vouchers is not None:
+            vouchers = [PaymentVoucher.from_dict(item) for item in vouchers]
 
-        _vouchers = d.pop("vouchers", UNSET)
-        vouchers: list[PaymentVoucher] | Unset = UNSET
-        if _vouchers is not UNSET:
-            vouchers = []
-            for vouchers_item_data in _vouchers:
-                vouchers_item = PaymentVoucher.from_dict(vouchers_item_data)
+        credit_points_of_this_transaction = src.get("credit_points_of_this_transaction", UNSET)
 
-                vouchers.append(vouchers_item)
+        total_credit_points = src.get("total_credit_points", UNSET)
 
-        credit_points_of_this_transaction = d.pop("credit_points_of_this_transaction", UNSET)
+        total_credit = src.get("total_credit", UNSET)
 
-        total_credit_points = d.pop("total_credit_points", UNSET)
-
-        total_credit = d.pop("total_credit", UNSET)
-
-        _messages = d.pop("messages", UNSET)
-        messages: list[CashierMessage] | Unset = UNSET
-        if _messages is not UNSET:
-            messages = []
-            for messages_item_data in _messages:
-                messages_item = CashierMessage.from_dict(messages_item_data)
-
-                messages.append(messages_item)
+        messages = src.get("messages", UNSET)
+        if messages is not UNSET and messages is not None:
+            messages = [CashierMessage.from_dict(item) for item in messages]
 
         accepted_payment = cls(
             recommended_discounts=recommended_discounts,
@@ -179,8 +165,12 @@ class AcceptedPayment:
             total_credit=total_credit,
             messages=messages,
         )
-
-        accepted_payment.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            accepted_payment.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("AcceptedPayment", src, _NOT_NULLABLE)
         return accepted_payment
 
     @property

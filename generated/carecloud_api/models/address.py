@@ -8,9 +8,41 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Address")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "address1",
+        "address2",
+        "address3",
+        "address4",
+        "address5",
+        "address6",
+        "address7",
+        "zip",
+        "city",
+        "country_code",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "address1",
+        "address2",
+        "address3",
+        "address4",
+        "address5",
+        "address6",
+        "address7",
+        "zip",
+        "city",
+        "country_code",
+    )
+)
 
 
 @_attrs_define
@@ -47,74 +79,53 @@ class Address:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        address1 = self.address1
-
-        address2 = self.address2
-
-        address3 = self.address3
-
-        address4 = self.address4
-
-        address5 = self.address5
-
-        address6 = self.address6
-
-        address7 = self.address7
-
-        zip_ = self.zip_
-
-        city = self.city
-
-        country_code = self.country_code
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if address1 is not UNSET:
-            field_dict["address1"] = address1
-        if address2 is not UNSET:
-            field_dict["address2"] = address2
-        if address3 is not UNSET:
-            field_dict["address3"] = address3
-        if address4 is not UNSET:
-            field_dict["address4"] = address4
-        if address5 is not UNSET:
-            field_dict["address5"] = address5
-        if address6 is not UNSET:
-            field_dict["address6"] = address6
-        if address7 is not UNSET:
-            field_dict["address7"] = address7
-        if zip_ is not UNSET:
-            field_dict["zip"] = zip_
-        if city is not UNSET:
-            field_dict["city"] = city
-        if country_code is not UNSET:
-            field_dict["country_code"] = country_code
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.address1 is not UNSET:
+            field_dict["address1"] = self.address1
+        if self.address2 is not UNSET:
+            field_dict["address2"] = self.address2
+        if self.address3 is not UNSET:
+            field_dict["address3"] = self.address3
+        if self.address4 is not UNSET:
+            field_dict["address4"] = self.address4
+        if self.address5 is not UNSET:
+            field_dict["address5"] = self.address5
+        if self.address6 is not UNSET:
+            field_dict["address6"] = self.address6
+        if self.address7 is not UNSET:
+            field_dict["address7"] = self.address7
+        if self.zip_ is not UNSET:
+            field_dict["zip"] = self.zip_
+        if self.city is not UNSET:
+            field_dict["city"] = self.city
+        if self.country_code is not UNSET:
+            field_dict["country_code"] = self.country_code
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        address1 = d.pop("address1", UNSET)
+        src = src_dict
+        address1 = src.get("address1", UNSET)
 
-        address2 = d.pop("address2", UNSET)
+        address2 = src.get("address2", UNSET)
 
-        address3 = d.pop("address3", UNSET)
+        address3 = src.get("address3", UNSET)
 
-        address4 = d.pop("address4", UNSET)
+        address4 = src.get("address4", UNSET)
 
-        address5 = d.pop("address5", UNSET)
+        address5 = src.get("address5", UNSET)
 
-        address6 = d.pop("address6", UNSET)
+        address6 = src.get("address6", UNSET)
 
-        address7 = d.pop("address7", UNSET)
+        address7 = src.get("address7", UNSET)
 
-        zip_ = d.pop("zip", UNSET)
+        zip_ = src.get("zip", UNSET)
 
-        city = d.pop("city", UNSET)
+        city = src.get("city", UNSET)
 
-        country_code = d.pop("country_code", UNSET)
+        country_code = src.get("country_code", UNSET)
 
         address = cls(
             address1=address1,
@@ -128,8 +139,10 @@ class Address:
             city=city,
             country_code=country_code,
         )
-
-        address.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            address.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Address", src, _NOT_NULLABLE)
         return address
 
     @property

@@ -8,10 +8,31 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.attachment_upload_method import AttachmentUploadMethod
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Attachment")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "upload_method",
+        "file_data",
+        "cache_for",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "upload_method",
+        "file_data",
+        "cache_for",
+    )
+)
+_AttachmentUploadMethod_BY_VALUE: dict[Any, AttachmentUploadMethod] = dict(
+    AttachmentUploadMethod._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -34,41 +55,38 @@ class Attachment:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        upload_method = self.upload_method.value
-
-        file_data = self.file_data
-
-        cache_for = self.cache_for
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "upload_method": upload_method,
-                "file_data": file_data,
-            }
-        )
-        if cache_for is not UNSET:
-            field_dict["cache_for"] = cache_for
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        upload_method = self.upload_method
+        field_dict["upload_method"] = None if upload_method is None else upload_method.value
+        field_dict["file_data"] = self.file_data
+        if self.cache_for is not UNSET:
+            field_dict["cache_for"] = self.cache_for
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        upload_method = AttachmentUploadMethod(d.pop("upload_method"))
+        src = src_dict
+        upload_method = src["upload_method"]
+        if upload_method is not None:
+            upload_method = _AttachmentUploadMethod_BY_VALUE.get(upload_method) or AttachmentUploadMethod(
+                upload_method
+            )
 
-        file_data = d.pop("file_data")
+        file_data = src["file_data"]
 
-        cache_for = d.pop("cache_for", UNSET)
+        cache_for = src.get("cache_for", UNSET)
 
         attachment = cls(
             upload_method=upload_method,
             file_data=file_data,
             cache_for=cache_for,
         )
-
-        attachment.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            attachment.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Attachment", src, _NOT_NULLABLE)
         return attachment
 
     @property

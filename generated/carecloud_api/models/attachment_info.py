@@ -8,9 +8,15 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="AttachmentInfo")
+
+
+_KNOWN_FIELDS = frozenset(("attachment_format",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("attachment_format",))
 
 
 @_attrs_define
@@ -27,26 +33,27 @@ class AttachmentInfo:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attachment_format = self.attachment_format
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if attachment_format is not UNSET:
-            field_dict["attachment_format"] = attachment_format
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.attachment_format is not UNSET:
+            field_dict["attachment_format"] = self.attachment_format
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        attachment_format = d.pop("attachment_format", UNSET)
+        src = src_dict
+        attachment_format = src.get("attachment_format", UNSET)
 
         attachment_info = cls(
             attachment_format=attachment_format,
         )
-
-        attachment_info.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            attachment_info.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("AttachmentInfo", src, _NOT_NULLABLE)
         return attachment_info
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,6 +32,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("invalid_params",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("invalid_params",))
+
+
 @_attrs_define
 class BadRequestErrorBodyErrorErrorData:
     """Data accompanying the exception.
@@ -48,42 +54,36 @@ class BadRequestErrorBodyErrorErrorData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        invalid_params: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.invalid_params, Unset):
-            invalid_params = []
-            for invalid_params_item_data in self.invalid_params:
-                invalid_params_item = invalid_params_item_data.to_dict()
-                invalid_params.append(invalid_params_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        invalid_params = self.invalid_params
         if invalid_params is not UNSET:
-            field_dict["invalid_params"] = invalid_params
-
+            field_dict["invalid_params"] = (
+                None if invalid_params is None else [item.to_dict() for item in invalid_params]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _invalid_params = d.pop("invalid_params", UNSET)
-        invalid_params: list[BadRequestErrorBodyErrorErrorDataInvalidParamsItem] | Unset = UNSET
-        if _invalid_params is not UNSET:
-            invalid_params = []
-            for invalid_params_item_data in _invalid_params:
-                invalid_params_item = BadRequestErrorBodyErrorErrorDataInvalidParamsItem.from_dict(
-                    invalid_params_item_data
-                )
-
-                invalid_params.append(invalid_params_item)
+        src = src_dict
+        invalid_params = src.get("invalid_params", UNSET)
+        if invalid_params is not UNSET and invalid_params is not None:
+            invalid_params = [
+                BadRequestErrorBodyErrorErrorDataInvalidParamsItem.from_dict(item) for item in invalid_params
+            ]
 
         bad_request_error_body_error_error_data = cls(
             invalid_params=invalid_params,
         )
-
-        bad_request_error_body_error_error_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            bad_request_error_body_error_error_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BadRequestErrorBodyErrorErrorData", src, _NOT_NULLABLE)
         return bad_request_error_body_error_error_data
 
     @property

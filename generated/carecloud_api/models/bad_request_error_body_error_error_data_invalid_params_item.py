@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,6 +30,25 @@ def _bind_models() -> None:
     )
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "reason",
+        "value",
+        "message",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "reason",
+        "value",
+        "message",
+    )
+)
 
 
 @_attrs_define
@@ -66,90 +86,89 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        name: bool | dict[str, Any] | float | int | list[str] | str | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
-        elif isinstance(self.name, list):
-            name = self.name
-
-        elif isinstance(self.name, BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5):
-            name = self.name.to_dict()
-        else:
-            name = self.name
-
-        reason = self.reason
-
-        value = self.value
-
-        message = self.message
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if reason is not UNSET:
-            field_dict["reason"] = reason
-        if value is not UNSET:
-            field_dict["value"] = value
-        if message is not UNSET:
-            field_dict["message"] = message
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.name is None:
+            field_dict["name"] = None
+        else:
+            name: bool | dict[str, Any] | float | int | list[str] | str | Unset
+            if isinstance(self.name, Unset):
+                name = UNSET
+            elif isinstance(self.name, list):
+                name = self.name
 
+            elif isinstance(self.name, BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5):
+                name = self.name.to_dict()
+            else:
+                name = self.name
+            if name is not UNSET:
+                field_dict["name"] = name
+        if self.reason is not UNSET:
+            field_dict["reason"] = self.reason
+        if self.value is not UNSET:
+            field_dict["value"] = self.value
+        if self.message is not UNSET:
+            field_dict["message"] = self.message
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
+        src = src_dict
+        _name_raw = src.get("name", UNSET)
+        if _name_raw is None:
+            name = None
+        else:
 
-        def _parse_name(
-            data: object,
-        ) -> (
-            BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
-            | bool
-            | float
-            | int
-            | list[str]
-            | str
-            | Unset
-        ):
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                name_type_1 = cast(list[str], data)
-
-                return name_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_5 = BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5.from_dict(data)
-
-                return name_type_5
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
+            def _parse_name(
+                data: object,
+            ) -> (
                 BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
                 | bool
                 | float
                 | int
                 | list[str]
                 | str
-                | Unset,
-                data,
-            )
+                | Unset
+            ):
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError()
+                    name_type_1 = cast(list[str], data)
 
-        name = _parse_name(d.pop("name", UNSET))
+                    return name_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    name_type_5 = BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5.from_dict(data)
 
-        reason = d.pop("reason", UNSET)
+                    return name_type_5
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(
+                    BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
+                    | bool
+                    | float
+                    | int
+                    | list[str]
+                    | str
+                    | Unset,
+                    data,
+                )
 
-        value = d.pop("value", UNSET)
+            name = _parse_name(_name_raw)
 
-        message = d.pop("message", UNSET)
+        reason = src.get("reason", UNSET)
+
+        value = src.get("value", UNSET)
+
+        message = src.get("message", UNSET)
 
         bad_request_error_body_error_error_data_invalid_params_item = cls(
             name=name,
@@ -157,8 +176,14 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
             value=value,
             message=message,
         )
-
-        bad_request_error_body_error_error_data_invalid_params_item.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            bad_request_error_body_error_error_data_invalid_params_item.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls(
+                "BadRequestErrorBodyErrorErrorDataInvalidParamsItem", src, _NOT_NULLABLE
+            )
         return bad_request_error_body_error_error_data_invalid_params_item
 
     @property

@@ -11,6 +11,9 @@ from attrs import field as _attrs_field
 T = TypeVar("T", bound="BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5")
 
 
+_KNOWN_FIELDS = frozenset(())
+
+
 @_attrs_define
 class BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5:
     # Fields the pinned spec does not declare, kept as they came (forward compatibility). Named
@@ -18,18 +21,19 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        src = src_dict
         bad_request_error_body_error_error_data_invalid_params_item_name_type_5 = cls()
-
-        bad_request_error_body_error_error_data_invalid_params_item_name_type_5.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            bad_request_error_body_error_error_data_invalid_params_item_name_type_5.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
         return bad_request_error_body_error_error_data_invalid_params_item_name_type_5
 
     @property

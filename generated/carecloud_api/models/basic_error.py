@@ -8,7 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="BasicError")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "type",
+        "exception",
+        "title",
+        "detail",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "type",
+        "exception",
+        "title",
+        "detail",
+    )
+)
 
 
 @_attrs_define
@@ -30,37 +51,25 @@ class BasicError:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_
-
-        exception = self.exception
-
-        title = self.title
-
-        detail = self.detail
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "type": type_,
-                "exception": exception,
-                "title": title,
-                "detail": detail,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["type"] = self.type_
+        field_dict["exception"] = self.exception
+        field_dict["title"] = self.title
+        field_dict["detail"] = self.detail
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        type_ = d.pop("type")
+        src = src_dict
+        type_ = src["type"]
 
-        exception = d.pop("exception")
+        exception = src["exception"]
 
-        title = d.pop("title")
+        title = src["title"]
 
-        detail = d.pop("detail")
+        detail = src["detail"]
 
         basic_error = cls(
             type_=type_,
@@ -68,8 +77,12 @@ class BasicError:
             title=title,
             detail=detail,
         )
-
-        basic_error.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            basic_error.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BasicError", src, _NOT_NULLABLE)
         return basic_error
 
     @property

@@ -11,6 +11,9 @@ from attrs import field as _attrs_field
 T = TypeVar("T", bound="BookingDataType2")
 
 
+_KNOWN_FIELDS = frozenset(())
+
+
 @_attrs_define
 class BookingDataType2:
     # Fields the pinned spec does not declare, kept as they came (forward compatibility). Named
@@ -18,18 +21,19 @@ class BookingDataType2:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        src = src_dict
         booking_data_type_2 = cls()
-
-        booking_data_type_2.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            booking_data_type_2.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
         return booking_data_type_2
 
     @property

@@ -8,10 +8,33 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.booking_status_state import BookingStatusState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BookingStatus")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "booking_status_id",
+        "created_at",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "booking_status_id",
+        "created_at",
+        "state",
+        "last_change",
+    )
+)
+_BookingStatusState_BY_VALUE: dict[Any, BookingStatusState] = dict(BookingStatusState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -41,53 +64,35 @@ class BookingStatus:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        booking_status_id = self.booking_status_id
-
-        created_at = self.created_at
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if booking_status_id is not UNSET:
-            field_dict["booking_status_id"] = booking_status_id
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.booking_status_id is not UNSET:
+            field_dict["booking_status_id"] = self.booking_status_id
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        src = src_dict
+        name = src["name"]
 
-        booking_status_id = d.pop("booking_status_id", UNSET)
+        booking_status_id = src.get("booking_status_id", UNSET)
 
-        created_at = d.pop("created_at", UNSET)
+        created_at = src.get("created_at", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: BookingStatusState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = BookingStatusState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _BookingStatusState_BY_VALUE.get(state) or BookingStatusState(state)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         booking_status = cls(
             name=name,
@@ -96,8 +101,12 @@ class BookingStatus:
             state=state,
             last_change=last_change,
         )
-
-        booking_status.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            booking_status.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BookingStatus", src, _NOT_NULLABLE)
         return booking_status
 
     @property

@@ -8,10 +8,37 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.campaign_state import CampaignState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Campaign")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "idcampaign",
+        "campaign_id",
+        "external_id",
+        "parent_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "idcampaign",
+        "campaign_id",
+        "external_id",
+        "parent_id",
+        "last_change",
+        "state",
+    )
+)
+_CampaignState_BY_VALUE: dict[Any, CampaignState] = dict(CampaignState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -48,65 +75,43 @@ class Campaign:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        idcampaign = self.idcampaign
-
-        campaign_id = self.campaign_id
-
-        external_id = self.external_id
-
-        parent_id = self.parent_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if idcampaign is not UNSET:
-            field_dict["idcampaign"] = idcampaign
-        if campaign_id is not UNSET:
-            field_dict["campaign_id"] = campaign_id
-        if external_id is not UNSET:
-            field_dict["external_id"] = external_id
-        if parent_id is not UNSET:
-            field_dict["parent_id"] = parent_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.idcampaign is not UNSET:
+            field_dict["idcampaign"] = self.idcampaign
+        if self.campaign_id is not UNSET:
+            field_dict["campaign_id"] = self.campaign_id
+        if self.external_id is not UNSET:
+            field_dict["external_id"] = self.external_id
+        if self.parent_id is not UNSET:
+            field_dict["parent_id"] = self.parent_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        src = src_dict
+        name = src["name"]
 
-        idcampaign = d.pop("idcampaign", UNSET)
+        idcampaign = src.get("idcampaign", UNSET)
 
-        campaign_id = d.pop("campaign_id", UNSET)
+        campaign_id = src.get("campaign_id", UNSET)
 
-        external_id = d.pop("external_id", UNSET)
+        external_id = src.get("external_id", UNSET)
 
-        parent_id = d.pop("parent_id", UNSET)
+        parent_id = src.get("parent_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CampaignState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CampaignState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _CampaignState_BY_VALUE.get(state) or CampaignState(state)
 
         campaign = cls(
             name=name,
@@ -117,8 +122,10 @@ class Campaign:
             last_change=last_change,
             state=state,
         )
-
-        campaign.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            campaign.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Campaign", src, _NOT_NULLABLE)
         return campaign
 
     @property

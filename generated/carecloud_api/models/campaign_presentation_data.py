@@ -8,9 +8,31 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CampaignPresentationData")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "subtitle",
+        "note",
+        "description",
+        "image_url",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "subtitle",
+        "note",
+        "description",
+        "image_url",
+    )
+)
 
 
 @_attrs_define
@@ -36,46 +58,32 @@ class CampaignPresentationData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        subtitle = self.subtitle
-
-        note = self.note
-
-        description = self.description
-
-        image_url = self.image_url
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if subtitle is not UNSET:
-            field_dict["subtitle"] = subtitle
-        if note is not UNSET:
-            field_dict["note"] = note
-        if description is not UNSET:
-            field_dict["description"] = description
-        if image_url is not UNSET:
-            field_dict["image_url"] = image_url
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.subtitle is not UNSET:
+            field_dict["subtitle"] = self.subtitle
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
+        if self.image_url is not UNSET:
+            field_dict["image_url"] = self.image_url
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        src = src_dict
+        name = src["name"]
 
-        subtitle = d.pop("subtitle", UNSET)
+        subtitle = src.get("subtitle", UNSET)
 
-        note = d.pop("note", UNSET)
+        note = src.get("note", UNSET)
 
-        description = d.pop("description", UNSET)
+        description = src.get("description", UNSET)
 
-        image_url = d.pop("image_url", UNSET)
+        image_url = src.get("image_url", UNSET)
 
         campaign_presentation_data = cls(
             name=name,
@@ -84,8 +92,12 @@ class CampaignPresentationData:
             description=description,
             image_url=image_url,
         )
-
-        campaign_presentation_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            campaign_presentation_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CampaignPresentationData", src, _NOT_NULLABLE)
         return campaign_presentation_data
 
     @property

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.campaign_product_state import CampaignProductState
 from ..models.campaign_product_value_type_id import CampaignProductValueTypeId
 from ..types import UNSET, Unset
@@ -29,6 +30,51 @@ def _bind_models() -> None:
     from ..models.property_record import PropertyRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_id",
+        "currency_id",
+        "campaign_id",
+        "value",
+        "value_type_id",
+        "valid_from",
+        "valid_to",
+        "type_id",
+        "presentation_data",
+        "campaign_product_id",
+        "display_in",
+        "campaign_product_property_records",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_id",
+        "currency_id",
+        "campaign_id",
+        "value",
+        "value_type_id",
+        "valid_from",
+        "valid_to",
+        "type_id",
+        "presentation_data",
+        "campaign_product_id",
+        "display_in",
+        "campaign_product_property_records",
+        "last_change",
+        "state",
+    )
+)
+_CampaignProductState_BY_VALUE: dict[Any, CampaignProductState] = dict(
+    CampaignProductState._value2member_map_
+)  # type: ignore[arg-type]
+_CampaignProductValueTypeId_BY_VALUE: dict[Any, CampaignProductValueTypeId] = dict(
+    CampaignProductValueTypeId._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -83,117 +129,82 @@ class CampaignProduct:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_id = self.product_id
-
-        currency_id = self.currency_id
-
-        campaign_id = self.campaign_id
-
-        value = self.value
-
-        value_type_id = self.value_type_id.value
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        type_id = self.type_id
-
-        presentation_data = self.presentation_data.to_dict()
-
-        campaign_product_id = self.campaign_product_id
-
-        display_in: list[str] | Unset = UNSET
-        if not isinstance(self.display_in, Unset):
-            display_in = self.display_in
-
-        campaign_product_property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.campaign_product_property_records, Unset):
-            campaign_product_property_records = []
-            for campaign_product_property_records_item_data in self.campaign_product_property_records:
-                campaign_product_property_records_item = campaign_product_property_records_item_data.to_dict()
-                campaign_product_property_records.append(campaign_product_property_records_item)
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "product_id": product_id,
-                "currency_id": currency_id,
-                "campaign_id": campaign_id,
-                "value": value,
-                "value_type_id": value_type_id,
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "type_id": type_id,
-                "presentation_data": presentation_data,
-            }
-        )
-        if campaign_product_id is not UNSET:
-            field_dict["campaign_product_id"] = campaign_product_id
-        if display_in is not UNSET:
-            field_dict["display_in"] = display_in
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["product_id"] = self.product_id
+        field_dict["currency_id"] = self.currency_id
+        field_dict["campaign_id"] = self.campaign_id
+        field_dict["value"] = self.value
+        value_type_id = self.value_type_id
+        field_dict["value_type_id"] = None if value_type_id is None else value_type_id.value
+        field_dict["valid_from"] = self.valid_from
+        field_dict["valid_to"] = self.valid_to
+        field_dict["type_id"] = self.type_id
+        presentation_data = self.presentation_data
+        field_dict["presentation_data"] = None if presentation_data is None else presentation_data.to_dict()
+        if self.campaign_product_id is not UNSET:
+            field_dict["campaign_product_id"] = self.campaign_product_id
+        if self.display_in is not UNSET:
+            field_dict["display_in"] = self.display_in
+        campaign_product_property_records = self.campaign_product_property_records
         if campaign_product_property_records is not UNSET:
-            field_dict["campaign_product_property_records"] = campaign_product_property_records
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["campaign_product_property_records"] = (
+                None
+                if campaign_product_property_records is None
+                else [item.to_dict() for item in campaign_product_property_records]
+            )
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        product_id = d.pop("product_id")
+        src = src_dict
+        product_id = src["product_id"]
 
-        currency_id = d.pop("currency_id")
+        currency_id = src["currency_id"]
 
-        campaign_id = d.pop("campaign_id")
+        campaign_id = src["campaign_id"]
 
-        value = d.pop("value")
+        value = src["value"]
 
-        value_type_id = CampaignProductValueTypeId(d.pop("value_type_id"))
+        value_type_id = src["value_type_id"]
+        if value_type_id is not None:
+            value_type_id = _CampaignProductValueTypeId_BY_VALUE.get(
+                value_type_id
+            ) or CampaignProductValueTypeId(value_type_id)
 
-        valid_from = d.pop("valid_from")
+        valid_from = src["valid_from"]
 
-        valid_to = d.pop("valid_to")
+        valid_to = src["valid_to"]
 
-        type_id = d.pop("type_id")
+        type_id = src["type_id"]
 
-        presentation_data = CampaignPresentationData.from_dict(d.pop("presentation_data"))
+        presentation_data = src["presentation_data"]
+        if presentation_data is not None:
+            presentation_data = CampaignPresentationData.from_dict(presentation_data)
 
-        campaign_product_id = d.pop("campaign_product_id", UNSET)
+        campaign_product_id = src.get("campaign_product_id", UNSET)
 
-        display_in = cast(list[str], d.pop("display_in", UNSET))
+        display_in = src.get("display_in", UNSET)
 
-        _campaign_product_property_records = d.pop("campaign_product_property_records", UNSET)
-        campaign_product_property_records: list[PropertyRecord] | Unset = UNSET
-        if _campaign_product_property_records is not UNSET:
-            campaign_product_property_records = []
-            for campaign_product_property_records_item_data in _campaign_product_property_records:
-                campaign_product_property_records_item = PropertyRecord.from_dict(
-                    campaign_product_property_records_item_data
-                )
+        campaign_product_property_records = src.get("campaign_product_property_records", UNSET)
+        if campaign_product_property_records is not UNSET and campaign_product_property_records is not None:
+            campaign_product_property_records = [
+                PropertyRecord.from_dict(item) for item in campaign_product_property_records
+            ]
 
-                campaign_product_property_records.append(campaign_product_property_records_item)
+        last_change = src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: CampaignProductState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CampaignProductState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _CampaignProductState_BY_VALUE.get(state) or CampaignProductState(state)
 
         campaign_product = cls(
             product_id=product_id,
@@ -211,8 +222,12 @@ class CampaignProduct:
             last_change=last_change,
             state=state,
         )
-
-        campaign_product.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            campaign_product.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CampaignProduct", src, _NOT_NULLABLE)
         return campaign_product
 
     @property

@@ -8,9 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ChartPointData")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "x_axis_value",
+        "y_axis_value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "x_axis_value",
+        "y_axis_value",
+    )
+)
 
 
 @_attrs_define
@@ -29,33 +45,32 @@ class ChartPointData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        x_axis_value = self.x_axis_value
-
-        y_axis_value = self.y_axis_value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if x_axis_value is not UNSET:
-            field_dict["x_axis_value"] = x_axis_value
-        if y_axis_value is not UNSET:
-            field_dict["y_axis_value"] = y_axis_value
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.x_axis_value is not UNSET:
+            field_dict["x_axis_value"] = self.x_axis_value
+        if self.y_axis_value is not UNSET:
+            field_dict["y_axis_value"] = self.y_axis_value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        x_axis_value = d.pop("x_axis_value", UNSET)
+        src = src_dict
+        x_axis_value = src.get("x_axis_value", UNSET)
 
-        y_axis_value = d.pop("y_axis_value", UNSET)
+        y_axis_value = src.get("y_axis_value", UNSET)
 
         chart_point_data = cls(
             x_axis_value=x_axis_value,
             y_axis_value=y_axis_value,
         )
-
-        chart_point_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            chart_point_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ChartPointData", src, _NOT_NULLABLE)
         return chart_point_data
 
     @property

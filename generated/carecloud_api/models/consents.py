@@ -8,10 +8,31 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.consents_consent_value import ConsentsConsentValue
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Consents")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "consent_id",
+        "consent_value",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "consent_id",
+        "consent_value",
+        "last_change",
+    )
+)
+_ConsentsConsentValue_BY_VALUE: dict[Any, ConsentsConsentValue] = dict(
+    ConsentsConsentValue._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -35,41 +56,38 @@ class Consents:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        consent_id = self.consent_id
-
-        consent_value = self.consent_value.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "consent_id": consent_id,
-                "consent_value": consent_value,
-            }
-        )
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["consent_id"] = self.consent_id
+        consent_value = self.consent_value
+        field_dict["consent_value"] = None if consent_value is None else consent_value.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        consent_id = d.pop("consent_id")
+        src = src_dict
+        consent_id = src["consent_id"]
 
-        consent_value = ConsentsConsentValue(d.pop("consent_value"))
+        consent_value = src["consent_value"]
+        if consent_value is not None:
+            consent_value = _ConsentsConsentValue_BY_VALUE.get(consent_value) or ConsentsConsentValue(
+                consent_value
+            )
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         consents = cls(
             consent_id=consent_id,
             consent_value=consent_value,
             last_change=last_change,
         )
-
-        consents.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            consents.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Consents", src, _NOT_NULLABLE)
         return consents
 
     @property

@@ -8,10 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.country_state import CountryState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Country")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "country_id",
+        "name",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "country_id",
+        "name",
+        "state",
+    )
+)
+_CountryState_BY_VALUE: dict[Any, CountryState] = dict(CountryState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -35,47 +54,38 @@ class Country:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        country_id = self.country_id
-
-        name = self.name
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if country_id is not UNSET:
-            field_dict["country_id"] = country_id
-        if name is not UNSET:
-            field_dict["name"] = name
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.country_id is not UNSET:
+            field_dict["country_id"] = self.country_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        country_id = d.pop("country_id", UNSET)
+        src = src_dict
+        country_id = src.get("country_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = src.get("name", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CountryState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CountryState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _CountryState_BY_VALUE.get(state) or CountryState(state)
 
         country = cls(
             country_id=country_id,
             name=name,
             state=state,
         )
-
-        country.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            country.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Country", src, _NOT_NULLABLE)
         return country
 
     @property

@@ -8,10 +8,43 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.credit_state import CreditState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Credit")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "credit_type_id",
+        "partner_id",
+        "credit_id",
+        "assigned_credits",
+        "available_credits",
+        "valid_to",
+        "currency_id",
+        "state",
+        "note",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "credit_type_id",
+        "partner_id",
+        "credit_id",
+        "assigned_credits",
+        "available_credits",
+        "valid_to",
+        "currency_id",
+        "state",
+        "note",
+    )
+)
+_CreditState_BY_VALUE: dict[Any, CreditState] = dict(CreditState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -54,81 +87,53 @@ class Credit:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        credit_type_id = self.credit_type_id
-
-        partner_id = self.partner_id
-
-        credit_id = self.credit_id
-
-        assigned_credits = self.assigned_credits
-
-        available_credits = self.available_credits
-
-        valid_to = self.valid_to
-
-        currency_id = self.currency_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        note = self.note
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "credit_type_id": credit_type_id,
-                "partner_id": partner_id,
-            }
-        )
-        if credit_id is not UNSET:
-            field_dict["credit_id"] = credit_id
-        if assigned_credits is not UNSET:
-            field_dict["assigned_credits"] = assigned_credits
-        if available_credits is not UNSET:
-            field_dict["available_credits"] = available_credits
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["credit_type_id"] = self.credit_type_id
+        field_dict["partner_id"] = self.partner_id
+        if self.credit_id is not UNSET:
+            field_dict["credit_id"] = self.credit_id
+        if self.assigned_credits is not UNSET:
+            field_dict["assigned_credits"] = self.assigned_credits
+        if self.available_credits is not UNSET:
+            field_dict["available_credits"] = self.available_credits
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.currency_id is not UNSET:
+            field_dict["currency_id"] = self.currency_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if note is not UNSET:
-            field_dict["note"] = note
-
+            field_dict["state"] = None if state is None else state.value
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        src = src_dict
+        customer_id = src["customer_id"]
 
-        credit_type_id = d.pop("credit_type_id")
+        credit_type_id = src["credit_type_id"]
 
-        partner_id = d.pop("partner_id")
+        partner_id = src["partner_id"]
 
-        credit_id = d.pop("credit_id", UNSET)
+        credit_id = src.get("credit_id", UNSET)
 
-        assigned_credits = d.pop("assigned_credits", UNSET)
+        assigned_credits = src.get("assigned_credits", UNSET)
 
-        available_credits = d.pop("available_credits", UNSET)
+        available_credits = src.get("available_credits", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        valid_to = src.get("valid_to", UNSET)
 
-        currency_id = d.pop("currency_id", UNSET)
+        currency_id = src.get("currency_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CreditState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CreditState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _CreditState_BY_VALUE.get(state) or CreditState(state)
 
-        note = d.pop("note", UNSET)
+        note = src.get("note", UNSET)
 
         credit = cls(
             customer_id=customer_id,
@@ -142,8 +147,10 @@ class Credit:
             state=state,
             note=note,
         )
-
-        credit.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            credit.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Credit", src, _NOT_NULLABLE)
         return credit
 
     @property

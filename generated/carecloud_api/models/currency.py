@@ -8,7 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="Currency")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "currency_id",
+        "name",
+        "code",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "currency_id",
+        "name",
+        "code",
+    )
+)
 
 
 @_attrs_define
@@ -29,40 +48,32 @@ class Currency:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        currency_id = self.currency_id
-
-        name = self.name
-
-        code = self.code
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "currency_id": currency_id,
-                "name": name,
-                "code": code,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["currency_id"] = self.currency_id
+        field_dict["name"] = self.name
+        field_dict["code"] = self.code
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        currency_id = d.pop("currency_id")
+        src = src_dict
+        currency_id = src["currency_id"]
 
-        name = d.pop("name")
+        name = src["name"]
 
-        code = d.pop("code")
+        code = src["code"]
 
         currency = cls(
             currency_id=currency_id,
             name=name,
             code=code,
         )
-
-        currency.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            currency.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Currency", src, _NOT_NULLABLE)
         return currency
 
     @property

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.custom_agreements_agreement_value import CustomAgreementsAgreementValue
 
 T = TypeVar("T", bound="CustomAgreements")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "agreement_id",
+        "agreement_value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "agreement_id",
+        "agreement_value",
+    )
+)
+_CustomAgreementsAgreementValue_BY_VALUE: dict[Any, CustomAgreementsAgreementValue] = dict(
+    CustomAgreementsAgreementValue._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -31,34 +50,35 @@ class CustomAgreements:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        agreement_id = self.agreement_id
-
-        agreement_value = self.agreement_value.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "agreement_id": agreement_id,
-                "agreement_value": agreement_value,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["agreement_id"] = self.agreement_id
+        agreement_value = self.agreement_value
+        field_dict["agreement_value"] = None if agreement_value is None else agreement_value.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        agreement_id = d.pop("agreement_id")
+        src = src_dict
+        agreement_id = src["agreement_id"]
 
-        agreement_value = CustomAgreementsAgreementValue(d.pop("agreement_value"))
+        agreement_value = src["agreement_value"]
+        if agreement_value is not None:
+            agreement_value = _CustomAgreementsAgreementValue_BY_VALUE.get(
+                agreement_value
+            ) or CustomAgreementsAgreementValue(agreement_value)
 
         custom_agreements = cls(
             agreement_id=agreement_id,
             agreement_value=agreement_value,
         )
-
-        custom_agreements.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            custom_agreements.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomAgreements", src, _NOT_NULLABLE)
         return custom_agreements
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.customer_state import CustomerState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,30 @@ def _bind_models() -> None:
     from ..models.personal_information import PersonalInformation  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "personal_information",
+        "customer_id",
+        "doi_email",
+        "doi_phone",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "personal_information",
+        "customer_id",
+        "doi_email",
+        "doi_phone",
+        "last_change",
+        "state",
+    )
+)
+_CustomerState_BY_VALUE: dict[Any, CustomerState] = dict(CustomerState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -58,61 +83,46 @@ class Customer:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        personal_information = self.personal_information.to_dict()
-
-        customer_id = self.customer_id
-
-        doi_email = self.doi_email
-
-        doi_phone = self.doi_phone
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "personal_information": personal_information,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        personal_information = self.personal_information
+        field_dict["personal_information"] = (
+            None if personal_information is None else personal_information.to_dict()
         )
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if doi_email is not UNSET:
-            field_dict["doi_email"] = doi_email
-        if doi_phone is not UNSET:
-            field_dict["doi_phone"] = doi_phone
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.doi_email is not UNSET:
+            field_dict["doi_email"] = self.doi_email
+        if self.doi_phone is not UNSET:
+            field_dict["doi_phone"] = self.doi_phone
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        personal_information = PersonalInformation.from_dict(d.pop("personal_information"))
+        src = src_dict
+        personal_information = src["personal_information"]
+        if personal_information is not None:
+            personal_information = PersonalInformation.from_dict(personal_information)
 
-        customer_id = d.pop("customer_id", UNSET)
+        customer_id = src.get("customer_id", UNSET)
 
-        doi_email = d.pop("doi_email", UNSET)
+        doi_email = src.get("doi_email", UNSET)
 
-        doi_phone = d.pop("doi_phone", UNSET)
+        doi_phone = src.get("doi_phone", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CustomerState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CustomerState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _CustomerState_BY_VALUE.get(state) or CustomerState(state)
 
         customer = cls(
             personal_information=personal_information,
@@ -122,8 +132,10 @@ class Customer:
             last_change=last_change,
             state=state,
         )
-
-        customer.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            customer.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Customer", src, _NOT_NULLABLE)
         return customer
 
     @property

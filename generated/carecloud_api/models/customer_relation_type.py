@@ -8,10 +8,33 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.customer_relation_type_state import CustomerRelationTypeState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomerRelationType")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "customer_relation_type_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "customer_relation_type_id",
+        "last_change",
+        "state",
+    )
+)
+_CustomerRelationTypeState_BY_VALUE: dict[Any, CustomerRelationTypeState] = dict(
+    CustomerRelationTypeState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -38,47 +61,31 @@ class CustomerRelationType:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        customer_relation_type_id = self.customer_relation_type_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if customer_relation_type_id is not UNSET:
-            field_dict["customer_relation_type_id"] = customer_relation_type_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.customer_relation_type_id is not UNSET:
+            field_dict["customer_relation_type_id"] = self.customer_relation_type_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        src = src_dict
+        name = src["name"]
 
-        customer_relation_type_id = d.pop("customer_relation_type_id", UNSET)
+        customer_relation_type_id = src.get("customer_relation_type_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CustomerRelationTypeState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CustomerRelationTypeState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _CustomerRelationTypeState_BY_VALUE.get(state) or CustomerRelationTypeState(state)
 
         customer_relation_type = cls(
             name=name,
@@ -86,8 +93,12 @@ class CustomerRelationType:
             last_change=last_change,
             state=state,
         )
-
-        customer_relation_type.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            customer_relation_type.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerRelationType", src, _NOT_NULLABLE)
         return customer_relation_type
 
     @property

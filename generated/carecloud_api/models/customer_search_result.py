@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("strict",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("strict",))
+
+
 @_attrs_define
 class CustomerSearchResult:
     """Result of the search.
@@ -43,40 +49,32 @@ class CustomerSearchResult:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        strict: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.strict, Unset):
-            strict = []
-            for strict_item_data in self.strict:
-                strict_item = strict_item_data.to_dict()
-                strict.append(strict_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        strict = self.strict
         if strict is not UNSET:
-            field_dict["strict"] = strict
-
+            field_dict["strict"] = None if strict is None else [item.to_dict() for item in strict]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _strict = d.pop("strict", UNSET)
-        strict: list[CustomerResult] | Unset = UNSET
-        if _strict is not UNSET:
-            strict = []
-            for strict_item_data in _strict:
-                strict_item = CustomerResult.from_dict(strict_item_data)
-
-                strict.append(strict_item)
+        src = src_dict
+        strict = src.get("strict", UNSET)
+        if strict is not UNSET and strict is not None:
+            strict = [CustomerResult.from_dict(item) for item in strict]
 
         customer_search_result = cls(
             strict=strict,
         )
-
-        customer_search_result.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            customer_search_result.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerSearchResult", src, _NOT_NULLABLE)
         return customer_search_result
 
     @property

@@ -8,10 +8,33 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.customer_source_state import CustomerSourceState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomerSource")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_source_id",
+        "name",
+        "customer_source_text_id",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_source_id",
+        "name",
+        "customer_source_text_id",
+        "state",
+        "last_change",
+    )
+)
+_CustomerSourceState_BY_VALUE: dict[Any, CustomerSourceState] = dict(CustomerSourceState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -42,52 +65,34 @@ class CustomerSource:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_source_id = self.customer_source_id
-
-        name = self.name
-
-        customer_source_text_id = self.customer_source_text_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_source_id": customer_source_id,
-                "name": name,
-            }
-        )
-        if customer_source_text_id is not UNSET:
-            field_dict["customer_source_text_id"] = customer_source_text_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_source_id"] = self.customer_source_id
+        field_dict["name"] = self.name
+        if self.customer_source_text_id is not UNSET:
+            field_dict["customer_source_text_id"] = self.customer_source_text_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_source_id = d.pop("customer_source_id")
+        src = src_dict
+        customer_source_id = src["customer_source_id"]
 
-        name = d.pop("name")
+        name = src["name"]
 
-        customer_source_text_id = d.pop("customer_source_text_id", UNSET)
+        customer_source_text_id = src.get("customer_source_text_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CustomerSourceState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CustomerSourceState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _CustomerSourceState_BY_VALUE.get(state) or CustomerSourceState(state)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         customer_source = cls(
             customer_source_id=customer_source_id,
@@ -96,8 +101,12 @@ class CustomerSource:
             state=state,
             last_change=last_change,
         )
-
-        customer_source.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            customer_source.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerSource", src, _NOT_NULLABLE)
         return customer_source
 
     @property

@@ -8,9 +8,31 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomerSourceRecord")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_source_id",
+        "customer_source_record_id",
+        "customer_id",
+        "external_id",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_source_id",
+        "customer_source_record_id",
+        "customer_id",
+        "external_id",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -41,46 +63,32 @@ class CustomerSourceRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_source_id = self.customer_source_id
-
-        customer_source_record_id = self.customer_source_record_id
-
-        customer_id = self.customer_id
-
-        external_id = self.external_id
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_source_id": customer_source_id,
-            }
-        )
-        if customer_source_record_id is not UNSET:
-            field_dict["customer_source_record_id"] = customer_source_record_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if external_id is not UNSET:
-            field_dict["external_id"] = external_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_source_id"] = self.customer_source_id
+        if self.customer_source_record_id is not UNSET:
+            field_dict["customer_source_record_id"] = self.customer_source_record_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.external_id is not UNSET:
+            field_dict["external_id"] = self.external_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_source_id = d.pop("customer_source_id")
+        src = src_dict
+        customer_source_id = src["customer_source_id"]
 
-        customer_source_record_id = d.pop("customer_source_record_id", UNSET)
+        customer_source_record_id = src.get("customer_source_record_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        customer_id = src.get("customer_id", UNSET)
 
-        external_id = d.pop("external_id", UNSET)
+        external_id = src.get("external_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         customer_source_record = cls(
             customer_source_id=customer_source_id,
@@ -89,8 +97,12 @@ class CustomerSourceRecord:
             external_id=external_id,
             last_change=last_change,
         )
-
-        customer_source_record.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            customer_source_record.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerSourceRecord", src, _NOT_NULLABLE)
         return customer_source_record
 
     @property

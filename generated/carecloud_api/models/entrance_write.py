@@ -8,12 +8,71 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.entrance_entrance_type_id import EntranceEntranceTypeId
 from ..models.entrance_pos_id import EntrancePosId
 from ..models.entrance_state import EntranceState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EntranceWrite")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "entrance_id",
+        "pos_id",
+        "state",
+        "name",
+        "customer_id",
+        "resort_name",
+        "customer_category_name",
+        "external_order_id",
+        "external_entrance_id",
+        "external_turnstile_permission_id",
+        "entrance_type_id",
+        "order_item_id",
+        "card_id",
+        "created_at",
+        "cancelled_at",
+        "charged_price",
+        "product_ids",
+        "charge_date",
+        "valid_from",
+        "valid_to",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "entrance_id",
+        "pos_id",
+        "state",
+        "name",
+        "customer_id",
+        "resort_name",
+        "customer_category_name",
+        "external_order_id",
+        "external_entrance_id",
+        "external_turnstile_permission_id",
+        "entrance_type_id",
+        "order_item_id",
+        "card_id",
+        "created_at",
+        "cancelled_at",
+        "charged_price",
+        "product_ids",
+        "charge_date",
+        "valid_from",
+        "valid_to",
+        "last_change",
+    )
+)
+_EntranceEntranceTypeId_BY_VALUE: dict[Any, EntranceEntranceTypeId] = dict(
+    EntranceEntranceTypeId._value2member_map_
+)  # type: ignore[arg-type]
+_EntrancePosId_BY_VALUE: dict[Any, EntrancePosId] = dict(EntrancePosId._value2member_map_)  # type: ignore[arg-type]
+_EntranceState_BY_VALUE: dict[Any, EntranceState] = dict(EntranceState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -85,147 +144,105 @@ class EntranceWrite:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        entrance_id = self.entrance_id
-
-        pos_id = self.pos_id.value
-
-        state = self.state.value
-
-        name = self.name
-
-        customer_id = self.customer_id
-
-        resort_name = self.resort_name
-
-        customer_category_name = self.customer_category_name
-
-        external_order_id = self.external_order_id
-
-        external_entrance_id = self.external_entrance_id
-
-        external_turnstile_permission_id = self.external_turnstile_permission_id
-
-        entrance_type_id: int | Unset = UNSET
-        if not isinstance(self.entrance_type_id, Unset):
-            entrance_type_id = self.entrance_type_id.value
-
-        order_item_id = self.order_item_id
-
-        card_id = self.card_id
-
-        created_at = self.created_at
-
-        cancelled_at = self.cancelled_at
-
-        charged_price = self.charged_price
-
-        product_ids = self.product_ids
-
-        charge_date = self.charge_date
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "entrance_id": entrance_id,
-                "pos_id": pos_id,
-                "state": state,
-            }
-        )
-        if name is not UNSET:
-            field_dict["name"] = name
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if resort_name is not UNSET:
-            field_dict["resort_name"] = resort_name
-        if customer_category_name is not UNSET:
-            field_dict["customer_category_name"] = customer_category_name
-        if external_order_id is not UNSET:
-            field_dict["external_order_id"] = external_order_id
-        if external_entrance_id is not UNSET:
-            field_dict["external_entrance_id"] = external_entrance_id
-        if external_turnstile_permission_id is not UNSET:
-            field_dict["external_turnstile_permission_id"] = external_turnstile_permission_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["entrance_id"] = self.entrance_id
+        pos_id = self.pos_id
+        field_dict["pos_id"] = None if pos_id is None else pos_id.value
+        state = self.state
+        field_dict["state"] = None if state is None else state.value
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.resort_name is not UNSET:
+            field_dict["resort_name"] = self.resort_name
+        if self.customer_category_name is not UNSET:
+            field_dict["customer_category_name"] = self.customer_category_name
+        if self.external_order_id is not UNSET:
+            field_dict["external_order_id"] = self.external_order_id
+        if self.external_entrance_id is not UNSET:
+            field_dict["external_entrance_id"] = self.external_entrance_id
+        if self.external_turnstile_permission_id is not UNSET:
+            field_dict["external_turnstile_permission_id"] = self.external_turnstile_permission_id
+        entrance_type_id = self.entrance_type_id
         if entrance_type_id is not UNSET:
-            field_dict["entrance_type_id"] = entrance_type_id
-        if order_item_id is not UNSET:
-            field_dict["order_item_id"] = order_item_id
-        if card_id is not UNSET:
-            field_dict["card_id"] = card_id
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if cancelled_at is not UNSET:
-            field_dict["cancelled_at"] = cancelled_at
-        if charged_price is not UNSET:
-            field_dict["charged_price"] = charged_price
-        if product_ids is not UNSET:
-            field_dict["product_ids"] = product_ids
-        if charge_date is not UNSET:
-            field_dict["charge_date"] = charge_date
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["entrance_type_id"] = None if entrance_type_id is None else entrance_type_id.value
+        if self.order_item_id is not UNSET:
+            field_dict["order_item_id"] = self.order_item_id
+        if self.card_id is not UNSET:
+            field_dict["card_id"] = self.card_id
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.cancelled_at is not UNSET:
+            field_dict["cancelled_at"] = self.cancelled_at
+        if self.charged_price is not UNSET:
+            field_dict["charged_price"] = self.charged_price
+        if self.product_ids is not UNSET:
+            field_dict["product_ids"] = self.product_ids
+        if self.charge_date is not UNSET:
+            field_dict["charge_date"] = self.charge_date
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        entrance_id = d.pop("entrance_id")
+        src = src_dict
+        entrance_id = src["entrance_id"]
 
-        pos_id = EntrancePosId(d.pop("pos_id"))
+        pos_id = src["pos_id"]
+        if pos_id is not None:
+            pos_id = _EntrancePosId_BY_VALUE.get(pos_id) or EntrancePosId(pos_id)
 
-        state = EntranceState(d.pop("state"))
+        state = src["state"]
+        if state is not None:
+            state = _EntranceState_BY_VALUE.get(state) or EntranceState(state)
 
-        name = d.pop("name", UNSET)
+        name = src.get("name", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        customer_id = src.get("customer_id", UNSET)
 
-        resort_name = d.pop("resort_name", UNSET)
+        resort_name = src.get("resort_name", UNSET)
 
-        customer_category_name = d.pop("customer_category_name", UNSET)
+        customer_category_name = src.get("customer_category_name", UNSET)
 
-        external_order_id = d.pop("external_order_id", UNSET)
+        external_order_id = src.get("external_order_id", UNSET)
 
-        external_entrance_id = d.pop("external_entrance_id", UNSET)
+        external_entrance_id = src.get("external_entrance_id", UNSET)
 
-        external_turnstile_permission_id = d.pop("external_turnstile_permission_id", UNSET)
+        external_turnstile_permission_id = src.get("external_turnstile_permission_id", UNSET)
 
-        _entrance_type_id = d.pop("entrance_type_id", UNSET)
-        entrance_type_id: EntranceEntranceTypeId | Unset
-        if isinstance(_entrance_type_id, Unset):
-            entrance_type_id = UNSET
-        else:
-            entrance_type_id = EntranceEntranceTypeId(_entrance_type_id)
+        entrance_type_id = src.get("entrance_type_id", UNSET)
+        if entrance_type_id is not UNSET and entrance_type_id is not None:
+            entrance_type_id = _EntranceEntranceTypeId_BY_VALUE.get(
+                entrance_type_id
+            ) or EntranceEntranceTypeId(entrance_type_id)
 
-        order_item_id = d.pop("order_item_id", UNSET)
+        order_item_id = src.get("order_item_id", UNSET)
 
-        card_id = d.pop("card_id", UNSET)
+        card_id = src.get("card_id", UNSET)
 
-        created_at = d.pop("created_at", UNSET)
+        created_at = src.get("created_at", UNSET)
 
-        cancelled_at = d.pop("cancelled_at", UNSET)
+        cancelled_at = src.get("cancelled_at", UNSET)
 
-        charged_price = d.pop("charged_price", UNSET)
+        charged_price = src.get("charged_price", UNSET)
 
-        product_ids = d.pop("product_ids", UNSET)
+        product_ids = src.get("product_ids", UNSET)
 
-        charge_date = d.pop("charge_date", UNSET)
+        charge_date = src.get("charge_date", UNSET)
 
-        valid_from = d.pop("valid_from", UNSET)
+        valid_from = src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        valid_to = src.get("valid_to", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         entrance_write = cls(
             entrance_id=entrance_id,
@@ -250,8 +267,12 @@ class EntranceWrite:
             valid_to=valid_to,
             last_change=last_change,
         )
-
-        entrance_write.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            entrance_write.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EntranceWrite", src, _NOT_NULLABLE)
         return entrance_write
 
     @property

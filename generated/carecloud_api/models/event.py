@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.event_state import EventState
 from ..types import UNSET, Unset
 
@@ -28,6 +29,36 @@ def _bind_models() -> None:
     from ..models.property_record import PropertyRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "event_type_id",
+        "customer_id",
+        "external_id",
+        "event_id",
+        "data",
+        "created_at",
+        "secondary_external_id",
+        "state",
+        "property_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event_type_id",
+        "customer_id",
+        "external_id",
+        "event_id",
+        "data",
+        "created_at",
+        "secondary_external_id",
+        "state",
+        "property_records",
+    )
+)
+_EventState_BY_VALUE: dict[Any, EventState] = dict(EventState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -71,119 +102,95 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        event_type_id = self.event_type_id
-
-        customer_id = self.customer_id
-
-        external_id = self.external_id
-
-        event_id = self.event_id
-
-        data: dict[str, Any] | list[str] | str | Unset
-        if isinstance(self.data, Unset):
-            data = UNSET
-        elif isinstance(self.data, list):
-            data = self.data
-
-        elif isinstance(self.data, EventDataType2):
-            data = self.data.to_dict()
-        else:
-            data = self.data
-
-        created_at = self.created_at
-
-        secondary_external_id = self.secondary_external_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "event_type_id": event_type_id,
-                "customer_id": customer_id,
-                "external_id": external_id,
-            }
-        )
-        if event_id is not UNSET:
-            field_dict["event_id"] = event_id
-        if data is not UNSET:
-            field_dict["data"] = data
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if secondary_external_id is not UNSET:
-            field_dict["secondary_external_id"] = secondary_external_id
-        if state is not UNSET:
-            field_dict["state"] = state
-        if property_records is not UNSET:
-            field_dict["property_records"] = property_records
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["event_type_id"] = self.event_type_id
+        field_dict["customer_id"] = self.customer_id
+        field_dict["external_id"] = self.external_id
+        if self.event_id is not UNSET:
+            field_dict["event_id"] = self.event_id
+        if self.data is None:
+            field_dict["data"] = None
+        else:
+            data: dict[str, Any] | list[str] | str | Unset
+            if isinstance(self.data, Unset):
+                data = UNSET
+            elif isinstance(self.data, list):
+                data = self.data
 
+            elif isinstance(self.data, EventDataType2):
+                data = self.data.to_dict()
+            else:
+                data = self.data
+            if data is not UNSET:
+                field_dict["data"] = data
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.secondary_external_id is not UNSET:
+            field_dict["secondary_external_id"] = self.secondary_external_id
+        state = self.state
+        if state is not UNSET:
+            field_dict["state"] = None if state is None else state.value
+        property_records = self.property_records
+        if property_records is not UNSET:
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        event_type_id = d.pop("event_type_id")
+        src = src_dict
+        event_type_id = src["event_type_id"]
 
-        customer_id = d.pop("customer_id")
+        customer_id = src["customer_id"]
 
-        external_id = d.pop("external_id")
+        external_id = src["external_id"]
 
-        event_id = d.pop("event_id", UNSET)
+        event_id = src.get("event_id", UNSET)
 
-        def _parse_data(data: object) -> EventDataType2 | list[str] | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                data_type_1 = cast(list[str], data)
-
-                return data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                data_type_2 = EventDataType2.from_dict(data)
-
-                return data_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventDataType2 | list[str] | str | Unset, data)
-
-        data = _parse_data(d.pop("data", UNSET))
-
-        created_at = d.pop("created_at", UNSET)
-
-        secondary_external_id = d.pop("secondary_external_id", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: EventState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
+        _data_raw = src.get("data", UNSET)
+        if _data_raw is None:
+            data = None
         else:
-            state = EventState(_state)
 
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
+            def _parse_data(data: object) -> EventDataType2 | list[str] | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError()
+                    data_type_1 = cast(list[str], data)
 
-                property_records.append(property_records_item)
+                    return data_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    data_type_2 = EventDataType2.from_dict(data)
+
+                    return data_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(EventDataType2 | list[str] | str | Unset, data)
+
+            data = _parse_data(_data_raw)
+
+        created_at = src.get("created_at", UNSET)
+
+        secondary_external_id = src.get("secondary_external_id", UNSET)
+
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _EventState_BY_VALUE.get(state) or EventState(state)
+
+        property_records = src.get("property_records", UNSET)
+        if property_records is not UNSET and property_records is not None:
+            property_records = [PropertyRecord.from_dict(item) for item in property_records]
 
         event = cls(
             event_type_id=event_type_id,
@@ -196,8 +203,10 @@ class Event:
             state=state,
             property_records=property_records,
         )
-
-        event.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            event.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Event", src, _NOT_NULLABLE)
         return event
 
     @property

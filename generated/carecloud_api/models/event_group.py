@@ -8,10 +8,31 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.event_group_state import EventGroupState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EventGroup")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "event_group_id",
+        "name",
+        "text_id",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event_group_id",
+        "name",
+        "text_id",
+        "state",
+    )
+)
+_EventGroupState_BY_VALUE: dict[Any, EventGroupState] = dict(EventGroupState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -36,47 +57,31 @@ class EventGroup:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        event_group_id = self.event_group_id
-
-        name = self.name
-
-        text_id = self.text_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "event_group_id": event_group_id,
-            }
-        )
-        if name is not UNSET:
-            field_dict["name"] = name
-        if text_id is not UNSET:
-            field_dict["text_id"] = text_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["event_group_id"] = self.event_group_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.text_id is not UNSET:
+            field_dict["text_id"] = self.text_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        event_group_id = d.pop("event_group_id")
+        src = src_dict
+        event_group_id = src["event_group_id"]
 
-        name = d.pop("name", UNSET)
+        name = src.get("name", UNSET)
 
-        text_id = d.pop("text_id", UNSET)
+        text_id = src.get("text_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: EventGroupState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = EventGroupState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _EventGroupState_BY_VALUE.get(state) or EventGroupState(state)
 
         event_group = cls(
             event_group_id=event_group_id,
@@ -84,8 +89,12 @@ class EventGroup:
             text_id=text_id,
             state=state,
         )
-
-        event_group.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            event_group.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventGroup", src, _NOT_NULLABLE)
         return event_group
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.event_post_customer_identifier_type import EventPostCustomerIdentifierType
 from ..models.event_post_state import EventPostState
 from ..types import UNSET, Unset
@@ -29,6 +30,41 @@ def _bind_models() -> None:
     from ..models.event_post_data_type_2 import EventPostDataType2  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "event_type_id",
+        "external_id",
+        "event_id",
+        "customer_id",
+        "customer_identifier_type",
+        "customer_identifier_value",
+        "data",
+        "created_at",
+        "secondary_external_id",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event_type_id",
+        "external_id",
+        "event_id",
+        "customer_id",
+        "customer_identifier_type",
+        "customer_identifier_value",
+        "data",
+        "created_at",
+        "secondary_external_id",
+        "state",
+    )
+)
+_EventPostCustomerIdentifierType_BY_VALUE: dict[Any, EventPostCustomerIdentifierType] = dict(
+    EventPostCustomerIdentifierType._value2member_map_
+)  # type: ignore[arg-type]
+_EventPostState_BY_VALUE: dict[Any, EventPostState] = dict(EventPostState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -104,144 +140,132 @@ class EventPost:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        event_type_id = self.event_type_id
-
-        external_id = self.external_id
-
-        event_id = self.event_id
-
-        customer_id = self.customer_id
-
-        customer_identifier_type: str | Unset = UNSET
-        if not isinstance(self.customer_identifier_type, Unset):
-            customer_identifier_type = self.customer_identifier_type.value
-
-        customer_identifier_value: dict[str, Any] | str | Unset
-        if isinstance(self.customer_identifier_value, Unset):
-            customer_identifier_value = UNSET
-        elif isinstance(self.customer_identifier_value, EventPostCustomerIdentifierValueType1):
-            customer_identifier_value = self.customer_identifier_value.to_dict()
-        else:
-            customer_identifier_value = self.customer_identifier_value
-
-        data: dict[str, Any] | list[str] | str | Unset
-        if isinstance(self.data, Unset):
-            data = UNSET
-        elif isinstance(self.data, list):
-            data = self.data
-
-        elif isinstance(self.data, EventPostDataType2):
-            data = self.data.to_dict()
-        else:
-            data = self.data
-
-        created_at = self.created_at
-
-        secondary_external_id = self.secondary_external_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "event_type_id": event_type_id,
-                "external_id": external_id,
-            }
-        )
-        if event_id is not UNSET:
-            field_dict["event_id"] = event_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["event_type_id"] = self.event_type_id
+        field_dict["external_id"] = self.external_id
+        if self.event_id is not UNSET:
+            field_dict["event_id"] = self.event_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        customer_identifier_type = self.customer_identifier_type
         if customer_identifier_type is not UNSET:
-            field_dict["customer_identifier_type"] = customer_identifier_type
-        if customer_identifier_value is not UNSET:
-            field_dict["customer_identifier_value"] = customer_identifier_value
-        if data is not UNSET:
-            field_dict["data"] = data
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if secondary_external_id is not UNSET:
-            field_dict["secondary_external_id"] = secondary_external_id
-        if state is not UNSET:
-            field_dict["state"] = state
+            field_dict["customer_identifier_type"] = (
+                None if customer_identifier_type is None else customer_identifier_type.value
+            )
+        if self.customer_identifier_value is None:
+            field_dict["customer_identifier_value"] = None
+        else:
+            customer_identifier_value: dict[str, Any] | str | Unset
+            if isinstance(self.customer_identifier_value, Unset):
+                customer_identifier_value = UNSET
+            elif isinstance(self.customer_identifier_value, EventPostCustomerIdentifierValueType1):
+                customer_identifier_value = self.customer_identifier_value.to_dict()
+            else:
+                customer_identifier_value = self.customer_identifier_value
+            if customer_identifier_value is not UNSET:
+                field_dict["customer_identifier_value"] = customer_identifier_value
+        if self.data is None:
+            field_dict["data"] = None
+        else:
+            data: dict[str, Any] | list[str] | str | Unset
+            if isinstance(self.data, Unset):
+                data = UNSET
+            elif isinstance(self.data, list):
+                data = self.data
 
+            elif isinstance(self.data, EventPostDataType2):
+                data = self.data.to_dict()
+            else:
+                data = self.data
+            if data is not UNSET:
+                field_dict["data"] = data
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.secondary_external_id is not UNSET:
+            field_dict["secondary_external_id"] = self.secondary_external_id
+        state = self.state
+        if state is not UNSET:
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        event_type_id = d.pop("event_type_id")
+        src = src_dict
+        event_type_id = src["event_type_id"]
 
-        external_id = d.pop("external_id")
+        external_id = src["external_id"]
 
-        event_id = d.pop("event_id", UNSET)
+        event_id = src.get("event_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        customer_id = src.get("customer_id", UNSET)
 
-        _customer_identifier_type = d.pop("customer_identifier_type", UNSET)
-        customer_identifier_type: EventPostCustomerIdentifierType | Unset
-        if isinstance(_customer_identifier_type, Unset):
-            customer_identifier_type = UNSET
+        customer_identifier_type = src.get("customer_identifier_type", UNSET)
+        if customer_identifier_type is not UNSET and customer_identifier_type is not None:
+            customer_identifier_type = _EventPostCustomerIdentifierType_BY_VALUE.get(
+                customer_identifier_type
+            ) or EventPostCustomerIdentifierType(customer_identifier_type)
+
+        _customer_identifier_value_raw = src.get("customer_identifier_value", UNSET)
+        if _customer_identifier_value_raw is None:
+            customer_identifier_value = None
         else:
-            customer_identifier_type = EventPostCustomerIdentifierType(_customer_identifier_type)
 
-        def _parse_customer_identifier_value(
-            data: object,
-        ) -> EventPostCustomerIdentifierValueType1 | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                customer_identifier_value_type_1 = EventPostCustomerIdentifierValueType1.from_dict(data)
+            def _parse_customer_identifier_value(
+                data: object,
+            ) -> EventPostCustomerIdentifierValueType1 | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    customer_identifier_value_type_1 = EventPostCustomerIdentifierValueType1.from_dict(data)
 
-                return customer_identifier_value_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventPostCustomerIdentifierValueType1 | str | Unset, data)
+                    return customer_identifier_value_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(EventPostCustomerIdentifierValueType1 | str | Unset, data)
 
-        customer_identifier_value = _parse_customer_identifier_value(
-            d.pop("customer_identifier_value", UNSET)
-        )
+            customer_identifier_value = _parse_customer_identifier_value(_customer_identifier_value_raw)
 
-        def _parse_data(data: object) -> EventPostDataType2 | list[str] | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                data_type_1 = cast(list[str], data)
-
-                return data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                data_type_2 = EventPostDataType2.from_dict(data)
-
-                return data_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventPostDataType2 | list[str] | str | Unset, data)
-
-        data = _parse_data(d.pop("data", UNSET))
-
-        created_at = d.pop("created_at", UNSET)
-
-        secondary_external_id = d.pop("secondary_external_id", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: EventPostState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
+        _data_raw = src.get("data", UNSET)
+        if _data_raw is None:
+            data = None
         else:
-            state = EventPostState(_state)
+
+            def _parse_data(data: object) -> EventPostDataType2 | list[str] | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError()
+                    data_type_1 = cast(list[str], data)
+
+                    return data_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    data_type_2 = EventPostDataType2.from_dict(data)
+
+                    return data_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(EventPostDataType2 | list[str] | str | Unset, data)
+
+            data = _parse_data(_data_raw)
+
+        created_at = src.get("created_at", UNSET)
+
+        secondary_external_id = src.get("secondary_external_id", UNSET)
+
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _EventPostState_BY_VALUE.get(state) or EventPostState(state)
 
         event_post = cls(
             event_type_id=event_type_id,
@@ -255,8 +279,10 @@ class EventPost:
             secondary_external_id=secondary_external_id,
             state=state,
         )
-
-        event_post.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            event_post.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventPost", src, _NOT_NULLABLE)
         return event_post
 
     @property

@@ -8,10 +8,37 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.event_type_state import EventTypeState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EventType")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "event_type_id",
+        "event_group_id",
+        "event_group_text_id",
+        "name",
+        "text_id",
+        "icon_name",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event_type_id",
+        "event_group_id",
+        "event_group_text_id",
+        "name",
+        "text_id",
+        "icon_name",
+        "state",
+    )
+)
+_EventTypeState_BY_VALUE: dict[Any, EventTypeState] = dict(EventTypeState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -44,64 +71,42 @@ class EventType:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        event_type_id = self.event_type_id
-
-        event_group_id = self.event_group_id
-
-        event_group_text_id = self.event_group_text_id
-
-        name = self.name
-
-        text_id = self.text_id
-
-        icon_name = self.icon_name
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "event_type_id": event_type_id,
-                "event_group_id": event_group_id,
-            }
-        )
-        if event_group_text_id is not UNSET:
-            field_dict["event_group_text_id"] = event_group_text_id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if text_id is not UNSET:
-            field_dict["text_id"] = text_id
-        if icon_name is not UNSET:
-            field_dict["icon_name"] = icon_name
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["event_type_id"] = self.event_type_id
+        field_dict["event_group_id"] = self.event_group_id
+        if self.event_group_text_id is not UNSET:
+            field_dict["event_group_text_id"] = self.event_group_text_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.text_id is not UNSET:
+            field_dict["text_id"] = self.text_id
+        if self.icon_name is not UNSET:
+            field_dict["icon_name"] = self.icon_name
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        event_type_id = d.pop("event_type_id")
+        src = src_dict
+        event_type_id = src["event_type_id"]
 
-        event_group_id = d.pop("event_group_id")
+        event_group_id = src["event_group_id"]
 
-        event_group_text_id = d.pop("event_group_text_id", UNSET)
+        event_group_text_id = src.get("event_group_text_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = src.get("name", UNSET)
 
-        text_id = d.pop("text_id", UNSET)
+        text_id = src.get("text_id", UNSET)
 
-        icon_name = d.pop("icon_name", UNSET)
+        icon_name = src.get("icon_name", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: EventTypeState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = EventTypeState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _EventTypeState_BY_VALUE.get(state) or EventTypeState(state)
 
         event_type = cls(
             event_type_id=event_type_id,
@@ -112,8 +117,10 @@ class EventType:
             icon_name=icon_name,
             state=state,
         )
-
-        event_type.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            event_type.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventType", src, _NOT_NULLABLE)
         return event_type
 
     @property

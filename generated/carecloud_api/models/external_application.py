@@ -8,10 +8,35 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.external_application_state import ExternalApplicationState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ExternalApplication")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "external_application_id",
+        "name",
+        "text_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "external_application_id",
+        "name",
+        "text_id",
+        "last_change",
+        "state",
+    )
+)
+_ExternalApplicationState_BY_VALUE: dict[Any, ExternalApplicationState] = dict(
+    ExternalApplicationState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -40,52 +65,34 @@ class ExternalApplication:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        external_application_id = self.external_application_id
-
-        name = self.name
-
-        text_id = self.text_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "external_application_id": external_application_id,
-                "name": name,
-            }
-        )
-        if text_id is not UNSET:
-            field_dict["text_id"] = text_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["external_application_id"] = self.external_application_id
+        field_dict["name"] = self.name
+        if self.text_id is not UNSET:
+            field_dict["text_id"] = self.text_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        external_application_id = d.pop("external_application_id")
+        src = src_dict
+        external_application_id = src["external_application_id"]
 
-        name = d.pop("name")
+        name = src["name"]
 
-        text_id = d.pop("text_id", UNSET)
+        text_id = src.get("text_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: ExternalApplicationState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ExternalApplicationState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _ExternalApplicationState_BY_VALUE.get(state) or ExternalApplicationState(state)
 
         external_application = cls(
             external_application_id=external_application_id,
@@ -94,8 +101,12 @@ class ExternalApplication:
             last_change=last_change,
             state=state,
         )
-
-        external_application.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            external_application.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ExternalApplication", src, _NOT_NULLABLE)
         return external_application
 
     @property

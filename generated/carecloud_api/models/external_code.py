@@ -8,7 +8,24 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="ExternalCode")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "external_code_type_id",
+        "value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "external_code_type_id",
+        "value",
+    )
+)
 
 
 @_attrs_define
@@ -29,34 +46,30 @@ class ExternalCode:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        external_code_type_id = self.external_code_type_id
-
-        value = self.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "external_code_type_id": external_code_type_id,
-                "value": value,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["external_code_type_id"] = self.external_code_type_id
+        field_dict["value"] = self.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        external_code_type_id = d.pop("external_code_type_id")
+        src = src_dict
+        external_code_type_id = src["external_code_type_id"]
 
-        value = d.pop("value")
+        value = src["value"]
 
         external_code = cls(
             external_code_type_id=external_code_type_id,
             value=value,
         )
-
-        external_code.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            external_code.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ExternalCode", src, _NOT_NULLABLE)
         return external_code
 
     @property

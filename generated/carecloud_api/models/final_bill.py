@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.final_bill_payment_type import FinalBillPaymentType
 from ..types import UNSET, Unset
 
@@ -32,6 +33,48 @@ def _bind_models() -> None:
     from ..models.utm import UTM  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "purchase_type_id",
+        "canceled",
+        "payment_type",
+        "bill_id",
+        "payment_time",
+        "currency_id",
+        "total_price",
+        "bill_items",
+        "fiscal",
+        "payment_recap",
+        "bill_number",
+        "created_by",
+        "utm",
+        "property_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "purchase_type_id",
+        "canceled",
+        "payment_type",
+        "bill_id",
+        "payment_time",
+        "currency_id",
+        "total_price",
+        "bill_items",
+        "fiscal",
+        "payment_recap",
+        "bill_number",
+        "created_by",
+        "utm",
+        "property_records",
+    )
+)
+_FinalBillPaymentType_BY_VALUE: dict[Any, FinalBillPaymentType] = dict(
+    FinalBillPaymentType._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -100,129 +143,82 @@ class FinalBill:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        purchase_type_id = self.purchase_type_id
-
-        canceled = self.canceled
-
-        payment_type = self.payment_type.value
-
-        bill_id = self.bill_id
-
-        payment_time = self.payment_time
-
-        currency_id = self.currency_id
-
-        total_price = self.total_price
-
-        bill_items = []
-        for bill_items_item_data in self.bill_items:
-            bill_items_item = bill_items_item_data.to_dict()
-            bill_items.append(bill_items_item)
-
-        fiscal = self.fiscal
-
-        payment_recap: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_recap, Unset):
-            payment_recap = self.payment_recap.to_dict()
-
-        bill_number = self.bill_number
-
-        created_by = self.created_by
-
-        utm: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.utm, Unset):
-            utm = self.utm.to_dict()
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "purchase_type_id": purchase_type_id,
-                "canceled": canceled,
-                "payment_type": payment_type,
-                "bill_id": bill_id,
-                "payment_time": payment_time,
-                "currency_id": currency_id,
-                "total_price": total_price,
-                "bill_items": bill_items,
-            }
-        )
-        if fiscal is not UNSET:
-            field_dict["fiscal"] = fiscal
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["purchase_type_id"] = self.purchase_type_id
+        field_dict["canceled"] = self.canceled
+        payment_type = self.payment_type
+        field_dict["payment_type"] = None if payment_type is None else payment_type.value
+        field_dict["bill_id"] = self.bill_id
+        field_dict["payment_time"] = self.payment_time
+        field_dict["currency_id"] = self.currency_id
+        field_dict["total_price"] = self.total_price
+        bill_items = self.bill_items
+        field_dict["bill_items"] = None if bill_items is None else [item.to_dict() for item in bill_items]
+        if self.fiscal is not UNSET:
+            field_dict["fiscal"] = self.fiscal
+        payment_recap = self.payment_recap
         if payment_recap is not UNSET:
-            field_dict["payment_recap"] = payment_recap
-        if bill_number is not UNSET:
-            field_dict["bill_number"] = bill_number
-        if created_by is not UNSET:
-            field_dict["created_by"] = created_by
+            field_dict["payment_recap"] = None if payment_recap is None else payment_recap.to_dict()
+        if self.bill_number is not UNSET:
+            field_dict["bill_number"] = self.bill_number
+        if self.created_by is not UNSET:
+            field_dict["created_by"] = self.created_by
+        utm = self.utm
         if utm is not UNSET:
-            field_dict["utm"] = utm
+            field_dict["utm"] = None if utm is None else utm.to_dict()
+        property_records = self.property_records
         if property_records is not UNSET:
-            field_dict["property_records"] = property_records
-
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        purchase_type_id = d.pop("purchase_type_id")
+        src = src_dict
+        purchase_type_id = src["purchase_type_id"]
 
-        canceled = d.pop("canceled")
+        canceled = src["canceled"]
 
-        payment_type = FinalBillPaymentType(d.pop("payment_type"))
+        payment_type = src["payment_type"]
+        if payment_type is not None:
+            payment_type = _FinalBillPaymentType_BY_VALUE.get(payment_type) or FinalBillPaymentType(
+                payment_type
+            )
 
-        bill_id = d.pop("bill_id")
+        bill_id = src["bill_id"]
 
-        payment_time = d.pop("payment_time")
+        payment_time = src["payment_time"]
 
-        currency_id = d.pop("currency_id")
+        currency_id = src["currency_id"]
 
-        total_price = d.pop("total_price")
+        total_price = src["total_price"]
 
-        bill_items = []
-        _bill_items = d.pop("bill_items")
-        for bill_items_item_data in _bill_items:
-            bill_items_item = BillItem.from_dict(bill_items_item_data)
+        bill_items = src["bill_items"]
+        if bill_items is not None:
+            bill_items = [BillItem.from_dict(item) for item in bill_items]
 
-            bill_items.append(bill_items_item)
+        fiscal = src.get("fiscal", UNSET)
 
-        fiscal = d.pop("fiscal", UNSET)
+        payment_recap = src.get("payment_recap", UNSET)
+        if payment_recap is not UNSET and payment_recap is not None:
+            payment_recap = PaymentRecap.from_dict(payment_recap)
 
-        _payment_recap = d.pop("payment_recap", UNSET)
-        payment_recap: PaymentRecap | Unset
-        if isinstance(_payment_recap, Unset):
-            payment_recap = UNSET
-        else:
-            payment_recap = PaymentRecap.from_dict(_payment_recap)
+        bill_number = src.get("bill_number", UNSET)
 
-        bill_number = d.pop("bill_number", UNSET)
+        created_by = src.get("created_by", UNSET)
 
-        created_by = d.pop("created_by", UNSET)
+        utm = src.get("utm", UNSET)
+        if utm is not UNSET and utm is not None:
+            utm = UTM.from_dict(utm)
 
-        _utm = d.pop("utm", UNSET)
-        utm: UTM | Unset
-        if isinstance(_utm, Unset):
-            utm = UNSET
-        else:
-            utm = UTM.from_dict(_utm)
-
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
-
-                property_records.append(property_records_item)
+        property_records = src.get("property_records", UNSET)
+        if property_records is not UNSET and property_records is not None:
+            property_records = [PropertyRecord.from_dict(item) for item in property_records]
 
         final_bill = cls(
             purchase_type_id=purchase_type_id,
@@ -240,8 +236,10 @@ class FinalBill:
             utm=utm,
             property_records=property_records,
         )
-
-        final_bill.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            final_bill.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("FinalBill", src, _NOT_NULLABLE)
         return final_bill
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,25 @@ def _bind_models() -> None:
     from ..models.forbidden_error_body_error_error_data import ForbiddenErrorBodyErrorErrorData  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "type",
+        "title",
+        "detail",
+        "error_data",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "type",
+        "title",
+        "detail",
+        "error_data",
+    )
+)
 
 
 @_attrs_define
@@ -48,47 +68,34 @@ class ForbiddenErrorBodyError:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        type_ = self.type_
-
-        title = self.title
-
-        detail = self.detail
-
-        error_data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.error_data, Unset):
-            error_data = self.error_data.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if title is not UNSET:
-            field_dict["title"] = title
-        if detail is not UNSET:
-            field_dict["detail"] = detail
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.type_ is not UNSET:
+            field_dict["type"] = self.type_
+        if self.title is not UNSET:
+            field_dict["title"] = self.title
+        if self.detail is not UNSET:
+            field_dict["detail"] = self.detail
+        error_data = self.error_data
         if error_data is not UNSET:
-            field_dict["error_data"] = error_data
-
+            field_dict["error_data"] = None if error_data is None else error_data.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        type_ = d.pop("type", UNSET)
+        src = src_dict
+        type_ = src.get("type", UNSET)
 
-        title = d.pop("title", UNSET)
+        title = src.get("title", UNSET)
 
-        detail = d.pop("detail", UNSET)
+        detail = src.get("detail", UNSET)
 
-        _error_data = d.pop("error_data", UNSET)
-        error_data: ForbiddenErrorBodyErrorErrorData | Unset
-        if isinstance(_error_data, Unset):
-            error_data = UNSET
-        else:
-            error_data = ForbiddenErrorBodyErrorErrorData.from_dict(_error_data)
+        error_data = src.get("error_data", UNSET)
+        if error_data is not UNSET and error_data is not None:
+            error_data = ForbiddenErrorBodyErrorErrorData.from_dict(error_data)
 
         forbidden_error_body_error = cls(
             type_=type_,
@@ -96,8 +103,12 @@ class ForbiddenErrorBodyError:
             detail=detail,
             error_data=error_data,
         )
-
-        forbidden_error_body_error.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            forbidden_error_body_error.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ForbiddenErrorBodyError", src, _NOT_NULLABLE)
         return forbidden_error_body_error
 
     @property

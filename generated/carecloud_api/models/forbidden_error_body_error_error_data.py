@@ -8,9 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ForbiddenErrorBodyErrorErrorData")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "invalid_resource_name",
+        "interface",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "invalid_resource_name",
+        "interface",
+    )
+)
 
 
 @_attrs_define
@@ -29,33 +45,32 @@ class ForbiddenErrorBodyErrorErrorData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        invalid_resource_name = self.invalid_resource_name
-
-        interface = self.interface
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if invalid_resource_name is not UNSET:
-            field_dict["invalid_resource_name"] = invalid_resource_name
-        if interface is not UNSET:
-            field_dict["interface"] = interface
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.invalid_resource_name is not UNSET:
+            field_dict["invalid_resource_name"] = self.invalid_resource_name
+        if self.interface is not UNSET:
+            field_dict["interface"] = self.interface
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        invalid_resource_name = d.pop("invalid_resource_name", UNSET)
+        src = src_dict
+        invalid_resource_name = src.get("invalid_resource_name", UNSET)
 
-        interface = d.pop("interface", UNSET)
+        interface = src.get("interface", UNSET)
 
         forbidden_error_body_error_error_data = cls(
             invalid_resource_name=invalid_resource_name,
             interface=interface,
         )
-
-        forbidden_error_body_error_error_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            forbidden_error_body_error_error_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ForbiddenErrorBodyErrorErrorData", src, _NOT_NULLABLE)
         return forbidden_error_body_error_error_data
 
     @property

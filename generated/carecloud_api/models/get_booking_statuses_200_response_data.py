@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "booking_statuses",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "booking_statuses",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetBookingStatuses200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetBookingStatuses200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        booking_statuses: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.booking_statuses, Unset):
-            booking_statuses = []
-            for booking_statuses_item_data in self.booking_statuses:
-                booking_statuses_item = booking_statuses_item_data.to_dict()
-                booking_statuses.append(booking_statuses_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        booking_statuses = self.booking_statuses
         if booking_statuses is not UNSET:
-            field_dict["booking_statuses"] = booking_statuses
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["booking_statuses"] = (
+                None if booking_statuses is None else [item.to_dict() for item in booking_statuses]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _booking_statuses = d.pop("booking_statuses", UNSET)
-        booking_statuses: list[BookingStatus] | Unset = UNSET
-        if _booking_statuses is not UNSET:
-            booking_statuses = []
-            for booking_statuses_item_data in _booking_statuses:
-                booking_statuses_item = BookingStatus.from_dict(booking_statuses_item_data)
+        src = src_dict
+        booking_statuses = src.get("booking_statuses", UNSET)
+        if booking_statuses is not UNSET and booking_statuses is not None:
+            booking_statuses = [BookingStatus.from_dict(item) for item in booking_statuses]
 
-                booking_statuses.append(booking_statuses_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_booking_statuses_200_response_data = cls(
             booking_statuses=booking_statuses,
             total_items=total_items,
         )
-
-        get_booking_statuses_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_booking_statuses_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetBookingStatuses200ResponseData", src, _NOT_NULLABLE)
         return get_booking_statuses_200_response_data
 
     @property

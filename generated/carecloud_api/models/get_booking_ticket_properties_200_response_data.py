@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "booking_ticket_properties",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "booking_ticket_properties",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetBookingTicketProperties200ResponseData:
     """
@@ -44,47 +60,41 @@ class GetBookingTicketProperties200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        booking_ticket_properties: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.booking_ticket_properties, Unset):
-            booking_ticket_properties = []
-            for booking_ticket_properties_item_data in self.booking_ticket_properties:
-                booking_ticket_properties_item = booking_ticket_properties_item_data.to_dict()
-                booking_ticket_properties.append(booking_ticket_properties_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        booking_ticket_properties = self.booking_ticket_properties
         if booking_ticket_properties is not UNSET:
-            field_dict["booking_ticket_properties"] = booking_ticket_properties
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["booking_ticket_properties"] = (
+                None
+                if booking_ticket_properties is None
+                else [item.to_dict() for item in booking_ticket_properties]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _booking_ticket_properties = d.pop("booking_ticket_properties", UNSET)
-        booking_ticket_properties: list[Property] | Unset = UNSET
-        if _booking_ticket_properties is not UNSET:
-            booking_ticket_properties = []
-            for booking_ticket_properties_item_data in _booking_ticket_properties:
-                booking_ticket_properties_item = Property.from_dict(booking_ticket_properties_item_data)
+        src = src_dict
+        booking_ticket_properties = src.get("booking_ticket_properties", UNSET)
+        if booking_ticket_properties is not UNSET and booking_ticket_properties is not None:
+            booking_ticket_properties = [Property.from_dict(item) for item in booking_ticket_properties]
 
-                booking_ticket_properties.append(booking_ticket_properties_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_booking_ticket_properties_200_response_data = cls(
             booking_ticket_properties=booking_ticket_properties,
             total_items=total_items,
         )
-
-        get_booking_ticket_properties_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_booking_ticket_properties_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetBookingTicketProperties200ResponseData", src, _NOT_NULLABLE)
         return get_booking_ticket_properties_200_response_data
 
     @property

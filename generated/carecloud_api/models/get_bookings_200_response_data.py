@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "bookings",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "bookings",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetBookings200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetBookings200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        bookings: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.bookings, Unset):
-            bookings = []
-            for bookings_item_data in self.bookings:
-                bookings_item = bookings_item_data.to_dict()
-                bookings.append(bookings_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        bookings = self.bookings
         if bookings is not UNSET:
-            field_dict["bookings"] = bookings
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["bookings"] = None if bookings is None else [item.to_dict() for item in bookings]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _bookings = d.pop("bookings", UNSET)
-        bookings: list[Booking] | Unset = UNSET
-        if _bookings is not UNSET:
-            bookings = []
-            for bookings_item_data in _bookings:
-                bookings_item = Booking.from_dict(bookings_item_data)
+        src = src_dict
+        bookings = src.get("bookings", UNSET)
+        if bookings is not UNSET and bookings is not None:
+            bookings = [Booking.from_dict(item) for item in bookings]
 
-                bookings.append(bookings_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_bookings_200_response_data = cls(
             bookings=bookings,
             total_items=total_items,
         )
-
-        get_bookings_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_bookings_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetBookings200ResponseData", src, _NOT_NULLABLE)
         return get_bookings_200_response_data
 
     @property

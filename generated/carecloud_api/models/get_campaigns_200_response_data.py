@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "campaigns",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "campaigns",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetCampaigns200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetCampaigns200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        campaigns: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.campaigns, Unset):
-            campaigns = []
-            for campaigns_item_data in self.campaigns:
-                campaigns_item = campaigns_item_data.to_dict()
-                campaigns.append(campaigns_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        campaigns = self.campaigns
         if campaigns is not UNSET:
-            field_dict["campaigns"] = campaigns
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["campaigns"] = None if campaigns is None else [item.to_dict() for item in campaigns]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _campaigns = d.pop("campaigns", UNSET)
-        campaigns: list[Campaign] | Unset = UNSET
-        if _campaigns is not UNSET:
-            campaigns = []
-            for campaigns_item_data in _campaigns:
-                campaigns_item = Campaign.from_dict(campaigns_item_data)
+        src = src_dict
+        campaigns = src.get("campaigns", UNSET)
+        if campaigns is not UNSET and campaigns is not None:
+            campaigns = [Campaign.from_dict(item) for item in campaigns]
 
-                campaigns.append(campaigns_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_campaigns_200_response_data = cls(
             campaigns=campaigns,
             total_items=total_items,
         )
-
-        get_campaigns_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_campaigns_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetCampaigns200ResponseData", src, _NOT_NULLABLE)
         return get_campaigns_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "card_types",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "card_types",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetCardTypes200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetCardTypes200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        card_types: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.card_types, Unset):
-            card_types = []
-            for card_types_item_data in self.card_types:
-                card_types_item = card_types_item_data.to_dict()
-                card_types.append(card_types_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        card_types = self.card_types
         if card_types is not UNSET:
-            field_dict["card_types"] = card_types
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["card_types"] = None if card_types is None else [item.to_dict() for item in card_types]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _card_types = d.pop("card_types", UNSET)
-        card_types: list[CardType] | Unset = UNSET
-        if _card_types is not UNSET:
-            card_types = []
-            for card_types_item_data in _card_types:
-                card_types_item = CardType.from_dict(card_types_item_data)
+        src = src_dict
+        card_types = src.get("card_types", UNSET)
+        if card_types is not UNSET and card_types is not None:
+            card_types = [CardType.from_dict(item) for item in card_types]
 
-                card_types.append(card_types_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_card_types_200_response_data = cls(
             card_types=card_types,
             total_items=total_items,
         )
-
-        get_card_types_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_card_types_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetCardTypes200ResponseData", src, _NOT_NULLABLE)
         return get_card_types_200_response_data
 
     @property

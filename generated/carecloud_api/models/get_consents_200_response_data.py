@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "agreements",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "agreements",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetConsents200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetConsents200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        agreements: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.agreements, Unset):
-            agreements = []
-            for agreements_item_data in self.agreements:
-                agreements_item = agreements_item_data.to_dict()
-                agreements.append(agreements_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        agreements = self.agreements
         if agreements is not UNSET:
-            field_dict["agreements"] = agreements
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["agreements"] = None if agreements is None else [item.to_dict() for item in agreements]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _agreements = d.pop("agreements", UNSET)
-        agreements: list[AgreementList] | Unset = UNSET
-        if _agreements is not UNSET:
-            agreements = []
-            for agreements_item_data in _agreements:
-                agreements_item = AgreementList.from_dict(agreements_item_data)
+        src = src_dict
+        agreements = src.get("agreements", UNSET)
+        if agreements is not UNSET and agreements is not None:
+            agreements = [AgreementList.from_dict(item) for item in agreements]
 
-                agreements.append(agreements_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_consents_200_response_data = cls(
             agreements=agreements,
             total_items=total_items,
         )
-
-        get_consents_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_consents_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetConsents200ResponseData", src, _NOT_NULLABLE)
         return get_consents_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "countries",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "countries",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetCountries200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetCountries200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        countries: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.countries, Unset):
-            countries = []
-            for countries_item_data in self.countries:
-                countries_item = countries_item_data.to_dict()
-                countries.append(countries_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        countries = self.countries
         if countries is not UNSET:
-            field_dict["countries"] = countries
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["countries"] = None if countries is None else [item.to_dict() for item in countries]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _countries = d.pop("countries", UNSET)
-        countries: list[Country] | Unset = UNSET
-        if _countries is not UNSET:
-            countries = []
-            for countries_item_data in _countries:
-                countries_item = Country.from_dict(countries_item_data)
+        src = src_dict
+        countries = src.get("countries", UNSET)
+        if countries is not UNSET and countries is not None:
+            countries = [Country.from_dict(item) for item in countries]
 
-                countries.append(countries_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_countries_200_response_data = cls(
             countries=countries,
             total_items=total_items,
         )
-
-        get_countries_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_countries_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetCountries200ResponseData", src, _NOT_NULLABLE)
         return get_countries_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "currencies",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "currencies",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetCurrencies200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetCurrencies200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        currencies: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.currencies, Unset):
-            currencies = []
-            for currencies_item_data in self.currencies:
-                currencies_item = currencies_item_data.to_dict()
-                currencies.append(currencies_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        currencies = self.currencies
         if currencies is not UNSET:
-            field_dict["currencies"] = currencies
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["currencies"] = None if currencies is None else [item.to_dict() for item in currencies]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _currencies = d.pop("currencies", UNSET)
-        currencies: list[Currency] | Unset = UNSET
-        if _currencies is not UNSET:
-            currencies = []
-            for currencies_item_data in _currencies:
-                currencies_item = Currency.from_dict(currencies_item_data)
+        src = src_dict
+        currencies = src.get("currencies", UNSET)
+        if currencies is not UNSET and currencies is not None:
+            currencies = [Currency.from_dict(item) for item in currencies]
 
-                currencies.append(currencies_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_currencies_200_response_data = cls(
             currencies=currencies,
             total_items=total_items,
         )
-
-        get_currencies_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_currencies_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetCurrencies200ResponseData", src, _NOT_NULLABLE)
         return get_currencies_200_response_data
 
     @property

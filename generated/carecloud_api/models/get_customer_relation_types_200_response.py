@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("data",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("data",))
+
+
 @_attrs_define
 class GetCustomerRelationTypes200Response:
     """
@@ -42,35 +48,32 @@ class GetCustomerRelationTypes200Response:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.data, Unset):
-            data = self.data.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        data = self.data
         if data is not UNSET:
-            field_dict["data"] = data
-
+            field_dict["data"] = None if data is None else data.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _data = d.pop("data", UNSET)
-        data: GetCustomerRelationTypes200ResponseData | Unset
-        if isinstance(_data, Unset):
-            data = UNSET
-        else:
-            data = GetCustomerRelationTypes200ResponseData.from_dict(_data)
+        src = src_dict
+        data = src.get("data", UNSET)
+        if data is not UNSET and data is not None:
+            data = GetCustomerRelationTypes200ResponseData.from_dict(data)
 
         get_customer_relation_types_200_response = cls(
             data=data,
         )
-
-        get_customer_relation_types_200_response.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_customer_relation_types_200_response.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetCustomerRelationTypes200Response", src, _NOT_NULLABLE)
         return get_customer_relation_types_200_response
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "customers",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customers",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetCustomers200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetCustomers200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.customers, Unset):
-            customers = []
-            for customers_item_data in self.customers:
-                customers_item = customers_item_data.to_dict()
-                customers.append(customers_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        customers = self.customers
         if customers is not UNSET:
-            field_dict["customers"] = customers
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["customers"] = None if customers is None else [item.to_dict() for item in customers]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _customers = d.pop("customers", UNSET)
-        customers: list[Customer] | Unset = UNSET
-        if _customers is not UNSET:
-            customers = []
-            for customers_item_data in _customers:
-                customers_item = Customer.from_dict(customers_item_data)
+        src = src_dict
+        customers = src.get("customers", UNSET)
+        if customers is not UNSET and customers is not None:
+            customers = [Customer.from_dict(item) for item in customers]
 
-                customers.append(customers_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_customers_200_response_data = cls(
             customers=customers,
             total_items=total_items,
         )
-
-        get_customers_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_customers_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetCustomers200ResponseData", src, _NOT_NULLABLE)
         return get_customers_200_response_data
 
     @property

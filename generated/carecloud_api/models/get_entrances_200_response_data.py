@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "entrances",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "entrances",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetEntrances200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetEntrances200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        entrances: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.entrances, Unset):
-            entrances = []
-            for entrances_item_data in self.entrances:
-                entrances_item = entrances_item_data.to_dict()
-                entrances.append(entrances_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        entrances = self.entrances
         if entrances is not UNSET:
-            field_dict["entrances"] = entrances
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["entrances"] = None if entrances is None else [item.to_dict() for item in entrances]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _entrances = d.pop("entrances", UNSET)
-        entrances: list[Entrance] | Unset = UNSET
-        if _entrances is not UNSET:
-            entrances = []
-            for entrances_item_data in _entrances:
-                entrances_item = Entrance.from_dict(entrances_item_data)
+        src = src_dict
+        entrances = src.get("entrances", UNSET)
+        if entrances is not UNSET and entrances is not None:
+            entrances = [Entrance.from_dict(item) for item in entrances]
 
-                entrances.append(entrances_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_entrances_200_response_data = cls(
             entrances=entrances,
             total_items=total_items,
         )
-
-        get_entrances_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_entrances_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetEntrances200ResponseData", src, _NOT_NULLABLE)
         return get_entrances_200_response_data
 
     @property

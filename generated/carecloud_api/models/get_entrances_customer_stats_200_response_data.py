@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="GetEntrancesCustomerStats200ResponseData")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "distance",
+        "elevation",
+        "skier_days",
+        "ski_achievement_text_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "distance",
+        "elevation",
+        "skier_days",
+        "ski_achievement_text_id",
+    )
+)
 
 
 @_attrs_define
@@ -34,38 +54,29 @@ class GetEntrancesCustomerStats200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        distance = self.distance
-
-        elevation = self.elevation
-
-        skier_days = self.skier_days
-
-        ski_achievement_text_id = self.ski_achievement_text_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if distance is not UNSET:
-            field_dict["distance"] = distance
-        if elevation is not UNSET:
-            field_dict["elevation"] = elevation
-        if skier_days is not UNSET:
-            field_dict["skier_days"] = skier_days
-        if ski_achievement_text_id is not UNSET:
-            field_dict["ski_achievement_text_id"] = ski_achievement_text_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.distance is not UNSET:
+            field_dict["distance"] = self.distance
+        if self.elevation is not UNSET:
+            field_dict["elevation"] = self.elevation
+        if self.skier_days is not UNSET:
+            field_dict["skier_days"] = self.skier_days
+        if self.ski_achievement_text_id is not UNSET:
+            field_dict["ski_achievement_text_id"] = self.ski_achievement_text_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        distance = d.pop("distance", UNSET)
+        src = src_dict
+        distance = src.get("distance", UNSET)
 
-        elevation = d.pop("elevation", UNSET)
+        elevation = src.get("elevation", UNSET)
 
-        skier_days = d.pop("skier_days", UNSET)
+        skier_days = src.get("skier_days", UNSET)
 
-        ski_achievement_text_id = d.pop("ski_achievement_text_id", UNSET)
+        ski_achievement_text_id = src.get("ski_achievement_text_id", UNSET)
 
         get_entrances_customer_stats_200_response_data = cls(
             distance=distance,
@@ -73,8 +84,12 @@ class GetEntrancesCustomerStats200ResponseData:
             skier_days=skier_days,
             ski_achievement_text_id=ski_achievement_text_id,
         )
-
-        get_entrances_customer_stats_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_entrances_customer_stats_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetEntrancesCustomerStats200ResponseData", src, _NOT_NULLABLE)
         return get_entrances_customer_stats_200_response_data
 
     @property

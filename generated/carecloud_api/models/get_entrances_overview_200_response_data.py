@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="GetEntrancesOverview200ResponseData")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "active_entrances",
+        "canceled_entrances",
+        "deactivated_entrances",
+        "sold_entrances",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "active_entrances",
+        "canceled_entrances",
+        "deactivated_entrances",
+        "sold_entrances",
+    )
+)
 
 
 @_attrs_define
@@ -38,38 +58,29 @@ class GetEntrancesOverview200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        active_entrances = self.active_entrances
-
-        canceled_entrances = self.canceled_entrances
-
-        deactivated_entrances = self.deactivated_entrances
-
-        sold_entrances = self.sold_entrances
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if active_entrances is not UNSET:
-            field_dict["active_entrances"] = active_entrances
-        if canceled_entrances is not UNSET:
-            field_dict["canceled_entrances"] = canceled_entrances
-        if deactivated_entrances is not UNSET:
-            field_dict["deactivated_entrances"] = deactivated_entrances
-        if sold_entrances is not UNSET:
-            field_dict["sold_entrances"] = sold_entrances
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.active_entrances is not UNSET:
+            field_dict["active_entrances"] = self.active_entrances
+        if self.canceled_entrances is not UNSET:
+            field_dict["canceled_entrances"] = self.canceled_entrances
+        if self.deactivated_entrances is not UNSET:
+            field_dict["deactivated_entrances"] = self.deactivated_entrances
+        if self.sold_entrances is not UNSET:
+            field_dict["sold_entrances"] = self.sold_entrances
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        active_entrances = d.pop("active_entrances", UNSET)
+        src = src_dict
+        active_entrances = src.get("active_entrances", UNSET)
 
-        canceled_entrances = d.pop("canceled_entrances", UNSET)
+        canceled_entrances = src.get("canceled_entrances", UNSET)
 
-        deactivated_entrances = d.pop("deactivated_entrances", UNSET)
+        deactivated_entrances = src.get("deactivated_entrances", UNSET)
 
-        sold_entrances = d.pop("sold_entrances", UNSET)
+        sold_entrances = src.get("sold_entrances", UNSET)
 
         get_entrances_overview_200_response_data = cls(
             active_entrances=active_entrances,
@@ -77,8 +88,12 @@ class GetEntrancesOverview200ResponseData:
             deactivated_entrances=deactivated_entrances,
             sold_entrances=sold_entrances,
         )
-
-        get_entrances_overview_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_entrances_overview_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetEntrancesOverview200ResponseData", src, _NOT_NULLABLE)
         return get_entrances_overview_200_response_data
 
     @property

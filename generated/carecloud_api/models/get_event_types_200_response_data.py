@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "event_types",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event_types",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetEventTypes200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetEventTypes200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        event_types: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.event_types, Unset):
-            event_types = []
-            for event_types_item_data in self.event_types:
-                event_types_item = event_types_item_data.to_dict()
-                event_types.append(event_types_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        event_types = self.event_types
         if event_types is not UNSET:
-            field_dict["event_types"] = event_types
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["event_types"] = (
+                None if event_types is None else [item.to_dict() for item in event_types]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _event_types = d.pop("event_types", UNSET)
-        event_types: list[EventType] | Unset = UNSET
-        if _event_types is not UNSET:
-            event_types = []
-            for event_types_item_data in _event_types:
-                event_types_item = EventType.from_dict(event_types_item_data)
+        src = src_dict
+        event_types = src.get("event_types", UNSET)
+        if event_types is not UNSET and event_types is not None:
+            event_types = [EventType.from_dict(item) for item in event_types]
 
-                event_types.append(event_types_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_event_types_200_response_data = cls(
             event_types=event_types,
             total_items=total_items,
         )
-
-        get_event_types_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_event_types_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetEventTypes200ResponseData", src, _NOT_NULLABLE)
         return get_event_types_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "events",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "events",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetEvents200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetEvents200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        events: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.events, Unset):
-            events = []
-            for events_item_data in self.events:
-                events_item = events_item_data.to_dict()
-                events.append(events_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        events = self.events
         if events is not UNSET:
-            field_dict["events"] = events
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["events"] = None if events is None else [item.to_dict() for item in events]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _events = d.pop("events", UNSET)
-        events: list[Event] | Unset = UNSET
-        if _events is not UNSET:
-            events = []
-            for events_item_data in _events:
-                events_item = Event.from_dict(events_item_data)
+        src = src_dict
+        events = src.get("events", UNSET)
+        if events is not UNSET and events is not None:
+            events = [Event.from_dict(item) for item in events]
 
-                events.append(events_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_events_200_response_data = cls(
             events=events,
             total_items=total_items,
         )
-
-        get_events_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_events_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetEvents200ResponseData", src, _NOT_NULLABLE)
         return get_events_200_response_data
 
     @property

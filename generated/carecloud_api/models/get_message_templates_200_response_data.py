@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "message_templates",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "message_templates",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetMessageTemplates200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetMessageTemplates200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        message_templates: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.message_templates, Unset):
-            message_templates = []
-            for message_templates_item_data in self.message_templates:
-                message_templates_item = message_templates_item_data.to_dict()
-                message_templates.append(message_templates_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        message_templates = self.message_templates
         if message_templates is not UNSET:
-            field_dict["message_templates"] = message_templates
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["message_templates"] = (
+                None if message_templates is None else [item.to_dict() for item in message_templates]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _message_templates = d.pop("message_templates", UNSET)
-        message_templates: list[MessageTemplate] | Unset = UNSET
-        if _message_templates is not UNSET:
-            message_templates = []
-            for message_templates_item_data in _message_templates:
-                message_templates_item = MessageTemplate.from_dict(message_templates_item_data)
+        src = src_dict
+        message_templates = src.get("message_templates", UNSET)
+        if message_templates is not UNSET and message_templates is not None:
+            message_templates = [MessageTemplate.from_dict(item) for item in message_templates]
 
-                message_templates.append(message_templates_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_message_templates_200_response_data = cls(
             message_templates=message_templates,
             total_items=total_items,
         )
-
-        get_message_templates_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_message_templates_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetMessageTemplates200ResponseData", src, _NOT_NULLABLE)
         return get_message_templates_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "messages",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "messages",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetMessages200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetMessages200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        messages: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.messages, Unset):
-            messages = []
-            for messages_item_data in self.messages:
-                messages_item = messages_item_data.to_dict()
-                messages.append(messages_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        messages = self.messages
         if messages is not UNSET:
-            field_dict["messages"] = messages
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["messages"] = None if messages is None else [item.to_dict() for item in messages]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _messages = d.pop("messages", UNSET)
-        messages: list[Message] | Unset = UNSET
-        if _messages is not UNSET:
-            messages = []
-            for messages_item_data in _messages:
-                messages_item = Message.from_dict(messages_item_data)
+        src = src_dict
+        messages = src.get("messages", UNSET)
+        if messages is not UNSET and messages is not None:
+            messages = [Message.from_dict(item) for item in messages]
 
-                messages.append(messages_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_messages_200_response_data = cls(
             messages=messages,
             total_items=total_items,
         )
-
-        get_messages_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_messages_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetMessages200ResponseData", src, _NOT_NULLABLE)
         return get_messages_200_response_data
 
     @property

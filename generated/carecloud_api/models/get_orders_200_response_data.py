@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "orders",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "orders",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetOrders200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetOrders200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        orders: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.orders, Unset):
-            orders = []
-            for orders_item_data in self.orders:
-                orders_item = orders_item_data.to_dict()
-                orders.append(orders_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        orders = self.orders
         if orders is not UNSET:
-            field_dict["orders"] = orders
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["orders"] = None if orders is None else [item.to_dict() for item in orders]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _orders = d.pop("orders", UNSET)
-        orders: list[Order] | Unset = UNSET
-        if _orders is not UNSET:
-            orders = []
-            for orders_item_data in _orders:
-                orders_item = Order.from_dict(orders_item_data)
+        src = src_dict
+        orders = src.get("orders", UNSET)
+        if orders is not UNSET and orders is not None:
+            orders = [Order.from_dict(item) for item in orders]
 
-                orders.append(orders_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_orders_200_response_data = cls(
             orders=orders,
             total_items=total_items,
         )
-
-        get_orders_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_orders_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetOrders200ResponseData", src, _NOT_NULLABLE)
         return get_orders_200_response_data
 
     @property

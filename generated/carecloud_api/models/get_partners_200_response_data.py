@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "partners",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "partners",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetPartners200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetPartners200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        partners: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.partners, Unset):
-            partners = []
-            for partners_item_data in self.partners:
-                partners_item = partners_item_data.to_dict()
-                partners.append(partners_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        partners = self.partners
         if partners is not UNSET:
-            field_dict["partners"] = partners
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["partners"] = None if partners is None else [item.to_dict() for item in partners]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _partners = d.pop("partners", UNSET)
-        partners: list[Partner] | Unset = UNSET
-        if _partners is not UNSET:
-            partners = []
-            for partners_item_data in _partners:
-                partners_item = Partner.from_dict(partners_item_data)
+        src = src_dict
+        partners = src.get("partners", UNSET)
+        if partners is not UNSET and partners is not None:
+            partners = [Partner.from_dict(item) for item in partners]
 
-                partners.append(partners_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_partners_200_response_data = cls(
             partners=partners,
             total_items=total_items,
         )
-
-        get_partners_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_partners_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetPartners200ResponseData", src, _NOT_NULLABLE)
         return get_partners_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "point_reservations",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "point_reservations",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetPointReservations200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetPointReservations200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        point_reservations: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.point_reservations, Unset):
-            point_reservations = []
-            for point_reservations_item_data in self.point_reservations:
-                point_reservations_item = point_reservations_item_data.to_dict()
-                point_reservations.append(point_reservations_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        point_reservations = self.point_reservations
         if point_reservations is not UNSET:
-            field_dict["point_reservations"] = point_reservations
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["point_reservations"] = (
+                None if point_reservations is None else [item.to_dict() for item in point_reservations]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _point_reservations = d.pop("point_reservations", UNSET)
-        point_reservations: list[PointReservation] | Unset = UNSET
-        if _point_reservations is not UNSET:
-            point_reservations = []
-            for point_reservations_item_data in _point_reservations:
-                point_reservations_item = PointReservation.from_dict(point_reservations_item_data)
+        src = src_dict
+        point_reservations = src.get("point_reservations", UNSET)
+        if point_reservations is not UNSET and point_reservations is not None:
+            point_reservations = [PointReservation.from_dict(item) for item in point_reservations]
 
-                point_reservations.append(point_reservations_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_point_reservations_200_response_data = cls(
             point_reservations=point_reservations,
             total_items=total_items,
         )
-
-        get_point_reservations_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_point_reservations_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetPointReservations200ResponseData", src, _NOT_NULLABLE)
         return get_point_reservations_200_response_data
 
     @property

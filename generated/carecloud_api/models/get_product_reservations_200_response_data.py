@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_reservations",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_reservations",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetProductReservations200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetProductReservations200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_reservations: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.product_reservations, Unset):
-            product_reservations = []
-            for product_reservations_item_data in self.product_reservations:
-                product_reservations_item = product_reservations_item_data.to_dict()
-                product_reservations.append(product_reservations_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        product_reservations = self.product_reservations
         if product_reservations is not UNSET:
-            field_dict["product_reservations"] = product_reservations
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["product_reservations"] = (
+                None if product_reservations is None else [item.to_dict() for item in product_reservations]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _product_reservations = d.pop("product_reservations", UNSET)
-        product_reservations: list[ProductReservation] | Unset = UNSET
-        if _product_reservations is not UNSET:
-            product_reservations = []
-            for product_reservations_item_data in _product_reservations:
-                product_reservations_item = ProductReservation.from_dict(product_reservations_item_data)
+        src = src_dict
+        product_reservations = src.get("product_reservations", UNSET)
+        if product_reservations is not UNSET and product_reservations is not None:
+            product_reservations = [ProductReservation.from_dict(item) for item in product_reservations]
 
-                product_reservations.append(product_reservations_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_product_reservations_200_response_data = cls(
             product_reservations=product_reservations,
             total_items=total_items,
         )
-
-        get_product_reservations_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_product_reservations_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetProductReservations200ResponseData", src, _NOT_NULLABLE)
         return get_product_reservations_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "purchase_item_properties",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "purchase_item_properties",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetPurchaseItemProperties200ResponseData:
     """
@@ -44,47 +60,41 @@ class GetPurchaseItemProperties200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        purchase_item_properties: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.purchase_item_properties, Unset):
-            purchase_item_properties = []
-            for purchase_item_properties_item_data in self.purchase_item_properties:
-                purchase_item_properties_item = purchase_item_properties_item_data.to_dict()
-                purchase_item_properties.append(purchase_item_properties_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        purchase_item_properties = self.purchase_item_properties
         if purchase_item_properties is not UNSET:
-            field_dict["purchase_item_properties"] = purchase_item_properties
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["purchase_item_properties"] = (
+                None
+                if purchase_item_properties is None
+                else [item.to_dict() for item in purchase_item_properties]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _purchase_item_properties = d.pop("purchase_item_properties", UNSET)
-        purchase_item_properties: list[Property] | Unset = UNSET
-        if _purchase_item_properties is not UNSET:
-            purchase_item_properties = []
-            for purchase_item_properties_item_data in _purchase_item_properties:
-                purchase_item_properties_item = Property.from_dict(purchase_item_properties_item_data)
+        src = src_dict
+        purchase_item_properties = src.get("purchase_item_properties", UNSET)
+        if purchase_item_properties is not UNSET and purchase_item_properties is not None:
+            purchase_item_properties = [Property.from_dict(item) for item in purchase_item_properties]
 
-                purchase_item_properties.append(purchase_item_properties_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_purchase_item_properties_200_response_data = cls(
             purchase_item_properties=purchase_item_properties,
             total_items=total_items,
         )
-
-        get_purchase_item_properties_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_purchase_item_properties_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetPurchaseItemProperties200ResponseData", src, _NOT_NULLABLE)
         return get_purchase_item_properties_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "reward_types",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "reward_types",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetRewardTypes200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetRewardTypes200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        reward_types: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.reward_types, Unset):
-            reward_types = []
-            for reward_types_item_data in self.reward_types:
-                reward_types_item = reward_types_item_data.to_dict()
-                reward_types.append(reward_types_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        reward_types = self.reward_types
         if reward_types is not UNSET:
-            field_dict["reward_types"] = reward_types
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["reward_types"] = (
+                None if reward_types is None else [item.to_dict() for item in reward_types]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _reward_types = d.pop("reward_types", UNSET)
-        reward_types: list[RewardType] | Unset = UNSET
-        if _reward_types is not UNSET:
-            reward_types = []
-            for reward_types_item_data in _reward_types:
-                reward_types_item = RewardType.from_dict(reward_types_item_data)
+        src = src_dict
+        reward_types = src.get("reward_types", UNSET)
+        if reward_types is not UNSET and reward_types is not None:
+            reward_types = [RewardType.from_dict(item) for item in reward_types]
 
-                reward_types.append(reward_types_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_reward_types_200_response_data = cls(
             reward_types=reward_types,
             total_items=total_items,
         )
-
-        get_reward_types_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_reward_types_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetRewardTypes200ResponseData", src, _NOT_NULLABLE)
         return get_reward_types_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "segments",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "segments",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSegments200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetSegments200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        segments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.segments, Unset):
-            segments = []
-            for segments_item_data in self.segments:
-                segments_item = segments_item_data.to_dict()
-                segments.append(segments_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        segments = self.segments
         if segments is not UNSET:
-            field_dict["segments"] = segments
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["segments"] = None if segments is None else [item.to_dict() for item in segments]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _segments = d.pop("segments", UNSET)
-        segments: list[Segment] | Unset = UNSET
-        if _segments is not UNSET:
-            segments = []
-            for segments_item_data in _segments:
-                segments_item = Segment.from_dict(segments_item_data)
+        src = src_dict
+        segments = src.get("segments", UNSET)
+        if segments is not UNSET and segments is not None:
+            segments = [Segment.from_dict(item) for item in segments]
 
-                segments.append(segments_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_segments_200_response_data = cls(
             segments=segments,
             total_items=total_items,
         )
-
-        get_segments_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_segments_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSegments200ResponseData", src, _NOT_NULLABLE)
         return get_segments_200_response_data
 
     @property

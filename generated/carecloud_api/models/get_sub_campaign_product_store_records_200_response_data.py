@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,21 @@ def _bind_models() -> None:
     from ..models.campaign_product_store_record import CampaignProductStoreRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "campaign_product_store_records",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "campaign_product_store_records",
+        "total_items",
+    )
+)
 
 
 @_attrs_define
@@ -45,49 +61,43 @@ class GetSubCampaignProductStoreRecords200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        campaign_product_store_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.campaign_product_store_records, Unset):
-            campaign_product_store_records = []
-            for campaign_product_store_records_item_data in self.campaign_product_store_records:
-                campaign_product_store_records_item = campaign_product_store_records_item_data.to_dict()
-                campaign_product_store_records.append(campaign_product_store_records_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        campaign_product_store_records = self.campaign_product_store_records
         if campaign_product_store_records is not UNSET:
-            field_dict["campaign_product_store_records"] = campaign_product_store_records
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["campaign_product_store_records"] = (
+                None
+                if campaign_product_store_records is None
+                else [item.to_dict() for item in campaign_product_store_records]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _campaign_product_store_records = d.pop("campaign_product_store_records", UNSET)
-        campaign_product_store_records: list[CampaignProductStoreRecord] | Unset = UNSET
-        if _campaign_product_store_records is not UNSET:
-            campaign_product_store_records = []
-            for campaign_product_store_records_item_data in _campaign_product_store_records:
-                campaign_product_store_records_item = CampaignProductStoreRecord.from_dict(
-                    campaign_product_store_records_item_data
-                )
+        src = src_dict
+        campaign_product_store_records = src.get("campaign_product_store_records", UNSET)
+        if campaign_product_store_records is not UNSET and campaign_product_store_records is not None:
+            campaign_product_store_records = [
+                CampaignProductStoreRecord.from_dict(item) for item in campaign_product_store_records
+            ]
 
-                campaign_product_store_records.append(campaign_product_store_records_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_campaign_product_store_records_200_response_data = cls(
             campaign_product_store_records=campaign_product_store_records,
             total_items=total_items,
         )
-
-        get_sub_campaign_product_store_records_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_campaign_product_store_records_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubCampaignProductStoreRecords200ResponseData", src, _NOT_NULLABLE)
         return get_sub_campaign_product_store_records_200_response_data
 
     @property

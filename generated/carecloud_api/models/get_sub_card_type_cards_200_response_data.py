@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "cards",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "cards",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubCardTypeCards200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetSubCardTypeCards200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        cards: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.cards, Unset):
-            cards = []
-            for cards_item_data in self.cards:
-                cards_item = cards_item_data.to_dict()
-                cards.append(cards_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        cards = self.cards
         if cards is not UNSET:
-            field_dict["cards"] = cards
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["cards"] = None if cards is None else [item.to_dict() for item in cards]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _cards = d.pop("cards", UNSET)
-        cards: list[Card] | Unset = UNSET
-        if _cards is not UNSET:
-            cards = []
-            for cards_item_data in _cards:
-                cards_item = Card.from_dict(cards_item_data)
+        src = src_dict
+        cards = src.get("cards", UNSET)
+        if cards is not UNSET and cards is not None:
+            cards = [Card.from_dict(item) for item in cards]
 
-                cards.append(cards_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_card_type_cards_200_response_data = cls(
             cards=cards,
             total_items=total_items,
         )
-
-        get_sub_card_type_cards_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_card_type_cards_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubCardTypeCards200ResponseData", src, _NOT_NULLABLE)
         return get_sub_card_type_cards_200_response_data
 
     @property

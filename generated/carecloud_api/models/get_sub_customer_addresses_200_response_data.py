@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "addresses",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "addresses",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubCustomerAddresses200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetSubCustomerAddresses200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        addresses: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.addresses, Unset):
-            addresses = []
-            for addresses_item_data in self.addresses:
-                addresses_item = addresses_item_data.to_dict()
-                addresses.append(addresses_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        addresses = self.addresses
         if addresses is not UNSET:
-            field_dict["addresses"] = addresses
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["addresses"] = None if addresses is None else [item.to_dict() for item in addresses]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _addresses = d.pop("addresses", UNSET)
-        addresses: list[AdditionalAddress] | Unset = UNSET
-        if _addresses is not UNSET:
-            addresses = []
-            for addresses_item_data in _addresses:
-                addresses_item = AdditionalAddress.from_dict(addresses_item_data)
+        src = src_dict
+        addresses = src.get("addresses", UNSET)
+        if addresses is not UNSET and addresses is not None:
+            addresses = [AdditionalAddress.from_dict(item) for item in addresses]
 
-                addresses.append(addresses_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_customer_addresses_200_response_data = cls(
             addresses=addresses,
             total_items=total_items,
         )
-
-        get_sub_customer_addresses_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_customer_addresses_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubCustomerAddresses200ResponseData", src, _NOT_NULLABLE)
         return get_sub_customer_addresses_200_response_data
 
     @property

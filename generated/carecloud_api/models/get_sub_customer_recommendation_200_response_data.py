@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "recommendations",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "recommendations",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubCustomerRecommendation200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetSubCustomerRecommendation200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        recommendations: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.recommendations, Unset):
-            recommendations = []
-            for recommendations_item_data in self.recommendations:
-                recommendations_item = recommendations_item_data.to_dict()
-                recommendations.append(recommendations_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        recommendations = self.recommendations
         if recommendations is not UNSET:
-            field_dict["recommendations"] = recommendations
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["recommendations"] = (
+                None if recommendations is None else [item.to_dict() for item in recommendations]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _recommendations = d.pop("recommendations", UNSET)
-        recommendations: list[Recommendation] | Unset = UNSET
-        if _recommendations is not UNSET:
-            recommendations = []
-            for recommendations_item_data in _recommendations:
-                recommendations_item = Recommendation.from_dict(recommendations_item_data)
+        src = src_dict
+        recommendations = src.get("recommendations", UNSET)
+        if recommendations is not UNSET and recommendations is not None:
+            recommendations = [Recommendation.from_dict(item) for item in recommendations]
 
-                recommendations.append(recommendations_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_customer_recommendation_200_response_data = cls(
             recommendations=recommendations,
             total_items=total_items,
         )
-
-        get_sub_customer_recommendation_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_customer_recommendation_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubCustomerRecommendation200ResponseData", src, _NOT_NULLABLE)
         return get_sub_customer_recommendation_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "related_customers",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "related_customers",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubCustomerRelatedCustomers200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetSubCustomerRelatedCustomers200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        related_customers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.related_customers, Unset):
-            related_customers = []
-            for related_customers_item_data in self.related_customers:
-                related_customers_item = related_customers_item_data.to_dict()
-                related_customers.append(related_customers_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        related_customers = self.related_customers
         if related_customers is not UNSET:
-            field_dict["related_customers"] = related_customers
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["related_customers"] = (
+                None if related_customers is None else [item.to_dict() for item in related_customers]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _related_customers = d.pop("related_customers", UNSET)
-        related_customers: list[RelatedCustomer] | Unset = UNSET
-        if _related_customers is not UNSET:
-            related_customers = []
-            for related_customers_item_data in _related_customers:
-                related_customers_item = RelatedCustomer.from_dict(related_customers_item_data)
+        src = src_dict
+        related_customers = src.get("related_customers", UNSET)
+        if related_customers is not UNSET and related_customers is not None:
+            related_customers = [RelatedCustomer.from_dict(item) for item in related_customers]
 
-                related_customers.append(related_customers_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_customer_related_customers_200_response_data = cls(
             related_customers=related_customers,
             total_items=total_items,
         )
-
-        get_sub_customer_related_customers_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_customer_related_customers_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubCustomerRelatedCustomers200ResponseData", src, _NOT_NULLABLE)
         return get_sub_customer_related_customers_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "rewards",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "rewards",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubCustomerRewardRecommendations200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetSubCustomerRewardRecommendations200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        rewards: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.rewards, Unset):
-            rewards = []
-            for rewards_item_data in self.rewards:
-                rewards_item = rewards_item_data.to_dict()
-                rewards.append(rewards_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        rewards = self.rewards
         if rewards is not UNSET:
-            field_dict["rewards"] = rewards
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["rewards"] = None if rewards is None else [item.to_dict() for item in rewards]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _rewards = d.pop("rewards", UNSET)
-        rewards: list[Reward] | Unset = UNSET
-        if _rewards is not UNSET:
-            rewards = []
-            for rewards_item_data in _rewards:
-                rewards_item = Reward.from_dict(rewards_item_data)
+        src = src_dict
+        rewards = src.get("rewards", UNSET)
+        if rewards is not UNSET and rewards is not None:
+            rewards = [Reward.from_dict(item) for item in rewards]
 
-                rewards.append(rewards_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_customer_reward_recommendations_200_response_data = cls(
             rewards=rewards,
             total_items=total_items,
         )
-
-        get_sub_customer_reward_recommendations_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_customer_reward_recommendations_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls(
+                "GetSubCustomerRewardRecommendations200ResponseData", src, _NOT_NULLABLE
+            )
         return get_sub_customer_reward_recommendations_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "event_properties",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event_properties",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubEventTypeProperties200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetSubEventTypeProperties200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        event_properties: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.event_properties, Unset):
-            event_properties = []
-            for event_properties_item_data in self.event_properties:
-                event_properties_item = event_properties_item_data.to_dict()
-                event_properties.append(event_properties_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        event_properties = self.event_properties
         if event_properties is not UNSET:
-            field_dict["event_properties"] = event_properties
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["event_properties"] = (
+                None if event_properties is None else [item.to_dict() for item in event_properties]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _event_properties = d.pop("event_properties", UNSET)
-        event_properties: list[Property] | Unset = UNSET
-        if _event_properties is not UNSET:
-            event_properties = []
-            for event_properties_item_data in _event_properties:
-                event_properties_item = Property.from_dict(event_properties_item_data)
+        src = src_dict
+        event_properties = src.get("event_properties", UNSET)
+        if event_properties is not UNSET and event_properties is not None:
+            event_properties = [Property.from_dict(item) for item in event_properties]
 
-                event_properties.append(event_properties_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_event_type_properties_200_response_data = cls(
             event_properties=event_properties,
             total_items=total_items,
         )
-
-        get_sub_event_type_properties_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_event_type_properties_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubEventTypeProperties200ResponseData", src, _NOT_NULLABLE)
         return get_sub_event_type_properties_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "vouchers",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "vouchers",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubRewardVouchers200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetSubRewardVouchers200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        vouchers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vouchers, Unset):
-            vouchers = []
-            for vouchers_item_data in self.vouchers:
-                vouchers_item = vouchers_item_data.to_dict()
-                vouchers.append(vouchers_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        vouchers = self.vouchers
         if vouchers is not UNSET:
-            field_dict["vouchers"] = vouchers
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["vouchers"] = None if vouchers is None else [item.to_dict() for item in vouchers]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _vouchers = d.pop("vouchers", UNSET)
-        vouchers: list[Voucher] | Unset = UNSET
-        if _vouchers is not UNSET:
-            vouchers = []
-            for vouchers_item_data in _vouchers:
-                vouchers_item = Voucher.from_dict(vouchers_item_data)
+        src = src_dict
+        vouchers = src.get("vouchers", UNSET)
+        if vouchers is not UNSET and vouchers is not None:
+            vouchers = [Voucher.from_dict(item) for item in vouchers]
 
-                vouchers.append(vouchers_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_reward_vouchers_200_response_data = cls(
             vouchers=vouchers,
             total_items=total_items,
         )
-
-        get_sub_reward_vouchers_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_reward_vouchers_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubRewardVouchers200ResponseData", src, _NOT_NULLABLE)
         return get_sub_reward_vouchers_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "task_comments",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "task_comments",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubTaskComments200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetSubTaskComments200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        task_comments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.task_comments, Unset):
-            task_comments = []
-            for task_comments_item_data in self.task_comments:
-                task_comments_item = task_comments_item_data.to_dict()
-                task_comments.append(task_comments_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        task_comments = self.task_comments
         if task_comments is not UNSET:
-            field_dict["task_comments"] = task_comments
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["task_comments"] = (
+                None if task_comments is None else [item.to_dict() for item in task_comments]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _task_comments = d.pop("task_comments", UNSET)
-        task_comments: list[TaskComment] | Unset = UNSET
-        if _task_comments is not UNSET:
-            task_comments = []
-            for task_comments_item_data in _task_comments:
-                task_comments_item = TaskComment.from_dict(task_comments_item_data)
+        src = src_dict
+        task_comments = src.get("task_comments", UNSET)
+        if task_comments is not UNSET and task_comments is not None:
+            task_comments = [TaskComment.from_dict(item) for item in task_comments]
 
-                task_comments.append(task_comments_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_task_comments_200_response_data = cls(
             task_comments=task_comments,
             total_items=total_items,
         )
-
-        get_sub_task_comments_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_task_comments_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubTaskComments200ResponseData", src, _NOT_NULLABLE)
         return get_sub_task_comments_200_response_data
 
     @property

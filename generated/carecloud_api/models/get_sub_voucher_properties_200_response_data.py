@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "property_records",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "property_records",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubVoucherProperties200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetSubVoucherProperties200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        property_records = self.property_records
         if property_records is not UNSET:
-            field_dict["property_records"] = property_records
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
+        src = src_dict
+        property_records = src.get("property_records", UNSET)
+        if property_records is not UNSET and property_records is not None:
+            property_records = [PropertyRecord.from_dict(item) for item in property_records]
 
-                property_records.append(property_records_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_sub_voucher_properties_200_response_data = cls(
             property_records=property_records,
             total_items=total_items,
         )
-
-        get_sub_voucher_properties_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_sub_voucher_properties_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubVoucherProperties200ResponseData", src, _NOT_NULLABLE)
         return get_sub_voucher_properties_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "task_states",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "task_states",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetTaskStates200ResponseData:
     """
@@ -44,47 +60,39 @@ class GetTaskStates200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        task_states: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.task_states, Unset):
-            task_states = []
-            for task_states_item_data in self.task_states:
-                task_states_item = task_states_item_data.to_dict()
-                task_states.append(task_states_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        task_states = self.task_states
         if task_states is not UNSET:
-            field_dict["task_states"] = task_states
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["task_states"] = (
+                None if task_states is None else [item.to_dict() for item in task_states]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _task_states = d.pop("task_states", UNSET)
-        task_states: list[TaskState] | Unset = UNSET
-        if _task_states is not UNSET:
-            task_states = []
-            for task_states_item_data in _task_states:
-                task_states_item = TaskState.from_dict(task_states_item_data)
+        src = src_dict
+        task_states = src.get("task_states", UNSET)
+        if task_states is not UNSET and task_states is not None:
+            task_states = [TaskState.from_dict(item) for item in task_states]
 
-                task_states.append(task_states_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_task_states_200_response_data = cls(
             task_states=task_states,
             total_items=total_items,
         )
-
-        get_task_states_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_task_states_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetTaskStates200ResponseData", src, _NOT_NULLABLE)
         return get_task_states_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "tasks",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "tasks",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetTasks200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetTasks200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        tasks: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.tasks, Unset):
-            tasks = []
-            for tasks_item_data in self.tasks:
-                tasks_item = tasks_item_data.to_dict()
-                tasks.append(tasks_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        tasks = self.tasks
         if tasks is not UNSET:
-            field_dict["tasks"] = tasks
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["tasks"] = None if tasks is None else [item.to_dict() for item in tasks]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _tasks = d.pop("tasks", UNSET)
-        tasks: list[Task] | Unset = UNSET
-        if _tasks is not UNSET:
-            tasks = []
-            for tasks_item_data in _tasks:
-                tasks_item = Task.from_dict(tasks_item_data)
+        src = src_dict
+        tasks = src.get("tasks", UNSET)
+        if tasks is not UNSET and tasks is not None:
+            tasks = [Task.from_dict(item) for item in tasks]
 
-                tasks.append(tasks_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_tasks_200_response_data = cls(
             tasks=tasks,
             total_items=total_items,
         )
-
-        get_tasks_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_tasks_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetTasks200ResponseData", src, _NOT_NULLABLE)
         return get_tasks_200_response_data
 
     @property

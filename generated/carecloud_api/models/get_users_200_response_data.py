@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "users",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "users",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetUsers200ResponseData:
     """
@@ -44,47 +60,37 @@ class GetUsers200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        users: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.users, Unset):
-            users = []
-            for users_item_data in self.users:
-                users_item = users_item_data.to_dict()
-                users.append(users_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        users = self.users
         if users is not UNSET:
-            field_dict["users"] = users
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["users"] = None if users is None else [item.to_dict() for item in users]
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _users = d.pop("users", UNSET)
-        users: list[User] | Unset = UNSET
-        if _users is not UNSET:
-            users = []
-            for users_item_data in _users:
-                users_item = User.from_dict(users_item_data)
+        src = src_dict
+        users = src.get("users", UNSET)
+        if users is not UNSET and users is not None:
+            users = [User.from_dict(item) for item in users]
 
-                users.append(users_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         get_users_200_response_data = cls(
             users=users,
             total_items=total_items,
         )
-
-        get_users_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_users_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetUsers200ResponseData", src, _NOT_NULLABLE)
         return get_users_200_response_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,25 @@ def _bind_models() -> None:
     from ..models.credit_wallet_summary import CreditWalletSummary  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "earned_credits",
+        "redeemed_credits",
+        "available_credits",
+        "split_by_currency",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "earned_credits",
+        "redeemed_credits",
+        "available_credits",
+        "split_by_currency",
+    )
+)
 
 
 @_attrs_define
@@ -49,52 +69,36 @@ class GetWalletCredits200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        earned_credits = self.earned_credits
-
-        redeemed_credits = self.redeemed_credits
-
-        available_credits = self.available_credits
-
-        split_by_currency: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.split_by_currency, Unset):
-            split_by_currency = []
-            for split_by_currency_item_data in self.split_by_currency:
-                split_by_currency_item = split_by_currency_item_data.to_dict()
-                split_by_currency.append(split_by_currency_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if earned_credits is not UNSET:
-            field_dict["earned_credits"] = earned_credits
-        if redeemed_credits is not UNSET:
-            field_dict["redeemed_credits"] = redeemed_credits
-        if available_credits is not UNSET:
-            field_dict["available_credits"] = available_credits
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.earned_credits is not UNSET:
+            field_dict["earned_credits"] = self.earned_credits
+        if self.redeemed_credits is not UNSET:
+            field_dict["redeemed_credits"] = self.redeemed_credits
+        if self.available_credits is not UNSET:
+            field_dict["available_credits"] = self.available_credits
+        split_by_currency = self.split_by_currency
         if split_by_currency is not UNSET:
-            field_dict["split_by_currency"] = split_by_currency
-
+            field_dict["split_by_currency"] = (
+                None if split_by_currency is None else [item.to_dict() for item in split_by_currency]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        earned_credits = d.pop("earned_credits", UNSET)
+        src = src_dict
+        earned_credits = src.get("earned_credits", UNSET)
 
-        redeemed_credits = d.pop("redeemed_credits", UNSET)
+        redeemed_credits = src.get("redeemed_credits", UNSET)
 
-        available_credits = d.pop("available_credits", UNSET)
+        available_credits = src.get("available_credits", UNSET)
 
-        _split_by_currency = d.pop("split_by_currency", UNSET)
-        split_by_currency: list[CreditWalletSummary] | Unset = UNSET
-        if _split_by_currency is not UNSET:
-            split_by_currency = []
-            for split_by_currency_item_data in _split_by_currency:
-                split_by_currency_item = CreditWalletSummary.from_dict(split_by_currency_item_data)
-
-                split_by_currency.append(split_by_currency_item)
+        split_by_currency = src.get("split_by_currency", UNSET)
+        if split_by_currency is not UNSET and split_by_currency is not None:
+            split_by_currency = [CreditWalletSummary.from_dict(item) for item in split_by_currency]
 
         get_wallet_credits_200_response_data = cls(
             earned_credits=earned_credits,
@@ -102,8 +106,12 @@ class GetWalletCredits200ResponseData:
             available_credits=available_credits,
             split_by_currency=split_by_currency,
         )
-
-        get_wallet_credits_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_wallet_credits_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetWalletCredits200ResponseData", src, _NOT_NULLABLE)
         return get_wallet_credits_200_response_data
 
     @property

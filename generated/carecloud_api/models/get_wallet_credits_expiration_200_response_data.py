@@ -8,9 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="GetWalletCreditsExpiration200ResponseData")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "next_amount",
+        "next_date",
+        "current_month_amount",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "next_amount",
+        "next_date",
+        "current_month_amount",
+    )
+)
 
 
 @_attrs_define
@@ -30,40 +48,37 @@ class GetWalletCreditsExpiration200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        next_amount = self.next_amount
-
-        next_date = self.next_date
-
-        current_month_amount = self.current_month_amount
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if next_amount is not UNSET:
-            field_dict["next_amount"] = next_amount
-        if next_date is not UNSET:
-            field_dict["next_date"] = next_date
-        if current_month_amount is not UNSET:
-            field_dict["current_month_amount"] = current_month_amount
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.next_amount is not UNSET:
+            field_dict["next_amount"] = self.next_amount
+        if self.next_date is not UNSET:
+            field_dict["next_date"] = self.next_date
+        if self.current_month_amount is not UNSET:
+            field_dict["current_month_amount"] = self.current_month_amount
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        next_amount = d.pop("next_amount", UNSET)
+        src = src_dict
+        next_amount = src.get("next_amount", UNSET)
 
-        next_date = d.pop("next_date", UNSET)
+        next_date = src.get("next_date", UNSET)
 
-        current_month_amount = d.pop("current_month_amount", UNSET)
+        current_month_amount = src.get("current_month_amount", UNSET)
 
         get_wallet_credits_expiration_200_response_data = cls(
             next_amount=next_amount,
             next_date=next_date,
             current_month_amount=current_month_amount,
         )
-
-        get_wallet_credits_expiration_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            get_wallet_credits_expiration_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetWalletCreditsExpiration200ResponseData", src, _NOT_NULLABLE)
         return get_wallet_credits_expiration_200_response_data
 
     @property

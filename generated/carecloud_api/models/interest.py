@@ -8,9 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Interest")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "interest_id",
+        "name",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "interest_id",
+        "name",
+    )
+)
 
 
 @_attrs_define
@@ -29,33 +45,30 @@ class Interest:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        interest_id = self.interest_id
-
-        name = self.name
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if interest_id is not UNSET:
-            field_dict["interest_id"] = interest_id
-        if name is not UNSET:
-            field_dict["name"] = name
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.interest_id is not UNSET:
+            field_dict["interest_id"] = self.interest_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        interest_id = d.pop("interest_id", UNSET)
+        src = src_dict
+        interest_id = src.get("interest_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = src.get("name", UNSET)
 
         interest = cls(
             interest_id=interest_id,
             name=name,
         )
-
-        interest.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            interest.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Interest", src, _NOT_NULLABLE)
         return interest
 
     @property

@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="InterestRecord")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "interest_id",
+        "customer_id",
+        "interest_record_id",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "interest_id",
+        "customer_id",
+        "interest_record_id",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -36,39 +56,27 @@ class InterestRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        interest_id = self.interest_id
-
-        customer_id = self.customer_id
-
-        interest_record_id = self.interest_record_id
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "interest_id": interest_id,
-                "customer_id": customer_id,
-            }
-        )
-        if interest_record_id is not UNSET:
-            field_dict["interest_record_id"] = interest_record_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["interest_id"] = self.interest_id
+        field_dict["customer_id"] = self.customer_id
+        if self.interest_record_id is not UNSET:
+            field_dict["interest_record_id"] = self.interest_record_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        interest_id = d.pop("interest_id")
+        src = src_dict
+        interest_id = src["interest_id"]
 
-        customer_id = d.pop("customer_id")
+        customer_id = src["customer_id"]
 
-        interest_record_id = d.pop("interest_record_id", UNSET)
+        interest_record_id = src.get("interest_record_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         interest_record = cls(
             interest_id=interest_id,
@@ -76,8 +84,12 @@ class InterestRecord:
             interest_record_id=interest_record_id,
             last_change=last_change,
         )
-
-        interest_record.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            interest_record.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("InterestRecord", src, _NOT_NULLABLE)
         return interest_record
 
     @property

@@ -8,10 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.language_state import LanguageState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Language")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "language_id",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "language_id",
+        "state",
+        "last_change",
+    )
+)
+_LanguageState_BY_VALUE: dict[Any, LanguageState] = dict(LanguageState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -35,47 +54,38 @@ class Language:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        language_id = self.language_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if language_id is not UNSET:
-            field_dict["language_id"] = language_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.language_id is not UNSET:
+            field_dict["language_id"] = self.language_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        language_id = d.pop("language_id", UNSET)
+        src = src_dict
+        language_id = src.get("language_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: LanguageState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = LanguageState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _LanguageState_BY_VALUE.get(state) or LanguageState(state)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         language = cls(
             language_id=language_id,
             state=state,
             last_change=last_change,
         )
-
-        language.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            language.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Language", src, _NOT_NULLABLE)
         return language
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,25 @@ def _bind_models() -> None:
     from ..models.attachment_info import AttachmentInfo  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "plain_text_body",
+        "html_body",
+        "attachments",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "plain_text_body",
+        "html_body",
+        "attachments",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -58,53 +78,34 @@ class MessageDetail:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        plain_text_body = self.plain_text_body
-
-        html_body = self.html_body
-
-        attachments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.attachments, Unset):
-            attachments = []
-            for attachments_item_data in self.attachments:
-                attachments_item = attachments_item_data.to_dict()
-                attachments.append(attachments_item)
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "plain_text_body": plain_text_body,
-                "html_body": html_body,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["plain_text_body"] = self.plain_text_body
+        field_dict["html_body"] = self.html_body
+        attachments = self.attachments
         if attachments is not UNSET:
-            field_dict["attachments"] = attachments
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["attachments"] = (
+                None if attachments is None else [item.to_dict() for item in attachments]
+            )
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        plain_text_body = d.pop("plain_text_body")
+        src = src_dict
+        plain_text_body = src["plain_text_body"]
 
-        html_body = d.pop("html_body")
+        html_body = src["html_body"]
 
-        _attachments = d.pop("attachments", UNSET)
-        attachments: list[AttachmentInfo] | Unset = UNSET
-        if _attachments is not UNSET:
-            attachments = []
-            for attachments_item_data in _attachments:
-                attachments_item = AttachmentInfo.from_dict(attachments_item_data)
+        attachments = src.get("attachments", UNSET)
+        if attachments is not UNSET and attachments is not None:
+            attachments = [AttachmentInfo.from_dict(item) for item in attachments]
 
-                attachments.append(attachments_item)
-
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         message_detail = cls(
             plain_text_body=plain_text_body,
@@ -112,8 +113,12 @@ class MessageDetail:
             attachments=attachments,
             last_change=last_change,
         )
-
-        message_detail.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            message_detail.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("MessageDetail", src, _NOT_NULLABLE)
         return message_detail
 
     @property

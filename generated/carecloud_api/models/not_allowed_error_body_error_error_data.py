@@ -8,9 +8,15 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="NotAllowedErrorBodyErrorErrorData")
+
+
+_KNOWN_FIELDS = frozenset(("http_method",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("http_method",))
 
 
 @_attrs_define
@@ -27,26 +33,27 @@ class NotAllowedErrorBodyErrorErrorData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        http_method = self.http_method
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if http_method is not UNSET:
-            field_dict["http_method"] = http_method
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.http_method is not UNSET:
+            field_dict["http_method"] = self.http_method
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        http_method = d.pop("http_method", UNSET)
+        src = src_dict
+        http_method = src.get("http_method", UNSET)
 
         not_allowed_error_body_error_error_data = cls(
             http_method=http_method,
         )
-
-        not_allowed_error_body_error_error_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            not_allowed_error_body_error_error_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("NotAllowedErrorBodyErrorErrorData", src, _NOT_NULLABLE)
         return not_allowed_error_body_error_error_data
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("error",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("error",))
+
+
 @_attrs_define
 class NotFoundErrorBody:
     """
@@ -42,35 +48,32 @@ class NotFoundErrorBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        error: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.error, Unset):
-            error = self.error.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        error = self.error
         if error is not UNSET:
-            field_dict["error"] = error
-
+            field_dict["error"] = None if error is None else error.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _error = d.pop("error", UNSET)
-        error: NotFoundErrorBodyError | Unset
-        if isinstance(_error, Unset):
-            error = UNSET
-        else:
-            error = NotFoundErrorBodyError.from_dict(_error)
+        src = src_dict
+        error = src.get("error", UNSET)
+        if error is not UNSET and error is not None:
+            error = NotFoundErrorBodyError.from_dict(error)
 
         not_found_error_body = cls(
             error=error,
         )
-
-        not_found_error_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            not_found_error_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("NotFoundErrorBody", src, _NOT_NULLABLE)
         return not_found_error_body
 
     @property

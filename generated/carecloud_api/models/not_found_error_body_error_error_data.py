@@ -8,9 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="NotFoundErrorBodyErrorErrorData")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "resource_name",
+        "resource_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "resource_name",
+        "resource_id",
+    )
+)
 
 
 @_attrs_define
@@ -29,33 +45,32 @@ class NotFoundErrorBodyErrorErrorData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        resource_name = self.resource_name
-
-        resource_id = self.resource_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if resource_name is not UNSET:
-            field_dict["resource_name"] = resource_name
-        if resource_id is not UNSET:
-            field_dict["resource_id"] = resource_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.resource_name is not UNSET:
+            field_dict["resource_name"] = self.resource_name
+        if self.resource_id is not UNSET:
+            field_dict["resource_id"] = self.resource_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        resource_name = d.pop("resource_name", UNSET)
+        src = src_dict
+        resource_name = src.get("resource_name", UNSET)
 
-        resource_id = d.pop("resource_id", UNSET)
+        resource_id = src.get("resource_id", UNSET)
 
         not_found_error_body_error_error_data = cls(
             resource_name=resource_name,
             resource_id=resource_id,
         )
-
-        not_found_error_body_error_error_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            not_found_error_body_error_error_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("NotFoundErrorBodyErrorErrorData", src, _NOT_NULLABLE)
         return not_found_error_body_error_error_data
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.time_interval import TimeInterval
 
@@ -23,6 +25,21 @@ def _bind_models() -> None:
     from ..models.time_interval import TimeInterval  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "day_id",
+        "time_intervals",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "day_id",
+        "time_intervals",
+    )
+)
 
 
 @_attrs_define
@@ -43,44 +60,37 @@ class OpeningDay:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        day_id = self.day_id
-
-        time_intervals = []
-        for time_intervals_item_data in self.time_intervals:
-            time_intervals_item = time_intervals_item_data.to_dict()
-            time_intervals.append(time_intervals_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "day_id": day_id,
-                "time_intervals": time_intervals,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["day_id"] = self.day_id
+        time_intervals = self.time_intervals
+        field_dict["time_intervals"] = (
+            None if time_intervals is None else [item.to_dict() for item in time_intervals]
         )
-
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        day_id = d.pop("day_id")
+        src = src_dict
+        day_id = src["day_id"]
 
-        time_intervals = []
-        _time_intervals = d.pop("time_intervals")
-        for time_intervals_item_data in _time_intervals:
-            time_intervals_item = TimeInterval.from_dict(time_intervals_item_data)
-
-            time_intervals.append(time_intervals_item)
+        time_intervals = src["time_intervals"]
+        if time_intervals is not None:
+            time_intervals = [TimeInterval.from_dict(item) for item in time_intervals]
 
         opening_day = cls(
             day_id=day_id,
             time_intervals=time_intervals,
         )
-
-        opening_day.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            opening_day.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OpeningDay", src, _NOT_NULLABLE)
         return opening_day
 
     @property

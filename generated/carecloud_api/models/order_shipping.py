@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,27 @@ def _bind_models() -> None:
     from ..models.address import Address  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "shipping_id",
+        "contact_firstname",
+        "contact_lastname",
+        "phone",
+        "address",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "shipping_id",
+        "contact_firstname",
+        "contact_lastname",
+        "phone",
+        "address",
+    )
+)
 
 
 @_attrs_define
@@ -53,55 +75,37 @@ class OrderShipping:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        shipping_id = self.shipping_id
-
-        contact_firstname = self.contact_firstname
-
-        contact_lastname = self.contact_lastname
-
-        phone = self.phone
-
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "shipping_id": shipping_id,
-            }
-        )
-        if contact_firstname is not UNSET:
-            field_dict["contact_firstname"] = contact_firstname
-        if contact_lastname is not UNSET:
-            field_dict["contact_lastname"] = contact_lastname
-        if phone is not UNSET:
-            field_dict["phone"] = phone
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["shipping_id"] = self.shipping_id
+        if self.contact_firstname is not UNSET:
+            field_dict["contact_firstname"] = self.contact_firstname
+        if self.contact_lastname is not UNSET:
+            field_dict["contact_lastname"] = self.contact_lastname
+        if self.phone is not UNSET:
+            field_dict["phone"] = self.phone
+        address = self.address
         if address is not UNSET:
-            field_dict["address"] = address
-
+            field_dict["address"] = None if address is None else address.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        shipping_id = d.pop("shipping_id")
+        src = src_dict
+        shipping_id = src["shipping_id"]
 
-        contact_firstname = d.pop("contact_firstname", UNSET)
+        contact_firstname = src.get("contact_firstname", UNSET)
 
-        contact_lastname = d.pop("contact_lastname", UNSET)
+        contact_lastname = src.get("contact_lastname", UNSET)
 
-        phone = d.pop("phone", UNSET)
+        phone = src.get("phone", UNSET)
 
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = Address.from_dict(_address)
+        address = src.get("address", UNSET)
+        if address is not UNSET and address is not None:
+            address = Address.from_dict(address)
 
         order_shipping = cls(
             shipping_id=shipping_id,
@@ -110,8 +114,12 @@ class OrderShipping:
             phone=phone,
             address=address,
         )
-
-        order_shipping.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            order_shipping.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OrderShipping", src, _NOT_NULLABLE)
         return order_shipping
 
     @property

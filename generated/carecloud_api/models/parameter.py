@@ -8,7 +8,24 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="Parameter")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "parameter_name",
+        "value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "parameter_name",
+        "value",
+    )
+)
 
 
 @_attrs_define
@@ -27,34 +44,28 @@ class Parameter:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        parameter_name = self.parameter_name
-
-        value = self.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "parameter_name": parameter_name,
-                "value": value,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["parameter_name"] = self.parameter_name
+        field_dict["value"] = self.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        parameter_name = d.pop("parameter_name")
+        src = src_dict
+        parameter_name = src["parameter_name"]
 
-        value = d.pop("value")
+        value = src["value"]
 
         parameter = cls(
             parameter_name=parameter_name,
             value=value,
         )
-
-        parameter.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            parameter.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Parameter", src, _NOT_NULLABLE)
         return parameter
 
     @property

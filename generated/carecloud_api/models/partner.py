@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.partner_state import PartnerState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,34 @@ def _bind_models() -> None:
     from ..models.address import Address  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "partner_id",
+        "address",
+        "registration_id",
+        "vat_id",
+        "email",
+        "phone",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "partner_id",
+        "address",
+        "registration_id",
+        "vat_id",
+        "email",
+        "phone",
+        "state",
+    )
+)
+_PartnerState_BY_VALUE: dict[Any, PartnerState] = dict(PartnerState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -65,80 +94,52 @@ class Partner:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        name = self.name
-
-        partner_id = self.partner_id
-
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
-        registration_id = self.registration_id
-
-        vat_id = self.vat_id
-
-        email = self.email
-
-        phone = self.phone
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        address = self.address
         if address is not UNSET:
-            field_dict["address"] = address
-        if registration_id is not UNSET:
-            field_dict["registration_id"] = registration_id
-        if vat_id is not UNSET:
-            field_dict["vat_id"] = vat_id
-        if email is not UNSET:
-            field_dict["email"] = email
-        if phone is not UNSET:
-            field_dict["phone"] = phone
+            field_dict["address"] = None if address is None else address.to_dict()
+        if self.registration_id is not UNSET:
+            field_dict["registration_id"] = self.registration_id
+        if self.vat_id is not UNSET:
+            field_dict["vat_id"] = self.vat_id
+        if self.email is not UNSET:
+            field_dict["email"] = self.email
+        if self.phone is not UNSET:
+            field_dict["phone"] = self.phone
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        name = d.pop("name")
+        src = src_dict
+        name = src["name"]
 
-        partner_id = d.pop("partner_id", UNSET)
+        partner_id = src.get("partner_id", UNSET)
 
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = Address.from_dict(_address)
+        address = src.get("address", UNSET)
+        if address is not UNSET and address is not None:
+            address = Address.from_dict(address)
 
-        registration_id = d.pop("registration_id", UNSET)
+        registration_id = src.get("registration_id", UNSET)
 
-        vat_id = d.pop("vat_id", UNSET)
+        vat_id = src.get("vat_id", UNSET)
 
-        email = d.pop("email", UNSET)
+        email = src.get("email", UNSET)
 
-        phone = d.pop("phone", UNSET)
+        phone = src.get("phone", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: PartnerState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = PartnerState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _PartnerState_BY_VALUE.get(state) or PartnerState(state)
 
         partner = cls(
             name=name,
@@ -150,8 +151,10 @@ class Partner:
             phone=phone,
             state=state,
         )
-
-        partner.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            partner.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Partner", src, _NOT_NULLABLE)
         return partner
 
     @property

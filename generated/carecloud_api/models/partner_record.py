@@ -8,9 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PartnerRecord")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "partner_id",
+        "partner_record_id",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "partner_id",
+        "partner_record_id",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -32,42 +50,36 @@ class PartnerRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        partner_id = self.partner_id
-
-        partner_record_id = self.partner_record_id
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "partner_id": partner_id,
-            }
-        )
-        if partner_record_id is not UNSET:
-            field_dict["partner_record_id"] = partner_record_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["partner_id"] = self.partner_id
+        if self.partner_record_id is not UNSET:
+            field_dict["partner_record_id"] = self.partner_record_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        partner_id = d.pop("partner_id")
+        src = src_dict
+        partner_id = src["partner_id"]
 
-        partner_record_id = d.pop("partner_record_id", UNSET)
+        partner_record_id = src.get("partner_record_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         partner_record = cls(
             partner_id=partner_id,
             partner_record_id=partner_record_id,
             last_change=last_change,
         )
-
-        partner_record.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            partner_record.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PartnerRecord", src, _NOT_NULLABLE)
         return partner_record
 
     @property

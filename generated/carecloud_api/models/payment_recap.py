@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,25 @@ def _bind_models() -> None:
     from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "credit_points",
+        "amount_for_credit",
+        "vouchers",
+        "recommended_discounts",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "credit_points",
+        "amount_for_credit",
+        "vouchers",
+        "recommended_discounts",
+    )
+)
 
 
 @_attrs_define
@@ -55,64 +75,39 @@ class PaymentRecap:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        credit_points = self.credit_points
-
-        amount_for_credit = self.amount_for_credit
-
-        vouchers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vouchers, Unset):
-            vouchers = []
-            for vouchers_item_data in self.vouchers:
-                vouchers_item = vouchers_item_data.to_dict()
-                vouchers.append(vouchers_item)
-
-        recommended_discounts: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.recommended_discounts, Unset):
-            recommended_discounts = []
-            for recommended_discounts_item_data in self.recommended_discounts:
-                recommended_discounts_item = recommended_discounts_item_data.to_dict()
-                recommended_discounts.append(recommended_discounts_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if credit_points is not UNSET:
-            field_dict["credit_points"] = credit_points
-        if amount_for_credit is not UNSET:
-            field_dict["amount_for_credit"] = amount_for_credit
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.credit_points is not UNSET:
+            field_dict["credit_points"] = self.credit_points
+        if self.amount_for_credit is not UNSET:
+            field_dict["amount_for_credit"] = self.amount_for_credit
+        vouchers = self.vouchers
         if vouchers is not UNSET:
-            field_dict["vouchers"] = vouchers
+            field_dict["vouchers"] = None if vouchers is None else [item.to_dict() for item in vouchers]
+        recommended_discounts = self.recommended_discounts
         if recommended_discounts is not UNSET:
-            field_dict["recommended_discounts"] = recommended_discounts
-
+            field_dict["recommended_discounts"] = (
+                None if recommended_discounts is None else [item.to_dict() for item in recommended_discounts]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        credit_points = d.pop("credit_points", UNSET)
+        src = src_dict
+        credit_points = src.get("credit_points", UNSET)
 
-        amount_for_credit = d.pop("amount_for_credit", UNSET)
+        amount_for_credit = src.get("amount_for_credit", UNSET)
 
-        _vouchers = d.pop("vouchers", UNSET)
-        vouchers: list[PaymentVoucher] | Unset = UNSET
-        if _vouchers is not UNSET:
-            vouchers = []
-            for vouchers_item_data in _vouchers:
-                vouchers_item = PaymentVoucher.from_dict(vouchers_item_data)
+        vouchers = src.get("vouchers", UNSET)
+        if vouchers is not UNSET and vouchers is not None:
+            vouchers = [PaymentVoucher.from_dict(item) for item in vouchers]
 
-                vouchers.append(vouchers_item)
-
-        _recommended_discounts = d.pop("recommended_discounts", UNSET)
-        recommended_discounts: list[DiscountItem] | Unset = UNSET
-        if _recommended_discounts is not UNSET:
-            recommended_discounts = []
-            for recommended_discounts_item_data in _recommended_discounts:
-                recommended_discounts_item = DiscountItem.from_dict(recommended_discounts_item_data)
-
-                recommended_discounts.append(recommended_discounts_item)
+        recommended_discounts = src.get("recommended_discounts", UNSET)
+        if recommended_discounts is not UNSET and recommended_discounts is not None:
+            recommended_discounts = [DiscountItem.from_dict(item) for item in recommended_discounts]
 
         payment_recap = cls(
             credit_points=credit_points,
@@ -120,8 +115,12 @@ class PaymentRecap:
             vouchers=vouchers,
             recommended_discounts=recommended_discounts,
         )
-
-        payment_recap.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            payment_recap.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PaymentRecap", src, _NOT_NULLABLE)
         return payment_recap
 
     @property

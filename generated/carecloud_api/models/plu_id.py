@@ -8,7 +8,24 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PluId")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "list_code",
+        "code",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "list_code",
+        "code",
+    )
+)
 
 
 @_attrs_define
@@ -32,34 +49,28 @@ class PluId:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        list_code = self.list_code
-
-        code = self.code
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "list_code": list_code,
-                "code": code,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["list_code"] = self.list_code
+        field_dict["code"] = self.code
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        list_code = d.pop("list_code")
+        src = src_dict
+        list_code = src["list_code"]
 
-        code = d.pop("code")
+        code = src["code"]
 
         plu_id = cls(
             list_code=list_code,
             code=code,
         )
-
-        plu_id.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            plu_id.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PluId", src, _NOT_NULLABLE)
         return plu_id
 
     @property

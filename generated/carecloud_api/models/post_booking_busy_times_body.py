@@ -8,10 +8,35 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_booking_busy_times_body_time_period import PostBookingBusyTimesBodyTimePeriod
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostBookingBusyTimesBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "booking_date",
+        "time_period",
+        "booking_ticket_id",
+        "booking_property_id",
+        "booking_property_value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "booking_date",
+        "time_period",
+        "booking_ticket_id",
+        "booking_property_id",
+        "booking_property_value",
+    )
+)
+_PostBookingBusyTimesBodyTimePeriod_BY_VALUE: dict[Any, PostBookingBusyTimesBodyTimePeriod] = dict(
+    PostBookingBusyTimesBodyTimePeriod._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -44,45 +69,36 @@ class PostBookingBusyTimesBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        booking_date = self.booking_date
-
-        time_period = self.time_period.value
-
-        booking_ticket_id = self.booking_ticket_id
-
-        booking_property_id = self.booking_property_id
-
-        booking_property_value = self.booking_property_value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "booking_date": booking_date,
-                "time_period": time_period,
-            }
-        )
-        if booking_ticket_id is not UNSET:
-            field_dict["booking_ticket_id"] = booking_ticket_id
-        if booking_property_id is not UNSET:
-            field_dict["booking_property_id"] = booking_property_id
-        if booking_property_value is not UNSET:
-            field_dict["booking_property_value"] = booking_property_value
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["booking_date"] = self.booking_date
+        time_period = self.time_period
+        field_dict["time_period"] = None if time_period is None else time_period.value
+        if self.booking_ticket_id is not UNSET:
+            field_dict["booking_ticket_id"] = self.booking_ticket_id
+        if self.booking_property_id is not UNSET:
+            field_dict["booking_property_id"] = self.booking_property_id
+        if self.booking_property_value is not UNSET:
+            field_dict["booking_property_value"] = self.booking_property_value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        booking_date = d.pop("booking_date")
+        src = src_dict
+        booking_date = src["booking_date"]
 
-        time_period = PostBookingBusyTimesBodyTimePeriod(d.pop("time_period"))
+        time_period = src["time_period"]
+        if time_period is not None:
+            time_period = _PostBookingBusyTimesBodyTimePeriod_BY_VALUE.get(
+                time_period
+            ) or PostBookingBusyTimesBodyTimePeriod(time_period)
 
-        booking_ticket_id = d.pop("booking_ticket_id", UNSET)
+        booking_ticket_id = src.get("booking_ticket_id", UNSET)
 
-        booking_property_id = d.pop("booking_property_id", UNSET)
+        booking_property_id = src.get("booking_property_id", UNSET)
 
-        booking_property_value = d.pop("booking_property_value", UNSET)
+        booking_property_value = src.get("booking_property_value", UNSET)
 
         post_booking_busy_times_body = cls(
             booking_date=booking_date,
@@ -91,8 +107,12 @@ class PostBookingBusyTimesBody:
             booking_property_id=booking_property_id,
             booking_property_value=booking_property_value,
         )
-
-        post_booking_busy_times_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_booking_busy_times_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostBookingBusyTimesBody", src, _NOT_NULLABLE)
         return post_booking_busy_times_body
 
     @property

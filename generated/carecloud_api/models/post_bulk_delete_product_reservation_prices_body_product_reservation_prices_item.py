@@ -8,9 +8,15 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem")
+
+
+_KNOWN_FIELDS = frozenset(("product_reservation_price_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("product_reservation_price_id",))
 
 
 @_attrs_define
@@ -27,26 +33,29 @@ class PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        product_reservation_price_id = self.product_reservation_price_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if product_reservation_price_id is not UNSET:
-            field_dict["product_reservation_price_id"] = product_reservation_price_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.product_reservation_price_id is not UNSET:
+            field_dict["product_reservation_price_id"] = self.product_reservation_price_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        product_reservation_price_id = d.pop("product_reservation_price_id", UNSET)
+        src = src_dict
+        product_reservation_price_id = src.get("product_reservation_price_id", UNSET)
 
         post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item = cls(
             product_reservation_price_id=product_reservation_price_id,
         )
-
-        post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls(
+                "PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem", src, _NOT_NULLABLE
+            )
         return post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.error_processing import ErrorProcessing
 from ..types import UNSET, Unset
 
@@ -26,6 +27,22 @@ def _bind_models() -> None:
     from ..models.product_batch import ProductBatch  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "products",
+        "error_processing",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "products",
+        "error_processing",
+    )
+)
+_ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -48,52 +65,41 @@ class PostBulkProductsBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        products = []
-        for products_item_data in self.products:
-            products_item = products_item_data.to_dict()
-            products.append(products_item)
-
-        error_processing: int | Unset = UNSET
-        if not isinstance(self.error_processing, Unset):
-            error_processing = self.error_processing.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "products": products,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        products = self.products
+        field_dict["products"] = None if products is None else [item.to_dict() for item in products]
+        error_processing = self.error_processing
         if error_processing is not UNSET:
-            field_dict["error_processing"] = error_processing
-
+            field_dict["error_processing"] = None if error_processing is None else error_processing.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        products = []
-        _products = d.pop("products")
-        for products_item_data in _products:
-            products_item = ProductBatch.from_dict(products_item_data)
+        src = src_dict
+        products = src["products"]
+        if products is not None:
+            products = [ProductBatch.from_dict(item) for item in products]
 
-            products.append(products_item)
-
-        _error_processing = d.pop("error_processing", UNSET)
-        error_processing: ErrorProcessing | Unset
-        if isinstance(_error_processing, Unset):
-            error_processing = UNSET
-        else:
-            error_processing = ErrorProcessing(_error_processing)
+        error_processing = src.get("error_processing", UNSET)
+        if error_processing is not UNSET and error_processing is not None:
+            error_processing = _ErrorProcessing_BY_VALUE.get(error_processing) or ErrorProcessing(
+                error_processing
+            )
 
         post_bulk_products_body = cls(
             products=products,
             error_processing=error_processing,
         )
-
-        post_bulk_products_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_bulk_products_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostBulkProductsBody", src, _NOT_NULLABLE)
         return post_bulk_products_body
 
     @property

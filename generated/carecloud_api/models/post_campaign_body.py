@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.campaign import Campaign
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("campaign",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("campaign",))
+
+
 @_attrs_define
 class PostCampaignBody:
     """
@@ -40,30 +47,31 @@ class PostCampaignBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        campaign = self.campaign.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "campaign": campaign,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        campaign = self.campaign
+        field_dict["campaign"] = None if campaign is None else campaign.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        campaign = Campaign.from_dict(d.pop("campaign"))
+        src = src_dict
+        campaign = src["campaign"]
+        if campaign is not None:
+            campaign = Campaign.from_dict(campaign)
 
         post_campaign_body = cls(
             campaign=campaign,
         )
-
-        post_campaign_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_campaign_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCampaignBody", src, _NOT_NULLABLE)
         return post_campaign_body
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.campaign_product import CampaignProduct
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("campaign_product",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("campaign_product",))
+
+
 @_attrs_define
 class PostCampaignProductBody:
     """
@@ -40,30 +47,31 @@ class PostCampaignProductBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        campaign_product = self.campaign_product.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "campaign_product": campaign_product,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        campaign_product = self.campaign_product
+        field_dict["campaign_product"] = None if campaign_product is None else campaign_product.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        campaign_product = CampaignProduct.from_dict(d.pop("campaign_product"))
+        src = src_dict
+        campaign_product = src["campaign_product"]
+        if campaign_product is not None:
+            campaign_product = CampaignProduct.from_dict(campaign_product)
 
         post_campaign_product_body = cls(
             campaign_product=campaign_product,
         )
-
-        post_campaign_product_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_campaign_product_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCampaignProductBody", src, _NOT_NULLABLE)
         return post_campaign_product_body
 
     @property

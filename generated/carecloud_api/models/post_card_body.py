@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.card import Card
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("card",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("card",))
+
+
 @_attrs_define
 class PostCardBody:
     """
@@ -40,30 +47,31 @@ class PostCardBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        card = self.card.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "card": card,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        card = self.card
+        field_dict["card"] = None if card is None else card.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        card = Card.from_dict(d.pop("card"))
+        src = src_dict
+        card = src["card"]
+        if card is not None:
+            card = Card.from_dict(card)
 
         post_card_body = cls(
             card=card,
         )
-
-        post_card_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_card_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCardBody", src, _NOT_NULLABLE)
         return post_card_body
 
     @property

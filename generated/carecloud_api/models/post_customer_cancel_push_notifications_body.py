@@ -8,9 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostCustomerCancelPushNotificationsBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "external_application_id",
+        "push_token",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "external_application_id",
+        "push_token",
+    )
+)
 
 
 @_attrs_define
@@ -33,41 +51,35 @@ class PostCustomerCancelPushNotificationsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        external_application_id = self.external_application_id
-
-        push_token = self.push_token
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "external_application_id": external_application_id,
-            }
-        )
-        if push_token is not UNSET:
-            field_dict["push_token"] = push_token
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["external_application_id"] = self.external_application_id
+        if self.push_token is not UNSET:
+            field_dict["push_token"] = self.push_token
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        src = src_dict
+        customer_id = src["customer_id"]
 
-        external_application_id = d.pop("external_application_id")
+        external_application_id = src["external_application_id"]
 
-        push_token = d.pop("push_token", UNSET)
+        push_token = src.get("push_token", UNSET)
 
         post_customer_cancel_push_notifications_body = cls(
             customer_id=customer_id,
             external_application_id=external_application_id,
             push_token=push_token,
         )
-
-        post_customer_cancel_push_notifications_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_customer_cancel_push_notifications_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerCancelPushNotificationsBody", src, _NOT_NULLABLE)
         return post_customer_cancel_push_notifications_body
 
     @property

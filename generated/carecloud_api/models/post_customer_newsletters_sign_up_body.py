@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,27 @@ def _bind_models() -> None:
     from ..models.partner_record import PartnerRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "contact",
+        "customer_source_id",
+        "agreements",
+        "language_id",
+        "partner_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "contact",
+        "customer_source_id",
+        "agreements",
+        "language_id",
+        "partner_records",
+    )
+)
 
 
 @_attrs_define
@@ -57,66 +79,41 @@ class PostCustomerNewslettersSignUpBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        contact = self.contact
-
-        customer_source_id = self.customer_source_id
-
-        agreements: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.agreements, Unset):
-            agreements = self.agreements.to_dict()
-
-        language_id = self.language_id
-
-        partner_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.partner_records, Unset):
-            partner_records = []
-            for partner_records_item_data in self.partner_records:
-                partner_records_item = partner_records_item_data.to_dict()
-                partner_records.append(partner_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "contact": contact,
-                "customer_source_id": customer_source_id,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["contact"] = self.contact
+        field_dict["customer_source_id"] = self.customer_source_id
+        agreements = self.agreements
         if agreements is not UNSET:
-            field_dict["agreements"] = agreements
-        if language_id is not UNSET:
-            field_dict["language_id"] = language_id
+            field_dict["agreements"] = None if agreements is None else agreements.to_dict()
+        if self.language_id is not UNSET:
+            field_dict["language_id"] = self.language_id
+        partner_records = self.partner_records
         if partner_records is not UNSET:
-            field_dict["partner_records"] = partner_records
-
+            field_dict["partner_records"] = (
+                None if partner_records is None else [item.to_dict() for item in partner_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        contact = d.pop("contact")
+        src = src_dict
+        contact = src["contact"]
 
-        customer_source_id = d.pop("customer_source_id")
+        customer_source_id = src["customer_source_id"]
 
-        _agreements = d.pop("agreements", UNSET)
-        agreements: Agreement | Unset
-        if isinstance(_agreements, Unset):
-            agreements = UNSET
-        else:
-            agreements = Agreement.from_dict(_agreements)
+        agreements = src.get("agreements", UNSET)
+        if agreements is not UNSET and agreements is not None:
+            agreements = Agreement.from_dict(agreements)
 
-        language_id = d.pop("language_id", UNSET)
+        language_id = src.get("language_id", UNSET)
 
-        _partner_records = d.pop("partner_records", UNSET)
-        partner_records: list[PartnerRecord] | Unset = UNSET
-        if _partner_records is not UNSET:
-            partner_records = []
-            for partner_records_item_data in _partner_records:
-                partner_records_item = PartnerRecord.from_dict(partner_records_item_data)
-
-                partner_records.append(partner_records_item)
+        partner_records = src.get("partner_records", UNSET)
+        if partner_records is not UNSET and partner_records is not None:
+            partner_records = [PartnerRecord.from_dict(item) for item in partner_records]
 
         post_customer_newsletters_sign_up_body = cls(
             contact=contact,
@@ -125,8 +122,12 @@ class PostCustomerNewslettersSignUpBody:
             language_id=language_id,
             partner_records=partner_records,
         )
-
-        post_customer_newsletters_sign_up_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_customer_newsletters_sign_up_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerNewslettersSignUpBody", src, _NOT_NULLABLE)
         return post_customer_newsletters_sign_up_body
 
     @property

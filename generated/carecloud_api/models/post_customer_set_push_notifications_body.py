@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.device import Device
 
@@ -23,6 +25,25 @@ def _bind_models() -> None:
     from ..models.device import Device  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "device",
+        "external_application_id",
+        "push_token",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "device",
+        "external_application_id",
+        "push_token",
+    )
+)
 
 
 @_attrs_define
@@ -49,39 +70,30 @@ class PostCustomerSetPushNotificationsBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_id = self.customer_id
-
-        device = self.device.to_dict()
-
-        external_application_id = self.external_application_id
-
-        push_token = self.push_token
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "device": device,
-                "external_application_id": external_application_id,
-                "push_token": push_token,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        device = self.device
+        field_dict["device"] = None if device is None else device.to_dict()
+        field_dict["external_application_id"] = self.external_application_id
+        field_dict["push_token"] = self.push_token
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        src = src_dict
+        customer_id = src["customer_id"]
 
-        device = Device.from_dict(d.pop("device"))
+        device = src["device"]
+        if device is not None:
+            device = Device.from_dict(device)
 
-        external_application_id = d.pop("external_application_id")
+        external_application_id = src["external_application_id"]
 
-        push_token = d.pop("push_token")
+        push_token = src["push_token"]
 
         post_customer_set_push_notifications_body = cls(
             customer_id=customer_id,
@@ -89,8 +101,12 @@ class PostCustomerSetPushNotificationsBody:
             external_application_id=external_application_id,
             push_token=push_token,
         )
-
-        post_customer_set_push_notifications_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_customer_set_push_notifications_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerSetPushNotificationsBody", src, _NOT_NULLABLE)
         return post_customer_set_push_notifications_body
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.social_network_credentials import SocialNetworkCredentials
 
@@ -23,6 +25,11 @@ def _bind_models() -> None:
     from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(("social_network_credentials",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("social_network_credentials",))
 
 
 @_attrs_define
@@ -43,30 +50,33 @@ class PostCustomerVerifySocialNetworkCredentialsBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        social_network_credentials = self.social_network_credentials.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "social_network_credentials": social_network_credentials,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        social_network_credentials = self.social_network_credentials
+        field_dict["social_network_credentials"] = (
+            None if social_network_credentials is None else social_network_credentials.to_dict()
         )
-
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        social_network_credentials = SocialNetworkCredentials.from_dict(d.pop("social_network_credentials"))
+        src = src_dict
+        social_network_credentials = src["social_network_credentials"]
+        if social_network_credentials is not None:
+            social_network_credentials = SocialNetworkCredentials.from_dict(social_network_credentials)
 
         post_customer_verify_social_network_credentials_body = cls(
             social_network_credentials=social_network_credentials,
         )
-
-        post_customer_verify_social_network_credentials_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_customer_verify_social_network_credentials_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerVerifySocialNetworkCredentialsBody", src, _NOT_NULLABLE)
         return post_customer_verify_social_network_credentials_body
 
     @property

@@ -8,11 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_customers_check_registration_ability_body_type import (
     PostCustomersCheckRegistrationAbilityBodyType,
 )
 
 T = TypeVar("T", bound="PostCustomersCheckRegistrationAbilityBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "type",
+        "value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "type",
+        "value",
+    )
+)
+_PostCustomersCheckRegistrationAbilityBodyType_BY_VALUE: dict[
+    Any, PostCustomersCheckRegistrationAbilityBodyType
+] = dict(PostCustomersCheckRegistrationAbilityBodyType._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -31,34 +50,35 @@ class PostCustomersCheckRegistrationAbilityBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_.value
-
-        value = self.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "type": type_,
-                "value": value,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        type_ = self.type_
+        field_dict["type"] = None if type_ is None else type_.value
+        field_dict["value"] = self.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        type_ = PostCustomersCheckRegistrationAbilityBodyType(d.pop("type"))
+        src = src_dict
+        type_ = src["type"]
+        if type_ is not None:
+            type_ = _PostCustomersCheckRegistrationAbilityBodyType_BY_VALUE.get(
+                type_
+            ) or PostCustomersCheckRegistrationAbilityBodyType(type_)
 
-        value = d.pop("value")
+        value = src["value"]
 
         post_customers_check_registration_ability_body = cls(
             type_=type_,
             value=value,
         )
-
-        post_customers_check_registration_ability_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_customers_check_registration_ability_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersCheckRegistrationAbilityBody", src, _NOT_NULLABLE)
         return post_customers_check_registration_ability_body
 
     @property

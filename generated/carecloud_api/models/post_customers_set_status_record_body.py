@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostCustomersSetStatusRecordBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "status_id",
+        "customer_id",
+        "valid_from",
+        "valid_to",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "status_id",
+        "customer_id",
+        "valid_from",
+        "valid_to",
+    )
+)
 
 
 @_attrs_define
@@ -34,39 +54,27 @@ class PostCustomersSetStatusRecordBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        status_id = self.status_id
-
-        customer_id = self.customer_id
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "status_id": status_id,
-                "customer_id": customer_id,
-            }
-        )
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["status_id"] = self.status_id
+        field_dict["customer_id"] = self.customer_id
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        status_id = d.pop("status_id")
+        src = src_dict
+        status_id = src["status_id"]
 
-        customer_id = d.pop("customer_id")
+        customer_id = src["customer_id"]
 
-        valid_from = d.pop("valid_from", UNSET)
+        valid_from = src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        valid_to = src.get("valid_to", UNSET)
 
         post_customers_set_status_record_body = cls(
             status_id=status_id,
@@ -74,8 +82,12 @@ class PostCustomersSetStatusRecordBody:
             valid_from=valid_from,
             valid_to=valid_to,
         )
-
-        post_customers_set_status_record_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_customers_set_status_record_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersSetStatusRecordBody", src, _NOT_NULLABLE)
         return post_customers_set_status_record_body
 
     @property

@@ -8,7 +8,24 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PostCustomersUploadPhotoBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "data",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "data",
+    )
+)
 
 
 @_attrs_define
@@ -27,34 +44,30 @@ class PostCustomersUploadPhotoBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        data = self.data
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "data": data,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["data"] = self.data
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        src = src_dict
+        customer_id = src["customer_id"]
 
-        data = d.pop("data")
+        data = src["data"]
 
         post_customers_upload_photo_body = cls(
             customer_id=customer_id,
             data=data,
         )
-
-        post_customers_upload_photo_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_customers_upload_photo_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersUploadPhotoBody", src, _NOT_NULLABLE)
         return post_customers_upload_photo_body
 
     @property

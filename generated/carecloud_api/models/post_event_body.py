@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,6 +30,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "event",
+        "property_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event",
+        "property_records",
+    )
+)
+
+
 @_attrs_define
 class PostEventBody:
     """
@@ -47,49 +63,41 @@ class PostEventBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        event = self.event.to_dict()
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "event": event,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        event = self.event
+        field_dict["event"] = None if event is None else event.to_dict()
+        property_records = self.property_records
         if property_records is not UNSET:
-            field_dict["property_records"] = property_records
-
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        event = EventPost.from_dict(d.pop("event"))
+        src = src_dict
+        event = src["event"]
+        if event is not None:
+            event = EventPost.from_dict(event)
 
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
-
-                property_records.append(property_records_item)
+        property_records = src.get("property_records", UNSET)
+        if property_records is not UNSET and property_records is not None:
+            property_records = [PropertyRecord.from_dict(item) for item in property_records]
 
         post_event_body = cls(
             event=event,
             property_records=property_records,
         )
-
-        post_event_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_event_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostEventBody", src, _NOT_NULLABLE)
         return post_event_body
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.message import Message
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("message",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("message",))
+
+
 @_attrs_define
 class PostMessageSendBody:
     """
@@ -40,30 +47,31 @@ class PostMessageSendBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        message = self.message.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "message": message,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        message = self.message
+        field_dict["message"] = None if message is None else message.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        message = Message.from_dict(d.pop("message"))
+        src = src_dict
+        message = src["message"]
+        if message is not None:
+            message = Message.from_dict(message)
 
         post_message_send_body = cls(
             message=message,
         )
-
-        post_message_send_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_message_send_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostMessageSendBody", src, _NOT_NULLABLE)
         return post_message_send_body
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.order import Order
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("order",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("order",))
+
+
 @_attrs_define
 class PostOrderBody:
     """
@@ -40,30 +47,31 @@ class PostOrderBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        order = self.order.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "order": order,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        order = self.order
+        field_dict["order"] = None if order is None else order.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        order = Order.from_dict(d.pop("order"))
+        src = src_dict
+        order = src["order"]
+        if order is not None:
+            order = Order.from_dict(order)
 
         post_order_body = cls(
             order=order,
         )
-
-        post_order_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_order_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostOrderBody", src, _NOT_NULLABLE)
         return post_order_body
 
     @property

@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostPointReservationCreateBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "external_id",
+        "customer_id",
+        "amount",
+        "expiration_time",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "external_id",
+        "customer_id",
+        "amount",
+        "expiration_time",
+    )
+)
 
 
 @_attrs_define
@@ -35,38 +55,26 @@ class PostPointReservationCreateBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        external_id = self.external_id
-
-        customer_id = self.customer_id
-
-        amount = self.amount
-
-        expiration_time = self.expiration_time
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "external_id": external_id,
-                "customer_id": customer_id,
-                "amount": amount,
-            }
-        )
-        if expiration_time is not UNSET:
-            field_dict["expiration_time"] = expiration_time
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["external_id"] = self.external_id
+        field_dict["customer_id"] = self.customer_id
+        field_dict["amount"] = self.amount
+        if self.expiration_time is not UNSET:
+            field_dict["expiration_time"] = self.expiration_time
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        external_id = d.pop("external_id")
+        src = src_dict
+        external_id = src["external_id"]
 
-        customer_id = d.pop("customer_id")
+        customer_id = src["customer_id"]
 
-        amount = d.pop("amount")
+        amount = src["amount"]
 
-        expiration_time = d.pop("expiration_time", UNSET)
+        expiration_time = src.get("expiration_time", UNSET)
 
         post_point_reservation_create_body = cls(
             external_id=external_id,
@@ -74,8 +82,12 @@ class PostPointReservationCreateBody:
             amount=amount,
             expiration_time=expiration_time,
         )
-
-        post_point_reservation_create_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_point_reservation_create_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPointReservationCreateBody", src, _NOT_NULLABLE)
         return post_point_reservation_create_body
 
     @property

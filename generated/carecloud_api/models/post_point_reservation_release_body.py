@@ -8,7 +8,14 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PostPointReservationReleaseBody")
+
+
+_KNOWN_FIELDS = frozenset(("external_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("external_id",))
 
 
 @_attrs_define
@@ -24,28 +31,26 @@ class PostPointReservationReleaseBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        external_id = self.external_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "external_id": external_id,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["external_id"] = self.external_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        external_id = d.pop("external_id")
+        src = src_dict
+        external_id = src["external_id"]
 
         post_point_reservation_release_body = cls(
             external_id=external_id,
         )
-
-        post_point_reservation_release_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_point_reservation_release_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPointReservationReleaseBody", src, _NOT_NULLABLE)
         return post_point_reservation_release_body
 
     @property

@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostPointsSynchronizeBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "amount",
+        "partner_id",
+        "note",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "amount",
+        "partner_id",
+        "note",
+    )
+)
 
 
 @_attrs_define
@@ -34,39 +54,27 @@ class PostPointsSynchronizeBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        amount = self.amount
-
-        partner_id = self.partner_id
-
-        note = self.note
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "amount": amount,
-            }
-        )
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
-        if note is not UNSET:
-            field_dict["note"] = note
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["amount"] = self.amount
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        src = src_dict
+        customer_id = src["customer_id"]
 
-        amount = d.pop("amount")
+        amount = src["amount"]
 
-        partner_id = d.pop("partner_id", UNSET)
+        partner_id = src.get("partner_id", UNSET)
 
-        note = d.pop("note", UNSET)
+        note = src.get("note", UNSET)
 
         post_points_synchronize_body = cls(
             customer_id=customer_id,
@@ -74,8 +82,12 @@ class PostPointsSynchronizeBody:
             partner_id=partner_id,
             note=note,
         )
-
-        post_points_synchronize_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_points_synchronize_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPointsSynchronizeBody", src, _NOT_NULLABLE)
         return post_points_synchronize_body
 
     @property

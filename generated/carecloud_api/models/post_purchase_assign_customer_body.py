@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostPurchaseAssignCustomerBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "store_id",
+        "external_purchase_id",
+        "card_number",
+        "customer_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "store_id",
+        "external_purchase_id",
+        "card_number",
+        "customer_id",
+    )
+)
 
 
 @_attrs_define
@@ -39,39 +59,27 @@ class PostPurchaseAssignCustomerBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        store_id = self.store_id
-
-        external_purchase_id = self.external_purchase_id
-
-        card_number = self.card_number
-
-        customer_id = self.customer_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "store_id": store_id,
-                "external_purchase_id": external_purchase_id,
-            }
-        )
-        if card_number is not UNSET:
-            field_dict["card_number"] = card_number
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["store_id"] = self.store_id
+        field_dict["external_purchase_id"] = self.external_purchase_id
+        if self.card_number is not UNSET:
+            field_dict["card_number"] = self.card_number
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        store_id = d.pop("store_id")
+        src = src_dict
+        store_id = src["store_id"]
 
-        external_purchase_id = d.pop("external_purchase_id")
+        external_purchase_id = src["external_purchase_id"]
 
-        card_number = d.pop("card_number", UNSET)
+        card_number = src.get("card_number", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        customer_id = src.get("customer_id", UNSET)
 
         post_purchase_assign_customer_body = cls(
             store_id=store_id,
@@ -79,8 +87,12 @@ class PostPurchaseAssignCustomerBody:
             card_number=card_number,
             customer_id=customer_id,
         )
-
-        post_purchase_assign_customer_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_purchase_assign_customer_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPurchaseAssignCustomerBody", src, _NOT_NULLABLE)
         return post_purchase_assign_customer_body
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_purchase_recommended_rewards_body_reward_list_type import (
     PostPurchaseRecommendedRewardsBodyRewardListType,
 )
@@ -28,6 +29,32 @@ def _bind_models() -> None:
     from ..models.bill import Bill  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "store_id",
+        "cashdesk_number",
+        "reward_list_type",
+        "bill",
+        "card_number",
+        "customer_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "store_id",
+        "cashdesk_number",
+        "reward_list_type",
+        "bill",
+        "card_number",
+        "customer_id",
+    )
+)
+_PostPurchaseRecommendedRewardsBodyRewardListType_BY_VALUE: dict[
+    Any, PostPurchaseRecommendedRewardsBodyRewardListType
+] = dict(PostPurchaseRecommendedRewardsBodyRewardListType._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -71,51 +98,43 @@ class PostPurchaseRecommendedRewardsBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        store_id = self.store_id
-
-        cashdesk_number = self.cashdesk_number
-
-        reward_list_type = self.reward_list_type.value
-
-        bill = self.bill.to_dict()
-
-        card_number = self.card_number
-
-        customer_id = self.customer_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "store_id": store_id,
-                "cashdesk_number": cashdesk_number,
-                "reward_list_type": reward_list_type,
-                "bill": bill,
-            }
-        )
-        if card_number is not UNSET:
-            field_dict["card_number"] = card_number
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["store_id"] = self.store_id
+        field_dict["cashdesk_number"] = self.cashdesk_number
+        reward_list_type = self.reward_list_type
+        field_dict["reward_list_type"] = None if reward_list_type is None else reward_list_type.value
+        bill = self.bill
+        field_dict["bill"] = None if bill is None else bill.to_dict()
+        if self.card_number is not UNSET:
+            field_dict["card_number"] = self.card_number
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        store_id = d.pop("store_id")
+        src = src_dict
+        store_id = src["store_id"]
 
-        cashdesk_number = d.pop("cashdesk_number")
+        cashdesk_number = src["cashdesk_number"]
 
-        reward_list_type = PostPurchaseRecommendedRewardsBodyRewardListType(d.pop("reward_list_type"))
+        reward_list_type = src["reward_list_type"]
+        if reward_list_type is not None:
+            reward_list_type = _PostPurchaseRecommendedRewardsBodyRewardListType_BY_VALUE.get(
+                reward_list_type
+            ) or PostPurchaseRecommendedRewardsBodyRewardListType(reward_list_type)
 
-        bill = Bill.from_dict(d.pop("bill"))
+        bill = src["bill"]
+        if bill is not None:
+            bill = Bill.from_dict(bill)
 
-        card_number = d.pop("card_number", UNSET)
+        card_number = src.get("card_number", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        customer_id = src.get("customer_id", UNSET)
 
         post_purchase_recommended_rewards_body = cls(
             store_id=store_id,
@@ -125,8 +144,12 @@ class PostPurchaseRecommendedRewardsBody:
             card_number=card_number,
             customer_id=customer_id,
         )
-
-        post_purchase_recommended_rewards_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_purchase_recommended_rewards_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPurchaseRecommendedRewardsBody", src, _NOT_NULLABLE)
         return post_purchase_recommended_rewards_body
 
     @property

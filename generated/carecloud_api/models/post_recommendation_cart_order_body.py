@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostRecommendationCartOrderBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "cart_product_ids",
+        "product_id_list",
+        "count",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "cart_product_ids",
+        "product_id_list",
+        "count",
+    )
+)
 
 
 @_attrs_define
@@ -32,44 +50,36 @@ class PostRecommendationCartOrderBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        cart_product_ids = self.cart_product_ids
-
-        product_id_list: list[str] | Unset = UNSET
-        if not isinstance(self.product_id_list, Unset):
-            product_id_list = self.product_id_list
-
-        count = self.count
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "cart_product_ids": cart_product_ids,
-            }
-        )
-        if product_id_list is not UNSET:
-            field_dict["product_id_list"] = product_id_list
-        if count is not UNSET:
-            field_dict["count"] = count
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["cart_product_ids"] = self.cart_product_ids
+        if self.product_id_list is not UNSET:
+            field_dict["product_id_list"] = self.product_id_list
+        if self.count is not UNSET:
+            field_dict["count"] = self.count
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        cart_product_ids = cast(list[str], d.pop("cart_product_ids"))
+        src = src_dict
+        cart_product_ids = src["cart_product_ids"]
 
-        product_id_list = cast(list[str], d.pop("product_id_list", UNSET))
+        product_id_list = src.get("product_id_list", UNSET)
 
-        count = d.pop("count", UNSET)
+        count = src.get("count", UNSET)
 
         post_recommendation_cart_order_body = cls(
             cart_product_ids=cart_product_ids,
             product_id_list=product_id_list,
             count=count,
         )
-
-        post_recommendation_cart_order_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_recommendation_cart_order_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostRecommendationCartOrderBody", src, _NOT_NULLABLE)
         return post_recommendation_cart_order_body
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "search_results",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "search_results",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class PostReservableProductsSearch200ResponseData:
     """
@@ -44,47 +60,39 @@ class PostReservableProductsSearch200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        search_results: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.search_results, Unset):
-            search_results = []
-            for search_results_item_data in self.search_results:
-                search_results_item = search_results_item_data.to_dict()
-                search_results.append(search_results_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        search_results = self.search_results
         if search_results is not UNSET:
-            field_dict["search_results"] = search_results
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["search_results"] = (
+                None if search_results is None else [item.to_dict() for item in search_results]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _search_results = d.pop("search_results", UNSET)
-        search_results: list[SearchResult] | Unset = UNSET
-        if _search_results is not UNSET:
-            search_results = []
-            for search_results_item_data in _search_results:
-                search_results_item = SearchResult.from_dict(search_results_item_data)
+        src = src_dict
+        search_results = src.get("search_results", UNSET)
+        if search_results is not UNSET and search_results is not None:
+            search_results = [SearchResult.from_dict(item) for item in search_results]
 
-                search_results.append(search_results_item)
-
-        total_items = d.pop("total_items", UNSET)
+        total_items = src.get("total_items", UNSET)
 
         post_reservable_products_search_200_response_data = cls(
             search_results=search_results,
             total_items=total_items,
         )
-
-        post_reservable_products_search_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_reservable_products_search_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostReservableProductsSearch200ResponseData", src, _NOT_NULLABLE)
         return post_reservable_products_search_200_response_data
 
     @property

@@ -8,7 +8,14 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PostReservableProductsSearchBody")
+
+
+_KNOWN_FIELDS = frozenset(("search_string",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("search_string",))
 
 
 @_attrs_define
@@ -24,28 +31,26 @@ class PostReservableProductsSearchBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        search_string = self.search_string
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "search_string": search_string,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["search_string"] = self.search_string
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        search_string = d.pop("search_string")
+        src = src_dict
+        search_string = src["search_string"]
 
         post_reservable_products_search_body = cls(
             search_string=search_string,
         )
-
-        post_reservable_products_search_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_reservable_products_search_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostReservableProductsSearchBody", src, _NOT_NULLABLE)
         return post_reservable_products_search_body
 
     @property

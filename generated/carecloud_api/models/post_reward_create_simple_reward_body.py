@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.simple_reward import SimpleReward
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("simple_reward",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("simple_reward",))
+
+
 @_attrs_define
 class PostRewardCreateSimpleRewardBody:
     """
@@ -40,30 +47,31 @@ class PostRewardCreateSimpleRewardBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        simple_reward = self.simple_reward.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "simple_reward": simple_reward,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        simple_reward = self.simple_reward
+        field_dict["simple_reward"] = None if simple_reward is None else simple_reward.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        simple_reward = SimpleReward.from_dict(d.pop("simple_reward"))
+        src = src_dict
+        simple_reward = src["simple_reward"]
+        if simple_reward is not None:
+            simple_reward = SimpleReward.from_dict(simple_reward)
 
         post_reward_create_simple_reward_body = cls(
             simple_reward=simple_reward,
         )
-
-        post_reward_create_simple_reward_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_reward_create_simple_reward_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostRewardCreateSimpleRewardBody", src, _NOT_NULLABLE)
         return post_reward_create_simple_reward_body
 
     @property

@@ -8,9 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostRewardCreateVoucherBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "code",
+        "note",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "code",
+        "note",
+    )
+)
 
 
 @_attrs_define
@@ -30,42 +48,36 @@ class PostRewardCreateVoucherBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        code = self.code
-
-        note = self.note
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-            }
-        )
-        if code is not UNSET:
-            field_dict["code"] = code
-        if note is not UNSET:
-            field_dict["note"] = note
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        if self.code is not UNSET:
+            field_dict["code"] = self.code
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        src = src_dict
+        customer_id = src["customer_id"]
 
-        code = d.pop("code", UNSET)
+        code = src.get("code", UNSET)
 
-        note = d.pop("note", UNSET)
+        note = src.get("note", UNSET)
 
         post_reward_create_voucher_body = cls(
             customer_id=customer_id,
             code=code,
             note=note,
         )
-
-        post_reward_create_voucher_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_reward_create_voucher_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostRewardCreateVoucherBody", src, _NOT_NULLABLE)
         return post_reward_create_voucher_body
 
     @property

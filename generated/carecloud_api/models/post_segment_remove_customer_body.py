@@ -8,7 +8,14 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PostSegmentRemoveCustomerBody")
+
+
+_KNOWN_FIELDS = frozenset(("customer_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("customer_id",))
 
 
 @_attrs_define
@@ -24,28 +31,26 @@ class PostSegmentRemoveCustomerBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        src = src_dict
+        customer_id = src["customer_id"]
 
         post_segment_remove_customer_body = cls(
             customer_id=customer_id,
         )
-
-        post_segment_remove_customer_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_segment_remove_customer_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSegmentRemoveCustomerBody", src, _NOT_NULLABLE)
         return post_segment_remove_customer_body
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.store_write import StoreWrite
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("store",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("store",))
+
+
 @_attrs_define
 class PostStoreBody:
     """
@@ -40,30 +47,31 @@ class PostStoreBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        store = self.store.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "store": store,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        store = self.store
+        field_dict["store"] = None if store is None else store.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        store = StoreWrite.from_dict(d.pop("store"))
+        src = src_dict
+        store = src["store"]
+        if store is not None:
+            store = StoreWrite.from_dict(store)
 
         post_store_body = cls(
             store=store,
         )
-
-        post_store_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_store_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostStoreBody", src, _NOT_NULLABLE)
         return post_store_body
 
     @property

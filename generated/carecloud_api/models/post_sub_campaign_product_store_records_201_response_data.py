@@ -8,9 +8,15 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostSubCampaignProductStoreRecords201ResponseData")
+
+
+_KNOWN_FIELDS = frozenset(("campaign_product_store_record_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("campaign_product_store_record_id",))
 
 
 @_attrs_define
@@ -27,26 +33,27 @@ class PostSubCampaignProductStoreRecords201ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        campaign_product_store_record_id = self.campaign_product_store_record_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if campaign_product_store_record_id is not UNSET:
-            field_dict["campaign_product_store_record_id"] = campaign_product_store_record_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.campaign_product_store_record_id is not UNSET:
+            field_dict["campaign_product_store_record_id"] = self.campaign_product_store_record_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        campaign_product_store_record_id = d.pop("campaign_product_store_record_id", UNSET)
+        src = src_dict
+        campaign_product_store_record_id = src.get("campaign_product_store_record_id", UNSET)
 
         post_sub_campaign_product_store_records_201_response_data = cls(
             campaign_product_store_record_id=campaign_product_store_record_id,
         )
-
-        post_sub_campaign_product_store_records_201_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_sub_campaign_product_store_records_201_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSubCampaignProductStoreRecords201ResponseData", src, _NOT_NULLABLE)
         return post_sub_campaign_product_store_records_201_response_data
 
     @property

@@ -8,9 +8,15 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostSubTaskAssignees201ResponseData")
+
+
+_KNOWN_FIELDS = frozenset(("task_assignee_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("task_assignee_id",))
 
 
 @_attrs_define
@@ -27,26 +33,27 @@ class PostSubTaskAssignees201ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        task_assignee_id = self.task_assignee_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if task_assignee_id is not UNSET:
-            field_dict["task_assignee_id"] = task_assignee_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.task_assignee_id is not UNSET:
+            field_dict["task_assignee_id"] = self.task_assignee_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        task_assignee_id = d.pop("task_assignee_id", UNSET)
+        src = src_dict
+        task_assignee_id = src.get("task_assignee_id", UNSET)
 
         post_sub_task_assignees_201_response_data = cls(
             task_assignee_id=task_assignee_id,
         )
-
-        post_sub_task_assignees_201_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_sub_task_assignees_201_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSubTaskAssignees201ResponseData", src, _NOT_NULLABLE)
         return post_sub_task_assignees_201_response_data
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.task_assignee import TaskAssignee
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("task_assignee",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("task_assignee",))
+
+
 @_attrs_define
 class PostTaskAssigneeBody:
     """
@@ -40,30 +47,31 @@ class PostTaskAssigneeBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        task_assignee = self.task_assignee.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "task_assignee": task_assignee,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        task_assignee = self.task_assignee
+        field_dict["task_assignee"] = None if task_assignee is None else task_assignee.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        task_assignee = TaskAssignee.from_dict(d.pop("task_assignee"))
+        src = src_dict
+        task_assignee = src["task_assignee"]
+        if task_assignee is not None:
+            task_assignee = TaskAssignee.from_dict(task_assignee)
 
         post_task_assignee_body = cls(
             task_assignee=task_assignee,
         )
-
-        post_task_assignee_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_task_assignee_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTaskAssigneeBody", src, _NOT_NULLABLE)
         return post_task_assignee_body
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.task_comment_write import TaskCommentWrite
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("task_comment",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("task_comment",))
+
+
 @_attrs_define
 class PostTaskCommentBody:
     """
@@ -40,30 +47,31 @@ class PostTaskCommentBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        task_comment = self.task_comment.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "task_comment": task_comment,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        task_comment = self.task_comment
+        field_dict["task_comment"] = None if task_comment is None else task_comment.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        task_comment = TaskCommentWrite.from_dict(d.pop("task_comment"))
+        src = src_dict
+        task_comment = src["task_comment"]
+        if task_comment is not None:
+            task_comment = TaskCommentWrite.from_dict(task_comment)
 
         post_task_comment_body = cls(
             task_comment=task_comment,
         )
-
-        post_task_comment_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_task_comment_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTaskCommentBody", src, _NOT_NULLABLE)
         return post_task_comment_body
 
     @property

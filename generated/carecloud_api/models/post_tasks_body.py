@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,6 +32,23 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "task",
+        "property_records",
+        "assignees",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "task",
+        "property_records",
+        "assignees",
+    )
+)
+
+
 @_attrs_define
 class PostTasksBody:
     """
@@ -50,68 +68,49 @@ class PostTasksBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        task = self.task.to_dict()
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
-        assignees: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.assignees, Unset):
-            assignees = []
-            for assignees_item_data in self.assignees:
-                assignees_item = assignees_item_data.to_dict()
-                assignees.append(assignees_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "task": task,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        task = self.task
+        field_dict["task"] = None if task is None else task.to_dict()
+        property_records = self.property_records
         if property_records is not UNSET:
-            field_dict["property_records"] = property_records
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
+        assignees = self.assignees
         if assignees is not UNSET:
-            field_dict["assignees"] = assignees
-
+            field_dict["assignees"] = None if assignees is None else [item.to_dict() for item in assignees]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        task = Task.from_dict(d.pop("task"))
+        src = src_dict
+        task = src["task"]
+        if task is not None:
+            task = Task.from_dict(task)
 
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
+        property_records = src.get("property_records", UNSET)
+        if property_records is not UNSET and property_records is not None:
+            property_records = [PropertyRecord.from_dict(item) for item in property_records]
 
-                property_records.append(property_records_item)
-
-        _assignees = d.pop("assignees", UNSET)
-        assignees: list[TaskAssignee] | Unset = UNSET
-        if _assignees is not UNSET:
-            assignees = []
-            for assignees_item_data in _assignees:
-                assignees_item = TaskAssignee.from_dict(assignees_item_data)
-
-                assignees.append(assignees_item)
+        assignees = src.get("assignees", UNSET)
+        if assignees is not UNSET and assignees is not None:
+            assignees = [TaskAssignee.from_dict(item) for item in assignees]
 
         post_tasks_body = cls(
             task=task,
             property_records=property_records,
             assignees=assignees,
         )
-
-        post_tasks_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_tasks_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTasksBody", src, _NOT_NULLABLE)
         return post_tasks_body
 
     @property

@@ -8,9 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_token_login_body_login_type import PostTokenLoginBodyLoginType
 
 T = TypeVar("T", bound="PostTokenLoginBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "login_type",
+        "login_value",
+        "password",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "login_type",
+        "login_value",
+        "password",
+    )
+)
+_PostTokenLoginBodyLoginType_BY_VALUE: dict[Any, PostTokenLoginBodyLoginType] = dict(
+    PostTokenLoginBodyLoginType._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -30,40 +51,39 @@ class PostTokenLoginBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        login_type = self.login_type.value
-
-        login_value = self.login_value
-
-        password = self.password
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "login_type": login_type,
-                "login_value": login_value,
-                "password": password,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        login_type = self.login_type
+        field_dict["login_type"] = None if login_type is None else login_type.value
+        field_dict["login_value"] = self.login_value
+        field_dict["password"] = self.password
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        login_type = PostTokenLoginBodyLoginType(d.pop("login_type"))
+        src = src_dict
+        login_type = src["login_type"]
+        if login_type is not None:
+            login_type = _PostTokenLoginBodyLoginType_BY_VALUE.get(login_type) or PostTokenLoginBodyLoginType(
+                login_type
+            )
 
-        login_value = d.pop("login_value")
+        login_value = src["login_value"]
 
-        password = d.pop("password")
+        password = src["password"]
 
         post_token_login_body = cls(
             login_type=login_type,
             login_value=login_value,
             password=password,
         )
-
-        post_token_login_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_token_login_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTokenLoginBody", src, _NOT_NULLABLE)
         return post_token_login_body
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,23 @@ def _bind_models() -> None:
     from ..models.user import User  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "bearer_token",
+        "valid_to",
+        "user",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "bearer_token",
+        "valid_to",
+        "user",
+    )
+)
 
 
 @_attrs_define
@@ -50,49 +68,42 @@ class PostUserLogin200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        bearer_token = self.bearer_token
-
-        valid_to = self.valid_to
-
-        user: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.user, Unset):
-            user = self.user.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if bearer_token is not UNSET:
-            field_dict["bearer_token"] = bearer_token
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.bearer_token is not UNSET:
+            field_dict["bearer_token"] = self.bearer_token
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        user = self.user
         if user is not UNSET:
-            field_dict["user"] = user
-
+            field_dict["user"] = None if user is None else user.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        bearer_token = d.pop("bearer_token", UNSET)
+        src = src_dict
+        bearer_token = src.get("bearer_token", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        valid_to = src.get("valid_to", UNSET)
 
-        _user = d.pop("user", UNSET)
-        user: User | Unset
-        if isinstance(_user, Unset):
-            user = UNSET
-        else:
-            user = User.from_dict(_user)
+        user = src.get("user", UNSET)
+        if user is not UNSET and user is not None:
+            user = User.from_dict(user)
 
         post_user_login_200_response_data = cls(
             bearer_token=bearer_token,
             valid_to=valid_to,
             user=user,
         )
-
-        post_user_login_200_response_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_user_login_200_response_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostUserLogin200ResponseData", src, _NOT_NULLABLE)
         return post_user_login_200_response_data
 
     @property

@@ -8,9 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostUserLoginBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "user_external_application_id",
+        "login",
+        "password",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "user_external_application_id",
+        "login",
+        "password",
+    )
+)
 
 
 @_attrs_define
@@ -32,40 +50,37 @@ class PostUserLoginBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        user_external_application_id = self.user_external_application_id
-
-        login = self.login
-
-        password = self.password
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if user_external_application_id is not UNSET:
-            field_dict["user_external_application_id"] = user_external_application_id
-        if login is not UNSET:
-            field_dict["login"] = login
-        if password is not UNSET:
-            field_dict["password"] = password
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.user_external_application_id is not UNSET:
+            field_dict["user_external_application_id"] = self.user_external_application_id
+        if self.login is not UNSET:
+            field_dict["login"] = self.login
+        if self.password is not UNSET:
+            field_dict["password"] = self.password
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user_external_application_id = d.pop("user_external_application_id", UNSET)
+        src = src_dict
+        user_external_application_id = src.get("user_external_application_id", UNSET)
 
-        login = d.pop("login", UNSET)
+        login = src.get("login", UNSET)
 
-        password = d.pop("password", UNSET)
+        password = src.get("password", UNSET)
 
         post_user_login_body = cls(
             user_external_application_id=user_external_application_id,
             login=login,
             password=password,
         )
-
-        post_user_login_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_user_login_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostUserLoginBody", src, _NOT_NULLABLE)
         return post_user_login_body
 
     @property

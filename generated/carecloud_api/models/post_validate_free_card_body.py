@@ -8,7 +8,14 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PostValidateFreeCardBody")
+
+
+_KNOWN_FIELDS = frozenset(("card_number",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("card_number",))
 
 
 @_attrs_define
@@ -24,28 +31,26 @@ class PostValidateFreeCardBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        card_number = self.card_number
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "card_number": card_number,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["card_number"] = self.card_number
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        card_number = d.pop("card_number")
+        src = src_dict
+        card_number = src["card_number"]
 
         post_validate_free_card_body = cls(
             card_number=card_number,
         )
-
-        post_validate_free_card_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_validate_free_card_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostValidateFreeCardBody", src, _NOT_NULLABLE)
         return post_validate_free_card_body
 
     @property

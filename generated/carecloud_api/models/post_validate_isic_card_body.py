@@ -8,9 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostValidateIsicCardBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "card_number",
+        "last_name",
+        "check_usage",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "card_number",
+        "last_name",
+        "check_usage",
+    )
+)
 
 
 @_attrs_define
@@ -31,41 +49,35 @@ class PostValidateIsicCardBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        card_number = self.card_number
-
-        last_name = self.last_name
-
-        check_usage = self.check_usage
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "card_number": card_number,
-                "last_name": last_name,
-            }
-        )
-        if check_usage is not UNSET:
-            field_dict["check_usage"] = check_usage
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["card_number"] = self.card_number
+        field_dict["last_name"] = self.last_name
+        if self.check_usage is not UNSET:
+            field_dict["check_usage"] = self.check_usage
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        card_number = d.pop("card_number")
+        src = src_dict
+        card_number = src["card_number"]
 
-        last_name = d.pop("last_name")
+        last_name = src["last_name"]
 
-        check_usage = d.pop("check_usage", UNSET)
+        check_usage = src.get("check_usage", UNSET)
 
         post_validate_isic_card_body = cls(
             card_number=card_number,
             last_name=last_name,
             check_usage=check_usage,
         )
-
-        post_validate_isic_card_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_validate_isic_card_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostValidateIsicCardBody", src, _NOT_NULLABLE)
         return post_validate_isic_card_body
 
     @property

@@ -8,7 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PostVerifyOtpBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "verification_code",
+        "request_id",
+        "external_application_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "verification_code",
+        "request_id",
+        "external_application_id",
+    )
+)
 
 
 @_attrs_define
@@ -33,40 +52,34 @@ class PostVerifyOtpBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        verification_code = self.verification_code
-
-        request_id = self.request_id
-
-        external_application_id = self.external_application_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "verification_code": verification_code,
-                "request_id": request_id,
-                "external_application_id": external_application_id,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["verification_code"] = self.verification_code
+        field_dict["request_id"] = self.request_id
+        field_dict["external_application_id"] = self.external_application_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        verification_code = d.pop("verification_code")
+        src = src_dict
+        verification_code = src["verification_code"]
 
-        request_id = d.pop("request_id")
+        request_id = src["request_id"]
 
-        external_application_id = d.pop("external_application_id")
+        external_application_id = src["external_application_id"]
 
         post_verify_otp_body = cls(
             verification_code=verification_code,
             request_id=request_id,
             external_application_id=external_application_id,
         )
-
-        post_verify_otp_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_verify_otp_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostVerifyOtpBody", src, _NOT_NULLABLE)
         return post_verify_otp_body
 
     @property

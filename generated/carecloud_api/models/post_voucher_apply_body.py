@@ -8,9 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostVoucherApplyBody")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "date_applied",
+        "store_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "date_applied",
+        "store_id",
+    )
+)
 
 
 @_attrs_define
@@ -30,35 +46,31 @@ class PostVoucherApplyBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        date_applied = self.date_applied
-
-        store_id = self.store_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "date_applied": date_applied,
-            }
-        )
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["date_applied"] = self.date_applied
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        date_applied = d.pop("date_applied")
+        src = src_dict
+        date_applied = src["date_applied"]
 
-        store_id = d.pop("store_id", UNSET)
+        store_id = src.get("store_id", UNSET)
 
         post_voucher_apply_body = cls(
             date_applied=date_applied,
             store_id=store_id,
         )
-
-        post_voucher_apply_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            post_voucher_apply_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostVoucherApplyBody", src, _NOT_NULLABLE)
         return post_voucher_apply_body
 
     @property

@@ -8,7 +8,24 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="Price")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "currency_id",
+        "value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "currency_id",
+        "value",
+    )
+)
 
 
 @_attrs_define
@@ -28,34 +45,28 @@ class Price:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        currency_id = self.currency_id
-
-        value = self.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "currency_id": currency_id,
-                "value": value,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["currency_id"] = self.currency_id
+        field_dict["value"] = self.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        currency_id = d.pop("currency_id")
+        src = src_dict
+        currency_id = src["currency_id"]
 
-        value = d.pop("value")
+        value = src["value"]
 
         price = cls(
             currency_id=currency_id,
             value=value,
         )
-
-        price.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            price.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Price", src, _NOT_NULLABLE)
         return price
 
     @property

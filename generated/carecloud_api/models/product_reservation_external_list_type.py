@@ -8,9 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductReservationExternalListType")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_reservation_external_list_type_id",
+        "name",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_reservation_external_list_type_id",
+        "name",
+    )
+)
 
 
 @_attrs_define
@@ -30,35 +46,36 @@ class ProductReservationExternalListType:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        product_reservation_external_list_type_id = self.product_reservation_external_list_type_id
-
-        name = self.name
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if product_reservation_external_list_type_id is not UNSET:
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.product_reservation_external_list_type_id is not UNSET:
             field_dict["product_reservation_external_list_type_id"] = (
-                product_reservation_external_list_type_id
+                self.product_reservation_external_list_type_id
             )
-        if name is not UNSET:
-            field_dict["name"] = name
-
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        product_reservation_external_list_type_id = d.pop("product_reservation_external_list_type_id", UNSET)
+        src = src_dict
+        product_reservation_external_list_type_id = src.get(
+            "product_reservation_external_list_type_id", UNSET
+        )
 
-        name = d.pop("name", UNSET)
+        name = src.get("name", UNSET)
 
         product_reservation_external_list_type = cls(
             product_reservation_external_list_type_id=product_reservation_external_list_type_id,
             name=name,
         )
-
-        product_reservation_external_list_type.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            product_reservation_external_list_type.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationExternalListType", src, _NOT_NULLABLE)
         return product_reservation_external_list_type
 
     @property

@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductReservationItem")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "reservable_product_id",
+        "amount",
+        "unit_price",
+        "vat_rate",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "reservable_product_id",
+        "amount",
+        "unit_price",
+        "vat_rate",
+    )
+)
 
 
 @_attrs_define
@@ -36,39 +56,27 @@ class ProductReservationItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        reservable_product_id = self.reservable_product_id
-
-        amount = self.amount
-
-        unit_price = self.unit_price
-
-        vat_rate = self.vat_rate
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "reservable_product_id": reservable_product_id,
-                "amount": amount,
-            }
-        )
-        if unit_price is not UNSET:
-            field_dict["unit_price"] = unit_price
-        if vat_rate is not UNSET:
-            field_dict["vat_rate"] = vat_rate
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["reservable_product_id"] = self.reservable_product_id
+        field_dict["amount"] = self.amount
+        if self.unit_price is not UNSET:
+            field_dict["unit_price"] = self.unit_price
+        if self.vat_rate is not UNSET:
+            field_dict["vat_rate"] = self.vat_rate
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        reservable_product_id = d.pop("reservable_product_id")
+        src = src_dict
+        reservable_product_id = src["reservable_product_id"]
 
-        amount = d.pop("amount")
+        amount = src["amount"]
 
-        unit_price = d.pop("unit_price", UNSET)
+        unit_price = src.get("unit_price", UNSET)
 
-        vat_rate = d.pop("vat_rate", UNSET)
+        vat_rate = src.get("vat_rate", UNSET)
 
         product_reservation_item = cls(
             reservable_product_id=reservable_product_id,
@@ -76,8 +84,12 @@ class ProductReservationItem:
             unit_price=unit_price,
             vat_rate=vat_rate,
         )
-
-        product_reservation_item.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            product_reservation_item.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationItem", src, _NOT_NULLABLE)
         return product_reservation_item
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_reservation_price_state import ProductReservationPriceState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,36 @@ def _bind_models() -> None:
     from ..models.plu_id import PluId  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "value",
+        "currency_id",
+        "product_reservation_price_id",
+        "reservable_product_id",
+        "plu_ids",
+        "store_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "value",
+        "currency_id",
+        "product_reservation_price_id",
+        "reservable_product_id",
+        "plu_ids",
+        "store_id",
+        "last_change",
+        "state",
+    )
+)
+_ProductReservationPriceState_BY_VALUE: dict[Any, ProductReservationPriceState] = dict(
+    ProductReservationPriceState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -70,84 +101,51 @@ class ProductReservationPrice:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        value = self.value
-
-        currency_id = self.currency_id
-
-        product_reservation_price_id = self.product_reservation_price_id
-
-        reservable_product_id = self.reservable_product_id
-
-        plu_ids: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.plu_ids, Unset):
-            plu_ids = []
-            for plu_ids_item_data in self.plu_ids:
-                plu_ids_item = plu_ids_item_data.to_dict()
-                plu_ids.append(plu_ids_item)
-
-        store_id = self.store_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "value": value,
-                "currency_id": currency_id,
-            }
-        )
-        if product_reservation_price_id is not UNSET:
-            field_dict["product_reservation_price_id"] = product_reservation_price_id
-        if reservable_product_id is not UNSET:
-            field_dict["reservable_product_id"] = reservable_product_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["value"] = self.value
+        field_dict["currency_id"] = self.currency_id
+        if self.product_reservation_price_id is not UNSET:
+            field_dict["product_reservation_price_id"] = self.product_reservation_price_id
+        if self.reservable_product_id is not UNSET:
+            field_dict["reservable_product_id"] = self.reservable_product_id
+        plu_ids = self.plu_ids
         if plu_ids is not UNSET:
-            field_dict["plu_ids"] = plu_ids
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["plu_ids"] = None if plu_ids is None else [item.to_dict() for item in plu_ids]
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        value = d.pop("value")
+        src = src_dict
+        value = src["value"]
 
-        currency_id = d.pop("currency_id")
+        currency_id = src["currency_id"]
 
-        product_reservation_price_id = d.pop("product_reservation_price_id", UNSET)
+        product_reservation_price_id = src.get("product_reservation_price_id", UNSET)
 
-        reservable_product_id = d.pop("reservable_product_id", UNSET)
+        reservable_product_id = src.get("reservable_product_id", UNSET)
 
-        _plu_ids = d.pop("plu_ids", UNSET)
-        plu_ids: list[PluId] | Unset = UNSET
-        if _plu_ids is not UNSET:
-            plu_ids = []
-            for plu_ids_item_data in _plu_ids:
-                plu_ids_item = PluId.from_dict(plu_ids_item_data)
+        plu_ids = src.get("plu_ids", UNSET)
+        if plu_ids is not UNSET and plu_ids is not None:
+            plu_ids = [PluId.from_dict(item) for item in plu_ids]
 
-                plu_ids.append(plu_ids_item)
+        store_id = src.get("store_id", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        last_change = src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: ProductReservationPriceState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ProductReservationPriceState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _ProductReservationPriceState_BY_VALUE.get(state) or ProductReservationPriceState(state)
 
         product_reservation_price = cls(
             value=value,
@@ -159,8 +157,12 @@ class ProductReservationPrice:
             last_change=last_change,
             state=state,
         )
-
-        product_reservation_price.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            product_reservation_price.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationPrice", src, _NOT_NULLABLE)
         return product_reservation_price
 
     @property

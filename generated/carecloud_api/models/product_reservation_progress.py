@@ -8,9 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductReservationProgress")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "reservation_progress_id",
+        "reservation_progress_text",
+        "reservation_progress_time",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "reservation_progress_id",
+        "reservation_progress_text",
+        "reservation_progress_time",
+    )
+)
 
 
 @_attrs_define
@@ -32,40 +50,37 @@ class ProductReservationProgress:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        reservation_progress_id = self.reservation_progress_id
-
-        reservation_progress_text = self.reservation_progress_text
-
-        reservation_progress_time = self.reservation_progress_time
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if reservation_progress_id is not UNSET:
-            field_dict["reservation_progress_id"] = reservation_progress_id
-        if reservation_progress_text is not UNSET:
-            field_dict["reservation_progress_text"] = reservation_progress_text
-        if reservation_progress_time is not UNSET:
-            field_dict["reservation_progress_time"] = reservation_progress_time
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.reservation_progress_id is not UNSET:
+            field_dict["reservation_progress_id"] = self.reservation_progress_id
+        if self.reservation_progress_text is not UNSET:
+            field_dict["reservation_progress_text"] = self.reservation_progress_text
+        if self.reservation_progress_time is not UNSET:
+            field_dict["reservation_progress_time"] = self.reservation_progress_time
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        reservation_progress_id = d.pop("reservation_progress_id", UNSET)
+        src = src_dict
+        reservation_progress_id = src.get("reservation_progress_id", UNSET)
 
-        reservation_progress_text = d.pop("reservation_progress_text", UNSET)
+        reservation_progress_text = src.get("reservation_progress_text", UNSET)
 
-        reservation_progress_time = d.pop("reservation_progress_time", UNSET)
+        reservation_progress_time = src.get("reservation_progress_time", UNSET)
 
         product_reservation_progress = cls(
             reservation_progress_id=reservation_progress_id,
             reservation_progress_text=reservation_progress_text,
             reservation_progress_time=reservation_progress_time,
         )
-
-        product_reservation_progress.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            product_reservation_progress.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationProgress", src, _NOT_NULLABLE)
         return product_reservation_progress
 
     @property

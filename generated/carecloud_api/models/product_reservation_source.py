@@ -8,10 +8,33 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_reservation_source_state import ProductReservationSourceState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductReservationSource")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_reservation_source_id",
+        "name",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_reservation_source_id",
+        "name",
+        "last_change",
+        "state",
+    )
+)
+_ProductReservationSourceState_BY_VALUE: dict[Any, ProductReservationSourceState] = dict(
+    ProductReservationSourceState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -39,45 +62,32 @@ class ProductReservationSource:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        product_reservation_source_id = self.product_reservation_source_id
-
-        name = self.name
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if product_reservation_source_id is not UNSET:
-            field_dict["product_reservation_source_id"] = product_reservation_source_id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.product_reservation_source_id is not UNSET:
+            field_dict["product_reservation_source_id"] = self.product_reservation_source_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        product_reservation_source_id = d.pop("product_reservation_source_id", UNSET)
+        src = src_dict
+        product_reservation_source_id = src.get("product_reservation_source_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = src.get("name", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: ProductReservationSourceState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ProductReservationSourceState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _ProductReservationSourceState_BY_VALUE.get(state) or ProductReservationSourceState(state)
 
         product_reservation_source = cls(
             product_reservation_source_id=product_reservation_source_id,
@@ -85,8 +95,12 @@ class ProductReservationSource:
             last_change=last_change,
             state=state,
         )
-
-        product_reservation_source.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            product_reservation_source.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationSource", src, _NOT_NULLABLE)
         return product_reservation_source
 
     @property

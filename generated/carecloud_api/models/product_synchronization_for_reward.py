@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_synchronization_for_reward_reward_product_relation_type import (
     ProductSynchronizationForRewardRewardProductRelationType,
 )
@@ -28,6 +29,26 @@ def _bind_models() -> None:
     from ..models.plu_id import PluId  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "reward_product_relation_type",
+        "product_id",
+        "plu_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "reward_product_relation_type",
+        "product_id",
+        "plu_id",
+    )
+)
+_ProductSynchronizationForRewardRewardProductRelationType_BY_VALUE: dict[
+    Any, ProductSynchronizationForRewardRewardProductRelationType
+] = dict(ProductSynchronizationForRewardRewardProductRelationType._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -57,53 +78,51 @@ class ProductSynchronizationForReward:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        reward_product_relation_type = self.reward_product_relation_type.value
-
-        product_id = self.product_id
-
-        plu_id: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.plu_id, Unset):
-            plu_id = self.plu_id.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "reward_product_relation_type": reward_product_relation_type,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        reward_product_relation_type = self.reward_product_relation_type
+        field_dict["reward_product_relation_type"] = (
+            None if reward_product_relation_type is None else reward_product_relation_type.value
         )
-        if product_id is not UNSET:
-            field_dict["product_id"] = product_id
+        if self.product_id is not UNSET:
+            field_dict["product_id"] = self.product_id
+        plu_id = self.plu_id
         if plu_id is not UNSET:
-            field_dict["plu_id"] = plu_id
-
+            field_dict["plu_id"] = None if plu_id is None else plu_id.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        reward_product_relation_type = ProductSynchronizationForRewardRewardProductRelationType(
-            d.pop("reward_product_relation_type")
-        )
+        src = src_dict
+        reward_product_relation_type = src["reward_product_relation_type"]
+        if reward_product_relation_type is not None:
+            reward_product_relation_type = (
+                _ProductSynchronizationForRewardRewardProductRelationType_BY_VALUE.get(
+                    reward_product_relation_type
+                )
+                or ProductSynchronizationForRewardRewardProductRelationType(reward_product_relation_type)
+            )
 
-        product_id = d.pop("product_id", UNSET)
+        product_id = src.get("product_id", UNSET)
 
-        _plu_id = d.pop("plu_id", UNSET)
-        plu_id: PluId | Unset
-        if isinstance(_plu_id, Unset):
-            plu_id = UNSET
-        else:
-            plu_id = PluId.from_dict(_plu_id)
+        plu_id = src.get("plu_id", UNSET)
+        if plu_id is not UNSET and plu_id is not None:
+            plu_id = PluId.from_dict(plu_id)
 
         product_synchronization_for_reward = cls(
             reward_product_relation_type=reward_product_relation_type,
             product_id=product_id,
             plu_id=plu_id,
         )
-
-        product_synchronization_for_reward.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            product_synchronization_for_reward.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductSynchronizationForReward", src, _NOT_NULLABLE)
         return product_synchronization_for_reward
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,27 @@ def _bind_models() -> None:
     from ..models.property_record_property_value_type_5 import PropertyRecordPropertyValueType5  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "property_id",
+        "property_record_id",
+        "property_name",
+        "property_value",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "property_id",
+        "property_record_id",
+        "property_name",
+        "property_value",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -132,80 +154,77 @@ class PropertyRecord:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        property_id = self.property_id
-
-        property_record_id = self.property_record_id
-
-        property_name = self.property_name
-
-        property_value: bool | dict[str, Any] | float | int | list[Any] | str | Unset
-        if isinstance(self.property_value, Unset):
-            property_value = UNSET
-        elif isinstance(self.property_value, list):
-            property_value = self.property_value
-
-        elif isinstance(self.property_value, PropertyRecordPropertyValueType5):
-            property_value = self.property_value.to_dict()
-        else:
-            property_value = self.property_value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "property_id": property_id,
-            }
-        )
-        if property_record_id is not UNSET:
-            field_dict["property_record_id"] = property_record_id
-        if property_name is not UNSET:
-            field_dict["property_name"] = property_name
-        if property_value is not UNSET:
-            field_dict["property_value"] = property_value
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["property_id"] = self.property_id
+        if self.property_record_id is not UNSET:
+            field_dict["property_record_id"] = self.property_record_id
+        if self.property_name is not UNSET:
+            field_dict["property_name"] = self.property_name
+        if self.property_value is None:
+            field_dict["property_value"] = None
+        else:
+            property_value: bool | dict[str, Any] | float | int | list[Any] | str | Unset
+            if isinstance(self.property_value, Unset):
+                property_value = UNSET
+            elif isinstance(self.property_value, list):
+                property_value = self.property_value
 
+            elif isinstance(self.property_value, PropertyRecordPropertyValueType5):
+                property_value = self.property_value.to_dict()
+            else:
+                property_value = self.property_value
+            if property_value is not UNSET:
+                field_dict["property_value"] = property_value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        property_id = d.pop("property_id")
+        src = src_dict
+        property_id = src["property_id"]
 
-        property_record_id = d.pop("property_record_id", UNSET)
+        property_record_id = src.get("property_record_id", UNSET)
 
-        property_name = d.pop("property_name", UNSET)
+        property_name = src.get("property_name", UNSET)
 
-        def _parse_property_value(
-            data: object,
-        ) -> bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                property_value_type_4 = cast(list[Any], data)
+        _property_value_raw = src.get("property_value", UNSET)
+        if _property_value_raw is None:
+            property_value = None
+        else:
 
-                return property_value_type_4
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                property_value_type_5 = PropertyRecordPropertyValueType5.from_dict(data)
+            def _parse_property_value(
+                data: object,
+            ) -> bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError()
+                    property_value_type_4 = cast(list[Any], data)
 
-                return property_value_type_5
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset, data)
+                    return property_value_type_4
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    property_value_type_5 = PropertyRecordPropertyValueType5.from_dict(data)
 
-        property_value = _parse_property_value(d.pop("property_value", UNSET))
+                    return property_value_type_5
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(
+                    bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset, data
+                )
 
-        last_change = d.pop("last_change", UNSET)
+            property_value = _parse_property_value(_property_value_raw)
+
+        last_change = src.get("last_change", UNSET)
 
         property_record = cls(
             property_id=property_id,
@@ -214,8 +233,12 @@ class PropertyRecord:
             property_value=property_value,
             last_change=last_change,
         )
-
-        property_record.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            property_record.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PropertyRecord", src, _NOT_NULLABLE)
         return property_record
 
     @property

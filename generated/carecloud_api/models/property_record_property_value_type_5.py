@@ -11,6 +11,9 @@ from attrs import field as _attrs_field
 T = TypeVar("T", bound="PropertyRecordPropertyValueType5")
 
 
+_KNOWN_FIELDS = frozenset(())
+
+
 @_attrs_define
 class PropertyRecordPropertyValueType5:
     # Fields the pinned spec does not declare, kept as they came (forward compatibility). Named
@@ -18,18 +21,19 @@ class PropertyRecordPropertyValueType5:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        src = src_dict
         property_record_property_value_type_5 = cls()
-
-        property_record_property_value_type_5.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            property_record_property_value_type_5.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
         return property_record_property_value_type_5
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.put_booking_body_booking import PutBookingBodyBooking
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("booking",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("booking",))
+
+
 @_attrs_define
 class PutBookingBody:
     """
@@ -40,30 +47,31 @@ class PutBookingBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        booking = self.booking.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "booking": booking,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        booking = self.booking
+        field_dict["booking"] = None if booking is None else booking.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        booking = PutBookingBodyBooking.from_dict(d.pop("booking"))
+        src = src_dict
+        booking = src["booking"]
+        if booking is not None:
+            booking = PutBookingBodyBooking.from_dict(booking)
 
         put_booking_body = cls(
             booking=booking,
         )
-
-        put_booking_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            put_booking_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutBookingBody", src, _NOT_NULLABLE)
         return put_booking_body
 
     @property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,23 @@ def _bind_models() -> None:
     from ..models.put_booking_body_booking_data_type_2 import PutBookingBodyBookingDataType2  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "booking_status",
+        "data",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "booking_status",
+        "data",
+    )
+)
 
 
 @_attrs_define
@@ -50,72 +68,78 @@ class PutBookingBodyBooking:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_id = self.customer_id
-
-        booking_status = self.booking_status
-
-        data: dict[str, Any] | list[str] | str | Unset
-        if isinstance(self.data, Unset):
-            data = UNSET
-        elif isinstance(self.data, list):
-            data = self.data
-
-        elif isinstance(self.data, PutBookingBodyBookingDataType2):
-            data = self.data.to_dict()
-        else:
-            data = self.data
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if booking_status is not UNSET:
-            field_dict["booking_status"] = booking_status
-        if data is not UNSET:
-            field_dict["data"] = data
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.booking_status is not UNSET:
+            field_dict["booking_status"] = self.booking_status
+        if self.data is None:
+            field_dict["data"] = None
+        else:
+            data: dict[str, Any] | list[str] | str | Unset
+            if isinstance(self.data, Unset):
+                data = UNSET
+            elif isinstance(self.data, list):
+                data = self.data
 
+            elif isinstance(self.data, PutBookingBodyBookingDataType2):
+                data = self.data.to_dict()
+            else:
+                data = self.data
+            if data is not UNSET:
+                field_dict["data"] = data
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id", UNSET)
+        src = src_dict
+        customer_id = src.get("customer_id", UNSET)
 
-        booking_status = d.pop("booking_status", UNSET)
+        booking_status = src.get("booking_status", UNSET)
 
-        def _parse_data(data: object) -> list[str] | PutBookingBodyBookingDataType2 | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                data_type_1 = cast(list[str], data)
+        _data_raw = src.get("data", UNSET)
+        if _data_raw is None:
+            data = None
+        else:
 
-                return data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                data_type_2 = PutBookingBodyBookingDataType2.from_dict(data)
+            def _parse_data(data: object) -> list[str] | PutBookingBodyBookingDataType2 | str | Unset:
+                if isinstance(data, Unset):
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError()
+                    data_type_1 = cast(list[str], data)
 
-                return data_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | PutBookingBodyBookingDataType2 | str | Unset, data)
+                    return data_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError()
+                    data_type_2 = PutBookingBodyBookingDataType2.from_dict(data)
 
-        data = _parse_data(d.pop("data", UNSET))
+                    return data_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass
+                return cast(list[str] | PutBookingBodyBookingDataType2 | str | Unset, data)
+
+            data = _parse_data(_data_raw)
 
         put_booking_body_booking = cls(
             customer_id=customer_id,
             booking_status=booking_status,
             data=data,
         )
-
-        put_booking_body_booking.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            put_booking_body_booking.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutBookingBodyBooking", src, _NOT_NULLABLE)
         return put_booking_body_booking
 
     @property

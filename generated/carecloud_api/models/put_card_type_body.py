@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.card_type import CardType
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("card_type",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("card_type",))
+
+
 @_attrs_define
 class PutCardTypeBody:
     """
@@ -40,30 +47,31 @@ class PutCardTypeBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        card_type = self.card_type.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "card_type": card_type,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        card_type = self.card_type
+        field_dict["card_type"] = None if card_type is None else card_type.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        card_type = CardType.from_dict(d.pop("card_type"))
+        src = src_dict
+        card_type = src["card_type"]
+        if card_type is not None:
+            card_type = CardType.from_dict(card_type)
 
         put_card_type_body = cls(
             card_type=card_type,
         )
-
-        put_card_type_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            put_card_type_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutCardTypeBody", src, _NOT_NULLABLE)
         return put_card_type_body
 
     @property

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.entrance_write import EntranceWrite
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("entrance",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("entrance",))
+
+
 @_attrs_define
 class PutEntranceBody:
     """
@@ -40,30 +47,31 @@ class PutEntranceBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        entrance = self.entrance.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "entrance": entrance,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        entrance = self.entrance
+        field_dict["entrance"] = None if entrance is None else entrance.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        entrance = EntranceWrite.from_dict(d.pop("entrance"))
+        src = src_dict
+        entrance = src["entrance"]
+        if entrance is not None:
+            entrance = EntranceWrite.from_dict(entrance)
 
         put_entrance_body = cls(
             entrance=entrance,
         )
-
-        put_entrance_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            put_entrance_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutEntranceBody", src, _NOT_NULLABLE)
         return put_entrance_body
 
     @property

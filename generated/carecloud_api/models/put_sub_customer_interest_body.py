@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.interest_record import InterestRecord
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("interest_record",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("interest_record",))
+
+
 @_attrs_define
 class PutSubCustomerInterestBody:
     """
@@ -40,30 +47,31 @@ class PutSubCustomerInterestBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        interest_record = self.interest_record.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "interest_record": interest_record,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        interest_record = self.interest_record
+        field_dict["interest_record"] = None if interest_record is None else interest_record.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        interest_record = InterestRecord.from_dict(d.pop("interest_record"))
+        src = src_dict
+        interest_record = src["interest_record"]
+        if interest_record is not None:
+            interest_record = InterestRecord.from_dict(interest_record)
 
         put_sub_customer_interest_body = cls(
             interest_record=interest_record,
         )
-
-        put_sub_customer_interest_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            put_sub_customer_interest_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutSubCustomerInterestBody", src, _NOT_NULLABLE)
         return put_sub_customer_interest_body
 
     @property

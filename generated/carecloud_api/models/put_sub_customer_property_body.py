@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.property_record import PropertyRecord
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("property_record",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("property_record",))
+
+
 @_attrs_define
 class PutSubCustomerPropertyBody:
     """
@@ -40,30 +47,31 @@ class PutSubCustomerPropertyBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        property_record = self.property_record.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "property_record": property_record,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        property_record = self.property_record
+        field_dict["property_record"] = None if property_record is None else property_record.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        property_record = PropertyRecord.from_dict(d.pop("property_record"))
+        src = src_dict
+        property_record = src["property_record"]
+        if property_record is not None:
+            property_record = PropertyRecord.from_dict(property_record)
 
         put_sub_customer_property_body = cls(
             property_record=property_record,
         )
-
-        put_sub_customer_property_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            put_sub_customer_property_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutSubCustomerPropertyBody", src, _NOT_NULLABLE)
         return put_sub_customer_property_body
 
     @property

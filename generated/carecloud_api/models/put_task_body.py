@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.task import Task
 
@@ -25,6 +27,11 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(("task",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("task",))
+
+
 @_attrs_define
 class PutTaskBody:
     """
@@ -40,30 +47,31 @@ class PutTaskBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        task = self.task.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "task": task,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        task = self.task
+        field_dict["task"] = None if task is None else task.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        task = Task.from_dict(d.pop("task"))
+        src = src_dict
+        task = src["task"]
+        if task is not None:
+            task = Task.from_dict(task)
 
         put_task_body = cls(
             task=task,
         )
-
-        put_task_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            put_task_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutTaskBody", src, _NOT_NULLABLE)
         return put_task_body
 
     @property

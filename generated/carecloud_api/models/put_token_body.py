@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,21 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_KNOWN_FIELDS = frozenset(
+    (
+        "setup",
+        "push_token",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "setup",
+        "push_token",
+    )
+)
+
+
 @_attrs_define
 class PutTokenBody:
     """
@@ -44,37 +60,36 @@ class PutTokenBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        setup = self.setup.to_dict()
-
-        push_token = self.push_token
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "setup": setup,
-            }
-        )
-        if push_token is not UNSET:
-            field_dict["push_token"] = push_token
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        setup = self.setup
+        field_dict["setup"] = None if setup is None else setup.to_dict()
+        if self.push_token is not UNSET:
+            field_dict["push_token"] = self.push_token
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        setup = Setup.from_dict(d.pop("setup"))
+        src = src_dict
+        setup = src["setup"]
+        if setup is not None:
+            setup = Setup.from_dict(setup)
 
-        push_token = d.pop("push_token", UNSET)
+        push_token = src.get("push_token", UNSET)
 
         put_token_body = cls(
             setup=setup,
             push_token=push_token,
         )
-
-        put_token_body.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            put_token_body.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutTokenBody", src, _NOT_NULLABLE)
         return put_token_body
 
     @property

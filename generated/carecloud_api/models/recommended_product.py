@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,21 @@ def _bind_models() -> None:
     from ..models.plu_id import PluId  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_id",
+        "plu_ids",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_id",
+        "plu_ids",
+    )
+)
 
 
 @_attrs_define
@@ -47,47 +63,37 @@ class RecommendedProduct:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_id = self.product_id
-
-        plu_ids: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.plu_ids, Unset):
-            plu_ids = []
-            for plu_ids_item_data in self.plu_ids:
-                plu_ids_item = plu_ids_item_data.to_dict()
-                plu_ids.append(plu_ids_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if product_id is not UNSET:
-            field_dict["product_id"] = product_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.product_id is not UNSET:
+            field_dict["product_id"] = self.product_id
+        plu_ids = self.plu_ids
         if plu_ids is not UNSET:
-            field_dict["plu_ids"] = plu_ids
-
+            field_dict["plu_ids"] = None if plu_ids is None else [item.to_dict() for item in plu_ids]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        product_id = d.pop("product_id", UNSET)
+        src = src_dict
+        product_id = src.get("product_id", UNSET)
 
-        _plu_ids = d.pop("plu_ids", UNSET)
-        plu_ids: list[PluId] | Unset = UNSET
-        if _plu_ids is not UNSET:
-            plu_ids = []
-            for plu_ids_item_data in _plu_ids:
-                plu_ids_item = PluId.from_dict(plu_ids_item_data)
-
-                plu_ids.append(plu_ids_item)
+        plu_ids = src.get("plu_ids", UNSET)
+        if plu_ids is not UNSET and plu_ids is not None:
+            plu_ids = [PluId.from_dict(item) for item in plu_ids]
 
         recommended_product = cls(
             product_id=product_id,
             plu_ids=plu_ids,
         )
-
-        recommended_product.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            recommended_product.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RecommendedProduct", src, _NOT_NULLABLE)
         return recommended_product
 
     @property

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RewardProductBrand")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "external_id",
+        "product_brand_id",
+        "reward_product_relation_types",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "external_id",
+        "product_brand_id",
+        "reward_product_relation_types",
+    )
+)
 
 
 @_attrs_define
@@ -36,41 +56,27 @@ class RewardProductBrand:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        external_id = self.external_id
-
-        product_brand_id = self.product_brand_id
-
-        reward_product_relation_types: list[str] | Unset = UNSET
-        if not isinstance(self.reward_product_relation_types, Unset):
-            reward_product_relation_types = self.reward_product_relation_types
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "external_id": external_id,
-            }
-        )
-        if product_brand_id is not UNSET:
-            field_dict["product_brand_id"] = product_brand_id
-        if reward_product_relation_types is not UNSET:
-            field_dict["reward_product_relation_types"] = reward_product_relation_types
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["external_id"] = self.external_id
+        if self.product_brand_id is not UNSET:
+            field_dict["product_brand_id"] = self.product_brand_id
+        if self.reward_product_relation_types is not UNSET:
+            field_dict["reward_product_relation_types"] = self.reward_product_relation_types
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        src = src_dict
+        name = src["name"]
 
-        external_id = d.pop("external_id")
+        external_id = src["external_id"]
 
-        product_brand_id = d.pop("product_brand_id", UNSET)
+        product_brand_id = src.get("product_brand_id", UNSET)
 
-        reward_product_relation_types = cast(list[str], d.pop("reward_product_relation_types", UNSET))
+        reward_product_relation_types = src.get("reward_product_relation_types", UNSET)
 
         reward_product_brand = cls(
             name=name,
@@ -78,8 +84,12 @@ class RewardProductBrand:
             product_brand_id=product_brand_id,
             reward_product_relation_types=reward_product_relation_types,
         )
-
-        reward_product_brand.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            reward_product_brand.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProductBrand", src, _NOT_NULLABLE)
         return reward_product_brand
 
     @property

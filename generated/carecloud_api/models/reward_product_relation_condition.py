@@ -8,10 +8,33 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.reward_product_relation_condition_related_to import RewardProductRelationConditionRelatedTo
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RewardProductRelationCondition")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "related_to",
+        "count",
+        "min_price",
+        "max_price",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "related_to",
+        "count",
+        "min_price",
+        "max_price",
+    )
+)
+_RewardProductRelationConditionRelatedTo_BY_VALUE: dict[Any, RewardProductRelationConditionRelatedTo] = dict(
+    RewardProductRelationConditionRelatedTo._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -39,45 +62,34 @@ class RewardProductRelationCondition:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        related_to: str | Unset = UNSET
-        if not isinstance(self.related_to, Unset):
-            related_to = self.related_to.value
-
-        count = self.count
-
-        min_price = self.min_price
-
-        max_price = self.max_price
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        related_to = self.related_to
         if related_to is not UNSET:
-            field_dict["related_to"] = related_to
-        if count is not UNSET:
-            field_dict["count"] = count
-        if min_price is not UNSET:
-            field_dict["min_price"] = min_price
-        if max_price is not UNSET:
-            field_dict["max_price"] = max_price
-
+            field_dict["related_to"] = None if related_to is None else related_to.value
+        if self.count is not UNSET:
+            field_dict["count"] = self.count
+        if self.min_price is not UNSET:
+            field_dict["min_price"] = self.min_price
+        if self.max_price is not UNSET:
+            field_dict["max_price"] = self.max_price
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _related_to = d.pop("related_to", UNSET)
-        related_to: RewardProductRelationConditionRelatedTo | Unset
-        if isinstance(_related_to, Unset):
-            related_to = UNSET
-        else:
-            related_to = RewardProductRelationConditionRelatedTo(_related_to)
+        src = src_dict
+        related_to = src.get("related_to", UNSET)
+        if related_to is not UNSET and related_to is not None:
+            related_to = _RewardProductRelationConditionRelatedTo_BY_VALUE.get(
+                related_to
+            ) or RewardProductRelationConditionRelatedTo(related_to)
 
-        count = d.pop("count", UNSET)
+        count = src.get("count", UNSET)
 
-        min_price = d.pop("min_price", UNSET)
+        min_price = src.get("min_price", UNSET)
 
-        max_price = d.pop("max_price", UNSET)
+        max_price = src.get("max_price", UNSET)
 
         reward_product_relation_condition = cls(
             related_to=related_to,
@@ -85,8 +97,12 @@ class RewardProductRelationCondition:
             min_price=min_price,
             max_price=max_price,
         )
-
-        reward_product_relation_condition.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            reward_product_relation_condition.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProductRelationCondition", src, _NOT_NULLABLE)
         return reward_product_relation_condition
 
     @property

@@ -8,9 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RewardProperties")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "image",
+        "valid_time_from",
+        "valid_time_to",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "image",
+        "valid_time_from",
+        "valid_time_to",
+    )
+)
 
 
 @_attrs_define
@@ -31,40 +49,37 @@ class RewardProperties:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        image = self.image
-
-        valid_time_from = self.valid_time_from
-
-        valid_time_to = self.valid_time_to
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if image is not UNSET:
-            field_dict["image"] = image
-        if valid_time_from is not UNSET:
-            field_dict["valid_time_from"] = valid_time_from
-        if valid_time_to is not UNSET:
-            field_dict["valid_time_to"] = valid_time_to
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.image is not UNSET:
+            field_dict["image"] = self.image
+        if self.valid_time_from is not UNSET:
+            field_dict["valid_time_from"] = self.valid_time_from
+        if self.valid_time_to is not UNSET:
+            field_dict["valid_time_to"] = self.valid_time_to
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        image = d.pop("image", UNSET)
+        src = src_dict
+        image = src.get("image", UNSET)
 
-        valid_time_from = d.pop("valid_time_from", UNSET)
+        valid_time_from = src.get("valid_time_from", UNSET)
 
-        valid_time_to = d.pop("valid_time_to", UNSET)
+        valid_time_to = src.get("valid_time_to", UNSET)
 
         reward_properties = cls(
             image=image,
             valid_time_from=valid_time_from,
             valid_time_to=valid_time_to,
         )
-
-        reward_properties.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            reward_properties.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProperties", src, _NOT_NULLABLE)
         return reward_properties
 
     @property

@@ -8,7 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="Setup")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "language_id",
+        "allowed_gps",
+        "allowed_notifications",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "language_id",
+        "allowed_gps",
+        "allowed_notifications",
+    )
+)
 
 
 @_attrs_define
@@ -30,40 +49,32 @@ class Setup:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        language_id = self.language_id
-
-        allowed_gps = self.allowed_gps
-
-        allowed_notifications = self.allowed_notifications
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "language_id": language_id,
-                "allowed_gps": allowed_gps,
-                "allowed_notifications": allowed_notifications,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["language_id"] = self.language_id
+        field_dict["allowed_gps"] = self.allowed_gps
+        field_dict["allowed_notifications"] = self.allowed_notifications
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        language_id = d.pop("language_id")
+        src = src_dict
+        language_id = src["language_id"]
 
-        allowed_gps = d.pop("allowed_gps")
+        allowed_gps = src["allowed_gps"]
 
-        allowed_notifications = d.pop("allowed_notifications")
+        allowed_notifications = src["allowed_notifications"]
 
         setup = cls(
             language_id=language_id,
             allowed_gps=allowed_gps,
             allowed_notifications=allowed_notifications,
         )
-
-        setup.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            setup.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Setup", src, _NOT_NULLABLE)
         return setup
 
     @property

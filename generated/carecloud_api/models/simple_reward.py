@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.simple_reward_priority import SimpleRewardPriority
 from ..models.simple_reward_state import SimpleRewardState
 from ..models.simple_reward_voucher_validity import SimpleRewardVoucherValidity
@@ -36,6 +37,74 @@ def _bind_models() -> None:
     from ..models.url_language_variant import UrlLanguageVariant  # noqa: PLC0415
 
     _models_bound = True
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "code",
+        "names",
+        "reward_type_id",
+        "reward_type_value",
+        "global_reward",
+        "voucher_validity",
+        "voucher_code_generation_preference",
+        "state",
+        "reward_id",
+        "notes",
+        "subtitles",
+        "points_cost",
+        "valid_date_from",
+        "valid_date_to",
+        "maximum_discount_value",
+        "minimum_purchase_value",
+        "stores",
+        "segments",
+        "priority",
+        "image_urls",
+        "reward_external_urls",
+        "tags",
+        "partner_id",
+        "voucher_validity_value",
+        "is_portable",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "code",
+        "names",
+        "reward_type_id",
+        "reward_type_value",
+        "global_reward",
+        "voucher_validity",
+        "voucher_code_generation_preference",
+        "state",
+        "reward_id",
+        "notes",
+        "subtitles",
+        "points_cost",
+        "valid_date_from",
+        "valid_date_to",
+        "maximum_discount_value",
+        "minimum_purchase_value",
+        "stores",
+        "segments",
+        "priority",
+        "image_urls",
+        "reward_external_urls",
+        "tags",
+        "partner_id",
+        "voucher_validity_value",
+        "is_portable",
+    )
+)
+_SimpleRewardPriority_BY_VALUE: dict[Any, SimpleRewardPriority] = dict(
+    SimpleRewardPriority._value2member_map_
+)  # type: ignore[arg-type]
+_SimpleRewardState_BY_VALUE: dict[Any, SimpleRewardState] = dict(SimpleRewardState._value2member_map_)  # type: ignore[arg-type]
+_SimpleRewardVoucherValidity_BY_VALUE: dict[Any, SimpleRewardVoucherValidity] = dict(
+    SimpleRewardVoucherValidity._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -159,260 +228,144 @@ class SimpleReward:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        code = self.code
-
-        names = []
-        for names_item_data in self.names:
-            names_item = names_item_data.to_dict()
-            names.append(names_item)
-
-        reward_type_id = self.reward_type_id
-
-        reward_type_value = self.reward_type_value
-
-        global_reward = self.global_reward
-
-        voucher_validity = self.voucher_validity.value
-
-        voucher_code_generation_preference = self.voucher_code_generation_preference
-
-        state = self.state.value
-
-        reward_id = self.reward_id
-
-        notes: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.notes, Unset):
-            notes = []
-            for notes_item_data in self.notes:
-                notes_item = notes_item_data.to_dict()
-                notes.append(notes_item)
-
-        subtitles: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.subtitles, Unset):
-            subtitles = []
-            for subtitles_item_data in self.subtitles:
-                subtitles_item = subtitles_item_data.to_dict()
-                subtitles.append(subtitles_item)
-
-        points_cost = self.points_cost
-
-        valid_date_from = self.valid_date_from
-
-        valid_date_to = self.valid_date_to
-
-        maximum_discount_value = self.maximum_discount_value
-
-        minimum_purchase_value = self.minimum_purchase_value
-
-        stores: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.stores, Unset):
-            stores = []
-            for stores_item_data in self.stores:
-                stores_item = stores_item_data.to_dict()
-                stores.append(stores_item)
-
-        segments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.segments, Unset):
-            segments = []
-            for segments_item_data in self.segments:
-                segments_item = segments_item_data.to_dict()
-                segments.append(segments_item)
-
-        priority: int | Unset = UNSET
-        if not isinstance(self.priority, Unset):
-            priority = self.priority.value
-
-        image_urls: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.image_urls, Unset):
-            image_urls = []
-            for image_urls_item_data in self.image_urls:
-                image_urls_item = image_urls_item_data.to_dict()
-                image_urls.append(image_urls_item)
-
-        reward_external_urls: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.reward_external_urls, Unset):
-            reward_external_urls = []
-            for reward_external_urls_item_data in self.reward_external_urls:
-                reward_external_urls_item = reward_external_urls_item_data.to_dict()
-                reward_external_urls.append(reward_external_urls_item)
-
-        tags: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
-            tags = []
-            for tags_item_data in self.tags:
-                tags_item = tags_item_data.to_dict()
-                tags.append(tags_item)
-
-        partner_id = self.partner_id
-
-        voucher_validity_value = self.voucher_validity_value
-
-        is_portable = self.is_portable
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "code": code,
-                "names": names,
-                "reward_type_id": reward_type_id,
-                "reward_type_value": reward_type_value,
-                "global_reward": global_reward,
-                "voucher_validity": voucher_validity,
-                "voucher_code_generation_preference": voucher_code_generation_preference,
-                "state": state,
-            }
-        )
-        if reward_id is not UNSET:
-            field_dict["reward_id"] = reward_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["code"] = self.code
+        names = self.names
+        field_dict["names"] = None if names is None else [item.to_dict() for item in names]
+        field_dict["reward_type_id"] = self.reward_type_id
+        field_dict["reward_type_value"] = self.reward_type_value
+        field_dict["global_reward"] = self.global_reward
+        voucher_validity = self.voucher_validity
+        field_dict["voucher_validity"] = None if voucher_validity is None else voucher_validity.value
+        field_dict["voucher_code_generation_preference"] = self.voucher_code_generation_preference
+        state = self.state
+        field_dict["state"] = None if state is None else state.value
+        if self.reward_id is not UNSET:
+            field_dict["reward_id"] = self.reward_id
+        notes = self.notes
         if notes is not UNSET:
-            field_dict["notes"] = notes
+            field_dict["notes"] = None if notes is None else [item.to_dict() for item in notes]
+        subtitles = self.subtitles
         if subtitles is not UNSET:
-            field_dict["subtitles"] = subtitles
-        if points_cost is not UNSET:
-            field_dict["points_cost"] = points_cost
-        if valid_date_from is not UNSET:
-            field_dict["valid_date_from"] = valid_date_from
-        if valid_date_to is not UNSET:
-            field_dict["valid_date_to"] = valid_date_to
-        if maximum_discount_value is not UNSET:
-            field_dict["maximum_discount_value"] = maximum_discount_value
-        if minimum_purchase_value is not UNSET:
-            field_dict["minimum_purchase_value"] = minimum_purchase_value
+            field_dict["subtitles"] = None if subtitles is None else [item.to_dict() for item in subtitles]
+        if self.points_cost is not UNSET:
+            field_dict["points_cost"] = self.points_cost
+        if self.valid_date_from is not UNSET:
+            field_dict["valid_date_from"] = self.valid_date_from
+        if self.valid_date_to is not UNSET:
+            field_dict["valid_date_to"] = self.valid_date_to
+        if self.maximum_discount_value is not UNSET:
+            field_dict["maximum_discount_value"] = self.maximum_discount_value
+        if self.minimum_purchase_value is not UNSET:
+            field_dict["minimum_purchase_value"] = self.minimum_purchase_value
+        stores = self.stores
         if stores is not UNSET:
-            field_dict["stores"] = stores
+            field_dict["stores"] = None if stores is None else [item.to_dict() for item in stores]
+        segments = self.segments
         if segments is not UNSET:
-            field_dict["segments"] = segments
+            field_dict["segments"] = None if segments is None else [item.to_dict() for item in segments]
+        priority = self.priority
         if priority is not UNSET:
-            field_dict["priority"] = priority
+            field_dict["priority"] = None if priority is None else priority.value
+        image_urls = self.image_urls
         if image_urls is not UNSET:
-            field_dict["image_urls"] = image_urls
+            field_dict["image_urls"] = None if image_urls is None else [item.to_dict() for item in image_urls]
+        reward_external_urls = self.reward_external_urls
         if reward_external_urls is not UNSET:
-            field_dict["reward_external_urls"] = reward_external_urls
+            field_dict["reward_external_urls"] = (
+                None if reward_external_urls is None else [item.to_dict() for item in reward_external_urls]
+            )
+        tags = self.tags
         if tags is not UNSET:
-            field_dict["tags"] = tags
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
-        if voucher_validity_value is not UNSET:
-            field_dict["voucher_validity_value"] = voucher_validity_value
-        if is_portable is not UNSET:
-            field_dict["is_portable"] = is_portable
-
+            field_dict["tags"] = None if tags is None else [item.to_dict() for item in tags]
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        if self.voucher_validity_value is not UNSET:
+            field_dict["voucher_validity_value"] = self.voucher_validity_value
+        if self.is_portable is not UNSET:
+            field_dict["is_portable"] = self.is_portable
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        code = d.pop("code")
+        src = src_dict
+        code = src["code"]
 
-        names = []
-        _names = d.pop("names")
-        for names_item_data in _names:
-            names_item = TextTranslation.from_dict(names_item_data)
+        names = src["names"]
+        if names is not None:
+            names = [TextTranslation.from_dict(item) for item in names]
 
-            names.append(names_item)
+        reward_type_id = src["reward_type_id"]
 
-        reward_type_id = d.pop("reward_type_id")
+        reward_type_value = src["reward_type_value"]
 
-        reward_type_value = d.pop("reward_type_value")
+        global_reward = src["global_reward"]
 
-        global_reward = d.pop("global_reward")
+        voucher_validity = src["voucher_validity"]
+        if voucher_validity is not None:
+            voucher_validity = _SimpleRewardVoucherValidity_BY_VALUE.get(
+                voucher_validity
+            ) or SimpleRewardVoucherValidity(voucher_validity)
 
-        voucher_validity = SimpleRewardVoucherValidity(d.pop("voucher_validity"))
+        voucher_code_generation_preference = src["voucher_code_generation_preference"]
 
-        voucher_code_generation_preference = d.pop("voucher_code_generation_preference")
+        state = src["state"]
+        if state is not None:
+            state = _SimpleRewardState_BY_VALUE.get(state) or SimpleRewardState(state)
 
-        state = SimpleRewardState(d.pop("state"))
+        reward_id = src.get("reward_id", UNSET)
 
-        reward_id = d.pop("reward_id", UNSET)
+        notes = src.get("notes", UNSET)
+        if notes is not UNSET and notes is not None:
+            notes = [TextTranslation.from_dict(item) for item in notes]
 
-        _notes = d.pop("notes", UNSET)
-        notes: list[TextTranslation] | Unset = UNSET
-        if _notes is not UNSET:
-            notes = []
-            for notes_item_data in _notes:
-                notes_item = TextTranslation.from_dict(notes_item_data)
+        subtitles = src.get("subtitles", UNSET)
+        if subtitles is not UNSET and subtitles is not None:
+            subtitles = [TextTranslation.from_dict(item) for item in subtitles]
 
-                notes.append(notes_item)
+        points_cost = src.get("points_cost", UNSET)
 
-        _subtitles = d.pop("subtitles", UNSET)
-        subtitles: list[TextTranslation] | Unset = UNSET
-        if _subtitles is not UNSET:
-            subtitles = []
-            for subtitles_item_data in _subtitles:
-                subtitles_item = TextTranslation.from_dict(subtitles_item_data)
+        valid_date_from = src.get("valid_date_from", UNSET)
 
-                subtitles.append(subtitles_item)
+        valid_date_to = src.get("valid_date_to", UNSET)
 
-        points_cost = d.pop("points_cost", UNSET)
+        maximum_discount_value = src.get("maximum_discount_value", UNSET)
 
-        valid_date_from = d.pop("valid_date_from", UNSET)
+        minimum_purchase_value = src.get("minimum_purchase_value", UNSET)
 
-        valid_date_to = d.pop("valid_date_to", UNSET)
+        stores = src.get("stores", UNSET)
+        if stores is not UNSET and stores is not None:
+            stores = [StoreID.from_dict(item) for item in stores]
 
-        maximum_discount_value = d.pop("maximum_discount_value", UNSET)
+        segments = src.get("segments", UNSET)
+        if segments is not UNSET and segments is not None:
+            segments = [SegmentID.from_dict(item) for item in segments]
 
-        minimum_purchase_value = d.pop("minimum_purchase_value", UNSET)
+        priority = src.get("priority", UNSET)
+        if priority is not UNSET and priority is not None:
+            priority = _SimpleRewardPriority_BY_VALUE.get(priority) or SimpleRewardPriority(priority)
 
-        _stores = d.pop("stores", UNSET)
-        stores: list[StoreID] | Unset = UNSET
-        if _stores is not UNSET:
-            stores = []
-            for stores_item_data in _stores:
-                stores_item = StoreID.from_dict(stores_item_data)
+        image_urls = src.get("image_urls", UNSET)
+        if image_urls is not UNSET and image_urls is not None:
+            image_urls = [UrlLanguageVariant.from_dict(item) for item in image_urls]
 
-                stores.append(stores_item)
+        reward_external_urls = src.get("reward_external_urls", UNSET)
+        if reward_external_urls is not UNSET and reward_external_urls is not None:
+            reward_external_urls = [UrlLanguageVariant.from_dict(item) for item in reward_external_urls]
 
-        _segments = d.pop("segments", UNSET)
-        segments: list[SegmentID] | Unset = UNSET
-        if _segments is not UNSET:
-            segments = []
-            for segments_item_data in _segments:
-                segments_item = SegmentID.from_dict(segments_item_data)
+        tags = src.get("tags", UNSET)
+        if tags is not UNSET and tags is not None:
+            tags = [Tag.from_dict(item) for item in tags]
 
-                segments.append(segments_item)
+        partner_id = src.get("partner_id", UNSET)
 
-        _priority = d.pop("priority", UNSET)
-        priority: SimpleRewardPriority | Unset
-        if isinstance(_priority, Unset):
-            priority = UNSET
-        else:
-            priority = SimpleRewardPriority(_priority)
+        voucher_validity_value = src.get("voucher_validity_value", UNSET)
 
-        _image_urls = d.pop("image_urls", UNSET)
-        image_urls: list[UrlLanguageVariant] | Unset = UNSET
-        if _image_urls is not UNSET:
-            image_urls = []
-            for image_urls_item_data in _image_urls:
-                image_urls_item = UrlLanguageVariant.from_dict(image_urls_item_data)
-
-                image_urls.append(image_urls_item)
-
-        _reward_external_urls = d.pop("reward_external_urls", UNSET)
-        reward_external_urls: list[UrlLanguageVariant] | Unset = UNSET
-        if _reward_external_urls is not UNSET:
-            reward_external_urls = []
-            for reward_external_urls_item_data in _reward_external_urls:
-                reward_external_urls_item = UrlLanguageVariant.from_dict(reward_external_urls_item_data)
-
-                reward_external_urls.append(reward_external_urls_item)
-
-        _tags = d.pop("tags", UNSET)
-        tags: list[Tag] | Unset = UNSET
-        if _tags is not UNSET:
-            tags = []
-            for tags_item_data in _tags:
-                tags_item = Tag.from_dict(tags_item_data)
-
-                tags.append(tags_item)
-
-        partner_id = d.pop("partner_id", UNSET)
-
-        voucher_validity_value = d.pop("voucher_validity_value", UNSET)
-
-        is_portable = d.pop("is_portable", UNSET)
+        is_portable = src.get("is_portable", UNSET)
 
         simple_reward = cls(
             code=code,
@@ -441,8 +394,12 @@ class SimpleReward:
             voucher_validity_value=voucher_validity_value,
             is_portable=is_portable,
         )
-
-        simple_reward.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            simple_reward.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SimpleReward", src, _NOT_NULLABLE)
         return simple_reward
 
     @property

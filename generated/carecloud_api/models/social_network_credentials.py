@@ -8,7 +8,24 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="SocialNetworkCredentials")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "social_network_id",
+        "social_network_token",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "social_network_id",
+        "social_network_token",
+    )
+)
 
 
 @_attrs_define
@@ -30,34 +47,30 @@ class SocialNetworkCredentials:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        social_network_id = self.social_network_id
-
-        social_network_token = self.social_network_token
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "social_network_id": social_network_id,
-                "social_network_token": social_network_token,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["social_network_id"] = self.social_network_id
+        field_dict["social_network_token"] = self.social_network_token
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        social_network_id = d.pop("social_network_id")
+        src = src_dict
+        social_network_id = src["social_network_id"]
 
-        social_network_token = d.pop("social_network_token")
+        social_network_token = src["social_network_token"]
 
         social_network_credentials = cls(
             social_network_id=social_network_id,
             social_network_token=social_network_token,
         )
-
-        social_network_credentials.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            social_network_credentials.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SocialNetworkCredentials", src, _NOT_NULLABLE)
         return social_network_credentials
 
     @property

@@ -8,9 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="StamperCondition")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "stamper_condition_id",
+        "description",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "stamper_condition_id",
+        "description",
+    )
+)
 
 
 @_attrs_define
@@ -31,33 +47,32 @@ class StamperCondition:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        stamper_condition_id = self.stamper_condition_id
-
-        description = self.description
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if stamper_condition_id is not UNSET:
-            field_dict["stamper_condition_id"] = stamper_condition_id
-        if description is not UNSET:
-            field_dict["description"] = description
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.stamper_condition_id is not UNSET:
+            field_dict["stamper_condition_id"] = self.stamper_condition_id
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        stamper_condition_id = d.pop("stamper_condition_id", UNSET)
+        src = src_dict
+        stamper_condition_id = src.get("stamper_condition_id", UNSET)
 
-        description = d.pop("description", UNSET)
+        description = src.get("description", UNSET)
 
         stamper_condition = cls(
             stamper_condition_id=stamper_condition_id,
             description=description,
         )
-
-        stamper_condition.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            stamper_condition.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperCondition", src, _NOT_NULLABLE)
         return stamper_condition
 
     @property

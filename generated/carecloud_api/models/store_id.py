@@ -8,7 +8,14 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="StoreID")
+
+
+_KNOWN_FIELDS = frozenset(("store_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("store_id",))
 
 
 @_attrs_define
@@ -26,28 +33,24 @@ class StoreID:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        store_id = self.store_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "store_id": store_id,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["store_id"] = self.store_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        store_id = d.pop("store_id")
+        src = src_dict
+        store_id = src["store_id"]
 
         store_id = cls(
             store_id=store_id,
         )
-
-        store_id.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            store_id.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StoreID", src, _NOT_NULLABLE)
         return store_id
 
     @property

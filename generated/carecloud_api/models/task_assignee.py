@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskAssignee")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "user_id",
+        "task_assignee_id",
+        "name",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "user_id",
+        "task_assignee_id",
+        "name",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -35,40 +55,28 @@ class TaskAssignee:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        user_id = self.user_id
-
-        task_assignee_id = self.task_assignee_id
-
-        name = self.name
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "user_id": user_id,
-            }
-        )
-        if task_assignee_id is not UNSET:
-            field_dict["task_assignee_id"] = task_assignee_id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["user_id"] = self.user_id
+        if self.task_assignee_id is not UNSET:
+            field_dict["task_assignee_id"] = self.task_assignee_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user_id = d.pop("user_id")
+        src = src_dict
+        user_id = src["user_id"]
 
-        task_assignee_id = d.pop("task_assignee_id", UNSET)
+        task_assignee_id = src.get("task_assignee_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        name = src.get("name", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         task_assignee = cls(
             user_id=user_id,
@@ -76,8 +84,12 @@ class TaskAssignee:
             name=name,
             last_change=last_change,
         )
-
-        task_assignee.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            task_assignee.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TaskAssignee", src, _NOT_NULLABLE)
         return task_assignee
 
     @property

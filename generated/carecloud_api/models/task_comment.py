@@ -8,10 +8,33 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.task_comment_state import TaskCommentState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskComment")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "task_id",
+        "text",
+        "task_comment_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "task_id",
+        "text",
+        "task_comment_id",
+        "last_change",
+        "state",
+    )
+)
+_TaskCommentState_BY_VALUE: dict[Any, TaskCommentState] = dict(TaskCommentState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -40,52 +63,34 @@ class TaskComment:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        task_id = self.task_id
-
-        text = self.text
-
-        task_comment_id = self.task_comment_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "task_id": task_id,
-                "text": text,
-            }
-        )
-        if task_comment_id is not UNSET:
-            field_dict["task_comment_id"] = task_comment_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["task_id"] = self.task_id
+        field_dict["text"] = self.text
+        if self.task_comment_id is not UNSET:
+            field_dict["task_comment_id"] = self.task_comment_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        task_id = d.pop("task_id")
+        src = src_dict
+        task_id = src["task_id"]
 
-        text = d.pop("text")
+        text = src["text"]
 
-        task_comment_id = d.pop("task_comment_id", UNSET)
+        task_comment_id = src.get("task_comment_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: TaskCommentState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = TaskCommentState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _TaskCommentState_BY_VALUE.get(state) or TaskCommentState(state)
 
         task_comment = cls(
             task_id=task_id,
@@ -94,8 +99,12 @@ class TaskComment:
             last_change=last_change,
             state=state,
         )
-
-        task_comment.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            task_comment.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TaskComment", src, _NOT_NULLABLE)
         return task_comment
 
     @property

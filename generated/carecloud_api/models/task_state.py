@@ -8,10 +8,31 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.task_state_state import TaskStateState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskState")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "text_id",
+        "task_state_id",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "text_id",
+        "task_state_id",
+        "state",
+    )
+)
+_TaskStateState_BY_VALUE: dict[Any, TaskStateState] = dict(TaskStateState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -36,46 +57,30 @@ class TaskState:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        text_id = self.text_id
-
-        task_state_id = self.task_state_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "text_id": text_id,
-            }
-        )
-        if task_state_id is not UNSET:
-            field_dict["task_state_id"] = task_state_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["text_id"] = self.text_id
+        if self.task_state_id is not UNSET:
+            field_dict["task_state_id"] = self.task_state_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        src = src_dict
+        name = src["name"]
 
-        text_id = d.pop("text_id")
+        text_id = src["text_id"]
 
-        task_state_id = d.pop("task_state_id", UNSET)
+        task_state_id = src.get("task_state_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: TaskStateState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = TaskStateState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _TaskStateState_BY_VALUE.get(state) or TaskStateState(state)
 
         task_state = cls(
             name=name,
@@ -83,8 +88,10 @@ class TaskState:
             task_state_id=task_state_id,
             state=state,
         )
-
-        task_state.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            task_state.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TaskState", src, _NOT_NULLABLE)
         return task_state
 
     @property

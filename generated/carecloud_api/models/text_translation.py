@@ -8,9 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TextTranslation")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "language_code",
+        "text",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "language_code",
+        "text",
+    )
+)
 
 
 @_attrs_define
@@ -32,33 +48,32 @@ class TextTranslation:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        language_code = self.language_code
-
-        text = self.text
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if language_code is not UNSET:
-            field_dict["language_code"] = language_code
-        if text is not UNSET:
-            field_dict["text"] = text
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.language_code is not UNSET:
+            field_dict["language_code"] = self.language_code
+        if self.text is not UNSET:
+            field_dict["text"] = self.text
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        language_code = d.pop("language_code", UNSET)
+        src = src_dict
+        language_code = src.get("language_code", UNSET)
 
-        text = d.pop("text", UNSET)
+        text = src.get("text", UNSET)
 
         text_translation = cls(
             language_code=language_code,
             text=text,
         )
-
-        text_translation.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            text_translation.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TextTranslation", src, _NOT_NULLABLE)
         return text_translation
 
     @property

@@ -8,10 +8,39 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.time_slot_state import TimeSlotState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TimeSlot")
+
+
+_KNOWN_FIELDS = frozenset(
+    (
+        "ticket_id",
+        "valid_from",
+        "valid_to",
+        "total_capacity",
+        "time_slot_id",
+        "free_capacity",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "ticket_id",
+        "valid_from",
+        "valid_to",
+        "total_capacity",
+        "time_slot_id",
+        "free_capacity",
+        "state",
+        "last_change",
+    )
+)
+_TimeSlotState_BY_VALUE: dict[Any, TimeSlotState] = dict(TimeSlotState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -46,68 +75,44 @@ class TimeSlot:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        ticket_id = self.ticket_id
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        total_capacity = self.total_capacity
-
-        time_slot_id = self.time_slot_id
-
-        free_capacity = self.free_capacity
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "ticket_id": ticket_id,
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "total_capacity": total_capacity,
-            }
-        )
-        if time_slot_id is not UNSET:
-            field_dict["time_slot_id"] = time_slot_id
-        if free_capacity is not UNSET:
-            field_dict["free_capacity"] = free_capacity
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["ticket_id"] = self.ticket_id
+        field_dict["valid_from"] = self.valid_from
+        field_dict["valid_to"] = self.valid_to
+        field_dict["total_capacity"] = self.total_capacity
+        if self.time_slot_id is not UNSET:
+            field_dict["time_slot_id"] = self.time_slot_id
+        if self.free_capacity is not UNSET:
+            field_dict["free_capacity"] = self.free_capacity
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        ticket_id = d.pop("ticket_id")
+        src = src_dict
+        ticket_id = src["ticket_id"]
 
-        valid_from = d.pop("valid_from")
+        valid_from = src["valid_from"]
 
-        valid_to = d.pop("valid_to")
+        valid_to = src["valid_to"]
 
-        total_capacity = d.pop("total_capacity")
+        total_capacity = src["total_capacity"]
 
-        time_slot_id = d.pop("time_slot_id", UNSET)
+        time_slot_id = src.get("time_slot_id", UNSET)
 
-        free_capacity = d.pop("free_capacity", UNSET)
+        free_capacity = src.get("free_capacity", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: TimeSlotState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = TimeSlotState(_state)
+        state = src.get("state", UNSET)
+        if state is not UNSET and state is not None:
+            state = _TimeSlotState_BY_VALUE.get(state) or TimeSlotState(state)
 
-        last_change = d.pop("last_change", UNSET)
+        last_change = src.get("last_change", UNSET)
 
         time_slot = cls(
             ticket_id=ticket_id,
@@ -119,8 +124,10 @@ class TimeSlot:
             state=state,
             last_change=last_change,
         )
-
-        time_slot.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            time_slot.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
+        if _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TimeSlot", src, _NOT_NULLABLE)
         return time_slot
 
     @property

@@ -11,6 +11,9 @@ from attrs import field as _attrs_field
 T = TypeVar("T", bound="UnauthorizedErrorBodyErrorErrorData")
 
 
+_KNOWN_FIELDS = frozenset(())
+
+
 @_attrs_define
 class UnauthorizedErrorBodyErrorErrorData:
     """Data in case of an exception."""
@@ -20,18 +23,19 @@ class UnauthorizedErrorBodyErrorErrorData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+        src = src_dict
         unauthorized_error_body_error_error_data = cls()
-
-        unauthorized_error_body_error_error_data.unknown_fields = d
+        if not _KNOWN_FIELDS.issuperset(src):
+            unauthorized_error_body_error_error_data.unknown_fields = {
+                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
+            }
         return unauthorized_error_body_error_error_data
 
     @property
