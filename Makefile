@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
-        bench bench-import bench-pagination update-spec clean
+        bench bench-import bench-pagination bench-percall update-spec clean
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -52,13 +52,16 @@ mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
 	$(PY) -m examples.demo
 
-bench: bench-import bench-pagination
+bench: bench-import bench-pagination bench-percall
 
 bench-import: install
 	$(PY) -m scripts.bench_import
 
 bench-pagination: install
 	$(PY) -m scripts.bench_pagination
+
+bench-percall: install ## typed call vs raw httpx + JSON, model parse vs json.loads (issue 15)
+	$(PY) -m scripts.bench_percall
 
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
 	$(PY) -m scripts.update_spec $(SPEC)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 import httpx
 from carecloud_api import Client
 from carecloud_api.errors import ErrorStatus, UnparseableResponse
-from carecloud_api.parsing import NullNotAllowed, strict_nulls
+from carecloud_api.parsing import NullNotAllowed, strict
 
 from ._auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup, EnterpriseAuth
 from ._config import (
@@ -423,9 +423,8 @@ class CareCloud:
         """Run a generated ``call`` function, mapping failures to carecloud_async errors."""
         if self._closed:
             raise CareCloudError("this CareCloud client is closed")
-        strict = strict_nulls.set(True) if self.strict_parsing else None
         try:
-            with _network_errors():
+            with _network_errors(), strict() if self.strict_parsing else contextlib.nullcontext():
                 return await function(self._api, *args, **kwargs)
         except ErrorStatus as exc:
             raise error_from_response(exc.response) from None
@@ -442,9 +441,6 @@ class CareCloud:
                 url=redact_url(request.url),
                 response=exc.response,
             ) from exc.error
-        finally:
-            if strict is not None:
-                strict_nulls.reset(strict)
 
     @overload
     def paginate(

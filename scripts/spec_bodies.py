@@ -238,3 +238,30 @@ def mutate(body: Any, rng: random.Random) -> Any:
         ]
         result[key] = rng.choice(replacements)
     return result
+
+
+def example_body(spec: Spec, schema: Any, depth: int = 0) -> Any:
+    """A value for ``schema`` built from the spec's own ``example`` of every property (recursively;
+    a property without one gets a plain value of its type, a list gets one item)."""
+    while isinstance(schema, dict) and "$ref" in schema:
+        schema = _resolve(spec, schema["$ref"])
+    if not isinstance(schema, dict) or depth > 20:
+        return None
+    if "example" in schema and schema.get("type") not in ("object", "array") and "properties" not in schema:
+        return schema["example"]
+    for key in ("oneOf", "anyOf", "allOf"):
+        if key in schema:
+            return example_body(spec, schema[key][0], depth + 1)
+    if schema.get("type") == "array":
+        item = example_body(spec, schema.get("items", {}), depth + 1)
+        return [] if item is None else [item]
+    if "enum" in schema:
+        return next(value for value in schema["enum"] if value is not None)
+    if schema.get("properties"):
+        result = {}
+        for name, prop in schema["properties"].items():
+            value = example_body(spec, prop, depth + 1)
+            if value is not None:
+                result[name] = value
+        return result
+    return {"string": "text", "integer": 1, "number": 1.5, "boolean": True, "object": {}}.get(str(schema.get("type")))

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -46,6 +47,10 @@ except ImportError:  # the optional extra is not installed
 
 #: Strict null checking for the current context (default off: nulls parse as None).
 strict_nulls: ContextVar[bool] = ContextVar("carecloud_api_strict_nulls", default=False)
+#: How many :func:`strict` blocks are open in the process, in any context. Models read this plain
+#: counter first and the ContextVar only when it is not zero: the common case costs one lookup.
+strict_in_use = 0
+_in_use_lock = threading.Lock()
 
 #: The JSON decoder the generated ``call()`` functions use: ``orjson.loads`` when installed.
 loads: Callable[[bytes], Any] = json.loads if _orjson is None else _orjson.loads
@@ -70,22 +75,37 @@ def refuse_nulls(model: str, src: Mapping[str, Any], not_nullable: frozenset[str
 @contextlib.contextmanager
 def strict() -> Iterator[None]:
     """Enforce the spec's nulls inside the block (this context and the tasks it starts)."""
+    global strict_in_use  # noqa: PLW0603 (the process-wide counter described above)
+    with _in_use_lock:
+        strict_in_use += 1
     token = strict_nulls.set(True)
     try:
         yield
     finally:
         strict_nulls.reset(token)
+        with _in_use_lock:
+            strict_in_use -= 1
 
 
 def set_json_decoder(decoder: Callable[[bytes], Any] | None) -> None:
     """Use ``decoder`` (``json.loads``, ``orjson.loads``) for responses; None restores the default.
 
-    >>> set_json_decoder(json.loads); loads is json.loads
+    >>> from carecloud_api import parsing
+    >>> parsing.set_json_decoder(json.loads)
+    >>> parsing.loads is json.loads
     True
-    >>> set_json_decoder(None)
+    >>> parsing.set_json_decoder(None)
     """
     global loads  # noqa: PLW0603 (the one process-wide setting of this module)
     loads = decoder if decoder is not None else (json.loads if _orjson is None else _orjson.loads)
 
 
-__all__ = ["NullNotAllowed", "loads", "refuse_nulls", "set_json_decoder", "strict", "strict_nulls"]
+__all__ = [
+    "NullNotAllowed",
+    "loads",
+    "refuse_nulls",
+    "set_json_decoder",
+    "strict",
+    "strict_in_use",
+    "strict_nulls",
+]

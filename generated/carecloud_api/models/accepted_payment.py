@@ -32,6 +32,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "recommended_discounts",
@@ -129,49 +130,45 @@ class AcceptedPayment:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        recommended_discounts = src.get("recommended_discounts", UNSET)
-        if recommended_discounts is not UNSET and recommended_discounts is not None:
-            recommended_discounts = [DiscountItem.from_dict(item) for item in recommended_discounts]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("recommended_discounts", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(DiscountItem.from_dict, _v))
+        _self.recommended_discounts = _v
 
-        credit_points = src.get("credit_points", UNSET)
+        _self.credit_points = _src.get("credit_points", UNSET)
 
-        price_of_credit_points = src.get("price_of_credit_points", UNSET)
+        _self.price_of_credit_points = _src.get("price_of_credit_points", UNSET)
 
-        credit = src.get("credit", UNSET)
+        _self.credit = _src.get("credit", UNSET)
 
-        vouchers = src.get("vouchers", UNSET)
-        if vouchers is not UNSET and vouchers is not None:
-            vouchers = [PaymentVoucher.from_dict(item) for item in vouchers]
+        _v = _src.get("vouchers", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PaymentVoucher.from_dict, _v))
+        _self.vouchers = _v
 
-        credit_points_of_this_transaction = src.get("credit_points_of_this_transaction", UNSET)
+        _self.credit_points_of_this_transaction = _src.get("credit_points_of_this_transaction", UNSET)
 
-        total_credit_points = src.get("total_credit_points", UNSET)
+        _self.total_credit_points = _src.get("total_credit_points", UNSET)
 
-        total_credit = src.get("total_credit", UNSET)
+        _self.total_credit = _src.get("total_credit", UNSET)
 
-        messages = src.get("messages", UNSET)
-        if messages is not UNSET and messages is not None:
-            messages = [CashierMessage.from_dict(item) for item in messages]
+        _v = _src.get("messages", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CashierMessage.from_dict, _v))
+        _self.messages = _v
 
-        accepted_payment = cls(
-            recommended_discounts=recommended_discounts,
-            credit_points=credit_points,
-            price_of_credit_points=price_of_credit_points,
-            credit=credit,
-            vouchers=vouchers,
-            credit_points_of_this_transaction=credit_points_of_this_transaction,
-            total_credit_points=total_credit_points,
-            total_credit=total_credit,
-            messages=messages,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            accepted_payment.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("AcceptedPayment", src, _NOT_NULLABLE)
-        return accepted_payment
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("AcceptedPayment", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

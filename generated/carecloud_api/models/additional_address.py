@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "address_type",
@@ -82,27 +83,27 @@ class AdditionalAddress:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        address_type = src["address_type"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.address_type = _src["address_type"]
 
-        address = src["address"]
-        if address is not None:
-            address = Address.from_dict(address)
+        _v = _src["address"]
+        if _v is not None:
+            _v = Address.from_dict(_v)
+        _self.address = _v
 
-        additional_address_id = src.get("additional_address_id", UNSET)
+        _self.additional_address_id = _src.get("additional_address_id", UNSET)
 
-        additional_address = cls(
-            address_type=address_type,
-            address=address,
-            additional_address_id=additional_address_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            additional_address.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("AdditionalAddress", src, _NOT_NULLABLE)
-        return additional_address
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("AdditionalAddress", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Address")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "address1",
@@ -106,44 +107,38 @@ class Address:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        address1 = src.get("address1", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.address1 = _src.get("address1", UNSET)
 
-        address2 = src.get("address2", UNSET)
+        _self.address2 = _src.get("address2", UNSET)
 
-        address3 = src.get("address3", UNSET)
+        _self.address3 = _src.get("address3", UNSET)
 
-        address4 = src.get("address4", UNSET)
+        _self.address4 = _src.get("address4", UNSET)
 
-        address5 = src.get("address5", UNSET)
+        _self.address5 = _src.get("address5", UNSET)
 
-        address6 = src.get("address6", UNSET)
+        _self.address6 = _src.get("address6", UNSET)
 
-        address7 = src.get("address7", UNSET)
+        _self.address7 = _src.get("address7", UNSET)
 
-        zip_ = src.get("zip", UNSET)
+        _self.zip_ = _src.get("zip", UNSET)
 
-        city = src.get("city", UNSET)
+        _self.city = _src.get("city", UNSET)
 
-        country_code = src.get("country_code", UNSET)
+        _self.country_code = _src.get("country_code", UNSET)
 
-        address = cls(
-            address1=address1,
-            address2=address2,
-            address3=address3,
-            address4=address4,
-            address5=address5,
-            address6=address6,
-            address7=address7,
-            zip_=zip_,
-            city=city,
-            country_code=country_code,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            address.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Address", src, _NOT_NULLABLE)
-        return address
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Address", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -31,6 +31,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "agreement_gtc",
@@ -113,40 +114,51 @@ class Agreement:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        agreement_gtc = src.get("agreement_gtc", UNSET)
-        if agreement_gtc is not UNSET and agreement_gtc is not None:
-            agreement_gtc = _AgreementAgreementGtc_BY_VALUE.get(agreement_gtc) or AgreementAgreementGtc(
-                agreement_gtc
-            )
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("agreement_gtc", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _AgreementAgreementGtc_BY_VALUE[_v]
+            except KeyError:
+                _v = AgreementAgreementGtc(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.agreement_gtc = _v
 
-        agreement_profiling = src.get("agreement_profiling", UNSET)
-        if agreement_profiling is not UNSET and agreement_profiling is not None:
-            agreement_profiling = _AgreementAgreementProfiling_BY_VALUE.get(
-                agreement_profiling
-            ) or AgreementAgreementProfiling(agreement_profiling)
+        _v = _src.get("agreement_profiling", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _AgreementAgreementProfiling_BY_VALUE[_v]
+            except KeyError:
+                _v = AgreementAgreementProfiling(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.agreement_profiling = _v
 
-        agreement_marketing_communication = src.get("agreement_marketing_communication", UNSET)
-        if agreement_marketing_communication is not UNSET and agreement_marketing_communication is not None:
-            agreement_marketing_communication = _AgreementAgreementMarketingCommunication_BY_VALUE.get(
-                agreement_marketing_communication
-            ) or AgreementAgreementMarketingCommunication(agreement_marketing_communication)
+        _v = _src.get("agreement_marketing_communication", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _AgreementAgreementMarketingCommunication_BY_VALUE[_v]
+            except KeyError:
+                _v = AgreementAgreementMarketingCommunication(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.agreement_marketing_communication = _v
 
-        custom_agreements = src.get("custom_agreements", UNSET)
-        if custom_agreements is not UNSET and custom_agreements is not None:
-            custom_agreements = [CustomAgreements.from_dict(item) for item in custom_agreements]
+        _v = _src.get("custom_agreements", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CustomAgreements.from_dict, _v))
+        _self.custom_agreements = _v
 
-        agreement = cls(
-            agreement_gtc=agreement_gtc,
-            agreement_profiling=agreement_profiling,
-            agreement_marketing_communication=agreement_marketing_communication,
-            custom_agreements=custom_agreements,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            agreement.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Agreement", src, _NOT_NULLABLE)
-        return agreement
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Agreement", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="AgreementList")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "agreement_id",
@@ -100,37 +101,32 @@ class AgreementList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        agreement_id = src.get("agreement_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.agreement_id = _src.get("agreement_id", UNSET)
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        text = src.get("text", UNSET)
+        _self.text = _src.get("text", UNSET)
 
-        withdrawal_text = src.get("withdrawal_text", UNSET)
+        _self.withdrawal_text = _src.get("withdrawal_text", UNSET)
 
-        communication_channel_id = src.get("communication_channel_id", UNSET)
+        _self.communication_channel_id = _src.get("communication_channel_id", UNSET)
 
-        text_id = src.get("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        agreement_list = cls(
-            agreement_id=agreement_id,
-            name=name,
-            text=text,
-            withdrawal_text=withdrawal_text,
-            communication_channel_id=communication_channel_id,
-            text_id=text_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            agreement_list.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("AgreementList", src, _NOT_NULLABLE)
-        return agreement_list
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("AgreementList", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

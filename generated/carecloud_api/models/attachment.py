@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Attachment")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "upload_method",
@@ -67,27 +68,30 @@ class Attachment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        upload_method = src["upload_method"]
-        if upload_method is not None:
-            upload_method = _AttachmentUploadMethod_BY_VALUE.get(upload_method) or AttachmentUploadMethod(
-                upload_method
-            )
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["upload_method"]
+        if _v is not None:
+            try:
+                _v = _AttachmentUploadMethod_BY_VALUE[_v]
+            except KeyError:
+                _v = AttachmentUploadMethod(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.upload_method = _v
 
-        file_data = src["file_data"]
+        _self.file_data = _src["file_data"]
 
-        cache_for = src.get("cache_for", UNSET)
+        _self.cache_for = _src.get("cache_for", UNSET)
 
-        attachment = cls(
-            upload_method=upload_method,
-            file_data=file_data,
-            cache_for=cache_for,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            attachment.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Attachment", src, _NOT_NULLABLE)
-        return attachment
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Attachment", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Audience")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -95,37 +96,38 @@ class Audience:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        communication_channel_id = src["communication_channel_id"]
+        _self.communication_channel_id = _src["communication_channel_id"]
 
-        state = src["state"]
-        if state is not None:
-            state = _AudienceState_BY_VALUE.get(state) or AudienceState(state)
+        _v = _src["state"]
+        if _v is not None:
+            try:
+                _v = _AudienceState_BY_VALUE[_v]
+            except KeyError:
+                _v = AudienceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        audience_id = src.get("audience_id", UNSET)
+        _self.audience_id = _src.get("audience_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        created_by = src.get("created_by", UNSET)
+        _self.created_by = _src.get("created_by", UNSET)
 
-        updated_by = src.get("updated_by", UNSET)
+        _self.updated_by = _src.get("updated_by", UNSET)
 
-        audience = cls(
-            name=name,
-            communication_channel_id=communication_channel_id,
-            state=state,
-            audience_id=audience_id,
-            last_change=last_change,
-            created_by=created_by,
-            updated_by=updated_by,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            audience.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Audience", src, _NOT_NULLABLE)
-        return audience
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Audience", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -32,6 +32,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("invalid_params",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("invalid_params",))
@@ -68,23 +69,23 @@ class BadRequestErrorBodyErrorErrorData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        invalid_params = src.get("invalid_params", UNSET)
-        if invalid_params is not UNSET and invalid_params is not None:
-            invalid_params = [
-                BadRequestErrorBodyErrorErrorDataInvalidParamsItem.from_dict(item) for item in invalid_params
-            ]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("invalid_params", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(BadRequestErrorBodyErrorErrorDataInvalidParamsItem.from_dict, _v))
+        _self.invalid_params = _v
 
-        bad_request_error_body_error_error_data = cls(
-            invalid_params=invalid_params,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            bad_request_error_body_error_error_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("BadRequestErrorBodyErrorErrorData", src, _NOT_NULLABLE)
-        return bad_request_error_body_error_error_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BadRequestErrorBodyErrorErrorData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -32,6 +32,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -49,6 +50,25 @@ _NOT_NULLABLE = frozenset(
         "message",
     )
 )
+
+
+def _parse_name(
+    data: object,
+) -> (
+    BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5 | bool | float | int | list[str] | str | Unset
+):
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            name_type_5 = BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5.from_dict(data)
+
+            return name_type_5
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -116,75 +136,29 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        _name_raw = src.get("name", UNSET)
-        if _name_raw is None:
-            name = None
-        else:
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("name", UNSET)
+        _self.name = None if _v is None else _parse_name(_v)
 
-            def _parse_name(
-                data: object,
-            ) -> (
-                BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
-                | bool
-                | float
-                | int
-                | list[str]
-                | str
-                | Unset
-            ):
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, list):
-                        raise TypeError()
-                    name_type_1 = cast(list[str], data)
+        _self.reason = _src.get("reason", UNSET)
 
-                    return name_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    name_type_5 = BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5.from_dict(data)
+        _self.value = _src.get("value", UNSET)
 
-                    return name_type_5
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(
-                    BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
-                    | bool
-                    | float
-                    | int
-                    | list[str]
-                    | str
-                    | Unset,
-                    data,
-                )
+        _self.message = _src.get("message", UNSET)
 
-            name = _parse_name(_name_raw)
-
-        reason = src.get("reason", UNSET)
-
-        value = src.get("value", UNSET)
-
-        message = src.get("message", UNSET)
-
-        bad_request_error_body_error_error_data_invalid_params_item = cls(
-            name=name,
-            reason=reason,
-            value=value,
-            message=message,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            bad_request_error_body_error_error_data_invalid_params_item.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
             _null_policy.refuse_nulls(
-                "BadRequestErrorBodyErrorErrorDataInvalidParamsItem", src, _NOT_NULLABLE
+                "BadRequestErrorBodyErrorErrorDataInvalidParamsItem", _src, _NOT_NULLABLE
             )
-        return bad_request_error_body_error_error_data_invalid_params_item
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="BasicError")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "type",
@@ -62,28 +63,26 @@ class BasicError:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        type_ = src["type"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.type_ = _src["type"]
 
-        exception = src["exception"]
+        _self.exception = _src["exception"]
 
-        title = src["title"]
+        _self.title = _src["title"]
 
-        detail = src["detail"]
+        _self.detail = _src["detail"]
 
-        basic_error = cls(
-            type_=type_,
-            exception=exception,
-            title=title,
-            detail=detail,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            basic_error.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("BasicError", src, _NOT_NULLABLE)
-        return basic_error
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BasicError", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

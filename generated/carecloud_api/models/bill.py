@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "bill_id",
@@ -111,37 +112,35 @@ class Bill:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        bill_id = src["bill_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.bill_id = _src["bill_id"]
 
-        payment_time = src["payment_time"]
+        _self.payment_time = _src["payment_time"]
 
-        currency_id = src["currency_id"]
+        _self.currency_id = _src["currency_id"]
 
-        total_price = src["total_price"]
+        _self.total_price = _src["total_price"]
 
-        bill_items = src["bill_items"]
-        if bill_items is not None:
-            bill_items = [BillItem.from_dict(item) for item in bill_items]
+        _v = _src["bill_items"]
+        if _v is not None:
+            _v = list(map(BillItem.from_dict, _v))
+        _self.bill_items = _v
 
-        bill_number = src.get("bill_number", UNSET)
+        _self.bill_number = _src.get("bill_number", UNSET)
 
-        created_by = src.get("created_by", UNSET)
+        _self.created_by = _src.get("created_by", UNSET)
 
-        bill = cls(
-            bill_id=bill_id,
-            payment_time=payment_time,
-            currency_id=currency_id,
-            total_price=total_price,
-            bill_items=bill_items,
-            bill_number=bill_number,
-            created_by=created_by,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            bill.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Bill", src, _NOT_NULLABLE)
-        return bill
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Bill", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -30,6 +30,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "plu_ids",
@@ -146,56 +147,48 @@ class BillItem:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        plu_ids = src["plu_ids"]
-        if plu_ids is not None:
-            plu_ids = [PluId.from_dict(item) for item in plu_ids]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["plu_ids"]
+        if _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-        plu_name = src["plu_name"]
+        _self.plu_name = _src["plu_name"]
 
-        vat_rate = src["vat_rate"]
+        _self.vat_rate = _src["vat_rate"]
 
-        quantity = src["quantity"]
+        _self.quantity = _src["quantity"]
 
-        paid_amount = src["paid_amount"]
+        _self.paid_amount = _src["paid_amount"]
 
-        price = src["price"]
+        _self.price = _src["price"]
 
-        bill_item_id = src["bill_item_id"]
+        _self.bill_item_id = _src["bill_item_id"]
 
-        loyalty_off = src["loyalty_off"]
+        _self.loyalty_off = _src["loyalty_off"]
 
-        purchase_item_type_id = src["purchase_item_type_id"]
+        _self.purchase_item_type_id = _src["purchase_item_type_id"]
 
-        category_plu_id = src.get("category_plu_id", UNSET)
+        _self.category_plu_id = _src.get("category_plu_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        purchase_item_property_records = src.get("purchase_item_property_records", UNSET)
-        if purchase_item_property_records is not UNSET and purchase_item_property_records is not None:
-            purchase_item_property_records = [
-                PropertyRecord.from_dict(item) for item in purchase_item_property_records
-            ]
+        _v = _src.get("purchase_item_property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.purchase_item_property_records = _v
 
-        bill_item = cls(
-            plu_ids=plu_ids,
-            plu_name=plu_name,
-            vat_rate=vat_rate,
-            quantity=quantity,
-            paid_amount=paid_amount,
-            price=price,
-            bill_item_id=bill_item_id,
-            loyalty_off=loyalty_off,
-            purchase_item_type_id=purchase_item_type_id,
-            category_plu_id=category_plu_id,
-            customer_id=customer_id,
-            purchase_item_property_records=purchase_item_property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            bill_item.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("BillItem", src, _NOT_NULLABLE)
-        return bill_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BillItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -33,6 +33,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "booking_items",
@@ -61,6 +62,21 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _BookingState_BY_VALUE: dict[Any, BookingState] = dict(BookingState._value2member_map_)  # type: ignore[arg-type]
+
+
+def _parse_data(data: object) -> BookingDataType2 | list[str] | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            data_type_2 = BookingDataType2.from_dict(data)
+
+            return data_type_2
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -147,73 +163,49 @@ class Booking:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        booking_items = src["booking_items"]
-        if booking_items is not None:
-            booking_items = [BookingItem.from_dict(item) for item in booking_items]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["booking_items"]
+        if _v is not None:
+            _v = list(map(BookingItem.from_dict, _v))
+        _self.booking_items = _v
 
-        created_at = src["created_at"]
+        _self.created_at = _src["created_at"]
 
-        booking_id = src.get("booking_id", UNSET)
+        _self.booking_id = _src.get("booking_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        booking_status = src.get("booking_status", UNSET)
+        _self.booking_status = _src.get("booking_status", UNSET)
 
-        utm = src.get("utm", UNSET)
-        if utm is not UNSET and utm is not None:
-            utm = UTM.from_dict(utm)
+        _v = _src.get("utm", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = UTM.from_dict(_v)
+        _self.utm = _v
 
-        _data_raw = src.get("data", UNSET)
-        if _data_raw is None:
-            data = None
-        else:
+        _v = _src.get("data", UNSET)
+        _self.data = None if _v is None else _parse_data(_v)
 
-            def _parse_data(data: object) -> BookingDataType2 | list[str] | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, list):
-                        raise TypeError()
-                    data_type_1 = cast(list[str], data)
+        _self.last_change = _src.get("last_change", UNSET)
 
-                    return data_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    data_type_2 = BookingDataType2.from_dict(data)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _BookingState_BY_VALUE[_v]
+            except KeyError:
+                _v = BookingState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-                    return data_type_2
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(BookingDataType2 | list[str] | str | Unset, data)
-
-            data = _parse_data(_data_raw)
-
-        last_change = src.get("last_change", UNSET)
-
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _BookingState_BY_VALUE.get(state) or BookingState(state)
-
-        booking = cls(
-            booking_items=booking_items,
-            created_at=created_at,
-            booking_id=booking_id,
-            customer_id=customer_id,
-            booking_status=booking_status,
-            utm=utm,
-            data=data,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            booking.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Booking", src, _NOT_NULLABLE)
-        return booking
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Booking", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -31,6 +31,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "time_slot_id",
@@ -151,58 +152,54 @@ class BookingItem:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        time_slot_id = src["time_slot_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.time_slot_id = _src["time_slot_id"]
 
-        created_at = src["created_at"]
+        _self.created_at = _src["created_at"]
 
-        booking_item_id = src.get("booking_item_id", UNSET)
+        _self.booking_item_id = _src.get("booking_item_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        booking_ticket = src.get("booking_ticket", UNSET)
-        if booking_ticket is not UNSET and booking_ticket is not None:
-            booking_ticket = BookingTicket.from_dict(booking_ticket)
+        _v = _src.get("booking_ticket", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = BookingTicket.from_dict(_v)
+        _self.booking_ticket = _v
 
-        valid_from = src.get("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        capacity_taken = src.get("capacity_taken", UNSET)
+        _self.capacity_taken = _src.get("capacity_taken", UNSET)
 
-        booking_item_status = src.get("booking_item_status", UNSET)
+        _self.booking_item_status = _src.get("booking_item_status", UNSET)
 
-        additional_properties = src.get("additional_properties", UNSET)
-        if additional_properties is not UNSET and additional_properties is not None:
-            additional_properties = [PropertyRecord.from_dict(item) for item in additional_properties]
+        _v = _src.get("additional_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.additional_properties = _v
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _BookingItemState_BY_VALUE.get(state) or BookingItemState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _BookingItemState_BY_VALUE[_v]
+            except KeyError:
+                _v = BookingItemState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        booking_item = cls(
-            time_slot_id=time_slot_id,
-            created_at=created_at,
-            booking_item_id=booking_item_id,
-            customer_id=customer_id,
-            booking_ticket=booking_ticket,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            capacity_taken=capacity_taken,
-            booking_item_status=booking_item_status,
-            additional_properties=additional_properties,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            booking_item.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("BookingItem", src, _NOT_NULLABLE)
-        return booking_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BookingItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

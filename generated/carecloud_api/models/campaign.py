@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Campaign")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -96,37 +97,38 @@ class Campaign:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        idcampaign = src.get("idcampaign", UNSET)
+        _self.idcampaign = _src.get("idcampaign", UNSET)
 
-        campaign_id = src.get("campaign_id", UNSET)
+        _self.campaign_id = _src.get("campaign_id", UNSET)
 
-        external_id = src.get("external_id", UNSET)
+        _self.external_id = _src.get("external_id", UNSET)
 
-        parent_id = src.get("parent_id", UNSET)
+        _self.parent_id = _src.get("parent_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _CampaignState_BY_VALUE.get(state) or CampaignState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CampaignState_BY_VALUE[_v]
+            except KeyError:
+                _v = CampaignState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        campaign = cls(
-            name=name,
-            idcampaign=idcampaign,
-            campaign_id=campaign_id,
-            external_id=external_id,
-            parent_id=parent_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            campaign.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Campaign", src, _NOT_NULLABLE)
-        return campaign
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Campaign", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -32,6 +32,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_id",
@@ -165,70 +166,66 @@ class CampaignProduct:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        product_id = src["product_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_id = _src["product_id"]
 
-        currency_id = src["currency_id"]
+        _self.currency_id = _src["currency_id"]
 
-        campaign_id = src["campaign_id"]
+        _self.campaign_id = _src["campaign_id"]
 
-        value = src["value"]
+        _self.value = _src["value"]
 
-        value_type_id = src["value_type_id"]
-        if value_type_id is not None:
-            value_type_id = _CampaignProductValueTypeId_BY_VALUE.get(
-                value_type_id
-            ) or CampaignProductValueTypeId(value_type_id)
+        _v = _src["value_type_id"]
+        if _v is not None:
+            try:
+                _v = _CampaignProductValueTypeId_BY_VALUE[_v]
+            except KeyError:
+                _v = CampaignProductValueTypeId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.value_type_id = _v
 
-        valid_from = src["valid_from"]
+        _self.valid_from = _src["valid_from"]
 
-        valid_to = src["valid_to"]
+        _self.valid_to = _src["valid_to"]
 
-        type_id = src["type_id"]
+        _self.type_id = _src["type_id"]
 
-        presentation_data = src["presentation_data"]
-        if presentation_data is not None:
-            presentation_data = CampaignPresentationData.from_dict(presentation_data)
+        _v = _src["presentation_data"]
+        if _v is not None:
+            _v = CampaignPresentationData.from_dict(_v)
+        _self.presentation_data = _v
 
-        campaign_product_id = src.get("campaign_product_id", UNSET)
+        _self.campaign_product_id = _src.get("campaign_product_id", UNSET)
 
-        display_in = src.get("display_in", UNSET)
+        _self.display_in = _src.get("display_in", UNSET)
 
-        campaign_product_property_records = src.get("campaign_product_property_records", UNSET)
-        if campaign_product_property_records is not UNSET and campaign_product_property_records is not None:
-            campaign_product_property_records = [
-                PropertyRecord.from_dict(item) for item in campaign_product_property_records
-            ]
+        _v = _src.get("campaign_product_property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.campaign_product_property_records = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _CampaignProductState_BY_VALUE.get(state) or CampaignProductState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CampaignProductState_BY_VALUE[_v]
+            except KeyError:
+                _v = CampaignProductState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        campaign_product = cls(
-            product_id=product_id,
-            currency_id=currency_id,
-            campaign_id=campaign_id,
-            value=value,
-            value_type_id=value_type_id,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            type_id=type_id,
-            presentation_data=presentation_data,
-            campaign_product_id=campaign_product_id,
-            display_in=display_in,
-            campaign_product_property_records=campaign_product_property_records,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            campaign_product.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CampaignProduct", src, _NOT_NULLABLE)
-        return campaign_product
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CampaignProduct", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

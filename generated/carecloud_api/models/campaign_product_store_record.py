@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="CampaignProductStoreRecord")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -63,25 +64,24 @@ class CampaignProductStoreRecord:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        store_id = src["store_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        campaign_product_id = src["campaign_product_id"]
+        _self.campaign_product_id = _src["campaign_product_id"]
 
-        campaign_product_store_record_id = src.get("campaign_product_store_record_id", UNSET)
+        _self.campaign_product_store_record_id = _src.get("campaign_product_store_record_id", UNSET)
 
-        campaign_product_store_record = cls(
-            store_id=store_id,
-            campaign_product_id=campaign_product_id,
-            campaign_product_store_record_id=campaign_product_store_record_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            campaign_product_store_record.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CampaignProductStoreRecord", src, _NOT_NULLABLE)
-        return campaign_product_store_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CampaignProductStoreRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Card")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "card_type_id",
@@ -112,46 +113,44 @@ class Card:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        card_type_id = src["card_type_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.card_type_id = _src["card_type_id"]
 
-        card_number = src["card_number"]
+        _self.card_number = _src["card_number"]
 
-        state = src["state"]
-        if state is not None:
-            state = _CardState_BY_VALUE.get(state) or CardState(state)
+        _v = _src["state"]
+        if _v is not None:
+            try:
+                _v = _CardState_BY_VALUE[_v]
+            except KeyError:
+                _v = CardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        card_id = src.get("card_id", UNSET)
+        _self.card_id = _src.get("card_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        secondary_card_number = src.get("secondary_card_number", UNSET)
+        _self.secondary_card_number = _src.get("secondary_card_number", UNSET)
 
-        valid_from = src.get("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        card = cls(
-            card_type_id=card_type_id,
-            card_number=card_number,
-            state=state,
-            card_id=card_id,
-            customer_id=customer_id,
-            secondary_card_number=secondary_card_number,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            store_id=store_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            card.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Card", src, _NOT_NULLABLE)
-        return card
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Card", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

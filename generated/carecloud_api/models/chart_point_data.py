@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="ChartPointData")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "x_axis_value",
@@ -56,22 +57,22 @@ class ChartPointData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        x_axis_value = src.get("x_axis_value", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.x_axis_value = _src.get("x_axis_value", UNSET)
 
-        y_axis_value = src.get("y_axis_value", UNSET)
+        _self.y_axis_value = _src.get("y_axis_value", UNSET)
 
-        chart_point_data = cls(
-            x_axis_value=x_axis_value,
-            y_axis_value=y_axis_value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            chart_point_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ChartPointData", src, _NOT_NULLABLE)
-        return chart_point_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ChartPointData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Consents")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "consent_id",
@@ -68,27 +69,30 @@ class Consents:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        consent_id = src["consent_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.consent_id = _src["consent_id"]
 
-        consent_value = src["consent_value"]
-        if consent_value is not None:
-            consent_value = _ConsentsConsentValue_BY_VALUE.get(consent_value) or ConsentsConsentValue(
-                consent_value
-            )
+        _v = _src["consent_value"]
+        if _v is not None:
+            try:
+                _v = _ConsentsConsentValue_BY_VALUE[_v]
+            except KeyError:
+                _v = ConsentsConsentValue(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.consent_value = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        consents = cls(
-            consent_id=consent_id,
-            consent_value=consent_value,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            consents.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Consents", src, _NOT_NULLABLE)
-        return consents
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Consents", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

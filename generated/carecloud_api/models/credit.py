@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Credit")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -112,46 +113,44 @@ class Credit:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        credit_type_id = src["credit_type_id"]
+        _self.credit_type_id = _src["credit_type_id"]
 
-        partner_id = src["partner_id"]
+        _self.partner_id = _src["partner_id"]
 
-        credit_id = src.get("credit_id", UNSET)
+        _self.credit_id = _src.get("credit_id", UNSET)
 
-        assigned_credits = src.get("assigned_credits", UNSET)
+        _self.assigned_credits = _src.get("assigned_credits", UNSET)
 
-        available_credits = src.get("available_credits", UNSET)
+        _self.available_credits = _src.get("available_credits", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        currency_id = src.get("currency_id", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _CreditState_BY_VALUE.get(state) or CreditState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CreditState_BY_VALUE[_v]
+            except KeyError:
+                _v = CreditState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        note = src.get("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        credit = cls(
-            customer_id=customer_id,
-            credit_type_id=credit_type_id,
-            partner_id=partner_id,
-            credit_id=credit_id,
-            assigned_credits=assigned_credits,
-            available_credits=available_credits,
-            valid_to=valid_to,
-            currency_id=currency_id,
-            state=state,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            credit.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Credit", src, _NOT_NULLABLE)
-        return credit
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Credit", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

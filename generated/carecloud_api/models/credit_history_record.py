@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="CreditHistoryRecord")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -97,40 +98,34 @@ class CreditHistoryRecord:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_id = src.get("customer_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        amount = src.get("amount", UNSET)
+        _self.amount = _src.get("amount", UNSET)
 
-        credit_operation_type = src.get("credit_operation_type", UNSET)
+        _self.credit_operation_type = _src.get("credit_operation_type", UNSET)
 
-        credit_operation_note = src.get("credit_operation_note", UNSET)
+        _self.credit_operation_note = _src.get("credit_operation_note", UNSET)
 
-        partner_id = src.get("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        currency_id = src.get("currency_id", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        credit_history_record_time = src.get("credit_history_record_time", UNSET)
+        _self.credit_history_record_time = _src.get("credit_history_record_time", UNSET)
 
-        credit_history_record = cls(
-            customer_id=customer_id,
-            amount=amount,
-            credit_operation_type=credit_operation_type,
-            credit_operation_note=credit_operation_note,
-            partner_id=partner_id,
-            currency_id=currency_id,
-            store_id=store_id,
-            credit_history_record_time=credit_history_record_time,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            credit_history_record.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CreditHistoryRecord", src, _NOT_NULLABLE)
-        return credit_history_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CreditHistoryRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="CreditWalletSummary")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "currency_id",
@@ -70,28 +71,26 @@ class CreditWalletSummary:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        currency_id = src.get("currency_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        earned_credits = src.get("earned_credits", UNSET)
+        _self.earned_credits = _src.get("earned_credits", UNSET)
 
-        redeemed_credits = src.get("redeemed_credits", UNSET)
+        _self.redeemed_credits = _src.get("redeemed_credits", UNSET)
 
-        available_credits = src.get("available_credits", UNSET)
+        _self.available_credits = _src.get("available_credits", UNSET)
 
-        credit_wallet_summary = cls(
-            currency_id=currency_id,
-            earned_credits=earned_credits,
-            redeemed_credits=redeemed_credits,
-            available_credits=available_credits,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            credit_wallet_summary.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CreditWalletSummary", src, _NOT_NULLABLE)
-        return credit_wallet_summary
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CreditWalletSummary", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

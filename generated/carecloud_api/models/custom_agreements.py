@@ -14,6 +14,7 @@ from ..models.custom_agreements_agreement_value import CustomAgreementsAgreement
 T = TypeVar("T", bound="CustomAgreements")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "agreement_id",
@@ -60,26 +61,30 @@ class CustomAgreements:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        agreement_id = src["agreement_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.agreement_id = _src["agreement_id"]
 
-        agreement_value = src["agreement_value"]
-        if agreement_value is not None:
-            agreement_value = _CustomAgreementsAgreementValue_BY_VALUE.get(
-                agreement_value
-            ) or CustomAgreementsAgreementValue(agreement_value)
+        _v = _src["agreement_value"]
+        if _v is not None:
+            try:
+                _v = _CustomAgreementsAgreementValue_BY_VALUE[_v]
+            except KeyError:
+                _v = CustomAgreementsAgreementValue(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.agreement_value = _v
 
-        custom_agreements = cls(
-            agreement_id=agreement_id,
-            agreement_value=agreement_value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            custom_agreements.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CustomAgreements", src, _NOT_NULLABLE)
-        return custom_agreements
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomAgreements", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "personal_information",
@@ -107,36 +108,39 @@ class Customer:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        personal_information = src["personal_information"]
-        if personal_information is not None:
-            personal_information = PersonalInformation.from_dict(personal_information)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["personal_information"]
+        if _v is not None:
+            _v = PersonalInformation.from_dict(_v)
+        _self.personal_information = _v
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        doi_email = src.get("doi_email", UNSET)
+        _self.doi_email = _src.get("doi_email", UNSET)
 
-        doi_phone = src.get("doi_phone", UNSET)
+        _self.doi_phone = _src.get("doi_phone", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _CustomerState_BY_VALUE.get(state) or CustomerState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CustomerState_BY_VALUE[_v]
+            except KeyError:
+                _v = CustomerState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        customer = cls(
-            personal_information=personal_information,
-            customer_id=customer_id,
-            doi_email=doi_email,
-            doi_phone=doi_phone,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            customer.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Customer", src, _NOT_NULLABLE)
-        return customer
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Customer", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

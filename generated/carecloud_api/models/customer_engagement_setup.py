@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="CustomerEngagementSetup")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "setup_id",
@@ -69,27 +70,32 @@ class CustomerEngagementSetup:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        setup_id = src.get("setup_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.setup_id = _src.get("setup_id", UNSET)
 
-        setup = src.get("setup", UNSET)
+        _self.setup = _src.get("setup", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _CustomerEngagementSetupState_BY_VALUE.get(state) or CustomerEngagementSetupState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CustomerEngagementSetupState_BY_VALUE[_v]
+            except KeyError:
+                _v = CustomerEngagementSetupState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        customer_engagement_setup = cls(
-            setup_id=setup_id,
-            setup=setup,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            customer_engagement_setup.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CustomerEngagementSetup", src, _NOT_NULLABLE)
-        return customer_engagement_setup
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerEngagementSetup", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="CustomerSource")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_source_id",
@@ -81,33 +82,34 @@ class CustomerSource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_source_id = src["customer_source_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_source_id = _src["customer_source_id"]
 
-        name = src["name"]
+        _self.name = _src["name"]
 
-        customer_source_text_id = src.get("customer_source_text_id", UNSET)
+        _self.customer_source_text_id = _src.get("customer_source_text_id", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _CustomerSourceState_BY_VALUE.get(state) or CustomerSourceState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CustomerSourceState_BY_VALUE[_v]
+            except KeyError:
+                _v = CustomerSourceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        customer_source = cls(
-            customer_source_id=customer_source_id,
-            name=name,
-            customer_source_text_id=customer_source_text_id,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            customer_source.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CustomerSource", src, _NOT_NULLABLE)
-        return customer_source
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerSource", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

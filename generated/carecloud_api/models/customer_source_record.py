@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="CustomerSourceRecord")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_source_id",
@@ -79,31 +80,28 @@ class CustomerSourceRecord:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_source_id = src["customer_source_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_source_id = _src["customer_source_id"]
 
-        customer_source_record_id = src.get("customer_source_record_id", UNSET)
+        _self.customer_source_record_id = _src.get("customer_source_record_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        external_id = src.get("external_id", UNSET)
+        _self.external_id = _src.get("external_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        customer_source_record = cls(
-            customer_source_id=customer_source_id,
-            customer_source_record_id=customer_source_record_id,
-            customer_id=customer_id,
-            external_id=external_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            customer_source_record.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CustomerSourceRecord", src, _NOT_NULLABLE)
-        return customer_source_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerSourceRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

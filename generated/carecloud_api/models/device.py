@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="Device")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "device_id",
@@ -63,26 +64,26 @@ class Device:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        device_id = src["device_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.device_id = _src["device_id"]
 
-        device_system = src["device_system"]
+        _self.device_system = _src["device_system"]
 
-        device_name = src["device_name"]
+        _self.device_name = _src["device_name"]
 
-        device_type = src["device_type"]
+        _self.device_type = _src["device_type"]
 
-        device = cls(
-            device_id=device_id,
-            device_system=device_system,
-            device_name=device_name,
-            device_type=device_type,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            device.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Device", src, _NOT_NULLABLE)
-        return device
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Device", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="DiscountItem")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "bill_item_id",
@@ -73,31 +74,28 @@ class DiscountItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        bill_item_id = src["bill_item_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.bill_item_id = _src["bill_item_id"]
 
-        discount_code = src.get("discount_code", UNSET)
+        _self.discount_code = _src.get("discount_code", UNSET)
 
-        discount_value = src.get("discount_value", UNSET)
+        _self.discount_value = _src.get("discount_value", UNSET)
 
-        discount_percent = src.get("discount_percent", UNSET)
+        _self.discount_percent = _src.get("discount_percent", UNSET)
 
-        description = src.get("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        discount_item = cls(
-            bill_item_id=bill_item_id,
-            discount_code=discount_code,
-            discount_value=discount_value,
-            discount_percent=discount_percent,
-            description=description,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            discount_item.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("DiscountItem", src, _NOT_NULLABLE)
-        return discount_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("DiscountItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

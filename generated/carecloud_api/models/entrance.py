@@ -17,6 +17,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Entrance")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "entrance_id",
@@ -192,85 +193,78 @@ class Entrance:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        entrance_id = src["entrance_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.entrance_id = _src["entrance_id"]
 
-        pos_id = src["pos_id"]
-        if pos_id is not None:
-            pos_id = _EntrancePosId_BY_VALUE.get(pos_id) or EntrancePosId(pos_id)
+        _v = _src["pos_id"]
+        if _v is not None:
+            try:
+                _v = _EntrancePosId_BY_VALUE[_v]
+            except KeyError:
+                _v = EntrancePosId(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.pos_id = _v
 
-        card_id = src["card_id"]
+        _self.card_id = _src["card_id"]
 
-        state = src["state"]
-        if state is not None:
-            state = _EntranceState_BY_VALUE.get(state) or EntranceState(state)
+        _v = _src["state"]
+        if _v is not None:
+            try:
+                _v = _EntranceState_BY_VALUE[_v]
+            except KeyError:
+                _v = EntranceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        resort_name = src.get("resort_name", UNSET)
+        _self.resort_name = _src.get("resort_name", UNSET)
 
-        customer_category_name = src.get("customer_category_name", UNSET)
+        _self.customer_category_name = _src.get("customer_category_name", UNSET)
 
-        external_order_id = src.get("external_order_id", UNSET)
+        _self.external_order_id = _src.get("external_order_id", UNSET)
 
-        external_entrance_id = src.get("external_entrance_id", UNSET)
+        _self.external_entrance_id = _src.get("external_entrance_id", UNSET)
 
-        external_turnstile_permission_id = src.get("external_turnstile_permission_id", UNSET)
+        _self.external_turnstile_permission_id = _src.get("external_turnstile_permission_id", UNSET)
 
-        entrance_type_id = src.get("entrance_type_id", UNSET)
-        if entrance_type_id is not UNSET and entrance_type_id is not None:
-            entrance_type_id = _EntranceEntranceTypeId_BY_VALUE.get(
-                entrance_type_id
-            ) or EntranceEntranceTypeId(entrance_type_id)
+        _v = _src.get("entrance_type_id", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _EntranceEntranceTypeId_BY_VALUE[_v]
+            except KeyError:
+                _v = EntranceEntranceTypeId(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.entrance_type_id = _v
 
-        order_item_id = src.get("order_item_id", UNSET)
+        _self.order_item_id = _src.get("order_item_id", UNSET)
 
-        created_at = src.get("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        cancelled_at = src.get("cancelled_at", UNSET)
+        _self.cancelled_at = _src.get("cancelled_at", UNSET)
 
-        charged_price = src.get("charged_price", UNSET)
+        _self.charged_price = _src.get("charged_price", UNSET)
 
-        product_ids = src.get("product_ids", UNSET)
+        _self.product_ids = _src.get("product_ids", UNSET)
 
-        charge_date = src.get("charge_date", UNSET)
+        _self.charge_date = _src.get("charge_date", UNSET)
 
-        valid_from = src.get("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        entrance = cls(
-            entrance_id=entrance_id,
-            pos_id=pos_id,
-            card_id=card_id,
-            state=state,
-            name=name,
-            customer_id=customer_id,
-            resort_name=resort_name,
-            customer_category_name=customer_category_name,
-            external_order_id=external_order_id,
-            external_entrance_id=external_entrance_id,
-            external_turnstile_permission_id=external_turnstile_permission_id,
-            entrance_type_id=entrance_type_id,
-            order_item_id=order_item_id,
-            created_at=created_at,
-            cancelled_at=cancelled_at,
-            charged_price=charged_price,
-            product_ids=product_ids,
-            charge_date=charge_date,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            entrance.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Entrance", src, _NOT_NULLABLE)
-        return entrance
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Entrance", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

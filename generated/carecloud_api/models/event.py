@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -31,6 +31,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "event_type_id",
@@ -59,6 +60,21 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _EventState_BY_VALUE: dict[Any, EventState] = dict(EventState._value2member_map_)  # type: ignore[arg-type]
+
+
+def _parse_data(data: object) -> EventDataType2 | list[str] | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            data_type_2 = EventDataType2.from_dict(data)
+
+            return data_type_2
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -143,71 +159,46 @@ class Event:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        event_type_id = src["event_type_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.event_type_id = _src["event_type_id"]
 
-        customer_id = src["customer_id"]
+        _self.customer_id = _src["customer_id"]
 
-        external_id = src["external_id"]
+        _self.external_id = _src["external_id"]
 
-        event_id = src.get("event_id", UNSET)
+        _self.event_id = _src.get("event_id", UNSET)
 
-        _data_raw = src.get("data", UNSET)
-        if _data_raw is None:
-            data = None
-        else:
+        _v = _src.get("data", UNSET)
+        _self.data = None if _v is None else _parse_data(_v)
 
-            def _parse_data(data: object) -> EventDataType2 | list[str] | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, list):
-                        raise TypeError()
-                    data_type_1 = cast(list[str], data)
+        _self.created_at = _src.get("created_at", UNSET)
 
-                    return data_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    data_type_2 = EventDataType2.from_dict(data)
+        _self.secondary_external_id = _src.get("secondary_external_id", UNSET)
 
-                    return data_type_2
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(EventDataType2 | list[str] | str | Unset, data)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _EventState_BY_VALUE[_v]
+            except KeyError:
+                _v = EventState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-            data = _parse_data(_data_raw)
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        created_at = src.get("created_at", UNSET)
-
-        secondary_external_id = src.get("secondary_external_id", UNSET)
-
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _EventState_BY_VALUE.get(state) or EventState(state)
-
-        property_records = src.get("property_records", UNSET)
-        if property_records is not UNSET and property_records is not None:
-            property_records = [PropertyRecord.from_dict(item) for item in property_records]
-
-        event = cls(
-            event_type_id=event_type_id,
-            customer_id=customer_id,
-            external_id=external_id,
-            event_id=event_id,
-            data=data,
-            created_at=created_at,
-            secondary_external_id=secondary_external_id,
-            state=state,
-            property_records=property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            event.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Event", src, _NOT_NULLABLE)
-        return event
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Event", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -11,6 +11,7 @@ from attrs import field as _attrs_field
 T = TypeVar("T", bound="EventDataType2")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(())
 
 
@@ -28,13 +29,16 @@ class EventDataType2:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        event_data_type_2 = cls()
-        if not _KNOWN_FIELDS.issuperset(src):
-            event_data_type_2.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        return event_data_type_2
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+        )
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="EventGroup")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "event_group_id",
@@ -72,30 +73,32 @@ class EventGroup:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        event_group_id = src["event_group_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.event_group_id = _src["event_group_id"]
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        text_id = src.get("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _EventGroupState_BY_VALUE.get(state) or EventGroupState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _EventGroupState_BY_VALUE[_v]
+            except KeyError:
+                _v = EventGroupState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        event_group = cls(
-            event_group_id=event_group_id,
-            name=name,
-            text_id=text_id,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            event_group.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("EventGroup", src, _NOT_NULLABLE)
-        return event_group
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventGroup", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -32,6 +32,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "event_type_id",
@@ -65,6 +66,34 @@ _EventPostCustomerIdentifierType_BY_VALUE: dict[Any, EventPostCustomerIdentifier
     EventPostCustomerIdentifierType._value2member_map_
 )  # type: ignore[arg-type]
 _EventPostState_BY_VALUE: dict[Any, EventPostState] = dict(EventPostState._value2member_map_)  # type: ignore[arg-type]
+
+
+def _parse_customer_identifier_value(data: object) -> EventPostCustomerIdentifierValueType1 | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict):
+        try:
+            customer_identifier_value_type_1 = EventPostCustomerIdentifierValueType1.from_dict(data)
+
+            return customer_identifier_value_type_1
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
+
+
+def _parse_data(data: object) -> EventPostDataType2 | list[str] | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            data_type_2 = EventPostDataType2.from_dict(data)
+
+            return data_type_2
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -194,96 +223,54 @@ class EventPost:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        event_type_id = src["event_type_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.event_type_id = _src["event_type_id"]
 
-        external_id = src["external_id"]
+        _self.external_id = _src["external_id"]
 
-        event_id = src.get("event_id", UNSET)
+        _self.event_id = _src.get("event_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        customer_identifier_type = src.get("customer_identifier_type", UNSET)
-        if customer_identifier_type is not UNSET and customer_identifier_type is not None:
-            customer_identifier_type = _EventPostCustomerIdentifierType_BY_VALUE.get(
-                customer_identifier_type
-            ) or EventPostCustomerIdentifierType(customer_identifier_type)
+        _v = _src.get("customer_identifier_type", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _EventPostCustomerIdentifierType_BY_VALUE[_v]
+            except KeyError:
+                _v = EventPostCustomerIdentifierType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.customer_identifier_type = _v
 
-        _customer_identifier_value_raw = src.get("customer_identifier_value", UNSET)
-        if _customer_identifier_value_raw is None:
-            customer_identifier_value = None
-        else:
+        _v = _src.get("customer_identifier_value", UNSET)
+        _self.customer_identifier_value = None if _v is None else _parse_customer_identifier_value(_v)
 
-            def _parse_customer_identifier_value(
-                data: object,
-            ) -> EventPostCustomerIdentifierValueType1 | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    customer_identifier_value_type_1 = EventPostCustomerIdentifierValueType1.from_dict(data)
+        _v = _src.get("data", UNSET)
+        _self.data = None if _v is None else _parse_data(_v)
 
-                    return customer_identifier_value_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(EventPostCustomerIdentifierValueType1 | str | Unset, data)
+        _self.created_at = _src.get("created_at", UNSET)
 
-            customer_identifier_value = _parse_customer_identifier_value(_customer_identifier_value_raw)
+        _self.secondary_external_id = _src.get("secondary_external_id", UNSET)
 
-        _data_raw = src.get("data", UNSET)
-        if _data_raw is None:
-            data = None
-        else:
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _EventPostState_BY_VALUE[_v]
+            except KeyError:
+                _v = EventPostState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-            def _parse_data(data: object) -> EventPostDataType2 | list[str] | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, list):
-                        raise TypeError()
-                    data_type_1 = cast(list[str], data)
-
-                    return data_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    data_type_2 = EventPostDataType2.from_dict(data)
-
-                    return data_type_2
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(EventPostDataType2 | list[str] | str | Unset, data)
-
-            data = _parse_data(_data_raw)
-
-        created_at = src.get("created_at", UNSET)
-
-        secondary_external_id = src.get("secondary_external_id", UNSET)
-
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _EventPostState_BY_VALUE.get(state) or EventPostState(state)
-
-        event_post = cls(
-            event_type_id=event_type_id,
-            external_id=external_id,
-            event_id=event_id,
-            customer_id=customer_id,
-            customer_identifier_type=customer_identifier_type,
-            customer_identifier_value=customer_identifier_value,
-            data=data,
-            created_at=created_at,
-            secondary_external_id=secondary_external_id,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            event_post.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("EventPost", src, _NOT_NULLABLE)
-        return event_post
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventPost", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="EventPostCustomerIdentifierValueType1")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_source_id",
@@ -54,22 +55,22 @@ class EventPostCustomerIdentifierValueType1:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_source_id = src["customer_source_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_source_id = _src["customer_source_id"]
 
-        external_id = src["external_id"]
+        _self.external_id = _src["external_id"]
 
-        event_post_customer_identifier_value_type_1 = cls(
-            customer_source_id=customer_source_id,
-            external_id=external_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            event_post_customer_identifier_value_type_1.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("EventPostCustomerIdentifierValueType1", src, _NOT_NULLABLE)
-        return event_post_customer_identifier_value_type_1
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventPostCustomerIdentifierValueType1", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="EventType")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "event_type_id",
@@ -91,37 +92,38 @@ class EventType:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        event_type_id = src["event_type_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.event_type_id = _src["event_type_id"]
 
-        event_group_id = src["event_group_id"]
+        _self.event_group_id = _src["event_group_id"]
 
-        event_group_text_id = src.get("event_group_text_id", UNSET)
+        _self.event_group_text_id = _src.get("event_group_text_id", UNSET)
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        text_id = src.get("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        icon_name = src.get("icon_name", UNSET)
+        _self.icon_name = _src.get("icon_name", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _EventTypeState_BY_VALUE.get(state) or EventTypeState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _EventTypeState_BY_VALUE[_v]
+            except KeyError:
+                _v = EventTypeState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        event_type = cls(
-            event_type_id=event_type_id,
-            event_group_id=event_group_id,
-            event_group_text_id=event_group_text_id,
-            name=name,
-            text_id=text_id,
-            icon_name=icon_name,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            event_type.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("EventType", src, _NOT_NULLABLE)
-        return event_type
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventType", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

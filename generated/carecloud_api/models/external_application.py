@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="ExternalApplication")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "external_application_id",
@@ -81,33 +82,34 @@ class ExternalApplication:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        external_application_id = src["external_application_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.external_application_id = _src["external_application_id"]
 
-        name = src["name"]
+        _self.name = _src["name"]
 
-        text_id = src.get("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _ExternalApplicationState_BY_VALUE.get(state) or ExternalApplicationState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ExternalApplicationState_BY_VALUE[_v]
+            except KeyError:
+                _v = ExternalApplicationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        external_application = cls(
-            external_application_id=external_application_id,
-            name=name,
-            text_id=text_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            external_application.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ExternalApplication", src, _NOT_NULLABLE)
-        return external_application
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ExternalApplication", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

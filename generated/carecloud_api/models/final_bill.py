@@ -35,6 +35,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "purchase_type_id",
@@ -179,68 +180,64 @@ class FinalBill:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        purchase_type_id = src["purchase_type_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.purchase_type_id = _src["purchase_type_id"]
 
-        canceled = src["canceled"]
+        _self.canceled = _src["canceled"]
 
-        payment_type = src["payment_type"]
-        if payment_type is not None:
-            payment_type = _FinalBillPaymentType_BY_VALUE.get(payment_type) or FinalBillPaymentType(
-                payment_type
-            )
+        _v = _src["payment_type"]
+        if _v is not None:
+            try:
+                _v = _FinalBillPaymentType_BY_VALUE[_v]
+            except KeyError:
+                _v = FinalBillPaymentType(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.payment_type = _v
 
-        bill_id = src["bill_id"]
+        _self.bill_id = _src["bill_id"]
 
-        payment_time = src["payment_time"]
+        _self.payment_time = _src["payment_time"]
 
-        currency_id = src["currency_id"]
+        _self.currency_id = _src["currency_id"]
 
-        total_price = src["total_price"]
+        _self.total_price = _src["total_price"]
 
-        bill_items = src["bill_items"]
-        if bill_items is not None:
-            bill_items = [BillItem.from_dict(item) for item in bill_items]
+        _v = _src["bill_items"]
+        if _v is not None:
+            _v = list(map(BillItem.from_dict, _v))
+        _self.bill_items = _v
 
-        fiscal = src.get("fiscal", UNSET)
+        _self.fiscal = _src.get("fiscal", UNSET)
 
-        payment_recap = src.get("payment_recap", UNSET)
-        if payment_recap is not UNSET and payment_recap is not None:
-            payment_recap = PaymentRecap.from_dict(payment_recap)
+        _v = _src.get("payment_recap", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = PaymentRecap.from_dict(_v)
+        _self.payment_recap = _v
 
-        bill_number = src.get("bill_number", UNSET)
+        _self.bill_number = _src.get("bill_number", UNSET)
 
-        created_by = src.get("created_by", UNSET)
+        _self.created_by = _src.get("created_by", UNSET)
 
-        utm = src.get("utm", UNSET)
-        if utm is not UNSET and utm is not None:
-            utm = UTM.from_dict(utm)
+        _v = _src.get("utm", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = UTM.from_dict(_v)
+        _self.utm = _v
 
-        property_records = src.get("property_records", UNSET)
-        if property_records is not UNSET and property_records is not None:
-            property_records = [PropertyRecord.from_dict(item) for item in property_records]
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        final_bill = cls(
-            purchase_type_id=purchase_type_id,
-            canceled=canceled,
-            payment_type=payment_type,
-            bill_id=bill_id,
-            payment_time=payment_time,
-            currency_id=currency_id,
-            total_price=total_price,
-            bill_items=bill_items,
-            fiscal=fiscal,
-            payment_recap=payment_recap,
-            bill_number=bill_number,
-            created_by=created_by,
-            utm=utm,
-            property_records=property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            final_bill.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("FinalBill", src, _NOT_NULLABLE)
-        return final_bill
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("FinalBill", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

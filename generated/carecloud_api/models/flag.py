@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="Flag")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -53,20 +54,22 @@ class Flag:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        text_id = src["text_id"]
+        _self.text_id = _src["text_id"]
 
-        flag = cls(
-            name=name,
-            text_id=text_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            flag.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Flag", src, _NOT_NULLABLE)
-        return flag
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Flag", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

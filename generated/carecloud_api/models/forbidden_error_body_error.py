@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "type",
@@ -86,30 +87,29 @@ class ForbiddenErrorBodyError:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        type_ = src.get("type", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.type_ = _src.get("type", UNSET)
 
-        title = src.get("title", UNSET)
+        _self.title = _src.get("title", UNSET)
 
-        detail = src.get("detail", UNSET)
+        _self.detail = _src.get("detail", UNSET)
 
-        error_data = src.get("error_data", UNSET)
-        if error_data is not UNSET and error_data is not None:
-            error_data = ForbiddenErrorBodyErrorErrorData.from_dict(error_data)
+        _v = _src.get("error_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = ForbiddenErrorBodyErrorErrorData.from_dict(_v)
+        _self.error_data = _v
 
-        forbidden_error_body_error = cls(
-            type_=type_,
-            title=title,
-            detail=detail,
-            error_data=error_data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            forbidden_error_body_error.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ForbiddenErrorBodyError", src, _NOT_NULLABLE)
-        return forbidden_error_body_error
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ForbiddenErrorBodyError", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "booking_tickets",
@@ -76,24 +77,25 @@ class GetBookingTickets200ResponseData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        booking_tickets = src.get("booking_tickets", UNSET)
-        if booking_tickets is not UNSET and booking_tickets is not None:
-            booking_tickets = [BookingTicket.from_dict(item) for item in booking_tickets]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("booking_tickets", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(BookingTicket.from_dict, _v))
+        _self.booking_tickets = _v
 
-        total_items = src.get("total_items", UNSET)
+        _self.total_items = _src.get("total_items", UNSET)
 
-        get_booking_tickets_200_response_data = cls(
-            booking_tickets=booking_tickets,
-            total_items=total_items,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_booking_tickets_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetBookingTickets200ResponseData", src, _NOT_NULLABLE)
-        return get_booking_tickets_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetBookingTickets200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

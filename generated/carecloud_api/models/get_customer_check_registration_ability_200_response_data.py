@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="GetCustomerCheckRegistrationAbility200ResponseData")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("registration_ability",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("registration_ability",))
@@ -44,21 +45,22 @@ class GetCustomerCheckRegistrationAbility200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        registration_ability = src.get("registration_ability", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.registration_ability = _src.get("registration_ability", UNSET)
 
-        get_customer_check_registration_ability_200_response_data = cls(
-            registration_ability=registration_ability,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_customer_check_registration_ability_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
             _null_policy.refuse_nulls(
-                "GetCustomerCheckRegistrationAbility200ResponseData", src, _NOT_NULLABLE
+                "GetCustomerCheckRegistrationAbility200ResponseData", _src, _NOT_NULLABLE
             )
-        return get_customer_check_registration_ability_200_response_data
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

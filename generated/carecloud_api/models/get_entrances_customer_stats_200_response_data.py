@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="GetEntrancesCustomerStats200ResponseData")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "distance",
@@ -69,28 +70,26 @@ class GetEntrancesCustomerStats200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        distance = src.get("distance", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.distance = _src.get("distance", UNSET)
 
-        elevation = src.get("elevation", UNSET)
+        _self.elevation = _src.get("elevation", UNSET)
 
-        skier_days = src.get("skier_days", UNSET)
+        _self.skier_days = _src.get("skier_days", UNSET)
 
-        ski_achievement_text_id = src.get("ski_achievement_text_id", UNSET)
+        _self.ski_achievement_text_id = _src.get("ski_achievement_text_id", UNSET)
 
-        get_entrances_customer_stats_200_response_data = cls(
-            distance=distance,
-            elevation=elevation,
-            skier_days=skier_days,
-            ski_achievement_text_id=ski_achievement_text_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_entrances_customer_stats_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetEntrancesCustomerStats200ResponseData", src, _NOT_NULLABLE)
-        return get_entrances_customer_stats_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetEntrancesCustomerStats200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

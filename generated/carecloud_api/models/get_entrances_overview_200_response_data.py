@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="GetEntrancesOverview200ResponseData")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "active_entrances",
@@ -73,28 +74,26 @@ class GetEntrancesOverview200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        active_entrances = src.get("active_entrances", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.active_entrances = _src.get("active_entrances", UNSET)
 
-        canceled_entrances = src.get("canceled_entrances", UNSET)
+        _self.canceled_entrances = _src.get("canceled_entrances", UNSET)
 
-        deactivated_entrances = src.get("deactivated_entrances", UNSET)
+        _self.deactivated_entrances = _src.get("deactivated_entrances", UNSET)
 
-        sold_entrances = src.get("sold_entrances", UNSET)
+        _self.sold_entrances = _src.get("sold_entrances", UNSET)
 
-        get_entrances_overview_200_response_data = cls(
-            active_entrances=active_entrances,
-            canceled_entrances=canceled_entrances,
-            deactivated_entrances=deactivated_entrances,
-            sold_entrances=sold_entrances,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_entrances_overview_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetEntrancesOverview200ResponseData", src, _NOT_NULLABLE)
-        return get_entrances_overview_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetEntrancesOverview200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "earned_points",
@@ -95,33 +96,31 @@ class GetPurchasePaymentSummary200ResponseData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        earned_points = src.get("earned_points", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.earned_points = _src.get("earned_points", UNSET)
 
-        used_credits = src.get("used_credits", UNSET)
+        _self.used_credits = _src.get("used_credits", UNSET)
 
-        used_points = src.get("used_points", UNSET)
+        _self.used_points = _src.get("used_points", UNSET)
 
-        used_points_total = src.get("used_points_total", UNSET)
+        _self.used_points_total = _src.get("used_points_total", UNSET)
 
-        used_vouchers = src.get("used_vouchers", UNSET)
-        if used_vouchers is not UNSET and used_vouchers is not None:
-            used_vouchers = [Voucher.from_dict(item) for item in used_vouchers]
+        _v = _src.get("used_vouchers", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Voucher.from_dict, _v))
+        _self.used_vouchers = _v
 
-        get_purchase_payment_summary_200_response_data = cls(
-            earned_points=earned_points,
-            used_credits=used_credits,
-            used_points=used_points,
-            used_points_total=used_points_total,
-            used_vouchers=used_vouchers,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_purchase_payment_summary_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetPurchasePaymentSummary200ResponseData", src, _NOT_NULLABLE)
-        return get_purchase_payment_summary_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetPurchasePaymentSummary200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "reservable_products",
@@ -76,24 +77,25 @@ class GetReservableProducts200ResponseData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        reservable_products = src.get("reservable_products", UNSET)
-        if reservable_products is not UNSET and reservable_products is not None:
-            reservable_products = [Product.from_dict(item) for item in reservable_products]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("reservable_products", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Product.from_dict, _v))
+        _self.reservable_products = _v
 
-        total_items = src.get("total_items", UNSET)
+        _self.total_items = _src.get("total_items", UNSET)
 
-        get_reservable_products_200_response_data = cls(
-            reservable_products=reservable_products,
-            total_items=total_items,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_reservable_products_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetReservableProducts200ResponseData", src, _NOT_NULLABLE)
-        return get_reservable_products_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetReservableProducts200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_source_records",
@@ -78,26 +79,25 @@ class GetSubCustomerSource200ResponseData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer_source_records = src.get("customer_source_records", UNSET)
-        if customer_source_records is not UNSET and customer_source_records is not None:
-            customer_source_records = [
-                CustomerSourceRecord.from_dict(item) for item in customer_source_records
-            ]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("customer_source_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CustomerSourceRecord.from_dict, _v))
+        _self.customer_source_records = _v
 
-        total_items = src.get("total_items", UNSET)
+        _self.total_items = _src.get("total_items", UNSET)
 
-        get_sub_customer_source_200_response_data = cls(
-            customer_source_records=customer_source_records,
-            total_items=total_items,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_sub_customer_source_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetSubCustomerSource200ResponseData", src, _NOT_NULLABLE)
-        return get_sub_customer_source_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubCustomerSource200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

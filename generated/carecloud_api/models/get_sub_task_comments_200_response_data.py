@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "task_comments",
@@ -76,24 +77,25 @@ class GetSubTaskComments200ResponseData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        task_comments = src.get("task_comments", UNSET)
-        if task_comments is not UNSET and task_comments is not None:
-            task_comments = [TaskComment.from_dict(item) for item in task_comments]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("task_comments", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(TaskComment.from_dict, _v))
+        _self.task_comments = _v
 
-        total_items = src.get("total_items", UNSET)
+        _self.total_items = _src.get("total_items", UNSET)
 
-        get_sub_task_comments_200_response_data = cls(
-            task_comments=task_comments,
-            total_items=total_items,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_sub_task_comments_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetSubTaskComments200ResponseData", src, _NOT_NULLABLE)
-        return get_sub_task_comments_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubTaskComments200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

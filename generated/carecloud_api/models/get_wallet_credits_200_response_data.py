@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "earned_credits",
@@ -89,30 +90,29 @@ class GetWalletCredits200ResponseData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        earned_credits = src.get("earned_credits", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.earned_credits = _src.get("earned_credits", UNSET)
 
-        redeemed_credits = src.get("redeemed_credits", UNSET)
+        _self.redeemed_credits = _src.get("redeemed_credits", UNSET)
 
-        available_credits = src.get("available_credits", UNSET)
+        _self.available_credits = _src.get("available_credits", UNSET)
 
-        split_by_currency = src.get("split_by_currency", UNSET)
-        if split_by_currency is not UNSET and split_by_currency is not None:
-            split_by_currency = [CreditWalletSummary.from_dict(item) for item in split_by_currency]
+        _v = _src.get("split_by_currency", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CreditWalletSummary.from_dict, _v))
+        _self.split_by_currency = _v
 
-        get_wallet_credits_200_response_data = cls(
-            earned_credits=earned_credits,
-            redeemed_credits=redeemed_credits,
-            available_credits=available_credits,
-            split_by_currency=split_by_currency,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_wallet_credits_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetWalletCredits200ResponseData", src, _NOT_NULLABLE)
-        return get_wallet_credits_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetWalletCredits200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

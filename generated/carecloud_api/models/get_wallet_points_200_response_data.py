@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "earned_points",
@@ -94,32 +95,29 @@ class GetWalletPoints200ResponseData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        earned_points = src.get("earned_points", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.earned_points = _src.get("earned_points", UNSET)
 
-        redeemed_points = src.get("redeemed_points", UNSET)
+        _self.redeemed_points = _src.get("redeemed_points", UNSET)
 
-        available_points = src.get("available_points", UNSET)
+        _self.available_points = _src.get("available_points", UNSET)
 
-        available_points_money_value = src.get("available_points_money_value", UNSET)
-        if available_points_money_value is not UNSET and available_points_money_value is not None:
-            available_points_money_value = [
-                MoneyValue.from_dict(item) for item in available_points_money_value
-            ]
+        _v = _src.get("available_points_money_value", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(MoneyValue.from_dict, _v))
+        _self.available_points_money_value = _v
 
-        get_wallet_points_200_response_data = cls(
-            earned_points=earned_points,
-            redeemed_points=redeemed_points,
-            available_points=available_points,
-            available_points_money_value=available_points_money_value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_wallet_points_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetWalletPoints200ResponseData", src, _NOT_NULLABLE)
-        return get_wallet_points_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetWalletPoints200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="GetWalletPointsExpiration200ResponseData")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "next_amount",
@@ -66,25 +67,24 @@ class GetWalletPointsExpiration200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        next_amount = src.get("next_amount", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.next_amount = _src.get("next_amount", UNSET)
 
-        next_date = src.get("next_date", UNSET)
+        _self.next_date = _src.get("next_date", UNSET)
 
-        current_month_amount = src.get("current_month_amount", UNSET)
+        _self.current_month_amount = _src.get("current_month_amount", UNSET)
 
-        get_wallet_points_expiration_200_response_data = cls(
-            next_amount=next_amount,
-            next_date=next_date,
-            current_month_amount=current_month_amount,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            get_wallet_points_expiration_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GetWalletPointsExpiration200ResponseData", src, _NOT_NULLABLE)
-        return get_wallet_points_expiration_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetWalletPointsExpiration200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

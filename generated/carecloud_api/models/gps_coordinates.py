@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="GPSCoordinates")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "gps_longitude",
@@ -53,22 +54,22 @@ class GPSCoordinates:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        gps_longitude = src["gps_longitude"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.gps_longitude = _src["gps_longitude"]
 
-        gps_latitude = src["gps_latitude"]
+        _self.gps_latitude = _src["gps_latitude"]
 
-        gps_coordinates = cls(
-            gps_longitude=gps_longitude,
-            gps_latitude=gps_latitude,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            gps_coordinates.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("GPSCoordinates", src, _NOT_NULLABLE)
-        return gps_coordinates
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GPSCoordinates", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

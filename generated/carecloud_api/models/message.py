@@ -32,6 +32,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "message_template_id",
@@ -179,66 +180,66 @@ class Message:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        message_template_id = src["message_template_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.message_template_id = _src["message_template_id"]
 
-        customer_id = src["customer_id"]
+        _self.customer_id = _src["customer_id"]
 
-        communication_channel_id = src["communication_channel_id"]
-        if communication_channel_id is not None:
-            communication_channel_id = _MessageCommunicationChannelId_BY_VALUE.get(
-                communication_channel_id
-            ) or MessageCommunicationChannelId(communication_channel_id)
+        _v = _src["communication_channel_id"]
+        if _v is not None:
+            try:
+                _v = _MessageCommunicationChannelId_BY_VALUE[_v]
+            except KeyError:
+                _v = MessageCommunicationChannelId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.communication_channel_id = _v
 
-        message_id = src.get("message_id", UNSET)
+        _self.message_id = _src.get("message_id", UNSET)
 
-        status = src.get("status", UNSET)
-        if status is not UNSET and status is not None:
-            status = _MessageStatus_BY_VALUE.get(status) or MessageStatus(status)
+        _v = _src.get("status", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _MessageStatus_BY_VALUE[_v]
+            except KeyError:
+                _v = MessageStatus(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.status = _v
 
-        contact = src.get("contact", UNSET)
+        _self.contact = _src.get("contact", UNSET)
 
-        title = src.get("title", UNSET)
+        _self.title = _src.get("title", UNSET)
 
-        send_time = src.get("send_time", UNSET)
+        _self.send_time = _src.get("send_time", UNSET)
 
-        opened_time = src.get("opened_time", UNSET)
+        _self.opened_time = _src.get("opened_time", UNSET)
 
-        mail_client_user_agent = src.get("mail_client_user_agent", UNSET)
+        _self.mail_client_user_agent = _src.get("mail_client_user_agent", UNSET)
 
-        mail_client_language = src.get("mail_client_language", UNSET)
+        _self.mail_client_language = _src.get("mail_client_language", UNSET)
 
-        message_data = src.get("message_data", UNSET)
-        if message_data is not UNSET and message_data is not None:
-            message_data = [Parameter.from_dict(item) for item in message_data]
+        _v = _src.get("message_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Parameter.from_dict, _v))
+        _self.message_data = _v
 
-        attachments = src.get("attachments", UNSET)
-        if attachments is not UNSET and attachments is not None:
-            attachments = [Attachment.from_dict(item) for item in attachments]
+        _v = _src.get("attachments", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Attachment.from_dict, _v))
+        _self.attachments = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        message = cls(
-            message_template_id=message_template_id,
-            customer_id=customer_id,
-            communication_channel_id=communication_channel_id,
-            message_id=message_id,
-            status=status,
-            contact=contact,
-            title=title,
-            send_time=send_time,
-            opened_time=opened_time,
-            mail_client_user_agent=mail_client_user_agent,
-            mail_client_language=mail_client_language,
-            message_data=message_data,
-            attachments=attachments,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            message.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Message", src, _NOT_NULLABLE)
-        return message
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Message", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

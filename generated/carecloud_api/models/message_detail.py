@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "plain_text_body",
@@ -96,30 +97,29 @@ class MessageDetail:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        plain_text_body = src["plain_text_body"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.plain_text_body = _src["plain_text_body"]
 
-        html_body = src["html_body"]
+        _self.html_body = _src["html_body"]
 
-        attachments = src.get("attachments", UNSET)
-        if attachments is not UNSET and attachments is not None:
-            attachments = [AttachmentInfo.from_dict(item) for item in attachments]
+        _v = _src.get("attachments", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(AttachmentInfo.from_dict, _v))
+        _self.attachments = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        message_detail = cls(
-            plain_text_body=plain_text_body,
-            html_body=html_body,
-            attachments=attachments,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            message_detail.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("MessageDetail", src, _NOT_NULLABLE)
-        return message_detail
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("MessageDetail", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

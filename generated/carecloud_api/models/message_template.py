@@ -30,6 +30,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "subject",
@@ -150,59 +151,59 @@ class MessageTemplate:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        subject = src["subject"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.subject = _src["subject"]
 
-        sender = src["sender"]
+        _self.sender = _src["sender"]
 
-        name = src["name"]
+        _self.name = _src["name"]
 
-        message_template_group_id = src["message_template_group_id"]
-        if message_template_group_id is not None:
-            message_template_group_id = _MessageTemplateMessageTemplateGroupId_BY_VALUE.get(
-                message_template_group_id
-            ) or MessageTemplateMessageTemplateGroupId(message_template_group_id)
+        _v = _src["message_template_group_id"]
+        if _v is not None:
+            try:
+                _v = _MessageTemplateMessageTemplateGroupId_BY_VALUE[_v]
+            except KeyError:
+                _v = MessageTemplateMessageTemplateGroupId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.message_template_group_id = _v
 
-        communication_channel_id = src["communication_channel_id"]
-        if communication_channel_id is not None:
-            communication_channel_id = _MessageTemplateCommunicationChannelId_BY_VALUE.get(
-                communication_channel_id
-            ) or MessageTemplateCommunicationChannelId(communication_channel_id)
+        _v = _src["communication_channel_id"]
+        if _v is not None:
+            try:
+                _v = _MessageTemplateCommunicationChannelId_BY_VALUE[_v]
+            except KeyError:
+                _v = MessageTemplateCommunicationChannelId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.communication_channel_id = _v
 
-        message_template_id = src.get("message_template_id", UNSET)
+        _self.message_template_id = _src.get("message_template_id", UNSET)
 
-        consent_free_template = src.get("consent_free_template", UNSET)
+        _self.consent_free_template = _src.get("consent_free_template", UNSET)
 
-        preview_url = src.get("preview_url", UNSET)
+        _self.preview_url = _src.get("preview_url", UNSET)
 
-        icon_url = src.get("icon_url", UNSET)
+        _self.icon_url = _src.get("icon_url", UNSET)
 
-        template_data = src.get("template_data", UNSET)
-        if template_data is not UNSET and template_data is not None:
-            template_data = [Parameter.from_dict(item) for item in template_data]
+        _v = _src.get("template_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Parameter.from_dict, _v))
+        _self.template_data = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        message_template = cls(
-            subject=subject,
-            sender=sender,
-            name=name,
-            message_template_group_id=message_template_group_id,
-            communication_channel_id=communication_channel_id,
-            message_template_id=message_template_id,
-            consent_free_template=consent_free_template,
-            preview_url=preview_url,
-            icon_url=icon_url,
-            template_data=template_data,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            message_template.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("MessageTemplate", src, _NOT_NULLABLE)
-        return message_template
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("MessageTemplate", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="NotFoundErrorBodyErrorErrorData")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "resource_name",
@@ -56,22 +57,22 @@ class NotFoundErrorBodyErrorErrorData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        resource_name = src.get("resource_name", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.resource_name = _src.get("resource_name", UNSET)
 
-        resource_id = src.get("resource_id", UNSET)
+        _self.resource_id = _src.get("resource_id", UNSET)
 
-        not_found_error_body_error_error_data = cls(
-            resource_name=resource_name,
-            resource_id=resource_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            not_found_error_body_error_error_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("NotFoundErrorBodyErrorErrorData", src, _NOT_NULLABLE)
-        return not_found_error_body_error_error_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("NotFoundErrorBodyErrorErrorData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

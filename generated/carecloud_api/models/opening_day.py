@@ -27,6 +27,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "day_id",
@@ -74,24 +75,25 @@ class OpeningDay:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        day_id = src["day_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.day_id = _src["day_id"]
 
-        time_intervals = src["time_intervals"]
-        if time_intervals is not None:
-            time_intervals = [TimeInterval.from_dict(item) for item in time_intervals]
+        _v = _src["time_intervals"]
+        if _v is not None:
+            _v = list(map(TimeInterval.from_dict, _v))
+        _self.time_intervals = _v
 
-        opening_day = cls(
-            day_id=day_id,
-            time_intervals=time_intervals,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            opening_day.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("OpeningDay", src, _NOT_NULLABLE)
-        return opening_day
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OpeningDay", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -32,6 +32,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -169,68 +170,59 @@ class Order:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        currency_id = src["currency_id"]
+        _self.currency_id = _src["currency_id"]
 
-        total_price = src["total_price"]
+        _self.total_price = _src["total_price"]
 
-        order_items = src["order_items"]
-        if order_items is not None:
-            order_items = [OrderItem.from_dict(item) for item in order_items]
+        _v = _src["order_items"]
+        if _v is not None:
+            _v = list(map(OrderItem.from_dict, _v))
+        _self.order_items = _v
 
-        invoicing_data = src["invoicing_data"]
-        if invoicing_data is not None:
-            invoicing_data = OrderInvoicing.from_dict(invoicing_data)
+        _v = _src["invoicing_data"]
+        if _v is not None:
+            _v = OrderInvoicing.from_dict(_v)
+        _self.invoicing_data = _v
 
-        order_id = src.get("order_id", UNSET)
+        _self.order_id = _src.get("order_id", UNSET)
 
-        order_number = src.get("order_number", UNSET)
+        _self.order_number = _src.get("order_number", UNSET)
 
-        discount_codes = src.get("discount_codes", UNSET)
+        _self.discount_codes = _src.get("discount_codes", UNSET)
 
-        shipping_data = src.get("shipping_data", UNSET)
-        if shipping_data is not UNSET and shipping_data is not None:
-            shipping_data = OrderShipping.from_dict(shipping_data)
+        _v = _src.get("shipping_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = OrderShipping.from_dict(_v)
+        _self.shipping_data = _v
 
-        customer_note = src.get("customer_note", UNSET)
+        _self.customer_note = _src.get("customer_note", UNSET)
 
-        order_status = src.get("order_status", UNSET)
+        _self.order_status = _src.get("order_status", UNSET)
 
-        shipping_date = src.get("shipping_date", UNSET)
+        _self.shipping_date = _src.get("shipping_date", UNSET)
 
-        program_ranking = src.get("program_ranking", UNSET)
+        _self.program_ranking = _src.get("program_ranking", UNSET)
 
-        payment_status = src.get("payment_status", UNSET)
+        _self.payment_status = _src.get("payment_status", UNSET)
 
-        invoice_document_url = src.get("invoice_document_url", UNSET)
+        _self.invoice_document_url = _src.get("invoice_document_url", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        order = cls(
-            customer_id=customer_id,
-            currency_id=currency_id,
-            total_price=total_price,
-            order_items=order_items,
-            invoicing_data=invoicing_data,
-            order_id=order_id,
-            order_number=order_number,
-            discount_codes=discount_codes,
-            shipping_data=shipping_data,
-            customer_note=customer_note,
-            order_status=order_status,
-            shipping_date=shipping_date,
-            program_ranking=program_ranking,
-            payment_status=payment_status,
-            invoice_document_url=invoice_document_url,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            order.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Order", src, _NOT_NULLABLE)
-        return order
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Order", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "payment_id",
@@ -84,27 +85,27 @@ class OrderInvoicing:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        payment_id = src["payment_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.payment_id = _src["payment_id"]
 
-        paid_date = src.get("paid_date", UNSET)
+        _self.paid_date = _src.get("paid_date", UNSET)
 
-        personal_information = src.get("personal_information", UNSET)
-        if personal_information is not UNSET and personal_information is not None:
-            personal_information = PersonalInformation.from_dict(personal_information)
+        _v = _src.get("personal_information", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = PersonalInformation.from_dict(_v)
+        _self.personal_information = _v
 
-        order_invoicing = cls(
-            payment_id=payment_id,
-            paid_date=paid_date,
-            personal_information=personal_information,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            order_invoicing.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("OrderInvoicing", src, _NOT_NULLABLE)
-        return order_invoicing
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OrderInvoicing", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

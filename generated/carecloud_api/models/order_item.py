@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="OrderItem")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_variant_id",
@@ -77,32 +78,30 @@ class OrderItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        product_variant_id = src["product_variant_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_variant_id = _src["product_variant_id"]
 
-        amount = src["amount"]
+        _self.amount = _src["amount"]
 
-        unit_price = src["unit_price"]
+        _self.unit_price = _src["unit_price"]
 
-        vat_rate = src["vat_rate"]
+        _self.vat_rate = _src["vat_rate"]
 
-        order_item_id = src.get("order_item_id", UNSET)
+        _self.order_item_id = _src.get("order_item_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        order_item = cls(
-            product_variant_id=product_variant_id,
-            amount=amount,
-            unit_price=unit_price,
-            vat_rate=vat_rate,
-            order_item_id=order_item_id,
-            customer_id=customer_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            order_item.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("OrderItem", src, _NOT_NULLABLE)
-        return order_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OrderItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "shipping_id",
@@ -94,33 +95,31 @@ class OrderShipping:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        shipping_id = src["shipping_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.shipping_id = _src["shipping_id"]
 
-        contact_firstname = src.get("contact_firstname", UNSET)
+        _self.contact_firstname = _src.get("contact_firstname", UNSET)
 
-        contact_lastname = src.get("contact_lastname", UNSET)
+        _self.contact_lastname = _src.get("contact_lastname", UNSET)
 
-        phone = src.get("phone", UNSET)
+        _self.phone = _src.get("phone", UNSET)
 
-        address = src.get("address", UNSET)
-        if address is not UNSET and address is not None:
-            address = Address.from_dict(address)
+        _v = _src.get("address", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Address.from_dict(_v)
+        _self.address = _v
 
-        order_shipping = cls(
-            shipping_id=shipping_id,
-            contact_firstname=contact_firstname,
-            contact_lastname=contact_lastname,
-            phone=phone,
-            address=address,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            order_shipping.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("OrderShipping", src, _NOT_NULLABLE)
-        return order_shipping
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OrderShipping", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

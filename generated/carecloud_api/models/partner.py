@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -120,42 +121,43 @@ class Partner:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        partner_id = src.get("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        address = src.get("address", UNSET)
-        if address is not UNSET and address is not None:
-            address = Address.from_dict(address)
+        _v = _src.get("address", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Address.from_dict(_v)
+        _self.address = _v
 
-        registration_id = src.get("registration_id", UNSET)
+        _self.registration_id = _src.get("registration_id", UNSET)
 
-        vat_id = src.get("vat_id", UNSET)
+        _self.vat_id = _src.get("vat_id", UNSET)
 
-        email = src.get("email", UNSET)
+        _self.email = _src.get("email", UNSET)
 
-        phone = src.get("phone", UNSET)
+        _self.phone = _src.get("phone", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _PartnerState_BY_VALUE.get(state) or PartnerState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PartnerState_BY_VALUE[_v]
+            except KeyError:
+                _v = PartnerState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        partner = cls(
-            name=name,
-            partner_id=partner_id,
-            address=address,
-            registration_id=registration_id,
-            vat_id=vat_id,
-            email=email,
-            phone=phone,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            partner.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Partner", src, _NOT_NULLABLE)
-        return partner
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Partner", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

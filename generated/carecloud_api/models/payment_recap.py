@@ -30,6 +30,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "credit_points",
@@ -96,32 +97,32 @@ class PaymentRecap:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        credit_points = src.get("credit_points", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.credit_points = _src.get("credit_points", UNSET)
 
-        amount_for_credit = src.get("amount_for_credit", UNSET)
+        _self.amount_for_credit = _src.get("amount_for_credit", UNSET)
 
-        vouchers = src.get("vouchers", UNSET)
-        if vouchers is not UNSET and vouchers is not None:
-            vouchers = [PaymentVoucher.from_dict(item) for item in vouchers]
+        _v = _src.get("vouchers", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PaymentVoucher.from_dict, _v))
+        _self.vouchers = _v
 
-        recommended_discounts = src.get("recommended_discounts", UNSET)
-        if recommended_discounts is not UNSET and recommended_discounts is not None:
-            recommended_discounts = [DiscountItem.from_dict(item) for item in recommended_discounts]
+        _v = _src.get("recommended_discounts", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(DiscountItem.from_dict, _v))
+        _self.recommended_discounts = _v
 
-        payment_recap = cls(
-            credit_points=credit_points,
-            amount_for_credit=amount_for_credit,
-            vouchers=vouchers,
-            recommended_discounts=recommended_discounts,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            payment_recap.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PaymentRecap", src, _NOT_NULLABLE)
-        return payment_recap
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PaymentRecap", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PaymentVoucher")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "code",
@@ -74,31 +75,28 @@ class PaymentVoucher:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        code = src.get("code", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.code = _src.get("code", UNSET)
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        discount_value = src.get("discount_value", UNSET)
+        _self.discount_value = _src.get("discount_value", UNSET)
 
-        discount_percent = src.get("discount_percent", UNSET)
+        _self.discount_percent = _src.get("discount_percent", UNSET)
 
-        bill_item_id = src.get("bill_item_id", UNSET)
+        _self.bill_item_id = _src.get("bill_item_id", UNSET)
 
-        payment_voucher = cls(
-            code=code,
-            name=name,
-            discount_value=discount_value,
-            discount_percent=discount_percent,
-            bill_item_id=bill_item_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            payment_voucher.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PaymentVoucher", src, _NOT_NULLABLE)
-        return payment_voucher
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PaymentVoucher", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

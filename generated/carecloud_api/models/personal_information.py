@@ -34,6 +34,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "language_id",
@@ -191,26 +192,33 @@ class PersonalInformation:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        language_id = src["language_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.language_id = _src["language_id"]
 
-        salutation = src.get("salutation", UNSET)
+        _self.salutation = _src.get("salutation", UNSET)
 
-        gender = src.get("gender", UNSET)
-        if gender is not UNSET and gender is not None:
-            gender = _PersonalInformationGender_BY_VALUE.get(gender) or PersonalInformationGender(gender)
+        _v = _src.get("gender", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PersonalInformationGender_BY_VALUE[_v]
+            except KeyError:
+                _v = PersonalInformationGender(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.gender = _v
 
-        first_name = src.get("first_name", UNSET)
+        _self.first_name = _src.get("first_name", UNSET)
 
-        last_name = src.get("last_name", UNSET)
+        _self.last_name = _src.get("last_name", UNSET)
 
-        pre_nominals = src.get("pre_nominals", UNSET)
+        _self.pre_nominals = _src.get("pre_nominals", UNSET)
 
-        post_nominals = src.get("post_nominals", UNSET)
+        _self.post_nominals = _src.get("post_nominals", UNSET)
 
-        _birthdate_raw = src.get("birthdate", UNSET)
+        _birthdate_raw = _src.get("birthdate", UNSET)
         if _birthdate_raw is None:
-            birthdate = None
+            _self.birthdate = None
         else:
             _birthdate = _birthdate_raw
             birthdate: datetime.date | Unset
@@ -219,50 +227,39 @@ class PersonalInformation:
             else:
                 birthdate = datetime.date.fromisoformat(_birthdate)
 
-        email = src.get("email", UNSET)
+            _self.birthdate = birthdate
 
-        phone = src.get("phone", UNSET)
+        _self.email = _src.get("email", UNSET)
 
-        store_id = src.get("store_id", UNSET)
+        _self.phone = _src.get("phone", UNSET)
 
-        photo_url = src.get("photo_url", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        address = src.get("address", UNSET)
-        if address is not UNSET and address is not None:
-            address = Address.from_dict(address)
+        _self.photo_url = _src.get("photo_url", UNSET)
 
-        agreement = src.get("agreement", UNSET)
-        if agreement is not UNSET and agreement is not None:
-            agreement = Agreement.from_dict(agreement)
+        _v = _src.get("address", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Address.from_dict(_v)
+        _self.address = _v
 
-        consents = src.get("consents", UNSET)
-        if consents is not UNSET and consents is not None:
-            consents = [Consents.from_dict(item) for item in consents]
+        _v = _src.get("agreement", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Agreement.from_dict(_v)
+        _self.agreement = _v
 
-        personal_information = cls(
-            language_id=language_id,
-            salutation=salutation,
-            gender=gender,
-            first_name=first_name,
-            last_name=last_name,
-            pre_nominals=pre_nominals,
-            post_nominals=post_nominals,
-            birthdate=birthdate,
-            email=email,
-            phone=phone,
-            store_id=store_id,
-            photo_url=photo_url,
-            address=address,
-            agreement=agreement,
-            consents=consents,
+        _v = _src.get("consents", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Consents.from_dict, _v))
+        _self.consents = _v
+
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            personal_information.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PersonalInformation", src, _NOT_NULLABLE)
-        return personal_information
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PersonalInformation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

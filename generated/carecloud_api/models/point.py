@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Point")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -113,46 +114,44 @@ class Point:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        point_type_id = src["point_type_id"]
+        _self.point_type_id = _src["point_type_id"]
 
-        partner_id = src["partner_id"]
+        _self.partner_id = _src["partner_id"]
 
-        point_id = src.get("point_id", UNSET)
+        _self.point_id = _src.get("point_id", UNSET)
 
-        assigned_points = src.get("assigned_points", UNSET)
+        _self.assigned_points = _src.get("assigned_points", UNSET)
 
-        available_points = src.get("available_points", UNSET)
+        _self.available_points = _src.get("available_points", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _PointState_BY_VALUE.get(state) or PointState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PointState_BY_VALUE[_v]
+            except KeyError:
+                _v = PointState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        created_at = src.get("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        note = src.get("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        point = cls(
-            customer_id=customer_id,
-            point_type_id=point_type_id,
-            partner_id=partner_id,
-            point_id=point_id,
-            assigned_points=assigned_points,
-            available_points=available_points,
-            valid_to=valid_to,
-            state=state,
-            created_at=created_at,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            point.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Point", src, _NOT_NULLABLE)
-        return point
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Point", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PointHistoryRecord")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -106,43 +107,36 @@ class PointHistoryRecord:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_id = src.get("customer_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        point_amount = src.get("point_amount", UNSET)
+        _self.point_amount = _src.get("point_amount", UNSET)
 
-        point_operation_type = src.get("point_operation_type", UNSET)
+        _self.point_operation_type = _src.get("point_operation_type", UNSET)
 
-        point_operation_note = src.get("point_operation_note", UNSET)
+        _self.point_operation_note = _src.get("point_operation_note", UNSET)
 
-        point_type_id = src.get("point_type_id", UNSET)
+        _self.point_type_id = _src.get("point_type_id", UNSET)
 
-        partner_id = src.get("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        point_history_record_time = src.get("point_history_record_time", UNSET)
+        _self.point_history_record_time = _src.get("point_history_record_time", UNSET)
 
-        extended_data = src.get("extended_data", UNSET)
+        _self.extended_data = _src.get("extended_data", UNSET)
 
-        point_history_record = cls(
-            customer_id=customer_id,
-            point_amount=point_amount,
-            point_operation_type=point_operation_type,
-            point_operation_note=point_operation_note,
-            point_type_id=point_type_id,
-            partner_id=partner_id,
-            store_id=store_id,
-            point_history_record_time=point_history_record_time,
-            extended_data=extended_data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            point_history_record.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PointHistoryRecord", src, _NOT_NULLABLE)
-        return point_history_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PointHistoryRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

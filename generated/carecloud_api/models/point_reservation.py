@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PointReservation")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -90,36 +91,36 @@ class PointReservation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        external_id = src["external_id"]
+        _self.external_id = _src["external_id"]
 
-        quantity = src["quantity"]
+        _self.quantity = _src["quantity"]
 
-        points_reservation_id = src.get("points_reservation_id", UNSET)
+        _self.points_reservation_id = _src.get("points_reservation_id", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _PointReservationState_BY_VALUE.get(state) or PointReservationState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PointReservationState_BY_VALUE[_v]
+            except KeyError:
+                _v = PointReservationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        expiration = src.get("expiration", UNSET)
+        _self.expiration = _src.get("expiration", UNSET)
 
-        point_reservation = cls(
-            customer_id=customer_id,
-            external_id=external_id,
-            quantity=quantity,
-            points_reservation_id=points_reservation_id,
-            state=state,
-            expiration=expiration,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            point_reservation.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PointReservation", src, _NOT_NULLABLE)
-        return point_reservation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PointReservation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

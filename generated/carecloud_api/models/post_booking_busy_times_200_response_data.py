@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "time_unit",
@@ -75,24 +76,25 @@ class PostBookingBusyTimes200ResponseData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        time_unit = src.get("time_unit", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.time_unit = _src.get("time_unit", UNSET)
 
-        chart_data = src.get("chart_data", UNSET)
-        if chart_data is not UNSET and chart_data is not None:
-            chart_data = [ChartPointData.from_dict(item) for item in chart_data]
+        _v = _src.get("chart_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ChartPointData.from_dict, _v))
+        _self.chart_data = _v
 
-        post_booking_busy_times_200_response_data = cls(
-            time_unit=time_unit,
-            chart_data=chart_data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_booking_busy_times_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostBookingBusyTimes200ResponseData", src, _NOT_NULLABLE)
-        return post_booking_busy_times_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostBookingBusyTimes200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

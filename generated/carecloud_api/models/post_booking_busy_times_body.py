@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostBookingBusyTimesBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "booking_date",
@@ -85,35 +86,36 @@ class PostBookingBusyTimesBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        booking_date = src["booking_date"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.booking_date = _src["booking_date"]
 
-        time_period = src["time_period"]
-        if time_period is not None:
-            time_period = _PostBookingBusyTimesBodyTimePeriod_BY_VALUE.get(
-                time_period
-            ) or PostBookingBusyTimesBodyTimePeriod(time_period)
+        _v = _src["time_period"]
+        if _v is not None:
+            try:
+                _v = _PostBookingBusyTimesBodyTimePeriod_BY_VALUE[_v]
+            except KeyError:
+                _v = PostBookingBusyTimesBodyTimePeriod(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.time_period = _v
 
-        booking_ticket_id = src.get("booking_ticket_id", UNSET)
+        _self.booking_ticket_id = _src.get("booking_ticket_id", UNSET)
 
-        booking_property_id = src.get("booking_property_id", UNSET)
+        _self.booking_property_id = _src.get("booking_property_id", UNSET)
 
-        booking_property_value = src.get("booking_property_value", UNSET)
+        _self.booking_property_value = _src.get("booking_property_value", UNSET)
 
-        post_booking_busy_times_body = cls(
-            booking_date=booking_date,
-            time_period=time_period,
-            booking_ticket_id=booking_ticket_id,
-            booking_property_id=booking_property_id,
-            booking_property_value=booking_property_value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_booking_busy_times_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostBookingBusyTimesBody", src, _NOT_NULLABLE)
-        return post_booking_busy_times_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostBookingBusyTimesBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -33,6 +33,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_prices",
@@ -88,31 +89,33 @@ class PostBulkDeleteProductReservationPricesBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        product_reservation_prices = src["product_reservation_prices"]
-        if product_reservation_prices is not None:
-            product_reservation_prices = [
-                PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem.from_dict(item)
-                for item in product_reservation_prices
-            ]
-
-        error_processing = src.get("error_processing", UNSET)
-        if error_processing is not UNSET and error_processing is not None:
-            error_processing = _ErrorProcessing_BY_VALUE.get(error_processing) or ErrorProcessing(
-                error_processing
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["product_reservation_prices"]
+        if _v is not None:
+            _v = list(
+                map(PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem.from_dict, _v)
             )
+        _self.product_reservation_prices = _v
 
-        post_bulk_delete_product_reservation_prices_body = cls(
-            product_reservation_prices=product_reservation_prices,
-            error_processing=error_processing,
+        _v = _src.get("error_processing", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ErrorProcessing_BY_VALUE[_v]
+            except KeyError:
+                _v = ErrorProcessing(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.error_processing = _v
+
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_bulk_delete_product_reservation_prices_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostBulkDeleteProductReservationPricesBody", src, _NOT_NULLABLE)
-        return post_bulk_delete_product_reservation_prices_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostBulkDeleteProductReservationPricesBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("product_reservation_price_id",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("product_reservation_price_id",))
@@ -42,21 +43,22 @@ class PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        product_reservation_price_id = src.get("product_reservation_price_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_reservation_price_id = _src.get("product_reservation_price_id", UNSET)
 
-        post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item = cls(
-            product_reservation_price_id=product_reservation_price_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
             _null_policy.refuse_nulls(
-                "PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem", src, _NOT_NULLABLE
+                "PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem", _src, _NOT_NULLABLE
             )
-        return post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "third_party_recommendations",
@@ -84,30 +85,31 @@ class PostBulkThirdPartyRecommendationsBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        third_party_recommendations = src["third_party_recommendations"]
-        if third_party_recommendations is not None:
-            third_party_recommendations = [
-                ThirdPartyRecommendation.from_dict(item) for item in third_party_recommendations
-            ]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["third_party_recommendations"]
+        if _v is not None:
+            _v = list(map(ThirdPartyRecommendation.from_dict, _v))
+        _self.third_party_recommendations = _v
 
-        error_processing = src.get("error_processing", UNSET)
-        if error_processing is not UNSET and error_processing is not None:
-            error_processing = _ErrorProcessing_BY_VALUE.get(error_processing) or ErrorProcessing(
-                error_processing
-            )
+        _v = _src.get("error_processing", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ErrorProcessing_BY_VALUE[_v]
+            except KeyError:
+                _v = ErrorProcessing(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.error_processing = _v
 
-        post_bulk_third_party_recommendations_body = cls(
-            third_party_recommendations=third_party_recommendations,
-            error_processing=error_processing,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_bulk_third_party_recommendations_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostBulkThirdPartyRecommendationsBody", src, _NOT_NULLABLE)
-        return post_bulk_third_party_recommendations_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostBulkThirdPartyRecommendationsBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

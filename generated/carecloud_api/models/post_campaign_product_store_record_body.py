@@ -27,6 +27,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("campaign_product_store_record",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("campaign_product_store_record",))
@@ -60,23 +61,23 @@ class PostCampaignProductStoreRecordBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        campaign_product_store_record = src["campaign_product_store_record"]
-        if campaign_product_store_record is not None:
-            campaign_product_store_record = CampaignProductStoreRecord.from_dict(
-                campaign_product_store_record
-            )
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["campaign_product_store_record"]
+        if _v is not None:
+            _v = CampaignProductStoreRecord.from_dict(_v)
+        _self.campaign_product_store_record = _v
 
-        post_campaign_product_store_record_body = cls(
-            campaign_product_store_record=campaign_product_store_record,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_campaign_product_store_record_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCampaignProductStoreRecordBody", src, _NOT_NULLABLE)
-        return post_campaign_product_store_record_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCampaignProductStoreRecordBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

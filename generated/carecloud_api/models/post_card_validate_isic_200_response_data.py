@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostCardValidateIsic200ResponseData")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "valid_isic",
@@ -56,22 +57,22 @@ class PostCardValidateIsic200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        valid_isic = src.get("valid_isic", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.valid_isic = _src.get("valid_isic", UNSET)
 
-        is_free_to_use = src.get("is_free_to_use", UNSET)
+        _self.is_free_to_use = _src.get("is_free_to_use", UNSET)
 
-        post_card_validate_isic_200_response_data = cls(
-            valid_isic=valid_isic,
-            is_free_to_use=is_free_to_use,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_card_validate_isic_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCardValidateIsic200ResponseData", src, _NOT_NULLABLE)
-        return post_card_validate_isic_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCardValidateIsic200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

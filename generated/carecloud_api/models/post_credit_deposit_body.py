@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostCreditDepositBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "amount",
@@ -82,34 +83,30 @@ class PostCreditDepositBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        amount = src["amount"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.amount = _src["amount"]
 
-        customer_id = src["customer_id"]
+        _self.customer_id = _src["customer_id"]
 
-        partner_id = src["partner_id"]
+        _self.partner_id = _src["partner_id"]
 
-        credit_type_id = src.get("credit_type_id", UNSET)
+        _self.credit_type_id = _src.get("credit_type_id", UNSET)
 
-        currency_id = src.get("currency_id", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        note = src.get("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        post_credit_deposit_body = cls(
-            amount=amount,
-            customer_id=customer_id,
-            partner_id=partner_id,
-            credit_type_id=credit_type_id,
-            currency_id=currency_id,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_credit_deposit_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCreditDepositBody", src, _NOT_NULLABLE)
-        return post_credit_deposit_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCreditDepositBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostCreditTransferBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "original_customer_id",
@@ -80,34 +81,30 @@ class PostCreditTransferBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        original_customer_id = src["original_customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.original_customer_id = _src["original_customer_id"]
 
-        new_customer_id = src["new_customer_id"]
+        _self.new_customer_id = _src["new_customer_id"]
 
-        amount = src["amount"]
+        _self.amount = _src["amount"]
 
-        credit_type_id = src["credit_type_id"]
+        _self.credit_type_id = _src["credit_type_id"]
 
-        currency_id = src.get("currency_id", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        note = src.get("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        post_credit_transfer_body = cls(
-            original_customer_id=original_customer_id,
-            new_customer_id=new_customer_id,
-            amount=amount,
-            credit_type_id=credit_type_id,
-            currency_id=currency_id,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_credit_transfer_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCreditTransferBody", src, _NOT_NULLABLE)
-        return post_credit_transfer_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCreditTransferBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

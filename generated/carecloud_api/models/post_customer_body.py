@@ -34,6 +34,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer",
@@ -122,45 +123,44 @@ class PostCustomerBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer = src["customer"]
-        if customer is not None:
-            customer = Customer.from_dict(customer)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["customer"]
+        if _v is not None:
+            _v = Customer.from_dict(_v)
+        _self.customer = _v
 
-        customer_source = src["customer_source"]
-        if customer_source is not None:
-            customer_source = CustomerSourceRecord.from_dict(customer_source)
+        _v = _src["customer_source"]
+        if _v is not None:
+            _v = CustomerSourceRecord.from_dict(_v)
+        _self.customer_source = _v
 
-        autologin = src["autologin"]
+        _self.autologin = _src["autologin"]
 
-        password = src.get("password", UNSET)
+        _self.password = _src.get("password", UNSET)
 
-        social_network_credentials = src.get("social_network_credentials", UNSET)
-        if social_network_credentials is not UNSET and social_network_credentials is not None:
-            social_network_credentials = SocialNetworkCredentials.from_dict(social_network_credentials)
+        _v = _src.get("social_network_credentials", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = SocialNetworkCredentials.from_dict(_v)
+        _self.social_network_credentials = _v
 
-        property_records = src.get("property_records", UNSET)
-        if property_records is not UNSET and property_records is not None:
-            property_records = [PropertyRecord.from_dict(item) for item in property_records]
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        referral_code = src.get("referral_code", UNSET)
+        _self.referral_code = _src.get("referral_code", UNSET)
 
-        post_customer_body = cls(
-            customer=customer,
-            customer_source=customer_source,
-            autologin=autologin,
-            password=password,
-            social_network_credentials=social_network_credentials,
-            property_records=property_records,
-            referral_code=referral_code,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_customer_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomerBody", src, _NOT_NULLABLE)
-        return post_customer_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

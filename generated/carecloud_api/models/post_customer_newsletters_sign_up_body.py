@@ -30,6 +30,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "contact",
@@ -100,35 +101,34 @@ class PostCustomerNewslettersSignUpBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        contact = src["contact"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.contact = _src["contact"]
 
-        customer_source_id = src["customer_source_id"]
+        _self.customer_source_id = _src["customer_source_id"]
 
-        agreements = src.get("agreements", UNSET)
-        if agreements is not UNSET and agreements is not None:
-            agreements = Agreement.from_dict(agreements)
+        _v = _src.get("agreements", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Agreement.from_dict(_v)
+        _self.agreements = _v
 
-        language_id = src.get("language_id", UNSET)
+        _self.language_id = _src.get("language_id", UNSET)
 
-        partner_records = src.get("partner_records", UNSET)
-        if partner_records is not UNSET and partner_records is not None:
-            partner_records = [PartnerRecord.from_dict(item) for item in partner_records]
+        _v = _src.get("partner_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PartnerRecord.from_dict, _v))
+        _self.partner_records = _v
 
-        post_customer_newsletters_sign_up_body = cls(
-            contact=contact,
-            customer_source_id=customer_source_id,
-            agreements=agreements,
-            language_id=language_id,
-            partner_records=partner_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_customer_newsletters_sign_up_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomerNewslettersSignUpBody", src, _NOT_NULLABLE)
-        return post_customer_newsletters_sign_up_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerNewslettersSignUpBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

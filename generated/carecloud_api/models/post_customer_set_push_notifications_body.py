@@ -27,6 +27,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -84,30 +85,29 @@ class PostCustomerSetPushNotificationsBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        device = src["device"]
-        if device is not None:
-            device = Device.from_dict(device)
+        _v = _src["device"]
+        if _v is not None:
+            _v = Device.from_dict(_v)
+        _self.device = _v
 
-        external_application_id = src["external_application_id"]
+        _self.external_application_id = _src["external_application_id"]
 
-        push_token = src["push_token"]
+        _self.push_token = _src["push_token"]
 
-        post_customer_set_push_notifications_body = cls(
-            customer_id=customer_id,
-            device=device,
-            external_application_id=external_application_id,
-            push_token=push_token,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_customer_set_push_notifications_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomerSetPushNotificationsBody", src, _NOT_NULLABLE)
-        return post_customer_set_push_notifications_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerSetPushNotificationsBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

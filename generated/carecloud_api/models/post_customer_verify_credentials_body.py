@@ -16,6 +16,7 @@ from ..models.post_customer_verify_credentials_body_login_type import (
 T = TypeVar("T", bound="PostCustomerVerifyCredentialsBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "login_type",
@@ -65,29 +66,32 @@ class PostCustomerVerifyCredentialsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        login_type = src["login_type"]
-        if login_type is not None:
-            login_type = _PostCustomerVerifyCredentialsBodyLoginType_BY_VALUE.get(
-                login_type
-            ) or PostCustomerVerifyCredentialsBodyLoginType(login_type)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["login_type"]
+        if _v is not None:
+            try:
+                _v = _PostCustomerVerifyCredentialsBodyLoginType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostCustomerVerifyCredentialsBodyLoginType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.login_type = _v
 
-        login_value = src["login_value"]
+        _self.login_value = _src["login_value"]
 
-        password = src["password"]
+        _self.password = _src["password"]
 
-        post_customer_verify_credentials_body = cls(
-            login_type=login_type,
-            login_value=login_value,
-            password=password,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_customer_verify_credentials_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomerVerifyCredentialsBody", src, _NOT_NULLABLE)
-        return post_customer_verify_credentials_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerVerifyCredentialsBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

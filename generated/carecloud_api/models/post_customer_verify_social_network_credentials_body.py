@@ -27,6 +27,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("social_network_credentials",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("social_network_credentials",))
@@ -63,21 +64,23 @@ class PostCustomerVerifySocialNetworkCredentialsBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        social_network_credentials = src["social_network_credentials"]
-        if social_network_credentials is not None:
-            social_network_credentials = SocialNetworkCredentials.from_dict(social_network_credentials)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["social_network_credentials"]
+        if _v is not None:
+            _v = SocialNetworkCredentials.from_dict(_v)
+        _self.social_network_credentials = _v
 
-        post_customer_verify_social_network_credentials_body = cls(
-            social_network_credentials=social_network_credentials,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_customer_verify_social_network_credentials_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomerVerifySocialNetworkCredentialsBody", src, _NOT_NULLABLE)
-        return post_customer_verify_social_network_credentials_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerVerifySocialNetworkCredentialsBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostCustomersAuthToken200ResponseData")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "authentication_token",
@@ -66,25 +67,24 @@ class PostCustomersAuthToken200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        authentication_token = src.get("authentication_token", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.authentication_token = _src.get("authentication_token", UNSET)
 
-        token_request_id = src.get("token_request_id", UNSET)
+        _self.token_request_id = _src.get("token_request_id", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        post_customers_auth_token_200_response_data = cls(
-            authentication_token=authentication_token,
-            token_request_id=token_request_id,
-            valid_to=valid_to,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_customers_auth_token_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomersAuthToken200ResponseData", src, _NOT_NULLABLE)
-        return post_customers_auth_token_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersAuthToken200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..models.post_customers_auth_token_body_token_type import PostCustomersAuth
 T = TypeVar("T", bound="PostCustomersAuthTokenBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -67,29 +68,32 @@ class PostCustomersAuthTokenBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        external_application_id = src["external_application_id"]
+        _self.external_application_id = _src["external_application_id"]
 
-        token_type = src["token_type"]
-        if token_type is not None:
-            token_type = _PostCustomersAuthTokenBodyTokenType_BY_VALUE.get(
-                token_type
-            ) or PostCustomersAuthTokenBodyTokenType(token_type)
+        _v = _src["token_type"]
+        if _v is not None:
+            try:
+                _v = _PostCustomersAuthTokenBodyTokenType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostCustomersAuthTokenBodyTokenType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.token_type = _v
 
-        post_customers_auth_token_body = cls(
-            customer_id=customer_id,
-            external_application_id=external_application_id,
-            token_type=token_type,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_customers_auth_token_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomersAuthTokenBody", src, _NOT_NULLABLE)
-        return post_customers_auth_token_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersAuthTokenBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..models.post_customers_validate_customer_data_body_type import PostCustome
 T = TypeVar("T", bound="PostCustomersValidateCustomerDataBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "type",
@@ -61,26 +62,30 @@ class PostCustomersValidateCustomerDataBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        type_ = src["type"]
-        if type_ is not None:
-            type_ = _PostCustomersValidateCustomerDataBodyType_BY_VALUE.get(
-                type_
-            ) or PostCustomersValidateCustomerDataBodyType(type_)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["type"]
+        if _v is not None:
+            try:
+                _v = _PostCustomersValidateCustomerDataBodyType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostCustomersValidateCustomerDataBodyType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.type_ = _v
 
-        value = src["value"]
+        _self.value = _src["value"]
 
-        post_customers_validate_customer_data_body = cls(
-            type_=type_,
-            value=value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_customers_validate_customer_data_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomersValidateCustomerDataBody", src, _NOT_NULLABLE)
-        return post_customers_validate_customer_data_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersValidateCustomerDataBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

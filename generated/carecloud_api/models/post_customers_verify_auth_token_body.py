@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="PostCustomersVerifyAuthTokenBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "application_id",
@@ -63,25 +64,24 @@ class PostCustomersVerifyAuthTokenBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        application_id = src["application_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.application_id = _src["application_id"]
 
-        token = src["token"]
+        _self.token = _src["token"]
 
-        token_request_id = src["token_request_id"]
+        _self.token_request_id = _src["token_request_id"]
 
-        post_customers_verify_auth_token_body = cls(
-            application_id=application_id,
-            token=token,
-            token_request_id=token_request_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_customers_verify_auth_token_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomersVerifyAuthTokenBody", src, _NOT_NULLABLE)
-        return post_customers_verify_auth_token_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersVerifyAuthTokenBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..models.post_generate_digital_card_body_file_type import PostGenerateDigit
 T = TypeVar("T", bound="PostGenerateDigitalCardBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "card_id",
@@ -59,26 +60,30 @@ class PostGenerateDigitalCardBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        card_id = src["card_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.card_id = _src["card_id"]
 
-        file_type = src["file_type"]
-        if file_type is not None:
-            file_type = _PostGenerateDigitalCardBodyFileType_BY_VALUE.get(
-                file_type
-            ) or PostGenerateDigitalCardBodyFileType(file_type)
+        _v = _src["file_type"]
+        if _v is not None:
+            try:
+                _v = _PostGenerateDigitalCardBodyFileType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostGenerateDigitalCardBodyFileType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.file_type = _v
 
-        post_generate_digital_card_body = cls(
-            card_id=card_id,
-            file_type=file_type,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_generate_digital_card_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostGenerateDigitalCardBody", src, _NOT_NULLABLE)
-        return post_generate_digital_card_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostGenerateDigitalCardBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

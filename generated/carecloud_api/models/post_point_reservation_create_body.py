@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostPointReservationCreateBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "external_id",
@@ -67,28 +68,26 @@ class PostPointReservationCreateBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        external_id = src["external_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.external_id = _src["external_id"]
 
-        customer_id = src["customer_id"]
+        _self.customer_id = _src["customer_id"]
 
-        amount = src["amount"]
+        _self.amount = _src["amount"]
 
-        expiration_time = src.get("expiration_time", UNSET)
+        _self.expiration_time = _src.get("expiration_time", UNSET)
 
-        post_point_reservation_create_body = cls(
-            external_id=external_id,
-            customer_id=customer_id,
-            amount=amount,
-            expiration_time=expiration_time,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_point_reservation_create_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostPointReservationCreateBody", src, _NOT_NULLABLE)
-        return post_point_reservation_create_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPointReservationCreateBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

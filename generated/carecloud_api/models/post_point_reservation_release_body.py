@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="PostPointReservationReleaseBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("external_id",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("external_id",))
@@ -39,19 +40,20 @@ class PostPointReservationReleaseBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        external_id = src["external_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.external_id = _src["external_id"]
 
-        post_point_reservation_release_body = cls(
-            external_id=external_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_point_reservation_release_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostPointReservationReleaseBody", src, _NOT_NULLABLE)
-        return post_point_reservation_release_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPointReservationReleaseBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

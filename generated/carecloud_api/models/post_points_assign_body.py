@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostPointsAssignBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "amount",
@@ -71,31 +72,28 @@ class PostPointsAssignBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        amount = src["amount"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.amount = _src["amount"]
 
-        customer_id = src["customer_id"]
+        _self.customer_id = _src["customer_id"]
 
-        partner_id = src["partner_id"]
+        _self.partner_id = _src["partner_id"]
 
-        point_type_id = src.get("point_type_id", UNSET)
+        _self.point_type_id = _src.get("point_type_id", UNSET)
 
-        note = src.get("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        post_points_assign_body = cls(
-            amount=amount,
-            customer_id=customer_id,
-            partner_id=partner_id,
-            point_type_id=point_type_id,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_points_assign_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostPointsAssignBody", src, _NOT_NULLABLE)
-        return post_points_assign_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPointsAssignBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostPointsTransferBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "original_customer_id",
@@ -69,31 +70,28 @@ class PostPointsTransferBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        original_customer_id = src["original_customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.original_customer_id = _src["original_customer_id"]
 
-        new_customer_id = src["new_customer_id"]
+        _self.new_customer_id = _src["new_customer_id"]
 
-        amount = src["amount"]
+        _self.amount = _src["amount"]
 
-        point_type_id = src["point_type_id"]
+        _self.point_type_id = _src["point_type_id"]
 
-        note = src.get("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        post_points_transfer_body = cls(
-            original_customer_id=original_customer_id,
-            new_customer_id=new_customer_id,
-            amount=amount,
-            point_type_id=point_type_id,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_points_transfer_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostPointsTransferBody", src, _NOT_NULLABLE)
-        return post_points_transfer_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPointsTransferBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

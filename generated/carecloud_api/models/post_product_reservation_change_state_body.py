@@ -16,6 +16,7 @@ from ..models.post_product_reservation_change_state_body_state import (
 T = TypeVar("T", bound="PostProductReservationChangeStateBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_id",
@@ -63,26 +64,30 @@ class PostProductReservationChangeStateBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        product_reservation_id = src["product_reservation_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_reservation_id = _src["product_reservation_id"]
 
-        state = src["state"]
-        if state is not None:
-            state = _PostProductReservationChangeStateBodyState_BY_VALUE.get(
-                state
-            ) or PostProductReservationChangeStateBodyState(state)
+        _v = _src["state"]
+        if _v is not None:
+            try:
+                _v = _PostProductReservationChangeStateBodyState_BY_VALUE[_v]
+            except KeyError:
+                _v = PostProductReservationChangeStateBodyState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        post_product_reservation_change_state_body = cls(
-            product_reservation_id=product_reservation_id,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_product_reservation_change_state_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostProductReservationChangeStateBody", src, _NOT_NULLABLE)
-        return post_product_reservation_change_state_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostProductReservationChangeStateBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

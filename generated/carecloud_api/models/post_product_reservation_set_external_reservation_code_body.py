@@ -27,6 +27,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_id",
@@ -76,26 +77,27 @@ class PostProductReservationSetExternalReservationCodeBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        product_reservation_id = src["product_reservation_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_reservation_id = _src["product_reservation_id"]
 
-        external_reservation_codes = src["external_reservation_codes"]
-        if external_reservation_codes is not None:
-            external_reservation_codes = [ExternalCode.from_dict(item) for item in external_reservation_codes]
+        _v = _src["external_reservation_codes"]
+        if _v is not None:
+            _v = list(map(ExternalCode.from_dict, _v))
+        _self.external_reservation_codes = _v
 
-        post_product_reservation_set_external_reservation_code_body = cls(
-            product_reservation_id=product_reservation_id,
-            external_reservation_codes=external_reservation_codes,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_product_reservation_set_external_reservation_code_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
             _null_policy.refuse_nulls(
-                "PostProductReservationSetExternalReservationCodeBody", src, _NOT_NULLABLE
+                "PostProductReservationSetExternalReservationCodeBody", _src, _NOT_NULLABLE
             )
-        return post_product_reservation_set_external_reservation_code_body
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

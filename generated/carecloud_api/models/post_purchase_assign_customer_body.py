@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostPurchaseAssignCustomerBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -72,28 +73,26 @@ class PostPurchaseAssignCustomerBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        store_id = src["store_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        external_purchase_id = src["external_purchase_id"]
+        _self.external_purchase_id = _src["external_purchase_id"]
 
-        card_number = src.get("card_number", UNSET)
+        _self.card_number = _src.get("card_number", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        post_purchase_assign_customer_body = cls(
-            store_id=store_id,
-            external_purchase_id=external_purchase_id,
-            card_number=card_number,
-            customer_id=customer_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_purchase_assign_customer_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostPurchaseAssignCustomerBody", src, _NOT_NULLABLE)
-        return post_purchase_assign_customer_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPurchaseAssignCustomerBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -31,6 +31,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -117,40 +118,41 @@ class PostPurchaseRecommendedRewardsBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        store_id = src["store_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        cashdesk_number = src["cashdesk_number"]
+        _self.cashdesk_number = _src["cashdesk_number"]
 
-        reward_list_type = src["reward_list_type"]
-        if reward_list_type is not None:
-            reward_list_type = _PostPurchaseRecommendedRewardsBodyRewardListType_BY_VALUE.get(
-                reward_list_type
-            ) or PostPurchaseRecommendedRewardsBodyRewardListType(reward_list_type)
+        _v = _src["reward_list_type"]
+        if _v is not None:
+            try:
+                _v = _PostPurchaseRecommendedRewardsBodyRewardListType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostPurchaseRecommendedRewardsBodyRewardListType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.reward_list_type = _v
 
-        bill = src["bill"]
-        if bill is not None:
-            bill = Bill.from_dict(bill)
+        _v = _src["bill"]
+        if _v is not None:
+            _v = Bill.from_dict(_v)
+        _self.bill = _v
 
-        card_number = src.get("card_number", UNSET)
+        _self.card_number = _src.get("card_number", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        post_purchase_recommended_rewards_body = cls(
-            store_id=store_id,
-            cashdesk_number=cashdesk_number,
-            reward_list_type=reward_list_type,
-            bill=bill,
-            card_number=card_number,
-            customer_id=customer_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_purchase_recommended_rewards_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostPurchaseRecommendedRewardsBody", src, _NOT_NULLABLE)
-        return post_purchase_recommended_rewards_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPurchaseRecommendedRewardsBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

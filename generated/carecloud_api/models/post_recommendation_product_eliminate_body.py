@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostRecommendationProductEliminateBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -55,22 +56,22 @@ class PostRecommendationProductEliminateBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        product_id_list = src.get("product_id_list", UNSET)
+        _self.product_id_list = _src.get("product_id_list", UNSET)
 
-        post_recommendation_product_eliminate_body = cls(
-            customer_id=customer_id,
-            product_id_list=product_id_list,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_recommendation_product_eliminate_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostRecommendationProductEliminateBody", src, _NOT_NULLABLE)
-        return post_recommendation_product_eliminate_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostRecommendationProductEliminateBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostRewardCreateCustomVoucher201ResponseData")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("voucher_id",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("voucher_id",))
@@ -41,19 +42,20 @@ class PostRewardCreateCustomVoucher201ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        voucher_id = src.get("voucher_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.voucher_id = _src.get("voucher_id", UNSET)
 
-        post_reward_create_custom_voucher_201_response_data = cls(
-            voucher_id=voucher_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_reward_create_custom_voucher_201_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostRewardCreateCustomVoucher201ResponseData", src, _NOT_NULLABLE)
-        return post_reward_create_custom_voucher_201_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostRewardCreateCustomVoucher201ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

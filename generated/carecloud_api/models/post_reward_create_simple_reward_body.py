@@ -27,6 +27,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("simple_reward",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("simple_reward",))
@@ -58,21 +59,23 @@ class PostRewardCreateSimpleRewardBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        simple_reward = src["simple_reward"]
-        if simple_reward is not None:
-            simple_reward = SimpleReward.from_dict(simple_reward)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["simple_reward"]
+        if _v is not None:
+            _v = SimpleReward.from_dict(_v)
+        _self.simple_reward = _v
 
-        post_reward_create_simple_reward_body = cls(
-            simple_reward=simple_reward,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_reward_create_simple_reward_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostRewardCreateSimpleRewardBody", src, _NOT_NULLABLE)
-        return post_reward_create_simple_reward_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostRewardCreateSimpleRewardBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -16,6 +16,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostSendOtpBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "external_application_id",
@@ -90,37 +91,42 @@ class PostSendOtpBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        external_application_id = src["external_application_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.external_application_id = _src["external_application_id"]
 
-        communication_channel_id = src["communication_channel_id"]
-        if communication_channel_id is not None:
-            communication_channel_id = _PostSendOtpBodyCommunicationChannelId_BY_VALUE.get(
-                communication_channel_id
-            ) or PostSendOtpBodyCommunicationChannelId(communication_channel_id)
+        _v = _src["communication_channel_id"]
+        if _v is not None:
+            try:
+                _v = _PostSendOtpBodyCommunicationChannelId_BY_VALUE[_v]
+            except KeyError:
+                _v = PostSendOtpBodyCommunicationChannelId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.communication_channel_id = _v
 
-        recipient = src["recipient"]
+        _self.recipient = _src["recipient"]
 
-        otp_type = src.get("otp_type", UNSET)
-        if otp_type is not UNSET and otp_type is not None:
-            otp_type = _PostSendOtpBodyOtpType_BY_VALUE.get(otp_type) or PostSendOtpBodyOtpType(otp_type)
+        _v = _src.get("otp_type", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PostSendOtpBodyOtpType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostSendOtpBodyOtpType(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.otp_type = _v
 
-        message_template_id = src.get("message_template_id", UNSET)
+        _self.message_template_id = _src.get("message_template_id", UNSET)
 
-        post_send_otp_body = cls(
-            external_application_id=external_application_id,
-            communication_channel_id=communication_channel_id,
-            recipient=recipient,
-            otp_type=otp_type,
-            message_template_id=message_template_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_send_otp_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostSendOtpBody", src, _NOT_NULLABLE)
-        return post_send_otp_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSendOtpBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -27,6 +27,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -73,24 +74,25 @@ class PostSubCustomerSetPartnersBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        partner_records = src["partner_records"]
-        if partner_records is not None:
-            partner_records = [PartnerRecord.from_dict(item) for item in partner_records]
+        _v = _src["partner_records"]
+        if _v is not None:
+            _v = list(map(PartnerRecord.from_dict, _v))
+        _self.partner_records = _v
 
-        post_sub_customer_set_partners_body = cls(
-            customer_id=customer_id,
-            partner_records=partner_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_sub_customer_set_partners_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostSubCustomerSetPartnersBody", src, _NOT_NULLABLE)
-        return post_sub_customer_set_partners_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSubCustomerSetPartnersBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

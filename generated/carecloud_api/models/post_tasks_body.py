@@ -32,6 +32,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "task",
@@ -87,31 +88,33 @@ class PostTasksBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        task = src["task"]
-        if task is not None:
-            task = Task.from_dict(task)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["task"]
+        if _v is not None:
+            _v = Task.from_dict(_v)
+        _self.task = _v
 
-        property_records = src.get("property_records", UNSET)
-        if property_records is not UNSET and property_records is not None:
-            property_records = [PropertyRecord.from_dict(item) for item in property_records]
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        assignees = src.get("assignees", UNSET)
-        if assignees is not UNSET and assignees is not None:
-            assignees = [TaskAssignee.from_dict(item) for item in assignees]
+        _v = _src.get("assignees", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(TaskAssignee.from_dict, _v))
+        _self.assignees = _v
 
-        post_tasks_body = cls(
-            task=task,
-            property_records=property_records,
-            assignees=assignees,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_tasks_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostTasksBody", src, _NOT_NULLABLE)
-        return post_tasks_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTasksBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

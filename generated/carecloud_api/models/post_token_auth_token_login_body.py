@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="PostTokenAuthTokenLoginBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "application_id",
@@ -64,25 +65,24 @@ class PostTokenAuthTokenLoginBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        application_id = src["application_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.application_id = _src["application_id"]
 
-        token = src["token"]
+        _self.token = _src["token"]
 
-        token_request_id = src["token_request_id"]
+        _self.token_request_id = _src["token_request_id"]
 
-        post_token_auth_token_login_body = cls(
-            application_id=application_id,
-            token=token,
-            token_request_id=token_request_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_token_auth_token_login_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostTokenAuthTokenLoginBody", src, _NOT_NULLABLE)
-        return post_token_auth_token_login_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTokenAuthTokenLoginBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

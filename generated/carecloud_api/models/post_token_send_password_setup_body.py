@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostTokenSendPasswordSetupBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "email",
@@ -73,25 +74,24 @@ class PostTokenSendPasswordSetupBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        email = src.get("email", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.email = _src.get("email", UNSET)
 
-        communication_channel_id = src.get("communication_channel_id", UNSET)
+        _self.communication_channel_id = _src.get("communication_channel_id", UNSET)
 
-        recipient = src.get("recipient", UNSET)
+        _self.recipient = _src.get("recipient", UNSET)
 
-        post_token_send_password_setup_body = cls(
-            email=email,
-            communication_channel_id=communication_channel_id,
-            recipient=recipient,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_token_send_password_setup_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostTokenSendPasswordSetupBody", src, _NOT_NULLABLE)
-        return post_token_send_password_setup_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTokenSendPasswordSetupBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "bearer_token",
@@ -84,27 +85,27 @@ class PostUserLogin200ResponseData:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        bearer_token = src.get("bearer_token", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.bearer_token = _src.get("bearer_token", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        user = src.get("user", UNSET)
-        if user is not UNSET and user is not None:
-            user = User.from_dict(user)
+        _v = _src.get("user", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = User.from_dict(_v)
+        _self.user = _v
 
-        post_user_login_200_response_data = cls(
-            bearer_token=bearer_token,
-            valid_to=valid_to,
-            user=user,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_user_login_200_response_data.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostUserLogin200ResponseData", src, _NOT_NULLABLE)
-        return post_user_login_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostUserLogin200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

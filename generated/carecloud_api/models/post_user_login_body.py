@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostUserLoginBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "user_external_application_id",
@@ -63,25 +64,24 @@ class PostUserLoginBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        user_external_application_id = src.get("user_external_application_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.user_external_application_id = _src.get("user_external_application_id", UNSET)
 
-        login = src.get("login", UNSET)
+        _self.login = _src.get("login", UNSET)
 
-        password = src.get("password", UNSET)
+        _self.password = _src.get("password", UNSET)
 
-        post_user_login_body = cls(
-            user_external_application_id=user_external_application_id,
-            login=login,
-            password=password,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_user_login_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostUserLoginBody", src, _NOT_NULLABLE)
-        return post_user_login_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostUserLoginBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="PostUserLogoutBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "user_external_application_id",
@@ -54,22 +55,22 @@ class PostUserLogoutBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        user_external_application_id = src["user_external_application_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.user_external_application_id = _src["user_external_application_id"]
 
-        bearer_token = src["bearer_token"]
+        _self.bearer_token = _src["bearer_token"]
 
-        post_user_logout_body = cls(
-            user_external_application_id=user_external_application_id,
-            bearer_token=bearer_token,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_user_logout_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostUserLogoutBody", src, _NOT_NULLABLE)
-        return post_user_logout_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostUserLogoutBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

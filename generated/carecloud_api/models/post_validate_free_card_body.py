@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="PostValidateFreeCardBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("card_number",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("card_number",))
@@ -39,19 +40,20 @@ class PostValidateFreeCardBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        card_number = src["card_number"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.card_number = _src["card_number"]
 
-        post_validate_free_card_body = cls(
-            card_number=card_number,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_validate_free_card_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostValidateFreeCardBody", src, _NOT_NULLABLE)
-        return post_validate_free_card_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostValidateFreeCardBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

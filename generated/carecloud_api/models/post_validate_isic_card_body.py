@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostValidateIsicCardBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "card_number",
@@ -60,25 +61,24 @@ class PostValidateIsicCardBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        card_number = src["card_number"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.card_number = _src["card_number"]
 
-        last_name = src["last_name"]
+        _self.last_name = _src["last_name"]
 
-        check_usage = src.get("check_usage", UNSET)
+        _self.check_usage = _src.get("check_usage", UNSET)
 
-        post_validate_isic_card_body = cls(
-            card_number=card_number,
-            last_name=last_name,
-            check_usage=check_usage,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_validate_isic_card_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostValidateIsicCardBody", src, _NOT_NULLABLE)
-        return post_validate_isic_card_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostValidateIsicCardBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="PostVerifyOtpBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "verification_code",
@@ -62,25 +63,24 @@ class PostVerifyOtpBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        verification_code = src["verification_code"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.verification_code = _src["verification_code"]
 
-        request_id = src["request_id"]
+        _self.request_id = _src["request_id"]
 
-        external_application_id = src["external_application_id"]
+        _self.external_application_id = _src["external_application_id"]
 
-        post_verify_otp_body = cls(
-            verification_code=verification_code,
-            request_id=request_id,
-            external_application_id=external_application_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_verify_otp_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostVerifyOtpBody", src, _NOT_NULLABLE)
-        return post_verify_otp_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostVerifyOtpBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

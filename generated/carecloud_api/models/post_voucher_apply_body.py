@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PostVoucherApplyBody")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "date_applied",
@@ -56,22 +57,22 @@ class PostVoucherApplyBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        date_applied = src["date_applied"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.date_applied = _src["date_applied"]
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        post_voucher_apply_body = cls(
-            date_applied=date_applied,
-            store_id=store_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            post_voucher_apply_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostVoucherApplyBody", src, _NOT_NULLABLE)
-        return post_voucher_apply_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostVoucherApplyBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -35,6 +35,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_id",
@@ -169,66 +170,64 @@ class Product:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        product_id = src.get("product_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_id = _src.get("product_id", UNSET)
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        code = src.get("code", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        external_id = src.get("external_id", UNSET)
+        _self.external_id = _src.get("external_id", UNSET)
 
-        plu_ids = src.get("plu_ids", UNSET)
-        if plu_ids is not UNSET and plu_ids is not None:
-            plu_ids = [PluId.from_dict(item) for item in plu_ids]
+        _v = _src.get("plu_ids", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-        product_group_id = src.get("product_group_id", UNSET)
+        _self.product_group_id = _src.get("product_group_id", UNSET)
 
-        product_brand_id = src.get("product_brand_id", UNSET)
+        _self.product_brand_id = _src.get("product_brand_id", UNSET)
 
-        partner_id = src.get("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        prices = src.get("prices", UNSET)
-        if prices is not UNSET and prices is not None:
-            prices = [Price.from_dict(item) for item in prices]
+        _v = _src.get("prices", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Price.from_dict, _v))
+        _self.prices = _v
 
-        additional_properties = src.get("additional_properties", UNSET)
-        if additional_properties is not UNSET and additional_properties is not None:
-            additional_properties = [PropertyRecord.from_dict(item) for item in additional_properties]
+        _v = _src.get("additional_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.additional_properties = _v
 
-        image_urls = src.get("image_urls", UNSET)
+        _self.image_urls = _src.get("image_urls", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _ProductState_BY_VALUE.get(state) or ProductState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        tags = src.get("tags", UNSET)
-        if tags is not UNSET and tags is not None:
-            tags = [Tag.from_dict(item) for item in tags]
+        _v = _src.get("tags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Tag.from_dict, _v))
+        _self.tags = _v
 
-        product = cls(
-            product_id=product_id,
-            name=name,
-            code=code,
-            external_id=external_id,
-            plu_ids=plu_ids,
-            product_group_id=product_group_id,
-            product_brand_id=product_brand_id,
-            partner_id=partner_id,
-            prices=prices,
-            additional_properties=additional_properties,
-            image_urls=image_urls,
-            last_change=last_change,
-            state=state,
-            tags=tags,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Product", src, _NOT_NULLABLE)
-        return product
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Product", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

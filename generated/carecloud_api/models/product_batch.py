@@ -35,6 +35,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -172,68 +173,64 @@ class ProductBatch:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        plu_ids = src["plu_ids"]
-        if plu_ids is not None:
-            plu_ids = [PluId.from_dict(item) for item in plu_ids]
+        _v = _src["plu_ids"]
+        if _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-        product_id = src.get("product_id", UNSET)
+        _self.product_id = _src.get("product_id", UNSET)
 
-        code = src.get("code", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        product_group_id = src.get("product_group_id", UNSET)
+        _self.product_group_id = _src.get("product_group_id", UNSET)
 
-        product_group_external_id = src.get("product_group_external_id", UNSET)
+        _self.product_group_external_id = _src.get("product_group_external_id", UNSET)
 
-        product_brand_id = src.get("product_brand_id", UNSET)
+        _self.product_brand_id = _src.get("product_brand_id", UNSET)
 
-        product_brand_external_id = src.get("product_brand_external_id", UNSET)
+        _self.product_brand_external_id = _src.get("product_brand_external_id", UNSET)
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        partner_id = src.get("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        property_records = src.get("property_records", UNSET)
-        if property_records is not UNSET and property_records is not None:
-            property_records = [PropertyRecord.from_dict(item) for item in property_records]
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        prices = src.get("prices", UNSET)
-        if prices is not UNSET and prices is not None:
-            prices = [Price.from_dict(item) for item in prices]
+        _v = _src.get("prices", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Price.from_dict, _v))
+        _self.prices = _v
 
-        tags = src.get("tags", UNSET)
-        if tags is not UNSET and tags is not None:
-            tags = [Tag.from_dict(item) for item in tags]
+        _v = _src.get("tags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Tag.from_dict, _v))
+        _self.tags = _v
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _ProductBatchState_BY_VALUE.get(state) or ProductBatchState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductBatchState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductBatchState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        product_batch = cls(
-            name=name,
-            plu_ids=plu_ids,
-            product_id=product_id,
-            code=code,
-            product_group_id=product_group_id,
-            product_group_external_id=product_group_external_id,
-            product_brand_id=product_brand_id,
-            product_brand_external_id=product_brand_external_id,
-            store_id=store_id,
-            partner_id=partner_id,
-            property_records=property_records,
-            prices=prices,
-            tags=tags,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_batch.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductBatch", src, _NOT_NULLABLE)
-        return product_batch
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductBatch", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

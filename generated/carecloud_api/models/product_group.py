@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="ProductGroup")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -115,48 +116,44 @@ class ProductGroup:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        external_id = src["external_id"]
+        _self.external_id = _src["external_id"]
 
-        product_group_id = src.get("product_group_id", UNSET)
+        _self.product_group_id = _src.get("product_group_id", UNSET)
 
-        parent_product_group_id = src.get("parent_product_group_id", UNSET)
+        _self.parent_product_group_id = _src.get("parent_product_group_id", UNSET)
 
-        parent_external_id = src.get("parent_external_id", UNSET)
+        _self.parent_external_id = _src.get("parent_external_id", UNSET)
 
-        code = src.get("code", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        partner_id = src.get("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _ProductGroupState_BY_VALUE.get(state) or ProductGroupState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductGroupState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductGroupState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        product_group = cls(
-            name=name,
-            external_id=external_id,
-            product_group_id=product_group_id,
-            parent_product_group_id=parent_product_group_id,
-            parent_external_id=parent_external_id,
-            code=code,
-            store_id=store_id,
-            partner_id=partner_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_group.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductGroup", src, _NOT_NULLABLE)
-        return product_group
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductGroup", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

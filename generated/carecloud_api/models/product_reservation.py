@@ -44,6 +44,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -235,93 +236,85 @@ class ProductReservation:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        store_id = src["store_id"]
+        _self.store_id = _src["store_id"]
 
-        product_reservation_source_id = src["product_reservation_source_id"]
+        _self.product_reservation_source_id = _src["product_reservation_source_id"]
 
-        product_reservation_id = src.get("product_reservation_id", UNSET)
+        _self.product_reservation_id = _src.get("product_reservation_id", UNSET)
 
-        reservation_codes = src.get("reservation_codes", UNSET)
+        _self.reservation_codes = _src.get("reservation_codes", UNSET)
 
-        external_reservation_codes = src.get("external_reservation_codes", UNSET)
-        if external_reservation_codes is not UNSET and external_reservation_codes is not None:
-            external_reservation_codes = [ExternalCode.from_dict(item) for item in external_reservation_codes]
+        _v = _src.get("external_reservation_codes", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ExternalCode.from_dict, _v))
+        _self.external_reservation_codes = _v
 
-        benefit_codes = src.get("benefit_codes", UNSET)
+        _self.benefit_codes = _src.get("benefit_codes", UNSET)
 
-        pickup_date = src.get("pickup_date", UNSET)
+        _self.pickup_date = _src.get("pickup_date", UNSET)
 
-        customers_note = src.get("customers_note", UNSET)
+        _self.customers_note = _src.get("customers_note", UNSET)
 
-        total_price = src.get("total_price", UNSET)
+        _self.total_price = _src.get("total_price", UNSET)
 
-        currency_id = src.get("currency_id", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        product_reservation_items = src.get("product_reservation_items", UNSET)
-        if product_reservation_items is not UNSET and product_reservation_items is not None:
-            product_reservation_items = [
-                ProductReservationItem.from_dict(item) for item in product_reservation_items
-            ]
+        _v = _src.get("product_reservation_items", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ProductReservationItem.from_dict, _v))
+        _self.product_reservation_items = _v
 
-        external_purchase_id = src.get("external_purchase_id", UNSET)
+        _self.external_purchase_id = _src.get("external_purchase_id", UNSET)
 
-        utm = src.get("utm", UNSET)
-        if utm is not UNSET and utm is not None:
-            utm = UTM.from_dict(utm)
+        _v = _src.get("utm", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = UTM.from_dict(_v)
+        _self.utm = _v
 
-        actual_state = src.get("actual_state", UNSET)
-        if actual_state is not UNSET and actual_state is not None:
-            actual_state = _ProductReservationActualState_BY_VALUE.get(
-                actual_state
-            ) or ProductReservationActualState(actual_state)
+        _v = _src.get("actual_state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductReservationActualState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductReservationActualState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.actual_state = _v
 
-        reservation_progress_history = src.get("reservation_progress_history", UNSET)
-        if reservation_progress_history is not UNSET and reservation_progress_history is not None:
-            reservation_progress_history = [
-                ProductReservationProgress.from_dict(item) for item in reservation_progress_history
-            ]
+        _v = _src.get("reservation_progress_history", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ProductReservationProgress.from_dict, _v))
+        _self.reservation_progress_history = _v
 
-        comments = src.get("comments", UNSET)
-        if comments is not UNSET and comments is not None:
-            comments = [ProductReservationComment.from_dict(item) for item in comments]
+        _v = _src.get("comments", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ProductReservationComment.from_dict, _v))
+        _self.comments = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _ProductReservationState_BY_VALUE.get(state) or ProductReservationState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductReservationState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductReservationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        product_reservation = cls(
-            customer_id=customer_id,
-            store_id=store_id,
-            product_reservation_source_id=product_reservation_source_id,
-            product_reservation_id=product_reservation_id,
-            reservation_codes=reservation_codes,
-            external_reservation_codes=external_reservation_codes,
-            benefit_codes=benefit_codes,
-            pickup_date=pickup_date,
-            customers_note=customers_note,
-            total_price=total_price,
-            currency_id=currency_id,
-            product_reservation_items=product_reservation_items,
-            external_purchase_id=external_purchase_id,
-            utm=utm,
-            actual_state=actual_state,
-            reservation_progress_history=reservation_progress_history,
-            comments=comments,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_reservation.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductReservation", src, _NOT_NULLABLE)
-        return product_reservation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

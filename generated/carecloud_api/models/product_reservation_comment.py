@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="ProductReservationComment")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "comment_text",
@@ -58,22 +59,22 @@ class ProductReservationComment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        comment_text = src.get("comment_text", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.comment_text = _src.get("comment_text", UNSET)
 
-        comment_time = src.get("comment_time", UNSET)
+        _self.comment_time = _src.get("comment_time", UNSET)
 
-        product_reservation_comment = cls(
-            comment_text=comment_text,
-            comment_time=comment_time,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_reservation_comment.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductReservationComment", src, _NOT_NULLABLE)
-        return product_reservation_comment
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationComment", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="ProductReservationExternalListType")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_external_list_type_id",
@@ -59,24 +60,24 @@ class ProductReservationExternalListType:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        product_reservation_external_list_type_id = src.get(
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_reservation_external_list_type_id = _src.get(
             "product_reservation_external_list_type_id", UNSET
         )
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        product_reservation_external_list_type = cls(
-            product_reservation_external_list_type_id=product_reservation_external_list_type_id,
-            name=name,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_reservation_external_list_type.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductReservationExternalListType", src, _NOT_NULLABLE)
-        return product_reservation_external_list_type
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationExternalListType", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="ProductReservationItem")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "reservable_product_id",
@@ -69,28 +70,26 @@ class ProductReservationItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        reservable_product_id = src["reservable_product_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.reservable_product_id = _src["reservable_product_id"]
 
-        amount = src["amount"]
+        _self.amount = _src["amount"]
 
-        unit_price = src.get("unit_price", UNSET)
+        _self.unit_price = _src.get("unit_price", UNSET)
 
-        vat_rate = src.get("vat_rate", UNSET)
+        _self.vat_rate = _src.get("vat_rate", UNSET)
 
-        product_reservation_item = cls(
-            reservable_product_id=reservable_product_id,
-            amount=amount,
-            unit_price=unit_price,
-            vat_rate=vat_rate,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_reservation_item.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductReservationItem", src, _NOT_NULLABLE)
-        return product_reservation_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

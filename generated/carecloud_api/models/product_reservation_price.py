@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "value",
@@ -126,44 +127,45 @@ class ProductReservationPrice:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        value = src["value"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.value = _src["value"]
 
-        currency_id = src["currency_id"]
+        _self.currency_id = _src["currency_id"]
 
-        product_reservation_price_id = src.get("product_reservation_price_id", UNSET)
+        _self.product_reservation_price_id = _src.get("product_reservation_price_id", UNSET)
 
-        reservable_product_id = src.get("reservable_product_id", UNSET)
+        _self.reservable_product_id = _src.get("reservable_product_id", UNSET)
 
-        plu_ids = src.get("plu_ids", UNSET)
-        if plu_ids is not UNSET and plu_ids is not None:
-            plu_ids = [PluId.from_dict(item) for item in plu_ids]
+        _v = _src.get("plu_ids", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _ProductReservationPriceState_BY_VALUE.get(state) or ProductReservationPriceState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductReservationPriceState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductReservationPriceState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        product_reservation_price = cls(
-            value=value,
-            currency_id=currency_id,
-            product_reservation_price_id=product_reservation_price_id,
-            reservable_product_id=reservable_product_id,
-            plu_ids=plu_ids,
-            store_id=store_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_reservation_price.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductReservationPrice", src, _NOT_NULLABLE)
-        return product_reservation_price
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationPrice", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="ProductReservationProgress")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "reservation_progress_id",
@@ -63,25 +64,24 @@ class ProductReservationProgress:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        reservation_progress_id = src.get("reservation_progress_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.reservation_progress_id = _src.get("reservation_progress_id", UNSET)
 
-        reservation_progress_text = src.get("reservation_progress_text", UNSET)
+        _self.reservation_progress_text = _src.get("reservation_progress_text", UNSET)
 
-        reservation_progress_time = src.get("reservation_progress_time", UNSET)
+        _self.reservation_progress_time = _src.get("reservation_progress_time", UNSET)
 
-        product_reservation_progress = cls(
-            reservation_progress_id=reservation_progress_id,
-            reservation_progress_text=reservation_progress_text,
-            reservation_progress_time=reservation_progress_time,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_reservation_progress.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductReservationProgress", src, _NOT_NULLABLE)
-        return product_reservation_progress
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationProgress", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="ProductReservationSource")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_source_id",
@@ -78,30 +79,34 @@ class ProductReservationSource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        product_reservation_source_id = src.get("product_reservation_source_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_reservation_source_id = _src.get("product_reservation_source_id", UNSET)
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _ProductReservationSourceState_BY_VALUE.get(state) or ProductReservationSourceState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductReservationSourceState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductReservationSourceState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        product_reservation_source = cls(
-            product_reservation_source_id=product_reservation_source_id,
-            name=name,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_reservation_source.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductReservationSource", src, _NOT_NULLABLE)
-        return product_reservation_source
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationSource", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

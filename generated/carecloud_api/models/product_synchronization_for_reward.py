@@ -31,6 +31,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "reward_product_relation_type",
@@ -96,34 +97,35 @@ class ProductSynchronizationForReward:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        reward_product_relation_type = src["reward_product_relation_type"]
-        if reward_product_relation_type is not None:
-            reward_product_relation_type = (
-                _ProductSynchronizationForRewardRewardProductRelationType_BY_VALUE.get(
-                    reward_product_relation_type
-                )
-                or ProductSynchronizationForRewardRewardProductRelationType(reward_product_relation_type)
-            )
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["reward_product_relation_type"]
+        if _v is not None:
+            try:
+                _v = _ProductSynchronizationForRewardRewardProductRelationType_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductSynchronizationForRewardRewardProductRelationType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.reward_product_relation_type = _v
 
-        product_id = src.get("product_id", UNSET)
+        _self.product_id = _src.get("product_id", UNSET)
 
-        plu_id = src.get("plu_id", UNSET)
-        if plu_id is not UNSET and plu_id is not None:
-            plu_id = PluId.from_dict(plu_id)
+        _v = _src.get("plu_id", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = PluId.from_dict(_v)
+        _self.plu_id = _v
 
-        product_synchronization_for_reward = cls(
-            reward_product_relation_type=reward_product_relation_type,
-            product_id=product_id,
-            plu_id=plu_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            product_synchronization_for_reward.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductSynchronizationForReward", src, _NOT_NULLABLE)
-        return product_synchronization_for_reward
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductSynchronizationForReward", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -123,45 +124,45 @@ class Property:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        data_type = src["data_type"]
+        _self.data_type = _src["data_type"]
 
-        is_required = src["is_required"]
+        _self.is_required = _src["is_required"]
 
-        is_unique = src["is_unique"]
+        _self.is_unique = _src["is_unique"]
 
-        property_id = src.get("property_id", UNSET)
+        _self.property_id = _src.get("property_id", UNSET)
 
-        description = src.get("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        items = src.get("items", UNSET)
-        if items is not UNSET and items is not None:
-            items = [PropertyItem.from_dict(item) for item in items]
+        _v = _src.get("items", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyItem.from_dict, _v))
+        _self.items = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _PropertyState_BY_VALUE.get(state) or PropertyState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PropertyState_BY_VALUE[_v]
+            except KeyError:
+                _v = PropertyState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        property_ = cls(
-            name=name,
-            data_type=data_type,
-            is_required=is_required,
-            is_unique=is_unique,
-            property_id=property_id,
-            description=description,
-            items=items,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            property_.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Property", src, _NOT_NULLABLE)
-        return property_
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Property", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "property_id",
@@ -47,6 +48,23 @@ _NOT_NULLABLE = frozenset(
         "last_change",
     )
 )
+
+
+def _parse_property_value(
+    data: object,
+) -> bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            property_value_type_5 = PropertyRecordPropertyValueType5.from_dict(data)
+
+            return property_value_type_5
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -185,61 +203,29 @@ class PropertyRecord:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        property_id = src["property_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.property_id = _src["property_id"]
 
-        property_record_id = src.get("property_record_id", UNSET)
+        _self.property_record_id = _src.get("property_record_id", UNSET)
 
-        property_name = src.get("property_name", UNSET)
+        _self.property_name = _src.get("property_name", UNSET)
 
-        _property_value_raw = src.get("property_value", UNSET)
-        if _property_value_raw is None:
-            property_value = None
-        else:
+        _v = _src.get("property_value", UNSET)
+        _self.property_value = None if _v is None else _parse_property_value(_v)
 
-            def _parse_property_value(
-                data: object,
-            ) -> bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, list):
-                        raise TypeError()
-                    property_value_type_4 = cast(list[Any], data)
+        _self.last_change = _src.get("last_change", UNSET)
 
-                    return property_value_type_4
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    property_value_type_5 = PropertyRecordPropertyValueType5.from_dict(data)
-
-                    return property_value_type_5
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(
-                    bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset, data
-                )
-
-            property_value = _parse_property_value(_property_value_raw)
-
-        last_change = src.get("last_change", UNSET)
-
-        property_record = cls(
-            property_id=property_id,
-            property_record_id=property_record_id,
-            property_name=property_name,
-            property_value=property_value,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            property_record.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PropertyRecord", src, _NOT_NULLABLE)
-        return property_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PropertyRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

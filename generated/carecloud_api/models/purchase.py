@@ -30,6 +30,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -155,60 +156,52 @@ class Purchase:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        store_id = src["store_id"]
+        _self.store_id = _src["store_id"]
 
-        external_purchase_id = src["external_purchase_id"]
+        _self.external_purchase_id = _src["external_purchase_id"]
 
-        payment_time = src["payment_time"]
+        _self.payment_time = _src["payment_time"]
 
-        items_count = src["items_count"]
+        _self.items_count = _src["items_count"]
 
-        type_id = src["type_id"]
+        _self.type_id = _src["type_id"]
 
-        total_price = src["total_price"]
+        _self.total_price = _src["total_price"]
 
-        currency_id = src["currency_id"]
+        _self.currency_id = _src["currency_id"]
 
-        cashdesk_number = src["cashdesk_number"]
+        _self.cashdesk_number = _src["cashdesk_number"]
 
-        purchase_id = src.get("purchase_id", UNSET)
+        _self.purchase_id = _src.get("purchase_id", UNSET)
 
-        purchase_items = src.get("purchase_items", UNSET)
-        if purchase_items is not UNSET and purchase_items is not None:
-            purchase_items = [PurchaseItem.from_dict(item) for item in purchase_items]
+        _v = _src.get("purchase_items", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PurchaseItem.from_dict, _v))
+        _self.purchase_items = _v
 
-        card_number = src.get("card_number", UNSET)
+        _self.card_number = _src.get("card_number", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        property_records = src.get("property_records", UNSET)
-        if property_records is not UNSET and property_records is not None:
-            property_records = [PropertyRecord.from_dict(item) for item in property_records]
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        purchase = cls(
-            customer_id=customer_id,
-            store_id=store_id,
-            external_purchase_id=external_purchase_id,
-            payment_time=payment_time,
-            items_count=items_count,
-            type_id=type_id,
-            total_price=total_price,
-            currency_id=currency_id,
-            cashdesk_number=cashdesk_number,
-            purchase_id=purchase_id,
-            purchase_items=purchase_items,
-            card_number=card_number,
-            last_change=last_change,
-            property_records=property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            purchase.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Purchase", src, _NOT_NULLABLE)
-        return purchase
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Purchase", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

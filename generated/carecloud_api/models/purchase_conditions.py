@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "keep_status_turnover",
@@ -102,35 +103,34 @@ class PurchaseConditions:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        keep_status_turnover = src.get("keep_status_turnover", UNSET)
-        if keep_status_turnover is not UNSET and keep_status_turnover is not None:
-            keep_status_turnover = [QualificationTurnover.from_dict(item) for item in keep_status_turnover]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("keep_status_turnover", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(QualificationTurnover.from_dict, _v))
+        _self.keep_status_turnover = _v
 
-        next_status_turnover = src.get("next_status_turnover", UNSET)
-        if next_status_turnover is not UNSET and next_status_turnover is not None:
-            next_status_turnover = [QualificationTurnover.from_dict(item) for item in next_status_turnover]
+        _v = _src.get("next_status_turnover", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(QualificationTurnover.from_dict, _v))
+        _self.next_status_turnover = _v
 
-        keep_status_points = src.get("keep_status_points", UNSET)
+        _self.keep_status_points = _src.get("keep_status_points", UNSET)
 
-        next_status_points = src.get("next_status_points", UNSET)
+        _self.next_status_points = _src.get("next_status_points", UNSET)
 
-        next_status_id = src.get("next_status_id", UNSET)
+        _self.next_status_id = _src.get("next_status_id", UNSET)
 
-        purchase_conditions = cls(
-            keep_status_turnover=keep_status_turnover,
-            next_status_turnover=next_status_turnover,
-            keep_status_points=keep_status_points,
-            next_status_points=next_status_points,
-            next_status_id=next_status_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            purchase_conditions.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PurchaseConditions", src, _NOT_NULLABLE)
-        return purchase_conditions
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PurchaseConditions", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_id",
@@ -146,57 +147,47 @@ class PurchaseItem:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        product_id = src["product_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_id = _src["product_id"]
 
-        purchase_item_type_id = src["purchase_item_type_id"]
+        _self.purchase_item_type_id = _src["purchase_item_type_id"]
 
-        price = src["price"]
+        _self.price = _src["price"]
 
-        amount = src["amount"]
+        _self.amount = _src["amount"]
 
-        vat_rate = src["vat_rate"]
+        _self.vat_rate = _src["vat_rate"]
 
-        purchase_item_id = src.get("purchase_item_id", UNSET)
+        _self.purchase_item_id = _src.get("purchase_item_id", UNSET)
 
-        product_name = src.get("product_name", UNSET)
+        _self.product_name = _src.get("product_name", UNSET)
 
-        product_group_id = src.get("product_group_id", UNSET)
+        _self.product_group_id = _src.get("product_group_id", UNSET)
 
-        product_group_name = src.get("product_group_name", UNSET)
+        _self.product_group_name = _src.get("product_group_name", UNSET)
 
-        product_brand_id = src.get("product_brand_id", UNSET)
+        _self.product_brand_id = _src.get("product_brand_id", UNSET)
 
-        product_brand_name = src.get("product_brand_name", UNSET)
+        _self.product_brand_name = _src.get("product_brand_name", UNSET)
 
-        external_id = src.get("external_id", UNSET)
+        _self.external_id = _src.get("external_id", UNSET)
 
-        additional_properties = src.get("additional_properties", UNSET)
-        if additional_properties is not UNSET and additional_properties is not None:
-            additional_properties = [PropertyRecord.from_dict(item) for item in additional_properties]
+        _v = _src.get("additional_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.additional_properties = _v
 
-        purchase_item = cls(
-            product_id=product_id,
-            purchase_item_type_id=purchase_item_type_id,
-            price=price,
-            amount=amount,
-            vat_rate=vat_rate,
-            purchase_item_id=purchase_item_id,
-            product_name=product_name,
-            product_group_id=product_group_id,
-            product_group_name=product_group_name,
-            product_brand_id=product_brand_id,
-            product_brand_name=product_brand_name,
-            external_id=external_id,
-            additional_properties=additional_properties,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            purchase_item.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PurchaseItem", src, _NOT_NULLABLE)
-        return purchase_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PurchaseItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

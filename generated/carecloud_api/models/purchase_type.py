@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="PurchaseType")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -61,25 +62,24 @@ class PurchaseType:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        type_id = src.get("type_id", UNSET)
+        _self.type_id = _src.get("type_id", UNSET)
 
-        text_id = src.get("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        purchase_type = cls(
-            name=name,
-            type_id=type_id,
-            text_id=text_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            purchase_type.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PurchaseType", src, _NOT_NULLABLE)
-        return purchase_type
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PurchaseType", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

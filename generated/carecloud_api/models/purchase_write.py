@@ -30,6 +30,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -163,62 +164,52 @@ class PurchaseWrite:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        purchase_id = src.get("purchase_id", UNSET)
+        _self.purchase_id = _src.get("purchase_id", UNSET)
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        external_purchase_id = src.get("external_purchase_id", UNSET)
+        _self.external_purchase_id = _src.get("external_purchase_id", UNSET)
 
-        payment_time = src.get("payment_time", UNSET)
+        _self.payment_time = _src.get("payment_time", UNSET)
 
-        items_count = src.get("items_count", UNSET)
+        _self.items_count = _src.get("items_count", UNSET)
 
-        purchase_items = src.get("purchase_items", UNSET)
-        if purchase_items is not UNSET and purchase_items is not None:
-            purchase_items = [PurchaseItem.from_dict(item) for item in purchase_items]
+        _v = _src.get("purchase_items", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PurchaseItem.from_dict, _v))
+        _self.purchase_items = _v
 
-        type_id = src.get("type_id", UNSET)
+        _self.type_id = _src.get("type_id", UNSET)
 
-        total_price = src.get("total_price", UNSET)
+        _self.total_price = _src.get("total_price", UNSET)
 
-        currency_id = src.get("currency_id", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        card_number = src.get("card_number", UNSET)
+        _self.card_number = _src.get("card_number", UNSET)
 
-        cashdesk_number = src.get("cashdesk_number", UNSET)
+        _self.cashdesk_number = _src.get("cashdesk_number", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        property_records = src.get("property_records", UNSET)
-        if property_records is not UNSET and property_records is not None:
-            property_records = [PropertyRecord.from_dict(item) for item in property_records]
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        purchase_write = cls(
-            customer_id=customer_id,
-            purchase_id=purchase_id,
-            store_id=store_id,
-            external_purchase_id=external_purchase_id,
-            payment_time=payment_time,
-            items_count=items_count,
-            purchase_items=purchase_items,
-            type_id=type_id,
-            total_price=total_price,
-            currency_id=currency_id,
-            card_number=card_number,
-            cashdesk_number=cashdesk_number,
-            last_change=last_change,
-            property_records=property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            purchase_write.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PurchaseWrite", src, _NOT_NULLABLE)
-        return purchase_write
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PurchaseWrite", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -43,6 +44,21 @@ _NOT_NULLABLE = frozenset(
         "data",
     )
 )
+
+
+def _parse_data(data: object) -> list[str] | PutBookingBodyBookingDataType2 | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            data_type_2 = PutBookingBodyBookingDataType2.from_dict(data)
+
+            return data_type_2
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -96,51 +112,25 @@ class PutBookingBodyBooking:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer_id = src.get("customer_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        booking_status = src.get("booking_status", UNSET)
+        _self.booking_status = _src.get("booking_status", UNSET)
 
-        _data_raw = src.get("data", UNSET)
-        if _data_raw is None:
-            data = None
-        else:
+        _v = _src.get("data", UNSET)
+        _self.data = None if _v is None else _parse_data(_v)
 
-            def _parse_data(data: object) -> list[str] | PutBookingBodyBookingDataType2 | str | Unset:
-                if isinstance(data, Unset):
-                    return data
-                try:
-                    if not isinstance(data, list):
-                        raise TypeError()
-                    data_type_1 = cast(list[str], data)
-
-                    return data_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    data_type_2 = PutBookingBodyBookingDataType2.from_dict(data)
-
-                    return data_type_2
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(list[str] | PutBookingBodyBookingDataType2 | str | Unset, data)
-
-            data = _parse_data(_data_raw)
-
-        put_booking_body_booking = cls(
-            customer_id=customer_id,
-            booking_status=booking_status,
-            data=data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            put_booking_body_booking.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PutBookingBodyBooking", src, _NOT_NULLABLE)
-        return put_booking_body_booking
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutBookingBodyBooking", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

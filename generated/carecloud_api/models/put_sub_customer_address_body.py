@@ -27,6 +27,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(("additional_address",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("additional_address",))
@@ -60,21 +61,23 @@ class PutSubCustomerAddressBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        additional_address = src["additional_address"]
-        if additional_address is not None:
-            additional_address = AdditionalAddress.from_dict(additional_address)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["additional_address"]
+        if _v is not None:
+            _v = AdditionalAddress.from_dict(_v)
+        _self.additional_address = _v
 
-        put_sub_customer_address_body = cls(
-            additional_address=additional_address,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            put_sub_customer_address_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PutSubCustomerAddressBody", src, _NOT_NULLABLE)
-        return put_sub_customer_address_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutSubCustomerAddressBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

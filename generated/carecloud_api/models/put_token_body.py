@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "setup",
@@ -73,24 +74,25 @@ class PutTokenBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        setup = src["setup"]
-        if setup is not None:
-            setup = Setup.from_dict(setup)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["setup"]
+        if _v is not None:
+            _v = Setup.from_dict(_v)
+        _self.setup = _v
 
-        push_token = src.get("push_token", UNSET)
+        _self.push_token = _src.get("push_token", UNSET)
 
-        put_token_body = cls(
-            setup=setup,
-            push_token=push_token,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            put_token_body.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PutTokenBody", src, _NOT_NULLABLE)
-        return put_token_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutTokenBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

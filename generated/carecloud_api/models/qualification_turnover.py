@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="QualificationTurnover")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "currency_id",
@@ -62,25 +63,24 @@ class QualificationTurnover:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        currency_id = src["currency_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.currency_id = _src["currency_id"]
 
-        value = src["value"]
+        _self.value = _src["value"]
 
-        due_date = src.get("due_date", UNSET)
+        _self.due_date = _src.get("due_date", UNSET)
 
-        qualification_turnover = cls(
-            currency_id=currency_id,
-            value=value,
-            due_date=due_date,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            qualification_turnover.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("QualificationTurnover", src, _NOT_NULLABLE)
-        return qualification_turnover
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("QualificationTurnover", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Recommendation")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -114,45 +115,42 @@ class Recommendation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        recommendation_id = src.get("recommendation_id", UNSET)
+        _self.recommendation_id = _src.get("recommendation_id", UNSET)
 
-        brief_description = src.get("brief_description", UNSET)
+        _self.brief_description = _src.get("brief_description", UNSET)
 
-        detailed_description = src.get("detailed_description", UNSET)
+        _self.detailed_description = _src.get("detailed_description", UNSET)
 
-        content = src.get("content", UNSET)
+        _self.content = _src.get("content", UNSET)
 
-        picture_urls = src.get("picture_urls", UNSET)
+        _self.picture_urls = _src.get("picture_urls", UNSET)
 
-        web_url = src.get("web_url", UNSET)
+        _self.web_url = _src.get("web_url", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _RecommendationState_BY_VALUE.get(state) or RecommendationState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RecommendationState_BY_VALUE[_v]
+            except KeyError:
+                _v = RecommendationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        recommendation = cls(
-            name=name,
-            recommendation_id=recommendation_id,
-            brief_description=brief_description,
-            detailed_description=detailed_description,
-            content=content,
-            picture_urls=picture_urls,
-            web_url=web_url,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            recommendation.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Recommendation", src, _NOT_NULLABLE)
-        return recommendation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Recommendation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

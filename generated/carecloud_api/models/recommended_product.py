@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "product_id",
@@ -77,24 +78,25 @@ class RecommendedProduct:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        product_id = src.get("product_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_id = _src.get("product_id", UNSET)
 
-        plu_ids = src.get("plu_ids", UNSET)
-        if plu_ids is not UNSET and plu_ids is not None:
-            plu_ids = [PluId.from_dict(item) for item in plu_ids]
+        _v = _src.get("plu_ids", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-        recommended_product = cls(
-            product_id=product_id,
-            plu_ids=plu_ids,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            recommended_product.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RecommendedProduct", src, _NOT_NULLABLE)
-        return recommended_product
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RecommendedProduct", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "code",
@@ -107,40 +108,41 @@ class RecommendedReward:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        code = src.get("code", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.code = _src.get("code", UNSET)
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        reward_priority = src.get("reward_priority", UNSET)
-        if reward_priority is not UNSET and reward_priority is not None:
-            reward_priority = _RecommendedRewardRewardPriority_BY_VALUE.get(
-                reward_priority
-            ) or RecommendedRewardRewardPriority(reward_priority)
+        _v = _src.get("reward_priority", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RecommendedRewardRewardPriority_BY_VALUE[_v]
+            except KeyError:
+                _v = RecommendedRewardRewardPriority(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.reward_priority = _v
 
-        max_count = src.get("max_count", UNSET)
+        _self.max_count = _src.get("max_count", UNSET)
 
-        description = src.get("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        reward_properties = src.get("reward_properties", UNSET)
-        if reward_properties is not UNSET and reward_properties is not None:
-            reward_properties = RewardProperties.from_dict(reward_properties)
+        _v = _src.get("reward_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = RewardProperties.from_dict(_v)
+        _self.reward_properties = _v
 
-        recommended_reward = cls(
-            code=code,
-            name=name,
-            reward_priority=reward_priority,
-            max_count=max_count,
-            description=description,
-            reward_properties=reward_properties,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            recommended_reward.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RecommendedReward", src, _NOT_NULLABLE)
-        return recommended_reward
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RecommendedReward", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="RelatedCustomer")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "related_customer_id",
@@ -107,45 +108,42 @@ class RelatedCustomer:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        related_customer_id = src["related_customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.related_customer_id = _src["related_customer_id"]
 
-        customer_relation_type_id = src["customer_relation_type_id"]
+        _self.customer_relation_type_id = _src["customer_relation_type_id"]
 
-        is_leading = src["is_leading"]
+        _self.is_leading = _src["is_leading"]
 
-        customer_relation_id = src.get("customer_relation_id", UNSET)
+        _self.customer_relation_id = _src.get("customer_relation_id", UNSET)
 
-        short_name = src.get("short_name", UNSET)
+        _self.short_name = _src.get("short_name", UNSET)
 
-        valid_from = src.get("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _RelatedCustomerState_BY_VALUE.get(state) or RelatedCustomerState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RelatedCustomerState_BY_VALUE[_v]
+            except KeyError:
+                _v = RelatedCustomerState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        related_customer = cls(
-            related_customer_id=related_customer_id,
-            customer_relation_type_id=customer_relation_type_id,
-            is_leading=is_leading,
-            customer_relation_id=customer_relation_id,
-            short_name=short_name,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            related_customer.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RelatedCustomer", src, _NOT_NULLABLE)
-        return related_customer
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RelatedCustomer", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -45,6 +45,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "code",
@@ -270,115 +271,105 @@ class Reward:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        code = src["code"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.code = _src["code"]
 
-        name = src["name"]
+        _self.name = _src["name"]
 
-        reward_group = src["reward_group"]
-        if reward_group is not None:
-            reward_group = _RewardRewardGroup_BY_VALUE.get(reward_group) or RewardRewardGroup(reward_group)
+        _v = _src["reward_group"]
+        if _v is not None:
+            try:
+                _v = _RewardRewardGroup_BY_VALUE[_v]
+            except KeyError:
+                _v = RewardRewardGroup(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.reward_group = _v
 
-        store_list = src["store_list"]
-        if store_list is not None:
-            store_list = [Store.from_dict(item) for item in store_list]
+        _v = _src["store_list"]
+        if _v is not None:
+            _v = list(map(Store.from_dict, _v))
+        _self.store_list = _v
 
-        reward_id = src.get("reward_id", UNSET)
+        _self.reward_id = _src.get("reward_id", UNSET)
 
-        note = src.get("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        subtitle = src.get("subtitle", UNSET)
+        _self.subtitle = _src.get("subtitle", UNSET)
 
-        points_cost = src.get("points_cost", UNSET)
+        _self.points_cost = _src.get("points_cost", UNSET)
 
-        valid_time_from = src.get("valid_time_from", UNSET)
+        _self.valid_time_from = _src.get("valid_time_from", UNSET)
 
-        valid_time_to = src.get("valid_time_to", UNSET)
+        _self.valid_time_to = _src.get("valid_time_to", UNSET)
 
-        reward_type_id = src.get("reward_type_id", UNSET)
+        _self.reward_type_id = _src.get("reward_type_id", UNSET)
 
-        additional_properties = src.get("additional_properties", UNSET)
-        if additional_properties is not UNSET and additional_properties is not None:
-            additional_properties = [PropertyRecord.from_dict(item) for item in additional_properties]
+        _v = _src.get("additional_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.additional_properties = _v
 
-        priority = src.get("priority", UNSET)
-        if priority is not UNSET and priority is not None:
-            priority = _RewardPriority_BY_VALUE.get(priority) or RewardPriority(priority)
+        _v = _src.get("priority", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RewardPriority_BY_VALUE[_v]
+            except KeyError:
+                _v = RewardPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.priority = _v
 
-        image_urls = src.get("image_urls", UNSET)
+        _self.image_urls = _src.get("image_urls", UNSET)
 
-        reward_external_url = src.get("reward_external_url", UNSET)
+        _self.reward_external_url = _src.get("reward_external_url", UNSET)
 
-        has_product_condition = src.get("has_product_condition", UNSET)
+        _self.has_product_condition = _src.get("has_product_condition", UNSET)
 
-        has_group_condition = src.get("has_group_condition", UNSET)
+        _self.has_group_condition = _src.get("has_group_condition", UNSET)
 
-        has_brand_condition = src.get("has_brand_condition", UNSET)
+        _self.has_brand_condition = _src.get("has_brand_condition", UNSET)
 
-        has_product_bonus = src.get("has_product_bonus", UNSET)
+        _self.has_product_bonus = _src.get("has_product_bonus", UNSET)
 
-        has_group_bonus = src.get("has_group_bonus", UNSET)
+        _self.has_group_bonus = _src.get("has_group_bonus", UNSET)
 
-        has_brand_bonus = src.get("has_brand_bonus", UNSET)
+        _self.has_brand_bonus = _src.get("has_brand_bonus", UNSET)
 
-        reward_product_relation_conditions = src.get("reward_product_relation_conditions", UNSET)
-        if reward_product_relation_conditions is not UNSET and reward_product_relation_conditions is not None:
-            reward_product_relation_conditions = [
-                RewardProductRelationCondition.from_dict(item) for item in reward_product_relation_conditions
-            ]
+        _v = _src.get("reward_product_relation_conditions", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(RewardProductRelationCondition.from_dict, _v))
+        _self.reward_product_relation_conditions = _v
 
-        reward_product_relation_bonuses = src.get("reward_product_relation_bonuses", UNSET)
-        if reward_product_relation_bonuses is not UNSET and reward_product_relation_bonuses is not None:
-            reward_product_relation_bonuses = [
-                RewardProductRelationBonus.from_dict(item) for item in reward_product_relation_bonuses
-            ]
+        _v = _src.get("reward_product_relation_bonuses", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(RewardProductRelationBonus.from_dict, _v))
+        _self.reward_product_relation_bonuses = _v
 
-        is_automated = src.get("is_automated", UNSET)
+        _self.is_automated = _src.get("is_automated", UNSET)
 
-        tags = src.get("tags", UNSET)
-        if tags is not UNSET and tags is not None:
-            tags = [Tag.from_dict(item) for item in tags]
+        _v = _src.get("tags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Tag.from_dict, _v))
+        _self.tags = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _RewardState_BY_VALUE.get(state) or RewardState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RewardState_BY_VALUE[_v]
+            except KeyError:
+                _v = RewardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        reward = cls(
-            code=code,
-            name=name,
-            reward_group=reward_group,
-            store_list=store_list,
-            reward_id=reward_id,
-            note=note,
-            subtitle=subtitle,
-            points_cost=points_cost,
-            valid_time_from=valid_time_from,
-            valid_time_to=valid_time_to,
-            reward_type_id=reward_type_id,
-            additional_properties=additional_properties,
-            priority=priority,
-            image_urls=image_urls,
-            reward_external_url=reward_external_url,
-            has_product_condition=has_product_condition,
-            has_group_condition=has_group_condition,
-            has_brand_condition=has_brand_condition,
-            has_product_bonus=has_product_bonus,
-            has_group_bonus=has_group_bonus,
-            has_brand_bonus=has_brand_bonus,
-            reward_product_relation_conditions=reward_product_relation_conditions,
-            reward_product_relation_bonuses=reward_product_relation_bonuses,
-            is_automated=is_automated,
-            tags=tags,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            reward.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Reward", src, _NOT_NULLABLE)
-        return reward
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Reward", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

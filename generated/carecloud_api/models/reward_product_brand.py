@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="RewardProductBrand")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -69,28 +70,26 @@ class RewardProductBrand:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        external_id = src["external_id"]
+        _self.external_id = _src["external_id"]
 
-        product_brand_id = src.get("product_brand_id", UNSET)
+        _self.product_brand_id = _src.get("product_brand_id", UNSET)
 
-        reward_product_relation_types = src.get("reward_product_relation_types", UNSET)
+        _self.reward_product_relation_types = _src.get("reward_product_relation_types", UNSET)
 
-        reward_product_brand = cls(
-            name=name,
-            external_id=external_id,
-            product_brand_id=product_brand_id,
-            reward_product_relation_types=reward_product_relation_types,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            reward_product_brand.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RewardProductBrand", src, _NOT_NULLABLE)
-        return reward_product_brand
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProductBrand", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="RewardProductRelationCondition")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "related_to",
@@ -78,32 +79,34 @@ class RewardProductRelationCondition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        related_to = src.get("related_to", UNSET)
-        if related_to is not UNSET and related_to is not None:
-            related_to = _RewardProductRelationConditionRelatedTo_BY_VALUE.get(
-                related_to
-            ) or RewardProductRelationConditionRelatedTo(related_to)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("related_to", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RewardProductRelationConditionRelatedTo_BY_VALUE[_v]
+            except KeyError:
+                _v = RewardProductRelationConditionRelatedTo(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.related_to = _v
 
-        count = src.get("count", UNSET)
+        _self.count = _src.get("count", UNSET)
 
-        min_price = src.get("min_price", UNSET)
+        _self.min_price = _src.get("min_price", UNSET)
 
-        max_price = src.get("max_price", UNSET)
+        _self.max_price = _src.get("max_price", UNSET)
 
-        reward_product_relation_condition = cls(
-            related_to=related_to,
-            count=count,
-            min_price=min_price,
-            max_price=max_price,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            reward_product_relation_condition.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RewardProductRelationCondition", src, _NOT_NULLABLE)
-        return reward_product_relation_condition
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProductRelationCondition", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="RewardProperties")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "image",
@@ -62,25 +63,24 @@ class RewardProperties:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        image = src.get("image", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.image = _src.get("image", UNSET)
 
-        valid_time_from = src.get("valid_time_from", UNSET)
+        _self.valid_time_from = _src.get("valid_time_from", UNSET)
 
-        valid_time_to = src.get("valid_time_to", UNSET)
+        _self.valid_time_to = _src.get("valid_time_to", UNSET)
 
-        reward_properties = cls(
-            image=image,
-            valid_time_from=valid_time_from,
-            valid_time_to=valid_time_to,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            reward_properties.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RewardProperties", src, _NOT_NULLABLE)
-        return reward_properties
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProperties", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "search_result_string",
@@ -80,27 +81,27 @@ class SearchResult:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        search_result_string = src["search_result_string"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.search_result_string = _src["search_result_string"]
 
-        resource_id = src["resource_id"]
+        _self.resource_id = _src["resource_id"]
 
-        flags = src.get("flags", UNSET)
-        if flags is not UNSET and flags is not None:
-            flags = [Flag.from_dict(item) for item in flags]
+        _v = _src.get("flags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Flag.from_dict, _v))
+        _self.flags = _v
 
-        search_result = cls(
-            search_result_string=search_result_string,
-            resource_id=resource_id,
-            flags=flags,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            search_result.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("SearchResult", src, _NOT_NULLABLE)
-        return search_result
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SearchResult", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

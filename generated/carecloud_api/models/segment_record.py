@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="SegmentRecord")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "segment_id",
@@ -69,28 +70,26 @@ class SegmentRecord:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        segment_id = src["segment_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.segment_id = _src["segment_id"]
 
-        customer_id = src["customer_id"]
+        _self.customer_id = _src["customer_id"]
 
-        created_at = src["created_at"]
+        _self.created_at = _src["created_at"]
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        segment_record = cls(
-            segment_id=segment_id,
-            customer_id=customer_id,
-            created_at=created_at,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            segment_record.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("SegmentRecord", src, _NOT_NULLABLE)
-        return segment_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SegmentRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="Setup")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "language_id",
@@ -59,23 +60,24 @@ class Setup:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        language_id = src["language_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.language_id = _src["language_id"]
 
-        allowed_gps = src["allowed_gps"]
+        _self.allowed_gps = _src["allowed_gps"]
 
-        allowed_notifications = src["allowed_notifications"]
+        _self.allowed_notifications = _src["allowed_notifications"]
 
-        setup = cls(
-            language_id=language_id,
-            allowed_gps=allowed_gps,
-            allowed_notifications=allowed_notifications,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            setup.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Setup", src, _NOT_NULLABLE)
-        return setup
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Setup", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -39,6 +39,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "code",
@@ -292,115 +293,112 @@ class SimpleReward:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        code = src["code"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.code = _src["code"]
 
-        names = src["names"]
-        if names is not None:
-            names = [TextTranslation.from_dict(item) for item in names]
+        _v = _src["names"]
+        if _v is not None:
+            _v = list(map(TextTranslation.from_dict, _v))
+        _self.names = _v
 
-        reward_type_id = src["reward_type_id"]
+        _self.reward_type_id = _src["reward_type_id"]
 
-        reward_type_value = src["reward_type_value"]
+        _self.reward_type_value = _src["reward_type_value"]
 
-        global_reward = src["global_reward"]
+        _self.global_reward = _src["global_reward"]
 
-        voucher_validity = src["voucher_validity"]
-        if voucher_validity is not None:
-            voucher_validity = _SimpleRewardVoucherValidity_BY_VALUE.get(
-                voucher_validity
-            ) or SimpleRewardVoucherValidity(voucher_validity)
+        _v = _src["voucher_validity"]
+        if _v is not None:
+            try:
+                _v = _SimpleRewardVoucherValidity_BY_VALUE[_v]
+            except KeyError:
+                _v = SimpleRewardVoucherValidity(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.voucher_validity = _v
 
-        voucher_code_generation_preference = src["voucher_code_generation_preference"]
+        _self.voucher_code_generation_preference = _src["voucher_code_generation_preference"]
 
-        state = src["state"]
-        if state is not None:
-            state = _SimpleRewardState_BY_VALUE.get(state) or SimpleRewardState(state)
+        _v = _src["state"]
+        if _v is not None:
+            try:
+                _v = _SimpleRewardState_BY_VALUE[_v]
+            except KeyError:
+                _v = SimpleRewardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        reward_id = src.get("reward_id", UNSET)
+        _self.reward_id = _src.get("reward_id", UNSET)
 
-        notes = src.get("notes", UNSET)
-        if notes is not UNSET and notes is not None:
-            notes = [TextTranslation.from_dict(item) for item in notes]
+        _v = _src.get("notes", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(TextTranslation.from_dict, _v))
+        _self.notes = _v
 
-        subtitles = src.get("subtitles", UNSET)
-        if subtitles is not UNSET and subtitles is not None:
-            subtitles = [TextTranslation.from_dict(item) for item in subtitles]
+        _v = _src.get("subtitles", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(TextTranslation.from_dict, _v))
+        _self.subtitles = _v
 
-        points_cost = src.get("points_cost", UNSET)
+        _self.points_cost = _src.get("points_cost", UNSET)
 
-        valid_date_from = src.get("valid_date_from", UNSET)
+        _self.valid_date_from = _src.get("valid_date_from", UNSET)
 
-        valid_date_to = src.get("valid_date_to", UNSET)
+        _self.valid_date_to = _src.get("valid_date_to", UNSET)
 
-        maximum_discount_value = src.get("maximum_discount_value", UNSET)
+        _self.maximum_discount_value = _src.get("maximum_discount_value", UNSET)
 
-        minimum_purchase_value = src.get("minimum_purchase_value", UNSET)
+        _self.minimum_purchase_value = _src.get("minimum_purchase_value", UNSET)
 
-        stores = src.get("stores", UNSET)
-        if stores is not UNSET and stores is not None:
-            stores = [StoreID.from_dict(item) for item in stores]
+        _v = _src.get("stores", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(StoreID.from_dict, _v))
+        _self.stores = _v
 
-        segments = src.get("segments", UNSET)
-        if segments is not UNSET and segments is not None:
-            segments = [SegmentID.from_dict(item) for item in segments]
+        _v = _src.get("segments", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(SegmentID.from_dict, _v))
+        _self.segments = _v
 
-        priority = src.get("priority", UNSET)
-        if priority is not UNSET and priority is not None:
-            priority = _SimpleRewardPriority_BY_VALUE.get(priority) or SimpleRewardPriority(priority)
+        _v = _src.get("priority", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _SimpleRewardPriority_BY_VALUE[_v]
+            except KeyError:
+                _v = SimpleRewardPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.priority = _v
 
-        image_urls = src.get("image_urls", UNSET)
-        if image_urls is not UNSET and image_urls is not None:
-            image_urls = [UrlLanguageVariant.from_dict(item) for item in image_urls]
+        _v = _src.get("image_urls", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(UrlLanguageVariant.from_dict, _v))
+        _self.image_urls = _v
 
-        reward_external_urls = src.get("reward_external_urls", UNSET)
-        if reward_external_urls is not UNSET and reward_external_urls is not None:
-            reward_external_urls = [UrlLanguageVariant.from_dict(item) for item in reward_external_urls]
+        _v = _src.get("reward_external_urls", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(UrlLanguageVariant.from_dict, _v))
+        _self.reward_external_urls = _v
 
-        tags = src.get("tags", UNSET)
-        if tags is not UNSET and tags is not None:
-            tags = [Tag.from_dict(item) for item in tags]
+        _v = _src.get("tags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Tag.from_dict, _v))
+        _self.tags = _v
 
-        partner_id = src.get("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        voucher_validity_value = src.get("voucher_validity_value", UNSET)
+        _self.voucher_validity_value = _src.get("voucher_validity_value", UNSET)
 
-        is_portable = src.get("is_portable", UNSET)
+        _self.is_portable = _src.get("is_portable", UNSET)
 
-        simple_reward = cls(
-            code=code,
-            names=names,
-            reward_type_id=reward_type_id,
-            reward_type_value=reward_type_value,
-            global_reward=global_reward,
-            voucher_validity=voucher_validity,
-            voucher_code_generation_preference=voucher_code_generation_preference,
-            state=state,
-            reward_id=reward_id,
-            notes=notes,
-            subtitles=subtitles,
-            points_cost=points_cost,
-            valid_date_from=valid_date_from,
-            valid_date_to=valid_date_to,
-            maximum_discount_value=maximum_discount_value,
-            minimum_purchase_value=minimum_purchase_value,
-            stores=stores,
-            segments=segments,
-            priority=priority,
-            image_urls=image_urls,
-            reward_external_urls=reward_external_urls,
-            tags=tags,
-            partner_id=partner_id,
-            voucher_validity_value=voucher_validity_value,
-            is_portable=is_portable,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            simple_reward.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("SimpleReward", src, _NOT_NULLABLE)
-        return simple_reward
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SimpleReward", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

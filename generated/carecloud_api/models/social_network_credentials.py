@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="SocialNetworkCredentials")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "social_network_id",
@@ -56,22 +57,22 @@ class SocialNetworkCredentials:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        social_network_id = src["social_network_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.social_network_id = _src["social_network_id"]
 
-        social_network_token = src["social_network_token"]
+        _self.social_network_token = _src["social_network_token"]
 
-        social_network_credentials = cls(
-            social_network_id=social_network_id,
-            social_network_token=social_network_token,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            social_network_credentials.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("SocialNetworkCredentials", src, _NOT_NULLABLE)
-        return social_network_credentials
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SocialNetworkCredentials", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

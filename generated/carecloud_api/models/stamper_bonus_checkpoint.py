@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="StamperBonusCheckpoint")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "stamper_bonus_checkpoint_id",
@@ -65,25 +66,24 @@ class StamperBonusCheckpoint:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        stamper_bonus_checkpoint_id = src.get("stamper_bonus_checkpoint_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamper_bonus_checkpoint_id = _src.get("stamper_bonus_checkpoint_id", UNSET)
 
-        description = src.get("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        stamp_number = src.get("stamp_number", UNSET)
+        _self.stamp_number = _src.get("stamp_number", UNSET)
 
-        stamper_bonus_checkpoint = cls(
-            stamper_bonus_checkpoint_id=stamper_bonus_checkpoint_id,
-            description=description,
-            stamp_number=stamp_number,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            stamper_bonus_checkpoint.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StamperBonusCheckpoint", src, _NOT_NULLABLE)
-        return stamper_bonus_checkpoint
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperBonusCheckpoint", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

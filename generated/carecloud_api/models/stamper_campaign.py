@@ -31,6 +31,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "stamper_campaign_id",
@@ -166,60 +167,54 @@ class StamperCampaign:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        stamper_campaign_id = src.get("stamper_campaign_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamper_campaign_id = _src.get("stamper_campaign_id", UNSET)
 
-        partner_id = src.get("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        name = src.get("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        description = src.get("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        stamp_count = src.get("stamp_count", UNSET)
+        _self.stamp_count = _src.get("stamp_count", UNSET)
 
-        valid_from = src.get("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        count_of_campaign_repetitions = src.get("count_of_campaign_repetitions", UNSET)
+        _self.count_of_campaign_repetitions = _src.get("count_of_campaign_repetitions", UNSET)
 
-        stamper_conditions = src.get("stamper_conditions", UNSET)
-        if stamper_conditions is not UNSET and stamper_conditions is not None:
-            stamper_conditions = [StamperCondition.from_dict(item) for item in stamper_conditions]
+        _v = _src.get("stamper_conditions", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(StamperCondition.from_dict, _v))
+        _self.stamper_conditions = _v
 
-        stamper_bonus_checkpoints = src.get("stamper_bonus_checkpoints", UNSET)
-        if stamper_bonus_checkpoints is not UNSET and stamper_bonus_checkpoints is not None:
-            stamper_bonus_checkpoints = [
-                StamperBonusCheckpoint.from_dict(item) for item in stamper_bonus_checkpoints
-            ]
+        _v = _src.get("stamper_bonus_checkpoints", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(StamperBonusCheckpoint.from_dict, _v))
+        _self.stamper_bonus_checkpoints = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _StamperCampaignState_BY_VALUE.get(state) or StamperCampaignState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StamperCampaignState_BY_VALUE[_v]
+            except KeyError:
+                _v = StamperCampaignState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        stamper_campaign = cls(
-            stamper_campaign_id=stamper_campaign_id,
-            partner_id=partner_id,
-            name=name,
-            description=description,
-            stamp_count=stamp_count,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            count_of_campaign_repetitions=count_of_campaign_repetitions,
-            stamper_conditions=stamper_conditions,
-            stamper_bonus_checkpoints=stamper_bonus_checkpoints,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            stamper_campaign.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StamperCampaign", src, _NOT_NULLABLE)
-        return stamper_campaign
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperCampaign", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

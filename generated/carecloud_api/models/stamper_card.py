@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "stamper_card_id",
@@ -130,47 +131,45 @@ class StamperCard:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        stamper_card_id = src.get("stamper_card_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamper_card_id = _src.get("stamper_card_id", UNSET)
 
-        stamper_campaign_id = src.get("stamper_campaign_id", UNSET)
+        _self.stamper_campaign_id = _src.get("stamper_campaign_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        stamper_card_order = src.get("stamper_card_order", UNSET)
+        _self.stamper_card_order = _src.get("stamper_card_order", UNSET)
 
-        is_filled_up = src.get("is_filled_up", UNSET)
+        _self.is_filled_up = _src.get("is_filled_up", UNSET)
 
-        stamps = src.get("stamps", UNSET)
-        if stamps is not UNSET and stamps is not None:
-            stamps = [StamperStamp.from_dict(item) for item in stamps]
+        _v = _src.get("stamps", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(StamperStamp.from_dict, _v))
+        _self.stamps = _v
 
-        created_at = src.get("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _StamperCardState_BY_VALUE.get(state) or StamperCardState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StamperCardState_BY_VALUE[_v]
+            except KeyError:
+                _v = StamperCardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        stamper_card = cls(
-            stamper_card_id=stamper_card_id,
-            stamper_campaign_id=stamper_campaign_id,
-            customer_id=customer_id,
-            stamper_card_order=stamper_card_order,
-            is_filled_up=is_filled_up,
-            stamps=stamps,
-            created_at=created_at,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            stamper_card.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StamperCard", src, _NOT_NULLABLE)
-        return stamper_card
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperCard", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

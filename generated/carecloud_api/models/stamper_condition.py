@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="StamperCondition")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "stamper_condition_id",
@@ -58,22 +59,22 @@ class StamperCondition:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        stamper_condition_id = src.get("stamper_condition_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamper_condition_id = _src.get("stamper_condition_id", UNSET)
 
-        description = src.get("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        stamper_condition = cls(
-            stamper_condition_id=stamper_condition_id,
-            description=description,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            stamper_condition.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StamperCondition", src, _NOT_NULLABLE)
-        return stamper_condition
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperCondition", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="StamperStamp")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "stamp_id",
@@ -111,45 +112,42 @@ class StamperStamp:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        stamp_id = src.get("stamp_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamp_id = _src.get("stamp_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        purchase_id = src.get("purchase_id", UNSET)
+        _self.purchase_id = _src.get("purchase_id", UNSET)
 
-        stamper_card_id = src.get("stamper_card_id", UNSET)
+        _self.stamper_card_id = _src.get("stamper_card_id", UNSET)
 
-        stamp_order = src.get("stamp_order", UNSET)
+        _self.stamp_order = _src.get("stamp_order", UNSET)
 
-        stamper_condition_id = src.get("stamper_condition_id", UNSET)
+        _self.stamper_condition_id = _src.get("stamper_condition_id", UNSET)
 
-        created_at = src.get("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _StamperStampState_BY_VALUE.get(state) or StamperStampState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StamperStampState_BY_VALUE[_v]
+            except KeyError:
+                _v = StamperStampState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        stamper_stamp = cls(
-            stamp_id=stamp_id,
-            customer_id=customer_id,
-            purchase_id=purchase_id,
-            stamper_card_id=stamper_card_id,
-            stamp_order=stamp_order,
-            stamper_condition_id=stamper_condition_id,
-            created_at=created_at,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            stamper_stamp.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StamperStamp", src, _NOT_NULLABLE)
-        return stamper_stamp
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperStamp", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -28,6 +28,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -166,68 +167,55 @@ class Status:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        description = src["description"]
+        _self.description = _src["description"]
 
-        validity_period = src["validity_period"]
+        _self.validity_period = _src["validity_period"]
 
-        collection_points = src["collection_points"]
+        _self.collection_points = _src["collection_points"]
 
-        payment_points = src["payment_points"]
+        _self.payment_points = _src["payment_points"]
 
-        qualification_type = src["qualification_type"]
+        _self.qualification_type = _src["qualification_type"]
 
-        discount = src["discount"]
+        _self.discount = _src["discount"]
 
-        status_id = src.get("status_id", UNSET)
+        _self.status_id = _src.get("status_id", UNSET)
 
-        qualification_period = src.get("qualification_period", UNSET)
+        _self.qualification_period = _src.get("qualification_period", UNSET)
 
-        qualification_turnover = src.get("qualification_turnover", UNSET)
-        if qualification_turnover is not UNSET and qualification_turnover is not None:
-            qualification_turnover = [
-                QualificationTurnover.from_dict(item) for item in qualification_turnover
-            ]
+        _v = _src.get("qualification_turnover", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(QualificationTurnover.from_dict, _v))
+        _self.qualification_turnover = _v
 
-        qualification_points = src.get("qualification_points", UNSET)
+        _self.qualification_points = _src.get("qualification_points", UNSET)
 
-        previous_status = src.get("previous_status", UNSET)
+        _self.previous_status = _src.get("previous_status", UNSET)
 
-        next_status = src.get("next_status", UNSET)
+        _self.next_status = _src.get("next_status", UNSET)
 
-        overall_discount_on_discounted_purchase_items = src.get(
+        _self.overall_discount_on_discounted_purchase_items = _src.get(
             "overall_discount_on_discounted_purchase_items", UNSET
         )
 
-        text_id = src.get("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        status = cls(
-            name=name,
-            description=description,
-            validity_period=validity_period,
-            collection_points=collection_points,
-            payment_points=payment_points,
-            qualification_type=qualification_type,
-            discount=discount,
-            status_id=status_id,
-            qualification_period=qualification_period,
-            qualification_turnover=qualification_turnover,
-            qualification_points=qualification_points,
-            previous_status=previous_status,
-            next_status=next_status,
-            overall_discount_on_discounted_purchase_items=overall_discount_on_discounted_purchase_items,
-            text_id=text_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            status.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Status", src, _NOT_NULLABLE)
-        return status
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Status", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "status_id",
@@ -121,44 +122,43 @@ class StatusRecord:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        status_id = src["status_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.status_id = _src["status_id"]
 
-        customer_id = src["customer_id"]
+        _self.customer_id = _src["customer_id"]
 
-        status_record_id = src.get("status_record_id", UNSET)
+        _self.status_record_id = _src.get("status_record_id", UNSET)
 
-        valid_from = src.get("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        purchase_conditions = src.get("purchase_conditions", UNSET)
-        if purchase_conditions is not UNSET and purchase_conditions is not None:
-            purchase_conditions = PurchaseConditions.from_dict(purchase_conditions)
+        _v = _src.get("purchase_conditions", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = PurchaseConditions.from_dict(_v)
+        _self.purchase_conditions = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _StatusRecordState_BY_VALUE.get(state) or StatusRecordState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StatusRecordState_BY_VALUE[_v]
+            except KeyError:
+                _v = StatusRecordState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        status_record = cls(
-            status_id=status_id,
-            customer_id=customer_id,
-            status_record_id=status_record_id,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            purchase_conditions=purchase_conditions,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            status_record.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StatusRecord", src, _NOT_NULLABLE)
-        return status_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StatusRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

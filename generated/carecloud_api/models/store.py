@@ -34,6 +34,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -199,83 +200,79 @@ class Store:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        store_id = src["store_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        store_code = src["store_code"]
+        _self.store_code = _src["store_code"]
 
-        name = src["name"]
+        _self.name = _src["name"]
 
-        partner_id = src["partner_id"]
+        _self.partner_id = _src["partner_id"]
 
-        system_id = src["system_id"]
+        _self.system_id = _src["system_id"]
 
-        store_address = src.get("store_address", UNSET)
-        if store_address is not UNSET and store_address is not None:
-            store_address = Address.from_dict(store_address)
+        _v = _src.get("store_address", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Address.from_dict(_v)
+        _self.store_address = _v
 
-        contact_email = src.get("contact_email", UNSET)
+        _self.contact_email = _src.get("contact_email", UNSET)
 
-        manager_name = src.get("manager_name", UNSET)
+        _self.manager_name = _src.get("manager_name", UNSET)
 
-        phone_number = src.get("phone_number", UNSET)
+        _self.phone_number = _src.get("phone_number", UNSET)
 
-        gps_coordinates = src.get("gps_coordinates", UNSET)
-        if gps_coordinates is not UNSET and gps_coordinates is not None:
-            gps_coordinates = GPSCoordinates.from_dict(gps_coordinates)
+        _v = _src.get("gps_coordinates", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = GPSCoordinates.from_dict(_v)
+        _self.gps_coordinates = _v
 
-        url_address = src.get("url_address", UNSET)
+        _self.url_address = _src.get("url_address", UNSET)
 
-        opening = src.get("opening", UNSET)
-        if opening is not UNSET and opening is not None:
-            opening = [OpeningDay.from_dict(item) for item in opening]
+        _v = _src.get("opening", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(OpeningDay.from_dict, _v))
+        _self.opening = _v
 
-        image_urls = src.get("image_urls", UNSET)
+        _self.image_urls = _src.get("image_urls", UNSET)
 
-        visibility_for_customer = src.get("visibility_for_customer", UNSET)
-        if visibility_for_customer is not UNSET and visibility_for_customer is not None:
-            visibility_for_customer = _StoreVisibilityForCustomer_BY_VALUE.get(
-                visibility_for_customer
-            ) or StoreVisibilityForCustomer(visibility_for_customer)
+        _v = _src.get("visibility_for_customer", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StoreVisibilityForCustomer_BY_VALUE[_v]
+            except KeyError:
+                _v = StoreVisibilityForCustomer(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.visibility_for_customer = _v
 
-        short_description = src.get("short_description", UNSET)
+        _self.short_description = _src.get("short_description", UNSET)
 
-        description = src.get("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        registration_id = src.get("registration_id", UNSET)
+        _self.registration_id = _src.get("registration_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _StoreState_BY_VALUE.get(state) or StoreState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StoreState_BY_VALUE[_v]
+            except KeyError:
+                _v = StoreState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        store = cls(
-            store_id=store_id,
-            store_code=store_code,
-            name=name,
-            partner_id=partner_id,
-            system_id=system_id,
-            store_address=store_address,
-            contact_email=contact_email,
-            manager_name=manager_name,
-            phone_number=phone_number,
-            gps_coordinates=gps_coordinates,
-            url_address=url_address,
-            opening=opening,
-            image_urls=image_urls,
-            visibility_for_customer=visibility_for_customer,
-            short_description=short_description,
-            description=description,
-            registration_id=registration_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            store.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Store", src, _NOT_NULLABLE)
-        return store
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Store", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

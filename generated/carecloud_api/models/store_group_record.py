@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="StoreGroupRecord")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -70,28 +71,26 @@ class StoreGroupRecord:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        store_id = src["store_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        store_group_id = src["store_group_id"]
+        _self.store_group_id = _src["store_group_id"]
 
-        store_group_record_id = src.get("store_group_record_id", UNSET)
+        _self.store_group_record_id = _src.get("store_group_record_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        store_group_record = cls(
-            store_id=store_id,
-            store_group_id=store_group_id,
-            store_group_record_id=store_group_record_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            store_group_record.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StoreGroupRecord", src, _NOT_NULLABLE)
-        return store_group_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StoreGroupRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -17,6 +17,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="Task")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "task_type_id",
@@ -119,26 +120,33 @@ class Task:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        task_type_id = src["task_type_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.task_type_id = _src["task_type_id"]
 
-        task_state_id = src["task_state_id"]
+        _self.task_state_id = _src["task_state_id"]
 
-        customer_id = src["customer_id"]
+        _self.customer_id = _src["customer_id"]
 
-        task_title = src["task_title"]
+        _self.task_title = _src["task_title"]
 
-        task_priority = src["task_priority"]
-        if task_priority is not None:
-            task_priority = _TaskTaskPriority_BY_VALUE.get(task_priority) or TaskTaskPriority(task_priority)
+        _v = _src["task_priority"]
+        if _v is not None:
+            try:
+                _v = _TaskTaskPriority_BY_VALUE[_v]
+            except KeyError:
+                _v = TaskTaskPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.task_priority = _v
 
-        task_id = src.get("task_id", UNSET)
+        _self.task_id = _src.get("task_id", UNSET)
 
-        task_note = src.get("task_note", UNSET)
+        _self.task_note = _src.get("task_note", UNSET)
 
-        _due_date_raw = src.get("due_date", UNSET)
+        _due_date_raw = _src.get("due_date", UNSET)
         if _due_date_raw is None:
-            due_date = None
+            _self.due_date = None
         else:
             _due_date = _due_date_raw
             due_date: datetime.date | Unset
@@ -147,29 +155,26 @@ class Task:
             else:
                 due_date = datetime.date.fromisoformat(_due_date)
 
-        created_at = src.get("created_at", UNSET)
+            _self.due_date = due_date
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _TaskStateValue_BY_VALUE.get(state) or TaskStateValue(state)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        task = cls(
-            task_type_id=task_type_id,
-            task_state_id=task_state_id,
-            customer_id=customer_id,
-            task_title=task_title,
-            task_priority=task_priority,
-            task_id=task_id,
-            task_note=task_note,
-            due_date=due_date,
-            created_at=created_at,
-            state=state,
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _TaskStateValue_BY_VALUE[_v]
+            except KeyError:
+                _v = TaskStateValue(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
+
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            task.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Task", src, _NOT_NULLABLE)
-        return task
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Task", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="TaskCommentWrite")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "text",
@@ -80,33 +81,34 @@ class TaskCommentWrite:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        text = src["text"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.text = _src["text"]
 
-        task_comment_id = src.get("task_comment_id", UNSET)
+        _self.task_comment_id = _src.get("task_comment_id", UNSET)
 
-        task_id = src.get("task_id", UNSET)
+        _self.task_id = _src.get("task_id", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _TaskCommentState_BY_VALUE.get(state) or TaskCommentState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _TaskCommentState_BY_VALUE[_v]
+            except KeyError:
+                _v = TaskCommentState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        task_comment_write = cls(
-            text=text,
-            task_comment_id=task_comment_id,
-            task_id=task_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            task_comment_write.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("TaskCommentWrite", src, _NOT_NULLABLE)
-        return task_comment_write
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TaskCommentWrite", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="TaskType")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -71,28 +72,32 @@ class TaskType:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        name = src["name"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        text_id = src["text_id"]
+        _self.text_id = _src["text_id"]
 
-        task_type_id = src.get("task_type_id", UNSET)
+        _self.task_type_id = _src.get("task_type_id", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _TaskTypeState_BY_VALUE.get(state) or TaskTypeState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _TaskTypeState_BY_VALUE[_v]
+            except KeyError:
+                _v = TaskTypeState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        task_type = cls(
-            name=name,
-            text_id=text_id,
-            task_type_id=task_type_id,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            task_type.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("TaskType", src, _NOT_NULLABLE)
-        return task_type
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TaskType", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="TextTranslation")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "language_code",
@@ -59,22 +60,22 @@ class TextTranslation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        language_code = src.get("language_code", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.language_code = _src.get("language_code", UNSET)
 
-        text = src.get("text", UNSET)
+        _self.text = _src.get("text", UNSET)
 
-        text_translation = cls(
-            language_code=language_code,
-            text=text,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            text_translation.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("TextTranslation", src, _NOT_NULLABLE)
-        return text_translation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TextTranslation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "products",
@@ -129,49 +130,50 @@ class ThirdPartyRecommendation:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        products = src["products"]
-        if products is not None:
-            products = [ProductIdentification.from_dict(item) for item in products]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["products"]
+        if _v is not None:
+            _v = list(map(ProductIdentification.from_dict, _v))
+        _self.products = _v
 
-        recommended_product = src["recommended_product"]
-        if recommended_product is not None:
-            recommended_product = ProductIdentification.from_dict(recommended_product)
+        _v = _src["recommended_product"]
+        if _v is not None:
+            _v = ProductIdentification.from_dict(_v)
+        _self.recommended_product = _v
 
-        recommendation_system_id = src["recommendation_system_id"]
+        _self.recommendation_system_id = _src["recommendation_system_id"]
 
-        recommendation_system_dataset_id = src["recommendation_system_dataset_id"]
+        _self.recommendation_system_dataset_id = _src["recommendation_system_dataset_id"]
 
-        score = src["score"]
+        _self.score = _src["score"]
 
-        third_party_recommendation_id = src.get("third_party_recommendation_id", UNSET)
+        _self.third_party_recommendation_id = _src.get("third_party_recommendation_id", UNSET)
 
-        customer_id = src.get("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _ThirdPartyRecommendationState_BY_VALUE.get(state) or ThirdPartyRecommendationState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ThirdPartyRecommendationState_BY_VALUE[_v]
+            except KeyError:
+                _v = ThirdPartyRecommendationState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        third_party_recommendation = cls(
-            products=products,
-            recommended_product=recommended_product,
-            recommendation_system_id=recommendation_system_id,
-            recommendation_system_dataset_id=recommendation_system_dataset_id,
-            score=score,
-            third_party_recommendation_id=third_party_recommendation_id,
-            customer_id=customer_id,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            third_party_recommendation.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ThirdPartyRecommendation", src, _NOT_NULLABLE)
-        return third_party_recommendation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ThirdPartyRecommendation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

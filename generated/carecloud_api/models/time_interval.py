@@ -13,6 +13,7 @@ from .. import parsing as _null_policy
 T = TypeVar("T", bound="TimeInterval")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "from",
@@ -53,22 +54,22 @@ class TimeInterval:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        from_ = src["from"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.from_ = _src["from"]
 
-        to = src["to"]
+        _self.to = _src["to"]
 
-        time_interval = cls(
-            from_=from_,
-            to=to,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            time_interval.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("TimeInterval", src, _NOT_NULLABLE)
-        return time_interval
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TimeInterval", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

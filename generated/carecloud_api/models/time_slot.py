@@ -15,6 +15,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="TimeSlot")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "ticket_id",
@@ -95,40 +96,40 @@ class TimeSlot:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        ticket_id = src["ticket_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.ticket_id = _src["ticket_id"]
 
-        valid_from = src["valid_from"]
+        _self.valid_from = _src["valid_from"]
 
-        valid_to = src["valid_to"]
+        _self.valid_to = _src["valid_to"]
 
-        total_capacity = src["total_capacity"]
+        _self.total_capacity = _src["total_capacity"]
 
-        time_slot_id = src.get("time_slot_id", UNSET)
+        _self.time_slot_id = _src.get("time_slot_id", UNSET)
 
-        free_capacity = src.get("free_capacity", UNSET)
+        _self.free_capacity = _src.get("free_capacity", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _TimeSlotState_BY_VALUE.get(state) or TimeSlotState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _TimeSlotState_BY_VALUE[_v]
+            except KeyError:
+                _v = TimeSlotState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        time_slot = cls(
-            ticket_id=ticket_id,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            total_capacity=total_capacity,
-            time_slot_id=time_slot_id,
-            free_capacity=free_capacity,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            time_slot.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("TimeSlot", src, _NOT_NULLABLE)
-        return time_slot
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TimeSlot", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

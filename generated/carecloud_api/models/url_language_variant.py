@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="UrlLanguageVariant")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "language_code",
@@ -57,22 +58,22 @@ class UrlLanguageVariant:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        language_code = src.get("language_code", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.language_code = _src.get("language_code", UNSET)
 
-        url = src.get("url", UNSET)
+        _self.url = _src.get("url", UNSET)
 
-        url_language_variant = cls(
-            language_code=language_code,
-            url=url,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            url_language_variant.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("UrlLanguageVariant", src, _NOT_NULLABLE)
-        return url_language_variant
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("UrlLanguageVariant", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

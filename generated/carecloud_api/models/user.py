@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="User")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "login",
@@ -97,41 +98,36 @@ class User:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        login = src["login"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.login = _src["login"]
 
-        first_name = src["first_name"]
+        _self.first_name = _src["first_name"]
 
-        last_name = src["last_name"]
+        _self.last_name = _src["last_name"]
 
-        email = src["email"]
+        _self.email = _src["email"]
 
-        user_id = src.get("user_id", UNSET)
+        _self.user_id = _src.get("user_id", UNSET)
 
-        phone = src.get("phone", UNSET)
+        _self.phone = _src.get("phone", UNSET)
 
-        user_role_ids = src.get("user_role_ids", UNSET)
+        _self.user_role_ids = _src.get("user_role_ids", UNSET)
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        last_login = src.get("last_login", UNSET)
+        _self.last_login = _src.get("last_login", UNSET)
 
-        user = cls(
-            login=login,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            user_id=user_id,
-            phone=phone,
-            user_role_ids=user_role_ids,
-            store_id=store_id,
-            last_login=last_login,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            user.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("User", src, _NOT_NULLABLE)
-        return user
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("User", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="UTM")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "utm_source",
@@ -65,23 +66,24 @@ class UTM:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        utm_source = src.get("utm_source", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.utm_source = _src.get("utm_source", UNSET)
 
-        utm_medium = src.get("utm_medium", UNSET)
+        _self.utm_medium = _src.get("utm_medium", UNSET)
 
-        utm_campaign = src.get("utm_campaign", UNSET)
+        _self.utm_campaign = _src.get("utm_campaign", UNSET)
 
-        utm = cls(
-            utm_source=utm_source,
-            utm_medium=utm_medium,
-            utm_campaign=utm_campaign,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            utm.unknown_fields = {key: value for key, value in src.items() if key not in _KNOWN_FIELDS}
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("UTM", src, _NOT_NULLABLE)
-        return utm
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("UTM", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

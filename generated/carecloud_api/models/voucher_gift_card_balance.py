@@ -14,6 +14,7 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="VoucherGiftCardBalance")
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "voucher_id",
@@ -63,25 +64,24 @@ class VoucherGiftCardBalance:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        src = src_dict
-        voucher_id = src.get("voucher_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.voucher_id = _src.get("voucher_id", UNSET)
 
-        current_balance = src.get("current_balance", UNSET)
+        _self.current_balance = _src.get("current_balance", UNSET)
 
-        original_balance = src.get("original_balance", UNSET)
+        _self.original_balance = _src.get("original_balance", UNSET)
 
-        voucher_gift_card_balance = cls(
-            voucher_id=voucher_id,
-            current_balance=current_balance,
-            original_balance=original_balance,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            voucher_gift_card_balance.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("VoucherGiftCardBalance", src, _NOT_NULLABLE)
-        return voucher_gift_card_balance
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("VoucherGiftCardBalance", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

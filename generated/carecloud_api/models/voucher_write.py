@@ -29,6 +29,7 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -158,62 +159,55 @@ class VoucherWrite:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        src = src_dict
-        customer_id = src["customer_id"]
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        voucher_id = src.get("voucher_id", UNSET)
+        _self.voucher_id = _src.get("voucher_id", UNSET)
 
-        store_id = src.get("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        code = src.get("code", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        value = src.get("value", UNSET)
+        _self.value = _src.get("value", UNSET)
 
-        applied_date = src.get("applied_date", UNSET)
+        _self.applied_date = _src.get("applied_date", UNSET)
 
-        valid_from = src.get("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = src.get("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        reward_group = src.get("reward_group", UNSET)
+        _self.reward_group = _src.get("reward_group", UNSET)
 
-        note = src.get("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        reward = src.get("reward", UNSET)
-        if reward is not UNSET and reward is not None:
-            reward = RewardWrite.from_dict(reward)
+        _v = _src.get("reward", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = RewardWrite.from_dict(_v)
+        _self.reward = _v
 
-        created_at = src.get("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        last_change = src.get("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        state = src.get("state", UNSET)
-        if state is not UNSET and state is not None:
-            state = _VoucherState_BY_VALUE.get(state) or VoucherState(state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _VoucherState_BY_VALUE[_v]
+            except KeyError:
+                _v = VoucherState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        voucher_write = cls(
-            customer_id=customer_id,
-            voucher_id=voucher_id,
-            store_id=store_id,
-            code=code,
-            value=value,
-            applied_date=applied_date,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            reward_group=reward_group,
-            note=note,
-            reward=reward,
-            created_at=created_at,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-        if not _KNOWN_FIELDS.issuperset(src):
-            voucher_write.unknown_fields = {
-                key: value for key, value in src.items() if key not in _KNOWN_FIELDS
-            }
-        if _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("VoucherWrite", src, _NOT_NULLABLE)
-        return voucher_write
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("VoucherWrite", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:
