@@ -10,6 +10,10 @@ import asyncio
 import copy
 import doctest
 import importlib
+import json
+import subprocess
+import sys
+import typing
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -180,7 +184,7 @@ def test_every_operation_parses_an_undeclared_2xx_through_its_success_model() ->
             except KeyError:
                 continue  # a required field is missing from {}: the model was applied
             assert parsed is not None, module.__name__
-            assert type(parsed).__name__ == module.call.__annotations__["return"].__name__
+            assert type(parsed) is typing.get_type_hints(module.call)["return"]
         else:
             counts["none"] += 1
             assert module._parse_response(client=client, response=response) is None
@@ -288,3 +292,30 @@ def test_parsing_module_examples_run() -> None:
     result = doctest.testmod(parsing, raise_on_error=False)
     assert result.attempted >= 5
     assert result.failed == 0
+
+
+# ----------------------------------------------------------------- error bodies, imported on use
+
+
+def test_importing_an_endpoint_leaves_its_error_body_models_unloaded() -> None:
+    # call() never parses an error body (it raises ErrorStatus), so an endpoint module imports
+    # only its success and argument models; _parse_response imports an error model on use.
+    statement = (
+        "import sys; from carecloud_api.api.customers import get_customers; "
+        "print(sorted(n.rsplit('.', 1)[1] for n in sys.modules if n.startswith('carecloud_api.models.')))"
+    )
+    result = subprocess.run(  # noqa: S603 (our own interpreter and code)
+        [sys.executable, "-c", statement], capture_output=True, text=True, check=True, cwd=PACKAGE_DIR.parent
+    )
+    assert result.stdout.split() == ["['get_customers_200_response',", "'sort_direction']"]
+
+
+def test_detailed_path_still_parses_an_error_body() -> None:
+    client = __import__("carecloud_api").Client(base_url=BASE)
+    error = {"type": "t", "exception": "e", "title": "Bad request", "detail": "d", "error_data": {"invalid_params": []}}
+    body = json.dumps({"error": error}).encode()
+    response = httpx.Response(400, content=body, request=httpx.Request("GET", f"{BASE}/customers"))
+    parsed = get_customers._parse_response(client=client, response=response)
+    assert type(parsed).__name__ == "BadRequestErrorBody"
+    assert parsed is not None
+    assert parsed.to_dict() == json.loads(body)
