@@ -7,8 +7,8 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
-        bench bench-import bench-pagination bench-arguments bench-cache update-spec clean docs docs-serve browser \
-        dist release-notes shared-specs
+        bench bench-import bench-pagination bench-arguments bench-cache bench-percall update-spec clean docs \
+        docs-serve browser dist release-notes shared-specs
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -58,7 +58,7 @@ mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixe
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
 	$(PY) -m examples.demo
 
-bench: bench-import bench-pagination bench-arguments bench-cache
+bench: bench-import bench-pagination bench-arguments bench-cache bench-percall
 
 bench-import: install
 	$(PY) -m scripts.bench_import
@@ -76,6 +76,9 @@ bench-arguments: install ## what the run-time argument checks cost per call
 
 bench-cache: install ## cache on vs off (requests, wall time) and a 500-call burst with and without rate_limit
 	$(PY) -m scripts.bench_cache
+
+bench-percall: install ## typed call vs raw httpx + JSON, model parse vs json.loads (issue 15)
+	$(PY) -m scripts.bench_percall
 
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
 	$(PY) -m scripts.update_spec $(SPEC)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
 import httpx
 from carecloud_api import Client
+from carecloud_api.parsing import strict
 
 from ._call_options import (
     CallOptions,
@@ -130,6 +131,7 @@ class CareCloud:
         dedupe: bool | None = None,
         rate_limit: float | RateBudget | None = None,
         redis: RedisState | None = None,
+        strict_parsing: bool = False,
     ):
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
@@ -142,6 +144,9 @@ class CareCloud:
         self._dedupe = self.cache is not None if dedupe is None else dedupe
         self._rate_budget = _rate_budget(rate_limit, redis, config)
         self._transport = transport
+        # True: a null where the spec does not allow one is a ResponseParseError (tests holding the
+        # server to the spec); False (default): it parses as None. See carecloud_api.parsing.
+        self.strict_parsing = strict_parsing
         # The connection pool belongs to the event loop that opened its connections: each loop
         # the client is used in (sequential asyncio.run calls, threads) gets its own lane (pool,
         # httpx client, generated Client), while auth (token, lock) and configuration are shared.
@@ -212,6 +217,7 @@ class CareCloud:
         dedupe: bool | None = None,
         rate_limit: float | RateBudget | None = None,
         redis: RedisState | None = None,
+        strict_parsing: bool = False,
     ) -> CareCloud:
         """A client for the Enterprise API (POS, e-shop, BI, kiosks), logging in as a user.
 
@@ -257,6 +263,7 @@ class CareCloud:
             dedupe=dedupe,
             rate_limit=rate_limit,
             redis=redis,
+            strict_parsing=strict_parsing,
         )
 
     @classmethod
@@ -282,6 +289,7 @@ class CareCloud:
         dedupe: bool | None = None,
         rate_limit: float | RateBudget | None = None,
         redis: RedisState | None = None,
+        strict_parsing: bool = False,
     ) -> CareCloud:
         """A client for the Customer API (mobile apps, microsites), as one device.
 
@@ -318,6 +326,7 @@ class CareCloud:
             dedupe=dedupe,
             rate_limit=rate_limit,
             redis=redis,
+            strict_parsing=strict_parsing,
         )
 
     @classmethod
@@ -577,6 +586,9 @@ class CareCloud:
             raise CareCloudError("this CareCloud client is closed")
         token = enter_call_options(self._set_options)
         try:
+            if self._root.strict_parsing:
+                with strict():
+                    return await send_operation(self._lanes.current().api, function, *args, **kwargs)
             return await send_operation(self._lanes.current().api, function, *args, **kwargs)
         finally:
             leave_call_options(token)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from carecloud_api.errors import ErrorStatus, UnparseableResponse
+from carecloud_api.parsing import NullNotAllowed
 
 from ._arguments import check_arguments, check_operation_function
 from ._errors import (
@@ -127,6 +128,8 @@ async def send_operation(
     except UnparseableResponse as exc:
         request = exc.response.request
         problem = f"missing field {exc.error}" if isinstance(exc.error, KeyError) else type(exc.error).__name__
+        if isinstance(exc.error, NullNotAllowed):  # names the field only, never a value
+            problem = str(exc.error)
         raise ResponseParseError(
             f"{exc.response.status_code} answer to {request.method} {redact_url(request.url)} does not fit "
             f"{getattr(function, '__module__', 'the model')}: {problem}",

@@ -415,6 +415,34 @@ def fill_array_items(spec: Spec, report: Report) -> None:
     visit(spec, "")
 
 
+def nullable_enums_accept_null(spec: Spec, report: Report) -> None:
+    """``personal_information.gender`` is an inline ``enum: [1, 2, 3, 4, 5]`` with ``nullable: true``;
+    the generator ignores ``nullable`` on an enum (OpenAPI 3.0 wants null in the values, which it
+    turns into ``...Type1`` classes), so the field was typed as the bare enum and a null gender
+    failed a whole page of customers. A nullable inline enum of a component schema's property is
+    hoisted into a component named as the generator named the class (``PersonalInformationGender``)
+    and the property becomes ``{nullable: true, oneOf: [$ref]}``, which the generator types
+    ``PersonalInformationGender | None``."""
+    schemas = schema_names(spec)
+    taken = {pascal_case(name) for name in schemas}
+    for name in sorted(schemas):
+        properties = schemas[name].get("properties") if isinstance(schemas[name], dict) else None
+        if not isinstance(properties, dict):
+            continue
+        for prop_name, prop in list(properties.items()):
+            if not (isinstance(prop, dict) and prop.get("nullable") is True and isinstance(prop.get("enum"), list)):
+                continue
+            hoisted = pascal_case(name) + pascal_case(prop.get("title") or prop_name)
+            if hoisted in taken:
+                continue  # left as it is: the models parse a null in any field as None anyway
+            taken.add(hoisted)
+            keep = {key: prop[key] for key in ("description", "example", "readOnly", "writeOnly") if key in prop}
+            enum = {key: value for key, value in prop.items() if key not in keep and key != "nullable"}
+            schemas[hoisted] = {**enum, "title": hoisted}
+            properties[prop_name] = {**keep, "nullable": True, "oneOf": [{"$ref": SCHEMA_REF + hoisted}]}
+            report.add("nullable_enums_accept_null", f"{name}.{prop_name} -> schemas/{hoisted} | None")
+
+
 def _is_read_only(spec: Spec, schema: Any) -> bool:
     if not isinstance(schema, dict):
         return False
@@ -551,6 +579,7 @@ def split_write_schemas(spec: Spec, report: Report) -> None:
 
 PASSES: tuple[Callable[[Spec, Report], None], ...] = (
     fill_array_items,
+    nullable_enums_accept_null,
     resolve_schema_aliases,
     rename_clashing_schemas,
     hoist_response_schemas,

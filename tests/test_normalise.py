@@ -808,12 +808,51 @@ def test_real_spec_write_twins(normalised: tuple[Spec, Report]) -> None:
     assert "store_id" not in schemas["StoreWrite"].get("required", [])
 
 
+def test_nullable_inline_enum_is_hoisted_and_referenced_as_nullable() -> None:
+    gender = {"type": "integer", "nullable": True, "enum": [1, 2], "description": "Gender", "example": 1}
+    spec = spec_of(schemas={"personal_information": {"type": "object", "properties": {"gender": gender}}})
+    result, changes = run(normalise.nullable_enums_accept_null, spec)
+    schemas = result["components"]["schemas"]
+    assert schemas["PersonalInformationGender"] == {
+        "type": "integer",
+        "enum": [1, 2],
+        "title": "PersonalInformationGender",
+    }
+    assert schemas["personal_information"]["properties"]["gender"] == {
+        "description": "Gender",
+        "example": 1,
+        "nullable": True,
+        "oneOf": [{"$ref": "#/components/schemas/PersonalInformationGender"}],
+    }
+    assert changes == {
+        "nullable_enums_accept_null": ["personal_information.gender -> schemas/PersonalInformationGender | None"]
+    }
+
+
+def test_nullable_enum_pass_leaves_other_enums_and_taken_names_alone() -> None:
+    plain = {"type": "object", "properties": {"state": {"type": "integer", "enum": [0, 1]}}}
+    assert_unchanged(normalise.nullable_enums_accept_null, spec_of(schemas={"Store": plain}))
+    nullable = {"type": "object", "properties": {"state": {"type": "integer", "nullable": True, "enum": [0, 1]}}}
+    taken = spec_of(schemas={"Store": nullable, "StoreState": {"type": "string"}})
+    assert_unchanged(normalise.nullable_enums_accept_null, taken)
+
+
+def test_real_spec_nullable_gender_is_an_optional_enum(normalised: tuple[Spec, Report]) -> None:
+    spec, _ = normalised
+    schemas = spec["components"]["schemas"]
+    gender = schemas["PersonalInformation"]["properties"]["gender"]
+    assert gender["nullable"] is True
+    assert gender["oneOf"] == [{"$ref": "#/components/schemas/PersonalInformationGender"}]
+    assert schemas["PersonalInformationGender"]["enum"] == [1, 2, 3, 4, 5]
+
+
 # --------------------------------------------------------------------------- the whole run
 
 
 def test_normalise_runs_every_pass_in_order_on_a_copy() -> None:
     assert [p.__name__ for p in normalise.PASSES] == [
         "fill_array_items",
+        "nullable_enums_accept_null",
         "resolve_schema_aliases",
         "rename_clashing_schemas",
         "hoist_response_schemas",

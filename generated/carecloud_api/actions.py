@@ -12,6 +12,7 @@ Derived from the spec by scripts/catalog.py. Each attribute is the generated end
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
@@ -134,10 +135,22 @@ class _Group:
 
 
 class _Action(Generic[P, R]):
+    """One action: the generated ``call`` with the client left out, documented by its route."""
+
     def __init__(self, function: Callable[Concatenate[Client, P], Awaitable[R]], route: str) -> None:
         self.function = function
         self.route = route
-        self.__doc__ = function.__doc__
+        self.name = function.__name__
+        self.__doc__ = f"{route}\n\n{inspect.cleandoc(function.__doc__ or '')}"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        """The ``call`` signature without its ``client`` (the runner passes it)."""
+        signature = inspect.signature(self.function)
+        return signature.replace(parameters=list(signature.parameters.values())[1:])
 
     @overload
     def __get__(self, group: None, owner: type | None = None) -> _Action[P, R]: ...
@@ -148,9 +161,18 @@ class _Action(Generic[P, R]):
     def __get__(self, group: _Group | None, owner: type | None = None) -> Any:
         if group is None:
             return self
-        bound = functools.partial(group._run, self.function)
-        functools.update_wrapper(bound, self.function)
-        return cast(Callable[P, Awaitable[R]], bound)
+        run, function = group._run, self.function
+
+        async def action(*args: Any, **kwargs: Any) -> Any:
+            return await run(function, *args, **kwargs)
+
+        # help() and inspect show the route, the operation's docstring and its arguments
+        # without ``client``: the runner (CareCloud.call) supplies it.
+        action.__name__ = action.__qualname__ = self.name
+        action.__module__ = function.__module__
+        action.__doc__ = self.__doc__
+        action.__signature__ = self.signature  # type: ignore[attr-defined]
+        return cast(Callable[P, Awaitable[R]], action)
 
 
 class BookingsActions(_Group):

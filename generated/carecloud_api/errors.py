@@ -28,6 +28,11 @@ class ErrorStatus(Exception):
         super().__init__(f"HTTP {response.status_code} for {response.request.method}")
 
 
+#: What parsing a 2xx body may raise when the body does not fit the model; ``call()`` turns exactly
+#: these into :class:`UnparseableResponse` (a fuzzed test holds every model to it).
+PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
 class UnparseableResponse(Exception):
     """Raised by the ``call()`` functions when a 2xx body does not fit the spec's model.
 
@@ -43,4 +48,4 @@ class UnparseableResponse(Exception):
         )
 
 
-__all__ = ["ErrorStatus", "UnexpectedStatus", "UnparseableResponse"]
+__all__ = ["PARSE_ERRORS", "ErrorStatus", "UnexpectedStatus", "UnparseableResponse"]

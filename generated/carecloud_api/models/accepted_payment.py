@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,6 +30,36 @@ def _bind_models() -> None:
     from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "recommended_discounts",
+        "credit_points",
+        "price_of_credit_points",
+        "credit",
+        "vouchers",
+        "credit_points_of_this_transaction",
+        "total_credit_points",
+        "total_credit",
+        "messages",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "recommended_discounts",
+        "credit_points",
+        "price_of_credit_points",
+        "credit",
+        "vouchers",
+        "credit_points_of_this_transaction",
+        "total_credit_points",
+        "total_credit",
+        "messages",
+    )
+)
 
 
 @_attrs_define
@@ -67,121 +98,77 @@ class AcceptedPayment:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        recommended_discounts: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.recommended_discounts, Unset):
-            recommended_discounts = []
-            for recommended_discounts_item_data in self.recommended_discounts:
-                recommended_discounts_item = recommended_discounts_item_data.to_dict()
-                recommended_discounts.append(recommended_discounts_item)
-
-        credit_points = self.credit_points
-
-        price_of_credit_points = self.price_of_credit_points
-
-        credit = self.credit
-
-        vouchers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vouchers, Unset):
-            vouchers = []
-            for vouchers_item_data in self.vouchers:
-                vouchers_item = vouchers_item_data.to_dict()
-                vouchers.append(vouchers_item)
-
-        credit_points_of_this_transaction = self.credit_points_of_this_transaction
-
-        total_credit_points = self.total_credit_points
-
-        total_credit = self.total_credit
-
-        messages: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.messages, Unset):
-            messages = []
-            for messages_item_data in self.messages:
-                messages_item = messages_item_data.to_dict()
-                messages.append(messages_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        recommended_discounts = self.recommended_discounts
         if recommended_discounts is not UNSET:
-            field_dict["recommended_discounts"] = recommended_discounts
-        if credit_points is not UNSET:
-            field_dict["credit_points"] = credit_points
-        if price_of_credit_points is not UNSET:
-            field_dict["price_of_credit_points"] = price_of_credit_points
-        if credit is not UNSET:
-            field_dict["credit"] = credit
+            field_dict["recommended_discounts"] = (
+                None if recommended_discounts is None else [item.to_dict() for item in recommended_discounts]
+            )
+        if self.credit_points is not UNSET:
+            field_dict["credit_points"] = self.credit_points
+        if self.price_of_credit_points is not UNSET:
+            field_dict["price_of_credit_points"] = self.price_of_credit_points
+        if self.credit is not UNSET:
+            field_dict["credit"] = self.credit
+        vouchers = self.vouchers
         if vouchers is not UNSET:
-            field_dict["vouchers"] = vouchers
-        if credit_points_of_this_transaction is not UNSET:
-            field_dict["credit_points_of_this_transaction"] = credit_points_of_this_transaction
-        if total_credit_points is not UNSET:
-            field_dict["total_credit_points"] = total_credit_points
-        if total_credit is not UNSET:
-            field_dict["total_credit"] = total_credit
+            field_dict["vouchers"] = None if vouchers is None else [item.to_dict() for item in vouchers]
+        if self.credit_points_of_this_transaction is not UNSET:
+            field_dict["credit_points_of_this_transaction"] = self.credit_points_of_this_transaction
+        if self.total_credit_points is not UNSET:
+            field_dict["total_credit_points"] = self.total_credit_points
+        if self.total_credit is not UNSET:
+            field_dict["total_credit"] = self.total_credit
+        messages = self.messages
         if messages is not UNSET:
-            field_dict["messages"] = messages
-
+            field_dict["messages"] = None if messages is None else [item.to_dict() for item in messages]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _recommended_discounts = d.pop("recommended_discounts", UNSET)
-        recommended_discounts: list[DiscountItem] | Unset = UNSET
-        if _recommended_discounts is not UNSET:
-            recommended_discounts = []
-            for recommended_discounts_item_data in _recommended_discounts:
-                recommended_discounts_item = DiscountItem.from_dict(recommended_discounts_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("recommended_discounts", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(DiscountItem.from_dict, _v))
+        _self.recommended_discounts = _v
 
-                recommended_discounts.append(recommended_discounts_item)
+        _self.credit_points = _src.get("credit_points", UNSET)
 
-        credit_points = d.pop("credit_points", UNSET)
+        _self.price_of_credit_points = _src.get("price_of_credit_points", UNSET)
 
-        price_of_credit_points = d.pop("price_of_credit_points", UNSET)
+        _self.credit = _src.get("credit", UNSET)
 
-        credit = d.pop("credit", UNSET)
+        _v = _src.get("vouchers", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PaymentVoucher.from_dict, _v))
+        _self.vouchers = _v
 
-        _vouchers = d.pop("vouchers", UNSET)
-        vouchers: list[PaymentVoucher] | Unset = UNSET
-        if _vouchers is not UNSET:
-            vouchers = []
-            for vouchers_item_data in _vouchers:
-                vouchers_item = PaymentVoucher.from_dict(vouchers_item_data)
+        _self.credit_points_of_this_transaction = _src.get("credit_points_of_this_transaction", UNSET)
 
-                vouchers.append(vouchers_item)
+        _self.total_credit_points = _src.get("total_credit_points", UNSET)
 
-        credit_points_of_this_transaction = d.pop("credit_points_of_this_transaction", UNSET)
+        _self.total_credit = _src.get("total_credit", UNSET)
 
-        total_credit_points = d.pop("total_credit_points", UNSET)
+        _v = _src.get("messages", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CashierMessage.from_dict, _v))
+        _self.messages = _v
 
-        total_credit = d.pop("total_credit", UNSET)
-
-        _messages = d.pop("messages", UNSET)
-        messages: list[CashierMessage] | Unset = UNSET
-        if _messages is not UNSET:
-            messages = []
-            for messages_item_data in _messages:
-                messages_item = CashierMessage.from_dict(messages_item_data)
-
-                messages.append(messages_item)
-
-        accepted_payment = cls(
-            recommended_discounts=recommended_discounts,
-            credit_points=credit_points,
-            price_of_credit_points=price_of_credit_points,
-            credit=credit,
-            vouchers=vouchers,
-            credit_points_of_this_transaction=credit_points_of_this_transaction,
-            total_credit_points=total_credit_points,
-            total_credit=total_credit,
-            messages=messages,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        accepted_payment.unknown_fields = d
-        return accepted_payment
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("AcceptedPayment", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,24 @@ def _bind_models() -> None:
     from ..models.address import Address  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "address_type",
+        "address",
+        "additional_address_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "address_type",
+        "address",
+        "additional_address_id",
+    )
+)
 
 
 @_attrs_define
@@ -50,44 +69,41 @@ class AdditionalAddress:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        address_type = self.address_type
-
-        address = self.address.to_dict()
-
-        additional_address_id = self.additional_address_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "address_type": address_type,
-                "address": address,
-            }
-        )
-        if additional_address_id is not UNSET:
-            field_dict["additional_address_id"] = additional_address_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["address_type"] = self.address_type
+        address = self.address
+        field_dict["address"] = None if address is None else address.to_dict()
+        if self.additional_address_id is not UNSET:
+            field_dict["additional_address_id"] = self.additional_address_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        address_type = d.pop("address_type")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.address_type = _src["address_type"]
 
-        address = Address.from_dict(d.pop("address"))
+        _v = _src["address"]
+        if _v is not None:
+            _v = Address.from_dict(_v)
+        _self.address = _v
 
-        additional_address_id = d.pop("additional_address_id", UNSET)
+        _self.additional_address_id = _src.get("additional_address_id", UNSET)
 
-        additional_address = cls(
-            address_type=address_type,
-            address=address,
-            additional_address_id=additional_address_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        additional_address.unknown_fields = d
-        return additional_address
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("AdditionalAddress", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

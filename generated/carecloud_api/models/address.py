@@ -8,9 +8,42 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Address")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "address1",
+        "address2",
+        "address3",
+        "address4",
+        "address5",
+        "address6",
+        "address7",
+        "zip",
+        "city",
+        "country_code",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "address1",
+        "address2",
+        "address3",
+        "address4",
+        "address5",
+        "address6",
+        "address7",
+        "zip",
+        "city",
+        "country_code",
+    )
+)
 
 
 @_attrs_define
@@ -47,90 +80,65 @@ class Address:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        address1 = self.address1
-
-        address2 = self.address2
-
-        address3 = self.address3
-
-        address4 = self.address4
-
-        address5 = self.address5
-
-        address6 = self.address6
-
-        address7 = self.address7
-
-        zip_ = self.zip_
-
-        city = self.city
-
-        country_code = self.country_code
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if address1 is not UNSET:
-            field_dict["address1"] = address1
-        if address2 is not UNSET:
-            field_dict["address2"] = address2
-        if address3 is not UNSET:
-            field_dict["address3"] = address3
-        if address4 is not UNSET:
-            field_dict["address4"] = address4
-        if address5 is not UNSET:
-            field_dict["address5"] = address5
-        if address6 is not UNSET:
-            field_dict["address6"] = address6
-        if address7 is not UNSET:
-            field_dict["address7"] = address7
-        if zip_ is not UNSET:
-            field_dict["zip"] = zip_
-        if city is not UNSET:
-            field_dict["city"] = city
-        if country_code is not UNSET:
-            field_dict["country_code"] = country_code
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.address1 is not UNSET:
+            field_dict["address1"] = self.address1
+        if self.address2 is not UNSET:
+            field_dict["address2"] = self.address2
+        if self.address3 is not UNSET:
+            field_dict["address3"] = self.address3
+        if self.address4 is not UNSET:
+            field_dict["address4"] = self.address4
+        if self.address5 is not UNSET:
+            field_dict["address5"] = self.address5
+        if self.address6 is not UNSET:
+            field_dict["address6"] = self.address6
+        if self.address7 is not UNSET:
+            field_dict["address7"] = self.address7
+        if self.zip_ is not UNSET:
+            field_dict["zip"] = self.zip_
+        if self.city is not UNSET:
+            field_dict["city"] = self.city
+        if self.country_code is not UNSET:
+            field_dict["country_code"] = self.country_code
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        address1 = d.pop("address1", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.address1 = _src.get("address1", UNSET)
 
-        address2 = d.pop("address2", UNSET)
+        _self.address2 = _src.get("address2", UNSET)
 
-        address3 = d.pop("address3", UNSET)
+        _self.address3 = _src.get("address3", UNSET)
 
-        address4 = d.pop("address4", UNSET)
+        _self.address4 = _src.get("address4", UNSET)
 
-        address5 = d.pop("address5", UNSET)
+        _self.address5 = _src.get("address5", UNSET)
 
-        address6 = d.pop("address6", UNSET)
+        _self.address6 = _src.get("address6", UNSET)
 
-        address7 = d.pop("address7", UNSET)
+        _self.address7 = _src.get("address7", UNSET)
 
-        zip_ = d.pop("zip", UNSET)
+        _self.zip_ = _src.get("zip", UNSET)
 
-        city = d.pop("city", UNSET)
+        _self.city = _src.get("city", UNSET)
 
-        country_code = d.pop("country_code", UNSET)
+        _self.country_code = _src.get("country_code", UNSET)
 
-        address = cls(
-            address1=address1,
-            address2=address2,
-            address3=address3,
-            address4=address4,
-            address5=address5,
-            address6=address6,
-            address7=address7,
-            zip_=zip_,
-            city=city,
-            country_code=country_code,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        address.unknown_fields = d
-        return address
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Address", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

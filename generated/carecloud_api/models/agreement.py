@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.agreement_agreement_gtc import AgreementAgreementGtc
 from ..models.agreement_agreement_marketing_communication import AgreementAgreementMarketingCommunication
 from ..models.agreement_agreement_profiling import AgreementAgreementProfiling
@@ -28,6 +29,35 @@ def _bind_models() -> None:
     from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "agreement_gtc",
+        "agreement_profiling",
+        "agreement_marketing_communication",
+        "custom_agreements",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "agreement_gtc",
+        "agreement_profiling",
+        "agreement_marketing_communication",
+        "custom_agreements",
+    )
+)
+_AgreementAgreementGtc_BY_VALUE: dict[Any, AgreementAgreementGtc] = dict(
+    AgreementAgreementGtc._value2member_map_
+)  # type: ignore[arg-type]
+_AgreementAgreementMarketingCommunication_BY_VALUE: dict[Any, AgreementAgreementMarketingCommunication] = (
+    dict(AgreementAgreementMarketingCommunication._value2member_map_)
+)  # type: ignore[arg-type]
+_AgreementAgreementProfiling_BY_VALUE: dict[Any, AgreementAgreementProfiling] = dict(
+    AgreementAgreementProfiling._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -57,85 +87,78 @@ class Agreement:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        agreement_gtc: int | Unset = UNSET
-        if not isinstance(self.agreement_gtc, Unset):
-            agreement_gtc = self.agreement_gtc.value
-
-        agreement_profiling: int | Unset = UNSET
-        if not isinstance(self.agreement_profiling, Unset):
-            agreement_profiling = self.agreement_profiling.value
-
-        agreement_marketing_communication: int | Unset = UNSET
-        if not isinstance(self.agreement_marketing_communication, Unset):
-            agreement_marketing_communication = self.agreement_marketing_communication.value
-
-        custom_agreements: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.custom_agreements, Unset):
-            custom_agreements = []
-            for custom_agreements_item_data in self.custom_agreements:
-                custom_agreements_item = custom_agreements_item_data.to_dict()
-                custom_agreements.append(custom_agreements_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        agreement_gtc = self.agreement_gtc
         if agreement_gtc is not UNSET:
-            field_dict["agreement_gtc"] = agreement_gtc
+            field_dict["agreement_gtc"] = None if agreement_gtc is None else agreement_gtc.value
+        agreement_profiling = self.agreement_profiling
         if agreement_profiling is not UNSET:
-            field_dict["agreement_profiling"] = agreement_profiling
+            field_dict["agreement_profiling"] = (
+                None if agreement_profiling is None else agreement_profiling.value
+            )
+        agreement_marketing_communication = self.agreement_marketing_communication
         if agreement_marketing_communication is not UNSET:
-            field_dict["agreement_marketing_communication"] = agreement_marketing_communication
+            field_dict["agreement_marketing_communication"] = (
+                None if agreement_marketing_communication is None else agreement_marketing_communication.value
+            )
+        custom_agreements = self.custom_agreements
         if custom_agreements is not UNSET:
-            field_dict["custom_agreements"] = custom_agreements
-
+            field_dict["custom_agreements"] = (
+                None if custom_agreements is None else [item.to_dict() for item in custom_agreements]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _agreement_gtc = d.pop("agreement_gtc", UNSET)
-        agreement_gtc: AgreementAgreementGtc | Unset
-        if isinstance(_agreement_gtc, Unset):
-            agreement_gtc = UNSET
-        else:
-            agreement_gtc = AgreementAgreementGtc(_agreement_gtc)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("agreement_gtc", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _AgreementAgreementGtc_BY_VALUE[_v]
+            except KeyError:
+                _v = AgreementAgreementGtc(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.agreement_gtc = _v
 
-        _agreement_profiling = d.pop("agreement_profiling", UNSET)
-        agreement_profiling: AgreementAgreementProfiling | Unset
-        if isinstance(_agreement_profiling, Unset):
-            agreement_profiling = UNSET
-        else:
-            agreement_profiling = AgreementAgreementProfiling(_agreement_profiling)
+        _v = _src.get("agreement_profiling", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _AgreementAgreementProfiling_BY_VALUE[_v]
+            except KeyError:
+                _v = AgreementAgreementProfiling(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.agreement_profiling = _v
 
-        _agreement_marketing_communication = d.pop("agreement_marketing_communication", UNSET)
-        agreement_marketing_communication: AgreementAgreementMarketingCommunication | Unset
-        if isinstance(_agreement_marketing_communication, Unset):
-            agreement_marketing_communication = UNSET
-        else:
-            agreement_marketing_communication = AgreementAgreementMarketingCommunication(
-                _agreement_marketing_communication
-            )
+        _v = _src.get("agreement_marketing_communication", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _AgreementAgreementMarketingCommunication_BY_VALUE[_v]
+            except KeyError:
+                _v = AgreementAgreementMarketingCommunication(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.agreement_marketing_communication = _v
 
-        _custom_agreements = d.pop("custom_agreements", UNSET)
-        custom_agreements: list[CustomAgreements] | Unset = UNSET
-        if _custom_agreements is not UNSET:
-            custom_agreements = []
-            for custom_agreements_item_data in _custom_agreements:
-                custom_agreements_item = CustomAgreements.from_dict(custom_agreements_item_data)
+        _v = _src.get("custom_agreements", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CustomAgreements.from_dict, _v))
+        _self.custom_agreements = _v
 
-                custom_agreements.append(custom_agreements_item)
-
-        agreement = cls(
-            agreement_gtc=agreement_gtc,
-            agreement_profiling=agreement_profiling,
-            agreement_marketing_communication=agreement_marketing_communication,
-            custom_agreements=custom_agreements,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        agreement.unknown_fields = d
-        return agreement
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Agreement", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

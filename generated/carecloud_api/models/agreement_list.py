@@ -8,9 +8,36 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="AgreementList")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "agreement_id",
+        "name",
+        "text",
+        "withdrawal_text",
+        "communication_channel_id",
+        "text_id",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "agreement_id",
+        "name",
+        "text",
+        "withdrawal_text",
+        "communication_channel_id",
+        "text_id",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -53,69 +80,53 @@ class AgreementList:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        agreement_id = self.agreement_id
-
-        name = self.name
-
-        text = self.text
-
-        withdrawal_text = self.withdrawal_text
-
-        communication_channel_id = self.communication_channel_id
-
-        text_id = self.text_id
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if agreement_id is not UNSET:
-            field_dict["agreement_id"] = agreement_id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if text is not UNSET:
-            field_dict["text"] = text
-        if withdrawal_text is not UNSET:
-            field_dict["withdrawal_text"] = withdrawal_text
-        if communication_channel_id is not UNSET:
-            field_dict["communication_channel_id"] = communication_channel_id
-        if text_id is not UNSET:
-            field_dict["text_id"] = text_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.agreement_id is not UNSET:
+            field_dict["agreement_id"] = self.agreement_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.text is not UNSET:
+            field_dict["text"] = self.text
+        if self.withdrawal_text is not UNSET:
+            field_dict["withdrawal_text"] = self.withdrawal_text
+        if self.communication_channel_id is not UNSET:
+            field_dict["communication_channel_id"] = self.communication_channel_id
+        if self.text_id is not UNSET:
+            field_dict["text_id"] = self.text_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        agreement_id = d.pop("agreement_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.agreement_id = _src.get("agreement_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        text = d.pop("text", UNSET)
+        _self.text = _src.get("text", UNSET)
 
-        withdrawal_text = d.pop("withdrawal_text", UNSET)
+        _self.withdrawal_text = _src.get("withdrawal_text", UNSET)
 
-        communication_channel_id = d.pop("communication_channel_id", UNSET)
+        _self.communication_channel_id = _src.get("communication_channel_id", UNSET)
 
-        text_id = d.pop("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        agreement_list = cls(
-            agreement_id=agreement_id,
-            name=name,
-            text=text,
-            withdrawal_text=withdrawal_text,
-            communication_channel_id=communication_channel_id,
-            text_id=text_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        agreement_list.unknown_fields = d
-        return agreement_list
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("AgreementList", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

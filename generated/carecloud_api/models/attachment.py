@@ -8,10 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.attachment_upload_method import AttachmentUploadMethod
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Attachment")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "upload_method",
+        "file_data",
+        "cache_for",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "upload_method",
+        "file_data",
+        "cache_for",
+    )
+)
+_AttachmentUploadMethod_BY_VALUE: dict[Any, AttachmentUploadMethod] = dict(
+    AttachmentUploadMethod._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -34,42 +56,42 @@ class Attachment:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        upload_method = self.upload_method.value
-
-        file_data = self.file_data
-
-        cache_for = self.cache_for
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "upload_method": upload_method,
-                "file_data": file_data,
-            }
-        )
-        if cache_for is not UNSET:
-            field_dict["cache_for"] = cache_for
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        upload_method = self.upload_method
+        field_dict["upload_method"] = None if upload_method is None else upload_method.value
+        field_dict["file_data"] = self.file_data
+        if self.cache_for is not UNSET:
+            field_dict["cache_for"] = self.cache_for
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        upload_method = AttachmentUploadMethod(d.pop("upload_method"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["upload_method"]
+        if _v is not None:
+            try:
+                _v = _AttachmentUploadMethod_BY_VALUE[_v]
+            except KeyError:
+                _v = AttachmentUploadMethod(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.upload_method = _v
 
-        file_data = d.pop("file_data")
+        _self.file_data = _src["file_data"]
 
-        cache_for = d.pop("cache_for", UNSET)
+        _self.cache_for = _src.get("cache_for", UNSET)
 
-        attachment = cls(
-            upload_method=upload_method,
-            file_data=file_data,
-            cache_for=cache_for,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        attachment.unknown_fields = d
-        return attachment
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Attachment", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

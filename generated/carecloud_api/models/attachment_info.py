@@ -8,9 +8,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="AttachmentInfo")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("attachment_format",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("attachment_format",))
 
 
 @_attrs_define
@@ -27,27 +34,29 @@ class AttachmentInfo:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attachment_format = self.attachment_format
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if attachment_format is not UNSET:
-            field_dict["attachment_format"] = attachment_format
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.attachment_format is not UNSET:
+            field_dict["attachment_format"] = self.attachment_format
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        attachment_format = d.pop("attachment_format", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.attachment_format = _src.get("attachment_format", UNSET)
 
-        attachment_info = cls(
-            attachment_format=attachment_format,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        attachment_info.unknown_fields = d
-        return attachment_info
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("AttachmentInfo", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

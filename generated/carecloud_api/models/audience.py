@@ -8,10 +8,38 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.audience_state import AudienceState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Audience")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "communication_channel_id",
+        "state",
+        "audience_id",
+        "last_change",
+        "created_by",
+        "updated_by",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "communication_channel_id",
+        "state",
+        "audience_id",
+        "last_change",
+        "created_by",
+        "updated_by",
+    )
+)
+_AudienceState_BY_VALUE: dict[Any, AudienceState] = dict(AudienceState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -49,69 +77,57 @@ class Audience:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        communication_channel_id = self.communication_channel_id
-
-        state = self.state.value
-
-        audience_id = self.audience_id
-
-        last_change = self.last_change
-
-        created_by = self.created_by
-
-        updated_by = self.updated_by
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "communication_channel_id": communication_channel_id,
-                "state": state,
-            }
-        )
-        if audience_id is not UNSET:
-            field_dict["audience_id"] = audience_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-        if created_by is not UNSET:
-            field_dict["created_by"] = created_by
-        if updated_by is not UNSET:
-            field_dict["updated_by"] = updated_by
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["communication_channel_id"] = self.communication_channel_id
+        state = self.state
+        field_dict["state"] = None if state is None else state.value
+        if self.audience_id is not UNSET:
+            field_dict["audience_id"] = self.audience_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        if self.created_by is not UNSET:
+            field_dict["created_by"] = self.created_by
+        if self.updated_by is not UNSET:
+            field_dict["updated_by"] = self.updated_by
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        communication_channel_id = d.pop("communication_channel_id")
+        _self.communication_channel_id = _src["communication_channel_id"]
 
-        state = AudienceState(d.pop("state"))
+        _v = _src["state"]
+        if _v is not None:
+            try:
+                _v = _AudienceState_BY_VALUE[_v]
+            except KeyError:
+                _v = AudienceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        audience_id = d.pop("audience_id", UNSET)
+        _self.audience_id = _src.get("audience_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        created_by = d.pop("created_by", UNSET)
+        _self.created_by = _src.get("created_by", UNSET)
 
-        updated_by = d.pop("updated_by", UNSET)
+        _self.updated_by = _src.get("updated_by", UNSET)
 
-        audience = cls(
-            name=name,
-            communication_channel_id=communication_channel_id,
-            state=state,
-            audience_id=audience_id,
-            last_change=last_change,
-            created_by=created_by,
-            updated_by=updated_by,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        audience.unknown_fields = d
-        return audience
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Audience", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,6 +32,12 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("invalid_params",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("invalid_params",))
+
+
 @_attrs_define
 class BadRequestErrorBodyErrorErrorData:
     """Data accompanying the exception.
@@ -48,43 +55,37 @@ class BadRequestErrorBodyErrorErrorData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        invalid_params: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.invalid_params, Unset):
-            invalid_params = []
-            for invalid_params_item_data in self.invalid_params:
-                invalid_params_item = invalid_params_item_data.to_dict()
-                invalid_params.append(invalid_params_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        invalid_params = self.invalid_params
         if invalid_params is not UNSET:
-            field_dict["invalid_params"] = invalid_params
-
+            field_dict["invalid_params"] = (
+                None if invalid_params is None else [item.to_dict() for item in invalid_params]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _invalid_params = d.pop("invalid_params", UNSET)
-        invalid_params: list[BadRequestErrorBodyErrorErrorDataInvalidParamsItem] | Unset = UNSET
-        if _invalid_params is not UNSET:
-            invalid_params = []
-            for invalid_params_item_data in _invalid_params:
-                invalid_params_item = BadRequestErrorBodyErrorErrorDataInvalidParamsItem.from_dict(
-                    invalid_params_item_data
-                )
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("invalid_params", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(BadRequestErrorBodyErrorErrorDataInvalidParamsItem.from_dict, _v))
+        _self.invalid_params = _v
 
-                invalid_params.append(invalid_params_item)
-
-        bad_request_error_body_error_error_data = cls(
-            invalid_params=invalid_params,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        bad_request_error_body_error_error_data.unknown_fields = d
-        return bad_request_error_body_error_error_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BadRequestErrorBodyErrorErrorData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,6 +30,45 @@ def _bind_models() -> None:
     )
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "reason",
+        "value",
+        "message",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "reason",
+        "value",
+        "message",
+    )
+)
+
+
+def _parse_name(
+    data: object,
+) -> (
+    BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5 | bool | float | int | list[str] | str | Unset
+):
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            name_type_5 = BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5.from_dict(data)
+
+            return name_type_5
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -66,100 +106,59 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        name: bool | dict[str, Any] | float | int | list[str] | str | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
-        elif isinstance(self.name, list):
-            name = self.name
-
-        elif isinstance(self.name, BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5):
-            name = self.name.to_dict()
-        else:
-            name = self.name
-
-        reason = self.reason
-
-        value = self.value
-
-        message = self.message
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if name is not UNSET:
-            field_dict["name"] = name
-        if reason is not UNSET:
-            field_dict["reason"] = reason
-        if value is not UNSET:
-            field_dict["value"] = value
-        if message is not UNSET:
-            field_dict["message"] = message
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.name is None:
+            field_dict["name"] = None
+        else:
+            name: bool | dict[str, Any] | float | int | list[str] | str | Unset
+            if isinstance(self.name, Unset):
+                name = UNSET
+            elif isinstance(self.name, list):
+                name = self.name
 
+            elif isinstance(self.name, BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5):
+                name = self.name.to_dict()
+            else:
+                name = self.name
+            if name is not UNSET:
+                field_dict["name"] = name
+        if self.reason is not UNSET:
+            field_dict["reason"] = self.reason
+        if self.value is not UNSET:
+            field_dict["value"] = self.value
+        if self.message is not UNSET:
+            field_dict["message"] = self.message
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("name", UNSET)
+        _self.name = None if _v is None else _parse_name(_v)
 
-        def _parse_name(
-            data: object,
-        ) -> (
-            BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
-            | bool
-            | float
-            | int
-            | list[str]
-            | str
-            | Unset
-        ):
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                name_type_1 = cast(list[str], data)
+        _self.reason = _src.get("reason", UNSET)
 
-                return name_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_5 = BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5.from_dict(data)
+        _self.value = _src.get("value", UNSET)
 
-                return name_type_5
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(
-                BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
-                | bool
-                | float
-                | int
-                | list[str]
-                | str
-                | Unset,
-                data,
-            )
+        _self.message = _src.get("message", UNSET)
 
-        name = _parse_name(d.pop("name", UNSET))
-
-        reason = d.pop("reason", UNSET)
-
-        value = d.pop("value", UNSET)
-
-        message = d.pop("message", UNSET)
-
-        bad_request_error_body_error_error_data_invalid_params_item = cls(
-            name=name,
-            reason=reason,
-            value=value,
-            message=message,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        bad_request_error_body_error_error_data_invalid_params_item.unknown_fields = d
-        return bad_request_error_body_error_error_data_invalid_params_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls(
+                "BadRequestErrorBodyErrorErrorDataInvalidParamsItem", _src, _NOT_NULLABLE
+            )
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

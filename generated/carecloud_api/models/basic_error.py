@@ -8,7 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="BasicError")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "type",
+        "exception",
+        "title",
+        "detail",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "type",
+        "exception",
+        "title",
+        "detail",
+    )
+)
 
 
 @_attrs_define
@@ -30,47 +52,37 @@ class BasicError:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_
-
-        exception = self.exception
-
-        title = self.title
-
-        detail = self.detail
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "type": type_,
-                "exception": exception,
-                "title": title,
-                "detail": detail,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["type"] = self.type_
+        field_dict["exception"] = self.exception
+        field_dict["title"] = self.title
+        field_dict["detail"] = self.detail
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        type_ = d.pop("type")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.type_ = _src["type"]
 
-        exception = d.pop("exception")
+        _self.exception = _src["exception"]
 
-        title = d.pop("title")
+        _self.title = _src["title"]
 
-        detail = d.pop("detail")
+        _self.detail = _src["detail"]
 
-        basic_error = cls(
-            type_=type_,
-            exception=exception,
-            title=title,
-            detail=detail,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        basic_error.unknown_fields = d
-        return basic_error
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BasicError", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,32 @@ def _bind_models() -> None:
     from ..models.bill_item import BillItem  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "bill_id",
+        "payment_time",
+        "currency_id",
+        "total_price",
+        "bill_items",
+        "bill_number",
+        "created_by",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "bill_id",
+        "payment_time",
+        "currency_id",
+        "total_price",
+        "bill_items",
+        "bill_number",
+        "created_by",
+    )
+)
 
 
 @_attrs_define
@@ -66,77 +93,54 @@ class Bill:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        bill_id = self.bill_id
-
-        payment_time = self.payment_time
-
-        currency_id = self.currency_id
-
-        total_price = self.total_price
-
-        bill_items = []
-        for bill_items_item_data in self.bill_items:
-            bill_items_item = bill_items_item_data.to_dict()
-            bill_items.append(bill_items_item)
-
-        bill_number = self.bill_number
-
-        created_by = self.created_by
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "bill_id": bill_id,
-                "payment_time": payment_time,
-                "currency_id": currency_id,
-                "total_price": total_price,
-                "bill_items": bill_items,
-            }
-        )
-        if bill_number is not UNSET:
-            field_dict["bill_number"] = bill_number
-        if created_by is not UNSET:
-            field_dict["created_by"] = created_by
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["bill_id"] = self.bill_id
+        field_dict["payment_time"] = self.payment_time
+        field_dict["currency_id"] = self.currency_id
+        field_dict["total_price"] = self.total_price
+        bill_items = self.bill_items
+        field_dict["bill_items"] = None if bill_items is None else [item.to_dict() for item in bill_items]
+        if self.bill_number is not UNSET:
+            field_dict["bill_number"] = self.bill_number
+        if self.created_by is not UNSET:
+            field_dict["created_by"] = self.created_by
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        bill_id = d.pop("bill_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.bill_id = _src["bill_id"]
 
-        payment_time = d.pop("payment_time")
+        _self.payment_time = _src["payment_time"]
 
-        currency_id = d.pop("currency_id")
+        _self.currency_id = _src["currency_id"]
 
-        total_price = d.pop("total_price")
+        _self.total_price = _src["total_price"]
 
-        bill_items = []
-        _bill_items = d.pop("bill_items")
-        for bill_items_item_data in _bill_items:
-            bill_items_item = BillItem.from_dict(bill_items_item_data)
+        _v = _src["bill_items"]
+        if _v is not None:
+            _v = list(map(BillItem.from_dict, _v))
+        _self.bill_items = _v
 
-            bill_items.append(bill_items_item)
+        _self.bill_number = _src.get("bill_number", UNSET)
 
-        bill_number = d.pop("bill_number", UNSET)
+        _self.created_by = _src.get("created_by", UNSET)
 
-        created_by = d.pop("created_by", UNSET)
-
-        bill = cls(
-            bill_id=bill_id,
-            payment_time=payment_time,
-            currency_id=currency_id,
-            total_price=total_price,
-            bill_items=bill_items,
-            bill_number=bill_number,
-            created_by=created_by,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        bill.unknown_fields = d
-        return bill
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Bill", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,42 @@ def _bind_models() -> None:
     from ..models.property_record import PropertyRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "plu_ids",
+        "plu_name",
+        "vat_rate",
+        "quantity",
+        "paid_amount",
+        "price",
+        "bill_item_id",
+        "loyalty_off",
+        "purchase_item_type_id",
+        "category_plu_id",
+        "customer_id",
+        "purchase_item_property_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "plu_ids",
+        "plu_name",
+        "vat_rate",
+        "quantity",
+        "paid_amount",
+        "price",
+        "bill_item_id",
+        "loyalty_off",
+        "purchase_item_type_id",
+        "category_plu_id",
+        "customer_id",
+        "purchase_item_property_records",
+    )
+)
 
 
 @_attrs_define
@@ -80,122 +117,78 @@ class BillItem:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        plu_ids = []
-        for plu_ids_item_data in self.plu_ids:
-            plu_ids_item = plu_ids_item_data.to_dict()
-            plu_ids.append(plu_ids_item)
-
-        plu_name = self.plu_name
-
-        vat_rate = self.vat_rate
-
-        quantity = self.quantity
-
-        paid_amount = self.paid_amount
-
-        price = self.price
-
-        bill_item_id = self.bill_item_id
-
-        loyalty_off = self.loyalty_off
-
-        purchase_item_type_id = self.purchase_item_type_id
-
-        category_plu_id = self.category_plu_id
-
-        customer_id = self.customer_id
-
-        purchase_item_property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.purchase_item_property_records, Unset):
-            purchase_item_property_records = []
-            for purchase_item_property_records_item_data in self.purchase_item_property_records:
-                purchase_item_property_records_item = purchase_item_property_records_item_data.to_dict()
-                purchase_item_property_records.append(purchase_item_property_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "plu_ids": plu_ids,
-                "plu_name": plu_name,
-                "vat_rate": vat_rate,
-                "quantity": quantity,
-                "paid_amount": paid_amount,
-                "price": price,
-                "bill_item_id": bill_item_id,
-                "loyalty_off": loyalty_off,
-                "purchase_item_type_id": purchase_item_type_id,
-            }
-        )
-        if category_plu_id is not UNSET:
-            field_dict["category_plu_id"] = category_plu_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        plu_ids = self.plu_ids
+        field_dict["plu_ids"] = None if plu_ids is None else [item.to_dict() for item in plu_ids]
+        field_dict["plu_name"] = self.plu_name
+        field_dict["vat_rate"] = self.vat_rate
+        field_dict["quantity"] = self.quantity
+        field_dict["paid_amount"] = self.paid_amount
+        field_dict["price"] = self.price
+        field_dict["bill_item_id"] = self.bill_item_id
+        field_dict["loyalty_off"] = self.loyalty_off
+        field_dict["purchase_item_type_id"] = self.purchase_item_type_id
+        if self.category_plu_id is not UNSET:
+            field_dict["category_plu_id"] = self.category_plu_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        purchase_item_property_records = self.purchase_item_property_records
         if purchase_item_property_records is not UNSET:
-            field_dict["purchase_item_property_records"] = purchase_item_property_records
-
+            field_dict["purchase_item_property_records"] = (
+                None
+                if purchase_item_property_records is None
+                else [item.to_dict() for item in purchase_item_property_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        plu_ids = []
-        _plu_ids = d.pop("plu_ids")
-        for plu_ids_item_data in _plu_ids:
-            plu_ids_item = PluId.from_dict(plu_ids_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["plu_ids"]
+        if _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-            plu_ids.append(plu_ids_item)
+        _self.plu_name = _src["plu_name"]
 
-        plu_name = d.pop("plu_name")
+        _self.vat_rate = _src["vat_rate"]
 
-        vat_rate = d.pop("vat_rate")
+        _self.quantity = _src["quantity"]
 
-        quantity = d.pop("quantity")
+        _self.paid_amount = _src["paid_amount"]
 
-        paid_amount = d.pop("paid_amount")
+        _self.price = _src["price"]
 
-        price = d.pop("price")
+        _self.bill_item_id = _src["bill_item_id"]
 
-        bill_item_id = d.pop("bill_item_id")
+        _self.loyalty_off = _src["loyalty_off"]
 
-        loyalty_off = d.pop("loyalty_off")
+        _self.purchase_item_type_id = _src["purchase_item_type_id"]
 
-        purchase_item_type_id = d.pop("purchase_item_type_id")
+        _self.category_plu_id = _src.get("category_plu_id", UNSET)
 
-        category_plu_id = d.pop("category_plu_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _v = _src.get("purchase_item_property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.purchase_item_property_records = _v
 
-        _purchase_item_property_records = d.pop("purchase_item_property_records", UNSET)
-        purchase_item_property_records: list[PropertyRecord] | Unset = UNSET
-        if _purchase_item_property_records is not UNSET:
-            purchase_item_property_records = []
-            for purchase_item_property_records_item_data in _purchase_item_property_records:
-                purchase_item_property_records_item = PropertyRecord.from_dict(
-                    purchase_item_property_records_item_data
-                )
-
-                purchase_item_property_records.append(purchase_item_property_records_item)
-
-        bill_item = cls(
-            plu_ids=plu_ids,
-            plu_name=plu_name,
-            vat_rate=vat_rate,
-            quantity=quantity,
-            paid_amount=paid_amount,
-            price=price,
-            bill_item_id=bill_item_id,
-            loyalty_off=loyalty_off,
-            purchase_item_type_id=purchase_item_type_id,
-            category_plu_id=category_plu_id,
-            customer_id=customer_id,
-            purchase_item_property_records=purchase_item_property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        bill_item.unknown_fields = d
-        return bill_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BillItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

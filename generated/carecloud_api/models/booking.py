@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.booking_state import BookingState
 from ..types import UNSET, Unset
 
@@ -30,6 +31,52 @@ def _bind_models() -> None:
     from ..models.utm import UTM  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "booking_items",
+        "created_at",
+        "booking_id",
+        "customer_id",
+        "booking_status",
+        "utm",
+        "data",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "booking_items",
+        "created_at",
+        "booking_id",
+        "customer_id",
+        "booking_status",
+        "utm",
+        "data",
+        "last_change",
+        "state",
+    )
+)
+_BookingState_BY_VALUE: dict[Any, BookingState] = dict(BookingState._value2member_map_)  # type: ignore[arg-type]
+
+
+def _parse_data(data: object) -> BookingDataType2 | list[str] | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            data_type_2 = BookingDataType2.from_dict(data)
+
+            return data_type_2
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -73,138 +120,92 @@ class Booking:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        booking_items = []
-        for booking_items_item_data in self.booking_items:
-            booking_items_item = booking_items_item_data.to_dict()
-            booking_items.append(booking_items_item)
-
-        created_at = self.created_at
-
-        booking_id = self.booking_id
-
-        customer_id = self.customer_id
-
-        booking_status = self.booking_status
-
-        utm: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.utm, Unset):
-            utm = self.utm.to_dict()
-
-        data: dict[str, Any] | list[str] | str | Unset
-        if isinstance(self.data, Unset):
-            data = UNSET
-        elif isinstance(self.data, list):
-            data = self.data
-
-        elif isinstance(self.data, BookingDataType2):
-            data = self.data.to_dict()
-        else:
-            data = self.data
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "booking_items": booking_items,
-                "created_at": created_at,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        booking_items = self.booking_items
+        field_dict["booking_items"] = (
+            None if booking_items is None else [item.to_dict() for item in booking_items]
         )
-        if booking_id is not UNSET:
-            field_dict["booking_id"] = booking_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if booking_status is not UNSET:
-            field_dict["booking_status"] = booking_status
+        field_dict["created_at"] = self.created_at
+        if self.booking_id is not UNSET:
+            field_dict["booking_id"] = self.booking_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.booking_status is not UNSET:
+            field_dict["booking_status"] = self.booking_status
+        utm = self.utm
         if utm is not UNSET:
-            field_dict["utm"] = utm
-        if data is not UNSET:
-            field_dict["data"] = data
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-        if state is not UNSET:
-            field_dict["state"] = state
+            field_dict["utm"] = None if utm is None else utm.to_dict()
+        if self.data is None:
+            field_dict["data"] = None
+        else:
+            data: dict[str, Any] | list[str] | str | Unset
+            if isinstance(self.data, Unset):
+                data = UNSET
+            elif isinstance(self.data, list):
+                data = self.data
 
+            elif isinstance(self.data, BookingDataType2):
+                data = self.data.to_dict()
+            else:
+                data = self.data
+            if data is not UNSET:
+                field_dict["data"] = data
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
+        if state is not UNSET:
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        booking_items = []
-        _booking_items = d.pop("booking_items")
-        for booking_items_item_data in _booking_items:
-            booking_items_item = BookingItem.from_dict(booking_items_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["booking_items"]
+        if _v is not None:
+            _v = list(map(BookingItem.from_dict, _v))
+        _self.booking_items = _v
 
-            booking_items.append(booking_items_item)
+        _self.created_at = _src["created_at"]
 
-        created_at = d.pop("created_at")
+        _self.booking_id = _src.get("booking_id", UNSET)
 
-        booking_id = d.pop("booking_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.booking_status = _src.get("booking_status", UNSET)
 
-        booking_status = d.pop("booking_status", UNSET)
+        _v = _src.get("utm", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = UTM.from_dict(_v)
+        _self.utm = _v
 
-        _utm = d.pop("utm", UNSET)
-        utm: UTM | Unset
-        if isinstance(_utm, Unset):
-            utm = UNSET
-        else:
-            utm = UTM.from_dict(_utm)
+        _v = _src.get("data", UNSET)
+        _self.data = None if _v is None else _parse_data(_v)
 
-        def _parse_data(data: object) -> BookingDataType2 | list[str] | str | Unset:
-            if isinstance(data, Unset):
-                return data
+        _self.last_change = _src.get("last_change", UNSET)
+
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
             try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                data_type_1 = cast(list[str], data)
+                _v = _BookingState_BY_VALUE[_v]
+            except KeyError:
+                _v = BookingState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-                return data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                data_type_2 = BookingDataType2.from_dict(data)
-
-                return data_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BookingDataType2 | list[str] | str | Unset, data)
-
-        data = _parse_data(d.pop("data", UNSET))
-
-        last_change = d.pop("last_change", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: BookingState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = BookingState(_state)
-
-        booking = cls(
-            booking_items=booking_items,
-            created_at=created_at,
-            booking_id=booking_id,
-            customer_id=customer_id,
-            booking_status=booking_status,
-            utm=utm,
-            data=data,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        booking.unknown_fields = d
-        return booking
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Booking", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.booking_item_state import BookingItemState
 from ..types import UNSET, Unset
 
@@ -28,6 +29,43 @@ def _bind_models() -> None:
     from ..models.property_record import PropertyRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "time_slot_id",
+        "created_at",
+        "booking_item_id",
+        "customer_id",
+        "booking_ticket",
+        "valid_from",
+        "valid_to",
+        "capacity_taken",
+        "booking_item_status",
+        "additional_properties",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "time_slot_id",
+        "created_at",
+        "booking_item_id",
+        "customer_id",
+        "booking_ticket",
+        "valid_from",
+        "valid_to",
+        "capacity_taken",
+        "booking_item_status",
+        "additional_properties",
+        "state",
+        "last_change",
+    )
+)
+_BookingItemState_BY_VALUE: dict[Any, BookingItemState] = dict(BookingItemState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -78,133 +116,90 @@ class BookingItem:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        time_slot_id = self.time_slot_id
-
-        created_at = self.created_at
-
-        booking_item_id = self.booking_item_id
-
-        customer_id = self.customer_id
-
-        booking_ticket: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.booking_ticket, Unset):
-            booking_ticket = self.booking_ticket.to_dict()
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        capacity_taken = self.capacity_taken
-
-        booking_item_status = self.booking_item_status
-
-        additional_properties: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.additional_properties, Unset):
-            additional_properties = []
-            for additional_properties_item_data in self.additional_properties:
-                additional_properties_item = additional_properties_item_data.to_dict()
-                additional_properties.append(additional_properties_item)
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "time_slot_id": time_slot_id,
-                "created_at": created_at,
-            }
-        )
-        if booking_item_id is not UNSET:
-            field_dict["booking_item_id"] = booking_item_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["time_slot_id"] = self.time_slot_id
+        field_dict["created_at"] = self.created_at
+        if self.booking_item_id is not UNSET:
+            field_dict["booking_item_id"] = self.booking_item_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        booking_ticket = self.booking_ticket
         if booking_ticket is not UNSET:
-            field_dict["booking_ticket"] = booking_ticket
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if capacity_taken is not UNSET:
-            field_dict["capacity_taken"] = capacity_taken
-        if booking_item_status is not UNSET:
-            field_dict["booking_item_status"] = booking_item_status
+            field_dict["booking_ticket"] = None if booking_ticket is None else booking_ticket.to_dict()
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.capacity_taken is not UNSET:
+            field_dict["capacity_taken"] = self.capacity_taken
+        if self.booking_item_status is not UNSET:
+            field_dict["booking_item_status"] = self.booking_item_status
+        additional_properties = self.additional_properties
         if additional_properties is not UNSET:
-            field_dict["additional_properties"] = additional_properties
+            field_dict["additional_properties"] = (
+                None if additional_properties is None else [item.to_dict() for item in additional_properties]
+            )
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        time_slot_id = d.pop("time_slot_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.time_slot_id = _src["time_slot_id"]
 
-        created_at = d.pop("created_at")
+        _self.created_at = _src["created_at"]
 
-        booking_item_id = d.pop("booking_item_id", UNSET)
+        _self.booking_item_id = _src.get("booking_item_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        _booking_ticket = d.pop("booking_ticket", UNSET)
-        booking_ticket: BookingTicket | Unset
-        if isinstance(_booking_ticket, Unset):
-            booking_ticket = UNSET
-        else:
-            booking_ticket = BookingTicket.from_dict(_booking_ticket)
+        _v = _src.get("booking_ticket", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = BookingTicket.from_dict(_v)
+        _self.booking_ticket = _v
 
-        valid_from = d.pop("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        capacity_taken = d.pop("capacity_taken", UNSET)
+        _self.capacity_taken = _src.get("capacity_taken", UNSET)
 
-        booking_item_status = d.pop("booking_item_status", UNSET)
+        _self.booking_item_status = _src.get("booking_item_status", UNSET)
 
-        _additional_properties = d.pop("additional_properties", UNSET)
-        additional_properties: list[PropertyRecord] | Unset = UNSET
-        if _additional_properties is not UNSET:
-            additional_properties = []
-            for additional_properties_item_data in _additional_properties:
-                additional_properties_item = PropertyRecord.from_dict(additional_properties_item_data)
+        _v = _src.get("additional_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.additional_properties = _v
 
-                additional_properties.append(additional_properties_item)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _BookingItemState_BY_VALUE[_v]
+            except KeyError:
+                _v = BookingItemState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        _state = d.pop("state", UNSET)
-        state: BookingItemState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = BookingItemState(_state)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
-
-        booking_item = cls(
-            time_slot_id=time_slot_id,
-            created_at=created_at,
-            booking_item_id=booking_item_id,
-            customer_id=customer_id,
-            booking_ticket=booking_ticket,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            capacity_taken=capacity_taken,
-            booking_item_status=booking_item_status,
-            additional_properties=additional_properties,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        booking_item.unknown_fields = d
-        return booking_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BookingItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

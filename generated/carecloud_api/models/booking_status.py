@@ -8,10 +8,34 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.booking_status_state import BookingStatusState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BookingStatus")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "booking_status_id",
+        "created_at",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "booking_status_id",
+        "created_at",
+        "state",
+        "last_change",
+    )
+)
+_BookingStatusState_BY_VALUE: dict[Any, BookingStatusState] = dict(BookingStatusState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -41,64 +65,51 @@ class BookingStatus:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        booking_status_id = self.booking_status_id
-
-        created_at = self.created_at
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if booking_status_id is not UNSET:
-            field_dict["booking_status_id"] = booking_status_id
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.booking_status_id is not UNSET:
+            field_dict["booking_status_id"] = self.booking_status_id
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        booking_status_id = d.pop("booking_status_id", UNSET)
+        _self.booking_status_id = _src.get("booking_status_id", UNSET)
 
-        created_at = d.pop("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: BookingStatusState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = BookingStatusState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _BookingStatusState_BY_VALUE[_v]
+            except KeyError:
+                _v = BookingStatusState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        booking_status = cls(
-            name=name,
-            booking_status_id=booking_status_id,
-            created_at=created_at,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        booking_status.unknown_fields = d
-        return booking_status
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BookingStatus", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,10 +8,38 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.booking_ticket_state import BookingTicketState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BookingTicket")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "ticket_id",
+        "created_at",
+        "valid_from",
+        "valid_to",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "ticket_id",
+        "created_at",
+        "valid_from",
+        "valid_to",
+        "state",
+        "last_change",
+    )
+)
+_BookingTicketState_BY_VALUE: dict[Any, BookingTicketState] = dict(BookingTicketState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -47,78 +75,59 @@ class BookingTicket:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        ticket_id = self.ticket_id
-
-        created_at = self.created_at
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if ticket_id is not UNSET:
-            field_dict["ticket_id"] = ticket_id
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.ticket_id is not UNSET:
+            field_dict["ticket_id"] = self.ticket_id
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        ticket_id = d.pop("ticket_id", UNSET)
+        _self.ticket_id = _src.get("ticket_id", UNSET)
 
-        created_at = d.pop("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        valid_from = d.pop("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: BookingTicketState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = BookingTicketState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _BookingTicketState_BY_VALUE[_v]
+            except KeyError:
+                _v = BookingTicketState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        booking_ticket = cls(
-            name=name,
-            ticket_id=ticket_id,
-            created_at=created_at,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        booking_ticket.unknown_fields = d
-        return booking_ticket
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("BookingTicket", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

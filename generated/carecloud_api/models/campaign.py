@@ -8,10 +8,38 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.campaign_state import CampaignState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Campaign")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "idcampaign",
+        "campaign_id",
+        "external_id",
+        "parent_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "idcampaign",
+        "campaign_id",
+        "external_id",
+        "parent_id",
+        "last_change",
+        "state",
+    )
+)
+_CampaignState_BY_VALUE: dict[Any, CampaignState] = dict(CampaignState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -48,78 +76,59 @@ class Campaign:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        idcampaign = self.idcampaign
-
-        campaign_id = self.campaign_id
-
-        external_id = self.external_id
-
-        parent_id = self.parent_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if idcampaign is not UNSET:
-            field_dict["idcampaign"] = idcampaign
-        if campaign_id is not UNSET:
-            field_dict["campaign_id"] = campaign_id
-        if external_id is not UNSET:
-            field_dict["external_id"] = external_id
-        if parent_id is not UNSET:
-            field_dict["parent_id"] = parent_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.idcampaign is not UNSET:
+            field_dict["idcampaign"] = self.idcampaign
+        if self.campaign_id is not UNSET:
+            field_dict["campaign_id"] = self.campaign_id
+        if self.external_id is not UNSET:
+            field_dict["external_id"] = self.external_id
+        if self.parent_id is not UNSET:
+            field_dict["parent_id"] = self.parent_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        idcampaign = d.pop("idcampaign", UNSET)
+        _self.idcampaign = _src.get("idcampaign", UNSET)
 
-        campaign_id = d.pop("campaign_id", UNSET)
+        _self.campaign_id = _src.get("campaign_id", UNSET)
 
-        external_id = d.pop("external_id", UNSET)
+        _self.external_id = _src.get("external_id", UNSET)
 
-        parent_id = d.pop("parent_id", UNSET)
+        _self.parent_id = _src.get("parent_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CampaignState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CampaignState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CampaignState_BY_VALUE[_v]
+            except KeyError:
+                _v = CampaignState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        campaign = cls(
-            name=name,
-            idcampaign=idcampaign,
-            campaign_id=campaign_id,
-            external_id=external_id,
-            parent_id=parent_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        campaign.unknown_fields = d
-        return campaign
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Campaign", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

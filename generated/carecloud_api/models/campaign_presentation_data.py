@@ -8,9 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CampaignPresentationData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "subtitle",
+        "note",
+        "description",
+        "image_url",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "subtitle",
+        "note",
+        "description",
+        "image_url",
+    )
+)
 
 
 @_attrs_define
@@ -36,57 +59,44 @@ class CampaignPresentationData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        subtitle = self.subtitle
-
-        note = self.note
-
-        description = self.description
-
-        image_url = self.image_url
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if subtitle is not UNSET:
-            field_dict["subtitle"] = subtitle
-        if note is not UNSET:
-            field_dict["note"] = note
-        if description is not UNSET:
-            field_dict["description"] = description
-        if image_url is not UNSET:
-            field_dict["image_url"] = image_url
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.subtitle is not UNSET:
+            field_dict["subtitle"] = self.subtitle
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
+        if self.image_url is not UNSET:
+            field_dict["image_url"] = self.image_url
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        subtitle = d.pop("subtitle", UNSET)
+        _self.subtitle = _src.get("subtitle", UNSET)
 
-        note = d.pop("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        description = d.pop("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        image_url = d.pop("image_url", UNSET)
+        _self.image_url = _src.get("image_url", UNSET)
 
-        campaign_presentation_data = cls(
-            name=name,
-            subtitle=subtitle,
-            note=note,
-            description=description,
-            image_url=image_url,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        campaign_presentation_data.unknown_fields = d
-        return campaign_presentation_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CampaignPresentationData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

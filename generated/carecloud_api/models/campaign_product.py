@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.campaign_product_state import CampaignProductState
 from ..models.campaign_product_value_type_id import CampaignProductValueTypeId
 from ..types import UNSET, Unset
@@ -29,6 +30,52 @@ def _bind_models() -> None:
     from ..models.property_record import PropertyRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_id",
+        "currency_id",
+        "campaign_id",
+        "value",
+        "value_type_id",
+        "valid_from",
+        "valid_to",
+        "type_id",
+        "presentation_data",
+        "campaign_product_id",
+        "display_in",
+        "campaign_product_property_records",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_id",
+        "currency_id",
+        "campaign_id",
+        "value",
+        "value_type_id",
+        "valid_from",
+        "valid_to",
+        "type_id",
+        "presentation_data",
+        "campaign_product_id",
+        "display_in",
+        "campaign_product_property_records",
+        "last_change",
+        "state",
+    )
+)
+_CampaignProductState_BY_VALUE: dict[Any, CampaignProductState] = dict(
+    CampaignProductState._value2member_map_
+)  # type: ignore[arg-type]
+_CampaignProductValueTypeId_BY_VALUE: dict[Any, CampaignProductValueTypeId] = dict(
+    CampaignProductValueTypeId._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -83,137 +130,102 @@ class CampaignProduct:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_id = self.product_id
-
-        currency_id = self.currency_id
-
-        campaign_id = self.campaign_id
-
-        value = self.value
-
-        value_type_id = self.value_type_id.value
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        type_id = self.type_id
-
-        presentation_data = self.presentation_data.to_dict()
-
-        campaign_product_id = self.campaign_product_id
-
-        display_in: list[str] | Unset = UNSET
-        if not isinstance(self.display_in, Unset):
-            display_in = self.display_in
-
-        campaign_product_property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.campaign_product_property_records, Unset):
-            campaign_product_property_records = []
-            for campaign_product_property_records_item_data in self.campaign_product_property_records:
-                campaign_product_property_records_item = campaign_product_property_records_item_data.to_dict()
-                campaign_product_property_records.append(campaign_product_property_records_item)
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "product_id": product_id,
-                "currency_id": currency_id,
-                "campaign_id": campaign_id,
-                "value": value,
-                "value_type_id": value_type_id,
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "type_id": type_id,
-                "presentation_data": presentation_data,
-            }
-        )
-        if campaign_product_id is not UNSET:
-            field_dict["campaign_product_id"] = campaign_product_id
-        if display_in is not UNSET:
-            field_dict["display_in"] = display_in
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["product_id"] = self.product_id
+        field_dict["currency_id"] = self.currency_id
+        field_dict["campaign_id"] = self.campaign_id
+        field_dict["value"] = self.value
+        value_type_id = self.value_type_id
+        field_dict["value_type_id"] = None if value_type_id is None else value_type_id.value
+        field_dict["valid_from"] = self.valid_from
+        field_dict["valid_to"] = self.valid_to
+        field_dict["type_id"] = self.type_id
+        presentation_data = self.presentation_data
+        field_dict["presentation_data"] = None if presentation_data is None else presentation_data.to_dict()
+        if self.campaign_product_id is not UNSET:
+            field_dict["campaign_product_id"] = self.campaign_product_id
+        if self.display_in is not UNSET:
+            field_dict["display_in"] = self.display_in
+        campaign_product_property_records = self.campaign_product_property_records
         if campaign_product_property_records is not UNSET:
-            field_dict["campaign_product_property_records"] = campaign_product_property_records
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["campaign_product_property_records"] = (
+                None
+                if campaign_product_property_records is None
+                else [item.to_dict() for item in campaign_product_property_records]
+            )
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        product_id = d.pop("product_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_id = _src["product_id"]
 
-        currency_id = d.pop("currency_id")
+        _self.currency_id = _src["currency_id"]
 
-        campaign_id = d.pop("campaign_id")
+        _self.campaign_id = _src["campaign_id"]
 
-        value = d.pop("value")
+        _self.value = _src["value"]
 
-        value_type_id = CampaignProductValueTypeId(d.pop("value_type_id"))
+        _v = _src["value_type_id"]
+        if _v is not None:
+            try:
+                _v = _CampaignProductValueTypeId_BY_VALUE[_v]
+            except KeyError:
+                _v = CampaignProductValueTypeId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.value_type_id = _v
 
-        valid_from = d.pop("valid_from")
+        _self.valid_from = _src["valid_from"]
 
-        valid_to = d.pop("valid_to")
+        _self.valid_to = _src["valid_to"]
 
-        type_id = d.pop("type_id")
+        _self.type_id = _src["type_id"]
 
-        presentation_data = CampaignPresentationData.from_dict(d.pop("presentation_data"))
+        _v = _src["presentation_data"]
+        if _v is not None:
+            _v = CampaignPresentationData.from_dict(_v)
+        _self.presentation_data = _v
 
-        campaign_product_id = d.pop("campaign_product_id", UNSET)
+        _self.campaign_product_id = _src.get("campaign_product_id", UNSET)
 
-        display_in = cast(list[str], d.pop("display_in", UNSET))
+        _self.display_in = _src.get("display_in", UNSET)
 
-        _campaign_product_property_records = d.pop("campaign_product_property_records", UNSET)
-        campaign_product_property_records: list[PropertyRecord] | Unset = UNSET
-        if _campaign_product_property_records is not UNSET:
-            campaign_product_property_records = []
-            for campaign_product_property_records_item_data in _campaign_product_property_records:
-                campaign_product_property_records_item = PropertyRecord.from_dict(
-                    campaign_product_property_records_item_data
-                )
+        _v = _src.get("campaign_product_property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.campaign_product_property_records = _v
 
-                campaign_product_property_records.append(campaign_product_property_records_item)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CampaignProductState_BY_VALUE[_v]
+            except KeyError:
+                _v = CampaignProductState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        _state = d.pop("state", UNSET)
-        state: CampaignProductState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CampaignProductState(_state)
-
-        campaign_product = cls(
-            product_id=product_id,
-            currency_id=currency_id,
-            campaign_id=campaign_id,
-            value=value,
-            value_type_id=value_type_id,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            type_id=type_id,
-            presentation_data=presentation_data,
-            campaign_product_id=campaign_product_id,
-            display_in=display_in,
-            campaign_product_property_records=campaign_product_property_records,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        campaign_product.unknown_fields = d
-        return campaign_product
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CampaignProduct", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

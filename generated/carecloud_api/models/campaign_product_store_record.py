@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CampaignProductStoreRecord")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "store_id",
+        "campaign_product_id",
+        "campaign_product_store_record_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "store_id",
+        "campaign_product_id",
+        "campaign_product_store_record_id",
+    )
+)
 
 
 @_attrs_define
@@ -34,42 +53,35 @@ class CampaignProductStoreRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        store_id = self.store_id
-
-        campaign_product_id = self.campaign_product_id
-
-        campaign_product_store_record_id = self.campaign_product_store_record_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "store_id": store_id,
-                "campaign_product_id": campaign_product_id,
-            }
-        )
-        if campaign_product_store_record_id is not UNSET:
-            field_dict["campaign_product_store_record_id"] = campaign_product_store_record_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["store_id"] = self.store_id
+        field_dict["campaign_product_id"] = self.campaign_product_id
+        if self.campaign_product_store_record_id is not UNSET:
+            field_dict["campaign_product_store_record_id"] = self.campaign_product_store_record_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        store_id = d.pop("store_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        campaign_product_id = d.pop("campaign_product_id")
+        _self.campaign_product_id = _src["campaign_product_id"]
 
-        campaign_product_store_record_id = d.pop("campaign_product_store_record_id", UNSET)
+        _self.campaign_product_store_record_id = _src.get("campaign_product_store_record_id", UNSET)
 
-        campaign_product_store_record = cls(
-            store_id=store_id,
-            campaign_product_id=campaign_product_id,
-            campaign_product_store_record_id=campaign_product_store_record_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        campaign_product_store_record.unknown_fields = d
-        return campaign_product_store_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CampaignProductStoreRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

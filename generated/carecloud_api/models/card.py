@@ -8,10 +8,44 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.card_state import CardState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Card")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "card_type_id",
+        "card_number",
+        "state",
+        "card_id",
+        "customer_id",
+        "secondary_card_number",
+        "valid_from",
+        "valid_to",
+        "store_id",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "card_type_id",
+        "card_number",
+        "state",
+        "card_id",
+        "customer_id",
+        "secondary_card_number",
+        "valid_from",
+        "valid_to",
+        "store_id",
+        "last_change",
+    )
+)
+_CardState_BY_VALUE: dict[Any, CardState] = dict(CardState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -54,90 +88,69 @@ class Card:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        card_type_id = self.card_type_id
-
-        card_number = self.card_number
-
-        state = self.state.value
-
-        card_id = self.card_id
-
-        customer_id = self.customer_id
-
-        secondary_card_number = self.secondary_card_number
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        store_id = self.store_id
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "card_type_id": card_type_id,
-                "card_number": card_number,
-                "state": state,
-            }
-        )
-        if card_id is not UNSET:
-            field_dict["card_id"] = card_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if secondary_card_number is not UNSET:
-            field_dict["secondary_card_number"] = secondary_card_number
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["card_type_id"] = self.card_type_id
+        field_dict["card_number"] = self.card_number
+        state = self.state
+        field_dict["state"] = None if state is None else state.value
+        if self.card_id is not UNSET:
+            field_dict["card_id"] = self.card_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.secondary_card_number is not UNSET:
+            field_dict["secondary_card_number"] = self.secondary_card_number
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        card_type_id = d.pop("card_type_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.card_type_id = _src["card_type_id"]
 
-        card_number = d.pop("card_number")
+        _self.card_number = _src["card_number"]
 
-        state = CardState(d.pop("state"))
+        _v = _src["state"]
+        if _v is not None:
+            try:
+                _v = _CardState_BY_VALUE[_v]
+            except KeyError:
+                _v = CardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        card_id = d.pop("card_id", UNSET)
+        _self.card_id = _src.get("card_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        secondary_card_number = d.pop("secondary_card_number", UNSET)
+        _self.secondary_card_number = _src.get("secondary_card_number", UNSET)
 
-        valid_from = d.pop("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        card = cls(
-            card_type_id=card_type_id,
-            card_number=card_number,
-            state=state,
-            card_id=card_id,
-            customer_id=customer_id,
-            secondary_card_number=secondary_card_number,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            store_id=store_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        card.unknown_fields = d
-        return card
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Card", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

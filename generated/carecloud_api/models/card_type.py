@@ -8,9 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CardType")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "prefix",
+        "card_type_id",
+        "text_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "prefix",
+        "card_type_id",
+        "text_id",
+    )
+)
 
 
 @_attrs_define
@@ -33,49 +54,39 @@ class CardType:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        prefix = self.prefix
-
-        card_type_id = self.card_type_id
-
-        text_id = self.text_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "prefix": prefix,
-            }
-        )
-        if card_type_id is not UNSET:
-            field_dict["card_type_id"] = card_type_id
-        if text_id is not UNSET:
-            field_dict["text_id"] = text_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["prefix"] = self.prefix
+        if self.card_type_id is not UNSET:
+            field_dict["card_type_id"] = self.card_type_id
+        if self.text_id is not UNSET:
+            field_dict["text_id"] = self.text_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        prefix = d.pop("prefix")
+        _self.prefix = _src["prefix"]
 
-        card_type_id = d.pop("card_type_id", UNSET)
+        _self.card_type_id = _src.get("card_type_id", UNSET)
 
-        text_id = d.pop("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        card_type = cls(
-            name=name,
-            prefix=prefix,
-            card_type_id=card_type_id,
-            text_id=text_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        card_type.unknown_fields = d
-        return card_type
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CardType", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

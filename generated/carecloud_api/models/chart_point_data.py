@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ChartPointData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "x_axis_value",
+        "y_axis_value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "x_axis_value",
+        "y_axis_value",
+    )
+)
 
 
 @_attrs_define
@@ -29,34 +46,33 @@ class ChartPointData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        x_axis_value = self.x_axis_value
-
-        y_axis_value = self.y_axis_value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if x_axis_value is not UNSET:
-            field_dict["x_axis_value"] = x_axis_value
-        if y_axis_value is not UNSET:
-            field_dict["y_axis_value"] = y_axis_value
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.x_axis_value is not UNSET:
+            field_dict["x_axis_value"] = self.x_axis_value
+        if self.y_axis_value is not UNSET:
+            field_dict["y_axis_value"] = self.y_axis_value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        x_axis_value = d.pop("x_axis_value", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.x_axis_value = _src.get("x_axis_value", UNSET)
 
-        y_axis_value = d.pop("y_axis_value", UNSET)
+        _self.y_axis_value = _src.get("y_axis_value", UNSET)
 
-        chart_point_data = cls(
-            x_axis_value=x_axis_value,
-            y_axis_value=y_axis_value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        chart_point_data.unknown_fields = d
-        return chart_point_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ChartPointData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

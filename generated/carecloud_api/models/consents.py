@@ -8,10 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.consents_consent_value import ConsentsConsentValue
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Consents")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "consent_id",
+        "consent_value",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "consent_id",
+        "consent_value",
+        "last_change",
+    )
+)
+_ConsentsConsentValue_BY_VALUE: dict[Any, ConsentsConsentValue] = dict(
+    ConsentsConsentValue._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -35,42 +57,42 @@ class Consents:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        consent_id = self.consent_id
-
-        consent_value = self.consent_value.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "consent_id": consent_id,
-                "consent_value": consent_value,
-            }
-        )
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["consent_id"] = self.consent_id
+        consent_value = self.consent_value
+        field_dict["consent_value"] = None if consent_value is None else consent_value.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        consent_id = d.pop("consent_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.consent_id = _src["consent_id"]
 
-        consent_value = ConsentsConsentValue(d.pop("consent_value"))
+        _v = _src["consent_value"]
+        if _v is not None:
+            try:
+                _v = _ConsentsConsentValue_BY_VALUE[_v]
+            except KeyError:
+                _v = ConsentsConsentValue(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.consent_value = _v
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        consents = cls(
-            consent_id=consent_id,
-            consent_value=consent_value,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        consents.unknown_fields = d
-        return consents
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Consents", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

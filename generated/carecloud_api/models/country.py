@@ -8,10 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.country_state import CountryState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Country")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "country_id",
+        "name",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "country_id",
+        "name",
+        "state",
+    )
+)
+_CountryState_BY_VALUE: dict[Any, CountryState] = dict(CountryState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -35,48 +55,44 @@ class Country:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        country_id = self.country_id
-
-        name = self.name
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if country_id is not UNSET:
-            field_dict["country_id"] = country_id
-        if name is not UNSET:
-            field_dict["name"] = name
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.country_id is not UNSET:
+            field_dict["country_id"] = self.country_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        country_id = d.pop("country_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.country_id = _src.get("country_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CountryState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CountryState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CountryState_BY_VALUE[_v]
+            except KeyError:
+                _v = CountryState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        country = cls(
-            country_id=country_id,
-            name=name,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        country.unknown_fields = d
-        return country
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Country", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

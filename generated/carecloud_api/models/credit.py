@@ -8,10 +8,44 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.credit_state import CreditState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Credit")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "credit_type_id",
+        "partner_id",
+        "credit_id",
+        "assigned_credits",
+        "available_credits",
+        "valid_to",
+        "currency_id",
+        "state",
+        "note",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "credit_type_id",
+        "partner_id",
+        "credit_id",
+        "assigned_credits",
+        "available_credits",
+        "valid_to",
+        "currency_id",
+        "state",
+        "note",
+    )
+)
+_CreditState_BY_VALUE: dict[Any, CreditState] = dict(CreditState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -54,97 +88,69 @@ class Credit:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        credit_type_id = self.credit_type_id
-
-        partner_id = self.partner_id
-
-        credit_id = self.credit_id
-
-        assigned_credits = self.assigned_credits
-
-        available_credits = self.available_credits
-
-        valid_to = self.valid_to
-
-        currency_id = self.currency_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        note = self.note
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "credit_type_id": credit_type_id,
-                "partner_id": partner_id,
-            }
-        )
-        if credit_id is not UNSET:
-            field_dict["credit_id"] = credit_id
-        if assigned_credits is not UNSET:
-            field_dict["assigned_credits"] = assigned_credits
-        if available_credits is not UNSET:
-            field_dict["available_credits"] = available_credits
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["credit_type_id"] = self.credit_type_id
+        field_dict["partner_id"] = self.partner_id
+        if self.credit_id is not UNSET:
+            field_dict["credit_id"] = self.credit_id
+        if self.assigned_credits is not UNSET:
+            field_dict["assigned_credits"] = self.assigned_credits
+        if self.available_credits is not UNSET:
+            field_dict["available_credits"] = self.available_credits
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.currency_id is not UNSET:
+            field_dict["currency_id"] = self.currency_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if note is not UNSET:
-            field_dict["note"] = note
-
+            field_dict["state"] = None if state is None else state.value
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        credit_type_id = d.pop("credit_type_id")
+        _self.credit_type_id = _src["credit_type_id"]
 
-        partner_id = d.pop("partner_id")
+        _self.partner_id = _src["partner_id"]
 
-        credit_id = d.pop("credit_id", UNSET)
+        _self.credit_id = _src.get("credit_id", UNSET)
 
-        assigned_credits = d.pop("assigned_credits", UNSET)
+        _self.assigned_credits = _src.get("assigned_credits", UNSET)
 
-        available_credits = d.pop("available_credits", UNSET)
+        _self.available_credits = _src.get("available_credits", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        currency_id = d.pop("currency_id", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CreditState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CreditState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CreditState_BY_VALUE[_v]
+            except KeyError:
+                _v = CreditState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        note = d.pop("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        credit = cls(
-            customer_id=customer_id,
-            credit_type_id=credit_type_id,
-            partner_id=partner_id,
-            credit_id=credit_id,
-            assigned_credits=assigned_credits,
-            available_credits=available_credits,
-            valid_to=valid_to,
-            currency_id=currency_id,
-            state=state,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        credit.unknown_fields = d
-        return credit
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Credit", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,38 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CreditHistoryRecord")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "amount",
+        "credit_operation_type",
+        "credit_operation_note",
+        "partner_id",
+        "currency_id",
+        "store_id",
+        "credit_history_record_time",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "amount",
+        "credit_operation_type",
+        "credit_operation_note",
+        "partner_id",
+        "currency_id",
+        "store_id",
+        "credit_history_record_time",
+    )
+)
 
 
 @_attrs_define
@@ -46,76 +75,57 @@ class CreditHistoryRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        amount = self.amount
-
-        credit_operation_type = self.credit_operation_type
-
-        credit_operation_note = self.credit_operation_note
-
-        partner_id = self.partner_id
-
-        currency_id = self.currency_id
-
-        store_id = self.store_id
-
-        credit_history_record_time = self.credit_history_record_time
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if amount is not UNSET:
-            field_dict["amount"] = amount
-        if credit_operation_type is not UNSET:
-            field_dict["credit_operation_type"] = credit_operation_type
-        if credit_operation_note is not UNSET:
-            field_dict["credit_operation_note"] = credit_operation_note
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if credit_history_record_time is not UNSET:
-            field_dict["credit_history_record_time"] = credit_history_record_time
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.amount is not UNSET:
+            field_dict["amount"] = self.amount
+        if self.credit_operation_type is not UNSET:
+            field_dict["credit_operation_type"] = self.credit_operation_type
+        if self.credit_operation_note is not UNSET:
+            field_dict["credit_operation_note"] = self.credit_operation_note
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        if self.currency_id is not UNSET:
+            field_dict["currency_id"] = self.currency_id
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.credit_history_record_time is not UNSET:
+            field_dict["credit_history_record_time"] = self.credit_history_record_time
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        amount = d.pop("amount", UNSET)
+        _self.amount = _src.get("amount", UNSET)
 
-        credit_operation_type = d.pop("credit_operation_type", UNSET)
+        _self.credit_operation_type = _src.get("credit_operation_type", UNSET)
 
-        credit_operation_note = d.pop("credit_operation_note", UNSET)
+        _self.credit_operation_note = _src.get("credit_operation_note", UNSET)
 
-        partner_id = d.pop("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        currency_id = d.pop("currency_id", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        credit_history_record_time = d.pop("credit_history_record_time", UNSET)
+        _self.credit_history_record_time = _src.get("credit_history_record_time", UNSET)
 
-        credit_history_record = cls(
-            customer_id=customer_id,
-            amount=amount,
-            credit_operation_type=credit_operation_type,
-            credit_operation_note=credit_operation_note,
-            partner_id=partner_id,
-            currency_id=currency_id,
-            store_id=store_id,
-            credit_history_record_time=credit_history_record_time,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        credit_history_record.unknown_fields = d
-        return credit_history_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CreditHistoryRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CreditWalletSummary")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "currency_id",
+        "earned_credits",
+        "redeemed_credits",
+        "available_credits",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "currency_id",
+        "earned_credits",
+        "redeemed_credits",
+        "available_credits",
+    )
+)
 
 
 @_attrs_define
@@ -35,48 +56,41 @@ class CreditWalletSummary:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        currency_id = self.currency_id
-
-        earned_credits = self.earned_credits
-
-        redeemed_credits = self.redeemed_credits
-
-        available_credits = self.available_credits
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if earned_credits is not UNSET:
-            field_dict["earned_credits"] = earned_credits
-        if redeemed_credits is not UNSET:
-            field_dict["redeemed_credits"] = redeemed_credits
-        if available_credits is not UNSET:
-            field_dict["available_credits"] = available_credits
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.currency_id is not UNSET:
+            field_dict["currency_id"] = self.currency_id
+        if self.earned_credits is not UNSET:
+            field_dict["earned_credits"] = self.earned_credits
+        if self.redeemed_credits is not UNSET:
+            field_dict["redeemed_credits"] = self.redeemed_credits
+        if self.available_credits is not UNSET:
+            field_dict["available_credits"] = self.available_credits
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        currency_id = d.pop("currency_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        earned_credits = d.pop("earned_credits", UNSET)
+        _self.earned_credits = _src.get("earned_credits", UNSET)
 
-        redeemed_credits = d.pop("redeemed_credits", UNSET)
+        _self.redeemed_credits = _src.get("redeemed_credits", UNSET)
 
-        available_credits = d.pop("available_credits", UNSET)
+        _self.available_credits = _src.get("available_credits", UNSET)
 
-        credit_wallet_summary = cls(
-            currency_id=currency_id,
-            earned_credits=earned_credits,
-            redeemed_credits=redeemed_credits,
-            available_credits=available_credits,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        credit_wallet_summary.unknown_fields = d
-        return credit_wallet_summary
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CreditWalletSummary", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="Currency")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "currency_id",
+        "name",
+        "code",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "currency_id",
+        "name",
+        "code",
+    )
+)
 
 
 @_attrs_define
@@ -29,41 +49,34 @@ class Currency:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        currency_id = self.currency_id
-
-        name = self.name
-
-        code = self.code
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "currency_id": currency_id,
-                "name": name,
-                "code": code,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["currency_id"] = self.currency_id
+        field_dict["name"] = self.name
+        field_dict["code"] = self.code
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        currency_id = d.pop("currency_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.currency_id = _src["currency_id"]
 
-        name = d.pop("name")
+        _self.name = _src["name"]
 
-        code = d.pop("code")
+        _self.code = _src["code"]
 
-        currency = cls(
-            currency_id=currency_id,
-            name=name,
-            code=code,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        currency.unknown_fields = d
-        return currency
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Currency", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.custom_agreements_agreement_value import CustomAgreementsAgreementValue
 
 T = TypeVar("T", bound="CustomAgreements")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "agreement_id",
+        "agreement_value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "agreement_id",
+        "agreement_value",
+    )
+)
+_CustomAgreementsAgreementValue_BY_VALUE: dict[Any, CustomAgreementsAgreementValue] = dict(
+    CustomAgreementsAgreementValue._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -31,35 +51,40 @@ class CustomAgreements:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        agreement_id = self.agreement_id
-
-        agreement_value = self.agreement_value.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "agreement_id": agreement_id,
-                "agreement_value": agreement_value,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["agreement_id"] = self.agreement_id
+        agreement_value = self.agreement_value
+        field_dict["agreement_value"] = None if agreement_value is None else agreement_value.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        agreement_id = d.pop("agreement_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.agreement_id = _src["agreement_id"]
 
-        agreement_value = CustomAgreementsAgreementValue(d.pop("agreement_value"))
+        _v = _src["agreement_value"]
+        if _v is not None:
+            try:
+                _v = _CustomAgreementsAgreementValue_BY_VALUE[_v]
+            except KeyError:
+                _v = CustomAgreementsAgreementValue(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.agreement_value = _v
 
-        custom_agreements = cls(
-            agreement_id=agreement_id,
-            agreement_value=agreement_value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        custom_agreements.unknown_fields = d
-        return custom_agreements
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomAgreements", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

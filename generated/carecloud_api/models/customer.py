@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.customer_state import CustomerState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,31 @@ def _bind_models() -> None:
     from ..models.personal_information import PersonalInformation  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "personal_information",
+        "customer_id",
+        "doi_email",
+        "doi_phone",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "personal_information",
+        "customer_id",
+        "doi_email",
+        "doi_phone",
+        "last_change",
+        "state",
+    )
+)
+_CustomerState_BY_VALUE: dict[Any, CustomerState] = dict(CustomerState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -58,73 +84,63 @@ class Customer:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        personal_information = self.personal_information.to_dict()
-
-        customer_id = self.customer_id
-
-        doi_email = self.doi_email
-
-        doi_phone = self.doi_phone
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "personal_information": personal_information,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        personal_information = self.personal_information
+        field_dict["personal_information"] = (
+            None if personal_information is None else personal_information.to_dict()
         )
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if doi_email is not UNSET:
-            field_dict["doi_email"] = doi_email
-        if doi_phone is not UNSET:
-            field_dict["doi_phone"] = doi_phone
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.doi_email is not UNSET:
+            field_dict["doi_email"] = self.doi_email
+        if self.doi_phone is not UNSET:
+            field_dict["doi_phone"] = self.doi_phone
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        personal_information = PersonalInformation.from_dict(d.pop("personal_information"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["personal_information"]
+        if _v is not None:
+            _v = PersonalInformation.from_dict(_v)
+        _self.personal_information = _v
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        doi_email = d.pop("doi_email", UNSET)
+        _self.doi_email = _src.get("doi_email", UNSET)
 
-        doi_phone = d.pop("doi_phone", UNSET)
+        _self.doi_phone = _src.get("doi_phone", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CustomerState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CustomerState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CustomerState_BY_VALUE[_v]
+            except KeyError:
+                _v = CustomerState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        customer = cls(
-            personal_information=personal_information,
-            customer_id=customer_id,
-            doi_email=doi_email,
-            doi_phone=doi_phone,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        customer.unknown_fields = d
-        return customer
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Customer", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

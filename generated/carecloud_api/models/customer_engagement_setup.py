@@ -8,10 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.customer_engagement_setup_state import CustomerEngagementSetupState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomerEngagementSetup")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "setup_id",
+        "setup",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "setup_id",
+        "setup",
+        "state",
+    )
+)
+_CustomerEngagementSetupState_BY_VALUE: dict[Any, CustomerEngagementSetupState] = dict(
+    CustomerEngagementSetupState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -34,48 +56,46 @@ class CustomerEngagementSetup:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        setup_id = self.setup_id
-
-        setup = self.setup
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if setup_id is not UNSET:
-            field_dict["setup_id"] = setup_id
-        if setup is not UNSET:
-            field_dict["setup"] = setup
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.setup_id is not UNSET:
+            field_dict["setup_id"] = self.setup_id
+        if self.setup is not UNSET:
+            field_dict["setup"] = self.setup
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        setup_id = d.pop("setup_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.setup_id = _src.get("setup_id", UNSET)
 
-        setup = d.pop("setup", UNSET)
+        _self.setup = _src.get("setup", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CustomerEngagementSetupState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CustomerEngagementSetupState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CustomerEngagementSetupState_BY_VALUE[_v]
+            except KeyError:
+                _v = CustomerEngagementSetupState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        customer_engagement_setup = cls(
-            setup_id=setup_id,
-            setup=setup,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        customer_engagement_setup.unknown_fields = d
-        return customer_engagement_setup
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerEngagementSetup", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,12 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("strict",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("strict",))
+
+
 @_attrs_define
 class CustomerSearchResult:
     """Result of the search.
@@ -43,41 +50,35 @@ class CustomerSearchResult:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        strict: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.strict, Unset):
-            strict = []
-            for strict_item_data in self.strict:
-                strict_item = strict_item_data.to_dict()
-                strict.append(strict_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        strict = self.strict
         if strict is not UNSET:
-            field_dict["strict"] = strict
-
+            field_dict["strict"] = None if strict is None else [item.to_dict() for item in strict]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _strict = d.pop("strict", UNSET)
-        strict: list[CustomerResult] | Unset = UNSET
-        if _strict is not UNSET:
-            strict = []
-            for strict_item_data in _strict:
-                strict_item = CustomerResult.from_dict(strict_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("strict", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CustomerResult.from_dict, _v))
+        _self.strict = _v
 
-                strict.append(strict_item)
-
-        customer_search_result = cls(
-            strict=strict,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        customer_search_result.unknown_fields = d
-        return customer_search_result
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerSearchResult", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

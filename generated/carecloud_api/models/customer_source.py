@@ -8,10 +8,34 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.customer_source_state import CustomerSourceState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomerSource")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_source_id",
+        "name",
+        "customer_source_text_id",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_source_id",
+        "name",
+        "customer_source_text_id",
+        "state",
+        "last_change",
+    )
+)
+_CustomerSourceState_BY_VALUE: dict[Any, CustomerSourceState] = dict(CustomerSourceState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -42,63 +66,50 @@ class CustomerSource:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_source_id = self.customer_source_id
-
-        name = self.name
-
-        customer_source_text_id = self.customer_source_text_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_source_id": customer_source_id,
-                "name": name,
-            }
-        )
-        if customer_source_text_id is not UNSET:
-            field_dict["customer_source_text_id"] = customer_source_text_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_source_id"] = self.customer_source_id
+        field_dict["name"] = self.name
+        if self.customer_source_text_id is not UNSET:
+            field_dict["customer_source_text_id"] = self.customer_source_text_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_source_id = d.pop("customer_source_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_source_id = _src["customer_source_id"]
 
-        name = d.pop("name")
+        _self.name = _src["name"]
 
-        customer_source_text_id = d.pop("customer_source_text_id", UNSET)
+        _self.customer_source_text_id = _src.get("customer_source_text_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: CustomerSourceState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = CustomerSourceState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _CustomerSourceState_BY_VALUE[_v]
+            except KeyError:
+                _v = CustomerSourceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        customer_source = cls(
-            customer_source_id=customer_source_id,
-            name=name,
-            customer_source_text_id=customer_source_text_id,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        customer_source.unknown_fields = d
-        return customer_source
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerSource", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CustomerSourceRecord")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_source_id",
+        "customer_source_record_id",
+        "customer_id",
+        "external_id",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_source_id",
+        "customer_source_record_id",
+        "customer_id",
+        "external_id",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -41,57 +64,44 @@ class CustomerSourceRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_source_id = self.customer_source_id
-
-        customer_source_record_id = self.customer_source_record_id
-
-        customer_id = self.customer_id
-
-        external_id = self.external_id
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_source_id": customer_source_id,
-            }
-        )
-        if customer_source_record_id is not UNSET:
-            field_dict["customer_source_record_id"] = customer_source_record_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if external_id is not UNSET:
-            field_dict["external_id"] = external_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_source_id"] = self.customer_source_id
+        if self.customer_source_record_id is not UNSET:
+            field_dict["customer_source_record_id"] = self.customer_source_record_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.external_id is not UNSET:
+            field_dict["external_id"] = self.external_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_source_id = d.pop("customer_source_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_source_id = _src["customer_source_id"]
 
-        customer_source_record_id = d.pop("customer_source_record_id", UNSET)
+        _self.customer_source_record_id = _src.get("customer_source_record_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        external_id = d.pop("external_id", UNSET)
+        _self.external_id = _src.get("external_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        customer_source_record = cls(
-            customer_source_id=customer_source_id,
-            customer_source_record_id=customer_source_record_id,
-            customer_id=customer_id,
-            external_id=external_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        customer_source_record.unknown_fields = d
-        return customer_source_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("CustomerSourceRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

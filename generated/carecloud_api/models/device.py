@@ -8,7 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="Device")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "device_id",
+        "device_system",
+        "device_name",
+        "device_type",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "device_id",
+        "device_system",
+        "device_name",
+        "device_type",
+    )
+)
 
 
 @_attrs_define
@@ -31,47 +53,37 @@ class Device:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        device_id = self.device_id
-
-        device_system = self.device_system
-
-        device_name = self.device_name
-
-        device_type = self.device_type
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "device_id": device_id,
-                "device_system": device_system,
-                "device_name": device_name,
-                "device_type": device_type,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["device_id"] = self.device_id
+        field_dict["device_system"] = self.device_system
+        field_dict["device_name"] = self.device_name
+        field_dict["device_type"] = self.device_type
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        device_id = d.pop("device_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.device_id = _src["device_id"]
 
-        device_system = d.pop("device_system")
+        _self.device_system = _src["device_system"]
 
-        device_name = d.pop("device_name")
+        _self.device_name = _src["device_name"]
 
-        device_type = d.pop("device_type")
+        _self.device_type = _src["device_type"]
 
-        device = cls(
-            device_id=device_id,
-            device_system=device_system,
-            device_name=device_name,
-            device_type=device_type,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        device.unknown_fields = d
-        return device
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Device", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DiscountItem")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "bill_item_id",
+        "discount_code",
+        "discount_value",
+        "discount_percent",
+        "description",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "bill_item_id",
+        "discount_code",
+        "discount_value",
+        "discount_percent",
+        "description",
+    )
+)
 
 
 @_attrs_define
@@ -35,57 +58,44 @@ class DiscountItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        bill_item_id = self.bill_item_id
-
-        discount_code = self.discount_code
-
-        discount_value = self.discount_value
-
-        discount_percent = self.discount_percent
-
-        description = self.description
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "bill_item_id": bill_item_id,
-            }
-        )
-        if discount_code is not UNSET:
-            field_dict["discount_code"] = discount_code
-        if discount_value is not UNSET:
-            field_dict["discount_value"] = discount_value
-        if discount_percent is not UNSET:
-            field_dict["discount_percent"] = discount_percent
-        if description is not UNSET:
-            field_dict["description"] = description
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["bill_item_id"] = self.bill_item_id
+        if self.discount_code is not UNSET:
+            field_dict["discount_code"] = self.discount_code
+        if self.discount_value is not UNSET:
+            field_dict["discount_value"] = self.discount_value
+        if self.discount_percent is not UNSET:
+            field_dict["discount_percent"] = self.discount_percent
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        bill_item_id = d.pop("bill_item_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.bill_item_id = _src["bill_item_id"]
 
-        discount_code = d.pop("discount_code", UNSET)
+        _self.discount_code = _src.get("discount_code", UNSET)
 
-        discount_value = d.pop("discount_value", UNSET)
+        _self.discount_value = _src.get("discount_value", UNSET)
 
-        discount_percent = d.pop("discount_percent", UNSET)
+        _self.discount_percent = _src.get("discount_percent", UNSET)
 
-        description = d.pop("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        discount_item = cls(
-            bill_item_id=bill_item_id,
-            discount_code=discount_code,
-            discount_value=discount_value,
-            discount_percent=discount_percent,
-            description=description,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        discount_item.unknown_fields = d
-        return discount_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("DiscountItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

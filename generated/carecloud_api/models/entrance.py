@@ -8,12 +8,72 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.entrance_entrance_type_id import EntranceEntranceTypeId
 from ..models.entrance_pos_id import EntrancePosId
 from ..models.entrance_state import EntranceState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Entrance")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "entrance_id",
+        "pos_id",
+        "card_id",
+        "state",
+        "name",
+        "customer_id",
+        "resort_name",
+        "customer_category_name",
+        "external_order_id",
+        "external_entrance_id",
+        "external_turnstile_permission_id",
+        "entrance_type_id",
+        "order_item_id",
+        "created_at",
+        "cancelled_at",
+        "charged_price",
+        "product_ids",
+        "charge_date",
+        "valid_from",
+        "valid_to",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "entrance_id",
+        "pos_id",
+        "card_id",
+        "state",
+        "name",
+        "customer_id",
+        "resort_name",
+        "customer_category_name",
+        "external_order_id",
+        "external_entrance_id",
+        "external_turnstile_permission_id",
+        "entrance_type_id",
+        "order_item_id",
+        "created_at",
+        "cancelled_at",
+        "charged_price",
+        "product_ids",
+        "charge_date",
+        "valid_from",
+        "valid_to",
+        "last_change",
+    )
+)
+_EntranceEntranceTypeId_BY_VALUE: dict[Any, EntranceEntranceTypeId] = dict(
+    EntranceEntranceTypeId._value2member_map_
+)  # type: ignore[arg-type]
+_EntrancePosId_BY_VALUE: dict[Any, EntrancePosId] = dict(EntrancePosId._value2member_map_)  # type: ignore[arg-type]
+_EntranceState_BY_VALUE: dict[Any, EntranceState] = dict(EntranceState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -85,173 +145,126 @@ class Entrance:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        entrance_id = self.entrance_id
-
-        pos_id = self.pos_id.value
-
-        card_id = self.card_id
-
-        state = self.state.value
-
-        name = self.name
-
-        customer_id = self.customer_id
-
-        resort_name = self.resort_name
-
-        customer_category_name = self.customer_category_name
-
-        external_order_id = self.external_order_id
-
-        external_entrance_id = self.external_entrance_id
-
-        external_turnstile_permission_id = self.external_turnstile_permission_id
-
-        entrance_type_id: int | Unset = UNSET
-        if not isinstance(self.entrance_type_id, Unset):
-            entrance_type_id = self.entrance_type_id.value
-
-        order_item_id = self.order_item_id
-
-        created_at = self.created_at
-
-        cancelled_at = self.cancelled_at
-
-        charged_price = self.charged_price
-
-        product_ids = self.product_ids
-
-        charge_date = self.charge_date
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "entrance_id": entrance_id,
-                "pos_id": pos_id,
-                "card_id": card_id,
-                "state": state,
-            }
-        )
-        if name is not UNSET:
-            field_dict["name"] = name
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if resort_name is not UNSET:
-            field_dict["resort_name"] = resort_name
-        if customer_category_name is not UNSET:
-            field_dict["customer_category_name"] = customer_category_name
-        if external_order_id is not UNSET:
-            field_dict["external_order_id"] = external_order_id
-        if external_entrance_id is not UNSET:
-            field_dict["external_entrance_id"] = external_entrance_id
-        if external_turnstile_permission_id is not UNSET:
-            field_dict["external_turnstile_permission_id"] = external_turnstile_permission_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["entrance_id"] = self.entrance_id
+        pos_id = self.pos_id
+        field_dict["pos_id"] = None if pos_id is None else pos_id.value
+        field_dict["card_id"] = self.card_id
+        state = self.state
+        field_dict["state"] = None if state is None else state.value
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.resort_name is not UNSET:
+            field_dict["resort_name"] = self.resort_name
+        if self.customer_category_name is not UNSET:
+            field_dict["customer_category_name"] = self.customer_category_name
+        if self.external_order_id is not UNSET:
+            field_dict["external_order_id"] = self.external_order_id
+        if self.external_entrance_id is not UNSET:
+            field_dict["external_entrance_id"] = self.external_entrance_id
+        if self.external_turnstile_permission_id is not UNSET:
+            field_dict["external_turnstile_permission_id"] = self.external_turnstile_permission_id
+        entrance_type_id = self.entrance_type_id
         if entrance_type_id is not UNSET:
-            field_dict["entrance_type_id"] = entrance_type_id
-        if order_item_id is not UNSET:
-            field_dict["order_item_id"] = order_item_id
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if cancelled_at is not UNSET:
-            field_dict["cancelled_at"] = cancelled_at
-        if charged_price is not UNSET:
-            field_dict["charged_price"] = charged_price
-        if product_ids is not UNSET:
-            field_dict["product_ids"] = product_ids
-        if charge_date is not UNSET:
-            field_dict["charge_date"] = charge_date
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["entrance_type_id"] = None if entrance_type_id is None else entrance_type_id.value
+        if self.order_item_id is not UNSET:
+            field_dict["order_item_id"] = self.order_item_id
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.cancelled_at is not UNSET:
+            field_dict["cancelled_at"] = self.cancelled_at
+        if self.charged_price is not UNSET:
+            field_dict["charged_price"] = self.charged_price
+        if self.product_ids is not UNSET:
+            field_dict["product_ids"] = self.product_ids
+        if self.charge_date is not UNSET:
+            field_dict["charge_date"] = self.charge_date
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        entrance_id = d.pop("entrance_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.entrance_id = _src["entrance_id"]
 
-        pos_id = EntrancePosId(d.pop("pos_id"))
+        _v = _src["pos_id"]
+        if _v is not None:
+            try:
+                _v = _EntrancePosId_BY_VALUE[_v]
+            except KeyError:
+                _v = EntrancePosId(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.pos_id = _v
 
-        card_id = d.pop("card_id")
+        _self.card_id = _src["card_id"]
 
-        state = EntranceState(d.pop("state"))
+        _v = _src["state"]
+        if _v is not None:
+            try:
+                _v = _EntranceState_BY_VALUE[_v]
+            except KeyError:
+                _v = EntranceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        resort_name = d.pop("resort_name", UNSET)
+        _self.resort_name = _src.get("resort_name", UNSET)
 
-        customer_category_name = d.pop("customer_category_name", UNSET)
+        _self.customer_category_name = _src.get("customer_category_name", UNSET)
 
-        external_order_id = d.pop("external_order_id", UNSET)
+        _self.external_order_id = _src.get("external_order_id", UNSET)
 
-        external_entrance_id = d.pop("external_entrance_id", UNSET)
+        _self.external_entrance_id = _src.get("external_entrance_id", UNSET)
 
-        external_turnstile_permission_id = d.pop("external_turnstile_permission_id", UNSET)
+        _self.external_turnstile_permission_id = _src.get("external_turnstile_permission_id", UNSET)
 
-        _entrance_type_id = d.pop("entrance_type_id", UNSET)
-        entrance_type_id: EntranceEntranceTypeId | Unset
-        if isinstance(_entrance_type_id, Unset):
-            entrance_type_id = UNSET
-        else:
-            entrance_type_id = EntranceEntranceTypeId(_entrance_type_id)
+        _v = _src.get("entrance_type_id", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _EntranceEntranceTypeId_BY_VALUE[_v]
+            except KeyError:
+                _v = EntranceEntranceTypeId(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.entrance_type_id = _v
 
-        order_item_id = d.pop("order_item_id", UNSET)
+        _self.order_item_id = _src.get("order_item_id", UNSET)
 
-        created_at = d.pop("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        cancelled_at = d.pop("cancelled_at", UNSET)
+        _self.cancelled_at = _src.get("cancelled_at", UNSET)
 
-        charged_price = d.pop("charged_price", UNSET)
+        _self.charged_price = _src.get("charged_price", UNSET)
 
-        product_ids = d.pop("product_ids", UNSET)
+        _self.product_ids = _src.get("product_ids", UNSET)
 
-        charge_date = d.pop("charge_date", UNSET)
+        _self.charge_date = _src.get("charge_date", UNSET)
 
-        valid_from = d.pop("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        entrance = cls(
-            entrance_id=entrance_id,
-            pos_id=pos_id,
-            card_id=card_id,
-            state=state,
-            name=name,
-            customer_id=customer_id,
-            resort_name=resort_name,
-            customer_category_name=customer_category_name,
-            external_order_id=external_order_id,
-            external_entrance_id=external_entrance_id,
-            external_turnstile_permission_id=external_turnstile_permission_id,
-            entrance_type_id=entrance_type_id,
-            order_item_id=order_item_id,
-            created_at=created_at,
-            cancelled_at=cancelled_at,
-            charged_price=charged_price,
-            product_ids=product_ids,
-            charge_date=charge_date,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        entrance.unknown_fields = d
-        return entrance
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Entrance", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.event_state import EventState
 from ..types import UNSET, Unset
 
@@ -28,6 +29,52 @@ def _bind_models() -> None:
     from ..models.property_record import PropertyRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "event_type_id",
+        "customer_id",
+        "external_id",
+        "event_id",
+        "data",
+        "created_at",
+        "secondary_external_id",
+        "state",
+        "property_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event_type_id",
+        "customer_id",
+        "external_id",
+        "event_id",
+        "data",
+        "created_at",
+        "secondary_external_id",
+        "state",
+        "property_records",
+    )
+)
+_EventState_BY_VALUE: dict[Any, EventState] = dict(EventState._value2member_map_)  # type: ignore[arg-type]
+
+
+def _parse_data(data: object) -> EventDataType2 | list[str] | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            data_type_2 = EventDataType2.from_dict(data)
+
+            return data_type_2
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -71,134 +118,87 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        event_type_id = self.event_type_id
-
-        customer_id = self.customer_id
-
-        external_id = self.external_id
-
-        event_id = self.event_id
-
-        data: dict[str, Any] | list[str] | str | Unset
-        if isinstance(self.data, Unset):
-            data = UNSET
-        elif isinstance(self.data, list):
-            data = self.data
-
-        elif isinstance(self.data, EventDataType2):
-            data = self.data.to_dict()
-        else:
-            data = self.data
-
-        created_at = self.created_at
-
-        secondary_external_id = self.secondary_external_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "event_type_id": event_type_id,
-                "customer_id": customer_id,
-                "external_id": external_id,
-            }
-        )
-        if event_id is not UNSET:
-            field_dict["event_id"] = event_id
-        if data is not UNSET:
-            field_dict["data"] = data
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if secondary_external_id is not UNSET:
-            field_dict["secondary_external_id"] = secondary_external_id
-        if state is not UNSET:
-            field_dict["state"] = state
-        if property_records is not UNSET:
-            field_dict["property_records"] = property_records
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["event_type_id"] = self.event_type_id
+        field_dict["customer_id"] = self.customer_id
+        field_dict["external_id"] = self.external_id
+        if self.event_id is not UNSET:
+            field_dict["event_id"] = self.event_id
+        if self.data is None:
+            field_dict["data"] = None
+        else:
+            data: dict[str, Any] | list[str] | str | Unset
+            if isinstance(self.data, Unset):
+                data = UNSET
+            elif isinstance(self.data, list):
+                data = self.data
 
+            elif isinstance(self.data, EventDataType2):
+                data = self.data.to_dict()
+            else:
+                data = self.data
+            if data is not UNSET:
+                field_dict["data"] = data
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.secondary_external_id is not UNSET:
+            field_dict["secondary_external_id"] = self.secondary_external_id
+        state = self.state
+        if state is not UNSET:
+            field_dict["state"] = None if state is None else state.value
+        property_records = self.property_records
+        if property_records is not UNSET:
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        event_type_id = d.pop("event_type_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.event_type_id = _src["event_type_id"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        external_id = d.pop("external_id")
+        _self.external_id = _src["external_id"]
 
-        event_id = d.pop("event_id", UNSET)
+        _self.event_id = _src.get("event_id", UNSET)
 
-        def _parse_data(data: object) -> EventDataType2 | list[str] | str | Unset:
-            if isinstance(data, Unset):
-                return data
+        _v = _src.get("data", UNSET)
+        _self.data = None if _v is None else _parse_data(_v)
+
+        _self.created_at = _src.get("created_at", UNSET)
+
+        _self.secondary_external_id = _src.get("secondary_external_id", UNSET)
+
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
             try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                data_type_1 = cast(list[str], data)
+                _v = _EventState_BY_VALUE[_v]
+            except KeyError:
+                _v = EventState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-                return data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                data_type_2 = EventDataType2.from_dict(data)
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-                return data_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventDataType2 | list[str] | str | Unset, data)
-
-        data = _parse_data(d.pop("data", UNSET))
-
-        created_at = d.pop("created_at", UNSET)
-
-        secondary_external_id = d.pop("secondary_external_id", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: EventState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = EventState(_state)
-
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
-
-                property_records.append(property_records_item)
-
-        event = cls(
-            event_type_id=event_type_id,
-            customer_id=customer_id,
-            external_id=external_id,
-            event_id=event_id,
-            data=data,
-            created_at=created_at,
-            secondary_external_id=secondary_external_id,
-            state=state,
-            property_records=property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        event.unknown_fields = d
-        return event
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Event", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

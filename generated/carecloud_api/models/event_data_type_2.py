@@ -11,6 +11,10 @@ from attrs import field as _attrs_field
 T = TypeVar("T", bound="EventDataType2")
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(())
+
+
 @_attrs_define
 class EventDataType2:
     # Fields the pinned spec does not declare, kept as they came (forward compatibility). Named
@@ -18,19 +22,23 @@ class EventDataType2:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        event_data_type_2 = cls()
-
-        event_data_type_2.unknown_fields = d
-        return event_data_type_2
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+        )
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,10 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.event_group_state import EventGroupState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EventGroup")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "event_group_id",
+        "name",
+        "text_id",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event_group_id",
+        "name",
+        "text_id",
+        "state",
+    )
+)
+_EventGroupState_BY_VALUE: dict[Any, EventGroupState] = dict(EventGroupState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -36,57 +58,47 @@ class EventGroup:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        event_group_id = self.event_group_id
-
-        name = self.name
-
-        text_id = self.text_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "event_group_id": event_group_id,
-            }
-        )
-        if name is not UNSET:
-            field_dict["name"] = name
-        if text_id is not UNSET:
-            field_dict["text_id"] = text_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["event_group_id"] = self.event_group_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.text_id is not UNSET:
+            field_dict["text_id"] = self.text_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        event_group_id = d.pop("event_group_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.event_group_id = _src["event_group_id"]
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        text_id = d.pop("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: EventGroupState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = EventGroupState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _EventGroupState_BY_VALUE[_v]
+            except KeyError:
+                _v = EventGroupState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        event_group = cls(
-            event_group_id=event_group_id,
-            name=name,
-            text_id=text_id,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        event_group.unknown_fields = d
-        return event_group
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventGroup", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

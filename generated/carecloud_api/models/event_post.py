@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.event_post_customer_identifier_type import EventPostCustomerIdentifierType
 from ..models.event_post_state import EventPostState
 from ..types import UNSET, Unset
@@ -29,6 +30,70 @@ def _bind_models() -> None:
     from ..models.event_post_data_type_2 import EventPostDataType2  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "event_type_id",
+        "external_id",
+        "event_id",
+        "customer_id",
+        "customer_identifier_type",
+        "customer_identifier_value",
+        "data",
+        "created_at",
+        "secondary_external_id",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "event_type_id",
+        "external_id",
+        "event_id",
+        "customer_id",
+        "customer_identifier_type",
+        "customer_identifier_value",
+        "data",
+        "created_at",
+        "secondary_external_id",
+        "state",
+    )
+)
+_EventPostCustomerIdentifierType_BY_VALUE: dict[Any, EventPostCustomerIdentifierType] = dict(
+    EventPostCustomerIdentifierType._value2member_map_
+)  # type: ignore[arg-type]
+_EventPostState_BY_VALUE: dict[Any, EventPostState] = dict(EventPostState._value2member_map_)  # type: ignore[arg-type]
+
+
+def _parse_customer_identifier_value(data: object) -> EventPostCustomerIdentifierValueType1 | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, dict):
+        try:
+            customer_identifier_value_type_1 = EventPostCustomerIdentifierValueType1.from_dict(data)
+
+            return customer_identifier_value_type_1
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
+
+
+def _parse_data(data: object) -> EventPostDataType2 | list[str] | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            data_type_2 = EventPostDataType2.from_dict(data)
+
+            return data_type_2
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -104,160 +169,108 @@ class EventPost:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        event_type_id = self.event_type_id
-
-        external_id = self.external_id
-
-        event_id = self.event_id
-
-        customer_id = self.customer_id
-
-        customer_identifier_type: str | Unset = UNSET
-        if not isinstance(self.customer_identifier_type, Unset):
-            customer_identifier_type = self.customer_identifier_type.value
-
-        customer_identifier_value: dict[str, Any] | str | Unset
-        if isinstance(self.customer_identifier_value, Unset):
-            customer_identifier_value = UNSET
-        elif isinstance(self.customer_identifier_value, EventPostCustomerIdentifierValueType1):
-            customer_identifier_value = self.customer_identifier_value.to_dict()
-        else:
-            customer_identifier_value = self.customer_identifier_value
-
-        data: dict[str, Any] | list[str] | str | Unset
-        if isinstance(self.data, Unset):
-            data = UNSET
-        elif isinstance(self.data, list):
-            data = self.data
-
-        elif isinstance(self.data, EventPostDataType2):
-            data = self.data.to_dict()
-        else:
-            data = self.data
-
-        created_at = self.created_at
-
-        secondary_external_id = self.secondary_external_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "event_type_id": event_type_id,
-                "external_id": external_id,
-            }
-        )
-        if event_id is not UNSET:
-            field_dict["event_id"] = event_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["event_type_id"] = self.event_type_id
+        field_dict["external_id"] = self.external_id
+        if self.event_id is not UNSET:
+            field_dict["event_id"] = self.event_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        customer_identifier_type = self.customer_identifier_type
         if customer_identifier_type is not UNSET:
-            field_dict["customer_identifier_type"] = customer_identifier_type
-        if customer_identifier_value is not UNSET:
-            field_dict["customer_identifier_value"] = customer_identifier_value
-        if data is not UNSET:
-            field_dict["data"] = data
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if secondary_external_id is not UNSET:
-            field_dict["secondary_external_id"] = secondary_external_id
-        if state is not UNSET:
-            field_dict["state"] = state
+            field_dict["customer_identifier_type"] = (
+                None if customer_identifier_type is None else customer_identifier_type.value
+            )
+        if self.customer_identifier_value is None:
+            field_dict["customer_identifier_value"] = None
+        else:
+            customer_identifier_value: dict[str, Any] | str | Unset
+            if isinstance(self.customer_identifier_value, Unset):
+                customer_identifier_value = UNSET
+            elif isinstance(self.customer_identifier_value, EventPostCustomerIdentifierValueType1):
+                customer_identifier_value = self.customer_identifier_value.to_dict()
+            else:
+                customer_identifier_value = self.customer_identifier_value
+            if customer_identifier_value is not UNSET:
+                field_dict["customer_identifier_value"] = customer_identifier_value
+        if self.data is None:
+            field_dict["data"] = None
+        else:
+            data: dict[str, Any] | list[str] | str | Unset
+            if isinstance(self.data, Unset):
+                data = UNSET
+            elif isinstance(self.data, list):
+                data = self.data
 
+            elif isinstance(self.data, EventPostDataType2):
+                data = self.data.to_dict()
+            else:
+                data = self.data
+            if data is not UNSET:
+                field_dict["data"] = data
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.secondary_external_id is not UNSET:
+            field_dict["secondary_external_id"] = self.secondary_external_id
+        state = self.state
+        if state is not UNSET:
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        event_type_id = d.pop("event_type_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.event_type_id = _src["event_type_id"]
 
-        external_id = d.pop("external_id")
+        _self.external_id = _src["external_id"]
 
-        event_id = d.pop("event_id", UNSET)
+        _self.event_id = _src.get("event_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        _customer_identifier_type = d.pop("customer_identifier_type", UNSET)
-        customer_identifier_type: EventPostCustomerIdentifierType | Unset
-        if isinstance(_customer_identifier_type, Unset):
-            customer_identifier_type = UNSET
-        else:
-            customer_identifier_type = EventPostCustomerIdentifierType(_customer_identifier_type)
-
-        def _parse_customer_identifier_value(
-            data: object,
-        ) -> EventPostCustomerIdentifierValueType1 | str | Unset:
-            if isinstance(data, Unset):
-                return data
+        _v = _src.get("customer_identifier_type", UNSET)
+        if _v is not UNSET and _v is not None:
             try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                customer_identifier_value_type_1 = EventPostCustomerIdentifierValueType1.from_dict(data)
+                _v = _EventPostCustomerIdentifierType_BY_VALUE[_v]
+            except KeyError:
+                _v = EventPostCustomerIdentifierType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.customer_identifier_type = _v
 
-                return customer_identifier_value_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventPostCustomerIdentifierValueType1 | str | Unset, data)
+        _v = _src.get("customer_identifier_value", UNSET)
+        _self.customer_identifier_value = None if _v is None else _parse_customer_identifier_value(_v)
 
-        customer_identifier_value = _parse_customer_identifier_value(
-            d.pop("customer_identifier_value", UNSET)
+        _v = _src.get("data", UNSET)
+        _self.data = None if _v is None else _parse_data(_v)
+
+        _self.created_at = _src.get("created_at", UNSET)
+
+        _self.secondary_external_id = _src.get("secondary_external_id", UNSET)
+
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _EventPostState_BY_VALUE[_v]
+            except KeyError:
+                _v = EventPostState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
+
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        def _parse_data(data: object) -> EventPostDataType2 | list[str] | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                data_type_1 = cast(list[str], data)
-
-                return data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                data_type_2 = EventPostDataType2.from_dict(data)
-
-                return data_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventPostDataType2 | list[str] | str | Unset, data)
-
-        data = _parse_data(d.pop("data", UNSET))
-
-        created_at = d.pop("created_at", UNSET)
-
-        secondary_external_id = d.pop("secondary_external_id", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: EventPostState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = EventPostState(_state)
-
-        event_post = cls(
-            event_type_id=event_type_id,
-            external_id=external_id,
-            event_id=event_id,
-            customer_id=customer_id,
-            customer_identifier_type=customer_identifier_type,
-            customer_identifier_value=customer_identifier_value,
-            data=data,
-            created_at=created_at,
-            secondary_external_id=secondary_external_id,
-            state=state,
-        )
-
-        event_post.unknown_fields = d
-        return event_post
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventPost", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

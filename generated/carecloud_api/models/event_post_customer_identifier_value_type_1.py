@@ -8,7 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="EventPostCustomerIdentifierValueType1")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_source_id",
+        "external_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_source_id",
+        "external_id",
+    )
+)
 
 
 @_attrs_define
@@ -28,35 +46,31 @@ class EventPostCustomerIdentifierValueType1:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_source_id = self.customer_source_id
-
-        external_id = self.external_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_source_id": customer_source_id,
-                "external_id": external_id,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_source_id"] = self.customer_source_id
+        field_dict["external_id"] = self.external_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_source_id = d.pop("customer_source_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_source_id = _src["customer_source_id"]
 
-        external_id = d.pop("external_id")
+        _self.external_id = _src["external_id"]
 
-        event_post_customer_identifier_value_type_1 = cls(
-            customer_source_id=customer_source_id,
-            external_id=external_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        event_post_customer_identifier_value_type_1.unknown_fields = d
-        return event_post_customer_identifier_value_type_1
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("EventPostCustomerIdentifierValueType1", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

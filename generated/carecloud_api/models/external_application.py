@@ -8,10 +8,36 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.external_application_state import ExternalApplicationState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ExternalApplication")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "external_application_id",
+        "name",
+        "text_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "external_application_id",
+        "name",
+        "text_id",
+        "last_change",
+        "state",
+    )
+)
+_ExternalApplicationState_BY_VALUE: dict[Any, ExternalApplicationState] = dict(
+    ExternalApplicationState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -40,63 +66,50 @@ class ExternalApplication:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        external_application_id = self.external_application_id
-
-        name = self.name
-
-        text_id = self.text_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "external_application_id": external_application_id,
-                "name": name,
-            }
-        )
-        if text_id is not UNSET:
-            field_dict["text_id"] = text_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["external_application_id"] = self.external_application_id
+        field_dict["name"] = self.name
+        if self.text_id is not UNSET:
+            field_dict["text_id"] = self.text_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        external_application_id = d.pop("external_application_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.external_application_id = _src["external_application_id"]
 
-        name = d.pop("name")
+        _self.name = _src["name"]
 
-        text_id = d.pop("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: ExternalApplicationState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ExternalApplicationState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ExternalApplicationState_BY_VALUE[_v]
+            except KeyError:
+                _v = ExternalApplicationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        external_application = cls(
-            external_application_id=external_application_id,
-            name=name,
-            text_id=text_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        external_application.unknown_fields = d
-        return external_application
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ExternalApplication", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.final_bill_payment_type import FinalBillPaymentType
 from ..types import UNSET, Unset
 
@@ -32,6 +33,49 @@ def _bind_models() -> None:
     from ..models.utm import UTM  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "purchase_type_id",
+        "canceled",
+        "payment_type",
+        "bill_id",
+        "payment_time",
+        "currency_id",
+        "total_price",
+        "bill_items",
+        "fiscal",
+        "payment_recap",
+        "bill_number",
+        "created_by",
+        "utm",
+        "property_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "purchase_type_id",
+        "canceled",
+        "payment_type",
+        "bill_id",
+        "payment_time",
+        "currency_id",
+        "total_price",
+        "bill_items",
+        "fiscal",
+        "payment_recap",
+        "bill_number",
+        "created_by",
+        "utm",
+        "property_records",
+    )
+)
+_FinalBillPaymentType_BY_VALUE: dict[Any, FinalBillPaymentType] = dict(
+    FinalBillPaymentType._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -100,149 +144,100 @@ class FinalBill:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        purchase_type_id = self.purchase_type_id
-
-        canceled = self.canceled
-
-        payment_type = self.payment_type.value
-
-        bill_id = self.bill_id
-
-        payment_time = self.payment_time
-
-        currency_id = self.currency_id
-
-        total_price = self.total_price
-
-        bill_items = []
-        for bill_items_item_data in self.bill_items:
-            bill_items_item = bill_items_item_data.to_dict()
-            bill_items.append(bill_items_item)
-
-        fiscal = self.fiscal
-
-        payment_recap: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.payment_recap, Unset):
-            payment_recap = self.payment_recap.to_dict()
-
-        bill_number = self.bill_number
-
-        created_by = self.created_by
-
-        utm: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.utm, Unset):
-            utm = self.utm.to_dict()
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "purchase_type_id": purchase_type_id,
-                "canceled": canceled,
-                "payment_type": payment_type,
-                "bill_id": bill_id,
-                "payment_time": payment_time,
-                "currency_id": currency_id,
-                "total_price": total_price,
-                "bill_items": bill_items,
-            }
-        )
-        if fiscal is not UNSET:
-            field_dict["fiscal"] = fiscal
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["purchase_type_id"] = self.purchase_type_id
+        field_dict["canceled"] = self.canceled
+        payment_type = self.payment_type
+        field_dict["payment_type"] = None if payment_type is None else payment_type.value
+        field_dict["bill_id"] = self.bill_id
+        field_dict["payment_time"] = self.payment_time
+        field_dict["currency_id"] = self.currency_id
+        field_dict["total_price"] = self.total_price
+        bill_items = self.bill_items
+        field_dict["bill_items"] = None if bill_items is None else [item.to_dict() for item in bill_items]
+        if self.fiscal is not UNSET:
+            field_dict["fiscal"] = self.fiscal
+        payment_recap = self.payment_recap
         if payment_recap is not UNSET:
-            field_dict["payment_recap"] = payment_recap
-        if bill_number is not UNSET:
-            field_dict["bill_number"] = bill_number
-        if created_by is not UNSET:
-            field_dict["created_by"] = created_by
+            field_dict["payment_recap"] = None if payment_recap is None else payment_recap.to_dict()
+        if self.bill_number is not UNSET:
+            field_dict["bill_number"] = self.bill_number
+        if self.created_by is not UNSET:
+            field_dict["created_by"] = self.created_by
+        utm = self.utm
         if utm is not UNSET:
-            field_dict["utm"] = utm
+            field_dict["utm"] = None if utm is None else utm.to_dict()
+        property_records = self.property_records
         if property_records is not UNSET:
-            field_dict["property_records"] = property_records
-
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        purchase_type_id = d.pop("purchase_type_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.purchase_type_id = _src["purchase_type_id"]
 
-        canceled = d.pop("canceled")
+        _self.canceled = _src["canceled"]
 
-        payment_type = FinalBillPaymentType(d.pop("payment_type"))
+        _v = _src["payment_type"]
+        if _v is not None:
+            try:
+                _v = _FinalBillPaymentType_BY_VALUE[_v]
+            except KeyError:
+                _v = FinalBillPaymentType(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.payment_type = _v
 
-        bill_id = d.pop("bill_id")
+        _self.bill_id = _src["bill_id"]
 
-        payment_time = d.pop("payment_time")
+        _self.payment_time = _src["payment_time"]
 
-        currency_id = d.pop("currency_id")
+        _self.currency_id = _src["currency_id"]
 
-        total_price = d.pop("total_price")
+        _self.total_price = _src["total_price"]
 
-        bill_items = []
-        _bill_items = d.pop("bill_items")
-        for bill_items_item_data in _bill_items:
-            bill_items_item = BillItem.from_dict(bill_items_item_data)
+        _v = _src["bill_items"]
+        if _v is not None:
+            _v = list(map(BillItem.from_dict, _v))
+        _self.bill_items = _v
 
-            bill_items.append(bill_items_item)
+        _self.fiscal = _src.get("fiscal", UNSET)
 
-        fiscal = d.pop("fiscal", UNSET)
+        _v = _src.get("payment_recap", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = PaymentRecap.from_dict(_v)
+        _self.payment_recap = _v
 
-        _payment_recap = d.pop("payment_recap", UNSET)
-        payment_recap: PaymentRecap | Unset
-        if isinstance(_payment_recap, Unset):
-            payment_recap = UNSET
-        else:
-            payment_recap = PaymentRecap.from_dict(_payment_recap)
+        _self.bill_number = _src.get("bill_number", UNSET)
 
-        bill_number = d.pop("bill_number", UNSET)
+        _self.created_by = _src.get("created_by", UNSET)
 
-        created_by = d.pop("created_by", UNSET)
+        _v = _src.get("utm", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = UTM.from_dict(_v)
+        _self.utm = _v
 
-        _utm = d.pop("utm", UNSET)
-        utm: UTM | Unset
-        if isinstance(_utm, Unset):
-            utm = UNSET
-        else:
-            utm = UTM.from_dict(_utm)
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
-
-                property_records.append(property_records_item)
-
-        final_bill = cls(
-            purchase_type_id=purchase_type_id,
-            canceled=canceled,
-            payment_type=payment_type,
-            bill_id=bill_id,
-            payment_time=payment_time,
-            currency_id=currency_id,
-            total_price=total_price,
-            bill_items=bill_items,
-            fiscal=fiscal,
-            payment_recap=payment_recap,
-            bill_number=bill_number,
-            created_by=created_by,
-            utm=utm,
-            property_records=property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        final_bill.unknown_fields = d
-        return final_bill
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("FinalBill", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,26 @@ def _bind_models() -> None:
     from ..models.forbidden_error_body_error_error_data import ForbiddenErrorBodyErrorErrorData  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "type",
+        "title",
+        "detail",
+        "error_data",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "type",
+        "title",
+        "detail",
+        "error_data",
+    )
+)
 
 
 @_attrs_define
@@ -48,57 +69,47 @@ class ForbiddenErrorBodyError:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        type_ = self.type_
-
-        title = self.title
-
-        detail = self.detail
-
-        error_data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.error_data, Unset):
-            error_data = self.error_data.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if type_ is not UNSET:
-            field_dict["type"] = type_
-        if title is not UNSET:
-            field_dict["title"] = title
-        if detail is not UNSET:
-            field_dict["detail"] = detail
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.type_ is not UNSET:
+            field_dict["type"] = self.type_
+        if self.title is not UNSET:
+            field_dict["title"] = self.title
+        if self.detail is not UNSET:
+            field_dict["detail"] = self.detail
+        error_data = self.error_data
         if error_data is not UNSET:
-            field_dict["error_data"] = error_data
-
+            field_dict["error_data"] = None if error_data is None else error_data.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        type_ = d.pop("type", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.type_ = _src.get("type", UNSET)
 
-        title = d.pop("title", UNSET)
+        _self.title = _src.get("title", UNSET)
 
-        detail = d.pop("detail", UNSET)
+        _self.detail = _src.get("detail", UNSET)
 
-        _error_data = d.pop("error_data", UNSET)
-        error_data: ForbiddenErrorBodyErrorErrorData | Unset
-        if isinstance(_error_data, Unset):
-            error_data = UNSET
-        else:
-            error_data = ForbiddenErrorBodyErrorErrorData.from_dict(_error_data)
+        _v = _src.get("error_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = ForbiddenErrorBodyErrorErrorData.from_dict(_v)
+        _self.error_data = _v
 
-        forbidden_error_body_error = cls(
-            type_=type_,
-            title=title,
-            detail=detail,
-            error_data=error_data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        forbidden_error_body_error.unknown_fields = d
-        return forbidden_error_body_error
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ForbiddenErrorBodyError", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

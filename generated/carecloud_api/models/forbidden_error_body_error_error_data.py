@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ForbiddenErrorBodyErrorErrorData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "invalid_resource_name",
+        "interface",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "invalid_resource_name",
+        "interface",
+    )
+)
 
 
 @_attrs_define
@@ -29,34 +46,33 @@ class ForbiddenErrorBodyErrorErrorData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        invalid_resource_name = self.invalid_resource_name
-
-        interface = self.interface
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if invalid_resource_name is not UNSET:
-            field_dict["invalid_resource_name"] = invalid_resource_name
-        if interface is not UNSET:
-            field_dict["interface"] = interface
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.invalid_resource_name is not UNSET:
+            field_dict["invalid_resource_name"] = self.invalid_resource_name
+        if self.interface is not UNSET:
+            field_dict["interface"] = self.interface
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        invalid_resource_name = d.pop("invalid_resource_name", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.invalid_resource_name = _src.get("invalid_resource_name", UNSET)
 
-        interface = d.pop("interface", UNSET)
+        _self.interface = _src.get("interface", UNSET)
 
-        forbidden_error_body_error_error_data = cls(
-            invalid_resource_name=invalid_resource_name,
-            interface=interface,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        forbidden_error_body_error_error_data.unknown_fields = d
-        return forbidden_error_body_error_error_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ForbiddenErrorBodyErrorErrorData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

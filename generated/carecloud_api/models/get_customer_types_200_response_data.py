@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,22 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_types",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_types",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetCustomerTypes200ResponseData:
     """
@@ -44,48 +61,41 @@ class GetCustomerTypes200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_types: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.customer_types, Unset):
-            customer_types = []
-            for customer_types_item_data in self.customer_types:
-                customer_types_item = customer_types_item_data.to_dict()
-                customer_types.append(customer_types_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        customer_types = self.customer_types
         if customer_types is not UNSET:
-            field_dict["customer_types"] = customer_types
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["customer_types"] = (
+                None if customer_types is None else [item.to_dict() for item in customer_types]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _customer_types = d.pop("customer_types", UNSET)
-        customer_types: list[CustomerType] | Unset = UNSET
-        if _customer_types is not UNSET:
-            customer_types = []
-            for customer_types_item_data in _customer_types:
-                customer_types_item = CustomerType.from_dict(customer_types_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("customer_types", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CustomerType.from_dict, _v))
+        _self.customer_types = _v
 
-                customer_types.append(customer_types_item)
+        _self.total_items = _src.get("total_items", UNSET)
 
-        total_items = d.pop("total_items", UNSET)
-
-        get_customer_types_200_response_data = cls(
-            customer_types=customer_types,
-            total_items=total_items,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_customer_types_200_response_data.unknown_fields = d
-        return get_customer_types_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetCustomerTypes200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

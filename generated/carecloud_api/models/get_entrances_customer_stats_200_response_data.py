@@ -8,9 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="GetEntrancesCustomerStats200ResponseData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "distance",
+        "elevation",
+        "skier_days",
+        "ski_achievement_text_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "distance",
+        "elevation",
+        "skier_days",
+        "ski_achievement_text_id",
+    )
+)
 
 
 @_attrs_define
@@ -34,48 +55,41 @@ class GetEntrancesCustomerStats200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        distance = self.distance
-
-        elevation = self.elevation
-
-        skier_days = self.skier_days
-
-        ski_achievement_text_id = self.ski_achievement_text_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if distance is not UNSET:
-            field_dict["distance"] = distance
-        if elevation is not UNSET:
-            field_dict["elevation"] = elevation
-        if skier_days is not UNSET:
-            field_dict["skier_days"] = skier_days
-        if ski_achievement_text_id is not UNSET:
-            field_dict["ski_achievement_text_id"] = ski_achievement_text_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.distance is not UNSET:
+            field_dict["distance"] = self.distance
+        if self.elevation is not UNSET:
+            field_dict["elevation"] = self.elevation
+        if self.skier_days is not UNSET:
+            field_dict["skier_days"] = self.skier_days
+        if self.ski_achievement_text_id is not UNSET:
+            field_dict["ski_achievement_text_id"] = self.ski_achievement_text_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        distance = d.pop("distance", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.distance = _src.get("distance", UNSET)
 
-        elevation = d.pop("elevation", UNSET)
+        _self.elevation = _src.get("elevation", UNSET)
 
-        skier_days = d.pop("skier_days", UNSET)
+        _self.skier_days = _src.get("skier_days", UNSET)
 
-        ski_achievement_text_id = d.pop("ski_achievement_text_id", UNSET)
+        _self.ski_achievement_text_id = _src.get("ski_achievement_text_id", UNSET)
 
-        get_entrances_customer_stats_200_response_data = cls(
-            distance=distance,
-            elevation=elevation,
-            skier_days=skier_days,
-            ski_achievement_text_id=ski_achievement_text_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_entrances_customer_stats_200_response_data.unknown_fields = d
-        return get_entrances_customer_stats_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetEntrancesCustomerStats200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

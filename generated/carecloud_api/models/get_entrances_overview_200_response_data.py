@@ -8,9 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="GetEntrancesOverview200ResponseData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "active_entrances",
+        "canceled_entrances",
+        "deactivated_entrances",
+        "sold_entrances",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "active_entrances",
+        "canceled_entrances",
+        "deactivated_entrances",
+        "sold_entrances",
+    )
+)
 
 
 @_attrs_define
@@ -38,48 +59,41 @@ class GetEntrancesOverview200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        active_entrances = self.active_entrances
-
-        canceled_entrances = self.canceled_entrances
-
-        deactivated_entrances = self.deactivated_entrances
-
-        sold_entrances = self.sold_entrances
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if active_entrances is not UNSET:
-            field_dict["active_entrances"] = active_entrances
-        if canceled_entrances is not UNSET:
-            field_dict["canceled_entrances"] = canceled_entrances
-        if deactivated_entrances is not UNSET:
-            field_dict["deactivated_entrances"] = deactivated_entrances
-        if sold_entrances is not UNSET:
-            field_dict["sold_entrances"] = sold_entrances
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.active_entrances is not UNSET:
+            field_dict["active_entrances"] = self.active_entrances
+        if self.canceled_entrances is not UNSET:
+            field_dict["canceled_entrances"] = self.canceled_entrances
+        if self.deactivated_entrances is not UNSET:
+            field_dict["deactivated_entrances"] = self.deactivated_entrances
+        if self.sold_entrances is not UNSET:
+            field_dict["sold_entrances"] = self.sold_entrances
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        active_entrances = d.pop("active_entrances", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.active_entrances = _src.get("active_entrances", UNSET)
 
-        canceled_entrances = d.pop("canceled_entrances", UNSET)
+        _self.canceled_entrances = _src.get("canceled_entrances", UNSET)
 
-        deactivated_entrances = d.pop("deactivated_entrances", UNSET)
+        _self.deactivated_entrances = _src.get("deactivated_entrances", UNSET)
 
-        sold_entrances = d.pop("sold_entrances", UNSET)
+        _self.sold_entrances = _src.get("sold_entrances", UNSET)
 
-        get_entrances_overview_200_response_data = cls(
-            active_entrances=active_entrances,
-            canceled_entrances=canceled_entrances,
-            deactivated_entrances=deactivated_entrances,
-            sold_entrances=sold_entrances,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_entrances_overview_200_response_data.unknown_fields = d
-        return get_entrances_overview_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetEntrancesOverview200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,28 @@ def _bind_models() -> None:
     from ..models.voucher import Voucher  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "earned_points",
+        "used_credits",
+        "used_points",
+        "used_points_total",
+        "used_vouchers",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "earned_points",
+        "used_credits",
+        "used_points",
+        "used_points_total",
+        "used_vouchers",
+    )
+)
 
 
 @_attrs_define
@@ -51,69 +74,53 @@ class GetPurchasePaymentSummary200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        earned_points = self.earned_points
-
-        used_credits = self.used_credits
-
-        used_points = self.used_points
-
-        used_points_total = self.used_points_total
-
-        used_vouchers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.used_vouchers, Unset):
-            used_vouchers = []
-            for used_vouchers_item_data in self.used_vouchers:
-                used_vouchers_item = used_vouchers_item_data.to_dict()
-                used_vouchers.append(used_vouchers_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if earned_points is not UNSET:
-            field_dict["earned_points"] = earned_points
-        if used_credits is not UNSET:
-            field_dict["used_credits"] = used_credits
-        if used_points is not UNSET:
-            field_dict["used_points"] = used_points
-        if used_points_total is not UNSET:
-            field_dict["used_points_total"] = used_points_total
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.earned_points is not UNSET:
+            field_dict["earned_points"] = self.earned_points
+        if self.used_credits is not UNSET:
+            field_dict["used_credits"] = self.used_credits
+        if self.used_points is not UNSET:
+            field_dict["used_points"] = self.used_points
+        if self.used_points_total is not UNSET:
+            field_dict["used_points_total"] = self.used_points_total
+        used_vouchers = self.used_vouchers
         if used_vouchers is not UNSET:
-            field_dict["used_vouchers"] = used_vouchers
-
+            field_dict["used_vouchers"] = (
+                None if used_vouchers is None else [item.to_dict() for item in used_vouchers]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        earned_points = d.pop("earned_points", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.earned_points = _src.get("earned_points", UNSET)
 
-        used_credits = d.pop("used_credits", UNSET)
+        _self.used_credits = _src.get("used_credits", UNSET)
 
-        used_points = d.pop("used_points", UNSET)
+        _self.used_points = _src.get("used_points", UNSET)
 
-        used_points_total = d.pop("used_points_total", UNSET)
+        _self.used_points_total = _src.get("used_points_total", UNSET)
 
-        _used_vouchers = d.pop("used_vouchers", UNSET)
-        used_vouchers: list[Voucher] | Unset = UNSET
-        if _used_vouchers is not UNSET:
-            used_vouchers = []
-            for used_vouchers_item_data in _used_vouchers:
-                used_vouchers_item = Voucher.from_dict(used_vouchers_item_data)
+        _v = _src.get("used_vouchers", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Voucher.from_dict, _v))
+        _self.used_vouchers = _v
 
-                used_vouchers.append(used_vouchers_item)
-
-        get_purchase_payment_summary_200_response_data = cls(
-            earned_points=earned_points,
-            used_credits=used_credits,
-            used_points=used_points,
-            used_points_total=used_points_total,
-            used_vouchers=used_vouchers,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_purchase_payment_summary_200_response_data.unknown_fields = d
-        return get_purchase_payment_summary_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetPurchasePaymentSummary200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

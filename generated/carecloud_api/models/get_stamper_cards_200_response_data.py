@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,22 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "stamper_cards",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "stamper_cards",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetStamperCards200ResponseData:
     """
@@ -44,48 +61,41 @@ class GetStamperCards200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        stamper_cards: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.stamper_cards, Unset):
-            stamper_cards = []
-            for stamper_cards_item_data in self.stamper_cards:
-                stamper_cards_item = stamper_cards_item_data.to_dict()
-                stamper_cards.append(stamper_cards_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        stamper_cards = self.stamper_cards
         if stamper_cards is not UNSET:
-            field_dict["stamper_cards"] = stamper_cards
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["stamper_cards"] = (
+                None if stamper_cards is None else [item.to_dict() for item in stamper_cards]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _stamper_cards = d.pop("stamper_cards", UNSET)
-        stamper_cards: list[StamperCard] | Unset = UNSET
-        if _stamper_cards is not UNSET:
-            stamper_cards = []
-            for stamper_cards_item_data in _stamper_cards:
-                stamper_cards_item = StamperCard.from_dict(stamper_cards_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("stamper_cards", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(StamperCard.from_dict, _v))
+        _self.stamper_cards = _v
 
-                stamper_cards.append(stamper_cards_item)
+        _self.total_items = _src.get("total_items", UNSET)
 
-        total_items = d.pop("total_items", UNSET)
-
-        get_stamper_cards_200_response_data = cls(
-            stamper_cards=stamper_cards,
-            total_items=total_items,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_stamper_cards_200_response_data.unknown_fields = d
-        return get_stamper_cards_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetStamperCards200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

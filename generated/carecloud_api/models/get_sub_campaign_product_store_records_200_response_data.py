@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,22 @@ def _bind_models() -> None:
     from ..models.campaign_product_store_record import CampaignProductStoreRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "campaign_product_store_records",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "campaign_product_store_records",
+        "total_items",
+    )
+)
 
 
 @_attrs_define
@@ -45,50 +62,43 @@ class GetSubCampaignProductStoreRecords200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        campaign_product_store_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.campaign_product_store_records, Unset):
-            campaign_product_store_records = []
-            for campaign_product_store_records_item_data in self.campaign_product_store_records:
-                campaign_product_store_records_item = campaign_product_store_records_item_data.to_dict()
-                campaign_product_store_records.append(campaign_product_store_records_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        campaign_product_store_records = self.campaign_product_store_records
         if campaign_product_store_records is not UNSET:
-            field_dict["campaign_product_store_records"] = campaign_product_store_records
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["campaign_product_store_records"] = (
+                None
+                if campaign_product_store_records is None
+                else [item.to_dict() for item in campaign_product_store_records]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _campaign_product_store_records = d.pop("campaign_product_store_records", UNSET)
-        campaign_product_store_records: list[CampaignProductStoreRecord] | Unset = UNSET
-        if _campaign_product_store_records is not UNSET:
-            campaign_product_store_records = []
-            for campaign_product_store_records_item_data in _campaign_product_store_records:
-                campaign_product_store_records_item = CampaignProductStoreRecord.from_dict(
-                    campaign_product_store_records_item_data
-                )
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("campaign_product_store_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CampaignProductStoreRecord.from_dict, _v))
+        _self.campaign_product_store_records = _v
 
-                campaign_product_store_records.append(campaign_product_store_records_item)
+        _self.total_items = _src.get("total_items", UNSET)
 
-        total_items = d.pop("total_items", UNSET)
-
-        get_sub_campaign_product_store_records_200_response_data = cls(
-            campaign_product_store_records=campaign_product_store_records,
-            total_items=total_items,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_sub_campaign_product_store_records_200_response_data.unknown_fields = d
-        return get_sub_campaign_product_store_records_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubCampaignProductStoreRecords200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,22 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_events",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_events",
+        "total_items",
+    )
+)
+
+
 @_attrs_define
 class GetSubCustomerEvents200ResponseData:
     """
@@ -44,48 +61,41 @@ class GetSubCustomerEvents200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_events: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.customer_events, Unset):
-            customer_events = []
-            for customer_events_item_data in self.customer_events:
-                customer_events_item = customer_events_item_data.to_dict()
-                customer_events.append(customer_events_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        customer_events = self.customer_events
         if customer_events is not UNSET:
-            field_dict["customer_events"] = customer_events
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["customer_events"] = (
+                None if customer_events is None else [item.to_dict() for item in customer_events]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _customer_events = d.pop("customer_events", UNSET)
-        customer_events: list[Event] | Unset = UNSET
-        if _customer_events is not UNSET:
-            customer_events = []
-            for customer_events_item_data in _customer_events:
-                customer_events_item = Event.from_dict(customer_events_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("customer_events", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Event.from_dict, _v))
+        _self.customer_events = _v
 
-                customer_events.append(customer_events_item)
+        _self.total_items = _src.get("total_items", UNSET)
 
-        total_items = d.pop("total_items", UNSET)
-
-        get_sub_customer_events_200_response_data = cls(
-            customer_events=customer_events,
-            total_items=total_items,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_sub_customer_events_200_response_data.unknown_fields = d
-        return get_sub_customer_events_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetSubCustomerEvents200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="GetTokenAuthentication200ResponseData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "authentication_token",
+        "token_request_id",
+        "valid_to",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "authentication_token",
+        "token_request_id",
+        "valid_to",
+    )
+)
 
 
 @_attrs_define
@@ -35,41 +54,37 @@ class GetTokenAuthentication200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        authentication_token = self.authentication_token
-
-        token_request_id = self.token_request_id
-
-        valid_to = self.valid_to
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if authentication_token is not UNSET:
-            field_dict["authentication_token"] = authentication_token
-        if token_request_id is not UNSET:
-            field_dict["token_request_id"] = token_request_id
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.authentication_token is not UNSET:
+            field_dict["authentication_token"] = self.authentication_token
+        if self.token_request_id is not UNSET:
+            field_dict["token_request_id"] = self.token_request_id
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        authentication_token = d.pop("authentication_token", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.authentication_token = _src.get("authentication_token", UNSET)
 
-        token_request_id = d.pop("token_request_id", UNSET)
+        _self.token_request_id = _src.get("token_request_id", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        get_token_authentication_200_response_data = cls(
-            authentication_token=authentication_token,
-            token_request_id=token_request_id,
-            valid_to=valid_to,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_token_authentication_200_response_data.unknown_fields = d
-        return get_token_authentication_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetTokenAuthentication200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,26 @@ def _bind_models() -> None:
     from ..models.credit_wallet_summary import CreditWalletSummary  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "earned_credits",
+        "redeemed_credits",
+        "available_credits",
+        "split_by_currency",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "earned_credits",
+        "redeemed_credits",
+        "available_credits",
+        "split_by_currency",
+    )
+)
 
 
 @_attrs_define
@@ -49,62 +70,49 @@ class GetWalletCredits200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        earned_credits = self.earned_credits
-
-        redeemed_credits = self.redeemed_credits
-
-        available_credits = self.available_credits
-
-        split_by_currency: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.split_by_currency, Unset):
-            split_by_currency = []
-            for split_by_currency_item_data in self.split_by_currency:
-                split_by_currency_item = split_by_currency_item_data.to_dict()
-                split_by_currency.append(split_by_currency_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if earned_credits is not UNSET:
-            field_dict["earned_credits"] = earned_credits
-        if redeemed_credits is not UNSET:
-            field_dict["redeemed_credits"] = redeemed_credits
-        if available_credits is not UNSET:
-            field_dict["available_credits"] = available_credits
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.earned_credits is not UNSET:
+            field_dict["earned_credits"] = self.earned_credits
+        if self.redeemed_credits is not UNSET:
+            field_dict["redeemed_credits"] = self.redeemed_credits
+        if self.available_credits is not UNSET:
+            field_dict["available_credits"] = self.available_credits
+        split_by_currency = self.split_by_currency
         if split_by_currency is not UNSET:
-            field_dict["split_by_currency"] = split_by_currency
-
+            field_dict["split_by_currency"] = (
+                None if split_by_currency is None else [item.to_dict() for item in split_by_currency]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        earned_credits = d.pop("earned_credits", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.earned_credits = _src.get("earned_credits", UNSET)
 
-        redeemed_credits = d.pop("redeemed_credits", UNSET)
+        _self.redeemed_credits = _src.get("redeemed_credits", UNSET)
 
-        available_credits = d.pop("available_credits", UNSET)
+        _self.available_credits = _src.get("available_credits", UNSET)
 
-        _split_by_currency = d.pop("split_by_currency", UNSET)
-        split_by_currency: list[CreditWalletSummary] | Unset = UNSET
-        if _split_by_currency is not UNSET:
-            split_by_currency = []
-            for split_by_currency_item_data in _split_by_currency:
-                split_by_currency_item = CreditWalletSummary.from_dict(split_by_currency_item_data)
+        _v = _src.get("split_by_currency", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(CreditWalletSummary.from_dict, _v))
+        _self.split_by_currency = _v
 
-                split_by_currency.append(split_by_currency_item)
-
-        get_wallet_credits_200_response_data = cls(
-            earned_credits=earned_credits,
-            redeemed_credits=redeemed_credits,
-            available_credits=available_credits,
-            split_by_currency=split_by_currency,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_wallet_credits_200_response_data.unknown_fields = d
-        return get_wallet_credits_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetWalletCredits200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="GetWalletCreditsExpiration200ResponseData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "next_amount",
+        "next_date",
+        "current_month_amount",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "next_amount",
+        "next_date",
+        "current_month_amount",
+    )
+)
 
 
 @_attrs_define
@@ -30,41 +49,37 @@ class GetWalletCreditsExpiration200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        next_amount = self.next_amount
-
-        next_date = self.next_date
-
-        current_month_amount = self.current_month_amount
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if next_amount is not UNSET:
-            field_dict["next_amount"] = next_amount
-        if next_date is not UNSET:
-            field_dict["next_date"] = next_date
-        if current_month_amount is not UNSET:
-            field_dict["current_month_amount"] = current_month_amount
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.next_amount is not UNSET:
+            field_dict["next_amount"] = self.next_amount
+        if self.next_date is not UNSET:
+            field_dict["next_date"] = self.next_date
+        if self.current_month_amount is not UNSET:
+            field_dict["current_month_amount"] = self.current_month_amount
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        next_amount = d.pop("next_amount", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.next_amount = _src.get("next_amount", UNSET)
 
-        next_date = d.pop("next_date", UNSET)
+        _self.next_date = _src.get("next_date", UNSET)
 
-        current_month_amount = d.pop("current_month_amount", UNSET)
+        _self.current_month_amount = _src.get("current_month_amount", UNSET)
 
-        get_wallet_credits_expiration_200_response_data = cls(
-            next_amount=next_amount,
-            next_date=next_date,
-            current_month_amount=current_month_amount,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_wallet_credits_expiration_200_response_data.unknown_fields = d
-        return get_wallet_credits_expiration_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetWalletCreditsExpiration200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,26 @@ def _bind_models() -> None:
     from ..models.money_value import MoneyValue  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "earned_points",
+        "redeemed_points",
+        "available_points",
+        "available_points_money_value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "earned_points",
+        "redeemed_points",
+        "available_points",
+        "available_points_money_value",
+    )
+)
 
 
 @_attrs_define
@@ -52,64 +73,51 @@ class GetWalletPoints200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        earned_points = self.earned_points
-
-        redeemed_points = self.redeemed_points
-
-        available_points = self.available_points
-
-        available_points_money_value: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.available_points_money_value, Unset):
-            available_points_money_value = []
-            for available_points_money_value_item_data in self.available_points_money_value:
-                available_points_money_value_item = available_points_money_value_item_data.to_dict()
-                available_points_money_value.append(available_points_money_value_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if earned_points is not UNSET:
-            field_dict["earned_points"] = earned_points
-        if redeemed_points is not UNSET:
-            field_dict["redeemed_points"] = redeemed_points
-        if available_points is not UNSET:
-            field_dict["available_points"] = available_points
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.earned_points is not UNSET:
+            field_dict["earned_points"] = self.earned_points
+        if self.redeemed_points is not UNSET:
+            field_dict["redeemed_points"] = self.redeemed_points
+        if self.available_points is not UNSET:
+            field_dict["available_points"] = self.available_points
+        available_points_money_value = self.available_points_money_value
         if available_points_money_value is not UNSET:
-            field_dict["available_points_money_value"] = available_points_money_value
-
+            field_dict["available_points_money_value"] = (
+                None
+                if available_points_money_value is None
+                else [item.to_dict() for item in available_points_money_value]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        earned_points = d.pop("earned_points", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.earned_points = _src.get("earned_points", UNSET)
 
-        redeemed_points = d.pop("redeemed_points", UNSET)
+        _self.redeemed_points = _src.get("redeemed_points", UNSET)
 
-        available_points = d.pop("available_points", UNSET)
+        _self.available_points = _src.get("available_points", UNSET)
 
-        _available_points_money_value = d.pop("available_points_money_value", UNSET)
-        available_points_money_value: list[MoneyValue] | Unset = UNSET
-        if _available_points_money_value is not UNSET:
-            available_points_money_value = []
-            for available_points_money_value_item_data in _available_points_money_value:
-                available_points_money_value_item = MoneyValue.from_dict(
-                    available_points_money_value_item_data
-                )
+        _v = _src.get("available_points_money_value", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(MoneyValue.from_dict, _v))
+        _self.available_points_money_value = _v
 
-                available_points_money_value.append(available_points_money_value_item)
-
-        get_wallet_points_200_response_data = cls(
-            earned_points=earned_points,
-            redeemed_points=redeemed_points,
-            available_points=available_points,
-            available_points_money_value=available_points_money_value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_wallet_points_200_response_data.unknown_fields = d
-        return get_wallet_points_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetWalletPoints200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

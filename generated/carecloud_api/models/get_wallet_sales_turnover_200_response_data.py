@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,12 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("turnover",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("turnover",))
+
+
 @_attrs_define
 class GetWalletSalesTurnover200ResponseData:
     """
@@ -42,41 +49,35 @@ class GetWalletSalesTurnover200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        turnover: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.turnover, Unset):
-            turnover = []
-            for turnover_item_data in self.turnover:
-                turnover_item = turnover_item_data.to_dict()
-                turnover.append(turnover_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        turnover = self.turnover
         if turnover is not UNSET:
-            field_dict["turnover"] = turnover
-
+            field_dict["turnover"] = None if turnover is None else [item.to_dict() for item in turnover]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _turnover = d.pop("turnover", UNSET)
-        turnover: list[QualificationTurnover] | Unset = UNSET
-        if _turnover is not UNSET:
-            turnover = []
-            for turnover_item_data in _turnover:
-                turnover_item = QualificationTurnover.from_dict(turnover_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("turnover", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(QualificationTurnover.from_dict, _v))
+        _self.turnover = _v
 
-                turnover.append(turnover_item)
-
-        get_wallet_sales_turnover_200_response_data = cls(
-            turnover=turnover,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        get_wallet_sales_turnover_200_response_data.unknown_fields = d
-        return get_wallet_sales_turnover_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GetWalletSalesTurnover200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

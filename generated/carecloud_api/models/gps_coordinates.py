@@ -8,7 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="GPSCoordinates")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "gps_longitude",
+        "gps_latitude",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "gps_longitude",
+        "gps_latitude",
+    )
+)
 
 
 @_attrs_define
@@ -27,35 +45,31 @@ class GPSCoordinates:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        gps_longitude = self.gps_longitude
-
-        gps_latitude = self.gps_latitude
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "gps_longitude": gps_longitude,
-                "gps_latitude": gps_latitude,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["gps_longitude"] = self.gps_longitude
+        field_dict["gps_latitude"] = self.gps_latitude
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        gps_longitude = d.pop("gps_longitude")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.gps_longitude = _src["gps_longitude"]
 
-        gps_latitude = d.pop("gps_latitude")
+        _self.gps_latitude = _src["gps_latitude"]
 
-        gps_coordinates = cls(
-            gps_longitude=gps_longitude,
-            gps_latitude=gps_latitude,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        gps_coordinates.unknown_fields = d
-        return gps_coordinates
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("GPSCoordinates", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

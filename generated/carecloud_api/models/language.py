@@ -8,10 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.language_state import LanguageState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Language")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "language_id",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "language_id",
+        "state",
+        "last_change",
+    )
+)
+_LanguageState_BY_VALUE: dict[Any, LanguageState] = dict(LanguageState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -35,48 +55,44 @@ class Language:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        language_id = self.language_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if language_id is not UNSET:
-            field_dict["language_id"] = language_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.language_id is not UNSET:
+            field_dict["language_id"] = self.language_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        language_id = d.pop("language_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.language_id = _src.get("language_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: LanguageState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = LanguageState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _LanguageState_BY_VALUE[_v]
+            except KeyError:
+                _v = LanguageState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        language = cls(
-            language_id=language_id,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        language.unknown_fields = d
-        return language
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Language", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.message_communication_channel_id import MessageCommunicationChannelId
 from ..models.message_status import MessageStatus
 from ..types import UNSET, Unset
@@ -29,6 +30,50 @@ def _bind_models() -> None:
     from ..models.parameter import Parameter  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "message_template_id",
+        "customer_id",
+        "communication_channel_id",
+        "message_id",
+        "status",
+        "contact",
+        "title",
+        "send_time",
+        "opened_time",
+        "mail_client_user_agent",
+        "mail_client_language",
+        "message_data",
+        "attachments",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "message_template_id",
+        "customer_id",
+        "communication_channel_id",
+        "message_id",
+        "status",
+        "contact",
+        "title",
+        "send_time",
+        "opened_time",
+        "mail_client_user_agent",
+        "mail_client_language",
+        "message_data",
+        "attachments",
+        "last_change",
+    )
+)
+_MessageCommunicationChannelId_BY_VALUE: dict[Any, MessageCommunicationChannelId] = dict(
+    MessageCommunicationChannelId._value2member_map_
+)  # type: ignore[arg-type]
+_MessageStatus_BY_VALUE: dict[Any, MessageStatus] = dict(MessageStatus._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -91,151 +136,110 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        message_template_id = self.message_template_id
-
-        customer_id = self.customer_id
-
-        communication_channel_id = self.communication_channel_id.value
-
-        message_id = self.message_id
-
-        status: int | Unset = UNSET
-        if not isinstance(self.status, Unset):
-            status = self.status.value
-
-        contact = self.contact
-
-        title = self.title
-
-        send_time = self.send_time
-
-        opened_time = self.opened_time
-
-        mail_client_user_agent = self.mail_client_user_agent
-
-        mail_client_language = self.mail_client_language
-
-        message_data: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.message_data, Unset):
-            message_data = []
-            for message_data_item_data in self.message_data:
-                message_data_item = message_data_item_data.to_dict()
-                message_data.append(message_data_item)
-
-        attachments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.attachments, Unset):
-            attachments = []
-            for attachments_item_data in self.attachments:
-                attachments_item = attachments_item_data.to_dict()
-                attachments.append(attachments_item)
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "message_template_id": message_template_id,
-                "customer_id": customer_id,
-                "communication_channel_id": communication_channel_id,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["message_template_id"] = self.message_template_id
+        field_dict["customer_id"] = self.customer_id
+        communication_channel_id = self.communication_channel_id
+        field_dict["communication_channel_id"] = (
+            None if communication_channel_id is None else communication_channel_id.value
         )
-        if message_id is not UNSET:
-            field_dict["message_id"] = message_id
+        if self.message_id is not UNSET:
+            field_dict["message_id"] = self.message_id
+        status = self.status
         if status is not UNSET:
-            field_dict["status"] = status
-        if contact is not UNSET:
-            field_dict["contact"] = contact
-        if title is not UNSET:
-            field_dict["title"] = title
-        if send_time is not UNSET:
-            field_dict["send_time"] = send_time
-        if opened_time is not UNSET:
-            field_dict["opened_time"] = opened_time
-        if mail_client_user_agent is not UNSET:
-            field_dict["mail_client_user_agent"] = mail_client_user_agent
-        if mail_client_language is not UNSET:
-            field_dict["mail_client_language"] = mail_client_language
+            field_dict["status"] = None if status is None else status.value
+        if self.contact is not UNSET:
+            field_dict["contact"] = self.contact
+        if self.title is not UNSET:
+            field_dict["title"] = self.title
+        if self.send_time is not UNSET:
+            field_dict["send_time"] = self.send_time
+        if self.opened_time is not UNSET:
+            field_dict["opened_time"] = self.opened_time
+        if self.mail_client_user_agent is not UNSET:
+            field_dict["mail_client_user_agent"] = self.mail_client_user_agent
+        if self.mail_client_language is not UNSET:
+            field_dict["mail_client_language"] = self.mail_client_language
+        message_data = self.message_data
         if message_data is not UNSET:
-            field_dict["message_data"] = message_data
+            field_dict["message_data"] = (
+                None if message_data is None else [item.to_dict() for item in message_data]
+            )
+        attachments = self.attachments
         if attachments is not UNSET:
-            field_dict["attachments"] = attachments
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["attachments"] = (
+                None if attachments is None else [item.to_dict() for item in attachments]
+            )
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        message_template_id = d.pop("message_template_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.message_template_id = _src["message_template_id"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        communication_channel_id = MessageCommunicationChannelId(d.pop("communication_channel_id"))
+        _v = _src["communication_channel_id"]
+        if _v is not None:
+            try:
+                _v = _MessageCommunicationChannelId_BY_VALUE[_v]
+            except KeyError:
+                _v = MessageCommunicationChannelId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.communication_channel_id = _v
 
-        message_id = d.pop("message_id", UNSET)
+        _self.message_id = _src.get("message_id", UNSET)
 
-        _status = d.pop("status", UNSET)
-        status: MessageStatus | Unset
-        if isinstance(_status, Unset):
-            status = UNSET
-        else:
-            status = MessageStatus(_status)
+        _v = _src.get("status", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _MessageStatus_BY_VALUE[_v]
+            except KeyError:
+                _v = MessageStatus(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.status = _v
 
-        contact = d.pop("contact", UNSET)
+        _self.contact = _src.get("contact", UNSET)
 
-        title = d.pop("title", UNSET)
+        _self.title = _src.get("title", UNSET)
 
-        send_time = d.pop("send_time", UNSET)
+        _self.send_time = _src.get("send_time", UNSET)
 
-        opened_time = d.pop("opened_time", UNSET)
+        _self.opened_time = _src.get("opened_time", UNSET)
 
-        mail_client_user_agent = d.pop("mail_client_user_agent", UNSET)
+        _self.mail_client_user_agent = _src.get("mail_client_user_agent", UNSET)
 
-        mail_client_language = d.pop("mail_client_language", UNSET)
+        _self.mail_client_language = _src.get("mail_client_language", UNSET)
 
-        _message_data = d.pop("message_data", UNSET)
-        message_data: list[Parameter] | Unset = UNSET
-        if _message_data is not UNSET:
-            message_data = []
-            for message_data_item_data in _message_data:
-                message_data_item = Parameter.from_dict(message_data_item_data)
+        _v = _src.get("message_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Parameter.from_dict, _v))
+        _self.message_data = _v
 
-                message_data.append(message_data_item)
+        _v = _src.get("attachments", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Attachment.from_dict, _v))
+        _self.attachments = _v
 
-        _attachments = d.pop("attachments", UNSET)
-        attachments: list[Attachment] | Unset = UNSET
-        if _attachments is not UNSET:
-            attachments = []
-            for attachments_item_data in _attachments:
-                attachments_item = Attachment.from_dict(attachments_item_data)
+        _self.last_change = _src.get("last_change", UNSET)
 
-                attachments.append(attachments_item)
-
-        last_change = d.pop("last_change", UNSET)
-
-        message = cls(
-            message_template_id=message_template_id,
-            customer_id=customer_id,
-            communication_channel_id=communication_channel_id,
-            message_id=message_id,
-            status=status,
-            contact=contact,
-            title=title,
-            send_time=send_time,
-            opened_time=opened_time,
-            mail_client_user_agent=mail_client_user_agent,
-            mail_client_language=mail_client_language,
-            message_data=message_data,
-            attachments=attachments,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        message.unknown_fields = d
-        return message
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Message", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,26 @@ def _bind_models() -> None:
     from ..models.attachment_info import AttachmentInfo  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "plain_text_body",
+        "html_body",
+        "attachments",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "plain_text_body",
+        "html_body",
+        "attachments",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -58,63 +79,47 @@ class MessageDetail:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        plain_text_body = self.plain_text_body
-
-        html_body = self.html_body
-
-        attachments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.attachments, Unset):
-            attachments = []
-            for attachments_item_data in self.attachments:
-                attachments_item = attachments_item_data.to_dict()
-                attachments.append(attachments_item)
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "plain_text_body": plain_text_body,
-                "html_body": html_body,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["plain_text_body"] = self.plain_text_body
+        field_dict["html_body"] = self.html_body
+        attachments = self.attachments
         if attachments is not UNSET:
-            field_dict["attachments"] = attachments
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["attachments"] = (
+                None if attachments is None else [item.to_dict() for item in attachments]
+            )
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        plain_text_body = d.pop("plain_text_body")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.plain_text_body = _src["plain_text_body"]
 
-        html_body = d.pop("html_body")
+        _self.html_body = _src["html_body"]
 
-        _attachments = d.pop("attachments", UNSET)
-        attachments: list[AttachmentInfo] | Unset = UNSET
-        if _attachments is not UNSET:
-            attachments = []
-            for attachments_item_data in _attachments:
-                attachments_item = AttachmentInfo.from_dict(attachments_item_data)
+        _v = _src.get("attachments", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(AttachmentInfo.from_dict, _v))
+        _self.attachments = _v
 
-                attachments.append(attachments_item)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
-
-        message_detail = cls(
-            plain_text_body=plain_text_body,
-            html_body=html_body,
-            attachments=attachments,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        message_detail.unknown_fields = d
-        return message_detail
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("MessageDetail", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.message_template_communication_channel_id import MessageTemplateCommunicationChannelId
 from ..models.message_template_message_template_group_id import MessageTemplateMessageTemplateGroupId
 from ..types import UNSET, Unset
@@ -27,6 +28,44 @@ def _bind_models() -> None:
     from ..models.parameter import Parameter  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "subject",
+        "sender",
+        "name",
+        "message_template_group_id",
+        "communication_channel_id",
+        "message_template_id",
+        "consent_free_template",
+        "preview_url",
+        "icon_url",
+        "template_data",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "subject",
+        "sender",
+        "name",
+        "message_template_group_id",
+        "communication_channel_id",
+        "message_template_id",
+        "consent_free_template",
+        "template_data",
+        "last_change",
+    )
+)
+_MessageTemplateCommunicationChannelId_BY_VALUE: dict[Any, MessageTemplateCommunicationChannelId] = dict(
+    MessageTemplateCommunicationChannelId._value2member_map_
+)  # type: ignore[arg-type]
+_MessageTemplateMessageTemplateGroupId_BY_VALUE: dict[Any, MessageTemplateMessageTemplateGroupId] = dict(
+    MessageTemplateMessageTemplateGroupId._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -77,131 +116,94 @@ class MessageTemplate:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        subject = self.subject
-
-        sender = self.sender
-
-        name = self.name
-
-        message_template_group_id = self.message_template_group_id.value
-
-        communication_channel_id = self.communication_channel_id.value
-
-        message_template_id = self.message_template_id
-
-        consent_free_template = self.consent_free_template
-
-        preview_url: None | str | Unset
-        if isinstance(self.preview_url, Unset):
-            preview_url = UNSET
-        else:
-            preview_url = self.preview_url
-
-        icon_url: None | str | Unset
-        if isinstance(self.icon_url, Unset):
-            icon_url = UNSET
-        else:
-            icon_url = self.icon_url
-
-        template_data: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.template_data, Unset):
-            template_data = []
-            for template_data_item_data in self.template_data:
-                template_data_item = template_data_item_data.to_dict()
-                template_data.append(template_data_item)
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "subject": subject,
-                "sender": sender,
-                "name": name,
-                "message_template_group_id": message_template_group_id,
-                "communication_channel_id": communication_channel_id,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["subject"] = self.subject
+        field_dict["sender"] = self.sender
+        field_dict["name"] = self.name
+        message_template_group_id = self.message_template_group_id
+        field_dict["message_template_group_id"] = (
+            None if message_template_group_id is None else message_template_group_id.value
         )
-        if message_template_id is not UNSET:
-            field_dict["message_template_id"] = message_template_id
-        if consent_free_template is not UNSET:
-            field_dict["consent_free_template"] = consent_free_template
-        if preview_url is not UNSET:
-            field_dict["preview_url"] = preview_url
-        if icon_url is not UNSET:
-            field_dict["icon_url"] = icon_url
+        communication_channel_id = self.communication_channel_id
+        field_dict["communication_channel_id"] = (
+            None if communication_channel_id is None else communication_channel_id.value
+        )
+        if self.message_template_id is not UNSET:
+            field_dict["message_template_id"] = self.message_template_id
+        if self.consent_free_template is not UNSET:
+            field_dict["consent_free_template"] = self.consent_free_template
+        if self.preview_url is not UNSET:
+            field_dict["preview_url"] = self.preview_url
+        if self.icon_url is not UNSET:
+            field_dict["icon_url"] = self.icon_url
+        template_data = self.template_data
         if template_data is not UNSET:
-            field_dict["template_data"] = template_data
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["template_data"] = (
+                None if template_data is None else [item.to_dict() for item in template_data]
+            )
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        subject = d.pop("subject")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.subject = _src["subject"]
 
-        sender = d.pop("sender")
+        _self.sender = _src["sender"]
 
-        name = d.pop("name")
+        _self.name = _src["name"]
 
-        message_template_group_id = MessageTemplateMessageTemplateGroupId(d.pop("message_template_group_id"))
+        _v = _src["message_template_group_id"]
+        if _v is not None:
+            try:
+                _v = _MessageTemplateMessageTemplateGroupId_BY_VALUE[_v]
+            except KeyError:
+                _v = MessageTemplateMessageTemplateGroupId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.message_template_group_id = _v
 
-        communication_channel_id = MessageTemplateCommunicationChannelId(d.pop("communication_channel_id"))
+        _v = _src["communication_channel_id"]
+        if _v is not None:
+            try:
+                _v = _MessageTemplateCommunicationChannelId_BY_VALUE[_v]
+            except KeyError:
+                _v = MessageTemplateCommunicationChannelId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.communication_channel_id = _v
 
-        message_template_id = d.pop("message_template_id", UNSET)
+        _self.message_template_id = _src.get("message_template_id", UNSET)
 
-        consent_free_template = d.pop("consent_free_template", UNSET)
+        _self.consent_free_template = _src.get("consent_free_template", UNSET)
 
-        def _parse_preview_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        _self.preview_url = _src.get("preview_url", UNSET)
 
-        preview_url = _parse_preview_url(d.pop("preview_url", UNSET))
+        _self.icon_url = _src.get("icon_url", UNSET)
 
-        def _parse_icon_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        _v = _src.get("template_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Parameter.from_dict, _v))
+        _self.template_data = _v
 
-        icon_url = _parse_icon_url(d.pop("icon_url", UNSET))
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _template_data = d.pop("template_data", UNSET)
-        template_data: list[Parameter] | Unset = UNSET
-        if _template_data is not UNSET:
-            template_data = []
-            for template_data_item_data in _template_data:
-                template_data_item = Parameter.from_dict(template_data_item_data)
-
-                template_data.append(template_data_item)
-
-        last_change = d.pop("last_change", UNSET)
-
-        message_template = cls(
-            subject=subject,
-            sender=sender,
-            name=name,
-            message_template_group_id=message_template_group_id,
-            communication_channel_id=communication_channel_id,
-            message_template_id=message_template_id,
-            consent_free_template=consent_free_template,
-            preview_url=preview_url,
-            icon_url=icon_url,
-            template_data=template_data,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        message_template.unknown_fields = d
-        return message_template
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("MessageTemplate", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

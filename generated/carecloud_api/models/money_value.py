@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="MoneyValue")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "currency_id",
+        "value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "currency_id",
+        "value",
+    )
+)
 
 
 @_attrs_define
@@ -30,34 +47,33 @@ class MoneyValue:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        currency_id = self.currency_id
-
-        value = self.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if value is not UNSET:
-            field_dict["value"] = value
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.currency_id is not UNSET:
+            field_dict["currency_id"] = self.currency_id
+        if self.value is not UNSET:
+            field_dict["value"] = self.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        currency_id = d.pop("currency_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        value = d.pop("value", UNSET)
+        _self.value = _src.get("value", UNSET)
 
-        money_value = cls(
-            currency_id=currency_id,
-            value=value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        money_value.unknown_fields = d
-        return money_value
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("MoneyValue", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

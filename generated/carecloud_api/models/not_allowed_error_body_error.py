@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,28 @@ def _bind_models() -> None:
     from ..models.not_allowed_error_body_error_error_data import NotAllowedErrorBodyErrorErrorData  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "type",
+        "exception",
+        "title",
+        "detail",
+        "error_data",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "type",
+        "exception",
+        "title",
+        "detail",
+        "error_data",
+    )
+)
 
 
 @_attrs_define
@@ -50,63 +73,47 @@ class NotAllowedErrorBodyError:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        type_ = self.type_
-
-        exception = self.exception
-
-        title = self.title
-
-        detail = self.detail
-
-        error_data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.error_data, Unset):
-            error_data = self.error_data.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "type": type_,
-                "exception": exception,
-                "title": title,
-                "detail": detail,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["type"] = self.type_
+        field_dict["exception"] = self.exception
+        field_dict["title"] = self.title
+        field_dict["detail"] = self.detail
+        error_data = self.error_data
         if error_data is not UNSET:
-            field_dict["error_data"] = error_data
-
+            field_dict["error_data"] = None if error_data is None else error_data.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        type_ = d.pop("type")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.type_ = _src["type"]
 
-        exception = d.pop("exception")
+        _self.exception = _src["exception"]
 
-        title = d.pop("title")
+        _self.title = _src["title"]
 
-        detail = d.pop("detail")
+        _self.detail = _src["detail"]
 
-        _error_data = d.pop("error_data", UNSET)
-        error_data: NotAllowedErrorBodyErrorErrorData | Unset
-        if isinstance(_error_data, Unset):
-            error_data = UNSET
-        else:
-            error_data = NotAllowedErrorBodyErrorErrorData.from_dict(_error_data)
+        _v = _src.get("error_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = NotAllowedErrorBodyErrorErrorData.from_dict(_v)
+        _self.error_data = _v
 
-        not_allowed_error_body_error = cls(
-            type_=type_,
-            exception=exception,
-            title=title,
-            detail=detail,
-            error_data=error_data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        not_allowed_error_body_error.unknown_fields = d
-        return not_allowed_error_body_error
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("NotAllowedErrorBodyError", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

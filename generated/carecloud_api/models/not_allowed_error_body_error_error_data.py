@@ -8,9 +8,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="NotAllowedErrorBodyErrorErrorData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("http_method",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("http_method",))
 
 
 @_attrs_define
@@ -27,27 +34,29 @@ class NotAllowedErrorBodyErrorErrorData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        http_method = self.http_method
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if http_method is not UNSET:
-            field_dict["http_method"] = http_method
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.http_method is not UNSET:
+            field_dict["http_method"] = self.http_method
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        http_method = d.pop("http_method", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.http_method = _src.get("http_method", UNSET)
 
-        not_allowed_error_body_error_error_data = cls(
-            http_method=http_method,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        not_allowed_error_body_error_error_data.unknown_fields = d
-        return not_allowed_error_body_error_error_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("NotAllowedErrorBodyErrorErrorData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="NotFoundErrorBodyErrorErrorData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "resource_name",
+        "resource_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "resource_name",
+        "resource_id",
+    )
+)
 
 
 @_attrs_define
@@ -29,34 +46,33 @@ class NotFoundErrorBodyErrorErrorData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        resource_name = self.resource_name
-
-        resource_id = self.resource_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if resource_name is not UNSET:
-            field_dict["resource_name"] = resource_name
-        if resource_id is not UNSET:
-            field_dict["resource_id"] = resource_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.resource_name is not UNSET:
+            field_dict["resource_name"] = self.resource_name
+        if self.resource_id is not UNSET:
+            field_dict["resource_id"] = self.resource_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        resource_name = d.pop("resource_name", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.resource_name = _src.get("resource_name", UNSET)
 
-        resource_id = d.pop("resource_id", UNSET)
+        _self.resource_id = _src.get("resource_id", UNSET)
 
-        not_found_error_body_error_error_data = cls(
-            resource_name=resource_name,
-            resource_id=resource_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        not_found_error_body_error_error_data.unknown_fields = d
-        return not_found_error_body_error_error_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("NotFoundErrorBodyErrorErrorData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

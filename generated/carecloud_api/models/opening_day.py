@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.time_interval import TimeInterval
 
@@ -23,6 +25,22 @@ def _bind_models() -> None:
     from ..models.time_interval import TimeInterval  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "day_id",
+        "time_intervals",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "day_id",
+        "time_intervals",
+    )
+)
 
 
 @_attrs_define
@@ -43,45 +61,39 @@ class OpeningDay:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        day_id = self.day_id
-
-        time_intervals = []
-        for time_intervals_item_data in self.time_intervals:
-            time_intervals_item = time_intervals_item_data.to_dict()
-            time_intervals.append(time_intervals_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "day_id": day_id,
-                "time_intervals": time_intervals,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["day_id"] = self.day_id
+        time_intervals = self.time_intervals
+        field_dict["time_intervals"] = (
+            None if time_intervals is None else [item.to_dict() for item in time_intervals]
         )
-
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        day_id = d.pop("day_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.day_id = _src["day_id"]
 
-        time_intervals = []
-        _time_intervals = d.pop("time_intervals")
-        for time_intervals_item_data in _time_intervals:
-            time_intervals_item = TimeInterval.from_dict(time_intervals_item_data)
+        _v = _src["time_intervals"]
+        if _v is not None:
+            _v = list(map(TimeInterval.from_dict, _v))
+        _self.time_intervals = _v
 
-            time_intervals.append(time_intervals_item)
-
-        opening_day = cls(
-            day_id=day_id,
-            time_intervals=time_intervals,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        opening_day.unknown_fields = d
-        return opening_day
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OpeningDay", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

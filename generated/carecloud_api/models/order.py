@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,6 +30,50 @@ def _bind_models() -> None:
     from ..models.order_shipping import OrderShipping  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "currency_id",
+        "total_price",
+        "order_items",
+        "invoicing_data",
+        "order_id",
+        "order_number",
+        "discount_codes",
+        "shipping_data",
+        "customer_note",
+        "order_status",
+        "shipping_date",
+        "program_ranking",
+        "payment_status",
+        "invoice_document_url",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "currency_id",
+        "total_price",
+        "order_items",
+        "invoicing_data",
+        "order_id",
+        "order_number",
+        "discount_codes",
+        "shipping_data",
+        "customer_note",
+        "order_status",
+        "shipping_date",
+        "program_ranking",
+        "payment_status",
+        "invoice_document_url",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -86,149 +131,98 @@ class Order:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_id = self.customer_id
-
-        currency_id = self.currency_id
-
-        total_price = self.total_price
-
-        order_items = []
-        for order_items_item_data in self.order_items:
-            order_items_item = order_items_item_data.to_dict()
-            order_items.append(order_items_item)
-
-        invoicing_data = self.invoicing_data.to_dict()
-
-        order_id = self.order_id
-
-        order_number = self.order_number
-
-        discount_codes: list[str] | Unset = UNSET
-        if not isinstance(self.discount_codes, Unset):
-            discount_codes = self.discount_codes
-
-        shipping_data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.shipping_data, Unset):
-            shipping_data = self.shipping_data.to_dict()
-
-        customer_note = self.customer_note
-
-        order_status = self.order_status
-
-        shipping_date = self.shipping_date
-
-        program_ranking = self.program_ranking
-
-        payment_status = self.payment_status
-
-        invoice_document_url = self.invoice_document_url
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "currency_id": currency_id,
-                "total_price": total_price,
-                "order_items": order_items,
-                "invoicing_data": invoicing_data,
-            }
-        )
-        if order_id is not UNSET:
-            field_dict["order_id"] = order_id
-        if order_number is not UNSET:
-            field_dict["order_number"] = order_number
-        if discount_codes is not UNSET:
-            field_dict["discount_codes"] = discount_codes
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["currency_id"] = self.currency_id
+        field_dict["total_price"] = self.total_price
+        order_items = self.order_items
+        field_dict["order_items"] = None if order_items is None else [item.to_dict() for item in order_items]
+        invoicing_data = self.invoicing_data
+        field_dict["invoicing_data"] = None if invoicing_data is None else invoicing_data.to_dict()
+        if self.order_id is not UNSET:
+            field_dict["order_id"] = self.order_id
+        if self.order_number is not UNSET:
+            field_dict["order_number"] = self.order_number
+        if self.discount_codes is not UNSET:
+            field_dict["discount_codes"] = self.discount_codes
+        shipping_data = self.shipping_data
         if shipping_data is not UNSET:
-            field_dict["shipping_data"] = shipping_data
-        if customer_note is not UNSET:
-            field_dict["customer_note"] = customer_note
-        if order_status is not UNSET:
-            field_dict["order_status"] = order_status
-        if shipping_date is not UNSET:
-            field_dict["shipping_date"] = shipping_date
-        if program_ranking is not UNSET:
-            field_dict["program_ranking"] = program_ranking
-        if payment_status is not UNSET:
-            field_dict["payment_status"] = payment_status
-        if invoice_document_url is not UNSET:
-            field_dict["invoice_document_url"] = invoice_document_url
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["shipping_data"] = None if shipping_data is None else shipping_data.to_dict()
+        if self.customer_note is not UNSET:
+            field_dict["customer_note"] = self.customer_note
+        if self.order_status is not UNSET:
+            field_dict["order_status"] = self.order_status
+        if self.shipping_date is not UNSET:
+            field_dict["shipping_date"] = self.shipping_date
+        if self.program_ranking is not UNSET:
+            field_dict["program_ranking"] = self.program_ranking
+        if self.payment_status is not UNSET:
+            field_dict["payment_status"] = self.payment_status
+        if self.invoice_document_url is not UNSET:
+            field_dict["invoice_document_url"] = self.invoice_document_url
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        currency_id = d.pop("currency_id")
+        _self.currency_id = _src["currency_id"]
 
-        total_price = d.pop("total_price")
+        _self.total_price = _src["total_price"]
 
-        order_items = []
-        _order_items = d.pop("order_items")
-        for order_items_item_data in _order_items:
-            order_items_item = OrderItem.from_dict(order_items_item_data)
+        _v = _src["order_items"]
+        if _v is not None:
+            _v = list(map(OrderItem.from_dict, _v))
+        _self.order_items = _v
 
-            order_items.append(order_items_item)
+        _v = _src["invoicing_data"]
+        if _v is not None:
+            _v = OrderInvoicing.from_dict(_v)
+        _self.invoicing_data = _v
 
-        invoicing_data = OrderInvoicing.from_dict(d.pop("invoicing_data"))
+        _self.order_id = _src.get("order_id", UNSET)
 
-        order_id = d.pop("order_id", UNSET)
+        _self.order_number = _src.get("order_number", UNSET)
 
-        order_number = d.pop("order_number", UNSET)
+        _self.discount_codes = _src.get("discount_codes", UNSET)
 
-        discount_codes = cast(list[str], d.pop("discount_codes", UNSET))
+        _v = _src.get("shipping_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = OrderShipping.from_dict(_v)
+        _self.shipping_data = _v
 
-        _shipping_data = d.pop("shipping_data", UNSET)
-        shipping_data: OrderShipping | Unset
-        if isinstance(_shipping_data, Unset):
-            shipping_data = UNSET
-        else:
-            shipping_data = OrderShipping.from_dict(_shipping_data)
+        _self.customer_note = _src.get("customer_note", UNSET)
 
-        customer_note = d.pop("customer_note", UNSET)
+        _self.order_status = _src.get("order_status", UNSET)
 
-        order_status = d.pop("order_status", UNSET)
+        _self.shipping_date = _src.get("shipping_date", UNSET)
 
-        shipping_date = d.pop("shipping_date", UNSET)
+        _self.program_ranking = _src.get("program_ranking", UNSET)
 
-        program_ranking = d.pop("program_ranking", UNSET)
+        _self.payment_status = _src.get("payment_status", UNSET)
 
-        payment_status = d.pop("payment_status", UNSET)
+        _self.invoice_document_url = _src.get("invoice_document_url", UNSET)
 
-        invoice_document_url = d.pop("invoice_document_url", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
-
-        order = cls(
-            customer_id=customer_id,
-            currency_id=currency_id,
-            total_price=total_price,
-            order_items=order_items,
-            invoicing_data=invoicing_data,
-            order_id=order_id,
-            order_number=order_number,
-            discount_codes=discount_codes,
-            shipping_data=shipping_data,
-            customer_note=customer_note,
-            order_status=order_status,
-            shipping_date=shipping_date,
-            program_ranking=program_ranking,
-            payment_status=payment_status,
-            invoice_document_url=invoice_document_url,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        order.unknown_fields = d
-        return order
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Order", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

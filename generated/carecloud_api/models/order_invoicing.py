@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,24 @@ def _bind_models() -> None:
     from ..models.personal_information import PersonalInformation  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "payment_id",
+        "paid_date",
+        "personal_information",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "payment_id",
+        "paid_date",
+        "personal_information",
+    )
+)
 
 
 @_attrs_define
@@ -49,52 +68,44 @@ class OrderInvoicing:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        payment_id = self.payment_id
-
-        paid_date = self.paid_date
-
-        personal_information: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.personal_information, Unset):
-            personal_information = self.personal_information.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "payment_id": payment_id,
-            }
-        )
-        if paid_date is not UNSET:
-            field_dict["paid_date"] = paid_date
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["payment_id"] = self.payment_id
+        if self.paid_date is not UNSET:
+            field_dict["paid_date"] = self.paid_date
+        personal_information = self.personal_information
         if personal_information is not UNSET:
-            field_dict["personal_information"] = personal_information
-
+            field_dict["personal_information"] = (
+                None if personal_information is None else personal_information.to_dict()
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        payment_id = d.pop("payment_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.payment_id = _src["payment_id"]
 
-        paid_date = d.pop("paid_date", UNSET)
+        _self.paid_date = _src.get("paid_date", UNSET)
 
-        _personal_information = d.pop("personal_information", UNSET)
-        personal_information: PersonalInformation | Unset
-        if isinstance(_personal_information, Unset):
-            personal_information = UNSET
-        else:
-            personal_information = PersonalInformation.from_dict(_personal_information)
+        _v = _src.get("personal_information", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = PersonalInformation.from_dict(_v)
+        _self.personal_information = _v
 
-        order_invoicing = cls(
-            payment_id=payment_id,
-            paid_date=paid_date,
-            personal_information=personal_information,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        order_invoicing.unknown_fields = d
-        return order_invoicing
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OrderInvoicing", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,34 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="OrderItem")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_variant_id",
+        "amount",
+        "unit_price",
+        "vat_rate",
+        "order_item_id",
+        "customer_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_variant_id",
+        "amount",
+        "unit_price",
+        "vat_rate",
+        "order_item_id",
+        "customer_id",
+    )
+)
 
 
 @_attrs_define
@@ -38,61 +63,45 @@ class OrderItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        product_variant_id = self.product_variant_id
-
-        amount = self.amount
-
-        unit_price = self.unit_price
-
-        vat_rate = self.vat_rate
-
-        order_item_id = self.order_item_id
-
-        customer_id = self.customer_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "product_variant_id": product_variant_id,
-                "amount": amount,
-                "unit_price": unit_price,
-                "vat_rate": vat_rate,
-            }
-        )
-        if order_item_id is not UNSET:
-            field_dict["order_item_id"] = order_item_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["product_variant_id"] = self.product_variant_id
+        field_dict["amount"] = self.amount
+        field_dict["unit_price"] = self.unit_price
+        field_dict["vat_rate"] = self.vat_rate
+        if self.order_item_id is not UNSET:
+            field_dict["order_item_id"] = self.order_item_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        product_variant_id = d.pop("product_variant_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_variant_id = _src["product_variant_id"]
 
-        amount = d.pop("amount")
+        _self.amount = _src["amount"]
 
-        unit_price = d.pop("unit_price")
+        _self.unit_price = _src["unit_price"]
 
-        vat_rate = d.pop("vat_rate")
+        _self.vat_rate = _src["vat_rate"]
 
-        order_item_id = d.pop("order_item_id", UNSET)
+        _self.order_item_id = _src.get("order_item_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        order_item = cls(
-            product_variant_id=product_variant_id,
-            amount=amount,
-            unit_price=unit_price,
-            vat_rate=vat_rate,
-            order_item_id=order_item_id,
-            customer_id=customer_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        order_item.unknown_fields = d
-        return order_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OrderItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,28 @@ def _bind_models() -> None:
     from ..models.address import Address  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "shipping_id",
+        "contact_firstname",
+        "contact_lastname",
+        "phone",
+        "address",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "shipping_id",
+        "contact_firstname",
+        "contact_lastname",
+        "phone",
+        "address",
+    )
+)
 
 
 @_attrs_define
@@ -53,66 +76,50 @@ class OrderShipping:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        shipping_id = self.shipping_id
-
-        contact_firstname = self.contact_firstname
-
-        contact_lastname = self.contact_lastname
-
-        phone = self.phone
-
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "shipping_id": shipping_id,
-            }
-        )
-        if contact_firstname is not UNSET:
-            field_dict["contact_firstname"] = contact_firstname
-        if contact_lastname is not UNSET:
-            field_dict["contact_lastname"] = contact_lastname
-        if phone is not UNSET:
-            field_dict["phone"] = phone
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["shipping_id"] = self.shipping_id
+        if self.contact_firstname is not UNSET:
+            field_dict["contact_firstname"] = self.contact_firstname
+        if self.contact_lastname is not UNSET:
+            field_dict["contact_lastname"] = self.contact_lastname
+        if self.phone is not UNSET:
+            field_dict["phone"] = self.phone
+        address = self.address
         if address is not UNSET:
-            field_dict["address"] = address
-
+            field_dict["address"] = None if address is None else address.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        shipping_id = d.pop("shipping_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.shipping_id = _src["shipping_id"]
 
-        contact_firstname = d.pop("contact_firstname", UNSET)
+        _self.contact_firstname = _src.get("contact_firstname", UNSET)
 
-        contact_lastname = d.pop("contact_lastname", UNSET)
+        _self.contact_lastname = _src.get("contact_lastname", UNSET)
 
-        phone = d.pop("phone", UNSET)
+        _self.phone = _src.get("phone", UNSET)
 
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = Address.from_dict(_address)
+        _v = _src.get("address", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Address.from_dict(_v)
+        _self.address = _v
 
-        order_shipping = cls(
-            shipping_id=shipping_id,
-            contact_firstname=contact_firstname,
-            contact_lastname=contact_lastname,
-            phone=phone,
-            address=address,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        order_shipping.unknown_fields = d
-        return order_shipping
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("OrderShipping", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.partner_state import PartnerState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,35 @@ def _bind_models() -> None:
     from ..models.address import Address  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "partner_id",
+        "address",
+        "registration_id",
+        "vat_id",
+        "email",
+        "phone",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "partner_id",
+        "address",
+        "registration_id",
+        "vat_id",
+        "email",
+        "phone",
+        "state",
+    )
+)
+_PartnerState_BY_VALUE: dict[Any, PartnerState] = dict(PartnerState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -65,94 +95,69 @@ class Partner:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        name = self.name
-
-        partner_id = self.partner_id
-
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
-        registration_id = self.registration_id
-
-        vat_id = self.vat_id
-
-        email = self.email
-
-        phone = self.phone
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        address = self.address
         if address is not UNSET:
-            field_dict["address"] = address
-        if registration_id is not UNSET:
-            field_dict["registration_id"] = registration_id
-        if vat_id is not UNSET:
-            field_dict["vat_id"] = vat_id
-        if email is not UNSET:
-            field_dict["email"] = email
-        if phone is not UNSET:
-            field_dict["phone"] = phone
+            field_dict["address"] = None if address is None else address.to_dict()
+        if self.registration_id is not UNSET:
+            field_dict["registration_id"] = self.registration_id
+        if self.vat_id is not UNSET:
+            field_dict["vat_id"] = self.vat_id
+        if self.email is not UNSET:
+            field_dict["email"] = self.email
+        if self.phone is not UNSET:
+            field_dict["phone"] = self.phone
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        partner_id = d.pop("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = Address.from_dict(_address)
+        _v = _src.get("address", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Address.from_dict(_v)
+        _self.address = _v
 
-        registration_id = d.pop("registration_id", UNSET)
+        _self.registration_id = _src.get("registration_id", UNSET)
 
-        vat_id = d.pop("vat_id", UNSET)
+        _self.vat_id = _src.get("vat_id", UNSET)
 
-        email = d.pop("email", UNSET)
+        _self.email = _src.get("email", UNSET)
 
-        phone = d.pop("phone", UNSET)
+        _self.phone = _src.get("phone", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: PartnerState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = PartnerState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PartnerState_BY_VALUE[_v]
+            except KeyError:
+                _v = PartnerState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        partner = cls(
-            name=name,
-            partner_id=partner_id,
-            address=address,
-            registration_id=registration_id,
-            vat_id=vat_id,
-            email=email,
-            phone=phone,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        partner.unknown_fields = d
-        return partner
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Partner", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

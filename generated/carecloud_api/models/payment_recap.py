@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,26 @@ def _bind_models() -> None:
     from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "credit_points",
+        "amount_for_credit",
+        "vouchers",
+        "recommended_discounts",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "credit_points",
+        "amount_for_credit",
+        "vouchers",
+        "recommended_discounts",
+    )
+)
 
 
 @_attrs_define
@@ -55,74 +76,53 @@ class PaymentRecap:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        credit_points = self.credit_points
-
-        amount_for_credit = self.amount_for_credit
-
-        vouchers: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.vouchers, Unset):
-            vouchers = []
-            for vouchers_item_data in self.vouchers:
-                vouchers_item = vouchers_item_data.to_dict()
-                vouchers.append(vouchers_item)
-
-        recommended_discounts: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.recommended_discounts, Unset):
-            recommended_discounts = []
-            for recommended_discounts_item_data in self.recommended_discounts:
-                recommended_discounts_item = recommended_discounts_item_data.to_dict()
-                recommended_discounts.append(recommended_discounts_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if credit_points is not UNSET:
-            field_dict["credit_points"] = credit_points
-        if amount_for_credit is not UNSET:
-            field_dict["amount_for_credit"] = amount_for_credit
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.credit_points is not UNSET:
+            field_dict["credit_points"] = self.credit_points
+        if self.amount_for_credit is not UNSET:
+            field_dict["amount_for_credit"] = self.amount_for_credit
+        vouchers = self.vouchers
         if vouchers is not UNSET:
-            field_dict["vouchers"] = vouchers
+            field_dict["vouchers"] = None if vouchers is None else [item.to_dict() for item in vouchers]
+        recommended_discounts = self.recommended_discounts
         if recommended_discounts is not UNSET:
-            field_dict["recommended_discounts"] = recommended_discounts
-
+            field_dict["recommended_discounts"] = (
+                None if recommended_discounts is None else [item.to_dict() for item in recommended_discounts]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        credit_points = d.pop("credit_points", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.credit_points = _src.get("credit_points", UNSET)
 
-        amount_for_credit = d.pop("amount_for_credit", UNSET)
+        _self.amount_for_credit = _src.get("amount_for_credit", UNSET)
 
-        _vouchers = d.pop("vouchers", UNSET)
-        vouchers: list[PaymentVoucher] | Unset = UNSET
-        if _vouchers is not UNSET:
-            vouchers = []
-            for vouchers_item_data in _vouchers:
-                vouchers_item = PaymentVoucher.from_dict(vouchers_item_data)
+        _v = _src.get("vouchers", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PaymentVoucher.from_dict, _v))
+        _self.vouchers = _v
 
-                vouchers.append(vouchers_item)
+        _v = _src.get("recommended_discounts", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(DiscountItem.from_dict, _v))
+        _self.recommended_discounts = _v
 
-        _recommended_discounts = d.pop("recommended_discounts", UNSET)
-        recommended_discounts: list[DiscountItem] | Unset = UNSET
-        if _recommended_discounts is not UNSET:
-            recommended_discounts = []
-            for recommended_discounts_item_data in _recommended_discounts:
-                recommended_discounts_item = DiscountItem.from_dict(recommended_discounts_item_data)
-
-                recommended_discounts.append(recommended_discounts_item)
-
-        payment_recap = cls(
-            credit_points=credit_points,
-            amount_for_credit=amount_for_credit,
-            vouchers=vouchers,
-            recommended_discounts=recommended_discounts,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        payment_recap.unknown_fields = d
-        return payment_recap
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PaymentRecap", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PaymentType")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "payment_type_id",
+        "name",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "payment_type_id",
+        "name",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -32,41 +51,37 @@ class PaymentType:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        payment_type_id = self.payment_type_id
-
-        name = self.name
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if payment_type_id is not UNSET:
-            field_dict["payment_type_id"] = payment_type_id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.payment_type_id is not UNSET:
+            field_dict["payment_type_id"] = self.payment_type_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        payment_type_id = d.pop("payment_type_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.payment_type_id = _src.get("payment_type_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        payment_type = cls(
-            payment_type_id=payment_type_id,
-            name=name,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        payment_type.unknown_fields = d
-        return payment_type
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PaymentType", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

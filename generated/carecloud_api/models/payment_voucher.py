@@ -8,9 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PaymentVoucher")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "code",
+        "name",
+        "discount_value",
+        "discount_percent",
+        "bill_item_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "code",
+        "name",
+        "discount_value",
+        "discount_percent",
+        "bill_item_id",
+    )
+)
 
 
 @_attrs_define
@@ -35,55 +58,45 @@ class PaymentVoucher:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        code = self.code
-
-        name = self.name
-
-        discount_value = self.discount_value
-
-        discount_percent = self.discount_percent
-
-        bill_item_id = self.bill_item_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if code is not UNSET:
-            field_dict["code"] = code
-        if name is not UNSET:
-            field_dict["name"] = name
-        if discount_value is not UNSET:
-            field_dict["discount_value"] = discount_value
-        if discount_percent is not UNSET:
-            field_dict["discount_percent"] = discount_percent
-        if bill_item_id is not UNSET:
-            field_dict["bill_item_id"] = bill_item_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.code is not UNSET:
+            field_dict["code"] = self.code
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.discount_value is not UNSET:
+            field_dict["discount_value"] = self.discount_value
+        if self.discount_percent is not UNSET:
+            field_dict["discount_percent"] = self.discount_percent
+        if self.bill_item_id is not UNSET:
+            field_dict["bill_item_id"] = self.bill_item_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        code = d.pop("code", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.code = _src.get("code", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        discount_value = d.pop("discount_value", UNSET)
+        _self.discount_value = _src.get("discount_value", UNSET)
 
-        discount_percent = d.pop("discount_percent", UNSET)
+        _self.discount_percent = _src.get("discount_percent", UNSET)
 
-        bill_item_id = d.pop("bill_item_id", UNSET)
+        _self.bill_item_id = _src.get("bill_item_id", UNSET)
 
-        payment_voucher = cls(
-            code=code,
-            name=name,
-            discount_value=discount_value,
-            discount_percent=discount_percent,
-            bill_item_id=bill_item_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        payment_voucher.unknown_fields = d
-        return payment_voucher
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PaymentVoucher", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.personal_information_gender import PersonalInformationGender
 from ..types import UNSET, Unset
 
@@ -33,6 +34,50 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "language_id",
+        "salutation",
+        "gender",
+        "first_name",
+        "last_name",
+        "pre_nominals",
+        "post_nominals",
+        "birthdate",
+        "email",
+        "phone",
+        "store_id",
+        "photo_url",
+        "address",
+        "agreement",
+        "consents",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "language_id",
+        "salutation",
+        "first_name",
+        "last_name",
+        "pre_nominals",
+        "post_nominals",
+        "birthdate",
+        "email",
+        "phone",
+        "store_id",
+        "photo_url",
+        "address",
+        "agreement",
+        "consents",
+    )
+)
+_PersonalInformationGender_BY_VALUE: dict[Any, PersonalInformationGender] = dict(
+    PersonalInformationGender._value2member_map_
+)  # type: ignore[arg-type]
+
+
 @_attrs_define
 class PersonalInformation:
     """Personal information of the customer.
@@ -42,8 +87,8 @@ class PersonalInformation:
             /languages](https://carecloud.readme.io/reference/getlanguages) Example: en.
         salutation (str | Unset): Customer's salutation. If it is not set in POST or PUT calls, it will be generated
             automatically. Example: Dear Mr. Smith.
-        gender (PersonalInformationGender | Unset): Gender of the customer *Possible values: 1 - Male / 2 - Female / 3 -
-            Miss / 4 - Private / 5 - Other * Example: 1.
+        gender (None | PersonalInformationGender | Unset): Gender of the customer *Possible values: 1 - Male / 2 -
+            Female / 3 - Miss / 4 - Private / 5 - Other * Example: 1.
         first_name (str | Unset): First name of the customer. Example: John.
         last_name (str | Unset): Last name of the customer. Example: Smith.
         pre_nominals (str | Unset): Academic degrees, academic titles, other titles of customer placed before name.
@@ -79,7 +124,7 @@ class PersonalInformation:
 
     language_id: str
     salutation: str | Unset = UNSET
-    gender: PersonalInformationGender | Unset = UNSET
+    gender: None | PersonalInformationGender | Unset = UNSET
     first_name: str | Unset = UNSET
     last_name: str | Unset = UNSET
     pre_nominals: str | Unset = UNSET
@@ -99,169 +144,122 @@ class PersonalInformation:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        language_id = self.language_id
-
-        salutation = self.salutation
-
-        gender: int | Unset = UNSET
-        if not isinstance(self.gender, Unset):
-            gender = self.gender.value
-
-        first_name = self.first_name
-
-        last_name = self.last_name
-
-        pre_nominals = self.pre_nominals
-
-        post_nominals = self.post_nominals
-
-        birthdate: str | Unset = UNSET
-        if not isinstance(self.birthdate, Unset):
-            birthdate = self.birthdate.isoformat()
-
-        email = self.email
-
-        phone = self.phone
-
-        store_id = self.store_id
-
-        photo_url = self.photo_url
-
-        address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.address, Unset):
-            address = self.address.to_dict()
-
-        agreement: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.agreement, Unset):
-            agreement = self.agreement.to_dict()
-
-        consents: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.consents, Unset):
-            consents = []
-            for consents_item_data in self.consents:
-                consents_item = consents_item_data.to_dict()
-                consents.append(consents_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "language_id": language_id,
-            }
-        )
-        if salutation is not UNSET:
-            field_dict["salutation"] = salutation
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["language_id"] = self.language_id
+        if self.salutation is not UNSET:
+            field_dict["salutation"] = self.salutation
+        gender = self.gender
         if gender is not UNSET:
-            field_dict["gender"] = gender
-        if first_name is not UNSET:
-            field_dict["first_name"] = first_name
-        if last_name is not UNSET:
-            field_dict["last_name"] = last_name
-        if pre_nominals is not UNSET:
-            field_dict["pre_nominals"] = pre_nominals
-        if post_nominals is not UNSET:
-            field_dict["post_nominals"] = post_nominals
-        if birthdate is not UNSET:
-            field_dict["birthdate"] = birthdate
-        if email is not UNSET:
-            field_dict["email"] = email
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if photo_url is not UNSET:
-            field_dict["photo_url"] = photo_url
+            field_dict["gender"] = None if gender is None else gender.value
+        if self.first_name is not UNSET:
+            field_dict["first_name"] = self.first_name
+        if self.last_name is not UNSET:
+            field_dict["last_name"] = self.last_name
+        if self.pre_nominals is not UNSET:
+            field_dict["pre_nominals"] = self.pre_nominals
+        if self.post_nominals is not UNSET:
+            field_dict["post_nominals"] = self.post_nominals
+        if self.birthdate is None:
+            field_dict["birthdate"] = None
+        else:
+            birthdate: str | Unset = UNSET
+            if not isinstance(self.birthdate, Unset):
+                birthdate = self.birthdate.isoformat()
+            if birthdate is not UNSET:
+                field_dict["birthdate"] = birthdate
+        if self.email is not UNSET:
+            field_dict["email"] = self.email
+        if self.phone is not UNSET:
+            field_dict["phone"] = self.phone
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.photo_url is not UNSET:
+            field_dict["photo_url"] = self.photo_url
+        address = self.address
         if address is not UNSET:
-            field_dict["address"] = address
+            field_dict["address"] = None if address is None else address.to_dict()
+        agreement = self.agreement
         if agreement is not UNSET:
-            field_dict["agreement"] = agreement
+            field_dict["agreement"] = None if agreement is None else agreement.to_dict()
+        consents = self.consents
         if consents is not UNSET:
-            field_dict["consents"] = consents
-
+            field_dict["consents"] = None if consents is None else [item.to_dict() for item in consents]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        language_id = d.pop("language_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.language_id = _src["language_id"]
 
-        salutation = d.pop("salutation", UNSET)
+        _self.salutation = _src.get("salutation", UNSET)
 
-        _gender = d.pop("gender", UNSET)
-        gender: PersonalInformationGender | Unset
-        if isinstance(_gender, Unset):
-            gender = UNSET
+        _v = _src.get("gender", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PersonalInformationGender_BY_VALUE[_v]
+            except KeyError:
+                _v = PersonalInformationGender(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.gender = _v
+
+        _self.first_name = _src.get("first_name", UNSET)
+
+        _self.last_name = _src.get("last_name", UNSET)
+
+        _self.pre_nominals = _src.get("pre_nominals", UNSET)
+
+        _self.post_nominals = _src.get("post_nominals", UNSET)
+
+        _birthdate_raw = _src.get("birthdate", UNSET)
+        if _birthdate_raw is None:
+            _self.birthdate = None
         else:
-            gender = PersonalInformationGender(_gender)
+            _birthdate = _birthdate_raw
+            birthdate: datetime.date | Unset
+            if isinstance(_birthdate, Unset):
+                birthdate = UNSET
+            else:
+                birthdate = datetime.date.fromisoformat(_birthdate)
 
-        first_name = d.pop("first_name", UNSET)
+            _self.birthdate = birthdate
 
-        last_name = d.pop("last_name", UNSET)
+        _self.email = _src.get("email", UNSET)
 
-        pre_nominals = d.pop("pre_nominals", UNSET)
+        _self.phone = _src.get("phone", UNSET)
 
-        post_nominals = d.pop("post_nominals", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        _birthdate = d.pop("birthdate", UNSET)
-        birthdate: datetime.date | Unset
-        if isinstance(_birthdate, Unset):
-            birthdate = UNSET
-        else:
-            birthdate = datetime.date.fromisoformat(_birthdate)
+        _self.photo_url = _src.get("photo_url", UNSET)
 
-        email = d.pop("email", UNSET)
+        _v = _src.get("address", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Address.from_dict(_v)
+        _self.address = _v
 
-        phone = d.pop("phone", UNSET)
+        _v = _src.get("agreement", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Agreement.from_dict(_v)
+        _self.agreement = _v
 
-        store_id = d.pop("store_id", UNSET)
+        _v = _src.get("consents", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Consents.from_dict, _v))
+        _self.consents = _v
 
-        photo_url = d.pop("photo_url", UNSET)
-
-        _address = d.pop("address", UNSET)
-        address: Address | Unset
-        if isinstance(_address, Unset):
-            address = UNSET
-        else:
-            address = Address.from_dict(_address)
-
-        _agreement = d.pop("agreement", UNSET)
-        agreement: Agreement | Unset
-        if isinstance(_agreement, Unset):
-            agreement = UNSET
-        else:
-            agreement = Agreement.from_dict(_agreement)
-
-        _consents = d.pop("consents", UNSET)
-        consents: list[Consents] | Unset = UNSET
-        if _consents is not UNSET:
-            consents = []
-            for consents_item_data in _consents:
-                consents_item = Consents.from_dict(consents_item_data)
-
-                consents.append(consents_item)
-
-        personal_information = cls(
-            language_id=language_id,
-            salutation=salutation,
-            gender=gender,
-            first_name=first_name,
-            last_name=last_name,
-            pre_nominals=pre_nominals,
-            post_nominals=post_nominals,
-            birthdate=birthdate,
-            email=email,
-            phone=phone,
-            store_id=store_id,
-            photo_url=photo_url,
-            address=address,
-            agreement=agreement,
-            consents=consents,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        personal_information.unknown_fields = d
-        return personal_information
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PersonalInformation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,10 +8,44 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.point_state import PointState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Point")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "point_type_id",
+        "partner_id",
+        "point_id",
+        "assigned_points",
+        "available_points",
+        "valid_to",
+        "state",
+        "created_at",
+        "note",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "point_type_id",
+        "partner_id",
+        "point_id",
+        "assigned_points",
+        "available_points",
+        "valid_to",
+        "state",
+        "created_at",
+        "note",
+    )
+)
+_PointState_BY_VALUE: dict[Any, PointState] = dict(PointState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -55,97 +89,69 @@ class Point:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        point_type_id = self.point_type_id
-
-        partner_id = self.partner_id
-
-        point_id = self.point_id
-
-        assigned_points = self.assigned_points
-
-        available_points = self.available_points
-
-        valid_to = self.valid_to
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        created_at = self.created_at
-
-        note = self.note
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "point_type_id": point_type_id,
-                "partner_id": partner_id,
-            }
-        )
-        if point_id is not UNSET:
-            field_dict["point_id"] = point_id
-        if assigned_points is not UNSET:
-            field_dict["assigned_points"] = assigned_points
-        if available_points is not UNSET:
-            field_dict["available_points"] = available_points
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["point_type_id"] = self.point_type_id
+        field_dict["partner_id"] = self.partner_id
+        if self.point_id is not UNSET:
+            field_dict["point_id"] = self.point_id
+        if self.assigned_points is not UNSET:
+            field_dict["assigned_points"] = self.assigned_points
+        if self.available_points is not UNSET:
+            field_dict["available_points"] = self.available_points
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if note is not UNSET:
-            field_dict["note"] = note
-
+            field_dict["state"] = None if state is None else state.value
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        point_type_id = d.pop("point_type_id")
+        _self.point_type_id = _src["point_type_id"]
 
-        partner_id = d.pop("partner_id")
+        _self.partner_id = _src["partner_id"]
 
-        point_id = d.pop("point_id", UNSET)
+        _self.point_id = _src.get("point_id", UNSET)
 
-        assigned_points = d.pop("assigned_points", UNSET)
+        _self.assigned_points = _src.get("assigned_points", UNSET)
 
-        available_points = d.pop("available_points", UNSET)
+        _self.available_points = _src.get("available_points", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: PointState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = PointState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PointState_BY_VALUE[_v]
+            except KeyError:
+                _v = PointState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        created_at = d.pop("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        note = d.pop("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        point = cls(
-            customer_id=customer_id,
-            point_type_id=point_type_id,
-            partner_id=partner_id,
-            point_id=point_id,
-            assigned_points=assigned_points,
-            available_points=available_points,
-            valid_to=valid_to,
-            state=state,
-            created_at=created_at,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        point.unknown_fields = d
-        return point
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Point", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

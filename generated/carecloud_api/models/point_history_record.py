@@ -8,9 +8,40 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PointHistoryRecord")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "point_amount",
+        "point_operation_type",
+        "point_operation_note",
+        "point_type_id",
+        "partner_id",
+        "store_id",
+        "point_history_record_time",
+        "extended_data",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "point_amount",
+        "point_operation_type",
+        "point_operation_note",
+        "point_type_id",
+        "partner_id",
+        "store_id",
+        "point_history_record_time",
+        "extended_data",
+    )
+)
 
 
 @_attrs_define
@@ -51,83 +82,61 @@ class PointHistoryRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        point_amount = self.point_amount
-
-        point_operation_type = self.point_operation_type
-
-        point_operation_note = self.point_operation_note
-
-        point_type_id = self.point_type_id
-
-        partner_id = self.partner_id
-
-        store_id = self.store_id
-
-        point_history_record_time = self.point_history_record_time
-
-        extended_data = self.extended_data
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if point_amount is not UNSET:
-            field_dict["point_amount"] = point_amount
-        if point_operation_type is not UNSET:
-            field_dict["point_operation_type"] = point_operation_type
-        if point_operation_note is not UNSET:
-            field_dict["point_operation_note"] = point_operation_note
-        if point_type_id is not UNSET:
-            field_dict["point_type_id"] = point_type_id
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if point_history_record_time is not UNSET:
-            field_dict["point_history_record_time"] = point_history_record_time
-        if extended_data is not UNSET:
-            field_dict["extended_data"] = extended_data
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.point_amount is not UNSET:
+            field_dict["point_amount"] = self.point_amount
+        if self.point_operation_type is not UNSET:
+            field_dict["point_operation_type"] = self.point_operation_type
+        if self.point_operation_note is not UNSET:
+            field_dict["point_operation_note"] = self.point_operation_note
+        if self.point_type_id is not UNSET:
+            field_dict["point_type_id"] = self.point_type_id
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.point_history_record_time is not UNSET:
+            field_dict["point_history_record_time"] = self.point_history_record_time
+        if self.extended_data is not UNSET:
+            field_dict["extended_data"] = self.extended_data
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        point_amount = d.pop("point_amount", UNSET)
+        _self.point_amount = _src.get("point_amount", UNSET)
 
-        point_operation_type = d.pop("point_operation_type", UNSET)
+        _self.point_operation_type = _src.get("point_operation_type", UNSET)
 
-        point_operation_note = d.pop("point_operation_note", UNSET)
+        _self.point_operation_note = _src.get("point_operation_note", UNSET)
 
-        point_type_id = d.pop("point_type_id", UNSET)
+        _self.point_type_id = _src.get("point_type_id", UNSET)
 
-        partner_id = d.pop("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        point_history_record_time = d.pop("point_history_record_time", UNSET)
+        _self.point_history_record_time = _src.get("point_history_record_time", UNSET)
 
-        extended_data = d.pop("extended_data", UNSET)
+        _self.extended_data = _src.get("extended_data", UNSET)
 
-        point_history_record = cls(
-            customer_id=customer_id,
-            point_amount=point_amount,
-            point_operation_type=point_operation_type,
-            point_operation_note=point_operation_note,
-            point_type_id=point_type_id,
-            partner_id=partner_id,
-            store_id=store_id,
-            point_history_record_time=point_history_record_time,
-            extended_data=extended_data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        point_history_record.unknown_fields = d
-        return point_history_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PointHistoryRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

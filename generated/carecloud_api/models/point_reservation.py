@@ -8,10 +8,38 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.point_reservation_state import PointReservationState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PointReservation")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "external_id",
+        "quantity",
+        "points_reservation_id",
+        "state",
+        "expiration",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "external_id",
+        "quantity",
+        "points_reservation_id",
+        "state",
+        "expiration",
+    )
+)
+_PointReservationState_BY_VALUE: dict[Any, PointReservationState] = dict(
+    PointReservationState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -46,69 +74,53 @@ class PointReservation:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        external_id = self.external_id
-
-        quantity = self.quantity
-
-        points_reservation_id = self.points_reservation_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        expiration = self.expiration
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "external_id": external_id,
-                "quantity": quantity,
-            }
-        )
-        if points_reservation_id is not UNSET:
-            field_dict["points_reservation_id"] = points_reservation_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["external_id"] = self.external_id
+        field_dict["quantity"] = self.quantity
+        if self.points_reservation_id is not UNSET:
+            field_dict["points_reservation_id"] = self.points_reservation_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if expiration is not UNSET:
-            field_dict["expiration"] = expiration
-
+            field_dict["state"] = None if state is None else state.value
+        if self.expiration is not UNSET:
+            field_dict["expiration"] = self.expiration
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        external_id = d.pop("external_id")
+        _self.external_id = _src["external_id"]
 
-        quantity = d.pop("quantity")
+        _self.quantity = _src["quantity"]
 
-        points_reservation_id = d.pop("points_reservation_id", UNSET)
+        _self.points_reservation_id = _src.get("points_reservation_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: PointReservationState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = PointReservationState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PointReservationState_BY_VALUE[_v]
+            except KeyError:
+                _v = PointReservationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        expiration = d.pop("expiration", UNSET)
+        _self.expiration = _src.get("expiration", UNSET)
 
-        point_reservation = cls(
-            customer_id=customer_id,
-            external_id=external_id,
-            quantity=quantity,
-            points_reservation_id=points_reservation_id,
-            state=state,
-            expiration=expiration,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        point_reservation.unknown_fields = d
-        return point_reservation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PointReservation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

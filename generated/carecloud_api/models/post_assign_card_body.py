@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostAssignCardBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "card_type_id",
+        "customer_id",
+        "card_number",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "card_type_id",
+        "customer_id",
+        "card_number",
+    )
+)
 
 
 @_attrs_define
@@ -30,42 +49,35 @@ class PostAssignCardBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        card_type_id = self.card_type_id
-
-        customer_id = self.customer_id
-
-        card_number = self.card_number
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "card_type_id": card_type_id,
-                "customer_id": customer_id,
-            }
-        )
-        if card_number is not UNSET:
-            field_dict["card_number"] = card_number
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["card_type_id"] = self.card_type_id
+        field_dict["customer_id"] = self.customer_id
+        if self.card_number is not UNSET:
+            field_dict["card_number"] = self.card_number
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        card_type_id = d.pop("card_type_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.card_type_id = _src["card_type_id"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        card_number = d.pop("card_number", UNSET)
+        _self.card_number = _src.get("card_number", UNSET)
 
-        post_assign_card_body = cls(
-            card_type_id=card_type_id,
-            customer_id=customer_id,
-            card_number=card_number,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_assign_card_body.unknown_fields = d
-        return post_assign_card_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostAssignCardBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

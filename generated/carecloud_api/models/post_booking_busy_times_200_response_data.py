@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,22 @@ def _bind_models() -> None:
     from ..models.chart_point_data import ChartPointData  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "time_unit",
+        "chart_data",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "time_unit",
+        "chart_data",
+    )
+)
 
 
 @_attrs_define
@@ -45,48 +62,39 @@ class PostBookingBusyTimes200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        time_unit = self.time_unit
-
-        chart_data: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.chart_data, Unset):
-            chart_data = []
-            for chart_data_item_data in self.chart_data:
-                chart_data_item = chart_data_item_data.to_dict()
-                chart_data.append(chart_data_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if time_unit is not UNSET:
-            field_dict["time_unit"] = time_unit
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.time_unit is not UNSET:
+            field_dict["time_unit"] = self.time_unit
+        chart_data = self.chart_data
         if chart_data is not UNSET:
-            field_dict["chart_data"] = chart_data
-
+            field_dict["chart_data"] = None if chart_data is None else [item.to_dict() for item in chart_data]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        time_unit = d.pop("time_unit", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.time_unit = _src.get("time_unit", UNSET)
 
-        _chart_data = d.pop("chart_data", UNSET)
-        chart_data: list[ChartPointData] | Unset = UNSET
-        if _chart_data is not UNSET:
-            chart_data = []
-            for chart_data_item_data in _chart_data:
-                chart_data_item = ChartPointData.from_dict(chart_data_item_data)
+        _v = _src.get("chart_data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ChartPointData.from_dict, _v))
+        _self.chart_data = _v
 
-                chart_data.append(chart_data_item)
-
-        post_booking_busy_times_200_response_data = cls(
-            time_unit=time_unit,
-            chart_data=chart_data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_booking_busy_times_200_response_data.unknown_fields = d
-        return post_booking_busy_times_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostBookingBusyTimes200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

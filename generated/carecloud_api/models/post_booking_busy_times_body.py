@@ -8,10 +8,36 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_booking_busy_times_body_time_period import PostBookingBusyTimesBodyTimePeriod
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostBookingBusyTimesBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "booking_date",
+        "time_period",
+        "booking_ticket_id",
+        "booking_property_id",
+        "booking_property_value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "booking_date",
+        "time_period",
+        "booking_ticket_id",
+        "booking_property_id",
+        "booking_property_value",
+    )
+)
+_PostBookingBusyTimesBodyTimePeriod_BY_VALUE: dict[Any, PostBookingBusyTimesBodyTimePeriod] = dict(
+    PostBookingBusyTimesBodyTimePeriod._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -44,56 +70,52 @@ class PostBookingBusyTimesBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        booking_date = self.booking_date
-
-        time_period = self.time_period.value
-
-        booking_ticket_id = self.booking_ticket_id
-
-        booking_property_id = self.booking_property_id
-
-        booking_property_value = self.booking_property_value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "booking_date": booking_date,
-                "time_period": time_period,
-            }
-        )
-        if booking_ticket_id is not UNSET:
-            field_dict["booking_ticket_id"] = booking_ticket_id
-        if booking_property_id is not UNSET:
-            field_dict["booking_property_id"] = booking_property_id
-        if booking_property_value is not UNSET:
-            field_dict["booking_property_value"] = booking_property_value
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["booking_date"] = self.booking_date
+        time_period = self.time_period
+        field_dict["time_period"] = None if time_period is None else time_period.value
+        if self.booking_ticket_id is not UNSET:
+            field_dict["booking_ticket_id"] = self.booking_ticket_id
+        if self.booking_property_id is not UNSET:
+            field_dict["booking_property_id"] = self.booking_property_id
+        if self.booking_property_value is not UNSET:
+            field_dict["booking_property_value"] = self.booking_property_value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        booking_date = d.pop("booking_date")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.booking_date = _src["booking_date"]
 
-        time_period = PostBookingBusyTimesBodyTimePeriod(d.pop("time_period"))
+        _v = _src["time_period"]
+        if _v is not None:
+            try:
+                _v = _PostBookingBusyTimesBodyTimePeriod_BY_VALUE[_v]
+            except KeyError:
+                _v = PostBookingBusyTimesBodyTimePeriod(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.time_period = _v
 
-        booking_ticket_id = d.pop("booking_ticket_id", UNSET)
+        _self.booking_ticket_id = _src.get("booking_ticket_id", UNSET)
 
-        booking_property_id = d.pop("booking_property_id", UNSET)
+        _self.booking_property_id = _src.get("booking_property_id", UNSET)
 
-        booking_property_value = d.pop("booking_property_value", UNSET)
+        _self.booking_property_value = _src.get("booking_property_value", UNSET)
 
-        post_booking_busy_times_body = cls(
-            booking_date=booking_date,
-            time_period=time_period,
-            booking_ticket_id=booking_ticket_id,
-            booking_property_id=booking_property_id,
-            booking_property_value=booking_property_value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_booking_busy_times_body.unknown_fields = d
-        return post_booking_busy_times_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostBookingBusyTimesBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.error_processing import ErrorProcessing
 from ..types import UNSET, Unset
 
@@ -32,6 +33,23 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_reservation_prices",
+        "error_processing",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_reservation_prices",
+        "error_processing",
+    )
+)
+_ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._value2member_map_)  # type: ignore[arg-type]
+
+
 @_attrs_define
 class PostBulkDeleteProductReservationPricesBody:
     """
@@ -53,57 +71,51 @@ class PostBulkDeleteProductReservationPricesBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_reservation_prices = []
-        for product_reservation_prices_item_data in self.product_reservation_prices:
-            product_reservation_prices_item = product_reservation_prices_item_data.to_dict()
-            product_reservation_prices.append(product_reservation_prices_item)
-
-        error_processing: int | Unset = UNSET
-        if not isinstance(self.error_processing, Unset):
-            error_processing = self.error_processing.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "product_reservation_prices": product_reservation_prices,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        product_reservation_prices = self.product_reservation_prices
+        field_dict["product_reservation_prices"] = (
+            None
+            if product_reservation_prices is None
+            else [item.to_dict() for item in product_reservation_prices]
         )
+        error_processing = self.error_processing
         if error_processing is not UNSET:
-            field_dict["error_processing"] = error_processing
-
+            field_dict["error_processing"] = None if error_processing is None else error_processing.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        product_reservation_prices = []
-        _product_reservation_prices = d.pop("product_reservation_prices")
-        for product_reservation_prices_item_data in _product_reservation_prices:
-            product_reservation_prices_item = (
-                PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem.from_dict(
-                    product_reservation_prices_item_data
-                )
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["product_reservation_prices"]
+        if _v is not None:
+            _v = list(
+                map(PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem.from_dict, _v)
             )
+        _self.product_reservation_prices = _v
 
-            product_reservation_prices.append(product_reservation_prices_item)
+        _v = _src.get("error_processing", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ErrorProcessing_BY_VALUE[_v]
+            except KeyError:
+                _v = ErrorProcessing(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.error_processing = _v
 
-        _error_processing = d.pop("error_processing", UNSET)
-        error_processing: ErrorProcessing | Unset
-        if isinstance(_error_processing, Unset):
-            error_processing = UNSET
-        else:
-            error_processing = ErrorProcessing(_error_processing)
-
-        post_bulk_delete_product_reservation_prices_body = cls(
-            product_reservation_prices=product_reservation_prices,
-            error_processing=error_processing,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_bulk_delete_product_reservation_prices_body.unknown_fields = d
-        return post_bulk_delete_product_reservation_prices_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostBulkDeleteProductReservationPricesBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("product_reservation_price_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("product_reservation_price_id",))
 
 
 @_attrs_define
@@ -27,27 +34,31 @@ class PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        product_reservation_price_id = self.product_reservation_price_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if product_reservation_price_id is not UNSET:
-            field_dict["product_reservation_price_id"] = product_reservation_price_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.product_reservation_price_id is not UNSET:
+            field_dict["product_reservation_price_id"] = self.product_reservation_price_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        product_reservation_price_id = d.pop("product_reservation_price_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_reservation_price_id = _src.get("product_reservation_price_id", UNSET)
 
-        post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item = cls(
-            product_reservation_price_id=product_reservation_price_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item.unknown_fields = d
-        return post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls(
+                "PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem", _src, _NOT_NULLABLE
+            )
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

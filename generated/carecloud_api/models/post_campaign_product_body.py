@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.campaign_product import CampaignProduct
 
@@ -25,6 +27,12 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("campaign_product",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("campaign_product",))
+
+
 @_attrs_define
 class PostCampaignProductBody:
     """
@@ -40,31 +48,34 @@ class PostCampaignProductBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        campaign_product = self.campaign_product.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "campaign_product": campaign_product,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        campaign_product = self.campaign_product
+        field_dict["campaign_product"] = None if campaign_product is None else campaign_product.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        campaign_product = CampaignProduct.from_dict(d.pop("campaign_product"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["campaign_product"]
+        if _v is not None:
+            _v = CampaignProduct.from_dict(_v)
+        _self.campaign_product = _v
 
-        post_campaign_product_body = cls(
-            campaign_product=campaign_product,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_campaign_product_body.unknown_fields = d
-        return post_campaign_product_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCampaignProductBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostCardGeneratePassMachine200ResponseData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("file_url",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("file_url",))
 
 
 @_attrs_define
@@ -27,27 +34,29 @@ class PostCardGeneratePassMachine200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        file_url = self.file_url
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if file_url is not UNSET:
-            field_dict["file_url"] = file_url
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.file_url is not UNSET:
+            field_dict["file_url"] = self.file_url
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        file_url = d.pop("file_url", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.file_url = _src.get("file_url", UNSET)
 
-        post_card_generate_pass_machine_200_response_data = cls(
-            file_url=file_url,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_card_generate_pass_machine_200_response_data.unknown_fields = d
-        return post_card_generate_pass_machine_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCardGeneratePassMachine200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostCardTypes201ResponseData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("card_type_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("card_type_id",))
 
 
 @_attrs_define
@@ -26,27 +33,29 @@ class PostCardTypes201ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        card_type_id = self.card_type_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if card_type_id is not UNSET:
-            field_dict["card_type_id"] = card_type_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.card_type_id is not UNSET:
+            field_dict["card_type_id"] = self.card_type_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        card_type_id = d.pop("card_type_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.card_type_id = _src.get("card_type_id", UNSET)
 
-        post_card_types_201_response_data = cls(
-            card_type_id=card_type_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_card_types_201_response_data.unknown_fields = d
-        return post_card_types_201_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCardTypes201ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

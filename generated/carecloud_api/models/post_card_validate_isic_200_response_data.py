@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostCardValidateIsic200ResponseData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "valid_isic",
+        "is_free_to_use",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "valid_isic",
+        "is_free_to_use",
+    )
+)
 
 
 @_attrs_define
@@ -29,34 +46,33 @@ class PostCardValidateIsic200ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        valid_isic = self.valid_isic
-
-        is_free_to_use = self.is_free_to_use
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if valid_isic is not UNSET:
-            field_dict["valid_isic"] = valid_isic
-        if is_free_to_use is not UNSET:
-            field_dict["is_free_to_use"] = is_free_to_use
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.valid_isic is not UNSET:
+            field_dict["valid_isic"] = self.valid_isic
+        if self.is_free_to_use is not UNSET:
+            field_dict["is_free_to_use"] = self.is_free_to_use
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        valid_isic = d.pop("valid_isic", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.valid_isic = _src.get("valid_isic", UNSET)
 
-        is_free_to_use = d.pop("is_free_to_use", UNSET)
+        _self.is_free_to_use = _src.get("is_free_to_use", UNSET)
 
-        post_card_validate_isic_200_response_data = cls(
-            valid_isic=valid_isic,
-            is_free_to_use=is_free_to_use,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_card_validate_isic_200_response_data.unknown_fields = d
-        return post_card_validate_isic_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCardValidateIsic200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

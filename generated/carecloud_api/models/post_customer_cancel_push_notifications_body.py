@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostCustomerCancelPushNotificationsBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "external_application_id",
+        "push_token",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "external_application_id",
+        "push_token",
+    )
+)
 
 
 @_attrs_define
@@ -33,42 +52,35 @@ class PostCustomerCancelPushNotificationsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        external_application_id = self.external_application_id
-
-        push_token = self.push_token
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "external_application_id": external_application_id,
-            }
-        )
-        if push_token is not UNSET:
-            field_dict["push_token"] = push_token
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["external_application_id"] = self.external_application_id
+        if self.push_token is not UNSET:
+            field_dict["push_token"] = self.push_token
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        external_application_id = d.pop("external_application_id")
+        _self.external_application_id = _src["external_application_id"]
 
-        push_token = d.pop("push_token", UNSET)
+        _self.push_token = _src.get("push_token", UNSET)
 
-        post_customer_cancel_push_notifications_body = cls(
-            customer_id=customer_id,
-            external_application_id=external_application_id,
-            push_token=push_token,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_customer_cancel_push_notifications_body.unknown_fields = d
-        return post_customer_cancel_push_notifications_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerCancelPushNotificationsBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

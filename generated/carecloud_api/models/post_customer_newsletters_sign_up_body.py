@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,28 @@ def _bind_models() -> None:
     from ..models.partner_record import PartnerRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "contact",
+        "customer_source_id",
+        "agreements",
+        "language_id",
+        "partner_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "contact",
+        "customer_source_id",
+        "agreements",
+        "language_id",
+        "partner_records",
+    )
+)
 
 
 @_attrs_define
@@ -57,77 +80,55 @@ class PostCustomerNewslettersSignUpBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        contact = self.contact
-
-        customer_source_id = self.customer_source_id
-
-        agreements: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.agreements, Unset):
-            agreements = self.agreements.to_dict()
-
-        language_id = self.language_id
-
-        partner_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.partner_records, Unset):
-            partner_records = []
-            for partner_records_item_data in self.partner_records:
-                partner_records_item = partner_records_item_data.to_dict()
-                partner_records.append(partner_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "contact": contact,
-                "customer_source_id": customer_source_id,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["contact"] = self.contact
+        field_dict["customer_source_id"] = self.customer_source_id
+        agreements = self.agreements
         if agreements is not UNSET:
-            field_dict["agreements"] = agreements
-        if language_id is not UNSET:
-            field_dict["language_id"] = language_id
+            field_dict["agreements"] = None if agreements is None else agreements.to_dict()
+        if self.language_id is not UNSET:
+            field_dict["language_id"] = self.language_id
+        partner_records = self.partner_records
         if partner_records is not UNSET:
-            field_dict["partner_records"] = partner_records
-
+            field_dict["partner_records"] = (
+                None if partner_records is None else [item.to_dict() for item in partner_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        contact = d.pop("contact")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.contact = _src["contact"]
 
-        customer_source_id = d.pop("customer_source_id")
+        _self.customer_source_id = _src["customer_source_id"]
 
-        _agreements = d.pop("agreements", UNSET)
-        agreements: Agreement | Unset
-        if isinstance(_agreements, Unset):
-            agreements = UNSET
-        else:
-            agreements = Agreement.from_dict(_agreements)
+        _v = _src.get("agreements", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Agreement.from_dict(_v)
+        _self.agreements = _v
 
-        language_id = d.pop("language_id", UNSET)
+        _self.language_id = _src.get("language_id", UNSET)
 
-        _partner_records = d.pop("partner_records", UNSET)
-        partner_records: list[PartnerRecord] | Unset = UNSET
-        if _partner_records is not UNSET:
-            partner_records = []
-            for partner_records_item_data in _partner_records:
-                partner_records_item = PartnerRecord.from_dict(partner_records_item_data)
+        _v = _src.get("partner_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PartnerRecord.from_dict, _v))
+        _self.partner_records = _v
 
-                partner_records.append(partner_records_item)
-
-        post_customer_newsletters_sign_up_body = cls(
-            contact=contact,
-            customer_source_id=customer_source_id,
-            agreements=agreements,
-            language_id=language_id,
-            partner_records=partner_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_customer_newsletters_sign_up_body.unknown_fields = d
-        return post_customer_newsletters_sign_up_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerNewslettersSignUpBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.device import Device
 
@@ -23,6 +25,26 @@ def _bind_models() -> None:
     from ..models.device import Device  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "device",
+        "external_application_id",
+        "push_token",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "device",
+        "external_application_id",
+        "push_token",
+    )
+)
 
 
 @_attrs_define
@@ -49,49 +71,43 @@ class PostCustomerSetPushNotificationsBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_id = self.customer_id
-
-        device = self.device.to_dict()
-
-        external_application_id = self.external_application_id
-
-        push_token = self.push_token
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "device": device,
-                "external_application_id": external_application_id,
-                "push_token": push_token,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        device = self.device
+        field_dict["device"] = None if device is None else device.to_dict()
+        field_dict["external_application_id"] = self.external_application_id
+        field_dict["push_token"] = self.push_token
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        device = Device.from_dict(d.pop("device"))
+        _v = _src["device"]
+        if _v is not None:
+            _v = Device.from_dict(_v)
+        _self.device = _v
 
-        external_application_id = d.pop("external_application_id")
+        _self.external_application_id = _src["external_application_id"]
 
-        push_token = d.pop("push_token")
+        _self.push_token = _src["push_token"]
 
-        post_customer_set_push_notifications_body = cls(
-            customer_id=customer_id,
-            device=device,
-            external_application_id=external_application_id,
-            push_token=push_token,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_customer_set_push_notifications_body.unknown_fields = d
-        return post_customer_set_push_notifications_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerSetPushNotificationsBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,11 +8,33 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_customer_verify_credentials_body_login_type import (
     PostCustomerVerifyCredentialsBodyLoginType,
 )
 
 T = TypeVar("T", bound="PostCustomerVerifyCredentialsBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "login_type",
+        "login_value",
+        "password",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "login_type",
+        "login_value",
+        "password",
+    )
+)
+_PostCustomerVerifyCredentialsBodyLoginType_BY_VALUE: dict[
+    Any, PostCustomerVerifyCredentialsBodyLoginType
+] = dict(PostCustomerVerifyCredentialsBodyLoginType._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -33,41 +55,43 @@ class PostCustomerVerifyCredentialsBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        login_type = self.login_type.value
-
-        login_value = self.login_value
-
-        password = self.password
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "login_type": login_type,
-                "login_value": login_value,
-                "password": password,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        login_type = self.login_type
+        field_dict["login_type"] = None if login_type is None else login_type.value
+        field_dict["login_value"] = self.login_value
+        field_dict["password"] = self.password
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        login_type = PostCustomerVerifyCredentialsBodyLoginType(d.pop("login_type"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["login_type"]
+        if _v is not None:
+            try:
+                _v = _PostCustomerVerifyCredentialsBodyLoginType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostCustomerVerifyCredentialsBodyLoginType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.login_type = _v
 
-        login_value = d.pop("login_value")
+        _self.login_value = _src["login_value"]
 
-        password = d.pop("password")
+        _self.password = _src["password"]
 
-        post_customer_verify_credentials_body = cls(
-            login_type=login_type,
-            login_value=login_value,
-            password=password,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_customer_verify_credentials_body.unknown_fields = d
-        return post_customer_verify_credentials_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomerVerifyCredentialsBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,31 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_customers_auth_token_body_token_type import PostCustomersAuthTokenBodyTokenType
 
 T = TypeVar("T", bound="PostCustomersAuthTokenBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "external_application_id",
+        "token_type",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "external_application_id",
+        "token_type",
+    )
+)
+_PostCustomersAuthTokenBodyTokenType_BY_VALUE: dict[Any, PostCustomersAuthTokenBodyTokenType] = dict(
+    PostCustomersAuthTokenBodyTokenType._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -35,41 +57,43 @@ class PostCustomersAuthTokenBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        external_application_id = self.external_application_id
-
-        token_type = self.token_type.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "external_application_id": external_application_id,
-                "token_type": token_type,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["external_application_id"] = self.external_application_id
+        token_type = self.token_type
+        field_dict["token_type"] = None if token_type is None else token_type.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        external_application_id = d.pop("external_application_id")
+        _self.external_application_id = _src["external_application_id"]
 
-        token_type = PostCustomersAuthTokenBodyTokenType(d.pop("token_type"))
+        _v = _src["token_type"]
+        if _v is not None:
+            try:
+                _v = _PostCustomersAuthTokenBodyTokenType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostCustomersAuthTokenBodyTokenType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.token_type = _v
 
-        post_customers_auth_token_body = cls(
-            customer_id=customer_id,
-            external_application_id=external_application_id,
-            token_type=token_type,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_customers_auth_token_body.unknown_fields = d
-        return post_customers_auth_token_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersAuthTokenBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

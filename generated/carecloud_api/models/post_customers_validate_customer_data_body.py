@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_customers_validate_customer_data_body_type import PostCustomersValidateCustomerDataBodyType
 
 T = TypeVar("T", bound="PostCustomersValidateCustomerDataBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "type",
+        "value",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "type",
+        "value",
+    )
+)
+_PostCustomersValidateCustomerDataBodyType_BY_VALUE: dict[Any, PostCustomersValidateCustomerDataBodyType] = (
+    dict(PostCustomersValidateCustomerDataBodyType._value2member_map_)
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -32,35 +52,40 @@ class PostCustomersValidateCustomerDataBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_.value
-
-        value = self.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "type": type_,
-                "value": value,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        type_ = self.type_
+        field_dict["type"] = None if type_ is None else type_.value
+        field_dict["value"] = self.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        type_ = PostCustomersValidateCustomerDataBodyType(d.pop("type"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["type"]
+        if _v is not None:
+            try:
+                _v = _PostCustomersValidateCustomerDataBodyType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostCustomersValidateCustomerDataBodyType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.type_ = _v
 
-        value = d.pop("value")
+        _self.value = _src["value"]
 
-        post_customers_validate_customer_data_body = cls(
-            type_=type_,
-            value=value,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_customers_validate_customer_data_body.unknown_fields = d
-        return post_customers_validate_customer_data_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersValidateCustomerDataBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

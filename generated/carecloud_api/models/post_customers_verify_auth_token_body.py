@@ -8,7 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PostCustomersVerifyAuthTokenBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "application_id",
+        "token",
+        "token_request_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "application_id",
+        "token",
+        "token_request_id",
+    )
+)
 
 
 @_attrs_define
@@ -34,41 +54,34 @@ class PostCustomersVerifyAuthTokenBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        application_id = self.application_id
-
-        token = self.token
-
-        token_request_id = self.token_request_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "application_id": application_id,
-                "token": token,
-                "token_request_id": token_request_id,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["application_id"] = self.application_id
+        field_dict["token"] = self.token
+        field_dict["token_request_id"] = self.token_request_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        application_id = d.pop("application_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.application_id = _src["application_id"]
 
-        token = d.pop("token")
+        _self.token = _src["token"]
 
-        token_request_id = d.pop("token_request_id")
+        _self.token_request_id = _src["token_request_id"]
 
-        post_customers_verify_auth_token_body = cls(
-            application_id=application_id,
-            token=token,
-            token_request_id=token_request_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_customers_verify_auth_token_body.unknown_fields = d
-        return post_customers_verify_auth_token_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostCustomersVerifyAuthTokenBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

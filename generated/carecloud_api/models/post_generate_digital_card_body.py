@@ -8,9 +8,29 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_generate_digital_card_body_file_type import PostGenerateDigitalCardBodyFileType
 
 T = TypeVar("T", bound="PostGenerateDigitalCardBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "card_id",
+        "file_type",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "card_id",
+        "file_type",
+    )
+)
+_PostGenerateDigitalCardBodyFileType_BY_VALUE: dict[Any, PostGenerateDigitalCardBodyFileType] = dict(
+    PostGenerateDigitalCardBodyFileType._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -30,35 +50,40 @@ class PostGenerateDigitalCardBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        card_id = self.card_id
-
-        file_type = self.file_type.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "card_id": card_id,
-                "file_type": file_type,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["card_id"] = self.card_id
+        file_type = self.file_type
+        field_dict["file_type"] = None if file_type is None else file_type.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        card_id = d.pop("card_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.card_id = _src["card_id"]
 
-        file_type = PostGenerateDigitalCardBodyFileType(d.pop("file_type"))
+        _v = _src["file_type"]
+        if _v is not None:
+            try:
+                _v = _PostGenerateDigitalCardBodyFileType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostGenerateDigitalCardBodyFileType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.file_type = _v
 
-        post_generate_digital_card_body = cls(
-            card_id=card_id,
-            file_type=file_type,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_generate_digital_card_body.unknown_fields = d
-        return post_generate_digital_card_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostGenerateDigitalCardBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

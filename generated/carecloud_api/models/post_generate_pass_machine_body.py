@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostGeneratePassMachineBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "passmachine_template_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "passmachine_template_id",
+    )
+)
 
 
 @_attrs_define
@@ -30,36 +47,32 @@ class PostGeneratePassMachineBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        passmachine_template_id = self.passmachine_template_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-            }
-        )
-        if passmachine_template_id is not UNSET:
-            field_dict["passmachine_template_id"] = passmachine_template_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        if self.passmachine_template_id is not UNSET:
+            field_dict["passmachine_template_id"] = self.passmachine_template_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        passmachine_template_id = d.pop("passmachine_template_id", UNSET)
+        _self.passmachine_template_id = _src.get("passmachine_template_id", UNSET)
 
-        post_generate_pass_machine_body = cls(
-            customer_id=customer_id,
-            passmachine_template_id=passmachine_template_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_generate_pass_machine_body.unknown_fields = d
-        return post_generate_pass_machine_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostGeneratePassMachineBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostPointReservationCreateBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "external_id",
+        "customer_id",
+        "amount",
+        "expiration_time",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "external_id",
+        "customer_id",
+        "amount",
+        "expiration_time",
+    )
+)
 
 
 @_attrs_define
@@ -35,48 +56,38 @@ class PostPointReservationCreateBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        external_id = self.external_id
-
-        customer_id = self.customer_id
-
-        amount = self.amount
-
-        expiration_time = self.expiration_time
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "external_id": external_id,
-                "customer_id": customer_id,
-                "amount": amount,
-            }
-        )
-        if expiration_time is not UNSET:
-            field_dict["expiration_time"] = expiration_time
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["external_id"] = self.external_id
+        field_dict["customer_id"] = self.customer_id
+        field_dict["amount"] = self.amount
+        if self.expiration_time is not UNSET:
+            field_dict["expiration_time"] = self.expiration_time
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        external_id = d.pop("external_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.external_id = _src["external_id"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        amount = d.pop("amount")
+        _self.amount = _src["amount"]
 
-        expiration_time = d.pop("expiration_time", UNSET)
+        _self.expiration_time = _src.get("expiration_time", UNSET)
 
-        post_point_reservation_create_body = cls(
-            external_id=external_id,
-            customer_id=customer_id,
-            amount=amount,
-            expiration_time=expiration_time,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_point_reservation_create_body.unknown_fields = d
-        return post_point_reservation_create_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPointReservationCreateBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

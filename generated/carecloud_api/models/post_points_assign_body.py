@@ -8,9 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostPointsAssignBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "amount",
+        "customer_id",
+        "partner_id",
+        "point_type_id",
+        "note",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "amount",
+        "customer_id",
+        "partner_id",
+        "point_type_id",
+        "note",
+    )
+)
 
 
 @_attrs_define
@@ -35,55 +58,42 @@ class PostPointsAssignBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        amount = self.amount
-
-        customer_id = self.customer_id
-
-        partner_id = self.partner_id
-
-        point_type_id = self.point_type_id
-
-        note = self.note
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "amount": amount,
-                "customer_id": customer_id,
-                "partner_id": partner_id,
-            }
-        )
-        if point_type_id is not UNSET:
-            field_dict["point_type_id"] = point_type_id
-        if note is not UNSET:
-            field_dict["note"] = note
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["amount"] = self.amount
+        field_dict["customer_id"] = self.customer_id
+        field_dict["partner_id"] = self.partner_id
+        if self.point_type_id is not UNSET:
+            field_dict["point_type_id"] = self.point_type_id
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        amount = d.pop("amount")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.amount = _src["amount"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        partner_id = d.pop("partner_id")
+        _self.partner_id = _src["partner_id"]
 
-        point_type_id = d.pop("point_type_id", UNSET)
+        _self.point_type_id = _src.get("point_type_id", UNSET)
 
-        note = d.pop("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        post_points_assign_body = cls(
-            amount=amount,
-            customer_id=customer_id,
-            partner_id=partner_id,
-            point_type_id=point_type_id,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_points_assign_body.unknown_fields = d
-        return post_points_assign_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPointsAssignBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.product_reservation import ProductReservation
 
@@ -23,6 +25,12 @@ def _bind_models() -> None:
     from ..models.product_reservation import ProductReservation  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("product_reservation",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("product_reservation",))
 
 
 @_attrs_define
@@ -42,31 +50,36 @@ class PostProductReservationBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_reservation = self.product_reservation.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "product_reservation": product_reservation,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        product_reservation = self.product_reservation
+        field_dict["product_reservation"] = (
+            None if product_reservation is None else product_reservation.to_dict()
         )
-
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        product_reservation = ProductReservation.from_dict(d.pop("product_reservation"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["product_reservation"]
+        if _v is not None:
+            _v = ProductReservation.from_dict(_v)
+        _self.product_reservation = _v
 
-        post_product_reservation_body = cls(
-            product_reservation=product_reservation,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_product_reservation_body.unknown_fields = d
-        return post_product_reservation_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostProductReservationBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

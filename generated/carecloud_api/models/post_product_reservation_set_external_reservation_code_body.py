@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.external_code import ExternalCode
 
@@ -23,6 +25,22 @@ def _bind_models() -> None:
     from ..models.external_code import ExternalCode  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_reservation_id",
+        "external_reservation_codes",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_reservation_id",
+        "external_reservation_codes",
+    )
+)
 
 
 @_attrs_define
@@ -43,45 +61,43 @@ class PostProductReservationSetExternalReservationCodeBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_reservation_id = self.product_reservation_id
-
-        external_reservation_codes = []
-        for external_reservation_codes_item_data in self.external_reservation_codes:
-            external_reservation_codes_item = external_reservation_codes_item_data.to_dict()
-            external_reservation_codes.append(external_reservation_codes_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "product_reservation_id": product_reservation_id,
-                "external_reservation_codes": external_reservation_codes,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["product_reservation_id"] = self.product_reservation_id
+        external_reservation_codes = self.external_reservation_codes
+        field_dict["external_reservation_codes"] = (
+            None
+            if external_reservation_codes is None
+            else [item.to_dict() for item in external_reservation_codes]
         )
-
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        product_reservation_id = d.pop("product_reservation_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_reservation_id = _src["product_reservation_id"]
 
-        external_reservation_codes = []
-        _external_reservation_codes = d.pop("external_reservation_codes")
-        for external_reservation_codes_item_data in _external_reservation_codes:
-            external_reservation_codes_item = ExternalCode.from_dict(external_reservation_codes_item_data)
+        _v = _src["external_reservation_codes"]
+        if _v is not None:
+            _v = list(map(ExternalCode.from_dict, _v))
+        _self.external_reservation_codes = _v
 
-            external_reservation_codes.append(external_reservation_codes_item)
-
-        post_product_reservation_set_external_reservation_code_body = cls(
-            product_reservation_id=product_reservation_id,
-            external_reservation_codes=external_reservation_codes,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_product_reservation_set_external_reservation_code_body.unknown_fields = d
-        return post_product_reservation_set_external_reservation_code_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls(
+                "PostProductReservationSetExternalReservationCodeBody", _src, _NOT_NULLABLE
+            )
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

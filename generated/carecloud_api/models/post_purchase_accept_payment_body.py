@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_purchase_accept_payment_body_payment_type import PostPurchaseAcceptPaymentBodyPaymentType
 from ..types import UNSET, Unset
 
@@ -26,6 +27,39 @@ def _bind_models() -> None:
     from ..models.bill import Bill  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "store_id",
+        "cashdesk_number",
+        "payment_type",
+        "bill",
+        "card_number",
+        "customer_id",
+        "max_points",
+        "max_credit",
+        "benefit_codes",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "store_id",
+        "cashdesk_number",
+        "payment_type",
+        "bill",
+        "card_number",
+        "customer_id",
+        "max_points",
+        "max_credit",
+        "benefit_codes",
+    )
+)
+_PostPurchaseAcceptPaymentBodyPaymentType_BY_VALUE: dict[Any, PostPurchaseAcceptPaymentBodyPaymentType] = (
+    dict(PostPurchaseAcceptPaymentBodyPaymentType._value2member_map_)
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -68,86 +102,72 @@ class PostPurchaseAcceptPaymentBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        store_id = self.store_id
-
-        cashdesk_number = self.cashdesk_number
-
-        payment_type = self.payment_type.value
-
-        bill = self.bill.to_dict()
-
-        card_number = self.card_number
-
-        customer_id = self.customer_id
-
-        max_points = self.max_points
-
-        max_credit = self.max_credit
-
-        benefit_codes: list[str] | Unset = UNSET
-        if not isinstance(self.benefit_codes, Unset):
-            benefit_codes = self.benefit_codes
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "store_id": store_id,
-                "cashdesk_number": cashdesk_number,
-                "payment_type": payment_type,
-                "bill": bill,
-            }
-        )
-        if card_number is not UNSET:
-            field_dict["card_number"] = card_number
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if max_points is not UNSET:
-            field_dict["max_points"] = max_points
-        if max_credit is not UNSET:
-            field_dict["max_credit"] = max_credit
-        if benefit_codes is not UNSET:
-            field_dict["benefit_codes"] = benefit_codes
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["store_id"] = self.store_id
+        field_dict["cashdesk_number"] = self.cashdesk_number
+        payment_type = self.payment_type
+        field_dict["payment_type"] = None if payment_type is None else payment_type.value
+        bill = self.bill
+        field_dict["bill"] = None if bill is None else bill.to_dict()
+        if self.card_number is not UNSET:
+            field_dict["card_number"] = self.card_number
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.max_points is not UNSET:
+            field_dict["max_points"] = self.max_points
+        if self.max_credit is not UNSET:
+            field_dict["max_credit"] = self.max_credit
+        if self.benefit_codes is not UNSET:
+            field_dict["benefit_codes"] = self.benefit_codes
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        store_id = d.pop("store_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        cashdesk_number = d.pop("cashdesk_number")
+        _self.cashdesk_number = _src["cashdesk_number"]
 
-        payment_type = PostPurchaseAcceptPaymentBodyPaymentType(d.pop("payment_type"))
+        _v = _src["payment_type"]
+        if _v is not None:
+            try:
+                _v = _PostPurchaseAcceptPaymentBodyPaymentType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostPurchaseAcceptPaymentBodyPaymentType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.payment_type = _v
 
-        bill = Bill.from_dict(d.pop("bill"))
+        _v = _src["bill"]
+        if _v is not None:
+            _v = Bill.from_dict(_v)
+        _self.bill = _v
 
-        card_number = d.pop("card_number", UNSET)
+        _self.card_number = _src.get("card_number", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        max_points = d.pop("max_points", UNSET)
+        _self.max_points = _src.get("max_points", UNSET)
 
-        max_credit = d.pop("max_credit", UNSET)
+        _self.max_credit = _src.get("max_credit", UNSET)
 
-        benefit_codes = cast(list[str], d.pop("benefit_codes", UNSET))
+        _self.benefit_codes = _src.get("benefit_codes", UNSET)
 
-        post_purchase_accept_payment_body = cls(
-            store_id=store_id,
-            cashdesk_number=cashdesk_number,
-            payment_type=payment_type,
-            bill=bill,
-            card_number=card_number,
-            customer_id=customer_id,
-            max_points=max_points,
-            max_credit=max_credit,
-            benefit_codes=benefit_codes,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_purchase_accept_payment_body.unknown_fields = d
-        return post_purchase_accept_payment_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPurchaseAcceptPaymentBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,22 @@ def _bind_models() -> None:
     from ..models.recommended_reward import RecommendedReward  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "recommended_best_rewards",
+        "total_items",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "recommended_best_rewards",
+        "total_items",
+    )
+)
 
 
 @_attrs_define
@@ -45,50 +62,43 @@ class PostPurchaseRecommendedRewards200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        recommended_best_rewards: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.recommended_best_rewards, Unset):
-            recommended_best_rewards = []
-            for recommended_best_rewards_item_data in self.recommended_best_rewards:
-                recommended_best_rewards_item = recommended_best_rewards_item_data.to_dict()
-                recommended_best_rewards.append(recommended_best_rewards_item)
-
-        total_items = self.total_items
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        recommended_best_rewards = self.recommended_best_rewards
         if recommended_best_rewards is not UNSET:
-            field_dict["recommended_best_rewards"] = recommended_best_rewards
-        if total_items is not UNSET:
-            field_dict["total_items"] = total_items
-
+            field_dict["recommended_best_rewards"] = (
+                None
+                if recommended_best_rewards is None
+                else [item.to_dict() for item in recommended_best_rewards]
+            )
+        if self.total_items is not UNSET:
+            field_dict["total_items"] = self.total_items
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _recommended_best_rewards = d.pop("recommended_best_rewards", UNSET)
-        recommended_best_rewards: list[RecommendedReward] | Unset = UNSET
-        if _recommended_best_rewards is not UNSET:
-            recommended_best_rewards = []
-            for recommended_best_rewards_item_data in _recommended_best_rewards:
-                recommended_best_rewards_item = RecommendedReward.from_dict(
-                    recommended_best_rewards_item_data
-                )
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("recommended_best_rewards", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(RecommendedReward.from_dict, _v))
+        _self.recommended_best_rewards = _v
 
-                recommended_best_rewards.append(recommended_best_rewards_item)
+        _self.total_items = _src.get("total_items", UNSET)
 
-        total_items = d.pop("total_items", UNSET)
-
-        post_purchase_recommended_rewards_200_response_data = cls(
-            recommended_best_rewards=recommended_best_rewards,
-            total_items=total_items,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_purchase_recommended_rewards_200_response_data.unknown_fields = d
-        return post_purchase_recommended_rewards_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPurchaseRecommendedRewards200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

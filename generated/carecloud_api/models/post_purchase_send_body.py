@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,28 @@ def _bind_models() -> None:
     from ..models.final_bill import FinalBill  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "store_id",
+        "cashdesk_number",
+        "bill",
+        "card_number",
+        "customer_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "store_id",
+        "cashdesk_number",
+        "bill",
+        "card_number",
+        "customer_id",
+    )
+)
 
 
 @_attrs_define
@@ -51,57 +74,48 @@ class PostPurchaseSendBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        store_id = self.store_id
-
-        cashdesk_number = self.cashdesk_number
-
-        bill = self.bill.to_dict()
-
-        card_number = self.card_number
-
-        customer_id = self.customer_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "store_id": store_id,
-                "cashdesk_number": cashdesk_number,
-                "bill": bill,
-            }
-        )
-        if card_number is not UNSET:
-            field_dict["card_number"] = card_number
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["store_id"] = self.store_id
+        field_dict["cashdesk_number"] = self.cashdesk_number
+        bill = self.bill
+        field_dict["bill"] = None if bill is None else bill.to_dict()
+        if self.card_number is not UNSET:
+            field_dict["card_number"] = self.card_number
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        store_id = d.pop("store_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        cashdesk_number = d.pop("cashdesk_number")
+        _self.cashdesk_number = _src["cashdesk_number"]
 
-        bill = FinalBill.from_dict(d.pop("bill"))
+        _v = _src["bill"]
+        if _v is not None:
+            _v = FinalBill.from_dict(_v)
+        _self.bill = _v
 
-        card_number = d.pop("card_number", UNSET)
+        _self.card_number = _src.get("card_number", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        post_purchase_send_body = cls(
-            store_id=store_id,
-            cashdesk_number=cashdesk_number,
-            bill=bill,
-            card_number=card_number,
-            customer_id=customer_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_purchase_send_body.unknown_fields = d
-        return post_purchase_send_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostPurchaseSendBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostRecommendationProductOrderBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "product_id_list",
+        "count",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "product_id_list",
+        "count",
+    )
+)
 
 
 @_attrs_define
@@ -31,45 +50,36 @@ class PostRecommendationProductOrderBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        customer_id = self.customer_id
-
-        product_id_list: list[str] | Unset = UNSET
-        if not isinstance(self.product_id_list, Unset):
-            product_id_list = self.product_id_list
-
-        count = self.count
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-            }
-        )
-        if product_id_list is not UNSET:
-            field_dict["product_id_list"] = product_id_list
-        if count is not UNSET:
-            field_dict["count"] = count
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        if self.product_id_list is not UNSET:
+            field_dict["product_id_list"] = self.product_id_list
+        if self.count is not UNSET:
+            field_dict["count"] = self.count
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        product_id_list = cast(list[str], d.pop("product_id_list", UNSET))
+        _self.product_id_list = _src.get("product_id_list", UNSET)
 
-        count = d.pop("count", UNSET)
+        _self.count = _src.get("count", UNSET)
 
-        post_recommendation_product_order_body = cls(
-            customer_id=customer_id,
-            product_id_list=product_id_list,
-            count=count,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_recommendation_product_order_body.unknown_fields = d
-        return post_recommendation_product_order_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostRecommendationProductOrderBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

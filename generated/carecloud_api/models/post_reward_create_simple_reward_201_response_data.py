@@ -8,9 +8,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostRewardCreateSimpleReward201ResponseData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("reward_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("reward_id",))
 
 
 @_attrs_define
@@ -26,27 +33,29 @@ class PostRewardCreateSimpleReward201ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        reward_id = self.reward_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if reward_id is not UNSET:
-            field_dict["reward_id"] = reward_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.reward_id is not UNSET:
+            field_dict["reward_id"] = self.reward_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        reward_id = d.pop("reward_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.reward_id = _src.get("reward_id", UNSET)
 
-        post_reward_create_simple_reward_201_response_data = cls(
-            reward_id=reward_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_reward_create_simple_reward_201_response_data.unknown_fields = d
-        return post_reward_create_simple_reward_201_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostRewardCreateSimpleReward201ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

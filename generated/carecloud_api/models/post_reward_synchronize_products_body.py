@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.product_synchronization_for_reward import ProductSynchronizationForReward
 
@@ -25,6 +27,12 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("products",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("products",))
+
+
 @_attrs_define
 class PostRewardSynchronizeProductsBody:
     """
@@ -40,39 +48,34 @@ class PostRewardSynchronizeProductsBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        products = []
-        for products_item_data in self.products:
-            products_item = products_item_data.to_dict()
-            products.append(products_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "products": products,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        products = self.products
+        field_dict["products"] = None if products is None else [item.to_dict() for item in products]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        products = []
-        _products = d.pop("products")
-        for products_item_data in _products:
-            products_item = ProductSynchronizationForReward.from_dict(products_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["products"]
+        if _v is not None:
+            _v = list(map(ProductSynchronizationForReward.from_dict, _v))
+        _self.products = _v
 
-            products.append(products_item)
-
-        post_reward_synchronize_products_body = cls(
-            products=products,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_reward_synchronize_products_body.unknown_fields = d
-        return post_reward_synchronize_products_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostRewardSynchronizeProductsBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

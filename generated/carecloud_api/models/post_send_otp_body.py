@@ -8,11 +8,40 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.post_send_otp_body_communication_channel_id import PostSendOtpBodyCommunicationChannelId
 from ..models.post_send_otp_body_otp_type import PostSendOtpBodyOtpType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostSendOtpBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "external_application_id",
+        "communication_channel_id",
+        "recipient",
+        "otp_type",
+        "message_template_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "external_application_id",
+        "communication_channel_id",
+        "recipient",
+        "otp_type",
+        "message_template_id",
+    )
+)
+_PostSendOtpBodyCommunicationChannelId_BY_VALUE: dict[Any, PostSendOtpBodyCommunicationChannelId] = dict(
+    PostSendOtpBodyCommunicationChannelId._value2member_map_
+)  # type: ignore[arg-type]
+_PostSendOtpBodyOtpType_BY_VALUE: dict[Any, PostSendOtpBodyOtpType] = dict(
+    PostSendOtpBodyOtpType._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -44,62 +73,60 @@ class PostSendOtpBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        external_application_id = self.external_application_id
-
-        communication_channel_id = self.communication_channel_id.value
-
-        recipient = self.recipient
-
-        otp_type: int | Unset = UNSET
-        if not isinstance(self.otp_type, Unset):
-            otp_type = self.otp_type.value
-
-        message_template_id = self.message_template_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "external_application_id": external_application_id,
-                "communication_channel_id": communication_channel_id,
-                "recipient": recipient,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["external_application_id"] = self.external_application_id
+        communication_channel_id = self.communication_channel_id
+        field_dict["communication_channel_id"] = (
+            None if communication_channel_id is None else communication_channel_id.value
         )
+        field_dict["recipient"] = self.recipient
+        otp_type = self.otp_type
         if otp_type is not UNSET:
-            field_dict["otp_type"] = otp_type
-        if message_template_id is not UNSET:
-            field_dict["message_template_id"] = message_template_id
-
+            field_dict["otp_type"] = None if otp_type is None else otp_type.value
+        if self.message_template_id is not UNSET:
+            field_dict["message_template_id"] = self.message_template_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        external_application_id = d.pop("external_application_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.external_application_id = _src["external_application_id"]
 
-        communication_channel_id = PostSendOtpBodyCommunicationChannelId(d.pop("communication_channel_id"))
+        _v = _src["communication_channel_id"]
+        if _v is not None:
+            try:
+                _v = _PostSendOtpBodyCommunicationChannelId_BY_VALUE[_v]
+            except KeyError:
+                _v = PostSendOtpBodyCommunicationChannelId(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.communication_channel_id = _v
 
-        recipient = d.pop("recipient")
+        _self.recipient = _src["recipient"]
 
-        _otp_type = d.pop("otp_type", UNSET)
-        otp_type: PostSendOtpBodyOtpType | Unset
-        if isinstance(_otp_type, Unset):
-            otp_type = UNSET
-        else:
-            otp_type = PostSendOtpBodyOtpType(_otp_type)
+        _v = _src.get("otp_type", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PostSendOtpBodyOtpType_BY_VALUE[_v]
+            except KeyError:
+                _v = PostSendOtpBodyOtpType(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.otp_type = _v
 
-        message_template_id = d.pop("message_template_id", UNSET)
+        _self.message_template_id = _src.get("message_template_id", UNSET)
 
-        post_send_otp_body = cls(
-            external_application_id=external_application_id,
-            communication_channel_id=communication_channel_id,
-            recipient=recipient,
-            otp_type=otp_type,
-            message_template_id=message_template_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_send_otp_body.unknown_fields = d
-        return post_send_otp_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSendOtpBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

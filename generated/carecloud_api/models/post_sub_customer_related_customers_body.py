@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.related_customer import RelatedCustomer
 
@@ -25,6 +27,12 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("related_customer",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("related_customer",))
+
+
 @_attrs_define
 class PostSubCustomerRelatedCustomersBody:
     """
@@ -40,31 +48,34 @@ class PostSubCustomerRelatedCustomersBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        related_customer = self.related_customer.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "related_customer": related_customer,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        related_customer = self.related_customer
+        field_dict["related_customer"] = None if related_customer is None else related_customer.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        related_customer = RelatedCustomer.from_dict(d.pop("related_customer"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["related_customer"]
+        if _v is not None:
+            _v = RelatedCustomer.from_dict(_v)
+        _self.related_customer = _v
 
-        post_sub_customer_related_customers_body = cls(
-            related_customer=related_customer,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_sub_customer_related_customers_body.unknown_fields = d
-        return post_sub_customer_related_customers_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSubCustomerRelatedCustomersBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.partner_record import PartnerRecord
 
@@ -23,6 +25,22 @@ def _bind_models() -> None:
     from ..models.partner_record import PartnerRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "partner_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "partner_records",
+    )
+)
 
 
 @_attrs_define
@@ -42,45 +60,39 @@ class PostSubCustomerSetPartnersBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_id = self.customer_id
-
-        partner_records = []
-        for partner_records_item_data in self.partner_records:
-            partner_records_item = partner_records_item_data.to_dict()
-            partner_records.append(partner_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "partner_records": partner_records,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        partner_records = self.partner_records
+        field_dict["partner_records"] = (
+            None if partner_records is None else [item.to_dict() for item in partner_records]
         )
-
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        partner_records = []
-        _partner_records = d.pop("partner_records")
-        for partner_records_item_data in _partner_records:
-            partner_records_item = PartnerRecord.from_dict(partner_records_item_data)
+        _v = _src["partner_records"]
+        if _v is not None:
+            _v = list(map(PartnerRecord.from_dict, _v))
+        _self.partner_records = _v
 
-            partner_records.append(partner_records_item)
-
-        post_sub_customer_set_partners_body = cls(
-            customer_id=customer_id,
-            partner_records=partner_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_sub_customer_set_partners_body.unknown_fields = d
-        return post_sub_customer_set_partners_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSubCustomerSetPartnersBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

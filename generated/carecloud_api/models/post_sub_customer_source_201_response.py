@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,12 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("data",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("data",))
+
+
 @_attrs_define
 class PostSubCustomerSource201Response:
     """
@@ -42,36 +49,35 @@ class PostSubCustomerSource201Response:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        data: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.data, Unset):
-            data = self.data.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        data = self.data
         if data is not UNSET:
-            field_dict["data"] = data
-
+            field_dict["data"] = None if data is None else data.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _data = d.pop("data", UNSET)
-        data: PostSubCustomerSource201ResponseData | Unset
-        if isinstance(_data, Unset):
-            data = UNSET
-        else:
-            data = PostSubCustomerSource201ResponseData.from_dict(_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("data", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = PostSubCustomerSource201ResponseData.from_dict(_v)
+        _self.data = _v
 
-        post_sub_customer_source_201_response = cls(
-            data=data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_sub_customer_source_201_response.unknown_fields = d
-        return post_sub_customer_source_201_response
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSubCustomerSource201Response", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.customer_source_record import CustomerSourceRecord
 
@@ -25,6 +27,12 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("customer_source_record",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("customer_source_record",))
+
+
 @_attrs_define
 class PostSubCustomerSourceBody:
     """
@@ -40,31 +48,36 @@ class PostSubCustomerSourceBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_source_record = self.customer_source_record.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_source_record": customer_source_record,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        customer_source_record = self.customer_source_record
+        field_dict["customer_source_record"] = (
+            None if customer_source_record is None else customer_source_record.to_dict()
         )
-
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_source_record = CustomerSourceRecord.from_dict(d.pop("customer_source_record"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["customer_source_record"]
+        if _v is not None:
+            _v = CustomerSourceRecord.from_dict(_v)
+        _self.customer_source_record = _v
 
-        post_sub_customer_source_body = cls(
-            customer_source_record=customer_source_record,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_sub_customer_source_body.unknown_fields = d
-        return post_sub_customer_source_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSubCustomerSourceBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostSubTaskAssignees201ResponseData")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("task_assignee_id",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("task_assignee_id",))
 
 
 @_attrs_define
@@ -27,27 +34,29 @@ class PostSubTaskAssignees201ResponseData:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        task_assignee_id = self.task_assignee_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if task_assignee_id is not UNSET:
-            field_dict["task_assignee_id"] = task_assignee_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.task_assignee_id is not UNSET:
+            field_dict["task_assignee_id"] = self.task_assignee_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        task_assignee_id = d.pop("task_assignee_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.task_assignee_id = _src.get("task_assignee_id", UNSET)
 
-        post_sub_task_assignees_201_response_data = cls(
-            task_assignee_id=task_assignee_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_sub_task_assignees_201_response_data.unknown_fields = d
-        return post_sub_task_assignees_201_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostSubTaskAssignees201ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -31,6 +32,24 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "task",
+        "property_records",
+        "assignees",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "task",
+        "property_records",
+        "assignees",
+    )
+)
+
+
 @_attrs_define
 class PostTasksBody:
     """
@@ -50,69 +69,52 @@ class PostTasksBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        task = self.task.to_dict()
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
-        assignees: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.assignees, Unset):
-            assignees = []
-            for assignees_item_data in self.assignees:
-                assignees_item = assignees_item_data.to_dict()
-                assignees.append(assignees_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "task": task,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        task = self.task
+        field_dict["task"] = None if task is None else task.to_dict()
+        property_records = self.property_records
         if property_records is not UNSET:
-            field_dict["property_records"] = property_records
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
+        assignees = self.assignees
         if assignees is not UNSET:
-            field_dict["assignees"] = assignees
-
+            field_dict["assignees"] = None if assignees is None else [item.to_dict() for item in assignees]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        task = Task.from_dict(d.pop("task"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["task"]
+        if _v is not None:
+            _v = Task.from_dict(_v)
+        _self.task = _v
 
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-                property_records.append(property_records_item)
+        _v = _src.get("assignees", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(TaskAssignee.from_dict, _v))
+        _self.assignees = _v
 
-        _assignees = d.pop("assignees", UNSET)
-        assignees: list[TaskAssignee] | Unset = UNSET
-        if _assignees is not UNSET:
-            assignees = []
-            for assignees_item_data in _assignees:
-                assignees_item = TaskAssignee.from_dict(assignees_item_data)
-
-                assignees.append(assignees_item)
-
-        post_tasks_body = cls(
-            task=task,
-            property_records=property_records,
-            assignees=assignees,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_tasks_body.unknown_fields = d
-        return post_tasks_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTasksBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,26 @@ def _bind_models() -> None:
     from ..models.setup import Setup  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "device",
+        "setup",
+        "external_application_id",
+        "push_token",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "device",
+        "setup",
+        "external_application_id",
+        "push_token",
+    )
+)
 
 
 @_attrs_define
@@ -53,50 +74,48 @@ class PostTokenBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        device = self.device.to_dict()
-
-        setup = self.setup.to_dict()
-
-        external_application_id = self.external_application_id
-
-        push_token = self.push_token
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "device": device,
-                "setup": setup,
-                "external_application_id": external_application_id,
-            }
-        )
-        if push_token is not UNSET:
-            field_dict["push_token"] = push_token
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        device = self.device
+        field_dict["device"] = None if device is None else device.to_dict()
+        setup = self.setup
+        field_dict["setup"] = None if setup is None else setup.to_dict()
+        field_dict["external_application_id"] = self.external_application_id
+        if self.push_token is not UNSET:
+            field_dict["push_token"] = self.push_token
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        device = Device.from_dict(d.pop("device"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["device"]
+        if _v is not None:
+            _v = Device.from_dict(_v)
+        _self.device = _v
 
-        setup = Setup.from_dict(d.pop("setup"))
+        _v = _src["setup"]
+        if _v is not None:
+            _v = Setup.from_dict(_v)
+        _self.setup = _v
 
-        external_application_id = d.pop("external_application_id")
+        _self.external_application_id = _src["external_application_id"]
 
-        push_token = d.pop("push_token", UNSET)
+        _self.push_token = _src.get("push_token", UNSET)
 
-        post_token_body = cls(
-            device=device,
-            setup=setup,
-            external_application_id=external_application_id,
-            push_token=push_token,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_token_body.unknown_fields = d
-        return post_token_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTokenBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

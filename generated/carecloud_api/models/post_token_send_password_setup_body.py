@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostTokenSendPasswordSetupBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "email",
+        "communication_channel_id",
+        "recipient",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "email",
+        "communication_channel_id",
+        "recipient",
+    )
+)
 
 
 @_attrs_define
@@ -42,41 +61,37 @@ class PostTokenSendPasswordSetupBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        email = self.email
-
-        communication_channel_id = self.communication_channel_id
-
-        recipient = self.recipient
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if email is not UNSET:
-            field_dict["email"] = email
-        if communication_channel_id is not UNSET:
-            field_dict["communication_channel_id"] = communication_channel_id
-        if recipient is not UNSET:
-            field_dict["recipient"] = recipient
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.email is not UNSET:
+            field_dict["email"] = self.email
+        if self.communication_channel_id is not UNSET:
+            field_dict["communication_channel_id"] = self.communication_channel_id
+        if self.recipient is not UNSET:
+            field_dict["recipient"] = self.recipient
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        email = d.pop("email", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.email = _src.get("email", UNSET)
 
-        communication_channel_id = d.pop("communication_channel_id", UNSET)
+        _self.communication_channel_id = _src.get("communication_channel_id", UNSET)
 
-        recipient = d.pop("recipient", UNSET)
+        _self.recipient = _src.get("recipient", UNSET)
 
-        post_token_send_password_setup_body = cls(
-            email=email,
-            communication_channel_id=communication_channel_id,
-            recipient=recipient,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_token_send_password_setup_body.unknown_fields = d
-        return post_token_send_password_setup_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTokenSendPasswordSetupBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.social_network_credentials import SocialNetworkCredentials
 
@@ -23,6 +25,12 @@ def _bind_models() -> None:
     from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("social_network_credentials",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("social_network_credentials",))
 
 
 @_attrs_define
@@ -43,31 +51,36 @@ class PostTokenSocialLoginBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        social_network_credentials = self.social_network_credentials.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "social_network_credentials": social_network_credentials,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        social_network_credentials = self.social_network_credentials
+        field_dict["social_network_credentials"] = (
+            None if social_network_credentials is None else social_network_credentials.to_dict()
         )
-
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        social_network_credentials = SocialNetworkCredentials.from_dict(d.pop("social_network_credentials"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["social_network_credentials"]
+        if _v is not None:
+            _v = SocialNetworkCredentials.from_dict(_v)
+        _self.social_network_credentials = _v
 
-        post_token_social_login_body = cls(
-            social_network_credentials=social_network_credentials,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_token_social_login_body.unknown_fields = d
-        return post_token_social_login_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostTokenSocialLoginBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

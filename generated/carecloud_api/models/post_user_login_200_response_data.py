@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,24 @@ def _bind_models() -> None:
     from ..models.user import User  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "bearer_token",
+        "valid_to",
+        "user",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "bearer_token",
+        "valid_to",
+        "user",
+    )
+)
 
 
 @_attrs_define
@@ -50,50 +69,43 @@ class PostUserLogin200ResponseData:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        bearer_token = self.bearer_token
-
-        valid_to = self.valid_to
-
-        user: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.user, Unset):
-            user = self.user.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if bearer_token is not UNSET:
-            field_dict["bearer_token"] = bearer_token
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.bearer_token is not UNSET:
+            field_dict["bearer_token"] = self.bearer_token
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        user = self.user
         if user is not UNSET:
-            field_dict["user"] = user
-
+            field_dict["user"] = None if user is None else user.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        bearer_token = d.pop("bearer_token", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.bearer_token = _src.get("bearer_token", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        _user = d.pop("user", UNSET)
-        user: User | Unset
-        if isinstance(_user, Unset):
-            user = UNSET
-        else:
-            user = User.from_dict(_user)
+        _v = _src.get("user", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = User.from_dict(_v)
+        _self.user = _v
 
-        post_user_login_200_response_data = cls(
-            bearer_token=bearer_token,
-            valid_to=valid_to,
-            user=user,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_user_login_200_response_data.unknown_fields = d
-        return post_user_login_200_response_data
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostUserLogin200ResponseData", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostUserLoginBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "user_external_application_id",
+        "login",
+        "password",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "user_external_application_id",
+        "login",
+        "password",
+    )
+)
 
 
 @_attrs_define
@@ -32,41 +51,37 @@ class PostUserLoginBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        user_external_application_id = self.user_external_application_id
-
-        login = self.login
-
-        password = self.password
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if user_external_application_id is not UNSET:
-            field_dict["user_external_application_id"] = user_external_application_id
-        if login is not UNSET:
-            field_dict["login"] = login
-        if password is not UNSET:
-            field_dict["password"] = password
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.user_external_application_id is not UNSET:
+            field_dict["user_external_application_id"] = self.user_external_application_id
+        if self.login is not UNSET:
+            field_dict["login"] = self.login
+        if self.password is not UNSET:
+            field_dict["password"] = self.password
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user_external_application_id = d.pop("user_external_application_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.user_external_application_id = _src.get("user_external_application_id", UNSET)
 
-        login = d.pop("login", UNSET)
+        _self.login = _src.get("login", UNSET)
 
-        password = d.pop("password", UNSET)
+        _self.password = _src.get("password", UNSET)
 
-        post_user_login_body = cls(
-            user_external_application_id=user_external_application_id,
-            login=login,
-            password=password,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_user_login_body.unknown_fields = d
-        return post_user_login_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostUserLoginBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PostUserSsoLoginBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "user_external_application_id",
+        "sso_token",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "user_external_application_id",
+        "sso_token",
+    )
+)
 
 
 @_attrs_define
@@ -27,35 +45,31 @@ class PostUserSsoLoginBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        user_external_application_id = self.user_external_application_id
-
-        sso_token = self.sso_token
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "user_external_application_id": user_external_application_id,
-                "sso_token": sso_token,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["user_external_application_id"] = self.user_external_application_id
+        field_dict["sso_token"] = self.sso_token
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user_external_application_id = d.pop("user_external_application_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.user_external_application_id = _src["user_external_application_id"]
 
-        sso_token = d.pop("sso_token")
+        _self.sso_token = _src["sso_token"]
 
-        post_user_sso_login_body = cls(
-            user_external_application_id=user_external_application_id,
-            sso_token=sso_token,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_user_sso_login_body.unknown_fields = d
-        return post_user_sso_login_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostUserSsoLoginBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostValidateIsicCardBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "card_number",
+        "last_name",
+        "check_usage",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "card_number",
+        "last_name",
+        "check_usage",
+    )
+)
 
 
 @_attrs_define
@@ -31,42 +50,35 @@ class PostValidateIsicCardBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        card_number = self.card_number
-
-        last_name = self.last_name
-
-        check_usage = self.check_usage
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "card_number": card_number,
-                "last_name": last_name,
-            }
-        )
-        if check_usage is not UNSET:
-            field_dict["check_usage"] = check_usage
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["card_number"] = self.card_number
+        field_dict["last_name"] = self.last_name
+        if self.check_usage is not UNSET:
+            field_dict["check_usage"] = self.check_usage
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        card_number = d.pop("card_number")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.card_number = _src["card_number"]
 
-        last_name = d.pop("last_name")
+        _self.last_name = _src["last_name"]
 
-        check_usage = d.pop("check_usage", UNSET)
+        _self.check_usage = _src.get("check_usage", UNSET)
 
-        post_validate_isic_card_body = cls(
-            card_number=card_number,
-            last_name=last_name,
-            check_usage=check_usage,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_validate_isic_card_body.unknown_fields = d
-        return post_validate_isic_card_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostValidateIsicCardBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="PostVerifyOtpBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "verification_code",
+        "request_id",
+        "external_application_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "verification_code",
+        "request_id",
+        "external_application_id",
+    )
+)
 
 
 @_attrs_define
@@ -33,41 +53,34 @@ class PostVerifyOtpBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        verification_code = self.verification_code
-
-        request_id = self.request_id
-
-        external_application_id = self.external_application_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "verification_code": verification_code,
-                "request_id": request_id,
-                "external_application_id": external_application_id,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["verification_code"] = self.verification_code
+        field_dict["request_id"] = self.request_id
+        field_dict["external_application_id"] = self.external_application_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        verification_code = d.pop("verification_code")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.verification_code = _src["verification_code"]
 
-        request_id = d.pop("request_id")
+        _self.request_id = _src["request_id"]
 
-        external_application_id = d.pop("external_application_id")
+        _self.external_application_id = _src["external_application_id"]
 
-        post_verify_otp_body = cls(
-            verification_code=verification_code,
-            request_id=request_id,
-            external_application_id=external_application_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_verify_otp_body.unknown_fields = d
-        return post_verify_otp_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostVerifyOtpBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostVoucherApplyBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "date_applied",
+        "store_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "date_applied",
+        "store_id",
+    )
+)
 
 
 @_attrs_define
@@ -30,36 +47,32 @@ class PostVoucherApplyBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        date_applied = self.date_applied
-
-        store_id = self.store_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "date_applied": date_applied,
-            }
-        )
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["date_applied"] = self.date_applied
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        date_applied = d.pop("date_applied")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.date_applied = _src["date_applied"]
 
-        store_id = d.pop("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        post_voucher_apply_body = cls(
-            date_applied=date_applied,
-            store_id=store_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_voucher_apply_body.unknown_fields = d
-        return post_voucher_apply_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostVoucherApplyBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PostVoucherGiftCardBalanceBody")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "voucher_id",
+        "code",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "voucher_id",
+        "code",
+    )
+)
 
 
 @_attrs_define
@@ -30,34 +47,33 @@ class PostVoucherGiftCardBalanceBody:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        voucher_id = self.voucher_id
-
-        code = self.code
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if voucher_id is not UNSET:
-            field_dict["voucher_id"] = voucher_id
-        if code is not UNSET:
-            field_dict["code"] = code
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.voucher_id is not UNSET:
+            field_dict["voucher_id"] = self.voucher_id
+        if self.code is not UNSET:
+            field_dict["code"] = self.code
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        voucher_id = d.pop("voucher_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.voucher_id = _src.get("voucher_id", UNSET)
 
-        code = d.pop("code", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        post_voucher_gift_card_balance_body = cls(
-            voucher_id=voucher_id,
-            code=code,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        post_voucher_gift_card_balance_body.unknown_fields = d
-        return post_voucher_gift_card_balance_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PostVoucherGiftCardBalanceBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_batch_state import ProductBatchState
 from ..types import UNSET, Unset
 
@@ -32,6 +33,47 @@ def _bind_models() -> None:
     from ..models.tag import Tag  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "plu_ids",
+        "product_id",
+        "code",
+        "product_group_id",
+        "product_group_external_id",
+        "product_brand_id",
+        "product_brand_external_id",
+        "store_id",
+        "partner_id",
+        "property_records",
+        "prices",
+        "tags",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "plu_ids",
+        "product_id",
+        "code",
+        "product_group_id",
+        "product_group_external_id",
+        "product_brand_id",
+        "product_brand_external_id",
+        "store_id",
+        "partner_id",
+        "property_records",
+        "prices",
+        "tags",
+        "state",
+    )
+)
+_ProductBatchState_BY_VALUE: dict[Any, ProductBatchState] = dict(ProductBatchState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -89,172 +131,106 @@ class ProductBatch:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        name = self.name
-
-        plu_ids = []
-        for plu_ids_item_data in self.plu_ids:
-            plu_ids_item = plu_ids_item_data.to_dict()
-            plu_ids.append(plu_ids_item)
-
-        product_id = self.product_id
-
-        code = self.code
-
-        product_group_id = self.product_group_id
-
-        product_group_external_id = self.product_group_external_id
-
-        product_brand_id = self.product_brand_id
-
-        product_brand_external_id = self.product_brand_external_id
-
-        store_id = self.store_id
-
-        partner_id = self.partner_id
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
-        prices: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.prices, Unset):
-            prices = []
-            for prices_item_data in self.prices:
-                prices_item = prices_item_data.to_dict()
-                prices.append(prices_item)
-
-        tags: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
-            tags = []
-            for tags_item_data in self.tags:
-                tags_item = tags_item_data.to_dict()
-                tags.append(tags_item)
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "plu_ids": plu_ids,
-            }
-        )
-        if product_id is not UNSET:
-            field_dict["product_id"] = product_id
-        if code is not UNSET:
-            field_dict["code"] = code
-        if product_group_id is not UNSET:
-            field_dict["product_group_id"] = product_group_id
-        if product_group_external_id is not UNSET:
-            field_dict["product_group_external_id"] = product_group_external_id
-        if product_brand_id is not UNSET:
-            field_dict["product_brand_id"] = product_brand_id
-        if product_brand_external_id is not UNSET:
-            field_dict["product_brand_external_id"] = product_brand_external_id
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        plu_ids = self.plu_ids
+        field_dict["plu_ids"] = None if plu_ids is None else [item.to_dict() for item in plu_ids]
+        if self.product_id is not UNSET:
+            field_dict["product_id"] = self.product_id
+        if self.code is not UNSET:
+            field_dict["code"] = self.code
+        if self.product_group_id is not UNSET:
+            field_dict["product_group_id"] = self.product_group_id
+        if self.product_group_external_id is not UNSET:
+            field_dict["product_group_external_id"] = self.product_group_external_id
+        if self.product_brand_id is not UNSET:
+            field_dict["product_brand_id"] = self.product_brand_id
+        if self.product_brand_external_id is not UNSET:
+            field_dict["product_brand_external_id"] = self.product_brand_external_id
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        property_records = self.property_records
         if property_records is not UNSET:
-            field_dict["property_records"] = property_records
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
+        prices = self.prices
         if prices is not UNSET:
-            field_dict["prices"] = prices
+            field_dict["prices"] = None if prices is None else [item.to_dict() for item in prices]
+        tags = self.tags
         if tags is not UNSET:
-            field_dict["tags"] = tags
+            field_dict["tags"] = None if tags is None else [item.to_dict() for item in tags]
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        plu_ids = []
-        _plu_ids = d.pop("plu_ids")
-        for plu_ids_item_data in _plu_ids:
-            plu_ids_item = PluId.from_dict(plu_ids_item_data)
+        _v = _src["plu_ids"]
+        if _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-            plu_ids.append(plu_ids_item)
+        _self.product_id = _src.get("product_id", UNSET)
 
-        product_id = d.pop("product_id", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        code = d.pop("code", UNSET)
+        _self.product_group_id = _src.get("product_group_id", UNSET)
 
-        product_group_id = d.pop("product_group_id", UNSET)
+        _self.product_group_external_id = _src.get("product_group_external_id", UNSET)
 
-        product_group_external_id = d.pop("product_group_external_id", UNSET)
+        _self.product_brand_id = _src.get("product_brand_id", UNSET)
 
-        product_brand_id = d.pop("product_brand_id", UNSET)
+        _self.product_brand_external_id = _src.get("product_brand_external_id", UNSET)
 
-        product_brand_external_id = d.pop("product_brand_external_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        partner_id = d.pop("partner_id", UNSET)
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
+        _v = _src.get("prices", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Price.from_dict, _v))
+        _self.prices = _v
 
-                property_records.append(property_records_item)
+        _v = _src.get("tags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Tag.from_dict, _v))
+        _self.tags = _v
 
-        _prices = d.pop("prices", UNSET)
-        prices: list[Price] | Unset = UNSET
-        if _prices is not UNSET:
-            prices = []
-            for prices_item_data in _prices:
-                prices_item = Price.from_dict(prices_item_data)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductBatchState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductBatchState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-                prices.append(prices_item)
-
-        _tags = d.pop("tags", UNSET)
-        tags: list[Tag] | Unset = UNSET
-        if _tags is not UNSET:
-            tags = []
-            for tags_item_data in _tags:
-                tags_item = Tag.from_dict(tags_item_data)
-
-                tags.append(tags_item)
-
-        _state = d.pop("state", UNSET)
-        state: ProductBatchState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ProductBatchState(_state)
-
-        product_batch = cls(
-            name=name,
-            plu_ids=plu_ids,
-            product_id=product_id,
-            code=code,
-            product_group_id=product_group_id,
-            product_group_external_id=product_group_external_id,
-            product_brand_id=product_brand_id,
-            product_brand_external_id=product_brand_external_id,
-            store_id=store_id,
-            partner_id=partner_id,
-            property_records=property_records,
-            prices=prices,
-            tags=tags,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_batch.unknown_fields = d
-        return product_batch
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductBatch", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductBrand")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "external_id",
+        "product_brand_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "external_id",
+        "product_brand_id",
+    )
+)
 
 
 @_attrs_define
@@ -31,42 +50,35 @@ class ProductBrand:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        external_id = self.external_id
-
-        product_brand_id = self.product_brand_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "external_id": external_id,
-            }
-        )
-        if product_brand_id is not UNSET:
-            field_dict["product_brand_id"] = product_brand_id
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["external_id"] = self.external_id
+        if self.product_brand_id is not UNSET:
+            field_dict["product_brand_id"] = self.product_brand_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        external_id = d.pop("external_id")
+        _self.external_id = _src["external_id"]
 
-        product_brand_id = d.pop("product_brand_id", UNSET)
+        _self.product_brand_id = _src.get("product_brand_id", UNSET)
 
-        product_brand = cls(
-            name=name,
-            external_id=external_id,
-            product_brand_id=product_brand_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_brand.unknown_fields = d
-        return product_brand
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductBrand", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,22 @@ def _bind_models() -> None:
     from ..models.plu_id import PluId  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_id",
+        "plu_ids",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_id",
+        "plu_ids",
+    )
+)
 
 
 @_attrs_define
@@ -47,48 +64,39 @@ class ProductIdentification:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_id = self.product_id
-
-        plu_ids: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.plu_ids, Unset):
-            plu_ids = []
-            for plu_ids_item_data in self.plu_ids:
-                plu_ids_item = plu_ids_item_data.to_dict()
-                plu_ids.append(plu_ids_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if product_id is not UNSET:
-            field_dict["product_id"] = product_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.product_id is not UNSET:
+            field_dict["product_id"] = self.product_id
+        plu_ids = self.plu_ids
         if plu_ids is not UNSET:
-            field_dict["plu_ids"] = plu_ids
-
+            field_dict["plu_ids"] = None if plu_ids is None else [item.to_dict() for item in plu_ids]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        product_id = d.pop("product_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_id = _src.get("product_id", UNSET)
 
-        _plu_ids = d.pop("plu_ids", UNSET)
-        plu_ids: list[PluId] | Unset = UNSET
-        if _plu_ids is not UNSET:
-            plu_ids = []
-            for plu_ids_item_data in _plu_ids:
-                plu_ids_item = PluId.from_dict(plu_ids_item_data)
+        _v = _src.get("plu_ids", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-                plu_ids.append(plu_ids_item)
-
-        product_identification = cls(
-            product_id=product_id,
-            plu_ids=plu_ids,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_identification.unknown_fields = d
-        return product_identification
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductIdentification", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_reservation_actual_state import ProductReservationActualState
 from ..models.product_reservation_state import ProductReservationState
 from ..types import UNSET, Unset
@@ -41,6 +42,62 @@ def _bind_models() -> None:
     from ..models.utm import UTM  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "store_id",
+        "product_reservation_source_id",
+        "product_reservation_id",
+        "reservation_codes",
+        "external_reservation_codes",
+        "benefit_codes",
+        "pickup_date",
+        "customers_note",
+        "total_price",
+        "currency_id",
+        "product_reservation_items",
+        "external_purchase_id",
+        "utm",
+        "actual_state",
+        "reservation_progress_history",
+        "comments",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "store_id",
+        "product_reservation_source_id",
+        "product_reservation_id",
+        "reservation_codes",
+        "external_reservation_codes",
+        "benefit_codes",
+        "pickup_date",
+        "customers_note",
+        "total_price",
+        "currency_id",
+        "product_reservation_items",
+        "external_purchase_id",
+        "utm",
+        "actual_state",
+        "reservation_progress_history",
+        "comments",
+        "last_change",
+        "state",
+    )
+)
+_ProductReservationActualState_BY_VALUE: dict[Any, ProductReservationActualState] = dict(
+    ProductReservationActualState._value2member_map_
+)  # type: ignore[arg-type]
+_ProductReservationState_BY_VALUE: dict[Any, ProductReservationState] = dict(
+    ProductReservationState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -116,232 +173,148 @@ class ProductReservation:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_id = self.customer_id
-
-        store_id = self.store_id
-
-        product_reservation_source_id = self.product_reservation_source_id
-
-        product_reservation_id = self.product_reservation_id
-
-        reservation_codes: list[str] | Unset = UNSET
-        if not isinstance(self.reservation_codes, Unset):
-            reservation_codes = self.reservation_codes
-
-        external_reservation_codes: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.external_reservation_codes, Unset):
-            external_reservation_codes = []
-            for external_reservation_codes_item_data in self.external_reservation_codes:
-                external_reservation_codes_item = external_reservation_codes_item_data.to_dict()
-                external_reservation_codes.append(external_reservation_codes_item)
-
-        benefit_codes: list[str] | Unset = UNSET
-        if not isinstance(self.benefit_codes, Unset):
-            benefit_codes = self.benefit_codes
-
-        pickup_date = self.pickup_date
-
-        customers_note = self.customers_note
-
-        total_price = self.total_price
-
-        currency_id = self.currency_id
-
-        product_reservation_items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.product_reservation_items, Unset):
-            product_reservation_items = []
-            for product_reservation_items_item_data in self.product_reservation_items:
-                product_reservation_items_item = product_reservation_items_item_data.to_dict()
-                product_reservation_items.append(product_reservation_items_item)
-
-        external_purchase_id = self.external_purchase_id
-
-        utm: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.utm, Unset):
-            utm = self.utm.to_dict()
-
-        actual_state: int | Unset = UNSET
-        if not isinstance(self.actual_state, Unset):
-            actual_state = self.actual_state.value
-
-        reservation_progress_history: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.reservation_progress_history, Unset):
-            reservation_progress_history = []
-            for reservation_progress_history_item_data in self.reservation_progress_history:
-                reservation_progress_history_item = reservation_progress_history_item_data.to_dict()
-                reservation_progress_history.append(reservation_progress_history_item)
-
-        comments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.comments, Unset):
-            comments = []
-            for comments_item_data in self.comments:
-                comments_item = comments_item_data.to_dict()
-                comments.append(comments_item)
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-                "store_id": store_id,
-                "product_reservation_source_id": product_reservation_source_id,
-            }
-        )
-        if product_reservation_id is not UNSET:
-            field_dict["product_reservation_id"] = product_reservation_id
-        if reservation_codes is not UNSET:
-            field_dict["reservation_codes"] = reservation_codes
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        field_dict["store_id"] = self.store_id
+        field_dict["product_reservation_source_id"] = self.product_reservation_source_id
+        if self.product_reservation_id is not UNSET:
+            field_dict["product_reservation_id"] = self.product_reservation_id
+        if self.reservation_codes is not UNSET:
+            field_dict["reservation_codes"] = self.reservation_codes
+        external_reservation_codes = self.external_reservation_codes
         if external_reservation_codes is not UNSET:
-            field_dict["external_reservation_codes"] = external_reservation_codes
-        if benefit_codes is not UNSET:
-            field_dict["benefit_codes"] = benefit_codes
-        if pickup_date is not UNSET:
-            field_dict["pickup_date"] = pickup_date
-        if customers_note is not UNSET:
-            field_dict["customers_note"] = customers_note
-        if total_price is not UNSET:
-            field_dict["total_price"] = total_price
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
+            field_dict["external_reservation_codes"] = (
+                None
+                if external_reservation_codes is None
+                else [item.to_dict() for item in external_reservation_codes]
+            )
+        if self.benefit_codes is not UNSET:
+            field_dict["benefit_codes"] = self.benefit_codes
+        if self.pickup_date is not UNSET:
+            field_dict["pickup_date"] = self.pickup_date
+        if self.customers_note is not UNSET:
+            field_dict["customers_note"] = self.customers_note
+        if self.total_price is not UNSET:
+            field_dict["total_price"] = self.total_price
+        if self.currency_id is not UNSET:
+            field_dict["currency_id"] = self.currency_id
+        product_reservation_items = self.product_reservation_items
         if product_reservation_items is not UNSET:
-            field_dict["product_reservation_items"] = product_reservation_items
-        if external_purchase_id is not UNSET:
-            field_dict["external_purchase_id"] = external_purchase_id
+            field_dict["product_reservation_items"] = (
+                None
+                if product_reservation_items is None
+                else [item.to_dict() for item in product_reservation_items]
+            )
+        if self.external_purchase_id is not UNSET:
+            field_dict["external_purchase_id"] = self.external_purchase_id
+        utm = self.utm
         if utm is not UNSET:
-            field_dict["utm"] = utm
+            field_dict["utm"] = None if utm is None else utm.to_dict()
+        actual_state = self.actual_state
         if actual_state is not UNSET:
-            field_dict["actual_state"] = actual_state
+            field_dict["actual_state"] = None if actual_state is None else actual_state.value
+        reservation_progress_history = self.reservation_progress_history
         if reservation_progress_history is not UNSET:
-            field_dict["reservation_progress_history"] = reservation_progress_history
+            field_dict["reservation_progress_history"] = (
+                None
+                if reservation_progress_history is None
+                else [item.to_dict() for item in reservation_progress_history]
+            )
+        comments = self.comments
         if comments is not UNSET:
-            field_dict["comments"] = comments
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["comments"] = None if comments is None else [item.to_dict() for item in comments]
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        store_id = d.pop("store_id")
+        _self.store_id = _src["store_id"]
 
-        product_reservation_source_id = d.pop("product_reservation_source_id")
+        _self.product_reservation_source_id = _src["product_reservation_source_id"]
 
-        product_reservation_id = d.pop("product_reservation_id", UNSET)
+        _self.product_reservation_id = _src.get("product_reservation_id", UNSET)
 
-        reservation_codes = cast(list[str], d.pop("reservation_codes", UNSET))
+        _self.reservation_codes = _src.get("reservation_codes", UNSET)
 
-        _external_reservation_codes = d.pop("external_reservation_codes", UNSET)
-        external_reservation_codes: list[ExternalCode] | Unset = UNSET
-        if _external_reservation_codes is not UNSET:
-            external_reservation_codes = []
-            for external_reservation_codes_item_data in _external_reservation_codes:
-                external_reservation_codes_item = ExternalCode.from_dict(external_reservation_codes_item_data)
+        _v = _src.get("external_reservation_codes", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ExternalCode.from_dict, _v))
+        _self.external_reservation_codes = _v
 
-                external_reservation_codes.append(external_reservation_codes_item)
+        _self.benefit_codes = _src.get("benefit_codes", UNSET)
 
-        benefit_codes = cast(list[str], d.pop("benefit_codes", UNSET))
+        _self.pickup_date = _src.get("pickup_date", UNSET)
 
-        pickup_date = d.pop("pickup_date", UNSET)
+        _self.customers_note = _src.get("customers_note", UNSET)
 
-        customers_note = d.pop("customers_note", UNSET)
+        _self.total_price = _src.get("total_price", UNSET)
 
-        total_price = d.pop("total_price", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        currency_id = d.pop("currency_id", UNSET)
+        _v = _src.get("product_reservation_items", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ProductReservationItem.from_dict, _v))
+        _self.product_reservation_items = _v
 
-        _product_reservation_items = d.pop("product_reservation_items", UNSET)
-        product_reservation_items: list[ProductReservationItem] | Unset = UNSET
-        if _product_reservation_items is not UNSET:
-            product_reservation_items = []
-            for product_reservation_items_item_data in _product_reservation_items:
-                product_reservation_items_item = ProductReservationItem.from_dict(
-                    product_reservation_items_item_data
-                )
+        _self.external_purchase_id = _src.get("external_purchase_id", UNSET)
 
-                product_reservation_items.append(product_reservation_items_item)
+        _v = _src.get("utm", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = UTM.from_dict(_v)
+        _self.utm = _v
 
-        external_purchase_id = d.pop("external_purchase_id", UNSET)
+        _v = _src.get("actual_state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductReservationActualState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductReservationActualState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.actual_state = _v
 
-        _utm = d.pop("utm", UNSET)
-        utm: UTM | Unset
-        if isinstance(_utm, Unset):
-            utm = UNSET
-        else:
-            utm = UTM.from_dict(_utm)
+        _v = _src.get("reservation_progress_history", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ProductReservationProgress.from_dict, _v))
+        _self.reservation_progress_history = _v
 
-        _actual_state = d.pop("actual_state", UNSET)
-        actual_state: ProductReservationActualState | Unset
-        if isinstance(_actual_state, Unset):
-            actual_state = UNSET
-        else:
-            actual_state = ProductReservationActualState(_actual_state)
+        _v = _src.get("comments", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(ProductReservationComment.from_dict, _v))
+        _self.comments = _v
 
-        _reservation_progress_history = d.pop("reservation_progress_history", UNSET)
-        reservation_progress_history: list[ProductReservationProgress] | Unset = UNSET
-        if _reservation_progress_history is not UNSET:
-            reservation_progress_history = []
-            for reservation_progress_history_item_data in _reservation_progress_history:
-                reservation_progress_history_item = ProductReservationProgress.from_dict(
-                    reservation_progress_history_item_data
-                )
+        _self.last_change = _src.get("last_change", UNSET)
 
-                reservation_progress_history.append(reservation_progress_history_item)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductReservationState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductReservationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        _comments = d.pop("comments", UNSET)
-        comments: list[ProductReservationComment] | Unset = UNSET
-        if _comments is not UNSET:
-            comments = []
-            for comments_item_data in _comments:
-                comments_item = ProductReservationComment.from_dict(comments_item_data)
-
-                comments.append(comments_item)
-
-        last_change = d.pop("last_change", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: ProductReservationState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ProductReservationState(_state)
-
-        product_reservation = cls(
-            customer_id=customer_id,
-            store_id=store_id,
-            product_reservation_source_id=product_reservation_source_id,
-            product_reservation_id=product_reservation_id,
-            reservation_codes=reservation_codes,
-            external_reservation_codes=external_reservation_codes,
-            benefit_codes=benefit_codes,
-            pickup_date=pickup_date,
-            customers_note=customers_note,
-            total_price=total_price,
-            currency_id=currency_id,
-            product_reservation_items=product_reservation_items,
-            external_purchase_id=external_purchase_id,
-            utm=utm,
-            actual_state=actual_state,
-            reservation_progress_history=reservation_progress_history,
-            comments=comments,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_reservation.unknown_fields = d
-        return product_reservation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

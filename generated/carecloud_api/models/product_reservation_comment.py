@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductReservationComment")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "comment_text",
+        "comment_time",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "comment_text",
+        "comment_time",
+    )
+)
 
 
 @_attrs_define
@@ -31,34 +48,33 @@ class ProductReservationComment:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        comment_text = self.comment_text
-
-        comment_time = self.comment_time
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if comment_text is not UNSET:
-            field_dict["comment_text"] = comment_text
-        if comment_time is not UNSET:
-            field_dict["comment_time"] = comment_time
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.comment_text is not UNSET:
+            field_dict["comment_text"] = self.comment_text
+        if self.comment_time is not UNSET:
+            field_dict["comment_time"] = self.comment_time
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        comment_text = d.pop("comment_text", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.comment_text = _src.get("comment_text", UNSET)
 
-        comment_time = d.pop("comment_time", UNSET)
+        _self.comment_time = _src.get("comment_time", UNSET)
 
-        product_reservation_comment = cls(
-            comment_text=comment_text,
-            comment_time=comment_time,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_reservation_comment.unknown_fields = d
-        return product_reservation_comment
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationComment", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductReservationExternalListType")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_reservation_external_list_type_id",
+        "name",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_reservation_external_list_type_id",
+        "name",
+    )
+)
 
 
 @_attrs_define
@@ -30,36 +47,37 @@ class ProductReservationExternalListType:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        product_reservation_external_list_type_id = self.product_reservation_external_list_type_id
-
-        name = self.name
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if product_reservation_external_list_type_id is not UNSET:
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.product_reservation_external_list_type_id is not UNSET:
             field_dict["product_reservation_external_list_type_id"] = (
-                product_reservation_external_list_type_id
+                self.product_reservation_external_list_type_id
             )
-        if name is not UNSET:
-            field_dict["name"] = name
-
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        product_reservation_external_list_type_id = d.pop("product_reservation_external_list_type_id", UNSET)
-
-        name = d.pop("name", UNSET)
-
-        product_reservation_external_list_type = cls(
-            product_reservation_external_list_type_id=product_reservation_external_list_type_id,
-            name=name,
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_reservation_external_list_type_id = _src.get(
+            "product_reservation_external_list_type_id", UNSET
         )
 
-        product_reservation_external_list_type.unknown_fields = d
-        return product_reservation_external_list_type
+        _self.name = _src.get("name", UNSET)
+
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+        )
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationExternalListType", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

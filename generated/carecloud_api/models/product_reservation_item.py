@@ -8,9 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductReservationItem")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "reservable_product_id",
+        "amount",
+        "unit_price",
+        "vat_rate",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "reservable_product_id",
+        "amount",
+        "unit_price",
+        "vat_rate",
+    )
+)
 
 
 @_attrs_define
@@ -36,49 +57,39 @@ class ProductReservationItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        reservable_product_id = self.reservable_product_id
-
-        amount = self.amount
-
-        unit_price = self.unit_price
-
-        vat_rate = self.vat_rate
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "reservable_product_id": reservable_product_id,
-                "amount": amount,
-            }
-        )
-        if unit_price is not UNSET:
-            field_dict["unit_price"] = unit_price
-        if vat_rate is not UNSET:
-            field_dict["vat_rate"] = vat_rate
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["reservable_product_id"] = self.reservable_product_id
+        field_dict["amount"] = self.amount
+        if self.unit_price is not UNSET:
+            field_dict["unit_price"] = self.unit_price
+        if self.vat_rate is not UNSET:
+            field_dict["vat_rate"] = self.vat_rate
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        reservable_product_id = d.pop("reservable_product_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.reservable_product_id = _src["reservable_product_id"]
 
-        amount = d.pop("amount")
+        _self.amount = _src["amount"]
 
-        unit_price = d.pop("unit_price", UNSET)
+        _self.unit_price = _src.get("unit_price", UNSET)
 
-        vat_rate = d.pop("vat_rate", UNSET)
+        _self.vat_rate = _src.get("vat_rate", UNSET)
 
-        product_reservation_item = cls(
-            reservable_product_id=reservable_product_id,
-            amount=amount,
-            unit_price=unit_price,
-            vat_rate=vat_rate,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_reservation_item.unknown_fields = d
-        return product_reservation_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_reservation_price_state import ProductReservationPriceState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,37 @@ def _bind_models() -> None:
     from ..models.plu_id import PluId  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "value",
+        "currency_id",
+        "product_reservation_price_id",
+        "reservable_product_id",
+        "plu_ids",
+        "store_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "value",
+        "currency_id",
+        "product_reservation_price_id",
+        "reservable_product_id",
+        "plu_ids",
+        "store_id",
+        "last_change",
+        "state",
+    )
+)
+_ProductReservationPriceState_BY_VALUE: dict[Any, ProductReservationPriceState] = dict(
+    ProductReservationPriceState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -70,98 +102,70 @@ class ProductReservationPrice:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        value = self.value
-
-        currency_id = self.currency_id
-
-        product_reservation_price_id = self.product_reservation_price_id
-
-        reservable_product_id = self.reservable_product_id
-
-        plu_ids: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.plu_ids, Unset):
-            plu_ids = []
-            for plu_ids_item_data in self.plu_ids:
-                plu_ids_item = plu_ids_item_data.to_dict()
-                plu_ids.append(plu_ids_item)
-
-        store_id = self.store_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "value": value,
-                "currency_id": currency_id,
-            }
-        )
-        if product_reservation_price_id is not UNSET:
-            field_dict["product_reservation_price_id"] = product_reservation_price_id
-        if reservable_product_id is not UNSET:
-            field_dict["reservable_product_id"] = reservable_product_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["value"] = self.value
+        field_dict["currency_id"] = self.currency_id
+        if self.product_reservation_price_id is not UNSET:
+            field_dict["product_reservation_price_id"] = self.product_reservation_price_id
+        if self.reservable_product_id is not UNSET:
+            field_dict["reservable_product_id"] = self.reservable_product_id
+        plu_ids = self.plu_ids
         if plu_ids is not UNSET:
-            field_dict["plu_ids"] = plu_ids
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["plu_ids"] = None if plu_ids is None else [item.to_dict() for item in plu_ids]
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        value = d.pop("value")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.value = _src["value"]
 
-        currency_id = d.pop("currency_id")
+        _self.currency_id = _src["currency_id"]
 
-        product_reservation_price_id = d.pop("product_reservation_price_id", UNSET)
+        _self.product_reservation_price_id = _src.get("product_reservation_price_id", UNSET)
 
-        reservable_product_id = d.pop("reservable_product_id", UNSET)
+        _self.reservable_product_id = _src.get("reservable_product_id", UNSET)
 
-        _plu_ids = d.pop("plu_ids", UNSET)
-        plu_ids: list[PluId] | Unset = UNSET
-        if _plu_ids is not UNSET:
-            plu_ids = []
-            for plu_ids_item_data in _plu_ids:
-                plu_ids_item = PluId.from_dict(plu_ids_item_data)
+        _v = _src.get("plu_ids", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-                plu_ids.append(plu_ids_item)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductReservationPriceState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductReservationPriceState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        _state = d.pop("state", UNSET)
-        state: ProductReservationPriceState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ProductReservationPriceState(_state)
-
-        product_reservation_price = cls(
-            value=value,
-            currency_id=currency_id,
-            product_reservation_price_id=product_reservation_price_id,
-            reservable_product_id=reservable_product_id,
-            plu_ids=plu_ids,
-            store_id=store_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_reservation_price.unknown_fields = d
-        return product_reservation_price
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationPrice", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

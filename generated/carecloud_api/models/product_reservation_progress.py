@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductReservationProgress")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "reservation_progress_id",
+        "reservation_progress_text",
+        "reservation_progress_time",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "reservation_progress_id",
+        "reservation_progress_text",
+        "reservation_progress_time",
+    )
+)
 
 
 @_attrs_define
@@ -32,41 +51,37 @@ class ProductReservationProgress:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        reservation_progress_id = self.reservation_progress_id
-
-        reservation_progress_text = self.reservation_progress_text
-
-        reservation_progress_time = self.reservation_progress_time
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if reservation_progress_id is not UNSET:
-            field_dict["reservation_progress_id"] = reservation_progress_id
-        if reservation_progress_text is not UNSET:
-            field_dict["reservation_progress_text"] = reservation_progress_text
-        if reservation_progress_time is not UNSET:
-            field_dict["reservation_progress_time"] = reservation_progress_time
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.reservation_progress_id is not UNSET:
+            field_dict["reservation_progress_id"] = self.reservation_progress_id
+        if self.reservation_progress_text is not UNSET:
+            field_dict["reservation_progress_text"] = self.reservation_progress_text
+        if self.reservation_progress_time is not UNSET:
+            field_dict["reservation_progress_time"] = self.reservation_progress_time
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        reservation_progress_id = d.pop("reservation_progress_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.reservation_progress_id = _src.get("reservation_progress_id", UNSET)
 
-        reservation_progress_text = d.pop("reservation_progress_text", UNSET)
+        _self.reservation_progress_text = _src.get("reservation_progress_text", UNSET)
 
-        reservation_progress_time = d.pop("reservation_progress_time", UNSET)
+        _self.reservation_progress_time = _src.get("reservation_progress_time", UNSET)
 
-        product_reservation_progress = cls(
-            reservation_progress_id=reservation_progress_id,
-            reservation_progress_text=reservation_progress_text,
-            reservation_progress_time=reservation_progress_time,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_reservation_progress.unknown_fields = d
-        return product_reservation_progress
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationProgress", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,10 +8,34 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_reservation_source_state import ProductReservationSourceState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ProductReservationSource")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_reservation_source_id",
+        "name",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_reservation_source_id",
+        "name",
+        "last_change",
+        "state",
+    )
+)
+_ProductReservationSourceState_BY_VALUE: dict[Any, ProductReservationSourceState] = dict(
+    ProductReservationSourceState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -39,55 +63,50 @@ class ProductReservationSource:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        product_reservation_source_id = self.product_reservation_source_id
-
-        name = self.name
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if product_reservation_source_id is not UNSET:
-            field_dict["product_reservation_source_id"] = product_reservation_source_id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.product_reservation_source_id is not UNSET:
+            field_dict["product_reservation_source_id"] = self.product_reservation_source_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        product_reservation_source_id = d.pop("product_reservation_source_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_reservation_source_id = _src.get("product_reservation_source_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: ProductReservationSourceState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ProductReservationSourceState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductReservationSourceState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductReservationSourceState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        product_reservation_source = cls(
-            product_reservation_source_id=product_reservation_source_id,
-            name=name,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_reservation_source.unknown_fields = d
-        return product_reservation_source
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductReservationSource", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

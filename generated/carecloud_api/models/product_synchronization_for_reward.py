@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_synchronization_for_reward_reward_product_relation_type import (
     ProductSynchronizationForRewardRewardProductRelationType,
 )
@@ -28,6 +29,27 @@ def _bind_models() -> None:
     from ..models.plu_id import PluId  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "reward_product_relation_type",
+        "product_id",
+        "plu_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "reward_product_relation_type",
+        "product_id",
+        "plu_id",
+    )
+)
+_ProductSynchronizationForRewardRewardProductRelationType_BY_VALUE: dict[
+    Any, ProductSynchronizationForRewardRewardProductRelationType
+] = dict(ProductSynchronizationForRewardRewardProductRelationType._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -57,54 +79,53 @@ class ProductSynchronizationForReward:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        reward_product_relation_type = self.reward_product_relation_type.value
-
-        product_id = self.product_id
-
-        plu_id: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.plu_id, Unset):
-            plu_id = self.plu_id.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "reward_product_relation_type": reward_product_relation_type,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        reward_product_relation_type = self.reward_product_relation_type
+        field_dict["reward_product_relation_type"] = (
+            None if reward_product_relation_type is None else reward_product_relation_type.value
         )
-        if product_id is not UNSET:
-            field_dict["product_id"] = product_id
+        if self.product_id is not UNSET:
+            field_dict["product_id"] = self.product_id
+        plu_id = self.plu_id
         if plu_id is not UNSET:
-            field_dict["plu_id"] = plu_id
-
+            field_dict["plu_id"] = None if plu_id is None else plu_id.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        reward_product_relation_type = ProductSynchronizationForRewardRewardProductRelationType(
-            d.pop("reward_product_relation_type")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["reward_product_relation_type"]
+        if _v is not None:
+            try:
+                _v = _ProductSynchronizationForRewardRewardProductRelationType_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductSynchronizationForRewardRewardProductRelationType(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.reward_product_relation_type = _v
+
+        _self.product_id = _src.get("product_id", UNSET)
+
+        _v = _src.get("plu_id", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = PluId.from_dict(_v)
+        _self.plu_id = _v
+
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        product_id = d.pop("product_id", UNSET)
-
-        _plu_id = d.pop("plu_id", UNSET)
-        plu_id: PluId | Unset
-        if isinstance(_plu_id, Unset):
-            plu_id = UNSET
-        else:
-            plu_id = PluId.from_dict(_plu_id)
-
-        product_synchronization_for_reward = cls(
-            reward_product_relation_type=reward_product_relation_type,
-            product_id=product_id,
-            plu_id=plu_id,
-        )
-
-        product_synchronization_for_reward.unknown_fields = d
-        return product_synchronization_for_reward
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ProductSynchronizationForReward", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

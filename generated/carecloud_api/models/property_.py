@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.property_state import PropertyState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,37 @@ def _bind_models() -> None:
     from ..models.property_item import PropertyItem  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "data_type",
+        "is_required",
+        "is_unique",
+        "property_id",
+        "description",
+        "items",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "data_type",
+        "is_required",
+        "is_unique",
+        "property_id",
+        "description",
+        "items",
+        "last_change",
+        "state",
+    )
+)
+_PropertyState_BY_VALUE: dict[Any, PropertyState] = dict(PropertyState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -67,103 +99,70 @@ class Property:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        name = self.name
-
-        data_type = self.data_type
-
-        is_required = self.is_required
-
-        is_unique = self.is_unique
-
-        property_id = self.property_id
-
-        description = self.description
-
-        items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.items, Unset):
-            items = []
-            for items_item_data in self.items:
-                items_item = items_item_data.to_dict()
-                items.append(items_item)
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "data_type": data_type,
-                "is_required": is_required,
-                "is_unique": is_unique,
-            }
-        )
-        if property_id is not UNSET:
-            field_dict["property_id"] = property_id
-        if description is not UNSET:
-            field_dict["description"] = description
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["data_type"] = self.data_type
+        field_dict["is_required"] = self.is_required
+        field_dict["is_unique"] = self.is_unique
+        if self.property_id is not UNSET:
+            field_dict["property_id"] = self.property_id
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
+        items = self.items
         if items is not UNSET:
-            field_dict["items"] = items
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["items"] = None if items is None else [item.to_dict() for item in items]
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        data_type = d.pop("data_type")
+        _self.data_type = _src["data_type"]
 
-        is_required = d.pop("is_required")
+        _self.is_required = _src["is_required"]
 
-        is_unique = d.pop("is_unique")
+        _self.is_unique = _src["is_unique"]
 
-        property_id = d.pop("property_id", UNSET)
+        _self.property_id = _src.get("property_id", UNSET)
 
-        description = d.pop("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        _items = d.pop("items", UNSET)
-        items: list[PropertyItem] | Unset = UNSET
-        if _items is not UNSET:
-            items = []
-            for items_item_data in _items:
-                items_item = PropertyItem.from_dict(items_item_data)
+        _v = _src.get("items", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyItem.from_dict, _v))
+        _self.items = _v
 
-                items.append(items_item)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PropertyState_BY_VALUE[_v]
+            except KeyError:
+                _v = PropertyState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        _state = d.pop("state", UNSET)
-        state: PropertyState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = PropertyState(_state)
-
-        property_ = cls(
-            name=name,
-            data_type=data_type,
-            is_required=is_required,
-            is_unique=is_unique,
-            property_id=property_id,
-            description=description,
-            items=items,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        property_.unknown_fields = d
-        return property_
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Property", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,10 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.property_item_state import PropertyItemState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PropertyItem")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "id",
+        "name",
+        "resource_record_id",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "id",
+        "name",
+        "resource_record_id",
+        "state",
+    )
+)
+_PropertyItemState_BY_VALUE: dict[Any, PropertyItemState] = dict(PropertyItemState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -38,55 +60,48 @@ class PropertyItem:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = self.id
-
-        name = self.name
-
-        resource_record_id = self.resource_record_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if id is not UNSET:
-            field_dict["id"] = id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if resource_record_id is not UNSET:
-            field_dict["resource_record_id"] = resource_record_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.id is not UNSET:
+            field_dict["id"] = self.id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.resource_record_id is not UNSET:
+            field_dict["resource_record_id"] = self.resource_record_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        id = d.pop("id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.id = _src.get("id", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        resource_record_id = d.pop("resource_record_id", UNSET)
+        _self.resource_record_id = _src.get("resource_record_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: PropertyItemState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = PropertyItemState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _PropertyItemState_BY_VALUE[_v]
+            except KeyError:
+                _v = PropertyItemState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        property_item = cls(
-            id=id,
-            name=name,
-            resource_record_id=resource_record_id,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        property_item.unknown_fields = d
-        return property_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PropertyItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

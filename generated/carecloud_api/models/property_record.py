@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,45 @@ def _bind_models() -> None:
     from ..models.property_record_property_value_type_5 import PropertyRecordPropertyValueType5  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "property_id",
+        "property_record_id",
+        "property_name",
+        "property_value",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "property_id",
+        "property_record_id",
+        "property_name",
+        "property_value",
+        "last_change",
+    )
+)
+
+
+def _parse_property_value(
+    data: object,
+) -> bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            property_value_type_5 = PropertyRecordPropertyValueType5.from_dict(data)
+
+            return property_value_type_5
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -132,91 +172,60 @@ class PropertyRecord:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        property_id = self.property_id
-
-        property_record_id = self.property_record_id
-
-        property_name = self.property_name
-
-        property_value: bool | dict[str, Any] | float | int | list[Any] | str | Unset
-        if isinstance(self.property_value, Unset):
-            property_value = UNSET
-        elif isinstance(self.property_value, list):
-            property_value = self.property_value
-
-        elif isinstance(self.property_value, PropertyRecordPropertyValueType5):
-            property_value = self.property_value.to_dict()
-        else:
-            property_value = self.property_value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "property_id": property_id,
-            }
-        )
-        if property_record_id is not UNSET:
-            field_dict["property_record_id"] = property_record_id
-        if property_name is not UNSET:
-            field_dict["property_name"] = property_name
-        if property_value is not UNSET:
-            field_dict["property_value"] = property_value
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["property_id"] = self.property_id
+        if self.property_record_id is not UNSET:
+            field_dict["property_record_id"] = self.property_record_id
+        if self.property_name is not UNSET:
+            field_dict["property_name"] = self.property_name
+        if self.property_value is None:
+            field_dict["property_value"] = None
+        else:
+            property_value: bool | dict[str, Any] | float | int | list[Any] | str | Unset
+            if isinstance(self.property_value, Unset):
+                property_value = UNSET
+            elif isinstance(self.property_value, list):
+                property_value = self.property_value
 
+            elif isinstance(self.property_value, PropertyRecordPropertyValueType5):
+                property_value = self.property_value.to_dict()
+            else:
+                property_value = self.property_value
+            if property_value is not UNSET:
+                field_dict["property_value"] = property_value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        property_id = d.pop("property_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.property_id = _src["property_id"]
 
-        property_record_id = d.pop("property_record_id", UNSET)
+        _self.property_record_id = _src.get("property_record_id", UNSET)
 
-        property_name = d.pop("property_name", UNSET)
+        _self.property_name = _src.get("property_name", UNSET)
 
-        def _parse_property_value(
-            data: object,
-        ) -> bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                property_value_type_4 = cast(list[Any], data)
+        _v = _src.get("property_value", UNSET)
+        _self.property_value = None if _v is None else _parse_property_value(_v)
 
-                return property_value_type_4
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                property_value_type_5 = PropertyRecordPropertyValueType5.from_dict(data)
+        _self.last_change = _src.get("last_change", UNSET)
 
-                return property_value_type_5
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(bool | float | int | list[Any] | PropertyRecordPropertyValueType5 | str | Unset, data)
-
-        property_value = _parse_property_value(d.pop("property_value", UNSET))
-
-        last_change = d.pop("last_change", UNSET)
-
-        property_record = cls(
-            property_id=property_id,
-            property_record_id=property_record_id,
-            property_name=property_name,
-            property_value=property_value,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        property_record.unknown_fields = d
-        return property_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PropertyRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

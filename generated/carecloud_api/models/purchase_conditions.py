@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,28 @@ def _bind_models() -> None:
     from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "keep_status_turnover",
+        "next_status_turnover",
+        "keep_status_points",
+        "next_status_points",
+        "next_status_id",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "keep_status_turnover",
+        "next_status_turnover",
+        "keep_status_points",
+        "next_status_points",
+        "next_status_id",
+    )
+)
 
 
 @_attrs_define
@@ -55,81 +78,59 @@ class PurchaseConditions:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        keep_status_turnover: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.keep_status_turnover, Unset):
-            keep_status_turnover = []
-            for keep_status_turnover_item_data in self.keep_status_turnover:
-                keep_status_turnover_item = keep_status_turnover_item_data.to_dict()
-                keep_status_turnover.append(keep_status_turnover_item)
-
-        next_status_turnover: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.next_status_turnover, Unset):
-            next_status_turnover = []
-            for next_status_turnover_item_data in self.next_status_turnover:
-                next_status_turnover_item = next_status_turnover_item_data.to_dict()
-                next_status_turnover.append(next_status_turnover_item)
-
-        keep_status_points = self.keep_status_points
-
-        next_status_points = self.next_status_points
-
-        next_status_id = self.next_status_id
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        keep_status_turnover = self.keep_status_turnover
         if keep_status_turnover is not UNSET:
-            field_dict["keep_status_turnover"] = keep_status_turnover
+            field_dict["keep_status_turnover"] = (
+                None if keep_status_turnover is None else [item.to_dict() for item in keep_status_turnover]
+            )
+        next_status_turnover = self.next_status_turnover
         if next_status_turnover is not UNSET:
-            field_dict["next_status_turnover"] = next_status_turnover
-        if keep_status_points is not UNSET:
-            field_dict["keep_status_points"] = keep_status_points
-        if next_status_points is not UNSET:
-            field_dict["next_status_points"] = next_status_points
-        if next_status_id is not UNSET:
-            field_dict["next_status_id"] = next_status_id
-
+            field_dict["next_status_turnover"] = (
+                None if next_status_turnover is None else [item.to_dict() for item in next_status_turnover]
+            )
+        if self.keep_status_points is not UNSET:
+            field_dict["keep_status_points"] = self.keep_status_points
+        if self.next_status_points is not UNSET:
+            field_dict["next_status_points"] = self.next_status_points
+        if self.next_status_id is not UNSET:
+            field_dict["next_status_id"] = self.next_status_id
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        _keep_status_turnover = d.pop("keep_status_turnover", UNSET)
-        keep_status_turnover: list[QualificationTurnover] | Unset = UNSET
-        if _keep_status_turnover is not UNSET:
-            keep_status_turnover = []
-            for keep_status_turnover_item_data in _keep_status_turnover:
-                keep_status_turnover_item = QualificationTurnover.from_dict(keep_status_turnover_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("keep_status_turnover", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(QualificationTurnover.from_dict, _v))
+        _self.keep_status_turnover = _v
 
-                keep_status_turnover.append(keep_status_turnover_item)
+        _v = _src.get("next_status_turnover", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(QualificationTurnover.from_dict, _v))
+        _self.next_status_turnover = _v
 
-        _next_status_turnover = d.pop("next_status_turnover", UNSET)
-        next_status_turnover: list[QualificationTurnover] | Unset = UNSET
-        if _next_status_turnover is not UNSET:
-            next_status_turnover = []
-            for next_status_turnover_item_data in _next_status_turnover:
-                next_status_turnover_item = QualificationTurnover.from_dict(next_status_turnover_item_data)
+        _self.keep_status_points = _src.get("keep_status_points", UNSET)
 
-                next_status_turnover.append(next_status_turnover_item)
+        _self.next_status_points = _src.get("next_status_points", UNSET)
 
-        keep_status_points = d.pop("keep_status_points", UNSET)
+        _self.next_status_id = _src.get("next_status_id", UNSET)
 
-        next_status_points = d.pop("next_status_points", UNSET)
-
-        next_status_id = d.pop("next_status_id", UNSET)
-
-        purchase_conditions = cls(
-            keep_status_turnover=keep_status_turnover,
-            next_status_turnover=next_status_turnover,
-            keep_status_points=keep_status_points,
-            next_status_points=next_status_points,
-            next_status_id=next_status_id,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        purchase_conditions.unknown_fields = d
-        return purchase_conditions
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PurchaseConditions", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

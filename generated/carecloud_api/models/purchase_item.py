@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,44 @@ def _bind_models() -> None:
     from ..models.property_record import PropertyRecord  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_id",
+        "purchase_item_type_id",
+        "price",
+        "amount",
+        "vat_rate",
+        "purchase_item_id",
+        "product_name",
+        "product_group_id",
+        "product_group_name",
+        "product_brand_id",
+        "product_brand_name",
+        "external_id",
+        "additional_properties",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_id",
+        "purchase_item_type_id",
+        "price",
+        "amount",
+        "vat_rate",
+        "purchase_item_id",
+        "product_name",
+        "product_group_id",
+        "product_group_name",
+        "product_brand_id",
+        "product_brand_name",
+        "external_id",
+        "additional_properties",
+    )
+)
 
 
 @_attrs_define
@@ -75,123 +114,80 @@ class PurchaseItem:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_id = self.product_id
-
-        purchase_item_type_id = self.purchase_item_type_id
-
-        price = self.price
-
-        amount = self.amount
-
-        vat_rate = self.vat_rate
-
-        purchase_item_id = self.purchase_item_id
-
-        product_name = self.product_name
-
-        product_group_id = self.product_group_id
-
-        product_group_name = self.product_group_name
-
-        product_brand_id = self.product_brand_id
-
-        product_brand_name = self.product_brand_name
-
-        external_id = self.external_id
-
-        additional_properties: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.additional_properties, Unset):
-            additional_properties = []
-            for additional_properties_item_data in self.additional_properties:
-                additional_properties_item = additional_properties_item_data.to_dict()
-                additional_properties.append(additional_properties_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "product_id": product_id,
-                "purchase_item_type_id": purchase_item_type_id,
-                "price": price,
-                "amount": amount,
-                "vat_rate": vat_rate,
-            }
-        )
-        if purchase_item_id is not UNSET:
-            field_dict["purchase_item_id"] = purchase_item_id
-        if product_name is not UNSET:
-            field_dict["product_name"] = product_name
-        if product_group_id is not UNSET:
-            field_dict["product_group_id"] = product_group_id
-        if product_group_name is not UNSET:
-            field_dict["product_group_name"] = product_group_name
-        if product_brand_id is not UNSET:
-            field_dict["product_brand_id"] = product_brand_id
-        if product_brand_name is not UNSET:
-            field_dict["product_brand_name"] = product_brand_name
-        if external_id is not UNSET:
-            field_dict["external_id"] = external_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["product_id"] = self.product_id
+        field_dict["purchase_item_type_id"] = self.purchase_item_type_id
+        field_dict["price"] = self.price
+        field_dict["amount"] = self.amount
+        field_dict["vat_rate"] = self.vat_rate
+        if self.purchase_item_id is not UNSET:
+            field_dict["purchase_item_id"] = self.purchase_item_id
+        if self.product_name is not UNSET:
+            field_dict["product_name"] = self.product_name
+        if self.product_group_id is not UNSET:
+            field_dict["product_group_id"] = self.product_group_id
+        if self.product_group_name is not UNSET:
+            field_dict["product_group_name"] = self.product_group_name
+        if self.product_brand_id is not UNSET:
+            field_dict["product_brand_id"] = self.product_brand_id
+        if self.product_brand_name is not UNSET:
+            field_dict["product_brand_name"] = self.product_brand_name
+        if self.external_id is not UNSET:
+            field_dict["external_id"] = self.external_id
+        additional_properties = self.additional_properties
         if additional_properties is not UNSET:
-            field_dict["additional_properties"] = additional_properties
-
+            field_dict["additional_properties"] = (
+                None if additional_properties is None else [item.to_dict() for item in additional_properties]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        product_id = d.pop("product_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_id = _src["product_id"]
 
-        purchase_item_type_id = d.pop("purchase_item_type_id")
+        _self.purchase_item_type_id = _src["purchase_item_type_id"]
 
-        price = d.pop("price")
+        _self.price = _src["price"]
 
-        amount = d.pop("amount")
+        _self.amount = _src["amount"]
 
-        vat_rate = d.pop("vat_rate")
+        _self.vat_rate = _src["vat_rate"]
 
-        purchase_item_id = d.pop("purchase_item_id", UNSET)
+        _self.purchase_item_id = _src.get("purchase_item_id", UNSET)
 
-        product_name = d.pop("product_name", UNSET)
+        _self.product_name = _src.get("product_name", UNSET)
 
-        product_group_id = d.pop("product_group_id", UNSET)
+        _self.product_group_id = _src.get("product_group_id", UNSET)
 
-        product_group_name = d.pop("product_group_name", UNSET)
+        _self.product_group_name = _src.get("product_group_name", UNSET)
 
-        product_brand_id = d.pop("product_brand_id", UNSET)
+        _self.product_brand_id = _src.get("product_brand_id", UNSET)
 
-        product_brand_name = d.pop("product_brand_name", UNSET)
+        _self.product_brand_name = _src.get("product_brand_name", UNSET)
 
-        external_id = d.pop("external_id", UNSET)
+        _self.external_id = _src.get("external_id", UNSET)
 
-        _additional_properties = d.pop("additional_properties", UNSET)
-        additional_properties: list[PropertyRecord] | Unset = UNSET
-        if _additional_properties is not UNSET:
-            additional_properties = []
-            for additional_properties_item_data in _additional_properties:
-                additional_properties_item = PropertyRecord.from_dict(additional_properties_item_data)
+        _v = _src.get("additional_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.additional_properties = _v
 
-                additional_properties.append(additional_properties_item)
-
-        purchase_item = cls(
-            product_id=product_id,
-            purchase_item_type_id=purchase_item_type_id,
-            price=price,
-            amount=amount,
-            vat_rate=vat_rate,
-            purchase_item_id=purchase_item_id,
-            product_name=product_name,
-            product_group_id=product_group_id,
-            product_group_name=product_group_name,
-            product_brand_id=product_brand_id,
-            product_brand_name=product_brand_name,
-            external_id=external_id,
-            additional_properties=additional_properties,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        purchase_item.unknown_fields = d
-        return purchase_item
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PurchaseItem", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -27,6 +28,46 @@ def _bind_models() -> None:
     from ..models.purchase_item import PurchaseItem  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "purchase_id",
+        "store_id",
+        "external_purchase_id",
+        "payment_time",
+        "items_count",
+        "purchase_items",
+        "type_id",
+        "total_price",
+        "currency_id",
+        "card_number",
+        "cashdesk_number",
+        "last_change",
+        "property_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "purchase_id",
+        "store_id",
+        "external_purchase_id",
+        "payment_time",
+        "items_count",
+        "purchase_items",
+        "type_id",
+        "total_price",
+        "currency_id",
+        "card_number",
+        "cashdesk_number",
+        "last_change",
+        "property_records",
+    )
+)
 
 
 @_attrs_define
@@ -81,146 +122,94 @@ class PurchaseWrite:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_id = self.customer_id
-
-        purchase_id = self.purchase_id
-
-        store_id = self.store_id
-
-        external_purchase_id = self.external_purchase_id
-
-        payment_time = self.payment_time
-
-        items_count = self.items_count
-
-        purchase_items: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.purchase_items, Unset):
-            purchase_items = []
-            for purchase_items_item_data in self.purchase_items:
-                purchase_items_item = purchase_items_item_data.to_dict()
-                purchase_items.append(purchase_items_item)
-
-        type_id = self.type_id
-
-        total_price = self.total_price
-
-        currency_id = self.currency_id
-
-        card_number = self.card_number
-
-        cashdesk_number = self.cashdesk_number
-
-        last_change = self.last_change
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-            }
-        )
-        if purchase_id is not UNSET:
-            field_dict["purchase_id"] = purchase_id
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if external_purchase_id is not UNSET:
-            field_dict["external_purchase_id"] = external_purchase_id
-        if payment_time is not UNSET:
-            field_dict["payment_time"] = payment_time
-        if items_count is not UNSET:
-            field_dict["items_count"] = items_count
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        if self.purchase_id is not UNSET:
+            field_dict["purchase_id"] = self.purchase_id
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.external_purchase_id is not UNSET:
+            field_dict["external_purchase_id"] = self.external_purchase_id
+        if self.payment_time is not UNSET:
+            field_dict["payment_time"] = self.payment_time
+        if self.items_count is not UNSET:
+            field_dict["items_count"] = self.items_count
+        purchase_items = self.purchase_items
         if purchase_items is not UNSET:
-            field_dict["purchase_items"] = purchase_items
-        if type_id is not UNSET:
-            field_dict["type_id"] = type_id
-        if total_price is not UNSET:
-            field_dict["total_price"] = total_price
-        if currency_id is not UNSET:
-            field_dict["currency_id"] = currency_id
-        if card_number is not UNSET:
-            field_dict["card_number"] = card_number
-        if cashdesk_number is not UNSET:
-            field_dict["cashdesk_number"] = cashdesk_number
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["purchase_items"] = (
+                None if purchase_items is None else [item.to_dict() for item in purchase_items]
+            )
+        if self.type_id is not UNSET:
+            field_dict["type_id"] = self.type_id
+        if self.total_price is not UNSET:
+            field_dict["total_price"] = self.total_price
+        if self.currency_id is not UNSET:
+            field_dict["currency_id"] = self.currency_id
+        if self.card_number is not UNSET:
+            field_dict["card_number"] = self.card_number
+        if self.cashdesk_number is not UNSET:
+            field_dict["cashdesk_number"] = self.cashdesk_number
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        property_records = self.property_records
         if property_records is not UNSET:
-            field_dict["property_records"] = property_records
-
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        purchase_id = d.pop("purchase_id", UNSET)
+        _self.purchase_id = _src.get("purchase_id", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        external_purchase_id = d.pop("external_purchase_id", UNSET)
+        _self.external_purchase_id = _src.get("external_purchase_id", UNSET)
 
-        payment_time = d.pop("payment_time", UNSET)
+        _self.payment_time = _src.get("payment_time", UNSET)
 
-        items_count = d.pop("items_count", UNSET)
+        _self.items_count = _src.get("items_count", UNSET)
 
-        _purchase_items = d.pop("purchase_items", UNSET)
-        purchase_items: list[PurchaseItem] | Unset = UNSET
-        if _purchase_items is not UNSET:
-            purchase_items = []
-            for purchase_items_item_data in _purchase_items:
-                purchase_items_item = PurchaseItem.from_dict(purchase_items_item_data)
+        _v = _src.get("purchase_items", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PurchaseItem.from_dict, _v))
+        _self.purchase_items = _v
 
-                purchase_items.append(purchase_items_item)
+        _self.type_id = _src.get("type_id", UNSET)
 
-        type_id = d.pop("type_id", UNSET)
+        _self.total_price = _src.get("total_price", UNSET)
 
-        total_price = d.pop("total_price", UNSET)
+        _self.currency_id = _src.get("currency_id", UNSET)
 
-        currency_id = d.pop("currency_id", UNSET)
+        _self.card_number = _src.get("card_number", UNSET)
 
-        card_number = d.pop("card_number", UNSET)
+        _self.cashdesk_number = _src.get("cashdesk_number", UNSET)
 
-        cashdesk_number = d.pop("cashdesk_number", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
-
-                property_records.append(property_records_item)
-
-        purchase_write = cls(
-            customer_id=customer_id,
-            purchase_id=purchase_id,
-            store_id=store_id,
-            external_purchase_id=external_purchase_id,
-            payment_time=payment_time,
-            items_count=items_count,
-            purchase_items=purchase_items,
-            type_id=type_id,
-            total_price=total_price,
-            currency_id=currency_id,
-            card_number=card_number,
-            cashdesk_number=cashdesk_number,
-            last_change=last_change,
-            property_records=property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        purchase_write.unknown_fields = d
-        return purchase_write
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PurchaseWrite", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

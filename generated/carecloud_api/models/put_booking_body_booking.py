@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,39 @@ def _bind_models() -> None:
     from ..models.put_booking_body_booking_data_type_2 import PutBookingBodyBookingDataType2  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "booking_status",
+        "data",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "booking_status",
+        "data",
+    )
+)
+
+
+def _parse_data(data: object) -> list[str] | PutBookingBodyBookingDataType2 | str | Unset:
+    if isinstance(data, Unset):
+        return data
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        try:
+            data_type_2 = PutBookingBodyBookingDataType2.from_dict(data)
+
+            return data_type_2
+        except (TypeError, ValueError, AttributeError, KeyError):
+            pass
+    return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
 
 
 @_attrs_define
@@ -50,73 +84,53 @@ class PutBookingBodyBooking:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_id = self.customer_id
-
-        booking_status = self.booking_status
-
-        data: dict[str, Any] | list[str] | str | Unset
-        if isinstance(self.data, Unset):
-            data = UNSET
-        elif isinstance(self.data, list):
-            data = self.data
-
-        elif isinstance(self.data, PutBookingBodyBookingDataType2):
-            data = self.data.to_dict()
-        else:
-            data = self.data
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if booking_status is not UNSET:
-            field_dict["booking_status"] = booking_status
-        if data is not UNSET:
-            field_dict["data"] = data
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.booking_status is not UNSET:
+            field_dict["booking_status"] = self.booking_status
+        if self.data is None:
+            field_dict["data"] = None
+        else:
+            data: dict[str, Any] | list[str] | str | Unset
+            if isinstance(self.data, Unset):
+                data = UNSET
+            elif isinstance(self.data, list):
+                data = self.data
 
+            elif isinstance(self.data, PutBookingBodyBookingDataType2):
+                data = self.data.to_dict()
+            else:
+                data = self.data
+            if data is not UNSET:
+                field_dict["data"] = data
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        booking_status = d.pop("booking_status", UNSET)
+        _self.booking_status = _src.get("booking_status", UNSET)
 
-        def _parse_data(data: object) -> list[str] | PutBookingBodyBookingDataType2 | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                data_type_1 = cast(list[str], data)
+        _v = _src.get("data", UNSET)
+        _self.data = None if _v is None else _parse_data(_v)
 
-                return data_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                data_type_2 = PutBookingBodyBookingDataType2.from_dict(data)
-
-                return data_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | PutBookingBodyBookingDataType2 | str | Unset, data)
-
-        data = _parse_data(d.pop("data", UNSET))
-
-        put_booking_body_booking = cls(
-            customer_id=customer_id,
-            booking_status=booking_status,
-            data=data,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        put_booking_body_booking.unknown_fields = d
-        return put_booking_body_booking
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutBookingBodyBooking", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -29,6 +30,26 @@ def _bind_models() -> None:
     from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer",
+        "password",
+        "social_network_credentials",
+        "property_records",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer",
+        "password",
+        "social_network_credentials",
+        "property_records",
+    )
+)
 
 
 @_attrs_define
@@ -56,71 +77,58 @@ class PutCustomerBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer = self.customer.to_dict()
-
-        password = self.password
-
-        social_network_credentials: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.social_network_credentials, Unset):
-            social_network_credentials = self.social_network_credentials.to_dict()
-
-        property_records: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.property_records, Unset):
-            property_records = []
-            for property_records_item_data in self.property_records:
-                property_records_item = property_records_item_data.to_dict()
-                property_records.append(property_records_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer": customer,
-            }
-        )
-        if password is not UNSET:
-            field_dict["password"] = password
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        customer = self.customer
+        field_dict["customer"] = None if customer is None else customer.to_dict()
+        if self.password is not UNSET:
+            field_dict["password"] = self.password
+        social_network_credentials = self.social_network_credentials
         if social_network_credentials is not UNSET:
-            field_dict["social_network_credentials"] = social_network_credentials
+            field_dict["social_network_credentials"] = (
+                None if social_network_credentials is None else social_network_credentials.to_dict()
+            )
+        property_records = self.property_records
         if property_records is not UNSET:
-            field_dict["property_records"] = property_records
-
+            field_dict["property_records"] = (
+                None if property_records is None else [item.to_dict() for item in property_records]
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer = Customer.from_dict(d.pop("customer"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["customer"]
+        if _v is not None:
+            _v = Customer.from_dict(_v)
+        _self.customer = _v
 
-        password = d.pop("password", UNSET)
+        _self.password = _src.get("password", UNSET)
 
-        _social_network_credentials = d.pop("social_network_credentials", UNSET)
-        social_network_credentials: SocialNetworkCredentials | Unset
-        if isinstance(_social_network_credentials, Unset):
-            social_network_credentials = UNSET
-        else:
-            social_network_credentials = SocialNetworkCredentials.from_dict(_social_network_credentials)
+        _v = _src.get("social_network_credentials", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = SocialNetworkCredentials.from_dict(_v)
+        _self.social_network_credentials = _v
 
-        _property_records = d.pop("property_records", UNSET)
-        property_records: list[PropertyRecord] | Unset = UNSET
-        if _property_records is not UNSET:
-            property_records = []
-            for property_records_item_data in _property_records:
-                property_records_item = PropertyRecord.from_dict(property_records_item_data)
+        _v = _src.get("property_records", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.property_records = _v
 
-                property_records.append(property_records_item)
-
-        put_customer_body = cls(
-            customer=customer,
-            password=password,
-            social_network_credentials=social_network_credentials,
-            property_records=property_records,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        put_customer_body.unknown_fields = d
-        return put_customer_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutCustomerBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

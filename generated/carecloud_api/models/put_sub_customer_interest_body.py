@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 if TYPE_CHECKING:
     from ..models.interest_record import InterestRecord
 
@@ -25,6 +27,12 @@ def _bind_models() -> None:
     _models_bound = True
 
 
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(("interest_record",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("interest_record",))
+
+
 @_attrs_define
 class PutSubCustomerInterestBody:
     """
@@ -40,31 +48,34 @@ class PutSubCustomerInterestBody:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        interest_record = self.interest_record.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "interest_record": interest_record,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        interest_record = self.interest_record
+        field_dict["interest_record"] = None if interest_record is None else interest_record.to_dict()
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        interest_record = InterestRecord.from_dict(d.pop("interest_record"))
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["interest_record"]
+        if _v is not None:
+            _v = InterestRecord.from_dict(_v)
+        _self.interest_record = _v
 
-        put_sub_customer_interest_body = cls(
-            interest_record=interest_record,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        put_sub_customer_interest_body.unknown_fields = d
-        return put_sub_customer_interest_body
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("PutSubCustomerInterestBody", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="QualificationTurnover")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "currency_id",
+        "value",
+        "due_date",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "currency_id",
+        "value",
+        "due_date",
+    )
+)
 
 
 @_attrs_define
@@ -33,42 +52,35 @@ class QualificationTurnover:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        currency_id = self.currency_id
-
-        value = self.value
-
-        due_date = self.due_date
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "currency_id": currency_id,
-                "value": value,
-            }
-        )
-        if due_date is not UNSET:
-            field_dict["due_date"] = due_date
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["currency_id"] = self.currency_id
+        field_dict["value"] = self.value
+        if self.due_date is not UNSET:
+            field_dict["due_date"] = self.due_date
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        currency_id = d.pop("currency_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.currency_id = _src["currency_id"]
 
-        value = d.pop("value")
+        _self.value = _src["value"]
 
-        due_date = d.pop("due_date", UNSET)
+        _self.due_date = _src.get("due_date", UNSET)
 
-        qualification_turnover = cls(
-            currency_id=currency_id,
-            value=value,
-            due_date=due_date,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        qualification_turnover.unknown_fields = d
-        return qualification_turnover
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("QualificationTurnover", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

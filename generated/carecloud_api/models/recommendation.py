@@ -3,15 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.recommendation_state import RecommendationState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Recommendation")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "recommendation_id",
+        "brief_description",
+        "detailed_description",
+        "content",
+        "picture_urls",
+        "web_url",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "recommendation_id",
+        "brief_description",
+        "detailed_description",
+        "content",
+        "picture_urls",
+        "web_url",
+        "last_change",
+        "state",
+    )
+)
+_RecommendationState_BY_VALUE: dict[Any, RecommendationState] = dict(RecommendationState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -58,94 +90,67 @@ class Recommendation:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        recommendation_id = self.recommendation_id
-
-        brief_description = self.brief_description
-
-        detailed_description = self.detailed_description
-
-        content = self.content
-
-        picture_urls: list[str] | Unset = UNSET
-        if not isinstance(self.picture_urls, Unset):
-            picture_urls = self.picture_urls
-
-        web_url = self.web_url
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if recommendation_id is not UNSET:
-            field_dict["recommendation_id"] = recommendation_id
-        if brief_description is not UNSET:
-            field_dict["brief_description"] = brief_description
-        if detailed_description is not UNSET:
-            field_dict["detailed_description"] = detailed_description
-        if content is not UNSET:
-            field_dict["content"] = content
-        if picture_urls is not UNSET:
-            field_dict["picture_urls"] = picture_urls
-        if web_url is not UNSET:
-            field_dict["web_url"] = web_url
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.recommendation_id is not UNSET:
+            field_dict["recommendation_id"] = self.recommendation_id
+        if self.brief_description is not UNSET:
+            field_dict["brief_description"] = self.brief_description
+        if self.detailed_description is not UNSET:
+            field_dict["detailed_description"] = self.detailed_description
+        if self.content is not UNSET:
+            field_dict["content"] = self.content
+        if self.picture_urls is not UNSET:
+            field_dict["picture_urls"] = self.picture_urls
+        if self.web_url is not UNSET:
+            field_dict["web_url"] = self.web_url
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        recommendation_id = d.pop("recommendation_id", UNSET)
+        _self.recommendation_id = _src.get("recommendation_id", UNSET)
 
-        brief_description = d.pop("brief_description", UNSET)
+        _self.brief_description = _src.get("brief_description", UNSET)
 
-        detailed_description = d.pop("detailed_description", UNSET)
+        _self.detailed_description = _src.get("detailed_description", UNSET)
 
-        content = d.pop("content", UNSET)
+        _self.content = _src.get("content", UNSET)
 
-        picture_urls = cast(list[str], d.pop("picture_urls", UNSET))
+        _self.picture_urls = _src.get("picture_urls", UNSET)
 
-        web_url = d.pop("web_url", UNSET)
+        _self.web_url = _src.get("web_url", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: RecommendationState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = RecommendationState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RecommendationState_BY_VALUE[_v]
+            except KeyError:
+                _v = RecommendationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        recommendation = cls(
-            name=name,
-            recommendation_id=recommendation_id,
-            brief_description=brief_description,
-            detailed_description=detailed_description,
-            content=content,
-            picture_urls=picture_urls,
-            web_url=web_url,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        recommendation.unknown_fields = d
-        return recommendation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Recommendation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

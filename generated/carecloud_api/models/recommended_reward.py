@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.recommended_reward_reward_priority import RecommendedRewardRewardPriority
 from ..types import UNSET, Unset
 
@@ -26,6 +27,33 @@ def _bind_models() -> None:
     from ..models.reward_properties import RewardProperties  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "code",
+        "name",
+        "reward_priority",
+        "max_count",
+        "description",
+        "reward_properties",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "code",
+        "name",
+        "reward_priority",
+        "max_count",
+        "description",
+        "reward_properties",
+    )
+)
+_RecommendedRewardRewardPriority_BY_VALUE: dict[Any, RecommendedRewardRewardPriority] = dict(
+    RecommendedRewardRewardPriority._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -55,78 +83,66 @@ class RecommendedReward:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        code = self.code
-
-        name = self.name
-
-        reward_priority: int | Unset = UNSET
-        if not isinstance(self.reward_priority, Unset):
-            reward_priority = self.reward_priority.value
-
-        max_count = self.max_count
-
-        description = self.description
-
-        reward_properties: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.reward_properties, Unset):
-            reward_properties = self.reward_properties.to_dict()
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if code is not UNSET:
-            field_dict["code"] = code
-        if name is not UNSET:
-            field_dict["name"] = name
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.code is not UNSET:
+            field_dict["code"] = self.code
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        reward_priority = self.reward_priority
         if reward_priority is not UNSET:
-            field_dict["reward_priority"] = reward_priority
-        if max_count is not UNSET:
-            field_dict["max_count"] = max_count
-        if description is not UNSET:
-            field_dict["description"] = description
+            field_dict["reward_priority"] = None if reward_priority is None else reward_priority.value
+        if self.max_count is not UNSET:
+            field_dict["max_count"] = self.max_count
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
+        reward_properties = self.reward_properties
         if reward_properties is not UNSET:
-            field_dict["reward_properties"] = reward_properties
-
+            field_dict["reward_properties"] = (
+                None if reward_properties is None else reward_properties.to_dict()
+            )
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        code = d.pop("code", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.code = _src.get("code", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        _reward_priority = d.pop("reward_priority", UNSET)
-        reward_priority: RecommendedRewardRewardPriority | Unset
-        if isinstance(_reward_priority, Unset):
-            reward_priority = UNSET
-        else:
-            reward_priority = RecommendedRewardRewardPriority(_reward_priority)
+        _v = _src.get("reward_priority", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RecommendedRewardRewardPriority_BY_VALUE[_v]
+            except KeyError:
+                _v = RecommendedRewardRewardPriority(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.reward_priority = _v
 
-        max_count = d.pop("max_count", UNSET)
+        _self.max_count = _src.get("max_count", UNSET)
 
-        description = d.pop("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        _reward_properties = d.pop("reward_properties", UNSET)
-        reward_properties: RewardProperties | Unset
-        if isinstance(_reward_properties, Unset):
-            reward_properties = UNSET
-        else:
-            reward_properties = RewardProperties.from_dict(_reward_properties)
+        _v = _src.get("reward_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = RewardProperties.from_dict(_v)
+        _self.reward_properties = _v
 
-        recommended_reward = cls(
-            code=code,
-            name=name,
-            reward_priority=reward_priority,
-            max_count=max_count,
-            description=description,
-            reward_properties=reward_properties,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        recommended_reward.unknown_fields = d
-        return recommended_reward
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RecommendedReward", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

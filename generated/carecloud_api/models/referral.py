@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Referral")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "referral_id",
+        "code",
+        "customer_id",
+        "referral_campaign_id",
+        "valid_to",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "referral_id",
+        "code",
+        "customer_id",
+        "referral_campaign_id",
+    )
+)
 
 
 @_attrs_define
@@ -40,65 +62,41 @@ class Referral:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        referral_id = self.referral_id
-
-        code = self.code
-
-        customer_id = self.customer_id
-
-        referral_campaign_id = self.referral_campaign_id
-
-        valid_to: None | str | Unset
-        if isinstance(self.valid_to, Unset):
-            valid_to = UNSET
-        else:
-            valid_to = self.valid_to
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "referral_id": referral_id,
-                "code": code,
-                "customer_id": customer_id,
-                "referral_campaign_id": referral_campaign_id,
-            }
-        )
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["referral_id"] = self.referral_id
+        field_dict["code"] = self.code
+        field_dict["customer_id"] = self.customer_id
+        field_dict["referral_campaign_id"] = self.referral_campaign_id
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        referral_id = d.pop("referral_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.referral_id = _src["referral_id"]
 
-        code = d.pop("code")
+        _self.code = _src["code"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        referral_campaign_id = d.pop("referral_campaign_id")
+        _self.referral_campaign_id = _src["referral_campaign_id"]
 
-        def _parse_valid_to(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        valid_to = _parse_valid_to(d.pop("valid_to", UNSET))
-
-        referral = cls(
-            referral_id=referral_id,
-            code=code,
-            customer_id=customer_id,
-            referral_campaign_id=referral_campaign_id,
-            valid_to=valid_to,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        referral.unknown_fields = d
-        return referral
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Referral", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,10 +8,44 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.related_customer_state import RelatedCustomerState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RelatedCustomer")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "related_customer_id",
+        "customer_relation_type_id",
+        "is_leading",
+        "customer_relation_id",
+        "short_name",
+        "valid_from",
+        "valid_to",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "related_customer_id",
+        "customer_relation_type_id",
+        "is_leading",
+        "customer_relation_id",
+        "short_name",
+        "valid_from",
+        "valid_to",
+        "last_change",
+        "state",
+    )
+)
+_RelatedCustomerState_BY_VALUE: dict[Any, RelatedCustomerState] = dict(
+    RelatedCustomerState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -51,90 +85,65 @@ class RelatedCustomer:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        related_customer_id = self.related_customer_id
-
-        customer_relation_type_id = self.customer_relation_type_id
-
-        is_leading = self.is_leading
-
-        customer_relation_id = self.customer_relation_id
-
-        short_name = self.short_name
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "related_customer_id": related_customer_id,
-                "customer_relation_type_id": customer_relation_type_id,
-                "is_leading": is_leading,
-            }
-        )
-        if customer_relation_id is not UNSET:
-            field_dict["customer_relation_id"] = customer_relation_id
-        if short_name is not UNSET:
-            field_dict["short_name"] = short_name
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["related_customer_id"] = self.related_customer_id
+        field_dict["customer_relation_type_id"] = self.customer_relation_type_id
+        field_dict["is_leading"] = self.is_leading
+        if self.customer_relation_id is not UNSET:
+            field_dict["customer_relation_id"] = self.customer_relation_id
+        if self.short_name is not UNSET:
+            field_dict["short_name"] = self.short_name
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        related_customer_id = d.pop("related_customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.related_customer_id = _src["related_customer_id"]
 
-        customer_relation_type_id = d.pop("customer_relation_type_id")
+        _self.customer_relation_type_id = _src["customer_relation_type_id"]
 
-        is_leading = d.pop("is_leading")
+        _self.is_leading = _src["is_leading"]
 
-        customer_relation_id = d.pop("customer_relation_id", UNSET)
+        _self.customer_relation_id = _src.get("customer_relation_id", UNSET)
 
-        short_name = d.pop("short_name", UNSET)
+        _self.short_name = _src.get("short_name", UNSET)
 
-        valid_from = d.pop("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: RelatedCustomerState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = RelatedCustomerState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RelatedCustomerState_BY_VALUE[_v]
+            except KeyError:
+                _v = RelatedCustomerState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        related_customer = cls(
-            related_customer_id=related_customer_id,
-            customer_relation_type_id=customer_relation_type_id,
-            is_leading=is_leading,
-            customer_relation_id=customer_relation_id,
-            short_name=short_name,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        related_customer.unknown_fields = d
-        return related_customer
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RelatedCustomer", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.reward_priority import RewardPriority
 from ..models.reward_reward_group import RewardRewardGroup
 from ..models.reward_state import RewardState
@@ -42,6 +43,75 @@ def _bind_models() -> None:
     from ..models.tag import Tag  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "code",
+        "name",
+        "reward_group",
+        "store_list",
+        "reward_id",
+        "note",
+        "subtitle",
+        "points_cost",
+        "valid_time_from",
+        "valid_time_to",
+        "reward_type_id",
+        "additional_properties",
+        "priority",
+        "image_urls",
+        "reward_external_url",
+        "has_product_condition",
+        "has_group_condition",
+        "has_brand_condition",
+        "has_product_bonus",
+        "has_group_bonus",
+        "has_brand_bonus",
+        "reward_product_relation_conditions",
+        "reward_product_relation_bonuses",
+        "is_automated",
+        "tags",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "code",
+        "name",
+        "reward_group",
+        "store_list",
+        "reward_id",
+        "note",
+        "subtitle",
+        "points_cost",
+        "valid_time_from",
+        "valid_time_to",
+        "reward_type_id",
+        "additional_properties",
+        "priority",
+        "image_urls",
+        "reward_external_url",
+        "has_product_condition",
+        "has_group_condition",
+        "has_brand_condition",
+        "has_product_bonus",
+        "has_group_bonus",
+        "has_brand_bonus",
+        "reward_product_relation_conditions",
+        "reward_product_relation_bonuses",
+        "is_automated",
+        "tags",
+        "last_change",
+        "state",
+    )
+)
+_RewardPriority_BY_VALUE: dict[Any, RewardPriority] = dict(RewardPriority._value2member_map_)  # type: ignore[arg-type]
+_RewardRewardGroup_BY_VALUE: dict[Any, RewardRewardGroup] = dict(RewardRewardGroup._value2member_map_)  # type: ignore[arg-type]
+_RewardState_BY_VALUE: dict[Any, RewardState] = dict(RewardState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -124,288 +194,182 @@ class Reward:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        code = self.code
-
-        name = self.name
-
-        reward_group = self.reward_group.value
-
-        store_list = []
-        for store_list_item_data in self.store_list:
-            store_list_item = store_list_item_data.to_dict()
-            store_list.append(store_list_item)
-
-        reward_id = self.reward_id
-
-        note = self.note
-
-        subtitle = self.subtitle
-
-        points_cost = self.points_cost
-
-        valid_time_from = self.valid_time_from
-
-        valid_time_to = self.valid_time_to
-
-        reward_type_id = self.reward_type_id
-
-        additional_properties: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.additional_properties, Unset):
-            additional_properties = []
-            for additional_properties_item_data in self.additional_properties:
-                additional_properties_item = additional_properties_item_data.to_dict()
-                additional_properties.append(additional_properties_item)
-
-        priority: int | Unset = UNSET
-        if not isinstance(self.priority, Unset):
-            priority = self.priority.value
-
-        image_urls: list[str] | Unset = UNSET
-        if not isinstance(self.image_urls, Unset):
-            image_urls = self.image_urls
-
-        reward_external_url = self.reward_external_url
-
-        has_product_condition = self.has_product_condition
-
-        has_group_condition = self.has_group_condition
-
-        has_brand_condition = self.has_brand_condition
-
-        has_product_bonus = self.has_product_bonus
-
-        has_group_bonus = self.has_group_bonus
-
-        has_brand_bonus = self.has_brand_bonus
-
-        reward_product_relation_conditions: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.reward_product_relation_conditions, Unset):
-            reward_product_relation_conditions = []
-            for reward_product_relation_conditions_item_data in self.reward_product_relation_conditions:
-                reward_product_relation_conditions_item = (
-                    reward_product_relation_conditions_item_data.to_dict()
-                )
-                reward_product_relation_conditions.append(reward_product_relation_conditions_item)
-
-        reward_product_relation_bonuses: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.reward_product_relation_bonuses, Unset):
-            reward_product_relation_bonuses = []
-            for reward_product_relation_bonuses_item_data in self.reward_product_relation_bonuses:
-                reward_product_relation_bonuses_item = reward_product_relation_bonuses_item_data.to_dict()
-                reward_product_relation_bonuses.append(reward_product_relation_bonuses_item)
-
-        is_automated = self.is_automated
-
-        tags: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
-            tags = []
-            for tags_item_data in self.tags:
-                tags_item = tags_item_data.to_dict()
-                tags.append(tags_item)
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "code": code,
-                "name": name,
-                "reward_group": reward_group,
-                "store_list": store_list,
-            }
-        )
-        if reward_id is not UNSET:
-            field_dict["reward_id"] = reward_id
-        if note is not UNSET:
-            field_dict["note"] = note
-        if subtitle is not UNSET:
-            field_dict["subtitle"] = subtitle
-        if points_cost is not UNSET:
-            field_dict["points_cost"] = points_cost
-        if valid_time_from is not UNSET:
-            field_dict["valid_time_from"] = valid_time_from
-        if valid_time_to is not UNSET:
-            field_dict["valid_time_to"] = valid_time_to
-        if reward_type_id is not UNSET:
-            field_dict["reward_type_id"] = reward_type_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["code"] = self.code
+        field_dict["name"] = self.name
+        reward_group = self.reward_group
+        field_dict["reward_group"] = None if reward_group is None else reward_group.value
+        store_list = self.store_list
+        field_dict["store_list"] = None if store_list is None else [item.to_dict() for item in store_list]
+        if self.reward_id is not UNSET:
+            field_dict["reward_id"] = self.reward_id
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
+        if self.subtitle is not UNSET:
+            field_dict["subtitle"] = self.subtitle
+        if self.points_cost is not UNSET:
+            field_dict["points_cost"] = self.points_cost
+        if self.valid_time_from is not UNSET:
+            field_dict["valid_time_from"] = self.valid_time_from
+        if self.valid_time_to is not UNSET:
+            field_dict["valid_time_to"] = self.valid_time_to
+        if self.reward_type_id is not UNSET:
+            field_dict["reward_type_id"] = self.reward_type_id
+        additional_properties = self.additional_properties
         if additional_properties is not UNSET:
-            field_dict["additional_properties"] = additional_properties
+            field_dict["additional_properties"] = (
+                None if additional_properties is None else [item.to_dict() for item in additional_properties]
+            )
+        priority = self.priority
         if priority is not UNSET:
-            field_dict["priority"] = priority
-        if image_urls is not UNSET:
-            field_dict["image_urls"] = image_urls
-        if reward_external_url is not UNSET:
-            field_dict["reward_external_url"] = reward_external_url
-        if has_product_condition is not UNSET:
-            field_dict["has_product_condition"] = has_product_condition
-        if has_group_condition is not UNSET:
-            field_dict["has_group_condition"] = has_group_condition
-        if has_brand_condition is not UNSET:
-            field_dict["has_brand_condition"] = has_brand_condition
-        if has_product_bonus is not UNSET:
-            field_dict["has_product_bonus"] = has_product_bonus
-        if has_group_bonus is not UNSET:
-            field_dict["has_group_bonus"] = has_group_bonus
-        if has_brand_bonus is not UNSET:
-            field_dict["has_brand_bonus"] = has_brand_bonus
+            field_dict["priority"] = None if priority is None else priority.value
+        if self.image_urls is not UNSET:
+            field_dict["image_urls"] = self.image_urls
+        if self.reward_external_url is not UNSET:
+            field_dict["reward_external_url"] = self.reward_external_url
+        if self.has_product_condition is not UNSET:
+            field_dict["has_product_condition"] = self.has_product_condition
+        if self.has_group_condition is not UNSET:
+            field_dict["has_group_condition"] = self.has_group_condition
+        if self.has_brand_condition is not UNSET:
+            field_dict["has_brand_condition"] = self.has_brand_condition
+        if self.has_product_bonus is not UNSET:
+            field_dict["has_product_bonus"] = self.has_product_bonus
+        if self.has_group_bonus is not UNSET:
+            field_dict["has_group_bonus"] = self.has_group_bonus
+        if self.has_brand_bonus is not UNSET:
+            field_dict["has_brand_bonus"] = self.has_brand_bonus
+        reward_product_relation_conditions = self.reward_product_relation_conditions
         if reward_product_relation_conditions is not UNSET:
-            field_dict["reward_product_relation_conditions"] = reward_product_relation_conditions
+            field_dict["reward_product_relation_conditions"] = (
+                None
+                if reward_product_relation_conditions is None
+                else [item.to_dict() for item in reward_product_relation_conditions]
+            )
+        reward_product_relation_bonuses = self.reward_product_relation_bonuses
         if reward_product_relation_bonuses is not UNSET:
-            field_dict["reward_product_relation_bonuses"] = reward_product_relation_bonuses
-        if is_automated is not UNSET:
-            field_dict["is_automated"] = is_automated
+            field_dict["reward_product_relation_bonuses"] = (
+                None
+                if reward_product_relation_bonuses is None
+                else [item.to_dict() for item in reward_product_relation_bonuses]
+            )
+        if self.is_automated is not UNSET:
+            field_dict["is_automated"] = self.is_automated
+        tags = self.tags
         if tags is not UNSET:
-            field_dict["tags"] = tags
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["tags"] = None if tags is None else [item.to_dict() for item in tags]
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        code = d.pop("code")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.code = _src["code"]
 
-        name = d.pop("name")
+        _self.name = _src["name"]
 
-        reward_group = RewardRewardGroup(d.pop("reward_group"))
+        _v = _src["reward_group"]
+        if _v is not None:
+            try:
+                _v = _RewardRewardGroup_BY_VALUE[_v]
+            except KeyError:
+                _v = RewardRewardGroup(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.reward_group = _v
 
-        store_list = []
-        _store_list = d.pop("store_list")
-        for store_list_item_data in _store_list:
-            store_list_item = Store.from_dict(store_list_item_data)
+        _v = _src["store_list"]
+        if _v is not None:
+            _v = list(map(Store.from_dict, _v))
+        _self.store_list = _v
 
-            store_list.append(store_list_item)
+        _self.reward_id = _src.get("reward_id", UNSET)
 
-        reward_id = d.pop("reward_id", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        note = d.pop("note", UNSET)
+        _self.subtitle = _src.get("subtitle", UNSET)
 
-        subtitle = d.pop("subtitle", UNSET)
+        _self.points_cost = _src.get("points_cost", UNSET)
 
-        points_cost = d.pop("points_cost", UNSET)
+        _self.valid_time_from = _src.get("valid_time_from", UNSET)
 
-        valid_time_from = d.pop("valid_time_from", UNSET)
+        _self.valid_time_to = _src.get("valid_time_to", UNSET)
 
-        valid_time_to = d.pop("valid_time_to", UNSET)
+        _self.reward_type_id = _src.get("reward_type_id", UNSET)
 
-        reward_type_id = d.pop("reward_type_id", UNSET)
+        _v = _src.get("additional_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.additional_properties = _v
 
-        _additional_properties = d.pop("additional_properties", UNSET)
-        additional_properties: list[PropertyRecord] | Unset = UNSET
-        if _additional_properties is not UNSET:
-            additional_properties = []
-            for additional_properties_item_data in _additional_properties:
-                additional_properties_item = PropertyRecord.from_dict(additional_properties_item_data)
+        _v = _src.get("priority", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RewardPriority_BY_VALUE[_v]
+            except KeyError:
+                _v = RewardPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.priority = _v
 
-                additional_properties.append(additional_properties_item)
+        _self.image_urls = _src.get("image_urls", UNSET)
 
-        _priority = d.pop("priority", UNSET)
-        priority: RewardPriority | Unset
-        if isinstance(_priority, Unset):
-            priority = UNSET
-        else:
-            priority = RewardPriority(_priority)
+        _self.reward_external_url = _src.get("reward_external_url", UNSET)
 
-        image_urls = cast(list[str], d.pop("image_urls", UNSET))
+        _self.has_product_condition = _src.get("has_product_condition", UNSET)
 
-        reward_external_url = d.pop("reward_external_url", UNSET)
+        _self.has_group_condition = _src.get("has_group_condition", UNSET)
 
-        has_product_condition = d.pop("has_product_condition", UNSET)
+        _self.has_brand_condition = _src.get("has_brand_condition", UNSET)
 
-        has_group_condition = d.pop("has_group_condition", UNSET)
+        _self.has_product_bonus = _src.get("has_product_bonus", UNSET)
 
-        has_brand_condition = d.pop("has_brand_condition", UNSET)
+        _self.has_group_bonus = _src.get("has_group_bonus", UNSET)
 
-        has_product_bonus = d.pop("has_product_bonus", UNSET)
+        _self.has_brand_bonus = _src.get("has_brand_bonus", UNSET)
 
-        has_group_bonus = d.pop("has_group_bonus", UNSET)
+        _v = _src.get("reward_product_relation_conditions", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(RewardProductRelationCondition.from_dict, _v))
+        _self.reward_product_relation_conditions = _v
 
-        has_brand_bonus = d.pop("has_brand_bonus", UNSET)
+        _v = _src.get("reward_product_relation_bonuses", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(RewardProductRelationBonus.from_dict, _v))
+        _self.reward_product_relation_bonuses = _v
 
-        _reward_product_relation_conditions = d.pop("reward_product_relation_conditions", UNSET)
-        reward_product_relation_conditions: list[RewardProductRelationCondition] | Unset = UNSET
-        if _reward_product_relation_conditions is not UNSET:
-            reward_product_relation_conditions = []
-            for reward_product_relation_conditions_item_data in _reward_product_relation_conditions:
-                reward_product_relation_conditions_item = RewardProductRelationCondition.from_dict(
-                    reward_product_relation_conditions_item_data
-                )
+        _self.is_automated = _src.get("is_automated", UNSET)
 
-                reward_product_relation_conditions.append(reward_product_relation_conditions_item)
+        _v = _src.get("tags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Tag.from_dict, _v))
+        _self.tags = _v
 
-        _reward_product_relation_bonuses = d.pop("reward_product_relation_bonuses", UNSET)
-        reward_product_relation_bonuses: list[RewardProductRelationBonus] | Unset = UNSET
-        if _reward_product_relation_bonuses is not UNSET:
-            reward_product_relation_bonuses = []
-            for reward_product_relation_bonuses_item_data in _reward_product_relation_bonuses:
-                reward_product_relation_bonuses_item = RewardProductRelationBonus.from_dict(
-                    reward_product_relation_bonuses_item_data
-                )
+        _self.last_change = _src.get("last_change", UNSET)
 
-                reward_product_relation_bonuses.append(reward_product_relation_bonuses_item)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RewardState_BY_VALUE[_v]
+            except KeyError:
+                _v = RewardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        is_automated = d.pop("is_automated", UNSET)
-
-        _tags = d.pop("tags", UNSET)
-        tags: list[Tag] | Unset = UNSET
-        if _tags is not UNSET:
-            tags = []
-            for tags_item_data in _tags:
-                tags_item = Tag.from_dict(tags_item_data)
-
-                tags.append(tags_item)
-
-        last_change = d.pop("last_change", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: RewardState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = RewardState(_state)
-
-        reward = cls(
-            code=code,
-            name=name,
-            reward_group=reward_group,
-            store_list=store_list,
-            reward_id=reward_id,
-            note=note,
-            subtitle=subtitle,
-            points_cost=points_cost,
-            valid_time_from=valid_time_from,
-            valid_time_to=valid_time_to,
-            reward_type_id=reward_type_id,
-            additional_properties=additional_properties,
-            priority=priority,
-            image_urls=image_urls,
-            reward_external_url=reward_external_url,
-            has_product_condition=has_product_condition,
-            has_group_condition=has_group_condition,
-            has_brand_condition=has_brand_condition,
-            has_product_bonus=has_product_bonus,
-            has_group_bonus=has_group_bonus,
-            has_brand_bonus=has_brand_bonus,
-            reward_product_relation_conditions=reward_product_relation_conditions,
-            reward_product_relation_bonuses=reward_product_relation_bonuses,
-            is_automated=is_automated,
-            tags=tags,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        reward.unknown_fields = d
-        return reward
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Reward", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

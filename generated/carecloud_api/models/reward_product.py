@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_state import ProductState
 from ..types import UNSET, Unset
 
@@ -32,6 +33,51 @@ def _bind_models() -> None:
     from ..models.tag import Tag  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "product_id",
+        "name",
+        "code",
+        "external_id",
+        "plu_ids",
+        "product_group_id",
+        "product_brand_id",
+        "partner_id",
+        "prices",
+        "additional_properties",
+        "image_urls",
+        "last_change",
+        "state",
+        "tags",
+        "minimum_number_of_products",
+        "reward_product_relation_types",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "product_id",
+        "name",
+        "code",
+        "external_id",
+        "plu_ids",
+        "product_group_id",
+        "product_brand_id",
+        "partner_id",
+        "prices",
+        "additional_properties",
+        "image_urls",
+        "last_change",
+        "state",
+        "tags",
+        "minimum_number_of_products",
+        "reward_product_relation_types",
+    )
+)
+_ProductState_BY_VALUE: dict[Any, ProductState] = dict(ProductState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -96,193 +142,116 @@ class RewardProduct:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        product_id = self.product_id
-
-        name = self.name
-
-        code = self.code
-
-        external_id = self.external_id
-
-        plu_ids: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.plu_ids, Unset):
-            plu_ids = []
-            for plu_ids_item_data in self.plu_ids:
-                plu_ids_item = plu_ids_item_data.to_dict()
-                plu_ids.append(plu_ids_item)
-
-        product_group_id = self.product_group_id
-
-        product_brand_id = self.product_brand_id
-
-        partner_id = self.partner_id
-
-        prices: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.prices, Unset):
-            prices = []
-            for prices_item_data in self.prices:
-                prices_item = prices_item_data.to_dict()
-                prices.append(prices_item)
-
-        additional_properties: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.additional_properties, Unset):
-            additional_properties = []
-            for additional_properties_item_data in self.additional_properties:
-                additional_properties_item = additional_properties_item_data.to_dict()
-                additional_properties.append(additional_properties_item)
-
-        image_urls: list[str] | Unset = UNSET
-        if not isinstance(self.image_urls, Unset):
-            image_urls = self.image_urls
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        tags: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
-            tags = []
-            for tags_item_data in self.tags:
-                tags_item = tags_item_data.to_dict()
-                tags.append(tags_item)
-
-        minimum_number_of_products = self.minimum_number_of_products
-
-        reward_product_relation_types: list[str] | Unset = UNSET
-        if not isinstance(self.reward_product_relation_types, Unset):
-            reward_product_relation_types = self.reward_product_relation_types
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if product_id is not UNSET:
-            field_dict["product_id"] = product_id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if code is not UNSET:
-            field_dict["code"] = code
-        if external_id is not UNSET:
-            field_dict["external_id"] = external_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.product_id is not UNSET:
+            field_dict["product_id"] = self.product_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.code is not UNSET:
+            field_dict["code"] = self.code
+        if self.external_id is not UNSET:
+            field_dict["external_id"] = self.external_id
+        plu_ids = self.plu_ids
         if plu_ids is not UNSET:
-            field_dict["plu_ids"] = plu_ids
-        if product_group_id is not UNSET:
-            field_dict["product_group_id"] = product_group_id
-        if product_brand_id is not UNSET:
-            field_dict["product_brand_id"] = product_brand_id
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
+            field_dict["plu_ids"] = None if plu_ids is None else [item.to_dict() for item in plu_ids]
+        if self.product_group_id is not UNSET:
+            field_dict["product_group_id"] = self.product_group_id
+        if self.product_brand_id is not UNSET:
+            field_dict["product_brand_id"] = self.product_brand_id
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        prices = self.prices
         if prices is not UNSET:
-            field_dict["prices"] = prices
+            field_dict["prices"] = None if prices is None else [item.to_dict() for item in prices]
+        additional_properties = self.additional_properties
         if additional_properties is not UNSET:
-            field_dict["additional_properties"] = additional_properties
-        if image_urls is not UNSET:
-            field_dict["image_urls"] = image_urls
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["additional_properties"] = (
+                None if additional_properties is None else [item.to_dict() for item in additional_properties]
+            )
+        if self.image_urls is not UNSET:
+            field_dict["image_urls"] = self.image_urls
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
+            field_dict["state"] = None if state is None else state.value
+        tags = self.tags
         if tags is not UNSET:
-            field_dict["tags"] = tags
-        if minimum_number_of_products is not UNSET:
-            field_dict["minimum_number_of_products"] = minimum_number_of_products
-        if reward_product_relation_types is not UNSET:
-            field_dict["reward_product_relation_types"] = reward_product_relation_types
-
+            field_dict["tags"] = None if tags is None else [item.to_dict() for item in tags]
+        if self.minimum_number_of_products is not UNSET:
+            field_dict["minimum_number_of_products"] = self.minimum_number_of_products
+        if self.reward_product_relation_types is not UNSET:
+            field_dict["reward_product_relation_types"] = self.reward_product_relation_types
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        product_id = d.pop("product_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.product_id = _src.get("product_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        code = d.pop("code", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        external_id = d.pop("external_id", UNSET)
+        _self.external_id = _src.get("external_id", UNSET)
 
-        _plu_ids = d.pop("plu_ids", UNSET)
-        plu_ids: list[PluId] | Unset = UNSET
-        if _plu_ids is not UNSET:
-            plu_ids = []
-            for plu_ids_item_data in _plu_ids:
-                plu_ids_item = PluId.from_dict(plu_ids_item_data)
+        _v = _src.get("plu_ids", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PluId.from_dict, _v))
+        _self.plu_ids = _v
 
-                plu_ids.append(plu_ids_item)
+        _self.product_group_id = _src.get("product_group_id", UNSET)
 
-        product_group_id = d.pop("product_group_id", UNSET)
+        _self.product_brand_id = _src.get("product_brand_id", UNSET)
 
-        product_brand_id = d.pop("product_brand_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        partner_id = d.pop("partner_id", UNSET)
+        _v = _src.get("prices", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Price.from_dict, _v))
+        _self.prices = _v
 
-        _prices = d.pop("prices", UNSET)
-        prices: list[Price] | Unset = UNSET
-        if _prices is not UNSET:
-            prices = []
-            for prices_item_data in _prices:
-                prices_item = Price.from_dict(prices_item_data)
+        _v = _src.get("additional_properties", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(PropertyRecord.from_dict, _v))
+        _self.additional_properties = _v
 
-                prices.append(prices_item)
+        _self.image_urls = _src.get("image_urls", UNSET)
 
-        _additional_properties = d.pop("additional_properties", UNSET)
-        additional_properties: list[PropertyRecord] | Unset = UNSET
-        if _additional_properties is not UNSET:
-            additional_properties = []
-            for additional_properties_item_data in _additional_properties:
-                additional_properties_item = PropertyRecord.from_dict(additional_properties_item_data)
+        _self.last_change = _src.get("last_change", UNSET)
 
-                additional_properties.append(additional_properties_item)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        image_urls = cast(list[str], d.pop("image_urls", UNSET))
+        _v = _src.get("tags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Tag.from_dict, _v))
+        _self.tags = _v
 
-        last_change = d.pop("last_change", UNSET)
+        _self.minimum_number_of_products = _src.get("minimum_number_of_products", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: ProductState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ProductState(_state)
+        _self.reward_product_relation_types = _src.get("reward_product_relation_types", UNSET)
 
-        _tags = d.pop("tags", UNSET)
-        tags: list[Tag] | Unset = UNSET
-        if _tags is not UNSET:
-            tags = []
-            for tags_item_data in _tags:
-                tags_item = Tag.from_dict(tags_item_data)
-
-                tags.append(tags_item)
-
-        minimum_number_of_products = d.pop("minimum_number_of_products", UNSET)
-
-        reward_product_relation_types = cast(list[str], d.pop("reward_product_relation_types", UNSET))
-
-        reward_product = cls(
-            product_id=product_id,
-            name=name,
-            code=code,
-            external_id=external_id,
-            plu_ids=plu_ids,
-            product_group_id=product_group_id,
-            product_brand_id=product_brand_id,
-            partner_id=partner_id,
-            prices=prices,
-            additional_properties=additional_properties,
-            image_urls=image_urls,
-            last_change=last_change,
-            state=state,
-            tags=tags,
-            minimum_number_of_products=minimum_number_of_products,
-            reward_product_relation_types=reward_product_relation_types,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        reward_product.unknown_fields = d
-        return reward_product
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProduct", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RewardProductBrand")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "external_id",
+        "product_brand_id",
+        "reward_product_relation_types",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "external_id",
+        "product_brand_id",
+        "reward_product_relation_types",
+    )
+)
 
 
 @_attrs_define
@@ -36,51 +57,39 @@ class RewardProductBrand:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        external_id = self.external_id
-
-        product_brand_id = self.product_brand_id
-
-        reward_product_relation_types: list[str] | Unset = UNSET
-        if not isinstance(self.reward_product_relation_types, Unset):
-            reward_product_relation_types = self.reward_product_relation_types
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "external_id": external_id,
-            }
-        )
-        if product_brand_id is not UNSET:
-            field_dict["product_brand_id"] = product_brand_id
-        if reward_product_relation_types is not UNSET:
-            field_dict["reward_product_relation_types"] = reward_product_relation_types
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["external_id"] = self.external_id
+        if self.product_brand_id is not UNSET:
+            field_dict["product_brand_id"] = self.product_brand_id
+        if self.reward_product_relation_types is not UNSET:
+            field_dict["reward_product_relation_types"] = self.reward_product_relation_types
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        external_id = d.pop("external_id")
+        _self.external_id = _src["external_id"]
 
-        product_brand_id = d.pop("product_brand_id", UNSET)
+        _self.product_brand_id = _src.get("product_brand_id", UNSET)
 
-        reward_product_relation_types = cast(list[str], d.pop("reward_product_relation_types", UNSET))
+        _self.reward_product_relation_types = _src.get("reward_product_relation_types", UNSET)
 
-        reward_product_brand = cls(
-            name=name,
-            external_id=external_id,
-            product_brand_id=product_brand_id,
-            reward_product_relation_types=reward_product_relation_types,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        reward_product_brand.unknown_fields = d
-        return reward_product_brand
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProductBrand", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,15 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.product_group_state import ProductGroupState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RewardProductGroup")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "external_id",
+        "product_group_id",
+        "parent_product_group_id",
+        "parent_external_id",
+        "code",
+        "store_id",
+        "partner_id",
+        "last_change",
+        "state",
+        "reward_product_relation_types",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "external_id",
+        "product_group_id",
+        "parent_product_group_id",
+        "parent_external_id",
+        "code",
+        "store_id",
+        "partner_id",
+        "last_change",
+        "state",
+        "reward_product_relation_types",
+    )
+)
+_ProductGroupState_BY_VALUE: dict[Any, ProductGroupState] = dict(ProductGroupState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -61,107 +97,74 @@ class RewardProductGroup:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        external_id = self.external_id
-
-        product_group_id = self.product_group_id
-
-        parent_product_group_id = self.parent_product_group_id
-
-        parent_external_id = self.parent_external_id
-
-        code = self.code
-
-        store_id = self.store_id
-
-        partner_id = self.partner_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        reward_product_relation_types: list[str] | Unset = UNSET
-        if not isinstance(self.reward_product_relation_types, Unset):
-            reward_product_relation_types = self.reward_product_relation_types
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "external_id": external_id,
-            }
-        )
-        if product_group_id is not UNSET:
-            field_dict["product_group_id"] = product_group_id
-        if parent_product_group_id is not UNSET:
-            field_dict["parent_product_group_id"] = parent_product_group_id
-        if parent_external_id is not UNSET:
-            field_dict["parent_external_id"] = parent_external_id
-        if code is not UNSET:
-            field_dict["code"] = code
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["external_id"] = self.external_id
+        if self.product_group_id is not UNSET:
+            field_dict["product_group_id"] = self.product_group_id
+        if self.parent_product_group_id is not UNSET:
+            field_dict["parent_product_group_id"] = self.parent_product_group_id
+        if self.parent_external_id is not UNSET:
+            field_dict["parent_external_id"] = self.parent_external_id
+        if self.code is not UNSET:
+            field_dict["code"] = self.code
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if reward_product_relation_types is not UNSET:
-            field_dict["reward_product_relation_types"] = reward_product_relation_types
-
+            field_dict["state"] = None if state is None else state.value
+        if self.reward_product_relation_types is not UNSET:
+            field_dict["reward_product_relation_types"] = self.reward_product_relation_types
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        external_id = d.pop("external_id")
+        _self.external_id = _src["external_id"]
 
-        product_group_id = d.pop("product_group_id", UNSET)
+        _self.product_group_id = _src.get("product_group_id", UNSET)
 
-        parent_product_group_id = d.pop("parent_product_group_id", UNSET)
+        _self.parent_product_group_id = _src.get("parent_product_group_id", UNSET)
 
-        parent_external_id = d.pop("parent_external_id", UNSET)
+        _self.parent_external_id = _src.get("parent_external_id", UNSET)
 
-        code = d.pop("code", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        partner_id = d.pop("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: ProductGroupState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ProductGroupState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ProductGroupState_BY_VALUE[_v]
+            except KeyError:
+                _v = ProductGroupState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        reward_product_relation_types = cast(list[str], d.pop("reward_product_relation_types", UNSET))
+        _self.reward_product_relation_types = _src.get("reward_product_relation_types", UNSET)
 
-        reward_product_group = cls(
-            name=name,
-            external_id=external_id,
-            product_group_id=product_group_id,
-            parent_product_group_id=parent_product_group_id,
-            parent_external_id=parent_external_id,
-            code=code,
-            store_id=store_id,
-            partner_id=partner_id,
-            last_change=last_change,
-            state=state,
-            reward_product_relation_types=reward_product_relation_types,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        reward_product_group.unknown_fields = d
-        return reward_product_group
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProductGroup", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

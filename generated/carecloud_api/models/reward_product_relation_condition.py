@@ -8,10 +8,34 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.reward_product_relation_condition_related_to import RewardProductRelationConditionRelatedTo
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RewardProductRelationCondition")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "related_to",
+        "count",
+        "min_price",
+        "max_price",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "related_to",
+        "count",
+        "min_price",
+        "max_price",
+    )
+)
+_RewardProductRelationConditionRelatedTo_BY_VALUE: dict[Any, RewardProductRelationConditionRelatedTo] = dict(
+    RewardProductRelationConditionRelatedTo._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -39,55 +63,50 @@ class RewardProductRelationCondition:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        related_to: str | Unset = UNSET
-        if not isinstance(self.related_to, Unset):
-            related_to = self.related_to.value
-
-        count = self.count
-
-        min_price = self.min_price
-
-        max_price = self.max_price
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        related_to = self.related_to
         if related_to is not UNSET:
-            field_dict["related_to"] = related_to
-        if count is not UNSET:
-            field_dict["count"] = count
-        if min_price is not UNSET:
-            field_dict["min_price"] = min_price
-        if max_price is not UNSET:
-            field_dict["max_price"] = max_price
-
+            field_dict["related_to"] = None if related_to is None else related_to.value
+        if self.count is not UNSET:
+            field_dict["count"] = self.count
+        if self.min_price is not UNSET:
+            field_dict["min_price"] = self.min_price
+        if self.max_price is not UNSET:
+            field_dict["max_price"] = self.max_price
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        _related_to = d.pop("related_to", UNSET)
-        related_to: RewardProductRelationConditionRelatedTo | Unset
-        if isinstance(_related_to, Unset):
-            related_to = UNSET
-        else:
-            related_to = RewardProductRelationConditionRelatedTo(_related_to)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src.get("related_to", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _RewardProductRelationConditionRelatedTo_BY_VALUE[_v]
+            except KeyError:
+                _v = RewardProductRelationConditionRelatedTo(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.related_to = _v
 
-        count = d.pop("count", UNSET)
+        _self.count = _src.get("count", UNSET)
 
-        min_price = d.pop("min_price", UNSET)
+        _self.min_price = _src.get("min_price", UNSET)
 
-        max_price = d.pop("max_price", UNSET)
+        _self.max_price = _src.get("max_price", UNSET)
 
-        reward_product_relation_condition = cls(
-            related_to=related_to,
-            count=count,
-            min_price=min_price,
-            max_price=max_price,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        reward_product_relation_condition.unknown_fields = d
-        return reward_product_relation_condition
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProductRelationCondition", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RewardProperties")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "image",
+        "valid_time_from",
+        "valid_time_to",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "image",
+        "valid_time_from",
+        "valid_time_to",
+    )
+)
 
 
 @_attrs_define
@@ -31,41 +50,37 @@ class RewardProperties:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        image = self.image
-
-        valid_time_from = self.valid_time_from
-
-        valid_time_to = self.valid_time_to
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if image is not UNSET:
-            field_dict["image"] = image
-        if valid_time_from is not UNSET:
-            field_dict["valid_time_from"] = valid_time_from
-        if valid_time_to is not UNSET:
-            field_dict["valid_time_to"] = valid_time_to
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.image is not UNSET:
+            field_dict["image"] = self.image
+        if self.valid_time_from is not UNSET:
+            field_dict["valid_time_from"] = self.valid_time_from
+        if self.valid_time_to is not UNSET:
+            field_dict["valid_time_to"] = self.valid_time_to
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        image = d.pop("image", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.image = _src.get("image", UNSET)
 
-        valid_time_from = d.pop("valid_time_from", UNSET)
+        _self.valid_time_from = _src.get("valid_time_from", UNSET)
 
-        valid_time_to = d.pop("valid_time_to", UNSET)
+        _self.valid_time_to = _src.get("valid_time_to", UNSET)
 
-        reward_properties = cls(
-            image=image,
-            valid_time_from=valid_time_from,
-            valid_time_to=valid_time_to,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        reward_properties.unknown_fields = d
-        return reward_properties
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("RewardProperties", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

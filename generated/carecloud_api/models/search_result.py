@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,24 @@ def _bind_models() -> None:
     from ..models.flag import Flag  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "search_result_string",
+        "resource_id",
+        "flags",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "search_result_string",
+        "resource_id",
+        "flags",
+    )
+)
 
 
 @_attrs_define
@@ -48,56 +67,41 @@ class SearchResult:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        search_result_string = self.search_result_string
-
-        resource_id = self.resource_id
-
-        flags: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.flags, Unset):
-            flags = []
-            for flags_item_data in self.flags:
-                flags_item = flags_item_data.to_dict()
-                flags.append(flags_item)
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "search_result_string": search_result_string,
-                "resource_id": resource_id,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["search_result_string"] = self.search_result_string
+        field_dict["resource_id"] = self.resource_id
+        flags = self.flags
         if flags is not UNSET:
-            field_dict["flags"] = flags
-
+            field_dict["flags"] = None if flags is None else [item.to_dict() for item in flags]
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        search_result_string = d.pop("search_result_string")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.search_result_string = _src["search_result_string"]
 
-        resource_id = d.pop("resource_id")
+        _self.resource_id = _src["resource_id"]
 
-        _flags = d.pop("flags", UNSET)
-        flags: list[Flag] | Unset = UNSET
-        if _flags is not UNSET:
-            flags = []
-            for flags_item_data in _flags:
-                flags_item = Flag.from_dict(flags_item_data)
+        _v = _src.get("flags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Flag.from_dict, _v))
+        _self.flags = _v
 
-                flags.append(flags_item)
-
-        search_result = cls(
-            search_result_string=search_result_string,
-            resource_id=resource_id,
-            flags=flags,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        search_result.unknown_fields = d
-        return search_result
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SearchResult", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

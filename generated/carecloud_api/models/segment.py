@@ -8,9 +8,34 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Segment")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "segment_id",
+        "segment_group_id",
+        "segment_picture_url",
+        "note",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "segment_id",
+        "segment_group_id",
+        "segment_picture_url",
+        "note",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -39,64 +64,48 @@ class Segment:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        segment_id = self.segment_id
-
-        segment_group_id = self.segment_group_id
-
-        segment_picture_url = self.segment_picture_url
-
-        note = self.note
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-            }
-        )
-        if segment_id is not UNSET:
-            field_dict["segment_id"] = segment_id
-        if segment_group_id is not UNSET:
-            field_dict["segment_group_id"] = segment_group_id
-        if segment_picture_url is not UNSET:
-            field_dict["segment_picture_url"] = segment_picture_url
-        if note is not UNSET:
-            field_dict["note"] = note
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        if self.segment_id is not UNSET:
+            field_dict["segment_id"] = self.segment_id
+        if self.segment_group_id is not UNSET:
+            field_dict["segment_group_id"] = self.segment_group_id
+        if self.segment_picture_url is not UNSET:
+            field_dict["segment_picture_url"] = self.segment_picture_url
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        segment_id = d.pop("segment_id", UNSET)
+        _self.segment_id = _src.get("segment_id", UNSET)
 
-        segment_group_id = d.pop("segment_group_id", UNSET)
+        _self.segment_group_id = _src.get("segment_group_id", UNSET)
 
-        segment_picture_url = d.pop("segment_picture_url", UNSET)
+        _self.segment_picture_url = _src.get("segment_picture_url", UNSET)
 
-        note = d.pop("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        segment = cls(
-            name=name,
-            segment_id=segment_id,
-            segment_group_id=segment_group_id,
-            segment_picture_url=segment_picture_url,
-            note=note,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        segment.unknown_fields = d
-        return segment
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Segment", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

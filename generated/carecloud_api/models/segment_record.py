@@ -8,9 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SegmentRecord")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "segment_id",
+        "customer_id",
+        "created_at",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "segment_id",
+        "customer_id",
+        "created_at",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -37,48 +58,38 @@ class SegmentRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        segment_id = self.segment_id
-
-        customer_id = self.customer_id
-
-        created_at = self.created_at
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "segment_id": segment_id,
-                "customer_id": customer_id,
-                "created_at": created_at,
-            }
-        )
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["segment_id"] = self.segment_id
+        field_dict["customer_id"] = self.customer_id
+        field_dict["created_at"] = self.created_at
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        segment_id = d.pop("segment_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.segment_id = _src["segment_id"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        created_at = d.pop("created_at")
+        _self.created_at = _src["created_at"]
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        segment_record = cls(
-            segment_id=segment_id,
-            customer_id=customer_id,
-            created_at=created_at,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        segment_record.unknown_fields = d
-        return segment_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SegmentRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

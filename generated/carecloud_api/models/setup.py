@@ -8,7 +8,27 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="Setup")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "language_id",
+        "allowed_gps",
+        "allowed_notifications",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "language_id",
+        "allowed_gps",
+        "allowed_notifications",
+    )
+)
 
 
 @_attrs_define
@@ -30,41 +50,34 @@ class Setup:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        language_id = self.language_id
-
-        allowed_gps = self.allowed_gps
-
-        allowed_notifications = self.allowed_notifications
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "language_id": language_id,
-                "allowed_gps": allowed_gps,
-                "allowed_notifications": allowed_notifications,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["language_id"] = self.language_id
+        field_dict["allowed_gps"] = self.allowed_gps
+        field_dict["allowed_notifications"] = self.allowed_notifications
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        language_id = d.pop("language_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.language_id = _src["language_id"]
 
-        allowed_gps = d.pop("allowed_gps")
+        _self.allowed_gps = _src["allowed_gps"]
 
-        allowed_notifications = d.pop("allowed_notifications")
+        _self.allowed_notifications = _src["allowed_notifications"]
 
-        setup = cls(
-            language_id=language_id,
-            allowed_gps=allowed_gps,
-            allowed_notifications=allowed_notifications,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        setup.unknown_fields = d
-        return setup
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Setup", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.simple_reward_priority import SimpleRewardPriority
 from ..models.simple_reward_state import SimpleRewardState
 from ..models.simple_reward_voucher_validity import SimpleRewardVoucherValidity
@@ -36,6 +37,75 @@ def _bind_models() -> None:
     from ..models.url_language_variant import UrlLanguageVariant  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "code",
+        "names",
+        "reward_type_id",
+        "reward_type_value",
+        "global_reward",
+        "voucher_validity",
+        "voucher_code_generation_preference",
+        "state",
+        "reward_id",
+        "notes",
+        "subtitles",
+        "points_cost",
+        "valid_date_from",
+        "valid_date_to",
+        "maximum_discount_value",
+        "minimum_purchase_value",
+        "stores",
+        "segments",
+        "priority",
+        "image_urls",
+        "reward_external_urls",
+        "tags",
+        "partner_id",
+        "voucher_validity_value",
+        "is_portable",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "code",
+        "names",
+        "reward_type_id",
+        "reward_type_value",
+        "global_reward",
+        "voucher_validity",
+        "voucher_code_generation_preference",
+        "state",
+        "reward_id",
+        "notes",
+        "subtitles",
+        "points_cost",
+        "valid_date_from",
+        "valid_date_to",
+        "maximum_discount_value",
+        "minimum_purchase_value",
+        "stores",
+        "segments",
+        "priority",
+        "image_urls",
+        "reward_external_urls",
+        "tags",
+        "partner_id",
+        "voucher_validity_value",
+        "is_portable",
+    )
+)
+_SimpleRewardPriority_BY_VALUE: dict[Any, SimpleRewardPriority] = dict(
+    SimpleRewardPriority._value2member_map_
+)  # type: ignore[arg-type]
+_SimpleRewardState_BY_VALUE: dict[Any, SimpleRewardState] = dict(SimpleRewardState._value2member_map_)  # type: ignore[arg-type]
+_SimpleRewardVoucherValidity_BY_VALUE: dict[Any, SimpleRewardVoucherValidity] = dict(
+    SimpleRewardVoucherValidity._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -159,291 +229,176 @@ class SimpleReward:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        code = self.code
-
-        names = []
-        for names_item_data in self.names:
-            names_item = names_item_data.to_dict()
-            names.append(names_item)
-
-        reward_type_id = self.reward_type_id
-
-        reward_type_value = self.reward_type_value
-
-        global_reward = self.global_reward
-
-        voucher_validity = self.voucher_validity.value
-
-        voucher_code_generation_preference = self.voucher_code_generation_preference
-
-        state = self.state.value
-
-        reward_id = self.reward_id
-
-        notes: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.notes, Unset):
-            notes = []
-            for notes_item_data in self.notes:
-                notes_item = notes_item_data.to_dict()
-                notes.append(notes_item)
-
-        subtitles: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.subtitles, Unset):
-            subtitles = []
-            for subtitles_item_data in self.subtitles:
-                subtitles_item = subtitles_item_data.to_dict()
-                subtitles.append(subtitles_item)
-
-        points_cost = self.points_cost
-
-        valid_date_from = self.valid_date_from
-
-        valid_date_to = self.valid_date_to
-
-        maximum_discount_value = self.maximum_discount_value
-
-        minimum_purchase_value = self.minimum_purchase_value
-
-        stores: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.stores, Unset):
-            stores = []
-            for stores_item_data in self.stores:
-                stores_item = stores_item_data.to_dict()
-                stores.append(stores_item)
-
-        segments: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.segments, Unset):
-            segments = []
-            for segments_item_data in self.segments:
-                segments_item = segments_item_data.to_dict()
-                segments.append(segments_item)
-
-        priority: int | Unset = UNSET
-        if not isinstance(self.priority, Unset):
-            priority = self.priority.value
-
-        image_urls: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.image_urls, Unset):
-            image_urls = []
-            for image_urls_item_data in self.image_urls:
-                image_urls_item = image_urls_item_data.to_dict()
-                image_urls.append(image_urls_item)
-
-        reward_external_urls: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.reward_external_urls, Unset):
-            reward_external_urls = []
-            for reward_external_urls_item_data in self.reward_external_urls:
-                reward_external_urls_item = reward_external_urls_item_data.to_dict()
-                reward_external_urls.append(reward_external_urls_item)
-
-        tags: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.tags, Unset):
-            tags = []
-            for tags_item_data in self.tags:
-                tags_item = tags_item_data.to_dict()
-                tags.append(tags_item)
-
-        partner_id = self.partner_id
-
-        voucher_validity_value = self.voucher_validity_value
-
-        is_portable = self.is_portable
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "code": code,
-                "names": names,
-                "reward_type_id": reward_type_id,
-                "reward_type_value": reward_type_value,
-                "global_reward": global_reward,
-                "voucher_validity": voucher_validity,
-                "voucher_code_generation_preference": voucher_code_generation_preference,
-                "state": state,
-            }
-        )
-        if reward_id is not UNSET:
-            field_dict["reward_id"] = reward_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["code"] = self.code
+        names = self.names
+        field_dict["names"] = None if names is None else [item.to_dict() for item in names]
+        field_dict["reward_type_id"] = self.reward_type_id
+        field_dict["reward_type_value"] = self.reward_type_value
+        field_dict["global_reward"] = self.global_reward
+        voucher_validity = self.voucher_validity
+        field_dict["voucher_validity"] = None if voucher_validity is None else voucher_validity.value
+        field_dict["voucher_code_generation_preference"] = self.voucher_code_generation_preference
+        state = self.state
+        field_dict["state"] = None if state is None else state.value
+        if self.reward_id is not UNSET:
+            field_dict["reward_id"] = self.reward_id
+        notes = self.notes
         if notes is not UNSET:
-            field_dict["notes"] = notes
+            field_dict["notes"] = None if notes is None else [item.to_dict() for item in notes]
+        subtitles = self.subtitles
         if subtitles is not UNSET:
-            field_dict["subtitles"] = subtitles
-        if points_cost is not UNSET:
-            field_dict["points_cost"] = points_cost
-        if valid_date_from is not UNSET:
-            field_dict["valid_date_from"] = valid_date_from
-        if valid_date_to is not UNSET:
-            field_dict["valid_date_to"] = valid_date_to
-        if maximum_discount_value is not UNSET:
-            field_dict["maximum_discount_value"] = maximum_discount_value
-        if minimum_purchase_value is not UNSET:
-            field_dict["minimum_purchase_value"] = minimum_purchase_value
+            field_dict["subtitles"] = None if subtitles is None else [item.to_dict() for item in subtitles]
+        if self.points_cost is not UNSET:
+            field_dict["points_cost"] = self.points_cost
+        if self.valid_date_from is not UNSET:
+            field_dict["valid_date_from"] = self.valid_date_from
+        if self.valid_date_to is not UNSET:
+            field_dict["valid_date_to"] = self.valid_date_to
+        if self.maximum_discount_value is not UNSET:
+            field_dict["maximum_discount_value"] = self.maximum_discount_value
+        if self.minimum_purchase_value is not UNSET:
+            field_dict["minimum_purchase_value"] = self.minimum_purchase_value
+        stores = self.stores
         if stores is not UNSET:
-            field_dict["stores"] = stores
+            field_dict["stores"] = None if stores is None else [item.to_dict() for item in stores]
+        segments = self.segments
         if segments is not UNSET:
-            field_dict["segments"] = segments
+            field_dict["segments"] = None if segments is None else [item.to_dict() for item in segments]
+        priority = self.priority
         if priority is not UNSET:
-            field_dict["priority"] = priority
+            field_dict["priority"] = None if priority is None else priority.value
+        image_urls = self.image_urls
         if image_urls is not UNSET:
-            field_dict["image_urls"] = image_urls
+            field_dict["image_urls"] = None if image_urls is None else [item.to_dict() for item in image_urls]
+        reward_external_urls = self.reward_external_urls
         if reward_external_urls is not UNSET:
-            field_dict["reward_external_urls"] = reward_external_urls
+            field_dict["reward_external_urls"] = (
+                None if reward_external_urls is None else [item.to_dict() for item in reward_external_urls]
+            )
+        tags = self.tags
         if tags is not UNSET:
-            field_dict["tags"] = tags
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
-        if voucher_validity_value is not UNSET:
-            field_dict["voucher_validity_value"] = voucher_validity_value
-        if is_portable is not UNSET:
-            field_dict["is_portable"] = is_portable
-
+            field_dict["tags"] = None if tags is None else [item.to_dict() for item in tags]
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        if self.voucher_validity_value is not UNSET:
+            field_dict["voucher_validity_value"] = self.voucher_validity_value
+        if self.is_portable is not UNSET:
+            field_dict["is_portable"] = self.is_portable
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        code = d.pop("code")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.code = _src["code"]
 
-        names = []
-        _names = d.pop("names")
-        for names_item_data in _names:
-            names_item = TextTranslation.from_dict(names_item_data)
+        _v = _src["names"]
+        if _v is not None:
+            _v = list(map(TextTranslation.from_dict, _v))
+        _self.names = _v
 
-            names.append(names_item)
+        _self.reward_type_id = _src["reward_type_id"]
 
-        reward_type_id = d.pop("reward_type_id")
+        _self.reward_type_value = _src["reward_type_value"]
 
-        reward_type_value = d.pop("reward_type_value")
+        _self.global_reward = _src["global_reward"]
 
-        global_reward = d.pop("global_reward")
+        _v = _src["voucher_validity"]
+        if _v is not None:
+            try:
+                _v = _SimpleRewardVoucherValidity_BY_VALUE[_v]
+            except KeyError:
+                _v = SimpleRewardVoucherValidity(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.voucher_validity = _v
 
-        voucher_validity = SimpleRewardVoucherValidity(d.pop("voucher_validity"))
+        _self.voucher_code_generation_preference = _src["voucher_code_generation_preference"]
 
-        voucher_code_generation_preference = d.pop("voucher_code_generation_preference")
+        _v = _src["state"]
+        if _v is not None:
+            try:
+                _v = _SimpleRewardState_BY_VALUE[_v]
+            except KeyError:
+                _v = SimpleRewardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        state = SimpleRewardState(d.pop("state"))
+        _self.reward_id = _src.get("reward_id", UNSET)
 
-        reward_id = d.pop("reward_id", UNSET)
+        _v = _src.get("notes", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(TextTranslation.from_dict, _v))
+        _self.notes = _v
 
-        _notes = d.pop("notes", UNSET)
-        notes: list[TextTranslation] | Unset = UNSET
-        if _notes is not UNSET:
-            notes = []
-            for notes_item_data in _notes:
-                notes_item = TextTranslation.from_dict(notes_item_data)
+        _v = _src.get("subtitles", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(TextTranslation.from_dict, _v))
+        _self.subtitles = _v
 
-                notes.append(notes_item)
+        _self.points_cost = _src.get("points_cost", UNSET)
 
-        _subtitles = d.pop("subtitles", UNSET)
-        subtitles: list[TextTranslation] | Unset = UNSET
-        if _subtitles is not UNSET:
-            subtitles = []
-            for subtitles_item_data in _subtitles:
-                subtitles_item = TextTranslation.from_dict(subtitles_item_data)
+        _self.valid_date_from = _src.get("valid_date_from", UNSET)
 
-                subtitles.append(subtitles_item)
+        _self.valid_date_to = _src.get("valid_date_to", UNSET)
 
-        points_cost = d.pop("points_cost", UNSET)
+        _self.maximum_discount_value = _src.get("maximum_discount_value", UNSET)
 
-        valid_date_from = d.pop("valid_date_from", UNSET)
+        _self.minimum_purchase_value = _src.get("minimum_purchase_value", UNSET)
 
-        valid_date_to = d.pop("valid_date_to", UNSET)
+        _v = _src.get("stores", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(StoreID.from_dict, _v))
+        _self.stores = _v
 
-        maximum_discount_value = d.pop("maximum_discount_value", UNSET)
+        _v = _src.get("segments", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(SegmentID.from_dict, _v))
+        _self.segments = _v
 
-        minimum_purchase_value = d.pop("minimum_purchase_value", UNSET)
+        _v = _src.get("priority", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _SimpleRewardPriority_BY_VALUE[_v]
+            except KeyError:
+                _v = SimpleRewardPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.priority = _v
 
-        _stores = d.pop("stores", UNSET)
-        stores: list[StoreID] | Unset = UNSET
-        if _stores is not UNSET:
-            stores = []
-            for stores_item_data in _stores:
-                stores_item = StoreID.from_dict(stores_item_data)
+        _v = _src.get("image_urls", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(UrlLanguageVariant.from_dict, _v))
+        _self.image_urls = _v
 
-                stores.append(stores_item)
+        _v = _src.get("reward_external_urls", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(UrlLanguageVariant.from_dict, _v))
+        _self.reward_external_urls = _v
 
-        _segments = d.pop("segments", UNSET)
-        segments: list[SegmentID] | Unset = UNSET
-        if _segments is not UNSET:
-            segments = []
-            for segments_item_data in _segments:
-                segments_item = SegmentID.from_dict(segments_item_data)
+        _v = _src.get("tags", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(Tag.from_dict, _v))
+        _self.tags = _v
 
-                segments.append(segments_item)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        _priority = d.pop("priority", UNSET)
-        priority: SimpleRewardPriority | Unset
-        if isinstance(_priority, Unset):
-            priority = UNSET
-        else:
-            priority = SimpleRewardPriority(_priority)
+        _self.voucher_validity_value = _src.get("voucher_validity_value", UNSET)
 
-        _image_urls = d.pop("image_urls", UNSET)
-        image_urls: list[UrlLanguageVariant] | Unset = UNSET
-        if _image_urls is not UNSET:
-            image_urls = []
-            for image_urls_item_data in _image_urls:
-                image_urls_item = UrlLanguageVariant.from_dict(image_urls_item_data)
+        _self.is_portable = _src.get("is_portable", UNSET)
 
-                image_urls.append(image_urls_item)
-
-        _reward_external_urls = d.pop("reward_external_urls", UNSET)
-        reward_external_urls: list[UrlLanguageVariant] | Unset = UNSET
-        if _reward_external_urls is not UNSET:
-            reward_external_urls = []
-            for reward_external_urls_item_data in _reward_external_urls:
-                reward_external_urls_item = UrlLanguageVariant.from_dict(reward_external_urls_item_data)
-
-                reward_external_urls.append(reward_external_urls_item)
-
-        _tags = d.pop("tags", UNSET)
-        tags: list[Tag] | Unset = UNSET
-        if _tags is not UNSET:
-            tags = []
-            for tags_item_data in _tags:
-                tags_item = Tag.from_dict(tags_item_data)
-
-                tags.append(tags_item)
-
-        partner_id = d.pop("partner_id", UNSET)
-
-        voucher_validity_value = d.pop("voucher_validity_value", UNSET)
-
-        is_portable = d.pop("is_portable", UNSET)
-
-        simple_reward = cls(
-            code=code,
-            names=names,
-            reward_type_id=reward_type_id,
-            reward_type_value=reward_type_value,
-            global_reward=global_reward,
-            voucher_validity=voucher_validity,
-            voucher_code_generation_preference=voucher_code_generation_preference,
-            state=state,
-            reward_id=reward_id,
-            notes=notes,
-            subtitles=subtitles,
-            points_cost=points_cost,
-            valid_date_from=valid_date_from,
-            valid_date_to=valid_date_to,
-            maximum_discount_value=maximum_discount_value,
-            minimum_purchase_value=minimum_purchase_value,
-            stores=stores,
-            segments=segments,
-            priority=priority,
-            image_urls=image_urls,
-            reward_external_urls=reward_external_urls,
-            tags=tags,
-            partner_id=partner_id,
-            voucher_validity_value=voucher_validity_value,
-            is_portable=is_portable,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        simple_reward.unknown_fields = d
-        return simple_reward
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SimpleReward", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,7 +8,25 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
+
 T = TypeVar("T", bound="SocialNetworkCredentials")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "social_network_id",
+        "social_network_token",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "social_network_id",
+        "social_network_token",
+    )
+)
 
 
 @_attrs_define
@@ -30,35 +48,31 @@ class SocialNetworkCredentials:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        social_network_id = self.social_network_id
-
-        social_network_token = self.social_network_token
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "social_network_id": social_network_id,
-                "social_network_token": social_network_token,
-            }
-        )
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["social_network_id"] = self.social_network_id
+        field_dict["social_network_token"] = self.social_network_token
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        social_network_id = d.pop("social_network_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.social_network_id = _src["social_network_id"]
 
-        social_network_token = d.pop("social_network_token")
+        _self.social_network_token = _src["social_network_token"]
 
-        social_network_credentials = cls(
-            social_network_id=social_network_id,
-            social_network_token=social_network_token,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        social_network_credentials.unknown_fields = d
-        return social_network_credentials
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("SocialNetworkCredentials", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="StamperBonusCheckpoint")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "stamper_bonus_checkpoint_id",
+        "description",
+        "stamp_number",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "stamper_bonus_checkpoint_id",
+        "description",
+        "stamp_number",
+    )
+)
 
 
 @_attrs_define
@@ -34,41 +53,37 @@ class StamperBonusCheckpoint:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        stamper_bonus_checkpoint_id = self.stamper_bonus_checkpoint_id
-
-        description = self.description
-
-        stamp_number = self.stamp_number
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if stamper_bonus_checkpoint_id is not UNSET:
-            field_dict["stamper_bonus_checkpoint_id"] = stamper_bonus_checkpoint_id
-        if description is not UNSET:
-            field_dict["description"] = description
-        if stamp_number is not UNSET:
-            field_dict["stamp_number"] = stamp_number
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.stamper_bonus_checkpoint_id is not UNSET:
+            field_dict["stamper_bonus_checkpoint_id"] = self.stamper_bonus_checkpoint_id
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
+        if self.stamp_number is not UNSET:
+            field_dict["stamp_number"] = self.stamp_number
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        stamper_bonus_checkpoint_id = d.pop("stamper_bonus_checkpoint_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamper_bonus_checkpoint_id = _src.get("stamper_bonus_checkpoint_id", UNSET)
 
-        description = d.pop("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        stamp_number = d.pop("stamp_number", UNSET)
+        _self.stamp_number = _src.get("stamp_number", UNSET)
 
-        stamper_bonus_checkpoint = cls(
-            stamper_bonus_checkpoint_id=stamper_bonus_checkpoint_id,
-            description=description,
-            stamp_number=stamp_number,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        stamper_bonus_checkpoint.unknown_fields = d
-        return stamper_bonus_checkpoint
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperBonusCheckpoint", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.stamper_campaign_state import StamperCampaignState
 from ..types import UNSET, Unset
 
@@ -28,6 +29,45 @@ def _bind_models() -> None:
     from ..models.stamper_condition import StamperCondition  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "stamper_campaign_id",
+        "partner_id",
+        "name",
+        "description",
+        "stamp_count",
+        "valid_from",
+        "valid_to",
+        "count_of_campaign_repetitions",
+        "stamper_conditions",
+        "stamper_bonus_checkpoints",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "stamper_campaign_id",
+        "partner_id",
+        "name",
+        "description",
+        "stamp_count",
+        "valid_from",
+        "valid_to",
+        "count_of_campaign_repetitions",
+        "stamper_conditions",
+        "stamper_bonus_checkpoints",
+        "last_change",
+        "state",
+    )
+)
+_StamperCampaignState_BY_VALUE: dict[Any, StamperCampaignState] = dict(
+    StamperCampaignState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -85,139 +125,96 @@ class StamperCampaign:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        stamper_campaign_id = self.stamper_campaign_id
-
-        partner_id = self.partner_id
-
-        name = self.name
-
-        description = self.description
-
-        stamp_count = self.stamp_count
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        count_of_campaign_repetitions = self.count_of_campaign_repetitions
-
-        stamper_conditions: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.stamper_conditions, Unset):
-            stamper_conditions = []
-            for stamper_conditions_item_data in self.stamper_conditions:
-                stamper_conditions_item = stamper_conditions_item_data.to_dict()
-                stamper_conditions.append(stamper_conditions_item)
-
-        stamper_bonus_checkpoints: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.stamper_bonus_checkpoints, Unset):
-            stamper_bonus_checkpoints = []
-            for stamper_bonus_checkpoints_item_data in self.stamper_bonus_checkpoints:
-                stamper_bonus_checkpoints_item = stamper_bonus_checkpoints_item_data.to_dict()
-                stamper_bonus_checkpoints.append(stamper_bonus_checkpoints_item)
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if stamper_campaign_id is not UNSET:
-            field_dict["stamper_campaign_id"] = stamper_campaign_id
-        if partner_id is not UNSET:
-            field_dict["partner_id"] = partner_id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if description is not UNSET:
-            field_dict["description"] = description
-        if stamp_count is not UNSET:
-            field_dict["stamp_count"] = stamp_count
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if count_of_campaign_repetitions is not UNSET:
-            field_dict["count_of_campaign_repetitions"] = count_of_campaign_repetitions
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.stamper_campaign_id is not UNSET:
+            field_dict["stamper_campaign_id"] = self.stamper_campaign_id
+        if self.partner_id is not UNSET:
+            field_dict["partner_id"] = self.partner_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
+        if self.stamp_count is not UNSET:
+            field_dict["stamp_count"] = self.stamp_count
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.count_of_campaign_repetitions is not UNSET:
+            field_dict["count_of_campaign_repetitions"] = self.count_of_campaign_repetitions
+        stamper_conditions = self.stamper_conditions
         if stamper_conditions is not UNSET:
-            field_dict["stamper_conditions"] = stamper_conditions
+            field_dict["stamper_conditions"] = (
+                None if stamper_conditions is None else [item.to_dict() for item in stamper_conditions]
+            )
+        stamper_bonus_checkpoints = self.stamper_bonus_checkpoints
         if stamper_bonus_checkpoints is not UNSET:
-            field_dict["stamper_bonus_checkpoints"] = stamper_bonus_checkpoints
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["stamper_bonus_checkpoints"] = (
+                None
+                if stamper_bonus_checkpoints is None
+                else [item.to_dict() for item in stamper_bonus_checkpoints]
+            )
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        stamper_campaign_id = d.pop("stamper_campaign_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamper_campaign_id = _src.get("stamper_campaign_id", UNSET)
 
-        partner_id = d.pop("partner_id", UNSET)
+        _self.partner_id = _src.get("partner_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        description = d.pop("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        stamp_count = d.pop("stamp_count", UNSET)
+        _self.stamp_count = _src.get("stamp_count", UNSET)
 
-        valid_from = d.pop("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        count_of_campaign_repetitions = d.pop("count_of_campaign_repetitions", UNSET)
+        _self.count_of_campaign_repetitions = _src.get("count_of_campaign_repetitions", UNSET)
 
-        _stamper_conditions = d.pop("stamper_conditions", UNSET)
-        stamper_conditions: list[StamperCondition] | Unset = UNSET
-        if _stamper_conditions is not UNSET:
-            stamper_conditions = []
-            for stamper_conditions_item_data in _stamper_conditions:
-                stamper_conditions_item = StamperCondition.from_dict(stamper_conditions_item_data)
+        _v = _src.get("stamper_conditions", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(StamperCondition.from_dict, _v))
+        _self.stamper_conditions = _v
 
-                stamper_conditions.append(stamper_conditions_item)
+        _v = _src.get("stamper_bonus_checkpoints", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(StamperBonusCheckpoint.from_dict, _v))
+        _self.stamper_bonus_checkpoints = _v
 
-        _stamper_bonus_checkpoints = d.pop("stamper_bonus_checkpoints", UNSET)
-        stamper_bonus_checkpoints: list[StamperBonusCheckpoint] | Unset = UNSET
-        if _stamper_bonus_checkpoints is not UNSET:
-            stamper_bonus_checkpoints = []
-            for stamper_bonus_checkpoints_item_data in _stamper_bonus_checkpoints:
-                stamper_bonus_checkpoints_item = StamperBonusCheckpoint.from_dict(
-                    stamper_bonus_checkpoints_item_data
-                )
+        _self.last_change = _src.get("last_change", UNSET)
 
-                stamper_bonus_checkpoints.append(stamper_bonus_checkpoints_item)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StamperCampaignState_BY_VALUE[_v]
+            except KeyError:
+                _v = StamperCampaignState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = d.pop("last_change", UNSET)
-
-        _state = d.pop("state", UNSET)
-        state: StamperCampaignState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = StamperCampaignState(_state)
-
-        stamper_campaign = cls(
-            stamper_campaign_id=stamper_campaign_id,
-            partner_id=partner_id,
-            name=name,
-            description=description,
-            stamp_count=stamp_count,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            count_of_campaign_repetitions=count_of_campaign_repetitions,
-            stamper_conditions=stamper_conditions,
-            stamper_bonus_checkpoints=stamper_bonus_checkpoints,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        stamper_campaign.unknown_fields = d
-        return stamper_campaign
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperCampaign", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

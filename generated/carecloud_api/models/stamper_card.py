@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.stamper_card_state import StamperCardState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,37 @@ def _bind_models() -> None:
     from ..models.stamper_stamp import StamperStamp  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "stamper_card_id",
+        "stamper_campaign_id",
+        "customer_id",
+        "stamper_card_order",
+        "is_filled_up",
+        "stamps",
+        "created_at",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "stamper_card_id",
+        "stamper_campaign_id",
+        "customer_id",
+        "stamper_card_order",
+        "is_filled_up",
+        "stamps",
+        "created_at",
+        "last_change",
+        "state",
+    )
+)
+_StamperCardState_BY_VALUE: dict[Any, StamperCardState] = dict(StamperCardState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -70,104 +102,74 @@ class StamperCard:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        stamper_card_id = self.stamper_card_id
-
-        stamper_campaign_id = self.stamper_campaign_id
-
-        customer_id = self.customer_id
-
-        stamper_card_order = self.stamper_card_order
-
-        is_filled_up = self.is_filled_up
-
-        stamps: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.stamps, Unset):
-            stamps = []
-            for stamps_item_data in self.stamps:
-                stamps_item = stamps_item_data.to_dict()
-                stamps.append(stamps_item)
-
-        created_at = self.created_at
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if stamper_card_id is not UNSET:
-            field_dict["stamper_card_id"] = stamper_card_id
-        if stamper_campaign_id is not UNSET:
-            field_dict["stamper_campaign_id"] = stamper_campaign_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if stamper_card_order is not UNSET:
-            field_dict["stamper_card_order"] = stamper_card_order
-        if is_filled_up is not UNSET:
-            field_dict["is_filled_up"] = is_filled_up
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.stamper_card_id is not UNSET:
+            field_dict["stamper_card_id"] = self.stamper_card_id
+        if self.stamper_campaign_id is not UNSET:
+            field_dict["stamper_campaign_id"] = self.stamper_campaign_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.stamper_card_order is not UNSET:
+            field_dict["stamper_card_order"] = self.stamper_card_order
+        if self.is_filled_up is not UNSET:
+            field_dict["is_filled_up"] = self.is_filled_up
+        stamps = self.stamps
         if stamps is not UNSET:
-            field_dict["stamps"] = stamps
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["stamps"] = None if stamps is None else [item.to_dict() for item in stamps]
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        stamper_card_id = d.pop("stamper_card_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamper_card_id = _src.get("stamper_card_id", UNSET)
 
-        stamper_campaign_id = d.pop("stamper_campaign_id", UNSET)
+        _self.stamper_campaign_id = _src.get("stamper_campaign_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        stamper_card_order = d.pop("stamper_card_order", UNSET)
+        _self.stamper_card_order = _src.get("stamper_card_order", UNSET)
 
-        is_filled_up = d.pop("is_filled_up", UNSET)
+        _self.is_filled_up = _src.get("is_filled_up", UNSET)
 
-        _stamps = d.pop("stamps", UNSET)
-        stamps: list[StamperStamp] | Unset = UNSET
-        if _stamps is not UNSET:
-            stamps = []
-            for stamps_item_data in _stamps:
-                stamps_item = StamperStamp.from_dict(stamps_item_data)
+        _v = _src.get("stamps", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(StamperStamp.from_dict, _v))
+        _self.stamps = _v
 
-                stamps.append(stamps_item)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        created_at = d.pop("created_at", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StamperCardState_BY_VALUE[_v]
+            except KeyError:
+                _v = StamperCardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        _state = d.pop("state", UNSET)
-        state: StamperCardState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = StamperCardState(_state)
-
-        stamper_card = cls(
-            stamper_card_id=stamper_card_id,
-            stamper_campaign_id=stamper_campaign_id,
-            customer_id=customer_id,
-            stamper_card_order=stamper_card_order,
-            is_filled_up=is_filled_up,
-            stamps=stamps,
-            created_at=created_at,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        stamper_card.unknown_fields = d
-        return stamper_card
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperCard", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="StamperCondition")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "stamper_condition_id",
+        "description",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "stamper_condition_id",
+        "description",
+    )
+)
 
 
 @_attrs_define
@@ -31,34 +48,33 @@ class StamperCondition:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        stamper_condition_id = self.stamper_condition_id
-
-        description = self.description
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if stamper_condition_id is not UNSET:
-            field_dict["stamper_condition_id"] = stamper_condition_id
-        if description is not UNSET:
-            field_dict["description"] = description
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.stamper_condition_id is not UNSET:
+            field_dict["stamper_condition_id"] = self.stamper_condition_id
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        stamper_condition_id = d.pop("stamper_condition_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamper_condition_id = _src.get("stamper_condition_id", UNSET)
 
-        description = d.pop("description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        stamper_condition = cls(
-            stamper_condition_id=stamper_condition_id,
-            description=description,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        stamper_condition.unknown_fields = d
-        return stamper_condition
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperCondition", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

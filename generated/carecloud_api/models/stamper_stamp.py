@@ -8,10 +8,42 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.stamper_stamp_state import StamperStampState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="StamperStamp")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "stamp_id",
+        "customer_id",
+        "purchase_id",
+        "stamper_card_id",
+        "stamp_order",
+        "stamper_condition_id",
+        "created_at",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "stamp_id",
+        "customer_id",
+        "purchase_id",
+        "stamper_card_id",
+        "stamp_order",
+        "stamper_condition_id",
+        "created_at",
+        "last_change",
+        "state",
+    )
+)
+_StamperStampState_BY_VALUE: dict[Any, StamperStampState] = dict(StamperStampState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -54,90 +86,68 @@ class StamperStamp:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        stamp_id = self.stamp_id
-
-        customer_id = self.customer_id
-
-        purchase_id = self.purchase_id
-
-        stamper_card_id = self.stamper_card_id
-
-        stamp_order = self.stamp_order
-
-        stamper_condition_id = self.stamper_condition_id
-
-        created_at = self.created_at
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if stamp_id is not UNSET:
-            field_dict["stamp_id"] = stamp_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
-        if purchase_id is not UNSET:
-            field_dict["purchase_id"] = purchase_id
-        if stamper_card_id is not UNSET:
-            field_dict["stamper_card_id"] = stamper_card_id
-        if stamp_order is not UNSET:
-            field_dict["stamp_order"] = stamp_order
-        if stamper_condition_id is not UNSET:
-            field_dict["stamper_condition_id"] = stamper_condition_id
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.stamp_id is not UNSET:
+            field_dict["stamp_id"] = self.stamp_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        if self.purchase_id is not UNSET:
+            field_dict["purchase_id"] = self.purchase_id
+        if self.stamper_card_id is not UNSET:
+            field_dict["stamper_card_id"] = self.stamper_card_id
+        if self.stamp_order is not UNSET:
+            field_dict["stamp_order"] = self.stamp_order
+        if self.stamper_condition_id is not UNSET:
+            field_dict["stamper_condition_id"] = self.stamper_condition_id
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        stamp_id = d.pop("stamp_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.stamp_id = _src.get("stamp_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        purchase_id = d.pop("purchase_id", UNSET)
+        _self.purchase_id = _src.get("purchase_id", UNSET)
 
-        stamper_card_id = d.pop("stamper_card_id", UNSET)
+        _self.stamper_card_id = _src.get("stamper_card_id", UNSET)
 
-        stamp_order = d.pop("stamp_order", UNSET)
+        _self.stamp_order = _src.get("stamp_order", UNSET)
 
-        stamper_condition_id = d.pop("stamper_condition_id", UNSET)
+        _self.stamper_condition_id = _src.get("stamper_condition_id", UNSET)
 
-        created_at = d.pop("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: StamperStampState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = StamperStampState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StamperStampState_BY_VALUE[_v]
+            except KeyError:
+                _v = StamperStampState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        stamper_stamp = cls(
-            stamp_id=stamp_id,
-            customer_id=customer_id,
-            purchase_id=purchase_id,
-            stamper_card_id=stamper_card_id,
-            stamp_order=stamp_order,
-            stamper_condition_id=stamper_condition_id,
-            created_at=created_at,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        stamper_stamp.unknown_fields = d
-        return stamper_stamp
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StamperStamp", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -25,6 +26,50 @@ def _bind_models() -> None:
     from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "description",
+        "validity_period",
+        "collection_points",
+        "payment_points",
+        "qualification_type",
+        "discount",
+        "status_id",
+        "qualification_period",
+        "qualification_turnover",
+        "qualification_points",
+        "previous_status",
+        "next_status",
+        "overall_discount_on_discounted_purchase_items",
+        "text_id",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "description",
+        "validity_period",
+        "collection_points",
+        "payment_points",
+        "qualification_type",
+        "discount",
+        "status_id",
+        "qualification_period",
+        "qualification_turnover",
+        "qualification_points",
+        "previous_status",
+        "next_status",
+        "overall_discount_on_discounted_purchase_items",
+        "text_id",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -81,148 +126,96 @@ class Status:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        name = self.name
-
-        description = self.description
-
-        validity_period = self.validity_period
-
-        collection_points = self.collection_points
-
-        payment_points = self.payment_points
-
-        qualification_type = self.qualification_type
-
-        discount = self.discount
-
-        status_id = self.status_id
-
-        qualification_period = self.qualification_period
-
-        qualification_turnover: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.qualification_turnover, Unset):
-            qualification_turnover = []
-            for qualification_turnover_item_data in self.qualification_turnover:
-                qualification_turnover_item = qualification_turnover_item_data.to_dict()
-                qualification_turnover.append(qualification_turnover_item)
-
-        qualification_points = self.qualification_points
-
-        previous_status = self.previous_status
-
-        next_status = self.next_status
-
-        overall_discount_on_discounted_purchase_items = self.overall_discount_on_discounted_purchase_items
-
-        text_id = self.text_id
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "description": description,
-                "validity_period": validity_period,
-                "collection_points": collection_points,
-                "payment_points": payment_points,
-                "qualification_type": qualification_type,
-                "discount": discount,
-            }
-        )
-        if status_id is not UNSET:
-            field_dict["status_id"] = status_id
-        if qualification_period is not UNSET:
-            field_dict["qualification_period"] = qualification_period
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["description"] = self.description
+        field_dict["validity_period"] = self.validity_period
+        field_dict["collection_points"] = self.collection_points
+        field_dict["payment_points"] = self.payment_points
+        field_dict["qualification_type"] = self.qualification_type
+        field_dict["discount"] = self.discount
+        if self.status_id is not UNSET:
+            field_dict["status_id"] = self.status_id
+        if self.qualification_period is not UNSET:
+            field_dict["qualification_period"] = self.qualification_period
+        qualification_turnover = self.qualification_turnover
         if qualification_turnover is not UNSET:
-            field_dict["qualification_turnover"] = qualification_turnover
-        if qualification_points is not UNSET:
-            field_dict["qualification_points"] = qualification_points
-        if previous_status is not UNSET:
-            field_dict["previous_status"] = previous_status
-        if next_status is not UNSET:
-            field_dict["next_status"] = next_status
-        if overall_discount_on_discounted_purchase_items is not UNSET:
-            field_dict["overall_discount_on_discounted_purchase_items"] = (
-                overall_discount_on_discounted_purchase_items
+            field_dict["qualification_turnover"] = (
+                None
+                if qualification_turnover is None
+                else [item.to_dict() for item in qualification_turnover]
             )
-        if text_id is not UNSET:
-            field_dict["text_id"] = text_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.qualification_points is not UNSET:
+            field_dict["qualification_points"] = self.qualification_points
+        if self.previous_status is not UNSET:
+            field_dict["previous_status"] = self.previous_status
+        if self.next_status is not UNSET:
+            field_dict["next_status"] = self.next_status
+        if self.overall_discount_on_discounted_purchase_items is not UNSET:
+            field_dict["overall_discount_on_discounted_purchase_items"] = (
+                self.overall_discount_on_discounted_purchase_items
+            )
+        if self.text_id is not UNSET:
+            field_dict["text_id"] = self.text_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        description = d.pop("description")
+        _self.description = _src["description"]
 
-        validity_period = d.pop("validity_period")
+        _self.validity_period = _src["validity_period"]
 
-        collection_points = d.pop("collection_points")
+        _self.collection_points = _src["collection_points"]
 
-        payment_points = d.pop("payment_points")
+        _self.payment_points = _src["payment_points"]
 
-        qualification_type = d.pop("qualification_type")
+        _self.qualification_type = _src["qualification_type"]
 
-        discount = d.pop("discount")
+        _self.discount = _src["discount"]
 
-        status_id = d.pop("status_id", UNSET)
+        _self.status_id = _src.get("status_id", UNSET)
 
-        qualification_period = d.pop("qualification_period", UNSET)
+        _self.qualification_period = _src.get("qualification_period", UNSET)
 
-        _qualification_turnover = d.pop("qualification_turnover", UNSET)
-        qualification_turnover: list[QualificationTurnover] | Unset = UNSET
-        if _qualification_turnover is not UNSET:
-            qualification_turnover = []
-            for qualification_turnover_item_data in _qualification_turnover:
-                qualification_turnover_item = QualificationTurnover.from_dict(
-                    qualification_turnover_item_data
-                )
+        _v = _src.get("qualification_turnover", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(QualificationTurnover.from_dict, _v))
+        _self.qualification_turnover = _v
 
-                qualification_turnover.append(qualification_turnover_item)
+        _self.qualification_points = _src.get("qualification_points", UNSET)
 
-        qualification_points = d.pop("qualification_points", UNSET)
+        _self.previous_status = _src.get("previous_status", UNSET)
 
-        previous_status = d.pop("previous_status", UNSET)
+        _self.next_status = _src.get("next_status", UNSET)
 
-        next_status = d.pop("next_status", UNSET)
-
-        overall_discount_on_discounted_purchase_items = d.pop(
+        _self.overall_discount_on_discounted_purchase_items = _src.get(
             "overall_discount_on_discounted_purchase_items", UNSET
         )
 
-        text_id = d.pop("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        status = cls(
-            name=name,
-            description=description,
-            validity_period=validity_period,
-            collection_points=collection_points,
-            payment_points=payment_points,
-            qualification_type=qualification_type,
-            discount=discount,
-            status_id=status_id,
-            qualification_period=qualification_period,
-            qualification_turnover=qualification_turnover,
-            qualification_points=qualification_points,
-            previous_status=previous_status,
-            next_status=next_status,
-            overall_discount_on_discounted_purchase_items=overall_discount_on_discounted_purchase_items,
-            text_id=text_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        status.unknown_fields = d
-        return status
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Status", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

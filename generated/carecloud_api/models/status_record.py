@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.status_record_state import StatusRecordState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,35 @@ def _bind_models() -> None:
     from ..models.purchase_conditions import PurchaseConditions  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "status_id",
+        "customer_id",
+        "status_record_id",
+        "valid_from",
+        "valid_to",
+        "purchase_conditions",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "status_id",
+        "customer_id",
+        "status_record_id",
+        "valid_from",
+        "valid_to",
+        "purchase_conditions",
+        "last_change",
+        "state",
+    )
+)
+_StatusRecordState_BY_VALUE: dict[Any, StatusRecordState] = dict(StatusRecordState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -65,93 +95,70 @@ class StatusRecord:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        status_id = self.status_id
-
-        customer_id = self.customer_id
-
-        status_record_id = self.status_record_id
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        purchase_conditions: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.purchase_conditions, Unset):
-            purchase_conditions = self.purchase_conditions.to_dict()
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "status_id": status_id,
-                "customer_id": customer_id,
-            }
-        )
-        if status_record_id is not UNSET:
-            field_dict["status_record_id"] = status_record_id
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["status_id"] = self.status_id
+        field_dict["customer_id"] = self.customer_id
+        if self.status_record_id is not UNSET:
+            field_dict["status_record_id"] = self.status_record_id
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        purchase_conditions = self.purchase_conditions
         if purchase_conditions is not UNSET:
-            field_dict["purchase_conditions"] = purchase_conditions
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["purchase_conditions"] = (
+                None if purchase_conditions is None else purchase_conditions.to_dict()
+            )
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        status_id = d.pop("status_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.status_id = _src["status_id"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        status_record_id = d.pop("status_record_id", UNSET)
+        _self.status_record_id = _src.get("status_record_id", UNSET)
 
-        valid_from = d.pop("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        _purchase_conditions = d.pop("purchase_conditions", UNSET)
-        purchase_conditions: PurchaseConditions | Unset
-        if isinstance(_purchase_conditions, Unset):
-            purchase_conditions = UNSET
-        else:
-            purchase_conditions = PurchaseConditions.from_dict(_purchase_conditions)
+        _v = _src.get("purchase_conditions", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = PurchaseConditions.from_dict(_v)
+        _self.purchase_conditions = _v
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: StatusRecordState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = StatusRecordState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StatusRecordState_BY_VALUE[_v]
+            except KeyError:
+                _v = StatusRecordState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        status_record = cls(
-            status_id=status_id,
-            customer_id=customer_id,
-            status_record_id=status_record_id,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            purchase_conditions=purchase_conditions,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        status_record.unknown_fields = d
-        return status_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StatusRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

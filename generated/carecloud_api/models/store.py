@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.store_state import StoreState
 from ..models.store_visibility_for_customer import StoreVisibilityForCustomer
 from ..types import UNSET, Unset
@@ -31,6 +32,60 @@ def _bind_models() -> None:
     from ..models.opening_day import OpeningDay  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "store_id",
+        "store_code",
+        "name",
+        "partner_id",
+        "system_id",
+        "store_address",
+        "contact_email",
+        "manager_name",
+        "phone_number",
+        "gps_coordinates",
+        "url_address",
+        "opening",
+        "image_urls",
+        "visibility_for_customer",
+        "short_description",
+        "description",
+        "registration_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "store_id",
+        "store_code",
+        "name",
+        "partner_id",
+        "system_id",
+        "store_address",
+        "contact_email",
+        "manager_name",
+        "phone_number",
+        "gps_coordinates",
+        "url_address",
+        "opening",
+        "image_urls",
+        "visibility_for_customer",
+        "short_description",
+        "description",
+        "registration_id",
+        "last_change",
+        "state",
+    )
+)
+_StoreState_BY_VALUE: dict[Any, StoreState] = dict(StoreState._value2member_map_)  # type: ignore[arg-type]
+_StoreVisibilityForCustomer_BY_VALUE: dict[Any, StoreVisibilityForCustomer] = dict(
+    StoreVisibilityForCustomer._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -96,195 +151,128 @@ class Store:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        store_id = self.store_id
-
-        store_code = self.store_code
-
-        name = self.name
-
-        partner_id = self.partner_id
-
-        system_id = self.system_id
-
-        store_address: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.store_address, Unset):
-            store_address = self.store_address.to_dict()
-
-        contact_email = self.contact_email
-
-        manager_name = self.manager_name
-
-        phone_number = self.phone_number
-
-        gps_coordinates: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.gps_coordinates, Unset):
-            gps_coordinates = self.gps_coordinates.to_dict()
-
-        url_address = self.url_address
-
-        opening: list[dict[str, Any]] | Unset = UNSET
-        if not isinstance(self.opening, Unset):
-            opening = []
-            for opening_item_data in self.opening:
-                opening_item = opening_item_data.to_dict()
-                opening.append(opening_item)
-
-        image_urls: list[str] | Unset = UNSET
-        if not isinstance(self.image_urls, Unset):
-            image_urls = self.image_urls
-
-        visibility_for_customer: int | Unset = UNSET
-        if not isinstance(self.visibility_for_customer, Unset):
-            visibility_for_customer = self.visibility_for_customer.value
-
-        short_description = self.short_description
-
-        description = self.description
-
-        registration_id = self.registration_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "store_id": store_id,
-                "store_code": store_code,
-                "name": name,
-                "partner_id": partner_id,
-                "system_id": system_id,
-            }
-        )
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["store_id"] = self.store_id
+        field_dict["store_code"] = self.store_code
+        field_dict["name"] = self.name
+        field_dict["partner_id"] = self.partner_id
+        field_dict["system_id"] = self.system_id
+        store_address = self.store_address
         if store_address is not UNSET:
-            field_dict["store_address"] = store_address
-        if contact_email is not UNSET:
-            field_dict["contact_email"] = contact_email
-        if manager_name is not UNSET:
-            field_dict["manager_name"] = manager_name
-        if phone_number is not UNSET:
-            field_dict["phone_number"] = phone_number
+            field_dict["store_address"] = None if store_address is None else store_address.to_dict()
+        if self.contact_email is not UNSET:
+            field_dict["contact_email"] = self.contact_email
+        if self.manager_name is not UNSET:
+            field_dict["manager_name"] = self.manager_name
+        if self.phone_number is not UNSET:
+            field_dict["phone_number"] = self.phone_number
+        gps_coordinates = self.gps_coordinates
         if gps_coordinates is not UNSET:
-            field_dict["gps_coordinates"] = gps_coordinates
-        if url_address is not UNSET:
-            field_dict["url_address"] = url_address
+            field_dict["gps_coordinates"] = None if gps_coordinates is None else gps_coordinates.to_dict()
+        if self.url_address is not UNSET:
+            field_dict["url_address"] = self.url_address
+        opening = self.opening
         if opening is not UNSET:
-            field_dict["opening"] = opening
-        if image_urls is not UNSET:
-            field_dict["image_urls"] = image_urls
+            field_dict["opening"] = None if opening is None else [item.to_dict() for item in opening]
+        if self.image_urls is not UNSET:
+            field_dict["image_urls"] = self.image_urls
+        visibility_for_customer = self.visibility_for_customer
         if visibility_for_customer is not UNSET:
-            field_dict["visibility_for_customer"] = visibility_for_customer
-        if short_description is not UNSET:
-            field_dict["short_description"] = short_description
-        if description is not UNSET:
-            field_dict["description"] = description
-        if registration_id is not UNSET:
-            field_dict["registration_id"] = registration_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["visibility_for_customer"] = (
+                None if visibility_for_customer is None else visibility_for_customer.value
+            )
+        if self.short_description is not UNSET:
+            field_dict["short_description"] = self.short_description
+        if self.description is not UNSET:
+            field_dict["description"] = self.description
+        if self.registration_id is not UNSET:
+            field_dict["registration_id"] = self.registration_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        store_id = d.pop("store_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        store_code = d.pop("store_code")
+        _self.store_code = _src["store_code"]
 
-        name = d.pop("name")
+        _self.name = _src["name"]
 
-        partner_id = d.pop("partner_id")
+        _self.partner_id = _src["partner_id"]
 
-        system_id = d.pop("system_id")
+        _self.system_id = _src["system_id"]
 
-        _store_address = d.pop("store_address", UNSET)
-        store_address: Address | Unset
-        if isinstance(_store_address, Unset):
-            store_address = UNSET
-        else:
-            store_address = Address.from_dict(_store_address)
+        _v = _src.get("store_address", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Address.from_dict(_v)
+        _self.store_address = _v
 
-        contact_email = d.pop("contact_email", UNSET)
+        _self.contact_email = _src.get("contact_email", UNSET)
 
-        manager_name = d.pop("manager_name", UNSET)
+        _self.manager_name = _src.get("manager_name", UNSET)
 
-        phone_number = d.pop("phone_number", UNSET)
+        _self.phone_number = _src.get("phone_number", UNSET)
 
-        _gps_coordinates = d.pop("gps_coordinates", UNSET)
-        gps_coordinates: GPSCoordinates | Unset
-        if isinstance(_gps_coordinates, Unset):
-            gps_coordinates = UNSET
-        else:
-            gps_coordinates = GPSCoordinates.from_dict(_gps_coordinates)
+        _v = _src.get("gps_coordinates", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = GPSCoordinates.from_dict(_v)
+        _self.gps_coordinates = _v
 
-        url_address = d.pop("url_address", UNSET)
+        _self.url_address = _src.get("url_address", UNSET)
 
-        _opening = d.pop("opening", UNSET)
-        opening: list[OpeningDay] | Unset = UNSET
-        if _opening is not UNSET:
-            opening = []
-            for opening_item_data in _opening:
-                opening_item = OpeningDay.from_dict(opening_item_data)
+        _v = _src.get("opening", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = list(map(OpeningDay.from_dict, _v))
+        _self.opening = _v
 
-                opening.append(opening_item)
+        _self.image_urls = _src.get("image_urls", UNSET)
 
-        image_urls = cast(list[str], d.pop("image_urls", UNSET))
+        _v = _src.get("visibility_for_customer", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StoreVisibilityForCustomer_BY_VALUE[_v]
+            except KeyError:
+                _v = StoreVisibilityForCustomer(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.visibility_for_customer = _v
 
-        _visibility_for_customer = d.pop("visibility_for_customer", UNSET)
-        visibility_for_customer: StoreVisibilityForCustomer | Unset
-        if isinstance(_visibility_for_customer, Unset):
-            visibility_for_customer = UNSET
-        else:
-            visibility_for_customer = StoreVisibilityForCustomer(_visibility_for_customer)
+        _self.short_description = _src.get("short_description", UNSET)
 
-        short_description = d.pop("short_description", UNSET)
+        _self.description = _src.get("description", UNSET)
 
-        description = d.pop("description", UNSET)
+        _self.registration_id = _src.get("registration_id", UNSET)
 
-        registration_id = d.pop("registration_id", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _StoreState_BY_VALUE[_v]
+            except KeyError:
+                _v = StoreState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        _state = d.pop("state", UNSET)
-        state: StoreState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = StoreState(_state)
-
-        store = cls(
-            store_id=store_id,
-            store_code=store_code,
-            name=name,
-            partner_id=partner_id,
-            system_id=system_id,
-            store_address=store_address,
-            contact_email=contact_email,
-            manager_name=manager_name,
-            phone_number=phone_number,
-            gps_coordinates=gps_coordinates,
-            url_address=url_address,
-            opening=opening,
-            image_urls=image_urls,
-            visibility_for_customer=visibility_for_customer,
-            short_description=short_description,
-            description=description,
-            registration_id=registration_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        store.unknown_fields = d
-        return store
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Store", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,9 +8,30 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="StoreGroupRecord")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "store_id",
+        "store_group_id",
+        "store_group_record_id",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "store_id",
+        "store_group_id",
+        "store_group_record_id",
+        "last_change",
+    )
+)
 
 
 @_attrs_define
@@ -37,49 +58,39 @@ class StoreGroupRecord:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        store_id = self.store_id
-
-        store_group_id = self.store_group_id
-
-        store_group_record_id = self.store_group_record_id
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "store_id": store_id,
-                "store_group_id": store_group_id,
-            }
-        )
-        if store_group_record_id is not UNSET:
-            field_dict["store_group_record_id"] = store_group_record_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["store_id"] = self.store_id
+        field_dict["store_group_id"] = self.store_group_id
+        if self.store_group_record_id is not UNSET:
+            field_dict["store_group_record_id"] = self.store_group_record_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        store_id = d.pop("store_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.store_id = _src["store_id"]
 
-        store_group_id = d.pop("store_group_id")
+        _self.store_group_id = _src["store_group_id"]
 
-        store_group_record_id = d.pop("store_group_record_id", UNSET)
+        _self.store_group_record_id = _src.get("store_group_record_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        store_group_record = cls(
-            store_id=store_id,
-            store_group_id=store_group_id,
-            store_group_record_id=store_group_record_id,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        store_group_record.unknown_fields = d
-        return store_group_record
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("StoreGroupRecord", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,10 +8,34 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.tag_state import TagState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Tag")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "tag_id",
+        "name",
+        "text_id",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "tag_id",
+        "name",
+        "text_id",
+        "state",
+        "last_change",
+    )
+)
+_TagState_BY_VALUE: dict[Any, TagState] = dict(TagState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -39,62 +63,52 @@ class Tag:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        tag_id = self.tag_id
-
-        name = self.name
-
-        text_id = self.text_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if tag_id is not UNSET:
-            field_dict["tag_id"] = tag_id
-        if name is not UNSET:
-            field_dict["name"] = name
-        if text_id is not UNSET:
-            field_dict["text_id"] = text_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.tag_id is not UNSET:
+            field_dict["tag_id"] = self.tag_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
+        if self.text_id is not UNSET:
+            field_dict["text_id"] = self.text_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        tag_id = d.pop("tag_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.tag_id = _src.get("tag_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        text_id = d.pop("text_id", UNSET)
+        _self.text_id = _src.get("text_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: TagState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = TagState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _TagState_BY_VALUE[_v]
+            except KeyError:
+                _v = TagState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        tag = cls(
-            tag_id=tag_id,
-            name=name,
-            text_id=text_id,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        tag.unknown_fields = d
-        return tag
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Tag", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

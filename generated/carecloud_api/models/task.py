@@ -9,11 +9,46 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.task_state_value import TaskStateValue
 from ..models.task_task_priority import TaskTaskPriority
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Task")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "task_type_id",
+        "task_state_id",
+        "customer_id",
+        "task_title",
+        "task_priority",
+        "task_id",
+        "task_note",
+        "due_date",
+        "created_at",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "task_type_id",
+        "task_state_id",
+        "customer_id",
+        "task_title",
+        "task_priority",
+        "task_id",
+        "task_note",
+        "due_date",
+        "created_at",
+        "state",
+    )
+)
+_TaskStateValue_BY_VALUE: dict[Any, TaskStateValue] = dict(TaskStateValue._value2member_map_)  # type: ignore[arg-type]
+_TaskTaskPriority_BY_VALUE: dict[Any, TaskTaskPriority] = dict(TaskTaskPriority._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -55,102 +90,91 @@ class Task:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        task_type_id = self.task_type_id
-
-        task_state_id = self.task_state_id
-
-        customer_id = self.customer_id
-
-        task_title = self.task_title
-
-        task_priority = self.task_priority.value
-
-        task_id = self.task_id
-
-        task_note = self.task_note
-
-        due_date: str | Unset = UNSET
-        if not isinstance(self.due_date, Unset):
-            due_date = self.due_date.isoformat()
-
-        created_at = self.created_at
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "task_type_id": task_type_id,
-                "task_state_id": task_state_id,
-                "customer_id": customer_id,
-                "task_title": task_title,
-                "task_priority": task_priority,
-            }
-        )
-        if task_id is not UNSET:
-            field_dict["task_id"] = task_id
-        if task_note is not UNSET:
-            field_dict["task_note"] = task_note
-        if due_date is not UNSET:
-            field_dict["due_date"] = due_date
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["task_type_id"] = self.task_type_id
+        field_dict["task_state_id"] = self.task_state_id
+        field_dict["customer_id"] = self.customer_id
+        field_dict["task_title"] = self.task_title
+        task_priority = self.task_priority
+        field_dict["task_priority"] = None if task_priority is None else task_priority.value
+        if self.task_id is not UNSET:
+            field_dict["task_id"] = self.task_id
+        if self.task_note is not UNSET:
+            field_dict["task_note"] = self.task_note
+        if self.due_date is None:
+            field_dict["due_date"] = None
+        else:
+            due_date: str | Unset = UNSET
+            if not isinstance(self.due_date, Unset):
+                due_date = self.due_date.isoformat()
+            if due_date is not UNSET:
+                field_dict["due_date"] = due_date
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        task_type_id = d.pop("task_type_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.task_type_id = _src["task_type_id"]
 
-        task_state_id = d.pop("task_state_id")
+        _self.task_state_id = _src["task_state_id"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        task_title = d.pop("task_title")
+        _self.task_title = _src["task_title"]
 
-        task_priority = TaskTaskPriority(d.pop("task_priority"))
+        _v = _src["task_priority"]
+        if _v is not None:
+            try:
+                _v = _TaskTaskPriority_BY_VALUE[_v]
+            except KeyError:
+                _v = TaskTaskPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.task_priority = _v
 
-        task_id = d.pop("task_id", UNSET)
+        _self.task_id = _src.get("task_id", UNSET)
 
-        task_note = d.pop("task_note", UNSET)
+        _self.task_note = _src.get("task_note", UNSET)
 
-        _due_date = d.pop("due_date", UNSET)
-        due_date: datetime.date | Unset
-        if isinstance(_due_date, Unset):
-            due_date = UNSET
+        _due_date_raw = _src.get("due_date", UNSET)
+        if _due_date_raw is None:
+            _self.due_date = None
         else:
-            due_date = datetime.date.fromisoformat(_due_date)
+            _due_date = _due_date_raw
+            due_date: datetime.date | Unset
+            if isinstance(_due_date, Unset):
+                due_date = UNSET
+            else:
+                due_date = datetime.date.fromisoformat(_due_date)
 
-        created_at = d.pop("created_at", UNSET)
+            _self.due_date = due_date
 
-        _state = d.pop("state", UNSET)
-        state: TaskStateValue | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = TaskStateValue(_state)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        task = cls(
-            task_type_id=task_type_id,
-            task_state_id=task_state_id,
-            customer_id=customer_id,
-            task_title=task_title,
-            task_priority=task_priority,
-            task_id=task_id,
-            task_note=task_note,
-            due_date=due_date,
-            created_at=created_at,
-            state=state,
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _TaskStateValue_BY_VALUE[_v]
+            except KeyError:
+                _v = TaskStateValue(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
+
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        task.unknown_fields = d
-        return task
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Task", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,10 +8,34 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.task_comment_state import TaskCommentState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskCommentWrite")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "text",
+        "task_comment_id",
+        "task_id",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "text",
+        "task_comment_id",
+        "task_id",
+        "last_change",
+        "state",
+    )
+)
+_TaskCommentState_BY_VALUE: dict[Any, TaskCommentState] = dict(TaskCommentState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -40,64 +64,51 @@ class TaskCommentWrite:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        text = self.text
-
-        task_comment_id = self.task_comment_id
-
-        task_id = self.task_id
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "text": text,
-            }
-        )
-        if task_comment_id is not UNSET:
-            field_dict["task_comment_id"] = task_comment_id
-        if task_id is not UNSET:
-            field_dict["task_id"] = task_id
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["text"] = self.text
+        if self.task_comment_id is not UNSET:
+            field_dict["task_comment_id"] = self.task_comment_id
+        if self.task_id is not UNSET:
+            field_dict["task_id"] = self.task_id
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        text = d.pop("text")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.text = _src["text"]
 
-        task_comment_id = d.pop("task_comment_id", UNSET)
+        _self.task_comment_id = _src.get("task_comment_id", UNSET)
 
-        task_id = d.pop("task_id", UNSET)
+        _self.task_id = _src.get("task_id", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: TaskCommentState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = TaskCommentState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _TaskCommentState_BY_VALUE[_v]
+            except KeyError:
+                _v = TaskCommentState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        task_comment_write = cls(
-            text=text,
-            task_comment_id=task_comment_id,
-            task_id=task_id,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        task_comment_write.unknown_fields = d
-        return task_comment_write
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TaskCommentWrite", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

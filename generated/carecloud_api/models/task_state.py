@@ -8,10 +8,32 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.task_state_state import TaskStateState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskState")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "name",
+        "text_id",
+        "task_state_id",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "name",
+        "text_id",
+        "task_state_id",
+        "state",
+    )
+)
+_TaskStateState_BY_VALUE: dict[Any, TaskStateState] = dict(TaskStateState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -36,56 +58,46 @@ class TaskState:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        name = self.name
-
-        text_id = self.text_id
-
-        task_state_id = self.task_state_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "name": name,
-                "text_id": text_id,
-            }
-        )
-        if task_state_id is not UNSET:
-            field_dict["task_state_id"] = task_state_id
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["name"] = self.name
+        field_dict["text_id"] = self.text_id
+        if self.task_state_id is not UNSET:
+            field_dict["task_state_id"] = self.task_state_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        name = d.pop("name")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.name = _src["name"]
 
-        text_id = d.pop("text_id")
+        _self.text_id = _src["text_id"]
 
-        task_state_id = d.pop("task_state_id", UNSET)
+        _self.task_state_id = _src.get("task_state_id", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: TaskStateState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = TaskStateState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _TaskStateState_BY_VALUE[_v]
+            except KeyError:
+                _v = TaskStateState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        task_state = cls(
-            name=name,
-            text_id=text_id,
-            task_state_id=task_state_id,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        task_state.unknown_fields = d
-        return task_state
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TaskState", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

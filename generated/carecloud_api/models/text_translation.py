@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TextTranslation")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "language_code",
+        "text",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "language_code",
+        "text",
+    )
+)
 
 
 @_attrs_define
@@ -32,34 +49,33 @@ class TextTranslation:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        language_code = self.language_code
-
-        text = self.text
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if language_code is not UNSET:
-            field_dict["language_code"] = language_code
-        if text is not UNSET:
-            field_dict["text"] = text
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.language_code is not UNSET:
+            field_dict["language_code"] = self.language_code
+        if self.text is not UNSET:
+            field_dict["text"] = self.text
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        language_code = d.pop("language_code", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.language_code = _src.get("language_code", UNSET)
 
-        text = d.pop("text", UNSET)
+        _self.text = _src.get("text", UNSET)
 
-        text_translation = cls(
-            language_code=language_code,
-            text=text,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        text_translation.unknown_fields = d
-        return text_translation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TextTranslation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

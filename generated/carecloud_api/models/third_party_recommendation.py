@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.third_party_recommendation_state import ThirdPartyRecommendationState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,39 @@ def _bind_models() -> None:
     from ..models.product_identification import ProductIdentification  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "products",
+        "recommended_product",
+        "recommendation_system_id",
+        "recommendation_system_dataset_id",
+        "score",
+        "third_party_recommendation_id",
+        "customer_id",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "products",
+        "recommended_product",
+        "recommendation_system_id",
+        "recommendation_system_dataset_id",
+        "score",
+        "third_party_recommendation_id",
+        "customer_id",
+        "state",
+        "last_change",
+    )
+)
+_ThirdPartyRecommendationState_BY_VALUE: dict[Any, ThirdPartyRecommendationState] = dict(
+    ThirdPartyRecommendationState._value2member_map_
+)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -69,98 +103,77 @@ class ThirdPartyRecommendation:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        products = []
-        for products_item_data in self.products:
-            products_item = products_item_data.to_dict()
-            products.append(products_item)
-
-        recommended_product = self.recommended_product.to_dict()
-
-        recommendation_system_id = self.recommendation_system_id
-
-        recommendation_system_dataset_id = self.recommendation_system_dataset_id
-
-        score = self.score
-
-        third_party_recommendation_id = self.third_party_recommendation_id
-
-        customer_id = self.customer_id
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "products": products,
-                "recommended_product": recommended_product,
-                "recommendation_system_id": recommendation_system_id,
-                "recommendation_system_dataset_id": recommendation_system_dataset_id,
-                "score": score,
-            }
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        products = self.products
+        field_dict["products"] = None if products is None else [item.to_dict() for item in products]
+        recommended_product = self.recommended_product
+        field_dict["recommended_product"] = (
+            None if recommended_product is None else recommended_product.to_dict()
         )
-        if third_party_recommendation_id is not UNSET:
-            field_dict["third_party_recommendation_id"] = third_party_recommendation_id
-        if customer_id is not UNSET:
-            field_dict["customer_id"] = customer_id
+        field_dict["recommendation_system_id"] = self.recommendation_system_id
+        field_dict["recommendation_system_dataset_id"] = self.recommendation_system_dataset_id
+        field_dict["score"] = self.score
+        if self.third_party_recommendation_id is not UNSET:
+            field_dict["third_party_recommendation_id"] = self.third_party_recommendation_id
+        if self.customer_id is not UNSET:
+            field_dict["customer_id"] = self.customer_id
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        products = []
-        _products = d.pop("products")
-        for products_item_data in _products:
-            products_item = ProductIdentification.from_dict(products_item_data)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _v = _src["products"]
+        if _v is not None:
+            _v = list(map(ProductIdentification.from_dict, _v))
+        _self.products = _v
 
-            products.append(products_item)
+        _v = _src["recommended_product"]
+        if _v is not None:
+            _v = ProductIdentification.from_dict(_v)
+        _self.recommended_product = _v
 
-        recommended_product = ProductIdentification.from_dict(d.pop("recommended_product"))
+        _self.recommendation_system_id = _src["recommendation_system_id"]
 
-        recommendation_system_id = d.pop("recommendation_system_id")
+        _self.recommendation_system_dataset_id = _src["recommendation_system_dataset_id"]
 
-        recommendation_system_dataset_id = d.pop("recommendation_system_dataset_id")
+        _self.score = _src["score"]
 
-        score = d.pop("score")
+        _self.third_party_recommendation_id = _src.get("third_party_recommendation_id", UNSET)
 
-        third_party_recommendation_id = d.pop("third_party_recommendation_id", UNSET)
+        _self.customer_id = _src.get("customer_id", UNSET)
 
-        customer_id = d.pop("customer_id", UNSET)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _ThirdPartyRecommendationState_BY_VALUE[_v]
+            except KeyError:
+                _v = ThirdPartyRecommendationState(
+                    _v
+                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        _state = d.pop("state", UNSET)
-        state: ThirdPartyRecommendationState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = ThirdPartyRecommendationState(_state)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
-
-        third_party_recommendation = cls(
-            products=products,
-            recommended_product=recommended_product,
-            recommendation_system_id=recommendation_system_id,
-            recommendation_system_dataset_id=recommendation_system_dataset_id,
-            score=score,
-            third_party_recommendation_id=third_party_recommendation_id,
-            customer_id=customer_id,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        third_party_recommendation.unknown_fields = d
-        return third_party_recommendation
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("ThirdPartyRecommendation", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

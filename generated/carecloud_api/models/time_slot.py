@@ -8,10 +8,40 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.time_slot_state import TimeSlotState
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TimeSlot")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "ticket_id",
+        "valid_from",
+        "valid_to",
+        "total_capacity",
+        "time_slot_id",
+        "free_capacity",
+        "state",
+        "last_change",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "ticket_id",
+        "valid_from",
+        "valid_to",
+        "total_capacity",
+        "time_slot_id",
+        "free_capacity",
+        "state",
+        "last_change",
+    )
+)
+_TimeSlotState_BY_VALUE: dict[Any, TimeSlotState] = dict(TimeSlotState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -46,82 +76,60 @@ class TimeSlot:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        ticket_id = self.ticket_id
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        total_capacity = self.total_capacity
-
-        time_slot_id = self.time_slot_id
-
-        free_capacity = self.free_capacity
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
-        last_change = self.last_change
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "ticket_id": ticket_id,
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "total_capacity": total_capacity,
-            }
-        )
-        if time_slot_id is not UNSET:
-            field_dict["time_slot_id"] = time_slot_id
-        if free_capacity is not UNSET:
-            field_dict["free_capacity"] = free_capacity
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["ticket_id"] = self.ticket_id
+        field_dict["valid_from"] = self.valid_from
+        field_dict["valid_to"] = self.valid_to
+        field_dict["total_capacity"] = self.total_capacity
+        if self.time_slot_id is not UNSET:
+            field_dict["time_slot_id"] = self.time_slot_id
+        if self.free_capacity is not UNSET:
+            field_dict["free_capacity"] = self.free_capacity
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
-
+            field_dict["state"] = None if state is None else state.value
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        ticket_id = d.pop("ticket_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.ticket_id = _src["ticket_id"]
 
-        valid_from = d.pop("valid_from")
+        _self.valid_from = _src["valid_from"]
 
-        valid_to = d.pop("valid_to")
+        _self.valid_to = _src["valid_to"]
 
-        total_capacity = d.pop("total_capacity")
+        _self.total_capacity = _src["total_capacity"]
 
-        time_slot_id = d.pop("time_slot_id", UNSET)
+        _self.time_slot_id = _src.get("time_slot_id", UNSET)
 
-        free_capacity = d.pop("free_capacity", UNSET)
+        _self.free_capacity = _src.get("free_capacity", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: TimeSlotState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = TimeSlotState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _TimeSlotState_BY_VALUE[_v]
+            except KeyError:
+                _v = TimeSlotState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        time_slot = cls(
-            ticket_id=ticket_id,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            total_capacity=total_capacity,
-            time_slot_id=time_slot_id,
-            free_capacity=free_capacity,
-            state=state,
-            last_change=last_change,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        time_slot.unknown_fields = d
-        return time_slot
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("TimeSlot", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -3,14 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="User")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "login",
+        "first_name",
+        "last_name",
+        "email",
+        "user_id",
+        "phone",
+        "user_role_ids",
+        "store_id",
+        "last_login",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "login",
+        "first_name",
+        "last_name",
+        "email",
+        "user_id",
+        "phone",
+        "user_role_ids",
+        "store_id",
+        "last_login",
+    )
+)
 
 
 @_attrs_define
@@ -46,84 +77,57 @@ class User:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        login = self.login
-
-        first_name = self.first_name
-
-        last_name = self.last_name
-
-        email = self.email
-
-        user_id = self.user_id
-
-        phone = self.phone
-
-        user_role_ids: list[str] | Unset = UNSET
-        if not isinstance(self.user_role_ids, Unset):
-            user_role_ids = self.user_role_ids
-
-        store_id = self.store_id
-
-        last_login = self.last_login
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "login": login,
-                "first_name": first_name,
-                "last_name": last_name,
-                "email": email,
-            }
-        )
-        if user_id is not UNSET:
-            field_dict["user_id"] = user_id
-        if phone is not UNSET:
-            field_dict["phone"] = phone
-        if user_role_ids is not UNSET:
-            field_dict["user_role_ids"] = user_role_ids
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if last_login is not UNSET:
-            field_dict["last_login"] = last_login
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["login"] = self.login
+        field_dict["first_name"] = self.first_name
+        field_dict["last_name"] = self.last_name
+        field_dict["email"] = self.email
+        if self.user_id is not UNSET:
+            field_dict["user_id"] = self.user_id
+        if self.phone is not UNSET:
+            field_dict["phone"] = self.phone
+        if self.user_role_ids is not UNSET:
+            field_dict["user_role_ids"] = self.user_role_ids
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.last_login is not UNSET:
+            field_dict["last_login"] = self.last_login
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        login = d.pop("login")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.login = _src["login"]
 
-        first_name = d.pop("first_name")
+        _self.first_name = _src["first_name"]
 
-        last_name = d.pop("last_name")
+        _self.last_name = _src["last_name"]
 
-        email = d.pop("email")
+        _self.email = _src["email"]
 
-        user_id = d.pop("user_id", UNSET)
+        _self.user_id = _src.get("user_id", UNSET)
 
-        phone = d.pop("phone", UNSET)
+        _self.phone = _src.get("phone", UNSET)
 
-        user_role_ids = cast(list[str], d.pop("user_role_ids", UNSET))
+        _self.user_role_ids = _src.get("user_role_ids", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        last_login = d.pop("last_login", UNSET)
+        _self.last_login = _src.get("last_login", UNSET)
 
-        user = cls(
-            login=login,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            user_id=user_id,
-            phone=phone,
-            user_role_ids=user_role_ids,
-            store_id=store_id,
-            last_login=last_login,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        user.unknown_fields = d
-        return user
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("User", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

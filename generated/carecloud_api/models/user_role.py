@@ -8,9 +8,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="UserRole")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "user_role_id",
+        "name",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "user_role_id",
+        "name",
+    )
+)
 
 
 @_attrs_define
@@ -29,34 +46,33 @@ class UserRole:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        user_role_id = self.user_role_id
-
-        name = self.name
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if user_role_id is not UNSET:
-            field_dict["user_role_id"] = user_role_id
-        if name is not UNSET:
-            field_dict["name"] = name
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.user_role_id is not UNSET:
+            field_dict["user_role_id"] = self.user_role_id
+        if self.name is not UNSET:
+            field_dict["name"] = self.name
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        user_role_id = d.pop("user_role_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.user_role_id = _src.get("user_role_id", UNSET)
 
-        name = d.pop("name", UNSET)
+        _self.name = _src.get("name", UNSET)
 
-        user_role = cls(
-            user_role_id=user_role_id,
-            name=name,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        user_role.unknown_fields = d
-        return user_role
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("UserRole", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

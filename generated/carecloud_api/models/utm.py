@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="UTM")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+    )
+)
 
 
 @_attrs_define
@@ -34,41 +53,37 @@ class UTM:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        utm_source = self.utm_source
-
-        utm_medium = self.utm_medium
-
-        utm_campaign = self.utm_campaign
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if utm_source is not UNSET:
-            field_dict["utm_source"] = utm_source
-        if utm_medium is not UNSET:
-            field_dict["utm_medium"] = utm_medium
-        if utm_campaign is not UNSET:
-            field_dict["utm_campaign"] = utm_campaign
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.utm_source is not UNSET:
+            field_dict["utm_source"] = self.utm_source
+        if self.utm_medium is not UNSET:
+            field_dict["utm_medium"] = self.utm_medium
+        if self.utm_campaign is not UNSET:
+            field_dict["utm_campaign"] = self.utm_campaign
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        utm_source = d.pop("utm_source", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.utm_source = _src.get("utm_source", UNSET)
 
-        utm_medium = d.pop("utm_medium", UNSET)
+        _self.utm_medium = _src.get("utm_medium", UNSET)
 
-        utm_campaign = d.pop("utm_campaign", UNSET)
+        _self.utm_campaign = _src.get("utm_campaign", UNSET)
 
-        utm = cls(
-            utm_source=utm_source,
-            utm_medium=utm_medium,
-            utm_campaign=utm_campaign,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        utm.unknown_fields = d
-        return utm
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("UTM", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

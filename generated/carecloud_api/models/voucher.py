@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..models.voucher_state import VoucherState
 from ..types import UNSET, Unset
 
@@ -26,6 +27,47 @@ def _bind_models() -> None:
     from ..models.reward import Reward  # noqa: PLC0415
 
     _models_bound = True
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "customer_id",
+        "voucher_id",
+        "store_id",
+        "code",
+        "value",
+        "applied_date",
+        "valid_from",
+        "valid_to",
+        "reward_group",
+        "note",
+        "reward",
+        "created_at",
+        "last_change",
+        "state",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "customer_id",
+        "voucher_id",
+        "store_id",
+        "code",
+        "value",
+        "applied_date",
+        "valid_from",
+        "valid_to",
+        "reward_group",
+        "note",
+        "reward",
+        "created_at",
+        "last_change",
+        "state",
+    )
+)
+_VoucherState_BY_VALUE: dict[Any, VoucherState] = dict(VoucherState._value2member_map_)  # type: ignore[arg-type]
 
 
 @_attrs_define
@@ -79,136 +121,93 @@ class Voucher:
     def to_dict(self) -> dict[str, Any]:
         if not _models_bound:
             _bind_models()
-        customer_id = self.customer_id
-
-        voucher_id = self.voucher_id
-
-        store_id = self.store_id
-
-        code = self.code
-
-        value = self.value
-
-        applied_date = self.applied_date
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        reward_group = self.reward_group
-
-        note = self.note
-
-        reward: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.reward, Unset):
-            reward = self.reward.to_dict()
-
-        created_at = self.created_at
-
-        last_change = self.last_change
-
-        state: int | Unset = UNSET
-        if not isinstance(self.state, Unset):
-            state = self.state.value
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "customer_id": customer_id,
-            }
-        )
-        if voucher_id is not UNSET:
-            field_dict["voucher_id"] = voucher_id
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if code is not UNSET:
-            field_dict["code"] = code
-        if value is not UNSET:
-            field_dict["value"] = value
-        if applied_date is not UNSET:
-            field_dict["applied_date"] = applied_date
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if reward_group is not UNSET:
-            field_dict["reward_group"] = reward_group
-        if note is not UNSET:
-            field_dict["note"] = note
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["customer_id"] = self.customer_id
+        if self.voucher_id is not UNSET:
+            field_dict["voucher_id"] = self.voucher_id
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.code is not UNSET:
+            field_dict["code"] = self.code
+        if self.value is not UNSET:
+            field_dict["value"] = self.value
+        if self.applied_date is not UNSET:
+            field_dict["applied_date"] = self.applied_date
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.reward_group is not UNSET:
+            field_dict["reward_group"] = self.reward_group
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
+        reward = self.reward
         if reward is not UNSET:
-            field_dict["reward"] = reward
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if last_change is not UNSET:
-            field_dict["last_change"] = last_change
+            field_dict["reward"] = None if reward is None else reward.to_dict()
+        if self.created_at is not UNSET:
+            field_dict["created_at"] = self.created_at
+        if self.last_change is not UNSET:
+            field_dict["last_change"] = self.last_change
+        state = self.state
         if state is not UNSET:
-            field_dict["state"] = state
-
+            field_dict["state"] = None if state is None else state.value
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        d = dict(src_dict)
-        customer_id = d.pop("customer_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.customer_id = _src["customer_id"]
 
-        voucher_id = d.pop("voucher_id", UNSET)
+        _self.voucher_id = _src.get("voucher_id", UNSET)
 
-        store_id = d.pop("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        code = d.pop("code", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        value = d.pop("value", UNSET)
+        _self.value = _src.get("value", UNSET)
 
-        applied_date = d.pop("applied_date", UNSET)
+        _self.applied_date = _src.get("applied_date", UNSET)
 
-        valid_from = d.pop("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        reward_group = d.pop("reward_group", UNSET)
+        _self.reward_group = _src.get("reward_group", UNSET)
 
-        note = d.pop("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        _reward = d.pop("reward", UNSET)
-        reward: Reward | Unset
-        if isinstance(_reward, Unset):
-            reward = UNSET
-        else:
-            reward = Reward.from_dict(_reward)
+        _v = _src.get("reward", UNSET)
+        if _v is not UNSET and _v is not None:
+            _v = Reward.from_dict(_v)
+        _self.reward = _v
 
-        created_at = d.pop("created_at", UNSET)
+        _self.created_at = _src.get("created_at", UNSET)
 
-        last_change = d.pop("last_change", UNSET)
+        _self.last_change = _src.get("last_change", UNSET)
 
-        _state = d.pop("state", UNSET)
-        state: VoucherState | Unset
-        if isinstance(_state, Unset):
-            state = UNSET
-        else:
-            state = VoucherState(_state)
+        _v = _src.get("state", UNSET)
+        if _v is not UNSET and _v is not None:
+            try:
+                _v = _VoucherState_BY_VALUE[_v]
+            except KeyError:
+                _v = VoucherState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
+        _self.state = _v
 
-        voucher = cls(
-            customer_id=customer_id,
-            voucher_id=voucher_id,
-            store_id=store_id,
-            code=code,
-            value=value,
-            applied_date=applied_date,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            reward_group=reward_group,
-            note=note,
-            reward=reward,
-            created_at=created_at,
-            last_change=last_change,
-            state=state,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        voucher.unknown_fields = d
-        return voucher
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("Voucher", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

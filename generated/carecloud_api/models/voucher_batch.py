@@ -8,9 +8,40 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="VoucherBatch")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "reward_id",
+        "customer_id",
+        "store_id",
+        "code",
+        "value",
+        "applied_date",
+        "valid_from",
+        "valid_to",
+        "note",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "reward_id",
+        "customer_id",
+        "store_id",
+        "code",
+        "value",
+        "applied_date",
+        "valid_from",
+        "valid_to",
+        "note",
+    )
+)
 
 
 @_attrs_define
@@ -49,84 +80,59 @@ class VoucherBatch:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        reward_id = self.reward_id
-
-        customer_id = self.customer_id
-
-        store_id = self.store_id
-
-        code = self.code
-
-        value = self.value
-
-        applied_date = self.applied_date
-
-        valid_from = self.valid_from
-
-        valid_to = self.valid_to
-
-        note = self.note
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update(
-            {
-                "reward_id": reward_id,
-                "customer_id": customer_id,
-            }
-        )
-        if store_id is not UNSET:
-            field_dict["store_id"] = store_id
-        if code is not UNSET:
-            field_dict["code"] = code
-        if value is not UNSET:
-            field_dict["value"] = value
-        if applied_date is not UNSET:
-            field_dict["applied_date"] = applied_date
-        if valid_from is not UNSET:
-            field_dict["valid_from"] = valid_from
-        if valid_to is not UNSET:
-            field_dict["valid_to"] = valid_to
-        if note is not UNSET:
-            field_dict["note"] = note
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        field_dict["reward_id"] = self.reward_id
+        field_dict["customer_id"] = self.customer_id
+        if self.store_id is not UNSET:
+            field_dict["store_id"] = self.store_id
+        if self.code is not UNSET:
+            field_dict["code"] = self.code
+        if self.value is not UNSET:
+            field_dict["value"] = self.value
+        if self.applied_date is not UNSET:
+            field_dict["applied_date"] = self.applied_date
+        if self.valid_from is not UNSET:
+            field_dict["valid_from"] = self.valid_from
+        if self.valid_to is not UNSET:
+            field_dict["valid_to"] = self.valid_to
+        if self.note is not UNSET:
+            field_dict["note"] = self.note
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        reward_id = d.pop("reward_id")
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.reward_id = _src["reward_id"]
 
-        customer_id = d.pop("customer_id")
+        _self.customer_id = _src["customer_id"]
 
-        store_id = d.pop("store_id", UNSET)
+        _self.store_id = _src.get("store_id", UNSET)
 
-        code = d.pop("code", UNSET)
+        _self.code = _src.get("code", UNSET)
 
-        value = d.pop("value", UNSET)
+        _self.value = _src.get("value", UNSET)
 
-        applied_date = d.pop("applied_date", UNSET)
+        _self.applied_date = _src.get("applied_date", UNSET)
 
-        valid_from = d.pop("valid_from", UNSET)
+        _self.valid_from = _src.get("valid_from", UNSET)
 
-        valid_to = d.pop("valid_to", UNSET)
+        _self.valid_to = _src.get("valid_to", UNSET)
 
-        note = d.pop("note", UNSET)
+        _self.note = _src.get("note", UNSET)
 
-        voucher_batch = cls(
-            reward_id=reward_id,
-            customer_id=customer_id,
-            store_id=store_id,
-            code=code,
-            value=value,
-            applied_date=applied_date,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            note=note,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        voucher_batch.unknown_fields = d
-        return voucher_batch
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("VoucherBatch", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

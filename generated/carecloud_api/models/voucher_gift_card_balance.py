@@ -8,9 +8,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from .. import parsing as _null_policy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="VoucherGiftCardBalance")
+
+
+_new = object.__new__
+_KNOWN_FIELDS = frozenset(
+    (
+        "voucher_id",
+        "current_balance",
+        "original_balance",
+    )
+)
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(
+    (
+        "voucher_id",
+        "current_balance",
+        "original_balance",
+    )
+)
 
 
 @_attrs_define
@@ -32,41 +51,37 @@ class VoucherGiftCardBalance:
     unknown_fields: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        voucher_id = self.voucher_id
-
-        current_balance = self.current_balance
-
-        original_balance = self.original_balance
-
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.unknown_fields)
-        field_dict.update({})
-        if voucher_id is not UNSET:
-            field_dict["voucher_id"] = voucher_id
-        if current_balance is not UNSET:
-            field_dict["current_balance"] = current_balance
-        if original_balance is not UNSET:
-            field_dict["original_balance"] = original_balance
-
+        if self.unknown_fields:
+            field_dict.update(self.unknown_fields)
+        if self.voucher_id is not UNSET:
+            field_dict["voucher_id"] = self.voucher_id
+        if self.current_balance is not UNSET:
+            field_dict["current_balance"] = self.current_balance
+        if self.original_balance is not UNSET:
+            field_dict["original_balance"] = self.original_balance
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
-        voucher_id = d.pop("voucher_id", UNSET)
+        _src = src_dict
+        # Built without attrs' __init__ (keyword arguments for every field cost more than the
+        # fields): every attribute is set below, the same values __init__ would set.
+        _self = _new(cls)
+        _self.voucher_id = _src.get("voucher_id", UNSET)
 
-        current_balance = d.pop("current_balance", UNSET)
+        _self.current_balance = _src.get("current_balance", UNSET)
 
-        original_balance = d.pop("original_balance", UNSET)
+        _self.original_balance = _src.get("original_balance", UNSET)
 
-        voucher_gift_card_balance = cls(
-            voucher_id=voucher_id,
-            current_balance=current_balance,
-            original_balance=original_balance,
+        _self.unknown_fields = (
+            {}
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
-
-        voucher_gift_card_balance.unknown_fields = d
-        return voucher_gift_card_balance
+        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+            _null_policy.refuse_nulls("VoucherGiftCardBalance", _src, _NOT_NULLABLE)
+        return _self
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ... import errors
+from ... import errors, parsing
 from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.forbidden_error_body import ForbiddenErrorBody
@@ -66,6 +66,11 @@ def _get_kwargs(
     return _kwargs
 
 
+def _parse_success(response: httpx.Response) -> GetSubCampaignProductStoreRecords200Response:
+    """Any 2xx answer, declared or not, parsed with the operation's success model."""
+    return GetSubCampaignProductStoreRecords200Response.from_dict(parsing.loads(response.content))
+
+
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> (
@@ -80,9 +85,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 200:
-        response_200 = GetSubCampaignProductStoreRecords200Response.from_dict(response.json())
-
-        return response_200
+        return GetSubCampaignProductStoreRecords200Response.from_dict(parsing.loads(response.content))
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())
@@ -122,6 +125,10 @@ def _parse_response(
         response_503 = cast(Any, None)
         return response_503
 
+    if 200 <= response.status_code < 300:
+        # A 2xx the spec does not list for this operation (a 200 where it declares 201): still
+        # the success answer, parsed with the success model (None when the operation has no body).
+        return _parse_success(response)
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -379,10 +386,32 @@ async def call(
     sort_direction: SortDirection | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetSubCampaignProductStoreRecords200Response:
-    """Get a campaign product store records: the success value, or ``errors.ErrorStatus``.
+    """Get a campaign product store records
 
-    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
-    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    ``GET /campaign-products/{campaign_product_id}/campaign-product-store-records``. Through carecloud_async::
+
+        result = await cc.call(get_campaign_product_store_records.call, ...)
+
+    Args:
+        campaign_product_id (str):
+        count (int | Unset):  Default: 100.
+        offset (int | Unset):  Default: 0.
+        sort_field (str | Unset):
+        sort_direction (SortDirection | Unset):
+        accept_language (str | Unset):
+
+    Returns:
+        GetSubCampaignProductStoreRecords200Response: the parsed body of any 2xx answer (declared or not).
+
+    Raises:
+        errors.ErrorStatus: any non-2xx answer, carrying the ``httpx.Response``. Through
+            ``CareCloud.call`` it is a ``carecloud_async.APIError`` subclass instead;
+            the spec lists 400 (BadRequest), 401 (Unauthorized), 403 (Forbidden), 404 (NotFound),
+            405 (MethodNotAllowed), 429 (RateLimited), 500 (ServerError), 503 (ServiceUnavailable).
+        errors.UnparseableResponse: a 2xx body that does not fit the model
+            (``carecloud_async.ResponseParseError`` through ``CareCloud.call``).
+        httpx.HTTPError: the server could not be reached (``carecloud_async.NetworkError`` or
+            ``RequestTimeout`` through ``CareCloud.call``, after its retries).
     """
     kwargs = _get_kwargs(
         campaign_product_id=campaign_product_id,
@@ -396,7 +425,6 @@ async def call(
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
     try:
-        parsed = _parse_response(client=client, response=response)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return _parse_success(response)
+    except errors.PARSE_ERRORS as exc:
         raise errors.UnparseableResponse(response, exc) from exc
-    return cast(GetSubCampaignProductStoreRecords200Response, parsed)

@@ -5,7 +5,7 @@ from typing import Any, cast
 
 import httpx
 
-from ... import errors
+from ... import errors, parsing
 from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.entrance_type_id import EntranceTypeId
@@ -126,6 +126,11 @@ def _get_kwargs(
     return _kwargs
 
 
+def _parse_success(response: httpx.Response) -> GetEntrances200Response:
+    """Any 2xx answer, declared or not, parsed with the operation's success model."""
+    return GetEntrances200Response.from_dict(parsing.loads(response.content))
+
+
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> (
@@ -140,9 +145,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 200:
-        response_200 = GetEntrances200Response.from_dict(response.json())
-
-        return response_200
+        return GetEntrances200Response.from_dict(parsing.loads(response.content))
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())
@@ -182,6 +185,10 @@ def _parse_response(
         response_503 = cast(Any, None)
         return response_503
 
+    if 200 <= response.status_code < 300:
+        # A 2xx the spec does not list for this operation (a 200 where it declares 201): still
+        # the success answer, parsed with the success model (None when the operation has no body).
+        return _parse_success(response)
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -639,10 +646,48 @@ async def call(
     order_item_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetEntrances200Response:
-    """Get all entrances: the success value, or ``errors.ErrorStatus``.
+    """Get all entrances
 
-    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
-    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    ``GET /entrances``. Through carecloud_async::
+
+        result = await cc.call(get_entrances.call, ...)
+
+    Args:
+        count (int | Unset):  Default: 100.
+        offset (int | Unset):  Default: 0.
+        sort_field (str | Unset):
+        sort_direction (SortDirection | Unset):
+        pos_id (PosId | Unset):
+        external_order_id (str | Unset):
+        name (str | Unset):
+        resort_name (str | Unset):
+        customer_category_name (str | Unset):
+        card_id (str | Unset):
+        customer_id (str | Unset):
+        entrance_type_id (EntranceTypeId | Unset):
+        state (GetCardsState | Unset):
+        external_entrance_id (str | Unset):
+        is_valid (bool | Unset):
+        is_cancelled (bool | Unset):
+        valid_from (str | Unset):
+        valid_to (str | Unset):
+        product_id (str | Unset):
+        external_turnstile_permission_id (str | Unset):
+        order_item_id (str | Unset):
+        accept_language (str | Unset):
+
+    Returns:
+        GetEntrances200Response: the parsed body of any 2xx answer (declared or not).
+
+    Raises:
+        errors.ErrorStatus: any non-2xx answer, carrying the ``httpx.Response``. Through
+            ``CareCloud.call`` it is a ``carecloud_async.APIError`` subclass instead;
+            the spec lists 400 (BadRequest), 401 (Unauthorized), 403 (Forbidden), 404 (NotFound),
+            405 (MethodNotAllowed), 429 (RateLimited), 500 (ServerError), 503 (ServiceUnavailable).
+        errors.UnparseableResponse: a 2xx body that does not fit the model
+            (``carecloud_async.ResponseParseError`` through ``CareCloud.call``).
+        httpx.HTTPError: the server could not be reached (``carecloud_async.NetworkError`` or
+            ``RequestTimeout`` through ``CareCloud.call``, after its retries).
     """
     kwargs = _get_kwargs(
         count=count,
@@ -672,7 +717,6 @@ async def call(
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
     try:
-        parsed = _parse_response(client=client, response=response)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return _parse_success(response)
+    except errors.PARSE_ERRORS as exc:
         raise errors.UnparseableResponse(response, exc) from exc
-    return cast(GetEntrances200Response, parsed)

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ... import errors
+from ... import errors, parsing
 from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.forbidden_error_body import ForbiddenErrorBody
@@ -48,6 +48,11 @@ def _get_kwargs(
     return _kwargs
 
 
+def _parse_success(response: httpx.Response) -> PostSubCustomerProperties201Response:
+    """Any 2xx answer, declared or not, parsed with the operation's success model."""
+    return PostSubCustomerProperties201Response.from_dict(parsing.loads(response.content))
+
+
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> (
@@ -62,9 +67,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 201:
-        response_201 = PostSubCustomerProperties201Response.from_dict(response.json())
-
-        return response_201
+        return PostSubCustomerProperties201Response.from_dict(parsing.loads(response.content))
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())
@@ -104,6 +107,10 @@ def _parse_response(
         response_503 = cast(Any, None)
         return response_503
 
+    if 200 <= response.status_code < 300:
+        # A 2xx the spec does not list for this operation (a 200 where it declares 201): still
+        # the success answer, parsed with the success model (None when the operation has no body).
+        return _parse_success(response)
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -314,10 +321,29 @@ async def call(
     body: PostSubCustomerPropertiesBody,
     accept_language: str | Unset = UNSET,
 ) -> PostSubCustomerProperties201Response:
-    """Add a property to a customer: the success value, or ``errors.ErrorStatus``.
+    """Add a property to a customer
 
-    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
-    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    ``POST /customers/{customer_id}/property-records``. Through carecloud_async::
+
+        result = await cc.call(post_sub_customer_properties.call, ...)
+
+    Args:
+        customer_id (str):
+        accept_language (str | Unset):
+        body (PostSubCustomerPropertiesBody):
+
+    Returns:
+        PostSubCustomerProperties201Response: the parsed body of any 2xx answer (declared or not).
+
+    Raises:
+        errors.ErrorStatus: any non-2xx answer, carrying the ``httpx.Response``. Through
+            ``CareCloud.call`` it is a ``carecloud_async.APIError`` subclass instead;
+            the spec lists 400 (BadRequest), 401 (Unauthorized), 403 (Forbidden), 404 (NotFound),
+            405 (MethodNotAllowed), 429 (RateLimited), 500 (ServerError), 503 (ServiceUnavailable).
+        errors.UnparseableResponse: a 2xx body that does not fit the model
+            (``carecloud_async.ResponseParseError`` through ``CareCloud.call``).
+        httpx.HTTPError: the server could not be reached (``carecloud_async.NetworkError`` or
+            ``RequestTimeout`` through ``CareCloud.call``, after its retries).
     """
     kwargs = _get_kwargs(
         customer_id=customer_id,
@@ -328,7 +354,6 @@ async def call(
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
     try:
-        parsed = _parse_response(client=client, response=response)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return _parse_success(response)
+    except errors.PARSE_ERRORS as exc:
         raise errors.UnparseableResponse(response, exc) from exc
-    return cast(PostSubCustomerProperties201Response, parsed)

@@ -43,6 +43,11 @@ def _get_kwargs(
     return _kwargs
 
 
+def _parse_success(response: httpx.Response) -> None:
+    """Any 2xx answer, declared or not, parsed with the operation's success model (the operation declares no body: None)."""
+    return None
+
+
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> (
@@ -97,6 +102,10 @@ def _parse_response(
         response_503 = cast(Any, None)
         return response_503
 
+    if 200 <= response.status_code < 300:
+        # A 2xx the spec does not list for this operation (a 200 where it declares 201): still
+        # the success answer, parsed with the success model (None when the operation has no body).
+        return _parse_success(response)
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -301,11 +310,30 @@ async def call(
     property_record_id: str,
     *,
     accept_language: str | Unset = UNSET,
-) -> Any:
-    """Delete a property record of the store: the success value, or ``errors.ErrorStatus``.
+) -> None:
+    """Delete a property record of the store
 
-    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
-    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    ``DELETE /stores/{store_id}/property-records/{property_record_id}``. Through carecloud_async::
+
+        result = await cc.call(delete_sub_store_property.call, ...)
+
+    Args:
+        store_id (str):
+        property_record_id (str):
+        accept_language (str | Unset):
+
+    Returns:
+        None: None for any 2xx answer (the operation declares no body).
+
+    Raises:
+        errors.ErrorStatus: any non-2xx answer, carrying the ``httpx.Response``. Through
+            ``CareCloud.call`` it is a ``carecloud_async.APIError`` subclass instead;
+            the spec lists 400 (BadRequest), 401 (Unauthorized), 403 (Forbidden), 404 (NotFound),
+            405 (MethodNotAllowed), 429 (RateLimited), 500 (ServerError), 503 (ServiceUnavailable).
+        errors.UnparseableResponse: a 2xx body that does not fit the model
+            (``carecloud_async.ResponseParseError`` through ``CareCloud.call``).
+        httpx.HTTPError: the server could not be reached (``carecloud_async.NetworkError`` or
+            ``RequestTimeout`` through ``CareCloud.call``, after its retries).
     """
     kwargs = _get_kwargs(
         store_id=store_id,
@@ -316,7 +344,6 @@ async def call(
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
     try:
-        parsed = _parse_response(client=client, response=response)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return _parse_success(response)
+    except errors.PARSE_ERRORS as exc:
         raise errors.UnparseableResponse(response, exc) from exc
-    return cast(Any, parsed)

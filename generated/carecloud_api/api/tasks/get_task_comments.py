@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ... import errors
+from ... import errors, parsing
 from ...client import AuthenticatedClient, Client
 from ...models.bad_request_error_body import BadRequestErrorBody
 from ...models.forbidden_error_body import ForbiddenErrorBody
@@ -67,6 +67,11 @@ def _get_kwargs(
     return _kwargs
 
 
+def _parse_success(response: httpx.Response) -> GetSubTaskComments200Response:
+    """Any 2xx answer, declared or not, parsed with the operation's success model."""
+    return GetSubTaskComments200Response.from_dict(parsing.loads(response.content))
+
+
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> (
@@ -81,9 +86,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 200:
-        response_200 = GetSubTaskComments200Response.from_dict(response.json())
-
-        return response_200
+        return GetSubTaskComments200Response.from_dict(parsing.loads(response.content))
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())
@@ -123,6 +126,10 @@ def _parse_response(
         response_503 = cast(Any, None)
         return response_503
 
+    if 200 <= response.status_code < 300:
+        # A 2xx the spec does not list for this operation (a 200 where it declares 201): still
+        # the success answer, parsed with the success model (None when the operation has no body).
+        return _parse_success(response)
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -385,10 +392,33 @@ async def call(
     task_comment_text: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetSubTaskComments200Response:
-    """Get all task comments: the success value, or ``errors.ErrorStatus``.
+    """Get all task comments
 
-    Unlike ``asyncio()``, a non-2xx answer is never returned as a model: it raises
-    ``errors.ErrorStatus`` carrying the ``httpx.Response`` (carecloud_async maps it to its typed errors).
+    ``GET /tasks/{task_id}/task-comments``. Through carecloud_async::
+
+        result = await cc.call(get_task_comments.call, ...)
+
+    Args:
+        task_id (str):  Example: 8bed991c68a470e7aaeffbf048.
+        count (int | Unset):  Default: 100.
+        offset (int | Unset):  Default: 0.
+        sort_field (str | Unset):
+        sort_direction (SortDirection | Unset):
+        task_comment_text (str | Unset):
+        accept_language (str | Unset):
+
+    Returns:
+        GetSubTaskComments200Response: the parsed body of any 2xx answer (declared or not).
+
+    Raises:
+        errors.ErrorStatus: any non-2xx answer, carrying the ``httpx.Response``. Through
+            ``CareCloud.call`` it is a ``carecloud_async.APIError`` subclass instead;
+            the spec lists 400 (BadRequest), 401 (Unauthorized), 403 (Forbidden), 404 (NotFound),
+            405 (MethodNotAllowed), 429 (RateLimited), 500 (ServerError), 503 (ServiceUnavailable).
+        errors.UnparseableResponse: a 2xx body that does not fit the model
+            (``carecloud_async.ResponseParseError`` through ``CareCloud.call``).
+        httpx.HTTPError: the server could not be reached (``carecloud_async.NetworkError`` or
+            ``RequestTimeout`` through ``CareCloud.call``, after its retries).
     """
     kwargs = _get_kwargs(
         task_id=task_id,
@@ -403,7 +433,6 @@ async def call(
     if not 200 <= response.status_code < 300:
         raise errors.ErrorStatus(response)
     try:
-        parsed = _parse_response(client=client, response=response)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return _parse_success(response)
+    except errors.PARSE_ERRORS as exc:
         raise errors.UnparseableResponse(response, exc) from exc
-    return cast(GetSubTaskComments200Response, parsed)
