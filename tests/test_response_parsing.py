@@ -78,7 +78,7 @@ PURCHASE_BODY = PostPurchaseSendBody.from_dict(
         "bill": {
             "purchase_type_id": "t1",
             "canceled": False,
-            "payment_type": "1",
+            "payment_type": "C",
             "bill_id": "b1",
             "payment_time": "2026-01-01 10:00:00",
             "currency_id": "c1",
