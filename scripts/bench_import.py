@@ -1,6 +1,6 @@
 """Measure what importing the client costs, against ``import httpx`` (``make bench-import``).
 
-    python -m scripts.bench_import [--runs N] [--strict] [--no-all-models]
+    python -m scripts.bench_import [--runs N] [--strict] [--no-all-models] [--with-cli]
 
 Each case runs N times (default 11) in a fresh interpreter (this one: the project venv), after one
 untimed run that writes the ``.pyc`` caches. The runs of the cases are interleaved so that a
@@ -10,6 +10,14 @@ from ``os.wait4``). The Markdown report gives the medians, the ratio to the http
 the targets of issue 2: our import within 2x the time of ``import httpx``, and under 60 MiB; and
 of issue 15: ``from carecloud_async import CareCloud`` plus one endpoint within 1.5x the CPU time
 (user + system, from ``os.wait4``) of ``import httpx``.
+
+httpx's ``__init__`` imports its own command line (``httpx._main``: click, rich, pygments, about
+45 ms) whenever those packages are installed, as they are in our dev environment (uvicorn brings
+click). A user without them gets a much cheaper ``import httpx``, so a baseline with them would
+flatter us. Every case therefore runs with that optional import blocked the same way: the child
+first runs ``import sys; sys.modules['click'] = None``, so httpx's
+``try: from ._main import main / except ImportError`` takes the cheap path. ``--with-cli`` adds
+two contrast rows (baseline and client) with the CLI packages allowed.
 
 A bare openapi-python-client package took 11.3 s and 153 MiB here (its ``models/__init__.py``
 imports every model); the contrast row imports all our models to show what laziness saves.
@@ -34,6 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TIME_RATIO_TARGET = 2.0  # our import may take at most this many times `import httpx`
 CPU_RATIO_TARGET = 1.5  # issue 15: the client and one endpoint, in CPU time, against `import httpx`
 MEMORY_TARGET_MIB = 60.0
+# Prefixed to every measured child: httpx's optional command line (click, rich, pygments) is
+# skipped as it is for a user who lacks those packages (see the module docstring).
+BLOCK_HTTPX_CLI = "import sys; sys.modules['click'] = None; "
 MODEL_COUNT = "sum(1 for n in sys.modules if n.startswith('carecloud_api.models.'))"
 
 
@@ -42,6 +53,12 @@ class Case:
     key: str
     label: str
     code: str
+    httpx_cli: bool = False  # True: httpx may import its command line (contrast rows only)
+
+    @property
+    def child_code(self) -> str:
+        """What the child runs: ``code``, after blocking httpx's optional CLI unless ``httpx_cli``."""
+        return self.code if self.httpx_cli else BLOCK_HTTPX_CLI + self.code
 
 
 STARTUP = Case("startup", "bare interpreter (`pass`), for reference", "pass")
@@ -65,6 +82,12 @@ ALL_MODELS = Case(
     "all-models",
     "every model: `[getattr(m, n) for n in m.__all__]` (contrast)",
     "import carecloud_api.models as m; [getattr(m, n) for n in m.__all__]",
+)
+BASELINE_WITH_CLI = Case(
+    "httpx-cli", "`import httpx`, httpx CLI packages allowed (contrast)", BASELINE.code, httpx_cli=True
+)
+CLIENT_WITH_CLI = Case(
+    "client-cli", "the client and one endpoint, httpx CLI packages allowed (contrast)", CLIENT.code, httpx_cli=True
 )
 
 
@@ -133,7 +156,7 @@ def run_once(code: str, env: dict[str, str]) -> tuple[float, float, float]:
 
 def loaded_models(env: dict[str, str]) -> tuple[int, int]:
     """(model modules loaded by our import, model modules in the package)."""
-    code = f"import sys; {OURS.code}; import carecloud_api.models as m; print({MODEL_COUNT}, len(m.__all__))"
+    code = f"{OURS.child_code}; import carecloud_api.models as m; print({MODEL_COUNT}, len(m.__all__))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
     loaded, total = result.stdout.split()
     return int(loaded), int(total)
@@ -141,11 +164,11 @@ def loaded_models(env: dict[str, str]) -> tuple[int, int]:
 
 def measure(cases: list[Case], runs: int, env: dict[str, str]) -> dict[str, Samples]:
     for case in cases:  # warm-up: writes the .pyc caches, not timed
-        run_once(case.code, env)
+        run_once(case.child_code, env)
     samples = {case.key: Samples() for case in cases}
     for _ in range(runs):
         for case in cases:
-            wall_ms, peak_mib, cpu_ms = run_once(case.code, env)
+            wall_ms, peak_mib, cpu_ms = run_once(case.child_code, env)
             samples[case.key].wall_ms.append(wall_ms)
             samples[case.key].peak_mib.append(peak_mib)
             samples[case.key].cpu_ms.append(cpu_ms)
@@ -161,7 +184,11 @@ def report(cases: list[Case], samples: dict[str, Samples], runs: int, models: tu
     startup = samples[STARTUP.key]
     ours = samples[OURS.key]
     lines = [
-        f"## Import cost ({runs} runs per case, medians; Python {sys.version.split()[0]}, {sys.platform})",
+        f"## Import cost ({runs} runs per case, medians; Python {sys.version.split()[0]}, {sys.platform}, "
+        f"{os.cpu_count()} cores)",
+        "",
+        "Every row runs with httpx's optional command line blocked (`sys.modules['click'] = None` first: "
+        "no click, rich, pygments), as for a user without those packages, unless the row says otherwise.",
         "",
         "| case | wall ms | min-max ms | over bare python ms | peak MiB | time vs httpx | CPU ms | CPU vs httpx |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -200,10 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=11, help="timed runs per case (default 11)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--no-all-models", action="store_true", help="skip the all-models contrast case")
+    parser.add_argument("--with-cli", action="store_true", help="add contrast rows with httpx's CLI packages allowed")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     cases = [STARTUP, BASELINE, OURS, CLIENT, GENERATED_ONLY] + ([] if args.no_all_models else [ALL_MODELS])
+    if args.with_cli:
+        cases += [BASELINE_WITH_CLI, CLIENT_WITH_CLI]
     env = child_env()
     try:
         samples = measure(cases, args.runs, env)
