@@ -20,7 +20,6 @@ carecloud_async._errors.RequestValidationError: GET /customers: email must be st
 
 from __future__ import annotations
 
-import difflib
 import enum
 import functools
 import importlib
@@ -342,6 +341,8 @@ def check_arguments(function: Callable[..., Any], label: str, args: Sequence[Any
     accepted = shape.names
     for name in kwargs:
         if name not in shape.hints:
+            import difflib  # only to word this error: not loaded by importing the client
+
             close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise RequestValidationError(

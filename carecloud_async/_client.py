@@ -19,7 +19,6 @@ It owns one ``httpx.AsyncClient`` (pool, timeouts, retries below auth, the token
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import logging
@@ -428,6 +427,8 @@ class CareCloud:
         if self._closed:
             return
         self._closed = True
+        import asyncio  # already loaded: this runs in an event loop
+
         running = asyncio.get_running_loop()
         for loop, lane in self._lanes.values():
             if loop is None or loop is running:

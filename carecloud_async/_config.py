@@ -8,7 +8,6 @@ URL('http://127.0.0.1:4010/webservice/rest-api/customer-interface/v1.0')
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -126,8 +125,11 @@ class ClientConfig:
     def __post_init__(self) -> None:
         check_language(self.language)
         object.__setattr__(self, "timeout", check_timeout(self.timeout))
-        if self.http2 and importlib.util.find_spec("h2") is None:
-            raise ConfigurationError("http2=True needs the 'h2' package: pip install 'httpx[http2]'")
+        if self.http2:
+            import importlib.util  # only for http2=True: importing the client does not load it
+
+            if importlib.util.find_spec("h2") is None:
+                raise ConfigurationError("http2=True needs the 'h2' package: pip install 'httpx[http2]'")
 
     @classmethod
     def for_project(

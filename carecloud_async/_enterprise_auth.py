@@ -29,7 +29,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
@@ -83,6 +82,7 @@ def parse_valid_to(value: object, time_zone: tzinfo) -> datetime | None:
     fractional seconds or a ``T``); an explicit offset, should one ever come, wins over
     ``time_zone``.
 
+    >>> from zoneinfo import ZoneInfo
     >>> parse_valid_to("2030-01-01 10:00:00", ZoneInfo("Europe/Prague"))
     datetime.datetime(2030, 1, 1, 9, 0, tzinfo=datetime.timezone.utc)
     """
@@ -198,6 +198,8 @@ def _check_time_zone(time_zone: str | tzinfo) -> tzinfo:
         return time_zone
     if not isinstance(time_zone, str) or not time_zone:
         raise ConfigurationError(f"time_zone must be an IANA name such as 'Europe/Prague', got {time_zone!r}")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # on construction: importing the client does not load it
+
     try:
         return ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -14,16 +14,32 @@ connections are dead with their loop; the garbage collector closes their sockets
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ._errors import CareCloudError
 
-__all__ = ["PerLoop"]
+if TYPE_CHECKING:  # asyncio is imported where it runs: importing the client does not load it
+    import asyncio
+
+__all__ = ["PerLoop", "sleep"]
 
 T = TypeVar("T")
+
+
+async def sleep(seconds: float) -> None:
+    """``asyncio.sleep``, importing asyncio when it first runs rather than when this module loads.
+
+    The default of ``sleep=`` parameters, so that ``from carecloud_async import CareCloud`` does
+    not load asyncio (about 12 ms): by the time anything sleeps, an event loop runs.
+
+    >>> import asyncio
+    >>> asyncio.run(sleep(0))
+    """
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 class PerLoop(Generic[T]):
@@ -32,6 +48,7 @@ class PerLoop(Generic[T]):
     With ``make=None`` the value cannot be remade (it belongs to the user): any other loop gets a
     :class:`~carecloud_async.CareCloudError` with ``refusal`` as its message.
 
+    >>> import asyncio
     >>> values = PerLoop("home", make=lambda: "another", refusal="one loop only")
     >>> async def current() -> str:
     ...     return values.current()
@@ -54,6 +71,8 @@ class PerLoop(Generic[T]):
 
     def current(self) -> T:
         """The running loop's value (made on its first use); ``home`` outside any event loop."""
+        import asyncio  # loaded by then: the caller runs in (or next to) an event loop
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -19,12 +19,15 @@ loop holds it, so no event loop is ever blocked.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import weakref
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # asyncio is imported where it runs: importing the client does not load it
+    import asyncio
 
 __all__ = ["KeyLocks", "LoopSafeLock"]
 
@@ -52,6 +55,8 @@ class LoopSafeLock:
         return self._shared.locked()
 
     async def __aenter__(self) -> None:
+        import asyncio  # already loaded: this runs in an event loop
+
         loop = asyncio.get_running_loop()
         with self._guard:
             queue = self._per_loop.get(loop)

@@ -26,7 +26,6 @@ held in memory, however long the list.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import importlib
 import types
@@ -43,6 +42,8 @@ from ._errors import RequestValidationError
 from ._operations import OperationSender, bind_arguments, operation_of
 
 if TYPE_CHECKING:
+    import asyncio  # imported where it runs: importing the client does not load it
+
     from carecloud_api._catalog import Operation
 
 
@@ -283,6 +284,8 @@ class Paginator(Generic[T]):
     async def _concurrent(self, offset: int, total: int) -> AsyncIterator[Page[T]]:
         # A sliding window of page requests at fixed offsets, awaited in order: item order is
         # kept and no more than `concurrency` pages exist at once (in flight or waiting).
+        import asyncio  # already loaded: this runs in an event loop
+
         window: deque[tuple[int, int, asyncio.Task[Page[T]]]] = deque()
         next_offset = offset
 

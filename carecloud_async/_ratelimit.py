@@ -15,7 +15,6 @@ attempt, retries included, takes a slot.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import httpx
 
 from ._errors import ConfigurationError
+from ._event_loops import sleep as asyncio_sleep
 
 __all__ = ["LocalRateBudget", "RateBudget", "RateLimitTransport", "check_rate", "try_take_slot"]
 
@@ -82,13 +82,15 @@ class LocalRateBudget:
         per_second: float,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio_sleep,
     ) -> None:
         self._per_second = check_rate(per_second)
         self._interval = 1.0 / self._per_second
         self._clock = clock
         self._sleep = sleep
         self._next_free = 0.0
+        import asyncio  # at construction, not import: importing the client does not load asyncio
+
         self._queue = asyncio.Lock()
 
     @property

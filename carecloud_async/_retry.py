@@ -30,19 +30,22 @@ raised again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
-import tenacity
 
 from ._errors import ConfigurationError, parse_retry_after, redact_url
+from ._event_loops import sleep as asyncio_sleep
 from ._network import network_reason
+
+if TYPE_CHECKING:  # tenacity is imported by the first retry: a call that needs none never loads it
+    import tenacity
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -264,7 +267,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         transport: httpx.AsyncBaseTransport,
         policy: RetryPolicy | None = None,
         *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio_sleep,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -306,6 +309,8 @@ class RetryTransport(httpx.AsyncBaseTransport):
         self, request: httpx.Request, policy: RetryPolicy, first: httpx.Response | Exception
     ) -> httpx.Response:
         """The retry loop, ``first`` being the outcome of the attempt already made."""
+        import tenacity  # here, not at the top: most calls never retry, and tenacity costs ~6 ms to import
+
         method = request.method
         made = [first]  # handed to tenacity as attempt 1 instead of sending again
 

@@ -23,7 +23,6 @@ show token ids in their reprs or error messages.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -224,17 +223,23 @@ class FileTokenStore:
 
     async def load(self, key: str) -> str | None:
         """The token id saved under ``key``, or None (also when the file does not exist yet)."""
+        import asyncio  # already loaded: this runs in an event loop (importing the client does not load it)
+
         tokens = await asyncio.to_thread(self._read)
         return tokens.get(key)
 
     async def save(self, key: str, token_id: str) -> None:
         """Save ``token_id`` under ``key`` (read, change, replace the file atomically)."""
+        import asyncio
+
         _check(key, token_id)
         async with self._writers.hold(""):
             await asyncio.to_thread(self._update, key, token_id)
 
     async def delete(self, key: str) -> None:
         """Forget the token saved under ``key``."""
+        import asyncio
+
         async with self._writers.hold(""):
             await asyncio.to_thread(self._update, key, None)
 
@@ -246,6 +251,8 @@ class FileTokenStore:
             async with store.lock(key):
                 token_id = await store.load(key) or await create_and_save()
         """
+        import asyncio
+
         deadline = time.monotonic() + self._lock_timeout
         # One waiter per key in this process polls the file lock; the others wait behind it.
         async with self._creators.hold(key):
@@ -259,6 +266,8 @@ class FileTokenStore:
     async def _acquire(self, fd: int, deadline: float) -> None:
         if fcntl is None:  # pragma: no cover - Windows
             return
+        import asyncio
+
         delay = _FIRST_POLL
         while True:
             try:
