@@ -49,8 +49,6 @@ from ._config import (
     DEFAULT_VERSION,
     ClientConfig,
 )
-from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
-from ._enterprise_auth import EnterpriseAuth
 from ._environment import choose_interface, retry_policy_from_env
 from ._errors import (
     CareCloudError,
@@ -61,7 +59,6 @@ from ._errors import (
 from ._event_loops import PerLoop
 from ._logging import configure_logging_from_env
 from ._operations import bind_arguments, call_target, check_interface, network_errors, send_operation
-from ._pagination import Paginator
 from ._ratelimit import LocalRateBudget, RateBudget
 from ._raw_responses import RawResponse, capturing_response, record_response
 from ._retry import RetryPolicy
@@ -73,7 +70,12 @@ if TYPE_CHECKING:
     from carecloud_api._catalog import Operation
     from carecloud_api.actions import Actions
 
+    # The auths and pagination are imported where first used: a client needs one of the two
+    # auths, and pagination only when it paginates, so importing the client loads none of them.
     from ._cache import HTTPCache
+    from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
+    from ._enterprise_auth import EnterpriseAuth
+    from ._pagination import Paginator
     from ._redis import RedisState
 
 
@@ -244,6 +246,8 @@ class CareCloud:
         config = ClientConfig.for_project(
             project_url, "enterprise", version=version, language=language, timeout=timeout, limits=limits, http2=http2
         )
+        from ._enterprise_auth import EnterpriseAuth
+
         auth = EnterpriseAuth(
             config.base_url,
             user_external_application_id=user_external_application_id,
@@ -306,6 +310,8 @@ class CareCloud:
         config = ClientConfig.for_project(
             project_url, "customer", version=version, language=language, timeout=timeout, limits=limits, http2=http2
         )
+        from ._customer_auth import CustomerAuth
+
         auth = CustomerAuth(
             config.base_url,
             external_application_id=external_application_id,
@@ -372,6 +378,8 @@ class CareCloud:
                 raise ConfigurationError(f"missing {names} for the Enterprise API ({why})")
             return cls.enterprise(project, **kwargs)
         if interface == "customer":
+            from ._customer_auth import CustomerCredentials, Device
+
             device_id = get("DEVICE_ID")
             if "device" not in overrides and not device_id:
                 raise ConfigurationError(f"missing CARECLOUD_DEVICE_ID for the Customer API ({why})")
@@ -642,6 +650,8 @@ class CareCloud:
         must be the class the list declares (checked before sending). See :class:`Paginator` for
         ``max_items``, ``page_size`` and concurrent page fetching.
         """
+        from ._pagination import Paginator
+
         return Paginator(
             self,
             operation,
@@ -665,6 +675,8 @@ class CareCloud:
     # ------------------------------------------------------------------ customer API
 
     def _customer_auth(self) -> CustomerAuth:
+        from ._customer_auth import CustomerAuth
+
         if not isinstance(self.auth, CustomerAuth):
             raise RequestValidationError("customer login is part of the Customer API; use CareCloud.customer(...)")
         return self.auth
@@ -672,6 +684,8 @@ class CareCloud:
     @property
     def customer_id(self) -> str | None:
         """The logged-in customer's id (Customer API), or None."""
+        from ._customer_auth import CustomerAuth
+
         return self.auth.customer_id if isinstance(self.auth, CustomerAuth) else None
 
     async def login_customer(self, credentials: CustomerCredentials) -> str:
