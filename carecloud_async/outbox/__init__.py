@@ -22,13 +22,14 @@ from ._outbox import Clock, Outbox, PassSummary, Sender, open_store
 from ._records import OutboxRecord, SendError, State
 from ._schedule import Retry, Schedule, Sent, ToManual, after_failure, classify, pause_after
 from ._store import OutboxStore
-from ._table import render_counts, render_table
+from ._table import TABLE_COLUMNS, render_counts, render_table, table_rows
 
 if TYPE_CHECKING:
     from ._postgres import PostgresStore
     from ._sqlite import SQLiteStore
 
 __all__ = [
+    "TABLE_COLUMNS",
     "BillIdConflict",
     "Clock",
     "NotCancellable",
@@ -55,6 +56,7 @@ __all__ = [
     "pause_after",
     "render_counts",
     "render_table",
+    "table_rows",
 ]
 
 # The store modules load on first use: each imports its optional driver.
