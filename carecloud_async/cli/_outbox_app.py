@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -87,7 +88,10 @@ def _print_records(records: Sequence[OutboxRecord], *, width: int = 60) -> None:
     if not records:
         console.print("(no purchases)", markup=False)
         return
-    table = Table(*TABLE_COLUMNS, header_style="bold")
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD)
+    for title in TABLE_COLUMNS[:-1]:
+        table.add_column(title, no_wrap=title in ("state", "tries"))
+    table.add_column(TABLE_COLUMNS[-1], min_width=24, overflow="fold")  # the error / reason wraps on a narrow terminal
     for row in table_rows(records):
         cells = [Text(cell) for cell in row]  # Text: a "[...]" in an error message is not markup
         cells[2].stylize(_STATE_STYLES.get(row[2], ""))
