@@ -40,6 +40,7 @@ outbox_app = typer.Typer(
         "The outbox is an SQLite file (--db, or $CARECLOUD_OUTBOX) or a PostgreSQL database (--dsn). "
         "Only `run` creates one: for the other commands a mistyped path is an error."
     ),
+    short_help="The purchase outbox: list, retry, discard, run the sender.",
     no_args_is_help=True,
 )
 
