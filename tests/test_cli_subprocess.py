@@ -351,3 +351,47 @@ def test_outbox_list_on_a_file_prints_plain_text_in_a_pipe_and_a_rich_table_on_a
     assert missing.returncode == 1
     assert missing.stderr.startswith(f"OutboxStoreError: outbox database {tmp_path / 'typo.sqlite3'} does not exist")
     assert len(missing.stderr.splitlines()) == 1
+
+
+def test_outbox_run_sends_what_is_submitted_until_sigterm(tmp_path: Path) -> None:
+    import asyncio
+
+    from outbox_files import settings as outbox_settings
+    from outbox_files import stand_in_server
+
+    from carecloud_async.outbox import Outbox, State
+    from scripts.purchase_server import sample_purchase
+
+    db = tmp_path / "new-outbox.sqlite3"  # `run` creates it
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
+    with stand_in_server() as server:
+        env.update(outbox_settings(server))
+        sender = subprocess.Popen(  # noqa: S603 (our own console script)
+            [str(CARECLOUD), "outbox", "run", "--db", str(db), "--interval", "0.2", "--concurrency", "2"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not db.exists() and time.monotonic() < deadline and sender.poll() is None:
+                time.sleep(0.05)
+
+            async def submit_and_wait() -> dict[str, State]:
+                async with Outbox(db) as outbox:
+                    for n in range(3):
+                        await outbox.submit(sample_purchase(f"RUN-{n}", cashdesk_number=n + 1))
+                    for n in range(3):  # sent by the other process
+                        await outbox.wait_sent(f"RUN-{n}", timeout=30)
+                    return {record.bill_id: record.state for record in await outbox.records()}
+
+            states = asyncio.run(submit_and_wait())
+        finally:
+            sender.send_signal(signal.SIGTERM)
+            out, err = sender.communicate(timeout=60)
+    assert states == {f"RUN-{n}": State.SENT for n in range(3)}, err
+    assert sorted(server.purchases) == ["RUN-0", "RUN-1", "RUN-2"]
+    assert sender.returncode == 0, err
+    assert f"sending from {db} (concurrency 2)" in err
+    assert out == "pending 0, sending 0, sent 3, manual 0, discarded 0\n"
