@@ -53,9 +53,9 @@ def settings(server: PurchaseServer) -> dict[str, str]:
     }
 
 
-def outbox_with_manual_records(path: Path, server: PurchaseServer) -> None:
-    """Fill ``path`` through the outbox: BAD-1 and BAD-2 refused as invalid and FAIL-1 out of
-    attempts (two 500s) wait in manual; OK-1 is sent."""
+def outbox_with_manual_records(path: Path | str, server: PurchaseServer) -> None:
+    """Fill ``path`` (an SQLite file or a postgresql:// URL) through the outbox: BAD-1 and BAD-2
+    refused as invalid and FAIL-1 out of attempts (two 500s) wait in manual; OK-1 is sent."""
 
     async def fill() -> None:
         cc = CareCloud.enterprise(
