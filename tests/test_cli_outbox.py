@@ -227,3 +227,16 @@ def test_run_creates_the_file_and_checks_its_schedule(tmp_path: Path, server: Pu
     unconfigured = run("outbox", "run", "--once", "--db", str(path))
     assert unconfigured.exit_code == 3
     assert "CARECLOUD_PROJECT_URL" in unconfigured.stderr
+
+
+def test_python_m_outbox_takes_the_same_dsn_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "o.sqlite3")
+    assert outbox_module_main(["--db", db, "--dsn", "postgresql://pos@127.0.0.1:1/pos", "list"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert outbox_module_main(["--dsn", db, "list"]) == 2
+    assert "--dsn must be a postgresql://user@host/database URL" in capsys.readouterr().err
+    assert outbox_module_main(["--dsn", "postgresql://pos:secret-pw@127.0.0.1:1/pos", "list"]) == 1
+    error = capsys.readouterr().err
+    assert "127.0.0.1" in error
+    assert "secret-pw" not in error
+    assert not (tmp_path / "o.sqlite3").exists()
