@@ -6,7 +6,9 @@ so the long export runs against a local list server (scripts/bench_pagination.py
 generated customers by count/offset on 127.0.0.1): a 1,000-item export compared item by item with
 a `paginate` walk of the same server, the CSV read back with the csv module, and SIGINT during an
 export leaving a parseable file that `--resume` completes. Bad input: a clear message and a
-non-zero exit, never a traceback. `spec diff` on the two shared spec versions.
+non-zero exit, never a traceback. `spec diff` on the two shared spec versions. `outbox list` on
+an outbox file the outbox filled against the stand-in CareCloud: plain text in a pipe, a rich
+table on a pseudo-terminal.
 """
 
 from __future__ import annotations
@@ -319,3 +321,77 @@ def test_call_prints_indented_json_on_a_terminal() -> None:
     assert code == 0, text
     assert text.startswith('{\r\n  "data": {')  # indented (a terminal shows \n as \r\n)
     assert json.loads(text.replace("\r\n", "\n"))["data"]["total_items"] == 3
+
+
+def test_outbox_list_on_a_file_prints_plain_text_in_a_pipe_and_a_rich_table_on_a_terminal(tmp_path: Path) -> None:
+    from outbox_files import EXHAUSTED, INVALID, outbox_with_manual_records, stand_in_server
+
+    from carecloud_async.outbox import TABLE_COLUMNS
+
+    db = tmp_path / "outbox.sqlite3"
+    with stand_in_server() as server:
+        outbox_with_manual_records(db, server)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
+    piped = carecloud("outbox", "list", "--db", str(db), "--state", "manual", env=env)
+    assert piped.returncode == 0, piped.stderr
+    lines = piped.stdout.splitlines()
+    assert lines[0].split() == " ".join(TABLE_COLUMNS).split()
+    assert set(lines[1]) == {"-", " "}  # plain text: no box drawing, no colour codes
+    assert [line.split()[0] for line in lines[2:5]] == [EXHAUSTED, *INVALID]
+    assert "\x1b[" not in piped.stdout
+    assert lines[-1] == f"pending 0, sending 0, sent 1, manual 3, discarded 0  ({db})"
+
+    code, shown = on_a_terminal(["outbox", "list", "--db", str(db)], env, stdout_too=True)
+    assert code == 0, shown
+    assert "─" in shown  # rich's table rule
+    assert "\x1b[1;31mmanual\x1b[0m" in shown  # the state in colour
+    assert "pending 0, sending 0, sent 1, manual 3, discarded 0" in shown
+
+    missing = carecloud("outbox", "list", "--db", str(tmp_path / "typo.sqlite3"), env=env)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(f"OutboxStoreError: outbox database {tmp_path / 'typo.sqlite3'} does not exist")
+    assert len(missing.stderr.splitlines()) == 1
+
+
+def test_outbox_run_sends_what_is_submitted_until_sigterm(tmp_path: Path) -> None:
+    import asyncio
+
+    from outbox_files import settings as outbox_settings
+    from outbox_files import stand_in_server
+
+    from carecloud_async.outbox import Outbox, State
+    from scripts.purchase_server import sample_purchase
+
+    db = tmp_path / "new-outbox.sqlite3"  # `run` creates it
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
+    with stand_in_server() as server:
+        env.update(outbox_settings(server))
+        sender = subprocess.Popen(  # noqa: S603 (our own console script)
+            [str(CARECLOUD), "outbox", "run", "--db", str(db), "--interval", "0.2", "--concurrency", "2"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not db.exists() and time.monotonic() < deadline and sender.poll() is None:
+                time.sleep(0.05)
+
+            async def submit_and_wait() -> dict[str, State]:
+                async with Outbox(db) as outbox:
+                    for n in range(3):
+                        await outbox.submit(sample_purchase(f"RUN-{n}", cashdesk_number=n + 1))
+                    for n in range(3):  # sent by the other process
+                        await outbox.wait_sent(f"RUN-{n}", timeout=30)
+                    return {record.bill_id: record.state for record in await outbox.records()}
+
+            states = asyncio.run(submit_and_wait())
+        finally:
+            sender.send_signal(signal.SIGTERM)
+            out, err = sender.communicate(timeout=60)
+    assert states == {f"RUN-{n}": State.SENT for n in range(3)}, err
+    assert sorted(server.purchases) == ["RUN-0", "RUN-1", "RUN-2"]
+    assert sender.returncode == 0, err
+    assert f"sending from {db} (concurrency 2)" in err
+    assert out == "pending 0, sending 0, sent 3, manual 0, discarded 0\n"

@@ -863,6 +863,7 @@ def test_records_read_back_as_the_bodies_that_were_submitted() -> None:
         "carecloud_async.outbox._schedule",
         "carecloud_async.outbox._records",
         "carecloud_async.outbox._table",
+        "carecloud_async.outbox._commands",
         "carecloud_async.workflows.purchases",
     ],
 )

@@ -308,3 +308,38 @@ async def test_run_once_sends_what_is_due_and_reports(tmp_path: Path) -> None:
         assert process.returncode == 1
         assert "max_attempts must be a whole number >= 1" in err.decode()
     assert sorted(server.purchases) == ["O0", "O1"]
+
+
+def test_carecloud_outbox_on_postgres_by_dsn(postgres: Any) -> None:
+    from outbox_files import INVALID, outbox_with_manual_records, stand_in_server
+    from typer.testing import CliRunner
+
+    from carecloud_async.cli._app import app
+
+    dsn = new_database(postgres)
+    with stand_in_server() as server:
+        outbox_with_manual_records(dsn, server)
+
+    def carecloud(*args: str) -> Any:
+        return CliRunner().invoke(
+            app, ["outbox", *args, "--dsn", dsn], env={"CARECLOUD_OUTBOX": None, "COLUMNS": "200"}
+        )
+
+    listing = carecloud("list", "--state", "manual")
+    assert listing.exit_code == 0, listing.output
+    assert [line.split()[0] for line in listing.stdout.splitlines()[2:5]] == ["FAIL-1", *INVALID]
+    assert "manual 3" in listing.stdout
+    assert carecloud("retry", "BAD-1").exit_code == 0
+    assert carecloud("discard", "BAD-2", "--reason", "keyed in by hand").exit_code == 0
+    assert carecloud("show", "NOPE").exit_code == 5
+
+    async def states() -> dict[str, State]:
+        async with Outbox(dsn) as outbox:
+            return {record.bill_id: record.state for record in await outbox.records()}
+
+    assert asyncio.run(states()) == {
+        "FAIL-1": State.MANUAL,
+        "BAD-1": State.PENDING,
+        "BAD-2": State.DISCARDED,
+        "OK-1": State.SENT,
+    }

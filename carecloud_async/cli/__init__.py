@@ -12,7 +12,8 @@ command itself, :mod:`carecloud_async.cli._app`, needs ``pip install 'carecloud-
 ``carecloud ops`` is :func:`search_operations`, ``carecloud call`` :func:`call_operation`,
 ``carecloud export`` :class:`ListExport`, ``carecloud auth check`` :func:`check_auth`,
 ``carecloud auth device`` :func:`device_token_state` and ``carecloud spec diff``
-:func:`spec_report`. Exit codes: :mod:`carecloud_async.cli._exit_codes`.
+:func:`spec_report`; ``carecloud outbox`` makes the calls of :mod:`carecloud_async.outbox`
+(:func:`~carecloud_async.outbox.list_records`, ...). Exit codes: :mod:`carecloud_async.cli._exit_codes`.
 """
 
 from __future__ import annotations

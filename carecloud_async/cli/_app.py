@@ -11,22 +11,24 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from .. import __version__
 from ._auth_info import check_auth, device_token_state
 from ._call import prepare_call, render_json, to_plain
-from ._exit_codes import BAD_INPUT, INTERRUPTED, error_message, exit_code_for
+from ._exit_codes import BAD_INPUT, INTERRUPTED
 from ._export import FORMATS, ListExport
 from ._operations import kind_of, parameters_of, search_operations
-from ._settings import client_from_settings
+from ._outbox_app import outbox_app
+from ._running import err as _err
+from ._running import reported_errors as _reported_errors
+from ._running import run_reported as _run
+from ._running import with_client as _with_client
 
 T = TypeVar("T")
 
@@ -53,8 +55,7 @@ auth_app = typer.Typer(help="Check credentials and tokens (never prints a token)
 spec_app = typer.Typer(help="Read what a new CareCloud OpenAPI spec changes.", no_args_is_help=True)
 app.add_typer(auth_app, name="auth")
 app.add_typer(spec_app, name="spec")
-
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+app.add_typer(outbox_app, name="outbox")
 
 
 def _version(value: bool) -> None:
@@ -125,28 +126,6 @@ def main_options(  # noqa: PLR0917 (typer passes every option by keyword)
 
 
 # --------------------------------------------------------------------------- running
-
-
-@contextmanager
-def _reported_errors() -> Iterator[None]:
-    """Every failure as one message on stderr and its exit code; never a traceback."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except (Exception, KeyboardInterrupt) as exc:
-        _err.print(error_message(exc) if not isinstance(exc, KeyboardInterrupt) else "interrupted", markup=False)
-        raise typer.Exit(exit_code_for(exc)) from None
-
-
-async def _with_client(ctx: typer.Context, work: Callable[[Any], Awaitable[T]]) -> T:
-    async with client_from_settings(ctx.obj) as cc:
-        return await work(cc)
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    with _reported_errors():
-        return asyncio.run(coroutine)
 
 
 async def _interruptible(coroutine: Coroutine[Any, Any, T]) -> tuple[T | None, bool]:

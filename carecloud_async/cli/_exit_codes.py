@@ -4,12 +4,13 @@
 code   meaning
 =====  ==========================================================================================
 0      success
-1      another failure (a 2xx answer that does not fit the model, a token store that fails, ...)
+1      another failure (a 2xx answer that does not fit the model, a token store that fails, an
+       outbox database missing or unreadable, a retry / discard of a purchase not in manual, ...)
 2      bad input: unknown operation or parameter, a value of the wrong type, a malformed body,
        a wrong option (also typer's own usage errors)
 3      configuration missing or invalid (``CARECLOUD_*`` variables and options)
 4      authentication refused: wrong credentials, 401 after a new login, 403 forbidden
-5      404 not found
+5      404 not found; ``carecloud outbox``: no purchase with that bill_id in the outbox
 6      the server refused the request: 400 (with its invalid params), 405 and other 4xx
 7      the server is busy or failed: 429 after retries, 5xx
 8      the server could not be reached: connection error or timeout, after retries
@@ -22,6 +23,8 @@ code   meaning
 """
 
 from __future__ import annotations
+
+import sys
 
 from .._errors import (
     APIError,
@@ -71,6 +74,11 @@ def exit_code_for(error: BaseException) -> int:
     for cls, code in _CODES:
         if isinstance(error, cls):
             return code
+    # The outbox's errors, without importing the outbox for every command: if one was raised, its
+    # module is loaded.
+    outbox_errors = sys.modules.get("carecloud_async.outbox._errors")
+    if outbox_errors is not None and isinstance(error, outbox_errors.RecordNotFound):
+        return NOT_FOUND
     return FAILURE
 
 

@@ -5,9 +5,10 @@
     python -m carecloud_async.outbox --db outbox.sqlite3 discard POS1-000042 --reason "entered by hand"
     python -m carecloud_async.outbox --db postgresql://pos@db/carecloud run --concurrency 4
 
-Each command is one library call (:class:`Outbox` methods and :func:`render_table`); this module
-only parses arguments and prints. ``--db`` defaults to ``$CARECLOUD_OUTBOX``. Commands other than
-``run`` never create a database: a mistyped path is an error, not an empty outbox.
+Each command is one library call (:mod:`._commands`, :class:`Outbox` methods, :func:`render_table`),
+the same ones ``carecloud outbox`` makes; this module only parses arguments and prints. ``--db``
+defaults to ``$CARECLOUD_OUTBOX``; ``--dsn`` names a PostgreSQL outbox instead. Commands other
+than ``run`` never create a database: a mistyped path is an error, not an empty outbox.
 """
 
 from __future__ import annotations
@@ -15,13 +16,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import sys
 from collections.abc import Sequence
 
-from .._errors import CareCloudError
-from ._outbox import Outbox, open_store
+from .._errors import CareCloudError, RequestValidationError
+from ._commands import (
+    command_outbox,
+    describe_pass,
+    describe_record,
+    list_records,
+    outbox_location,
+    retry_records,
+    send_until_stopped,
+    show_record,
+)
+from ._outbox import Outbox
 from ._records import State
 from ._schedule import Schedule
 from ._table import render_counts, render_table
@@ -38,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("CARECLOUD_OUTBOX"),
         help="SQLite file or postgresql:// URL (default: $CARECLOUD_OUTBOX)",
     )
+    parser.add_argument("--dsn", help="PostgreSQL URL, postgresql://user@host/database (instead of --db)")
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="show purchases as a table (default: those not sent)")
     listing.add_argument("--state", action="append", choices=[s.value for s in State], help="repeatable")
@@ -62,35 +75,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _command(args: argparse.Namespace) -> int:
+async def _command(args: argparse.Namespace, location: str) -> int:
     schedule = None
     if args.command == "run":
         schedule = Schedule(
             interval=args.interval, max_attempts=args.max_attempts, retry_delay=args.retry_delay, lease=args.lease
         )
-    async with Outbox(open_store(args.db, create=args.command == "run"), schedule=schedule) as outbox:
+    async with command_outbox(location, create=args.command == "run", schedule=schedule) as outbox:
         if args.command == "list":
-            states = None if args.all else (args.state or [State.PENDING, State.SENDING, State.MANUAL])
-            print(render_table(await outbox.records(states, limit=args.limit)))
+            print(render_table(await list_records(outbox, args.state, every=args.all, limit=args.limit)))
             print(f"\n{render_counts(await outbox.counts())}  ({outbox.store.location})")
         elif args.command == "show":
-            record = await outbox.get(args.bill_id)
-            if record is None:
-                print(f"no purchase with bill_id {args.bill_id!r}", file=sys.stderr)
-                return 1
+            record = await show_record(outbox, args.bill_id)
             print(render_table([record], width=200))
-            if record.last_error is not None:
-                print(f"\nlast error: {record.last_error.message}")
-                for param in record.last_error.invalid_params:
-                    print(f"  invalid: {param}")
+            if details := describe_record(record):
+                print(f"\n{details}")
         elif args.command == "retry":
-            bill_ids = list(args.bill_ids)
-            if args.all_manual:
-                bill_ids += [record.bill_id for record in await outbox.records(State.MANUAL)]
-            if not bill_ids:
-                print("nothing to retry: name bill ids or pass --all-manual", file=sys.stderr)
-                return 2
-            print(render_table([await outbox.retry_now(bill_id) for bill_id in bill_ids]))
+            print(render_table(await retry_records(outbox, args.bill_ids, all_manual=args.all_manual)))
         elif args.command == "discard":
             print(render_table([await outbox.discard(args.bill_id, reason=args.reason)]))
         else:
@@ -103,17 +104,15 @@ async def _run(outbox: Outbox, args: argparse.Namespace) -> int:
 
     async with CareCloud.from_env() as cc:
         if args.once:
-            summary = await outbox.send_due(cc, concurrency=args.concurrency)
-            print(f"sent {len(summary.sent)}, to retry {len(summary.retried)}, to manual {len(summary.manual)}")
+            print(describe_pass(await outbox.send_due(cc, concurrency=args.concurrency)))
             return 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for number in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # pragma: no cover - Windows
                 loop.add_signal_handler(number, stop.set)
-        print(f"sending from {outbox.store.location} (concurrency {args.concurrency}); stop with Ctrl-C", flush=True)
-        async with outbox.running(cc, concurrency=args.concurrency):
-            await stop.wait()
+        announce = functools.partial(print, flush=True)
+        await send_until_stopped(outbox, cc, concurrency=args.concurrency, stop=stop, announce=announce)
         print(render_counts(await outbox.counts()), flush=True)
     return 0
 
@@ -121,11 +120,16 @@ async def _run(outbox: Outbox, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status (0 done, 1 failed, 2 usage)."""
     args = _parser().parse_args(argv)
-    if not args.db:
-        print("no outbox: pass --db PATH_OR_URL or set CARECLOUD_OUTBOX", file=sys.stderr)
+    try:
+        location = outbox_location(args.db, args.dsn)
+    except CareCloudError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_command(args))
+        return asyncio.run(_command(args, location))
+    except RequestValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except CareCloudError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 
 from ._records import OutboxRecord, State
 
-__all__ = ["render_counts", "render_table"]
+__all__ = ["TABLE_COLUMNS", "render_counts", "render_table", "table_rows"]
 
-_COLUMNS = ("bill_id", "store / desk", "state", "tries", "next attempt", "purchase_id", "last error / reason")
+#: The column titles of :func:`render_table` (and of the rich table ``carecloud outbox`` draws).
+TABLE_COLUMNS = ("bill_id", "store / desk", "state", "tries", "next attempt", "purchase_id", "last error / reason")
 
 
 def _when(value: float | None) -> str:
@@ -40,6 +41,18 @@ def _row(record: OutboxRecord) -> tuple[str, ...]:
     )
 
 
+def table_rows(records: Sequence[OutboxRecord]) -> list[tuple[str, ...]]:
+    """The cells of each record's row, under :data:`TABLE_COLUMNS` (uncut). Both command lines
+    print these: as aligned text (:func:`render_table`) or, on a terminal, as a rich table.
+
+    >>> record = OutboxRecord(seq=1, bill_id="B-1", store_id="s1", cashdesk_number=2, state=State.DISCARDED,
+    ...                       attempts=5, submitted_at=0.0, updated_at=0.0, discard_reason="keyed in")
+    >>> table_rows([record])
+    [('B-1', 's1 / 2', 'discarded', '5', '', '', 'discarded: keyed in')]
+    """
+    return [_row(record) for record in records]
+
+
 def render_table(records: Sequence[OutboxRecord], *, width: int = 60) -> str:
     """Records as an aligned table, one line each (long cells cut at ``width`` characters).
 
@@ -48,9 +61,9 @@ def render_table(records: Sequence[OutboxRecord], *, width: int = 60) -> str:
     """
     if not records:
         return "(no purchases)"
-    rows = [_COLUMNS, *(_row(record) for record in records)]
+    rows = [TABLE_COLUMNS, *table_rows(records)]
     rows = [tuple(cell if len(cell) <= width else cell[: width - 1] + "…" for cell in row) for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
