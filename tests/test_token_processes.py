@@ -15,11 +15,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
+from thread_server import JSONHandler, serving
 
 CHILD = Path(__file__).with_name("token_race_child.py")
 PROCESSES = 4
@@ -42,19 +41,8 @@ class StandIn:
             self.created, self.latest, self.refused = 0, None, 0
 
 
-def make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            pass
-
-        def answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+def make_handler(state: StandIn) -> type[JSONHandler]:
+    class Handler(JSONHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if not self.path.endswith("/tokens"):
@@ -84,15 +72,8 @@ def make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def stand_in() -> Iterator[tuple[str, StandIn]]:
     state = StandIn(creation_delay=0.3)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(make_handler(state)) as origin:
+        yield origin, state
 
 
 def read_line(process: subprocess.Popen[str], deadline: float) -> str:
