@@ -7,8 +7,8 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
-        bench bench-import bench-pagination bench-arguments bench-cache bench-percall update-spec clean docs \
-        docs-serve browser dist release-notes shared-specs
+        bench bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export \
+        bench-outbox update-spec clean docs docs-serve browser dist release-notes shared-specs
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -45,10 +45,6 @@ typecheck: install
 unit: install ## unit tests only (no Prism)
 	$(PY) -m pytest -m "not prism"
 
-.PHONY: bench-outbox
-bench-outbox: install ## durable submits/s (SQLite, PostgreSQL) and the outbox's drain rate
-	$(PY) -m scripts.bench_outbox
-
 test: install install-mock lint typecheck check-generated docs browser ## every check and every test
 	$(PY) -m pytest
 
@@ -58,13 +54,11 @@ mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixe
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
 	$(PY) -m examples.demo
 
-bench: bench-import bench-pagination bench-arguments bench-cache bench-percall
+bench: bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export bench-outbox ## every benchmark table
 
 bench-import: install
 	$(PY) -m scripts.bench_import
 
-.PHONY: bench-layer
-bench: bench-layer
 bench-layer: install ## what carecloud_async adds per call over the generated function and raw httpx
 	$(PY) -m scripts.bench_layer
 
@@ -83,10 +77,12 @@ bench-percall: install ## typed call vs raw httpx + JSON, model parse vs json.lo
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report
 	$(PY) -m scripts.update_spec $(SPEC)
 
-.PHONY: bench-export
-bench: bench-export
 bench-export: install ## memory of `carecloud export` (page by page) against collecting the list first
 	$(PY) -m scripts.bench_export
+
+bench-outbox: install ## durable submits/s (SQLite, PostgreSQL) and the outbox's drain rate
+	$(PY) -m scripts.bench_outbox
+
 # mkdocs and the Material theme print notices about their successors on every run (see
 # docs/guide/releases.md for why we stay on the pinned mkdocs 1.x); our own warnings still fail.
 DOCS_ENV := NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true

@@ -52,6 +52,7 @@ from carecloud_api.api.customers import get_customers
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async._retry import RetryTransport
 from scripts import normalise, spec_source
+from scripts.spec_bodies import example_body
 
 HOST = "bench.example.com"
 PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
@@ -59,36 +60,10 @@ BASE_URL = f"https://{HOST}{PREFIX}"
 TARGET = 1.8  # issue 15: CareCloud.call at most 1.8x raw httpx + json
 
 
-def example_of(spec: dict[str, Any], schema: Any, depth: int = 0) -> Any:
-    """A value for ``schema`` from the spec's own examples (a list gets one item; a property
-    without an example gets a plain value of its type)."""
-    while isinstance(schema, dict) and "$ref" in schema:
-        node: Any = spec
-        for part in schema["$ref"].removeprefix("#/").split("/"):
-            node = node[part]
-        schema = node
-    if not isinstance(schema, dict) or depth > 20:
-        return None
-    if "example" in schema and schema.get("type") not in ("object", "array") and "properties" not in schema:
-        return schema["example"]
-    for key in ("oneOf", "anyOf", "allOf"):
-        if key in schema:
-            return example_of(spec, schema[key][0], depth + 1)
-    if schema.get("type") == "array":
-        item = example_of(spec, schema.get("items", {}), depth + 1)
-        return [] if item is None else [item]
-    if "enum" in schema:
-        return next(value for value in schema["enum"] if value is not None)
-    if schema.get("properties"):
-        values = {name: example_of(spec, prop, depth + 1) for name, prop in schema["properties"].items()}
-        return {name: value for name, value in values.items() if value is not None}
-    return {"string": "text", "integer": 1, "number": 1.5, "boolean": True, "object": {}}.get(str(schema.get("type")))
-
-
 def customers_page(count: int) -> bytes:
     """A ``GET /customers`` answer of ``count`` customers, each the spec's example with its own id."""
     spec = normalise.normalise(normalise.load(spec_source.obtain()))
-    customer = example_of(spec, spec["components"]["schemas"]["Customer"])
+    customer = example_body(spec, spec["components"]["schemas"]["Customer"])
     customers = [{**json.loads(json.dumps(customer)), "customer_id": f"{number:026x}"} for number in range(count)]
     return json.dumps({"data": {"customers": customers, "total_items": count}}).encode()
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from typing import Any
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async.outbox import Outbox, State
 from scripts.purchase_server import sample_purchase
+from scripts.server_process import start_server_process
 
 CONCURRENT_SUBMITTERS = 16
 
@@ -64,25 +64,13 @@ async def submits_per_second(location: str, count: int, submitters: int) -> floa
     return per * submitters / seconds
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(latency_ms: float) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    command = [sys.executable, "-m", "scripts.purchase_server", "--port", str(port), "--latency-ms", str(latency_ms)]
-    process = subprocess.Popen(command)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, port
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the stand-in server did not start within 15 s")
+    """scripts/purchase_server.py in a process of its own: (process, port)."""
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "scripts.purchase_server", "--port", str(port), "--latency-ms", str(latency_ms)]
+
+    return start_server_process(command, "the stand-in server")
 
 
 async def drain_seconds(folder: Path, port: int, purchases: int, desks: int, concurrency: int) -> float:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from carecloud_api.api.customers import get_customers
 
 from carecloud_async import CareCloud, RetryPolicy
+from scripts.server_process import start_server_process
 
 PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
 
@@ -54,12 +54,6 @@ def serve(port: int, total: int, latency: float) -> None:
     app.router.add_post(f"{PREFIX}/users/actions/login", login)
     app.router.add_get(f"{PREFIX}/customers", customers)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -101,19 +95,13 @@ async def walk(port: int, concurrency: int, page_size: int, *, trace: bool) -> t
 
 
 def run_server(total: int, latency: float) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    command = [sys.executable, "-m", "scripts.bench_pagination", "--serve", str(port), "--items", str(total)]
-    command += ["--latency-ms", str(latency * 1000)]
-    process = subprocess.Popen(command)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, port
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the benchmark server did not start within 15 s")
+    """This script's list server (``--serve``) in a process of its own: (process, port)."""
+
+    def command(port: int) -> list[str]:
+        serve = ["--serve", str(port), "--items", str(total), "--latency-ms", str(latency * 1000)]
+        return [sys.executable, "-m", "scripts.bench_pagination", *serve]
+
+    return start_server_process(command, "the benchmark server")
 
 
 def measure(total: int, latency: float, page_size: int, modes: list[int], repeat: int) -> list[Result]:

@@ -92,7 +92,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -105,6 +104,7 @@ from typing import IO, Any
 import httpx
 
 from scripts import catalog, normalise, spec_source
+from scripts.server_process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PRISM_BIN = ROOT / "node_modules" / ".bin" / "prism"
@@ -230,13 +230,6 @@ def build_spec(source: Path | None = None) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_until_answering(server: PrismServer, timeout: float) -> None:

@@ -19,18 +19,13 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from scripts.server_process import free_port
+
 STARTUP_TIMEOUT = 15.0
 
 
 class RedisServerError(RuntimeError):
     """redis-server could not be found or started."""
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _answers_ping(port: int) -> bool:
@@ -64,7 +59,7 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         problems = []
         for _ in range(3):  # another test run may take the port between probe and bind
-            self.port = _free_port()
+            self.port = free_port()
             log = self.directory / f"redis-{self.port}.log"
             command = [REDIS_SERVER_PATH, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
             command += ["--appendonly", "no", "--dir", str(self.directory), "--logfile", str(log)]

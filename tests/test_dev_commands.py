@@ -17,14 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts import mock_server
+from scripts import server_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.prism
 def test_make_mock_takes_port_and_prints_its_urls_last(tmp_path: Path) -> None:
-    port = mock_server.free_port()
+    port = server_process.free_port()
     out = (tmp_path / "out.txt").open("w+")
     make = subprocess.Popen(  # noqa: S603 (our own Makefile)
         ["make", "--no-print-directory", "mock", f"PORT={port}"],  # noqa: S607 (make from PATH, as a user runs it)

@@ -10,17 +10,15 @@ never skips.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from thread_server import FolderHandler, serving
 
 from scripts.docs_browser import HEADLESS_ARGS, find_browser
 
@@ -33,11 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "build" / "site"
 SHOTS = ROOT / "build" / "docs-screenshots"
 TIMEOUT_MS = 30_000
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +52,8 @@ def site() -> Path:
 @pytest.fixture(scope="module")
 def base_url(site: Path) -> Iterator[str]:
     """The site over HTTP on a free loopback port (the search loads its index with fetch)."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(FolderHandler.of(site)) as origin:
+        yield origin
 
 
 @pytest.fixture(scope="module")

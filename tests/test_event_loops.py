@@ -7,16 +7,15 @@ own connection pool, since the pool is what binds connections to an event loop.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 from carecloud_api.api.cards import get_cards
+from thread_server import JSONHandler, serving
 
 from carecloud_async import CareCloud, CareCloudError
 
@@ -33,20 +32,9 @@ class StandIn:
             self.valid = None
 
 
-def make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def make_handler(state: StandIn) -> type[JSONHandler]:
+    class Handler(JSONHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: connections stay in the client's pool
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -74,15 +62,8 @@ def make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def stand_in() -> Iterator[tuple[str, StandIn]]:
     state = StandIn()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(make_handler(state)) as origin:
+        yield origin, state
 
 
 def client(url: str, **kwargs: Any) -> CareCloud:

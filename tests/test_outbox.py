@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from carecloud_api.models import FinalBill, PostPurchaseSend200Response
+from outbox_submitter import submit_until_killed
 
 from carecloud_async import (
     CareCloud,
@@ -741,32 +742,8 @@ def test_read_only_database_is_an_error_naming_the_file(tmp_path: Path) -> None:
 
 def test_kill_9_right_after_submit_returns_loses_nothing(tmp_path: Path) -> None:
     path = tmp_path / "o.sqlite3"
-    script = (
-        "import asyncio, sys\n"
-        "from carecloud_async.outbox import Outbox\n"
-        "from scripts.purchase_server import sample_purchase\n"
-        "async def main():\n"
-        "    async with Outbox(sys.argv[1]) as outbox:\n"
-        "        for n in range(100000):\n"
-        "            await outbox.submit(sample_purchase(f'K{n}', cashdesk_number=n % 4))\n"
-        "            sys.stdout.write(f'K{n}\\n'); sys.stdout.flush()\n"
-        "asyncio.run(main())\n"
-    )
-    child = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", script, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    assert child.stdout is not None
-    confirmed = []
-    try:
-        for line in child.stdout:
-            confirmed.append(line.strip())
-            if len(confirmed) == 150:
-                child.kill()  # SIGKILL, straight after the 150th submit returned
-                break
-    finally:
-        child.kill()
-        child.wait(timeout=30)
-    assert child.returncode == -9
+    confirmed, returncode = submit_until_killed(str(path), after=150, desks=4)
+    assert returncode == -9
     with sqlite3.connect(path) as db:
         stored = {row[0] for row in db.execute("SELECT bill_id FROM carecloud_outbox_purchases")}
     assert len(confirmed) == 150

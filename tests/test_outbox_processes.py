@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from outbox_submitter import submit_until_killed
 
 from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, State
 from carecloud_async.outbox._records import NewPurchase
@@ -243,32 +244,9 @@ async def test_postgres_connection_errors_name_the_database_without_its_password
 
 
 def test_kill_9_right_after_submit_returns_loses_nothing_on_postgres(postgres: Any) -> None:
-    import subprocess
-
     db = new_database(postgres)
-    script = (
-        "import asyncio, sys\n"
-        "from carecloud_async.outbox import Outbox\n"
-        "from scripts.purchase_server import sample_purchase\n"
-        "async def main():\n"
-        "    async with Outbox(sys.argv[1]) as outbox:\n"
-        "        for n in range(100000):\n"
-        "            await outbox.submit(sample_purchase(f'K{n}'))\n"
-        "            sys.stdout.write(f'K{n}\\n'); sys.stdout.flush()\n"
-        "asyncio.run(main())\n"
-    )
-    child = subprocess.Popen([sys.executable, "-c", script, db], cwd=ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603
-    assert child.stdout is not None
-    confirmed = []
-    try:
-        for line in child.stdout:
-            confirmed.append(line.strip())
-            if len(confirmed) == 100:
-                child.kill()
-                break
-    finally:
-        child.kill()
-        child.wait(timeout=30)
+    confirmed, returncode = submit_until_killed(db, after=100)
+    assert returncode == -9
 
     async def stored() -> set[str]:
         async with Outbox(db) as outbox:

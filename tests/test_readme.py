@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from carecloud_async import CareCloud, RetryPolicy
-from scripts import mock_server
+from scripts import mock_server, server_process
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 MARKED = re.compile(r"^<!-- tested: (?P<interface>\w+)[^\n]*-->\n```python\n(?P<code>.*?)^```", re.M | re.S)
@@ -166,7 +166,7 @@ def test_readme_run_command_of_an_example_app_works(
     command = run_commands()[module].split()
     root = README.parent
     assert (root / command[0]).is_file(), f"{command[0]} is missing after `make install`"
-    port = mock_server.free_port()
+    port = server_process.free_port()
     env = {**os.environ, **MOCK_ENV, "CARECLOUD_PROJECT_URL": prism.root_url}
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen(  # noqa: S603 (our own venv and README)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import select
-import subprocess
 import sys
 import time
 import uuid
@@ -18,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from child_processes import ChildProcesses
 from redis_server import RedisServer, RedisServerError
 
 from carecloud_async import CareCloud, Device, RedisState, RedisTokenStore
@@ -65,43 +64,18 @@ def enterprise(server: StandInServer, state: RedisState, **kwargs: object) -> Ca
     )
 
 
-def read_line(process: subprocess.Popen[str], deadline: float) -> str:
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
-    if not ready:
-        raise AssertionError(f"process {process.pid} said nothing within the time limit")
-    return process.stdout.readline().strip()
-
-
 # --------------------------------------------------------------------------- processes
 
 
 def test_four_processes_log_in_once_create_one_device_token_and_share_the_cache(
     redis_server: RedisServer, stand_in: StandInServer
 ) -> None:
-    processes = [
-        subprocess.Popen(  # noqa: S603 (our own interpreter and code)
-            [sys.executable, str(CHILD), stand_in.origin, redis_server.url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(PROCESSES)
-    ]
     prefix = f"p{uuid.uuid4().hex[:12]}"
+    command = [sys.executable, str(CHILD), stand_in.origin, redis_server.url]
+    with ChildProcesses(command, count=PROCESSES, timeout=ROUND_TIMEOUT) as children:
 
-    def round_of(interface: str) -> list[str]:
-        for process in processes:  # released together: none has a token yet
-            assert process.stdin is not None
-            process.stdin.write(f"go {interface} {prefix}\n")
-            process.stdin.flush()
-        deadline = time.monotonic() + ROUND_TIMEOUT
-        return [read_line(process, deadline) for process in processes]
-
-    try:
-        deadline = time.monotonic() + ROUND_TIMEOUT
-        assert [read_line(p, deadline) for p in processes] == ["ready"] * PROCESSES
+        def round_of(interface: str) -> list[str]:
+            return children.release(f"go {interface} {prefix}")  # released together: none has a token yet
 
         assert round_of("enterprise") == ["ok"] * PROCESSES
         assert stand_in.counts["login"] == 1
@@ -117,16 +91,6 @@ def test_four_processes_log_in_once_create_one_device_token_and_share_the_cache(
         assert stand_in.counts["token"] == 1
         assert round_of("customer") == ["ok"] * PROCESSES
         assert stand_in.counts["token"] == 1
-    finally:
-        for process in processes:
-            if process.stdin is not None:
-                process.stdin.close()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 # --------------------------------------------------------------------------- token store

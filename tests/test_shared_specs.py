@@ -5,34 +5,21 @@ sha256. Served here by a local HTTP server laid out like the upstream raw URLs."
 from __future__ import annotations
 
 import doctest
-import functools
 import hashlib
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from thread_server import FolderHandler, serving
 
 from scripts import shared_specs, spec_source
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def upstream(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "upstream"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(FolderHandler.of(root)) as origin:
+        yield origin, root
 
 
 def publish(root: Path, commit: str, content: bytes) -> shared_specs.SharedSpec:

@@ -9,17 +9,15 @@ real file, and are released together once all have started.
 from __future__ import annotations
 
 import json
-import select
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
+from child_processes import ChildProcesses
+from thread_server import JSONHandler, serving
 
 CHILD = Path(__file__).with_name("token_race_child.py")
 PROCESSES = 4
@@ -42,19 +40,8 @@ class StandIn:
             self.created, self.latest, self.refused = 0, None, 0
 
 
-def make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            pass
-
-        def answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+def make_handler(state: StandIn) -> type[JSONHandler]:
+    class Handler(JSONHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if not self.path.endswith("/tokens"):
@@ -84,61 +71,18 @@ def make_handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def stand_in() -> Iterator[tuple[str, StandIn]]:
     state = StandIn(creation_delay=0.3)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def read_line(process: subprocess.Popen[str], deadline: float) -> str:
-    assert process.stdout is not None
-    remaining = deadline - time.monotonic()
-    ready, _, _ = select.select([process.stdout], [], [], max(0.0, remaining))
-    if not ready:
-        raise AssertionError(f"process {process.pid} said nothing within the time limit")
-    return process.stdout.readline().strip()
+    with serving(make_handler(state)) as origin:
+        yield origin, state
 
 
 def test_four_processes_on_one_file_create_one_token_every_round(stand_in: tuple[str, StandIn], tmp_path: Path) -> None:
     url, state = stand_in
-    processes = [
-        subprocess.Popen(  # noqa: S603 (our own interpreter and code)
-            [sys.executable, str(CHILD), url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(PROCESSES)
-    ]
-    try:
-        deadline = time.monotonic() + ROUND_TIMEOUT
-        assert [read_line(p, deadline) for p in processes] == ["ready"] * PROCESSES
+    with ChildProcesses([sys.executable, str(CHILD), url], count=PROCESSES, timeout=ROUND_TIMEOUT) as children:
         for round_number in range(ROUNDS):
             state.reset()
             store = tmp_path / f"round-{round_number}" / "tokens.json"
-            for process in processes:  # all released at once: none has a token yet
-                assert process.stdin is not None
-                process.stdin.write(f"go {store}\n")
-                process.stdin.flush()
-            deadline = time.monotonic() + ROUND_TIMEOUT
-            results = [read_line(p, deadline) for p in processes]
+            results = children.release(f"go {store}")  # all released at once: none has a token yet
             assert results == ["ok 0"] * PROCESSES, f"round {round_number}: {results}"
             assert state.created == 1, f"round {round_number}: {state.created} POST /tokens"
             saved = json.loads(store.read_text())["tokens"]
             assert list(saved.values()) == [state.latest]
-    finally:
-        for process in processes:
-            if process.stdin is not None:
-                process.stdin.close()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -12,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from workflow_clients import enterprise_api, enterprise_client, listing, on_prism, refusal
 
-from carecloud_async import BadRequest, CareCloud, RequestValidationError, RetryPolicy
+from carecloud_async import BadRequest, CareCloud, RequestValidationError
 from carecloud_async.workflows import (
     AmbiguousExternalId,
     CustomerSyncRecord,
@@ -31,7 +31,6 @@ from carecloud_async.workflows import (
 )
 from scripts import mock_server
 
-BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
 SOURCE = "src-eshop"
 STORES = [{"store_id": "st1", "store_code": "P1", "name": "Prague", "partner_id": "p1", "system_id": "1"}]
 SOURCES = [{"customer_source_id": SOURCE, "name": "E-shop"}]
@@ -41,60 +40,20 @@ PROPERTIES = [
 ]
 
 
-def listing(key: str, items: list[dict[str, Any]]) -> httpx.Response:
-    return httpx.Response(200, json={"data": {key: items, "total_items": len(items)}})
-
-
-def refusal(name: str, reason: str) -> httpx.Response:
-    return httpx.Response(400, json={"error": {"error_data": {"invalid_params": [{"name": name, "reason": reason}]}}})
-
-
 def sent(route: respx.Route, index: int = -1) -> Any:
     return json.loads(route.calls[index].request.content)
 
 
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        router.post("/users/actions/login").respond(
-            200, json={"data": {"bearer_token": "t", "valid_to": "2099-01-01 00:00:00"}}
-        )
+    with enterprise_api() as router:
         yield router
 
 
 @pytest.fixture
 async def cc(api: respx.MockRouter) -> AsyncIterator[CareCloud]:
-    async with CareCloud.enterprise(
-        "demo.example.com",
-        user_external_application_id="app-1",
-        login="pos@example.com",
-        password="pw-SECRET-1",
-        retry=RetryPolicy.disabled(),
-    ) as client:
+    async with enterprise_client() as client:
         yield client
-
-
-@contextlib.asynccontextmanager
-async def on_prism(prism: mock_server.PrismServer) -> AsyncIterator[CareCloud]:
-    """A logged-in Enterprise client of Prism that fails the test if Prism reports a request
-    violating the vendor's spec (a context manager, not a fixture: its connections must close
-    on the test's own event loop)."""
-    async with CareCloud.enterprise(
-        prism.root_url,
-        user_external_application_id="89d1a6111b3fb6e74665d948",
-        login="accounts@example.com",
-        password="prism-password",
-        retry=RetryPolicy.disabled(),
-    ) as client:
-        violations: list[str] = []
-
-        async def no_violations(response: httpx.Response) -> None:
-            if "sl-violations" in response.headers:
-                violations.append(f"{response.request.method} {response.request.url.path}: {response.headers}")
-
-        client.http.event_hooks["response"].append(no_violations)
-        yield client
-        assert violations == []  # Prism found every request valid against the vendor's spec
 
 
 def options() -> SignUpOptions:

@@ -3,7 +3,6 @@ Enterprise forgotten-password flow (respx for the branches, Prism for the contra
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
@@ -13,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from workflow_clients import enterprise_api as mocked_enterprise_api
+from workflow_clients import enterprise_client, listing, on_prism
 
 from carecloud_async import (
     CareCloud,
@@ -36,7 +37,6 @@ from carecloud_async.workflows import (
 )
 from scripts import mock_server
 
-ENTERPRISE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
 CUSTOMER_API = "https://demo.example.com/webservice/rest-api/customer-interface/v1.0"
 NEW_PASSWORD = "Brand-New-2026"
 JANE: dict[str, Any] = {
@@ -48,10 +48,6 @@ PROPERTIES = [
     {"property_record_id": "colour:c1", "property_id": "colour", "property_value": "blue"},
     {"property_record_id": "club:c1", "property_id": "club", "property_value": "gold"},
 ]
-
-
-def listing(key: str, items: list[dict[str, Any]]) -> httpx.Response:
-    return httpx.Response(200, json={"data": {key: items, "total_items": len(items)}})
 
 
 class Customers:
@@ -72,22 +68,13 @@ class Customers:
 
 @pytest.fixture
 def enterprise_api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=ENTERPRISE, assert_all_called=False) as router:
-        router.post("/users/actions/login").respond(
-            200, json={"data": {"bearer_token": "t", "valid_to": "2099-01-01 00:00:00"}}
-        )
+    with mocked_enterprise_api() as router:
         yield router
 
 
 @pytest.fixture
 async def cc(enterprise_api: respx.MockRouter) -> AsyncIterator[CareCloud]:
-    async with CareCloud.enterprise(
-        "demo.example.com",
-        user_external_application_id="app-1",
-        login="pos@example.com",
-        password="pw-SECRET-1",
-        retry=RetryPolicy.disabled(),
-    ) as client:
+    async with enterprise_client() as client:
         yield client
 
 
@@ -245,30 +232,8 @@ async def test_forgotten_password_refusals(cc: CareCloud, enterprise_api: respx.
 # ------------------------------------------------------------------ against Prism
 
 
-@contextlib.asynccontextmanager
-async def checked(cc: CareCloud) -> AsyncIterator[CareCloud]:
-    """``cc``, failing the test if Prism reported a request that breaks the vendor's spec."""
-    violations: list[str] = []
-
-    async def no_violations(response: httpx.Response) -> None:
-        if "sl-violations" in response.headers:
-            violations.append(f"{response.request.method} {response.request.url.path}: {response.headers}")
-
-    async with cc:
-        cc.http.event_hooks["response"].append(no_violations)
-        yield cc
-    assert violations == []
-
-
 async def test_customer_api_personal_data_against_prism(prism: mock_server.PrismServer) -> None:
-    client = CareCloud.customer(
-        prism.root_url,
-        external_application_id="82de12eb8b138791e678fd11c3",
-        device=Device("personal-data-1", "Linux", "Tests", "kiosk"),
-        retry=RetryPolicy.disabled(),
-    )
-    async with checked(client) as cc:
-        await cc.login_customer(CustomerCredentials("email", "happy_customer@crmcarecloud.com", "Prism-pa55"))
+    async with on_prism(prism, "customer") as cc:  # the example customer logged in
         me = await get_logged_in_customer(cc)
         assert me.customer_id
         records = await get_logged_in_property_records(cc)
@@ -280,14 +245,7 @@ async def test_customer_api_personal_data_against_prism(prism: mock_server.Prism
 
 
 async def test_enterprise_password_reset_against_prism(prism: mock_server.PrismServer) -> None:
-    client = CareCloud.enterprise(
-        prism.root_url,
-        user_external_application_id="89d1a6111b3fb6e74665d948",
-        login="personal-data@example.com",
-        password="prism-password",
-        retry=RetryPolicy.disabled(),
-    )
-    async with checked(client) as cc:
+    async with on_prism(prism) as cc:
         customer = await find_customer_for_password_reset(cc, "happy_customer@crmcarecloud.com")
         assert customer is not None
         assert isinstance(customer.customer_id, str)

@@ -17,6 +17,7 @@ import respx
 from carecloud_api.api.customers import get_customer
 from carecloud_api.api.stores import put_store
 from carecloud_api.models import Customer, PutStoreBody, StoreWrite
+from workflow_clients import enterprise_api, enterprise_client
 
 from carecloud_async import CareCloud, RequestValidationError, RetryPolicy
 from carecloud_async.workflows import (
@@ -28,7 +29,6 @@ from carecloud_async.workflows import (
 )
 from scripts import mock_server, normalise, spec_source
 
-BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
 STORE: dict[str, Any] = {
     "store_id": "s1",
     "store_code": "PRG1",
@@ -84,10 +84,7 @@ class StandIn:
 
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        router.post("/users/actions/login").respond(
-            200, json={"data": {"bearer_token": "t", "valid_to": "2099-01-01 00:00:00"}}
-        )
+    with enterprise_api() as router:
         yield router
 
 
@@ -101,13 +98,7 @@ def server(api: respx.MockRouter) -> StandIn:
 
 @pytest.fixture
 async def cc(api: respx.MockRouter) -> AsyncIterator[CareCloud]:
-    async with CareCloud.enterprise(
-        "demo.example.com",
-        user_external_application_id="app-1",
-        login="pos@example.com",
-        password="pw-SECRET-1",
-        retry=RetryPolicy.disabled(),
-    ) as client:
+    async with enterprise_client() as client:
         yield client
 
 
