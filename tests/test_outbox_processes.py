@@ -1,7 +1,8 @@
 """The outbox across processes: a sender killed with SIGKILL mid-send and a new one resuming (SQLite
 and PostgreSQL), two sender processes on one PostgreSQL outbox at once, and the PostgreSQL store
-itself. PostgreSQL is a real server from the ``pgserver`` wheel, started once per session on a
-temporary directory; the tests fail (never skip) when it cannot start."""
+itself. PostgreSQL is a real server from the ``pgserver`` wheel (Debian's binaries where the wheel
+is absent: scripts/postgres_server.py), started once per session on a temporary directory; the
+tests fail (never skip) when it cannot start."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from outbox_submitter import submit_until_killed
 
 from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, State
 from carecloud_async.outbox._records import NewPurchase
+from scripts.postgres_server import start_postgres
 from scripts.purchase_server import PurchaseServer, sample_purchase
 
 # pgserver's platformdirs notes that XDG_RUNTIME_DIR is unset (it falls back to /tmp): not ours.
@@ -32,12 +34,10 @@ _DATABASES = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Any]:
-    """A PostgreSQL server (pgserver wheel) on a temporary directory's socket."""
-    folder = tempfile.mkdtemp(prefix="outbox-pg-")
+    """A PostgreSQL server (pgserver wheel, else Debian's binaries) on a temporary directory's socket."""
+    folder = Path(tempfile.mkdtemp(prefix="outbox-pg-"))
     try:
-        from pgserver.postgres_server import get_server
-
-        server = get_server(folder, cleanup_mode="delete")
+        server = start_postgres(folder)
         server.psql("SELECT 1;")
     except Exception as exc:  # whatever stops it, the tests that need it fail with the reason
         problem = f"{type(exc).__name__}: {exc}"
@@ -47,7 +47,7 @@ def postgres() -> Iterator[Any]:
         finally:
             server.cleanup()
         return
-    pytest.fail(f"PostgreSQL (pgserver) could not start: {problem}", pytrace=False)
+    pytest.fail(f"PostgreSQL could not start: {problem}", pytrace=False)
 
 
 def new_database(server: Any) -> str:
