@@ -21,6 +21,7 @@ import os
 import pwd
 import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any, Protocol
@@ -110,8 +111,13 @@ class SystemPostgres:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._run_as:
             os.chown(self.directory, self._run_as["user"], self._run_as["group"])
-            # root's temporary directory (mkdtemp: 0700) must be reachable for the server user
             self.directory.chmod(0o700)
+            # the server user must reach it through root's folders (mkdtemp makes them 0700):
+            # search permission only (as pgserver does, which adds read too)
+            for parent in self.directory.parents:
+                mode = parent.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
         self._run("initdb", "-D", str(self.data), "--auth=trust", "--encoding=UTF8", "--no-locale", "-U", "postgres")
         options = f"-c listen_addresses='' -k {self.directory}"
         timeout = str(START_TIMEOUT)
