@@ -274,6 +274,8 @@ def test_slow_spec_the_generator_rejects_leaves_the_copy_unchanged(
 @pytest.fixture(scope="module")
 def updated() -> Iterator[tuple[Path, subprocess.CompletedProcess[str]]]:
     """A copy of the project moved from the pinned spec to the 2026-03-21 one."""
+    if sys.version_info < (3, 11):  # as test_slow_spec_the_generator_rejects_leaves_the_copy_unchanged
+        pytest.skip("openapi-python-client 0.29.1 needs Python 3.11")
     needs(PINNED)
     needs(OLDER)
     with own_tmp("updated") as tmp:

@@ -12,6 +12,7 @@ import doctest
 import importlib
 import inspect
 import re
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def test_every_public_workflow_function_has_an_example() -> None:
         item = getattr(workflows, name)
         if inspect.isfunction(item):
             assert f"{name}(" in (item.__doc__ or ""), f"{name} has no example in its docstring"
-        elif inspect.isclass(item):
+        elif inspect.isclass(item) and typing.get_origin(item) is None:  # 3.10: a Callable[...] alias is a class
             assert (item.__doc__ or "").strip(), f"{name} has no docstring"
 
 
