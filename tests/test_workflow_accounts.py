@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from workflow_clients import enterprise_api, enterprise_client, listing, on_prism, refusal
+from workflow_clients import enterprise_api, enterprise_client, listing, on_prism, refusal, sent
 
 from carecloud_async import BadRequest, CareCloud, RequestValidationError
 from carecloud_async.workflows import (
@@ -38,10 +38,6 @@ PROPERTIES = [
     {"property_id": "colour", "name": "Colour", "data_type": "string", "is_required": False, "is_unique": False},
     {"property_id": "club", "name": "Club", "data_type": "string", "is_required": True, "is_unique": False},
 ]
-
-
-def sent(route: respx.Route, index: int = -1) -> Any:
-    return json.loads(route.calls[index].request.content)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ for the contract)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 import respx
 from carecloud_api.models import Bill, BillItem, PluId
-from workflow_clients import enterprise_api, enterprise_client, listing, on_prism, refusal
+from workflow_clients import enterprise_api, enterprise_client, listing, on_prism, refusal, sent
 
 from carecloud_async import BadRequest, CareCloud, RequestValidationError
 from carecloud_async.workflows import (
@@ -39,10 +38,6 @@ CARD_TYPES = [
     {"card_type_id": "ct-gold", "text_id": "gold_card", "name": "Gold", "prefix": "092"},
     {"card_type_id": "ct-web", "text_id": "web_card", "name": "Web", "prefix": ""},
 ]
-
-
-def sent(route: respx.Route, index: int = -1) -> Any:
-    return json.loads(route.calls[index].request.content)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timezone
 from typing import Any, cast
@@ -20,6 +19,7 @@ from carecloud_api.models.plu_id import PluId
 from carecloud_api.models.product_brand import ProductBrand
 from carecloud_api.models.product_group import ProductGroup
 from carecloud_api.models.recommended_reward import RecommendedReward
+from workflow_clients import sent
 
 from carecloud_async import (
     BadRequest,
@@ -75,11 +75,6 @@ CARD_NUMBER = "1000000000016"
 def bad_request(*params: dict[str, str]) -> httpx.Response:
     body = {"error": {"title": "Bad request", "error_data": {"invalid_params": list(params)}}}
     return httpx.Response(400, json=body)
-
-
-def sent(route: respx.Route, index: int = -1) -> Any:
-    """The JSON body of a recorded request."""
-    return json.loads(route.calls[index].request.content)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ that fail the test when Prism reports a request breaking the vendor's spec."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -14,6 +15,11 @@ from carecloud_async import CareCloud, CustomerCredentials, Device, RetryPolicy
 from scripts import mock_server
 
 BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
+
+
+def sent(route: respx.Route, index: int = -1) -> Any:
+    """The JSON body of a recorded request."""
+    return json.loads(route.calls[index].request.content)
 
 
 def listing(key: str, items: list[dict[str, Any]]) -> httpx.Response:
