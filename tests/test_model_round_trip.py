@@ -7,8 +7,14 @@ that body back, and parsing the output again gives an equal model.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
 import pytest
 from carecloud_api import models
+from carecloud_api.types import UNSET
 
 from scripts import normalise, spec_source
 from scripts.spec_bodies import example_body
@@ -58,3 +64,68 @@ def test_every_response_model_round_trips_the_example_of_its_operation(spec: nor
         assert cls.from_dict(parsed.to_dict()) == parsed, title
         checked += 1
     assert checked > 250
+
+
+def _unset_fields(model: Any) -> int:
+    return sum(getattr(model, field.name) is UNSET for field in attrs.fields(type(model)))
+
+
+def _complete_bodies(spec: normalise.Spec) -> Iterator[tuple[str, type[Any], dict[str, Any]]]:
+    """(class name, model class, body with every field) for each model with the fast read."""
+    from scripts.spec_bodies import VARIANTS, BodyGenerator
+
+    complete = next(variant for variant in VARIANTS if variant.name == "complete")
+    generator = BodyGenerator(spec, seed=15)
+    schemas = spec["components"]["schemas"]
+    for schema_name, schema in schemas.items():
+        name = normalise.pascal_case(str(schema.get("title") or schema_name))
+        cls = getattr(models, name, None)
+        module = sys.modules.get(getattr(cls, "__module__", ""))
+        if cls is None or not hasattr(module, "_READ_ALL"):
+            continue
+        body = generator.value({"$ref": f"#/components/schemas/{schema_name}"}, complete)
+        if isinstance(body, dict) and len(body) == module._N_FIELDS:  # type: ignore[union-attr]
+            yield name, cls, body
+
+
+def test_the_fast_read_and_the_per_key_read_give_the_same_model(spec: normalise.Spec) -> None:
+    # from_dict reads every field with one itemgetter call when the mapping has exactly the
+    # model's fields (api-spec/templates/model.py.jinja), and key by key otherwise. Both must
+    # build the same model: the complete body takes the fast read; the same body with one unknown
+    # key added takes the per-key read and differs only by that key in unknown_fields.
+    checked = 0
+    for name, cls, body in _complete_bodies(spec):
+        fast = cls.from_dict(body)
+        slow = cls.from_dict({**body, "zz_not_in_the_spec": [1]})
+        assert slow.unknown_fields == {"zz_not_in_the_spec": [1]}, name
+        slow.unknown_fields.clear()
+        assert fast == slow, name
+        assert fast.unknown_fields == {}, name
+        assert fast.to_dict() == body, name
+        checked += 1
+    assert checked > 100
+
+
+def test_a_missing_field_and_an_unknown_one_with_the_same_count_are_both_kept(spec: normalise.Spec) -> None:
+    # The case the key count alone cannot tell: one optional field left out and one unknown field
+    # added keep the count of the model's fields, so the fast read fails on the missing key and
+    # the per-key read takes over. The unknown field must land in unknown_fields, the missing one
+    # must be UNSET, and to_dict must give the body back.
+    checked = 0
+    for name, cls, body in _complete_bodies(spec):
+        parsed = None
+        for left_out in reversed(list(body)):  # the last field whose absence from_dict accepts
+            swapped = {key: value for key, value in body.items() if key != left_out}
+            swapped["zz_not_in_the_spec"] = "kept"
+            try:
+                parsed = cls.from_dict(swapped)
+            except KeyError:  # a required field
+                continue
+            break
+        if parsed is None:
+            continue
+        assert _unset_fields(parsed) == _unset_fields(cls.from_dict(body)) + 1, name  # the one left out
+        assert parsed.unknown_fields == {"zz_not_in_the_spec": "kept"}, name
+        assert parsed.to_dict() == swapped, name
+        checked += 1
+    assert checked > 100

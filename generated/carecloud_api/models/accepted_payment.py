@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -45,6 +46,20 @@ _KNOWN_FIELDS = frozenset(
         "total_credit",
         "messages",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "recommended_discounts",
+    "credit_points",
+    "price_of_credit_points",
+    "credit",
+    "vouchers",
+    "credit_points_of_this_transaction",
+    "total_credit_points",
+    "total_credit",
+    "messages",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -134,36 +149,65 @@ class AcceptedPayment:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("recommended_discounts", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_recommended_discounts,
+                    _r_credit_points,
+                    _r_price_of_credit_points,
+                    _r_credit,
+                    _r_vouchers,
+                    _r_credit_points_of_this_transaction,
+                    _r_total_credit_points,
+                    _r_total_credit,
+                    _r_messages,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_recommended_discounts = _src.get("recommended_discounts", UNSET)
+            _r_credit_points = _src.get("credit_points", UNSET)
+            _r_price_of_credit_points = _src.get("price_of_credit_points", UNSET)
+            _r_credit = _src.get("credit", UNSET)
+            _r_vouchers = _src.get("vouchers", UNSET)
+            _r_credit_points_of_this_transaction = _src.get("credit_points_of_this_transaction", UNSET)
+            _r_total_credit_points = _src.get("total_credit_points", UNSET)
+            _r_total_credit = _src.get("total_credit", UNSET)
+            _r_messages = _src.get("messages", UNSET)
+        _v = _r_recommended_discounts
         if _v is not UNSET and _v is not None:
             _v = list(map(DiscountItem.from_dict, _v))
         _self.recommended_discounts = _v
 
-        _self.credit_points = _src.get("credit_points", UNSET)
+        _self.credit_points = _r_credit_points
 
-        _self.price_of_credit_points = _src.get("price_of_credit_points", UNSET)
+        _self.price_of_credit_points = _r_price_of_credit_points
 
-        _self.credit = _src.get("credit", UNSET)
+        _self.credit = _r_credit
 
-        _v = _src.get("vouchers", UNSET)
+        _v = _r_vouchers
         if _v is not UNSET and _v is not None:
             _v = list(map(PaymentVoucher.from_dict, _v))
         _self.vouchers = _v
 
-        _self.credit_points_of_this_transaction = _src.get("credit_points_of_this_transaction", UNSET)
+        _self.credit_points_of_this_transaction = _r_credit_points_of_this_transaction
 
-        _self.total_credit_points = _src.get("total_credit_points", UNSET)
+        _self.total_credit_points = _r_total_credit_points
 
-        _self.total_credit = _src.get("total_credit", UNSET)
+        _self.total_credit = _r_total_credit
 
-        _v = _src.get("messages", UNSET)
+        _v = _r_messages
         if _v is not UNSET and _v is not None:
             _v = list(map(CashierMessage.from_dict, _v))
         _self.messages = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -28,6 +29,21 @@ _KNOWN_FIELDS = frozenset(
         "city",
         "country_code",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 10
+_READ_ALL = _itemgetter(
+    "address1",
+    "address2",
+    "address3",
+    "address4",
+    "address5",
+    "address6",
+    "address7",
+    "zip",
+    "city",
+    "country_code",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -111,29 +127,60 @@ class Address:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.address1 = _src.get("address1", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_address1,
+                    _r_address2,
+                    _r_address3,
+                    _r_address4,
+                    _r_address5,
+                    _r_address6,
+                    _r_address7,
+                    _r_zip_,
+                    _r_city,
+                    _r_country_code,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_address1 = _src.get("address1", UNSET)
+            _r_address2 = _src.get("address2", UNSET)
+            _r_address3 = _src.get("address3", UNSET)
+            _r_address4 = _src.get("address4", UNSET)
+            _r_address5 = _src.get("address5", UNSET)
+            _r_address6 = _src.get("address6", UNSET)
+            _r_address7 = _src.get("address7", UNSET)
+            _r_zip_ = _src.get("zip", UNSET)
+            _r_city = _src.get("city", UNSET)
+            _r_country_code = _src.get("country_code", UNSET)
+        _self.address1 = _r_address1
 
-        _self.address2 = _src.get("address2", UNSET)
+        _self.address2 = _r_address2
 
-        _self.address3 = _src.get("address3", UNSET)
+        _self.address3 = _r_address3
 
-        _self.address4 = _src.get("address4", UNSET)
+        _self.address4 = _r_address4
 
-        _self.address5 = _src.get("address5", UNSET)
+        _self.address5 = _r_address5
 
-        _self.address6 = _src.get("address6", UNSET)
+        _self.address6 = _r_address6
 
-        _self.address7 = _src.get("address7", UNSET)
+        _self.address7 = _r_address7
 
-        _self.zip_ = _src.get("zip", UNSET)
+        _self.zip_ = _r_zip_
 
-        _self.city = _src.get("city", UNSET)
+        _self.city = _r_city
 
-        _self.country_code = _src.get("country_code", UNSET)
+        _self.country_code = _r_country_code
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

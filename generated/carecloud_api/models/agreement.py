@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -39,6 +40,15 @@ _KNOWN_FIELDS = frozenset(
         "agreement_marketing_communication",
         "custom_agreements",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 4
+_READ_ALL = _itemgetter(
+    "agreement_gtc",
+    "agreement_profiling",
+    "agreement_marketing_communication",
+    "custom_agreements",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -118,7 +128,26 @@ class Agreement:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("agreement_gtc", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_agreement_gtc,
+                    _r_agreement_profiling,
+                    _r_agreement_marketing_communication,
+                    _r_custom_agreements,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_agreement_gtc = _src.get("agreement_gtc", UNSET)
+            _r_agreement_profiling = _src.get("agreement_profiling", UNSET)
+            _r_agreement_marketing_communication = _src.get("agreement_marketing_communication", UNSET)
+            _r_custom_agreements = _src.get("custom_agreements", UNSET)
+        _v = _r_agreement_gtc
         if _v is not UNSET and _v is not None:
             try:
                 _v = _AgreementAgreementGtc_BY_VALUE[_v]
@@ -126,7 +155,7 @@ class Agreement:
                 _v = AgreementAgreementGtc(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.agreement_gtc = _v
 
-        _v = _src.get("agreement_profiling", UNSET)
+        _v = _r_agreement_profiling
         if _v is not UNSET and _v is not None:
             try:
                 _v = _AgreementAgreementProfiling_BY_VALUE[_v]
@@ -136,7 +165,7 @@ class Agreement:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.agreement_profiling = _v
 
-        _v = _src.get("agreement_marketing_communication", UNSET)
+        _v = _r_agreement_marketing_communication
         if _v is not UNSET and _v is not None:
             try:
                 _v = _AgreementAgreementMarketingCommunication_BY_VALUE[_v]
@@ -146,14 +175,14 @@ class Agreement:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.agreement_marketing_communication = _v
 
-        _v = _src.get("custom_agreements", UNSET)
+        _v = _r_custom_agreements
         if _v is not UNSET and _v is not None:
             _v = list(map(CustomAgreements.from_dict, _v))
         _self.custom_agreements = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

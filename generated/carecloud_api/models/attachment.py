@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -22,6 +23,14 @@ _KNOWN_FIELDS = frozenset(
         "file_data",
         "cache_for",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 3
+_READ_ALL = _itemgetter(
+    "upload_method",
+    "file_data",
+    "cache_for",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -72,7 +81,24 @@ class Attachment:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["upload_method"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_upload_method,
+                    _r_file_data,
+                    _r_cache_for,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_upload_method = _src["upload_method"]
+            _r_file_data = _src["file_data"]
+            _r_cache_for = _src.get("cache_for", UNSET)
+        _v = _r_upload_method
         if _v is not None:
             try:
                 _v = _AttachmentUploadMethod_BY_VALUE[_v]
@@ -80,13 +106,13 @@ class Attachment:
                 _v = AttachmentUploadMethod(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.upload_method = _v
 
-        _self.file_data = _src["file_data"]
+        _self.file_data = _r_file_data
 
-        _self.cache_for = _src.get("cache_for", UNSET)
+        _self.cache_for = _r_cache_for
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -47,7 +47,8 @@ class AttachmentInfo:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.attachment_format = _src.get("attachment_format", UNSET)
+        _r_attachment_format = _src.get("attachment_format", UNSET)
+        _self.attachment_format = _r_attachment_format
 
         _self.unknown_fields = (
             {}

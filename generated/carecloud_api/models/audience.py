@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -26,6 +27,18 @@ _KNOWN_FIELDS = frozenset(
         "created_by",
         "updated_by",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 7
+_READ_ALL = _itemgetter(
+    "name",
+    "communication_channel_id",
+    "state",
+    "audience_id",
+    "last_change",
+    "created_by",
+    "updated_by",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -100,11 +113,36 @@ class Audience:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.name = _src["name"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_name,
+                    _r_communication_channel_id,
+                    _r_state,
+                    _r_audience_id,
+                    _r_last_change,
+                    _r_created_by,
+                    _r_updated_by,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_name = _src["name"]
+            _r_communication_channel_id = _src["communication_channel_id"]
+            _r_state = _src["state"]
+            _r_audience_id = _src.get("audience_id", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_created_by = _src.get("created_by", UNSET)
+            _r_updated_by = _src.get("updated_by", UNSET)
+        _self.name = _r_name
 
-        _self.communication_channel_id = _src["communication_channel_id"]
+        _self.communication_channel_id = _r_communication_channel_id
 
-        _v = _src["state"]
+        _v = _r_state
         if _v is not None:
             try:
                 _v = _AudienceState_BY_VALUE[_v]
@@ -112,17 +150,17 @@ class Audience:
                 _v = AudienceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.audience_id = _src.get("audience_id", UNSET)
+        _self.audience_id = _r_audience_id
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _self.created_by = _src.get("created_by", UNSET)
+        _self.created_by = _r_created_by
 
-        _self.updated_by = _src.get("updated_by", UNSET)
+        _self.updated_by = _r_updated_by
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -73,7 +73,8 @@ class BadRequestErrorBodyErrorErrorData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("invalid_params", UNSET)
+        _r_invalid_params = _src.get("invalid_params", UNSET)
+        _v = _r_invalid_params
         if _v is not UNSET and _v is not None:
             _v = list(map(BadRequestErrorBodyErrorErrorDataInvalidParamsItem.from_dict, _v))
         _self.invalid_params = _v

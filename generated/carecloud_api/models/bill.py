@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -39,6 +40,18 @@ _KNOWN_FIELDS = frozenset(
         "bill_number",
         "created_by",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 7
+_READ_ALL = _itemgetter(
+    "bill_id",
+    "payment_time",
+    "currency_id",
+    "total_price",
+    "bill_items",
+    "bill_number",
+    "created_by",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -116,26 +129,51 @@ class Bill:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.bill_id = _src["bill_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_bill_id,
+                    _r_payment_time,
+                    _r_currency_id,
+                    _r_total_price,
+                    _r_bill_items,
+                    _r_bill_number,
+                    _r_created_by,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_bill_id = _src["bill_id"]
+            _r_payment_time = _src["payment_time"]
+            _r_currency_id = _src["currency_id"]
+            _r_total_price = _src["total_price"]
+            _r_bill_items = _src["bill_items"]
+            _r_bill_number = _src.get("bill_number", UNSET)
+            _r_created_by = _src.get("created_by", UNSET)
+        _self.bill_id = _r_bill_id
 
-        _self.payment_time = _src["payment_time"]
+        _self.payment_time = _r_payment_time
 
-        _self.currency_id = _src["currency_id"]
+        _self.currency_id = _r_currency_id
 
-        _self.total_price = _src["total_price"]
+        _self.total_price = _r_total_price
 
-        _v = _src["bill_items"]
+        _v = _r_bill_items
         if _v is not None:
             _v = list(map(BillItem.from_dict, _v))
         _self.bill_items = _v
 
-        _self.bill_number = _src.get("bill_number", UNSET)
+        _self.bill_number = _r_bill_number
 
-        _self.created_by = _src.get("created_by", UNSET)
+        _self.created_by = _r_created_by
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -46,6 +47,23 @@ _KNOWN_FIELDS = frozenset(
         "customer_id",
         "purchase_item_property_records",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 12
+_READ_ALL = _itemgetter(
+    "plu_ids",
+    "plu_name",
+    "vat_rate",
+    "quantity",
+    "paid_amount",
+    "price",
+    "bill_item_id",
+    "loyalty_off",
+    "purchase_item_type_id",
+    "category_plu_id",
+    "customer_id",
+    "purchase_item_property_records",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -151,39 +169,74 @@ class BillItem:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["plu_ids"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_plu_ids,
+                    _r_plu_name,
+                    _r_vat_rate,
+                    _r_quantity,
+                    _r_paid_amount,
+                    _r_price,
+                    _r_bill_item_id,
+                    _r_loyalty_off,
+                    _r_purchase_item_type_id,
+                    _r_category_plu_id,
+                    _r_customer_id,
+                    _r_purchase_item_property_records,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_plu_ids = _src["plu_ids"]
+            _r_plu_name = _src["plu_name"]
+            _r_vat_rate = _src["vat_rate"]
+            _r_quantity = _src["quantity"]
+            _r_paid_amount = _src["paid_amount"]
+            _r_price = _src["price"]
+            _r_bill_item_id = _src["bill_item_id"]
+            _r_loyalty_off = _src["loyalty_off"]
+            _r_purchase_item_type_id = _src["purchase_item_type_id"]
+            _r_category_plu_id = _src.get("category_plu_id", UNSET)
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_purchase_item_property_records = _src.get("purchase_item_property_records", UNSET)
+        _v = _r_plu_ids
         if _v is not None:
             _v = list(map(PluId.from_dict, _v))
         _self.plu_ids = _v
 
-        _self.plu_name = _src["plu_name"]
+        _self.plu_name = _r_plu_name
 
-        _self.vat_rate = _src["vat_rate"]
+        _self.vat_rate = _r_vat_rate
 
-        _self.quantity = _src["quantity"]
+        _self.quantity = _r_quantity
 
-        _self.paid_amount = _src["paid_amount"]
+        _self.paid_amount = _r_paid_amount
 
-        _self.price = _src["price"]
+        _self.price = _r_price
 
-        _self.bill_item_id = _src["bill_item_id"]
+        _self.bill_item_id = _r_bill_item_id
 
-        _self.loyalty_off = _src["loyalty_off"]
+        _self.loyalty_off = _r_loyalty_off
 
-        _self.purchase_item_type_id = _src["purchase_item_type_id"]
+        _self.purchase_item_type_id = _r_purchase_item_type_id
 
-        _self.category_plu_id = _src.get("category_plu_id", UNSET)
+        _self.category_plu_id = _r_category_plu_id
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _v = _src.get("purchase_item_property_records", UNSET)
+        _v = _r_purchase_item_property_records
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.purchase_item_property_records = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

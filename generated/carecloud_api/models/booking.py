@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -46,6 +47,20 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "booking_items",
+    "created_at",
+    "booking_id",
+    "customer_id",
+    "booking_status",
+    "utm",
+    "data",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -167,30 +182,58 @@ class Booking:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["booking_items"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_booking_items,
+                    _r_created_at,
+                    _r_booking_id,
+                    _r_customer_id,
+                    _r_booking_status,
+                    _r_utm,
+                    _r_data,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_booking_items = _src["booking_items"]
+            _r_created_at = _src["created_at"]
+            _r_booking_id = _src.get("booking_id", UNSET)
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_booking_status = _src.get("booking_status", UNSET)
+            _r_utm = _src.get("utm", UNSET)
+            _r_data = _src.get("data", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _v = _r_booking_items
         if _v is not None:
             _v = list(map(BookingItem.from_dict, _v))
         _self.booking_items = _v
 
-        _self.created_at = _src["created_at"]
+        _self.created_at = _r_created_at
 
-        _self.booking_id = _src.get("booking_id", UNSET)
+        _self.booking_id = _r_booking_id
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.booking_status = _src.get("booking_status", UNSET)
+        _self.booking_status = _r_booking_status
 
-        _v = _src.get("utm", UNSET)
+        _v = _r_utm
         if _v is not UNSET and _v is not None:
             _v = UTM.from_dict(_v)
         _self.utm = _v
 
-        _v = _src.get("data", UNSET)
-        _self.data = None if _v is None else _parse_data(_v)
+        _self.data = _parse_data(_r_data) if isinstance(_r_data, dict) else _r_data
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _BookingState_BY_VALUE[_v]
@@ -200,7 +243,7 @@ class Booking:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

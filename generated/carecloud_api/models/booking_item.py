@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -47,6 +48,23 @@ _KNOWN_FIELDS = frozenset(
         "state",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 12
+_READ_ALL = _itemgetter(
+    "time_slot_id",
+    "created_at",
+    "booking_item_id",
+    "customer_id",
+    "booking_ticket",
+    "valid_from",
+    "valid_to",
+    "capacity_taken",
+    "booking_item_status",
+    "additional_properties",
+    "state",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -156,33 +174,68 @@ class BookingItem:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.time_slot_id = _src["time_slot_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_time_slot_id,
+                    _r_created_at,
+                    _r_booking_item_id,
+                    _r_customer_id,
+                    _r_booking_ticket,
+                    _r_valid_from,
+                    _r_valid_to,
+                    _r_capacity_taken,
+                    _r_booking_item_status,
+                    _r_additional_properties,
+                    _r_state,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_time_slot_id = _src["time_slot_id"]
+            _r_created_at = _src["created_at"]
+            _r_booking_item_id = _src.get("booking_item_id", UNSET)
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_booking_ticket = _src.get("booking_ticket", UNSET)
+            _r_valid_from = _src.get("valid_from", UNSET)
+            _r_valid_to = _src.get("valid_to", UNSET)
+            _r_capacity_taken = _src.get("capacity_taken", UNSET)
+            _r_booking_item_status = _src.get("booking_item_status", UNSET)
+            _r_additional_properties = _src.get("additional_properties", UNSET)
+            _r_state = _src.get("state", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.time_slot_id = _r_time_slot_id
 
-        _self.created_at = _src["created_at"]
+        _self.created_at = _r_created_at
 
-        _self.booking_item_id = _src.get("booking_item_id", UNSET)
+        _self.booking_item_id = _r_booking_item_id
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _v = _src.get("booking_ticket", UNSET)
+        _v = _r_booking_ticket
         if _v is not UNSET and _v is not None:
             _v = BookingTicket.from_dict(_v)
         _self.booking_ticket = _v
 
-        _self.valid_from = _src.get("valid_from", UNSET)
+        _self.valid_from = _r_valid_from
 
-        _self.valid_to = _src.get("valid_to", UNSET)
+        _self.valid_to = _r_valid_to
 
-        _self.capacity_taken = _src.get("capacity_taken", UNSET)
+        _self.capacity_taken = _r_capacity_taken
 
-        _self.booking_item_status = _src.get("booking_item_status", UNSET)
+        _self.booking_item_status = _r_booking_item_status
 
-        _v = _src.get("additional_properties", UNSET)
+        _v = _r_additional_properties
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.additional_properties = _v
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _BookingItemState_BY_VALUE[_v]
@@ -190,11 +243,11 @@ class BookingItem:
                 _v = BookingItemState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -26,6 +27,18 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 7
+_READ_ALL = _itemgetter(
+    "name",
+    "idcampaign",
+    "campaign_id",
+    "external_id",
+    "parent_id",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -101,19 +114,44 @@ class Campaign:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.name = _src["name"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_name,
+                    _r_idcampaign,
+                    _r_campaign_id,
+                    _r_external_id,
+                    _r_parent_id,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_name = _src["name"]
+            _r_idcampaign = _src.get("idcampaign", UNSET)
+            _r_campaign_id = _src.get("campaign_id", UNSET)
+            _r_external_id = _src.get("external_id", UNSET)
+            _r_parent_id = _src.get("parent_id", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.name = _r_name
 
-        _self.idcampaign = _src.get("idcampaign", UNSET)
+        _self.idcampaign = _r_idcampaign
 
-        _self.campaign_id = _src.get("campaign_id", UNSET)
+        _self.campaign_id = _r_campaign_id
 
-        _self.external_id = _src.get("external_id", UNSET)
+        _self.external_id = _r_external_id
 
-        _self.parent_id = _src.get("parent_id", UNSET)
+        _self.parent_id = _r_parent_id
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _CampaignState_BY_VALUE[_v]
@@ -123,7 +161,7 @@ class Campaign:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -23,6 +24,16 @@ _KNOWN_FIELDS = frozenset(
         "description",
         "image_url",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 5
+_READ_ALL = _itemgetter(
+    "name",
+    "subtitle",
+    "note",
+    "description",
+    "image_url",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -79,19 +90,40 @@ class CampaignPresentationData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.name = _src["name"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_name,
+                    _r_subtitle,
+                    _r_note,
+                    _r_description,
+                    _r_image_url,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_name = _src["name"]
+            _r_subtitle = _src.get("subtitle", UNSET)
+            _r_note = _src.get("note", UNSET)
+            _r_description = _src.get("description", UNSET)
+            _r_image_url = _src.get("image_url", UNSET)
+        _self.name = _r_name
 
-        _self.subtitle = _src.get("subtitle", UNSET)
+        _self.subtitle = _r_subtitle
 
-        _self.note = _src.get("note", UNSET)
+        _self.note = _r_note
 
-        _self.description = _src.get("description", UNSET)
+        _self.description = _r_description
 
-        _self.image_url = _src.get("image_url", UNSET)
+        _self.image_url = _r_image_url
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

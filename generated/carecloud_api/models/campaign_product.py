@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -50,6 +51,25 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 14
+_READ_ALL = _itemgetter(
+    "product_id",
+    "currency_id",
+    "campaign_id",
+    "value",
+    "value_type_id",
+    "valid_from",
+    "valid_to",
+    "type_id",
+    "presentation_data",
+    "campaign_product_id",
+    "display_in",
+    "campaign_product_property_records",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -170,15 +190,54 @@ class CampaignProduct:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.product_id = _src["product_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_product_id,
+                    _r_currency_id,
+                    _r_campaign_id,
+                    _r_value,
+                    _r_value_type_id,
+                    _r_valid_from,
+                    _r_valid_to,
+                    _r_type_id,
+                    _r_presentation_data,
+                    _r_campaign_product_id,
+                    _r_display_in,
+                    _r_campaign_product_property_records,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_product_id = _src["product_id"]
+            _r_currency_id = _src["currency_id"]
+            _r_campaign_id = _src["campaign_id"]
+            _r_value = _src["value"]
+            _r_value_type_id = _src["value_type_id"]
+            _r_valid_from = _src["valid_from"]
+            _r_valid_to = _src["valid_to"]
+            _r_type_id = _src["type_id"]
+            _r_presentation_data = _src["presentation_data"]
+            _r_campaign_product_id = _src.get("campaign_product_id", UNSET)
+            _r_display_in = _src.get("display_in", UNSET)
+            _r_campaign_product_property_records = _src.get("campaign_product_property_records", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.product_id = _r_product_id
 
-        _self.currency_id = _src["currency_id"]
+        _self.currency_id = _r_currency_id
 
-        _self.campaign_id = _src["campaign_id"]
+        _self.campaign_id = _r_campaign_id
 
-        _self.value = _src["value"]
+        _self.value = _r_value
 
-        _v = _src["value_type_id"]
+        _v = _r_value_type_id
         if _v is not None:
             try:
                 _v = _CampaignProductValueTypeId_BY_VALUE[_v]
@@ -188,29 +247,29 @@ class CampaignProduct:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.value_type_id = _v
 
-        _self.valid_from = _src["valid_from"]
+        _self.valid_from = _r_valid_from
 
-        _self.valid_to = _src["valid_to"]
+        _self.valid_to = _r_valid_to
 
-        _self.type_id = _src["type_id"]
+        _self.type_id = _r_type_id
 
-        _v = _src["presentation_data"]
+        _v = _r_presentation_data
         if _v is not None:
             _v = CampaignPresentationData.from_dict(_v)
         _self.presentation_data = _v
 
-        _self.campaign_product_id = _src.get("campaign_product_id", UNSET)
+        _self.campaign_product_id = _r_campaign_product_id
 
-        _self.display_in = _src.get("display_in", UNSET)
+        _self.display_in = _r_display_in
 
-        _v = _src.get("campaign_product_property_records", UNSET)
+        _v = _r_campaign_product_property_records
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.campaign_product_property_records = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _CampaignProductState_BY_VALUE[_v]
@@ -220,7 +279,7 @@ class CampaignProduct:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

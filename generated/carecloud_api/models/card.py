@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -29,6 +30,21 @@ _KNOWN_FIELDS = frozenset(
         "store_id",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 10
+_READ_ALL = _itemgetter(
+    "card_type_id",
+    "card_number",
+    "state",
+    "card_id",
+    "customer_id",
+    "secondary_card_number",
+    "valid_from",
+    "valid_to",
+    "store_id",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -117,11 +133,42 @@ class Card:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.card_type_id = _src["card_type_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_card_type_id,
+                    _r_card_number,
+                    _r_state,
+                    _r_card_id,
+                    _r_customer_id,
+                    _r_secondary_card_number,
+                    _r_valid_from,
+                    _r_valid_to,
+                    _r_store_id,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_card_type_id = _src["card_type_id"]
+            _r_card_number = _src["card_number"]
+            _r_state = _src["state"]
+            _r_card_id = _src.get("card_id", UNSET)
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_secondary_card_number = _src.get("secondary_card_number", UNSET)
+            _r_valid_from = _src.get("valid_from", UNSET)
+            _r_valid_to = _src.get("valid_to", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.card_type_id = _r_card_type_id
 
-        _self.card_number = _src["card_number"]
+        _self.card_number = _r_card_number
 
-        _v = _src["state"]
+        _v = _r_state
         if _v is not None:
             try:
                 _v = _CardState_BY_VALUE[_v]
@@ -129,23 +176,23 @@ class Card:
                 _v = CardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.card_id = _src.get("card_id", UNSET)
+        _self.card_id = _r_card_id
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.secondary_card_number = _src.get("secondary_card_number", UNSET)
+        _self.secondary_card_number = _r_secondary_card_number
 
-        _self.valid_from = _src.get("valid_from", UNSET)
+        _self.valid_from = _r_valid_from
 
-        _self.valid_to = _src.get("valid_to", UNSET)
+        _self.valid_to = _r_valid_to
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -47,7 +47,8 @@ class CashierMessage:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.text = _src.get("text", UNSET)
+        _r_text = _src.get("text", UNSET)
+        _self.text = _r_text
 
         _self.unknown_fields = (
             {}

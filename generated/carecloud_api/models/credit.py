@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -29,6 +30,21 @@ _KNOWN_FIELDS = frozenset(
         "state",
         "note",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 10
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "credit_type_id",
+    "partner_id",
+    "credit_id",
+    "assigned_credits",
+    "available_credits",
+    "valid_to",
+    "currency_id",
+    "state",
+    "note",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -117,23 +133,54 @@ class Credit:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src["customer_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_credit_type_id,
+                    _r_partner_id,
+                    _r_credit_id,
+                    _r_assigned_credits,
+                    _r_available_credits,
+                    _r_valid_to,
+                    _r_currency_id,
+                    _r_state,
+                    _r_note,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src["customer_id"]
+            _r_credit_type_id = _src["credit_type_id"]
+            _r_partner_id = _src["partner_id"]
+            _r_credit_id = _src.get("credit_id", UNSET)
+            _r_assigned_credits = _src.get("assigned_credits", UNSET)
+            _r_available_credits = _src.get("available_credits", UNSET)
+            _r_valid_to = _src.get("valid_to", UNSET)
+            _r_currency_id = _src.get("currency_id", UNSET)
+            _r_state = _src.get("state", UNSET)
+            _r_note = _src.get("note", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.credit_type_id = _src["credit_type_id"]
+        _self.credit_type_id = _r_credit_type_id
 
-        _self.partner_id = _src["partner_id"]
+        _self.partner_id = _r_partner_id
 
-        _self.credit_id = _src.get("credit_id", UNSET)
+        _self.credit_id = _r_credit_id
 
-        _self.assigned_credits = _src.get("assigned_credits", UNSET)
+        _self.assigned_credits = _r_assigned_credits
 
-        _self.available_credits = _src.get("available_credits", UNSET)
+        _self.available_credits = _r_available_credits
 
-        _self.valid_to = _src.get("valid_to", UNSET)
+        _self.valid_to = _r_valid_to
 
-        _self.currency_id = _src.get("currency_id", UNSET)
+        _self.currency_id = _r_currency_id
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _CreditState_BY_VALUE[_v]
@@ -141,11 +188,11 @@ class Credit:
                 _v = CreditState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.note = _src.get("note", UNSET)
+        _self.note = _r_note
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

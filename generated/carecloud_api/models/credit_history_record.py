@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -26,6 +27,19 @@ _KNOWN_FIELDS = frozenset(
         "store_id",
         "credit_history_record_time",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 8
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "amount",
+    "credit_operation_type",
+    "credit_operation_note",
+    "partner_id",
+    "currency_id",
+    "store_id",
+    "credit_history_record_time",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -102,25 +116,52 @@ class CreditHistoryRecord:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src.get("customer_id", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_amount,
+                    _r_credit_operation_type,
+                    _r_credit_operation_note,
+                    _r_partner_id,
+                    _r_currency_id,
+                    _r_store_id,
+                    _r_credit_history_record_time,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_amount = _src.get("amount", UNSET)
+            _r_credit_operation_type = _src.get("credit_operation_type", UNSET)
+            _r_credit_operation_note = _src.get("credit_operation_note", UNSET)
+            _r_partner_id = _src.get("partner_id", UNSET)
+            _r_currency_id = _src.get("currency_id", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_credit_history_record_time = _src.get("credit_history_record_time", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.amount = _src.get("amount", UNSET)
+        _self.amount = _r_amount
 
-        _self.credit_operation_type = _src.get("credit_operation_type", UNSET)
+        _self.credit_operation_type = _r_credit_operation_type
 
-        _self.credit_operation_note = _src.get("credit_operation_note", UNSET)
+        _self.credit_operation_note = _r_credit_operation_note
 
-        _self.partner_id = _src.get("partner_id", UNSET)
+        _self.partner_id = _r_partner_id
 
-        _self.currency_id = _src.get("currency_id", UNSET)
+        _self.currency_id = _r_currency_id
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.credit_history_record_time = _src.get("credit_history_record_time", UNSET)
+        _self.credit_history_record_time = _r_credit_history_record_time
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -39,6 +40,17 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 6
+_READ_ALL = _itemgetter(
+    "personal_information",
+    "customer_id",
+    "doi_email",
+    "doi_phone",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -112,20 +124,43 @@ class Customer:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["personal_information"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_personal_information,
+                    _r_customer_id,
+                    _r_doi_email,
+                    _r_doi_phone,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_personal_information = _src["personal_information"]
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_doi_email = _src.get("doi_email", UNSET)
+            _r_doi_phone = _src.get("doi_phone", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _v = _r_personal_information
         if _v is not None:
             _v = PersonalInformation.from_dict(_v)
         _self.personal_information = _v
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.doi_email = _src.get("doi_email", UNSET)
+        _self.doi_email = _r_doi_email
 
-        _self.doi_phone = _src.get("doi_phone", UNSET)
+        _self.doi_phone = _r_doi_phone
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _CustomerState_BY_VALUE[_v]
@@ -135,7 +170,7 @@ class Customer:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -66,7 +66,8 @@ class CustomerSearchResult:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("strict", UNSET)
+        _r_strict = _src.get("strict", UNSET)
+        _v = _r_strict
         if _v is not UNSET and _v is not None:
             _v = list(map(CustomerResult.from_dict, _v))
         _self.strict = _v

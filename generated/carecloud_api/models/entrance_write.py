@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -42,6 +43,32 @@ _KNOWN_FIELDS = frozenset(
         "valid_to",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 21
+_READ_ALL = _itemgetter(
+    "entrance_id",
+    "pos_id",
+    "state",
+    "name",
+    "customer_id",
+    "resort_name",
+    "customer_category_name",
+    "external_order_id",
+    "external_entrance_id",
+    "external_turnstile_permission_id",
+    "entrance_type_id",
+    "order_item_id",
+    "card_id",
+    "created_at",
+    "cancelled_at",
+    "charged_price",
+    "product_ids",
+    "charge_date",
+    "valid_from",
+    "valid_to",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -198,9 +225,62 @@ class EntranceWrite:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.entrance_id = _src["entrance_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_entrance_id,
+                    _r_pos_id,
+                    _r_state,
+                    _r_name,
+                    _r_customer_id,
+                    _r_resort_name,
+                    _r_customer_category_name,
+                    _r_external_order_id,
+                    _r_external_entrance_id,
+                    _r_external_turnstile_permission_id,
+                    _r_entrance_type_id,
+                    _r_order_item_id,
+                    _r_card_id,
+                    _r_created_at,
+                    _r_cancelled_at,
+                    _r_charged_price,
+                    _r_product_ids,
+                    _r_charge_date,
+                    _r_valid_from,
+                    _r_valid_to,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_entrance_id = _src["entrance_id"]
+            _r_pos_id = _src["pos_id"]
+            _r_state = _src["state"]
+            _r_name = _src.get("name", UNSET)
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_resort_name = _src.get("resort_name", UNSET)
+            _r_customer_category_name = _src.get("customer_category_name", UNSET)
+            _r_external_order_id = _src.get("external_order_id", UNSET)
+            _r_external_entrance_id = _src.get("external_entrance_id", UNSET)
+            _r_external_turnstile_permission_id = _src.get("external_turnstile_permission_id", UNSET)
+            _r_entrance_type_id = _src.get("entrance_type_id", UNSET)
+            _r_order_item_id = _src.get("order_item_id", UNSET)
+            _r_card_id = _src.get("card_id", UNSET)
+            _r_created_at = _src.get("created_at", UNSET)
+            _r_cancelled_at = _src.get("cancelled_at", UNSET)
+            _r_charged_price = _src.get("charged_price", UNSET)
+            _r_product_ids = _src.get("product_ids", UNSET)
+            _r_charge_date = _src.get("charge_date", UNSET)
+            _r_valid_from = _src.get("valid_from", UNSET)
+            _r_valid_to = _src.get("valid_to", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.entrance_id = _r_entrance_id
 
-        _v = _src["pos_id"]
+        _v = _r_pos_id
         if _v is not None:
             try:
                 _v = _EntrancePosId_BY_VALUE[_v]
@@ -208,7 +288,7 @@ class EntranceWrite:
                 _v = EntrancePosId(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.pos_id = _v
 
-        _v = _src["state"]
+        _v = _r_state
         if _v is not None:
             try:
                 _v = _EntranceState_BY_VALUE[_v]
@@ -216,21 +296,21 @@ class EntranceWrite:
                 _v = EntranceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.name = _src.get("name", UNSET)
+        _self.name = _r_name
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.resort_name = _src.get("resort_name", UNSET)
+        _self.resort_name = _r_resort_name
 
-        _self.customer_category_name = _src.get("customer_category_name", UNSET)
+        _self.customer_category_name = _r_customer_category_name
 
-        _self.external_order_id = _src.get("external_order_id", UNSET)
+        _self.external_order_id = _r_external_order_id
 
-        _self.external_entrance_id = _src.get("external_entrance_id", UNSET)
+        _self.external_entrance_id = _r_external_entrance_id
 
-        _self.external_turnstile_permission_id = _src.get("external_turnstile_permission_id", UNSET)
+        _self.external_turnstile_permission_id = _r_external_turnstile_permission_id
 
-        _v = _src.get("entrance_type_id", UNSET)
+        _v = _r_entrance_type_id
         if _v is not UNSET and _v is not None:
             try:
                 _v = _EntranceEntranceTypeId_BY_VALUE[_v]
@@ -238,29 +318,29 @@ class EntranceWrite:
                 _v = EntranceEntranceTypeId(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.entrance_type_id = _v
 
-        _self.order_item_id = _src.get("order_item_id", UNSET)
+        _self.order_item_id = _r_order_item_id
 
-        _self.card_id = _src.get("card_id", UNSET)
+        _self.card_id = _r_card_id
 
-        _self.created_at = _src.get("created_at", UNSET)
+        _self.created_at = _r_created_at
 
-        _self.cancelled_at = _src.get("cancelled_at", UNSET)
+        _self.cancelled_at = _r_cancelled_at
 
-        _self.charged_price = _src.get("charged_price", UNSET)
+        _self.charged_price = _r_charged_price
 
-        _self.product_ids = _src.get("product_ids", UNSET)
+        _self.product_ids = _r_product_ids
 
-        _self.charge_date = _src.get("charge_date", UNSET)
+        _self.charge_date = _r_charge_date
 
-        _self.valid_from = _src.get("valid_from", UNSET)
+        _self.valid_from = _r_valid_from
 
-        _self.valid_to = _src.get("valid_to", UNSET)
+        _self.valid_to = _r_valid_to
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

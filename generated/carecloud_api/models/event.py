@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -44,6 +45,20 @@ _KNOWN_FIELDS = frozenset(
         "state",
         "property_records",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "event_type_id",
+    "customer_id",
+    "external_id",
+    "event_id",
+    "data",
+    "created_at",
+    "secondary_external_id",
+    "state",
+    "property_records",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -163,22 +178,50 @@ class Event:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.event_type_id = _src["event_type_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_event_type_id,
+                    _r_customer_id,
+                    _r_external_id,
+                    _r_event_id,
+                    _r_data,
+                    _r_created_at,
+                    _r_secondary_external_id,
+                    _r_state,
+                    _r_property_records,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_event_type_id = _src["event_type_id"]
+            _r_customer_id = _src["customer_id"]
+            _r_external_id = _src["external_id"]
+            _r_event_id = _src.get("event_id", UNSET)
+            _r_data = _src.get("data", UNSET)
+            _r_created_at = _src.get("created_at", UNSET)
+            _r_secondary_external_id = _src.get("secondary_external_id", UNSET)
+            _r_state = _src.get("state", UNSET)
+            _r_property_records = _src.get("property_records", UNSET)
+        _self.event_type_id = _r_event_type_id
 
-        _self.customer_id = _src["customer_id"]
+        _self.customer_id = _r_customer_id
 
-        _self.external_id = _src["external_id"]
+        _self.external_id = _r_external_id
 
-        _self.event_id = _src.get("event_id", UNSET)
+        _self.event_id = _r_event_id
 
-        _v = _src.get("data", UNSET)
-        _self.data = None if _v is None else _parse_data(_v)
+        _self.data = _parse_data(_r_data) if isinstance(_r_data, dict) else _r_data
 
-        _self.created_at = _src.get("created_at", UNSET)
+        _self.created_at = _r_created_at
 
-        _self.secondary_external_id = _src.get("secondary_external_id", UNSET)
+        _self.secondary_external_id = _r_secondary_external_id
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _EventState_BY_VALUE[_v]
@@ -186,14 +229,14 @@ class Event:
                 _v = EventState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _v = _src.get("property_records", UNSET)
+        _v = _r_property_records
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.property_records = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -46,6 +47,21 @@ _KNOWN_FIELDS = frozenset(
         "secondary_external_id",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 10
+_READ_ALL = _itemgetter(
+    "event_type_id",
+    "external_id",
+    "event_id",
+    "customer_id",
+    "customer_identifier_type",
+    "customer_identifier_value",
+    "data",
+    "created_at",
+    "secondary_external_id",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -227,15 +243,46 @@ class EventPost:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.event_type_id = _src["event_type_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_event_type_id,
+                    _r_external_id,
+                    _r_event_id,
+                    _r_customer_id,
+                    _r_customer_identifier_type,
+                    _r_customer_identifier_value,
+                    _r_data,
+                    _r_created_at,
+                    _r_secondary_external_id,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_event_type_id = _src["event_type_id"]
+            _r_external_id = _src["external_id"]
+            _r_event_id = _src.get("event_id", UNSET)
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_customer_identifier_type = _src.get("customer_identifier_type", UNSET)
+            _r_customer_identifier_value = _src.get("customer_identifier_value", UNSET)
+            _r_data = _src.get("data", UNSET)
+            _r_created_at = _src.get("created_at", UNSET)
+            _r_secondary_external_id = _src.get("secondary_external_id", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.event_type_id = _r_event_type_id
 
-        _self.external_id = _src["external_id"]
+        _self.external_id = _r_external_id
 
-        _self.event_id = _src.get("event_id", UNSET)
+        _self.event_id = _r_event_id
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _v = _src.get("customer_identifier_type", UNSET)
+        _v = _r_customer_identifier_type
         if _v is not UNSET and _v is not None:
             try:
                 _v = _EventPostCustomerIdentifierType_BY_VALUE[_v]
@@ -245,17 +292,19 @@ class EventPost:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.customer_identifier_type = _v
 
-        _v = _src.get("customer_identifier_value", UNSET)
-        _self.customer_identifier_value = None if _v is None else _parse_customer_identifier_value(_v)
+        _self.customer_identifier_value = (
+            _parse_customer_identifier_value(_r_customer_identifier_value)
+            if isinstance(_r_customer_identifier_value, dict)
+            else _r_customer_identifier_value
+        )
 
-        _v = _src.get("data", UNSET)
-        _self.data = None if _v is None else _parse_data(_v)
+        _self.data = _parse_data(_r_data) if isinstance(_r_data, dict) else _r_data
 
-        _self.created_at = _src.get("created_at", UNSET)
+        _self.created_at = _r_created_at
 
-        _self.secondary_external_id = _src.get("secondary_external_id", UNSET)
+        _self.secondary_external_id = _r_secondary_external_id
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _EventPostState_BY_VALUE[_v]
@@ -265,7 +314,7 @@ class EventPost:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -26,6 +27,18 @@ _KNOWN_FIELDS = frozenset(
         "icon_name",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 7
+_READ_ALL = _itemgetter(
+    "event_type_id",
+    "event_group_id",
+    "event_group_text_id",
+    "name",
+    "text_id",
+    "icon_name",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -96,19 +109,44 @@ class EventType:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.event_type_id = _src["event_type_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_event_type_id,
+                    _r_event_group_id,
+                    _r_event_group_text_id,
+                    _r_name,
+                    _r_text_id,
+                    _r_icon_name,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_event_type_id = _src["event_type_id"]
+            _r_event_group_id = _src["event_group_id"]
+            _r_event_group_text_id = _src.get("event_group_text_id", UNSET)
+            _r_name = _src.get("name", UNSET)
+            _r_text_id = _src.get("text_id", UNSET)
+            _r_icon_name = _src.get("icon_name", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.event_type_id = _r_event_type_id
 
-        _self.event_group_id = _src["event_group_id"]
+        _self.event_group_id = _r_event_group_id
 
-        _self.event_group_text_id = _src.get("event_group_text_id", UNSET)
+        _self.event_group_text_id = _r_event_group_text_id
 
-        _self.name = _src.get("name", UNSET)
+        _self.name = _r_name
 
-        _self.text_id = _src.get("text_id", UNSET)
+        _self.text_id = _r_text_id
 
-        _self.icon_name = _src.get("icon_name", UNSET)
+        _self.icon_name = _r_icon_name
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _EventTypeState_BY_VALUE[_v]
@@ -118,7 +156,7 @@ class EventType:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -46,7 +46,8 @@ class GetConnection200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.test_string = _src.get("test_string", UNSET)
+        _r_test_string = _src.get("test_string", UNSET)
+        _self.test_string = _r_test_string
 
         _self.unknown_fields = (
             {}

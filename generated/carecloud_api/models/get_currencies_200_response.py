@@ -65,7 +65,8 @@ class GetCurrencies200Response:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("data", UNSET)
+        _r_data = _src.get("data", UNSET)
+        _v = _r_data
         if _v is not UNSET and _v is not None:
             _v = GetCurrencies200ResponseData.from_dict(_v)
         _self.data = _v

@@ -49,7 +49,8 @@ class GetCustomerCheckRegistrationAbility200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.registration_ability = _src.get("registration_ability", UNSET)
+        _r_registration_ability = _src.get("registration_ability", UNSET)
+        _self.registration_ability = _r_registration_ability
 
         _self.unknown_fields = (
             {}

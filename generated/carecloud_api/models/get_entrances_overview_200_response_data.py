@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -22,6 +23,15 @@ _KNOWN_FIELDS = frozenset(
         "deactivated_entrances",
         "sold_entrances",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 4
+_READ_ALL = _itemgetter(
+    "active_entrances",
+    "canceled_entrances",
+    "deactivated_entrances",
+    "sold_entrances",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -78,17 +88,36 @@ class GetEntrancesOverview200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.active_entrances = _src.get("active_entrances", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_active_entrances,
+                    _r_canceled_entrances,
+                    _r_deactivated_entrances,
+                    _r_sold_entrances,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_active_entrances = _src.get("active_entrances", UNSET)
+            _r_canceled_entrances = _src.get("canceled_entrances", UNSET)
+            _r_deactivated_entrances = _src.get("deactivated_entrances", UNSET)
+            _r_sold_entrances = _src.get("sold_entrances", UNSET)
+        _self.active_entrances = _r_active_entrances
 
-        _self.canceled_entrances = _src.get("canceled_entrances", UNSET)
+        _self.canceled_entrances = _r_canceled_entrances
 
-        _self.deactivated_entrances = _src.get("deactivated_entrances", UNSET)
+        _self.deactivated_entrances = _r_deactivated_entrances
 
-        _self.sold_entrances = _src.get("sold_entrances", UNSET)
+        _self.sold_entrances = _r_sold_entrances
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

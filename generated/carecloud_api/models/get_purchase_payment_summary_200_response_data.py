@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -37,6 +38,16 @@ _KNOWN_FIELDS = frozenset(
         "used_points_total",
         "used_vouchers",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 5
+_READ_ALL = _itemgetter(
+    "earned_points",
+    "used_credits",
+    "used_points",
+    "used_points_total",
+    "used_vouchers",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -100,22 +111,43 @@ class GetPurchasePaymentSummary200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.earned_points = _src.get("earned_points", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_earned_points,
+                    _r_used_credits,
+                    _r_used_points,
+                    _r_used_points_total,
+                    _r_used_vouchers,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_earned_points = _src.get("earned_points", UNSET)
+            _r_used_credits = _src.get("used_credits", UNSET)
+            _r_used_points = _src.get("used_points", UNSET)
+            _r_used_points_total = _src.get("used_points_total", UNSET)
+            _r_used_vouchers = _src.get("used_vouchers", UNSET)
+        _self.earned_points = _r_earned_points
 
-        _self.used_credits = _src.get("used_credits", UNSET)
+        _self.used_credits = _r_used_credits
 
-        _self.used_points = _src.get("used_points", UNSET)
+        _self.used_points = _r_used_points
 
-        _self.used_points_total = _src.get("used_points_total", UNSET)
+        _self.used_points_total = _r_used_points_total
 
-        _v = _src.get("used_vouchers", UNSET)
+        _v = _r_used_vouchers
         if _v is not UNSET and _v is not None:
             _v = list(map(Voucher.from_dict, _v))
         _self.used_vouchers = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -34,6 +35,13 @@ _KNOWN_FIELDS = frozenset(
         "campaign_product_store_records",
         "total_items",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 2
+_READ_ALL = _itemgetter(
+    "campaign_product_store_records",
+    "total_items",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -84,16 +92,31 @@ class GetSubCampaignProductStoreRecords200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("campaign_product_store_records", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_campaign_product_store_records,
+                    _r_total_items,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_campaign_product_store_records = _src.get("campaign_product_store_records", UNSET)
+            _r_total_items = _src.get("total_items", UNSET)
+        _v = _r_campaign_product_store_records
         if _v is not UNSET and _v is not None:
             _v = list(map(CampaignProductStoreRecord.from_dict, _v))
         _self.campaign_product_store_records = _v
 
-        _self.total_items = _src.get("total_items", UNSET)
+        _self.total_items = _r_total_items
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -46,7 +46,8 @@ class GetTokenTestCustomerLogin200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _r_customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
         _self.unknown_fields = (
             {}

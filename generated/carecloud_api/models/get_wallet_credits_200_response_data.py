@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -36,6 +37,15 @@ _KNOWN_FIELDS = frozenset(
         "available_credits",
         "split_by_currency",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 4
+_READ_ALL = _itemgetter(
+    "earned_credits",
+    "redeemed_credits",
+    "available_credits",
+    "split_by_currency",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -94,20 +104,39 @@ class GetWalletCredits200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.earned_credits = _src.get("earned_credits", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_earned_credits,
+                    _r_redeemed_credits,
+                    _r_available_credits,
+                    _r_split_by_currency,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_earned_credits = _src.get("earned_credits", UNSET)
+            _r_redeemed_credits = _src.get("redeemed_credits", UNSET)
+            _r_available_credits = _src.get("available_credits", UNSET)
+            _r_split_by_currency = _src.get("split_by_currency", UNSET)
+        _self.earned_credits = _r_earned_credits
 
-        _self.redeemed_credits = _src.get("redeemed_credits", UNSET)
+        _self.redeemed_credits = _r_redeemed_credits
 
-        _self.available_credits = _src.get("available_credits", UNSET)
+        _self.available_credits = _r_available_credits
 
-        _v = _src.get("split_by_currency", UNSET)
+        _v = _r_split_by_currency
         if _v is not UNSET and _v is not None:
             _v = list(map(CreditWalletSummary.from_dict, _v))
         _self.split_by_currency = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

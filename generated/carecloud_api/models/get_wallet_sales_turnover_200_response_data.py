@@ -65,7 +65,8 @@ class GetWalletSalesTurnover200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("turnover", UNSET)
+        _r_turnover = _src.get("turnover", UNSET)
+        _v = _r_turnover
         if _v is not UNSET and _v is not None:
             _v = list(map(QualificationTurnover.from_dict, _v))
         _self.turnover = _v

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -50,6 +51,25 @@ _KNOWN_FIELDS = frozenset(
         "attachments",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 14
+_READ_ALL = _itemgetter(
+    "message_template_id",
+    "customer_id",
+    "communication_channel_id",
+    "message_id",
+    "status",
+    "contact",
+    "title",
+    "send_time",
+    "opened_time",
+    "mail_client_user_agent",
+    "mail_client_language",
+    "message_data",
+    "attachments",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -184,11 +204,50 @@ class Message:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.message_template_id = _src["message_template_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_message_template_id,
+                    _r_customer_id,
+                    _r_communication_channel_id,
+                    _r_message_id,
+                    _r_status,
+                    _r_contact,
+                    _r_title,
+                    _r_send_time,
+                    _r_opened_time,
+                    _r_mail_client_user_agent,
+                    _r_mail_client_language,
+                    _r_message_data,
+                    _r_attachments,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_message_template_id = _src["message_template_id"]
+            _r_customer_id = _src["customer_id"]
+            _r_communication_channel_id = _src["communication_channel_id"]
+            _r_message_id = _src.get("message_id", UNSET)
+            _r_status = _src.get("status", UNSET)
+            _r_contact = _src.get("contact", UNSET)
+            _r_title = _src.get("title", UNSET)
+            _r_send_time = _src.get("send_time", UNSET)
+            _r_opened_time = _src.get("opened_time", UNSET)
+            _r_mail_client_user_agent = _src.get("mail_client_user_agent", UNSET)
+            _r_mail_client_language = _src.get("mail_client_language", UNSET)
+            _r_message_data = _src.get("message_data", UNSET)
+            _r_attachments = _src.get("attachments", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.message_template_id = _r_message_template_id
 
-        _self.customer_id = _src["customer_id"]
+        _self.customer_id = _r_customer_id
 
-        _v = _src["communication_channel_id"]
+        _v = _r_communication_channel_id
         if _v is not None:
             try:
                 _v = _MessageCommunicationChannelId_BY_VALUE[_v]
@@ -198,9 +257,9 @@ class Message:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.communication_channel_id = _v
 
-        _self.message_id = _src.get("message_id", UNSET)
+        _self.message_id = _r_message_id
 
-        _v = _src.get("status", UNSET)
+        _v = _r_status
         if _v is not UNSET and _v is not None:
             try:
                 _v = _MessageStatus_BY_VALUE[_v]
@@ -208,33 +267,33 @@ class Message:
                 _v = MessageStatus(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.status = _v
 
-        _self.contact = _src.get("contact", UNSET)
+        _self.contact = _r_contact
 
-        _self.title = _src.get("title", UNSET)
+        _self.title = _r_title
 
-        _self.send_time = _src.get("send_time", UNSET)
+        _self.send_time = _r_send_time
 
-        _self.opened_time = _src.get("opened_time", UNSET)
+        _self.opened_time = _r_opened_time
 
-        _self.mail_client_user_agent = _src.get("mail_client_user_agent", UNSET)
+        _self.mail_client_user_agent = _r_mail_client_user_agent
 
-        _self.mail_client_language = _src.get("mail_client_language", UNSET)
+        _self.mail_client_language = _r_mail_client_language
 
-        _v = _src.get("message_data", UNSET)
+        _v = _r_message_data
         if _v is not UNSET and _v is not None:
             _v = list(map(Parameter.from_dict, _v))
         _self.message_data = _v
 
-        _v = _src.get("attachments", UNSET)
+        _v = _r_attachments
         if _v is not UNSET and _v is not None:
             _v = list(map(Attachment.from_dict, _v))
         _self.attachments = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

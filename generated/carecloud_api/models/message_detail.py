@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -36,6 +37,15 @@ _KNOWN_FIELDS = frozenset(
         "attachments",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 4
+_READ_ALL = _itemgetter(
+    "plain_text_body",
+    "html_body",
+    "attachments",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -101,20 +111,39 @@ class MessageDetail:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.plain_text_body = _src["plain_text_body"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_plain_text_body,
+                    _r_html_body,
+                    _r_attachments,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_plain_text_body = _src["plain_text_body"]
+            _r_html_body = _src["html_body"]
+            _r_attachments = _src.get("attachments", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.plain_text_body = _r_plain_text_body
 
-        _self.html_body = _src["html_body"]
+        _self.html_body = _r_html_body
 
-        _v = _src.get("attachments", UNSET)
+        _v = _r_attachments
         if _v is not UNSET and _v is not None:
             _v = list(map(AttachmentInfo.from_dict, _v))
         _self.attachments = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

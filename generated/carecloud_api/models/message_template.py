@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -45,6 +46,22 @@ _KNOWN_FIELDS = frozenset(
         "template_data",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 11
+_READ_ALL = _itemgetter(
+    "subject",
+    "sender",
+    "name",
+    "message_template_group_id",
+    "communication_channel_id",
+    "message_template_id",
+    "consent_free_template",
+    "preview_url",
+    "icon_url",
+    "template_data",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -155,13 +172,46 @@ class MessageTemplate:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.subject = _src["subject"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_subject,
+                    _r_sender,
+                    _r_name,
+                    _r_message_template_group_id,
+                    _r_communication_channel_id,
+                    _r_message_template_id,
+                    _r_consent_free_template,
+                    _r_preview_url,
+                    _r_icon_url,
+                    _r_template_data,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_subject = _src["subject"]
+            _r_sender = _src["sender"]
+            _r_name = _src["name"]
+            _r_message_template_group_id = _src["message_template_group_id"]
+            _r_communication_channel_id = _src["communication_channel_id"]
+            _r_message_template_id = _src.get("message_template_id", UNSET)
+            _r_consent_free_template = _src.get("consent_free_template", UNSET)
+            _r_preview_url = _src.get("preview_url", UNSET)
+            _r_icon_url = _src.get("icon_url", UNSET)
+            _r_template_data = _src.get("template_data", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.subject = _r_subject
 
-        _self.sender = _src["sender"]
+        _self.sender = _r_sender
 
-        _self.name = _src["name"]
+        _self.name = _r_name
 
-        _v = _src["message_template_group_id"]
+        _v = _r_message_template_group_id
         if _v is not None:
             try:
                 _v = _MessageTemplateMessageTemplateGroupId_BY_VALUE[_v]
@@ -171,7 +221,7 @@ class MessageTemplate:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.message_template_group_id = _v
 
-        _v = _src["communication_channel_id"]
+        _v = _r_communication_channel_id
         if _v is not None:
             try:
                 _v = _MessageTemplateCommunicationChannelId_BY_VALUE[_v]
@@ -181,24 +231,24 @@ class MessageTemplate:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.communication_channel_id = _v
 
-        _self.message_template_id = _src.get("message_template_id", UNSET)
+        _self.message_template_id = _r_message_template_id
 
-        _self.consent_free_template = _src.get("consent_free_template", UNSET)
+        _self.consent_free_template = _r_consent_free_template
 
-        _self.preview_url = _src.get("preview_url", UNSET)
+        _self.preview_url = _r_preview_url
 
-        _self.icon_url = _src.get("icon_url", UNSET)
+        _self.icon_url = _r_icon_url
 
-        _v = _src.get("template_data", UNSET)
+        _v = _r_template_data
         if _v is not UNSET and _v is not None:
             _v = list(map(Parameter.from_dict, _v))
         _self.template_data = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -47,7 +47,8 @@ class NotAllowedErrorBodyErrorErrorData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.http_method = _src.get("http_method", UNSET)
+        _r_http_method = _src.get("http_method", UNSET)
+        _self.http_method = _r_http_method
 
         _self.unknown_fields = (
             {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -52,6 +53,27 @@ _KNOWN_FIELDS = frozenset(
         "invoice_document_url",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 16
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "currency_id",
+    "total_price",
+    "order_items",
+    "invoicing_data",
+    "order_id",
+    "order_number",
+    "discount_codes",
+    "shipping_data",
+    "customer_note",
+    "order_status",
+    "shipping_date",
+    "program_ranking",
+    "payment_status",
+    "invoice_document_url",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -174,50 +196,93 @@ class Order:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src["customer_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_currency_id,
+                    _r_total_price,
+                    _r_order_items,
+                    _r_invoicing_data,
+                    _r_order_id,
+                    _r_order_number,
+                    _r_discount_codes,
+                    _r_shipping_data,
+                    _r_customer_note,
+                    _r_order_status,
+                    _r_shipping_date,
+                    _r_program_ranking,
+                    _r_payment_status,
+                    _r_invoice_document_url,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src["customer_id"]
+            _r_currency_id = _src["currency_id"]
+            _r_total_price = _src["total_price"]
+            _r_order_items = _src["order_items"]
+            _r_invoicing_data = _src["invoicing_data"]
+            _r_order_id = _src.get("order_id", UNSET)
+            _r_order_number = _src.get("order_number", UNSET)
+            _r_discount_codes = _src.get("discount_codes", UNSET)
+            _r_shipping_data = _src.get("shipping_data", UNSET)
+            _r_customer_note = _src.get("customer_note", UNSET)
+            _r_order_status = _src.get("order_status", UNSET)
+            _r_shipping_date = _src.get("shipping_date", UNSET)
+            _r_program_ranking = _src.get("program_ranking", UNSET)
+            _r_payment_status = _src.get("payment_status", UNSET)
+            _r_invoice_document_url = _src.get("invoice_document_url", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.currency_id = _src["currency_id"]
+        _self.currency_id = _r_currency_id
 
-        _self.total_price = _src["total_price"]
+        _self.total_price = _r_total_price
 
-        _v = _src["order_items"]
+        _v = _r_order_items
         if _v is not None:
             _v = list(map(OrderItem.from_dict, _v))
         _self.order_items = _v
 
-        _v = _src["invoicing_data"]
+        _v = _r_invoicing_data
         if _v is not None:
             _v = OrderInvoicing.from_dict(_v)
         _self.invoicing_data = _v
 
-        _self.order_id = _src.get("order_id", UNSET)
+        _self.order_id = _r_order_id
 
-        _self.order_number = _src.get("order_number", UNSET)
+        _self.order_number = _r_order_number
 
-        _self.discount_codes = _src.get("discount_codes", UNSET)
+        _self.discount_codes = _r_discount_codes
 
-        _v = _src.get("shipping_data", UNSET)
+        _v = _r_shipping_data
         if _v is not UNSET and _v is not None:
             _v = OrderShipping.from_dict(_v)
         _self.shipping_data = _v
 
-        _self.customer_note = _src.get("customer_note", UNSET)
+        _self.customer_note = _r_customer_note
 
-        _self.order_status = _src.get("order_status", UNSET)
+        _self.order_status = _r_order_status
 
-        _self.shipping_date = _src.get("shipping_date", UNSET)
+        _self.shipping_date = _r_shipping_date
 
-        _self.program_ranking = _src.get("program_ranking", UNSET)
+        _self.program_ranking = _r_program_ranking
 
-        _self.payment_status = _src.get("payment_status", UNSET)
+        _self.payment_status = _r_payment_status
 
-        _self.invoice_document_url = _src.get("invoice_document_url", UNSET)
+        _self.invoice_document_url = _r_invoice_document_url
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -37,6 +38,16 @@ _KNOWN_FIELDS = frozenset(
         "phone",
         "address",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 5
+_READ_ALL = _itemgetter(
+    "shipping_id",
+    "contact_firstname",
+    "contact_lastname",
+    "phone",
+    "address",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -99,22 +110,43 @@ class OrderShipping:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.shipping_id = _src["shipping_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_shipping_id,
+                    _r_contact_firstname,
+                    _r_contact_lastname,
+                    _r_phone,
+                    _r_address,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_shipping_id = _src["shipping_id"]
+            _r_contact_firstname = _src.get("contact_firstname", UNSET)
+            _r_contact_lastname = _src.get("contact_lastname", UNSET)
+            _r_phone = _src.get("phone", UNSET)
+            _r_address = _src.get("address", UNSET)
+        _self.shipping_id = _r_shipping_id
 
-        _self.contact_firstname = _src.get("contact_firstname", UNSET)
+        _self.contact_firstname = _r_contact_firstname
 
-        _self.contact_lastname = _src.get("contact_lastname", UNSET)
+        _self.contact_lastname = _r_contact_lastname
 
-        _self.phone = _src.get("phone", UNSET)
+        _self.phone = _r_phone
 
-        _v = _src.get("address", UNSET)
+        _v = _r_address
         if _v is not UNSET and _v is not None:
             _v = Address.from_dict(_v)
         _self.address = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -41,6 +42,19 @@ _KNOWN_FIELDS = frozenset(
         "phone",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 8
+_READ_ALL = _itemgetter(
+    "name",
+    "partner_id",
+    "address",
+    "registration_id",
+    "vat_id",
+    "email",
+    "phone",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -125,24 +139,51 @@ class Partner:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.name = _src["name"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_name,
+                    _r_partner_id,
+                    _r_address,
+                    _r_registration_id,
+                    _r_vat_id,
+                    _r_email,
+                    _r_phone,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_name = _src["name"]
+            _r_partner_id = _src.get("partner_id", UNSET)
+            _r_address = _src.get("address", UNSET)
+            _r_registration_id = _src.get("registration_id", UNSET)
+            _r_vat_id = _src.get("vat_id", UNSET)
+            _r_email = _src.get("email", UNSET)
+            _r_phone = _src.get("phone", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.name = _r_name
 
-        _self.partner_id = _src.get("partner_id", UNSET)
+        _self.partner_id = _r_partner_id
 
-        _v = _src.get("address", UNSET)
+        _v = _r_address
         if _v is not UNSET and _v is not None:
             _v = Address.from_dict(_v)
         _self.address = _v
 
-        _self.registration_id = _src.get("registration_id", UNSET)
+        _self.registration_id = _r_registration_id
 
-        _self.vat_id = _src.get("vat_id", UNSET)
+        _self.vat_id = _r_vat_id
 
-        _self.email = _src.get("email", UNSET)
+        _self.email = _r_email
 
-        _self.phone = _src.get("phone", UNSET)
+        _self.phone = _r_phone
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _PartnerState_BY_VALUE[_v]
@@ -152,7 +193,7 @@ class Partner:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -38,6 +39,15 @@ _KNOWN_FIELDS = frozenset(
         "vouchers",
         "recommended_discounts",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 4
+_READ_ALL = _itemgetter(
+    "credit_points",
+    "amount_for_credit",
+    "vouchers",
+    "recommended_discounts",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -101,23 +111,42 @@ class PaymentRecap:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.credit_points = _src.get("credit_points", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_credit_points,
+                    _r_amount_for_credit,
+                    _r_vouchers,
+                    _r_recommended_discounts,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_credit_points = _src.get("credit_points", UNSET)
+            _r_amount_for_credit = _src.get("amount_for_credit", UNSET)
+            _r_vouchers = _src.get("vouchers", UNSET)
+            _r_recommended_discounts = _src.get("recommended_discounts", UNSET)
+        _self.credit_points = _r_credit_points
 
-        _self.amount_for_credit = _src.get("amount_for_credit", UNSET)
+        _self.amount_for_credit = _r_amount_for_credit
 
-        _v = _src.get("vouchers", UNSET)
+        _v = _r_vouchers
         if _v is not UNSET and _v is not None:
             _v = list(map(PaymentVoucher.from_dict, _v))
         _self.vouchers = _v
 
-        _v = _src.get("recommended_discounts", UNSET)
+        _v = _r_recommended_discounts
         if _v is not UNSET and _v is not None:
             _v = list(map(DiscountItem.from_dict, _v))
         _self.recommended_discounts = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -23,6 +24,16 @@ _KNOWN_FIELDS = frozenset(
         "discount_percent",
         "bill_item_id",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 5
+_READ_ALL = _itemgetter(
+    "code",
+    "name",
+    "discount_value",
+    "discount_percent",
+    "bill_item_id",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -79,19 +90,40 @@ class PaymentVoucher:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.code = _src.get("code", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_code,
+                    _r_name,
+                    _r_discount_value,
+                    _r_discount_percent,
+                    _r_bill_item_id,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_code = _src.get("code", UNSET)
+            _r_name = _src.get("name", UNSET)
+            _r_discount_value = _src.get("discount_value", UNSET)
+            _r_discount_percent = _src.get("discount_percent", UNSET)
+            _r_bill_item_id = _src.get("bill_item_id", UNSET)
+        _self.code = _r_code
 
-        _self.name = _src.get("name", UNSET)
+        _self.name = _r_name
 
-        _self.discount_value = _src.get("discount_value", UNSET)
+        _self.discount_value = _r_discount_value
 
-        _self.discount_percent = _src.get("discount_percent", UNSET)
+        _self.discount_percent = _r_discount_percent
 
-        _self.bill_item_id = _src.get("bill_item_id", UNSET)
+        _self.bill_item_id = _r_bill_item_id
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -53,6 +54,26 @@ _KNOWN_FIELDS = frozenset(
         "agreement",
         "consents",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 15
+_READ_ALL = _itemgetter(
+    "language_id",
+    "salutation",
+    "gender",
+    "first_name",
+    "last_name",
+    "pre_nominals",
+    "post_nominals",
+    "birthdate",
+    "email",
+    "phone",
+    "store_id",
+    "photo_url",
+    "address",
+    "agreement",
+    "consents",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -196,11 +217,52 @@ class PersonalInformation:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.language_id = _src["language_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_language_id,
+                    _r_salutation,
+                    _r_gender,
+                    _r_first_name,
+                    _r_last_name,
+                    _r_pre_nominals,
+                    _r_post_nominals,
+                    _r_birthdate,
+                    _r_email,
+                    _r_phone,
+                    _r_store_id,
+                    _r_photo_url,
+                    _r_address,
+                    _r_agreement,
+                    _r_consents,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_language_id = _src["language_id"]
+            _r_salutation = _src.get("salutation", UNSET)
+            _r_gender = _src.get("gender", UNSET)
+            _r_first_name = _src.get("first_name", UNSET)
+            _r_last_name = _src.get("last_name", UNSET)
+            _r_pre_nominals = _src.get("pre_nominals", UNSET)
+            _r_post_nominals = _src.get("post_nominals", UNSET)
+            _r_birthdate = _src.get("birthdate", UNSET)
+            _r_email = _src.get("email", UNSET)
+            _r_phone = _src.get("phone", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_photo_url = _src.get("photo_url", UNSET)
+            _r_address = _src.get("address", UNSET)
+            _r_agreement = _src.get("agreement", UNSET)
+            _r_consents = _src.get("consents", UNSET)
+        _self.language_id = _r_language_id
 
-        _self.salutation = _src.get("salutation", UNSET)
+        _self.salutation = _r_salutation
 
-        _v = _src.get("gender", UNSET)
+        _v = _r_gender
         if _v is not UNSET and _v is not None:
             try:
                 _v = _PersonalInformationGender_BY_VALUE[_v]
@@ -208,19 +270,18 @@ class PersonalInformation:
                 _v = PersonalInformationGender(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.gender = _v
 
-        _self.first_name = _src.get("first_name", UNSET)
+        _self.first_name = _r_first_name
 
-        _self.last_name = _src.get("last_name", UNSET)
+        _self.last_name = _r_last_name
 
-        _self.pre_nominals = _src.get("pre_nominals", UNSET)
+        _self.pre_nominals = _r_pre_nominals
 
-        _self.post_nominals = _src.get("post_nominals", UNSET)
+        _self.post_nominals = _r_post_nominals
 
-        _birthdate_raw = _src.get("birthdate", UNSET)
-        if _birthdate_raw is None:
+        if _r_birthdate is None:
             _self.birthdate = None
         else:
-            _birthdate = _birthdate_raw
+            _birthdate = _r_birthdate
             birthdate: datetime.date | Unset
             if isinstance(_birthdate, Unset):
                 birthdate = UNSET
@@ -229,32 +290,32 @@ class PersonalInformation:
 
             _self.birthdate = birthdate
 
-        _self.email = _src.get("email", UNSET)
+        _self.email = _r_email
 
-        _self.phone = _src.get("phone", UNSET)
+        _self.phone = _r_phone
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.photo_url = _src.get("photo_url", UNSET)
+        _self.photo_url = _r_photo_url
 
-        _v = _src.get("address", UNSET)
+        _v = _r_address
         if _v is not UNSET and _v is not None:
             _v = Address.from_dict(_v)
         _self.address = _v
 
-        _v = _src.get("agreement", UNSET)
+        _v = _r_agreement
         if _v is not UNSET and _v is not None:
             _v = Agreement.from_dict(_v)
         _self.agreement = _v
 
-        _v = _src.get("consents", UNSET)
+        _v = _r_consents
         if _v is not UNSET and _v is not None:
             _v = list(map(Consents.from_dict, _v))
         _self.consents = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

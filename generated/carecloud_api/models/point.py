@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -29,6 +30,21 @@ _KNOWN_FIELDS = frozenset(
         "created_at",
         "note",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 10
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "point_type_id",
+    "partner_id",
+    "point_id",
+    "assigned_points",
+    "available_points",
+    "valid_to",
+    "state",
+    "created_at",
+    "note",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -118,21 +134,52 @@ class Point:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src["customer_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_point_type_id,
+                    _r_partner_id,
+                    _r_point_id,
+                    _r_assigned_points,
+                    _r_available_points,
+                    _r_valid_to,
+                    _r_state,
+                    _r_created_at,
+                    _r_note,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src["customer_id"]
+            _r_point_type_id = _src["point_type_id"]
+            _r_partner_id = _src["partner_id"]
+            _r_point_id = _src.get("point_id", UNSET)
+            _r_assigned_points = _src.get("assigned_points", UNSET)
+            _r_available_points = _src.get("available_points", UNSET)
+            _r_valid_to = _src.get("valid_to", UNSET)
+            _r_state = _src.get("state", UNSET)
+            _r_created_at = _src.get("created_at", UNSET)
+            _r_note = _src.get("note", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.point_type_id = _src["point_type_id"]
+        _self.point_type_id = _r_point_type_id
 
-        _self.partner_id = _src["partner_id"]
+        _self.partner_id = _r_partner_id
 
-        _self.point_id = _src.get("point_id", UNSET)
+        _self.point_id = _r_point_id
 
-        _self.assigned_points = _src.get("assigned_points", UNSET)
+        _self.assigned_points = _r_assigned_points
 
-        _self.available_points = _src.get("available_points", UNSET)
+        _self.available_points = _r_available_points
 
-        _self.valid_to = _src.get("valid_to", UNSET)
+        _self.valid_to = _r_valid_to
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _PointState_BY_VALUE[_v]
@@ -140,13 +187,13 @@ class Point:
                 _v = PointState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.created_at = _src.get("created_at", UNSET)
+        _self.created_at = _r_created_at
 
-        _self.note = _src.get("note", UNSET)
+        _self.note = _r_note
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -27,6 +28,20 @@ _KNOWN_FIELDS = frozenset(
         "point_history_record_time",
         "extended_data",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "point_amount",
+    "point_operation_type",
+    "point_operation_note",
+    "point_type_id",
+    "partner_id",
+    "store_id",
+    "point_history_record_time",
+    "extended_data",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -111,27 +126,56 @@ class PointHistoryRecord:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src.get("customer_id", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_point_amount,
+                    _r_point_operation_type,
+                    _r_point_operation_note,
+                    _r_point_type_id,
+                    _r_partner_id,
+                    _r_store_id,
+                    _r_point_history_record_time,
+                    _r_extended_data,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_point_amount = _src.get("point_amount", UNSET)
+            _r_point_operation_type = _src.get("point_operation_type", UNSET)
+            _r_point_operation_note = _src.get("point_operation_note", UNSET)
+            _r_point_type_id = _src.get("point_type_id", UNSET)
+            _r_partner_id = _src.get("partner_id", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_point_history_record_time = _src.get("point_history_record_time", UNSET)
+            _r_extended_data = _src.get("extended_data", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.point_amount = _src.get("point_amount", UNSET)
+        _self.point_amount = _r_point_amount
 
-        _self.point_operation_type = _src.get("point_operation_type", UNSET)
+        _self.point_operation_type = _r_point_operation_type
 
-        _self.point_operation_note = _src.get("point_operation_note", UNSET)
+        _self.point_operation_note = _r_point_operation_note
 
-        _self.point_type_id = _src.get("point_type_id", UNSET)
+        _self.point_type_id = _r_point_type_id
 
-        _self.partner_id = _src.get("partner_id", UNSET)
+        _self.partner_id = _r_partner_id
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.point_history_record_time = _src.get("point_history_record_time", UNSET)
+        _self.point_history_record_time = _r_point_history_record_time
 
-        _self.extended_data = _src.get("extended_data", UNSET)
+        _self.extended_data = _r_extended_data
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

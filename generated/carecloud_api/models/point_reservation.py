@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -25,6 +26,17 @@ _KNOWN_FIELDS = frozenset(
         "state",
         "expiration",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 6
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "external_id",
+    "quantity",
+    "points_reservation_id",
+    "state",
+    "expiration",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -95,15 +107,38 @@ class PointReservation:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src["customer_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_external_id,
+                    _r_quantity,
+                    _r_points_reservation_id,
+                    _r_state,
+                    _r_expiration,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src["customer_id"]
+            _r_external_id = _src["external_id"]
+            _r_quantity = _src["quantity"]
+            _r_points_reservation_id = _src.get("points_reservation_id", UNSET)
+            _r_state = _src.get("state", UNSET)
+            _r_expiration = _src.get("expiration", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.external_id = _src["external_id"]
+        _self.external_id = _r_external_id
 
-        _self.quantity = _src["quantity"]
+        _self.quantity = _r_quantity
 
-        _self.points_reservation_id = _src.get("points_reservation_id", UNSET)
+        _self.points_reservation_id = _r_points_reservation_id
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _PointReservationState_BY_VALUE[_v]
@@ -111,11 +146,11 @@ class PointReservation:
                 _v = PointReservationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.expiration = _src.get("expiration", UNSET)
+        _self.expiration = _r_expiration
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

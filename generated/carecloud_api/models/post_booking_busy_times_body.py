@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -24,6 +25,16 @@ _KNOWN_FIELDS = frozenset(
         "booking_property_id",
         "booking_property_value",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 5
+_READ_ALL = _itemgetter(
+    "booking_date",
+    "time_period",
+    "booking_ticket_id",
+    "booking_property_id",
+    "booking_property_value",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -90,9 +101,30 @@ class PostBookingBusyTimesBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.booking_date = _src["booking_date"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_booking_date,
+                    _r_time_period,
+                    _r_booking_ticket_id,
+                    _r_booking_property_id,
+                    _r_booking_property_value,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_booking_date = _src["booking_date"]
+            _r_time_period = _src["time_period"]
+            _r_booking_ticket_id = _src.get("booking_ticket_id", UNSET)
+            _r_booking_property_id = _src.get("booking_property_id", UNSET)
+            _r_booking_property_value = _src.get("booking_property_value", UNSET)
+        _self.booking_date = _r_booking_date
 
-        _v = _src["time_period"]
+        _v = _r_time_period
         if _v is not None:
             try:
                 _v = _PostBookingBusyTimesBodyTimePeriod_BY_VALUE[_v]
@@ -102,15 +134,15 @@ class PostBookingBusyTimesBody:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.time_period = _v
 
-        _self.booking_ticket_id = _src.get("booking_ticket_id", UNSET)
+        _self.booking_ticket_id = _r_booking_ticket_id
 
-        _self.booking_property_id = _src.get("booking_property_id", UNSET)
+        _self.booking_property_id = _r_booking_property_id
 
-        _self.booking_property_value = _src.get("booking_property_value", UNSET)
+        _self.booking_property_value = _r_booking_property_value
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

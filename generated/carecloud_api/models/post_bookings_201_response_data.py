@@ -46,7 +46,8 @@ class PostBookings201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.booking_id = _src.get("booking_id", UNSET)
+        _r_booking_id = _src.get("booking_id", UNSET)
+        _self.booking_id = _r_booking_id
 
         _self.unknown_fields = (
             {}

@@ -47,7 +47,8 @@ class PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.product_reservation_price_id = _src.get("product_reservation_price_id", UNSET)
+        _r_product_reservation_price_id = _src.get("product_reservation_price_id", UNSET)
+        _self.product_reservation_price_id = _r_product_reservation_price_id
 
         _self.unknown_fields = (
             {}

@@ -63,7 +63,8 @@ class PostCampaignBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["campaign"]
+        _r_campaign = _src["campaign"]
+        _v = _r_campaign
         if _v is not None:
             _v = Campaign.from_dict(_v)
         _self.campaign = _v

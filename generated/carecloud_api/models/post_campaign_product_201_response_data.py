@@ -46,7 +46,8 @@ class PostCampaignProduct201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.campaign_product_id = _src.get("campaign_product_id", UNSET)
+        _r_campaign_product_id = _src.get("campaign_product_id", UNSET)
+        _self.campaign_product_id = _r_campaign_product_id
 
         _self.unknown_fields = (
             {}

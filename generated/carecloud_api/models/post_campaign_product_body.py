@@ -63,7 +63,8 @@ class PostCampaignProductBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["campaign_product"]
+        _r_campaign_product = _src["campaign_product"]
+        _v = _r_campaign_product
         if _v is not None:
             _v = CampaignProduct.from_dict(_v)
         _self.campaign_product = _v

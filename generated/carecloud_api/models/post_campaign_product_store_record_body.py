@@ -65,7 +65,8 @@ class PostCampaignProductStoreRecordBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["campaign_product_store_record"]
+        _r_campaign_product_store_record = _src["campaign_product_store_record"]
+        _v = _r_campaign_product_store_record
         if _v is not None:
             _v = CampaignProductStoreRecord.from_dict(_v)
         _self.campaign_product_store_record = _v

@@ -46,7 +46,8 @@ class PostCampaigns201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.campaign_id = _src.get("campaign_id", UNSET)
+        _r_campaign_id = _src.get("campaign_id", UNSET)
+        _self.campaign_id = _r_campaign_id
 
         _self.unknown_fields = (
             {}

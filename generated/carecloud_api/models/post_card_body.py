@@ -63,7 +63,8 @@ class PostCardBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["card"]
+        _r_card = _src["card"]
+        _v = _r_card
         if _v is not None:
             _v = Card.from_dict(_v)
         _self.card = _v

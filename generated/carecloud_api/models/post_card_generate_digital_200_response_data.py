@@ -47,7 +47,8 @@ class PostCardGenerateDigital200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.file_url = _src.get("file_url", UNSET)
+        _r_file_url = _src.get("file_url", UNSET)
+        _self.file_url = _r_file_url
 
         _self.unknown_fields = (
             {}

@@ -46,7 +46,8 @@ class PostCardTypes201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.card_type_id = _src.get("card_type_id", UNSET)
+        _r_card_type_id = _src.get("card_type_id", UNSET)
+        _self.card_type_id = _r_card_type_id
 
         _self.unknown_fields = (
             {}

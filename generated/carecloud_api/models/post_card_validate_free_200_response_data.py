@@ -46,7 +46,8 @@ class PostCardValidateFree200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.is_free_to_use = _src.get("is_free_to_use", UNSET)
+        _r_is_free_to_use = _src.get("is_free_to_use", UNSET)
+        _self.is_free_to_use = _r_is_free_to_use
 
         _self.unknown_fields = (
             {}

@@ -46,7 +46,8 @@ class PostCreditDeposit201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.credit_id = _src.get("credit_id", UNSET)
+        _r_credit_id = _src.get("credit_id", UNSET)
+        _self.credit_id = _r_credit_id
 
         _self.unknown_fields = (
             {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -39,6 +40,16 @@ _KNOWN_FIELDS = frozenset(
         "language_id",
         "partner_records",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 5
+_READ_ALL = _itemgetter(
+    "contact",
+    "customer_source_id",
+    "agreements",
+    "language_id",
+    "partner_records",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -105,25 +116,46 @@ class PostCustomerNewslettersSignUpBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.contact = _src["contact"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_contact,
+                    _r_customer_source_id,
+                    _r_agreements,
+                    _r_language_id,
+                    _r_partner_records,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_contact = _src["contact"]
+            _r_customer_source_id = _src["customer_source_id"]
+            _r_agreements = _src.get("agreements", UNSET)
+            _r_language_id = _src.get("language_id", UNSET)
+            _r_partner_records = _src.get("partner_records", UNSET)
+        _self.contact = _r_contact
 
-        _self.customer_source_id = _src["customer_source_id"]
+        _self.customer_source_id = _r_customer_source_id
 
-        _v = _src.get("agreements", UNSET)
+        _v = _r_agreements
         if _v is not UNSET and _v is not None:
             _v = Agreement.from_dict(_v)
         _self.agreements = _v
 
-        _self.language_id = _src.get("language_id", UNSET)
+        _self.language_id = _r_language_id
 
-        _v = _src.get("partner_records", UNSET)
+        _v = _r_partner_records
         if _v is not UNSET and _v is not None:
             _v = list(map(PartnerRecord.from_dict, _v))
         _self.partner_records = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -49,7 +49,8 @@ class PostCustomerValidateCustomerData200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.is_valid = _src.get("is_valid", UNSET)
+        _r_is_valid = _src.get("is_valid", UNSET)
+        _self.is_valid = _r_is_valid
 
         _self.unknown_fields = (
             {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -23,6 +24,14 @@ _KNOWN_FIELDS = frozenset(
         "login_value",
         "password",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 3
+_READ_ALL = _itemgetter(
+    "login_type",
+    "login_value",
+    "password",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -70,7 +79,24 @@ class PostCustomerVerifyCredentialsBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["login_type"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_login_type,
+                    _r_login_value,
+                    _r_password,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_login_type = _src["login_type"]
+            _r_login_value = _src["login_value"]
+            _r_password = _src["password"]
+        _v = _r_login_type
         if _v is not None:
             try:
                 _v = _PostCustomerVerifyCredentialsBodyLoginType_BY_VALUE[_v]
@@ -80,13 +106,13 @@ class PostCustomerVerifyCredentialsBody:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.login_type = _v
 
-        _self.login_value = _src["login_value"]
+        _self.login_value = _r_login_value
 
-        _self.password = _src["password"]
+        _self.password = _r_password
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

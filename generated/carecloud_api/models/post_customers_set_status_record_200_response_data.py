@@ -47,7 +47,8 @@ class PostCustomersSetStatusRecord200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.status_record_id = _src.get("status_record_id", UNSET)
+        _r_status_record_id = _src.get("status_record_id", UNSET)
+        _self.status_record_id = _r_status_record_id
 
         _self.unknown_fields = (
             {}

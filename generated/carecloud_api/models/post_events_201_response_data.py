@@ -46,7 +46,8 @@ class PostEvents201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.event_id = _src.get("event_id", UNSET)
+        _r_event_id = _src.get("event_id", UNSET)
+        _self.event_id = _r_event_id
 
         _self.unknown_fields = (
             {}

@@ -63,7 +63,8 @@ class PostMessageSendBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["message"]
+        _r_message = _src["message"]
+        _v = _r_message
         if _v is not None:
             _v = Message.from_dict(_v)
         _self.message = _v

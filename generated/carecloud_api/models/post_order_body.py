@@ -63,7 +63,8 @@ class PostOrderBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["order"]
+        _r_order = _src["order"]
+        _v = _r_order
         if _v is not None:
             _v = Order.from_dict(_v)
         _self.order = _v

@@ -46,7 +46,8 @@ class PostOrders201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.order_id = _src.get("order_id", UNSET)
+        _r_order_id = _src.get("order_id", UNSET)
+        _self.order_id = _r_order_id
 
         _self.unknown_fields = (
             {}

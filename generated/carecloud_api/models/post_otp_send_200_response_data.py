@@ -49,7 +49,8 @@ class PostOTPSend200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.request_id = _src.get("request_id", UNSET)
+        _r_request_id = _src.get("request_id", UNSET)
+        _self.request_id = _r_request_id
 
         _self.unknown_fields = (
             {}

@@ -44,7 +44,8 @@ class PostPointReservationReleaseBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.external_id = _src["external_id"]
+        _r_external_id = _src["external_id"]
+        _self.external_id = _r_external_id
 
         _self.unknown_fields = (
             {}

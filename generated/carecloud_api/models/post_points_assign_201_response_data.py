@@ -46,7 +46,8 @@ class PostPointsAssign201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.point_id = _src.get("point_id", UNSET)
+        _r_point_id = _src.get("point_id", UNSET)
+        _self.point_id = _r_point_id
 
         _self.unknown_fields = (
             {}

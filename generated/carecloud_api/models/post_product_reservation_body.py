@@ -67,7 +67,8 @@ class PostProductReservationBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["product_reservation"]
+        _r_product_reservation = _src["product_reservation"]
+        _v = _r_product_reservation
         if _v is not None:
             _v = ProductReservation.from_dict(_v)
         _self.product_reservation = _v

@@ -44,7 +44,8 @@ class PostProductReservationCancelBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.product_reservation_id = _src["product_reservation_id"]
+        _r_product_reservation_id = _src["product_reservation_id"]
+        _self.product_reservation_id = _r_product_reservation_id
 
         _self.unknown_fields = (
             {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -42,6 +43,20 @@ _KNOWN_FIELDS = frozenset(
         "max_credit",
         "benefit_codes",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "store_id",
+    "cashdesk_number",
+    "payment_type",
+    "bill",
+    "card_number",
+    "customer_id",
+    "max_points",
+    "max_credit",
+    "benefit_codes",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -131,11 +146,40 @@ class PostPurchaseAcceptPaymentBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.store_id = _src["store_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_store_id,
+                    _r_cashdesk_number,
+                    _r_payment_type,
+                    _r_bill,
+                    _r_card_number,
+                    _r_customer_id,
+                    _r_max_points,
+                    _r_max_credit,
+                    _r_benefit_codes,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_store_id = _src["store_id"]
+            _r_cashdesk_number = _src["cashdesk_number"]
+            _r_payment_type = _src["payment_type"]
+            _r_bill = _src["bill"]
+            _r_card_number = _src.get("card_number", UNSET)
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_max_points = _src.get("max_points", UNSET)
+            _r_max_credit = _src.get("max_credit", UNSET)
+            _r_benefit_codes = _src.get("benefit_codes", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.cashdesk_number = _src["cashdesk_number"]
+        _self.cashdesk_number = _r_cashdesk_number
 
-        _v = _src["payment_type"]
+        _v = _r_payment_type
         if _v is not None:
             try:
                 _v = _PostPurchaseAcceptPaymentBodyPaymentType_BY_VALUE[_v]
@@ -145,24 +189,24 @@ class PostPurchaseAcceptPaymentBody:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.payment_type = _v
 
-        _v = _src["bill"]
+        _v = _r_bill
         if _v is not None:
             _v = Bill.from_dict(_v)
         _self.bill = _v
 
-        _self.card_number = _src.get("card_number", UNSET)
+        _self.card_number = _r_card_number
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.max_points = _src.get("max_points", UNSET)
+        _self.max_points = _r_max_points
 
-        _self.max_credit = _src.get("max_credit", UNSET)
+        _self.max_credit = _r_max_credit
 
-        _self.benefit_codes = _src.get("benefit_codes", UNSET)
+        _self.benefit_codes = _r_benefit_codes
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -46,7 +46,8 @@ class PostPurchaseSend200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.purchase_id = _src.get("purchase_id", UNSET)
+        _r_purchase_id = _src.get("purchase_id", UNSET)
+        _self.purchase_id = _r_purchase_id
 
         _self.unknown_fields = (
             {}

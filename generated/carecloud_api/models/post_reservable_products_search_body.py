@@ -44,7 +44,8 @@ class PostReservableProductsSearchBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.search_string = _src["search_string"]
+        _r_search_string = _src["search_string"]
+        _self.search_string = _r_search_string
 
         _self.unknown_fields = (
             {}

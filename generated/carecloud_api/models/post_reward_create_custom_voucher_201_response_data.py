@@ -46,7 +46,8 @@ class PostRewardCreateCustomVoucher201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.voucher_id = _src.get("voucher_id", UNSET)
+        _r_voucher_id = _src.get("voucher_id", UNSET)
+        _self.voucher_id = _r_voucher_id
 
         _self.unknown_fields = (
             {}

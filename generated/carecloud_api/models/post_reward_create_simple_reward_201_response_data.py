@@ -46,7 +46,8 @@ class PostRewardCreateSimpleReward201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.reward_id = _src.get("reward_id", UNSET)
+        _r_reward_id = _src.get("reward_id", UNSET)
+        _self.reward_id = _r_reward_id
 
         _self.unknown_fields = (
             {}

@@ -63,7 +63,8 @@ class PostRewardCreateSimpleRewardBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["simple_reward"]
+        _r_simple_reward = _src["simple_reward"]
+        _v = _r_simple_reward
         if _v is not None:
             _v = SimpleReward.from_dict(_v)
         _self.simple_reward = _v

@@ -63,7 +63,8 @@ class PostRewardSynchronizeProductsBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["products"]
+        _r_products = _src["products"]
+        _v = _r_products
         if _v is not None:
             _v = list(map(ProductSynchronizationForReward.from_dict, _v))
         _self.products = _v

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -25,6 +26,16 @@ _KNOWN_FIELDS = frozenset(
         "otp_type",
         "message_template_id",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 5
+_READ_ALL = _itemgetter(
+    "external_application_id",
+    "communication_channel_id",
+    "recipient",
+    "otp_type",
+    "message_template_id",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -95,9 +106,30 @@ class PostSendOtpBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.external_application_id = _src["external_application_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_external_application_id,
+                    _r_communication_channel_id,
+                    _r_recipient,
+                    _r_otp_type,
+                    _r_message_template_id,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_external_application_id = _src["external_application_id"]
+            _r_communication_channel_id = _src["communication_channel_id"]
+            _r_recipient = _src["recipient"]
+            _r_otp_type = _src.get("otp_type", UNSET)
+            _r_message_template_id = _src.get("message_template_id", UNSET)
+        _self.external_application_id = _r_external_application_id
 
-        _v = _src["communication_channel_id"]
+        _v = _r_communication_channel_id
         if _v is not None:
             try:
                 _v = _PostSendOtpBodyCommunicationChannelId_BY_VALUE[_v]
@@ -107,9 +139,9 @@ class PostSendOtpBody:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.communication_channel_id = _v
 
-        _self.recipient = _src["recipient"]
+        _self.recipient = _r_recipient
 
-        _v = _src.get("otp_type", UNSET)
+        _v = _r_otp_type
         if _v is not UNSET and _v is not None:
             try:
                 _v = _PostSendOtpBodyOtpType_BY_VALUE[_v]
@@ -117,11 +149,11 @@ class PostSendOtpBody:
                 _v = PostSendOtpBodyOtpType(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.otp_type = _v
 
-        _self.message_template_id = _src.get("message_template_id", UNSET)
+        _self.message_template_id = _r_message_template_id
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

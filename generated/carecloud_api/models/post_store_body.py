@@ -63,7 +63,8 @@ class PostStoreBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["store"]
+        _r_store = _src["store"]
+        _v = _r_store
         if _v is not None:
             _v = StoreWrite.from_dict(_v)
         _self.store = _v

@@ -46,7 +46,8 @@ class PostStores201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.store_id = _src.get("store_id", UNSET)
+        _r_store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
         _self.unknown_fields = (
             {}

@@ -47,7 +47,8 @@ class PostSubCustomerAddresses201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.additional_address_id = _src.get("additional_address_id", UNSET)
+        _r_additional_address_id = _src.get("additional_address_id", UNSET)
+        _self.additional_address_id = _r_additional_address_id
 
         _self.unknown_fields = (
             {}

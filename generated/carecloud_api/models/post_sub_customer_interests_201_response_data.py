@@ -46,7 +46,8 @@ class PostSubCustomerInterests201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.interest_record_id = _src.get("interest_record_id", UNSET)
+        _r_interest_record_id = _src.get("interest_record_id", UNSET)
+        _self.interest_record_id = _r_interest_record_id
 
         _self.unknown_fields = (
             {}

@@ -63,7 +63,8 @@ class PostSubCustomerPartnerRecordBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["partner_record"]
+        _r_partner_record = _src["partner_record"]
+        _v = _r_partner_record
         if _v is not None:
             _v = PartnerRecord.from_dict(_v)
         _self.partner_record = _v

@@ -63,7 +63,8 @@ class PostSubCustomerPropertiesBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["property_record"]
+        _r_property_record = _src["property_record"]
+        _v = _r_property_record
         if _v is not None:
             _v = PropertyRecord.from_dict(_v)
         _self.property_record = _v

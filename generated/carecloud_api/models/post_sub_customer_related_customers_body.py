@@ -63,7 +63,8 @@ class PostSubCustomerRelatedCustomersBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["related_customer"]
+        _r_related_customer = _src["related_customer"]
+        _v = _r_related_customer
         if _v is not None:
             _v = RelatedCustomer.from_dict(_v)
         _self.related_customer = _v

@@ -47,7 +47,8 @@ class PostSubCustomerSource201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_source_record_id = _src.get("customer_source_record_id", UNSET)
+        _r_customer_source_record_id = _src.get("customer_source_record_id", UNSET)
+        _self.customer_source_record_id = _r_customer_source_record_id
 
         _self.unknown_fields = (
             {}

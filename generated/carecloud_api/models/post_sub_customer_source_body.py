@@ -65,7 +65,8 @@ class PostSubCustomerSourceBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["customer_source_record"]
+        _r_customer_source_record = _src["customer_source_record"]
+        _v = _r_customer_source_record
         if _v is not None:
             _v = CustomerSourceRecord.from_dict(_v)
         _self.customer_source_record = _v

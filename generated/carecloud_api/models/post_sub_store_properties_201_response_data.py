@@ -47,7 +47,8 @@ class PostSubStoreProperties201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.property_record_id = _src.get("property_record_id", UNSET)
+        _r_property_record_id = _src.get("property_record_id", UNSET)
+        _self.property_record_id = _r_property_record_id
 
         _self.unknown_fields = (
             {}

@@ -47,7 +47,8 @@ class PostSubTaskComments201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.task_comment_id = _src.get("task_comment_id", UNSET)
+        _r_task_comment_id = _src.get("task_comment_id", UNSET)
+        _self.task_comment_id = _r_task_comment_id
 
         _self.unknown_fields = (
             {}

@@ -63,7 +63,8 @@ class PostTaskAssigneeBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["task_assignee"]
+        _r_task_assignee = _src["task_assignee"]
+        _v = _r_task_assignee
         if _v is not None:
             _v = TaskAssignee.from_dict(_v)
         _self.task_assignee = _v

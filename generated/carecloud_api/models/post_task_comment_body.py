@@ -63,7 +63,8 @@ class PostTaskCommentBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["task_comment"]
+        _r_task_comment = _src["task_comment"]
+        _v = _r_task_comment
         if _v is not None:
             _v = TaskCommentWrite.from_dict(_v)
         _self.task_comment = _v

@@ -46,7 +46,8 @@ class PostTasks201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.task_id = _src.get("task_id", UNSET)
+        _r_task_id = _src.get("task_id", UNSET)
+        _self.task_id = _r_task_id
 
         _self.unknown_fields = (
             {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -21,6 +22,14 @@ _KNOWN_FIELDS = frozenset(
         "communication_channel_id",
         "recipient",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 3
+_READ_ALL = _itemgetter(
+    "email",
+    "communication_channel_id",
+    "recipient",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -78,15 +87,32 @@ class PostTokenSendPasswordSetupBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.email = _src.get("email", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_email,
+                    _r_communication_channel_id,
+                    _r_recipient,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_email = _src.get("email", UNSET)
+            _r_communication_channel_id = _src.get("communication_channel_id", UNSET)
+            _r_recipient = _src.get("recipient", UNSET)
+        _self.email = _r_email
 
-        _self.communication_channel_id = _src.get("communication_channel_id", UNSET)
+        _self.communication_channel_id = _r_communication_channel_id
 
-        _self.recipient = _src.get("recipient", UNSET)
+        _self.recipient = _r_recipient
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -68,7 +68,8 @@ class PostTokenSocialLoginBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["social_network_credentials"]
+        _r_social_network_credentials = _src["social_network_credentials"]
+        _v = _r_social_network_credentials
         if _v is not None:
             _v = SocialNetworkCredentials.from_dict(_v)
         _self.social_network_credentials = _v

@@ -47,7 +47,8 @@ class PostTokens201ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.token_id = _src.get("token_id", UNSET)
+        _r_token_id = _src.get("token_id", UNSET)
+        _self.token_id = _r_token_id
 
         _self.unknown_fields = (
             {}

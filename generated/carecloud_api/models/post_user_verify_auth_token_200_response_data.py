@@ -46,7 +46,8 @@ class PostUserVerifyAuthToken200ResponseData:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.user_id = _src.get("user_id", UNSET)
+        _r_user_id = _src.get("user_id", UNSET)
+        _self.user_id = _r_user_id
 
         _self.unknown_fields = (
             {}

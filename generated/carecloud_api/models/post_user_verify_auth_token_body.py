@@ -44,7 +44,8 @@ class PostUserVerifyAuthTokenBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.auth_token = _src["auth_token"]
+        _r_auth_token = _src["auth_token"]
+        _self.auth_token = _r_auth_token
 
         _self.unknown_fields = (
             {}

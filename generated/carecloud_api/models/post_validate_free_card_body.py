@@ -44,7 +44,8 @@ class PostValidateFreeCardBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.card_number = _src["card_number"]
+        _r_card_number = _src["card_number"]
+        _self.card_number = _r_card_number
 
         _self.unknown_fields = (
             {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -53,6 +54,25 @@ _KNOWN_FIELDS = frozenset(
         "state",
         "tags",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 14
+_READ_ALL = _itemgetter(
+    "product_id",
+    "name",
+    "code",
+    "external_id",
+    "plu_ids",
+    "product_group_id",
+    "product_brand_id",
+    "partner_id",
+    "prices",
+    "additional_properties",
+    "image_urls",
+    "last_change",
+    "state",
+    "tags",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -174,40 +194,79 @@ class Product:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.product_id = _src.get("product_id", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_product_id,
+                    _r_name,
+                    _r_code,
+                    _r_external_id,
+                    _r_plu_ids,
+                    _r_product_group_id,
+                    _r_product_brand_id,
+                    _r_partner_id,
+                    _r_prices,
+                    _r_additional_properties,
+                    _r_image_urls,
+                    _r_last_change,
+                    _r_state,
+                    _r_tags,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_product_id = _src.get("product_id", UNSET)
+            _r_name = _src.get("name", UNSET)
+            _r_code = _src.get("code", UNSET)
+            _r_external_id = _src.get("external_id", UNSET)
+            _r_plu_ids = _src.get("plu_ids", UNSET)
+            _r_product_group_id = _src.get("product_group_id", UNSET)
+            _r_product_brand_id = _src.get("product_brand_id", UNSET)
+            _r_partner_id = _src.get("partner_id", UNSET)
+            _r_prices = _src.get("prices", UNSET)
+            _r_additional_properties = _src.get("additional_properties", UNSET)
+            _r_image_urls = _src.get("image_urls", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+            _r_tags = _src.get("tags", UNSET)
+        _self.product_id = _r_product_id
 
-        _self.name = _src.get("name", UNSET)
+        _self.name = _r_name
 
-        _self.code = _src.get("code", UNSET)
+        _self.code = _r_code
 
-        _self.external_id = _src.get("external_id", UNSET)
+        _self.external_id = _r_external_id
 
-        _v = _src.get("plu_ids", UNSET)
+        _v = _r_plu_ids
         if _v is not UNSET and _v is not None:
             _v = list(map(PluId.from_dict, _v))
         _self.plu_ids = _v
 
-        _self.product_group_id = _src.get("product_group_id", UNSET)
+        _self.product_group_id = _r_product_group_id
 
-        _self.product_brand_id = _src.get("product_brand_id", UNSET)
+        _self.product_brand_id = _r_product_brand_id
 
-        _self.partner_id = _src.get("partner_id", UNSET)
+        _self.partner_id = _r_partner_id
 
-        _v = _src.get("prices", UNSET)
+        _v = _r_prices
         if _v is not UNSET and _v is not None:
             _v = list(map(Price.from_dict, _v))
         _self.prices = _v
 
-        _v = _src.get("additional_properties", UNSET)
+        _v = _r_additional_properties
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.additional_properties = _v
 
-        _self.image_urls = _src.get("image_urls", UNSET)
+        _self.image_urls = _r_image_urls
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _ProductState_BY_VALUE[_v]
@@ -215,14 +274,14 @@ class Product:
                 _v = ProductState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _v = _src.get("tags", UNSET)
+        _v = _r_tags
         if _v is not UNSET and _v is not None:
             _v = list(map(Tag.from_dict, _v))
         _self.tags = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

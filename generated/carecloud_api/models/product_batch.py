@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -53,6 +54,25 @@ _KNOWN_FIELDS = frozenset(
         "tags",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 14
+_READ_ALL = _itemgetter(
+    "name",
+    "plu_ids",
+    "product_id",
+    "code",
+    "product_group_id",
+    "product_group_external_id",
+    "product_brand_id",
+    "product_brand_external_id",
+    "store_id",
+    "partner_id",
+    "property_records",
+    "prices",
+    "tags",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -177,45 +197,84 @@ class ProductBatch:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.name = _src["name"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_name,
+                    _r_plu_ids,
+                    _r_product_id,
+                    _r_code,
+                    _r_product_group_id,
+                    _r_product_group_external_id,
+                    _r_product_brand_id,
+                    _r_product_brand_external_id,
+                    _r_store_id,
+                    _r_partner_id,
+                    _r_property_records,
+                    _r_prices,
+                    _r_tags,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_name = _src["name"]
+            _r_plu_ids = _src["plu_ids"]
+            _r_product_id = _src.get("product_id", UNSET)
+            _r_code = _src.get("code", UNSET)
+            _r_product_group_id = _src.get("product_group_id", UNSET)
+            _r_product_group_external_id = _src.get("product_group_external_id", UNSET)
+            _r_product_brand_id = _src.get("product_brand_id", UNSET)
+            _r_product_brand_external_id = _src.get("product_brand_external_id", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_partner_id = _src.get("partner_id", UNSET)
+            _r_property_records = _src.get("property_records", UNSET)
+            _r_prices = _src.get("prices", UNSET)
+            _r_tags = _src.get("tags", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.name = _r_name
 
-        _v = _src["plu_ids"]
+        _v = _r_plu_ids
         if _v is not None:
             _v = list(map(PluId.from_dict, _v))
         _self.plu_ids = _v
 
-        _self.product_id = _src.get("product_id", UNSET)
+        _self.product_id = _r_product_id
 
-        _self.code = _src.get("code", UNSET)
+        _self.code = _r_code
 
-        _self.product_group_id = _src.get("product_group_id", UNSET)
+        _self.product_group_id = _r_product_group_id
 
-        _self.product_group_external_id = _src.get("product_group_external_id", UNSET)
+        _self.product_group_external_id = _r_product_group_external_id
 
-        _self.product_brand_id = _src.get("product_brand_id", UNSET)
+        _self.product_brand_id = _r_product_brand_id
 
-        _self.product_brand_external_id = _src.get("product_brand_external_id", UNSET)
+        _self.product_brand_external_id = _r_product_brand_external_id
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.partner_id = _src.get("partner_id", UNSET)
+        _self.partner_id = _r_partner_id
 
-        _v = _src.get("property_records", UNSET)
+        _v = _r_property_records
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.property_records = _v
 
-        _v = _src.get("prices", UNSET)
+        _v = _r_prices
         if _v is not UNSET and _v is not None:
             _v = list(map(Price.from_dict, _v))
         _self.prices = _v
 
-        _v = _src.get("tags", UNSET)
+        _v = _r_tags
         if _v is not UNSET and _v is not None:
             _v = list(map(Tag.from_dict, _v))
         _self.tags = _v
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _ProductBatchState_BY_VALUE[_v]
@@ -225,7 +284,7 @@ class ProductBatch:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

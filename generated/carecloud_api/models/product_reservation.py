@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -67,6 +68,30 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 19
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "store_id",
+    "product_reservation_source_id",
+    "product_reservation_id",
+    "reservation_codes",
+    "external_reservation_codes",
+    "benefit_codes",
+    "pickup_date",
+    "customers_note",
+    "total_price",
+    "currency_id",
+    "product_reservation_items",
+    "external_purchase_id",
+    "utm",
+    "actual_state",
+    "reservation_progress_history",
+    "comments",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -240,44 +265,93 @@ class ProductReservation:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src["customer_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_store_id,
+                    _r_product_reservation_source_id,
+                    _r_product_reservation_id,
+                    _r_reservation_codes,
+                    _r_external_reservation_codes,
+                    _r_benefit_codes,
+                    _r_pickup_date,
+                    _r_customers_note,
+                    _r_total_price,
+                    _r_currency_id,
+                    _r_product_reservation_items,
+                    _r_external_purchase_id,
+                    _r_utm,
+                    _r_actual_state,
+                    _r_reservation_progress_history,
+                    _r_comments,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src["customer_id"]
+            _r_store_id = _src["store_id"]
+            _r_product_reservation_source_id = _src["product_reservation_source_id"]
+            _r_product_reservation_id = _src.get("product_reservation_id", UNSET)
+            _r_reservation_codes = _src.get("reservation_codes", UNSET)
+            _r_external_reservation_codes = _src.get("external_reservation_codes", UNSET)
+            _r_benefit_codes = _src.get("benefit_codes", UNSET)
+            _r_pickup_date = _src.get("pickup_date", UNSET)
+            _r_customers_note = _src.get("customers_note", UNSET)
+            _r_total_price = _src.get("total_price", UNSET)
+            _r_currency_id = _src.get("currency_id", UNSET)
+            _r_product_reservation_items = _src.get("product_reservation_items", UNSET)
+            _r_external_purchase_id = _src.get("external_purchase_id", UNSET)
+            _r_utm = _src.get("utm", UNSET)
+            _r_actual_state = _src.get("actual_state", UNSET)
+            _r_reservation_progress_history = _src.get("reservation_progress_history", UNSET)
+            _r_comments = _src.get("comments", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.store_id = _src["store_id"]
+        _self.store_id = _r_store_id
 
-        _self.product_reservation_source_id = _src["product_reservation_source_id"]
+        _self.product_reservation_source_id = _r_product_reservation_source_id
 
-        _self.product_reservation_id = _src.get("product_reservation_id", UNSET)
+        _self.product_reservation_id = _r_product_reservation_id
 
-        _self.reservation_codes = _src.get("reservation_codes", UNSET)
+        _self.reservation_codes = _r_reservation_codes
 
-        _v = _src.get("external_reservation_codes", UNSET)
+        _v = _r_external_reservation_codes
         if _v is not UNSET and _v is not None:
             _v = list(map(ExternalCode.from_dict, _v))
         _self.external_reservation_codes = _v
 
-        _self.benefit_codes = _src.get("benefit_codes", UNSET)
+        _self.benefit_codes = _r_benefit_codes
 
-        _self.pickup_date = _src.get("pickup_date", UNSET)
+        _self.pickup_date = _r_pickup_date
 
-        _self.customers_note = _src.get("customers_note", UNSET)
+        _self.customers_note = _r_customers_note
 
-        _self.total_price = _src.get("total_price", UNSET)
+        _self.total_price = _r_total_price
 
-        _self.currency_id = _src.get("currency_id", UNSET)
+        _self.currency_id = _r_currency_id
 
-        _v = _src.get("product_reservation_items", UNSET)
+        _v = _r_product_reservation_items
         if _v is not UNSET and _v is not None:
             _v = list(map(ProductReservationItem.from_dict, _v))
         _self.product_reservation_items = _v
 
-        _self.external_purchase_id = _src.get("external_purchase_id", UNSET)
+        _self.external_purchase_id = _r_external_purchase_id
 
-        _v = _src.get("utm", UNSET)
+        _v = _r_utm
         if _v is not UNSET and _v is not None:
             _v = UTM.from_dict(_v)
         _self.utm = _v
 
-        _v = _src.get("actual_state", UNSET)
+        _v = _r_actual_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _ProductReservationActualState_BY_VALUE[_v]
@@ -287,19 +361,19 @@ class ProductReservation:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.actual_state = _v
 
-        _v = _src.get("reservation_progress_history", UNSET)
+        _v = _r_reservation_progress_history
         if _v is not UNSET and _v is not None:
             _v = list(map(ProductReservationProgress.from_dict, _v))
         _self.reservation_progress_history = _v
 
-        _v = _src.get("comments", UNSET)
+        _v = _r_comments
         if _v is not UNSET and _v is not None:
             _v = list(map(ProductReservationComment.from_dict, _v))
         _self.comments = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _ProductReservationState_BY_VALUE[_v]
@@ -309,7 +383,7 @@ class ProductReservation:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

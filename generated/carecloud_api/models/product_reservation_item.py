@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -22,6 +23,15 @@ _KNOWN_FIELDS = frozenset(
         "unit_price",
         "vat_rate",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 4
+_READ_ALL = _itemgetter(
+    "reservable_product_id",
+    "amount",
+    "unit_price",
+    "vat_rate",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -74,17 +84,36 @@ class ProductReservationItem:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.reservable_product_id = _src["reservable_product_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_reservable_product_id,
+                    _r_amount,
+                    _r_unit_price,
+                    _r_vat_rate,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_reservable_product_id = _src["reservable_product_id"]
+            _r_amount = _src["amount"]
+            _r_unit_price = _src.get("unit_price", UNSET)
+            _r_vat_rate = _src.get("vat_rate", UNSET)
+        _self.reservable_product_id = _r_reservable_product_id
 
-        _self.amount = _src["amount"]
+        _self.amount = _r_amount
 
-        _self.unit_price = _src.get("unit_price", UNSET)
+        _self.unit_price = _r_unit_price
 
-        _self.vat_rate = _src.get("vat_rate", UNSET)
+        _self.vat_rate = _r_vat_rate
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -41,6 +42,19 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 8
+_READ_ALL = _itemgetter(
+    "value",
+    "currency_id",
+    "product_reservation_price_id",
+    "reservable_product_id",
+    "plu_ids",
+    "store_id",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -131,24 +145,51 @@ class ProductReservationPrice:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.value = _src["value"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_value,
+                    _r_currency_id,
+                    _r_product_reservation_price_id,
+                    _r_reservable_product_id,
+                    _r_plu_ids,
+                    _r_store_id,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_value = _src["value"]
+            _r_currency_id = _src["currency_id"]
+            _r_product_reservation_price_id = _src.get("product_reservation_price_id", UNSET)
+            _r_reservable_product_id = _src.get("reservable_product_id", UNSET)
+            _r_plu_ids = _src.get("plu_ids", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.value = _r_value
 
-        _self.currency_id = _src["currency_id"]
+        _self.currency_id = _r_currency_id
 
-        _self.product_reservation_price_id = _src.get("product_reservation_price_id", UNSET)
+        _self.product_reservation_price_id = _r_product_reservation_price_id
 
-        _self.reservable_product_id = _src.get("reservable_product_id", UNSET)
+        _self.reservable_product_id = _r_reservable_product_id
 
-        _v = _src.get("plu_ids", UNSET)
+        _v = _r_plu_ids
         if _v is not UNSET and _v is not None:
             _v = list(map(PluId.from_dict, _v))
         _self.plu_ids = _v
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _ProductReservationPriceState_BY_VALUE[_v]
@@ -160,7 +201,7 @@ class ProductReservationPrice:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -38,6 +39,14 @@ _KNOWN_FIELDS = frozenset(
         "product_id",
         "plu_id",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 3
+_READ_ALL = _itemgetter(
+    "reward_product_relation_type",
+    "product_id",
+    "plu_id",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -101,7 +110,24 @@ class ProductSynchronizationForReward:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["reward_product_relation_type"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_reward_product_relation_type,
+                    _r_product_id,
+                    _r_plu_id,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_reward_product_relation_type = _src["reward_product_relation_type"]
+            _r_product_id = _src.get("product_id", UNSET)
+            _r_plu_id = _src.get("plu_id", UNSET)
+        _v = _r_reward_product_relation_type
         if _v is not None:
             try:
                 _v = _ProductSynchronizationForRewardRewardProductRelationType_BY_VALUE[_v]
@@ -111,16 +137,16 @@ class ProductSynchronizationForReward:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.reward_product_relation_type = _v
 
-        _self.product_id = _src.get("product_id", UNSET)
+        _self.product_id = _r_product_id
 
-        _v = _src.get("plu_id", UNSET)
+        _v = _r_plu_id
         if _v is not UNSET and _v is not None:
             _v = PluId.from_dict(_v)
         _self.plu_id = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

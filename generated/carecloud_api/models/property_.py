@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -42,6 +43,20 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "name",
+    "data_type",
+    "is_required",
+    "is_unique",
+    "property_id",
+    "description",
+    "items",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -128,26 +143,55 @@ class Property:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.name = _src["name"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_name,
+                    _r_data_type,
+                    _r_is_required,
+                    _r_is_unique,
+                    _r_property_id,
+                    _r_description,
+                    _r_items,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_name = _src["name"]
+            _r_data_type = _src["data_type"]
+            _r_is_required = _src["is_required"]
+            _r_is_unique = _src["is_unique"]
+            _r_property_id = _src.get("property_id", UNSET)
+            _r_description = _src.get("description", UNSET)
+            _r_items = _src.get("items", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.name = _r_name
 
-        _self.data_type = _src["data_type"]
+        _self.data_type = _r_data_type
 
-        _self.is_required = _src["is_required"]
+        _self.is_required = _r_is_required
 
-        _self.is_unique = _src["is_unique"]
+        _self.is_unique = _r_is_unique
 
-        _self.property_id = _src.get("property_id", UNSET)
+        _self.property_id = _r_property_id
 
-        _self.description = _src.get("description", UNSET)
+        _self.description = _r_description
 
-        _v = _src.get("items", UNSET)
+        _v = _r_items
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyItem.from_dict, _v))
         _self.items = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _PropertyState_BY_VALUE[_v]
@@ -157,7 +201,7 @@ class Property:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -37,6 +38,16 @@ _KNOWN_FIELDS = frozenset(
         "property_value",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 5
+_READ_ALL = _itemgetter(
+    "property_id",
+    "property_record_id",
+    "property_name",
+    "property_value",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -207,20 +218,44 @@ class PropertyRecord:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.property_id = _src["property_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_property_id,
+                    _r_property_record_id,
+                    _r_property_name,
+                    _r_property_value,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_property_id = _src["property_id"]
+            _r_property_record_id = _src.get("property_record_id", UNSET)
+            _r_property_name = _src.get("property_name", UNSET)
+            _r_property_value = _src.get("property_value", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.property_id = _r_property_id
 
-        _self.property_record_id = _src.get("property_record_id", UNSET)
+        _self.property_record_id = _r_property_record_id
 
-        _self.property_name = _src.get("property_name", UNSET)
+        _self.property_name = _r_property_name
 
-        _v = _src.get("property_value", UNSET)
-        _self.property_value = None if _v is None else _parse_property_value(_v)
+        _self.property_value = (
+            _parse_property_value(_r_property_value)
+            if isinstance(_r_property_value, dict)
+            else _r_property_value
+        )
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -37,6 +38,16 @@ _KNOWN_FIELDS = frozenset(
         "next_status_points",
         "next_status_id",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 5
+_READ_ALL = _itemgetter(
+    "keep_status_turnover",
+    "next_status_turnover",
+    "keep_status_points",
+    "next_status_points",
+    "next_status_id",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -107,25 +118,46 @@ class PurchaseConditions:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("keep_status_turnover", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_keep_status_turnover,
+                    _r_next_status_turnover,
+                    _r_keep_status_points,
+                    _r_next_status_points,
+                    _r_next_status_id,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_keep_status_turnover = _src.get("keep_status_turnover", UNSET)
+            _r_next_status_turnover = _src.get("next_status_turnover", UNSET)
+            _r_keep_status_points = _src.get("keep_status_points", UNSET)
+            _r_next_status_points = _src.get("next_status_points", UNSET)
+            _r_next_status_id = _src.get("next_status_id", UNSET)
+        _v = _r_keep_status_turnover
         if _v is not UNSET and _v is not None:
             _v = list(map(QualificationTurnover.from_dict, _v))
         _self.keep_status_turnover = _v
 
-        _v = _src.get("next_status_turnover", UNSET)
+        _v = _r_next_status_turnover
         if _v is not UNSET and _v is not None:
             _v = list(map(QualificationTurnover.from_dict, _v))
         _self.next_status_turnover = _v
 
-        _self.keep_status_points = _src.get("keep_status_points", UNSET)
+        _self.keep_status_points = _r_keep_status_points
 
-        _self.next_status_points = _src.get("next_status_points", UNSET)
+        _self.next_status_points = _r_next_status_points
 
-        _self.next_status_id = _src.get("next_status_id", UNSET)
+        _self.next_status_id = _r_next_status_id
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

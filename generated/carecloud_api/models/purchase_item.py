@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -45,6 +46,24 @@ _KNOWN_FIELDS = frozenset(
         "external_id",
         "additional_properties",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 13
+_READ_ALL = _itemgetter(
+    "product_id",
+    "purchase_item_type_id",
+    "price",
+    "amount",
+    "vat_rate",
+    "purchase_item_id",
+    "product_name",
+    "product_group_id",
+    "product_group_name",
+    "product_brand_id",
+    "product_brand_name",
+    "external_id",
+    "additional_properties",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -151,38 +170,75 @@ class PurchaseItem:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.product_id = _src["product_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_product_id,
+                    _r_purchase_item_type_id,
+                    _r_price,
+                    _r_amount,
+                    _r_vat_rate,
+                    _r_purchase_item_id,
+                    _r_product_name,
+                    _r_product_group_id,
+                    _r_product_group_name,
+                    _r_product_brand_id,
+                    _r_product_brand_name,
+                    _r_external_id,
+                    _r_additional_properties,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_product_id = _src["product_id"]
+            _r_purchase_item_type_id = _src["purchase_item_type_id"]
+            _r_price = _src["price"]
+            _r_amount = _src["amount"]
+            _r_vat_rate = _src["vat_rate"]
+            _r_purchase_item_id = _src.get("purchase_item_id", UNSET)
+            _r_product_name = _src.get("product_name", UNSET)
+            _r_product_group_id = _src.get("product_group_id", UNSET)
+            _r_product_group_name = _src.get("product_group_name", UNSET)
+            _r_product_brand_id = _src.get("product_brand_id", UNSET)
+            _r_product_brand_name = _src.get("product_brand_name", UNSET)
+            _r_external_id = _src.get("external_id", UNSET)
+            _r_additional_properties = _src.get("additional_properties", UNSET)
+        _self.product_id = _r_product_id
 
-        _self.purchase_item_type_id = _src["purchase_item_type_id"]
+        _self.purchase_item_type_id = _r_purchase_item_type_id
 
-        _self.price = _src["price"]
+        _self.price = _r_price
 
-        _self.amount = _src["amount"]
+        _self.amount = _r_amount
 
-        _self.vat_rate = _src["vat_rate"]
+        _self.vat_rate = _r_vat_rate
 
-        _self.purchase_item_id = _src.get("purchase_item_id", UNSET)
+        _self.purchase_item_id = _r_purchase_item_id
 
-        _self.product_name = _src.get("product_name", UNSET)
+        _self.product_name = _r_product_name
 
-        _self.product_group_id = _src.get("product_group_id", UNSET)
+        _self.product_group_id = _r_product_group_id
 
-        _self.product_group_name = _src.get("product_group_name", UNSET)
+        _self.product_group_name = _r_product_group_name
 
-        _self.product_brand_id = _src.get("product_brand_id", UNSET)
+        _self.product_brand_id = _r_product_brand_id
 
-        _self.product_brand_name = _src.get("product_brand_name", UNSET)
+        _self.product_brand_name = _r_product_brand_name
 
-        _self.external_id = _src.get("external_id", UNSET)
+        _self.external_id = _r_external_id
 
-        _v = _src.get("additional_properties", UNSET)
+        _v = _r_additional_properties
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.additional_properties = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

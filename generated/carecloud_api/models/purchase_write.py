@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -48,6 +49,25 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "property_records",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 14
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "purchase_id",
+    "store_id",
+    "external_purchase_id",
+    "payment_time",
+    "items_count",
+    "purchase_items",
+    "type_id",
+    "total_price",
+    "currency_id",
+    "card_number",
+    "cashdesk_number",
+    "last_change",
+    "property_records",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -168,43 +188,82 @@ class PurchaseWrite:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src["customer_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_purchase_id,
+                    _r_store_id,
+                    _r_external_purchase_id,
+                    _r_payment_time,
+                    _r_items_count,
+                    _r_purchase_items,
+                    _r_type_id,
+                    _r_total_price,
+                    _r_currency_id,
+                    _r_card_number,
+                    _r_cashdesk_number,
+                    _r_last_change,
+                    _r_property_records,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src["customer_id"]
+            _r_purchase_id = _src.get("purchase_id", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_external_purchase_id = _src.get("external_purchase_id", UNSET)
+            _r_payment_time = _src.get("payment_time", UNSET)
+            _r_items_count = _src.get("items_count", UNSET)
+            _r_purchase_items = _src.get("purchase_items", UNSET)
+            _r_type_id = _src.get("type_id", UNSET)
+            _r_total_price = _src.get("total_price", UNSET)
+            _r_currency_id = _src.get("currency_id", UNSET)
+            _r_card_number = _src.get("card_number", UNSET)
+            _r_cashdesk_number = _src.get("cashdesk_number", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_property_records = _src.get("property_records", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.purchase_id = _src.get("purchase_id", UNSET)
+        _self.purchase_id = _r_purchase_id
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.external_purchase_id = _src.get("external_purchase_id", UNSET)
+        _self.external_purchase_id = _r_external_purchase_id
 
-        _self.payment_time = _src.get("payment_time", UNSET)
+        _self.payment_time = _r_payment_time
 
-        _self.items_count = _src.get("items_count", UNSET)
+        _self.items_count = _r_items_count
 
-        _v = _src.get("purchase_items", UNSET)
+        _v = _r_purchase_items
         if _v is not UNSET and _v is not None:
             _v = list(map(PurchaseItem.from_dict, _v))
         _self.purchase_items = _v
 
-        _self.type_id = _src.get("type_id", UNSET)
+        _self.type_id = _r_type_id
 
-        _self.total_price = _src.get("total_price", UNSET)
+        _self.total_price = _r_total_price
 
-        _self.currency_id = _src.get("currency_id", UNSET)
+        _self.currency_id = _r_currency_id
 
-        _self.card_number = _src.get("card_number", UNSET)
+        _self.card_number = _r_card_number
 
-        _self.cashdesk_number = _src.get("cashdesk_number", UNSET)
+        _self.cashdesk_number = _r_cashdesk_number
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("property_records", UNSET)
+        _v = _r_property_records
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.property_records = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -63,7 +63,8 @@ class PutBookingBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["booking"]
+        _r_booking = _src["booking"]
+        _v = _r_booking
         if _v is not None:
             _v = PutBookingBodyBooking.from_dict(_v)
         _self.booking = _v

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -35,6 +36,14 @@ _KNOWN_FIELDS = frozenset(
         "booking_status",
         "data",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 3
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "booking_status",
+    "data",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -116,16 +125,32 @@ class PutBookingBodyBooking:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src.get("customer_id", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_booking_status,
+                    _r_data,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_booking_status = _src.get("booking_status", UNSET)
+            _r_data = _src.get("data", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.booking_status = _src.get("booking_status", UNSET)
+        _self.booking_status = _r_booking_status
 
-        _v = _src.get("data", UNSET)
-        _self.data = None if _v is None else _parse_data(_v)
+        _self.data = _parse_data(_r_data) if isinstance(_r_data, dict) else _r_data
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

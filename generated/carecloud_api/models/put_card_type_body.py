@@ -63,7 +63,8 @@ class PutCardTypeBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["card_type"]
+        _r_card_type = _src["card_type"]
+        _v = _r_card_type
         if _v is not None:
             _v = CardType.from_dict(_v)
         _self.card_type = _v

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -40,6 +41,15 @@ _KNOWN_FIELDS = frozenset(
         "social_network_credentials",
         "property_records",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 4
+_READ_ALL = _itemgetter(
+    "customer",
+    "password",
+    "social_network_credentials",
+    "property_records",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -104,26 +114,45 @@ class PutCustomerBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["customer"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer,
+                    _r_password,
+                    _r_social_network_credentials,
+                    _r_property_records,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer = _src["customer"]
+            _r_password = _src.get("password", UNSET)
+            _r_social_network_credentials = _src.get("social_network_credentials", UNSET)
+            _r_property_records = _src.get("property_records", UNSET)
+        _v = _r_customer
         if _v is not None:
             _v = Customer.from_dict(_v)
         _self.customer = _v
 
-        _self.password = _src.get("password", UNSET)
+        _self.password = _r_password
 
-        _v = _src.get("social_network_credentials", UNSET)
+        _v = _r_social_network_credentials
         if _v is not UNSET and _v is not None:
             _v = SocialNetworkCredentials.from_dict(_v)
         _self.social_network_credentials = _v
 
-        _v = _src.get("property_records", UNSET)
+        _v = _r_property_records
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.property_records = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -63,7 +63,8 @@ class PutEntranceBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["entrance"]
+        _r_entrance = _src["entrance"]
+        _v = _r_entrance
         if _v is not None:
             _v = EntranceWrite.from_dict(_v)
         _self.entrance = _v

@@ -63,7 +63,8 @@ class PutPurchaseBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["purchase"]
+        _r_purchase = _src["purchase"]
+        _v = _r_purchase
         if _v is not None:
             _v = PurchaseWrite.from_dict(_v)
         _self.purchase = _v

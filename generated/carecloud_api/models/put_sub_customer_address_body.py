@@ -65,7 +65,8 @@ class PutSubCustomerAddressBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["additional_address"]
+        _r_additional_address = _src["additional_address"]
+        _v = _r_additional_address
         if _v is not None:
             _v = AdditionalAddress.from_dict(_v)
         _self.additional_address = _v

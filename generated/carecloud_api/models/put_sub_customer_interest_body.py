@@ -63,7 +63,8 @@ class PutSubCustomerInterestBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["interest_record"]
+        _r_interest_record = _src["interest_record"]
+        _v = _r_interest_record
         if _v is not None:
             _v = InterestRecord.from_dict(_v)
         _self.interest_record = _v

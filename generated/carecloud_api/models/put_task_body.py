@@ -63,7 +63,8 @@ class PutTaskBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["task"]
+        _r_task = _src["task"]
+        _v = _r_task
         if _v is not None:
             _v = Task.from_dict(_v)
         _self.task = _v

@@ -63,7 +63,8 @@ class PutVoucherBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["voucher"]
+        _r_voucher = _src["voucher"]
+        _v = _r_voucher
         if _v is not None:
             _v = VoucherWrite.from_dict(_v)
         _self.voucher = _v

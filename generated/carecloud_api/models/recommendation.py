@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -28,6 +29,20 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "name",
+    "recommendation_id",
+    "brief_description",
+    "detailed_description",
+    "content",
+    "picture_urls",
+    "web_url",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -119,23 +134,52 @@ class Recommendation:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.name = _src["name"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_name,
+                    _r_recommendation_id,
+                    _r_brief_description,
+                    _r_detailed_description,
+                    _r_content,
+                    _r_picture_urls,
+                    _r_web_url,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_name = _src["name"]
+            _r_recommendation_id = _src.get("recommendation_id", UNSET)
+            _r_brief_description = _src.get("brief_description", UNSET)
+            _r_detailed_description = _src.get("detailed_description", UNSET)
+            _r_content = _src.get("content", UNSET)
+            _r_picture_urls = _src.get("picture_urls", UNSET)
+            _r_web_url = _src.get("web_url", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.name = _r_name
 
-        _self.recommendation_id = _src.get("recommendation_id", UNSET)
+        _self.recommendation_id = _r_recommendation_id
 
-        _self.brief_description = _src.get("brief_description", UNSET)
+        _self.brief_description = _r_brief_description
 
-        _self.detailed_description = _src.get("detailed_description", UNSET)
+        _self.detailed_description = _r_detailed_description
 
-        _self.content = _src.get("content", UNSET)
+        _self.content = _r_content
 
-        _self.picture_urls = _src.get("picture_urls", UNSET)
+        _self.picture_urls = _r_picture_urls
 
-        _self.web_url = _src.get("web_url", UNSET)
+        _self.web_url = _r_web_url
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _RecommendationState_BY_VALUE[_v]
@@ -145,7 +189,7 @@ class Recommendation:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -39,6 +40,17 @@ _KNOWN_FIELDS = frozenset(
         "description",
         "reward_properties",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 6
+_READ_ALL = _itemgetter(
+    "code",
+    "name",
+    "reward_priority",
+    "max_count",
+    "description",
+    "reward_properties",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -112,11 +124,34 @@ class RecommendedReward:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.code = _src.get("code", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_code,
+                    _r_name,
+                    _r_reward_priority,
+                    _r_max_count,
+                    _r_description,
+                    _r_reward_properties,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_code = _src.get("code", UNSET)
+            _r_name = _src.get("name", UNSET)
+            _r_reward_priority = _src.get("reward_priority", UNSET)
+            _r_max_count = _src.get("max_count", UNSET)
+            _r_description = _src.get("description", UNSET)
+            _r_reward_properties = _src.get("reward_properties", UNSET)
+        _self.code = _r_code
 
-        _self.name = _src.get("name", UNSET)
+        _self.name = _r_name
 
-        _v = _src.get("reward_priority", UNSET)
+        _v = _r_reward_priority
         if _v is not UNSET and _v is not None:
             try:
                 _v = _RecommendedRewardRewardPriority_BY_VALUE[_v]
@@ -126,18 +161,18 @@ class RecommendedReward:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.reward_priority = _v
 
-        _self.max_count = _src.get("max_count", UNSET)
+        _self.max_count = _r_max_count
 
-        _self.description = _src.get("description", UNSET)
+        _self.description = _r_description
 
-        _v = _src.get("reward_properties", UNSET)
+        _v = _r_reward_properties
         if _v is not UNSET and _v is not None:
             _v = RewardProperties.from_dict(_v)
         _self.reward_properties = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -28,6 +29,20 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "related_customer_id",
+    "customer_relation_type_id",
+    "is_leading",
+    "customer_relation_id",
+    "short_name",
+    "valid_from",
+    "valid_to",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -112,23 +127,52 @@ class RelatedCustomer:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.related_customer_id = _src["related_customer_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_related_customer_id,
+                    _r_customer_relation_type_id,
+                    _r_is_leading,
+                    _r_customer_relation_id,
+                    _r_short_name,
+                    _r_valid_from,
+                    _r_valid_to,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_related_customer_id = _src["related_customer_id"]
+            _r_customer_relation_type_id = _src["customer_relation_type_id"]
+            _r_is_leading = _src["is_leading"]
+            _r_customer_relation_id = _src.get("customer_relation_id", UNSET)
+            _r_short_name = _src.get("short_name", UNSET)
+            _r_valid_from = _src.get("valid_from", UNSET)
+            _r_valid_to = _src.get("valid_to", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.related_customer_id = _r_related_customer_id
 
-        _self.customer_relation_type_id = _src["customer_relation_type_id"]
+        _self.customer_relation_type_id = _r_customer_relation_type_id
 
-        _self.is_leading = _src["is_leading"]
+        _self.is_leading = _r_is_leading
 
-        _self.customer_relation_id = _src.get("customer_relation_id", UNSET)
+        _self.customer_relation_id = _r_customer_relation_id
 
-        _self.short_name = _src.get("short_name", UNSET)
+        _self.short_name = _r_short_name
 
-        _self.valid_from = _src.get("valid_from", UNSET)
+        _self.valid_from = _r_valid_from
 
-        _self.valid_to = _src.get("valid_to", UNSET)
+        _self.valid_to = _r_valid_to
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _RelatedCustomerState_BY_VALUE[_v]
@@ -138,7 +182,7 @@ class RelatedCustomer:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

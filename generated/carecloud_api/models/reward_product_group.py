@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -30,6 +31,22 @@ _KNOWN_FIELDS = frozenset(
         "state",
         "reward_product_relation_types",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 11
+_READ_ALL = _itemgetter(
+    "name",
+    "external_id",
+    "product_group_id",
+    "parent_product_group_id",
+    "parent_external_id",
+    "code",
+    "store_id",
+    "partner_id",
+    "last_change",
+    "state",
+    "reward_product_relation_types",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -129,25 +146,58 @@ class RewardProductGroup:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.name = _src["name"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_name,
+                    _r_external_id,
+                    _r_product_group_id,
+                    _r_parent_product_group_id,
+                    _r_parent_external_id,
+                    _r_code,
+                    _r_store_id,
+                    _r_partner_id,
+                    _r_last_change,
+                    _r_state,
+                    _r_reward_product_relation_types,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_name = _src["name"]
+            _r_external_id = _src["external_id"]
+            _r_product_group_id = _src.get("product_group_id", UNSET)
+            _r_parent_product_group_id = _src.get("parent_product_group_id", UNSET)
+            _r_parent_external_id = _src.get("parent_external_id", UNSET)
+            _r_code = _src.get("code", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_partner_id = _src.get("partner_id", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+            _r_reward_product_relation_types = _src.get("reward_product_relation_types", UNSET)
+        _self.name = _r_name
 
-        _self.external_id = _src["external_id"]
+        _self.external_id = _r_external_id
 
-        _self.product_group_id = _src.get("product_group_id", UNSET)
+        _self.product_group_id = _r_product_group_id
 
-        _self.parent_product_group_id = _src.get("parent_product_group_id", UNSET)
+        _self.parent_product_group_id = _r_parent_product_group_id
 
-        _self.parent_external_id = _src.get("parent_external_id", UNSET)
+        _self.parent_external_id = _r_parent_external_id
 
-        _self.code = _src.get("code", UNSET)
+        _self.code = _r_code
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.partner_id = _src.get("partner_id", UNSET)
+        _self.partner_id = _r_partner_id
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _ProductGroupState_BY_VALUE[_v]
@@ -155,11 +205,11 @@ class RewardProductGroup:
                 _v = ProductGroupState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.reward_product_relation_types = _src.get("reward_product_relation_types", UNSET)
+        _self.reward_product_relation_types = _r_reward_product_relation_types
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -23,6 +24,15 @@ _KNOWN_FIELDS = frozenset(
         "min_price",
         "max_price",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 4
+_READ_ALL = _itemgetter(
+    "related_to",
+    "count",
+    "min_price",
+    "max_price",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -83,7 +93,26 @@ class RewardProductRelationCondition:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("related_to", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_related_to,
+                    _r_count,
+                    _r_min_price,
+                    _r_max_price,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_related_to = _src.get("related_to", UNSET)
+            _r_count = _src.get("count", UNSET)
+            _r_min_price = _src.get("min_price", UNSET)
+            _r_max_price = _src.get("max_price", UNSET)
+        _v = _r_related_to
         if _v is not UNSET and _v is not None:
             try:
                 _v = _RewardProductRelationConditionRelatedTo_BY_VALUE[_v]
@@ -93,15 +122,15 @@ class RewardProductRelationCondition:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.related_to = _v
 
-        _self.count = _src.get("count", UNSET)
+        _self.count = _r_count
 
-        _self.min_price = _src.get("min_price", UNSET)
+        _self.min_price = _r_min_price
 
-        _self.max_price = _src.get("max_price", UNSET)
+        _self.max_price = _r_max_price
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

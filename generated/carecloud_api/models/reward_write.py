@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -76,6 +77,38 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 27
+_READ_ALL = _itemgetter(
+    "code",
+    "name",
+    "reward_group",
+    "store_list",
+    "reward_id",
+    "note",
+    "subtitle",
+    "points_cost",
+    "valid_time_from",
+    "valid_time_to",
+    "reward_type_id",
+    "additional_properties",
+    "priority",
+    "image_urls",
+    "reward_external_url",
+    "has_product_condition",
+    "has_group_condition",
+    "has_brand_condition",
+    "has_product_bonus",
+    "has_group_bonus",
+    "has_brand_bonus",
+    "reward_product_relation_conditions",
+    "reward_product_relation_bonuses",
+    "is_automated",
+    "tags",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -275,11 +308,76 @@ class RewardWrite:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.code = _src["code"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_code,
+                    _r_name,
+                    _r_reward_group,
+                    _r_store_list,
+                    _r_reward_id,
+                    _r_note,
+                    _r_subtitle,
+                    _r_points_cost,
+                    _r_valid_time_from,
+                    _r_valid_time_to,
+                    _r_reward_type_id,
+                    _r_additional_properties,
+                    _r_priority,
+                    _r_image_urls,
+                    _r_reward_external_url,
+                    _r_has_product_condition,
+                    _r_has_group_condition,
+                    _r_has_brand_condition,
+                    _r_has_product_bonus,
+                    _r_has_group_bonus,
+                    _r_has_brand_bonus,
+                    _r_reward_product_relation_conditions,
+                    _r_reward_product_relation_bonuses,
+                    _r_is_automated,
+                    _r_tags,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_code = _src["code"]
+            _r_name = _src["name"]
+            _r_reward_group = _src["reward_group"]
+            _r_store_list = _src["store_list"]
+            _r_reward_id = _src.get("reward_id", UNSET)
+            _r_note = _src.get("note", UNSET)
+            _r_subtitle = _src.get("subtitle", UNSET)
+            _r_points_cost = _src.get("points_cost", UNSET)
+            _r_valid_time_from = _src.get("valid_time_from", UNSET)
+            _r_valid_time_to = _src.get("valid_time_to", UNSET)
+            _r_reward_type_id = _src.get("reward_type_id", UNSET)
+            _r_additional_properties = _src.get("additional_properties", UNSET)
+            _r_priority = _src.get("priority", UNSET)
+            _r_image_urls = _src.get("image_urls", UNSET)
+            _r_reward_external_url = _src.get("reward_external_url", UNSET)
+            _r_has_product_condition = _src.get("has_product_condition", UNSET)
+            _r_has_group_condition = _src.get("has_group_condition", UNSET)
+            _r_has_brand_condition = _src.get("has_brand_condition", UNSET)
+            _r_has_product_bonus = _src.get("has_product_bonus", UNSET)
+            _r_has_group_bonus = _src.get("has_group_bonus", UNSET)
+            _r_has_brand_bonus = _src.get("has_brand_bonus", UNSET)
+            _r_reward_product_relation_conditions = _src.get("reward_product_relation_conditions", UNSET)
+            _r_reward_product_relation_bonuses = _src.get("reward_product_relation_bonuses", UNSET)
+            _r_is_automated = _src.get("is_automated", UNSET)
+            _r_tags = _src.get("tags", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.code = _r_code
 
-        _self.name = _src["name"]
+        _self.name = _r_name
 
-        _v = _src["reward_group"]
+        _v = _r_reward_group
         if _v is not None:
             try:
                 _v = _RewardRewardGroup_BY_VALUE[_v]
@@ -287,31 +385,31 @@ class RewardWrite:
                 _v = RewardRewardGroup(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.reward_group = _v
 
-        _v = _src["store_list"]
+        _v = _r_store_list
         if _v is not None:
             _v = list(map(StoreWrite.from_dict, _v))
         _self.store_list = _v
 
-        _self.reward_id = _src.get("reward_id", UNSET)
+        _self.reward_id = _r_reward_id
 
-        _self.note = _src.get("note", UNSET)
+        _self.note = _r_note
 
-        _self.subtitle = _src.get("subtitle", UNSET)
+        _self.subtitle = _r_subtitle
 
-        _self.points_cost = _src.get("points_cost", UNSET)
+        _self.points_cost = _r_points_cost
 
-        _self.valid_time_from = _src.get("valid_time_from", UNSET)
+        _self.valid_time_from = _r_valid_time_from
 
-        _self.valid_time_to = _src.get("valid_time_to", UNSET)
+        _self.valid_time_to = _r_valid_time_to
 
-        _self.reward_type_id = _src.get("reward_type_id", UNSET)
+        _self.reward_type_id = _r_reward_type_id
 
-        _v = _src.get("additional_properties", UNSET)
+        _v = _r_additional_properties
         if _v is not UNSET and _v is not None:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.additional_properties = _v
 
-        _v = _src.get("priority", UNSET)
+        _v = _r_priority
         if _v is not UNSET and _v is not None:
             try:
                 _v = _RewardPriority_BY_VALUE[_v]
@@ -319,42 +417,42 @@ class RewardWrite:
                 _v = RewardPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.priority = _v
 
-        _self.image_urls = _src.get("image_urls", UNSET)
+        _self.image_urls = _r_image_urls
 
-        _self.reward_external_url = _src.get("reward_external_url", UNSET)
+        _self.reward_external_url = _r_reward_external_url
 
-        _self.has_product_condition = _src.get("has_product_condition", UNSET)
+        _self.has_product_condition = _r_has_product_condition
 
-        _self.has_group_condition = _src.get("has_group_condition", UNSET)
+        _self.has_group_condition = _r_has_group_condition
 
-        _self.has_brand_condition = _src.get("has_brand_condition", UNSET)
+        _self.has_brand_condition = _r_has_brand_condition
 
-        _self.has_product_bonus = _src.get("has_product_bonus", UNSET)
+        _self.has_product_bonus = _r_has_product_bonus
 
-        _self.has_group_bonus = _src.get("has_group_bonus", UNSET)
+        _self.has_group_bonus = _r_has_group_bonus
 
-        _self.has_brand_bonus = _src.get("has_brand_bonus", UNSET)
+        _self.has_brand_bonus = _r_has_brand_bonus
 
-        _v = _src.get("reward_product_relation_conditions", UNSET)
+        _v = _r_reward_product_relation_conditions
         if _v is not UNSET and _v is not None:
             _v = list(map(RewardProductRelationCondition.from_dict, _v))
         _self.reward_product_relation_conditions = _v
 
-        _v = _src.get("reward_product_relation_bonuses", UNSET)
+        _v = _r_reward_product_relation_bonuses
         if _v is not UNSET and _v is not None:
             _v = list(map(RewardProductRelationBonus.from_dict, _v))
         _self.reward_product_relation_bonuses = _v
 
-        _self.is_automated = _src.get("is_automated", UNSET)
+        _self.is_automated = _r_is_automated
 
-        _v = _src.get("tags", UNSET)
+        _v = _r_tags
         if _v is not UNSET and _v is not None:
             _v = list(map(Tag.from_dict, _v))
         _self.tags = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _RewardState_BY_VALUE[_v]
@@ -364,7 +462,7 @@ class RewardWrite:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

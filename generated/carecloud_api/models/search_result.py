@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -35,6 +36,14 @@ _KNOWN_FIELDS = frozenset(
         "resource_id",
         "flags",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 3
+_READ_ALL = _itemgetter(
+    "search_result_string",
+    "resource_id",
+    "flags",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -85,18 +94,35 @@ class SearchResult:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.search_result_string = _src["search_result_string"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_search_result_string,
+                    _r_resource_id,
+                    _r_flags,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_search_result_string = _src["search_result_string"]
+            _r_resource_id = _src["resource_id"]
+            _r_flags = _src.get("flags", UNSET)
+        _self.search_result_string = _r_search_result_string
 
-        _self.resource_id = _src["resource_id"]
+        _self.resource_id = _r_resource_id
 
-        _v = _src.get("flags", UNSET)
+        _v = _r_flags
         if _v is not UNSET and _v is not None:
             _v = list(map(Flag.from_dict, _v))
         _self.flags = _v
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

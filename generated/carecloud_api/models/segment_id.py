@@ -46,7 +46,8 @@ class SegmentID:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.segment_id = _src["segment_id"]
+        _r_segment_id = _src["segment_id"]
+        _self.segment_id = _r_segment_id
 
         _self.unknown_fields = (
             {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -68,6 +69,36 @@ _KNOWN_FIELDS = frozenset(
         "voucher_validity_value",
         "is_portable",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 25
+_READ_ALL = _itemgetter(
+    "code",
+    "names",
+    "reward_type_id",
+    "reward_type_value",
+    "global_reward",
+    "voucher_validity",
+    "voucher_code_generation_preference",
+    "state",
+    "reward_id",
+    "notes",
+    "subtitles",
+    "points_cost",
+    "valid_date_from",
+    "valid_date_to",
+    "maximum_discount_value",
+    "minimum_purchase_value",
+    "stores",
+    "segments",
+    "priority",
+    "image_urls",
+    "reward_external_urls",
+    "tags",
+    "partner_id",
+    "voucher_validity_value",
+    "is_portable",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -297,20 +328,81 @@ class SimpleReward:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.code = _src["code"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_code,
+                    _r_names,
+                    _r_reward_type_id,
+                    _r_reward_type_value,
+                    _r_global_reward,
+                    _r_voucher_validity,
+                    _r_voucher_code_generation_preference,
+                    _r_state,
+                    _r_reward_id,
+                    _r_notes,
+                    _r_subtitles,
+                    _r_points_cost,
+                    _r_valid_date_from,
+                    _r_valid_date_to,
+                    _r_maximum_discount_value,
+                    _r_minimum_purchase_value,
+                    _r_stores,
+                    _r_segments,
+                    _r_priority,
+                    _r_image_urls,
+                    _r_reward_external_urls,
+                    _r_tags,
+                    _r_partner_id,
+                    _r_voucher_validity_value,
+                    _r_is_portable,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_code = _src["code"]
+            _r_names = _src["names"]
+            _r_reward_type_id = _src["reward_type_id"]
+            _r_reward_type_value = _src["reward_type_value"]
+            _r_global_reward = _src["global_reward"]
+            _r_voucher_validity = _src["voucher_validity"]
+            _r_voucher_code_generation_preference = _src["voucher_code_generation_preference"]
+            _r_state = _src["state"]
+            _r_reward_id = _src.get("reward_id", UNSET)
+            _r_notes = _src.get("notes", UNSET)
+            _r_subtitles = _src.get("subtitles", UNSET)
+            _r_points_cost = _src.get("points_cost", UNSET)
+            _r_valid_date_from = _src.get("valid_date_from", UNSET)
+            _r_valid_date_to = _src.get("valid_date_to", UNSET)
+            _r_maximum_discount_value = _src.get("maximum_discount_value", UNSET)
+            _r_minimum_purchase_value = _src.get("minimum_purchase_value", UNSET)
+            _r_stores = _src.get("stores", UNSET)
+            _r_segments = _src.get("segments", UNSET)
+            _r_priority = _src.get("priority", UNSET)
+            _r_image_urls = _src.get("image_urls", UNSET)
+            _r_reward_external_urls = _src.get("reward_external_urls", UNSET)
+            _r_tags = _src.get("tags", UNSET)
+            _r_partner_id = _src.get("partner_id", UNSET)
+            _r_voucher_validity_value = _src.get("voucher_validity_value", UNSET)
+            _r_is_portable = _src.get("is_portable", UNSET)
+        _self.code = _r_code
 
-        _v = _src["names"]
+        _v = _r_names
         if _v is not None:
             _v = list(map(TextTranslation.from_dict, _v))
         _self.names = _v
 
-        _self.reward_type_id = _src["reward_type_id"]
+        _self.reward_type_id = _r_reward_type_id
 
-        _self.reward_type_value = _src["reward_type_value"]
+        _self.reward_type_value = _r_reward_type_value
 
-        _self.global_reward = _src["global_reward"]
+        _self.global_reward = _r_global_reward
 
-        _v = _src["voucher_validity"]
+        _v = _r_voucher_validity
         if _v is not None:
             try:
                 _v = _SimpleRewardVoucherValidity_BY_VALUE[_v]
@@ -320,9 +412,9 @@ class SimpleReward:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.voucher_validity = _v
 
-        _self.voucher_code_generation_preference = _src["voucher_code_generation_preference"]
+        _self.voucher_code_generation_preference = _r_voucher_code_generation_preference
 
-        _v = _src["state"]
+        _v = _r_state
         if _v is not None:
             try:
                 _v = _SimpleRewardState_BY_VALUE[_v]
@@ -330,39 +422,39 @@ class SimpleReward:
                 _v = SimpleRewardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.reward_id = _src.get("reward_id", UNSET)
+        _self.reward_id = _r_reward_id
 
-        _v = _src.get("notes", UNSET)
+        _v = _r_notes
         if _v is not UNSET and _v is not None:
             _v = list(map(TextTranslation.from_dict, _v))
         _self.notes = _v
 
-        _v = _src.get("subtitles", UNSET)
+        _v = _r_subtitles
         if _v is not UNSET and _v is not None:
             _v = list(map(TextTranslation.from_dict, _v))
         _self.subtitles = _v
 
-        _self.points_cost = _src.get("points_cost", UNSET)
+        _self.points_cost = _r_points_cost
 
-        _self.valid_date_from = _src.get("valid_date_from", UNSET)
+        _self.valid_date_from = _r_valid_date_from
 
-        _self.valid_date_to = _src.get("valid_date_to", UNSET)
+        _self.valid_date_to = _r_valid_date_to
 
-        _self.maximum_discount_value = _src.get("maximum_discount_value", UNSET)
+        _self.maximum_discount_value = _r_maximum_discount_value
 
-        _self.minimum_purchase_value = _src.get("minimum_purchase_value", UNSET)
+        _self.minimum_purchase_value = _r_minimum_purchase_value
 
-        _v = _src.get("stores", UNSET)
+        _v = _r_stores
         if _v is not UNSET and _v is not None:
             _v = list(map(StoreID.from_dict, _v))
         _self.stores = _v
 
-        _v = _src.get("segments", UNSET)
+        _v = _r_segments
         if _v is not UNSET and _v is not None:
             _v = list(map(SegmentID.from_dict, _v))
         _self.segments = _v
 
-        _v = _src.get("priority", UNSET)
+        _v = _r_priority
         if _v is not UNSET and _v is not None:
             try:
                 _v = _SimpleRewardPriority_BY_VALUE[_v]
@@ -370,30 +462,30 @@ class SimpleReward:
                 _v = SimpleRewardPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.priority = _v
 
-        _v = _src.get("image_urls", UNSET)
+        _v = _r_image_urls
         if _v is not UNSET and _v is not None:
             _v = list(map(UrlLanguageVariant.from_dict, _v))
         _self.image_urls = _v
 
-        _v = _src.get("reward_external_urls", UNSET)
+        _v = _r_reward_external_urls
         if _v is not UNSET and _v is not None:
             _v = list(map(UrlLanguageVariant.from_dict, _v))
         _self.reward_external_urls = _v
 
-        _v = _src.get("tags", UNSET)
+        _v = _r_tags
         if _v is not UNSET and _v is not None:
             _v = list(map(Tag.from_dict, _v))
         _self.tags = _v
 
-        _self.partner_id = _src.get("partner_id", UNSET)
+        _self.partner_id = _r_partner_id
 
-        _self.voucher_validity_value = _src.get("voucher_validity_value", UNSET)
+        _self.voucher_validity_value = _r_voucher_validity_value
 
-        _self.is_portable = _src.get("is_portable", UNSET)
+        _self.is_portable = _r_is_portable
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -47,6 +48,23 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 12
+_READ_ALL = _itemgetter(
+    "stamper_campaign_id",
+    "partner_id",
+    "name",
+    "description",
+    "stamp_count",
+    "valid_from",
+    "valid_to",
+    "count_of_campaign_repetitions",
+    "stamper_conditions",
+    "stamper_bonus_checkpoints",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -171,35 +189,70 @@ class StamperCampaign:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.stamper_campaign_id = _src.get("stamper_campaign_id", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_stamper_campaign_id,
+                    _r_partner_id,
+                    _r_name,
+                    _r_description,
+                    _r_stamp_count,
+                    _r_valid_from,
+                    _r_valid_to,
+                    _r_count_of_campaign_repetitions,
+                    _r_stamper_conditions,
+                    _r_stamper_bonus_checkpoints,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_stamper_campaign_id = _src.get("stamper_campaign_id", UNSET)
+            _r_partner_id = _src.get("partner_id", UNSET)
+            _r_name = _src.get("name", UNSET)
+            _r_description = _src.get("description", UNSET)
+            _r_stamp_count = _src.get("stamp_count", UNSET)
+            _r_valid_from = _src.get("valid_from", UNSET)
+            _r_valid_to = _src.get("valid_to", UNSET)
+            _r_count_of_campaign_repetitions = _src.get("count_of_campaign_repetitions", UNSET)
+            _r_stamper_conditions = _src.get("stamper_conditions", UNSET)
+            _r_stamper_bonus_checkpoints = _src.get("stamper_bonus_checkpoints", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.stamper_campaign_id = _r_stamper_campaign_id
 
-        _self.partner_id = _src.get("partner_id", UNSET)
+        _self.partner_id = _r_partner_id
 
-        _self.name = _src.get("name", UNSET)
+        _self.name = _r_name
 
-        _self.description = _src.get("description", UNSET)
+        _self.description = _r_description
 
-        _self.stamp_count = _src.get("stamp_count", UNSET)
+        _self.stamp_count = _r_stamp_count
 
-        _self.valid_from = _src.get("valid_from", UNSET)
+        _self.valid_from = _r_valid_from
 
-        _self.valid_to = _src.get("valid_to", UNSET)
+        _self.valid_to = _r_valid_to
 
-        _self.count_of_campaign_repetitions = _src.get("count_of_campaign_repetitions", UNSET)
+        _self.count_of_campaign_repetitions = _r_count_of_campaign_repetitions
 
-        _v = _src.get("stamper_conditions", UNSET)
+        _v = _r_stamper_conditions
         if _v is not UNSET and _v is not None:
             _v = list(map(StamperCondition.from_dict, _v))
         _self.stamper_conditions = _v
 
-        _v = _src.get("stamper_bonus_checkpoints", UNSET)
+        _v = _r_stamper_bonus_checkpoints
         if _v is not UNSET and _v is not None:
             _v = list(map(StamperBonusCheckpoint.from_dict, _v))
         _self.stamper_bonus_checkpoints = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _StamperCampaignState_BY_VALUE[_v]
@@ -209,7 +262,7 @@ class StamperCampaign:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

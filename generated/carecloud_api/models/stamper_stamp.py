@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -28,6 +29,20 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "stamp_id",
+    "customer_id",
+    "purchase_id",
+    "stamper_card_id",
+    "stamp_order",
+    "stamper_condition_id",
+    "created_at",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -116,23 +131,52 @@ class StamperStamp:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.stamp_id = _src.get("stamp_id", UNSET)
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_stamp_id,
+                    _r_customer_id,
+                    _r_purchase_id,
+                    _r_stamper_card_id,
+                    _r_stamp_order,
+                    _r_stamper_condition_id,
+                    _r_created_at,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_stamp_id = _src.get("stamp_id", UNSET)
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_purchase_id = _src.get("purchase_id", UNSET)
+            _r_stamper_card_id = _src.get("stamper_card_id", UNSET)
+            _r_stamp_order = _src.get("stamp_order", UNSET)
+            _r_stamper_condition_id = _src.get("stamper_condition_id", UNSET)
+            _r_created_at = _src.get("created_at", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.stamp_id = _r_stamp_id
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.purchase_id = _src.get("purchase_id", UNSET)
+        _self.purchase_id = _r_purchase_id
 
-        _self.stamper_card_id = _src.get("stamper_card_id", UNSET)
+        _self.stamper_card_id = _r_stamper_card_id
 
-        _self.stamp_order = _src.get("stamp_order", UNSET)
+        _self.stamp_order = _r_stamp_order
 
-        _self.stamper_condition_id = _src.get("stamper_condition_id", UNSET)
+        _self.stamper_condition_id = _r_stamper_condition_id
 
-        _self.created_at = _src.get("created_at", UNSET)
+        _self.created_at = _r_created_at
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _StamperStampState_BY_VALUE[_v]
@@ -142,7 +186,7 @@ class StamperStamp:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

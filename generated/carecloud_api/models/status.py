@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -48,6 +49,27 @@ _KNOWN_FIELDS = frozenset(
         "text_id",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 16
+_READ_ALL = _itemgetter(
+    "name",
+    "description",
+    "validity_period",
+    "collection_points",
+    "payment_points",
+    "qualification_type",
+    "discount",
+    "status_id",
+    "qualification_period",
+    "qualification_turnover",
+    "qualification_points",
+    "previous_status",
+    "next_status",
+    "overall_discount_on_discounted_purchase_items",
+    "text_id",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -171,46 +193,89 @@ class Status:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.name = _src["name"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_name,
+                    _r_description,
+                    _r_validity_period,
+                    _r_collection_points,
+                    _r_payment_points,
+                    _r_qualification_type,
+                    _r_discount,
+                    _r_status_id,
+                    _r_qualification_period,
+                    _r_qualification_turnover,
+                    _r_qualification_points,
+                    _r_previous_status,
+                    _r_next_status,
+                    _r_overall_discount_on_discounted_purchase_items,
+                    _r_text_id,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_name = _src["name"]
+            _r_description = _src["description"]
+            _r_validity_period = _src["validity_period"]
+            _r_collection_points = _src["collection_points"]
+            _r_payment_points = _src["payment_points"]
+            _r_qualification_type = _src["qualification_type"]
+            _r_discount = _src["discount"]
+            _r_status_id = _src.get("status_id", UNSET)
+            _r_qualification_period = _src.get("qualification_period", UNSET)
+            _r_qualification_turnover = _src.get("qualification_turnover", UNSET)
+            _r_qualification_points = _src.get("qualification_points", UNSET)
+            _r_previous_status = _src.get("previous_status", UNSET)
+            _r_next_status = _src.get("next_status", UNSET)
+            _r_overall_discount_on_discounted_purchase_items = _src.get(
+                "overall_discount_on_discounted_purchase_items", UNSET
+            )
+            _r_text_id = _src.get("text_id", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.name = _r_name
 
-        _self.description = _src["description"]
+        _self.description = _r_description
 
-        _self.validity_period = _src["validity_period"]
+        _self.validity_period = _r_validity_period
 
-        _self.collection_points = _src["collection_points"]
+        _self.collection_points = _r_collection_points
 
-        _self.payment_points = _src["payment_points"]
+        _self.payment_points = _r_payment_points
 
-        _self.qualification_type = _src["qualification_type"]
+        _self.qualification_type = _r_qualification_type
 
-        _self.discount = _src["discount"]
+        _self.discount = _r_discount
 
-        _self.status_id = _src.get("status_id", UNSET)
+        _self.status_id = _r_status_id
 
-        _self.qualification_period = _src.get("qualification_period", UNSET)
+        _self.qualification_period = _r_qualification_period
 
-        _v = _src.get("qualification_turnover", UNSET)
+        _v = _r_qualification_turnover
         if _v is not UNSET and _v is not None:
             _v = list(map(QualificationTurnover.from_dict, _v))
         _self.qualification_turnover = _v
 
-        _self.qualification_points = _src.get("qualification_points", UNSET)
+        _self.qualification_points = _r_qualification_points
 
-        _self.previous_status = _src.get("previous_status", UNSET)
+        _self.previous_status = _r_previous_status
 
-        _self.next_status = _src.get("next_status", UNSET)
+        _self.next_status = _r_next_status
 
-        _self.overall_discount_on_discounted_purchase_items = _src.get(
-            "overall_discount_on_discounted_purchase_items", UNSET
-        )
+        _self.overall_discount_on_discounted_purchase_items = _r_overall_discount_on_discounted_purchase_items
 
-        _self.text_id = _src.get("text_id", UNSET)
+        _self.text_id = _r_text_id
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -41,6 +42,19 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 8
+_READ_ALL = _itemgetter(
+    "status_id",
+    "customer_id",
+    "status_record_id",
+    "valid_from",
+    "valid_to",
+    "purchase_conditions",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -126,24 +140,51 @@ class StatusRecord:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.status_id = _src["status_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_status_id,
+                    _r_customer_id,
+                    _r_status_record_id,
+                    _r_valid_from,
+                    _r_valid_to,
+                    _r_purchase_conditions,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_status_id = _src["status_id"]
+            _r_customer_id = _src["customer_id"]
+            _r_status_record_id = _src.get("status_record_id", UNSET)
+            _r_valid_from = _src.get("valid_from", UNSET)
+            _r_valid_to = _src.get("valid_to", UNSET)
+            _r_purchase_conditions = _src.get("purchase_conditions", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.status_id = _r_status_id
 
-        _self.customer_id = _src["customer_id"]
+        _self.customer_id = _r_customer_id
 
-        _self.status_record_id = _src.get("status_record_id", UNSET)
+        _self.status_record_id = _r_status_record_id
 
-        _self.valid_from = _src.get("valid_from", UNSET)
+        _self.valid_from = _r_valid_from
 
-        _self.valid_to = _src.get("valid_to", UNSET)
+        _self.valid_to = _r_valid_to
 
-        _v = _src.get("purchase_conditions", UNSET)
+        _v = _r_purchase_conditions
         if _v is not UNSET and _v is not None:
             _v = PurchaseConditions.from_dict(_v)
         _self.purchase_conditions = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _StatusRecordState_BY_VALUE[_v]
@@ -153,7 +194,7 @@ class StatusRecord:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -57,6 +58,30 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 19
+_READ_ALL = _itemgetter(
+    "store_id",
+    "store_code",
+    "name",
+    "partner_id",
+    "system_id",
+    "store_address",
+    "contact_email",
+    "manager_name",
+    "phone_number",
+    "gps_coordinates",
+    "url_address",
+    "opening",
+    "image_urls",
+    "visibility_for_customer",
+    "short_description",
+    "description",
+    "registration_id",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -204,42 +229,91 @@ class Store:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.store_id = _src["store_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_store_id,
+                    _r_store_code,
+                    _r_name,
+                    _r_partner_id,
+                    _r_system_id,
+                    _r_store_address,
+                    _r_contact_email,
+                    _r_manager_name,
+                    _r_phone_number,
+                    _r_gps_coordinates,
+                    _r_url_address,
+                    _r_opening,
+                    _r_image_urls,
+                    _r_visibility_for_customer,
+                    _r_short_description,
+                    _r_description,
+                    _r_registration_id,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_store_id = _src["store_id"]
+            _r_store_code = _src["store_code"]
+            _r_name = _src["name"]
+            _r_partner_id = _src["partner_id"]
+            _r_system_id = _src["system_id"]
+            _r_store_address = _src.get("store_address", UNSET)
+            _r_contact_email = _src.get("contact_email", UNSET)
+            _r_manager_name = _src.get("manager_name", UNSET)
+            _r_phone_number = _src.get("phone_number", UNSET)
+            _r_gps_coordinates = _src.get("gps_coordinates", UNSET)
+            _r_url_address = _src.get("url_address", UNSET)
+            _r_opening = _src.get("opening", UNSET)
+            _r_image_urls = _src.get("image_urls", UNSET)
+            _r_visibility_for_customer = _src.get("visibility_for_customer", UNSET)
+            _r_short_description = _src.get("short_description", UNSET)
+            _r_description = _src.get("description", UNSET)
+            _r_registration_id = _src.get("registration_id", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.store_code = _src["store_code"]
+        _self.store_code = _r_store_code
 
-        _self.name = _src["name"]
+        _self.name = _r_name
 
-        _self.partner_id = _src["partner_id"]
+        _self.partner_id = _r_partner_id
 
-        _self.system_id = _src["system_id"]
+        _self.system_id = _r_system_id
 
-        _v = _src.get("store_address", UNSET)
+        _v = _r_store_address
         if _v is not UNSET and _v is not None:
             _v = Address.from_dict(_v)
         _self.store_address = _v
 
-        _self.contact_email = _src.get("contact_email", UNSET)
+        _self.contact_email = _r_contact_email
 
-        _self.manager_name = _src.get("manager_name", UNSET)
+        _self.manager_name = _r_manager_name
 
-        _self.phone_number = _src.get("phone_number", UNSET)
+        _self.phone_number = _r_phone_number
 
-        _v = _src.get("gps_coordinates", UNSET)
+        _v = _r_gps_coordinates
         if _v is not UNSET and _v is not None:
             _v = GPSCoordinates.from_dict(_v)
         _self.gps_coordinates = _v
 
-        _self.url_address = _src.get("url_address", UNSET)
+        _self.url_address = _r_url_address
 
-        _v = _src.get("opening", UNSET)
+        _v = _r_opening
         if _v is not UNSET and _v is not None:
             _v = list(map(OpeningDay.from_dict, _v))
         _self.opening = _v
 
-        _self.image_urls = _src.get("image_urls", UNSET)
+        _self.image_urls = _r_image_urls
 
-        _v = _src.get("visibility_for_customer", UNSET)
+        _v = _r_visibility_for_customer
         if _v is not UNSET and _v is not None:
             try:
                 _v = _StoreVisibilityForCustomer_BY_VALUE[_v]
@@ -249,15 +323,15 @@ class Store:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.visibility_for_customer = _v
 
-        _self.short_description = _src.get("short_description", UNSET)
+        _self.short_description = _r_short_description
 
-        _self.description = _src.get("description", UNSET)
+        _self.description = _r_description
 
-        _self.registration_id = _src.get("registration_id", UNSET)
+        _self.registration_id = _r_registration_id
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _StoreState_BY_VALUE[_v]
@@ -267,7 +341,7 @@ class Store:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -46,7 +46,8 @@ class StoreID:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.store_id = _src["store_id"]
+        _r_store_id = _src["store_id"]
+        _self.store_id = _r_store_id
 
         _self.unknown_fields = (
             {}

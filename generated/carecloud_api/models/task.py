@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -31,6 +32,21 @@ _KNOWN_FIELDS = frozenset(
         "created_at",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 10
+_READ_ALL = _itemgetter(
+    "task_type_id",
+    "task_state_id",
+    "customer_id",
+    "task_title",
+    "task_priority",
+    "task_id",
+    "task_note",
+    "due_date",
+    "created_at",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -124,15 +140,46 @@ class Task:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.task_type_id = _src["task_type_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_task_type_id,
+                    _r_task_state_id,
+                    _r_customer_id,
+                    _r_task_title,
+                    _r_task_priority,
+                    _r_task_id,
+                    _r_task_note,
+                    _r_due_date,
+                    _r_created_at,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_task_type_id = _src["task_type_id"]
+            _r_task_state_id = _src["task_state_id"]
+            _r_customer_id = _src["customer_id"]
+            _r_task_title = _src["task_title"]
+            _r_task_priority = _src["task_priority"]
+            _r_task_id = _src.get("task_id", UNSET)
+            _r_task_note = _src.get("task_note", UNSET)
+            _r_due_date = _src.get("due_date", UNSET)
+            _r_created_at = _src.get("created_at", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.task_type_id = _r_task_type_id
 
-        _self.task_state_id = _src["task_state_id"]
+        _self.task_state_id = _r_task_state_id
 
-        _self.customer_id = _src["customer_id"]
+        _self.customer_id = _r_customer_id
 
-        _self.task_title = _src["task_title"]
+        _self.task_title = _r_task_title
 
-        _v = _src["task_priority"]
+        _v = _r_task_priority
         if _v is not None:
             try:
                 _v = _TaskTaskPriority_BY_VALUE[_v]
@@ -140,15 +187,14 @@ class Task:
                 _v = TaskTaskPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.task_priority = _v
 
-        _self.task_id = _src.get("task_id", UNSET)
+        _self.task_id = _r_task_id
 
-        _self.task_note = _src.get("task_note", UNSET)
+        _self.task_note = _r_task_note
 
-        _due_date_raw = _src.get("due_date", UNSET)
-        if _due_date_raw is None:
+        if _r_due_date is None:
             _self.due_date = None
         else:
-            _due_date = _due_date_raw
+            _due_date = _r_due_date
             due_date: datetime.date | Unset
             if isinstance(_due_date, Unset):
                 due_date = UNSET
@@ -157,9 +203,9 @@ class Task:
 
             _self.due_date = due_date
 
-        _self.created_at = _src.get("created_at", UNSET)
+        _self.created_at = _r_created_at
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _TaskStateValue_BY_VALUE[_v]
@@ -169,7 +215,7 @@ class Task:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

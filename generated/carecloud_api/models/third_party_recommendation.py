@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -42,6 +43,20 @@ _KNOWN_FIELDS = frozenset(
         "state",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "products",
+    "recommended_product",
+    "recommendation_system_id",
+    "recommendation_system_dataset_id",
+    "score",
+    "third_party_recommendation_id",
+    "customer_id",
+    "state",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -134,27 +149,56 @@ class ThirdPartyRecommendation:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src["products"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_products,
+                    _r_recommended_product,
+                    _r_recommendation_system_id,
+                    _r_recommendation_system_dataset_id,
+                    _r_score,
+                    _r_third_party_recommendation_id,
+                    _r_customer_id,
+                    _r_state,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_products = _src["products"]
+            _r_recommended_product = _src["recommended_product"]
+            _r_recommendation_system_id = _src["recommendation_system_id"]
+            _r_recommendation_system_dataset_id = _src["recommendation_system_dataset_id"]
+            _r_score = _src["score"]
+            _r_third_party_recommendation_id = _src.get("third_party_recommendation_id", UNSET)
+            _r_customer_id = _src.get("customer_id", UNSET)
+            _r_state = _src.get("state", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _v = _r_products
         if _v is not None:
             _v = list(map(ProductIdentification.from_dict, _v))
         _self.products = _v
 
-        _v = _src["recommended_product"]
+        _v = _r_recommended_product
         if _v is not None:
             _v = ProductIdentification.from_dict(_v)
         _self.recommended_product = _v
 
-        _self.recommendation_system_id = _src["recommendation_system_id"]
+        _self.recommendation_system_id = _r_recommendation_system_id
 
-        _self.recommendation_system_dataset_id = _src["recommendation_system_dataset_id"]
+        _self.recommendation_system_dataset_id = _r_recommendation_system_dataset_id
 
-        _self.score = _src["score"]
+        _self.score = _r_score
 
-        _self.third_party_recommendation_id = _src.get("third_party_recommendation_id", UNSET)
+        _self.third_party_recommendation_id = _r_third_party_recommendation_id
 
-        _self.customer_id = _src.get("customer_id", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _ThirdPartyRecommendationState_BY_VALUE[_v]
@@ -164,11 +208,11 @@ class ThirdPartyRecommendation:
                 )  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -27,6 +28,19 @@ _KNOWN_FIELDS = frozenset(
         "state",
         "last_change",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 8
+_READ_ALL = _itemgetter(
+    "ticket_id",
+    "valid_from",
+    "valid_to",
+    "total_capacity",
+    "time_slot_id",
+    "free_capacity",
+    "state",
+    "last_change",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -100,19 +114,46 @@ class TimeSlot:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.ticket_id = _src["ticket_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_ticket_id,
+                    _r_valid_from,
+                    _r_valid_to,
+                    _r_total_capacity,
+                    _r_time_slot_id,
+                    _r_free_capacity,
+                    _r_state,
+                    _r_last_change,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_ticket_id = _src["ticket_id"]
+            _r_valid_from = _src["valid_from"]
+            _r_valid_to = _src["valid_to"]
+            _r_total_capacity = _src["total_capacity"]
+            _r_time_slot_id = _src.get("time_slot_id", UNSET)
+            _r_free_capacity = _src.get("free_capacity", UNSET)
+            _r_state = _src.get("state", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+        _self.ticket_id = _r_ticket_id
 
-        _self.valid_from = _src["valid_from"]
+        _self.valid_from = _r_valid_from
 
-        _self.valid_to = _src["valid_to"]
+        _self.valid_to = _r_valid_to
 
-        _self.total_capacity = _src["total_capacity"]
+        _self.total_capacity = _r_total_capacity
 
-        _self.time_slot_id = _src.get("time_slot_id", UNSET)
+        _self.time_slot_id = _r_time_slot_id
 
-        _self.free_capacity = _src.get("free_capacity", UNSET)
+        _self.free_capacity = _r_free_capacity
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _TimeSlotState_BY_VALUE[_v]
@@ -120,11 +161,11 @@ class TimeSlot:
                 _v = TimeSlotState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
         _self.state = _v
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

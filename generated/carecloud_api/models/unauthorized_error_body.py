@@ -65,7 +65,8 @@ class UnauthorizedErrorBody:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _v = _src.get("error", UNSET)
+        _r_error = _src.get("error", UNSET)
+        _v = _r_error
         if _v is not UNSET and _v is not None:
             _v = UnauthorizedErrorBodyError.from_dict(_v)
         _self.error = _v

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -27,6 +28,20 @@ _KNOWN_FIELDS = frozenset(
         "store_id",
         "last_login",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 9
+_READ_ALL = _itemgetter(
+    "login",
+    "first_name",
+    "last_name",
+    "email",
+    "user_id",
+    "phone",
+    "user_role_ids",
+    "store_id",
+    "last_login",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -102,27 +117,56 @@ class User:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.login = _src["login"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_login,
+                    _r_first_name,
+                    _r_last_name,
+                    _r_email,
+                    _r_user_id,
+                    _r_phone,
+                    _r_user_role_ids,
+                    _r_store_id,
+                    _r_last_login,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_login = _src["login"]
+            _r_first_name = _src["first_name"]
+            _r_last_name = _src["last_name"]
+            _r_email = _src["email"]
+            _r_user_id = _src.get("user_id", UNSET)
+            _r_phone = _src.get("phone", UNSET)
+            _r_user_role_ids = _src.get("user_role_ids", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_last_login = _src.get("last_login", UNSET)
+        _self.login = _r_login
 
-        _self.first_name = _src["first_name"]
+        _self.first_name = _r_first_name
 
-        _self.last_name = _src["last_name"]
+        _self.last_name = _r_last_name
 
-        _self.email = _src["email"]
+        _self.email = _r_email
 
-        _self.user_id = _src.get("user_id", UNSET)
+        _self.user_id = _r_user_id
 
-        _self.phone = _src.get("phone", UNSET)
+        _self.phone = _r_phone
 
-        _self.user_role_ids = _src.get("user_role_ids", UNSET)
+        _self.user_role_ids = _r_user_role_ids
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.last_login = _src.get("last_login", UNSET)
+        _self.last_login = _r_last_login
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():

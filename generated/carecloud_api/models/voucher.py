@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import itemgetter as _itemgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
@@ -47,6 +48,25 @@ _KNOWN_FIELDS = frozenset(
         "last_change",
         "state",
     )
+)
+# The fast read: a mapping with exactly this many keys usually holds every field, and then one
+# C-level itemgetter call reads them all and no key can be unknown (see from_dict).
+_N_FIELDS = 14
+_READ_ALL = _itemgetter(
+    "customer_id",
+    "voucher_id",
+    "store_id",
+    "code",
+    "value",
+    "applied_date",
+    "valid_from",
+    "valid_to",
+    "reward_group",
+    "note",
+    "reward",
+    "created_at",
+    "last_change",
+    "state",
 )
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(
@@ -163,36 +183,75 @@ class Voucher:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.customer_id = _src["customer_id"]
+        # Every field present and nothing else (the usual answer): one itemgetter call reads them
+        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+        _all_known = False
+        if len(_src) == _N_FIELDS:
+            try:
+                (
+                    _r_customer_id,
+                    _r_voucher_id,
+                    _r_store_id,
+                    _r_code,
+                    _r_value,
+                    _r_applied_date,
+                    _r_valid_from,
+                    _r_valid_to,
+                    _r_reward_group,
+                    _r_note,
+                    _r_reward,
+                    _r_created_at,
+                    _r_last_change,
+                    _r_state,
+                ) = _READ_ALL(_src)
+                _all_known = True
+            except KeyError:
+                pass
+        if not _all_known:
+            _r_customer_id = _src["customer_id"]
+            _r_voucher_id = _src.get("voucher_id", UNSET)
+            _r_store_id = _src.get("store_id", UNSET)
+            _r_code = _src.get("code", UNSET)
+            _r_value = _src.get("value", UNSET)
+            _r_applied_date = _src.get("applied_date", UNSET)
+            _r_valid_from = _src.get("valid_from", UNSET)
+            _r_valid_to = _src.get("valid_to", UNSET)
+            _r_reward_group = _src.get("reward_group", UNSET)
+            _r_note = _src.get("note", UNSET)
+            _r_reward = _src.get("reward", UNSET)
+            _r_created_at = _src.get("created_at", UNSET)
+            _r_last_change = _src.get("last_change", UNSET)
+            _r_state = _src.get("state", UNSET)
+        _self.customer_id = _r_customer_id
 
-        _self.voucher_id = _src.get("voucher_id", UNSET)
+        _self.voucher_id = _r_voucher_id
 
-        _self.store_id = _src.get("store_id", UNSET)
+        _self.store_id = _r_store_id
 
-        _self.code = _src.get("code", UNSET)
+        _self.code = _r_code
 
-        _self.value = _src.get("value", UNSET)
+        _self.value = _r_value
 
-        _self.applied_date = _src.get("applied_date", UNSET)
+        _self.applied_date = _r_applied_date
 
-        _self.valid_from = _src.get("valid_from", UNSET)
+        _self.valid_from = _r_valid_from
 
-        _self.valid_to = _src.get("valid_to", UNSET)
+        _self.valid_to = _r_valid_to
 
-        _self.reward_group = _src.get("reward_group", UNSET)
+        _self.reward_group = _r_reward_group
 
-        _self.note = _src.get("note", UNSET)
+        _self.note = _r_note
 
-        _v = _src.get("reward", UNSET)
+        _v = _r_reward
         if _v is not UNSET and _v is not None:
             _v = Reward.from_dict(_v)
         _self.reward = _v
 
-        _self.created_at = _src.get("created_at", UNSET)
+        _self.created_at = _r_created_at
 
-        _self.last_change = _src.get("last_change", UNSET)
+        _self.last_change = _r_last_change
 
-        _v = _src.get("state", UNSET)
+        _v = _r_state
         if _v is not UNSET and _v is not None:
             try:
                 _v = _VoucherState_BY_VALUE[_v]
@@ -202,7 +261,7 @@ class Voucher:
 
         _self.unknown_fields = (
             {}
-            if _KNOWN_FIELDS.issuperset(_src)
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
             else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
