@@ -11,6 +11,7 @@ a fresh regeneration gives the committed tree byte for byte (``-k regenerate``, 
 from __future__ import annotations
 
 import ast
+import enum
 import glob
 import importlib
 import inspect
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import typing
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,8 +54,9 @@ from carecloud_api.models.reward_reward_group import RewardRewardGroup
 from carecloud_api.models.sort_direction import SortDirection
 from carecloud_api.models.task import Task
 from carecloud_api.models.task_state_value import TaskStateValue
+from carecloud_api.types import UNSET
 
-from scripts import generate, normalise, spec_source
+from scripts import docs_reference, generate, normalise, spec_source
 from scripts.normalise import Spec
 
 PACKAGE_DIR = Path(carecloud_api.__file__).resolve().parent
@@ -239,12 +242,78 @@ def test_every_array_query_param_is_bracketed(vendor: Spec, modules: dict[tuple[
                     arguments[arg] = _Body() if arg == "body" else "x"
             arguments[python_name(name)] = ["a", "b"]
             kwargs = module._get_kwargs(**arguments)
-            assert kwargs["params"][f"{name}[]"] == ["a", "b"], (method, path, name)
-            assert name not in kwargs["params"]
-            request = httpx.Request(kwargs["method"], f"{BASE_URL}{kwargs['url']}", params=kwargs["params"])
+            request = httpx.Request(kwargs["method"], f"{BASE_URL}{kwargs['url']}")
+            assert request.url.params.get_list(f"{name}[]") == ["a", "b"], (method, path, name)
+            assert name not in request.url.params
             assert f"{name}%5B%5D=a&{name}%5B%5D=b".encode() in request.url.query
             checked += 1
     assert checked == 33
+
+
+# Values that stress URL encoding: reserved characters, a ready-made escape, non-ASCII, spaces.
+_AWKWARD = ["a b", "x&y=z", "100%", "%41", "č€😀", "a+b/c?d#e", "[]", ""]
+
+
+def _is_enum(annotation: object) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, enum.Enum)
+
+
+def _wire_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return str(value)
+
+
+def test_query_strings_in_the_url_match_what_params_would_send(modules: dict[tuple[str, str], ModuleType]) -> None:
+    # _get_kwargs puts the query string into the URL (httpx.QueryParams encodes it) instead of
+    # handing httpx params= to merge. For every operation with query parameters, with awkward
+    # values in each of them: the server must read back exactly the values given (and the
+    # defaults), and httpx's params= encoding of those values must give the same URL.
+    checked = 0
+    with httpx.Client(base_url=BASE_URL) as client:
+        for (method, _path), module in sorted(modules.items()):
+            source = inspect.getsource(module._get_kwargs)
+            wire = {  # the query parameters: {python argument: name sent}
+                arg: name for arg, name in docs_reference.wire_names_of(source).items() if f'params["{name}"]' in source
+            }
+            if not wire:
+                continue
+            signature = inspect.signature(module._get_kwargs).parameters
+            for round_ in range(len(_AWKWARD)):
+                arguments: dict[str, Any] = {}
+                for arg, spec in signature.items():
+                    annotation = inspect.formatannotation(spec.annotation)
+                    value = _AWKWARD[(round_ + len(arguments)) % len(_AWKWARD)]
+                    enums = [t for t in (spec.annotation, *typing.get_args(spec.annotation)) if _is_enum(t)]
+                    if arg in wire and enums:
+                        members = list(enums[0])
+                        arguments[arg] = members[round_ % len(members)]
+                    elif arg in wire and "list[str]" in annotation:
+                        arguments[arg] = [value, _AWKWARD[round_]]
+                    elif arg in wire and annotation.startswith(("int", "float")):
+                        arguments[arg] = round_
+                    elif arg in wire and annotation.startswith("bool"):
+                        arguments[arg] = round_ % 2 == 0
+                    elif arg in wire and annotation.startswith("str"):
+                        arguments[arg] = value
+                    elif spec.default is inspect.Parameter.empty:
+                        arguments[arg] = _Body() if arg == "body" else "x"
+                expected: list[tuple[str, str]] = []
+                for arg, name in wire.items():
+                    value = arguments.get(arg, signature[arg].default)
+                    if value is UNSET or value is inspect.Parameter.empty:
+                        continue
+                    items = value if isinstance(value, list) else [value]
+                    expected.extend((name, _wire_value(item)) for item in items)
+                kwargs = module._get_kwargs(**arguments)
+                sent = client.build_request(kwargs["method"], kwargs["url"])
+                assert sorted(sent.url.params.multi_items()) == sorted(expected), (method, module.PATH, arguments)
+                bare_url = kwargs["url"].partition("?")[0]
+                assert client.build_request(kwargs["method"], bare_url, params=sent.url.params).url == sent.url
+                checked += 1
+    assert checked > 8 * 100  # every operation with query parameters, 8 rounds each
 
 
 # --------------------------------------------------------------------------- models

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/audiences/{audience_id}".format(
+        audience_id=quote(str(audience_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/audiences/{audience_id}".format(
-            audience_id=quote(str(audience_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/booking-statuses/{booking_status_id}".format(
+        booking_status_id=quote(str(booking_status_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/booking-statuses/{booking_status_id}".format(
-            booking_status_id=quote(str(booking_status_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/bookings/{booking_id}".format(
+        booking_id=quote(str(booking_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/bookings/{booking_id}".format(
-            booking_id=quote(str(booking_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

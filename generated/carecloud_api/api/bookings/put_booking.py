@@ -32,11 +32,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/bookings/{booking_id}".format(
+        booking_id=quote(str(booking_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "put",
-        "url": "/bookings/{booking_id}".format(
-            booking_id=quote(str(booking_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/campaign-products/{campaign_product_id}".format(
+        campaign_product_id=quote(str(campaign_product_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/campaign-products/{campaign_product_id}".format(
-            campaign_product_id=quote(str(campaign_product_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

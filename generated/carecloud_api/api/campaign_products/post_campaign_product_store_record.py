@@ -35,11 +35,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/campaign-products/{campaign_product_id}/campaign-product-store-records".format(
+        campaign_product_id=quote(str(campaign_product_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/campaign-products/{campaign_product_id}/campaign-product-store-records".format(
-            campaign_product_id=quote(str(campaign_product_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

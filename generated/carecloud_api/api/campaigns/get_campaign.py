@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/campaigns/{campaign_id}".format(
+        campaign_id=quote(str(campaign_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/campaigns/{campaign_id}".format(
-            campaign_id=quote(str(campaign_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

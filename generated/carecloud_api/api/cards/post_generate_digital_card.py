@@ -31,9 +31,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/cards/actions/generate-digital-card-file"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/cards/actions/generate-digital-card-file",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

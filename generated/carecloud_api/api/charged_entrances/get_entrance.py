@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/entrances/{entrance_id}".format(
+        entrance_id=quote(str(entrance_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/entrances/{entrance_id}".format(
-            entrance_id=quote(str(entrance_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

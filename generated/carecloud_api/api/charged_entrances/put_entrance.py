@@ -32,11 +32,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/entrances/{entrance_id}".format(
+        entrance_id=quote(str(entrance_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "put",
-        "url": "/entrances/{entrance_id}".format(
-            entrance_id=quote(str(entrance_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

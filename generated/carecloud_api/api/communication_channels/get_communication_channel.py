@@ -30,11 +30,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/communication-channels/{communication_channel_id}".format(
+        communication_channel_id=quote(str(communication_channel_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/communication-channels/{communication_channel_id}".format(
-            communication_channel_id=quote(str(communication_channel_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

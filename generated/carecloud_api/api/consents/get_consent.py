@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/agreements/{agreement_id}".format(
+        agreement_id=quote(str(agreement_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/agreements/{agreement_id}".format(
-            agreement_id=quote(str(agreement_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

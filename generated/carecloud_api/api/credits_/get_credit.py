@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/credits/{credit_id}".format(
+        credit_id=quote(str(credit_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/credits/{credit_id}".format(
-            credit_id=quote(str(credit_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/currencies/{currency_id}".format(
+        currency_id=quote(str(currency_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/currencies/{currency_id}".format(
-            currency_id=quote(str(currency_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

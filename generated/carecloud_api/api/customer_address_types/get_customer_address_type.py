@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/customer-address-types/{customer_address_type_id}".format(
+        customer_address_type_id=quote(str(customer_address_type_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/customer-address-types/{customer_address_type_id}".format(
-            customer_address_type_id=quote(str(customer_address_type_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -30,11 +30,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/customer-engagement-setups/{customer_engagement_setup_id}".format(
+        customer_engagement_setup_id=quote(str(customer_engagement_setup_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/customer-engagement-setups/{customer_engagement_setup_id}".format(
-            customer_engagement_setup_id=quote(str(customer_engagement_setup_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

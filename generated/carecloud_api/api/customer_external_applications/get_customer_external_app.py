@@ -30,11 +30,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/customer-external-applications/{customer_external_application_id}".format(
+        customer_external_application_id=quote(str(customer_external_application_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/customer-external-applications/{customer_external_application_id}".format(
-            customer_external_application_id=quote(str(customer_external_application_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/customer-properties/{customer_property_id}".format(
+        customer_property_id=quote(str(customer_property_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/customer-properties/{customer_property_id}".format(
-            customer_property_id=quote(str(customer_property_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/customer-sources/{customer_source_id}".format(
+        customer_source_id=quote(str(customer_source_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/customer-sources/{customer_source_id}".format(
-            customer_source_id=quote(str(customer_source_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,12 +31,14 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/customers/{customer_id}/interest-records/{interest_record_id}".format(
+        customer_id=quote(str(customer_id), safe=""),
+        interest_record_id=quote(str(interest_record_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "delete",
-        "url": "/customers/{customer_id}/interest-records/{interest_record_id}".format(
-            customer_id=quote(str(customer_id), safe=""),
-            interest_record_id=quote(str(interest_record_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

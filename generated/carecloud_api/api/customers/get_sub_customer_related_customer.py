@@ -32,12 +32,14 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/customers/{customer_id}/related-customers/{customer_relation_id}".format(
+        customer_id=quote(str(customer_id), safe=""),
+        customer_relation_id=quote(str(customer_relation_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/customers/{customer_id}/related-customers/{customer_relation_id}".format(
-            customer_id=quote(str(customer_id), safe=""),
-            customer_relation_id=quote(str(customer_relation_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -33,11 +33,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/customers/{customer_id}/addresses".format(
+        customer_id=quote(str(customer_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/customers/{customer_id}/addresses".format(
-            customer_id=quote(str(customer_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -33,12 +33,14 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/customers/{customer_id}/addresses/{additional_customer_address_id_path}".format(
+        customer_id=quote(str(customer_id), safe=""),
+        additional_customer_address_id_path=quote(str(additional_customer_address_id_path), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "put",
-        "url": "/customers/{customer_id}/addresses/{additional_customer_address_id_path}".format(
-            customer_id=quote(str(customer_id), safe=""),
-            additional_customer_address_id_path=quote(str(additional_customer_address_id_path), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

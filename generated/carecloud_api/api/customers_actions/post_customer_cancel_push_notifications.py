@@ -27,9 +27,11 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
+    url = "/customers/actions/cancel-push-notifications"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/customers/actions/cancel-push-notifications",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

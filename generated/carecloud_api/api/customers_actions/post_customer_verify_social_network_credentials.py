@@ -32,9 +32,11 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
+    url = "/customers/actions/verify-social-network-credentials"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/customers/actions/verify-social-network-credentials",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

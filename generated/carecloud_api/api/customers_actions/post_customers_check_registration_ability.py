@@ -30,9 +30,11 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
+    url = "/customers/actions/check-registration-ability"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/customers/actions/check-registration-ability",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

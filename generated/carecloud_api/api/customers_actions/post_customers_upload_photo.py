@@ -27,9 +27,11 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
+    url = "/customers/actions/upload-customer-photo"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/customers/actions/upload-customer-photo",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

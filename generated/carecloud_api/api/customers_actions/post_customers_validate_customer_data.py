@@ -29,9 +29,11 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
+    url = "/customers/actions/validate-customer-data"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/customers/actions/validate-customer-data",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -28,9 +28,11 @@ def _get_kwargs(
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
+    url = "/customers/actions/verify-auth-token"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/customers/actions/verify-auth-token",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/events/{event_id}/property-records".format(
+        event_id=quote(str(event_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/events/{event_id}/property-records".format(
-            event_id=quote(str(event_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

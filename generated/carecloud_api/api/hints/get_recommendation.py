@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/recommendations/{recommendation_id}".format(
+        recommendation_id=quote(str(recommendation_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/recommendations/{recommendation_id}".format(
-            recommendation_id=quote(str(recommendation_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

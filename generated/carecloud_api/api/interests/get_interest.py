@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/interests/{interest_id}".format(
+        interest_id=quote(str(interest_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/interests/{interest_id}".format(
-            interest_id=quote(str(interest_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

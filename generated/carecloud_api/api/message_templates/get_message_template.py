@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/message-templates/{message_template_id}".format(
+        message_template_id=quote(str(message_template_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/message-templates/{message_template_id}".format(
-            message_template_id=quote(str(message_template_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

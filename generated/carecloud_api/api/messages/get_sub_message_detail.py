@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/messages/{message_id}/detail".format(
+        message_id=quote(str(message_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/messages/{message_id}/detail".format(
-            message_id=quote(str(message_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -30,9 +30,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/messages/actions/send-message"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/messages/actions/send-message",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

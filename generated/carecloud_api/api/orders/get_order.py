@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/orders/{order_id}".format(
+        order_id=quote(str(order_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/orders/{order_id}".format(
-            order_id=quote(str(order_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/partners/{partner_id}/property-records".format(
+        partner_id=quote(str(partner_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/partners/{partner_id}/property-records".format(
-            partner_id=quote(str(partner_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/payment-types/{payment_type_id}".format(
+        payment_type_id=quote(str(payment_type_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/payment-types/{payment_type_id}".format(
-            payment_type_id=quote(str(payment_type_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -30,9 +30,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/point-reservations/actions/free-points"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/point-reservations/actions/free-points",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/points/{point_id}".format(
+        point_id=quote(str(point_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/points/{point_id}".format(
-            point_id=quote(str(point_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/product-brands/{product_brand_id}".format(
+        product_brand_id=quote(str(product_brand_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/product-brands/{product_brand_id}".format(
-            product_brand_id=quote(str(product_brand_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

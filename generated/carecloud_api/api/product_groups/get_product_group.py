@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/product-groups/{product_group_id}".format(
+        product_group_id=quote(str(product_group_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/product-groups/{product_group_id}".format(
-            product_group_id=quote(str(product_group_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/product-properties/{product_property_id}".format(
+        product_property_id=quote(str(product_property_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/product-properties/{product_property_id}".format(
-            product_property_id=quote(str(product_property_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

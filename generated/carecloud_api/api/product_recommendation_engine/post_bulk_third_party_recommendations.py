@@ -30,9 +30,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/third-party-recommendations/batch"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/third-party-recommendations/batch",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -33,9 +33,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/recommendation-engine/shopping-cart/actions/eliminate"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/recommendation-engine/shopping-cart/actions/eliminate",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

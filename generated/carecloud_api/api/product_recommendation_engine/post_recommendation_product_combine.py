@@ -33,9 +33,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/recommendation-engine/product/actions/combine"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/recommendation-engine/product/actions/combine",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

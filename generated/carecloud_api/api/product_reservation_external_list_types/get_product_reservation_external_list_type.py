@@ -33,13 +33,15 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/product-reservation-external-list-types/{product_reservation_external_list_type_id}".format(
+        product_reservation_external_list_type_id=quote(
+            str(product_reservation_external_list_type_id), safe=""
+        ),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/product-reservation-external-list-types/{product_reservation_external_list_type_id}".format(
-            product_reservation_external_list_type_id=quote(
-                str(product_reservation_external_list_type_id), safe=""
-            ),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

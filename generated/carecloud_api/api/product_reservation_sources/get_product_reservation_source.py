@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/product-reservation-sources/{product_reservation_source_id}".format(
+        product_reservation_source_id=quote(str(product_reservation_source_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/product-reservation-sources/{product_reservation_source_id}".format(
-            product_reservation_source_id=quote(str(product_reservation_source_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -32,11 +32,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/product-reservations/{product_reservation_id}/actions/cancel-reservation".format(
+        product_reservation_id=quote(str(product_reservation_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/product-reservations/{product_reservation_id}/actions/cancel-reservation".format(
-            product_reservation_id=quote(str(product_reservation_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

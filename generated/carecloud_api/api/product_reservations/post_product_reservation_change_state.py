@@ -30,9 +30,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/product-reservations/actions/change-reservation-state"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/product-reservations/actions/change-reservation-state",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -32,9 +32,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/product-reservations/actions/set-product-reservation-external-codes"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/product-reservations/actions/set-product-reservation-external-codes",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

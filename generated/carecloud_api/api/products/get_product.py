@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/products/{product_id}".format(
+        product_id=quote(str(product_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/products/{product_id}".format(
-            product_id=quote(str(product_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

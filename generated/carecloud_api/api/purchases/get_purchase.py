@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/purchases/{purchase_id}".format(
+        purchase_id=quote(str(purchase_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/purchases/{purchase_id}".format(
-            purchase_id=quote(str(purchase_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

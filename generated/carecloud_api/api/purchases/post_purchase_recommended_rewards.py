@@ -31,9 +31,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/purchases/actions/recommended-best-rewards"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/purchases/actions/recommended-best-rewards",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -32,11 +32,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/purchases/{purchase_id}".format(
+        purchase_id=quote(str(purchase_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "put",
-        "url": "/purchases/{purchase_id}".format(
-            purchase_id=quote(str(purchase_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

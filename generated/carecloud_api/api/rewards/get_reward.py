@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/rewards/{reward_id}".format(
+        reward_id=quote(str(reward_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/rewards/{reward_id}".format(
-            reward_id=quote(str(reward_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

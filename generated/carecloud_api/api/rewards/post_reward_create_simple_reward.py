@@ -31,9 +31,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/rewards/actions/create-simple-reward"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/rewards/actions/create-simple-reward",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

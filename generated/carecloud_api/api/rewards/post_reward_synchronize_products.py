@@ -32,11 +32,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/rewards/{reward_id}/actions/set-products".format(
+        reward_id=quote(str(reward_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/rewards/{reward_id}/actions/set-products".format(
-            reward_id=quote(str(reward_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/segments/{segment_id}".format(
+        segment_id=quote(str(segment_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/segments/{segment_id}".format(
-            segment_id=quote(str(segment_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -32,11 +32,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/segments/{segment_id}/actions/remove-customer".format(
+        segment_id=quote(str(segment_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/segments/{segment_id}/actions/remove-customer".format(
-            segment_id=quote(str(segment_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

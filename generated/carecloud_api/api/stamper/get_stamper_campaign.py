@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/stamper-campaigns/{stamper_campaign_id}".format(
+        stamper_campaign_id=quote(str(stamper_campaign_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/stamper-campaigns/{stamper_campaign_id}".format(
-            stamper_campaign_id=quote(str(stamper_campaign_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

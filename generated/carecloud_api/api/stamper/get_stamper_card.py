@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/stamper-cards/{stamper_card_id}".format(
+        stamper_card_id=quote(str(stamper_card_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/stamper-cards/{stamper_card_id}".format(
-            stamper_card_id=quote(str(stamper_card_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

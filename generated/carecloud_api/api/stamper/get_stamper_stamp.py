@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/stamps/{stamper_stamp_id}".format(
+        stamper_stamp_id=quote(str(stamper_stamp_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/stamps/{stamper_stamp_id}".format(
-            stamper_stamp_id=quote(str(stamper_stamp_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/statuses/{status_id}".format(
+        status_id=quote(str(status_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/statuses/{status_id}".format(
-            status_id=quote(str(status_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

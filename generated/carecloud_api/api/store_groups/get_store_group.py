@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/store-groups/{store_group_id}".format(
+        store_group_id=quote(str(store_group_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/store-groups/{store_group_id}".format(
-            store_group_id=quote(str(store_group_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/stores/{store_id}/store-group-records".format(
+        store_id=quote(str(store_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/stores/{store_id}/store-group-records".format(
-            store_id=quote(str(store_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

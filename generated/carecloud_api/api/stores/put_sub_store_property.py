@@ -33,12 +33,14 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/stores/{store_id}/property-records/{property_record_id}".format(
+        store_id=quote(str(store_id), safe=""),
+        property_record_id=quote(str(property_record_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "put",
-        "url": "/stores/{store_id}/property-records/{property_record_id}".format(
-            store_id=quote(str(store_id), safe=""),
-            property_record_id=quote(str(property_record_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/tasks/{task_id}/property-records".format(
+        task_id=quote(str(task_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/tasks/{task_id}/property-records".format(
-            task_id=quote(str(task_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -32,12 +32,14 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/tasks/{task_id}/assignees/{assignee_id}".format(
+        task_id=quote(str(task_id), safe=""),
+        assignee_id=quote(str(assignee_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/tasks/{task_id}/assignees/{assignee_id}".format(
-            task_id=quote(str(task_id), safe=""),
-            assignee_id=quote(str(assignee_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/task-states/{task_state_id}".format(
+        task_state_id=quote(str(task_state_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/task-states/{task_state_id}".format(
-            task_state_id=quote(str(task_state_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

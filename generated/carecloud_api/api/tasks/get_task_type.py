@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/task-types/{task_type_id}".format(
+        task_type_id=quote(str(task_type_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/task-types/{task_type_id}".format(
-            task_type_id=quote(str(task_type_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

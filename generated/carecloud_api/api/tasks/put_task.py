@@ -32,11 +32,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/tasks/{task_id}".format(
+        task_id=quote(str(task_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "put",
-        "url": "/tasks/{task_id}".format(
-            task_id=quote(str(task_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

@@ -33,11 +33,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/tokens/{token_id}/actions/login".format(
+        token_id=quote(str(token_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/tokens/{token_id}/actions/login".format(
-            token_id=quote(str(token_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

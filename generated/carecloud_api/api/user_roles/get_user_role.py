@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/user-roles/{user_role_id}".format(
+        user_role_id=quote(str(user_role_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/user-roles/{user_role_id}".format(
-            user_role_id=quote(str(user_role_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

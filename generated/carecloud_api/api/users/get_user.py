@@ -31,11 +31,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/users/{user_id}".format(
+        user_id=quote(str(user_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "get",
-        "url": "/users/{user_id}".format(
-            user_id=quote(str(user_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

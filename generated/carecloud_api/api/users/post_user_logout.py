@@ -30,9 +30,11 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/users/actions/logout"
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/users/actions/logout",
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()

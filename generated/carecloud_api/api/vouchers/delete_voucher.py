@@ -30,11 +30,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/vouchers/{voucher_id}".format(
+        voucher_id=quote(str(voucher_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "delete",
-        "url": "/vouchers/{voucher_id}".format(
-            voucher_id=quote(str(voucher_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["headers"] = headers

@@ -32,11 +32,13 @@ def _get_kwargs(
     if not isinstance(accept_language, Unset):
         headers["Accept-Language"] = accept_language
 
+    url = "/vouchers/{voucher_id}/actions/apply-voucher".format(
+        voucher_id=quote(str(voucher_id), safe=""),
+    )
+
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/vouchers/{voucher_id}/actions/apply-voucher".format(
-            voucher_id=quote(str(voucher_id), safe=""),
-        ),
+        "url": url,
     }
 
     _kwargs["json"] = body.to_dict()
