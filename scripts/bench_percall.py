@@ -11,7 +11,9 @@ against the same in-process ``httpx.MockTransport`` (no sockets: the cost measur
   ``orjson.loads(response.content)``;
 - the generated ``call()`` on a bare generated ``Client``, with the standard JSON decoder and
   with orjson (``carecloud_api.parsing.set_json_decoder``);
-- ``CareCloud.call`` (auth flow, retry transport, error mapping) with each decoder;
+- ``CareCloud.call`` (auth flow, retry transport, error mapping) with each decoder, and again
+  with ``carecloud_api.parsing.set_gc_pause(True)`` (the collector paused while parsing: an
+  application's choice, off by default);
 - parsing alone: ``json.loads`` / ``orjson.loads`` of the bytes, and ``from_dict`` of the decoded
   page (its own baseline is ``json.loads``: the target is from_dict <= 1.0x json.loads).
 
@@ -156,8 +158,17 @@ def build_rows(
                 parsing.set_json_decoder(decode)
                 return await cc.call(operation.call)
 
+            async def gc_paused(operation: Any = operation, decode: Callable[[bytes], Any] = decode) -> Any:
+                parsing.set_json_decoder(decode)
+                parsing.set_gc_pause(True)
+                try:
+                    return await cc.call(operation.call)
+                finally:
+                    parsing.set_gc_pause(False)
+
             rows.append(Row(page, f"generated call() on a bare Client ({name})", raw_label, generated, True))
             rows.append(Row(page, f"CareCloud.call ({name})", raw_label, through_client, True))
+            rows.append(Row(page, f"CareCloud.call ({name}, set_gc_pause(True))", raw_label, gc_paused, True))
         loads_label = "json.loads of the bytes"
         rows.append(Row(page, loads_label, loads_label, lambda body=body: json.loads(body), False))
         for name, decode in decoders[1:]:
@@ -223,6 +234,7 @@ async def main(argv: list[str] | None = None) -> int:
                 await measure(row, args.calls)
     finally:
         parsing.set_json_decoder(None)
+        parsing.set_gc_pause(False)
         await cc.aclose()
         await raw.aclose()
     print_table(rows, args.rounds, args.calls)

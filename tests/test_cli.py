@@ -6,6 +6,7 @@ Real subprocess runs against Prism and a local list server are in tests/test_cli
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from carecloud_api import parsing
 from carecloud_api.models import Customer, SortDirection
 from typer.testing import CliRunner
 
@@ -286,6 +288,26 @@ def test_call_prints_compact_json_when_piped() -> None:
     assert sent.params["sort_direction"] == "ASC"
     assert PASSWORD not in result.output
     assert TOKEN not in result.output
+
+
+@respx.mock
+def test_the_command_pauses_the_collector_while_parsing_and_gives_the_setting_back() -> None:
+    # The CLI owns its process, so it turns on carecloud_api.parsing.set_gc_pause for its run:
+    # the collector is off while a response is parsed, and the setting is restored on exit.
+    seen: list[bool] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(parsing.gc_pause)
+        return httpx.Response(200, json={"data": customer(1)})
+
+    mock_login(respx.mock)
+    respx.get(f"{BASE}/customers/c1").mock(side_effect=record)
+    assert parsing.gc_pause is False
+    result = run("call", "GET /customers/c1")
+    assert result.exit_code == 0, result.output
+    assert seen == [True]
+    assert parsing.gc_pause is False
+    assert gc.isenabled()
 
 
 @respx.mock

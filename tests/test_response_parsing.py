@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import doctest
+import gc
 import importlib
 import json
 import typing
@@ -304,3 +305,102 @@ def test_detailed_path_still_parses_an_error_body() -> None:
     assert type(parsed).__name__ == "BadRequestErrorBody"
     assert parsed is not None
     assert parsed.to_dict() == json.loads(body)
+
+
+# --------------------------------------------------------------------------- set_gc_pause
+
+
+@pytest.fixture
+def gc_pause_off() -> typing.Iterator[None]:
+    previous = parsing.set_gc_pause(False)
+    yield
+    parsing.set_gc_pause(previous)
+    assert gc.isenabled()
+
+
+def _recording_from_dict(seen: list[bool], *, fail: bool = False) -> typing.Callable[[Any], Any]:
+    def from_dict(data: Any) -> Any:
+        seen.append(gc.isenabled())
+        if fail:
+            raise ValueError("does not fit")
+        return data
+
+    return from_dict
+
+
+@pytest.mark.usefixtures("gc_pause_off")
+def test_parse_leaves_the_collector_alone_by_default() -> None:
+    seen: list[bool] = []
+    assert parsing.parse(_recording_from_dict(seen), b'{"a": 1}') == {"a": 1}
+    assert seen == [True]
+
+
+@pytest.mark.usefixtures("gc_pause_off")
+def test_set_gc_pause_pauses_the_collector_for_the_parse_only_and_also_when_it_raises() -> None:
+    assert parsing.set_gc_pause(True) is False
+    seen: list[bool] = []
+    assert parsing.parse(_recording_from_dict(seen), b'{"a": 1}') == {"a": 1}
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="does not fit"):
+        parsing.parse(_recording_from_dict(seen, fail=True), b"{}")
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="line 1 column 2"):  # the decoder's own error (json or orjson)
+        parsing.parse(_recording_from_dict(seen), b"{not json")
+    assert gc.isenabled()
+    assert seen == [False, False]
+    assert parsing.set_gc_pause(False) is True
+
+
+@pytest.mark.usefixtures("gc_pause_off")
+def test_a_collector_the_application_disabled_stays_disabled() -> None:
+    parsing.set_gc_pause(True)
+    gc.disable()
+    try:
+        seen: list[bool] = []
+        parsing.parse(_recording_from_dict(seen), b"[]")
+        assert seen == [False]
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.usefixtures("gc_pause_off")
+def test_no_collection_runs_while_a_generated_call_parses_a_big_page_with_the_pause_on() -> None:
+    # Through the generated code: get_customers' _parse_success parses 2,000 customers (about
+    # 20,000 objects, far over the collector's first threshold). Off, collections run during the
+    # parse; on, none does.
+    page = {"data": {"customers": [_example_customer(number) for number in range(2000)], "total_items": 2000}}
+    response = httpx.Response(200, content=json.dumps(page).encode(), request=httpx.Request("GET", "https://x.test/"))
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    counts = {}
+    gc.callbacks.append(count)
+    try:
+        for pause in (False, True):
+            parsing.set_gc_pause(pause)
+            collections.clear()
+            parsed = get_customers._parse_success(response)
+            counts[pause] = len(collections)
+            assert isinstance(parsed, GetCustomers200Response)
+            assert len(parsed.to_dict()["data"]["customers"]) == 2000
+    finally:
+        gc.callbacks.remove(count)
+    assert counts[False] > 0
+    assert counts[True] == 0
+
+
+def _example_customer(number: int) -> dict[str, Any]:
+    return {
+        "customer_id": f"{number:026x}",
+        "personal_information": {
+            "language_id": "en",
+            "first_name": "Jane",
+            "address": {"city": "Prague", "zip": "11000"},
+            "consents": [{"consent_id": "c1", "consent_value": 1, "last_change": "2024-01-01 00:00:00"}],
+        },
+        "state": 1,
+    }

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from carecloud_api import parsing
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from .. import __version__
@@ -123,6 +124,10 @@ def main_options(  # noqa: PLR0917 (typer passes every option by keyword)
     logging.getLogger("httpcore").setLevel(logging.INFO)
     if not verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The command owns the process: pause the garbage collector while each page is parsed (an
+    # export builds many; carecloud_api.parsing.set_gc_pause), and give the setting back after.
+    previous = parsing.set_gc_pause(True)
+    ctx.call_on_close(lambda: parsing.set_gc_pause(previous))
 
 
 # --------------------------------------------------------------------------- running

@@ -46,7 +46,7 @@ def _get_kwargs(
 
 def _parse_success(response: httpx.Response) -> GetAudienceResponse200:
     """Any 2xx answer, declared or not, parsed with the operation's success model."""
-    return GetAudienceResponse200.from_dict(parsing.loads(response.content))
+    return parsing.parse(GetAudienceResponse200.from_dict, response.content)
 
 
 def _parse_response(
@@ -63,7 +63,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 200:
-        return GetAudienceResponse200.from_dict(parsing.loads(response.content))
+        return parsing.parse(GetAudienceResponse200.from_dict, response.content)
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())

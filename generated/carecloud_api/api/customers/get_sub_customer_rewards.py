@@ -117,7 +117,7 @@ def _get_kwargs(
 
 def _parse_success(response: httpx.Response) -> GetSubCustomerRewards200Response:
     """Any 2xx answer, declared or not, parsed with the operation's success model."""
-    return GetSubCustomerRewards200Response.from_dict(parsing.loads(response.content))
+    return parsing.parse(GetSubCustomerRewards200Response.from_dict, response.content)
 
 
 def _parse_response(
@@ -134,7 +134,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 200:
-        return GetSubCustomerRewards200Response.from_dict(parsing.loads(response.content))
+        return parsing.parse(GetSubCustomerRewards200Response.from_dict, response.content)
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())

@@ -49,7 +49,7 @@ def _get_kwargs(
 
 def _parse_success(response: httpx.Response) -> PostCustomerVerifySocialNetworkCredentials200Response:
     """Any 2xx answer, declared or not, parsed with the operation's success model."""
-    return PostCustomerVerifySocialNetworkCredentials200Response.from_dict(parsing.loads(response.content))
+    return parsing.parse(PostCustomerVerifySocialNetworkCredentials200Response.from_dict, response.content)
 
 
 def _parse_response(
@@ -66,8 +66,8 @@ def _parse_response(
     | None
 ):
     if response.status_code == 200:
-        return PostCustomerVerifySocialNetworkCredentials200Response.from_dict(
-            parsing.loads(response.content)
+        return parsing.parse(
+            PostCustomerVerifySocialNetworkCredentials200Response.from_dict, response.content
         )
 
     if response.status_code == 400:

@@ -73,7 +73,7 @@ def _get_kwargs(
 
 def _parse_success(response: httpx.Response) -> GetEventGroups200Response:
     """Any 2xx answer, declared or not, parsed with the operation's success model."""
-    return GetEventGroups200Response.from_dict(parsing.loads(response.content))
+    return parsing.parse(GetEventGroups200Response.from_dict, response.content)
 
 
 def _parse_response(
@@ -90,7 +90,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 200:
-        return GetEventGroups200Response.from_dict(parsing.loads(response.content))
+        return parsing.parse(GetEventGroups200Response.from_dict, response.content)
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())

@@ -48,7 +48,7 @@ def _get_kwargs(
 
 def _parse_success(response: httpx.Response) -> PostRecommendationProductOrder200Response:
     """Any 2xx answer, declared or not, parsed with the operation's success model."""
-    return PostRecommendationProductOrder200Response.from_dict(parsing.loads(response.content))
+    return parsing.parse(PostRecommendationProductOrder200Response.from_dict, response.content)
 
 
 def _parse_response(
@@ -65,7 +65,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 200:
-        return PostRecommendationProductOrder200Response.from_dict(parsing.loads(response.content))
+        return parsing.parse(PostRecommendationProductOrder200Response.from_dict, response.content)
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())

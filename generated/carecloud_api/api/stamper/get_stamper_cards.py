@@ -88,7 +88,7 @@ def _get_kwargs(
 
 def _parse_success(response: httpx.Response) -> GetStamperCards200Response:
     """Any 2xx answer, declared or not, parsed with the operation's success model."""
-    return GetStamperCards200Response.from_dict(parsing.loads(response.content))
+    return parsing.parse(GetStamperCards200Response.from_dict, response.content)
 
 
 def _parse_response(
@@ -105,7 +105,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 200:
-        return GetStamperCards200Response.from_dict(parsing.loads(response.content))
+        return parsing.parse(GetStamperCards200Response.from_dict, response.content)
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())

@@ -52,7 +52,7 @@ def _get_kwargs(
 
 def _parse_success(response: httpx.Response) -> PostSubTaskAssignees201Response:
     """Any 2xx answer, declared or not, parsed with the operation's success model."""
-    return PostSubTaskAssignees201Response.from_dict(parsing.loads(response.content))
+    return parsing.parse(PostSubTaskAssignees201Response.from_dict, response.content)
 
 
 def _parse_response(
@@ -69,7 +69,7 @@ def _parse_response(
     | None
 ):
     if response.status_code == 201:
-        return PostSubTaskAssignees201Response.from_dict(parsing.loads(response.content))
+        return parsing.parse(PostSubTaskAssignees201Response.from_dict, response.content)
 
     if response.status_code == 400:
         response_400 = BadRequestErrorBody.from_dict(response.json())
