@@ -235,7 +235,8 @@ def split_summary(doc: str) -> tuple[str, str]:
 
 def responses_of(source: str) -> tuple[Response, ...]:
     """Every ``if response.status_code == N:`` branch of a generated ``_parse_response`` with the
-    model its body is parsed into (``X.from_dict``), or None for a status without a body."""
+    model its body is parsed into (``X.from_dict``, also when handed to ``parsing.parse``), or None
+    for a status without a body."""
     tree = ast.parse(textwrap.dedent(source))
     found: list[Response] = []
     for node in ast.walk(tree):
@@ -253,13 +254,9 @@ def responses_of(source: str) -> tuple[Response, ...]:
             continue
         model = None
         for inner in ast.walk(ast.Module(body=node.body, type_ignores=[])):
-            if (
-                isinstance(inner, ast.Call)
-                and isinstance(inner.func, ast.Attribute)
-                and inner.func.attr == "from_dict"
-                and isinstance(inner.func.value, ast.Name)
-            ):
-                model = inner.func.value.id
+            # X.from_dict(...) or parsing.parse(X.from_dict, ...): the model is X
+            if isinstance(inner, ast.Attribute) and inner.attr == "from_dict" and isinstance(inner.value, ast.Name):
+                model = inner.value.id
                 break
         found.append(Response(test.comparators[0].value, model))
     return tuple(sorted(found, key=lambda response: response.status))
