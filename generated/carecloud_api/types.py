@@ -10,8 +10,19 @@ from attrs import define
 
 
 class Unset:
+    """The type of ``UNSET``: a field or argument left out (not null).
+
+    There is one instance, and code tests it with ``is UNSET``, so copies and pickles of it must
+    be that instance too: ``copy.deepcopy(model)`` and a model sent through ``pickle`` (a cache, a
+    worker process) keep their unset fields unset. (The stock template made a new ``Unset`` for
+    each copy, and ``to_dict()`` of the copy then failed.)
+    """
+
     def __bool__(self) -> Literal[False]:
         return False
+
+    def __reduce__(self) -> str:
+        return "UNSET"  # pickle and copy: the module's UNSET itself
 
 
 UNSET: Unset = Unset()
