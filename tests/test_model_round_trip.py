@@ -7,7 +7,10 @@ that body back, and parsing the output again gives an equal model.
 
 from __future__ import annotations
 
+import copy
+import pickle
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -129,3 +132,99 @@ def test_a_missing_field_and_an_unknown_one_with_the_same_count_are_both_kept(sp
         assert parsed.to_dict() == swapped, name
         checked += 1
     assert checked > 100
+
+
+# unknown_fields of a parsed model with no unknown field is created on first use (the model
+# template leaves the slot unset; carecloud_api.parsing.missing_attribute fills it). Everything a
+# user can do with the attribute must behave as when from_dict stored an empty dict.
+
+_CUSTOMER = {"customer_id": "c1", "personal_information": {"language_id": "en", "first_name": "Jane"}, "state": 1}
+
+
+def test_unknown_fields_of_a_parsed_model_is_an_empty_dict_that_keeps_what_is_written() -> None:
+    customer = models.Customer.from_dict(_CUSTOMER)
+    assert customer.unknown_fields == {}
+    assert customer.unknown_fields is customer.unknown_fields  # one dict, created once
+    customer.unknown_fields["x_added"] = 1
+    customer["y_added"] = [2]
+    assert "y_added" in customer
+    assert customer.additional_keys == ["x_added", "y_added"]
+    assert customer.to_dict() == {**_CUSTOMER, "x_added": 1, "y_added": [2]}
+    del customer["x_added"]
+    assert customer.unknown_fields == {"y_added": [2]}
+    info = models.Customer.from_dict(_CUSTOMER).personal_information
+    assert isinstance(info, models.PersonalInformation)
+    info["z_added"] = True  # __setitem__ before any read
+    assert info.to_dict()["z_added"] is True
+
+
+def test_a_parsed_model_equals_and_reprs_like_the_same_model_built_by_init() -> None:
+    parsed = models.Customer.from_dict(_CUSTOMER)
+    built = models.Customer(
+        customer_id="c1",
+        personal_information=models.PersonalInformation(language_id="en", first_name="Jane"),
+        state=models.CustomerState(1),
+    )
+    assert parsed == built
+    assert repr(parsed) == repr(built)
+    assert "unknown_fields={}" in repr(parsed)
+    assert attrs.asdict(parsed) == attrs.asdict(built)
+    assert models.Customer.from_dict({**_CUSTOMER, "x_new": 1}) != built
+
+
+def test_unset_stays_the_one_unset_through_copies_and_pickles() -> None:
+    # Generated code tests `value is UNSET`: a copied model whose fields held a new Unset object
+    # wrote it into to_dict() (or failed there). api-spec/templates/types.py.jinja fixes Unset.
+    assert copy.copy(UNSET) is UNSET
+    assert copy.deepcopy(UNSET) is UNSET
+    assert pickle.loads(pickle.dumps(UNSET)) is UNSET  # noqa: S301 (our own bytes)
+    info = copy.deepcopy(models.PersonalInformation.from_dict({"language_id": "en"}))
+    assert info.gender is UNSET
+    assert info.to_dict() == {"language_id": "en"}
+
+
+@pytest.mark.parametrize("extra", [{}, {"x_new": {"nested": [1]}}])
+def test_copies_and_pickles_keep_unknown_fields(extra: dict[str, Any]) -> None:
+    original = models.Customer.from_dict({**_CUSTOMER, **extra})
+    for copied in (
+        copy.copy(original),
+        copy.deepcopy(models.Customer.from_dict({**_CUSTOMER, **extra})),
+        pickle.loads(pickle.dumps(models.Customer.from_dict({**_CUSTOMER, **extra}))),  # noqa: S301 (our own bytes)
+    ):
+        assert copied == original
+        assert copied.unknown_fields == extra
+        assert copied.to_dict() == {**_CUSTOMER, **extra}
+
+
+def test_a_misspelt_attribute_still_raises_attribute_error() -> None:
+    customer = models.Customer.from_dict(_CUSTOMER)
+    with pytest.raises(AttributeError, match="'Customer' object has no attribute 'custmer_id'") as caught:
+        customer.custmer_id  # type: ignore[attr-defined]  # noqa: B018 (the read is the test)
+    assert caught.value.name == "custmer_id"
+    assert caught.value.obj is customer
+    assert not hasattr(customer, "no_such_field")
+
+
+def test_threads_reading_unknown_fields_first_share_one_dict() -> None:
+    # The first read creates the dict under a lock: threads racing to it must all get the one
+    # that is kept, so a write through any of them is not lost.
+    for _ in range(50):
+        customer = models.Customer.from_dict(_CUSTOMER)
+        barrier = threading.Barrier(4)
+        seen: list[dict[str, Any]] = []
+
+        def read(
+            customer: models.Customer = customer,
+            barrier: threading.Barrier = barrier,
+            seen: list[dict[str, Any]] = seen,
+        ) -> None:
+            barrier.wait()
+            seen.append(customer.unknown_fields)
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len({id(fields) for fields in seen}) == 1
+        assert seen[0] is customer.unknown_fields

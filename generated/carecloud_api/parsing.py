@@ -107,6 +107,31 @@ def set_gc_pause(enabled: bool) -> bool:
     return previous
 
 
+_unknown_fields_lock = threading.Lock()
+
+
+def missing_attribute(model: object, name: str) -> Any:
+    """``__getattr__`` of the models: ``unknown_fields`` is created empty on first use.
+
+    ``from_dict`` sets ``unknown_fields`` only when the mapping holds fields the spec does not
+    declare: an empty dict in every parsed model (six in a customer) would cost memory and make
+    the garbage collector run more often while a page is built. The first read creates the empty
+    dict, so the attribute behaves as before (``==``, ``repr``, ``attrs.asdict``, copying and
+    writing to it). Any other missing attribute raises ``AttributeError`` as usual.
+    """
+    if name != "unknown_fields":
+        raise AttributeError(
+            f"{type(model).__name__!r} object has no attribute {name!r}", name=name, obj=model
+        )
+    with _unknown_fields_lock:  # two threads reading it first must share one dict
+        try:
+            fields: dict[str, Any] = object.__getattribute__(model, name)
+        except AttributeError:
+            fields = {}
+            object.__setattr__(model, name, fields)
+    return fields
+
+
 class NullNotAllowed(ValueError):
     """Strict mode: a response field holds null where the spec does not allow it."""
 
@@ -155,6 +180,7 @@ __all__ = [
     "NullNotAllowed",
     "gc_pause",
     "loads",
+    "missing_attribute",
     "parse",
     "refuse_nulls",
     "set_gc_pause",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from .. import parsing as _null_policy
 
 T = TypeVar("T", bound="BookingDataType2")
 
@@ -33,12 +35,17 @@ class BookingDataType2:
         # Built without attrs' __init__ (keyword arguments for every field cost more than the
         # fields): every attribute is set below, the same values __init__ would set.
         _self = _new(cls)
-        _self.unknown_fields = (
-            {}
-            if _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
+        # unknown_fields is left unset when there are none: __getattr__ creates it on first use.
+        if not _KNOWN_FIELDS.issuperset(_src):
+            _self.unknown_fields = {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         return _self
+
+    if not TYPE_CHECKING:  # type checkers keep refusing misspelt attributes
+
+        def __getattr__(self, name: str) -> Any:
+            # Only for an attribute that is not set: unknown_fields of a model from_dict found
+            # no unknown field in (created on first use, see carecloud_api.parsing.missing_attribute).
+            return _null_policy.missing_attribute(self, name)
 
     @property
     def additional_keys(self) -> list[str]:

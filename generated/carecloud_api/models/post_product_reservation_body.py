@@ -73,14 +73,19 @@ class PostProductReservationBody:
             _v = ProductReservation.from_dict(_v)
         _self.product_reservation = _v
 
-        _self.unknown_fields = (
-            {}
-            if _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
+        # unknown_fields is left unset when there are none: __getattr__ creates it on first use.
+        if not _KNOWN_FIELDS.issuperset(_src):
+            _self.unknown_fields = {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
             _null_policy.refuse_nulls("PostProductReservationBody", _src, _NOT_NULLABLE)
         return _self
+
+    if not TYPE_CHECKING:  # type checkers keep refusing misspelt attributes
+
+        def __getattr__(self, name: str) -> Any:
+            # Only for an attribute that is not set: unknown_fields of a model from_dict found
+            # no unknown field in (created on first use, see carecloud_api.parsing.missing_attribute).
+            return _null_policy.missing_attribute(self, name)
 
     @property
     def additional_keys(self) -> list[str]:
