@@ -26,7 +26,6 @@ import httpx
 from carecloud_api.errors import ErrorStatus, UnparseableResponse
 from carecloud_api.parsing import NullNotAllowed
 
-from ._arguments import check_arguments, check_operation_function
 from ._errors import (
     NetworkError,
     RequestTimeout,
@@ -36,6 +35,19 @@ from ._errors import (
     redact_url,
 )
 from ._network import describe_network_error
+
+_argument_checks: ModuleType | None = None
+
+
+def _checks() -> ModuleType:
+    """carecloud_async._arguments, imported by the first call (1.4 ms that an import need not pay)."""
+    global _argument_checks  # noqa: PLW0603 (bound once, as a lazy import)
+    if _argument_checks is None:
+        from . import _arguments
+
+        _argument_checks = _arguments
+    return _argument_checks
+
 
 if TYPE_CHECKING:
     from carecloud_api import Client
@@ -68,7 +80,7 @@ def operation_of(target: ModuleType | Callable[..., Any]) -> tuple[ModuleType, O
             f"{target!r} is not a generated CareCloud operation; pass an endpoint module such as "
             "carecloud_api.api.customers.get_customers or its .call function"
         )
-    check_operation_function(target, module)  # .asyncio, .sync ... are refused with what to pass
+    _checks().check_operation_function(target, module)  # .asyncio, .sync ... are refused with what to pass
     return module, _operations_by_route()[(method, path)]
 
 
@@ -109,7 +121,7 @@ def bind_arguments(
 ) -> None:
     """Refuse, before sending, arguments that ``function`` (a generated ``call``) does not take or
     that do not fit its annotations (see :mod:`._arguments`)."""
-    check_arguments(function, f"{operation.method} {operation.path}", args, kwargs)
+    _checks().check_arguments(function, f"{operation.method} {operation.path}", args, kwargs)
 
 
 async def send_operation(
