@@ -134,9 +134,9 @@ def test_a_missing_field_and_an_unknown_one_with_the_same_count_are_both_kept(sp
     assert checked > 100
 
 
-# unknown_fields of a parsed model with no unknown field is created on first use (the model
-# template leaves the slot unset; carecloud_api.parsing.missing_attribute fills it). Everything a
-# user can do with the attribute must behave as when from_dict stored an empty dict.
+# unknown_fields of a parsed model with no unknown field is created on first read: from_dict stores
+# None in the slot and carecloud_api.parsing.UnknownFields, the attribute, turns it into a new {}.
+# Everything a user can do with the attribute must behave as when from_dict stored an empty dict.
 
 _CUSTOMER = {"customer_id": "c1", "personal_information": {"language_id": "en", "first_name": "Jane"}, "state": 1}
 
@@ -156,6 +156,17 @@ def test_unknown_fields_of_a_parsed_model_is_an_empty_dict_that_keeps_what_is_wr
     assert isinstance(info, models.PersonalInformation)
     info["z_added"] = True  # __setitem__ before any read
     assert info.to_dict()["z_added"] is True
+
+
+def test_to_dict_does_not_create_the_empty_unknown_fields() -> None:
+    # The memory saved by leaving it out would come back with every to_dict() of a parsed page.
+    customer = models.Customer.from_dict(_CUSTOMER)
+    assert customer.to_dict() == _CUSTOMER
+    assert customer._unknown_fields_raw is None  # type: ignore[attr-defined]
+    assert customer.unknown_fields == {}
+    assert customer._unknown_fields_raw == {}  # type: ignore[attr-defined]  # now created, and kept
+    with_extra = models.Customer.from_dict({**_CUSTOMER, "x_new": 1})
+    assert with_extra._unknown_fields_raw == {"x_new": 1}  # type: ignore[attr-defined]
 
 
 def test_a_parsed_model_equals_and_reprs_like_the_same_model_built_by_init() -> None:

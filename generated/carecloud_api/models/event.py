@@ -134,8 +134,9 @@ class Event:
         if not _models_bound:
             _bind_models()
         field_dict: dict[str, Any] = {}
-        if self.unknown_fields:
-            field_dict.update(self.unknown_fields)
+        unknown_fields = self._unknown_fields_raw  # type: ignore[attr-defined]
+        if unknown_fields:
+            field_dict.update(unknown_fields)
         field_dict["event_type_id"] = self.event_type_id
         field_dict["customer_id"] = self.customer_id
         field_dict["external_id"] = self.external_id
@@ -234,19 +235,15 @@ class Event:
             _v = list(map(PropertyRecord.from_dict, _v))
         _self.property_records = _v
 
-        # unknown_fields is left unset when there are none: __getattr__ creates it on first use.
-        if not _all_known and not _KNOWN_FIELDS.issuperset(_src):
-            _self.unknown_fields = {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+            None
+            if _all_known or _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+        )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
             _null_policy.refuse_nulls("Event", _src, _NOT_NULLABLE)
         return _self
-
-    if not TYPE_CHECKING:  # type checkers keep refusing misspelt attributes
-
-        def __getattr__(self, name: str) -> Any:
-            # Only for an attribute that is not set: unknown_fields of a model from_dict found
-            # no unknown field in (created on first use, see carecloud_api.parsing.missing_attribute).
-            return _null_policy.missing_attribute(self, name)
 
     @property
     def additional_keys(self) -> list[str]:
@@ -263,3 +260,11 @@ class Event:
 
     def __contains__(self, key: str) -> bool:
         return key in self.unknown_fields
+
+
+# The slot attrs made for unknown_fields is also reachable as _unknown_fields_raw: from_dict stores
+# None in it when there is no unknown field, to_dict reads it (plain slot access, as fast as any
+# field). The attribute itself becomes parsing.UnknownFields, which turns None into a new {}.
+_UNKNOWN_FIELDS_SLOT = Event.__dict__["unknown_fields"]
+setattr(Event, "_unknown_fields_raw", _UNKNOWN_FIELDS_SLOT)  # noqa: B010
+setattr(Event, "unknown_fields", _null_policy.UnknownFields(_UNKNOWN_FIELDS_SLOT))  # noqa: B010

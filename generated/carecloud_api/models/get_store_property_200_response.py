@@ -50,8 +50,9 @@ class GetStoreProperty200Response:
         if not _models_bound:
             _bind_models()
         field_dict: dict[str, Any] = {}
-        if self.unknown_fields:
-            field_dict.update(self.unknown_fields)
+        unknown_fields = self._unknown_fields_raw  # type: ignore[attr-defined]
+        if unknown_fields:
+            field_dict.update(unknown_fields)
         data = self.data
         if data is not UNSET:
             field_dict["data"] = None if data is None else data.to_dict()
@@ -71,19 +72,15 @@ class GetStoreProperty200Response:
             _v = Property.from_dict(_v)
         _self.data = _v
 
-        # unknown_fields is left unset when there are none: __getattr__ creates it on first use.
-        if not _KNOWN_FIELDS.issuperset(_src):
-            _self.unknown_fields = {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+            None
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+        )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
             _null_policy.refuse_nulls("GetStoreProperty200Response", _src, _NOT_NULLABLE)
         return _self
-
-    if not TYPE_CHECKING:  # type checkers keep refusing misspelt attributes
-
-        def __getattr__(self, name: str) -> Any:
-            # Only for an attribute that is not set: unknown_fields of a model from_dict found
-            # no unknown field in (created on first use, see carecloud_api.parsing.missing_attribute).
-            return _null_policy.missing_attribute(self, name)
 
     @property
     def additional_keys(self) -> list[str]:
@@ -100,3 +97,11 @@ class GetStoreProperty200Response:
 
     def __contains__(self, key: str) -> bool:
         return key in self.unknown_fields
+
+
+# The slot attrs made for unknown_fields is also reachable as _unknown_fields_raw: from_dict stores
+# None in it when there is no unknown field, to_dict reads it (plain slot access, as fast as any
+# field). The attribute itself becomes parsing.UnknownFields, which turns None into a new {}.
+_UNKNOWN_FIELDS_SLOT = GetStoreProperty200Response.__dict__["unknown_fields"]
+setattr(GetStoreProperty200Response, "_unknown_fields_raw", _UNKNOWN_FIELDS_SLOT)  # noqa: B010
+setattr(GetStoreProperty200Response, "unknown_fields", _null_policy.UnknownFields(_UNKNOWN_FIELDS_SLOT))  # noqa: B010

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -33,8 +33,9 @@ class PostSegmentRemoveCustomerBody:
 
     def to_dict(self) -> dict[str, Any]:
         field_dict: dict[str, Any] = {}
-        if self.unknown_fields:
-            field_dict.update(self.unknown_fields)
+        unknown_fields = self._unknown_fields_raw  # type: ignore[attr-defined]
+        if unknown_fields:
+            field_dict.update(unknown_fields)
         field_dict["customer_id"] = self.customer_id
         return field_dict
 
@@ -47,19 +48,15 @@ class PostSegmentRemoveCustomerBody:
         _r_customer_id = _src["customer_id"]
         _self.customer_id = _r_customer_id
 
-        # unknown_fields is left unset when there are none: __getattr__ creates it on first use.
-        if not _KNOWN_FIELDS.issuperset(_src):
-            _self.unknown_fields = {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+            None
+            if _KNOWN_FIELDS.issuperset(_src)
+            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+        )
         if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
             _null_policy.refuse_nulls("PostSegmentRemoveCustomerBody", _src, _NOT_NULLABLE)
         return _self
-
-    if not TYPE_CHECKING:  # type checkers keep refusing misspelt attributes
-
-        def __getattr__(self, name: str) -> Any:
-            # Only for an attribute that is not set: unknown_fields of a model from_dict found
-            # no unknown field in (created on first use, see carecloud_api.parsing.missing_attribute).
-            return _null_policy.missing_attribute(self, name)
 
     @property
     def additional_keys(self) -> list[str]:
@@ -76,3 +73,11 @@ class PostSegmentRemoveCustomerBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.unknown_fields
+
+
+# The slot attrs made for unknown_fields is also reachable as _unknown_fields_raw: from_dict stores
+# None in it when there is no unknown field, to_dict reads it (plain slot access, as fast as any
+# field). The attribute itself becomes parsing.UnknownFields, which turns None into a new {}.
+_UNKNOWN_FIELDS_SLOT = PostSegmentRemoveCustomerBody.__dict__["unknown_fields"]
+setattr(PostSegmentRemoveCustomerBody, "_unknown_fields_raw", _UNKNOWN_FIELDS_SLOT)  # noqa: B010
+setattr(PostSegmentRemoveCustomerBody, "unknown_fields", _null_policy.UnknownFields(_UNKNOWN_FIELDS_SLOT))  # noqa: B010
