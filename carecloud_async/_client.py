@@ -63,7 +63,7 @@ from ._ratelimit import LocalRateBudget, RateBudget
 from ._raw_responses import RawResponse, capturing_response, record_response
 from ._retry import RetryPolicy
 from ._stack import build_stack
-from ._tokens import BasicTokenStore, FileTokenStore, MemoryTokenStore, TokenStore
+from ._tokens import BasicTokenStore, FileTokenStore, TokenStore
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ class CareCloud:
             login=login,
             password=password,
             time_zone=time_zone,
-            token_store=token_store if token_store is not None else (redis.token_store() if redis else None),
+            token_store=_token_store(token_store, redis),
         )
         return cls(
             config,
@@ -740,7 +740,9 @@ def _rate_budget(
 
 def _token_store(
     token_store: TokenStore | BasicTokenStore | None, redis: RedisState | None
-) -> TokenStore | BasicTokenStore:
+) -> TokenStore | BasicTokenStore | None:
+    """The store a factory hands its auth: the caller's, else the Redis one, else None (the auth's
+    own default: the Enterprise token kept in the auth, a MemoryTokenStore for a Customer device)."""
     if token_store is not None:
         return token_store
-    return redis.token_store() if redis is not None else MemoryTokenStore()
+    return redis.token_store() if redis is not None else None
