@@ -36,8 +36,9 @@ from carecloud_api.models import (
     SortDirection,
 )
 
-from carecloud_async import CareCloud, RetryPolicy
+from carecloud_async import RetryPolicy
 from carecloud_async._arguments import _field_hints, _shape, check_arguments
+from scripts.bench_client import bench_client
 
 FILTERS: dict[str, Any] = {
     "count": 10,
@@ -94,13 +95,8 @@ async def whole_calls(calls: int, repeat: int) -> float:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=login if request.url.path.endswith("/login") else answer)
 
-    async with CareCloud.enterprise(
-        "demo.example.com",
-        user_external_application_id="bench",
-        login="bench",
-        password="bench",  # noqa: S106 (a mock transport)
-        retry=RetryPolicy.disabled(),
-        transport=httpx.MockTransport(handler),
+    async with bench_client(
+        "demo.example.com", retry=RetryPolicy.disabled(), transport=httpx.MockTransport(handler)
     ) as cc:
         await cc.call(get_customers.call, **FILTERS)
         timings = []

@@ -28,7 +28,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from carecloud_async import APIError, CareCloud, RetryPolicy
+from carecloud_async import APIError, RetryPolicy
+from scripts.bench_client import bench_client
 
 CATALOGUE = [
     "stores",
@@ -79,16 +80,6 @@ def control(origin: str, path: str, method: str = "GET") -> dict[str, int]:
         return counts
 
 
-def client(origin: str, **options: object) -> CareCloud:
-    return CareCloud.enterprise(
-        origin,
-        user_external_application_id="bench",
-        login="pos@example.com",
-        password="bench",  # noqa: S106 (a local stand-in server)
-        **options,  # type: ignore[arg-type]
-    )
-
-
 @dataclass
 class ReadMix:
     requests: int
@@ -96,7 +87,7 @@ class ReadMix:
 
 
 async def read_mix(origin: str, *, cache: bool, tills: int, rounds: int) -> ReadMix:
-    async with client(origin, cache=cache) as cc:
+    async with bench_client(origin, cache=cache) as cc:
         await cc.authenticate()
         control(origin, "/__reset", "POST")
 
@@ -123,7 +114,7 @@ class Burst:
 
 async def burst(origin: str, *, calls: int, rate_limit: float | None) -> Burst:
     policy = RetryPolicy(max_attempts=4, max_retry_after=5)
-    async with client(origin, rate_limit=rate_limit, retry=policy) as cc:
+    async with bench_client(origin, rate_limit=rate_limit, retry=policy) as cc:
         await cc.authenticate()
         await asyncio.sleep(1.1)  # the login's slot out of the server's window
         control(origin, "/__reset", "POST")

@@ -26,6 +26,7 @@ from carecloud_api.api.customers import get_customers
 
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async.cli import ListExport
+from scripts.bench_client import bench_client
 from scripts.bench_pagination import run_server
 
 
@@ -47,13 +48,7 @@ Mode = Callable[[CareCloud, Path, int], Awaitable[int]]
 
 async def measure(port: int, mode: Mode, page_size: int) -> tuple[int, float, float]:
     """(items, wall s, peak MiB) of one export under tracemalloc."""
-    async with CareCloud.enterprise(
-        f"http://127.0.0.1:{port}",
-        user_external_application_id="bench",
-        login="bench",
-        password="bench",  # noqa: S106 (a local benchmark server)
-        retry=RetryPolicy.disabled(),
-    ) as cc:
+    async with bench_client(f"http://127.0.0.1:{port}", retry=RetryPolicy.disabled()) as cc:
         await cc.authenticate()
         with tempfile.TemporaryDirectory() as folder:
             gc.collect()

@@ -52,6 +52,7 @@ from carecloud_api.api.customers import get_customers
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async._retry import RetryTransport
 from scripts import normalise, spec_source
+from scripts.bench_client import bench_client
 from scripts.spec_bodies import example_body
 
 HOST = "bench.example.com"
@@ -111,13 +112,7 @@ async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.Asy
     raw = httpx.AsyncClient(base_url=BASE_URL, transport=transport)
     bare = Client(base_url=BASE_URL, raise_on_unexpected_status=False)
     bare.set_async_httpx_client(httpx.AsyncClient(base_url=BASE_URL, transport=transport))
-    cc = CareCloud.enterprise(
-        HOST,
-        user_external_application_id="bench",
-        login="bench",
-        password="bench",  # noqa: S106 (a mock transport)
-        transport=transport,
-    )
+    cc = bench_client(HOST, transport=transport)
     view = cc.with_options(timeout=5, language="cs", extra_headers={"X-Correlation-Id": "bench"}, max_attempts=2)
 
     async def raw_get() -> Any:
@@ -160,13 +155,7 @@ async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.Asy
 async def part_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.AsyncClient | CareCloud]]:
     """The generated call() on bare clients, each with one part of our httpx stack (--parts)."""
     transport = mock_transport(page)
-    cc = CareCloud.enterprise(
-        HOST,
-        user_external_application_id="bench",
-        login="bench",
-        password="bench",  # noqa: S106 (a mock transport)
-        transport=transport,
-    )
+    cc = bench_client(HOST, transport=transport)
     lane = cc.http  # its headers, auth and hooks are the parts
     parts: dict[str, dict[str, Any] | None] = {
         "bare generated Client": {},

@@ -26,8 +26,9 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from carecloud_async import CareCloud, RetryPolicy
+from carecloud_async import RetryPolicy
 from carecloud_async.outbox import Outbox, State
+from scripts.bench_client import bench_client
 from scripts.postgres_server import start_postgres
 from scripts.purchase_server import sample_purchase
 from scripts.server_process import start_server_process
@@ -79,13 +80,7 @@ async def drain_seconds(folder: Path, port: int, purchases: int, desks: int, con
     async with Outbox(path) as outbox:
         for n in range(purchases):
             await outbox.submit(sample_purchase(f"D{concurrency}-{n}", cashdesk_number=n % desks))
-        async with CareCloud.enterprise(
-            f"http://127.0.0.1:{port}",
-            user_external_application_id="bench",
-            login="bench",
-            password="bench",  # noqa: S106 (a local stand-in server)
-            retry=RetryPolicy.disabled(),
-        ) as cc:
+        async with bench_client(f"http://127.0.0.1:{port}", retry=RetryPolicy.disabled()) as cc:
             await cc.authenticate()
             start = time.perf_counter()
             summary = await outbox.send_due(cc, concurrency=concurrency)

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from carecloud_api.api.customers import get_customers
 
-from carecloud_async import CareCloud, RetryPolicy
+from carecloud_async import RetryPolicy
+from scripts.bench_client import bench_client
 from scripts.server_process import start_server_process
 
 PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
@@ -70,13 +71,7 @@ class Result:
 async def walk(port: int, concurrency: int, page_size: int, *, trace: bool) -> tuple[int, int, float, float, float]:
     """Walk the list once: (items, pages, wall s, client CPU s, peak MiB). With ``trace`` the
     tracemalloc peak is measured (slow: the times are then not meaningful)."""
-    async with CareCloud.enterprise(
-        f"http://127.0.0.1:{port}",
-        user_external_application_id="bench",
-        login="bench",
-        password="bench",  # noqa: S106 (a local benchmark server)
-        retry=RetryPolicy.disabled(),
-    ) as cc:
+    async with bench_client(f"http://127.0.0.1:{port}", retry=RetryPolicy.disabled()) as cc:
         await cc.call(get_customers.call, count=1)  # log in and warm the pool outside the timing
         gc.collect()
         if trace:

@@ -44,6 +44,7 @@ from carecloud_api.models import GetCustomers200Response, GetPurchases200Respons
 
 from carecloud_async import CareCloud, RetryPolicy
 from scripts import normalise, spec_source
+from scripts.bench_client import bench_client
 from scripts.spec_bodies import example_body
 
 try:
@@ -212,14 +213,7 @@ async def main(argv: list[str] | None = None) -> int:
     raw = httpx.AsyncClient(base_url=base_url, transport=mock)
     bare = Client(base_url=base_url, raise_on_unexpected_status=False)
     bare.set_async_httpx_client(httpx.AsyncClient(base_url=base_url, transport=mock))
-    cc = CareCloud.enterprise(
-        f"https://{HOST}",
-        user_external_application_id="bench",
-        login="bench",
-        password="bench",  # noqa: S106 (the in-process mock accepts anything)
-        retry=RetryPolicy(),
-        transport=mock,
-    )
+    cc = bench_client(f"https://{HOST}", retry=RetryPolicy(), transport=mock)
     await cc.authenticate()
     decoders: list[tuple[str, Callable[[bytes], Any]]] = [("json", json.loads)]
     if orjson is not None:
