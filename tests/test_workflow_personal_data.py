@@ -12,16 +12,14 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from workflow_clients import customer_api as mocked_customer_api
+from workflow_clients import customer_client, enterprise_client, listing, on_prism
 from workflow_clients import enterprise_api as mocked_enterprise_api
-from workflow_clients import enterprise_client, listing, on_prism
 
 from carecloud_async import (
     CareCloud,
     CustomerCredentials,
-    Device,
-    MemoryTokenStore,
     RequestValidationError,
-    RetryPolicy,
 )
 from carecloud_async.workflows import (
     AmbiguousEmail,
@@ -37,7 +35,6 @@ from carecloud_async.workflows import (
 )
 from scripts import mock_server
 
-CUSTOMER_API = "https://demo.example.com/webservice/rest-api/customer-interface/v1.0"
 NEW_PASSWORD = "Brand-New-2026"
 JANE: dict[str, Any] = {
     "customer_id": "c1",
@@ -80,21 +77,13 @@ async def cc(enterprise_api: respx.MockRouter) -> AsyncIterator[CareCloud]:
 
 @pytest.fixture
 def customer_api() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=CUSTOMER_API, assert_all_called=False) as router:
-        router.post("/tokens").respond(201, json={"data": {"token_id": "tok-1"}})
-        router.post("/tokens/tok-1/actions/login").respond(200, json={"data": {"customer_id": "c1"}})
+    with mocked_customer_api() as router:
         yield router
 
 
 @pytest.fixture
 async def customer_cc(customer_api: respx.MockRouter) -> AsyncIterator[CareCloud]:
-    async with CareCloud.customer(
-        "demo.example.com",
-        external_application_id="ext-app",
-        device=Device("kiosk-7", "Linux", "Kiosk 7", "kiosk"),
-        token_store=MemoryTokenStore(),
-        retry=RetryPolicy.disabled(),
-    ) as client:
+    async with customer_client() as client:
         yield client
 
 

@@ -19,13 +19,12 @@ from carecloud_api.models.plu_id import PluId
 from carecloud_api.models.product_brand import ProductBrand
 from carecloud_api.models.product_group import ProductGroup
 from carecloud_api.models.recommended_reward import RecommendedReward
-from workflow_clients import sent
+from workflow_clients import customer_api as mocked_customer_api
+from workflow_clients import customer_client, enterprise_api, sent
 
 from carecloud_async import (
     BadRequest,
     CareCloud,
-    Device,
-    MemoryTokenStore,
     NotFound,
     RequestTimeout,
     RequestValidationError,
@@ -62,8 +61,6 @@ from carecloud_async.workflows import (
     verify_otp,
 )
 
-BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
-CUSTOMER_BASE = "https://demo.example.com/webservice/rest-api/customer-interface/v1.0"
 PASSWORD = "pa55-word-SECRET"
 CUSTOMER = {
     "customer_id": "c1",
@@ -80,10 +77,7 @@ def bad_request(*params: dict[str, str]) -> httpx.Response:
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     """The Enterprise API, logged in; unmocked requests fail the test."""
-    with respx.mock(base_url=BASE, assert_all_called=False) as router:
-        router.post("/users/actions/login").respond(
-            200, json={"data": {"bearer_token": "t", "valid_to": "2099-01-01 00:00:00"}}
-        )
+    with enterprise_api() as router:
         yield router
 
 
@@ -102,20 +96,13 @@ async def cc(api: respx.MockRouter) -> AsyncIterator[CareCloud]:
 @pytest.fixture
 def customer_api() -> Iterator[respx.MockRouter]:
     """The Customer API; ``POST /tokens`` creates the token ``tok-1``."""
-    with respx.mock(base_url=CUSTOMER_BASE, assert_all_called=False) as router:
-        router.post("/tokens", name="tokens").respond(201, json={"data": {"token_id": "tok-1"}})
+    with mocked_customer_api() as router:
         yield router
 
 
 @pytest.fixture
 async def customer_cc(customer_api: respx.MockRouter) -> AsyncIterator[CareCloud]:
-    async with CareCloud.customer(
-        "demo.example.com",
-        external_application_id="ext-app",
-        device=Device("kiosk-7", "Linux", "Kiosk 7", "kiosk"),
-        token_store=MemoryTokenStore(),
-        retry=RetryPolicy.disabled(),
-    ) as client:
+    async with customer_client() as client:
         yield client
 
 

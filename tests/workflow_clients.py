@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import respx
 
-from carecloud_async import CareCloud, CustomerCredentials, Device, RetryPolicy
+from carecloud_async import CareCloud, CustomerCredentials, Device, MemoryTokenStore, RetryPolicy
 from scripts import mock_server
 
 BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
+CUSTOMER_BASE = "https://demo.example.com/webservice/rest-api/customer-interface/v1.0"
 
 
 def sent(route: respx.Route, index: int = -1) -> Any:
@@ -48,6 +49,27 @@ def enterprise_client() -> CareCloud:
         user_external_application_id="app-1",
         login="pos@example.com",
         password="pw-SECRET-1",
+        retry=RetryPolicy.disabled(),
+    )
+
+
+@contextlib.contextmanager
+def customer_api() -> Iterator[respx.MockRouter]:
+    """The Customer API under respx: ``POST /tokens`` (route ``tokens``) creates the token
+    ``tok-1``, and a customer login with it answers ``c1``."""
+    with respx.mock(base_url=CUSTOMER_BASE, assert_all_called=False) as router:
+        router.post("/tokens", name="tokens").respond(201, json={"data": {"token_id": "tok-1"}})
+        router.post("/tokens/tok-1/actions/login").respond(200, json={"data": {"customer_id": "c1"}})
+        yield router
+
+
+def customer_client() -> CareCloud:
+    """A Customer API client for one kiosk, its device token kept in memory."""
+    return CareCloud.customer(
+        "demo.example.com",
+        external_application_id="ext-app",
+        device=Device("kiosk-7", "Linux", "Kiosk 7", "kiosk"),
+        token_store=MemoryTokenStore(),
         retry=RetryPolicy.disabled(),
     )
 
