@@ -40,7 +40,7 @@ from .._errors import CareCloudError, RequestValidationError
 from ._checks import answered, require_text, require_whole
 from .marketing import PropertyValue, make_property_records
 from .signup import PERSONAL_FIELDS as _PERSONAL_FIELDS
-from .signup import personal_information_of, sign_up_customer
+from .signup import sign_up_customer
 from .updates import UnknownField, update_record
 
 __all__ = [
@@ -182,7 +182,6 @@ async def sync_customer(cc: CareCloud, record: CustomerSyncRecord, *, customer_s
         cc, customer_source_id=customer_source_id, external_id=record.external_id
     )
     if customer_id is None:
-        personal_information_of(record.personal_information)  # a new customer needs language_id
         created = await sign_up_customer(
             cc,
             personal_information=record.personal_information,

@@ -38,6 +38,7 @@ from carecloud_api.models.put_sub_customer_property_body import PutSubCustomerPr
 from .._client import CareCloud
 from .._errors import CareCloudError, RequestValidationError
 from ._checks import answered, require_text
+from .customers import find_customers
 from .signup import check_password
 from .updates import ConflictCheck, RecordChanges, RecordUpdate, UnknownField, update_record
 
@@ -172,7 +173,7 @@ async def find_customer_for_password_reset(cc: CareCloud, email: str) -> Custome
     address = require_text(email, "email").strip()
     if "@" not in address:
         raise RequestValidationError("email must be an e-mail address (it has no '@')")
-    found: list[Customer] = await cc.paginate(get_customers, item_type=Customer, max_items=10, email=address).collect()
+    found = await find_customers(cc, email=address, max_items=10)
     # The filter is the server's; only an exact (case-insensitive) match may get a reset link.
     exact = [c for c in found if str(c.personal_information.email).lower() == address.lower()]
     ids = tuple(dict.fromkeys(c.customer_id for c in exact if isinstance(c.customer_id, str)))

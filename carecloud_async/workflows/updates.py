@@ -46,7 +46,7 @@ import attrs
 from .._client import CareCloud
 from .._errors import CareCloudError, RequestValidationError
 from .._operations import operation_of
-from ._checks import answered, require_text
+from ._checks import answered, require_choice, require_text
 
 __all__ = [
     "ConflictCheck",
@@ -221,7 +221,7 @@ async def update_record(
         )
     for name, value in zip(target.path_params, ids, strict=True):
         require_text(value, name)
-    _require_check(check)
+    require_choice(check, _CHECKS, "check")
     if not (isinstance(changes, Mapping) or callable(changes)):
         raise RequestValidationError("changes must be a mapping of field names or a function taking the record")
     extras = _checked_extras(target, body_extras)
@@ -263,11 +263,6 @@ async def update_record(
     body = target.body_model(**{target.body_field: record}, **extras)
     await cc.call(target.put().call, *ids, body=body)
     return RecordUpdate(target.path, before, record, changed, sent=True)
-
-
-def _require_check(check: object) -> None:
-    if check not in _CHECKS:
-        raise RequestValidationError(f"check must be one of {', '.join(map(repr, _CHECKS))}, not {check!r}")
 
 
 # ---------------------------------------------------------------------------------- internals
