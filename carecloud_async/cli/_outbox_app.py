@@ -11,9 +11,6 @@ aiosqlite / asyncpg driver) is imported by the command that needs it, not by ``c
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -222,7 +219,7 @@ def run(  # noqa: PLR0917 (typer passes every option by keyword)
       carecloud outbox run --db outbox.sqlite3 --once
     """
     from ..outbox import Schedule, render_counts
-    from ..outbox._commands import describe_pass, send_until_stopped
+    from ..outbox._commands import describe_pass, send_until_stopped, stop_on_signals
 
     given: dict[str, Any] = {
         "interval": interval,
@@ -236,11 +233,7 @@ def run(  # noqa: PLR0917 (typer passes every option by keyword)
     async def work(outbox: Outbox) -> str:
         if once:
             return describe_pass(await with_client(ctx, lambda cc: outbox.send_due(cc, concurrency=concurrency)))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows, not main thread
-                loop.add_signal_handler(number, stop.set)
+        stop = stop_on_signals()
         announce: Callable[[str], None] = lambda line: err.print(line, markup=False)  # noqa: E731
         await with_client(
             ctx,

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
 import os
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -32,6 +30,7 @@ from ._commands import (
     retry_records,
     send_until_stopped,
     show_record,
+    stop_on_signals,
 )
 from ._outbox import Outbox
 from ._records import State
@@ -106,13 +105,8 @@ async def _run(outbox: Outbox, args: argparse.Namespace) -> int:
         if args.once:
             print(describe_pass(await outbox.send_due(cc, concurrency=args.concurrency)))
             return 0
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):  # pragma: no cover - Windows
-                loop.add_signal_handler(number, stop.set)
         announce = functools.partial(print, flush=True)
-        await send_until_stopped(outbox, cc, concurrency=args.concurrency, stop=stop, announce=announce)
+        await send_until_stopped(outbox, cc, concurrency=args.concurrency, stop=stop_on_signals(), announce=announce)
         print(render_counts(await outbox.counts()), flush=True)
     return 0
 

@@ -10,12 +10,14 @@ text it prints besides the table. Neither command line holds logic of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from .._errors import ConfigurationError, RequestValidationError
 from ._errors import RecordNotFound
-from ._outbox import Outbox, PassSummary, open_store
+from ._outbox import POSTGRES_SCHEMES, Outbox, PassSummary, open_store
 from ._records import OutboxRecord, State
 from ._schedule import Schedule
 
@@ -32,12 +34,11 @@ __all__ = [
     "retry_records",
     "send_until_stopped",
     "show_record",
+    "stop_on_signals",
 ]
 
 #: What ``list`` shows without ``--state`` / ``--all``: every purchase not sent (nor discarded).
 LISTED_BY_DEFAULT: tuple[State, ...] = (State.PENDING, State.SENDING, State.MANUAL)
-
-_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def outbox_location(db: str | None, dsn: str | None = None) -> str:
@@ -57,7 +58,7 @@ def outbox_location(db: str | None, dsn: str | None = None) -> str:
     if dsn is not None:
         if db:
             raise RequestValidationError("pass --db (an SQLite file) or --dsn (a PostgreSQL URL), not both")
-        if not dsn.startswith(_POSTGRES_SCHEMES):
+        if not dsn.startswith(POSTGRES_SCHEMES):
             raise RequestValidationError("--dsn must be a postgresql://user@host/database URL")
         return dsn
     if not db:
@@ -117,6 +118,20 @@ async def retry_records(outbox: Outbox, bill_ids: Sequence[str], *, all_manual: 
     if not wanted:
         raise RequestValidationError("nothing to retry: name bill ids or pass --all-manual")
     return [await outbox.retry_now(bill_id) for bill_id in wanted]
+
+
+def stop_on_signals() -> asyncio.Event:
+    """The ``stop`` of :func:`send_until_stopped` for a command line: set on SIGINT / SIGTERM
+    where this event loop takes signal handlers (not on Windows, nor off the main thread).
+
+        await send_until_stopped(outbox, cc, concurrency=4, stop=stop_on_signals(), announce=print)
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # Windows, not main thread
+            loop.add_signal_handler(number, stop.set)
+    return stop
 
 
 async def send_until_stopped(

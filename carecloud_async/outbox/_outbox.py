@@ -44,6 +44,10 @@ logger = logging.getLogger("carecloud_async.outbox")
 Clock = Callable[[], float]
 
 
+#: URL prefixes that name a PostgreSQL outbox (anything else is an SQLite file path).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
 def open_store(location: str | os.PathLike[str] | OutboxStore, *, create: bool = True) -> OutboxStore:
     """The store for ``location``: a ``postgresql://`` URL gives a :class:`PostgresStore`, anything
     else is an SQLite file path (:class:`SQLiteStore`); a store is returned as it is.
@@ -53,7 +57,7 @@ def open_store(location: str | os.PathLike[str] | OutboxStore, *, create: bool =
     if isinstance(location, OutboxStore):
         return location
     text = os.fspath(location)
-    if text.startswith(("postgresql://", "postgres://")):
+    if text.startswith(POSTGRES_SCHEMES):
         from ._postgres import PostgresStore
 
         return PostgresStore(text)
@@ -409,7 +413,6 @@ class Sender:
         self.last_error: Exception | None = None
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
-        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -421,7 +424,6 @@ class Sender:
 
     async def stop(self, *, timeout: float = 10.0) -> None:
         """Stop after the current pass (cancelled after ``timeout`` seconds)."""
-        self._stopping = True
         self._stopped.set()
         self._wake.set()
         if self._task is None:
@@ -437,11 +439,11 @@ class Sender:
 
     async def _run(self) -> None:
         schedule = self.outbox.schedule
-        while not self._stopping:
+        while not self._stopped.is_set():
             self._wake.clear()
             delay, paused = schedule.interval, False
             try:
-                summary = await self.outbox._send_due(self.cc, self.concurrency, lambda: self._stopping)
+                summary = await self.outbox._send_due(self.cc, self.concurrency, self._stopped.is_set)
                 self.passes += 1
                 self.last_error = None
                 now = self.outbox.clock()
@@ -459,7 +461,7 @@ class Sender:
             except Exception as exc:  # a bug must not stop a POS's sender for good: log it, go on
                 self.last_error = exc
                 logger.exception("outbox sender: unexpected error; trying again in %g s", schedule.interval)
-            if self._stopping or delay <= 0:
+            if self._stopped.is_set() or delay <= 0:
                 continue
             # A pause (429/503) is waited out whatever is submitted meanwhile; only stop ends it.
             event = self._stopped if paused else self._wake

@@ -232,10 +232,11 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ writes
 
-    async def _write(self, connection: aiosqlite.Connection, doing: str, sql: str, params: Any) -> list[sqlite3.Row]:
-        # Each write is one statement in autocommit mode: its own transaction, which takes the write
-        # lock before it reads (so a claim's choice and its update are one atomic step), committed
-        # before the call returns. One thread round trip per write is what makes submits fast.
+    async def _execute(self, connection: aiosqlite.Connection, doing: str, sql: str, params: Any) -> list[sqlite3.Row]:
+        # One statement in autocommit mode (reads go through here too, on the durable connection).
+        # Each write is its own transaction, which takes the write lock before it reads (so a
+        # claim's choice and its update are one atomic step), committed before the call returns.
+        # One thread round trip per write is what makes submits fast.
         try:
             return list(await connection.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
@@ -280,10 +281,9 @@ class SQLiteStore:
                 lane = (purchase.store_id, purchase.cashdesk_number)
                 if lane not in self._lanes:
                     await durable.execute(f"INSERT OR IGNORE INTO {_LANES} VALUES (?, ?)", lane)
-                rows = await durable.execute_fetchall(_INSERT, {**_insert_params(purchase), "now": now})
-                for row in rows:
-                    results.append((OutboxRecord.from_row(row), True))
-                    break
+                rows = list(await durable.execute_fetchall(_INSERT, {**_insert_params(purchase), "now": now}))
+                if rows:
+                    results.append((OutboxRecord.from_row(rows[0]), True))
                 else:
                     existing = await durable.execute_fetchall(
                         f"SELECT * FROM {_TABLE} WHERE bill_id = ?", (purchase.bill_id,)
@@ -299,14 +299,14 @@ class SQLiteStore:
 
     async def claim(self, *, now: float, lease_until: float, token: str, limit: int) -> list[OutboxRecord]:
         _, sender = self._connections()
-        rows = await self._write(
+        rows = await self._execute(
             sender, "claim purchases", _CLAIM, {"now": now, "lease_until": lease_until, "token": token, "limit": limit}
         )
         return sorted((OutboxRecord.from_row(row) for row in rows), key=lambda record: record.seq)
 
     async def mark_sent(self, bill_id: str, *, purchase_id: str | None, already_recorded: bool, now: float) -> None:
         _, sender = self._connections()
-        await self._write(
+        await self._execute(
             sender,
             "mark a purchase sent",
             f"""UPDATE {_TABLE} SET state = 'sent', purchase_id = :purchase_id, already_recorded = :already,
@@ -326,7 +326,7 @@ class SQLiteStore:
         now: float,
     ) -> bool:
         _, sender = self._connections()
-        rows = await self._write(
+        rows = await self._execute(
             sender,
             "record a failed attempt",
             f"""UPDATE {_TABLE} SET state = :state, next_attempt_at = :next, last_error = :error,
@@ -345,7 +345,7 @@ class SQLiteStore:
 
     async def release(self, bill_id: str, *, token: str, now: float) -> bool:
         _, sender = self._connections()
-        rows = await self._write(
+        rows = await self._execute(
             sender,
             "release a purchase",
             f"""UPDATE {_TABLE} SET state = 'pending', attempts = MAX(attempts - 1, 0), next_attempt_at = :now,
@@ -357,7 +357,7 @@ class SQLiteStore:
 
     async def retry_now(self, bill_id: str, *, now: float) -> OutboxRecord | None:
         durable, _ = self._connections()
-        rows = await self._write(
+        rows = await self._execute(
             durable,
             "retry a purchase",
             f"""UPDATE {_TABLE} SET state = 'pending', attempts = 0, next_attempt_at = :now, updated_at = :now
@@ -368,7 +368,7 @@ class SQLiteStore:
 
     async def discard(self, bill_id: str, *, reason: str, now: float) -> OutboxRecord | None:
         durable, _ = self._connections()
-        rows = await self._write(
+        rows = await self._execute(
             durable,
             "discard a purchase",
             f"""UPDATE {_TABLE} SET state = 'discarded', discard_reason = :reason, next_attempt_at = NULL,
@@ -381,11 +381,7 @@ class SQLiteStore:
     # ------------------------------------------------------------------ reads
 
     async def _read(self, doing: str, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-        durable, _ = self._connections()
-        try:
-            return list(await durable.execute_fetchall(sql, params))
-        except sqlite3.Error as exc:
-            raise self._error(doing, exc) from exc
+        return await self._execute(self._connections()[0], doing, sql, params)
 
     async def get(self, bill_id: str) -> OutboxRecord | None:
         rows = await self._read("read a purchase", f"SELECT * FROM {_TABLE} WHERE bill_id = ?", (bill_id,))
