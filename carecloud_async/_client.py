@@ -562,7 +562,7 @@ class CareCloud:
         """
         function, entry = call_target(operation)
         self.check_operation(entry)
-        bind_arguments(entry, function, self._lanes.home.api, *args, **kwargs)
+        bind_arguments(entry, function, *args, **kwargs)
         return await self.send_call(function, *args, **kwargs)
 
     @overload

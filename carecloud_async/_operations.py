@@ -116,9 +116,7 @@ def check_interface(interface: str, operation: Operation) -> None:
         )
 
 
-def bind_arguments(
-    operation: Operation, function: Callable[..., Any], api_client: Client, /, *args: Any, **kwargs: Any
-) -> None:
+def bind_arguments(operation: Operation, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     """Refuse, before sending, arguments that ``function`` (a generated ``call``) does not take or
     that do not fit its annotations (see :mod:`._arguments`)."""
     _checks().check_arguments(function, f"{operation.method} {operation.path}", args, kwargs)
@@ -132,9 +130,9 @@ async def send_operation(
         return await function(api_client, *args, **kwargs)
     # network_errors(), written out: a generator context manager per call costs more than these.
     except httpx.TimeoutException as exc:
-        raise RequestTimeout(_describe(exc)) from exc
+        raise RequestTimeout(describe_network_error(exc)) from exc
     except httpx.TransportError as exc:
-        raise NetworkError(_describe(exc)) from exc
+        raise NetworkError(describe_network_error(exc)) from exc
     except ErrorStatus as exc:
         raise error_from_response(exc.response) from None
     except UnparseableResponse as exc:
@@ -175,10 +173,6 @@ def network_errors() -> Iterator[None]:
     try:
         yield
     except httpx.TimeoutException as exc:
-        raise RequestTimeout(_describe(exc)) from exc
+        raise RequestTimeout(describe_network_error(exc)) from exc
     except httpx.TransportError as exc:
-        raise NetworkError(_describe(exc)) from exc
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    return describe_network_error(exc)  # with the resolver's or socket's reason (see _network)
+        raise NetworkError(describe_network_error(exc)) from exc

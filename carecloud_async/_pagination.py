@@ -216,7 +216,7 @@ class Paginator(Generic[T]):
         self.max_items = max_items
         self.concurrency = concurrency
         # Fail on bad filters before the first request: the same checks and messages as CareCloud.call.
-        bind_arguments(entry, self._function, client.api_client, count=page_size, offset=0, **params)
+        bind_arguments(entry, self._function, count=page_size, offset=0, **params)
 
     def __repr__(self) -> str:
         return (
