@@ -78,7 +78,8 @@ class DedupeTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``, or wait for the identical one in flight and copy its answer."""
-        identity = None if bypassed(request) else self._identity(request)
+        # Only GETs are merged (dedupe_key): other methods skip the identity hash too.
+        identity = None if request.method != "GET" or bypassed(request) else self._identity(request)
         key = dedupe_key(identity, request) if identity is not None else None
         if key is None:
             return await self._transport.handle_async_request(request)

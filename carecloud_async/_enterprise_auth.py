@@ -271,6 +271,7 @@ class EnterpriseAuth(TokenAuth):
         self._validity_warned = False
         self._store = token_store
         self._store_key = enterprise_token_key(self._base_url.host, self._application_id, self._login)
+        self._identity = enterprise_identity(self._base_url.host, self._application_id, self._login)
 
     # -- read-only state
 
@@ -283,7 +284,7 @@ class EnterpriseAuth(TokenAuth):
         >>> auth.identity(request) == enterprise_identity("p.example", "a", "pos")
         True
         """
-        return enterprise_identity(self._base_url.host, self._application_id, self._login)
+        return self._identity  # constant: hashed once, in __init__
 
     @property
     def logged_in(self) -> bool:
