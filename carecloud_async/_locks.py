@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # asyncio is imported where it runs: importing the client does not load it
     import asyncio
 
-__all__ = ["KeyLocks", "LoopSafeLock"]
+__all__ = ["FIRST_POLL", "MAX_POLL", "KeyLocks", "LoopSafeLock"]
 
-# Polling the shared lock while another event loop holds it: first soon, then at most this often.
-_FIRST_POLL = 0.002
-_MAX_POLL = 0.05
+# Polling a lock held elsewhere (another event loop here; another process's lock file in
+# FileTokenStore): first soon, then at most this often.
+FIRST_POLL = 0.002
+MAX_POLL = 0.05
 
 
 class LoopSafeLock:
@@ -64,10 +65,10 @@ class LoopSafeLock:
                 queue = self._per_loop[loop] = asyncio.Lock()
         await queue.acquire()
         try:
-            delay = _FIRST_POLL
+            delay = FIRST_POLL
             while not self._shared.acquire(blocking=False):
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, _MAX_POLL)
+                delay = min(delay * 2, MAX_POLL)
         except BaseException:
             queue.release()
             raise

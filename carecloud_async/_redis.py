@@ -41,8 +41,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("shared state on Redis needs: pip install 'carecloud-async[redis]'") from exc
 
 from ._cache import HTTPCache, MemoryCacheGenerations, MemoryCacheStorage
-from ._errors import ConfigurationError, TokenStoreError
+from ._errors import ConfigurationError
+from ._locks import KeyLocks
 from ._ratelimit import LocalRateBudget, check_rate
+from ._tokens import check_token_entry
 
 __all__ = ["RedisCacheGenerations", "RedisRateBudget", "RedisState", "RedisTokenStore"]
 
@@ -128,7 +130,7 @@ class RedisState:
         self._outage = _Outage(retry_interval)
         self._lock_timeout = lock_timeout
         self._token_store: RedisTokenStore | None = None
-        self._local_locks: dict[str, asyncio.Lock] = {}
+        self._local_locks = KeyLocks()  # the in-process half of lock()
         self._cache: HTTPCache | None = None
 
     @property
@@ -193,10 +195,6 @@ class RedisState:
         should its holder die); only local while Redis is unavailable."""
         return _shared_lock(self, name, self._lock_timeout)
 
-    def local_lock(self, name: str) -> asyncio.Lock:
-        """The in-process half of :meth:`lock`."""
-        return self._local_locks.setdefault(name, asyncio.Lock())
-
     async def aclose(self) -> None:
         """Close the Redis connection pool."""
         await self._redis.aclose()
@@ -207,8 +205,7 @@ class RedisState:
 
 @contextlib.asynccontextmanager
 async def _shared_lock(state: RedisState, name: str, timeout: float) -> AsyncIterator[None]:
-    local = state.local_lock(name)
-    async with local:  # one coroutine of this process at a time, Redis or not
+    async with state._local_locks.hold(name):  # one coroutine of this process at a time, Redis or not
         lock = state.redis.lock(state.key("lock", name), timeout=timeout, blocking_timeout=timeout + 5)
 
         async def acquire() -> bool:
@@ -263,8 +260,7 @@ class RedisTokenStore:
 
     async def save(self, key: str, token_id: str) -> None:
         """Save ``token_id`` under ``key``."""
-        if not key or not isinstance(token_id, str) or not token_id:
-            raise TokenStoreError("a token store key and token id must be non-empty strings")
+        check_token_entry(key, token_id)
         self._local[key] = token_id
 
         async def to_redis() -> None:

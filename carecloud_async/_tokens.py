@@ -35,7 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 
 from ._errors import ConfigurationError, TokenStoreError
-from ._locks import KeyLocks
+from ._locks import FIRST_POLL, MAX_POLL, KeyLocks, LoopSafeLock
 
 try:  # POSIX: serialise writers across processes; elsewhere os.replace keeps the file whole.
     import fcntl
@@ -57,10 +57,6 @@ _FILE_VERSION = 1
 #: How long :meth:`FileTokenStore.lock` waits for another holder (a token creation takes one
 #: request, with its retries) before it raises ``TokenStoreError``.
 DEFAULT_LOCK_TIMEOUT = 60.0
-
-# Polling the lock file while another process holds it: first soon, then at most this often.
-_FIRST_POLL = 0.002
-_MAX_POLL = 0.05
 
 
 def customer_token_key(project: httpx.URL | str, external_application_id: str, device_id: str) -> str:
@@ -171,7 +167,7 @@ class MemoryTokenStore:
 
     async def save(self, key: str, token_id: str) -> None:
         """Save ``token_id`` under ``key``."""
-        _check(key, token_id)
+        check_token_entry(key, token_id)
         self._tokens[key] = token_id
 
     async def delete(self, key: str) -> None:
@@ -213,7 +209,7 @@ class FileTokenStore:
         if isinstance(lock_timeout, bool) or not isinstance(lock_timeout, (int, float)) or not lock_timeout > 0:
             raise ConfigurationError(f"lock_timeout must be a number of seconds > 0, got {lock_timeout!r}")
         self._lock_timeout = lock_timeout
-        self._writers = KeyLocks()
+        self._writers = LoopSafeLock()  # one save or delete of this process at a time
         self._creators = KeyLocks()
 
     @property
@@ -232,15 +228,15 @@ class FileTokenStore:
         """Save ``token_id`` under ``key`` (read, change, replace the file atomically)."""
         import asyncio
 
-        _check(key, token_id)
-        async with self._writers.hold(""):
+        check_token_entry(key, token_id)
+        async with self._writers:
             await asyncio.to_thread(self._update, key, token_id)
 
     async def delete(self, key: str) -> None:
         """Forget the token saved under ``key``."""
         import asyncio
 
-        async with self._writers.hold(""):
+        async with self._writers:
             await asyncio.to_thread(self._update, key, None)
 
     @contextlib.asynccontextmanager
@@ -268,7 +264,7 @@ class FileTokenStore:
             return
         import asyncio
 
-        delay = _FIRST_POLL
+        delay = FIRST_POLL
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a non-blocking system call
@@ -283,7 +279,7 @@ class FileTokenStore:
                     "(another process is creating a token, or stopped while holding the lock file)"
                 )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, _MAX_POLL)
+            delay = min(delay * 2, MAX_POLL)
 
     def __repr__(self) -> str:
         return f"FileTokenStore(path={str(self._path)!r})"
@@ -371,7 +367,8 @@ class FileTokenStore:
             os.close(fd)  # closing releases the lock
 
 
-def _check(key: str, token_id: str) -> None:
+def check_token_entry(key: str, token_id: str) -> None:
+    """Refuse an empty or non-string key or token id (every token store checks before saving)."""
     if not isinstance(key, str) or not key:
         raise TokenStoreError("a token store key must be a non-empty string")
     if not isinstance(token_id, str) or not token_id:

@@ -20,6 +20,7 @@ from child_processes import ChildProcesses
 from redis_server import RedisServer, RedisServerError
 
 from carecloud_async import CareCloud, Device, RedisState, RedisTokenStore
+from carecloud_async._errors import TokenStoreError
 from scripts.stand_in_server import StandInServer
 
 CHILD = Path(__file__).with_name("shared_state_child.py")
@@ -110,6 +111,19 @@ async def test_the_token_store_keeps_loads_and_deletes(redis_server: RedisServer
         await other.aclose()
         await state.aclose()
     assert "token-1" not in repr(store)
+
+
+@pytest.mark.parametrize(("key", "token_id"), [("", "token-1"), ("p.example/app/kiosk", "")])
+async def test_the_token_store_refuses_an_empty_key_or_token(
+    redis_server: RedisServer, key: str, token_id: str
+) -> None:
+    state = RedisState(redis_server.url, prefix=f"e{uuid.uuid4().hex[:12]}")
+    try:
+        with pytest.raises(TokenStoreError, match="must be a non-empty string"):
+            await state.token_store().save(key, token_id)
+        assert await state.redis.keys(state.key("token", "*")) == []  # nothing reached Redis
+    finally:
+        await state.aclose()
 
 
 async def test_the_token_store_lock_is_exclusive_across_connections(redis_server: RedisServer) -> None:
