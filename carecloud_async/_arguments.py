@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import importlib
 import inspect
 import types
 import typing
@@ -34,6 +33,7 @@ import attrs
 from carecloud_api.types import File, Unset
 
 from ._errors import RequestValidationError
+from ._type_hints import type_hints
 
 __all__ = ["check_arguments", "check_operation_function", "describe_mismatch", "expected_name"]
 
@@ -42,24 +42,10 @@ __all__ = ["check_arguments", "check_operation_function", "describe_mismatch", "
 _OTHER_GENERATED_FUNCTIONS = frozenset({"asyncio", "asyncio_detailed", "sync", "sync_detailed"})
 
 
-class _LazyModels(dict[str, Any]):
-    """Names for a model's string annotations: the lazy ``carecloud_api.models`` package has them
-    all, while a model's own module binds the models it refers to only when it first parses."""
-
-    def __missing__(self, name: str) -> Any:
-        import carecloud_api.models
-
-        try:
-            return getattr(carecloud_api.models, name)
-        except AttributeError:
-            raise KeyError(name) from None
-
-
 @functools.cache
 def _field_hints(model: type) -> dict[str, Any]:
     """Field name -> annotation of a generated attrs model, resolved once per class."""
-    module = importlib.import_module(model.__module__)
-    hints = typing.get_type_hints(model, globalns=vars(module), localns=_LazyModels())
+    hints = type_hints(model)
     return {f.name: hints[f.name] for f in attrs.fields(model) if f.init and f.name in hints}
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "call_target",
     "check_interface",
     "network_errors",
+    "operation_at",
     "operation_of",
     "send_operation",
 ]
@@ -69,6 +70,11 @@ def _operations_by_route() -> dict[tuple[str, str], Operation]:
     from carecloud_api._catalog import OPERATIONS
 
     return {(op.method, op.path): op for op in OPERATIONS}
+
+
+def operation_at(method: str, path: str) -> Operation | None:
+    """The catalog entry of ``method`` (upper case) on the spec path ``path``, or None."""
+    return _operations_by_route().get((method, path))
 
 
 def operation_of(target: ModuleType | Callable[..., Any]) -> tuple[ModuleType, Operation]:

@@ -40,6 +40,7 @@ from carecloud_api.types import Unset
 
 from ._errors import RequestValidationError
 from ._operations import OperationSender, bind_arguments, operation_of
+from ._type_hints import type_hints
 
 if TYPE_CHECKING:
     import asyncio  # imported where it runs: importing the client does not load it
@@ -83,24 +84,6 @@ def page_parts(response: Any, list_key: str) -> tuple[list[Any], int | None]:
     )
 
 
-class _LazyModels(dict[str, Any]):
-    """Names for resolving the generated models' string annotations: a model's own module does
-    not hold the models it refers to until it first parses, the lazy models package does."""
-
-    def __missing__(self, name: str) -> Any:
-        import carecloud_api.models
-
-        try:
-            return getattr(carecloud_api.models, name)
-        except AttributeError:
-            raise KeyError(name) from None
-
-
-def _hints(owner: Any) -> dict[str, Any]:
-    module = importlib.import_module(owner.__module__)
-    return typing.get_type_hints(owner, globalns=vars(module), localns=_LazyModels())
-
-
 def _without_unset(annotation: Any) -> Any:
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         members = [member for member in typing.get_args(annotation) if member is not Unset]
@@ -121,8 +104,8 @@ def item_type_of(operation: Operation) -> Any:
         raise RequestValidationError(f"{operation.method} {operation.path} is not a list operation")
     module = importlib.import_module(operation.module)
     response = _without_unset(typing.get_type_hints(module.call)["return"])
-    data = _without_unset(_hints(response)["data"])
-    listed = _without_unset(_hints(data)[operation.list_attr])
+    data = _without_unset(type_hints(response)["data"])
+    listed = _without_unset(type_hints(data)[operation.list_attr])
     (item,) = typing.get_args(listed)  # list[X]
     return item
 

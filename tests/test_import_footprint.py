@@ -29,6 +29,7 @@ NOT_ON_IMPORT = (
     "carecloud_async._enterprise_auth",
     "carecloud_async._pagination",  # paginate() imports it
     "carecloud_async._arguments",  # the first call's argument check imports it (about 1.4 ms)
+    "carecloud_async._type_hints",  # with _arguments and _pagination
 )
 
 

@@ -25,8 +25,6 @@ import functools
 import io
 import json
 import keyword
-import sys
-import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +34,13 @@ import attrs
 
 from .._errors import RequestValidationError
 from .._pagination import MAX_CONCURRENCY, MAX_PAGE_SIZE, Paginator, item_type_of
+from .._type_hints import type_hints
 from ._call import to_plain
 from ._operations import (
-    _LazyModels,
     _without_unset,
     find_operation,
     function_of,
+    kind_of,
     parameters_of,
     parse_arguments,
     search_operations,
@@ -92,14 +91,13 @@ def _is_model(annotation: Any) -> bool:
 
 
 def _model_columns(model: type, prefix: str, depth: int, seen: tuple[type, ...]) -> Iterator[str]:
-    module = sys.modules[model.__module__]
-    hints = typing.get_type_hints(model, globalns=vars(module), localns=_LazyModels())
+    hints = type_hints(model)
     nested = []
     for attribute in attrs.fields(model):
         if not attribute.init:  # unknown_fields: the catch-all, not a spec field
             continue
         name = prefix + _json_key(attribute.name)
-        annotation, _ = _without_unset(hints.get(attribute.name, Any))
+        annotation = _without_unset(hints.get(attribute.name, Any))
         if _is_model(annotation) and depth < MAX_COLUMN_DEPTH and annotation not in seen:
             nested.append((name, annotation))
         else:
@@ -276,7 +274,7 @@ class ExportSummary:
 def list_operation(name: str) -> Operation:
     """The list operation called ``name``; a clear error with list operations to try otherwise."""
     operation = find_operation(name)
-    if operation.paginated and operation.list_attr is not None:
+    if kind_of(operation) == "list":
         return operation
     words = " ".join(operation.path.strip("/").split("/")[:1])
     lists = [f"{op.operation_id} ({op.method} {op.path})" for op in search_operations(words, kind="list")][:3]

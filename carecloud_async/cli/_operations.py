@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 from carecloud_api.types import Unset
 
 from .._errors import RequestValidationError
+from .._operations import operation_at
+from .._type_hints import type_hints
 
 if TYPE_CHECKING:
     from carecloud_api._catalog import Operation
@@ -93,9 +95,8 @@ def find_operation(name: str) -> Operation:
     match = _METHOD_PATH.match(text)
     if match:
         method, path = match.group(1).upper(), "/" + match.group(2).strip("/")
-        for op in operations():
-            if op.method == method and op.path == path:
-                return op
+        if (exact := operation_at(method, path)) is not None:
+            return exact
         concrete = [op for op in operations() if op.method == method and _template(op.path).match(path)]
         if concrete:
             # The most literal template wins: /customers/actions/x over /customers/{id}/x.
@@ -147,15 +148,14 @@ def search_operations(
 # --------------------------------------------------------------------------- parameters
 
 
-def _without_unset(annotation: Any) -> tuple[Any, bool]:
-    """(the type without ``Unset``, whether ``Unset`` was part of it)."""
+def _without_unset(annotation: Any) -> Any:
+    """The type without ``Unset`` and ``None``."""
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         members = [m for m in typing.get_args(annotation) if m is not Unset and m is not type(None)]
-        optional = len(members) != len(typing.get_args(annotation))
         if len(members) == 1:
-            return members[0], optional
-        return typing.Union[tuple(members)], optional  # noqa: UP007 (built at run time)
-    return annotation, False
+            return members[0]
+        return typing.Union[tuple(members)]  # noqa: UP007 (built at run time)
+    return annotation
 
 
 @dataclass(frozen=True)
@@ -192,17 +192,6 @@ def _describe_type(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
-class _LazyModels(dict[str, Any]):
-    # The generated modules name models they import lazily; the models package resolves them.
-    def __missing__(self, name: str) -> Any:
-        import carecloud_api.models
-
-        try:
-            return getattr(carecloud_api.models, name)
-        except AttributeError:
-            raise KeyError(name) from None
-
-
 def function_of(operation: Operation) -> Callable[..., Any]:
     """The generated ``call`` function of ``operation``."""
     function: Callable[..., Any] = importlib.import_module(operation.module).call
@@ -218,11 +207,10 @@ def parameters_of(operation: Operation) -> tuple[Parameter, ...]:
     (('customer_id', 'str', True), ('customer_short_salutation', 'bool', False))
     """
     function = function_of(operation)
-    module = sys.modules[function.__module__]
-    hints = typing.get_type_hints(function, globalns=vars(module), localns=_LazyModels())
+    hints = type_hints(function)
     result = []
     for name, parameter in list(inspect.signature(function).parameters.items())[1:]:
-        annotation, _ = _without_unset(hints.get(name, str))
+        annotation = _without_unset(hints.get(name, str))
         required = parameter.default is inspect.Parameter.empty
         result.append(
             Parameter(
