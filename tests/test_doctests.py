@@ -24,6 +24,7 @@ MODULES = [
     "carecloud_async._ratelimit",
     "carecloud_async._raw_responses",
     "carecloud_async._redis",
+    "carecloud_async._type_hints",
 ]
 
 
