@@ -20,6 +20,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from .._environment import choose_interface
 from .._errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def client_from_settings(
     from .. import CareCloud
 
     env = merged_environment(os.environ if environ is None else environ, options or {})
-    interface = env.get("CARECLOUD_INTERFACE") or ("enterprise" if env.get("CARECLOUD_LOGIN") else "customer")
+    interface, _ = choose_interface(env)
     if interface == "customer" and not env.get("CARECLOUD_TOKEN_FILE"):
         env["CARECLOUD_TOKEN_FILE"] = DEFAULT_TOKEN_FILE
     try:
