@@ -34,18 +34,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from carecloud_async._errors import error_class_for
+
 PACKAGE = "carecloud_api"
 INTERFACE_TITLES = {"enterprise": "Enterprise API", "customer": "Customer API"}
-#: Every status the hand-written layer maps to an exception (``carecloud_async.error_class_for``).
-ERROR_CLASSES = {
-    400: "BadRequest",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    405: "MethodNotAllowed",
-    429: "RateLimited",
-    503: "ServiceUnavailable",
-}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VENDOR_LINK = re.compile(r"\[([^\]]*)\]\((?:/|#)[^)]*\)")
 _HEADING = re.compile(r"^(#{1,6})\s+", re.MULTILINE)
@@ -508,7 +500,7 @@ def render_operation(op: OperationDoc, links: Mapping[str, str]) -> str:
     if errors:
         lines += ["| Status | Body | Raised by `cc.call` |", "|---|---|---|"]
         for r in errors:
-            raised = ERROR_CLASSES.get(r.status, "ServerError" if r.status >= 500 else "APIError")
+            raised = error_class_for(r.status).__name__  # what the hand-written layer raises
             body = render_type(r.model, links) if r.model else "no body"
             lines.append(f"| {r.status} | {body} | `{raised}` |")
     else:
