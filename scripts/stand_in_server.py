@@ -30,7 +30,6 @@ import collections
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
 from types import TracebackType
 
 from aiohttp import web
@@ -143,17 +142,6 @@ class StandInServer:
         headers = {"Cache-Control": self.cache_control} if self.cache_control else {}
         body = {"data": {"path": path, "query": request.query_string, "items": [], "total_items": 0}}
         return web.json_response(body, headers=headers)
-
-
-@contextlib.contextmanager
-def stand_in(**options: object) -> Iterator[StandInServer]:
-    """``with stand_in(latency=0.02) as server:`` — started, and stopped whatever happens."""
-    server = StandInServer(**options)  # type: ignore[arg-type]
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def main() -> None:

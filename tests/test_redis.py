@@ -47,11 +47,8 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 @pytest.fixture
 def stand_in() -> Iterator[StandInServer]:
-    server = StandInServer(login_delay=0.3).start()
-    try:
+    with StandInServer(login_delay=0.3) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def enterprise(server: StandInServer, state: RedisState, **kwargs: object) -> CareCloud:
