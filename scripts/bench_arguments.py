@@ -38,7 +38,7 @@ from carecloud_api.models import (
 
 from carecloud_async import RetryPolicy
 from carecloud_async._arguments import _field_hints, _shape, check_arguments
-from scripts.bench_client import bench_client
+from scripts.bench_common import bench_client
 
 FILTERS: dict[str, Any] = {
     "count": 10,

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from carecloud_async import APIError, RetryPolicy
-from scripts.bench_client import bench_client
+from scripts.bench_common import bench_client
 
 CATALOGUE = [
     "stores",

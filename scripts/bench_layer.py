@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import cProfile
 import gc
-import json
 import pstats
 import statistics
 import sys
@@ -51,34 +50,9 @@ from carecloud_api.api.customers import get_customers
 
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async._retry import RetryTransport
-from scripts import normalise, spec_source
-from scripts.bench_client import bench_client
-from scripts.spec_bodies import example_body
+from scripts.bench_common import BASE_URL, HOST, bench_client, customers_page, mock_transport
 
-HOST = "bench.example.com"
-PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
-BASE_URL = f"https://{HOST}{PREFIX}"
 TARGET = 1.8  # issue 15: CareCloud.call at most 1.8x raw httpx + json
-
-
-def customers_page(count: int) -> bytes:
-    """A ``GET /customers`` answer of ``count`` customers, each the spec's example with its own id."""
-    spec = normalise.normalise(normalise.load(spec_source.obtain()))
-    customer = example_body(spec, spec["components"]["schemas"]["Customer"])
-    customers = [{**json.loads(json.dumps(customer)), "customer_id": f"{number:026x}"} for number in range(count)]
-    return json.dumps({"data": {"customers": customers, "total_items": count}}).encode()
-
-
-def mock_transport(page: bytes) -> httpx.MockTransport:
-    login = json.dumps({"data": {"bearer_token": "bench", "valid_to": "2099-01-01 00:00:00"}}).encode()
-    headers = {"Content-Type": "application/json"}
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/users/actions/login"):
-            return httpx.Response(200, content=login, headers=headers)
-        return httpx.Response(200, content=page, headers=headers)
-
-    return httpx.MockTransport(handle)
 
 
 @dataclass
@@ -108,7 +82,7 @@ async def timed(row: Row, calls: int) -> None:
 
 async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.AsyncClient | CareCloud]]:
     """The rows, and the clients to close after them."""
-    transport = mock_transport(page)
+    transport = mock_transport({"/customers": page})
     raw = httpx.AsyncClient(base_url=BASE_URL, transport=transport)
     bare = Client(base_url=BASE_URL, raise_on_unexpected_status=False)
     bare.set_async_httpx_client(httpx.AsyncClient(base_url=BASE_URL, transport=transport))
@@ -154,7 +128,7 @@ async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.Asy
 
 async def part_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.AsyncClient | CareCloud]]:
     """The generated call() on bare clients, each with one part of our httpx stack (--parts)."""
-    transport = mock_transport(page)
+    transport = mock_transport({"/customers": page})
     cc = bench_client(HOST, transport=transport)
     lane = cc.http  # its headers, auth and hooks are the parts
     parts: dict[str, dict[str, Any] | None] = {

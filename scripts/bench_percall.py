@@ -43,8 +43,7 @@ from carecloud_api.api.purchases import get_purchases
 from carecloud_api.models import GetCustomers200Response, GetPurchases200Response
 
 from carecloud_async import CareCloud, RetryPolicy
-from scripts import normalise, spec_source
-from scripts.bench_client import bench_client
+from scripts.bench_common import BASE_URL, HOST, bench_client, customers_page, mock_transport, pinned_spec
 from scripts.spec_bodies import example_body
 
 try:
@@ -52,23 +51,14 @@ try:
 except ImportError:  # the `fast` extra is not installed: the orjson rows are skipped
     orjson = None  # type: ignore[assignment]
 
-HOST = "bench.example.com"
-PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
 CALL_TARGET = 1.8
 PARSE_TARGET = 1.0
 
 
 def pages() -> dict[str, tuple[str, bytes, type[Any]]]:
     """name -> (path, body bytes, response model) for the two benchmark pages."""
-    spec = normalise.normalise(normalise.load(spec_source.obtain()))
-    schemas = spec["components"]["schemas"]
-    customer = example_body(spec, schemas["Customer"])
-    customers = []
-    for number in range(100):
-        item = json.loads(json.dumps(customer))
-        item["customer_id"] = f"{number:026x}"
-        customers.append(item)
-    purchase = example_body(spec, schemas["Purchase"])
+    spec = pinned_spec()
+    purchase = example_body(spec, spec["components"]["schemas"]["Purchase"])
     item = purchase["purchase_items"][0]
     purchases = []
     for number in range(100):
@@ -76,24 +66,11 @@ def pages() -> dict[str, tuple[str, bytes, type[Any]]]:
         copy["purchase_id"] = f"{number:026x}"
         copy["purchase_items"] = [json.loads(json.dumps(item)) for _ in range(5)]
         purchases.append(copy)
-    customers_page = {"data": {"customers": customers, "total_items": 100}}
     purchases_page = {"data": {"purchases": purchases, "total_items": 100}}
     return {
-        "100 customers": ("/customers", json.dumps(customers_page).encode(), GetCustomers200Response),
+        "100 customers": ("/customers", customers_page(100, spec), GetCustomers200Response),
         "100 purchases x 5 items": ("/purchases", json.dumps(purchases_page).encode(), GetPurchases200Response),
     }
-
-
-def transport(bodies: dict[str, bytes]) -> httpx.MockTransport:
-    login = json.dumps({"data": {"bearer_token": "bench", "valid_to": "2099-01-01 00:00:00"}}).encode()
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        path = request.url.path.removeprefix(PREFIX)
-        if path == "/users/actions/login":
-            return httpx.Response(200, content=login, headers={"Content-Type": "application/json"})
-        return httpx.Response(200, content=bodies[path], headers={"Content-Type": "application/json"})
-
-    return httpx.MockTransport(handle)
 
 
 @dataclass
@@ -208,11 +185,10 @@ async def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     bodies = pages()
-    mock = transport({path: body for path, body, _ in bodies.values()})
-    base_url = f"https://{HOST}{PREFIX}"
-    raw = httpx.AsyncClient(base_url=base_url, transport=mock)
-    bare = Client(base_url=base_url, raise_on_unexpected_status=False)
-    bare.set_async_httpx_client(httpx.AsyncClient(base_url=base_url, transport=mock))
+    mock = mock_transport({path: body for path, body, _ in bodies.values()})
+    raw = httpx.AsyncClient(base_url=BASE_URL, transport=mock)
+    bare = Client(base_url=BASE_URL, raise_on_unexpected_status=False)
+    bare.set_async_httpx_client(httpx.AsyncClient(base_url=BASE_URL, transport=mock))
     cc = bench_client(f"https://{HOST}", retry=RetryPolicy(), transport=mock)
     await cc.authenticate()
     decoders: list[tuple[str, Callable[[bytes], Any]]] = [("json", json.loads)]
