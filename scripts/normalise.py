@@ -432,13 +432,11 @@ def nullable_enums_accept_null(spec: Spec, report: Report) -> None:
         for prop_name, prop in list(properties.items()):
             if not (isinstance(prop, dict) and prop.get("nullable") is True and isinstance(prop.get("enum"), list)):
                 continue
-            hoisted = pascal_case(name) + pascal_case(prop.get("title") or prop_name)
-            if hoisted in taken:
-                continue  # left as it is: the models parse a null in any field as None anyway
-            taken.add(hoisted)
             keep = {key: prop[key] for key in ("description", "example", "readOnly", "writeOnly") if key in prop}
             enum = {key: value for key, value in prop.items() if key not in keep and key != "nullable"}
-            schemas[hoisted] = {**enum, "title": hoisted}
+            hoisted = _hoist_enum(schemas, name, prop_name, enum, taken)
+            if hoisted is None:
+                continue  # left as it is: the models parse a null in any field as None anyway
             properties[prop_name] = {**keep, "nullable": True, "oneOf": [{"$ref": SCHEMA_REF + hoisted}]}
             report.add("nullable_enums_accept_null", f"{name}.{prop_name} -> schemas/{hoisted} | None")
 
@@ -502,6 +500,20 @@ def _request_body_media(spec: Spec) -> Iterator[dict[str, Any]]:
             yield from body.get("content", {}).values()
 
 
+def _hoist_enum(
+    schemas: dict[str, Any], owner: str, fallback: str, enum: dict[str, Any], taken: set[str]
+) -> str | None:
+    """Add ``enum`` to ``schemas`` under the name the generator gives its class (``owner`` and the
+    enum's title, else ``fallback``: ``Store`` + ``state`` -> ``StoreState``) and return that name;
+    None when the name is taken (the caller leaves the enum inline)."""
+    hoisted = pascal_case(owner) + pascal_case(enum.get("title") or fallback)
+    if hoisted in taken:
+        return None
+    taken.add(hoisted)
+    schemas[hoisted] = {**enum, "title": hoisted}
+    return hoisted
+
+
 def _hoist_inline_enums(schemas: dict[str, Any], name: str, taken: set[str], report: Report) -> None:
     """Move the inline enums of ``schemas[name]``'s properties into component schemas named as the
     generator names them (``Store.state`` -> ``StoreState``, an array's items -> ``...Item``), so
@@ -510,14 +522,9 @@ def _hoist_inline_enums(schemas: dict[str, Any], name: str, taken: set[str], rep
         enum = _inline_enum(prop)
         if enum is None:
             continue
-        if enum is prop:
-            hoisted = pascal_case(name) + pascal_case(enum.get("title") or prop_name)
-        else:
-            hoisted = pascal_case(name) + pascal_case(enum.get("title") or f"{prop_name}_item")
-        if hoisted in taken:
+        hoisted = _hoist_enum(schemas, name, prop_name if enum is prop else f"{prop_name}_item", enum, taken)
+        if hoisted is None:
             continue  # the name is another schema's: leave this enum inline (the twin copies it)
-        taken.add(hoisted)
-        schemas[hoisted] = {**enum, "title": hoisted}
         if enum is prop:
             schemas[name]["properties"][prop_name] = {"$ref": SCHEMA_REF + hoisted}
         else:
