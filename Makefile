@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: install install-mock generate check-generated lint format typecheck unit test mock demo \
+.PHONY: install install-mock generate check-generated lint zizmor format typecheck unit test mock demo \
         bench bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export \
         bench-outbox update-spec clean docs docs-serve browser servers dist release-notes shared-specs
 
@@ -31,9 +31,14 @@ check-generated: install ## fail if generated/ differs from what `make generate`
 	@if $(PY311); then $(PY) -m scripts.generate --check; \
 	else echo "check-generated: not on Python < 3.11 (openapi-python-client 0.29.1 needs 3.11; CI checks it there)"; fi
 
-lint: install
+lint: install zizmor
 	$(BIN)/ruff check carecloud_async scripts tests examples
 	$(BIN)/ruff format --check carecloud_async scripts tests examples
+
+# --offline: no GitHub API calls (the audits that need them are skipped), so the result depends on
+# the files alone; any finding at the default settings fails.
+zizmor: install ## audit .github/ (workflows, dependabot.yml) for the GitHub Actions supply-chain rules (issue 28)
+	$(BIN)/zizmor --offline --no-progress --collect=workflows,dependabot .
 
 format: install
 	$(BIN)/ruff check --fix carecloud_async scripts tests examples
@@ -119,9 +124,9 @@ dist: install ## wheel + sdist into dist/, checked: twine, each installed alone 
 	$(PY) -m build --outdir dist
 	$(PY) -m scripts.release_check
 
-release-notes: install ## build/release-notes.md: the CHANGELOG section of the version in carecloud_async/_version.py
+release-notes: install ## build/release-notes.md: the CHANGELOG section of the version in carecloud_async/_version.py (REPOSITORY_URL=https://github.com/o/r: and how to verify the files)
 	mkdir -p build
-	$(PY) -m scripts.changelog notes > build/release-notes.md
+	$(PY) -m scripts.changelog notes $(if $(REPOSITORY_URL),--repository "$(REPOSITORY_URL)") > build/release-notes.md
 
 clean:
 	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache

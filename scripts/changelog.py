@@ -9,8 +9,10 @@ The format (newest first, below the ``# Changelog`` title and its intro paragrap
 
 Commands (``python -m scripts.changelog ...``):
 
-- ``notes [VERSION]``: the section of a released VERSION, by default the current one (the
-  release workflow's notes); exit 1 if it is missing or still undated;
+- ``notes [VERSION] [--repository URL]``: the section of a released VERSION, by default the
+  current one (the release workflow's notes); exit 1 if it is missing or still undated. With
+  ``--repository`` (the release workflow gives its own), a last part says how to verify the
+  downloaded files against their PyPI attestations;
 - ``next``: the version the pending entries ask for: the largest suggested bump applied to the
   current version (``carecloud_async/_version.py``, the one place the version is written);
 - ``release [VERSION] [--date YYYY-MM-DD]``: fold every pending section into one
@@ -35,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHANGELOG = ROOT / "CHANGELOG.md"
 VERSION_FILE = ROOT / "carecloud_async" / "_version.py"
+DIST_NAME = "carecloud_async"  # the wheel's and the sdist's file names (carecloud-async, normalised)
 UNRELEASED = "unreleased"
 LEVELS = ("patch", "minor", "major")
 
@@ -131,6 +134,45 @@ def release_notes(text: str, version: str) -> str:
     raise ChangelogError(f"CHANGELOG.md has no section for {version}")
 
 
+def verification_notes(version: str, repository: str) -> str:
+    """How to check that a downloaded wheel or sdist of ``version`` is the one this repository built.
+
+    The release workflow publishes with trusted publishing, and PyPI keeps a PEP 740 attestation
+    for each file: signed (Sigstore) by the workflow of ``repository`` that built it.
+    ``pypi-attestations verify pypi`` fetches it and checks the signature, the file's SHA-256 and
+    the signer.
+
+    >>> notes = verification_notes("v0.2.0", "https://github.com/o/r")
+    >>> for line in notes.splitlines():
+    ...     if line.startswith("pypi-attestations"):
+    ...         print(line)
+    pypi-attestations verify pypi --repository https://github.com/o/r carecloud_async-0.2.0-py3-none-any.whl
+    pypi-attestations verify pypi --repository https://github.com/o/r carecloud_async-0.2.0.tar.gz
+    """
+    version = version.removeprefix("v")
+    parse_version(version)
+    if not re.fullmatch(r"https://[\w.-]+/[\w.-]+/[\w.-]+", repository):
+        raise ChangelogError(f"not a repository URL (https://host/owner/name): {repository!r}")
+    files = [f"{DIST_NAME}-{version}-py3-none-any.whl", f"{DIST_NAME}-{version}.tar.gz"]
+    commands = "\n".join(f"pypi-attestations verify pypi --repository {repository} {name}" for name in files)
+    return f"""### Verifying a download
+
+The wheel and the sdist were built by this repository's release workflow and published to PyPI
+with trusted publishing; PyPI keeps a signed [PEP 740](https://peps.python.org/pep-0740/)
+attestation for each, naming the workflow and the commit that built it. To check a file you
+downloaded (from PyPI or from this release), in the folder that holds it:
+
+```sh
+python -m pip install pypi-attestations
+{commands}
+```
+
+Each command fetches the file's attestation from PyPI and checks its signature (Sigstore, with its
+public transparency log), that it names this repository's workflow, and that the file's SHA-256 is
+the one signed. It prints `OK: <file>`; anything else means the file is not the one published.
+"""
+
+
 def parse_version(version: str) -> tuple[int, int, int]:
     match = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)", version.strip())
     if not match:
@@ -225,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     notes = commands.add_parser("notes", help="print the release notes of VERSION (default: the current one)")
     notes.add_argument("version", nargs="?")
+    notes.add_argument("--repository", help="https URL of the repository that built the release: add how to verify it")
     commands.add_parser("next", help="print the version the pending entries ask for")
     prepare = commands.add_parser("release", help="date the pending entries as VERSION and set the version")
     prepare.add_argument("version", nargs="?")
@@ -233,7 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         text = args.changelog.read_text(encoding="utf-8")
         if args.command == "notes":
-            sys.stdout.write(release_notes(text, args.version or read_version(args.version_file)))
+            version = args.version or read_version(args.version_file)
+            notes_text = release_notes(text, version)
+            if args.repository:
+                notes_text += "\n" + verification_notes(version, args.repository)
+            sys.stdout.write(notes_text)
         elif args.command == "next":
             version, why = next_version(text, read_version(args.version_file))
             print(version)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import changelog, spec_diff, update_spec
+from scripts import changelog, release_check, spec_diff, update_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,6 +154,45 @@ def test_command_line_release_then_notes(tmp_path: Path) -> None:
     assert notes.returncode == 0
     assert "`GET /target-groups` (getTargetGroups) added" in notes.stdout
     assert "## " not in notes.stdout.replace("### ", "")
+
+
+def test_release_notes_say_how_to_verify_the_files(tmp_path: Path) -> None:
+    path = tmp_path / "CHANGELOG.md"
+    path.write_text(RELEASED, encoding="utf-8")
+
+    def notes(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 (our own script)
+            [sys.executable, "-m", "scripts.changelog", "--changelog", str(path), "notes", "v0.2.0", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    plain = notes()
+    assert plain.stdout == changelog.release_notes(RELEASED, "0.2.0")  # without a repository: the section only
+    verified = notes("--repository", "https://github.com/example/carecloud-async")
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith(plain.stdout + "\n### Verifying a download\n")
+    for name in ("carecloud_async-0.2.0-py3-none-any.whl", "carecloud_async-0.2.0.tar.gz"):
+        command = f"pypi-attestations verify pypi --repository https://github.com/example/carecloud-async {name}"
+        assert f"\n{command}\n" in verified.stdout
+    assert "## " not in verified.stdout.replace("### ", "")  # still one section's body
+    bad = notes("--repository", "github.com/example/carecloud-async; rm -rf /")
+    assert bad.returncode == 1
+    assert "not a repository URL" in bad.stderr
+
+
+def test_the_files_the_notes_name_are_the_ones_the_release_check_accepts(tmp_path: Path) -> None:
+    # the names `make dist` builds (hatch: carecloud_async-0.2.0-py3-none-any.whl, pure Python) and
+    # scripts/release_check.py insists on; a renamed package fails here rather than in users' hands
+    notes = changelog.verification_notes("0.2.0", "https://github.com/o/r")
+    named = [line.rsplit(" ", 1)[1] for line in notes.splitlines() if line.startswith("pypi-attestations verify")]
+    assert named == ["carecloud_async-0.2.0-py3-none-any.whl", "carecloud_async-0.2.0.tar.gz"]
+    for name in named:
+        (tmp_path / name).touch()
+    wheel, sdist = release_check.artifacts(tmp_path, "0.2.0")
+    assert [wheel.name, sdist.name] == named
 
 
 def test_the_version_is_written_in_one_place() -> None:
