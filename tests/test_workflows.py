@@ -38,6 +38,7 @@ from carecloud_async.workflows import (
     CardNotAssignable,
     Checkout,
     CreatedEvent,
+    DuplicateBill,
     IncompleteResponse,
     PropertyValue,
     SentPurchase,
@@ -45,6 +46,7 @@ from carecloud_async.workflows import (
     checkout,
     chunked,
     create_event,
+    final_bill,
     find_card,
     find_customer_by_card,
     find_customers,
@@ -499,6 +501,7 @@ async def test_checkout_recommends_accepts_the_chosen_codes_and_sends_the_paymen
         "customer_id": "c1",
         "bill": {
             **bill_json,
+            "total_price": 688.8,  # 700 less the 7 the points paid and the 4.2 of credit
             "purchase_type_id": "pt-1",
             "canceled": False,
             "payment_type": "S",
@@ -529,14 +532,74 @@ async def test_checkout_steps_without_accept_payment_send_no_recap(cc: CareCloud
     assert "customer_id" not in body
 
 
-async def test_send_purchase_already_exists_on_bill_id_means_it_landed(cc: CareCloud, api: respx.MockRouter) -> None:
+async def test_send_purchase_already_exists_for_a_bill_never_sent_is_not_success(
+    cc: CareCloud, api: respx.MockRouter
+) -> None:
+    # Issue 21, item 1: a bill_id the server holds, which this checkout never sent (a reused id),
+    # is not "already recorded": nothing was recorded by this call.
     send = api.post("/purchases/actions/send-purchase").mock(
         return_value=bad_request({"name": "bill_id", "reason": "already_exists", "message": "Bill already sent"})
     )
     steps = Checkout(cc, store_id="s1", cashdesk_number=1, bill=a_bill("B-7"), customer_id="c1")
-    purchase = await steps.send_purchase(purchase_type_id="pt-1")
-    assert purchase == SentPurchase(bill_id="B-7", purchase_id=None, already_recorded=True)
+    with pytest.raises(DuplicateBill, match="already has a purchase with bill_id 'B-7'") as caught:
+        await steps.send_purchase(purchase_type_id="pt-1")
+    assert caught.value.bill_id == "B-7"
+    assert isinstance(caught.value.__cause__, BadRequest)
     assert send.call_count == 1
+
+
+async def test_send_purchase_again_after_a_lost_answer_takes_the_duplicate_as_success(
+    cc: CareCloud, api: respx.MockRouter
+) -> None:
+    send = api.post("/purchases/actions/send-purchase").mock(
+        side_effect=[httpx.ReadTimeout("slow"), bad_request({"name": "bill_id", "reason": "already_exists"})]
+    )
+    steps = Checkout(cc, store_id="s1", cashdesk_number=1, bill=a_bill("B-7"), customer_id="c1")
+    with pytest.raises(RequestTimeout):
+        await steps.send_purchase(purchase_type_id="pt-1")
+    purchase = await steps.send_purchase(purchase_type_id="pt-1")  # the very bill, sent again
+    assert purchase == SentPurchase(bill_id="B-7", purchase_id=None, already_recorded=True)
+    assert sent(send, 0) == sent(send, 1)
+    steps.bill.bill_items[0].quantity = 2.0  # another bill under the same id: refused before sending
+    with pytest.raises(RequestValidationError, match="already sent bill 'B-7' with other content"):
+        await steps.send_purchase(purchase_type_id="pt-1")
+    assert send.call_count == 2
+
+
+async def test_cancel_through_checkout_follows_the_cancel_rule(cc: CareCloud, api: respx.MockRouter) -> None:
+    # Issue 21, item 1: a cancel is the original bill with canceled true, a new bill_id and
+    # bill_number = the original bill_id (not the original bill_id resent).
+    send = api.post("/purchases/actions/send-purchase").mock(
+        side_effect=[
+            httpx.Response(201, json={"data": {"purchase_id": "p1"}}),
+            httpx.Response(201, json={"data": {"purchase_id": "p2"}}),
+        ]
+    )
+    steps = Checkout(cc, store_id="s1", cashdesk_number=1, bill=a_bill("B-8"), customer_id="c1")
+    with pytest.raises(RequestValidationError, match="cannot be cancelled: this checkout has not recorded it"):
+        await steps.send_purchase(purchase_type_id="pt-1", canceled=True)
+    assert not send.called
+    sale = await steps.send_purchase(purchase_type_id="pt-1")
+    cancel = await steps.send_purchase(purchase_type_id="pt-1", canceled=True)
+    assert cancel == SentPurchase(bill_id="CB-8", purchase_id="p2", already_recorded=False, cancels="B-8")
+    original, cancelling = sent(send, 0), sent(send, 1)
+    assert (cancelling["bill"]["canceled"], cancelling["bill"]["bill_id"], cancelling["bill"]["bill_number"]) == (
+        True,
+        "CB-8",
+        "B-8",
+    )
+    for body in (original, cancelling):  # everything else as in the original
+        del body["bill"]["canceled"], body["bill"]["bill_id"]
+        body["bill"].pop("bill_number", None)
+    assert cancelling == original
+    assert sale.purchase_id == "p1"
+    with pytest.raises(RequestValidationError, match="already cancelled by bill 'CB-8'"):
+        await steps.cancel_purchase(new_bill_id="X-9")
+    with pytest.raises(RequestValidationError, match="keeps the original's purchase_type_id"):
+        await steps.send_purchase(purchase_type_id="pt-2", canceled=True)
+    with pytest.raises(RequestValidationError, match="needs a new bill_id and bill_number"):
+        final_bill(a_bill("B-8"), purchase_type_id="pt-1", payment_type="S", canceled=True)
+    assert send.call_count == 2
 
 
 async def test_send_purchase_resends_after_a_timeout_and_takes_the_duplicate_as_success(
