@@ -72,7 +72,7 @@ class PurchaseFake:
         return httpx.Response(404, json={"error": {"title": f"not in the fake: {request.method} {path}"}})
 
     def _accept(self, body: dict[str, Any]) -> httpx.Response:
-        customer = body.get("customer_id")
+        customer = str(body.get("customer_id", ""))
         price = float(body["bill"]["total_price"])
         points = min(float(body.get("max_points", 0)), self.points.get(customer, 0.0), price / POINT_VALUE)
         points_value = round(points * POINT_VALUE, 2)
@@ -112,7 +112,7 @@ class PurchaseFake:
         bill_id = bill["bill_id"]
         if bill_id in self.bills:
             return refusal("bill_id", "already_exists")
-        customer = body.get("customer_id")
+        customer = str(body.get("customer_id", ""))
         recap = bill.get("payment_recap", {})
         points, credit = float(recap.get("credit_points", 0)), float(recap.get("amount_for_credit", 0))
         if bill["canceled"]:
@@ -130,8 +130,7 @@ class PurchaseFake:
                 return refusal("payment_recap.credit_points", "not_allowed_value")
             if credit > self.credit.get(customer, 0.0) + 1e-9:
                 return refusal("payment_recap.amount_for_credit", "not_allowed_value")
-            if customer is not None:
-                self.points[customer] = self.points.get(customer, 0.0) - points
-                self.credit[customer] = self.credit.get(customer, 0.0) - credit
+            self.points[customer] = self.points.get(customer, 0.0) - points
+            self.credit[customer] = self.credit.get(customer, 0.0) - credit
         self.bills[bill_id] = body
         return httpx.Response(201, json={"data": {"purchase_id": f"pu-{next(self._ids)}"}})
