@@ -271,7 +271,13 @@ class CustomerServer:
         api.post("/customers").mock(side_effect=self.create)
         api.route(method="GET", path__regex=r"/customers/[^/]+$").mock(side_effect=self.read)
         api.route(method="PUT", path__regex=r"/customers/[^/]+$").mock(side_effect=self.replace)
-        api.route(method="POST", path__regex=r"/customers/[^/]+/property-records/batch$").mock(side_effect=self.batch)
+        self.batch_route = api.route(method="POST", path__regex=r"/customers/[^/]+/property-records/batch$").mock(
+            side_effect=self.batch
+        )
+        api.route(method="GET", path__regex=r"/customers/[^/]+/property-records$").mock(
+            side_effect=self.read_properties
+        )
+        self.writes: list[str] = []  # "METHOD path" of every write after the creations
 
     async def find(self, request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(0.01)  # a real round trip: lets concurrent syncs overlap
@@ -291,16 +297,36 @@ class CustomerServer:
         customer_id = f"c{self.created}"
         self.customers[customer_id] = {"customer_id": customer_id, **body["customer"]}
         self.sources.append({**body["customer_source"], "customer_id": customer_id})
+        for record in body.get("property_records", []):
+            self.properties.setdefault(customer_id, {})[record["property_id"]] = record["property_value"]
         return httpx.Response(201, json={"data": {"customer_id": customer_id}})
 
     def read(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"data": copy.deepcopy(self.customers[request.url.path.rsplit("/", 1)[1]])})
 
     def replace(self, request: httpx.Request) -> httpx.Response:
+        self.writes.append(f"PUT {request.url.path}")
         self.customers[request.url.path.rsplit("/", 1)[1]] = json.loads(request.content)["customer"]
         return httpx.Response(204)
 
+    def read_properties(self, request: httpx.Request) -> httpx.Response:
+        customer_id = request.url.path.split("/customers/", 1)[1].split("/", 1)[0]
+        values = self.properties.get(customer_id, {})
+        # Enum properties come back as lists of items, whatever ids were written.
+        records = [
+            {
+                "property_id": name,
+                "property_record_id": f"{name}:{customer_id}",
+                "property_value": [{"id": v, "name": v.title(), "state": 1} for v in value]
+                if isinstance(value, list)
+                else value,
+            }
+            for name, value in values.items()
+        ]
+        return listing("property_records", records)
+
     def batch(self, request: httpx.Request) -> httpx.Response:
+        self.writes.append(f"POST {request.url.path}")
         customer_id = request.url.path.split("/customers/", 1)[1].split("/", 1)[0]
         for record in json.loads(request.content)["property_records"]:
             self.properties.setdefault(customer_id, {})[record["property_id"]] = record["property_value"]
@@ -327,6 +353,31 @@ async def test_sync_customer_creates_then_updates_without_a_duplicate(cc: CareCl
 
     third = await sync_customer(cc, CustomerSyncRecord("E1", {"email": "jane@new.cz"}), customer_source_id=SOURCE)
     assert third.action == "unchanged"
+
+
+async def test_a_second_sync_of_unchanged_records_writes_nothing(cc: CareCloud, api: respx.MockRouter) -> None:
+    # Issue 21, item 4: a record with properties was rewritten (and reported "updated") on every sync.
+    server = CustomerServer(api)
+    records = [
+        CustomerSyncRecord(
+            f"E{n}", {"email": f"c{n}@x.cz", "language_id": "en"}, {"club": "gold", "visits": n, "colours": ["red"]}
+        )
+        for n in range(3)
+    ]
+    first = await sync_customers(cc, records, customer_source_id=SOURCE)
+    assert str(first) == "3 created, 0 updated, 0 unchanged, 0 failed"
+    second = await sync_customers(cc, records, customer_source_id=SOURCE)
+    assert str(second) == "0 created, 0 updated, 3 unchanged, 0 failed"
+    assert server.writes == []
+    changed = [CustomerSyncRecord("E1", {"email": "c1@x.cz"}, {"club": "gold", "visits": 7, "colours": ["red"]})]
+    third = await sync_customers(cc, changed, customer_source_id=SOURCE)
+    assert [o.changed for o in third.updated] == [("property_records.visits",)]
+    customer_id = next(r["customer_id"] for r in server.sources if r["external_id"] == "E1")
+    assert server.writes == [
+        f"POST /webservice/rest-api/enterprise-interface/v1.0/customers/{customer_id}/property-records/batch"
+    ]
+    assert sent(server.batch_route) == {"property_records": [{"property_id": "visits", "property_value": 7}]}
+    assert server.properties[customer_id] == {"club": "gold", "visits": 7, "colours": ["red"]}
 
 
 async def test_sync_customers_bulk_reports_and_never_duplicates_a_repeated_external_id(
