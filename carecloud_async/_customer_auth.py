@@ -228,6 +228,22 @@ class CustomerAuth(TokenAuth):
             assert self._customer_id is not None
             return self._customer_id
 
+    async def adopt_customer_login(self, customer_id: str, credentials: CustomerCredentials | None = None) -> None:
+        """Record a customer login the server made by itself on the current token (a Customer API
+        sign-up with ``autologin``): :attr:`customer_id` is then ``customer_id``. With
+        ``credentials`` the customer is logged in again if the token ever has to be replaced;
+        without, that replacement leaves no customer logged in.
+
+            await auth.adopt_customer_login(new_customer_id, CustomerCredentials("email", email, pw))
+        """
+        customer_id = required_text(customer_id, "customer_id")
+        if credentials is not None and not isinstance(credentials, CustomerCredentials):
+            raise ConfigurationError("credentials must be a carecloud_async.CustomerCredentials")
+        async with self._lock:
+            if self._token_id is None:
+                raise AuthenticationError("no device token is in use: nothing can be logged in on it")
+            self._credentials, self._customer_token, self._customer_id = credentials, self._token_id, customer_id
+
     async def logout_customer(self, client: httpx.AsyncClient) -> None:
         """Log the customer out of this device's token (``POST /tokens/{token_id}/actions/logout``);
         the token stays valid and the kept credentials are forgotten. A 401 (token no longer

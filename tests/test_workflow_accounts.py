@@ -11,7 +11,16 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from workflow_clients import enterprise_api, enterprise_client, listing, on_prism, refusal, sent
+from workflow_clients import (
+    customer_api,
+    customer_client,
+    enterprise_api,
+    enterprise_client,
+    listing,
+    on_prism,
+    refusal,
+    sent,
+)
 
 from carecloud_async import BadRequest, CareCloud, RequestValidationError
 from carecloud_async.workflows import (
@@ -24,6 +33,7 @@ from carecloud_async.workflows import (
     check_password,
     find_customer_by_external_id,
     find_customer_id_by_external_id,
+    get_logged_in_customer,
     sign_up_customer,
     sign_up_options,
     sync_customer,
@@ -171,6 +181,49 @@ async def test_sign_up_customer_created_but_interest_refused_says_which_customer
     assert caught.value.customer_id == "c9"
     assert caught.value.interest_ids == ("i2", "i3")
     assert isinstance(caught.value.__cause__, BadRequest)
+
+
+NEW_CUSTOMER = {"customer_id": "c9", "personal_information": {"email": "new@x.cz", "language_id": "en"}}
+
+
+async def test_sign_up_with_autologin_on_the_customer_api_logs_the_new_customer_in() -> None:
+    # Issue 21, item 5: the server logs the new customer in; the client must know it.
+    with customer_api() as router:
+        router.post("/customers").respond(201, json={"data": {"customer_id": "c9"}})
+        me = router.get("/customers").mock(return_value=listing("customers", [NEW_CUSTOMER]))
+        login = router.post("/tokens/tok-1/actions/login")
+        async with customer_client() as cc:
+            new = await sign_up_customer(
+                cc,
+                personal_information={"email": "new@x.cz", "language_id": "en"},
+                customer_source_id=SOURCE,
+                password="Spring-2026",
+                autologin=True,
+            )
+            assert new.customer_id == "c9"
+            assert cc.customer_id == "c9"
+            customer = await get_logged_in_customer(cc)
+            assert customer.customer_id == "c9"
+            assert me.called
+            assert not login.called  # the sign-up itself logged the customer in
+            assert "Spring-2026" not in repr(cc.auth)
+            # The token is replaced (a 401): the new customer is logged in again on the new one.
+            router.routes["tokens"].respond(201, json={"data": {"token_id": "tok-2"}})
+            relogin = router.post("/tokens/tok-2/actions/login").respond(200, json={"data": {"customer_id": "c9"}})
+            me.side_effect = [httpx.Response(401), listing("customers", [NEW_CUSTOMER])]
+            assert (await get_logged_in_customer(cc)).customer_id == "c9"
+            assert sent(relogin) == {"login_type": "email", "login_value": "new@x.cz", "password": "Spring-2026"}
+            assert cc.customer_id == "c9"
+
+
+async def test_sign_up_without_autologin_logs_nobody_in() -> None:
+    with customer_api() as router:
+        router.post("/customers").respond(201, json={"data": {"customer_id": "c9"}})
+        async with customer_client() as cc:
+            await sign_up_customer(
+                cc, personal_information={"email": "new@x.cz", "language_id": "en"}, customer_source_id=SOURCE
+            )
+            assert cc.customer_id is None
 
 
 def test_check_password_rules() -> None:
