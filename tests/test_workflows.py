@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timezone
 from typing import Any, cast
@@ -42,6 +44,7 @@ from carecloud_async.workflows import (
     IncompleteResponse,
     PropertyValue,
     SentPurchase,
+    UpdateConflict,
     assign_free_card,
     checkout,
     chunked,
@@ -353,68 +356,121 @@ def cards_answer(**card: Any) -> dict[str, Any]:
     }
 
 
-async def test_assign_free_card_checks_the_card_then_assigns_it(cc: CareCloud, api: respx.MockRouter) -> None:
-    lookup = api.get("/cards").respond(200, json=cards_answer(card_id="k1"))
-    validate = api.post("/cards/actions/validate-free-card").respond(200, json={"data": {"is_free_to_use": True}})
-    assign = api.post("/cards/actions/assign-free-card").respond(200, json={"data": {"card_id": "k1"}})
+class CardServer:
+    """Cards as CareCloud keeps them: ``GET /cards?card_number=``, ``GET`` and whole-record ``PUT
+    /cards/{card_id}``, and the assign-free-card action, which refuses a customer who holds a
+    card of that type already (the vendor's PUT does not)."""
+
+    def __init__(self, api: respx.MockRouter, *cards: dict[str, Any]) -> None:
+        self.cards = {card["card_id"]: {"card_type_id": "ct1", "state": 1, **card} for card in cards}
+        self.puts: list[dict[str, Any]] = []
+        self.refuse_put: httpx.Response | None = None
+        self.after_read: Any = lambda: None
+        api.get("/cards").mock(side_effect=self.find)
+        api.route(method="GET", path__regex=r"/cards/[^/]+$").mock(side_effect=self.read)
+        api.route(method="PUT", path__regex=r"/cards/[^/]+$").mock(side_effect=self.put)
+        self.action = api.post("/cards/actions/assign-free-card").mock(side_effect=self.assign_action)
+        api.post("/cards/actions/validate-free-card").respond(200, json={"data": {"is_free_to_use": True}})
+
+    def find(self, request: httpx.Request) -> httpx.Response:
+        number = request.url.params["card_number"]
+        found = [card for card in self.cards.values() if card["card_number"] == number]
+        return httpx.Response(200, json={"data": {"cards": found, "total_items": len(found)}})
+
+    def read(self, request: httpx.Request) -> httpx.Response:
+        answer = httpx.Response(200, json={"data": copy.deepcopy(self.cards[request.url.path.rsplit("/", 1)[1]])})
+        self.after_read()
+        return answer
+
+    def put(self, request: httpx.Request) -> httpx.Response:
+        if self.refuse_put is not None:
+            return self.refuse_put
+        card = json.loads(request.content)["card"]
+        self.puts.append(card)
+        self.cards[request.url.path.rsplit("/", 1)[1]] = card
+        return httpx.Response(204)
+
+    def assign_action(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        held = [c for c in self.cards.values() if c.get("customer_id") == body["customer_id"]]
+        if any(c["card_type_id"] == body["card_type_id"] for c in held):
+            return bad_request({"name": "card_type_id", "reason": "already_exists"})
+        return httpx.Response(200, json={"data": {"card_id": "?"}})
+
+
+@pytest.mark.parametrize("holds_one_already", [False, True])
+async def test_assign_free_card_puts_the_whole_card_with_the_customer(
+    cc: CareCloud, api: respx.MockRouter, *, holds_one_already: bool
+) -> None:
+    # Issue 21, item 6: the vendor's flow (read the card, check it is free, PUT the whole card with
+    # customer_id) also serves a customer who already holds a card of this type; the
+    # assign-free-card action refuses that customer.
+    free = {"card_id": "k1", "card_number": CARD_NUMBER, "valid_to": "2030-12-31 00:00:00", "store_id": "st1"}
+    held = {"card_id": "k0", "card_number": "1000000000009", "customer_id": "c1"}
+    server = CardServer(api, free, *([held] if holds_one_already else []))
     assigned = await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
     assert assigned == AssignedCard(card_id="k1", card_number=CARD_NUMBER, card_type_id="ct1", customer_id="c1")
-    assert lookup.calls[0].request.url.params["card_number"] == CARD_NUMBER
-    assert sent(validate) == {"card_number": CARD_NUMBER}
-    assert sent(assign) == {"card_type_id": "ct1", "customer_id": "c1", "card_number": CARD_NUMBER}
+    assert server.puts == [{**free, "card_type_id": "ct1", "state": 1, "customer_id": "c1"}]  # nothing else lost
+    assert server.cards["k1"]["customer_id"] == "c1"
+    assert not server.action.called
+
+
+async def test_assign_free_card_refuses_a_card_taken_between_look_up_and_write(
+    cc: CareCloud, api: respx.MockRouter
+) -> None:
+    server = CardServer(api, {"card_id": "k1", "card_number": CARD_NUMBER})
+
+    def someone_else_takes_it() -> None:
+        server.cards["k1"]["customer_id"] = "c2"
+
+    server.after_read = someone_else_takes_it  # after update_record's first read
+    with pytest.raises((CardNotAssignable, UpdateConflict)):
+        await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
+    assert server.puts == []
+    assert server.cards["k1"]["customer_id"] == "c2"
 
 
 @pytest.mark.parametrize(
-    ("cards", "free", "card_type_id", "reason"),
+    ("cards", "card_type_id", "reason"),
     [
-        ({"data": {"cards": [], "total_items": 0}}, True, None, "not_found"),
-        (cards_answer(card_id="k1", customer_id="c2"), True, None, "assigned_to_other_customer"),
-        (cards_answer(card_id="k1", state=0), True, None, "blocked"),
-        (cards_answer(card_id="k1"), False, None, "not_free"),
-        (cards_answer(card_id="k1"), True, "ct-other", "card_type_mismatch"),
+        ({"data": {"cards": [], "total_items": 0}}, None, "not_found"),
+        (cards_answer(card_id="k1", customer_id="c2"), None, "assigned_to_other_customer"),
+        (cards_answer(card_id="k1", state=0), None, "blocked"),
+        (cards_answer(card_id="k1"), "ct-other", "card_type_mismatch"),
     ],
 )
 async def test_assign_free_card_refuses_a_card_that_cannot_be_assigned(
-    cc: CareCloud, api: respx.MockRouter, *, cards: dict[str, Any], free: bool, card_type_id: str | None, reason: str
+    cc: CareCloud, api: respx.MockRouter, *, cards: dict[str, Any], card_type_id: str | None, reason: str
 ) -> None:
     api.get("/cards").respond(200, json=cards)
-    validate = api.post("/cards/actions/validate-free-card").respond(200, json={"data": {"is_free_to_use": free}})
-    assign = api.post("/cards/actions/assign-free-card")
+    put = api.route(method="PUT", path__regex=r"/cards/")
     with pytest.raises(CardNotAssignable) as caught:
         await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1", card_type_id=card_type_id)
     assert caught.value.reason == reason
     assert caught.value.card_number == CARD_NUMBER
     assert (caught.value.card is None) == (reason == "not_found")
-    assert validate.called == (reason == "not_free")
-    assert not assign.called
+    assert not put.called
 
 
 async def test_assign_free_card_already_held_by_the_customer_sends_nothing(
     cc: CareCloud, api: respx.MockRouter
 ) -> None:
-    api.get("/cards").respond(200, json=cards_answer(card_id="k1", customer_id="c1"))
-    validate = api.post("/cards/actions/validate-free-card")
-    assign = api.post("/cards/actions/assign-free-card")
+    server = CardServer(api, {"card_id": "k1", "card_number": CARD_NUMBER, "customer_id": "c1"})
     assigned = await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
     assert assigned.already_assigned
     assert assigned.card_id == "k1"
-    assert not validate.called
-    assert not assign.called
+    assert server.puts == []
 
 
 async def test_assign_free_card_server_refusal_and_bad_input(cc: CareCloud, api: respx.MockRouter) -> None:
-    lookup = api.get("/cards").respond(200, json=cards_answer(card_id="k1"))
-    api.post("/cards/actions/validate-free-card").respond(200, json={"data": {"is_free_to_use": True}})
-    api.post("/cards/actions/assign-free-card").mock(
-        return_value=bad_request({"name": "card_type_id", "reason": "already_exists"})
-    )
+    server = CardServer(api, {"card_id": "k1", "card_number": CARD_NUMBER})
+    server.refuse_put = bad_request({"name": "valid_to", "reason": "invalid_value_format"})
     with pytest.raises(BadRequest) as caught:
         await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
-    assert caught.value.invalid_params[0].name == "card_type_id"
-    assert lookup.call_count == 1
+    assert caught.value.invalid_params[0].name == "valid_to"
     with pytest.raises(RequestValidationError, match="customer_id must be a non-empty string"):
         await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="")
-    assert lookup.call_count == 1
+    assert server.cards["k1"].get("customer_id") is None
 
 
 # ---------------------------------------------------------------- 5. POS checkout
