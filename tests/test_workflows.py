@@ -34,6 +34,7 @@ from carecloud_async import (
 )
 from carecloud_async.workflows import (
     MAX_BATCH_SIZE,
+    AmbiguousCustomer,
     AssignedCard,
     BatchSummary,
     BatchSyncError,
@@ -51,10 +52,13 @@ from carecloud_async.workflows import (
     create_event,
     final_bill,
     find_card,
+    find_customer,
     find_customer_by_card,
     find_customers,
     make_property_records,
     payment_recap,
+    search_customer,
+    search_customer_records,
     search_customers,
     send_otp,
     send_password_setup_email,
@@ -204,13 +208,100 @@ async def test_find_customers_filters_by_email_and_phone_over_every_page(cc: Car
 
 async def test_find_customers_needs_an_identifier(cc: CareCloud, api: respx.MockRouter) -> None:
     route = api.get("/customers")
-    with pytest.raises(RequestValidationError, match="needs an email or a phone"):
+    with pytest.raises(RequestValidationError, match="give at least one of email, phone, first_name"):
         await find_customers(cc)
+    with pytest.raises(RequestValidationError, match="give at least one of"):
+        await find_customers(cc, short_salutation=True)  # an option, not a filter
+    with pytest.raises(RequestValidationError, match="emails must be a list of strings"):
+        await find_customers(cc, emails="jane@example.com")
     with pytest.raises(RequestValidationError, match="email must be a non-empty string"):
         await find_customers(cc, email="")
     with pytest.raises(RequestValidationError, match="max_items must be a whole number >= 1"):
         await find_customers(cc, email="jane@example.com", max_items=0)
     assert not route.called
+
+
+async def test_find_customers_by_name_birth_date_and_every_other_filter(cc: CareCloud, api: respx.MockRouter) -> None:
+    # Issue 21, item 7: the vendor's "Search customers" use case searches by name and birth date too.
+    route = api.get("/customers").mock(return_value=httpx.Response(200, json={"data": {"customers": [CUSTOMER]}}))
+    customers = await find_customers(
+        cc,
+        first_name="Jane",
+        last_name="Doe",
+        birthdate=date(1985, 2, 12),
+        customer_source_id="src-1",
+        emails=["jane@example.com", "j@example.com"],
+        customer_ids=["c1", "c7"],
+        short_salutation=True,
+    )
+    assert [c.customer_id for c in customers] == ["c1"]
+    params = route.calls[0].request.url.params
+    assert {name: params.get_list(name) for name in params} == {
+        "first_name": ["Jane"],
+        "last_name": ["Doe"],
+        "birthdate": ["1985-02-12"],
+        "customer_source_id": ["src-1"],
+        "email_list[]": ["jane@example.com", "j@example.com"],
+        "customer_ids[]": ["c1", "c7"],
+        "customer_short_salutation": ["true"],
+        "count": ["100"],
+        "offset": ["0"],
+    }
+
+
+async def test_find_customer_is_exactly_one_or_none_and_several_raise(cc: CareCloud, api: respx.MockRouter) -> None:
+    route = api.get("/customers").mock(
+        side_effect=[
+            httpx.Response(200, json={"data": {"customers": [CUSTOMER], "total_items": 1}}),
+            httpx.Response(200, json={"data": {"customers": [], "total_items": 0}}),
+            httpx.Response(
+                200, json={"data": {"customers": [CUSTOMER, {**CUSTOMER, "customer_id": "c2"}], "total_items": 5}}
+            ),
+        ]
+    )
+    jane = await find_customer(cc, last_name="Doe", birthdate="1985-02-12")
+    assert jane is not None
+    assert jane.customer_id == "c1"
+    assert await find_customer(cc, last_name="Nobody") is None
+    with pytest.raises(AmbiguousCustomer, match="customers match first_name: c1, c2") as caught:
+        await find_customer(cc, first_name="Jane")
+    assert caught.value.customer_ids == ("c1", "c2")
+    assert "Jane" not in str(caught.value)  # the filters' values are personal data
+    assert route.calls[0].request.url.params["count"] == "2"  # two are enough to know it is not one
+
+
+async def test_search_customer_records_and_the_exactly_one_search(cc: CareCloud, api: respx.MockRouter) -> None:
+    # Issue 21, item 7: search-customers answers ids only; the use case goes on to read the records.
+    search = api.get("/customers/actions/search-customers").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json={"data": {"strict": [{"customer_id": "c2", "match": 80}, {"customer_id": "c1", "match": 100}]}},
+            ),
+            httpx.Response(200, json={"data": {"strict": [{"customer_id": "c1", "match": 100}]}}),
+            httpx.Response(
+                200,
+                json={"data": {"strict": [{"customer_id": "c1", "match": 100}, {"customer_id": "c2", "match": 90}]}},
+            ),
+        ]
+    )
+    api.get("/customers/c1").respond(200, json={"data": CUSTOMER})
+    api.get("/customers/c2").respond(200, json={"data": {**CUSTOMER, "customer_id": "c2"}})
+    details: dict[str, Any] = {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "birthdate": date(1985, 2, 12),
+        "card_number": CARD_NUMBER,
+    }
+    records = await search_customer_records(cc, **details)
+    assert [r.customer_id for r in records] == ["c1", "c2"]  # best match first
+    assert records[0].personal_information.first_name == "Jane"
+    one = await search_customer(cc, **details)
+    assert one is not None
+    assert one.customer_id == "c1"
+    with pytest.raises(AmbiguousCustomer):
+        await search_customer(cc, **details)
+    assert search.call_count == 3
 
 
 async def test_find_customer_by_card_reads_the_card_then_its_holder(cc: CareCloud, api: respx.MockRouter) -> None:

@@ -71,8 +71,12 @@ from .customer_sync import (
     sync_customers,
 )
 from .customers import (
+    AmbiguousCustomer,
+    find_customer,
     find_customer_by_card,
     find_customers,
+    search_customer,
+    search_customer_records,
     search_customers,
     send_password_setup_email,
     verify_customer_credentials,
@@ -125,6 +129,7 @@ from .wallet_payments import (
 __all__ = [
     "MAX_BATCH_CONCURRENCY",
     "MAX_BATCH_SIZE",
+    "AmbiguousCustomer",
     "AmbiguousEmail",
     "AmbiguousExternalId",
     "AssignedCard",
@@ -181,6 +186,7 @@ __all__ = [
     "final_bill",
     "find_card",
     "find_card_type",
+    "find_customer",
     "find_customer_by_card",
     "find_customer_by_external_id",
     "find_customer_for_password_reset",
@@ -196,6 +202,8 @@ __all__ = [
     "points_balance",
     "price_after",
     "price_after_payment",
+    "search_customer",
+    "search_customer_records",
     "search_customers",
     "send_abandoned_cart_event",
     "send_cart_updated_event",
