@@ -22,6 +22,7 @@ from carecloud_async.workflows import (
     find_customer,
     find_customer_by_card,
     find_customers,
+    search_customer,
     search_customer_records,
     search_customers,
     send_otp,
@@ -82,8 +83,12 @@ async def test_customer_identification_helpers(prism: mock_server.PrismServer) -
         records = await search_customer_records(
             cc, first_name="John", last_name="Smith", birthdate="1985-02-12", card_number=EXAMPLE_CARD
         )
+        only = await search_customer(
+            cc, first_name="John", last_name="Smith", birthdate="1985-02-12", card_number=EXAMPLE_CARD
+        )
     assert by_name
     assert one is not None
+    assert only is not None
     assert len(records) == len(results)  # Prism answers its example record whatever the id
     assert customer_id
     assert matches
