@@ -42,7 +42,15 @@ from carecloud_async.workflows.purchases import cancelling_bill
 CUSTOMERS = ("c1", "c2")
 START_POINTS = 400.0
 START_CREDIT = 150.0
-RUNS = {"sequences": 0, "steps": 0}
+RUNS = {
+    "sequences": 0,
+    "steps": 0,
+    "sales": 0,
+    "lost answers": 0,
+    "resent and landed": 0,
+    "cancels": 0,
+    "reused ids refused": 0,
+}
 
 prices = st.lists(st.integers(min_value=1, max_value=30_000).map(lambda cents: cents / 100), min_size=1, max_size=3)
 faults = st.sampled_from([None, None, "before", "after"])
@@ -112,6 +120,8 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def succeeded(self, sent: SentPurchase, meant: dict[str, Any]) -> None:
         self.successes.append((sent, meant))
+        RUNS["cancels" if meant["canceled"] else "sales"] += 1
+        RUNS["resent and landed"] += sent.already_recorded
 
     # ------------------------------------------------------------------ rules
 
@@ -201,6 +211,7 @@ class MoneyMachine(RuleBasedStateMachine):
             self.fake.lose_next = None
             return None
         except NetworkError:
+            RUNS["lost answers"] += 1
             # The answer was lost: recorded or not, only a resend of the same bill can tell.
             return Sale(bill, customer, steps) if steps is not None else None
         self.fake.lose_next = None
@@ -278,6 +289,7 @@ class MoneyMachine(RuleBasedStateMachine):
         with pytest.raises(DuplicateBill) as refused:  # not a success: this bill was never recorded
             self.run(steps.send_purchase(purchase_type_id="pt-1"))
         assert refused.value.bill_id == sale.bill.bill_id
+        RUNS["reused ids refused"] += 1
 
     @rule(item_prices=prices)
     def cancel_what_was_never_sent(self, item_prices: list[float]) -> None:
@@ -359,5 +371,6 @@ TestMoneyInvariant = MoneyMachine.TestCase
 
 def test_zz_the_invariant_ran_enough_sequences() -> None:
     # Runs after TestMoneyInvariant in this module (pytest keeps file order): report the size.
-    print(f"\nmoney invariant: {RUNS['sequences']} sequences, {RUNS['steps']} steps")
+    print("\nmoney invariant: " + ", ".join(f"{count} {name}" for name, count in RUNS.items()))
     assert RUNS["sequences"] >= 60
+    assert min(RUNS.values()) > 0  # every kind of step happened
