@@ -207,6 +207,22 @@ class CustomerAuth(TokenAuth):
         async with self._lock:
             await self._drive(client, self._steps(None, inherited_headers(client.headers)))
 
+    async def adopt_customer_login(self, customer_id: str, credentials: CustomerCredentials | None = None) -> None:
+        """Record a customer login the server made by itself on the current token (a Customer API
+        sign-up with ``autologin``): :attr:`customer_id` is then ``customer_id``. With
+        ``credentials`` the customer is logged in again if the token ever has to be replaced;
+        without, that replacement leaves no customer logged in.
+
+            await auth.adopt_customer_login(new_customer_id, CustomerCredentials("email", email, pw))
+        """
+        customer_id = required_text(customer_id, "customer_id")
+        if credentials is not None and not isinstance(credentials, CustomerCredentials):
+            raise ConfigurationError("credentials must be a carecloud_async.CustomerCredentials")
+        async with self._lock:
+            if self._token_id is None:
+                raise AuthenticationError("no device token is in use: nothing can be logged in on it")
+            self._credentials, self._customer_token, self._customer_id = credentials, self._token_id, customer_id
+
     async def login_customer(self, client: httpx.AsyncClient, credentials: CustomerCredentials) -> str:
         """Log a customer in on this device's token (obtained first if needed); returns the
         customer id. The credentials are kept so that the customer is logged in again if the

@@ -11,7 +11,16 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from workflow_clients import enterprise_api, enterprise_client, listing, on_prism, refusal, sent
+from workflow_clients import (
+    customer_api,
+    customer_client,
+    enterprise_api,
+    enterprise_client,
+    listing,
+    on_prism,
+    refusal,
+    sent,
+)
 
 from carecloud_async import BadRequest, CareCloud, RequestValidationError
 from carecloud_async.workflows import (
@@ -24,6 +33,7 @@ from carecloud_async.workflows import (
     check_password,
     find_customer_by_external_id,
     find_customer_id_by_external_id,
+    get_logged_in_customer,
     sign_up_customer,
     sign_up_options,
     sync_customer,
@@ -173,6 +183,49 @@ async def test_sign_up_customer_created_but_interest_refused_says_which_customer
     assert isinstance(caught.value.__cause__, BadRequest)
 
 
+NEW_CUSTOMER = {"customer_id": "c9", "personal_information": {"email": "new@x.cz", "language_id": "en"}}
+
+
+async def test_sign_up_with_autologin_on_the_customer_api_logs_the_new_customer_in() -> None:
+    # Issue 21, item 5: the server logs the new customer in; the client must know it.
+    with customer_api() as router:
+        router.post("/customers").respond(201, json={"data": {"customer_id": "c9"}})
+        me = router.get("/customers").mock(return_value=listing("customers", [NEW_CUSTOMER]))
+        login = router.post("/tokens/tok-1/actions/login")
+        async with customer_client() as cc:
+            new = await sign_up_customer(
+                cc,
+                personal_information={"email": "new@x.cz", "language_id": "en"},
+                customer_source_id=SOURCE,
+                password="Spring-2026",
+                autologin=True,
+            )
+            assert new.customer_id == "c9"
+            assert cc.customer_id == "c9"
+            customer = await get_logged_in_customer(cc)
+            assert customer.customer_id == "c9"
+            assert me.called
+            assert not login.called  # the sign-up itself logged the customer in
+            assert "Spring-2026" not in repr(cc.auth)
+            # The token is replaced (a 401): the new customer is logged in again on the new one.
+            router.routes["tokens"].respond(201, json={"data": {"token_id": "tok-2"}})
+            relogin = router.post("/tokens/tok-2/actions/login").respond(200, json={"data": {"customer_id": "c9"}})
+            me.side_effect = [httpx.Response(401), listing("customers", [NEW_CUSTOMER])]
+            assert (await get_logged_in_customer(cc)).customer_id == "c9"
+            assert sent(relogin) == {"login_type": "email", "login_value": "new@x.cz", "password": "Spring-2026"}
+            assert cc.customer_id == "c9"
+
+
+async def test_sign_up_without_autologin_logs_nobody_in() -> None:
+    with customer_api() as router:
+        router.post("/customers").respond(201, json={"data": {"customer_id": "c9"}})
+        async with customer_client() as cc:
+            await sign_up_customer(
+                cc, personal_information={"email": "new@x.cz", "language_id": "en"}, customer_source_id=SOURCE
+            )
+            assert cc.customer_id is None
+
+
 def test_check_password_rules() -> None:
     assert check_password("Spring-2026") == "Spring-2026"
     for weak, rule in [("Sh0rt", "8 characters"), ("NoDigitsHere", "digit"), ("lower-2026", "uppercase")]:
@@ -271,7 +324,13 @@ class CustomerServer:
         api.post("/customers").mock(side_effect=self.create)
         api.route(method="GET", path__regex=r"/customers/[^/]+$").mock(side_effect=self.read)
         api.route(method="PUT", path__regex=r"/customers/[^/]+$").mock(side_effect=self.replace)
-        api.route(method="POST", path__regex=r"/customers/[^/]+/property-records/batch$").mock(side_effect=self.batch)
+        self.batch_route = api.route(method="POST", path__regex=r"/customers/[^/]+/property-records/batch$").mock(
+            side_effect=self.batch
+        )
+        api.route(method="GET", path__regex=r"/customers/[^/]+/property-records$").mock(
+            side_effect=self.read_properties
+        )
+        self.writes: list[str] = []  # "METHOD path" of every write after the creations
 
     async def find(self, request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(0.01)  # a real round trip: lets concurrent syncs overlap
@@ -291,16 +350,36 @@ class CustomerServer:
         customer_id = f"c{self.created}"
         self.customers[customer_id] = {"customer_id": customer_id, **body["customer"]}
         self.sources.append({**body["customer_source"], "customer_id": customer_id})
+        for record in body.get("property_records", []):
+            self.properties.setdefault(customer_id, {})[record["property_id"]] = record["property_value"]
         return httpx.Response(201, json={"data": {"customer_id": customer_id}})
 
     def read(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"data": copy.deepcopy(self.customers[request.url.path.rsplit("/", 1)[1]])})
 
     def replace(self, request: httpx.Request) -> httpx.Response:
+        self.writes.append(f"PUT {request.url.path}")
         self.customers[request.url.path.rsplit("/", 1)[1]] = json.loads(request.content)["customer"]
         return httpx.Response(204)
 
+    def read_properties(self, request: httpx.Request) -> httpx.Response:
+        customer_id = request.url.path.split("/customers/", 1)[1].split("/", 1)[0]
+        values = self.properties.get(customer_id, {})
+        # Enum properties come back as lists of items, whatever ids were written.
+        records = [
+            {
+                "property_id": name,
+                "property_record_id": f"{name}:{customer_id}",
+                "property_value": [{"id": v, "name": v.title(), "state": 1} for v in value]
+                if isinstance(value, list)
+                else value,
+            }
+            for name, value in values.items()
+        ]
+        return listing("property_records", records)
+
     def batch(self, request: httpx.Request) -> httpx.Response:
+        self.writes.append(f"POST {request.url.path}")
         customer_id = request.url.path.split("/customers/", 1)[1].split("/", 1)[0]
         for record in json.loads(request.content)["property_records"]:
             self.properties.setdefault(customer_id, {})[record["property_id"]] = record["property_value"]
@@ -327,6 +406,31 @@ async def test_sync_customer_creates_then_updates_without_a_duplicate(cc: CareCl
 
     third = await sync_customer(cc, CustomerSyncRecord("E1", {"email": "jane@new.cz"}), customer_source_id=SOURCE)
     assert third.action == "unchanged"
+
+
+async def test_a_second_sync_of_unchanged_records_writes_nothing(cc: CareCloud, api: respx.MockRouter) -> None:
+    # Issue 21, item 4: a record with properties was rewritten (and reported "updated") on every sync.
+    server = CustomerServer(api)
+    records = [
+        CustomerSyncRecord(
+            f"E{n}", {"email": f"c{n}@x.cz", "language_id": "en"}, {"club": "gold", "visits": n, "colours": ["red"]}
+        )
+        for n in range(3)
+    ]
+    first = await sync_customers(cc, records, customer_source_id=SOURCE)
+    assert str(first) == "3 created, 0 updated, 0 unchanged, 0 failed"
+    second = await sync_customers(cc, records, customer_source_id=SOURCE)
+    assert str(second) == "0 created, 0 updated, 3 unchanged, 0 failed"
+    assert server.writes == []
+    changed = [CustomerSyncRecord("E1", {"email": "c1@x.cz"}, {"club": "gold", "visits": 7, "colours": ["red"]})]
+    third = await sync_customers(cc, changed, customer_source_id=SOURCE)
+    assert [o.changed for o in third.updated] == [("property_records.visits",)]
+    customer_id = next(r["customer_id"] for r in server.sources if r["external_id"] == "E1")
+    assert server.writes == [
+        f"POST /webservice/rest-api/enterprise-interface/v1.0/customers/{customer_id}/property-records/batch"
+    ]
+    assert sent(server.batch_route) == {"property_records": [{"property_id": "visits", "property_value": 7}]}
+    assert server.properties[customer_id] == {"club": "gold", "visits": 7, "colours": ["red"]}
 
 
 async def test_sync_customers_bulk_reports_and_never_duplicates_a_repeated_external_id(

@@ -4,7 +4,7 @@ for the contract)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -22,6 +22,7 @@ from carecloud_async.workflows import (
     apply_credit,
     apply_points,
     cart_event_data,
+    checkout,
     create_card,
     credit_balance,
     find_card_type,
@@ -307,7 +308,83 @@ async def test_balances_and_price_after(cc: CareCloud, api: respx.MockRouter) ->
         200, json={"data": {"price_of_credit_points": 30, "credit": 90}}
     )
     await steps.accept_payment()
-    assert price_after(steps) == 0  # never below zero
+    with pytest.raises(RequestValidationError, match="paid 120, more than the bill's total 100"):
+        price_after(steps)  # not clamped to 0: the recap would then say more was paid than the bill
+
+
+def voucher(code: str, value: float) -> dict[str, Any]:
+    return {"code": code, "name": code, "discount_value": value, "bill_item_id": "i1"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "payment_type", "options", "accepted", "expected_total"),
+    [
+        ("cash", "S", {}, {"credit_points_of_this_transaction": 7}, 700.0),
+        ("points", "S", {"max_points": 100}, {"credit_points": 100, "price_of_credit_points": 50}, 650.0),
+        ("credit", "C", {"max_credit": 120.5}, {"credit": 120.5}, 579.5),
+        ("vouchers", "A", {}, {"vouchers": [voucher("PTV1", 70)]}, 700.0),
+        (
+            "points+credit",
+            "C",
+            {"max_points": 30, "max_credit": 99.9},
+            {"credit_points": 30, "price_of_credit_points": 15, "credit": 99.9},
+            585.1,
+        ),
+        (
+            "points+credit+vouchers",
+            "C",
+            {"max_points": 1400, "max_credit": 10},
+            {"credit_points": 1380, "price_of_credit_points": 690, "credit": 10, "vouchers": [voucher("PTV2", 35)]},
+            0.0,
+        ),
+    ],
+)
+async def test_checkout_sends_the_price_after_points_and_credit(
+    cc: CareCloud,
+    api: respx.MockRouter,
+    *,
+    kind: str,
+    payment_type: Literal["S", "A", "C"],
+    options: dict[str, float],
+    accepted: dict[str, Any],
+    expected_total: float,
+) -> None:
+    # Issue 21, item 2: items - points value - credit = the total_price sent; vouchers only go
+    # into the recap.
+    accept, send = checkout_routes(api, accepted)
+    result = await checkout(
+        cc,
+        store_id="s1",
+        cashdesk_number=1,
+        bill=a_bill(),
+        customer_id="c1",
+        purchase_type_id="pt1",
+        payment_type=payment_type,
+        **options,  # type: ignore[arg-type]
+    )
+    final = sent(send)["bill"]
+    items = sum(item["paid_amount"] for item in final["bill_items"])
+    points_value = accepted.get("price_of_credit_points", 0)
+    credit = accepted.get("credit", 0)
+    assert final["total_price"] == pytest.approx(items - points_value - credit, abs=0.005), kind
+    assert final["total_price"] == pytest.approx(expected_total, abs=0.005), kind
+    recap = final.get("payment_recap", {})
+    assert (recap.get("credit_points", 0), recap.get("amount_for_credit", 0)) == (
+        accepted.get("credit_points", 0),
+        credit,
+    )
+    assert recap.get("vouchers", []) == accepted.get("vouchers", [])
+    assert sent(accept).get("max_points") == options.get("max_points")
+    assert sent(accept).get("max_credit") == options.get("max_credit")
+    assert result.purchase.purchase_id == "pu-1"
+    # The same price whichever way the bill is sent: steps, or pay_with_points' explicit price.
+    steps = Checkout(cc, store_id="s1", cashdesk_number=1, bill=a_bill(), customer_id="c1", payment_type=payment_type)
+    await steps.accept_payment(max_points=options.get("max_points"), max_credit=options.get("max_credit"))
+    assert steps.final_bill(purchase_type_id="pt1").total_price == final["total_price"]
+    assert price_after(steps) == final["total_price"]
+    with pytest.raises(RequestValidationError, match="is not the price after payment"):
+        await steps.send_purchase(purchase_type_id="pt1", total_price=final["total_price"] + 1)
+    assert send.call_count == 1
 
 
 async def test_points_and_credit_payments_against_prism(prism: mock_server.PrismServer) -> None:

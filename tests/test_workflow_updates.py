@@ -219,9 +219,43 @@ async def test_a_record_changed_between_read_and_write_is_a_conflict(cc: CareClo
     server.after_read = someone_else_writes_after_our_read
     with pytest.raises(UpdateConflict, match="changed on the server since it was read") as caught:
         await update_record(cc, "/stores/{store_id}", "s1", changes={"name": "Prague 2"})
-    assert caught.value.changed == ("last_change",)
+    assert caught.value.changed == ("last_change", "manager_name")
     assert server.puts == []
     assert server.records["/stores/s1"]["manager_name"] == "Andrew"  # the other writer's change is kept
+
+
+async def test_a_write_in_the_same_second_is_a_conflict_too(cc: CareCloud, server: StandIn) -> None:
+    # Issue 21, item 3: last_change has one-second resolution; another write within the second
+    # leaves it as it was, and comparing it alone would overwrite that write.
+    def someone_else_writes_in_the_same_second(key: str) -> None:
+        if server.reads == 1:
+            server.records[key] = {**STORE, "description": "Renovated in 2026"}  # same last_change
+
+    server.after_read = someone_else_writes_in_the_same_second
+    with pytest.raises(UpdateConflict) as caught:
+        await update_record(cc, "/stores/{store_id}", "s1", changes={"name": "Prague 2"})
+    assert caught.value.changed == ("description",)
+    assert server.puts == []
+    assert server.records["/stores/s1"]["description"] == "Renovated in 2026"
+    # check="last_change" is the timestamp alone, as documented: it lets this one through
+    await update_record(cc, "/stores/{store_id}", "s1", changes={"name": "Prague 2"}, check="last_change")
+    assert len(server.puts) == 1
+
+
+async def test_unknown_fields_are_refused_before_the_record_is_read(cc: CareCloud, server: StandIn) -> None:
+    # Issue 21, item 3: UnknownField before the GET (as the README says), and a misspelt parent
+    # of a dotted name gets its own "did you mean".
+    with pytest.raises(UnknownField, match="did you mean 'name'"):
+        await update_record(cc, "/stores/{store_id}", "s1", changes={"nmae": "Prague 2"})
+    with pytest.raises(
+        UnknownField, match=r"no field 'personal_informaton.email' \(did you mean 'personal_information'"
+    ) as parent:
+        await update_record(cc, "/customers/{customer_id}", "c1", changes={"personal_informaton.email": "x@y.cz"})
+    assert parent.value.suggestions == ("personal_information",)
+    with pytest.raises(UnknownField, match="did you mean 'city'"):
+        await update_record(cc, "/stores/{store_id}", "s1", changes={"store_address.ctiy": "Brno"})
+    assert server.reads == 0
+    assert server.puts == []
 
 
 async def test_without_last_change_the_whole_record_is_compared(cc: CareCloud, server: StandIn) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timezone
 from typing import Any, cast
@@ -32,24 +34,31 @@ from carecloud_async import (
 )
 from carecloud_async.workflows import (
     MAX_BATCH_SIZE,
+    AmbiguousCustomer,
     AssignedCard,
     BatchSummary,
     BatchSyncError,
     CardNotAssignable,
     Checkout,
     CreatedEvent,
+    DuplicateBill,
     IncompleteResponse,
     PropertyValue,
     SentPurchase,
+    UpdateConflict,
     assign_free_card,
     checkout,
     chunked,
     create_event,
+    final_bill,
     find_card,
+    find_customer,
     find_customer_by_card,
     find_customers,
     make_property_records,
     payment_recap,
+    search_customer,
+    search_customer_records,
     search_customers,
     send_otp,
     send_password_setup_email,
@@ -199,13 +208,100 @@ async def test_find_customers_filters_by_email_and_phone_over_every_page(cc: Car
 
 async def test_find_customers_needs_an_identifier(cc: CareCloud, api: respx.MockRouter) -> None:
     route = api.get("/customers")
-    with pytest.raises(RequestValidationError, match="needs an email or a phone"):
+    with pytest.raises(RequestValidationError, match="give at least one of email, phone, first_name"):
         await find_customers(cc)
+    with pytest.raises(RequestValidationError, match="give at least one of"):
+        await find_customers(cc, short_salutation=True)  # an option, not a filter
+    with pytest.raises(RequestValidationError, match="emails must be a list of strings"):
+        await find_customers(cc, emails="jane@example.com")
     with pytest.raises(RequestValidationError, match="email must be a non-empty string"):
         await find_customers(cc, email="")
     with pytest.raises(RequestValidationError, match="max_items must be a whole number >= 1"):
         await find_customers(cc, email="jane@example.com", max_items=0)
     assert not route.called
+
+
+async def test_find_customers_by_name_birth_date_and_every_other_filter(cc: CareCloud, api: respx.MockRouter) -> None:
+    # Issue 21, item 7: the vendor's "Search customers" use case searches by name and birth date too.
+    route = api.get("/customers").mock(return_value=httpx.Response(200, json={"data": {"customers": [CUSTOMER]}}))
+    customers = await find_customers(
+        cc,
+        first_name="Jane",
+        last_name="Doe",
+        birthdate=date(1985, 2, 12),
+        customer_source_id="src-1",
+        emails=["jane@example.com", "j@example.com"],
+        customer_ids=["c1", "c7"],
+        short_salutation=True,
+    )
+    assert [c.customer_id for c in customers] == ["c1"]
+    params = route.calls[0].request.url.params
+    assert {name: params.get_list(name) for name in params} == {
+        "first_name": ["Jane"],
+        "last_name": ["Doe"],
+        "birthdate": ["1985-02-12"],
+        "customer_source_id": ["src-1"],
+        "email_list[]": ["jane@example.com", "j@example.com"],
+        "customer_ids[]": ["c1", "c7"],
+        "customer_short_salutation": ["true"],
+        "count": ["100"],
+        "offset": ["0"],
+    }
+
+
+async def test_find_customer_is_exactly_one_or_none_and_several_raise(cc: CareCloud, api: respx.MockRouter) -> None:
+    route = api.get("/customers").mock(
+        side_effect=[
+            httpx.Response(200, json={"data": {"customers": [CUSTOMER], "total_items": 1}}),
+            httpx.Response(200, json={"data": {"customers": [], "total_items": 0}}),
+            httpx.Response(
+                200, json={"data": {"customers": [CUSTOMER, {**CUSTOMER, "customer_id": "c2"}], "total_items": 5}}
+            ),
+        ]
+    )
+    jane = await find_customer(cc, last_name="Doe", birthdate="1985-02-12")
+    assert jane is not None
+    assert jane.customer_id == "c1"
+    assert await find_customer(cc, last_name="Nobody") is None
+    with pytest.raises(AmbiguousCustomer, match="customers match first_name: c1, c2") as caught:
+        await find_customer(cc, first_name="Jane")
+    assert caught.value.customer_ids == ("c1", "c2")
+    assert "Jane" not in str(caught.value)  # the filters' values are personal data
+    assert route.calls[0].request.url.params["count"] == "2"  # two are enough to know it is not one
+
+
+async def test_search_customer_records_and_the_exactly_one_search(cc: CareCloud, api: respx.MockRouter) -> None:
+    # Issue 21, item 7: search-customers answers ids only; the use case goes on to read the records.
+    search = api.get("/customers/actions/search-customers").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json={"data": {"strict": [{"customer_id": "c2", "match": 80}, {"customer_id": "c1", "match": 100}]}},
+            ),
+            httpx.Response(200, json={"data": {"strict": [{"customer_id": "c1", "match": 100}]}}),
+            httpx.Response(
+                200,
+                json={"data": {"strict": [{"customer_id": "c1", "match": 100}, {"customer_id": "c2", "match": 90}]}},
+            ),
+        ]
+    )
+    api.get("/customers/c1").respond(200, json={"data": CUSTOMER})
+    api.get("/customers/c2").respond(200, json={"data": {**CUSTOMER, "customer_id": "c2"}})
+    details: dict[str, Any] = {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "birthdate": date(1985, 2, 12),
+        "card_number": CARD_NUMBER,
+    }
+    records = await search_customer_records(cc, **details)
+    assert [r.customer_id for r in records] == ["c1", "c2"]  # best match first
+    assert records[0].personal_information.first_name == "Jane"
+    one = await search_customer(cc, **details)
+    assert one is not None
+    assert one.customer_id == "c1"
+    with pytest.raises(AmbiguousCustomer):
+        await search_customer(cc, **details)
+    assert search.call_count == 3
 
 
 async def test_find_customer_by_card_reads_the_card_then_its_holder(cc: CareCloud, api: respx.MockRouter) -> None:
@@ -351,68 +447,121 @@ def cards_answer(**card: Any) -> dict[str, Any]:
     }
 
 
-async def test_assign_free_card_checks_the_card_then_assigns_it(cc: CareCloud, api: respx.MockRouter) -> None:
-    lookup = api.get("/cards").respond(200, json=cards_answer(card_id="k1"))
-    validate = api.post("/cards/actions/validate-free-card").respond(200, json={"data": {"is_free_to_use": True}})
-    assign = api.post("/cards/actions/assign-free-card").respond(200, json={"data": {"card_id": "k1"}})
+class CardServer:
+    """Cards as CareCloud keeps them: ``GET /cards?card_number=``, ``GET`` and whole-record ``PUT
+    /cards/{card_id}``, and the assign-free-card action, which refuses a customer who holds a
+    card of that type already (the vendor's PUT does not)."""
+
+    def __init__(self, api: respx.MockRouter, *cards: dict[str, Any]) -> None:
+        self.cards = {card["card_id"]: {"card_type_id": "ct1", "state": 1, **card} for card in cards}
+        self.puts: list[dict[str, Any]] = []
+        self.refuse_put: httpx.Response | None = None
+        self.after_read: Any = lambda: None
+        api.get("/cards").mock(side_effect=self.find)
+        api.route(method="GET", path__regex=r"/cards/[^/]+$").mock(side_effect=self.read)
+        api.route(method="PUT", path__regex=r"/cards/[^/]+$").mock(side_effect=self.put)
+        self.action = api.post("/cards/actions/assign-free-card").mock(side_effect=self.assign_action)
+        api.post("/cards/actions/validate-free-card").respond(200, json={"data": {"is_free_to_use": True}})
+
+    def find(self, request: httpx.Request) -> httpx.Response:
+        number = request.url.params["card_number"]
+        found = [card for card in self.cards.values() if card["card_number"] == number]
+        return httpx.Response(200, json={"data": {"cards": found, "total_items": len(found)}})
+
+    def read(self, request: httpx.Request) -> httpx.Response:
+        answer = httpx.Response(200, json={"data": copy.deepcopy(self.cards[request.url.path.rsplit("/", 1)[1]])})
+        self.after_read()
+        return answer
+
+    def put(self, request: httpx.Request) -> httpx.Response:
+        if self.refuse_put is not None:
+            return self.refuse_put
+        card = json.loads(request.content)["card"]
+        self.puts.append(card)
+        self.cards[request.url.path.rsplit("/", 1)[1]] = card
+        return httpx.Response(204)
+
+    def assign_action(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        held = [c for c in self.cards.values() if c.get("customer_id") == body["customer_id"]]
+        if any(c["card_type_id"] == body["card_type_id"] for c in held):
+            return bad_request({"name": "card_type_id", "reason": "already_exists"})
+        return httpx.Response(200, json={"data": {"card_id": "?"}})
+
+
+@pytest.mark.parametrize("holds_one_already", [False, True])
+async def test_assign_free_card_puts_the_whole_card_with_the_customer(
+    cc: CareCloud, api: respx.MockRouter, *, holds_one_already: bool
+) -> None:
+    # Issue 21, item 6: the vendor's flow (read the card, check it is free, PUT the whole card with
+    # customer_id) also serves a customer who already holds a card of this type; the
+    # assign-free-card action refuses that customer.
+    free = {"card_id": "k1", "card_number": CARD_NUMBER, "valid_to": "2030-12-31 00:00:00", "store_id": "st1"}
+    held = {"card_id": "k0", "card_number": "1000000000009", "customer_id": "c1"}
+    server = CardServer(api, free, *([held] if holds_one_already else []))
     assigned = await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
     assert assigned == AssignedCard(card_id="k1", card_number=CARD_NUMBER, card_type_id="ct1", customer_id="c1")
-    assert lookup.calls[0].request.url.params["card_number"] == CARD_NUMBER
-    assert sent(validate) == {"card_number": CARD_NUMBER}
-    assert sent(assign) == {"card_type_id": "ct1", "customer_id": "c1", "card_number": CARD_NUMBER}
+    assert server.puts == [{**free, "card_type_id": "ct1", "state": 1, "customer_id": "c1"}]  # nothing else lost
+    assert server.cards["k1"]["customer_id"] == "c1"
+    assert not server.action.called
+
+
+async def test_assign_free_card_refuses_a_card_taken_between_look_up_and_write(
+    cc: CareCloud, api: respx.MockRouter
+) -> None:
+    server = CardServer(api, {"card_id": "k1", "card_number": CARD_NUMBER})
+
+    def someone_else_takes_it() -> None:
+        server.cards["k1"]["customer_id"] = "c2"
+
+    server.after_read = someone_else_takes_it  # after update_record's first read
+    with pytest.raises((CardNotAssignable, UpdateConflict)):
+        await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
+    assert server.puts == []
+    assert server.cards["k1"]["customer_id"] == "c2"
 
 
 @pytest.mark.parametrize(
-    ("cards", "free", "card_type_id", "reason"),
+    ("cards", "card_type_id", "reason"),
     [
-        ({"data": {"cards": [], "total_items": 0}}, True, None, "not_found"),
-        (cards_answer(card_id="k1", customer_id="c2"), True, None, "assigned_to_other_customer"),
-        (cards_answer(card_id="k1", state=0), True, None, "blocked"),
-        (cards_answer(card_id="k1"), False, None, "not_free"),
-        (cards_answer(card_id="k1"), True, "ct-other", "card_type_mismatch"),
+        ({"data": {"cards": [], "total_items": 0}}, None, "not_found"),
+        (cards_answer(card_id="k1", customer_id="c2"), None, "assigned_to_other_customer"),
+        (cards_answer(card_id="k1", state=0), None, "blocked"),
+        (cards_answer(card_id="k1"), "ct-other", "card_type_mismatch"),
     ],
 )
 async def test_assign_free_card_refuses_a_card_that_cannot_be_assigned(
-    cc: CareCloud, api: respx.MockRouter, *, cards: dict[str, Any], free: bool, card_type_id: str | None, reason: str
+    cc: CareCloud, api: respx.MockRouter, *, cards: dict[str, Any], card_type_id: str | None, reason: str
 ) -> None:
     api.get("/cards").respond(200, json=cards)
-    validate = api.post("/cards/actions/validate-free-card").respond(200, json={"data": {"is_free_to_use": free}})
-    assign = api.post("/cards/actions/assign-free-card")
+    put = api.route(method="PUT", path__regex=r"/cards/")
     with pytest.raises(CardNotAssignable) as caught:
         await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1", card_type_id=card_type_id)
     assert caught.value.reason == reason
     assert caught.value.card_number == CARD_NUMBER
     assert (caught.value.card is None) == (reason == "not_found")
-    assert validate.called == (reason == "not_free")
-    assert not assign.called
+    assert not put.called
 
 
 async def test_assign_free_card_already_held_by_the_customer_sends_nothing(
     cc: CareCloud, api: respx.MockRouter
 ) -> None:
-    api.get("/cards").respond(200, json=cards_answer(card_id="k1", customer_id="c1"))
-    validate = api.post("/cards/actions/validate-free-card")
-    assign = api.post("/cards/actions/assign-free-card")
+    server = CardServer(api, {"card_id": "k1", "card_number": CARD_NUMBER, "customer_id": "c1"})
     assigned = await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
     assert assigned.already_assigned
     assert assigned.card_id == "k1"
-    assert not validate.called
-    assert not assign.called
+    assert server.puts == []
 
 
 async def test_assign_free_card_server_refusal_and_bad_input(cc: CareCloud, api: respx.MockRouter) -> None:
-    lookup = api.get("/cards").respond(200, json=cards_answer(card_id="k1"))
-    api.post("/cards/actions/validate-free-card").respond(200, json={"data": {"is_free_to_use": True}})
-    api.post("/cards/actions/assign-free-card").mock(
-        return_value=bad_request({"name": "card_type_id", "reason": "already_exists"})
-    )
+    server = CardServer(api, {"card_id": "k1", "card_number": CARD_NUMBER})
+    server.refuse_put = bad_request({"name": "valid_to", "reason": "invalid_value_format"})
     with pytest.raises(BadRequest) as caught:
         await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
-    assert caught.value.invalid_params[0].name == "card_type_id"
-    assert lookup.call_count == 1
+    assert caught.value.invalid_params[0].name == "valid_to"
     with pytest.raises(RequestValidationError, match="customer_id must be a non-empty string"):
         await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="")
-    assert lookup.call_count == 1
+    assert server.cards["k1"].get("customer_id") is None
 
 
 # ---------------------------------------------------------------- 5. POS checkout
@@ -499,6 +648,7 @@ async def test_checkout_recommends_accepts_the_chosen_codes_and_sends_the_paymen
         "customer_id": "c1",
         "bill": {
             **bill_json,
+            "total_price": 688.8,  # 700 less the 7 the points paid and the 4.2 of credit
             "purchase_type_id": "pt-1",
             "canceled": False,
             "payment_type": "S",
@@ -529,14 +679,74 @@ async def test_checkout_steps_without_accept_payment_send_no_recap(cc: CareCloud
     assert "customer_id" not in body
 
 
-async def test_send_purchase_already_exists_on_bill_id_means_it_landed(cc: CareCloud, api: respx.MockRouter) -> None:
+async def test_send_purchase_already_exists_for_a_bill_never_sent_is_not_success(
+    cc: CareCloud, api: respx.MockRouter
+) -> None:
+    # Issue 21, item 1: a bill_id the server holds, which this checkout never sent (a reused id),
+    # is not "already recorded": nothing was recorded by this call.
     send = api.post("/purchases/actions/send-purchase").mock(
         return_value=bad_request({"name": "bill_id", "reason": "already_exists", "message": "Bill already sent"})
     )
     steps = Checkout(cc, store_id="s1", cashdesk_number=1, bill=a_bill("B-7"), customer_id="c1")
-    purchase = await steps.send_purchase(purchase_type_id="pt-1")
-    assert purchase == SentPurchase(bill_id="B-7", purchase_id=None, already_recorded=True)
+    with pytest.raises(DuplicateBill, match="already has a purchase with bill_id 'B-7'") as caught:
+        await steps.send_purchase(purchase_type_id="pt-1")
+    assert caught.value.bill_id == "B-7"
+    assert isinstance(caught.value.__cause__, BadRequest)
     assert send.call_count == 1
+
+
+async def test_send_purchase_again_after_a_lost_answer_takes_the_duplicate_as_success(
+    cc: CareCloud, api: respx.MockRouter
+) -> None:
+    send = api.post("/purchases/actions/send-purchase").mock(
+        side_effect=[httpx.ReadTimeout("slow"), bad_request({"name": "bill_id", "reason": "already_exists"})]
+    )
+    steps = Checkout(cc, store_id="s1", cashdesk_number=1, bill=a_bill("B-7"), customer_id="c1")
+    with pytest.raises(RequestTimeout):
+        await steps.send_purchase(purchase_type_id="pt-1")
+    purchase = await steps.send_purchase(purchase_type_id="pt-1")  # the very bill, sent again
+    assert purchase == SentPurchase(bill_id="B-7", purchase_id=None, already_recorded=True)
+    assert sent(send, 0) == sent(send, 1)
+    steps.bill.bill_items[0].quantity = 2.0  # another bill under the same id: refused before sending
+    with pytest.raises(RequestValidationError, match="already sent bill 'B-7' with other content"):
+        await steps.send_purchase(purchase_type_id="pt-1")
+    assert send.call_count == 2
+
+
+async def test_cancel_through_checkout_follows_the_cancel_rule(cc: CareCloud, api: respx.MockRouter) -> None:
+    # Issue 21, item 1: a cancel is the original bill with canceled true, a new bill_id and
+    # bill_number = the original bill_id (not the original bill_id resent).
+    send = api.post("/purchases/actions/send-purchase").mock(
+        side_effect=[
+            httpx.Response(201, json={"data": {"purchase_id": "p1"}}),
+            httpx.Response(201, json={"data": {"purchase_id": "p2"}}),
+        ]
+    )
+    steps = Checkout(cc, store_id="s1", cashdesk_number=1, bill=a_bill("B-8"), customer_id="c1")
+    with pytest.raises(RequestValidationError, match="cannot be cancelled: this checkout has not recorded it"):
+        await steps.send_purchase(purchase_type_id="pt-1", canceled=True)
+    assert not send.called
+    sale = await steps.send_purchase(purchase_type_id="pt-1")
+    cancel = await steps.send_purchase(purchase_type_id="pt-1", canceled=True)
+    assert cancel == SentPurchase(bill_id="CB-8", purchase_id="p2", already_recorded=False, cancels="B-8")
+    original, cancelling = sent(send, 0), sent(send, 1)
+    assert (cancelling["bill"]["canceled"], cancelling["bill"]["bill_id"], cancelling["bill"]["bill_number"]) == (
+        True,
+        "CB-8",
+        "B-8",
+    )
+    for body in (original, cancelling):  # everything else as in the original
+        del body["bill"]["canceled"], body["bill"]["bill_id"]
+        body["bill"].pop("bill_number", None)
+    assert cancelling == original
+    assert sale.purchase_id == "p1"
+    with pytest.raises(RequestValidationError, match="already cancelled by bill 'CB-8'"):
+        await steps.cancel_purchase(new_bill_id="X-9")
+    with pytest.raises(RequestValidationError, match="keeps the original's purchase_type_id"):
+        await steps.send_purchase(purchase_type_id="pt-2", canceled=True)
+    with pytest.raises(RequestValidationError, match="needs a new bill_id and bill_number"):
+        final_bill(a_bill("B-8"), purchase_type_id="pt-1", payment_type="S", canceled=True)
+    assert send.call_count == 2
 
 
 async def test_send_purchase_resends_after_a_timeout_and_takes_the_duplicate_as_success(

@@ -19,8 +19,11 @@ from carecloud_async.workflows import (
     checkout,
     create_event,
     find_card,
+    find_customer,
     find_customer_by_card,
     find_customers,
+    search_customer,
+    search_customer_records,
     search_customers,
     send_otp,
     send_password_setup_email,
@@ -73,6 +76,20 @@ async def test_customer_identification_helpers(prism: mock_server.PrismServer) -
         results = await search_customers(
             cc, first_name="John", last_name="Smith", birthdate="1985-02-12", card_number=EXAMPLE_CARD
         )
+        by_name = await find_customers(
+            cc, first_name="John", last_name="Smith", birthdate="1985-02-12", emails=["a@example.com", "b@example.com"]
+        )
+        one = await find_customer(cc, customer_ids=[EXAMPLE_HOLDER])
+        records = await search_customer_records(
+            cc, first_name="John", last_name="Smith", birthdate="1985-02-12", card_number=EXAMPLE_CARD
+        )
+        only = await search_customer(
+            cc, first_name="John", last_name="Smith", birthdate="1985-02-12", card_number=EXAMPLE_CARD
+        )
+    assert by_name
+    assert one is not None
+    assert only is not None
+    assert len(records) == len(results)  # Prism answers its example record whatever the id
     assert customer_id
     assert matches
     assert holder is not None

@@ -36,19 +36,26 @@ async def send_keyed(
     key: str,
     reasons: Collection[str],
     resend_on_network_error: int,
+    attempted_before: bool = True,
 ) -> tuple[R | None, bool]:
     """Run ``send``; ``(answer, False)`` on success, ``(None, True)`` if the server says a record
-    with this natural key already exists (an earlier attempt landed).
+    with this natural key already exists and an earlier attempt of this very request may have
+    landed.
 
     On :class:`NetworkError` (which includes :class:`RequestTimeout`) ``send`` runs again, up to
     ``resend_on_network_error`` more times: the natural key makes that safe.
+
+    A duplicate refusal means "an earlier attempt landed" only if there was an earlier attempt:
+    a resend within this call, or ``attempted_before`` (the caller sent this same request before
+    and lost the answer). With ``attempted_before=False`` a duplicate refusal of the first attempt
+    is raised (the key belongs to another record: nothing was recorded by this call).
     """
     resends = 0
     while True:
         try:
             return await send(), False
         except BadRequest as exc:
-            if names_natural_key(exc, key=key, reasons=reasons):
+            if (attempted_before or resends > 0) and names_natural_key(exc, key=key, reasons=reasons):
                 return None, True
             raise
         except NetworkError:

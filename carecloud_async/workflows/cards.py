@@ -12,18 +12,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from carecloud_api.api.card_types import get_card_types
-from carecloud_api.api.cards import get_cards, post_assign_card, post_card, post_validate_free_card
+from carecloud_api.api.cards import get_cards, post_card
 from carecloud_api.models.card import Card
 from carecloud_api.models.card_state import CardState
 from carecloud_api.models.card_type import CardType
-from carecloud_api.models.post_assign_card_body import PostAssignCardBody
 from carecloud_api.models.post_card_body import PostCardBody
-from carecloud_api.models.post_validate_free_card_body import PostValidateFreeCardBody
 from carecloud_api.types import Unset
 
 from .._client import CareCloud
 from .._errors import CareCloudError, RequestValidationError
 from ._checks import answered, optional_text, require_text
+from .updates import update_record
 
 __all__ = [
     "AssignedCard",
@@ -47,9 +46,9 @@ class CardNotAssignable(CareCloudError):
     """The card cannot be assigned to the customer; nothing was changed.
 
     ``reason`` is one of ``"not_found"`` (no card with that number), ``"assigned_to_other_customer"``,
-    ``"blocked"`` (card state 0), ``"not_free"`` (validate-free-card said ``is_free_to_use: false``)
-    or ``"card_type_mismatch"`` (the card is of another type than asked). ``card`` is the card found,
-    if any.
+    ``"blocked"`` (card state 0) or ``"card_type_mismatch"`` (the card is of another type than
+    asked); ``"not_free"`` is no longer raised (the server's validate-free-card is not used).
+    ``card`` is the card found, if any.
 
         try:
             await assign_free_card(cc, card_number=number, customer_id=customer_id)
@@ -101,20 +100,25 @@ async def assign_free_card(
     customer_id: str,
     card_type_id: str | None = None,
 ) -> AssignedCard:
-    """Assign the free card ``card_number`` to ``customer_id``, checking first that it can be.
+    """Assign the free card ``card_number`` to ``customer_id`` the way CareCloud's "Assign a card
+    to an existing customer" use case describes it (Enterprise API).
 
-    Steps: find the card (``GET /cards``); refuse a card that is another customer's or blocked;
-    ask the server whether it is free (``POST /cards/actions/validate-free-card``); then assign it
-    (``POST /cards/actions/assign-free-card`` with the card's ``card_type_id``). A card already
-    assigned to this customer is success without a request (``already_assigned=True``).
-    ``card_type_id``, if given, must be the card's type.
+    Steps: find the card (``GET /cards?card_number=...``); refuse a card that is another
+    customer's or blocked; then put the whole card back with the new ``customer_id``
+    (``PUT /cards/{card_id}`` through :func:`~carecloud_async.workflows.update_record`: every other
+    field is kept, and a card changed or taken meanwhile is refused instead of overwritten). A card
+    already assigned to this customer is success without a write (``already_assigned=True``).
+    ``card_type_id``, if given, must be the card's type. Unlike the
+    ``validate-free-card`` / ``assign-free-card`` actions, this also assigns a card to a customer who
+    already holds a card of that type, as the vendor's flow does.
 
         assigned = await assign_free_card(cc, card_number="1000000000016", customer_id=customer_id)
         print(assigned.card_id)
 
-    Raises :class:`CardNotAssignable` (with ``reason``) when the card is missing, taken, blocked,
-    not free or of another type; the usual ``APIError`` when a request is refused (the server
-    allows one card per card type per customer: a customer who has one gets a ``BadRequest``).
+    Raises :class:`CardNotAssignable` (with ``reason``) when the card is missing, taken or blocked
+    (also when that happened between the look-up and the write), or of another type;
+    :class:`~carecloud_async.workflows.UpdateConflict` when the card changed otherwise meanwhile; the
+    usual ``APIError`` when a request is refused.
     """
     require_text(card_number, "card_number")
     require_text(customer_id, "customer_id")
@@ -128,24 +132,30 @@ async def assign_free_card(
         raise CardNotAssignable(
             "card_type_mismatch", card_number, f"it is of card type {card.card_type_id}, not {card_type_id}", card=card
         )
-    holder = card.customer_id if isinstance(card.customer_id, str) and card.customer_id else None
-    if holder == customer_id and isinstance(card.card_id, str) and card.card_id:
-        return AssignedCard(card.card_id, card_number, card.card_type_id, customer_id, already_assigned=True)
-    if holder is not None:
+    card_id = answered(card.card_id, "GET /cards", "card_id")
+    holder = _holder(card)
+    if holder == customer_id:
+        return AssignedCard(card_id, card_number, card.card_type_id, customer_id, already_assigned=True)
+    _check_free(card, card_number)
+
+    def assign(record: Card) -> None:
+        # The card as read again just before the PUT: it must still be free.
+        _check_free(record, card_number)
+        record.customer_id = customer_id
+
+    await update_record(cc, "/cards/{card_id}", card_id, changes=assign)
+    return AssignedCard(card_id, card_number, card.card_type_id, customer_id)
+
+
+def _holder(card: Card) -> str | None:
+    return card.customer_id if isinstance(card.customer_id, str) and card.customer_id else None
+
+
+def _check_free(card: Card, card_number: str) -> None:
+    if _holder(card) is not None:
         raise CardNotAssignable("assigned_to_other_customer", card_number, "it belongs to another customer", card=card)
     if card.state == _BLOCKED:
         raise CardNotAssignable("blocked", card_number, "the card is blocked", card=card)
-
-    validation = await cc.call(post_validate_free_card.call, body=PostValidateFreeCardBody(card_number=card_number))
-    data = answered(validation.data, "POST /cards/actions/validate-free-card", "data")
-    if answered(data.is_free_to_use, "POST /cards/actions/validate-free-card", "is_free_to_use") is not True:
-        raise CardNotAssignable("not_free", card_number, "the server says it is not free to use", card=card)
-
-    body = PostAssignCardBody(card_type_id=card.card_type_id, customer_id=customer_id, card_number=card_number)
-    answer = await cc.call(post_assign_card.call, body=body)
-    assigned = answered(answer.data, "POST /cards/actions/assign-free-card", "data")
-    card_id = answered(assigned.card_id, "POST /cards/actions/assign-free-card", "card_id")
-    return AssignedCard(card_id, card_number, card.card_type_id, customer_id)
 
 
 class CardNotCreatable(CareCloudError):

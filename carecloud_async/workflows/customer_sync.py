@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from carecloud_api.api.customer_source_records import get_customer_source_records
-from carecloud_api.api.customers import get_customer, post_sub_customer_properties_batch
+from carecloud_api.api.customers import get_customer, get_sub_customer_properties, post_sub_customer_properties_batch
 from carecloud_api.models.customer import Customer
 from carecloud_api.models.customer_source_record import CustomerSourceRecord
 from carecloud_api.models.post_sub_customer_properties_batch_body import PostSubCustomerPropertiesBatchBody
@@ -167,9 +167,11 @@ async def sync_customer(cc: CareCloud, record: CustomerSyncRecord, *, customer_s
 
     Found: the named personal-information fields are set through a whole-record update
     (:func:`~carecloud_async.workflows.update_record`: every other field is kept, a concurrent
-    change is a conflict) and the property records are written with
-    ``POST /customers/{id}/property-records/batch``. Not found: a new customer with a customer
-    source record carrying the external id, so the next sync finds it.
+    change is a conflict, and no ``PUT`` is sent when nothing changes) and the property records
+    whose value differs from CareCloud's (``GET /customers/{id}/property-records``) are written
+    with ``POST /customers/{id}/property-records/batch``. A record that changes nothing sends no
+    write at all and is ``"unchanged"``. Not found: a new customer with a customer source record
+    carrying the external id, so the next sync finds it.
 
         outcome = await sync_customer(cc, CustomerSyncRecord("ESHOP-1001", {"email": "jane@example.com",
                                                                             "language_id": "en"}),
@@ -195,8 +197,11 @@ async def sync_customer(cc: CareCloud, record: CustomerSyncRecord, *, customer_s
     update = await update_record(cc, "/customers/{customer_id}", customer_id, changes=changes)
     changed = list(update.changed)
     if properties:
-        await _write_properties(cc, customer_id, properties)
-        changed.extend(f"property_records.{p.property_id}" for p in properties)
+        current = await _property_values(cc, customer_id)
+        stale = [p for p in properties if not _same_value(current.get(p.property_id, _MISSING), p.to_dict())]
+        if stale:
+            await _write_properties(cc, customer_id, stale)
+            changed.extend(f"property_records.{p.property_id}" for p in stale)
     return SyncOutcome(record.external_id, customer_id, "updated" if changed else "unchanged", tuple(changed))
 
 
@@ -277,6 +282,37 @@ def _check_record(record: object) -> None:
     unknown = sorted(set(record.personal_information) - _PERSONAL_FIELDS)
     if unknown:
         raise UnknownField(f"personal_information.{unknown[0]}", "PersonalInformation", tuple(_PERSONAL_FIELDS))
+
+
+_MISSING = object()
+
+
+async def _property_values(cc: CareCloud, customer_id: str) -> dict[str, Any]:
+    records: list[PropertyRecord] = await cc.paginate(
+        get_sub_customer_properties, customer_id=customer_id, item_type=PropertyRecord, max_items=10_000
+    ).collect()
+    values: dict[str, Any] = {}
+    for record in records:
+        data = record.to_dict()
+        if "property_value" in data:
+            values[record.property_id] = data["property_value"]
+    return values
+
+
+def _same_value(current: Any, wanted: Mapping[str, Any]) -> bool:
+    """Whether CareCloud's value is the one to write. Enum and multiselect values are read as
+    lists of items (``{"id": ..., "name": ...}``) and may be written as such or as their ids."""
+    if current is _MISSING or "property_value" not in wanted:
+        return False
+    return bool(_comparable(current) == _comparable(wanted["property_value"]))
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(str(item["id"]) if isinstance(item, Mapping) and "id" in item else str(item) for item in value)
+    if isinstance(value, bool):
+        return ("bool", value)  # True is not 1 here
+    return value
 
 
 async def _write_properties(cc: CareCloud, customer_id: str, properties: list[PropertyRecord]) -> None:

@@ -4,7 +4,8 @@ Customer login and logout on the Customer API are :meth:`CareCloud.login_custome
 :meth:`CareCloud.logout_customer`; :func:`send_password_setup_email` completes the account flows.
 
     customer_id = await verify_customer_credentials(cc, login_type="email", login_value=email, password=pw)
-    jane = await find_customers(cc, email="jane@example.com")
+    jane = await find_customers(cc, email="jane@example.com")          # or last_name=..., birthdate=...
+    one = await find_customer(cc, first_name="Jane", last_name="Doe")   # AmbiguousCustomer if several
     holder = await find_customer_by_card(cc, "1000000000016")
     matches = await search_customers(cc, first_name="Jane", last_name="Doe", birthdate=date(1985, 2, 12),
                                      card_number="1000000000016")
@@ -12,8 +13,9 @@ Customer login and logout on the Customer API are :meth:`CareCloud.login_custome
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from carecloud_api.api.customers import get_customer, get_customers
 from carecloud_api.api.customers_actions import get_customer_search, post_customer_verify_credentials
@@ -30,13 +32,17 @@ from carecloud_api.types import UNSET, Unset
 
 from .._client import CareCloud
 from .._customer_auth import CustomerAuth
-from .._errors import RequestValidationError, TokenStoreError
-from ._checks import answered, date_text, optional_text, require_choice, require_text, require_whole
+from .._errors import CareCloudError, RequestValidationError, TokenStoreError
+from ._checks import answered, date_text, optional_text, require_choice, require_text, require_texts, require_whole
 from .cards import find_card
 
 __all__ = [
+    "AmbiguousCustomer",
+    "find_customer",
     "find_customer_by_card",
     "find_customers",
+    "search_customer",
+    "search_customer_records",
     "search_customers",
     "send_password_setup_email",
     "verify_customer_credentials",
@@ -70,31 +76,142 @@ async def verify_customer_credentials(
     return answered(answered(answer.data, operation, "data").customer_id, operation, "customer_id")
 
 
+class AmbiguousCustomer(CareCloudError):
+    """Several customers match where exactly one was expected (:func:`find_customer`,
+    :func:`search_customer`); nothing was changed. ``customer_ids`` lists (some of) them: add
+    details to narrow the search.
+
+        try:
+            jane = await find_customer(cc, first_name="Jane", last_name="Doe", birthdate=date(1985, 2, 12))
+        except AmbiguousCustomer as exc:
+            print(exc.customer_ids)
+    """
+
+    def __init__(self, filters: str, customer_ids: tuple[str, ...]):
+        super().__init__(
+            f"{len(customer_ids)} or more customers match {filters}: {', '.join(customer_ids)}; "
+            "give more details to find exactly one"
+        )
+        self.customer_ids = customer_ids
+
+
 async def find_customers(
     cc: CareCloud,
     *,
     email: str | None = None,
     phone: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    birthdate: str | date | None = None,
+    customer_source_id: str | None = None,
+    emails: Iterable[str] = (),
+    customer_ids: Iterable[str] = (),
+    short_salutation: bool | None = None,
     max_items: int = 100,
 ) -> list[Customer]:
-    """Customers with this e-mail and/or phone (``GET /customers``, every page up to ``max_items``).
+    """Customers matching every filter given (``GET /customers``, every page up to ``max_items``),
+    with their personal data and consents: the vendor's "Search customers" use case.
 
-    ``phone`` is written with its international prefix and no ``+`` (``420523828931``).
+    Filters: ``email``, ``phone`` (with its international prefix and no ``+``: ``420523828931``),
+    ``first_name``, ``last_name``, ``birthdate`` (a ``date`` or ``YYYY-MM-DD``),
+    ``customer_source_id``, ``emails`` (any of these addresses) and ``customer_ids``; at least one
+    is needed. ``short_salutation=True`` asks for salutations with the first name only.
+    A general value (``first_name="John"``) can match many: see :func:`find_customer` for exactly one.
 
         matches = await find_customers(cc, email="jane@example.com")
+        does = await find_customers(cc, last_name="Doe", birthdate=date(1985, 2, 12))
     """
-    if email is None and phone is None:
-        raise RequestValidationError("find_customers needs an email or a phone")
     require_whole(max_items, "max_items", minimum=1)
+    filters = _customer_filters(
+        email=email,
+        phone=phone,
+        first_name=first_name,
+        last_name=last_name,
+        birthdate=birthdate,
+        customer_source_id=customer_source_id,
+        emails=emails,
+        customer_ids=customer_ids,
+    )
+    if short_salutation is not None and not isinstance(short_salutation, bool):
+        raise RequestValidationError(f"short_salutation must be True or False, not {short_salutation!r}")
     paginator = cc.paginate(
         get_customers,
         page_size=min(max_items, 100),
         max_items=max_items,
-        email=optional_text(email, "email"),
-        phone=optional_text(phone, "phone"),
+        customer_short_salutation=UNSET if short_salutation is None else short_salutation,
+        **filters,
     )
     customers: list[Customer] = await paginator.collect()
     return customers
+
+
+async def find_customer(
+    cc: CareCloud,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    birthdate: str | date | None = None,
+    customer_source_id: str | None = None,
+    emails: Iterable[str] = (),
+    customer_ids: Iterable[str] = (),
+) -> Customer | None:
+    """The one customer matching every filter given (see :func:`find_customers` for the filters),
+    or None when none does; :class:`AmbiguousCustomer` when several do.
+
+        jane = await find_customer(cc, first_name="Jane", last_name="Doe", birthdate=date(1985, 2, 12))
+    """
+    filters = _customer_filters(
+        email=email,
+        phone=phone,
+        first_name=first_name,
+        last_name=last_name,
+        birthdate=birthdate,
+        customer_source_id=customer_source_id,
+        emails=emails,
+        customer_ids=customer_ids,
+    )
+    found: list[Customer] = await cc.paginate(get_customers, page_size=2, max_items=2, **filters).collect()
+    if len(found) > 1:
+        raise AmbiguousCustomer(_shown_filters(filters), tuple(str(c.customer_id) for c in found))
+    return found[0] if found else None
+
+
+def _customer_filters(
+    *,
+    email: str | None,
+    phone: str | None,
+    first_name: str | None,
+    last_name: str | None,
+    birthdate: str | date | None,
+    customer_source_id: str | None,
+    emails: Iterable[str],
+    customer_ids: Iterable[str],
+) -> dict[str, Any]:
+    filters: dict[str, Any] = {
+        "email": optional_text(email, "email"),
+        "phone": optional_text(phone, "phone"),
+        "first_name": optional_text(first_name, "first_name"),
+        "last_name": optional_text(last_name, "last_name"),
+        "birthdate": UNSET if birthdate is None else date_text(birthdate, "birthdate"),
+        "customer_source_id": optional_text(customer_source_id, "customer_source_id"),
+    }
+    email_list = require_texts(emails, "emails")
+    ids = require_texts(customer_ids, "customer_ids")
+    filters["email_list"] = email_list if email_list else UNSET
+    filters["customer_ids"] = ids if ids else UNSET
+    if all(isinstance(value, Unset) for value in filters.values()):
+        raise RequestValidationError(
+            "give at least one of email, phone, first_name, last_name, birthdate, customer_source_id, "
+            "emails, customer_ids"
+        )
+    return filters
+
+
+def _shown_filters(filters: Mapping[str, Any]) -> str:
+    # Names only: the values are personal data and do not belong in an exception message.
+    return " and ".join(name for name, value in filters.items() if not isinstance(value, Unset))
 
 
 async def find_customer_by_card(cc: CareCloud, card_number: str) -> Customer | None:
@@ -152,6 +269,61 @@ async def search_customers(
     if isinstance(answer.data, Unset) or isinstance(answer.data.strict, Unset):
         return []
     return list(answer.data.strict)
+
+
+async def search_customer_records(
+    cc: CareCloud,
+    *,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    birthdate: str | date | None = None,
+    card_number: str | None = None,
+    mode: Literal["strict", "none"] = "strict",
+) -> list[Customer]:
+    """:func:`search_customers`, then each match's record (``GET /customers/{customer_id}``), best
+    match first: the vendor's search use case, steps 4 to 7.
+
+        records = await search_customer_records(cc, first_name="Jane", last_name="Doe",
+                                                birthdate=date(1985, 2, 12), card_number="1000000000016")
+    """
+    results = await search_customers(
+        cc, first_name=first_name, last_name=last_name, birthdate=birthdate, card_number=card_number, mode=mode
+    )
+    return [await _customer(cc, customer_id) for customer_id in _result_ids(results)]
+
+
+async def search_customer(
+    cc: CareCloud,
+    *,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    birthdate: str | date | None = None,
+    card_number: str | None = None,
+    mode: Literal["strict", "none"] = "strict",
+) -> Customer | None:
+    """The one customer :func:`search_customers` finds, with its record, or None;
+    :class:`AmbiguousCustomer` when it finds several.
+
+        jane = await search_customer(cc, first_name="Jane", last_name="Doe",
+                                     birthdate=date(1985, 2, 12), card_number="1000000000016")
+    """
+    results = await search_customers(
+        cc, first_name=first_name, last_name=last_name, birthdate=birthdate, card_number=card_number, mode=mode
+    )
+    ids = _result_ids(results)
+    if len(ids) > 1:
+        raise AmbiguousCustomer("the search", ids)
+    return await _customer(cc, ids[0]) if ids else None
+
+
+def _result_ids(results: list[CustomerResult]) -> tuple[str, ...]:
+    ranked = sorted(results, key=lambda r: -(r.match if isinstance(r.match, (int, float)) else 0))
+    return tuple(dict.fromkeys(r.customer_id for r in ranked if isinstance(r.customer_id, str) and r.customer_id))
+
+
+async def _customer(cc: CareCloud, customer_id: str) -> Customer:
+    answer = await cc.call(get_customer.call, customer_id)
+    return answered(answer.data, "GET /customers/{customer_id}", "data")
 
 
 async def send_password_setup_email(

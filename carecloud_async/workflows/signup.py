@@ -46,6 +46,7 @@ from carecloud_api.models.store import Store
 from carecloud_api.types import UNSET
 
 from .._client import CareCloud
+from .._customer_auth import CustomerAuth, CustomerCredentials
 from .._errors import CareCloudError, RequestValidationError
 from ._checks import answered, optional_text, require_text, require_texts, require_whole
 from .marketing import PropertyValue, make_property_records
@@ -198,8 +199,11 @@ async def sign_up_customer(
 
     With ``options`` (from :func:`sign_up_options`) the store, customer source and property ids
     are checked against them, and the properties the project requires must be given, before
-    anything is sent. ``autologin=True`` (Customer API: log the new customer in) needs a
-    ``password``; a password must meet CareCloud's rules (:func:`check_password`).
+    anything is sent. ``autologin=True`` (Customer API: the server logs the new customer in on
+    this device's token) needs a ``password``; afterwards ``cc.customer_id`` is the new customer,
+    who is logged in again with the e-mail (or phone) and password should the token be replaced.
+    On the Enterprise API the server only checks the password. A password must meet CareCloud's
+    rules (:func:`check_password`).
 
         new = await sign_up_customer(cc, personal_information={"email": "jane@example.com", "language_id": "en"},
                                      customer_source_id=source_id, external_id="ESHOP-1001")
@@ -230,6 +234,10 @@ async def sign_up_customer(
     )
     answer = await cc.call(post_customer.call, body=body)
     customer_id = answered(answered(answer.data, _CREATE, "data").customer_id, _CREATE, "customer_id")
+    if autologin and password is not None and isinstance(cc.auth, CustomerAuth):
+        # The server logged the new customer in on the token the request carried: say so to the
+        # auth, or cc.customer_id stays None and the customer's own reads are refused.
+        await cc.auth.adopt_customer_login(customer_id, _credentials_of(info, password))
 
     added: list[str] = []
     for index, interest_id in enumerate(interests):
@@ -247,6 +255,13 @@ async def sign_up_customer(
 
 #: The field names of ``PersonalInformation`` (a mapping naming another is refused).
 PERSONAL_FIELDS = frozenset(field.name for field in attrs.fields(PersonalInformation) if field.name != "unknown_fields")
+
+
+def _credentials_of(info: PersonalInformation, password: str) -> CustomerCredentials | None:
+    for login_type, value in (("email", info.email), ("phone", info.phone)):
+        if isinstance(value, str) and value.strip():
+            return CustomerCredentials(login_type, value, password)
+    return None
 
 
 def _check_against(

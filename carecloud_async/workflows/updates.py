@@ -13,11 +13,14 @@ that edits the write model), and ``PUT``\\ s the whole record back through the w
 
 What it refuses, before the ``PUT`` is sent:
 
-* a change naming a field the record does not have (:class:`UnknownField`, with "did you mean");
+* a change naming a field the record does not have (:class:`UnknownField`, with "did you mean",
+  for a misspelt parent of a dotted name too); a mapping of changes is checked against the write
+  model before the record is even read;
 * a record that changed on the server since it was read (:class:`UpdateConflict`): with
-  ``check="auto"`` (the default) the record is read again just before the ``PUT`` and its
-  ``last_change`` compared, or the whole record where the resource has no ``last_change``;
-  ``expected_last_change=`` also refuses a record that changed since *you* showed it to a user.
+  ``check="auto"`` (the default) the record is read again just before the ``PUT`` and compared
+  whole, ``last_change`` included (``last_change`` has one-second resolution: two writes within
+  the same second leave it unchanged, so it is not enough alone); ``expected_last_change=`` also
+  refuses a record that changed since *you* showed it to a user.
 
 CareCloud has no conditional ``PUT`` (no ``ETag`` / ``If-Match``), so the re-read narrows the
 window in which another writer's change can be overwritten to the time between the re-read and
@@ -81,10 +84,11 @@ class UnknownField(RequestValidationError):
             print(exc.field, exc.suggestions)     # nmae ('name',)
     """
 
-    def __init__(self, field: str, where: str, known: tuple[str, ...]):
+    def __init__(self, field: str, where: str, known: tuple[str, ...], *, part: str | None = None):
         self.field = field
-        leaf = field.rsplit(".", 1)[-1]
-        self.suggestions = tuple(difflib.get_close_matches(leaf, known, n=3, cutoff=0.6))
+        # The suggestions are for the name that is wrong: the leaf, or the parent given as ``part``.
+        wrong = field.rsplit(".", 1)[-1] if part is None else part
+        self.suggestions = tuple(difflib.get_close_matches(wrong, known, n=3, cutoff=0.6))
         hint = f" (did you mean {' or '.join(map(repr, self.suggestions))}?)" if self.suggestions else ""
         super().__init__(
             f"{where} has no field {field!r}{hint}; nothing was sent. Its fields: {', '.join(sorted(known))}"
@@ -199,10 +203,12 @@ async def update_record(
     generated ``GET`` / ``PUT`` endpoint of it), apply ``changes`` and put the whole record back.
 
     ``changes`` is a mapping (``{"name": "Prague 2", "store_address.city": "Prague"}``: values
-    are JSON values or generated models) or a function taking the write model (edit it in place,
-    or return a new one). Fields not named keep the value read, so nothing is deleted. ``check``:
-    ``"auto"`` compares ``last_change`` on a re-read when the record has one, else the whole
-    record; ``"last_change"`` / ``"reread"`` force one; ``"none"`` skips the re-read.
+    are JSON values or generated models; the names are checked before the record is read) or a
+    function taking the write model (edit it in place, or return a new one). Fields not named keep
+    the value read, so nothing is deleted. ``check``: ``"auto"`` and ``"reread"`` read the record
+    again before the ``PUT`` and compare it whole (``last_change`` included); ``"last_change"``
+    compares only ``last_change`` (one-second resolution: a write in the same second goes
+    unnoticed); ``"none"`` skips the re-read.
     ``expected_last_change`` refuses a record whose ``last_change`` is not that one.
     ``body_extras`` sets other fields of the ``PUT`` body (``{"password": ...}`` for customers).
 
@@ -225,6 +231,9 @@ async def update_record(
     if not (isinstance(changes, Mapping) or callable(changes)):
         raise RequestValidationError("changes must be a mapping of field names or a function taking the record")
     extras = _checked_extras(target, body_extras)
+    if isinstance(changes, Mapping):
+        for name in changes:
+            _check_dotted(require_text(name, "field name"), target)
     cc.check_operation(operation_of(target.put())[1])
 
     get = target.get()
@@ -251,8 +260,9 @@ async def update_record(
         )
     if check != "none":
         fresh = answered((await cc.call(get.call, *ids)).data, f"GET {target.path}", "data").to_dict()
-        by_timestamp = check == "last_change" or (check == "auto" and before_dict.get(_LAST_CHANGE))
-        if by_timestamp:
+        # ``last_change`` alone misses a write made in the same second as the read: unless asked
+        # for, the whole record is compared (the PUT writes every field of it back).
+        if check == "last_change":
             if fresh.get(_LAST_CHANGE) != before_dict.get(_LAST_CHANGE):
                 raise UpdateConflict(target.path, (_LAST_CHANGE,))
         elif fresh != before_dict:
@@ -366,6 +376,21 @@ def _model_or_none(name: str) -> type | None:
         return None
 
 
+def _check_dotted(dotted: str, target: UpdatableResource) -> None:
+    """Refuse a dotted name the write model does not declare, before anything is read; below a
+    field whose model is not known (a plain mapping) names are not checked."""
+    model: type | None = target.write_model
+    where = f"{target.write_model.__name__} ({target.path})"
+    for part in dotted.split("."):
+        declared = _declared_fields(model)
+        if not declared:
+            return
+        if part not in declared:
+            raise UnknownField(dotted, where, tuple(declared), part=part)
+        model = declared[part]
+        where = f"{model.__name__ if model else part} ({where})"
+
+
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any, model: type | None, where: str) -> None:
     parts = dotted.split(".")
     level = data
@@ -373,7 +398,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any, model: type | Non
         declared = _declared_fields(model)
         known = set(declared) | set(level)
         if part not in known:
-            raise UnknownField(dotted, where, tuple(known))
+            raise UnknownField(dotted, where, tuple(known), part=part)
         if depth == len(parts) - 1:
             level[part] = value
             return

@@ -7,7 +7,7 @@ the points in the payment recap:
 
     steps = Checkout(cc, store_id=store_id, cashdesk_number=1, bill=bill, customer_id=customer_id)
     accepted = await apply_points(steps, 50)                  # PointsBalance checked first
-    sent = await steps.send_purchase(purchase_type_id=purchase_type_id, total_price=price_after(steps))
+    sent = await steps.send_purchase(purchase_type_id=purchase_type_id)   # total_price: price_after(steps)
 
 or in one call: ``await pay_with_points(cc, store_id=..., cashdesk_number=1, bill=bill,
 customer_id=customer_id, points=50, purchase_type_id=...)``.
@@ -33,7 +33,7 @@ from carecloud_api.types import UNSET, Unset
 from .._client import CareCloud
 from .._errors import RequestValidationError
 from ._checks import answered, require_text, require_texts
-from .checkout import Checkout, CheckoutResult, SentPurchase
+from .checkout import Checkout, CheckoutResult, SentPurchase, price_after_payment
 
 __all__ = [
     "CreditBalance",
@@ -171,18 +171,13 @@ async def apply_credit(checkout: Checkout, amount: float, *, benefit_codes: Iter
 def price_after(checkout: Checkout) -> float:
     """The bill's price less what the accepted payment covered with points
     (``price_of_credit_points``) and credit (``credit``): the ``total_price`` the final bill
-    carries. The bill's own price when accept-payment was not called.
+    carries (:func:`~carecloud_async.workflows.price_after_payment`; ``send_purchase`` computes
+    it by itself). The bill's own price when accept-payment was not called; a payment larger than
+    the bill raises :class:`~carecloud_async.RequestValidationError`.
 
-        sent = await steps.send_purchase(purchase_type_id=purchase_type_id, total_price=price_after(steps))
+        print("left to pay in cash:", price_after(steps))
     """
-    accepted = checkout.accepted
-    price = float(checkout.bill.total_price)
-    if accepted is None:
-        return price
-    for paid in (accepted.price_of_credit_points, accepted.credit):
-        if not isinstance(paid, Unset) and paid is not None:
-            price -= float(paid)
-    return round(max(price, 0.0), 2)
+    return price_after_payment(checkout.bill, checkout.accepted)
 
 
 async def pay_with_points(
@@ -249,11 +244,7 @@ async def pay_with_credit(
 
 
 async def _send(steps: Checkout, purchase_type_id: str, resend_on_network_error: int) -> SentPurchase:
-    return await steps.send_purchase(
-        purchase_type_id=purchase_type_id,
-        total_price=price_after(steps),
-        resend_on_network_error=resend_on_network_error,
-    )
+    return await steps.send_purchase(purchase_type_id=purchase_type_id, resend_on_network_error=resend_on_network_error)
 
 
 def _customer_of(checkout: Checkout, kind: str) -> str:
