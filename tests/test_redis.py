@@ -477,3 +477,45 @@ async def _token(cc: CareCloud) -> str:
     token = cc.auth.token_id  # type: ignore[union-attr]
     assert token is not None
     return token
+
+
+async def test_hishels_key_extension_on_the_bundled_redis_server(redis_server: RedisServer) -> None:
+    """hishel's Redis storage extends an entry's keys for a slow reader with ``PEXPIRE ... GT``
+    (Redis 7). The bundled server is 6.2, where that command is refused: hishel ignores the
+    refusal, and a cached answer read slowly past the touch interval still arrives whole (its
+    keys live for the entry's TTL anyway). The caching guide names Redis 7 for readers that stall
+    longer than hishel's soft_delete_ttl on an entry being removed."""
+    import hishel
+    from hishel._utils import make_async_iterator
+    from redis.asyncio import Redis
+    from redis.exceptions import ResponseError
+
+    client: Redis = Redis.from_url(redis_server.url, decode_responses=False)
+    prefix = f"g{uuid.uuid4().hex[:12]}"
+    try:
+        major = int((await client.info("server"))["redis_version"].split(".")[0])
+        await client.set(f"{prefix}:probe", b"1", px=60_000)
+        if major < 7:
+            with pytest.raises(ResponseError):
+                await client.pexpire(f"{prefix}:probe", 120_000, gt=True)
+        else:
+            assert await client.pexpire(f"{prefix}:probe", 120_000, gt=True)
+
+        storage = hishel.AsyncRedisStorage(client, key_prefix=prefix, soft_delete_ttl=0.2, default_ttl=60)
+        chunk = b"x" * 131072  # hishel's storage chunk size: three chunks
+        request = hishel.Request(method="GET", url="https://p.example/stores", headers=hishel.Headers({}))
+        response = hishel.Response(
+            status_code=200, headers=hishel.Headers({}), stream=make_async_iterator([chunk, chunk, chunk])
+        )
+        entry = await storage.create_entry(request, response, "key")
+        assert entry.response.stream is not None
+        assert len(b"".join([part async for part in entry.response.stream])) == 3 * len(chunk)  # type: ignore[union-attr]
+
+        (cached,) = await storage.get_entries("key")
+        read = b""
+        async for part in cached.response.stream:  # type: ignore[union-attr]
+            read += part
+            await asyncio.sleep(0.15)  # past the touch interval (soft_delete_ttl / 2): PEXPIRE GT runs
+        assert read == 3 * chunk
+    finally:
+        await client.aclose()
