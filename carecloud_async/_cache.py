@@ -5,11 +5,17 @@ sits below auth and above retries (``auth → cache → retries → network``) a
 decisions (freshness from ``max-age``, ``no-store``, ``no-cache`` revalidation, ``private``,
 ``Vary``) to hishel. What it adds:
 
-- The cache key holds the identity the answer belongs to (the Enterprise user; the Customer
-  device token, hashed, and the logged-in customer), ``Accept-Language`` and the URL. One
-  customer is never served another's data; the vendor's PHP SDK keys on method and URI only.
-- The stored request never holds the ``Authorization`` header: bearer tokens are not written to
-  the cache storage, and keys hold hashes only.
+- Only an explicit ``Cache-Control: max-age`` above 0 stores an answer, for that long at most: no
+  heuristic freshness (``Last-Modified``), nothing stored for an answer without ``Cache-Control``
+  (:func:`storable_for`).
+- The cache key holds the identity the request is sent as (the Enterprise user; the Customer
+  device token, hashed, the logged-in customer and the session number), ``Accept-Language`` and
+  the URL. One customer is never served another's data; the vendor's PHP SDK keys on method and
+  URI only. The identity is asked again when the answer arrives: an answer whose request
+  straddled a login, logout or token replacement is given to its caller and stored for nobody.
+- The stored request never holds the ``Authorization`` header, and GETs of token-bearing paths
+  and authentication answers are never cached (:func:`never_cached`): no token is written to the
+  cache storage, and keys hold hashes only.
 - A successful POST/PUT/PATCH/DELETE invalidates every cached GET of the same resource (the first
   path segment after the API base path, e.g. ``customers`` for ``/customers/123/actions/...``),
   for every identity and language: each resource has a generation number that is part of the key,
