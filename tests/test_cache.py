@@ -512,6 +512,11 @@ async def test_a_get_sent_while_the_logout_is_applied_is_never_served_to_the_nex
             after = await get_data(kiosk, "/customers/me")
             assert after["customer"] is None
     assert server.gets == 2  # the straddling answer was not stored; the anonymous one was
+    storage = cache.storage
+    assert isinstance(storage, MemoryCacheStorage)
+    stored = [entry.body for entry in storage._entries.values()]
+    assert len(stored) == 1
+    assert b"customer-jane" not in stored[0]  # Jane's answer is stored under no key at all
 
 
 async def test_a_get_answered_after_a_login_is_never_stored_under_the_identity_it_was_sent_as() -> None:
@@ -526,6 +531,20 @@ async def test_a_get_answered_after_a_login_is_never_stored_under_the_identity_i
         await kiosk.logout_customer()
         server.read_delay = 0.0
         assert (await get_data(kiosk, "/customers/me"))["customer"] is None
+
+
+async def test_a_get_during_a_relogin_is_not_served_what_was_cached_for_nobody() -> None:
+    # Found by tests/test_identity_isolation.py on the code before the fix: while Jane logged in
+    # again, a GET was keyed as anonymous and served the anonymous entry, though the server held
+    # Jane's session the whole time.
+    server = Sessions(apply_delay=0.2)
+    async with kiosk_client(server, HTTPCache()) as kiosk:
+        await kiosk.auth.authenticate(kiosk.http)
+        assert (await get_data(kiosk, "/stores"))["customer"] is None  # cached for nobody
+        jane = CustomerCredentials("email", "jane", "pw")
+        await kiosk.login_customer(jane)
+        during, _ = await asyncio.gather(get_data(kiosk, "/stores"), kiosk.login_customer(jane))
+    assert (during["customer"], during["from_cache"]) == ("customer-jane", False)
 
 
 async def test_after_a_failed_logout_nothing_is_cached_until_the_session_is_known_again() -> None:
