@@ -1,7 +1,7 @@
 """The identity-isolation invariant of the cache and in-flight dedupe (issue 21), searched by
 hypothesis over random sequences of logins, logouts, re-logins, token replacement, Enterprise
-token refresh, GETs in two languages, writes, concurrent identical GETs, GETs racing an identity
-change or a write, and (Redis variant) a Redis outage and its return with its data.
+token refresh and re-login, GETs in two languages, writes, concurrent identical GETs, GETs racing
+an identity change or a write, and (Redis variant) a Redis outage and its return with its data.
 
 The project is a stateful stand-in (``Project``, an httpx transport): it applies a customer login
 or logout a moment after the request arrives, reads a GET's session and record a moment after it
@@ -26,6 +26,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 from redis_server import RedisServer, RedisServerError
 
-from carecloud_async import CareCloud, CustomerAuth, CustomerCredentials, Device, HTTPCache, RedisState, RetryPolicy
+from carecloud_async import (
+    CareCloud,
+    CustomerAuth,
+    CustomerCredentials,
+    Device,
+    EnterpriseAuth,
+    HTTPCache,
+    RedisState,
+    RetryPolicy,
+)
 from carecloud_async._cache import from_cache
 
 RESOURCES = ("stores", "customers")
@@ -244,6 +254,13 @@ class IdentityIsolation(RuleBasedStateMachine):
     def enterprise_token_expires(self) -> None:
         """The Enterprise bearer token stops working: a 401, a new login, a replay."""
         self.project.bearers.clear()
+
+    @rule()
+    def enterprise_token_due_for_refresh(self) -> None:
+        """The Enterprise token reaches its refresh time: the next request logs in first."""
+        auth = self.office.auth
+        assert isinstance(auth, EnterpriseAuth)
+        auth._refresh_at = datetime.now(timezone.utc) - timedelta(seconds=1)
 
     @rule(resource=st.sampled_from(RESOURCES), language=st.sampled_from(LANGUAGES), delay=st.sampled_from(DELAYS))
     def kiosk_get(self, resource: str, language: str, delay: float) -> None:
