@@ -460,13 +460,24 @@ class Sessions:
     """A Customer API stand-in whose session changes take a moment: a login or logout is applied
     ``apply_delay`` seconds after it arrives (then answered), and a GET reads the session
     ``read_delay`` seconds after it arrives. Each GET answer names the customer of the session
-    that produced it."""
+    that produced it. With ``hold_logout`` (or ``hold_get``), a logout (or GET) that has arrived
+    sets ``arrived`` and waits for ``release`` before it is applied (or reads the session)."""
 
-    def __init__(self, *, apply_delay: float = 0.0, read_delay: float = 0.0) -> None:
+    def __init__(
+        self, *, apply_delay: float = 0.0, read_delay: float = 0.0, hold_logout: bool = False, hold_get: bool = False
+    ) -> None:
         self.apply_delay = apply_delay
         self.read_delay = read_delay
+        self.hold_logout = hold_logout
+        self.hold_get = hold_get
+        self.arrived = asyncio.Event()
+        self.release = asyncio.Event()
         self.customer_on: dict[str, str | None] = {}
         self.gets = 0
+
+    async def held(self) -> None:
+        self.arrived.set()
+        await self.release.wait()
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -475,6 +486,8 @@ class Sessions:
         if "/tokens/" in path and "/actions/log" in path:
             token = path.split("/tokens/")[1].split("/")[0]
             await asyncio.sleep(self.apply_delay)
+            if self.hold_logout and path.endswith("/logout"):
+                await self.held()
             if path.endswith("/login"):
                 customer_id = "customer-" + json.loads(request.content)["login_value"]
                 self.customer_on[token] = customer_id
@@ -482,6 +495,8 @@ class Sessions:
             self.customer_on[token] = None
             return httpx.Response(204)
         await asyncio.sleep(self.read_delay)
+        if self.hold_get and not self.release.is_set():
+            await self.held()
         self.gets += 1
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
         body = {"data": {"customer": self.customer_on.get(bearer), "n": self.gets}}
@@ -499,14 +514,15 @@ def kiosk_client(server: Sessions, cache: HTTPCache) -> CareCloud:
 
 
 async def test_a_get_sent_while_the_logout_is_applied_is_never_served_to_the_next_person() -> None:
-    server = Sessions(apply_delay=0.3)
+    server = Sessions(hold_logout=True)
     cache = HTTPCache()
     async with kiosk_client(server, cache) as kiosk:
         await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
         logout = asyncio.create_task(kiosk.logout_customer())
-        await asyncio.sleep(0.1)  # the logout has reached the server, which has not applied it yet
+        await server.arrived.wait()  # the logout has reached the server, which has not applied it yet
         during = await get_data(kiosk, "/customers/me")
         assert during["customer"] == "customer-jane"  # the server answered from Jane's session
+        server.release.set()
         await logout
         for _ in range(2):  # the next person at the kiosk
             after = await get_data(kiosk, "/customers/me")
@@ -520,16 +536,16 @@ async def test_a_get_sent_while_the_logout_is_applied_is_never_served_to_the_nex
 
 
 async def test_a_get_answered_after_a_login_is_never_stored_under_the_identity_it_was_sent_as() -> None:
-    server = Sessions(read_delay=0.3)
+    server = Sessions(hold_get=True)
     cache = HTTPCache()
     async with kiosk_client(server, cache) as kiosk:
         await kiosk.auth.authenticate(kiosk.http)
         anonymous = asyncio.create_task(get_data(kiosk, "/customers/me"))  # sent as nobody
-        await asyncio.sleep(0.05)
+        await server.arrived.wait()
         await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
+        server.release.set()
         assert (await anonymous)["customer"] == "customer-jane"  # the server read Jane's session
         await kiosk.logout_customer()
-        server.read_delay = 0.0
         assert (await get_data(kiosk, "/customers/me"))["customer"] is None
 
 
