@@ -347,16 +347,21 @@ async def _nothing() -> None:
     return None
 
 
+# The field of the generations hash that every scope's generation adds: raised after an outage.
+_EVERY_SCOPE = "*"
+
+
 class RedisCacheGenerations:
     """Resource generations of the HTTP cache on Redis (one hash), so a write through any replica
     invalidates the cached answers of every replica; local while Redis is unavailable.
 
-    An invalidation made while Redis is unavailable is kept and replayed on Redis before this
-    process next reads or writes a generation there: when Redis comes back with its data
-    (persistence, failover, a healed split), the answers from before the write are not served
-    again, by this process nor, from then on, by the others. While Redis is unavailable the local
-    generation is returned negative (``-1 - n``), so a key made then never names an entry stored
-    on Redis.
+    When Redis comes back with its data after an outage this process saw (persistence, failover, a
+    healed split), the answers from before the outage must not be served again, since writes were
+    made meanwhile. Before this process next reads or writes a generation on Redis, it replays the
+    invalidations it made during the outage, and raises the generation every scope adds (the field
+    ``*``): entries from before the outage are stale for every replica, even when the replica that
+    wrote ended before it could replay. While Redis is unavailable the local generation is
+    returned negative (``-1 - n``), so a key made then never names an entry stored on Redis.
     """
 
     def __init__(self, state: RedisState) -> None:
@@ -364,26 +369,36 @@ class RedisCacheGenerations:
         self._local = MemoryCacheGenerations()
         self._key = state.key("cache", "generations")
         self._unsent: set[str] = set()  # scopes invalidated while Redis was unavailable
+        self._outage_seen = False  # a generation was read or written locally: Redis was away
 
-    async def _replay(self) -> None:
-        if self._unsent:
-            scopes = sorted(self._unsent)
-            async with self._state.redis.pipeline(transaction=False) as pipe:
-                for scope in scopes:
-                    pipe.hincrby(self._key, scope, 1)
-                await pipe.execute()
-            self._unsent.difference_update(scopes)
-            logger.info("replayed %d cache invalidation(s) made while Redis was unavailable", len(scopes))
+    async def _resume(self) -> None:
+        """First thing on Redis after an outage: replay and make older entries stale."""
+        if not self._outage_seen and not self._unsent:
+            return
+        scopes = sorted(self._unsent)
+        async with self._state.redis.pipeline(transaction=False) as pipe:
+            for scope in scopes:
+                pipe.hincrby(self._key, scope, 1)
+            pipe.hincrby(self._key, _EVERY_SCOPE, 1)
+            await pipe.execute()
+        self._unsent.difference_update(scopes)
+        self._outage_seen = False
+        logger.info(
+            "cache entries from before the Redis outage made stale; %d invalidation(s) made during it replayed",
+            len(scopes),
+        )
 
     async def get(self, scope: str) -> int:
-        """The current generation of ``scope``."""
+        """The current generation of ``scope``: its own count plus the count every scope adds
+        (both only grow, so their sum never names an older entry again)."""
 
         async def from_redis() -> int:
-            await self._replay()
-            value = await self._state.redis.hget(self._key, scope)
-            return int(value) if value is not None else 0
+            await self._resume()
+            own, every = await self._state.redis.hmget(self._key, [scope, _EVERY_SCOPE])
+            return int(own or 0) + int(every or 0)
 
         async def from_memory() -> int:
+            self._outage_seen = True
             return -1 - await self._local.get(scope)
 
         return await self._state.run("cache generation", from_redis, from_memory)
@@ -394,10 +409,11 @@ class RedisCacheGenerations:
         await self._local.bump(scope)
 
         async def on_redis() -> None:
-            await self._replay()
+            await self._resume()
             await self._state.redis.hincrby(self._key, scope, 1)
 
         async def later() -> None:
+            self._outage_seen = True
             self._unsent.add(scope)
 
         await self._state.run("cache invalidation", on_redis, later)

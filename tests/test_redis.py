@@ -407,6 +407,29 @@ async def test_invalidations_made_while_redis_was_down_are_replayed_when_it_come
         await two.aclose()
 
 
+async def test_entries_from_before_an_outage_are_stale_even_when_the_writer_ended_during_it(tmp_path: Path) -> None:
+    server = start_redis(tmp_path / "redis")
+    prefix = f"w{uuid.uuid4().hex[:12]}"
+    one = RedisState(server.url, prefix=prefix, timeout=0.5, retry_interval=0.2)
+    two = RedisState(server.url, prefix=prefix, timeout=0.5, retry_interval=0.2)
+    records = Records()
+    try:
+        async with scripted(records, two) as reader:
+            async with scripted(records, one) as writer:
+                assert (await version_of(writer), await version_of(reader)) == (1, 1)
+                server.shutdown_save()
+                (await writer.http.put("customers/1", json={})).raise_for_status()
+            # The writer's process ends before Redis is back: its invalidation is never replayed.
+            assert await version_of(reader) == 2  # the reader, alone during the outage, asks the server
+            server.start()
+            await asyncio.sleep(0.3)
+            assert await version_of(reader) == 2  # not the entry of version 1 that Redis kept
+    finally:
+        server.stop()
+        await one.aclose()
+        await two.aclose()
+
+
 async def test_a_redis_gone_between_lookup_and_store_logs_one_warning_and_no_error_trace(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
