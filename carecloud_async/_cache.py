@@ -5,11 +5,17 @@ sits below auth and above retries (``auth → cache → retries → network``) a
 decisions (freshness from ``max-age``, ``no-store``, ``no-cache`` revalidation, ``private``,
 ``Vary``) to hishel. What it adds:
 
-- The cache key holds the identity the answer belongs to (the Enterprise user; the Customer
-  device token, hashed, and the logged-in customer), ``Accept-Language`` and the URL. One
-  customer is never served another's data; the vendor's PHP SDK keys on method and URI only.
-- The stored request never holds the ``Authorization`` header: bearer tokens are not written to
-  the cache storage, and keys hold hashes only.
+- Only an explicit ``Cache-Control: max-age`` above 0 stores an answer, for that long at most: no
+  heuristic freshness (``Last-Modified``), nothing stored for an answer without ``Cache-Control``
+  (:func:`storable_for`).
+- The cache key holds the identity the request is sent as (the Enterprise user; the Customer
+  device token, hashed, the logged-in customer and the session number), ``Accept-Language`` and
+  the URL. One customer is never served another's data; the vendor's PHP SDK keys on method and
+  URI only. The identity is asked again when the answer arrives: an answer whose request
+  straddled a login, logout or token replacement is given to its caller and stored for nobody.
+- The stored request never holds the ``Authorization`` header, and GETs of token-bearing paths
+  and authentication answers are never cached (:func:`never_cached`): no token is written to the
+  cache storage, and keys hold hashes only.
 - A successful POST/PUT/PATCH/DELETE invalidates every cached GET of the same resource (the first
   path segment after the API base path, e.g. ``customers`` for ``/customers/123/actions/...``),
   for every identity and language: each resource has a generation number that is part of the key,
@@ -30,8 +36,8 @@ This module needs the ``cache`` extra (``pip install 'carecloud-async[cache]'``:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
-import re
 import time
 import uuid
 from collections import OrderedDict
@@ -43,7 +49,7 @@ from typing import Protocol, runtime_checkable
 import httpx
 
 from ._errors import ConfigurationError
-from ._identity import IdentityOf, bypass_cache, bypassed
+from ._identity import IdentityOf, bypass_cache, bypassed, resource_scope
 
 try:
     import hishel
@@ -64,7 +70,9 @@ __all__ = [
     "bypass_cache",
     "cache_key",
     "from_cache",
+    "never_cached",
     "resource_scope",
+    "storable_for",
 ]
 
 #: Methods whose answers are cached (HEAD is not used by the CareCloud API).
@@ -75,27 +83,58 @@ WRITE_METHODS: frozenset[str] = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Carries the Authorization header past hishel, which stores request headers with each entry.
 _AUTHORIZATION_EXTENSION = "carecloud_authorization"
 
-# ".../webservice/rest-api/<interface>/<version>/<resource>/..." -> <resource>
-_RESOURCE = re.compile(r"/rest-api/[^/]+/[^/]+/([^/?#]+)")
+# Path segments that mark a token-bearing path (/tokens/{token_id}/...) or an authentication
+# answer (auth-token, login, logout, password setup): never cached.
+_AUTHENTICATION_WORDS = ("token", "login", "logout", "password")
 
 
 # --------------------------------------------------------------------------- pure decisions
 
 
-def resource_scope(url: httpx.URL) -> str:
-    """The resource a request's path belongs to: host and first segment after the API base path.
+def never_cached(url: httpx.URL) -> bool:
+    """Whether a GET of ``url`` is never cached: a path that names the device token
+    (``/tokens/{token_id}/...``) or answers with credentials (``.../actions/auth-token``,
+    logins): neither may reach cache storage, in memory or on Redis.
 
-    A write to any path of a resource invalidates the cached GETs of that whole resource, on
-    both APIs of the project (an Enterprise write can change what the Customer API shows).
-
-    >>> resource_scope(httpx.URL("https://p.example/webservice/rest-api/enterprise-interface/v1.0/customers/42"))
-    'p.example/customers'
-    >>> resource_scope(httpx.URL("https://p.example/webservice/rest-api/customer-interface/v1.0/customers?count=5"))
-    'p.example/customers'
+    >>> never_cached(httpx.URL("https://p.example/webservice/rest-api/customer-interface/v1.0/tokens/t1/actions/auth-token"))
+    True
+    >>> never_cached(httpx.URL("https://p.example/webservice/rest-api/customer-interface/v1.0/stores"))
+    False
     """
-    match = _RESOURCE.search(url.path)
-    segment = match.group(1) if match else url.path.strip("/").split("/", 1)[0]
-    return f"{url.host}/{segment}"
+    segments = url.path.lower().split("/")
+    return any(word in segment for segment in segments for word in _AUTHENTICATION_WORDS)
+
+
+def storable_for(cache_control: list[str] | None) -> float | None:
+    """How long an answer with these ``Cache-Control`` values may be kept and served: its
+    ``max-age`` when that is above 0 and ``no-store`` is absent, else None (not stored at all).
+
+    Only an explicit ``max-age`` counts: no heuristic freshness (``Last-Modified``), no
+    ``Expires`` alone, nothing for an answer without ``Cache-Control``.
+
+    >>> storable_for(["private, max-age=60"])
+    60.0
+    >>> storable_for(["max-age=60, no-store"]) is None
+    True
+    >>> storable_for(None) is None
+    True
+    >>> storable_for(["max-age=0"]) is None
+    True
+    """
+    max_age: float | None = None
+    for value in cache_control or ():
+        for directive in value.split(","):
+            name, _, argument = directive.strip().partition("=")
+            name = name.strip().lower()
+            if name == "no-store":
+                return None
+            if name == "max-age":
+                try:
+                    seconds = int(argument.strip().strip('"'))
+                except ValueError:
+                    return None  # malformed: treat as stale (RFC 9111 section 4.2.1)
+                max_age = float(seconds) if max_age is None else min(max_age, float(seconds))
+    return max_age if max_age is not None and max_age > 0 else None
 
 
 def cache_key(*, identity: str, language: str, generation: int, method: str, url: httpx.URL) -> str:
@@ -294,6 +333,76 @@ async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
     yield body
 
 
+# --------------------------------------------------------------------------- the store gate
+
+
+@dataclass
+class _Sending:
+    """One cacheable request on its way: the key and identity it was sent as, and the identity
+    the client held when its answer arrived (set below hishel)."""
+
+    key: str
+    sent_as: str
+    received_as: str | None = None
+
+    def same_identity(self) -> bool:
+        return self.received_as == self.sent_as
+
+
+_sending: contextvars.ContextVar[_Sending | None] = contextvars.ContextVar("carecloud_cache_sending", default=None)
+
+
+class _StoreGate(hishel.AsyncBaseStorage):
+    """Between hishel and the storage: what hishel decides to store is stored only when
+
+    - the answer's ``Cache-Control`` has an explicit ``max-age`` above 0 (kept that long at most,
+      and never longer than the storage's own ``default_ttl``), and
+    - the client's identity did not change between sending the request and receiving the answer
+      (a login, logout or token replacement in between: the answer may belong to either side);
+
+    and entries whose headers allow no reuse are never handed to hishel (no heuristic freshness).
+    """
+
+    def __init__(self, storage: hishel.AsyncBaseStorage) -> None:
+        super().__init__(default_ttl=storage.default_ttl, default_tti=storage.default_tti)
+        self._storage = storage
+
+    async def create_entry(
+        self,
+        request: hishel.Request,
+        response: hishel.Response,
+        key: str,
+        *,
+        ttl: float | None = None,
+        tti: float | None = None,
+    ) -> hishel.Entry:
+        sending = _sending.get()
+        max_age = storable_for(response.headers.get_list("cache-control"))
+        if sending is None or sending.key != key or not sending.same_identity() or max_age is None:
+            return hishel.Entry(id=uuid.uuid4(), request=request, response=response)  # served, not stored
+        limit = ttl if ttl is not None else self._storage.default_ttl
+        return await self._storage.create_entry(
+            request, response, key, ttl=max_age if limit is None else min(limit, max_age), tti=tti
+        )
+
+    async def get_entries(self, key: str) -> list[hishel.Entry]:
+        entries = await self._storage.get_entries(key)
+        return [e for e in entries if storable_for(e.response.headers.get_list("cache-control")) is not None]
+
+    async def update_headers(self, id: uuid.UUID, headers: hishel.Headers) -> None:
+        sending = _sending.get()
+        if sending is None or not sending.same_identity() or storable_for(headers.get_list("cache-control")) is None:
+            await self._storage.remove_entry(id)
+        else:
+            await self._storage.update_headers(id, headers)
+
+    async def remove_entry(self, id: uuid.UUID) -> None:
+        await self._storage.remove_entry(id)
+
+    async def close(self) -> None:
+        """The storage belongs to its :class:`HTTPCache`: not closed here."""
+
+
 # --------------------------------------------------------------------------- the cache
 
 
@@ -319,18 +428,23 @@ class HTTPCache:
 
 class _Reauthorize(httpx.AsyncBaseTransport):
     """Below hishel: puts back the Authorization header taken off before the cache saw the
-    request, and dates an answer that came without ``Date`` (hishel reads an entry's age from it:
-    without one, an answer would stay fresh whatever its ``max-age``; RFC 9110 section 6.6.1
-    asks a recipient with a clock to add it)."""
+    request, notes the identity the client holds when the answer arrives (the store gate compares
+    it with the one the request was sent as), and dates an answer that came without ``Date``
+    (hishel reads an entry's age from it: without one, an answer would stay fresh whatever its
+    ``max-age``; RFC 9110 section 6.6.1 asks a recipient with a clock to add it)."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport, identity: IdentityOf) -> None:
         self._transport = transport
+        self._identity = identity
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         authorization = request.extensions.get(_AUTHORIZATION_EXTENSION)
         if isinstance(authorization, str):
             request.headers["Authorization"] = authorization
         response = await self._transport.handle_async_request(request)
+        sending = _sending.get()
+        if sending is not None:
+            sending.received_as = self._identity(request)
         if "date" not in response.headers:
             response.headers["Date"] = formatdate(usegmt=True)
         return response
@@ -356,7 +470,9 @@ class CacheTransport(httpx.AsyncBaseTransport):
         self._cache = cache
         self._identity = identity
         options = hishel.CacheOptions(shared=False, supported_methods=sorted(CACHEABLE_METHODS))
-        self._hishel = _HishelTransport(_Reauthorize(transport), storage=cache.storage, rfc=options)
+        self._hishel = _HishelTransport(
+            _Reauthorize(transport, identity), storage=_StoreGate(cache.storage), rfc=options
+        )
 
     @property
     def cache(self) -> HTTPCache:
@@ -372,7 +488,7 @@ class CacheTransport(httpx.AsyncBaseTransport):
             if response.status_code < 400:
                 await self._cache.generations.bump(resource_scope(request.url))
             return response
-        if method not in CACHEABLE_METHODS or bypassed(request):
+        if method not in CACHEABLE_METHODS or bypassed(request) or never_cached(request.url):
             return await self._transport.handle_async_request(request)
         identity = self._identity(request)
         if identity is None:
@@ -393,9 +509,11 @@ class CacheTransport(httpx.AsyncBaseTransport):
         }
         if authorization is not None:
             del request.headers["authorization"]
+        sending = _sending.set(_Sending(key, identity))
         try:
             return await self._hishel.handle_async_request(request)
         finally:
+            _sending.reset(sending)
             if authorization is not None:
                 request.headers["Authorization"] = authorization
 

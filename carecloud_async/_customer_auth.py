@@ -15,7 +15,8 @@ the same device invalidates the old one; optionally a customer logged in on it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -145,6 +146,11 @@ class CustomerAuth(TokenAuth):
         self._token_id: str | None = None
         self._customer_token: str | None = None  # the token id the customer logged in on
         self._customer_id: str | None = None
+        # Identity changes (customer login, logout, token replacement) are barriers for the cache
+        # and in-flight dedupe: see _identity_change and identity().
+        self._session = 0  # +1 when a change starts and when it ends
+        self._changing = 0  # changes running now
+        self._session_unknown = False  # a change failed midway: the server's session is unknown
         install_log_redaction()
 
     # -- read-only state
@@ -192,13 +198,20 @@ class CustomerAuth(TokenAuth):
 
     def identity(self, request: httpx.Request) -> str | None:
         """Whose answers ``request`` gets, hashed (for the HTTP cache and in-flight dedupe): the
-        device token it carries and the customer logged in on that token; None for a request
-        without a bearer token or with a token this object no longer holds (never shared).
+        device token it carries, the customer logged in on that token and the session number
+        (which changes when a login, logout or token replacement starts and when it ends).
+
+        None (never cached, never merged) for a request without a bearer token or with a token
+        this object no longer holds, while an identity change runs (the server may apply it at any
+        moment), and after one failed midway (a login or logout that timed out may or may not have
+        been applied) until the next login or logout succeeds. The cache asks again when the answer
+        arrives and stores it only if the identity is still the one it was sent as.
         """
         bearer = bearer_of(request)
-        if bearer is None or bearer != self._token_id:
+        if bearer is None or bearer != self._token_id or self._changing or self._session_unknown:
             return None
-        return customer_identity(bearer, self._customer_id if self._customer_token == bearer else None)
+        customer = self._customer_id if self._customer_token == bearer else None
+        return customer_identity(bearer, customer, self._session)
 
     # -- public operations, for the object that owns the httpx.AsyncClient using this auth
 
@@ -234,36 +247,40 @@ class CustomerAuth(TokenAuth):
         if not isinstance(credentials, CustomerCredentials):
             raise ConfigurationError("credentials must be a carecloud_async.CustomerCredentials")
         async with self._lock:
-            previous = (self._credentials, self._customer_token, self._customer_id)
-            self._credentials, self._customer_token = credentials, None  # None: a login is due
-            try:
-                await self._drive(client, self._steps(None, inherited_headers(client.headers)))
-            except BaseException:
-                self._credentials, self._customer_token, self._customer_id = previous
-                raise
-            assert self._customer_id is not None
-            return self._customer_id
+            with self._identity_change():
+                previous = (self._credentials, self._customer_token, self._customer_id)
+                self._credentials, self._customer_token = credentials, None  # None: a login is due
+                try:
+                    await self._drive(client, self._steps(None, inherited_headers(client.headers)))
+                except BaseException:
+                    self._credentials, self._customer_token, self._customer_id = previous
+                    raise
+                assert self._customer_id is not None
+                return self._customer_id
 
     async def logout_customer(self, client: httpx.AsyncClient) -> None:
         """Log the customer out of this device's token (``POST /tokens/{token_id}/actions/logout``);
         the token stays valid and the kept credentials are forgotten. A 401 (token no longer
         valid) counts as logged out; other errors raise the usual ``APIError``.
         """
+        # Until the server has answered, requests have no identity (nothing is cached or merged):
+        # it may still answer them from the customer's session, whatever this object believes.
         async with self._lock:
-            self._credentials, self._customer_token, self._customer_id = None, None, None
-            token_id = self._token_id or await self._store.load(self._key)
-            if token_id is None:
-                return  # no token, so no customer on it
-            if self._token_id is None:
-                self._adopt(token_id)
-            from carecloud_api.api.tokens import post_token_logout
+            with self._identity_change():
+                self._credentials, self._customer_token, self._customer_id = None, None, None
+                token_id = self._token_id or await self._store.load(self._key)
+                if token_id is None:
+                    return  # no token, so no customer on it
+                if self._token_id is None:
+                    self._adopt(token_id)
+                from carecloud_api.api.tokens import post_token_logout
 
-            url = endpoint_url(self._base_url, post_token_logout.PATH, token_id=token_id)
-            headers = {**inherited_headers(client.headers), "Authorization": f"Bearer {token_id}"}
-            response = await client.send(httpx.Request(post_token_logout.METHOD, url, headers=headers), auth=None)
-            if not response.is_success and response.status_code != 401:
-                raise error_from_response(response)
-            logger.debug("customer logged out")
+                url = endpoint_url(self._base_url, post_token_logout.PATH, token_id=token_id)
+                headers = {**inherited_headers(client.headers), "Authorization": f"Bearer {token_id}"}
+                response = await client.send(httpx.Request(post_token_logout.METHOD, url, headers=headers), auth=None)
+                if not response.is_success and response.status_code != 401:
+                    raise error_from_response(response)
+                logger.debug("customer logged out")
 
     def __repr__(self) -> str:
         return (
@@ -272,6 +289,30 @@ class CustomerAuth(TokenAuth):
         )
 
     # -- flow
+
+    @contextlib.contextmanager
+    def _identity_change(self) -> Iterator[None]:
+        """Around a customer login or logout: while it runs, :meth:`identity` is None; before and
+        after, the session number moves on, so an answer sent before it and received after it
+        starts is never stored (the cache compares the identity at send and at receipt), and no
+        entry or in-flight GET from before it is shared with requests after it. A change that
+        fails other than by a refusal (timeout, server error, cancellation) leaves the server's
+        session unknown: no identity until a login or logout succeeds."""
+        self._session += 1
+        self._changing += 1
+        settled = False
+        try:
+            yield
+            settled = True
+            self._session_unknown = False
+        except AuthenticationError:
+            settled = True  # refused: the server's session did not change
+            raise
+        finally:
+            self._changing -= 1
+            self._session += 1
+            if not settled:
+                self._session_unknown = True
 
     def _customer_logged_in(self) -> bool:
         return self._customer_token is not None and self._customer_token == self._token_id
@@ -290,6 +331,7 @@ class CustomerAuth(TokenAuth):
     def _adopt(self, token_id: str) -> None:
         self._token_id = token_id
         self._generation += 1
+        self._session += 1  # a new token is a new identity: a barrier for the cache and dedupe
 
     async def _adopt_stored(self, rejected: str | None) -> bool:
         """Read the store (its lock held) and adopt the token there, unless there is none or it is
@@ -320,23 +362,24 @@ class CustomerAuth(TokenAuth):
         credentials = self._credentials
         if credentials is None or not self._customer_login_due():
             return
-        response = yield self._customer_login_request(credentials, inherited)
-        await response.aread()
-        if response.status_code == 401:
-            # The token may be stale: replaced by another process (so the store is read again on
-            # any 401, even right after creating one) or revoked (then a new one is created,
-            # unless this flow just did: a fresh token refused is a refusal, not staleness).
-            async with store_lock(self._store, self._key):
-                renewed = await self._adopt_stored(self._token_id)
-                if not renewed and not created:
-                    logger.debug("401 on customer login: renewing the device token and trying once more")
-                    response = yield self._create_token_request(inherited)
-                    await self._accept_new_token(response)
-                    renewed = True
-            if renewed:
-                response = yield self._customer_login_request(credentials, inherited)
-                await response.aread()
-        self._accept_customer_login(response, credentials)
+        with self._identity_change():
+            response = yield self._customer_login_request(credentials, inherited)
+            await response.aread()
+            if response.status_code == 401:
+                # The token may be stale: replaced by another process (so the store is read again on
+                # any 401, even right after creating one) or revoked (then a new one is created,
+                # unless this flow just did: a fresh token refused is a refusal, not staleness).
+                async with store_lock(self._store, self._key):
+                    renewed = await self._adopt_stored(self._token_id)
+                    if not renewed and not created:
+                        logger.debug("401 on customer login: renewing the device token and trying once more")
+                        response = yield self._create_token_request(inherited)
+                        await self._accept_new_token(response)
+                        renewed = True
+                if renewed:
+                    response = yield self._customer_login_request(credentials, inherited)
+                    await response.aread()
+            self._accept_customer_login(response, credentials)
 
     def _create_token_request(self, inherited: Mapping[str, str]) -> httpx.Request:
         from carecloud_api.api.tokens import post_token

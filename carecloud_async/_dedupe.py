@@ -6,6 +6,10 @@ receive their own copy of the answer (status, headers, body), or, when it failed
 exception. The request runs in a task of its own, so a caller that gives up (is cancelled)
 does not cancel it for the others.
 
+A write (POST, PUT, PATCH, DELETE) detaches the GETs of its resource (see
+:func:`~carecloud_async._identity.resource_scope`) in flight when it ends: a GET issued after the
+write never joins one sent before it, so it never returns what the resource held before the write.
+
     transport = DedupeTransport(RetryTransport(httpx.AsyncHTTPTransport(retries=0)),
                                 identity=lambda request: identity_hash(request.headers["authorization"]))
 """
@@ -19,9 +23,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from ._identity import IdentityOf, bypassed
+from ._identity import IdentityOf, bypassed, resource_scope
 
 __all__ = ["DedupeTransport", "dedupe_key"]
+
+# Methods that change a resource: their end detaches the in-flight GETs of that resource.
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def dedupe_key(identity: str, request: httpx.Request) -> str | None:
@@ -70,6 +77,7 @@ class DedupeTransport(httpx.AsyncBaseTransport):
         self._transport = transport
         self._identity = identity
         self._pending: dict[str, asyncio.Future[_Answer]] = {}
+        self._scopes: dict[str, str] = {}  # pending key -> resource scope, for writes to detach
 
     @property
     def in_flight(self) -> int:
@@ -79,6 +87,11 @@ class DedupeTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``, or wait for the identical one in flight and copy its answer."""
         # Only GETs are merged (dedupe_key): other methods skip the identity hash too.
+        if request.method in _WRITE_METHODS:
+            try:
+                return await self._transport.handle_async_request(request)
+            finally:
+                self._detach(resource_scope(request.url))
         identity = None if request.method != "GET" or bypassed(request) else self._identity(request)
         key = dedupe_key(identity, request) if identity is not None else None
         if key is None:
@@ -87,6 +100,7 @@ class DedupeTransport(httpx.AsyncBaseTransport):
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._pending[key] = future
+            self._scopes[key] = resource_scope(request.url)
             task = asyncio.create_task(self._fetch(request, key, future))
             task.add_done_callback(_retrieve)
         try:
@@ -120,9 +134,18 @@ class DedupeTransport(httpx.AsyncBaseTransport):
         else:
             future.set_result(answer)
         finally:
-            self._pending.pop(key, None)
+            if self._pending.get(key) is future:  # not a later GET's, after a write detached this one
+                del self._pending[key]
+                self._scopes.pop(key, None)
             if not future.done():  # pragma: no cover - every path above settles it
                 future.cancel()
+
+    def _detach(self, scope: str) -> None:
+        """After a write to ``scope``: later GETs of it start a request of their own (the callers
+        already waiting keep theirs)."""
+        for key in [key for key, pending in self._scopes.items() if pending == scope]:
+            del self._scopes[key]
+            self._pending.pop(key, None)
 
     async def aclose(self) -> None:
         """Close the wrapped transport."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -27,6 +28,7 @@ __all__ = [
     "customer_identity",
     "enterprise_identity",
     "identity_hash",
+    "resource_scope",
 ]
 
 #: Request extension that turns caching and in-flight dedupe off for one request (set it to False).
@@ -34,6 +36,9 @@ BYPASS_EXTENSION = "carecloud_cache"
 
 #: Answers the identity a request is sent as (already hashed), or None when unknown (not shared).
 IdentityOf = Callable[[httpx.Request], "str | None"]
+
+# ".../webservice/rest-api/<interface>/<version>/<resource>/..." -> <resource>
+_RESOURCE = re.compile(r"/rest-api/[^/]+/[^/]+/([^/?#]+)")
 
 _bypass: contextvars.ContextVar[bool] = contextvars.ContextVar("carecloud_bypass_cache", default=False)
 
@@ -59,15 +64,36 @@ def enterprise_identity(project: str, user_external_application_id: str, login: 
     return identity_hash("enterprise", project.lower(), user_external_application_id, login.lower())
 
 
-def customer_identity(token_id: str, customer_id: str | None) -> str:
-    """The identity of a Customer API request: the device token and the customer logged in on it.
+def customer_identity(token_id: str, customer_id: str | None, session: int = 0) -> str:
+    """The identity of a Customer API request: the device token, the customer logged in on it, and
+    the number of the session (``CustomerAuth`` counts logins, logouts and token replacements), so
+    that nothing cached or in flight before an identity change is shared with requests after it.
 
     >>> customer_identity("tok", "jane") == customer_identity("tok", "john")
     False
     >>> customer_identity("tok", None) == customer_identity("tok", "jane")
     False
+    >>> customer_identity("tok", "jane", 2) == customer_identity("tok", "jane", 6)
+    False
     """
-    return identity_hash("customer", token_id, customer_id or "")
+    return identity_hash("customer", token_id, customer_id or "", str(session))
+
+
+def resource_scope(url: httpx.URL) -> str:
+    """The resource a request's path belongs to: host and first segment after the API base path.
+
+    A write to any path of a resource invalidates the cached GETs of that whole resource, on
+    both APIs of the project (an Enterprise write can change what the Customer API shows), and
+    detaches the GETs of it in flight from later callers (in-flight dedupe).
+
+    >>> resource_scope(httpx.URL("https://p.example/webservice/rest-api/enterprise-interface/v1.0/customers/42"))
+    'p.example/customers'
+    >>> resource_scope(httpx.URL("https://p.example/webservice/rest-api/customer-interface/v1.0/customers?count=5"))
+    'p.example/customers'
+    """
+    match = _RESOURCE.search(url.path)
+    segment = match.group(1) if match else url.path.strip("/").split("/", 1)[0]
+    return f"{url.host}/{segment}"
 
 
 def bearer_of(request: httpx.Request) -> str | None:

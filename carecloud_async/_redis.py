@@ -27,16 +27,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 try:
     import hishel
     from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import LockError, RedisError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("shared state on Redis needs: pip install 'carecloud-async[redis]'") from exc
 
@@ -46,7 +51,7 @@ from ._locks import KeyLocks
 from ._ratelimit import LocalRateBudget, check_rate
 from ._tokens import check_token_entry
 
-__all__ = ["RedisCacheGenerations", "RedisRateBudget", "RedisState", "RedisTokenStore"]
+__all__ = ["RedisCacheGenerations", "RedisRateBudget", "RedisState", "RedisTokenStore", "token_ttl"]
 
 logger = logging.getLogger("carecloud_async.redis")
 
@@ -54,6 +59,54 @@ T = TypeVar("T")
 
 # Failures that mean "Redis is not there right now" (refused, reset, timed out, server error).
 _UNAVAILABLE = (RedisError, OSError, asyncio.TimeoutError)
+# The part of them that only an outage causes (not a refused command).
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
+
+# How long an Enterprise token whose validity is unknown stays on Redis: CareCloud's default
+# validity (7 hours). A token that outlives it is simply logged in again.
+_UNKNOWN_VALIDITY_TTL = 7 * 3600
+
+
+def token_ttl(key: str, value: str, now: datetime) -> int | None:
+    """Seconds a token store entry may live on Redis: an Enterprise token (key ``enterprise/...``,
+    JSON with ``expires_at``) until it expires (7 hours when its validity is unknown); a Customer
+    device token, which never expires, forever (None).
+
+    >>> now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    >>> token_ttl("enterprise/abc", '{"bearer_token": "t", "expires_at": "2030-01-01T02:00:00+00:00"}', now)
+    7200
+    >>> token_ttl("enterprise/abc", '{"bearer_token": "t", "expires_at": null}', now)
+    25200
+    >>> token_ttl("p.example/app/kiosk-7", "token-id", now) is None
+    True
+    """
+    if not key.startswith("enterprise/"):
+        return None
+    try:
+        stored = json.loads(value)
+        expires_at = datetime.fromisoformat(stored["expires_at"]) if stored.get("expires_at") else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        expires_at = None
+    if expires_at is None or expires_at.tzinfo is None:
+        return _UNKNOWN_VALIDITY_TTL
+    return max(1, math.ceil((expires_at - now).total_seconds()))
+
+
+class _QuietStorageErrors(logging.Filter):
+    """hishel's Redis storage logs an ERROR with a traceback for each command that fails and goes
+    on (a miss, an answer not stored). When the cause is Redis being unreachable, RedisState warns
+    once per outage already: such records are dropped here and noted at DEBUG on this module's
+    logger, without the traceback. Any other error of hishel's stays as it is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, _UNREACHABLE):
+            return True
+        logger.debug("cache storage on Redis: %s (%s)", record.getMessage(), type(exc).__name__)
+        return False
+
+
+_QUIET_STORAGE_ERRORS = _QuietStorageErrors()
 
 # The rate budget on the Redis clock: take the slot if its time has come (answer 0), else
 # answer the seconds until it does (taking nothing). Same decision as _ratelimit.try_take_slot.
@@ -178,6 +231,9 @@ class RedisState:
         """The HTTP cache on this Redis (one per state): answers stored for at most
         ``default_ttl`` seconds (``max-age`` decides freshness), and a local fallback."""
         if self._cache is None:
+            hishel_logger = logging.getLogger(hishel.AsyncRedisStorage.__module__)
+            if _QUIET_STORAGE_ERRORS not in hishel_logger.filters:
+                hishel_logger.addFilter(_QUIET_STORAGE_ERRORS)
             storage = _FailoverStorage(
                 self,
                 hishel.AsyncRedisStorage(self._redis, default_ttl=default_ttl, key_prefix=self.key("cache")),
@@ -264,7 +320,8 @@ class RedisTokenStore:
         self._local[key] = token_id
 
         async def to_redis() -> None:
-            await self._state.redis.set(self._state.key("token", key), token_id.encode("utf-8"))
+            ttl = token_ttl(key, token_id, datetime.now(timezone.utc))
+            await self._state.redis.set(self._state.key("token", key), token_id.encode("utf-8"), ex=ttl)
 
         await self._state.run("token save", to_redis, _nothing)
 
@@ -290,35 +347,82 @@ async def _nothing() -> None:
     return None
 
 
+# The field of the generations hash that every scope's generation adds: raised after an outage.
+_EVERY_SCOPE = "*"
+
+
 class RedisCacheGenerations:
     """Resource generations of the HTTP cache on Redis (one hash), so a write through any replica
-    invalidates the cached answers of every replica; local while Redis is unavailable."""
+    invalidates the cached answers of every replica; local while Redis is unavailable.
+
+    When Redis comes back with its data after an outage this process saw (persistence, failover, a
+    healed split), the answers from before the outage must not be served again, since writes were
+    made meanwhile. Before this process next reads or writes a generation on Redis, it replays the
+    invalidations it made during the outage, and raises the generation every scope adds (the field
+    ``*``): entries from before the outage are stale for every replica, even when the replica that
+    wrote ended before it could replay. While Redis is unavailable the local generation is
+    returned negative (``-1 - n``), so a key made then never names an entry stored on Redis.
+    """
 
     def __init__(self, state: RedisState) -> None:
         self._state = state
         self._local = MemoryCacheGenerations()
         self._key = state.key("cache", "generations")
+        self._unsent: set[str] = set()  # scopes invalidated while Redis was unavailable
+        self._outage_seen = False  # a generation was read or written locally: Redis was away
+
+    async def _resume(self) -> None:
+        """First thing on Redis after an outage: replay and make older entries stale."""
+        if not self._outage_seen and not self._unsent:
+            return
+        scopes = sorted(self._unsent)
+        async with self._state.redis.pipeline(transaction=False) as pipe:
+            for scope in scopes:
+                pipe.hincrby(self._key, scope, 1)
+            pipe.hincrby(self._key, _EVERY_SCOPE, 1)
+            await pipe.execute()
+        self._unsent.difference_update(scopes)
+        self._outage_seen = False
+        logger.info(
+            "cache entries from before the Redis outage made stale; %d invalidation(s) made during it replayed",
+            len(scopes),
+        )
 
     async def get(self, scope: str) -> int:
-        """The current generation of ``scope``."""
+        """The current generation of ``scope``: its own count plus the count every scope adds
+        (both only grow, so their sum never names an older entry again)."""
 
         async def from_redis() -> int:
-            value = await self._state.redis.hget(self._key, scope)
-            return int(value) if value is not None else 0
+            await self._resume()
+            own, every = await self._state.redis.hmget(self._key, [scope, _EVERY_SCOPE])
+            return int(own or 0) + int(every or 0)
 
         async def from_memory() -> int:
-            return await self._local.get(scope)
+            self._outage_seen = True
+            return -1 - await self._local.get(scope)
 
         return await self._state.run("cache generation", from_redis, from_memory)
 
     async def bump(self, scope: str) -> None:
-        """Invalidate every cached answer of ``scope``, on every replica."""
+        """Invalidate every cached answer of ``scope``, on every replica (replayed later if Redis
+        is unavailable now)."""
         await self._local.bump(scope)
 
         async def on_redis() -> None:
+            await self._resume()
             await self._state.redis.hincrby(self._key, scope, 1)
 
-        await self._state.run("cache invalidation", on_redis, _nothing)
+        async def later() -> None:
+            self._outage_seen = True
+            self._unsent.add(scope)
+
+        await self._state.run("cache invalidation", on_redis, later)
+
+    @property
+    def unsent(self) -> int:
+        """How many resource scopes were invalidated while Redis was unavailable and are not yet
+        replayed there."""
+        return len(self._unsent)
 
 
 class RedisRateBudget:

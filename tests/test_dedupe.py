@@ -179,3 +179,41 @@ async def test_with_the_cache_on_100_concurrent_calls_send_one_request_and_later
         assert not [r for r in results if isinstance(r, BaseException)]
         await cc.call(get_stores.call)
     assert server.requests == 1
+
+
+async def test_a_get_issued_after_a_successful_write_does_not_join_a_get_sent_before_it() -> None:
+    version = 1
+    reading = asyncio.Event()
+    release = asyncio.Event()
+
+    async def server(request: httpx.Request) -> httpx.Response:
+        nonlocal version
+        if request.method == "PUT":
+            version += 1
+            return httpx.Response(200, json={"data": {}})
+        seen = version  # the server reads the record when the GET arrives...
+        reading.set()
+        if seen == 1:
+            await release.wait()  # ...and the first GET's answer is slow
+        return httpx.Response(200, json={"data": {"version": seen}})
+
+    cc = CareCloud.enterprise(
+        "https://p.example",
+        user_external_application_id="app",
+        login="pos@example.com",
+        password="secret",
+        transport=httpx.MockTransport(server),
+        retry=RetryPolicy.disabled(),
+        dedupe=True,
+    )
+    cc.auth._token = "bearer"  # type: ignore[union-attr]
+    async with cc:
+        before = asyncio.create_task(cc.http.get("customers/1"))
+        await reading.wait()
+        (await cc.http.put("customers/1", json={})).raise_for_status()
+        after = asyncio.create_task(cc.http.get("customers/1"))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        release.set()
+        assert (await before).json()["data"]["version"] == 1
+        assert (await after).json()["data"]["version"] == 2  # read-your-writes

@@ -15,11 +15,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from child_processes import ChildProcesses
 from redis_server import RedisServer, RedisServerError
 
-from carecloud_async import CareCloud, Device, RedisState, RedisTokenStore
+from carecloud_async import CareCloud, Device, RedisState, RedisTokenStore, RetryPolicy
 from carecloud_async._errors import TokenStoreError
 from scripts.stand_in_server import StandInServer
 
@@ -300,3 +301,244 @@ async def test_an_unreachable_redis_from_the_start_does_not_fail_calls(
         await state.aclose()
     assert (stand_in.counts["login"], stand_in.counts["GET"]) == (1, 1)
     assert any("Redis is unavailable" in r.getMessage() for r in caplog.records)
+
+
+# --------------------------------------------------------------------------- issue 21: privacy on Redis
+
+
+class Records:
+    """A scripted project (unit stand-in; Redis is the real one): ``GET .../customers/1`` answers
+    the record's version with ``Cache-Control: max-age=600``, a PUT raises the version;
+    ``GET .../tokens/{id}/actions/auth-token`` answers a customer authentication token; any other
+    GET answers a profile without any caching header."""
+
+    def __init__(self) -> None:
+        self.version = 1
+        self.gets = 0
+        self.kill_redis: RedisServer | None = None  # killed when the next GET reaches the server
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/users/actions/login"):
+            return httpx.Response(200, json={"data": {"bearer_token": "bearer-secret-1"}})
+        if path.endswith("/tokens") and request.method == "POST":
+            return httpx.Response(201, json={"data": {"token_id": "device-token-secret"}})
+        if request.method != "GET":
+            self.version += 1
+            return httpx.Response(200, json={"data": {}})
+        self.gets += 1
+        if self.kill_redis is not None:
+            self.kill_redis.kill()
+            self.kill_redis = None
+        if path.endswith("/customers/1"):
+            return httpx.Response(
+                200, json={"data": {"version": self.version}}, headers={"Cache-Control": "max-age=600"}
+            )
+        if path.endswith("/actions/auth-token"):
+            body = {"data": {"authentication_token": "LQ55EH-secret", "valid_to": "2030-01-01 00:00:00"}}
+            return httpx.Response(200, json=body, headers={"Cache-Control": "max-age=600"})
+        return httpx.Response(200, json={"data": {"email": "jane@example.com"}})
+
+
+def scripted(records: Records, state: RedisState, **kwargs: object) -> CareCloud:
+    return CareCloud.enterprise(
+        "https://p.example",
+        user_external_application_id="app",
+        login="pos",
+        password="pw",
+        transport=httpx.MockTransport(records),
+        retry=RetryPolicy.disabled(),
+        cache=True,
+        redis=state,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def version_of(cc: CareCloud) -> int:
+    response = await cc.http.get("customers/1")
+    response.raise_for_status()
+    version = response.json()["data"]["version"]
+    assert isinstance(version, int)
+    return version
+
+
+async def redis_contents(state: RedisState) -> str:
+    """Every key under the state's prefix and every value, as one lower-case text."""
+    parts: list[str] = []
+    async for key in state.redis.scan_iter(match=state.key("*")):
+        parts.append(key.decode())
+        kind = await state.redis.type(key)
+        if kind == b"string":
+            parts.append(repr(await state.redis.get(key)))
+        elif kind == b"list":
+            parts.append(repr(await state.redis.lrange(key, 0, -1)))
+        elif kind == b"zset":
+            parts.append(repr(await state.redis.zrange(key, 0, -1)))
+        elif kind == b"hash":
+            parts.append(repr(await state.redis.hgetall(key)))
+    return "\n".join(parts).lower()
+
+
+async def test_invalidations_made_while_redis_was_down_are_replayed_when_it_comes_back_with_its_data(
+    tmp_path: Path,
+) -> None:
+    server = start_redis(tmp_path / "redis")
+    prefix = f"o{uuid.uuid4().hex[:12]}"
+    one = RedisState(server.url, prefix=prefix, timeout=0.5, retry_interval=0.2)
+    two = RedisState(server.url, prefix=prefix, timeout=0.5, retry_interval=0.2)
+    records = Records()
+    try:
+        async with scripted(records, one) as writer, scripted(records, two) as reader:
+            assert (await version_of(writer), await version_of(reader)) == (1, 1)
+            assert records.gets == 1  # the reader was answered from Redis
+
+            server.shutdown_save()  # Redis goes away, its data (the answer of version 1) saved
+            (await writer.http.put("customers/1", json={})).raise_for_status()
+            assert records.version == 2
+            assert await version_of(writer) == 2  # local state while Redis is down
+
+            server.start()  # back on the same port with the data from before the write
+            await asyncio.sleep(0.3)  # past retry_interval: Redis is tried again
+            assert await version_of(writer) == 2  # the writer reads its own write
+            assert await version_of(reader) == 2  # and so does every other replica
+    finally:
+        server.stop()
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_entries_from_before_an_outage_are_stale_even_when_the_writer_ended_during_it(tmp_path: Path) -> None:
+    server = start_redis(tmp_path / "redis")
+    prefix = f"w{uuid.uuid4().hex[:12]}"
+    one = RedisState(server.url, prefix=prefix, timeout=0.5, retry_interval=0.2)
+    two = RedisState(server.url, prefix=prefix, timeout=0.5, retry_interval=0.2)
+    records = Records()
+    try:
+        async with scripted(records, two) as reader:
+            async with scripted(records, one) as writer:
+                assert (await version_of(writer), await version_of(reader)) == (1, 1)
+                server.shutdown_save()
+                (await writer.http.put("customers/1", json={})).raise_for_status()
+            # The writer's process ends before Redis is back: its invalidation is never replayed.
+            assert await version_of(reader) == 2  # the reader, alone during the outage, asks the server
+            server.start()
+            await asyncio.sleep(0.3)
+            assert await version_of(reader) == 2  # not the entry of version 1 that Redis kept
+    finally:
+        server.stop()
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_a_redis_gone_between_lookup_and_store_logs_one_warning_and_no_error_trace(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = start_redis(tmp_path / "redis")
+    state = RedisState(server.url, timeout=0.5)
+    records = Records()
+    caplog.set_level(logging.WARNING)
+    try:
+        async with scripted(records, state) as cc:
+            assert await version_of(cc) == 1  # logs in, looks up, stores: Redis is there
+            records.version = 2
+            (await cc.http.put("customers/1", json={})).raise_for_status()
+            records.kill_redis = server  # Redis dies after the lookup, before the answer is stored
+            assert await version_of(cc) == 3
+            assert await version_of(cc) == 3
+    finally:
+        server.stop()
+        await state.aclose()
+    warnings = [r for r in caplog.records if "Redis is unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_the_enterprise_token_on_redis_expires_with_the_token(redis_server: RedisServer) -> None:
+    state = RedisState(redis_server.url, prefix=f"t{uuid.uuid4().hex[:12]}")
+    records = Records()
+    try:
+        async with scripted(records, state) as cc:
+            await version_of(cc)
+        keys = [key async for key in state.redis.scan_iter(match=state.key("token", "enterprise/*"))]
+        assert len(keys) == 1
+        ttl = await state.redis.ttl(keys[0])
+        assert 0 < ttl <= 7 * 3600  # the login answer named no validity: CareCloud's default
+    finally:
+        await state.aclose()
+
+
+async def test_no_token_authentication_answer_or_uncacheable_answer_reaches_redis(redis_server: RedisServer) -> None:
+    state = RedisState(redis_server.url, prefix=f"n{uuid.uuid4().hex[:12]}")
+    records = Records()
+    device = Device("kiosk-9", "Linux", "Kiosk", "kiosk")
+    try:
+        async with CareCloud.customer(
+            "https://p.example",
+            external_application_id="app",
+            device=device,
+            transport=httpx.MockTransport(records),
+            cache=True,
+            redis=state,
+        ) as cc:
+            await cc.http.get("customers/1")  # cached: proves the cache writes to this Redis
+            for _ in range(2):
+                await cc.http.get(
+                    f"tokens/{await _token(cc)}/actions/auth-token?external_application_id=a&token_type=1"
+                )
+                await cc.http.get("customers/me")  # no Cache-Control at all
+        contents = await redis_contents(state)
+    finally:
+        await state.aclose()
+    assert "device-token-secret" in contents  # the token store keeps the token...
+    assert contents.count("device-token-secret") == 1  # ...and nothing else does
+    assert "lq55eh-secret" not in contents
+    assert "jane@example.com" not in contents
+    assert records.gets == 5  # the two cacheable GETs of each path went to the server each time
+
+
+async def _token(cc: CareCloud) -> str:
+    token = cc.auth.token_id  # type: ignore[union-attr]
+    assert token is not None
+    return token
+
+
+async def test_hishels_key_extension_on_the_bundled_redis_server(redis_server: RedisServer) -> None:
+    """hishel's Redis storage extends an entry's keys for a slow reader with ``PEXPIRE ... GT``
+    (Redis 7). The bundled server is 6.2, where that command is refused: hishel ignores the
+    refusal, and a cached answer read slowly past the touch interval still arrives whole (its
+    keys live for the entry's TTL anyway). The caching guide names Redis 7 for readers that stall
+    longer than hishel's soft_delete_ttl on an entry being removed."""
+    import hishel
+    from hishel._utils import make_async_iterator
+    from redis.asyncio import Redis
+    from redis.exceptions import ResponseError
+
+    client: Redis = Redis.from_url(redis_server.url, decode_responses=False)
+    prefix = f"g{uuid.uuid4().hex[:12]}"
+    try:
+        major = int((await client.info("server"))["redis_version"].split(".")[0])
+        await client.set(f"{prefix}:probe", b"1", px=60_000)
+        if major < 7:
+            with pytest.raises(ResponseError):
+                await client.pexpire(f"{prefix}:probe", 120_000, gt=True)
+        else:
+            assert await client.pexpire(f"{prefix}:probe", 120_000, gt=True)
+
+        storage = hishel.AsyncRedisStorage(client, key_prefix=prefix, soft_delete_ttl=0.2, default_ttl=60)
+        chunk = b"x" * 131072  # hishel's storage chunk size: three chunks
+        request = hishel.Request(method="GET", url="https://p.example/stores", headers=hishel.Headers({}))
+        response = hishel.Response(
+            status_code=200, headers=hishel.Headers({}), stream=make_async_iterator([chunk, chunk, chunk])
+        )
+        entry = await storage.create_entry(request, response, "key")
+        assert entry.response.stream is not None
+        assert len(b"".join([part async for part in entry.response.stream])) == 3 * len(chunk)  # type: ignore[union-attr]
+
+        (cached,) = await storage.get_entries("key")
+        read = b""
+        async for part in cached.response.stream:  # type: ignore[union-attr]
+            read += part
+            await asyncio.sleep(0.15)  # past the touch interval (soft_delete_ttl / 2): PEXPIRE GT runs
+        assert read == 3 * chunk
+    finally:
+        await client.aclose()
