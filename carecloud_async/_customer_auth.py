@@ -234,7 +234,22 @@ class CustomerAuth(TokenAuth):
         async with self._lock:
             if self._token_id is None:
                 raise AuthenticationError("no device token is in use: nothing can be logged in on it")
-            self._credentials, self._customer_token, self._customer_id = credentials, self._token_id, customer_id
+            with self._identity_change():
+                self._credentials, self._customer_token, self._customer_id = credentials, self._token_id, customer_id
+
+    @contextlib.contextmanager
+    def session_may_change(self) -> Iterator[None]:
+        """A block during which the server may change whose session the token carries by itself
+        (a Customer API sign-up with ``autologin``): while it runs, requests have no cache or
+        dedupe identity, and nothing cached or in flight before it is shared after it, as around
+        :meth:`login_customer` and :meth:`logout_customer`.
+
+            with auth.session_may_change():
+                answer = await cc.call(post_customer.call, body=body)
+                await auth.adopt_customer_login(answer.data.customer_id)
+        """
+        with self._identity_change():
+            yield
 
     async def login_customer(self, client: httpx.AsyncClient, credentials: CustomerCredentials) -> str:
         """Log a customer in on this device's token (obtained first if needed); returns the

@@ -22,7 +22,7 @@ from workflow_clients import (
     sent,
 )
 
-from carecloud_async import BadRequest, CareCloud, RequestValidationError
+from carecloud_async import BadRequest, CareCloud, CustomerAuth, RequestValidationError
 from carecloud_async.workflows import (
     AmbiguousExternalId,
     CustomerSyncRecord,
@@ -214,6 +214,40 @@ async def test_sign_up_with_autologin_on_the_customer_api_logs_the_new_customer_
             assert (await get_logged_in_customer(cc)).customer_id == "c9"
             assert sent(relogin) == {"login_type": "email", "login_value": "new@x.cz", "password": "Spring-2026"}
             assert cc.customer_id == "c9"
+
+
+async def test_sign_up_with_autologin_is_a_barrier_for_the_cache_and_dedupe() -> None:
+    # The server may log the new customer in at any moment while the sign-up runs: no request
+    # may have a cache or dedupe identity then, and none sent before may share one with after.
+    seen: list[str | None] = []
+    async with customer_client() as cc:
+        assert isinstance(cc.auth, CustomerAuth)
+        auth = cc.auth
+
+        def probe() -> str | None:
+            request = httpx.Request("GET", "https://x/customers", headers={"Authorization": "Bearer tok-1"})
+            return auth.identity(request)
+
+        def signed_up(request: httpx.Request) -> httpx.Response:
+            seen.append(probe())
+            return httpx.Response(201, json={"data": {"customer_id": "c9"}})
+
+        with customer_api() as router:
+            router.post("/customers").mock(side_effect=signed_up)
+            await cc.auth.authenticate(cc.http)
+            before = probe()
+            await sign_up_customer(
+                cc,
+                personal_information={"email": "new@x.cz", "language_id": "en"},
+                customer_source_id=SOURCE,
+                password="Spring-2026",
+                autologin=True,
+            )
+            after = probe()
+    assert before is not None
+    assert seen == [None]
+    assert after is not None
+    assert after != before
 
 
 async def test_sign_up_without_autologin_logs_nobody_in() -> None:

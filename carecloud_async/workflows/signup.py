@@ -232,12 +232,17 @@ async def sign_up_customer(
         property_records=records if records else UNSET,
         referral_code=optional_text(referral_code, "referral_code"),
     )
-    answer = await cc.call(post_customer.call, body=body)
-    customer_id = answered(answered(answer.data, _CREATE, "data").customer_id, _CREATE, "customer_id")
     if autologin and password is not None and isinstance(cc.auth, CustomerAuth):
-        # The server logged the new customer in on the token the request carried: say so to the
-        # auth, or cc.customer_id stays None and the customer's own reads are refused.
-        await cc.auth.adopt_customer_login(customer_id, _credentials_of(info, password))
+        # The server logs the new customer in on the token the request carries, at a moment of its
+        # choosing: a barrier for the cache and dedupe, as a login is. Then say so to the auth, or
+        # cc.customer_id stays None and the customer's own reads are refused.
+        with cc.auth.session_may_change():
+            answer = await cc.call(post_customer.call, body=body)
+            customer_id = answered(answered(answer.data, _CREATE, "data").customer_id, _CREATE, "customer_id")
+            await cc.auth.adopt_customer_login(customer_id, _credentials_of(info, password))
+    else:
+        answer = await cc.call(post_customer.call, body=body)
+        customer_id = answered(answered(answer.data, _CREATE, "data").customer_id, _CREATE, "customer_id")
 
     added: list[str] = []
     for index, interest_id in enumerate(interests):
