@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +30,7 @@ from carecloud_async import (
 )
 from carecloud_async.testing import FakeCareCloud, FakeServer, SpecViolation
 from carecloud_async.testing._contract import Contract
+from scripts import server_process
 
 pytest_plugins = ["pytester"]
 
@@ -442,3 +447,68 @@ def test_the_plugin_fails_a_test_whose_violation_was_swallowed(pytester: pytest.
             "postUserLogin: request breaks the CareCloud spec: login: must be string*",
         ]
     )
+
+
+def test_python_m_serves_the_fake_to_the_carecloud_command(tmp_path: Path) -> None:
+    # The loopback server for callers that are not Python tests: `carecloud call` against it.
+    process, port = server_process.start_server_process(
+        lambda port: [sys.executable, "-m", "carecloud_async.testing", "--port", str(port), "--seed-customers", "3"],
+        "the fake CareCloud",
+    )
+    try:
+        env = {
+            **os.environ,
+            "HOME": str(tmp_path),
+            "CARECLOUD_PROJECT_URL": f"http://127.0.0.1:{port}",
+            "CARECLOUD_USER_EXTERNAL_APPLICATION_ID": "fake-app",
+            "CARECLOUD_LOGIN": "pos@example.com",
+            "CARECLOUD_PASSWORD": "fake-password",
+        }
+        result = subprocess.run(  # noqa: S603 (our own command)
+            [str(Path(sys.executable).parent / "carecloud"), "call", "getCustomers", "--compact"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["data"]["total_items"] == 3
+    assert len({c["customer_id"] for c in answer["data"]["customers"]}) == 3
+
+
+# ---------------------------------------------------------------------- the guide's examples
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "testing.md"
+
+
+def guide_block(section: str) -> str:
+    text = GUIDE.read_text(encoding="utf-8")
+    part = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return part.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_guides_pytest_example_passes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_guide=guide_block("With pytest"))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function"
+    )
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("section", ["Control", "Inspection and seeding"])
+def test_the_guides_control_and_seeding_examples_run(section: str) -> None:
+    fake = FakeCareCloud(clock=lambda: 0.0)
+    namespace: dict[str, object] = {"fake": fake}
+    exec(compile(guide_block(section), f"{GUIDE}:{section}", "exec"), namespace)  # noqa: S102 (our own guide)
+    if section == "Control":
+        assert fake.now() == 7 * 3600  # it ran to the end: the clock was advanced
+    else:
+        jane = namespace["jane"]
+        assert isinstance(jane, dict)
+        assert fake.points.balance(jane["customer_id"]) == 120
+        assert len(fake.cards) == 2

@@ -507,3 +507,44 @@ PurchaseMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_purchases_points_and_cancellations_over_random_sequences = PurchaseMachine.TestCase
+
+
+async def test_the_points_and_credit_workflows_keep_the_fakes_money_rules() -> None:
+    # The shipped workflows against the rules: accept-payment, then send-purchase with the price
+    # less what points and credit paid and both in the recap; the balances are spent once.
+    from carecloud_api.models import Bill
+
+    from carecloud_async.workflows.wallet_payments import pay_with_credit, pay_with_points
+
+    fake = FakeCareCloud()
+    jane = fake.customers.create()
+    fake.points.grant(jane["customer_id"], 30)
+    fake.credits.grant(jane["customer_id"], 50)
+    plain = final_bill("W1", [70.0, 30.0])
+    bill = Bill.from_dict(
+        {k: plain[k] for k in ("bill_id", "payment_time", "currency_id", "total_price", "bill_items")}
+    )
+    async with fake.enterprise_client() as cc:
+        points = await pay_with_points(
+            cc,
+            store_id="s1",
+            cashdesk_number=1,
+            bill=bill,
+            customer_id=jane["customer_id"],
+            points=20,
+            purchase_type_id="shop",
+        )
+        bill.bill_id = "W2"
+        credit = await pay_with_credit(
+            cc,
+            store_id="s1",
+            cashdesk_number=1,
+            bill=bill,
+            customer_id=jane["customer_id"],
+            amount=15,
+            purchase_type_id="shop",
+        )
+    assert (points.accepted.credit_points, credit.accepted.credit) == (20.0, 15.0)
+    assert [p["total_price"] for p in fake.purchases] == [80.0, 85.0]
+    assert (fake.points.balance(jane["customer_id"]), fake.credits.balance(jane["customer_id"])) == (10.0, 35.0)
+    assert fake.violations == []

@@ -320,7 +320,8 @@ class FakeCareCloud:
     def requests(self, operation: str | None = None) -> list[ReceivedRequest]:
         """The requests received (of ``operation`` only, if given), oldest first.
 
-        [r.json["bill"]["bill_id"] for r in fake.requests("postPurchaseSend")]
+            sent = fake.requests("postPurchaseSend")
+            sent[-1].status, sent[-1].json
         """
         if operation is None:
             return list(self.received)
