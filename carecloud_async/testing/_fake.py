@@ -320,8 +320,8 @@ class FakeCareCloud:
     def requests(self, operation: str | None = None) -> list[ReceivedRequest]:
         """The requests received (of ``operation`` only, if given), oldest first.
 
-            sent = fake.requests("postPurchaseSend")
-            sent[-1].status, sent[-1].json
+        sent = fake.requests("postPurchaseSend")
+        sent[-1].status, sent[-1].json
         """
         if operation is None:
             return list(self.received)
