@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._fake import (
-        DEFAULT_ENTERPRISE_USER,
         FakeAnswerInvalid,
         FakeCareCloud,
         FakeTransport,
@@ -31,9 +30,10 @@ if TYPE_CHECKING:
     )
     from ._records import BalanceRecords, CardRecords, CustomerRecords, Records, StoreRecords
     from ._server import FakeServer
+    from ._state import DEFAULT_ENTERPRISE_USER
 
 _MODULE_OF: dict[str, str] = {
-    "DEFAULT_ENTERPRISE_USER": "._fake",
+    "DEFAULT_ENTERPRISE_USER": "._state",
     "FakeAnswerInvalid": "._fake",
     "FakeCareCloud": "._fake",
     "FakeTransport": "._fake",

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import sys
 
-from ._fake import DEFAULT_ENTERPRISE_USER, FakeCareCloud
+from ._fake import FakeCareCloud
 from ._server import FakeServer
+from ._state import DEFAULT_ENTERPRISE_USER
 
 
 def main(argv: list[str] | None = None) -> int:

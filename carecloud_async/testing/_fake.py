@@ -17,20 +17,18 @@ is checked against the spec too (a failure there is a bug of the fake: :class:`F
 from __future__ import annotations
 
 import asyncio
-import json
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._contract import Contract, ContractOperation, RequestParts
-from ._records import BalanceRecords, CardRecords, CustomerRecords, Records, StoreRecords
 from ._schema import Problem
+from ._state import DEFAULT_ENTERPRISE_USER, Call, FakeState, Refusal, error_body
 
 if TYPE_CHECKING:
     from .._client import CareCloud
@@ -45,9 +43,6 @@ __all__ = [
 ]
 
 _BASE = re.compile(r"^(?:.*?)/webservice/rest-api/(enterprise|customer)-interface/(v[0-9.]+)(/.*)?$")
-
-#: The Enterprise user every fake knows (``login``, ``password``, ``user_external_application_id``).
-DEFAULT_ENTERPRISE_USER = ("pos@example.com", "fake-password", "fake-app")
 
 
 class SpecViolation(AssertionError):
@@ -103,74 +98,7 @@ class _Reset:
     after_record: bool
 
 
-@dataclass
-class _Session:
-    """A Customer API device token."""
-
-    token_id: str
-    device_id: str
-    external_application_id: str
-    customer_id: str | None = None
-    logout_at: float | None = None
-
-
-class Refusal(Exception):
-    """Raised by a handler: answer ``status`` with ``body`` (a CareCloud error body)."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-
-
-def bad_request(name: str, reason: str, message: str = "") -> Refusal:
-    """A 400 naming one invalid parameter, as CareCloud words them."""
-    param = {"name": name, "reason": reason}
-    if message:
-        param["message"] = message
-    return Refusal(400, _error("Bad Request", "Invalid parameters", {"invalid_params": [param]}))
-
-
-def not_found(resource_name: str, resource_id: str) -> Refusal:
-    """A 404 for a record the fake does not hold."""
-    return Refusal(
-        404,
-        _error("Not Found", f"{resource_name} not found", {"resource_name": resource_name, "resource_id": resource_id}),
-    )
-
-
-def _error(title: str, detail: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": "about:blank", "exception": "FakeCareCloud", "title": title, "detail": detail}
-    if data is not None:
-        error["error_data"] = data
-    return {"error": error}
-
-
-@dataclass
-class Call:
-    """What a stateful handler gets: the operation, the typed request parts and who is calling."""
-
-    fake: FakeCareCloud
-    operation: ContractOperation
-    parts: RequestParts
-    interface: str
-    customer_id: str | None  # the logged-in customer of a Customer API token (None if none)
-    token_id: str | None
-
-    @property
-    def body(self) -> Any:
-        return self.parts.body
-
-    @property
-    def query(self) -> dict[str, Any]:
-        return self.parts.query
-
-    @property
-    def path(self) -> dict[str, str]:
-        return self.parts.path
-
-
-class FakeCareCloud:
+class FakeCareCloud(FakeState):
     """A stateful, spec-validating CareCloud for tests (both APIs, any project URL).
 
     ``time_zone``: the project's zone (``valid_to`` and ``last_change`` are local, no offset).
@@ -195,80 +123,23 @@ class FakeCareCloud:
         seed: int | None = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(
+            time_zone=time_zone,
+            token_lifetime=token_lifetime,
+            logout_delay=logout_delay,
+            point_value=point_value,
+            seed=seed,
+            clock=clock,
+        )
         self.contract = Contract.load()
-        self.time_zone = _zone(time_zone)
-        self.token_lifetime = token_lifetime
-        self.logout_delay = logout_delay
-        self.point_value = point_value
         self.raise_on_violation = raise_on_violation
         self.check_answers = check_answers
-        self._clock = clock
-        self._clock_offset = 0.0
-        self._random = random.Random(seed)  # noqa: S311 (ids for tests, not secrets)
-        stamp = self.last_change_now
-        self.customers = CustomerRecords(self.new_id, stamp)
-        self.cards = CardRecords(self.new_id, stamp)
-        self.stores = StoreRecords("store_id", self.new_id, stamp)
-        self.points = BalanceRecords("point", self.new_id, stamp)
-        self.credits = BalanceRecords("credit", self.new_id, stamp)
-        self.vouchers = Records("voucher_id", self.new_id, stamp)
-        self.purchases = Records("purchase_id", self.new_id, stamp)
-        self.events = Records("event_id", self.new_id, stamp)
-        self.source_records = Records("customer_source_record_id", self.new_id, stamp)
-        self.property_records = Records("property_record_id", self.new_id, stamp)
-        self.interest_records = Records("interest_record_id", self.new_id, stamp)
-        #: accept-payment answers by ``bill_id`` (send-purchase checks its recap against them)
-        self.accepted_payments: dict[str, dict[str, Any]] = {}
-        self.users: dict[str, tuple[str, str]] = {DEFAULT_ENTERPRISE_USER[0]: DEFAULT_ENTERPRISE_USER[1:]}
-        self.bearer_tokens: dict[str, tuple[str, float]] = {}
-        self.sessions: dict[str, _Session] = {}
         self.violations: list[SpecViolation] = []
         self.received: list[ReceivedRequest] = []
         self._failures: dict[str, list[_Failure]] = {}
         self._resets: dict[str, list[_Reset]] = {}
         self._slow: dict[str, float] = {}
         self._cache_control: dict[str, str] = {}
-
-    # ------------------------------------------------------------------ time and ids
-
-    def now(self) -> float:
-        """The fake's clock (epoch seconds): the real one plus :meth:`advance`."""
-        return self._clock() + self._clock_offset
-
-    def advance(self, seconds: float) -> None:
-        """Move the fake's clock on (tokens expire, delayed logouts apply) without waiting."""
-        self._clock_offset += seconds
-
-    def local_time(self, epoch: float | None = None) -> str:
-        """``YYYY-MM-DD HH:MM:SS`` in the project's zone (CareCloud's format: one-second resolution)."""
-        moment = datetime.fromtimestamp(self.now() if epoch is None else epoch, self.time_zone)
-        return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-    def last_change_now(self) -> str:
-        """The ``last_change`` a write made now gets."""
-        return self.local_time()
-
-    def new_id(self) -> str:
-        """A new record id (26 hex digits, like CareCloud's)."""
-        return f"{self._random.getrandbits(104):026x}"
-
-    # ------------------------------------------------------------------ accounts
-
-    def add_user(self, login: str, password: str, user_external_application_id: str = "fake-app") -> None:
-        """An Enterprise API user who can log in (``POST /users/actions/login``)."""
-        self.users[login] = (password, user_external_application_id)
-
-    def expire_tokens(self) -> None:
-        """End every Enterprise bearer token now: the next request with one is answered 401."""
-        for token, (login, _) in list(self.bearer_tokens.items()):
-            self.bearer_tokens[token] = (login, self.now() - 1)
-
-    def session(self, token_id: str) -> _Session | None:
-        """The Customer API device token ``token_id`` (with its logged-in customer), or None."""
-        found = self.sessions.get(token_id)
-        if found is not None and found.logout_at is not None and self.now() >= found.logout_at:
-            found.customer_id, found.logout_at = None, None
-        return found
 
     # ------------------------------------------------------------------ control
 
@@ -435,7 +306,7 @@ class FakeCareCloud:
         if self.raise_on_violation:
             raise violation
         params = [{"name": p.field, "reason": p.reason, "message": p.message} for p in problems]
-        body = _error("Bad Request", str(violation), {"invalid_params": params})
+        body = error_body("Bad Request", str(violation), {"invalid_params": params})
         return httpx.Response(400, json=body, headers={"x-fake-violation": label})
 
     def _injected_failure(self, op_id: str) -> httpx.Response | None:
@@ -503,7 +374,7 @@ class FakeCareCloud:
     def _authorize(self, request: httpx.Request, interface: str) -> tuple[str | None, str | None]:
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else ""
-        unauthorized = Refusal(401, _error("Unauthorized", "Missing, invalid or expired token", {}))
+        unauthorized = Refusal(401, error_body("Unauthorized", "Missing, invalid or expired token", {}))
         if interface == "enterprise":
             found = self.bearer_tokens.get(token)
             if found is None or self.now() >= found[1]:
@@ -547,16 +418,6 @@ def _with_status(record: ReceivedRequest, status: int) -> ReceivedRequest:
     )
 
 
-def _zone(value: str | tzinfo) -> tzinfo:
-    if isinstance(value, tzinfo):
-        return value
-    if value.upper() == "UTC":
-        return timezone.utc
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(value)
-
-
 class FakeTransport(httpx.AsyncBaseTransport):
     """An ``httpx.AsyncBaseTransport`` answering from a :class:`FakeCareCloud` in-process.
 
@@ -574,16 +435,3 @@ class FakeTransport(httpx.AsyncBaseTransport):
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             ) from None
-
-
-def json_dumps(value: Any) -> bytes:
-    """JSON as the server sends it."""
-    return json.dumps(value, ensure_ascii=False).encode()
-
-
-def valid_to(fake: FakeCareCloud, expires_at: float) -> str:
-    """An Enterprise token's ``valid_to`` (project local time, no offset)."""
-    return fake.local_time(expires_at)
-
-
-_ = timedelta  # kept for readers of local_time: CareCloud's times carry no offset

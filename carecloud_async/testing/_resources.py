@@ -24,7 +24,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from ._fake import Call, bad_request, not_found
+from ._state import Call, DeviceSession, bad_request, not_found
 
 __all__ = ["HANDLERS"]
 
@@ -94,14 +94,12 @@ def create_token(call: Call) -> Answer:
     for token_id, session in list(fake.sessions.items()):
         if session.device_id == device_id and session.external_application_id == app:
             del fake.sessions[token_id]  # a new token for the device ends the old one
-    from ._fake import _Session
-
     token_id = fake.new_id()
-    fake.sessions[token_id] = _Session(token_id, device_id, app)
+    fake.sessions[token_id] = DeviceSession(token_id, device_id, app)
     return _data({"token_id": token_id}, 201)
 
 
-def _own_session(call: Call) -> Any:
+def _own_session(call: Call) -> DeviceSession:
     session = call.fake.session(call.path["token_id"])
     if session is None or call.token_id != session.token_id:
         raise not_found("tokens", call.path["token_id"])
