@@ -180,7 +180,8 @@ class StoreRecords(Records):
 
     def create(self, name: str = "Main store", **fields: Any) -> dict[str, Any]:
         """A new store (``Store``) answering ``GET /stores`` and usable as a purchase's ``store_id``."""
-        return self.add({"name": name, "store_code": name[:3].upper(), **fields})
+        record = {"name": name, "store_code": name[:3].upper(), "partner_id": "fake-partner", "system_id": "fake"}
+        return self.add({**record, **fields})
 
 
 class BalanceRecords(Records):
