@@ -63,6 +63,16 @@ async def test_the_client_logs_in_and_reads_stored_customers_through_the_transpo
     assert [r.operation_id for r in fake.requests()] == ["postUserLogin", "getCustomers", "getCustomer"]
 
 
+async def test_the_paginator_walks_the_fakes_pages() -> None:
+    fake = FakeCareCloud()
+    made = [fake.customers.create()["customer_id"] for _ in range(250)]
+    async with fake.enterprise_client() as cc:
+        walked = [c.customer_id async for c in cc.paginate(get_customers, page_size=100, concurrency=2)]
+    assert walked == made
+    offsets = sorted(r.query["offset"] for r in fake.requests("getCustomers"))
+    assert offsets == [0, 100, 200]
+
+
 async def test_an_expired_enterprise_token_is_answered_401_and_the_client_logs_in_again() -> None:
     fake = FakeCareCloud(token_lifetime=3600)
     async with fake.enterprise_client() as cc:
@@ -77,6 +87,16 @@ async def test_an_expired_enterprise_token_is_answered_401_and_the_client_logs_i
         ("postUserLogin", 200),
         ("getCustomers", 200),
     ]
+
+
+async def test_expire_tokens_ends_every_enterprise_token_now() -> None:
+    fake = FakeCareCloud()
+    async with fake.enterprise_client() as cc:
+        await cc.call(get_customers)
+        fake.expire_tokens()
+        await cc.call(get_customers)
+    assert [r.status for r in fake.requests("getCustomers")] == [200, 401, 200]
+    assert len(fake.requests("postUserLogin")) == 2
 
 
 async def test_valid_to_is_project_local_time_without_offset() -> None:
