@@ -228,6 +228,16 @@ async def test_an_array_filter_sent_as_repeated_keys_is_refused_with_the_bracket
     assert fake.requests("getCustomers")[-1].query == {"email_list[]": ["a"]}
 
 
+async def test_a_violation_reaches_the_test_through_the_whole_client_stack() -> None:
+    # Auth, retries, cache and dedupe sit between the caller and the transport: none may turn the
+    # violation into something a test could miss.
+    fake = FakeCareCloud()
+    async with fake.enterprise_client(cache=True) as cc:
+        with pytest.raises(SpecViolation, match=r"getCustomers: .*email_list\[\]=a"):
+            await cc.http.get("customers", params={"email_list": ["a", "b"]})
+    assert len(fake.violations) == 1
+
+
 async def test_query_parameters_are_typed_and_checked() -> None:
     fake = FakeCareCloud()
     headers = await _bearer(fake)
