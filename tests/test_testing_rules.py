@@ -399,6 +399,33 @@ async def test_an_event_external_id_is_unique(api: Api) -> None:
     assert listed["total_items"] == 1
 
 
+async def test_an_event_finds_its_customer_by_email_or_source_external_id(api: Api) -> None:
+    created = await api.send("POST", "/customers", new_customer("jane@example.com"))
+    customer_id = created.json()["data"]["customer_id"]
+    by_email = {"event_type_id": "visit", "external_id": "e-1", "customer_identifier_type": "email"}
+    by_source = {"event_type_id": "visit", "external_id": "e-2", "customer_identifier_type": "external_id"}
+    await api.send("POST", "/events", {"event": by_email | {"customer_identifier_value": "jane@example.com"}})
+    source = {"customer_source_id": "eshop", "external_id": "ext-jane@example.com"}
+    await api.send("POST", "/events", {"event": by_source | {"customer_identifier_value": source}})
+    unknown = await api.send(
+        "POST", "/events", {"event": by_email | {"external_id": "e-3", "customer_identifier_value": "x@y.z"}}
+    )
+    assert [e["customer_id"] for e in api.fake.events] == [customer_id, customer_id]
+    assert reasons(unknown) == [("customer_id", "required")]
+
+
+async def test_a_registration_from_the_app_with_autologin_logs_the_customer_in() -> None:
+    fake = FakeCareCloud()
+    async with fake.customer_client() as cc:
+        await cc.authenticate()
+    token = next(iter(fake.sessions))
+    body = new_customer("new@example.com") | {"autologin": True, "password": "pw"}
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        created = await http.post(f"{CUSTOMER}/customers", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert created.status_code == 201
+    assert fake.sessions[token].customer_id == created.json()["data"]["customer_id"]
+
+
 # ---------------------------------------------------------------------- money over any sequence
 
 

@@ -194,6 +194,10 @@ def create_customer(call: Call) -> Answer:
     call.fake.source_records.add(source)
     for property_record in body.get("property_records") or ():
         call.fake.property_records.add({**property_record, "customer_id": record["customer_id"]})
+    if call.interface == "customer" and body["autologin"] and call.token_id:
+        session = call.fake.session(call.token_id)
+        if session is not None:  # a registration from the app logs the new customer in
+            session.customer_id, session.logout_at = record["customer_id"], None
     return _data({"customer_id": record["customer_id"]}, 201)
 
 
@@ -775,11 +779,15 @@ def create_event(call: Call) -> Answer:
     sent = call.body["event"]
     fake = call.fake
     customer_id = sent.get("customer_id")
-    if not customer_id and sent.get("customer_identifier_type") in ("email", "phone"):
-        wanted = sent.get("customer_identifier_value")
-        kind = sent["customer_identifier_type"]
+    kind, wanted = sent.get("customer_identifier_type"), sent.get("customer_identifier_value")
+    if not customer_id and kind in ("email", "phone"):
         match = next((c for c in fake.customers if c["personal_information"].get(kind) == wanted), None)
         customer_id = match["customer_id"] if match else None
+    elif not customer_id and kind == "external_id" and isinstance(wanted, dict):
+        source = fake.source_records.where(
+            customer_source_id=wanted["customer_source_id"], external_id=wanted["external_id"]
+        )
+        customer_id = source[0]["customer_id"] if source else None
     if not customer_id:
         raise bad_request("customer_id", "required", "the event names no known customer")
     _customer(call, customer_id)
