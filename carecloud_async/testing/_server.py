@@ -43,7 +43,7 @@ class FakeServer:
         self.host = host
         self.port = port
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     @property
     def url(self) -> str:
@@ -59,8 +59,12 @@ class FakeServer:
         """Stop listening and close every open connection."""
         if self._server is not None:
             self._server.close()
-            for task in list(self._connections):
-                task.cancel()
+            # Closing each connection ends its read with IncompleteReadError, which its task
+            # handles; cancelling the tasks instead makes asyncio log every one of them.
+            for writer in list(self._connections.values()):
+                writer.close()
+            if self._connections:
+                await asyncio.wait(list(self._connections), timeout=5)
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
             self._server = None
@@ -84,7 +88,7 @@ class FakeServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._connections.add(task)
+            self._connections[task] = writer
         try:
             while await self._one(reader, writer):
                 pass
@@ -92,7 +96,7 @@ class FakeServer:
             pass
         finally:
             if task is not None:
-                self._connections.discard(task)
+                self._connections.pop(task, None)
             writer.close()
 
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
