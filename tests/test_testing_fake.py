@@ -380,6 +380,29 @@ async def test_slow_delays_the_answer() -> None:
         assert (await http.get(f"{ENTERPRISE}/languages")).status_code == 200
 
 
+async def test_rate_limit_answers_429_beyond_the_budget_until_a_second_passes() -> None:
+    fake = FakeCareCloud()
+    fake.rate_limit(3, retry_after=2)
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        statuses = [(await http.get(f"{ENTERPRISE}/languages")).status_code for _ in range(5)]
+        refused = await http.get(f"{ENTERPRISE}/languages")
+        fake.rate_limit(None)
+        after = await http.get(f"{ENTERPRISE}/languages")
+    assert statuses == [200, 200, 200, 429, 429]
+    assert refused.headers["Retry-After"] == "2"
+    assert after.status_code == 200
+
+
+async def test_max_in_flight_counts_overlapping_requests_of_an_operation() -> None:
+    fake = FakeCareCloud()
+    fake.slow("getLanguages", 0.1)
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        await asyncio.gather(*(http.get(f"{ENTERPRISE}/languages") for _ in range(3)))
+        await http.get(f"{ENTERPRISE}/languages")
+    assert fake.max_in_flight["getLanguages"] == 3
+    assert fake.max_in_flight["getCustomers"] == 0
+
+
 async def test_cache_control_per_route() -> None:
     fake = FakeCareCloud()
     jane = fake.customers.create()

@@ -17,6 +17,7 @@ is checked against the spec too (a failure there is a bug of the fake: :class:`F
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -139,6 +140,12 @@ class FakeCareCloud(FakeState):
         self._failures: dict[str, list[_Failure]] = {}
         self._resets: dict[str, list[_Reset]] = {}
         self._slow: dict[str, float] = {}
+        self._rate: tuple[int, float] | None = None
+        self._recent: collections.deque[float] = collections.deque()
+        self._in_flight: collections.Counter[str] = collections.Counter()
+        #: the most requests of each operation the fake was handling at once (answers overlap
+        #: only while one is slowed down: :meth:`slow`)
+        self.max_in_flight: collections.Counter[str] = collections.Counter()
         self._cache_control: dict[str, str] = {}
 
     # ------------------------------------------------------------------ control
@@ -174,6 +181,15 @@ class FakeCareCloud(FakeState):
             self._slow.pop(self._known(operation), None)
         else:
             self._slow[self._known(operation)] = seconds
+
+    def rate_limit(self, requests_per_second: int | None, *, retry_after: float = 1) -> None:
+        """Answer 429 with ``Retry-After`` to requests beyond ``requests_per_second`` in the last
+        second (real time, all operations together); None lifts the limit.
+
+            fake.rate_limit(100)
+        """
+        self._rate = None if requests_per_second is None else (requests_per_second, retry_after)
+        self._recent.clear()
 
     def cache_control(self, route: str, value: str | None) -> None:
         """Send ``Cache-Control: value`` with every successful answer of ``route``: an operation
@@ -266,10 +282,15 @@ class FakeCareCloud(FakeState):
         record = ReceivedRequest(op_id, request.method, spec_path, interface, parts.query, parts.body, headers)
         self.received.append(record)
         index = len(self.received) - 1
-        delay = self._slow.get(op_id, self._slow.get("*", 0.0))
-        if delay:
-            await asyncio.sleep(delay)
-        response = self._injected_failure(op_id)
+        self._in_flight[op_id] += 1
+        self.max_in_flight[op_id] = max(self.max_in_flight[op_id], self._in_flight[op_id])
+        try:
+            delay = self._slow.get(op_id, self._slow.get("*", 0.0))
+            if delay:
+                await asyncio.sleep(delay)
+        finally:
+            self._in_flight[op_id] -= 1
+        response = self._injected_failure(op_id) or self._rate_limited()
         if response is None:
             reset = self._take_reset(op_id)
             if reset is not None and not reset.after_record:
@@ -322,6 +343,18 @@ class FakeCareCloud(FakeState):
             if failure.body is None:
                 return httpx.Response(failure.status, headers=headers)
             return httpx.Response(failure.status, json=failure.body, headers=headers)
+        return None
+
+    def _rate_limited(self) -> httpx.Response | None:
+        if self._rate is None:
+            return None
+        limit, retry_after = self._rate
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - 1:
+            self._recent.popleft()
+        if len(self._recent) >= limit:
+            return httpx.Response(429, headers={"Retry-After": f"{retry_after:g}"})
+        self._recent.append(now)
         return None
 
     def _take_reset(self, op_id: str) -> _Reset | None:
