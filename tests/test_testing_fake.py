@@ -553,6 +553,16 @@ def test_the_guides_pytest_example_passes(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
+def test_the_guides_script_example_runs(tmp_path: Path) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(guide_block("Without pytest"), encoding="utf-8")
+    result = subprocess.run(  # noqa: S603 (our own interpreter and guide)
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["jane@example.com", "True"]
+
+
 @pytest.mark.parametrize("section", ["Control", "Inspection and seeding"])
 def test_the_guides_control_and_seeding_examples_run(section: str) -> None:
     fake = FakeCareCloud(clock=lambda: 0.0)
