@@ -312,6 +312,28 @@ async def test_the_customer_api_serves_only_the_logged_in_customers_data() -> No
     assert (other.status_code, cards.status_code) == (403, 403)
 
 
+async def test_customer_api_lists_and_reads_hold_only_the_logged_in_customers_records() -> None:
+    fake = FakeCareCloud()
+    jane = fake.customers.create(email="jane@example.com", password="pw")
+    joe = fake.customers.create(email="joe@example.com")
+    mine = fake.cards.create(customer_id=jane["customer_id"])
+    theirs = fake.cards.create(customer_id=joe["customer_id"])
+    fake.stores.create()
+    async with fake.customer_client(credentials=CustomerCredentials("email", "jane@example.com", "pw")) as cc:
+        await cc.authenticate()
+    headers = {"Authorization": f"Bearer {next(iter(fake.sessions))}"}
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        customers = (await http.get(f"{CUSTOMER}/customers", headers=headers)).json()["data"]
+        cards = (await http.get(f"{CUSTOMER}/cards", headers=headers)).json()["data"]
+        stores = (await http.get(f"{CUSTOMER}/stores", headers=headers)).json()["data"]
+        own = await http.get(f"{CUSTOMER}/cards/{mine['card_id']}", headers=headers)
+        other = await http.get(f"{CUSTOMER}/cards/{theirs['card_id']}", headers=headers)
+    assert [c["customer_id"] for c in customers["customers"]] == [jane["customer_id"]]
+    assert [c["card_id"] for c in cards["cards"]] == [mine["card_id"]]
+    assert stores["total_items"] == 1
+    assert (own.status_code, other.status_code) == (200, 404)
+
+
 # ---------------------------------------------------------------------- cards
 
 

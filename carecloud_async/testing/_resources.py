@@ -45,6 +45,10 @@ def handles(*operation_ids: str) -> Callable[[Callable[[Call], Answer]], Callabl
 
 def _page(call: Call, items: list[dict[str, Any]], key: str) -> Answer:
     key = call.operation.list_key or key
+    if call.interface == "customer":
+        # The Customer API serves one customer's data: a list holds only the logged-in customer's
+        # records (none before a login); lists of shared things (stores, card types) are whole.
+        items = [item for item in items if "customer_id" not in item or item["customer_id"] == call.customer_id]
     offset = int(call.query.get("offset", 0))
     count = int(call.query.get("count", 100))
     return 200, {"data": {key: copy.deepcopy(items[offset : offset + count]), "total_items": len(items)}}
@@ -52,6 +56,13 @@ def _page(call: Call, items: list[dict[str, Any]], key: str) -> Answer:
 
 def _data(value: Any, status: int = 200) -> Answer:
     return status, {"data": copy.deepcopy(value)}
+
+
+def _own(call: Call, record: dict[str, Any], resource: str, record_id: str) -> Answer:
+    """One record; on the Customer API only the logged-in customer's (another's is not found)."""
+    if call.interface == "customer" and record.get("customer_id") not in (None, call.customer_id):
+        raise not_found(resource, record_id)
+    return _data(record)
 
 
 def _customer(call: Call, customer_id: str | None = None) -> dict[str, Any]:
@@ -364,7 +375,7 @@ def get_card(call: Call) -> Answer:
     card = call.fake.cards.get(call.path["card_id"])
     if card is None:
         raise not_found("cards", call.path["card_id"])
-    return _data(card)
+    return _own(call, card, "cards", call.path["card_id"])
 
 
 def _check_card(call: Call, card: dict[str, Any], card_id: str | None) -> None:
@@ -512,7 +523,7 @@ def get_movement(call: Call) -> Answer:
     record = table.get(record_id)
     if record is None:
         raise not_found(f"{table.kind}s", record_id)
-    return _data(record)
+    return _own(call, record, f"{table.kind}s", record_id)
 
 
 @handles("postPointsAssign", "postCreditDeposit")
@@ -605,7 +616,7 @@ def _voucher(call: Call) -> dict[str, Any]:
 
 @handles("getVoucher")
 def get_voucher(call: Call) -> Answer:
-    return _data(_voucher(call))
+    return _own(call, _voucher(call), "vouchers", call.path["voucher_id"])
 
 
 @handles("putVoucher")
@@ -768,7 +779,7 @@ def get_purchase(call: Call) -> Answer:
     purchase = call.fake.purchases.get(call.path["purchase_id"])
     if purchase is None:
         raise not_found("purchases", call.path["purchase_id"])
-    return _data(_public_purchase(purchase))
+    return _own(call, _public_purchase(purchase), "purchases", call.path["purchase_id"])
 
 
 # ---------------------------------------------------------------------- events
@@ -842,4 +853,4 @@ def get_event(call: Call) -> Answer:
     event = call.fake.events.get(call.path["event_id"])
     if event is None:
         raise not_found("events", call.path["event_id"])
-    return _data(_public_event(event))
+    return _own(call, _public_event(event), "events", call.path["event_id"])
