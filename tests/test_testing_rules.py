@@ -597,3 +597,93 @@ async def test_the_points_and_credit_workflows_keep_the_fakes_money_rules() -> N
     assert [p["total_price"] for p in fake.purchases] == [80.0, 85.0]
     assert (fake.points.balance(jane["customer_id"]), fake.credits.balance(jane["customer_id"])) == (10.0, 35.0)
     assert fake.violations == []
+
+
+# ---------------------------------------------------------------------- identity over any sequence
+
+
+class CustomerSessionMachine(RuleBasedStateMachine):
+    """Random logins, logouts (applied after a delay), clock moves and reads on two device tokens.
+
+    Invariant: the Customer API answers a token with the data of the customer logged in on it at
+    that moment (a logout counts from ``logout_delay`` after it arrived), never another's; before
+    a login, or once the logout applied, a customer's data is refused.
+    """
+
+    DELAY = 5.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.fake = FakeCareCloud(logout_delay=self.DELAY, clock=lambda: 1_800_000_000.0)
+        self.http = httpx.AsyncClient(transport=self.fake.transport())
+        self.customers = []
+        for name in ("jane", "joe"):
+            customer = self.fake.customers.create(email=f"{name}@example.com", password="pw")
+            self.fake.cards.create(customer_id=customer["customer_id"])
+            self.customers.append(customer["customer_id"])
+        self.tokens = [self.loop.run_until_complete(self._token(f"device-{n}")) for n in range(2)]
+        # the model: who is logged in on each token, and when a pending logout applies
+        self.logged_in: dict[str, str | None] = dict.fromkeys(self.tokens)
+        self.logout_at: dict[str, float | None] = dict.fromkeys(self.tokens)
+
+    async def _token(self, device_id: str) -> str:
+        device = {"device_id": device_id, "device_system": "x", "device_name": "x", "device_type": "x"}
+        setup = {"language_id": "en", "allowed_gps": False, "allowed_notifications": False}
+        body = {"device": device, "setup": setup, "external_application_id": "app"}
+        answer = await self.http.post(f"{CUSTOMER}/tokens", json=body)
+        return str(answer.json()["data"]["token_id"])
+
+    def send(self, method: str, token: str, path: str, body: Any = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return self.loop.run_until_complete(self.http.request(method, f"{CUSTOMER}{path}", json=body, headers=headers))
+
+    def expected(self, token: str) -> str | None:
+        due = self.logout_at[token]
+        if due is not None and self.fake.now() >= due:
+            self.logged_in[token], self.logout_at[token] = None, None
+        return self.logged_in[token]
+
+    @rule(token=st.integers(0, 1), customer=st.integers(0, 1))
+    def login(self, token: int, customer: int) -> None:
+        email = ("jane", "joe")[customer] + "@example.com"
+        body = {"login_type": "email", "login_value": email, "password": "pw"}
+        answer = self.send("POST", self.tokens[token], f"/tokens/{self.tokens[token]}/actions/login", body)
+        assert answer.status_code == 200
+        self.logged_in[self.tokens[token]] = self.customers[customer]
+        self.logout_at[self.tokens[token]] = None
+
+    @rule(token=st.integers(0, 1))
+    def logout(self, token: int) -> None:
+        answer = self.send("POST", self.tokens[token], f"/tokens/{self.tokens[token]}/actions/logout")
+        assert answer.status_code == 204
+        if self.expected(self.tokens[token]) is not None:
+            self.logout_at[self.tokens[token]] = self.fake.now() + self.DELAY
+
+    @rule(seconds=st.sampled_from([0.5, 2.0, 5.0]))
+    def wait(self, seconds: float) -> None:
+        self.fake.advance(seconds)
+
+    @rule(token=st.integers(0, 1), customer=st.integers(0, 1))
+    def read(self, token: int, customer: int) -> None:
+        token_id, customer_id = self.tokens[token], self.customers[customer]
+        own = self.expected(token_id)
+        record = self.send("GET", token_id, f"/customers/{customer_id}")
+        cards = self.send("GET", token_id, "/cards").json()["data"]["cards"]
+        assert record.status_code == (200 if own == customer_id else 403)
+        assert {card["customer_id"] for card in cards} == ({own} if own else set())
+
+    def teardown(self) -> None:
+        self.loop.run_until_complete(self.http.aclose())
+        self.loop.close()
+
+
+CustomerSessionMachine.TestCase.settings = settings(
+    max_examples=40,
+    stateful_step_count=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_customer_api_answers_only_the_logged_in_customer_over_random_sequences = CustomerSessionMachine.TestCase
