@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -500,6 +501,23 @@ def test_the_plugin_fails_a_test_whose_violation_was_swallowed(pytester: pytest.
             "postUserLogin: request breaks the CareCloud spec: login: must be string*",
         ]
     )
+
+
+async def test_the_loopback_server_reads_a_chunked_body() -> None:
+    fake = FakeCareCloud()
+    login = json.dumps(
+        {"user_external_application_id": "fake-app", "login": "pos@example.com", "password": "fake-password"}
+    )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield login[:10].encode()
+        yield login[10:].encode()
+
+    async with FakeServer(fake) as server, httpx.AsyncClient() as http:
+        url = f"{server.url}/webservice/rest-api/enterprise-interface/v1.0/users/actions/login"
+        answer = await http.post(url, content=chunks(), headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text
+    assert fake.requests("postUserLogin")[0].json["login"] == "pos@example.com"
 
 
 def test_python_m_serves_the_fake_to_the_carecloud_command(tmp_path: Path) -> None:

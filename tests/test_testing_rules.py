@@ -448,6 +448,20 @@ async def test_a_registration_from_the_app_with_autologin_logs_the_customer_in()
     assert fake.sessions[token].customer_id == created.json()["data"]["customer_id"]
 
 
+async def test_a_voucher_is_applied_once(api: Api) -> None:
+    jane = api.fake.customers.create()
+    voucher = api.fake.vouchers.add({"customer_id": jane["customer_id"], "code": "WELCOME"})
+    path = f"/vouchers/{voucher['voucher_id']}/actions/apply-voucher"
+    assert (await api.send("POST", path, {"date_applied": "2026-12-07 10:00:00"})).status_code == 204
+    assert reasons(await api.send("POST", path, {"date_applied": "2026-12-07 10:05:00"})) == [
+        ("voucher_id", "already_exists")
+    ]
+    applied = await api.send("GET", "/vouchers", customer_id=jane["customer_id"], is_applied="true")
+    assert [v["applied_date"] for v in applied.json()["data"]["vouchers"]] == ["2026-12-07 10:00:00"]
+    unused = await api.send("GET", "/vouchers", customer_id=jane["customer_id"], is_applied="false")
+    assert unused.json()["data"]["total_items"] == 0
+
+
 # ---------------------------------------------------------------------- money over any sequence
 
 

@@ -20,7 +20,7 @@ import asyncio
 import collections
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
@@ -433,9 +433,6 @@ class FakeCareCloud(FakeState):
                     }
                 },
             )
-
-    def __iter__(self) -> Iterator[ReceivedRequest]:
-        return iter(self.received)
 
 
 def _with_status(record: ReceivedRequest, status: int) -> ReceivedRequest:

@@ -604,7 +604,10 @@ def list_vouchers(call: Call) -> Answer:
     customer_id = call.path.get("customer_id") or q.get("customer_id")
     if "customer_id" in call.path:
         _customer(call)
-    return _page(call, call.fake.vouchers.where(customer_id=customer_id, code=q.get("code")), "vouchers")
+    found = call.fake.vouchers.where(customer_id=customer_id, code=q.get("code"))
+    if "is_applied" in q:
+        found = [v for v in found if bool(v.get("applied_date")) == q["is_applied"]]
+    return _page(call, found, "vouchers")
 
 
 def _voucher(call: Call) -> dict[str, Any]:
@@ -626,6 +629,21 @@ def replace_voucher(call: Call) -> Answer:
     if "created_at" in old:
         record["created_at"] = old["created_at"]
     call.fake.vouchers.replace(old["voucher_id"], record)
+    return 204, None
+
+
+@handles("postVoucherApply")
+def apply_voucher(call: Call) -> Answer:
+    voucher = _voucher(call)
+    if call.interface == "customer" and voucher.get("customer_id") != call.customer_id:
+        raise not_found("vouchers", call.path["voucher_id"])
+    if voucher.get("applied_date"):
+        # The spec names no reason for this; the fake refuses a second use as a duplicate.
+        raise bad_request("voucher_id", "already_exists", "the voucher was applied already")
+    voucher["applied_date"] = call.body["date_applied"]
+    if call.body.get("store_id"):
+        voucher["store_id"] = call.body["store_id"]
+    voucher["last_change"] = call.fake.last_change_now()
     return 204, None
 
 

@@ -107,10 +107,14 @@ class FakeServer:
         method, target, _version = lines[0].split(" ", 2)
         headers = [tuple(line.split(":", 1)) for line in lines[1:] if ":" in line]
         pairs = [(name.strip(), value.strip()) for name, value in headers]
-        length = int(next((v for n, v in pairs if n.lower() == "content-length"), "0"))
-        if length > _MAX_BODY_BYTES:
-            return False
-        body = await reader.readexactly(length) if length else b""
+        if any(n.lower() == "transfer-encoding" and "chunked" in v.lower() for n, v in pairs):
+            body = await _read_chunked(reader)
+            pairs = [(n, v) for n, v in pairs if n.lower() != "transfer-encoding"]
+        else:
+            length = int(next((v for n, v in pairs if n.lower() == "content-length"), "0"))
+            if length > _MAX_BODY_BYTES:
+                return False
+            body = await reader.readexactly(length) if length else b""
         host = next((v for n, v in pairs if n.lower() == "host"), f"{self.host}:{self.port}")
         request = httpx.Request(method, f"http://{host}{target}", headers=pairs, content=body)
         try:
@@ -130,3 +134,17 @@ class FakeServer:
         writer.write("".join(out).encode("latin-1") + content)
         await writer.drain()
         return True
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    """A ``Transfer-Encoding: chunked`` request body (curl and other clients stream with it)."""
+    body = bytearray()
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")  # the end (no trailers expected)
+            return bytes(body)
+        if len(body) + size > _MAX_BODY_BYTES:
+            raise ValueError("request body too large")
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)
