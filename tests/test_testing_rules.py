@@ -388,6 +388,18 @@ async def test_validate_free_card_on_the_customer_api_knows_the_customers_cards(
     assert answer.json()["data"]["is_free_to_use"] is False
 
 
+async def test_stores_and_card_types_written_through_the_api_are_read_back(api: Api) -> None:
+    store = {"name": "Prague 1", "store_code": "P1", "partner_id": "p", "system_id": "s"}
+    created = await api.send("POST", "/stores", {"store": store | {"manager_name": "Eva"}})
+    store_id = created.json()["data"]["store_id"]
+    await api.send("PUT", f"/stores/{store_id}", {"store": store | {"name": "Prague 2"}})
+    assert api.fake.stores[store_id]["name"] == "Prague 2"
+    assert "manager_name" not in api.fake.stores[store_id]  # the whole record was replaced
+    typed = await api.send("POST", "/card-types", {"card_type": {"name": "Gold", "prefix": "9"}})
+    listed = (await api.send("GET", "/card-types")).json()["data"]["card_types"]
+    assert [t["card_type_id"] for t in listed] == [typed.json()["data"]["card_type_id"]]
+
+
 # ---------------------------------------------------------------------- points, credits, events
 
 

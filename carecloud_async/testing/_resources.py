@@ -493,6 +493,36 @@ def get_store(call: Call) -> Answer:
     return _data(store)
 
 
+@handles("postStore")
+def create_store(call: Call) -> Answer:
+    store = {k: v for k, v in call.body["store"].items() if k not in ("store_id", "last_change")}
+    return _data({"store_id": call.fake.stores.add(store)["store_id"]}, 201)
+
+
+@handles("putStore")
+def replace_store(call: Call) -> Answer:
+    get_store(call)
+    store = {k: v for k, v in call.body["store"].items() if k not in ("store_id", "last_change")}
+    call.fake.stores.replace(call.path["store_id"], store)
+    return 204, None
+
+
+@handles("postCardType")
+def create_card_type(call: Call) -> Answer:
+    sent = {k: v for k, v in call.body["card_type"].items() if k not in ("card_type_id", "text_id")}
+    return _data({"card_type_id": call.fake.cards.types.add(sent)["card_type_id"]}, 201)
+
+
+@handles("putCardType")
+def replace_card_type(call: Call) -> Answer:
+    old = get_card_type(call)[1]["data"]
+    sent = {k: v for k, v in call.body["card_type"].items() if k not in ("card_type_id", "text_id")}
+    if "text_id" in old:
+        sent["text_id"] = old["text_id"]
+    call.fake.cards.types.replace(call.path["card_type_id"], sent)
+    return 204, None
+
+
 # ---------------------------------------------------------------------- points and credits
 
 
