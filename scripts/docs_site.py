@@ -40,6 +40,7 @@ GUIDE_ORDER = (
     "workflows.md",
     "use-cases.md",
     "frameworks.md",
+    "testing.md",
     "outbox.md",
     "caching.md",
     "cli.md",

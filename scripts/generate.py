@@ -7,7 +7,8 @@ Steps: the spec is obtained and its sha256 verified (:mod:`scripts.spec_source`)
 (:mod:`scripts.normalise`), handed to openapi-python-client (pinned) with ``api-spec/generator.yaml``
 and the templates in ``api-spec/templates/``; any generator warning fails the run. Every file
 then gets a "generated" header, ruff formats the tree, and :mod:`scripts.catalog` writes
-``_catalog.py``, a table of all operations derived from the spec (list keys, actions, interfaces).
+``_catalog.py``, a table of all operations derived from the spec (list keys, actions, interfaces),
+and :mod:`scripts.fake_contract` writes ``_contract.json``, the rules the shipped fake checks requests by.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scripts import catalog, normalise, spec_source
+from scripts import catalog, fake_contract, normalise, spec_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "carecloud_api"
@@ -107,6 +108,7 @@ def build(spec_path: Path, dest: Path, *, verbose: bool = True, root: Path | Non
         templates=base / TEMPLATES.relative_to(ROOT),
     )
     catalog.write(spec, package_dir)
+    fake_contract.write(spec, package_dir)  # what carecloud_async.testing's fake validates against
     # Hand-written modules of the generated package (api-spec/package/): the parsing policy the
     # templates' code calls into. Copied as they are; they get the header like every file.
     for module in sorted((base / PACKAGE_FILES.relative_to(ROOT)).glob("*.py")):

@@ -85,3 +85,25 @@ def test_tenacity_loads_on_the_first_retry_only() -> None:
         """
     )
     assert "tenacity" in added_modules("", code)
+
+
+def test_the_client_never_loads_the_fake() -> None:
+    # carecloud_async.testing (the fake CareCloud) costs nothing to users who do not import it.
+    added = added_modules("import httpx", "from carecloud_async import CareCloud\nCareCloud.enterprise")
+    assert "carecloud_async._client" in added
+    assert sorted(name for name in added if name.startswith("carecloud_async.testing")) == []
+
+
+def test_the_pytest_plugin_loads_neither_the_fake_nor_the_client() -> None:
+    # pytest loads the plugin (entry point pytest11) in every session of a project that installs
+    # carecloud-async: until a fixture runs it must load nothing of ours beyond itself.
+    added = added_modules("import pytest", "import carecloud_async.testing.pytest_plugin")
+    assert "carecloud_async.testing.pytest_plugin" in added
+    heavy = {"carecloud_async.testing._fake", "carecloud_async._client", "carecloud_api", "httpx"}
+    assert sorted(heavy & added) == []
+
+
+def test_the_fake_loads_its_contract_only_when_built() -> None:
+    added = added_modules("import httpx", "from carecloud_async.testing import FakeCareCloud")
+    assert "carecloud_async.testing._fake" in added
+    assert "carecloud_async._client" not in added  # the client loads with enterprise_client()

@@ -46,6 +46,23 @@ async def main() -> None:
 
 
 asyncio.run(main())
+
+
+async def fake() -> None:
+    # The shipped fake runs from the wheel alone: its contract (carecloud_api/_contract.json) is in it.
+    from carecloud_async.testing import FakeCareCloud
+
+    fake = FakeCareCloud()
+    fake.customers.create(email="jane@example.com")
+    async with fake.enterprise_client() as cc:
+        page = await cc.call(get_customers, email="jane@example.com")
+    print("fake", page.data.total_items)
+
+
+asyncio.run(fake())
+from importlib.metadata import entry_points
+
+print("pytest11", [e.value for e in entry_points(group="pytest11") if e.name == "carecloud_async"])
 for package in ("carecloud_api", "carecloud_async"):
     print("typed", package, importlib.resources.files(package).joinpath("py.typed").is_file())
 print("dev modules", sorted({m.split(".")[0] for m in sys.modules} & {"yaml", "scripts", "respx", "pytest"}))
@@ -62,7 +79,12 @@ def test_the_wheel_works_on_its_own(tmp_path: Path) -> None:
     run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--quiet", "-w", str(tmp_path)], ROOT)
     (wheel,) = tmp_path.glob("carecloud_async-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"carecloud_api/py.typed", "carecloud_async/py.typed", "carecloud_api/_catalog.py"} <= set(names)
+    assert {
+        "carecloud_api/py.typed",
+        "carecloud_async/py.typed",
+        "carecloud_api/_catalog.py",
+        "carecloud_api/_contract.json",
+    } <= set(names)
     assert not [name for name in names if name.startswith(("scripts/", "tests/", "generated/"))]
 
     venv.create(tmp_path / "venv", with_pip=True)
@@ -72,6 +94,8 @@ def test_the_wheel_works_on_its_own(tmp_path: Path) -> None:
     output = run([str(python), "smoke.py"], tmp_path).splitlines()  # cwd outside the tree: nothing of ours on the path
     assert output == [
         "ids ['c1']",
+        "fake 1",
+        "pytest11 ['carecloud_async.testing.pytest_plugin']",
         "typed carecloud_api True",
         "typed carecloud_async True",
         "dev modules []",

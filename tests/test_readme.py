@@ -6,6 +6,9 @@ after ``<!-- tested: app -->`` (the FastAPI and aiohttp snippets) is run as it i
 ``CARECLOUD_*`` pointing at the mock, and the ``app`` it defines is served and asked for a customer.
 The run commands the README gives for the example apps are run too, on a free loopback port.
 
+One after ``<!-- tested: pytest -->`` (Testing your integration) is a test file: it is run with
+pytest outside the tree, its fixtures coming from the installed plugin.
+
 The sections the issues ask a runnable example of (pagination, actions, workflows) must each
 hold one, so an example cannot silently stop being tested.
 """
@@ -55,7 +58,8 @@ def blocks() -> list[Block]:
 def test_the_sections_with_examples_have_tested_ones() -> None:
     sections = {block.section for block in blocks()}
     assert {"Pagination", "Actions", "Workflows"} <= sections, sections
-    assert {block.interface for block in blocks()} == {"enterprise", "script", "app"}
+    assert {block.interface for block in blocks()} == {"enterprise", "script", "app", "pytest"}
+    assert [block.section for block in blocks() if block.interface == "pytest"] == ["Testing your integration"]
     apps = [block.section for block in blocks() if block.interface == "app"]
     assert apps == ["Using it in FastAPI and aiohttp"] * 2
     quickstarts = [block.section for block in blocks() if block.interface == "script"]
@@ -85,6 +89,34 @@ def test_readme_quickstart_runs(block: Block, prism: mock_server.PrismServer, tm
     assert result.stdout.strip(), "the quickstart printed nothing"
     if "FileTokenStore" in block.code:
         assert (tmp_path / ".carecloud" / "tokens.json").is_file()  # the device token was kept
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in blocks() if b.interface == "pytest"], ids=lambda b: f"{b.section}:{b.line}"
+)
+def test_readme_pytest_example_passes_with_the_installed_plugin(block: Block, tmp_path: Path) -> None:
+    # Outside the tree, with pytest-asyncio in its default (strict) mode: the fixtures come from
+    # the pytest11 entry point of the installed package, as in a user's project.
+    (tmp_path / "test_readme_example.py").write_text(block.code, encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert re.search(r"\b[1-9]\d* passed", result.stdout), result.stdout
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,48 @@
+"""``python -m carecloud_async.testing --port N``: the fake CareCloud on 127.0.0.1 until Ctrl-C.
+
+Prints ``listening http://127.0.0.1:<port>`` once it accepts connections, and the Enterprise login
+it knows. ``--seed-customers N`` creates N customers (password ``fake-password``), each with a card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+
+from ._fake import FakeCareCloud
+from ._server import FakeServer
+from ._state import DEFAULT_ENTERPRISE_USER
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m carecloud_async.testing", description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--time-zone", default="UTC", help="the project's IANA time zone")
+    parser.add_argument("--logout-delay", type=float, default=0.0, help="seconds before a logout applies")
+    parser.add_argument("--seed-customers", type=int, default=0, help="customers to create, each with a card")
+    args = parser.parse_args(argv)
+    fake = FakeCareCloud(time_zone=args.time_zone, logout_delay=args.logout_delay)
+    for _ in range(args.seed_customers):
+        customer = fake.customers.create(password="fake-password")  # noqa: S106 (a test server's seed)
+        fake.cards.create(customer_id=customer["customer_id"])
+
+    async def serve() -> None:
+        server = FakeServer(fake, port=args.port)
+        await server.start()
+        login, password, app = DEFAULT_ENTERPRISE_USER
+        print(f"listening {server.url}", flush=True)
+        print(f"enterprise login: user_external_application_id={app} login={login} password={password}", flush=True)
+        try:
+            await server.serve_forever()
+        finally:
+            await server.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,467 @@
+"""The fake CareCloud: state, control, request validation and the in-process transport.
+
+:class:`FakeCareCloud` answers both APIs (Enterprise and Customer) of any project URL. Every
+request is checked against the spec first: a violation raises :class:`SpecViolation` in the test
+(in-process) or answers 400 naming the operation and field (loopback server), and is kept in
+:attr:`FakeCareCloud.violations`. Operations that integrations depend on keep state (see
+``_resources.py``); every other operation answers the spec's example. Every answer the fake builds
+is checked against the spec too (a failure there is a bug of the fake: :class:`FakeAnswerInvalid`).
+
+    fake = FakeCareCloud()
+    async with fake.enterprise_client() as cc:           # a CareCloud bound to the fake
+        ...
+    fake.fail("getCustomers", status=503, times=2, retry_after=1)
+    fake.requests("postPurchaseSend")                    # what reached the server
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._contract import Contract, ContractOperation, RequestParts
+from ._schema import Problem
+from ._state import DEFAULT_ENTERPRISE_USER, Call, FakeState, Refusal, error_body
+
+if TYPE_CHECKING:
+    from .._client import CareCloud
+
+__all__ = [
+    "DEFAULT_ENTERPRISE_USER",
+    "FakeAnswerInvalid",
+    "FakeCareCloud",
+    "FakeTransport",
+    "ReceivedRequest",
+    "SpecViolation",
+]
+
+_BASE = re.compile(r"^(?:.*?)/webservice/rest-api/(enterprise|customer)-interface/(v[0-9.]+)(/.*)?$")
+
+
+class SpecViolation(AssertionError):
+    """A request broke the spec: the operation (or route) and every field at fault are named.
+
+    An ``AssertionError``, so that pytest reports it as the test's failure wherever it is raised.
+    """
+
+    def __init__(self, operation: str, problems: list[Problem]) -> None:
+        self.operation = operation
+        self.problems = problems
+        listed = "; ".join(str(p) for p in problems)
+        super().__init__(f"{operation}: request breaks the CareCloud spec: {listed}")
+
+
+class FakeAnswerInvalid(AssertionError):
+    """An answer the fake built does not fit the spec (a bug of the fake, not of the caller)."""
+
+
+class ConnectionReset(Exception):
+    """Raised by :meth:`FakeCareCloud.handle` to drop the connection without an answer."""
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request that reached the fake: its operation, parts and the status answered.
+
+    ``json`` is the decoded body (None without one); ``query`` holds the query parameters as the
+    spec types them. Headers are kept without ``Authorization`` (tokens stay out of test output).
+    """
+
+    operation_id: str | None
+    method: str
+    path: str
+    interface: str
+    query: dict[str, Any]
+    json: Any = field(repr=False)  # may hold passwords
+    headers: dict[str, str] = field(repr=False)
+    status: int | None = None
+
+
+@dataclass
+class _Failure:
+    status: int
+    times: int
+    retry_after: float | str | None
+    body: Any
+
+
+@dataclass
+class _Reset:
+    times: int
+    after_record: bool
+
+
+class FakeCareCloud(FakeState):
+    """A stateful, spec-validating CareCloud for tests (both APIs, any project URL).
+
+    ``time_zone``: the project's zone (``valid_to`` and ``last_change`` are local, no offset).
+    ``token_lifetime``: how long an Enterprise bearer token lives (CareCloud's default 7 hours).
+    ``logout_delay``: seconds after a Customer API logout arrives before the server applies it.
+    ``point_value``: money value of one loyalty point (accept-payment's ``price_of_credit_points``).
+    ``raise_on_violation``: raise :class:`SpecViolation` in the caller (in-process only); off, the
+    fake answers 400 as a strict server would. ``seed`` makes generated ids repeatable.
+
+        fake = FakeCareCloud(time_zone="Europe/Prague", logout_delay=0.5)
+    """
+
+    def __init__(
+        self,
+        *,
+        time_zone: str | tzinfo = "UTC",
+        token_lifetime: float = 7 * 3600,
+        logout_delay: float = 0.0,
+        point_value: float = 1.0,
+        raise_on_violation: bool = True,
+        check_answers: bool = True,
+        seed: int | None = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(
+            time_zone=time_zone,
+            token_lifetime=token_lifetime,
+            logout_delay=logout_delay,
+            point_value=point_value,
+            seed=seed,
+            clock=clock,
+        )
+        self.contract = Contract.load()
+        self.raise_on_violation = raise_on_violation
+        self.check_answers = check_answers
+        self.violations: list[SpecViolation] = []
+        self.received: list[ReceivedRequest] = []
+        self._failures: dict[str, list[_Failure]] = {}
+        self._resets: dict[str, list[_Reset]] = {}
+        self._slow: dict[str, float] = {}
+        self._rate: tuple[int, float] | None = None
+        self._recent: collections.deque[float] = collections.deque()
+        self._in_flight: collections.Counter[str] = collections.Counter()
+        #: the most requests of each operation the fake was handling at once (answers overlap
+        #: only while one is slowed down: :meth:`slow`)
+        self.max_in_flight: collections.Counter[str] = collections.Counter()
+        self._cache_control: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ control
+
+    def fail(
+        self,
+        operation: str,
+        status: int = 503,
+        *,
+        times: int = 1,
+        retry_after: float | str | None = None,
+        body: Any = None,
+    ) -> None:
+        """Answer the next ``times`` requests of ``operation`` (an operation id, or ``"*"`` for
+        any) with ``status`` before anything is recorded, with ``Retry-After`` if given.
+
+            fake.fail("getCustomers", status=503, times=2, retry_after=1)
+        """
+        self._failures.setdefault(self._known(operation), []).append(_Failure(status, times, retry_after, body))
+
+    def reset_connection(self, operation: str, *, after_record: bool = False, times: int = 1) -> None:
+        """Drop the connection of the next ``times`` requests of ``operation`` without an answer:
+        before the server applies the request, or (``after_record=True``) after it did, so that a
+        retry meets its own first attempt.
+
+            fake.reset_connection("postPurchaseSend", after_record=True)
+        """
+        self._resets.setdefault(self._known(operation), []).append(_Reset(times, after_record))
+
+    def slow(self, operation: str = "*", seconds: float = 0.1) -> None:
+        """Delay every answer to ``operation`` (``"*"``: all) by ``seconds``; 0 removes the delay."""
+        if seconds <= 0:
+            self._slow.pop(self._known(operation), None)
+        else:
+            self._slow[self._known(operation)] = seconds
+
+    def rate_limit(self, requests_per_second: int | None, *, retry_after: float = 1) -> None:
+        """Answer 429 with ``Retry-After`` to requests beyond ``requests_per_second`` in the last
+        second (real time, all operations together); None lifts the limit.
+
+            fake.rate_limit(100)
+        """
+        self._rate = None if requests_per_second is None else (requests_per_second, retry_after)
+        self._recent.clear()
+
+    def cache_control(self, route: str, value: str | None) -> None:
+        """Send ``Cache-Control: value`` with every successful answer of ``route``: an operation
+        id, a spec path (``/customers/{customer_id}``, any method) or ``"*"``. None removes it.
+
+            fake.cache_control("getCustomer", "max-age=60")
+        """
+        if route != "*" and not route.startswith("/"):
+            self._known(route)
+        if value is None:
+            self._cache_control.pop(route, None)
+        else:
+            self._cache_control[route] = value
+
+    def requests(self, operation: str | None = None) -> list[ReceivedRequest]:
+        """The requests received (of ``operation`` only, if given), oldest first.
+
+        sent = fake.requests("postPurchaseSend")
+        sent[-1].status, sent[-1].json
+        """
+        if operation is None:
+            return list(self.received)
+        self._known(operation)
+        return [r for r in self.received if r.operation_id == operation]
+
+    def _known(self, operation: str) -> str:
+        if operation != "*":
+            self.contract.operation(operation)  # KeyError naming close ids for a typo
+        return operation
+
+    # ------------------------------------------------------------------ clients
+
+    def transport(self) -> FakeTransport:
+        """An ``httpx.AsyncBaseTransport`` answering from this fake (no sockets)."""
+        return FakeTransport(self)
+
+    def enterprise_client(self, project_url: str = "fake.carecloud.test", **options: Any) -> CareCloud:
+        """A :class:`~carecloud_async.CareCloud` for the Enterprise API, logged in as the default
+        user and bound to this fake in-process (``options`` go to ``CareCloud.enterprise``)."""
+        from .._client import CareCloud
+
+        login, password, app = DEFAULT_ENTERPRISE_USER
+        options.setdefault("user_external_application_id", app)
+        options.setdefault("login", login)
+        options.setdefault("password", password)
+        options.setdefault("time_zone", self.time_zone)
+        return CareCloud.enterprise(project_url, transport=self.transport(), **options)
+
+    def customer_client(self, project_url: str = "fake.carecloud.test", **options: Any) -> CareCloud:
+        """A :class:`~carecloud_async.CareCloud` for the Customer API as one device, bound to this
+        fake in-process; pass ``credentials=CustomerCredentials(...)`` to log a customer in."""
+        from .._client import CareCloud
+        from .._customer_auth import Device
+
+        options.setdefault("external_application_id", "fake-app")
+        options.setdefault("device", Device("fake-device-1", "Linux", "Fake device", "test"))
+        return CareCloud.customer(project_url, transport=self.transport(), **options)
+
+    # ------------------------------------------------------------------ serving
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request (the transport and the loopback server both call this).
+
+        Raises :class:`SpecViolation` for a request that breaks the spec (when
+        ``raise_on_violation``) and :class:`ConnectionReset` where a reset was asked for.
+        """
+        url = request.url
+        matched = _BASE.match(url.path)
+        content = await request.aread()
+        headers = {k.lower(): v for k, v in request.headers.items() if k.lower() != "authorization"}
+        if matched is None:
+            return self._violation(
+                None, request, "", headers, [Problem("url", "not_found", f"{url.path} is not a CareCloud API path")]
+            )
+        interface, _, spec_path = matched.group(1), matched.group(2), matched.group(3) or "/"
+        operation, path_params, other_method = self.contract.route(request.method, spec_path)
+        if operation is None:
+            reason = "the path exists, but not for this method" if other_method else "no such path in the spec"
+            return self._violation(
+                None,
+                request,
+                interface,
+                headers,
+                [Problem("url", "not_found", f"{request.method} {spec_path}: {reason}")],
+            )
+        op_id = operation.operation_id
+        parts, problems = self.contract.check_request(
+            operation, url.query.decode("ascii"), request.headers, content, dict(path_params)
+        )
+        record = ReceivedRequest(op_id, request.method, spec_path, interface, parts.query, parts.body, headers)
+        self.received.append(record)
+        index = len(self.received) - 1
+        self._in_flight[op_id] += 1
+        self.max_in_flight[op_id] = max(self.max_in_flight[op_id], self._in_flight[op_id])
+        try:
+            delay = self._slow.get(op_id, self._slow.get("*", 0.0))
+            if delay:
+                await asyncio.sleep(delay)
+        finally:
+            self._in_flight[op_id] -= 1
+        response = self._injected_failure(op_id) or self._rate_limited()
+        if response is None:
+            reset = self._take_reset(op_id)
+            if reset is not None and not reset.after_record:
+                raise ConnectionReset(op_id)
+            if interface not in operation.interfaces:
+                only = " and ".join(f"{name.capitalize()} API" for name in operation.interfaces)
+                problems.append(Problem("interface", "not_allowed", f"available only in the {only}"))
+            if problems:
+                self.received[index] = _with_status(record, 400)
+                return self._violation(operation, request, interface, headers, problems, recorded=True)
+            response = self._answer(operation, parts, interface, request)
+            if reset is not None:
+                raise ConnectionReset(op_id)
+        self.received[index] = _with_status(record, response.status_code)
+        return response
+
+    def _violation(
+        self,
+        operation: ContractOperation | None,
+        request: httpx.Request,
+        interface: str,
+        headers: dict[str, str],
+        problems: list[Problem],
+        *,
+        recorded: bool = False,
+    ) -> httpx.Response:
+        label = operation.operation_id if operation else f"{request.method} {request.url.path}"
+        violation = SpecViolation(label, problems)
+        self.violations.append(violation)
+        if not recorded:
+            self.received.append(
+                ReceivedRequest(None, request.method, request.url.path, interface, {}, None, headers, status=400)
+            )
+        if self.raise_on_violation:
+            raise violation
+        params = [{"name": p.field, "reason": p.reason, "message": p.message} for p in problems]
+        body = error_body("Bad Request", str(violation), {"invalid_params": params})
+        return httpx.Response(400, json=body, headers={"x-fake-violation": label})
+
+    def _injected_failure(self, op_id: str) -> httpx.Response | None:
+        for key in (op_id, "*"):
+            queue = self._failures.get(key)
+            if not queue:
+                continue
+            failure = queue[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                queue.pop(0)
+            headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
+            if failure.body is None:
+                return httpx.Response(failure.status, headers=headers)
+            return httpx.Response(failure.status, json=failure.body, headers=headers)
+        return None
+
+    def _rate_limited(self) -> httpx.Response | None:
+        if self._rate is None:
+            return None
+        limit, retry_after = self._rate
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - 1:
+            self._recent.popleft()
+        if len(self._recent) >= limit:
+            return httpx.Response(429, headers={"Retry-After": f"{retry_after:g}"})
+        self._recent.append(now)
+        return None
+
+    def _take_reset(self, op_id: str) -> _Reset | None:
+        for key in (op_id, "*"):
+            queue = self._resets.get(key)
+            if queue:
+                reset = queue[0]
+                reset.times -= 1
+                if reset.times <= 0:
+                    queue.pop(0)
+                return reset
+        return None
+
+    def _answer(
+        self, operation: ContractOperation, parts: RequestParts, interface: str, request: httpx.Request
+    ) -> httpx.Response:
+        from ._resources import HANDLERS
+
+        customer_id: str | None = None
+        token_id: str | None = None
+        try:
+            if operation.auth:
+                customer_id, token_id = self._authorize(request, interface)
+            if interface == "customer":
+                self._guard_customer(parts, customer_id)
+            handler = HANDLERS.get(operation.operation_id)
+            if handler is None:
+                status, body = operation.example["status"], operation.example["body"]
+            else:
+                status, body = handler(Call(self, operation, parts, interface, customer_id, token_id))
+        except Refusal as refusal:
+            status, body = refusal.status, refusal.body
+        if self.check_answers:
+            problems = self.contract.check_answer(operation, status, body)
+            if problems:
+                raise FakeAnswerInvalid(
+                    f"{operation.operation_id}: the fake's {status} answer breaks the spec: "
+                    + "; ".join(map(str, problems))
+                )
+        headers: dict[str, str] = {}
+        if status < 300:
+            for route in (operation.operation_id, operation.path, "*"):
+                if route in self._cache_control:
+                    headers["Cache-Control"] = self._cache_control[route]
+                    break
+        if body is None:
+            return httpx.Response(status, headers=headers)
+        return httpx.Response(status, json=body, headers=headers)
+
+    def _authorize(self, request: httpx.Request, interface: str) -> tuple[str | None, str | None]:
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else ""
+        unauthorized = Refusal(401, error_body("Unauthorized", "Missing, invalid or expired token", {}))
+        if interface == "enterprise":
+            found = self.bearer_tokens.get(token)
+            if found is None or self.now() >= found[1]:
+                raise unauthorized
+            return None, None
+        session = self.session(token)
+        if session is None:
+            raise unauthorized
+        return session.customer_id, session.token_id
+
+    def _guard_customer(self, parts: RequestParts, customer_id: str | None) -> None:
+        # The Customer API serves one customer's data: another customer's id is refused.
+        named = parts.path.get("customer_id") or parts.query.get("customer_id")
+        if named is not None and named != customer_id:
+            raise Refusal(
+                403,
+                {
+                    "error": {
+                        "type": "about:blank",
+                        "title": "Forbidden",
+                        "detail": "The token is not logged in as this customer",
+                        "error_data": {"interface": "customer-interface", "invalid_resource_name": "customers"},
+                    }
+                },
+            )
+
+
+def _with_status(record: ReceivedRequest, status: int) -> ReceivedRequest:
+    return ReceivedRequest(
+        record.operation_id,
+        record.method,
+        record.path,
+        record.interface,
+        record.query,
+        record.json,
+        record.headers,
+        status,
+    )
+
+
+class FakeTransport(httpx.AsyncBaseTransport):
+    """An ``httpx.AsyncBaseTransport`` answering from a :class:`FakeCareCloud` in-process.
+
+    async with httpx.AsyncClient(transport=fake.transport()) as http: ...
+    CareCloud.enterprise(..., transport=fake.transport())
+    """
+
+    def __init__(self, fake: FakeCareCloud) -> None:
+        self.fake = fake
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self.fake.handle(request)
+        except ConnectionReset:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
