@@ -46,3 +46,45 @@ def submit_until_killed(db: str, *, after: int, desks: int = 1) -> tuple[list[st
         child.kill()
         child.wait(timeout=30)
     return confirmed, child.returncode
+
+
+# The child of ``change_then_killed``: submits from a second cash desk keep a group-commit batch
+# open (SQLite: the durable connection is inside its transaction) while ``action`` runs on a bill
+# waiting in manual; it prints a line once the call returned and SIGKILLs itself at once.
+CHANGE_SCRIPT = (
+    "import asyncio, os, signal, sys\n"
+    "from carecloud_async.outbox import Outbox\n"
+    "from scripts.purchase_server import sample_purchase\n"
+    "async def main():\n"
+    "    db, action, bill_id = sys.argv[1:4]\n"
+    "    async with Outbox(db) as outbox:\n"
+    "        submits = [asyncio.ensure_future(outbox.submit(sample_purchase(f'N{n}', cashdesk_number=2)))\n"
+    "                   for n in range(300)]\n"
+    "        durable = getattr(outbox.store, '_durable', None)\n"
+    "        while durable is not None and not durable.in_transaction:  # the batch is open\n"
+    "            await asyncio.sleep(0)\n"
+    "        if action == 'discard':\n"
+    "            record = await outbox.discard(bill_id, reason='keyed in by hand')\n"
+    "        else:\n"
+    "            record = await outbox.retry_now(bill_id)\n"
+    "        done = sum(s.done() for s in submits)\n"
+    "        sys.stdout.write(f'{action} {record.bill_id} {record.state.value} submits-done={done}\\n')\n"
+    "        sys.stdout.flush()\n"
+    "        os.kill(os.getpid(), signal.SIGKILL)\n"
+    "asyncio.run(main())\n"
+)
+
+
+def change_then_killed(db: str, action: str, bill_id: str) -> tuple[str, int]:
+    """Run ``outbox.discard`` or ``outbox.retry_now`` (``action``: "discard" or "retry") on ``db``
+    while a batch of submits is being committed, and SIGKILL the process straight after the call
+    returned; (the line it printed, its return code)."""
+    child = subprocess.run(  # noqa: S603 (our own interpreter and code)
+        [sys.executable, "-c", CHANGE_SCRIPT, db, action, bill_id],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return child.stdout.strip(), child.returncode

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outbox_submitter import submit_until_killed
+from outbox_submitter import change_then_killed, submit_until_killed
 
-from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, State
+from carecloud_async import CareCloud, RetryPolicy
+from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, SendError, State
 from carecloud_async.outbox._records import NewPurchase
 from scripts.postgres_server import start_postgres
 from scripts.purchase_server import PurchaseServer, sample_purchase
@@ -254,6 +255,50 @@ def test_kill_9_right_after_submit_returns_loses_nothing_on_postgres(postgres: A
 
     assert len(confirmed) == 100
     assert set(confirmed) <= asyncio.run(stored())
+
+
+async def put_in_manual(db: str, bill_id: str) -> None:
+    """``bill_id`` submitted, attempted once and refused: waiting in manual."""
+    async with Outbox(db) as outbox:
+        await outbox.submit(sample_purchase(bill_id))
+        (claimed,) = await outbox.store.claim(now=time.time(), lease_until=time.time() + 60, token="t", limit=1)
+        error = SendError("invalid", "400 Bad Request", status_code=400)
+        await outbox.store.mark_failed(
+            claimed.bill_id, token="t", state=State.MANUAL, next_attempt_at=None, error=error, now=time.time()
+        )
+
+
+@pytest.mark.parametrize("action", ["discard", "retry"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_discard_or_retry_that_returned_survives_kill_9_during_a_submit_batch(
+    backend: str, action: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Issue 21, item 14: on SQLite the UPDATE joined the open group-commit batch of other cash
+    # desks' submits and returned before its COMMIT; a kill -9 then undid the discard, and the
+    # purchase an operator had keyed in by hand went out again with the next "retry all manual".
+    db = new_database(request.getfixturevalue("postgres")) if backend == "postgres" else str(tmp_path / "o.sqlite3")
+    await put_in_manual(db, "M1")
+    line, returncode = await asyncio.to_thread(change_then_killed, db, action, "M1")
+    assert returncode == -signal.SIGKILL
+    expected = State.DISCARDED if action == "discard" else State.PENDING
+    assert line.startswith(f"{action} M1 {expected.value} ")  # the call returned, then the kill
+    async with serving(latency=0.0) as server, Outbox(db) as outbox:
+        record = await outbox.get("M1")
+        assert record is not None
+        assert record.state is expected
+        cc = CareCloud.enterprise(
+            server.root_url,
+            user_external_application_id="app",
+            login="pos",
+            password="pw",
+            retry=RetryPolicy.disabled(),
+        )
+        async with cc:
+            for waiting in await outbox.records("manual"):  # the operator's next "retry --all-manual"
+                await outbox.retry_now(waiting.bill_id)
+            await outbox.send_due(cc)
+    # A discarded purchase (keyed in by hand) is never sent; a retried one is.
+    assert ("M1" in server.purchases) is (action == "retry")
 
 
 async def test_run_once_sends_what_is_due_and_reports(tmp_path: Path) -> None:
