@@ -8,9 +8,11 @@ PostgreSQL).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # The child prints each bill_id once its submit has returned (committed), then goes on.
@@ -88,3 +90,136 @@ def change_then_killed(db: str, action: str, bill_id: str) -> tuple[str, int]:
         check=False,
     )
     return child.stdout.strip(), child.returncode
+
+
+# ------------------------------------------------------------------ the durability invariant
+#
+# One long-lived process imports the outbox once and forks a child per plan (a second to import
+# per process would make a few dozen plans a minute or more). The child runs the plan against the
+# outbox, writes a line to its report file after each call returned (flushed: the line is in the
+# kernel before the next call starts, so a kill cannot lose it) and SIGKILLs itself straight after
+# the call the plan names, or at the end. Plans are lists of steps; the calls of one step run
+# concurrently (asyncio.gather), so a retry or discard can meet an open batch of submits.
+RUNNER_SCRIPT = r"""
+import asyncio, itertools, json, os, signal, sys
+from carecloud_async import CareCloud, RetryPolicy
+from carecloud_async.outbox import NotInManual, Outbox, RecordNotFound, Schedule
+from carecloud_async.outbox import SQLiteStore, PostgresStore
+from scripts.purchase_server import sample_purchase
+
+START = float(sys.argv[1])
+
+
+async def run_plan(job, out):
+    def report(i, op, record=None, **extra):
+        line = {"i": i, "op": op, **extra}
+        if record is not None:
+            line.update(bill=record.bill_id, state=record.state.value, updated_at=record.updated_at)
+        out.write(json.dumps(line) + "\n")
+        out.flush()
+
+    ticks = itertools.count(START)  # every clock reading is later than the one before
+    cc = CareCloud.enterprise(job["url"], user_external_application_id="app", login="pos", password="pw",
+                              retry=RetryPolicy.disabled())
+    schedule = Schedule(max_attempts=5, retry_delay=0, lease=10**6)
+    async with cc, Outbox(job["db"], schedule=schedule, clock=lambda: float(next(ticks))) as outbox:
+
+        async def submit(i, bill_id, desk):
+            report(i, "submit", await outbox.submit(sample_purchase(bill_id, cashdesk_number=desk)))
+
+        async def run(i, op):
+            kind = op[0]
+            for _ in range(op[-1] if kind in ("discard", "retry", "submit") else 0):
+                await asyncio.sleep(0)  # let the other calls of the step start first
+            if kind == "submit":
+                await submit(i, op[1], op[2])
+            elif kind == "burst":  # submits from cash desk 9, all at once: one group-commit batch
+                await asyncio.gather(*(submit(i, f"F{i}-{n}", 9) for n in range(op[1])))
+            elif kind in ("discard", "retry"):
+                try:
+                    if kind == "discard":
+                        record = await outbox.discard(op[1], reason="keyed in by hand")
+                    else:
+                        record = await outbox.retry_now(op[1])
+                except (NotInManual, RecordNotFound):
+                    report(i, kind, bill=op[1], refused=True)
+                else:
+                    report(i, kind, record)
+            elif kind == "send":
+                summary = await outbox.send_due(cc)
+                for bill_id in summary.sent + summary.retried + summary.manual:
+                    report(i, "send", await outbox.get(bill_id))
+            if i == job["kill"]:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        numbers = itertools.count()
+        for step in job["plan"]:
+            await asyncio.gather(*(run(next(numbers), op) for op in step))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+for line in sys.stdin:
+    job = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            with open(job["report"], "w") as out:
+                asyncio.run(run_plan(job, out))
+        finally:
+            os._exit(3)  # only reached when the plan failed: it ends in a SIGKILL
+    _, status = os.waitpid(pid, 0)
+    killed = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    print(json.dumps({"signal": killed, "exit": None if killed else os.WEXITSTATUS(status)}), flush=True)
+"""
+
+
+class PlanRunner:
+    """The process that runs plans in forked children (see RUNNER_SCRIPT); ``run`` returns the
+    child's reports and the signal that ended it.
+
+        with PlanRunner(start=1.8e9) as runner:
+            reports, signal_number = runner.run(db, url, plan, kill=3, report=tmp / "r.jsonl")
+    """
+
+    def __init__(self, *, start: float):
+        self.start = start
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> PlanRunner:
+        self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
+            [sys.executable, "-c", RUNNER_SCRIPT, str(self.start)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            assert process.stdin is not None
+            process.stdin.close()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
+
+    def run(
+        self, db: str, url: str, plan: list[list[list[Any]]], *, kill: int, report: Path
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Run ``plan`` on ``db`` in a new child, SIGKILLed after the call numbered ``kill``."""
+        process = self._process
+        assert process is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
+        job = {"db": db, "url": url, "plan": plan, "kill": kill, "report": str(report)}
+        process.stdin.write(json.dumps(job) + "\n")
+        process.stdin.flush()
+        answer = process.stdout.readline()
+        if not answer:
+            raise AssertionError(f"the plan runner died (exit code {process.poll()})")
+        ended = json.loads(answer)
+        lines = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
+        return [json.loads(line) for line in lines], ended["signal"]

@@ -7,6 +7,7 @@ tests fail (never skip) when it cannot start."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import os
@@ -19,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outbox_submitter import change_then_killed, submit_until_killed
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from outbox_submitter import PlanRunner, change_then_killed, submit_until_killed
 
 from carecloud_async import CareCloud, RetryPolicy
-from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, SendError, State
+from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, Schedule, SendError, State
 from carecloud_async.outbox._records import NewPurchase
 from scripts.postgres_server import start_postgres
 from scripts.purchase_server import PurchaseServer, sample_purchase
@@ -366,3 +369,149 @@ def test_carecloud_outbox_on_postgres_by_dsn(postgres: Any) -> None:
         "BAD-2": State.DISCARDED,
         "OK-1": State.SENT,
     }
+
+
+# ---------------------------------------------------------------- the durability invariant
+#
+# What a call said was stored survives kill -9: a child process runs a random plan of outbox calls
+# (submits, bursts of submits from another cash desk, send passes, discards and retries of
+# purchases in manual; the calls of one step at the same time), writes a line as each call
+# returns, and is SIGKILLed straight after a random one. The store, reopened, must hold every
+# state a line reported (or a later one; "sent" and "discarded" are final). Then the operator fixes
+# what CareCloud refused, retries every purchase still in manual, and the sender drains: the
+# stand-in CareCloud (bill_id unique) must hold exactly the sent bills, none of the bills a
+# reported discard said were keyed in by hand (that would record the purchase twice), and a bill
+# sent twice only if it was in flight at the kill, its second answer taken as "already recorded".
+
+PLAN_START = 1_800_000_000.0
+DRAIN_AT = PLAN_START + 1e8  # after every lease and retry time of the plan's clock
+
+
+@st.composite
+def durability_plans(draw: st.DrawFn) -> tuple[list[list[list[Any]]], int]:
+    """(steps of calls, the number of the call after which the child is killed)."""
+    bills = []
+    for n in range(draw(st.integers(1, 4))):
+        refused = draw(st.booleans())  # CareCloud refuses X bills (400): they go to manual
+        bills.append((f"X{n}" if refused else f"B{n}", draw(st.integers(1, 2))))
+    desk = dict(bills)
+    bill, yields = st.sampled_from(sorted(desk)), st.integers(0, 3)
+    call = st.one_of(
+        st.tuples(bill, yields).map(lambda c: ["submit", c[0], desk[c[0]], c[1]]),
+        st.just(["send"]),
+        st.tuples(bill, yields).map(lambda c: ["discard", c[0], c[1]]),
+        st.tuples(bill, yields).map(lambda c: ["retry", c[0], c[1]]),
+        st.integers(5, 40).map(lambda n: ["burst", n]),
+    )
+    change = st.tuples(st.sampled_from(["discard", "retry"]), bill, yields).map(lambda c: [c[0], c[1], c[2]])
+    # A step is a few calls at once, or a burst of submits with a discard / retry in its middle.
+    step: st.SearchStrategy[list[list[Any]]] = st.one_of(
+        st.lists(call, min_size=1, max_size=3),
+        st.tuples(st.integers(5, 40).map(lambda n: ["burst", n]), change).map(lambda s: [s[0], s[1]]),
+    )
+    plan: list[list[list[Any]]] = [[["submit", b, d, 0] for b, d in bills], [["send"]]]
+    plan += draw(st.lists(step, min_size=1, max_size=5))
+    calls = [op for one in plan for op in one]
+    changes = [number for number, op in enumerate(calls) if op[0] in ("discard", "retry")]
+    # The kill: after any call, or (as often) straight after a discard or retry returned.
+    anywhere = st.integers(0, len(calls) - 1)
+    return plan, draw(st.one_of(anywhere, st.sampled_from(changes)) if changes else anywhere)
+
+
+@pytest.fixture(scope="module")
+def plan_runner() -> Iterator[PlanRunner]:
+    with PlanRunner(start=PLAN_START) as runner:
+        yield runner
+
+
+def check_after_kill(db: str, server: PurchaseServer, reports: list[dict[str, Any]]) -> None:
+    async def check() -> None:
+        told = [report for report in reports if "state" in report]
+        schedule = Schedule(max_attempts=10, retry_delay=0)
+        async with Outbox(db, clock=lambda: DRAIN_AT, schedule=schedule) as outbox:
+            stored = {record.bill_id: record for record in await outbox.records()}
+            for report in told:
+                record = stored.get(report["bill"])
+                assert record is not None, f"reported, then lost: {report}"
+                if report["state"] in ("sent", "discarded"):
+                    assert record.state.value == report["state"], (report, record)
+                later = record.updated_at > report["updated_at"]
+                same = record.updated_at == report["updated_at"] and record.state.value == report["state"]
+                assert later or same, f"reported {report}, stored {record}"
+            in_flight = {bill for bill, record in stored.items() if record.state is State.SENDING}
+            keyed_in_by_hand = {report["bill"] for report in told if report["op"] == "discard"}
+            server.invalid_bills.clear()  # the operator fixed what CareCloud refused ...
+            for record in await outbox.records("manual"):  # ... and retries everything in manual
+                await outbox.retry_now(record.bill_id)
+            cc = CareCloud.enterprise(
+                server.root_url,
+                user_external_application_id="app",
+                login="drain",
+                password="pw",
+                retry=RetryPolicy.disabled(),
+            )
+            async with cc:
+                for _ in range(20):
+                    await outbox.send_due(cc)
+                    counts = await outbox.counts()
+                    if counts[State.PENDING] == counts[State.SENDING] == 0:
+                        break
+            final = {record.bill_id: record for record in await outbox.records()}
+        assert {record.state for record in final.values()} <= {State.SENT, State.DISCARDED}
+        assert {bill for bill, record in final.items() if record.state is State.SENT} == set(server.purchases)
+        assert not keyed_in_by_hand & set(server.purchases), "a purchase keyed in by hand was sent too"
+        assert set(server.duplicates) <= in_flight
+        assert {bill for bill, record in final.items() if record.already_recorded} == set(server.duplicates)
+
+    asyncio.run(check())
+
+
+def run_durability_plans(runner: PlanRunner, new_db: Any, *, examples: int, folder: Path) -> collections.Counter[str]:
+    from outbox_files import stand_in_server
+
+    stats: collections.Counter[str] = collections.Counter()
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        phases=[Phase.explicit, Phase.generate],  # no shrinking: a process per try; the plan is short
+    )
+    @given(durability_plans())
+    def one_plan(case: tuple[list[list[list[Any]]], int]) -> None:
+        plan, kill = case
+        stats["sequences"] += 1
+        db = new_db()
+        with stand_in_server() as server:
+            server.invalid_bills.update(op[1] for step in plan for op in step if op[0] == "submit" and op[1][0] == "X")
+            report = folder / f"report-{stats['sequences']}.jsonl"
+            reports, signal_number = runner.run(db, server.root_url, plan, kill=kill, report=report)
+            assert signal_number == signal.SIGKILL
+            stats["steps"] += len(plan)
+            stats["calls"] += sum(map(len, plan))
+            stats["calls reported before the kill"] += len({report["i"] for report in reports})
+            stats["kills"] += 1
+            stats["kills before the plan's end"] += kill < sum(map(len, plan)) - 1
+            check_after_kill(db, server, reports)
+
+    one_plan()
+    return stats
+
+
+def test_every_call_that_returned_survives_kill_9_sqlite(plan_runner: PlanRunner, tmp_path: Path) -> None:
+    files = itertools.count(1)
+    stats = run_durability_plans(
+        plan_runner, lambda: str(tmp_path / f"o{next(files)}.sqlite3"), examples=30, folder=tmp_path
+    )
+    print("durability invariant, SQLite:", dict(stats))
+    assert stats["sequences"] == stats["kills"] == 30
+
+
+def test_every_call_that_returned_survives_kill_9_postgres(
+    plan_runner: PlanRunner, postgres: Any, tmp_path: Path
+) -> None:
+    stats = run_durability_plans(plan_runner, lambda: new_database(postgres), examples=8, folder=tmp_path)
+    print("durability invariant, PostgreSQL:", dict(stats))
+    assert stats["sequences"] == stats["kills"] == 8
