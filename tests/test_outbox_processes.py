@@ -239,6 +239,92 @@ async def test_postgres_outbox_keeps_order_and_manual_transfer(postgres: Any) ->
         assert counts[State.PENDING] == 3
 
 
+async def test_postgres_commits_are_synchronous_where_the_database_or_url_says_off(postgres: Any) -> None:
+    # The same class as item 14 on PostgreSQL: with synchronous_commit off (a common tuning, set for
+    # a database, a role or in the URL) a commit returns before its WAL is on disk, so a submit or
+    # discard that returned is lost if the server crashes. The store's connections set it on.
+    import asyncpg
+
+    db = new_database(postgres)
+    name = db.split("?", 1)[0].rsplit("/", 1)[-1]
+    postgres.psql(f"ALTER DATABASE {name} SET synchronous_commit = off;")
+    plain = await asyncpg.connect(db)
+    try:
+        assert await plain.fetchval("SHOW synchronous_commit") == "off"  # what any other client gets
+    finally:
+        await plain.close()
+    for location in (db, f"{db}&synchronous_commit=off"):
+        store = PostgresStore(location, min_size=2, max_size=2)
+        await store.open()
+        try:
+            for _ in range(4):  # several connections, each after the pool's RESET ALL on release
+                assert await store._run("check", "fetchval", "SHOW synchronous_commit") == "on"
+        finally:
+            await store.close()
+
+
+def crash_postgres(server: Any) -> None:
+    """SIGKILL every process of ``server`` at once (a crash: nothing is flushed on the way out)."""
+    data = Path(getattr(server, "pgdata", None) or server.data)
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat_file.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                children.append(int(stat_file.parent.name))
+    for pid in (postmaster, *children):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def restart_postgres(server: Any) -> None:
+    """Start ``server`` again on its data directory after :func:`crash_postgres` (crash recovery)."""
+    data = Path(getattr(server, "pgdata", None) or server.data)
+    # Stale lock files: every process of that server is dead, but a killed postmaster may linger as a
+    # zombie (no init reaps it in a container), and its PID in them would look alive.
+    sockets = Path(getattr(server, "directory", data))  # where this server (only) keeps its socket
+    for stale in (data / "postmaster.pid", *sockets.glob(".s.PGSQL.*.lock")):
+        stale.unlink()
+    if hasattr(server, "ensure_postgres_running"):  # the pgserver wheel
+        with server._lock:
+            server.ensure_postgres_running()
+    else:  # scripts/postgres_server.SystemPostgres
+        options = f"-c listen_addresses='' -k {server.directory}"
+        server._run("pg_ctl", "-D", str(server.data), "-w", "-o", options, "-l", str(server.log), "start")
+
+
+def test_a_submit_that_returned_survives_a_postgres_crash_where_commits_are_asynchronous() -> None:
+    # The proof behind the test above: a private server (it is crashed), synchronous_commit off for
+    # the database, the WAL writer slowed to 10 s; a submit and a discard return, every server process
+    # is SIGKILLed at once, the server recovers: both must be there.
+    server = start_postgres(Path(tempfile.mkdtemp(prefix="outbox-pg-crash-")))  # where the server user reaches
+    try:
+        server.psql("ALTER SYSTEM SET wal_writer_delay = '10s'; SELECT pg_reload_conf(); CREATE DATABASE crash;")
+        server.psql("ALTER DATABASE crash SET synchronous_commit = off;")
+        db = str(server.get_uri("crash"))
+        asyncio.run(put_in_manual(db, "M1"))
+        server.psql("CHECKPOINT;")  # everything so far is on disk
+
+        async def submit_and_discard() -> None:
+            async with Outbox(db) as outbox:
+                await outbox.submit(sample_purchase("C1", cashdesk_number=2))
+                await outbox.discard("M1", reason="keyed in by hand")
+                crash_postgres(server)  # straight after both calls returned
+                await asyncio.sleep(0.2)
+
+        with contextlib.suppress(OutboxStoreError):  # closing the pool of a dead server
+            asyncio.run(submit_and_discard())
+        restart_postgres(server)
+
+        async def states() -> dict[str, State]:
+            async with Outbox(db) as outbox:
+                return {record.bill_id: record.state for record in await outbox.records()}
+
+        assert asyncio.run(states()) == {"M1": State.DISCARDED, "C1": State.PENDING}
+    finally:
+        server.cleanup()
+
+
 async def test_postgres_connection_errors_name_the_database_without_its_password() -> None:
     with pytest.raises(OutboxStoreError) as caught:
         await Outbox("postgresql://pos:s3cret@127.0.0.1:1/outbox").open()
