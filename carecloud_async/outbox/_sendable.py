@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from carecloud_api.api.purchases import post_purchase_send
-from carecloud_api.models.final_bill import FinalBill
 from carecloud_api.models.post_purchase_send_body import PostPurchaseSendBody
 
 from .._errors import RequestValidationError
@@ -48,14 +47,14 @@ POST /purchases/actions/send-purchase: body.bill must be FinalBill, not NoneType
         raise RequestValidationError(
             f"submit takes a carecloud_api.models.PostPurchaseSendBody (or its dict), not a {type(body).__name__}"
         )
-    problem = unsendable(body)
-    if problem is not None:
+    problem, text = _check(body)
+    if problem is not None or text is None:
         raise RequestValidationError(f"this purchase could never be sent, so it is not stored: {problem}")
     require_text(body.store_id, "store_id")
     require_whole(body.cashdesk_number, "cashdesk_number")
     require_text(body.bill.bill_id, "bill.bill_id")
     try:  # what is stored must come back as the same model when it is sent
-        PostPurchaseSendBody.from_dict(json.loads(json.dumps(body.to_dict())))
+        PostPurchaseSendBody.from_dict(json.loads(text))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RequestValidationError(f"the send-purchase body does not serialise: {_reading_problem(exc)}") from None
     return body
@@ -63,14 +62,23 @@ POST /purchases/actions/send-purchase: body.bill must be FinalBill, not NoneType
 
 def unsendable(body: PostPurchaseSendBody) -> str | None:
     """Why the sender could never send ``body`` (the checks of the send itself), or None."""
+    return _check(body)[0]
+
+
+def _check(body: PostPurchaseSendBody) -> tuple[str | None, str | None]:
+    """(why ``body`` can never be sent or None, its JSON text when it can)."""
     function, operation = call_target(post_purchase_send.call)
     try:
         bind_arguments(operation, function, body=body)  # what CareCloud.call checks before sending
     except RequestValidationError as exc:
-        return str(exc)
-    if not isinstance(body.bill, FinalBill):  # pragma: no cover - the check above refuses it
-        return "body.bill must be FinalBill"
-    return _json_problem("body", body.to_dict())
+        return str(exc), None
+    data = body.to_dict()
+    try:  # what httpx does with a request body (json=...): this raises for NaN, inf, lone surrogates
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text.encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        return _json_problem("body", data) or f"the body is not JSON: {type(exc).__name__}", None
+    return None, text
 
 
 def _json_problem(path: str, value: Any) -> str | None:
