@@ -99,7 +99,10 @@ def change_then_killed(db: str, action: str, bill_id: str) -> tuple[str, int]:
 # outbox, writes a line to its report file after each call returned (flushed: the line is in the
 # kernel before the next call starts, so a kill cannot lose it) and SIGKILLs itself straight after
 # the call the plan names, or at the end. Plans are lists of steps; the calls of one step run
-# concurrently (asyncio.gather), so a retry or discard can meet an open batch of submits.
+# concurrently (asyncio.gather), so a retry or discard can meet an open batch of submits. With
+# "second_sender", a second child runs a sender on the same outbox meanwhile, and is SIGKILLed as
+# soon as the first child is dead. Both read the wall clock (time.time): shared by the processes,
+# and later for every later write, which is what the checks compare.
 RUNNER_SCRIPT = r"""
 import asyncio, itertools, json, os, signal, sys
 from carecloud_async import CareCloud, RetryPolicy
@@ -107,7 +110,18 @@ from carecloud_async.outbox import NotInManual, Outbox, RecordNotFound, Schedule
 from carecloud_async.outbox import SQLiteStore, PostgresStore
 from scripts.purchase_server import sample_purchase
 
-START = float(sys.argv[1])
+SCHEDULE = Schedule(interval=0.05, max_attempts=5, retry_delay=0, lease=10**6)
+
+
+def client(job, login):
+    return CareCloud.enterprise(job["url"], user_external_application_id="app", login=login, password="pw",
+                                retry=RetryPolicy.disabled())
+
+
+async def run_sender(job):
+    async with client(job, "second") as cc, Outbox(job["db"], schedule=SCHEDULE) as outbox:
+        async with outbox.running(cc):
+            await asyncio.Event().wait()  # until killed
 
 
 async def run_plan(job, out):
@@ -118,11 +132,7 @@ async def run_plan(job, out):
         out.write(json.dumps(line) + "\n")
         out.flush()
 
-    ticks = itertools.count(START)  # every clock reading is later than the one before
-    cc = CareCloud.enterprise(job["url"], user_external_application_id="app", login="pos", password="pw",
-                              retry=RetryPolicy.disabled())
-    schedule = Schedule(max_attempts=5, retry_delay=0, lease=10**6)
-    async with cc, Outbox(job["db"], schedule=schedule, clock=lambda: float(next(ticks))) as outbox:
+    async with client(job, "pos") as cc, Outbox(job["db"], schedule=SCHEDULE) as outbox:
 
         async def submit(i, bill_id, desk):
             report(i, "submit", await outbox.submit(sample_purchase(bill_id, cashdesk_number=desk)))
@@ -158,8 +168,21 @@ async def run_plan(job, out):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def ended(status):
+    killed = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    return {"signal": killed, "exit": None if killed else os.WEXITSTATUS(status)}
+
+
 for line in sys.stdin:
     job = json.loads(line)
+    second = None
+    if job["second_sender"]:
+        second = os.fork()
+        if second == 0:
+            try:
+                asyncio.run(run_sender(job))
+            finally:
+                os._exit(3)  # only reached when the sender failed: it ends in a SIGKILL
     pid = os.fork()
     if pid == 0:
         try:
@@ -168,26 +191,29 @@ for line in sys.stdin:
         finally:
             os._exit(3)  # only reached when the plan failed: it ends in a SIGKILL
     _, status = os.waitpid(pid, 0)
-    killed = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    print(json.dumps({"signal": killed, "exit": None if killed else os.WEXITSTATUS(status)}), flush=True)
+    answer = ended(status)
+    if second is not None:
+        os.kill(second, signal.SIGKILL)
+        answer["second"] = ended(os.waitpid(second, 0)[1])
+    print(json.dumps(answer), flush=True)
 """
 
 
 class PlanRunner:
     """The process that runs plans in forked children (see RUNNER_SCRIPT); ``run`` returns the
-    child's reports and the signal that ended it.
+    child's reports and how it (and the second sender) ended.
 
-        with PlanRunner(start=1.8e9) as runner:
-            reports, signal_number = runner.run(db, url, plan, kill=3, report=tmp / "r.jsonl")
+        with PlanRunner() as runner:
+            reports, ended = runner.run(db, url, plan, kill=3, report=tmp / "r.jsonl")
+            assert ended["signal"] == signal.SIGKILL
     """
 
-    def __init__(self, *, start: float):
-        self.start = start
+    def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> PlanRunner:
         self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
-            [sys.executable, "-c", RUNNER_SCRIPT, str(self.start)],
+            [sys.executable, "-c", RUNNER_SCRIPT],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -207,14 +233,22 @@ class PlanRunner:
                 process.wait(timeout=30)
 
     def run(
-        self, db: str, url: str, plan: list[list[list[Any]]], *, kill: int, report: Path
-    ) -> tuple[list[dict[str, Any]], int | None]:
-        """Run ``plan`` on ``db`` in a new child, SIGKILLed after the call numbered ``kill``."""
+        self,
+        db: str,
+        url: str,
+        plan: list[list[list[Any]]],
+        *,
+        kill: int,
+        report: Path,
+        second_sender: bool = False,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Run ``plan`` on ``db`` in a new child, SIGKILLed after the call numbered ``kill`` (with a
+        second child sending meanwhile when ``second_sender``, SIGKILLed then)."""
         process = self._process
         assert process is not None
         assert process.stdin is not None
         assert process.stdout is not None
-        job = {"db": db, "url": url, "plan": plan, "kill": kill, "report": str(report)}
+        job = {"db": db, "url": url, "plan": plan, "kill": kill, "report": str(report), "second_sender": second_sender}
         process.stdin.write(json.dumps(job) + "\n")
         process.stdin.flush()
         answer = process.stdout.readline()
@@ -222,4 +256,4 @@ class PlanRunner:
             raise AssertionError(f"the plan runner died (exit code {process.poll()})")
         ended = json.loads(answer)
         lines = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
-        return [json.loads(line) for line in lines], ended["signal"]
+        return [json.loads(line) for line in lines], ended

@@ -462,20 +462,19 @@ def test_carecloud_outbox_on_postgres_by_dsn(postgres: Any) -> None:
 # What a call said was stored survives kill -9: a child process runs a random plan of outbox calls
 # (submits, bursts of submits from another cash desk, send passes, discards and retries of
 # purchases in manual; the calls of one step at the same time), writes a line as each call
-# returns, and is SIGKILLed straight after a random one. The store, reopened, must hold every
+# returns, and is SIGKILLed straight after a random one; in some plans a second process runs a
+# sender on the same outbox meanwhile and is SIGKILLed with it. The store, reopened, must hold every
 # state a line reported (or a later one; "sent" and "discarded" are final). Then the operator fixes
 # what CareCloud refused, retries every purchase still in manual, and the sender drains: the
 # stand-in CareCloud (bill_id unique) must hold exactly the sent bills, none of the bills a
 # reported discard said were keyed in by hand (that would record the purchase twice), and a bill
 # sent twice only if it was in flight at the kill, its second answer taken as "already recorded".
 
-PLAN_START = 1_800_000_000.0
-DRAIN_AT = PLAN_START + 1e8  # after every lease and retry time of the plan's clock
-
 
 @st.composite
-def durability_plans(draw: st.DrawFn) -> tuple[list[list[list[Any]]], int]:
-    """(steps of calls, the number of the call after which the child is killed)."""
+def durability_plans(draw: st.DrawFn) -> tuple[list[list[list[Any]]], int, bool]:
+    """(steps of calls, the number of the call after which the child is killed, whether a second
+    process sends meanwhile)."""
     bills = []
     for n in range(draw(st.integers(1, 4))):
         refused = draw(st.booleans())  # CareCloud refuses X bills (400): they go to manual
@@ -489,7 +488,9 @@ def durability_plans(draw: st.DrawFn) -> tuple[list[list[list[Any]]], int]:
         st.tuples(bill, yields).map(lambda c: ["retry", c[0], c[1]]),
         st.integers(5, 40).map(lambda n: ["burst", n]),
     )
-    change = st.tuples(st.sampled_from(["discard", "retry"]), bill, yields).map(lambda c: [c[0], c[1], c[2]])
+    refused_bills = sorted(b for b in desk if b.startswith("X"))  # the bills that reach manual
+    target = st.sampled_from(refused_bills) if refused_bills else bill
+    change = st.tuples(st.sampled_from(["discard", "retry"]), target, yields).map(lambda c: [c[0], c[1], c[2]])
     # A step is a few calls at once, or a burst of submits with a discard / retry in its middle.
     step: st.SearchStrategy[list[list[Any]]] = st.one_of(
         st.lists(call, min_size=1, max_size=3),
@@ -497,16 +498,20 @@ def durability_plans(draw: st.DrawFn) -> tuple[list[list[list[Any]]], int]:
     )
     plan: list[list[list[Any]]] = [[["submit", b, d, 0] for b, d in bills], [["send"]]]
     plan += draw(st.lists(step, min_size=1, max_size=5))
-    calls = [op for one in plan for op in one]
-    changes = [number for number, op in enumerate(calls) if op[0] in ("discard", "retry")]
-    # The kill: after any call, or (as often) straight after a discard or retry returned.
-    anywhere = st.integers(0, len(calls) - 1)
-    return plan, draw(st.one_of(anywhere, st.sampled_from(changes)) if changes else anywhere)
+    calls = [(op, one) for one in plan for op in one]
+    changes = [number for number, (op, _) in enumerate(calls) if op[0] in ("discard", "retry")]
+    during_burst = [number for number in changes if calls[number][1][0][0] == "burst"]
+    # The kill: after any call, or (as often) straight after a discard or retry returned, or (as
+    # often again) after one that ran during a burst of submits.
+    kill = draw(
+        st.one_of([st.integers(0, len(calls) - 1), *(st.sampled_from(c) for c in (changes, during_burst) if c)])
+    )
+    return plan, kill, draw(st.booleans())
 
 
 @pytest.fixture(scope="module")
 def plan_runner() -> Iterator[PlanRunner]:
-    with PlanRunner(start=PLAN_START) as runner:
+    with PlanRunner() as runner:
         yield runner
 
 
@@ -514,7 +519,8 @@ def check_after_kill(db: str, server: PurchaseServer, reports: list[dict[str, An
     async def check() -> None:
         told = [report for report in reports if "state" in report]
         schedule = Schedule(max_attempts=10, retry_delay=0)
-        async with Outbox(db, clock=lambda: DRAIN_AT, schedule=schedule) as outbox:
+        drain_at = time.time() + 1e8  # after every lease of the plan's senders
+        async with Outbox(db, clock=lambda: drain_at, schedule=schedule) as outbox:
             stored = {record.bill_id: record for record in await outbox.records()}
             for report in told:
                 record = stored.get(report["bill"])
@@ -566,20 +572,29 @@ def run_durability_plans(runner: PlanRunner, new_db: Any, *, examples: int, fold
         phases=[Phase.explicit, Phase.generate],  # no shrinking: a process per try; the plan is short
     )
     @given(durability_plans())
-    def one_plan(case: tuple[list[list[list[Any]]], int]) -> None:
-        plan, kill = case
+    def one_plan(case: tuple[list[list[list[Any]]], int, bool]) -> None:
+        plan, kill, second_sender = case
         stats["sequences"] += 1
         db = new_db()
         with stand_in_server() as server:
             server.invalid_bills.update(op[1] for step in plan for op in step if op[0] == "submit" and op[1][0] == "X")
             report = folder / f"report-{stats['sequences']}.jsonl"
-            reports, signal_number = runner.run(db, server.root_url, plan, kill=kill, report=report)
-            assert signal_number == signal.SIGKILL
+            reports, ended = runner.run(
+                db, server.root_url, plan, kill=kill, report=report, second_sender=second_sender
+            )
+            assert ended["signal"] == signal.SIGKILL, ended
+            if second_sender:
+                assert ended["second"]["signal"] == signal.SIGKILL, ended
+                stats["plans with a second sender process, killed too"] += 1
             stats["steps"] += len(plan)
             stats["calls"] += sum(map(len, plan))
             stats["calls reported before the kill"] += len({report["i"] for report in reports})
             stats["kills"] += 1
             stats["kills before the plan's end"] += kill < sum(map(len, plan)) - 1
+            killed_step = next(step for step in plan if (kill := kill - len(step)) < 0)
+            stats["kills right after a discard or retry during a burst"] += killed_step[0][
+                0
+            ] == "burst" and killed_step[kill][0] in ("discard", "retry")
             check_after_kill(db, server, reports)
 
     one_plan()
