@@ -255,8 +255,8 @@ class Outbox:
 
     async def retry_now(self, bill_id: str) -> OutboxRecord:
         """Put a ``manual`` record back to ``pending``, due now, with a fresh schedule (its last
-        error is kept until the next attempt). :class:`NotInManual` or :class:`RecordNotFound`
-        otherwise.
+        error is kept until the next attempt); returns once the change is committed.
+        :class:`NotInManual` or :class:`RecordNotFound` otherwise.
 
             await outbox.retry_now("POS1-000042")
         """
@@ -270,7 +270,8 @@ class Outbox:
 
     async def discard(self, bill_id: str, *, reason: str) -> OutboxRecord:
         """Give up on a ``manual`` record (it was entered into CareCloud by hand, or must not be):
-        ``discarded`` with ``reason``, kept for the record. :class:`NotInManual` or
+        ``discarded`` with ``reason``, kept for the record; returns once the change is committed
+        (a ``kill -9`` right after does not bring it back). :class:`NotInManual` or
         :class:`RecordNotFound` otherwise.
 
             await outbox.discard("POS1-000042", reason="entered by hand in CareCloud, ticket 1234")
