@@ -8,16 +8,19 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import math
 import os
+import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from carecloud_api.models import FinalBill, PostPurchaseSend200Response
+from carecloud_api.models import FinalBill, PostPurchaseSend200Response, PostPurchaseSendBody
 from outbox_submitter import submit_until_killed
 
 from carecloud_async import (
@@ -55,6 +58,7 @@ from carecloud_async.outbox import (
     pause_after,
     render_table,
 )
+from carecloud_async.outbox._records import NewPurchase, canonical_json
 from carecloud_async.workflows.purchases import cancelling_bill
 from scripts.purchase_server import PurchaseServer, sample_purchase
 
@@ -398,6 +402,82 @@ async def test_invalid_bill_goes_to_manual_at_once_with_invalid_params(tmp_path:
     assert bad.last_error.invalid_params == (InvalidParam("bill.currency_id", "not_found", "Unknown currency"),)
     assert "stand-in-token" not in bad.last_error.message
     assert "token-pos" not in bad.last_error.message
+
+
+def unsendable_bodies() -> dict[str, dict[str, Any]]:
+    """Send-purchase bodies that fail inside the client on every attempt, by what is wrong."""
+    bodies: dict[str, dict[str, Any]] = {}
+
+    def body(name: str, change: Callable[[dict[str, Any]], None]) -> None:
+        data = sample_purchase(f"U-{len(bodies)}", cashdesk_number=1).to_dict()
+        change(data)
+        bodies[name] = data
+
+    body("total_price as text", lambda d: d["bill"].update(total_price="700"))
+    body("unknown payment_type", lambda d: d["bill"].update(payment_type="X"))
+    body("bill_items None", lambda d: d["bill"].update(bill_items=None))
+    body("NaN total_price", lambda d: d["bill"].update(total_price=math.nan))
+    body("infinite item price", lambda d: d["bill"]["bill_items"][0].update(price=math.inf))
+    body("-inf paid amount", lambda d: d["bill"]["bill_items"][0].update(paid_amount=-math.inf))
+    body("quantity as text", lambda d: d["bill"]["bill_items"][0].update(quantity="1"))
+    body("lone surrogate", lambda d: d["bill"]["bill_items"][0].update(plu_name="Wine \ud800"))
+    return bodies
+
+
+#: The field each of unsendable_bodies() names in its error.
+UNSENDABLE_FIELDS = {
+    "total_price as text": r"bill\.total_price must be float, not str",
+    "unknown payment_type": r"bill\.payment_type: 'X' is not a FinalBillPaymentType value",
+    "bill_items None": r"bill\.bill_items must be list\[BillItem\], not NoneType",
+    "NaN total_price": r"bill\.total_price must be a finite number, not nan",
+    "infinite item price": r"bill\.bill_items\[0\]\.price must be a finite number, not inf",
+    "-inf paid amount": r"bill\.bill_items\[0\]\.paid_amount must be a finite number, not -inf",
+    "quantity as text": r"bill\.bill_items\[0\]\.quantity must be float, not str",
+    "lone surrogate": r"bill\.bill_items\[0\]\.plu_name is not valid text",
+}
+
+
+async def test_submit_refuses_a_body_the_sender_could_never_send(tmp_path: Path) -> None:
+    # Issue 21, item 15: these were stored, failed inside the client on every attempt (the NaN ones
+    # as a bare "ValueError") and held back their cash desk for the whole schedule.
+    async with Outbox(tmp_path / "o.sqlite3", clock=FakeClock()) as outbox:
+        for name, data in unsendable_bodies().items():
+            with pytest.raises(RequestValidationError, match=UNSENDABLE_FIELDS[name]):
+                await outbox.submit(data)
+            with pytest.raises(RequestValidationError, match=UNSENDABLE_FIELDS[name]):
+                await outbox.submit(PostPurchaseSendBody.from_dict(data))  # the model form too
+        bill_none = {"store_id": "s", "cashdesk_number": 1, "bill": None}
+        with pytest.raises(RequestValidationError, match=r"body\.bill must be FinalBill, not NoneType"):
+            await outbox.submit(bill_none)  # was a bare AttributeError
+        with pytest.raises(RequestValidationError, match="not a send-purchase body"):
+            await outbox.submit({"store_id": "s", "cashdesk_number": 1, "bill": ["not", "a", "bill"]})
+        assert await outbox.records() == []  # nothing stored
+        assert (await outbox.submit(sample_purchase("OK"))).state is State.PENDING
+
+
+async def test_a_stored_body_that_can_never_be_sent_goes_to_manual_at_once_unsent(tmp_path: Path) -> None:
+    # Bodies stored before submit checked them: the first attempt puts each into manual with the
+    # field named (not "ValueError" after 40 minutes), sends nothing, and the cash desk goes on.
+    bodies = unsendable_bodies()
+    del bodies["lone surrogate"]  # no store can hold that text: it never got stored
+    async with serving() as server, client(server) as cc:
+        async with Outbox(tmp_path / "o.sqlite3", clock=FakeClock()) as outbox:
+            for data in bodies.values():
+                stored = NewPurchase(data["bill"]["bill_id"], "store-1", 1, canonical_json(data))
+                await outbox.store.add(stored, now=START)
+            await outbox.submit(sample_purchase("AFTER", cashdesk_number=1))
+            summary = await outbox.send_due(cc)
+            records = {record.bill_id: record for record in await outbox.records()}
+    assert summary.manual == [data["bill"]["bill_id"] for data in bodies.values()]
+    assert summary.sent == ["AFTER"]  # the same pass: its cash desk is not held back
+    assert list(server.requests) == ["AFTER"]  # none of the others was sent
+    for name, data in bodies.items():
+        record = records[data["bill"]["bill_id"]]
+        assert (record.state, record.attempts) == (State.MANUAL, 1), name
+        assert record.last_error is not None
+        assert record.last_error.kind == "invalid", name
+        assert re.search(UNSENDABLE_FIELDS[name], record.last_error.message), (name, record.last_error.message)
+        assert "resending cannot help" in record.last_error.message
 
 
 async def test_retry_after_longer_than_the_interval_is_honoured(tmp_path: Path) -> None:
@@ -841,6 +921,7 @@ def test_records_read_back_as_the_bodies_that_were_submitted() -> None:
         "carecloud_async.outbox._records",
         "carecloud_async.outbox._table",
         "carecloud_async.outbox._commands",
+        "carecloud_async.outbox._sendable",
         "carecloud_async.workflows.purchases",
     ],
 )

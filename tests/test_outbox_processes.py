@@ -7,6 +7,7 @@ tests fail (never skip) when it cannot start."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import os
@@ -19,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outbox_submitter import submit_until_killed
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from outbox_submitter import PlanRunner, change_then_killed, submit_until_killed
 
-from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, State
+from carecloud_async import CareCloud, RetryPolicy
+from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, Schedule, SendError, State
 from carecloud_async.outbox._records import NewPurchase
 from scripts.postgres_server import start_postgres
 from scripts.purchase_server import PurchaseServer, sample_purchase
@@ -235,6 +239,92 @@ async def test_postgres_outbox_keeps_order_and_manual_transfer(postgres: Any) ->
         assert counts[State.PENDING] == 3
 
 
+async def test_postgres_commits_are_synchronous_where_the_database_or_url_says_off(postgres: Any) -> None:
+    # The same class as item 14 on PostgreSQL: with synchronous_commit off (a common tuning, set for
+    # a database, a role or in the URL) a commit returns before its WAL is on disk, so a submit or
+    # discard that returned is lost if the server crashes. The store's connections set it on.
+    import asyncpg
+
+    db = new_database(postgres)
+    name = db.split("?", 1)[0].rsplit("/", 1)[-1]
+    postgres.psql(f"ALTER DATABASE {name} SET synchronous_commit = off;")
+    plain = await asyncpg.connect(db)
+    try:
+        assert await plain.fetchval("SHOW synchronous_commit") == "off"  # what any other client gets
+    finally:
+        await plain.close()
+    for location in (db, f"{db}&synchronous_commit=off"):
+        store = PostgresStore(location, min_size=2, max_size=2)
+        await store.open()
+        try:
+            for _ in range(4):  # several connections, each after the pool's RESET ALL on release
+                assert await store._run("check", "fetchval", "SHOW synchronous_commit") == "on"
+        finally:
+            await store.close()
+
+
+def crash_postgres(server: Any) -> None:
+    """SIGKILL every process of ``server`` at once (a crash: nothing is flushed on the way out)."""
+    data = Path(getattr(server, "pgdata", None) or server.data)
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    children = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat_file.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                children.append(int(stat_file.parent.name))
+    for pid in (postmaster, *children):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def restart_postgres(server: Any) -> None:
+    """Start ``server`` again on its data directory after :func:`crash_postgres` (crash recovery)."""
+    data = Path(getattr(server, "pgdata", None) or server.data)
+    # Stale lock files: every process of that server is dead, but a killed postmaster may linger as a
+    # zombie (no init reaps it in a container), and its PID in them would look alive.
+    sockets = Path(getattr(server, "directory", data))  # where this server (only) keeps its socket
+    for stale in (data / "postmaster.pid", *sockets.glob(".s.PGSQL.*.lock")):
+        stale.unlink()
+    if hasattr(server, "ensure_postgres_running"):  # the pgserver wheel
+        with server._lock:
+            server.ensure_postgres_running()
+    else:  # scripts/postgres_server.SystemPostgres
+        options = f"-c listen_addresses='' -k {server.directory}"
+        server._run("pg_ctl", "-D", str(server.data), "-w", "-o", options, "-l", str(server.log), "start")
+
+
+def test_a_submit_that_returned_survives_a_postgres_crash_where_commits_are_asynchronous() -> None:
+    # The proof behind the test above: a private server (it is crashed), synchronous_commit off for
+    # the database, the WAL writer slowed to 10 s; a submit and a discard return, every server process
+    # is SIGKILLed at once, the server recovers: both must be there.
+    server = start_postgres(Path(tempfile.mkdtemp(prefix="outbox-pg-crash-")))  # where the server user reaches
+    try:
+        server.psql("ALTER SYSTEM SET wal_writer_delay = '10s'; SELECT pg_reload_conf(); CREATE DATABASE crash;")
+        server.psql("ALTER DATABASE crash SET synchronous_commit = off;")
+        db = str(server.get_uri("crash"))
+        asyncio.run(put_in_manual(db, "M1"))
+        server.psql("CHECKPOINT;")  # everything so far is on disk
+
+        async def submit_and_discard() -> None:
+            async with Outbox(db) as outbox:
+                await outbox.submit(sample_purchase("C1", cashdesk_number=2))
+                await outbox.discard("M1", reason="keyed in by hand")
+                crash_postgres(server)  # straight after both calls returned
+                await asyncio.sleep(0.2)
+
+        with contextlib.suppress(OutboxStoreError):  # closing the pool of a dead server
+            asyncio.run(submit_and_discard())
+        restart_postgres(server)
+
+        async def states() -> dict[str, State]:
+            async with Outbox(db) as outbox:
+                return {record.bill_id: record.state for record in await outbox.records()}
+
+        assert asyncio.run(states()) == {"M1": State.DISCARDED, "C1": State.PENDING}
+    finally:
+        server.cleanup()
+
+
 async def test_postgres_connection_errors_name_the_database_without_its_password() -> None:
     with pytest.raises(OutboxStoreError) as caught:
         await Outbox("postgresql://pos:s3cret@127.0.0.1:1/outbox").open()
@@ -254,6 +344,50 @@ def test_kill_9_right_after_submit_returns_loses_nothing_on_postgres(postgres: A
 
     assert len(confirmed) == 100
     assert set(confirmed) <= asyncio.run(stored())
+
+
+async def put_in_manual(db: str, bill_id: str) -> None:
+    """``bill_id`` submitted, attempted once and refused: waiting in manual."""
+    async with Outbox(db) as outbox:
+        await outbox.submit(sample_purchase(bill_id))
+        (claimed,) = await outbox.store.claim(now=time.time(), lease_until=time.time() + 60, token="t", limit=1)
+        error = SendError("invalid", "400 Bad Request", status_code=400)
+        await outbox.store.mark_failed(
+            claimed.bill_id, token="t", state=State.MANUAL, next_attempt_at=None, error=error, now=time.time()
+        )
+
+
+@pytest.mark.parametrize("action", ["discard", "retry"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_discard_or_retry_that_returned_survives_kill_9_during_a_submit_batch(
+    backend: str, action: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Issue 21, item 14: on SQLite the UPDATE joined the open group-commit batch of other cash
+    # desks' submits and returned before its COMMIT; a kill -9 then undid the discard, and the
+    # purchase an operator had keyed in by hand went out again with the next "retry all manual".
+    db = new_database(request.getfixturevalue("postgres")) if backend == "postgres" else str(tmp_path / "o.sqlite3")
+    await put_in_manual(db, "M1")
+    line, returncode = await asyncio.to_thread(change_then_killed, db, action, "M1")
+    assert returncode == -signal.SIGKILL
+    expected = State.DISCARDED if action == "discard" else State.PENDING
+    assert line.startswith(f"{action} M1 {expected.value} ")  # the call returned, then the kill
+    async with serving(latency=0.0) as server, Outbox(db) as outbox:
+        record = await outbox.get("M1")
+        assert record is not None
+        assert record.state is expected
+        cc = CareCloud.enterprise(
+            server.root_url,
+            user_external_application_id="app",
+            login="pos",
+            password="pw",
+            retry=RetryPolicy.disabled(),
+        )
+        async with cc:
+            for waiting in await outbox.records("manual"):  # the operator's next "retry --all-manual"
+                await outbox.retry_now(waiting.bill_id)
+            await outbox.send_due(cc)
+    # A discarded purchase (keyed in by hand) is never sent; a retried one is.
+    assert ("M1" in server.purchases) is (action == "retry")
 
 
 async def test_run_once_sends_what_is_due_and_reports(tmp_path: Path) -> None:
@@ -321,3 +455,164 @@ def test_carecloud_outbox_on_postgres_by_dsn(postgres: Any) -> None:
         "BAD-2": State.DISCARDED,
         "OK-1": State.SENT,
     }
+
+
+# ---------------------------------------------------------------- the durability invariant
+#
+# What a call said was stored survives kill -9: a child process runs a random plan of outbox calls
+# (submits, bursts of submits from another cash desk, send passes, discards and retries of
+# purchases in manual; the calls of one step at the same time), writes a line as each call
+# returns, and is SIGKILLed straight after a random one; in some plans a second process runs a
+# sender on the same outbox meanwhile and is SIGKILLed with it. The store, reopened, must hold every
+# state a line reported (or a later one; "sent" and "discarded" are final). Then the operator fixes
+# what CareCloud refused, retries every purchase still in manual, and the sender drains: the
+# stand-in CareCloud (bill_id unique) must hold exactly the sent bills, none of the bills a
+# reported discard said were keyed in by hand (that would record the purchase twice), and a bill
+# sent twice only if it was in flight at the kill, its second answer taken as "already recorded".
+
+
+@st.composite
+def durability_plans(draw: st.DrawFn) -> tuple[list[list[list[Any]]], int, bool]:
+    """(steps of calls, the number of the call after which the child is killed, whether a second
+    process sends meanwhile)."""
+    bills = []
+    for n in range(draw(st.integers(1, 4))):
+        refused = draw(st.booleans())  # CareCloud refuses X bills (400): they go to manual
+        bills.append((f"X{n}" if refused else f"B{n}", draw(st.integers(1, 2))))
+    desk = dict(bills)
+    bill, yields = st.sampled_from(sorted(desk)), st.integers(0, 3)
+    call = st.one_of(
+        st.tuples(bill, yields).map(lambda c: ["submit", c[0], desk[c[0]], c[1]]),
+        st.just(["send"]),
+        st.tuples(bill, yields).map(lambda c: ["discard", c[0], c[1]]),
+        st.tuples(bill, yields).map(lambda c: ["retry", c[0], c[1]]),
+        st.integers(5, 40).map(lambda n: ["burst", n]),
+    )
+    refused_bills = sorted(b for b in desk if b.startswith("X"))  # the bills that reach manual
+    target = st.sampled_from(refused_bills) if refused_bills else bill
+    change = st.tuples(st.sampled_from(["discard", "retry"]), target, yields).map(lambda c: [c[0], c[1], c[2]])
+    # A step is a few calls at once, or a burst of submits with a discard / retry in its middle.
+    step: st.SearchStrategy[list[list[Any]]] = st.one_of(
+        st.lists(call, min_size=1, max_size=3),
+        st.tuples(st.integers(5, 40).map(lambda n: ["burst", n]), change).map(lambda s: [s[0], s[1]]),
+    )
+    plan: list[list[list[Any]]] = [[["submit", b, d, 0] for b, d in bills], [["send"]]]
+    plan += draw(st.lists(step, min_size=1, max_size=5))
+    calls = [(op, one) for one in plan for op in one]
+    changes = [number for number, (op, _) in enumerate(calls) if op[0] in ("discard", "retry")]
+    during_burst = [number for number in changes if calls[number][1][0][0] == "burst"]
+    # The kill: after any call, or (as often) straight after a discard or retry returned, or (as
+    # often again) after one that ran during a burst of submits.
+    kill = draw(
+        st.one_of([st.integers(0, len(calls) - 1), *(st.sampled_from(c) for c in (changes, during_burst) if c)])
+    )
+    return plan, kill, draw(st.booleans())
+
+
+@pytest.fixture(scope="module")
+def plan_runner() -> Iterator[PlanRunner]:
+    with PlanRunner() as runner:
+        yield runner
+
+
+def check_after_kill(db: str, server: PurchaseServer, reports: list[dict[str, Any]]) -> None:
+    async def check() -> None:
+        told = [report for report in reports if "state" in report]
+        schedule = Schedule(max_attempts=10, retry_delay=0)
+        drain_at = time.time() + 1e8  # after every lease of the plan's senders
+        async with Outbox(db, clock=lambda: drain_at, schedule=schedule) as outbox:
+            stored = {record.bill_id: record for record in await outbox.records()}
+            for report in told:
+                record = stored.get(report["bill"])
+                assert record is not None, f"reported, then lost: {report}"
+                if report["state"] in ("sent", "discarded"):
+                    assert record.state.value == report["state"], (report, record)
+                later = record.updated_at > report["updated_at"]
+                same = record.updated_at == report["updated_at"] and record.state.value == report["state"]
+                assert later or same, f"reported {report}, stored {record}"
+            in_flight = {bill for bill, record in stored.items() if record.state is State.SENDING}
+            keyed_in_by_hand = {report["bill"] for report in told if report["op"] == "discard"}
+            server.invalid_bills.clear()  # the operator fixed what CareCloud refused ...
+            for record in await outbox.records("manual"):  # ... and retries everything in manual
+                await outbox.retry_now(record.bill_id)
+            cc = CareCloud.enterprise(
+                server.root_url,
+                user_external_application_id="app",
+                login="drain",
+                password="pw",
+                retry=RetryPolicy.disabled(),
+            )
+            async with cc:
+                for _ in range(20):
+                    await outbox.send_due(cc)
+                    counts = await outbox.counts()
+                    if counts[State.PENDING] == counts[State.SENDING] == 0:
+                        break
+            final = {record.bill_id: record for record in await outbox.records()}
+        assert {record.state for record in final.values()} <= {State.SENT, State.DISCARDED}
+        assert {bill for bill, record in final.items() if record.state is State.SENT} == set(server.purchases)
+        assert not keyed_in_by_hand & set(server.purchases), "a purchase keyed in by hand was sent too"
+        assert set(server.duplicates) <= in_flight
+        assert {bill for bill, record in final.items() if record.already_recorded} == set(server.duplicates)
+
+    asyncio.run(check())
+
+
+def run_durability_plans(runner: PlanRunner, new_db: Any, *, examples: int, folder: Path) -> collections.Counter[str]:
+    from outbox_files import stand_in_server
+
+    stats: collections.Counter[str] = collections.Counter()
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        phases=[Phase.explicit, Phase.generate],  # no shrinking: a process per try; the plan is short
+    )
+    @given(durability_plans())
+    def one_plan(case: tuple[list[list[list[Any]]], int, bool]) -> None:
+        plan, kill, second_sender = case
+        stats["sequences"] += 1
+        db = new_db()
+        with stand_in_server() as server:
+            server.invalid_bills.update(op[1] for step in plan for op in step if op[0] == "submit" and op[1][0] == "X")
+            report = folder / f"report-{stats['sequences']}.jsonl"
+            reports, ended = runner.run(
+                db, server.root_url, plan, kill=kill, report=report, second_sender=second_sender
+            )
+            assert ended["signal"] == signal.SIGKILL, ended
+            if second_sender:
+                assert ended["second"]["signal"] == signal.SIGKILL, ended
+                stats["plans with a second sender process, killed too"] += 1
+            stats["steps"] += len(plan)
+            stats["calls"] += sum(map(len, plan))
+            stats["calls reported before the kill"] += len({report["i"] for report in reports})
+            stats["kills"] += 1
+            stats["kills before the plan's end"] += kill < sum(map(len, plan)) - 1
+            killed_step = next(step for step in plan if (kill := kill - len(step)) < 0)
+            stats["kills right after a discard or retry during a burst"] += killed_step[0][
+                0
+            ] == "burst" and killed_step[kill][0] in ("discard", "retry")
+            check_after_kill(db, server, reports)
+
+    one_plan()
+    return stats
+
+
+def test_every_call_that_returned_survives_kill_9_sqlite(plan_runner: PlanRunner, tmp_path: Path) -> None:
+    files = itertools.count(1)
+    stats = run_durability_plans(
+        plan_runner, lambda: str(tmp_path / f"o{next(files)}.sqlite3"), examples=30, folder=tmp_path
+    )
+    print("durability invariant, SQLite:", dict(stats))
+    assert stats["sequences"] == stats["kills"] == 30
+
+
+def test_every_call_that_returned_survives_kill_9_postgres(
+    plan_runner: PlanRunner, postgres: Any, tmp_path: Path
+) -> None:
+    stats = run_durability_plans(plan_runner, lambda: new_database(postgres), examples=8, folder=tmp_path)
+    print("durability invariant, PostgreSQL:", dict(stats))
+    assert stats["sequences"] == stats["kills"] == 8

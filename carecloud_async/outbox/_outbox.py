@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import time
@@ -34,6 +33,7 @@ from ..workflows.purchases import cancelling_bill
 from ._errors import BillIdConflict, NotCancellable, NotInManual, OutboxStoreError, RecordNotFound
 from ._records import OPEN_STATES, NewPurchase, OutboxRecord, SendError, State
 from ._schedule import Retry, Schedule, Sent, after_failure, classify, lost_on_claim, pause_after
+from ._sendable import sendable_body, unsendable
 from ._store import OutboxStore
 
 __all__ = ["Clock", "Outbox", "PassSummary", "Sender", "open_store"]
@@ -143,13 +143,14 @@ class Outbox:
 
         The same bill submitted again (same ``bill_id``, same content) is stored once: the stored
         record is returned. The same ``bill_id`` with other content raises :class:`BillIdConflict`.
-        Bad input raises :class:`~carecloud_async.RequestValidationError` and a store failure
-        :class:`OutboxStoreError`: in both cases nothing was stored.
+        A body the sender could never send (``submit`` runs the send's own checks: field types,
+        enum values, finite numbers) raises :class:`~carecloud_async.RequestValidationError` naming
+        the field, and a store failure :class:`OutboxStoreError`: in both cases nothing was stored.
 
             record = await outbox.submit(PostPurchaseSendBody(store_id=store_id, cashdesk_number=1, bill=final))
             assert record.state in (State.PENDING, State.SENT)
         """
-        return await self._submit(_checked_body(body), cancels_bill_id=None)
+        return await self._submit(sendable_body(body), cancels_bill_id=None)
 
     async def _submit(self, body: PostPurchaseSendBody, *, cancels_bill_id: str | None) -> OutboxRecord:
         store = await self._ready()
@@ -254,8 +255,8 @@ class Outbox:
 
     async def retry_now(self, bill_id: str) -> OutboxRecord:
         """Put a ``manual`` record back to ``pending``, due now, with a fresh schedule (its last
-        error is kept until the next attempt). :class:`NotInManual` or :class:`RecordNotFound`
-        otherwise.
+        error is kept until the next attempt); returns once the change is committed.
+        :class:`NotInManual` or :class:`RecordNotFound` otherwise.
 
             await outbox.retry_now("POS1-000042")
         """
@@ -269,7 +270,8 @@ class Outbox:
 
     async def discard(self, bill_id: str, *, reason: str) -> OutboxRecord:
         """Give up on a ``manual`` record (it was entered into CareCloud by hand, or must not be):
-        ``discarded`` with ``reason``, kept for the record. :class:`NotInManual` or
+        ``discarded`` with ``reason``, kept for the record; returns once the change is committed
+        (a ``kill -9`` right after does not bring it back). :class:`NotInManual` or
         :class:`RecordNotFound` otherwise.
 
             await outbox.discard("POS1-000042", reason="entered by hand in CareCloud, ticket 1234")
@@ -334,16 +336,22 @@ class Outbox:
             )
             summary.manual.append(record.bill_id)
             return
-        try:
-            answer: Any = await cc.call(post_purchase_send.call, body=record.send_body())
-        except asyncio.CancelledError:
-            # Stopping: the attempt may or may not have landed; give the purchase back to be resent.
-            await asyncio.shield(self.store.release(record.bill_id, token=token, now=self.clock()))
-            raise
-        except Exception as exc:  # every failure is recorded on the purchase, none stops the sender
-            outcome = classify(exc)
+        outcome: Sent | SendError
+        body, problem = _stored_body(record)
+        if body is None or problem is not None:
+            # It would fail inside the client on every attempt: not sent, to manual at once.
+            outcome = SendError("invalid", f"not sent, and resending cannot help: {problem}")
         else:
-            outcome = classify(answer)
+            try:
+                answer: Any = await cc.call(post_purchase_send.call, body=body)
+            except asyncio.CancelledError:
+                # Stopping: the attempt may or may not have landed; give the purchase back to be resent.
+                await asyncio.shield(self.store.release(record.bill_id, token=token, now=self.clock()))
+                raise
+            except Exception as exc:  # every failure is recorded on the purchase, none stops the sender
+                outcome = classify(exc)
+            else:
+                outcome = classify(answer)
         now = self.clock()
         if isinstance(outcome, Sent):
             await self.store.mark_sent(
@@ -478,21 +486,11 @@ def _state(value: State | str) -> State:
         ) from None
 
 
-def _checked_body(body: PostPurchaseSendBody | Mapping[str, Any]) -> PostPurchaseSendBody:
-    if isinstance(body, Mapping):
-        try:
-            body = PostPurchaseSendBody.from_dict(dict(body))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RequestValidationError(f"not a send-purchase body: {type(exc).__name__} {exc}") from None
-    if not isinstance(body, PostPurchaseSendBody):
-        raise RequestValidationError(
-            f"submit takes a carecloud_api.models.PostPurchaseSendBody (or its dict), not a {type(body).__name__}"
-        )
-    require_text(body.store_id, "store_id")
-    require_whole(body.cashdesk_number, "cashdesk_number")
-    require_text(body.bill.bill_id, "bill.bill_id")
-    try:  # what is stored must come back as the same model when it is sent
-        PostPurchaseSendBody.from_dict(json.loads(json.dumps(body.to_dict())))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RequestValidationError(f"the send-purchase body does not serialise: {type(exc).__name__} {exc}") from None
-    return body
+def _stored_body(record: OutboxRecord) -> tuple[PostPurchaseSendBody | None, str | None]:
+    """The stored body as the model, or why it can never be sent (a record stored before
+    ``submit`` ran the send's checks)."""
+    try:
+        body = record.send_body()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return None, f"the stored body is not a send-purchase body ({type(exc).__name__})"
+    return body, unsendable(body)

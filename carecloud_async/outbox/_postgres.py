@@ -6,8 +6,10 @@ never take the same row, and the state is checked again on the row's newest vers
 purchase another sender took a moment ago is skipped. A claim carries a lease (``lease_until``)
 and a token; a sender that dies loses its purchases when the lease runs out, and another
 sender resends them (safe: CareCloud refuses a second ``bill_id`` with ``already_exists``,
-which counts as sent). Commits are synchronous (PostgreSQL's default): a submitted purchase is
-on disk when ``submit`` returns.
+which counts as sent). Commits are synchronous: every connection of the store sets
+``synchronous_commit = on`` whatever the server, database, role or URL says, so a submitted,
+retried or discarded purchase is on disk when the call returns (``off``, a common tuning, lets a
+commit return before its WAL is flushed, and a server crash then loses it).
 
 The schema is created on first use under an advisory lock and versioned in
 ``carecloud_outbox_schema``.
@@ -35,6 +37,9 @@ SCHEMA_VERSION = 1
 _TABLE = "carecloud_outbox_purchases"
 _VERSION_TABLE = "carecloud_outbox_schema"
 _LANES = "carecloud_outbox_lanes"
+# Startup settings of every connection: they survive the pool's RESET ALL, and win over the server's,
+# the database's, the role's and the URL's (see the module docs).
+_DURABLE_SETTINGS = {"synchronous_commit": "on"}
 # Any constant: the key of the advisory lock that serialises schema creation across processes.
 _SCHEMA_LOCK = 0x6361726563_6C6F7564 % (2**63)
 _OPEN = "('pending', 'sending')"
@@ -135,7 +140,11 @@ class PostgresStore:
             )
         try:
             pool = await asyncpg.create_pool(
-                self.dsn, min_size=self.min_size, max_size=self.max_size, timeout=self.connect_timeout
+                self.dsn,
+                min_size=self.min_size,
+                max_size=self.max_size,
+                timeout=self.connect_timeout,
+                server_settings=_DURABLE_SETTINGS,
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             raise self._error("connect", exc) from exc

@@ -4,9 +4,11 @@ Two connections: submits, retries and discards commit with ``synchronous=FULL`` 
 on disk when ``submit`` returns, even if the power goes next); the sender's bookkeeping (claims,
 ``sent`` marks) commits with ``synchronous=NORMAL`` (it survives a killed process; a power cut
 can at worst forget a claim or a ``sent`` mark, and then the purchase is resent, which its
-``bill_id`` makes harmless). Every write is a single statement, its own transaction: a claim picks
-and marks its purchases under SQLite's write lock, so several processes on one file never claim
-the same purchase.
+``bill_id`` makes harmless). Submits arriving together share one transaction (group commit, one
+fsync); every other write is a single statement, its own transaction, and a retry or discard waits
+for an open batch to commit before it runs, so whatever a call returns is committed first. A claim
+picks and marks its purchases under SQLite's write lock, so several processes on one file never
+claim the same purchase.
 
 The file is created on first use; its directory must exist (a missing directory is more often an
 unmounted disk than a wish for a new, empty outbox). The schema version is ``PRAGMA user_version``.
@@ -115,6 +117,10 @@ class SQLiteStore:
         self._identity: tuple[int, int] | None = None
         self._adds: list[tuple[NewPurchase, float, asyncio.Future[tuple[OutboxRecord, bool]]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Held by a group-commit batch from BEGIN to COMMIT, and by every other statement on the
+        # durable connection: a statement run there while a batch is open would join the batch's
+        # transaction, return before its COMMIT and be rolled back with it (or lost in a kill -9).
+        self._durable_lock = asyncio.Lock()
         # Cash desks known to be in the lanes table (saves a statement per submit).
         self._lanes: set[tuple[str, int]] = set()
 
@@ -143,6 +149,7 @@ class SQLiteStore:
                 f"outbox database {self.location} does not exist (it is created by the first submit)",
                 location=self.location,
             )
+        self._durable_lock = asyncio.Lock()  # of this event loop
         try:
             self._durable = await self._connect("FULL")
             await self._migrate(self._durable)
@@ -233,14 +240,22 @@ class SQLiteStore:
     # ------------------------------------------------------------------ writes
 
     async def _execute(self, connection: aiosqlite.Connection, doing: str, sql: str, params: Any) -> list[sqlite3.Row]:
-        # One statement in autocommit mode (reads go through here too, on the durable connection).
-        # Each write is its own transaction, which takes the write lock before it reads (so a
-        # claim's choice and its update are one atomic step), committed before the call returns.
-        # One thread round trip per write is what makes submits fast.
+        # One statement in autocommit mode: each write is its own transaction, which takes the write
+        # lock before it reads (so a claim's choice and its update are one atomic step), committed
+        # before the call returns. One thread round trip per write is what makes submits fast. Only
+        # the sender's connection comes here; the durable one goes through _on_durable.
         try:
             return list(await connection.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise self._error(doing, exc) from exc
+
+    async def _on_durable(self, doing: str, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        # Retries, discards and reads run on the durable connection, one at a time with the
+        # group-commit batches: outside any batch, a write here is committed (synchronous=FULL)
+        # before this returns, and a read never sees a batch's rows before they are committed.
+        durable, _ = self._connections()
+        async with self._durable_lock:
+            return await self._execute(durable, doing, sql, params)
 
     async def add(self, purchase: NewPurchase, *, now: float) -> tuple[OutboxRecord, bool]:
         self._connections()
@@ -258,7 +273,8 @@ class SQLiteStore:
         while self._adds:
             batch, self._adds = self._adds, []
             try:
-                results = await self._insert(durable, batch)
+                async with self._durable_lock:
+                    results = await self._insert(durable, batch)
             except BaseException as exc:
                 error = self._error("store the purchase", exc) if isinstance(exc, sqlite3.Error) else exc
                 for _, _, future in batch:
@@ -356,9 +372,7 @@ class SQLiteStore:
         return bool(rows)
 
     async def retry_now(self, bill_id: str, *, now: float) -> OutboxRecord | None:
-        durable, _ = self._connections()
-        rows = await self._execute(
-            durable,
+        rows = await self._on_durable(
             "retry a purchase",
             f"""UPDATE {_TABLE} SET state = 'pending', attempts = 0, next_attempt_at = :now, updated_at = :now
             WHERE bill_id = :bill_id AND state = 'manual' RETURNING *""",
@@ -367,9 +381,7 @@ class SQLiteStore:
         return OutboxRecord.from_row(rows[0]) if rows else None
 
     async def discard(self, bill_id: str, *, reason: str, now: float) -> OutboxRecord | None:
-        durable, _ = self._connections()
-        rows = await self._execute(
-            durable,
+        rows = await self._on_durable(
             "discard a purchase",
             f"""UPDATE {_TABLE} SET state = 'discarded', discard_reason = :reason, next_attempt_at = NULL,
                 updated_at = :now
@@ -381,7 +393,7 @@ class SQLiteStore:
     # ------------------------------------------------------------------ reads
 
     async def _read(self, doing: str, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-        return await self._execute(self._connections()[0], doing, sql, params)
+        return await self._on_durable(doing, sql, params)
 
     async def get(self, bill_id: str) -> OutboxRecord | None:
         rows = await self._read("read a purchase", f"SELECT * FROM {_TABLE} WHERE bill_id = ?", (bill_id,))

@@ -53,7 +53,7 @@ class OutboxStore(Protocol):
         ...
 
     async def records(self, states: Collection[State] | None = None, *, limit: int | None = None) -> list[OutboxRecord]:
-        """Records in ``seq`` order, of ``states`` (all when None)."""
+        """Records in ``seq`` order, of ``states`` (all when None): committed ones only."""
         ...
 
     async def counts(self) -> dict[State, int]:
@@ -92,9 +92,11 @@ class OutboxStore(Protocol):
         ...
 
     async def retry_now(self, bill_id: str, *, now: float) -> OutboxRecord | None:
-        """A ``manual`` record back to ``pending``, due now, attempts reset; None if not manual."""
+        """A ``manual`` record back to ``pending``, due now, attempts reset, committed before
+        returning (never inside another caller's open transaction); None if not manual."""
         ...
 
     async def discard(self, bill_id: str, *, reason: str, now: float) -> OutboxRecord | None:
-        """A ``manual`` record to ``discarded`` with ``reason``; None if not manual."""
+        """A ``manual`` record to ``discarded`` with ``reason``, committed before returning (never
+        inside another caller's open transaction); None if not manual."""
         ...
