@@ -12,6 +12,8 @@ What is retried (see ``should_retry``):
   that, the response is returned at once without waiting, for the caller to raise
   ``RateLimited`` / ``ServiceUnavailable`` with ``retry_after`` set.
 - ``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``, for every method: nothing was sent.
+  Not a failure no retry can fix (``_failures.is_permanent_failure``: a name that does not
+  resolve, a TLS version or certificate refused): that is raised at once.
 - ``ReadTimeout`` and ``RemoteProtocolError`` (the server may have acted) only when
   ``retry_on_read_timeout`` is set, and then only for idempotent methods, unless
   ``retry_unsafe_on_read_timeout`` also allows POST and PATCH.
@@ -42,6 +44,7 @@ import httpx
 
 from ._errors import ConfigurationError, parse_retry_after, redact_url
 from ._event_loops import sleep as asyncio_sleep
+from ._failures import is_permanent_failure
 from ._network import network_reason
 
 if TYPE_CHECKING:  # tenacity is imported by the first retry: a call that needs none never loads it
@@ -170,7 +173,8 @@ def should_retry(
         retry_after = _retry_after(outcome, now)
         return retry_after is None or retry_after <= policy.max_retry_after
     if isinstance(outcome, _NOT_SENT):
-        return True
+        # ...unless it will fail the same way again (a name that does not exist, a certificate refused).
+        return not is_permanent_failure(outcome)
     if isinstance(outcome, _MAYBE_SENT):
         if not policy.retry_on_read_timeout:
             return False

@@ -21,9 +21,12 @@ enums      enum values added to or removed from a parameter, a request or a resp
 ========== ============================================================================
 
 Each change is marked **breaking** from the point of view of code that uses the generated
-client (:data:`BREAKING_RULES` lists the rules). :func:`suggest_bump` turns the list into a
-semver suggestion (:data:`SEMVER_RULE`), :func:`render_report` into the Markdown report of
-``make update-spec`` and :func:`render_changelog` into a ``CHANGELOG.md`` entry.
+client (:data:`BREAKING_RULES` lists the rules; a type change is judged by its direction, see
+:func:`type_direction`), and says in which shared component it was made, if any: such a change
+counts once however many operations show it (:func:`group_changes`, :func:`headline`).
+:func:`suggest_bump` turns the list into a semver suggestion (:data:`SEMVER_RULE`),
+:func:`render_report` into the Markdown report of ``make update-spec`` and
+:func:`render_changelog` into a ``CHANGELOG.md`` entry.
 
     carecloud spec diff OLD.yaml NEW.yaml       # prints the Markdown report (the CLI)
     python -m scripts.spec_diff OLD.yaml NEW.yaml   # the same, from a source checkout
@@ -39,7 +42,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,25 +70,32 @@ _PARAM_PLACES = frozenset({"query", "path", "header", "cookie"})
 BREAKING_RULES = """\
 A change is **breaking** when code written against the previous generated client can fail with
 the new one (it no longer compiles against the types, or the server rejects what it sends, or a
-value it relies on may be missing):
+value it relies on may be missing). A type is *narrower* when every value of the new type was
+allowed by the old one (`number` -> `integer`, `array<any>` -> `array<string>`, a `oneOf` that
+loses an alternative), *wider* the other way round:
 
 - operations: removed, or its operationId changed (the generated module is renamed) -> breaking;
   added, or (un)deprecated -> not breaking.
 - parameters: removed -> breaking; added and required -> breaking; added and optional -> not
-  breaking; type or location (`in`) changed -> breaking; optional -> required -> breaking,
-  required -> optional -> not breaking; nullable -> not nullable -> breaking.
+  breaking; location (`in`) changed -> breaking; type wider -> not breaking, narrower or
+  otherwise changed -> breaking; optional -> required -> breaking, required -> optional -> not
+  breaking; nullable -> not nullable -> breaking.
 - request bodies and their fields (what we send): removed -> breaking; added and required ->
-  breaking; added and optional -> not breaking; type changed -> breaking; became required ->
-  breaking; became optional -> not breaking; lost `nullable` -> breaking; a media type removed ->
-  breaking.
+  breaking; added and optional -> not breaking; type wider -> not breaking, narrower or
+  otherwise changed -> breaking; became required -> breaking; became optional -> not breaking;
+  lost `nullable` -> breaking; a media type removed -> breaking.
 - responses and their fields (what we read): a status or field removed -> breaking; added -> not
-  breaking; type changed -> breaking; required -> optional (may now be missing) -> breaking;
+  breaking; type narrower -> not breaking (every value is one the client already handles), wider
+  or otherwise changed -> breaking; required -> optional (may now be missing) -> breaking;
   optional -> required -> not breaking; became nullable -> breaking.
 - enums: a value added to a response field -> not breaking (the generated enums keep unknown
   values as an `UNKNOWN` member); a value added to a parameter or request field -> not
   breaking; a value removed from a parameter or request field -> breaking (the server rejects
   it); a value removed from a response field -> breaking (the generated enum member disappears,
   code that names it fails).
+
+A change made once in a shared component (`#/components/schemas/...`, a shared response or
+parameter) counts once, however many operations it shows in; the report lists them.
 """
 
 SEMVER_RULE = """\
@@ -113,6 +123,11 @@ class Change:
     detail: str  #: "type: string -> integer", "value `x`", "operationId: a -> b", "required", ...
     breaking: bool
     operation_id: str = ""
+    #: The ``$ref`` of the shared component the change was made in (``#/components/schemas/Purchase``),
+    #: "" when it was made in the operation itself; changes to one component count once.
+    component: str = field(default="", compare=False)
+    #: Where in that component (``items[].price``; "" for the component itself).
+    component_field: str = field(default="", compare=False)
 
     @property
     def operation(self) -> str:
@@ -149,6 +164,12 @@ def _resolve(spec: Spec, node: Any, stack: tuple[str, ...] = ()) -> tuple[Any, t
             target = target.get(part) if isinstance(target, dict) else None
         node, hops = target, hops + 1
     return node, stack
+
+
+def _ref_of(node: Any) -> str:
+    """The ``$ref`` a parameter, request body or response is written as ("" when inline): a shared one."""
+    ref = node.get("$ref") if isinstance(node, dict) else None
+    return ref if isinstance(ref, str) else ""
 
 
 def _merge_all_of(spec: Spec, schema: dict[str, Any], stack: tuple[str, ...]) -> dict[str, Any]:
@@ -210,6 +231,83 @@ def type_name(spec: Spec, node: Any, depth: int = 0) -> str:
     return f"{kind}({fmt})" if isinstance(fmt, str) else kind
 
 
+def _split_alternatives(inner: str) -> list[str]:
+    """``a | array<b | c> | d`` -> ``["a", "array<b | c>", "d"]`` (only the top level splits)."""
+    parts: list[str] = []
+    depth, start = 0, 0
+    for index, char in enumerate(inner):
+        if char in "(<":
+            depth += 1
+        elif char in ")>":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(inner[start:index].strip())
+            start = index + 1
+    parts.append(inner[start:].strip())
+    return parts
+
+
+def _alternatives(kind: str) -> list[str] | None:
+    """The alternatives of a ``oneOf(...)``/``anyOf(...)`` type, or None for any other type."""
+    for combinator in ("oneOf(", "anyOf("):
+        if kind.startswith(combinator) and kind.endswith(")"):
+            return _split_alternatives(kind[len(combinator) : -1])
+    return None
+
+
+def _scalar(kind: str) -> tuple[str, str]:
+    base, _, fmt = kind.partition("(")
+    return base, fmt.rstrip(")")
+
+
+def is_subtype(narrow: str, wide: str) -> bool:
+    """Whether every value of type ``narrow`` (a :func:`type_name`) is also one of ``wide``:
+    ``any`` holds everything, a ``oneOf``/``anyOf`` holds each of its alternatives, ``integer``
+    is a ``number``, arrays compare their items. A string format (``date``, ``date-time``, ...)
+    makes another Python type in the generated client, so it must match; a number's does not.
+
+    >>> is_subtype("array<string>", "array<any>"), is_subtype("oneOf(string | integer)", "string")
+    (True, False)
+    """
+    if wide in {narrow, "any"}:
+        return True
+    narrow_alternatives, wide_alternatives = _alternatives(narrow), _alternatives(wide)
+    if narrow_alternatives is not None:
+        return all(is_subtype(part, wide) for part in narrow_alternatives)
+    if wide_alternatives is not None:
+        return any(is_subtype(narrow, part) for part in wide_alternatives)
+    if narrow.startswith("array<") and wide.startswith("array<"):
+        return is_subtype(narrow[len("array<") : -1], wide[len("array<") : -1])
+    (narrow_base, narrow_format), (wide_base, wide_format) = _scalar(narrow), _scalar(wide)
+    if narrow_base in {"integer", "number"} and wide_base in {"integer", "number"}:
+        return narrow_base == wide_base or (narrow_base, wide_base) == ("integer", "number")
+    return narrow_base == wide_base == "string" and narrow_format == wide_format
+
+
+def type_direction(old: str, new: str) -> Literal["equivalent", "narrower", "wider", "different"]:
+    """How type ``new`` relates to ``old``: it holds fewer values (``narrower``), more
+    (``wider``), the same ones written another way (``equivalent``: ``number(float)`` and
+    ``number(double)``), or neither (``different``).
+
+    >>> type_direction("number", "integer"), type_direction("string", "oneOf(string | integer)")
+    ('narrower', 'wider')
+    """
+    if is_subtype(new, old):
+        return "equivalent" if is_subtype(old, new) else "narrower"
+    if is_subtype(old, new):
+        return "wider"
+    return "different"
+
+
+def _type_change(old: str, new: str, *, read: bool) -> tuple[str, bool]:
+    """The detail and the breaking flag of a type change: for what a client reads (a response), a
+    narrower type breaks nothing; for what it sends (a parameter, a request), a wider one."""
+    direction = type_direction(old, new)
+    harmless = "narrower" if read else "wider"
+    detail = f"type: {old} -> {new}" + ("" if direction == "different" else f" ({direction})")
+    return detail, direction not in {harmless, "equivalent"}
+
+
 @dataclass(frozen=True)
 class Field:
     """What is compared for one schema node."""
@@ -218,6 +316,12 @@ class Field:
     required: bool
     nullable: bool
     enum: tuple[str, ...] | None
+    #: The component whose schema this node is (its type, nullable, enum) and the path inside it.
+    component: str = ""
+    local: str = ""
+    #: The component holding the property that leads here (its presence, ``required``) and the path.
+    holder: str = ""
+    holder_local: str = ""
 
 
 def _enum(schema: dict[str, Any]) -> tuple[str, ...] | None:
@@ -239,27 +343,37 @@ def flatten(
     required: bool = True,
     depth: int = 0,
     stack: tuple[str, ...] = (),
+    origin: tuple[str, str] = ("", ""),
 ) -> dict[str, Field]:
     """Every node of a schema by dotted path: ``""`` is the schema itself, then
     ``data``, ``data.customers``, ``data.customers[]``, ``data.customers[].email``, ...
     Refs are resolved, ``allOf`` merged; ``oneOf``/``anyOf`` are compared as a whole (their
-    type lists the alternatives). Walking stops at :data:`MAX_DEPTH` and at recursion."""
+    type lists the alternatives). Walking stops at :data:`MAX_DEPTH` and at recursion.
+
+    Each node also says which shared component it was found in: ``origin`` is the ``$ref`` and
+    the path inside it of the place that refers to ``node`` (``("", "")`` for an operation's own
+    schema); a node reached through a ``$ref`` starts a component of its own."""
+    holder, holder_local = origin
+    followed = len(stack)
     schema, stack = _resolve(spec, node, stack)
     if schema is None and len(stack) > 0 and stack[-1] in stack[:-1]:
-        return {prefix: Field(RECURSIVE, required, False, None)}
+        return {prefix: Field(RECURSIVE, required, False, None, holder, holder_local, holder, holder_local)}
     if not isinstance(schema, dict):
-        return {prefix: Field("any", required, False, None)}
+        return {prefix: Field("any", required, False, None, holder, holder_local, holder, holder_local)}
+    component, local = (stack[-1], "") if len(stack) > followed else origin
     schema = _merge_all_of(spec, schema, stack)
     enum = _enum(schema)
     if enum is None and schema.get("type") == "array":
         items, _ = _resolve(spec, schema.get("items"), stack)
         enum = _enum(items) if isinstance(items, dict) else None
-    fields = {prefix: Field(type_name(spec, schema), required, bool(schema.get("nullable")), enum)}
+    kind = type_name(spec, schema)
+    fields = {prefix: Field(kind, required, bool(schema.get("nullable")), enum, component, local, holder, holder_local)}
     if depth >= MAX_DEPTH or "oneOf" in schema or "anyOf" in schema:
         return fields
     if schema.get("type") == "array" or ("items" in schema and "type" not in schema):
         if schema.get("items") is not None:
-            fields.update(flatten(spec, schema["items"], f"{prefix}[]", depth=depth + 1, stack=stack))
+            inner = (component, f"{local}[]")
+            fields.update(flatten(spec, schema["items"], f"{prefix}[]", depth=depth + 1, stack=stack, origin=inner))
         return fields
     required_names = set(schema.get("required") or [])
     for name, prop in (schema.get("properties") or {}).items():
@@ -271,6 +385,7 @@ def flatten(
                 required=name in required_names,
                 depth=depth + 1,
                 stack=stack,
+                origin=(component, _join(local, str(name))),
             )
         )
     return fields
@@ -304,6 +419,8 @@ class _Op:
     path: str
     operation: dict[str, Any]
     parameters: dict[str, dict[str, Any]]
+    #: The ``$ref`` of each parameter written as one (a shared parameter), by name.
+    parameter_refs: dict[str, str] = field(default_factory=dict)
 
     @property
     def operation_id(self) -> str:
@@ -315,17 +432,19 @@ def _operations(spec: Spec) -> dict[tuple[str, str], _Op]:
     for path, item in (spec.get("paths") or {}).items():
         if not isinstance(item, dict):
             continue
-        shared = [_resolve(spec, p)[0] for p in item.get("parameters") or []]
+        shared = [(_resolve(spec, p)[0], _ref_of(p)) for p in item.get("parameters") or []]
         for method in HTTP_METHODS:
             operation = item.get(method)
             if not isinstance(operation, dict):
                 continue
             params: dict[str, dict[str, Any]] = {}
-            own = [_resolve(spec, p)[0] for p in operation.get("parameters") or []]
-            for parameter in [*shared, *own]:  # operation-level ones override path-level ones
+            refs: dict[str, str] = {}
+            own = [(_resolve(spec, p)[0], _ref_of(p)) for p in operation.get("parameters") or []]
+            for parameter, ref in [*shared, *own]:  # operation-level ones override path-level ones
                 if isinstance(parameter, dict) and isinstance(parameter.get("name"), str):
                     params[parameter["name"]] = parameter
-            found[(method.upper(), path)] = _Op(method.upper(), path, operation, params)
+                    refs[parameter["name"]] = ref
+            found[(method.upper(), path)] = _Op(method.upper(), path, operation, params, refs)
     return found
 
 
@@ -347,7 +466,9 @@ class _Collector:
         detail: str,
         *,
         breaking: bool,
+        origin: tuple[str, str] = ("", ""),
     ) -> None:
+        component, component_field = origin
         self.changes.append(
             Change(
                 section,
@@ -359,6 +480,8 @@ class _Collector:
                 detail,
                 breaking,
                 self.op.operation_id,
+                component,
+                component_field if component else "",
             )
         )
 
@@ -373,13 +496,15 @@ def _enum_changes(
     name: str,
     old: tuple[str, ...] | None,
     new: tuple[str, ...] | None,
+    *,
+    origin: tuple[str, str] = ("", ""),
 ) -> None:
     if old is None or new is None:
         return  # becoming (or ceasing to be) an enum is a type matter, not a value matter
     for value in sorted(set(new) - set(old)):
-        out.add("enums", "added", where, name, f"value `{value}`", breaking=False)
+        out.add("enums", "added", where, name, f"value `{value}`", breaking=False, origin=origin)
     for value in sorted(set(old) - set(new)):
-        out.add("enums", "removed", where, name, f"value `{value}`", breaking=True)
+        out.add("enums", "removed", where, name, f"value `{value}`", breaking=True, origin=origin)
 
 
 def _compare_parameters(out: _Collector, old: _Op, new: _Op) -> None:
@@ -396,24 +521,35 @@ def _compare_parameters(out: _Collector, old: _Op, new: _Op) -> None:
         assert before is not None
         assert after is not None
         where = str(after.get("in", ""))
+        spec_old, spec_new = out.old, out.new
+        old_fields = flatten(spec_old, before.get("schema"))[""]
+        new_fields = flatten(spec_new, after.get("schema"))[""]
+        # A shared parameter changed in components is one change; so is a shared schema it uses.
+        old_ref, new_ref = old.parameter_refs.get(name, ""), new.parameter_refs.get(name, "")
+        shared = (new_ref, "") if new_ref and new_ref == old_ref else ("", "")
+        own = shared if shared[0] else _own(old_fields, new_fields)
         if before.get("in") != after.get("in"):
             detail = f"in: {before.get('in')} -> {after.get('in')}"
-            out.add("parameters", "changed", where, name, detail, breaking=True)
-        spec_old, spec_new = out.old, out.new
-        old_type = type_name(spec_old, before.get("schema"))
-        new_type = type_name(spec_new, after.get("schema"))
-        if old_type != new_type:
-            out.add("parameters", "changed", where, name, f"type: {old_type} -> {new_type}", breaking=True)
+            out.add("parameters", "changed", where, name, detail, breaking=True, origin=shared)
+        if old_fields.type != new_fields.type:
+            detail, breaking = _type_change(old_fields.type, new_fields.type, read=False)
+            out.add("parameters", "changed", where, name, detail, breaking=breaking, origin=own)
         old_req, new_req = bool(before.get("required")), bool(after.get("required"))
         if old_req != new_req:
             detail = f"required: {_yes_no(old_req)} -> {_yes_no(new_req)}"
-            out.add("parameters", "changed", where, name, detail, breaking=new_req)
-        old_fields = flatten(spec_old, before.get("schema"))[""]
-        new_fields = flatten(spec_new, after.get("schema"))[""]
+            out.add("parameters", "changed", where, name, detail, breaking=new_req, origin=shared)
         if old_fields.nullable != new_fields.nullable:
             detail = f"nullable: {_yes_no(old_fields.nullable)} -> {_yes_no(new_fields.nullable)}"
-            out.add("parameters", "changed", where, name, detail, breaking=old_fields.nullable)
-        _enum_changes(out, where, name, old_fields.enum, new_fields.enum)
+            out.add("parameters", "changed", where, name, detail, breaking=old_fields.nullable, origin=own)
+        _enum_changes(out, where, name, old_fields.enum, new_fields.enum, origin=own)
+
+
+def _own(before: Field, after: Field) -> tuple[str, str]:
+    """Where a change to a node's own schema (type, nullable, enum) was made: in the component it
+    is part of, if the same one before and after; else where it is referred to."""
+    if (before.component, before.local) == (after.component, after.local):
+        return after.component, after.local
+    return after.holder, after.holder_local
 
 
 def _compare_fields(
@@ -432,29 +568,34 @@ def _compare_fields(
     hidden = removed | added | retyped
     for path in sorted(removed):
         if not _has_ancestor_in(path, hidden):
-            out.add(section, "removed", where, path, "", breaking=True)
+            holder = (old[path].holder, old[path].holder_local)
+            out.add(section, "removed", where, path, "", breaking=True, origin=holder)
     for path in sorted(added):
         if _has_ancestor_in(path, hidden):
             continue
         required = new[path].required
         detail = "required" if required else "optional"
-        out.add(section, "added", where, path, detail, breaking=required and not response)
+        holder = (new[path].holder, new[path].holder_local)
+        out.add(section, "added", where, path, detail, breaking=required and not response, origin=holder)
     for path in sorted(old.keys() & new.keys()):
         if _has_ancestor_in(path, hidden):
             continue
         before, after = old[path], new[path]
+        own = _own(before, after)
         if path in retyped:
-            out.add(section, "changed", where, path, f"type: {before.type} -> {after.type}", breaking=True)
+            detail, breaking = _type_change(before.type, after.type, read=response)
+            out.add(section, "changed", where, path, detail, breaking=breaking, origin=own)
             continue
         if before.required != after.required:
             detail = f"required: {_yes_no(before.required)} -> {_yes_no(after.required)}"
             breaking = before.required if response else after.required
-            out.add(section, "changed", where, path, detail, breaking=breaking)
+            holder = (after.holder, after.holder_local)
+            out.add(section, "changed", where, path, detail, breaking=breaking, origin=holder)
         if before.nullable != after.nullable:
             detail = f"nullable: {_yes_no(before.nullable)} -> {_yes_no(after.nullable)}"
             breaking = after.nullable if response else before.nullable
-            out.add(section, "changed", where, path, detail, breaking=breaking)
-        _enum_changes(out, where, path, before.enum, after.enum)
+            out.add(section, "changed", where, path, detail, breaking=breaking, origin=own)
+        _enum_changes(out, where, path, before.enum, after.enum, origin=own)
 
 
 def _content(spec: Spec, node: Any) -> tuple[dict[str, Any], bool, bool]:
@@ -476,16 +617,20 @@ def _compare_bodies(
     where: str,
     old: dict[str, Any],
     new: dict[str, Any],
+    *,
+    origins: tuple[str, str] = ("", ""),
 ) -> None:
     spec_old, spec_new = out.old, out.new
+    old_origin, new_origin = (origins[0], ""), (origins[1], "")
+    shared = (origins[1] or origins[0], "")
     for media in sorted(old.keys() - new.keys()):
-        out.add(section, "removed", where, "", f"media type {media}", breaking=True)
+        out.add(section, "removed", where, "", f"media type {media}", breaking=True, origin=shared)
     for media in sorted(new.keys() - old.keys()):
-        out.add(section, "added", where, "", f"media type {media}", breaking=False)
+        out.add(section, "added", where, "", f"media type {media}", breaking=False, origin=shared)
     for media in sorted(old.keys() & new.keys()):
         label = where if len(new) == 1 and media == "application/json" else f"{where} {media}"
-        old_fields = flatten(spec_old, old[media]) if old[media] is not None else {}
-        new_fields = flatten(spec_new, new[media]) if new[media] is not None else {}
+        old_fields = flatten(spec_old, old[media], origin=old_origin) if old[media] is not None else {}
+        new_fields = flatten(spec_new, new[media], origin=new_origin) if new[media] is not None else {}
         _compare_fields(out, section, label, old_fields, new_fields)
 
 
@@ -505,7 +650,8 @@ def _compare_request(out: _Collector, old: _Op, new: _Op) -> None:
     if old_required != new_required:
         detail = f"required: {_yes_no(old_required)} -> {_yes_no(new_required)}"
         out.add("request", "changed", "body", "", detail, breaking=new_required)
-    _compare_bodies(out, "request", "body", before, after)
+    origins = (_ref_of(old.operation.get("requestBody")), _ref_of(new.operation.get("requestBody")))
+    _compare_bodies(out, "request", "body", before, after, origins=origins)
 
 
 def _status_key(status: str) -> tuple[int, str]:
@@ -524,7 +670,8 @@ def _compare_responses(out: _Collector, old: _Op, new: _Op) -> None:
         else:
             old_content, _, _ = _content(spec_old, before[status])
             new_content, _, _ = _content(spec_new, after[status])
-            _compare_bodies(out, "responses", status, old_content, new_content)
+            origins = (_ref_of(before[status]), _ref_of(after[status]))
+            _compare_bodies(out, "responses", status, old_content, new_content, origins=origins)
 
 
 def diff_normalised(old: Spec, new: Spec) -> list[Change]:
@@ -595,6 +742,37 @@ def diff(old: Spec, new: Spec, normaliser: Callable[[Spec], Spec] | None = None)
     return diff_normalised(old, new)
 
 
+# --------------------------------------------------------------------------- counting
+
+
+def _unit_key(change: Change) -> tuple[str, ...]:
+    if change.component:
+        return (change.section, change.kind, change.component, change.component_field, change.detail)
+    return (change.section, change.kind, change.method, change.path, change.where, change.name, change.detail)
+
+
+def group_changes(changes: Iterable[Change]) -> list[list[Change]]:
+    """The changes as the spec's authors made them: a change made once in a shared component
+    (``#/components/...``: a schema, response, parameter) is one group however many operations
+    it shows in; every other change is a group of its own. Groups keep the order of their first
+    change. Counts, the headline and the suggested bump count groups, not operations.
+
+    >>> shared = dict(component="#/components/schemas/Error", component_field="code")
+    >>> a = Change("responses", "GET", "/a", "removed", "400", "error.code", "", True, "getA", **shared)
+    >>> b = Change("responses", "GET", "/b", "removed", "400", "error.code", "", True, "getB", **shared)
+    >>> [len(group) for group in group_changes([a, b])]
+    [2]
+    """
+    groups: dict[tuple[str, ...], list[Change]] = {}
+    for change in changes:
+        groups.setdefault(_unit_key(change), []).append(change)
+    return list(groups.values())
+
+
+def _breaking(group: list[Change]) -> bool:
+    return any(change.breaking for change in group)
+
+
 # --------------------------------------------------------------------------- semver
 
 
@@ -617,8 +795,9 @@ def suggest_bump(changes: Iterable[Change], current: str = "0.1.0") -> Bump:
     """The version bump :data:`SEMVER_RULE` asks for, from ``current``."""
     changes = list(changes)
     major, minor, patch = _parse_version(current)
-    breaking = sum(1 for change in changes if change.breaking)
-    additions = sum(1 for change in changes if change.kind == "added" and not change.breaking)
+    groups = group_changes(changes)
+    breaking = sum(1 for group in groups if _breaking(group))
+    additions = sum(1 for group in groups if group[0].kind == "added" and not _breaking(group))
     level: Level
     if not changes:
         return Bump("none", current, current, "no change")
@@ -661,14 +840,35 @@ class SpecLabel:
 
 
 def counts(changes: Iterable[Change]) -> dict[Section, dict[str, int]]:
+    """Per section, how many changes were added, removed, changed, and how many break; a change to
+    a shared component counts once (see :func:`group_changes`)."""
     table: dict[Section, dict[str, int]] = {
         section: {"added": 0, "removed": 0, "changed": 0, "breaking": 0} for section in SECTIONS
     }
-    for change in changes:
-        row = table[change.section]
-        row[change.kind] += 1
-        row["breaking"] += change.breaking
+    for group in group_changes(changes):
+        row = table[group[0].section]
+        row[group[0].kind] += 1
+        row["breaking"] += _breaking(group)
     return table
+
+
+def headline(changes: list[Change]) -> str:
+    """``"34 changes, 9 breaking"``: a change to a shared component counts once; when that makes a
+    difference, the count per operation follows in parentheses.
+
+    >>> headline([])
+    '0 changes, 0 breaking'
+    """
+    groups = group_changes(changes)
+    breaking = sum(1 for group in groups if _breaking(group))
+    text = f"{len(groups)} changes, {breaking} breaking"
+    if len(groups) != len(changes):
+        per_operation = sum(1 for change in changes if change.breaking)
+        text += (
+            f" (a change to a shared component counts once; per operation: {len(changes)} changes, "
+            f"{per_operation} breaking)"
+        )
+    return text
 
 
 def _code(text: str) -> str:
@@ -712,13 +912,55 @@ def _grouped(changes: list[Change]) -> Iterator[tuple[Change, list[Change]]]:
         yield group[0], group
 
 
+def _scope(change: Change) -> str:
+    if change.where in _PARAM_PLACES:
+        return f"{change.where} parameter {_code(change.name)}"
+    if change.where.startswith("body"):
+        return "request body"
+    return f"response {change.where}"
+
+
+def _shared_line(group: list[Change], *, max_operations: int) -> str:
+    """One line for a change made once in a shared component, with the operations it shows in."""
+    first = group[0]
+    flag = "**BREAKING** " if _breaking(group) else ""
+    text = f"{first.kind} {_code(first.component)}"
+    if first.component_field:
+        text += f" field {_code(first.component_field)}"
+    if first.detail:
+        text += f": {first.detail}"
+    operations = list(dict.fromkeys(change.operation for change in group))
+    scopes = ", ".join(dict.fromkeys(_scope(change) for change in group))
+    ops = ", ".join(f"`{operation}`" for operation in operations[:max_operations])
+    more = f" and {len(operations) - max_operations} more" if len(operations) > max_operations else ""
+    noun = "operation" if len(operations) == 1 else "operations"
+    return f"- {flag}{text} — in {len(operations)} {noun} ({scopes}): {ops}{more}"
+
+
+def _shared_groups(changes: list[Change]) -> tuple[list[list[Change]], list[Change]]:
+    """The groups of changes made once in a shared component and seen more than once (breaking
+    ones first), and every other change."""
+    shared: list[list[Change]] = []
+    rest: list[Change] = []
+    for group in group_changes(changes):
+        if group[0].component and len(group) > 1:
+            shared.append(group)
+        else:
+            rest += group
+    shared.sort(key=lambda group: (not _breaking(group), _sort_key(group[0])))
+    return shared, rest
+
+
 def render_section(changes: list[Change], section: Section, *, max_operations: int = 8) -> list[str]:
-    """Markdown lines for one section: one line per change, or per group of identical changes
-    made on several operations (a shared schema), listing up to ``max_operations`` of them."""
+    """Markdown lines for one section: one line per change made in a shared component (listing
+    up to ``max_operations`` of the operations it shows in), then one line per change, or per
+    group of identical changes made on several operations."""
     items = [change for change in changes if change.section == section]
     lines = [f"## {SECTION_TITLES[section]}", ""]
     if not items:
         return [*lines, "No changes.", ""]
+    shared, items = _shared_groups(items)
+    lines += [_shared_line(group, max_operations=max_operations) for group in shared]
     ordered = sorted(items, key=lambda c: (not c.breaking, _sort_key(c)))
     single: list[Change] = []
     for first, group in _grouped(ordered):
@@ -761,9 +1003,8 @@ def render_report(
         if new.url:
             lines.append(f"- source: {new.url}")
         lines.append("")
-    breaking = sum(1 for change in changes if change.breaking)
     lines += [
-        f"**{len(changes)} changes, {breaking} breaking.** Suggested version bump: **{bump.level}**"
+        f"**{headline(changes)}.** Suggested version bump: **{bump.level}**"
         + (f" ({bump.current} -> {bump.suggested}; {bump.reason})." if bump.level != "none" else "."),
         "",
         "| Section | Added | Removed | Changed | Breaking |",
@@ -815,10 +1056,11 @@ def render_changelog(
         f"Suggested version bump: {bump.level} ({bump.current} -> {bump.suggested}; {bump.reason}).",
         "",
     ]
-    breaking = [c for c in changes if c.breaking]
-    if breaking:
+    shared, unshared = _shared_groups([c for c in changes if c.breaking])
+    if shared or unshared:
         lines += ["### Breaking", ""]
-        for first, group in _grouped(sorted(breaking, key=_sort_key)):
+        lines += [_shared_line(group, max_operations=3) for group in shared]
+        for first, group in _grouped(sorted(unshared, key=_sort_key)):
             text = _line(first, with_operation=len(group) == 1)
             if len(group) > 1:
                 ops = ", ".join(f"`{c.operation}`" for c in group[:3])
@@ -839,7 +1081,7 @@ def render_changelog(
             for s in SECTIONS
             if any(table[s][k] for k in ("added", "removed", "changed"))
         )
-        lines += ["### Other changes (not breaking)", "", f"{len(rest)} changes ({summary}).", ""]
+        lines += ["### Other changes (not breaking)", "", f"{len(group_changes(rest))} changes ({summary}).", ""]
     return "\n".join(lines)
 
 

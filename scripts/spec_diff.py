@@ -30,10 +30,14 @@ from carecloud_async._spec_diff import (
     counts,
     diff_normalised,
     flatten,
+    group_changes,
+    headline,
+    is_subtype,
     render_changelog,
     render_report,
     render_section,
     suggest_bump,
+    type_direction,
     type_name,
 )
 from scripts.normalise import Spec, normalise
@@ -56,10 +60,14 @@ __all__ = [
     "diff",
     "diff_normalised",
     "flatten",
+    "group_changes",
+    "headline",
+    "is_subtype",
     "render_changelog",
     "render_report",
     "render_section",
     "suggest_bump",
+    "type_direction",
     "type_name",
 ]
 

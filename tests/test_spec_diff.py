@@ -405,6 +405,174 @@ def test_changelog_entry() -> None:
     assert "1 changes (responses: 1)" in entry
 
 
+# --------------------------------------------------------------------------- shared components, directions
+
+ERROR_REF = "#/components/schemas/Error"
+THING_REF = "#/components/schemas/Thing"
+
+
+def shared_spec(error: dict[str, Any], thing: dict[str, Any], *, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Three operations answer 400 with the shared ``Error``; ``GET /things`` alone answers 200 with
+    ``Thing`` (under ``data``, beside the fields of ``data``)."""
+    error_response = json_body({"$ref": ERROR_REF})
+    paths: dict[str, Any] = {}
+    for name in ("a", "b", "c"):
+        op = operation(f"get{name.upper()}")
+        op["responses"]["400"] = {"description": "bad", **error_response}
+        paths[f"/{name}"] = {"get": op}
+    paths["/things"] = {
+        "get": operation("getThings", response=obj({"data": obj({"thing": {"$ref": THING_REF}, **(data or {})})}))
+    }
+    return make_spec(paths, {"Error": error, "Thing": thing})
+
+
+def error_schema(name_type: dict[str, Any]) -> dict[str, Any]:
+    return obj({"error": obj({"invalid_params": {"type": "array", "items": obj({"name": name_type})}})})
+
+
+ONE_OF_ANY = {"oneOf": [STRING, {"type": "array", "items": {}}, INTEGER]}
+ONE_OF_STRINGS = {"oneOf": [STRING, {"type": "array", "items": STRING}, INTEGER]}
+
+
+def test_a_change_to_a_shared_component_counts_once_and_lists_where_it_appears() -> None:
+    thing = obj({"id": STRING})
+    old = shared_spec(error_schema(ONE_OF_ANY), thing)
+    new = shared_spec(error_schema(ONE_OF_STRINGS), obj({"id": STRING, "size": INTEGER}))
+    changes = spec_diff.diff(old, new)
+    detail = "type: oneOf(string | array<any> | integer) -> oneOf(string | array<string> | integer) (narrower)"
+    name = "error.invalid_params[].name"
+    # one record per operation (CHANGES.json keeps them all), each saying which component it is in
+    assert [(c.path, c.name, c.detail, c.breaking, c.component, c.component_field) for c in changes] == [
+        ("/a", name, detail, False, ERROR_REF, name),
+        ("/b", name, detail, False, ERROR_REF, name),
+        ("/c", name, detail, False, ERROR_REF, name),
+        ("/things", "data.thing.size", "optional", False, THING_REF, "size"),
+    ]
+    assert [len(group) for group in spec_diff.group_changes(changes)] == [3, 1]
+    assert spec_diff.counts(changes)["responses"] == {"added": 1, "removed": 0, "changed": 1, "breaking": 0}
+    assert spec_diff.headline(changes) == (
+        "2 changes, 0 breaking (a change to a shared component counts once; per operation: 4 changes, 0 breaking)"
+    )
+    text = spec_diff.render_report(changes)
+    assert "**2 changes, 0 breaking (a change to a shared component counts once;" in text
+    assert (
+        f"- changed `{ERROR_REF}` field `{name}`: {detail} — in 3 operations (response 400): "
+        "`GET /a`, `GET /b`, `GET /c`\n"
+    ) in text
+    # seen in one operation only: the usual line under that operation
+    assert "- `GET /things` (getThings)\n  - added response 200 field `data.thing.size`: optional" in text
+    assert spec_diff.suggest_bump(changes, "1.0.0").reason == "no breaking change, 1 addition"
+
+
+def test_a_breaking_change_to_a_shared_component_is_one_breaking_change() -> None:
+    thing = obj({"id": STRING})
+    old = shared_spec(error_schema(STRING), thing)
+    new = shared_spec(error_schema(ONE_OF_STRINGS), thing)  # wider: a client reading a str breaks
+    changes = spec_diff.diff(old, new)
+    assert len(changes) == 3
+    assert all(c.breaking for c in changes)
+    assert spec_diff.headline(changes).startswith("1 changes, 1 breaking (")
+    assert spec_diff.suggest_bump(changes, "1.0.0").reason == "1 breaking change"
+    entry = spec_diff.render_changelog(changes, new=spec_diff.SpecLabel("ab" * 32))
+    assert f"- **BREAKING** changed `{ERROR_REF}` field `error.invalid_params[].name`: type: string -> " in entry
+    assert "— in 3 operations (response 400): `GET /a`, `GET /b`, `GET /c`" in entry
+
+
+def test_what_is_added_beside_a_shared_component_belongs_to_the_operation() -> None:
+    # `data.extra` is added to each operation's own `data`, not to Thing: one change per operation.
+    thing = obj({"id": STRING})
+    old = shared_spec(error_schema(STRING), thing)
+    new = shared_spec(error_schema(STRING), thing, data={"extra": {"$ref": THING_REF}})
+    changes = spec_diff.diff(old, new)
+    assert [(c.path, c.name, c.component) for c in changes] == [("/things", "data.extra", "")]
+
+
+def test_a_shared_parameter_changed_once_counts_once() -> None:
+    def spec(values: list[str]) -> dict[str, Any]:
+        paths = {
+            f"/{name}": {"get": operation(f"get{name}", parameters=[{"$ref": "#/components/parameters/Lang"}])}
+            for name in ("a", "b", "c")
+        }
+        result = make_spec(paths)
+        result["components"]["parameters"] = {
+            "Lang": {"name": "Accept-Language", "in": "header", "schema": {"type": "string", "enum": values}}
+        }
+        return result
+
+    changes = spec_diff.diff(spec(["cs", "en", "de"]), spec(["cs", "en"]))
+    assert [(c.section, c.kind, c.detail, c.component) for c in changes] == [
+        ("enums", "removed", "value `de`", "#/components/parameters/Lang")
+    ] * 3
+    assert spec_diff.counts(changes)["enums"] == {"added": 0, "removed": 1, "changed": 0, "breaking": 1}
+    text = spec_diff.render_report(changes)
+    assert "**1 changes, 1 breaking (" in text
+    assert "in 3 operations (header parameter `Accept-Language`): `GET /a`, `GET /b`, `GET /c`" in text
+
+
+def test_a_response_field_narrowed_is_not_breaking_widened_is() -> None:
+    number = {"type": "number"}
+    old = one_op(response=obj({"narrowed": number, "widened": INTEGER, "items": {"type": "array", "items": {}}}))
+    new = one_op(response=obj({"narrowed": INTEGER, "widened": number, "items": {"type": "array", "items": STRING}}))
+    assert spec_diff.diff(old, new) == [
+        C("responses", "changed", "200", "items", "type: array<any> -> array<string> (narrower)", False),
+        C("responses", "changed", "200", "narrowed", "type: number -> integer (narrower)", False),
+        C("responses", "changed", "200", "widened", "type: integer -> number (wider)", True),
+    ]
+
+
+def test_a_request_parameter_or_field_widened_is_not_breaking_narrowed_is() -> None:
+    number = {"type": "number"}
+    either = {"oneOf": [STRING, INTEGER]}
+    old = one_op(
+        "post",
+        parameters=[query("narrowed", number), query("widened", STRING)],
+        body=obj({"narrowed": either, "widened": INTEGER}),
+    )
+    new = one_op(
+        "post",
+        parameters=[query("narrowed", INTEGER), query("widened", either)],
+        body=obj({"narrowed": STRING, "widened": number}),
+    )
+    post = {"method": "POST"}
+    assert spec_diff.diff(old, new) == [
+        C("parameters", "changed", "query", "narrowed", "type: number -> integer (narrower)", True, **post),
+        C(
+            "parameters",
+            "changed",
+            "query",
+            "widened",
+            "type: string -> oneOf(string | integer) (wider)",
+            False,
+            **post,
+        ),
+        C("request", "changed", "body", "narrowed", "type: oneOf(string | integer) -> string (narrower)", True, **post),
+        C("request", "changed", "body", "widened", "type: integer -> number (wider)", False, **post),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "direction"),
+    [
+        ("number", "integer", "narrower"),
+        ("integer", "number", "wider"),
+        ("number(float)", "number(double)", "equivalent"),
+        ("integer(int32)", "number", "wider"),
+        ("string", "integer", "different"),
+        ("string", "string(date)", "different"),  # a date is another Python type in the client
+        ("any", "object", "narrower"),
+        ("array<any>", "array<string>", "narrower"),
+        ("array<string>", "array<integer>", "different"),
+        ("oneOf(string | integer)", "string", "narrower"),
+        ("string", "oneOf(string | integer)", "wider"),
+        ("oneOf(string | array<any>)", "oneOf(string | array<string>)", "narrower"),
+        ("oneOf(string | integer)", "oneOf(string | boolean)", "different"),
+        ("object", "recursive", "different"),
+    ],
+)
+def test_type_direction(old: str, new: str, direction: str) -> None:
+    assert spec_diff.type_direction(old, new) == direction
+
+
 # --------------------------------------------------------------------------- the real specs
 
 SHARED = spec_source.SHARED_SPEC.parent
@@ -508,6 +676,33 @@ def test_real_report_counts(pinned_to_older: list[Change]) -> None:
     assert "- **BREAKING** `GET /audiences` (getAudiences) removed" in text
 
 
+def test_real_headline_counts_the_shared_400_body_once(pinned_path: Path, older_path: Path) -> None:
+    # 2026-03-21 -> pinned: 319 of the 352 records are one change to the shared 400 body, whose
+    # invalid_params[].name became narrower (array<any> -> array<string>): it breaks no reader.
+    changes = spec_diff.diff(normalise.load(older_path), normalise.load(pinned_path))
+    assert spec_diff.headline(changes) == (
+        "20 changes, 4 breaking (a change to a shared component counts once; per operation: 352 changes, 8 breaking)"
+    )
+    text = spec_diff.render_report(changes)
+    assert (
+        "- changed `#/components/schemas/BadRequestErrorBody` field `error.error_data.invalid_params[].name`: "
+        "type: oneOf(string | array<any> | number | integer | boolean | object) -> "
+        "oneOf(string | array<string> | number | integer | boolean | object) (narrower) — in 319 operations "
+        "(response 400): "
+    ) in text
+    assert "- **BREAKING** removed `#/components/schemas/Purchase` field `purchase_property_records` — in 5" in text
+
+
+def test_real_headline_the_other_way_round(pinned_to_older: list[Change]) -> None:
+    # Back to the older spec the same field becomes wider: one breaking change, not 319.
+    assert spec_diff.headline(pinned_to_older).startswith("20 changes, 16 breaking (")
+    name = "error.error_data.invalid_params[].name"
+    widened = [c for c in pinned_to_older if c.name == name]
+    assert len(widened) == 319
+    assert all(c.breaking and c.detail.endswith("(wider)") for c in widened)
+    assert [len(g) for g in spec_diff.group_changes(pinned_to_older) if g[0].name == name] == [319]
+
+
 def test_real_diff_is_symmetric(pinned_path: Path, older_path: Path, pinned_to_older: list[Change]) -> None:
     back = spec_diff.diff(normalise.load(older_path), normalise.load(pinned_path))
     flip = {"added": "removed", "removed": "added", "changed": "changed"}
@@ -555,3 +750,13 @@ def test_slow_normalise_and_generate_real_spec_without_warnings(which: str, requ
         assert (package / "api" / "customers").is_dir()
         assert (package / "api" / "audiences").is_dir() == (which == "pinned")
         assert (package / "models" / "bad_request_error_body.py").is_file()
+
+
+def test_the_module_examples_run() -> None:
+    import doctest
+
+    from carecloud_async import _spec_diff
+
+    result = doctest.testmod(_spec_diff)
+    assert result.attempted > 0
+    assert result.failed == 0
