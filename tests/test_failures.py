@@ -295,3 +295,24 @@ def test_the_module_examples_run() -> None:
     result = doctest.testmod(_failures)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("cause", "sends"),
+    [(socket.gaierror(socket.EAI_NONAME, "Name or service not known"), 1), (ConnectionResetError(104, "reset"), 3)],
+)
+async def test_a_natural_key_resend_stops_at_a_failure_no_resend_can_fix(cause: BaseException, sends: int) -> None:
+    # create_event / Checkout.send_purchase(resend_on_network_error=N) resend after a lost answer;
+    # a name that does not resolve (or a TLS mismatch) fails the same way every time.
+    from carecloud_async.workflows._natural_keys import send_keyed
+
+    calls = 0
+
+    async def send() -> str:
+        nonlocal calls
+        calls += 1
+        raise NetworkError("cannot connect") from _wrapped(cause)
+
+    with pytest.raises(NetworkError):
+        await send_keyed(send, key="bill_id", reasons={"already_exists"}, resend_on_network_error=2)
+    assert calls == sends

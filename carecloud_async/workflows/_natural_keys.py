@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import TypeVar
 
 from .._errors import APIError, BadRequest, NetworkError
+from .._failures import is_permanent_failure
 
 R = TypeVar("R")
 
@@ -43,7 +44,8 @@ async def send_keyed(
     landed.
 
     On :class:`NetworkError` (which includes :class:`RequestTimeout`) ``send`` runs again, up to
-    ``resend_on_network_error`` more times: the natural key makes that safe.
+    ``resend_on_network_error`` more times: the natural key makes that safe. A failure no resend can
+    fix (a name that does not resolve, a TLS or certificate mismatch) is raised at once.
 
     A duplicate refusal means "an earlier attempt landed" only if there was an earlier attempt:
     a resend within this call, or ``attempted_before`` (the caller sent this same request before
@@ -58,7 +60,7 @@ async def send_keyed(
             if (attempted_before or resends > 0) and names_natural_key(exc, key=key, reasons=reasons):
                 return None, True
             raise
-        except NetworkError:
-            if resends >= resend_on_network_error:
-                raise
+        except NetworkError as exc:
+            if resends >= resend_on_network_error or is_permanent_failure(exc):
+                raise  # a name that does not resolve or a TLS mismatch: a resend cannot fix it
             resends += 1
