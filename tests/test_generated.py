@@ -218,6 +218,44 @@ async def test_retyped_string_filter_sends_several_values() -> None:
     assert b"reward_id%5B%5D=r1&reward_id%5B%5D=r2" in route.calls.last.request.url.query
 
 
+async def test_retyped_string_filter_sends_one_value_as_the_spec_types_it() -> None:
+    # The spec types reward_id as a string and the vendor's PHP client sends reward_id=x: a string
+    # goes out that way, a list in array syntax (issue 22, item 4).
+    async with respx.mock(assert_all_called=True) as mock:
+        route = mock.get(f"{BASE_URL}/vouchers").respond(200, json={"data": {"vouchers": [], "total_items": 0}})
+        async with carecloud_api.Client(base_url=BASE_URL) as client:
+            await get_vouchers.asyncio_detailed(client=client, reward_id="r1")
+    assert route.calls.last.request.url.params.multi_items()[-1] == ("reward_id", "r1")
+    assert b"reward_id%5B%5D" not in route.calls.last.request.url.query
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "reward_id",
+        "credit_type_id",
+        "event_group_text_id",
+        "reservable_product_id",
+        "stamper_campaign_id",
+        "stamper_card_id",
+        "text_id",
+    ],
+)
+def test_every_array_syntax_filter_takes_a_string_or_a_list_and_says_how_each_is_sent(name: str) -> None:
+    functions = []
+    for path in sorted((PACKAGE_DIR / "api").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if f'params["{name}[]"] = {name}\n' in source:
+            functions.append((path, source))
+    assert functions, name
+    for path, source in functions:
+        assert f"    {name}: list[str] | str | Unset = UNSET," in source, path
+        assert f'    params["{name}"] = {name}\n' in source, path
+        documented = " ".join(source.split())  # the docstring wraps long lines
+        assert f"{name} (list[str] | str | Unset): One value (a string) is sent as `{name}=x`" in documented, path
+        assert f"`{name}[]=a&{name}[]=b`" in documented, path
+
+
 class _Body:
     def to_dict(self) -> dict[str, Any]:
         return {}

@@ -29,7 +29,7 @@ def _get_kwargs(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -52,11 +52,10 @@ def _get_kwargs(
 
     params["name"] = name
 
-    json_text_id: list[str] | Unset = UNSET
-    if not isinstance(text_id, Unset):
-        json_text_id = text_id
-
-    params["text_id[]"] = json_text_id
+    if isinstance(text_id, list):
+        params["text_id[]"] = text_id
+    else:
+        params["text_id"] = text_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -154,7 +153,7 @@ def sync_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -179,7 +178,8 @@ def sync_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -215,7 +215,7 @@ def sync(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -241,7 +241,8 @@ def sync(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -272,7 +273,7 @@ async def asyncio_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -297,7 +298,8 @@ async def asyncio_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -331,7 +333,7 @@ async def asyncio(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -357,7 +359,8 @@ async def asyncio(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -391,7 +394,7 @@ async def call(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetCardTypes200Response:
     """Get information about all card types
@@ -406,7 +409,8 @@ async def call(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+        spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Returns:

@@ -29,7 +29,7 @@ def _get_kwargs(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -55,11 +55,10 @@ def _get_kwargs(
 
     params["customer_id"] = customer_id
 
-    json_credit_type_id: list[str] | Unset = UNSET
-    if not isinstance(credit_type_id, Unset):
-        json_credit_type_id = credit_type_id
-
-    params["credit_type_id[]"] = json_credit_type_id
+    if isinstance(credit_type_id, list):
+        params["credit_type_id[]"] = credit_type_id
+    else:
+        params["credit_type_id"] = credit_type_id
 
     params["create_credit_time_from"] = create_credit_time_from
 
@@ -163,7 +162,7 @@ def sync_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -200,7 +199,9 @@ def sync_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):
@@ -242,7 +243,7 @@ def sync(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -280,7 +281,9 @@ def sync(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):
@@ -317,7 +320,7 @@ async def asyncio_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -354,7 +357,9 @@ async def asyncio_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):
@@ -394,7 +399,7 @@ async def asyncio(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -432,7 +437,9 @@ async def asyncio(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):
@@ -472,7 +479,7 @@ async def call(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -490,7 +497,9 @@ async def call(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+        `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+        `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):

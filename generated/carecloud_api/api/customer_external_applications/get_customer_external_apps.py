@@ -27,7 +27,7 @@ def _get_kwargs(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -48,11 +48,10 @@ def _get_kwargs(
 
     params["sort_direction"] = json_sort_direction
 
-    json_text_id: list[str] | Unset = UNSET
-    if not isinstance(text_id, Unset):
-        json_text_id = text_id
-
-    params["text_id[]"] = json_text_id
+    if isinstance(text_id, list):
+        params["text_id[]"] = text_id
+    else:
+        params["text_id"] = text_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -145,7 +144,7 @@ def sync_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -176,7 +175,8 @@ def sync_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -210,7 +210,7 @@ def sync(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -242,7 +242,8 @@ def sync(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -271,7 +272,7 @@ async def asyncio_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -302,7 +303,8 @@ async def asyncio_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -334,7 +336,7 @@ async def asyncio(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -366,7 +368,8 @@ async def asyncio(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -398,7 +401,7 @@ async def call(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetCustomerExternalApps200Response:
     """Get all customer external applications
@@ -412,7 +415,8 @@ async def call(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+        spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Returns:

@@ -35,7 +35,7 @@ def _get_kwargs(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -66,11 +66,10 @@ def _get_kwargs(
 
     params["without_stores"] = without_stores
 
-    json_reward_id: list[str] | Unset = UNSET
-    if not isinstance(reward_id, Unset):
-        json_reward_id = reward_id
-
-    params["reward_id[]"] = json_reward_id
+    if isinstance(reward_id, list):
+        params["reward_id[]"] = reward_id
+    else:
+        params["reward_id"] = reward_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -175,7 +174,7 @@ def sync_detailed(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -208,7 +207,8 @@ def sync_detailed(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -254,7 +254,7 @@ def sync(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -288,7 +288,8 @@ def sync(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -329,7 +330,7 @@ async def asyncio_detailed(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -362,7 +363,8 @@ async def asyncio_detailed(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -406,7 +408,7 @@ async def asyncio(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -440,7 +442,8 @@ async def asyncio(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -484,7 +487,7 @@ async def call(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetSubCustomerVouchers200Response:
     """Get all customer vouchers
@@ -504,7 +507,8 @@ async def call(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+        spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Returns:

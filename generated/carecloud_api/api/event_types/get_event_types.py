@@ -30,7 +30,7 @@ def _get_kwargs(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -55,11 +55,10 @@ def _get_kwargs(
 
     params["text_id"] = text_id
 
-    json_event_group_text_id: list[str] | Unset = UNSET
-    if not isinstance(event_group_text_id, Unset):
-        json_event_group_text_id = event_group_text_id
-
-    params["event_group_text_id[]"] = json_event_group_text_id
+    if isinstance(event_group_text_id, list):
+        params["event_group_text_id[]"] = event_group_text_id
+    else:
+        params["event_group_text_id"] = event_group_text_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -158,7 +157,7 @@ def sync_detailed(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -181,7 +180,9 @@ def sync_detailed(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+            `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+            `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -219,7 +220,7 @@ def sync(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -243,7 +244,9 @@ def sync(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+            `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+            `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -276,7 +279,7 @@ async def asyncio_detailed(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -299,7 +302,9 @@ async def asyncio_detailed(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+            `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+            `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -335,7 +340,7 @@ async def asyncio(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -359,7 +364,9 @@ async def asyncio(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+            `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+            `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -395,7 +402,7 @@ async def call(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetEventTypes200Response:
     """Get all event types
@@ -411,7 +418,9 @@ async def call(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+        `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+        `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Returns:

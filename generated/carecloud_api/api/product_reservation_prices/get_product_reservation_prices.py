@@ -28,7 +28,7 @@ def _get_kwargs(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -51,11 +51,10 @@ def _get_kwargs(
 
     params["sort_direction"] = json_sort_direction
 
-    json_reservable_product_id: list[str] | Unset = UNSET
-    if not isinstance(reservable_product_id, Unset):
-        json_reservable_product_id = reservable_product_id
-
-    params["reservable_product_id[]"] = json_reservable_product_id
+    if isinstance(reservable_product_id, list):
+        params["reservable_product_id[]"] = reservable_product_id
+    else:
+        params["reservable_product_id"] = reservable_product_id
 
     params["store_id"] = store_id
 
@@ -156,7 +155,7 @@ def sync_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -180,7 +179,9 @@ def sync_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+            `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+            `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):
@@ -218,7 +219,7 @@ def sync(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -243,7 +244,9 @@ def sync(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+            `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+            `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):
@@ -276,7 +279,7 @@ async def asyncio_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -300,7 +303,9 @@ async def asyncio_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+            `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+            `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):
@@ -336,7 +341,7 @@ async def asyncio(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -361,7 +366,9 @@ async def asyncio(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+            `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+            `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):
@@ -397,7 +404,7 @@ async def call(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -413,7 +420,9 @@ async def call(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+        `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+        `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):

@@ -30,7 +30,7 @@ def _get_kwargs(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -55,11 +55,10 @@ def _get_kwargs(
 
     params["customer_id"] = customer_id
 
-    json_stamper_campaign_id: list[str] | Unset = UNSET
-    if not isinstance(stamper_campaign_id, Unset):
-        json_stamper_campaign_id = stamper_campaign_id
-
-    params["stamper_campaign_id[]"] = json_stamper_campaign_id
+    if isinstance(stamper_campaign_id, list):
+        params["stamper_campaign_id[]"] = stamper_campaign_id
+    else:
+        params["stamper_campaign_id"] = stamper_campaign_id
 
     json_state: int | Unset = UNSET
     if not isinstance(state, Unset):
@@ -165,7 +164,7 @@ def sync_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -191,7 +190,9 @@ def sync_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
@@ -231,7 +232,7 @@ def sync(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -258,7 +259,9 @@ def sync(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
@@ -293,7 +296,7 @@ async def asyncio_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -319,7 +322,9 @@ async def asyncio_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
@@ -357,7 +362,7 @@ async def asyncio(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -384,7 +389,9 @@ async def asyncio(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
@@ -422,7 +429,7 @@ async def call(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -439,7 +446,9 @@ async def call(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+        `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+        `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):

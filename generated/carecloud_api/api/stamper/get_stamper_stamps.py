@@ -28,7 +28,7 @@ def _get_kwargs(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -51,11 +51,10 @@ def _get_kwargs(
 
     params["sort_direction"] = json_sort_direction
 
-    json_stamper_card_id: list[str] | Unset = UNSET
-    if not isinstance(stamper_card_id, Unset):
-        json_stamper_card_id = stamper_card_id
-
-    params["stamper_card_id[]"] = json_stamper_card_id
+    if isinstance(stamper_card_id, list):
+        params["stamper_card_id[]"] = stamper_card_id
+    else:
+        params["stamper_card_id"] = stamper_card_id
 
     params["customer_id"] = customer_id
 
@@ -156,7 +155,7 @@ def sync_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -179,7 +178,9 @@ def sync_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):
@@ -217,7 +218,7 @@ def sync(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -241,7 +242,9 @@ def sync(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):
@@ -274,7 +277,7 @@ async def asyncio_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -297,7 +300,9 @@ async def asyncio_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):
@@ -333,7 +338,7 @@ async def asyncio(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -357,7 +362,9 @@ async def asyncio(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):
@@ -393,7 +400,7 @@ async def call(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -409,7 +416,9 @@ async def call(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+        `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+        `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):

@@ -34,7 +34,7 @@ def _get_kwargs(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -68,11 +68,10 @@ def _get_kwargs(
 
     params["without_stores"] = without_stores
 
-    json_reward_id: list[str] | Unset = UNSET
-    if not isinstance(reward_id, Unset):
-        json_reward_id = reward_id
-
-    params["reward_id[]"] = json_reward_id
+    if isinstance(reward_id, list):
+        params["reward_id[]"] = reward_id
+    else:
+        params["reward_id"] = reward_id
 
     params["include_service_vouchers"] = include_service_vouchers
 
@@ -177,7 +176,7 @@ def sync_detailed(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
@@ -205,7 +204,8 @@ def sync_detailed(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 
@@ -253,7 +253,7 @@ def sync(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
@@ -282,7 +282,8 @@ def sync(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 
@@ -325,7 +326,7 @@ async def asyncio_detailed(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
@@ -353,7 +354,8 @@ async def asyncio_detailed(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 
@@ -399,7 +401,7 @@ async def asyncio(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
@@ -428,7 +430,8 @@ async def asyncio(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 
@@ -474,7 +477,7 @@ async def call(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetVouchers200Response:
@@ -495,7 +498,8 @@ async def call(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+        spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 

@@ -26,7 +26,7 @@ def _get_kwargs(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -41,11 +41,10 @@ def _get_kwargs(
 
     params["date_to"] = date_to
 
-    json_credit_type_id: list[str] | Unset = UNSET
-    if not isinstance(credit_type_id, Unset):
-        json_credit_type_id = credit_type_id
-
-    params["credit_type_id[]"] = json_credit_type_id
+    if isinstance(credit_type_id, list):
+        params["credit_type_id[]"] = credit_type_id
+    else:
+        params["credit_type_id"] = credit_type_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -141,7 +140,7 @@ def sync_detailed(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -161,7 +160,9 @@ def sync_detailed(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -193,7 +194,7 @@ def sync(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -214,7 +215,9 @@ def sync(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -241,7 +244,7 @@ async def asyncio_detailed(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -261,7 +264,9 @@ async def asyncio_detailed(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -291,7 +296,7 @@ async def asyncio(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -312,7 +317,9 @@ async def asyncio(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -342,7 +349,7 @@ async def call(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetWalletCredits200Response:
     """Get credits overview
@@ -355,7 +362,9 @@ async def call(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+        `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+        `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Returns:
