@@ -9,7 +9,9 @@
 
 SPEC is a file, an https URL, or nothing: then the newest commit of the file recorded in
 ``api-spec/source.json`` is asked of the GitHub API and downloaded (falling back to the
-``HEAD`` URL with an "unknown" commit when the API does not answer).
+``HEAD`` URL with an "unknown" commit when the API does not answer). A local file without
+``--commit`` is recorded by its path (a ``file://`` URL in ``source.json``) and sha256, and the
+report's source line names both.
 
 Steps, all before the tree is touched: the new spec must parse and be OpenAPI 3.x with paths;
 it is compared with the current one (:mod:`scripts.spec_diff`, on the normalised forms) and the
@@ -220,7 +222,9 @@ def obtain_new(
         path = Path(spec).expanduser()
         if not path.is_file():
             raise UpdateError(f"spec file not found: {path}")
-        found = NewSpec(path.resolve(), upstream_head_url(source))
+        # A local file's origin is its path (recorded as a file:// URI) and its sha256, not the
+        # upstream HEAD, which may hold anything by now; --commit names the upstream commit.
+        found = NewSpec(path.resolve(), path.resolve().as_uri())
     if commit:
         found.commit = commit
     if date:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts import spec_source, update_spec
+from scripts import spec_diff, spec_source, update_spec
 
 MAIN = Path(__file__).resolve().parent.parent
 VENV_PYTHON = MAIN / ".venv" / "bin" / "python"
@@ -147,7 +147,14 @@ def test_local_file_origin(tmp_path: Path) -> None:
     spec = tmp_path / "openapi.yaml"
     spec.write_text("openapi: 3.0.2\n")
     unknown = update_spec.obtain_new(str(spec), source, tmp_path, commit=None, date=None)
-    assert (unknown.commit, unknown.date, unknown.url) == ("unknown", "unknown", update_spec.upstream_head_url(source))
+    # recorded by its path, not as the upstream HEAD (which may hold anything by now)
+    assert (unknown.commit, unknown.date, unknown.url) == ("unknown", "unknown", spec.resolve().as_uri())
+    label = spec_diff.SpecLabel(spec_source.sha256_of(spec), unknown.commit, unknown.date, unknown.url)
+    report = spec_diff.render_report([], old=label, new=label)
+    assert f"- source: local file `{spec.resolve()}`, sha256 {spec_source.sha256_of(spec)}" in report
+    assert "- to: local file openapi.yaml, sha256 " in report
+    assert "HEAD" not in report
+    assert "unknown commit" not in report
     known = update_spec.obtain_new(str(spec), source, tmp_path, commit="b" * 40, date="2026-01-01")
     assert known.url == f"https://raw.githubusercontent.com/crmcarecloud/api-spec/{'b' * 40}/_build/openapi.yaml"
     assert (known.path, known.downloaded) == (spec.resolve(), False)
@@ -316,7 +323,7 @@ def test_slow_update_to_the_older_spec(updated: tuple[Path, subprocess.Completed
         "- **BREAKING** `GET /audiences/{audience_id}` (getAudience) removed",
         "- `GET /target-groups` (getTargetGroups) added",
         "- `POST /customers` (postCustomer)\n  - **BREAKING** removed field `referral_code`",
-        "  - **BREAKING** removed query parameter `text_id[]`",
+        "  - **BREAKING** removed query parameter `text_id`",
         "  - **BREAKING** removed request field `type`: value `referral_code`",
         "  - **BREAKING** removed response 200 field `data.message_templates[].icon_url`",
     ):
