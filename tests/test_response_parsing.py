@@ -21,6 +21,7 @@ import httpx
 import pytest
 import respx
 from carecloud_api import parsing
+from carecloud_api._catalog import OPERATIONS
 from carecloud_api.api.customers import get_customers
 from carecloud_api.api.purchases import post_purchase_send
 from carecloud_api.api.stores import delete_sub_store_property
@@ -168,7 +169,7 @@ def _endpoint_modules() -> list[ModuleType]:
 
 
 def test_every_operation_parses_an_undeclared_2xx_through_its_success_model() -> None:
-    # Over all 322 operations, the classes: a body (200 or 201), no body (204), several 2xx (login).
+    # Over all operations, the classes: a body (200 or 201), no body (204), several 2xx (login).
     # An undeclared 2xx (299) of {} goes to the success model: it parses (every field optional) or
     # fails to fit; it never comes back as None. Without a body: None.
     has_body = _success_bodies(normalise.normalise(normalise.load(spec_source.obtain())))
@@ -188,7 +189,15 @@ def test_every_operation_parses_an_undeclared_2xx_through_its_success_model() ->
         else:
             counts["none"] += 1
             assert module._parse_response(client=client, response=response) is None
-    assert counts == {"body": 269, "none": 53}
+    # the counts come from the catalog (a newer spec may have more operations), the classes from the spec
+    with_body = [
+        op
+        for op in OPERATIONS
+        if typing.get_type_hints(importlib.import_module(op.module).call)["return"] is not type(None)
+    ]
+    assert counts == {"body": len(with_body), "none": len(OPERATIONS) - len(with_body)}
+    assert counts["body"] > 0
+    assert counts["none"] > 0
 
 
 # ----------------------------------------------------------------- item 8: nulls
