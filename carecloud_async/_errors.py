@@ -5,7 +5,8 @@
     ├── RequestValidationError  bad input, raised before anything is sent (also a ValueError)
     ├── AuthenticationError     login or token creation refused (wrong credentials, ...)
     ├── TokenStoreError         a token store could not read or write
-    ├── ResponseParseError      a 2xx body does not fit the spec's model (e.g. a required field missing)
+    ├── ResponseParseError      a 2xx body does not fit the spec's model (also a
+    │                           carecloud_api.parsing.ResponseParseError and a ValueError)
     ├── NetworkError            the server could not be reached (after retries)
     │   └── RequestTimeout      connect, read, write or pool timeout (after retries)
     └── APIError                any non-2xx answer: status, error code, message, invalid params
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from carecloud_api import parsing as _parsing
 
 _SECRET_NAME = re.compile(r"pass|token|secret|pin|otp|code_verifier", re.IGNORECASE)
 # The Customer API puts the token id in the path: /tokens/{token_id}/actions/login.
@@ -82,19 +84,49 @@ class TokenStoreError(CareCloudError):
     """A token store failed to load or save a token."""
 
 
-class ResponseParseError(CareCloudError):
+class ResponseParseError(CareCloudError, _parsing.ResponseParseError):
     """A 2xx answer whose body does not fit the generated model (e.g. a required field is missing).
 
+    The ``CareCloud.call`` face of :class:`carecloud_api.parsing.ResponseParseError`, which a
+    model's ``from_dict`` and the generated functions raise: a subclass of it (and so a
+    ``ValueError``) with the same ``model``, ``path`` (the field path from the response model,
+    list indexes as ints), ``field_model``, ``reason`` and ``value_type``. To catch a parse failure
+    from any entry point, catch ``carecloud_api.parsing.ResponseParseError`` (or ``ValueError``).
+
     ``status_code``, ``method``, ``url`` (redacted) and ``response`` are kept; the parsing error is
-    the ``__cause__``. Use ``CareCloud.http`` for the raw JSON of such an answer.
+    the ``__cause__``. Use ``CareCloud.http`` for the raw JSON of such an answer. The message names
+    the field and the type of the value found, never the value.
     """
 
-    def __init__(self, message: str, *, status_code: int, method: str, url: str, response: httpx.Response):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        method: str,
+        url: str,
+        response: httpx.Response,
+        parse_error: _parsing.ResponseParseError | None = None,
+    ):
+        if parse_error is not None:
+            _parsing.ResponseParseError.__init__(
+                self, parse_error.model, parse_error.path, parse_error.reason, parse_error.value
+            )
+            self.field_model = parse_error.field_model
+            self.value_type = parse_error.value_type
+        else:
+            _parsing.ResponseParseError.__init__(self, "the response", (), message)
+        self.args = (message,)
         self.status_code = status_code
         self.method = method
         self.url = url
         self.response = response
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.args[0]!r})"
 
 
 class NetworkError(CareCloudError):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from carecloud_api.errors import ErrorStatus, UnparseableResponse
-from carecloud_api.parsing import NullNotAllowed
+from carecloud_api.parsing import ResponseParseError as ParseError
 
 from ._errors import (
     NetworkError,
@@ -143,9 +143,8 @@ async def send_operation(
         raise error_from_response(exc.response) from None
     except UnparseableResponse as exc:
         request = exc.response.request
-        problem = f"missing field {exc.error}" if isinstance(exc.error, KeyError) else type(exc.error).__name__
-        if isinstance(exc.error, NullNotAllowed):  # names the field only, never a value
-            problem = str(exc.error)
+        # The parse error names the model, the field path and the value's type, never a value.
+        problem = exc.message if isinstance(exc.error, ParseError) else type(exc.error).__name__
         raise ResponseParseError(
             f"{exc.response.status_code} answer to {request.method} {redact_url(request.url)} does not fit "
             f"{getattr(function, '__module__', 'the model')}: {problem}",
@@ -153,6 +152,7 @@ async def send_operation(
             method=request.method,
             url=redact_url(request.url),
             response=exc.response,
+            parse_error=exc,
         ) from exc.error
 
 

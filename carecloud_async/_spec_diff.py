@@ -40,10 +40,11 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 Spec = dict[str, Any]
@@ -833,10 +834,25 @@ class SpecLabel:
     date: str = ""
     url: str = ""
 
+    @property
+    def local_file(self) -> str:
+        """The path of a spec read from a local file (its ``url`` is a ``file://`` URI), else ""."""
+        if not self.url.startswith("file://"):
+            return ""
+        return urllib.parse.unquote(urllib.parse.urlparse(self.url).path)
+
     def short(self) -> str:
         commit = self.commit[:12] if self.commit and self.commit != "unknown" else "unknown commit"
+        if commit == "unknown commit" and self.local_file:
+            commit = f"local file {PurePath(self.local_file).name}"
         date = f", {self.date}" if self.date and self.date != "unknown" else ""
         return f"{commit}{date}, sha256 {self.sha256[:12]}"
+
+    def source_line(self) -> str:
+        """Where the spec came from: its URL, or a local file's path and full sha256."""
+        if self.local_file:
+            return f"local file `{self.local_file}`, sha256 {self.sha256}"
+        return self.url
 
 
 def counts(changes: Iterable[Change]) -> dict[Section, dict[str, int]]:
@@ -1001,7 +1017,7 @@ def render_report(
     if old is not None and new is not None:
         lines += [f"- from: {old.short()}", f"- to: {new.short()}"]
         if new.url:
-            lines.append(f"- source: {new.url}")
+            lines.append(f"- source: {new.source_line()}")
         lines.append("")
     lines += [
         f"**{headline(changes)}.** Suggested version bump: **{bump.level}**"

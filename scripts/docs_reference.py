@@ -254,6 +254,13 @@ def responses_of(source: str) -> tuple[Response, ...]:
     return tuple(sorted(found, key=lambda response: response.status))
 
 
+def _shown_name(name: str, wire_name: str) -> str:
+    """The argument and what goes out: ``reward_id`` (sent as ``reward_id`` or ``reward_id[]``)."""
+    if wire_name == name:
+        return f"`{name}`"
+    return f"`{name}` (sent as {' or '.join(f'`{wire}`' for wire in wire_name.split(' or '))})"
+
+
 def wire_names_of(source: str) -> dict[str, str]:
     """``{python argument: name sent}`` from a generated ``_get_kwargs``: ``params["reward_id[]"]
     = json_reward_id`` gives ``reward_id → reward_id[]``; headers the same way."""
@@ -273,7 +280,10 @@ def wire_names_of(source: str) -> dict[str, str]:
             continue
         value = node.value
         if isinstance(value, ast.Name):
-            names[value.id.removeprefix("json_")] = target.slice.value
+            argument, wire = value.id.removeprefix("json_"), target.slice.value
+            known = names.get(argument)
+            # a string-or-list filter (reward_id): one value as reward_id=x, a list as reward_id[]=...
+            names[argument] = wire if known is None or known == wire else " or ".join(sorted({known, wire}, key=len))
     # headers["Accept-Language"] = accept_language sits inside an `if`: ast.walk finds it too
     return names
 
@@ -474,7 +484,7 @@ def render_operation(op: OperationDoc, links: Mapping[str, str]) -> str:
     if op.parameters:
         lines += ["| Name | In | Type | Required | Default |", "|---|---|---|---|---|"]
         for p in op.parameters:
-            shown = f"`{p.name}`" if p.wire_name == p.name else f"`{p.name}` (sent as `{p.wire_name}`)"
+            shown = _shown_name(p.name, p.wire_name)
             default = f"`{p.default}`" if p.default is not None else ""
             required = "yes" if p.required else "no"
             lines.append(f"| {shown} | {p.location} | {render_type(p.type, links)} | {required} | {default} |")

@@ -33,10 +33,11 @@ Which spec: the vendor's, not the normalised one
       query keys; had such a parameter been required, the normalised spec would even reject
       every correct request. The contract suite checks the bracket syntax in the URL the client
       sent instead.
-    * string parameters retyped to arrays (``reward_id`` and 9 more): the client sends
-      ``reward_id[]=x``, ignored under either spec for the same reason. Under the vendor's spec
-      ``reward_id=a&reward_id=b`` is reported (``must be string``), as the PHP server would only
-      see ``b``; the normalised spec would accept it.
+    * string parameters whose description asks for array syntax (``reward_id`` and 6 more): the
+      client sends one value (a string) as ``reward_id=x``, which both specs accept, and a list
+      as ``reward_id[]=a&reward_id[]=b``, ignored under either spec for the same reason. Under the
+      vendor's spec ``reward_id=a&reward_id=b`` is reported (``must be string``), as the PHP
+      server would only see ``b``.
 
 Base URLs: Prism ignores the servers' path prefix
     Prism mocks every path at the root (``GET /agreements``); ``servers`` and its variables only

@@ -353,7 +353,13 @@ def rename_clashing_enums(spec: Spec, report: Report) -> None:
 
 def retype_array_syntax_params(spec: Spec, report: Report) -> None:
     """Query parameters typed ``string`` whose description asks for array syntax
-    (``reward_id[]=...``) are arrays in truth: retype them so several values can be sent."""
+    (``reward_id[]=...``) take one value or several: retype them ``string`` or array of strings.
+
+    The spec's own type (and the vendor's PHP client) send one value as ``reward_id=x``; the
+    description asks for ``reward_id[]=a&reward_id[]=b`` for several. The generated function
+    takes ``str | list[str]`` and sends each in its own syntax (api-spec/templates/
+    endpoint_module.py.jinja, ``query_params``); the description says so on each parameter.
+    """
     for parameter in iter_parameters(spec):
         schema = parameter.get("schema")
         if (
@@ -362,8 +368,15 @@ def retype_array_syntax_params(spec: Spec, report: Report) -> None:
             and schema.get("type") == "string"
             and ARRAY_SYNTAX_HINT.search(parameter.get("description", ""))
         ):
-            parameter["schema"] = {"type": "array", "items": schema}
-            report.add("retype_array_syntax_params", parameter["name"])
+            name = parameter["name"]
+            note = (
+                f"One value (a string) is sent as `{name}=x`, as the spec's type says; several (a list) "
+                f"in array syntax, `{name}[]=a&{name}[]=b`."
+            )
+            # The generator documents a parameter with its schema's description: the note goes there too.
+            parameter["schema"] = {"oneOf": [schema, {"type": "array", "items": schema}], "description": note}
+            parameter["description"] = f"{parameter.get('description', '').rstrip()}\n\n{note}".lstrip()
+            report.add("retype_array_syntax_params", name)
 
 
 def bracket_array_params(spec: Spec, report: Report) -> None:

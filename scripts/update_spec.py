@@ -5,11 +5,13 @@
     make update-spec                     # the head of the upstream repository (needs a network)
 
     python -m scripts.update_spec [SPEC] [--root DIR] [--report PATH] [--commit SHA] [--date DATE]
-                                  [--old PATH] [--ok-if-unchanged]
+                                  [--old PATH] [--ok-if-unchanged] [--accept-breakage]
 
 SPEC is a file, an https URL, or nothing: then the newest commit of the file recorded in
 ``api-spec/source.json`` is asked of the GitHub API and downloaded (falling back to the
-``HEAD`` URL with an "unknown" commit when the API does not answer).
+``HEAD`` URL with an "unknown" commit when the API does not answer). A local file without
+``--commit`` is recorded by its path (a ``file://`` URL in ``source.json``) and sha256, and the
+report's source line names both.
 
 Steps, all before the tree is touched: the new spec must parse and be OpenAPI 3.x with paths;
 it is compared with the current one (:mod:`scripts.spec_diff`, on the normalised forms) and the
@@ -23,7 +25,15 @@ The current spec, for the comparison, is the first file with the recorded sha256
 ``--old``, ``$CARECLOUD_SPEC``, the shared spec folder beside the checkout
 (``../shared/api-spec/*.yaml``) and ``build/spec/``; else it is downloaded from the recorded URL.
 
+The gate, also before the tree is touched: every example of the new spec (operation and schema
+examples, and the bodies Prism builds from schemas) is parsed in strict mode with the regenerated
+models (:mod:`scripts.spec_examples`), and mypy checks ``carecloud_async`` against the regenerated
+package. What fails is named at the top of the report (operation or model, field path, value;
+file, line, error), all of it in ``GATE.json`` beside it, and the update stops there (exit 4)
+unless ``--accept-breakage`` is given.
+
 Exit codes: 0 updated; 1 error (invalid spec, download or generation failed; nothing changed);
+4 the gate failed (the report is written; nothing else changed);
 3 nothing to do, the spec has the sha256 already recorded (0 with ``--ok-if-unchanged`` or
 ``UPDATE_SPEC_OK_IF_UNCHANGED=1``, for ``make``, which turns every failing code into 2).
 
@@ -55,13 +65,16 @@ from typing import Any
 
 import yaml
 
-from scripts import changelog, generate, spec_diff, spec_source
+from scripts import changelog, generate, spec_diff, spec_examples, spec_source
 from scripts.normalise import HTTP_METHODS, Spec
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_UPDATED = 0
 EXIT_ERROR = 1
 EXIT_UNCHANGED = 3
+EXIT_GATE = 4
+GATE_LINES = 40  # failures listed in the report per kind; all of them are in GATE.json
+MYPY_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): error: (?P<message>.*)$")
 UNKNOWN = "unknown"
 OK_IF_UNCHANGED_ENV = "UPDATE_SPEC_OK_IF_UNCHANGED"
 NEXT_STEPS = (
@@ -122,6 +135,73 @@ class NewSpec:
     commit: str = UNKNOWN
     date: str = UNKNOWN
     downloaded: bool = False
+
+
+@dataclass
+class Gate:
+    """What the new spec breaks before anyone runs a test: its own examples that the regenerated
+    models do not parse (:mod:`scripts.spec_examples`), and the type errors mypy finds in
+    ``carecloud_async`` against the regenerated package."""
+
+    examples: int = 0
+    example_failures: list[dict[str, str]] = field(default_factory=list)
+    type_errors: list[str] = field(default_factory=list)
+    type_check: str = ""  #: how the type check ran ("mypy --strict"), or why it did not
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.example_failures or self.type_errors)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.example_failures)} examples of the new spec do not parse with the regenerated models, "
+            f"{len(self.type_errors)} type errors in carecloud_async against the regenerated package"
+        )
+
+    def render(self) -> str:
+        """The report's gate section (Markdown)."""
+        lines = ["## Gate: the new spec's examples, and the hand-written code", ""]
+        if not self.failed:
+            lines += [
+                f"Passed: all {self.examples} examples of the new spec parse with the regenerated models "
+                f"(strict mode), and {self.type_check} finds no error in carecloud_async.",
+                "",
+            ]
+            return "\n".join(lines)
+        lines += [f"**Failed: {self.summary()}.**", ""]
+        if self.example_failures:
+            # one line per model, field path, problem and value, with the examples that have it
+            grouped: dict[tuple[str, str, str], list[str]] = {}
+            for failure in self.example_failures:
+                key = (failure["location"], failure["problem"], failure["value"])
+                grouped.setdefault(key, []).append(f"`{failure['where']}` ({failure['source']})")
+            lines += [
+                f"Examples that do not parse ({len(self.example_failures)} of {self.examples}; parsed in strict "
+                "mode, as Prism serves them; model and field path, problem, value: the operations or schemas "
+                "whose example has it, and where in them the example comes from):",
+                "",
+            ]
+            for (location, problem, value), wheres in list(grouped.items())[:GATE_LINES]:
+                where = f"`{location}` " if location else ""
+                shown = f"; value `{value}`" if value else ""
+                more = f" and {len(wheres) - 3} more" if len(wheres) > 3 else ""
+                lines.append(f"- {where}{problem}{shown}: {', '.join(wheres[:3])}{more}")
+            lines += _more(len(grouped))
+        if self.type_errors:
+            lines += [f"Type errors in carecloud_async ({self.type_check}):", ""]
+            lines += [f"- `{error}`" for error in self.type_errors[:GATE_LINES]]
+            lines += _more(len(self.type_errors))
+        lines += [
+            "Fix the normaliser or the templates (examples), or the hand-written code (type errors), or "
+            "rerun with `--accept-breakage` to update anyway.",
+            "",
+        ]
+        return "\n".join(lines)
+
+
+def _more(count: int) -> list[str]:
+    extra = [f"- ... and {count - GATE_LINES} more (all in GATE.json beside this report)"] if count > GATE_LINES else []
+    return [*extra, ""]
 
 
 @dataclass
@@ -220,7 +300,9 @@ def obtain_new(
         path = Path(spec).expanduser()
         if not path.is_file():
             raise UpdateError(f"spec file not found: {path}")
-        found = NewSpec(path.resolve(), upstream_head_url(source))
+        # A local file's origin is its path (recorded as a file:// URI) and its sha256, not the
+        # upstream HEAD, which may hold anything by now; --commit names the upstream commit.
+        found = NewSpec(path.resolve(), path.resolve().as_uri())
     if commit:
         found.commit = commit
     if date:
@@ -348,6 +430,58 @@ def smoke_import(package_parent: Path) -> None:
         raise UpdateError(f"the generated package does not import:\n{result.stderr[-3000:]}")
 
 
+def check_examples(normalised: Path, package_parent: Path, root: Path) -> tuple[int, list[dict[str, str]]]:
+    """(examples parsed, failures): every example of the new spec parsed with the fresh package, in
+    a child interpreter with that package first on its path (:mod:`scripts.spec_examples`)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_parent), str(root)]))
+    command = [sys.executable, "-m", "scripts.spec_examples", str(normalised), "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=root)
+    if result.returncode not in (0, 1):
+        raise UpdateError(f"the examples of the new spec could not be checked:\n{result.stderr[-3000:]}")
+    failures: list[dict[str, str]] = json.loads(result.stdout)
+    counted = re.search(r"(\d+) examples", result.stderr)
+    spec = json.loads(normalised.read_text(encoding="utf-8"))
+    return (int(counted[1]) if counted else len(spec_examples.collect(spec))), failures
+
+
+def check_types(package_parent: Path, root: Path, tmp: Path) -> tuple[str, list[str]]:
+    """(how it ran, errors): mypy over ``carecloud_async`` with the fresh package in front of the
+    installed one (``MYPYPATH``), with the project's settings (strict)."""
+    config = root / "pyproject.toml"
+    command = [sys.executable, "-m", "mypy", "--cache-dir", str(tmp / "mypy-cache"), "-p", "carecloud_async"]
+    if config.is_file():
+        command[3:3] = ["--config-file", str(config)]
+    env = dict(os.environ, MYPYPATH=str(package_parent))
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=root)
+    if result.returncode not in (0, 1) or "No module named mypy" in result.stderr:
+        return f"mypy did not run ({(result.stderr or result.stdout).strip()[-300:]})", []
+    errors = [line for line in result.stdout.splitlines() if MYPY_LINE.match(line)]
+    return "mypy --strict", errors
+
+
+def run_gate(fresh: Path, root: Path, tmp: Path) -> Gate:
+    """The gate over the freshly generated package ``fresh`` (see :class:`Gate`)."""
+    gate = Gate()
+    gate.examples, gate.example_failures = check_examples(fresh.parent / "openapi.normalised.json", fresh.parent, root)
+    gate.type_check, gate.type_errors = check_types(fresh.parent, root, tmp)
+    return gate
+
+
+def gate_report(
+    gate: Gate,
+    changes: list[spec_diff.Change],
+    *,
+    old: spec_diff.SpecLabel,
+    new: spec_diff.SpecLabel,
+    bump: spec_diff.Bump,
+) -> str:
+    """The change report with the gate's section first, right below where the spec came from."""
+    gate_text = gate.render()
+    text = spec_diff.render_report(changes, old=old, new=new, bump=bump, max_chars=REPORT_MAX_CHARS - len(gate_text))
+    first_count = text.index("\n**")
+    return text[: first_count + 1] + gate_text + "\n" + text[first_count + 1 :]
+
+
 # --------------------------------------------------------------------------- the update
 
 
@@ -360,6 +494,7 @@ def update(
     date: str | None = None,
     old: Path | None = None,
     ok_if_unchanged: bool = False,
+    accept_breakage: bool = False,
 ) -> Outcome:
     """Run the update (see the module docstring); raise :class:`UpdateError` on failure."""
     paths = Paths(root.resolve())
@@ -387,12 +522,28 @@ def update(
         except (generate.GenerationError, subprocess.CalledProcessError) as exc:
             raise UpdateError(f"generation from the new spec failed; nothing was changed.\n{exc}") from exc
         smoke_import(fresh.parent)
+        gate = run_gate(fresh, paths.root, tmp)
 
         bump = spec_diff.suggest_bump(changes, current_version(paths.version_file))
         old_label = spec_diff.SpecLabel(source.sha256, source.commit, source.date, source.url)
         new_label = spec_diff.SpecLabel(sha256, new.commit, new.date, new.url)
-        text = spec_diff.render_report(changes, old=old_label, new=new_label, bump=bump, max_chars=REPORT_MAX_CHARS)
+        text = gate_report(gate, changes, old=old_label, new=new_label, bump=bump)
         entry = spec_diff.render_changelog(changes, new=new_label, bump=bump)
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        gate_json = report_path.with_name("GATE.json")
+        gate_json.write_text(json.dumps(dataclasses.asdict(gate), indent=1) + "\n", encoding="utf-8")
+        if gate.failed and not accept_breakage:
+            # Nothing in the project changes; the report says what the new spec breaks.
+            report_path.write_text(text, encoding="utf-8")
+            message = "\n".join(
+                [
+                    f"the spec {new_label.short()} was not applied: {gate.summary()}.",
+                    *(f"  {line}" for line in gate.render().splitlines()[4:][: GATE_LINES + 4] if line),
+                    f"report: {report_path}",
+                    "Fix them, or rerun with --accept-breakage to update anyway.",
+                ]
+            )
+            return Outcome(EXIT_GATE, message, changes, report_path)
 
         # Everything is ready: now, and only now, the tree changes.
         replace_package(fresh, paths.package)
@@ -401,19 +552,18 @@ def update(
         if new.downloaded:
             paths.download_dir.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(new.path, paths.download_dir / f"openapi-{new.commit[:12]}.yaml")
-        report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(text, encoding="utf-8")
         report_path.with_suffix(".json").write_text(
             json.dumps([dataclasses.asdict(change) for change in changes], indent=1) + "\n", encoding="utf-8"
         )
         prepend_changelog(paths.changelog, entry)
 
-    breaking = sum(1 for change in changes if change.breaking)
     kept = paths.download_dir / f"openapi-{new.commit[:12]}.yaml" if new.downloaded else new.path
     message = "\n".join(
         [
-            f"updated to the spec {new_label.short()}: {len(changes)} changes, {breaking} breaking; "
+            f"updated to the spec {new_label.short()}: {spec_diff.headline(changes)}; "
             f"suggested version bump: {bump.level} ({bump.current} -> {bump.suggested})",
+            f"gate: {gate.summary()}" + (" (accepted with --accept-breakage)" if gate.failed else ""),
             f"report: {report_path}",
             f"changelog: {paths.changelog}",
             NEXT_STEPS.format(path=kept),
@@ -440,6 +590,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get(OK_IF_UNCHANGED_ENV, "") not in ("", "0"),
         help=f"exit 0, not {EXIT_UNCHANGED}, when the spec is unchanged (also ${OK_IF_UNCHANGED_ENV}=1)",
     )
+    parser.add_argument(
+        "--accept-breakage",
+        action="store_true",
+        help="update even when examples of the new spec do not parse or carecloud_async no longer type-checks "
+        f"(otherwise exit {EXIT_GATE} and change nothing)",
+    )
     args = parser.parse_args(argv)
     try:
         outcome = update(
@@ -450,6 +606,7 @@ def main(argv: list[str] | None = None) -> int:
             date=args.date,
             old=args.old,
             ok_if_unchanged=args.ok_if_unchanged,
+            accept_breakage=args.accept_breakage,
         )
     except (UpdateError, spec_source.SpecError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -231,3 +231,13 @@ def test_items_of_a_batch_body_are_walked_and_the_bad_one_named() -> None:
     assert refusal(post_bulk_products.call, body=PostBulkProductsBody(products=products)) == (
         f"OP: body.products[1].state must be ProductBatchState, not int; pass ProductBatchState.{member}"
     )
+
+
+def test_an_array_syntax_filter_takes_one_string_or_a_list_of_strings() -> None:
+    # reward_id: the spec types a string, its description asks for array syntax (issue 22, item 4)
+    from carecloud_api.api.vouchers import get_vouchers
+
+    check_arguments(get_vouchers.call, "GET /vouchers", (), {"reward_id": "r1"})
+    check_arguments(get_vouchers.call, "GET /vouchers", (), {"reward_id": ["r1", "r2"]})
+    assert "reward_id must be list[str] or str, not int" in refusal(get_vouchers.call, reward_id=5)
+    assert "reward_id[1] must be str, not int" in refusal(get_vouchers.call, reward_id=["r1", 5])

@@ -397,7 +397,8 @@ async def test_a_body_missing_a_required_field_raises_a_typed_parse_error() -> N
     broken = {"customer_id": "c1", "personal_information": {"first_name": "Jane"}}
     respx.get(f"{BASE}/customers").respond(200, json={"data": {"customers": [broken], "total_items": 1}})
     async with enterprise() as cc:
-        with pytest.raises(ResponseParseError, match="missing field 'language_id'") as info:
+        missing = r"customers\[0\]\.personal_information\.language_id is missing"
+        with pytest.raises(ResponseParseError, match=missing) as info:
             await cc.call(get_customers.call)
     assert info.value.status_code == 200
     assert info.value.method == "GET"

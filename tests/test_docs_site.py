@@ -91,7 +91,8 @@ def test_an_operation_as_the_code_says(reference: docs_reference.Reference, page
     names = [p.name for p in op.parameters]
     assert names == [name for name in inspect.signature(module.call).parameters if name != "client"]
     reward = next(p for p in op.parameters if p.name == "reward_id")
-    assert (reward.wire_name, reward.location, reward.required) == ("reward_id[]", "query", False)
+    # one value as reward_id=x, a list in array syntax (issue 22, item 4)
+    assert (reward.wire_name, reward.location, reward.required) == ("reward_id or reward_id[]", "query", False)
     language = next(p for p in op.parameters if p.name == "accept_language")
     assert (language.wire_name, language.location) == ("Accept-Language", "header")
     assert op.success_type == "GetVouchers200Response"
@@ -101,7 +102,7 @@ def test_an_operation_as_the_code_says(reference: docs_reference.Reference, page
     assert statuses[429] is None
     text = pages[docs_reference.operation_path(op)]
     assert "| 400 | [BadRequestErrorBody](../../models/bad_request_error_body.md) | `BadRequest` |" in text
-    assert "`reward_id` (sent as `reward_id[]`)" in text
+    assert "`reward_id` (sent as `reward_id` or `reward_id[]`)" in text
 
 
 def test_path_parameters_body_and_actions(reference: docs_reference.Reference, pages: dict[str, str]) -> None:

@@ -74,6 +74,16 @@ def spec_operations(spec: Spec) -> set[tuple[str, str]]:
     return {(method.upper(), path) for path, method, _ in normalise.iter_operations(spec)}
 
 
+def _parameters(spec: Spec, operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """An operation's parameters, ``$ref``s to shared ones resolved."""
+    found = []
+    for parameter in operation.get("parameters", []):
+        if "$ref" in parameter:
+            parameter = spec["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[-1]]  # noqa: PLW2901
+        found.append(parameter)
+    return found
+
+
 def endpoint_files() -> list[Path]:
     return sorted(p for p in (PACKAGE_DIR / "api").glob("*/*.py") if p.name != "__init__.py")
 
@@ -106,12 +116,11 @@ def python_files() -> list[Path]:
 
 
 def test_every_spec_operation_is_generated_once(vendor: Spec, modules: dict[tuple[str, str], ModuleType]) -> None:
-    expected = spec_operations(vendor)
-    assert len(expected) == 322
-    assert len(endpoint_files()) == 322
+    expected = spec_operations(vendor)  # the counts come from the spec and the catalog, not pinned
+    assert len(endpoint_files()) == len(expected)
     assert set(modules) == expected
     catalog = [(op.method, op.path) for op in OPERATIONS]
-    assert len(catalog) == 322
+    assert len(catalog) == len(expected)
     assert set(catalog) == expected
     for op in OPERATIONS:
         assert modules[(op.method, op.path)].__name__ == op.module
@@ -216,6 +225,44 @@ async def test_retyped_string_filter_sends_several_values() -> None:
             await get_vouchers.asyncio_detailed(client=client, reward_id=["r1", "r2"])
     assert route.calls.last.request.url.params.get_list("reward_id[]") == ["r1", "r2"]
     assert b"reward_id%5B%5D=r1&reward_id%5B%5D=r2" in route.calls.last.request.url.query
+
+
+async def test_retyped_string_filter_sends_one_value_as_the_spec_types_it() -> None:
+    # The spec types reward_id as a string and the vendor's PHP client sends reward_id=x: a string
+    # goes out that way, a list in array syntax (issue 22, item 4).
+    async with respx.mock(assert_all_called=True) as mock:
+        route = mock.get(f"{BASE_URL}/vouchers").respond(200, json={"data": {"vouchers": [], "total_items": 0}})
+        async with carecloud_api.Client(base_url=BASE_URL) as client:
+            await get_vouchers.asyncio_detailed(client=client, reward_id="r1")
+    assert route.calls.last.request.url.params.multi_items()[-1] == ("reward_id", "r1")
+    assert b"reward_id%5B%5D" not in route.calls.last.request.url.query
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "reward_id",
+        "credit_type_id",
+        "event_group_text_id",
+        "reservable_product_id",
+        "stamper_campaign_id",
+        "stamper_card_id",
+        "text_id",
+    ],
+)
+def test_every_array_syntax_filter_takes_a_string_or_a_list_and_says_how_each_is_sent(name: str) -> None:
+    functions = []
+    for path in sorted((PACKAGE_DIR / "api").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if f'params["{name}[]"] = {name}\n' in source:
+            functions.append((path, source))
+    assert functions, name
+    for path, source in functions:
+        assert f"    {name}: list[str] | str | Unset = UNSET," in source, path
+        assert f'    params["{name}"] = {name}\n' in source, path
+        documented = " ".join(source.split())  # the docstring wraps long lines
+        assert f"{name} (list[str] | str | Unset): One value (a string) is sent as `{name}=x`" in documented, path
+        assert f"`{name}[]=a&{name}[]=b`" in documented, path
 
 
 class _Body:
@@ -587,7 +634,7 @@ def test_installed_packages_are_typed_for_users(tmp_path: Path) -> None:
 
 def test_every_file_carries_the_generated_header() -> None:
     files = python_files()
-    assert len(files) > 322 + 800
+    assert len(files) > len(OPERATIONS) + 800
     missing = [
         str(p.relative_to(PACKAGE_DIR)) for p in files if not p.read_text(encoding="utf-8").startswith(generate.HEADER)
     ]
@@ -723,7 +770,13 @@ def test_generated_imports_on_python310() -> None:
 
 def test_catalog_matches_the_audit(vendor: Spec) -> None:
     paginated = [op for op in OPERATIONS if op.paginated]
-    assert len(paginated) == 111
+    # the lists: every operation of the spec that takes count and offset (111 in the pinned spec)
+    takes_count_and_offset = {
+        (method.upper(), path)
+        for path, method, operation in normalise.iter_operations(vendor)
+        if {"count", "offset"} <= {str(p.get("name")) for p in _parameters(vendor, operation)}
+    }
+    assert {(op.method, op.path) for op in paginated} == takes_count_and_offset
     assert all(op.list_key for op in paginated)
     assert Counter(op.method for op in paginated) == {"GET": 110, "POST": 1}
     assert [op.path for op in paginated if op.method == "POST"] == [
@@ -744,7 +797,7 @@ def test_catalog_matches_the_audit(vendor: Spec) -> None:
     }
 
     actions = [op for op in OPERATIONS if op.action]
-    assert len(actions) == 73
+    assert len(actions) == len([path for path, _, _ in normalise.iter_operations(vendor) if "/actions/" in path])
     assert Counter(op.method for op in actions) == {"POST": 62, "GET": 11}
     assert sum("{" in op.path.split("/actions/")[0] for op in actions) == 15
     assert all(f"/actions/{op.action}" in op.path for op in actions)

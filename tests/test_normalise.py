@@ -338,13 +338,18 @@ def test_retype_array_syntax_params_makes_hinted_strings_arrays() -> None:
     )
     result, changes = run(normalise.retype_array_syntax_params, spec)
     parameters = result["paths"]["/rewards"]["get"]["parameters"]
-    assert parameters[0] == query("reward_id", {"type": "array", "items": {"type": "string"}}, HINT)
+    # One value or several: a string (sent as reward_id=x, the spec's type) or a list (reward_id[]=...)
+    assert parameters[0]["schema"]["oneOf"] == [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+    note = "One value (a string) is sent as `reward_id=x`"
+    assert parameters[0]["description"].startswith(HINT + "\n\n" + note)
+    assert parameters[0]["schema"]["description"].startswith(note)  # the generator's docstrings read it there
     assert parameters[1] == spec["paths"]["/rewards"]["get"]["parameters"][1]
     assert parameters[2] == spec["paths"]["/rewards"]["get"]["parameters"][2]  # a header: left alone
-    assert result["components"]["parameters"]["text_id"]["schema"] == {
-        "type": "array",
-        "items": {"type": "string", "example": "a"},
-    }
+    assert result["components"]["parameters"]["text_id"]["schema"]["oneOf"] == [
+        {"type": "string", "example": "a"},
+        {"type": "array", "items": {"type": "string", "example": "a"}},
+    ]
+    assert "`text_id[]=a&text_id[]=b`" in result["components"]["parameters"]["text_id"]["description"]
     # Shared components come first (iter_parameters), then inline ones.
     assert changes == {"retype_array_syntax_params": ["text_id", "reward_id"]}
 
@@ -864,21 +869,26 @@ def test_normalise_runs_every_pass_in_order_on_a_copy() -> None:
         "rename_clashing_enums",
         "split_write_schemas",
     ]
-    spec = spec_of(paths={"/r": {"get": op(query("reward_id", {"type": "string"}, HINT))}})
+    tags = query("tag_ids", {"type": "array", "items": {"type": "string"}})
+    spec = spec_of(paths={"/r": {"get": op(query("reward_id", {"type": "string"}, HINT), tags)}})
     before = copy.deepcopy(spec)
     report = Report()
     result = normalise.normalise(spec, report)
     assert spec == before
-    assert result["paths"]["/r"]["get"]["parameters"][0]["name"] == "reward_id[]"  # retyped, then bracketed
+    parameters = result["paths"]["/r"]["get"]["parameters"]
+    # retyped to a string or a list (its name stays: one value goes out as reward_id=x), and
+    # the array filter bracketed
+    assert [parameter["name"] for parameter in parameters] == ["reward_id", "tag_ids[]"]
+    assert "oneOf" in parameters[0]["schema"]
     assert dict(report.changes) == {
         "retype_array_syntax_params": ["reward_id"],
-        "bracket_array_params": ["reward_id -> reward_id[]"],
+        "bracket_array_params": ["tag_ids -> tag_ids[]"],
     }
     assert report.summary().splitlines() == [
         "retype_array_syntax_params: 1",
         "  - reward_id",
         "bracket_array_params: 1",
-        "  - reward_id -> reward_id[]",
+        "  - tag_ids -> tag_ids[]",
     ]
 
 
@@ -1011,15 +1021,22 @@ def test_real_spec_array_filters_become_bracketed(vendor: Spec, normalised: tupl
     assert report.changes["retype_array_syntax_params"] == RETYPED
 
     after = query_uses(spec, array=True)
-    expected = {f"{name}[]": count for name, count in (arrays + hinted).items()}
-    assert dict(after) == expected  # 17 names over 33 uses, all bracketed
-    assert sum(after.values()) == 33
+    expected = {f"{name}[]": count for name, count in arrays.items()}
+    assert dict(after) == expected  # the array filters, all bracketed
+    assert sum(after.values()) == 23
     for method, path, parameter in operation_parameters(spec):
         if parameter.get("in") == "query" and parameter["schema"].get("type") == "array":
             assert parameter["explode"] is True, (method, path)
             assert parameter["style"] == "form", (method, path)
+    # The hinted ones take a string (sent as name=x) or a list (name[]=...): their name stays.
+    either = Counter(
+        parameter["name"]
+        for _, _, parameter in operation_parameters(spec)
+        if parameter.get("in") == "query" and "oneOf" in parameter.get("schema", {})
+    )
+    assert either == hinted
     bracketed = report.changes["bracket_array_params"]
-    assert {entry.split(" -> ")[0] for entry in bracketed} == BRACKETED_FILTERS | set(RETYPED)
+    assert {entry.split(" -> ")[0] for entry in bracketed} == BRACKETED_FILTERS
     assert all(entry == f"{entry.split(' -> ')[0]} -> {entry.split(' -> ')[0]}[]" for entry in bracketed)
 
 

@@ -644,7 +644,7 @@ def test_real_field_changes(pinned_to_older: list[Change]) -> None:
             "/customer-external-applications",
             "removed",
             "query",
-            "text_id[]",
+            "text_id",  # a string or a list since issue 22 (no brackets in its name)
             "",
             True,
             "getCustomerExternalApps",

@@ -6,6 +6,7 @@ it was. The tests that generate code are named ``test_slow_*``."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,10 +17,11 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from scripts import spec_source, update_spec
+from scripts import normalise, spec_diff, spec_source, update_spec
 
 MAIN = Path(__file__).resolve().parent.parent
 VENV_PYTHON = MAIN / ".venv" / "bin" / "python"
@@ -147,7 +149,14 @@ def test_local_file_origin(tmp_path: Path) -> None:
     spec = tmp_path / "openapi.yaml"
     spec.write_text("openapi: 3.0.2\n")
     unknown = update_spec.obtain_new(str(spec), source, tmp_path, commit=None, date=None)
-    assert (unknown.commit, unknown.date, unknown.url) == ("unknown", "unknown", update_spec.upstream_head_url(source))
+    # recorded by its path, not as the upstream HEAD (which may hold anything by now)
+    assert (unknown.commit, unknown.date, unknown.url) == ("unknown", "unknown", spec.resolve().as_uri())
+    label = spec_diff.SpecLabel(spec_source.sha256_of(spec), unknown.commit, unknown.date, unknown.url)
+    report = spec_diff.render_report([], old=label, new=label)
+    assert f"- source: local file `{spec.resolve()}`, sha256 {spec_source.sha256_of(spec)}" in report
+    assert "- to: local file openapi.yaml, sha256 " in report
+    assert "HEAD" not in report
+    assert "unknown commit" not in report
     known = update_spec.obtain_new(str(spec), source, tmp_path, commit="b" * 40, date="2026-01-01")
     assert known.url == f"https://raw.githubusercontent.com/crmcarecloud/api-spec/{'b' * 40}/_build/openapi.yaml"
     assert (known.path, known.downloaded) == (spec.resolve(), False)
@@ -271,27 +280,51 @@ def test_slow_spec_the_generator_rejects_leaves_the_copy_unchanged(
 # --------------------------------------------------------------------------- the real update
 
 
+@dataclasses.dataclass
+class Runs:
+    """The two updates of one copy to the 2026-03-21 spec: stopped by the gate, then accepted."""
+
+    copy: Path
+    gated: subprocess.CompletedProcess[str]
+    unchanged_by_the_gate: bool
+    accepted: subprocess.CompletedProcess[str]
+
+
 @pytest.fixture(scope="module")
-def updated() -> Iterator[tuple[Path, subprocess.CompletedProcess[str]]]:
-    """A copy of the project moved from the pinned spec to the 2026-03-21 one."""
+def runs() -> Iterator[Runs]:
+    """A copy of the project moved from the pinned spec to the 2026-03-21 one: the gate stops the
+    first run (that spec's examples hold nulls its schemas do not allow, and it removes
+    ``referral_code``, which the sign-up workflow passes), the second accepts it."""
     if sys.version_info < (3, 11):  # as test_slow_spec_the_generator_rejects_leaves_the_copy_unchanged
         pytest.skip("openapi-python-client 0.29.1 needs Python 3.11")
     needs(PINNED)
     needs(OLDER)
     with own_tmp("updated") as tmp:
-        yield update_copy(copy_project(tmp / "project"))
+        copy = copy_project(tmp / "project")
+        before = tree_digest(copy)
+        _, gated = update_copy(copy, accept=False)
+        after = {name: digest for name, digest in tree_digest(copy).items() if not name.startswith("build/")}
+        _, accepted = update_copy(copy)
+        yield Runs(copy, gated, after == before, accepted)
 
 
-def update_copy(copy: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
+@pytest.fixture(scope="module")
+def updated(runs: Runs) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The copy after the accepted update, and that run."""
+    return runs.copy, runs.accepted
+
+
+def update_copy(copy: Path, *, accept: bool = True) -> tuple[Path, subprocess.CompletedProcess[str]]:
     command = [PYTHON, "-m", "scripts.update_spec", "--root", str(copy), str(OLDER)]
     command += ["--commit", OLDER_COMMIT, "--date", "2026-03-21"]
+    command += ["--accept-breakage"] if accept else []
     result = subprocess.run(  # noqa: S603 (our own interpreter and arguments)
         command,
         cwd=copy,
         env=child_env(copy, CARECLOUD_SPEC=str(PINNED)),
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=480,
         check=False,
     )
     print(result.stdout, result.stderr)
@@ -316,7 +349,7 @@ def test_slow_update_to_the_older_spec(updated: tuple[Path, subprocess.Completed
         "- **BREAKING** `GET /audiences/{audience_id}` (getAudience) removed",
         "- `GET /target-groups` (getTargetGroups) added",
         "- `POST /customers` (postCustomer)\n  - **BREAKING** removed field `referral_code`",
-        "  - **BREAKING** removed query parameter `text_id[]`",
+        "  - **BREAKING** removed query parameter `text_id`",
         "  - **BREAKING** removed request field `type`: value `referral_code`",
         # a change to a shared schema is one line listing the operations it shows in
         "- **BREAKING** removed `#/components/schemas/MessageTemplate` field `icon_url` — in 2 operations "
@@ -341,6 +374,31 @@ def test_slow_update_to_the_older_spec(updated: tuple[Path, subprocess.Completed
     changelog = (copy / "CHANGELOG.md").read_text(encoding="utf-8")
     assert changelog.startswith("# Changelog\n\n## Unreleased: CareCloud API spec fbd908f, 2026-03-21")
     assert "- **BREAKING** `GET /audiences` (getAudiences) removed" in changelog
+
+
+def test_slow_gate_stops_an_update_whose_examples_or_types_break(runs: Runs) -> None:
+    # issue 22, item 5: this used to exit 0 with a report that said nothing about either
+    result = runs.gated
+    assert result.returncode == update_spec.EXIT_GATE, result.stdout + result.stderr
+    assert runs.unchanged_by_the_gate  # only the report (build/) was written
+    report = (runs.copy / "build" / "spec-update" / "CHANGES.md").read_text(encoding="utf-8")
+    gate = report[report.index("## Gate") : report.index("| Section |")]
+    assert "**Failed: " in gate
+    # hand-written code that uses what the spec removed, named by file, line and error
+    assert "carecloud_async/workflows/signup.py:" in gate
+    assert 'Unexpected keyword argument "referral_code" for "PostCustomerBody"' in gate
+    # examples that do not parse: model, field path, problem, value, and the operations
+    assert (
+        "- `BadRequestErrorBody.error.detail` is null, and the spec does not allow null there; value `null`: " in gate
+    )
+    assert "`GET /agreements 400` (built)" in gate
+    details = json.loads((runs.copy / "build" / "spec-update" / "GATE.json").read_text(encoding="utf-8"))
+    assert details["type_errors"]
+    assert len(details["example_failures"]) > 100
+    assert "--accept-breakage" in result.stdout
+    # accepted: the update goes through, and its report keeps the gate's findings
+    assert runs.accepted.returncode == 0, runs.accepted.stdout + runs.accepted.stderr
+    assert "(accepted with --accept-breakage)" in runs.accepted.stdout
 
 
 def test_slow_update_records_the_new_spec(updated: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -376,7 +434,9 @@ def test_slow_updated_package_imports(updated: tuple[Path, subprocess.CompletedP
         [PYTHON, "-c", code], cwd=copy, env=child_env(copy), capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "321"
+    older = update_spec.validate(OLDER)
+    operations = sum(1 for item in older["paths"].values() for method in item if method in normalise.HTTP_METHODS)
+    assert result.stdout.strip() == str(operations)  # every operation of that spec (321), none other
 
 
 def test_slow_update_again_is_unchanged(updated: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -431,3 +491,155 @@ def test_slow_layer_unit_tests_against_the_updated_package(
         return
     assert result.returncode in (1, 2), result.stdout[-3000:] + result.stderr[-3000:]
     assert failing, "pytest failed without a list of failing tests:\n" + result.stdout[-3000:]
+
+
+# --------------------------------------------------------------------------- the gate (issue 22, item 5)
+
+SMALL_SPEC: dict[str, Any] = {
+    "openapi": "3.0.2",
+    "info": {"title": "small", "version": "1"},
+    "paths": {
+        "/items": {
+            "get": {
+                "operationId": "getItems",
+                "tags": ["Items"],
+                "responses": {
+                    "200": {
+                        "description": "ok",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "data": {
+                                            "type": "object",
+                                            "properties": {
+                                                "items": {
+                                                    "type": "array",
+                                                    "items": {"$ref": "#/components/schemas/Item"},
+                                                },
+                                                "total_items": {"type": "integer", "example": 1},
+                                            },
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
+        "/items/{item_id}": {
+            "get": {
+                "operationId": "getItem",
+                "tags": ["Items"],
+                "parameters": [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {
+                        "description": "ok",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Item"},
+                                "examples": {
+                                    "fine": {"value": {"item_id": "i1", "tags": ["a"], "note": "n"}},
+                                    "odd": {"value": {"item_id": "i2", "tags": {"0": "a"}}},
+                                },
+                            }
+                        },
+                    }
+                },
+            }
+        },
+    },
+    "components": {
+        "schemas": {
+            "Item": {
+                "type": "object",
+                "required": ["item_id"],
+                "properties": {
+                    "item_id": {"type": "string", "example": "i1"},
+                    "tags": {"type": "array", "items": {"type": "string"}, "default": False},
+                    "note": {"type": "string", "example": "n"},
+                },
+            },
+            "Note": {
+                "type": "object",
+                "properties": {
+                    "text": {"type": "string", "example": None},
+                    "item": {"$ref": "#/components/schemas/Item"},
+                },
+                "example": {"text": "t", "item": {"item_id": 5}},
+            },
+            "Tag": {"type": "object", "properties": {"label": {"type": "string", "example": None}}},
+        }
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def small_package() -> Iterator[Path]:
+    """The package generated from SMALL_SPEC, and its normalised spec, in a directory of their own."""
+    if sys.version_info < (3, 11):
+        pytest.skip("openapi-python-client 0.29.1 needs Python 3.11")
+    from scripts import generate
+
+    with own_tmp("small") as tmp:
+        spec = tmp / "small.json"
+        spec.write_text(json.dumps(SMALL_SPEC), encoding="utf-8")
+        yield generate.build(spec, tmp / "out", verbose=False).parent
+
+
+def test_every_example_of_a_small_spec_is_parsed_and_each_failure_named(small_package: Path) -> None:
+    spec = json.loads((small_package / "openapi.normalised.json").read_text(encoding="utf-8"))
+    from scripts import spec_examples
+
+    examples = spec_examples.collect(spec)
+    assert {(e.where, e.source) for e in examples} == {
+        ("GET /items 200", "built"),
+        ("GET /items/{item_id} 200", "examples.fine"),
+        ("GET /items/{item_id} 200", "examples.odd"),
+        ("schema Item", "built"),
+        ("schema Note", "example"),
+        ("schema Note", "built"),
+        ("schema Tag", "built"),
+    }
+    # Prism's body: each property's example, else its default
+    assert spec_examples.prism_value(spec, spec["components"]["schemas"]["Item"]) == {
+        "item_id": "i1",
+        "tags": False,
+        "note": "n",
+    }
+    total, failures = update_spec.check_examples(small_package / "openapi.normalised.json", small_package, MAIN)
+    assert total == 7
+    lines = sorted(f"{f['where']} ({f['source']}): {f['location']} {f['problem']}; {f['value']}" for f in failures)
+    assert lines == [
+        # an array property with default: false, as Prism serves it
+        "GET /items 200 (built): GetItemsResponse200.data.items[0].tags is a boolean where the spec says array; false",
+        # an explicit example of the operation
+        'GET /items/{item_id} 200 (examples.odd): Item.tags is an object where the spec says array; {"0": "a"}',
+        "schema Item (built): Item.tags is a boolean where the spec says array; false",
+        # a schema example
+        "schema Note (built): Note.item.item_id is an integer where the spec says string; 5",
+        "schema Note (example): Note.item.item_id is an integer where the spec says string; 5",
+        # example: null on a field not marked nullable
+        "schema Tag (built): Tag.label is null, and the spec does not allow null there; null",
+    ]
+
+
+def test_the_gate_renders_each_failure_and_the_type_errors() -> None:
+    gate = update_spec.Gate(
+        examples=10,
+        example_failures=[
+            {"where": "GET /x 200", "source": "example", "location": "X.a[0]", "problem": "is null", "value": "null"}
+        ],
+        type_errors=['carecloud_async/workflows/cards.py:139: error: Unexpected keyword argument "card_number"'],
+        type_check="mypy --strict",
+    )
+    text = gate.render()
+    assert gate.failed
+    assert "**Failed: 1 examples of the new spec do not parse" in text
+    assert "- `X.a[0]` is null; value `null`: `GET /x 200` (example)" in text
+    assert '- `carecloud_async/workflows/cards.py:139: error: Unexpected keyword argument "card_number"`' in text
+    assert "--accept-breakage" in text
+    passed = update_spec.Gate(examples=10, type_check="mypy --strict").render()
+    assert "Passed: all 10 examples" in passed

@@ -1100,7 +1100,7 @@ async def test_sync_reports_an_invalid_item_after_the_batches_already_stored(
     with pytest.raises(BatchSyncError, match="an item is invalid") as caught:
         await sync_products(cc, rows, batch_size=2)
     assert isinstance(caught.value.__cause__, RequestValidationError)
-    assert "item 2 is not a valid ProductBatch: missing 'name'" in str(caught.value)
+    assert "item 2 is not a valid ProductBatch: ProductBatch.name is missing" in str(caught.value)
     assert caught.value.summary == BatchSummary(batches_sent=1, items_sent=2)
     assert route.call_count == 1
 

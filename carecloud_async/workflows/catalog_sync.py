@@ -232,7 +232,10 @@ def _as_models(batch: list[Any], model: type[M], parse: Callable[[Mapping[str, A
             try:
                 models.append(parse(item))
             except (KeyError, TypeError, ValueError) as exc:
-                problem = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+                # a ResponseParseError (also a KeyError for a missing field) names the field itself
+                problem = (
+                    f"missing {exc}" if isinstance(exc, KeyError) and not isinstance(exc, ValueError) else str(exc)
+                )
                 raise RequestValidationError(f"item {index} is not a valid {model.__name__}: {problem}") from None
         else:
             kind = type(item).__name__

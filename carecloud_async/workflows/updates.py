@@ -333,7 +333,9 @@ def _apply(target: UpdatableResource, before: dict[str, Any], changes: RecordCha
         try:
             return target.write_model.from_dict(data)  # type: ignore[attr-defined]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            problem = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            # a ResponseParseError (also a KeyError for a missing field) names the field itself
+            missing = isinstance(exc, KeyError) and not isinstance(exc, ValueError)
+            problem = f"missing field {exc}" if missing else str(exc)
             raise RequestValidationError(
                 f"the changed record does not fit {where}: {problem}; check the values given; nothing was sent"
             ) from None

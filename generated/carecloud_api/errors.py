@@ -4,6 +4,8 @@
 
 import httpx
 
+from . import parsing
+
 
 class UnexpectedStatus(Exception):
     """Raised by api functions when the response status an undocumented status and Client.raise_on_unexpected_status is True"""
@@ -28,24 +30,33 @@ class ErrorStatus(Exception):
         super().__init__(f"HTTP {response.status_code} for {response.request.method}")
 
 
-#: What parsing a 2xx body may raise when the body does not fit the model; ``call()`` turns exactly
-#: these into :class:`UnparseableResponse` (a fuzzed test holds every model to it).
+#: What parsing a 2xx body may raise when the body does not fit the model: every model's
+#: ``from_dict`` raises :class:`parsing.ResponseParseError` (a ``ValueError``); the others stay for
+#: bodies parsed without a model. ``call()`` turns exactly these into :class:`UnparseableResponse`.
 PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
 
 
-class UnparseableResponse(Exception):
+class UnparseableResponse(parsing.ResponseParseError):
     """Raised by the ``call()`` functions when a 2xx body does not fit the spec's model.
 
-    ``response`` is the read ``httpx.Response``; ``__cause__`` the parsing error (for a missing
-    required field, a ``KeyError`` naming it).
+    A :class:`parsing.ResponseParseError` (so a ``ValueError``) with the same model, field path,
+    reason and value type, plus ``response``, the read ``httpx.Response``. ``error`` (also the
+    ``__cause__``) is the error parsing raised.
     """
 
     def __init__(self, response: httpx.Response, error: Exception):
         self.response = response
         self.error = error
-        super().__init__(
-            f"HTTP {response.status_code} body does not fit the model: {type(error).__name__}: {error}"
-        )
+        if isinstance(error, parsing.ResponseParseError):
+            super().__init__(error.model, error.path, error.reason, error.value)
+            self.field_model = error.field_model
+            self.value_type = error.value_type
+        else:
+            super().__init__("the response", (), f"does not fit the model ({type(error).__name__})", None)
+        self.args = (f"HTTP {response.status_code} body: {self.message}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 __all__ = ["PARSE_ERRORS", "ErrorStatus", "UnexpectedStatus", "UnparseableResponse"]

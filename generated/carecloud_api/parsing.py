@@ -12,11 +12,18 @@ standard library. :func:`set_json_decoder` picks one explicitly (the benchmark c
     >>> parsing.loads(b'{"a": 1}')
     {'a': 1}
 
+Parse errors: a body that does not fit its model raises :class:`ResponseParseError` (a
+``ValueError``) from every entry point: a model's ``from_dict``, the generated ``sync``,
+``sync_detailed``, ``asyncio``, ``asyncio_detailed`` and ``call`` functions (``call()`` raises its
+subclass ``errors.UnparseableResponse``, carecloud_async's ``CareCloud.call`` its subclass
+``carecloud_async.ResponseParseError``). It names the model, the field path (list indexes
+included) and the JSON type of the value found, never the value.
+
 Nulls: the spec marks four fields ``nullable``, while the server has sent null in others. By
 default a null in any field parses as ``None`` (the field's annotation may not say so: read a
 field that can be null with ``is None`` in mind). In strict mode, for tests that hold the server
 to the spec, a null in a field the spec does not mark nullable raises :class:`NullNotAllowed`
-(a ``ValueError``; ``call()`` turns it into ``errors.UnparseableResponse``)::
+(a :class:`ResponseParseError`)::
 
     >>> from carecloud_api.models import PersonalInformation
     >>> PersonalInformation.from_dict({"language_id": "en", "first_name": None}).first_name is None
@@ -26,6 +33,33 @@ to the spec, a null in a field the spec does not mark nullable raises :class:`Nu
     Traceback (most recent call last):
     ...
     carecloud_api.parsing.NullNotAllowed: PersonalInformation.first_name is null, and the spec does not allow null there
+
+Odd values: by default, values the server sends that the spec does not describe are tolerated the
+way the vendor's PHP client reads them, and the value as it came stays reachable in the model's
+``raw_values`` (:func:`raw_values`); strict mode refuses each with a :class:`ResponseParseError`
+naming the field and the value's type:
+
+- a date field: an empty or zero date (``""``, ``"0000-00-00"``) is None; a date-time
+  (``"1985-02-12T00:00:00"``) gives its date;
+- an int enum field holding a numeric string (``"1"``) gives that member (a string enum holding a
+  number, the member of its text);
+- a string field holding a number (an int ``customer_id``, a millisecond timestamp in
+  ``last_change``) holds its decimal text;
+- an array holding null items keeps the other items (nulls are dropped);
+- an array field holding ``{}`` or ``""`` (PHP's empty array, or nothing) is an empty list.
+
+What has no consistent reading (a boolean or an object in a string field, a date that is no date,
+a non-empty object where an array is expected, a string that is no number in an int enum) is a
+:class:`ResponseParseError` in both modes::
+
+    >>> info = PersonalInformation.from_dict({"language_id": "en", "birthdate": "1985-02-12T00:00:00"})
+    >>> info.birthdate, info.raw_values
+    (datetime.date(1985, 2, 12), {'birthdate': '1985-02-12T00:00:00'})
+    >>> with parsing.strict():
+    ...     PersonalInformation.from_dict({"language_id": "en", "birthdate": "0000-00-00"})
+    Traceback (most recent call last):
+    ...
+    carecloud_api.parsing.ResponseParseError: PersonalInformation.birthdate is a zero date string where the spec says date
 
 The switch is a ``ContextVar``: it follows the task (and its child tasks) that set it, so one
 strict client or test does not change parsing for others running in the same process.
@@ -47,9 +81,11 @@ command does for the commands it runs::
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gc
 import json
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -59,7 +95,8 @@ try:
 except ImportError:  # the optional extra is not installed
     _orjson = None
 
-#: Strict null checking for the current context (default off: nulls parse as None).
+#: Strict parsing for the current context (default off: stray nulls parse as None, odd values are
+#: tolerated). The name is older than the odd values: it switches both.
 strict_nulls: ContextVar[bool] = ContextVar("carecloud_api_strict_nulls", default=False)
 #: How many :func:`strict` blocks are open in the process, in any context. Models read this plain
 #: counter first and the ContextVar only when it is not zero: the common case costs one lookup.
@@ -79,7 +116,9 @@ _gc_enable = gc.enable
 
 
 def parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
-    """``from_dict(loads(content))``: how every generated ``call()`` parses a JSON success body.
+    """``from_dict(loads(content))``: how every generated function parses a JSON body.
+
+    A body that is not JSON, or does not fit the model, raises :class:`ResponseParseError`.
 
     With :func:`set_gc_pause` on and the collector enabled, the collector is paused for the two
     steps and enabled again after them, also when they raise. A collector the application has
@@ -88,10 +127,25 @@ def parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
     if gc_pause and _gc_isenabled():
         _gc_disable()
         try:
-            return from_dict(loads(content))
+            try:
+                data = loads(content)
+            except ValueError as exc:  # json's and orjson's JSONDecodeError are ValueErrors
+                raise _not_json(from_dict, exc) from exc
+            return from_dict(data)
         finally:
             _gc_enable()
-    return from_dict(loads(content))
+    try:
+        data = loads(content)
+    except ValueError as exc:
+        raise _not_json(from_dict, exc) from exc
+    return from_dict(data)
+
+
+def _not_json(from_dict: Callable[[Any], Any], error: ValueError) -> ResponseParseError:
+    model = getattr(getattr(from_dict, "__self__", None), "__name__", "the response")
+    failure = ResponseParseError(model, (), f"body is not JSON ({type(error).__name__}: {error})", None)
+    failure.value_type = "bytes"
+    return failure
 
 
 def set_gc_pause(enabled: bool) -> bool:
@@ -147,13 +201,107 @@ class UnknownFields:
         self._slot.__delete__(model)
 
 
-class NullNotAllowed(ValueError):
+_JSON_TYPES = {
+    type(None): "null",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of ``value``'s type (``"string"``, ``"integer"``, ``"array"``, ...), for messages."""
+    found = _JSON_TYPES.get(type(value))
+    if found is not None:
+        return found
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    return type(value).__name__
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+class ResponseParseError(ValueError):
+    """A response body does not fit the generated model: raised by ``from_dict`` and every generated function.
+
+    ``model`` is the class parsing started from (the outermost one), ``path`` the field path below
+    it (field names, and list indexes as ints), ``field_model`` the class that declares the field,
+    ``value_type`` the JSON type of the value found (``"string"``, ``"null"``, ...) and ``reason``
+    what is wrong. The message names all of them and never the value itself (it may be personal
+    data); the value is kept in ``value`` for programs. A ``ValueError``, so ``except ValueError``
+    code written before this class still catches it::
+
+        >>> from carecloud_api.models import Customer
+        >>> try:
+        ...     Customer.from_dict({"customer_id": "c1", "personal_information": {"language_id": "en", "birthdate": "soon"}})
+        ... except ResponseParseError as exc:
+        ...     print(exc)
+        ...     print(exc.path, exc.field_model, exc.value_type)
+        Customer.personal_information.birthdate is a string that is not a date (YYYY-MM-DD)
+        ('personal_information', 'birthdate') PersonalInformation string
+    """
+
+    def __init__(self, model: str, path: tuple[str | int, ...], reason: str, value: Any = None):
+        self.model = model
+        self.field_model = model
+        self.path = path
+        self.reason = reason
+        self.value = value
+        self.value_type = json_type(value)
+        super().__init__(self.message)
+
+    @property
+    def location(self) -> str:
+        """``Model.field[2].subfield``: where the value is, from the outermost model."""
+        text = self.model
+        for part in self.path:
+            text += f"[{part}]" if isinstance(part, int) else f".{part}"
+        return text
+
+    @property
+    def message(self) -> str:
+        """The location and the reason (the same text as ``str()``)."""
+        return f"{self.location} {self.reason}"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+    def within(self, model: str, *path: str | int) -> ResponseParseError:
+        """This error seen from ``model``, which holds the value at ``path``: the path grows in front."""
+        self.model = model
+        self.path = (*path, *self.path)
+        self.args = (self.message,)
+        return self
+
+
+class NullNotAllowed(ResponseParseError):
     """Strict mode: a response field holds null where the spec does not allow it."""
 
     def __init__(self, model: str, field: str):
-        self.model = model
-        self.field = field
-        super().__init__(f"{model}.{field} is null, and the spec does not allow null there")
+        super().__init__(model, (field,), "is null, and the spec does not allow null there", None)
+
+    @property
+    def field(self) -> str:
+        """The field that holds the null (its name in the model that declares it)."""
+        return str(self.path[-1]) if self.path else ""
+
+
+class MissingField(ResponseParseError, KeyError):
+    """A required field is absent. Also a ``KeyError``, as ``from_dict`` raised before this class."""
+
+    def __init__(self, model: str, field: str):
+        super().__init__(model, (field,), "is missing, and the spec requires it", None)
+        self.value_type = "missing"
 
 
 def refuse_nulls(model: str, src: Mapping[str, Any], not_nullable: frozenset[str]) -> None:
@@ -163,9 +311,278 @@ def refuse_nulls(model: str, src: Mapping[str, Any], not_nullable: frozenset[str
             raise NullNotAllowed(model, key)
 
 
+def is_strict() -> bool:
+    """True inside :func:`strict` (this context or a task it started)."""
+    return bool(strict_in_use) and strict_nulls.get()
+
+
+# -- Odd values: what the server sends that the spec does not say, tolerated as the vendor's PHP
+# client does unless strict mode is on. Every function below runs only off the fast path: the
+# generated from_dict calls one when a value is not what the spec says (a string field holding an
+# int, a date that does not parse, a list holding a null, ...).
+
+_raw_lock = threading.Lock()
+# id(model) -> (weak reference to the model, {field: the value as it came}). A side table, not an
+# attribute: models are slotted attrs classes and a new slot would show in attrs.fields().
+_raw: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def _forget(model_id: int) -> Callable[[Any], None]:
+    def forget(_ref: Any) -> None:
+        with _raw_lock:
+            _raw.pop(model_id, None)
+
+    return forget
+
+
+def raw_values(model: object) -> dict[str, Any]:
+    """The fields of ``model`` whose value parsing tolerated, mapped to the value as it came.
+
+    Empty for a model whose values all fit the spec. Every model also has it as ``raw_values``::
+
+        >>> from carecloud_api.models import PersonalInformation
+        >>> info = PersonalInformation.from_dict({"language_id": "en", "birthdate": "0000-00-00"})
+        >>> info.birthdate is None, info.raw_values
+        (True, {'birthdate': '0000-00-00'})
+    """
+    entry = _raw.get(id(model))
+    if entry is None or entry[0]() is not model:
+        return {}
+    return entry[1]
+
+
+def _tolerate(model: object, field: str, value: Any, reason: str, result: Any) -> Any:
+    """Keep ``value`` reachable through :func:`raw_values` and return ``result``, or raise in strict mode."""
+    if is_strict():
+        raise ResponseParseError(type(model).__name__, (field,), reason, value)
+    key = id(model)
+    with _raw_lock:
+        entry = _raw.get(key)
+        if entry is None or entry[0]() is not model:
+            entry = (weakref.ref(model, _forget(key)), {})
+            _raw[key] = entry
+        entry[1][field] = value
+    return result
+
+
+def _date_prefix(value: str) -> datetime.date | None:
+    """The date of a date-time string (``1985-02-12T00:00:00``, ``1985-02-12 10:00:00.5``), else None."""
+    if len(value) <= 10 or value[10] not in "T ":
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace(" ", "T", 1))
+    except ValueError:
+        return None
+    return moment.date()
+
+
+_ZERO_DATES = frozenset(("", "0000-00-00", "0000-00-00 00:00:00", "0000-00-00T00:00:00"))
+
+
+def odd_date(model: object, field: str, value: Any) -> datetime.date | None:
+    """A date field whose value ``date.fromisoformat`` refused.
+
+    Tolerated (strict mode refuses each): an empty or zero date (``""``, ``"0000-00-00"``) is
+    None, a date-time gives its date. Anything else is a :class:`ResponseParseError`.
+    """
+    if isinstance(value, str):
+        if value.strip() in _ZERO_DATES:
+            return _tolerate(
+                model,
+                field,
+                value,
+                "is an empty string where the spec says date"
+                if not value.strip()
+                else "is a zero date string where the spec says date",
+                None,
+            )  # type: ignore[no-any-return]
+        day = _date_prefix(value)
+        if day is not None:
+            return _tolerate(model, field, value, "is a date-time string where the spec says date", day)  # type: ignore[no-any-return]
+        raise ResponseParseError(
+            type(model).__name__, (field,), "is a string that is not a date (YYYY-MM-DD)", value
+        )
+    raise ResponseParseError(
+        type(model).__name__, (field,), f"is {_article(json_type(value))} where the spec says date", value
+    )
+
+
+def odd_text(model: object, field: str, value: Any) -> Any:
+    """A string field holding something else (never None or UNSET: the caller checks).
+
+    A number (an int ``customer_id``, a millisecond timestamp in ``last_change``) becomes its
+    decimal text, as PHP prints it; strict mode refuses it. A boolean, object or array has no
+    text that would be right: a :class:`ResponseParseError` in both modes.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = str(value) if isinstance(value, int) or not value.is_integer() else str(int(value))
+        return _tolerate(
+            model, field, value, f"is {_article(json_type(value))} where the spec says string", text
+        )
+    if isinstance(value, str):  # a str subclass
+        return str(value)
+    raise ResponseParseError(
+        type(model).__name__, (field,), f"is {_article(json_type(value))} where the spec says string", value
+    )
+
+
+def not_a_list(model: object, field: str, value: Any) -> list[Any]:
+    """An array field holding something else (never None or UNSET: the caller checks).
+
+    ``{}`` and ``""`` (how PHP encodes an empty array or nothing) are an empty list; strict mode
+    refuses them. Anything else is a :class:`ResponseParseError`.
+    """
+    if isinstance(value, list):  # a list subclass
+        return list(value)
+    if (isinstance(value, dict) and not value) or value == "":
+        return _tolerate(model, field, value, f"is an empty {json_type(value)} where the spec says array", [])  # type: ignore[no-any-return]
+    raise ResponseParseError(
+        type(model).__name__, (field,), f"is {_article(json_type(value))} where the spec says array", value
+    )
+
+
+def plain_items(model: object, field: str, value: Any) -> list[Any]:
+    """An array of plain items (strings, numbers) that is not a list or holds a null."""
+    items = value if isinstance(value, list) else not_a_list(model, field, value)
+    if any(item is None for item in items):
+        return _drop_nulls(model, field, value, items)
+    return items
+
+
+def _drop_nulls(model: object, field: str, value: Any, items: list[Any]) -> list[Any]:
+    if is_strict():
+        index = next(i for i, item in enumerate(items) if item is None)
+        raise ResponseParseError(
+            type(model).__name__, (field, index), "is null, and the spec does not allow null items", None
+        )
+    return _tolerate(model, field, value, "holds null items", [item for item in items if item is not None])  # type: ignore[no-any-return]
+
+
+def parse_items(
+    model: object, field: str, value: list[Any], parse_item: Callable[[Any], Any], error: Exception
+) -> list[Any]:
+    """An array of models or enum values whose one-pass parse raised ``error``: item by item.
+
+    Null items are dropped (the list keeps the items that parsed; :func:`raw_values` has the list
+    as it came); strict mode refuses them. Any other item that does not parse is a
+    :class:`ResponseParseError` whose path holds its index.
+    """
+    kept: list[Any] = []
+    nulls = False
+    for index, item in enumerate(value):
+        if item is None:
+            if is_strict():
+                raise ResponseParseError(
+                    type(model).__name__,
+                    (field, index),
+                    "is null, and the spec does not allow null items",
+                    None,
+                )
+            nulls = True
+            continue
+        try:
+            kept.append(parse_item(item))
+        except ResponseParseError as exc:
+            raise exc.within(type(model).__name__, field, index) from None
+        except Exception as exc:
+            raise ResponseParseError(type(model).__name__, (field, index), _failure(exc, item), item) from exc
+    if not nulls:  # the one-pass parse failed on something the item-wise pass accepts
+        raise ResponseParseError(type(model).__name__, (field,), _failure(error, value), value) from error
+    return _tolerate(model, field, value, "holds null items", kept)  # type: ignore[no-any-return]
+
+
+def odd_enum(model: object, field: str, enum: Any, value: Any) -> Any:
+    """An enum field whose value is not one of the enum's values as they are.
+
+    A numeric string for an int enum (``state: "1"``) gives that member, and a number for a
+    string enum the member of its text; strict mode refuses both. A value of the right type the
+    spec does not list is kept as the enum's ``UNKNOWN`` member (forward compatibility, in both
+    modes); anything else is a :class:`ResponseParseError`.
+    """
+    members = enum._value2member_map_
+    if issubclass(enum, int):
+        if isinstance(value, str) and value.strip().lstrip("-+").isdigit():
+            number = int(value)
+            member = members.get(number)
+            # a number the spec does not list: the UNKNOWN member, as for an integer
+            return _tolerate(
+                model,
+                field,
+                value,
+                "is a numeric string where the spec says integer",
+                member if member is not None else enum(number),
+            )
+    elif isinstance(value, int) and not isinstance(value, bool):
+        member = members.get(str(value))
+        if member is not None:
+            return _tolerate(model, field, value, "is an integer where the spec says string", member)
+    try:
+        return enum(value)
+    except (ValueError, TypeError) as exc:
+        kind = "integer" if issubclass(enum, int) else "string"
+        raise ResponseParseError(
+            type(model).__name__,
+            (field,),
+            f"is {_article(json_type(value))} where the spec says {kind} ({enum.__name__})",
+            value,
+        ) from exc
+
+
+def enum_item(model: object, field: str, enum: Any) -> Callable[[Any], Any]:
+    """The item parser of an array of enum values, for :func:`parse_items`."""
+    members = enum._value2member_map_
+
+    def parse(item: Any) -> Any:
+        member = members.get(item) if isinstance(item, (int, str)) else None
+        return member if member is not None else odd_enum(model, field, enum, item)
+
+    return parse
+
+
+def _failure(error: BaseException, value: Any) -> str:
+    if isinstance(error, KeyError) and isinstance(value, Mapping):
+        return (
+            f"has no {error.args[0]!r} field, and the spec requires it"
+            if error.args
+            else "misses a required field"
+        )
+    if not isinstance(value, Mapping) and isinstance(error, (AttributeError, TypeError)):
+        return f"is {_article(json_type(value))} where the spec says object"
+    return f"does not fit the model ({type(error).__name__})"
+
+
+def field_failed(model: object, field: str, value: Any, error: Exception) -> ResponseParseError:
+    """The error to raise when parsing ``value`` into ``field`` of ``model`` raised ``error``."""
+    if isinstance(error, ResponseParseError):
+        return error.within(type(model).__name__, field)
+    failure = ResponseParseError(type(model).__name__, (field,), _failure(error, value), value)
+    failure.__cause__ = error
+    return failure
+
+
+def model_failed(model: str, src: Any, error: Exception) -> ResponseParseError:
+    """The error to raise when ``Model.from_dict(src)`` raised ``error`` outside any one field."""
+    if isinstance(error, ResponseParseError):
+        return error
+    if not isinstance(src, Mapping):
+        failure = ResponseParseError(
+            model, (), f"is {_article(json_type(src))} where the spec says object", src
+        )
+    elif isinstance(error, KeyError) and error.args:
+        failure = MissingField(model, str(error.args[0]))
+    else:
+        failure = ResponseParseError(model, (), f"does not fit the model ({type(error).__name__})", src)
+    failure.__cause__ = error
+    return failure
+
+
 @contextlib.contextmanager
 def strict() -> Iterator[None]:
-    """Enforce the spec's nulls inside the block (this context and the tasks it starts)."""
+    """Hold responses to the spec inside the block (this context and the tasks it starts).
+
+    A null the spec does not allow, and every odd value the default tolerates, raise
+    :class:`ResponseParseError`.
+    """
     global strict_in_use  # noqa: PLW0603 (the process-wide counter described above)
     with _in_use_lock:
         strict_in_use += 1
@@ -192,11 +609,25 @@ def set_json_decoder(decoder: Callable[[bytes], Any] | None) -> None:
 
 
 __all__ = [
+    "MissingField",
     "NullNotAllowed",
+    "ResponseParseError",
     "UnknownFields",
+    "enum_item",
+    "field_failed",
     "gc_pause",
+    "is_strict",
+    "json_type",
     "loads",
+    "model_failed",
+    "not_a_list",
+    "odd_date",
+    "odd_enum",
+    "odd_text",
     "parse",
+    "parse_items",
+    "plain_items",
+    "raw_values",
     "refuse_nulls",
     "set_gc_pause",
     "set_json_decoder",

@@ -124,70 +124,106 @@ class Address:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_address1,
-                    _r_address2,
-                    _r_address3,
-                    _r_address4,
-                    _r_address5,
-                    _r_address6,
-                    _r_address7,
-                    _r_zip_,
-                    _r_city,
-                    _r_country_code,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_address1 = _src.get("address1", UNSET)
-            _r_address2 = _src.get("address2", UNSET)
-            _r_address3 = _src.get("address3", UNSET)
-            _r_address4 = _src.get("address4", UNSET)
-            _r_address5 = _src.get("address5", UNSET)
-            _r_address6 = _src.get("address6", UNSET)
-            _r_address7 = _src.get("address7", UNSET)
-            _r_zip_ = _src.get("zip", UNSET)
-            _r_city = _src.get("city", UNSET)
-            _r_country_code = _src.get("country_code", UNSET)
-        _self.address1 = _r_address1
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_address1,
+                        _r_address2,
+                        _r_address3,
+                        _r_address4,
+                        _r_address5,
+                        _r_address6,
+                        _r_address7,
+                        _r_zip_,
+                        _r_city,
+                        _r_country_code,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_address1 = _src.get("address1", UNSET)
+                _r_address2 = _src.get("address2", UNSET)
+                _r_address3 = _src.get("address3", UNSET)
+                _r_address4 = _src.get("address4", UNSET)
+                _r_address5 = _src.get("address5", UNSET)
+                _r_address6 = _src.get("address6", UNSET)
+                _r_address7 = _src.get("address7", UNSET)
+                _r_zip_ = _src.get("zip", UNSET)
+                _r_city = _src.get("city", UNSET)
+                _r_country_code = _src.get("country_code", UNSET)
+            if _r_address1.__class__ is not str and _r_address1 is not UNSET and _r_address1 is not None:
+                _r_address1 = _null_policy.odd_text(_self, "address1", _r_address1)
+            _self.address1 = _r_address1
 
-        _self.address2 = _r_address2
+            if _r_address2.__class__ is not str and _r_address2 is not UNSET and _r_address2 is not None:
+                _r_address2 = _null_policy.odd_text(_self, "address2", _r_address2)
+            _self.address2 = _r_address2
 
-        _self.address3 = _r_address3
+            if _r_address3.__class__ is not str and _r_address3 is not UNSET and _r_address3 is not None:
+                _r_address3 = _null_policy.odd_text(_self, "address3", _r_address3)
+            _self.address3 = _r_address3
 
-        _self.address4 = _r_address4
+            if _r_address4.__class__ is not str and _r_address4 is not UNSET and _r_address4 is not None:
+                _r_address4 = _null_policy.odd_text(_self, "address4", _r_address4)
+            _self.address4 = _r_address4
 
-        _self.address5 = _r_address5
+            if _r_address5.__class__ is not str and _r_address5 is not UNSET and _r_address5 is not None:
+                _r_address5 = _null_policy.odd_text(_self, "address5", _r_address5)
+            _self.address5 = _r_address5
 
-        _self.address6 = _r_address6
+            if _r_address6.__class__ is not str and _r_address6 is not UNSET and _r_address6 is not None:
+                _r_address6 = _null_policy.odd_text(_self, "address6", _r_address6)
+            _self.address6 = _r_address6
 
-        _self.address7 = _r_address7
+            if _r_address7.__class__ is not str and _r_address7 is not UNSET and _r_address7 is not None:
+                _r_address7 = _null_policy.odd_text(_self, "address7", _r_address7)
+            _self.address7 = _r_address7
 
-        _self.zip_ = _r_zip_
+            if _r_zip_.__class__ is not str and _r_zip_ is not UNSET and _r_zip_ is not None:
+                _r_zip_ = _null_policy.odd_text(_self, "zip", _r_zip_)
+            _self.zip_ = _r_zip_
 
-        _self.city = _r_city
+            if _r_city.__class__ is not str and _r_city is not UNSET and _r_city is not None:
+                _r_city = _null_policy.odd_text(_self, "city", _r_city)
+            _self.city = _r_city
 
-        _self.country_code = _r_country_code
+            if (
+                _r_country_code.__class__ is not str
+                and _r_country_code is not UNSET
+                and _r_country_code is not None
+            ):
+                _r_country_code = _null_policy.odd_text(_self, "country_code", _r_country_code)
+            _self.country_code = _r_country_code
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Address", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Address", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Address", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

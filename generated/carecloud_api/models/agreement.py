@@ -125,71 +125,91 @@ class Agreement:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_agreement_gtc,
-                    _r_agreement_profiling,
-                    _r_agreement_marketing_communication,
-                    _r_custom_agreements,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_agreement_gtc = _src.get("agreement_gtc", UNSET)
-            _r_agreement_profiling = _src.get("agreement_profiling", UNSET)
-            _r_agreement_marketing_communication = _src.get("agreement_marketing_communication", UNSET)
-            _r_custom_agreements = _src.get("custom_agreements", UNSET)
-        _v = _r_agreement_gtc
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _AgreementAgreementGtc_BY_VALUE[_v]
-            except KeyError:
-                _v = AgreementAgreementGtc(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.agreement_gtc = _v
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_agreement_gtc,
+                        _r_agreement_profiling,
+                        _r_agreement_marketing_communication,
+                        _r_custom_agreements,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_agreement_gtc = _src.get("agreement_gtc", UNSET)
+                _r_agreement_profiling = _src.get("agreement_profiling", UNSET)
+                _r_agreement_marketing_communication = _src.get("agreement_marketing_communication", UNSET)
+                _r_custom_agreements = _src.get("custom_agreements", UNSET)
+            _v = _r_agreement_gtc
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _AgreementAgreementGtc_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "agreement_gtc", AgreementAgreementGtc, _v)
+            _self.agreement_gtc = _v
 
-        _v = _r_agreement_profiling
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _AgreementAgreementProfiling_BY_VALUE[_v]
-            except KeyError:
-                _v = AgreementAgreementProfiling(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.agreement_profiling = _v
+            _v = _r_agreement_profiling
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _AgreementAgreementProfiling_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "agreement_profiling", AgreementAgreementProfiling, _v)
+            _self.agreement_profiling = _v
 
-        _v = _r_agreement_marketing_communication
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _AgreementAgreementMarketingCommunication_BY_VALUE[_v]
-            except KeyError:
-                _v = AgreementAgreementMarketingCommunication(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.agreement_marketing_communication = _v
+            _v = _r_agreement_marketing_communication
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _AgreementAgreementMarketingCommunication_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(
+                        _self,
+                        "agreement_marketing_communication",
+                        AgreementAgreementMarketingCommunication,
+                        _v,
+                    )
+            _self.agreement_marketing_communication = _v
 
-        _v = _r_custom_agreements
-        if _v is not UNSET and _v is not None:
-            _v = list(map(CustomAgreements.from_dict, _v))
-        _self.custom_agreements = _v
+            _v = _r_custom_agreements
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "custom_agreements", _v)
+                try:
+                    _v = list(map(CustomAgreements.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "custom_agreements", _v, CustomAgreements.from_dict, _e
+                    )
+            _self.custom_agreements = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Agreement", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Agreement", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Agreement", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

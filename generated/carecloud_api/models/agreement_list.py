@@ -115,58 +115,102 @@ class AgreementList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_agreement_id,
-                    _r_name,
-                    _r_text,
-                    _r_withdrawal_text,
-                    _r_communication_channel_id,
-                    _r_text_id,
-                    _r_last_change,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_agreement_id = _src.get("agreement_id", UNSET)
-            _r_name = _src.get("name", UNSET)
-            _r_text = _src.get("text", UNSET)
-            _r_withdrawal_text = _src.get("withdrawal_text", UNSET)
-            _r_communication_channel_id = _src.get("communication_channel_id", UNSET)
-            _r_text_id = _src.get("text_id", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-        _self.agreement_id = _r_agreement_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_agreement_id,
+                        _r_name,
+                        _r_text,
+                        _r_withdrawal_text,
+                        _r_communication_channel_id,
+                        _r_text_id,
+                        _r_last_change,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_agreement_id = _src.get("agreement_id", UNSET)
+                _r_name = _src.get("name", UNSET)
+                _r_text = _src.get("text", UNSET)
+                _r_withdrawal_text = _src.get("withdrawal_text", UNSET)
+                _r_communication_channel_id = _src.get("communication_channel_id", UNSET)
+                _r_text_id = _src.get("text_id", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+            if (
+                _r_agreement_id.__class__ is not str
+                and _r_agreement_id is not UNSET
+                and _r_agreement_id is not None
+            ):
+                _r_agreement_id = _null_policy.odd_text(_self, "agreement_id", _r_agreement_id)
+            _self.agreement_id = _r_agreement_id
 
-        _self.name = _r_name
+            if _r_name.__class__ is not str and _r_name is not UNSET and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
 
-        _self.text = _r_text
+            if _r_text.__class__ is not str and _r_text is not UNSET and _r_text is not None:
+                _r_text = _null_policy.odd_text(_self, "text", _r_text)
+            _self.text = _r_text
 
-        _self.withdrawal_text = _r_withdrawal_text
+            if (
+                _r_withdrawal_text.__class__ is not str
+                and _r_withdrawal_text is not UNSET
+                and _r_withdrawal_text is not None
+            ):
+                _r_withdrawal_text = _null_policy.odd_text(_self, "withdrawal_text", _r_withdrawal_text)
+            _self.withdrawal_text = _r_withdrawal_text
 
-        _self.communication_channel_id = _r_communication_channel_id
+            if (
+                _r_communication_channel_id.__class__ is not str
+                and _r_communication_channel_id is not UNSET
+                and _r_communication_channel_id is not None
+            ):
+                _r_communication_channel_id = _null_policy.odd_text(
+                    _self, "communication_channel_id", _r_communication_channel_id
+                )
+            _self.communication_channel_id = _r_communication_channel_id
 
-        _self.text_id = _r_text_id
+            if _r_text_id.__class__ is not str and _r_text_id is not UNSET and _r_text_id is not None:
+                _r_text_id = _null_policy.odd_text(_self, "text_id", _r_text_id)
+            _self.text_id = _r_text_id
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("AgreementList", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("AgreementList", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("AgreementList", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

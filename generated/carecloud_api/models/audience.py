@@ -110,64 +110,106 @@ class Audience:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_name,
-                    _r_communication_channel_id,
-                    _r_state,
-                    _r_audience_id,
-                    _r_last_change,
-                    _r_created_by,
-                    _r_updated_by,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_name = _src["name"]
-            _r_communication_channel_id = _src["communication_channel_id"]
-            _r_state = _src["state"]
-            _r_audience_id = _src.get("audience_id", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_created_by = _src.get("created_by", UNSET)
-            _r_updated_by = _src.get("updated_by", UNSET)
-        _self.name = _r_name
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_name,
+                        _r_communication_channel_id,
+                        _r_state,
+                        _r_audience_id,
+                        _r_last_change,
+                        _r_created_by,
+                        _r_updated_by,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_name = _src["name"]
+                _r_communication_channel_id = _src["communication_channel_id"]
+                _r_state = _src["state"]
+                _r_audience_id = _src.get("audience_id", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_created_by = _src.get("created_by", UNSET)
+                _r_updated_by = _src.get("updated_by", UNSET)
+            if _r_name.__class__ is not str and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
 
-        _self.communication_channel_id = _r_communication_channel_id
+            if _r_communication_channel_id.__class__ is not str and _r_communication_channel_id is not None:
+                _r_communication_channel_id = _null_policy.odd_text(
+                    _self, "communication_channel_id", _r_communication_channel_id
+                )
+            _self.communication_channel_id = _r_communication_channel_id
 
-        _v = _r_state
-        if _v is not None:
-            try:
-                _v = _AudienceState_BY_VALUE[_v]
-            except KeyError:
-                _v = AudienceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not None:
+                try:
+                    _v = _AudienceState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", AudienceState, _v)
+            _self.state = _v
 
-        _self.audience_id = _r_audience_id
+            if (
+                _r_audience_id.__class__ is not str
+                and _r_audience_id is not UNSET
+                and _r_audience_id is not None
+            ):
+                _r_audience_id = _null_policy.odd_text(_self, "audience_id", _r_audience_id)
+            _self.audience_id = _r_audience_id
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _self.created_by = _r_created_by
+            if (
+                _r_created_by.__class__ is not str
+                and _r_created_by is not UNSET
+                and _r_created_by is not None
+            ):
+                _r_created_by = _null_policy.odd_text(_self, "created_by", _r_created_by)
+            _self.created_by = _r_created_by
 
-        _self.updated_by = _r_updated_by
+            if (
+                _r_updated_by.__class__ is not str
+                and _r_updated_by is not UNSET
+                and _r_updated_by is not None
+            ):
+                _r_updated_by = _null_policy.odd_text(_self, "updated_by", _r_updated_by)
+            _self.updated_by = _r_updated_by
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Audience", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Audience", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Audience", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -147,48 +147,74 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_name,
-                    _r_reason,
-                    _r_value,
-                    _r_message,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_name = _src.get("name", UNSET)
-            _r_reason = _src.get("reason", UNSET)
-            _r_value = _src.get("value", UNSET)
-            _r_message = _src.get("message", UNSET)
-        _self.name = _parse_name(_r_name) if isinstance(_r_name, dict) else _r_name
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_name,
+                        _r_reason,
+                        _r_value,
+                        _r_message,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_name = _src.get("name", UNSET)
+                _r_reason = _src.get("reason", UNSET)
+                _r_value = _src.get("value", UNSET)
+                _r_message = _src.get("message", UNSET)
+            _v = _r_name
+            if isinstance(_v, dict):
+                try:
+                    _v = _parse_name(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "name", _v, _e)  # noqa: B904 (the cause is set)
+            _self.name = _v
 
-        _self.reason = _r_reason
+            if _r_reason.__class__ is not str and _r_reason is not UNSET and _r_reason is not None:
+                _r_reason = _null_policy.odd_text(_self, "reason", _r_reason)
+            _self.reason = _r_reason
 
-        _self.value = _r_value
+            if _r_value.__class__ is not str and _r_value is not UNSET and _r_value is not None:
+                _r_value = _null_policy.odd_text(_self, "value", _r_value)
+            _self.value = _r_value
 
-        _self.message = _r_message
+            if _r_message.__class__ is not str and _r_message is not UNSET and _r_message is not None:
+                _r_message = _null_policy.odd_text(_self, "message", _r_message)
+            _self.message = _r_message
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls(
-                "BadRequestErrorBodyErrorErrorDataInvalidParamsItem", _src, _NOT_NULLABLE
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
             )
-        return _self
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls(
+                    "BadRequestErrorBodyErrorErrorDataInvalidParamsItem", _src, _NOT_NULLABLE
+                )
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed(
+                "BadRequestErrorBodyErrorErrorDataInvalidParamsItem", src_dict, _e
+            ) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

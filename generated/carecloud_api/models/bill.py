@@ -126,61 +126,96 @@ class Bill:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_bill_id,
-                    _r_payment_time,
-                    _r_currency_id,
-                    _r_total_price,
-                    _r_bill_items,
-                    _r_bill_number,
-                    _r_created_by,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_bill_id = _src["bill_id"]
-            _r_payment_time = _src["payment_time"]
-            _r_currency_id = _src["currency_id"]
-            _r_total_price = _src["total_price"]
-            _r_bill_items = _src["bill_items"]
-            _r_bill_number = _src.get("bill_number", UNSET)
-            _r_created_by = _src.get("created_by", UNSET)
-        _self.bill_id = _r_bill_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_bill_id,
+                        _r_payment_time,
+                        _r_currency_id,
+                        _r_total_price,
+                        _r_bill_items,
+                        _r_bill_number,
+                        _r_created_by,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_bill_id = _src["bill_id"]
+                _r_payment_time = _src["payment_time"]
+                _r_currency_id = _src["currency_id"]
+                _r_total_price = _src["total_price"]
+                _r_bill_items = _src["bill_items"]
+                _r_bill_number = _src.get("bill_number", UNSET)
+                _r_created_by = _src.get("created_by", UNSET)
+            if _r_bill_id.__class__ is not str and _r_bill_id is not None:
+                _r_bill_id = _null_policy.odd_text(_self, "bill_id", _r_bill_id)
+            _self.bill_id = _r_bill_id
 
-        _self.payment_time = _r_payment_time
+            if _r_payment_time.__class__ is not str and _r_payment_time is not None:
+                _r_payment_time = _null_policy.odd_text(_self, "payment_time", _r_payment_time)
+            _self.payment_time = _r_payment_time
 
-        _self.currency_id = _r_currency_id
+            if _r_currency_id.__class__ is not str and _r_currency_id is not None:
+                _r_currency_id = _null_policy.odd_text(_self, "currency_id", _r_currency_id)
+            _self.currency_id = _r_currency_id
 
-        _self.total_price = _r_total_price
+            _self.total_price = _r_total_price
 
-        _v = _r_bill_items
-        if _v is not None:
-            _v = list(map(BillItem.from_dict, _v))
-        _self.bill_items = _v
+            _v = _r_bill_items
+            if _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "bill_items", _v)
+                try:
+                    _v = list(map(BillItem.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "bill_items", _v, BillItem.from_dict, _e)
+            _self.bill_items = _v
 
-        _self.bill_number = _r_bill_number
+            if (
+                _r_bill_number.__class__ is not str
+                and _r_bill_number is not UNSET
+                and _r_bill_number is not None
+            ):
+                _r_bill_number = _null_policy.odd_text(_self, "bill_number", _r_bill_number)
+            _self.bill_number = _r_bill_number
 
-        _self.created_by = _r_created_by
+            if (
+                _r_created_by.__class__ is not str
+                and _r_created_by is not UNSET
+                and _r_created_by is not None
+            ):
+                _r_created_by = _null_policy.odd_text(_self, "created_by", _r_created_by)
+            _self.created_by = _r_created_by
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Bill", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Bill", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Bill", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -166,84 +166,128 @@ class BillItem:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_plu_ids,
-                    _r_plu_name,
-                    _r_vat_rate,
-                    _r_quantity,
-                    _r_paid_amount,
-                    _r_price,
-                    _r_bill_item_id,
-                    _r_loyalty_off,
-                    _r_purchase_item_type_id,
-                    _r_category_plu_id,
-                    _r_customer_id,
-                    _r_purchase_item_property_records,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_plu_ids = _src["plu_ids"]
-            _r_plu_name = _src["plu_name"]
-            _r_vat_rate = _src["vat_rate"]
-            _r_quantity = _src["quantity"]
-            _r_paid_amount = _src["paid_amount"]
-            _r_price = _src["price"]
-            _r_bill_item_id = _src["bill_item_id"]
-            _r_loyalty_off = _src["loyalty_off"]
-            _r_purchase_item_type_id = _src["purchase_item_type_id"]
-            _r_category_plu_id = _src.get("category_plu_id", UNSET)
-            _r_customer_id = _src.get("customer_id", UNSET)
-            _r_purchase_item_property_records = _src.get("purchase_item_property_records", UNSET)
-        _v = _r_plu_ids
-        if _v is not None:
-            _v = list(map(PluId.from_dict, _v))
-        _self.plu_ids = _v
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_plu_ids,
+                        _r_plu_name,
+                        _r_vat_rate,
+                        _r_quantity,
+                        _r_paid_amount,
+                        _r_price,
+                        _r_bill_item_id,
+                        _r_loyalty_off,
+                        _r_purchase_item_type_id,
+                        _r_category_plu_id,
+                        _r_customer_id,
+                        _r_purchase_item_property_records,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_plu_ids = _src["plu_ids"]
+                _r_plu_name = _src["plu_name"]
+                _r_vat_rate = _src["vat_rate"]
+                _r_quantity = _src["quantity"]
+                _r_paid_amount = _src["paid_amount"]
+                _r_price = _src["price"]
+                _r_bill_item_id = _src["bill_item_id"]
+                _r_loyalty_off = _src["loyalty_off"]
+                _r_purchase_item_type_id = _src["purchase_item_type_id"]
+                _r_category_plu_id = _src.get("category_plu_id", UNSET)
+                _r_customer_id = _src.get("customer_id", UNSET)
+                _r_purchase_item_property_records = _src.get("purchase_item_property_records", UNSET)
+            _v = _r_plu_ids
+            if _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "plu_ids", _v)
+                try:
+                    _v = list(map(PluId.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "plu_ids", _v, PluId.from_dict, _e)
+            _self.plu_ids = _v
 
-        _self.plu_name = _r_plu_name
+            if _r_plu_name.__class__ is not str and _r_plu_name is not None:
+                _r_plu_name = _null_policy.odd_text(_self, "plu_name", _r_plu_name)
+            _self.plu_name = _r_plu_name
 
-        _self.vat_rate = _r_vat_rate
+            _self.vat_rate = _r_vat_rate
 
-        _self.quantity = _r_quantity
+            _self.quantity = _r_quantity
 
-        _self.paid_amount = _r_paid_amount
+            _self.paid_amount = _r_paid_amount
 
-        _self.price = _r_price
+            _self.price = _r_price
 
-        _self.bill_item_id = _r_bill_item_id
+            if _r_bill_item_id.__class__ is not str and _r_bill_item_id is not None:
+                _r_bill_item_id = _null_policy.odd_text(_self, "bill_item_id", _r_bill_item_id)
+            _self.bill_item_id = _r_bill_item_id
 
-        _self.loyalty_off = _r_loyalty_off
+            _self.loyalty_off = _r_loyalty_off
 
-        _self.purchase_item_type_id = _r_purchase_item_type_id
+            if _r_purchase_item_type_id.__class__ is not str and _r_purchase_item_type_id is not None:
+                _r_purchase_item_type_id = _null_policy.odd_text(
+                    _self, "purchase_item_type_id", _r_purchase_item_type_id
+                )
+            _self.purchase_item_type_id = _r_purchase_item_type_id
 
-        _self.category_plu_id = _r_category_plu_id
+            if (
+                _r_category_plu_id.__class__ is not str
+                and _r_category_plu_id is not UNSET
+                and _r_category_plu_id is not None
+            ):
+                _r_category_plu_id = _null_policy.odd_text(_self, "category_plu_id", _r_category_plu_id)
+            _self.category_plu_id = _r_category_plu_id
 
-        _self.customer_id = _r_customer_id
+            if (
+                _r_customer_id.__class__ is not str
+                and _r_customer_id is not UNSET
+                and _r_customer_id is not None
+            ):
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _v = _r_purchase_item_property_records
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PropertyRecord.from_dict, _v))
-        _self.purchase_item_property_records = _v
+            _v = _r_purchase_item_property_records
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "purchase_item_property_records", _v)
+                try:
+                    _v = list(map(PropertyRecord.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "purchase_item_property_records", _v, PropertyRecord.from_dict, _e
+                    )
+            _self.purchase_item_property_records = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("BillItem", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("BillItem", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("BillItem", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -171,90 +171,150 @@ class BookingItem:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_time_slot_id,
-                    _r_created_at,
-                    _r_booking_item_id,
-                    _r_customer_id,
-                    _r_booking_ticket,
-                    _r_valid_from,
-                    _r_valid_to,
-                    _r_capacity_taken,
-                    _r_booking_item_status,
-                    _r_additional_properties,
-                    _r_state,
-                    _r_last_change,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_time_slot_id = _src["time_slot_id"]
-            _r_created_at = _src["created_at"]
-            _r_booking_item_id = _src.get("booking_item_id", UNSET)
-            _r_customer_id = _src.get("customer_id", UNSET)
-            _r_booking_ticket = _src.get("booking_ticket", UNSET)
-            _r_valid_from = _src.get("valid_from", UNSET)
-            _r_valid_to = _src.get("valid_to", UNSET)
-            _r_capacity_taken = _src.get("capacity_taken", UNSET)
-            _r_booking_item_status = _src.get("booking_item_status", UNSET)
-            _r_additional_properties = _src.get("additional_properties", UNSET)
-            _r_state = _src.get("state", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-        _self.time_slot_id = _r_time_slot_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_time_slot_id,
+                        _r_created_at,
+                        _r_booking_item_id,
+                        _r_customer_id,
+                        _r_booking_ticket,
+                        _r_valid_from,
+                        _r_valid_to,
+                        _r_capacity_taken,
+                        _r_booking_item_status,
+                        _r_additional_properties,
+                        _r_state,
+                        _r_last_change,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_time_slot_id = _src["time_slot_id"]
+                _r_created_at = _src["created_at"]
+                _r_booking_item_id = _src.get("booking_item_id", UNSET)
+                _r_customer_id = _src.get("customer_id", UNSET)
+                _r_booking_ticket = _src.get("booking_ticket", UNSET)
+                _r_valid_from = _src.get("valid_from", UNSET)
+                _r_valid_to = _src.get("valid_to", UNSET)
+                _r_capacity_taken = _src.get("capacity_taken", UNSET)
+                _r_booking_item_status = _src.get("booking_item_status", UNSET)
+                _r_additional_properties = _src.get("additional_properties", UNSET)
+                _r_state = _src.get("state", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+            if _r_time_slot_id.__class__ is not str and _r_time_slot_id is not None:
+                _r_time_slot_id = _null_policy.odd_text(_self, "time_slot_id", _r_time_slot_id)
+            _self.time_slot_id = _r_time_slot_id
 
-        _self.created_at = _r_created_at
+            if _r_created_at.__class__ is not str and _r_created_at is not None:
+                _r_created_at = _null_policy.odd_text(_self, "created_at", _r_created_at)
+            _self.created_at = _r_created_at
 
-        _self.booking_item_id = _r_booking_item_id
+            if (
+                _r_booking_item_id.__class__ is not str
+                and _r_booking_item_id is not UNSET
+                and _r_booking_item_id is not None
+            ):
+                _r_booking_item_id = _null_policy.odd_text(_self, "booking_item_id", _r_booking_item_id)
+            _self.booking_item_id = _r_booking_item_id
 
-        _self.customer_id = _r_customer_id
+            if (
+                _r_customer_id.__class__ is not str
+                and _r_customer_id is not UNSET
+                and _r_customer_id is not None
+            ):
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _v = _r_booking_ticket
-        if _v is not UNSET and _v is not None:
-            _v = BookingTicket.from_dict(_v)
-        _self.booking_ticket = _v
+            _v = _r_booking_ticket
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = BookingTicket.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "booking_ticket", _v, _e)  # noqa: B904 (the cause is set)
+            _self.booking_ticket = _v
 
-        _self.valid_from = _r_valid_from
+            if (
+                _r_valid_from.__class__ is not str
+                and _r_valid_from is not UNSET
+                and _r_valid_from is not None
+            ):
+                _r_valid_from = _null_policy.odd_text(_self, "valid_from", _r_valid_from)
+            _self.valid_from = _r_valid_from
 
-        _self.valid_to = _r_valid_to
+            if _r_valid_to.__class__ is not str and _r_valid_to is not UNSET and _r_valid_to is not None:
+                _r_valid_to = _null_policy.odd_text(_self, "valid_to", _r_valid_to)
+            _self.valid_to = _r_valid_to
 
-        _self.capacity_taken = _r_capacity_taken
+            _self.capacity_taken = _r_capacity_taken
 
-        _self.booking_item_status = _r_booking_item_status
+            if (
+                _r_booking_item_status.__class__ is not str
+                and _r_booking_item_status is not UNSET
+                and _r_booking_item_status is not None
+            ):
+                _r_booking_item_status = _null_policy.odd_text(
+                    _self, "booking_item_status", _r_booking_item_status
+                )
+            _self.booking_item_status = _r_booking_item_status
 
-        _v = _r_additional_properties
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PropertyRecord.from_dict, _v))
-        _self.additional_properties = _v
+            _v = _r_additional_properties
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "additional_properties", _v)
+                try:
+                    _v = list(map(PropertyRecord.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "additional_properties", _v, PropertyRecord.from_dict, _e
+                    )
+            _self.additional_properties = _v
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _BookingItemState_BY_VALUE[_v]
-            except KeyError:
-                _v = BookingItemState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _BookingItemState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", BookingItemState, _v)
+            _self.state = _v
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("BookingItem", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("BookingItem", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("BookingItem", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -87,50 +87,76 @@ class CampaignPresentationData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_name,
-                    _r_subtitle,
-                    _r_note,
-                    _r_description,
-                    _r_image_url,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_name = _src["name"]
-            _r_subtitle = _src.get("subtitle", UNSET)
-            _r_note = _src.get("note", UNSET)
-            _r_description = _src.get("description", UNSET)
-            _r_image_url = _src.get("image_url", UNSET)
-        _self.name = _r_name
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_name,
+                        _r_subtitle,
+                        _r_note,
+                        _r_description,
+                        _r_image_url,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_name = _src["name"]
+                _r_subtitle = _src.get("subtitle", UNSET)
+                _r_note = _src.get("note", UNSET)
+                _r_description = _src.get("description", UNSET)
+                _r_image_url = _src.get("image_url", UNSET)
+            if _r_name.__class__ is not str and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
 
-        _self.subtitle = _r_subtitle
+            if _r_subtitle.__class__ is not str and _r_subtitle is not UNSET and _r_subtitle is not None:
+                _r_subtitle = _null_policy.odd_text(_self, "subtitle", _r_subtitle)
+            _self.subtitle = _r_subtitle
 
-        _self.note = _r_note
+            if _r_note.__class__ is not str and _r_note is not UNSET and _r_note is not None:
+                _r_note = _null_policy.odd_text(_self, "note", _r_note)
+            _self.note = _r_note
 
-        _self.description = _r_description
+            if (
+                _r_description.__class__ is not str
+                and _r_description is not UNSET
+                and _r_description is not None
+            ):
+                _r_description = _null_policy.odd_text(_self, "description", _r_description)
+            _self.description = _r_description
 
-        _self.image_url = _r_image_url
+            if _r_image_url.__class__ is not str and _r_image_url is not UNSET and _r_image_url is not None:
+                _r_image_url = _null_policy.odd_text(_self, "image_url", _r_image_url)
+            _self.image_url = _r_image_url
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CampaignPresentationData", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("CampaignPresentationData", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("CampaignPresentationData", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -187,106 +187,158 @@ class CampaignProduct:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_product_id,
-                    _r_currency_id,
-                    _r_campaign_id,
-                    _r_value,
-                    _r_value_type_id,
-                    _r_valid_from,
-                    _r_valid_to,
-                    _r_type_id,
-                    _r_presentation_data,
-                    _r_campaign_product_id,
-                    _r_display_in,
-                    _r_campaign_product_property_records,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_product_id = _src["product_id"]
-            _r_currency_id = _src["currency_id"]
-            _r_campaign_id = _src["campaign_id"]
-            _r_value = _src["value"]
-            _r_value_type_id = _src["value_type_id"]
-            _r_valid_from = _src["valid_from"]
-            _r_valid_to = _src["valid_to"]
-            _r_type_id = _src["type_id"]
-            _r_presentation_data = _src["presentation_data"]
-            _r_campaign_product_id = _src.get("campaign_product_id", UNSET)
-            _r_display_in = _src.get("display_in", UNSET)
-            _r_campaign_product_property_records = _src.get("campaign_product_property_records", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.product_id = _r_product_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_product_id,
+                        _r_currency_id,
+                        _r_campaign_id,
+                        _r_value,
+                        _r_value_type_id,
+                        _r_valid_from,
+                        _r_valid_to,
+                        _r_type_id,
+                        _r_presentation_data,
+                        _r_campaign_product_id,
+                        _r_display_in,
+                        _r_campaign_product_property_records,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_product_id = _src["product_id"]
+                _r_currency_id = _src["currency_id"]
+                _r_campaign_id = _src["campaign_id"]
+                _r_value = _src["value"]
+                _r_value_type_id = _src["value_type_id"]
+                _r_valid_from = _src["valid_from"]
+                _r_valid_to = _src["valid_to"]
+                _r_type_id = _src["type_id"]
+                _r_presentation_data = _src["presentation_data"]
+                _r_campaign_product_id = _src.get("campaign_product_id", UNSET)
+                _r_display_in = _src.get("display_in", UNSET)
+                _r_campaign_product_property_records = _src.get("campaign_product_property_records", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_product_id.__class__ is not str and _r_product_id is not None:
+                _r_product_id = _null_policy.odd_text(_self, "product_id", _r_product_id)
+            _self.product_id = _r_product_id
 
-        _self.currency_id = _r_currency_id
+            if _r_currency_id.__class__ is not str and _r_currency_id is not None:
+                _r_currency_id = _null_policy.odd_text(_self, "currency_id", _r_currency_id)
+            _self.currency_id = _r_currency_id
 
-        _self.campaign_id = _r_campaign_id
+            if _r_campaign_id.__class__ is not str and _r_campaign_id is not None:
+                _r_campaign_id = _null_policy.odd_text(_self, "campaign_id", _r_campaign_id)
+            _self.campaign_id = _r_campaign_id
 
-        _self.value = _r_value
+            _self.value = _r_value
 
-        _v = _r_value_type_id
-        if _v is not None:
-            try:
-                _v = _CampaignProductValueTypeId_BY_VALUE[_v]
-            except KeyError:
-                _v = CampaignProductValueTypeId(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.value_type_id = _v
+            _v = _r_value_type_id
+            if _v is not None:
+                try:
+                    _v = _CampaignProductValueTypeId_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "value_type_id", CampaignProductValueTypeId, _v)
+            _self.value_type_id = _v
 
-        _self.valid_from = _r_valid_from
+            if _r_valid_from.__class__ is not str and _r_valid_from is not None:
+                _r_valid_from = _null_policy.odd_text(_self, "valid_from", _r_valid_from)
+            _self.valid_from = _r_valid_from
 
-        _self.valid_to = _r_valid_to
+            if _r_valid_to.__class__ is not str and _r_valid_to is not None:
+                _r_valid_to = _null_policy.odd_text(_self, "valid_to", _r_valid_to)
+            _self.valid_to = _r_valid_to
 
-        _self.type_id = _r_type_id
+            if _r_type_id.__class__ is not str and _r_type_id is not None:
+                _r_type_id = _null_policy.odd_text(_self, "type_id", _r_type_id)
+            _self.type_id = _r_type_id
 
-        _v = _r_presentation_data
-        if _v is not None:
-            _v = CampaignPresentationData.from_dict(_v)
-        _self.presentation_data = _v
+            _v = _r_presentation_data
+            if _v is not None:
+                try:
+                    _v = CampaignPresentationData.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "presentation_data", _v, _e)  # noqa: B904 (the cause is set)
+            _self.presentation_data = _v
 
-        _self.campaign_product_id = _r_campaign_product_id
+            if (
+                _r_campaign_product_id.__class__ is not str
+                and _r_campaign_product_id is not UNSET
+                and _r_campaign_product_id is not None
+            ):
+                _r_campaign_product_id = _null_policy.odd_text(
+                    _self, "campaign_product_id", _r_campaign_product_id
+                )
+            _self.campaign_product_id = _r_campaign_product_id
 
-        _self.display_in = _r_display_in
+            if (
+                _r_display_in is not UNSET
+                and _r_display_in is not None
+                and (_r_display_in.__class__ is not list or None in _r_display_in)
+            ):
+                _r_display_in = _null_policy.plain_items(_self, "display_in", _r_display_in)
+            _self.display_in = _r_display_in
 
-        _v = _r_campaign_product_property_records
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PropertyRecord.from_dict, _v))
-        _self.campaign_product_property_records = _v
+            _v = _r_campaign_product_property_records
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "campaign_product_property_records", _v)
+                try:
+                    _v = list(map(PropertyRecord.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "campaign_product_property_records", _v, PropertyRecord.from_dict, _e
+                    )
+            _self.campaign_product_property_records = _v
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _CampaignProductState_BY_VALUE[_v]
-            except KeyError:
-                _v = CampaignProductState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _CampaignProductState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", CampaignProductState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("CampaignProduct", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("CampaignProduct", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("CampaignProduct", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

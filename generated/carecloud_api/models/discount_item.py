@@ -86,50 +86,76 @@ class DiscountItem:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_bill_item_id,
-                    _r_discount_code,
-                    _r_discount_value,
-                    _r_discount_percent,
-                    _r_description,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_bill_item_id = _src["bill_item_id"]
-            _r_discount_code = _src.get("discount_code", UNSET)
-            _r_discount_value = _src.get("discount_value", UNSET)
-            _r_discount_percent = _src.get("discount_percent", UNSET)
-            _r_description = _src.get("description", UNSET)
-        _self.bill_item_id = _r_bill_item_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_bill_item_id,
+                        _r_discount_code,
+                        _r_discount_value,
+                        _r_discount_percent,
+                        _r_description,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_bill_item_id = _src["bill_item_id"]
+                _r_discount_code = _src.get("discount_code", UNSET)
+                _r_discount_value = _src.get("discount_value", UNSET)
+                _r_discount_percent = _src.get("discount_percent", UNSET)
+                _r_description = _src.get("description", UNSET)
+            if _r_bill_item_id.__class__ is not str and _r_bill_item_id is not None:
+                _r_bill_item_id = _null_policy.odd_text(_self, "bill_item_id", _r_bill_item_id)
+            _self.bill_item_id = _r_bill_item_id
 
-        _self.discount_code = _r_discount_code
+            if (
+                _r_discount_code.__class__ is not str
+                and _r_discount_code is not UNSET
+                and _r_discount_code is not None
+            ):
+                _r_discount_code = _null_policy.odd_text(_self, "discount_code", _r_discount_code)
+            _self.discount_code = _r_discount_code
 
-        _self.discount_value = _r_discount_value
+            _self.discount_value = _r_discount_value
 
-        _self.discount_percent = _r_discount_percent
+            _self.discount_percent = _r_discount_percent
 
-        _self.description = _r_description
+            if (
+                _r_description.__class__ is not str
+                and _r_description is not UNSET
+                and _r_description is not None
+            ):
+                _r_description = _null_policy.odd_text(_self, "description", _r_description)
+            _self.description = _r_description
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("DiscountItem", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("DiscountItem", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("DiscountItem", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

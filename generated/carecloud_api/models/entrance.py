@@ -221,132 +221,236 @@ class Entrance:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_entrance_id,
-                    _r_pos_id,
-                    _r_card_id,
-                    _r_state,
-                    _r_name,
-                    _r_customer_id,
-                    _r_resort_name,
-                    _r_customer_category_name,
-                    _r_external_order_id,
-                    _r_external_entrance_id,
-                    _r_external_turnstile_permission_id,
-                    _r_entrance_type_id,
-                    _r_order_item_id,
-                    _r_created_at,
-                    _r_cancelled_at,
-                    _r_charged_price,
-                    _r_product_ids,
-                    _r_charge_date,
-                    _r_valid_from,
-                    _r_valid_to,
-                    _r_last_change,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_entrance_id = _src["entrance_id"]
-            _r_pos_id = _src["pos_id"]
-            _r_card_id = _src["card_id"]
-            _r_state = _src["state"]
-            _r_name = _src.get("name", UNSET)
-            _r_customer_id = _src.get("customer_id", UNSET)
-            _r_resort_name = _src.get("resort_name", UNSET)
-            _r_customer_category_name = _src.get("customer_category_name", UNSET)
-            _r_external_order_id = _src.get("external_order_id", UNSET)
-            _r_external_entrance_id = _src.get("external_entrance_id", UNSET)
-            _r_external_turnstile_permission_id = _src.get("external_turnstile_permission_id", UNSET)
-            _r_entrance_type_id = _src.get("entrance_type_id", UNSET)
-            _r_order_item_id = _src.get("order_item_id", UNSET)
-            _r_created_at = _src.get("created_at", UNSET)
-            _r_cancelled_at = _src.get("cancelled_at", UNSET)
-            _r_charged_price = _src.get("charged_price", UNSET)
-            _r_product_ids = _src.get("product_ids", UNSET)
-            _r_charge_date = _src.get("charge_date", UNSET)
-            _r_valid_from = _src.get("valid_from", UNSET)
-            _r_valid_to = _src.get("valid_to", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-        _self.entrance_id = _r_entrance_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_entrance_id,
+                        _r_pos_id,
+                        _r_card_id,
+                        _r_state,
+                        _r_name,
+                        _r_customer_id,
+                        _r_resort_name,
+                        _r_customer_category_name,
+                        _r_external_order_id,
+                        _r_external_entrance_id,
+                        _r_external_turnstile_permission_id,
+                        _r_entrance_type_id,
+                        _r_order_item_id,
+                        _r_created_at,
+                        _r_cancelled_at,
+                        _r_charged_price,
+                        _r_product_ids,
+                        _r_charge_date,
+                        _r_valid_from,
+                        _r_valid_to,
+                        _r_last_change,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_entrance_id = _src["entrance_id"]
+                _r_pos_id = _src["pos_id"]
+                _r_card_id = _src["card_id"]
+                _r_state = _src["state"]
+                _r_name = _src.get("name", UNSET)
+                _r_customer_id = _src.get("customer_id", UNSET)
+                _r_resort_name = _src.get("resort_name", UNSET)
+                _r_customer_category_name = _src.get("customer_category_name", UNSET)
+                _r_external_order_id = _src.get("external_order_id", UNSET)
+                _r_external_entrance_id = _src.get("external_entrance_id", UNSET)
+                _r_external_turnstile_permission_id = _src.get("external_turnstile_permission_id", UNSET)
+                _r_entrance_type_id = _src.get("entrance_type_id", UNSET)
+                _r_order_item_id = _src.get("order_item_id", UNSET)
+                _r_created_at = _src.get("created_at", UNSET)
+                _r_cancelled_at = _src.get("cancelled_at", UNSET)
+                _r_charged_price = _src.get("charged_price", UNSET)
+                _r_product_ids = _src.get("product_ids", UNSET)
+                _r_charge_date = _src.get("charge_date", UNSET)
+                _r_valid_from = _src.get("valid_from", UNSET)
+                _r_valid_to = _src.get("valid_to", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+            if _r_entrance_id.__class__ is not str and _r_entrance_id is not None:
+                _r_entrance_id = _null_policy.odd_text(_self, "entrance_id", _r_entrance_id)
+            _self.entrance_id = _r_entrance_id
 
-        _v = _r_pos_id
-        if _v is not None:
-            try:
-                _v = _EntrancePosId_BY_VALUE[_v]
-            except KeyError:
-                _v = EntrancePosId(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.pos_id = _v
+            _v = _r_pos_id
+            if _v is not None:
+                try:
+                    _v = _EntrancePosId_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "pos_id", EntrancePosId, _v)
+            _self.pos_id = _v
 
-        _self.card_id = _r_card_id
+            if _r_card_id.__class__ is not str and _r_card_id is not None:
+                _r_card_id = _null_policy.odd_text(_self, "card_id", _r_card_id)
+            _self.card_id = _r_card_id
 
-        _v = _r_state
-        if _v is not None:
-            try:
-                _v = _EntranceState_BY_VALUE[_v]
-            except KeyError:
-                _v = EntranceState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not None:
+                try:
+                    _v = _EntranceState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", EntranceState, _v)
+            _self.state = _v
 
-        _self.name = _r_name
+            if _r_name.__class__ is not str and _r_name is not UNSET and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
 
-        _self.customer_id = _r_customer_id
+            if (
+                _r_customer_id.__class__ is not str
+                and _r_customer_id is not UNSET
+                and _r_customer_id is not None
+            ):
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.resort_name = _r_resort_name
+            if (
+                _r_resort_name.__class__ is not str
+                and _r_resort_name is not UNSET
+                and _r_resort_name is not None
+            ):
+                _r_resort_name = _null_policy.odd_text(_self, "resort_name", _r_resort_name)
+            _self.resort_name = _r_resort_name
 
-        _self.customer_category_name = _r_customer_category_name
+            if (
+                _r_customer_category_name.__class__ is not str
+                and _r_customer_category_name is not UNSET
+                and _r_customer_category_name is not None
+            ):
+                _r_customer_category_name = _null_policy.odd_text(
+                    _self, "customer_category_name", _r_customer_category_name
+                )
+            _self.customer_category_name = _r_customer_category_name
 
-        _self.external_order_id = _r_external_order_id
+            if (
+                _r_external_order_id.__class__ is not str
+                and _r_external_order_id is not UNSET
+                and _r_external_order_id is not None
+            ):
+                _r_external_order_id = _null_policy.odd_text(_self, "external_order_id", _r_external_order_id)
+            _self.external_order_id = _r_external_order_id
 
-        _self.external_entrance_id = _r_external_entrance_id
+            if (
+                _r_external_entrance_id.__class__ is not str
+                and _r_external_entrance_id is not UNSET
+                and _r_external_entrance_id is not None
+            ):
+                _r_external_entrance_id = _null_policy.odd_text(
+                    _self, "external_entrance_id", _r_external_entrance_id
+                )
+            _self.external_entrance_id = _r_external_entrance_id
 
-        _self.external_turnstile_permission_id = _r_external_turnstile_permission_id
+            if (
+                _r_external_turnstile_permission_id.__class__ is not str
+                and _r_external_turnstile_permission_id is not UNSET
+                and _r_external_turnstile_permission_id is not None
+            ):
+                _r_external_turnstile_permission_id = _null_policy.odd_text(
+                    _self, "external_turnstile_permission_id", _r_external_turnstile_permission_id
+                )
+            _self.external_turnstile_permission_id = _r_external_turnstile_permission_id
 
-        _v = _r_entrance_type_id
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _EntranceEntranceTypeId_BY_VALUE[_v]
-            except KeyError:
-                _v = EntranceEntranceTypeId(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.entrance_type_id = _v
+            _v = _r_entrance_type_id
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _EntranceEntranceTypeId_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "entrance_type_id", EntranceEntranceTypeId, _v)
+            _self.entrance_type_id = _v
 
-        _self.order_item_id = _r_order_item_id
+            if (
+                _r_order_item_id.__class__ is not str
+                and _r_order_item_id is not UNSET
+                and _r_order_item_id is not None
+            ):
+                _r_order_item_id = _null_policy.odd_text(_self, "order_item_id", _r_order_item_id)
+            _self.order_item_id = _r_order_item_id
 
-        _self.created_at = _r_created_at
+            if (
+                _r_created_at.__class__ is not str
+                and _r_created_at is not UNSET
+                and _r_created_at is not None
+            ):
+                _r_created_at = _null_policy.odd_text(_self, "created_at", _r_created_at)
+            _self.created_at = _r_created_at
 
-        _self.cancelled_at = _r_cancelled_at
+            if (
+                _r_cancelled_at.__class__ is not str
+                and _r_cancelled_at is not UNSET
+                and _r_cancelled_at is not None
+            ):
+                _r_cancelled_at = _null_policy.odd_text(_self, "cancelled_at", _r_cancelled_at)
+            _self.cancelled_at = _r_cancelled_at
 
-        _self.charged_price = _r_charged_price
+            _self.charged_price = _r_charged_price
 
-        _self.product_ids = _r_product_ids
+            if (
+                _r_product_ids.__class__ is not str
+                and _r_product_ids is not UNSET
+                and _r_product_ids is not None
+            ):
+                _r_product_ids = _null_policy.odd_text(_self, "product_ids", _r_product_ids)
+            _self.product_ids = _r_product_ids
 
-        _self.charge_date = _r_charge_date
+            if (
+                _r_charge_date.__class__ is not str
+                and _r_charge_date is not UNSET
+                and _r_charge_date is not None
+            ):
+                _r_charge_date = _null_policy.odd_text(_self, "charge_date", _r_charge_date)
+            _self.charge_date = _r_charge_date
 
-        _self.valid_from = _r_valid_from
+            if (
+                _r_valid_from.__class__ is not str
+                and _r_valid_from is not UNSET
+                and _r_valid_from is not None
+            ):
+                _r_valid_from = _null_policy.odd_text(_self, "valid_from", _r_valid_from)
+            _self.valid_from = _r_valid_from
 
-        _self.valid_to = _r_valid_to
+            if _r_valid_to.__class__ is not str and _r_valid_to is not UNSET and _r_valid_to is not None:
+                _r_valid_to = _null_policy.odd_text(_self, "valid_to", _r_valid_to)
+            _self.valid_to = _r_valid_to
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Entrance", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Entrance", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Entrance", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -240,88 +240,134 @@ class EventPost:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_event_type_id,
-                    _r_external_id,
-                    _r_event_id,
-                    _r_customer_id,
-                    _r_customer_identifier_type,
-                    _r_customer_identifier_value,
-                    _r_data,
-                    _r_created_at,
-                    _r_secondary_external_id,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_event_type_id = _src["event_type_id"]
-            _r_external_id = _src["external_id"]
-            _r_event_id = _src.get("event_id", UNSET)
-            _r_customer_id = _src.get("customer_id", UNSET)
-            _r_customer_identifier_type = _src.get("customer_identifier_type", UNSET)
-            _r_customer_identifier_value = _src.get("customer_identifier_value", UNSET)
-            _r_data = _src.get("data", UNSET)
-            _r_created_at = _src.get("created_at", UNSET)
-            _r_secondary_external_id = _src.get("secondary_external_id", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.event_type_id = _r_event_type_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_event_type_id,
+                        _r_external_id,
+                        _r_event_id,
+                        _r_customer_id,
+                        _r_customer_identifier_type,
+                        _r_customer_identifier_value,
+                        _r_data,
+                        _r_created_at,
+                        _r_secondary_external_id,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_event_type_id = _src["event_type_id"]
+                _r_external_id = _src["external_id"]
+                _r_event_id = _src.get("event_id", UNSET)
+                _r_customer_id = _src.get("customer_id", UNSET)
+                _r_customer_identifier_type = _src.get("customer_identifier_type", UNSET)
+                _r_customer_identifier_value = _src.get("customer_identifier_value", UNSET)
+                _r_data = _src.get("data", UNSET)
+                _r_created_at = _src.get("created_at", UNSET)
+                _r_secondary_external_id = _src.get("secondary_external_id", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_event_type_id.__class__ is not str and _r_event_type_id is not None:
+                _r_event_type_id = _null_policy.odd_text(_self, "event_type_id", _r_event_type_id)
+            _self.event_type_id = _r_event_type_id
 
-        _self.external_id = _r_external_id
+            if _r_external_id.__class__ is not str and _r_external_id is not None:
+                _r_external_id = _null_policy.odd_text(_self, "external_id", _r_external_id)
+            _self.external_id = _r_external_id
 
-        _self.event_id = _r_event_id
+            if _r_event_id.__class__ is not str and _r_event_id is not UNSET and _r_event_id is not None:
+                _r_event_id = _null_policy.odd_text(_self, "event_id", _r_event_id)
+            _self.event_id = _r_event_id
 
-        _self.customer_id = _r_customer_id
+            if (
+                _r_customer_id.__class__ is not str
+                and _r_customer_id is not UNSET
+                and _r_customer_id is not None
+            ):
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _v = _r_customer_identifier_type
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _EventPostCustomerIdentifierType_BY_VALUE[_v]
-            except KeyError:
-                _v = EventPostCustomerIdentifierType(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.customer_identifier_type = _v
+            _v = _r_customer_identifier_type
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _EventPostCustomerIdentifierType_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(
+                        _self, "customer_identifier_type", EventPostCustomerIdentifierType, _v
+                    )
+            _self.customer_identifier_type = _v
 
-        _self.customer_identifier_value = (
-            _parse_customer_identifier_value(_r_customer_identifier_value)
-            if isinstance(_r_customer_identifier_value, dict)
-            else _r_customer_identifier_value
-        )
+            _v = _r_customer_identifier_value
+            if isinstance(_v, dict):
+                try:
+                    _v = _parse_customer_identifier_value(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "customer_identifier_value", _v, _e)  # noqa: B904 (the cause is set)
+            _self.customer_identifier_value = _v
 
-        _self.data = _parse_data(_r_data) if isinstance(_r_data, dict) else _r_data
+            _v = _r_data
+            if isinstance(_v, dict):
+                try:
+                    _v = _parse_data(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "data", _v, _e)  # noqa: B904 (the cause is set)
+            _self.data = _v
 
-        _self.created_at = _r_created_at
+            if (
+                _r_created_at.__class__ is not str
+                and _r_created_at is not UNSET
+                and _r_created_at is not None
+            ):
+                _r_created_at = _null_policy.odd_text(_self, "created_at", _r_created_at)
+            _self.created_at = _r_created_at
 
-        _self.secondary_external_id = _r_secondary_external_id
+            if (
+                _r_secondary_external_id.__class__ is not str
+                and _r_secondary_external_id is not UNSET
+                and _r_secondary_external_id is not None
+            ):
+                _r_secondary_external_id = _null_policy.odd_text(
+                    _self, "secondary_external_id", _r_secondary_external_id
+                )
+            _self.secondary_external_id = _r_secondary_external_id
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _EventPostState_BY_VALUE[_v]
-            except KeyError:
-                _v = EventPostState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _EventPostState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", EventPostState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("EventPost", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("EventPost", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("EventPost", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -201,104 +201,152 @@ class FinalBill:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_purchase_type_id,
-                    _r_canceled,
-                    _r_payment_type,
-                    _r_bill_id,
-                    _r_payment_time,
-                    _r_currency_id,
-                    _r_total_price,
-                    _r_bill_items,
-                    _r_fiscal,
-                    _r_payment_recap,
-                    _r_bill_number,
-                    _r_created_by,
-                    _r_utm,
-                    _r_property_records,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_purchase_type_id = _src["purchase_type_id"]
-            _r_canceled = _src["canceled"]
-            _r_payment_type = _src["payment_type"]
-            _r_bill_id = _src["bill_id"]
-            _r_payment_time = _src["payment_time"]
-            _r_currency_id = _src["currency_id"]
-            _r_total_price = _src["total_price"]
-            _r_bill_items = _src["bill_items"]
-            _r_fiscal = _src.get("fiscal", UNSET)
-            _r_payment_recap = _src.get("payment_recap", UNSET)
-            _r_bill_number = _src.get("bill_number", UNSET)
-            _r_created_by = _src.get("created_by", UNSET)
-            _r_utm = _src.get("utm", UNSET)
-            _r_property_records = _src.get("property_records", UNSET)
-        _self.purchase_type_id = _r_purchase_type_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_purchase_type_id,
+                        _r_canceled,
+                        _r_payment_type,
+                        _r_bill_id,
+                        _r_payment_time,
+                        _r_currency_id,
+                        _r_total_price,
+                        _r_bill_items,
+                        _r_fiscal,
+                        _r_payment_recap,
+                        _r_bill_number,
+                        _r_created_by,
+                        _r_utm,
+                        _r_property_records,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_purchase_type_id = _src["purchase_type_id"]
+                _r_canceled = _src["canceled"]
+                _r_payment_type = _src["payment_type"]
+                _r_bill_id = _src["bill_id"]
+                _r_payment_time = _src["payment_time"]
+                _r_currency_id = _src["currency_id"]
+                _r_total_price = _src["total_price"]
+                _r_bill_items = _src["bill_items"]
+                _r_fiscal = _src.get("fiscal", UNSET)
+                _r_payment_recap = _src.get("payment_recap", UNSET)
+                _r_bill_number = _src.get("bill_number", UNSET)
+                _r_created_by = _src.get("created_by", UNSET)
+                _r_utm = _src.get("utm", UNSET)
+                _r_property_records = _src.get("property_records", UNSET)
+            if _r_purchase_type_id.__class__ is not str and _r_purchase_type_id is not None:
+                _r_purchase_type_id = _null_policy.odd_text(_self, "purchase_type_id", _r_purchase_type_id)
+            _self.purchase_type_id = _r_purchase_type_id
 
-        _self.canceled = _r_canceled
+            _self.canceled = _r_canceled
 
-        _v = _r_payment_type
-        if _v is not None:
-            try:
-                _v = _FinalBillPaymentType_BY_VALUE[_v]
-            except KeyError:
-                _v = FinalBillPaymentType(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.payment_type = _v
+            _v = _r_payment_type
+            if _v is not None:
+                try:
+                    _v = _FinalBillPaymentType_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "payment_type", FinalBillPaymentType, _v)
+            _self.payment_type = _v
 
-        _self.bill_id = _r_bill_id
+            if _r_bill_id.__class__ is not str and _r_bill_id is not None:
+                _r_bill_id = _null_policy.odd_text(_self, "bill_id", _r_bill_id)
+            _self.bill_id = _r_bill_id
 
-        _self.payment_time = _r_payment_time
+            if _r_payment_time.__class__ is not str and _r_payment_time is not None:
+                _r_payment_time = _null_policy.odd_text(_self, "payment_time", _r_payment_time)
+            _self.payment_time = _r_payment_time
 
-        _self.currency_id = _r_currency_id
+            if _r_currency_id.__class__ is not str and _r_currency_id is not None:
+                _r_currency_id = _null_policy.odd_text(_self, "currency_id", _r_currency_id)
+            _self.currency_id = _r_currency_id
 
-        _self.total_price = _r_total_price
+            _self.total_price = _r_total_price
 
-        _v = _r_bill_items
-        if _v is not None:
-            _v = list(map(BillItem.from_dict, _v))
-        _self.bill_items = _v
+            _v = _r_bill_items
+            if _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "bill_items", _v)
+                try:
+                    _v = list(map(BillItem.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "bill_items", _v, BillItem.from_dict, _e)
+            _self.bill_items = _v
 
-        _self.fiscal = _r_fiscal
+            _self.fiscal = _r_fiscal
 
-        _v = _r_payment_recap
-        if _v is not UNSET and _v is not None:
-            _v = PaymentRecap.from_dict(_v)
-        _self.payment_recap = _v
+            _v = _r_payment_recap
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = PaymentRecap.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "payment_recap", _v, _e)  # noqa: B904 (the cause is set)
+            _self.payment_recap = _v
 
-        _self.bill_number = _r_bill_number
+            if (
+                _r_bill_number.__class__ is not str
+                and _r_bill_number is not UNSET
+                and _r_bill_number is not None
+            ):
+                _r_bill_number = _null_policy.odd_text(_self, "bill_number", _r_bill_number)
+            _self.bill_number = _r_bill_number
 
-        _self.created_by = _r_created_by
+            if (
+                _r_created_by.__class__ is not str
+                and _r_created_by is not UNSET
+                and _r_created_by is not None
+            ):
+                _r_created_by = _null_policy.odd_text(_self, "created_by", _r_created_by)
+            _self.created_by = _r_created_by
 
-        _v = _r_utm
-        if _v is not UNSET and _v is not None:
-            _v = UTM.from_dict(_v)
-        _self.utm = _v
+            _v = _r_utm
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = UTM.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "utm", _v, _e)  # noqa: B904 (the cause is set)
+            _self.utm = _v
 
-        _v = _r_property_records
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PropertyRecord.from_dict, _v))
-        _self.property_records = _v
+            _v = _r_property_records
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "property_records", _v)
+                try:
+                    _v = list(map(PropertyRecord.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "property_records", _v, PropertyRecord.from_dict, _e)
+            _self.property_records = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("FinalBill", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("FinalBill", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("FinalBill", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -201,106 +201,174 @@ class Message:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_message_template_id,
-                    _r_customer_id,
-                    _r_communication_channel_id,
-                    _r_message_id,
-                    _r_status,
-                    _r_contact,
-                    _r_title,
-                    _r_send_time,
-                    _r_opened_time,
-                    _r_mail_client_user_agent,
-                    _r_mail_client_language,
-                    _r_message_data,
-                    _r_attachments,
-                    _r_last_change,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_message_template_id = _src["message_template_id"]
-            _r_customer_id = _src["customer_id"]
-            _r_communication_channel_id = _src["communication_channel_id"]
-            _r_message_id = _src.get("message_id", UNSET)
-            _r_status = _src.get("status", UNSET)
-            _r_contact = _src.get("contact", UNSET)
-            _r_title = _src.get("title", UNSET)
-            _r_send_time = _src.get("send_time", UNSET)
-            _r_opened_time = _src.get("opened_time", UNSET)
-            _r_mail_client_user_agent = _src.get("mail_client_user_agent", UNSET)
-            _r_mail_client_language = _src.get("mail_client_language", UNSET)
-            _r_message_data = _src.get("message_data", UNSET)
-            _r_attachments = _src.get("attachments", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-        _self.message_template_id = _r_message_template_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_message_template_id,
+                        _r_customer_id,
+                        _r_communication_channel_id,
+                        _r_message_id,
+                        _r_status,
+                        _r_contact,
+                        _r_title,
+                        _r_send_time,
+                        _r_opened_time,
+                        _r_mail_client_user_agent,
+                        _r_mail_client_language,
+                        _r_message_data,
+                        _r_attachments,
+                        _r_last_change,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_message_template_id = _src["message_template_id"]
+                _r_customer_id = _src["customer_id"]
+                _r_communication_channel_id = _src["communication_channel_id"]
+                _r_message_id = _src.get("message_id", UNSET)
+                _r_status = _src.get("status", UNSET)
+                _r_contact = _src.get("contact", UNSET)
+                _r_title = _src.get("title", UNSET)
+                _r_send_time = _src.get("send_time", UNSET)
+                _r_opened_time = _src.get("opened_time", UNSET)
+                _r_mail_client_user_agent = _src.get("mail_client_user_agent", UNSET)
+                _r_mail_client_language = _src.get("mail_client_language", UNSET)
+                _r_message_data = _src.get("message_data", UNSET)
+                _r_attachments = _src.get("attachments", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+            if _r_message_template_id.__class__ is not str and _r_message_template_id is not None:
+                _r_message_template_id = _null_policy.odd_text(
+                    _self, "message_template_id", _r_message_template_id
+                )
+            _self.message_template_id = _r_message_template_id
 
-        _self.customer_id = _r_customer_id
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _v = _r_communication_channel_id
-        if _v is not None:
-            try:
-                _v = _MessageCommunicationChannelId_BY_VALUE[_v]
-            except KeyError:
-                _v = MessageCommunicationChannelId(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.communication_channel_id = _v
+            _v = _r_communication_channel_id
+            if _v is not None:
+                try:
+                    _v = _MessageCommunicationChannelId_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(
+                        _self, "communication_channel_id", MessageCommunicationChannelId, _v
+                    )
+            _self.communication_channel_id = _v
 
-        _self.message_id = _r_message_id
+            if (
+                _r_message_id.__class__ is not str
+                and _r_message_id is not UNSET
+                and _r_message_id is not None
+            ):
+                _r_message_id = _null_policy.odd_text(_self, "message_id", _r_message_id)
+            _self.message_id = _r_message_id
 
-        _v = _r_status
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _MessageStatus_BY_VALUE[_v]
-            except KeyError:
-                _v = MessageStatus(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.status = _v
+            _v = _r_status
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _MessageStatus_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "status", MessageStatus, _v)
+            _self.status = _v
 
-        _self.contact = _r_contact
+            if _r_contact.__class__ is not str and _r_contact is not UNSET and _r_contact is not None:
+                _r_contact = _null_policy.odd_text(_self, "contact", _r_contact)
+            _self.contact = _r_contact
 
-        _self.title = _r_title
+            if _r_title.__class__ is not str and _r_title is not UNSET and _r_title is not None:
+                _r_title = _null_policy.odd_text(_self, "title", _r_title)
+            _self.title = _r_title
 
-        _self.send_time = _r_send_time
+            if _r_send_time.__class__ is not str and _r_send_time is not UNSET and _r_send_time is not None:
+                _r_send_time = _null_policy.odd_text(_self, "send_time", _r_send_time)
+            _self.send_time = _r_send_time
 
-        _self.opened_time = _r_opened_time
+            if (
+                _r_opened_time.__class__ is not str
+                and _r_opened_time is not UNSET
+                and _r_opened_time is not None
+            ):
+                _r_opened_time = _null_policy.odd_text(_self, "opened_time", _r_opened_time)
+            _self.opened_time = _r_opened_time
 
-        _self.mail_client_user_agent = _r_mail_client_user_agent
+            if (
+                _r_mail_client_user_agent.__class__ is not str
+                and _r_mail_client_user_agent is not UNSET
+                and _r_mail_client_user_agent is not None
+            ):
+                _r_mail_client_user_agent = _null_policy.odd_text(
+                    _self, "mail_client_user_agent", _r_mail_client_user_agent
+                )
+            _self.mail_client_user_agent = _r_mail_client_user_agent
 
-        _self.mail_client_language = _r_mail_client_language
+            if (
+                _r_mail_client_language.__class__ is not str
+                and _r_mail_client_language is not UNSET
+                and _r_mail_client_language is not None
+            ):
+                _r_mail_client_language = _null_policy.odd_text(
+                    _self, "mail_client_language", _r_mail_client_language
+                )
+            _self.mail_client_language = _r_mail_client_language
 
-        _v = _r_message_data
-        if _v is not UNSET and _v is not None:
-            _v = list(map(Parameter.from_dict, _v))
-        _self.message_data = _v
+            _v = _r_message_data
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "message_data", _v)
+                try:
+                    _v = list(map(Parameter.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "message_data", _v, Parameter.from_dict, _e)
+            _self.message_data = _v
 
-        _v = _r_attachments
-        if _v is not UNSET and _v is not None:
-            _v = list(map(Attachment.from_dict, _v))
-        _self.attachments = _v
+            _v = _r_attachments
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "attachments", _v)
+                try:
+                    _v = list(map(Attachment.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "attachments", _v, Attachment.from_dict, _e)
+            _self.attachments = _v
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Message", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Message", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Message", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

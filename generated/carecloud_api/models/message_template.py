@@ -169,93 +169,138 @@ class MessageTemplate:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_subject,
-                    _r_sender,
-                    _r_name,
-                    _r_message_template_group_id,
-                    _r_communication_channel_id,
-                    _r_message_template_id,
-                    _r_consent_free_template,
-                    _r_preview_url,
-                    _r_icon_url,
-                    _r_template_data,
-                    _r_last_change,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_subject = _src["subject"]
-            _r_sender = _src["sender"]
-            _r_name = _src["name"]
-            _r_message_template_group_id = _src["message_template_group_id"]
-            _r_communication_channel_id = _src["communication_channel_id"]
-            _r_message_template_id = _src.get("message_template_id", UNSET)
-            _r_consent_free_template = _src.get("consent_free_template", UNSET)
-            _r_preview_url = _src.get("preview_url", UNSET)
-            _r_icon_url = _src.get("icon_url", UNSET)
-            _r_template_data = _src.get("template_data", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-        _self.subject = _r_subject
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_subject,
+                        _r_sender,
+                        _r_name,
+                        _r_message_template_group_id,
+                        _r_communication_channel_id,
+                        _r_message_template_id,
+                        _r_consent_free_template,
+                        _r_preview_url,
+                        _r_icon_url,
+                        _r_template_data,
+                        _r_last_change,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_subject = _src["subject"]
+                _r_sender = _src["sender"]
+                _r_name = _src["name"]
+                _r_message_template_group_id = _src["message_template_group_id"]
+                _r_communication_channel_id = _src["communication_channel_id"]
+                _r_message_template_id = _src.get("message_template_id", UNSET)
+                _r_consent_free_template = _src.get("consent_free_template", UNSET)
+                _r_preview_url = _src.get("preview_url", UNSET)
+                _r_icon_url = _src.get("icon_url", UNSET)
+                _r_template_data = _src.get("template_data", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+            if _r_subject.__class__ is not str and _r_subject is not None:
+                _r_subject = _null_policy.odd_text(_self, "subject", _r_subject)
+            _self.subject = _r_subject
 
-        _self.sender = _r_sender
+            if _r_sender.__class__ is not str and _r_sender is not None:
+                _r_sender = _null_policy.odd_text(_self, "sender", _r_sender)
+            _self.sender = _r_sender
 
-        _self.name = _r_name
+            if _r_name.__class__ is not str and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
 
-        _v = _r_message_template_group_id
-        if _v is not None:
-            try:
-                _v = _MessageTemplateMessageTemplateGroupId_BY_VALUE[_v]
-            except KeyError:
-                _v = MessageTemplateMessageTemplateGroupId(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.message_template_group_id = _v
+            _v = _r_message_template_group_id
+            if _v is not None:
+                try:
+                    _v = _MessageTemplateMessageTemplateGroupId_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(
+                        _self, "message_template_group_id", MessageTemplateMessageTemplateGroupId, _v
+                    )
+            _self.message_template_group_id = _v
 
-        _v = _r_communication_channel_id
-        if _v is not None:
-            try:
-                _v = _MessageTemplateCommunicationChannelId_BY_VALUE[_v]
-            except KeyError:
-                _v = MessageTemplateCommunicationChannelId(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.communication_channel_id = _v
+            _v = _r_communication_channel_id
+            if _v is not None:
+                try:
+                    _v = _MessageTemplateCommunicationChannelId_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(
+                        _self, "communication_channel_id", MessageTemplateCommunicationChannelId, _v
+                    )
+            _self.communication_channel_id = _v
 
-        _self.message_template_id = _r_message_template_id
+            if (
+                _r_message_template_id.__class__ is not str
+                and _r_message_template_id is not UNSET
+                and _r_message_template_id is not None
+            ):
+                _r_message_template_id = _null_policy.odd_text(
+                    _self, "message_template_id", _r_message_template_id
+                )
+            _self.message_template_id = _r_message_template_id
 
-        _self.consent_free_template = _r_consent_free_template
+            _self.consent_free_template = _r_consent_free_template
 
-        _self.preview_url = _r_preview_url
+            if (
+                _r_preview_url.__class__ is not str
+                and _r_preview_url is not UNSET
+                and _r_preview_url is not None
+            ):
+                _r_preview_url = _null_policy.odd_text(_self, "preview_url", _r_preview_url)
+            _self.preview_url = _r_preview_url
 
-        _self.icon_url = _r_icon_url
+            if _r_icon_url.__class__ is not str and _r_icon_url is not UNSET and _r_icon_url is not None:
+                _r_icon_url = _null_policy.odd_text(_self, "icon_url", _r_icon_url)
+            _self.icon_url = _r_icon_url
 
-        _v = _r_template_data
-        if _v is not UNSET and _v is not None:
-            _v = list(map(Parameter.from_dict, _v))
-        _self.template_data = _v
+            _v = _r_template_data
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "template_data", _v)
+                try:
+                    _v = list(map(Parameter.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "template_data", _v, Parameter.from_dict, _e)
+            _self.template_data = _v
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("MessageTemplate", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("MessageTemplate", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("MessageTemplate", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

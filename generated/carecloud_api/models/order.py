@@ -193,103 +193,182 @@ class Order:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_customer_id,
-                    _r_currency_id,
-                    _r_total_price,
-                    _r_order_items,
-                    _r_invoicing_data,
-                    _r_order_id,
-                    _r_order_number,
-                    _r_discount_codes,
-                    _r_shipping_data,
-                    _r_customer_note,
-                    _r_order_status,
-                    _r_shipping_date,
-                    _r_program_ranking,
-                    _r_payment_status,
-                    _r_invoice_document_url,
-                    _r_last_change,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_customer_id = _src["customer_id"]
-            _r_currency_id = _src["currency_id"]
-            _r_total_price = _src["total_price"]
-            _r_order_items = _src["order_items"]
-            _r_invoicing_data = _src["invoicing_data"]
-            _r_order_id = _src.get("order_id", UNSET)
-            _r_order_number = _src.get("order_number", UNSET)
-            _r_discount_codes = _src.get("discount_codes", UNSET)
-            _r_shipping_data = _src.get("shipping_data", UNSET)
-            _r_customer_note = _src.get("customer_note", UNSET)
-            _r_order_status = _src.get("order_status", UNSET)
-            _r_shipping_date = _src.get("shipping_date", UNSET)
-            _r_program_ranking = _src.get("program_ranking", UNSET)
-            _r_payment_status = _src.get("payment_status", UNSET)
-            _r_invoice_document_url = _src.get("invoice_document_url", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-        _self.customer_id = _r_customer_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_customer_id,
+                        _r_currency_id,
+                        _r_total_price,
+                        _r_order_items,
+                        _r_invoicing_data,
+                        _r_order_id,
+                        _r_order_number,
+                        _r_discount_codes,
+                        _r_shipping_data,
+                        _r_customer_note,
+                        _r_order_status,
+                        _r_shipping_date,
+                        _r_program_ranking,
+                        _r_payment_status,
+                        _r_invoice_document_url,
+                        _r_last_change,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_customer_id = _src["customer_id"]
+                _r_currency_id = _src["currency_id"]
+                _r_total_price = _src["total_price"]
+                _r_order_items = _src["order_items"]
+                _r_invoicing_data = _src["invoicing_data"]
+                _r_order_id = _src.get("order_id", UNSET)
+                _r_order_number = _src.get("order_number", UNSET)
+                _r_discount_codes = _src.get("discount_codes", UNSET)
+                _r_shipping_data = _src.get("shipping_data", UNSET)
+                _r_customer_note = _src.get("customer_note", UNSET)
+                _r_order_status = _src.get("order_status", UNSET)
+                _r_shipping_date = _src.get("shipping_date", UNSET)
+                _r_program_ranking = _src.get("program_ranking", UNSET)
+                _r_payment_status = _src.get("payment_status", UNSET)
+                _r_invoice_document_url = _src.get("invoice_document_url", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.currency_id = _r_currency_id
+            if _r_currency_id.__class__ is not str and _r_currency_id is not None:
+                _r_currency_id = _null_policy.odd_text(_self, "currency_id", _r_currency_id)
+            _self.currency_id = _r_currency_id
 
-        _self.total_price = _r_total_price
+            _self.total_price = _r_total_price
 
-        _v = _r_order_items
-        if _v is not None:
-            _v = list(map(OrderItem.from_dict, _v))
-        _self.order_items = _v
+            _v = _r_order_items
+            if _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "order_items", _v)
+                try:
+                    _v = list(map(OrderItem.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "order_items", _v, OrderItem.from_dict, _e)
+            _self.order_items = _v
 
-        _v = _r_invoicing_data
-        if _v is not None:
-            _v = OrderInvoicing.from_dict(_v)
-        _self.invoicing_data = _v
+            _v = _r_invoicing_data
+            if _v is not None:
+                try:
+                    _v = OrderInvoicing.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "invoicing_data", _v, _e)  # noqa: B904 (the cause is set)
+            _self.invoicing_data = _v
 
-        _self.order_id = _r_order_id
+            if _r_order_id.__class__ is not str and _r_order_id is not UNSET and _r_order_id is not None:
+                _r_order_id = _null_policy.odd_text(_self, "order_id", _r_order_id)
+            _self.order_id = _r_order_id
 
-        _self.order_number = _r_order_number
+            if (
+                _r_order_number.__class__ is not str
+                and _r_order_number is not UNSET
+                and _r_order_number is not None
+            ):
+                _r_order_number = _null_policy.odd_text(_self, "order_number", _r_order_number)
+            _self.order_number = _r_order_number
 
-        _self.discount_codes = _r_discount_codes
+            if (
+                _r_discount_codes is not UNSET
+                and _r_discount_codes is not None
+                and (_r_discount_codes.__class__ is not list or None in _r_discount_codes)
+            ):
+                _r_discount_codes = _null_policy.plain_items(_self, "discount_codes", _r_discount_codes)
+            _self.discount_codes = _r_discount_codes
 
-        _v = _r_shipping_data
-        if _v is not UNSET and _v is not None:
-            _v = OrderShipping.from_dict(_v)
-        _self.shipping_data = _v
+            _v = _r_shipping_data
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = OrderShipping.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "shipping_data", _v, _e)  # noqa: B904 (the cause is set)
+            _self.shipping_data = _v
 
-        _self.customer_note = _r_customer_note
+            if (
+                _r_customer_note.__class__ is not str
+                and _r_customer_note is not UNSET
+                and _r_customer_note is not None
+            ):
+                _r_customer_note = _null_policy.odd_text(_self, "customer_note", _r_customer_note)
+            _self.customer_note = _r_customer_note
 
-        _self.order_status = _r_order_status
+            if (
+                _r_order_status.__class__ is not str
+                and _r_order_status is not UNSET
+                and _r_order_status is not None
+            ):
+                _r_order_status = _null_policy.odd_text(_self, "order_status", _r_order_status)
+            _self.order_status = _r_order_status
 
-        _self.shipping_date = _r_shipping_date
+            if (
+                _r_shipping_date.__class__ is not str
+                and _r_shipping_date is not UNSET
+                and _r_shipping_date is not None
+            ):
+                _r_shipping_date = _null_policy.odd_text(_self, "shipping_date", _r_shipping_date)
+            _self.shipping_date = _r_shipping_date
 
-        _self.program_ranking = _r_program_ranking
+            _self.program_ranking = _r_program_ranking
 
-        _self.payment_status = _r_payment_status
+            if (
+                _r_payment_status.__class__ is not str
+                and _r_payment_status is not UNSET
+                and _r_payment_status is not None
+            ):
+                _r_payment_status = _null_policy.odd_text(_self, "payment_status", _r_payment_status)
+            _self.payment_status = _r_payment_status
 
-        _self.invoice_document_url = _r_invoice_document_url
+            if (
+                _r_invoice_document_url.__class__ is not str
+                and _r_invoice_document_url is not UNSET
+                and _r_invoice_document_url is not None
+            ):
+                _r_invoice_document_url = _null_policy.odd_text(
+                    _self, "invoice_document_url", _r_invoice_document_url
+                )
+            _self.invoice_document_url = _r_invoice_document_url
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Order", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Order", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Order", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

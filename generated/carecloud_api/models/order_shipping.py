@@ -107,53 +107,84 @@ class OrderShipping:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_shipping_id,
-                    _r_contact_firstname,
-                    _r_contact_lastname,
-                    _r_phone,
-                    _r_address,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_shipping_id = _src["shipping_id"]
-            _r_contact_firstname = _src.get("contact_firstname", UNSET)
-            _r_contact_lastname = _src.get("contact_lastname", UNSET)
-            _r_phone = _src.get("phone", UNSET)
-            _r_address = _src.get("address", UNSET)
-        _self.shipping_id = _r_shipping_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_shipping_id,
+                        _r_contact_firstname,
+                        _r_contact_lastname,
+                        _r_phone,
+                        _r_address,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_shipping_id = _src["shipping_id"]
+                _r_contact_firstname = _src.get("contact_firstname", UNSET)
+                _r_contact_lastname = _src.get("contact_lastname", UNSET)
+                _r_phone = _src.get("phone", UNSET)
+                _r_address = _src.get("address", UNSET)
+            if _r_shipping_id.__class__ is not str and _r_shipping_id is not None:
+                _r_shipping_id = _null_policy.odd_text(_self, "shipping_id", _r_shipping_id)
+            _self.shipping_id = _r_shipping_id
 
-        _self.contact_firstname = _r_contact_firstname
+            if (
+                _r_contact_firstname.__class__ is not str
+                and _r_contact_firstname is not UNSET
+                and _r_contact_firstname is not None
+            ):
+                _r_contact_firstname = _null_policy.odd_text(_self, "contact_firstname", _r_contact_firstname)
+            _self.contact_firstname = _r_contact_firstname
 
-        _self.contact_lastname = _r_contact_lastname
+            if (
+                _r_contact_lastname.__class__ is not str
+                and _r_contact_lastname is not UNSET
+                and _r_contact_lastname is not None
+            ):
+                _r_contact_lastname = _null_policy.odd_text(_self, "contact_lastname", _r_contact_lastname)
+            _self.contact_lastname = _r_contact_lastname
 
-        _self.phone = _r_phone
+            if _r_phone.__class__ is not str and _r_phone is not UNSET and _r_phone is not None:
+                _r_phone = _null_policy.odd_text(_self, "phone", _r_phone)
+            _self.phone = _r_phone
 
-        _v = _r_address
-        if _v is not UNSET and _v is not None:
-            _v = Address.from_dict(_v)
-        _self.address = _v
+            _v = _r_address
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = Address.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "address", _v, _e)  # noqa: B904 (the cause is set)
+            _self.address = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("OrderShipping", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("OrderShipping", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("OrderShipping", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -183,14 +183,9 @@ class PersonalInformation:
             field_dict["pre_nominals"] = self.pre_nominals
         if self.post_nominals is not UNSET:
             field_dict["post_nominals"] = self.post_nominals
-        if self.birthdate is None:
-            field_dict["birthdate"] = None
-        else:
-            birthdate: str | Unset = UNSET
-            if not isinstance(self.birthdate, Unset):
-                birthdate = self.birthdate.isoformat()
-            if birthdate is not UNSET:
-                field_dict["birthdate"] = birthdate
+        birthdate = self.birthdate
+        if birthdate is not UNSET:
+            field_dict["birthdate"] = None if birthdate is None else birthdate.isoformat()
         if self.email is not UNSET:
             field_dict["email"] = self.email
         if self.phone is not UNSET:
@@ -214,115 +209,170 @@ class PersonalInformation:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_language_id,
-                    _r_salutation,
-                    _r_gender,
-                    _r_first_name,
-                    _r_last_name,
-                    _r_pre_nominals,
-                    _r_post_nominals,
-                    _r_birthdate,
-                    _r_email,
-                    _r_phone,
-                    _r_store_id,
-                    _r_photo_url,
-                    _r_address,
-                    _r_agreement,
-                    _r_consents,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_language_id = _src["language_id"]
-            _r_salutation = _src.get("salutation", UNSET)
-            _r_gender = _src.get("gender", UNSET)
-            _r_first_name = _src.get("first_name", UNSET)
-            _r_last_name = _src.get("last_name", UNSET)
-            _r_pre_nominals = _src.get("pre_nominals", UNSET)
-            _r_post_nominals = _src.get("post_nominals", UNSET)
-            _r_birthdate = _src.get("birthdate", UNSET)
-            _r_email = _src.get("email", UNSET)
-            _r_phone = _src.get("phone", UNSET)
-            _r_store_id = _src.get("store_id", UNSET)
-            _r_photo_url = _src.get("photo_url", UNSET)
-            _r_address = _src.get("address", UNSET)
-            _r_agreement = _src.get("agreement", UNSET)
-            _r_consents = _src.get("consents", UNSET)
-        _self.language_id = _r_language_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_language_id,
+                        _r_salutation,
+                        _r_gender,
+                        _r_first_name,
+                        _r_last_name,
+                        _r_pre_nominals,
+                        _r_post_nominals,
+                        _r_birthdate,
+                        _r_email,
+                        _r_phone,
+                        _r_store_id,
+                        _r_photo_url,
+                        _r_address,
+                        _r_agreement,
+                        _r_consents,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_language_id = _src["language_id"]
+                _r_salutation = _src.get("salutation", UNSET)
+                _r_gender = _src.get("gender", UNSET)
+                _r_first_name = _src.get("first_name", UNSET)
+                _r_last_name = _src.get("last_name", UNSET)
+                _r_pre_nominals = _src.get("pre_nominals", UNSET)
+                _r_post_nominals = _src.get("post_nominals", UNSET)
+                _r_birthdate = _src.get("birthdate", UNSET)
+                _r_email = _src.get("email", UNSET)
+                _r_phone = _src.get("phone", UNSET)
+                _r_store_id = _src.get("store_id", UNSET)
+                _r_photo_url = _src.get("photo_url", UNSET)
+                _r_address = _src.get("address", UNSET)
+                _r_agreement = _src.get("agreement", UNSET)
+                _r_consents = _src.get("consents", UNSET)
+            if _r_language_id.__class__ is not str and _r_language_id is not None:
+                _r_language_id = _null_policy.odd_text(_self, "language_id", _r_language_id)
+            _self.language_id = _r_language_id
 
-        _self.salutation = _r_salutation
+            if (
+                _r_salutation.__class__ is not str
+                and _r_salutation is not UNSET
+                and _r_salutation is not None
+            ):
+                _r_salutation = _null_policy.odd_text(_self, "salutation", _r_salutation)
+            _self.salutation = _r_salutation
 
-        _v = _r_gender
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _PersonalInformationGender_BY_VALUE[_v]
-            except KeyError:
-                _v = PersonalInformationGender(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.gender = _v
+            _v = _r_gender
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _PersonalInformationGender_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "gender", PersonalInformationGender, _v)
+            _self.gender = _v
 
-        _self.first_name = _r_first_name
+            if (
+                _r_first_name.__class__ is not str
+                and _r_first_name is not UNSET
+                and _r_first_name is not None
+            ):
+                _r_first_name = _null_policy.odd_text(_self, "first_name", _r_first_name)
+            _self.first_name = _r_first_name
 
-        _self.last_name = _r_last_name
+            if _r_last_name.__class__ is not str and _r_last_name is not UNSET and _r_last_name is not None:
+                _r_last_name = _null_policy.odd_text(_self, "last_name", _r_last_name)
+            _self.last_name = _r_last_name
 
-        _self.pre_nominals = _r_pre_nominals
+            if (
+                _r_pre_nominals.__class__ is not str
+                and _r_pre_nominals is not UNSET
+                and _r_pre_nominals is not None
+            ):
+                _r_pre_nominals = _null_policy.odd_text(_self, "pre_nominals", _r_pre_nominals)
+            _self.pre_nominals = _r_pre_nominals
 
-        _self.post_nominals = _r_post_nominals
+            if (
+                _r_post_nominals.__class__ is not str
+                and _r_post_nominals is not UNSET
+                and _r_post_nominals is not None
+            ):
+                _r_post_nominals = _null_policy.odd_text(_self, "post_nominals", _r_post_nominals)
+            _self.post_nominals = _r_post_nominals
 
-        if _r_birthdate is None:
-            _self.birthdate = None
-        else:
-            _birthdate = _r_birthdate
-            birthdate: datetime.date | Unset
-            if isinstance(_birthdate, Unset):
-                birthdate = UNSET
-            else:
-                birthdate = datetime.date.fromisoformat(_birthdate)
+            _v = _r_birthdate
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = datetime.date.fromisoformat(_v)
+                except (TypeError, ValueError):  # "", "0000-00-00", a date-time: parsing.odd_date
+                    _v = _null_policy.odd_date(_self, "birthdate", _v)
+            _self.birthdate = _v
 
-            _self.birthdate = birthdate
+            if _r_email.__class__ is not str and _r_email is not UNSET and _r_email is not None:
+                _r_email = _null_policy.odd_text(_self, "email", _r_email)
+            _self.email = _r_email
 
-        _self.email = _r_email
+            if _r_phone.__class__ is not str and _r_phone is not UNSET and _r_phone is not None:
+                _r_phone = _null_policy.odd_text(_self, "phone", _r_phone)
+            _self.phone = _r_phone
 
-        _self.phone = _r_phone
+            if _r_store_id.__class__ is not str and _r_store_id is not UNSET and _r_store_id is not None:
+                _r_store_id = _null_policy.odd_text(_self, "store_id", _r_store_id)
+            _self.store_id = _r_store_id
 
-        _self.store_id = _r_store_id
+            if _r_photo_url.__class__ is not str and _r_photo_url is not UNSET and _r_photo_url is not None:
+                _r_photo_url = _null_policy.odd_text(_self, "photo_url", _r_photo_url)
+            _self.photo_url = _r_photo_url
 
-        _self.photo_url = _r_photo_url
+            _v = _r_address
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = Address.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "address", _v, _e)  # noqa: B904 (the cause is set)
+            _self.address = _v
 
-        _v = _r_address
-        if _v is not UNSET and _v is not None:
-            _v = Address.from_dict(_v)
-        _self.address = _v
+            _v = _r_agreement
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = Agreement.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "agreement", _v, _e)  # noqa: B904 (the cause is set)
+            _self.agreement = _v
 
-        _v = _r_agreement
-        if _v is not UNSET and _v is not None:
-            _v = Agreement.from_dict(_v)
-        _self.agreement = _v
+            _v = _r_consents
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "consents", _v)
+                try:
+                    _v = list(map(Consents.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "consents", _v, Consents.from_dict, _e)
+            _self.consents = _v
 
-        _v = _r_consents
-        if _v is not UNSET and _v is not None:
-            _v = list(map(Consents.from_dict, _v))
-        _self.consents = _v
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("PersonalInformation", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("PersonalInformation", src_dict, _e) from _e
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PersonalInformation", _src, _NOT_NULLABLE)
-        return _self
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

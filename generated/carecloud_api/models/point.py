@@ -131,76 +131,106 @@ class Point:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_customer_id,
-                    _r_point_type_id,
-                    _r_partner_id,
-                    _r_point_id,
-                    _r_assigned_points,
-                    _r_available_points,
-                    _r_valid_to,
-                    _r_state,
-                    _r_created_at,
-                    _r_note,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_customer_id = _src["customer_id"]
-            _r_point_type_id = _src["point_type_id"]
-            _r_partner_id = _src["partner_id"]
-            _r_point_id = _src.get("point_id", UNSET)
-            _r_assigned_points = _src.get("assigned_points", UNSET)
-            _r_available_points = _src.get("available_points", UNSET)
-            _r_valid_to = _src.get("valid_to", UNSET)
-            _r_state = _src.get("state", UNSET)
-            _r_created_at = _src.get("created_at", UNSET)
-            _r_note = _src.get("note", UNSET)
-        _self.customer_id = _r_customer_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_customer_id,
+                        _r_point_type_id,
+                        _r_partner_id,
+                        _r_point_id,
+                        _r_assigned_points,
+                        _r_available_points,
+                        _r_valid_to,
+                        _r_state,
+                        _r_created_at,
+                        _r_note,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_customer_id = _src["customer_id"]
+                _r_point_type_id = _src["point_type_id"]
+                _r_partner_id = _src["partner_id"]
+                _r_point_id = _src.get("point_id", UNSET)
+                _r_assigned_points = _src.get("assigned_points", UNSET)
+                _r_available_points = _src.get("available_points", UNSET)
+                _r_valid_to = _src.get("valid_to", UNSET)
+                _r_state = _src.get("state", UNSET)
+                _r_created_at = _src.get("created_at", UNSET)
+                _r_note = _src.get("note", UNSET)
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.point_type_id = _r_point_type_id
+            if _r_point_type_id.__class__ is not str and _r_point_type_id is not None:
+                _r_point_type_id = _null_policy.odd_text(_self, "point_type_id", _r_point_type_id)
+            _self.point_type_id = _r_point_type_id
 
-        _self.partner_id = _r_partner_id
+            if _r_partner_id.__class__ is not str and _r_partner_id is not None:
+                _r_partner_id = _null_policy.odd_text(_self, "partner_id", _r_partner_id)
+            _self.partner_id = _r_partner_id
 
-        _self.point_id = _r_point_id
+            if _r_point_id.__class__ is not str and _r_point_id is not UNSET and _r_point_id is not None:
+                _r_point_id = _null_policy.odd_text(_self, "point_id", _r_point_id)
+            _self.point_id = _r_point_id
 
-        _self.assigned_points = _r_assigned_points
+            _self.assigned_points = _r_assigned_points
 
-        _self.available_points = _r_available_points
+            _self.available_points = _r_available_points
 
-        _self.valid_to = _r_valid_to
+            if _r_valid_to.__class__ is not str and _r_valid_to is not UNSET and _r_valid_to is not None:
+                _r_valid_to = _null_policy.odd_text(_self, "valid_to", _r_valid_to)
+            _self.valid_to = _r_valid_to
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _PointState_BY_VALUE[_v]
-            except KeyError:
-                _v = PointState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _PointState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", PointState, _v)
+            _self.state = _v
 
-        _self.created_at = _r_created_at
+            if (
+                _r_created_at.__class__ is not str
+                and _r_created_at is not UNSET
+                and _r_created_at is not None
+            ):
+                _r_created_at = _null_policy.odd_text(_self, "created_at", _r_created_at)
+            _self.created_at = _r_created_at
 
-        _self.note = _r_note
+            if _r_note.__class__ is not str and _r_note is not UNSET and _r_note is not None:
+                _r_note = _null_policy.odd_text(_self, "note", _r_note)
+            _self.note = _r_note
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Point", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Point", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Point", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

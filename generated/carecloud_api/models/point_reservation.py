@@ -104,60 +104,90 @@ class PointReservation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_customer_id,
-                    _r_external_id,
-                    _r_quantity,
-                    _r_points_reservation_id,
-                    _r_state,
-                    _r_expiration,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_customer_id = _src["customer_id"]
-            _r_external_id = _src["external_id"]
-            _r_quantity = _src["quantity"]
-            _r_points_reservation_id = _src.get("points_reservation_id", UNSET)
-            _r_state = _src.get("state", UNSET)
-            _r_expiration = _src.get("expiration", UNSET)
-        _self.customer_id = _r_customer_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_customer_id,
+                        _r_external_id,
+                        _r_quantity,
+                        _r_points_reservation_id,
+                        _r_state,
+                        _r_expiration,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_customer_id = _src["customer_id"]
+                _r_external_id = _src["external_id"]
+                _r_quantity = _src["quantity"]
+                _r_points_reservation_id = _src.get("points_reservation_id", UNSET)
+                _r_state = _src.get("state", UNSET)
+                _r_expiration = _src.get("expiration", UNSET)
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.external_id = _r_external_id
+            if _r_external_id.__class__ is not str and _r_external_id is not None:
+                _r_external_id = _null_policy.odd_text(_self, "external_id", _r_external_id)
+            _self.external_id = _r_external_id
 
-        _self.quantity = _r_quantity
+            _self.quantity = _r_quantity
 
-        _self.points_reservation_id = _r_points_reservation_id
+            if (
+                _r_points_reservation_id.__class__ is not str
+                and _r_points_reservation_id is not UNSET
+                and _r_points_reservation_id is not None
+            ):
+                _r_points_reservation_id = _null_policy.odd_text(
+                    _self, "points_reservation_id", _r_points_reservation_id
+                )
+            _self.points_reservation_id = _r_points_reservation_id
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _PointReservationState_BY_VALUE[_v]
-            except KeyError:
-                _v = PointReservationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _PointReservationState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", PointReservationState, _v)
+            _self.state = _v
 
-        _self.expiration = _r_expiration
+            if (
+                _r_expiration.__class__ is not str
+                and _r_expiration is not UNSET
+                and _r_expiration is not None
+            ):
+                _r_expiration = _null_policy.odd_text(_self, "expiration", _r_expiration)
+            _self.expiration = _r_expiration
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PointReservation", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("PointReservation", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("PointReservation", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

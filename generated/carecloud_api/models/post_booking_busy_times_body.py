@@ -98,58 +98,92 @@ class PostBookingBusyTimesBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_booking_date,
-                    _r_time_period,
-                    _r_booking_ticket_id,
-                    _r_booking_property_id,
-                    _r_booking_property_value,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_booking_date = _src["booking_date"]
-            _r_time_period = _src["time_period"]
-            _r_booking_ticket_id = _src.get("booking_ticket_id", UNSET)
-            _r_booking_property_id = _src.get("booking_property_id", UNSET)
-            _r_booking_property_value = _src.get("booking_property_value", UNSET)
-        _self.booking_date = _r_booking_date
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_booking_date,
+                        _r_time_period,
+                        _r_booking_ticket_id,
+                        _r_booking_property_id,
+                        _r_booking_property_value,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_booking_date = _src["booking_date"]
+                _r_time_period = _src["time_period"]
+                _r_booking_ticket_id = _src.get("booking_ticket_id", UNSET)
+                _r_booking_property_id = _src.get("booking_property_id", UNSET)
+                _r_booking_property_value = _src.get("booking_property_value", UNSET)
+            if _r_booking_date.__class__ is not str and _r_booking_date is not None:
+                _r_booking_date = _null_policy.odd_text(_self, "booking_date", _r_booking_date)
+            _self.booking_date = _r_booking_date
 
-        _v = _r_time_period
-        if _v is not None:
-            try:
-                _v = _PostBookingBusyTimesBodyTimePeriod_BY_VALUE[_v]
-            except KeyError:
-                _v = PostBookingBusyTimesBodyTimePeriod(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.time_period = _v
+            _v = _r_time_period
+            if _v is not None:
+                try:
+                    _v = _PostBookingBusyTimesBodyTimePeriod_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "time_period", PostBookingBusyTimesBodyTimePeriod, _v)
+            _self.time_period = _v
 
-        _self.booking_ticket_id = _r_booking_ticket_id
+            if (
+                _r_booking_ticket_id.__class__ is not str
+                and _r_booking_ticket_id is not UNSET
+                and _r_booking_ticket_id is not None
+            ):
+                _r_booking_ticket_id = _null_policy.odd_text(_self, "booking_ticket_id", _r_booking_ticket_id)
+            _self.booking_ticket_id = _r_booking_ticket_id
 
-        _self.booking_property_id = _r_booking_property_id
+            if (
+                _r_booking_property_id.__class__ is not str
+                and _r_booking_property_id is not UNSET
+                and _r_booking_property_id is not None
+            ):
+                _r_booking_property_id = _null_policy.odd_text(
+                    _self, "booking_property_id", _r_booking_property_id
+                )
+            _self.booking_property_id = _r_booking_property_id
 
-        _self.booking_property_value = _r_booking_property_value
+            if (
+                _r_booking_property_value.__class__ is not str
+                and _r_booking_property_value is not UNSET
+                and _r_booking_property_value is not None
+            ):
+                _r_booking_property_value = _null_policy.odd_text(
+                    _self, "booking_property_value", _r_booking_property_value
+                )
+            _self.booking_property_value = _r_booking_property_value
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostBookingBusyTimesBody", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("PostBookingBusyTimesBody", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("PostBookingBusyTimesBody", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -113,56 +113,88 @@ class PostCustomerNewslettersSignUpBody:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_contact,
-                    _r_customer_source_id,
-                    _r_agreements,
-                    _r_language_id,
-                    _r_partner_records,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_contact = _src["contact"]
-            _r_customer_source_id = _src["customer_source_id"]
-            _r_agreements = _src.get("agreements", UNSET)
-            _r_language_id = _src.get("language_id", UNSET)
-            _r_partner_records = _src.get("partner_records", UNSET)
-        _self.contact = _r_contact
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_contact,
+                        _r_customer_source_id,
+                        _r_agreements,
+                        _r_language_id,
+                        _r_partner_records,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_contact = _src["contact"]
+                _r_customer_source_id = _src["customer_source_id"]
+                _r_agreements = _src.get("agreements", UNSET)
+                _r_language_id = _src.get("language_id", UNSET)
+                _r_partner_records = _src.get("partner_records", UNSET)
+            if _r_contact.__class__ is not str and _r_contact is not None:
+                _r_contact = _null_policy.odd_text(_self, "contact", _r_contact)
+            _self.contact = _r_contact
 
-        _self.customer_source_id = _r_customer_source_id
+            if _r_customer_source_id.__class__ is not str and _r_customer_source_id is not None:
+                _r_customer_source_id = _null_policy.odd_text(
+                    _self, "customer_source_id", _r_customer_source_id
+                )
+            _self.customer_source_id = _r_customer_source_id
 
-        _v = _r_agreements
-        if _v is not UNSET and _v is not None:
-            _v = Agreement.from_dict(_v)
-        _self.agreements = _v
+            _v = _r_agreements
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = Agreement.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "agreements", _v, _e)  # noqa: B904 (the cause is set)
+            _self.agreements = _v
 
-        _self.language_id = _r_language_id
+            if (
+                _r_language_id.__class__ is not str
+                and _r_language_id is not UNSET
+                and _r_language_id is not None
+            ):
+                _r_language_id = _null_policy.odd_text(_self, "language_id", _r_language_id)
+            _self.language_id = _r_language_id
 
-        _v = _r_partner_records
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PartnerRecord.from_dict, _v))
-        _self.partner_records = _v
+            _v = _r_partner_records
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "partner_records", _v)
+                try:
+                    _v = list(map(PartnerRecord.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "partner_records", _v, PartnerRecord.from_dict, _e)
+            _self.partner_records = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomerNewslettersSignUpBody", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("PostCustomerNewslettersSignUpBody", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("PostCustomerNewslettersSignUpBody", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -76,50 +76,66 @@ class PostCustomerVerifyCredentialsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_login_type,
-                    _r_login_value,
-                    _r_password,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_login_type = _src["login_type"]
-            _r_login_value = _src["login_value"]
-            _r_password = _src["password"]
-        _v = _r_login_type
-        if _v is not None:
-            try:
-                _v = _PostCustomerVerifyCredentialsBodyLoginType_BY_VALUE[_v]
-            except KeyError:
-                _v = PostCustomerVerifyCredentialsBodyLoginType(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.login_type = _v
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_login_type,
+                        _r_login_value,
+                        _r_password,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_login_type = _src["login_type"]
+                _r_login_value = _src["login_value"]
+                _r_password = _src["password"]
+            _v = _r_login_type
+            if _v is not None:
+                try:
+                    _v = _PostCustomerVerifyCredentialsBodyLoginType_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(
+                        _self, "login_type", PostCustomerVerifyCredentialsBodyLoginType, _v
+                    )
+            _self.login_type = _v
 
-        _self.login_value = _r_login_value
+            if _r_login_value.__class__ is not str and _r_login_value is not None:
+                _r_login_value = _null_policy.odd_text(_self, "login_value", _r_login_value)
+            _self.login_value = _r_login_value
 
-        _self.password = _r_password
+            if _r_password.__class__ is not str and _r_password is not None:
+                _r_password = _null_policy.odd_text(_self, "password", _r_password)
+            _self.password = _r_password
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomerVerifyCredentialsBody", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("PostCustomerVerifyCredentialsBody", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("PostCustomerVerifyCredentialsBody", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

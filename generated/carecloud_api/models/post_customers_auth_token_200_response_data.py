@@ -77,42 +77,70 @@ class PostCustomersAuthToken200ResponseData:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_authentication_token,
-                    _r_token_request_id,
-                    _r_valid_to,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_authentication_token = _src.get("authentication_token", UNSET)
-            _r_token_request_id = _src.get("token_request_id", UNSET)
-            _r_valid_to = _src.get("valid_to", UNSET)
-        _self.authentication_token = _r_authentication_token
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_authentication_token,
+                        _r_token_request_id,
+                        _r_valid_to,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_authentication_token = _src.get("authentication_token", UNSET)
+                _r_token_request_id = _src.get("token_request_id", UNSET)
+                _r_valid_to = _src.get("valid_to", UNSET)
+            if (
+                _r_authentication_token.__class__ is not str
+                and _r_authentication_token is not UNSET
+                and _r_authentication_token is not None
+            ):
+                _r_authentication_token = _null_policy.odd_text(
+                    _self, "authentication_token", _r_authentication_token
+                )
+            _self.authentication_token = _r_authentication_token
 
-        _self.token_request_id = _r_token_request_id
+            if (
+                _r_token_request_id.__class__ is not str
+                and _r_token_request_id is not UNSET
+                and _r_token_request_id is not None
+            ):
+                _r_token_request_id = _null_policy.odd_text(_self, "token_request_id", _r_token_request_id)
+            _self.token_request_id = _r_token_request_id
 
-        _self.valid_to = _r_valid_to
+            if _r_valid_to.__class__ is not str and _r_valid_to is not UNSET and _r_valid_to is not None:
+                _r_valid_to = _null_policy.odd_text(_self, "valid_to", _r_valid_to)
+            _self.valid_to = _r_valid_to
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostCustomersAuthToken200ResponseData", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("PostCustomersAuthToken200ResponseData", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("PostCustomersAuthToken200ResponseData", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

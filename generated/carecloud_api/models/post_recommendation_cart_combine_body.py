@@ -80,46 +80,72 @@ class PostRecommendationCartCombineBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_customer_id,
-                    _r_cart_product_ids,
-                    _r_product_id_list,
-                    _r_count,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_customer_id = _src["customer_id"]
-            _r_cart_product_ids = _src.get("cart_product_ids", UNSET)
-            _r_product_id_list = _src.get("product_id_list", UNSET)
-            _r_count = _src.get("count", UNSET)
-        _self.customer_id = _r_customer_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_customer_id,
+                        _r_cart_product_ids,
+                        _r_product_id_list,
+                        _r_count,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_customer_id = _src["customer_id"]
+                _r_cart_product_ids = _src.get("cart_product_ids", UNSET)
+                _r_product_id_list = _src.get("product_id_list", UNSET)
+                _r_count = _src.get("count", UNSET)
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.cart_product_ids = _r_cart_product_ids
+            if (
+                _r_cart_product_ids is not UNSET
+                and _r_cart_product_ids is not None
+                and (_r_cart_product_ids.__class__ is not list or None in _r_cart_product_ids)
+            ):
+                _r_cart_product_ids = _null_policy.plain_items(_self, "cart_product_ids", _r_cart_product_ids)
+            _self.cart_product_ids = _r_cart_product_ids
 
-        _self.product_id_list = _r_product_id_list
+            if (
+                _r_product_id_list is not UNSET
+                and _r_product_id_list is not None
+                and (_r_product_id_list.__class__ is not list or None in _r_product_id_list)
+            ):
+                _r_product_id_list = _null_policy.plain_items(_self, "product_id_list", _r_product_id_list)
+            _self.product_id_list = _r_product_id_list
 
-        _self.count = _r_count
+            _self.count = _r_count
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostRecommendationCartCombineBody", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("PostRecommendationCartCombineBody", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("PostRecommendationCartCombineBody", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

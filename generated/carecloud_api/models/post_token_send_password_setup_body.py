@@ -84,42 +84,66 @@ class PostTokenSendPasswordSetupBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_email,
-                    _r_communication_channel_id,
-                    _r_recipient,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_email = _src.get("email", UNSET)
-            _r_communication_channel_id = _src.get("communication_channel_id", UNSET)
-            _r_recipient = _src.get("recipient", UNSET)
-        _self.email = _r_email
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_email,
+                        _r_communication_channel_id,
+                        _r_recipient,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_email = _src.get("email", UNSET)
+                _r_communication_channel_id = _src.get("communication_channel_id", UNSET)
+                _r_recipient = _src.get("recipient", UNSET)
+            if _r_email.__class__ is not str and _r_email is not UNSET and _r_email is not None:
+                _r_email = _null_policy.odd_text(_self, "email", _r_email)
+            _self.email = _r_email
 
-        _self.communication_channel_id = _r_communication_channel_id
+            if (
+                _r_communication_channel_id.__class__ is not str
+                and _r_communication_channel_id is not UNSET
+                and _r_communication_channel_id is not None
+            ):
+                _r_communication_channel_id = _null_policy.odd_text(
+                    _self, "communication_channel_id", _r_communication_channel_id
+                )
+            _self.communication_channel_id = _r_communication_channel_id
 
-        _self.recipient = _r_recipient
+            if _r_recipient.__class__ is not str and _r_recipient is not UNSET and _r_recipient is not None:
+                _r_recipient = _null_policy.odd_text(_self, "recipient", _r_recipient)
+            _self.recipient = _r_recipient
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PostTokenSendPasswordSetupBody", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("PostTokenSendPasswordSetupBody", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("PostTokenSendPasswordSetupBody", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -262,135 +262,241 @@ class ProductReservation:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_customer_id,
-                    _r_store_id,
-                    _r_product_reservation_source_id,
-                    _r_product_reservation_id,
-                    _r_reservation_codes,
-                    _r_external_reservation_codes,
-                    _r_benefit_codes,
-                    _r_pickup_date,
-                    _r_customers_note,
-                    _r_total_price,
-                    _r_currency_id,
-                    _r_product_reservation_items,
-                    _r_external_purchase_id,
-                    _r_utm,
-                    _r_actual_state,
-                    _r_reservation_progress_history,
-                    _r_comments,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_customer_id = _src["customer_id"]
-            _r_store_id = _src["store_id"]
-            _r_product_reservation_source_id = _src["product_reservation_source_id"]
-            _r_product_reservation_id = _src.get("product_reservation_id", UNSET)
-            _r_reservation_codes = _src.get("reservation_codes", UNSET)
-            _r_external_reservation_codes = _src.get("external_reservation_codes", UNSET)
-            _r_benefit_codes = _src.get("benefit_codes", UNSET)
-            _r_pickup_date = _src.get("pickup_date", UNSET)
-            _r_customers_note = _src.get("customers_note", UNSET)
-            _r_total_price = _src.get("total_price", UNSET)
-            _r_currency_id = _src.get("currency_id", UNSET)
-            _r_product_reservation_items = _src.get("product_reservation_items", UNSET)
-            _r_external_purchase_id = _src.get("external_purchase_id", UNSET)
-            _r_utm = _src.get("utm", UNSET)
-            _r_actual_state = _src.get("actual_state", UNSET)
-            _r_reservation_progress_history = _src.get("reservation_progress_history", UNSET)
-            _r_comments = _src.get("comments", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.customer_id = _r_customer_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_customer_id,
+                        _r_store_id,
+                        _r_product_reservation_source_id,
+                        _r_product_reservation_id,
+                        _r_reservation_codes,
+                        _r_external_reservation_codes,
+                        _r_benefit_codes,
+                        _r_pickup_date,
+                        _r_customers_note,
+                        _r_total_price,
+                        _r_currency_id,
+                        _r_product_reservation_items,
+                        _r_external_purchase_id,
+                        _r_utm,
+                        _r_actual_state,
+                        _r_reservation_progress_history,
+                        _r_comments,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_customer_id = _src["customer_id"]
+                _r_store_id = _src["store_id"]
+                _r_product_reservation_source_id = _src["product_reservation_source_id"]
+                _r_product_reservation_id = _src.get("product_reservation_id", UNSET)
+                _r_reservation_codes = _src.get("reservation_codes", UNSET)
+                _r_external_reservation_codes = _src.get("external_reservation_codes", UNSET)
+                _r_benefit_codes = _src.get("benefit_codes", UNSET)
+                _r_pickup_date = _src.get("pickup_date", UNSET)
+                _r_customers_note = _src.get("customers_note", UNSET)
+                _r_total_price = _src.get("total_price", UNSET)
+                _r_currency_id = _src.get("currency_id", UNSET)
+                _r_product_reservation_items = _src.get("product_reservation_items", UNSET)
+                _r_external_purchase_id = _src.get("external_purchase_id", UNSET)
+                _r_utm = _src.get("utm", UNSET)
+                _r_actual_state = _src.get("actual_state", UNSET)
+                _r_reservation_progress_history = _src.get("reservation_progress_history", UNSET)
+                _r_comments = _src.get("comments", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.store_id = _r_store_id
+            if _r_store_id.__class__ is not str and _r_store_id is not None:
+                _r_store_id = _null_policy.odd_text(_self, "store_id", _r_store_id)
+            _self.store_id = _r_store_id
 
-        _self.product_reservation_source_id = _r_product_reservation_source_id
+            if (
+                _r_product_reservation_source_id.__class__ is not str
+                and _r_product_reservation_source_id is not None
+            ):
+                _r_product_reservation_source_id = _null_policy.odd_text(
+                    _self, "product_reservation_source_id", _r_product_reservation_source_id
+                )
+            _self.product_reservation_source_id = _r_product_reservation_source_id
 
-        _self.product_reservation_id = _r_product_reservation_id
+            if (
+                _r_product_reservation_id.__class__ is not str
+                and _r_product_reservation_id is not UNSET
+                and _r_product_reservation_id is not None
+            ):
+                _r_product_reservation_id = _null_policy.odd_text(
+                    _self, "product_reservation_id", _r_product_reservation_id
+                )
+            _self.product_reservation_id = _r_product_reservation_id
 
-        _self.reservation_codes = _r_reservation_codes
+            if (
+                _r_reservation_codes is not UNSET
+                and _r_reservation_codes is not None
+                and (_r_reservation_codes.__class__ is not list or None in _r_reservation_codes)
+            ):
+                _r_reservation_codes = _null_policy.plain_items(
+                    _self, "reservation_codes", _r_reservation_codes
+                )
+            _self.reservation_codes = _r_reservation_codes
 
-        _v = _r_external_reservation_codes
-        if _v is not UNSET and _v is not None:
-            _v = list(map(ExternalCode.from_dict, _v))
-        _self.external_reservation_codes = _v
+            _v = _r_external_reservation_codes
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "external_reservation_codes", _v)
+                try:
+                    _v = list(map(ExternalCode.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "external_reservation_codes", _v, ExternalCode.from_dict, _e
+                    )
+            _self.external_reservation_codes = _v
 
-        _self.benefit_codes = _r_benefit_codes
+            if (
+                _r_benefit_codes is not UNSET
+                and _r_benefit_codes is not None
+                and (_r_benefit_codes.__class__ is not list or None in _r_benefit_codes)
+            ):
+                _r_benefit_codes = _null_policy.plain_items(_self, "benefit_codes", _r_benefit_codes)
+            _self.benefit_codes = _r_benefit_codes
 
-        _self.pickup_date = _r_pickup_date
+            if (
+                _r_pickup_date.__class__ is not str
+                and _r_pickup_date is not UNSET
+                and _r_pickup_date is not None
+            ):
+                _r_pickup_date = _null_policy.odd_text(_self, "pickup_date", _r_pickup_date)
+            _self.pickup_date = _r_pickup_date
 
-        _self.customers_note = _r_customers_note
+            if (
+                _r_customers_note.__class__ is not str
+                and _r_customers_note is not UNSET
+                and _r_customers_note is not None
+            ):
+                _r_customers_note = _null_policy.odd_text(_self, "customers_note", _r_customers_note)
+            _self.customers_note = _r_customers_note
 
-        _self.total_price = _r_total_price
+            _self.total_price = _r_total_price
 
-        _self.currency_id = _r_currency_id
+            if (
+                _r_currency_id.__class__ is not str
+                and _r_currency_id is not UNSET
+                and _r_currency_id is not None
+            ):
+                _r_currency_id = _null_policy.odd_text(_self, "currency_id", _r_currency_id)
+            _self.currency_id = _r_currency_id
 
-        _v = _r_product_reservation_items
-        if _v is not UNSET and _v is not None:
-            _v = list(map(ProductReservationItem.from_dict, _v))
-        _self.product_reservation_items = _v
+            _v = _r_product_reservation_items
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "product_reservation_items", _v)
+                try:
+                    _v = list(map(ProductReservationItem.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "product_reservation_items", _v, ProductReservationItem.from_dict, _e
+                    )
+            _self.product_reservation_items = _v
 
-        _self.external_purchase_id = _r_external_purchase_id
+            if (
+                _r_external_purchase_id.__class__ is not str
+                and _r_external_purchase_id is not UNSET
+                and _r_external_purchase_id is not None
+            ):
+                _r_external_purchase_id = _null_policy.odd_text(
+                    _self, "external_purchase_id", _r_external_purchase_id
+                )
+            _self.external_purchase_id = _r_external_purchase_id
 
-        _v = _r_utm
-        if _v is not UNSET and _v is not None:
-            _v = UTM.from_dict(_v)
-        _self.utm = _v
+            _v = _r_utm
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = UTM.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "utm", _v, _e)  # noqa: B904 (the cause is set)
+            _self.utm = _v
 
-        _v = _r_actual_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _ProductReservationActualState_BY_VALUE[_v]
-            except KeyError:
-                _v = ProductReservationActualState(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.actual_state = _v
+            _v = _r_actual_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _ProductReservationActualState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "actual_state", ProductReservationActualState, _v)
+            _self.actual_state = _v
 
-        _v = _r_reservation_progress_history
-        if _v is not UNSET and _v is not None:
-            _v = list(map(ProductReservationProgress.from_dict, _v))
-        _self.reservation_progress_history = _v
+            _v = _r_reservation_progress_history
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "reservation_progress_history", _v)
+                try:
+                    _v = list(map(ProductReservationProgress.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "reservation_progress_history", _v, ProductReservationProgress.from_dict, _e
+                    )
+            _self.reservation_progress_history = _v
 
-        _v = _r_comments
-        if _v is not UNSET and _v is not None:
-            _v = list(map(ProductReservationComment.from_dict, _v))
-        _self.comments = _v
+            _v = _r_comments
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "comments", _v)
+                try:
+                    _v = list(map(ProductReservationComment.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "comments", _v, ProductReservationComment.from_dict, _e
+                    )
+            _self.comments = _v
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _ProductReservationState_BY_VALUE[_v]
-            except KeyError:
-                _v = ProductReservationState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _ProductReservationState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", ProductReservationState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("ProductReservation", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("ProductReservation", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("ProductReservation", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -140,75 +140,114 @@ class Property:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_name,
-                    _r_data_type,
-                    _r_is_required,
-                    _r_is_unique,
-                    _r_property_id,
-                    _r_description,
-                    _r_items,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_name = _src["name"]
-            _r_data_type = _src["data_type"]
-            _r_is_required = _src["is_required"]
-            _r_is_unique = _src["is_unique"]
-            _r_property_id = _src.get("property_id", UNSET)
-            _r_description = _src.get("description", UNSET)
-            _r_items = _src.get("items", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.name = _r_name
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_name,
+                        _r_data_type,
+                        _r_is_required,
+                        _r_is_unique,
+                        _r_property_id,
+                        _r_description,
+                        _r_items,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_name = _src["name"]
+                _r_data_type = _src["data_type"]
+                _r_is_required = _src["is_required"]
+                _r_is_unique = _src["is_unique"]
+                _r_property_id = _src.get("property_id", UNSET)
+                _r_description = _src.get("description", UNSET)
+                _r_items = _src.get("items", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_name.__class__ is not str and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
 
-        _self.data_type = _r_data_type
+            if _r_data_type.__class__ is not str and _r_data_type is not None:
+                _r_data_type = _null_policy.odd_text(_self, "data_type", _r_data_type)
+            _self.data_type = _r_data_type
 
-        _self.is_required = _r_is_required
+            _self.is_required = _r_is_required
 
-        _self.is_unique = _r_is_unique
+            _self.is_unique = _r_is_unique
 
-        _self.property_id = _r_property_id
+            if (
+                _r_property_id.__class__ is not str
+                and _r_property_id is not UNSET
+                and _r_property_id is not None
+            ):
+                _r_property_id = _null_policy.odd_text(_self, "property_id", _r_property_id)
+            _self.property_id = _r_property_id
 
-        _self.description = _r_description
+            if (
+                _r_description.__class__ is not str
+                and _r_description is not UNSET
+                and _r_description is not None
+            ):
+                _r_description = _null_policy.odd_text(_self, "description", _r_description)
+            _self.description = _r_description
 
-        _v = _r_items
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PropertyItem.from_dict, _v))
-        _self.items = _v
+            _v = _r_items
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "items", _v)
+                try:
+                    _v = list(map(PropertyItem.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "items", _v, PropertyItem.from_dict, _e)
+            _self.items = _v
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _PropertyState_BY_VALUE[_v]
-            except KeyError:
-                _v = PropertyState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _PropertyState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", PropertyState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Property", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Property", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Property", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

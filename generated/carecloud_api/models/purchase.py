@@ -177,92 +177,148 @@ class Purchase:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_customer_id,
-                    _r_store_id,
-                    _r_external_purchase_id,
-                    _r_payment_time,
-                    _r_items_count,
-                    _r_type_id,
-                    _r_total_price,
-                    _r_currency_id,
-                    _r_cashdesk_number,
-                    _r_purchase_id,
-                    _r_purchase_items,
-                    _r_card_number,
-                    _r_last_change,
-                    _r_property_records,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_customer_id = _src["customer_id"]
-            _r_store_id = _src["store_id"]
-            _r_external_purchase_id = _src["external_purchase_id"]
-            _r_payment_time = _src["payment_time"]
-            _r_items_count = _src["items_count"]
-            _r_type_id = _src["type_id"]
-            _r_total_price = _src["total_price"]
-            _r_currency_id = _src["currency_id"]
-            _r_cashdesk_number = _src["cashdesk_number"]
-            _r_purchase_id = _src.get("purchase_id", UNSET)
-            _r_purchase_items = _src.get("purchase_items", UNSET)
-            _r_card_number = _src.get("card_number", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_property_records = _src.get("property_records", UNSET)
-        _self.customer_id = _r_customer_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_customer_id,
+                        _r_store_id,
+                        _r_external_purchase_id,
+                        _r_payment_time,
+                        _r_items_count,
+                        _r_type_id,
+                        _r_total_price,
+                        _r_currency_id,
+                        _r_cashdesk_number,
+                        _r_purchase_id,
+                        _r_purchase_items,
+                        _r_card_number,
+                        _r_last_change,
+                        _r_property_records,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_customer_id = _src["customer_id"]
+                _r_store_id = _src["store_id"]
+                _r_external_purchase_id = _src["external_purchase_id"]
+                _r_payment_time = _src["payment_time"]
+                _r_items_count = _src["items_count"]
+                _r_type_id = _src["type_id"]
+                _r_total_price = _src["total_price"]
+                _r_currency_id = _src["currency_id"]
+                _r_cashdesk_number = _src["cashdesk_number"]
+                _r_purchase_id = _src.get("purchase_id", UNSET)
+                _r_purchase_items = _src.get("purchase_items", UNSET)
+                _r_card_number = _src.get("card_number", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_property_records = _src.get("property_records", UNSET)
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.store_id = _r_store_id
+            if _r_store_id.__class__ is not str and _r_store_id is not None:
+                _r_store_id = _null_policy.odd_text(_self, "store_id", _r_store_id)
+            _self.store_id = _r_store_id
 
-        _self.external_purchase_id = _r_external_purchase_id
+            if _r_external_purchase_id.__class__ is not str and _r_external_purchase_id is not None:
+                _r_external_purchase_id = _null_policy.odd_text(
+                    _self, "external_purchase_id", _r_external_purchase_id
+                )
+            _self.external_purchase_id = _r_external_purchase_id
 
-        _self.payment_time = _r_payment_time
+            if _r_payment_time.__class__ is not str and _r_payment_time is not None:
+                _r_payment_time = _null_policy.odd_text(_self, "payment_time", _r_payment_time)
+            _self.payment_time = _r_payment_time
 
-        _self.items_count = _r_items_count
+            _self.items_count = _r_items_count
 
-        _self.type_id = _r_type_id
+            if _r_type_id.__class__ is not str and _r_type_id is not None:
+                _r_type_id = _null_policy.odd_text(_self, "type_id", _r_type_id)
+            _self.type_id = _r_type_id
 
-        _self.total_price = _r_total_price
+            _self.total_price = _r_total_price
 
-        _self.currency_id = _r_currency_id
+            if _r_currency_id.__class__ is not str and _r_currency_id is not None:
+                _r_currency_id = _null_policy.odd_text(_self, "currency_id", _r_currency_id)
+            _self.currency_id = _r_currency_id
 
-        _self.cashdesk_number = _r_cashdesk_number
+            if _r_cashdesk_number.__class__ is not str and _r_cashdesk_number is not None:
+                _r_cashdesk_number = _null_policy.odd_text(_self, "cashdesk_number", _r_cashdesk_number)
+            _self.cashdesk_number = _r_cashdesk_number
 
-        _self.purchase_id = _r_purchase_id
+            if (
+                _r_purchase_id.__class__ is not str
+                and _r_purchase_id is not UNSET
+                and _r_purchase_id is not None
+            ):
+                _r_purchase_id = _null_policy.odd_text(_self, "purchase_id", _r_purchase_id)
+            _self.purchase_id = _r_purchase_id
 
-        _v = _r_purchase_items
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PurchaseItem.from_dict, _v))
-        _self.purchase_items = _v
+            _v = _r_purchase_items
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "purchase_items", _v)
+                try:
+                    _v = list(map(PurchaseItem.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "purchase_items", _v, PurchaseItem.from_dict, _e)
+            _self.purchase_items = _v
 
-        _self.card_number = _r_card_number
+            if (
+                _r_card_number.__class__ is not str
+                and _r_card_number is not UNSET
+                and _r_card_number is not None
+            ):
+                _r_card_number = _null_policy.odd_text(_self, "card_number", _r_card_number)
+            _self.card_number = _r_card_number
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_property_records
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PropertyRecord.from_dict, _v))
-        _self.property_records = _v
+            _v = _r_property_records
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "property_records", _v)
+                try:
+                    _v = list(map(PropertyRecord.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "property_records", _v, PropertyRecord.from_dict, _e)
+            _self.property_records = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Purchase", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Purchase", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Purchase", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -167,85 +167,156 @@ class PurchaseItem:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_product_id,
-                    _r_purchase_item_type_id,
-                    _r_price,
-                    _r_amount,
-                    _r_vat_rate,
-                    _r_purchase_item_id,
-                    _r_product_name,
-                    _r_product_group_id,
-                    _r_product_group_name,
-                    _r_product_brand_id,
-                    _r_product_brand_name,
-                    _r_external_id,
-                    _r_additional_properties,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_product_id = _src["product_id"]
-            _r_purchase_item_type_id = _src["purchase_item_type_id"]
-            _r_price = _src["price"]
-            _r_amount = _src["amount"]
-            _r_vat_rate = _src["vat_rate"]
-            _r_purchase_item_id = _src.get("purchase_item_id", UNSET)
-            _r_product_name = _src.get("product_name", UNSET)
-            _r_product_group_id = _src.get("product_group_id", UNSET)
-            _r_product_group_name = _src.get("product_group_name", UNSET)
-            _r_product_brand_id = _src.get("product_brand_id", UNSET)
-            _r_product_brand_name = _src.get("product_brand_name", UNSET)
-            _r_external_id = _src.get("external_id", UNSET)
-            _r_additional_properties = _src.get("additional_properties", UNSET)
-        _self.product_id = _r_product_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_product_id,
+                        _r_purchase_item_type_id,
+                        _r_price,
+                        _r_amount,
+                        _r_vat_rate,
+                        _r_purchase_item_id,
+                        _r_product_name,
+                        _r_product_group_id,
+                        _r_product_group_name,
+                        _r_product_brand_id,
+                        _r_product_brand_name,
+                        _r_external_id,
+                        _r_additional_properties,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_product_id = _src["product_id"]
+                _r_purchase_item_type_id = _src["purchase_item_type_id"]
+                _r_price = _src["price"]
+                _r_amount = _src["amount"]
+                _r_vat_rate = _src["vat_rate"]
+                _r_purchase_item_id = _src.get("purchase_item_id", UNSET)
+                _r_product_name = _src.get("product_name", UNSET)
+                _r_product_group_id = _src.get("product_group_id", UNSET)
+                _r_product_group_name = _src.get("product_group_name", UNSET)
+                _r_product_brand_id = _src.get("product_brand_id", UNSET)
+                _r_product_brand_name = _src.get("product_brand_name", UNSET)
+                _r_external_id = _src.get("external_id", UNSET)
+                _r_additional_properties = _src.get("additional_properties", UNSET)
+            if _r_product_id.__class__ is not str and _r_product_id is not None:
+                _r_product_id = _null_policy.odd_text(_self, "product_id", _r_product_id)
+            _self.product_id = _r_product_id
 
-        _self.purchase_item_type_id = _r_purchase_item_type_id
+            if _r_purchase_item_type_id.__class__ is not str and _r_purchase_item_type_id is not None:
+                _r_purchase_item_type_id = _null_policy.odd_text(
+                    _self, "purchase_item_type_id", _r_purchase_item_type_id
+                )
+            _self.purchase_item_type_id = _r_purchase_item_type_id
 
-        _self.price = _r_price
+            _self.price = _r_price
 
-        _self.amount = _r_amount
+            _self.amount = _r_amount
 
-        _self.vat_rate = _r_vat_rate
+            _self.vat_rate = _r_vat_rate
 
-        _self.purchase_item_id = _r_purchase_item_id
+            if (
+                _r_purchase_item_id.__class__ is not str
+                and _r_purchase_item_id is not UNSET
+                and _r_purchase_item_id is not None
+            ):
+                _r_purchase_item_id = _null_policy.odd_text(_self, "purchase_item_id", _r_purchase_item_id)
+            _self.purchase_item_id = _r_purchase_item_id
 
-        _self.product_name = _r_product_name
+            if (
+                _r_product_name.__class__ is not str
+                and _r_product_name is not UNSET
+                and _r_product_name is not None
+            ):
+                _r_product_name = _null_policy.odd_text(_self, "product_name", _r_product_name)
+            _self.product_name = _r_product_name
 
-        _self.product_group_id = _r_product_group_id
+            if (
+                _r_product_group_id.__class__ is not str
+                and _r_product_group_id is not UNSET
+                and _r_product_group_id is not None
+            ):
+                _r_product_group_id = _null_policy.odd_text(_self, "product_group_id", _r_product_group_id)
+            _self.product_group_id = _r_product_group_id
 
-        _self.product_group_name = _r_product_group_name
+            if (
+                _r_product_group_name.__class__ is not str
+                and _r_product_group_name is not UNSET
+                and _r_product_group_name is not None
+            ):
+                _r_product_group_name = _null_policy.odd_text(
+                    _self, "product_group_name", _r_product_group_name
+                )
+            _self.product_group_name = _r_product_group_name
 
-        _self.product_brand_id = _r_product_brand_id
+            if (
+                _r_product_brand_id.__class__ is not str
+                and _r_product_brand_id is not UNSET
+                and _r_product_brand_id is not None
+            ):
+                _r_product_brand_id = _null_policy.odd_text(_self, "product_brand_id", _r_product_brand_id)
+            _self.product_brand_id = _r_product_brand_id
 
-        _self.product_brand_name = _r_product_brand_name
+            if (
+                _r_product_brand_name.__class__ is not str
+                and _r_product_brand_name is not UNSET
+                and _r_product_brand_name is not None
+            ):
+                _r_product_brand_name = _null_policy.odd_text(
+                    _self, "product_brand_name", _r_product_brand_name
+                )
+            _self.product_brand_name = _r_product_brand_name
 
-        _self.external_id = _r_external_id
+            if (
+                _r_external_id.__class__ is not str
+                and _r_external_id is not UNSET
+                and _r_external_id is not None
+            ):
+                _r_external_id = _null_policy.odd_text(_self, "external_id", _r_external_id)
+            _self.external_id = _r_external_id
 
-        _v = _r_additional_properties
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PropertyRecord.from_dict, _v))
-        _self.additional_properties = _v
+            _v = _r_additional_properties
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "additional_properties", _v)
+                try:
+                    _v = list(map(PropertyRecord.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "additional_properties", _v, PropertyRecord.from_dict, _e
+                    )
+            _self.additional_properties = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("PurchaseItem", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("PurchaseItem", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("PurchaseItem", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

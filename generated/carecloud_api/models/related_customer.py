@@ -124,72 +124,120 @@ class RelatedCustomer:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_related_customer_id,
-                    _r_customer_relation_type_id,
-                    _r_is_leading,
-                    _r_customer_relation_id,
-                    _r_short_name,
-                    _r_valid_from,
-                    _r_valid_to,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_related_customer_id = _src["related_customer_id"]
-            _r_customer_relation_type_id = _src["customer_relation_type_id"]
-            _r_is_leading = _src["is_leading"]
-            _r_customer_relation_id = _src.get("customer_relation_id", UNSET)
-            _r_short_name = _src.get("short_name", UNSET)
-            _r_valid_from = _src.get("valid_from", UNSET)
-            _r_valid_to = _src.get("valid_to", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.related_customer_id = _r_related_customer_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_related_customer_id,
+                        _r_customer_relation_type_id,
+                        _r_is_leading,
+                        _r_customer_relation_id,
+                        _r_short_name,
+                        _r_valid_from,
+                        _r_valid_to,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_related_customer_id = _src["related_customer_id"]
+                _r_customer_relation_type_id = _src["customer_relation_type_id"]
+                _r_is_leading = _src["is_leading"]
+                _r_customer_relation_id = _src.get("customer_relation_id", UNSET)
+                _r_short_name = _src.get("short_name", UNSET)
+                _r_valid_from = _src.get("valid_from", UNSET)
+                _r_valid_to = _src.get("valid_to", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_related_customer_id.__class__ is not str and _r_related_customer_id is not None:
+                _r_related_customer_id = _null_policy.odd_text(
+                    _self, "related_customer_id", _r_related_customer_id
+                )
+            _self.related_customer_id = _r_related_customer_id
 
-        _self.customer_relation_type_id = _r_customer_relation_type_id
+            if _r_customer_relation_type_id.__class__ is not str and _r_customer_relation_type_id is not None:
+                _r_customer_relation_type_id = _null_policy.odd_text(
+                    _self, "customer_relation_type_id", _r_customer_relation_type_id
+                )
+            _self.customer_relation_type_id = _r_customer_relation_type_id
 
-        _self.is_leading = _r_is_leading
+            _self.is_leading = _r_is_leading
 
-        _self.customer_relation_id = _r_customer_relation_id
+            if (
+                _r_customer_relation_id.__class__ is not str
+                and _r_customer_relation_id is not UNSET
+                and _r_customer_relation_id is not None
+            ):
+                _r_customer_relation_id = _null_policy.odd_text(
+                    _self, "customer_relation_id", _r_customer_relation_id
+                )
+            _self.customer_relation_id = _r_customer_relation_id
 
-        _self.short_name = _r_short_name
+            if (
+                _r_short_name.__class__ is not str
+                and _r_short_name is not UNSET
+                and _r_short_name is not None
+            ):
+                _r_short_name = _null_policy.odd_text(_self, "short_name", _r_short_name)
+            _self.short_name = _r_short_name
 
-        _self.valid_from = _r_valid_from
+            if (
+                _r_valid_from.__class__ is not str
+                and _r_valid_from is not UNSET
+                and _r_valid_from is not None
+            ):
+                _r_valid_from = _null_policy.odd_text(_self, "valid_from", _r_valid_from)
+            _self.valid_from = _r_valid_from
 
-        _self.valid_to = _r_valid_to
+            if _r_valid_to.__class__ is not str and _r_valid_to is not UNSET and _r_valid_to is not None:
+                _r_valid_to = _null_policy.odd_text(_self, "valid_to", _r_valid_to)
+            _self.valid_to = _r_valid_to
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _RelatedCustomerState_BY_VALUE[_v]
-            except KeyError:
-                _v = RelatedCustomerState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _RelatedCustomerState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", RelatedCustomerState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RelatedCustomer", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("RelatedCustomer", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("RelatedCustomer", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -143,80 +143,145 @@ class RewardProductGroup:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_name,
-                    _r_external_id,
-                    _r_product_group_id,
-                    _r_parent_product_group_id,
-                    _r_parent_external_id,
-                    _r_code,
-                    _r_store_id,
-                    _r_partner_id,
-                    _r_last_change,
-                    _r_state,
-                    _r_reward_product_relation_types,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_name = _src["name"]
-            _r_external_id = _src["external_id"]
-            _r_product_group_id = _src.get("product_group_id", UNSET)
-            _r_parent_product_group_id = _src.get("parent_product_group_id", UNSET)
-            _r_parent_external_id = _src.get("parent_external_id", UNSET)
-            _r_code = _src.get("code", UNSET)
-            _r_store_id = _src.get("store_id", UNSET)
-            _r_partner_id = _src.get("partner_id", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-            _r_reward_product_relation_types = _src.get("reward_product_relation_types", UNSET)
-        _self.name = _r_name
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_name,
+                        _r_external_id,
+                        _r_product_group_id,
+                        _r_parent_product_group_id,
+                        _r_parent_external_id,
+                        _r_code,
+                        _r_store_id,
+                        _r_partner_id,
+                        _r_last_change,
+                        _r_state,
+                        _r_reward_product_relation_types,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_name = _src["name"]
+                _r_external_id = _src["external_id"]
+                _r_product_group_id = _src.get("product_group_id", UNSET)
+                _r_parent_product_group_id = _src.get("parent_product_group_id", UNSET)
+                _r_parent_external_id = _src.get("parent_external_id", UNSET)
+                _r_code = _src.get("code", UNSET)
+                _r_store_id = _src.get("store_id", UNSET)
+                _r_partner_id = _src.get("partner_id", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+                _r_reward_product_relation_types = _src.get("reward_product_relation_types", UNSET)
+            if _r_name.__class__ is not str and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
 
-        _self.external_id = _r_external_id
+            if _r_external_id.__class__ is not str and _r_external_id is not None:
+                _r_external_id = _null_policy.odd_text(_self, "external_id", _r_external_id)
+            _self.external_id = _r_external_id
 
-        _self.product_group_id = _r_product_group_id
+            if (
+                _r_product_group_id.__class__ is not str
+                and _r_product_group_id is not UNSET
+                and _r_product_group_id is not None
+            ):
+                _r_product_group_id = _null_policy.odd_text(_self, "product_group_id", _r_product_group_id)
+            _self.product_group_id = _r_product_group_id
 
-        _self.parent_product_group_id = _r_parent_product_group_id
+            if (
+                _r_parent_product_group_id.__class__ is not str
+                and _r_parent_product_group_id is not UNSET
+                and _r_parent_product_group_id is not None
+            ):
+                _r_parent_product_group_id = _null_policy.odd_text(
+                    _self, "parent_product_group_id", _r_parent_product_group_id
+                )
+            _self.parent_product_group_id = _r_parent_product_group_id
 
-        _self.parent_external_id = _r_parent_external_id
+            if (
+                _r_parent_external_id.__class__ is not str
+                and _r_parent_external_id is not UNSET
+                and _r_parent_external_id is not None
+            ):
+                _r_parent_external_id = _null_policy.odd_text(
+                    _self, "parent_external_id", _r_parent_external_id
+                )
+            _self.parent_external_id = _r_parent_external_id
 
-        _self.code = _r_code
+            if _r_code.__class__ is not str and _r_code is not UNSET and _r_code is not None:
+                _r_code = _null_policy.odd_text(_self, "code", _r_code)
+            _self.code = _r_code
 
-        _self.store_id = _r_store_id
+            if _r_store_id.__class__ is not str and _r_store_id is not UNSET and _r_store_id is not None:
+                _r_store_id = _null_policy.odd_text(_self, "store_id", _r_store_id)
+            _self.store_id = _r_store_id
 
-        _self.partner_id = _r_partner_id
+            if (
+                _r_partner_id.__class__ is not str
+                and _r_partner_id is not UNSET
+                and _r_partner_id is not None
+            ):
+                _r_partner_id = _null_policy.odd_text(_self, "partner_id", _r_partner_id)
+            _self.partner_id = _r_partner_id
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _ProductGroupState_BY_VALUE[_v]
-            except KeyError:
-                _v = ProductGroupState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _ProductGroupState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", ProductGroupState, _v)
+            _self.state = _v
 
-        _self.reward_product_relation_types = _r_reward_product_relation_types
+            if (
+                _r_reward_product_relation_types is not UNSET
+                and _r_reward_product_relation_types is not None
+                and (
+                    _r_reward_product_relation_types.__class__ is not list
+                    or None in _r_reward_product_relation_types
+                )
+            ):
+                _r_reward_product_relation_types = _null_policy.plain_items(
+                    _self, "reward_product_relation_types", _r_reward_product_relation_types
+                )
+            _self.reward_product_relation_types = _r_reward_product_relation_types
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RewardProductGroup", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("RewardProductGroup", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("RewardProductGroup", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

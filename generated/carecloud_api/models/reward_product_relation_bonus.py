@@ -90,54 +90,64 @@ class RewardProductRelationBonus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_related_to,
-                    _r_count,
-                    _r_min_price,
-                    _r_max_price,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_related_to = _src.get("related_to", UNSET)
-            _r_count = _src.get("count", UNSET)
-            _r_min_price = _src.get("min_price", UNSET)
-            _r_max_price = _src.get("max_price", UNSET)
-        _v = _r_related_to
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _RewardProductRelationBonusRelatedTo_BY_VALUE[_v]
-            except KeyError:
-                _v = RewardProductRelationBonusRelatedTo(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.related_to = _v
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_related_to,
+                        _r_count,
+                        _r_min_price,
+                        _r_max_price,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_related_to = _src.get("related_to", UNSET)
+                _r_count = _src.get("count", UNSET)
+                _r_min_price = _src.get("min_price", UNSET)
+                _r_max_price = _src.get("max_price", UNSET)
+            _v = _r_related_to
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _RewardProductRelationBonusRelatedTo_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "related_to", RewardProductRelationBonusRelatedTo, _v)
+            _self.related_to = _v
 
-        _self.count = _r_count
+            _self.count = _r_count
 
-        _self.min_price = _r_min_price
+            _self.min_price = _r_min_price
 
-        _self.max_price = _r_max_price
+            _self.max_price = _r_max_price
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RewardProductRelationBonus", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("RewardProductRelationBonus", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("RewardProductRelationBonus", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

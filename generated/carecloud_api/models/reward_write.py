@@ -305,171 +305,266 @@ class RewardWrite:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_code,
-                    _r_name,
-                    _r_reward_group,
-                    _r_store_list,
-                    _r_reward_id,
-                    _r_note,
-                    _r_subtitle,
-                    _r_points_cost,
-                    _r_valid_time_from,
-                    _r_valid_time_to,
-                    _r_reward_type_id,
-                    _r_additional_properties,
-                    _r_priority,
-                    _r_image_urls,
-                    _r_reward_external_url,
-                    _r_has_product_condition,
-                    _r_has_group_condition,
-                    _r_has_brand_condition,
-                    _r_has_product_bonus,
-                    _r_has_group_bonus,
-                    _r_has_brand_bonus,
-                    _r_reward_product_relation_conditions,
-                    _r_reward_product_relation_bonuses,
-                    _r_is_automated,
-                    _r_tags,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_code = _src["code"]
-            _r_name = _src["name"]
-            _r_reward_group = _src["reward_group"]
-            _r_store_list = _src["store_list"]
-            _r_reward_id = _src.get("reward_id", UNSET)
-            _r_note = _src.get("note", UNSET)
-            _r_subtitle = _src.get("subtitle", UNSET)
-            _r_points_cost = _src.get("points_cost", UNSET)
-            _r_valid_time_from = _src.get("valid_time_from", UNSET)
-            _r_valid_time_to = _src.get("valid_time_to", UNSET)
-            _r_reward_type_id = _src.get("reward_type_id", UNSET)
-            _r_additional_properties = _src.get("additional_properties", UNSET)
-            _r_priority = _src.get("priority", UNSET)
-            _r_image_urls = _src.get("image_urls", UNSET)
-            _r_reward_external_url = _src.get("reward_external_url", UNSET)
-            _r_has_product_condition = _src.get("has_product_condition", UNSET)
-            _r_has_group_condition = _src.get("has_group_condition", UNSET)
-            _r_has_brand_condition = _src.get("has_brand_condition", UNSET)
-            _r_has_product_bonus = _src.get("has_product_bonus", UNSET)
-            _r_has_group_bonus = _src.get("has_group_bonus", UNSET)
-            _r_has_brand_bonus = _src.get("has_brand_bonus", UNSET)
-            _r_reward_product_relation_conditions = _src.get("reward_product_relation_conditions", UNSET)
-            _r_reward_product_relation_bonuses = _src.get("reward_product_relation_bonuses", UNSET)
-            _r_is_automated = _src.get("is_automated", UNSET)
-            _r_tags = _src.get("tags", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.code = _r_code
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_code,
+                        _r_name,
+                        _r_reward_group,
+                        _r_store_list,
+                        _r_reward_id,
+                        _r_note,
+                        _r_subtitle,
+                        _r_points_cost,
+                        _r_valid_time_from,
+                        _r_valid_time_to,
+                        _r_reward_type_id,
+                        _r_additional_properties,
+                        _r_priority,
+                        _r_image_urls,
+                        _r_reward_external_url,
+                        _r_has_product_condition,
+                        _r_has_group_condition,
+                        _r_has_brand_condition,
+                        _r_has_product_bonus,
+                        _r_has_group_bonus,
+                        _r_has_brand_bonus,
+                        _r_reward_product_relation_conditions,
+                        _r_reward_product_relation_bonuses,
+                        _r_is_automated,
+                        _r_tags,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_code = _src["code"]
+                _r_name = _src["name"]
+                _r_reward_group = _src["reward_group"]
+                _r_store_list = _src["store_list"]
+                _r_reward_id = _src.get("reward_id", UNSET)
+                _r_note = _src.get("note", UNSET)
+                _r_subtitle = _src.get("subtitle", UNSET)
+                _r_points_cost = _src.get("points_cost", UNSET)
+                _r_valid_time_from = _src.get("valid_time_from", UNSET)
+                _r_valid_time_to = _src.get("valid_time_to", UNSET)
+                _r_reward_type_id = _src.get("reward_type_id", UNSET)
+                _r_additional_properties = _src.get("additional_properties", UNSET)
+                _r_priority = _src.get("priority", UNSET)
+                _r_image_urls = _src.get("image_urls", UNSET)
+                _r_reward_external_url = _src.get("reward_external_url", UNSET)
+                _r_has_product_condition = _src.get("has_product_condition", UNSET)
+                _r_has_group_condition = _src.get("has_group_condition", UNSET)
+                _r_has_brand_condition = _src.get("has_brand_condition", UNSET)
+                _r_has_product_bonus = _src.get("has_product_bonus", UNSET)
+                _r_has_group_bonus = _src.get("has_group_bonus", UNSET)
+                _r_has_brand_bonus = _src.get("has_brand_bonus", UNSET)
+                _r_reward_product_relation_conditions = _src.get("reward_product_relation_conditions", UNSET)
+                _r_reward_product_relation_bonuses = _src.get("reward_product_relation_bonuses", UNSET)
+                _r_is_automated = _src.get("is_automated", UNSET)
+                _r_tags = _src.get("tags", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_code.__class__ is not str and _r_code is not None:
+                _r_code = _null_policy.odd_text(_self, "code", _r_code)
+            _self.code = _r_code
 
-        _self.name = _r_name
+            if _r_name.__class__ is not str and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
 
-        _v = _r_reward_group
-        if _v is not None:
-            try:
-                _v = _RewardRewardGroup_BY_VALUE[_v]
-            except KeyError:
-                _v = RewardRewardGroup(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.reward_group = _v
+            _v = _r_reward_group
+            if _v is not None:
+                try:
+                    _v = _RewardRewardGroup_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "reward_group", RewardRewardGroup, _v)
+            _self.reward_group = _v
 
-        _v = _r_store_list
-        if _v is not None:
-            _v = list(map(StoreWrite.from_dict, _v))
-        _self.store_list = _v
+            _v = _r_store_list
+            if _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "store_list", _v)
+                try:
+                    _v = list(map(StoreWrite.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "store_list", _v, StoreWrite.from_dict, _e)
+            _self.store_list = _v
 
-        _self.reward_id = _r_reward_id
+            if _r_reward_id.__class__ is not str and _r_reward_id is not UNSET and _r_reward_id is not None:
+                _r_reward_id = _null_policy.odd_text(_self, "reward_id", _r_reward_id)
+            _self.reward_id = _r_reward_id
 
-        _self.note = _r_note
+            if _r_note.__class__ is not str and _r_note is not UNSET and _r_note is not None:
+                _r_note = _null_policy.odd_text(_self, "note", _r_note)
+            _self.note = _r_note
 
-        _self.subtitle = _r_subtitle
+            if _r_subtitle.__class__ is not str and _r_subtitle is not UNSET and _r_subtitle is not None:
+                _r_subtitle = _null_policy.odd_text(_self, "subtitle", _r_subtitle)
+            _self.subtitle = _r_subtitle
 
-        _self.points_cost = _r_points_cost
+            _self.points_cost = _r_points_cost
 
-        _self.valid_time_from = _r_valid_time_from
+            if (
+                _r_valid_time_from.__class__ is not str
+                and _r_valid_time_from is not UNSET
+                and _r_valid_time_from is not None
+            ):
+                _r_valid_time_from = _null_policy.odd_text(_self, "valid_time_from", _r_valid_time_from)
+            _self.valid_time_from = _r_valid_time_from
 
-        _self.valid_time_to = _r_valid_time_to
+            if (
+                _r_valid_time_to.__class__ is not str
+                and _r_valid_time_to is not UNSET
+                and _r_valid_time_to is not None
+            ):
+                _r_valid_time_to = _null_policy.odd_text(_self, "valid_time_to", _r_valid_time_to)
+            _self.valid_time_to = _r_valid_time_to
 
-        _self.reward_type_id = _r_reward_type_id
+            if (
+                _r_reward_type_id.__class__ is not str
+                and _r_reward_type_id is not UNSET
+                and _r_reward_type_id is not None
+            ):
+                _r_reward_type_id = _null_policy.odd_text(_self, "reward_type_id", _r_reward_type_id)
+            _self.reward_type_id = _r_reward_type_id
 
-        _v = _r_additional_properties
-        if _v is not UNSET and _v is not None:
-            _v = list(map(PropertyRecord.from_dict, _v))
-        _self.additional_properties = _v
+            _v = _r_additional_properties
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "additional_properties", _v)
+                try:
+                    _v = list(map(PropertyRecord.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "additional_properties", _v, PropertyRecord.from_dict, _e
+                    )
+            _self.additional_properties = _v
 
-        _v = _r_priority
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _RewardPriority_BY_VALUE[_v]
-            except KeyError:
-                _v = RewardPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.priority = _v
+            _v = _r_priority
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _RewardPriority_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "priority", RewardPriority, _v)
+            _self.priority = _v
 
-        _self.image_urls = _r_image_urls
+            if (
+                _r_image_urls is not UNSET
+                and _r_image_urls is not None
+                and (_r_image_urls.__class__ is not list or None in _r_image_urls)
+            ):
+                _r_image_urls = _null_policy.plain_items(_self, "image_urls", _r_image_urls)
+            _self.image_urls = _r_image_urls
 
-        _self.reward_external_url = _r_reward_external_url
+            if (
+                _r_reward_external_url.__class__ is not str
+                and _r_reward_external_url is not UNSET
+                and _r_reward_external_url is not None
+            ):
+                _r_reward_external_url = _null_policy.odd_text(
+                    _self, "reward_external_url", _r_reward_external_url
+                )
+            _self.reward_external_url = _r_reward_external_url
 
-        _self.has_product_condition = _r_has_product_condition
+            _self.has_product_condition = _r_has_product_condition
 
-        _self.has_group_condition = _r_has_group_condition
+            _self.has_group_condition = _r_has_group_condition
 
-        _self.has_brand_condition = _r_has_brand_condition
+            _self.has_brand_condition = _r_has_brand_condition
 
-        _self.has_product_bonus = _r_has_product_bonus
+            _self.has_product_bonus = _r_has_product_bonus
 
-        _self.has_group_bonus = _r_has_group_bonus
+            _self.has_group_bonus = _r_has_group_bonus
 
-        _self.has_brand_bonus = _r_has_brand_bonus
+            _self.has_brand_bonus = _r_has_brand_bonus
 
-        _v = _r_reward_product_relation_conditions
-        if _v is not UNSET and _v is not None:
-            _v = list(map(RewardProductRelationCondition.from_dict, _v))
-        _self.reward_product_relation_conditions = _v
+            _v = _r_reward_product_relation_conditions
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "reward_product_relation_conditions", _v)
+                try:
+                    _v = list(map(RewardProductRelationCondition.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self,
+                        "reward_product_relation_conditions",
+                        _v,
+                        RewardProductRelationCondition.from_dict,
+                        _e,
+                    )
+            _self.reward_product_relation_conditions = _v
 
-        _v = _r_reward_product_relation_bonuses
-        if _v is not UNSET and _v is not None:
-            _v = list(map(RewardProductRelationBonus.from_dict, _v))
-        _self.reward_product_relation_bonuses = _v
+            _v = _r_reward_product_relation_bonuses
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "reward_product_relation_bonuses", _v)
+                try:
+                    _v = list(map(RewardProductRelationBonus.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "reward_product_relation_bonuses", _v, RewardProductRelationBonus.from_dict, _e
+                    )
+            _self.reward_product_relation_bonuses = _v
 
-        _self.is_automated = _r_is_automated
+            _self.is_automated = _r_is_automated
 
-        _v = _r_tags
-        if _v is not UNSET and _v is not None:
-            _v = list(map(Tag.from_dict, _v))
-        _self.tags = _v
+            _v = _r_tags
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "tags", _v)
+                try:
+                    _v = list(map(Tag.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "tags", _v, Tag.from_dict, _e)
+            _self.tags = _v
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _RewardState_BY_VALUE[_v]
-            except KeyError:
-                _v = RewardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _RewardState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", RewardState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("RewardWrite", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("RewardWrite", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("RewardWrite", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -325,174 +325,265 @@ class SimpleReward:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_code,
-                    _r_names,
-                    _r_reward_type_id,
-                    _r_reward_type_value,
-                    _r_global_reward,
-                    _r_voucher_validity,
-                    _r_voucher_code_generation_preference,
-                    _r_state,
-                    _r_reward_id,
-                    _r_notes,
-                    _r_subtitles,
-                    _r_points_cost,
-                    _r_valid_date_from,
-                    _r_valid_date_to,
-                    _r_maximum_discount_value,
-                    _r_minimum_purchase_value,
-                    _r_stores,
-                    _r_segments,
-                    _r_priority,
-                    _r_image_urls,
-                    _r_reward_external_urls,
-                    _r_tags,
-                    _r_partner_id,
-                    _r_voucher_validity_value,
-                    _r_is_portable,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_code = _src["code"]
-            _r_names = _src["names"]
-            _r_reward_type_id = _src["reward_type_id"]
-            _r_reward_type_value = _src["reward_type_value"]
-            _r_global_reward = _src["global_reward"]
-            _r_voucher_validity = _src["voucher_validity"]
-            _r_voucher_code_generation_preference = _src["voucher_code_generation_preference"]
-            _r_state = _src["state"]
-            _r_reward_id = _src.get("reward_id", UNSET)
-            _r_notes = _src.get("notes", UNSET)
-            _r_subtitles = _src.get("subtitles", UNSET)
-            _r_points_cost = _src.get("points_cost", UNSET)
-            _r_valid_date_from = _src.get("valid_date_from", UNSET)
-            _r_valid_date_to = _src.get("valid_date_to", UNSET)
-            _r_maximum_discount_value = _src.get("maximum_discount_value", UNSET)
-            _r_minimum_purchase_value = _src.get("minimum_purchase_value", UNSET)
-            _r_stores = _src.get("stores", UNSET)
-            _r_segments = _src.get("segments", UNSET)
-            _r_priority = _src.get("priority", UNSET)
-            _r_image_urls = _src.get("image_urls", UNSET)
-            _r_reward_external_urls = _src.get("reward_external_urls", UNSET)
-            _r_tags = _src.get("tags", UNSET)
-            _r_partner_id = _src.get("partner_id", UNSET)
-            _r_voucher_validity_value = _src.get("voucher_validity_value", UNSET)
-            _r_is_portable = _src.get("is_portable", UNSET)
-        _self.code = _r_code
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_code,
+                        _r_names,
+                        _r_reward_type_id,
+                        _r_reward_type_value,
+                        _r_global_reward,
+                        _r_voucher_validity,
+                        _r_voucher_code_generation_preference,
+                        _r_state,
+                        _r_reward_id,
+                        _r_notes,
+                        _r_subtitles,
+                        _r_points_cost,
+                        _r_valid_date_from,
+                        _r_valid_date_to,
+                        _r_maximum_discount_value,
+                        _r_minimum_purchase_value,
+                        _r_stores,
+                        _r_segments,
+                        _r_priority,
+                        _r_image_urls,
+                        _r_reward_external_urls,
+                        _r_tags,
+                        _r_partner_id,
+                        _r_voucher_validity_value,
+                        _r_is_portable,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_code = _src["code"]
+                _r_names = _src["names"]
+                _r_reward_type_id = _src["reward_type_id"]
+                _r_reward_type_value = _src["reward_type_value"]
+                _r_global_reward = _src["global_reward"]
+                _r_voucher_validity = _src["voucher_validity"]
+                _r_voucher_code_generation_preference = _src["voucher_code_generation_preference"]
+                _r_state = _src["state"]
+                _r_reward_id = _src.get("reward_id", UNSET)
+                _r_notes = _src.get("notes", UNSET)
+                _r_subtitles = _src.get("subtitles", UNSET)
+                _r_points_cost = _src.get("points_cost", UNSET)
+                _r_valid_date_from = _src.get("valid_date_from", UNSET)
+                _r_valid_date_to = _src.get("valid_date_to", UNSET)
+                _r_maximum_discount_value = _src.get("maximum_discount_value", UNSET)
+                _r_minimum_purchase_value = _src.get("minimum_purchase_value", UNSET)
+                _r_stores = _src.get("stores", UNSET)
+                _r_segments = _src.get("segments", UNSET)
+                _r_priority = _src.get("priority", UNSET)
+                _r_image_urls = _src.get("image_urls", UNSET)
+                _r_reward_external_urls = _src.get("reward_external_urls", UNSET)
+                _r_tags = _src.get("tags", UNSET)
+                _r_partner_id = _src.get("partner_id", UNSET)
+                _r_voucher_validity_value = _src.get("voucher_validity_value", UNSET)
+                _r_is_portable = _src.get("is_portable", UNSET)
+            if _r_code.__class__ is not str and _r_code is not None:
+                _r_code = _null_policy.odd_text(_self, "code", _r_code)
+            _self.code = _r_code
 
-        _v = _r_names
-        if _v is not None:
-            _v = list(map(TextTranslation.from_dict, _v))
-        _self.names = _v
+            _v = _r_names
+            if _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "names", _v)
+                try:
+                    _v = list(map(TextTranslation.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "names", _v, TextTranslation.from_dict, _e)
+            _self.names = _v
 
-        _self.reward_type_id = _r_reward_type_id
+            if _r_reward_type_id.__class__ is not str and _r_reward_type_id is not None:
+                _r_reward_type_id = _null_policy.odd_text(_self, "reward_type_id", _r_reward_type_id)
+            _self.reward_type_id = _r_reward_type_id
 
-        _self.reward_type_value = _r_reward_type_value
+            _self.reward_type_value = _r_reward_type_value
 
-        _self.global_reward = _r_global_reward
+            _self.global_reward = _r_global_reward
 
-        _v = _r_voucher_validity
-        if _v is not None:
-            try:
-                _v = _SimpleRewardVoucherValidity_BY_VALUE[_v]
-            except KeyError:
-                _v = SimpleRewardVoucherValidity(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.voucher_validity = _v
+            _v = _r_voucher_validity
+            if _v is not None:
+                try:
+                    _v = _SimpleRewardVoucherValidity_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "voucher_validity", SimpleRewardVoucherValidity, _v)
+            _self.voucher_validity = _v
 
-        _self.voucher_code_generation_preference = _r_voucher_code_generation_preference
+            if (
+                _r_voucher_code_generation_preference.__class__ is not str
+                and _r_voucher_code_generation_preference is not None
+            ):
+                _r_voucher_code_generation_preference = _null_policy.odd_text(
+                    _self, "voucher_code_generation_preference", _r_voucher_code_generation_preference
+                )
+            _self.voucher_code_generation_preference = _r_voucher_code_generation_preference
 
-        _v = _r_state
-        if _v is not None:
-            try:
-                _v = _SimpleRewardState_BY_VALUE[_v]
-            except KeyError:
-                _v = SimpleRewardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not None:
+                try:
+                    _v = _SimpleRewardState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", SimpleRewardState, _v)
+            _self.state = _v
 
-        _self.reward_id = _r_reward_id
+            if _r_reward_id.__class__ is not str and _r_reward_id is not UNSET and _r_reward_id is not None:
+                _r_reward_id = _null_policy.odd_text(_self, "reward_id", _r_reward_id)
+            _self.reward_id = _r_reward_id
 
-        _v = _r_notes
-        if _v is not UNSET and _v is not None:
-            _v = list(map(TextTranslation.from_dict, _v))
-        _self.notes = _v
+            _v = _r_notes
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "notes", _v)
+                try:
+                    _v = list(map(TextTranslation.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "notes", _v, TextTranslation.from_dict, _e)
+            _self.notes = _v
 
-        _v = _r_subtitles
-        if _v is not UNSET and _v is not None:
-            _v = list(map(TextTranslation.from_dict, _v))
-        _self.subtitles = _v
+            _v = _r_subtitles
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "subtitles", _v)
+                try:
+                    _v = list(map(TextTranslation.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "subtitles", _v, TextTranslation.from_dict, _e)
+            _self.subtitles = _v
 
-        _self.points_cost = _r_points_cost
+            _self.points_cost = _r_points_cost
 
-        _self.valid_date_from = _r_valid_date_from
+            if (
+                _r_valid_date_from.__class__ is not str
+                and _r_valid_date_from is not UNSET
+                and _r_valid_date_from is not None
+            ):
+                _r_valid_date_from = _null_policy.odd_text(_self, "valid_date_from", _r_valid_date_from)
+            _self.valid_date_from = _r_valid_date_from
 
-        _self.valid_date_to = _r_valid_date_to
+            if (
+                _r_valid_date_to.__class__ is not str
+                and _r_valid_date_to is not UNSET
+                and _r_valid_date_to is not None
+            ):
+                _r_valid_date_to = _null_policy.odd_text(_self, "valid_date_to", _r_valid_date_to)
+            _self.valid_date_to = _r_valid_date_to
 
-        _self.maximum_discount_value = _r_maximum_discount_value
+            _self.maximum_discount_value = _r_maximum_discount_value
 
-        _self.minimum_purchase_value = _r_minimum_purchase_value
+            _self.minimum_purchase_value = _r_minimum_purchase_value
 
-        _v = _r_stores
-        if _v is not UNSET and _v is not None:
-            _v = list(map(StoreID.from_dict, _v))
-        _self.stores = _v
+            _v = _r_stores
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "stores", _v)
+                try:
+                    _v = list(map(StoreID.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "stores", _v, StoreID.from_dict, _e)
+            _self.stores = _v
 
-        _v = _r_segments
-        if _v is not UNSET and _v is not None:
-            _v = list(map(SegmentID.from_dict, _v))
-        _self.segments = _v
+            _v = _r_segments
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "segments", _v)
+                try:
+                    _v = list(map(SegmentID.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "segments", _v, SegmentID.from_dict, _e)
+            _self.segments = _v
 
-        _v = _r_priority
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _SimpleRewardPriority_BY_VALUE[_v]
-            except KeyError:
-                _v = SimpleRewardPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.priority = _v
+            _v = _r_priority
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _SimpleRewardPriority_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "priority", SimpleRewardPriority, _v)
+            _self.priority = _v
 
-        _v = _r_image_urls
-        if _v is not UNSET and _v is not None:
-            _v = list(map(UrlLanguageVariant.from_dict, _v))
-        _self.image_urls = _v
+            _v = _r_image_urls
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "image_urls", _v)
+                try:
+                    _v = list(map(UrlLanguageVariant.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "image_urls", _v, UrlLanguageVariant.from_dict, _e)
+            _self.image_urls = _v
 
-        _v = _r_reward_external_urls
-        if _v is not UNSET and _v is not None:
-            _v = list(map(UrlLanguageVariant.from_dict, _v))
-        _self.reward_external_urls = _v
+            _v = _r_reward_external_urls
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "reward_external_urls", _v)
+                try:
+                    _v = list(map(UrlLanguageVariant.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "reward_external_urls", _v, UrlLanguageVariant.from_dict, _e
+                    )
+            _self.reward_external_urls = _v
 
-        _v = _r_tags
-        if _v is not UNSET and _v is not None:
-            _v = list(map(Tag.from_dict, _v))
-        _self.tags = _v
+            _v = _r_tags
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "tags", _v)
+                try:
+                    _v = list(map(Tag.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "tags", _v, Tag.from_dict, _e)
+            _self.tags = _v
 
-        _self.partner_id = _r_partner_id
+            if (
+                _r_partner_id.__class__ is not str
+                and _r_partner_id is not UNSET
+                and _r_partner_id is not None
+            ):
+                _r_partner_id = _null_policy.odd_text(_self, "partner_id", _r_partner_id)
+            _self.partner_id = _r_partner_id
 
-        _self.voucher_validity_value = _r_voucher_validity_value
+            if (
+                _r_voucher_validity_value.__class__ is not str
+                and _r_voucher_validity_value is not UNSET
+                and _r_voucher_validity_value is not None
+            ):
+                _r_voucher_validity_value = _null_policy.odd_text(
+                    _self, "voucher_validity_value", _r_voucher_validity_value
+                )
+            _self.voucher_validity_value = _r_voucher_validity_value
 
-        _self.is_portable = _r_is_portable
+            _self.is_portable = _r_is_portable
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("SimpleReward", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("SimpleReward", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("SimpleReward", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -147,75 +147,124 @@ class StamperCard:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_stamper_card_id,
-                    _r_stamper_campaign_id,
-                    _r_customer_id,
-                    _r_stamper_card_order,
-                    _r_is_filled_up,
-                    _r_stamps,
-                    _r_created_at,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_stamper_card_id = _src.get("stamper_card_id", UNSET)
-            _r_stamper_campaign_id = _src.get("stamper_campaign_id", UNSET)
-            _r_customer_id = _src.get("customer_id", UNSET)
-            _r_stamper_card_order = _src.get("stamper_card_order", UNSET)
-            _r_is_filled_up = _src.get("is_filled_up", UNSET)
-            _r_stamps = _src.get("stamps", UNSET)
-            _r_created_at = _src.get("created_at", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.stamper_card_id = _r_stamper_card_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_stamper_card_id,
+                        _r_stamper_campaign_id,
+                        _r_customer_id,
+                        _r_stamper_card_order,
+                        _r_is_filled_up,
+                        _r_stamps,
+                        _r_created_at,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_stamper_card_id = _src.get("stamper_card_id", UNSET)
+                _r_stamper_campaign_id = _src.get("stamper_campaign_id", UNSET)
+                _r_customer_id = _src.get("customer_id", UNSET)
+                _r_stamper_card_order = _src.get("stamper_card_order", UNSET)
+                _r_is_filled_up = _src.get("is_filled_up", UNSET)
+                _r_stamps = _src.get("stamps", UNSET)
+                _r_created_at = _src.get("created_at", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if (
+                _r_stamper_card_id.__class__ is not str
+                and _r_stamper_card_id is not UNSET
+                and _r_stamper_card_id is not None
+            ):
+                _r_stamper_card_id = _null_policy.odd_text(_self, "stamper_card_id", _r_stamper_card_id)
+            _self.stamper_card_id = _r_stamper_card_id
 
-        _self.stamper_campaign_id = _r_stamper_campaign_id
+            if (
+                _r_stamper_campaign_id.__class__ is not str
+                and _r_stamper_campaign_id is not UNSET
+                and _r_stamper_campaign_id is not None
+            ):
+                _r_stamper_campaign_id = _null_policy.odd_text(
+                    _self, "stamper_campaign_id", _r_stamper_campaign_id
+                )
+            _self.stamper_campaign_id = _r_stamper_campaign_id
 
-        _self.customer_id = _r_customer_id
+            if (
+                _r_customer_id.__class__ is not str
+                and _r_customer_id is not UNSET
+                and _r_customer_id is not None
+            ):
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.stamper_card_order = _r_stamper_card_order
+            _self.stamper_card_order = _r_stamper_card_order
 
-        _self.is_filled_up = _r_is_filled_up
+            _self.is_filled_up = _r_is_filled_up
 
-        _v = _r_stamps
-        if _v is not UNSET and _v is not None:
-            _v = list(map(StamperStamp.from_dict, _v))
-        _self.stamps = _v
+            _v = _r_stamps
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "stamps", _v)
+                try:
+                    _v = list(map(StamperStamp.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "stamps", _v, StamperStamp.from_dict, _e)
+            _self.stamps = _v
 
-        _self.created_at = _r_created_at
+            if (
+                _r_created_at.__class__ is not str
+                and _r_created_at is not UNSET
+                and _r_created_at is not None
+            ):
+                _r_created_at = _null_policy.odd_text(_self, "created_at", _r_created_at)
+            _self.created_at = _r_created_at
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _StamperCardState_BY_VALUE[_v]
-            except KeyError:
-                _v = StamperCardState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _StamperCardState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", StamperCardState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StamperCard", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("StamperCard", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("StamperCard", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

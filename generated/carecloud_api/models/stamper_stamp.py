@@ -128,72 +128,124 @@ class StamperStamp:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_stamp_id,
-                    _r_customer_id,
-                    _r_purchase_id,
-                    _r_stamper_card_id,
-                    _r_stamp_order,
-                    _r_stamper_condition_id,
-                    _r_created_at,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_stamp_id = _src.get("stamp_id", UNSET)
-            _r_customer_id = _src.get("customer_id", UNSET)
-            _r_purchase_id = _src.get("purchase_id", UNSET)
-            _r_stamper_card_id = _src.get("stamper_card_id", UNSET)
-            _r_stamp_order = _src.get("stamp_order", UNSET)
-            _r_stamper_condition_id = _src.get("stamper_condition_id", UNSET)
-            _r_created_at = _src.get("created_at", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.stamp_id = _r_stamp_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_stamp_id,
+                        _r_customer_id,
+                        _r_purchase_id,
+                        _r_stamper_card_id,
+                        _r_stamp_order,
+                        _r_stamper_condition_id,
+                        _r_created_at,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_stamp_id = _src.get("stamp_id", UNSET)
+                _r_customer_id = _src.get("customer_id", UNSET)
+                _r_purchase_id = _src.get("purchase_id", UNSET)
+                _r_stamper_card_id = _src.get("stamper_card_id", UNSET)
+                _r_stamp_order = _src.get("stamp_order", UNSET)
+                _r_stamper_condition_id = _src.get("stamper_condition_id", UNSET)
+                _r_created_at = _src.get("created_at", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_stamp_id.__class__ is not str and _r_stamp_id is not UNSET and _r_stamp_id is not None:
+                _r_stamp_id = _null_policy.odd_text(_self, "stamp_id", _r_stamp_id)
+            _self.stamp_id = _r_stamp_id
 
-        _self.customer_id = _r_customer_id
+            if (
+                _r_customer_id.__class__ is not str
+                and _r_customer_id is not UNSET
+                and _r_customer_id is not None
+            ):
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.purchase_id = _r_purchase_id
+            if (
+                _r_purchase_id.__class__ is not str
+                and _r_purchase_id is not UNSET
+                and _r_purchase_id is not None
+            ):
+                _r_purchase_id = _null_policy.odd_text(_self, "purchase_id", _r_purchase_id)
+            _self.purchase_id = _r_purchase_id
 
-        _self.stamper_card_id = _r_stamper_card_id
+            if (
+                _r_stamper_card_id.__class__ is not str
+                and _r_stamper_card_id is not UNSET
+                and _r_stamper_card_id is not None
+            ):
+                _r_stamper_card_id = _null_policy.odd_text(_self, "stamper_card_id", _r_stamper_card_id)
+            _self.stamper_card_id = _r_stamper_card_id
 
-        _self.stamp_order = _r_stamp_order
+            _self.stamp_order = _r_stamp_order
 
-        _self.stamper_condition_id = _r_stamper_condition_id
+            if (
+                _r_stamper_condition_id.__class__ is not str
+                and _r_stamper_condition_id is not UNSET
+                and _r_stamper_condition_id is not None
+            ):
+                _r_stamper_condition_id = _null_policy.odd_text(
+                    _self, "stamper_condition_id", _r_stamper_condition_id
+                )
+            _self.stamper_condition_id = _r_stamper_condition_id
 
-        _self.created_at = _r_created_at
+            if (
+                _r_created_at.__class__ is not str
+                and _r_created_at is not UNSET
+                and _r_created_at is not None
+            ):
+                _r_created_at = _null_policy.odd_text(_self, "created_at", _r_created_at)
+            _self.created_at = _r_created_at
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _StamperStampState_BY_VALUE[_v]
-            except KeyError:
-                _v = StamperStampState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _StamperStampState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", StamperStampState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StamperStamp", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("StamperStamp", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("StamperStamp", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -190,99 +190,148 @@ class Status:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_name,
-                    _r_description,
-                    _r_validity_period,
-                    _r_collection_points,
-                    _r_payment_points,
-                    _r_qualification_type,
-                    _r_discount,
-                    _r_status_id,
-                    _r_qualification_period,
-                    _r_qualification_turnover,
-                    _r_qualification_points,
-                    _r_previous_status,
-                    _r_next_status,
-                    _r_overall_discount_on_discounted_purchase_items,
-                    _r_text_id,
-                    _r_last_change,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_name = _src["name"]
-            _r_description = _src["description"]
-            _r_validity_period = _src["validity_period"]
-            _r_collection_points = _src["collection_points"]
-            _r_payment_points = _src["payment_points"]
-            _r_qualification_type = _src["qualification_type"]
-            _r_discount = _src["discount"]
-            _r_status_id = _src.get("status_id", UNSET)
-            _r_qualification_period = _src.get("qualification_period", UNSET)
-            _r_qualification_turnover = _src.get("qualification_turnover", UNSET)
-            _r_qualification_points = _src.get("qualification_points", UNSET)
-            _r_previous_status = _src.get("previous_status", UNSET)
-            _r_next_status = _src.get("next_status", UNSET)
-            _r_overall_discount_on_discounted_purchase_items = _src.get(
-                "overall_discount_on_discounted_purchase_items", UNSET
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_name,
+                        _r_description,
+                        _r_validity_period,
+                        _r_collection_points,
+                        _r_payment_points,
+                        _r_qualification_type,
+                        _r_discount,
+                        _r_status_id,
+                        _r_qualification_period,
+                        _r_qualification_turnover,
+                        _r_qualification_points,
+                        _r_previous_status,
+                        _r_next_status,
+                        _r_overall_discount_on_discounted_purchase_items,
+                        _r_text_id,
+                        _r_last_change,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_name = _src["name"]
+                _r_description = _src["description"]
+                _r_validity_period = _src["validity_period"]
+                _r_collection_points = _src["collection_points"]
+                _r_payment_points = _src["payment_points"]
+                _r_qualification_type = _src["qualification_type"]
+                _r_discount = _src["discount"]
+                _r_status_id = _src.get("status_id", UNSET)
+                _r_qualification_period = _src.get("qualification_period", UNSET)
+                _r_qualification_turnover = _src.get("qualification_turnover", UNSET)
+                _r_qualification_points = _src.get("qualification_points", UNSET)
+                _r_previous_status = _src.get("previous_status", UNSET)
+                _r_next_status = _src.get("next_status", UNSET)
+                _r_overall_discount_on_discounted_purchase_items = _src.get(
+                    "overall_discount_on_discounted_purchase_items", UNSET
+                )
+                _r_text_id = _src.get("text_id", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+            if _r_name.__class__ is not str and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
+
+            if _r_description.__class__ is not str and _r_description is not None:
+                _r_description = _null_policy.odd_text(_self, "description", _r_description)
+            _self.description = _r_description
+
+            if _r_validity_period.__class__ is not str and _r_validity_period is not None:
+                _r_validity_period = _null_policy.odd_text(_self, "validity_period", _r_validity_period)
+            _self.validity_period = _r_validity_period
+
+            _self.collection_points = _r_collection_points
+
+            _self.payment_points = _r_payment_points
+
+            _self.qualification_type = _r_qualification_type
+
+            _self.discount = _r_discount
+
+            if _r_status_id.__class__ is not str and _r_status_id is not UNSET and _r_status_id is not None:
+                _r_status_id = _null_policy.odd_text(_self, "status_id", _r_status_id)
+            _self.status_id = _r_status_id
+
+            _self.qualification_period = _r_qualification_period
+
+            _v = _r_qualification_turnover
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "qualification_turnover", _v)
+                try:
+                    _v = list(map(QualificationTurnover.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(
+                        _self, "qualification_turnover", _v, QualificationTurnover.from_dict, _e
+                    )
+            _self.qualification_turnover = _v
+
+            _self.qualification_points = _r_qualification_points
+
+            if (
+                _r_previous_status.__class__ is not str
+                and _r_previous_status is not UNSET
+                and _r_previous_status is not None
+            ):
+                _r_previous_status = _null_policy.odd_text(_self, "previous_status", _r_previous_status)
+            _self.previous_status = _r_previous_status
+
+            if (
+                _r_next_status.__class__ is not str
+                and _r_next_status is not UNSET
+                and _r_next_status is not None
+            ):
+                _r_next_status = _null_policy.odd_text(_self, "next_status", _r_next_status)
+            _self.next_status = _r_next_status
+
+            _self.overall_discount_on_discounted_purchase_items = (
+                _r_overall_discount_on_discounted_purchase_items
             )
-            _r_text_id = _src.get("text_id", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-        _self.name = _r_name
 
-        _self.description = _r_description
+            if _r_text_id.__class__ is not str and _r_text_id is not UNSET and _r_text_id is not None:
+                _r_text_id = _null_policy.odd_text(_self, "text_id", _r_text_id)
+            _self.text_id = _r_text_id
 
-        _self.validity_period = _r_validity_period
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _self.collection_points = _r_collection_points
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Status", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Status", src_dict, _e) from _e
 
-        _self.payment_points = _r_payment_points
-
-        _self.qualification_type = _r_qualification_type
-
-        _self.discount = _r_discount
-
-        _self.status_id = _r_status_id
-
-        _self.qualification_period = _r_qualification_period
-
-        _v = _r_qualification_turnover
-        if _v is not UNSET and _v is not None:
-            _v = list(map(QualificationTurnover.from_dict, _v))
-        _self.qualification_turnover = _v
-
-        _self.qualification_points = _r_qualification_points
-
-        _self.previous_status = _r_previous_status
-
-        _self.next_status = _r_next_status
-
-        _self.overall_discount_on_discounted_purchase_items = _r_overall_discount_on_discounted_purchase_items
-
-        _self.text_id = _r_text_id
-
-        _self.last_change = _r_last_change
-
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Status", _src, _NOT_NULLABLE)
-        return _self
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -137,71 +137,110 @@ class StatusRecord:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_status_id,
-                    _r_customer_id,
-                    _r_status_record_id,
-                    _r_valid_from,
-                    _r_valid_to,
-                    _r_purchase_conditions,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_status_id = _src["status_id"]
-            _r_customer_id = _src["customer_id"]
-            _r_status_record_id = _src.get("status_record_id", UNSET)
-            _r_valid_from = _src.get("valid_from", UNSET)
-            _r_valid_to = _src.get("valid_to", UNSET)
-            _r_purchase_conditions = _src.get("purchase_conditions", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.status_id = _r_status_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_status_id,
+                        _r_customer_id,
+                        _r_status_record_id,
+                        _r_valid_from,
+                        _r_valid_to,
+                        _r_purchase_conditions,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_status_id = _src["status_id"]
+                _r_customer_id = _src["customer_id"]
+                _r_status_record_id = _src.get("status_record_id", UNSET)
+                _r_valid_from = _src.get("valid_from", UNSET)
+                _r_valid_to = _src.get("valid_to", UNSET)
+                _r_purchase_conditions = _src.get("purchase_conditions", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_status_id.__class__ is not str and _r_status_id is not None:
+                _r_status_id = _null_policy.odd_text(_self, "status_id", _r_status_id)
+            _self.status_id = _r_status_id
 
-        _self.customer_id = _r_customer_id
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.status_record_id = _r_status_record_id
+            if (
+                _r_status_record_id.__class__ is not str
+                and _r_status_record_id is not UNSET
+                and _r_status_record_id is not None
+            ):
+                _r_status_record_id = _null_policy.odd_text(_self, "status_record_id", _r_status_record_id)
+            _self.status_record_id = _r_status_record_id
 
-        _self.valid_from = _r_valid_from
+            if (
+                _r_valid_from.__class__ is not str
+                and _r_valid_from is not UNSET
+                and _r_valid_from is not None
+            ):
+                _r_valid_from = _null_policy.odd_text(_self, "valid_from", _r_valid_from)
+            _self.valid_from = _r_valid_from
 
-        _self.valid_to = _r_valid_to
+            if _r_valid_to.__class__ is not str and _r_valid_to is not UNSET and _r_valid_to is not None:
+                _r_valid_to = _null_policy.odd_text(_self, "valid_to", _r_valid_to)
+            _self.valid_to = _r_valid_to
 
-        _v = _r_purchase_conditions
-        if _v is not UNSET and _v is not None:
-            _v = PurchaseConditions.from_dict(_v)
-        _self.purchase_conditions = _v
+            _v = _r_purchase_conditions
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = PurchaseConditions.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "purchase_conditions", _v, _e)  # noqa: B904 (the cause is set)
+            _self.purchase_conditions = _v
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _StatusRecordState_BY_VALUE[_v]
-            except KeyError:
-                _v = StatusRecordState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _StatusRecordState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", StatusRecordState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StatusRecord", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("StatusRecord", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("StatusRecord", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

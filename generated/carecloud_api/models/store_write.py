@@ -227,129 +227,216 @@ class StoreWrite:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_store_code,
-                    _r_name,
-                    _r_partner_id,
-                    _r_system_id,
-                    _r_store_id,
-                    _r_store_address,
-                    _r_contact_email,
-                    _r_manager_name,
-                    _r_phone_number,
-                    _r_gps_coordinates,
-                    _r_url_address,
-                    _r_opening,
-                    _r_image_urls,
-                    _r_visibility_for_customer,
-                    _r_short_description,
-                    _r_description,
-                    _r_registration_id,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_store_code = _src["store_code"]
-            _r_name = _src["name"]
-            _r_partner_id = _src["partner_id"]
-            _r_system_id = _src["system_id"]
-            _r_store_id = _src.get("store_id", UNSET)
-            _r_store_address = _src.get("store_address", UNSET)
-            _r_contact_email = _src.get("contact_email", UNSET)
-            _r_manager_name = _src.get("manager_name", UNSET)
-            _r_phone_number = _src.get("phone_number", UNSET)
-            _r_gps_coordinates = _src.get("gps_coordinates", UNSET)
-            _r_url_address = _src.get("url_address", UNSET)
-            _r_opening = _src.get("opening", UNSET)
-            _r_image_urls = _src.get("image_urls", UNSET)
-            _r_visibility_for_customer = _src.get("visibility_for_customer", UNSET)
-            _r_short_description = _src.get("short_description", UNSET)
-            _r_description = _src.get("description", UNSET)
-            _r_registration_id = _src.get("registration_id", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.store_code = _r_store_code
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_store_code,
+                        _r_name,
+                        _r_partner_id,
+                        _r_system_id,
+                        _r_store_id,
+                        _r_store_address,
+                        _r_contact_email,
+                        _r_manager_name,
+                        _r_phone_number,
+                        _r_gps_coordinates,
+                        _r_url_address,
+                        _r_opening,
+                        _r_image_urls,
+                        _r_visibility_for_customer,
+                        _r_short_description,
+                        _r_description,
+                        _r_registration_id,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_store_code = _src["store_code"]
+                _r_name = _src["name"]
+                _r_partner_id = _src["partner_id"]
+                _r_system_id = _src["system_id"]
+                _r_store_id = _src.get("store_id", UNSET)
+                _r_store_address = _src.get("store_address", UNSET)
+                _r_contact_email = _src.get("contact_email", UNSET)
+                _r_manager_name = _src.get("manager_name", UNSET)
+                _r_phone_number = _src.get("phone_number", UNSET)
+                _r_gps_coordinates = _src.get("gps_coordinates", UNSET)
+                _r_url_address = _src.get("url_address", UNSET)
+                _r_opening = _src.get("opening", UNSET)
+                _r_image_urls = _src.get("image_urls", UNSET)
+                _r_visibility_for_customer = _src.get("visibility_for_customer", UNSET)
+                _r_short_description = _src.get("short_description", UNSET)
+                _r_description = _src.get("description", UNSET)
+                _r_registration_id = _src.get("registration_id", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_store_code.__class__ is not str and _r_store_code is not None:
+                _r_store_code = _null_policy.odd_text(_self, "store_code", _r_store_code)
+            _self.store_code = _r_store_code
 
-        _self.name = _r_name
+            if _r_name.__class__ is not str and _r_name is not None:
+                _r_name = _null_policy.odd_text(_self, "name", _r_name)
+            _self.name = _r_name
 
-        _self.partner_id = _r_partner_id
+            if _r_partner_id.__class__ is not str and _r_partner_id is not None:
+                _r_partner_id = _null_policy.odd_text(_self, "partner_id", _r_partner_id)
+            _self.partner_id = _r_partner_id
 
-        _self.system_id = _r_system_id
+            if _r_system_id.__class__ is not str and _r_system_id is not None:
+                _r_system_id = _null_policy.odd_text(_self, "system_id", _r_system_id)
+            _self.system_id = _r_system_id
 
-        _self.store_id = _r_store_id
+            if _r_store_id.__class__ is not str and _r_store_id is not UNSET and _r_store_id is not None:
+                _r_store_id = _null_policy.odd_text(_self, "store_id", _r_store_id)
+            _self.store_id = _r_store_id
 
-        _v = _r_store_address
-        if _v is not UNSET and _v is not None:
-            _v = Address.from_dict(_v)
-        _self.store_address = _v
+            _v = _r_store_address
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = Address.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "store_address", _v, _e)  # noqa: B904 (the cause is set)
+            _self.store_address = _v
 
-        _self.contact_email = _r_contact_email
+            if (
+                _r_contact_email.__class__ is not str
+                and _r_contact_email is not UNSET
+                and _r_contact_email is not None
+            ):
+                _r_contact_email = _null_policy.odd_text(_self, "contact_email", _r_contact_email)
+            _self.contact_email = _r_contact_email
 
-        _self.manager_name = _r_manager_name
+            if (
+                _r_manager_name.__class__ is not str
+                and _r_manager_name is not UNSET
+                and _r_manager_name is not None
+            ):
+                _r_manager_name = _null_policy.odd_text(_self, "manager_name", _r_manager_name)
+            _self.manager_name = _r_manager_name
 
-        _self.phone_number = _r_phone_number
+            if (
+                _r_phone_number.__class__ is not str
+                and _r_phone_number is not UNSET
+                and _r_phone_number is not None
+            ):
+                _r_phone_number = _null_policy.odd_text(_self, "phone_number", _r_phone_number)
+            _self.phone_number = _r_phone_number
 
-        _v = _r_gps_coordinates
-        if _v is not UNSET and _v is not None:
-            _v = GPSCoordinates.from_dict(_v)
-        _self.gps_coordinates = _v
+            _v = _r_gps_coordinates
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = GPSCoordinates.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "gps_coordinates", _v, _e)  # noqa: B904 (the cause is set)
+            _self.gps_coordinates = _v
 
-        _self.url_address = _r_url_address
+            if (
+                _r_url_address.__class__ is not str
+                and _r_url_address is not UNSET
+                and _r_url_address is not None
+            ):
+                _r_url_address = _null_policy.odd_text(_self, "url_address", _r_url_address)
+            _self.url_address = _r_url_address
 
-        _v = _r_opening
-        if _v is not UNSET and _v is not None:
-            _v = list(map(OpeningDay.from_dict, _v))
-        _self.opening = _v
+            _v = _r_opening
+            if _v is not UNSET and _v is not None:
+                if _v.__class__ is not list:
+                    _v = _null_policy.not_a_list(_self, "opening", _v)
+                try:
+                    _v = list(map(OpeningDay.from_dict, _v))
+                except Exception as _e:  # a null item, or an item that does not fit: item by item
+                    _v = _null_policy.parse_items(_self, "opening", _v, OpeningDay.from_dict, _e)
+            _self.opening = _v
 
-        _self.image_urls = _r_image_urls
+            if (
+                _r_image_urls is not UNSET
+                and _r_image_urls is not None
+                and (_r_image_urls.__class__ is not list or None in _r_image_urls)
+            ):
+                _r_image_urls = _null_policy.plain_items(_self, "image_urls", _r_image_urls)
+            _self.image_urls = _r_image_urls
 
-        _v = _r_visibility_for_customer
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _StoreVisibilityForCustomer_BY_VALUE[_v]
-            except KeyError:
-                _v = StoreVisibilityForCustomer(
-                    _v
-                )  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.visibility_for_customer = _v
+            _v = _r_visibility_for_customer
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _StoreVisibilityForCustomer_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(
+                        _self, "visibility_for_customer", StoreVisibilityForCustomer, _v
+                    )
+            _self.visibility_for_customer = _v
 
-        _self.short_description = _r_short_description
+            if (
+                _r_short_description.__class__ is not str
+                and _r_short_description is not UNSET
+                and _r_short_description is not None
+            ):
+                _r_short_description = _null_policy.odd_text(_self, "short_description", _r_short_description)
+            _self.short_description = _r_short_description
 
-        _self.description = _r_description
+            if (
+                _r_description.__class__ is not str
+                and _r_description is not UNSET
+                and _r_description is not None
+            ):
+                _r_description = _null_policy.odd_text(_self, "description", _r_description)
+            _self.description = _r_description
 
-        _self.registration_id = _r_registration_id
+            if (
+                _r_registration_id.__class__ is not str
+                and _r_registration_id is not UNSET
+                and _r_registration_id is not None
+            ):
+                _r_registration_id = _null_policy.odd_text(_self, "registration_id", _r_registration_id)
+            _self.registration_id = _r_registration_id
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _StoreState_BY_VALUE[_v]
-            except KeyError:
-                _v = StoreState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _StoreState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", StoreState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("StoreWrite", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("StoreWrite", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("StoreWrite", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -120,14 +120,9 @@ class Task:
             field_dict["task_id"] = self.task_id
         if self.task_note is not UNSET:
             field_dict["task_note"] = self.task_note
-        if self.due_date is None:
-            field_dict["due_date"] = None
-        else:
-            due_date: str | Unset = UNSET
-            if not isinstance(self.due_date, Unset):
-                due_date = self.due_date.isoformat()
-            if due_date is not UNSET:
-                field_dict["due_date"] = due_date
+        due_date = self.due_date
+        if due_date is not UNSET:
+            field_dict["due_date"] = None if due_date is None else due_date.isoformat()
         if self.created_at is not UNSET:
             field_dict["created_at"] = self.created_at
         state = self.state
@@ -137,92 +132,118 @@ class Task:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_task_type_id,
-                    _r_task_state_id,
-                    _r_customer_id,
-                    _r_task_title,
-                    _r_task_priority,
-                    _r_task_id,
-                    _r_task_note,
-                    _r_due_date,
-                    _r_created_at,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_task_type_id = _src["task_type_id"]
-            _r_task_state_id = _src["task_state_id"]
-            _r_customer_id = _src["customer_id"]
-            _r_task_title = _src["task_title"]
-            _r_task_priority = _src["task_priority"]
-            _r_task_id = _src.get("task_id", UNSET)
-            _r_task_note = _src.get("task_note", UNSET)
-            _r_due_date = _src.get("due_date", UNSET)
-            _r_created_at = _src.get("created_at", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.task_type_id = _r_task_type_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_task_type_id,
+                        _r_task_state_id,
+                        _r_customer_id,
+                        _r_task_title,
+                        _r_task_priority,
+                        _r_task_id,
+                        _r_task_note,
+                        _r_due_date,
+                        _r_created_at,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_task_type_id = _src["task_type_id"]
+                _r_task_state_id = _src["task_state_id"]
+                _r_customer_id = _src["customer_id"]
+                _r_task_title = _src["task_title"]
+                _r_task_priority = _src["task_priority"]
+                _r_task_id = _src.get("task_id", UNSET)
+                _r_task_note = _src.get("task_note", UNSET)
+                _r_due_date = _src.get("due_date", UNSET)
+                _r_created_at = _src.get("created_at", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_task_type_id.__class__ is not str and _r_task_type_id is not None:
+                _r_task_type_id = _null_policy.odd_text(_self, "task_type_id", _r_task_type_id)
+            _self.task_type_id = _r_task_type_id
 
-        _self.task_state_id = _r_task_state_id
+            if _r_task_state_id.__class__ is not str and _r_task_state_id is not None:
+                _r_task_state_id = _null_policy.odd_text(_self, "task_state_id", _r_task_state_id)
+            _self.task_state_id = _r_task_state_id
 
-        _self.customer_id = _r_customer_id
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.task_title = _r_task_title
+            if _r_task_title.__class__ is not str and _r_task_title is not None:
+                _r_task_title = _null_policy.odd_text(_self, "task_title", _r_task_title)
+            _self.task_title = _r_task_title
 
-        _v = _r_task_priority
-        if _v is not None:
-            try:
-                _v = _TaskTaskPriority_BY_VALUE[_v]
-            except KeyError:
-                _v = TaskTaskPriority(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.task_priority = _v
+            _v = _r_task_priority
+            if _v is not None:
+                try:
+                    _v = _TaskTaskPriority_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "task_priority", TaskTaskPriority, _v)
+            _self.task_priority = _v
 
-        _self.task_id = _r_task_id
+            if _r_task_id.__class__ is not str and _r_task_id is not UNSET and _r_task_id is not None:
+                _r_task_id = _null_policy.odd_text(_self, "task_id", _r_task_id)
+            _self.task_id = _r_task_id
 
-        _self.task_note = _r_task_note
+            if _r_task_note.__class__ is not str and _r_task_note is not UNSET and _r_task_note is not None:
+                _r_task_note = _null_policy.odd_text(_self, "task_note", _r_task_note)
+            _self.task_note = _r_task_note
 
-        if _r_due_date is None:
-            _self.due_date = None
-        else:
-            _due_date = _r_due_date
-            due_date: datetime.date | Unset
-            if isinstance(_due_date, Unset):
-                due_date = UNSET
-            else:
-                due_date = datetime.date.fromisoformat(_due_date)
+            _v = _r_due_date
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = datetime.date.fromisoformat(_v)
+                except (TypeError, ValueError):  # "", "0000-00-00", a date-time: parsing.odd_date
+                    _v = _null_policy.odd_date(_self, "due_date", _v)
+            _self.due_date = _v
 
-            _self.due_date = due_date
+            if (
+                _r_created_at.__class__ is not str
+                and _r_created_at is not UNSET
+                and _r_created_at is not None
+            ):
+                _r_created_at = _null_policy.odd_text(_self, "created_at", _r_created_at)
+            _self.created_at = _r_created_at
 
-        _self.created_at = _r_created_at
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _TaskStateValue_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", TaskStateValue, _v)
+            _self.state = _v
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _TaskStateValue_BY_VALUE[_v]
-            except KeyError:
-                _v = TaskStateValue(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("Task", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("Task", src_dict, _e) from _e
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("Task", _src, _NOT_NULLABLE)
-        return _self
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

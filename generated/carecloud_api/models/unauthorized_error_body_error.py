@@ -101,53 +101,76 @@ class UnauthorizedErrorBodyError:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_type_,
-                    _r_exception,
-                    _r_title,
-                    _r_detail,
-                    _r_error_data,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_type_ = _src["type"]
-            _r_exception = _src["exception"]
-            _r_title = _src["title"]
-            _r_detail = _src["detail"]
-            _r_error_data = _src.get("error_data", UNSET)
-        _self.type_ = _r_type_
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_type_,
+                        _r_exception,
+                        _r_title,
+                        _r_detail,
+                        _r_error_data,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_type_ = _src["type"]
+                _r_exception = _src["exception"]
+                _r_title = _src["title"]
+                _r_detail = _src["detail"]
+                _r_error_data = _src.get("error_data", UNSET)
+            if _r_type_.__class__ is not str and _r_type_ is not None:
+                _r_type_ = _null_policy.odd_text(_self, "type", _r_type_)
+            _self.type_ = _r_type_
 
-        _self.exception = _r_exception
+            if _r_exception.__class__ is not str and _r_exception is not None:
+                _r_exception = _null_policy.odd_text(_self, "exception", _r_exception)
+            _self.exception = _r_exception
 
-        _self.title = _r_title
+            if _r_title.__class__ is not str and _r_title is not None:
+                _r_title = _null_policy.odd_text(_self, "title", _r_title)
+            _self.title = _r_title
 
-        _self.detail = _r_detail
+            if _r_detail.__class__ is not str and _r_detail is not None:
+                _r_detail = _null_policy.odd_text(_self, "detail", _r_detail)
+            _self.detail = _r_detail
 
-        _v = _r_error_data
-        if _v is not UNSET and _v is not None:
-            _v = UnauthorizedErrorBodyErrorErrorData.from_dict(_v)
-        _self.error_data = _v
+            _v = _r_error_data
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = UnauthorizedErrorBodyErrorErrorData.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "error_data", _v, _e)  # noqa: B904 (the cause is set)
+            _self.error_data = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("UnauthorizedErrorBodyError", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("UnauthorizedErrorBodyError", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("UnauthorizedErrorBodyError", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

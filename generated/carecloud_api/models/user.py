@@ -114,66 +114,104 @@ class User:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_login,
-                    _r_first_name,
-                    _r_last_name,
-                    _r_email,
-                    _r_user_id,
-                    _r_phone,
-                    _r_user_role_ids,
-                    _r_store_id,
-                    _r_last_login,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_login = _src["login"]
-            _r_first_name = _src["first_name"]
-            _r_last_name = _src["last_name"]
-            _r_email = _src["email"]
-            _r_user_id = _src.get("user_id", UNSET)
-            _r_phone = _src.get("phone", UNSET)
-            _r_user_role_ids = _src.get("user_role_ids", UNSET)
-            _r_store_id = _src.get("store_id", UNSET)
-            _r_last_login = _src.get("last_login", UNSET)
-        _self.login = _r_login
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_login,
+                        _r_first_name,
+                        _r_last_name,
+                        _r_email,
+                        _r_user_id,
+                        _r_phone,
+                        _r_user_role_ids,
+                        _r_store_id,
+                        _r_last_login,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_login = _src["login"]
+                _r_first_name = _src["first_name"]
+                _r_last_name = _src["last_name"]
+                _r_email = _src["email"]
+                _r_user_id = _src.get("user_id", UNSET)
+                _r_phone = _src.get("phone", UNSET)
+                _r_user_role_ids = _src.get("user_role_ids", UNSET)
+                _r_store_id = _src.get("store_id", UNSET)
+                _r_last_login = _src.get("last_login", UNSET)
+            if _r_login.__class__ is not str and _r_login is not None:
+                _r_login = _null_policy.odd_text(_self, "login", _r_login)
+            _self.login = _r_login
 
-        _self.first_name = _r_first_name
+            if _r_first_name.__class__ is not str and _r_first_name is not None:
+                _r_first_name = _null_policy.odd_text(_self, "first_name", _r_first_name)
+            _self.first_name = _r_first_name
 
-        _self.last_name = _r_last_name
+            if _r_last_name.__class__ is not str and _r_last_name is not None:
+                _r_last_name = _null_policy.odd_text(_self, "last_name", _r_last_name)
+            _self.last_name = _r_last_name
 
-        _self.email = _r_email
+            if _r_email.__class__ is not str and _r_email is not None:
+                _r_email = _null_policy.odd_text(_self, "email", _r_email)
+            _self.email = _r_email
 
-        _self.user_id = _r_user_id
+            if _r_user_id.__class__ is not str and _r_user_id is not UNSET and _r_user_id is not None:
+                _r_user_id = _null_policy.odd_text(_self, "user_id", _r_user_id)
+            _self.user_id = _r_user_id
 
-        _self.phone = _r_phone
+            if _r_phone.__class__ is not str and _r_phone is not UNSET and _r_phone is not None:
+                _r_phone = _null_policy.odd_text(_self, "phone", _r_phone)
+            _self.phone = _r_phone
 
-        _self.user_role_ids = _r_user_role_ids
+            if (
+                _r_user_role_ids is not UNSET
+                and _r_user_role_ids is not None
+                and (_r_user_role_ids.__class__ is not list or None in _r_user_role_ids)
+            ):
+                _r_user_role_ids = _null_policy.plain_items(_self, "user_role_ids", _r_user_role_ids)
+            _self.user_role_ids = _r_user_role_ids
 
-        _self.store_id = _r_store_id
+            if _r_store_id.__class__ is not str and _r_store_id is not UNSET and _r_store_id is not None:
+                _r_store_id = _null_policy.odd_text(_self, "store_id", _r_store_id)
+            _self.store_id = _r_store_id
 
-        _self.last_login = _r_last_login
+            if (
+                _r_last_login.__class__ is not str
+                and _r_last_login is not UNSET
+                and _r_last_login is not None
+            ):
+                _r_last_login = _null_policy.odd_text(_self, "last_login", _r_last_login)
+            _self.last_login = _r_last_login
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("User", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("User", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("User", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -180,95 +180,156 @@ class VoucherWrite:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         if not _models_bound:
             _bind_models()
-        _src = src_dict
-        # Built without attrs' __init__ (keyword arguments for every field cost more than the
-        # fields): every attribute is set below, the same values __init__ would set.
-        _self = _new(cls)
-        # Every field present and nothing else (the usual answer): one itemgetter call reads them
-        # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
-        _all_known = False
-        if len(_src) == _N_FIELDS:
-            try:
-                (
-                    _r_customer_id,
-                    _r_voucher_id,
-                    _r_store_id,
-                    _r_code,
-                    _r_value,
-                    _r_applied_date,
-                    _r_valid_from,
-                    _r_valid_to,
-                    _r_reward_group,
-                    _r_note,
-                    _r_reward,
-                    _r_created_at,
-                    _r_last_change,
-                    _r_state,
-                ) = _READ_ALL(_src)
-                _all_known = True
-            except KeyError:
-                pass
-        if not _all_known:
-            _r_customer_id = _src["customer_id"]
-            _r_voucher_id = _src.get("voucher_id", UNSET)
-            _r_store_id = _src.get("store_id", UNSET)
-            _r_code = _src.get("code", UNSET)
-            _r_value = _src.get("value", UNSET)
-            _r_applied_date = _src.get("applied_date", UNSET)
-            _r_valid_from = _src.get("valid_from", UNSET)
-            _r_valid_to = _src.get("valid_to", UNSET)
-            _r_reward_group = _src.get("reward_group", UNSET)
-            _r_note = _src.get("note", UNSET)
-            _r_reward = _src.get("reward", UNSET)
-            _r_created_at = _src.get("created_at", UNSET)
-            _r_last_change = _src.get("last_change", UNSET)
-            _r_state = _src.get("state", UNSET)
-        _self.customer_id = _r_customer_id
+        try:
+            _src = src_dict
+            # Built without attrs' __init__ (keyword arguments for every field cost more than the
+            # fields): every attribute is set below, the same values __init__ would set.
+            _self = _new(cls)
+            # Every field present and nothing else (the usual answer): one itemgetter call reads them
+            # all. Otherwise (a field missing, an unknown one) each field is read on its own, as before.
+            _all_known = False
+            if len(_src) == _N_FIELDS:
+                try:
+                    (
+                        _r_customer_id,
+                        _r_voucher_id,
+                        _r_store_id,
+                        _r_code,
+                        _r_value,
+                        _r_applied_date,
+                        _r_valid_from,
+                        _r_valid_to,
+                        _r_reward_group,
+                        _r_note,
+                        _r_reward,
+                        _r_created_at,
+                        _r_last_change,
+                        _r_state,
+                    ) = _READ_ALL(_src)
+                    _all_known = True
+                except KeyError:
+                    pass
+            if not _all_known:
+                _r_customer_id = _src["customer_id"]
+                _r_voucher_id = _src.get("voucher_id", UNSET)
+                _r_store_id = _src.get("store_id", UNSET)
+                _r_code = _src.get("code", UNSET)
+                _r_value = _src.get("value", UNSET)
+                _r_applied_date = _src.get("applied_date", UNSET)
+                _r_valid_from = _src.get("valid_from", UNSET)
+                _r_valid_to = _src.get("valid_to", UNSET)
+                _r_reward_group = _src.get("reward_group", UNSET)
+                _r_note = _src.get("note", UNSET)
+                _r_reward = _src.get("reward", UNSET)
+                _r_created_at = _src.get("created_at", UNSET)
+                _r_last_change = _src.get("last_change", UNSET)
+                _r_state = _src.get("state", UNSET)
+            if _r_customer_id.__class__ is not str and _r_customer_id is not None:
+                _r_customer_id = _null_policy.odd_text(_self, "customer_id", _r_customer_id)
+            _self.customer_id = _r_customer_id
 
-        _self.voucher_id = _r_voucher_id
+            if (
+                _r_voucher_id.__class__ is not str
+                and _r_voucher_id is not UNSET
+                and _r_voucher_id is not None
+            ):
+                _r_voucher_id = _null_policy.odd_text(_self, "voucher_id", _r_voucher_id)
+            _self.voucher_id = _r_voucher_id
 
-        _self.store_id = _r_store_id
+            if _r_store_id.__class__ is not str and _r_store_id is not UNSET and _r_store_id is not None:
+                _r_store_id = _null_policy.odd_text(_self, "store_id", _r_store_id)
+            _self.store_id = _r_store_id
 
-        _self.code = _r_code
+            if _r_code.__class__ is not str and _r_code is not UNSET and _r_code is not None:
+                _r_code = _null_policy.odd_text(_self, "code", _r_code)
+            _self.code = _r_code
 
-        _self.value = _r_value
+            _self.value = _r_value
 
-        _self.applied_date = _r_applied_date
+            if (
+                _r_applied_date.__class__ is not str
+                and _r_applied_date is not UNSET
+                and _r_applied_date is not None
+            ):
+                _r_applied_date = _null_policy.odd_text(_self, "applied_date", _r_applied_date)
+            _self.applied_date = _r_applied_date
 
-        _self.valid_from = _r_valid_from
+            if (
+                _r_valid_from.__class__ is not str
+                and _r_valid_from is not UNSET
+                and _r_valid_from is not None
+            ):
+                _r_valid_from = _null_policy.odd_text(_self, "valid_from", _r_valid_from)
+            _self.valid_from = _r_valid_from
 
-        _self.valid_to = _r_valid_to
+            if _r_valid_to.__class__ is not str and _r_valid_to is not UNSET and _r_valid_to is not None:
+                _r_valid_to = _null_policy.odd_text(_self, "valid_to", _r_valid_to)
+            _self.valid_to = _r_valid_to
 
-        _self.reward_group = _r_reward_group
+            if (
+                _r_reward_group.__class__ is not str
+                and _r_reward_group is not UNSET
+                and _r_reward_group is not None
+            ):
+                _r_reward_group = _null_policy.odd_text(_self, "reward_group", _r_reward_group)
+            _self.reward_group = _r_reward_group
 
-        _self.note = _r_note
+            if _r_note.__class__ is not str and _r_note is not UNSET and _r_note is not None:
+                _r_note = _null_policy.odd_text(_self, "note", _r_note)
+            _self.note = _r_note
 
-        _v = _r_reward
-        if _v is not UNSET and _v is not None:
-            _v = RewardWrite.from_dict(_v)
-        _self.reward = _v
+            _v = _r_reward
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = RewardWrite.from_dict(_v)
+                except Exception as _e:
+                    raise _null_policy.field_failed(_self, "reward", _v, _e)  # noqa: B904 (the cause is set)
+            _self.reward = _v
 
-        _self.created_at = _r_created_at
+            if (
+                _r_created_at.__class__ is not str
+                and _r_created_at is not UNSET
+                and _r_created_at is not None
+            ):
+                _r_created_at = _null_policy.odd_text(_self, "created_at", _r_created_at)
+            _self.created_at = _r_created_at
 
-        _self.last_change = _r_last_change
+            if (
+                _r_last_change.__class__ is not str
+                and _r_last_change is not UNSET
+                and _r_last_change is not None
+            ):
+                _r_last_change = _null_policy.odd_text(_self, "last_change", _r_last_change)
+            _self.last_change = _r_last_change
 
-        _v = _r_state
-        if _v is not UNSET and _v is not None:
-            try:
-                _v = _VoucherState_BY_VALUE[_v]
-            except KeyError:
-                _v = VoucherState(_v)  # not in the spec: _missing_ keeps it as an UNKNOWN member
-        _self.state = _v
+            _v = _r_state
+            if _v is not UNSET and _v is not None:
+                try:
+                    _v = _VoucherState_BY_VALUE[_v]
+                except (KeyError, TypeError):  # not in the spec (an UNKNOWN member), or an odd value
+                    _v = _null_policy.odd_enum(_self, "state", VoucherState, _v)
+            _self.state = _v
 
-        # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
-        _self._unknown_fields_raw = (  # type: ignore[attr-defined]
-            None
-            if _all_known or _KNOWN_FIELDS.issuperset(_src)
-            else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
-        )
-        if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
-            _null_policy.refuse_nulls("VoucherWrite", _src, _NOT_NULLABLE)
-        return _self
+            # None when there are none: reading unknown_fields creates the empty dict (parsing.UnknownFields).
+            _self._unknown_fields_raw = (  # type: ignore[attr-defined]
+                None
+                if _all_known or _KNOWN_FIELDS.issuperset(_src)
+                else {key: value for key, value in _src.items() if key not in _KNOWN_FIELDS}
+            )
+            if _null_policy.strict_in_use and _null_policy.strict_nulls.get():
+                _null_policy.refuse_nulls("VoucherWrite", _src, _NOT_NULLABLE)
+            return _self
+        except _null_policy.ResponseParseError:
+            raise
+        except Exception as _e:  # not a JSON object, a required field missing, ...
+            raise _null_policy.model_failed("VoucherWrite", src_dict, _e) from _e
+
+    @property
+    def raw_values(self) -> dict[str, Any]:
+        """Fields whose value parsing tolerated (an empty or zero date, a number in a string field,
+        null items, ...), mapped to the value as it came; empty when every value fit the spec.
+        See ``carecloud_api.parsing``."""
+        return _null_policy.raw_values(self)
 
     @property
     def additional_keys(self) -> list[str]:

@@ -29,7 +29,7 @@ def _get_kwargs(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -52,11 +52,10 @@ def _get_kwargs(
 
     params["name"] = name
 
-    json_text_id: list[str] | Unset = UNSET
-    if not isinstance(text_id, Unset):
-        json_text_id = text_id
-
-    params["text_id[]"] = json_text_id
+    if isinstance(text_id, list):
+        params["text_id[]"] = text_id
+    else:
+        params["text_id"] = text_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -97,39 +96,21 @@ def _parse_response(
         return parsing.parse(GetCardTypes200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -172,7 +153,7 @@ def sync_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -197,7 +178,8 @@ def sync_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -233,7 +215,7 @@ def sync(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -259,7 +241,8 @@ def sync(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -290,7 +273,7 @@ async def asyncio_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -315,7 +298,8 @@ async def asyncio_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -349,7 +333,7 @@ async def asyncio(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -375,7 +359,8 @@ async def asyncio(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -409,7 +394,7 @@ async def call(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetCardTypes200Response:
     """Get information about all card types
@@ -424,7 +409,8 @@ async def call(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         name (str | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+        spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Returns:

@@ -29,7 +29,7 @@ def _get_kwargs(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -55,11 +55,10 @@ def _get_kwargs(
 
     params["customer_id"] = customer_id
 
-    json_credit_type_id: list[str] | Unset = UNSET
-    if not isinstance(credit_type_id, Unset):
-        json_credit_type_id = credit_type_id
-
-    params["credit_type_id[]"] = json_credit_type_id
+    if isinstance(credit_type_id, list):
+        params["credit_type_id[]"] = credit_type_id
+    else:
+        params["credit_type_id"] = credit_type_id
 
     params["create_credit_time_from"] = create_credit_time_from
 
@@ -106,39 +105,21 @@ def _parse_response(
         return parsing.parse(GetCredits200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -181,7 +162,7 @@ def sync_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -218,7 +199,9 @@ def sync_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):
@@ -260,7 +243,7 @@ def sync(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -298,7 +281,9 @@ def sync(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):
@@ -335,7 +320,7 @@ async def asyncio_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -372,7 +357,9 @@ async def asyncio_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):
@@ -412,7 +399,7 @@ async def asyncio(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -450,7 +437,9 @@ async def asyncio(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):
@@ -490,7 +479,7 @@ async def call(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     create_credit_time_from: str | Unset = UNSET,
     create_credit_time_to: str | Unset = UNSET,
     note: str | Unset = UNSET,
@@ -508,7 +497,9 @@ async def call(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+        `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+        `credit_type_id[]=a&credit_type_id[]=b`.
         create_credit_time_from (str | Unset):
         create_credit_time_to (str | Unset):
         note (str | Unset):

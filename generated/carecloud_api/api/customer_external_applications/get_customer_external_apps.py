@@ -27,7 +27,7 @@ def _get_kwargs(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -48,11 +48,10 @@ def _get_kwargs(
 
     params["sort_direction"] = json_sort_direction
 
-    json_text_id: list[str] | Unset = UNSET
-    if not isinstance(text_id, Unset):
-        json_text_id = text_id
-
-    params["text_id[]"] = json_text_id
+    if isinstance(text_id, list):
+        params["text_id[]"] = text_id
+    else:
+        params["text_id"] = text_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -92,34 +91,19 @@ def _parse_response(
         return parsing.parse(GetCustomerExternalApps200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -160,7 +144,7 @@ def sync_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -191,7 +175,8 @@ def sync_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -225,7 +210,7 @@ def sync(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -257,7 +242,8 @@ def sync(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -286,7 +272,7 @@ async def asyncio_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -317,7 +303,8 @@ async def asyncio_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -349,7 +336,7 @@ async def asyncio(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -381,7 +368,8 @@ async def asyncio(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -413,7 +401,7 @@ async def call(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    text_id: list[str] | Unset = UNSET,
+    text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetCustomerExternalApps200Response:
     """Get all customer external applications
@@ -427,7 +415,8 @@ async def call(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        text_id (list[str] | Unset):
+        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
+        spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
 
     Returns:

@@ -35,7 +35,7 @@ def _get_kwargs(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -66,11 +66,10 @@ def _get_kwargs(
 
     params["without_stores"] = without_stores
 
-    json_reward_id: list[str] | Unset = UNSET
-    if not isinstance(reward_id, Unset):
-        json_reward_id = reward_id
-
-    params["reward_id[]"] = json_reward_id
+    if isinstance(reward_id, list):
+        params["reward_id[]"] = reward_id
+    else:
+        params["reward_id"] = reward_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -113,39 +112,21 @@ def _parse_response(
         return parsing.parse(GetSubCustomerVouchers200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -193,7 +174,7 @@ def sync_detailed(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -226,7 +207,8 @@ def sync_detailed(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -272,7 +254,7 @@ def sync(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -306,7 +288,8 @@ def sync(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -347,7 +330,7 @@ async def asyncio_detailed(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -380,7 +363,8 @@ async def asyncio_detailed(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -424,7 +408,7 @@ async def asyncio(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -458,7 +442,8 @@ async def asyncio(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -502,7 +487,7 @@ async def call(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetSubCustomerVouchers200Response:
     """Get all customer vouchers
@@ -522,7 +507,8 @@ async def call(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+        spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
 
     Returns:

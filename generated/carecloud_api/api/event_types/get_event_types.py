@@ -30,7 +30,7 @@ def _get_kwargs(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -55,11 +55,10 @@ def _get_kwargs(
 
     params["text_id"] = text_id
 
-    json_event_group_text_id: list[str] | Unset = UNSET
-    if not isinstance(event_group_text_id, Unset):
-        json_event_group_text_id = event_group_text_id
-
-    params["event_group_text_id[]"] = json_event_group_text_id
+    if isinstance(event_group_text_id, list):
+        params["event_group_text_id[]"] = event_group_text_id
+    else:
+        params["event_group_text_id"] = event_group_text_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -100,39 +99,21 @@ def _parse_response(
         return parsing.parse(GetEventTypes200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -176,7 +157,7 @@ def sync_detailed(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -199,7 +180,9 @@ def sync_detailed(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+            `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+            `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -237,7 +220,7 @@ def sync(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -261,7 +244,9 @@ def sync(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+            `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+            `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -294,7 +279,7 @@ async def asyncio_detailed(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -317,7 +302,9 @@ async def asyncio_detailed(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+            `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+            `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -353,7 +340,7 @@ async def asyncio(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -377,7 +364,9 @@ async def asyncio(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+            `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+            `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -413,7 +402,7 @@ async def call(
     sort_direction: SortDirection | Unset = UNSET,
     name: str | Unset = UNSET,
     text_id: str | Unset = UNSET,
-    event_group_text_id: list[str] | Unset = UNSET,
+    event_group_text_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetEventTypes200Response:
     """Get all event types
@@ -429,7 +418,9 @@ async def call(
         sort_direction (SortDirection | Unset):
         name (str | Unset):
         text_id (str | Unset):
-        event_group_text_id (list[str] | Unset):
+        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
+        `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
+        `event_group_text_id[]=a&event_group_text_id[]=b`.
         accept_language (str | Unset):
 
     Returns:

@@ -28,7 +28,7 @@ def _get_kwargs(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -51,11 +51,10 @@ def _get_kwargs(
 
     params["sort_direction"] = json_sort_direction
 
-    json_reservable_product_id: list[str] | Unset = UNSET
-    if not isinstance(reservable_product_id, Unset):
-        json_reservable_product_id = reservable_product_id
-
-    params["reservable_product_id[]"] = json_reservable_product_id
+    if isinstance(reservable_product_id, list):
+        params["reservable_product_id[]"] = reservable_product_id
+    else:
+        params["reservable_product_id"] = reservable_product_id
 
     params["store_id"] = store_id
 
@@ -100,39 +99,21 @@ def _parse_response(
         return parsing.parse(GetProductReservationPrices200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -174,7 +155,7 @@ def sync_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -198,7 +179,9 @@ def sync_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+            `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+            `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):
@@ -236,7 +219,7 @@ def sync(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -261,7 +244,9 @@ def sync(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+            `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+            `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):
@@ -294,7 +279,7 @@ async def asyncio_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -318,7 +303,9 @@ async def asyncio_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+            `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+            `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):
@@ -354,7 +341,7 @@ async def asyncio(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -379,7 +366,9 @@ async def asyncio(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+            `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+            `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):
@@ -415,7 +404,7 @@ async def call(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    reservable_product_id: list[str] | Unset = UNSET,
+    reservable_product_id: list[str] | str | Unset = UNSET,
     store_id: str | Unset = UNSET,
     currency_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -431,7 +420,9 @@ async def call(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | Unset):
+        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
+        `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
+        `reservable_product_id[]=a&reservable_product_id[]=b`.
         store_id (str | Unset):
         currency_id (str | Unset):
         accept_language (str | Unset):

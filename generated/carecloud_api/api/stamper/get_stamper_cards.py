@@ -30,7 +30,7 @@ def _get_kwargs(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -55,11 +55,10 @@ def _get_kwargs(
 
     params["customer_id"] = customer_id
 
-    json_stamper_campaign_id: list[str] | Unset = UNSET
-    if not isinstance(stamper_campaign_id, Unset):
-        json_stamper_campaign_id = stamper_campaign_id
-
-    params["stamper_campaign_id[]"] = json_stamper_campaign_id
+    if isinstance(stamper_campaign_id, list):
+        params["stamper_campaign_id[]"] = stamper_campaign_id
+    else:
+        params["stamper_campaign_id"] = stamper_campaign_id
 
     json_state: int | Unset = UNSET
     if not isinstance(state, Unset):
@@ -108,39 +107,21 @@ def _parse_response(
         return parsing.parse(GetStamperCards200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -183,7 +164,7 @@ def sync_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -209,7 +190,9 @@ def sync_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
@@ -249,7 +232,7 @@ def sync(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -276,7 +259,9 @@ def sync(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
@@ -311,7 +296,7 @@ async def asyncio_detailed(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -337,7 +322,9 @@ async def asyncio_detailed(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
@@ -375,7 +362,7 @@ async def asyncio(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -402,7 +389,9 @@ async def asyncio(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):
@@ -440,7 +429,7 @@ async def call(
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
     customer_id: str | Unset = UNSET,
-    stamper_campaign_id: list[str] | Unset = UNSET,
+    stamper_campaign_id: list[str] | str | Unset = UNSET,
     state: GetCardsState | Unset = UNSET,
     filled_up: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -457,7 +446,9 @@ async def call(
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
         customer_id (str | Unset):
-        stamper_campaign_id (list[str] | Unset):
+        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
+        `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
+        `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
         state (GetCardsState | Unset):
         filled_up (str | Unset):
         accept_language (str | Unset):

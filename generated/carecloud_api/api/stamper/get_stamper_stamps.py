@@ -28,7 +28,7 @@ def _get_kwargs(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -51,11 +51,10 @@ def _get_kwargs(
 
     params["sort_direction"] = json_sort_direction
 
-    json_stamper_card_id: list[str] | Unset = UNSET
-    if not isinstance(stamper_card_id, Unset):
-        json_stamper_card_id = stamper_card_id
-
-    params["stamper_card_id[]"] = json_stamper_card_id
+    if isinstance(stamper_card_id, list):
+        params["stamper_card_id[]"] = stamper_card_id
+    else:
+        params["stamper_card_id"] = stamper_card_id
 
     params["customer_id"] = customer_id
 
@@ -100,39 +99,21 @@ def _parse_response(
         return parsing.parse(GetStamperStamps200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -174,7 +155,7 @@ def sync_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -197,7 +178,9 @@ def sync_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):
@@ -235,7 +218,7 @@ def sync(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -259,7 +242,9 @@ def sync(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):
@@ -292,7 +277,7 @@ async def asyncio_detailed(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -315,7 +300,9 @@ async def asyncio_detailed(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):
@@ -351,7 +338,7 @@ async def asyncio(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -375,7 +362,9 @@ async def asyncio(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+            `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+            `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):
@@ -411,7 +400,7 @@ async def call(
     offset: int | Unset = 0,
     sort_field: str | Unset = UNSET,
     sort_direction: SortDirection | Unset = UNSET,
-    stamper_card_id: list[str] | Unset = UNSET,
+    stamper_card_id: list[str] | str | Unset = UNSET,
     customer_id: str | Unset = UNSET,
     stamper_condition_id: str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
@@ -427,7 +416,9 @@ async def call(
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
         sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | Unset):
+        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
+        `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
+        `stamper_card_id[]=a&stamper_card_id[]=b`.
         customer_id (str | Unset):
         stamper_condition_id (str | Unset):
         accept_language (str | Unset):

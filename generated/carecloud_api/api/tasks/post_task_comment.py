@@ -72,39 +72,21 @@ def _parse_response(
         return parsing.parse(PostSubTaskComments201Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503

@@ -34,7 +34,7 @@ def _get_kwargs(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -68,11 +68,10 @@ def _get_kwargs(
 
     params["without_stores"] = without_stores
 
-    json_reward_id: list[str] | Unset = UNSET
-    if not isinstance(reward_id, Unset):
-        json_reward_id = reward_id
-
-    params["reward_id[]"] = json_reward_id
+    if isinstance(reward_id, list):
+        params["reward_id[]"] = reward_id
+    else:
+        params["reward_id"] = reward_id
 
     params["include_service_vouchers"] = include_service_vouchers
 
@@ -115,39 +114,21 @@ def _parse_response(
         return parsing.parse(GetVouchers200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -195,7 +176,7 @@ def sync_detailed(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
@@ -223,7 +204,8 @@ def sync_detailed(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 
@@ -271,7 +253,7 @@ def sync(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
@@ -300,7 +282,8 @@ def sync(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 
@@ -343,7 +326,7 @@ async def asyncio_detailed(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
@@ -371,7 +354,8 @@ async def asyncio_detailed(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 
@@ -417,7 +401,7 @@ async def asyncio(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
@@ -446,7 +430,8 @@ async def asyncio(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+            spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 
@@ -492,7 +477,7 @@ async def call(
     is_valid: bool | Unset = UNSET,
     is_applied: bool | Unset = UNSET,
     without_stores: bool | Unset = UNSET,
-    reward_id: list[str] | Unset = UNSET,
+    reward_id: list[str] | str | Unset = UNSET,
     include_service_vouchers: bool | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetVouchers200Response:
@@ -513,7 +498,8 @@ async def call(
         is_valid (bool | Unset):
         is_applied (bool | Unset):
         without_stores (bool | Unset):
-        reward_id (list[str] | Unset):
+        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
+        spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         include_service_vouchers (bool | Unset):
         accept_language (str | Unset):
 

@@ -26,7 +26,7 @@ def _get_kwargs(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -41,11 +41,10 @@ def _get_kwargs(
 
     params["date_to"] = date_to
 
-    json_credit_type_id: list[str] | Unset = UNSET
-    if not isinstance(credit_type_id, Unset):
-        json_credit_type_id = credit_type_id
-
-    params["credit_type_id[]"] = json_credit_type_id
+    if isinstance(credit_type_id, list):
+        params["credit_type_id[]"] = credit_type_id
+    else:
+        params["credit_type_id"] = credit_type_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -86,39 +85,21 @@ def _parse_response(
         return parsing.parse(GetWalletCredits200Response.from_dict, response.content)
 
     if response.status_code == 400:
-        response_400 = BadRequestErrorBody.from_dict(response.json())
-
-        return response_400
-
+        return parsing.parse(BadRequestErrorBody.from_dict, response.content)
     if response.status_code == 401:
-        response_401 = UnauthorizedErrorBody.from_dict(response.json())
-
-        return response_401
-
+        return parsing.parse(UnauthorizedErrorBody.from_dict, response.content)
     if response.status_code == 403:
-        response_403 = ForbiddenErrorBody.from_dict(response.json())
-
-        return response_403
-
+        return parsing.parse(ForbiddenErrorBody.from_dict, response.content)
     if response.status_code == 404:
-        response_404 = NotFoundErrorBody.from_dict(response.json())
-
-        return response_404
-
+        return parsing.parse(NotFoundErrorBody.from_dict, response.content)
     if response.status_code == 405:
-        response_405 = NotAllowedErrorBody.from_dict(response.json())
-
-        return response_405
-
+        return parsing.parse(NotAllowedErrorBody.from_dict, response.content)
     if response.status_code == 429:
         response_429 = cast(Any, None)
         return response_429
 
     if response.status_code == 500:
-        response_500 = InternalServerErrorBody.from_dict(response.json())
-
-        return response_500
-
+        return parsing.parse(InternalServerErrorBody.from_dict, response.content)
     if response.status_code == 503:
         response_503 = cast(Any, None)
         return response_503
@@ -159,7 +140,7 @@ def sync_detailed(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -179,7 +160,9 @@ def sync_detailed(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -211,7 +194,7 @@ def sync(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -232,7 +215,9 @@ def sync(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -259,7 +244,7 @@ async def asyncio_detailed(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> Response[
     Any
@@ -279,7 +264,9 @@ async def asyncio_detailed(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -309,7 +296,7 @@ async def asyncio(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> (
     Any
@@ -330,7 +317,9 @@ async def asyncio(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+            `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+            `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Raises:
@@ -360,7 +349,7 @@ async def call(
     customer_id: str,
     date_from: str | Unset = UNSET,
     date_to: str | Unset = UNSET,
-    credit_type_id: list[str] | Unset = UNSET,
+    credit_type_id: list[str] | str | Unset = UNSET,
     accept_language: str | Unset = UNSET,
 ) -> GetWalletCredits200Response:
     """Get credits overview
@@ -373,7 +362,9 @@ async def call(
         customer_id (str):
         date_from (str | Unset):
         date_to (str | Unset):
-        credit_type_id (list[str] | Unset):
+        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
+        `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
+        `credit_type_id[]=a&credit_type_id[]=b`.
         accept_language (str | Unset):
 
     Returns:
