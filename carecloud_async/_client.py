@@ -59,6 +59,7 @@ from ._errors import (
 from ._event_loops import PerLoop
 from ._logging import configure_logging_from_env
 from ._operations import bind_arguments, call_target, check_interface, network_errors, send_operation
+from ._pool import PoolTransport
 from ._ratelimit import LocalRateBudget, RateBudget
 from ._raw_responses import RawResponse, capturing_response, record_response
 from ._retry import RetryPolicy
@@ -166,9 +167,9 @@ class CareCloud:
 
     def _new_lane(self, inner: httpx.AsyncBaseTransport | None = None) -> _Lane:
         if inner is None:
-            # retries=0: the RetryTransport above is the only retry layer.
-            config = self.config
-            inner = self._transport or httpx.AsyncHTTPTransport(retries=0, limits=config.limits, http2=config.http2)
+            # httpx's pool (its retries off: the RetryTransport above is the only retry layer)
+            # behind a bounded queue that keeps cancelled calls from wedging it (see _pool.py).
+            inner = self._transport or PoolTransport(self.config.limits, http2=self.config.http2)
         headers = {
             "Accept": "application/json",
             "Accept-Language": self.config.language,
