@@ -16,13 +16,15 @@ pool's queue is also slow: every request that arrives or leaves walks every wait
 so 1,000 queued calls spend most of their CPU there.
 
 :class:`PoolTransport` keeps requests out of that queue: a FIFO of slots, as many as
-``max_connections``, sits in front of the pool; a request enters the pool only with a slot, so
-the pool always has a connection for it at once, and gives the slot back when its response is
-closed (or its attempt fails). Waiting for a slot is bounded by the request's ``pool`` timeout
-and is safe to cancel. After a failed or cancelled attempt, and whenever the pool looks full, a
-connection no request owns is taken out of the pool and closed; a response whose close was cut
-short is released by hand. :meth:`PoolTransport.aclose` waits for the calls in flight (up to
-``close_timeout`` seconds), cancels those still running, then closes every connection.
+``max_connections``, sits in front of the pool, and each slot has a lane of its own (an
+``AsyncHTTPTransport`` of one connection). A request enters a lane only with its slot, so a
+connection is there for it at once and httpcore's work per request stays constant however large
+the pool; it gives the slot back when its response is closed (or its attempt fails). Waiting for
+a slot is bounded by the request's ``pool`` timeout and is safe to cancel. A lane given back is
+checked: a connection or request httpcore still counts as in use there (left by a cancelled
+request, or a close cut short) is taken out and closed. :meth:`PoolTransport.aclose` waits for
+the calls in flight (up to ``close_timeout`` seconds), cancels those still running, then closes
+every connection.
 
     transport = PoolTransport(httpx.Limits(max_connections=32, max_keepalive_connections=32))
     async with httpx.AsyncClient(transport=transport) as client:
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -45,6 +48,7 @@ from ._errors import CareCloudError
 
 if TYPE_CHECKING:  # imported where it runs: importing the client does not load asyncio
     import asyncio
+    import ssl
 
 __all__ = ["DEFAULT_CLOSE_TIMEOUT", "PoolStats", "PoolTransport", "find_pool_transport"]
 
@@ -76,10 +80,11 @@ class PoolStats:
 class _Hold:
     """One slot, held by one request from admission until its response is closed."""
 
-    __slots__ = ("closed_by_client", "released", "task")
+    __slots__ = ("closed_by_client", "lane", "released", "task")
 
     def __init__(self, task: asyncio.Task[Any] | None) -> None:
         self.task = task
+        self.lane: _Lane | None = None
         self.released = False
         self.closed_by_client = False
 
@@ -169,7 +174,7 @@ def _expire(waiter: asyncio.Future[bool]) -> None:
 
 
 class _HeldStream(httpx.AsyncByteStream):
-    """A response body that gives its slot back when it is closed, however the close ends."""
+    """A response body that gives its slot (and lane) back when it is closed, however the close ends."""
 
     def __init__(self, stream: httpx.AsyncByteStream, owner: PoolTransport, hold: _Hold) -> None:
         self._stream = stream
@@ -190,18 +195,54 @@ class _HeldStream(httpx.AsyncByteStream):
             return
         try:
             await self._stream.aclose()
-        except BaseException:
-            # Cut short (a second cancellation, a failing socket): httpcore may still count the
-            # request as running on its connection. Take both out of the pool by hand.
-            self._owner._release_response(self._stream)
-            raise
         finally:
+            # Also when the close was cut short (a second cancellation): the lane is checked and
+            # cleaned as it goes back.
             self._owner._release(self._hold)
 
 
+class _Lane:
+    """One connection's worth of httpx's pool: an ``AsyncHTTPTransport`` limited to one connection."""
+
+    __slots__ = ("transport",)
+
+    def __init__(self, transport: httpx.AsyncHTTPTransport) -> None:
+        self.transport = transport
+
+    @property
+    def pool(self) -> Any:
+        return self.transport._pool
+
+    def lost(self) -> list[Any]:
+        """For a lane no request uses: take out of its pool the requests httpcore still counts and
+        the connections in use by nobody (left by a cancelled request), and return the latter."""
+        pool = self.pool
+        with _lock(pool):
+            pool._requests.clear()
+            lost = [c for c in pool._connections if not c.is_idle() and not c.is_closed()]
+            for connection in lost:
+                pool._connections.remove(connection)
+        return lost
+
+    def orphaned(self) -> int:
+        pool = self.pool
+        with _lock(pool):
+            busy = sum(1 for c in pool._connections if not c.is_idle() and not c.is_closed())
+            return busy + len(pool._requests)
+
+
 class PoolTransport(httpx.AsyncBaseTransport):
-    """httpx's ``AsyncHTTPTransport`` (its own retries off) behind a bounded, cancellation-safe
-    queue of ``limits.max_connections`` slots; see the module docs for why.
+    """httpx's connection pool (its own retries off) behind a bounded, cancellation-safe queue
+    of ``limits.max_connections`` slots; see the module docs for why.
+
+    Each slot has a lane of its own: an ``httpx.AsyncHTTPTransport`` limited to one connection
+    (all of them sharing one TLS context). A request takes a free lane (the one used last first,
+    whose connection is warm) and gives it back when its response is closed; no lane ever has a
+    request waiting in it, so httpcore's bookkeeping per request stays constant instead of
+    growing with the pool. A lane given back with a connection or request that httpcore still
+    counts as in use (a cancelled request's) is cleaned: those are taken out and closed.
+    Requests to other origins than the last one a lane served close its connection and open one
+    there (a client talks to one origin).
 
     ``stats()`` reports the pool's state; ``aclose()`` waits up to ``close_timeout`` seconds for
     the requests in flight, cancels those still running, then closes every connection.
@@ -216,17 +257,19 @@ class PoolTransport(httpx.AsyncBaseTransport):
         http2: bool = False,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
-        self._transport = httpx.AsyncHTTPTransport(retries=0, limits=limits, http2=http2)
+        self._limits = limits
+        self._http2 = http2
         self._limit = limits.max_connections
+        keepalive = limits.max_keepalive_connections
+        self._keepalive = keepalive if keepalive is not None else (self._limit or sys.maxsize)
         self._slots = _Slots(limits.max_connections)
+        self._lanes: list[_Lane] = []
+        self._free: list[_Lane] = []  # a stack: the lane used last is taken first
+        self._ssl_context: ssl.SSLContext | None = None
         #: Seconds :meth:`aclose` waits for requests in flight before it cancels them.
         self.close_timeout = close_timeout
         self._closed = False
         self._closing: set[asyncio.Task[None]] = set()
-
-    @property
-    def _pool(self) -> Any:
-        return self._transport._pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` once a slot is free (within the request's ``pool`` timeout)."""
@@ -243,18 +286,11 @@ class PoolTransport(httpx.AsyncBaseTransport):
                 f"all {self._limit} connections were in use",
                 request=request,
             ) from None
+        lane = hold.lane = self._free.pop() if self._free else self._new_lane()
         try:
-            connections = self._pool._connections
-            if (
-                self._limit is not None
-                and len(connections) >= self._limit
-                and not any(c.is_idle() for c in connections)
-            ):
-                self._reclaim()  # a full pool with no idle connection: some may be owned by no request
-            response = await self._transport.handle_async_request(request)
+            response = await lane.transport.handle_async_request(request)
         except BaseException as exc:
             self._release(hold)
-            self._reclaim()
             self._raise_if_closed_by_client(hold, exc)
             raise
         assert isinstance(response.stream, httpx.AsyncByteStream)
@@ -263,16 +299,14 @@ class PoolTransport(httpx.AsyncBaseTransport):
 
     def stats(self) -> PoolStats:
         """The pool's state now (see :class:`PoolStats`)."""
-        pool = self._pool
-        with _lock(pool):
-            connections = list(pool._connections)
-            requests = list(pool._requests)
-        owned = {id(r.connection) for r in requests if r.connection is not None}
+        busy = {id(hold.lane) for hold in self._slots.holds}
+        pools = [lane.pool for lane in self._lanes]
+        connections = [c for pool in pools for c in pool._connections]
         return PoolStats(
             connections=len(connections),
             idle=sum(1 for c in connections if c.is_idle()),
-            requests=len(requests),
-            orphaned=sum(1 for c in connections if _orphaned(c, owned)),
+            requests=sum(len(pool._requests) for pool in pools),
+            orphaned=sum(lane.orphaned() for lane in self._lanes if id(lane) not in busy),
             in_flight=len(self._slots.holds),
             waiting=self._slots.waiting,
         )
@@ -295,17 +329,37 @@ class PoolTransport(httpx.AsyncBaseTransport):
                     hold.task.cancel()
             if not await self._slots.wait_idle(_CANCEL_GRACE):
                 logger.warning("closing the connection pool with %d requests still in flight", len(self._slots.holds))
-        await self._transport.aclose()
+        for lane in self._lanes:
+            with contextlib.suppress(Exception):
+                await lane.transport.aclose()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
     # ------------------------------------------------------------------ internals
 
+    def _new_lane(self) -> _Lane:
+        if self._ssl_context is None:
+            # One TLS context for every lane (each would otherwise load the CA bundle again);
+            # what AsyncHTTPTransport() makes for itself. httpcore sets ALPN per connection.
+            self._ssl_context = httpx.create_ssl_context(verify=True, trust_env=True)
+        one = httpx.Limits(
+            max_connections=1, max_keepalive_connections=1, keepalive_expiry=self._limits.keepalive_expiry
+        )
+        lane = _Lane(httpx.AsyncHTTPTransport(verify=self._ssl_context, retries=0, limits=one, http2=self._http2))
+        self._lanes.append(lane)
+        return lane
+
     def _release(self, hold: _Hold) -> None:
+        lane = hold.lane
+        if lane is not None and not hold.released:
+            hold.lane = None
+            for connection in lane.lost():
+                self._close_later(connection)
+            if self._closed or len(self._free) >= self._keepalive:
+                # The pool is closing, or more connections would stay open than kept alive.
+                self._close_later(lane.transport)
+            self._free.append(lane)
         self._slots.release(hold)
-        if self._closed and not hold.closed_by_client:
-            # A request that outlived aclose's wait: its connection goes the way of the pool's.
-            self._reclaim(close_all=True)
 
     def _raise_if_closed_by_client(self, hold: _Hold, exc: BaseException) -> None:
         """A call cancelled by aclose ends with CareCloudError, not a cancellation of its task
@@ -321,40 +375,10 @@ class PoolTransport(httpx.AsyncBaseTransport):
             hold.closed_by_client = False
             raise CareCloudError("the CareCloud client was closed while this call was in flight") from None
 
-    def _release_response(self, stream: httpx.AsyncByteStream) -> None:
-        """Take a response's request and connection out of the pool after its close was cut short."""
-        pool_stream = getattr(stream, "_httpcore_stream", None)
-        pool_request = getattr(pool_stream, "_pool_request", None)
-        if pool_request is None:
-            return
-        pool = self._pool
-        with _lock(pool):
-            if pool_request in pool._requests:
-                pool._requests.remove(pool_request)
-            connection = pool_request.connection
-            if connection is not None and connection in pool._connections and not connection.is_idle():
-                pool._connections.remove(connection)
-                self._close_later(connection)
-        self._reclaim()
-
-    def _reclaim(self, *, close_all: bool = False) -> None:
-        """Take the connections no request owns (or, ``close_all``, every idle one too) out of the
-        pool and close them."""
-        pool = self._pool
-        with _lock(pool):
-            owned = {id(r.connection) for r in pool._requests if r.connection is not None}
-            lost = [c for c in pool._connections if _orphaned(c, owned) or (close_all and c.is_idle())]
-            for connection in lost:
-                pool._connections.remove(connection)
-        for connection in lost:
-            self._close_later(connection)
-        if lost and not close_all:
-            logger.debug("reclaimed %d connection(s) that no request owned", len(lost))
-
-    def _close_later(self, connection: Any) -> None:
+    def _close_later(self, closable: Any) -> None:
         import asyncio
 
-        task = asyncio.ensure_future(_close_quietly(connection))
+        task = asyncio.ensure_future(_close_quietly(closable))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
@@ -364,14 +388,9 @@ def _lock(pool: Any) -> Any:
     return getattr(pool, "_optional_thread_lock", None) or contextlib.nullcontext()
 
 
-def _orphaned(connection: Any, owned: set[int]) -> bool:
-    # In use (not idle, not closed) and yet no request of the pool is assigned to it.
-    return id(connection) not in owned and not connection.is_idle() and not connection.is_closed()
-
-
-async def _close_quietly(connection: Any) -> None:
+async def _close_quietly(closable: Any) -> None:
     with contextlib.suppress(Exception):
-        await connection.aclose()
+        await closable.aclose()
 
 
 def find_pool_transport(transport: httpx.AsyncBaseTransport) -> PoolTransport | None:

@@ -46,22 +46,30 @@ def server_factory() -> Iterator[Callable[..., FaultServer]]:
         server.stop()
 
 
-def httpcore_pool(cc: CareCloud) -> Any:
-    """The httpcore connection pool at the bottom of the client's transport stack."""
+def httpcore_pools(cc: CareCloud) -> list[Any]:
+    """The httpcore connection pools at the bottom of the client's transport stack: one per lane of
+    a PoolTransport, or the one of a bare httpx.AsyncHTTPTransport."""
     transport: Any = cc.http._transport
-    while not hasattr(transport, "_pool"):
+    while not hasattr(transport, "_pool") and not hasattr(transport, "_lanes"):
         transport = transport._transport
-    return transport._pool
+    if hasattr(transport, "_lanes"):
+        return [lane.transport._pool for lane in transport._lanes]
+    return [transport._pool]
+
+
+def pool_connections(cc: CareCloud) -> list[Any]:
+    return [connection for pool in httpcore_pools(cc) for connection in pool._connections]
 
 
 def pool_problems(cc: CareCloud, limit: int) -> list[str]:
     """What is wrong with an idle client's pool: requests still registered, connections in use by
     no request (orphaned), more connections than the limit."""
-    pool = httpcore_pool(cc)
-    problems = [f"request still in the pool: {request.request.url}" for request in pool._requests]
-    problems += [f"orphaned connection: {c.info()}" for c in pool._connections if not c.is_idle() and not c.is_closed()]
-    if len(pool._connections) > limit:
-        problems.append(f"{len(pool._connections)} connections > max_connections {limit}")
+    pools = httpcore_pools(cc)
+    connections = pool_connections(cc)
+    problems = [f"request still in the pool: {r.request.url}" for pool in pools for r in pool._requests]
+    problems += [f"orphaned connection: {c.info()}" for c in connections if not c.is_idle() and not c.is_closed()]
+    if len(connections) > limit:
+        problems.append(f"{len(connections)} connections > max_connections {limit}")
     return problems
 
 
@@ -136,7 +144,7 @@ async def test_calls_cancelled_at_random_points_leave_the_pool_whole(
             assert unexpected == []
         # Closes finish in the background (walks left early, reclaimed connections): give them a moment.
         assert await settle(lambda: pool_problems(cc, limit) == []), pool_problems(cc, limit)
-        assert await settle(lambda: server.open_connections == len(httpcore_pool(cc)._connections))
+        assert await settle(lambda: server.open_connections == len(pool_connections(cc)))
 
         # The next calls: as many as the pool holds, all at once, each holding its connection.
         accepted = server.counts["accepted"]
