@@ -8,7 +8,8 @@ under the Enterprise API's base path:
 - ``POST .../users/actions/login`` → a bearer token valid until 2099;
 - ``GET .../customers?count=&offset=`` → a page of ``total_items`` customers (for pagination);
 - ``GET`` anything else → ``{"data": {"path": ...}}``;
-- ``GET /__counts`` → the counts as JSON (not counted itself).
+- ``GET /__counts`` → the counts as JSON (not counted itself);
+- ``GET /__set?latency_ms=5&reset_rate=0.01&error_rate=0.05&body_delay_ms=0`` → changes them.
 
 Faults, drawn per request from a seeded random generator: ``reset_rate`` drops the connection
 with a TCP reset (half of them before the status line, half after the headers and half the body),
@@ -163,6 +164,14 @@ class FaultServer:
         url = urlsplit(target)
         if url.path == "/__counts":
             status_head, body = _response(200, json.dumps(dict(self.counts)).encode())
+            writer.write(status_head + body)
+            await writer.drain()
+            return True
+        if url.path == "/__set":  # faults and latency changed by a benchmark between its phases
+            for name, value in parse_qs(url.query).items():
+                scale = 1000 if name.endswith("_ms") else 1
+                setattr(self, name.removesuffix("_ms"), float(value[0]) / scale)
+            status_head, body = _response(200, b"{}")
             writer.write(status_head + body)
             await writer.drain()
             return True
