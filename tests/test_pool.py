@@ -219,6 +219,21 @@ async def test_connections_are_reused_at_the_concurrency_the_library_creates(
     assert DEFAULT_LIMITS.max_keepalive_connections == DEFAULT_LIMITS.max_connections
 
 
+async def test_fewer_kept_alive_than_allowed_closes_the_rest_once_idle(
+    server_factory: Callable[..., FaultServer],
+) -> None:
+    server = server_factory(latency=0.05)
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=1)
+    async with bench_client(server.origin, limits=limits) as cc:
+        await asyncio.gather(*(call(cc) for _ in range(8)))
+        assert await settle(lambda: server.open_connections == 1), server.counts
+        pool = find_pool_transport(cc.http._transport)
+        assert pool is not None
+        assert await settle(lambda: pool.stats().connections == 1), pool.stats()
+        assert pool.stats().orphaned == 0
+        assert pool.stats().in_flight == 0
+
+
 async def test_a_pool_timeout_ends_the_call_while_the_connection_is_still_busy(
     server_factory: Callable[..., FaultServer],
 ) -> None:
