@@ -122,16 +122,22 @@ class _Slots:
         except BaseException:
             if waiter.done() and not waiter.cancelled() and waiter.result():
                 self._give_back()  # handed a slot as we were cancelled: the next waiter takes it
+            else:
+                self._forget(waiter)
             raise
         finally:
             if expiry is not None:
                 expiry.cancel()
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
-        if not granted:
+        if not granted:  # expired, or refused by aclose
+            self._forget(waiter)
             raise TimeoutError
         self.holds.add(hold)
         return hold
+
+    def _forget(self, waiter: asyncio.Future[bool]) -> None:
+        # A granted waiter was taken off the queue when it was woken; others are still on it.
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
 
     def release(self, hold: _Hold) -> None:
         if hold.released:

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from carecloud_async import CareCloud, CareCloudError, RetryPolicy
 from carecloud_async._config import DEFAULT_LIMITS
 from carecloud_async._errors import RequestTimeout
-from carecloud_async._pool import PoolTransport, _Slots, find_pool_transport
+from carecloud_async._pool import PoolTransport, _HeldStream, _Slots, find_pool_transport
 from scripts.bench_common import bench_client
 from scripts.fault_server import FaultServer
 
@@ -310,6 +310,44 @@ def test_slots_are_never_lost_or_overgiven(size: int, operations: list[tuple[str
         assert len(fresh) == size
 
     asyncio.run(run())
+
+
+class CutShortStream(httpx.AsyncByteStream):
+    """A response body whose close is interrupted by a second cancellation before it does anything."""
+
+    def __init__(self, stream: httpx.AsyncByteStream) -> None:
+        self.stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        raise asyncio.CancelledError
+
+
+async def test_a_response_whose_close_is_cut_short_gives_its_connection_back(
+    server_factory: Callable[..., FaultServer],
+) -> None:
+    server = server_factory(body_delay=0.05)
+    transport = PoolTransport(httpx.Limits(max_connections=1, max_keepalive_connections=1))
+    request = httpx.Request("GET", f"{server.origin}/anything", extensions={"timeout": {"pool": 1.0, "read": 5.0}})
+    response = await transport.handle_async_request(request)
+    held = response.stream
+    assert isinstance(held, _HeldStream)
+    held._stream = CutShortStream(held._stream)
+    with pytest.raises(asyncio.CancelledError):
+        await response.aclose()
+    stats = transport.stats()
+    assert (stats.in_flight, stats.requests, stats.orphaned) == (0, 0, 0)
+    # The connection httpcore still counted as busy was taken out and closed: the next request
+    # gets the pool's one slot at once, on a new connection.
+    assert await settle(lambda: server.open_connections == 0)
+    response = await transport.handle_async_request(request)
+    assert await response.aread()
+    await response.aclose()
+    assert server.counts["accepted"] == 2
+    await transport.aclose()
 
 
 async def test_a_pool_timeout_names_the_limit_and_sends_nothing() -> None:
