@@ -59,7 +59,7 @@ from ._errors import (
 from ._event_loops import PerLoop
 from ._logging import configure_logging_from_env
 from ._operations import bind_arguments, call_target, check_interface, network_errors, send_operation
-from ._pool import PoolTransport
+from ._pool import DEFAULT_CLOSE_TIMEOUT, PoolTransport
 from ._ratelimit import LocalRateBudget, RateBudget
 from ._raw_responses import RawResponse, capturing_response, record_response
 from ._retry import RetryPolicy
@@ -445,7 +445,8 @@ class CareCloud:
             elif not loop.is_closed() and loop.is_running():
                 closing = asyncio.run_coroutine_threadsafe(lane.http.aclose(), loop)
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.wrap_future(closing), timeout=5)
+                    # A pool waits for its calls in flight before it closes (up to its close timeout).
+                    await asyncio.wait_for(asyncio.wrap_future(closing), timeout=DEFAULT_CLOSE_TIMEOUT + 5)
 
     @property
     def closed(self) -> bool:

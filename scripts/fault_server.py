@@ -127,10 +127,12 @@ class FaultServer:
         if self._server is not None:
             self._server.close()
         for writer in list(self._writers):
-            writer.transport.abort()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            writer.transport.abort()  # each connection's task sees the end of its stream and ends
+        if self._tasks:
+            _, pending = await asyncio.wait(list(self._tasks), timeout=2)
+            for task in pending:  # one asleep in its latency
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.counts["accepted"] += 1
@@ -143,6 +145,8 @@ class FaultServer:
             while await self._one_request(reader, writer):
                 pass
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:  # stopped while asleep: end quietly (asyncio logs a cancelled handler)
             pass
         finally:
             self.counts["open"] -= 1
