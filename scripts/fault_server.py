@@ -13,8 +13,8 @@ under the Enterprise API's base path:
 
 Faults, drawn per request from a seeded random generator: ``reset_rate`` drops the connection
 with a TCP reset (half of them before the status line, half after the headers and half the body),
-``error_rate`` answers 503; ``reset_first`` drops the first that many answers (after the login)
-halfway through their body. ``latency`` delays the headers and ``body_delay`` the second half of
+``error_rate`` answers 503; ``reset_first`` drops the first that many answers to requests other
+than logins halfway through their body. ``latency`` delays the headers and ``body_delay`` the second half of
 the body (so that a client can be cancelled mid-headers or mid-body).
 
 ``counts`` holds ``accepted`` (TCP connections accepted), ``open`` (connections still open now),
@@ -188,7 +188,8 @@ class FaultServer:
         draw = self._random.random()
         if self.latency:
             await asyncio.sleep(self.latency)
-        first = self.counts["requests"] <= self.reset_first + 1  # the login is request 1
+        first = self.counts["answers"] < self.reset_first
+        self.counts["answers"] += 1  # requests other than logins and the /__ ones
         if first or draw < self.reset_rate:
             self.counts["resets"] += 1
             if first or draw < self.reset_rate / 2:
