@@ -61,6 +61,11 @@ def pool_connections(cc: CareCloud) -> list[Any]:
     return [connection for pool in httpcore_pools(cc) for connection in pool._connections]
 
 
+def open_in_pool(cc: CareCloud) -> int:
+    # A connection httpcore has seen fail stays in its list, closed, until that lane's next request.
+    return sum(1 for connection in pool_connections(cc) if not connection.is_closed())
+
+
 def pool_problems(cc: CareCloud, limit: int) -> list[str]:
     """What is wrong with an idle client's pool: requests still registered, connections in use by
     no request (orphaned), more connections than the limit."""
@@ -147,7 +152,8 @@ async def test_calls_cancelled_at_random_points_leave_the_pool_whole(
         # in a retry's backoff) end a moment later. Every call and page ends, none hangs.
         assert await settle(lambda: len(asyncio.all_tasks()) <= tasks_before), asyncio.all_tasks()
         assert await settle(lambda: pool_problems(cc, limit) == []), pool_problems(cc, limit)
-        assert await settle(lambda: server.open_connections == len(pool_connections(cc)))
+        # Every socket the server still has open is a connection the pool keeps (none lost outside it).
+        assert await settle(lambda: server.open_connections == open_in_pool(cc)), (server.counts, pool_connections(cc))
 
         # The next calls: as many as the pool holds, all at once, each holding its connection.
         accepted = server.counts["accepted"]
