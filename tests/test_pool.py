@@ -183,9 +183,9 @@ async def test_aclose_with_calls_in_flight_waits_for_them_and_leaves_no_socket_o
     await asyncio.sleep(0.05)  # four sending, eight queued
     await asyncio.wait_for(cc.aclose(), 30)
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
-    assert [o for o in outcomes if isinstance(o, BaseException)] == []  # waited for, not cut off
     assert await settle(lambda: server.open_connections == 0), server.counts
     assert await settle(lambda: client_sockets() == before)
+    assert [o for o in outcomes if isinstance(o, BaseException)] == []  # waited for, not cut off
 
 
 async def test_aclose_cancels_calls_that_outlast_its_wait_and_closes_their_sockets(
