@@ -274,7 +274,8 @@ class PoolTransport(httpx.AsyncBaseTransport):
         self._ssl_context: ssl.SSLContext | None = None
         #: Seconds :meth:`aclose` waits for requests in flight before it cancels them.
         self.close_timeout = close_timeout
-        self._closed = False
+        self._closed = False  # refusing new requests (aclose has begun)
+        self._shut = False  # every lane closed (aclose is done waiting)
         self._closing: set[asyncio.Task[None]] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -335,6 +336,7 @@ class PoolTransport(httpx.AsyncBaseTransport):
                     hold.task.cancel()
             if not await self._slots.wait_idle(_CANCEL_GRACE):
                 logger.warning("closing the connection pool with %d requests still in flight", len(self._slots.holds))
+        self._shut = True
         for lane in self._lanes:
             with contextlib.suppress(Exception):
                 await lane.transport.aclose()
@@ -361,8 +363,8 @@ class PoolTransport(httpx.AsyncBaseTransport):
             hold.lane = None
             for connection in lane.lost():
                 self._close_later(connection)
-            if self._closed or len(self._free) >= self._keepalive:
-                # The pool is closing, or more connections would stay open than kept alive.
+            if self._shut or len(self._free) >= self._keepalive:
+                # A request that outlived aclose, or more connections would stay open than kept alive.
                 self._close_later(lane.transport)
             self._free.append(lane)
         self._slots.release(hold)
