@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint zizmor format typecheck unit test mock demo \
         bench bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export \
-        bench-outbox update-spec clean docs docs-serve browser servers dist release-notes shared-specs
+        bench-outbox bench-soak update-spec clean docs docs-serve browser servers dist release-notes shared-specs
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -59,7 +59,7 @@ mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixe
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
 	$(PY) -m examples.demo
 
-bench: bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export bench-outbox ## every benchmark table
+bench: bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export bench-outbox bench-soak ## every benchmark table
 
 bench-import: install
 	$(PY) -m scripts.bench_import
@@ -87,6 +87,10 @@ bench-export: install ## memory of `carecloud export` (page by page) against col
 
 bench-outbox: install ## durable submits/s (SQLite, PostgreSQL) and the outbox's drain rate
 	$(PY) -m scripts.bench_outbox
+
+DURATION ?= 60
+bench-soak: install ## the connection pool under load, cancellations, faults and close (DURATION=seconds, default 60)
+	$(PY) -m scripts.bench_soak --duration $(DURATION)
 
 # mkdocs and the Material theme print notices about their successors on every run (see
 # docs/guide/releases.md for why we stay on the pinned mkdocs 1.x); our own warnings still fail.

@@ -59,6 +59,7 @@ from ._errors import (
 from ._event_loops import PerLoop
 from ._logging import configure_logging_from_env
 from ._operations import bind_arguments, call_target, check_interface, network_errors, send_operation
+from ._pool import DEFAULT_CLOSE_TIMEOUT, PoolTransport
 from ._ratelimit import LocalRateBudget, RateBudget
 from ._raw_responses import RawResponse, capturing_response, record_response
 from ._retry import RetryPolicy
@@ -166,9 +167,9 @@ class CareCloud:
 
     def _new_lane(self, inner: httpx.AsyncBaseTransport | None = None) -> _Lane:
         if inner is None:
-            # retries=0: the RetryTransport above is the only retry layer.
-            config = self.config
-            inner = self._transport or httpx.AsyncHTTPTransport(retries=0, limits=config.limits, http2=config.http2)
+            # httpx's pool (its retries off: the RetryTransport above is the only retry layer)
+            # behind a bounded queue that keeps cancelled calls from wedging it (see _pool.py).
+            inner = self._transport or PoolTransport(self.config.limits, http2=self.config.http2)
         headers = {
             "Accept": "application/json",
             "Accept-Language": self.config.language,
@@ -444,7 +445,8 @@ class CareCloud:
             elif not loop.is_closed() and loop.is_running():
                 closing = asyncio.run_coroutine_threadsafe(lane.http.aclose(), loop)
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.wrap_future(closing), timeout=5)
+                    # A pool waits for its calls in flight before it closes (up to its close timeout).
+                    await asyncio.wait_for(asyncio.wrap_future(closing), timeout=DEFAULT_CLOSE_TIMEOUT + 5)
 
     @property
     def closed(self) -> bool:

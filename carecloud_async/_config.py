@@ -23,7 +23,10 @@ DEFAULT_VERSION = "v1.0"
 DEFAULT_LANGUAGE = "en"
 #: Never "no timeout": a bare generated client would wait forever on a stuck connection.
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0)
+#: 32 connections, all kept alive: as many requests as the client's own helpers run at once
+#: (pagination and customer sync allow up to 32). Fewer kept alive than allowed makes httpcore close
+#: a connection after most requests under load (each then opens a new one; DESIGN section 8).
+DEFAULT_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30.0)
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 _VERSION = re.compile(r"^v\d+\.\d+$")
 

@@ -11,16 +11,22 @@ What is retried (see ``should_retry``):
   header (seconds or an HTTP date) sets the wait, up to ``RetryPolicy.max_retry_after``; above
   that, the response is returned at once without waiting, for the caller to raise
   ``RateLimited`` / ``ServiceUnavailable`` with ``retry_after`` set.
-- ``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``, for every method: nothing was sent.
-  Not a failure no retry can fix (``_failures.is_permanent_failure``: a name that does not
-  resolve, a TLS version or certificate refused): that is raised at once.
-- ``ReadTimeout`` and ``RemoteProtocolError`` (the server may have acted) only when
-  ``retry_on_read_timeout`` is set, and then only for idempotent methods, unless
-  ``retry_unsafe_on_read_timeout`` also allows POST and PATCH.
+- ``ConnectError`` and ``ConnectTimeout``, for every method: nothing was sent. Not a failure no
+  retry can fix (``_failures.is_permanent_failure``: a name that does not resolve, a TLS version or
+  certificate refused): that is raised at once.
+- A dropped connection or a read timeout (``ReadTimeout``, ``ReadError``, ``WriteError``,
+  ``RemoteProtocolError``: the server may have acted) only when ``retry_on_read_timeout`` is set,
+  and then only for idempotent methods, unless ``retry_unsafe_on_read_timeout`` also allows POST
+  and PATCH. Such a request's body is read inside the attempt, so that a connection reset halfway
+  through the answer is retried too, not raised later while the caller reads it.
 
-Nothing else is retried. Waits use exponential backoff with full jitter. When the attempts run
-out, the last response (429/503) is returned unchanged and unread, or the last exception is
-raised again.
+Nothing else is retried; not ``PoolTimeout`` either: the caller has already waited the whole pool
+timeout for a connection, and another attempt would make that wait a multiple of it.
+
+Waits use exponential backoff with full jitter. When the attempts run out, the last response
+(429/503) is returned unchanged and unread, or the last exception is raised again. A call
+cancelled between attempts (a caller's deadline during the backoff) closes the answers it
+discarded, so that none keeps its connection.
 
     transport = RetryTransport(
         httpx.AsyncHTTPTransport(retries=0),
@@ -72,10 +78,12 @@ RETRY_STATUSES: frozenset[int] = frozenset({429, 503})
 #: Methods that may be sent twice with the effect of once (RFC 9110, section 9.2.2).
 IDEMPOTENT_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-# The request never left this machine: retrying cannot apply it twice.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# The request may have reached the server, which may have acted on it.
-_MAYBE_SENT = (httpx.ReadTimeout, httpx.RemoteProtocolError)
+# The request never left this machine: retrying cannot apply it twice. (PoolTimeout did not send
+# either, but it already took the caller's whole pool timeout: not retried, see the module docs.)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+# The request may have reached the server, which may have acted on it: a read timeout or a
+# connection dropped while sending or reading (a reset, a close before the answer).
+_MAYBE_SENT = (httpx.ReadTimeout, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 # What should_retry may accept at all (it decides with the policy); anything else is raised as is.
 _RETRIABLE_ERRORS = (*_NOT_SENT, *_MAYBE_SENT)
@@ -93,8 +101,9 @@ class RetryPolicy:
     ``[0, min(backoff_cap, backoff_base * 2**n)]`` (full jitter), unless the server sent
     ``Retry-After``: that wait is used as is, up to ``max_retry_after`` seconds; a longer one
     stops the retries at once. ``retry_on_read_timeout`` opts in to retrying read timeouts and
-    dropped connections for idempotent methods; ``retry_unsafe_on_read_timeout`` (which needs
-    it) extends that to POST and PATCH, which may then run twice on the server.
+    dropped connections (``ReadError``, ``WriteError``, ``RemoteProtocolError``; also halfway
+    through the answer's body) for idempotent methods; ``retry_unsafe_on_read_timeout`` (which
+    needs it) extends that to POST and PATCH, which may then run twice on the server.
 
         RetryPolicy()                                  # 4 attempts, waits of 0.5 s doubling to 8 s
         RetryPolicy(max_attempts=6, backoff_cap=20.0)
@@ -165,6 +174,8 @@ def should_retry(
     True
     >>> should_retry("POST", httpx.ReadTimeout("slow"), RetryPolicy(retry_on_read_timeout=True))
     False
+    >>> should_retry("GET", httpx.ReadError("reset"), RetryPolicy(retry_on_read_timeout=True))
+    True
     """
     if isinstance(outcome, httpx.Response):
         if outcome.status_code not in RETRY_STATUSES:
@@ -220,6 +231,45 @@ def retry_delay(
         if retry_after is not None:
             return min(retry_after, policy.max_retry_after)
     return backoff_delay(attempt, policy, rand=rand)
+
+
+def _reads_in_attempt(method: str, policy: RetryPolicy) -> bool:
+    # Whether a connection dropped while reading this request's answer may be retried: then the
+    # body is read inside the attempt, where a drop is an outcome the retry loop sees.
+    return policy.retry_on_read_timeout and (
+        method.upper() in IDEMPOTENT_METHODS or policy.retry_unsafe_on_read_timeout
+    )
+
+
+async def _read_body(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    """``response`` with its body read now, as it came (still encoded), its connection released."""
+    stream = response.stream
+    assert isinstance(stream, httpx.AsyncByteStream)
+    try:
+        body = b"".join([part async for part in stream])
+    finally:
+        await response.aclose()
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        stream=httpx.ByteStream(body),
+        extensions=response.extensions,
+        request=request,
+    )
+
+
+async def _close_all(outcomes: list[httpx.Response | Exception]) -> None:
+    """Close every response of ``outcomes``, even if one close is interrupted (then raised after)."""
+    interrupted: BaseException | None = None
+    while outcomes:
+        outcome = outcomes.pop()
+        if isinstance(outcome, httpx.Response):
+            try:
+                await outcome.aclose()
+            except BaseException as exc:  # a second cancellation: close the rest first
+                interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def _reason(outcome: httpx.Response | BaseException) -> str:
@@ -296,21 +346,29 @@ class RetryTransport(httpx.AsyncBaseTransport):
             return await self._transport.handle_async_request(request)
         # A streamed body can be iterated once only; buffered, it can be sent again.
         await request.aread()
+        reads = _reads_in_attempt(request.method, policy)
         # The first attempt runs outside tenacity (building a retry loop costs more than a whole
         # call's own work): only an outcome that should_retry may accept goes on to the loop, which
         # takes it as its first attempt. Any other outcome is what the loop would pass through.
         try:
-            response = await self._transport.handle_async_request(request)
+            response = await self._attempt(request, reads)
         except _RETRIABLE_ERRORS as exc:
             first: httpx.Response | Exception = exc
         else:
             if response.status_code not in RETRY_STATUSES:
                 return response
             first = response
-        return await self._retry(request, policy, first)
+        return await self._retry(request, policy, first, reads)
+
+    async def _attempt(self, request: httpx.Request, reads: bool) -> httpx.Response:
+        """One attempt; with ``reads``, the answer's body (unless 429/503) is read in it."""
+        response = await self._transport.handle_async_request(request)
+        if reads and response.status_code not in RETRY_STATUSES:
+            return await _read_body(request, response)
+        return response
 
     async def _retry(
-        self, request: httpx.Request, policy: RetryPolicy, first: httpx.Response | Exception
+        self, request: httpx.Request, policy: RetryPolicy, first: httpx.Response | Exception, reads: bool
     ) -> httpx.Response:
         """The retry loop, ``first`` being the outcome of the attempt already made."""
         import tenacity  # here, not at the top: most calls never retry, and tenacity costs ~6 ms to import
@@ -324,10 +382,10 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 if isinstance(outcome, Exception):
                     raise outcome
                 return outcome
-            return await self._transport.handle_async_request(request)
+            return await self._attempt(request, reads)
 
         # Responses to close before the next wait; per call, since calls run concurrently.
-        discarded: list[httpx.Response] = []
+        discarded: list[httpx.Response | Exception] = []
 
         def retry(state: tenacity.RetryCallState) -> bool:
             return should_retry(method, _outcome(state), policy, now=self._clock())
@@ -354,8 +412,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         async def pause(seconds: float) -> None:
             # Closing here rather than in before_sleep: tenacity < 8.4 does not await async
             # callbacks, but always awaits sleep, which runs after before_sleep.
-            while discarded:
-                await discarded.pop().aclose()
+            await _close_all(discarded)
             await self._sleep(seconds)
 
         retrying = tenacity.AsyncRetrying(
@@ -366,7 +423,13 @@ class RetryTransport(httpx.AsyncBaseTransport):
             before_sleep=before_sleep,
             retry_error_callback=_last_outcome,
         )
-        response: httpx.Response = await retrying(send, request)
+        try:
+            response: httpx.Response = await retrying(send, request)
+        except BaseException:
+            # Cancelled (a caller's deadline during the backoff) or failed: an answer not handed on
+            # still holds its connection.
+            await _close_all(discarded + made)
+            raise
         return response
 
     async def aclose(self) -> None:

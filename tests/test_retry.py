@@ -257,19 +257,29 @@ def test_other_statuses_are_not_retried(status: int) -> None:
 
 
 @pytest.mark.parametrize("method", ALL_METHODS)
-@pytest.mark.parametrize("exc_type", [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout])
+@pytest.mark.parametrize("exc_type", [httpx.ConnectError, httpx.ConnectTimeout])
 def test_unsent_request_errors_are_retried_for_every_method(method: str, exc_type: type[httpx.TransportError]) -> None:
     assert should_retry(method, exc_type("no connection"), RetryPolicy()) is True
 
 
 @pytest.mark.parametrize("method", ALL_METHODS)
-@pytest.mark.parametrize("exc_type", [httpx.ReadTimeout, httpx.RemoteProtocolError])
+def test_a_pool_timeout_is_not_retried(method: str) -> None:
+    # The caller already waited the whole pool timeout: a retry would wait it again (DESIGN 8).
+    everything = RetryPolicy(retry_on_read_timeout=True, retry_unsafe_on_read_timeout=True)
+    assert should_retry(method, httpx.PoolTimeout("pool full"), everything) is False
+
+
+MAYBE_SENT = [httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError]
+
+
+@pytest.mark.parametrize("method", ALL_METHODS)
+@pytest.mark.parametrize("exc_type", MAYBE_SENT)
 def test_maybe_sent_errors_are_not_retried_by_default(method: str, exc_type: type[httpx.TransportError]) -> None:
     assert should_retry(method, exc_type("lost"), RetryPolicy()) is False
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "get", "delete"])
-@pytest.mark.parametrize("exc_type", [httpx.ReadTimeout, httpx.RemoteProtocolError])
+@pytest.mark.parametrize("exc_type", MAYBE_SENT)
 def test_maybe_sent_errors_retried_for_idempotent_methods_when_opted_in(
     method: str, exc_type: type[httpx.TransportError]
 ) -> None:
@@ -277,7 +287,7 @@ def test_maybe_sent_errors_retried_for_idempotent_methods_when_opted_in(
 
 
 @pytest.mark.parametrize("method", UNSAFE_METHODS)
-@pytest.mark.parametrize("exc_type", [httpx.ReadTimeout, httpx.RemoteProtocolError])
+@pytest.mark.parametrize("exc_type", MAYBE_SENT)
 def test_maybe_sent_errors_on_unsafe_methods_need_the_unsafe_flag(
     method: str, exc_type: type[httpx.TransportError]
 ) -> None:
@@ -289,8 +299,7 @@ def test_maybe_sent_errors_on_unsafe_methods_need_the_unsafe_flag(
 @pytest.mark.parametrize(
     "exc",
     [
-        httpx.ReadError("reset"),
-        httpx.WriteError("broken pipe"),
+        httpx.PoolTimeout("pool full"),
         httpx.WriteTimeout("slow upload"),
         httpx.LocalProtocolError("bad request"),
         httpx.UnsupportedProtocol("ftp"),
@@ -463,7 +472,7 @@ async def test_get_read_timeout_is_retried_when_opted_in() -> None:
 
 
 async def test_connect_error_is_retried_for_post() -> None:
-    script = Script([httpx.ConnectError("refused"), httpx.PoolTimeout("pool full"), httpx.Response(201)])
+    script = Script([httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), httpx.Response(201)])
     transport, sleep = retrying(script)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
         response = await client.post("/events", json={"external_id": "e-1"})
@@ -557,6 +566,97 @@ async def test_streamed_request_body_is_sent_again_in_full() -> None:
         response = await client.post("/products/actions/batch", content=upload())
     assert response.status_code == 204
     assert inner.bodies == [b'{"products": [1, 2]}', b'{"products": [1, 2]}']
+
+
+# --- pool timeouts and dropped connections (DESIGN section 8) -----------------------------------
+
+
+async def test_a_pool_timeout_is_raised_after_one_attempt() -> None:
+    script = Script([httpx.PoolTimeout("pool full"), httpx.Response(200)])
+    transport, sleep = retrying(script, RetryPolicy(max_attempts=4))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        with pytest.raises(httpx.PoolTimeout):
+            await client.get("/customers")
+    assert script.calls == 1
+    assert sleep.calls == []
+
+
+class BrokenStream(httpx.AsyncByteStream):
+    """A body that breaks off halfway, as a connection reset by the server does."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b'{"data": {"cust'
+        raise httpx.ReadError("[Errno 104] Connection reset by peer")
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_a_get_reset_halfway_through_the_body_is_retried_when_opted_in() -> None:
+    broken = BrokenStream()
+    script = Script([httpx.Response(200, stream=broken), httpx.Response(200, json={"data": {"customers": []}})])
+    transport, sleep = retrying(script, RetryPolicy(retry_on_read_timeout=True))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        response = await client.get("/customers")
+    assert response.json() == {"data": {"customers": []}}
+    assert script.calls == 2
+    assert len(sleep.calls) == 1
+    assert broken.closed
+
+
+async def test_a_reset_before_the_answer_is_retried_for_a_get_when_opted_in() -> None:
+    script = Script([httpx.ReadError("reset"), httpx.WriteError("broken pipe"), httpx.Response(200)])
+    transport, _ = retrying(script, RetryPolicy(retry_on_read_timeout=True))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        assert (await client.get("/customers")).status_code == 200
+    assert script.calls == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "policy"),
+    [("GET", RetryPolicy()), ("POST", RetryPolicy(retry_on_read_timeout=True))],
+)
+async def test_a_reset_halfway_through_the_body_is_raised_unless_covered(method: str, policy: RetryPolicy) -> None:
+    # Not opted in, or a POST without retry_unsafe_on_read_timeout: the body streams through as it
+    # comes, and the reset reaches the caller that reads it.
+    script = Script([httpx.Response(200, stream=BrokenStream()), httpx.Response(200)])
+    transport, sleep = retrying(script, policy)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        with pytest.raises(httpx.ReadError):
+            await client.request(method, "/customers")
+    assert script.calls == 1
+    assert sleep.calls == []
+
+
+async def test_an_answer_read_in_the_attempt_keeps_its_encoding_for_the_caller() -> None:
+    import gzip
+
+    body = gzip.compress(b'{"data": {"ok": true}}')
+    script = Script([httpx.Response(200, content=body, headers={"Content-Encoding": "gzip"})])
+    transport, _ = retrying(script, RetryPolicy(retry_on_read_timeout=True))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        response = await client.get("/customers")
+    assert response.json() == {"data": {"ok": True}}
+
+
+async def test_closing_discarded_answers_goes_on_past_an_interrupted_close() -> None:
+    from carecloud_async._retry import _close_all
+
+    class InterruptedStream(RecordingStream):
+        async def aclose(self) -> None:
+            await super().aclose()
+            raise asyncio.CancelledError
+
+    first, second = InterruptedStream("first"), RecordingStream("second")
+    outcomes: list[httpx.Response | Exception] = [httpx.Response(503, stream=second), httpx.Response(503, stream=first)]
+    with pytest.raises(asyncio.CancelledError):
+        await _close_all(outcomes)
+    assert first.closed
+    assert second.closed
+    assert outcomes == []
 
 
 # --- closing discarded responses ---------------------------------------------------------------
