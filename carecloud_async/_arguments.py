@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -155,6 +156,8 @@ def _against(path: str, value: Any, member: Any) -> str | None:
     if member is int:
         return None if isinstance(value, int) and not isinstance(value, bool) else ""
     if member is float:
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{path} must be a finite number, not {value!r}"
         return None if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
     if issubclass(member, enum.Enum):
         if isinstance(value, member):
@@ -291,7 +294,7 @@ def _plain_types(annotation: Any) -> frozenset[type]:
         if member in (str, int, bool, Unset, type(None)):
             found.add(member)
         elif member is float:
-            found.update((float, int))
+            found.add(int)  # a float is checked for NaN and infinity (JSON has neither)
     return frozenset(found)
 
 

@@ -241,3 +241,20 @@ def test_an_array_syntax_filter_takes_one_string_or_a_list_of_strings() -> None:
     check_arguments(get_vouchers.call, "GET /vouchers", (), {"reward_id": ["r1", "r2"]})
     assert "reward_id must be list[str] or str, not int" in refusal(get_vouchers.call, reward_id=5)
     assert "reward_id[1] must be str, not int" in refusal(get_vouchers.call, reward_id=["r1", 5])
+
+
+@pytest.mark.parametrize("amount", [float("nan"), float("inf"), float("-inf")])
+def test_a_number_json_cannot_carry_is_refused_before_sending(amount: float) -> None:
+    # httpx would raise a bare ValueError while encoding the body (JSON has no NaN or infinity).
+    from scripts.purchase_server import sample_purchase
+
+    body = sample_purchase("B-nan")
+    body.bill.total_price = amount
+    assert (
+        refusal(post_purchase_send.call, body=body)
+        == f"OP: body.bill.total_price must be a finite number, not {amount!r}"
+    )
+    body.bill.total_price = 12.5
+    check_arguments(post_purchase_send.call, "OP", (), {"body": body})
+    body.bill.bill_items[0].price = amount
+    assert "body.bill.bill_items[0].price must be a finite number" in refusal(post_purchase_send.call, body=body)
