@@ -395,3 +395,79 @@ def test_outbox_run_sends_what_is_submitted_until_sigterm(tmp_path: Path) -> Non
     assert sender.returncode == 0, err
     assert f"sending from {db} (concurrency 2)" in err
     assert out == "pending 0, sending 0, sent 3, manual 0, discarded 0\n"
+
+
+# --------------------------------------------------------------------------- first-hour papercuts (issue 26)
+
+
+def test_ops_with_an_exact_operation_id_or_module_shows_that_operation_only() -> None:
+    env = settings("http://127.0.0.1:9")
+    for name in ("getCustomers", "getcustomers", "get_customers"):
+        result = carecloud("ops", name, "--params", env=env)
+        assert result.returncode == 0, result.stderr
+        operations = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+        assert len(operations) == 1, result.stdout
+        assert operations[0].split()[:3] == ["GET", "/customers", "getCustomers"]
+    several = carecloud("ops", "getSubCustomer", env=env)  # a part of several ids: still a search
+    assert len(several.stdout.splitlines()) > 1
+
+
+def test_ops_shows_the_python_module_to_import() -> None:
+    env = settings("http://127.0.0.1:9")
+    result = carecloud("ops", "getCustomers", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "carecloud_api.api.customers.get_customers" in result.stdout
+    entry = json.loads(carecloud("ops", "getCustomers", "--json", env=env).stdout)
+    assert entry["module"] == "carecloud_api.api.customers.get_customers"
+
+
+def test_ops_into_a_reader_that_leaves_early_exits_0_without_a_message() -> None:
+    process = subprocess.Popen(  # noqa: S603 (our own console script)
+        [str(CARECLOUD), "ops", "--params"],  # about 140 kB: more than a pipe holds
+        env=settings("http://127.0.0.1:9"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()  # `carecloud ops --params | head -1`
+    process.stdout.close()
+    error = process.stderr.read().decode()
+    code = process.wait(timeout=60)
+    assert first.startswith(b"GET")
+    assert code == 0, error
+    assert error == ""
+
+
+@pytest.mark.parametrize("command", [["call", "getCustomers"], ["export", "getCustomers", "--out", "x.jsonl"]])
+def test_a_parameter_without_p_says_to_use_p(command: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 (our own console script)
+        [str(CARECLOUD), *command, "email=jane@example.com"],
+        env=settings("http://127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "-p email=jane@example.com" in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "x.jsonl").exists()
+    no_traceback(result)
+
+
+def test_a_missing_password_suggests_only_the_variable_that_supplies_it() -> None:
+    env = settings("http://127.0.0.1:9")
+    env.pop("CARECLOUD_PASSWORD")
+    result = carecloud("call", "getCustomers", env=env)
+    assert result.returncode == 3
+    assert "missing CARECLOUD_PASSWORD" in result.stderr
+    assert "--" not in result.stderr  # no option supplies a password
+    assert "set CARECLOUD_PASSWORD" in result.stderr
+    env.pop("CARECLOUD_LOGIN")
+    env["CARECLOUD_INTERFACE"] = "enterprise"
+    result = carecloud("call", "getCustomers", env=env)
+    assert "missing CARECLOUD_LOGIN, CARECLOUD_PASSWORD" in result.stderr
+    assert "(or pass --login)" in result.stderr
+    assert "--interface" not in result.stderr
