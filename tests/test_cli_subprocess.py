@@ -279,7 +279,9 @@ def test_spec_diff_prints_the_report_make_update_spec_writes() -> None:
     assert "Compared as published" not in result.stdout  # a checkout normalises like the pipeline
 
 
-def on_a_terminal(args: list[str], env: dict[str, str], *, stdout_too: bool = False) -> tuple[int, str]:
+def on_a_terminal(
+    args: list[str], env: dict[str, str], *, stdout_too: bool = False, columns: int = 120
+) -> tuple[int, str]:
     """Run the console script with stderr (and stdout) on a pseudo-terminal: (exit code, what it showed)."""
     import pty
 
@@ -287,7 +289,7 @@ def on_a_terminal(args: list[str], env: dict[str, str], *, stdout_too: bool = Fa
     try:
         process = subprocess.Popen(  # noqa: S603 (our own console script)
             [str(CARECLOUD), *args],
-            env={**env, "COLUMNS": "120", "TERM": "xterm"},
+            env={**env, "COLUMNS": str(columns), "TERM": "xterm"},
             stdout=terminal if stdout_too else subprocess.DEVNULL,
             stderr=terminal,
         )
@@ -471,3 +473,65 @@ def test_a_missing_password_suggests_only_the_variable_that_supplies_it() -> Non
     assert "missing CARECLOUD_LOGIN, CARECLOUD_PASSWORD" in result.stderr
     assert "(or pass --login)" in result.stderr
     assert "--interface" not in result.stderr
+
+
+#: A long bill id (a POS's own numbering) and a CareCloud store id: `outbox retry` and `discard` need them whole.
+LONG_BILL_ID = "POS1-20261129-0000042"
+STORE_ID = "8ea2591121e636086a4a9c0992"
+
+
+def outbox_with_long_ids(db: Path, bill_id: str = LONG_BILL_ID) -> None:
+    """A purchase with ``bill_id`` at STORE_ID refused as invalid (manual, with an error), and one pending."""
+    import asyncio
+
+    from outbox_files import stand_in_server
+
+    from carecloud_async.outbox import Outbox, Schedule
+    from scripts.purchase_server import sample_purchase
+
+    async def fill(server: Any) -> None:
+        cc = CareCloud.enterprise(
+            server.root_url,
+            user_external_application_id="app",
+            login="pos",
+            password="pw",
+            retry=RetryPolicy.disabled(),
+        )
+        server.invalid_bills.add(bill_id)
+        async with cc, Outbox(db, schedule=Schedule(max_attempts=2, retry_delay=0)) as outbox:
+            await outbox.submit(sample_purchase(bill_id, store_id=STORE_ID, cashdesk_number=12))
+            await outbox.send_due(cc)
+            await outbox.submit(sample_purchase(bill_id + "-B", store_id=STORE_ID, cashdesk_number=3))
+
+    with stand_in_server() as server:
+        asyncio.run(fill(server))
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_outbox_list_on_a_terminal_never_cuts_bill_or_store_ids(columns: int, tmp_path: Path) -> None:
+    db = tmp_path / "outbox.sqlite3"
+    outbox_with_long_ids(db)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
+    code, shown = on_a_terminal(["outbox", "list", "--db", str(db)], env, stdout_too=True, columns=columns)
+    assert code == 0, shown
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.splitlines()]
+    assert "manual" in shown
+    assert "Unknown" in shown  # the error column is there, folded
+    for bill_id in (LONG_BILL_ID, LONG_BILL_ID + "-B"):
+        assert any(bill_id in line.split() for line in lines), shown
+    assert sum(STORE_ID in line.split() for line in lines) == 2, shown
+    assert "…" not in shown
+    table = lines[: lines.index("")]
+    assert all(len(line) <= columns for line in table), shown
+
+
+def test_outbox_list_in_a_pipe_never_cuts_a_bill_id(tmp_path: Path) -> None:
+    bill_id = "shop-eu-west-1/orders/2026/11/29/0d9f6c1e-5b7a-4c1e-9f3e-6a2b8c4d7e10"  # 70 characters
+    db = tmp_path / "outbox.sqlite3"
+    outbox_with_long_ids(db, bill_id)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
+    piped = carecloud("outbox", "list", "--db", str(db), env=env)
+    assert piped.returncode == 0, piped.stderr
+    rows = [line.split() for line in piped.stdout.splitlines()[2:4]]
+    assert [row[0] for row in rows] == [bill_id, bill_id + "-B"]
+    assert [row[1] for row in rows] == [STORE_ID, STORE_ID]
