@@ -48,7 +48,7 @@ unit: install ## unit tests only (no Prism)
 test: install install-mock servers lint typecheck check-generated docs browser ## every check and every test
 	$(PY) -m pytest
 
-mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixed port); prints its URLs last
+mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixed port); prints the CARECLOUD_* lines that use it last
 	$(PY) -m scripts.mock_server $(if $(PORT),--port $(PORT))
 
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
