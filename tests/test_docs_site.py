@@ -357,3 +357,27 @@ def test_the_docs_examples_are_the_readmes_tested_ones(page: str) -> None:
     assert examples
     for code in examples:
         assert code in readme, f"{page}: an example that is not the README's:\n{code}"
+
+
+def test_the_install_instructions_work_before_the_first_release() -> None:
+    """`pip install carecloud-async` fails until the first release is on PyPI: a page whose
+    commands install from PyPI also says how to install from a checkout and from the wheel
+    `make dist` builds (a file pattern that matches that wheel's name)."""
+    import fnmatch
+
+    from carecloud_async import __version__
+
+    wheel = f"dist/carecloud_async-{__version__}-py3-none-any.whl"  # setuptools' name for `make dist`'s wheel
+    blocks = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
+    checked = 0
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        commands = "\n".join(blocks.findall(page.read_text(encoding="utf-8")))
+        if not re.search(r"^pip install carecloud-async\b", commands, re.MULTILINE):
+            continue
+        checked += 1
+        name = page.relative_to(ROOT)
+        assert re.search(r"^pip install ['\"]?\.", commands, re.MULTILINE), f"{name}: no install from a checkout"
+        assert re.search(r"^make dist\b", commands, re.MULTILINE), f"{name}: no `make dist`"
+        patterns = re.findall(r"^pip install (dist/\S+\.whl)", commands, re.MULTILINE)
+        assert any(fnmatch.fnmatch(wheel, pattern) for pattern in patterns), f"{name}: no wheel matching {wheel}"
+    assert checked >= 1  # the home page's install section
