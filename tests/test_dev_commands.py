@@ -9,6 +9,7 @@ not tracebacks.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -117,3 +118,69 @@ def test_demo_without_any_spec_source_says_where_to_put_one(monkeypatch: pytest.
     assert demo.main() == 1
     assert lines[-1].startswith("error: no local spec"), lines
     assert "CARECLOUD_SPEC" in lines[-1]
+
+
+FAKE_APT_GET = """#!/bin/sh
+# A stand-in apt-get: records its arguments, prints as much as the real one, "installs" chromium.
+echo "$@" >> "{calls}"
+i=0
+while [ $i -lt 300 ]; do echo "Unpacking libsomething$i (1.0) ..."; i=$((i+1)); done
+case "$*" in
+  *install*chromium*)
+    if [ -n "{fail}" ]; then echo "E: Unable to locate package chromium" >&2; exit 100; fi
+    printf '#!/bin/sh\\n' > "{bin}/chromium"; chmod +x "{bin}/chromium";;
+esac
+"""
+
+
+def fake_system(tmp_path: Path, *, fail: bool = False) -> tuple[dict[str, str], Path]:
+    """A PATH with the tools `make browser` uses, a stand-in apt-get, and no browser."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("env", "id", "mkdir", "cat", "chmod", "sh"):
+        (bin_dir / tool).symlink_to(which(tool))
+    calls = tmp_path / "apt-calls.txt"
+    apt = bin_dir / "apt-get"
+    apt.write_text(FAKE_APT_GET.format(calls=calls, fail="yes" if fail else "", bin=bin_dir))
+    apt.chmod(0o755)
+    env = {name: value for name, value in os.environ.items() if name not in ("CHROMIUM", "PATH")}
+    env["PATH"] = str(bin_dir)
+    return env, calls
+
+
+def make_browser(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our own Makefile)
+        [which("make"), "--no-print-directory", "browser", "SUDO="],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def which(tool: str) -> str:
+    found = shutil.which(tool)
+    assert found, f"{tool} is not installed"
+    return found
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="make browser does nothing on Python < 3.11")
+def test_make_browser_installs_only_chromium_and_its_dependencies_quietly(tmp_path: Path) -> None:
+    env, calls = fake_system(tmp_path)
+    result = make_browser(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    install = next(line.split() for line in calls.read_text().splitlines() if "install" in line.split())
+    assert {"--no-install-recommends", "-qq", "-y", "chromium"} <= set(install), install
+    output = (result.stdout + result.stderr).splitlines()
+    assert "Unpacking" not in result.stdout + result.stderr  # apt's progress went to the log only
+    assert len(output) <= 3, output  # what make does, and the browser's path
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="make browser does nothing on Python < 3.11")
+def test_make_browser_shows_apts_output_when_it_fails(tmp_path: Path) -> None:
+    env, _ = fake_system(tmp_path, fail=True)
+    result = make_browser(env)
+    assert result.returncode != 0
+    assert "E: Unable to locate package chromium" in result.stdout + result.stderr
