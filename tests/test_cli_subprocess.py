@@ -111,13 +111,33 @@ async def test_call_prints_the_same_answer_the_library_gets(prism: mock_server.P
     assert PRISM_TOKEN not in result.stdout + result.stderr + by_path.stderr
 
 
+def test_the_mocks_expired_valid_to_is_no_warning_on_every_command(
+    prism: mock_server.PrismServer, tmp_path: Path
+) -> None:
+    """Prism's login example expired in 2019: the client uses the token until a 401 and says so
+    at INFO (shown with -v), not as a WARNING in front of every command's output (and in the
+    middle of an export's progress bar)."""
+    env = settings(prism.root_url)
+    result = carecloud("call", "getCustomers", "-p", "count=1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    code, shown = on_a_terminal(["export", "getCustomers", "--out", str(tmp_path / "c.jsonl")], env)
+    assert code == 0, shown
+    assert "WARNING" not in shown
+    assert "valid_to" not in shown
+    verbose = carecloud("-v", "call", "getCustomers", "-p", "count=1", env=env)
+    assert verbose.returncode == 0, verbose.stderr
+    said = [line for line in verbose.stderr.splitlines() if "valid_to" in line]
+    assert len(said) == 1, verbose.stderr
+    assert said[0].startswith("INFO carecloud_async._auth: the login answer's valid_to ('2019-01-04 10:31:56')")
+
+
 def test_a_request_the_server_refuses_is_one_message_with_status_and_exit_6(prism: mock_server.PrismServer) -> None:
     # count=0 passes our type check (an int) but not the spec's minimum: Prism answers 400.
     result = carecloud("call", "getCustomers", "-p", "count=0", env=settings(prism.root_url))
     assert result.returncode == 6, result.stderr
     assert result.stdout == ""
-    # Prism's 2019 valid_to is logged as a warning first; then one line: the error.
-    (message,) = [line for line in result.stderr.splitlines() if not line.startswith("WARNING carecloud_async")]
+    (message,) = result.stderr.splitlines()  # one line: the error
     assert message.startswith("BadRequest: 400 Error title on GET http://127.0.0.1")  # the spec example
     assert "invalid params: " in message
     no_traceback(result)
