@@ -129,8 +129,8 @@ def search_operations(
 
     >>> len(search_operations(kind="list"))
     111
-    >>> [op.operation_id for op in search_operations("getCustomers")]
-    ['getCustomers']
+    >>> len(search_operations("getCustomers")), search_operations("getCustomers")[0].path
+    (1, '/customers')
     >>> len(search_operations("getSubCustomer")) > 1
     True
     """
