@@ -76,7 +76,9 @@ def test_operation_pages_show_method_path_interface_parameters_success_and_error
     for path, text in pages.items():
         if not path.startswith(docs_reference.OPERATIONS_DIR) or path.endswith("index.md"):
             continue
-        assert re.match(r"# (GET|POST|PUT|DELETE) /", text), path
+        front, body = re.fullmatch(r"---\n(.*?)\n---\n\n(.*)", text, re.DOTALL).groups()  # type: ignore[union-attr]
+        assert yaml.safe_load(front)["tags"], path  # the search keys (docs_reference.search_tags)
+        assert re.match(r"# (GET|POST|PUT|DELETE) /", body), path
         for part in ("| Method |", "| Path |", "| Interface |", "## Parameters", "## Success", "## Errors"):
             assert part in text, f"{path}: {part}"
 
