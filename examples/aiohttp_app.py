@@ -8,6 +8,7 @@
 
 A CareCloud error the caller can do nothing about becomes 502 (504 on a timeout); its details go
 to the log, not to the caller. Tests build the app with ``create_app(factory)`` and their own client.
+No customer e-mail reaches the log (:func:`setup_logging`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from aiohttp.typedefs import Handler
 from carecloud_api.api.customers import get_customer, get_customers
 from carecloud_api.types import Unset
 
-from carecloud_async import APIError, CareCloud, NetworkError, NotFound, RequestTimeout
+from carecloud_async import APIError, CareCloud, NetworkError, NotFound, RequestTimeout, configure_logging
 from carecloud_async.integrations import ClientFactory
 from carecloud_async.integrations.aiohttp import carecloud_context, get_carecloud
 
@@ -72,12 +73,22 @@ def create_app(factory: ClientFactory = CareCloud.from_env) -> web.Application:
     return app
 
 
+def setup_logging() -> None:
+    """Logging as the README's logging guide has it. Everything at WARNING: at INFO, httpx logs
+    each request's URL with its query string and aiohttp's access log each request line, and both
+    hold the customer's e-mail (``?email=...``). Our own loggers at INFO, with the filter
+    :func:`configure_logging` puts on httpx (query strings and token ids cut from its URLs), in
+    case someone turns httpx up."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("info")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO)
+    setup_logging()
     web.run_app(create_app(), host=args.host, port=args.port)
 
 

@@ -1,13 +1,15 @@
 """A small FastAPI service in front of CareCloud: one shared client, typed calls, errors mapped.
 
     CARECLOUD_PROJECT_URL=demo.crmcarecloud.com CARECLOUD_LOGIN=... CARECLOUD_PASSWORD=... \\
-    CARECLOUD_USER_EXTERNAL_APPLICATION_ID=... .venv/bin/uvicorn examples.fastapi_app:app
+    CARECLOUD_USER_EXTERNAL_APPLICATION_ID=... .venv/bin/uvicorn examples.fastapi_app:app --no-access-log
 
     GET /customers?email=jane@example.com&limit=20   customers matching the filter
     GET /customers/{customer_id}                     one customer; 404 if CareCloud has none
 
 A CareCloud error the caller can do nothing about becomes 502 (504 on a timeout); its details go
 to the log, not to the caller. Tests build the app with ``create_app(factory)`` and their own client.
+``--no-access-log``: uvicorn's access log holds each request line, query string included (the
+customer's e-mail); see the README's logging guide.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import ast
 import enum
 import importlib
 import inspect
+import json
 import posixpath
 import re
 import textwrap
@@ -413,6 +414,70 @@ def collect(package_dir: Path | None = None) -> Reference:
 OPERATIONS_DIR = "reference/operations"
 MODELS_DIR = "reference/models"
 
+# --------------------------------------------------------------------------- search
+
+#: The search's word separator (mkdocs.yml, ``plugins: search: separator``, must say the same):
+#: Material's default (white space and hyphens), and an operationId splits after its HTTP method
+#: (``getCustomers`` -> ``get`` ``customers``), so a search for it and for its path share words.
+SEARCH_SEPARATOR = r"[\s\-]+|(?:(?<=\b[Gg]et)|(?<=\b[Pp]ost)|(?<=\b[Pp]ut)|(?<=\b[Dd]elete))(?=[A-Z])"
+_SEARCH_WORDS = re.compile(SEARCH_SEPARATOR)
+_METHOD_WORDS = frozenset({"get", "post", "put", "delete"})
+
+
+def search_words(text: str) -> list[str]:
+    """``text`` as the search's index cuts it into words (lower case).
+
+    >>> search_words("GET /customer-sources"), search_words("postCustomerVerifyCredentials")
+    (['get', '/customer', 'sources'], ['post', 'customerverifycredentials'])
+    """
+    return [word.lower() for word in _SEARCH_WORDS.split(text) if word]
+
+
+def _operation_words(op: OperationDoc) -> tuple[list[str], list[str]]:
+    """The words of an operation's id (without its method) and of its path."""
+    id_words = [word for word in search_words(op.operation_id) if word not in _METHOD_WORDS]
+    path_words = [word for word in search_words(op.path) if word not in _METHOD_WORDS]
+    return id_words, path_words
+
+
+def search_tags(operations: Iterable[OperationDoc]) -> dict[str, list[str]]:
+    """The search keys of each operation page (its ``tags`` front matter, by operationId): what
+    makes a search for an operation's ``METHOD /path``, operationId or summary find its page
+    first. Material's search weighs a tag a thousand times a title, and matches every word of a
+    search as a prefix (``customers*``), so ``getCustomers`` would also find ``getCustomerSources``
+    as strongly. Hence each key word is repeated once per other key word that extends it: the
+    page whose key is exactly the word searched has it most often and ranks first. The keys carry
+    a mark of their own (the ``·`` and the method's initial, never written in a page), so that
+    only the tags count them, each on one page.
+
+    >>> tags = search_tags(collect().operations)
+    >>> tags["getCustomers"][:2]
+    ['GET', 'Get all customers']
+    >>> [tags[name].count(key) for name, key in [("getCustomer", "customer·g"), ("getCustomers", "customers·g"),
+    ...                                           ("getCustomerSources", "customersources·g")]]
+    [30, 13, 1]
+    """
+    operations = list(operations)
+    words = {word for op in operations for part in _operation_words(op) for word in part}
+    longer = {word: sum(other != word and other.startswith(word) for other in words) for word in words}
+    tags: dict[str, list[str]] = {}
+    for op in operations:
+        id_words, path_words = _operation_words(op)
+        keys = [op.method, op.summary] if op.summary else [op.method]
+        # Each key is marked with the method's initial too: getCustomer and putCustomer share the
+        # word "customer", GET and POST /customers a path; a key on one page only weighs the same
+        # on every page (a word on several pages would count less: the search's idf).
+        mark = op.method[0].lower()
+        for word in dict.fromkeys(id_words):  # twice, in two forms: see above
+            keys += [f"{word}·{mark}", f"{word}¦{mark}"] * (1 + longer[word])
+        for word in dict.fromkeys(path_words):
+            keys += [f"{word}·{mark}"] * (1 + longer[word])
+        # The module (get_customers), once: it starts with the method, and a search for "GET
+        # /customers" looks for get* too, which must not favour get_customer's many extensions.
+        keys.append(f"{op.name}·")
+        tags[op.operation_id] = keys
+    return tags
+
 
 def operation_path(op: OperationDoc) -> str:
     """Where an operation's page is, from the docs root."""
@@ -437,16 +502,27 @@ def model_links(models: Iterable[ModelDoc], page: str) -> dict[str, str]:
     return {model.name: _relative(model_path(model), page) for model in models}
 
 
-def render_operation(op: OperationDoc, links: Mapping[str, str]) -> str:
+def _front_matter(op: OperationDoc, tags: list[str]) -> list[str]:
+    """The page's search keys; a GET page weighs a little more than the other methods of its
+    path, as "get" is a stop word the search leaves out of the index (``GET /customers`` is
+    ``/customers`` to it)."""
+    if not tags:
+        return []
+    boost = "\nsearch:\n  boost: 1.1" if op.method == "GET" else ""
+    return [f"---\ntags: {json.dumps(tags)}{boost}\n---", ""]
+
+
+def render_operation(op: OperationDoc, links: Mapping[str, str], tags: Iterable[str] = ()) -> str:
     """The page of one operation: method, path, interfaces, how to call it, parameters, success
-    model and errors."""
+    model and errors; ``tags``, the search keys of :func:`search_tags`, go in its front matter."""
     interfaces = ", ".join(INTERFACE_TITLES.get(name, name) for name in op.interfaces)
     lines = [
+        *_front_matter(op, list(tags)),
         f"# {op.method} {op.path}",
         "",
         f"**{table_text(op.summary)}**" if op.summary else "",
         "",
-        "| | |",
+        "| Property | Value |",
         "|---|---|",
         f"| Method | `{op.method}` |",
         f"| Path | `{op.path}` |",
@@ -634,8 +710,9 @@ def pages(reference: Reference) -> dict[str, str]:
     # every operation page is as deep as every other, and so is every model page
     from_operation = model_links(reference.models, f"{OPERATIONS_DIR}/tag/page.md")
     from_model = model_links(reference.models, f"{MODELS_DIR}/page.md")
+    tags = search_tags(reference.operations)
     for op in reference.operations:
-        out[operation_path(op)] = render_operation(op, from_operation)
+        out[operation_path(op)] = render_operation(op, from_operation, tags[op.operation_id])
     for model in reference.models:
         out[model_path(model)] = render_model(model, from_model, returned_by.get(model.name, ()))
     for tag_module, operations in tags_of(reference).items():

@@ -137,8 +137,11 @@ def summary(
     guide: list[tuple[str, str]],
     layer: dict[str, tuple[str, str]],
     tags: list[tuple[str, str]],
+    operations: dict[str, list[tuple[str, str]]] | None = None,
 ) -> str:
-    """The navigation in mkdocs-literate-nav's Markdown list syntax."""
+    """The navigation in mkdocs-literate-nav's Markdown list syntax. ``operations`` gives each
+    tag's operation pages (title, path) under it, so that the navigation marks the one shown
+    (mkdocs.yml's ``navigation.prune`` keeps only the open group's in each page)."""
     lines = [_nav_line(0, title, path) for title, path in START_PAGES]
     lines.append(_nav_line(0, "Getting started"))
     lines += [_nav_line(1, title, path) for title, path in GETTING_STARTED]
@@ -152,7 +155,9 @@ def summary(
         if path != "reference/carecloud_async/index.md"
     ]
     lines.append(_nav_line(1, "carecloud_api: operations", f"{docs_reference.OPERATIONS_DIR}/index.md"))
-    lines += [_nav_line(2, title, f"{docs_reference.OPERATIONS_DIR}/{tag}/index.md") for tag, title in tags]
+    for tag, title in tags:
+        lines.append(_nav_line(2, title, f"{docs_reference.OPERATIONS_DIR}/{tag}/index.md"))
+        lines += [_nav_line(3, op_title, path) for op_title, path in (operations or {}).get(tag, [])]
     # a section of its own: a page index.md directly under "Reference" would become the Reference
     # section's own page (Material's navigation.indexes)
     lines.append(_nav_line(1, "carecloud_api: models"))
@@ -168,8 +173,16 @@ def site_pages(docs: Path = DOCS, root: Path = ROOT) -> dict[str, str]:
     layer = layer_pages()
     for path, (title, directive) in layer.items():
         out[path] = f"# {title}\n\n{directive}"
-    tags = [(tag, reference.tag_titles[tag]) for tag in docs_reference.tags_of(reference)]
-    out["SUMMARY.md"] = summary(guide_pages(docs), layer, tags)
+    by_tag = docs_reference.tags_of(reference)
+    tags = [(tag, reference.tag_titles[tag]) for tag in by_tag]
+    operations = {
+        tag: [
+            (f"{op.method} {op.path}", docs_reference.operation_path(op))
+            for op in sorted(ops, key=lambda o: (o.path, o.method))
+        ]
+        for tag, ops in by_tag.items()
+    }
+    out["SUMMARY.md"] = summary(guide_pages(docs), layer, tags, operations)
     out["changelog.md"] = (root / "CHANGELOG.md").read_text(encoding="utf-8")
     return out
 
@@ -183,8 +196,16 @@ def write(pages: dict[str, str], opener: Callable[[str, str], object]) -> None:
 
 def main() -> None:
     import mkdocs_gen_files
+    from mkdocs.structure.files import InclusionLevel
+    from mkdocs_gen_files.editor import FilesEditor
 
     write(site_pages(), mkdocs_gen_files.open)
+    # SUMMARY.md is literate-nav's input, not a page: not built, not searchable (literate-nav
+    # reads it all the same). mkdocs.yml's exclude_docs cannot say so: literate-nav marks the
+    # file "not in nav" before mkdocs applies it to generated files.
+    nav_file = FilesEditor.current().files.get_file_from_path("SUMMARY.md")
+    if nav_file is not None:
+        nav_file.inclusion = InclusionLevel.EXCLUDED
 
 
 if __name__ in {"__main__", "<run_path>"}:

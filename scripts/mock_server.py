@@ -1,6 +1,6 @@
 """Prism, the spec-driven stand-in for a real CareCloud project (contract tests, ``make mock``).
 
-    python -m scripts.mock_server [--port N]    # serves until Ctrl-C, prints both base URLs last
+    python -m scripts.mock_server [--port N]    # serves until Ctrl-C, prints CARECLOUD_* lines last
     make mock [PORT=N]                          # the same
 
     with running() as prism:                     # tests/conftest.py wraps this in a fixture
@@ -154,6 +154,25 @@ class PrismServer:
     def base_url(self, interface: str) -> str:
         """The base URL of ``"enterprise"`` or ``"customer"``, as a real project would have it."""
         return self.root_url + api_prefix(interface)
+
+    def environment(self, interface: str) -> dict[str, str]:
+        """``CARECLOUD_*`` variables with which ``CareCloud.from_env()`` and the ``carecloud``
+        command use this mock's ``"enterprise"`` or ``"customer"`` API. The project URL is the
+        origin: the client adds ``/webservice/rest-api/...`` itself (and refuses a URL that holds
+        it). Prism accepts any login, password and ids; these are the demo's."""
+        if interface == "enterprise":
+            return {
+                "CARECLOUD_PROJECT_URL": self.root_url,
+                "CARECLOUD_USER_EXTERNAL_APPLICATION_ID": "89d1a6111b3fb6e74665d948",
+                "CARECLOUD_LOGIN": "demo@example.com",
+                "CARECLOUD_PASSWORD": "demo-password",
+            }
+        return {
+            "CARECLOUD_PROJECT_URL": self.root_url,
+            "CARECLOUD_INTERFACE": "customer",
+            "CARECLOUD_EXTERNAL_APPLICATION_ID": "82de12eb8b138791e678fd11c3",
+            "CARECLOUD_DEVICE_ID": "mock-device",
+        }
 
     def output(self, lines: int = 40) -> str:
         """The last lines Prism wrote, for error messages."""
@@ -368,9 +387,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(f"Prism is serving the CareCloud spec ({server.spec}) on {HOST}:{server.port}", flush=True)
         print(f"Its log, a line per request: {server.log}", flush=True)
-        print("Ctrl-C to stop. Base URLs:", flush=True)
-        print(f"  enterprise: {server.enterprise_url}", flush=True)
-        print(f"  customer:   {server.customer_url}", flush=True)
+        print(f"Base URLs (curl): {server.enterprise_url}, {server.customer_url}", flush=True)
+        print("Ctrl-C to stop. To use it from another shell (CareCloud.from_env(), `carecloud`):", flush=True)
+        for interface in ("enterprise", "customer"):
+            variables = " ".join(f"{name}={value}" for name, value in server.environment(interface).items())
+            print(f"{interface.capitalize()} API:\n  export {variables}", flush=True)
         code = server.process.wait()
         print(f"error: Prism exited with status {code}; its output:\n{server.output()}", file=sys.stderr)
         return 1

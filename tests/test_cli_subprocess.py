@@ -111,13 +111,33 @@ async def test_call_prints_the_same_answer_the_library_gets(prism: mock_server.P
     assert PRISM_TOKEN not in result.stdout + result.stderr + by_path.stderr
 
 
+def test_the_mocks_expired_valid_to_is_no_warning_on_every_command(
+    prism: mock_server.PrismServer, tmp_path: Path
+) -> None:
+    """Prism's login example expired in 2019: the client uses the token until a 401 and says so
+    at INFO (shown with -v), not as a WARNING in front of every command's output (and in the
+    middle of an export's progress bar)."""
+    env = settings(prism.root_url)
+    result = carecloud("call", "getCustomers", "-p", "count=1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    code, shown = on_a_terminal(["export", "getCustomers", "--out", str(tmp_path / "c.jsonl")], env)
+    assert code == 0, shown
+    assert "WARNING" not in shown
+    assert "valid_to" not in shown
+    verbose = carecloud("-v", "call", "getCustomers", "-p", "count=1", env=env)
+    assert verbose.returncode == 0, verbose.stderr
+    said = [line for line in verbose.stderr.splitlines() if "valid_to" in line]
+    assert len(said) == 1, verbose.stderr
+    assert said[0].startswith("INFO carecloud_async._auth: the login answer's valid_to ('2019-01-04 10:31:56')")
+
+
 def test_a_request_the_server_refuses_is_one_message_with_status_and_exit_6(prism: mock_server.PrismServer) -> None:
     # count=0 passes our type check (an int) but not the spec's minimum: Prism answers 400.
     result = carecloud("call", "getCustomers", "-p", "count=0", env=settings(prism.root_url))
     assert result.returncode == 6, result.stderr
     assert result.stdout == ""
-    # Prism's 2019 valid_to is logged as a warning first; then one line: the error.
-    (message,) = [line for line in result.stderr.splitlines() if not line.startswith("WARNING carecloud_async")]
+    (message,) = result.stderr.splitlines()  # one line: the error
     assert message.startswith("BadRequest: 400 Error title on GET http://127.0.0.1")  # the spec example
     assert "invalid params: " in message
     no_traceback(result)
@@ -279,7 +299,9 @@ def test_spec_diff_prints_the_report_make_update_spec_writes() -> None:
     assert "Compared as published" not in result.stdout  # a checkout normalises like the pipeline
 
 
-def on_a_terminal(args: list[str], env: dict[str, str], *, stdout_too: bool = False) -> tuple[int, str]:
+def on_a_terminal(
+    args: list[str], env: dict[str, str], *, stdout_too: bool = False, columns: int = 120
+) -> tuple[int, str]:
     """Run the console script with stderr (and stdout) on a pseudo-terminal: (exit code, what it showed)."""
     import pty
 
@@ -287,7 +309,7 @@ def on_a_terminal(args: list[str], env: dict[str, str], *, stdout_too: bool = Fa
     try:
         process = subprocess.Popen(  # noqa: S603 (our own console script)
             [str(CARECLOUD), *args],
-            env={**env, "COLUMNS": "120", "TERM": "xterm"},
+            env={**env, "COLUMNS": str(columns), "TERM": "xterm"},
             stdout=terminal if stdout_too else subprocess.DEVNULL,
             stderr=terminal,
         )
@@ -395,3 +417,141 @@ def test_outbox_run_sends_what_is_submitted_until_sigterm(tmp_path: Path) -> Non
     assert sender.returncode == 0, err
     assert f"sending from {db} (concurrency 2)" in err
     assert out == "pending 0, sending 0, sent 3, manual 0, discarded 0\n"
+
+
+# --------------------------------------------------------------------------- first-hour papercuts (issue 26)
+
+
+def test_ops_with_an_exact_operation_id_or_module_shows_that_operation_only() -> None:
+    env = settings("http://127.0.0.1:9")
+    for name in ("getCustomers", "getcustomers", "get_customers"):
+        result = carecloud("ops", name, "--params", env=env)
+        assert result.returncode == 0, result.stderr
+        operations = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+        assert len(operations) == 1, result.stdout
+        assert operations[0].split()[:3] == ["GET", "/customers", "getCustomers"]
+    several = carecloud("ops", "getSubCustomer", env=env)  # a part of several ids: still a search
+    assert len(several.stdout.splitlines()) > 1
+
+
+def test_ops_shows_the_python_module_to_import() -> None:
+    env = settings("http://127.0.0.1:9")
+    result = carecloud("ops", "getCustomers", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "carecloud_api.api.customers.get_customers" in result.stdout
+    entry = json.loads(carecloud("ops", "getCustomers", "--json", env=env).stdout)
+    assert entry["module"] == "carecloud_api.api.customers.get_customers"
+
+
+def test_ops_into_a_reader_that_leaves_early_exits_0_without_a_message() -> None:
+    process = subprocess.Popen(  # noqa: S603 (our own console script)
+        [str(CARECLOUD), "ops", "--params"],  # about 140 kB: more than a pipe holds
+        env=settings("http://127.0.0.1:9"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()  # `carecloud ops --params | head -1`
+    process.stdout.close()
+    error = process.stderr.read().decode()
+    code = process.wait(timeout=60)
+    assert first.startswith(b"GET")
+    assert code == 0, error
+    assert error == ""
+
+
+@pytest.mark.parametrize("command", [["call", "getCustomers"], ["export", "getCustomers", "--out", "x.jsonl"]])
+def test_a_parameter_without_p_says_to_use_p(command: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(  # noqa: S603 (our own console script)
+        [str(CARECLOUD), *command, "email=jane@example.com"],
+        env=settings("http://127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "-p email=jane@example.com" in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "x.jsonl").exists()
+    no_traceback(result)
+
+
+def test_a_missing_password_suggests_only_the_variable_that_supplies_it() -> None:
+    env = settings("http://127.0.0.1:9")
+    env.pop("CARECLOUD_PASSWORD")
+    result = carecloud("call", "getCustomers", env=env)
+    assert result.returncode == 3
+    assert "missing CARECLOUD_PASSWORD" in result.stderr
+    assert "--" not in result.stderr  # no option supplies a password
+    assert "set CARECLOUD_PASSWORD" in result.stderr
+    env.pop("CARECLOUD_LOGIN")
+    env["CARECLOUD_INTERFACE"] = "enterprise"
+    result = carecloud("call", "getCustomers", env=env)
+    assert "missing CARECLOUD_LOGIN, CARECLOUD_PASSWORD" in result.stderr
+    assert "(or pass --login)" in result.stderr
+    assert "--interface" not in result.stderr
+
+
+#: A long bill id (a POS's own numbering) and a CareCloud store id: `outbox retry` and `discard` need them whole.
+LONG_BILL_ID = "POS1-20261129-0000042"
+STORE_ID = "8ea2591121e636086a4a9c0992"
+
+
+def outbox_with_long_ids(db: Path, bill_id: str = LONG_BILL_ID) -> None:
+    """A purchase with ``bill_id`` at STORE_ID refused as invalid (manual, with an error), and one pending."""
+    import asyncio
+
+    from outbox_files import stand_in_server
+
+    from carecloud_async.outbox import Outbox, Schedule
+    from scripts.purchase_server import sample_purchase
+
+    async def fill(server: Any) -> None:
+        cc = CareCloud.enterprise(
+            server.root_url,
+            user_external_application_id="app",
+            login="pos",
+            password="pw",
+            retry=RetryPolicy.disabled(),
+        )
+        server.invalid_bills.add(bill_id)
+        async with cc, Outbox(db, schedule=Schedule(max_attempts=2, retry_delay=0)) as outbox:
+            await outbox.submit(sample_purchase(bill_id, store_id=STORE_ID, cashdesk_number=12))
+            await outbox.send_due(cc)
+            await outbox.submit(sample_purchase(bill_id + "-B", store_id=STORE_ID, cashdesk_number=3))
+
+    with stand_in_server() as server:
+        asyncio.run(fill(server))
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_outbox_list_on_a_terminal_never_cuts_bill_or_store_ids(columns: int, tmp_path: Path) -> None:
+    db = tmp_path / "outbox.sqlite3"
+    outbox_with_long_ids(db)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
+    code, shown = on_a_terminal(["outbox", "list", "--db", str(db)], env, stdout_too=True, columns=columns)
+    assert code == 0, shown
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown.splitlines()]
+    assert "manual" in shown
+    assert "Unknown" in shown  # the error column is there, folded
+    for bill_id in (LONG_BILL_ID, LONG_BILL_ID + "-B"):
+        assert any(bill_id in line.split() for line in lines), shown
+    assert sum(STORE_ID in line.split() for line in lines) == 2, shown
+    assert "…" not in shown
+    table = lines[: lines.index("")]
+    assert all(len(line) <= columns for line in table), shown
+
+
+def test_outbox_list_in_a_pipe_never_cuts_a_bill_id(tmp_path: Path) -> None:
+    bill_id = "shop-eu-west-1/orders/2026/11/29/0d9f6c1e-5b7a-4c1e-9f3e-6a2b8c4d7e10"  # 70 characters
+    db = tmp_path / "outbox.sqlite3"
+    outbox_with_long_ids(db, bill_id)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
+    piped = carecloud("outbox", "list", "--db", str(db), env=env)
+    assert piped.returncode == 0, piped.stderr
+    rows = [line.split() for line in piped.stdout.splitlines()[2:4]]
+    assert [row[0] for row in rows] == [bill_id, bill_id + "-B"]
+    assert [row[1] for row in rows] == [STORE_ID, STORE_ID]

@@ -159,3 +159,71 @@ def test_layer_reference_page(page: Page, base_url: str) -> None:
     expect(article.locator('[id="carecloud_async._client.CareCloud"]')).to_be_attached()
     expect(article).to_contain_text("paginate")
     screenshot(page, "layer")
+
+
+# --------------------------------------------------------------------------- first hour (issue 26)
+
+
+def search_for(page: Page, base_url: str, query: str) -> None:
+    page.goto(f"{base_url}/")
+    page.locator("label.md-search__icon, .md-search__input").first.click()
+    page.locator("input.md-search__input").fill(query)
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("GET /customers", "GET /customers"),  # method and path
+        ("getCustomers", "GET /customers"),  # operationId: not getCustomerSources, not a model
+        ("get_customers", "GET /customers"),  # the Python module
+        ("Get all customers", "GET /customers"),  # the summary
+        ("getCustomer", "GET /customers/{customer_id}"),
+        ("GET /customers/{customer_id}", "GET /customers/{customer_id}"),
+        ("send-purchase", "POST /purchases/actions/send-purchase"),
+        ("POST /purchases/actions/send-purchase", "POST /purchases/actions/send-purchase"),
+        ("postPurchaseSend", "POST /purchases/actions/send-purchase"),
+        ("GET /vouchers", "GET /vouchers"),
+    ],
+)
+def test_search_puts_the_operations_page_first(page: Page, base_url: str, query: str, title: str) -> None:
+    search_for(page, base_url, query)
+    first = page.locator(".md-search-result__item").first.locator("h1")
+    expect(first).to_have_text(re.compile(rf"^\s*{re.escape(title)}\s*$"), timeout=10_000)
+
+
+def test_the_navigation_marks_the_operation_page_shown(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/reference/operations/vouchers/get_vouchers/")
+    active = page.locator("nav.md-nav--primary a.md-nav__link--active")
+    expect(active).to_have_count(1)
+    expect(active).to_have_text(re.compile(r"^\s*GET /vouchers\s*$"))
+
+
+def test_the_navigation_file_is_no_page(page: Page, base_url: str) -> None:
+    assert page.request.get(f"{base_url}/SUMMARY/").status == 404
+    index = page.request.get(f"{base_url}/search/search_index.json").json()
+    assert not [doc["location"] for doc in index["docs"] if "SUMMARY" in doc["location"]]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "reference/operations/customers_actions/post_customers_verify_auth_token/",
+        "reference/operations/purchases/post_purchase_send/",
+        "reference/carecloud_async/client/",
+        "guide/cli/",
+    ],
+)
+def test_no_code_runs_out_of_the_content_column(page: Page, base_url: str, path: str) -> None:
+    page.goto(f"{base_url}/{path}")
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll("article pre, article pre > code")]
+            .filter(element => element.scrollWidth > element.clientWidth + 1)
+            .map(element => element.textContent.slice(0, 80))"""
+    )
+    assert cut == [], cut
+
+
+def test_the_operation_table_has_a_header(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/reference/operations/vouchers/get_vouchers/")
+    header = page.locator("article table").first.locator("thead th")
+    expect(header).to_have_text(["Property", "Value"])

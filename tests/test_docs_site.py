@@ -76,7 +76,9 @@ def test_operation_pages_show_method_path_interface_parameters_success_and_error
     for path, text in pages.items():
         if not path.startswith(docs_reference.OPERATIONS_DIR) or path.endswith("index.md"):
             continue
-        assert re.match(r"# (GET|POST|PUT|DELETE) /", text), path
+        front, body = re.fullmatch(r"---\n(.*?)\n---\n\n(.*)", text, re.DOTALL).groups()  # type: ignore[union-attr]
+        assert yaml.safe_load(front)["tags"], path  # the search keys (docs_reference.search_tags)
+        assert re.match(r"# (GET|POST|PUT|DELETE) /", body), path
         for part in ("| Method |", "| Path |", "| Interface |", "## Parameters", "## Success", "## Errors"):
             assert part in text, f"{path}: {part}"
 
@@ -358,3 +360,27 @@ def test_the_docs_examples_are_the_readmes_tested_ones(page: str) -> None:
     assert examples
     for code in examples:
         assert code in readme, f"{page}: an example that is not the README's:\n{code}"
+
+
+def test_the_install_instructions_work_before_the_first_release() -> None:
+    """`pip install carecloud-async` fails until the first release is on PyPI: a page whose
+    commands install from PyPI also says how to install from a checkout and from the wheel
+    `make dist` builds (a file pattern that matches that wheel's name)."""
+    import fnmatch
+
+    from carecloud_async import __version__
+
+    wheel = f"dist/carecloud_async-{__version__}-py3-none-any.whl"  # setuptools' name for `make dist`'s wheel
+    blocks = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
+    checked = 0
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        commands = "\n".join(blocks.findall(page.read_text(encoding="utf-8")))
+        if not re.search(r"^pip install carecloud-async\b", commands, re.MULTILINE):
+            continue
+        checked += 1
+        name = page.relative_to(ROOT)
+        assert re.search(r"^pip install ['\"]?\.", commands, re.MULTILINE), f"{name}: no install from a checkout"
+        assert re.search(r"^make dist\b", commands, re.MULTILINE), f"{name}: no `make dist`"
+        patterns = re.findall(r"^pip install (dist/\S+\.whl)", commands, re.MULTILINE)
+        assert any(fnmatch.fnmatch(wheel, pattern) for pattern in patterns), f"{name}: no wheel matching {wheel}"
+    assert checked >= 1  # the home page's install section

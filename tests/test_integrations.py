@@ -388,3 +388,46 @@ async def test_aiohttp_app_against_prism(prism: mock_server.PrismServer) -> None
 
         await check_against_prism(get)
     assert factory.only.closed
+
+
+# ---------------------------------------------------------------- the examples' logging
+
+#: Run in a fresh interpreter (logging is configured once per process): the aiohttp example's own
+#: logging set-up, then a customer search by e-mail through the app and one CareCloud failure.
+EXAMPLE_LOGGING = """
+import asyncio, httpx
+from aiohttp.test_utils import TestClient, TestServer
+from carecloud_async import CareCloud, RetryPolicy
+from examples import aiohttp_app
+
+def carecloud(request):
+    if request.url.path.endswith("/users/actions/login"):
+        return httpx.Response(200, json={"data": {"bearer_token": "t", "valid_to": "2099-01-01 00:00:00"}})
+    if request.url.params.get("email") == "fail@example.com":
+        return httpx.Response(500, json={"error": {"title": "Internal error"}})
+    customer = {"customer_id": "c1", "personal_information": {"language_id": "en", "email": "jane@example.com"}}
+    return httpx.Response(200, json={"data": {"customers": [customer], "total_items": 1}})
+
+def factory():
+    return CareCloud.enterprise("demo.example.com", user_external_application_id="app-1", login="pos",
+                                password="pw", retry=RetryPolicy.disabled(), transport=httpx.MockTransport(carecloud))
+
+async def main():
+    async with TestClient(TestServer(aiohttp_app.create_app(factory))) as client:
+        assert (await client.get("/customers", params={"email": "jane@example.com"})).status == 200
+        assert (await client.get("/customers", params={"email": "fail@example.com"})).status == 502
+
+aiohttp_app.setup_logging()
+asyncio.run(main())
+"""
+
+
+def test_the_aiohttp_example_logs_no_customer_e_mail() -> None:
+    result = subprocess.run(  # noqa: S603 (our own interpreter, fixed argv)
+        [sys.executable, "-c", EXAMPLE_LOGGING], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CareCloud failed on GET /customers" in result.stderr  # the example's own WARNING is shown
+    for email in ("jane@example.com", "jane%40example.com", "fail@example.com", "fail%40example.com"):
+        assert email not in result.stderr, result.stderr
+        assert email not in result.stdout, result.stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Coroutine
@@ -27,6 +28,7 @@ from ._export import FORMATS, ListExport
 from ._operations import kind_of, parameters_of, search_operations
 from ._outbox_app import outbox_app
 from ._running import err as _err
+from ._running import reader_left, silence_stdout
 from ._running import reported_errors as _reported_errors
 from ._running import run_reported as _run
 from ._running import with_client as _with_client
@@ -158,10 +160,29 @@ def _pretty(option: bool | None) -> bool:
     return sys.stdout.isatty() if option is None else option
 
 
+#: `call` and `export` accept stray arguments (in ctx.args) so that `carecloud call getCustomers
+#: email=x` can say to use -p, rather than click's bare "unexpected extra argument".
+_STRAY_ARGUMENTS = {"allow_extra_args": True}
+
+
+def _refuse_extra(command: str, operation: str, extra: list[str]) -> None:
+    """Exit 2 with a hint when parameters were given without -p (or other stray arguments)."""
+    if not extra:
+        return
+    given = " ".join(shlex.quote(text) for text in extra)
+    if all("=" in text for text in extra):
+        fixed = " ".join(f"-p {shlex.quote(text)}" for text in extra)
+        hint = f"parameters are options: carecloud {command} {shlex.quote(operation)} {fixed}"
+    else:
+        hint = f"carecloud {command} takes one OPERATION; parameters go in -p name=value"
+    _err.print(f"unexpected argument(s) {given}: {hint}", markup=False)
+    raise typer.Exit(BAD_INPUT)
+
+
 # --------------------------------------------------------------------------- ops and call
 
 
-@app.command(short_help="Search the 322 operations (method, path, API, kind).")
+@app.command(short_help="Search the 322 operations (method, path, API, kind, Python module).")
 def ops(
     filter_: Annotated[
         list[str] | None,
@@ -174,7 +195,12 @@ def ops(
     params: Annotated[bool, typer.Option("--params", "-p", help="Also show each operation's parameters.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per operation.")] = False,
 ) -> None:
-    """List the operations of the API (322), searchable: `carecloud ops customer points --kind list`."""
+    """List the operations of the API (322), searchable: `carecloud ops customer points --kind list`.
+
+    Each line: method, path, operationId, APIs, kind and the generated module to import
+    (`from carecloud_api.api.customers import get_customers`). An exact operationId or module
+    name shows that operation only: `carecloud ops getCustomers --params`.
+    """
     with _reported_errors():
         found = search_operations(" ".join(filter_ or []), interface=interface, kind=kind)
         for op in found:
@@ -187,6 +213,7 @@ def ops(
                     "interfaces": list(op.interfaces),
                     "kind": kind_of(op),
                     "tag": op.tag,
+                    "module": op.module,
                 }
                 if params:
                     entry["parameters"] = [
@@ -194,7 +221,7 @@ def ops(
                     ]
                 typer.echo(json.dumps(entry))
                 continue
-            typer.echo(f"{op.method:<6} {op.path:<60} {op.operation_id:<44} {apis:<19} {kind_of(op)}")
+            typer.echo(f"{op.method:<6} {op.path:<60} {op.operation_id:<44} {apis:<19} {kind_of(op):<6} {op.module}")
             if params:
                 for p in parameters_of(op):
                     where = "body" if p.is_body else ("path" if p.positional else "query")
@@ -207,7 +234,7 @@ def ops(
             _err.print(f"{len(found)} operations", markup=False)
 
 
-@app.command(short_help="Call any operation; print its answer as JSON.")
+@app.command(short_help="Call any operation; print its answer as JSON.", context_settings=_STRAY_ARGUMENTS)
 def call(
     ctx: typer.Context,
     operation: Annotated[
@@ -243,6 +270,7 @@ def call(
       carecloud call "GET /customers/8ea2591121e636086a4a9c0992"
       carecloud call postCustomerVerifyCredentials --body @credentials.json
     """
+    _refuse_extra("call", operation, ctx.args)
     with _reported_errors():
         function, args, kwargs = prepare_call(operation, param or [], body)  # bad input before any setting
     answer = _run(_with_client(ctx, lambda cc: cc.call(function, *args, **kwargs)))
@@ -286,7 +314,7 @@ class _Bar:
             self._progress.stop()
 
 
-@app.command(short_help="Write a whole list to a JSON Lines or CSV file.")
+@app.command(short_help="Write a whole list to a JSON Lines or CSV file.", context_settings=_STRAY_ARGUMENTS)
 def export(  # noqa: PLR0917 (typer passes every option by keyword)
     ctx: typer.Context,
     operation: Annotated[
@@ -323,6 +351,7 @@ def export(  # noqa: PLR0917 (typer passes every option by keyword)
       carecloud export getPurchases --out purchases.jsonl -p store_id=81eaeea13b8984a169c490a325
       carecloud export getCustomers --out customers.csv --resume
     """
+    _refuse_extra("export", operation, ctx.args)
     with _reported_errors():
         job = ListExport(
             operation,
@@ -406,9 +435,12 @@ def main() -> None:
     """The console script's entry point."""
     try:
         app()
-    except BrokenPipeError:
-        # `carecloud ops | head`: the reader left; not an error of ours. Silence the final flush.
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+    except SystemExit as exit_:
+        # `carecloud call ... | head`: typer turns a broken pipe outside our commands' error
+        # reporting into exit 1 (and wraps stdout to pacify its flush); the reader left, which
+        # is not an error of ours.
+        pacified = type(sys.stdout).__name__.endswith("PacifyFlushWrapper")
+        if exit_.code == 1 and pacified and reader_left():
+            silence_stdout()
+            sys.exit(0)
+        raise

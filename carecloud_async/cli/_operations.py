@@ -124,16 +124,24 @@ def search_operations(
     ``text`` (case-insensitive), optionally only those of one ``interface`` (``enterprise`` or
     ``customer``) or one ``kind`` (``list``, ``action``, ``call``).
 
+    A ``text`` that is exactly one operation's operationId or module name (any case) finds that
+    operation only, not every operation whose name contains it:
+
     >>> len(search_operations(kind="list"))
     111
+    >>> len(search_operations("getCustomers")), search_operations("getCustomers")[0].path
+    (1, '/customers')
+    >>> len(search_operations("getSubCustomer")) > 1
+    True
     """
     if interface not in (None, "enterprise", "customer"):
         raise RequestValidationError(f"interface must be 'enterprise' or 'customer', not {interface!r}")
     if kind not in (None, "list", "action", "call"):
         raise RequestValidationError(f"kind must be 'list', 'action' or 'call', not {kind!r}")
     words = text.lower().split()
+    exact = [op for op in operations() if words in ([op.operation_id.lower()], [op.module.rsplit(".", 1)[-1]])]
     found = []
-    for op in operations():
+    for op in exact or operations():
         haystack = f"{op.operation_id} {op.method} {op.path} {op.tag} {op.module.rsplit('.', 1)[-1]}".lower()
         if not all(word in haystack for word in words):
             continue

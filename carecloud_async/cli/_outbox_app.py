@@ -75,9 +75,49 @@ def _with_outbox(db: str | None, dsn: str | None, work: Callable[[Outbox], Await
     return run_reported(opened())
 
 
+#: Narrowest width of each column of the rich table (the ids' columns: their longest id). The ids
+#: never fold or shrink (`retry` and `discard` need them whole); the other columns fold, and the
+#: ones at the end of _GIVE_WAY are left out while the table is still wider than the terminal.
+_MIN_WIDTHS = {"state": 9, "tries": 5, "next attempt": 10, "purchase_id": 11, "last error / reason": 12}
+_GIVE_WAY = ("tries", "next attempt", "purchase_id")
+
+
+def _rich_table(records: Sequence[OutboxRecord], rows: Sequence[tuple[str, ...]], width: int) -> Table:
+    from ..outbox import TABLE_COLUMNS
+
+    store_width = max(len(record.store_id) for record in records)
+    minimum = {
+        TABLE_COLUMNS[0]: max(len(TABLE_COLUMNS[0]), *(len(row[0]) for row in rows)),
+        TABLE_COLUMNS[1]: max(len(TABLE_COLUMNS[1]), store_width),  # " / desk" may go to a second line
+        **_MIN_WIDTHS,
+    }
+    # Columns empty in every row say nothing (purchase_id while none is sent): left out.
+    shown = [i for i, title in enumerate(TABLE_COLUMNS) if i < 2 or any(row[i] for row in rows)]
+    for title in reversed(_GIVE_WAY):
+        # Each column costs its width, a space of padding either side and a separator.
+        if sum(minimum[TABLE_COLUMNS[i]] + 3 for i in shown) - 3 <= width:
+            break
+        shown = [i for i in shown if TABLE_COLUMNS[i] != title]
+    natural = sum(max(len(TABLE_COLUMNS[i]), *(len(row[i]) for row in rows)) + 3 for i in shown) - 3
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for i in shown:
+        title = TABLE_COLUMNS[i]
+        if i == 0:  # no_wrap: rich never narrows it below its longest id
+            table.add_column(title, no_wrap=True, min_width=minimum[title])
+        elif i == 1:  # too narrow for "store / desk" on one line: the store id's width, the desk below
+            table.add_column(title, overflow="fold", width=minimum[title] if natural > width else None)
+        else:
+            table.add_column(title, no_wrap=title in ("state", "tries"), overflow="fold")
+    for row in rows:
+        cells = [Text(row[i]) for i in shown]  # Text: a "[...]" in an error message is not markup
+        cells[shown.index(2)].stylize(_STATE_STYLES.get(row[2], ""))
+        table.add_row(*cells)
+    return table
+
+
 def _print_records(records: Sequence[OutboxRecord], *, width: int = 60) -> None:
     """The records as a rich table on a terminal, as :func:`render_table`'s text otherwise."""
-    from ..outbox import TABLE_COLUMNS, render_table, table_rows
+    from ..outbox import render_table, table_rows
 
     if not sys.stdout.isatty():
         typer.echo(render_table(records, width=width))
@@ -86,15 +126,7 @@ def _print_records(records: Sequence[OutboxRecord], *, width: int = 60) -> None:
     if not records:
         console.print("(no purchases)", markup=False)
         return
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD)
-    for title in TABLE_COLUMNS[:-1]:
-        table.add_column(title, no_wrap=title in ("state", "tries"))
-    table.add_column(TABLE_COLUMNS[-1], min_width=24, overflow="fold")  # the error / reason wraps on a narrow terminal
-    for row in table_rows(records):
-        cells = [Text(cell) for cell in row]  # Text: a "[...]" in an error message is not markup
-        cells[2].stylize(_STATE_STYLES.get(row[2], ""))
-        table.add_row(*cells)
-    console.print(table)
+    console.print(_rich_table(records, table_rows(records), console.width))
 
 
 @outbox_app.command("list", short_help="Purchases as a table (default: those not sent).")

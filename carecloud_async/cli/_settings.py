@@ -17,6 +17,7 @@ per process would invalidate the one before it (and the device's own).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -82,8 +83,14 @@ def client_from_settings(
 
 
 def _with_option_hint(message: str) -> str:
-    options = [f"--{option.replace('_', '-')}" for option, variable in OPTION_VARIABLES.items() if variable in message]
+    """``message`` with the options that supply what it says is missing: the variables named before
+    its explanation in parentheses (which names others, such as the one that selects the API)."""
+    missing = set(re.findall(r"CARECLOUD_[A-Z_]+", message.partition(" (")[0]))
+    options = [f"--{option.replace('_', '-')}" for option, variable in OPTION_VARIABLES.items() if variable in missing]
     text = f"{message} (or pass {', '.join(options)})" if options else message
-    if "CARECLOUD_PASSWORD" in message:
-        text += "; the password is read from CARECLOUD_PASSWORD only (a command line is visible to other users)"
+    if "CARECLOUD_PASSWORD" in missing:
+        text += (
+            "; set CARECLOUD_PASSWORD in the environment: the password is read from there only "
+            "(a command line is visible to other users)"
+        )
     return text

@@ -14,6 +14,8 @@ __all__ = ["TABLE_COLUMNS", "render_counts", "render_table", "table_rows"]
 
 #: The column titles of :func:`render_table` (and of the rich table ``carecloud outbox`` draws).
 TABLE_COLUMNS = ("bill_id", "store / desk", "state", "tries", "next attempt", "purchase_id", "last error / reason")
+#: The first columns hold ids, never cut.
+_ID_COLUMNS = 2
 
 
 def _when(value: float | None) -> str:
@@ -54,7 +56,8 @@ def table_rows(records: Sequence[OutboxRecord]) -> list[tuple[str, ...]]:
 
 
 def render_table(records: Sequence[OutboxRecord], *, width: int = 60) -> str:
-    """Records as an aligned table, one line each (long cells cut at ``width`` characters).
+    """Records as an aligned table, one line each (long cells cut at ``width`` characters, except
+    the bill id and the store: ``retry`` and ``discard`` need them whole).
 
     >>> print(render_table([]))
     (no purchases)
@@ -62,7 +65,10 @@ def render_table(records: Sequence[OutboxRecord], *, width: int = 60) -> str:
     if not records:
         return "(no purchases)"
     rows = [TABLE_COLUMNS, *table_rows(records)]
-    rows = [tuple(cell if len(cell) <= width else cell[: width - 1] + "…" for cell in row) for row in rows]
+    rows = [
+        tuple(cell if len(cell) <= width or i < _ID_COLUMNS else cell[: width - 1] + "…" for i, cell in enumerate(row))
+        for row in rows
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
