@@ -61,6 +61,7 @@ from ._logging import configure_logging_from_env
 from ._operations import bind_arguments, call_target, check_interface, network_errors, send_operation
 from ._ratelimit import LocalRateBudget, RateBudget
 from ._raw_responses import RawResponse, capturing_response, record_response
+from ._resource_base import Resource
 from ._resources import CustomerResources, EnterpriseResources
 from ._retry import RetryPolicy
 from ._stack import build_stack
@@ -499,7 +500,9 @@ class CareCloud:
             )
         )
         view = copy.copy(self)
-        view.__dict__.pop("actions", None)  # bound to this object's call: the view makes its own
+        # Bound to this object (cc.actions, the resource tree's groups): the view makes its own.
+        for name in [name for name, value in view.__dict__.items() if name == "actions" or isinstance(value, Resource)]:
+            del view.__dict__[name]
         view._options = options
         view._set_options = options if options else None
         return view

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar
 
 import httpx
+from carecloud_api.types import UNSET
 
 from ._errors import RequestValidationError
 from ._raw_responses import RawResponse, capturing_response
@@ -100,18 +101,21 @@ class Resource:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
             return _refusal(why, self._client)
 
-    async def _call(self, module: str, args: tuple[Any, ...], kwargs: dict[str, Any], options: CallKeywords) -> Any:
+    async def _call(self, module: str, kwargs: dict[str, Any], options: CallKeywords) -> Any:
+        # Every argument by keyword and the left-out ones dropped: the argument check's fast path.
+        kwargs = {name: value for name, value in kwargs.items() if value is not UNSET}
         client = self._client
         if options:
             kwargs, options = _options_apart(kwargs, options)
             client = client.with_options(**options) if options else client
-        return await client.call(_functions.get(module) or _function(module), *args, **kwargs)
+        return await client.call(_functions.get(module) or _function(module), **kwargs)
 
     def _paginate(
         self, module: str, kwargs: dict[str, Any], options: CallKeywords, /, **pagination: Any
     ) -> Paginator[Any]:
         from ._pagination import Paginator
 
+        kwargs = {name: value for name, value in kwargs.items() if value is not UNSET}
         client = self._client
         if options:
             kwargs, options = _options_apart(kwargs, options)

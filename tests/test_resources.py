@@ -3,6 +3,7 @@ sent through the client's call path with its checks and per-call options."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
@@ -89,7 +90,7 @@ async def walk(
         return "paginator"
 
     monkeypatch.setattr(Resource, "_paginate", paginate)
-    root: Any = object.__new__(root_class)
+    root: Any = type("Root", (root_class,), {})()  # with a __dict__, as the client has
     names: dict[tuple[str, str], str] = {}
 
     async def visit(node: Any, dotted: str) -> None:
@@ -97,7 +98,7 @@ async def walk(
             if name.startswith("_") or name == "raw_response":
                 continue
             attribute = inspect.getattr_static(type(node), name)
-            if isinstance(attribute, property):
+            if isinstance(attribute, (property, functools.cached_property)):
                 child = getattr(node, name)
                 assert isinstance(child, Resource)
                 child._client = recorder

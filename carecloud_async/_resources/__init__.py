@@ -3,12 +3,13 @@
 """The resource tree of a client: ``cc.customers.list(...)``, one class per API.
 
 ``EnterpriseResources`` and ``CustomerResources`` are mixed into ``EnterpriseCareCloud`` and
-``CustomerCareCloud``; each attribute loads its module on first use. See the guide, "The
-resource tree".
+``CustomerCareCloud``; each attribute loads its module on first use and is kept on the client
+(``with_options`` views make their own).
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from .._resource_base import ResourceRoot
@@ -112,574 +113,574 @@ class EnterpriseResources(ResourceRoot):
         "tokens": "/tokens is part of the Customer API only",
     }
 
-    @property
+    @cached_property
     def agreements(self) -> AgreementsResource:
         """``/agreements``: its methods and sub-resources."""
         from .agreements import AgreementsResource
 
         return AgreementsResource(self)
 
-    @property
+    @cached_property
     def audiences(self) -> AudiencesResource:
         """``/audiences``: its methods and sub-resources."""
         from .audiences import AudiencesResource
 
         return AudiencesResource(self)
 
-    @property
+    @cached_property
     def booking_statuses(self) -> BookingStatusesResource:
         """``/booking-statuses``: its methods and sub-resources."""
         from .booking_statuses import BookingStatusesResource
 
         return BookingStatusesResource(self)
 
-    @property
+    @cached_property
     def booking_ticket_properties(self) -> BookingTicketPropertiesResource:
         """``/booking-ticket-properties``: its methods and sub-resources."""
         from .booking_ticket_properties import BookingTicketPropertiesResource
 
         return BookingTicketPropertiesResource(self)
 
-    @property
+    @cached_property
     def booking_tickets(self) -> BookingTicketsResource:
         """``/booking-tickets``: its methods and sub-resources."""
         from .booking_tickets import BookingTicketsResource
 
         return BookingTicketsResource(self)
 
-    @property
+    @cached_property
     def bookings(self) -> BookingsResource:
         """``/bookings``: its methods and sub-resources."""
         from .bookings import BookingsResource
 
         return BookingsResource(self)
 
-    @property
+    @cached_property
     def campaign_products(self) -> CampaignProductsResource:
         """``/campaign-products``: its methods and sub-resources."""
         from .campaign_products import CampaignProductsResource
 
         return CampaignProductsResource(self)
 
-    @property
+    @cached_property
     def campaigns(self) -> CampaignsResource:
         """``/campaigns``: its methods and sub-resources."""
         from .campaigns import CampaignsResource
 
         return CampaignsResource(self)
 
-    @property
+    @cached_property
     def card_types(self) -> CardTypesResource:
         """``/card-types``: its methods and sub-resources."""
         from .card_types import CardTypesResource
 
         return CardTypesResource(self)
 
-    @property
+    @cached_property
     def cards(self) -> EnterpriseCardsResource:
         """``/cards``: its methods and sub-resources."""
         from .cards import EnterpriseCardsResource
 
         return EnterpriseCardsResource(self)
 
-    @property
+    @cached_property
     def communication_channels(self) -> CommunicationChannelsResource:
         """``/communication-channels``: its methods and sub-resources."""
         from .communication_channels import CommunicationChannelsResource
 
         return CommunicationChannelsResource(self)
 
-    @property
+    @cached_property
     def countries(self) -> CountriesResource:
         """``/countries``: its methods and sub-resources."""
         from .countries import CountriesResource
 
         return CountriesResource(self)
 
-    @property
+    @cached_property
     def credit_history(self) -> CreditHistoryResource:
         """``/credit-history``: its methods and sub-resources."""
         from .credit_history import CreditHistoryResource
 
         return CreditHistoryResource(self)
 
-    @property
+    @cached_property
     def credit_types(self) -> CreditTypesResource:
         """``/credit-types``: its methods and sub-resources."""
         from .credit_types import CreditTypesResource
 
         return CreditTypesResource(self)
 
-    @property
+    @cached_property
     def credits(self) -> EnterpriseCreditsResource:
         """``/credits``: its methods and sub-resources."""
         from .credits import EnterpriseCreditsResource
 
         return EnterpriseCreditsResource(self)
 
-    @property
+    @cached_property
     def currencies(self) -> CurrenciesResource:
         """``/currencies``: its methods and sub-resources."""
         from .currencies import CurrenciesResource
 
         return CurrenciesResource(self)
 
-    @property
+    @cached_property
     def customer_address_types(self) -> CustomerAddressTypesResource:
         """``/customer-address-types``: its methods and sub-resources."""
         from .customer_address_types import CustomerAddressTypesResource
 
         return CustomerAddressTypesResource(self)
 
-    @property
+    @cached_property
     def customer_engagement_setups(self) -> CustomerEngagementSetupsResource:
         """``/customer-engagement-setups``: its methods and sub-resources."""
         from .customer_engagement_setups import CustomerEngagementSetupsResource
 
         return CustomerEngagementSetupsResource(self)
 
-    @property
+    @cached_property
     def customer_external_applications(self) -> CustomerExternalApplicationsResource:
         """``/customer-external-applications``: its methods and sub-resources."""
         from .customer_external_applications import CustomerExternalApplicationsResource
 
         return CustomerExternalApplicationsResource(self)
 
-    @property
+    @cached_property
     def customer_properties(self) -> CustomerPropertiesResource:
         """``/customer-properties``: its methods and sub-resources."""
         from .customer_properties import CustomerPropertiesResource
 
         return CustomerPropertiesResource(self)
 
-    @property
+    @cached_property
     def customer_relation_types(self) -> CustomerRelationTypesResource:
         """``/customer-relation-types``: its methods and sub-resources."""
         from .customer_relation_types import CustomerRelationTypesResource
 
         return CustomerRelationTypesResource(self)
 
-    @property
+    @cached_property
     def customer_source_records(self) -> CustomerSourceRecordsResource:
         """``/customer-source-records``: its methods and sub-resources."""
         from .customer_source_records import CustomerSourceRecordsResource
 
         return CustomerSourceRecordsResource(self)
 
-    @property
+    @cached_property
     def customer_sources(self) -> CustomerSourcesResource:
         """``/customer-sources``: its methods and sub-resources."""
         from .customer_sources import CustomerSourcesResource
 
         return CustomerSourcesResource(self)
 
-    @property
+    @cached_property
     def customer_types(self) -> CustomerTypesResource:
         """``/customer-types``: its methods and sub-resources."""
         from .customer_types import CustomerTypesResource
 
         return CustomerTypesResource(self)
 
-    @property
+    @cached_property
     def customers(self) -> EnterpriseCustomersResource:
         """``/customers``: its methods and sub-resources."""
         from .customers import EnterpriseCustomersResource
 
         return EnterpriseCustomersResource(self)
 
-    @property
+    @cached_property
     def entrances(self) -> EntrancesResource:
         """``/entrances``: its methods and sub-resources."""
         from .entrances import EntrancesResource
 
         return EntrancesResource(self)
 
-    @property
+    @cached_property
     def event_groups(self) -> EventGroupsResource:
         """``/event-groups``: its methods and sub-resources."""
         from .event_groups import EventGroupsResource
 
         return EventGroupsResource(self)
 
-    @property
+    @cached_property
     def event_properties(self) -> EventPropertiesResource:
         """``/event-properties``: its methods and sub-resources."""
         from .event_properties import EventPropertiesResource
 
         return EventPropertiesResource(self)
 
-    @property
+    @cached_property
     def event_types(self) -> EventTypesResource:
         """``/event-types``: its methods and sub-resources."""
         from .event_types import EventTypesResource
 
         return EventTypesResource(self)
 
-    @property
+    @cached_property
     def events(self) -> EventsResource:
         """``/events``: its methods and sub-resources."""
         from .events import EventsResource
 
         return EventsResource(self)
 
-    @property
+    @cached_property
     def interests(self) -> InterestsResource:
         """``/interests``: its methods and sub-resources."""
         from .interests import InterestsResource
 
         return InterestsResource(self)
 
-    @property
+    @cached_property
     def languages(self) -> LanguagesResource:
         """``/languages``: its methods and sub-resources."""
         from .languages import LanguagesResource
 
         return LanguagesResource(self)
 
-    @property
+    @cached_property
     def message_templates(self) -> MessageTemplatesResource:
         """``/message-templates``: its methods and sub-resources."""
         from .message_templates import MessageTemplatesResource
 
         return MessageTemplatesResource(self)
 
-    @property
+    @cached_property
     def messages(self) -> EnterpriseMessagesResource:
         """``/messages``: its methods and sub-resources."""
         from .messages import EnterpriseMessagesResource
 
         return EnterpriseMessagesResource(self)
 
-    @property
+    @cached_property
     def one_time_password(self) -> OneTimePasswordResource:
         """``/one-time-password``: its methods and sub-resources."""
         from .one_time_password import OneTimePasswordResource
 
         return OneTimePasswordResource(self)
 
-    @property
+    @cached_property
     def orders(self) -> OrdersResource:
         """``/orders``: its methods and sub-resources."""
         from .orders import OrdersResource
 
         return OrdersResource(self)
 
-    @property
+    @cached_property
     def partner_properties(self) -> EnterprisePartnerPropertiesResource:
         """``/partner-properties``: its methods and sub-resources."""
         from .partner_properties import EnterprisePartnerPropertiesResource
 
         return EnterprisePartnerPropertiesResource(self)
 
-    @property
+    @cached_property
     def partners(self) -> PartnersResource:
         """``/partners``: its methods and sub-resources."""
         from .partners import PartnersResource
 
         return PartnersResource(self)
 
-    @property
+    @cached_property
     def payment_types(self) -> PaymentTypesResource:
         """``/payment-types``: its methods and sub-resources."""
         from .payment_types import PaymentTypesResource
 
         return PaymentTypesResource(self)
 
-    @property
+    @cached_property
     def point_history(self) -> PointHistoryResource:
         """``/point-history``: its methods and sub-resources."""
         from .point_history import PointHistoryResource
 
         return PointHistoryResource(self)
 
-    @property
+    @cached_property
     def point_reservations(self) -> PointReservationsResource:
         """``/point-reservations``: its methods and sub-resources."""
         from .point_reservations import PointReservationsResource
 
         return PointReservationsResource(self)
 
-    @property
+    @cached_property
     def point_types(self) -> PointTypesResource:
         """``/point-types``: its methods and sub-resources."""
         from .point_types import PointTypesResource
 
         return PointTypesResource(self)
 
-    @property
+    @cached_property
     def points(self) -> EnterprisePointsResource:
         """``/points``: its methods and sub-resources."""
         from .points import EnterprisePointsResource
 
         return EnterprisePointsResource(self)
 
-    @property
+    @cached_property
     def product_brands(self) -> EnterpriseProductBrandsResource:
         """``/product-brands``: its methods and sub-resources."""
         from .product_brands import EnterpriseProductBrandsResource
 
         return EnterpriseProductBrandsResource(self)
 
-    @property
+    @cached_property
     def product_groups(self) -> EnterpriseProductGroupsResource:
         """``/product-groups``: its methods and sub-resources."""
         from .product_groups import EnterpriseProductGroupsResource
 
         return EnterpriseProductGroupsResource(self)
 
-    @property
+    @cached_property
     def product_properties(self) -> ProductPropertiesResource:
         """``/product-properties``: its methods and sub-resources."""
         from .product_properties import ProductPropertiesResource
 
         return ProductPropertiesResource(self)
 
-    @property
+    @cached_property
     def product_reservation_external_list_types(self) -> ProductReservationExternalListTypesResource:
         """``/product-reservation-external-list-types``: its methods and sub-resources."""
         from .product_reservation_external_list_types import ProductReservationExternalListTypesResource
 
         return ProductReservationExternalListTypesResource(self)
 
-    @property
+    @cached_property
     def product_reservation_prices(self) -> EnterpriseProductReservationPricesResource:
         """``/product-reservation-prices``: its methods and sub-resources."""
         from .product_reservation_prices import EnterpriseProductReservationPricesResource
 
         return EnterpriseProductReservationPricesResource(self)
 
-    @property
+    @cached_property
     def product_reservation_sources(self) -> ProductReservationSourcesResource:
         """``/product-reservation-sources``: its methods and sub-resources."""
         from .product_reservation_sources import ProductReservationSourcesResource
 
         return ProductReservationSourcesResource(self)
 
-    @property
+    @cached_property
     def product_reservations(self) -> ProductReservationsResource:
         """``/product-reservations``: its methods and sub-resources."""
         from .product_reservations import ProductReservationsResource
 
         return ProductReservationsResource(self)
 
-    @property
+    @cached_property
     def products(self) -> EnterpriseProductsResource:
         """``/products``: its methods and sub-resources."""
         from .products import EnterpriseProductsResource
 
         return EnterpriseProductsResource(self)
 
-    @property
+    @cached_property
     def purchase_item_properties(self) -> PurchaseItemPropertiesResource:
         """``/purchase-item-properties``: its methods and sub-resources."""
         from .purchase_item_properties import PurchaseItemPropertiesResource
 
         return PurchaseItemPropertiesResource(self)
 
-    @property
+    @cached_property
     def purchase_item_types(self) -> PurchaseItemTypesResource:
         """``/purchase-item-types``: its methods and sub-resources."""
         from .purchase_item_types import PurchaseItemTypesResource
 
         return PurchaseItemTypesResource(self)
 
-    @property
+    @cached_property
     def purchase_properties(self) -> PurchasePropertiesResource:
         """``/purchase-properties``: its methods and sub-resources."""
         from .purchase_properties import PurchasePropertiesResource
 
         return PurchasePropertiesResource(self)
 
-    @property
+    @cached_property
     def purchase_types(self) -> PurchaseTypesResource:
         """``/purchase-types``: its methods and sub-resources."""
         from .purchase_types import PurchaseTypesResource
 
         return PurchaseTypesResource(self)
 
-    @property
+    @cached_property
     def purchases(self) -> EnterprisePurchasesResource:
         """``/purchases``: its methods and sub-resources."""
         from .purchases import EnterprisePurchasesResource
 
         return EnterprisePurchasesResource(self)
 
-    @property
+    @cached_property
     def recommendation_engine(self) -> RecommendationEngineResource:
         """``/recommendation-engine``: its methods and sub-resources."""
         from .recommendation_engine import RecommendationEngineResource
 
         return RecommendationEngineResource(self)
 
-    @property
+    @cached_property
     def recommendations(self) -> RecommendationsResource:
         """``/recommendations``: its methods and sub-resources."""
         from .recommendations import RecommendationsResource
 
         return RecommendationsResource(self)
 
-    @property
+    @cached_property
     def reservable_products(self) -> ReservableProductsResource:
         """``/reservable-products``: its methods and sub-resources."""
         from .reservable_products import ReservableProductsResource
 
         return ReservableProductsResource(self)
 
-    @property
+    @cached_property
     def reward_properties(self) -> RewardPropertiesResource:
         """``/reward-properties``: its methods and sub-resources."""
         from .reward_properties import RewardPropertiesResource
 
         return RewardPropertiesResource(self)
 
-    @property
+    @cached_property
     def reward_types(self) -> RewardTypesResource:
         """``/reward-types``: its methods and sub-resources."""
         from .reward_types import RewardTypesResource
 
         return RewardTypesResource(self)
 
-    @property
+    @cached_property
     def rewards(self) -> EnterpriseRewardsResource:
         """``/rewards``: its methods and sub-resources."""
         from .rewards import EnterpriseRewardsResource
 
         return EnterpriseRewardsResource(self)
 
-    @property
+    @cached_property
     def segment_groups(self) -> SegmentGroupsResource:
         """``/segment-groups``: its methods and sub-resources."""
         from .segment_groups import SegmentGroupsResource
 
         return SegmentGroupsResource(self)
 
-    @property
+    @cached_property
     def segments(self) -> SegmentsResource:
         """``/segments``: its methods and sub-resources."""
         from .segments import SegmentsResource
 
         return SegmentsResource(self)
 
-    @property
+    @cached_property
     def stamper_campaigns(self) -> StamperCampaignsResource:
         """``/stamper-campaigns``: its methods and sub-resources."""
         from .stamper_campaigns import StamperCampaignsResource
 
         return StamperCampaignsResource(self)
 
-    @property
+    @cached_property
     def stamper_cards(self) -> StamperCardsResource:
         """``/stamper-cards``: its methods and sub-resources."""
         from .stamper_cards import StamperCardsResource
 
         return StamperCardsResource(self)
 
-    @property
+    @cached_property
     def stamps(self) -> StampsResource:
         """``/stamps``: its methods and sub-resources."""
         from .stamps import StampsResource
 
         return StampsResource(self)
 
-    @property
+    @cached_property
     def statuses(self) -> StatusesResource:
         """``/statuses``: its methods and sub-resources."""
         from .statuses import StatusesResource
 
         return StatusesResource(self)
 
-    @property
+    @cached_property
     def store_groups(self) -> StoreGroupsResource:
         """``/store-groups``: its methods and sub-resources."""
         from .store_groups import StoreGroupsResource
 
         return StoreGroupsResource(self)
 
-    @property
+    @cached_property
     def store_properties(self) -> StorePropertiesResource:
         """``/store-properties``: its methods and sub-resources."""
         from .store_properties import StorePropertiesResource
 
         return StorePropertiesResource(self)
 
-    @property
+    @cached_property
     def stores(self) -> StoresResource:
         """``/stores``: its methods and sub-resources."""
         from .stores import StoresResource
 
         return StoresResource(self)
 
-    @property
+    @cached_property
     def task_properties(self) -> TaskPropertiesResource:
         """``/task-properties``: its methods and sub-resources."""
         from .task_properties import TaskPropertiesResource
 
         return TaskPropertiesResource(self)
 
-    @property
+    @cached_property
     def task_states(self) -> TaskStatesResource:
         """``/task-states``: its methods and sub-resources."""
         from .task_states import TaskStatesResource
 
         return TaskStatesResource(self)
 
-    @property
+    @cached_property
     def task_types(self) -> TaskTypesResource:
         """``/task-types``: its methods and sub-resources."""
         from .task_types import TaskTypesResource
 
         return TaskTypesResource(self)
 
-    @property
+    @cached_property
     def tasks(self) -> EnterpriseTasksResource:
         """``/tasks``: its methods and sub-resources."""
         from .tasks import EnterpriseTasksResource
 
         return EnterpriseTasksResource(self)
 
-    @property
+    @cached_property
     def tests(self) -> TestsResource:
         """``/tests``: its methods and sub-resources."""
         from .tests import TestsResource
 
         return TestsResource(self)
 
-    @property
+    @cached_property
     def third_party_recommendations(self) -> ThirdPartyRecommendationsResource:
         """``/third-party-recommendations``: its methods and sub-resources."""
         from .third_party_recommendations import ThirdPartyRecommendationsResource
 
         return ThirdPartyRecommendationsResource(self)
 
-    @property
+    @cached_property
     def user_roles(self) -> UserRolesResource:
         """``/user-roles``: its methods and sub-resources."""
         from .user_roles import UserRolesResource
 
         return UserRolesResource(self)
 
-    @property
+    @cached_property
     def users(self) -> UsersResource:
         """``/users``: its methods and sub-resources."""
         from .users import UsersResource
 
         return UsersResource(self)
 
-    @property
+    @cached_property
     def voucher_properties(self) -> VoucherPropertiesResource:
         """``/voucher-properties``: its methods and sub-resources."""
         from .voucher_properties import VoucherPropertiesResource
 
         return VoucherPropertiesResource(self)
 
-    @property
+    @cached_property
     def vouchers(self) -> EnterpriseVouchersResource:
         """``/vouchers``: its methods and sub-resources."""
         from .vouchers import EnterpriseVouchersResource
 
         return EnterpriseVouchersResource(self)
 
-    @property
+    @cached_property
     def wallet(self) -> WalletResource:
         """``/wallet``: its methods and sub-resources."""
         from .wallet import WalletResource
@@ -697,560 +698,560 @@ class CustomerResources(ResourceRoot):
         "users": "/users is part of the Enterprise API only",
     }
 
-    @property
+    @cached_property
     def agreements(self) -> AgreementsResource:
         """``/agreements``: its methods and sub-resources."""
         from .agreements import AgreementsResource
 
         return AgreementsResource(self)
 
-    @property
+    @cached_property
     def booking_statuses(self) -> BookingStatusesResource:
         """``/booking-statuses``: its methods and sub-resources."""
         from .booking_statuses import BookingStatusesResource
 
         return BookingStatusesResource(self)
 
-    @property
+    @cached_property
     def booking_ticket_properties(self) -> BookingTicketPropertiesResource:
         """``/booking-ticket-properties``: its methods and sub-resources."""
         from .booking_ticket_properties import BookingTicketPropertiesResource
 
         return BookingTicketPropertiesResource(self)
 
-    @property
+    @cached_property
     def booking_tickets(self) -> BookingTicketsResource:
         """``/booking-tickets``: its methods and sub-resources."""
         from .booking_tickets import BookingTicketsResource
 
         return BookingTicketsResource(self)
 
-    @property
+    @cached_property
     def bookings(self) -> BookingsResource:
         """``/bookings``: its methods and sub-resources."""
         from .bookings import BookingsResource
 
         return BookingsResource(self)
 
-    @property
+    @cached_property
     def campaign_products(self) -> CampaignProductsResource:
         """``/campaign-products``: its methods and sub-resources."""
         from .campaign_products import CampaignProductsResource
 
         return CampaignProductsResource(self)
 
-    @property
+    @cached_property
     def campaigns(self) -> CampaignsResource:
         """``/campaigns``: its methods and sub-resources."""
         from .campaigns import CampaignsResource
 
         return CampaignsResource(self)
 
-    @property
+    @cached_property
     def card_types(self) -> CardTypesResource:
         """``/card-types``: its methods and sub-resources."""
         from .card_types import CardTypesResource
 
         return CardTypesResource(self)
 
-    @property
+    @cached_property
     def cards(self) -> CustomerCardsResource:
         """``/cards``: its methods and sub-resources."""
         from .cards import CustomerCardsResource
 
         return CustomerCardsResource(self)
 
-    @property
+    @cached_property
     def communication_channels(self) -> CommunicationChannelsResource:
         """``/communication-channels``: its methods and sub-resources."""
         from .communication_channels import CommunicationChannelsResource
 
         return CommunicationChannelsResource(self)
 
-    @property
+    @cached_property
     def countries(self) -> CountriesResource:
         """``/countries``: its methods and sub-resources."""
         from .countries import CountriesResource
 
         return CountriesResource(self)
 
-    @property
+    @cached_property
     def credit_history(self) -> CreditHistoryResource:
         """``/credit-history``: its methods and sub-resources."""
         from .credit_history import CreditHistoryResource
 
         return CreditHistoryResource(self)
 
-    @property
+    @cached_property
     def credit_types(self) -> CreditTypesResource:
         """``/credit-types``: its methods and sub-resources."""
         from .credit_types import CreditTypesResource
 
         return CreditTypesResource(self)
 
-    @property
+    @cached_property
     def credits(self) -> CustomerCreditsResource:
         """``/credits``: its methods and sub-resources."""
         from .credits import CustomerCreditsResource
 
         return CustomerCreditsResource(self)
 
-    @property
+    @cached_property
     def currencies(self) -> CurrenciesResource:
         """``/currencies``: its methods and sub-resources."""
         from .currencies import CurrenciesResource
 
         return CurrenciesResource(self)
 
-    @property
+    @cached_property
     def customer_address_types(self) -> CustomerAddressTypesResource:
         """``/customer-address-types``: its methods and sub-resources."""
         from .customer_address_types import CustomerAddressTypesResource
 
         return CustomerAddressTypesResource(self)
 
-    @property
+    @cached_property
     def customer_engagement_setups(self) -> CustomerEngagementSetupsResource:
         """``/customer-engagement-setups``: its methods and sub-resources."""
         from .customer_engagement_setups import CustomerEngagementSetupsResource
 
         return CustomerEngagementSetupsResource(self)
 
-    @property
+    @cached_property
     def customer_external_applications(self) -> CustomerExternalApplicationsResource:
         """``/customer-external-applications``: its methods and sub-resources."""
         from .customer_external_applications import CustomerExternalApplicationsResource
 
         return CustomerExternalApplicationsResource(self)
 
-    @property
+    @cached_property
     def customer_properties(self) -> CustomerPropertiesResource:
         """``/customer-properties``: its methods and sub-resources."""
         from .customer_properties import CustomerPropertiesResource
 
         return CustomerPropertiesResource(self)
 
-    @property
+    @cached_property
     def customer_relation_types(self) -> CustomerRelationTypesResource:
         """``/customer-relation-types``: its methods and sub-resources."""
         from .customer_relation_types import CustomerRelationTypesResource
 
         return CustomerRelationTypesResource(self)
 
-    @property
+    @cached_property
     def customer_source_records(self) -> CustomerSourceRecordsResource:
         """``/customer-source-records``: its methods and sub-resources."""
         from .customer_source_records import CustomerSourceRecordsResource
 
         return CustomerSourceRecordsResource(self)
 
-    @property
+    @cached_property
     def customer_sources(self) -> CustomerSourcesResource:
         """``/customer-sources``: its methods and sub-resources."""
         from .customer_sources import CustomerSourcesResource
 
         return CustomerSourcesResource(self)
 
-    @property
+    @cached_property
     def customer_types(self) -> CustomerTypesResource:
         """``/customer-types``: its methods and sub-resources."""
         from .customer_types import CustomerTypesResource
 
         return CustomerTypesResource(self)
 
-    @property
+    @cached_property
     def customers(self) -> CustomerCustomersResource:
         """``/customers``: its methods and sub-resources."""
         from .customers import CustomerCustomersResource
 
         return CustomerCustomersResource(self)
 
-    @property
+    @cached_property
     def entrances(self) -> EntrancesResource:
         """``/entrances``: its methods and sub-resources."""
         from .entrances import EntrancesResource
 
         return EntrancesResource(self)
 
-    @property
+    @cached_property
     def event_groups(self) -> EventGroupsResource:
         """``/event-groups``: its methods and sub-resources."""
         from .event_groups import EventGroupsResource
 
         return EventGroupsResource(self)
 
-    @property
+    @cached_property
     def event_properties(self) -> EventPropertiesResource:
         """``/event-properties``: its methods and sub-resources."""
         from .event_properties import EventPropertiesResource
 
         return EventPropertiesResource(self)
 
-    @property
+    @cached_property
     def event_types(self) -> EventTypesResource:
         """``/event-types``: its methods and sub-resources."""
         from .event_types import EventTypesResource
 
         return EventTypesResource(self)
 
-    @property
+    @cached_property
     def events(self) -> EventsResource:
         """``/events``: its methods and sub-resources."""
         from .events import EventsResource
 
         return EventsResource(self)
 
-    @property
+    @cached_property
     def interests(self) -> InterestsResource:
         """``/interests``: its methods and sub-resources."""
         from .interests import InterestsResource
 
         return InterestsResource(self)
 
-    @property
+    @cached_property
     def languages(self) -> LanguagesResource:
         """``/languages``: its methods and sub-resources."""
         from .languages import LanguagesResource
 
         return LanguagesResource(self)
 
-    @property
+    @cached_property
     def message_templates(self) -> MessageTemplatesResource:
         """``/message-templates``: its methods and sub-resources."""
         from .message_templates import MessageTemplatesResource
 
         return MessageTemplatesResource(self)
 
-    @property
+    @cached_property
     def messages(self) -> CustomerMessagesResource:
         """``/messages``: its methods and sub-resources."""
         from .messages import CustomerMessagesResource
 
         return CustomerMessagesResource(self)
 
-    @property
+    @cached_property
     def one_time_password(self) -> OneTimePasswordResource:
         """``/one-time-password``: its methods and sub-resources."""
         from .one_time_password import OneTimePasswordResource
 
         return OneTimePasswordResource(self)
 
-    @property
+    @cached_property
     def orders(self) -> OrdersResource:
         """``/orders``: its methods and sub-resources."""
         from .orders import OrdersResource
 
         return OrdersResource(self)
 
-    @property
+    @cached_property
     def partner_properties(self) -> CustomerPartnerPropertiesResource:
         """``/partner-properties``: its methods and sub-resources."""
         from .partner_properties import CustomerPartnerPropertiesResource
 
         return CustomerPartnerPropertiesResource(self)
 
-    @property
+    @cached_property
     def partners(self) -> PartnersResource:
         """``/partners``: its methods and sub-resources."""
         from .partners import PartnersResource
 
         return PartnersResource(self)
 
-    @property
+    @cached_property
     def payment_types(self) -> PaymentTypesResource:
         """``/payment-types``: its methods and sub-resources."""
         from .payment_types import PaymentTypesResource
 
         return PaymentTypesResource(self)
 
-    @property
+    @cached_property
     def point_history(self) -> PointHistoryResource:
         """``/point-history``: its methods and sub-resources."""
         from .point_history import PointHistoryResource
 
         return PointHistoryResource(self)
 
-    @property
+    @cached_property
     def point_reservations(self) -> PointReservationsResource:
         """``/point-reservations``: its methods and sub-resources."""
         from .point_reservations import PointReservationsResource
 
         return PointReservationsResource(self)
 
-    @property
+    @cached_property
     def point_types(self) -> PointTypesResource:
         """``/point-types``: its methods and sub-resources."""
         from .point_types import PointTypesResource
 
         return PointTypesResource(self)
 
-    @property
+    @cached_property
     def points(self) -> CustomerPointsResource:
         """``/points``: its methods and sub-resources."""
         from .points import CustomerPointsResource
 
         return CustomerPointsResource(self)
 
-    @property
+    @cached_property
     def product_brands(self) -> CustomerProductBrandsResource:
         """``/product-brands``: its methods and sub-resources."""
         from .product_brands import CustomerProductBrandsResource
 
         return CustomerProductBrandsResource(self)
 
-    @property
+    @cached_property
     def product_groups(self) -> CustomerProductGroupsResource:
         """``/product-groups``: its methods and sub-resources."""
         from .product_groups import CustomerProductGroupsResource
 
         return CustomerProductGroupsResource(self)
 
-    @property
+    @cached_property
     def product_properties(self) -> ProductPropertiesResource:
         """``/product-properties``: its methods and sub-resources."""
         from .product_properties import ProductPropertiesResource
 
         return ProductPropertiesResource(self)
 
-    @property
+    @cached_property
     def product_reservation_external_list_types(self) -> ProductReservationExternalListTypesResource:
         """``/product-reservation-external-list-types``: its methods and sub-resources."""
         from .product_reservation_external_list_types import ProductReservationExternalListTypesResource
 
         return ProductReservationExternalListTypesResource(self)
 
-    @property
+    @cached_property
     def product_reservation_prices(self) -> CustomerProductReservationPricesResource:
         """``/product-reservation-prices``: its methods and sub-resources."""
         from .product_reservation_prices import CustomerProductReservationPricesResource
 
         return CustomerProductReservationPricesResource(self)
 
-    @property
+    @cached_property
     def product_reservation_sources(self) -> ProductReservationSourcesResource:
         """``/product-reservation-sources``: its methods and sub-resources."""
         from .product_reservation_sources import ProductReservationSourcesResource
 
         return ProductReservationSourcesResource(self)
 
-    @property
+    @cached_property
     def product_reservations(self) -> ProductReservationsResource:
         """``/product-reservations``: its methods and sub-resources."""
         from .product_reservations import ProductReservationsResource
 
         return ProductReservationsResource(self)
 
-    @property
+    @cached_property
     def products(self) -> CustomerProductsResource:
         """``/products``: its methods and sub-resources."""
         from .products import CustomerProductsResource
 
         return CustomerProductsResource(self)
 
-    @property
+    @cached_property
     def purchase_item_properties(self) -> PurchaseItemPropertiesResource:
         """``/purchase-item-properties``: its methods and sub-resources."""
         from .purchase_item_properties import PurchaseItemPropertiesResource
 
         return PurchaseItemPropertiesResource(self)
 
-    @property
+    @cached_property
     def purchase_item_types(self) -> PurchaseItemTypesResource:
         """``/purchase-item-types``: its methods and sub-resources."""
         from .purchase_item_types import PurchaseItemTypesResource
 
         return PurchaseItemTypesResource(self)
 
-    @property
+    @cached_property
     def purchase_properties(self) -> PurchasePropertiesResource:
         """``/purchase-properties``: its methods and sub-resources."""
         from .purchase_properties import PurchasePropertiesResource
 
         return PurchasePropertiesResource(self)
 
-    @property
+    @cached_property
     def purchase_types(self) -> PurchaseTypesResource:
         """``/purchase-types``: its methods and sub-resources."""
         from .purchase_types import PurchaseTypesResource
 
         return PurchaseTypesResource(self)
 
-    @property
+    @cached_property
     def purchases(self) -> CustomerPurchasesResource:
         """``/purchases``: its methods and sub-resources."""
         from .purchases import CustomerPurchasesResource
 
         return CustomerPurchasesResource(self)
 
-    @property
+    @cached_property
     def recommendation_engine(self) -> RecommendationEngineResource:
         """``/recommendation-engine``: its methods and sub-resources."""
         from .recommendation_engine import RecommendationEngineResource
 
         return RecommendationEngineResource(self)
 
-    @property
+    @cached_property
     def recommendations(self) -> RecommendationsResource:
         """``/recommendations``: its methods and sub-resources."""
         from .recommendations import RecommendationsResource
 
         return RecommendationsResource(self)
 
-    @property
+    @cached_property
     def reservable_products(self) -> ReservableProductsResource:
         """``/reservable-products``: its methods and sub-resources."""
         from .reservable_products import ReservableProductsResource
 
         return ReservableProductsResource(self)
 
-    @property
+    @cached_property
     def reward_properties(self) -> RewardPropertiesResource:
         """``/reward-properties``: its methods and sub-resources."""
         from .reward_properties import RewardPropertiesResource
 
         return RewardPropertiesResource(self)
 
-    @property
+    @cached_property
     def reward_types(self) -> RewardTypesResource:
         """``/reward-types``: its methods and sub-resources."""
         from .reward_types import RewardTypesResource
 
         return RewardTypesResource(self)
 
-    @property
+    @cached_property
     def rewards(self) -> CustomerRewardsResource:
         """``/rewards``: its methods and sub-resources."""
         from .rewards import CustomerRewardsResource
 
         return CustomerRewardsResource(self)
 
-    @property
+    @cached_property
     def segment_groups(self) -> SegmentGroupsResource:
         """``/segment-groups``: its methods and sub-resources."""
         from .segment_groups import SegmentGroupsResource
 
         return SegmentGroupsResource(self)
 
-    @property
+    @cached_property
     def segments(self) -> SegmentsResource:
         """``/segments``: its methods and sub-resources."""
         from .segments import SegmentsResource
 
         return SegmentsResource(self)
 
-    @property
+    @cached_property
     def stamper_campaigns(self) -> StamperCampaignsResource:
         """``/stamper-campaigns``: its methods and sub-resources."""
         from .stamper_campaigns import StamperCampaignsResource
 
         return StamperCampaignsResource(self)
 
-    @property
+    @cached_property
     def stamper_cards(self) -> StamperCardsResource:
         """``/stamper-cards``: its methods and sub-resources."""
         from .stamper_cards import StamperCardsResource
 
         return StamperCardsResource(self)
 
-    @property
+    @cached_property
     def stamps(self) -> StampsResource:
         """``/stamps``: its methods and sub-resources."""
         from .stamps import StampsResource
 
         return StampsResource(self)
 
-    @property
+    @cached_property
     def statuses(self) -> StatusesResource:
         """``/statuses``: its methods and sub-resources."""
         from .statuses import StatusesResource
 
         return StatusesResource(self)
 
-    @property
+    @cached_property
     def store_groups(self) -> StoreGroupsResource:
         """``/store-groups``: its methods and sub-resources."""
         from .store_groups import StoreGroupsResource
 
         return StoreGroupsResource(self)
 
-    @property
+    @cached_property
     def store_properties(self) -> StorePropertiesResource:
         """``/store-properties``: its methods and sub-resources."""
         from .store_properties import StorePropertiesResource
 
         return StorePropertiesResource(self)
 
-    @property
+    @cached_property
     def stores(self) -> StoresResource:
         """``/stores``: its methods and sub-resources."""
         from .stores import StoresResource
 
         return StoresResource(self)
 
-    @property
+    @cached_property
     def task_properties(self) -> TaskPropertiesResource:
         """``/task-properties``: its methods and sub-resources."""
         from .task_properties import TaskPropertiesResource
 
         return TaskPropertiesResource(self)
 
-    @property
+    @cached_property
     def task_states(self) -> TaskStatesResource:
         """``/task-states``: its methods and sub-resources."""
         from .task_states import TaskStatesResource
 
         return TaskStatesResource(self)
 
-    @property
+    @cached_property
     def task_types(self) -> TaskTypesResource:
         """``/task-types``: its methods and sub-resources."""
         from .task_types import TaskTypesResource
 
         return TaskTypesResource(self)
 
-    @property
+    @cached_property
     def tasks(self) -> CustomerTasksResource:
         """``/tasks``: its methods and sub-resources."""
         from .tasks import CustomerTasksResource
 
         return CustomerTasksResource(self)
 
-    @property
+    @cached_property
     def tests(self) -> TestsResource:
         """``/tests``: its methods and sub-resources."""
         from .tests import TestsResource
 
         return TestsResource(self)
 
-    @property
+    @cached_property
     def third_party_recommendations(self) -> ThirdPartyRecommendationsResource:
         """``/third-party-recommendations``: its methods and sub-resources."""
         from .third_party_recommendations import ThirdPartyRecommendationsResource
 
         return ThirdPartyRecommendationsResource(self)
 
-    @property
+    @cached_property
     def tokens(self) -> TokensResource:
         """``/tokens``: its methods and sub-resources."""
         from .tokens import TokensResource
 
         return TokensResource(self)
 
-    @property
+    @cached_property
     def voucher_properties(self) -> VoucherPropertiesResource:
         """``/voucher-properties``: its methods and sub-resources."""
         from .voucher_properties import VoucherPropertiesResource
 
         return VoucherPropertiesResource(self)
 
-    @property
+    @cached_property
     def vouchers(self) -> CustomerVouchersResource:
         """``/vouchers``: its methods and sub-resources."""
         from .vouchers import CustomerVouchersResource
 
         return CustomerVouchersResource(self)
 
-    @property
+    @cached_property
     def wallet(self) -> WalletResource:
         """``/wallet``: its methods and sub-resources."""
         from .wallet import WalletResource

@@ -55,8 +55,8 @@ class AgreementsResource(Resource):
             "GetConsent200Response",
             await self._call(
                 "carecloud_api.api.consents.get_consent",
-                (agreement_id,),
                 {
+                    "agreement_id": agreement_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -54,8 +54,8 @@ class AudiencesResource(Resource):
             "GetAudienceResponse200",
             await self._call(
                 "carecloud_api.api.audiences.get_audience",
-                (audience_id,),
                 {
+                    "audience_id": audience_id,
                     "accept_language": accept_language,
                 },
                 options,

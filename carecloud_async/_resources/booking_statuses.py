@@ -53,8 +53,8 @@ class BookingStatusesResource(Resource):
             "GetBookingStatus200Response",
             await self._call(
                 "carecloud_api.api.booking_statuses.get_booking_status",
-                (booking_status_id,),
                 {
+                    "booking_status_id": booking_status_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -53,8 +53,8 @@ class BookingTicketPropertiesResource(Resource):
             "GetBookingTicketProperty200Response",
             await self._call(
                 "carecloud_api.api.booking_ticket_properties.get_booking_ticket_property",
-                (booking_ticket_property_id,),
                 {
+                    "booking_ticket_property_id": booking_ticket_property_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -150,8 +150,8 @@ class BookingTicketsResource(Resource):
             "GetBookingTicket200Response",
             await self._call(
                 "carecloud_api.api.booking_tickets.get_booking_ticket",
-                (booking_ticket_id,),
                 {
+                    "booking_ticket_id": booking_ticket_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -63,7 +63,6 @@ class BookingsResource(Resource):
             "PostBookingBusyTimes200Response",
             await self._call(
                 "carecloud_api.api.bookings.post_booking_busy_times",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -96,7 +95,6 @@ class BookingsResource(Resource):
             "PostBookings201Response",
             await self._call(
                 "carecloud_api.api.bookings.post_booking",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -125,8 +123,8 @@ class BookingsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.bookings.delete_booking",
-            (booking_id,),
             {
+                "booking_id": booking_id,
                 "accept_language": accept_language,
             },
             options,
@@ -154,8 +152,8 @@ class BookingsResource(Resource):
             "GetBooking200Response",
             await self._call(
                 "carecloud_api.api.bookings.get_booking",
-                (booking_id,),
                 {
+                    "booking_id": booking_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -256,8 +254,8 @@ class BookingsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.bookings.put_booking",
-            (booking_id,),
             {
+                "booking_id": booking_id,
                 "body": body,
                 "accept_language": accept_language,
             },

@@ -66,8 +66,8 @@ class CampaignProductsCampaignProductStoreRecordsResource(Resource):
             "PostSubCampaignProductStoreRecords201Response",
             await self._call(
                 "carecloud_api.api.campaign_products.post_campaign_product_store_record",
-                (campaign_product_id,),
                 {
+                    "campaign_product_id": campaign_product_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -165,7 +165,6 @@ class CampaignProductsResource(Resource):
             "PostCampaignProduct201Response",
             await self._call(
                 "carecloud_api.api.campaign_products.post_campaign_product",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -197,8 +196,8 @@ class CampaignProductsResource(Resource):
             "GetCampaignProduct200Response",
             await self._call(
                 "carecloud_api.api.campaign_products.get_campaign_product",
-                (campaign_product_id,),
                 {
+                    "campaign_product_id": campaign_product_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -58,7 +58,6 @@ class CampaignsResource(Resource):
             "PostCampaigns201Response",
             await self._call(
                 "carecloud_api.api.campaigns.post_campaign",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -89,8 +88,8 @@ class CampaignsResource(Resource):
             "GetCampaign200Response",
             await self._call(
                 "carecloud_api.api.campaigns.get_campaign",
-                (campaign_id,),
                 {
+                    "campaign_id": campaign_id,
                     "accept_language": accept_language,
                 },
                 options,

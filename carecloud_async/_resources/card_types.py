@@ -131,7 +131,6 @@ class CardTypesResource(Resource):
             "PostCardTypes201Response",
             await self._call(
                 "carecloud_api.api.card_types.post_card_type",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -162,8 +161,8 @@ class CardTypesResource(Resource):
             "GetCardType200Response",
             await self._call(
                 "carecloud_api.api.card_types.get_card_type",
-                (card_type_id,),
                 {
+                    "card_type_id": card_type_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -254,8 +253,8 @@ class CardTypesResource(Resource):
         """
         await self._call(
             "carecloud_api.api.card_types.put_card_type",
-            (card_type_id,),
             {
+                "card_type_id": card_type_id,
                 "body": body,
                 "accept_language": accept_language,
             },

@@ -74,7 +74,6 @@ class CardsResource(Resource):
             "PostCardAssign200Response",
             await self._call(
                 "carecloud_api.api.cards.post_assign_card",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -106,7 +105,6 @@ class CardsResource(Resource):
             "PostCardGenerateDigital200Response",
             await self._call(
                 "carecloud_api.api.cards.post_generate_digital_card",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -138,7 +136,6 @@ class CardsResource(Resource):
             "PostCardGeneratePassMachine200Response",
             await self._call(
                 "carecloud_api.api.cards.post_generate_pass_machine",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -170,8 +167,8 @@ class CardsResource(Resource):
             "GetCard200Response",
             await self._call(
                 "carecloud_api.api.cards.get_card",
-                (card_id,),
                 {
+                    "card_id": card_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -282,8 +279,8 @@ class CardsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.cards.put_card",
-            (card_id,),
             {
+                "card_id": card_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -313,7 +310,6 @@ class CardsResource(Resource):
             "PostCardValidateFree200Response",
             await self._call(
                 "carecloud_api.api.cards.post_validate_free_card",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -345,7 +341,6 @@ class CardsResource(Resource):
             "PostCardValidateIsic200Response",
             await self._call(
                 "carecloud_api.api.cards.post_validate_isic_card",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -381,7 +376,6 @@ class EnterpriseCardsResource(CardsResource):
             "PostCards201Response",
             await self._call(
                 "carecloud_api.api.cards.post_card",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -412,7 +406,6 @@ class EnterpriseCardsResource(CardsResource):
         """
         await self._call(
             "carecloud_api.api.cards.post_batch_cards",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

@@ -52,8 +52,8 @@ class CommunicationChannelsResource(Resource):
             "GetCommunicationChannel200Response",
             await self._call(
                 "carecloud_api.api.communication_channels.get_communication_channel",
-                (communication_channel_id,),
                 {
+                    "communication_channel_id": communication_channel_id,
                     "accept_language": accept_language,
                 },
                 options,

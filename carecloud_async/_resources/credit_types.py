@@ -52,8 +52,8 @@ class CreditTypesResource(Resource):
             "GetCreditType200Response",
             await self._call(
                 "carecloud_api.api.credit_types.get_credit_type",
-                (credit_type_id,),
                 {
+                    "credit_type_id": credit_type_id,
                     "accept_language": accept_language,
                 },
                 options,

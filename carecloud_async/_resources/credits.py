@@ -152,8 +152,8 @@ class CreditsResource(Resource):
             "GetCredit200Response",
             await self._call(
                 "carecloud_api.api.credits_.get_credit",
-                (credit_id,),
                 {
+                    "credit_id": credit_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -262,7 +262,6 @@ class EnterpriseCreditsResource(CreditsResource):
             "PostCreditDeposit201Response",
             await self._call(
                 "carecloud_api.api.credits_.post_credit_deposit",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -293,7 +292,6 @@ class EnterpriseCreditsResource(CreditsResource):
             "PostCreditReduce201Response",
             await self._call(
                 "carecloud_api.api.credits_.post_credit_reduction",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -322,7 +320,6 @@ class EnterpriseCreditsResource(CreditsResource):
         """
         await self._call(
             "carecloud_api.api.credits_.post_credit_transfer",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

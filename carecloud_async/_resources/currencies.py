@@ -52,8 +52,8 @@ class CurrenciesResource(Resource):
             "GetCurrency200Response",
             await self._call(
                 "carecloud_api.api.currencies.get_currency",
-                (currency_id,),
                 {
+                    "currency_id": currency_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -52,8 +52,8 @@ class CustomerAddressTypesResource(Resource):
             "GetCustomerAddressType200Response",
             await self._call(
                 "carecloud_api.api.customer_address_types.get_customer_address_type",
-                (customer_address_type_id,),
                 {
+                    "customer_address_type_id": customer_address_type_id,
                     "accept_language": accept_language,
                 },
                 options,

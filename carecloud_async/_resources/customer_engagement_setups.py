@@ -52,8 +52,8 @@ class CustomerEngagementSetupsResource(Resource):
             "GetSetup200Response",
             await self._call(
                 "carecloud_api.api.customer_engagement.get_customer_engagement_setup",
-                (customer_engagement_setup_id,),
                 {
+                    "customer_engagement_setup_id": customer_engagement_setup_id,
                     "accept_language": accept_language,
                 },
                 options,

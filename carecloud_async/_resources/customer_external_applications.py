@@ -53,8 +53,8 @@ class CustomerExternalApplicationsResource(Resource):
             "GetCustomerExternalApp200Response",
             await self._call(
                 "carecloud_api.api.customer_external_applications.get_customer_external_app",
-                (customer_external_application_id,),
                 {
+                    "customer_external_application_id": customer_external_application_id,
                     "accept_language": accept_language,
                 },
                 options,

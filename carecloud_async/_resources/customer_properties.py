@@ -52,8 +52,8 @@ class CustomerPropertiesResource(Resource):
             "GetCustomerProperty200Response",
             await self._call(
                 "carecloud_api.api.customer_properties.get_customer_property",
-                (customer_property_id,),
                 {
+                    "customer_property_id": customer_property_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -52,8 +52,8 @@ class CustomerRelationTypesResource(Resource):
             "GetCustomerRelationType200Response",
             await self._call(
                 "carecloud_api.api.customer_relation_types.get_customer_relation_type",
-                (customer_relation_type_id,),
                 {
+                    "customer_relation_type_id": customer_relation_type_id,
                     "accept_language": accept_language,
                 },
                 options,

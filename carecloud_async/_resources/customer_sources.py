@@ -53,8 +53,8 @@ class CustomerSourcesResource(Resource):
             "GetCustomerSource200Response",
             await self._call(
                 "carecloud_api.api.customer_sources.get_customer_source",
-                (customer_source_id,),
                 {
+                    "customer_source_id": customer_source_id,
                     "accept_language": accept_language,
                 },
                 options,

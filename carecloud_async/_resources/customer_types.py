@@ -52,8 +52,8 @@ class CustomerTypesResource(Resource):
             "GetCustomerType200Response",
             await self._call(
                 "carecloud_api.api.customer_types.get_customer_type",
-                (customer_type_id,),
                 {
+                    "customer_type_id": customer_type_id,
                     "accept_language": accept_language,
                 },
                 options,

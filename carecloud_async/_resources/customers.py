@@ -155,8 +155,8 @@ class CustomersAddressesResource(Resource):
             "PostSubCustomerAddresses201Response",
             await self._call(
                 "carecloud_api.api.customers.post_sub_customer_address",
-                (customer_id,),
                 {
+                    "customer_id": customer_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -188,11 +188,9 @@ class CustomersAddressesResource(Resource):
             "GetSubCustomerAddress200Response",
             await self._call(
                 "carecloud_api.api.customers.get_sub_customer_address",
-                (
-                    customer_id,
-                    additional_customer_address_id_path,
-                ),
                 {
+                    "customer_id": customer_id,
+                    "additional_customer_address_id_path": additional_customer_address_id_path,
                     "accept_language": accept_language,
                 },
                 options,
@@ -280,11 +278,9 @@ class CustomersAddressesResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers.put_sub_customer_address",
-            (
-                customer_id,
-                additional_customer_address_id_path,
-            ),
             {
+                "customer_id": customer_id,
+                "additional_customer_address_id_path": additional_customer_address_id_path,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -396,8 +392,8 @@ class CustomersCustomerSourceRecordsResource(Resource):
             "PostSubCustomerSource201Response",
             await self._call(
                 "carecloud_api.api.customers.post_sub_customer_source",
-                (customer_id,),
                 {
+                    "customer_id": customer_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -592,8 +588,8 @@ class CustomersInterestRecordsResource(Resource):
             "PostSubCustomerInterests201Response",
             await self._call(
                 "carecloud_api.api.customers.post_sub_customer_interest",
-                (customer_id,),
                 {
+                    "customer_id": customer_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -623,11 +619,9 @@ class CustomersInterestRecordsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers.delete_sub_customer_interest",
-            (
-                customer_id,
-                interest_record_id,
-            ),
             {
+                "customer_id": customer_id,
+                "interest_record_id": interest_record_id,
                 "accept_language": accept_language,
             },
             options,
@@ -655,8 +649,8 @@ class CustomersInterestRecordsResource(Resource):
             "GetSubCustomerInterests200Response",
             await self._call(
                 "carecloud_api.api.customers.get_sub_customer_interests",
-                (customer_id,),
                 {
+                    "customer_id": customer_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -687,11 +681,9 @@ class CustomersInterestRecordsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers.put_sub_customer_interest",
-            (
-                customer_id,
-                interest_record_id,
-            ),
             {
+                "customer_id": customer_id,
+                "interest_record_id": interest_record_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -730,8 +722,8 @@ class CustomersPartnerRecordsResource(Resource):
             "PostSubCustomerPartners201Response",
             await self._call(
                 "carecloud_api.api.customers.post_sub_customer_partner_record",
-                (customer_id,),
                 {
+                    "customer_id": customer_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -767,11 +759,9 @@ class EnterpriseCustomersPartnerRecordsResource(CustomersPartnerRecordsResource)
         """
         await self._call(
             "carecloud_api.api.customers.delete_sub_customer_partner",
-            (
-                customer_id,
-                partner_record_id,
-            ),
             {
+                "customer_id": customer_id,
+                "partner_record_id": partner_record_id,
                 "accept_language": accept_language,
             },
             options,
@@ -933,8 +923,8 @@ class CustomersPropertyRecordsResource(Resource):
             "PostSubCustomerProperties201Response",
             await self._call(
                 "carecloud_api.api.customers.post_sub_customer_properties",
-                (customer_id,),
                 {
+                    "customer_id": customer_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -966,8 +956,8 @@ class CustomersPropertyRecordsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers.post_sub_customer_properties_batch",
-            (customer_id,),
             {
+                "customer_id": customer_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -996,11 +986,9 @@ class CustomersPropertyRecordsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers.delete_sub_customer_property",
-            (
-                customer_id,
-                property_record_id,
-            ),
             {
+                "customer_id": customer_id,
+                "property_record_id": property_record_id,
                 "accept_language": accept_language,
             },
             options,
@@ -1083,11 +1071,9 @@ class CustomersPropertyRecordsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers.put_sub_customer_property",
-            (
-                customer_id,
-                property_record_id,
-            ),
             {
+                "customer_id": customer_id,
+                "property_record_id": property_record_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -1349,8 +1335,8 @@ class CustomersRelatedCustomersResource(Resource):
             "PostSubCustomerRelatedCustomers201Response",
             await self._call(
                 "carecloud_api.api.customers.post_sub_customer_related_customers",
-                (customer_id,),
                 {
+                    "customer_id": customer_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -1380,11 +1366,9 @@ class CustomersRelatedCustomersResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers.delete_sub_customer_related_customer",
-            (
-                customer_id,
-                customer_relation_id,
-            ),
             {
+                "customer_id": customer_id,
+                "customer_relation_id": customer_relation_id,
                 "accept_language": accept_language,
             },
             options,
@@ -1414,11 +1398,9 @@ class CustomersRelatedCustomersResource(Resource):
             "GetSubCustomerRelatedCustomer200Response",
             await self._call(
                 "carecloud_api.api.customers.get_sub_customer_related_customer",
-                (
-                    customer_id,
-                    customer_relation_id,
-                ),
                 {
+                    "customer_id": customer_id,
+                    "customer_relation_id": customer_relation_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -1740,8 +1722,8 @@ class CustomersSegmentRecordsResource(Resource):
             "GetSubCustomerSegment200Response",
             await self._call(
                 "carecloud_api.api.customers.get_sub_customer_segments",
-                (customer_id,),
                 {
+                    "customer_id": customer_id,
                     "segment_group_ids": segment_group_ids,
                     "accept_language": accept_language,
                 },
@@ -2001,7 +1983,6 @@ class CustomersResource(Resource):
             "GetCustomerCheckRegistrationAbility200Response",
             await self._call(
                 "carecloud_api.api.customers_actions.post_customers_check_registration_ability",
-                (),
                 {
                     "body": body,
                 },
@@ -2031,7 +2012,6 @@ class CustomersResource(Resource):
             "PostCustomers201Response",
             await self._call(
                 "carecloud_api.api.customers.post_customer",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -2066,8 +2046,8 @@ class CustomersResource(Resource):
             "GetCustomer200Response",
             await self._call(
                 "carecloud_api.api.customers.get_customer",
-                (customer_id,),
                 {
+                    "customer_id": customer_id,
                     "customer_short_salutation": customer_short_salutation,
                     "accept_language": accept_language,
                 },
@@ -2180,7 +2160,6 @@ class CustomersResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers_actions.post_customer_newsletters_sign_up",
-            (),
             {
                 "body": body,
             },
@@ -2209,8 +2188,8 @@ class CustomersResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers.put_customer",
-            (customer_id,),
             {
+                "customer_id": customer_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -2235,7 +2214,6 @@ class CustomersResource(Resource):
         """
         await self._call(
             "carecloud_api.api.customers_actions.post_customers_upload_photo",
-            (),
             {
                 "body": body,
             },
@@ -2261,7 +2239,6 @@ class CustomersResource(Resource):
             "PostCustomerValidateCustomerData200Response",
             await self._call(
                 "carecloud_api.api.customers_actions.post_customers_validate_customer_data",
-                (),
                 {
                     "body": body,
                 },
@@ -2303,7 +2280,6 @@ class EnterpriseCustomersResource(CustomersResource):
             "PostCustomersAuthToken200Response",
             await self._call(
                 "carecloud_api.api.customers_actions.post_customers_auth_token",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -2329,7 +2305,6 @@ class EnterpriseCustomersResource(CustomersResource):
         """
         await self._call(
             "carecloud_api.api.customers_actions.post_customer_cancel_push_notifications",
-            (),
             {
                 "body": body,
             },
@@ -2370,7 +2345,6 @@ class EnterpriseCustomersResource(CustomersResource):
             "GetCustomersSearch200Response",
             await self._call(
                 "carecloud_api.api.customers_actions.get_customer_search",
-                (),
                 {
                     "first_name": first_name,
                     "last_name": last_name,
@@ -2406,7 +2380,6 @@ class EnterpriseCustomersResource(CustomersResource):
         """
         await self._call(
             "carecloud_api.api.customers_actions.post_sub_customer_set_partners",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,
@@ -2431,7 +2404,6 @@ class EnterpriseCustomersResource(CustomersResource):
         """
         await self._call(
             "carecloud_api.api.customers_actions.post_customer_set_push_notifications",
-            (),
             {
                 "body": body,
             },
@@ -2457,7 +2429,6 @@ class EnterpriseCustomersResource(CustomersResource):
             "PostCustomersSetStatusRecord200Response",
             await self._call(
                 "carecloud_api.api.customers_actions.post_customers_set_status_record",
-                (),
                 {
                     "body": body,
                 },
@@ -2485,7 +2456,6 @@ class EnterpriseCustomersResource(CustomersResource):
             "PostCustomerVerifyAuthToken200Response",
             await self._call(
                 "carecloud_api.api.customers_actions.post_customers_verify_auth_token",
-                (),
                 {
                     "body": body,
                 },
@@ -2512,7 +2482,6 @@ class EnterpriseCustomersResource(CustomersResource):
             "PostCustomerVerifyCredentials200Response",
             await self._call(
                 "carecloud_api.api.customers_actions.post_customer_verify_credentials",
-                (),
                 {
                     "body": body,
                 },
@@ -2539,7 +2508,6 @@ class EnterpriseCustomersResource(CustomersResource):
             "PostCustomerVerifySocialNetworkCredentials200Response",
             await self._call(
                 "carecloud_api.api.customers_actions.post_customer_verify_social_network_credentials",
-                (),
                 {
                     "body": body,
                 },

@@ -59,7 +59,6 @@ class EntrancesResource(Resource):
             "GetEntrancesCustomerStats200Response",
             await self._call(
                 "carecloud_api.api.charged_entrances.get_entrances_customer_stats",
-                (),
                 {
                     "customer_id": customer_id,
                     "accept_language": accept_language,
@@ -90,8 +89,8 @@ class EntrancesResource(Resource):
             "GetEntrance200Response",
             await self._call(
                 "carecloud_api.api.charged_entrances.get_entrance",
-                (entrance_id,),
                 {
+                    "entrance_id": entrance_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -233,7 +232,6 @@ class EntrancesResource(Resource):
             "GetEntrancesOverview200Response",
             await self._call(
                 "carecloud_api.api.charged_entrances.get_entrances_overview",
-                (),
                 {
                     "valid_from": valid_from,
                     "valid_to": valid_to,
@@ -265,8 +263,8 @@ class EntrancesResource(Resource):
         """
         await self._call(
             "carecloud_api.api.charged_entrances.put_entrance",
-            (entrance_id,),
             {
+                "entrance_id": entrance_id,
                 "body": body,
                 "accept_language": accept_language,
             },

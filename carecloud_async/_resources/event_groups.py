@@ -52,8 +52,8 @@ class EventGroupsResource(Resource):
             "GetEventGroup200Response",
             await self._call(
                 "carecloud_api.api.event_groups.get_event_group",
-                (event_group_id,),
                 {
+                    "event_group_id": event_group_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -52,8 +52,8 @@ class EventPropertiesResource(Resource):
             "GetEventProperty200Response",
             await self._call(
                 "carecloud_api.api.event_properties.get_event_property",
-                (event_property_id,),
                 {
+                    "event_property_id": event_property_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -119,8 +119,8 @@ class EventTypesResource(Resource):
             "GetEventType200Response",
             await self._call(
                 "carecloud_api.api.event_types.get_event_type",
-                (event_type_id,),
                 {
+                    "event_type_id": event_type_id,
                     "accept_language": accept_language,
                 },
                 options,

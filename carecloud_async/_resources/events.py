@@ -57,8 +57,8 @@ class EventsPropertyRecordsResource(Resource):
             "GetSubEventProperties200Response",
             await self._call(
                 "carecloud_api.api.events.get_sub_event_properties",
-                (event_id,),
                 {
+                    "event_id": event_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -100,7 +100,6 @@ class EventsResource(Resource):
             "PostEvents201Response",
             await self._call(
                 "carecloud_api.api.events.post_event",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -130,8 +129,8 @@ class EventsResource(Resource):
             "GetEvent200Response",
             await self._call(
                 "carecloud_api.api.events.get_event",
-                (event_id,),
                 {
+                    "event_id": event_id,
                     "accept_language": accept_language,
                 },
                 options,

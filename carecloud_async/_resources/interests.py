@@ -52,8 +52,8 @@ class InterestsResource(Resource):
             "GetInterest200Response",
             await self._call(
                 "carecloud_api.api.interests.get_interest",
-                (interest_id,),
                 {
+                    "interest_id": interest_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -57,7 +57,6 @@ class LanguagesResource(Resource):
             "GetLanguages200Response",
             await self._call(
                 "carecloud_api.api.languages.get_languages",
-                (),
                 {
                     "language_list_type": language_list_type,
                     "default_language": default_language,

@@ -52,8 +52,8 @@ class MessageTemplatesResource(Resource):
             "GetMessageTemplate200Response",
             await self._call(
                 "carecloud_api.api.message_templates.get_message_template",
-                (message_template_id,),
                 {
+                    "message_template_id": message_template_id,
                     "accept_language": accept_language,
                 },
                 options,

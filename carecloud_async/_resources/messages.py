@@ -57,8 +57,8 @@ class MessagesResource(Resource):
             "GetMessage200Response",
             await self._call(
                 "carecloud_api.api.messages.get_message",
-                (message_id,),
                 {
+                    "message_id": message_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -87,8 +87,8 @@ class MessagesResource(Resource):
             "GetSubMessageDetail200Response",
             await self._call(
                 "carecloud_api.api.messages.get_sub_message_detail",
-                (message_id,),
                 {
+                    "message_id": message_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -192,7 +192,6 @@ class EnterpriseMessagesResource(MessagesResource):
         """
         await self._call(
             "carecloud_api.api.messages.post_message_send",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

@@ -55,7 +55,6 @@ class OneTimePasswordResource(Resource):
             "PostOTPSend200Response",
             await self._call(
                 "carecloud_api.api.one_time_password.post_send_otp",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -89,7 +88,6 @@ class OneTimePasswordResource(Resource):
             "PostOTPVerify200Response",
             await self._call(
                 "carecloud_api.api.one_time_password.post_verify_otp",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,

@@ -54,7 +54,6 @@ class OrdersResource(Resource):
             "PostOrders201Response",
             await self._call(
                 "carecloud_api.api.orders.post_order",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -84,8 +83,8 @@ class OrdersResource(Resource):
             "GetOrder200Response",
             await self._call(
                 "carecloud_api.api.orders.get_order",
-                (order_id,),
                 {
+                    "order_id": order_id,
                     "accept_language": accept_language,
                 },
                 options,

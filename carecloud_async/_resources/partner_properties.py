@@ -55,8 +55,8 @@ class PartnerPropertiesResource(Resource):
             "GetPartnerProperty200Response",
             await self._call(
                 "carecloud_api.api.partner_properties.get_partner_property",
-                (partner_property_id,),
                 {
+                    "partner_property_id": partner_property_id,
                     "accept_language": accept_language,
                 },
                 options,

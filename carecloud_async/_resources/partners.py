@@ -54,8 +54,8 @@ class PartnersPropertyRecordsResource(Resource):
             "GetSubPartnerProperties200Response",
             await self._call(
                 "carecloud_api.api.partners.get_sub_partner_properties",
-                (partner_id,),
                 {
+                    "partner_id": partner_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -95,8 +95,8 @@ class PartnersResource(Resource):
             "GetPartner200Response",
             await self._call(
                 "carecloud_api.api.partners.get_partner",
-                (partner_id,),
                 {
+                    "partner_id": partner_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -52,8 +52,8 @@ class PaymentTypesResource(Resource):
             "GetPaymentType200Response",
             await self._call(
                 "carecloud_api.api.payment_types.get_payment_type",
-                (payment_type_id,),
                 {
+                    "payment_type_id": payment_type_id,
                     "accept_language": accept_language,
                 },
                 options,

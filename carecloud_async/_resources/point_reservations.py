@@ -52,7 +52,6 @@ class PointReservationsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.point_reservation.post_point_reservation_release",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,
@@ -82,8 +81,8 @@ class PointReservationsResource(Resource):
             "GetPointReservation200Response",
             await self._call(
                 "carecloud_api.api.point_reservation.get_point_reservation",
-                (point_reservation_id,),
                 {
+                    "point_reservation_id": point_reservation_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -168,7 +167,6 @@ class PointReservationsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.point_reservation.post_point_reservation_create",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

@@ -52,8 +52,8 @@ class PointTypesResource(Resource):
             "GetPointType200Response",
             await self._call(
                 "carecloud_api.api.point_types.get_point_type",
-                (point_type_id,),
                 {
+                    "point_type_id": point_type_id,
                     "accept_language": accept_language,
                 },
                 options,

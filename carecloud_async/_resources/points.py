@@ -157,8 +157,8 @@ class PointsResource(Resource):
             "GetPoint200Response",
             await self._call(
                 "carecloud_api.api.points.get_point",
-                (point_id,),
                 {
+                    "point_id": point_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -254,7 +254,6 @@ class PointsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.points.post_points_synchronize",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,
@@ -282,7 +281,6 @@ class PointsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.points.post_points_transfer",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,
@@ -318,7 +316,6 @@ class EnterprisePointsResource(PointsResource):
             "PostPointsAssign201Response",
             await self._call(
                 "carecloud_api.api.points.post_points_assign",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -349,7 +346,6 @@ class EnterprisePointsResource(PointsResource):
             "PostPointsRedemption201Response",
             await self._call(
                 "carecloud_api.api.points.post_points_redemption",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,

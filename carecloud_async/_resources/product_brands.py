@@ -56,8 +56,8 @@ class ProductBrandsResource(Resource):
             "GetProductBrand200Response",
             await self._call(
                 "carecloud_api.api.product_brands.get_product_brand",
-                (product_brand_id,),
                 {
+                    "product_brand_id": product_brand_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -142,7 +142,6 @@ class EnterpriseProductBrandsResource(ProductBrandsResource):
         """
         await self._call(
             "carecloud_api.api.product_brands.post_bulk_product_brands",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

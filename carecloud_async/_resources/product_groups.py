@@ -56,8 +56,8 @@ class ProductGroupsResource(Resource):
             "GetProductGroup200Response",
             await self._call(
                 "carecloud_api.api.product_groups.get_product_group",
-                (product_group_id,),
                 {
+                    "product_group_id": product_group_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -158,7 +158,6 @@ class EnterpriseProductGroupsResource(ProductGroupsResource):
         """
         await self._call(
             "carecloud_api.api.product_groups.post_bulk_product_groups",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

@@ -52,8 +52,8 @@ class ProductPropertiesResource(Resource):
             "GetProductProperty200Response",
             await self._call(
                 "carecloud_api.api.product_properties.get_product_property",
-                (product_property_id,),
                 {
+                    "product_property_id": product_property_id,
                     "accept_language": accept_language,
                 },
                 options,

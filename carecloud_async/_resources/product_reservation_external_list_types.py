@@ -57,8 +57,8 @@ class ProductReservationExternalListTypesResource(Resource):
             "GetProductReservationExternalListType200Response",
             await self._call(
                 "carecloud_api.api.product_reservation_external_list_types.get_product_reservation_external_list_type",
-                (product_reservation_external_list_type_id,),
                 {
+                    "product_reservation_external_list_type_id": product_reservation_external_list_type_id,
                     "accept_language": accept_language,
                 },
                 options,

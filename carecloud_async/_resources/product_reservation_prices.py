@@ -60,8 +60,8 @@ class ProductReservationPricesResource(Resource):
             "GetProductReservationPrice200Response",
             await self._call(
                 "carecloud_api.api.product_reservation_prices.get_product_reservation_price",
-                (product_reservation_price_id,),
                 {
+                    "product_reservation_price_id": product_reservation_price_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -163,7 +163,6 @@ class EnterpriseProductReservationPricesResource(ProductReservationPricesResourc
         """
         await self._call(
             "carecloud_api.api.product_reservation_prices.post_bulk_product_reservation_prices",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,
@@ -193,7 +192,6 @@ class EnterpriseProductReservationPricesResource(ProductReservationPricesResourc
         """
         await self._call(
             "carecloud_api.api.product_reservation_prices.post_bulk_delete_product_reservation_prices",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

@@ -52,8 +52,8 @@ class ProductReservationSourcesResource(Resource):
             "GetProductReservationSource200Response",
             await self._call(
                 "carecloud_api.api.product_reservation_sources.get_product_reservation_source",
-                (product_reservation_source_id,),
                 {
+                    "product_reservation_source_id": product_reservation_source_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -60,8 +60,8 @@ class ProductReservationsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.product_reservations.post_product_reservation_cancel",
-            (product_reservation_id,),
             {
+                "product_reservation_id": product_reservation_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -88,7 +88,6 @@ class ProductReservationsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.product_reservations.post_product_reservation_change_state",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,
@@ -118,7 +117,6 @@ class ProductReservationsResource(Resource):
             "PostProductReservation200Response",
             await self._call(
                 "carecloud_api.api.product_reservations.post_product_reservation",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -149,8 +147,8 @@ class ProductReservationsResource(Resource):
             "GetProductReservation200Response",
             await self._call(
                 "carecloud_api.api.product_reservations.get_product_reservation",
-                (product_reservation_id,),
                 {
+                    "product_reservation_id": product_reservation_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -259,7 +257,6 @@ class ProductReservationsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.product_reservations.post_product_reservation_set_external_reservation_code",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

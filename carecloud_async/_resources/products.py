@@ -125,8 +125,8 @@ class ProductsResource(Resource):
             "GetProduct200Response",
             await self._call(
                 "carecloud_api.api.products.get_product",
-                (product_id,),
                 {
+                    "product_id": product_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -238,7 +238,6 @@ class EnterpriseProductsResource(ProductsResource):
         """
         await self._call(
             "carecloud_api.api.products.post_bulk_products",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

@@ -52,8 +52,8 @@ class PurchaseItemPropertiesResource(Resource):
             "GetPurchaseItemProperty200Response",
             await self._call(
                 "carecloud_api.api.purchase_item_properties.get_purchase_item_property",
-                (purchase_item_property_id,),
                 {
+                    "purchase_item_property_id": purchase_item_property_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -52,8 +52,8 @@ class PurchasePropertiesResource(Resource):
             "GetPurchaseProperty200Response",
             await self._call(
                 "carecloud_api.api.purchase_properties.get_purchase_property",
-                (purchase_property_id,),
                 {
+                    "purchase_property_id": purchase_property_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -265,7 +265,6 @@ class PurchasesResource(Resource):
             "PostPurchaseAcceptPayment200Response",
             await self._call(
                 "carecloud_api.api.purchases.post_purchase_accept_payment",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -296,8 +295,8 @@ class PurchasesResource(Resource):
             "GetPurchase200Response",
             await self._call(
                 "carecloud_api.api.purchases.get_purchase",
-                (purchase_id,),
                 {
+                    "purchase_id": purchase_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -410,8 +409,8 @@ class PurchasesResource(Resource):
             "GetPurchasePaymentSummary200Response",
             await self._call(
                 "carecloud_api.api.purchases.get_purchase_payment_summary",
-                (purchase_id,),
                 {
+                    "purchase_id": purchase_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -443,7 +442,6 @@ class PurchasesResource(Resource):
             "PostPurchaseRecommendedRewards200Response",
             await self._call(
                 "carecloud_api.api.purchases.post_purchase_recommended_rewards",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -474,7 +472,6 @@ class PurchasesResource(Resource):
             "PostPurchaseSend200Response",
             await self._call(
                 "carecloud_api.api.purchases.post_purchase_send",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -510,7 +507,6 @@ class EnterprisePurchasesResource(PurchasesResource):
         """
         await self._call(
             "carecloud_api.api.purchases.post_purchase_assign_customer",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,
@@ -540,8 +536,8 @@ class EnterprisePurchasesResource(PurchasesResource):
         """
         await self._call(
             "carecloud_api.api.purchases.put_purchase",
-            (purchase_id,),
             {
+                "purchase_id": purchase_id,
                 "body": body,
                 "accept_language": accept_language,
             },

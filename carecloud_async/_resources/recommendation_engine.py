@@ -74,7 +74,6 @@ class RecommendationEngineProductResource(Resource):
             "PostRecommendationProductCombine200Response",
             await self._call(
                 "carecloud_api.api.product_recommendation_engine.post_recommendation_product_combine",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -107,7 +106,6 @@ class RecommendationEngineProductResource(Resource):
             "PostRecommendationProductEliminate200Response",
             await self._call(
                 "carecloud_api.api.product_recommendation_engine.post_recommendation_product_eliminate",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -140,7 +138,6 @@ class RecommendationEngineProductResource(Resource):
             "PostRecommendationProductOrder200Response",
             await self._call(
                 "carecloud_api.api.product_recommendation_engine.post_recommendation_product_order",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -180,7 +177,6 @@ class RecommendationEngineShoppingCartResource(Resource):
             "PostRecommendationCartCombine200Response",
             await self._call(
                 "carecloud_api.api.product_recommendation_engine.post_recommendation_cart_combine",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -214,7 +210,6 @@ class RecommendationEngineShoppingCartResource(Resource):
             "PostRecommendationCartEliminate200Response",
             await self._call(
                 "carecloud_api.api.product_recommendation_engine.post_recommendation_cart_eliminate",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -247,7 +242,6 @@ class RecommendationEngineShoppingCartResource(Resource):
             "PostRecommendationCartOrder200Response",
             await self._call(
                 "carecloud_api.api.product_recommendation_engine.post_recommendation_cart_order",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,

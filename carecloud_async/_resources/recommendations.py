@@ -52,8 +52,8 @@ class RecommendationsResource(Resource):
             "GetRecommendation200Response",
             await self._call(
                 "carecloud_api.api.hints.get_recommendation",
-                (recommendation_id,),
                 {
+                    "recommendation_id": recommendation_id,
                     "accept_language": accept_language,
                 },
                 options,

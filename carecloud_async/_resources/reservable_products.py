@@ -55,8 +55,8 @@ class ReservableProductsResource(Resource):
             "GetReservableProduct200Response",
             await self._call(
                 "carecloud_api.api.reservable_products.get_reservable_product",
-                (reservable_product_id,),
                 {
+                    "reservable_product_id": reservable_product_id,
                     "accept_language": accept_language,
                 },
                 options,

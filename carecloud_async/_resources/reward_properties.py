@@ -52,8 +52,8 @@ class RewardPropertiesResource(Resource):
             "GetRewardProperty200Response",
             await self._call(
                 "carecloud_api.api.reward_properties.get_reward_property",
-                (reward_property_id,),
                 {
+                    "reward_property_id": reward_property_id,
                     "accept_language": accept_language,
                 },
                 options,

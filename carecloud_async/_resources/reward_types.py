@@ -53,8 +53,8 @@ class RewardTypesResource(Resource):
             "GetRewardType200Response",
             await self._call(
                 "carecloud_api.api.reward_types.get_rewardtype",
-                (reward_type_id,),
                 {
+                    "reward_type_id": reward_type_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -498,8 +498,8 @@ class RewardsResource(Resource):
             "PostRewardCreateCustomVoucher201Response",
             await self._call(
                 "carecloud_api.api.rewards.post_reward_create_custom_voucher",
-                (reward_id,),
                 {
+                    "reward_id": reward_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -531,8 +531,8 @@ class RewardsResource(Resource):
             "PostRewardCreateVoucher201Response",
             await self._call(
                 "carecloud_api.api.rewards.post_reward_create_voucher",
-                (reward_id,),
                 {
+                    "reward_id": reward_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -561,8 +561,8 @@ class RewardsResource(Resource):
             "GetReward200Response",
             await self._call(
                 "carecloud_api.api.rewards.get_reward",
-                (reward_id,),
                 {
+                    "reward_id": reward_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -807,7 +807,6 @@ class EnterpriseRewardsResource(RewardsResource):
             "PostRewardCreateSimpleReward201Response",
             await self._call(
                 "carecloud_api.api.rewards.post_reward_create_simple_reward",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -841,8 +840,8 @@ class EnterpriseRewardsResource(RewardsResource):
         """
         await self._call(
             "carecloud_api.api.rewards.post_reward_synchronize_products",
-            (reward_id,),
             {
+                "reward_id": reward_id,
                 "body": body,
                 "accept_language": accept_language,
             },

@@ -52,8 +52,8 @@ class SegmentGroupsResource(Resource):
             "GetSegmentGroup200Response",
             await self._call(
                 "carecloud_api.api.segments.get_segment_group",
-                (segment_group_id,),
                 {
+                    "segment_group_id": segment_group_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -65,8 +65,8 @@ class SegmentsSegmentRecordsResource(Resource):
             "GetSubSegmentRecords200Response",
             await self._call(
                 "carecloud_api.api.segments.get_sub_segment_records",
-                (segment_id,),
                 {
+                    "segment_id": segment_id,
                     "segment_group_ids": segment_group_ids,
                     "accept_language": accept_language,
                 },
@@ -107,8 +107,8 @@ class SegmentsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.segments.post_segment_add_customer",
-            (segment_id,),
             {
+                "segment_id": segment_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -136,7 +136,6 @@ class SegmentsResource(Resource):
             "PostSegments201Response",
             await self._call(
                 "carecloud_api.api.segments.post_segment",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -167,8 +166,8 @@ class SegmentsResource(Resource):
             "GetSegment200Response",
             await self._call(
                 "carecloud_api.api.segments.get_segment",
-                (segment_id,),
                 {
+                    "segment_id": segment_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -254,8 +253,8 @@ class SegmentsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.segments.post_segment_remove_customer",
-            (segment_id,),
             {
+                "segment_id": segment_id,
                 "body": body,
                 "accept_language": accept_language,
             },

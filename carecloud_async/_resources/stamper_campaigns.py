@@ -52,8 +52,8 @@ class StamperCampaignsResource(Resource):
             "GetStamperCampaign200Response",
             await self._call(
                 "carecloud_api.api.stamper.get_stamper_campaign",
-                (stamper_campaign_id,),
                 {
+                    "stamper_campaign_id": stamper_campaign_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -56,8 +56,8 @@ class StamperCardsResource(Resource):
             "GetStamperCard200Response",
             await self._call(
                 "carecloud_api.api.stamper.get_stamper_card",
-                (stamper_card_id,),
                 {
+                    "stamper_card_id": stamper_card_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -53,8 +53,8 @@ class StampsResource(Resource):
             "GetStamperStamp200Response",
             await self._call(
                 "carecloud_api.api.stamper.get_stamper_stamp",
-                (stamper_stamp_id,),
                 {
+                    "stamper_stamp_id": stamper_stamp_id,
                     "accept_language": accept_language,
                 },
                 options,

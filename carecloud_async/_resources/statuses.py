@@ -52,8 +52,8 @@ class StatusesResource(Resource):
             "GetStatus200Response",
             await self._call(
                 "carecloud_api.api.statuses.get_status",
-                (status_id,),
                 {
+                    "status_id": status_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -52,8 +52,8 @@ class StoreGroupsResource(Resource):
             "GetStoreGroup200Response",
             await self._call(
                 "carecloud_api.api.store_groups.get_store_group",
-                (store_group_id,),
                 {
+                    "store_group_id": store_group_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -52,8 +52,8 @@ class StorePropertiesResource(Resource):
             "GetStoreProperty200Response",
             await self._call(
                 "carecloud_api.api.store_properties.get_store_property",
-                (store_property_id,),
                 {
+                    "store_property_id": store_property_id,
                     "accept_language": accept_language,
                 },
                 options,

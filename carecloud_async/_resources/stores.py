@@ -65,8 +65,8 @@ class StoresPropertyRecordsResource(Resource):
             "PostSubStoreProperties201Response",
             await self._call(
                 "carecloud_api.api.stores.post_sub_store_properties",
-                (store_id,),
                 {
+                    "store_id": store_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -96,11 +96,9 @@ class StoresPropertyRecordsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.stores.delete_sub_store_property",
-            (
-                store_id,
-                property_record_id,
-            ),
             {
+                "store_id": store_id,
+                "property_record_id": property_record_id,
                 "accept_language": accept_language,
             },
             options,
@@ -128,8 +126,8 @@ class StoresPropertyRecordsResource(Resource):
             "GetSubStoreProperties200Response",
             await self._call(
                 "carecloud_api.api.stores.get_sub_store_properties",
-                (store_id,),
                 {
+                    "store_id": store_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -160,11 +158,9 @@ class StoresPropertyRecordsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.stores.put_sub_store_property",
-            (
-                store_id,
-                property_record_id,
-            ),
             {
+                "store_id": store_id,
+                "property_record_id": property_record_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -199,8 +195,8 @@ class StoresStoreGroupRecordsResource(Resource):
             "GetSubStoreGroups200Response",
             await self._call(
                 "carecloud_api.api.stores.get_sub_store_groups",
-                (store_id,),
                 {
+                    "store_id": store_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -244,7 +240,6 @@ class StoresResource(Resource):
             "PostStores201Response",
             await self._call(
                 "carecloud_api.api.stores.post_store",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -274,8 +269,8 @@ class StoresResource(Resource):
             "GetStore200Response",
             await self._call(
                 "carecloud_api.api.stores.get_store",
-                (store_id,),
                 {
+                    "store_id": store_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -373,8 +368,8 @@ class StoresResource(Resource):
         """
         await self._call(
             "carecloud_api.api.stores.put_store",
-            (store_id,),
             {
+                "store_id": store_id,
                 "body": body,
                 "accept_language": accept_language,
             },

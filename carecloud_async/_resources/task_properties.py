@@ -52,8 +52,8 @@ class TaskPropertiesResource(Resource):
             "GetTaskProperty200Response",
             await self._call(
                 "carecloud_api.api.task_properties.get_task_property",
-                (task_property_id,),
                 {
+                    "task_property_id": task_property_id,
                     "accept_language": accept_language,
                 },
                 options,

@@ -52,8 +52,8 @@ class TaskStatesResource(Resource):
             "GetTaskState200Response",
             await self._call(
                 "carecloud_api.api.tasks.get_task_state",
-                (task_state_id,),
                 {
+                    "task_state_id": task_state_id,
                     "accept_language": accept_language,
                 },
                 options,

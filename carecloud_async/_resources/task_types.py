@@ -52,8 +52,8 @@ class TaskTypesResource(Resource):
             "GetTaskType200Response",
             await self._call(
                 "carecloud_api.api.tasks.get_task_type",
-                (task_type_id,),
                 {
+                    "task_type_id": task_type_id,
                     "accept_language": accept_language,
                 },
                 options,

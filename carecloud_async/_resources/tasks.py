@@ -75,11 +75,9 @@ class TasksAssigneesResource(Resource):
             "GetSubTaskAssignee200Response",
             await self._call(
                 "carecloud_api.api.tasks.get_task_assignee",
-                (
-                    task_id,
-                    assignee_id,
-                ),
                 {
+                    "task_id": task_id,
+                    "assignee_id": assignee_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -169,8 +167,8 @@ class EnterpriseTasksAssigneesResource(TasksAssigneesResource):
             "PostSubTaskAssignees201Response",
             await self._call(
                 "carecloud_api.api.tasks.post_task_assignee",
-                (task_id,),
                 {
+                    "task_id": task_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -200,11 +198,9 @@ class EnterpriseTasksAssigneesResource(TasksAssigneesResource):
         """
         await self._call(
             "carecloud_api.api.tasks.delete_sub_tasks_assignee",
-            (
-                task_id,
-                assignee_id,
-            ),
             {
+                "task_id": task_id,
+                "assignee_id": assignee_id,
                 "accept_language": accept_language,
             },
             options,
@@ -248,8 +244,8 @@ class TasksPropertyRecordsResource(Resource):
             "GetSubTaskProperties200Response",
             await self._call(
                 "carecloud_api.api.tasks.get_sub_task_properties",
-                (task_id,),
                 {
+                    "task_id": task_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -286,8 +282,8 @@ class TasksTaskCommentsResource(Resource):
             "PostSubTaskComments201Response",
             await self._call(
                 "carecloud_api.api.tasks.post_task_comment",
-                (task_id,),
                 {
+                    "task_id": task_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -319,11 +315,9 @@ class TasksTaskCommentsResource(Resource):
             "GetSubTaskComment200Response",
             await self._call(
                 "carecloud_api.api.tasks.get_task_comment",
-                (
-                    task_id,
-                    task_comment_id,
-                ),
                 {
+                    "task_id": task_id,
+                    "task_comment_id": task_comment_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -423,7 +417,6 @@ class TasksResource(Resource):
             "PostTasks201Response",
             await self._call(
                 "carecloud_api.api.tasks.post_tasks",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -454,8 +447,8 @@ class TasksResource(Resource):
             "GetTask200Response",
             await self._call(
                 "carecloud_api.api.tasks.get_task",
-                (task_id,),
                 {
+                    "task_id": task_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -560,8 +553,8 @@ class TasksResource(Resource):
         """
         await self._call(
             "carecloud_api.api.tasks.put_task",
-            (task_id,),
             {
+                "task_id": task_id,
                 "body": body,
                 "accept_language": accept_language,
             },

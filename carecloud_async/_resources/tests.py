@@ -47,7 +47,6 @@ class TestsResource(Resource):
             "GetConnection200Response",
             await self._call(
                 "carecloud_api.api.tests.get_tests_connection",
-                (),
                 {
                     "test_string": test_string,
                 },

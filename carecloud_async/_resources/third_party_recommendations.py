@@ -49,7 +49,6 @@ class ThirdPartyRecommendationsResource(Resource):
         """
         await self._call(
             "carecloud_api.api.product_recommendation_engine.post_bulk_third_party_recommendations",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

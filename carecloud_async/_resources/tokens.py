@@ -73,8 +73,8 @@ class TokensResource(Resource):
             "GetTokenAuthentication200Response",
             await self._call(
                 "carecloud_api.api.tokens.get_token_authentication",
-                (token_id,),
                 {
+                    "token_id": token_id,
                     "external_application_id": external_application_id,
                     "token_type": token_type,
                     "accept_language": accept_language,
@@ -110,8 +110,8 @@ class TokensResource(Resource):
             "PostTokenAuthTokenLogin200Response",
             await self._call(
                 "carecloud_api.api.tokens.post_token_auth_token_login",
-                (token_id,),
                 {
+                    "token_id": token_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -141,7 +141,6 @@ class TokensResource(Resource):
             "PostTokens201Response",
             await self._call(
                 "carecloud_api.api.tokens.post_token",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -174,8 +173,8 @@ class TokensResource(Resource):
             "PostTokenLogin200Response",
             await self._call(
                 "carecloud_api.api.tokens.post_token_login",
-                (token_id,),
                 {
+                    "token_id": token_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -205,8 +204,8 @@ class TokensResource(Resource):
             "GetTokenTestCustomerLogin200Response",
             await self._call(
                 "carecloud_api.api.tokens.post_token_test_customer_login",
-                (token_id,),
                 {
+                    "token_id": token_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -233,8 +232,8 @@ class TokensResource(Resource):
         """
         await self._call(
             "carecloud_api.api.tokens.post_token_logout",
-            (token_id,),
             {
+                "token_id": token_id,
                 "accept_language": accept_language,
             },
             options,
@@ -267,8 +266,8 @@ class TokensResource(Resource):
         """
         await self._call(
             "carecloud_api.api.tokens.post_token_send_password_setup",
-            (token_id,),
             {
+                "token_id": token_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -299,8 +298,8 @@ class TokensResource(Resource):
             "GetTokenSocialLogin200Response",
             await self._call(
                 "carecloud_api.api.tokens.post_token_social_login",
-                (token_id,),
                 {
+                    "token_id": token_id,
                     "body": body,
                     "accept_language": accept_language,
                 },
@@ -330,8 +329,8 @@ class TokensResource(Resource):
         """
         await self._call(
             "carecloud_api.api.tokens.put_token",
-            (token_id,),
             {
+                "token_id": token_id,
                 "body": body,
                 "accept_language": accept_language,
             },

@@ -52,8 +52,8 @@ class UserRolesResource(Resource):
             "GetUserRole200Response",
             await self._call(
                 "carecloud_api.api.user_roles.get_user_role",
-                (user_role_id,),
                 {
+                    "user_role_id": user_role_id,
                     "accept_language": accept_language,
                 },
                 options,

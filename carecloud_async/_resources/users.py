@@ -59,8 +59,8 @@ class UsersResource(Resource):
             "GetUser200Response",
             await self._call(
                 "carecloud_api.api.users.get_user",
-                (user_id,),
                 {
+                    "user_id": user_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -159,7 +159,6 @@ class UsersResource(Resource):
             "PostUserLogin200Response",
             await self._call(
                 "carecloud_api.api.users.post_user_login",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -188,7 +187,6 @@ class UsersResource(Resource):
         """
         await self._call(
             "carecloud_api.api.users.post_user_logout",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,
@@ -219,7 +217,6 @@ class UsersResource(Resource):
             "PostUserSsoLogin200Response",
             await self._call(
                 "carecloud_api.api.users.post_user_sso_login",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -247,7 +244,6 @@ class UsersResource(Resource):
             "PostUserVerifyAuthToken200Response",
             await self._call(
                 "carecloud_api.api.users.post_user_verify_auth_token",
-                (),
                 {
                     "body": body,
                 },

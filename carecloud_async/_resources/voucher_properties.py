@@ -52,8 +52,8 @@ class VoucherPropertiesResource(Resource):
             "GetVoucherProperty200Response",
             await self._call(
                 "carecloud_api.api.voucher_properties.get_voucher_property",
-                (voucher_property_id,),
                 {
+                    "voucher_property_id": voucher_property_id,
                     "accept_language": accept_language,
                 },
                 options,

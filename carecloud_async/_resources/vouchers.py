@@ -62,8 +62,8 @@ class VouchersPropertyRecordsResource(Resource):
             "GetSubVoucherProperties200Response",
             await self._call(
                 "carecloud_api.api.vouchers.get_sub_voucher_properties",
-                (voucher_id,),
                 {
+                    "voucher_id": voucher_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -103,8 +103,8 @@ class VouchersResource(Resource):
         """
         await self._call(
             "carecloud_api.api.vouchers.post_voucher_apply",
-            (voucher_id,),
             {
+                "voucher_id": voucher_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -132,8 +132,8 @@ class VouchersResource(Resource):
         """
         await self._call(
             "carecloud_api.api.vouchers.delete_voucher",
-            (voucher_id,),
             {
+                "voucher_id": voucher_id,
                 "accept_language": accept_language,
             },
             options,
@@ -161,8 +161,8 @@ class VouchersResource(Resource):
             "GetVoucher200Response",
             await self._call(
                 "carecloud_api.api.vouchers.get_voucher",
-                (voucher_id,),
                 {
+                    "voucher_id": voucher_id,
                     "accept_language": accept_language,
                 },
                 options,
@@ -191,7 +191,6 @@ class VouchersResource(Resource):
             "PostVoucherGiftCardBalance200Response",
             await self._call(
                 "carecloud_api.api.vouchers.post_voucher_gift_card_balance",
-                (),
                 {
                     "body": body,
                     "accept_language": accept_language,
@@ -306,8 +305,8 @@ class VouchersResource(Resource):
         """
         await self._call(
             "carecloud_api.api.vouchers.put_voucher",
-            (voucher_id,),
             {
+                "voucher_id": voucher_id,
                 "body": body,
                 "accept_language": accept_language,
             },
@@ -342,7 +341,6 @@ class EnterpriseVouchersResource(VouchersResource):
         """
         await self._call(
             "carecloud_api.api.vouchers.post_bulk_vouchers",
-            (),
             {
                 "body": body,
                 "accept_language": accept_language,

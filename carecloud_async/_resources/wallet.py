@@ -55,7 +55,6 @@ class WalletResource(Resource):
             "GetWalletCreditsExpiration200Response",
             await self._call(
                 "carecloud_api.api.wallet.get_wallet_credits_expiration",
-                (),
                 {
                     "customer_id": customer_id,
                     "accept_language": accept_language,
@@ -97,7 +96,6 @@ class WalletResource(Resource):
             "GetWalletCredits200Response",
             await self._call(
                 "carecloud_api.api.wallet.get_wallet_credits",
-                (),
                 {
                     "customer_id": customer_id,
                     "date_from": date_from,
@@ -133,7 +131,6 @@ class WalletResource(Resource):
             "GetWalletPointsExpiration200Response",
             await self._call(
                 "carecloud_api.api.wallet.get_wallet_points_expiration",
-                (),
                 {
                     "customer_id": customer_id,
                     "accept_language": accept_language,
@@ -169,7 +166,6 @@ class WalletResource(Resource):
             "GetWalletPoints200Response",
             await self._call(
                 "carecloud_api.api.wallet.get_wallet_points",
-                (),
                 {
                     "customer_id": customer_id,
                     "date_from": date_from,
@@ -207,7 +203,6 @@ class WalletResource(Resource):
             "GetWalletSalesTurnover200Response",
             await self._call(
                 "carecloud_api.api.wallet.get_wallet_sales_turnover",
-                (),
                 {
                     "customer_id": customer_id,
                     "date_from": date_from,
