@@ -26,6 +26,7 @@ import httpx
 from carecloud_api.types import UNSET
 
 from ._errors import RequestValidationError
+from ._plain_inputs import accept_plain_inputs
 from ._raw_responses import RawResponse, capturing_response
 
 if TYPE_CHECKING:
@@ -68,14 +69,15 @@ def _options_apart(kwargs: dict[str, Any], options: CallKeywords) -> tuple[dict[
     return {**kwargs, **stray}, kept
 
 
-# Generated endpoint module path -> its ``call`` function, imported on first use.
-_functions: dict[str, Callable[..., Awaitable[Any]]] = {}
+# Generated endpoint module path -> its ``call`` function and route, imported on first use.
+_functions: dict[str, tuple[Callable[..., Awaitable[Any]], str]] = {}
 
 
-def _function(module: str) -> Callable[..., Awaitable[Any]]:
+def _function(module: str) -> tuple[Callable[..., Awaitable[Any]], str]:
     found = _functions.get(module)
     if found is None:
-        found = _functions[module] = importlib.import_module(module).call
+        loaded = importlib.import_module(module)
+        found = _functions[module] = (loaded.call, f"{loaded.METHOD} {loaded.PATH}")
     return found
 
 
@@ -108,7 +110,8 @@ class Resource:
         if options:
             kwargs, options = _options_apart(kwargs, options)
             client = client.with_options(**options) if options else client
-        return await client.call(_functions.get(module) or _function(module), **kwargs)
+        function, route = _functions.get(module) or _function(module)
+        return await client.call(function, **accept_plain_inputs(function, route, kwargs))
 
     def _paginate(
         self, module: str, kwargs: dict[str, Any], options: CallKeywords, /, **pagination: Any
@@ -120,7 +123,8 @@ class Resource:
         if options:
             kwargs, options = _options_apart(kwargs, options)
             client = client.with_options(**options) if options else client
-        return Paginator(client, _functions.get(module) or _function(module), **pagination, **kwargs)
+        function, route = _functions.get(module) or _function(module)
+        return Paginator(client, function, **pagination, **accept_plain_inputs(function, route, kwargs))
 
 
 def _refusal(why: str, client: Any) -> Callable[..., Any]:

@@ -20,6 +20,7 @@ subprocess with ``PYTHONPATH`` set to the freshly generated package), renders th
 from __future__ import annotations
 
 import argparse
+import datetime
 import enum
 import importlib
 import inspect
@@ -141,22 +142,32 @@ def placements(
 
 @dataclass
 class Types:
-    """Renders annotation objects as source, collecting what to import for type checking."""
+    """Renders annotation objects as source, collecting what to import for type checking.
+
+    ``plain=True`` (parameters and body fields) also accepts what a caller may write by hand: an
+    enum's plain values (``SortDirection | Literal["ASC", "DESC"]``) and, for a model, the
+    TypedDict of its JSON form (``PostCustomerBody | PostCustomerBodyDict``, see :class:`Bodies`).
+    """
 
     imports: set[tuple[str, str]] = field(default_factory=set)
+    bodies: Bodies | None = None
+    #: Where the TypedDicts are imported from ("" when rendering the bodies module itself).
+    bodies_module: str = "._bodies"
 
-    def render(self, annotation: Any) -> str:
+    def render(self, annotation: Any, *, plain: bool = False) -> str:
+        import attrs
         from carecloud_api.types import File, Unset
 
         origin = typing.get_origin(annotation)
         if isinstance(annotation, types.UnionType) or origin is typing.Union:
-            return " | ".join(self.render(member) for member in typing.get_args(annotation))
+            members = sorted(typing.get_args(annotation), key=lambda member: member is type(None))  # None last
+            return " | ".join(self.render(member, plain=plain) for member in members)
         if origin is list:
             (item,) = typing.get_args(annotation)
-            return f"builtins.list[{self.render(item)}]"
+            return f"builtins.list[{self.render(item, plain=plain)}]"
         if origin is dict:
             key, value = typing.get_args(annotation)
-            return f"builtins.dict[{self.render(key)}, {self.render(value)}]"
+            return f"builtins.dict[{self.render(key)}, {self.render(value, plain=plain)}]"
         if annotation is type(None) or annotation is None:
             return "None"
         if annotation is Any:
@@ -164,13 +175,85 @@ class Types:
             return "Any"
         if annotation in (str, int, float, bool):
             return str(annotation.__name__)
+        if annotation in (datetime.date, datetime.datetime):
+            self.imports.add(("datetime", ""))
+            return f"datetime.{annotation.__name__}"
         if annotation in (Unset, File):
             self.imports.add(("carecloud_api.types", annotation.__name__))
             return str(annotation.__name__)
         if isinstance(annotation, type) and annotation.__module__.startswith("carecloud_api."):
             self.imports.add((annotation.__module__, annotation.__name__))
-            return annotation.__name__
+            name = annotation.__name__
+            if plain and issubclass(annotation, enum.Enum):
+                self.imports.add(("typing", "Literal"))
+                return f"{name} | Literal[{', '.join(repr(member.value) for member in annotation)}]"
+            if plain and attrs.has(annotation) and self.bodies is not None and annotation is not File:
+                typed = self.bodies.add(annotation)
+                if self.bodies_module:
+                    self.imports.add((self.bodies_module, typed))
+                return f"{name} | {typed}"
+            return name
         raise ResourceError(f"cannot render the annotation {annotation!r}")
+
+
+@dataclass
+class Bodies:
+    """The TypedDicts of request bodies (``PostCustomerBodyDict``): one per model a body may hold,
+    keyed by the JSON names, required keys as the model requires them. Rendered into
+    ``_resources/_bodies.py`` for type checkers only (nothing of it runs)."""
+
+    models: dict[type, str] = field(default_factory=dict)
+
+    def add(self, model: type) -> str:
+        name = self.models.get(model)
+        if name is None:
+            name = self.models[model] = f"{model.__name__}Dict"
+        return name
+
+    def render(self) -> tuple[list[tuple[str, list[tuple[str, str, bool]]]], set[tuple[str, str]]]:
+        """[(TypedDict name, [(JSON key, type source, required)])] and the imports they need."""
+        import attrs
+        from carecloud_api.types import Unset
+
+        typing_ = Types(bodies=self, bodies_module="")
+        done: dict[type, tuple[str, list[tuple[str, str, bool]]]] = {}
+        while len(done) < len(self.models):
+            for model, name in sorted(self.models.items(), key=lambda item: item[1]):
+                if model in done:
+                    continue
+                hints = _hints(model)
+                keys = []
+                for attribute in attrs.fields(model):
+                    if not attribute.init or attribute.name not in hints:
+                        continue
+                    annotation = hints[attribute.name]
+                    members = sorted(
+                        (m for m in _union_members(annotation) if m is not Unset), key=lambda m: m is type(None)
+                    )
+                    if not members:
+                        continue
+                    source = " | ".join(typing_.render(m, plain=True) for m in members)
+                    keys.append((wire_name(attribute.name), source, attribute.default is attrs.NOTHING))
+                done[model] = (name, keys)
+                break
+        return sorted(done.values()), typing_.imports
+
+
+def _union_members(annotation: Any) -> tuple[Any, ...]:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def wire_name(python: str) -> str:
+    """The JSON name of a model field: the generator appends ``_`` to a keyword (``from_``)."""
+    if python.endswith("_"):
+        from openapi_python_client.strings import PythonIdentifier
+
+        bare = python[:-1]
+        if str(PythonIdentifier(bare, prefix="field_")) == python:
+            return bare
+    return python
 
 
 def _without_unset(annotation: Any) -> Any:
@@ -304,7 +387,7 @@ def describe(op: Any, name: str, spec: dict[str, Any], typing_: Types) -> Method
         params.append(
             Param(
                 name=parameter.name,
-                annotation=typing_.render(hints[parameter.name]),
+                annotation=typing_.render(hints[parameter.name], plain=True),
                 default=default,
                 positional=parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD or parameter.name == "body",
                 description=descriptions.get(parameter.name, descriptions.get(parameter.name.rstrip("_"), "")),
@@ -476,11 +559,12 @@ def build_tree(
 ) -> tuple[Node, dict[str, Types]]:
     root = Node(())
     typing_by_group: dict[str, Types] = {}
+    bodies = Bodies()
     for op, (path, name) in placements(operations, overrides).items():
         node = root
         for depth in range(len(path)):
             node = node.children.setdefault(path[depth], Node(path[: depth + 1]))
-        typing_ = typing_by_group.setdefault(path[0], Types())
+        typing_ = typing_by_group.setdefault(path[0], Types(bodies=bodies))
         node.methods[name] = describe(op, name, spec, typing_)
     return root, typing_by_group
 
@@ -516,6 +600,10 @@ def render(root: Node, typing_by_group: dict[str, Types]) -> dict[str, str]:
         }
         for api in APIS
     }
+    some = next(iter(typing_by_group.values()), None)
+    if some is not None and some.bodies is not None:
+        dicts, needed = some.bodies.render()
+        files["_bodies.py"] = HEADER + env.get_template("bodies.py.jinja").render(dicts=dicts, imports=sorted(needed))
     files["__init__.py"] = HEADER + env.get_template("root.py.jinja").render(roots=roots, refused=refused, apis=APIS)
     return files
 

@@ -29,6 +29,7 @@ from carecloud_async import (
     RequestValidationError,
     RetryPolicy,
 )
+from carecloud_async import _resource_base as resource_base
 from carecloud_async._resource_base import Resource
 from carecloud_async._resources import CustomerResources, EnterpriseResources
 from scripts import resources
@@ -90,6 +91,8 @@ async def walk(
         return "paginator"
 
     monkeypatch.setattr(Resource, "_paginate", paginate)
+    # Dummy arguments ("x" for an enum too): what the walk checks is where each method leads.
+    monkeypatch.setattr(resource_base, "accept_plain_inputs", lambda function, route, kwargs: kwargs)
     root: Any = type("Root", (root_class,), {})()  # with a __dict__, as the client has
     names: dict[tuple[str, str], str] = {}
 
@@ -334,6 +337,10 @@ async def main() -> None:
         reveal_type(await cc.raw_response(cc.customers.get, "c1"))
         reveal_type(cc.with_options(timeout=5).customers)
         print(cc.cards.create_batch)  # Enterprise only: fine here
+        await cc.customers.verify_credentials({"login_type": "email", "login_value": "j", "password": "p"})
+        cc.customers.list(sort_direction="DESC")
+        await cc.customers.verify_credentials({"login_type": "email", "login_valeu": "j", "password": "p"})
+        cc.customers.list(sort_direction="DSC")
     async with CareCloud.customer("x", external_application_id="a", device=Device("d", "s", "n", "t")) as cu:
         await cu.cards.create_batch(body=None)  # Enterprise only: an error here
 """
@@ -358,9 +365,13 @@ def test_types_are_inferred_per_api_without_annotations(tmp_path: Path) -> None:
         '"carecloud_async._raw_responses.RawResponse[carecloud_api.models.get_customer_200_response.GetCustomer200Response]"',
         '"carecloud_async._resources.customers.EnterpriseCustomersResource"',
     ], result.stdout
-    errors = [line for line in result.stdout.splitlines() if "error:" in line]
-    assert len(errors) == 1, result.stdout
-    assert 'user.py:15: error: "CustomerCardsResource" has no attribute "create_batch"' in errors[0]
+    errors = [line.split("  [")[0] for line in result.stdout.splitlines() if "error:" in line]
+    # Misspelt: a dict key (the body's TypedDict) and an enum's plain value (its Literal).
+    assert errors[0].startswith('user.py:16: error: Argument 1 to "verify_credentials"'), result.stdout
+    assert "PostCustomerVerifyCredentialsBodyDict" in errors[0]
+    assert errors[1].startswith('user.py:17: error: Argument "sort_direction" to "list"'), result.stdout
+    assert errors[2] == 'user.py:19: error: "CustomerCardsResource" has no attribute "create_batch"', result.stdout
+    assert len(errors) == 3, result.stdout
 
 
 def test_module_of_every_operation_is_importable_from_the_tree() -> None:
@@ -368,3 +379,68 @@ def test_module_of_every_operation_is_importable_from_the_tree() -> None:
     for op in OPERATIONS:
         assert f'"{op.module}"' in text
         importlib.import_module(op.module)
+
+
+# --------------------------------------------------------------------------- plain inputs
+
+NEW_CUSTOMER: Any = {  # Any: the refusals below are for callers without a type checker
+    "customer": {"personal_information": {"language_id": "en", "first_name": "Jane", "gender": 2}},
+    "customer_source": {"customer_source_id": "s1"},
+    "autologin": False,
+}
+
+
+@respx.mock
+async def test_a_body_may_be_a_dict_with_plain_enum_values() -> None:
+    login(respx)
+    route = respx.post(f"{BASE}/customers").respond(201, json={"data": {"customer_id": "c9"}})
+    verify = respx.post(f"{BASE}/customers/actions/verify-credentials").respond(
+        200, json={"data": {"customer_id": "c42"}}
+    )
+    async with enterprise() as cc:
+        created = await cc.customers.create(
+            {
+                "customer": {"personal_information": {"language_id": "en", "first_name": "Jane", "gender": 2}},
+                "customer_source": {"customer_source_id": "s1"},
+                "autologin": False,
+            }
+        )
+        await cc.customers.verify_credentials({"login_type": "email", "login_value": "j@x.cz", "password": "pw"})
+    assert created.data.customer_id == "c9"  # type: ignore[union-attr]
+    assert json.loads(route.calls[0].request.content) == NEW_CUSTOMER
+    assert json.loads(verify.calls[0].request.content)["login_type"] == "email"
+
+
+@respx.mock
+async def test_an_enum_parameter_takes_its_plain_value() -> None:
+    login(respx)
+    route = respx.get(f"{BASE}/customers").respond(200, json={"data": {"customers": [], "total_items": 0}})
+    async with enterprise() as cc:
+        assert await cc.customers.list(sort_direction="DESC").collect() == []
+    assert route.calls[0].request.url.params["sort_direction"] == "DESC"
+
+
+async def test_a_misspelt_key_or_enum_value_in_a_dict_is_refused_with_the_closest_name() -> None:
+    async with enterprise(transport=httpx.MockTransport(lambda request: httpx.Response(500))) as cc:
+        misspelt: Any = {**NEW_CUSTOMER, "customer": {"personal_information": {"language_id": "en", "frist_name": "J"}}}
+        with pytest.raises(
+            RequestValidationError,
+            match=r"POST /customers: body\.customer\.personal_information: PersonalInformation has no field "
+            r"'frist_name'; did you mean 'first_name'\?",
+        ):
+            await cc.customers.create(misspelt)
+        with pytest.raises(
+            RequestValidationError,
+            match=r"body\.login_type: 'emial' is not a PostCustomerVerifyCredentialsBodyLoginType value; "
+            r"did you mean 'email'\?",
+        ):
+            await cc.customers.verify_credentials(
+                {"login_type": "emial", "login_value": "j", "password": "p"}  # type: ignore[arg-type]
+            )
+        with pytest.raises(RequestValidationError, match="sort_direction: 'DSC' is not a SortDirection value; did you"):
+            cc.customers.list(sort_direction="DSC")  # type: ignore[arg-type]
+        with pytest.raises(RequestValidationError, match=r"body: missing the required field 'autologin'"):
+            await cc.customers.create({"customer": NEW_CUSTOMER["customer"], "customer_source": {}})  # type: ignore[arg-type]
+        bad_gender: Any = {"language_id": "en", "gender": 9}
+        with pytest.raises(RequestValidationError, match=r"body\.customer\.personal_information\.gender: 9 is not a"):
+            await cc.customers.create({**NEW_CUSTOMER, "customer": {"personal_information": bad_gender}})  # type: ignore[arg-type]

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.agreement_list import AgreementList
     from carecloud_api.models.get_consent_200_response import GetConsent200Response
     from carecloud_api.models.sort_direction import SortDirection
@@ -67,7 +69,7 @@ class AgreementsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         communication_channel_id: str | Unset = UNSET,
         text_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,

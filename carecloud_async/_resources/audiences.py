@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.audience import Audience
     from carecloud_api.models.get_audience_response_200 import GetAudienceResponse200
     from carecloud_api.models.sort_direction import SortDirection
@@ -66,7 +68,7 @@ class AudiencesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         communication_channel_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,

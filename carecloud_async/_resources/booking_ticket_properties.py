@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_booking_ticket_property_200_response import GetBookingTicketProperty200Response
     from carecloud_api.models.property_ import Property
     from carecloud_api.models.sort_direction import SortDirection
@@ -65,7 +67,7 @@ class BookingTicketPropertiesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.booking_ticket import BookingTicket
     from carecloud_api.models.get_booking_ticket_200_response import GetBookingTicket200Response
     from carecloud_api.models.sort_direction import SortDirection
@@ -37,7 +39,7 @@ class BookingTicketsTimeSlotsResource(Resource):
         booking_ticket_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         free_only: bool | Unset = UNSET,
         time_from: str | Unset = UNSET,
         time_to: str | Unset = UNSET,
@@ -162,7 +164,7 @@ class BookingTicketsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         valid_from: str | Unset = UNSET,
         valid_to: str | Unset = UNSET,

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.add_booking_items import AddBookingItems
     from carecloud_api.models.booking import Booking
     from carecloud_api.models.get_booking_200_response import GetBooking200Response
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostBookingBodyDict, PostBookingBusyTimesBodyDict, PutBookingBodyDict
 
 __all__ = [
     "BookingsResource",
@@ -39,7 +42,7 @@ class BookingsResource(Resource):
 
     async def average_booking_busy_times(
         self,
-        body: PostBookingBusyTimesBody,
+        body: PostBookingBusyTimesBody | PostBookingBusyTimesBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -73,7 +76,7 @@ class BookingsResource(Resource):
 
     async def create(
         self,
-        body: PostBookingBody,
+        body: PostBookingBody | PostBookingBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -164,11 +167,11 @@ class BookingsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         booking_status: str | Unset = UNSET,
         booking_statuses: builtins.list[str] | Unset = UNSET,
-        add_booking_items: AddBookingItems | Unset = UNSET,
+        add_booking_items: AddBookingItems | Literal["full", "items-only", "none"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -235,7 +238,7 @@ class BookingsResource(Resource):
     async def update(
         self,
         booking_id: str,
-        body: PutBookingBody,
+        body: PutBookingBody | PutBookingBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.campaign_product import CampaignProduct
     from carecloud_api.models.campaign_product_store_record import CampaignProductStoreRecord
     from carecloud_api.models.display_in import DisplayIn
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostCampaignProductBodyDict, PostCampaignProductStoreRecordBodyDict
 
 __all__ = [
     "CampaignProductsCampaignProductStoreRecordsResource",
@@ -44,7 +47,7 @@ class CampaignProductsCampaignProductStoreRecordsResource(Resource):
     async def create(
         self,
         campaign_product_id: str,
-        body: PostCampaignProductStoreRecordBody,
+        body: PostCampaignProductStoreRecordBody | PostCampaignProductStoreRecordBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -80,7 +83,7 @@ class CampaignProductsCampaignProductStoreRecordsResource(Resource):
         campaign_product_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -143,7 +146,7 @@ class CampaignProductsResource(Resource):
 
     async def create(
         self,
-        body: PostCampaignProductBody,
+        body: PostCampaignProductBody | PostCampaignProductBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -208,13 +211,13 @@ class CampaignProductsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         code: str | Unset = UNSET,
-        display_in: DisplayIn | Unset = UNSET,
+        display_in: DisplayIn | Literal["api", "cash desk", "web"] | Unset = UNSET,
         type_id: builtins.list[str] | Unset = UNSET,
         store_id: str | Unset = UNSET,
-        value_type_id: ValueTypeId | Unset = UNSET,
+        value_type_id: ValueTypeId | Literal[1, 2] | Unset = UNSET,
         is_valid: bool | Unset = UNSET,
         valid_from: str | Unset = UNSET,
         valid_to: str | Unset = UNSET,

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.campaign import Campaign
     from carecloud_api.models.get_campaign_200_response import GetCampaign200Response
     from carecloud_api.models.post_campaign_body import PostCampaignBody
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostCampaignBodyDict
 
 __all__ = [
     "CampaignsResource",
@@ -34,7 +37,7 @@ class CampaignsResource(Resource):
 
     async def create(
         self,
-        body: PostCampaignBody,
+        body: PostCampaignBody | PostCampaignBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -100,7 +103,7 @@ class CampaignsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         external_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,

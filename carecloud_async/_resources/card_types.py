@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.card import Card
     from carecloud_api.models.card_type import CardType
     from carecloud_api.models.get_card_type_200_response import GetCardType200Response
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostCardTypeBodyDict, PutCardTypeBodyDict
 
 __all__ = [
     "CardTypesCardsResource",
@@ -41,7 +44,7 @@ class CardTypesCardsResource(Resource):
         card_type_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         is_valid: bool | Unset = UNSET,
         accept_language: str | Unset = UNSET,
@@ -110,7 +113,7 @@ class CardTypesResource(Resource):
 
     async def create(
         self,
-        body: PostCardTypeBody,
+        body: PostCardTypeBody | PostCardTypeBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -173,7 +176,7 @@ class CardTypesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         text_id: builtins.list[str] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
@@ -234,7 +237,7 @@ class CardTypesResource(Resource):
     async def update(
         self,
         card_type_id: str,
-        body: PutCardTypeBody,
+        body: PutCardTypeBody | PutCardTypeBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

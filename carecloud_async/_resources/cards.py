@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.card import Card
     from carecloud_api.models.get_card_200_response import GetCard200Response
     from carecloud_api.models.get_cards_state import GetCardsState
@@ -35,6 +37,16 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostAssignCardBodyDict,
+        PostBatchCardsBodyDict,
+        PostCardBodyDict,
+        PostGenerateDigitalCardBodyDict,
+        PostGeneratePassMachineBodyDict,
+        PostValidateFreeCardBodyDict,
+        PostValidateIsicCardBodyDict,
+        PutCardBodyDict,
+    )
 
 __all__ = [
     "CardsResource",
@@ -50,7 +62,7 @@ class CardsResource(Resource):
 
     async def assign_free_card(
         self,
-        body: PostAssignCardBody,
+        body: PostAssignCardBody | PostAssignCardBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -84,7 +96,7 @@ class CardsResource(Resource):
 
     async def generate_digital_card_file(
         self,
-        body: PostGenerateDigitalCardBody,
+        body: PostGenerateDigitalCardBody | PostGenerateDigitalCardBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -115,7 +127,7 @@ class CardsResource(Resource):
 
     async def generate_pass_machine_card(
         self,
-        body: PostGeneratePassMachineBody,
+        body: PostGeneratePassMachineBody | PostGeneratePassMachineBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -179,11 +191,11 @@ class CardsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         card_number: str | Unset = UNSET,
         card_type_id: str | Unset = UNSET,
-        state: GetCardsState | Unset = UNSET,
+        state: GetCardsState | Literal[0, 1] | Unset = UNSET,
         is_valid: bool | Unset = UNSET,
         card_number_list: builtins.list[str] | Unset = UNSET,
         search_secondary_card_number: bool | Unset = UNSET,
@@ -260,7 +272,7 @@ class CardsResource(Resource):
     async def update(
         self,
         card_id: str,
-        body: PutCardBody,
+        body: PutCardBody | PutCardBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -289,7 +301,7 @@ class CardsResource(Resource):
 
     async def validate_free_card(
         self,
-        body: PostValidateFreeCardBody,
+        body: PostValidateFreeCardBody | PostValidateFreeCardBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -320,7 +332,7 @@ class CardsResource(Resource):
 
     async def validate_isic_card(
         self,
-        body: PostValidateIsicCardBody,
+        body: PostValidateIsicCardBody | PostValidateIsicCardBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -357,7 +369,7 @@ class EnterpriseCardsResource(CardsResource):
 
     async def create(
         self,
-        body: PostCardBody,
+        body: PostCardBody | PostCardBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -386,7 +398,7 @@ class EnterpriseCardsResource(CardsResource):
 
     async def create_batch(
         self,
-        body: PostBatchCardsBody,
+        body: PostBatchCardsBody | PostBatchCardsBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.credit_history_record import CreditHistoryRecord
     from carecloud_api.models.sort_direction import SortDirection
     from carecloud_api.types import Unset
@@ -33,7 +35,7 @@ class CreditHistoryResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str,
         store_id: str | Unset = UNSET,
         partner_id: str | Unset = UNSET,

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.credit import Credit
     from carecloud_api.models.get_credit_200_response import GetCredit200Response
     from carecloud_api.models.post_credit_deposit_201_response import PostCreditDeposit201Response
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostCreditDepositBodyDict, PostCreditReductionBodyDict, PostCreditTransferBodyDict
 
 __all__ = [
     "CreditsPurchasesResource",
@@ -45,7 +48,7 @@ class CreditsPurchasesResource(Resource):
         credit_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         store_id: str | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         type_id: str | Unset = UNSET,
@@ -164,7 +167,7 @@ class CreditsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         credit_type_id: builtins.list[str] | Unset = UNSET,
         create_credit_time_from: str | Unset = UNSET,
@@ -242,7 +245,7 @@ class EnterpriseCreditsResource(CreditsResource):
 
     async def deposit_credits(
         self,
-        body: PostCreditDepositBody,
+        body: PostCreditDepositBody | PostCreditDepositBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -272,7 +275,7 @@ class EnterpriseCreditsResource(CreditsResource):
 
     async def reduce_credits(
         self,
-        body: PostCreditReductionBody,
+        body: PostCreditReductionBody | PostCreditReductionBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -302,7 +305,7 @@ class EnterpriseCreditsResource(CreditsResource):
 
     async def transfer_credits(
         self,
-        body: PostCreditTransferBody,
+        body: PostCreditTransferBody | PostCreditTransferBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

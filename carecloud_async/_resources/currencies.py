@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.currency import Currency
     from carecloud_api.models.get_currency_200_response import GetCurrency200Response
     from carecloud_api.models.sort_direction import SortDirection
@@ -64,7 +66,7 @@ class CurrenciesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         currency_name: str | Unset = UNSET,
         currency_code: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,

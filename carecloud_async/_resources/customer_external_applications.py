@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.external_application import ExternalApplication
     from carecloud_api.models.get_customer_external_app_200_response import GetCustomerExternalApp200Response
     from carecloud_api.models.sort_direction import SortDirection
@@ -65,7 +67,7 @@ class CustomerExternalApplicationsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         text_id: builtins.list[str] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,

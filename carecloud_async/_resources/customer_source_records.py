@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.customer_source_record import CustomerSourceRecord
     from carecloud_api.models.sort_direction import SortDirection
     from carecloud_api.types import Unset
@@ -34,7 +36,7 @@ class CustomerSourceRecordsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         external_id: str | Unset = UNSET,
         customer_source_id: str | Unset = UNSET,

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.customer_source import CustomerSource
     from carecloud_api.models.get_customer_source_200_response import GetCustomerSource200Response
     from carecloud_api.models.sort_direction import SortDirection
@@ -65,7 +67,7 @@ class CustomerSourcesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_source_text_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,

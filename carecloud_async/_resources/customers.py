@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.additional_address import AdditionalAddress
     from carecloud_api.models.card import Card
     from carecloud_api.models.customer import Customer
@@ -99,6 +101,32 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostCustomerBodyDict,
+        PostCustomerCancelPushNotificationsBodyDict,
+        PostCustomerNewslettersSignUpBodyDict,
+        PostCustomersAuthTokenBodyDict,
+        PostCustomersCheckRegistrationAbilityBodyDict,
+        PostCustomerSetPushNotificationsBodyDict,
+        PostCustomersSetStatusRecordBodyDict,
+        PostCustomersUploadPhotoBodyDict,
+        PostCustomersValidateCustomerDataBodyDict,
+        PostCustomersVerifyAuthTokenBodyDict,
+        PostCustomerVerifyCredentialsBodyDict,
+        PostCustomerVerifySocialNetworkCredentialsBodyDict,
+        PostSubCustomerAddressBodyDict,
+        PostSubCustomerInterestBodyDict,
+        PostSubCustomerPartnerRecordBodyDict,
+        PostSubCustomerPropertiesBatchBodyDict,
+        PostSubCustomerPropertiesBodyDict,
+        PostSubCustomerRelatedCustomersBodyDict,
+        PostSubCustomerSetPartnersBodyDict,
+        PostSubCustomerSourceBodyDict,
+        PutCustomerBodyDict,
+        PutSubCustomerAddressBodyDict,
+        PutSubCustomerInterestBodyDict,
+        PutSubCustomerPropertyBodyDict,
+    )
 
 __all__ = [
     "CustomerCustomersPartnerRecordsResource",
@@ -134,7 +162,7 @@ class CustomersAddressesResource(Resource):
     async def create(
         self,
         customer_id: str,
-        body: PostSubCustomerAddressBody,
+        body: PostSubCustomerAddressBody | PostSubCustomerAddressBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -202,7 +230,7 @@ class CustomersAddressesResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_address_type_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
@@ -258,7 +286,7 @@ class CustomersAddressesResource(Resource):
         self,
         customer_id: str,
         additional_customer_address_id_path: str,
-        body: PutSubCustomerAddressBody,
+        body: PutSubCustomerAddressBody | PutSubCustomerAddressBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -298,7 +326,7 @@ class CustomersCardsResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         card_number: str | Unset = UNSET,
         card_type_id: str | Unset = UNSET,
         is_valid: bool | Unset = UNSET,
@@ -371,7 +399,7 @@ class CustomersCustomerSourceRecordsResource(Resource):
     async def create(
         self,
         customer_id: str,
-        body: PostSubCustomerSourceBody,
+        body: PostSubCustomerSourceBody | PostSubCustomerSourceBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -406,7 +434,7 @@ class CustomersCustomerSourceRecordsResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         external_id: str | Unset = UNSET,
         customer_source_id: str | Unset = UNSET,
         external_ids: builtins.list[str] | Unset = UNSET,
@@ -481,7 +509,7 @@ class CustomersEventsResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         event_type_id: str | Unset = UNSET,
         external_id: str | Unset = UNSET,
         event_type_ids: builtins.list[str] | Unset = UNSET,
@@ -567,7 +595,7 @@ class CustomersInterestRecordsResource(Resource):
     async def create(
         self,
         customer_id: str,
-        body: PostSubCustomerInterestBody,
+        body: PostSubCustomerInterestBody | PostSubCustomerInterestBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -661,7 +689,7 @@ class CustomersInterestRecordsResource(Resource):
         self,
         customer_id: str,
         interest_record_id: str,
-        body: PutSubCustomerInterestBody,
+        body: PutSubCustomerInterestBody | PutSubCustomerInterestBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -699,7 +727,7 @@ class CustomersPartnerRecordsResource(Resource):
     async def create(
         self,
         customer_id: str,
-        body: PostSubCustomerPartnerRecordBody,
+        body: PostSubCustomerPartnerRecordBody | PostSubCustomerPartnerRecordBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -772,7 +800,7 @@ class EnterpriseCustomersPartnerRecordsResource(CustomersPartnerRecordsResource)
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -841,7 +869,7 @@ class CustomersPointsResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         point_type_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
@@ -902,7 +930,7 @@ class CustomersPropertyRecordsResource(Resource):
     async def create(
         self,
         customer_id: str,
-        body: PostSubCustomerPropertiesBody,
+        body: PostSubCustomerPropertiesBody | PostSubCustomerPropertiesBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -935,7 +963,7 @@ class CustomersPropertyRecordsResource(Resource):
     async def create_batch(
         self,
         customer_id: str,
-        body: PostSubCustomerPropertiesBatchBody,
+        body: PostSubCustomerPropertiesBatchBody | PostSubCustomerPropertiesBatchBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -999,7 +1027,7 @@ class CustomersPropertyRecordsResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -1051,7 +1079,7 @@ class CustomersPropertyRecordsResource(Resource):
         self,
         customer_id: str,
         property_record_id: str,
-        body: PutSubCustomerPropertyBody,
+        body: PutSubCustomerPropertyBody | PutSubCustomerPropertyBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -1091,7 +1119,7 @@ class CustomersPurchasesResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         store_id: str | Unset = UNSET,
         type_id: str | Unset = UNSET,
         payment_time_from: str | Unset = UNSET,
@@ -1176,7 +1204,7 @@ class CustomersRecommendationRecordsResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
@@ -1238,7 +1266,7 @@ class CustomersReferralsResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         is_valid: bool | Unset = UNSET,
         referral_campaign_id: str | Unset = UNSET,
         referral_code: str | Unset = UNSET,
@@ -1314,7 +1342,7 @@ class CustomersRelatedCustomersResource(Resource):
     async def create(
         self,
         customer_id: str,
-        body: PostSubCustomerRelatedCustomersBody,
+        body: PostSubCustomerRelatedCustomersBody | PostSubCustomerRelatedCustomersBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -1412,7 +1440,7 @@ class CustomersRelatedCustomersResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         related_customer_id: str | Unset = UNSET,
         customer_relation_type_id: str | Unset = UNSET,
         all_customer_relations: bool | Unset = UNSET,
@@ -1489,7 +1517,7 @@ class CustomersRewardRecommendationsResource(Resource):
         valid_to: str | Unset = UNSET,
         code: str | Unset = UNSET,
         is_automated: bool | Unset = UNSET,
-        reward_group: RewardGroup | Unset = UNSET,
+        reward_group: RewardGroup | Literal[0, 1, 2, 4] | Unset = UNSET,
         customer_type_id: builtins.list[str] | Unset = UNSET,
         without_stores: bool | Unset = UNSET,
         tag_ids: builtins.list[str] | Unset = UNSET,
@@ -1594,7 +1622,7 @@ class CustomersRewardsResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         store_id: str | Unset = UNSET,
         is_valid: bool | Unset = UNSET,
@@ -1602,7 +1630,7 @@ class CustomersRewardsResource(Resource):
         valid_to: str | Unset = UNSET,
         code: str | Unset = UNSET,
         is_automated: bool | Unset = UNSET,
-        reward_group: RewardGroup | Unset = UNSET,
+        reward_group: RewardGroup | Literal[0, 1, 2, 4] | Unset = UNSET,
         customer_type_id: builtins.list[str] | Unset = UNSET,
         without_stores: bool | Unset = UNSET,
         tag_ids: builtins.list[str] | Unset = UNSET,
@@ -1742,7 +1770,7 @@ class CustomersStatusRecordsResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         valid_now: bool | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
@@ -1805,7 +1833,7 @@ class CustomersVouchersResource(Resource):
         customer_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         code: str | Unset = UNSET,
         store_id: str | Unset = UNSET,
         is_valid: bool | Unset = UNSET,
@@ -1966,7 +1994,7 @@ class CustomersResource(Resource):
 
     async def check_registration_ability(
         self,
-        body: PostCustomersCheckRegistrationAbilityBody,
+        body: PostCustomersCheckRegistrationAbilityBody | PostCustomersCheckRegistrationAbilityBodyDict,
         **options: Unpack[CallKeywords],
     ) -> GetCustomerCheckRegistrationAbility200Response:
         """Check ability to register a customer.
@@ -1992,7 +2020,7 @@ class CustomersResource(Resource):
 
     async def create(
         self,
-        body: PostCustomerBody,
+        body: PostCustomerBody | PostCustomerBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -2059,7 +2087,7 @@ class CustomersResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         email: str | Unset = UNSET,
         phone: str | Unset = UNSET,
         customer_source_id: str | Unset = UNSET,
@@ -2144,7 +2172,7 @@ class CustomersResource(Resource):
 
     async def newsletters_sign_up(
         self,
-        body: PostCustomerNewslettersSignUpBody,
+        body: PostCustomerNewslettersSignUpBody | PostCustomerNewslettersSignUpBodyDict,
         **options: Unpack[CallKeywords],
     ) -> None:
         """Sign up for newsletters.
@@ -2169,7 +2197,7 @@ class CustomersResource(Resource):
     async def update(
         self,
         customer_id: str,
-        body: PutCustomerBody,
+        body: PutCustomerBody | PutCustomerBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -2198,7 +2226,7 @@ class CustomersResource(Resource):
 
     async def upload_customer_photo(
         self,
-        body: PostCustomersUploadPhotoBody,
+        body: PostCustomersUploadPhotoBody | PostCustomersUploadPhotoBodyDict,
         **options: Unpack[CallKeywords],
     ) -> None:
         """Upload a customer profile photo.
@@ -2222,7 +2250,7 @@ class CustomersResource(Resource):
 
     async def validate_customer_data(
         self,
-        body: PostCustomersValidateCustomerDataBody,
+        body: PostCustomersValidateCustomerDataBody | PostCustomersValidateCustomerDataBodyDict,
         **options: Unpack[CallKeywords],
     ) -> PostCustomerValidateCustomerData200Response:
         """Validation of the customer data.
@@ -2259,7 +2287,7 @@ class EnterpriseCustomersResource(CustomersResource):
 
     async def auth_token(
         self,
-        body: PostCustomersAuthTokenBody,
+        body: PostCustomersAuthTokenBody | PostCustomersAuthTokenBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -2290,7 +2318,7 @@ class EnterpriseCustomersResource(CustomersResource):
 
     async def cancel_push_notifications(
         self,
-        body: PostCustomerCancelPushNotificationsBody,
+        body: PostCustomerCancelPushNotificationsBody | PostCustomerCancelPushNotificationsBodyDict,
         **options: Unpack[CallKeywords],
     ) -> None:
         """Cancel the customer's push notifications subscription from all devices if push token not specified.
@@ -2318,7 +2346,7 @@ class EnterpriseCustomersResource(CustomersResource):
         last_name: str | Unset = UNSET,
         birthdate: str | Unset = UNSET,
         card_number: str | Unset = UNSET,
-        mode: Mode | Unset = UNSET,
+        mode: Mode | Literal["none", "strict"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
     ) -> GetCustomersSearch200Response:
@@ -2359,7 +2387,7 @@ class EnterpriseCustomersResource(CustomersResource):
 
     async def set_partners(
         self,
-        body: PostSubCustomerSetPartnersBody,
+        body: PostSubCustomerSetPartnersBody | PostSubCustomerSetPartnersBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -2389,7 +2417,7 @@ class EnterpriseCustomersResource(CustomersResource):
 
     async def set_push_notifications(
         self,
-        body: PostCustomerSetPushNotificationsBody,
+        body: PostCustomerSetPushNotificationsBody | PostCustomerSetPushNotificationsBodyDict,
         **options: Unpack[CallKeywords],
     ) -> None:
         """Set the customer's push notifications.
@@ -2412,7 +2440,7 @@ class EnterpriseCustomersResource(CustomersResource):
 
     async def set_status_record(
         self,
-        body: PostCustomersSetStatusRecordBody,
+        body: PostCustomersSetStatusRecordBody | PostCustomersSetStatusRecordBodyDict,
         **options: Unpack[CallKeywords],
     ) -> PostCustomersSetStatusRecord200Response:
         """Set a new customer status.
@@ -2438,7 +2466,7 @@ class EnterpriseCustomersResource(CustomersResource):
 
     async def verify_auth_token(
         self,
-        body: PostCustomersVerifyAuthTokenBody,
+        body: PostCustomersVerifyAuthTokenBody | PostCustomersVerifyAuthTokenBodyDict,
         **options: Unpack[CallKeywords],
     ) -> PostCustomerVerifyAuthToken200Response:
         """Verify auth token.
@@ -2465,7 +2493,7 @@ class EnterpriseCustomersResource(CustomersResource):
 
     async def verify_credentials(
         self,
-        body: PostCustomerVerifyCredentialsBody,
+        body: PostCustomerVerifyCredentialsBody | PostCustomerVerifyCredentialsBodyDict,
         **options: Unpack[CallKeywords],
     ) -> PostCustomerVerifyCredentials200Response:
         """Customer's credentials verification.
@@ -2491,7 +2519,7 @@ class EnterpriseCustomersResource(CustomersResource):
 
     async def verify_social_network_credentials(
         self,
-        body: PostCustomerVerifySocialNetworkCredentialsBody,
+        body: PostCustomerVerifySocialNetworkCredentialsBody | PostCustomerVerifySocialNetworkCredentialsBodyDict,
         **options: Unpack[CallKeywords],
     ) -> PostCustomerVerifySocialNetworkCredentials200Response:
         """Social network credentials verification.

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.entrance import Entrance
     from carecloud_api.models.entrance_type_id import EntranceTypeId
     from carecloud_api.models.get_cards_state import GetCardsState
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PutEntranceBodyDict
 
 __all__ = [
     "EntrancesResource",
@@ -101,16 +104,16 @@ class EntrancesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
-        pos_id: PosId | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
+        pos_id: PosId | Literal[3, 6, 9, 11] | Unset = UNSET,
         external_order_id: str | Unset = UNSET,
         name: str | Unset = UNSET,
         resort_name: str | Unset = UNSET,
         customer_category_name: str | Unset = UNSET,
         card_id: str | Unset = UNSET,
         customer_id: str | Unset = UNSET,
-        entrance_type_id: EntranceTypeId | Unset = UNSET,
-        state: GetCardsState | Unset = UNSET,
+        entrance_type_id: EntranceTypeId | Literal[0, 1, 2] | Unset = UNSET,
+        state: GetCardsState | Literal[0, 1] | Unset = UNSET,
         external_entrance_id: str | Unset = UNSET,
         is_valid: bool | Unset = UNSET,
         is_cancelled: bool | Unset = UNSET,
@@ -210,7 +213,7 @@ class EntrancesResource(Resource):
         *,
         valid_from: str | Unset = UNSET,
         valid_to: str | Unset = UNSET,
-        pos_id: PosId | Unset = UNSET,
+        pos_id: PosId | Literal[3, 6, 9, 11] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
     ) -> GetEntrancesOverview200Response:
@@ -245,7 +248,7 @@ class EntrancesResource(Resource):
     async def update(
         self,
         entrance_id: str,
-        body: PutEntranceBody,
+        body: PutEntranceBody | PutEntranceBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

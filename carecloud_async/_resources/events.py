@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.event import Event
     from carecloud_api.models.get_event_200_response import GetEvent200Response
     from carecloud_api.models.get_sub_event_properties_200_response import GetSubEventProperties200Response
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostEventBodyDict
 
 __all__ = [
     "EventsPropertyRecordsResource",
@@ -78,7 +81,7 @@ class EventsResource(Resource):
 
     async def create(
         self,
-        body: PostEventBody,
+        body: PostEventBody | PostEventBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -141,7 +144,7 @@ class EventsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         event_type_id: str | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         external_id: str | Unset = UNSET,

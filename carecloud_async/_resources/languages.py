@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_languages_200_response import GetLanguages200Response
     from carecloud_api.models.language_list_type import LanguageListType
     from carecloud_api.types import Unset
@@ -31,7 +33,9 @@ class LanguagesResource(Resource):
     async def list(
         self,
         *,
-        language_list_type: LanguageListType | Unset = UNSET,
+        language_list_type: LanguageListType
+        | Literal["carecloud-api", "customer-communication", "web-portal"]
+        | Unset = UNSET,
         default_language: bool | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_message_200_response import GetMessage200Response
     from carecloud_api.models.get_sub_message_detail_200_response import GetSubMessageDetail200Response
     from carecloud_api.models.message import Message
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostMessageSendBodyDict
 
 __all__ = [
     "CustomerMessagesResource",
@@ -99,7 +102,7 @@ class MessagesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         contact: str | Unset = UNSET,
         communication_channel_id: str | Unset = UNSET,
@@ -174,7 +177,7 @@ class EnterpriseMessagesResource(MessagesResource):
 
     async def send_message(
         self,
-        body: PostMessageSendBody,
+        body: PostMessageSendBody | PostMessageSendBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .._resource_base import CallKeywords
+    from ._bodies import PostSendOtpBodyDict, PostVerifyOtpBodyDict
 
 __all__ = [
     "OneTimePasswordResource",
@@ -32,7 +33,7 @@ class OneTimePasswordResource(Resource):
 
     async def send(
         self,
-        body: PostSendOtpBody,
+        body: PostSendOtpBody | PostSendOtpBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -65,7 +66,7 @@ class OneTimePasswordResource(Resource):
 
     async def verify(
         self,
-        body: PostVerifyOtpBody,
+        body: PostVerifyOtpBody | PostVerifyOtpBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

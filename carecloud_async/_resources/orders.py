@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_order_200_response import GetOrder200Response
     from carecloud_api.models.get_orders_state import GetOrdersState
     from carecloud_api.models.order import Order
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostOrderBodyDict
 
 __all__ = [
     "OrdersResource",
@@ -35,7 +38,7 @@ class OrdersResource(Resource):
 
     async def create(
         self,
-        body: PostOrderBody,
+        body: PostOrderBody | PostOrderBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -95,9 +98,9 @@ class OrdersResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
-        state: GetOrdersState | Unset = UNSET,
+        state: GetOrdersState | Literal[0, 1, 2] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_partner_property_200_response import GetPartnerProperty200Response
     from carecloud_api.models.property_ import Property
     from carecloud_api.models.sort_direction import SortDirection
@@ -73,7 +75,7 @@ class EnterprisePartnerPropertiesResource(PartnerPropertiesResource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_partner_200_response import GetPartner200Response
     from carecloud_api.models.get_sub_partner_properties_200_response import GetSubPartnerProperties200Response
     from carecloud_api.models.partner import Partner
@@ -107,7 +109,7 @@ class PartnersResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,

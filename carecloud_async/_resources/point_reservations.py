@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_point_reservation_200_response import GetPointReservation200Response
     from carecloud_api.models.point_reservation import PointReservation
     from carecloud_api.models.post_point_reservation_create_body import PostPointReservationCreateBody
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostPointReservationCreateBodyDict, PostPointReservationReleaseBodyDict
 
 __all__ = [
     "PointReservationsResource",
@@ -34,7 +37,7 @@ class PointReservationsResource(Resource):
 
     async def free_points(
         self,
-        body: PostPointReservationReleaseBody,
+        body: PostPointReservationReleaseBody | PostPointReservationReleaseBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -93,7 +96,7 @@ class PointReservationsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         external_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
@@ -147,7 +150,7 @@ class PointReservationsResource(Resource):
 
     async def reserve_points(
         self,
-        body: PostPointReservationCreateBody,
+        body: PostPointReservationCreateBody | PostPointReservationCreateBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_point_200_response import GetPoint200Response
     from carecloud_api.models.point import Point
     from carecloud_api.models.post_points_assign_201_response import PostPointsAssign201Response
@@ -27,6 +29,12 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostPointsAssignBodyDict,
+        PostPointsRedemptionBodyDict,
+        PostPointsSynchronizeBodyDict,
+        PostPointsTransferBodyDict,
+    )
 
 __all__ = [
     "CustomerPointsResource",
@@ -46,7 +54,7 @@ class PointsPurchasesResource(Resource):
         point_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         store_id: str | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         type_id: str | Unset = UNSET,
@@ -169,7 +177,7 @@ class PointsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         point_type_id: str | Unset = UNSET,
         create_point_time_from: str | Unset = UNSET,
@@ -235,7 +243,7 @@ class PointsResource(Resource):
 
     async def synchronize_points(
         self,
-        body: PostPointsSynchronizeBody,
+        body: PostPointsSynchronizeBody | PostPointsSynchronizeBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -263,7 +271,7 @@ class PointsResource(Resource):
 
     async def transfer_points(
         self,
-        body: PostPointsTransferBody,
+        body: PostPointsTransferBody | PostPointsTransferBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -296,7 +304,7 @@ class EnterprisePointsResource(PointsResource):
 
     async def assign_points(
         self,
-        body: PostPointsAssignBody,
+        body: PostPointsAssignBody | PostPointsAssignBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -326,7 +334,7 @@ class EnterprisePointsResource(PointsResource):
 
     async def reduce_points(
         self,
-        body: PostPointsRedemptionBody,
+        body: PostPointsRedemptionBody | PostPointsRedemptionBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_product_brand_200_response import GetProductBrand200Response
     from carecloud_api.models.post_bulk_product_brands_body import PostBulkProductBrandsBody
     from carecloud_api.models.product_brand import ProductBrand
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostBulkProductBrandsBodyDict
 
 __all__ = [
     "CustomerProductBrandsResource",
@@ -68,7 +71,7 @@ class ProductBrandsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
@@ -124,7 +127,7 @@ class EnterpriseProductBrandsResource(ProductBrandsResource):
 
     async def create_batch(
         self,
-        body: PostBulkProductBrandsBody,
+        body: PostBulkProductBrandsBody | PostBulkProductBrandsBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

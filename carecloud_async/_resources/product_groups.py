@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_product_group_200_response import GetProductGroup200Response
     from carecloud_api.models.post_bulk_product_groups_body import PostBulkProductGroupsBody
     from carecloud_api.models.product_group import ProductGroup
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostBulkProductGroupsBodyDict
 
 __all__ = [
     "CustomerProductGroupsResource",
@@ -68,7 +71,7 @@ class ProductGroupsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         store_id: str | Unset = UNSET,
         code: str | Unset = UNSET,
@@ -140,7 +143,7 @@ class EnterpriseProductGroupsResource(ProductGroupsResource):
 
     async def create_batch(
         self,
-        body: PostBulkProductGroupsBody,
+        body: PostBulkProductGroupsBody | PostBulkProductGroupsBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

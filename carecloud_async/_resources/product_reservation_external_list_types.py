@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_product_reservation_external_list_type_200_response import (
         GetProductReservationExternalListType200Response,
     )
@@ -69,7 +71,7 @@ class ProductReservationExternalListTypesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,

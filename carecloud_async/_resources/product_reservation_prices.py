@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_product_reservation_price_200_response import GetProductReservationPrice200Response
     from carecloud_api.models.post_bulk_delete_product_reservation_prices_body import (
         PostBulkDeleteProductReservationPricesBody,
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostBulkDeleteProductReservationPricesBodyDict, PostBulkProductReservationPricesBodyDict
 
 __all__ = [
     "CustomerProductReservationPricesResource",
@@ -72,7 +75,7 @@ class ProductReservationPricesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         reservable_product_id: builtins.list[str] | Unset = UNSET,
         store_id: str | Unset = UNSET,
         currency_id: str | Unset = UNSET,
@@ -141,7 +144,7 @@ class EnterpriseProductReservationPricesResource(ProductReservationPricesResourc
 
     async def create_batch(
         self,
-        body: PostBulkProductReservationPricesBody,
+        body: PostBulkProductReservationPricesBody | PostBulkProductReservationPricesBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -172,7 +175,7 @@ class EnterpriseProductReservationPricesResource(ProductReservationPricesResourc
 
     async def delete_batch(
         self,
-        body: PostBulkDeleteProductReservationPricesBody,
+        body: PostBulkDeleteProductReservationPricesBody | PostBulkDeleteProductReservationPricesBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

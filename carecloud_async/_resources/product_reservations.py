@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_product_reservation_200_response import GetProductReservation200Response
     from carecloud_api.models.post_product_reservation_200_response import PostProductReservation200Response
     from carecloud_api.models.post_product_reservation_body import PostProductReservationBody
@@ -27,6 +29,12 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostProductReservationBodyDict,
+        PostProductReservationCancelBodyDict,
+        PostProductReservationChangeStateBodyDict,
+        PostProductReservationSetExternalReservationCodeBodyDict,
+    )
 
 __all__ = [
     "ProductReservationsResource",
@@ -41,7 +49,7 @@ class ProductReservationsResource(Resource):
     async def cancel_reservation(
         self,
         product_reservation_id: str,
-        body: PostProductReservationCancelBody,
+        body: PostProductReservationCancelBody | PostProductReservationCancelBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -70,7 +78,7 @@ class ProductReservationsResource(Resource):
 
     async def change_reservation_state(
         self,
-        body: PostProductReservationChangeStateBody,
+        body: PostProductReservationChangeStateBody | PostProductReservationChangeStateBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -97,7 +105,7 @@ class ProductReservationsResource(Resource):
 
     async def create(
         self,
-        body: PostProductReservationBody,
+        body: PostProductReservationBody | PostProductReservationBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -159,10 +167,10 @@ class ProductReservationsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         store_id: str | Unset = UNSET,
-        reservation_state: ReservationState | Unset = UNSET,
+        reservation_state: ReservationState | Literal[0, 1, 2, 4, 5, 6, 7, 8] | Unset = UNSET,
         external_reservation_list_type_id: str | Unset = UNSET,
         external_reservation_code: str | Unset = UNSET,
         include_reservation_progress_history: bool | Unset = UNSET,
@@ -235,7 +243,8 @@ class ProductReservationsResource(Resource):
 
     async def set_product_reservation_external_codes(
         self,
-        body: PostProductReservationSetExternalReservationCodeBody,
+        body: PostProductReservationSetExternalReservationCodeBody
+        | PostProductReservationSetExternalReservationCodeBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_product_200_response import GetProduct200Response
     from carecloud_api.models.post_bulk_products_body import PostBulkProductsBody
     from carecloud_api.models.product import Product
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostBulkProductsBodyDict
 
 __all__ = [
     "CustomerProductsResource",
@@ -40,7 +43,7 @@ class ProductsTagsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         text_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
@@ -137,7 +140,7 @@ class ProductsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         code: str | Unset = UNSET,
         external_id: str | Unset = UNSET,
@@ -217,7 +220,7 @@ class EnterpriseProductsResource(ProductsResource):
 
     async def create_batch(
         self,
-        body: PostBulkProductsBody,
+        body: PostBulkProductsBody | PostBulkProductsBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.purchase_type import PurchaseType
     from carecloud_api.models.sort_direction import SortDirection
     from carecloud_api.types import Unset
@@ -33,7 +35,7 @@ class PurchaseTypesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         text_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_purchase_200_response import GetPurchase200Response
     from carecloud_api.models.get_purchase_payment_summary_200_response import GetPurchasePaymentSummary200Response
     from carecloud_api.models.point import Point
@@ -34,6 +36,13 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostPurchaseAcceptPaymentBodyDict,
+        PostPurchaseAssignCustomerBodyDict,
+        PostPurchaseRecommendedRewardsBodyDict,
+        PostPurchaseSendBodyDict,
+        PutPurchaseBodyDict,
+    )
 
 __all__ = [
     "CustomerPurchasesResource",
@@ -55,7 +64,7 @@ class PurchasesPointsResource(Resource):
         purchase_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -114,7 +123,7 @@ class PurchasesPurchaseItemsResource(Resource):
         purchase_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -173,7 +182,7 @@ class PurchasesVouchersResource(Resource):
         purchase_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -244,7 +253,7 @@ class PurchasesResource(Resource):
 
     async def accept_payment(
         self,
-        body: PostPurchaseAcceptPaymentBody,
+        body: PostPurchaseAcceptPaymentBody | PostPurchaseAcceptPaymentBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -307,7 +316,7 @@ class PurchasesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         store_id: str | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         type_id: str | Unset = UNSET,
@@ -419,7 +428,7 @@ class PurchasesResource(Resource):
 
     async def recommended_best_rewards(
         self,
-        body: PostPurchaseRecommendedRewardsBody,
+        body: PostPurchaseRecommendedRewardsBody | PostPurchaseRecommendedRewardsBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -452,7 +461,7 @@ class PurchasesResource(Resource):
 
     async def send_purchase(
         self,
-        body: PostPurchaseSendBody,
+        body: PostPurchaseSendBody | PostPurchaseSendBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -488,7 +497,7 @@ class EnterprisePurchasesResource(PurchasesResource):
 
     async def assign_customer(
         self,
-        body: PostPurchaseAssignCustomerBody,
+        body: PostPurchaseAssignCustomerBody | PostPurchaseAssignCustomerBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -517,7 +526,7 @@ class EnterprisePurchasesResource(PurchasesResource):
     async def update(
         self,
         purchase_id: str,
-        body: PutPurchaseBody,
+        body: PutPurchaseBody | PutPurchaseBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

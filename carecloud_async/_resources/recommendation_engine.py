@@ -37,6 +37,14 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostRecommendationCartCombineBodyDict,
+        PostRecommendationCartEliminateBodyDict,
+        PostRecommendationCartOrderBodyDict,
+        PostRecommendationProductCombineBodyDict,
+        PostRecommendationProductEliminateBodyDict,
+        PostRecommendationProductOrderBodyDict,
+    )
 
 __all__ = [
     "RecommendationEngineProductResource",
@@ -52,7 +60,7 @@ class RecommendationEngineProductResource(Resource):
 
     async def combine(
         self,
-        body: PostRecommendationProductCombineBody,
+        body: PostRecommendationProductCombineBody | PostRecommendationProductCombineBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -84,7 +92,7 @@ class RecommendationEngineProductResource(Resource):
 
     async def eliminate(
         self,
-        body: PostRecommendationProductEliminateBody,
+        body: PostRecommendationProductEliminateBody | PostRecommendationProductEliminateBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -116,7 +124,7 @@ class RecommendationEngineProductResource(Resource):
 
     async def order(
         self,
-        body: PostRecommendationProductOrderBody,
+        body: PostRecommendationProductOrderBody | PostRecommendationProductOrderBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -154,7 +162,7 @@ class RecommendationEngineShoppingCartResource(Resource):
 
     async def combine(
         self,
-        body: PostRecommendationCartCombineBody,
+        body: PostRecommendationCartCombineBody | PostRecommendationCartCombineBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -187,7 +195,7 @@ class RecommendationEngineShoppingCartResource(Resource):
 
     async def eliminate(
         self,
-        body: PostRecommendationCartEliminateBody,
+        body: PostRecommendationCartEliminateBody | PostRecommendationCartEliminateBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -220,7 +228,7 @@ class RecommendationEngineShoppingCartResource(Resource):
 
     async def order(
         self,
-        body: PostRecommendationCartOrderBody,
+        body: PostRecommendationCartOrderBody | PostRecommendationCartOrderBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

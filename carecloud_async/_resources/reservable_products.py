@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_reservable_product_200_response import GetReservableProduct200Response
     from carecloud_api.models.post_reservable_products_search_body import PostReservableProductsSearchBody
     from carecloud_api.models.product import Product
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostReservableProductsSearchBodyDict
 
 __all__ = [
     "ReservableProductsResource",
@@ -67,7 +70,7 @@ class ReservableProductsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         code: str | Unset = UNSET,
         store_id: str | Unset = UNSET,
@@ -130,10 +133,10 @@ class ReservableProductsResource(Resource):
 
     def search_reservable_products(
         self,
-        body: PostReservableProductsSearchBody,
+        body: PostReservableProductsSearchBody | PostReservableProductsSearchBodyDict,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,

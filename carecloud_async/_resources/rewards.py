@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_reward_200_response import GetReward200Response
     from carecloud_api.models.post_reward_create_custom_voucher_201_response import (
         PostRewardCreateCustomVoucher201Response,
@@ -40,6 +42,12 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostRewardCreateCustomVoucherBodyDict,
+        PostRewardCreateSimpleRewardBodyDict,
+        PostRewardCreateVoucherBodyDict,
+        PostRewardSynchronizeProductsBodyDict,
+    )
 
 __all__ = [
     "CustomerRewardsResource",
@@ -64,8 +72,8 @@ class RewardsProductBrandsResource(Resource):
         reward_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
-        reward_product_relation_type: RewardProductRelationType | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
+        reward_product_relation_type: RewardProductRelationType | Literal["bonus", "condition"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -127,8 +135,8 @@ class RewardsProductGroupsResource(Resource):
         reward_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
-        reward_product_relation_type: RewardProductRelationType | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
+        reward_product_relation_type: RewardProductRelationType | Literal["bonus", "condition"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -190,8 +198,8 @@ class RewardsProductsResource(Resource):
         reward_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
-        reward_product_relation_type: RewardProductRelationType | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
+        reward_product_relation_type: RewardProductRelationType | Literal["bonus", "condition"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -253,8 +261,8 @@ class RewardsStoresResource(Resource):
         reward_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
-        visible_for_customer: VisibleForCustomer | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
+        visible_for_customer: VisibleForCustomer | Literal[0, 1] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -315,7 +323,7 @@ class RewardsTagsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         text_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
@@ -378,7 +386,7 @@ class RewardsVouchersResource(Resource):
         reward_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         store_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
@@ -473,7 +481,7 @@ class RewardsResource(Resource):
     async def create_custom_voucher(
         self,
         reward_id: str,
-        body: PostRewardCreateCustomVoucherBody,
+        body: PostRewardCreateCustomVoucherBody | PostRewardCreateCustomVoucherBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -510,7 +518,7 @@ class RewardsResource(Resource):
     async def create_voucher(
         self,
         reward_id: str,
-        body: PostRewardCreateVoucherBody,
+        body: PostRewardCreateVoucherBody | PostRewardCreateVoucherBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -573,7 +581,7 @@ class RewardsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         store_id: str | Unset = UNSET,
         is_valid: bool | Unset = UNSET,
@@ -581,7 +589,7 @@ class RewardsResource(Resource):
         valid_to: str | Unset = UNSET,
         code: str | Unset = UNSET,
         is_automated: bool | Unset = UNSET,
-        reward_group: RewardGroup | Unset = UNSET,
+        reward_group: RewardGroup | Literal[0, 1, 2, 4] | Unset = UNSET,
         customer_type_id: builtins.list[str] | Unset = UNSET,
         without_stores: bool | Unset = UNSET,
         tag_ids: builtins.list[str] | Unset = UNSET,
@@ -683,7 +691,7 @@ class RewardsResource(Resource):
         valid_to: str | Unset = UNSET,
         code: str | Unset = UNSET,
         is_automated: bool | Unset = UNSET,
-        reward_group: RewardGroup | Unset = UNSET,
+        reward_group: RewardGroup | Literal[0, 1, 2, 4] | Unset = UNSET,
         customer_type_id: builtins.list[str] | Unset = UNSET,
         without_stores: bool | Unset = UNSET,
         tag_ids: builtins.list[str] | Unset = UNSET,
@@ -787,7 +795,7 @@ class EnterpriseRewardsResource(RewardsResource):
 
     async def create_simple_reward(
         self,
-        body: PostRewardCreateSimpleRewardBody,
+        body: PostRewardCreateSimpleRewardBody | PostRewardCreateSimpleRewardBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -818,7 +826,7 @@ class EnterpriseRewardsResource(RewardsResource):
     async def set_products(
         self,
         reward_id: str,
-        body: PostRewardSynchronizeProductsBody,
+        body: PostRewardSynchronizeProductsBody | PostRewardSynchronizeProductsBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_segment_200_response import GetSegment200Response
     from carecloud_api.models.get_sub_segment_records_200_response import GetSubSegmentRecords200Response
     from carecloud_api.models.post_segment_add_customer_body import PostSegmentAddCustomerBody
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostSegmentAddCustomerBodyDict, PostSegmentBodyDict, PostSegmentRemoveCustomerBodyDict
 
 __all__ = [
     "SegmentsResource",
@@ -88,7 +91,7 @@ class SegmentsResource(Resource):
     async def add_customer(
         self,
         segment_id: str,
-        body: PostSegmentAddCustomerBody,
+        body: PostSegmentAddCustomerBody | PostSegmentAddCustomerBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -117,7 +120,7 @@ class SegmentsResource(Resource):
 
     async def create(
         self,
-        body: PostSegmentBody,
+        body: PostSegmentBody | PostSegmentBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -178,7 +181,7 @@ class SegmentsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         segment_group_ids: builtins.list[str] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
@@ -234,7 +237,7 @@ class SegmentsResource(Resource):
     async def remove_customer(
         self,
         segment_id: str,
-        body: PostSegmentRemoveCustomerBody,
+        body: PostSegmentRemoveCustomerBody | PostSegmentRemoveCustomerBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

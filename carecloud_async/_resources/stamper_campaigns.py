@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_stamper_campaign_200_response import GetStamperCampaign200Response
     from carecloud_api.models.sort_direction import SortDirection
     from carecloud_api.models.stamper_campaign import StamperCampaign
@@ -64,7 +66,7 @@ class StamperCampaignsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         valid_from: str | Unset = UNSET,
         valid_to: str | Unset = UNSET,

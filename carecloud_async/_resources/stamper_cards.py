@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_cards_state import GetCardsState
     from carecloud_api.models.get_stamper_card_200_response import GetStamperCard200Response
     from carecloud_api.models.sort_direction import SortDirection
@@ -68,10 +70,10 @@ class StamperCardsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         stamper_campaign_id: builtins.list[str] | Unset = UNSET,
-        state: GetCardsState | Unset = UNSET,
+        state: GetCardsState | Literal[0, 1] | Unset = UNSET,
         filled_up: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,

@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_stamper_stamp_200_response import GetStamperStamp200Response
     from carecloud_api.models.sort_direction import SortDirection
     from carecloud_api.models.stamper_stamp import StamperStamp
@@ -65,7 +67,7 @@ class StampsResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         stamper_card_id: builtins.list[str] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         stamper_condition_id: str | Unset = UNSET,

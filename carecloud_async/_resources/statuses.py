@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_status_200_response import GetStatus200Response
     from carecloud_api.models.sort_direction import SortDirection
     from carecloud_api.models.status import Status
@@ -64,7 +66,7 @@ class StatusesResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         text_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_store_200_response import GetStore200Response
     from carecloud_api.models.get_sub_store_groups_200_response import GetSubStoreGroups200Response
     from carecloud_api.models.get_sub_store_properties_200_response import GetSubStoreProperties200Response
@@ -28,6 +30,12 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostStoreBodyDict,
+        PostSubStorePropertiesBodyDict,
+        PutStoreBodyDict,
+        PutSubStorePropertyBodyDict,
+    )
 
 __all__ = [
     "StoresPropertyRecordsResource",
@@ -44,7 +52,7 @@ class StoresPropertyRecordsResource(Resource):
     async def create(
         self,
         store_id: str,
-        body: PostSubStorePropertiesBody,
+        body: PostSubStorePropertiesBody | PostSubStorePropertiesBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -138,7 +146,7 @@ class StoresPropertyRecordsResource(Resource):
         self,
         store_id: str,
         property_record_id: str,
-        body: PutSubStorePropertyBody,
+        body: PutSubStorePropertyBody | PutSubStorePropertyBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -221,7 +229,7 @@ class StoresResource(Resource):
 
     async def create(
         self,
-        body: PostStoreBody,
+        body: PostStoreBody | PostStoreBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -281,8 +289,8 @@ class StoresResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
-        visible_for_customer: VisibleForCustomer | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
+        visible_for_customer: VisibleForCustomer | Literal[0, 1] | Unset = UNSET,
         property_id: str | Unset = UNSET,
         property_value: str | Unset = UNSET,
         system_id: str | Unset = UNSET,
@@ -350,7 +358,7 @@ class StoresResource(Resource):
     async def update(
         self,
         store_id: str,
-        body: PutStoreBody,
+        body: PutStoreBody | PutStoreBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

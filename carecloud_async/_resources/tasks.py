@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_sub_task_assignee_200_response import GetSubTaskAssignee200Response
     from carecloud_api.models.get_sub_task_comment_200_response import GetSubTaskComment200Response
     from carecloud_api.models.get_sub_task_properties_200_response import GetSubTaskProperties200Response
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import PostTaskAssigneeBodyDict, PostTaskCommentBodyDict, PostTasksBodyDict, PutTaskBodyDict
 
 __all__ = [
     "CustomerTasksAssigneesResource",
@@ -89,7 +92,7 @@ class TasksAssigneesResource(Resource):
         task_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -146,7 +149,7 @@ class EnterpriseTasksAssigneesResource(TasksAssigneesResource):
     async def create(
         self,
         task_id: str,
-        body: PostTaskAssigneeBody,
+        body: PostTaskAssigneeBody | PostTaskAssigneeBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -261,7 +264,7 @@ class TasksTaskCommentsResource(Resource):
     async def create(
         self,
         task_id: str,
-        body: PostTaskCommentBody,
+        body: PostTaskCommentBody | PostTaskCommentBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -329,7 +332,7 @@ class TasksTaskCommentsResource(Resource):
         task_id: str,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         task_comment_text: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
@@ -398,7 +401,7 @@ class TasksResource(Resource):
 
     async def create(
         self,
-        body: PostTasksBody,
+        body: PostTasksBody | PostTasksBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -459,11 +462,11 @@ class TasksResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         task_type_id: str | Unset = UNSET,
         task_state_id: str | Unset = UNSET,
         customer_id: str | Unset = UNSET,
-        priority: Priority | Unset = UNSET,
+        priority: Priority | Literal[1, 2, 3, 4] | Unset = UNSET,
         due_date: str | Unset = UNSET,
         task_title: str | Unset = UNSET,
         task_note: str | Unset = UNSET,
@@ -534,7 +537,7 @@ class TasksResource(Resource):
     async def update(
         self,
         task_id: str,
-        body: PutTaskBody,
+        body: PutTaskBody | PutTaskBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .._resource_base import CallKeywords
+    from ._bodies import PostBulkThirdPartyRecommendationsBodyDict
 
 __all__ = [
     "ThirdPartyRecommendationsResource",
@@ -29,7 +30,7 @@ class ThirdPartyRecommendationsResource(Resource):
 
     async def create_batch(
         self,
-        body: PostBulkThirdPartyRecommendationsBody,
+        body: PostBulkThirdPartyRecommendationsBody | PostBulkThirdPartyRecommendationsBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

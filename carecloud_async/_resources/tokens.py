@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_token_authentication_200_response import GetTokenAuthentication200Response
     from carecloud_api.models.get_token_social_login_200_response import GetTokenSocialLogin200Response
     from carecloud_api.models.get_token_test_customer_login_200_response import GetTokenTestCustomerLogin200Response
@@ -28,6 +30,14 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostTokenAuthTokenLoginBodyDict,
+        PostTokenBodyDict,
+        PostTokenLoginBodyDict,
+        PostTokenSendPasswordSetupBodyDict,
+        PostTokenSocialLoginBodyDict,
+        PutTokenBodyDict,
+    )
 
 __all__ = [
     "TokensResource",
@@ -44,7 +54,7 @@ class TokensResource(Resource):
         token_id: str,
         *,
         external_application_id: str,
-        token_type: TokenType,
+        token_type: TokenType | Literal[1, 2],
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
     ) -> GetTokenAuthentication200Response:
@@ -86,7 +96,7 @@ class TokensResource(Resource):
     async def authentication_token_login(
         self,
         token_id: str,
-        body: PostTokenAuthTokenLoginBody,
+        body: PostTokenAuthTokenLoginBody | PostTokenAuthTokenLoginBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -121,7 +131,7 @@ class TokensResource(Resource):
 
     async def create(
         self,
-        body: PostTokenBody,
+        body: PostTokenBody | PostTokenBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -152,7 +162,7 @@ class TokensResource(Resource):
     async def login(
         self,
         token_id: str,
-        body: PostTokenLoginBody,
+        body: PostTokenLoginBody | PostTokenLoginBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -242,7 +252,7 @@ class TokensResource(Resource):
     async def send_password_setup_email(
         self,
         token_id: str,
-        body: PostTokenSendPasswordSetupBody,
+        body: PostTokenSendPasswordSetupBody | PostTokenSendPasswordSetupBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -277,7 +287,7 @@ class TokensResource(Resource):
     async def social_network_login(
         self,
         token_id: str,
-        body: PostTokenSocialLoginBody,
+        body: PostTokenSocialLoginBody | PostTokenSocialLoginBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -310,7 +320,7 @@ class TokensResource(Resource):
     async def update(
         self,
         token_id: str,
-        body: PutTokenBody,
+        body: PutTokenBody | PutTokenBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],

@@ -11,6 +11,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_user_200_response import GetUser200Response
     from carecloud_api.models.post_user_login_200_response import PostUserLogin200Response
     from carecloud_api.models.post_user_login_body import PostUserLoginBody
@@ -26,6 +28,12 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostUserLoginBodyDict,
+        PostUserLogoutBodyDict,
+        PostUserSsoLoginBodyDict,
+        PostUserVerifyAuthTokenBodyDict,
+    )
 
 __all__ = [
     "UsersResource",
@@ -71,7 +79,7 @@ class UsersResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         email: str | Unset = UNSET,
         phone: str | Unset = UNSET,
         login: str | Unset = UNSET,
@@ -139,7 +147,7 @@ class UsersResource(Resource):
 
     async def login(
         self,
-        body: PostUserLoginBody,
+        body: PostUserLoginBody | PostUserLoginBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -169,7 +177,7 @@ class UsersResource(Resource):
 
     async def logout(
         self,
-        body: PostUserLogoutBody,
+        body: PostUserLogoutBody | PostUserLogoutBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -196,7 +204,7 @@ class UsersResource(Resource):
 
     async def sso_login(
         self,
-        body: PostUserSsoLoginBody,
+        body: PostUserSsoLoginBody | PostUserSsoLoginBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -227,7 +235,7 @@ class UsersResource(Resource):
 
     async def verify_auth_token(
         self,
-        body: PostUserVerifyAuthTokenBody,
+        body: PostUserVerifyAuthTokenBody | PostUserVerifyAuthTokenBodyDict,
         **options: Unpack[CallKeywords],
     ) -> PostUserVerifyAuthToken200Response:
         """Verify user auth token.

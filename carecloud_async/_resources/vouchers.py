@@ -12,6 +12,8 @@ from carecloud_api.types import UNSET
 from .._resource_base import Resource
 
 if TYPE_CHECKING:
+    from typing import Literal
+
     from carecloud_api.models.get_sub_voucher_properties_200_response import GetSubVoucherProperties200Response
     from carecloud_api.models.get_voucher_200_response import GetVoucher200Response
     from carecloud_api.models.post_bulk_vouchers_body import PostBulkVouchersBody
@@ -26,6 +28,12 @@ if TYPE_CHECKING:
 
     from .._pagination import Paginator
     from .._resource_base import CallKeywords
+    from ._bodies import (
+        PostBulkVouchersBodyDict,
+        PostVoucherApplyBodyDict,
+        PostVoucherGiftCardBalanceBodyDict,
+        PutVoucherBodyDict,
+    )
 
 __all__ = [
     "CustomerVouchersResource",
@@ -84,7 +92,7 @@ class VouchersResource(Resource):
     async def apply_voucher(
         self,
         voucher_id: str,
-        body: PostVoucherApplyBody,
+        body: PostVoucherApplyBody | PostVoucherApplyBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -171,7 +179,7 @@ class VouchersResource(Resource):
 
     async def gift_card_balance(
         self,
-        body: PostVoucherGiftCardBalanceBody,
+        body: PostVoucherGiftCardBalanceBody | PostVoucherGiftCardBalanceBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -203,7 +211,7 @@ class VouchersResource(Resource):
         self,
         *,
         sort_field: str | Unset = UNSET,
-        sort_direction: SortDirection | Unset = UNSET,
+        sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         code: str | Unset = UNSET,
         store_id: str | Unset = UNSET,
@@ -286,7 +294,7 @@ class VouchersResource(Resource):
     async def update(
         self,
         voucher_id: str,
-        body: PutVoucherBody,
+        body: PutVoucherBody | PutVoucherBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
@@ -321,7 +329,7 @@ class EnterpriseVouchersResource(VouchersResource):
 
     async def create_batch(
         self,
-        body: PostBulkVouchersBody,
+        body: PostBulkVouchersBody | PostBulkVouchersBodyDict,
         *,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
