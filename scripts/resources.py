@@ -604,7 +604,14 @@ def render(root: Node, typing_by_group: dict[str, Types]) -> dict[str, str]:
     if some is not None and some.bodies is not None:
         dicts, needed = some.bodies.render()
         files["_bodies.py"] = HEADER + env.get_template("bodies.py.jinja").render(dicts=dicts, imports=sorted(needed))
-    files["__init__.py"] = HEADER + env.get_template("root.py.jinja").render(roots=roots, refused=refused, apis=APIS)
+    paths = sorted(
+        (m.operation.method, m.operation.path, "cc." + ".".join((*node.path, name)))
+        for node in root.walk()
+        for name, m in node.methods.items()
+    )
+    files["__init__.py"] = HEADER + env.get_template("root.py.jinja").render(
+        roots=roots, refused=refused, apis=APIS, paths=paths
+    )
     return files
 
 

@@ -444,3 +444,17 @@ async def test_a_misspelt_key_or_enum_value_in_a_dict_is_refused_with_the_closes
         bad_gender: Any = {"language_id": "en", "gender": 9}
         with pytest.raises(RequestValidationError, match=r"body\.customer\.personal_information\.gender: 9 is not a"):
             await cc.customers.create({**NEW_CUSTOMER, "customer": {"personal_information": bad_gender}})  # type: ignore[arg-type]
+
+
+def test_each_operation_page_of_the_docs_shows_its_method_path() -> None:
+    from carecloud_async._resources import METHOD_PATHS
+    from scripts import docs_reference
+
+    assert len(METHOD_PATHS) == len(OPERATIONS)
+    by_route = {(op.method, op.path): op for op in OPERATIONS}
+    listing = docs_reference.operation_doc(by_route[("GET", "/customers")], {}, METHOD_PATHS)
+    page = docs_reference.render_operation(listing, {})
+    assert "| Method path | `cc.customers.list` |" in page
+    assert "async for item in cc.customers.list():" in page
+    update = docs_reference.operation_doc(by_route[("PUT", "/customers/{customer_id}")], {}, METHOD_PATHS)
+    assert "result = await cc.customers.update(customer_id, body)" in docs_reference.render_operation(update, {})
