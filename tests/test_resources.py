@@ -154,7 +154,9 @@ def test_naming_rules_and_their_refusals() -> None:
     with pytest.raises(resources.ResourceError, match=r"both map to customers\.list"):
         resources.placements(ops, {"GET /agreements": (("customers",), "list")})
     with pytest.raises(resources.ResourceError, match="does not have"):
-        resources.placements(ops, {"GET /no-such-path": (("x",), "y")})
+        resources.placements(ops, {"GET /no-such-path": (("x",), "y")}, strict=True)
+    # The override file names only operations of the pinned spec.
+    resources.placements(OPERATIONS, resources.load_overrides(), strict=True)
 
 
 def test_generated_modules_say_they_are_generated_and_match_the_catalog() -> None:
