@@ -8,6 +8,8 @@ Steps: the spec is obtained and its sha256 verified (:mod:`scripts.spec_source`)
 and the templates in ``api-spec/templates/``; any generator warning fails the run. Every file
 then gets a "generated" header, ruff formats the tree, and :mod:`scripts.catalog` writes
 ``_catalog.py``, a table of all operations derived from the spec (list keys, actions, interfaces).
+Last, :mod:`scripts.resources` generates the resource tree (``cc.customers.list()``) from that
+catalog into ``carecloud_async/_resources/``; ``--check`` compares it too.
 """
 
 from __future__ import annotations

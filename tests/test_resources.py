@@ -460,3 +460,10 @@ def test_each_operation_page_of_the_docs_shows_its_method_path() -> None:
     assert "async for item in cc.customers.list():" in page
     update = docs_reference.operation_doc(by_route[("PUT", "/customers/{customer_id}")], {}, METHOD_PATHS)
     assert "result = await cc.customers.update(customer_id, body)" in docs_reference.render_operation(update, {})
+
+
+def test_no_resource_shadows_an_attribute_of_the_client() -> None:
+    groups = {name for root in (EnterpriseResources, CustomerResources) for name in vars(root) if name[0] != "_"}
+    assert "customers" in groups
+    client = CareCloud.enterprise("demo.example.com", user_external_application_id="a", login="l", password="p")
+    assert groups.isdisjoint(set(dir(CareCloud)) | set(vars(client)))
