@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypedDict, TypeVar
 
 import httpx
 from carecloud_api.types import UNSET
 
 from ._errors import RequestValidationError
-from ._plain_inputs import accept_plain_inputs
 from ._raw_responses import RawResponse, capturing_response
 
 if TYPE_CHECKING:
@@ -57,6 +57,17 @@ class CallKeywords(TypedDict, total=False):
 
 
 _OPTION_NAMES = frozenset(CallKeywords.__annotations__)
+_plain_inputs_module: ModuleType | None = None
+
+
+def _plain_inputs() -> ModuleType:
+    """carecloud_async._plain_inputs, imported by the first call (not by importing the client)."""
+    global _plain_inputs_module  # noqa: PLW0603 (bound once, as a lazy import)
+    if _plain_inputs_module is None:
+        from . import _plain_inputs as module
+
+        _plain_inputs_module = module
+    return _plain_inputs_module
 
 
 def _options_apart(kwargs: dict[str, Any], options: CallKeywords) -> tuple[dict[str, Any], CallKeywords]:
@@ -111,7 +122,7 @@ class Resource:
             kwargs, options = _options_apart(kwargs, options)
             client = client.with_options(**options) if options else client
         function, route = _functions.get(module) or _function(module)
-        return await client.call(function, **accept_plain_inputs(function, route, kwargs))
+        return await client.call(function, **_plain_inputs().accept_plain_inputs(function, route, kwargs))
 
     def _paginate(
         self, module: str, kwargs: dict[str, Any], options: CallKeywords, /, **pagination: Any
@@ -124,7 +135,7 @@ class Resource:
             kwargs, options = _options_apart(kwargs, options)
             client = client.with_options(**options) if options else client
         function, route = _functions.get(module) or _function(module)
-        return Paginator(client, function, **pagination, **accept_plain_inputs(function, route, kwargs))
+        return Paginator(client, function, **pagination, **_plain_inputs().accept_plain_inputs(function, route, kwargs))
 
 
 def _refusal(why: str, client: Any) -> Callable[..., Any]:

@@ -388,7 +388,7 @@ def collect(package_dir: Path | None = None) -> Reference:
     """Import the generated package and read every operation and model of it."""
     catalog = importlib.import_module(f"{PACKAGE}._catalog")
     actions = _action_names()
-    from carecloud_async._resources import METHOD_PATHS
+    from carecloud_async._resources._method_paths import METHOD_PATHS
 
     reference = Reference()
     for entry in catalog.OPERATIONS:

@@ -611,9 +611,8 @@ def render(root: Node, typing_by_group: dict[str, Types]) -> dict[str, str]:
         for node in root.walk()
         for name, m in node.methods.items()
     )
-    files["__init__.py"] = HEADER + env.get_template("root.py.jinja").render(
-        roots=roots, refused=refused, apis=APIS, paths=paths
-    )
+    files["__init__.py"] = HEADER + env.get_template("root.py.jinja").render(roots=roots, refused=refused, apis=APIS)
+    files["_method_paths.py"] = HEADER + env.get_template("method_paths.py.jinja").render(paths=paths)
     return files
 
 

@@ -29,7 +29,7 @@ from carecloud_async import (
     RequestValidationError,
     RetryPolicy,
 )
-from carecloud_async import _resource_base as resource_base
+from carecloud_async import _plain_inputs as plain_inputs
 from carecloud_async._resource_base import Resource
 from carecloud_async._resources import CustomerResources, EnterpriseResources
 from scripts import resources
@@ -92,7 +92,7 @@ async def walk(
 
     monkeypatch.setattr(Resource, "_paginate", paginate)
     # Dummy arguments ("x" for an enum too): what the walk checks is where each method leads.
-    monkeypatch.setattr(resource_base, "accept_plain_inputs", lambda function, route, kwargs: kwargs)
+    monkeypatch.setattr(plain_inputs, "accept_plain_inputs", lambda function, route, kwargs: kwargs)
     root: Any = type("Root", (root_class,), {})()  # with a __dict__, as the client has
     names: dict[tuple[str, str], str] = {}
 
@@ -449,7 +449,7 @@ async def test_a_misspelt_key_or_enum_value_in_a_dict_is_refused_with_the_closes
 
 
 def test_each_operation_page_of_the_docs_shows_its_method_path() -> None:
-    from carecloud_async._resources import METHOD_PATHS
+    from carecloud_async._resources._method_paths import METHOD_PATHS
     from scripts import docs_reference
 
     assert len(METHOD_PATHS) == len(OPERATIONS)

@@ -177,7 +177,7 @@ def ops(
     """List the operations of the API (322), searchable: `carecloud ops customer points --kind list`."""
     with _reported_errors():
         found = search_operations(" ".join(filter_ or []), interface=interface, kind=kind)
-        from .._resources import METHOD_PATHS  # where each operation is in the resource tree
+        from .._resources._method_paths import METHOD_PATHS  # where each operation is in the resource tree
 
         for op in found:
             apis = ",".join(op.interfaces)
