@@ -136,6 +136,12 @@ def _fields(model: type) -> list[str]:
     return [f.name for f in attrs.fields(model) if f.init]
 
 
+def _json_names(model: type) -> list[str]:
+    """The keys a dict for ``model`` uses: the generator appends ``_`` to a field whose JSON name
+    is a Python keyword or builtin (``zip`` -> ``zip_``)."""
+    return [name[:-1] if name.endswith("_") else name for name in _fields(model)]
+
+
 def _refuse_unknown(value: Any, path: str, label: str) -> None:
     if isinstance(value, list):
         for index, item in enumerate(value):
@@ -151,8 +157,8 @@ def _refuse_unknown(value: Any, path: str, label: str) -> None:
     if unknown:
         name = next(iter(unknown))
         raise RequestValidationError(
-            f"{label}: {path}: {type(value).__name__} has no field {name!r}{_suggest(name, _fields(type(value)))}"
-            f" (fields: {', '.join(_fields(type(value)))})"
+            f"{label}: {path}: {type(value).__name__} has no field {name!r}{_suggest(name, _json_names(type(value)))}"
+            f" (fields: {', '.join(_json_names(type(value)))})"
         )
     for field in _fields(type(value)):
         _refuse_unknown(getattr(value, field, None), f"{path}.{field}", label)

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from carecloud_api._catalog import OPERATIONS
 from carecloud_api.models import PostCustomerVerifyCredentialsBody, PostCustomerVerifyCredentialsBodyLoginType
 
@@ -467,3 +469,49 @@ def test_no_resource_shadows_an_attribute_of_the_client() -> None:
     assert "customers" in groups
     client = CareCloud.enterprise("demo.example.com", user_external_application_id="a", login="l", password="p")
     assert groups.isdisjoint(set(dir(CareCloud)) | set(vars(client)))
+
+
+# --------------------------------------------------------------------------- a property of dict bodies
+
+ADDRESS_KEYS = ["address1", "address2", "address3", "zip", "city", "country_code"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    known=st.dictionaries(st.sampled_from(ADDRESS_KEYS), st.text(max_size=8), max_size=6),
+    extra=st.dictionaries(
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz_123", min_size=1, max_size=12).filter(
+            lambda key: key not in {*ADDRESS_KEYS, "address4", "address5", "address6", "address7"}
+        ),
+        st.text(max_size=4),
+        max_size=2,
+    ),
+)
+def test_a_dict_body_is_sent_as_written_or_refused_naming_the_unknown_key(
+    known: dict[str, str], extra: dict[str, str]
+) -> None:
+    """What a dict says is what goes out (nothing dropped, renamed or added: `zip` stays `zip`),
+    and a key the model does not declare is refused before sending, by name (300 examples)."""
+    from carecloud_api.api.customers import post_sub_customer_address
+
+    address = {**known, **extra}
+    body = {"additional_address": {"address_type": "home", "address": address}}
+    try:
+        converted = plain_inputs.accept_plain_inputs(
+            post_sub_customer_address.call, "POST /customers/{customer_id}/addresses", {"body": body}
+        )
+    except RequestValidationError as exc:
+        assert extra, f"refused a body with only known keys: {exc}"
+        assert f"has no field {next(iter(extra))!r}" in str(exc)
+        assert "body.additional_address.address: Address" in str(exc)
+        return
+    assert not extra, "an unknown key was accepted"
+    assert converted["body"].to_dict() == body
+
+
+def test_the_closest_name_is_the_json_key_not_the_python_attribute() -> None:
+    from carecloud_api.api.customers import post_sub_customer_address
+
+    body: Any = {"additional_address": {"address_type": "home", "address": {"zpi": "110 00"}}}
+    with pytest.raises(RequestValidationError, match=r"has no field 'zpi'; did you mean 'zip'\?"):
+        plain_inputs.accept_plain_inputs(post_sub_customer_address.call, "POST", {"body": body})
