@@ -8,6 +8,7 @@ import importlib
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -17,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from carecloud_api._catalog import OPERATIONS
 from carecloud_api.models import PostCustomerVerifyCredentialsBody, PostCustomerVerifyCredentialsBodyLoginType
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carecloud_async import (
     CareCloud,
@@ -496,17 +497,17 @@ def test_a_dict_body_is_sent_as_written_or_refused_naming_the_unknown_key(
 
     address = {**known, **extra}
     body = {"additional_address": {"address_type": "home", "address": address}}
-    try:
-        converted = plain_inputs.accept_plain_inputs(
-            post_sub_customer_address.call, "POST /customers/{customer_id}/addresses", {"body": body}
-        )
-    except RequestValidationError as exc:
-        assert extra, f"refused a body with only known keys: {exc}"
-        assert f"has no field {next(iter(extra))!r}" in str(exc)
-        assert "body.additional_address.address: Address" in str(exc)
-        return
-    assert not extra, "an unknown key was accepted"
-    assert converted["body"].to_dict() == body
+
+    def convert() -> dict[str, Any]:
+        route = "POST /customers/{customer_id}/addresses"
+        return plain_inputs.accept_plain_inputs(post_sub_customer_address.call, route, {"body": body})
+
+    if extra:
+        named = re.escape(f"body.additional_address.address: Address has no field {next(iter(extra))!r}")
+        with pytest.raises(RequestValidationError, match=named):
+            convert()
+    else:
+        assert convert()["body"].to_dict() == body
 
 
 def test_the_closest_name_is_the_json_key_not_the_python_attribute() -> None:
