@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._cache import HTTPCache, MemoryCacheStorage
     from ._call_options import CallOptions
-    from ._client import CareCloud
+    from ._client import CareCloud, CustomerCareCloud, EnterpriseCareCloud
     from ._config import ClientConfig, build_base_url
     from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
     from ._enterprise_auth import EnterpriseAuth
@@ -70,6 +70,8 @@ _MODULE_OF: dict[str, str] = {
     "BadRequest": "._errors",
     "CallOptions": "._call_options",
     "CareCloud": "._client",
+    "EnterpriseCareCloud": "._client",
+    "CustomerCareCloud": "._client",
     "CareCloudError": "._errors",
     "ClientConfig": "._config",
     "ConfigurationError": "._errors",
@@ -114,10 +116,12 @@ __all__ = [
     "ClientConfig",
     "ConfigurationError",
     "CustomerAuth",
+    "CustomerCareCloud",
     "CustomerCredentials",
     "Device",
     "DeviceSetup",
     "EnterpriseAuth",
+    "EnterpriseCareCloud",
     "FileTokenStore",
     "Forbidden",
     "HTTPCache",

@@ -62,6 +62,8 @@ from ._operations import bind_arguments, call_target, check_interface, network_e
 from ._pool import DEFAULT_CLOSE_TIMEOUT, PoolTransport
 from ._ratelimit import LocalRateBudget, RateBudget
 from ._raw_responses import RawResponse, capturing_response, record_response
+from ._resource_base import Resource
+from ._resources import CustomerResources, EnterpriseResources
 from ._retry import RetryPolicy
 from ._stack import build_stack
 from ._tokens import BasicTokenStore, FileTokenStore, TokenStore
@@ -83,6 +85,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+_C = TypeVar("_C", bound="CareCloud")
 logger = logging.getLogger("carecloud_async")
 
 
@@ -220,7 +223,7 @@ class CareCloud:
         rate_limit: float | RateBudget | None = None,
         redis: RedisState | None = None,
         strict_parsing: bool = False,
-    ) -> CareCloud:
+    ) -> EnterpriseCareCloud:
         """A client for the Enterprise API (POS, e-shop, BI, kiosks), logging in as a user.
 
         ``time_zone`` is the project's IANA zone: token validity (``valid_to``) comes in project
@@ -257,7 +260,7 @@ class CareCloud:
             time_zone=time_zone,
             token_store=_token_store(token_store, redis),
         )
-        return cls(
+        return EnterpriseCareCloud(
             config,
             auth,
             retry=retry,
@@ -294,7 +297,7 @@ class CareCloud:
         rate_limit: float | RateBudget | None = None,
         redis: RedisState | None = None,
         strict_parsing: bool = False,
-    ) -> CareCloud:
+    ) -> CustomerCareCloud:
         """A client for the Customer API (mobile apps, microsites), as one device.
 
         The device token is created once (``POST /tokens``) and kept in ``token_store``: a new token
@@ -322,7 +325,7 @@ class CareCloud:
             setup=setup,
             push_token=push_token,
         )
-        return cls(
+        return CustomerCareCloud(
             config,
             auth,
             retry=retry,
@@ -336,7 +339,9 @@ class CareCloud:
         )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> CareCloud:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> EnterpriseCareCloud | CustomerCareCloud:
         """A client configured from ``CARECLOUD_*`` environment variables (see the README).
 
         ``CARECLOUD_INTERFACE`` is ``enterprise`` (default when ``CARECLOUD_LOGIN`` is set) or
@@ -412,7 +417,7 @@ class CareCloud:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def __aenter__(self) -> CareCloud:
+    async def __aenter__(self: _C) -> _C:
         return self
 
     async def __aexit__(
@@ -453,7 +458,7 @@ class CareCloud:
         return self._root._closed
 
     def with_options(
-        self,
+        self: _C,
         *,
         timeout: httpx.Timeout | float | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -461,7 +466,7 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         max_attempts: int | None = None,
         cache: bool | None = None,
-    ) -> CareCloud:
+    ) -> _C:
         """A view of this client whose calls use other options; this client is left unchanged.
 
         The view shares the connection pool, the token and its lifecycle; only the calls made
@@ -497,7 +502,9 @@ class CareCloud:
             )
         )
         view = copy.copy(self)
-        view.__dict__.pop("actions", None)  # bound to this object's call: the view makes its own
+        # Bound to this object (cc.actions, the resource tree's groups): the view makes its own.
+        for name in [name for name, value in view.__dict__.items() if name == "actions" or isinstance(value, Resource)]:
+            del view.__dict__[name]
         view._options = options
         view._set_options = options if options else None
         return view
@@ -709,6 +716,16 @@ class CareCloud:
         record_response(response)  # for call_raw
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s -> %s", response.request.method, redact_url(response.request.url), response.status_code)
+
+
+class EnterpriseCareCloud(EnterpriseResources, CareCloud):
+    """A client of the Enterprise API (``CareCloud.enterprise``): :class:`CareCloud` with the
+    Enterprise API's resource tree (``cc.customers.list()``, ``cc.purchases.send_purchase(...)``)."""
+
+
+class CustomerCareCloud(CustomerResources, CareCloud):
+    """A client of the Customer API (``CareCloud.customer``): :class:`CareCloud` with the Customer
+    API's resource tree (``cc.customers.get(cc.customer_id)``, ``cc.tokens.logout(...)``)."""
 
 
 def _http_cache(cache: bool | HTTPCache, redis: RedisState | None) -> HTTPCache | None:

@@ -25,10 +25,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from carecloud_api.api.customers import get_customers
 from carecloud_api.models import Bill, BillItem, PluId, PostPurchaseSendBody, RecommendedReward
 
-from carecloud_async import CareCloud, CareCloudError, CustomerCredentials, Device, MemoryTokenStore, workflows
+from carecloud_async import (
+    CareCloud,
+    CareCloudError,
+    CustomerCredentials,
+    Device,
+    EnterpriseCareCloud,
+    MemoryTokenStore,
+    workflows,
+)
 
 #: Prism's spec examples: a card number, store and purchase type that the mock answers for.
 MOCK_CARD_NUMBER = "1234567890"
@@ -42,14 +49,14 @@ def heading(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-async def enterprise_steps(cc: CareCloud, *, card_number: str, read_only: bool) -> None:
+async def enterprise_steps(cc: EnterpriseCareCloud, *, card_number: str, read_only: bool) -> None:
     heading("Enterprise API")
     started = time.perf_counter()
     await cc.authenticate()
     expires = cc.auth.token_expires_at if hasattr(cc.auth, "token_expires_at") else None
     say("login", f"ok in {1000 * (time.perf_counter() - started):.0f} ms; token valid until {expires or 'a 401'}")
 
-    listing = cc.paginate(get_customers, page_size=2, max_items=4)
+    listing = cc.customers.list(page_size=2, max_items=4)  # the resource tree: a typed paginator
     pages = 0
     async for page in listing.pages():
         pages += 1
@@ -175,7 +182,7 @@ async def against_mock() -> None:
 async def against_project() -> None:
     print(f"Running the read-only steps against {os.environ['CARECLOUD_PROJECT_URL']}", flush=True)
     async with CareCloud.from_env() as cc:
-        if cc.config.interface != "enterprise":
+        if not isinstance(cc, EnterpriseCareCloud):
             raise SystemExit("the demo's read-only steps use the Enterprise API: set CARECLOUD_LOGIN etc.")
         await enterprise_steps(
             cc, card_number=os.environ.get("CARECLOUD_DEMO_CARD_NUMBER", MOCK_CARD_NUMBER), read_only=True

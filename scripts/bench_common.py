@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from carecloud_async import CareCloud
+from carecloud_async import CareCloud, EnterpriseCareCloud
 from scripts import normalise, spec_source
 from scripts.spec_bodies import example_body
 
@@ -23,7 +23,7 @@ PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
 BASE_URL = f"https://{HOST}{PREFIX}"
 
 
-def bench_client(project_url: str, **options: Any) -> CareCloud:
+def bench_client(project_url: str, **options: Any) -> EnterpriseCareCloud:
     """``CareCloud.enterprise(project_url, **options)`` logged in as the benchmarks' "bench" user."""
     return CareCloud.enterprise(
         project_url,

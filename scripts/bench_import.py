@@ -73,6 +73,11 @@ CLIENT = Case(
     "`from carecloud_async import CareCloud; from carecloud_api.api.customers import get_customers` (the client too)",
     "from carecloud_async import CareCloud; from carecloud_api.api.customers import get_customers",
 )
+TREE = Case(
+    "tree",
+    "the client, and `cc.customers` of the resource tree loaded (issue 24: groups load on first use)",
+    "from carecloud_async import CareCloud; import carecloud_async._resources.customers",
+)
 GENERATED_ONLY = Case(
     "generated",
     "`from carecloud_api.api.customers import get_customers` (generated code alone)",
@@ -231,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    cases = [STARTUP, BASELINE, OURS, CLIENT, GENERATED_ONLY] + ([] if args.no_all_models else [ALL_MODELS])
+    cases = [STARTUP, BASELINE, OURS, CLIENT, TREE, GENERATED_ONLY] + ([] if args.no_all_models else [ALL_MODELS])
     if args.with_cli:
         cases += [BASELINE_WITH_CLI, CLIENT_WITH_CLI]
     env = child_env()

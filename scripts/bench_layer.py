@@ -12,7 +12,10 @@ from the pinned spec's examples of ``Customer`` (every property its example, rec
   and response hooks, default headers) without ``cc.call``'s own work;
 - ``cc.call(get_customers.call, ...)``: argument checks, auth flow, retry transport, hooks,
   error mapping; ``cc.with_options(...).call`` (a view: timeout, language, extra header and
-  ``max_attempts``); ``cc.call_raw``.
+  ``max_attempts``); ``cc.call_raw``;
+- the resource tree (issue 24) beside what it wraps: ``cc.customers.list(...).first_page()`` against
+  ``cc.paginate(get_customers, ...).first_page()``, and ``cc.customers.get(id)`` against
+  ``cc.call(get_customer.call, id)`` (``GET /customers/c1``, one customer).
 
 Rounds are interleaved (round 1 of every row, then round 2, ...) so that a busy machine slows
 every row alike; a figure is the median over rounds of the mean CPU time (``time.process_time``:
@@ -36,6 +39,7 @@ import argparse
 import asyncio
 import cProfile
 import gc
+import json
 import pstats
 import statistics
 import sys
@@ -46,7 +50,7 @@ from typing import Any
 
 import httpx
 from carecloud_api import Client
-from carecloud_api.api.customers import get_customers
+from carecloud_api.api.customers import get_customer, get_customers
 
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async._retry import RetryTransport
@@ -82,7 +86,11 @@ async def timed(row: Row, calls: int) -> None:
 
 async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.AsyncClient | CareCloud]]:
     """The rows, and the clients to close after them."""
-    transport = mock_transport({"/customers": page})
+    listed = json.loads(page)["data"]["customers"]
+    one = (
+        listed[0] if listed else {"customer_id": "c1", "personal_information": {"first_name": "J", "language_id": "en"}}
+    )
+    transport = mock_transport({"/customers": page, "/customers/c1": json.dumps({"data": one}).encode()})
     raw = httpx.AsyncClient(base_url=BASE_URL, transport=transport)
     bare = Client(base_url=BASE_URL, raise_on_unexpected_status=False)
     bare.set_async_httpx_client(httpx.AsyncClient(base_url=BASE_URL, transport=transport))
@@ -111,6 +119,19 @@ async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.Asy
     async def cc_call_raw() -> Any:
         return await cc.call_raw(get_customers.call, count=count)
 
+    # The resource tree (issue 24) against what it wraps: a list's first page, and one record.
+    async def paginate_page() -> Any:
+        return await cc.paginate(get_customers, page_size=max(count, 1)).first_page()
+
+    async def tree_page() -> Any:
+        return await cc.customers.list(page_size=max(count, 1)).first_page()
+
+    async def cc_call_one() -> Any:
+        return await cc.call(get_customer.call, "c1")
+
+    async def tree_one() -> Any:
+        return await cc.customers.get("c1")
+
     rows = [
         Row("raw httpx get + response.json()", "raw", raw_get),
         Row("generated asyncio(), bare Client", "asyncio", generated_asyncio),
@@ -119,6 +140,10 @@ async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.Asy
         Row("cc.call(get_customers.call)", "cc.call", cc_call),
         Row("cc.with_options(...).call", "view", view_call),
         Row("cc.call_raw(get_customers.call)", "call_raw", cc_call_raw),
+        Row("cc.paginate(get_customers).first_page()", "paginate", paginate_page),
+        Row("cc.customers.list().first_page() (tree)", "tree-list", tree_page),
+        Row("cc.call(get_customer.call, id) (one record)", "call-one", cc_call_one),
+        Row("cc.customers.get(id) (tree, one record)", "tree-get", tree_one),
     ]
     for row in rows:  # warm up: log in, fill caches, first parse
         for _ in range(3):
@@ -220,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---:|---:|")
     best_raw, best_generated = rows[0].best, rows[2].best
     for row in rows:
-        ours = row.key in ("stack", "cc.call", "view", "call_raw")
+        ours = row.key in ("stack", "cc.call", "view", "call_raw", "paginate", "tree-list")
         layer = f"{row.micros - generated:+.0f}" if ours else ""
         best_layer = f"{row.best - best_generated:+.0f}" if ours else ""
         print(

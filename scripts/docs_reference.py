@@ -87,6 +87,7 @@ class OperationDoc:
     success_type: str
     responses: tuple[Response, ...]
     action: str | None = None  #: ``resource.method`` under ``cc.actions``
+    method_path: str | None = None  #: its place in the resource tree (``cc.customers.list``)
 
     @property
     def name(self) -> str:
@@ -316,8 +317,12 @@ def _action_names() -> dict[tuple[str, str], str]:
     return {(method, path): f"{group}.{name}" for group, name, method, path in actions.ACTION_ROUTES}
 
 
-def operation_doc(entry: Any, actions: Mapping[tuple[str, str], str]) -> OperationDoc:
-    """Read one operation (a ``_catalog.Operation``) from its endpoint module."""
+def operation_doc(
+    entry: Any, actions: Mapping[tuple[str, str], str], method_paths: Mapping[tuple[str, str], str] | None = None
+) -> OperationDoc:
+    """Read one operation (a ``_catalog.Operation``) from its endpoint module; ``method_paths``:
+    each operation's place in the resource tree (``carecloud_async._resources.METHOD_PATHS``)."""
+    method_paths = method_paths or {}
     module = importlib.import_module(entry.module)
     signature = inspect.signature(module.call)
     wire = wire_names_of(inspect.getsource(module._get_kwargs))
@@ -352,6 +357,7 @@ def operation_doc(entry: Any, actions: Mapping[tuple[str, str], str]) -> Operati
         success_type=_annotation_text(signature.return_annotation),
         responses=responses_of(inspect.getsource(module._parse_response)),
         action=actions.get((entry.method, entry.path)),
+        method_path=method_paths.get((entry.method, entry.path)),
     )
 
 
@@ -393,9 +399,11 @@ def collect(package_dir: Path | None = None) -> Reference:
     """Import the generated package and read every operation and model of it."""
     catalog = importlib.import_module(f"{PACKAGE}._catalog")
     actions = _action_names()
+    from carecloud_async._resources._method_paths import METHOD_PATHS
+
     reference = Reference()
     for entry in catalog.OPERATIONS:
-        doc = operation_doc(entry, actions)
+        doc = operation_doc(entry, actions, METHOD_PATHS)
         reference.operations.append(doc)
         reference.tag_titles.setdefault(doc.tag_module, entry.tag)
     models_package = importlib.import_module(f"{PACKAGE}.models")
@@ -512,6 +520,26 @@ def _front_matter(op: OperationDoc, tags: list[str]) -> list[str]:
     return [f"---\ntags: {json.dumps(tags)}{boost}\n---", ""]
 
 
+def tree_call(op: OperationDoc, required: list[Parameter]) -> list[str]:
+    """How the operation is called through the resource tree (``cc.customers.get(customer_id)``),
+    followed by a comment introducing the escape hatch; nothing without a method path."""
+    if not op.method_path:
+        return []
+    args = [p.name if p.location == "path" else f"{p.name}=..." for p in required if p.location != "body"]
+    if any(p.location == "body" for p in required):
+        args.append("body")
+    called = f"{op.method_path}({', '.join(args)})"
+    if op.paginated:
+        lines = [
+            f"async for item in {called}:  # every item of data.{op.list_key}",
+            "    ...",
+            f"page = await {called}.first_page()  # one page",
+        ]
+    else:
+        lines = [f"result = await {called}"]
+    return [*lines, "", "# the escape hatch, with the generated function itself:"]
+
+
 def render_operation(op: OperationDoc, links: Mapping[str, str], tags: Iterable[str] = ()) -> str:
     """The page of one operation: method, path, interfaces, how to call it, parameters, success
     model and errors; ``tags``, the search keys of :func:`search_tags`, go in its front matter."""
@@ -531,20 +559,20 @@ def render_operation(op: OperationDoc, links: Mapping[str, str], tags: Iterable[
         f"| Module | `{op.module}` |",
         f"| Authentication | {'bearer token' if op.auth else 'none (`security: []`)'} |",
     ]
-    if op.paginated:
-        lines.append(f"| Pagination | `count` / `offset`; the list is `data.{op.list_key}` |")
-    if op.action:
-        lines.append(f"| Action method | `cc.actions.{op.action}` |")
+    optional_rows = (
+        (op.paginated, f"| Pagination | `count` / `offset`; the list is `data.{op.list_key}` |"),
+        (op.method_path, f"| Method path | `{op.method_path}` |"),
+        (op.action, f"| Action method | `cc.actions.{op.action}` |"),
+    )
+    lines += [row for wanted, row in optional_rows if wanted]
     lines.append("")
     if op.description:
         lines += [block_text(op.description), ""]
 
     args = [p for p in op.parameters if p.required]
     call_args = ", ".join(["", *(p.name if p.location == "path" else f"{p.name}=..." for p in args)])
+    lines += ["## Call", "", "```python", *tree_call(op, args)]
     lines += [
-        "## Call",
-        "",
-        "```python",
         f"from {op.module.rsplit('.', 1)[0]} import {op.name}",
         "",
         f"result = await cc.call({op.name}.call{call_args})",

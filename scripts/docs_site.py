@@ -33,6 +33,7 @@ LAYER = "carecloud_async"
 #: The guide's reading order; any other page in docs/guide/ comes after these, by title.
 GUIDE_ORDER = (
     "configuration.md",
+    "resources.md",
     "auth.md",
     "retries-and-errors.md",
     "pagination.md",

@@ -547,6 +547,8 @@ def update(
 
         # Everything is ready: now, and only now, the tree changes.
         replace_package(fresh, paths.package)
+        # The resource tree generated from it lives in the hand-written package (scripts/resources.py).
+        replace_package(fresh.parent / generate.RESOURCES, paths.root / "carecloud_async" / generate.RESOURCES)
         source_data.update(commit=new.commit, date=new.date, url=new.url, sha256=sha256)
         write_source(paths.source, source_data)
         if new.downloaded:

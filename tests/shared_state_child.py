@@ -18,6 +18,7 @@ from carecloud_async import CareCloud, Device, RedisState
 async def one_round(server: str, redis_url: str, interface: str, prefix: str) -> str:
     state = RedisState(redis_url, prefix=prefix)
     try:
+        cc: CareCloud  # either API's client (EnterpriseCareCloud or CustomerCareCloud)
         if interface == "enterprise":
             cc = CareCloud.enterprise(
                 server, user_external_application_id="app", login="pos", password="pw", cache=True, redis=state

@@ -143,6 +143,7 @@ def test_ops_json_with_parameters() -> None:
     entries = [json.loads(line) for line in result.stdout.splitlines()]
     entry = next(e for e in entries if e["operation_id"] == "getCustomers")
     assert entry["kind"] == "list"
+    assert entry["method_path"] == "cc.customers.list"  # the hint for Python: the resource tree
     assert {"name": "sort_direction", "type": "one of ASC, DESC", "required": False} in entry["parameters"]
 
 

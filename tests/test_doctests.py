@@ -21,9 +21,11 @@ MODULES = [
     "carecloud_async._logging",
     "carecloud_async._network",
     "carecloud_async._pagination",
+    "carecloud_async._plain_inputs",
     "carecloud_async._ratelimit",
     "carecloud_async._raw_responses",
     "carecloud_async._redis",
+    "scripts.resources",
     "carecloud_async._type_hints",
 ]
 

@@ -830,4 +830,6 @@ def test_catalog_pagination_agrees_with_the_vendor_spec(vendor: Spec) -> None:
 def test_regenerate_gives_the_committed_tree(tmp_path: Path) -> None:
     fresh = generate.build(spec_source.obtain(), tmp_path, verbose=False)
     problems = generate.tree_diff(generate.TARGET, fresh)
+    # and the resource tree generated from it (carecloud_async/_resources, issue 24)
+    problems += generate.tree_diff(generate.RESOURCES_TARGET, tmp_path / generate.RESOURCES)
     assert problems == [], "generated/ differs from a fresh run:\n" + "\n".join(problems[:10])

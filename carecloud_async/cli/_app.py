@@ -203,6 +203,8 @@ def ops(
     """
     with _reported_errors():
         found = search_operations(" ".join(filter_ or []), interface=interface, kind=kind)
+        from .._resources._method_paths import METHOD_PATHS  # where each operation is in the resource tree
+
         for op in found:
             apis = ",".join(op.interfaces)
             if as_json:
@@ -214,6 +216,7 @@ def ops(
                     "kind": kind_of(op),
                     "tag": op.tag,
                     "module": op.module,
+                    "method_path": METHOD_PATHS.get((op.method, op.path)),
                 }
                 if params:
                     entry["parameters"] = [
@@ -223,6 +226,7 @@ def ops(
                 continue
             typer.echo(f"{op.method:<6} {op.path:<60} {op.operation_id:<44} {apis:<19} {kind_of(op):<6} {op.module}")
             if params:
+                typer.echo(f"         in Python: {METHOD_PATHS.get((op.method, op.path))}(...)")
                 for p in parameters_of(op):
                     where = "body" if p.is_body else ("path" if p.positional else "query")
                     need = "required" if p.required else "optional"
@@ -261,7 +265,8 @@ def call(
     """Call any operation and print its answer as JSON (indented on a terminal, one line in a pipe).
 
     Parameters are checked against the operation's signature before anything is sent
-    (`carecloud ops OPERATION --params` lists them).
+    (`carecloud ops OPERATION --params` lists them, and the operation's method in Python:
+    `cc.customers.list(...)`).
 
     \b
     Examples:
