@@ -178,7 +178,7 @@ class CardTypesResource(Resource):
         sort_field: str | Unset = UNSET,
         sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
-        text_id: builtins.list[str] | Unset = UNSET,
+        text_id: builtins.list[str] | str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -202,7 +202,8 @@ class CardTypesResource(Resource):
             text_id: Filter by one value or a list of card type text IDs. The list of values is available at
                 [GET /card-types](https://carecloud.readme.io/reference/getcardtypes). In case you want to
                 filter multiple options use array syntax: `text_id[]=isic_card&text_id[]=loyalty_card` Logic OR
-                is used between values.
+                is used between values. One value (a string) is sent as `text_id=x`, as the spec's type says;
+                several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

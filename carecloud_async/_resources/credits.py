@@ -169,7 +169,7 @@ class CreditsResource(Resource):
         sort_field: str | Unset = UNSET,
         sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
-        credit_type_id: builtins.list[str] | Unset = UNSET,
+        credit_type_id: builtins.list[str] | str | Unset = UNSET,
         create_credit_time_from: str | Unset = UNSET,
         create_credit_time_to: str | Unset = UNSET,
         note: str | Unset = UNSET,
@@ -195,7 +195,9 @@ class CreditsResource(Resource):
                 only to the selected credit type. [GET
                 /credit-types](https://carecloud.readme.io/reference/getcredittypes) In case you want to filter
                 multiple options use array syntax :
-                `credit_type_id[]=8bc8ca16f9c5039951021700a2&credit_type_id[]=82c06812c0756528660784fef`
+                `credit_type_id[]=8bc8ca16f9c5039951021700a2&credit_type_id[]=82c06812c0756528660784fef` One
+                value (a string) is sent as `credit_type_id=x`, as the spec's type says; several (a list) in
+                array syntax, `credit_type_id[]=a&credit_type_id[]=b`.
             create_credit_time_from: Start of the time interval for filtering credit records by creation
                 time. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All
                 times are in the local timezone.

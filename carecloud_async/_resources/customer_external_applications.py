@@ -68,7 +68,7 @@ class CustomerExternalApplicationsResource(Resource):
         *,
         sort_field: str | Unset = UNSET,
         sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
-        text_id: builtins.list[str] | Unset = UNSET,
+        text_id: builtins.list[str] | str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -89,7 +89,9 @@ class CustomerExternalApplicationsResource(Resource):
                 available at [GET
                 /customer-external-applications](https://carecloud.readme.io/reference/getcustomerexternalapps).
                 In case you want to filter multiple options use array syntax:
-                `text_id[]=sandbox_app&text_id[]=other_app` Logic OR is used between values.
+                `text_id[]=sandbox_app&text_id[]=other_app` Logic OR is used between values. One value (a
+                string) is sent as `text_id=x`, as the spec's type says; several (a list) in array syntax,
+                `text_id[]=a&text_id[]=b`.
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

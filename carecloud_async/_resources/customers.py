@@ -1839,7 +1839,7 @@ class CustomersVouchersResource(Resource):
         is_valid: bool | Unset = UNSET,
         is_applied: bool | Unset = UNSET,
         without_stores: bool | Unset = UNSET,
-        reward_id: builtins.list[str] | Unset = UNSET,
+        reward_id: builtins.list[str] | str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -1869,7 +1869,9 @@ class CustomersVouchersResource(Resource):
             reward_id: The unique ID of the reward in CareCloud. [GET
                 /rewards](https://carecloud.readme.io/reference/getrewards) In case you want to filter multiple
                 options use array syntax :
-                `reward_id[]=8bc8ca16f9c5039951021700a2&reward_id[]=82c06812c0756528660784fef`
+                `reward_id[]=8bc8ca16f9c5039951021700a2&reward_id[]=82c06812c0756528660784fef` One value (a
+                string) is sent as `reward_id=x`, as the spec's type says; several (a list) in array syntax,
+                `reward_id[]=a&reward_id[]=b`.
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

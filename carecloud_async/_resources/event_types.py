@@ -136,7 +136,7 @@ class EventTypesResource(Resource):
         sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         name: str | Unset = UNSET,
         text_id: str | Unset = UNSET,
-        event_group_text_id: builtins.list[str] | Unset = UNSET,
+        event_group_text_id: builtins.list[str] | str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
         max_items: int | None = None,
@@ -159,7 +159,8 @@ class EventTypesResource(Resource):
                 /event-groups](https://carecloud.readme.io/reference/geteventgroups). In case you want to filter
                 multiple options use array syntax :
                 `event_group_text_id[]=shopping&event_group_text_id[]=customers` Logic OR is used between
-                values.
+                values. One value (a string) is sent as `event_group_text_id=x`, as the spec's type says;
+                several (a list) in array syntax, `event_group_text_id[]=a&event_group_text_id[]=b`.
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

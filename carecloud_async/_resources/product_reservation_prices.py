@@ -76,7 +76,7 @@ class ProductReservationPricesResource(Resource):
         *,
         sort_field: str | Unset = UNSET,
         sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
-        reservable_product_id: builtins.list[str] | Unset = UNSET,
+        reservable_product_id: builtins.list[str] | str | Unset = UNSET,
         store_id: str | Unset = UNSET,
         currency_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
@@ -100,6 +100,8 @@ class ProductReservationPricesResource(Resource):
                 /reservable-products](https://carecloud.readme.io/reference/getreservableproducts) In case you
                 want to filter multiple options use array syntax :
                 `reservable_product_id[]=8bc8ca16f9c5039951021700a2&reservable_product_id[]=82c06812c0756528660784fef`
+                One value (a string) is sent as `reservable_product_id=x`, as the spec's type says; several (a
+                list) in array syntax, `reservable_product_id[]=a&reservable_product_id[]=b`.
             store_id: The unique ID of the store in CareCloud. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             currency_id: The unique ID of a currency from [Currencies

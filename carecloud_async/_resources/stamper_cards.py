@@ -72,7 +72,7 @@ class StamperCardsResource(Resource):
         sort_field: str | Unset = UNSET,
         sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
         customer_id: str | Unset = UNSET,
-        stamper_campaign_id: builtins.list[str] | Unset = UNSET,
+        stamper_campaign_id: builtins.list[str] | str | Unset = UNSET,
         state: GetCardsState | Literal[0, 1] | Unset = UNSET,
         filled_up: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
@@ -100,6 +100,8 @@ class StamperCardsResource(Resource):
                 /stamper-campaigns](https://carecloud.readme.io/reference/getstampercampaigns) In case you want
                 to filter multiple options use array syntax:
                 `stamper_campaign_id[]=8bc8ca16f9c5039951021700a2&stamper_campaign_id[]=82c06812c0756528660784fef`
+                One value (a string) is sent as `stamper_campaign_id=x`, as the spec's type says; several (a
+                list) in array syntax, `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
             state: State of the card. *Possible values are: 0 - blocked / 1 - active*
             filled_up: The filter where you can decide what kind of stamper card you want. If the filter is
                 not use, all cards are returned. Possible values: true - Filter returns only cards that has all

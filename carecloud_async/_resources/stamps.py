@@ -68,7 +68,7 @@ class StampsResource(Resource):
         *,
         sort_field: str | Unset = UNSET,
         sort_direction: SortDirection | Literal["ASC", "DESC"] | Unset = UNSET,
-        stamper_card_id: builtins.list[str] | Unset = UNSET,
+        stamper_card_id: builtins.list[str] | str | Unset = UNSET,
         customer_id: str | Unset = UNSET,
         stamper_condition_id: str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
@@ -90,7 +90,9 @@ class StampsResource(Resource):
                 related only to the selected stamper cards. [GET
                 /stamper-cards](https://carecloud.readme.io/reference/getstampercards) In case you want to
                 filter multiple options use array syntax:
-                `stamper_card_id[]=8bc8ca16f9c5039951021700a2&stamper_card_id[]=82c06812c0756528660784fef`
+                `stamper_card_id[]=8bc8ca16f9c5039951021700a2&stamper_card_id[]=82c06812c0756528660784fef` One
+                value (a string) is sent as `stamper_card_id=x`, as the spec's type says; several (a list) in
+                array syntax, `stamper_card_id[]=a&stamper_card_id[]=b`.
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             stamper_condition_id: The unique ID of the stamper condition.

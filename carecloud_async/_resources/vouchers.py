@@ -218,7 +218,7 @@ class VouchersResource(Resource):
         is_valid: bool | Unset = UNSET,
         is_applied: bool | Unset = UNSET,
         without_stores: bool | Unset = UNSET,
-        reward_id: builtins.list[str] | Unset = UNSET,
+        reward_id: builtins.list[str] | str | Unset = UNSET,
         include_service_vouchers: bool | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         page_size: int = 100,
@@ -249,7 +249,9 @@ class VouchersResource(Resource):
             reward_id: The unique ID of the reward in CareCloud. [GET
                 /rewards](https://carecloud.readme.io/reference/getrewards) In case you want to filter multiple
                 options use array syntax :
-                `reward_id[]=8bc8ca16f9c5039951021700a2&reward_id[]=82c06812c0756528660784fef`
+                `reward_id[]=8bc8ca16f9c5039951021700a2&reward_id[]=82c06812c0756528660784fef` One value (a
+                string) is sent as `reward_id=x`, as the spec's type says; several (a list) in array syntax,
+                `reward_id[]=a&reward_id[]=b`.
             include_service_vouchers: If true, the response includes service vouchers alongside standard
                 vouchers. Service vouchers are internal records used for history tracking (for example, vouchers
                 with codes beginning with `canceled_` or `initial_`). If false or not set, service vouchers are

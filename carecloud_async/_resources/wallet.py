@@ -69,7 +69,7 @@ class WalletResource(Resource):
         customer_id: str,
         date_from: str | Unset = UNSET,
         date_to: str | Unset = UNSET,
-        credit_type_id: builtins.list[str] | Unset = UNSET,
+        credit_type_id: builtins.list[str] | str | Unset = UNSET,
         accept_language: str | Unset = UNSET,
         **options: Unpack[CallKeywords],
     ) -> GetWalletCredits200Response:
@@ -87,7 +87,9 @@ class WalletResource(Resource):
                 only to the selected credit type. [GET
                 /credit-types](https://carecloud.readme.io/reference/getcredittypes) In case you want to filter
                 multiple options use array syntax :
-                `credit_type_id[]=8bc8ca16f9c5039951021700a2&credit_type_id[]=82c06812c0756528660784fef`
+                `credit_type_id[]=8bc8ca16f9c5039951021700a2&credit_type_id[]=82c06812c0756528660784fef` One
+                value (a string) is sent as `credit_type_id=x`, as the spec's type says; several (a list) in
+                array syntax, `credit_type_id[]=a&credit_type_id[]=b`.
             accept_language: The unique ID of the language code by ISO 639-1.
             **options: per-call options (``timeout``, ``extra_headers``, ``language``, ``retry``,
                 ``max_attempts``, ``cache``), as :meth:`CareCloud.with_options` takes them.
