@@ -702,6 +702,23 @@ def _items_total(bill: dict[str, Any]) -> float:
     return round(sum(float(item["paid_amount"]) for item in bill["bill_items"]), 6)
 
 
+def _accepted_vouchers(call: Call, body: dict[str, Any], customer_id: str | None) -> list[dict[str, Any]]:
+    # A benefit code names a voucher the fake holds, not applied yet and the buyer's (or nobody's):
+    # the answer lists it with its value as the discount. Codes the fake holds no voucher for are
+    # left out of the answer (the fake does not model rewards).
+    items = body["bill"].get("bill_items") or [{}]
+    found = []
+    for code in body.get("benefit_codes") or ():
+        for voucher in call.fake.vouchers.where(code=code):
+            if not voucher.get("applied_date") and voucher.get("customer_id") in (None, "", customer_id):
+                entry = {"code": code, "name": voucher.get("note") or code, "discount_value": voucher.get("value", 0.0)}
+                if items[0].get("bill_item_id"):
+                    entry["bill_item_id"] = items[0]["bill_item_id"]
+                found.append(entry)
+                break
+    return found
+
+
 @handles("postPurchaseAcceptPayment")
 def accept_payment(call: Call) -> Answer:
     body = call.body
@@ -724,7 +741,7 @@ def accept_payment(call: Call) -> Answer:
         "credit_points_of_this_transaction": 0.0,
         "total_credit_points": fake.points.balance(customer_id) if customer_id else 0.0,
         "total_credit": fake.credits.balance(customer_id) if customer_id else 0.0,
-        "vouchers": [],
+        "vouchers": _accepted_vouchers(call, body, customer_id),
         "recommended_discounts": [],
         "messages": [],
     }
