@@ -283,6 +283,24 @@ def add_property_record(call: Call) -> Answer:
     return _data({"property_record_id": added["property_record_id"]}, 201)
 
 
+@handles("postSubCustomerPropertiesBatch")
+def write_property_records(call: Call) -> Answer:
+    # The spec: "In case of an existing property record, CareCloud APIs will update this record";
+    # a record of a property the customer has none of is added.
+    _customer(call)
+    table = call.fake.property_records
+    for sent in call.body["property_records"]:
+        record = {"property_id": sent["property_id"], "customer_id": call.path["customer_id"]}
+        if "property_value" in sent:
+            record["property_value"] = sent["property_value"]
+        found = table.where(customer_id=call.path["customer_id"], property_id=sent["property_id"])
+        if found:
+            table.replace(found[0]["property_record_id"], record)
+        else:
+            table.add(record)
+    return 204, None
+
+
 def _customer_record(call: Call, table: Any, id_name: str, resource: str) -> dict[str, Any]:
     _customer(call)
     record = table.get(call.path[id_name])
