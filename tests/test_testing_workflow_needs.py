@@ -4,6 +4,8 @@ batch updates or adds the customer's records (customer sync writes through it)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from test_testing_rules import Api, accept, api, final_bill
 
 __all__ = ["api"]  # the fixture, imported for the tests below
@@ -49,3 +51,28 @@ async def test_the_property_records_batch_updates_existing_records_and_adds_new_
     assert [r["property_value"] for r in johns] == ["x"]  # another customer's record is untouched
     unknown = await api.send("POST", "/customers/nobody/property-records/batch", batch)
     assert unknown.status_code == 404
+
+
+async def test_customer_source_records_are_found_by_source_and_external_ids(api: Api) -> None:
+    jane, john = api.fake.customers.create(), api.fake.customers.create()
+    for customer, source, external_id in ((jane, "eshop", "E1"), (john, "eshop", "E2"), (john, "pos", "E1")):
+        api.fake.source_records.add(
+            {"customer_id": customer["customer_id"], "customer_source_id": source, "external_id": external_id}
+        )
+
+    async def found(**params: Any) -> list[tuple[str, str, str]]:
+        answer = await api.send("GET", "/customer-source-records", **params)
+        assert answer.status_code == 200, answer.text
+        return [
+            (r["customer_id"], r["customer_source_id"], r["external_id"])
+            for r in answer.json()["data"]["customer_source_records"]
+        ]
+
+    assert await found(customer_source_id="eshop", **{"external_ids[]": ["E1"]}) == [
+        (jane["customer_id"], "eshop", "E1")
+    ]
+    assert await found(external_id="E1") == [(jane["customer_id"], "eshop", "E1"), (john["customer_id"], "pos", "E1")]
+    assert await found(customer_id=john["customer_id"], customer_source_id="eshop") == [
+        (john["customer_id"], "eshop", "E2")
+    ]
+    assert await found(customer_source_id="eshop", **{"external_ids[]": ["E9"]}) == []

@@ -226,6 +226,19 @@ def replace_customer(call: Call) -> Answer:
     return 204, None
 
 
+@handles("getCustomerSourceRecords")
+def find_source_records(call: Call) -> Answer:
+    q = call.query
+    found = call.fake.source_records.where(
+        customer_id=q.get("customer_id"),
+        external_id=q.get("external_id"),
+        customer_source_id=q.get("customer_source_id"),
+    )
+    if "external_ids[]" in q:
+        found = [r for r in found if r.get("external_id") in q["external_ids[]"]]
+    return _page(call, found, "customer_source_records")
+
+
 @handles("getSubCustomerSource")
 def list_source_records(call: Call) -> Answer:
     _customer(call)
