@@ -76,3 +76,12 @@ async def test_customer_source_records_are_found_by_source_and_external_ids(api:
         (john["customer_id"], "eshop", "E2")
     ]
     assert await found(customer_source_id="eshop", **{"external_ids[]": ["E9"]}) == []
+
+
+async def test_card_types_carry_no_last_change_as_in_the_spec(api: Api) -> None:
+    # update_record compares the whole record where the resource has no last_change.
+    card_type = api.fake.cards.create_type()
+    answer = await api.send("GET", f"/card-types/{card_type['card_type_id']}")
+    assert answer.status_code == 200
+    assert "last_change" not in answer.json()["data"]
+    assert "last_change" in api.fake.stores.create()  # resources whose schema has it keep it
