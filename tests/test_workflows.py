@@ -303,53 +303,28 @@ async def test_search_customer_records_and_the_exactly_one_search(cc: CareCloud,
     assert search.call_count == 3
 
 
-async def test_find_customer_by_card_reads_the_card_then_its_holder(cc: CareCloud, api: respx.MockRouter) -> None:
-    cards = api.get("/cards").respond(
-        200,
-        json={
-            "data": {
-                "cards": [
-                    {
-                        "card_id": "k1",
-                        "card_type_id": "ct1",
-                        "card_number": CARD_NUMBER,
-                        "state": 1,
-                        "customer_id": "c1",
-                    }
-                ],
-                "total_items": 1,
-            }
-        },
-    )
-    customer = api.get("/customers/c1").respond(200, json={"data": CUSTOMER})
-    found = await find_customer_by_card(cc, CARD_NUMBER)
+async def test_find_customer_by_card_reads_the_card_then_its_holder(fake: FakeCareCloud, fake_cc: CareCloud) -> None:
+    jane = fake.customers.create()
+    fake.customers.create()  # someone else
+    fake.cards.create(card_number="1000000000009")  # another card, free
+    fake.cards.create(card_number=CARD_NUMBER, customer_id=jane["customer_id"])
+    found = await find_customer_by_card(fake_cc, CARD_NUMBER)
     assert found is not None
-    assert found.customer_id == "c1"
-    assert cards.calls[0].request.url.params["card_number"] == CARD_NUMBER
-    assert customer.called
+    assert found.customer_id == jane["customer_id"]
+    assert fake.requests("getCards")[0].query["card_number"] == CARD_NUMBER
+    assert [r.path for r in fake.requests("getCustomer")] == [f"/customers/{jane['customer_id']}"]
 
 
-async def test_find_customer_by_card_is_none_for_a_free_or_unknown_card(cc: CareCloud, api: respx.MockRouter) -> None:
-    customer = api.get(url__regex=r"/customers/.+")
-    api.get("/cards").mock(
-        side_effect=[
-            httpx.Response(200, json={"data": {"cards": [], "total_items": 0}}),
-            httpx.Response(
-                200,
-                json={
-                    "data": {
-                        "cards": [{"card_type_id": "ct1", "card_number": CARD_NUMBER, "state": 1}],
-                        "total_items": 1,
-                    }
-                },
-            ),
-        ]
-    )
-    assert await find_customer_by_card(cc, CARD_NUMBER) is None
-    assert await find_customer_by_card(cc, CARD_NUMBER) is None
-    assert not customer.called
+async def test_find_customer_by_card_is_none_for_a_free_or_unknown_card(
+    fake: FakeCareCloud, fake_cc: CareCloud
+) -> None:
+    assert await find_customer_by_card(fake_cc, CARD_NUMBER) is None  # no such card
+    fake.cards.create(card_number=CARD_NUMBER)  # a free card
+    assert await find_customer_by_card(fake_cc, CARD_NUMBER) is None
+    assert fake.requests("getCustomer") == []
     with pytest.raises(RequestValidationError, match="card_number must be a non-empty string"):
-        await find_card(cc, "")
+        await find_card(fake_cc, "")
+    assert len(fake.requests("getCards")) == 2
 
 
 async def test_search_customers_strict_sends_all_four_details_and_returns_data_strict(
@@ -993,17 +968,16 @@ async def test_create_event_sends_the_event_and_its_property_records(cc: CareClo
 
 
 async def test_create_event_relation_already_exists_after_a_resend_means_it_landed(
-    cc: CareCloud, api: respx.MockRouter
+    fake: FakeCareCloud, fake_cc: CareCloud
 ) -> None:
-    key = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
-    route = api.post("/events").mock(
-        side_effect=[httpx.ReadTimeout("slow"), bad_request({"name": key, "reason": "relation_already_exists"})]
-    )
+    jane = fake.customers.create()["customer_id"]
+    fake.reset_connection("postEvent", after_record=True)  # recorded, then the answer is lost
     created = await create_event(
-        cc, event_type_id="et-1", external_id="order-1234", customer_id="c1", resend_on_network_error=2
+        fake_cc, event_type_id="et-1", external_id="order-1234", customer_id=jane, resend_on_network_error=2
     )
     assert created == CreatedEvent(external_id="order-1234", event_id=None, already_recorded=True)
-    assert route.call_count == 2
+    assert [r.status for r in fake.requests("postEvent")] == [None, 400]  # the resend met its own event
+    assert [(e["external_id"], e["customer_id"]) for e in fake.events] == [("order-1234", jane)]  # one event
 
 
 async def test_create_event_other_refusals_and_bad_input(cc: CareCloud, api: respx.MockRouter) -> None:
