@@ -8,13 +8,13 @@ answer says so. Their respx twins (test_workflows.py, test_workflow_*.py) pin th
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-import httpx
 import pytest
 from carecloud_api.models import Bill, BillItem, PluId
+from workflow_clients import AfterRead, fake_enterprise_client
 
 from carecloud_async import CareCloud, RequestValidationError, RetryPolicy
 from carecloud_async.testing import FakeCareCloud
@@ -172,23 +172,6 @@ async def test_checkout_sends_the_price_after_points_and_credit(
 # ---------------------------------------------------------------- item 3: update_record within one second
 
 
-class AfterRead(httpx.AsyncBaseTransport):
-    """The fake's transport, running ``hook`` once after the first answer to ``operation``:
-    another writer acting between the workflow's read and its write."""
-
-    def __init__(self, fake: FakeCareCloud, operation: str, hook: Callable[[], Awaitable[None]]) -> None:
-        self.inner, self.fake, self.operation, self.hook = fake.transport(), fake, operation, hook
-        self.done = False
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        last = self.fake.received[-1]
-        if not self.done and last.operation_id == self.operation:
-            self.done = True
-            await self.hook()
-        return response
-
-
 async def test_a_write_in_the_same_second_is_a_conflict(fake: FakeCareCloud) -> None:
     store = fake.stores.create(name="Prague 1", description="Old Town")
     store_id = store["store_id"]
@@ -198,14 +181,7 @@ async def test_a_write_in_the_same_second_is_a_conflict(fake: FakeCareCloud) -> 
             await update_record(other, "/stores/{store_id}", store_id, changes={"description": "Renovated in 2026"})
 
     transport = AfterRead(fake, "getStore", someone_else_writes)
-    async with CareCloud.enterprise(
-        "fake.carecloud.test",
-        user_external_application_id="fake-app",
-        login="pos@example.com",
-        password="fake-password",
-        retry=RetryPolicy.disabled(),
-        transport=transport,
-    ) as cc:
+    async with fake_enterprise_client(transport) as cc:
         with pytest.raises(UpdateConflict) as caught:
             await update_record(cc, "/stores/{store_id}", store_id, changes={"name": "Prague 2"})
         assert caught.value.changed == ("description",)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timezone
 from typing import Any, cast
 
@@ -19,8 +19,8 @@ from carecloud_api.models.plu_id import PluId
 from carecloud_api.models.product_brand import ProductBrand
 from carecloud_api.models.product_group import ProductGroup
 from carecloud_api.models.recommended_reward import RecommendedReward
+from workflow_clients import AfterRead, customer_client, enterprise_api, fake_enterprise_client, sent
 from workflow_clients import customer_api as mocked_customer_api
-from workflow_clients import customer_client, enterprise_api, sent
 
 from carecloud_async import (
     BadRequest,
@@ -428,22 +428,6 @@ async def fake_cc(fake: FakeCareCloud) -> AsyncIterator[CareCloud]:
         yield client
 
 
-class AfterRead(httpx.AsyncBaseTransport):
-    """The fake's transport, running ``hook`` once after the first answer to ``operation``
-    (another writer acting between the workflow's read and its write)."""
-
-    def __init__(self, fake: FakeCareCloud, operation: str, hook: Callable[[], Awaitable[None]]) -> None:
-        self.inner, self.fake, self.operation, self.hook = fake.transport(), fake, operation, hook
-        self.done = False
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        if not self.done and self.fake.received[-1].operation_id == self.operation:
-            self.done = True
-            await self.hook()
-        return response
-
-
 def card_fields(card: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in card.items() if k not in ("card_id", "last_change")}
 
@@ -483,14 +467,7 @@ async def test_assign_free_card_refuses_a_card_taken_between_look_up_and_write(f
             await assign_free_card(other, card_number=CARD_NUMBER, customer_id=john)
 
     transport = AfterRead(fake, "getCard", someone_else_takes_it)
-    async with CareCloud.enterprise(
-        "fake.carecloud.test",
-        user_external_application_id="fake-app",
-        login="pos@example.com",
-        password="fake-password",
-        retry=RetryPolicy.disabled(),
-        transport=transport,
-    ) as cc:
+    async with fake_enterprise_client(transport) as cc:
         with pytest.raises((CardNotAssignable, UpdateConflict)):
             await assign_free_card(cc, card_number=CARD_NUMBER, customer_id=jane)
     assert len(fake.requests("putCard")) == 1  # the other writer's only
