@@ -12,7 +12,8 @@ import respx
 from carecloud_api.models import Bill, BillItem, PluId
 from workflow_clients import enterprise_api, enterprise_client, listing, on_prism, refusal, sent
 
-from carecloud_async import BadRequest, CareCloud, RequestValidationError
+from carecloud_async import BadRequest, CareCloud, RequestValidationError, RetryPolicy
+from carecloud_async.testing import FakeCareCloud
 from carecloud_async.workflows import (
     CardNotCreatable,
     Cart,
@@ -223,42 +224,60 @@ def checkout_routes(api: respx.MockRouter, accepted: dict[str, Any]) -> tuple[re
     return accept, send
 
 
+@pytest.fixture
+def fake() -> FakeCareCloud:
+    return FakeCareCloud(point_value=0.5)  # a point pays half a crown
+
+
+@pytest.fixture
+async def fake_cc(fake: FakeCareCloud) -> AsyncIterator[CareCloud]:
+    async with fake.enterprise_client(retry=RetryPolicy.disabled()) as client:
+        yield client
+
+
 async def test_pay_with_points_checks_the_balance_accepts_then_sends_the_reduced_price(
-    cc: CareCloud, api: respx.MockRouter
+    fake: FakeCareCloud, fake_cc: CareCloud
 ) -> None:
-    overview = api.get("/wallet/actions/points-overview").respond(
-        200,
-        json={"data": {"available_points": 120, "available_points_money_value": [{"currency_id": "CZK", "value": 60}]}},
-    )
-    accept, send = checkout_routes(api, {"credit_points": 100, "price_of_credit_points": 50, "total_credit_points": 20})
+    jane = fake.customers.create()["customer_id"]
+    fake.points.grant(jane, 120)
     result = await pay_with_points(
-        cc, store_id="s1", cashdesk_number=1, bill=a_bill(), customer_id="c1", points=100, purchase_type_id="pt1"
+        fake_cc, store_id="s1", cashdesk_number=1, bill=a_bill(), customer_id=jane, points=100, purchase_type_id="pt1"
     )
-    assert overview.calls[0].request.url.params["customer_id"] == "c1"
-    assert sent(accept)["max_points"] == 100
-    assert sent(accept)["payment_type"] == "S"
-    final = sent(send)["bill"]
-    assert final["total_price"] == 650.0  # 700 less the 50 the points paid
-    assert final["payment_recap"]["credit_points"] == 100
-    assert result.purchase.purchase_id == "pu-1"
+    assert fake.requests("getWalletPoints")[0].query["customer_id"] == jane
+    (accept,) = fake.requests("postPurchaseAcceptPayment")
+    assert (accept.json["max_points"], accept.json["payment_type"]) == (100, "S")
+    (recorded,) = fake.purchases  # the fake refuses a total that breaks the recap arithmetic
+    assert recorded["total_price"] == 650.0  # 700 less the 50 the points paid
+    assert recorded["_bill"]["payment_recap"]["credit_points"] == 100
+    assert result.purchase.purchase_id == recorded["purchase_id"]
+    assert fake.points.balance(jane) == 20
 
 
-async def test_points_above_the_balance_are_refused_before_accept_payment(cc: CareCloud, api: respx.MockRouter) -> None:
-    api.get("/wallet/actions/points-overview").respond(200, json={"data": {"available_points": 79.5}})
-    accept, send = checkout_routes(api, {})
+async def test_points_above_the_balance_are_refused_before_accept_payment(
+    fake: FakeCareCloud, fake_cc: CareCloud
+) -> None:
+    jane = fake.customers.create()["customer_id"]
+    fake.points.grant(jane, 79.5)
     with pytest.raises(InsufficientBalance, match=r"has 79\.5 points available, not the 100 asked for") as caught:
         await pay_with_points(
-            cc, store_id="s1", cashdesk_number=1, bill=a_bill(), customer_id="c1", points=100, purchase_type_id="pt1"
+            fake_cc,
+            store_id="s1",
+            cashdesk_number=1,
+            bill=a_bill(),
+            customer_id=jane,
+            points=100,
+            purchase_type_id="pt1",
         )
     assert caught.value.available == 79.5
-    steps = Checkout(cc, store_id="s1", cashdesk_number=1, bill=a_bill(), card_number="1000000000016")
+    steps = Checkout(fake_cc, store_id="s1", cashdesk_number=1, bill=a_bill(), card_number="1000000000016")
     with pytest.raises(RequestValidationError, match="needs the customer's id"):
         await apply_points(steps, 10)
-    steps = Checkout(cc, store_id="s1", cashdesk_number=1, bill=a_bill(), customer_id="c1")
+    steps = Checkout(fake_cc, store_id="s1", cashdesk_number=1, bill=a_bill(), customer_id=jane)
     with pytest.raises(RequestValidationError, match="points must be a number > 0"):
         await apply_points(steps, -5)
-    assert not accept.called
-    assert not send.called
+    assert fake.requests("postPurchaseAcceptPayment") == []
+    assert fake.requests("postPurchaseSend") == []
+    assert fake.points.balance(jane) == 79.5
 
 
 async def test_pay_with_credit_uses_payment_type_c_and_the_balance_in_the_bill_currency(

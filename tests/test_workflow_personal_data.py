@@ -1,5 +1,6 @@
-"""Personal data: the logged-in customer (Customer API), safe updates on both APIs, and the
-Enterprise forgotten-password flow (respx for the branches, Prism for the contract)."""
+"""Personal data: the logged-in customer (Customer API) and safe updates on both APIs against the
+shipped fake CareCloud; the Enterprise forgotten-password flow (respx for its scripted branches:
+the e-mail search's loose and case-blind matches, which the fake does not model), Prism for the contract."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from workflow_clients import customer_api as mocked_customer_api
-from workflow_clients import customer_client, enterprise_client, listing, on_prism
 from workflow_clients import enterprise_api as mocked_enterprise_api
+from workflow_clients import enterprise_client, listing, on_prism
 
 from carecloud_async import (
     CareCloud,
     CustomerCredentials,
     RequestValidationError,
+    RetryPolicy,
 )
+from carecloud_async.testing import FakeCareCloud
 from carecloud_async.workflows import (
     AmbiguousEmail,
     CustomerNotLoggedIn,
@@ -75,103 +77,119 @@ async def cc(enterprise_api: respx.MockRouter) -> AsyncIterator[CareCloud]:
         yield client
 
 
-@pytest.fixture
-def customer_api() -> Iterator[respx.MockRouter]:
-    with mocked_customer_api() as router:
-        yield router
-
-
-@pytest.fixture
-async def customer_cc(customer_api: respx.MockRouter) -> AsyncIterator[CareCloud]:
-    async with customer_client() as client:
-        yield client
-
-
 async def log_in(cc: CareCloud) -> None:
     await cc.login_customer(CustomerCredentials("email", "jane@x.cz", "Jane-Pa55word"))
 
 
 # ------------------------------------------------------------------ Customer API: reading
+# Against the shipped fake CareCloud: it logs the customer in on the device token, serves only that
+# customer's data on the Customer API, and replaces the whole record on PUT.
 
 
-async def test_get_logged_in_customer_and_property_records(
-    customer_cc: CareCloud, customer_api: respx.MockRouter
-) -> None:
-    customers = customer_api.get("/customers").mock(return_value=listing("customers", [JANE]))
-    properties = customer_api.get("/customers/c1/property-records").mock(
-        return_value=listing("property_records", PROPERTIES)
-    )
-    await log_in(customer_cc)
-    me = await get_logged_in_customer(customer_cc)
-    assert me.customer_id == "c1"
-    assert "customer_ids" not in str(customers.calls[0].request.url)  # the server knows who is logged in
-    records = await get_logged_in_property_records(customer_cc)
+@pytest.fixture
+def fake() -> FakeCareCloud:
+    fake = FakeCareCloud()
+    info = JANE["personal_information"]
+    jane = fake.customers.create(password="Jane-Pa55word", **info)
+    for record in PROPERTIES:
+        fake.property_records.add(
+            {
+                "customer_id": jane["customer_id"],
+                "property_id": record["property_id"],
+                "property_value": record["property_value"],
+            }
+        )
+    other = fake.customers.create(email="john@x.cz")  # another customer's data never shows
+    fake.property_records.add({"customer_id": other["customer_id"], "property_id": "colour", "property_value": "red"})
+    return fake
+
+
+def jane_id(fake: FakeCareCloud) -> str:
+    return str(fake.customers.where()[0]["customer_id"])
+
+
+@pytest.fixture
+async def fake_customer_cc(fake: FakeCareCloud) -> AsyncIterator[CareCloud]:
+    async with fake.customer_client(retry=RetryPolicy.disabled()) as client:
+        yield client
+
+
+@pytest.fixture
+async def fake_cc(fake: FakeCareCloud) -> AsyncIterator[CareCloud]:
+    async with fake.enterprise_client(retry=RetryPolicy.disabled()) as client:
+        yield client
+
+
+async def test_get_logged_in_customer_and_property_records(fake: FakeCareCloud, fake_customer_cc: CareCloud) -> None:
+    await log_in(fake_customer_cc)
+    me = await get_logged_in_customer(fake_customer_cc)
+    assert me.customer_id == jane_id(fake)
+    assert "customer_ids[]" not in fake.requests("getCustomers")[0].query  # the server knows who is logged in
+    records = await get_logged_in_property_records(fake_customer_cc)
     assert [(r.property_id, r.property_value) for r in records] == [("colour", "blue"), ("club", "gold")]
-    assert properties.called
+    assert fake.requests("getSubCustomerProperties")
+    assert fake.violations == []
 
 
 async def test_reading_needs_a_logged_in_customer_on_the_customer_api(
-    customer_cc: CareCloud, customer_api: respx.MockRouter, cc: CareCloud
+    fake: FakeCareCloud, fake_customer_cc: CareCloud, fake_cc: CareCloud
 ) -> None:
-    route = customer_api.get("/customers")
     with pytest.raises(CustomerNotLoggedIn, match=r"call await cc\.login_customer"):
-        await get_logged_in_customer(customer_cc)
+        await get_logged_in_customer(fake_customer_cc)
     with pytest.raises(CustomerNotLoggedIn):
-        await get_logged_in_property_records(customer_cc)
+        await get_logged_in_property_records(fake_customer_cc)
     with pytest.raises(RequestValidationError, match=r"on the Enterprise API use GET /customers/\{customer_id\}"):
-        await get_logged_in_customer(cc)
-    assert not route.called
+        await get_logged_in_customer(fake_cc)
+    assert fake.requests("getCustomers") == []
 
 
 # ------------------------------------------------------------------ updates, both APIs
 
 
 async def test_update_customer_on_the_customer_api_keeps_untouched_fields(
-    customer_cc: CareCloud, customer_api: respx.MockRouter
+    fake: FakeCareCloud, fake_customer_cc: CareCloud
 ) -> None:
-    store = Customers(customer_api)
-    await log_in(customer_cc)
-    result = await update_customer(customer_cc, changes={"personal_information.phone": "420523828931"})
+    await log_in(fake_customer_cc)
+    jane = jane_id(fake)
+    result = await update_customer(fake_customer_cc, changes={"personal_information.phone": "420523828931"})
     assert result.changed == ("personal_information.phone",)
-    info = store.records["c1"]["personal_information"]
-    assert info == {**JANE["personal_information"], "phone": "420523828931"}  # e-mail, name kept
-    with pytest.raises(RequestValidationError, match=r"only the logged-in customer \(c1\), not c2"):
-        await update_customer(customer_cc, "c2", changes={"personal_information.phone": "1"})
+    info = fake.customers[jane]["personal_information"]
+    assert info == {**JANE["personal_information"], "last_name": "Doe", "phone": "420523828931"}  # e-mail, name kept
+    other = fake.customers.where()[1]["customer_id"]
+    with pytest.raises(RequestValidationError, match=rf"only the logged-in customer \({jane}\), not {other}"):
+        await update_customer(fake_customer_cc, other, changes={"personal_information.phone": "1"})
+    assert len(fake.requests("putCustomer")) == 1
 
 
-async def test_update_customer_on_the_enterprise_api_needs_the_id(
-    cc: CareCloud, enterprise_api: respx.MockRouter
-) -> None:
-    store = Customers(enterprise_api)
+async def test_update_customer_on_the_enterprise_api_needs_the_id(fake: FakeCareCloud, fake_cc: CareCloud) -> None:
+    jane = jane_id(fake)
     with pytest.raises(RequestValidationError, match="customer_id is required on the Enterprise API"):
-        await update_customer(cc, changes={"personal_information.phone": "1"})
+        await update_customer(fake_cc, changes={"personal_information.phone": "1"})
     with pytest.raises(UnknownField, match="did you mean 'last_name'"):
-        await update_customer(cc, "c1", changes={"personal_information.lastname": "Smith"})
-    assert store.bodies == []
-    await update_customer(cc, "c1", changes={"personal_information.last_name": "Smith"})
-    assert store.records["c1"]["personal_information"]["email"] == "jane@x.cz"
-    assert store.records["c1"]["personal_information"]["last_name"] == "Smith"
+        await update_customer(fake_cc, jane, changes={"personal_information.lastname": "Smith"})
+    assert fake.requests("putCustomer") == []
+    await update_customer(fake_cc, jane, changes={"personal_information.last_name": "Smith"})
+    assert fake.customers[jane]["personal_information"]["email"] == "jane@x.cz"
+    assert fake.customers[jane]["personal_information"]["last_name"] == "Smith"
 
 
-async def test_update_customer_property_puts_the_found_record(
-    customer_cc: CareCloud, customer_api: respx.MockRouter
-) -> None:
-    customer_api.get("/customers/c1/property-records").mock(return_value=listing("property_records", PROPERTIES))
-    put = customer_api.put("/customers/c1/property-records/club:c1").respond(204)
-    post = customer_api.post("/customers/c1/property-records").respond(201, json={"data": {}})
-    await log_in(customer_cc)
-    await update_customer_property(customer_cc, "club", "platinum")
-    assert json.loads(put.calls[0].request.content) == {
-        "property_record": {"property_id": "club", "property_value": "platinum"}
-    }
+async def test_update_customer_property_puts_the_found_record(fake: FakeCareCloud, fake_customer_cc: CareCloud) -> None:
+    await log_in(fake_customer_cc)
+    jane = jane_id(fake)
+    await update_customer_property(fake_customer_cc, "club", "platinum")
+    (put,) = fake.requests("putSubCustomerProperty")
+    assert put.json == {"property_record": {"property_id": "club", "property_value": "platinum"}}
+    club = fake.property_records.where(customer_id=jane, property_id="club")
+    assert [r["property_value"] for r in club] == ["platinum"]  # the found record, replaced
     with pytest.raises(UnknownField, match=r"no field 'colur' \(did you mean 'colour' or 'club'\?\)"):
-        await update_customer_property(customer_cc, "colur", "red")
-    assert put.call_count == 1
-    assert not post.called
-    await update_customer_property(customer_cc, "size", "M", create_missing=True)
-    assert json.loads(post.calls[0].request.content) == {
-        "property_record": {"property_id": "size", "property_value": "M"}
-    }
+        await update_customer_property(fake_customer_cc, "colur", "red")
+    assert len(fake.requests("putSubCustomerProperty")) == 1
+    assert fake.requests("postSubCustomerProperties") == []
+    await update_customer_property(fake_customer_cc, "size", "M", create_missing=True)
+    (post,) = fake.requests("postSubCustomerProperties")
+    assert post.json == {"property_record": {"property_id": "size", "property_value": "M"}}
+    assert [r["property_value"] for r in fake.property_records.where(customer_id=jane, property_id="size")] == ["M"]
+    assert fake.violations == []
 
 
 # ------------------------------------------------------------------ forgotten password (Enterprise)

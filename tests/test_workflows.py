@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
-import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timezone
 from typing import Any, cast
@@ -21,8 +19,8 @@ from carecloud_api.models.plu_id import PluId
 from carecloud_api.models.product_brand import ProductBrand
 from carecloud_api.models.product_group import ProductGroup
 from carecloud_api.models.recommended_reward import RecommendedReward
+from workflow_clients import AfterRead, customer_client, enterprise_api, fake_enterprise_client, sent
 from workflow_clients import customer_api as mocked_customer_api
-from workflow_clients import customer_client, enterprise_api, sent
 
 from carecloud_async import (
     BadRequest,
@@ -32,6 +30,7 @@ from carecloud_async import (
     RequestValidationError,
     RetryPolicy,
 )
+from carecloud_async.testing import FakeCareCloud
 from carecloud_async.workflows import (
     MAX_BATCH_SIZE,
     AmbiguousCustomer,
@@ -304,53 +303,28 @@ async def test_search_customer_records_and_the_exactly_one_search(cc: CareCloud,
     assert search.call_count == 3
 
 
-async def test_find_customer_by_card_reads_the_card_then_its_holder(cc: CareCloud, api: respx.MockRouter) -> None:
-    cards = api.get("/cards").respond(
-        200,
-        json={
-            "data": {
-                "cards": [
-                    {
-                        "card_id": "k1",
-                        "card_type_id": "ct1",
-                        "card_number": CARD_NUMBER,
-                        "state": 1,
-                        "customer_id": "c1",
-                    }
-                ],
-                "total_items": 1,
-            }
-        },
-    )
-    customer = api.get("/customers/c1").respond(200, json={"data": CUSTOMER})
-    found = await find_customer_by_card(cc, CARD_NUMBER)
+async def test_find_customer_by_card_reads_the_card_then_its_holder(fake: FakeCareCloud, fake_cc: CareCloud) -> None:
+    jane = fake.customers.create()
+    fake.customers.create()  # someone else
+    fake.cards.create(card_number="1000000000009")  # another card, free
+    fake.cards.create(card_number=CARD_NUMBER, customer_id=jane["customer_id"])
+    found = await find_customer_by_card(fake_cc, CARD_NUMBER)
     assert found is not None
-    assert found.customer_id == "c1"
-    assert cards.calls[0].request.url.params["card_number"] == CARD_NUMBER
-    assert customer.called
+    assert found.customer_id == jane["customer_id"]
+    assert fake.requests("getCards")[0].query["card_number"] == CARD_NUMBER
+    assert [r.path for r in fake.requests("getCustomer")] == [f"/customers/{jane['customer_id']}"]
 
 
-async def test_find_customer_by_card_is_none_for_a_free_or_unknown_card(cc: CareCloud, api: respx.MockRouter) -> None:
-    customer = api.get(url__regex=r"/customers/.+")
-    api.get("/cards").mock(
-        side_effect=[
-            httpx.Response(200, json={"data": {"cards": [], "total_items": 0}}),
-            httpx.Response(
-                200,
-                json={
-                    "data": {
-                        "cards": [{"card_type_id": "ct1", "card_number": CARD_NUMBER, "state": 1}],
-                        "total_items": 1,
-                    }
-                },
-            ),
-        ]
-    )
-    assert await find_customer_by_card(cc, CARD_NUMBER) is None
-    assert await find_customer_by_card(cc, CARD_NUMBER) is None
-    assert not customer.called
+async def test_find_customer_by_card_is_none_for_a_free_or_unknown_card(
+    fake: FakeCareCloud, fake_cc: CareCloud
+) -> None:
+    assert await find_customer_by_card(fake_cc, CARD_NUMBER) is None  # no such card
+    fake.cards.create(card_number=CARD_NUMBER)  # a free card
+    assert await find_customer_by_card(fake_cc, CARD_NUMBER) is None
+    assert fake.requests("getCustomer") == []
     with pytest.raises(RequestValidationError, match="card_number must be a non-empty string"):
-        await find_card(cc, "")
+        await find_card(fake_cc, "")
+    assert len(fake.requests("getCards")) == 2
 
 
 async def test_search_customers_strict_sends_all_four_details_and_returns_data_strict(
@@ -439,129 +413,126 @@ async def test_send_password_setup_email_refusals_and_wrong_input(
 
 
 # ---------------------------------------------------------------- 4. assign a free card
+# Against the shipped fake CareCloud: it keeps cards (GET /cards?card_number=, GET, a PUT that
+# replaces the whole card) and refuses assign-free-card to a customer holding a card of the type.
 
 
-def cards_answer(**card: Any) -> dict[str, Any]:
-    return {
-        "data": {"cards": [{"card_type_id": "ct1", "card_number": CARD_NUMBER, "state": 1, **card}], "total_items": 1}
-    }
+@pytest.fixture
+def fake() -> FakeCareCloud:
+    return FakeCareCloud()
 
 
-class CardServer:
-    """Cards as CareCloud keeps them: ``GET /cards?card_number=``, ``GET`` and whole-record ``PUT
-    /cards/{card_id}``, and the assign-free-card action, which refuses a customer who holds a
-    card of that type already (the vendor's PUT does not)."""
+@pytest.fixture
+async def fake_cc(fake: FakeCareCloud) -> AsyncIterator[CareCloud]:
+    async with fake.enterprise_client(retry=RetryPolicy.disabled()) as client:
+        yield client
 
-    def __init__(self, api: respx.MockRouter, *cards: dict[str, Any]) -> None:
-        self.cards = {card["card_id"]: {"card_type_id": "ct1", "state": 1, **card} for card in cards}
-        self.puts: list[dict[str, Any]] = []
-        self.refuse_put: httpx.Response | None = None
-        self.after_read: Any = lambda: None
-        api.get("/cards").mock(side_effect=self.find)
-        api.route(method="GET", path__regex=r"/cards/[^/]+$").mock(side_effect=self.read)
-        api.route(method="PUT", path__regex=r"/cards/[^/]+$").mock(side_effect=self.put)
-        self.action = api.post("/cards/actions/assign-free-card").mock(side_effect=self.assign_action)
-        api.post("/cards/actions/validate-free-card").respond(200, json={"data": {"is_free_to_use": True}})
 
-    def find(self, request: httpx.Request) -> httpx.Response:
-        number = request.url.params["card_number"]
-        found = [card for card in self.cards.values() if card["card_number"] == number]
-        return httpx.Response(200, json={"data": {"cards": found, "total_items": len(found)}})
-
-    def read(self, request: httpx.Request) -> httpx.Response:
-        answer = httpx.Response(200, json={"data": copy.deepcopy(self.cards[request.url.path.rsplit("/", 1)[1]])})
-        self.after_read()
-        return answer
-
-    def put(self, request: httpx.Request) -> httpx.Response:
-        if self.refuse_put is not None:
-            return self.refuse_put
-        card = json.loads(request.content)["card"]
-        self.puts.append(card)
-        self.cards[request.url.path.rsplit("/", 1)[1]] = card
-        return httpx.Response(204)
-
-    def assign_action(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        held = [c for c in self.cards.values() if c.get("customer_id") == body["customer_id"]]
-        if any(c["card_type_id"] == body["card_type_id"] for c in held):
-            return bad_request({"name": "card_type_id", "reason": "already_exists"})
-        return httpx.Response(200, json={"data": {"card_id": "?"}})
+def card_fields(card: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in card.items() if k not in ("card_id", "last_change")}
 
 
 @pytest.mark.parametrize("holds_one_already", [False, True])
 async def test_assign_free_card_puts_the_whole_card_with_the_customer(
-    cc: CareCloud, api: respx.MockRouter, *, holds_one_already: bool
+    fake: FakeCareCloud, fake_cc: CareCloud, *, holds_one_already: bool
 ) -> None:
     # Issue 21, item 6: the vendor's flow (read the card, check it is free, PUT the whole card with
     # customer_id) also serves a customer who already holds a card of this type; the
     # assign-free-card action refuses that customer.
-    free = {"card_id": "k1", "card_number": CARD_NUMBER, "valid_to": "2030-12-31 00:00:00", "store_id": "st1"}
-    held = {"card_id": "k0", "card_number": "1000000000009", "customer_id": "c1"}
-    server = CardServer(api, free, *([held] if holds_one_already else []))
-    assigned = await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
-    assert assigned == AssignedCard(card_id="k1", card_number=CARD_NUMBER, card_type_id="ct1", customer_id="c1")
-    assert server.puts == [{**free, "card_type_id": "ct1", "state": 1, "customer_id": "c1"}]  # nothing else lost
-    assert server.cards["k1"]["customer_id"] == "c1"
-    assert not server.action.called
+    jane = fake.customers.create()["customer_id"]
+    card_type = fake.cards.create_type()["card_type_id"]
+    free = fake.cards.create(
+        card_type_id=card_type, card_number=CARD_NUMBER, valid_to="2030-12-31 00:00:00", store_id="st1"
+    )
+    before = card_fields(free)
+    if holds_one_already:
+        fake.cards.create(card_type_id=card_type, card_number="1000000000009", customer_id=jane)
+    assigned = await assign_free_card(fake_cc, card_number=CARD_NUMBER, customer_id=jane)
+    assert assigned == AssignedCard(
+        card_id=free["card_id"], card_number=CARD_NUMBER, card_type_id=card_type, customer_id=jane
+    )
+    (put,) = fake.requests("putCard")
+    assert card_fields(put.json["card"]) == {**before, "customer_id": jane}  # nothing else lost
+    assert card_fields(fake.cards[free["card_id"]]) == {**before, "customer_id": jane}
+    assert fake.requests("postAssignCard") == []
+    assert fake.violations == []
 
 
-async def test_assign_free_card_refuses_a_card_taken_between_look_up_and_write(
-    cc: CareCloud, api: respx.MockRouter
-) -> None:
-    server = CardServer(api, {"card_id": "k1", "card_number": CARD_NUMBER})
+async def test_assign_free_card_refuses_a_card_taken_between_look_up_and_write(fake: FakeCareCloud) -> None:
+    jane, john = (fake.customers.create()["customer_id"] for _ in range(2))
+    card = fake.cards.create(card_number=CARD_NUMBER)
 
-    def someone_else_takes_it() -> None:
-        server.cards["k1"]["customer_id"] = "c2"
+    async def someone_else_takes_it() -> None:  # through the API, after our first read of the card
+        async with fake.enterprise_client() as other:
+            await assign_free_card(other, card_number=CARD_NUMBER, customer_id=john)
 
-    server.after_read = someone_else_takes_it  # after update_record's first read
-    with pytest.raises((CardNotAssignable, UpdateConflict)):
-        await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
-    assert server.puts == []
-    assert server.cards["k1"]["customer_id"] == "c2"
+    transport = AfterRead(fake, "getCard", someone_else_takes_it)
+    async with fake_enterprise_client(transport) as cc:
+        with pytest.raises((CardNotAssignable, UpdateConflict)):
+            await assign_free_card(cc, card_number=CARD_NUMBER, customer_id=jane)
+    assert len(fake.requests("putCard")) == 1  # the other writer's only
+    assert fake.cards[card["card_id"]]["customer_id"] == john
 
 
 @pytest.mark.parametrize(
-    ("cards", "card_type_id", "reason"),
+    ("card", "card_type_id", "reason"),
     [
-        ({"data": {"cards": [], "total_items": 0}}, None, "not_found"),
-        (cards_answer(card_id="k1", customer_id="c2"), None, "assigned_to_other_customer"),
-        (cards_answer(card_id="k1", state=0), None, "blocked"),
-        (cards_answer(card_id="k1"), "ct-other", "card_type_mismatch"),
+        (None, None, "not_found"),
+        ({"customer_id": "other"}, None, "assigned_to_other_customer"),
+        ({"state": 0}, None, "blocked"),
+        ({}, "ct-other", "card_type_mismatch"),
     ],
 )
 async def test_assign_free_card_refuses_a_card_that_cannot_be_assigned(
-    cc: CareCloud, api: respx.MockRouter, *, cards: dict[str, Any], card_type_id: str | None, reason: str
+    fake: FakeCareCloud,
+    fake_cc: CareCloud,
+    *,
+    card: dict[str, Any] | None,
+    card_type_id: str | None,
+    reason: str,
 ) -> None:
-    api.get("/cards").respond(200, json=cards)
-    put = api.route(method="PUT", path__regex=r"/cards/")
+    jane = fake.customers.create()["customer_id"]
+    if card is not None:
+        fields = dict(card)
+        if "customer_id" in fields:
+            fields["customer_id"] = fake.customers.create()["customer_id"]
+        fake.cards.create(card_number=CARD_NUMBER, **fields)
     with pytest.raises(CardNotAssignable) as caught:
-        await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1", card_type_id=card_type_id)
+        await assign_free_card(fake_cc, card_number=CARD_NUMBER, customer_id=jane, card_type_id=card_type_id)
     assert caught.value.reason == reason
     assert caught.value.card_number == CARD_NUMBER
     assert (caught.value.card is None) == (reason == "not_found")
-    assert not put.called
+    assert fake.requests("putCard") == []
 
 
 async def test_assign_free_card_already_held_by_the_customer_sends_nothing(
-    cc: CareCloud, api: respx.MockRouter
+    fake: FakeCareCloud, fake_cc: CareCloud
 ) -> None:
-    server = CardServer(api, {"card_id": "k1", "card_number": CARD_NUMBER, "customer_id": "c1"})
-    assigned = await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
+    jane = fake.customers.create()["customer_id"]
+    card = fake.cards.create(card_number=CARD_NUMBER, customer_id=jane)
+    assigned = await assign_free_card(fake_cc, card_number=CARD_NUMBER, customer_id=jane)
     assert assigned.already_assigned
-    assert assigned.card_id == "k1"
-    assert server.puts == []
+    assert assigned.card_id == card["card_id"]
+    assert fake.requests("putCard") == []
 
 
-async def test_assign_free_card_server_refusal_and_bad_input(cc: CareCloud, api: respx.MockRouter) -> None:
-    server = CardServer(api, {"card_id": "k1", "card_number": CARD_NUMBER})
-    server.refuse_put = bad_request({"name": "valid_to", "reason": "invalid_value_format"})
+async def test_assign_free_card_server_refusal_and_bad_input(fake: FakeCareCloud, fake_cc: CareCloud) -> None:
+    jane = fake.customers.create()["customer_id"]
+    card = fake.cards.create(card_number=CARD_NUMBER)
+    refusal = {
+        "error": {
+            "title": "Bad request",
+            "error_data": {"invalid_params": [{"name": "valid_to", "reason": "invalid_value_format"}]},
+        }
+    }
+    fake.fail("putCard", status=400, body=refusal)
     with pytest.raises(BadRequest) as caught:
-        await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="c1")
+        await assign_free_card(fake_cc, card_number=CARD_NUMBER, customer_id=jane)
     assert caught.value.invalid_params[0].name == "valid_to"
     with pytest.raises(RequestValidationError, match="customer_id must be a non-empty string"):
-        await assign_free_card(cc, card_number=CARD_NUMBER, customer_id="")
-    assert server.cards["k1"].get("customer_id") is None
+        await assign_free_card(fake_cc, card_number=CARD_NUMBER, customer_id="")
+    assert fake.cards[card["card_id"]].get("customer_id") is None
+    assert len(fake.requests("putCard")) == 1
 
 
 # ---------------------------------------------------------------- 5. POS checkout
@@ -974,17 +945,16 @@ async def test_create_event_sends_the_event_and_its_property_records(cc: CareClo
 
 
 async def test_create_event_relation_already_exists_after_a_resend_means_it_landed(
-    cc: CareCloud, api: respx.MockRouter
+    fake: FakeCareCloud, fake_cc: CareCloud
 ) -> None:
-    key = "event_id_event_type_id_customer_id_external_id_secondary_external_id"
-    route = api.post("/events").mock(
-        side_effect=[httpx.ReadTimeout("slow"), bad_request({"name": key, "reason": "relation_already_exists"})]
-    )
+    jane = fake.customers.create()["customer_id"]
+    fake.reset_connection("postEvent", after_record=True)  # recorded, then the answer is lost
     created = await create_event(
-        cc, event_type_id="et-1", external_id="order-1234", customer_id="c1", resend_on_network_error=2
+        fake_cc, event_type_id="et-1", external_id="order-1234", customer_id=jane, resend_on_network_error=2
     )
     assert created == CreatedEvent(external_id="order-1234", event_id=None, already_recorded=True)
-    assert route.call_count == 2
+    assert [r.status for r in fake.requests("postEvent")] == [None, 400]  # the resend met its own event
+    assert [(e["external_id"], e["customer_id"]) for e in fake.events] == [("order-1234", jane)]  # one event
 
 
 async def test_create_event_other_refusals_and_bad_input(cc: CareCloud, api: respx.MockRouter) -> None:

@@ -1,17 +1,19 @@
-"""Clients the workflow tests share: a respx-mocked, logged-in Enterprise API, and Prism clients
+"""Clients the workflow tests share: a respx-mocked, logged-in Enterprise API; a transport over the
+shipped fake CareCloud that lets another writer act between a read and a write; and Prism clients
 that fail the test when Prism reports a request breaking the vendor's spec."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
 import respx
 
 from carecloud_async import CareCloud, CustomerCredentials, Device, MemoryTokenStore, RetryPolicy
+from carecloud_async.testing import FakeCareCloud
 from scripts import mock_server
 
 BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
@@ -50,6 +52,34 @@ def enterprise_client() -> CareCloud:
         login="pos@example.com",
         password="pw-SECRET-1",
         retry=RetryPolicy.disabled(),
+    )
+
+
+class AfterRead(httpx.AsyncBaseTransport):
+    """The fake's transport, running ``hook`` once after the first answer to ``operation``:
+    another writer acting between the workflow's read and its write."""
+
+    def __init__(self, fake: FakeCareCloud, operation: str, hook: Callable[[], Awaitable[None]]) -> None:
+        self.inner, self.fake, self.operation, self.hook = fake.transport(), fake, operation, hook
+        self.done = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if not self.done and self.fake.received[-1].operation_id == self.operation:
+            self.done = True
+            await self.hook()
+        return response
+
+
+def fake_enterprise_client(transport: httpx.AsyncBaseTransport) -> CareCloud:
+    """An Enterprise client of the fake's default user over ``transport`` (e.g. :class:`AfterRead`)."""
+    return CareCloud.enterprise(
+        "fake.carecloud.test",
+        user_external_application_id="fake-app",
+        login="pos@example.com",
+        password="fake-password",
+        retry=RetryPolicy.disabled(),
+        transport=transport,
     )
 
 

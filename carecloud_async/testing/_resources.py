@@ -9,8 +9,9 @@ ones integrations depend on:
   customer logout is applied ``logout_delay`` seconds after it arrives.
 - A PUT replaces the whole record (fields left out are gone); every write sets ``last_change``
   (one-second resolution, project time).
-- Cards: a card is assigned by a PUT of the whole card with ``customer_id``; assign-free-card and
-  validate-free-card refuse a customer who already has a card of that type.
+- Cards: a card is assigned by a PUT of the whole card with ``customer_id`` (a second card of a
+  type too); assign-free-card and validate-free-card refuse a customer who already has a card of
+  that type.
 - send-purchase: ``bill_id`` is unique (400 ``already_exists``); a cancellation has
   ``canceled`` true, a new ``bill_id`` and ``bill_number`` = the original ``bill_id`` of a purchase
   sent before; after accept-payment, ``total_price`` = items - points value - credit, and the
@@ -225,6 +226,19 @@ def replace_customer(call: Call) -> Answer:
     return 204, None
 
 
+@handles("getCustomerSourceRecords")
+def find_source_records(call: Call) -> Answer:
+    q = call.query
+    found = call.fake.source_records.where(
+        customer_id=q.get("customer_id"),
+        external_id=q.get("external_id"),
+        customer_source_id=q.get("customer_source_id"),
+    )
+    if "external_ids[]" in q:
+        found = [r for r in found if r.get("external_id") in q["external_ids[]"]]
+    return _page(call, found, "customer_source_records")
+
+
 @handles("getSubCustomerSource")
 def list_source_records(call: Call) -> Answer:
     _customer(call)
@@ -280,6 +294,24 @@ def add_property_record(call: Call) -> Answer:
         record["property_value"] = sent["property_value"]
     added = call.fake.property_records.add(record)
     return _data({"property_record_id": added["property_record_id"]}, 201)
+
+
+@handles("postSubCustomerPropertiesBatch")
+def write_property_records(call: Call) -> Answer:
+    # The spec: "In case of an existing property record, CareCloud APIs will update this record";
+    # a record of a property the customer has none of is added.
+    _customer(call)
+    table = call.fake.property_records
+    for sent in call.body["property_records"]:
+        record = {"property_id": sent["property_id"], "customer_id": call.path["customer_id"]}
+        if "property_value" in sent:
+            record["property_value"] = sent["property_value"]
+        found = table.where(customer_id=call.path["customer_id"], property_id=sent["property_id"])
+        if found:
+            table.replace(found[0]["property_record_id"], record)
+        else:
+            table.add(record)
+    return 204, None
 
 
 def _customer_record(call: Call, table: Any, id_name: str, resource: str) -> dict[str, Any]:
@@ -387,10 +419,9 @@ def _check_card(call: Call, card: dict[str, Any], card_id: str | None) -> None:
             raise bad_request("card_number", "already_exists", "another card has this number")
     customer_id = card.get("customer_id")
     if customer_id:
+        # No one-card-per-type rule here: the spec limits assign-free-card to one card of a type per
+        # customer and names PUT /cards/{card_id} as the way for projects that allow several.
         _customer(call, customer_id)
-        for other in fake.cards.of_customer(customer_id, card["card_type_id"]):
-            if other["card_id"] != card_id:
-                raise bad_request("customer_id", "already_exists", "the customer already has a card of this type")
 
 
 def _stored_card(sent: dict[str, Any]) -> dict[str, Any]:
@@ -702,6 +733,23 @@ def _items_total(bill: dict[str, Any]) -> float:
     return round(sum(float(item["paid_amount"]) for item in bill["bill_items"]), 6)
 
 
+def _accepted_vouchers(call: Call, body: dict[str, Any], customer_id: str | None) -> list[dict[str, Any]]:
+    # A benefit code names a voucher the fake holds, not applied yet and the buyer's (or nobody's):
+    # the answer lists it with its value as the discount. Codes the fake holds no voucher for are
+    # left out of the answer (the fake does not model rewards).
+    items = body["bill"].get("bill_items") or [{}]
+    found = []
+    for code in body.get("benefit_codes") or ():
+        for voucher in call.fake.vouchers.where(code=code):
+            if not voucher.get("applied_date") and voucher.get("customer_id") in (None, "", customer_id):
+                entry = {"code": code, "name": voucher.get("note") or code, "discount_value": voucher.get("value", 0.0)}
+                if items[0].get("bill_item_id"):
+                    entry["bill_item_id"] = items[0]["bill_item_id"]
+                found.append(entry)
+                break
+    return found
+
+
 @handles("postPurchaseAcceptPayment")
 def accept_payment(call: Call) -> Answer:
     body = call.body
@@ -724,7 +772,7 @@ def accept_payment(call: Call) -> Answer:
         "credit_points_of_this_transaction": 0.0,
         "total_credit_points": fake.points.balance(customer_id) if customer_id else 0.0,
         "total_credit": fake.credits.balance(customer_id) if customer_id else 0.0,
-        "vouchers": [],
+        "vouchers": _accepted_vouchers(call, body, customer_id),
         "recommended_discounts": [],
         "messages": [],
     }
