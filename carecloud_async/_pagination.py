@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from carecloud_api.types import Unset
 
 from ._errors import RequestValidationError
+from ._observe import Walk, observed_walk
 from ._operations import OperationSender, bind_arguments, operation_of
 from ._type_hints import type_hints
 
@@ -198,6 +199,7 @@ class Paginator(Generic[T]):
         self.page_size = page_size
         self.max_items = max_items
         self.concurrency = concurrency
+        self._walk: Walk | None = None  # the running walk's span and hooks (see _observe)
         # Fail on bad filters before the first request: the same checks and messages as CareCloud.call.
         bind_arguments(entry, self._function, count=page_size, offset=0, **params)
 
@@ -209,7 +211,8 @@ class Paginator(Generic[T]):
         )
 
     async def _fetch(self, offset: int, count: int) -> Page[T]:
-        response = await self._client.send_call(self._function, count=count, offset=offset, **self._params)
+        send = self._client.send_call if self._walk is None else self._walk.send
+        response = await send(self._function, count=count, offset=offset, **self._params)
         items, total = page_parts(response, self._list_key)
         return Page(items=items, offset=offset, total_items=total, response=response)
 
@@ -220,6 +223,11 @@ class Paginator(Generic[T]):
 
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Yield the pages in order (each with ``items``, ``offset``, ``total_items``)."""
+        async with observed_walk(self._client, self._entry) as self._walk:  # one span for the walk
+            async for page in self._pages():
+                yield page
+
+    async def _pages(self) -> AsyncIterator[Page[T]]:
         count = self._count_at(self.start)
         if count == 0:
             return
@@ -325,4 +333,5 @@ class Paginator(Generic[T]):
     async def first_page(self) -> Page[T]:
         """Only the first page (``total_items`` tells how many there are in all)."""
         count = self._count_at(self.start) or 1
-        return self._trim(await self._fetch(self.start, count))
+        async with observed_walk(self._client, self._entry) as self._walk:
+            return self._trim(await self._fetch(self.start, count))
