@@ -289,8 +289,9 @@ async def observed_walk(client: Any, entry: Operation) -> AsyncIterator[Walk | N
 # ------------------------------------------------------------------ transports
 
 
-def _login_kind(path: str, base_path: str) -> tuple[LoginKind, str] | None:
-    """(kind, spec path) of a POST to ``path`` if it is one of the APIs' logins."""
+def _login_kind(path: str, base_path: str) -> tuple[LoginKind | None, str] | None:
+    """(kind, spec path) of a POST to ``path`` if it is one of the APIs' logins; kind None for the
+    customer logout (its own span too, but no login)."""
     if not path.startswith(base_path):
         return None
     route = path[len(base_path) :]
@@ -298,14 +299,18 @@ def _login_kind(path: str, base_path: str) -> tuple[LoginKind, str] | None:
         return "user", route
     if route == "/tokens":
         return "device_token", route
-    if route.startswith("/tokens/") and route.endswith("/actions/login") and route.count("/") == 4:
-        return "customer", "/tokens/{token_id}/actions/login"
+    if route.startswith("/tokens/") and route.count("/") == 4:
+        if route.endswith("/actions/login"):
+            return "customer", "/tokens/{token_id}/actions/login"
+        if route.endswith("/actions/logout"):
+            return None, "/tokens/{token_id}/actions/logout"
     return None
 
 
 class ObservedTransport(httpx.AsyncBaseTransport):
-    """On top of a client's stack (below auth): each login in its own span (and ``on_login``), the
-    final status of an operation's request, and cache hits and misses."""
+    """On top of a client's stack (below auth): each login (and the customer logout) in its own
+    span, ``on_login`` hooks and the login counter; the final status of an operation's request;
+    cache hits and misses."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport, observer: Observer) -> None:
         self._transport = transport
@@ -330,17 +335,20 @@ class ObservedTransport(httpx.AsyncBaseTransport):
                 otel.cache.add(1, {"carecloud.cache.result": result, "carecloud.operation_id": operation})
         return response
 
-    async def _login(self, request: httpx.Request, kind: LoginKind, route: str) -> httpx.Response:
+    async def _login(self, request: httpx.Request, kind: LoginKind | None, route: str) -> httpx.Response:
         from ._operations import operation_at
 
         outer = _scope.get()
         observer = outer.observer if outer is not None else self._observer
         entry = operation_at("POST", route)
-        event = CallEvent(entry.operation_id if entry is not None else f"login {kind}", "POST", route, observer.api)
+        event = CallEvent(entry.operation_id if entry is not None else f"POST {route}", "POST", route, observer.api)
         otel = None if observer.otel is None else _live_otel()
         span = token = None
         if otel is not None:
-            span, token = otel.start(event.operation_id, {**observer.attributes(event), "carecloud.login.kind": kind})
+            attributes = observer.attributes(event)
+            if kind is not None:
+                attributes["carecloud.login.kind"] = kind
+            span, token = otel.start(event.operation_id, attributes)
         scope_token = _scope.set(Scope(observer, event))
         status: int | None = None
         error: str | None = None
@@ -357,10 +365,12 @@ class ObservedTransport(httpx.AsyncBaseTransport):
             error_type = error if error is not None else (None if ok else str(status))
             if otel is not None and span is not None:
                 otel.finish(span, token, status_code=status, error=error_type)
-                outcome = {"carecloud.login.kind": kind, "carecloud.api": observer.api}
-                otel.logins.add(1, outcome if ok else {**outcome, "error.type": error_type or ""})
-            if observer.hooks:
-                _each(observer.hooks, "on_login", LoginEvent(observer.api, kind, ok, status, error))
+            if kind is not None:  # None: the logout, a span only
+                if otel is not None:
+                    outcome = {"carecloud.login.kind": kind, "carecloud.api": observer.api}
+                    otel.logins.add(1, outcome if ok else {**outcome, "error.type": error_type or ""})
+                if observer.hooks:
+                    _each(observer.hooks, "on_login", LoginEvent(observer.api, kind, ok, status, error))
 
     async def aclose(self) -> None:
         await self._transport.aclose()

@@ -292,6 +292,10 @@ async def test_the_customer_api_logins_have_their_own_spans(otel: Telemetry) -> 
     values = Secrets()
     async with customer_client(values, FakeCareCloud(values)) as mobile:
         await mobile.authenticate()
+        await mobile.logout_customer()
+    (logout,) = otel.named("postTokenLogout")  # its own span too, not a login
+    assert dict(logout.attributes or {})["url.template"] == "/tokens/{token_id}/actions/logout"
+    assert "carecloud.login.kind" not in dict(logout.attributes or {})
     token, login = otel.named("postToken"), otel.named("postTokenLogin")
     assert [dict(span.attributes or {})["carecloud.login.kind"] for span in token + login] == [
         "device_token",
@@ -398,6 +402,8 @@ async def test_hooks_see_calls_results_errors_retries_and_logins_without_secrets
     assert ("after", "getCustomer", "NoneType", "NotFound") in seen
     assert ("login", LoginEvent("customer", "device_token", True, 201)) in seen
     assert ("login", LoginEvent("customer", "customer", True, 200)) in seen
+    # two user logins (the first, and again after a 401), the device token, the customer: no logout
+    assert len([event for event in seen if event[0] == "login"]) == 4
     text = repr(seen)
     for secret in values.all():
         assert secret not in text
@@ -561,3 +567,23 @@ async def test_a_raw_request_outside_an_operation_is_named_by_its_method_only(ot
     attributes = dict(span.attributes or {})
     assert "url.template" not in attributes
     assert values.email not in repr(attributes)
+
+
+def test_the_tracing_example_prints_spans_and_metrics() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "examples.tracing"], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for expected in (
+        "span op     getCustomers",
+        "span client GET /customers ",
+        "[retry {'carecloud.retry.attempt': 1, 'carecloud.retry.reason': 'status 503'",
+        "carecloud.error_code=not_found_exception",
+        "carecloud.login.kind=user",
+        "metric carecloud.client.retries",
+        "metric carecloud.client.operation.duration",
+    ):
+        assert expected in out, expected
+    assert "b-123" not in out + result.stderr  # the stand-in's bearer token
+    assert "not-a-real-password" not in out + result.stderr
