@@ -13,7 +13,6 @@ import logging
 import secrets
 import subprocess
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -498,54 +497,8 @@ async def test_an_outbox_send_has_its_own_span_linked_to_the_submit_and_gauges(o
     assert post_purchase_send.PATH.endswith("send-purchase")
 
 
-# ---------------------------------------------------------------- import footprint and docs
-
-
-def modules_after(code: str) -> dict[str, bool]:
-    script = "import sys; sys.modules['click'] = None\n" + textwrap.dedent(code)
-    script += "\nimport json\nprint(json.dumps({n: sys.modules[n] is not None for n in sys.modules}))\n"
-    result = subprocess.run(  # noqa: S603 (our own code, this interpreter)
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    loaded: dict[str, bool] = json.loads(result.stdout.strip().splitlines()[-1])
-    return loaded
-
-
-A_CALL = """
-import asyncio, httpx
-from carecloud_api.api.customers import get_customers
-from carecloud_async import CareCloud
-
-def answer(request):
-    if request.url.path.endswith("/login"):
-        return httpx.Response(200, json={"data": {"bearer_token": "b", "valid_to": "2099-01-01 00:00:00"}})
-    return httpx.Response(200, json={"data": {"customers": [], "total_items": 0}})
-
-async def main():
-    async with CareCloud.enterprise("p.example", user_external_application_id="a", login="l", password="p",
-                                    transport=httpx.MockTransport(answer), TRACING) as cc:
-        await cc.call(get_customers.call, count=1)
-        async for _ in cc.paginate(get_customers):
-            pass
-
-asyncio.run(main())
-"""
-
-
-@pytest.mark.parametrize(
-    ("setup", "tracing", "imported"),
-    [
-        ("sys.modules['opentelemetry'] = None", "tracing=True", False),  # not installed
-        ("", "tracing=False", False),  # installed, turned off
-        ("", "tracing=True", True),  # the control: installed and on, it is used
-    ],
-)
-def test_a_call_imports_opentelemetry_only_when_installed_and_on(setup: str, tracing: str, imported: bool) -> None:
-    loaded = modules_after(setup + "\n" + A_CALL.replace("TRACING", tracing))
-    assert "carecloud_async._observe" in loaded
-    assert loaded.get("opentelemetry", False) is imported
-    assert loaded.get("carecloud_async._telemetry", False) is imported
+# ---------------------------------------------------------------- docs and the example
+# (that a call imports no OpenTelemetry when it is absent or off: tests/test_import_footprint.py)
 
 
 def test_the_guide_names_every_metric_and_the_extra_pins_the_api() -> None:
