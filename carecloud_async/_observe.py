@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from ._errors import ConfigurationError
-from ._hooks import CallEvent, CallHooks, LoginEvent, LoginKind, RetryEvent, hook_failed
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # _hooks is imported by the first observer that has work (its dataclasses cost ~1 ms)
     from carecloud_api._catalog import Operation
 
     from ._config import ClientConfig
+    from ._hooks import CallEvent, CallHooks, LoginKind
     from ._telemetry import OTel
 
 __all__ = [
@@ -94,6 +94,8 @@ _scope: ContextVar[Scope | None] = ContextVar("carecloud_async_operation", defau
 
 
 def _each(hooks: Iterable[CallHooks], method: str, *args: Any, **kwargs: Any) -> None:
+    from ._hooks import hook_failed
+
     for one in hooks:
         try:
             getattr(one, method)(*args, **kwargs)
@@ -102,6 +104,10 @@ def _each(hooks: Iterable[CallHooks], method: str, *args: Any, **kwargs: Any) ->
 
 
 def _checked_hooks(hooks: Iterable[CallHooks]) -> tuple[CallHooks, ...]:
+    if isinstance(hooks, (tuple, list)) and not hooks:
+        return ()
+    from ._hooks import CallHooks
+
     if isinstance(hooks, CallHooks):
         raise ConfigurationError("hooks must be a list of carecloud_async.CallHooks, e.g. hooks=[MyHooks()]")
     checked = tuple(hooks)
@@ -168,6 +174,8 @@ class Observer:
     # -------------------------------------------------------------- operations
 
     def event(self, entry: Operation) -> CallEvent:
+        from ._hooks import CallEvent
+
         return CallEvent(entry.operation_id, entry.method, entry.path, self.api)
 
     async def call(
@@ -336,6 +344,7 @@ class ObservedTransport(httpx.AsyncBaseTransport):
         return response
 
     async def _login(self, request: httpx.Request, kind: LoginKind | None, route: str) -> httpx.Response:
+        from ._hooks import CallEvent
         from ._operations import operation_at
 
         outer = _scope.get()
@@ -370,6 +379,8 @@ class ObservedTransport(httpx.AsyncBaseTransport):
                     outcome = {"carecloud.login.kind": kind, "carecloud.api": observer.api}
                     otel.logins.add(1, outcome if ok else {**outcome, "error.type": error_type or ""})
                 if observer.hooks:
+                    from ._hooks import LoginEvent
+
                     _each(observer.hooks, "on_login", LoginEvent(observer.api, kind, ok, status, error))
 
     async def aclose(self) -> None:
@@ -431,6 +442,8 @@ def note_retry(attempt: int, outcome: httpx.Response | BaseException, reason: st
     status = outcome.status_code if isinstance(outcome, httpx.Response) else None
     observer = scope.observer
     if observer.hooks:
+        from ._hooks import RetryEvent
+
         _each(observer.hooks, "on_retry", RetryEvent(scope.event.operation_id, attempt, reason, wait, status))
     otel = None if observer.otel is None else _live_otel()
     if otel is not None:
