@@ -225,8 +225,10 @@ class Observer:
                 status = getattr(error, "status_code", None) if error is not None else scope.status_code
                 if span is not None:
                     otel.finish(span, token, status_code=status, error=error)
-                else:
+                else:  # a page: the walk's span shows the latest status
                     otel.detach(token)
+                    if status is not None:
+                        walk.set_attribute("http.response.status_code", status)
                 metric: dict[str, str | int | float | bool] = {
                     "carecloud.operation_id": event.operation_id,
                     "carecloud.api": event.api,

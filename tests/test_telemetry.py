@@ -273,6 +273,7 @@ async def test_a_paginated_walk_is_one_span_with_retries_as_events(otel: Telemet
         assert len(await cc.paginate(get_customers, email=values.email, page_size=2).collect()) == 3
     (walk,) = otel.named("getCustomers")
     assert walk.status.status_code == trace.StatusCode.UNSET
+    assert dict(walk.attributes or {})["http.response.status_code"] == 200
     children = [span for span in otel.finished() if span.parent and span.parent.span_id == walk.context.span_id]
     # Page 1: a 503 then a 200; page 2: a 401, the re-login, the replay.
     assert sorted(span.name for span in children) == ["GET /customers"] * 4 + ["postUserLogin"]
