@@ -8,6 +8,7 @@ test uses a real SQLite file. Every secret is random per run, so a match cannot 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -16,11 +17,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 from carecloud_api.api.customers import get_customer, get_customers
 from carecloud_api.api.purchases import post_purchase_send
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -123,6 +128,7 @@ class FakeCareCloud:
         self.logins = 0
         self.unavailable_once = True
         self.refused_once = True
+        self.next_status: int | None = None  # forced on the next /customers request
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         values, path = self.values, request.url.path
@@ -140,6 +146,9 @@ class FakeCareCloud:
             return httpx.Response(200, json={"data": {"customer_id": "c1"}})
         if route == f"/tokens/{values.token_id}/actions/logout":
             return httpx.Response(204)
+        if route == "/customers" and self.next_status is not None:
+            status, self.next_status = self.next_status, None
+            return httpx.Response(status, json={"error": {"title": "forced"}}, headers={"Retry-After": "0"})
         if route == "/customers":
             if self.unavailable_once:
                 self.unavailable_once = False
@@ -541,3 +550,89 @@ def test_the_tracing_example_prints_spans_and_metrics() -> None:
         assert expected in out, expected
     assert "b-123" not in out + result.stderr  # the stand-in's bearer token
     assert "not-a-real-password" not in out + result.stderr
+
+
+# ---------------------------------------------------------------- the privacy invariant, searched
+
+
+EMAILS = st.from_regex(r"[a-z]{2,8}(\.[a-z0-9]{1,4})?\+?[0-9]{0,3}@example\.(com|cz)", fullmatch=True)
+SECRET = st.text(alphabet="0123456789abcdef", min_size=12, max_size=24)
+STEPS: list[int] = []
+
+
+class NoSecretRecorded(RuleBasedStateMachine):
+    """Random sequences of searches by e-mail, walks, errors, 503s, 401s (re-logins) and customer
+    sessions with fresh passwords; after every step, no span, event, link, metric point or hook
+    record holds any secret used so far (raw or percent-encoded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.telemetry = _providers[0]
+        self.values = Secrets()
+        self.fake = FakeCareCloud(self.values)
+        self.fake.unavailable_once = self.fake.refused_once = False
+        self.hooks = Recorder()
+        self.cc = enterprise(self.values, self.fake, hooks=[self.hooks])
+        self.used: set[str] = set(self.values.all())
+        self.steps = 0
+
+    def run(self, coroutine: Any) -> Any:
+        self.steps += 1
+        return asyncio.run(coroutine)
+
+    @rule(email=EMAILS)
+    def search(self, email: str) -> None:
+        self.used.add(email)
+        self.run(self.cc.call(get_customers.call, email=email))
+
+    @rule(email=EMAILS, page_size=st.integers(1, 3))
+    def walk(self, email: str, page_size: int) -> None:
+        self.used.add(email)
+        self.run(self.cc.paginate(get_customers, email=email, page_size=page_size).collect())
+
+    @rule(customer_id=st.sampled_from(["c404", "c405"]))
+    def missing(self, customer_id: str) -> None:
+        async def call() -> None:
+            with pytest.raises(NotFound):
+                await self.cc.call(get_customer.call, customer_id)
+
+        self.run(call())
+
+    @rule(status=st.sampled_from([401, 503, 429]))
+    def fail_next(self, status: int) -> None:
+        self.fake.next_status = status
+
+    @rule(email=EMAILS, password=SECRET)
+    def customer_session(self, email: str, password: str) -> None:
+        self.values.email, self.values.customer_password = email, "cpw-" + password
+        self.used.update([email, self.values.customer_password])
+
+        async def session() -> None:
+            async with customer_client(self.values, FakeCareCloud(self.values), hooks=[self.hooks]) as mobile:
+                await mobile.call(get_customers.call, email=email)
+                await mobile.logout_customer()
+
+        self.run(session())
+
+    @invariant()
+    def nothing_recorded_holds_a_secret(self) -> None:
+        texts = "\n".join(everything_recorded(self.telemetry)) + repr(self.hooks.seen)
+        for secret in self.used:
+            assert secret not in texts
+            assert quote(secret, safe="") not in texts
+
+    def teardown(self) -> None:
+        asyncio.run(self.cc.aclose())
+        STEPS.append(self.steps)
+
+
+def test_no_sequence_of_calls_records_a_secret(otel: Telemetry) -> None:
+    STEPS.clear()
+    run_state_machine_as_test(
+        NoSecretRecorded,
+        settings=settings(max_examples=25, stateful_step_count=10, deadline=None, derandomize=True, database=None),
+    )
+    print(f"\nprivacy invariant: {len(STEPS)} sequences, {sum(STEPS)} steps that made calls")
+    assert len(STEPS) >= 25  # the search ran ...
+    assert sum(STEPS) > 50  # ... and made calls
+    assert otel.finished()  # and the spans it scanned were there
