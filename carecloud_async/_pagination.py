@@ -26,12 +26,13 @@ held in memory, however long the list.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import types
 import typing
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -223,11 +224,14 @@ class Paginator(Generic[T]):
 
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Yield the pages in order (each with ``items``, ``offset``, ``total_items``)."""
-        async with observed_walk(self._client, self._entry) as self._walk:  # one span for the walk
-            async for page in self._pages():
+        async with (
+            observed_walk(self._client, self._entry) as self._walk,  # one span for the walk
+            contextlib.aclosing(self._pages()) as walking,  # closed (tasks cancelled) when the consumer stops
+        ):
+            async for page in walking:
                 yield page
 
-    async def _pages(self) -> AsyncIterator[Page[T]]:
+    async def _pages(self) -> AsyncGenerator[Page[T], None]:
         count = self._count_at(self.start)
         if count == 0:
             return
