@@ -56,7 +56,7 @@ test: install install-mock servers lint typecheck check-generated docs browser #
 mock: install install-mock ## Prism on 127.0.0.1 until Ctrl-C (PORT=N for a fixed port); prints the CARECLOUD_* lines that use it last
 	$(PY) -m scripts.mock_server $(if $(PORT),--port $(PORT))
 
-demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set)
+demo: install install-mock ## the main job, against the local mock (or CARECLOUD_* if set); CARECLOUD_DEMO_TRACING=1 prints spans and metrics
 	$(PY) -m examples.demo
 
 bench: bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export bench-outbox bench-soak ## every benchmark table

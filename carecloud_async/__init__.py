@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         TokenStoreError,
         Unauthorized,
     )
+    from ._hooks import CallEvent, CallHooks, LoginEvent, RetryEvent
     from ._identity import bypass_cache
     from ._logging import configure_logging
     from ._pagination import Page, Paginator
@@ -68,6 +69,10 @@ _MODULE_OF: dict[str, str] = {
     "APIError": "._errors",
     "AuthenticationError": "._errors",
     "BadRequest": "._errors",
+    "CallEvent": "._hooks",
+    "CallHooks": "._hooks",
+    "LoginEvent": "._hooks",
+    "RetryEvent": "._hooks",
     "CallOptions": "._call_options",
     "CareCloud": "._client",
     "EnterpriseCareCloud": "._client",
@@ -110,6 +115,8 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequest",
+    "CallEvent",
+    "CallHooks",
     "CallOptions",
     "CareCloud",
     "CareCloudError",
@@ -127,6 +134,7 @@ __all__ = [
     "HTTPCache",
     "InvalidParam",
     "LocalRateBudget",
+    "LoginEvent",
     "MemoryCacheStorage",
     "MemoryTokenStore",
     "MethodNotAllowed",
@@ -142,6 +150,7 @@ __all__ = [
     "RequestTimeout",
     "RequestValidationError",
     "ResponseParseError",
+    "RetryEvent",
     "RetryPolicy",
     "RetryTransport",
     "ServerError",

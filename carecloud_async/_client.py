@@ -23,7 +23,7 @@ import contextlib
 import copy
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from functools import cached_property
@@ -58,6 +58,7 @@ from ._errors import (
 )
 from ._event_loops import PerLoop
 from ._logging import configure_logging_from_env
+from ._observe import Observer
 from ._operations import bind_arguments, call_target, check_interface, network_errors, send_operation
 from ._pool import DEFAULT_CLOSE_TIMEOUT, PoolTransport
 from ._ratelimit import LocalRateBudget, RateBudget
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
     from ._cache import HTTPCache
     from ._customer_auth import CustomerAuth, CustomerCredentials, Device, DeviceSetup
     from ._enterprise_auth import EnterpriseAuth
+    from ._hooks import CallHooks
     from ._pagination import Paginator
     from ._redis import RedisState
 
@@ -137,6 +139,8 @@ class CareCloud:
         rate_limit: float | RateBudget | None = None,
         redis: RedisState | None = None,
         strict_parsing: bool = False,
+        tracing: bool = True,
+        hooks: Sequence[CallHooks] = (),
     ):
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass either http_client or transport, not both")
@@ -144,6 +148,7 @@ class CareCloud:
         self.config = config
         self.auth = auth
         self.retry = retry or RetryPolicy()
+        self._observer = Observer.for_client(config, tracing=tracing, hooks=hooks)  # spans, metrics, hooks
         #: Where GET answers are cached (``cache=``), or None when caching is off.
         self.cache: HTTPCache | None = _http_cache(cache, redis)
         self._dedupe = self.cache is not None if dedupe is None else dedupe
@@ -173,6 +178,7 @@ class CareCloud:
             # httpx's pool (its retries off: the RetryTransport above is the only retry layer)
             # behind a bounded queue that keeps cancelled calls from wedging it (see _pool.py).
             inner = self._transport or PoolTransport(self.config.limits, http2=self.config.http2)
+        inner = self._observer.network(inner)  # a span per attempt, when tracing
         headers = {
             "Accept": "application/json",
             "Accept-Language": self.config.language,
@@ -183,13 +189,15 @@ class CareCloud:
             auth=self.auth,
             headers=headers,
             timeout=self.config.timeout,
-            transport=build_stack(
-                inner,
-                retry=self.retry,
-                identity=self.auth.identity,
-                cache=self.cache,
-                dedupe=self._dedupe,
-                rate_budget=self._rate_budget,
+            transport=self._observer.outer(
+                build_stack(
+                    inner,
+                    retry=self.retry,
+                    identity=self.auth.identity,
+                    cache=self.cache,
+                    dedupe=self._dedupe,
+                    rate_budget=self._rate_budget,
+                )
             ),
             follow_redirects=False,
             event_hooks={"request": [self._apply_call_options], "response": [self._on_response]},
@@ -223,6 +231,8 @@ class CareCloud:
         rate_limit: float | RateBudget | None = None,
         redis: RedisState | None = None,
         strict_parsing: bool = False,
+        tracing: bool = True,
+        hooks: Sequence[CallHooks] = (),
     ) -> EnterpriseCareCloud:
         """A client for the Enterprise API (POS, e-shop, BI, kiosks), logging in as a user.
 
@@ -238,7 +248,9 @@ class CareCloud:
         by several clients); ``dedupe`` merges identical concurrent GETs (on with the cache);
         ``rate_limit`` caps requests per second; ``redis=RedisState(...)`` puts the token, the
         cache and the rate budget on Redis for every replica. See the README, "Caching and shared
-        state".
+        state". ``tracing=False`` turns OpenTelemetry off (spans and metrics; it is then never
+        imported); ``hooks`` are :class:`CallHooks` told of every call, retry and login (both APIs;
+        see the guide "Tracing and metrics").
         """
         for name, value in (
             ("user_external_application_id", user_external_application_id),
@@ -271,6 +283,8 @@ class CareCloud:
             rate_limit=rate_limit,
             redis=redis,
             strict_parsing=strict_parsing,
+            tracing=tracing,
+            hooks=hooks,
         )
 
     @classmethod
@@ -297,6 +311,8 @@ class CareCloud:
         rate_limit: float | RateBudget | None = None,
         redis: RedisState | None = None,
         strict_parsing: bool = False,
+        tracing: bool = True,
+        hooks: Sequence[CallHooks] = (),
     ) -> CustomerCareCloud:
         """A client for the Customer API (mobile apps, microsites), as one device.
 
@@ -336,6 +352,8 @@ class CareCloud:
             rate_limit=rate_limit,
             redis=redis,
             strict_parsing=strict_parsing,
+            tracing=tracing,
+            hooks=hooks,
         )
 
     @classmethod
@@ -466,6 +484,7 @@ class CareCloud:
         retry: RetryPolicy | None = None,
         max_attempts: int | None = None,
         cache: bool | None = None,
+        hooks: Sequence[CallHooks] = (),
     ) -> _C:
         """A view of this client whose calls use other options; this client is left unchanged.
 
@@ -490,6 +509,8 @@ class CareCloud:
 
             live = cc.with_options(cache=False)
             points = await live.call(get_customer.call, customer_id)   # never from the cache
+
+        ``hooks`` (:class:`CallHooks`) run for the view's calls, after the client's own.
         """
         options = self._options.merged(
             CallOptions(
@@ -507,6 +528,7 @@ class CareCloud:
             del view.__dict__[name]
         view._options = options
         view._set_options = options if options else None
+        view._observer = self._observer.with_hooks(hooks)  # its calls run these hooks after the client's
         return view
 
     @property
@@ -572,6 +594,8 @@ class CareCloud:
         function, entry = call_target(operation)
         self.check_operation(entry)
         bind_arguments(entry, function, *args, **kwargs)
+        if self._observer.active:  # hooks, or OpenTelemetry installed and tracing on
+            return await self._observer.call(entry, self.send_call, function, *args, **kwargs)
         return await self.send_call(function, *args, **kwargs)
 
     @overload

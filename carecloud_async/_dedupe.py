@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import httpx
 
 from ._identity import IdentityOf, bypassed, resource_scope
+from ._observe import note_dedupe_join
 
 __all__ = ["DedupeTransport", "dedupe_key"]
 
@@ -103,6 +104,8 @@ class DedupeTransport(httpx.AsyncBaseTransport):
             self._scopes[key] = resource_scope(request.url)
             task = asyncio.create_task(self._fetch(request, key, future))
             task.add_done_callback(_retrieve)
+        else:
+            note_dedupe_join()  # metrics, when tracing (issue 25)
         try:
             answer = await asyncio.shield(future)
         except httpx.HTTPError as exc:

@@ -26,12 +26,13 @@ held in memory, however long the list.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import types
 import typing
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from carecloud_api.types import Unset
 
 from ._errors import RequestValidationError
+from ._observe import Walk, observed_walk
 from ._operations import OperationSender, bind_arguments, operation_of
 from ._type_hints import type_hints
 
@@ -198,6 +200,7 @@ class Paginator(Generic[T]):
         self.page_size = page_size
         self.max_items = max_items
         self.concurrency = concurrency
+        self._walk: Walk | None = None  # the running walk's span and hooks (see _observe)
         # Fail on bad filters before the first request: the same checks and messages as CareCloud.call.
         bind_arguments(entry, self._function, count=page_size, offset=0, **params)
 
@@ -209,7 +212,8 @@ class Paginator(Generic[T]):
         )
 
     async def _fetch(self, offset: int, count: int) -> Page[T]:
-        response = await self._client.send_call(self._function, count=count, offset=offset, **self._params)
+        send = self._client.send_call if self._walk is None else self._walk.send
+        response = await send(self._function, count=count, offset=offset, **self._params)
         items, total = page_parts(response, self._list_key)
         return Page(items=items, offset=offset, total_items=total, response=response)
 
@@ -220,6 +224,14 @@ class Paginator(Generic[T]):
 
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Yield the pages in order (each with ``items``, ``offset``, ``total_items``)."""
+        async with (
+            observed_walk(self._client, self._entry) as self._walk,  # one span for the walk
+            contextlib.aclosing(self._pages()) as walking,  # closed (tasks cancelled) when the consumer stops
+        ):
+            async for page in walking:
+                yield page
+
+    async def _pages(self) -> AsyncGenerator[Page[T], None]:
         count = self._count_at(self.start)
         if count == 0:
             return
@@ -325,4 +337,5 @@ class Paginator(Generic[T]):
     async def first_page(self) -> Page[T]:
         """Only the first page (``total_items`` tells how many there are in all)."""
         count = self._count_at(self.start) or 1
-        return self._trim(await self._fetch(self.start, count))
+        async with observed_walk(self._client, self._entry) as self._walk:
+            return self._trim(await self._fetch(self.start, count))

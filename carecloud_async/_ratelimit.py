@@ -24,6 +24,7 @@ import httpx
 
 from ._errors import ConfigurationError
 from ._event_loops import sleep as asyncio_sleep
+from ._observe import note_rate_wait
 
 __all__ = ["LocalRateBudget", "RateBudget", "RateLimitTransport", "check_rate", "try_take_slot"]
 
@@ -130,7 +131,9 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Wait for the next slot, then send."""
+        started = time.perf_counter()
         await self._budget.wait_for_slot()
+        note_rate_wait(time.perf_counter() - started)  # a metric, when tracing
         return await self._transport.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -52,6 +52,7 @@ from ._errors import ConfigurationError, parse_retry_after, redact_url
 from ._event_loops import sleep as asyncio_sleep
 from ._failures import is_permanent_failure
 from ._network import network_reason
+from ._observe import note_retry
 
 if TYPE_CHECKING:  # tenacity is imported by the first retry: a call that needs none never loads it
     import tenacity
@@ -408,6 +409,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 _reason(outcome),
                 state.next_action.sleep,
             )
+            note_retry(state.attempt_number, outcome, _reason(outcome), state.next_action.sleep)  # hooks, span event
 
         async def pause(seconds: float) -> None:
             # Closing here rather than in before_sleep: tenacity < 8.4 does not await async

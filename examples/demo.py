@@ -9,7 +9,9 @@ card, 4. the POS checkout (recommend-best-rewards -> accept-payment -> send-purc
 6. a Customer API device token with a customer login and logout.
 
 With ``CARECLOUD_*`` set (see the README) it runs the read-only steps (1-3) against that project;
-``CARECLOUD_DEMO_CARD_NUMBER`` picks the card to look up.
+``CARECLOUD_DEMO_CARD_NUMBER`` picks the card to look up. ``CARECLOUD_DEMO_TRACING=1`` prints every
+OpenTelemetry span as it ends, and the metrics at the end (needs opentelemetry-sdk; see
+``examples/tracing.py`` and the guide "Tracing and metrics").
 
     python -m examples.demo
 """
@@ -194,6 +196,11 @@ def main() -> int:
     from scripts.spec_source import SpecError
 
     logging.basicConfig(level=logging.WARNING, format="  [%(levelname)s %(name)s] %(message)s")
+    tracing = os.environ.get("CARECLOUD_DEMO_TRACING", "") not in ("", "0")
+    if tracing:
+        from examples.tracing import configure_console_tracing
+
+        configure_console_tracing()  # before the first client: spans print as they end
     try:
         asyncio.run(against_project() if os.environ.get("CARECLOUD_PROJECT_URL") else against_mock())
     except (SpecError, MockServerError) as exc:
@@ -203,6 +210,11 @@ def main() -> int:
     except CareCloudError as exc:
         print(f"\nfailed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    if tracing:
+        from examples.tracing import print_metrics
+
+        heading("Metrics (OpenTelemetry)")
+        print_metrics()
     return 0
 
 

@@ -12,10 +12,14 @@ from the pinned spec's examples of ``Customer`` (every property its example, rec
   and response hooks, default headers) without ``cc.call``'s own work;
 - ``cc.call(get_customers.call, ...)``: argument checks, auth flow, retry transport, hooks,
   error mapping; ``cc.with_options(...).call`` (a view: timeout, language, extra header and
-  ``max_attempts``); ``cc.call_raw``;
+  ``max_attempts``); ``cc.call_raw``; ``cc.call`` on a client made with ``tracing=False``;
 - the resource tree (issue 24) beside what it wraps: ``cc.customers.list(...).first_page()`` against
   ``cc.paginate(get_customers, ...).first_page()``, and ``cc.customers.get(id)`` against
   ``cc.call(get_customer.call, id)`` (``GET /customers/c1``, one customer).
+
+With opentelemetry-api installed (as in the dev venv) but no provider configured, the ``cc.call``
+rows include the observer's check that nothing is configured; ``--no-otel`` blocks the import, as
+for a user without opentelemetry (issue 25).
 
 Rounds are interleaved (round 1 of every row, then round 2, ...) so that a busy machine slows
 every row alike; a figure is the median over rounds of the mean CPU time (``time.process_time``:
@@ -132,6 +136,11 @@ async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.Asy
     async def tree_one() -> Any:
         return await cc.customers.get("c1")
 
+    untraced = bench_client(HOST, transport=transport, tracing=False)
+
+    async def untraced_call() -> Any:
+        return await untraced.call(get_customers.call, count=count)
+
     rows = [
         Row("raw httpx get + response.json()", "raw", raw_get),
         Row("generated asyncio(), bare Client", "asyncio", generated_asyncio),
@@ -144,11 +153,12 @@ async def build_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.Asy
         Row("cc.customers.list().first_page() (tree)", "tree-list", tree_page),
         Row("cc.call(get_customer.call, id) (one record)", "call-one", cc_call_one),
         Row("cc.customers.get(id) (tree, one record)", "tree-get", tree_one),
+        Row("cc.call, client made with tracing=False", "untraced", untraced_call),
     ]
     for row in rows:  # warm up: log in, fill caches, first parse
         for _ in range(3):
             await row.run()
-    return rows, [raw, bare.get_async_httpx_client(), cc]
+    return rows, [raw, bare.get_async_httpx_client(), cc, untraced]
 
 
 async def part_rows(page: bytes, count: int) -> tuple[list[Row], list[httpx.AsyncClient | CareCloud]]:
@@ -218,8 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=40, help="calls per row and round")
     parser.add_argument("--customers", type=int, default=100, help="customers in the page (0: an empty page)")
     parser.add_argument("--parts", action="store_true", help="time each part of our httpx stack alone")
-    parser.add_argument("--profile", choices=["raw", "asyncio", "generated", "stack", "cc.call", "view", "call_raw"])
+    row_keys = ["raw", "asyncio", "generated", "stack", "cc.call", "view", "call_raw", "untraced"]
+    parser.add_argument("--profile", choices=row_keys)
+    parser.add_argument(
+        "--no-otel", action="store_true", help="run as if opentelemetry were not installed (its import blocked)"
+    )
     args = parser.parse_args(argv)
+    if args.no_otel:  # before the first client: the clients probe for it when they are made
+        sys.modules["opentelemetry"] = None  # type: ignore[assignment]
     page = customers_page(args.customers)
     if args.profile:
         asyncio.run(profile(args, page))

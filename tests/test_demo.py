@@ -47,3 +47,36 @@ def test_demo_runs_every_step_against_the_local_mock() -> None:
     # The mock's bearer token and the demo password never reach the output.
     assert "09359095c5da43c7ae11e710eabce49418715a6a" not in out + result.stderr
     assert "demo-password" not in out + result.stderr
+
+
+@pytest.mark.prism
+def test_demo_prints_spans_and_metrics_when_asked() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARECLOUD_")}
+    env["CARECLOUD_DEMO_TRACING"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-m", "examples.demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    for expected in (
+        "span op     postUserLogin",
+        "span op     getCustomers",
+        "span client GET /customers ",
+        "span op     carecloud.outbox submit",
+        "span op     carecloud.outbox send",
+        "span op     postTokenLogin",
+        "url.template=/tokens/{token_id}/actions/login",
+        "== Metrics (OpenTelemetry)",
+        "metric carecloud.client.operation.duration",
+        "metric carecloud.client.logins",
+    ):
+        assert expected in out, expected
+    assert "09359095c5da43c7ae11e710eabce49418715a6a" not in out + result.stderr
+    assert "demo-password" not in out + result.stderr
+    assert "jane@example.com" not in out + result.stderr

@@ -30,6 +30,8 @@ NOT_ON_IMPORT = (
     "carecloud_async._pagination",  # paginate() imports it
     "carecloud_async._arguments",  # the first call's argument check imports it (about 1.4 ms)
     "carecloud_async._type_hints",  # with _arguments and _pagination
+    "opentelemetry",  # a client with tracing on imports it when it is made (issue 25)
+    "carecloud_async._telemetry",
 )
 
 
@@ -107,3 +109,55 @@ def test_the_fake_loads_its_contract_only_when_built() -> None:
     added = added_modules("import httpx", "from carecloud_async.testing import FakeCareCloud")
     assert "carecloud_async.testing._fake" in added
     assert "carecloud_async._client" not in added  # the client loads with enterprise_client()
+
+
+# ---------------------------------------------------------------- OpenTelemetry (issue 25)
+
+
+def modules_after(code: str) -> dict[str, bool]:
+    """Every module in ``sys.modules`` after ``code`` (fresh interpreter): True if really loaded,
+    False if blocked (``sys.modules[name] = None``)."""
+    script = BLOCK_HTTPX_CLI + textwrap.dedent(code)
+    script += "\nimport json\nprint(json.dumps({n: sys.modules[n] is not None for n in sys.modules}))\n"
+    result = subprocess.run(  # noqa: S603 (our own code, this interpreter)
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: dict[str, bool] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+A_CALL = """
+import asyncio, httpx
+from carecloud_api.api.customers import get_customers
+from carecloud_async import CareCloud
+
+def answer(request):
+    if request.url.path.endswith("/login"):
+        return httpx.Response(200, json={"data": {"bearer_token": "b", "valid_to": "2099-01-01 00:00:00"}})
+    return httpx.Response(200, json={"data": {"customers": [], "total_items": 0}})
+
+async def main():
+    async with CareCloud.enterprise("p.example", user_external_application_id="a", login="l", password="p",
+                                    transport=httpx.MockTransport(answer), TRACING) as cc:
+        await cc.call(get_customers.call, count=1)
+        async for _ in cc.paginate(get_customers):
+            pass
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("setup", "tracing", "imported"),
+    [
+        ("sys.modules['opentelemetry'] = None", "tracing=True", False),  # not installed
+        ("", "tracing=False", False),  # installed, turned off
+        ("", "tracing=True", True),  # the control: installed and on, it is used
+    ],
+)
+def test_a_call_imports_opentelemetry_only_when_installed_and_on(setup: str, tracing: str, imported: bool) -> None:
+    loaded = modules_after(setup + "\n" + A_CALL.replace("TRACING", tracing))
+    assert "carecloud_async._observe" in loaded
+    assert loaded.get("opentelemetry", False) is imported
+    assert loaded.get("carecloud_async._telemetry", False) is imported

@@ -28,6 +28,7 @@ from carecloud_api.models.post_purchase_send_body import PostPurchaseSendBody
 
 from .._client import CareCloud
 from .._errors import ConfigurationError, RequestValidationError
+from .._observe import observed_send, observed_send_pass, observed_submit
 from ..workflows._checks import require_text, require_whole
 from ..workflows.purchases import cancelling_bill
 from ._errors import BillIdConflict, NotCancellable, NotInManual, OutboxStoreError, RecordNotFound
@@ -152,6 +153,7 @@ class Outbox:
         """
         return await self._submit(sendable_body(body), cancels_bill_id=None)
 
+    @observed_submit  # a span, linked from the send's
     async def _submit(self, body: PostPurchaseSendBody, *, cancels_bill_id: str | None) -> OutboxRecord:
         store = await self._ready()
         purchase = NewPurchase.from_body(body, cancels_bill_id=cancels_bill_id)
@@ -303,6 +305,7 @@ class Outbox:
         require_whole(concurrency, "concurrency", minimum=1)
         return await self._send_due(cc, concurrency, lambda: False)
 
+    @observed_send_pass  # the outbox gauges' counts and oldest open purchase
     async def _send_due(self, cc: CareCloud, concurrency: int, stopping: Callable[[], bool]) -> PassSummary:
         store = await self._ready()
         summary = PassSummary()
@@ -327,6 +330,7 @@ class Outbox:
                     task.cancel()
                 await asyncio.gather(*in_flight, return_exceptions=True)
 
+    @observed_send  # a span linked to the submit's
     async def _send_one(self, cc: CareCloud, record: OutboxRecord, summary: PassSummary) -> None:
         token = record.lease_token or ""
         if lost_on_claim(record.attempts, self.schedule):
