@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
+from carecloud_api.parsing import MissingField
 
 from ._errors import RequestValidationError
 
@@ -122,6 +123,10 @@ def _model_from(model: type, value: Mapping[str, Any], path: str, label: str) ->
     """``model.from_dict(value)``, refusing unknown keys and enum values anywhere inside."""
     try:
         instance = model.from_dict(value)  # type: ignore[attr-defined]
+    except MissingField as exc:  # names the field and the path to it from ``model``
+        *parents, name = exc.path
+        where = path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parents)
+        raise RequestValidationError(f"{label}: {where}: missing the required field {name!r}") from None
     except KeyError as exc:
         raise RequestValidationError(f"{label}: {path}: missing the required field {exc.args[0]!r}") from None
     except (TypeError, ValueError, AttributeError) as exc:

@@ -516,3 +516,15 @@ def test_the_closest_name_is_the_json_key_not_the_python_attribute() -> None:
     body: Any = {"additional_address": {"address_type": "home", "address": {"zpi": "110 00"}}}
     with pytest.raises(RequestValidationError, match=r"has no field 'zpi'; did you mean 'zip'\?"):
         plain_inputs.accept_plain_inputs(post_sub_customer_address.call, "POST", {"body": body})
+
+
+def test_a_missing_nested_field_in_a_dict_body_is_named_with_its_path() -> None:
+    # The parse error names the field's path from the body (the typed parse errors meet the tree here).
+    from carecloud_api.models import PostCustomerBody
+
+    from carecloud_async._plain_inputs import _model_from
+
+    body = {"customer": {"personal_information": {}}, "customer_source": {}, "autologin": False}
+    message = r"OP: body\.customer\.personal_information: missing the required field 'language_id'"
+    with pytest.raises(RequestValidationError, match=message):
+        _model_from(PostCustomerBody, body, "body", "OP")
