@@ -1,15 +1,17 @@
 """carecloud-async: the async Python client for the CareCloud REST APIs.
 
     from carecloud_async import CareCloud
-    from carecloud_api.api.customers import get_customers
 
-    async with CareCloud.from_env() as cc:
-        async for customer in cc.paginate(get_customers, email="jane@example.com"):
+    async with CareCloud.enterprise(project_url, user_external_application_id=..., login=..., password=...) as cc:
+        async for customer in cc.customers.list(email="jane@example.com"):   # the resource tree
             print(customer.customer_id)
+        customer = await cc.customers.get(customer_id)
 
 The generated, low-level package is ``carecloud_api`` (models in ``carecloud_api.models``,
 one module per operation in ``carecloud_api.api.<tag>``); this package adds the token lifecycle
-of both APIs, retries, typed errors, pagination and workflow helpers.
+of both APIs, retries, typed errors, pagination, the resource tree (every operation as a typed
+method, ``cc.<resource>.<method>``) and workflow helpers; ``cc.call(module.call, ...)`` runs any
+generated endpoint function.
 
 Names load on first use (PEP 562): ``import carecloud_async`` itself is cheap, and
 ``from carecloud_async import CareCloud`` loads the client and what it needs.

@@ -26,9 +26,9 @@ decisions (freshness from ``max-age``, ``no-store``, ``no-cache`` revalidation, 
 
     cache = HTTPCache()                       # in memory; RedisState.http_cache() shares it
     async with CareCloud.enterprise(..., cache=cache) as cc:
-        stores = await cc.call(get_stores.call)      # from the server
-        stores = await cc.call(get_stores.call)      # from the cache while max-age lasts
-        fresh = await cc.with_options(cache=False).call(get_stores.call)   # from the server
+        stores = await cc.stores.list().collect()               # from the server
+        stores = await cc.stores.list().collect()               # from the cache while max-age lasts
+        fresh = await cc.stores.list(cache=False).collect()     # from the server
 
 This module needs the ``cache`` extra (``pip install 'carecloud-async[cache]'``: hishel).
 """

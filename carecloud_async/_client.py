@@ -2,8 +2,7 @@
 
 It owns one ``httpx.AsyncClient`` (pool, timeouts, retries below auth, the token lifecycle as an
 ``httpx.Auth``) and hands the generated endpoint functions a generated ``Client`` built on it.
-
-    from carecloud_api.api.customers import get_customers
+The resource tree (``cc.customers.get(...)``, generated into ``_resources/``) is composed in.
 
     async with CareCloud.enterprise(
         "demo.crmcarecloud.com",
@@ -12,9 +11,10 @@ It owns one ``httpx.AsyncClient`` (pool, timeouts, retries below auth, the token
         password=os.environ["CARECLOUD_PASSWORD"],
         time_zone="Europe/Prague",
     ) as cc:
-        page = await cc.call(get_customers.call, count=10)   # typed: GetCustomers200Response
-        async for customer in cc.paginate(get_customers, email="jane@example.com"):
+        page = await cc.customers.list(page_size=10).first_page()   # typed: Page[Customer]
+        async for customer in cc.customers.list(email="jane@example.com"):
             print(customer.customer_id)
+        page = await cc.call(get_customers.call, count=10)    # the escape hatch: any generated function
 """
 
 from __future__ import annotations

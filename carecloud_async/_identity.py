@@ -124,7 +124,7 @@ def bypass_cache() -> Iterator[None]:
     """Inside this block, requests of this task skip the HTTP cache and in-flight dedupe.
 
     with bypass_cache():
-        balance = await cc.call(get_customer_points.call, customer_id)   # always from the server
+        points = await cc.customers.points.list(customer_id).collect()   # always from the server
     """
     token = _bypass.set(True)
     try:

@@ -19,10 +19,17 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from carecloud_api.api.customers import get_customer, get_customers
 from carecloud_api.types import Unset
 
-from carecloud_async import APIError, CareCloud, NetworkError, NotFound, RequestTimeout, configure_logging
+from carecloud_async import (
+    APIError,
+    CareCloud,
+    EnterpriseCareCloud,
+    NetworkError,
+    NotFound,
+    RequestTimeout,
+    configure_logging,
+)
 from carecloud_async.integrations import ClientFactory
 from carecloud_async.integrations.aiohttp import carecloud_context, get_carecloud
 
@@ -38,14 +45,14 @@ async def list_customers(request: web.Request) -> web.Response:
     if not 1 <= limit <= MAX_LIMIT:
         raise web.HTTPBadRequest(text=f"limit must be between 1 and {MAX_LIMIT}")
     filters: dict[str, Any] = {"email": request.query["email"]} if request.query.get("email") else {}
-    cc = get_carecloud(request)
-    customers = await cc.paginate(get_customers, max_items=limit, **filters).collect()
+    cc = get_carecloud(request, EnterpriseCareCloud)  # typed with the Enterprise API's tree
+    customers = await cc.customers.list(max_items=limit, **filters).collect()
     return web.json_response({"customers": [customer.to_dict() for customer in customers]})
 
 
 async def read_customer(request: web.Request) -> web.Response:
-    cc = get_carecloud(request)
-    result = await cc.call(get_customer.call, request.match_info["customer_id"])
+    cc = get_carecloud(request, EnterpriseCareCloud)
+    result = await cc.customers.get(request.match_info["customer_id"])
     if isinstance(result.data, Unset):
         raise web.HTTPBadGateway(text="CareCloud answered without the customer")
     return web.json_response(result.data.to_dict())

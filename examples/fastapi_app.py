@@ -17,14 +17,13 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from carecloud_api.api.customers import get_customer, get_customers
 from carecloud_api.types import Unset
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from carecloud_async import APIError, CareCloud, NetworkError, NotFound, RequestTimeout
 from carecloud_async.integrations import ClientFactory
-from carecloud_async.integrations.fastapi import CareCloudDep, carecloud_lifespan
+from carecloud_async.integrations.fastapi import EnterpriseCareCloudDep, carecloud_lifespan
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +34,17 @@ def create_app(factory: ClientFactory = CareCloud.from_env) -> FastAPI:
 
     @app.get("/customers")
     async def list_customers(
-        cc: CareCloudDep,
+        cc: EnterpriseCareCloudDep,  # typed with the Enterprise API's resource tree
         email: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 20,
     ) -> dict[str, Any]:
         filters: dict[str, Any] = {"email": email} if email else {}
-        customers = await cc.paginate(get_customers, max_items=limit, **filters).collect()
+        customers = await cc.customers.list(max_items=limit, **filters).collect()
         return {"customers": [customer.to_dict() for customer in customers]}
 
     @app.get("/customers/{customer_id}")
-    async def read_customer(customer_id: str, cc: CareCloudDep) -> dict[str, Any]:
-        result = await cc.call(get_customer.call, customer_id)
+    async def read_customer(customer_id: str, cc: EnterpriseCareCloudDep) -> dict[str, Any]:
+        result = await cc.customers.get(customer_id)
         if isinstance(result.data, Unset):
             raise HTTPException(502, "CareCloud answered without the customer")
         return result.data.to_dict()

@@ -15,7 +15,6 @@ import asyncio
 import json
 
 import httpx
-from carecloud_api.api.customers import get_customer, get_customers
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
@@ -106,11 +105,11 @@ async def main() -> None:
         retry=RetryPolicy(backoff_base=0.0, backoff_cap=0.0),
     ) as cc:
         print("a paginated walk (one span; the 503 is a retry event, each attempt a client span):")
-        customers = await cc.paginate(get_customers, page_size=2).collect()
+        customers = await cc.customers.list(page_size=2).collect()
         print(f"  -> {len(customers)} customers")
         print("an error (error.type and CareCloud's error code on the span):")
         try:
-            await cc.call(get_customer.call, "c404")
+            await cc.customers.get("c404")
         except NotFound as exc:
             print(f"  -> {type(exc).__name__} [{exc.error_code}]")
     print("metrics:")

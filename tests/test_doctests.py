@@ -25,6 +25,7 @@ MODULES = [
     "carecloud_async._ratelimit",
     "carecloud_async._raw_responses",
     "carecloud_async._redis",
+    "carecloud_async.integrations",
     "scripts.resources",
     "carecloud_async._type_hints",
 ]

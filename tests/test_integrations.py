@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,8 +27,16 @@ from aiohttp.test_utils import TestServer
 from carecloud_api.api.customers import get_customers
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message
+from test_resources import run_mypy
 
-from carecloud_async import AuthenticationError, CareCloud, RetryPolicy
+from carecloud_async import (
+    AuthenticationError,
+    CareCloud,
+    CustomerCareCloud,
+    Device,
+    EnterpriseCareCloud,
+    RetryPolicy,
+)
 from carecloud_async.integrations import ClientUnavailable, open_client
 from carecloud_async.integrations import aiohttp as cc_aiohttp
 from carecloud_async.integrations import fastapi as cc_fastapi
@@ -431,3 +440,95 @@ def test_the_aiohttp_example_logs_no_customer_e_mail() -> None:
     for email in ("jane@example.com", "jane%40example.com", "fail@example.com", "fail%40example.com"):
         assert email not in result.stderr, result.stderr
         assert email not in result.stdout, result.stdout
+
+
+# ---------------------------------------------------------------- typed per API (the resource tree)
+
+
+def customer_api_client() -> CareCloud:
+    return CareCloud.customer(
+        "demo.example.com", external_application_id="app-2", device=Device("d1", "Linux", "Kiosk", "kiosk")
+    )
+
+
+async def test_the_per_api_accessors_hand_out_the_client_and_refuse_the_other_apis(
+    carecloud: respx.MockRouter,
+) -> None:
+    factory = Factory()
+    app = fastapi_app.create_app(factory)
+    async with serve_fastapi(app):
+        assert cc_fastapi.carecloud_of(app, EnterpriseCareCloud) is factory.only
+        with pytest.raises(ClientUnavailable, match=r"other API \(EnterpriseCareCloud, not CustomerCareCloud\)"):
+            cc_fastapi.carecloud_of(app, CustomerCareCloud)
+    web_app = aiohttp_app.create_app(factory)
+    async with serve_aiohttp(web_app):
+        assert cc_aiohttp.get_carecloud(web_app, EnterpriseCareCloud) is factory.made[1]
+        with pytest.raises(ClientUnavailable, match=r"CareCloud\.enterprise\(\.\.\.\) or CareCloud\.customer"):
+            cc_aiohttp.get_carecloud(web_app, CustomerCareCloud)
+
+
+async def test_the_example_apps_refuse_a_customer_api_client_before_calling_carecloud(
+    carecloud: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The examples list customers, an Enterprise API operation: their routes ask for that API's tree.
+    async with serve_fastapi(fastapi_app.create_app(customer_api_client)) as client:
+        with pytest.raises(ClientUnavailable, match=r"CustomerCareCloud, not EnterpriseCareCloud"):
+            await client.get("/customers/c1")
+    with caplog.at_level(logging.ERROR, logger="aiohttp"):
+        async with serve_aiohttp(aiohttp_app.create_app(customer_api_client)) as web_client:
+            assert (await web_client.get("/customers/c1")).status == 500
+    errors = [record.exc_info[1] for record in caplog.records if record.exc_info]
+    assert any(isinstance(exc, ClientUnavailable) and "not EnterpriseCareCloud" in str(exc) for exc in errors)
+    assert not carecloud["customer"].called
+
+
+TYPED_ROUTES = """\
+from typing import Any
+
+from aiohttp import web
+from fastapi import FastAPI
+
+from carecloud_async import CustomerCareCloud, EnterpriseCareCloud
+from carecloud_async.integrations import aiohttp as cc_aiohttp
+from carecloud_async.integrations import fastapi as cc_fastapi
+
+app = FastAPI()
+
+
+@app.get("/customers/{customer_id}")
+async def read(customer_id: str, cc: cc_fastapi.EnterpriseCareCloudDep) -> dict[str, Any]:
+    reveal_type(cc)
+    reveal_type(await cc.customers.get(customer_id))
+    return {}
+
+
+@app.get("/me")
+async def me(cc: cc_fastapi.CustomerCareCloudDep) -> None:
+    reveal_type(cc)
+    reveal_type(cc_fastapi.carecloud_of(app))
+    reveal_type(cc_fastapi.carecloud_of(app, EnterpriseCareCloud))
+
+
+async def handler(request: web.Request) -> None:
+    reveal_type(cc_aiohttp.get_carecloud(request, EnterpriseCareCloud).customers)
+    reveal_type(cc_aiohttp.get_carecloud(request, CustomerCareCloud))
+    print(cc_aiohttp.get_carecloud(request).customers)
+"""
+
+
+def test_the_integrations_type_the_resource_tree_per_api(tmp_path: Path) -> None:
+    result = run_mypy(tmp_path, TYPED_ROUTES)
+    revealed = [line.split("Revealed type is ", 1)[1] for line in result.stdout.splitlines() if "Revealed" in line]
+    assert revealed == [
+        '"carecloud_async._client.EnterpriseCareCloud"',
+        '"carecloud_api.models.get_customer_200_response.GetCustomer200Response"',
+        '"carecloud_async._client.CustomerCareCloud"',
+        '"carecloud_async._client.CareCloud"',
+        '"carecloud_async._client.EnterpriseCareCloud"',
+        '"carecloud_async._resources.customers.EnterpriseCustomersResource"',
+        '"carecloud_async._client.CustomerCareCloud"',
+    ], result.stdout
+    errors = [line.split("  [")[0] for line in result.stdout.splitlines() if "error:" in line]
+    # The untyped accessor is any CareCloud: the tree needs the API named.
+    assert len(errors) == 1, result.stdout
+    assert errors[0].startswith('user.py:30: error: "CareCloud" has no attribute "customers"'), result.stdout

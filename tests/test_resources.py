@@ -351,9 +351,10 @@ async def main() -> None:
 """
 
 
-def test_types_are_inferred_per_api_without_annotations(tmp_path: Path) -> None:
-    (tmp_path / "user.py").write_text(TYPED_USER, encoding="utf-8")
-    result = subprocess.run(  # noqa: S603 (our own interpreter and code)
+def run_mypy(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    """``mypy --strict`` on ``source`` as a user's ``user.py``, outside the tree (the installed package)."""
+    (tmp_path / "user.py").write_text(source, encoding="utf-8")
+    return subprocess.run(  # noqa: S603 (our own interpreter and code)
         [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), "user.py"],
         capture_output=True,
         text=True,
@@ -361,6 +362,10 @@ def test_types_are_inferred_per_api_without_annotations(tmp_path: Path) -> None:
         cwd=tmp_path,
         env={**os.environ, "MYPYPATH": ""},
     )
+
+
+def test_types_are_inferred_per_api_without_annotations(tmp_path: Path) -> None:
+    result = run_mypy(tmp_path, TYPED_USER)
     revealed = [line.split("Revealed type is ", 1)[1] for line in result.stdout.splitlines() if "Revealed" in line]
     assert revealed == [
         '"carecloud_async._client.EnterpriseCareCloud"',

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from carecloud_async import CareCloud, CareCloudError
 
-__all__ = ["ClientFactory", "ClientUnavailable", "check_factory", "open_client"]
+__all__ = ["ClientFactory", "ClientUnavailable", "check_api", "check_factory", "open_client"]
+
+_API = TypeVar("_API", bound=CareCloud)
 
 #: Makes the application's client at startup: ``CareCloud.from_env`` (the default), a function
 #: returning ``CareCloud.enterprise(...)``, or an async function (to read secrets first, say).
@@ -72,4 +75,27 @@ async def open_client(factory: ClientFactory, *, authenticate: bool = False) -> 
         except BaseException:
             await client.aclose()
             raise
+    return client
+
+
+def check_api(client: CareCloud, api: type[_API]) -> _API:
+    """The application's client as ``api`` (``EnterpriseCareCloud`` or ``CustomerCareCloud``).
+
+    Typed with that API's resource tree; a client of the other API is refused with
+    :class:`ClientUnavailable`, which says how to make the right one.
+
+    >>> from carecloud_async import CustomerCareCloud, EnterpriseCareCloud
+    >>> cc = CareCloud.enterprise("shop.example", user_external_application_id="a", login="l", password="p")
+    >>> check_api(cc, EnterpriseCareCloud) is cc
+    True
+    >>> check_api(cc, CustomerCareCloud)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    carecloud_async.integrations.ClientUnavailable: ... (EnterpriseCareCloud, not CustomerCareCloud): ...
+    """
+    if not isinstance(client, api):
+        raise ClientUnavailable(
+            f"the application's CareCloud client is of the other API ({type(client).__name__}, not {api.__name__}): "
+            "make it with the factory of that API (CareCloud.enterprise(...) or CareCloud.customer(...); "
+            "CareCloud.from_env chooses by the CARECLOUD_* variables set)"
+        )
     return client

@@ -1,12 +1,12 @@
 """aiohttp.web: one ``CareCloud`` per application, from a ``cleanup_ctx``, under a typed ``AppKey``.
 
     from aiohttp import web
-    from carecloud_api.api.customers import get_customer
+    from carecloud_async import EnterpriseCareCloud
     from carecloud_async.integrations.aiohttp import carecloud_context, get_carecloud
 
     async def customer(request: web.Request) -> web.Response:
-        cc = get_carecloud(request)
-        result = await cc.call(get_customer.call, request.match_info["customer_id"])
+        cc = get_carecloud(request, EnterpriseCareCloud)  # typed: cc.customers type-checks
+        result = await cc.customers.get(request.match_info["customer_id"])
         return web.json_response(result.to_dict())
 
     app = web.Application()
@@ -22,13 +22,16 @@ never imports it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import TypeVar, overload
 
 from aiohttp import web
 
 from carecloud_async import CareCloud
-from carecloud_async.integrations import ClientFactory, ClientUnavailable, check_factory, open_client
+from carecloud_async.integrations import ClientFactory, ClientUnavailable, check_api, check_factory, open_client
 
 __all__ = ["CARECLOUD", "carecloud_context", "get_carecloud"]
+
+_API = TypeVar("_API", bound=CareCloud)
 
 #: The application key the client is stored under: ``app[CARECLOUD]`` is a ``CareCloud``.
 CARECLOUD = web.AppKey("carecloud", CareCloud)
@@ -57,14 +60,22 @@ def carecloud_context(
     return carecloud_cleanup_ctx
 
 
-def get_carecloud(source: web.Request | web.Application) -> CareCloud:
+@overload
+def get_carecloud(source: web.Request | web.Application) -> CareCloud: ...
+@overload
+def get_carecloud(source: web.Request | web.Application, api: type[_API]) -> _API: ...
+def get_carecloud(source: web.Request | web.Application, api: type[CareCloud] = CareCloud) -> CareCloud:
     """The application's ``CareCloud``, from a request (sub-applications included) or the app.
 
-        cc = get_carecloud(request)
+    With ``api`` (``EnterpriseCareCloud`` or ``CustomerCareCloud``) the client is typed with that
+    API's resource tree, and a client of the other API is refused:
+
+        cc = get_carecloud(request, EnterpriseCareCloud)
+        customer = await cc.customers.get(customer_id)
 
     Raises :class:`~carecloud_async.integrations.ClientUnavailable` before startup (no
-    :func:`carecloud_context` in ``app.cleanup_ctx``, or the application has not started) and
-    after cleanup.
+    :func:`carecloud_context` in ``app.cleanup_ctx``, or the application has not started), after
+    cleanup and for the other API.
     """
     client = source.config_dict.get(CARECLOUD) if isinstance(source, web.Request) else source.get(CARECLOUD)
     if client is None:
@@ -75,4 +86,4 @@ def get_carecloud(source: web.Request | web.Application) -> CareCloud:
         )
     if client.closed:
         raise ClientUnavailable("the application's CareCloud client was closed at cleanup")
-    return client
+    return check_api(client, api)

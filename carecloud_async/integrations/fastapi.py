@@ -1,14 +1,18 @@
 """FastAPI (and Starlette): one ``CareCloud`` per application, from its lifespan, as a dependency.
 
     from fastapi import FastAPI
-    from carecloud_api.api.customers import get_customer
-    from carecloud_async.integrations.fastapi import CareCloudDep, carecloud_lifespan
+    from carecloud_async.integrations.fastapi import EnterpriseCareCloudDep, carecloud_lifespan
 
     app = FastAPI(lifespan=carecloud_lifespan(CareCloud.from_env))
 
     @app.get("/customers/{customer_id}")
-    async def customer(customer_id: str, cc: CareCloudDep) -> dict[str, Any]:
-        return (await cc.call(get_customer.call, customer_id)).to_dict()
+    async def customer(customer_id: str, cc: EnterpriseCareCloudDep) -> dict[str, Any]:
+        return (await cc.customers.get(customer_id)).to_dict()
+
+``EnterpriseCareCloudDep`` (``CustomerCareCloudDep`` for the Customer API) hands a route the client
+typed with its API's resource tree, so ``cc.customers.get`` type-checks; it refuses a client of the
+other API with :class:`~carecloud_async.integrations.ClientUnavailable`. ``CareCloudDep`` is any
+``CareCloud`` (``cc.call(...)``, or code that serves either API).
 
 The lifespan creates the client at startup (on the server's event loop), keeps it on
 ``app.state.carecloud`` and closes it at shutdown. With a lifespan of your own, enter ours inside it:
@@ -26,16 +30,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar, overload
 
 from fastapi import Depends
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
-from carecloud_async import CareCloud
-from carecloud_async.integrations import ClientFactory, ClientUnavailable, check_factory, open_client
+from carecloud_async import CareCloud, CustomerCareCloud, EnterpriseCareCloud
+from carecloud_async.integrations import ClientFactory, ClientUnavailable, check_api, check_factory, open_client
 
-__all__ = ["STATE_ATTRIBUTE", "CareCloudDep", "carecloud_lifespan", "carecloud_of", "get_carecloud"]
+__all__ = [
+    "STATE_ATTRIBUTE",
+    "CareCloudDep",
+    "CustomerCareCloudDep",
+    "EnterpriseCareCloudDep",
+    "carecloud_lifespan",
+    "carecloud_of",
+    "get_carecloud",
+    "get_customer_carecloud",
+    "get_enterprise_carecloud",
+]
+
+_API = TypeVar("_API", bound=CareCloud)
 
 #: Where the lifespan keeps the client: ``app.state.carecloud``.
 STATE_ATTRIBUTE = "carecloud"
@@ -65,13 +81,20 @@ def carecloud_lifespan(
     return lifespan
 
 
-def carecloud_of(app: Starlette) -> CareCloud:
+@overload
+def carecloud_of(app: Starlette) -> CareCloud: ...
+@overload
+def carecloud_of(app: Starlette, api: type[_API]) -> _API: ...
+def carecloud_of(app: Starlette, api: type[CareCloud] = CareCloud) -> CareCloud:
     """The application's ``CareCloud``, outside a request (a background job, a test).
 
-    Raises :class:`~carecloud_async.integrations.ClientUnavailable` before startup (no
-    :func:`carecloud_lifespan`, or the lifespan has not run) and after shutdown.
+    With ``api`` (``EnterpriseCareCloud`` or ``CustomerCareCloud``) the client is typed with that
+    API's resource tree, and a client of the other API is refused. Raises
+    :class:`~carecloud_async.integrations.ClientUnavailable` before startup (no
+    :func:`carecloud_lifespan`, or the lifespan has not run), after shutdown and for the other API.
 
-        cc = carecloud_of(app)
+        cc = carecloud_of(app, EnterpriseCareCloud)
+        customer = await cc.customers.get(customer_id)
     """
     client = getattr(app.state, STATE_ATTRIBUTE, None)
     if client is None:
@@ -84,7 +107,7 @@ def carecloud_of(app: Starlette) -> CareCloud:
         raise ClientUnavailable(f"app.state.{STATE_ATTRIBUTE} is a {type(client).__name__}, not a CareCloud client")
     if client.closed:
         raise ClientUnavailable("the application's CareCloud client was closed at shutdown")
-    return client
+    return check_api(client, api)
 
 
 async def get_carecloud(connection: HTTPConnection) -> CareCloud:
@@ -99,5 +122,36 @@ async def get_carecloud(connection: HTTPConnection) -> CareCloud:
     return carecloud_of(connection.app)
 
 
-#: ``cc: CareCloudDep`` in a route's parameters is ``cc: CareCloud = Depends(get_carecloud)``.
+async def get_enterprise_carecloud(connection: HTTPConnection) -> EnterpriseCareCloud:
+    """FastAPI dependency: the application's client, typed with the Enterprise API's resource tree.
+
+        @app.get("/customers/{customer_id}")
+        async def customer(customer_id: str, cc: EnterpriseCareCloudDep) -> dict[str, Any]:
+            return (await cc.customers.get(customer_id)).to_dict()
+
+    Raises :class:`~carecloud_async.integrations.ClientUnavailable` like :func:`carecloud_of`, and
+    when the application's client is a Customer API one.
+    """
+    return carecloud_of(connection.app, EnterpriseCareCloud)
+
+
+async def get_customer_carecloud(connection: HTTPConnection) -> CustomerCareCloud:
+    """FastAPI dependency: the application's client, typed with the Customer API's resource tree.
+
+        @app.get("/me")
+        async def me(cc: CustomerCareCloudDep) -> dict[str, Any]:
+            return (await cc.customers.get(cc.customer_id or "")).to_dict()
+
+    Raises :class:`~carecloud_async.integrations.ClientUnavailable` like :func:`carecloud_of`, and
+    when the application's client is an Enterprise API one.
+    """
+    return carecloud_of(connection.app, CustomerCareCloud)
+
+
+#: ``cc: CareCloudDep`` in a route's parameters is ``cc: CareCloud = Depends(get_carecloud)``:
+#: either API's client (``cc.call(...)``); for the resource tree use the per-API ones below.
 CareCloudDep = Annotated[CareCloud, Depends(get_carecloud)]
+#: ``cc: EnterpriseCareCloudDep``: an ``EnterpriseCareCloud`` (``cc.customers.get(...)`` type-checks).
+EnterpriseCareCloudDep = Annotated[EnterpriseCareCloud, Depends(get_enterprise_carecloud)]
+#: ``cc: CustomerCareCloudDep``: a ``CustomerCareCloud`` (the Customer API's resource tree).
+CustomerCareCloudDep = Annotated[CustomerCareCloud, Depends(get_customer_carecloud)]
