@@ -36,11 +36,12 @@ from scripts.purchase_server import sample_purchase
 exporter = InMemorySpanExporter()
 provider = TracerProvider()
 provider.add_span_processor(SimpleSpanProcessor(exporter))
-trace.set_tracer_provider(provider)
+if sys.argv[1] != "submit-untraced":  # that one: the SDK installed, no provider configured
+    trace.set_tracer_provider(provider)
 
 async def main(mode, db, bills):
     async with Outbox(db) as outbox:
-        if mode == "submit":
+        if mode.startswith("submit"):
             for n, bill in enumerate(bills):
                 await outbox.submit(sample_purchase(bill, cashdesk_number=1 + n))
         else:
@@ -65,8 +66,9 @@ for span in exporter.get_finished_spans():
 
 
 def run_traced(mode: str, db: str, *bills: str, env: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
-    """Run a ``submit`` (of ``bills``) or ``send`` (one pass, CareCloud from ``env``) process on
-    ``db`` (a path or a PostgreSQL URL); its outbox spans of that kind by bill_id."""
+    """Run a ``submit`` (of ``bills``), ``submit-untraced`` (no tracer provider) or ``send`` (one
+    pass, CareCloud from ``env``) process on ``db`` (a path or a PostgreSQL URL); its outbox spans
+    of that kind by bill_id."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("CARECLOUD_", "OTEL_"))}
     environment.update(env or {})
     done = subprocess.run(  # noqa: S603 (our own interpreter and code)

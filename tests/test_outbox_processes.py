@@ -516,19 +516,22 @@ async def test_a_send_span_links_to_the_submit_span_of_another_process(
     bills = ["T-1", "T-2", "T-3"]
     submits = await asyncio.to_thread(run_traced, "submit", db, *bills)
     assert sorted(submits) == bills
+    # A process with no tracer provider configured makes no span and stores no trace context.
+    assert await asyncio.to_thread(run_traced, "submit-untraced", db, "U-1") == {}
     stored = await stored_traceparents(db)
-    assert stored == {bill: traceparent_of(submits[bill]) for bill in bills}
+    assert stored == {**{bill: traceparent_of(submits[bill]) for bill in bills}, "U-1": None}
     # A malformed value (a damaged row) costs the link, never the send.
     await set_traceparent(db, "T-3", "00-not-a-trace-context")
     async with serving(latency=0.0) as server:
         sends = await asyncio.to_thread(run_traced, "send", db, env=carecloud_env(server, "traced"))
-        assert sorted(server.purchases) == bills
-    assert sorted(sends) == bills
+        assert sorted(server.purchases) == [*bills, "U-1"]
+    assert sorted(sends) == [*bills, "U-1"]
+    assert sends["U-1"]["links"] == []
     for bill in ("T-1", "T-2"):
         assert sends[bill]["links"] == linked_to(submits[bill])
         assert sends[bill]["context"][0] != submits[bill]["context"][0]  # its own trace: a link, not a parent
     assert sends["T-3"]["links"] == []
-    assert {bill: span["outcome"] for bill, span in sends.items()} == dict.fromkeys(bills, "sent")
+    assert {bill: span["outcome"] for bill, span in sends.items()} == dict.fromkeys([*bills, "U-1"], "sent")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
