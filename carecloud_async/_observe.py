@@ -22,7 +22,6 @@ import contextlib
 import copy
 import functools
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -470,14 +469,11 @@ def note_dedupe_join() -> None:
 
 # ------------------------------------------------------------------ the outbox
 
-# Span contexts of this process's submits, for the send's link: (store, bill_id) -> context.
-_submits: OrderedDict[tuple[str, str], Any] = OrderedDict()
-_MAX_SUBMITS = 10_000
-
 
 def observed_submit(method: F) -> F:
-    """Decorates ``Outbox._submit``: a span per submit (when OpenTelemetry is configured), kept for
-    the link of the send, and the outbox's pending count."""
+    """Decorates ``Outbox._submit``: a span per submit (when OpenTelemetry is configured), whose
+    W3C ``traceparent`` is stored with the purchase for the link of the send (from any process),
+    and the outbox's pending count. Without a configured provider nothing is stored."""
 
     @functools.wraps(method)
     async def submit(outbox: Any, body: Any, **kwargs: Any) -> Any:
@@ -489,17 +485,16 @@ def observed_submit(method: F) -> F:
         span, token = otel.start(
             "carecloud.outbox submit", {"carecloud.outbox.store": location, "carecloud.outbox.bill_id": bill_id}
         )
+        from ._telemetry import traceparent  # loaded already: otel is live
+
         error: BaseException | None = None
         try:
-            record = await method(outbox, body, **kwargs)
+            record = await method(outbox, body, traceparent=traceparent(span), **kwargs)
         except BaseException as exc:
             error = exc
             raise
         finally:
             otel.finish(span, token, status_code=None, error=error)
-        _submits[(location, bill_id)] = span.get_span_context()
-        while len(_submits) > _MAX_SUBMITS:
-            _submits.popitem(last=False)
         snapshot = otel.outboxes.get(outbox)
         if snapshot is not None and record.attempts == 0 and record.state.value == "pending":
             snapshot.counts["pending"] = snapshot.counts.get("pending", 0) + 1
@@ -511,8 +506,10 @@ def observed_submit(method: F) -> F:
 
 
 def observed_send(method: F) -> F:
-    """Decorates ``Outbox._send_one``: a span per send, linked to the bill's submit span (when this
-    process submitted it), with the outcome (``sent``, ``retry`` or ``manual``)."""
+    """Decorates ``Outbox._send_one``: a span per send, linked to the bill's submit span (from the
+    ``traceparent`` stored with the purchase, whichever process submitted it; no link when the
+    submit was not traced or the stored value is malformed), with the outcome (``sent``, ``retry``
+    or ``manual``)."""
 
     @functools.wraps(method)
     async def send(outbox: Any, cc: Any, record: Any, summary: Any) -> Any:
@@ -520,8 +517,10 @@ def observed_send(method: F) -> F:
         otel = None if observer is None or observer.otel is None else _live_otel()
         if otel is None:
             return await method(outbox, cc, record, summary)
+        from ._telemetry import remote_context  # loaded already: otel is live
+
         location = outbox.store.location
-        submitted = _submits.get((location, record.bill_id))
+        submitted = remote_context(record.traceparent)
         span, token = otel.start(
             "carecloud.outbox send",
             {

@@ -13,7 +13,8 @@ Spans (tracer ``carecloud_async``), named as in the "Tracing and metrics" guide:
 - one per login (user login, device token, customer login), named by its operation id, with its
   own attempts below it;
 - an outbox submit (``carecloud.outbox submit``) and each send (``carecloud.outbox send``), the
-  send linked to the submit of the same bill when this process submitted it.
+  send linked to the submit of the same bill: the submit's W3C ``traceparent`` is stored with the
+  purchase, so the link holds whichever process sends it, after a restart too.
 
 Attributes: ``http.request.method``, ``url.template`` (the spec path, never the filled one: the
 Customer API's token id is in it), ``server.address``, ``server.port``, ``http.response.status_code``,
@@ -26,17 +27,18 @@ the operation or login. No argument value, query string, token or password is ev
 from __future__ import annotations
 
 import os
+import re
 import weakref
 from collections.abc import Callable, Iterable
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
-from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from ._version import __version__
 
-__all__ = ["INSTRUMENTATION_NAME", "METRIC_NAMES", "OTel", "OutboxSnapshot", "otel"]
+__all__ = ["INSTRUMENTATION_NAME", "METRIC_NAMES", "OTel", "OutboxSnapshot", "otel", "remote_context", "traceparent"]
 
 INSTRUMENTATION_NAME = "carecloud_async"
 
@@ -54,6 +56,32 @@ METRIC_NAMES = (
 )
 
 Attributes = dict[str, str | int | float | bool]
+
+# W3C Trace Context, version 00: exactly this and nothing more (no tracestate, no baggage).
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+
+
+def traceparent(span: Span) -> str | None:
+    """The W3C ``traceparent`` of ``span`` (``00-<trace id>-<span id>-<flags>``); None for a
+    span that is not recorded anywhere (an invalid context)."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags) & 0xFF:02x}"
+
+
+def remote_context(value: object) -> SpanContext | None:
+    """The span context a stored ``traceparent`` names (remote: another process may have made it),
+    or None when ``value`` is None or not a valid version-00 traceparent: a bad value loses the
+    link, never the send."""
+    if not isinstance(value, str) or len(value) != 55:
+        return None
+    found = _TRACEPARENT.fullmatch(value)
+    if found is None:
+        return None
+    trace_id, span_id, flags = (int(part, 16) for part in found.groups())
+    context = SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags))
+    return context if context.is_valid else None
 
 
 class OutboxSnapshot:

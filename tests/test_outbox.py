@@ -22,6 +22,7 @@ import httpx
 import pytest
 from carecloud_api.models import FinalBill, PostPurchaseSend200Response, PostPurchaseSendBody
 from outbox_submitter import submit_until_killed
+from outbox_traced import columns_sqlite, make_sqlite_schema_1
 
 from carecloud_async import (
     CareCloud,
@@ -245,10 +246,10 @@ async def test_submit_stores_once_per_bill_id_and_refuses_bad_input(tmp_path: Pa
             await outbox.submit(sample_purchase(" "))
         assert [r.bill_id for r in await outbox.records()] == ["B-1"]
         assert (await outbox.counts())[State.PENDING] == 1
-    # WAL, schema version 1, and the body is the send-purchase body as JSON.
+    # WAL, schema version 2, and the body is the send-purchase body as JSON.
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
         (body,) = db.execute("SELECT body FROM carecloud_outbox_purchases").fetchone()
     assert json.loads(body) == sample_purchase("B-1").to_dict()
 
@@ -737,6 +738,23 @@ async def test_corrupt_or_foreign_or_newer_files_are_refused_by_name(tmp_path: P
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(OutboxStoreError, match=r"schema version 99.*upgrade carecloud-async"):
         await Outbox(newer).open()
+
+
+async def test_a_schema_1_file_is_migrated_when_opened_and_keeps_its_purchases(tmp_path: Path) -> None:
+    # Written by the previous release: no traceparent column, user_version 1, one purchase pending.
+    path = tmp_path / "old.sqlite3"
+    make_sqlite_schema_1(path, "OLD-1")
+    async with Outbox(path) as outbox:
+        (old,) = await outbox.records()
+        assert (old.bill_id, old.state, old.cashdesk_number, old.traceparent) == ("OLD-1", State.PENDING, 9, None)
+        assert old.send_body().to_dict() == sample_purchase("OLD-1", cashdesk_number=9).to_dict()
+        await outbox.submit(sample_purchase("NEW-1"))
+    assert "traceparent" in columns_sqlite(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    async with Outbox(path) as outbox:  # opened again: nothing left to migrate
+        assert [record.bill_id for record in await outbox.records()] == ["OLD-1", "NEW-1"]
+        assert (await outbox.store.claim(now=1e12, lease_until=1e12 + 60, token="t", limit=5))[0].bill_id == "OLD-1"
 
 
 async def test_corrupted_pages_are_an_error_naming_the_file_not_an_empty_outbox(tmp_path: Path) -> None:

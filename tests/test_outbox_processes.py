@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -23,6 +24,14 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from outbox_submitter import PlanRunner, change_then_killed, submit_until_killed
+from outbox_traced import (
+    columns_postgres,
+    columns_sqlite,
+    make_postgres_schema_1,
+    make_sqlite_schema_1,
+    run_traced,
+    traceparent_of,
+)
 
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, Schedule, SendError, State
@@ -455,6 +464,109 @@ def test_carecloud_outbox_on_postgres_by_dsn(postgres: Any) -> None:
         "BAD-2": State.DISCARDED,
         "OK-1": State.SENT,
     }
+
+
+# ---------------------------------------------------------------- trace context across processes
+
+
+def carecloud_env(server: PurchaseServer, login: str) -> dict[str, str]:
+    return {
+        "CARECLOUD_PROJECT_URL": server.root_url,
+        "CARECLOUD_USER_EXTERNAL_APPLICATION_ID": "app",
+        "CARECLOUD_LOGIN": login,
+        "CARECLOUD_PASSWORD": "pw",
+        "CARECLOUD_MAX_ATTEMPTS": "1",
+    }
+
+
+async def stored_traceparents(db: str) -> dict[str, str | None]:
+    async with Outbox(db) as outbox:  # a fresh store object: what any other process reads
+        return {record.bill_id: record.traceparent for record in await outbox.records()}
+
+
+async def set_traceparent(db: str, bill_id: str, value: str) -> None:
+    """Overwrite the stored traceparent (a damaged or hand-edited row)."""
+    sql = "UPDATE carecloud_outbox_purchases SET traceparent = {} WHERE bill_id = {}"
+    if db.startswith("postgresql://"):
+        import asyncpg
+
+        connection = await asyncpg.connect(db)
+        try:
+            assert await connection.execute(sql.format("$1", "$2"), value, bill_id) == "UPDATE 1"
+        finally:
+            await connection.close()
+    else:
+        with sqlite3.connect(db) as connection:
+            assert connection.execute(sql.format("?", "?"), (value, bill_id)).rowcount == 1
+
+
+def linked_to(submit: dict[str, Any]) -> list[list[Any]]:
+    """What a send span's links must be: the submit's context, remote (another process made it)."""
+    trace_id, span_id, flags, _ = submit["context"]
+    return [[trace_id, span_id, flags, True]]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_send_span_links_to_the_submit_span_of_another_process(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # One process submits (tracer provider + in-memory exporter) and exits; another one, started
+    # later, sends: its send spans link to the submit spans it never saw, from the stored traceparent.
+    db = new_database(request.getfixturevalue("postgres")) if backend == "postgres" else str(tmp_path / "o.sqlite3")
+    bills = ["T-1", "T-2", "T-3"]
+    submits = await asyncio.to_thread(run_traced, "submit", db, *bills)
+    assert sorted(submits) == bills
+    # A process with no tracer provider configured makes no span and stores no trace context.
+    assert await asyncio.to_thread(run_traced, "submit-untraced", db, "U-1") == {}
+    stored = await stored_traceparents(db)
+    assert stored == {**{bill: traceparent_of(submits[bill]) for bill in bills}, "U-1": None}
+    # A malformed value (a damaged row) costs the link, never the send.
+    await set_traceparent(db, "T-3", "00-not-a-trace-context")
+    async with serving(latency=0.0) as server:
+        sends = await asyncio.to_thread(run_traced, "send", db, env=carecloud_env(server, "traced"))
+        assert sorted(server.purchases) == [*bills, "U-1"]
+    assert sorted(sends) == [*bills, "U-1"]
+    assert sends["U-1"]["links"] == []
+    for bill in ("T-1", "T-2"):
+        assert sends[bill]["links"] == linked_to(submits[bill])
+        assert sends[bill]["context"][0] != submits[bill]["context"][0]  # its own trace: a link, not a parent
+    assert sends["T-3"]["links"] == []
+    assert {bill: span["outcome"] for bill, span in sends.items()} == dict.fromkeys([*bills, "U-1"], "sent")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_schema_1_database_migrates_and_its_old_purchases_send_without_a_link(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # A database written by the previous release (schema 1: no traceparent column) holding a
+    # pending purchase; a traced process opens it (migrating it to 2) and submits one more.
+    if backend == "postgres":
+        db = new_database(request.getfixturevalue("postgres"))
+        await make_postgres_schema_1(db, "OLD-1")
+    else:
+        db = str(tmp_path / "o.sqlite3")
+        make_sqlite_schema_1(Path(db), "OLD-1")
+    submits = await asyncio.to_thread(run_traced, "submit", db, "NEW-1")
+    if backend == "postgres":
+        assert "traceparent" in await columns_postgres(db)
+        import asyncpg
+
+        connection = await asyncpg.connect(db)
+        try:
+            assert [row[0] for row in await connection.fetch("SELECT version FROM carecloud_outbox_schema")] == [2]
+        finally:
+            await connection.close()
+    else:
+        assert "traceparent" in columns_sqlite(Path(db))
+        with sqlite3.connect(db) as connection:
+            assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert await stored_traceparents(db) == {"OLD-1": None, "NEW-1": traceparent_of(submits["NEW-1"])}
+    async with serving(latency=0.0) as server:
+        sends = await asyncio.to_thread(run_traced, "send", db, env=carecloud_env(server, "migrated"))
+        assert sorted(server.purchases) == ["NEW-1", "OLD-1"]
+    assert sends["OLD-1"]["links"] == []
+    assert sends["NEW-1"]["links"] == linked_to(submits["NEW-1"])
+    assert {bill: span["outcome"] for bill, span in sends.items()} == {"OLD-1": "sent", "NEW-1": "sent"}
 
 
 # ---------------------------------------------------------------- the durability invariant

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from carecloud_api.api.customers import get_customer, get_customers
 from carecloud_api.api.purchases import post_purchase_send
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from opentelemetry import metrics, trace
@@ -536,6 +536,71 @@ async def test_an_outbox_send_has_its_own_span_linked_to_the_submit_and_gauges(o
         (age,) = [value for attrs, value in ours if "carecloud.outbox.state" not in attrs]
         assert age == 75.0  # B-2 was submitted at 1000, the clock says 1075: what an operator alerts on
     assert post_purchase_send.PATH.endswith("send-purchase")
+
+
+GOOD_TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_a_stored_traceparent_is_read_with_care() -> None:
+    from carecloud_async._telemetry import remote_context
+
+    context = remote_context(GOOD_TRACEPARENT)
+    assert context is not None
+    assert (context.trace_id, context.span_id, int(context.trace_flags), context.is_remote) == (
+        0x4BF92F3577B34DA6A3CE929D0E0E4736,
+        0x00F067AA0BA902B7,
+        1,
+        True,
+    )
+    good = GOOD_TRACEPARENT
+    malformed: list[object] = [
+        None,
+        "",
+        good.upper(),  # W3C: lowercase hex only
+        good + "-00",  # version 00 has exactly four fields
+        good + "\n",
+        " " + good,
+        "01" + good[2:],  # a version this library never writes
+        "ff" + good[2:],
+        good[:3] + "0" * 32 + good[35:],  # all-zero trace id
+        good[:36] + "0" * 16 + good[52:],  # all-zero span id
+        good[:-2] + "0g",
+        good.replace("-", "_"),
+        "00-4bf92f3577b34da6-00f067aa0ba902b7-01",
+        good.encode(),
+        42,
+    ]
+    for value in malformed:
+        assert remote_context(value) is None, value
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    trace_id=st.integers(0, 2**128 - 1),
+    span_id=st.integers(0, 2**64 - 1),
+    flags=st.integers(0, 255),
+    noise=st.text(max_size=80),
+)
+def test_traceparent_round_trips_and_noise_is_never_an_error(
+    trace_id: int, span_id: int, flags: int, noise: str
+) -> None:
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    from carecloud_async._telemetry import remote_context, traceparent
+
+    span = NonRecordingSpan(SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(flags)))
+    text = traceparent(span)
+    if trace_id == 0 or span_id == 0:
+        assert text is None
+    else:
+        assert text is not None
+        assert len(text) == 55
+        back = remote_context(text)
+        assert back is not None
+        assert (back.trace_id, back.span_id, int(back.trace_flags), back.is_remote) == (trace_id, span_id, flags, True)
+    for value in (noise, GOOD_TRACEPARENT[: len(noise) % 56] + noise, noise + GOOD_TRACEPARENT):
+        found = remote_context(value)  # never raises
+        assert found is None or value == traceparent(NonRecordingSpan(found))
 
 
 # ---------------------------------------------------------------- docs and the example

@@ -154,9 +154,12 @@ class Outbox:
         return await self._submit(sendable_body(body), cancels_bill_id=None)
 
     @observed_submit  # a span, linked from the send's
-    async def _submit(self, body: PostPurchaseSendBody, *, cancels_bill_id: str | None) -> OutboxRecord:
+    async def _submit(
+        self, body: PostPurchaseSendBody, *, cancels_bill_id: str | None, traceparent: str | None = None
+    ) -> OutboxRecord:
+        # traceparent: the submit span's context, passed by observed_submit when tracing.
         store = await self._ready()
-        purchase = NewPurchase.from_body(body, cancels_bill_id=cancels_bill_id)
+        purchase = NewPurchase.from_body(body, cancels_bill_id=cancels_bill_id, traceparent=traceparent)
         record, created = await store.add(purchase, now=self.clock())
         if not created and record.body != purchase.body:
             raise BillIdConflict(purchase.bill_id)

@@ -12,7 +12,8 @@ retried or discarded purchase is on disk when the call returns (``off``, a commo
 commit return before its WAL is flushed, and a server crash then loses it).
 
 The schema is created on first use under an advisory lock and versioned in
-``carecloud_outbox_schema``.
+``carecloud_outbox_schema``; a database of an older version is migrated when it is opened, under
+the same lock and in one transaction (:data:`_MIGRATIONS`).
 
     async with Outbox("postgresql://pos@db.internal/carecloud") as outbox:
         await outbox.submit(body)
@@ -33,7 +34,7 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _TABLE = "carecloud_outbox_purchases"
 _VERSION_TABLE = "carecloud_outbox_schema"
 _LANES = "carecloud_outbox_lanes"
@@ -61,7 +62,8 @@ _SCHEMA = [
         purchase_id TEXT,
         already_recorded BOOLEAN NOT NULL DEFAULT FALSE,
         last_error TEXT,
-        discard_reason TEXT
+        discard_reason TEXT,
+        traceparent TEXT
     )""",
     f"CREATE INDEX carecloud_outbox_open_lanes ON {_TABLE} (store_id, cashdesk_number, seq) WHERE state IN {_OPEN}",
     f"CREATE INDEX carecloud_outbox_state ON {_TABLE} (state, seq)",
@@ -74,6 +76,11 @@ _SCHEMA = [
     f"CREATE TABLE {_VERSION_TABLE} (version INTEGER NOT NULL)",
     f"INSERT INTO {_VERSION_TABLE} (version) VALUES ({SCHEMA_VERSION})",
 ]
+# Version n -> n + 1: the statements that bring a database of schema version n to the next one.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: the submit span's W3C trace context, for the send's span to link to across processes.
+    1: (f"ALTER TABLE {_TABLE} ADD COLUMN traceparent TEXT",),
+}
 # The oldest open purchase of each store / cash desk (only it may be sent): one index probe per cash
 # desk ever seen (the lanes table), not a scan of every open purchase.
 _HEADS = f"""SELECT h.seq FROM {_LANES} l CROSS JOIN LATERAL (
@@ -156,6 +163,12 @@ class PostgresStore:
                     for statement in _SCHEMA:
                         await connection.execute(statement)
                 version = await connection.fetchval(f"SELECT MAX(version) FROM {_VERSION_TABLE}")
+                if isinstance(version, int) and 1 <= version < SCHEMA_VERSION:
+                    for step in range(version, SCHEMA_VERSION):
+                        for statement in _MIGRATIONS[step]:
+                            await connection.execute(statement)
+                    await connection.execute(f"UPDATE {_VERSION_TABLE} SET version = {SCHEMA_VERSION}")
+                    version = SCHEMA_VERSION
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             await pool.close()
             raise self._error("create or check the schema", exc) from exc
@@ -188,8 +201,8 @@ class PostgresStore:
             "fetchrow",
             f"""WITH lane AS (INSERT INTO {_LANES} (store_id, cashdesk_number) VALUES ($2, $3) ON CONFLICT DO NOTHING)
             INSERT INTO {_TABLE} (bill_id, store_id, cashdesk_number, body, cancels_bill_id, state, attempts,
-                submitted_at, updated_at, next_attempt_at)
-            VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6)
+                submitted_at, updated_at, next_attempt_at, traceparent)
+            VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6, $7)
             ON CONFLICT (bill_id) DO NOTHING RETURNING *""",
             purchase.bill_id,
             purchase.store_id,
@@ -197,6 +210,7 @@ class PostgresStore:
             purchase.body,
             purchase.cancels_bill_id,
             now,
+            purchase.traceparent,
         )
         if row is not None:
             return OutboxRecord.from_row(row), True

@@ -98,22 +98,30 @@ class SendError:
 
 @dataclass(frozen=True)
 class NewPurchase:
-    """What :meth:`OutboxStore.add` stores: the send-purchase body as canonical JSON and its keys."""
+    """What :meth:`OutboxStore.add` stores: the send-purchase body as canonical JSON and its keys.
+
+    ``traceparent`` is the W3C trace context of the submit's span (``00-<trace id>-<span id>-<flags>``)
+    when the submit was traced, for the send's span to link to (from any process); else None.
+    """
 
     bill_id: str
     store_id: str
     cashdesk_number: int
     body: str
     cancels_bill_id: str | None = None
+    traceparent: str | None = None
 
     @classmethod
-    def from_body(cls, body: PostPurchaseSendBody, *, cancels_bill_id: str | None = None) -> NewPurchase:
+    def from_body(
+        cls, body: PostPurchaseSendBody, *, cancels_bill_id: str | None = None, traceparent: str | None = None
+    ) -> NewPurchase:
         return cls(
             bill_id=body.bill.bill_id,
             store_id=body.store_id,
             cashdesk_number=body.cashdesk_number,
             body=canonical_json(body.to_dict()),
             cancels_bill_id=cancels_bill_id,
+            traceparent=traceparent,
         )
 
 
@@ -128,7 +136,9 @@ class OutboxRecord:
 
     ``seq`` orders submissions; a store / cash desk's purchases are sent in ``seq`` order.
     ``attempts`` counts the attempts started. ``body`` is the send-purchase body as JSON;
-    :meth:`send_body` gives it back as the generated model.
+    :meth:`send_body` gives it back as the generated model. ``traceparent`` is the submit span's
+    W3C trace context when the submit was traced (None otherwise, and for records stored before
+    carecloud-async stored it): the send's span links to it.
     """
 
     seq: int
@@ -148,6 +158,7 @@ class OutboxRecord:
     lease_until: float | None = None
     lease_token: str | None = field(default=None, repr=False)
     body: str = field(default="{}", repr=False)
+    traceparent: str | None = field(default=None, repr=False)
 
     def send_body(self) -> PostPurchaseSendBody:
         """The stored send-purchase body as the generated model."""
@@ -176,4 +187,5 @@ class OutboxRecord:
             lease_until=row["lease_until"],
             lease_token=row["lease_token"],
             body=row["body"],
+            traceparent=row["traceparent"],
         )

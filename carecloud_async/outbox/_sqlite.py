@@ -11,7 +11,8 @@ picks and marks its purchases under SQLite's write lock, so several processes on
 claim the same purchase.
 
 The file is created on first use; its directory must exist (a missing directory is more often an
-unmounted disk than a wish for a new, empty outbox). The schema version is ``PRAGMA user_version``.
+unmounted disk than a wish for a new, empty outbox). The schema version is ``PRAGMA user_version``;
+a file of an older version is migrated when it is opened (:data:`_MIGRATIONS`, in one transaction).
 
     store = SQLiteStore("/var/lib/pos/outbox.sqlite3")
     async with Outbox(store) as outbox:
@@ -39,7 +40,7 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 #: The schema this version writes; a file with a higher one was written by a newer carecloud-async.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _TABLE = "carecloud_outbox_purchases"
 _LANES = "carecloud_outbox_lanes"
@@ -62,7 +63,8 @@ CREATE TABLE {_TABLE} (
     purchase_id TEXT,
     already_recorded INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
-    discard_reason TEXT
+    discard_reason TEXT,
+    traceparent TEXT
 );
 CREATE INDEX carecloud_outbox_open_lanes ON {_TABLE} (store_id, cashdesk_number, seq) WHERE state IN {_OPEN};
 CREATE INDEX carecloud_outbox_state ON {_TABLE} (state, seq);
@@ -88,10 +90,15 @@ WHERE seq IN (
 )
 RETURNING *
 """
+# Version n -> n + 1: the statements that bring a file of schema version n to the next one.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: the submit span's W3C trace context, for the send's span to link to across processes.
+    1: (f"ALTER TABLE {_TABLE} ADD COLUMN traceparent TEXT",),
+}
 _INSERT = f"""
 INSERT INTO {_TABLE} (bill_id, store_id, cashdesk_number, body, cancels_bill_id, state, attempts, submitted_at,
-    updated_at, next_attempt_at)
-VALUES (:bill_id, :store_id, :cashdesk_number, :body, :cancels_bill_id, 'pending', 0, :now, :now, :now)
+    updated_at, next_attempt_at, traceparent)
+VALUES (:bill_id, :store_id, :cashdesk_number, :body, :cancels_bill_id, 'pending', 0, :now, :now, :now, :traceparent)
 ON CONFLICT (bill_id) DO NOTHING RETURNING *
 """
 _NEXT_DUE = f"""
@@ -201,6 +208,11 @@ class SQLiteStore:
                 raise OutboxStoreError(
                     f"outbox database {self.location}: outbox tables are missing", location=self.location
                 )
+            elif version < SCHEMA_VERSION:  # under the write lock taken above: one process migrates
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in _MIGRATIONS[step]:
+                        await connection.execute(statement)
+                await connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             await connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
@@ -435,6 +447,7 @@ def _insert_params(purchase: NewPurchase) -> dict[str, Any]:
         "cashdesk_number": purchase.cashdesk_number,
         "body": purchase.body,
         "cancels_bill_id": purchase.cancels_bill_id,
+        "traceparent": purchase.traceparent,
     }
 
 
