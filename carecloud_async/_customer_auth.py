@@ -429,7 +429,9 @@ class CustomerAuth(TokenAuth):
             raise refusal("token creation", response, (self._push_token,))
         from carecloud_api.models.post_tokens_201_response_data import PostTokens201ResponseData
 
-        token_id = nonempty_text(PostTokens201ResponseData.from_dict(response_data(response)).token_id)
+        data = PostTokens201ResponseData.from_dict(response_data(response))
+        # A token id the parser had to turn into text (a number) is not one the server meant to give.
+        token_id = None if "token_id" in data.raw_values else nonempty_text(data.token_id)
         if token_id is None:
             raise AuthenticationError(
                 f"token creation answered {response.status_code} without a token_id",

@@ -573,3 +573,15 @@ async def test_sync_customer_against_prism(prism: mock_server.PrismServer) -> No
         )
     assert outcome.action == "updated"
     assert outcome.changed == ("personal_information.first_name", "property_records.colour")
+
+
+@pytest.mark.parametrize("token_id", [7, "", None])
+async def test_a_token_creation_answer_without_a_text_token_id_is_refused(token_id: Any) -> None:
+    # A number the parser would turn into text is not a token id the server meant to give.
+    from carecloud_async import AuthenticationError
+
+    with customer_api() as router:
+        router.routes["tokens"].respond(201, json={"data": {"token_id": token_id}})
+        async with customer_client() as cc:
+            with pytest.raises(AuthenticationError, match="without a token_id"):
+                await cc.auth.authenticate(cc.http)
