@@ -38,6 +38,7 @@ LOGGER_NAMES = (
     "carecloud_async._auth",
     "carecloud_async.redis",
     "carecloud_async.outbox",
+    "carecloud_async.pool",
 )
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

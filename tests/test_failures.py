@@ -106,6 +106,27 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
+def read_request(connection: socket.socket) -> None:
+    """Read one HTTP/1.1 request: its head, then the ``Content-Length`` bytes of its body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
 @contextlib.contextmanager
 def tls_server(
     certificate: tuple[Path, Path], maximum_version: ssl.TLSVersion | None = None
@@ -131,7 +152,7 @@ def tls_server(
             connection.settimeout(5)
             try:
                 with context.wrap_socket(connection, server_side=True) as tls:
-                    tls.recv(65536)
+                    read_request(tls)  # all of it: unread bytes at close() make the kernel send a reset
                     tls.sendall(HTTP_400)
             except (ssl.SSLError, OSError) as exc:
                 errors.append(type(exc).__name__)
