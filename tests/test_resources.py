@@ -533,3 +533,26 @@ def test_a_missing_nested_field_in_a_dict_body_is_named_with_its_path() -> None:
     message = r"OP: body\.customer\.personal_information: missing the required field 'language_id'"
     with pytest.raises(RequestValidationError, match=message):
         _model_from(PostCustomerBody, body, "body", "OP")
+
+
+def test_the_fakes_clients_and_fixtures_are_typed_per_api(tmp_path: Path) -> None:
+    # Users' tests on the shipped fake reach the tree with the right types.
+    source = """
+from collections.abc import AsyncIterator
+from carecloud_async.testing import FakeCareCloud
+from carecloud_async.testing.pytest_plugin import carecloud_customer, carecloud_enterprise
+
+fake = FakeCareCloud()
+reveal_type(fake.enterprise_client().customers)
+reveal_type(fake.customer_client())
+reveal_type(carecloud_enterprise)
+fake.customer_client().cards.create_batch
+"""
+    result = run_mypy(tmp_path, source)
+    revealed = [line.split("Revealed type is ", 1)[1] for line in result.stdout.splitlines() if "Revealed" in line]
+    assert revealed[:2] == [
+        '"carecloud_async._resources.customers.EnterpriseCustomersResource"',
+        '"carecloud_async._client.CustomerCareCloud"',
+    ], result.stdout
+    assert "EnterpriseCareCloud" in revealed[2], result.stdout
+    assert 'has no attribute "create_batch"' in result.stdout, result.stdout

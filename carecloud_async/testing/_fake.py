@@ -32,7 +32,7 @@ from ._schema import Problem
 from ._state import DEFAULT_ENTERPRISE_USER, Call, FakeState, Refusal, error_body
 
 if TYPE_CHECKING:
-    from .._client import CareCloud
+    from .._client import CustomerCareCloud, EnterpriseCareCloud
 
 __all__ = [
     "DEFAULT_ENTERPRISE_USER",
@@ -226,7 +226,7 @@ class FakeCareCloud(FakeState):
         """An ``httpx.AsyncBaseTransport`` answering from this fake (no sockets)."""
         return FakeTransport(self)
 
-    def enterprise_client(self, project_url: str = "fake.carecloud.test", **options: Any) -> CareCloud:
+    def enterprise_client(self, project_url: str = "fake.carecloud.test", **options: Any) -> EnterpriseCareCloud:
         """A :class:`~carecloud_async.CareCloud` for the Enterprise API, logged in as the default
         user and bound to this fake in-process (``options`` go to ``CareCloud.enterprise``)."""
         from .._client import CareCloud
@@ -238,7 +238,7 @@ class FakeCareCloud(FakeState):
         options.setdefault("time_zone", self.time_zone)
         return CareCloud.enterprise(project_url, transport=self.transport(), **options)
 
-    def customer_client(self, project_url: str = "fake.carecloud.test", **options: Any) -> CareCloud:
+    def customer_client(self, project_url: str = "fake.carecloud.test", **options: Any) -> CustomerCareCloud:
         """A :class:`~carecloud_async.CareCloud` for the Customer API as one device, bound to this
         fake in-process; pass ``credentials=CustomerCredentials(...)`` to log a customer in."""
         from .._client import CareCloud

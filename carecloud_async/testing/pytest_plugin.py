@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .._client import CareCloud
+    from .._client import CustomerCareCloud, EnterpriseCareCloud
     from ._fake import FakeCareCloud
 
 try:  # pytest-asyncio's decorator runs an async fixture in its strict mode too
@@ -42,14 +42,14 @@ def carecloud_fake() -> Iterator[FakeCareCloud]:
 
 
 @_async_fixture
-async def carecloud_enterprise(carecloud_fake: FakeCareCloud) -> AsyncIterator[CareCloud]:
+async def carecloud_enterprise(carecloud_fake: FakeCareCloud) -> AsyncIterator[EnterpriseCareCloud]:
     """An Enterprise API client logged in to ``carecloud_fake`` (in-process, no sockets)."""
     async with carecloud_fake.enterprise_client() as client:
         yield client
 
 
 @_async_fixture
-async def carecloud_customer(carecloud_fake: FakeCareCloud) -> AsyncIterator[CareCloud]:
+async def carecloud_customer(carecloud_fake: FakeCareCloud) -> AsyncIterator[CustomerCareCloud]:
     """A Customer API client (device token, no customer logged in) bound to ``carecloud_fake``."""
     async with carecloud_fake.customer_client() as client:
         yield client
