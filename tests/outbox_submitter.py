@@ -104,7 +104,7 @@ def change_then_killed(db: str, action: str, bill_id: str) -> tuple[str, int]:
 # soon as the first child is dead. Both read the wall clock (time.time): shared by the processes,
 # and later for every later write, which is what the checks compare.
 RUNNER_SCRIPT = r"""
-import asyncio, itertools, json, os, signal, sys
+import asyncio, itertools, json, os, signal, sys, traceback
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async.outbox import NotInManual, Outbox, RecordNotFound, Schedule
 from carecloud_async.outbox import SQLiteStore, PostgresStore
@@ -181,6 +181,8 @@ for line in sys.stdin:
         if second == 0:
             try:
                 asyncio.run(run_sender(job))
+            except BaseException:
+                traceback.print_exc()  # why the sender ended (os._exit skips the usual report)
             finally:
                 os._exit(3)  # only reached when the sender failed: it ends in a SIGKILL
     pid = os.fork()
@@ -188,6 +190,8 @@ for line in sys.stdin:
         try:
             with open(job["report"], "w") as out:
                 asyncio.run(run_plan(job, out))
+        except BaseException:
+            traceback.print_exc()
         finally:
             os._exit(3)  # only reached when the plan failed: it ends in a SIGKILL
     _, status = os.waitpid(pid, 0)

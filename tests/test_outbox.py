@@ -961,3 +961,34 @@ def test_readme_has_a_tested_outbox_section() -> None:
     assert "outbox.running(" in section
     for command in ("list", "retry", "discard"):
         assert f"python -m carecloud_async.outbox --db /var/lib/pos/outbox.sqlite3 {command}" in section
+
+
+async def test_opening_a_new_file_waits_for_another_process_holding_its_lock(tmp_path: Path) -> None:
+    # A submitter and a sender starting together on a new outbox: while one holds the file's write
+    # lock (creating the schema), the other's switch to WAL answered "database is locked" at once
+    # (SQLite calls no busy handler there), and its open failed.
+    path = tmp_path / "new.sqlite3"
+    other = subprocess.Popen(  # noqa: S603 (our own interpreter)
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(0.5)\n"
+            "c.execute('ROLLBACK')\n",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None
+        assert other.stdout.readline().strip() == "locked"
+        store = SQLiteStore(path, busy_timeout=10)
+        await store.open()
+        await store.close()
+    finally:
+        other.wait(timeout=30)
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

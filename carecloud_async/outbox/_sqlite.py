@@ -174,7 +174,7 @@ class SQLiteStore:
         connection = await aiosqlite.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
         try:
             connection.row_factory = sqlite3.Row
-            mode = await _scalar(connection, "PRAGMA journal_mode = WAL")
+            mode = await self._journal_mode_wal(connection)
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"WAL journal mode is not available (got {mode!r})")
             await connection.execute(f"PRAGMA synchronous = {synchronous}")
@@ -182,6 +182,23 @@ class SQLiteStore:
             await connection.close()
             raise
         return connection
+
+    async def _journal_mode_wal(self, connection: aiosqlite.Connection) -> Any:
+        # Switching a new file to WAL needs a lock SQLite does not wait for (its busy handler is
+        # not called there): while another process creates the schema (a submitter and a sender
+        # starting together on a new outbox), the switch answers "database is locked" at once.
+        # Wait for it as for any other lock, up to busy_timeout.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.busy_timeout
+        pause = 0.005
+        while True:
+            try:
+                return await _scalar(connection, "PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     async def _migrate(self, connection: aiosqlite.Connection) -> None:
         await connection.execute("BEGIN IMMEDIATE")
