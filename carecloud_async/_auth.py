@@ -94,6 +94,12 @@ def nonempty_text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def token_text(answer: Any, name: str) -> str | None:
+    """The token ``answer.<name>`` as the server sent it: a non-empty string, else None. A number the
+    parser turned into text (``raw_values``) is not a token the server meant to give."""
+    return None if name in answer.raw_values else nonempty_text(getattr(answer, name))
+
+
 def refusal(what: str, response: httpx.Response, secrets: tuple[str | None, ...]) -> Exception:
     """The exception for a non-2xx answer to a login or token request.
 

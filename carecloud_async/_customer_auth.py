@@ -31,6 +31,7 @@ from ._auth import (
     refusal,
     required_text,
     response_data,
+    token_text,
 )
 from ._errors import AuthenticationError, ConfigurationError, error_from_response, redact_url
 from ._identity import bearer_of, customer_identity
@@ -430,8 +431,7 @@ class CustomerAuth(TokenAuth):
         from carecloud_api.models.post_tokens_201_response_data import PostTokens201ResponseData
 
         data = PostTokens201ResponseData.from_dict(response_data(response))
-        # A token id the parser had to turn into text (a number) is not one the server meant to give.
-        token_id = None if "token_id" in data.raw_values else nonempty_text(data.token_id)
+        token_id = token_text(data, "token_id")
         if token_id is None:
             raise AuthenticationError(
                 f"token creation answered {response.status_code} without a token_id",

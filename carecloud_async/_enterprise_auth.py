@@ -39,10 +39,10 @@ from ._auth import (
     endpoint_url,
     inherited_headers,
     logger,
-    nonempty_text,
     refusal,
     required_text,
     response_data,
+    token_text,
 )
 from ._errors import AuthenticationError, ConfigurationError, TokenStoreError, redact_url
 from ._identity import enterprise_identity
@@ -394,8 +394,7 @@ class EnterpriseAuth(TokenAuth):
         if not response.is_success:
             raise refusal("login", response, (self._password,))
         data = PostUserLogin200ResponseData.from_dict({k: v for k, v in response_data(response).items() if k != "user"})
-        # A token the parser had to turn into text (a number) is not one the server meant to give.
-        token = None if "bearer_token" in data.raw_values else nonempty_text(data.bearer_token)
+        token = token_text(data, "bearer_token")
         if token is None:
             raise AuthenticationError(
                 f"login answered {response.status_code} without a bearer_token",
