@@ -172,7 +172,7 @@ def recording(name: str) -> Iterator[None]:
     tee = _Tee(sys.stdout)
     ok = False
     try:
-        with contextlib.redirect_stdout(tee):  # type: ignore[type-var]
+        with contextlib.redirect_stdout(tee):
             yield
         ok = True
     except SystemExit as exc:
