@@ -38,7 +38,7 @@ from carecloud_api.models import (
 
 from carecloud_async import RetryPolicy
 from carecloud_async._arguments import _field_hints, _shape, check_arguments
-from scripts.bench_common import bench_client
+from scripts.bench_common import bench_client, recording
 
 FILTERS: dict[str, Any] = {
     "count": 10,
@@ -137,11 +137,14 @@ def main(argv: list[str] | None = None) -> int:
         ("first check of an operation (type hints)", cold, "once per operation"),
         ("baseline: whole cc.call, MockTransport", whole, "100 %"),
     ]
-    print(f"{'what':<44} {'us/call':>9}  share")
+    print(f"Argument checks, median of {args.repeat} batches of {args.calls:,} calls\n")
+    print("| what | µs per call | share |")
+    print("|---|---:|---|")
     for what, micros, share in rows:
-        print(f"{what:<44} {micros:>9.1f}  {share}")
+        print(f"| {what} | {micros:,.1f} | {share} |")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    with recording("arguments"):
+        raise SystemExit(main())

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from carecloud_async import APIError, RetryPolicy
-from scripts.bench_common import bench_client
+from scripts.bench_common import bench_client, recording
 
 CATALOGUE = [
     "stores",
@@ -185,4 +185,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recording("cache"):
+        main()

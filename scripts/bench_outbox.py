@@ -28,7 +28,7 @@ from typing import Any
 
 from carecloud_async import RetryPolicy
 from carecloud_async.outbox import Outbox, State
-from scripts.bench_common import bench_client
+from scripts.bench_common import bench_client, recording
 from scripts.postgres_server import start_postgres
 from scripts.purchase_server import sample_purchase
 from scripts.server_process import start_server_process
@@ -158,4 +158,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recording("outbox"):
+        main()

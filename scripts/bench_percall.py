@@ -212,4 +212,7 @@ async def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    from scripts.bench_common import recording
+
+    with recording("percall"):
+        sys.exit(asyncio.run(main()))

@@ -341,6 +341,15 @@ def test_strict_build_fails_on_warnings(tmp_path: Path, page: str, extra_arg: st
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
+MARKED_BLOCK = re.compile(r"^<!-- tested: \w+[^\n]*-->\n```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def marked_examples() -> set[str]:
+    """The code of every block tests/test_readme.py runs: those marked on the README or a docs page."""
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    return {code for page in pages for code in MARKED_BLOCK.findall(page.read_text(encoding="utf-8"))}
+
+
 @pytest.mark.parametrize(
     "page",
     [
@@ -349,17 +358,18 @@ PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
         "guide/pagination.md",
         "guide/actions.md",
         "guide/frameworks.md",
+        "guide/models.md",
     ],
 )
-def test_the_docs_examples_are_the_readmes_tested_ones(page: str) -> None:
-    """These pages show the README's examples word for word, so they cannot drift apart; those of
-    the quickstarts, pagination, actions and workflows are the ones tests/test_readme.py runs
-    against the Prism mock."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_examples_are_tested_ones(page: str) -> None:
+    """Every example on these pages is one tests/test_readme.py runs against the Prism mock: marked
+    on the page itself, or word for word one marked elsewhere (the getting started pages show the
+    README's quickstarts), so the two cannot drift apart."""
+    tested = marked_examples()
     examples = PYTHON_BLOCK.findall((ROOT / "docs" / page).read_text(encoding="utf-8"))
     assert examples
     for code in examples:
-        assert code in readme, f"{page}: an example that is not the README's:\n{code}"
+        assert code in tested, f"{page}: an example no test runs:\n{code}"
 
 
 def test_the_install_instructions_work_before_the_first_release() -> None:
