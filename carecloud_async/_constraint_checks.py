@@ -79,11 +79,19 @@ def _problem_at(constraint: Constraint, value: Any, depth: int, indexes: tuple[i
         if path[depth] == "[]":
             if not isinstance(value, (list, tuple)):
                 return None
+            # The field after the list is read here, so the items without it (the usual case: a
+            # 1,000-product batch without property records) cost no call each.
+            after = depth + 1
+            field = path[after] if after < len(path) and path[after] != "[]" else None
+            inside = after + 1 if field is not None else after
             for index, item in enumerate(value):
-                if item is not None and not isinstance(item, Unset):
-                    problem = _problem_at(constraint, item, depth + 1, (*indexes, index))
-                    if problem:
-                        return problem
+                if field is not None:
+                    item = getattr(item, field, None)  # noqa: PLW2901 (the item's field is what is checked)
+                if item is None or item.__class__ is Unset:
+                    continue
+                problem = _problem_at(constraint, item, inside, (*indexes, index))
+                if problem:
+                    return problem
             return None
         value = getattr(value, path[depth], None)
         if value is None or isinstance(value, Unset):
