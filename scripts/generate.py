@@ -8,7 +8,8 @@ Steps: the spec is obtained and its sha256 verified (:mod:`scripts.spec_source`)
 and the templates in ``api-spec/templates/``; any generator warning fails the run. Every file
 then gets a "generated" header, ruff formats the tree, and :mod:`scripts.catalog` writes
 ``_catalog.py``, a table of all operations derived from the spec (list keys, actions, interfaces),
-and :mod:`scripts.fake_contract` writes ``_contract.json``, the rules the shipped fake checks requests by.
+and :mod:`scripts.fake_contract` writes ``_contract.json``, the rules the shipped fake checks requests by;
+:mod:`scripts.request_constraints` writes ``_constraints.py``, the bounds the client checks before sending.
 Last, :mod:`scripts.resources` generates the resource tree (``cc.customers.list()``) from that
 catalog into ``carecloud_async/_resources/``; ``--check`` compares it too.
 """
@@ -25,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scripts import catalog, fake_contract, normalise, spec_source
+from scripts import catalog, fake_contract, normalise, request_constraints, spec_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "carecloud_api"
@@ -114,6 +115,7 @@ def build(spec_path: Path, dest: Path, *, verbose: bool = True, root: Path | Non
     )
     catalog.write(spec, package_dir)
     fake_contract.write(spec, package_dir)  # what carecloud_async.testing's fake validates against
+    request_constraints.write(spec, package_dir)  # what carecloud_async checks before sending
     # Hand-written modules of the generated package (api-spec/package/): the parsing policy the
     # templates' code calls into. Copied as they are; they get the header like every file.
     for module in sorted((base / PACKAGE_FILES.relative_to(ROOT)).glob("*.py")):

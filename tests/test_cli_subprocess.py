@@ -133,14 +133,25 @@ def test_the_mocks_expired_valid_to_is_no_warning_on_every_command(
 
 
 def test_a_request_the_server_refuses_is_one_message_with_status_and_exit_6(prism: mock_server.PrismServer) -> None:
-    # count=0 passes our type check (an int) but not the spec's minimum: Prism answers 400.
-    result = carecloud("call", "getCustomers", "-p", "count=0", env=settings(prism.root_url))
+    # An e-mail with capitals passes our checks (the client applies the spec's lower-case e-mail
+    # pattern ignoring case: scripts/request_constraints.ignore_case), but Prism applies it as
+    # written and answers 400. (count=0 served here until the client checked the spec's minimum.)
+    person = {"language_id": "en", "email": "Jane.Doe@Example.com"}
+    body = {
+        "customer_source": {"customer_source_id": "s"},
+        "autologin": False,
+        "customer": {"personal_information": person},
+    }
+    result = carecloud("call", "postCustomer", "--body", json.dumps(body), env=settings(prism.root_url))
     assert result.returncode == 6, result.stderr
     assert result.stdout == ""
     (message,) = result.stderr.splitlines()  # one line: the error
-    assert message.startswith("BadRequest: 400 Error title on GET http://127.0.0.1")  # the spec example
+    assert message.startswith("BadRequest: 400 Error title on POST http://127.0.0.1")  # the spec example
     assert "invalid params: " in message
     no_traceback(result)
+    refused = carecloud("call", "getCustomers", "-p", "count=0", env=settings(prism.root_url))
+    assert refused.returncode == 2, refused.stderr  # refused before sending, as bad input
+    assert refused.stderr.splitlines() == ["RequestValidationError: GET /customers: count must be at least 1, got 0"]
 
 
 async def test_small_export_from_prism_matches_a_paginate_walk(prism: mock_server.PrismServer, tmp_path: Path) -> None:

@@ -422,6 +422,12 @@ def unsendable_bodies() -> dict[str, dict[str, Any]]:
     body("-inf paid amount", lambda d: d["bill"]["bill_items"][0].update(paid_amount=-math.inf))
     body("quantity as text", lambda d: d["bill"]["bill_items"][0].update(quantity="1"))
     body("lone surrogate", lambda d: d["bill"]["bill_items"][0].update(plu_name="Wine \ud800"))
+    body(  # the spec's maxItems: 1000 (issue 26, item 2): the same check as CareCloud.call's
+        "1,001 property values",
+        lambda d: d["bill"]["bill_items"][0].update(
+            purchase_item_property_records=[{"property_id": "p", "property_value": ["v"] * 1001}]
+        ),
+    )
     return bodies
 
 
@@ -435,6 +441,10 @@ UNSENDABLE_FIELDS = {
     "-inf paid amount": r"bill\.bill_items\[0\]\.paid_amount must be a finite number, not -inf",
     "quantity as text": r"bill\.bill_items\[0\]\.quantity must be float, not str",
     "lone surrogate": r"bill\.bill_items\[0\]\.plu_name is not valid text",
+    "1,001 property values": (
+        r"bill\.bill_items\[0\]\.purchase_item_property_records\[0\]\.property_value "
+        r"must have at most 1000 items, got 1001"
+    ),
 }
 
 
