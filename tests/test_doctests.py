@@ -26,6 +26,7 @@ MODULES = [
     "carecloud_async._raw_responses",
     "carecloud_async._redis",
     "carecloud_async.integrations",
+    "scripts.normalise",
     "scripts.resources",
     "carecloud_async._type_hints",
 ]
