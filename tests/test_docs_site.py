@@ -107,6 +107,28 @@ def test_an_operation_as_the_code_says(reference: docs_reference.Reference, page
     assert "`reward_id` (sent as `reward_id` or `reward_id[]`)" in text
 
 
+def test_parameter_rows_show_the_spec_description_and_constraints(
+    reference: docs_reference.Reference, pages: dict[str, str]
+) -> None:
+    """Issue 26, item 1: the operation page's parameter table says what the vendor says of each
+    parameter (``birthdate``: its two formats) and what its schema allows (``count``: at least 1)."""
+    op = next(op for op in reference.operations if (op.method, op.path) == ("GET", "/customers"))
+    rows = {
+        row.split(" | ", 1)[0].removeprefix("| "): row
+        for row in pages[docs_reference.operation_path(op)].splitlines()
+        if row.startswith("| `")
+    }
+    assert "| Name | In | Type | Required | Default | Description |" in pages[docs_reference.operation_path(op)]
+    assert rows["`birthdate`"].endswith(
+        "| Customer's date of birth. Accepts the format `YYYY-MM-DD` or `DD.MM.YYYY`. |"
+    )
+    assert "(at least 1; default: 100) |" in rows["`count`"]
+    assert "(one of: ASC, DESC) |" in rows["`sort_direction`"]
+    assert "(at most 1000 items) |" in rows["`email_list` (sent as `email_list[]`)"]
+    # every parameter of every operation (1,391) has a description in its row
+    assert not [(op.path, p.name) for op in reference.operations for p in op.parameters if not p.description]
+
+
 def test_path_parameters_body_and_actions(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
     put = next(op for op in reference.operations if op.module.endswith(".stores.put_store"))
     assert [(p.name, p.location, p.required) for p in put.parameters[:2]] == [
