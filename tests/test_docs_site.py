@@ -129,6 +129,16 @@ def test_parameter_rows_show_the_spec_description_and_constraints(
     assert not [(op.path, p.name) for op in reference.operations for p in op.parameters if not p.description]
 
 
+def test_model_fields_under_an_indented_attributes_heading(reference: docs_reference.Reference) -> None:
+    """A model description ending in a line break leaves its ``Attributes:`` indented (Audience):
+    its fields are still read, as they are under a heading at the left margin."""
+    audience = next(model for model in reference.models if model.name == "Audience")
+    assert inspect.cleandoc(importlib.import_module(audience.module).Audience.__doc__ or "").count("\n    Attributes:")
+    fields = {field.name: field.description for field in audience.fields}
+    assert fields["name"] == "Name of the audience. Example: Newsletter subscribers."
+    assert fields["state"].startswith("State of the audience.")
+
+
 def test_path_parameters_body_and_actions(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
     put = next(op for op in reference.operations if op.module.endswith(".stores.put_store"))
     assert [(p.name, p.location, p.required) for p in put.parameters[:2]] == [
