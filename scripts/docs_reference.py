@@ -43,6 +43,7 @@ INTERFACE_TITLES = {"enterprise": "Enterprise API", "customer": "Customer API"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VENDOR_LINK = re.compile(r"\[([^\]]*)\]\((?:/|#)[^)]*\)")
 _HEADING = re.compile(r"^(#{1,6})\s+", re.MULTILINE)
+_CODE_SPAN = re.compile(r"(``(?:[^`]|`(?!`))+``)")
 _ARG_LINE = re.compile(r"^(?P<name>\w+) \((?P<type>[^)]*)\):\s*(?P<text>.*)$")
 
 
@@ -177,9 +178,19 @@ def _site_relative_links(text: str) -> str:
 
 
 def table_text(text: str) -> str:
-    """Free text (a spec description) made safe for one Markdown table cell."""
+    """Free text (a spec description) made safe for one Markdown table cell. A double-backtick
+    code span (a constraint's pattern: matches ``^[a|b]$``) is kept as it is: the table does not
+    split a cell at a pipe inside one, and an escape would show in the code.
+
+    >>> print(table_text("a | <b> (matches ``^[a|b]<c>$``)"))
+    a \\| &lt;b&gt; (matches ``^[a|b]<c>$``)
+    """
     flat = " ".join(_site_relative_links(text).split())
-    return flat.replace("|", r"\|").replace("<", "&lt;").replace(">", "&gt;")
+    parts = _CODE_SPAN.split(flat)  # odd indexes: the code spans
+    return "".join(
+        part if index % 2 else part.replace("|", r"\|").replace("<", "&lt;").replace(">", "&gt;")
+        for index, part in enumerate(parts)
+    )
 
 
 def block_text(text: str) -> str:

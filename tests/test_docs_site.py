@@ -129,6 +129,31 @@ def test_parameter_rows_show_the_spec_description_and_constraints(
     assert not [(op.path, p.name) for op in reference.operations for p in op.parameters if not p.description]
 
 
+@needs_docs_toolchain
+def test_a_pattern_shows_whole_in_its_table_cell(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
+    """PersonalInformation.email's pattern (a long regex with a backslash, a backtick and pipes)
+    reaches the built page as one code span, in its own cell, character for character."""
+    import html
+
+    import markdown
+
+    from scripts import normalise, spec_source
+
+    schema = normalise.load(spec_source.obtain())["components"]["schemas"]["PersonalInformation"]
+    model = next(model for model in reference.models if model.name == "PersonalInformation")
+    built = markdown.markdown(pages[docs_reference.model_path(model)], extensions=["tables"])
+    rows = {
+        cells[0]: cells
+        for row in re.findall(r"<tr>(.*?)</tr>", built, re.DOTALL)
+        if (cells := re.findall(r"<td>(.*?)</td>", row, re.DOTALL))
+    }
+    for name in ("email", "phone"):
+        cells = rows[f"<code>{name}</code>"]
+        assert len(cells) == 4, cells
+        pattern = html.escape(schema["properties"][name]["pattern"], quote=False)
+        assert f"(matches <code>{pattern}</code>)" in cells[3], name
+
+
 def test_model_fields_under_an_indented_attributes_heading(reference: docs_reference.Reference) -> None:
     """A model description ending in a line break leaves its ``Attributes:`` indented (Audience):
     its fields are still read, as they are under a heading at the left margin."""
@@ -209,6 +234,8 @@ def test_responses_and_wire_names_from_source() -> None:
 
 def test_spec_text_is_made_safe_for_tables() -> None:
     assert docs_reference.table_text("a | b\n  <b>c</b>") == r"a \| b &lt;b&gt;c&lt;/b&gt;"
+    # a constraint's pattern (scripts/normalise.py) is a double-backtick code span: left whole
+    assert docs_reference.table_text("x | (matches ``^[a|b]`<$``)") == r"x \| (matches ``^[a|b]`<$``)"
     assert docs_reference.render_type("Reward | None | Unset", {"Reward": "r.md"}) == r"[Reward](r.md) \| None"
     assert docs_reference.render_type("Unset", {}) == "Any"
 
