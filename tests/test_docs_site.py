@@ -135,7 +135,7 @@ def test_a_pattern_shows_whole_in_its_table_cell(reference: docs_reference.Refer
     reaches the built page as one code span, in its own cell, character for character."""
     import html
 
-    import markdown
+    import markdown  # type: ignore[import-untyped]  # (no stubs; a docs dependency)
 
     from scripts import normalise, spec_source
 
