@@ -27,6 +27,7 @@ MODULES = [
     "carecloud_async._raw_responses",
     "carecloud_async._redis",
     "carecloud_async.integrations",
+    "scripts.normalise",
     "scripts.resources",
     "scripts.request_constraints",
     "carecloud_async._type_hints",

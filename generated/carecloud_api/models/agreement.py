@@ -76,14 +76,14 @@ class Agreement:
 
     Attributes:
         agreement_gtc (AgreementAgreementGtc | Unset): Consent to the Personal data processing. *Possible values: 0 -
-            no, consent canceled / 1 - yes, consent given / 2 - consent not set* Example: 1.
+            no, consent canceled / 1 - yes, consent given / 2 - consent not set* (one of: 0, 1, 2) Example: 1.
         agreement_profiling (AgreementAgreementProfiling | Unset): Consent to the Profiling. *Possible values: 0 - no,
-            consent canceled / 1 - yes, consent given / 2 - consent not set* Example: 1.
+            consent canceled / 1 - yes, consent given / 2 - consent not set* (one of: 0, 1, 2) Example: 1.
         agreement_marketing_communication (AgreementAgreementMarketingCommunication | Unset): Consent to the Marketing
-            communication. *Possible values: 0 - no, consent canceled / 1 - yes, consent given / 2 - consent not set*
-            Example: 1.
+            communication. *Possible values: 0 - no, consent canceled / 1 - yes, consent given / 2 - consent not set* (one
+            of: 0, 1, 2) Example: 1.
         custom_agreements (list[CustomAgreements] | Unset): Custom consent list. The list of consents is available in
-            the [Consents resource](https://carecloud.readme.io/reference/getconsents)
+            the [Consents resource](https://carecloud.readme.io/reference/getconsents) (at most 1000 items)
     """
 
     agreement_gtc: AgreementAgreementGtc | Unset = UNSET

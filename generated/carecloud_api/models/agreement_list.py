@@ -74,8 +74,9 @@ class AgreementList:
             souvislosti s členstvím v systému za účelem:</p><h2>Operací spojených s provozováním systému
             card</h2><ul><li>Zařazení do databáze členů card systému</li><li>Nabízení slev členům systému (zvýhodněné ceny a
             zboží, sbírání bodů)</li><li>Zasílání obchodních sdělení</li></ul>.
-        communication_channel_id (str | Unset): The unique ID of the communication channel. [GET /communication-
-            channels](https://carecloud.readme.io/reference/getcommunicationchannels) Example: 86e05affc7a7abefcd513ab400.
+        communication_channel_id (str | Unset): The unique ID of the communication channel. [GET
+            /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels) Example:
+            86e05affc7a7abefcd513ab400.
         text_id (str | Unset): Text identification of the consent. Example: custom_consent.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2021-12-16 17:42:28.248955.

@@ -50,7 +50,8 @@ class Attachment:
     """Message attachment information structure.
 
     Attributes:
-        upload_method (AttachmentUploadMethod): Method how to upload attachment file. Example: url.
+        upload_method (AttachmentUploadMethod): Method how to upload attachment file. (one of: url, base64) Example:
+            url.
         file_data (str): File data to upload. It could URL address of the file or BASE64 encoded file. Example:
             https://upload.wikimedia.org/wikipedia/commons/c/ca/1x1.png.
         cache_for (int | Unset): CareCloud can cache the attachment for a certain amount of minutes. If the cache

@@ -64,9 +64,11 @@ class Audience:
         Attributes:
             name (str): Name of the audience. Example: Newsletter subscribers.
             communication_channel_id (str): The unique ID of the communication channel from CareCloud. The list of
-                communication channels is available at [GET /communication-
-                channels](https://carecloud.readme.io/reference/getcommunicationchannels). Example: 8bed991c68a470e7aaeffbf048.
-            state (AudienceState): State of the audience. *Possible values are: 0 - deleted / 1 - active* Example: 1.
+                communication channels is available at [GET
+                /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels). Example:
+                8bed991c68a470e7aaeffbf048.
+            state (AudienceState): State of the audience. *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1)
+                Example: 1.
             audience_id (str | Unset): The unique ID of the audience. Example: 8bed991c68a470e7aaeffbf048.
             last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
                 local timezone. Example: 2019-07-15 17:26:34.

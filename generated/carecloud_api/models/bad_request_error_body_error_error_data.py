@@ -44,7 +44,7 @@ class BadRequestErrorBodyErrorErrorData:
 
     Attributes:
         invalid_params (list[BadRequestErrorBodyErrorErrorDataInvalidParamsItem] | Unset): List of parameters that
-            caused the error.
+            caused the error. (at most 1000 items)
     """
 
     invalid_params: list[BadRequestErrorBodyErrorErrorDataInvalidParamsItem] | Unset = UNSET

@@ -101,12 +101,12 @@ class BillItem:
             "paid_amount" a value of money covered by the customer health insurance. Example: 1200.
         bill_item_id (str): ID of the bill item. Example: 6fd73167342d6899c415320.
         loyalty_off (bool): Switch off all loyalty benefits (points, discounts- instant and campaign prices, vouchers)
-            on the item. Example: True.
-        purchase_item_type_id (str): Type of the purchase item from resource [purchase-item-
-            types](https://carecloud.readme.io/reference/getpurchaseitemtypes).There is a distinction between a purchase in
-            an e-shop, in a brick-and-mortar store, a mobile application, or a cancellation of the purchase. It also
-            differentiates purchases without the possibility of applying loyalty benefits from ordinary purchases or from
-            purchases with the application of loyalty points. Example: 86e05affc7a7abefcd513ab400.
+            on the item. (one of: True, False) Example: True.
+        purchase_item_type_id (str): Type of the purchase item from resource
+            [purchase-item-types](https://carecloud.readme.io/reference/getpurchaseitemtypes).There is a distinction between
+            a purchase in an e-shop, in a brick-and-mortar store, a mobile application, or a cancellation of the purchase.
+            It also differentiates purchases without the possibility of applying loyalty benefits from ordinary purchases or
+            from purchases with the application of loyalty points. Example: 86e05affc7a7abefcd513ab400.
         category_plu_id (str | Unset): Product group ID identify the product group in the system outside of CareCloud
             (POS, e-shop, etc.). Consist cleaned data - unique ID of every product group across all POS systems. This
             parameter needs to be set only if product learning is activated. If not set during product learning the default

@@ -100,9 +100,9 @@ class Booking:
 
     Attributes:
         booking_items (list[BookingItem]): List of the booking items. Included in response of GET API call only if query
-            parameter `add_booking_items` is `true`.
-        created_at (str): Timestamp of the booking. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-
-            MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2022-08-11 11:15:33.
+            parameter `add_booking_items` is `true`. (at most 1000 items)
+        created_at (str): Timestamp of the booking. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format
+            (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2022-08-11 11:15:33.
         booking_id (str | Unset): The unique ID of the booking. Example: 83d0ce2b5a1bc0dc8da01b13e7.
         customer_id (str | Unset): The unique ID of the customer that created the booking. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 85bc5819e09dab95437552ce79.
@@ -115,8 +115,7 @@ class Booking:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-08-11
             11:15:33.
         state (BookingState | Unset): State of the booking record.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     booking_items: list[BookingItem]

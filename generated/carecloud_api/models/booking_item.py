@@ -102,15 +102,14 @@ class BookingItem:
         valid_from (str | Unset): Date and time when time slot starts. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-01-09
             22:00:00.
         valid_to (str | Unset): Date and time when time slot ends. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-01-09 22:30:00.
-        capacity_taken (int | Unset): How much capacity is taken by the booking item. If not set, value is 1. Default:
-            1. Example: 2.
+        capacity_taken (int | Unset): How much capacity is taken by the booking item. If not set, value is 1. (default:
+            1) Example: 2.
         booking_item_status (str | Unset): The current status of the booking item. If not set, CareCloud uses the
             default booking status. [GET /booking-statuses](https://carecloud.readme.io/reference/getbookingstatuses)
             Example: 86e05affc7a7abefcd513ab400.
         additional_properties (list[PropertyRecord] | Unset): List of additional property records.
         state (BookingItemState | Unset): State of the booking item record.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2013-07-24 21:33:33.
     """

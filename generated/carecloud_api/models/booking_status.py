@@ -60,8 +60,7 @@ class BookingStatus:
             ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2022-09-14
             07:39:08.99493.
         state (BookingStatusState | Unset): State of the booking status.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-09-14
             07:39:08.99493.
     """

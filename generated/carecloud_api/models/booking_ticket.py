@@ -70,8 +70,7 @@ class BookingTicket:
             valid_to (str | Unset): Timestamp until which the ticket is valid. Accepts the format `YYYY-MM-DD HH:MM:SS` or
                 ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone.
             state (BookingTicketState | Unset): State of the booking ticket.
-                *Possible values are: 0 - blocked / 1 - active*
-                 Example: 1.
+                *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
             last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-09-16
                 16:14:41.
     """

@@ -110,8 +110,8 @@ class CampaignProduct:
         campaign_id (str): The unique ID of the campaign. [GET
             /campaigns](https://carecloud.readme.io/reference/getcampaigns) Example: 8ad8b2b701199684f1222961d6.
         value (float): Value of the product. Example: 50.
-        value_type_id (CampaignProductValueTypeId): Type of value (1 - percentage discount value, 2 - final price).
-            Example: 1.
+        value_type_id (CampaignProductValueTypeId): Type of value (1 - percentage discount value, 2 - final price). (one
+            of: 1, 2) Example: 1.
         valid_from (str): Timestamp from which the campaign product is valid. Accepts the format `YYYY-MM-DD HH:MM:SS`
             or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2021-04-16
             00:00:00.
@@ -120,13 +120,13 @@ class CampaignProduct:
         type_id (str): Type of a campaign product. Example: 86e05affc7a7abefcd513ab400.
         presentation_data (CampaignPresentationData): Campaign presentation data structure.
         campaign_product_id (str | Unset): The unique ID of the campaign product. Example: 8bed991c68a470e7aaeffbf048.
-        display_in (list[str] | Unset): List of possible display places. Example: ['mapi'].
-        campaign_product_property_records (list[PropertyRecord] | Unset): List of campaign product property records.
+        display_in (list[str] | Unset): List of possible display places. (at most 1000 items) Example: ['mapi'].
+        campaign_product_property_records (list[PropertyRecord] | Unset): List of campaign product property records. (at
+            most 1000 items)
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2021-04-16 19:02:22.
         state (CampaignProductState | Unset): State of the campaign product.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
     """
 
     product_id: str

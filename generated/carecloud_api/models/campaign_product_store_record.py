@@ -48,8 +48,9 @@ class CampaignProductStoreRecord:
     Attributes:
         store_id (str): The unique ID of the store. [GET /stores](https://carecloud.readme.io/reference/getstores)
             Example: 8bed991c68a470e7aaeffbf048.
-        campaign_product_id (str): The unique ID of the campaign product. [GET /campaign-
-            products](https://carecloud.readme.io/reference/getcampaignproducts) Example: 81eaeea13b8984a169c490a325.
+        campaign_product_id (str): The unique ID of the campaign product. [GET
+            /campaign-products](https://carecloud.readme.io/reference/getcampaignproducts) Example:
+            81eaeea13b8984a169c490a325.
         campaign_product_store_record_id (str | Unset): The unique ID of the campaign product store record. Example:
             8bed991c68a470e7aaeffbf048.
     """

@@ -69,12 +69,11 @@ class Card:
     """Card resource.
 
     Attributes:
-        card_type_id (str): The unique ID of the card type. [GET /card-
-            types](https://carecloud.readme.io/reference/getcardtypes) Example: 8bed991c68a470e7aaeffbf048.
+        card_type_id (str): The unique ID of the card type. [GET
+            /card-types](https://carecloud.readme.io/reference/getcardtypes) Example: 8bed991c68a470e7aaeffbf048.
         card_number (str): Card number. Example: 1000000000016.
         state (CardState): State of the card.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
         card_id (str | Unset): The unique ID of the card. Example: 81eaeea13b8984a169c490a325.
         customer_id (str | Unset): The unique ID of the card holder. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.

@@ -53,7 +53,7 @@ class Consents:
         consent_id (str): The unique ID of the consent in CareCloud from
             [consents](https://carecloud.readme.io/reference/getconsents) resource. Example: 8fd73167342d06899c4c015320.
         consent_value (ConsentsConsentValue): Value of the specific consent. *Possible values: 0 - no, consent canceled
-            / 1 - yes, consent given / 2 - consent not set* Example: 2.
+            / 1 - yes, consent given / 2 - consent not set* (one of: 0, 1, 2) Example: 2.
         last_change (str | Unset): Timestamp of the last change of the record. Format: `YYYY-MM-DD HH:MM:SS`. All times
             are in the local timezone. Example: 2024-06-23 11:47:23.
     """

@@ -52,8 +52,7 @@ class Country:
         name (str | Unset): Name of the country. Language depends on the `Accept-Language` header from the request.
             Example: Czechia.
         state (CountryState | Unset): State of the country.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     country_id: str | Unset = UNSET

@@ -71,8 +71,8 @@ class Credit:
     Attributes:
         customer_id (str): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
-        credit_type_id (str): The unique ID of the credit type. [GET /credit-
-            types](https://carecloud.readme.io/reference/getcredittypes) Example: 86e05affc7a7abefcd513ab400.
+        credit_type_id (str): The unique ID of the credit type. [GET
+            /credit-types](https://carecloud.readme.io/reference/getcredittypes) Example: 86e05affc7a7abefcd513ab400.
         partner_id (str): The unique ID of the partner company. [GET
             /partners](https://carecloud.readme.io/reference/getpartners) Example: 86e05affc7a7abefcd513ab400.
         credit_id (str | Unset): The unique ID of the credit record. Example: 8bed991c68a470e7aaeffbf048.
@@ -84,8 +84,7 @@ class Credit:
         currency_id (str | Unset): The unique ID of the currency. [GET
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 86e05affc7a7abefcd513ab400.
         state (CreditState | Unset): State of the credit record.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         note (str | Unset): Note of the credit record. Example: Black Friday 2024 promotion.
     """
 

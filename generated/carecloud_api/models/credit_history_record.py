@@ -72,8 +72,8 @@ class CreditHistoryRecord:
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 86e05affc7a7abefcd513ab400.
         store_id (str | Unset): The unique ID of the store. [GET
             /stores](https://carecloud.readme.io/reference/getstores) Example: 81eaeea13b8984a169c490a325.
-        credit_history_record_time (str | Unset): Timestamp of the credit record in the credit history. Format: `YYYY-
-            MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2023-03-07 09:53:55.
+        credit_history_record_time (str | Unset): Timestamp of the credit record in the credit history. Format:
+            `YYYY-MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2023-03-07 09:53:55.
     """
 
     customer_id: str | Unset = UNSET

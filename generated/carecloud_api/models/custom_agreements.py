@@ -49,7 +49,7 @@ class CustomAgreements:
         agreement_id (str): The unique ID of the consent in CareCloud from
             [consents](https://carecloud.readme.io/reference/getconsents) resource. Example: 8fd73167342d06899c4c015320.
         agreement_value (CustomAgreementsAgreementValue): Value of the specific consent. *Possible values: 0 - no,
-            consent canceled / 1 - yes, consent given / 2 - consent not set* Example: 2.
+            consent canceled / 1 - yes, consent given / 2 - consent not set* (one of: 0, 1, 2) Example: 2.
     """
 
     agreement_id: str

@@ -80,7 +80,7 @@ class Customer:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-06-23
             11:47:23.
         state (CustomerState | Unset): State of the customer. *Possible values are: 0 - deleted / 1 - active / 2 - non
-            active* Example: 1.
+            active* (one of: 0, 1, 2) Example: 1.
     """
 
     personal_information: PersonalInformation

@@ -54,7 +54,7 @@ class CustomerEngagementSetup:
         setup (str | Unset): Serialized JSON contains the customer engagement setup for the application Example:
             {"setup": [{"id": 1,"name": "Setup A","parameters": {"param1": "value1","param2": "value2"}}]}.
         state (CustomerEngagementSetupState | Unset): State of the customer engagement setup. *Possible values are: 0 -
-            deleted / 1 - active / 2 - non active* Example: 1.
+            deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     setup_id: str | Unset = UNSET

@@ -39,7 +39,7 @@ class CustomerSearchResult:
     """Result of the search.
 
     Attributes:
-        strict (list[CustomerResult] | Unset): Search results for the strict mode.
+        strict (list[CustomerResult] | Unset): Search results for the strict mode. (at most 1000 items)
     """
 
     strict: list[CustomerResult] | Unset = UNSET

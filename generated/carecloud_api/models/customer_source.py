@@ -61,8 +61,7 @@ class CustomerSource:
             customer_source_text_id (str | Unset): It represents unique readable ID of the customer source. Example:
                 webshop_registration.
             state (CustomerSourceState | Unset): State of the customer source.
-                *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-                 Example: 1.
+                *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
             last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-01-08
                 18:34:07.
     """

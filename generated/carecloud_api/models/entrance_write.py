@@ -110,8 +110,9 @@ class EntranceWrite:
     Attributes:
         entrance_id (str): The unique ID of the entrance. Example: 80a7be2e78aabc1454ca817265.
         pos_id (EntrancePosId): ID of POS system for tickets. Required with path parameter entrance ID. *Possible values
-            are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11*
-        state (EntranceState): State of the entrance. *Possible values are: 0 - cancelled / 1 - active* Example: 1.
+            are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11* (one of: 3, 6, 9, 11)
+        state (EntranceState): State of the entrance. *Possible values are: 0 - cancelled / 1 - active* (one of: 0, 1)
+            Example: 1.
         name (str | Unset): Name of the entrance. Example: 1 Dňový Skipas - Akcia 7.1. - 22.1.2015.
         customer_id (str | Unset): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers)
@@ -124,7 +125,7 @@ class EntranceWrite:
         external_turnstile_permission_id (str | Unset): External ID of the permission to open a turnstile. Structure can
             be different depending on the POS system that created the permission. Example: 1-1760-61-107788.
         entrance_type_id (EntranceEntranceTypeId | Unset): Type of the entrance. *Possible values are: season ticket - 0
-            / one day ticket - 1 / multiple day ticket - 2* Example: 1.
+            / one day ticket - 1 / multiple day ticket - 2* (one of: 0, 1, 2) Example: 1.
         order_item_id (str | Unset): Order ID item represents relation between entrance and order item from carecloud
             e-shop. Example: 84947e1aa1ad6982cc8188d15c.
         card_id (str | Unset): The unique ID of the card used to charge the entrance. [GET
@@ -136,12 +137,12 @@ class EntranceWrite:
         charged_price (float | Unset): Price charged to POS system.
         product_ids (str | Unset): The unique ID of the product. [GET
             /products](https://carecloud.readme.io/reference/getproducts)
-        charge_date (str | Unset): Timestamp when the entrance will be or was charged to the POS system. Format: `YYYY-
-            MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2015-01-10 00:00:00.
+        charge_date (str | Unset): Timestamp when the entrance will be or was charged to the POS system. Format:
+            `YYYY-MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2015-01-10 00:00:00.
         valid_from (str | Unset): Date of the first day when the customer can use the entrance in ISO-8601 format
             (`YYYY-MM-DD`).
-        valid_to (str | Unset): Date of the last day when the customer can use the entrance in ISO-8601 format (`YYYY-
-            MM-DD`).
+        valid_to (str | Unset): Date of the last day when the customer can use the entrance in ISO-8601 format
+            (`YYYY-MM-DD`).
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2019-08-29 13:04:45.
     """

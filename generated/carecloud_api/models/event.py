@@ -97,8 +97,8 @@ class Event:
     """Event resource.
 
     Attributes:
-        event_type_id (str): The unique ID of the event type. [GET /event-
-            types](https://carecloud.readme.io/reference/geteventtypes) Example: 8bda8a4854394325e2748a5005.
+        event_type_id (str): The unique ID of the event type. [GET
+            /event-types](https://carecloud.readme.io/reference/geteventtypes) Example: 8bda8a4854394325e2748a5005.
         customer_id (str): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
         external_id (str): The unique external ID of the event. It may be ID from other system. Example: 157613.
@@ -110,8 +110,7 @@ class Event:
         secondary_external_id (str | Unset): Additional external ID of the event. Used when differentiation of
             external_id is needed.
         state (EventState | Unset): State of the event.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         property_records (list[PropertyRecord] | Unset): List of event property records. The field is populated only
             when the `include_property_records` query parameter is set to `true` on [GET
             /events](https://carecloud.readme.io/reference/getevents). Otherwise the value is `null`.

@@ -55,8 +55,7 @@ class EventGroup:
         name (str | Unset): Name of the event group. Example: Shopping Cart.
         text_id (str | Unset): Text ID of an event group. Example: shopping_cart.
         state (EventGroupState | Unset): State of the event group.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     event_group_id: str

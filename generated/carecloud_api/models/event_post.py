@@ -117,8 +117,8 @@ class EventPost:
     """Event resource.
 
     Attributes:
-        event_type_id (str): The unique ID of the event type. [GET /event-
-            types](https://carecloud.readme.io/reference/geteventtypes) Example: 8bda8a4854394325e2748a5005.
+        event_type_id (str): The unique ID of the event type. [GET
+            /event-types](https://carecloud.readme.io/reference/geteventtypes) Example: 8bda8a4854394325e2748a5005.
         external_id (str): The unique external ID of the event. It may be ID from other system. Example: 157613.
         event_id (str | Unset): The unique ID of the event. Example: 82de12eb8b138791e678fd11c3.
         customer_id (str | Unset): The unique platform customer ID. [GET
@@ -137,8 +137,8 @@ class EventPost:
             - `phone` – identify customer by phone number
             - `external_id` – identify customer by an external system ID (e-shop, POS, portal, etc.)
 
-            If `customer_id` and an alternative identifier are both provided, the request will be rejected.
-             Example: email.
+            If `customer_id` and an alternative identifier are both provided, the request will be rejected. (one of: email,
+            phone, external_id) Example: email.
         customer_identifier_value (EventPostCustomerIdentifierValueType1 | str | Unset): Alternative identifier value to
             use when `customer_id` is not provided.
             The value must match the format expected for the selected `customer_identifier_type`.
@@ -164,8 +164,7 @@ class EventPost:
         secondary_external_id (str | Unset): Additional external ID of the event. Used when differentiation of
             external_id is needed.
         state (EventPostState | Unset): State of the event.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     event_type_id: str

@@ -42,8 +42,8 @@ class EventPostCustomerIdentifierValueType1:
     """Object value when type is `external_id`.
 
     Attributes:
-        customer_source_id (str): The ID of the customer source (e.g., e-shop, POS). [GET /customer-
-            sources](https://carecloud.readme.io/reference/getcustomersources)
+        customer_source_id (str): The ID of the customer source (e.g., e-shop, POS). [GET
+            /customer-sources](https://carecloud.readme.io/reference/getcustomersources)
         external_id (str): The identifier of the customer in that customer source.
     """
 

@@ -61,16 +61,15 @@ class EventType:
 
     Attributes:
         event_type_id (str): The unique ID of the event type. Example: 82d0f9d976dee39aac13dc7ea.
-        event_group_id (str): The unique ID of the event group. [GET /event-
-            groups](https://carecloud.readme.io/reference/geteventgroups) Example: 8bed991c68a470eaaeffbf048.
+        event_group_id (str): The unique ID of the event group. [GET
+            /event-groups](https://carecloud.readme.io/reference/geteventgroups) Example: 8bed991c68a470eaaeffbf048.
         event_group_text_id (str | Unset): Text identification of the event group. Example: shopping.
         name (str | Unset): Name of the event type. Example: Voucher activation.
         text_id (str | Unset): Text identification of the event type. Example: voucher_activation.
         icon_name (str | Unset): Icon name from [Google Fonts Icons](https://fonts.google.com/icons). Example:
             check_box.
         state (EventTypeState | Unset): State of the property.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     event_type_id: str

@@ -63,8 +63,7 @@ class ExternalApplication:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2021-07-26
             09:46:59.005819.
         state (ExternalApplicationState | Unset): State of the external application.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     external_application_id: str

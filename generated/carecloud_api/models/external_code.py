@@ -42,9 +42,9 @@ class ExternalCode:
     """External code resource.
 
     Attributes:
-        external_code_type_id (str): The unique ID of the external code type (provided in [GET /product-reservation-
-            external-list-types](https://carecloud.readme.io/reference/getproductreservationexternallisttypes)). Example:
-            86e05affc7a7abefcd513ab400.
+        external_code_type_id (str): The unique ID of the external code type (provided in [GET
+            /product-reservation-external-list-types](https://carecloud.readme.io/reference/getproductreservationexternallisttypes)).
+            Example: 86e05affc7a7abefcd513ab400.
         value (str): Value of the external code. Example: 2107225110.
     """
 

@@ -103,19 +103,19 @@ class FinalBill:
     """Final bill structure.
 
     Attributes:
-        purchase_type_id (str): Type of the purchase. Values are available in resource [GET /purchase-
-            types](https://carecloud.readme.io/reference/getpurchasetypes). Example: 86e05affc7a7abefcd513ab400.
+        purchase_type_id (str): Type of the purchase. Values are available in resource [GET
+            /purchase-types](https://carecloud.readme.io/reference/getpurchasetypes). Example: 86e05affc7a7abefcd513ab400.
         canceled (bool): Information, whether it is the cancellation of the purchase. It is the only parameter that
             identifies the canceled purchase. All other values are the same as in the original bill. No different values
-            like totalPrice, quantity, paidAmount, and itemPrice are changed nor inverted. Example: False.
+            like totalPrice, quantity, paidAmount, and itemPrice are changed nor inverted. (one of: True, False) Example:
+            False.
         payment_type (FinalBillPaymentType): Payment type changes the checkout process depending on the value of the
             parameter you can allow/deny the use of benefits.
             *Possible values are: "S" - with standard setup checkout process allows you to collect points, but isn't
             possible to apply overall discounts  / "A"- checkout process allows you to collect points and apply overall
             discounts too / "C" - use credits for payment, allows you to collect points, but isn't possible to apply overall
             discounts / "D"- will enable you to use overall discounts, but you are not able to collect points with this
-            setup*
-             Example: A.
+            setup* (one of: S, A, C, D) Example: A.
         bill_id (str): Identification number of the purchase created in the production system like POS, e-commerce
             solution or ERP (The ID must be unique in the production system).
             In case you want to send cancelled purchase, please use prefix `C` for the original purchase ID.
@@ -131,7 +131,7 @@ class FinalBill:
             /currencies](https://carecloud.readme.io/reference/getcurrencies). Example: 8bed991c68a470e7aaeffbf048.
         total_price (float): The total price of the bill as a sum of all items. Example: 700.
         bill_items (list[BillItem]): List of bill items.
-        fiscal (bool | Unset): Information, whether it is a fiscal bill. Example: True.
+        fiscal (bool | Unset): Information, whether it is a fiscal bill. (one of: True, False) Example: True.
         payment_recap (PaymentRecap | Unset): Alternative payment methods summary.
             ⚠️ Ensure that all relevant parameters received in the response from the `POST /accept-payment` endpoint are
             correctly transferred to the `payment_recap` structure.

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetAudiencesResponse200Data:
     """
     Attributes:
-        audiences (list[Audience] | Unset): List of all audiences.
+        audiences (list[Audience] | Unset): List of all audiences. (at most 1000 items)
         total_items (int | Unset): The number of all found audiences. Example: 1.
     """
 

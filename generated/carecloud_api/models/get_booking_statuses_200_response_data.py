@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetBookingStatuses200ResponseData:
     """
     Attributes:
-        booking_statuses (list[BookingStatus] | Unset): Collection of booking statuses.
+        booking_statuses (list[BookingStatus] | Unset): Collection of booking statuses. (at most 1000 items)
         total_items (int | Unset): The number of all found booking statuses. Example: 1.
     """
 

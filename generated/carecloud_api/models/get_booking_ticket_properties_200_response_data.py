@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetBookingTicketProperties200ResponseData:
     """
     Attributes:
-        booking_ticket_properties (list[Property] | Unset): List of all booking ticket properties.
+        booking_ticket_properties (list[Property] | Unset): List of all booking ticket properties. (at most 1000 items)
         total_items (int | Unset): The number of all found booking ticket properties. Example: 1.
     """
 

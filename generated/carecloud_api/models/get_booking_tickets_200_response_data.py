@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetBookingTickets200ResponseData:
     """
     Attributes:
-        booking_tickets (list[BookingTicket] | Unset): Collection of booking tickets.
+        booking_tickets (list[BookingTicket] | Unset): Collection of booking tickets. (at most 1000 items)
         total_items (int | Unset): The number of all found booking tickets. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetBookings200ResponseData:
     """
     Attributes:
-        bookings (list[Booking] | Unset): Collection of bookings.
+        bookings (list[Booking] | Unset): Collection of bookings. (at most 1000 items)
         total_items (int | Unset): The number of all found bookings. Example: 1.
     """
 

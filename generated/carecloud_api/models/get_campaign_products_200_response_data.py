@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCampaignProducts200ResponseData:
     """
     Attributes:
-        campaign_products (list[CampaignProduct] | Unset): List of the campaign products.
+        campaign_products (list[CampaignProduct] | Unset): List of the campaign products. (at most 1000 items)
         total_items (int | Unset): The number of all found campaign products. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCampaigns200ResponseData:
     """
     Attributes:
-        campaigns (list[Campaign] | Unset): List of the campaigns.
+        campaigns (list[Campaign] | Unset): List of the campaigns. (at most 1000 items)
         total_items (int | Unset): The number of all found campaigns. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCardTypes200ResponseData:
     """
     Attributes:
-        card_types (list[CardType] | Unset): Collection of all card types.
+        card_types (list[CardType] | Unset): Collection of all card types. (at most 1000 items)
         total_items (int | Unset): The number of all found card types. Example: 1.
     """
 

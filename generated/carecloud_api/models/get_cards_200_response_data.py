@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCards200ResponseData:
     """
     Attributes:
-        cards (list[Card] | Unset): Collection of customer cards.
+        cards (list[Card] | Unset): Collection of customer cards. (at most 1000 items)
         total_items (int | Unset): The number of all found customer cards. Example: 1.
     """
 

@@ -56,7 +56,8 @@ _NOT_NULLABLE = frozenset(
 class GetCommunicationChannels200ResponseData:
     """
     Attributes:
-        communication_channels (list[CommunicationChannel] | Unset): List of communication channels.
+        communication_channels (list[CommunicationChannel] | Unset): List of communication channels. (at most 1000
+            items)
         total_items (int | Unset): Total count of found items of the resource communication channels. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetConsents200ResponseData:
     """
     Attributes:
-        agreements (list[AgreementList] | Unset): List of the consents.
+        agreements (list[AgreementList] | Unset): List of the consents. (at most 1000 items)
         total_items (int | Unset): Number of all found consents. Example: 1.
     """
 

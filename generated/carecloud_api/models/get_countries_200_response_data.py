@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCountries200ResponseData:
     """
     Attributes:
-        countries (list[Country] | Unset): List of the countries.
+        countries (list[Country] | Unset): List of the countries. (at most 1000 items)
         total_items (int | Unset): The number of all found countries. Example: 1.
     """
 

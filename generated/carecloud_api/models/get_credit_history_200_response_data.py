@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCreditHistory200ResponseData:
     """
     Attributes:
-        credit_history (list[CreditHistoryRecord] | Unset): List of the credit history records.
+        credit_history (list[CreditHistoryRecord] | Unset): List of the credit history records. (at most 1000 items)
         total_items (int | Unset): The number of all found credit history records. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCreditTypes200ResponseData:
     """
     Attributes:
-        credit_types (list[CreditType] | Unset): List of the credit types.
+        credit_types (list[CreditType] | Unset): List of the credit types. (at most 1000 items)
         total_items (int | Unset): The number of all found credit types. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCredits200ResponseData:
     """
     Attributes:
-        credits_ (list[Credit] | Unset): List of the credit records.
+        credits_ (list[Credit] | Unset): List of the credit records. (at most 1000 items)
         total_items (int | Unset): The number of all found credit records. Example: 1.
     """
 

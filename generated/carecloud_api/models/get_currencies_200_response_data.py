@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCurrencies200ResponseData:
     """
     Attributes:
-        currencies (list[Currency] | Unset): List of currencies.
+        currencies (list[Currency] | Unset): List of currencies. (at most 1000 items)
         total_items (int | Unset): Total count of found items of resource currencies. Example: 1.
     """
 

@@ -56,7 +56,8 @@ _NOT_NULLABLE = frozenset(
 class GetCustomerAddressTypes200ResponseData:
     """
     Attributes:
-        customer_address_types (list[CustomerAddressType] | Unset): List of the customer address types.
+        customer_address_types (list[CustomerAddressType] | Unset): List of the customer address types. (at most 1000
+            items)
         total_items (int | Unset): The number of all found customer address types. Example: 1.
     """
 

@@ -57,6 +57,7 @@ class GetCustomerExternalApps200ResponseData:
     """
     Attributes:
         customer_external_applications (list[ExternalApplication] | Unset): List of the customer external applications.
+            (at most 1000 items)
         total_items (int | Unset): The number of all found customer external applications. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetCustomerProperties200ResponseData:
     """
     Attributes:
-        customer_properties (list[Property] | Unset): List of all customer properties.
+        customer_properties (list[Property] | Unset): List of all customer properties. (at most 1000 items)
         total_items (int | Unset): The number of all found customer properties. Example: 1.
     """
 

@@ -56,7 +56,8 @@ _NOT_NULLABLE = frozenset(
 class GetCustomerRelationTypes200ResponseData:
     """
     Attributes:
-        customer_relation_types (list[CustomerRelationType] | Unset): List of the customer relation types.
+        customer_relation_types (list[CustomerRelationType] | Unset): List of the customer relation types. (at most 1000
+            items)
         total_items (int | Unset): The number of all found customer relation types. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetSetups200ResponseData:
     """
     Attributes:
-        customer_engagement_setups (list[CustomerEngagementSetup] | Unset): List of all setups.
+        customer_engagement_setups (list[CustomerEngagementSetup] | Unset): List of all setups. (at most 1000 items)
         total_items (int | Unset): The number of all found setups. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetSubBookingTicketsTimeSlots200ResponseData:
     """
     Attributes:
-        time_slots (list[TimeSlot] | Unset): List of booking time slots.
+        time_slots (list[TimeSlot] | Unset): List of booking time slots. (at most 1000 items)
         total_items (int | Unset): The number of all found time slots. Example: 1.
     """
 

@@ -57,7 +57,7 @@ class GetSubCampaignProductStoreRecords200ResponseData:
     """
     Attributes:
         campaign_product_store_records (list[CampaignProductStoreRecord] | Unset): List of the campaign product store
-            records.
+            records. (at most 1000 items)
         total_items (int | Unset): The number of all found campaign product store records. Example: 1.
     """
 

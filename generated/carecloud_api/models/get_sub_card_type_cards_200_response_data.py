@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetSubCardTypeCards200ResponseData:
     """
     Attributes:
-        cards (list[Card] | Unset): List of cards.
+        cards (list[Card] | Unset): List of cards. (at most 1000 items)
         total_items (int | Unset): The number of all found cards. Example: 1.
     """
 

@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetSubCreditPurchases200ResponseData:
     """
     Attributes:
-        purchases (list[Purchase] | Unset): List of purchases.
+        purchases (list[Purchase] | Unset): List of purchases. (at most 1000 items)
         total_items (int | Unset): The number of all found purchases. Example: 1.
     """
 

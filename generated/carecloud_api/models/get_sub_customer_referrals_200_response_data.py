@@ -56,7 +56,7 @@ _NOT_NULLABLE = frozenset(
 class GetSubCustomerReferrals200ResponseData:
     """
     Attributes:
-        referrals (list[Referral] | Unset): Collection of customer referral codes.
+        referrals (list[Referral] | Unset): Collection of customer referral codes. (at most 1000 items)
         total_items (int | Unset): The number of all found referral codes. Example: 1.
     """
 

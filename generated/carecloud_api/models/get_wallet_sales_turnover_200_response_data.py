@@ -38,7 +38,8 @@ _NOT_NULLABLE = frozenset(("turnover",))
 class GetWalletSalesTurnover200ResponseData:
     """
     Attributes:
-        turnover (list[QualificationTurnover] | Unset): List of all turnover by currency in time interval.
+        turnover (list[QualificationTurnover] | Unset): List of all turnover by currency in time interval. (at most 1000
+            items)
     """
 
     turnover: list[QualificationTurnover] | Unset = UNSET

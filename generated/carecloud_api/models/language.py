@@ -50,8 +50,7 @@ class Language:
     Attributes:
         language_id (str | Unset): The unique ID of the language code by ISO 639-1. Example: cs.
         state (LanguageState | Unset): State of the event type.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2017-03-24
             15:29:47.
     """

@@ -96,14 +96,15 @@ class MessageTemplate:
         name (str): Name of the message template. Example: First CareCloud login.
         message_template_group_id (MessageTemplateMessageTemplateGroupId): The unique ID of the message template group.
             *Possible values are: 1 - newsletter template / 2 - system template (registration message, order summary
-            message, etc.) / 3 - transactional communication (for hotel, traveling,...)* Example: 2.
+            message, etc.) / 3 - transactional communication (for hotel, traveling,...)* (one of: 1, 2, 3) Example: 2.
         communication_channel_id (MessageTemplateCommunicationChannelId): The unique ID of the communication channel.
             *Possible values are: 1 - email / 2 - SMS / 4 - PUSH notification (Apple or Google)/ 5 - internal system
-            notification / 9 - Viber messages* [GET /communication-
-            channels](https://carecloud.readme.io/reference/getcommunicationchannels) Example: 1.
+            notification / 9 - Viber messages* [GET
+            /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels) (one of: 1, 2, 4, 5, 9)
+            Example: 1.
         message_template_id (str | Unset): The unique ID of the message template. Example: 8bed991c68a470e7aaeffbf048.
         consent_free_template (bool | Unset): If true, customer can receive message without any consent(GDPR, etc.).
-            Example: True.
+            (one of: True, False) Example: True.
         preview_url (None | str | Unset): URL of the full-size preview image of the message template. May be null if no
             visual preview is available for this template type. Example:
             https://example.com/templates/preview/8bed991c68a470e7aaeffbf048.png.

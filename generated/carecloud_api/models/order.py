@@ -108,13 +108,13 @@ class Order:
         currency_id (str): The unique ID of the currency. [GET
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 8bed991c68a470eaaeffbf048.
         total_price (float): Total price of the order. Example: 36.
-        order_items (list[OrderItem]): List of the OrderItems.
+        order_items (list[OrderItem]): List of the OrderItems. (at most 1000 items)
         invoicing_data (OrderInvoicing): Structure of OrderInvoicing. Contains necessary data for invoicing of the
             order.
         order_id (str | Unset): The unique ID of the order. Example: 80af8a5dcc0702daf336f4de41.
         order_number (str | Unset): External order number. If not set, internal order number will be set. Example:
             A3NKI89NFDS82434B.
-        discount_codes (list[str] | Unset): Discount codes used in the order.
+        discount_codes (list[str] | Unset): Discount codes used in the order. (at most 1000 items)
         shipping_data (OrderShipping | Unset): Structure of OrderShipping. Contains necessary data for shipping of the
             order.
         customer_note (str | Unset): Customer’s note for the merchant. Example: Have a nice day!.

@@ -60,8 +60,8 @@ class OrderInvoicing:
     """Structure of OrderInvoicing. Contains necessary data for invoicing of the order.
 
     Attributes:
-        payment_id (str): The unique ID of the payment type from resource [GET /payment-
-            types](https://carecloud.readme.io/reference/getpaymenttypes). Example: 8bd481170064960b1788109b8.
+        payment_id (str): The unique ID of the payment type from resource [GET
+            /payment-types](https://carecloud.readme.io/reference/getpaymenttypes). Example: 8bd481170064960b1788109b8.
         paid_date (str | Unset): Timestamp of the order payment. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601
             format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2021-07-15 13:26:34.
         personal_information (PersonalInformation | Unset): Personal information of the customer.

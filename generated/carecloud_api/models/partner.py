@@ -90,8 +90,7 @@ class Partner:
         email (str | Unset): Email of the company. Example: happy_user@crmcarecloud.com.
         phone (str | Unset): Phone number of the company with international prefix (420000000). Example: 420000000.
         state (PartnerState | Unset): State of the partner.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1, 2) Example: 1.
     """
 
     name: str

@@ -109,7 +109,7 @@ class PersonalInformation:
         salutation (str | Unset): Customer's salutation. If it is not set in POST or PUT calls, it will be generated
             automatically. Example: Dear Mr. Smith.
         gender (None | PersonalInformationGender | Unset): Gender of the customer *Possible values: 1 - Male / 2 -
-            Female / 3 - Miss / 4 - Private / 5 - Other * Example: 1.
+            Female / 3 - Miss / 4 - Private / 5 - Other * (one of: 1, 2, 3, 4, 5) Example: 1.
         first_name (str | Unset): First name of the customer. Example: John.
         last_name (str | Unset): Last name of the customer. Example: Smith.
         pre_nominals (str | Unset): Academic degrees, academic titles, other titles of customer placed before name.
@@ -121,11 +121,12 @@ class PersonalInformation:
         email (str | Unset): Email of the customer.
             If you provide an email address, CareCloud validates its format and the validity of the domain.
             Here is the general regular expression that is used for validation:
-            `^[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+(\\\\.[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+)*@(
-            [a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\\\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])$`
-             Example: happy_customer@crmcarecloud.com.
-        phone (str | Unset): Phone number of the customer with international prefix (420000000000). Example:
-            420523828931.
+            `^[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+(\\\\.[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+)*@([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\\\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])$`
+            (matches
+            ``^[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+(\\.[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+)*@([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])$``)
+            Example: happy_customer@crmcarecloud.com.
+        phone (str | Unset): Phone number of the customer with international prefix (420000000000). (matches
+            ``^[1-9][0-9]*$``) Example: 420523828931.
         store_id (str | Unset): The unique ID of the original customer account store of registration. In case of
             customer update, the value can only be updated, not removed. When provided during customer registration and the
             project is configured for store-based partner assignment, the system derives the partner from the store and

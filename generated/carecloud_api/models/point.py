@@ -71,8 +71,8 @@ class Point:
     Attributes:
         customer_id (str): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 87af991126405bf8e7dfb36045.
-        point_type_id (str): The unique ID of the point type. [GET /point-
-            types](https://carecloud.readme.io/reference/getpointtypes) Example: 81eaeea13b8984a169c490a325.
+        point_type_id (str): The unique ID of the point type. [GET
+            /point-types](https://carecloud.readme.io/reference/getpointtypes) Example: 81eaeea13b8984a169c490a325.
         partner_id (str): The unique ID of the partner company. [GET
             /partners](https://carecloud.readme.io/reference/getpartners) Example: 86e05affc7a7abefcd513ab400.
         point_id (str | Unset): The unique ID of the point record. Example: 8bd48117006496e0b1788109b8.
@@ -83,8 +83,7 @@ class Point:
             HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example:
             2023-09-16 23:59:59.
         state (PointState | Unset): State of the point record.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         created_at (str | Unset): Timestamp of the point record creation. Accepts the format `YYYY-MM-DD HH:MM:SS` or
             ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2016-06-30 15:05:49.
         note (str | Unset): Note for the new point record. Example: Birthdate point reward.

@@ -70,8 +70,8 @@ class PointHistoryRecord:
         point_operation_type (str | Unset): Type of the point operation record. Example: Points addition.
         point_operation_note (str | Unset): Note of the point operation record. Example: Manual rewards points for the
             product purchase collection.
-        point_type_id (str | Unset): The unique ID of the point type. [GET /point-
-            types](https://carecloud.readme.io/reference/getpointtypes) Example: 81eaeea13b8984a169c490a325.
+        point_type_id (str | Unset): The unique ID of the point type. [GET
+            /point-types](https://carecloud.readme.io/reference/getpointtypes) Example: 81eaeea13b8984a169c490a325.
         partner_id (str | Unset): The unique ID of the partner company. [GET
             /partners](https://carecloud.readme.io/reference/getpartners) Example: 86e05affc7a7abefcd513ab400.
         store_id (str | Unset): The unique ID of the store in CareCloud. [GET

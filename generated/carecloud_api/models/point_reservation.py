@@ -68,8 +68,7 @@ class PointReservation:
         points_reservation_id (str | Unset): The unique ID of the point reservation record. Example:
             8fd73167342d06899c4c015320.
         state (PointReservationState | Unset): State of the point reservation.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active(expired)*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active(expired)* (one of: 0, 1, 2) Example: 1.
         expiration (str | Unset): Timestamp of the point reservation expiration. Accepts the format `YYYY-MM-DD
             HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example:
             2023-10-31 00:00:00.

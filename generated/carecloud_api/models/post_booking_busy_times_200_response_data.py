@@ -58,7 +58,7 @@ class PostBookingBusyTimes200ResponseData:
     Attributes:
         time_unit (str | Unset): The time unit for X-axis Example: hour.
         chart_data (list[ChartPointData] | Unset): Data for the chart display. The items are ordered by X-axis values
-            ascending.
+            ascending. (at most 1000 items)
     """
 
     time_unit: str | Unset = UNSET

@@ -58,17 +58,18 @@ class PostBookingBusyTimesBody:
         booking_date (str): The date when you want to check how busy the bookings are Example: 2023-01-15.
         time_period (PostBookingBusyTimesBodyTimePeriod): The period that the algorithm uses to calculate past busy
             times and return your data in that period. If you set the value as DAY, the algorithm will return the data for
-            one day in an hour range. Example: week.
+            one day in an hour range. (one of: day, week, month, year) Example: week.
         booking_ticket_id (str | Unset): The unique ID of the booking ticket. If not set, the data will be returned for
             all available tickets. Example: 13b8984a16913b8984a169cc490a.
-        booking_property_id (str | Unset): Booking ticket property ID from resource [booking-ticket-
-            properties](https://carecloud.readme.io/reference/getbookingticketproperties). The parameter determines
-            property, which is used to filter resources by their properties. The parameter must be used in combination with
-            property_value otherwise is ignored in the request. Example: store.
-        booking_property_value (str | Unset): Booking ticket property record value from [booking-ticket-
-            properties](https://carecloud.readme.io/reference/getbookingticketproperties) in case of datatype with multiple
-            values. Parameter filters resources depends of store property record value. The parameter must be used in
-            combination with property_id otherwise is ignored in the request. Example: 89ac83ca207a20c62c79bf.
+        booking_property_id (str | Unset): Booking ticket property ID from resource
+            [booking-ticket-properties](https://carecloud.readme.io/reference/getbookingticketproperties). The parameter
+            determines property, which is used to filter resources by their properties. The parameter must be used in
+            combination with property_value otherwise is ignored in the request. Example: store.
+        booking_property_value (str | Unset): Booking ticket property record value from
+            [booking-ticket-properties](https://carecloud.readme.io/reference/getbookingticketproperties) in case of
+            datatype with multiple values. Parameter filters resources depends of store property record value. The parameter
+            must be used in combination with property_id otherwise is ignored in the request. Example:
+            89ac83ca207a20c62c79bf.
     """
 
     booking_date: str

@@ -58,11 +58,12 @@ _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._va
 class PostBulkProductReservationPricesBody:
     """
     Attributes:
-        product_reservation_prices (list[ProductReservationPrice]): List of the product reservation prices.
+        product_reservation_prices (list[ProductReservationPrice]): List of the product reservation prices. (at most
+            1000 items)
         error_processing (ErrorProcessing | Unset): The parameter describes the batch method behavior in case of error
             occurs. *Possible values are: 1 - It returns the first error found and rollback all previous changes (this is
             also the default behavior if the parameter is not set) / 2 - It creates all valid records and creates an error
-            report from failed attempts.*
+            report from failed attempts.* (one of: 1, 2)
     """
 
     product_reservation_prices: list[ProductReservationPrice]

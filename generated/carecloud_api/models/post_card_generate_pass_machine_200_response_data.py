@@ -24,8 +24,8 @@ _NOT_NULLABLE = frozenset(("file_url",))
 class PostCardGeneratePassMachine200ResponseData:
     """
     Attributes:
-        file_url (str | Unset): URL address of the PassMachine card. Example: https://dev-carecloud.cortex.cz//crm/scrip
-            ts/generate_mobile_card.php?account=80c4d97a736d98a90badb5128&card=8bd4811700646e0b1788109b8.
+        file_url (str | Unset): URL address of the PassMachine card. Example:
+            https://dev-carecloud.cortex.cz//crm/scripts/generate_mobile_card.php?account=80c4d97a736d98a90badb5128&card=8bd4811700646e0b1788109b8.
     """
 
     file_url: str | Unset = UNSET

@@ -24,7 +24,7 @@ _NOT_NULLABLE = frozenset(("is_free_to_use",))
 class PostCardValidateFree200ResponseData:
     """
     Attributes:
-        is_free_to_use (bool | Unset): An information if the card is free to use. Example: False.
+        is_free_to_use (bool | Unset): An information if the card is free to use. (one of: True, False) Example: False.
     """
 
     is_free_to_use: bool | Unset = UNSET

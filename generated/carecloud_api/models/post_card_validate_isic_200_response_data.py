@@ -42,9 +42,9 @@ _NOT_NULLABLE = frozenset(
 class PostCardValidateIsic200ResponseData:
     """
     Attributes:
-        valid_isic (bool | Unset): An information if ISIC card is valid. Example: False.
+        valid_isic (bool | Unset): An information if ISIC card is valid. (one of: True, False) Example: False.
         is_free_to_use (bool | Unset): An information if the card is free to use in CareCloud. If the request parameter
-            `check_usage` is not set or false, the value is not set. Example: False.
+            `check_usage` is not set or false, the value is not set. (one of: True, False) Example: False.
     """
 
     valid_isic: bool | Unset = UNSET

@@ -59,8 +59,8 @@ class PostCreditTransferBody:
         new_customer_id (str): The unique ID of the new credit holder. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 84b9167cc2f01ff007d98e1633.
         amount (float): Number of the transferred credits. Example: 100.
-        credit_type_id (str): The unique ID of the credit type for the transferred credits. [GET /credit-
-            types](https://carecloud.readme.io/reference/getcredittypes) Example: 8adcb83164fa7e12668035d43e.
+        credit_type_id (str): The unique ID of the credit type for the transferred credits. [GET
+            /credit-types](https://carecloud.readme.io/reference/getcredittypes) Example: 8adcb83164fa7e12668035d43e.
         currency_id (str | Unset): The unique ID of the currency. If not set, the default currency of the project is
             used. [GET /currencies](https://carecloud.readme.io/reference/getcurrencies) Example:
             8bed991c68a470e7aaeffbf048.

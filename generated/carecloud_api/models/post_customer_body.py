@@ -88,7 +88,7 @@ class PostCustomerBody:
             Special Rule for PUT Request with social network credentials:  _Unlike typical HTTP PUT requests, the request
             will not erase existing data if parameters are missing. If you do not include the social media credentials in
             the PUT request, the existing credentials will remain unchanged._
-        property_records (list[PropertyRecord] | Unset): List of customer property records.
+        property_records (list[PropertyRecord] | Unset): List of customer property records. (at most 1000 items)
         referral_code (str | Unset): Referral code of an existing customer who referred the new registrant. When
             provided, a customer relation is created between the new customer and the referral code holder after successful
             registration. This field is optional. Example: FRIEND2024.

@@ -75,8 +75,8 @@ class PostCustomerNewslettersSignUpBody:
         partner_records (list[PartnerRecord] | Unset): List of partners to associate with the signed-up contact. When
             provided as a non-empty array, partner assignment is based solely on this list. An empty array is treated the
             same as omitting this field. See the partner assignment rules in the endpoint description for the full
-            precedence logic. [GET /partners](https://carecloud.readme.io/reference/getpartners)
-             Example: [{'partner_id': '86e05affc7a7abefcd513ab400'}].
+            precedence logic. [GET /partners](https://carecloud.readme.io/reference/getpartners) (at most 1000 items)
+            Example: [{'partner_id': '86e05affc7a7abefcd513ab400'}].
     """
 
     contact: str

@@ -51,7 +51,7 @@ class PostCustomerVerifyCredentialsBody:
     """
     Attributes:
         login_type (PostCustomerVerifyCredentialsBodyLoginType): The unique ID of the login type (available: card,
-            email). Example: email.
+            email). (one of: card, email) Example: email.
         login_value (str): Value of the login for Customer API. Example: happy_customer@cortex.cz.
         password (str): Password of the customer. Example: password123_is_not_a_good_idea.
     """

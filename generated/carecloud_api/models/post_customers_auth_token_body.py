@@ -55,7 +55,7 @@ class PostCustomersAuthTokenBody:
             Need a destination external application ID? Please contact your CareCloud administrator.
              Example: 82de12eb8b138791e678fd11c3.
         token_type (PostCustomersAuthTokenBodyTokenType): Sets which token type should be generated. *Possible values: 1
-            - alphanumeric, 2 - numeric* Default: PostCustomersAuthTokenBodyTokenType.VALUE_1. Example: 2.
+            - alphanumeric, 2 - numeric* (one of: 1, 2; default: 1) Example: 2.
     """
 
     customer_id: str

@@ -48,7 +48,7 @@ class PostCustomersCheckRegistrationAbilityBody:
     """
     Attributes:
         type_ (PostCustomersCheckRegistrationAbilityBodyType): Type of the customer identifier. Phone numbers can be
-            checked only if the phone is unique in the CareCloud project. Example: email.
+            checked only if the phone is unique in the CareCloud project. (one of: email, phone) Example: email.
         value (str): Value of the customer identifier. Example: example@crmcarecloud.com.
     """
 

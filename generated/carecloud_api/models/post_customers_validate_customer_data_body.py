@@ -47,8 +47,8 @@ class PostCustomersValidateCustomerDataBody:
     Attributes:
         type_ (PostCustomersValidateCustomerDataBodyType): Type of the customer data to validate. Possible values:
             - `password` - validates the value against CareCloud password strength requirements.
-            - `referral_code` - validates that the value is an existing, active referral code.
-             Example: password.
+            - `referral_code` - validates that the value is an existing, active referral code. (one of: password,
+            referral_code) Example: password.
         value (str): Value of the customer data to validate. For `password`, provide the proposed password. For
             `referral_code`, provide the referral code string. Example: neGIecAcu#Tawp0b@Kir.
     """

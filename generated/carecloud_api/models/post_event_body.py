@@ -60,7 +60,7 @@ class PostEventBody:
     Attributes:
         event (EventPost): Event resource.
         property_records (list[PropertyRecord] | Unset): Additional properties of the event. This parameter contain
-            values in GET response only if query parameter `include_property_records` is set to true.
+            values in GET response only if query parameter `include_property_records` is set to true. (at most 1000 items)
     """
 
     event: EventPost

@@ -48,7 +48,7 @@ class PostGenerateDigitalCardBody:
         card_id (str): The unique ID of the card for which the file is generated. Example: 8fd73167342d06899c4c015320.
         file_type (PostGenerateDigitalCardBodyFileType): Type of the final file. *Possible values: png - generates
             picture of barcode in png format / qr-png - generates picture of QR code in png format /wallet - generates pass
-            package file for Apple Wallet* Example: png.
+            package file for Apple Wallet* (one of: png, wallet, qr-png) Example: png.
     """
 
     card_id: str

@@ -25,8 +25,8 @@ class PostOTPSend200ResponseData:
     """
     Attributes:
         request_id (str | Unset): The parameter specifies the request that caused the OTP to be created. The request ID
-            is used as a parameter in [POST /one-time-
-            password/actions/verify](https://carecloud.readme.io/reference/postverifyotp). Example:
+            is used as a parameter in [POST
+            /one-time-password/actions/verify](https://carecloud.readme.io/reference/postverifyotp). Example:
             c27c29917a1dec03ef0673d823619b776ab93353.
     """
 

@@ -51,8 +51,7 @@ class PostProductReservationChangeStateBody:
         state (PostProductReservationChangeStateBodyState): A new state of the product reservation. If the reservation
             is canceled, it won't appear in the reservation list only in the reservation detail.
             *Possible values: 0 - Canceled / 1 - Entered / 2 - Accepted / 3 - Ready / 4 - Delivered / 5 - In progress / 6 -
-            Not Picked up / 7 - Ordered / 8 - Being solved /*
-             Example: 5.
+            Not Picked up / 7 - Ordered / 8 - Being solved /* (one of: 0, 1, 2, 4, 5, 6, 7, 8) Example: 5.
     """
 
     product_reservation_id: str

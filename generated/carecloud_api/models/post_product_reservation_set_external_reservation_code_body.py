@@ -57,7 +57,8 @@ class PostProductReservationSetExternalReservationCodeBody:
     Attributes:
         product_reservation_id (str): The unique ID of the product reservation. Example: 81eaeea13b8984a169c490a325.
         external_reservation_codes (list[ExternalCode]): List of the external reservation codes. Id codes can have
-            different sources. Please get in touch with your account manager for the list of ID sources.
+            different sources. Please get in touch with your account manager for the list of ID sources. (at most 1000
+            items)
     """
 
     product_reservation_id: str

@@ -89,16 +89,15 @@ class PostPurchaseAcceptPaymentBody:
             possible to apply overall discounts  / "A"- checkout process allows you to collect points and apply overall
             discounts too / "C" - use credits for payment, allows you to collect points, but isn't possible to apply overall
             discounts / "D"- will enable you to use overall discounts, but you are not able to collect points with this
-            setup.*
-             Example: S.
+            setup.* (one of: S, A, C, D) Example: S.
         bill (Bill): Structure of bill from POS.
         card_number (str | Unset): The customer card number. Example: 1000000000016.
         customer_id (str | Unset): ID of the customer that made the purchase. You can search customers by plenty
             parameter in resource customers. Example: 8ea2591121e636086a4a9c0992.
         max_points (float | Unset): Amount of points to be redeemed. Example: 0.
         max_credit (float | Unset): Amount of credit customer wants to use in the purchase. Example: 7.
-        benefit_codes (list[str] | Unset): The bill closure will use present codes and recommend discounts. Example:
-            ['PTV2'].
+        benefit_codes (list[str] | Unset): The bill closure will use present codes and recommend discounts. (at most
+            1000 items) Example: ['PTV2'].
     """
 
     store_id: str

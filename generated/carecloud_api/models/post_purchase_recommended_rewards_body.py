@@ -89,8 +89,8 @@ class PostPurchaseRecommendedRewardsBody:
              - C (condensed) -  Returns manual rewards that are related to the items from provided purchase. If application
             is not possible, the reward is not returned.
              - A (all) -  List of all available rewards on the project (including automatic rewards). Extended information
-            about rewards is available at the endpoint [GET /rewards](https://carecloud.readme.io/reference/getrewards)
-             Example: C.
+            about rewards is available at the endpoint [GET /rewards](https://carecloud.readme.io/reference/getrewards) (one
+            of: F, C, A) Example: C.
         bill (Bill): Structure of bill from POS.
         card_number (str | Unset): The customer card number. Example: 1000000000016.
         customer_id (str | Unset): ID of the customer who is closing the purchase. You can search for customers by

@@ -45,10 +45,10 @@ _NOT_NULLABLE = frozenset(
 class PostRecommendationCartOrderBody:
     """
     Attributes:
-        cart_product_ids (list[str]): List of the product IDs in the customer shopping cart. Example:
-            ['8fd73167342d0689c4c015320', '84aec0f62c76448621d68d343c'].
-        product_id_list (list[str] | Unset): List of the product IDs. Initial products of the recommendation engine.
-            Example: ['89d88719b8b442de2d11b401a2', '88bb88399cc74d81edbe19d684'].
+        cart_product_ids (list[str]): List of the product IDs in the customer shopping cart. (at most 1000 items)
+            Example: ['8fd73167342d0689c4c015320', '84aec0f62c76448621d68d343c'].
+        product_id_list (list[str] | Unset): List of the product IDs. Initial products of the recommendation engine. (at
+            most 1000 items) Example: ['89d88719b8b442de2d11b401a2', '88bb88399cc74d81edbe19d684'].
         count (int | Unset): The number of records to return. Example: 5.
     """
 

@@ -43,8 +43,8 @@ class PostRecommendationProductEliminateBody:
     """
     Attributes:
         customer_id (str): The unique ID of the customer. Example: 8ea2591121e636086a4a9c0992.
-        product_id_list (list[str] | Unset): List of the product IDs. Initial products of the recommendation engine.
-            Example: ['8fd73167342d0689c4c015320', '84aec0f62c76448621d68d343c'].
+        product_id_list (list[str] | Unset): List of the product IDs. Initial products of the recommendation engine. (at
+            most 1000 items) Example: ['8fd73167342d0689c4c015320', '84aec0f62c76448621d68d343c'].
     """
 
     customer_id: str

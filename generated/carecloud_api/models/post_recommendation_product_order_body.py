@@ -46,8 +46,8 @@ class PostRecommendationProductOrderBody:
     """
     Attributes:
         customer_id (str): The unique ID of the customer. Example: 8ea2591121e636086a4a9c0992.
-        product_id_list (list[str] | Unset): List of the product IDs. Initial products of the recommendation engine.
-            Example: ['89d88719b8b442de2d11b401a2', '88bb88399cc74d81edbe19d684'].
+        product_id_list (list[str] | Unset): List of the product IDs. Initial products of the recommendation engine. (at
+            most 1000 items) Example: ['89d88719b8b442de2d11b401a2', '88bb88399cc74d81edbe19d684'].
         count (int | Unset): The number of records to return. Example: 5.
     """
 

@@ -37,7 +37,7 @@ _NOT_NULLABLE = frozenset(("products",))
 class PostRewardSynchronizeProductsBody:
     """
     Attributes:
-        products (list[ProductSynchronizationForReward]): List of the CareCloud products.
+        products (list[ProductSynchronizationForReward]): List of the CareCloud products. (at most 1000 items)
     """
 
     products: list[ProductSynchronizationForReward]

@@ -65,11 +65,11 @@ class PostSendOtpBody:
             82de12eb8b138791e678fd11c3.
         communication_channel_id (PostSendOtpBodyCommunicationChannelId): The unique ID of the communication channel.
             Possible values: 1 - email, 2 - SMS, 4 - push notification (Apple or Google), 5 - internal system notification.
-            Example: 1.
+            (one of: 1, 2, 4, 5) Example: 1.
         recipient (str): Recipient of the message with OTP. The parameter could contain email, phone number or other
             identifier of the message recipient. Example: happy_customer@crmcarecloud.com.
         otp_type (PostSendOtpBodyOtpType | Unset): Sets the OTP type to generate. Possible values: 1 - alphanumeric, 2 -
-            numeric. Default: PostSendOtpBodyOtpType.VALUE_1. Example: 2.
+            numeric. (one of: 1, 2; default: 1) Example: 2.
         message_template_id (str | Unset): The unique ID of the message template. If not set, CareCloud uses the default
             value from the system configuration.
     """

@@ -56,7 +56,7 @@ class PostSubCustomerSetPartnersBody:
     """
     Attributes:
         customer_id (str): The unique ID of the customer. Example: 8ea2591121e636086a4a9c0992.
-        partner_records (list[PartnerRecord]): Collection of all customer partner records.
+        partner_records (list[PartnerRecord]): Collection of all customer partner records. (at most 1000 items)
     """
 
     customer_id: str

@@ -64,8 +64,8 @@ class PostTasksBody:
     """
     Attributes:
         task (Task): Task resource.
-        property_records (list[PropertyRecord] | Unset): List of a task property records
-        assignees (list[TaskAssignee] | Unset): List of a task assignees
+        property_records (list[PropertyRecord] | Unset): List of a task property records (at most 1000 items)
+        assignees (list[TaskAssignee] | Unset): List of a task assignees (at most 1000 items)
     """
 
     task: Task

@@ -48,7 +48,8 @@ _PostTokenLoginBodyLoginType_BY_VALUE: dict[Any, PostTokenLoginBodyLoginType] = 
 class PostTokenLoginBody:
     """
     Attributes:
-        login_type (PostTokenLoginBodyLoginType): The unique ID of the login type. Example: email.
+        login_type (PostTokenLoginBodyLoginType): The unique ID of the login type. (one of: email, phone, card) Example:
+            email.
         login_value (str): Value of the login to Customer API. Example: example@crmcarecloud.com.
         password (str): Password of the customer. Example: password_example.
     """

@@ -48,7 +48,8 @@ class PostValidateIsicCardBody:
         card_number (str): Number of the ISIC card to validate. Example: S123456789012X.
         last_name (str): Last name of the ISIC card holder. Example: Bright.
         check_usage (bool | Unset): If true, checks whether the card can be used in CareCloud, or whether an ISIC card
-            with this number already exists. If not set, this check is ignored. Default: False. Example: True.
+            with this number already exists. If not set, this check is ignored. (one of: True, False; default: False)
+            Example: True.
     """
 
     card_number: str

@@ -107,13 +107,13 @@ class ProductBatch:
         product_id (str | Unset): The unique ID of the product. Example: 81c14010c101966aefbb4738fc.
         code (str | Unset): Code of the product. Example: 64912.
         product_group_id (str | Unset): The unique ID of the product group. If `product_group_external_id` is also set,
-            both parameters have to represent the same product group. [GET /product-
-            groups](https://carecloud.readme.io/reference/getproductgroups) Example: 83d1d11ea3884a5d33253fe214.
+            both parameters have to represent the same product group. [GET
+            /product-groups](https://carecloud.readme.io/reference/getproductgroups) Example: 83d1d11ea3884a5d33253fe214.
         product_group_external_id (str | Unset): The unique external ID of the product group. If `product_group_id` is
             also set, both parameters have to represent the same product group. Example: 23.
         product_brand_id (str | Unset): The unique ID of the product brand. If `product_brand_external_id` is also set,
-            both parameters have to represent the same product brand. [GET /product-
-            brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
+            both parameters have to represent the same product brand. [GET
+            /product-brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
         product_brand_external_id (str | Unset): The unique external ID of the product brand. If `product_brand_id` is
             also set, both parameters have to represent the same product brand. Example: 71.
         store_id (str | Unset): The unique ID of the store where the product group is valid. The product group is global
@@ -127,7 +127,7 @@ class ProductBatch:
         tags (list[Tag] | Unset): List of tags assigned to the product.
         state (ProductBatchState | Unset): State of the product. If not set, the product is synchronized as
             active(`state=1`).
-            *Possible values are: 0 - deleted / 1 - active*
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1)
     """
 
     name: str

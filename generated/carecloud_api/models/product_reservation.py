@@ -136,17 +136,19 @@ class ProductReservation:
                 /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
             store_id (str): The unique ID of the store tied to the reservation. [GET
                 /stores](https://carecloud.readme.io/reference/getstores) Example: 82db62087b0f79a6e14e5747e7.
-            product_reservation_source_id (str): The unique ID of the product reservation source. [GET /product-reservation-
-                sources](https://carecloud.readme.io/reference/getproductreservationsources) Example:
+            product_reservation_source_id (str): The unique ID of the product reservation source. [GET
+                /product-reservation-sources](https://carecloud.readme.io/reference/getproductreservationsources) Example:
                 8bed991c68a470e7aaeffbf048.
             product_reservation_id (str | Unset): The unique ID of the product reservation. Example:
                 81eaeea13b8984a169c490a325.
-            reservation_codes (list[str] | Unset): Reservation codes of the reservation from CareCloud. Example:
-                ['3DBKBHA'].
+            reservation_codes (list[str] | Unset): Reservation codes of the reservation from CareCloud. (at most 1000 items)
+                Example: ['3DBKBHA'].
             external_reservation_codes (list[ExternalCode] | Unset): List of the external reservation codes. Id codes can
-                have different sources. Please get in touch with your account manager for the list of ID sources.
+                have different sources. Please get in touch with your account manager for the list of ID sources. (at most 1000
+                items)
             benefit_codes (list[str] | Unset): List of the benefit (rewards, vouchers) codes used in a reservation. After
-                the reservation is delivered, all benefits are applied on the customer account. Example: ['PTV116', 'PTV120'].
+                the reservation is delivered, all benefits are applied on the customer account. (at most 1000 items) Example:
+                ['PTV116', 'PTV120'].
             pickup_date (str | Unset): Date of the reservation pickup in the tied store in ISO-8601 format (`YYYY-MM-DD`).
                 Example: 2020-04-20.
             customers_note (str | Unset): Customer’s note for the merchant. Example: Please add a gift package.
@@ -154,22 +156,21 @@ class ProductReservation:
                 Example: 69.
             currency_id (str | Unset): The unique ID of the currency. If total_price is set, then currency_id is mandatory.
                 [GET /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 8bed991c68a470e7aaeffbf048.
-            product_reservation_items (list[ProductReservationItem] | Unset): List of the Product Reservation Items.
+            product_reservation_items (list[ProductReservationItem] | Unset): List of the Product Reservation Items. (at
+                most 1000 items)
             external_purchase_id (str | Unset): The unique external ID of the purchase. Example: 20231412.
             utm (UTM | Unset): UTM structure for data from email campaign.
             actual_state (ProductReservationActualState | Unset): Current progress of the product reservation.
                 *Possible values: 0 - Canceled / 1 - Entered / 2 - Accepted / 3 - Ready / 4 - Delivered / 5 - In progress / 6 -
-                Not Picked up / 7 - Ordered / 8 - Being solved /*
-                 Example: 5.
+                Not Picked up / 7 - Ordered / 8 - Being solved /* (one of: 0, 1, 2, 4, 5, 6, 7, 8) Example: 5.
             reservation_progress_history (list[ProductReservationProgress] | Unset): History of the product reservation
-                progress. Product reservation progress is sorted in descending order by time.
+                progress. Product reservation progress is sorted in descending order by time. (at most 1000 items)
             comments (list[ProductReservationComment] | Unset): Product reservation comments. Comments are sorted in
-                descending order by time.
+                descending order by time. (at most 1000 items)
             last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
                 local timezone. Example: 2020-04-20 11:23:35.
             state (ProductReservationState | Unset): State of the product reservation.
-                *Possible values are: 0 - deleted / 1 - active *
-                 Example: 1.
+                *Possible values are: 0 - deleted / 1 - active * (one of: 0, 1, 2) Example: 1.
     """
 
     customer_id: str

@@ -49,8 +49,9 @@ class ProductReservationItem:
     """External code resource
 
     Attributes:
-        reservable_product_id (str): The unique ID of the reservable product in CareCloud. [GET /reservable-
-            products](https://carecloud.readme.io/reference/getreservableproducts) Example: 81eaeea13b8984a169c490a325.
+        reservable_product_id (str): The unique ID of the reservable product in CareCloud. [GET
+            /reservable-products](https://carecloud.readme.io/reference/getreservableproducts) Example:
+            81eaeea13b8984a169c490a325.
         amount (float): Number of the reserved products. Example: 1.
         unit_price (float | Unset): Unit price of the reserved product. If vat_rate is set, than unit_price is
             mandatory. Example: 2300.

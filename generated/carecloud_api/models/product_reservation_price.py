@@ -85,20 +85,20 @@ class ProductReservationPrice:
         product_reservation_price_id (str | Unset): The unique ID of the product reservation price. Example:
             81eaeea13b8984a169c490a325.
         reservable_product_id (str | Unset): The unique ID of the reservable product. This represents relation in
-            between price and product. Required if `plu_ids` is not set. [GET /reservable-
-            products](https://carecloud.readme.io/reference/getreservableproducts) Example: 8ea2591121e636086a4a9c0992.
+            between price and product. Required if `plu_ids` is not set. [GET
+            /reservable-products](https://carecloud.readme.io/reference/getreservableproducts) Example:
+            8ea2591121e636086a4a9c0992.
         plu_ids (list[PluId] | Unset): An array of all available pluIDs from the particular product lists (default is
             Product ID from Global product list (consist cleaned data - unique ID of every product across all POS systems)).
             This is an alternative to  `reservable_product_id`. It will accept only products that could be reserved.
-            Required if `reservable_product_id` is not set.
+            Required if `reservable_product_id` is not set. (at most 1000 items)
         store_id (str | Unset): The unique ID of the store tied to the product reservation price. Prices of product can
             vary depending on the store. [GET /stores](https://carecloud.readme.io/reference/getstores) Example:
             82db62087b0f79a6e14e5747e7.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2020-04-20
             11:23:35.
         state (ProductReservationPriceState | Unset): State of the product reservation.
-            *Possible values are: 0 - deleted / 1 - active *
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active * (one of: 0, 1, 2) Example: 1.
     """
 
     value: float

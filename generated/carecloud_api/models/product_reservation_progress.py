@@ -48,8 +48,8 @@ class ProductReservationProgress:
     Attributes:
         reservation_progress_id (int | Unset): ID of the product reservation progress. Example: 4.
         reservation_progress_text (str | Unset): String of the product reservation progress. Example: Delivered.
-        reservation_progress_time (str | Unset): Timestamp of the product reservation progress change. Format: `YYYY-MM-
-            DD HH:MM:SS`. All times are in the local timezone. Example: 2012-11-22 20:57:04.
+        reservation_progress_time (str | Unset): Timestamp of the product reservation progress change. Format:
+            `YYYY-MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2012-11-22 20:57:04.
     """
 
     reservation_progress_id: int | Unset = UNSET

@@ -60,8 +60,7 @@ class ProductReservationSource:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2020-09-09
             12:32:42.143353.
         state (ProductReservationSourceState | Unset): State of the product reservation source.
-            *Possible values are: 0 - deleted / 1 - active *
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active * (one of: 0, 1, 2) Example: 1.
     """
 
     product_reservation_source_id: str | Unset = UNSET

@@ -69,8 +69,8 @@ class ProductSynchronizationForReward:
         reward_product_relation_type (ProductSynchronizationForRewardRewardProductRelationType): Describes the relation
             between the product and the reward.
             *Possible values:  0 - Condition - It is used when you need to list mandatory products in the shopping cart for
-            reward application  / 1 - Bonus - It is used when products are part of a reward to the customer*
-             Example: 0.
+            reward application  / 1 - Bonus - It is used when products are part of a reward to the customer* (one of: 0, 1)
+            Example: 0.
         product_id (str | Unset): The unique ID of the product. Product ID is required when parameter `plu_ids` is not
             set. [GET /products](https://carecloud.readme.io/reference/getproducts) Example: 85d6598db0bf3f62afd5db8507.
         plu_id (PluId | Unset): PLU ID from the particular product lists (default is Product ID from Global product list

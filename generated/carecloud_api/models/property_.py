@@ -83,19 +83,18 @@ class Property:
         name (str): Name of the property. Example: Size.
         data_type (str): Data type of the final value. * Possible values: string / boolean / integer / date / timestamp
             / float / customized data types* Example: string.
-        is_required (bool): The settings whether the property is a required parameter of the specific entity. Example:
-            False.
-        is_unique (bool): The setting whether the property contains a unique value within the specific entity. Example:
-            False.
+        is_required (bool): The settings whether the property is a required parameter of the specific entity. (one of:
+            True, False) Example: False.
+        is_unique (bool): The setting whether the property contains a unique value within the specific entity. (one of:
+            True, False) Example: False.
         property_id (str | Unset): The unique ID of the property. Example: size.
         description (str | Unset): User defined description of the property. Example: size.
         items (list[PropertyItem] | Unset): List of possible values. Used for multivalued data types (like enum,
-            multiselect).
+            multiselect). (at most 1000 items)
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-06-20
             14:48:09.
         state (PropertyState | Unset): State of the property
-            *Possible values are: 0 - deleted / 1 - active *
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active * (one of: 0, 1, 2) Example: 1.
     """
 
     name: str

@@ -57,8 +57,7 @@ class PropertyItem:
             related directly to a resource in CareCloud APIs (for example resource stores). Usually, the data type of the
             property determines it. Example: 67342d3167342d0689c4c00689c4.
         state (PropertyItemState | Unset): State of the property item.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     id: str | Unset = UNSET

@@ -103,8 +103,8 @@ class Purchase:
         payment_time (str): Timestamp of the purchase payment. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the local
             timezone. Example: 2021-02-24 00:00:00.
         items_count (int): Count of the purchase items. Example: 1.
-        type_id (str): The unique ID of the purchase type. [GET /purchase-
-            types](https://carecloud.readme.io/reference/getpurchasetypes) Example: 86e05affc7a7abefcd513ab400.
+        type_id (str): The unique ID of the purchase type. [GET
+            /purchase-types](https://carecloud.readme.io/reference/getpurchasetypes) Example: 86e05affc7a7abefcd513ab400.
         total_price (float): Total price of the purchase. Example: 660.
         currency_id (str): The unique ID of the currency. [GET
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 8bed991c68a470e7aaeffbf048.
@@ -112,13 +112,15 @@ class Purchase:
         purchase_id (str | Unset): The unique ID of the purchase. Example: 81eaeea13b8984a169c490a325.
         purchase_items (list[PurchaseItem] | Unset): List of the purchase items. The field is populated only when the
             `purchase_items_extension` query parameter is set to `true` on [GET
-            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array.
+            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array. (at most
+            1000 items)
         card_number (str | Unset): The card number of the customer making the purchase. Example: 1000000000016.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2021-01-17 00:00:00.
         property_records (list[PropertyRecord] | Unset): List of purchase property records. The field is populated only
             when the `include_property_records` query parameter is set to `true` on [GET
-            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array.
+            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array. (at most
+            1000 items)
     """
 
     customer_id: str

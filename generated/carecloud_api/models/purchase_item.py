@@ -95,19 +95,20 @@ class PurchaseItem:
         purchase_item_type_id (str): Type of the purchase item. There is a distinction between a purchase in an e-shop,
             in a brick-and-mortar store, a mobile application, or a cancellation of the purchase. It also differentiates
             purchases without the possibility of applying loyalty benefits from ordinary purchases or from purchases with
-            the application of loyalty points. [GET /purchase-item-
-            types](https://carecloud.readme.io/reference/getpurchaseitemtypes) Example: 86e05affc7a7abefcd513ab400.
+            the application of loyalty points. [GET
+            /purchase-item-types](https://carecloud.readme.io/reference/getpurchaseitemtypes) Example:
+            86e05affc7a7abefcd513ab400.
         price (float): Price of the purchase item. Example: 1.99.
         amount (float): Amount of the purchase item.
         vat_rate (float): The rate of an item VAT.
         purchase_item_id (str | Unset): The unique ID of the purchase item. Example: 84b757641df03b1529c2c7f66c.
         product_name (str | Unset): The unique name of the [product](https://carecloud.readme.io/reference/getproducts).
             Example: Apple Watch Ultra 2.
-        product_group_id (str | Unset): The unique ID of the product group. [GET /product-
-            groups](https://carecloud.readme.io/reference/getproductgroups) Example: 82de12eb8b138791e678fd11c3.
+        product_group_id (str | Unset): The unique ID of the product group. [GET
+            /product-groups](https://carecloud.readme.io/reference/getproductgroups) Example: 82de12eb8b138791e678fd11c3.
         product_group_name (str | Unset): The name of the product group. Example: Smart watch.
-        product_brand_id (str | Unset): The unique ID of the product brand. [GET /product-
-            brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
+        product_brand_id (str | Unset): The unique ID of the product brand. [GET
+            /product-brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
         product_brand_name (str | Unset): The name of the product brand. Example: Apple.
         external_id (str | Unset): Identifier of the purchase item in external system.
         additional_properties (list[PropertyRecord] | Unset): List of additional properties.

@@ -106,9 +106,10 @@ class PurchaseWrite:
         items_count (int | Unset): Count of the purchase items. Example: 1.
         purchase_items (list[PurchaseItem] | Unset): List of the purchase items. The field is populated only when the
             `purchase_items_extension` query parameter is set to `true` on [GET
-            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array.
-        type_id (str | Unset): The unique ID of the purchase type. [GET /purchase-
-            types](https://carecloud.readme.io/reference/getpurchasetypes) Example: 86e05affc7a7abefcd513ab400.
+            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array. (at most
+            1000 items)
+        type_id (str | Unset): The unique ID of the purchase type. [GET
+            /purchase-types](https://carecloud.readme.io/reference/getpurchasetypes) Example: 86e05affc7a7abefcd513ab400.
         total_price (float | Unset): Total price of the purchase. Example: 660.
         currency_id (str | Unset): The unique ID of the currency. [GET
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 8bed991c68a470e7aaeffbf048.
@@ -118,7 +119,8 @@ class PurchaseWrite:
             local timezone. Example: 2021-01-17 00:00:00.
         property_records (list[PropertyRecord] | Unset): List of purchase property records. The field is populated only
             when the `include_property_records` query parameter is set to `true` on [GET
-            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array.
+            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array. (at most
+            1000 items)
     """
 
     customer_id: str

@@ -73,7 +73,7 @@ class PutCustomerBody:
             Special Rule for PUT Request with social network credentials:  _Unlike typical HTTP PUT requests, the request
             will not erase existing data if parameters are missing. If you do not include the social media credentials in
             the PUT request, the existing credentials will remain unchanged._
-        property_records (list[PropertyRecord] | Unset): List of customer property records.
+        property_records (list[PropertyRecord] | Unset): List of customer property records. (at most 1000 items)
     """
 
     customer: Customer

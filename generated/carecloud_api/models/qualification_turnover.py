@@ -49,8 +49,8 @@ class QualificationTurnover:
         currency_id (str): The unique ID of the currency. [GET
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 86e05affc7a7abefcd513ab400.
         value (float): Value of turnover in the currency Example: 1500.
-        due_date (str | Unset): Due date by which the turnover conditions must be fulfilled in ISO-8601 format (`YYYY-
-            MM-DD`). If the value is null, the date is unlimited.
+        due_date (str | Unset): Due date by which the turnover conditions must be fulfilled in ISO-8601 format
+            (`YYYY-MM-DD`). If the value is null, the date is unlimited.
     """
 
     currency_id: str

@@ -61,6 +61,7 @@ class RecommendedProduct:
             /products](https://carecloud.readme.io/reference/getproducts) Example: 85d6598db0bf3f62afd5db8507.
         plu_ids (list[PluId] | Unset): An array of all available pluIds from the particular product lists (default is
             Product ID from Global product list (consist cleaned data - unique ID of every product across all POS systems)).
+            (at most 1000 items)
     """
 
     product_id: str | Unset = UNSET

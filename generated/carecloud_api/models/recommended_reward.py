@@ -76,7 +76,7 @@ class RecommendedReward:
         code (str | Unset): Code of the reward. Example: PTV138.
         name (str | Unset): Name of the reward. Example: SVK_wine.
         reward_priority (RecommendedRewardRewardPriority | Unset): Priority of the reward. *1 - highest, 9 - lowest*
-            Example: 8.
+            (one of: 1, 2, 3, 4, 5, 6, 7, 8, 9) Example: 8.
         max_count (int | Unset): Maximum number of the reward applications.
         description (str | Unset): Reward description. Example: SVK_wine.
         reward_properties (RewardProperties | Unset): Properties of the reward.

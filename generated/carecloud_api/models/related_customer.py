@@ -70,8 +70,9 @@ class RelatedCustomer:
     Attributes:
         related_customer_id (str): The unique ID of the related customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8aa68a112c62ad5f84a22a0652.
-        customer_relation_type_id (str): The unique ID of the customer relation type. [GET /customer-relation-
-            types](https://carecloud.readme.io/reference/getcustomerrelationtypes) Example: 8bed991c68a470e7aaeffbf048.
+        customer_relation_type_id (str): The unique ID of the customer relation type. [GET
+            /customer-relation-types](https://carecloud.readme.io/reference/getcustomerrelationtypes) Example:
+            8bed991c68a470e7aaeffbf048.
         is_leading (bool): Parameter says, if related customer is a leader in their relationship. *Example: Parent is a
             leader, child is a follower* Example: False.
         customer_relation_id (str | Unset): The unique ID of the customer relation. Example: 81eaeea13b8984a169c490a325.
@@ -83,7 +84,7 @@ class RelatedCustomer:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-06-23
             11:47:22.
         state (RelatedCustomerState | Unset): State of the related customer. *Possible values are: 0 - deleted / 1 -
-            active / 2 - non active* Example: 1.
+            active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     related_customer_id: str

@@ -113,10 +113,10 @@ class RewardProduct:
             parameter `plu_ids`. Example: NKBD7TB.
         plu_ids (list[PluId] | Unset): An array of all available pluIds from the particular product lists (default is
             Product ID from Global product list (consist cleaned data - unique ID of every product across all POS systems)).
-        product_group_id (str | Unset): The unique ID of the product group. [GET /product-
-            groups](https://carecloud.readme.io/reference/getproductgroups) Example: 82de12eb8b138791e678fd11c3.
-        product_brand_id (str | Unset): The unique ID of the product brand. [GET /product-
-            brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
+        product_group_id (str | Unset): The unique ID of the product group. [GET
+            /product-groups](https://carecloud.readme.io/reference/getproductgroups) Example: 82de12eb8b138791e678fd11c3.
+        product_brand_id (str | Unset): The unique ID of the product brand. [GET
+            /product-brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
         partner_id (str | Unset): The unique ID of the partner. [GET
             /partners](https://carecloud.readme.io/reference/getpartners) Example: 86e05affc7a7abefcd513ab400.
         prices (list[Price] | Unset):
@@ -125,8 +125,7 @@ class RewardProduct:
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2022-11-01 13:15:24.
         state (ProductState | Unset): State of the product.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1, 2) Example: 1.
         tags (list[Tag] | Unset): List of tags assigned to the product.
         minimum_number_of_products (int | Unset): A minimal amount of purchase products to apply reward.
             This parameter is deprecated, for minimal amount of product in the reward condition, please look at [GET

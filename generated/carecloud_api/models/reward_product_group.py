@@ -75,8 +75,8 @@ class RewardProductGroup:
         external_id (str): The external unique ID of the product group. Example: 953.
         product_group_id (str | Unset): The unique ID of the product group. Example: 8fd73167342d06899c4c015320.
         parent_product_group_id (str | Unset): The unique ID of the parent product group. If `parent_external_id` is
-            also set, both parameters have to represent the same product group. [GET /product-
-            groups](https://carecloud.readme.io/reference/getproductgroups) Example: 83d1d11ea3884a5d33253fe214.
+            also set, both parameters have to represent the same product group. [GET
+            /product-groups](https://carecloud.readme.io/reference/getproductgroups) Example: 83d1d11ea3884a5d33253fe214.
         parent_external_id (str | Unset): The unique external ID of the parent product group. If
             `parent_product_group_id` is also set, both parameters have to represent the same product group. Example: 678.
         code (str | Unset): Code of the product group. Example: 567829.
@@ -89,8 +89,7 @@ class RewardProductGroup:
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2021-04-16 15:55:44.33538.
         state (ProductGroupState | Unset): State of the product group.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1, 2) Example: 1.
         reward_product_relation_types (list[str] | Unset): Parameter identify type of the relation between reward and
             product group.
              *Possible values are: `condition` - product group is part of a reward condition / `bonus` - product group is

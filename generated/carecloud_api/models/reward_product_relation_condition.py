@@ -55,7 +55,8 @@ class RewardProductRelationCondition:
     Attributes:
         related_to (RewardProductRelationConditionRelatedTo | Unset): Parameter defines where is the reward condition
             related to. *Possible values: product - relation between reward and product / product_group - relation between
-            reward and product group / product_brand - relation between reward and product brand * Example: product.
+            reward and product group / product_brand - relation between reward and product brand * (one of: product,
+            product_group, product_brand) Example: product.
         count (int | Unset): Count of the type(product, group or brand) in the shopping cart to fulfill the condition.
             Example: 3.
         min_price (float | Unset): Minimum price of the type (product, group, brand) in the shopping cart to fulfill the

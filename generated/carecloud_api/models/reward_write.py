@@ -156,8 +156,7 @@ class RewardWrite:
         name (str): Name of the reward. Example: Dessert+Caffe.
         reward_group (RewardRewardGroup): The unique ID of the reward group.
             *Possible values: 0 - party time voucher / 1 - catalog voucher / 2 - campaign voucher/ 4 - simple reward / 5 -
-            gift reward (Multi Purpose Reward)*
-             Example: 0.
+            gift reward (Multi Purpose Reward)* (one of: 0, 1, 2, 4) Example: 0.
         store_list (list[StoreWrite]): List of the stores where the reward can be redeemed.
         reward_id (str | Unset): The unique ID of the reward. Example: 83cfee22eabfbbb15a14815e30.
         note (str | Unset): Additional text.
@@ -168,10 +167,11 @@ class RewardWrite:
         valid_time_to (str | Unset): Time until which the reward is valid in ISO-8601 format (`HH:MM:SS`). All times are
             in the local timezone. Example: 22:00:00.
         reward_type_id (str | Unset): The unique ID of the reward type. The reward type describes the reward behavior.
-            For example, a Percentage discount, Buy one + get one discounted product, and others. [GET /reward-
-            types](https://carecloud.readme.io/reference/getrewardtypes) Example: 8fdd651ff3f615bcebebad87ce.
+            For example, a Percentage discount, Buy one + get one discounted product, and others. [GET
+            /reward-types](https://carecloud.readme.io/reference/getrewardtypes) Example: 8fdd651ff3f615bcebebad87ce.
         additional_properties (list[PropertyRecord] | Unset): Additional properties.
-        priority (RewardPriority | Unset): Priority of the reward. *1 is the highest priority*
+        priority (RewardPriority | Unset): Priority of the reward. *1 is the highest priority* (one of: 1, 2, 3, 4, 5,
+            6, 7, 8, 9)
         image_urls (list[str] | Unset): List of reward image URL addresses.
         reward_external_url (str | Unset): External URL addresses.
         has_product_condition (bool | Unset): Parameter says, if there is product condition on reward. Example: True.
@@ -189,8 +189,7 @@ class RewardWrite:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2013-07-24
             21:33:33.
         state (RewardState | Unset): State of the reward
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     code: str

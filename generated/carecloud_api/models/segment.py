@@ -57,8 +57,8 @@ class Segment:
     Attributes:
         name (str): Name of the segment. Example: VIP customers.
         segment_id (str | Unset): The unique ID of the segment. Example: 82de12eb8b138791e678fd11c3.
-        segment_group_id (str | Unset): The unique ID of the segment group. [GET /segment-
-            groups](https://carecloud.readme.io/reference/getsegmentgroups) Example: 8bed991c68a470e7aaeffbf048.
+        segment_group_id (str | Unset): The unique ID of the segment group. [GET
+            /segment-groups](https://carecloud.readme.io/reference/getsegmentgroups) Example: 8bed991c68a470e7aaeffbf048.
         segment_picture_url (str | Unset): URL of the picture assigned to the segment.
         note (str | Unset): Short description of the segment. Example: VIP customers note test.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the

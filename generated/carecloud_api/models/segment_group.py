@@ -57,8 +57,8 @@ class SegmentGroup:
     Attributes:
         name (str): Name of the segment group. Example: RFM Badges.
         segment_group_id (str | Unset): The unique ID of the segment group. Example: 83d1d11ea3884a5d33253fe214.
-        parent_group_id (str | Unset): The unique ID of the parent segment group. [GET /segment-
-            groups](https://carecloud.readme.io/reference/getsegmentgroups) Example: 8bed991c68a470e7aaeffbf048.
+        parent_group_id (str | Unset): The unique ID of the parent segment group. [GET
+            /segment-groups](https://carecloud.readme.io/reference/getsegmentgroups) Example: 8bed991c68a470e7aaeffbf048.
         note (str | Unset): Short description of the segment group. Example: RFM Badges for tagging customers.
         text_id (str | Unset): It represents unique readable ID of the segment group. Example: rfm_badges.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the

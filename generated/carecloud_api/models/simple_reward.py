@@ -152,7 +152,7 @@ class SimpleReward:
             easily access their benefits while businesses can efficiently manage promotional offers.
             ⚠️ The special characters `|` and `-` are not allowed in the code.
              Example: BIRTHDAY20.
-        names (list[TextTranslation]): List of reward name translations.
+        names (list[TextTranslation]): List of reward name translations. (at most 1000 items)
         reward_type_id (str): Indicates the unique ID for the reward type, defining its behavior. Current supported
             types: *Product with fixed discount / Product with a discount in percentages / Product for discounted price*.
             See the [GET/reward−types](https://carecloud.readme.io/reference/getrewardtypes) endpoint for additional
@@ -164,8 +164,8 @@ class SimpleReward:
             selected one. If the reward is for selected partner only, the parameter partner_id is required in the request.
             Possible values:
             - `true` The reward is global and it is available for all partners in CareCloud.
-            - `false` The reward is available only for the specified partner from the parameter partner_id.
-             Example: True.
+            - `false` The reward is available only for the specified partner from the parameter partner_id. (one of: True,
+            False) Example: True.
         voucher_validity (SimpleRewardVoucherValidity): This parameter determines the type of validity period applied to
             the voucher. It can be one of the following values:
               - `interval`  The voucher is valid for a specific time interval after issuance. If you use this value, the
@@ -176,8 +176,7 @@ class SimpleReward:
             there an interval. Possible values: *end_of_the_day / end_of_week / end_of_month / end_of_year*
               - `reward_validity`  The voucher's validity is linked to the validity period of the associated reward. In this
             case, there is no other value needs to be set and parameter `voucher_validity_value` is not mandatory and has no
-            effect.
-             Example: end_of_time_unit.
+            effect. (one of: interval, end_of_time_unit, reward_validity) Example: end_of_time_unit.
         voucher_code_generation_preference (str): This parameter controls the method of generating voucher codes within
             the system.
             It can be set to one of two values:
@@ -187,10 +186,9 @@ class SimpleReward:
             the system by an administrator or user.
              Example: A.
         state (SimpleRewardState): State of the simple reward.
-            *Possible values are: 1 - active / 2 - non active *
-             Example: 1.
+            *Possible values are: 1 - active / 2 - non active * (one of: 1, 2) Example: 1.
         reward_id (str | Unset): The unique ID of the simple reward. Example: 83cfee22eabfbbb15a14815e30.
-        notes (list[TextTranslation] | Unset): List of note translations.
+        notes (list[TextTranslation] | Unset): List of note translations. (at most 1000 items)
         subtitles (list[TextTranslation] | Unset): List of reward subtitle translations.
         points_cost (float | Unset): Specifies the number of loyalty points required for voucher redemption. Example:
             200.
@@ -204,9 +202,12 @@ class SimpleReward:
             reward's discount. If not set, the reward can be applied to any purchase regardless of the total price. Example:
             3000.
         stores (list[StoreID] | Unset): List of the stores where the reward can be claimed.
-        segments (list[SegmentID] | Unset): List of the segments for witch the reward can be applied.
-        priority (SimpleRewardPriority | Unset): Priority of the reward. *1 is the highest priority* Example: 5.
-        image_urls (list[UrlLanguageVariant] | Unset): List of URLs linking to reward images in the chosen language.
+        segments (list[SegmentID] | Unset): List of the segments for witch the reward can be applied. (at most 1000
+            items)
+        priority (SimpleRewardPriority | Unset): Priority of the reward. *1 is the highest priority* (one of: 1, 2, 3,
+            4, 5, 6, 7, 8, 9) Example: 5.
+        image_urls (list[UrlLanguageVariant] | Unset): List of URLs linking to reward images in the chosen language. (at
+            most 1000 items)
         reward_external_urls (list[UrlLanguageVariant] | Unset): A list of URLs and their corresponding language
             versions, linking to external resources and information about rewards.
         tags (list[Tag] | Unset): List of the tags assigned to the reward. Tags are used for easier identification of
@@ -225,7 +226,7 @@ class SimpleReward:
               - `true` The voucher is portable and can be transferred to a different customer. This allows for flexibility
             in reward management, such as gifting or transferring voucher between customers.
               - `false` The voucher is not portable and remains exclusive to the initially assigned customer. This ensures
-            that the voucher stays fixed and cannot be moved to another customer.
+            that the voucher stays fixed and cannot be moved to another customer. (one of: True, False)
     """
 
     code: str

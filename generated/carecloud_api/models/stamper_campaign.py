@@ -120,8 +120,7 @@ class StamperCampaign:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2024-07-15
             17:26:34.
         state (StamperCampaignState | Unset): State of the stamper campaign.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1) Example: 1.
     """
 
     stamper_campaign_id: str | Unset = UNSET

@@ -82,8 +82,9 @@ class StamperCard:
     Attributes:
         stamper_card_id (str | Unset): The unique ID of the stamper card. Example: 81eaeea13b8984a169c490a325.
         stamper_campaign_id (str | Unset): The unique ID of the stamper campaign that the card is part of. The list of
-            stamper campaign is available at [GET /stamper-
-            campaigns](https://carecloud.readme.io/reference/getstampercampaigns) Example: 8bed991c68a470e7aaeffbf048.
+            stamper campaign is available at [GET
+            /stamper-campaigns](https://carecloud.readme.io/reference/getstampercampaigns) Example:
+            8bed991c68a470e7aaeffbf048.
         customer_id (str | Unset): The unique ID of the card holder. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
         stamper_card_order (int | Unset): An order of the stamper card in the stamper campaign. The stamper campaign can
@@ -97,8 +98,7 @@ class StamperCard:
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2019-07-15 17:26:34.
         state (StamperCardState | Unset): State of the card.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
     """
 
     stamper_card_id: str | Unset = UNSET

@@ -71,8 +71,8 @@ class StamperStamp:
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
         purchase_id (str | Unset): The unique ID of the purchase that triggered the stamp to be collected. [GET
             /purchases](https://carecloud.readme.io/reference/getpurchases) Example: 81eaeea13b8984a169c490a325.
-        stamper_card_id (str | Unset): The unique ID of the stamper card. [GET /stamper-
-            cards](https://carecloud.readme.io/reference/getstampercards) Example: 8bed991c68a470e7aaeffbf048.
+        stamper_card_id (str | Unset): The unique ID of the stamper card. [GET
+            /stamper-cards](https://carecloud.readme.io/reference/getstampercards) Example: 8bed991c68a470e7aaeffbf048.
         stamp_order (int | Unset): An order of the stamp in the card. If null, the stamp is not assign to any stamper
             card. Example: 7.
         stamper_condition_id (str | Unset): The unique ID of the stamper condition. An information about condition is
@@ -83,8 +83,7 @@ class StamperStamp:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2025-03-15
             17:26:34.
         state (StamperStampState | Unset): State of the stamp.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1) Example: 1.
     """
 
     stamp_id: str | Unset = UNSET

@@ -102,8 +102,8 @@ class Status:
         name (str): Name of the status. Example: Basic.
         description (str): Short description of the status.
         validity_period (str): Definition of the status validity period. Example: 2 years.
-        collection_points (bool): Enable / disable points collection. Example: True.
-        payment_points (bool): Enable / disable payment by points. Example: True.
+        collection_points (bool): Enable / disable points collection. (one of: True, False) Example: True.
+        payment_points (bool): Enable / disable payment by points. (one of: True, False) Example: True.
         qualification_type (int): The status achieving principle.
             *(0 - after creation of the account / 1 - manually / 2 - after the defined conditions are met)*
              Example: 1.
@@ -119,7 +119,7 @@ class Status:
             conditions. The conditions are defined in parameters qualification_period and qualification_turnover.
         next_status (str | Unset): ID of the following status. Example: 83d1d11ea3884a5d33253fe214.
         overall_discount_on_discounted_purchase_items (bool | Unset): If true, overall discounts can be applied on
-            already discounted purchase items in purchase checkout process. Example: True.
+            already discounted purchase items in purchase checkout process. (one of: True, False) Example: True.
         text_id (str | Unset): Text identification of the status. Example: basic.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2019-01-04 10:31:56.

@@ -129,15 +129,14 @@ class Store:
             address details, facilitating seamless integration and data exchange.
         contact_email (str | Unset): Contact email of the store. Example: good.store@crmcarecloud.com.
         manager_name (str | Unset): Name of the store manager. Example: Andrew Black.
-        phone_number (str | Unset): Phone number of the store with international prefix (420000000000). Example:
-            420523828931.
+        phone_number (str | Unset): Phone number of the store with international prefix (420000000000). (matches
+            ``^[1-9][0-9]*$``) Example: 420523828931.
         gps_coordinates (GPSCoordinates | Unset): GPS coordinates of the store.
         url_address (str | Unset): URL address of the store. Example: www.crmcarecloud.com.
-        opening (list[OpeningDay] | Unset): List of opening days.
-        image_urls (list[str] | Unset): A list of image URL addresses.
+        opening (list[OpeningDay] | Unset): List of opening days. (at most 1000 items)
+        image_urls (list[str] | Unset): A list of image URL addresses. (at most 1000 items)
         visibility_for_customer (StoreVisibilityForCustomer | Unset): State of the visibility for the customer.
-            *Possible values are: 0 - invisible / 1 - visible*
-             Example: 1.
+            *Possible values are: 0 - invisible / 1 - visible* (one of: 0, 1) Example: 1.
         short_description (str | Unset): Short description of the store. Example: Another good store for buying
             beverages.
         description (str | Unset): Long description of the store. Example: Another good store for buying beverages:
@@ -146,8 +145,7 @@ class Store:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2023-03-28
             16:12:56.
         state (StoreState | Unset): State of the store
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     store_id: str

@@ -51,8 +51,8 @@ class StoreGroupRecord:
     Attributes:
         store_id (str): The unique ID of the store. [GET /stores](https://carecloud.readme.io/reference/getstores)
             Example: 8fd7316732d06899c4c015320.
-        store_group_id (str): The unique ID of the store group. [GET /store-
-            groups](https://carecloud.readme.io/reference/getstoregroups) Example: 83d1d11ea3884a5d33253fe214.
+        store_group_id (str): The unique ID of the store group. [GET
+            /store-groups](https://carecloud.readme.io/reference/getstoregroups) Example: 83d1d11ea3884a5d33253fe214.
         store_group_record_id (str | Unset): The unique ID of the store group record. Example:
             83d1d11ea3884a5d33253fe214.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-02-08

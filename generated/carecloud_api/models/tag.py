@@ -58,8 +58,7 @@ class Tag:
         name (str | Unset): Name of the tag in language from the HTTP header. Example: Recommended.
         text_id (str | Unset): Text ID of the tag. Example: recommended_tag.
         state (TagState | Unset): State of the tag.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-01-04
             10:31:56.
     """

@@ -72,23 +72,22 @@ class Task:
     """Task resource.
 
     Attributes:
-        task_type_id (str): The unique ID of the task type. [GET /task-
-            types](https://carecloud.readme.io/reference/gettasktypes) Example: 8bed991c68a470e7aaeffbf048.
-        task_state_id (str): The unique ID of the task state. [GET /task-
-            states](https://carecloud.readme.io/reference/gettaskstates) Example: 8bed991c68a470e7aaeffbf048.
+        task_type_id (str): The unique ID of the task type. [GET
+            /task-types](https://carecloud.readme.io/reference/gettasktypes) Example: 8bed991c68a470e7aaeffbf048.
+        task_state_id (str): The unique ID of the task state. [GET
+            /task-states](https://carecloud.readme.io/reference/gettaskstates) Example: 8bed991c68a470e7aaeffbf048.
         customer_id (str): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 85aae99524edceec17682e01b9.
         task_title (str): Title of the task. Example: Customer invoice.
         task_priority (TaskTaskPriority): The parameter filters tasks by their priority. *Possible values are: 1 -
-            Critical / 2 - Major / 3 - Normal / 4 - Minor.* Example: 3.
+            Critical / 2 - Major / 3 - Normal / 4 - Minor.* (one of: 1, 2, 3, 4) Example: 3.
         task_id (str | Unset): The unique ID of the task. Example: 8bed991c68a470e7aaeffbf048.
         task_note (str | Unset): Text note of the task. Example: Could you please send me last invoice to my email?.
         due_date (datetime.date | Unset): Due date of the task in ISO-8601 format (`YYYY-MM-DD`). Example: 2023-04-01.
         created_at (str | Unset): Timestamp of the task creation. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2023-03-28 16:59:49.
         state (TaskStateValue | Unset): State of the task.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     task_type_id: str

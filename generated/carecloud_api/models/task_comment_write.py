@@ -61,8 +61,7 @@ class TaskCommentWrite:
         last_change (str | Unset): Date and time of the last comment change. *(YYYY-MM-DD HH:MM:SS)* Example: 2021-06-20
             16:59:49.
         state (TaskCommentState | Unset): State of the event type.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     text: str

@@ -55,8 +55,7 @@ class TaskState:
         text_id (str): Text ID of the task state. Example: cancelled.
         task_state_id (str | Unset): The unique ID of the task state. Example: 8bed991c68a470e7aaeffbf048.
         state (TaskStateState | Unset): State of the task state.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     name: str

@@ -55,8 +55,7 @@ class TaskType:
         text_id (str): Text ID of the task type. Example: customer_care.
         task_type_id (str | Unset): The unique ID of the task type. Example: 8bed991c68a470e7aaeffbf048.
         state (TaskTypeState | Unset): State of the task type.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     name: str

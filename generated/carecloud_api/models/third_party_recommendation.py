@@ -96,8 +96,7 @@ class ThirdPartyRecommendation:
         customer_id (str | Unset): The unique ID of the CareCloud customer. Required only if `products` parameter is not
             set. [GET /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea6abece4cd0a4ded0a29f093.
         state (ThirdPartyRecommendationState | Unset): State of the recommendation.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-01-04
             10:31:56.
     """

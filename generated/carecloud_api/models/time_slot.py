@@ -63,16 +63,15 @@ class TimeSlot:
     """Booking time slot.
 
     Attributes:
-        ticket_id (str): The unique ID of the booking ticket. [GET /booking-
-            tickets](https://carecloud.readme.io/reference/getbookingtickets) Example: 89ce2a1b9b01f5c939fb1e20cd.
+        ticket_id (str): The unique ID of the booking ticket. [GET
+            /booking-tickets](https://carecloud.readme.io/reference/getbookingtickets) Example: 89ce2a1b9b01f5c939fb1e20cd.
         valid_from (str): Date and time when time slot starts. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-01-09 22:00:00.
         valid_to (str): Date and time when time slot ends. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-01-09 22:30:00.
         total_capacity (int): Total capacity of the time slot. Example: 50.
         time_slot_id (str | Unset): The unique ID of the booking time slot. Example: 89ce2a1b9b01f5c939fb1e20cd.
         free_capacity (int | Unset): Free capacity of the time slot. Example: 20.
         state (TimeSlotState | Unset): State of the booking ticket.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2015-01-05
             11:24:12.
     """
