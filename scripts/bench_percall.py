@@ -43,6 +43,8 @@ import asyncio
 import functools
 import gc
 import json
+import os
+import platform
 import statistics
 import sys
 import time
@@ -72,6 +74,7 @@ except ImportError:  # no msgspec: the floor rows are skipped
     msgspec = None  # type: ignore[assignment]
 
 CALL_TARGET = 1.8
+fast_default = parsing.fast_path  # CARECLOUD_FAST_PARSE=0 turns it off (the stdlib-only figures)
 PARSE_TARGET = 1.0
 FLOOR_CALL_TARGET = 1.5
 FLOOR_PARSE_TARGET = 1.5
@@ -143,6 +146,24 @@ async def measure(row: Row, calls: int) -> None:
     row.wall_per_round.append(wall / calls)
 
 
+FAST_MODE = "msgspec fast path"
+
+
+def parse_modes(decoders: list[tuple[str, Callable[[bytes], Any]]]) -> list[tuple[str, Callable[[bytes], Any], bool]]:
+    """How responses are parsed in the rows: each JSON decoder with the typed fast path off (the
+    standard path, as without msgspec), then the fast path (its fallback decoder the last one)."""
+    modes = [(name, decode, False) for name, decode in decoders]
+    if msgspec is not None:
+        modes.append((FAST_MODE, decoders[-1][1], True))
+    return modes
+
+
+def use(decode: Callable[[bytes], Any], fast: bool) -> None:
+    """Parse with ``decode``, and the typed fast path on or off (``parsing.set_fast_path``)."""
+    parsing.set_json_decoder(decode)
+    parsing.set_fast_path(fast)
+
+
 def build_rows(
     bodies: dict[str, tuple[str, bytes, type[Any]]],
     raw: httpx.AsyncClient,
@@ -152,6 +173,7 @@ def build_rows(
 ) -> list[Row]:
     """Every row of the table, in print order (pages, then call paths, then parsing alone)."""
     operations = {"/customers": get_customers, "/purchases": get_purchases}
+    modes = parse_modes(decoders)
     types = floor_types() if msgspec is not None else {}
     rows: list[Row] = []
     for page, (path, body, model) in bodies.items():
@@ -177,18 +199,24 @@ def build_rows(
                 return decode((await raw.get(path)).content)
 
             rows.append(Row(page, f"raw httpx get + {name}.loads", raw_label, raw_fast, True, call_floor))
-        for name, decode in decoders:
+        for name, decode, fast in modes:
 
-            async def generated(operation: Any = operation, decode: Callable[[bytes], Any] = decode) -> Any:
-                parsing.set_json_decoder(decode)
+            async def generated(
+                operation: Any = operation, decode: Callable[[bytes], Any] = decode, fast: bool = fast
+            ) -> Any:
+                use(decode, fast)
                 return await operation.call(bare)
 
-            async def through_client(operation: Any = operation, decode: Callable[[bytes], Any] = decode) -> Any:
-                parsing.set_json_decoder(decode)
+            async def through_client(
+                operation: Any = operation, decode: Callable[[bytes], Any] = decode, fast: bool = fast
+            ) -> Any:
+                use(decode, fast)
                 return await cc.call(operation.call)
 
-            async def gc_paused(operation: Any = operation, decode: Callable[[bytes], Any] = decode) -> Any:
-                parsing.set_json_decoder(decode)
+            async def gc_paused(
+                operation: Any = operation, decode: Callable[[bytes], Any] = decode, fast: bool = fast
+            ) -> Any:
+                use(decode, fast)
                 parsing.set_gc_pause(True)
                 try:
                     return await cc.call(operation.call)
@@ -211,10 +239,10 @@ def build_rows(
         decoded = json.loads(body)
         label = "from_dict of the decoded page"
         rows.append(Row(page, label, loads_label, lambda d=decoded, m=model: m.from_dict(d), False, parse_floor))
-        for name, decode in decoders:
+        for name, decode, fast in modes:
 
-            def typed_parse(m: Any = model, b: bytes = body, d: Callable[[bytes], Any] = decode) -> Any:
-                parsing.set_json_decoder(d)
+            def typed_parse(m: Any = model, b: bytes = body, d: Callable[[bytes], Any] = decode, f: bool = fast) -> Any:
+                use(d, f)
                 return parsing.parse(m.from_dict, b)
 
             label = f"typed parse of the bytes, parsing.parse ({name})"
@@ -273,12 +301,14 @@ def memory_rows(bodies: dict[str, tuple[str, bytes, type[Any]]]) -> list[Memory]
             decode_typed: Callable[[bytes], Any] = msgspec.json.Decoder(types[path]).decode
             decode_typed(body)  # warm: the decoder's type cache
             found.append(measure_memory(page, FLOOR_PARSE, functools.partial(decode_typed, body)))
-        for name, decode in decoders:
-            parsing.set_json_decoder(decode)
-            model.from_dict(decode(body))  # warm: the models' lazy imports
+        for name, decode, fast in parse_modes(decoders):
+            use(decode, fast)
+            parsing.parse(model.from_dict, body)  # warm: the models' lazy imports, the fast path's decoder
             label = f"typed parse of the bytes, parsing.parse ({name})"
             found.append(measure_memory(page, label, functools.partial(parsing.parse, model.from_dict, body)))
-        parsing.set_json_decoder(None)
+        use(json.loads, False)
+    parsing.set_json_decoder(None)
+    parsing.set_fast_path(fast_default)
     return found
 
 
@@ -288,7 +318,8 @@ def print_table(rows: list[Row], rounds: int, calls: int, memory: list[Memory]) 
         f"Per-call cost, median of {rounds} interleaved rounds x {calls} calls "
         f"(Python {sys.version.split()[0]}, httpx {httpx.__version__}, "
         f"orjson {orjson.__version__ if orjson is not None else 'not installed'}, "
-        f"msgspec {msgspec.__version__ if msgspec is not None else 'not installed'}); "
+        f"msgspec {msgspec.__version__ if msgspec is not None else 'not installed'}; "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}); "
         "CPU time of this thread, wall time beside it\n"
     )
     print("| page | what | CPU us per call | wall us | vs baseline | vs floor | wall vs floor | target |")
@@ -340,11 +371,13 @@ async def main(argv: list[str] | None = None) -> int:
         for row in rows:  # warm-up: imports, model binding, the login
             await measure(row, 3)
             row.per_round.clear()
+            row.wall_per_round.clear()
         for _ in range(args.rounds):
             for row in rows:
                 await measure(row, args.calls)
     finally:
         parsing.set_json_decoder(None)
+        parsing.set_fast_path(fast_default)
         parsing.set_gc_pause(False)
         await cc.aclose()
         await raw.aclose()
