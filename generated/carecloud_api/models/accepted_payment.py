@@ -281,17 +281,23 @@ class AcceptedPayment:
             _bind_models()
         _self = _new(AcceptedPayment)
         _v = _w.recommended_discounts
-        _self.recommended_discounts = _v if _v is UNSET else list(map(DiscountItem._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(DiscountItem._from_wire, _v)
+        _self.recommended_discounts = _v
         _self.credit_points = _w.credit_points
         _self.price_of_credit_points = _w.price_of_credit_points
         _self.credit = _w.credit
         _v = _w.vouchers
-        _self.vouchers = _v if _v is UNSET else list(map(PaymentVoucher._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PaymentVoucher._from_wire, _v)
+        _self.vouchers = _v
         _self.credit_points_of_this_transaction = _w.credit_points_of_this_transaction
         _self.total_credit_points = _w.total_credit_points
         _self.total_credit = _w.total_credit
         _v = _w.messages
-        _self.messages = _v if _v is UNSET else list(map(CashierMessage._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CashierMessage._from_wire, _v)
+        _self.messages = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -245,7 +245,9 @@ class Agreement:
         _self.agreement_profiling = _w.agreement_profiling
         _self.agreement_marketing_communication = _w.agreement_marketing_communication
         _v = _w.custom_agreements
-        _self.custom_agreements = _v if _v is UNSET else list(map(CustomAgreements._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CustomAgreements._from_wire, _v)
+        _self.custom_agreements = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -145,11 +145,9 @@ class BadRequestErrorBodyErrorErrorData:
             _bind_models()
         _self = _new(BadRequestErrorBodyErrorErrorData)
         _v = _w.invalid_params
-        _self.invalid_params = (
-            _v
-            if _v is UNSET
-            else list(map(BadRequestErrorBodyErrorErrorDataInvalidParamsItem._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(BadRequestErrorBodyErrorErrorDataInvalidParamsItem._from_wire, _v)
+        _self.invalid_params = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

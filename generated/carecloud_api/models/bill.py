@@ -255,7 +255,8 @@ class Bill:
         _self.currency_id = _w.currency_id
         _self.total_price = _w.total_price
         _v = _w.bill_items
-        _self.bill_items = list(map(BillItem._from_wire, _v))
+        _v[:] = map(BillItem._from_wire, _v)
+        _self.bill_items = _v
         _self.bill_number = _w.bill_number
         _self.created_by = _w.created_by
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

@@ -328,7 +328,8 @@ class BillItem:
             _bind_models()
         _self = _new(BillItem)
         _v = _w.plu_ids
-        _self.plu_ids = list(map(PluId._from_wire, _v))
+        _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
         _self.plu_name = _w.plu_name
         _self.vat_rate = _w.vat_rate
         _self.quantity = _w.quantity
@@ -340,7 +341,9 @@ class BillItem:
         _self.category_plu_id = _w.category_plu_id
         _self.customer_id = _w.customer_id
         _v = _w.purchase_item_property_records
-        _self.purchase_item_property_records = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.purchase_item_property_records = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -340,7 +340,8 @@ class Booking:
             _bind_models()
         _self = _new(Booking)
         _v = _w.booking_items
-        _self.booking_items = list(map(BookingItem._from_wire, _v))
+        _v[:] = map(BookingItem._from_wire, _v)
+        _self.booking_items = _v
         _self.created_at = _w.created_at
         _self.booking_id = _w.booking_id
         _self.customer_id = _w.customer_id

@@ -365,7 +365,9 @@ class BookingItem:
         _self.capacity_taken = _w.capacity_taken
         _self.booking_item_status = _w.booking_item_status
         _v = _w.additional_properties
-        _self.additional_properties = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.additional_properties = _v
         _self.state = _w.state
         _self.last_change = _w.last_change
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

@@ -393,9 +393,9 @@ class CampaignProduct:
         _self.campaign_product_id = _w.campaign_product_id
         _self.display_in = _w.display_in
         _v = _w.campaign_product_property_records
-        _self.campaign_product_property_records = (
-            _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.campaign_product_property_records = _v
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

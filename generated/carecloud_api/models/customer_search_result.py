@@ -128,7 +128,9 @@ class CustomerSearchResult:
             _bind_models()
         _self = _new(CustomerSearchResult)
         _v = _w.strict
-        _self.strict = _v if _v is UNSET else list(map(CustomerResult._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CustomerResult._from_wire, _v)
+        _self.strict = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

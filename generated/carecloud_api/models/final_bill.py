@@ -396,7 +396,8 @@ class FinalBill:
         _self.currency_id = _w.currency_id
         _self.total_price = _w.total_price
         _v = _w.bill_items
-        _self.bill_items = list(map(BillItem._from_wire, _v))
+        _v[:] = map(BillItem._from_wire, _v)
+        _self.bill_items = _v
         _self.fiscal = _w.fiscal
         _v = _w.payment_recap
         _self.payment_recap = _v if _v is UNSET else PaymentRecap._from_wire(_v)
@@ -405,7 +406,9 @@ class FinalBill:
         _v = _w.utm
         _self.utm = _v if _v is UNSET else UTM._from_wire(_v)
         _v = _w.property_records
-        _self.property_records = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -166,7 +166,9 @@ class GetAudiencesResponse200Data:
             _bind_models()
         _self = _new(GetAudiencesResponse200Data)
         _v = _w.audiences
-        _self.audiences = _v if _v is UNSET else list(map(Audience._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Audience._from_wire, _v)
+        _self.audiences = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

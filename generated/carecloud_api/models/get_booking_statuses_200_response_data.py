@@ -168,7 +168,9 @@ class GetBookingStatuses200ResponseData:
             _bind_models()
         _self = _new(GetBookingStatuses200ResponseData)
         _v = _w.booking_statuses
-        _self.booking_statuses = _v if _v is UNSET else list(map(BookingStatus._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(BookingStatus._from_wire, _v)
+        _self.booking_statuses = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

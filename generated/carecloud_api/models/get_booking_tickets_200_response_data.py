@@ -168,7 +168,9 @@ class GetBookingTickets200ResponseData:
             _bind_models()
         _self = _new(GetBookingTickets200ResponseData)
         _v = _w.booking_tickets
-        _self.booking_tickets = _v if _v is UNSET else list(map(BookingTicket._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(BookingTicket._from_wire, _v)
+        _self.booking_tickets = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

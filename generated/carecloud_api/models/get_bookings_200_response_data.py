@@ -166,7 +166,9 @@ class GetBookings200ResponseData:
             _bind_models()
         _self = _new(GetBookings200ResponseData)
         _v = _w.bookings
-        _self.bookings = _v if _v is UNSET else list(map(Booking._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Booking._from_wire, _v)
+        _self.bookings = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

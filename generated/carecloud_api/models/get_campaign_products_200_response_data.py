@@ -170,7 +170,9 @@ class GetCampaignProducts200ResponseData:
             _bind_models()
         _self = _new(GetCampaignProducts200ResponseData)
         _v = _w.campaign_products
-        _self.campaign_products = _v if _v is UNSET else list(map(CampaignProduct._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CampaignProduct._from_wire, _v)
+        _self.campaign_products = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

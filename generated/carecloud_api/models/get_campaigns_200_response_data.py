@@ -166,7 +166,9 @@ class GetCampaigns200ResponseData:
             _bind_models()
         _self = _new(GetCampaigns200ResponseData)
         _v = _w.campaigns
-        _self.campaigns = _v if _v is UNSET else list(map(Campaign._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Campaign._from_wire, _v)
+        _self.campaigns = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetCardTypes200ResponseData:
             _bind_models()
         _self = _new(GetCardTypes200ResponseData)
         _v = _w.card_types
-        _self.card_types = _v if _v is UNSET else list(map(CardType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CardType._from_wire, _v)
+        _self.card_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

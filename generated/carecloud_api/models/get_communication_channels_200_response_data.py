@@ -172,7 +172,9 @@ class GetCommunicationChannels200ResponseData:
             _bind_models()
         _self = _new(GetCommunicationChannels200ResponseData)
         _v = _w.communication_channels
-        _self.communication_channels = _v if _v is UNSET else list(map(CommunicationChannel._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CommunicationChannel._from_wire, _v)
+        _self.communication_channels = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

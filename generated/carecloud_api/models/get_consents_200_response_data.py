@@ -166,7 +166,9 @@ class GetConsents200ResponseData:
             _bind_models()
         _self = _new(GetConsents200ResponseData)
         _v = _w.agreements
-        _self.agreements = _v if _v is UNSET else list(map(AgreementList._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(AgreementList._from_wire, _v)
+        _self.agreements = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetCountries200ResponseData:
             _bind_models()
         _self = _new(GetCountries200ResponseData)
         _v = _w.countries
-        _self.countries = _v if _v is UNSET else list(map(Country._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Country._from_wire, _v)
+        _self.countries = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

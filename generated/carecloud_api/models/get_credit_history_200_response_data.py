@@ -170,7 +170,9 @@ class GetCreditHistory200ResponseData:
             _bind_models()
         _self = _new(GetCreditHistory200ResponseData)
         _v = _w.credit_history
-        _self.credit_history = _v if _v is UNSET else list(map(CreditHistoryRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CreditHistoryRecord._from_wire, _v)
+        _self.credit_history = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

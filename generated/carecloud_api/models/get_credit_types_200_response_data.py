@@ -168,7 +168,9 @@ class GetCreditTypes200ResponseData:
             _bind_models()
         _self = _new(GetCreditTypes200ResponseData)
         _v = _w.credit_types
-        _self.credit_types = _v if _v is UNSET else list(map(CreditType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CreditType._from_wire, _v)
+        _self.credit_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

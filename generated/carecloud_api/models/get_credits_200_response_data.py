@@ -168,7 +168,9 @@ class GetCredits200ResponseData:
             _bind_models()
         _self = _new(GetCredits200ResponseData)
         _v = _w.credits_
-        _self.credits_ = _v if _v is UNSET else list(map(Credit._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Credit._from_wire, _v)
+        _self.credits_ = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

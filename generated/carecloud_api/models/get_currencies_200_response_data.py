@@ -166,7 +166,9 @@ class GetCurrencies200ResponseData:
             _bind_models()
         _self = _new(GetCurrencies200ResponseData)
         _v = _w.currencies
-        _self.currencies = _v if _v is UNSET else list(map(Currency._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Currency._from_wire, _v)
+        _self.currencies = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -172,7 +172,9 @@ class GetCustomerAddressTypes200ResponseData:
             _bind_models()
         _self = _new(GetCustomerAddressTypes200ResponseData)
         _v = _w.customer_address_types
-        _self.customer_address_types = _v if _v is UNSET else list(map(CustomerAddressType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CustomerAddressType._from_wire, _v)
+        _self.customer_address_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

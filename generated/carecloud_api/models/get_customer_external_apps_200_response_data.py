@@ -172,9 +172,9 @@ class GetCustomerExternalApps200ResponseData:
             _bind_models()
         _self = _new(GetCustomerExternalApps200ResponseData)
         _v = _w.customer_external_applications
-        _self.customer_external_applications = (
-            _v if _v is UNSET else list(map(ExternalApplication._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(ExternalApplication._from_wire, _v)
+        _self.customer_external_applications = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

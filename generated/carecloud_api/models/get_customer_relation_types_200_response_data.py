@@ -172,7 +172,9 @@ class GetCustomerRelationTypes200ResponseData:
             _bind_models()
         _self = _new(GetCustomerRelationTypes200ResponseData)
         _v = _w.customer_relation_types
-        _self.customer_relation_types = _v if _v is UNSET else list(map(CustomerRelationType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CustomerRelationType._from_wire, _v)
+        _self.customer_relation_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

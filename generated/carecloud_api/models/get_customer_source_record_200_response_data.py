@@ -172,7 +172,9 @@ class GetCustomerSourceRecord200ResponseData:
             _bind_models()
         _self = _new(GetCustomerSourceRecord200ResponseData)
         _v = _w.customer_source_records
-        _self.customer_source_records = _v if _v is UNSET else list(map(CustomerSourceRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CustomerSourceRecord._from_wire, _v)
+        _self.customer_source_records = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -168,7 +168,9 @@ class GetCustomerSources200ResponseData:
             _bind_models()
         _self = _new(GetCustomerSources200ResponseData)
         _v = _w.customer_sources
-        _self.customer_sources = _v if _v is UNSET else list(map(CustomerSource._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CustomerSource._from_wire, _v)
+        _self.customer_sources = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

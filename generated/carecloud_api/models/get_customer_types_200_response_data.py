@@ -168,7 +168,9 @@ class GetCustomerTypes200ResponseData:
             _bind_models()
         _self = _new(GetCustomerTypes200ResponseData)
         _v = _w.customer_types
-        _self.customer_types = _v if _v is UNSET else list(map(CustomerType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CustomerType._from_wire, _v)
+        _self.customer_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetCustomers200ResponseData:
             _bind_models()
         _self = _new(GetCustomers200ResponseData)
         _v = _w.customers
-        _self.customers = _v if _v is UNSET else list(map(Customer._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Customer._from_wire, _v)
+        _self.customers = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

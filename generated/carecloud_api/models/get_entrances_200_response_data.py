@@ -166,7 +166,9 @@ class GetEntrances200ResponseData:
             _bind_models()
         _self = _new(GetEntrances200ResponseData)
         _v = _w.entrances
-        _self.entrances = _v if _v is UNSET else list(map(Entrance._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Entrance._from_wire, _v)
+        _self.entrances = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -168,7 +168,9 @@ class GetEventGroups200ResponseData:
             _bind_models()
         _self = _new(GetEventGroups200ResponseData)
         _v = _w.event_groups
-        _self.event_groups = _v if _v is UNSET else list(map(EventGroup._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(EventGroup._from_wire, _v)
+        _self.event_groups = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

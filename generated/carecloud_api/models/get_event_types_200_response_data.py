@@ -168,7 +168,9 @@ class GetEventTypes200ResponseData:
             _bind_models()
         _self = _new(GetEventTypes200ResponseData)
         _v = _w.event_types
-        _self.event_types = _v if _v is UNSET else list(map(EventType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(EventType._from_wire, _v)
+        _self.event_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetEvents200ResponseData:
             _bind_models()
         _self = _new(GetEvents200ResponseData)
         _v = _w.events
-        _self.events = _v if _v is UNSET else list(map(Event._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Event._from_wire, _v)
+        _self.events = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

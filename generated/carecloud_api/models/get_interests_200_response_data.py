@@ -166,7 +166,9 @@ class GetInterests200ResponseData:
             _bind_models()
         _self = _new(GetInterests200ResponseData)
         _v = _w.interests
-        _self.interests = _v if _v is UNSET else list(map(Interest._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Interest._from_wire, _v)
+        _self.interests = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

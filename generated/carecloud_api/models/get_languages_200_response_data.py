@@ -166,7 +166,9 @@ class GetLanguages200ResponseData:
             _bind_models()
         _self = _new(GetLanguages200ResponseData)
         _v = _w.languages
-        _self.languages = _v if _v is UNSET else list(map(Language._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Language._from_wire, _v)
+        _self.languages = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -170,7 +170,9 @@ class GetMessageTemplates200ResponseData:
             _bind_models()
         _self = _new(GetMessageTemplates200ResponseData)
         _v = _w.message_templates
-        _self.message_templates = _v if _v is UNSET else list(map(MessageTemplate._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(MessageTemplate._from_wire, _v)
+        _self.message_templates = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetMessages200ResponseData:
             _bind_models()
         _self = _new(GetMessages200ResponseData)
         _v = _w.messages
-        _self.messages = _v if _v is UNSET else list(map(Message._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Message._from_wire, _v)
+        _self.messages = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetOrders200ResponseData:
             _bind_models()
         _self = _new(GetOrders200ResponseData)
         _v = _w.orders
-        _self.orders = _v if _v is UNSET else list(map(Order._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Order._from_wire, _v)
+        _self.orders = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

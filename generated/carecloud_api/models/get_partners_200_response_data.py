@@ -166,7 +166,9 @@ class GetPartners200ResponseData:
             _bind_models()
         _self = _new(GetPartners200ResponseData)
         _v = _w.partners
-        _self.partners = _v if _v is UNSET else list(map(Partner._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Partner._from_wire, _v)
+        _self.partners = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

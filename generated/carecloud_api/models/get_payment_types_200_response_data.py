@@ -168,7 +168,9 @@ class GetPaymentTypes200ResponseData:
             _bind_models()
         _self = _new(GetPaymentTypes200ResponseData)
         _v = _w.payment_types
-        _self.payment_types = _v if _v is UNSET else list(map(PaymentType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PaymentType._from_wire, _v)
+        _self.payment_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -170,7 +170,9 @@ class GetPointHistory200ResponseData:
             _bind_models()
         _self = _new(GetPointHistory200ResponseData)
         _v = _w.point_history
-        _self.point_history = _v if _v is UNSET else list(map(PointHistoryRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PointHistoryRecord._from_wire, _v)
+        _self.point_history = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -170,7 +170,9 @@ class GetPointReservations200ResponseData:
             _bind_models()
         _self = _new(GetPointReservations200ResponseData)
         _v = _w.point_reservations
-        _self.point_reservations = _v if _v is UNSET else list(map(PointReservation._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PointReservation._from_wire, _v)
+        _self.point_reservations = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -168,7 +168,9 @@ class GetPointTypes200ResponseData:
             _bind_models()
         _self = _new(GetPointTypes200ResponseData)
         _v = _w.point_types
-        _self.point_types = _v if _v is UNSET else list(map(PointType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PointType._from_wire, _v)
+        _self.point_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

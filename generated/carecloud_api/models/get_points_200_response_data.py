@@ -166,7 +166,9 @@ class GetPoints200ResponseData:
             _bind_models()
         _self = _new(GetPoints200ResponseData)
         _v = _w.points
-        _self.points = _v if _v is UNSET else list(map(Point._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Point._from_wire, _v)
+        _self.points = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -168,7 +168,9 @@ class GetProductBrands200ResponseData:
             _bind_models()
         _self = _new(GetProductBrands200ResponseData)
         _v = _w.product_brands
-        _self.product_brands = _v if _v is UNSET else list(map(ProductBrand._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(ProductBrand._from_wire, _v)
+        _self.product_brands = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

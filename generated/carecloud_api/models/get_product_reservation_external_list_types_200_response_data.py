@@ -189,9 +189,9 @@ class GetProductReservationExternalListTypes200ResponseData:
             _bind_models()
         _self = _new(GetProductReservationExternalListTypes200ResponseData)
         _v = _w.product_reservation_external_list_types
-        _self.product_reservation_external_list_types = (
-            _v if _v is UNSET else list(map(ProductReservationExternalListType._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservationExternalListType._from_wire, _v)
+        _self.product_reservation_external_list_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -174,9 +174,9 @@ class GetProductReservationPrices200ResponseData:
             _bind_models()
         _self = _new(GetProductReservationPrices200ResponseData)
         _v = _w.product_reservation_prices
-        _self.product_reservation_prices = (
-            _v if _v is UNSET else list(map(ProductReservationPrice._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservationPrice._from_wire, _v)
+        _self.product_reservation_prices = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

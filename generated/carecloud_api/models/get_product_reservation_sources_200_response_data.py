@@ -174,9 +174,9 @@ class GetProductReservationSources200ResponseData:
             _bind_models()
         _self = _new(GetProductReservationSources200ResponseData)
         _v = _w.product_reservation_sources
-        _self.product_reservation_sources = (
-            _v if _v is UNSET else list(map(ProductReservationSource._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservationSource._from_wire, _v)
+        _self.product_reservation_sources = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

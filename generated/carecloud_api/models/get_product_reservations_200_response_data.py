@@ -170,7 +170,9 @@ class GetProductReservations200ResponseData:
             _bind_models()
         _self = _new(GetProductReservations200ResponseData)
         _v = _w.product_reservations
-        _self.product_reservations = _v if _v is UNSET else list(map(ProductReservation._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservation._from_wire, _v)
+        _self.product_reservations = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetProducts200ResponseData:
             _bind_models()
         _self = _new(GetProducts200ResponseData)
         _v = _w.products
-        _self.products = _v if _v is UNSET else list(map(Product._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Product._from_wire, _v)
+        _self.products = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -172,7 +172,9 @@ class GetPurchaseItemProperties200ResponseData:
             _bind_models()
         _self = _new(GetPurchaseItemProperties200ResponseData)
         _v = _w.purchase_item_properties
-        _self.purchase_item_properties = _v if _v is UNSET else list(map(Property._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Property._from_wire, _v)
+        _self.purchase_item_properties = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -170,7 +170,9 @@ class GetPurchaseItemTypes200ResponseData:
             _bind_models()
         _self = _new(GetPurchaseItemTypes200ResponseData)
         _v = _w.purchase_item_types
-        _self.purchase_item_types = _v if _v is UNSET else list(map(PurchaseItemType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PurchaseItemType._from_wire, _v)
+        _self.purchase_item_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -209,7 +209,9 @@ class GetPurchasePaymentSummary200ResponseData:
         _self.used_points = _w.used_points
         _self.used_points_total = _w.used_points_total
         _v = _w.used_vouchers
-        _self.used_vouchers = _v if _v is UNSET else list(map(Voucher._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Voucher._from_wire, _v)
+        _self.used_vouchers = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -168,7 +168,9 @@ class GetPurchaseTypes200ResponseData:
             _bind_models()
         _self = _new(GetPurchaseTypes200ResponseData)
         _v = _w.purchase_types
-        _self.purchase_types = _v if _v is UNSET else list(map(PurchaseType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PurchaseType._from_wire, _v)
+        _self.purchase_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

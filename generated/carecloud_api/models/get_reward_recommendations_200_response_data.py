@@ -166,7 +166,9 @@ class GetRewardRecommendations200ResponseData:
             _bind_models()
         _self = _new(GetRewardRecommendations200ResponseData)
         _v = _w.rewards
-        _self.rewards = _v if _v is UNSET else list(map(Reward._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Reward._from_wire, _v)
+        _self.rewards = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

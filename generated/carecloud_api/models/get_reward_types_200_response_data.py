@@ -168,7 +168,9 @@ class GetRewardTypes200ResponseData:
             _bind_models()
         _self = _new(GetRewardTypes200ResponseData)
         _v = _w.reward_types
-        _self.reward_types = _v if _v is UNSET else list(map(RewardType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(RewardType._from_wire, _v)
+        _self.reward_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

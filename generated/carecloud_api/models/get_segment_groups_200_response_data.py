@@ -168,7 +168,9 @@ class GetSegmentGroups200ResponseData:
             _bind_models()
         _self = _new(GetSegmentGroups200ResponseData)
         _v = _w.segment_groups
-        _self.segment_groups = _v if _v is UNSET else list(map(SegmentGroup._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(SegmentGroup._from_wire, _v)
+        _self.segment_groups = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

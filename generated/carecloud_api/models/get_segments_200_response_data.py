@@ -166,7 +166,9 @@ class GetSegments200ResponseData:
             _bind_models()
         _self = _new(GetSegments200ResponseData)
         _v = _w.segments
-        _self.segments = _v if _v is UNSET else list(map(Segment._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Segment._from_wire, _v)
+        _self.segments = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -172,9 +172,9 @@ class GetSetups200ResponseData:
             _bind_models()
         _self = _new(GetSetups200ResponseData)
         _v = _w.customer_engagement_setups
-        _self.customer_engagement_setups = (
-            _v if _v is UNSET else list(map(CustomerEngagementSetup._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(CustomerEngagementSetup._from_wire, _v)
+        _self.customer_engagement_setups = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -170,7 +170,9 @@ class GetStamperCampaigns200ResponseData:
             _bind_models()
         _self = _new(GetStamperCampaigns200ResponseData)
         _v = _w.stamper_campaigns
-        _self.stamper_campaigns = _v if _v is UNSET else list(map(StamperCampaign._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(StamperCampaign._from_wire, _v)
+        _self.stamper_campaigns = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

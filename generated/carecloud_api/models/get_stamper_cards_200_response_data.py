@@ -168,7 +168,9 @@ class GetStamperCards200ResponseData:
             _bind_models()
         _self = _new(GetStamperCards200ResponseData)
         _v = _w.stamper_cards
-        _self.stamper_cards = _v if _v is UNSET else list(map(StamperCard._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(StamperCard._from_wire, _v)
+        _self.stamper_cards = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

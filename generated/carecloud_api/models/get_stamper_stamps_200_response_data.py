@@ -168,7 +168,9 @@ class GetStamperStamps200ResponseData:
             _bind_models()
         _self = _new(GetStamperStamps200ResponseData)
         _v = _w.stamper_stamps
-        _self.stamper_stamps = _v if _v is UNSET else list(map(StamperStamp._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(StamperStamp._from_wire, _v)
+        _self.stamper_stamps = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetStatuses200ResponseData:
             _bind_models()
         _self = _new(GetStatuses200ResponseData)
         _v = _w.statuses
-        _self.statuses = _v if _v is UNSET else list(map(Status._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Status._from_wire, _v)
+        _self.statuses = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

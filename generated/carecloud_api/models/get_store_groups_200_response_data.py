@@ -168,7 +168,9 @@ class GetStoreGroups200ResponseData:
             _bind_models()
         _self = _new(GetStoreGroups200ResponseData)
         _v = _w.store_groups
-        _self.store_groups = _v if _v is UNSET else list(map(StoreGroup._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(StoreGroup._from_wire, _v)
+        _self.store_groups = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

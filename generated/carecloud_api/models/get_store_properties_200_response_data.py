@@ -168,7 +168,9 @@ class GetStoreProperties200ResponseData:
             _bind_models()
         _self = _new(GetStoreProperties200ResponseData)
         _v = _w.store_properties
-        _self.store_properties = _v if _v is UNSET else list(map(Property._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Property._from_wire, _v)
+        _self.store_properties = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

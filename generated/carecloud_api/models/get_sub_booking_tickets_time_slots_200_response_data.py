@@ -170,7 +170,9 @@ class GetSubBookingTicketsTimeSlots200ResponseData:
             _bind_models()
         _self = _new(GetSubBookingTicketsTimeSlots200ResponseData)
         _v = _w.time_slots
-        _self.time_slots = _v if _v is UNSET else list(map(TimeSlot._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(TimeSlot._from_wire, _v)
+        _self.time_slots = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

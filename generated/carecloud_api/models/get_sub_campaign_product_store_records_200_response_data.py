@@ -183,9 +183,9 @@ class GetSubCampaignProductStoreRecords200ResponseData:
             _bind_models()
         _self = _new(GetSubCampaignProductStoreRecords200ResponseData)
         _v = _w.campaign_product_store_records
-        _self.campaign_product_store_records = (
-            _v if _v is UNSET else list(map(CampaignProductStoreRecord._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(CampaignProductStoreRecord._from_wire, _v)
+        _self.campaign_product_store_records = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

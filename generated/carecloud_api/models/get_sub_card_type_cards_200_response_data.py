@@ -166,7 +166,9 @@ class GetSubCardTypeCards200ResponseData:
             _bind_models()
         _self = _new(GetSubCardTypeCards200ResponseData)
         _v = _w.cards
-        _self.cards = _v if _v is UNSET else list(map(Card._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Card._from_wire, _v)
+        _self.cards = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

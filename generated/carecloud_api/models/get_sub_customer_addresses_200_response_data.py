@@ -166,7 +166,9 @@ class GetSubCustomerAddresses200ResponseData:
             _bind_models()
         _self = _new(GetSubCustomerAddresses200ResponseData)
         _v = _w.addresses
-        _self.addresses = _v if _v is UNSET else list(map(AdditionalAddress._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(AdditionalAddress._from_wire, _v)
+        _self.addresses = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

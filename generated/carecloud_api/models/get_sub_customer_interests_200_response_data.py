@@ -168,7 +168,9 @@ class GetSubCustomerInterests200ResponseData:
             _bind_models()
         _self = _new(GetSubCustomerInterests200ResponseData)
         _v = _w.interest_records
-        _self.interest_records = _v if _v is UNSET else list(map(InterestRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(InterestRecord._from_wire, _v)
+        _self.interest_records = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

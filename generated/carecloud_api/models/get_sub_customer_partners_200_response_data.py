@@ -168,7 +168,9 @@ class GetSubCustomerPartners200ResponseData:
             _bind_models()
         _self = _new(GetSubCustomerPartners200ResponseData)
         _v = _w.partner_records
-        _self.partner_records = _v if _v is UNSET else list(map(PartnerRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PartnerRecord._from_wire, _v)
+        _self.partner_records = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

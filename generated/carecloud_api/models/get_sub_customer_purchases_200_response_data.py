@@ -166,7 +166,9 @@ class GetSubCustomerPurchases200ResponseData:
             _bind_models()
         _self = _new(GetSubCustomerPurchases200ResponseData)
         _v = _w.purchases
-        _self.purchases = _v if _v is UNSET else list(map(Purchase._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Purchase._from_wire, _v)
+        _self.purchases = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

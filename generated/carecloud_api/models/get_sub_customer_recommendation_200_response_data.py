@@ -170,7 +170,9 @@ class GetSubCustomerRecommendation200ResponseData:
             _bind_models()
         _self = _new(GetSubCustomerRecommendation200ResponseData)
         _v = _w.recommendations
-        _self.recommendations = _v if _v is UNSET else list(map(Recommendation._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Recommendation._from_wire, _v)
+        _self.recommendations = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

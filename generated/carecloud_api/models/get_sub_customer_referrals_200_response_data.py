@@ -166,7 +166,9 @@ class GetSubCustomerReferrals200ResponseData:
             _bind_models()
         _self = _new(GetSubCustomerReferrals200ResponseData)
         _v = _w.referrals
-        _self.referrals = _v if _v is UNSET else list(map(Referral._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Referral._from_wire, _v)
+        _self.referrals = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -176,7 +176,9 @@ class GetSubCustomerRelatedCustomers200ResponseData:
             _bind_models()
         _self = _new(GetSubCustomerRelatedCustomers200ResponseData)
         _v = _w.related_customers
-        _self.related_customers = _v if _v is UNSET else list(map(RelatedCustomer._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(RelatedCustomer._from_wire, _v)
+        _self.related_customers = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -168,7 +168,9 @@ class GetSubCustomerStatus200ResponseData:
             _bind_models()
         _self = _new(GetSubCustomerStatus200ResponseData)
         _v = _w.status_records
-        _self.status_records = _v if _v is UNSET else list(map(StatusRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(StatusRecord._from_wire, _v)
+        _self.status_records = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -168,7 +168,9 @@ class GetSubPurchaseItems200ResponseData:
             _bind_models()
         _self = _new(GetSubPurchaseItems200ResponseData)
         _v = _w.purchase_items
-        _self.purchase_items = _v if _v is UNSET else list(map(PurchaseItem._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PurchaseItem._from_wire, _v)
+        _self.purchase_items = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetSubPurchaseVouchers200ResponseData:
             _bind_models()
         _self = _new(GetSubPurchaseVouchers200ResponseData)
         _v = _w.vouchers
-        _self.vouchers = _v if _v is UNSET else list(map(Voucher._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Voucher._from_wire, _v)
+        _self.vouchers = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

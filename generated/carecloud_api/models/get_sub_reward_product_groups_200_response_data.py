@@ -170,7 +170,9 @@ class GetSubRewardProductGroups200ResponseData:
             _bind_models()
         _self = _new(GetSubRewardProductGroups200ResponseData)
         _v = _w.product_groups
-        _self.product_groups = _v if _v is UNSET else list(map(RewardProductGroup._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(RewardProductGroup._from_wire, _v)
+        _self.product_groups = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetSubRewardStores200ResponseData:
             _bind_models()
         _self = _new(GetSubRewardStores200ResponseData)
         _v = _w.stores
-        _self.stores = _v if _v is UNSET else list(map(Store._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Store._from_wire, _v)
+        _self.stores = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

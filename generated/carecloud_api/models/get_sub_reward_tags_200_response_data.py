@@ -166,7 +166,9 @@ class GetSubRewardTags200ResponseData:
             _bind_models()
         _self = _new(GetSubRewardTags200ResponseData)
         _v = _w.tags
-        _self.tags = _v if _v is UNSET else list(map(Tag._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -168,7 +168,9 @@ class GetSubSegmentRecords200ResponseData:
             _bind_models()
         _self = _new(GetSubSegmentRecords200ResponseData)
         _v = _w.segment_records
-        _self.segment_records = _v if _v is UNSET else list(map(SegmentRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(SegmentRecord._from_wire, _v)
+        _self.segment_records = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

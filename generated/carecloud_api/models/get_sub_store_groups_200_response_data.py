@@ -170,7 +170,9 @@ class GetSubStoreGroups200ResponseData:
             _bind_models()
         _self = _new(GetSubStoreGroups200ResponseData)
         _v = _w.store_group_records
-        _self.store_group_records = _v if _v is UNSET else list(map(StoreGroupRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(StoreGroupRecord._from_wire, _v)
+        _self.store_group_records = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

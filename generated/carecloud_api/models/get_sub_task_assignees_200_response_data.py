@@ -168,7 +168,9 @@ class GetSubTaskAssignees200ResponseData:
             _bind_models()
         _self = _new(GetSubTaskAssignees200ResponseData)
         _v = _w.task_assignees
-        _self.task_assignees = _v if _v is UNSET else list(map(TaskAssignee._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(TaskAssignee._from_wire, _v)
+        _self.task_assignees = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

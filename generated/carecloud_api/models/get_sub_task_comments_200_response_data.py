@@ -168,7 +168,9 @@ class GetSubTaskComments200ResponseData:
             _bind_models()
         _self = _new(GetSubTaskComments200ResponseData)
         _v = _w.task_comments
-        _self.task_comments = _v if _v is UNSET else list(map(TaskComment._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(TaskComment._from_wire, _v)
+        _self.task_comments = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

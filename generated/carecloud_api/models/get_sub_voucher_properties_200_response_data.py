@@ -168,7 +168,9 @@ class GetSubVoucherProperties200ResponseData:
             _bind_models()
         _self = _new(GetSubVoucherProperties200ResponseData)
         _v = _w.property_records
-        _self.property_records = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -168,7 +168,9 @@ class GetTaskProperties200ResponseData:
             _bind_models()
         _self = _new(GetTaskProperties200ResponseData)
         _v = _w.task_properties
-        _self.task_properties = _v if _v is UNSET else list(map(Property._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Property._from_wire, _v)
+        _self.task_properties = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -168,7 +168,9 @@ class GetTaskStates200ResponseData:
             _bind_models()
         _self = _new(GetTaskStates200ResponseData)
         _v = _w.task_states
-        _self.task_states = _v if _v is UNSET else list(map(TaskState._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(TaskState._from_wire, _v)
+        _self.task_states = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

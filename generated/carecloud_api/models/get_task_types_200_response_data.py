@@ -166,7 +166,9 @@ class GetTaskTypes200ResponseData:
             _bind_models()
         _self = _new(GetTaskTypes200ResponseData)
         _v = _w.task_types
-        _self.task_types = _v if _v is UNSET else list(map(TaskType._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(TaskType._from_wire, _v)
+        _self.task_types = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

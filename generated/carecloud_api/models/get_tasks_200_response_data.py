@@ -166,7 +166,9 @@ class GetTasks200ResponseData:
             _bind_models()
         _self = _new(GetTasks200ResponseData)
         _v = _w.tasks
-        _self.tasks = _v if _v is UNSET else list(map(Task._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Task._from_wire, _v)
+        _self.tasks = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -166,7 +166,9 @@ class GetUserRoles200ResponseData:
             _bind_models()
         _self = _new(GetUserRoles200ResponseData)
         _v = _w.user_roles
-        _self.user_roles = _v if _v is UNSET else list(map(UserRole._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(UserRole._from_wire, _v)
+        _self.user_roles = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

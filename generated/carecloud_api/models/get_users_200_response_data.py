@@ -166,7 +166,9 @@ class GetUsers200ResponseData:
             _bind_models()
         _self = _new(GetUsers200ResponseData)
         _v = _w.users
-        _self.users = _v if _v is UNSET else list(map(User._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(User._from_wire, _v)
+        _self.users = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

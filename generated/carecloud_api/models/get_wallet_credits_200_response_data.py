@@ -198,7 +198,9 @@ class GetWalletCredits200ResponseData:
         _self.redeemed_credits = _w.redeemed_credits
         _self.available_credits = _w.available_credits
         _v = _w.split_by_currency
-        _self.split_by_currency = _v if _v is UNSET else list(map(CreditWalletSummary._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(CreditWalletSummary._from_wire, _v)
+        _self.split_by_currency = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -203,7 +203,9 @@ class GetWalletPoints200ResponseData:
         _self.redeemed_points = _w.redeemed_points
         _self.available_points = _w.available_points
         _v = _w.available_points_money_value
-        _self.available_points_money_value = _v if _v is UNSET else list(map(MoneyValue._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(MoneyValue._from_wire, _v)
+        _self.available_points_money_value = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

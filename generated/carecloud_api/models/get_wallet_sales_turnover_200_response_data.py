@@ -127,7 +127,9 @@ class GetWalletSalesTurnover200ResponseData:
             _bind_models()
         _self = _new(GetWalletSalesTurnover200ResponseData)
         _v = _w.turnover
-        _self.turnover = _v if _v is UNSET else list(map(QualificationTurnover._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(QualificationTurnover._from_wire, _v)
+        _self.turnover = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -422,9 +422,13 @@ class Message:
         _self.mail_client_user_agent = _w.mail_client_user_agent
         _self.mail_client_language = _w.mail_client_language
         _v = _w.message_data
-        _self.message_data = _v if _v is UNSET else list(map(Parameter._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Parameter._from_wire, _v)
+        _self.message_data = _v
         _v = _w.attachments
-        _self.attachments = _v if _v is UNSET else list(map(Attachment._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Attachment._from_wire, _v)
+        _self.attachments = _v
         _self.last_change = _w.last_change
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

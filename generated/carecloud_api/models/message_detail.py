@@ -212,7 +212,9 @@ class MessageDetail:
         _self.plain_text_body = _w.plain_text_body
         _self.html_body = _w.html_body
         _v = _w.attachments
-        _self.attachments = _v if _v is UNSET else list(map(AttachmentInfo._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(AttachmentInfo._from_wire, _v)
+        _self.attachments = _v
         _self.last_change = _w.last_change
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

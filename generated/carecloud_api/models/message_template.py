@@ -349,7 +349,9 @@ class MessageTemplate:
         _self.preview_url = _w.preview_url
         _self.icon_url = _w.icon_url
         _v = _w.template_data
-        _self.template_data = _v if _v is UNSET else list(map(Parameter._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Parameter._from_wire, _v)
+        _self.template_data = _v
         _self.last_change = _w.last_change
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -169,7 +169,8 @@ class OpeningDay:
         _self = _new(OpeningDay)
         _self.day_id = _w.day_id
         _v = _w.time_intervals
-        _self.time_intervals = list(map(TimeInterval._from_wire, _v))
+        _v[:] = map(TimeInterval._from_wire, _v)
+        _self.time_intervals = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

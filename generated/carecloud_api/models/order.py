@@ -416,7 +416,8 @@ class Order:
         _self.currency_id = _w.currency_id
         _self.total_price = _w.total_price
         _v = _w.order_items
-        _self.order_items = list(map(OrderItem._from_wire, _v))
+        _v[:] = map(OrderItem._from_wire, _v)
+        _self.order_items = _v
         _v = _w.invoicing_data
         _self.invoicing_data = OrderInvoicing._from_wire(_v)
         _self.order_id = _w.order_id

@@ -212,9 +212,13 @@ class PaymentRecap:
         _self.credit_points = _w.credit_points
         _self.amount_for_credit = _w.amount_for_credit
         _v = _w.vouchers
-        _self.vouchers = _v if _v is UNSET else list(map(PaymentVoucher._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PaymentVoucher._from_wire, _v)
+        _self.vouchers = _v
         _v = _w.recommended_discounts
-        _self.recommended_discounts = _v if _v is UNSET else list(map(DiscountItem._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(DiscountItem._from_wire, _v)
+        _self.recommended_discounts = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

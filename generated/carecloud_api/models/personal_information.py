@@ -432,7 +432,9 @@ class PersonalInformation:
         _v = _w.agreement
         _self.agreement = _v if _v is UNSET else Agreement._from_wire(_v)
         _v = _w.consents
-        _self.consents = _v if _v is UNSET else list(map(Consents._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Consents._from_wire, _v)
+        _self.consents = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -177,7 +177,8 @@ class PostBatchCardsBody:
             _bind_models()
         _self = _new(PostBatchCardsBody)
         _v = _w.cards
-        _self.cards = list(map(Card._from_wire, _v))
+        _v[:] = map(Card._from_wire, _v)
+        _self.cards = _v
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -170,7 +170,9 @@ class PostBookingBusyTimes200ResponseData:
         _self = _new(PostBookingBusyTimes200ResponseData)
         _self.time_unit = _w.time_unit
         _v = _w.chart_data
-        _self.chart_data = _v if _v is UNSET else list(map(ChartPointData._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(ChartPointData._from_wire, _v)
+        _self.chart_data = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

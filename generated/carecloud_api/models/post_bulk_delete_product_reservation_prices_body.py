@@ -204,9 +204,8 @@ class PostBulkDeleteProductReservationPricesBody:
             _bind_models()
         _self = _new(PostBulkDeleteProductReservationPricesBody)
         _v = _w.product_reservation_prices
-        _self.product_reservation_prices = list(
-            map(PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem._from_wire, _v)
-        )
+        _v[:] = map(PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem._from_wire, _v)
+        _self.product_reservation_prices = _v
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -179,7 +179,8 @@ class PostBulkProductBrandsBody:
             _bind_models()
         _self = _new(PostBulkProductBrandsBody)
         _v = _w.product_brands
-        _self.product_brands = list(map(ProductBrand._from_wire, _v))
+        _v[:] = map(ProductBrand._from_wire, _v)
+        _self.product_brands = _v
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

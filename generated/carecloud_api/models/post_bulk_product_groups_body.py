@@ -179,7 +179,8 @@ class PostBulkProductGroupsBody:
             _bind_models()
         _self = _new(PostBulkProductGroupsBody)
         _v = _w.product_groups
-        _self.product_groups = list(map(ProductGroup._from_wire, _v))
+        _v[:] = map(ProductGroup._from_wire, _v)
+        _self.product_groups = _v
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -183,7 +183,8 @@ class PostBulkProductReservationPricesBody:
             _bind_models()
         _self = _new(PostBulkProductReservationPricesBody)
         _v = _w.product_reservation_prices
-        _self.product_reservation_prices = list(map(ProductReservationPrice._from_wire, _v))
+        _v[:] = map(ProductReservationPrice._from_wire, _v)
+        _self.product_reservation_prices = _v
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -177,7 +177,8 @@ class PostBulkProductsBody:
             _bind_models()
         _self = _new(PostBulkProductsBody)
         _v = _w.products
-        _self.products = list(map(ProductBatch._from_wire, _v))
+        _v[:] = map(ProductBatch._from_wire, _v)
+        _self.products = _v
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -184,7 +184,8 @@ class PostBulkThirdPartyRecommendationsBody:
             _bind_models()
         _self = _new(PostBulkThirdPartyRecommendationsBody)
         _v = _w.third_party_recommendations
-        _self.third_party_recommendations = list(map(ThirdPartyRecommendation._from_wire, _v))
+        _v[:] = map(ThirdPartyRecommendation._from_wire, _v)
+        _self.third_party_recommendations = _v
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -177,7 +177,8 @@ class PostBulkVouchersBody:
             _bind_models()
         _self = _new(PostBulkVouchersBody)
         _v = _w.vouchers
-        _self.vouchers = list(map(VoucherBatch._from_wire, _v))
+        _v[:] = map(VoucherBatch._from_wire, _v)
+        _self.vouchers = _v
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -233,7 +233,9 @@ class PostCustomerNewslettersSignUpBody:
         _self.agreements = _v if _v is UNSET else Agreement._from_wire(_v)
         _self.language_id = _w.language_id
         _v = _w.partner_records
-        _self.partner_records = _v if _v is UNSET else list(map(PartnerRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PartnerRecord._from_wire, _v)
+        _self.partner_records = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

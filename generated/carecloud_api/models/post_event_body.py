@@ -179,7 +179,9 @@ class PostEventBody:
         _v = _w.event
         _self.event = EventPost._from_wire(_v)
         _v = _w.property_records
-        _self.property_records = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -181,7 +181,8 @@ class PostProductReservationSetExternalReservationCodeBody:
         _self = _new(PostProductReservationSetExternalReservationCodeBody)
         _self.product_reservation_id = _w.product_reservation_id
         _v = _w.external_reservation_codes
-        _self.external_reservation_codes = list(map(ExternalCode._from_wire, _v))
+        _v[:] = map(ExternalCode._from_wire, _v)
+        _self.external_reservation_codes = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

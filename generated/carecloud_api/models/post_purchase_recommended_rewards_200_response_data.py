@@ -179,7 +179,9 @@ class PostPurchaseRecommendedRewards200ResponseData:
             _bind_models()
         _self = _new(PostPurchaseRecommendedRewards200ResponseData)
         _v = _w.recommended_best_rewards
-        _self.recommended_best_rewards = _v if _v is UNSET else list(map(RecommendedReward._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(RecommendedReward._from_wire, _v)
+        _self.recommended_best_rewards = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

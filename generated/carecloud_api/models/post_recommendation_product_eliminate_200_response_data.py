@@ -178,7 +178,9 @@ class PostRecommendationProductEliminate200ResponseData:
             _bind_models()
         _self = _new(PostRecommendationProductEliminate200ResponseData)
         _v = _w.recommended_products_list
-        _self.recommended_products_list = _v if _v is UNSET else list(map(RecommendedProduct._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(RecommendedProduct._from_wire, _v)
+        _self.recommended_products_list = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

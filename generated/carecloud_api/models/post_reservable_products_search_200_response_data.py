@@ -170,7 +170,9 @@ class PostReservableProductsSearch200ResponseData:
             _bind_models()
         _self = _new(PostReservableProductsSearch200ResponseData)
         _v = _w.search_results
-        _self.search_results = _v if _v is UNSET else list(map(SearchResult._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(SearchResult._from_wire, _v)
+        _self.search_results = _v
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

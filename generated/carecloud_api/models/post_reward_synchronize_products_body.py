@@ -127,7 +127,8 @@ class PostRewardSynchronizeProductsBody:
             _bind_models()
         _self = _new(PostRewardSynchronizeProductsBody)
         _v = _w.products
-        _self.products = list(map(ProductSynchronizationForReward._from_wire, _v))
+        _v[:] = map(ProductSynchronizationForReward._from_wire, _v)
+        _self.products = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

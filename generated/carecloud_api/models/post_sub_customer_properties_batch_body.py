@@ -179,7 +179,8 @@ class PostSubCustomerPropertiesBatchBody:
             _bind_models()
         _self = _new(PostSubCustomerPropertiesBatchBody)
         _v = _w.property_records
-        _self.property_records = list(map(PropertyRecord._from_wire, _v))
+        _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

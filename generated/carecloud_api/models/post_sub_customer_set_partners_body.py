@@ -168,7 +168,8 @@ class PostSubCustomerSetPartnersBody:
         _self = _new(PostSubCustomerSetPartnersBody)
         _self.customer_id = _w.customer_id
         _v = _w.partner_records
-        _self.partner_records = list(map(PartnerRecord._from_wire, _v))
+        _v[:] = map(PartnerRecord._from_wire, _v)
+        _self.partner_records = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

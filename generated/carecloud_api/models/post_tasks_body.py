@@ -201,9 +201,13 @@ class PostTasksBody:
         _v = _w.task
         _self.task = Task._from_wire(_v)
         _v = _w.property_records
-        _self.property_records = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
         _v = _w.assignees
-        _self.assignees = _v if _v is UNSET else list(map(TaskAssignee._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(TaskAssignee._from_wire, _v)
+        _self.assignees = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -413,7 +413,8 @@ class ProductBatch:
         _self = _new(ProductBatch)
         _self.name = _w.name
         _v = _w.plu_ids
-        _self.plu_ids = list(map(PluId._from_wire, _v))
+        _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
         _self.product_id = _w.product_id
         _self.code = _w.code
         _self.product_group_id = _w.product_group_id
@@ -423,11 +424,17 @@ class ProductBatch:
         _self.store_id = _w.store_id
         _self.partner_id = _w.partner_id
         _v = _w.property_records
-        _self.property_records = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
         _v = _w.prices
-        _self.prices = _v if _v is UNSET else list(map(Price._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Price._from_wire, _v)
+        _self.prices = _v
         _v = _w.tags
-        _self.tags = _v if _v is UNSET else list(map(Tag._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

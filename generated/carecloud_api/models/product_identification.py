@@ -176,7 +176,9 @@ class ProductIdentification:
         _self = _new(ProductIdentification)
         _self.product_id = _w.product_id
         _v = _w.plu_ids
-        _self.plu_ids = _v if _v is UNSET else list(map(PluId._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

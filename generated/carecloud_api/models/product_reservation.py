@@ -549,26 +549,30 @@ class ProductReservation:
         _self.product_reservation_id = _w.product_reservation_id
         _self.reservation_codes = _w.reservation_codes
         _v = _w.external_reservation_codes
-        _self.external_reservation_codes = _v if _v is UNSET else list(map(ExternalCode._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(ExternalCode._from_wire, _v)
+        _self.external_reservation_codes = _v
         _self.benefit_codes = _w.benefit_codes
         _self.pickup_date = _w.pickup_date
         _self.customers_note = _w.customers_note
         _self.total_price = _w.total_price
         _self.currency_id = _w.currency_id
         _v = _w.product_reservation_items
-        _self.product_reservation_items = (
-            _v if _v is UNSET else list(map(ProductReservationItem._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservationItem._from_wire, _v)
+        _self.product_reservation_items = _v
         _self.external_purchase_id = _w.external_purchase_id
         _v = _w.utm
         _self.utm = _v if _v is UNSET else UTM._from_wire(_v)
         _self.actual_state = _w.actual_state
         _v = _w.reservation_progress_history
-        _self.reservation_progress_history = (
-            _v if _v is UNSET else list(map(ProductReservationProgress._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservationProgress._from_wire, _v)
+        _self.reservation_progress_history = _v
         _v = _w.comments
-        _self.comments = _v if _v is UNSET else list(map(ProductReservationComment._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservationComment._from_wire, _v)
+        _self.comments = _v
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

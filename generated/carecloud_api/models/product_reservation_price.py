@@ -290,7 +290,9 @@ class ProductReservationPrice:
         _self.product_reservation_price_id = _w.product_reservation_price_id
         _self.reservable_product_id = _w.reservable_product_id
         _v = _w.plu_ids
-        _self.plu_ids = _v if _v is UNSET else list(map(PluId._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
         _self.store_id = _w.store_id
         _self.last_change = _w.last_change
         _self.state = _w.state

@@ -291,7 +291,9 @@ class Property:
         _self.property_id = _w.property_id
         _self.description = _w.description
         _v = _w.items
-        _self.items = _v if _v is UNSET else list(map(PropertyItem._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyItem._from_wire, _v)
+        _self.items = _v
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

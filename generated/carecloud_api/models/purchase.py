@@ -371,11 +371,15 @@ class Purchase:
         _self.cashdesk_number = _w.cashdesk_number
         _self.purchase_id = _w.purchase_id
         _v = _w.purchase_items
-        _self.purchase_items = _v if _v is UNSET else list(map(PurchaseItem._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PurchaseItem._from_wire, _v)
+        _self.purchase_items = _v
         _self.card_number = _w.card_number
         _self.last_change = _w.last_change
         _v = _w.property_records
-        _self.property_records = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -230,9 +230,13 @@ class PurchaseConditions:
             _bind_models()
         _self = _new(PurchaseConditions)
         _v = _w.keep_status_turnover
-        _self.keep_status_turnover = _v if _v is UNSET else list(map(QualificationTurnover._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(QualificationTurnover._from_wire, _v)
+        _self.keep_status_turnover = _v
         _v = _w.next_status_turnover
-        _self.next_status_turnover = _v if _v is UNSET else list(map(QualificationTurnover._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(QualificationTurnover._from_wire, _v)
+        _self.next_status_turnover = _v
         _self.keep_status_points = _w.keep_status_points
         _self.next_status_points = _w.next_status_points
         _self.next_status_id = _w.next_status_id

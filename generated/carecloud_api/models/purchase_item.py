@@ -370,7 +370,9 @@ class PurchaseItem:
         _self.product_brand_name = _w.product_brand_name
         _self.external_id = _w.external_id
         _v = _w.additional_properties
-        _self.additional_properties = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.additional_properties = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

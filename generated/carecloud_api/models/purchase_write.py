@@ -391,7 +391,9 @@ class PurchaseWrite:
         _self.payment_time = _w.payment_time
         _self.items_count = _w.items_count
         _v = _w.purchase_items
-        _self.purchase_items = _v if _v is UNSET else list(map(PurchaseItem._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PurchaseItem._from_wire, _v)
+        _self.purchase_items = _v
         _self.type_id = _w.type_id
         _self.total_price = _w.total_price
         _self.currency_id = _w.currency_id
@@ -399,7 +401,9 @@ class PurchaseWrite:
         _self.cashdesk_number = _w.cashdesk_number
         _self.last_change = _w.last_change
         _v = _w.property_records
-        _self.property_records = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

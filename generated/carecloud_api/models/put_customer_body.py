@@ -222,7 +222,9 @@ class PutCustomerBody:
         _v = _w.social_network_credentials
         _self.social_network_credentials = _v if _v is UNSET else SocialNetworkCredentials._from_wire(_v)
         _v = _w.property_records
-        _self.property_records = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -631,7 +631,8 @@ class Reward:
         _self.name = _w.name
         _self.reward_group = _w.reward_group
         _v = _w.store_list
-        _self.store_list = list(map(Store._from_wire, _v))
+        _v[:] = map(Store._from_wire, _v)
+        _self.store_list = _v
         _self.reward_id = _w.reward_id
         _self.note = _w.note
         _self.subtitle = _w.subtitle
@@ -640,7 +641,9 @@ class Reward:
         _self.valid_time_to = _w.valid_time_to
         _self.reward_type_id = _w.reward_type_id
         _v = _w.additional_properties
-        _self.additional_properties = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.additional_properties = _v
         _self.priority = _w.priority
         _self.image_urls = _w.image_urls
         _self.reward_external_url = _w.reward_external_url
@@ -651,16 +654,18 @@ class Reward:
         _self.has_group_bonus = _w.has_group_bonus
         _self.has_brand_bonus = _w.has_brand_bonus
         _v = _w.reward_product_relation_conditions
-        _self.reward_product_relation_conditions = (
-            _v if _v is UNSET else list(map(RewardProductRelationCondition._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(RewardProductRelationCondition._from_wire, _v)
+        _self.reward_product_relation_conditions = _v
         _v = _w.reward_product_relation_bonuses
-        _self.reward_product_relation_bonuses = (
-            _v if _v is UNSET else list(map(RewardProductRelationBonus._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(RewardProductRelationBonus._from_wire, _v)
+        _self.reward_product_relation_bonuses = _v
         _self.is_automated = _w.is_automated
         _v = _w.tags
-        _self.tags = _v if _v is UNSET else list(map(Tag._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

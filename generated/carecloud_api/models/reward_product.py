@@ -458,19 +458,27 @@ class RewardProduct:
         _self.code = _w.code
         _self.external_id = _w.external_id
         _v = _w.plu_ids
-        _self.plu_ids = _v if _v is UNSET else list(map(PluId._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
         _self.product_group_id = _w.product_group_id
         _self.product_brand_id = _w.product_brand_id
         _self.partner_id = _w.partner_id
         _v = _w.prices
-        _self.prices = _v if _v is UNSET else list(map(Price._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Price._from_wire, _v)
+        _self.prices = _v
         _v = _w.additional_properties
-        _self.additional_properties = _v if _v is UNSET else list(map(PropertyRecord._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.additional_properties = _v
         _self.image_urls = _w.image_urls
         _self.last_change = _w.last_change
         _self.state = _w.state
         _v = _w.tags
-        _self.tags = _v if _v is UNSET else list(map(Tag._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
         _self.minimum_number_of_products = _w.minimum_number_of_products
         _self.reward_product_relation_types = _w.reward_product_relation_types
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

@@ -186,7 +186,9 @@ class SearchResult:
         _self.search_result_string = _w.search_result_string
         _self.resource_id = _w.resource_id
         _v = _w.flags
-        _self.flags = _v if _v is UNSET else list(map(Flag._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Flag._from_wire, _v)
+        _self.flags = _v
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -638,7 +638,8 @@ class SimpleReward:
         _self = _new(SimpleReward)
         _self.code = _w.code
         _v = _w.names
-        _self.names = list(map(TextTranslation._from_wire, _v))
+        _v[:] = map(TextTranslation._from_wire, _v)
+        _self.names = _v
         _self.reward_type_id = _w.reward_type_id
         _self.reward_type_value = _w.reward_type_value
         _self.global_reward = _w.global_reward
@@ -647,25 +648,39 @@ class SimpleReward:
         _self.state = _w.state
         _self.reward_id = _w.reward_id
         _v = _w.notes
-        _self.notes = _v if _v is UNSET else list(map(TextTranslation._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(TextTranslation._from_wire, _v)
+        _self.notes = _v
         _v = _w.subtitles
-        _self.subtitles = _v if _v is UNSET else list(map(TextTranslation._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(TextTranslation._from_wire, _v)
+        _self.subtitles = _v
         _self.points_cost = _w.points_cost
         _self.valid_date_from = _w.valid_date_from
         _self.valid_date_to = _w.valid_date_to
         _self.maximum_discount_value = _w.maximum_discount_value
         _self.minimum_purchase_value = _w.minimum_purchase_value
         _v = _w.stores
-        _self.stores = _v if _v is UNSET else list(map(StoreID._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(StoreID._from_wire, _v)
+        _self.stores = _v
         _v = _w.segments
-        _self.segments = _v if _v is UNSET else list(map(SegmentID._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(SegmentID._from_wire, _v)
+        _self.segments = _v
         _self.priority = _w.priority
         _v = _w.image_urls
-        _self.image_urls = _v if _v is UNSET else list(map(UrlLanguageVariant._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(UrlLanguageVariant._from_wire, _v)
+        _self.image_urls = _v
         _v = _w.reward_external_urls
-        _self.reward_external_urls = _v if _v is UNSET else list(map(UrlLanguageVariant._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(UrlLanguageVariant._from_wire, _v)
+        _self.reward_external_urls = _v
         _v = _w.tags
-        _self.tags = _v if _v is UNSET else list(map(Tag._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
         _self.partner_id = _w.partner_id
         _self.voucher_validity_value = _w.voucher_validity_value
         _self.is_portable = _w.is_portable

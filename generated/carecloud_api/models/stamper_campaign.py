@@ -380,11 +380,13 @@ class StamperCampaign:
         _self.valid_to = _w.valid_to
         _self.count_of_campaign_repetitions = _w.count_of_campaign_repetitions
         _v = _w.stamper_conditions
-        _self.stamper_conditions = _v if _v is UNSET else list(map(StamperCondition._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(StamperCondition._from_wire, _v)
+        _self.stamper_conditions = _v
         _v = _w.stamper_bonus_checkpoints
-        _self.stamper_bonus_checkpoints = (
-            _v if _v is UNSET else list(map(StamperBonusCheckpoint._from_wire, _v))
-        )
+        if not (_v is UNSET):
+            _v[:] = map(StamperBonusCheckpoint._from_wire, _v)
+        _self.stamper_bonus_checkpoints = _v
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

@@ -307,7 +307,9 @@ class StamperCard:
         _self.stamper_card_order = _w.stamper_card_order
         _self.is_filled_up = _w.is_filled_up
         _v = _w.stamps
-        _self.stamps = _v if _v is UNSET else list(map(StamperStamp._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(StamperStamp._from_wire, _v)
+        _self.stamps = _v
         _self.created_at = _w.created_at
         _self.last_change = _w.last_change
         _self.state = _w.state

@@ -385,7 +385,9 @@ class Status:
         _self.status_id = _w.status_id
         _self.qualification_period = _w.qualification_period
         _v = _w.qualification_turnover
-        _self.qualification_turnover = _v if _v is UNSET else list(map(QualificationTurnover._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(QualificationTurnover._from_wire, _v)
+        _self.qualification_turnover = _v
         _self.qualification_points = _w.qualification_points
         _self.previous_status = _w.previous_status
         _self.next_status = _w.next_status

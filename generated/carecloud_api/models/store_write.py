@@ -497,7 +497,9 @@ class StoreWrite:
         _self.gps_coordinates = _v if _v is UNSET else GPSCoordinates._from_wire(_v)
         _self.url_address = _w.url_address
         _v = _w.opening
-        _self.opening = _v if _v is UNSET else list(map(OpeningDay._from_wire, _v))
+        if not (_v is UNSET):
+            _v[:] = map(OpeningDay._from_wire, _v)
+        _self.opening = _v
         _self.image_urls = _w.image_urls
         _self.visibility_for_customer = _w.visibility_for_customer
         _self.short_description = _w.short_description

@@ -306,7 +306,8 @@ class ThirdPartyRecommendation:
             _bind_models()
         _self = _new(ThirdPartyRecommendation)
         _v = _w.products
-        _self.products = list(map(ProductIdentification._from_wire, _v))
+        _v[:] = map(ProductIdentification._from_wire, _v)
+        _self.products = _v
         _v = _w.recommended_product
         _self.recommended_product = ProductIdentification._from_wire(_v)
         _self.recommendation_system_id = _w.recommendation_system_id
