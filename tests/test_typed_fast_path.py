@@ -242,3 +242,15 @@ def test_msgspec_is_imported_on_the_first_parse_only_and_the_environment_turns_t
     )
     assert _run(code) == "False True True"
     assert _run(code, CARECLOUD_FAST_PARSE="0") == "False False False"
+
+
+def test_without_msgspec_every_body_is_parsed_by_from_dict() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['msgspec'] = None  # as if the fast extra were not installed\n"
+        "from carecloud_api import parsing\n"
+        "from carecloud_api.models import Customer\n"
+        'body = b\'{"customer_id": "c1", "personal_information": {"language_id": "en"}}\'\n'
+        "print(parsing.typed_decode(Customer, body), parsing.parse(Customer.from_dict, body).customer_id)\n"
+    )
+    assert _run(code) == "None c1"
