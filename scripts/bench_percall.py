@@ -22,6 +22,12 @@ against the same in-process ``httpx.MockTransport`` (no sockets: the cost measur
   a raw httpx get and alone; and our typed parse from the bytes, ``parsing.parse(from_dict, ...)``,
   with each decoder, to compare with the typed decode alone.
 
+Every typed row runs in each parsing mode: "json" and "orjson" with the typed fast path off
+(``parsing.set_fast_path(False)``: the standard path, what a user without msgspec gets), and
+"msgspec fast path" with it on (orjson, else json, for the bodies it leaves to ``from_dict``).
+The rows set the mode themselves; ``CARECLOUD_FAST_PARSE=0`` only changes the default restored
+at the end.
+
 Every row is shown as a ratio to its baseline and to the floor of its kind (the calls to the
 floor call, the parsing rows to the typed decode alone), in CPU time of the benchmark's thread
 (``time.thread_time``: what other processes on a shared machine do counts less) and in wall
