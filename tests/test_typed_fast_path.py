@@ -254,3 +254,18 @@ def test_without_msgspec_every_body_is_parsed_by_from_dict() -> None:
         "print(parsing.typed_decode(Customer, body), parsing.parse(Customer.from_dict, body).customer_id)\n"
     )
     assert _run(code) == "None c1"
+
+
+def test_a_repeated_key_and_a_lone_surrogate_read_as_the_tolerant_path_reads_them() -> None:
+    # a key twice: the last value, as json and orjson give it; a lone surrogate: msgspec refuses
+    # it and the body goes to the JSON decoder, which decides as before
+    repeated = b'{"consent_id": "a", "consent_value": 1, "consent_id": "b"}'
+    fast = parsing.typed_decode(models.Consents, repeated)
+    assert fast is not None
+    assert shape(fast) == shape(models.Consents.from_dict(json.loads(repeated)))
+    assert fast.consent_id == "b"
+    surrogate = b'{"consent_id": "a\\ud800", "consent_value": 1}'
+    assert parsing.typed_decode(models.Consents, surrogate) is None
+    with_fast_path = outcome(functools.partial(parsing.parse, models.Consents.from_dict), surrogate)
+    parsing.set_fast_path(False)
+    assert outcome(functools.partial(parsing.parse, models.Consents.from_dict), surrogate) == with_fast_path
