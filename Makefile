@@ -86,7 +86,7 @@ bench-arguments: install ## what the run-time argument checks cost per call
 bench-cache: install ## cache on vs off (requests, wall time) and a 500-call burst with and without rate_limit
 	$(PY) -m scripts.bench_cache
 
-bench-percall: install ## typed call vs raw httpx + JSON, model parse vs json.loads (issue 15)
+bench-percall: install ## typed call vs raw httpx + JSON and vs the msgspec floor, CPU and wall time, memory per page (issues 15, 27)
 	$(PY) -m scripts.bench_percall
 
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report

@@ -34,6 +34,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "event_type_id",
@@ -360,6 +363,73 @@ class EventPost:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("EventPost", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("EventPost contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "EventPost",
+                [
+                    ("event_type_id", str),
+                    ("external_id", str),
+                    ("event_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("customer_identifier_type", EventPostCustomerIdentifierType, UNSET),
+                    ("customer_identifier_value", Any, UNSET),
+                    ("data", Any, UNSET),
+                    ("created_at", str, UNSET),
+                    ("secondary_external_id", str, UNSET),
+                    ("state", EventPostState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> EventPost:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(EventPost)
+        _self.event_type_id = _w.event_type_id
+        _self.external_id = _w.external_id
+        _self.event_id = _w.event_id
+        _self.customer_id = _w.customer_id
+        _self.customer_identifier_type = _w.customer_identifier_type
+        _r_customer_identifier_value = _w.customer_identifier_value
+        _v = _r_customer_identifier_value
+        if isinstance(_v, dict):
+            try:
+                _v = _parse_customer_identifier_value(_v)
+            except Exception as _e:
+                raise _null_policy.field_failed(_self, "customer_identifier_value", _v, _e)  # noqa: B904 (the cause is set)
+        _self.customer_identifier_value = _v
+        _r_data = _w.data
+        _v = _r_data
+        if isinstance(_v, dict):
+            try:
+                _v = _parse_data(_v)
+            except Exception as _e:
+                raise _null_policy.field_failed(_self, "data", _v, _e)  # noqa: B904 (the cause is set)
+        _self.data = _v
+        _self.created_at = _w.created_at
+        _self.secondary_external_id = _w.secondary_external_id
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

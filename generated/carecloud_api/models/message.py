@@ -34,6 +34,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "message_template_id",
@@ -364,6 +367,73 @@ class Message:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Message", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Message contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Message",
+                [
+                    ("message_template_id", str),
+                    ("customer_id", str),
+                    ("communication_channel_id", MessageCommunicationChannelId),
+                    ("message_id", str, UNSET),
+                    ("status", MessageStatus, UNSET),
+                    ("contact", str, UNSET),
+                    ("title", str, UNSET),
+                    ("send_time", str, UNSET),
+                    ("opened_time", str, UNSET),
+                    ("mail_client_user_agent", str, UNSET),
+                    ("mail_client_language", str, UNSET),
+                    ("message_data", list[Parameter._wire_struct()], UNSET),
+                    ("attachments", list[Attachment._wire_struct()], UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Message:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Message)
+        _self.message_template_id = _w.message_template_id
+        _self.customer_id = _w.customer_id
+        _self.communication_channel_id = _w.communication_channel_id
+        _self.message_id = _w.message_id
+        _self.status = _w.status
+        _self.contact = _w.contact
+        _self.title = _w.title
+        _self.send_time = _w.send_time
+        _self.opened_time = _w.opened_time
+        _self.mail_client_user_agent = _w.mail_client_user_agent
+        _self.mail_client_language = _w.mail_client_language
+        _v = _w.message_data
+        if not (_v is UNSET):
+            _v[:] = map(Parameter._from_wire, _v)
+        _self.message_data = _v
+        _v = _w.attachments
+        if not (_v is UNSET):
+            _v[:] = map(Attachment._from_wire, _v)
+        _self.attachments = _v
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

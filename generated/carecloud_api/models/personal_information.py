@@ -36,6 +36,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "language_id",
@@ -367,6 +370,74 @@ class PersonalInformation:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PersonalInformation", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PersonalInformation contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PersonalInformation",
+                [
+                    ("language_id", str),
+                    ("salutation", str, UNSET),
+                    ("gender", PersonalInformationGender | None, UNSET),
+                    ("first_name", str, UNSET),
+                    ("last_name", str, UNSET),
+                    ("pre_nominals", str, UNSET),
+                    ("post_nominals", str, UNSET),
+                    ("birthdate", datetime.date, UNSET),
+                    ("email", str, UNSET),
+                    ("phone", str, UNSET),
+                    ("store_id", str, UNSET),
+                    ("photo_url", str, UNSET),
+                    ("address", Address._wire_struct(), UNSET),
+                    ("agreement", Agreement._wire_struct(), UNSET),
+                    ("consents", list[Consents._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PersonalInformation:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PersonalInformation)
+        _self.language_id = _w.language_id
+        _self.salutation = _w.salutation
+        _self.gender = _w.gender
+        _self.first_name = _w.first_name
+        _self.last_name = _w.last_name
+        _self.pre_nominals = _w.pre_nominals
+        _self.post_nominals = _w.post_nominals
+        _self.birthdate = _w.birthdate
+        _self.email = _w.email
+        _self.phone = _w.phone
+        _self.store_id = _w.store_id
+        _self.photo_url = _w.photo_url
+        _v = _w.address
+        _self.address = _v if _v is UNSET else Address._from_wire(_v)
+        _v = _w.agreement
+        _self.agreement = _v if _v is UNSET else Agreement._from_wire(_v)
+        _v = _w.consents
+        if not (_v is UNSET):
+            _v[:] = map(Consents._from_wire, _v)
+        _self.consents = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="Point")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -223,6 +226,55 @@ class Point:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Point", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Point contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Point",
+                [
+                    ("customer_id", str),
+                    ("point_type_id", str),
+                    ("partner_id", str),
+                    ("point_id", str, UNSET),
+                    ("assigned_points", int | float, UNSET),
+                    ("available_points", int | float, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("state", PointState, UNSET),
+                    ("created_at", str, UNSET),
+                    ("note", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Point:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Point)
+        _self.customer_id = _w.customer_id
+        _self.point_type_id = _w.point_type_id
+        _self.partner_id = _w.partner_id
+        _self.point_id = _w.point_id
+        _self.assigned_points = _w.assigned_points
+        _self.available_points = _w.available_points
+        _self.valid_to = _w.valid_to
+        _self.state = _w.state
+        _self.created_at = _w.created_at
+        _self.note = _w.note
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

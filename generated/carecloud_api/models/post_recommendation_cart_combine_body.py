@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostRecommendationCartCombineBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -139,6 +142,43 @@ class PostRecommendationCartCombineBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostRecommendationCartCombineBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostRecommendationCartCombineBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostRecommendationCartCombineBody",
+                [
+                    ("customer_id", str),
+                    ("cart_product_ids", list[str], UNSET),
+                    ("product_id_list", list[str], UNSET),
+                    ("count", int, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostRecommendationCartCombineBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostRecommendationCartCombineBody)
+        _self.customer_id = _w.customer_id
+        _self.cart_product_ids = _w.cart_product_ids
+        _self.product_id_list = _w.product_id_list
+        _self.count = _w.count
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "value",
@@ -243,6 +246,58 @@ class ProductReservationPrice:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ProductReservationPrice", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ProductReservationPrice contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "ProductReservationPrice",
+                [
+                    ("value", int | float),
+                    ("currency_id", str),
+                    ("product_reservation_price_id", str, UNSET),
+                    ("reservable_product_id", str, UNSET),
+                    ("plu_ids", list[PluId._wire_struct()], UNSET),
+                    ("store_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", ProductReservationPriceState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ProductReservationPrice:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(ProductReservationPrice)
+        _self.value = _w.value
+        _self.currency_id = _w.currency_id
+        _self.product_reservation_price_id = _w.product_reservation_price_id
+        _self.reservable_product_id = _w.reservable_product_id
+        _v = _w.plu_ids
+        if not (_v is UNSET):
+            _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
+        _self.store_id = _w.store_id
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -41,6 +41,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "code",
@@ -578,6 +581,112 @@ class SimpleReward:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("SimpleReward", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("SimpleReward contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "SimpleReward",
+                [
+                    ("code", str),
+                    ("names", list[TextTranslation._wire_struct()]),
+                    ("reward_type_id", str),
+                    ("reward_type_value", int | float),
+                    ("global_reward", bool),
+                    ("voucher_validity", SimpleRewardVoucherValidity),
+                    ("voucher_code_generation_preference", str),
+                    ("state", SimpleRewardState),
+                    ("reward_id", str, UNSET),
+                    ("notes", list[TextTranslation._wire_struct()], UNSET),
+                    ("subtitles", list[TextTranslation._wire_struct()], UNSET),
+                    ("points_cost", int | float, UNSET),
+                    ("valid_date_from", str, UNSET),
+                    ("valid_date_to", str, UNSET),
+                    ("maximum_discount_value", int | float, UNSET),
+                    ("minimum_purchase_value", int | float, UNSET),
+                    ("stores", list[StoreID._wire_struct()], UNSET),
+                    ("segments", list[SegmentID._wire_struct()], UNSET),
+                    ("priority", SimpleRewardPriority, UNSET),
+                    ("image_urls", list[UrlLanguageVariant._wire_struct()], UNSET),
+                    ("reward_external_urls", list[UrlLanguageVariant._wire_struct()], UNSET),
+                    ("tags", list[Tag._wire_struct()], UNSET),
+                    ("partner_id", str, UNSET),
+                    ("voucher_validity_value", str, UNSET),
+                    ("is_portable", bool, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> SimpleReward:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(SimpleReward)
+        _self.code = _w.code
+        _v = _w.names
+        _v[:] = map(TextTranslation._from_wire, _v)
+        _self.names = _v
+        _self.reward_type_id = _w.reward_type_id
+        _self.reward_type_value = _w.reward_type_value
+        _self.global_reward = _w.global_reward
+        _self.voucher_validity = _w.voucher_validity
+        _self.voucher_code_generation_preference = _w.voucher_code_generation_preference
+        _self.state = _w.state
+        _self.reward_id = _w.reward_id
+        _v = _w.notes
+        if not (_v is UNSET):
+            _v[:] = map(TextTranslation._from_wire, _v)
+        _self.notes = _v
+        _v = _w.subtitles
+        if not (_v is UNSET):
+            _v[:] = map(TextTranslation._from_wire, _v)
+        _self.subtitles = _v
+        _self.points_cost = _w.points_cost
+        _self.valid_date_from = _w.valid_date_from
+        _self.valid_date_to = _w.valid_date_to
+        _self.maximum_discount_value = _w.maximum_discount_value
+        _self.minimum_purchase_value = _w.minimum_purchase_value
+        _v = _w.stores
+        if not (_v is UNSET):
+            _v[:] = map(StoreID._from_wire, _v)
+        _self.stores = _v
+        _v = _w.segments
+        if not (_v is UNSET):
+            _v[:] = map(SegmentID._from_wire, _v)
+        _self.segments = _v
+        _self.priority = _w.priority
+        _v = _w.image_urls
+        if not (_v is UNSET):
+            _v[:] = map(UrlLanguageVariant._from_wire, _v)
+        _self.image_urls = _v
+        _v = _w.reward_external_urls
+        if not (_v is UNSET):
+            _v[:] = map(UrlLanguageVariant._from_wire, _v)
+        _self.reward_external_urls = _v
+        _v = _w.tags
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
+        _self.partner_id = _w.partner_id
+        _self.voucher_validity_value = _w.voucher_validity_value
+        _self.is_portable = _w.is_portable
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

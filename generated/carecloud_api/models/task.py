@@ -19,6 +19,9 @@ T = TypeVar("T", bound="Task")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "task_type_id",
@@ -236,6 +239,55 @@ class Task:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Task", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Task contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Task",
+                [
+                    ("task_type_id", str),
+                    ("task_state_id", str),
+                    ("customer_id", str),
+                    ("task_title", str),
+                    ("task_priority", TaskTaskPriority),
+                    ("task_id", str, UNSET),
+                    ("task_note", str, UNSET),
+                    ("due_date", datetime.date, UNSET),
+                    ("created_at", str, UNSET),
+                    ("state", TaskStateValue, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Task:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Task)
+        _self.task_type_id = _w.task_type_id
+        _self.task_state_id = _w.task_state_id
+        _self.customer_id = _w.customer_id
+        _self.task_title = _w.task_title
+        _self.task_priority = _w.task_priority
+        _self.task_id = _w.task_id
+        _self.task_note = _w.task_note
+        _self.due_date = _w.due_date
+        _self.created_at = _w.created_at
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:
