@@ -9,7 +9,9 @@ The outbox suites themselves (tests/test_outbox*.py) run against the fake throug
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -235,3 +237,20 @@ def test_python_m_slow_delays_every_answer() -> None:
         process.wait(timeout=10)
     assert answer.status_code == 200
     assert answer.elapsed.total_seconds() >= 0.3  # the delay asked for, at the least
+
+
+def test_the_guide_describes_every_field_of_a_received_request() -> None:
+    # The guide once called `path` the spec path while it held the request's own path.
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "testing.md").read_text(encoding="utf-8")
+    rows = {
+        name.strip("` ")
+        for line in guide.splitlines()
+        if line.startswith("| `")
+        for name in line.split("|")[1].split(",")
+    }
+    fields = {field.name for field in dataclasses.fields(ReceivedRequest)} | {"invalid_params"}
+    assert fields <= rows, fields - rows
+    (path_row,) = [line for line in guide.splitlines() if line.startswith("| `path` |")]
+    (route_row,) = [line for line in guide.splitlines() if line.startswith("| `route` |")]
+    assert "the request's own path" in path_row
+    assert "`/customers/{customer_id}`" in route_row

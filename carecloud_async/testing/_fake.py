@@ -115,7 +115,7 @@ class ReceivedRequest:
 RequestFilter = Callable[[ReceivedRequest], bool]
 
 
-@dataclass
+@dataclass(eq=False)  # a plan is used up by identity: two alike are two
 class _Plan:
     """One planned fault: an answer (``status``), a reset, or a delay (``seconds``)."""
 
