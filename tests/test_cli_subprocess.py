@@ -357,12 +357,12 @@ def test_call_prints_indented_json_on_a_terminal() -> None:
 
 
 def test_outbox_list_on_a_file_prints_plain_text_in_a_pipe_and_a_rich_table_on_a_terminal(tmp_path: Path) -> None:
-    from outbox_files import EXHAUSTED, INVALID, outbox_with_manual_records, stand_in_server
+    from outbox_files import EXHAUSTED, INVALID, outbox_with_manual_records, served_in_a_thread
 
     from carecloud_async.outbox import TABLE_COLUMNS
 
     db = tmp_path / "outbox.sqlite3"
-    with stand_in_server() as server:
+    with served_in_a_thread() as server:
         outbox_with_manual_records(db, server)
     env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
     piped = carecloud("outbox", "list", "--db", str(db), "--state", "manual", env=env)
@@ -389,15 +389,15 @@ def test_outbox_list_on_a_file_prints_plain_text_in_a_pipe_and_a_rich_table_on_a
 def test_outbox_run_sends_what_is_submitted_until_sigterm(tmp_path: Path) -> None:
     import asyncio
 
+    from outbox_files import served_in_a_thread
     from outbox_files import settings as outbox_settings
-    from outbox_files import stand_in_server
 
     from carecloud_async.outbox import Outbox, State
-    from scripts.purchase_server import sample_purchase
+    from carecloud_async.testing import sample_purchase
 
     db = tmp_path / "new-outbox.sqlite3"  # `run` creates it
     env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
-    with stand_in_server() as server:
+    with served_in_a_thread() as server:
         env.update(outbox_settings(server))
         sender = subprocess.Popen(  # noqa: S603 (our own console script)
             [str(CARECLOUD), "outbox", "run", "--db", str(db), "--interval", "0.2", "--concurrency", "2"],
@@ -515,26 +515,19 @@ def outbox_with_long_ids(db: Path, bill_id: str = LONG_BILL_ID) -> None:
     """A purchase with ``bill_id`` at STORE_ID refused as invalid (manual, with an error), and one pending."""
     import asyncio
 
-    from outbox_files import stand_in_server
+    from outbox_fake import OutboxFake, served_in_a_thread
 
     from carecloud_async.outbox import Outbox, Schedule
-    from scripts.purchase_server import sample_purchase
+    from carecloud_async.testing import sample_purchase
 
-    async def fill(server: Any) -> None:
-        cc = CareCloud.enterprise(
-            server.root_url,
-            user_external_application_id="app",
-            login="pos",
-            password="pw",
-            retry=RetryPolicy.disabled(),
-        )
+    async def fill(server: OutboxFake) -> None:
         server.invalid_bills.add(bill_id)
-        async with cc, Outbox(db, schedule=Schedule(max_attempts=2, retry_delay=0)) as outbox:
+        async with server.client() as cc, Outbox(db, schedule=Schedule(max_attempts=2, retry_delay=0)) as outbox:
             await outbox.submit(sample_purchase(bill_id, store_id=STORE_ID, cashdesk_number=12))
             await outbox.send_due(cc)
             await outbox.submit(sample_purchase(bill_id + "-B", store_id=STORE_ID, cashdesk_number=3))
 
-    with stand_in_server() as server:
+    with served_in_a_thread() as server:
         asyncio.run(fill(server))
 
 

@@ -26,9 +26,11 @@ if TYPE_CHECKING:
         FakeCareCloud,
         FakeTransport,
         ReceivedRequest,
+        RequestFilter,
         SpecViolation,
     )
     from ._records import BalanceRecords, CardRecords, CustomerRecords, Records, StoreRecords
+    from ._samples import sample_purchase
     from ._server import FakeServer
     from ._state import DEFAULT_ENTERPRISE_USER
 
@@ -38,6 +40,7 @@ _MODULE_OF: dict[str, str] = {
     "FakeCareCloud": "._fake",
     "FakeTransport": "._fake",
     "ReceivedRequest": "._fake",
+    "RequestFilter": "._fake",
     "SpecViolation": "._fake",
     "BalanceRecords": "._records",
     "CardRecords": "._records",
@@ -45,6 +48,7 @@ _MODULE_OF: dict[str, str] = {
     "Records": "._records",
     "StoreRecords": "._records",
     "FakeServer": "._server",
+    "sample_purchase": "._samples",
 }
 
 __all__ = [
@@ -58,8 +62,10 @@ __all__ = [
     "FakeTransport",
     "ReceivedRequest",
     "Records",
+    "RequestFilter",
     "SpecViolation",
     "StoreRecords",
+    "sample_purchase",
 ]
 
 

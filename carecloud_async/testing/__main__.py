@@ -1,7 +1,8 @@
 """``python -m carecloud_async.testing --port N``: the fake CareCloud on 127.0.0.1 until Ctrl-C.
 
 Prints ``listening http://127.0.0.1:<port>`` once it accepts connections, and the Enterprise login
-it knows. ``--seed-customers N`` creates N customers (password ``fake-password``), each with a card.
+it knows. ``--seed-customers N`` creates N customers (password ``fake-password``), each with a card;
+``--slow SECONDS`` delays every answer (a server under load, for benchmarks).
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-zone", default="UTC", help="the project's IANA time zone")
     parser.add_argument("--logout-delay", type=float, default=0.0, help="seconds before a logout applies")
     parser.add_argument("--seed-customers", type=int, default=0, help="customers to create, each with a card")
+    parser.add_argument("--slow", type=float, default=0.0, help="seconds added to every answer (a slow server)")
     args = parser.parse_args(argv)
     fake = FakeCareCloud(time_zone=args.time_zone, logout_delay=args.logout_delay)
+    if args.slow > 0:
+        fake.slow("*", args.slow)
     for _ in range(args.seed_customers):
         customer = fake.customers.create(password="fake-password")  # noqa: S106 (a test server's seed)
         fake.cards.create(customer_id=customer["customer_id"])

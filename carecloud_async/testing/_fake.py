@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
+import json
+import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
@@ -40,6 +43,7 @@ __all__ = [
     "FakeCareCloud",
     "FakeTransport",
     "ReceivedRequest",
+    "RequestFilter",
     "SpecViolation",
 ]
 
@@ -69,10 +73,17 @@ class ConnectionReset(Exception):
 
 @dataclass(frozen=True)
 class ReceivedRequest:
-    """One request that reached the fake: its operation, parts and the status answered.
+    """One request that reached the fake: its operation, parts and what was answered.
 
-    ``json`` is the decoded body (None without one); ``query`` holds the query parameters as the
-    spec types them. Headers are kept without ``Authorization`` (tokens stay out of test output).
+    ``path`` is the request's own path after the API's base (``/customers/8bed99...``), ``route``
+    the spec path it matched (``/customers/{customer_id}``; None when no operation matched, and
+    then ``path`` is the whole URL path). ``json`` is the decoded body (None without one);
+    ``query`` holds the query parameters as the spec types them. Headers are kept without
+    ``Authorization`` (tokens stay out of test output); ``login`` names the Enterprise user whose
+    bearer token was sent (None otherwise). ``status`` and ``answer`` (the JSON body answered) are
+    None until the fake answers, and stay None for a connection it reset. ``arrived`` and
+    ``answered`` are ``time.monotonic()`` readings: when the request reached the fake and when
+    it was answered or reset (None while it is being answered).
     """
 
     operation_id: str | None
@@ -83,20 +94,39 @@ class ReceivedRequest:
     json: Any = field(repr=False)  # may hold passwords
     headers: dict[str, str] = field(repr=False)
     status: int | None = None
+    route: str | None = None
+    login: str | None = None
+    answer: Any = field(default=None, repr=False)
+    arrived: float = field(default=0.0, repr=False)
+    answered: float | None = field(default=None, repr=False)
+
+    @property
+    def invalid_params(self) -> list[tuple[str, str]]:
+        """``(name, reason)`` of each parameter a 400 answer named (``[("bill_id", "already_exists")]``)."""
+        if not isinstance(self.answer, dict):
+            return []
+        error = self.answer.get("error")
+        data = error.get("error_data") if isinstance(error, dict) else None
+        params = data.get("invalid_params") if isinstance(data, dict) else None
+        return [(str(p.get("name")), str(p.get("reason"))) for p in params or () if isinstance(p, dict)]
 
 
-@dataclass
-class _Failure:
-    status: int
-    times: int
-    retry_after: float | str | None
-    body: Any
+#: A predicate choosing the requests a planned fault applies to (see :meth:`FakeCareCloud.fail`).
+RequestFilter = Callable[[ReceivedRequest], bool]
 
 
-@dataclass
-class _Reset:
-    times: int
-    after_record: bool
+@dataclass(eq=False)  # a plan is used up by identity: two alike are two
+class _Plan:
+    """One planned fault: an answer (``status``), a reset, or a delay (``seconds``)."""
+
+    kind: str  # "fail", "reset" or "slow"
+    times: int | None  # None: until clear_faults()
+    status: int = 0
+    retry_after: float | str | None = None
+    body: Any = None
+    after_record: bool = False
+    seconds: float = 0.0
+    when: RequestFilter | None = None
 
 
 class FakeCareCloud(FakeState):
@@ -137,8 +167,7 @@ class FakeCareCloud(FakeState):
         self.check_answers = check_answers
         self.violations: list[SpecViolation] = []
         self.received: list[ReceivedRequest] = []
-        self._failures: dict[str, list[_Failure]] = {}
-        self._resets: dict[str, list[_Reset]] = {}
+        self._plans: dict[str, list[_Plan]] = {}
         self._slow: dict[str, float] = {}
         self._rate: tuple[int, float] | None = None
         self._recent: collections.deque[float] = collections.deque()
@@ -155,32 +184,66 @@ class FakeCareCloud(FakeState):
         operation: str,
         status: int = 503,
         *,
-        times: int = 1,
+        times: int | None = 1,
         retry_after: float | str | None = None,
         body: Any = None,
+        when: RequestFilter | None = None,
     ) -> None:
         """Answer the next ``times`` requests of ``operation`` (an operation id, or ``"*"`` for
-        any) with ``status`` before anything is recorded, with ``Retry-After`` if given.
+        any) with ``status`` before anything is recorded, with ``Retry-After`` if given and
+        ``body`` (JSON) if given. ``when`` limits it to the requests it returns True for (the
+        others pass by); ``times=None`` keeps it until :meth:`clear_faults`.
 
             fake.fail("getCustomers", status=503, times=2, retry_after=1)
+            fake.fail("postPurchaseSend", 400, times=None, body=refusal,
+                      when=lambda request: request.json["bill"]["bill_id"] == "BAD-1")
         """
-        self._failures.setdefault(self._known(operation), []).append(_Failure(status, times, retry_after, body))
+        plan = _Plan("fail", _times(times), status=status, retry_after=retry_after, body=body, when=when)
+        self._plan(operation, plan)
 
-    def reset_connection(self, operation: str, *, after_record: bool = False, times: int = 1) -> None:
+    def reset_connection(
+        self, operation: str, *, after_record: bool = False, times: int | None = 1, when: RequestFilter | None = None
+    ) -> None:
         """Drop the connection of the next ``times`` requests of ``operation`` without an answer:
         before the server applies the request, or (``after_record=True``) after it did, so that a
-        retry meets its own first attempt.
+        retry meets its own first attempt. ``when`` and ``times=None`` as for :meth:`fail`.
 
             fake.reset_connection("postPurchaseSend", after_record=True)
         """
-        self._resets.setdefault(self._known(operation), []).append(_Reset(times, after_record))
+        self._plan(operation, _Plan("reset", _times(times), after_record=after_record, when=when))
 
-    def slow(self, operation: str = "*", seconds: float = 0.1) -> None:
-        """Delay every answer to ``operation`` (``"*"``: all) by ``seconds``; 0 removes the delay."""
-        if seconds <= 0:
+    def slow(
+        self,
+        operation: str = "*",
+        seconds: float = 0.1,
+        *,
+        times: int | None = None,
+        after_record: bool = False,
+        when: RequestFilter | None = None,
+    ) -> None:
+        """Delay every answer to ``operation`` (``"*"``: all) by ``seconds``; 0 removes the delay.
+
+        With ``times``, only the next ``times`` requests are delayed, once each, on top of any
+        standing delay: before the server applies the request, or (``after_record=True``) after
+        it did, so that a client that stops waiting does not know the request landed.
+
+            fake.slow("postPurchaseSend", 0.02)                                 # every answer
+            fake.slow("postPurchaseSend", 3.0, times=1, after_record=True)     # one late answer
+        """
+        if times is not None or when is not None:
+            self._plan(operation, _Plan("slow", _times(times), seconds=seconds, after_record=after_record, when=when))
+        elif seconds <= 0:
             self._slow.pop(self._known(operation), None)
         else:
             self._slow[self._known(operation)] = seconds
+
+    def clear_faults(self) -> None:
+        """Forget every planned :meth:`fail`, :meth:`reset_connection` and one-off :meth:`slow`
+        not used up yet (standing delays and the rate limit stay)."""
+        self._plans.clear()
+
+    def _plan(self, operation: str, plan: _Plan) -> None:
+        self._plans.setdefault(self._known(operation), []).append(plan)
 
     def rate_limit(self, requests_per_second: int | None, *, retry_after: float = 1) -> None:
         """Answer 429 with ``Retry-After`` to requests beyond ``requests_per_second`` in the last
@@ -214,6 +277,28 @@ class FakeCareCloud(FakeState):
             return list(self.received)
         self._known(operation)
         return [r for r in self.received if r.operation_id == operation]
+
+    def in_flight(self, operation: str | None = None) -> int:
+        """Requests (of ``operation`` only, if given) that reached the fake and are not answered yet."""
+        if operation is None:
+            return sum(self._in_flight.values())
+        return self._in_flight[self._known(operation)]
+
+    def overlapping(self, operation: str, key: Callable[[ReceivedRequest], Hashable]) -> list[ReceivedRequest]:
+        """The requests of ``operation`` that arrived while another one with the same ``key`` was
+        still being answered, oldest first (requests overlap only while one is slowed down).
+
+            fake.overlapping("postPurchaseSend", lambda r: r.json["bill"]["bill_id"])   # one bill twice at once
+        """
+        busy_until: dict[Hashable, float] = {}
+        found = []
+        for request in self.requests(operation):
+            mark = key(request)
+            if mark in busy_until and busy_until[mark] > request.arrived:
+                found.append(request)
+            end = math.inf if request.answered is None else request.answered
+            busy_until[mark] = max(busy_until.get(mark, -math.inf), end)
+        return found
 
     def _known(self, operation: str) -> str:
         if operation != "*":
@@ -279,33 +364,77 @@ class FakeCareCloud(FakeState):
         parts, problems = self.contract.check_request(
             operation, url.query.decode("ascii"), request.headers, content, dict(path_params)
         )
-        record = ReceivedRequest(op_id, request.method, spec_path, interface, parts.query, parts.body, headers)
+        record = ReceivedRequest(
+            op_id,
+            request.method,
+            spec_path,
+            interface,
+            parts.query,
+            parts.body,
+            headers,
+            route=operation.path,
+            login=self._login_of(request, interface),
+            arrived=time.monotonic(),
+        )
         self.received.append(record)
+        return await self._respond(operation, parts, problems, request, record)
+
+    async def _respond(
+        self,
+        operation: ContractOperation,
+        parts: RequestParts,
+        problems: list[Problem],
+        request: httpx.Request,
+        record: ReceivedRequest,
+    ) -> httpx.Response:
+        """Answer a request that names an operation (kept in ``received`` as ``record``)."""
+        op_id, interface, headers = operation.operation_id, record.interface, record.headers
         index = len(self.received) - 1
         self._in_flight[op_id] += 1
         self.max_in_flight[op_id] = max(self.max_in_flight[op_id], self._in_flight[op_id])
+        status: int | None = None
+        answer: Any = None
         try:
             delay = self._slow.get(op_id, self._slow.get("*", 0.0))
             if delay:
                 await asyncio.sleep(delay)
+            plan = self._take_plan(op_id, record)
+            response = self._rate_limited() if plan is None else None
+            if plan is not None and plan.kind == "fail":
+                response, answer = _failure_response(plan)
+            if response is None:
+                if plan is not None and not plan.after_record:
+                    if plan.kind == "reset":
+                        raise ConnectionReset(op_id)
+                    await asyncio.sleep(plan.seconds)
+                if interface not in operation.interfaces:
+                    only = " and ".join(f"{name.capitalize()} API" for name in operation.interfaces)
+                    problems.append(Problem("interface", "not_allowed", f"available only in the {only}"))
+                if problems:
+                    status = 400
+                    response = self._violation(operation, request, interface, headers, problems, recorded=True)
+                    answer = _json_of(response)
+                else:
+                    response, answer = self._answer(operation, parts, interface, request)
+                if plan is not None and plan.after_record:
+                    if plan.kind == "reset":
+                        raise ConnectionReset(op_id)
+                    await asyncio.sleep(plan.seconds)
+            status = response.status_code
+            return response
         finally:
             self._in_flight[op_id] -= 1
-        response = self._injected_failure(op_id) or self._rate_limited()
-        if response is None:
-            reset = self._take_reset(op_id)
-            if reset is not None and not reset.after_record:
-                raise ConnectionReset(op_id)
-            if interface not in operation.interfaces:
-                only = " and ".join(f"{name.capitalize()} API" for name in operation.interfaces)
-                problems.append(Problem("interface", "not_allowed", f"available only in the {only}"))
-            if problems:
-                self.received[index] = _with_status(record, 400)
-                return self._violation(operation, request, interface, headers, problems, recorded=True)
-            response = self._answer(operation, parts, interface, request)
-            if reset is not None:
-                raise ConnectionReset(op_id)
-        self.received[index] = _with_status(record, response.status_code)
-        return response
+            if index < len(self.received) and self.received[index] is record:
+                self.received[index] = dataclasses.replace(
+                    record, status=status, answer=answer, answered=time.monotonic()
+                )
+
+    def _login_of(self, request: httpx.Request, interface: str) -> str | None:
+        if interface != "enterprise":
+            return None
+        header = request.headers.get("authorization", "")
+        found = self.bearer_tokens.get(header[7:]) if header.lower().startswith("bearer ") else None
+        return None if found is None else found[0]
 
     def _violation(
         self,
@@ -321,29 +450,17 @@ class FakeCareCloud(FakeState):
         violation = SpecViolation(label, problems)
         self.violations.append(violation)
         if not recorded:
+            now = time.monotonic()
             self.received.append(
-                ReceivedRequest(None, request.method, request.url.path, interface, {}, None, headers, status=400)
+                ReceivedRequest(
+                    None, request.method, request.url.path, interface, {}, None, headers, 400, arrived=now, answered=now
+                )
             )
         if self.raise_on_violation:
             raise violation
         params = [{"name": p.field, "reason": p.reason, "message": p.message} for p in problems]
         body = error_body("Bad Request", str(violation), {"invalid_params": params})
         return httpx.Response(400, json=body, headers={"x-fake-violation": label})
-
-    def _injected_failure(self, op_id: str) -> httpx.Response | None:
-        for key in (op_id, "*"):
-            queue = self._failures.get(key)
-            if not queue:
-                continue
-            failure = queue[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                queue.pop(0)
-            headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
-            if failure.body is None:
-                return httpx.Response(failure.status, headers=headers)
-            return httpx.Response(failure.status, json=failure.body, headers=headers)
-        return None
 
     def _rate_limited(self) -> httpx.Response | None:
         if self._rate is None:
@@ -357,20 +474,23 @@ class FakeCareCloud(FakeState):
         self._recent.append(now)
         return None
 
-    def _take_reset(self, op_id: str) -> _Reset | None:
+    def _take_plan(self, op_id: str, record: ReceivedRequest) -> _Plan | None:
+        """The oldest planned fault for this request (its operation's first, then ``"*"``), used up."""
         for key in (op_id, "*"):
-            queue = self._resets.get(key)
-            if queue:
-                reset = queue[0]
-                reset.times -= 1
-                if reset.times <= 0:
-                    queue.pop(0)
-                return reset
+            queue = self._plans.get(key)
+            for plan in queue or ():
+                if plan.when is not None and not plan.when(record):
+                    continue
+                if plan.times is not None:
+                    plan.times -= 1
+                    if plan.times <= 0:
+                        queue.remove(plan)  # type: ignore[union-attr]
+                return plan
         return None
 
     def _answer(
         self, operation: ContractOperation, parts: RequestParts, interface: str, request: httpx.Request
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, Any]:
         from ._resources import HANDLERS
 
         customer_id: str | None = None
@@ -401,8 +521,8 @@ class FakeCareCloud(FakeState):
                     headers["Cache-Control"] = self._cache_control[route]
                     break
         if body is None:
-            return httpx.Response(status, headers=headers)
-        return httpx.Response(status, json=body, headers=headers)
+            return httpx.Response(status, headers=headers), None
+        return httpx.Response(status, json=body, headers=headers), body
 
     def _authorize(self, request: httpx.Request, interface: str) -> tuple[str | None, str | None]:
         header = request.headers.get("authorization", "")
@@ -435,17 +555,21 @@ class FakeCareCloud(FakeState):
             )
 
 
-def _with_status(record: ReceivedRequest, status: int) -> ReceivedRequest:
-    return ReceivedRequest(
-        record.operation_id,
-        record.method,
-        record.path,
-        record.interface,
-        record.query,
-        record.json,
-        record.headers,
-        status,
-    )
+def _times(times: int | None) -> int | None:
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        raise ValueError(f"times must be a whole number >= 1 or None, not {times!r}")
+    return times
+
+
+def _failure_response(plan: _Plan) -> tuple[httpx.Response, Any]:
+    headers = {} if plan.retry_after is None else {"Retry-After": str(plan.retry_after)}
+    if plan.body is None:
+        return httpx.Response(plan.status, headers=headers), None
+    return httpx.Response(plan.status, json=plan.body, headers=headers), plan.body
+
+
+def _json_of(response: httpx.Response) -> Any:
+    return json.loads(response.content) if response.content else None
 
 
 class FakeTransport(httpx.AsyncBaseTransport):
