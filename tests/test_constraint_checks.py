@@ -31,6 +31,7 @@ from carecloud_async._arguments import check_arguments
 from carecloud_async._constraint_checks import _problem_at, constraint_problem
 from carecloud_async._plain_inputs import accept_plain_inputs
 from carecloud_async.testing._contract import Contract
+from carecloud_async.testing._schema import check
 from scripts import catalog, fake_contract, normalise, request_constraints, spec_source
 from scripts.normalise import resolve_parameter
 
@@ -112,11 +113,59 @@ def test_lengths_and_a_maximum_are_worded_like_the_minimum() -> None:
     assert problem(Constraint(("name",), min_length=1, max_length=100), "") == "name must be 1 to 100 characters, got 0"
     assert problem(Constraint(("name",), max_length=3), "abcd") == "name must be at most 3 characters, got 4"
     assert problem(Constraint(("name",), min_length=2), "a") == "name must be at least 2 characters, got 1"
-    assert problem(Constraint(("ids",), min_items=1), []) == "ids must have at least 1 items, got 0"
+    assert problem(Constraint(("ids",), min_items=1), []) == "ids must have at least 1 item, got 0"
+    assert problem(Constraint(("ids",), min_items=2), []) == "ids must have at least 2 items, got 0"
+    assert problem(Constraint(("ids",), max_items=1), [1, 2]) == "ids must have at most 1 item, got 2"
+    assert problem(Constraint(("code",), max_length=1), "ab") == "code must be at most 1 character, got 2"
     assert problem(Constraint(("name",), min_length=1, max_length=100), "x" * 100) is None
     # A keyword applies to values of its kind only: a length bound says nothing about a number.
     assert problem(Constraint(("name",), min_length=5), 3) is None
     assert problem(Constraint(("count",), minimum=1), True) is None
+
+
+def test_a_pattern_ending_in_dollar_refuses_a_final_newline_as_the_spec_means() -> None:
+    # ECMA-262 (JSON Schema's regular expressions, Prism, the server): ``$`` is the end of the
+    # text. Python's ``$`` also matches before a final newline, so "420...\n" passed the client.
+    message = refusal(post_customer.call, "POST /customers", body=customer_body(phone="420523828931\n"))
+    assert message.startswith("POST /customers: body.customer.personal_information.phone must match ^[1-9][0-9]*$;")
+    message = refusal(post_customer.call, "POST /customers", body=customer_body(email="jane@example.com\n"))
+    assert message.startswith("POST /customers: body.customer.personal_information.email must match")
+    assert _problem_at(Constraint(("code",), pattern="^a$|^b$"), "a\n", 1, ()) is not None
+    assert _problem_at(Constraint(("code",), pattern="^[$]\\$$"), "$$", 1, ()) is None  # a $ as a character
+    # The fake applies the pattern the same way (the client's own check, see below).
+    built = Built.of(_operation(post_customer.__name__))
+    assert built.fake_problems(built.arguments(PHONE, "420523828931\n")) == [
+        "customer.personal_information.phone: must match ^[1-9][0-9]*$; "
+        "the value given does not (not shown: it may be personal data)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keywords", "value"),
+    [
+        ({"minimum": 1}, 0),
+        ({"maximum": 10}, 11.5),
+        ({"minLength": 2}, "a"),  # the fake had no minLength check
+        ({"maxLength": 3}, "abcd"),
+        ({"minLength": 1, "maxLength": 3}, ""),
+        ({"pattern": "^[0-9]+$"}, "12a"),
+        ({"pattern": "^[0-9]+$"}, "12\n"),
+        ({"pattern": "(?i)^[a-z]+$"}, "ab1"),
+        ({"minItems": 1}, []),
+        ({"maxItems": 2}, [1, 2, 3]),
+    ],
+)
+def test_the_fake_refuses_each_bound_in_the_clients_words(keywords: dict[str, Any], value: Any) -> None:
+    # One implementation of the keywords (value_problem) for the client and the fake: the fake's
+    # problem is the client's refusal, word for word, for every keyword the contract can carry.
+    rule = {request_constraints.KEYWORDS[keyword]: bound for keyword, bound in keywords.items()}
+    if "pattern" in rule and rule["pattern"].startswith("(?i)"):
+        rule.update(pattern=rule["pattern"][4:], ignore_case=True)
+    client = _problem_at(Constraint(("field",), **rule), value, 1, ())
+    assert client is not None
+    fake = check(Contract.load().schemas, keywords, value, "field", "request")
+    assert [str(problem) for problem in fake] == [client.replace("field ", "field: ", 1)]
+    assert all(problem.reason == "invalid_value_format" for problem in fake)
 
 
 def test_items_of_a_list_are_reached_and_the_bad_one_named() -> None:
