@@ -74,13 +74,14 @@ def test_a_missing_results_file_is_said_on_the_page(tmp_path: Path) -> None:
     assert page.count("Not measured yet") == len(figures_page.BENCHES)
 
 
-def _git(folder: Path, *arguments: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *arguments],
+def _git(folder: Path, *arguments: str) -> str:
+    return subprocess.run(  # noqa: S603 (git with our own arguments)
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *arguments],  # noqa: S607 (git from PATH, as the benchmarks run it)
         cwd=folder,
         check=True,
         capture_output=True,
-    )
+        text=True,
+    ).stdout.strip()
 
 
 def test_the_commit_of_figures_measured_on_a_changed_tree_says_dirty(tmp_path: Path) -> None:
@@ -91,9 +92,7 @@ def test_the_commit_of_figures_measured_on_a_changed_tree_says_dirty(tmp_path: P
     (tmp_path / "figures" / "a.json").write_text("{}\n", encoding="utf-8")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-q", "-m", "one")
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=tmp_path, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    head = _git(tmp_path, "rev-parse", "--short", "HEAD")
     figures = tmp_path / "figures"
     assert bench_common._commit(tmp_path, figures) == head
     (tmp_path / "figures" / "a.json").write_text('{"new": 1}\n', encoding="utf-8")
