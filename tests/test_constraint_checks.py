@@ -25,25 +25,24 @@ from carecloud_api.models import PostCustomerBody
 from carecloud_api.types import UNSET
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pinned_spec import normalised
+from workflow_clients import enterprise_client
 
-from carecloud_async import CareCloud, RequestValidationError, RetryPolicy
+from carecloud_async import RequestValidationError
 from carecloud_async._arguments import check_arguments
 from carecloud_async._constraint_checks import _problem_at, constraint_problem
 from carecloud_async._plain_inputs import accept_plain_inputs
 from carecloud_async.testing._contract import Contract
 from carecloud_async.testing._schema import check
-from scripts import catalog, fake_contract, normalise, request_constraints, spec_source
-from scripts.normalise import resolve_parameter
+from scripts import catalog, fake_contract, request_constraints
+from scripts.normalise import operation_parameters
 
 BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
 EMAIL = next(c for c in CONSTRAINTS[post_customer.__name__] if c.path[-1] == "email")
 PHONE = next(c for c in CONSTRAINTS[post_customer.__name__] if c.path[-1] == "phone")
 
 
-@functools.cache
-def spec() -> normalise.Spec:
-    """The normalised spec the generated package, its constraint table and the fake's contract come from."""
-    return normalise.normalise(normalise.load(spec_source.obtain()))
+spec = normalised  # the normalised spec the generated package, its table and the fake's contract come from
 
 
 def refusal(function: Any, label: str = "GET /customers", **kwargs: Any) -> str:
@@ -198,16 +197,6 @@ def test_a_required_body_field_left_unset_is_named_like_a_missing_dict_key() -> 
 # --------------------------------------------------------------------------- nothing is sent
 
 
-def enterprise() -> Any:
-    return CareCloud.enterprise(
-        "demo.example.com",
-        user_external_application_id="app",
-        login="pos@example.com",
-        password="pw-SECRET",
-        retry=RetryPolicy.disabled(),
-    )
-
-
 @respx.mock
 async def test_call_and_the_resource_tree_refuse_before_anything_is_sent() -> None:
     login = respx.post(f"{BASE}/users/actions/login").respond(
@@ -216,7 +205,7 @@ async def test_call_and_the_resource_tree_refuse_before_anything_is_sent() -> No
     customers = respx.get(f"{BASE}/customers").respond(200, json={"data": {"customers": [], "total_items": 0}})
     created = respx.post(f"{BASE}/customers").respond(201, json={"data": {"customer_id": "c1"}})
     stores = respx.post(f"{BASE}/stores").respond(201, json={"data": {"store_id": "s1"}})
-    async with enterprise() as cc:
+    async with enterprise_client() as cc:
         with pytest.raises(RequestValidationError, match=r"^GET /customers: count must be at least 1, got 0$"):
             await cc.call(get_customers, count=0)
         with pytest.raises(RequestValidationError, match=r"personal_information\.phone must match"):
@@ -305,8 +294,7 @@ class Built:
         entry = item[operation.method.lower()]
         kwargs: dict[str, Any] = {}
         path: dict[str, str] = {}
-        for reference in [*item.get("parameters", []), *entry.get("parameters", [])]:
-            parameter = resolve_parameter(spec(), reference)
+        for parameter in operation_parameters(spec(), item, entry):
             example = parameter.get("example", (parameter.get("schema") or {}).get("example"))
             if example is None:
                 if not parameter.get("required"):
@@ -415,8 +403,9 @@ def test_every_bound_is_refused_by_the_client_exactly_when_the_fake_refuses_it()
                 where = (module, constraint.path, value if not isinstance(value, list) else len(value))
                 assert (refusal is None) == allowed, (where, refusal)
                 assert (problems == []) == allowed, (where, problems)
-                if refusal is not None:
-                    assert refusal.startswith(f"{built.label}: {constraint.path[0]}"), refusal
+                if refusal is not None:  # the whole path, the value put at the first item of each list
+                    field = ".".join(constraint.path).replace(".[]", "[0]")
+                    assert refusal.startswith(f"{built.label}: {field} must "), refusal
                 checked += 1
     assert checked >= 2 * sum(len(c) for c in CONSTRAINTS.values())
 

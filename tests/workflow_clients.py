@@ -45,14 +45,17 @@ def enterprise_api() -> Iterator[respx.MockRouter]:
         yield router
 
 
-def enterprise_client() -> CareCloud:
-    return CareCloud.enterprise(
-        "demo.example.com",
-        user_external_application_id="app-1",
-        login="pos@example.com",
-        password="pw-SECRET-1",
-        retry=RetryPolicy.disabled(),
-    )
+def enterprise_client(**options: Any) -> CareCloud:
+    """An Enterprise client of ``demo.example.com`` without retries (``BASE``); ``options`` go to
+    :meth:`CareCloud.enterprise` and win over these."""
+    settings: dict[str, Any] = {
+        "user_external_application_id": "app-1",
+        "login": "pos@example.com",
+        "password": "pw-SECRET-1",
+        "retry": RetryPolicy.disabled(),
+        **options,
+    }
+    return CareCloud.enterprise("demo.example.com", **settings)
 
 
 class AfterRead(httpx.AsyncBaseTransport):
