@@ -99,6 +99,8 @@ def _bounds_problem(schema: Mapping[str, Any], value: Any, direction: Direction)
     """What the spec's bounds in ``schema`` say about ``value``: the client's words and check
     (:func:`carecloud_async._constraint_checks.value_problem`), so the two cannot disagree. Patterns
     apply to requests only (CareCloud's answers are not held to them)."""
+    if schema.keys().isdisjoint(_BOUND_KEYWORDS):  # most schemas: nothing to build
+        return None
     found = [schema.get(keyword) for keyword in _BOUND_KEYWORDS]
     if direction != "request":
         found[4] = None
