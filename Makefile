@@ -61,14 +61,14 @@ demo: install install-mock ## the main job, against the local mock (or CARECLOUD
 
 bench: bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export bench-outbox bench-soak ## every benchmark table
 
-# The measured figures on the docs site (docs/measured.md) are rendered from docs/figures/*.json, which
+# The measured figures on the docs site (docs/guide/measured.md) are rendered from docs/figures/*.json, which
 # each benchmark writes when BENCH_RESULTS names a folder; tests/test_figures_page.py checks the page
 # against them, so no figure is typed by hand. `make figures DURATION=15` for a shorter soak.
 figures: export BENCH_RESULTS := $(CURDIR)/docs/figures
-figures: bench ## run every benchmark, keep its results in docs/figures/ and render docs/measured.md from them
+figures: bench ## run every benchmark, keep its results in docs/figures/ and render docs/guide/measured.md from them
 	$(PY) -m scripts.figures_page
 
-figures-page: install ## render docs/measured.md from the committed docs/figures/*.json (no benchmark runs)
+figures-page: install ## render docs/guide/measured.md from the committed docs/figures/*.json (no benchmark runs)
 	$(PY) -m scripts.figures_page
 
 bench-import: install

@@ -15,6 +15,10 @@ break, in the words :class:`~carecloud_async.RequestValidationError` uses:
 
 A string that does not match a pattern is not quoted (a phone number or an e-mail address is
 personal data); numbers, lengths and item counts are.
+
+:func:`value_problem` is the one check of the keywords against a value: the shipped fake
+(:mod:`carecloud_async.testing._schema`) applies the spec's bounds with it too, so the client and
+the fake cannot differ on a keyword, nor in how a pattern is matched (:func:`python_pattern`).
 """
 
 from __future__ import annotations
@@ -27,9 +31,33 @@ from typing import TYPE_CHECKING, Any
 from carecloud_api.types import Unset
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from carecloud_api._constraints import Constraint
 
-__all__ = ["constraint_problem"]
+    class Bounds(Protocol):
+        """The keywords :func:`value_problem` applies (``carecloud_api._constraints.Constraint``
+        has them; the fake makes one of a schema's keywords)."""
+
+        @property
+        def minimum(self) -> float | None: ...
+        @property
+        def maximum(self) -> float | None: ...
+        @property
+        def min_length(self) -> int | None: ...
+        @property
+        def max_length(self) -> int | None: ...
+        @property
+        def pattern(self) -> str | None: ...
+        @property
+        def ignore_case(self) -> bool: ...
+        @property
+        def min_items(self) -> int | None: ...
+        @property
+        def max_items(self) -> int | None: ...
+
+
+__all__ = ["constraint_problem", "python_pattern", "value_problem"]
 
 
 @functools.cache
@@ -46,9 +74,41 @@ def _by_parameter(function: Callable[..., Any]) -> tuple[tuple[str, tuple[Constr
     )
 
 
+def python_pattern(pattern: str) -> str:
+    r"""A pattern of the spec (ECMA-262, JSON Schema's flavour) as Python's ``re`` must read it to
+    match the same strings: ``$`` outside a character class becomes ``\Z``.
+
+    Without the multiline flag, ECMA-262's ``$`` matches at the end of the text only (Prism and
+    the server refuse ``"420\n"`` for ``^[1-9][0-9]*$``); Python's also matches before a final
+    newline. ``\Z`` is Python's end of the text. An escaped ``\$`` and a ``$`` in ``[...]`` are
+    characters, and stay.
+
+    >>> python_pattern("^[1-9][0-9]*$"), python_pattern(r"^[$]\$(a$|b)$")
+    ('^[1-9][0-9]*\\Z', '^[$]\\$(a\\Z|b)\\Z')
+    """
+    out: list[str] = []
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            out.append(pattern[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
 @functools.cache
 def _compiled(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    return re.compile(python_pattern(pattern), re.IGNORECASE if ignore_case else 0)
 
 
 def constraint_problem(function: Callable[..., Any], arguments: Mapping[str, Any]) -> str | None:
@@ -63,7 +123,7 @@ def constraint_problem(function: Callable[..., Any], arguments: Mapping[str, Any
             continue
         for constraint in constraints:
             if direct:  # count, offset, a list filter: the usual case, without walking a path
-                problem = _value_problem(constraint, value)
+                problem = value_problem(constraint, value)
                 if problem:
                     return f"{name} {problem}"
             else:
@@ -97,7 +157,7 @@ def _problem_at(constraint: Constraint, value: Any, depth: int, indexes: tuple[i
         if value is None or isinstance(value, Unset):
             return None
         depth += 1
-    problem = _value_problem(constraint, value)
+    problem = value_problem(constraint, value)
     return None if problem is None else f"{_where(path, indexes)} {problem}"
 
 
@@ -111,13 +171,25 @@ def _where(path: tuple[str, ...], indexes: tuple[int, ...]) -> str:
 
 
 def _bounds(low: float | None, high: float | None, unit: str) -> str:
+    """``1 to 100 characters``, ``at least 1 item``: the unit is plural unless the last number is 1."""
+    last = high if high is not None else low
+    unit = unit if last != 1 else unit.removesuffix("s")
     if low is not None and high is not None:
         return f"{low} to {high}{unit}"
     return f"at least {low}{unit}" if low is not None else f"at most {high}{unit}"
 
 
-def _value_problem(constraint: Constraint, value: Any) -> str | None:
-    """Why ``value`` breaks ``constraint`` (only the keywords of its kind apply), or None."""
+def value_problem(constraint: Bounds, value: Any) -> str | None:
+    """Why ``value`` breaks the keywords of ``constraint`` (only those of its kind apply), or None.
+
+    The one implementation of the keywords for the client and the shipped fake:
+
+    >>> from carecloud_api._constraints import Constraint
+    >>> value_problem(Constraint(("ids",), min_items=1), [])
+    'must have at least 1 item, got 0'
+    >>> value_problem(Constraint(("phone",), pattern="^[0-9]+$"), "420\\n")
+    'must match ^[0-9]+$; the value given does not (not shown: it may be personal data)'
+    """
     kind = value.__class__
     if kind is bool:
         return None
@@ -131,8 +203,8 @@ def _value_problem(constraint: Constraint, value: Any) -> str | None:
         low, high = constraint.min_length, constraint.max_length
         if (low is not None and len(value) < low) or (high is not None and len(value) > high):
             return f"must be {_bounds(low, high, ' characters')}, got {len(value)}"
-        # re.search, as JSON Schema applies a pattern (not anchored unless the pattern is). Python's
-        # ``$`` also matches before a final newline; the shipped fake applies it the same way.
+        # re.search, as JSON Schema applies a pattern (not anchored unless the pattern is), with
+        # ECMA-262's ``$`` (python_pattern).
         if constraint.pattern is not None and not _compiled(constraint.pattern, constraint.ignore_case).search(value):
             case = " (ignoring case)" if constraint.ignore_case else ""
             return (

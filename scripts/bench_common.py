@@ -30,6 +30,7 @@ from scripts.spec_bodies import example_body
 HOST = "bench.example.com"
 PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
 BASE_URL = f"https://{HOST}{PREFIX}"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench_client(project_url: str, **options: Any) -> EnterpriseCareCloud:
@@ -110,18 +111,23 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _commit() -> str:
+def _commit(root: Path = ROOT, results: Path | None = None) -> str:
+    """The commit the measured code is, short; ``+dirty`` after it when the work tree differs from
+    it (a changed, deleted or new file outside ``results``, the folder the figures go to, which
+    the benchmarks of one run fill in turn): such figures measured code no commit holds."""
+    exclude = []
+    if results is not None and results.resolve().is_relative_to(root.resolve()):
+        exclude = [f":(exclude){results.resolve().relative_to(root.resolve()).as_posix()}"]
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parents[1],
-        ).stdout.strip()
+        head = _git(root, "rev-parse", "--short", "HEAD")
+        changes = _git(root, "status", "--porcelain", "--", ".", *exclude)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head
+    return f"{head}+dirty" if changes else head
+
+
+def _git(root: Path, *arguments: str) -> str:
+    return subprocess.run(["git", *arguments], capture_output=True, text=True, check=True, cwd=root).stdout.strip()
 
 
 def parse_output(text: str) -> list[dict[str, Any]]:
@@ -186,7 +192,7 @@ def recording(name: str) -> Iterator[None]:
                 "command": " ".join(["python", "-m", f"scripts.bench_{name}", *sys.argv[1:]]),
                 "started": started.strftime("%Y-%m-%d %H:%M UTC"),
                 "seconds": round((ended - started).total_seconds()),
-                "commit": _commit(),
+                "commit": _commit(results=Path(folder).resolve()),
                 "machine": machine(),
                 "load_average": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
                 "output": parse_output(tee.kept.getvalue()),

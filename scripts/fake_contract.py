@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scripts.normalise import HTTP_METHODS, Spec, resolve_parameter
+from scripts.catalog import deref as _deref
+from scripts.normalise import HTTP_METHODS, Spec, operation_parameters
 from scripts.request_constraints import applied_pattern
 
 FILE_NAME = "_contract.json"
@@ -54,17 +55,6 @@ NOTE = (
     "Do not edit: changes are lost. Regenerate with `make generate`."
 )
 MAX_DEPTH = 12  # example building stops here (self-referencing schemas)
-
-
-def _deref(spec: Spec, node: Any) -> Any:
-    seen = 0
-    while isinstance(node, dict) and "$ref" in node and seen < 20:
-        node_ref = node["$ref"]
-        node = spec
-        for part in node_ref.removeprefix("#/").split("/"):
-            node = node[part]
-        seen += 1
-    return node
 
 
 def reduce_schema(node: Any) -> Any:
@@ -159,9 +149,7 @@ def build(spec: Spec) -> dict[str, Any]:
             operation = item.get(method)
             if not isinstance(operation, dict):
                 continue
-            parameters = [
-                resolve_parameter(spec, p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]
-            ]
+            parameters = operation_parameters(spec, item, operation)
             body = _deref(spec, operation.get("requestBody"))
             body_media = ((body or {}).get("content") or {}).get("application/json")
             responses: dict[str, Any] = {}

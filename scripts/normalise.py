@@ -114,6 +114,16 @@ def resolve_parameter(spec: Spec, parameter: dict[str, Any]) -> dict[str, Any]:
     return parameter
 
 
+def operation_parameters(spec: Spec, path_item: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parameters of one operation, resolved: the path's, then the operation's own. An
+    operation's parameter replaces the path's of the same name and location (OpenAPI 3.0, Path
+    Item Object: "can be overridden at the operation level, but cannot be removed there")."""
+    own = [resolve_parameter(spec, reference) for reference in operation.get("parameters", [])]
+    replaced = {(parameter.get("name"), parameter.get("in")) for parameter in own}
+    shared = [resolve_parameter(spec, reference) for reference in path_item.get("parameters", [])]
+    return [p for p in shared if (p.get("name"), p.get("in")) not in replaced] + own
+
+
 def iter_parameters(spec: Spec) -> Iterator[dict[str, Any]]:
     """Every parameter definition once: shared components first, then inline ones."""
     yield from spec.get("components", {}).get("parameters", {}).values()

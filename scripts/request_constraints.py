@@ -12,8 +12,12 @@ Each rule has a path that starts at a parameter of the generated ``call`` functi
 the fake (:data:`scripts.fake_contract.KEEP`): minimum, maximum, minLength, maxLength, pattern,
 minItems, maxItems. A rule applies to the values of its kind only (a minimum to numbers, a pattern
 to strings, maxItems to lists), as JSON Schema applies them; so a ``oneOf`` of a string and an
-array of at most 1,000 items is one rule. Where two forms of a ``oneOf`` (or two uses of one path)
-disagree on a keyword, the keyword is left out: the client then sends and the server decides.
+array of at most 1,000 items is one rule. A value of a ``oneOf`` (or ``anyOf``) needs to fit one
+form only, so a keyword is kept only when every form that admits values of its kind has it, with
+the same value: in ``oneOf: [{type: string, maxLength: 5}, {type: string, format: date-time}]``
+the second form takes longer strings, so no maxLength is checked. Where two uses of one path
+(``allOf`` parts) disagree on a keyword, it is left out too: the client then sends and the server
+decides. An operation's parameter replaces the path's of the same name and location.
 
     python -m scripts.request_constraints build/openapi.normalised.json generated/carecloud_api
 """
@@ -26,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.catalog import modules_by_operation, python_name
-from scripts.normalise import HTTP_METHODS, Spec, resolve_parameter
+from scripts.catalog import deref, modules_by_operation, python_name
+from scripts.normalise import HTTP_METHODS, Spec, operation_parameters
 
 FILE_NAME = "_constraints.py"
 #: JSON Schema keyword -> the field of the generated ``Constraint``.
@@ -41,6 +45,16 @@ KEYWORDS = {
     "maxItems": "max_items",
 }
 FIELDS = (*KEYWORDS.values(), "ignore_case")
+#: The kind of value a keyword applies to (JSON Schema applies it to values of that kind only).
+KIND = {
+    "minimum": "number",
+    "maximum": "number",
+    "min_length": "string",
+    "max_length": "string",
+    "pattern": "string",
+    "min_items": "array",
+    "max_items": "array",
+}
 MAX_DEPTH = 40
 Path_ = tuple[str, ...]
 
@@ -86,23 +100,77 @@ class _Rules:
         if (path, keyword) in self.conflicts:
             return
         if keyword in known and known[keyword] != value:
-            self.conflicts.add((path, keyword))
-            del known[keyword]
+            self.conflict(path, keyword)
             return
         known[keyword] = value
 
+    def conflict(self, path: Path_, keyword: str) -> None:
+        self.conflicts.add((path, keyword))
+        self.found.get(path, {}).pop(keyword, None)
+
+    def include(self, other: _Rules) -> None:
+        for path, keyword in other.conflicts:
+            self.conflict(path, keyword)
+        for path, keywords in other.found.items():
+            for keyword, value in keywords.items():
+                self.add(path, keyword, value)
+
 
 def _deref(spec: Spec, node: Any, seen: frozenset[str]) -> tuple[Any, frozenset[str]]:
-    while isinstance(node, dict) and "$ref" in node:
-        ref = node["$ref"]
-        if ref in seen:  # a schema that contains itself: its rules are found on the first pass
-            return None, seen
-        seen |= {ref}
-        target: Any = spec
-        for part in ref.removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node, seen
+    """:func:`scripts.catalog.deref`, and None for a schema already being walked (it contains itself)."""
+    if not isinstance(node, dict) or "$ref" not in node:
+        return node, seen
+    if node["$ref"] in seen:  # its rules are found on the first pass
+        return None, seen
+    return deref(spec, node), seen | {node["$ref"]}
+
+
+def _kinds(spec: Spec, schema: Any, depth: int = 0) -> frozenset[str] | None:
+    """The kinds of value (``number``, ``string``, ``array``, ``object``, ...) a form admits; None: any."""
+    schema = deref(spec, schema)
+    if not isinstance(schema, dict) or depth > MAX_DEPTH:
+        return None
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return frozenset({"number" if kind == "integer" else kind})
+    forms = schema.get("oneOf") or schema.get("anyOf")
+    if forms:
+        kinds = [_kinds(spec, form, depth + 1) for form in forms]
+        return None if any(k is None for k in kinds) else frozenset().union(*(k for k in kinds if k is not None))
+    if "properties" in schema or "allOf" in schema:
+        return frozenset({"object"})  # as the fake reads such a schema
+    return None
+
+
+def _forms(spec: Spec, forms: list[Any], path: Path_, seen: frozenset[str]) -> _Rules:
+    """The rules a value at ``path`` obeys whichever of ``forms`` (a ``oneOf``/``anyOf``) it fits: a
+    keyword is kept where every form that admits a value of its kind there has it, with one value.
+    A form missing it would take values the keyword refuses, so that is a conflict too."""
+    walked: list[tuple[frozenset[str] | None, _Rules]] = []
+    for form in forms:
+        rules = _Rules()
+        _walk(spec, form, path, rules, seen)
+        walked.append((_kinds(spec, form), rules))
+    keys = {(p, k) for _, rules in walked for p, keywords in rules.found.items() for k in keywords}
+    keys |= {conflict for _, rules in walked for conflict in rules.conflicts}
+    merged = _Rules()
+    for where, keyword in sorted(keys):
+        # What a form must admit at ``path`` to hold such a value at ``where``.
+        needed = KIND[keyword] if where == path else "array" if where[len(path)] == "[]" else "object"
+        values = []
+        for kinds, rules in walked:
+            if (where, keyword) in rules.conflicts:
+                break
+            if keyword in rules.found.get(where, {}):
+                values.append(rules.found[where][keyword])
+            elif kinds is None or needed in kinds:
+                break  # this form takes the value without the keyword
+        else:
+            if values and all(value == values[0] for value in values):
+                merged.add(where, keyword, values[0])
+                continue
+        merged.conflict(where, keyword)
+    return merged
 
 
 def _walk(spec: Spec, schema: Any, path: Path_, rules: _Rules, seen: frozenset[str] = frozenset()) -> None:
@@ -112,9 +180,11 @@ def _walk(spec: Spec, schema: Any, path: Path_, rules: _Rules, seen: frozenset[s
     for keyword, name in KEYWORDS.items():
         if keyword in schema:
             rules.add(path, name, schema[keyword])
-    for key in ("allOf", "oneOf", "anyOf"):
-        for part in schema.get(key) or ():
-            _walk(spec, part, path, rules, seen)
+    for part in schema.get("allOf") or ():  # every part applies
+        _walk(spec, part, path, rules, seen)
+    for key in ("oneOf", "anyOf"):  # one form applies
+        if schema.get(key):
+            rules.include(_forms(spec, schema[key], path, seen))
     for name, prop in (schema.get("properties") or {}).items():
         _walk(spec, prop, (*path, python_name(name)), rules, seen)
     if "items" in schema:
@@ -124,8 +194,7 @@ def _walk(spec: Spec, schema: Any, path: Path_, rules: _Rules, seen: frozenset[s
 def operation_rules(spec: Spec, path_item: dict[str, Any], operation: dict[str, Any]) -> dict[Path_, dict[str, Any]]:
     """Path -> {Constraint field: value} for one operation's parameters and JSON body."""
     rules = _Rules()
-    for reference in [*path_item.get("parameters", []), *operation.get("parameters", [])]:
-        parameter = resolve_parameter(spec, reference)
+    for parameter in operation_parameters(spec, path_item, operation):
         _walk(spec, parameter.get("schema"), (python_name(parameter["name"]),), rules)
     body, _ = _deref(spec, operation.get("requestBody"), frozenset())
     media = ((body or {}).get("content") or {}).get("application/json")

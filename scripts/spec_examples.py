@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from scripts.catalog import deref as _deref
 from scripts.normalise import HTTP_METHODS, Spec, pascal_case
 
 MAX_DEPTH = 12
@@ -63,16 +64,6 @@ class Failure:
 
     def line(self) -> str:
         return f"{self.where} ({self.source}): {self.location} {self.problem}; value: {self.value}"
-
-
-def _deref(spec: Spec, schema: Any) -> Any:
-    seen = 0
-    while isinstance(schema, dict) and "$ref" in schema and seen < 50:
-        node: Any = spec
-        for part in str(schema["$ref"]).removeprefix("#/").split("/"):
-            node = node[part]
-        schema, seen = node, seen + 1
-    return schema
 
 
 def prism_value(spec: Spec, schema: Any, depth: int = 0) -> Any:

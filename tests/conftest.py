@@ -1,12 +1,20 @@
-"""Shared fixtures. ``prism``: one Prism mock server per test session (scripts/mock_server.py)."""
+"""Shared fixtures. ``prism``: one Prism mock server per test session (scripts/mock_server.py);
+``spec``: the pinned spec, normalised (tests/pinned_spec.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from pinned_spec import normalised
 
-from scripts import mock_server, spec_source
+from scripts import mock_server, normalise, spec_source
+
+
+@pytest.fixture(scope="session")
+def spec() -> normalise.Spec:
+    """The pinned spec, normalised as the generator reads it (one for the session; read only)."""
+    return normalised()
 
 
 @pytest.fixture(scope="session")

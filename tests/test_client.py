@@ -12,6 +12,7 @@ import respx
 from carecloud_api.api.customers import get_customer, get_customers
 from carecloud_api.api.tokens import post_token
 from carecloud_api.models import GetCustomers200Response
+from workflow_clients import enterprise_client
 
 from carecloud_async import (
     BadRequest,
@@ -40,15 +41,7 @@ CUSTOMER = {
 
 
 def enterprise(**kwargs: Any) -> CareCloud:
-    options: dict[str, Any] = {"retry": RetryPolicy.disabled()}
-    options.update(kwargs)
-    return CareCloud.enterprise(
-        "demo.example.com",
-        user_external_application_id="app-1",
-        login="pos@example.com",
-        password=PASSWORD,
-        **options,
-    )
+    return enterprise_client(password=PASSWORD, **kwargs)
 
 
 def mock_login(router: respx.MockRouter) -> respx.Route:

@@ -25,24 +25,24 @@ from carecloud_api.models import PostCustomerBody
 from carecloud_api.types import UNSET
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pinned_spec import normalised
+from workflow_clients import enterprise_client
 
-from carecloud_async import CareCloud, RequestValidationError, RetryPolicy
+from carecloud_async import RequestValidationError
 from carecloud_async._arguments import check_arguments
 from carecloud_async._constraint_checks import _problem_at, constraint_problem
 from carecloud_async._plain_inputs import accept_plain_inputs
 from carecloud_async.testing._contract import Contract
-from scripts import catalog, fake_contract, normalise, request_constraints, spec_source
-from scripts.normalise import resolve_parameter
+from carecloud_async.testing._schema import check
+from scripts import catalog, fake_contract, request_constraints
+from scripts.normalise import operation_parameters
 
 BASE = "https://demo.example.com/webservice/rest-api/enterprise-interface/v1.0"
 EMAIL = next(c for c in CONSTRAINTS[post_customer.__name__] if c.path[-1] == "email")
 PHONE = next(c for c in CONSTRAINTS[post_customer.__name__] if c.path[-1] == "phone")
 
 
-@functools.cache
-def spec() -> normalise.Spec:
-    """The normalised spec the generated package, its constraint table and the fake's contract come from."""
-    return normalise.normalise(normalise.load(spec_source.obtain()))
+spec = normalised  # the normalised spec the generated package, its table and the fake's contract come from
 
 
 def refusal(function: Any, label: str = "GET /customers", **kwargs: Any) -> str:
@@ -112,11 +112,59 @@ def test_lengths_and_a_maximum_are_worded_like_the_minimum() -> None:
     assert problem(Constraint(("name",), min_length=1, max_length=100), "") == "name must be 1 to 100 characters, got 0"
     assert problem(Constraint(("name",), max_length=3), "abcd") == "name must be at most 3 characters, got 4"
     assert problem(Constraint(("name",), min_length=2), "a") == "name must be at least 2 characters, got 1"
-    assert problem(Constraint(("ids",), min_items=1), []) == "ids must have at least 1 items, got 0"
+    assert problem(Constraint(("ids",), min_items=1), []) == "ids must have at least 1 item, got 0"
+    assert problem(Constraint(("ids",), min_items=2), []) == "ids must have at least 2 items, got 0"
+    assert problem(Constraint(("ids",), max_items=1), [1, 2]) == "ids must have at most 1 item, got 2"
+    assert problem(Constraint(("code",), max_length=1), "ab") == "code must be at most 1 character, got 2"
     assert problem(Constraint(("name",), min_length=1, max_length=100), "x" * 100) is None
     # A keyword applies to values of its kind only: a length bound says nothing about a number.
     assert problem(Constraint(("name",), min_length=5), 3) is None
     assert problem(Constraint(("count",), minimum=1), True) is None
+
+
+def test_a_pattern_ending_in_dollar_refuses_a_final_newline_as_the_spec_means() -> None:
+    # ECMA-262 (JSON Schema's regular expressions, Prism, the server): ``$`` is the end of the
+    # text. Python's ``$`` also matches before a final newline, so "420...\n" passed the client.
+    message = refusal(post_customer.call, "POST /customers", body=customer_body(phone="420523828931\n"))
+    assert message.startswith("POST /customers: body.customer.personal_information.phone must match ^[1-9][0-9]*$;")
+    message = refusal(post_customer.call, "POST /customers", body=customer_body(email="jane@example.com\n"))
+    assert message.startswith("POST /customers: body.customer.personal_information.email must match")
+    assert _problem_at(Constraint(("code",), pattern="^a$|^b$"), "a\n", 1, ()) is not None
+    assert _problem_at(Constraint(("code",), pattern="^[$]\\$$"), "$$", 1, ()) is None  # a $ as a character
+    # The fake applies the pattern the same way (the client's own check, see below).
+    built = Built.of(_operation(post_customer.__name__))
+    assert built.fake_problems(built.arguments(PHONE, "420523828931\n")) == [
+        "customer.personal_information.phone: must match ^[1-9][0-9]*$; "
+        "the value given does not (not shown: it may be personal data)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keywords", "value"),
+    [
+        ({"minimum": 1}, 0),
+        ({"maximum": 10}, 11.5),
+        ({"minLength": 2}, "a"),  # the fake had no minLength check
+        ({"maxLength": 3}, "abcd"),
+        ({"minLength": 1, "maxLength": 3}, ""),
+        ({"pattern": "^[0-9]+$"}, "12a"),
+        ({"pattern": "^[0-9]+$"}, "12\n"),
+        ({"pattern": "(?i)^[a-z]+$"}, "ab1"),
+        ({"minItems": 1}, []),
+        ({"maxItems": 2}, [1, 2, 3]),
+    ],
+)
+def test_the_fake_refuses_each_bound_in_the_clients_words(keywords: dict[str, Any], value: Any) -> None:
+    # One implementation of the keywords (value_problem) for the client and the fake: the fake's
+    # problem is the client's refusal, word for word, for every keyword the contract can carry.
+    rule = {request_constraints.KEYWORDS[keyword]: bound for keyword, bound in keywords.items()}
+    if "pattern" in rule and rule["pattern"].startswith("(?i)"):
+        rule.update(pattern=rule["pattern"][4:], ignore_case=True)
+    client = _problem_at(Constraint(("field",), **rule), value, 1, ())
+    assert client is not None
+    fake = check(Contract.load().schemas, keywords, value, "field", "request")
+    assert [str(problem) for problem in fake] == [client.replace("field ", "field: ", 1)]
+    assert all(problem.reason == "invalid_value_format" for problem in fake)
 
 
 def test_items_of_a_list_are_reached_and_the_bad_one_named() -> None:
@@ -149,16 +197,6 @@ def test_a_required_body_field_left_unset_is_named_like_a_missing_dict_key() -> 
 # --------------------------------------------------------------------------- nothing is sent
 
 
-def enterprise() -> Any:
-    return CareCloud.enterprise(
-        "demo.example.com",
-        user_external_application_id="app",
-        login="pos@example.com",
-        password="pw-SECRET",
-        retry=RetryPolicy.disabled(),
-    )
-
-
 @respx.mock
 async def test_call_and_the_resource_tree_refuse_before_anything_is_sent() -> None:
     login = respx.post(f"{BASE}/users/actions/login").respond(
@@ -167,11 +205,11 @@ async def test_call_and_the_resource_tree_refuse_before_anything_is_sent() -> No
     customers = respx.get(f"{BASE}/customers").respond(200, json={"data": {"customers": [], "total_items": 0}})
     created = respx.post(f"{BASE}/customers").respond(201, json={"data": {"customer_id": "c1"}})
     stores = respx.post(f"{BASE}/stores").respond(201, json={"data": {"store_id": "s1"}})
-    async with enterprise() as cc:
+    async with enterprise_client() as cc:
         with pytest.raises(RequestValidationError, match=r"^GET /customers: count must be at least 1, got 0$"):
             await cc.call(get_customers, count=0)
         with pytest.raises(RequestValidationError, match=r"personal_information\.phone must match"):
-            await cc.customers.create(customer_body(phone="00420523828931"))
+            await cc.customers.create(customer_body(phone="00420523828931"))  # type: ignore[arg-type]  # a dict built at run time
         with pytest.raises(RequestValidationError, match=r"^POST /stores: body\.store\.phone_number must match"):
             await cc.stores.create(
                 {
@@ -256,8 +294,7 @@ class Built:
         entry = item[operation.method.lower()]
         kwargs: dict[str, Any] = {}
         path: dict[str, str] = {}
-        for reference in [*item.get("parameters", []), *entry.get("parameters", [])]:
-            parameter = resolve_parameter(spec(), reference)
+        for parameter in operation_parameters(spec(), item, entry):
             example = parameter.get("example", (parameter.get("schema") or {}).get("example"))
             if example is None:
                 if not parameter.get("required"):
@@ -366,8 +403,9 @@ def test_every_bound_is_refused_by_the_client_exactly_when_the_fake_refuses_it()
                 where = (module, constraint.path, value if not isinstance(value, list) else len(value))
                 assert (refusal is None) == allowed, (where, refusal)
                 assert (problems == []) == allowed, (where, problems)
-                if refusal is not None:
-                    assert refusal.startswith(f"{built.label}: {constraint.path[0]}"), refusal
+                if refusal is not None:  # the whole path, the value put at the first item of each list
+                    field = ".".join(constraint.path).replace(".[]", "[0]")
+                    assert refusal.startswith(f"{built.label}: {field} must "), refusal
                 checked += 1
     assert checked >= 2 * sum(len(c) for c in CONSTRAINTS.values())
 

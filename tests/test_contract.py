@@ -43,10 +43,11 @@ import httpx
 import pytest
 from carecloud_api._catalog import OPERATIONS, Operation
 from carecloud_api.types import Response, Unset
+from pinned_spec import normalised
 
 from carecloud_async import CareCloud, Device, RetryPolicy
 from carecloud_async._pagination import item_type_of
-from scripts import catalog, mock_server, normalise, spec_source
+from scripts import catalog, mock_server, normalise
 
 pytestmark = pytest.mark.prism
 
@@ -124,11 +125,10 @@ async def make_client(
 # --------------------------------------------------------------------------- the spec
 
 
-@functools.cache
 def spec() -> normalise.Spec:
     """The normalised spec: the document the generated package was made from (its parameter
     names and types are the ones the generated functions take)."""
-    return normalise.normalise(normalise.load(spec_source.obtain()))
+    return normalised()
 
 
 def deref(node: Json) -> Json:

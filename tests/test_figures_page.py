@@ -9,6 +9,7 @@ import doctest
 import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def test_every_benchmark_has_results_saying_how_where_and_when() -> None:
         assert result["machine"]["cpu"]
         assert result["machine"]["cores"] >= 1
         assert re.fullmatch(r"\d+\.\d+\.\d+\w*", result["machine"]["python"])
+        # The measured code is a commit: not "unknown", not "+dirty" (changes no commit holds).
+        assert re.fullmatch(r"[0-9a-f]{7,40}", result["commit"]), f"{name}: measured at {result['commit']}"
         tables = [block for block in result["output"] if "rows" in block]
         assert tables, f"{name}: no table recorded"
         assert all(table["rows"] for table in tables), f"{name}: a table without rows"
@@ -69,6 +72,41 @@ def test_a_figure_on_the_page_comes_from_its_results_file(tmp_path: Path) -> Non
 def test_a_missing_results_file_is_said_on_the_page(tmp_path: Path) -> None:
     page = figures_page.render(tmp_path)
     assert page.count("Not measured yet") == len(figures_page.BENCHES)
+
+
+def _git(folder: Path, *arguments: str) -> str:
+    return subprocess.run(  # noqa: S603 (git with our own arguments)
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *arguments],  # noqa: S607 (git from PATH, as the benchmarks run it)
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def test_the_commit_of_figures_measured_on_a_changed_tree_says_dirty(tmp_path: Path) -> None:
+    # Figures once named a commit without the measured code (it was not committed yet).
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "bench.py").write_text("v1\n", encoding="utf-8")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "a.json").write_text("{}\n", encoding="utf-8")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "one")
+    head = _git(tmp_path, "rev-parse", "--short", "HEAD")
+    figures = tmp_path / "figures"
+    assert bench_common._commit(tmp_path, figures) == head
+    (tmp_path / "figures" / "a.json").write_text('{"new": 1}\n', encoding="utf-8")
+    (tmp_path / "figures" / "b.json").write_text("{}\n", encoding="utf-8")
+    assert bench_common._commit(tmp_path, figures) == head  # the results of the run itself
+    assert bench_common._commit(tmp_path) == f"{head}+dirty"
+    (tmp_path / "bench.py").write_text("v2\n", encoding="utf-8")
+    assert bench_common._commit(tmp_path, figures) == f"{head}+dirty"  # a changed file
+    _git(tmp_path, "commit", "-q", "-am", "two")
+    assert bench_common._commit(tmp_path, figures) != head
+    assert not bench_common._commit(tmp_path, figures).endswith("+dirty")
+    (tmp_path / "new_module.py").write_text("\n", encoding="utf-8")
+    assert bench_common._commit(tmp_path, figures).endswith("+dirty")  # a file not committed yet
+    assert bench_common._commit(tmp_path / "no-repo", figures) == "unknown"
 
 
 def test_recording_keeps_what_a_successful_run_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,17 +26,12 @@ import pytest
 from carecloud_api import errors, parsing
 from carecloud_api._catalog import OPERATIONS
 
-from scripts import normalise, spec_source
+from scripts import normalise
 from scripts.spec_bodies import VARIANTS, BodyGenerator, mutate, success_schemas
 
 BODIES_PER_OPERATION = 24  # 4 of each variant
 MUTATIONS_PER_OPERATION = 6
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "generated" / "carecloud_api"
-
-
-@pytest.fixture(scope="module")
-def spec() -> normalise.Spec:
-    return normalise.normalise(normalise.load(spec_source.obtain()))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
 from carecloud_api.actions import ACTION_ROUTES
 from carecloud_api.api.customers import get_customers
 from carecloud_api.api.customers_actions import post_customer_verify_credentials
@@ -27,11 +26,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "generated" / "carecloud_
 def _endpoint_modules() -> list[ModuleType]:
     names = sorted(p.relative_to(PACKAGE_DIR.parent).with_suffix("") for p in (PACKAGE_DIR / "api").rglob("*.py"))
     return [importlib.import_module(".".join(n.parts)) for n in names if n.name != "__init__"]
-
-
-@pytest.fixture(scope="module")
-def spec() -> normalise.Spec:
-    return normalise.normalise(normalise.load(spec_source.obtain()))
 
 
 def _operation(spec: normalise.Spec, module: ModuleType) -> dict[str, object]:

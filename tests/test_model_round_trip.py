@@ -19,13 +19,8 @@ import pytest
 from carecloud_api import models
 from carecloud_api.types import UNSET
 
-from scripts import normalise, spec_source
+from scripts import normalise
 from scripts.spec_bodies import example_body
-
-
-@pytest.fixture(scope="module")
-def spec() -> normalise.Spec:
-    return normalise.normalise(normalise.load(spec_source.obtain()))
 
 
 def test_every_model_with_a_schema_round_trips_its_example(spec: normalise.Spec) -> None:

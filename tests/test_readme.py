@@ -36,7 +36,7 @@ from scripts import mock_server, server_process
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-README_MAX_LINES = 450
+README_MAX_LINES = 250
 PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 MARKED = re.compile(r"^<!-- tested: (?P<interface>\w+)[^\n]*-->\n```python\n(?P<code>.*?)^```", re.M | re.S)
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 import attrs
 from carecloud_api._constraints import CONSTRAINTS
 
 from carecloud_async._type_hints import type_hints
-from scripts import request_constraints
+from scripts import fake_contract, request_constraints
 
 EMAIL = "^[-a-z0-9]+@[a-z0-9]+\\.[a-z]+$"
 SPEC: dict[str, Any] = {
@@ -57,6 +59,24 @@ SPEC: dict[str, Any] = {
                     "value": {"oneOf": [{"type": "string", "maxLength": 9}, {"type": "array", "maxItems": 3}]},
                     "either": {"oneOf": [{"type": "string", "maxLength": 9}, {"type": "string", "maxLength": 5}]},
                     "parent": {"$ref": "#/components/schemas/Thing"},  # contains itself
+                    # Forms without the keyword take values it would refuse: it is not checked.
+                    "when": {"oneOf": [{"type": "string", "maxLength": 5}, {"type": "string", "format": "date-time"}]},
+                    "any": {"anyOf": [{"type": "string", "maxLength": 5}, {}]},
+                    "nested": {
+                        "oneOf": [
+                            {"type": "object", "properties": {"code": {"type": "string", "maxLength": 4}}},
+                            {"type": "object"},
+                        ]
+                    },
+                    # ... unless they admit no value of the keyword's kind there.
+                    "kinds": {
+                        "oneOf": [
+                            {"type": "object", "properties": {"code": {"type": "string", "maxLength": 4}}},
+                            {"type": "string", "minLength": 2},
+                            {"type": "integer", "minimum": 0},
+                            {"type": "number", "minimum": 0},
+                        ]
+                    },
                 },
             }
         },
@@ -83,8 +103,38 @@ def test_a_body_is_walked_through_refs_lists_and_one_of() -> None:
     assert found[("body", "things", "[]", "value")] == {"max_length": 9, "max_items": 3}
     # Two forms disagreeing on a keyword: it is left out (the server decides), not the stricter kept.
     assert ("body", "things", "[]", "either") not in found
+    # A keyword one form has and another form of the same kind lacks: left out (the other form
+    # takes any length), as the client must not refuse what the spec allows.
+    assert ("body", "things", "[]", "when") not in found
+    assert ("body", "things", "[]", "any") not in found
+    assert ("body", "things", "[]", "nested", "code") not in found
+    assert found[("body", "things", "[]", "kinds")] == {"min_length": 2, "minimum": 0}
+    assert found[("body", "things", "[]", "kinds", "code")] == {"max_length": 4}
     # A schema containing itself is walked once more under its own name, then stops.
     assert ("body", "things", "[]", "parent", "email") not in found
+
+
+def test_an_operations_parameter_replaces_the_paths_of_the_same_name_and_location() -> None:
+    # OpenAPI: a path-level parameter "can be overridden at the operation level". The operation's
+    # count has no minimum, so none is checked, and the fake's contract keeps only its definition.
+    spec = copy.deepcopy(SPEC)
+    item = spec["paths"]["/things"]
+    item["parameters"] = [
+        {"name": "count", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "count", "in": "header", "schema": {"type": "integer", "maximum": 9}},  # another location
+    ]
+    item["get"]["parameters"][0] = {"name": "count", "in": "query", "schema": {"type": "integer"}}
+    found = request_constraints.operation_rules(spec, item, item["get"])
+    assert found == {("count",): {"maximum": 9}, ("ids",): {"max_items": 50}}
+    operation = next(op for op in fake_contract.build(spec)["operations"] if op["operation_id"] == "getThings")
+    assert [(p["name"], p["in"], p["schema"]) for p in operation["parameters"]] == [
+        ("count", "header", {"type": "integer", "maximum": 9}),
+        ("count", "query", {"type": "integer"}),
+        ("ids[]", "query", {"type": "array", "maxItems": 50, "items": {}}),
+    ]
+    # Without the operation's own definition, the path's applies.
+    del item["get"]["parameters"][0]
+    assert request_constraints.operation_rules(spec, item, item["get"])[("count",)] == {"minimum": 1, "maximum": 9}
 
 
 def test_the_rendered_table_is_python_stable_and_shares_repeated_rules() -> None:
@@ -94,7 +144,9 @@ def test_the_rendered_table_is_python_stable_and_shares_repeated_rules() -> None
         "m.other": {("count",): {"minimum": 1}},
     }
     text = request_constraints.render(table)
-    assert text == request_constraints.render(table)
+    # Stable: the order rules are found in does not change the text (their names are sorted).
+    reordered = {module: dict(reversed(rules.items())) for module, rules in table.items()}
+    assert request_constraints.render(reordered) == text
     assert text.count("Constraint(('count',), minimum=1)") == 1  # written once, used twice
     namespace: dict[str, Any] = {}
     exec(compile(text, "_constraints.py", "exec"), namespace)  # noqa: S102 (our own generated text)
@@ -102,6 +154,16 @@ def test_the_rendered_table_is_python_stable_and_shares_repeated_rules() -> None
     assert loaded["m.get"] == loaded["m.other"][:1] + loaded["m.get"][1:]
     email = next(c for c in loaded["m.post"] if c.path[-1] == "email")
     assert (email.pattern, email.ignore_case) == (EMAIL, True)
+
+
+def test_the_committed_table_is_what_the_pinned_spec_gives(spec: dict[str, Any]) -> None:
+    # (`make generate` formats the text and puts a note on top: the tables are compared.)
+    package = Path(request_constraints.__file__).resolve().parents[1] / "generated" / "carecloud_api"
+    namespace: dict[str, Any] = {}
+    text = request_constraints.render(request_constraints.build(spec, package))
+    exec(compile(text, "_constraints.py", "exec"), namespace)  # noqa: S102 (our own generated text)
+    assert namespace["CONSTRAINTS"] == CONSTRAINTS
+    assert list(namespace["CONSTRAINTS"]) == list(CONSTRAINTS)  # spec order
 
 
 def test_only_the_email_pattern_is_applied_ignoring_case() -> None:

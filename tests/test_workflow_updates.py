@@ -28,7 +28,7 @@ from carecloud_async.workflows import (
     updatable_resources,
     update_record,
 )
-from scripts import mock_server, normalise, spec_source
+from scripts import mock_server, normalise
 
 STORE: dict[str, Any] = {
     "store_id": "s1",
@@ -104,8 +104,7 @@ async def cc(server: Server) -> AsyncIterator[CareCloud]:
 # ------------------------------------------------------------------------- what is updatable
 
 
-def test_updatable_resources_are_every_path_with_get_and_put_in_the_spec() -> None:
-    spec = normalise.normalise(normalise.load(spec_source.obtain()))
+def test_updatable_resources_are_every_path_with_get_and_put_in_the_spec(spec: normalise.Spec) -> None:
     from_spec = {path for path, item in spec["paths"].items() if "get" in item and "put" in item}
     assert set(updatable_resources()) == from_spec
     assert len(from_spec) == 10  # the pinned spec: pinned here so a spec change is noticed

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import respx
 
-from carecloud_async import CareCloud, CustomerCredentials, Device, MemoryTokenStore, RetryPolicy
+from carecloud_async import CareCloud, CustomerCredentials, Device, EnterpriseCareCloud, MemoryTokenStore, RetryPolicy
 from carecloud_async.testing import FakeCareCloud
 from scripts import mock_server
 
@@ -45,14 +45,17 @@ def enterprise_api() -> Iterator[respx.MockRouter]:
         yield router
 
 
-def enterprise_client() -> CareCloud:
-    return CareCloud.enterprise(
-        "demo.example.com",
-        user_external_application_id="app-1",
-        login="pos@example.com",
-        password="pw-SECRET-1",
-        retry=RetryPolicy.disabled(),
-    )
+def enterprise_client(**options: Any) -> EnterpriseCareCloud:
+    """An Enterprise client of ``demo.example.com`` without retries (``BASE``); ``options`` go to
+    :meth:`CareCloud.enterprise` and win over these."""
+    settings: dict[str, Any] = {
+        "user_external_application_id": "app-1",
+        "login": "pos@example.com",
+        "password": "pw-SECRET-1",
+        "retry": RetryPolicy.disabled(),
+        **options,
+    }
+    return CareCloud.enterprise("demo.example.com", **settings)
 
 
 class AfterRead(httpx.AsyncBaseTransport):

@@ -6,7 +6,10 @@ A small validator of our own rather than a dependency: the spec uses ``type``, `
 ``nullable`` and ``readOnly``/``writeOnly`` rules (a required read-only field is required in
 answers only), fields not in the spec refused in requests, and each problem as a field path plus
 one of CareCloud's own reason codes (``required``, ``not_allowed_value``, ``invalid_value_format``,
-``not_allowed``), which the fake puts in its 400 answers.
+``not_allowed``), which the fake puts in its 400 answers. The bound keywords (minimum, maximum,
+minLength, maxLength, pattern, minItems, maxItems) are checked by the client's own check
+(:func:`carecloud_async._constraint_checks.value_problem`), so the fake refuses exactly the values
+the client refuses before sending, in the same words.
 
     problems = check(schemas, {"$ref": "#/components/schemas/Card"}, {"card_number": 1}, "card", "request")
     # [Problem(field='card.card_number', reason='invalid_value_format', message='must be string, not integer'), ...]
@@ -14,10 +17,12 @@ one of CareCloud's own reason codes (``required``, ``not_allowed_value``, ``inva
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
+
+from carecloud_async._constraint_checks import value_problem
 
 __all__ = ["Problem", "check"]
 
@@ -65,14 +70,43 @@ def _fits_type(value: Any, kind: str) -> bool:
     return True
 
 
-_patterns: dict[str, re.Pattern[str]] = {}
+class _Bounds(NamedTuple):
+    """A schema's bound keywords in the client's names, for the client's own check (value_problem)."""
+
+    minimum: float | None
+    maximum: float | None
+    min_length: int | None
+    max_length: int | None
+    pattern: str | None
+    ignore_case: bool
+    min_items: int | None
+    max_items: int | None
 
 
-def _pattern(text: str) -> re.Pattern[str]:
-    compiled = _patterns.get(text)
-    if compiled is None:
-        compiled = _patterns[text] = re.compile(text)
-    return compiled
+_BOUND_KEYWORDS = ("minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems")
+_IGNORE_CASE = "(?i)"  # how _contract.json marks a pattern applied ignoring case (scripts.request_constraints)
+
+
+@functools.cache
+def _bounds(minimum: Any, maximum: Any, min_length: Any, max_length: Any, pattern: Any, *items: Any) -> _Bounds:
+    ignore_case = isinstance(pattern, str) and pattern.startswith(_IGNORE_CASE)
+    if ignore_case:
+        pattern = pattern.removeprefix(_IGNORE_CASE)
+    return _Bounds(minimum, maximum, min_length, max_length, pattern, ignore_case, *items)
+
+
+def _bounds_problem(schema: Mapping[str, Any], value: Any, direction: Direction) -> str | None:
+    """What the spec's bounds in ``schema`` say about ``value``: the client's words and check
+    (:func:`carecloud_async._constraint_checks.value_problem`), so the two cannot disagree. Patterns
+    apply to requests only (CareCloud's answers are not held to them)."""
+    if schema.keys().isdisjoint(_BOUND_KEYWORDS):  # most schemas: nothing to build
+        return None
+    found = [schema.get(keyword) for keyword in _BOUND_KEYWORDS]
+    if direction != "request":
+        found[4] = None
+    if not any(keyword is not None for keyword in found):
+        return None
+    return value_problem(_bounds(*found), value)
 
 
 def check(schemas: Mapping[str, Any], schema: Any, value: Any, field: str, direction: Direction) -> list[Problem]:
@@ -108,7 +142,7 @@ def _required(schemas: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str
     return names
 
 
-def _check(  # noqa: PLR0915, PLR0917 (one walk over the keywords reads best in one place)
+def _check(  # noqa: PLR0917 (the walk carries its state as arguments)
     schemas: Mapping[str, Any],
     schema: Any,
     value: Any,
@@ -150,22 +184,10 @@ def _check(  # noqa: PLR0915, PLR0917 (one walk over the keywords reads best in 
         shown = f" {value!r}" if isinstance(value, (int, float, bool)) or len(str(value)) < 40 else ""
         problems.append(Problem(field, "not_allowed_value", f"value{shown} is not one of {allowed}"))
         return
-    if isinstance(value, str):
-        pattern = schema.get("pattern")
-        if pattern and direction == "request" and not _pattern(pattern).search(value):
-            problems.append(Problem(field, "invalid_value_format", f"does not match the pattern {pattern}"))
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            problems.append(Problem(field, "invalid_value_format", f"is longer than {schema['maxLength']} characters"))
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            problems.append(Problem(field, "invalid_value_format", f"is below the minimum {schema['minimum']}"))
-        if "maximum" in schema and value > schema["maximum"]:
-            problems.append(Problem(field, "invalid_value_format", f"is above the maximum {schema['maximum']}"))
-    elif isinstance(value, list):
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            problems.append(Problem(field, "invalid_value_format", f"has more than {schema['maxItems']} items"))
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            problems.append(Problem(field, "invalid_value_format", f"has fewer than {schema['minItems']} items"))
+    problem = _bounds_problem(schema, value, direction)
+    if problem is not None:
+        problems.append(Problem(field, "invalid_value_format", problem))
+    if isinstance(value, list):
         items = schema.get("items")
         if items is not None:
             for index, item in enumerate(value):
