@@ -2,7 +2,8 @@
 
 Tokens, the HTTP cache and the rate budget shared by several clients and by several processes;
 and a Redis killed mid-run (SIGKILL) degrading to local state with a warning, calls unharmed.
-The server the clients talk to is a local stand-in that counts logins, token creations and GETs.
+The server the clients talk to is the fake CareCloud (``carecloud_async.testing``): in-process,
+or on loopback for the child processes; its counts give the logins, device tokens and GETs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +24,7 @@ from redis_server import RedisServer, RedisServerError
 
 from carecloud_async import CareCloud, Device, RedisState, RedisTokenStore, RetryPolicy
 from carecloud_async._errors import TokenStoreError
-from scripts.stand_in_server import StandInServer
+from carecloud_async.testing import FakeCareCloud, FakeServer
 
 CHILD = Path(__file__).with_name("shared_state_child.py")
 PROCESSES = 4
@@ -47,49 +49,59 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture
-def stand_in() -> Iterator[StandInServer]:
-    with StandInServer(login_delay=0.3) as server:
-        yield server
+def fake() -> FakeCareCloud:
+    """The fake CareCloud: GETs of stores and currencies cacheable for a minute; logins and device
+    tokens slowed down, so that clients starting together really overlap."""
+    fake = FakeCareCloud()
+    for route in ("getStores", "getCurrencies"):
+        fake.cache_control(route, "max-age=60")
+    for operation in ("postUserLogin", "postToken"):
+        fake.slow(operation, 0.3)
+    return fake
 
 
-def enterprise(server: StandInServer, state: RedisState, **kwargs: object) -> CareCloud:
-    return CareCloud.enterprise(
-        server.origin,
-        user_external_application_id="app",
-        login="pos",
-        password="pw",
-        redis=state,
-        **kwargs,  # type: ignore[arg-type]
-    )
+def enterprise(fake: FakeCareCloud, state: RedisState, **kwargs: Any) -> CareCloud:
+    return fake.enterprise_client(redis=state, **kwargs)
+
+
+#: A store the fake accepts (``POST /stores``): a write that invalidates cached GETs of stores.
+NEW_STORE = {"store": {"name": "Kiosk store", "store_code": "K1", "partner_id": "p1", "system_id": "s1"}}
+
+
+def gets(fake: FakeCareCloud) -> int:
+    return fake.counts().methods.get("GET", 0)
 
 
 # --------------------------------------------------------------------------- processes
 
 
-def test_four_processes_log_in_once_create_one_device_token_and_share_the_cache(
-    redis_server: RedisServer, stand_in: StandInServer
+async def test_four_processes_log_in_once_create_one_device_token_and_share_the_cache(
+    redis_server: RedisServer, fake: FakeCareCloud
 ) -> None:
     prefix = f"p{uuid.uuid4().hex[:12]}"
-    command = [sys.executable, str(CHILD), stand_in.origin, redis_server.url]
-    with ChildProcesses(command, count=PROCESSES, timeout=ROUND_TIMEOUT) as children:
+    async with FakeServer(fake) as server:  # on loopback, served by this test's loop
+        command = [sys.executable, str(CHILD), server.url, redis_server.url]
+        with ChildProcesses(command, count=PROCESSES, timeout=ROUND_TIMEOUT) as children:
 
-        def round_of(interface: str) -> list[str]:
-            return children.release(f"go {interface} {prefix}")  # released together: none has a token yet
+            async def round_of(interface: str) -> list[str]:
+                # released together: none has a token yet (waited for in a thread, the loop serves)
+                return await asyncio.to_thread(children.release, f"go {interface} {prefix}")
 
-        assert round_of("enterprise") == ["ok"] * PROCESSES
-        assert stand_in.counts["login"] == 1
-        gets_after_first_round = stand_in.counts["GET"]
-        assert 1 <= gets_after_first_round <= PROCESSES  # each process's second GET: a cache hit
+            assert await round_of("enterprise") == ["ok"] * PROCESSES
+            assert fake.counts().enterprise_logins == 1
+            gets_after_first_round = gets(fake)
+            assert 1 <= gets_after_first_round <= PROCESSES  # each process's second GET: a cache hit
 
-        # New clients in the same processes: the token and the answers come from Redis.
-        assert round_of("enterprise") == ["ok"] * PROCESSES
-        assert stand_in.counts["login"] == 1
-        assert stand_in.counts["GET"] == gets_after_first_round
+            # New clients in the same processes: the token and the answers come from Redis.
+            assert await round_of("enterprise") == ["ok"] * PROCESSES
+            assert fake.counts().enterprise_logins == 1
+            assert gets(fake) == gets_after_first_round
 
-        assert round_of("customer") == ["ok"] * PROCESSES
-        assert stand_in.counts["token"] == 1
-        assert round_of("customer") == ["ok"] * PROCESSES
-        assert stand_in.counts["token"] == 1
+            assert await round_of("customer") == ["ok"] * PROCESSES
+            assert fake.counts().device_tokens == 1
+            assert await round_of("customer") == ["ok"] * PROCESSES
+            assert fake.counts().device_tokens == 1
+    assert fake.violations == []
 
 
 # --------------------------------------------------------------------------- token store
@@ -143,10 +155,10 @@ async def test_the_token_store_lock_is_exclusive_across_connections(redis_server
     assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
 
 
-async def test_enterprise_clients_on_one_redis_log_in_once(stand_in: StandInServer, redis_server: RedisServer) -> None:
+async def test_enterprise_clients_on_one_redis_log_in_once(fake: FakeCareCloud, redis_server: RedisServer) -> None:
     prefix = f"e{uuid.uuid4().hex[:12]}"
     states = [RedisState(redis_server.url, prefix=prefix) for _ in range(3)]
-    clients = [enterprise(stand_in, state) for state in states]
+    clients = [enterprise(fake, state) for state in states]
     try:
         await asyncio.gather(*(cc.http.get("stores") for cc in clients))
     finally:
@@ -154,34 +166,34 @@ async def test_enterprise_clients_on_one_redis_log_in_once(stand_in: StandInServ
             await cc.aclose()
         for state in states:
             await state.aclose()
-    assert stand_in.counts["login"] == 1
+    assert fake.counts().enterprise_logins == 1
 
 
 # --------------------------------------------------------------------------- cache and rate budget
 
 
 async def test_a_write_through_one_replica_invalidates_the_cache_of_the_others(
-    stand_in: StandInServer, redis_server: RedisServer
+    fake: FakeCareCloud, redis_server: RedisServer
 ) -> None:
     prefix = f"c{uuid.uuid4().hex[:12]}"
     one, two = RedisState(redis_server.url, prefix=prefix), RedisState(redis_server.url, prefix=prefix)
     try:
-        async with enterprise(stand_in, one, cache=True) as a, enterprise(stand_in, two, cache=True) as b:
+        async with enterprise(fake, one, cache=True) as a, enterprise(fake, two, cache=True) as b:
             await a.http.get("stores")
             await b.http.get("stores")
-            assert stand_in.counts["GET"] == 1  # b was answered from the shared cache
-            (await b.http.post("stores", json={})).raise_for_status()
-            await a.http.get("stores")
-            assert stand_in.counts["GET"] == 2
+            assert gets(fake) == 1  # b was answered from the shared cache
+            (await b.http.post("stores", json=NEW_STORE)).raise_for_status()
+            assert len((await a.http.get("stores")).json()["data"]["stores"]) == 1
+            assert gets(fake) == 2
     finally:
         await one.aclose()
         await two.aclose()
 
 
-async def test_the_cache_on_redis_holds_no_token(stand_in: StandInServer, redis_server: RedisServer) -> None:
+async def test_the_cache_on_redis_holds_no_token(fake: FakeCareCloud, redis_server: RedisServer) -> None:
     state = RedisState(redis_server.url, prefix=f"s{uuid.uuid4().hex[:12]}")
     try:
-        async with enterprise(stand_in, state, cache=True) as cc:
+        async with enterprise(fake, state, cache=True) as cc:
             await cc.http.get("stores?count=5")
             await cc.http.get("stores?count=5")
             token = cc.auth._token  # type: ignore[union-attr]
@@ -205,7 +217,7 @@ async def test_the_cache_on_redis_holds_no_token(stand_in: StandInServer, redis_
             assert "pos" not in key.decode().split(":", 1)[1]  # no login in key names
     finally:
         await state.aclose()
-    assert stand_in.counts["GET"] == 1
+    assert gets(fake) == 1
 
 
 async def test_the_rate_budget_is_shared_by_every_client(redis_server: RedisServer) -> None:
@@ -234,57 +246,55 @@ async def test_the_rate_budget_is_shared_by_every_client(redis_server: RedisServ
 
 
 async def test_redis_killed_mid_run_degrades_to_local_state_with_a_warning(
-    stand_in: StandInServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fake: FakeCareCloud, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = start_redis(tmp_path / "redis")
     state = RedisState(server.url, timeout=1.0)
     caplog.set_level(logging.WARNING, logger="carecloud_async.redis")
     try:
-        async with enterprise(stand_in, state, cache=True, rate_limit=50) as cc:
+        async with enterprise(fake, state, cache=True, rate_limit=50) as cc:
             for _ in range(2):
                 (await cc.http.get("stores")).raise_for_status()
-            assert (stand_in.counts["login"], stand_in.counts["GET"]) == (1, 1)
+            assert (fake.counts().enterprise_logins, gets(fake)) == (1, 1)
             assert state.available
 
             server.kill()
             for path in ("stores", "stores", "currencies"):
                 (await cc.http.get(path)).raise_for_status()
-            (await cc.http.post("stores", json={})).raise_for_status()
+            (await cc.http.post("stores", json=NEW_STORE)).raise_for_status()
             (await cc.http.get("stores")).raise_for_status()
             assert not state.available
         # A new client while Redis is still gone: the token this process shared is kept locally.
-        async with enterprise(stand_in, state, cache=True) as again:
+        async with enterprise(fake, state, cache=True) as again:
             (await again.http.get("currencies")).raise_for_status()
     finally:
         server.stop()
         await state.aclose()
-    assert stand_in.counts["login"] == 1
+    assert fake.counts().enterprise_logins == 1
     warnings = [r for r in caplog.records if "Redis is unavailable" in r.getMessage()]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no failed call, no trace
 
 
-async def test_a_customer_client_keeps_working_when_redis_is_killed(stand_in: StandInServer, tmp_path: Path) -> None:
+async def test_a_customer_client_keeps_working_when_redis_is_killed(fake: FakeCareCloud, tmp_path: Path) -> None:
     server = start_redis(tmp_path / "redis")
     state = RedisState(server.url, timeout=1.0)
     device = Device("kiosk-9", "Linux", "Kiosk", "kiosk")
     try:
-        async with CareCloud.customer(
-            stand_in.origin, external_application_id="app", device=device, cache=True, redis=state
-        ) as cc:
+        async with fake.customer_client(device=device, cache=True, redis=state) as cc:
             (await cc.http.get("stores")).raise_for_status()
             server.kill()
             (await cc.http.get("currencies")).raise_for_status()
-            (await cc.http.post("stores", json={})).raise_for_status()
+            (await cc.http.post("stores", json=NEW_STORE)).raise_for_status()
     finally:
         server.stop()
         await state.aclose()
-    assert stand_in.counts["token"] == 1
+    assert fake.counts().device_tokens == 1
 
 
 async def test_an_unreachable_redis_from_the_start_does_not_fail_calls(
-    stand_in: StandInServer, caplog: pytest.LogCaptureFixture
+    fake: FakeCareCloud, caplog: pytest.LogCaptureFixture
 ) -> None:
     import socket
 
@@ -294,12 +304,12 @@ async def test_an_unreachable_redis_from_the_start_does_not_fail_calls(
     state = RedisState(f"redis://127.0.0.1:{port}/0", timeout=0.5)
     caplog.set_level(logging.WARNING, logger="carecloud_async.redis")
     try:
-        async with enterprise(stand_in, state, cache=True, rate_limit=100) as cc:
+        async with enterprise(fake, state, cache=True, rate_limit=100) as cc:
             for _ in range(3):
                 (await cc.http.get("stores")).raise_for_status()
     finally:
         await state.aclose()
-    assert (stand_in.counts["login"], stand_in.counts["GET"]) == (1, 1)
+    assert (fake.counts().enterprise_logins, gets(fake)) == (1, 1)
     assert any("Redis is unavailable" in r.getMessage() for r in caplog.records)
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         FakeCareCloud,
         FakeTransport,
         ReceivedRequest,
+        RequestCounts,
         SpecViolation,
     )
     from ._records import BalanceRecords, CardRecords, CustomerRecords, Records, StoreRecords
@@ -38,6 +39,7 @@ _MODULE_OF: dict[str, str] = {
     "FakeCareCloud": "._fake",
     "FakeTransport": "._fake",
     "ReceivedRequest": "._fake",
+    "RequestCounts": "._fake",
     "SpecViolation": "._fake",
     "BalanceRecords": "._records",
     "CardRecords": "._records",
@@ -58,6 +60,7 @@ __all__ = [
     "FakeTransport",
     "ReceivedRequest",
     "Records",
+    "RequestCounts",
     "SpecViolation",
     "StoreRecords",
 ]

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
+import itertools
 import re
 import time
 from collections.abc import Callable
@@ -40,6 +42,7 @@ __all__ = [
     "FakeCareCloud",
     "FakeTransport",
     "ReceivedRequest",
+    "RequestCounts",
     "SpecViolation",
 ]
 
@@ -69,10 +72,15 @@ class ConnectionReset(Exception):
 
 @dataclass(frozen=True)
 class ReceivedRequest:
-    """One request that reached the fake: its operation, parts and the status answered.
+    """One request that reached the fake: its operation, parts, the status answered and for whom.
 
     ``json`` is the decoded body (None without one); ``query`` holds the query parameters as the
     spec types them. Headers are kept without ``Authorization`` (tokens stay out of test output).
+    ``number`` counts the fake's requests from 1; every answer names it in its ``x-fake-request``
+    header, so :meth:`FakeCareCloud.request_for` finds the request an answer (cached or not) was
+    made for. Once answered, ``customer_id`` is the customer the Customer API session was logged in
+    as when the fake answered (None: nobody, or the Enterprise API) and ``token_id`` that session's
+    device token (kept out of the repr).
     """
 
     operation_id: str | None
@@ -83,6 +91,50 @@ class ReceivedRequest:
     json: Any = field(repr=False)  # may hold passwords
     headers: dict[str, str] = field(repr=False)
     status: int | None = None
+    number: int = 0
+    customer_id: str | None = None
+    token_id: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    """What reached the fake since it started or since :meth:`FakeCareCloud.clear_requests`.
+
+    ``operations`` counts requests by operation id and ``methods`` by HTTP method, whatever the
+    answer; ``statuses`` counts the answers by status (a 429 of :meth:`FakeCareCloud.rate_limit`
+    too). ``enterprise_logins`` and ``device_tokens`` count the Enterprise bearer tokens and the
+    Customer API device tokens the fake issued (a refused login is not one).
+
+        counts = fake.counts()
+        assert counts.enterprise_logins == 1 and counts.methods["GET"] == 3
+    """
+
+    operations: dict[str, int]
+    methods: dict[str, int]
+    statuses: dict[int, int]
+    enterprise_logins: int
+    device_tokens: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The counts as JSON-ready data (the loopback server's ``GET /__fake/counts`` answers it)."""
+        return {
+            "operations": dict(self.operations),
+            "methods": dict(self.methods),
+            "statuses": {str(status): n for status, n in self.statuses.items()},
+            "enterprise_logins": self.enterprise_logins,
+            "device_tokens": self.device_tokens,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RequestCounts:
+        """The counts back from :meth:`as_json` (another process reading the loopback server's)."""
+        return cls(
+            operations={str(k): int(v) for k, v in data["operations"].items()},
+            methods={str(k): int(v) for k, v in data["methods"].items()},
+            statuses={int(k): int(v) for k, v in data["statuses"].items()},
+            enterprise_logins=int(data["enterprise_logins"]),
+            device_tokens=int(data["device_tokens"]),
+        )
 
 
 @dataclass
@@ -137,6 +189,7 @@ class FakeCareCloud(FakeState):
         self.check_answers = check_answers
         self.violations: list[SpecViolation] = []
         self.received: list[ReceivedRequest] = []
+        self._numbers = itertools.count(1)
         self._failures: dict[str, list[_Failure]] = {}
         self._resets: dict[str, list[_Reset]] = {}
         self._slow: dict[str, float] = {}
@@ -215,6 +268,47 @@ class FakeCareCloud(FakeState):
         self._known(operation)
         return [r for r in self.received if r.operation_id == operation]
 
+    def request_for(self, response: httpx.Response) -> ReceivedRequest | None:
+        """The request ``response`` answers (by its ``x-fake-request`` header): for an answer
+        served from a cache too, the request the fake made it for, with whom it answered as.
+        None if the answer is not the fake's or its request was cleared.
+
+            made_for = fake.request_for(response)
+            assert made_for.customer_id == jane["customer_id"]
+        """
+        number = response.headers.get("x-fake-request")
+        if number is None or not number.isdigit():
+            return None
+        return next((r for r in self.received if r.number == int(number)), None)
+
+    def counts(self) -> RequestCounts:
+        """How many requests reached the fake, by operation, method and answer status, and the
+        Enterprise logins and device tokens it issued (see :class:`RequestCounts`)."""
+        operations: collections.Counter[str] = collections.Counter()
+        methods: collections.Counter[str] = collections.Counter()
+        statuses: collections.Counter[int] = collections.Counter()
+        for record in self.received:
+            methods[record.method] += 1
+            if record.operation_id is not None:
+                operations[record.operation_id] += 1
+            if record.status is not None:
+                statuses[record.status] += 1
+
+        def issued(operation: str) -> int:
+            ok = (r for r in self.received if r.operation_id == operation)
+            return sum(1 for r in ok if r.status is not None and r.status < 300)
+
+        return RequestCounts(
+            dict(operations), dict(methods), dict(statuses), issued("postUserLogin"), issued("postToken")
+        )
+
+    def clear_requests(self) -> None:
+        """Forget the requests received (:meth:`requests`, :meth:`counts`), e.g. between rounds of
+        a benchmark; records, tokens and sessions stay. A request being answered meanwhile is not
+        counted afterwards."""
+        self.received = []
+        self._recent.clear()
+
     def _known(self, operation: str) -> str:
         if operation != "*":
             self.contract.operation(operation)  # KeyError naming close ids for a typo
@@ -279,9 +373,13 @@ class FakeCareCloud(FakeState):
         parts, problems = self.contract.check_request(
             operation, url.query.decode("ascii"), request.headers, content, dict(path_params)
         )
-        record = ReceivedRequest(op_id, request.method, spec_path, interface, parts.query, parts.body, headers)
-        self.received.append(record)
-        index = len(self.received) - 1
+        number = next(self._numbers)
+        record = ReceivedRequest(
+            op_id, request.method, spec_path, interface, parts.query, parts.body, headers, number=number
+        )
+        received = self.received  # cleared meanwhile (clear_requests): the answer goes to the old list
+        received.append(record)
+        index = len(received) - 1
         self._in_flight[op_id] += 1
         self.max_in_flight[op_id] = max(self.max_in_flight[op_id], self._in_flight[op_id])
         try:
@@ -299,12 +397,15 @@ class FakeCareCloud(FakeState):
                 only = " and ".join(f"{name.capitalize()} API" for name in operation.interfaces)
                 problems.append(Problem("interface", "not_allowed", f"available only in the {only}"))
             if problems:
-                self.received[index] = _with_status(record, 400)
-                return self._violation(operation, request, interface, headers, problems, recorded=True)
-            response = self._answer(operation, parts, interface, request)
+                received[index] = dataclasses.replace(record, status=400)
+                return self._violation(operation, request, interface, headers, problems, recorded=True, number=number)
+            response, customer_id, token_id = self._answer(operation, parts, interface, request)
+            record = dataclasses.replace(record, customer_id=customer_id, token_id=token_id)
             if reset is not None:
+                received[index] = record  # applied, but never answered: no status
                 raise ConnectionReset(op_id)
-        self.received[index] = _with_status(record, response.status_code)
+        received[index] = dataclasses.replace(record, status=response.status_code)
+        response.headers["x-fake-request"] = str(number)
         return response
 
     def _violation(
@@ -316,19 +417,24 @@ class FakeCareCloud(FakeState):
         problems: list[Problem],
         *,
         recorded: bool = False,
+        number: int | None = None,
     ) -> httpx.Response:
         label = operation.operation_id if operation else f"{request.method} {request.url.path}"
         violation = SpecViolation(label, problems)
         self.violations.append(violation)
+        if number is None:
+            number = next(self._numbers)
         if not recorded:
             self.received.append(
-                ReceivedRequest(None, request.method, request.url.path, interface, {}, None, headers, status=400)
+                ReceivedRequest(
+                    None, request.method, request.url.path, interface, {}, None, headers, status=400, number=number
+                )
             )
         if self.raise_on_violation:
             raise violation
         params = [{"name": p.field, "reason": p.reason, "message": p.message} for p in problems]
         body = error_body("Bad Request", str(violation), {"invalid_params": params})
-        return httpx.Response(400, json=body, headers={"x-fake-violation": label})
+        return httpx.Response(400, json=body, headers={"x-fake-violation": label, "x-fake-request": str(number)})
 
     def _injected_failure(self, op_id: str) -> httpx.Response | None:
         for key in (op_id, "*"):
@@ -370,7 +476,7 @@ class FakeCareCloud(FakeState):
 
     def _answer(
         self, operation: ContractOperation, parts: RequestParts, interface: str, request: httpx.Request
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, str | None, str | None]:
         from ._resources import HANDLERS
 
         customer_id: str | None = None
@@ -401,8 +507,8 @@ class FakeCareCloud(FakeState):
                     headers["Cache-Control"] = self._cache_control[route]
                     break
         if body is None:
-            return httpx.Response(status, headers=headers)
-        return httpx.Response(status, json=body, headers=headers)
+            return httpx.Response(status, headers=headers), customer_id, token_id
+        return httpx.Response(status, json=body, headers=headers), customer_id, token_id
 
     def _authorize(self, request: httpx.Request, interface: str) -> tuple[str | None, str | None]:
         header = request.headers.get("authorization", "")
@@ -433,19 +539,6 @@ class FakeCareCloud(FakeState):
                     }
                 },
             )
-
-
-def _with_status(record: ReceivedRequest, status: int) -> ReceivedRequest:
-    return ReceivedRequest(
-        record.operation_id,
-        record.method,
-        record.path,
-        record.interface,
-        record.query,
-        record.json,
-        record.headers,
-        status,
-    )
 
 
 class FakeTransport(httpx.AsyncBaseTransport):
