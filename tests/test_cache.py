@@ -17,6 +17,7 @@ from carecloud_api.api.stores import get_stores
 from carecloud_async import CareCloud, CustomerCredentials, Device, HTTPCache, RetryPolicy, ServerError, bypass_cache
 from carecloud_async._cache import CacheTransport, MemoryCacheStorage, cache_key, from_cache, resource_scope
 from carecloud_async._identity import BYPASS_EXTENSION, customer_identity, enterprise_identity
+from carecloud_async.testing import FakeCareCloud
 
 ENTERPRISE = "https://p.example/webservice/rest-api/enterprise-interface/v1.0"
 CUSTOMER = "https://p.example/webservice/rest-api/customer-interface/v1.0"
@@ -456,142 +457,93 @@ async def test_retries_run_below_the_cache_and_only_the_final_answer_is_stored()
 # --------------------------------------------------------------------------- identity barriers (issue 21, item 8)
 
 
-class Sessions:
-    """A Customer API stand-in whose session changes take a moment: a login or logout is applied
-    ``apply_delay`` seconds after it arrives (then answered), and a GET reads the session
-    ``read_delay`` seconds after it arrives. Each GET answer names the customer of the session
-    that produced it. With ``hold_logout`` (or ``hold_get``), a logout (or GET) that has arrived
-    sets ``arrived`` and waits for ``release`` before it is applied (or reads the session)."""
-
-    def __init__(
-        self, *, apply_delay: float = 0.0, read_delay: float = 0.0, hold_logout: bool = False, hold_get: bool = False
-    ) -> None:
-        self.apply_delay = apply_delay
-        self.read_delay = read_delay
-        self.hold_logout = hold_logout
-        self.hold_get = hold_get
-        self.arrived = asyncio.Event()
-        self.release = asyncio.Event()
-        self.customer_on: dict[str, str | None] = {}
-        self.gets = 0
-
-    async def held(self) -> None:
-        self.arrived.set()
-        await self.release.wait()
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.endswith("/tokens") and request.method == "POST":
-            return httpx.Response(201, json={"data": {"token_id": "kiosk-token"}})
-        if "/tokens/" in path and "/actions/log" in path:
-            token = path.split("/tokens/")[1].split("/")[0]
-            await asyncio.sleep(self.apply_delay)
-            if self.hold_logout and path.endswith("/logout"):
-                await self.held()
-            if path.endswith("/login"):
-                customer_id = "customer-" + json.loads(request.content)["login_value"]
-                self.customer_on[token] = customer_id
-                return httpx.Response(200, json={"data": {"customer_id": customer_id}})
-            self.customer_on[token] = None
-            return httpx.Response(204)
-        await asyncio.sleep(self.read_delay)
-        if self.hold_get and not self.release.is_set():
-            await self.held()
-        self.gets += 1
-        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
-        body = {"data": {"customer": self.customer_on.get(bearer), "n": self.gets}}
-        return httpx.Response(200, json=body, headers={"Cache-Control": "max-age=600"})
+def sessions_project() -> FakeCareCloud:
+    """The fake CareCloud with Jane (password ``pw``) and the stores list cacheable for 10 minutes;
+    every answer names the session it was made for (``request_for``)."""
+    fake = FakeCareCloud()
+    fake.customers.create(email="jane@example.com", password="pw")
+    fake.cache_control("getStores", "max-age=600")
+    return fake
 
 
-def kiosk_client(server: Sessions, cache: HTTPCache) -> CareCloud:
-    return CareCloud.customer(
-        "https://p.example",
-        external_application_id="app",
-        device=Device("kiosk-1", "Linux", "Kiosk", "kiosk"),
-        transport=httpx.MockTransport(server),
-        cache=cache,
-    )
+JANE = CustomerCredentials("email", "jane@example.com", "pw")
+
+
+def kiosk_client(fake: FakeCareCloud, cache: HTTPCache | bool, **kwargs: object) -> CareCloud:
+    return fake.customer_client(device=Device("kiosk-1", "Linux", "Kiosk", "kiosk"), cache=cache, **kwargs)  # type: ignore[arg-type]
+
+
+async def served(fake: FakeCareCloud, kiosk: CareCloud) -> tuple[str | None, bool]:
+    """A GET of the stores: the customer of the session the answer was made for, and whether it
+    came from the cache."""
+    response = await kiosk.http.get("stores")
+    response.raise_for_status()
+    made_for = fake.request_for(response)
+    assert made_for is not None
+    return made_for.customer_id, from_cache(response)
 
 
 async def test_a_get_sent_while_the_logout_is_applied_is_never_served_to_the_next_person() -> None:
-    server = Sessions(hold_logout=True)
-    cache = HTTPCache()
-    async with kiosk_client(server, cache) as kiosk:
-        await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
+    fake, cache = sessions_project(), HTTPCache()
+    held = fake.hold("postTokenLogout")
+    async with kiosk_client(fake, cache) as kiosk:
+        jane = await kiosk.login_customer(JANE)
         logout = asyncio.create_task(kiosk.logout_customer())
-        await server.arrived.wait()  # the logout has reached the server, which has not applied it yet
-        during = await get_data(kiosk, "/customers/me")
-        assert during["customer"] == "customer-jane"  # the server answered from Jane's session
-        server.release.set()
+        await held.arrived.wait()  # the logout has reached the server, which has not applied it yet
+        assert await served(fake, kiosk) == (jane, False)  # the server answered from Jane's session
+        held.release()
         await logout
         for _ in range(2):  # the next person at the kiosk
-            after = await get_data(kiosk, "/customers/me")
-            assert after["customer"] is None
-    assert server.gets == 2  # the straddling answer was not stored; the anonymous one was
+            assert (await served(fake, kiosk))[0] is None
+    assert len(fake.requests("getStores")) == 2  # the straddling answer was not stored; the anonymous one was
     storage = cache.storage
     assert isinstance(storage, MemoryCacheStorage)
-    stored = [entry.body for entry in storage._entries.values()]
-    assert len(stored) == 1
-    assert b"customer-jane" not in stored[0]  # Jane's answer is stored under no key at all
+    stored = [fake.request_for(httpx.Response(200, headers=dict(e.headers))) for e in storage._entries.values()]
+    assert [r.customer_id if r else "?" for r in stored] == [None]  # Jane's answer is stored under no key at all
 
 
 async def test_a_get_answered_after_a_login_is_never_stored_under_the_identity_it_was_sent_as() -> None:
-    server = Sessions(hold_get=True)
-    cache = HTTPCache()
-    async with kiosk_client(server, cache) as kiosk:
+    fake = sessions_project()
+    held = fake.hold("getStores")
+    async with kiosk_client(fake, HTTPCache()) as kiosk:
         await kiosk.auth.authenticate(kiosk.http)
-        anonymous = asyncio.create_task(get_data(kiosk, "/customers/me"))  # sent as nobody
-        await server.arrived.wait()
-        await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
-        server.release.set()
-        assert (await anonymous)["customer"] == "customer-jane"  # the server read Jane's session
+        anonymous = asyncio.create_task(served(fake, kiosk))  # sent as nobody
+        await held.arrived.wait()
+        jane = await kiosk.login_customer(JANE)
+        held.release()
+        assert await anonymous == (jane, False)  # the server read Jane's session
         await kiosk.logout_customer()
-        assert (await get_data(kiosk, "/customers/me"))["customer"] is None
+        assert (await served(fake, kiosk))[0] is None
 
 
 async def test_a_get_during_a_relogin_is_not_served_what_was_cached_for_nobody() -> None:
     # Found by tests/test_identity_isolation.py on the code before the fix: while Jane logged in
     # again, a GET was keyed as anonymous and served the anonymous entry, though the server held
     # Jane's session the whole time.
-    server = Sessions(apply_delay=0.2)
-    async with kiosk_client(server, HTTPCache()) as kiosk:
+    fake = sessions_project()
+    async with kiosk_client(fake, HTTPCache()) as kiosk:
         await kiosk.auth.authenticate(kiosk.http)
-        assert (await get_data(kiosk, "/stores"))["customer"] is None  # cached for nobody
-        jane = CustomerCredentials("email", "jane", "pw")
-        await kiosk.login_customer(jane)
-        during, _ = await asyncio.gather(get_data(kiosk, "/stores"), kiosk.login_customer(jane))
-    assert (during["customer"], during["from_cache"]) == ("customer-jane", False)
+        assert (await served(fake, kiosk))[0] is None  # cached for nobody
+        jane = await kiosk.login_customer(JANE)
+        fake.slow("postTokenLogin", 0.2)  # the login again is applied a moment after it arrives
+        during, _ = await asyncio.gather(served(fake, kiosk), kiosk.login_customer(JANE))
+    assert during == (jane, False)
 
 
 async def test_after_a_failed_logout_nothing_is_cached_until_the_session_is_known_again() -> None:
-    server = Sessions()
-    inner = server.__call__
-    failing = {"logout": True}
-
-    async def flaky(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/actions/logout") and failing["logout"]:
-            return httpx.Response(500, json={"error": {"exception": "internal"}})
-        return await inner(request)
-
-    cc = CareCloud.customer(
-        "https://p.example",
-        external_application_id="app",
-        device=Device("kiosk-1", "Linux", "Kiosk", "kiosk"),
-        transport=httpx.MockTransport(flaky),
-        retry=RetryPolicy.disabled(),
-        cache=True,
-    )
-    async with cc:
-        await cc.login_customer(CustomerCredentials("email", "jane", "pw"))
+    fake = sessions_project()
+    async with kiosk_client(fake, True, retry=RetryPolicy.disabled()) as cc:
+        jane = await cc.login_customer(JANE)
+        fake.fail("postTokenLogout", status=500)  # answered before the server applies it
         with pytest.raises(ServerError):
             await cc.logout_customer()
         # The server kept Jane's session: what it answers now must not be kept for anyone.
-        assert (await get_data(cc, "/customers/me"))["customer"] == "customer-jane"
-        assert (await get_data(cc, "/customers/me"))["from_cache"] is False
-        failing["logout"] = False
+        assert await served(fake, cc) == (jane, False)
+        assert await served(fake, cc) == (jane, False)
         await cc.logout_customer()
-        assert (await get_data(cc, "/customers/me"))["customer"] is None
-        assert (await get_data(cc, "/customers/me"))["from_cache"] is True
+        assert await served(fake, cc) == (None, False)
+        assert await served(fake, cc) == (None, True)
+    assert fake.violations == []
 
 
 # --------------------------------------------------------------------------- never cached (item 9)

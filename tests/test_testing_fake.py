@@ -462,6 +462,26 @@ async def test_counts_name_the_logins_device_tokens_methods_and_statuses_until_c
     assert len(fake.sessions) == 1  # the state stays
 
 
+async def test_hold_stops_the_next_request_of_an_operation_until_released() -> None:
+    fake = FakeCareCloud()
+    jane = fake.customers.create(email="jane@example.com", password="pw")
+    held = fake.hold("postTokenLogout")
+    async with fake.customer_client() as kiosk:
+        await kiosk.login_customer(CustomerCredentials("email", "jane@example.com", "pw"))
+        logout = asyncio.create_task(kiosk.logout_customer())
+        await held.arrived.wait()
+        session = fake.session(kiosk.auth.token_id or "")  # type: ignore[union-attr]
+        assert session is not None
+        assert session.customer_id == jane["customer_id"]  # arrived, not applied
+        assert not logout.done()
+        held.release()
+        await logout
+        assert session.customer_id is None
+        await kiosk.logout_customer()  # the hold was for one request only
+    with pytest.raises(KeyError, match="postTokenLogout"):
+        fake.hold("postTokenLogut")
+
+
 async def test_request_for_names_whom_a_cached_answer_was_made_for() -> None:
     fake = FakeCareCloud()
     jane = fake.customers.create(email="jane@example.com", password="pw")

@@ -41,6 +41,7 @@ __all__ = [
     "FakeAnswerInvalid",
     "FakeCareCloud",
     "FakeTransport",
+    "Hold",
     "ReceivedRequest",
     "RequestCounts",
     "SpecViolation",
@@ -137,6 +138,32 @@ class RequestCounts:
         )
 
 
+class Hold:
+    """The next request of an operation, stopped once it has arrived (:meth:`FakeCareCloud.hold`):
+    the server has it and has applied nothing yet, until :meth:`release`.
+
+        held = fake.hold("postTokenLogout")
+        logout = asyncio.create_task(kiosk.logout_customer())
+        await held.arrived.wait()      # the logout is at the server, not applied
+        ...                            # what a request sent now is answered
+        held.release()
+        await logout
+    """
+
+    def __init__(self) -> None:
+        #: set once the request has arrived and is held
+        self.arrived = asyncio.Event()
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        """Let the held request (or the next one, if none arrived yet) be applied and answered."""
+        self._released.set()
+
+    async def _wait(self) -> None:
+        self.arrived.set()
+        await self._released.wait()
+
+
 @dataclass
 class _Failure:
     status: int
@@ -193,6 +220,7 @@ class FakeCareCloud(FakeState):
         self._failures: dict[str, list[_Failure]] = {}
         self._resets: dict[str, list[_Reset]] = {}
         self._slow: dict[str, float] = {}
+        self._holds: dict[str, Hold] = {}
         self._rate: tuple[int, float] | None = None
         self._recent: collections.deque[float] = collections.deque()
         self._in_flight: collections.Counter[str] = collections.Counter()
@@ -234,6 +262,18 @@ class FakeCareCloud(FakeState):
             self._slow.pop(self._known(operation), None)
         else:
             self._slow[self._known(operation)] = seconds
+
+    def hold(self, operation: str) -> Hold:
+        """Stop the next request of ``operation`` once it has arrived (after any :meth:`slow`
+        delay), before the server applies or reads anything, until the returned
+        :class:`Hold` is released; for tests of what races a login, a logout or a write.
+        In-process or on the loopback server of this event loop.
+
+            held = fake.hold("postTokenLogout")
+        """
+        hold = Hold()
+        self._holds[self._known(operation)] = hold
+        return hold
 
     def rate_limit(self, requests_per_second: int | None, *, retry_after: float = 1) -> None:
         """Answer 429 with ``Retry-After`` to requests beyond ``requests_per_second`` in the last
@@ -386,6 +426,9 @@ class FakeCareCloud(FakeState):
             delay = self._slow.get(op_id, self._slow.get("*", 0.0))
             if delay:
                 await asyncio.sleep(delay)
+            hold = self._holds.pop(op_id, None)
+            if hold is not None:
+                await hold._wait()
         finally:
             self._in_flight[op_id] -= 1
         response = self._injected_failure(op_id) or self._rate_limited()
