@@ -17,12 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from child_processes import ChildProcesses
 from redis_server import RedisServer, RedisServerError
 
-from carecloud_async import CareCloud, Device, RedisState, RedisTokenStore, RetryPolicy
+from carecloud_async import CareCloud, CustomerCredentials, Device, RedisState, RedisTokenStore, RetryPolicy
 from carecloud_async._errors import TokenStoreError
 from carecloud_async.testing import FakeCareCloud, FakeServer
 
@@ -317,59 +316,58 @@ async def test_an_unreachable_redis_from_the_start_does_not_fail_calls(
 
 
 class Records:
-    """A scripted project (unit stand-in; Redis is the real one): ``GET .../customers/1`` answers
-    the record's version with ``Cache-Control: max-age=600``, a PUT raises the version;
-    ``GET .../tokens/{id}/actions/auth-token`` answers a customer authentication token; any other
-    GET answers a profile without any caching header."""
+    """The fake CareCloud holding one customer whose record carries a version (its first name,
+    ``v1``, ``v2``, ...), sent with ``Cache-Control: max-age=600``; the stores list and a customer
+    authentication token (``GET /tokens/{id}/actions/auth-token``) are sent so too. Redis is real."""
 
     def __init__(self) -> None:
-        self.version = 1
-        self.gets = 0
-        self.kill_redis: RedisServer | None = None  # killed when the next GET reaches the server
+        self.fake = FakeCareCloud()
+        customer = self.fake.customers.create(email="jane@example.com", password="pw", first_name="v1")
+        self.customer_id: str = customer["customer_id"]
+        for route in ("getCustomer", "getStores", "getTokenAuthentication"):
+            self.fake.cache_control(route, "max-age=600")
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.endswith("/users/actions/login"):
-            return httpx.Response(200, json={"data": {"bearer_token": "bearer-secret-1"}})
-        if path.endswith("/tokens") and request.method == "POST":
-            return httpx.Response(201, json={"data": {"token_id": "device-token-secret"}})
-        if request.method != "GET":
-            self.version += 1
-            return httpx.Response(200, json={"data": {}})
-        self.gets += 1
-        if self.kill_redis is not None:
-            self.kill_redis.kill()
-            self.kill_redis = None
-        if path.endswith("/customers/1"):
-            return httpx.Response(
-                200, json={"data": {"version": self.version}}, headers={"Cache-Control": "max-age=600"}
-            )
-        if path.endswith("/actions/auth-token"):
-            body = {"data": {"authentication_token": "LQ55EH-secret", "valid_to": "2030-01-01 00:00:00"}}
-            return httpx.Response(200, json=body, headers={"Cache-Control": "max-age=600"})
-        return httpx.Response(200, json={"data": {"email": "jane@example.com"}})
+    @property
+    def version(self) -> int:
+        """The version the server holds (a change here is one made by somebody else)."""
+        return int(self.fake.customers[self.customer_id]["personal_information"]["first_name"][1:])
 
+    @version.setter
+    def version(self, value: int) -> None:
+        self.fake.customers[self.customer_id]["personal_information"]["first_name"] = f"v{value}"
 
-def scripted(records: Records, state: RedisState, **kwargs: object) -> CareCloud:
-    return CareCloud.enterprise(
-        "https://p.example",
-        user_external_application_id="app",
-        login="pos",
-        password="pw",
-        transport=httpx.MockTransport(records),
-        retry=RetryPolicy.disabled(),
-        cache=True,
-        redis=state,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    @property
+    def gets(self) -> int:
+        return self.fake.counts().methods.get("GET", 0)
+
+    async def write(self, cc: CareCloud) -> None:
+        """A whole-record PUT of the customer through ``cc``, raising its version by one."""
+        record = self.fake.customers[self.customer_id]
+        body = {k: v for k, v in record.items() if k not in ("customer_id", "last_change")}
+        body["personal_information"] = {**body["personal_information"], "first_name": f"v{self.version + 1}"}
+        (await cc.http.put(f"customers/{self.customer_id}", json={"customer": body})).raise_for_status()
+
+    def kill_at_next_get(self, server: RedisServer) -> None:
+        """Kill ``server`` once the next GET of the customer has reached the fake (after the
+        cache looked it up in Redis, before it stores the answer)."""
+        held = self.fake.hold("getCustomer")
+
+        async def kill() -> None:
+            await held.arrived.wait()
+            server.kill()
+            held.release()
+
+        self._killer = asyncio.get_running_loop().create_task(kill())
 
 
-async def version_of(cc: CareCloud) -> int:
-    response = await cc.http.get("customers/1")
+def scripted(records: Records, state: RedisState, **kwargs: Any) -> CareCloud:
+    return records.fake.enterprise_client(retry=RetryPolicy.disabled(), cache=True, redis=state, **kwargs)
+
+
+async def version_of(cc: CareCloud, records: Records) -> int:
+    response = await cc.http.get(f"customers/{records.customer_id}")
     response.raise_for_status()
-    version = response.json()["data"]["version"]
-    assert isinstance(version, int)
-    return version
+    return int(response.json()["data"]["personal_information"]["first_name"][1:])
 
 
 async def redis_contents(state: RedisState) -> str:
@@ -399,18 +397,18 @@ async def test_invalidations_made_while_redis_was_down_are_replayed_when_it_come
     records = Records()
     try:
         async with scripted(records, one) as writer, scripted(records, two) as reader:
-            assert (await version_of(writer), await version_of(reader)) == (1, 1)
+            assert (await version_of(writer, records), await version_of(reader, records)) == (1, 1)
             assert records.gets == 1  # the reader was answered from Redis
 
             server.shutdown_save()  # Redis goes away, its data (the answer of version 1) saved
-            (await writer.http.put("customers/1", json={})).raise_for_status()
+            await records.write(writer)
             assert records.version == 2
-            assert await version_of(writer) == 2  # local state while Redis is down
+            assert await version_of(writer, records) == 2  # local state while Redis is down
 
             server.start()  # back on the same port with the data from before the write
             await asyncio.sleep(0.3)  # past retry_interval: Redis is tried again
-            assert await version_of(writer) == 2  # the writer reads its own write
-            assert await version_of(reader) == 2  # and so does every other replica
+            assert await version_of(writer, records) == 2  # the writer reads its own write
+            assert await version_of(reader, records) == 2  # and so does every other replica
     finally:
         server.stop()
         await one.aclose()
@@ -426,14 +424,14 @@ async def test_entries_from_before_an_outage_are_stale_even_when_the_writer_ende
     try:
         async with scripted(records, two) as reader:
             async with scripted(records, one) as writer:
-                assert (await version_of(writer), await version_of(reader)) == (1, 1)
+                assert (await version_of(writer, records), await version_of(reader, records)) == (1, 1)
                 server.shutdown_save()
-                (await writer.http.put("customers/1", json={})).raise_for_status()
+                await records.write(writer)
             # The writer's process ends before Redis is back: its invalidation is never replayed.
-            assert await version_of(reader) == 2  # the reader, alone during the outage, asks the server
+            assert await version_of(reader, records) == 2  # the reader, alone during the outage, asks the server
             server.start()
             await asyncio.sleep(0.3)
-            assert await version_of(reader) == 2  # not the entry of version 1 that Redis kept
+            assert await version_of(reader, records) == 2  # not the entry of version 1 that Redis kept
     finally:
         server.stop()
         await one.aclose()
@@ -449,12 +447,12 @@ async def test_a_redis_gone_between_lookup_and_store_logs_one_warning_and_no_err
     caplog.set_level(logging.WARNING)
     try:
         async with scripted(records, state) as cc:
-            assert await version_of(cc) == 1  # logs in, looks up, stores: Redis is there
+            assert await version_of(cc, records) == 1  # logs in, looks up, stores: Redis is there
             records.version = 2
-            (await cc.http.put("customers/1", json={})).raise_for_status()
-            records.kill_redis = server  # Redis dies after the lookup, before the answer is stored
-            assert await version_of(cc) == 3
-            assert await version_of(cc) == 3
+            await records.write(cc)
+            records.kill_at_next_get(server)  # Redis dies after the lookup, before the answer is stored
+            assert await version_of(cc, records) == 3
+            assert await version_of(cc, records) == 3
     finally:
         server.stop()
         await state.aclose()
@@ -468,11 +466,11 @@ async def test_the_enterprise_token_on_redis_expires_with_the_token(redis_server
     records = Records()
     try:
         async with scripted(records, state) as cc:
-            await version_of(cc)
+            await version_of(cc, records)
         keys = [key async for key in state.redis.scan_iter(match=state.key("token", "enterprise/*"))]
         assert len(keys) == 1
         ttl = await state.redis.ttl(keys[0])
-        assert 0 < ttl <= 7 * 3600  # the login answer named no validity: CareCloud's default
+        assert 0 < ttl <= 7 * 3600  # the login answer's valid_to: CareCloud's default lifetime
     finally:
         await state.aclose()
 
@@ -480,29 +478,30 @@ async def test_the_enterprise_token_on_redis_expires_with_the_token(redis_server
 async def test_no_token_authentication_answer_or_uncacheable_answer_reaches_redis(redis_server: RedisServer) -> None:
     state = RedisState(redis_server.url, prefix=f"n{uuid.uuid4().hex[:12]}")
     records = Records()
+    records.fake.cache_control("getCustomer", None)  # the customer's record: no Cache-Control at all
     device = Device("kiosk-9", "Linux", "Kiosk", "kiosk")
+    jane = CustomerCredentials("email", "jane@example.com", "pw")
     try:
-        async with CareCloud.customer(
-            "https://p.example",
-            external_application_id="app",
-            device=device,
-            transport=httpx.MockTransport(records),
-            cache=True,
-            redis=state,
-        ) as cc:
-            await cc.http.get("customers/1")  # cached: proves the cache writes to this Redis
+        async with records.fake.customer_client(device=device, cache=True, redis=state, credentials=jane) as cc:
+            (await cc.http.get("stores")).raise_for_status()  # cached: proves the cache writes to this Redis
             for _ in range(2):
-                await cc.http.get(
+                authentication = await cc.http.get(
                     f"tokens/{await _token(cc)}/actions/auth-token?external_application_id=a&token_type=1"
                 )
-                await cc.http.get("customers/me")  # no Cache-Control at all
+                assert authentication.headers["Cache-Control"] == "max-age=600"  # the server would allow it
+                (await cc.http.get(f"customers/{records.customer_id}")).raise_for_status()
+            token = await _token(cc)
+        cached = [key async for key in state.redis.scan_iter(match=state.key("cache", "*"))]
         contents = await redis_contents(state)
     finally:
         await state.aclose()
-    assert "device-token-secret" in contents  # the token store keeps the token...
-    assert contents.count("device-token-secret") == 1  # ...and nothing else does
-    assert "lq55eh-secret" not in contents
+    assert token in contents  # the token store keeps the token...
+    assert contents.count(token) == 1  # ...and nothing else does
+    secrets = authentication.json()["data"]
+    assert secrets["authentication_token"].lower() not in contents
+    assert secrets["token_request_id"].lower() not in contents
     assert "jane@example.com" not in contents
+    assert cached  # the stores answer is there: the cache wrote to this Redis
     assert records.gets == 5  # the two cacheable GETs of each path went to the server each time
 
 
