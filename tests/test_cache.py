@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -457,8 +458,8 @@ def sessions_project() -> FakeCareCloud:
 JANE = CustomerCredentials("email", "jane@example.com", "pw")
 
 
-def kiosk_client(fake: FakeCareCloud, cache: HTTPCache | bool, **kwargs: object) -> CareCloud:
-    return fake.customer_client(device=Device("kiosk-1", "Linux", "Kiosk", "kiosk"), cache=cache, **kwargs)  # type: ignore[arg-type]
+def kiosk_client(fake: FakeCareCloud, cache: HTTPCache | bool, **kwargs: Any) -> CareCloud:
+    return fake.customer_client(device=Device("kiosk-1", "Linux", "Kiosk", "kiosk"), cache=cache, **kwargs)
 
 
 async def served(fake: FakeCareCloud, kiosk: CareCloud) -> tuple[str | None, bool]:
