@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed-stamp
 
 .PHONY: install install-mock generate check-generated lint zizmor format typecheck unit test mock demo \
         bench bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export \
-        bench-outbox bench-soak update-spec clean docs docs-serve browser servers dist release-notes shared-specs
+        bench-outbox bench-soak figures figures-page update-spec clean docs docs-serve browser servers dist release-notes shared-specs
 
 install: $(STAMP) ## virtualenv with the package (editable) and every dev/codegen tool
 
@@ -61,6 +61,16 @@ demo: install install-mock ## the main job, against the local mock (or CARECLOUD
 
 bench: bench-import bench-pagination bench-arguments bench-cache bench-percall bench-layer bench-export bench-outbox bench-soak ## every benchmark table
 
+# The measured figures on the docs site (docs/measured.md) are rendered from docs/figures/*.json, which
+# each benchmark writes when BENCH_RESULTS names a folder; tests/test_figures_page.py checks the page
+# against them, so no figure is typed by hand. `make figures DURATION=15` for a shorter soak.
+figures: export BENCH_RESULTS := $(CURDIR)/docs/figures
+figures: bench ## run every benchmark, keep its results in docs/figures/ and render docs/measured.md from them
+	$(PY) -m scripts.figures_page
+
+figures-page: install ## render docs/measured.md from the committed docs/figures/*.json (no benchmark runs)
+	$(PY) -m scripts.figures_page
+
 bench-import: install
 	$(PY) -m scripts.bench_import
 
@@ -76,7 +86,7 @@ bench-arguments: install ## what the run-time argument checks cost per call
 bench-cache: install ## cache on vs off (requests, wall time) and a 500-call burst with and without rate_limit
 	$(PY) -m scripts.bench_cache
 
-bench-percall: install ## typed call vs raw httpx + JSON, model parse vs json.loads (issue 15)
+bench-percall: install ## typed call vs raw httpx + JSON and vs the msgspec floor, CPU and wall time, memory per page (issues 15, 27)
 	$(PY) -m scripts.bench_percall
 
 update-spec: install ## SPEC=path-or-url: regenerate for a new spec and write a change report

@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 from carecloud_api.types import File, Unset
 
+from ._constraint_checks import constraint_problem
 from ._errors import RequestValidationError
 from ._type_hints import type_hints
 
@@ -239,6 +240,11 @@ def _model_problem(path: str, model: Any) -> str | None:
             problem = _model_problem(f"{path}.{plan.name}", value)
         elif kind is list and plan.list_item is not None:
             problem = _list_problem(f"{path}.{plan.name}", value, plan.list_item)
+        elif kind is Unset and Unset not in _members(plan.annotation):
+            # UNSET given for a required field: to_dict() would leave it out, as from_dict() of a
+            # dict without it is refused (``_plain_inputs``); said the same way. A field named
+            # after a keyword is ``zip_`` in Python and ``zip`` in the body.
+            problem = f"{path}: missing the required field {plan.name.removesuffix('_')!r}"
         else:
             problem = describe_mismatch(f"{path}.{plan.name}", value, plan.annotation)
         if problem:
@@ -323,8 +329,10 @@ def check_arguments(function: Callable[..., Any], label: str, args: Sequence[Any
     """Check ``function(client, *args, **kwargs)`` before sending; raise RequestValidationError.
 
     ``label`` names the operation in messages (``"GET /customers"``). Checked: unknown names
-    (with the closest accepted one), missing required ones, too many positional arguments, and
-    each value against its annotation (see :func:`describe_mismatch`).
+    (with the closest accepted one), missing required ones, too many positional arguments, each
+    value against its annotation (see :func:`describe_mismatch`), then the spec's bounds on the
+    values: minimum and maximum, string lengths, patterns, item counts (see
+    :func:`~carecloud_async._constraint_checks.constraint_problem`).
     """
     shape = _shape(function)
     accepted = shape.names
@@ -356,6 +364,10 @@ def check_arguments(function: Callable[..., Any], label: str, args: Sequence[Any
         problem = describe_mismatch(name, value, annotation)
         if problem:
             raise RequestValidationError(f"{label}: {problem}{_list_advice(name, value, shape)}")
+    # The types fit; now the spec's bounds (count >= 1, a phone's pattern, at most 1,000 items).
+    problem = constraint_problem(function, arguments)
+    if problem:
+        raise RequestValidationError(f"{label}: {problem}")
 
 
 def _list_advice(name: str, value: Any, shape: _Shape) -> str:

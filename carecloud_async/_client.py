@@ -247,8 +247,8 @@ class CareCloud:
         ``Cache-Control`` allows, per identity and language (an :class:`HTTPCache` may be shared
         by several clients); ``dedupe`` merges identical concurrent GETs (on with the cache);
         ``rate_limit`` caps requests per second; ``redis=RedisState(...)`` puts the token, the
-        cache and the rate budget on Redis for every replica. See the README, "Caching and shared
-        state". ``tracing=False`` turns OpenTelemetry off (spans and metrics; it is then never
+        cache and the rate budget on Redis for every replica. See the caching guide
+        (docs/guide/caching.md). ``tracing=False`` turns OpenTelemetry off (spans and metrics; it is then never
         imported); ``hooks`` are :class:`CallHooks` told of every call, retry and login (both APIs;
         see the guide "Tracing and metrics").
         """
@@ -360,7 +360,7 @@ class CareCloud:
     def from_env(
         cls, environ: Mapping[str, str] | None = None, **overrides: Any
     ) -> EnterpriseCareCloud | CustomerCareCloud:
-        """A client configured from ``CARECLOUD_*`` environment variables (see the README).
+        """A client configured from ``CARECLOUD_*`` environment variables (see docs/guide/configuration.md).
 
         ``CARECLOUD_INTERFACE`` is ``enterprise`` (default when ``CARECLOUD_LOGIN`` is set) or
         ``customer``. Keyword arguments override what the environment says.

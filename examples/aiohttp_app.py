@@ -81,7 +81,7 @@ def create_app(factory: ClientFactory = CareCloud.from_env) -> web.Application:
 
 
 def setup_logging() -> None:
-    """Logging as the README's logging guide has it. Everything at WARNING: at INFO, httpx logs
+    """Logging as the logging guide (docs/guide/logging.md) has it. Everything at WARNING: at INFO, httpx logs
     each request's URL with its query string and aiohttp's access log each request line, and both
     hold the customer's e-mail (``?email=...``). Our own loggers at INFO, with the filter
     :func:`configure_logging` puts on httpx (query strings and token ids cut from its URLs), in

@@ -8,7 +8,7 @@ card, 4. the POS checkout (recommend-best-rewards -> accept-payment -> send-purc
 5. the purchase outbox: paid purchases stored in an SQLite file, sent, one cancelled, the state table,
 6. a Customer API device token with a customer login and logout.
 
-With ``CARECLOUD_*`` set (see the README) it runs the read-only steps (1-3) against that project;
+With ``CARECLOUD_*`` set (see docs/guide/configuration.md) it runs the read-only steps (1-3) against that project;
 ``CARECLOUD_DEMO_CARD_NUMBER`` picks the card to look up. ``CARECLOUD_DEMO_TRACING=1`` prints every
 OpenTelemetry span as it ends, and the metrics at the end (needs opentelemetry-sdk; see
 ``examples/tracing.py`` and the guide "Tracing and metrics").

@@ -9,7 +9,7 @@
 A CareCloud error the caller can do nothing about becomes 502 (504 on a timeout); its details go
 to the log, not to the caller. Tests build the app with ``create_app(factory)`` and their own client.
 ``--no-access-log``: uvicorn's access log holds each request line, query string included (the
-customer's e-mail); see the README's logging guide.
+customer's e-mail); see the logging guide (docs/guide/logging.md).
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ Rows, each the median of ``--repeat`` timings of ``--calls`` calls (microseconds
 
 * the checks alone (``check_arguments``, signature and types cached after the first call) for a
   list call with four filters and for a body with nested fields;
-* the checks of a 1,000-item batch body (``POST /products/actions/bulk``, every item and nested
+* the checks of a 1,000-item batch body (``POST /products/batch``, every item and nested
   list walked) against that body's own ``to_dict()``, which sending it costs anyway;
+* of those, the share of the spec's bounds (``constraint_problem``: ``count >= 1``, at most 1,000
+  list items, the batch's 1,000 items and their property values), measured alone;
 * the first check of an operation (``typing.get_type_hints`` on the generated ``call``, cached);
 * the baseline: a whole ``cc.call(get_customers.call, ...)`` through ``httpx.MockTransport`` (no
   network: the cheapest call there can be; a real one adds a network round trip of milliseconds),
@@ -38,7 +40,8 @@ from carecloud_api.models import (
 
 from carecloud_async import RetryPolicy
 from carecloud_async._arguments import _field_hints, _shape, check_arguments
-from scripts.bench_common import bench_client
+from carecloud_async._constraint_checks import constraint_problem
+from scripts.bench_common import bench_client, recording
 
 FILTERS: dict[str, Any] = {
     "count": 10,
@@ -126,22 +129,31 @@ def main(argv: list[str] | None = None) -> int:
     batch_check = per_call(
         lambda: check_arguments(post_bulk_products.call, "POST", (), {"body": BATCH}), batch_calls, args.repeat
     )
+    list_bounds = per_call(lambda: constraint_problem(get_customers.call, FILTERS), args.calls, args.repeat)
+    batch_bounds = per_call(
+        lambda: constraint_problem(post_bulk_products.call, {"body": BATCH}), batch_calls, args.repeat
+    )
     batch_to_dict = per_call(BATCH.to_dict, batch_calls, args.repeat)
     cold = first_check(args.repeat)
     whole = asyncio.run(whole_calls(max(1, args.calls // 5), args.repeat))
     rows = [
         ("checks: get_customers, 4 filters (cached)", list_check, f"{100 * list_check / whole:.1f} % of a call"),
+        ("  of which the spec's bounds", list_bounds, f"{100 * list_bounds / list_check:.0f} % of those checks"),
         ("checks: verify-credentials body (cached)", body_check, f"{100 * body_check / whole:.1f} % of a call"),
         ("checks: 1,000-item batch body", batch_check, f"{batch_check / batch_to_dict:.1f}x its to_dict()"),
+        ("  of which the spec's bounds", batch_bounds, f"{100 * batch_bounds / batch_check:.0f} % of those checks"),
         ("baseline: that body's to_dict()", batch_to_dict, "paid by every send"),
         ("first check of an operation (type hints)", cold, "once per operation"),
         ("baseline: whole cc.call, MockTransport", whole, "100 %"),
     ]
-    print(f"{'what':<44} {'us/call':>9}  share")
+    print(f"Argument checks, median of {args.repeat} batches of {args.calls:,} calls\n")
+    print("| what | µs per call | share |")
+    print("|---|---:|---|")
     for what, micros, share in rows:
-        print(f"{what:<44} {micros:>9.1f}  {share}")
+        print(f"| {what} | {micros:,.1f} | {share} |")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    with recording("arguments"):
+        raise SystemExit(main())

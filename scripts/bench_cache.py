@@ -33,6 +33,7 @@ from typing import Any
 
 from carecloud_async import APIError, CareCloud, EnterpriseCareCloud, RetryPolicy
 from carecloud_async.testing import DEFAULT_ENTERPRISE_USER, RequestCounts
+from scripts.bench_common import recording
 
 CATALOGUE = [
     "stores",
@@ -202,4 +203,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recording("cache"):
+        main()

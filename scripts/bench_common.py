@@ -1,5 +1,6 @@
 """What the benchmarks share (not a benchmark itself): their Enterprise client, the in-process
-mock CareCloud they call, and the example page of customers they parse.
+mock CareCloud they call, the example page of customers they parse, and ``recording()``, which
+keeps what a benchmark printed as machine-readable results for the docs site's figures page.
 
 The mock transports and local stand-in servers accept any login, so the client's credentials
 are throwaway; what differs between benchmarks (the server, ``transport=``, ``retry=``,
@@ -8,9 +9,17 @@ are throwaway; what differs between benchmarks (the server, ``transport=``, ``re
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import io
 import json
-from collections.abc import Mapping
-from typing import Any
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
 
 import httpx
 
@@ -60,3 +69,128 @@ def mock_transport(bodies: Mapping[str, bytes]) -> httpx.MockTransport:
         return httpx.Response(200, content=bodies[path], headers=headers)
 
     return httpx.MockTransport(handle)
+
+
+# --------------------------------------------------------------------------- results
+
+RESULTS_ENV = "BENCH_RESULTS"
+"""A directory: when set, ``recording(name)`` writes ``<directory>/<name>.json`` (``make figures``
+sets it to ``docs/figures``). Unset, a benchmark only prints, so running one leaves the tree alone."""
+
+
+class _Tee(io.TextIOBase):
+    """Writes go to the real stdout and are kept."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.kept = io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.kept.write(text)
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def machine() -> dict[str, Any]:
+    """The machine a run measured: CPU model, cores, load average, Python, platform."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def _commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head
+
+
+def parse_output(text: str) -> list[dict[str, Any]]:
+    r"""What a benchmark printed, as blocks: ``{"text": line}`` for a line of prose and
+    ``{"header": [...], "align": [...], "rows": [[...], ...]}`` for a Markdown table (a run of
+    ``|`` lines whose second line is the separator). ``|`` lines without a separator (progress
+    rows printed while a benchmark runs) are left out: the whole table follows them.
+
+    >>> parse_output("Walking\n| a | b |\n|---|---:|\n| x | 1 |\n\nPASS\n")
+    [{'text': 'Walking'}, {'header': ['a', 'b'], 'align': ['---', '---:'], 'rows': [['x', '1']]}, {'text': 'PASS'}]
+    """
+    blocks: list[dict[str, Any]] = []
+    lines = text.splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index].strip()
+        if not line.startswith("|"):
+            if line:
+                blocks.append({"text": line.lstrip("# ").strip()})
+            index += 1
+            continue
+        end = index
+        while end < len(lines) and lines[end].strip().startswith("|"):
+            end += 1
+        group = [[cell.strip() for cell in row.strip().strip("|").split("|")] for row in lines[index:end]]
+        if len(group) >= 2 and all(set(cell) <= set("-: ") and cell for cell in group[1]):
+            blocks.append({"header": group[0], "align": group[1], "rows": group[2:]})
+        index = end
+    return blocks
+
+
+@contextlib.contextmanager
+def recording(name: str) -> Iterator[None]:
+    """Record what the block prints: with ``$BENCH_RESULTS`` set, a run that ends well writes
+    ``$BENCH_RESULTS/<name>.json`` with the command, the machine, the date, the commit and the
+    printed tables and lines (``parse_output``). Wrap a benchmark's ``main()`` in it::
+
+        if __name__ == "__main__":
+            with recording("pagination"):
+                sys.exit(main())
+    """
+    folder = os.environ.get(RESULTS_ENV)
+    if not folder:
+        yield
+        return
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = os.getloadavg()
+    tee = _Tee(sys.stdout)
+    ok = False
+    try:
+        with contextlib.redirect_stdout(tee):
+            yield
+        ok = True
+    except SystemExit as exc:
+        ok = exc.code in (None, 0)
+        raise
+    finally:
+        if ok:
+            ended = datetime.datetime.now(datetime.timezone.utc)
+            result = {
+                "bench": name,
+                "command": " ".join(["python", "-m", f"scripts.bench_{name}", *sys.argv[1:]]),
+                "started": started.strftime("%Y-%m-%d %H:%M UTC"),
+                "seconds": round((ended - started).total_seconds()),
+                "commit": _commit(),
+                "machine": machine(),
+                "load_average": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
+                "output": parse_output(tee.kept.getvalue()),
+            }
+            path = Path(folder) / f"{name}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

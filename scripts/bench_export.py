@@ -26,7 +26,7 @@ from carecloud_api.api.customers import get_customers
 
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async.cli import ListExport
-from scripts.bench_common import bench_client
+from scripts.bench_common import bench_client, recording
 from scripts.bench_pagination import run_server
 
 
@@ -90,4 +90,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    with recording("export"):
+        raise SystemExit(main())

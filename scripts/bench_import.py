@@ -252,4 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from scripts.bench_common import recording
+
+    with recording("import"):
+        sys.exit(main())

@@ -58,7 +58,7 @@ from carecloud_api.api.customers import get_customer, get_customers
 
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async._retry import RetryTransport
-from scripts.bench_common import BASE_URL, HOST, bench_client, customers_page, mock_transport
+from scripts.bench_common import BASE_URL, HOST, bench_client, customers_page, mock_transport, recording
 
 TARGET = 1.8  # issue 15: CareCloud.call at most 1.8x raw httpx + json
 
@@ -274,4 +274,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recording("layer"):
+        sys.exit(main())

@@ -6,8 +6,9 @@
    directory, ``synchronous_commit=on``). The baseline in the same run: bare ``sqlite3`` insert +
    commit with ``synchronous=FULL`` in WAL on the same disk, i.e. what the disk's fsync allows.
 2. Drain: ``--purchases`` (2,000) queued purchases over ``--desks`` (40) cash desks, sent by
-   ``Outbox.send_due`` to the stand-in server (scripts/purchase_server.py, a subprocess on
-   127.0.0.1, ``--latency-ms`` 20 ms per send-purchase) with 1, 4 and 8 sends in flight.
+   ``Outbox.send_due`` to the fake CareCloud (``python -m carecloud_async.testing``, a subprocess
+   on 127.0.0.1 that checks every request against the spec and keeps each bill_id once,
+   ``--latency-ms`` 20 ms added to every answer) with 1, 4 and 8 sends in flight.
 
     python -m scripts.bench_outbox [--purchases 2000] [--desks 40] [--latency-ms 20] [--submits 1000]
 """
@@ -26,11 +27,11 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from carecloud_async import RetryPolicy
+from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async.outbox import Outbox, State
-from scripts.bench_common import bench_client
+from carecloud_async.testing import DEFAULT_ENTERPRISE_USER, sample_purchase
+from scripts.bench_common import recording
 from scripts.postgres_server import start_postgres
-from scripts.purchase_server import sample_purchase
 from scripts.server_process import start_server_process
 
 CONCURRENT_SUBMITTERS = 16
@@ -67,12 +68,13 @@ async def submits_per_second(location: str, count: int, submitters: int) -> floa
 
 
 def start_server(latency_ms: float) -> tuple[subprocess.Popen[bytes], int]:
-    """scripts/purchase_server.py in a process of its own: (process, port)."""
+    """The fake CareCloud in a process of its own, ``latency_ms`` added to every answer: (process, port)."""
 
     def command(port: int) -> list[str]:
-        return [sys.executable, "-m", "scripts.purchase_server", "--port", str(port), "--latency-ms", str(latency_ms)]
+        slow = str(latency_ms / 1000)
+        return [sys.executable, "-m", "carecloud_async.testing", "--port", str(port), "--slow", slow]
 
-    return start_server_process(command, "the stand-in server")
+    return start_server_process(command, "the fake CareCloud")
 
 
 async def drain_seconds(folder: Path, port: int, purchases: int, desks: int, concurrency: int) -> float:
@@ -80,7 +82,15 @@ async def drain_seconds(folder: Path, port: int, purchases: int, desks: int, con
     async with Outbox(path) as outbox:
         for n in range(purchases):
             await outbox.submit(sample_purchase(f"D{concurrency}-{n}", cashdesk_number=n % desks))
-        async with bench_client(f"http://127.0.0.1:{port}", retry=RetryPolicy.disabled()) as cc:
+        login, password, application = DEFAULT_ENTERPRISE_USER
+        cc = CareCloud.enterprise(
+            f"http://127.0.0.1:{port}",
+            user_external_application_id=application,
+            login=login,
+            password=password,
+            retry=RetryPolicy.disabled(),
+        )
+        async with cc:
             await cc.authenticate()
             start = time.perf_counter()
             summary = await outbox.send_due(cc, concurrency=concurrency)
@@ -158,4 +168,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recording("outbox"):
+        main()

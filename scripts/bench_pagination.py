@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from carecloud_api.api.customers import get_customers
 
 from carecloud_async import RetryPolicy
-from scripts.bench_common import bench_client
+from scripts.bench_common import bench_client, recording
 from scripts.server_process import start_server_process
 
 PREFIX = "/webservice/rest-api/enterprise-interface/v1.0"
@@ -158,4 +158,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with recording("pagination"):
+        sys.exit(main())

@@ -47,7 +47,7 @@ import httpx
 from carecloud_api.api.customers import get_customers
 
 from carecloud_async import CareCloud, RetryPolicy
-from scripts.bench_common import bench_client
+from scripts.bench_common import bench_client, recording
 from scripts.server_process import start_server_process
 
 PHASES = ("c50", "c200", "c1000", "cancel", "faults", "walks", "close")
@@ -375,4 +375,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with recording("soak"):
+        main()

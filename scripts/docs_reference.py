@@ -2,10 +2,11 @@
 
 Read from the code, never from a hand-kept list: the operations from ``carecloud_api._catalog``
 (method, path, tag, interfaces, auth, pagination), each endpoint module's typed ``call``
-(parameters, success model) and its ``_parse_response`` (one documented status per branch, with
-the model of its body), the action namespace from ``carecloud_api.actions.ACTION_ROUTES``, and
-every model class under ``carecloud_api.models`` (attrs fields with the types and descriptions
-of its docstring; enum members). The docs build (:mod:`scripts.docs_site`, run by
+(parameters, with the descriptions and constraints of its docstring; success model) and its
+``_parse_response`` (one documented status per branch, with the model of its body), the action
+namespace from ``carecloud_api.actions.ACTION_ROUTES``, and every model class under
+``carecloud_api.models`` (attrs fields with the types and descriptions of its docstring; enum
+members). The docs build (:mod:`scripts.docs_site`, run by
 mkdocs-gen-files) writes the pages into the build only: nothing here is committed.
 
 Pages: ``reference/operations/<tag>/<operation>.md`` (one per operation, grouped by tag, with a
@@ -42,6 +43,7 @@ INTERFACE_TITLES = {"enterprise": "Enterprise API", "customer": "Customer API"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VENDOR_LINK = re.compile(r"\[([^\]]*)\]\((?:/|#)[^)]*\)")
 _HEADING = re.compile(r"^(#{1,6})\s+", re.MULTILINE)
+_CODE_SPAN = re.compile(r"(``(?:[^`]|`(?!`))+``)")
 _ARG_LINE = re.compile(r"^(?P<name>\w+) \((?P<type>[^)]*)\):\s*(?P<text>.*)$")
 
 
@@ -58,6 +60,7 @@ class Parameter:
     type: str
     required: bool
     default: str | None
+    description: str = ""  #: the spec's, with its constraints (``call``'s docstring, ``Args:``)
 
 
 @dataclass(frozen=True)
@@ -175,9 +178,19 @@ def _site_relative_links(text: str) -> str:
 
 
 def table_text(text: str) -> str:
-    """Free text (a spec description) made safe for one Markdown table cell."""
+    """Free text (a spec description) made safe for one Markdown table cell. A double-backtick
+    code span (a constraint's pattern: matches ``^[a|b]$``) is kept as it is: the table does not
+    split a cell at a pipe inside one, and an escape would show in the code.
+
+    >>> print(table_text("a | <b> (matches ``^[a|b]<c>$``)"))
+    a \\| &lt;b&gt; (matches ``^[a|b]<c>$``)
+    """
     flat = " ".join(_site_relative_links(text).split())
-    return flat.replace("|", r"\|").replace("<", "&lt;").replace(">", "&gt;")
+    parts = _CODE_SPAN.split(flat)  # odd indexes: the code spans
+    return "".join(
+        part if index % 2 else part.replace("|", r"\|").replace("<", "&lt;").replace(">", "&gt;")
+        for index, part in enumerate(parts)
+    )
 
 
 def block_text(text: str) -> str:
@@ -189,6 +202,46 @@ def block_text(text: str) -> str:
     """
     text = _site_relative_links(textwrap.dedent(text).strip()).replace("<", "&lt;").replace(">", "&gt;")
     return _HEADING.sub(lambda match: "#" * min(6, len(match[1]) + 2) + " ", text)
+
+
+def docstring_section(doc: str, heading: str) -> tuple[str, dict[str, str]]:
+    """Split a generated docstring at its ``heading:`` section (``Args``, ``Attributes``) into the
+    text before it and ``{name: description}`` of the section's entries (continuation lines
+    joined, the ``(type)`` dropped). The section ends at the first line no deeper than its heading.
+
+    >>> docstring_section('''Get all customers.
+    ...
+    ...     Args:
+    ...         count (int | Unset): The number of
+    ...             records. (at least 1; default: 100)
+    ...         email (str | Unset): Search by email.
+    ...
+    ...     Returns:
+    ...         GetCustomers200Response: the page.
+    ... ''', "Args")
+    ('Get all customers.', {'count': 'The number of records. (at least 1; default: 100)', 'email': 'Search by email.'})
+    """
+    lines = inspect.cleandoc(doc or "").splitlines()
+    at = next((index for index, line in enumerate(lines) if line.strip() == f"{heading}:"), None)
+    if at is None:
+        return "\n".join(lines).strip(), {}
+    depth = len(lines[at]) - len(lines[at].lstrip())
+    fields: dict[str, str] = {}
+    current: str | None = None
+    for line in lines[at + 1 :]:
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if not stripped:
+            continue
+        if indent <= depth:
+            break
+        match = _ARG_LINE.match(stripped) if indent == depth + 4 else None
+        if match:
+            current = match["name"]
+            fields[current] = match["text"].strip()
+        elif current:
+            fields[current] = f"{fields[current]} {stripped}".strip()
+    return "\n".join(lines[:at]).strip(), fields
 
 
 def parse_docstring_attributes(doc: str) -> tuple[str, dict[str, str]]:
@@ -204,19 +257,7 @@ def parse_docstring_attributes(doc: str) -> tuple[str, dict[str, str]]:
     ... ''')
     ("Customer's voucher.", {'code': 'Code of the voucher. Example: w7TU7KfeE.', 'note': ''})
     """
-    text = inspect.cleandoc(doc or "")
-    head, _, tail = text.partition("Attributes:")
-    fields: dict[str, str] = {}
-    current: str | None = None
-    for line in tail.splitlines():
-        stripped = line.strip()
-        match = _ARG_LINE.match(stripped) if line.startswith("    ") and not line.startswith("     ") else None
-        if match:
-            current = match["name"]
-            fields[current] = match["text"].strip()
-        elif current and stripped:
-            fields[current] = f"{fields[current]} {stripped}".strip()
-    return head.strip(), fields
+    return docstring_section(doc, "Attributes")
 
 
 def split_summary(doc: str) -> tuple[str, str]:
@@ -326,6 +367,7 @@ def operation_doc(
     module = importlib.import_module(entry.module)
     signature = inspect.signature(module.call)
     wire = wire_names_of(inspect.getsource(module._get_kwargs))
+    _, texts = docstring_section(module.call.__doc__ or "", "Args")
     parameters: list[Parameter] = []
     for param in list(signature.parameters.values())[1:]:  # the first is the client
         location = parameter_location(param.name, positional=param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -338,6 +380,7 @@ def operation_doc(
                 type=_annotation_text(param.annotation),
                 required=param.default is inspect.Parameter.empty,
                 default=_format_default(param.default),
+                description=texts.get(param.name, ""),
             )
         )
     summary, description = split_summary(module.asyncio_detailed.__doc__ or "")
@@ -586,12 +629,15 @@ def render_operation(op: OperationDoc, links: Mapping[str, str], tags: Iterable[
 
     lines += ["## Parameters", ""]
     if op.parameters:
-        lines += ["| Name | In | Type | Required | Default |", "|---|---|---|---|---|"]
+        lines += ["| Name | In | Type | Required | Default | Description |", "|---|---|---|---|---|---|"]
         for p in op.parameters:
             shown = _shown_name(p.name, p.wire_name)
             default = f"`{p.default}`" if p.default is not None else ""
             required = "yes" if p.required else "no"
-            lines.append(f"| {shown} | {p.location} | {render_type(p.type, links)} | {required} | {default} |")
+            lines.append(
+                f"| {shown} | {p.location} | {render_type(p.type, links)} | {required} | {default} "
+                f"| {table_text(p.description)} |"
+            )
     else:
         lines.append("None.")
     lines.append("")

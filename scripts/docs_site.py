@@ -36,6 +36,7 @@ GUIDE_ORDER = (
     "resources.md",
     "auth.md",
     "retries-and-errors.md",
+    "models.md",
     "pagination.md",
     "actions.md",
     "workflows.md",
@@ -44,9 +45,13 @@ GUIDE_ORDER = (
     "testing.md",
     "outbox.md",
     "caching.md",
+    "logging.md",
+    "tracing-and-metrics.md",
     "cli.md",
     "spec-updates.md",
+    "development.md",
     "releases.md",
+    "measured.md",
 )
 #: Hand-written pages before the guide, in order, and where the changelog goes.
 START_PAGES = (("Home", "index.md"),)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.normalise import HTTP_METHODS, Spec, resolve_parameter
+from scripts.request_constraints import applied_pattern
 
 FILE_NAME = "_contract.json"
 SUCCESS = ("200", "201", "202", "204")
@@ -80,6 +81,8 @@ def reduce_schema(node: Any) -> Any:
             reduced[key] = {name: reduce_schema(prop) for name, prop in value.items()}
         elif key in ("items", "allOf", "oneOf", "anyOf") or (key == "additionalProperties" and isinstance(value, dict)):
             reduced[key] = reduce_schema(value)
+        elif key == "pattern":  # as the client applies it: the e-mail pattern ignoring case (see there)
+            reduced[key] = applied_pattern(value)
         else:
             reduced[key] = value
     return reduced

@@ -8,7 +8,8 @@ Steps: the spec is obtained and its sha256 verified (:mod:`scripts.spec_source`)
 and the templates in ``api-spec/templates/``; any generator warning fails the run. Every file
 then gets a "generated" header, ruff formats the tree, and :mod:`scripts.catalog` writes
 ``_catalog.py``, a table of all operations derived from the spec (list keys, actions, interfaces),
-and :mod:`scripts.fake_contract` writes ``_contract.json``, the rules the shipped fake checks requests by.
+and :mod:`scripts.fake_contract` writes ``_contract.json``, the rules the shipped fake checks requests by;
+:mod:`scripts.request_constraints` writes ``_constraints.py``, the bounds the client checks before sending.
 Last, :mod:`scripts.resources` generates the resource tree (``cc.customers.list()``) from that
 catalog into ``carecloud_async/_resources/``; ``--check`` compares it too.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import filecmp
+import json
 import os
 import shutil
 import subprocess
@@ -25,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scripts import catalog, fake_contract, normalise, spec_source
+from scripts import catalog, fake_contract, normalise, request_constraints, spec_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "carecloud_api"
@@ -75,6 +77,26 @@ def run_generator(normalised: Path, out_dir: Path, *, config: Path = CONFIG, tem
         raise GenerationError(f"openapi-python-client did not run cleanly:\n{output}")
 
 
+def templates_with_docs(spec: normalise.Spec, templates: Path, dest: Path) -> Path:
+    """``templates`` copied into ``dest`` with one more, ``_spec_docs.jinja``: ``PARAMETERS``,
+    ``{path: {method: {name sent: description}}}`` (:func:`scripts.normalise.parameter_texts`),
+    which ``call``'s docstring prints. The generator's own parameter description is the schema's,
+    which the spec leaves empty: the description is the parameter's, and a ``$ref`` schema's is
+    the referred enum's, shared by every operation using it."""
+    shutil.copytree(templates, dest, dirs_exist_ok=True)
+    table: dict[str, dict[str, dict[str, str]]] = {}
+    for path, method, _ in normalise.iter_operations(spec):
+        table.setdefault(path, {})[method] = normalise.parameter_texts(spec, path, method)
+    # JSON is a Jinja literal (strings, dicts); ASCII-only so that Jinja's unescaping reads it back.
+    literal = json.dumps(table, ensure_ascii=True, sort_keys=True, indent=1)
+    (dest / "_spec_docs.jinja").write_text(
+        "{#- Written by scripts/generate.py from the normalised spec; not a source file. -#}\n"
+        f"{{% set PARAMETERS = {literal} %}}\n",
+        encoding="utf-8",
+    )
+    return dest
+
+
 def add_headers(package_dir: Path) -> None:
     for path in sorted(package_dir.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
@@ -110,10 +132,11 @@ def build(spec_path: Path, dest: Path, *, verbose: bool = True, root: Path | Non
         normalised,
         package_dir,
         config=base / CONFIG.relative_to(ROOT),
-        templates=base / TEMPLATES.relative_to(ROOT),
+        templates=templates_with_docs(spec, base / TEMPLATES.relative_to(ROOT), dest / "templates"),
     )
     catalog.write(spec, package_dir)
     fake_contract.write(spec, package_dir)  # what carecloud_async.testing's fake validates against
+    request_constraints.write(spec, package_dir)  # what carecloud_async checks before sending
     # Hand-written modules of the generated package (api-spec/package/): the parsing policy the
     # templates' code calls into. Copied as they are; they get the header like every file.
     for module in sorted((base / PACKAGE_FILES.relative_to(ROOT)).glob("*.py")):

@@ -597,6 +597,176 @@ def split_write_schemas(spec: Spec, report: Report) -> None:
             media["schema"] = writable(media["schema"], "request body")
 
 
+# --------------------------------------------------------------------------- documentation
+
+#: Keywords that are data, not schemas: a schema walk does not enter them.
+_DATA_KEYWORDS = frozenset({"example", "examples", "default", "enum", "const"})
+
+
+def _shown(value: Any) -> str:
+    """A value in a constraint (``default: 100``, ``one of: ASC, DESC``), as Python writes it for
+    ``None`` and booleans; a string as it is unless empty or holding a separator.
+
+    >>> [_shown(v) for v in (100, "ASC", True, None, "", "a, b", 1.5)]
+    ['100', 'ASC', 'True', 'None', '""', '"a, b"', '1.5']
+    """
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, str):
+        plain = value and value == value.strip() and not any(mark in value for mark in ",;()`")
+        return value if plain else json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _range(low: Any, high: Any, unit: str = "", *, above: bool = False, below: bool = False) -> list[str]:
+    """``1 to 100 characters``, ``at least 1``, ``less than 5`` ... (``above``/``below``: exclusive)."""
+
+    def counted(number: Any) -> str:
+        return f"{number} {unit}{'' if number == 1 else 's'}" if unit else str(number)
+
+    if low is not None and high is not None and not (above or below):
+        return [f"{low} to {counted(high)}"]
+    out = []
+    if low is not None:
+        out.append(f"{'more than' if above else 'at least'} {counted(low)}")
+    if high is not None:
+        out.append(f"{'less than' if below else 'at most'} {counted(high)}")
+    return out
+
+
+def _constraint_keys(spec: Spec, schema: Any) -> dict[str, Any]:
+    """The schema's keywords, with those of what it stands for: the target of a ``$ref``, the one
+    member of an ``allOf``/``oneOf``/``anyOf`` (the outer schema's own keywords win)."""
+    merged: dict[str, Any] = {}
+    seen: set[int] = set()
+    while isinstance(schema, dict) and id(schema) not in seen:
+        seen.add(id(schema))
+        for key, value in schema.items():
+            merged.setdefault(key, value)
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+            schema = schema_names(spec).get(ref.removeprefix(SCHEMA_REF))
+            continue
+        members = [*schema.get("allOf", []), *schema.get("oneOf", []), *schema.get("anyOf", [])]
+        schema = members[0] if len(members) == 1 else None
+    return merged
+
+
+def constraint_notes(spec: Spec, schema: Any) -> list[str]:
+    """What ``schema`` allows, in short words: ``at least 1``, ``at most 100``, ``1 to 100
+    characters``, ``at most 1000 items``, ``matches ``^[1-9][0-9]*$````, ``one of: ASC, DESC``,
+    ``each one of: a, b`` (an array's items), ``default: 100``.
+
+    >>> constraint_notes({}, {"type": "integer", "minimum": 1, "default": 100})
+    ['at least 1', 'default: 100']
+    >>> constraint_notes({}, {"type": "array", "maxItems": 5, "items": {"enum": ["a", "b"]}})
+    ['at most 5 items', 'each one of: a, b']
+    """
+    keys = _constraint_keys(spec, schema)
+    notes = _range(
+        keys.get("minimum"),
+        keys.get("maximum"),
+        above=keys.get("exclusiveMinimum") is True,
+        below=keys.get("exclusiveMaximum") is True,
+    )
+    for bound, word in (("exclusiveMinimum", "more than"), ("exclusiveMaximum", "less than")):
+        if isinstance(keys.get(bound), (int, float)) and not isinstance(keys.get(bound), bool):  # OpenAPI 3.1
+            notes.append(f"{word} {keys[bound]}")
+    notes += _range(keys.get("minLength"), keys.get("maxLength"), "character")
+    notes += _range(keys.get("minItems"), keys.get("maxItems"), "item")
+    if isinstance(keys.get("pattern"), str):
+        notes.append(f"matches ``{keys['pattern']}``")
+    if isinstance(keys.get("enum"), list):
+        notes.append("one of: " + ", ".join(_shown(value) for value in keys["enum"]))
+    if keys.get("type") == "array" and isinstance(keys.get("items"), dict):
+        notes += [f"each {note}" for note in constraint_notes(spec, keys["items"]) if not note.startswith("default")]
+    if "default" in keys:
+        notes.append(f"default: {_shown(keys['default'])}")
+    return notes
+
+
+def documented(spec: Spec, description: Any, schema: Any) -> str:
+    """A description followed by the constraints of its schema, the one wording of both that the
+    generated docstrings, the resource tree and the docs pages show.
+
+    >>> count = {"type": "integer", "minimum": 1, "default": 100}
+    >>> documented({}, "The number of records.", count)
+    'The number of records. (at least 1; default: 100)'
+    >>> documented({}, "The number of records. (at least 1; default: 100)", count)  # normalised again
+    'The number of records. (at least 1; default: 100)'
+    >>> documented({}, "", {"enum": ["ASC", "DESC"]})
+    'one of: ASC, DESC'
+    """
+    text = str(description or "").rstrip()
+    notes = "; ".join(constraint_notes(spec, schema))
+    if not notes or text == notes or text.endswith(f" ({notes})"):  # none, or there already
+        return text
+    return f"{text} ({notes})" if text else notes
+
+
+def parameter_texts(spec: Spec, path: str, method: str) -> dict[str, str]:
+    """``{name sent: description}`` of one operation's parameters (path-level ones first, the
+    operation's own winning), each on one line, and ``body`` for its request body."""
+    item = spec["paths"][path]
+    operation = item[method.lower()]
+    texts: dict[str, str] = {}
+    for raw in [*item.get("parameters", []), *operation.get("parameters", [])]:
+        parameter = resolve_parameter(spec, raw)
+        texts[str(parameter.get("name", ""))] = " ".join(str(parameter.get("description") or "").split())
+    body = operation.get("requestBody") or {}
+    if "$ref" in body:
+        body = spec["components"]["requestBodies"][body["$ref"].rsplit("/", 1)[1]]
+    texts["body"] = " ".join(str(body.get("description") or "the request body").split())
+    return texts
+
+
+def document_constraints(spec: Spec, report: Report) -> None:
+    """The generated docstrings showed no parameter's description (the generator documents a
+    parameter with its schema's description, which the spec leaves empty: ``birthdate`` was just
+    ``str``) and no constraint anywhere (``count``: at least 1, default 100; ``sort_direction``:
+    ASC or DESC; ``phone``'s pattern). Every parameter's and every schema property's description
+    gets its constraints appended in the words of :func:`documented`, and so do enum components
+    (a field referring to one shows its description). The endpoint template prints the
+    parameters' from :func:`parameter_texts` (``scripts/generate.py``, ``_spec_docs.jinja``), the
+    resource tree the same. Runs last, when every enum is where the generator finds it."""
+
+    def document(node: dict[str, Any], schema: Any) -> bool:
+        # documented() appends nothing twice: a node the YAML shares (an anchor) is seen again
+        text = documented(spec, node.get("description"), schema)
+        if text == str(node.get("description") or "").rstrip():
+            return False
+        node["description"] = text
+        return True
+
+    for parameter in iter_parameters(spec):
+        if document(parameter, parameter.get("schema")):
+            report.add("document_constraints", f"parameter {parameter.get('name')}")
+    for name, schema in schema_names(spec).items():
+        if isinstance(schema, dict) and isinstance(schema.get("enum"), list) and document(schema, schema):
+            report.add("document_constraints", f"enum schemas/{name}")
+    fields = 0
+
+    def visit(node: Any) -> None:
+        nonlocal fields
+        if isinstance(node, list):
+            for value in node:
+                visit(value)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "properties" and isinstance(value, dict):
+                    for prop in value.values():
+                        if isinstance(prop, dict) and "$ref" not in prop:
+                            fields += document(prop, prop)
+                        visit(prop)
+                elif key not in _DATA_KEYWORDS:
+                    visit(value)
+
+    visit(spec.get("components", {}))
+    visit(spec.get("paths", {}))
+    if fields:
+        report.add("document_constraints", f"{fields} schema properties")
+
+
 PASSES: tuple[Callable[[Spec, Report], None], ...] = (
     fill_array_items,
     nullable_enums_accept_null,
@@ -610,6 +780,7 @@ PASSES: tuple[Callable[[Spec, Report], None], ...] = (
     dedupe_titled_schemas,
     rename_clashing_enums,
     split_write_schemas,
+    document_constraints,
 )
 
 

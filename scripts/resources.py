@@ -4,7 +4,8 @@ Driven by the operation catalog (``carecloud_api/_catalog.py``) and the generate
 functions: every operation gets one method, placed by its path (``/customers/{id}/cards`` ->
 ``cc.customers.cards.list(customer_id)``), named by its HTTP method or action name, typed with
 the generated ``call``'s parameters and return model, documented with the vendor's summary, route
-and parameter descriptions. ``api-spec/resource-names.yaml`` settles the names the rules do not.
+and parameter descriptions (with their constraints, as the generated ``call`` shows them).
+``api-spec/resource-names.yaml`` settles the names the rules do not.
 
 Two trees, one per API: a Customer client's classes have no Enterprise-only method (a mypy error),
 and an Enterprise client's none of the Customer API's. Where a resource's methods differ between
@@ -33,6 +34,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from scripts import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "api-spec" / "resources"
@@ -369,15 +372,11 @@ def describe(op: Any, name: str, spec: dict[str, Any], typing_: Types) -> Method
     signature = inspect.signature(function)
     hints = _hints(function)
     operation = spec["paths"][op.path][op.method.lower()]
-    descriptions: dict[str, str] = {}
-    for raw in [*spec["paths"][op.path].get("parameters", []), *operation.get("parameters", [])]:
-        parameter = raw
-        if "$ref" in raw:
-            parameter = spec["components"]["parameters"][raw["$ref"].rsplit("/", 1)[1]]
-        wire = str(parameter.get("name", "")).removesuffix("[]")
-        descriptions[snake(wire)] = str(parameter.get("description") or "")
-    body = operation.get("requestBody") or {}
-    descriptions["body"] = str(body.get("description") or "the request body")
+    # The same texts as the generated ``call``'s docstring: description and constraints.
+    descriptions = {
+        snake(wire.removesuffix("[]")): text
+        for wire, text in normalise.parameter_texts(spec, op.path, op.method.lower()).items()
+    }
     params: list[Param] = []
     paginated = op.paginated and op.list_attr is not None
     for parameter in list(signature.parameters.values())[1:]:
@@ -408,7 +407,7 @@ def describe(op: Any, name: str, spec: dict[str, Any], typing_: Types) -> Method
     if documented:
         doc += ["", "Args:"]
         for p in documented:
-            text = _doc_safe(" ".join(p.description.split())) or "(no description in the spec)"
+            text = _doc_safe(p.description) or "(no description in the spec)"
             lines = _wrap(f"{p.name}: {text}", "    ")
             doc += [lines[0], *["    " + line for line in lines[1:]]] if lines else [f"    {p.name}:"]
         if item:

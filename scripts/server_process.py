@@ -2,8 +2,8 @@
 and GIL): a free loopback port, and a server command started and waited for until it accepts
 connections there.
 
-    process, port = start_server_process(lambda port: [sys.executable, "-m", "scripts.purchase_server",
-                                                       "--port", str(port)], "the stand-in server")
+    process, port = start_server_process(lambda port: [sys.executable, "-m", "carecloud_async.testing",
+                                                       "--port", str(port)], "the fake CareCloud")
     try:
         ...  # http://127.0.0.1:<port>
     finally:

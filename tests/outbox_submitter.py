@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = (
     "import asyncio, sys\n"
     "from carecloud_async.outbox import Outbox\n"
-    "from scripts.purchase_server import sample_purchase\n"
+    "from carecloud_async.testing import sample_purchase\n"
     "async def main():\n"
     "    desks = int(sys.argv[2])\n"
     "    async with Outbox(sys.argv[1]) as outbox:\n"
@@ -56,7 +56,7 @@ def submit_until_killed(db: str, *, after: int, desks: int = 1) -> tuple[list[st
 CHANGE_SCRIPT = (
     "import asyncio, os, signal, sys\n"
     "from carecloud_async.outbox import Outbox\n"
-    "from scripts.purchase_server import sample_purchase\n"
+    "from carecloud_async.testing import sample_purchase\n"
     "async def main():\n"
     "    db, action, bill_id = sys.argv[1:4]\n"
     "    async with Outbox(db) as outbox:\n"
@@ -108,7 +108,7 @@ import asyncio, itertools, json, os, signal, sys, traceback
 from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async.outbox import NotInManual, Outbox, RecordNotFound, Schedule
 from carecloud_async.outbox import SQLiteStore, PostgresStore
-from scripts.purchase_server import sample_purchase
+from carecloud_async.testing import sample_purchase
 
 SCHEDULE = Schedule(interval=0.05, max_attempts=5, retry_delay=0, lease=10**6)
 

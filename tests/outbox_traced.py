@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from carecloud_async import CareCloud
 from carecloud_async.outbox import Outbox
-from scripts.purchase_server import sample_purchase
+from carecloud_async.testing import sample_purchase
 
 exporter = InMemorySpanExporter()
 provider = TracerProvider()
@@ -125,7 +125,7 @@ OLD_INSERT_POSTGRES = (
 def old_row(bill_id: str, *, cashdesk_number: int = 9) -> tuple[Any, ...]:
     """A pending, due purchase of schema 1 (store-1 / ``cashdesk_number``)."""
     from carecloud_async.outbox._records import canonical_json
-    from scripts.purchase_server import sample_purchase
+    from carecloud_async.testing import sample_purchase
 
     now = time.time() - 60
     body = canonical_json(sample_purchase(bill_id, cashdesk_number=cashdesk_number).to_dict())

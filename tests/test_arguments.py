@@ -246,7 +246,7 @@ def test_an_array_syntax_filter_takes_one_string_or_a_list_of_strings() -> None:
 @pytest.mark.parametrize("amount", [float("nan"), float("inf"), float("-inf")])
 def test_a_number_json_cannot_carry_is_refused_before_sending(amount: float) -> None:
     # httpx would raise a bare ValueError while encoding the body (JSON has no NaN or infinity).
-    from scripts.purchase_server import sample_purchase
+    from carecloud_async.testing import sample_purchase
 
     body = sample_purchase("B-nan")
     body.bill.total_price = amount

@@ -1,5 +1,5 @@
 """`carecloud outbox` in-process (typer's CliRunner) on real SQLite outbox files in tmp_path, filled
-by the outbox itself against the stand-in CareCloud (tests/outbox_files.py): purchases refused as
+by the outbox itself against the fake CareCloud (tests/outbox_files.py): purchases refused as
 invalid and one whose schedule ran out wait in manual. Each command's output is compared with
 `python -m carecloud_async.outbox` (the same library calls), and the file is read back with
 :class:`Outbox` after every change. A real subprocess run is in tests/test_cli_subprocess.py.
@@ -15,23 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outbox_files import EXHAUSTED, INVALID, SENT, outbox_with_manual_records, settings, stand_in_server
+from outbox_fake import OutboxFake
+from outbox_files import EXHAUSTED, INVALID, SENT, outbox_with_manual_records, served_in_a_thread, settings
 from typer.testing import CliRunner
 
 from carecloud_async.cli._app import app
 from carecloud_async.outbox import Outbox, State
 from carecloud_async.outbox._cli import main as outbox_module_main
-from scripts.purchase_server import PurchaseServer
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[PurchaseServer]:
-    with stand_in_server() as running:
+def server() -> Iterator[OutboxFake]:
+    with served_in_a_thread() as running:
         yield running
 
 
 @pytest.fixture
-def db(tmp_path: Path, server: PurchaseServer) -> Path:
+def db(tmp_path: Path, server: OutboxFake) -> Path:
     path = tmp_path / "outbox.sqlite3"
     outbox_with_manual_records(path, server)
     return path
@@ -110,20 +110,21 @@ def test_the_outbox_comes_from_carecloud_outbox_when_no_option_names_it(db: Path
     assert "manual 3" in result.stdout
 
 
-def test_show_prints_the_last_error_in_full(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_prints_the_last_error_in_full(db: Path, server: OutboxFake, capsys: pytest.CaptureFixture[str]) -> None:
     result = run("outbox", "show", "BAD-1", "--db", str(db))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[2].split()[:5] == ["BAD-1", "store-1", "/", "2", "manual"]
-    assert "last error: 400 Bad request on POST" in result.stdout
+    assert "last error: 400 Bad Request on POST" in result.stdout
     assert "  invalid: bill.currency_id: not_found (Unknown currency)" in result.stdout
-    assert "token-pos" not in result.stdout  # the bearer token the stand-in gave
+    assert server.fake.bearer_tokens  # the bearer tokens the fake gave the outbox ...
+    assert not any(token in result.stdout for token in server.fake.bearer_tokens)  # ... are not shown
     assert result.stdout == module_output(capsys, "--db", str(db), "show", "BAD-1")
     missing = run("outbox", "show", "NOPE", "--db", str(db))
     assert missing.exit_code == 5  # not found
     assert missing.stderr == "RecordNotFound: no purchase with bill_id 'NOPE' in the outbox\n"
 
 
-def test_retry_puts_manual_purchases_back_and_run_once_sends_them(db: Path, server: PurchaseServer) -> None:
+def test_retry_puts_manual_purchases_back_and_run_once_sends_them(db: Path, server: OutboxFake) -> None:
     result = run("outbox", "retry", EXHAUSTED, "--db", str(db))
     assert result.exit_code == 0, result.output
     row = result.stdout.splitlines()[2].split()
@@ -148,7 +149,7 @@ def test_retry_puts_manual_purchases_back_and_run_once_sends_them(db: Path, serv
     assert sorted(line.split()[0] for line in every.stdout.splitlines()[2:]) == sorted(INVALID)
     assert {bill_id: states(db)[bill_id] for bill_id in INVALID} == dict.fromkeys(INVALID, State.PENDING)
     still_invalid = run("outbox", "run", "--once", "--db", str(db), env=settings(server))
-    assert still_invalid.stdout == "sent 0, to retry 0, to manual 2\n"  # the stand-in still refuses them
+    assert still_invalid.stdout == "sent 0, to retry 0, to manual 2\n"  # CareCloud still refuses them
 
 
 def test_discard_needs_a_reason_and_a_purchase_in_manual(db: Path) -> None:
@@ -215,7 +216,7 @@ def test_which_outbox_errors(tmp_path: Path) -> None:
     assert len(unreachable.stderr.splitlines()) == 1
 
 
-def test_run_creates_the_file_and_checks_its_schedule(tmp_path: Path, server: PurchaseServer) -> None:
+def test_run_creates_the_file_and_checks_its_schedule(tmp_path: Path, server: OutboxFake) -> None:
     path = tmp_path / "new.sqlite3"
     result = run("outbox", "run", "--once", "--db", str(path), env=settings(server))
     assert result.exit_code == 0, result.output

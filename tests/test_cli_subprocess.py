@@ -133,14 +133,25 @@ def test_the_mocks_expired_valid_to_is_no_warning_on_every_command(
 
 
 def test_a_request_the_server_refuses_is_one_message_with_status_and_exit_6(prism: mock_server.PrismServer) -> None:
-    # count=0 passes our type check (an int) but not the spec's minimum: Prism answers 400.
-    result = carecloud("call", "getCustomers", "-p", "count=0", env=settings(prism.root_url))
+    # An e-mail with capitals passes our checks (the client applies the spec's lower-case e-mail
+    # pattern ignoring case: scripts/request_constraints.ignore_case), but Prism applies it as
+    # written and answers 400. (count=0 served here until the client checked the spec's minimum.)
+    person = {"language_id": "en", "email": "Jane.Doe@Example.com"}
+    body = {
+        "customer_source": {"customer_source_id": "s"},
+        "autologin": False,
+        "customer": {"personal_information": person},
+    }
+    result = carecloud("call", "postCustomer", "--body", json.dumps(body), env=settings(prism.root_url))
     assert result.returncode == 6, result.stderr
     assert result.stdout == ""
     (message,) = result.stderr.splitlines()  # one line: the error
-    assert message.startswith("BadRequest: 400 Error title on GET http://127.0.0.1")  # the spec example
+    assert message.startswith("BadRequest: 400 Error title on POST http://127.0.0.1")  # the spec example
     assert "invalid params: " in message
     no_traceback(result)
+    refused = carecloud("call", "getCustomers", "-p", "count=0", env=settings(prism.root_url))
+    assert refused.returncode == 2, refused.stderr  # refused before sending, as bad input
+    assert refused.stderr.splitlines() == ["RequestValidationError: GET /customers: count must be at least 1, got 0"]
 
 
 async def test_small_export_from_prism_matches_a_paginate_walk(prism: mock_server.PrismServer, tmp_path: Path) -> None:
@@ -346,12 +357,12 @@ def test_call_prints_indented_json_on_a_terminal() -> None:
 
 
 def test_outbox_list_on_a_file_prints_plain_text_in_a_pipe_and_a_rich_table_on_a_terminal(tmp_path: Path) -> None:
-    from outbox_files import EXHAUSTED, INVALID, outbox_with_manual_records, stand_in_server
+    from outbox_files import EXHAUSTED, INVALID, outbox_with_manual_records, served_in_a_thread
 
     from carecloud_async.outbox import TABLE_COLUMNS
 
     db = tmp_path / "outbox.sqlite3"
-    with stand_in_server() as server:
+    with served_in_a_thread() as server:
         outbox_with_manual_records(db, server)
     env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
     piped = carecloud("outbox", "list", "--db", str(db), "--state", "manual", env=env)
@@ -378,15 +389,15 @@ def test_outbox_list_on_a_file_prints_plain_text_in_a_pipe_and_a_rich_table_on_a
 def test_outbox_run_sends_what_is_submitted_until_sigterm(tmp_path: Path) -> None:
     import asyncio
 
+    from outbox_files import served_in_a_thread
     from outbox_files import settings as outbox_settings
-    from outbox_files import stand_in_server
 
     from carecloud_async.outbox import Outbox, State
-    from scripts.purchase_server import sample_purchase
+    from carecloud_async.testing import sample_purchase
 
     db = tmp_path / "new-outbox.sqlite3"  # `run` creates it
     env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
-    with stand_in_server() as server:
+    with served_in_a_thread() as server:
         env.update(outbox_settings(server))
         sender = subprocess.Popen(  # noqa: S603 (our own console script)
             [str(CARECLOUD), "outbox", "run", "--db", str(db), "--interval", "0.2", "--concurrency", "2"],
@@ -504,26 +515,19 @@ def outbox_with_long_ids(db: Path, bill_id: str = LONG_BILL_ID) -> None:
     """A purchase with ``bill_id`` at STORE_ID refused as invalid (manual, with an error), and one pending."""
     import asyncio
 
-    from outbox_files import stand_in_server
+    from outbox_fake import OutboxFake, served_in_a_thread
 
     from carecloud_async.outbox import Outbox, Schedule
-    from scripts.purchase_server import sample_purchase
+    from carecloud_async.testing import sample_purchase
 
-    async def fill(server: Any) -> None:
-        cc = CareCloud.enterprise(
-            server.root_url,
-            user_external_application_id="app",
-            login="pos",
-            password="pw",
-            retry=RetryPolicy.disabled(),
-        )
+    async def fill(server: OutboxFake) -> None:
         server.invalid_bills.add(bill_id)
-        async with cc, Outbox(db, schedule=Schedule(max_attempts=2, retry_delay=0)) as outbox:
+        async with server.client() as cc, Outbox(db, schedule=Schedule(max_attempts=2, retry_delay=0)) as outbox:
             await outbox.submit(sample_purchase(bill_id, store_id=STORE_ID, cashdesk_number=12))
             await outbox.send_due(cc)
             await outbox.submit(sample_purchase(bill_id + "-B", store_id=STORE_ID, cashdesk_number=3))
 
-    with stand_in_server() as server:
+    with served_in_a_thread() as server:
         asyncio.run(fill(server))
 
 

@@ -460,7 +460,7 @@ def as_json(value: Any) -> Json:
 
 
 def test_list_operations_are_counted() -> None:
-    # The figure the README and the closing note give; a spec update that changes it shows here.
+    # The figure the README and the pagination guide give; a spec update that changes it shows here.
     print(f"\n{len(LIST_OPERATIONS)} list operations (count/offset and data.total_items)")
     assert len(LIST_OPERATIONS) == 111
     assert all("enterprise" in operation.interfaces for operation in LIST_OPERATIONS)
@@ -504,7 +504,7 @@ async def test_paginate_walks_every_list_operation(operation: Operation, prism: 
 async def test_a_read_record_goes_back_whole_through_its_write_twin(prism: mock_server.PrismServer) -> None:
     """PUT replaces the whole record (an omitted field is deleted server-side), so an update is
     read, change, put: a ``Store`` read becomes a ``StoreWrite`` with every field, and Prism
-    accepts it as the body of ``PUT /stores/{id}`` (README, "Updating records")."""
+    accepts it as the body of ``PUT /stores/{id}`` (docs/guide/models.md, "Updating records")."""
     from carecloud_api.api.stores import get_store, put_store
     from carecloud_api.models import PutStoreBody, Store, StoreWrite
 

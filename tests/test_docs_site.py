@@ -107,6 +107,63 @@ def test_an_operation_as_the_code_says(reference: docs_reference.Reference, page
     assert "`reward_id` (sent as `reward_id` or `reward_id[]`)" in text
 
 
+def test_parameter_rows_show_the_spec_description_and_constraints(
+    reference: docs_reference.Reference, pages: dict[str, str]
+) -> None:
+    """Issue 26, item 1: the operation page's parameter table says what the vendor says of each
+    parameter (``birthdate``: its two formats) and what its schema allows (``count``: at least 1)."""
+    op = next(op for op in reference.operations if (op.method, op.path) == ("GET", "/customers"))
+    rows = {
+        row.split(" | ", 1)[0].removeprefix("| "): row
+        for row in pages[docs_reference.operation_path(op)].splitlines()
+        if row.startswith("| `")
+    }
+    assert "| Name | In | Type | Required | Default | Description |" in pages[docs_reference.operation_path(op)]
+    assert rows["`birthdate`"].endswith(
+        "| Customer's date of birth. Accepts the format `YYYY-MM-DD` or `DD.MM.YYYY`. |"
+    )
+    assert "(at least 1; default: 100) |" in rows["`count`"]
+    assert "(one of: ASC, DESC) |" in rows["`sort_direction`"]
+    assert "(at most 1000 items) |" in rows["`email_list` (sent as `email_list[]`)"]
+    # every parameter of every operation (1,391) has a description in its row
+    assert not [(op.path, p.name) for op in reference.operations for p in op.parameters if not p.description]
+
+
+@needs_docs_toolchain
+def test_a_pattern_shows_whole_in_its_table_cell(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
+    """PersonalInformation.email's pattern (a long regex with a backslash, a backtick and pipes)
+    reaches the built page as one code span, in its own cell, character for character."""
+    import html
+
+    import markdown  # type: ignore[import-untyped]  # (no stubs; a docs dependency)
+
+    from scripts import normalise, spec_source
+
+    schema = normalise.load(spec_source.obtain())["components"]["schemas"]["PersonalInformation"]
+    model = next(model for model in reference.models if model.name == "PersonalInformation")
+    built = markdown.markdown(pages[docs_reference.model_path(model)], extensions=["tables"])
+    rows = {
+        cells[0]: cells
+        for row in re.findall(r"<tr>(.*?)</tr>", built, re.DOTALL)
+        if (cells := re.findall(r"<td>(.*?)</td>", row, re.DOTALL))
+    }
+    for name in ("email", "phone"):
+        cells = rows[f"<code>{name}</code>"]
+        assert len(cells) == 4, cells
+        pattern = html.escape(schema["properties"][name]["pattern"], quote=False)
+        assert f"(matches <code>{pattern}</code>)" in cells[3], name
+
+
+def test_model_fields_under_an_indented_attributes_heading(reference: docs_reference.Reference) -> None:
+    """A model description ending in a line break leaves its ``Attributes:`` indented (Audience):
+    its fields are still read, as they are under a heading at the left margin."""
+    audience = next(model for model in reference.models if model.name == "Audience")
+    assert inspect.cleandoc(importlib.import_module(audience.module).Audience.__doc__ or "").count("\n    Attributes:")
+    fields = {field.name: field.description for field in audience.fields}
+    assert fields["name"] == "Name of the audience. Example: Newsletter subscribers."
+    assert fields["state"].startswith("State of the audience.")
+
+
 def test_path_parameters_body_and_actions(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
     put = next(op for op in reference.operations if op.module.endswith(".stores.put_store"))
     assert [(p.name, p.location, p.required) for p in put.parameters[:2]] == [
@@ -177,6 +234,8 @@ def test_responses_and_wire_names_from_source() -> None:
 
 def test_spec_text_is_made_safe_for_tables() -> None:
     assert docs_reference.table_text("a | b\n  <b>c</b>") == r"a \| b &lt;b&gt;c&lt;/b&gt;"
+    # a constraint's pattern (scripts/normalise.py) is a double-backtick code span: left whole
+    assert docs_reference.table_text("x | (matches ``^[a|b]`<$``)") == r"x \| (matches ``^[a|b]`<$``)"
     assert docs_reference.render_type("Reward | None | Unset", {"Reward": "r.md"}) == r"[Reward](r.md) \| None"
     assert docs_reference.render_type("Unset", {}) == "Any"
 
@@ -341,6 +400,15 @@ def test_strict_build_fails_on_warnings(tmp_path: Path, page: str, extra_arg: st
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
+MARKED_BLOCK = re.compile(r"^<!-- tested: \w+[^\n]*-->\n```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def marked_examples() -> set[str]:
+    """The code of every block tests/test_readme.py runs: those marked on the README or a docs page."""
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    return {code for page in pages for code in MARKED_BLOCK.findall(page.read_text(encoding="utf-8"))}
+
+
 @pytest.mark.parametrize(
     "page",
     [
@@ -349,17 +417,18 @@ PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
         "guide/pagination.md",
         "guide/actions.md",
         "guide/frameworks.md",
+        "guide/models.md",
     ],
 )
-def test_the_docs_examples_are_the_readmes_tested_ones(page: str) -> None:
-    """These pages show the README's examples word for word, so they cannot drift apart; those of
-    the quickstarts, pagination, actions and workflows are the ones tests/test_readme.py runs
-    against the Prism mock."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_examples_are_tested_ones(page: str) -> None:
+    """Every example on these pages is one tests/test_readme.py runs against the Prism mock: marked
+    on the page itself, or word for word one marked elsewhere (the getting started pages show the
+    README's quickstarts), so the two cannot drift apart."""
+    tested = marked_examples()
     examples = PYTHON_BLOCK.findall((ROOT / "docs" / page).read_text(encoding="utf-8"))
     assert examples
     for code in examples:
-        assert code in readme, f"{page}: an example that is not the README's:\n{code}"
+        assert code in tested, f"{page}: an example no test runs:\n{code}"
 
 
 def test_the_install_instructions_work_before_the_first_release() -> None:

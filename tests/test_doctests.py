@@ -12,6 +12,7 @@ MODULES = [
     "carecloud_async._cache",
     "carecloud_async._call_options",
     "carecloud_async._config",
+    "carecloud_async._constraint_checks",
     "carecloud_async._dedupe",
     "carecloud_async._enterprise_auth",
     "carecloud_async._environment",
@@ -26,7 +27,9 @@ MODULES = [
     "carecloud_async._raw_responses",
     "carecloud_async._redis",
     "carecloud_async.integrations",
+    "scripts.normalise",
     "scripts.resources",
+    "scripts.request_constraints",
     "carecloud_async._type_hints",
 ]
 

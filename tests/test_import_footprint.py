@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK_HTTPX_CLI = "import sys; sys.modules['click'] = None\n"
 
-# Loaded where they run, not by `from carecloud_async import CareCloud` (see README "Measured").
+# Loaded where they run, not by `from carecloud_async import CareCloud` (see docs/guide/measured.md, "Import cost").
 NOT_ON_IMPORT = (
     "asyncio",  # ~12 ms; httpx does not import it either: the event loop's owner does
     "tenacity",  # ~6 ms; only a retry needs it

@@ -851,6 +851,86 @@ def test_real_spec_nullable_gender_is_an_optional_enum(normalised: tuple[Spec, R
     assert schemas["PersonalInformationGender"]["enum"] == [1, 2, 3, 4, 5]
 
 
+# --------------------------------------------------------------------------- document_constraints
+
+
+def test_document_constraints_appends_each_kind_of_constraint() -> None:
+    spec = spec_of(
+        paths={
+            "/r": {
+                "get": op(
+                    query("count", {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}, "How many."),
+                    query("above", {"type": "number", "minimum": 0, "exclusiveMinimum": True}, "Above."),
+                    query("code", {"type": "string", "minLength": 1, "maxLength": 8, "pattern": "^[A-Z]+$"}),
+                    query("sort", {"$ref": REF + "Sort"}, "Sort direction."),
+                    query("tags[]", {"type": "array", "maxItems": 5, "items": {"enum": ["a", "b, c"]}}, "Tags."),
+                    query("plain", {"type": "string"}, "No constraint."),
+                )
+            }
+        },
+        schemas={
+            "Sort": {"type": "string", "enum": ["ASC", "DESC"]},
+            "Store": {
+                "type": "object",
+                "properties": {
+                    "phone": {"type": "string", "description": "Phone.", "pattern": "^[1-9][0-9]*$"},
+                    "flag": {"type": "boolean", "default": False},
+                    "sort": {"$ref": REF + "Sort"},  # a $ref has no description of its own: left alone
+                    "state": {"description": "State.", "nullable": True, "oneOf": [{"$ref": REF + "Sort"}]},
+                    "address": {
+                        "type": "object",
+                        "properties": {"zip": {"type": "string", "description": "ZIP.", "maxLength": 5}},
+                    },
+                },
+                "example": {"properties": {"zip": {"maxLength": 1}}},  # data, not a schema
+            },
+        },
+    )
+    result, changes = run(normalise.document_constraints, spec)
+    texts = normalise.parameter_texts(result, "/r", "get")
+    assert texts == {
+        "count": "How many. (1 to 100; default: 10)",
+        "above": "Above. (more than 0)",
+        "code": "1 to 8 characters; matches ``^[A-Z]+$``",
+        "sort": "Sort direction. (one of: ASC, DESC)",
+        "tags[]": 'Tags. (at most 5 items; each one of: a, "b, c")',
+        "plain": "No constraint.",
+        "body": "the request body",
+    }
+    store = result["components"]["schemas"]["Store"]
+    assert store["properties"]["phone"]["description"] == "Phone. (matches ``^[1-9][0-9]*$``)"
+    assert store["properties"]["flag"]["description"] == "default: False"
+    assert store["properties"]["sort"] == {"$ref": REF + "Sort"}
+    assert store["properties"]["state"]["description"] == "State. (one of: ASC, DESC)"
+    assert store["properties"]["address"]["properties"]["zip"]["description"] == "ZIP. (at most 5 characters)"
+    assert store["example"] == spec["components"]["schemas"]["Store"]["example"]
+    assert result["components"]["schemas"]["Sort"]["description"] == "one of: ASC, DESC"
+    assert changes["document_constraints"] == [
+        "parameter count",
+        "parameter above",
+        "parameter code",
+        "parameter sort",
+        "parameter tags[]",
+        "enum schemas/Sort",
+        "4 schema properties",
+    ]
+    again, more = run(normalise.document_constraints, result)
+    assert again == result  # a normalised spec normalised again: nothing appended twice
+    assert more == {}
+
+
+def test_document_constraints_documents_a_shared_node_once_and_leaves_plain_specs_alone() -> None:
+    shared = {"type": "integer", "minimum": 1, "description": "N."}
+    spec = spec_of(schemas={"A": {"type": "object", "properties": {"n": shared, "m": shared}}})
+    normalise.document_constraints(spec, Report())  # in place, as normalise() runs it: the node stays shared
+    assert shared["description"] == "N. (at least 1)"
+    plain = spec_of(
+        paths={"/r": {"get": op(query("q", {"type": "string"}, "Q."))}},
+        schemas={"A": {"type": "object", "properties": {"n": {"type": "string", "description": "N."}}}},
+    )
+    assert_unchanged(normalise.document_constraints, plain)
+
+
 # --------------------------------------------------------------------------- the whole run
 
 
@@ -868,6 +948,7 @@ def test_normalise_runs_every_pass_in_order_on_a_copy() -> None:
         "dedupe_titled_schemas",
         "rename_clashing_enums",
         "split_write_schemas",
+        "document_constraints",
     ]
     tags = query("tag_ids", {"type": "array", "items": {"type": "string"}})
     spec = spec_of(paths={"/r": {"get": op(query("reward_id", {"type": "string"}, HINT), tags)}})
@@ -1133,7 +1214,8 @@ def test_real_spec_sort_direction_hoisted_once(vendor: Spec, normalised: tuple[S
     assert all(schema == SORT for schema in vendor_schemas)
     schemas = [p["schema"] for _, _, p in operation_parameters(spec) if p["name"] == "sort_direction"]
     assert schemas == [{"$ref": REF + "SortDirection"}] * 109
-    assert spec["components"]["schemas"]["SortDirection"] == SORT
+    # the schema as the vendor wrote it, and its values in words (document_constraints)
+    assert spec["components"]["schemas"]["SortDirection"] == {**SORT, "description": "one of: ASC, DESC"}
     assert not [
         name for name in spec["components"]["schemas"] if name.startswith("SortDirection") and name != "SortDirection"
     ]

@@ -1,11 +1,10 @@
-"""The purchase outbox on SQLite against a local stand-in CareCloud (scripts/purchase_server.py):
+"""The purchase outbox on SQLite against the fake CareCloud on loopback (tests/outbox_fake.py):
 the schedule's pure decisions, submit, send, failures on demand, manual transfer, cancel, files
 that are missing, read-only or corrupt. Time in schedule tests comes from a fake clock."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import math
@@ -14,13 +13,14 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from carecloud_api.models import FinalBill, PostPurchaseSend200Response, PostPurchaseSendBody
+from outbox_fake import SEND, OutboxFake, first_send_body, serving
 from outbox_submitter import submit_until_killed
 from outbox_traced import columns_sqlite, make_sqlite_schema_1
 
@@ -33,7 +33,6 @@ from carecloud_async import (
     RequestTimeout,
     RequestValidationError,
     ResponseParseError,
-    RetryPolicy,
     ServerError,
     ServiceUnavailable,
     Unauthorized,
@@ -60,8 +59,8 @@ from carecloud_async.outbox import (
     render_table,
 )
 from carecloud_async.outbox._records import NewPurchase, canonical_json
+from carecloud_async.testing import sample_purchase
 from carecloud_async.workflows.purchases import cancelling_bill
-from scripts.purchase_server import PurchaseServer, sample_purchase
 
 ROOT = Path(__file__).resolve().parents[1]
 START = 1_800_000_000.0
@@ -80,24 +79,9 @@ class FakeClock:
         self.now += seconds
 
 
-@contextlib.asynccontextmanager
-async def serving(latency: float = 0.0) -> AsyncIterator[PurchaseServer]:
-    server = await PurchaseServer(latency=latency).start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-def client(server: PurchaseServer, *, timeout: float = 5.0, login: str = "pos") -> CareCloud:
-    return CareCloud.enterprise(
-        server.root_url,
-        user_external_application_id="app",
-        login=login,
-        password="pw",
-        retry=RetryPolicy.disabled(),  # the outbox's schedule is under test, not the client's retries
-        timeout=timeout,
-    )
+def client(server: OutboxFake, *, timeout: float = 5.0, login: str = "pos") -> CareCloud:
+    # No retries of the client's own: the outbox's schedule is under test.
+    return server.client(login=login, timeout=timeout)
 
 
 def error_of(status: int, *params: dict[str, str], retry_after: str | None = None) -> Exception:
@@ -297,7 +281,7 @@ async def test_server_down_for_several_attempts_nothing_lost_nothing_twice(tmp_p
         async with Outbox(tmp_path / "o.sqlite3", clock=clock) as outbox:
             for n in range(4):
                 await outbox.submit(sample_purchase(f"B{n}", cashdesk_number=n))
-            server.fail_next(3, status=503)
+            server.fake.fail(SEND, 503, times=3)
             for _attempt in range(3):  # each pass: one 503, then the sender pauses for an interval
                 summary = await outbox.send_due(cc, concurrency=1)
                 assert summary.retried
@@ -319,7 +303,7 @@ async def test_server_down_for_several_attempts_nothing_lost_nothing_twice(tmp_p
 
 async def test_server_unreachable_then_overloaded_then_back_sends_once(tmp_path: Path) -> None:
     clock = FakeClock()
-    server = await PurchaseServer().start()
+    server = await OutboxFake().start()
     try:
         async with client(server) as cc, Outbox(tmp_path / "o.sqlite3", clock=clock) as outbox:
             await outbox.submit(sample_purchase("B-1"))
@@ -332,7 +316,7 @@ async def test_server_unreachable_then_overloaded_then_back_sends_once(tmp_path:
             assert record.last_error is not None
             assert (record.state, record.attempts, record.last_error.kind) == (State.PENDING, 2, "network")
             await server.start()  # back on the same port, but overloaded for two more attempts
-            server.fail_next(2, status=503)
+            server.fake.fail(SEND, 503, times=2)
             for _ in range(2):
                 assert (await outbox.send_due(cc)).retried == ["B-1"]
                 clock.advance(600)
@@ -352,7 +336,7 @@ async def test_exhausted_schedule_goes_to_manual_with_its_error_then_retry_and_d
         async with Outbox(tmp_path / "o.sqlite3", clock=clock) as outbox:
             await outbox.submit(sample_purchase("B-1"))
             await outbox.submit(sample_purchase("B-2", cashdesk_number=2))
-            server.fail_next(10, status=500)
+            server.fake.fail(SEND, 500, times=10)
             for _ in range(5):
                 await outbox.send_due(cc)
                 clock.advance(600)
@@ -388,21 +372,23 @@ async def test_exhausted_schedule_goes_to_manual_with_its_error_then_retry_and_d
 async def test_invalid_bill_goes_to_manual_at_once_with_invalid_params(tmp_path: Path) -> None:
     async with serving() as server, client(server) as cc:
         async with Outbox(tmp_path / "o.sqlite3", clock=FakeClock()) as outbox:
-            server.invalid_bills.add("BAD")
-            await outbox.submit(sample_purchase("BAD"))
+            # CareCloud's recap arithmetic: total_price must be the items' paid amounts (700 here).
+            await outbox.submit(sample_purchase("BAD", total_price=650.0))
             await outbox.submit(sample_purchase("GOOD"))
             summary = await outbox.send_due(cc)
             bad = await outbox.get("BAD")
     assert summary.manual == ["BAD"]
     assert summary.sent == ["GOOD"]
+    assert list(server.purchases) == ["GOOD"]
     assert bad is not None
     assert bad.state is State.MANUAL
     assert bad.attempts == 1
     assert bad.last_error is not None
     assert bad.last_error.kind == "invalid"
-    assert bad.last_error.invalid_params == (InvalidParam("bill.currency_id", "not_found", "Unknown currency"),)
-    assert "stand-in-token" not in bad.last_error.message
-    assert "token-pos" not in bad.last_error.message
+    assert [(p.name, p.reason) for p in bad.last_error.invalid_params] == [("bill.total_price", "not_allowed_value")]
+    assert "(700.0)" in bad.last_error.message  # CareCloud's message, with the total it expected
+    assert server.fake.bearer_tokens  # the client logged in ...
+    assert not any(token in bad.last_error.message for token in server.fake.bearer_tokens)  # ... not shown
 
 
 def unsendable_bodies() -> dict[str, dict[str, Any]]:
@@ -422,6 +408,12 @@ def unsendable_bodies() -> dict[str, dict[str, Any]]:
     body("-inf paid amount", lambda d: d["bill"]["bill_items"][0].update(paid_amount=-math.inf))
     body("quantity as text", lambda d: d["bill"]["bill_items"][0].update(quantity="1"))
     body("lone surrogate", lambda d: d["bill"]["bill_items"][0].update(plu_name="Wine \ud800"))
+    body(  # the spec's maxItems: 1000 (issue 26, item 2): the same check as CareCloud.call's
+        "1,001 property values",
+        lambda d: d["bill"]["bill_items"][0].update(
+            purchase_item_property_records=[{"property_id": "p", "property_value": ["v"] * 1001}]
+        ),
+    )
     return bodies
 
 
@@ -435,6 +427,10 @@ UNSENDABLE_FIELDS = {
     "-inf paid amount": r"bill\.bill_items\[0\]\.paid_amount must be a finite number, not -inf",
     "quantity as text": r"bill\.bill_items\[0\]\.quantity must be float, not str",
     "lone surrogate": r"bill\.bill_items\[0\]\.plu_name is not valid text",
+    "1,001 property values": (
+        r"bill\.bill_items\[0\]\.purchase_item_property_records\[0\]\.property_value "
+        r"must have at most 1000 items, got 1001"
+    ),
 }
 
 
@@ -487,7 +483,7 @@ async def test_retry_after_longer_than_the_interval_is_honoured(tmp_path: Path) 
         async with Outbox(tmp_path / "o.sqlite3", clock=clock) as outbox:
             await outbox.submit(sample_purchase("A", cashdesk_number=1))
             await outbox.submit(sample_purchase("B", cashdesk_number=2))
-            server.fail_next(1, status=429, retry_after=1800)
+            server.fake.fail(SEND, 429, retry_after=1800)
             summary = await outbox.send_due(cc, concurrency=1)
             assert summary.paused_until == START + 1800
             assert summary.retried == ["A"]
@@ -510,9 +506,9 @@ async def test_unknown_outcomes_are_resent_and_already_exists_counts_as_sent(tmp
         async with Outbox(tmp_path / "o.sqlite3", clock=clock) as outbox:
             for bill_id, desk in (("RESET-LANDED", 1), ("RESET-LOST", 2), ("SLOW", 3)):
                 await outbox.submit(sample_purchase(bill_id, cashdesk_number=desk))
-            server.reset_next(1, after_recording=True)
-            server.reset_next(1)
-            server.slow_next(1, delay=3.0)
+            server.fake.reset_connection(SEND, after_record=True)
+            server.fake.reset_connection(SEND)
+            server.fake.slow(SEND, 3.0, times=1, after_record=True)
             await outbox.send_due(cc, concurrency=1)
             first = {r.bill_id: r for r in await outbox.records()}
             assert {b: r.last_error.kind for b, r in first.items() if r.last_error} == {
@@ -592,7 +588,7 @@ async def test_running_sends_a_submit_at_once_and_stops_cleanly(tmp_path: Path) 
                 last = await outbox.wait_sent("B4", timeout=5)
                 assert last.state is State.SENT
                 assert last.purchase_id == server.purchases["B4"]
-                server.fail_next(100, status=503)
+                server.fake.fail(SEND, 503, times=100)
                 await outbox.submit(sample_purchase("LATER"))
                 waited = await outbox.wait_sent("LATER", timeout=0.3)
                 assert waited.state is State.PENDING  # the timeout returns the record as it is
@@ -631,7 +627,7 @@ async def test_cancelling_the_task_that_runs_the_sender_stops_it(tmp_path: Path)
 async def test_stopping_during_a_slow_send_gives_the_purchase_back(tmp_path: Path) -> None:
     async with serving() as server, client(server, timeout=10) as cc:
         async with Outbox(tmp_path / "o.sqlite3") as outbox:
-            server.slow_next(1, delay=3.0)
+            server.fake.slow(SEND, 3.0, times=1)
             async with outbox.running(cc, shutdown_timeout=0.2):
                 await outbox.submit(sample_purchase("SLOW"))
                 for _ in range(250):
@@ -686,9 +682,9 @@ async def test_cancel_only_what_was_sent(tmp_path: Path) -> None:
                 await outbox.cancel("CB-1")
             await outbox.send_due(cc)
             assert "cancels B-1" in render_table(await outbox.records())
-    sent = server.bodies["CB-1"]
+    sent = first_send_body(server, "CB-1")
     assert (sent["bill"]["canceled"], sent["bill"]["bill_number"]) == (True, "B-1")
-    assert sent["bill"]["total_price"] == server.bodies["B-1"]["bill"]["total_price"]
+    assert sent["bill"]["total_price"] == first_send_body(server, "B-1")["bill"]["total_price"]
 
 
 async def test_cancel_refuses_manual_and_discarded_bills(tmp_path: Path) -> None:
@@ -871,7 +867,6 @@ async def test_command_line_lists_retries_and_discards(tmp_path: Path) -> None:
             server.invalid_bills.update({"BAD-1", "BAD-2"})
             for bill_id, desk in (("BAD-1", 1), ("BAD-2", 2), ("OK-1", 3), ("WAIT-1", 4)):
                 await outbox.submit(sample_purchase(bill_id, cashdesk_number=desk))
-            server.faults.clear()
             await outbox.send_due(cc, concurrency=3)
     listing = outbox_cli("--db", str(path), "list")
     assert listing.returncode == 0, listing.stderr
@@ -952,15 +947,16 @@ def test_docstring_examples_of_the_outbox(name: str) -> None:
     assert result.failed == 0
 
 
-def test_readme_has_a_tested_outbox_section() -> None:
-    # tests/test_readme.py runs every marked block against Prism; this keeps one in our section.
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Sending purchases from a POS", 1)[1].split("\n## ", 1)[0]
+def test_the_outbox_guide_has_a_tested_quick_start() -> None:
+    # tests/test_readme.py runs every marked block of the docs pages against Prism; this keeps one
+    # in the outbox guide's quick start, and the manual-transfer commands on that page.
+    text = (ROOT / "docs" / "guide" / "outbox.md").read_text(encoding="utf-8")
+    section = text.split("## Quick start\n", 1)[1].split("\n## ", 1)[0]
     assert "<!-- tested: enterprise -->\n```python\n" in section
     assert "outbox.submit(" in section
     assert "outbox.running(" in section
-    for command in ("list", "retry", "discard"):
-        assert f"python -m carecloud_async.outbox --db /var/lib/pos/outbox.sqlite3 {command}" in section
+    for command in ("list", "show", "retry", "discard"):
+        assert f"python -m carecloud_async.outbox --db outbox.sqlite3 {command}" in text
 
 
 async def test_opening_a_new_file_waits_for_another_process_holding_its_lock(tmp_path: Path) -> None:

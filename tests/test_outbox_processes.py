@@ -16,13 +16,14 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from outbox_fake import OutboxFake, serving
 from outbox_submitter import PlanRunner, change_then_killed, submit_until_killed
 from outbox_traced import (
     columns_postgres,
@@ -33,11 +34,10 @@ from outbox_traced import (
     traceparent_of,
 )
 
-from carecloud_async import CareCloud, RetryPolicy
 from carecloud_async.outbox import Outbox, OutboxStoreError, PostgresStore, Schedule, SendError, State
 from carecloud_async.outbox._records import NewPurchase
+from carecloud_async.testing import sample_purchase
 from scripts.postgres_server import start_postgres
-from scripts.purchase_server import PurchaseServer, sample_purchase
 
 # pgserver's platformdirs notes that XDG_RUNTIME_DIR is unset (it falls back to /tmp): not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR is not set")
@@ -70,26 +70,10 @@ def new_database(server: Any) -> str:
     return str(server.get_uri(name))
 
 
-@contextlib.asynccontextmanager
-async def serving(latency: float) -> AsyncIterator[PurchaseServer]:
-    server = await PurchaseServer(latency=latency).start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-async def start_sender(db: str, server: PurchaseServer, *, login: str, concurrency: int) -> asyncio.subprocess.Process:
+async def start_sender(db: str, server: OutboxFake, *, login: str, concurrency: int) -> asyncio.subprocess.Process:
     """``python -m carecloud_async.outbox run`` as a separate process, CareCloud from the environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CARECLOUD_")}
-    env.update(
-        CARECLOUD_PROJECT_URL=server.root_url,
-        CARECLOUD_USER_EXTERNAL_APPLICATION_ID="app",
-        CARECLOUD_LOGIN=login,
-        CARECLOUD_PASSWORD="pw",
-        CARECLOUD_MAX_ATTEMPTS="1",
-        CARECLOUD_TIMEOUT="10",
-    )
+    env.update(server.settings(login), CARECLOUD_TIMEOUT="10")
     command = [sys.executable, "-m", "carecloud_async.outbox", "--db", db, "run"]
     command += ["--concurrency", str(concurrency), "--interval", "0.2", "--lease", "2", "--retry-delay", "0.5"]
     return await asyncio.create_subprocess_exec(
@@ -117,7 +101,7 @@ async def stop(process: asyncio.subprocess.Process) -> tuple[int, str]:
     return process.returncode or 0, err.decode(errors="replace")
 
 
-def check_order_per_cash_desk(server: PurchaseServer, submitted: list[tuple[str, int]]) -> None:
+def check_order_per_cash_desk(server: OutboxFake, submitted: list[tuple[str, int]]) -> None:
     for desk in {desk for _, desk in submitted}:
         expected = [bill for bill, d in submitted if d == desk]
         assert [bill for bill in server.order if bill in set(expected)] == expected, desk
@@ -384,14 +368,7 @@ async def test_a_discard_or_retry_that_returned_survives_kill_9_during_a_submit_
         record = await outbox.get("M1")
         assert record is not None
         assert record.state is expected
-        cc = CareCloud.enterprise(
-            server.root_url,
-            user_external_application_id="app",
-            login="pos",
-            password="pw",
-            retry=RetryPolicy.disabled(),
-        )
-        async with cc:
+        async with server.client() as cc:
             for waiting in await outbox.records("manual"):  # the operator's next "retry --all-manual"
                 await outbox.retry_now(waiting.bill_id)
             await outbox.send_due(cc)
@@ -406,13 +383,7 @@ async def test_run_once_sends_what_is_due_and_reports(tmp_path: Path) -> None:
             await outbox.submit(sample_purchase(f"O{n}", cashdesk_number=n))
         server.invalid_bills.add("O2")
         env = {k: v for k, v in os.environ.items() if not k.startswith("CARECLOUD_")}
-        env.update(
-            CARECLOUD_PROJECT_URL=server.root_url,
-            CARECLOUD_USER_EXTERNAL_APPLICATION_ID="app",
-            CARECLOUD_LOGIN="once",
-            CARECLOUD_PASSWORD="pw",
-            CARECLOUD_MAX_ATTEMPTS="1",
-        )
+        env.update(server.settings("once"))
         command = [sys.executable, "-m", "carecloud_async.outbox", "--db", db, "run", "--once", "--concurrency", "3"]
         process = await asyncio.create_subprocess_exec(
             *command, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -432,13 +403,14 @@ async def test_run_once_sends_what_is_due_and_reports(tmp_path: Path) -> None:
 
 
 def test_carecloud_outbox_on_postgres_by_dsn(postgres: Any) -> None:
-    from outbox_files import INVALID, outbox_with_manual_records, stand_in_server
+    from outbox_fake import served_in_a_thread
+    from outbox_files import INVALID, outbox_with_manual_records
     from typer.testing import CliRunner
 
     from carecloud_async.cli._app import app
 
     dsn = new_database(postgres)
-    with stand_in_server() as server:
+    with served_in_a_thread() as server:
         outbox_with_manual_records(dsn, server)
 
     def carecloud(*args: str) -> Any:
@@ -467,16 +439,6 @@ def test_carecloud_outbox_on_postgres_by_dsn(postgres: Any) -> None:
 
 
 # ---------------------------------------------------------------- trace context across processes
-
-
-def carecloud_env(server: PurchaseServer, login: str) -> dict[str, str]:
-    return {
-        "CARECLOUD_PROJECT_URL": server.root_url,
-        "CARECLOUD_USER_EXTERNAL_APPLICATION_ID": "app",
-        "CARECLOUD_LOGIN": login,
-        "CARECLOUD_PASSWORD": "pw",
-        "CARECLOUD_MAX_ATTEMPTS": "1",
-    }
 
 
 async def stored_traceparents(db: str) -> dict[str, str | None]:
@@ -523,7 +485,7 @@ async def test_a_send_span_links_to_the_submit_span_of_another_process(
     # A malformed value (a damaged row) costs the link, never the send.
     await set_traceparent(db, "T-3", "00-not-a-trace-context")
     async with serving(latency=0.0) as server:
-        sends = await asyncio.to_thread(run_traced, "send", db, env=carecloud_env(server, "traced"))
+        sends = await asyncio.to_thread(run_traced, "send", db, env=server.settings("traced"))
         assert sorted(server.purchases) == [*bills, "U-1"]
     assert sorted(sends) == [*bills, "U-1"]
     assert sends["U-1"]["links"] == []
@@ -562,7 +524,7 @@ async def test_a_schema_1_database_migrates_and_its_old_purchases_send_without_a
             assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
     assert await stored_traceparents(db) == {"OLD-1": None, "NEW-1": traceparent_of(submits["NEW-1"])}
     async with serving(latency=0.0) as server:
-        sends = await asyncio.to_thread(run_traced, "send", db, env=carecloud_env(server, "migrated"))
+        sends = await asyncio.to_thread(run_traced, "send", db, env=server.settings("migrated"))
         assert sorted(server.purchases) == ["NEW-1", "OLD-1"]
     assert sends["OLD-1"]["links"] == []
     assert sends["NEW-1"]["links"] == linked_to(submits["NEW-1"])
@@ -578,7 +540,7 @@ async def test_a_schema_1_database_migrates_and_its_old_purchases_send_without_a
 # sender on the same outbox meanwhile and is SIGKILLed with it. The store, reopened, must hold every
 # state a line reported (or a later one; "sent" and "discarded" are final). Then the operator fixes
 # what CareCloud refused, retries every purchase still in manual, and the sender drains: the
-# stand-in CareCloud (bill_id unique) must hold exactly the sent bills, none of the bills a
+# fake CareCloud (bill_id unique) must hold exactly the sent bills, none of the bills a
 # reported discard said were keyed in by hand (that would record the purchase twice), and a bill
 # sent twice only if it was in flight at the kill, its second answer taken as "already recorded".
 
@@ -627,7 +589,7 @@ def plan_runner() -> Iterator[PlanRunner]:
         yield runner
 
 
-def check_after_kill(db: str, server: PurchaseServer, reports: list[dict[str, Any]]) -> None:
+def check_after_kill(db: str, server: OutboxFake, reports: list[dict[str, Any]]) -> None:
     async def check() -> None:
         told = [report for report in reports if "state" in report]
         schedule = Schedule(max_attempts=10, retry_delay=0)
@@ -647,14 +609,7 @@ def check_after_kill(db: str, server: PurchaseServer, reports: list[dict[str, An
             server.invalid_bills.clear()  # the operator fixed what CareCloud refused ...
             for record in await outbox.records("manual"):  # ... and retries everything in manual
                 await outbox.retry_now(record.bill_id)
-            cc = CareCloud.enterprise(
-                server.root_url,
-                user_external_application_id="app",
-                login="drain",
-                password="pw",
-                retry=RetryPolicy.disabled(),
-            )
-            async with cc:
+            async with server.client(login="drain") as cc:
                 for _ in range(20):
                     await outbox.send_due(cc)
                     counts = await outbox.counts()
@@ -671,7 +626,7 @@ def check_after_kill(db: str, server: PurchaseServer, reports: list[dict[str, An
 
 
 def run_durability_plans(runner: PlanRunner, new_db: Any, *, examples: int, folder: Path) -> collections.Counter[str]:
-    from outbox_files import stand_in_server
+    from outbox_fake import served_in_a_thread
 
     stats: collections.Counter[str] = collections.Counter()
 
@@ -688,7 +643,7 @@ def run_durability_plans(runner: PlanRunner, new_db: Any, *, examples: int, fold
         plan, kill, second_sender = case
         stats["sequences"] += 1
         db = new_db()
-        with stand_in_server() as server:
+        with served_in_a_thread() as server:
             server.invalid_bills.update(op[1] for step in plan for op in step if op[0] == "submit" and op[1][0] == "X")
             report = folder / f"report-{stats['sequences']}.jsonl"
             reports, ended = runner.run(

@@ -1,16 +1,18 @@
-"""The README's examples run against the Prism mock. A ```python block after a
-``<!-- tested: enterprise -->`` marker is run as the body of ``async def snippet(cc)`` with a
-logged-in ``CareCloud``; one after ``<!-- tested: script -->`` (the quickstarts) is run as it is,
-in a fresh interpreter outside the tree, with only the project domain pointed at the mock; one
-after ``<!-- tested: app -->`` (the FastAPI and aiohttp snippets) is run as it is, with
-``CARECLOUD_*`` pointing at the mock, and the ``app`` it defines is served and asked for a customer.
-The run commands the README gives for the example apps are run too, on a free loopback port.
+"""The README's examples, and those of the docs site's pages marked as tested, run against the
+Prism mock. A ```python block after a ``<!-- tested: enterprise -->`` marker is run as the body of
+``async def snippet(cc)`` with a logged-in ``CareCloud``; one after ``<!-- tested: script -->``
+(the README's quickstarts) is run as it is, in a fresh interpreter outside the tree, with only the
+project domain pointed at the mock; one after ``<!-- tested: app -->`` (the FastAPI and aiohttp
+snippets of the frameworks guide) is run as it is, with ``CARECLOUD_*`` pointing at the mock, and
+the ``app`` it defines is served and asked for a customer. The run commands the frameworks guide
+gives for the example apps are run too, on a free loopback port.
 
-One after ``<!-- tested: pytest -->`` (Testing your integration) is a test file: it is run with
-pytest outside the tree, its fixtures coming from the installed plugin.
+One after ``<!-- tested: pytest -->`` (the testing guide) is a test file: it is run with pytest
+outside the tree, its fixtures coming from the installed plugin.
 
-The sections the issues ask a runnable example of (pagination, actions, workflows) must each
-hold one, so an example cannot silently stop being tested.
+The pages and sections the issues ask a runnable example of (pagination, actions, workflows, ...)
+must each hold one, so an example cannot silently stop being tested; and the README stays a
+first day's page (issue 26): at most ``README_MAX_LINES`` lines, the rest on the docs site.
 """
 
 from __future__ import annotations
@@ -32,46 +34,104 @@ import pytest
 from carecloud_async import CareCloud, RetryPolicy
 from scripts import mock_server, server_process
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+README_MAX_LINES = 450
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 MARKED = re.compile(r"^<!-- tested: (?P<interface>\w+)[^\n]*-->\n```python\n(?P<code>.*?)^```", re.M | re.S)
 
 
 @dataclass(frozen=True)
 class Block:
+    page: str  # README.md or docs/...
     section: str
     line: int
     interface: str
     code: str
 
+    @property
+    def path(self) -> Path:
+        return ROOT / self.page
 
-def blocks() -> list[Block]:
-    text = README.read_text(encoding="utf-8")
+
+def page_blocks(path: Path) -> list[Block]:
+    text = path.read_text(encoding="utf-8")
     found = []
     for match in MARKED.finditer(text):
         before = text[: match.start()]
-        section = re.findall(r"^## (.+)$", before, re.M)[-1]
+        section = re.findall(r"^##? (.+)$", before, re.M)[-1]
         line = before.count("\n") + 3  # the first line of code
-        found.append(Block(section, line, match["interface"], match["code"]))
+        found.append(Block(path.relative_to(ROOT).as_posix(), section, line, match["interface"], match["code"]))
     return found
 
 
-def test_the_sections_with_examples_have_tested_ones() -> None:
-    sections = {block.section for block in blocks()}
-    assert {"Pagination", "Actions", "Workflows"} <= sections, sections
-    assert {block.interface for block in blocks()} == {"enterprise", "script", "app", "pytest"}
-    assert [block.section for block in blocks() if block.interface == "pytest"] == ["Testing your integration"]
-    apps = [block.section for block in blocks() if block.interface == "app"]
-    assert apps == ["Using it in FastAPI and aiohttp"] * 2
-    quickstarts = [block.section for block in blocks() if block.interface == "script"]
-    assert quickstarts == [
+def blocks() -> list[Block]:
+    return [block for path in PAGES for block in page_blocks(path)]
+
+
+def test_the_readme_is_a_first_days_page() -> None:
+    # Issue 26: what it is, install, the two commands, a quickstart per API and a feature list
+    # linking to the docs site; guides, reference and measured figures live on the site.
+    lines = README.read_text(encoding="utf-8").count("\n")
+    assert lines <= README_MAX_LINES, f"README.md has {lines} lines, more than {README_MAX_LINES}: move text to docs/"
+    headings = re.findall(r"^## (.+)$", README.read_text(encoding="utf-8"), re.M)
+    assert headings == [
+        "Install",
+        "The two commands",
         "Quickstart: Enterprise API (POS, e-shop, BI, kiosks)",
         "Quickstart: Customer API (mobile apps, microsites)",
+        "Features",
+    ], headings
+
+
+def test_the_readmes_links_to_the_docs_reach_pages_that_exist() -> None:
+    text = README.read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(((?:docs|examples)/[^)#]+)(?:#[^)]*)?\)", text)
+    assert len(targets) >= 15, targets
+    missing = [target for target in targets if not (ROOT / target).is_file()]
+    assert missing == []
+    guide = {path.relative_to(ROOT).as_posix() for path in (ROOT / "docs" / "guide").glob("*.md")}
+    assert guide <= set(targets), f"guide pages the README's feature list does not link: {sorted(guide - set(targets))}"
+
+
+def test_the_pages_with_examples_have_tested_ones() -> None:
+    found = {(block.page, block.section) for block in blocks()}
+    assert {
+        ("docs/guide/pagination.md", "Pagination"),
+        ("docs/guide/actions.md", "Action methods"),
+        ("docs/guide/actions.md", "Workflow helpers for the vendor's use cases"),
+        ("docs/guide/workflows.md", "Updating records without losing data"),
+        ("docs/guide/resources.md", "Per-call options"),
+        ("docs/guide/resources.md", "Raw responses"),
+        ("docs/guide/models.md", "Strict parsing for tests"),
+        ("docs/guide/models.md", "Updating records"),
+        ("docs/guide/caching.md", "The HTTP cache"),
+        ("docs/guide/cli.md", "At a glance"),
+        ("docs/guide/outbox.md", "Quick start"),
+    } <= found, found
+    assert {block.interface for block in blocks()} == {"enterprise", "script", "app", "pytest"}
+    assert [(b.page, b.section) for b in blocks() if b.interface == "pytest"] == [
+        ("docs/guide/testing.md", "With pytest")
+    ]
+    apps = [(b.page, b.section) for b in blocks() if b.interface == "app"]
+    assert apps == [("docs/guide/frameworks.md", "FastAPI"), ("docs/guide/frameworks.md", "aiohttp")]
+    quickstarts = [(b.page, b.section) for b in blocks() if b.interface == "script"]
+    assert quickstarts == [
+        ("README.md", "Quickstart: Enterprise API (POS, e-shop, BI, kiosks)"),
+        ("README.md", "Quickstart: Customer API (mobile apps, microsites)"),
     ]
 
 
-@pytest.mark.parametrize(
-    "block", [b for b in blocks() if b.interface == "script"], ids=lambda b: f"{b.section}:{b.line}"
-)
+def test_a_marker_must_sit_right_above_its_block() -> None:
+    # A marker separated from its block by anything (a blank line, text) would leave the block
+    # untested without a word: every marker on every page must be followed by its block.
+    for path in PAGES:
+        text = path.read_text(encoding="utf-8")
+        markers = len(re.findall(r"^<!-- tested: ", text, re.M))
+        assert markers == len(page_blocks(path)), path
+
+
+@pytest.mark.parametrize("block", [b for b in blocks() if b.interface == "script"], ids=lambda b: f"{b.page}:{b.line}")
 def test_readme_quickstart_runs(block: Block, prism: mock_server.PrismServer, tmp_path: Path) -> None:
     assert '"demo.crmcarecloud.com"' in block.code
     script = tmp_path / "quickstart.py"
@@ -91,9 +151,7 @@ def test_readme_quickstart_runs(block: Block, prism: mock_server.PrismServer, tm
         assert (tmp_path / ".carecloud" / "tokens.json").is_file()  # the device token was kept
 
 
-@pytest.mark.parametrize(
-    "block", [b for b in blocks() if b.interface == "pytest"], ids=lambda b: f"{b.section}:{b.line}"
-)
+@pytest.mark.parametrize("block", [b for b in blocks() if b.interface == "pytest"], ids=lambda b: f"{b.page}:{b.line}")
 def test_readme_pytest_example_passes_with_the_installed_plugin(block: Block, tmp_path: Path) -> None:
     # Outside the tree, with pytest-asyncio in its default (strict) mode: the fixtures come from
     # the pytest11 entry point of the installed package, as in a user's project.
@@ -120,12 +178,12 @@ def test_readme_pytest_example_passes_with_the_installed_plugin(block: Block, tm
 
 
 @pytest.mark.parametrize(
-    "block", [b for b in blocks() if b.interface == "enterprise"], ids=lambda b: f"{b.section}:{b.line}"
+    "block", [b for b in blocks() if b.interface == "enterprise"], ids=lambda b: f"{b.page}:{b.line}"
 )
 async def test_readme_example_runs(block: Block, prism: mock_server.PrismServer) -> None:
     source = "async def snippet(cc):\n" + textwrap.indent(block.code, "    ") + "    return locals()\n"
     namespace: dict[str, Any] = {}
-    exec(compile(source, f"{README}:{block.line}", "exec"), namespace)  # noqa: S102 (our own README)
+    exec(compile(source, f"{block.path}:{block.line}", "exec"), namespace)  # noqa: S102 (our own pages)
     async with CareCloud.enterprise(
         prism.root_url,
         user_external_application_id="89d1a6111b3fb6e74665d948",
@@ -146,14 +204,14 @@ MOCK_ENV = {
 CUSTOMER_ID = "8bed991c68a470e7aaeffbf048"
 
 
-@pytest.mark.parametrize("block", [b for b in blocks() if b.interface == "app"], ids=lambda b: f"{b.section}:{b.line}")
+@pytest.mark.parametrize("block", [b for b in blocks() if b.interface == "app"], ids=lambda b: f"{b.page}:{b.line}")
 def test_readme_app_snippet_serves_a_customer(
     block: Block, prism: mock_server.PrismServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in {**MOCK_ENV, "CARECLOUD_PROJECT_URL": prism.root_url}.items():
         monkeypatch.setenv(name, value)
     namespace: dict[str, Any] = {"__name__": "readme_app"}
-    exec(compile(block.code, f"{README}:{block.line}", "exec"), namespace)  # noqa: S102 (our own README)
+    exec(compile(block.code, f"{block.path}:{block.line}", "exec"), namespace)  # noqa: S102 (our own pages)
     app = namespace["app"]
     if "from fastapi" in block.code:
         body = asyncio.run(_fastapi_get(app, f"/customers/{CUSTOMER_ID}"))
@@ -180,23 +238,24 @@ async def _aiohttp_get(app: Any, path: str) -> Any:
         return await response.json()
 
 
+FRAMEWORKS = ROOT / "docs" / "guide" / "frameworks.md"
+
+
 def run_commands() -> dict[str, str]:
-    """The commands the README gives for running the example apps, by app module."""
-    text = README.read_text(encoding="utf-8")
+    """The commands the frameworks guide gives for running the example apps, by app module."""
+    text = FRAMEWORKS.read_text(encoding="utf-8")
     commands = re.findall(r"`(\.venv/bin/(?:uvicorn|python -m) (examples\.\w+)[^`]*)`", text)
     return {module: command for command, module in commands}
 
 
-def test_the_readme_gives_a_run_command_for_each_example_app() -> None:
+def test_the_guide_gives_a_run_command_for_each_example_app() -> None:
     assert set(run_commands()) == {"examples.fastapi_app", "examples.aiohttp_app"}
 
 
 @pytest.mark.parametrize("module", ["examples.fastapi_app", "examples.aiohttp_app"])
-def test_readme_run_command_of_an_example_app_works(
-    module: str, prism: mock_server.PrismServer, tmp_path: Path
-) -> None:
+def test_guide_run_command_of_an_example_app_works(module: str, prism: mock_server.PrismServer, tmp_path: Path) -> None:
     command = run_commands()[module].split()
-    root = README.parent
+    root = ROOT
     assert (root / command[0]).is_file(), f"{command[0]} is missing after `make install`"
     port = server_process.free_port()
     env = {**os.environ, **MOCK_ENV, "CARECLOUD_PROJECT_URL": prism.root_url}

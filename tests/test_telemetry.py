@@ -487,28 +487,16 @@ def test_hooks_must_be_call_hooks() -> None:
 
 async def test_an_outbox_send_has_its_own_span_linked_to_the_submit_and_gauges(otel: Telemetry, tmp_path: Path) -> None:
     from carecloud_async.outbox import Outbox
-    from scripts.purchase_server import sample_purchase
+    from carecloud_async.testing import FakeCareCloud as CareCloudFake
+    from carecloud_async.testing import sample_purchase
 
     clock = [1_000.0]
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/users/actions/login"):
-            return httpx.Response(200, json={"data": {"bearer_token": "b", "valid_to": "2099-01-01 00:00:00"}})
-        bill_id = json.loads(request.content)["bill"]["bill_id"]
-        if bill_id == "B-2":
-            return httpx.Response(503)
-        return httpx.Response(200, json={"data": {"purchase_id": "p-" + bill_id}})
+    carecloud = CareCloudFake()
+    carecloud.fail("postPurchaseSend", 503, times=None, when=lambda sent: sent.json["bill"]["bill_id"] == "B-2")
 
     async with (
         Outbox(tmp_path / "outbox.sqlite3", clock=lambda: clock[0]) as outbox,
-        CareCloud.enterprise(
-            HOST,
-            user_external_application_id="app",
-            login="pos",
-            password="pw",
-            transport=httpx.MockTransport(answer),
-            retry=RetryPolicy.disabled(),
-        ) as cc,
+        carecloud.enterprise_client(HOST, retry=RetryPolicy.disabled()) as cc,
     ):
         await outbox.submit(sample_purchase("B-1", cashdesk_number=1))
         await outbox.submit(sample_purchase("B-2", cashdesk_number=2))

@@ -504,6 +504,53 @@ async def test_request_for_names_whom_a_cached_answer_was_made_for() -> None:
     assert fake.request_for(first) is None
 
 
+async def test_every_answer_names_its_request_faults_refusals_and_violations_too() -> None:
+    fake = FakeCareCloud(raise_on_violation=False)
+    headers = await _bearer(fake)
+    fake.fail("getLanguages", 503, times=1)
+    async with httpx.AsyncClient(transport=fake.transport(), headers=headers) as http:
+        failed = await http.get(f"{ENTERPRISE}/languages")
+        answered = await http.get(f"{ENTERPRISE}/languages")
+        refused = await http.get(f"{ENTERPRISE}/customers", params={"count": "many"})
+        unknown = await http.get(f"{ENTERPRISE}/no-such-path")
+        fake.rate_limit(0)
+        limited = await http.get(f"{ENTERPRISE}/languages")
+    found = [fake.request_for(r) for r in (failed, answered, refused, unknown, limited)]
+    assert [(r.status, r.number) for r in found if r is not None] == [(503, 2), (200, 3), (400, 4), (400, 5), (429, 6)]
+    assert [r.number for r in fake.requests()] == [1, 2, 3, 4, 5, 6]
+    assert found[2] is not None
+    assert ("count", "invalid_value_format") in found[2].invalid_params  # main's answer, beside the number
+
+
+async def test_a_request_cleared_while_in_flight_stays_cleared_and_a_hold_comes_before_planned_faults() -> None:
+    fake = FakeCareCloud()
+    headers = await _bearer(fake)
+    held = fake.hold("getLanguages")
+    fake.fail("getLanguages", 503, times=1)
+    async with httpx.AsyncClient(transport=fake.transport(), headers=headers) as http:
+        first = asyncio.create_task(http.get(f"{ENTERPRISE}/languages"))
+        await held.arrived.wait()
+        fake.clear_requests()
+        fake.clear_faults()  # the held request has not met the planned fault yet
+        second = await http.get(f"{ENTERPRISE}/languages")
+        held.release()
+        answer = await first
+    assert answer.status_code == 200
+    assert fake.request_for(answer) is None  # cleared while it was held
+    assert [r.number for r in fake.requests()] == [3]
+    assert fake.request_for(second) == fake.requests()[0]
+    assert fake.counts().operations == {"getLanguages": 1}
+
+
+def test_python_m_takes_the_latency_in_seconds_or_milliseconds_not_both(capsys: pytest.CaptureFixture[str]) -> None:
+    from carecloud_async.testing.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--slow", "0.02", "--latency-ms", "20"])
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------- loopback server
 
 

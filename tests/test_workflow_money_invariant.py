@@ -129,7 +129,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def no_fault_left(self) -> None:
         # A step that never reached send-purchase (refused before it) leaves its fault unused.
-        self.fake._resets.pop("postPurchaseSend", None)
+        self.fake.clear_faults()
 
     def sent_bodies(self) -> list[dict[str, Any]]:
         """Every send-purchase body that reached the server, oldest first."""

@@ -246,7 +246,7 @@ async def test_a_write_in_the_same_second_is_a_conflict_too(cc: CareCloud, serve
 
 
 async def test_unknown_fields_are_refused_before_the_record_is_read(cc: CareCloud, server: Server) -> None:
-    # Issue 21, item 3: UnknownField before the GET (as the README says), and a misspelt parent
+    # Issue 21, item 3: UnknownField before the GET (as the workflows guide says), and a misspelt parent
     # of a dotted name gets its own "did you mean".
     with pytest.raises(UnknownField, match="did you mean 'name'"):
         await update_record(cc, "/stores/{store_id}", "s1", changes={"nmae": "Prague 2"})

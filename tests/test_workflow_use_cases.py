@@ -1,5 +1,6 @@
-"""Every use case of the vendor's integration guide has a row in the README's table, with the API
-the vendor names, helpers that exist and carry an example, and the Prism tests the row claims.
+"""Every use case of the vendor's integration guide has a row in the table of the workflows guide
+(docs/guide/workflows.md), with the API the vendor names, helpers that exist and carry an example,
+and the Prism tests the row claims.
 
 The guide is ``use-cases.md`` in the shared folder beside the checkout, found the way
 scripts/spec_source.py finds the spec (``../shared``). A missing guide fails these tests: they
@@ -25,8 +26,9 @@ from scripts import spec_source
 
 GUIDE = spec_source.ROOT.parent / "shared" / "vendor" / "use-cases.md"
 README = spec_source.ROOT / "README.md"
+WORKFLOWS = spec_source.ROOT / "docs" / "guide" / "workflows.md"
 TESTS = Path(__file__).resolve().parent
-TABLE_HEADING = "### The vendor's 22 use cases"
+TABLE_HEADING = "## Which helper for which use case"
 API_LABELS = {
     frozenset({"Customer API", "Enterprise API"}): "both",
     frozenset({"Enterprise API"}): "Enterprise",
@@ -74,8 +76,8 @@ def use_cases() -> list[UseCase]:
 
 
 def readme_rows() -> dict[str, Row]:
-    text = README.read_text(encoding="utf-8")
-    assert TABLE_HEADING in text, f"README.md has no {TABLE_HEADING!r} section"
+    text = WORKFLOWS.read_text(encoding="utf-8")
+    assert TABLE_HEADING in text, f"docs/guide/workflows.md has no {TABLE_HEADING!r} section"
     section = text.split(TABLE_HEADING, 1)[1]
     rows: dict[str, Row] = {}
     for line in section.splitlines():
@@ -113,7 +115,7 @@ def test_the_guide_has_the_22_use_cases_in_its_5_groups() -> None:
 def test_every_use_case_has_a_row_with_the_api_the_vendor_names() -> None:
     rows = readme_rows()
     missing = [case.title for case in use_cases() if case.title not in rows]
-    assert missing == [], f"use cases without a row in README.md: {missing}"
+    assert missing == [], f"use cases without a row in docs/guide/workflows.md: {missing}"
     extra = sorted(set(rows) - {case.title for case in use_cases()})
     assert extra == [], f"rows for no use case of the guide: {extra}"
     wrong = {case.title: (rows[case.title].api, case.api) for case in use_cases() if rows[case.title].api != case.api}
@@ -135,8 +137,8 @@ def test_every_helper_named_exists_and_has_a_docstring_example() -> None:
             helper = resolve(name)
             doc = inspect.getdoc(helper) or ""
             short = name.rpartition(".")[2]
-            if name.startswith("CareCloud."):  # the client's own methods: the Customer quickstart runs them
-                doc = README.read_text(encoding="utf-8").split("## Configuration", 1)[0]
+            if name.startswith("CareCloud."):  # the client's own methods: the README's Customer quickstart runs them
+                doc = README.read_text(encoding="utf-8").split("## Quickstart: Customer API", 1)[1].split("\n## ", 1)[0]
             assert f"{short}(" in doc or inspect.isclass(helper), f"{title}: {name} has no example in its docstring"
 
 

@@ -93,7 +93,7 @@ class AgreementsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             communication_channel_id: The unique ID of the communication channel. List of values is
                 available in resource [GET
                 /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels).

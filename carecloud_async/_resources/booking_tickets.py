@@ -64,10 +64,11 @@ class BookingTicketsTimeSlotsResource(Resource):
             booking_ticket_id: The unique ID of the booking ticket.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             free_only: Parameter defines what kind of time slots is going to be return depends on the
                 capacity. *Possible values: true - returns all time slots with free capacity. / false - returns
-                all occupied time slots. / no value - all time slots are returned (filter is not applied)*
+                all occupied time slots. / no value - all time slots are returned (filter is not applied)* (one
+                of: True, False)
             time_from: Start of the time interval for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS` or
                 ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
             time_to: End of the time interval for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS` or
@@ -188,7 +189,7 @@ class BookingTicketsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             valid_from: Start of the validity period for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS`
@@ -197,7 +198,7 @@ class BookingTicketsResource(Resource):
                 ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
             valid_only: Time validity of the resource records. *Possible values are: true - returns only
                 records valid in current moment / false - returns all records of the resource without time
-                validation*
+                validation* (one of: True, False)
             booking_ticket_property_id: Booking ticket property ID from resource
                 [booking-ticket-properties](https://carecloud.readme.io/reference/getbookingticketproperties).
                 The parameter determines property, which is used to filter resources by their properties. The

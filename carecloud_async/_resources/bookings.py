@@ -189,7 +189,7 @@ class BookingsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             booking_status: This query parameter is deprecated, please use parameter `booking_statuses`.
@@ -197,11 +197,11 @@ class BookingsResource(Resource):
                 /booking-statuses](https://carecloud.readme.io/reference/getbookingstatuses). In case you want
                 to filter multiple options use array syntax :
                 `booking_statuses[]=a820c6a820c62c79b2c79b&booking_statuses[]=b930d7b930d73d80c3d80c` Logic OR
-                is used between values.
+                is used between values. (at most 1000 items)
             add_booking_items: Booking items are going to be return depends on the parameter value.
                 *Possible values: full - returns all booking items with their additional properties. /
                 items-only - returns all booking items without additional properties. / none or no value -
-                return no booking items*
+                return no booking items* (one of: full, items-only, none; default: none)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

@@ -102,7 +102,7 @@ class CampaignProductsCampaignProductStoreRecordsResource(Resource):
             campaign_product_id: The unique ID of the campaign product in CareCloud.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -242,19 +242,20 @@ class CampaignProductsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             code: Code of the product.
-            display_in: Place to display campaign product.
+            display_in: Place to display campaign product. (one of: web, cash desk, api)
             type_id: Type of the customer for a campaign product. The list of values is available at [GET
                 /customer-types](https://carecloud.readme.io/reference/getcustomertypes). In case you want to
                 filter multiple options use array syntax :
                 `type_id[]=86e05affc7a7abefcd513ab400&type_id[]=82c06812c0756528660784fef` Logic OR is used
-                between values.
+                between values. (at most 1000 items)
             store_id: Parameter filters all campaign products from [GET
                 /stores](https://carecloud.readme.io/reference/getstores) by store ID.
-            value_type_id: Type of value (1 - percentage discount value, 2 - final price).
+            value_type_id: Type of value (1 - percentage discount value, 2 - final price). (one of: 1, 2)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             valid_from: Start of the validity period for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS`
                 or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
             valid_to: End of the validity period for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS` or
@@ -263,7 +264,8 @@ class CampaignProductsResource(Resource):
                 [GET /campaigns](https://carecloud.readme.io/reference/getcampaigns).
             include_property_records: If true, the property record structure will be included in the
                 response. Possible values: true - property records structure will be included / false or not set
-                - property records structure won't be included, and parameter will return null value
+                - property records structure won't be included, and parameter will return null value (one of:
+                True, False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

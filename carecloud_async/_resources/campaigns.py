@@ -126,7 +126,7 @@ class CampaignsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             external_id: The ID from other system than CareCloud. It is usually used for the synchronization
                 or identification of the record in between CareCloud and other system. The ID doesn't need to be

@@ -64,10 +64,11 @@ class CardTypesCardsResource(Resource):
             card_type_id: The unique ID of the card type.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -197,7 +198,7 @@ class CardTypesResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             text_id: Filter by one value or a list of card type text IDs. The list of values is available at
                 [GET /card-types](https://carecloud.readme.io/reference/getcardtypes). In case you want to

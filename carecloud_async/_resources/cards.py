@@ -217,22 +217,23 @@ class CardsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             card_number: Number of the customer card.
             card_type_id: The unique ID of the card type. [GET
                 /card-types](https://carecloud.readme.io/reference/getcardtypes)
-            state: State of the card. *Possible values are: 0 - blocked / 1 - active*
+            state: State of the card. *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             card_number_list: List of the card numbers. If used, a list of cards will be returned if
                 matching card numbers in CareCloud. In case you want to filter multiple options use array syntax
                 : `card_number_list[]=1000000000016&card_number_list[]=2000000000025` Logic OR is used between
-                values.
+                values. (at most 1000 items)
             search_secondary_card_number: Include secondary card numbers in search for filters `card_number`
                 and `card_number_list`. *Possible values: true - only secondary card numbers are searched /
                 false - only card numbers are searched / default behavior without parameter - only card numbers
-                are searched*
+                are searched* (one of: True, False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

@@ -55,7 +55,7 @@ class CountriesResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             country_id: The unique ID of a country represented by ISO code.
             country_name: Name or part of the name of the country you looking for.
             accept_language: The unique ID of the language code by ISO 639-1.

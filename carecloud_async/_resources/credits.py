@@ -71,7 +71,7 @@ class CreditsPurchasesResource(Resource):
             credit_id: The unique ID of the credit record.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             store_id: The unique ID of the store in CareCloud. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             customer_id: The unique ID of the customer. [GET
@@ -86,6 +86,7 @@ class CreditsPurchasesResource(Resource):
                 local timezone.
             purchase_items_extension: If true, resource returns extended response with purchase items. If
                 false, the resource won't be extended. If the parameter is not set, the default value is false.
+                (one of: True, False; default: False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -188,7 +189,7 @@ class CreditsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             credit_type_id: The unique ID of a credit type. The filter reduces data in the response related

@@ -84,7 +84,7 @@ class CurrenciesResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             currency_name: Name or part of the name of the currency you looking for.
             currency_code: The unique code of a currency represented by ISO code.
             accept_language: The unique ID of the language code by ISO 639-1.

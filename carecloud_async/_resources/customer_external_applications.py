@@ -84,7 +84,7 @@ class CustomerExternalApplicationsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             text_id: Filter by one value or a list of external application text IDs. The list of values is
                 available at [GET
                 /customer-external-applications](https://carecloud.readme.io/reference/getcustomerexternalapps).

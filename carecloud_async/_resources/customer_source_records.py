@@ -55,7 +55,7 @@ class CustomerSourceRecordsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             external_id: The external ID of the customer in the external system. Deprecated - use
@@ -67,7 +67,7 @@ class CustomerSourceRecordsResource(Resource):
             external_ids: Filter records by one or more external IDs. Returns records where any stored
                 external ID matches any of the provided values. Use together with `customer_source_id` to scope
                 the filter to a specific customer source. To filter by multiple values, use array syntax:
-                `external_ids[]=ACSDOIDF23&external_ids[]=BXTE123456`
+                `external_ids[]=ACSDOIDF23&external_ids[]=BXTE123456` (at most 1000 items)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

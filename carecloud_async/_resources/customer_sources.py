@@ -84,7 +84,7 @@ class CustomerSourcesResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_source_text_id: The unique text representation of the ID of the customer source. It
                 identifies the system where the customer belongs or the customer account was created. [GET
                 /customer-sources](https://carecloud.readme.io/reference/getcustomersources)

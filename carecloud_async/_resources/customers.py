@@ -248,7 +248,7 @@ class CustomersAddressesResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_address_type_id: The unique ID of the customer address type. [GET
                 /customer-address-types](https://carecloud.readme.io/reference/getcustomeraddresstypes)
             accept_language: The unique ID of the language code by ISO 639-1.
@@ -347,15 +347,16 @@ class CustomersCardsResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             card_number: Number of the customer card.
             card_type_id: The unique ID of the card type. [GET
                 /card-types](https://carecloud.readme.io/reference/getcardtypes)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             card_number_list: List of the card numbers. If used, a list of cards will be returned if
                 matching card numbers in CareCloud. In case you want to filter multiple options use array syntax
                 : `card_number_list[]=1000000000016&card_number_list[]=2000000000025` Logic OR is used between
-                values.
+                values. (at most 1000 items)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -454,7 +455,7 @@ class CustomersCustomerSourceRecordsResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             external_id: The external ID of the customer in the external system. Deprecated - use
                 `external_ids` instead. To filter by external ID within a specific customer source, combine
                 `external_ids` with the `customer_source_id` parameter.
@@ -464,7 +465,7 @@ class CustomersCustomerSourceRecordsResource(Resource):
             external_ids: Filter records by one or more external IDs. Returns records where any stored
                 external ID matches any of the provided values. Use together with `customer_source_id` to scope
                 the filter to a specific customer source. To filter by multiple values, use array syntax:
-                `external_ids[]=ACSDOIDF23&external_ids[]=BXTE123456`
+                `external_ids[]=ACSDOIDF23&external_ids[]=BXTE123456` (at most 1000 items)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -532,7 +533,7 @@ class CustomersEventsResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             event_type_id: The unique ID of the event type. [GET
                 /event-types](https://carecloud.readme.io/reference/geteventtypes)
             external_id: The ID from other system than CareCloud. It is usually used for the synchronization
@@ -542,10 +543,11 @@ class CustomersEventsResource(Resource):
                 /event-types](https://carecloud.readme.io/reference/geteventtypes). In case you want to filter
                 multiple options use array syntax :
                 `event_type_ids[]=8bda8a4854394325e2748a5005&event_type_ids[]=9ceb9b5965405436f3859b6116` Logic
-                OR is used between values.
+                OR is used between values. (at most 1000 items)
             include_property_records: If true, the property record structure will be included in the
                 response. Possible values: true - property records structure will be included / false or not set
-                - property records structure won't be included, and parameter will return null value
+                - property records structure won't be included, and parameter will return null value (one of:
+                True, False)
             time_from: Start of the time interval for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS` or
                 ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
             time_to: End of the time interval for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS` or
@@ -817,7 +819,7 @@ class EnterpriseCustomersPartnerRecordsResource(CustomersPartnerRecordsResource)
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -887,7 +889,7 @@ class CustomersPointsResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             point_type_id: The unique ID of a point type. [GET
                 /point-types](https://carecloud.readme.io/reference/getpointtypes)
             accept_language: The unique ID of the language code by ISO 639-1.
@@ -1044,7 +1046,7 @@ class CustomersPropertyRecordsResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -1142,7 +1144,7 @@ class CustomersPurchasesResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             store_id: The unique ID of the store in CareCloud. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             type_id: The unique ID of the purchase type. [GET
@@ -1155,6 +1157,7 @@ class CustomersPurchasesResource(Resource):
                 local timezone.
             purchase_items_extension: If true, resource returns extended response with purchase items. If
                 false, the resource won't be extended. If the parameter is not set, the default value is false.
+                (one of: True, False; default: False)
             external_purchase_id: ID of the purchase from external (e-shop, POS) system. This ID should have
                 unique value.
             accept_language: The unique ID of the language code by ISO 639-1.
@@ -1222,7 +1225,7 @@ class CustomersRecommendationRecordsResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
@@ -1289,12 +1292,12 @@ class CustomersReferralsResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             is_valid: Filters referral codes by validity. - `true` or not set (default) - only valid,
                 currently usable referral codes are returned. A code is valid when it is within its own validity
                 period, and its internal state and referral campaign are both active. - `false` - only invalid
                 referral codes are returned: codes that are expired, deactivated, or whose referral campaign is
-                no longer active.
+                no longer active. (one of: True, False)
             referral_campaign_id: The unique ID of the referral campaign. Filters results to the code
                 belonging to this campaign. If omitted, the project's default referral campaign is used.
             referral_code: Filters the result to the referral record matching this specific code. Use this
@@ -1460,13 +1463,13 @@ class CustomersRelatedCustomersResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             related_customer_id: The unique ID of the related customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             customer_relation_type_id: The unique ID of the customer relation type in CareCloud.
             all_customer_relations: The API call returns all relations (currently valid and relations from
                 the past) in case of true value. If the parameter is not set or has value false, only currently
-                valid relations are returned.
+                valid relations are returned. (one of: True, False; default: False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -1545,26 +1548,27 @@ class CustomersRewardRecommendationsResource(Resource):
             store_id: The unique ID of the store where customer can apply the reward. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             valid_from: Start of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             valid_to: End of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             code: Code of the reward.
             is_automated: Filter of the automated rewards. *Possible values: true - returns all automated
                 rewards / false - returns all non automated rewards / no value - all rewards(filter is not
-                applied)*
+                applied)* (one of: True, False)
             reward_group: The unique ID of the reward group. *Possible values: 0 - cash desk reward (party
                 time reward) / 1 - catalog reward / 2 - campaign reward / 4 - simple reward / 5 - gift reward
-                (Multi Purpose Reward)*
+                (Multi Purpose Reward)* (one of: 0, 1, 2, 4)
             customer_type_id: Select by list of customer types from customer-types resource. The list of
                 values is available at [GET
                 /customer-types](https://carecloud.readme.io/reference/getcustomertypes). In case you want to
                 filter multiple options use array syntax :
                 `customer_type_id[]=86e05affc7a7abefcd513ab400&customer_type_id[]=82c06812c0756528660784fef`
-                Logic OR is used between values.
+                Logic OR is used between values. (at most 1000 items)
             without_stores: If true or not set, the data will not contain information about business units
-                (stores). If false resource returns full structure with stores.
+                (stores). If false resource returns full structure with stores. (one of: True, False)
             tag_ids: Parameter filters values by a list of tag IDs. Logic OR is used between values. In case
                 you want to filter multiple options use array syntax :
-                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef`
+                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef` (at most 1000 items)
             partner_id: Unique ID of the partner from the resource [GET
                 /partners](https://carecloud.readme.io/reference/getpartners).
             reward_type_id: The type of reward describes the reward behavior. For example, a Percentage
@@ -1650,31 +1654,32 @@ class CustomersRewardsResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             store_id: The unique ID of the store where customer can apply the reward. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             valid_from: Start of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             valid_to: End of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             code: Code of the reward.
             is_automated: Filter of the automated rewards. *Possible values: true - returns all automated
                 rewards / false - returns all non automated rewards / no value - all rewards(filter is not
-                applied)*
+                applied)* (one of: True, False)
             reward_group: The unique ID of the reward group. *Possible values: 0 - cash desk reward (party
                 time reward) / 1 - catalog reward / 2 - campaign reward / 4 - simple reward / 5 - gift reward
-                (Multi Purpose Reward)*
+                (Multi Purpose Reward)* (one of: 0, 1, 2, 4)
             customer_type_id: Select by list of customer types from customer-types resource. The list of
                 values is available at [GET
                 /customer-types](https://carecloud.readme.io/reference/getcustomertypes). In case you want to
                 filter multiple options use array syntax :
                 `customer_type_id[]=86e05affc7a7abefcd513ab400&customer_type_id[]=82c06812c0756528660784fef`
-                Logic OR is used between values.
+                Logic OR is used between values. (at most 1000 items)
             without_stores: If true or not set, the data will not contain information about business units
-                (stores). If false resource returns full structure with stores.
+                (stores). If false resource returns full structure with stores. (one of: True, False)
             tag_ids: Parameter filters values by a list of tag IDs. Logic OR is used between values. In case
                 you want to filter multiple options use array syntax :
-                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef`
+                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef` (at most 1000 items)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -1741,7 +1746,7 @@ class CustomersSegmentRecordsResource(Resource):
                 /segment-groups](https://carecloud.readme.io/reference/getsegmentgroups). In case you want to
                 filter multiple options use array syntax :
                 `segment_group_ids[]=8bed991c68a470e7aaeffbf048&segment_group_ids[]=9cfe0a2d79b581f8bb5ffc059`
-                Logic OR is used between values.
+                Logic OR is used between values. (at most 1000 items)
             accept_language: The unique ID of the language code by ISO 639-1.
             **options: per-call options (``timeout``, ``extra_headers``, ``language``, ``retry``,
                 ``max_attempts``, ``cache``), as :meth:`CareCloud.with_options` takes them.
@@ -1788,9 +1793,9 @@ class CustomersStatusRecordsResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             valid_now: Status validity. Just one status can be valid in the time. *Possible values are: True
-                for valid status / False for status not valid*
+                for valid status / False for status not valid* (one of: True, False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -1856,16 +1861,17 @@ class CustomersVouchersResource(Resource):
             customer_id: The unique ID of the customer.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             code: Unique code of the voucher.
             store_id: The unique ID of the store where customer can apply the reward. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             is_applied: Filter by voucher application and reservation. *Possible values: true - all applied
                 or reserved vouchers / false - all vouchers that have not been applied yet or that are not
-                reserved actually / no value - all vouchers*
+                reserved actually / no value - all vouchers* (one of: True, False)
             without_stores: If true or not set, the data will not contain information about business units
-                (stores). If false resource returns full structure with stores.
+                (stores). If false resource returns full structure with stores. (one of: True, False)
             reward_id: The unique ID of the reward in CareCloud. [GET
                 /rewards](https://carecloud.readme.io/reference/getrewards) In case you want to filter multiple
                 options use array syntax :
@@ -2113,7 +2119,7 @@ class CustomersResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             email: Search by email.
             phone: Phone number of the customer with international prefix (420000000000).
             customer_source_id: The unique ID of the customer source. It identifies the system where the
@@ -2125,12 +2131,12 @@ class CustomersResource(Resource):
             email_list: List of the email addresses of the customers. In case you want to filter multiple
                 options use array syntax :
                 `email_list[]=happy_customer@crmcarecloud.com&email_list[]=another_customer@crmcarecloud.com`
-                Logic OR is used between values.
+                Logic OR is used between values. (at most 1000 items)
             customer_ids: List of the customer IDs. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers) In case you want to filter
                 multiple options use array syntax :
                 `customer_ids[]=8ea2591121e636086a4a9c0992&customer_ids[]=8bed991c68a470e7aaeffbf048` Logic OR
-                is used between values.
+                is used between values. (at most 1000 items)
             customer_short_salutation: If true, the response will set a short salutation instead of a long
                 one. Short salutations contain the first name of the customer only. If the parameter has a value
                 false or not set, the full salutation is returned in response.
@@ -2366,7 +2372,7 @@ class EnterpriseCustomersResource(CustomersResource):
                 none - return results without strict matching (default behavior, all query parameters are
                 optional)* ⚠️ Caution: Strict mode makes all query parameters required. For a successful result
                 you have to set all parameters. ⚠️ Caution: Currently the whole resource is returning results
-                only in strict mode.
+                only in strict mode. (one of: strict, none)
             accept_language: The unique ID of the language code by ISO 639-1.
             **options: per-call options (``timeout``, ``extra_headers``, ``language``, ``retry``,
                 ``max_attempts``, ``cache``), as :meth:`CareCloud.with_options` takes them.

@@ -136,9 +136,9 @@ class EntrancesResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             pos_id: ID of POS system for tickets. Required with path parameter entrance ID. *Possible values
-                are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11*
+                are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11* (one of: 3, 6, 9, 11)
             external_order_id: ID of an external order created in POS system.
             name: Name of the charged entrance (product name is used from resource products).
             resort_name: Name of the resort where is an entrance charged.
@@ -148,13 +148,15 @@ class EntrancesResource(Resource):
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             entrance_type_id: Type of the entrance. *Possible values are: season ticket - 0/ one day ticket
-                -1/ multiple day ticket - 2*
+                -1/ multiple day ticket - 2* (one of: 0, 1, 2)
             state: State of the entrance. *Possible values are: canceled entrance - 0 / valid entrance -1*
+                (one of: 0, 1)
             external_entrance_id: External ID of the entrance. Structure can be different depends of POS
                 system, that created entrance.
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             is_cancelled: Filter for canceled entrances. *Possible values: true - all cancelled entrances /
-                false - all non cancelled entrances / no value - all entrances*
+                false - all non cancelled entrances / no value - all entrances* (one of: True, False)
             valid_from: Start of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             valid_to: End of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             product_id: The unique ID of the product. [GET
@@ -226,7 +228,7 @@ class EntrancesResource(Resource):
             valid_from: Start of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             valid_to: End of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             pos_id: ID of POS system for tickets. Required with path parameter entrance ID. *Possible values
-                are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11*
+                are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11* (one of: 3, 6, 9, 11)
             accept_language: The unique ID of the language code by ISO 639-1.
             **options: per-call options (``timeout``, ``extra_headers``, ``language``, ``retry``,
                 ``max_attempts``, ``cache``), as :meth:`CareCloud.with_options` takes them.

@@ -166,7 +166,7 @@ class EventsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             event_type_id: The unique ID of the event type. [GET
                 /event-types](https://carecloud.readme.io/reference/geteventtypes)
             customer_id: The unique ID of the customer. [GET
@@ -178,10 +178,11 @@ class EventsResource(Resource):
                 /event-types](https://carecloud.readme.io/reference/geteventtypes). In case you want to filter
                 multiple options use array syntax :
                 `event_type_ids[]=8bda8a4854394325e2748a5005&event_type_ids[]=9ceb9b5965405436f3859b6116` Logic
-                OR is used between values.
+                OR is used between values. (at most 1000 items)
             include_property_records: If true, the property record structure will be included in the
                 response. Possible values: true - property records structure will be included / false or not set
-                - property records structure won't be included, and parameter will return null value
+                - property records structure won't be included, and parameter will return null value (one of:
+                True, False)
             time_from: Start of the time interval for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS` or
                 ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
             time_to: End of the time interval for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS` or

@@ -50,9 +50,10 @@ class LanguagesResource(Resource):
                 administration interface. *Possible values: customer-communication - list of languages used for
                 communication with the customer (emails, notifications or text messages) / web-portal - list of
                 languages for CareCloud web portal / carecloud-api - languages supported by CareCloud REST APIs
-                (APIs communicate in these languages).*
+                (APIs communicate in these languages).* (one of: carecloud-api, web-portal,
+                customer-communication; default: carecloud-api)
             default_language: Default language of the project. If true, the endpoint returns only default
-                language of the project.
+                language of the project. (one of: True, False; default: False)
             accept_language: The unique ID of the language code by ISO 639-1.
             **options: per-call options (``timeout``, ``extra_headers``, ``language``, ``retry``,
                 ``max_attempts``, ``cache``), as :meth:`CareCloud.with_options` takes them.

@@ -122,7 +122,7 @@ class MessagesResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             contact: Email of phone number that was used as a contact in message.

@@ -115,10 +115,11 @@ class OrdersResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             state: State of the resource. *Possible values are: 0 - deleted / 1 - active / 2 - non active*
+                (one of: 0, 1, 2)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

@@ -78,7 +78,7 @@ class PointsPurchasesResource(Resource):
             point_id: The unique ID of the point record.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             store_id: The unique ID of the store in CareCloud. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             customer_id: The unique ID of the customer. [GET
@@ -93,6 +93,7 @@ class PointsPurchasesResource(Resource):
                 local timezone.
             purchase_items_extension: If true, resource returns extended response with purchase items. If
                 false, the resource won't be extended. If the parameter is not set, the default value is false.
+                (one of: True, False; default: False)
             external_purchase_id: ID of the purchase from external (e-shop, POS) system. This ID should have
                 unique value.
             accept_language: The unique ID of the language code by ISO 639-1.
@@ -197,7 +198,7 @@ class PointsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             point_type_id: The unique ID of a point type. [GET

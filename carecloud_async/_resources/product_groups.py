@@ -91,7 +91,7 @@ class ProductGroupsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             store_id: The unique ID of the store in CareCloud. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)

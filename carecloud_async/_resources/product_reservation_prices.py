@@ -95,7 +95,7 @@ class ProductReservationPricesResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             reservable_product_id: The unique ID of the reservable product. [GET
                 /reservable-products](https://carecloud.readme.io/reference/getreservableproducts) In case you
                 want to filter multiple options use array syntax :

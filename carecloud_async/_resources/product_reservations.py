@@ -188,14 +188,14 @@ class ProductReservationsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             store_id: The unique ID of the store in CareCloud. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             reservation_state: Current state of the product reservation. *Possible values: 0 - Canceled / 1
                 - Entered / 2 - Accepted / 3 - Ready / 4 - Delivered / 5 - In progress / 6 - Not Picked up / 7 -
-                Ordered / 8 - Being solved /*
+                Ordered / 8 - Being solved /* (one of: 0, 1, 2, 4, 5, 6, 7, 8)
             external_reservation_list_type_id: Every reservation can have more than one external code
                 depends of the business requirements. This parameter allows to pick from witch list of external
                 codes you want to choose. If set, `external_reservation_code` has to be present in request too.
@@ -206,6 +206,7 @@ class ProductReservationsResource(Resource):
                 request too.
             include_reservation_progress_history: If true, the response will contain information about the
                 reservation progress history. If false, or not set the response will not return this structure.
+                (one of: True, False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

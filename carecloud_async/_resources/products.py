@@ -61,7 +61,7 @@ class ProductsTagsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             text_id: You can filter resource results depending on his text ID.
             accept_language: The unique ID of the language code by ISO 639-1.
@@ -161,7 +161,7 @@ class ProductsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             code: Code of the product.
             external_id: The ID from other system than CareCloud. It is usually used for the synchronization
@@ -174,7 +174,7 @@ class ProductsResource(Resource):
                 `external_id` values in the response.
             tag_ids: Parameter filters values by a list of tag IDs. Logic OR is used between values. In case
                 you want to filter multiple options use array syntax :
-                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef`
+                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef` (at most 1000 items)
             partner_id: Unique ID of the partner from the resource [GET
                 /partners](https://carecloud.readme.io/reference/getpartners).
             accept_language: The unique ID of the language code by ISO 639-1.

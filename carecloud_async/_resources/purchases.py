@@ -81,7 +81,7 @@ class PurchasesPointsResource(Resource):
             purchase_id: The unique ID of the purchase.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -140,7 +140,7 @@ class PurchasesPurchaseItemsResource(Resource):
             purchase_id: The unique ID of the purchase.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -199,7 +199,7 @@ class PurchasesVouchersResource(Resource):
             purchase_id: The unique ID of the purchase.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -339,7 +339,7 @@ class PurchasesResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             store_id: The unique ID of the store in CareCloud. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             customer_id: The unique ID of the customer. [GET
@@ -354,11 +354,13 @@ class PurchasesResource(Resource):
                 local timezone.
             purchase_items_extension: If true, resource returns extended response with purchase items. If
                 false, the resource won't be extended. If the parameter is not set, the default value is false.
+                (one of: True, False; default: False)
             external_purchase_id: ID of the purchase from external (e-shop, POS) system. This ID should have
                 unique value.
             include_property_records: If true, the property record structure will be included in the
                 response. Possible values: true - property records structure will be included / false or not set
-                - property records structure won't be included, and parameter will return null value
+                - property records structure won't be included, and parameter will return null value (one of:
+                True, False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

@@ -90,14 +90,14 @@ class ReservableProductsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             code: Code of the product.
             store_id: The unique ID of the store in CareCloud. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             tag_ids: Parameter filters values by a list of tag IDs. Logic OR is used between values. In case
                 you want to filter multiple options use array syntax :
-                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef`
+                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef` (at most 1000 items)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -152,7 +152,7 @@ class ReservableProductsResource(Resource):
             body: the request body
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

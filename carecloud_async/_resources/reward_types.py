@@ -83,7 +83,7 @@ class RewardTypesResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).

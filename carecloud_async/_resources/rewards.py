@@ -90,9 +90,9 @@ class RewardsProductBrandsResource(Resource):
             reward_id: The unique ID of the reward.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             reward_product_relation_type: Parameter identify type of the relation between reward and product
-                | product group | product brand.
+                | product group | product brand. (one of: condition, bonus)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -153,9 +153,9 @@ class RewardsProductGroupsResource(Resource):
             reward_id: The unique ID of the reward.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             reward_product_relation_type: Parameter identify type of the relation between reward and product
-                | product group | product brand.
+                | product group | product brand. (one of: condition, bonus)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -216,9 +216,9 @@ class RewardsProductsResource(Resource):
             reward_id: The unique ID of the reward.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             reward_product_relation_type: Parameter identify type of the relation between reward and product
-                | product group | product brand.
+                | product group | product brand. (one of: condition, bonus)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -279,9 +279,9 @@ class RewardsStoresResource(Resource):
             reward_id: The unique ID of the reward.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             visible_for_customer: State of the visibility of the customer. *Possible values are: 0 -
-                invisible / 1- visible. If query string is not used, return both.*
+                invisible / 1- visible. If query string is not used, return both.* (one of: 0, 1)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -341,7 +341,7 @@ class RewardsTagsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             text_id: You can filter resource results depending on his text ID.
             accept_language: The unique ID of the language code by ISO 639-1.
@@ -405,7 +405,7 @@ class RewardsVouchersResource(Resource):
             reward_id: The unique ID of the reward.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             store_id: The unique ID of the store where customer can apply the reward. [GET
@@ -609,31 +609,32 @@ class RewardsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             store_id: The unique ID of the store where customer can apply the reward. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             valid_from: Start of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             valid_to: End of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             code: Code of the reward.
             is_automated: Filter of the automated rewards. *Possible values: true - returns all automated
                 rewards / false - returns all non automated rewards / no value - all rewards(filter is not
-                applied)*
+                applied)* (one of: True, False)
             reward_group: The unique ID of the reward group. *Possible values: 0 - cash desk reward (party
                 time reward) / 1 - catalog reward / 2 - campaign reward / 4 - simple reward / 5 - gift reward
-                (Multi Purpose Reward)*
+                (Multi Purpose Reward)* (one of: 0, 1, 2, 4)
             customer_type_id: Select by list of customer types from customer-types resource. The list of
                 values is available at [GET
                 /customer-types](https://carecloud.readme.io/reference/getcustomertypes). In case you want to
                 filter multiple options use array syntax :
                 `customer_type_id[]=86e05affc7a7abefcd513ab400&customer_type_id[]=82c06812c0756528660784fef`
-                Logic OR is used between values.
+                Logic OR is used between values. (at most 1000 items)
             without_stores: If true or not set, the data will not contain information about business units
-                (stores). If false resource returns full structure with stores.
+                (stores). If false resource returns full structure with stores. (one of: True, False)
             tag_ids: Parameter filters values by a list of tag IDs. Logic OR is used between values. In case
                 you want to filter multiple options use array syntax :
-                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef`
+                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef` (at most 1000 items)
             partner_id: Unique ID of the partner from the resource [GET
                 /partners](https://carecloud.readme.io/reference/getpartners).
             reward_type_id: The type of reward describes the reward behavior. For example, a Percentage
@@ -719,26 +720,27 @@ class RewardsResource(Resource):
             store_id: The unique ID of the store where customer can apply the reward. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             valid_from: Start of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             valid_to: End of the validity period for filtering in ISO-8601 format (`YYYY-MM-DD`).
             code: Code of the reward.
             is_automated: Filter of the automated rewards. *Possible values: true - returns all automated
                 rewards / false - returns all non automated rewards / no value - all rewards(filter is not
-                applied)*
+                applied)* (one of: True, False)
             reward_group: The unique ID of the reward group. *Possible values: 0 - cash desk reward (party
                 time reward) / 1 - catalog reward / 2 - campaign reward / 4 - simple reward / 5 - gift reward
-                (Multi Purpose Reward)*
+                (Multi Purpose Reward)* (one of: 0, 1, 2, 4)
             customer_type_id: Select by list of customer types from customer-types resource. The list of
                 values is available at [GET
                 /customer-types](https://carecloud.readme.io/reference/getcustomertypes). In case you want to
                 filter multiple options use array syntax :
                 `customer_type_id[]=86e05affc7a7abefcd513ab400&customer_type_id[]=82c06812c0756528660784fef`
-                Logic OR is used between values.
+                Logic OR is used between values. (at most 1000 items)
             without_stores: If true or not set, the data will not contain information about business units
-                (stores). If false resource returns full structure with stores.
+                (stores). If false resource returns full structure with stores. (one of: True, False)
             tag_ids: Parameter filters values by a list of tag IDs. Logic OR is used between values. In case
                 you want to filter multiple options use array syntax :
-                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef`
+                `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef` (at most 1000 items)
             partner_id: Unique ID of the partner from the resource [GET
                 /partners](https://carecloud.readme.io/reference/getpartners).
             reward_type_id: The type of reward describes the reward behavior. For example, a Percentage

@@ -59,7 +59,7 @@ class SegmentsSegmentRecordsResource(Resource):
                 /segment-groups](https://carecloud.readme.io/reference/getsegmentgroups). In case you want to
                 filter multiple options use array syntax :
                 `segment_group_ids[]=8bed991c68a470e7aaeffbf048&segment_group_ids[]=9cfe0a2d79b581f8bb5ffc059`
-                Logic OR is used between values.
+                Logic OR is used between values. (at most 1000 items)
             accept_language: The unique ID of the language code by ISO 639-1.
             **options: per-call options (``timeout``, ``extra_headers``, ``language``, ``retry``,
                 ``max_attempts``, ``cache``), as :meth:`CareCloud.with_options` takes them.
@@ -198,12 +198,12 @@ class SegmentsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             segment_group_ids: List of the segment group IDs from the resource [GET
                 /segment-groups](https://carecloud.readme.io/reference/getsegmentgroups). In case you want to
                 filter multiple options use array syntax :
                 `segment_group_ids[]=8bed991c68a470e7aaeffbf048&segment_group_ids[]=9cfe0a2d79b581f8bb5ffc059`
-                Logic OR is used between values.
+                Logic OR is used between values. (at most 1000 items)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

@@ -87,7 +87,7 @@ class StamperCampaignsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             name: Search record by name or a part of the name.
             valid_from: Start of the validity period for filtering. Accepts the format `YYYY-MM-DD HH:MM:SS`
                 or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
@@ -96,6 +96,7 @@ class StamperCampaignsResource(Resource):
             partner_id: Unique ID of the partner from the resource [GET
                 /partners](https://carecloud.readme.io/reference/getpartners).
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

@@ -92,7 +92,7 @@ class StamperCardsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             stamper_campaign_id: The unique ID of the stamper campaign. The filter reduces data in the
@@ -102,7 +102,7 @@ class StamperCardsResource(Resource):
                 `stamper_campaign_id[]=8bc8ca16f9c5039951021700a2&stamper_campaign_id[]=82c06812c0756528660784fef`
                 One value (a string) is sent as `stamper_campaign_id=x`, as the spec's type says; several (a
                 list) in array syntax, `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
-            state: State of the card. *Possible values are: 0 - blocked / 1 - active*
+            state: State of the card. *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1)
             filled_up: The filter where you can decide what kind of stamper card you want. If the filter is
                 not use, all cards are returned. Possible values: true - Filter returns only cards that has all
                 stamps / false - Filter returns all cards that have still free at least one for the stamp.

@@ -85,7 +85,7 @@ class StampsResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             stamper_card_id: The unique ID of the stamper card. The filter reduces data in the response
                 related only to the selected stamper cards. [GET
                 /stamper-cards](https://carecloud.readme.io/reference/getstampercards) In case you want to

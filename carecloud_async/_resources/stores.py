@@ -308,9 +308,9 @@ class StoresResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             visible_for_customer: State of the visibility of the customer. *Possible values are: 0 -
-                invisible / 1- visible. If query string is not used, return both.*
+                invisible / 1- visible. If query string is not used, return both.* (one of: 0, 1)
             property_id: Store property ID from resource [GET
                 /store-properties](https://carecloud.readme.io/reference/getstoreproperties). The parameter
                 determines property, which is used to filter stores by their properties. The parameter must be

@@ -109,7 +109,7 @@ class TasksAssigneesResource(Resource):
             task_id: The unique ID of the task in CareCloud.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).
@@ -350,7 +350,7 @@ class TasksTaskCommentsResource(Resource):
             task_id: The unique ID of the task in CareCloud.
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             task_comment_text: Search record by the task comment text or a part of the task comment text.
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
@@ -484,7 +484,7 @@ class TasksResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             task_type_id: Task type ID from the resource [GET
                 /task-types](https://carecloud.readme.io/reference/gettasktypes). The parameter filters tasks by
                 their type.
@@ -494,7 +494,7 @@ class TasksResource(Resource):
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             priority: The parameter filters tasks by their priority. *Possible values are: 1 - Critical / 2
-                - Major / 3 - Normal / 4 - Minor.*
+                - Major / 3 - Normal / 4 - Minor.* (one of: 1, 2, 3, 4)
             due_date: Due date of the task in ISO-8601 format (`YYYY-MM-DD`).
             task_title: Search record by the task summary or a part of the task summary.
             task_note: Search record by the task note or a part of the task note.

@@ -74,7 +74,7 @@ class TokensResource(Resource):
                 [here](https://carecloud.readme.io/reference/authentication#external-applications-1) or contact
                 your CareCloud project manager.
             token_type: Parameter set witch token type should be generated. *Possible values: 1-
-                alphanumeric, 2- numeric*
+                alphanumeric, 2- numeric* (one of: 1, 2; default: 1)
             accept_language: The unique ID of the language code by ISO 639-1.
             **options: per-call options (``timeout``, ``extra_headers``, ``language``, ``retry``,
                 ``max_attempts``, ``cache``), as :meth:`CareCloud.with_options` takes them.

@@ -102,7 +102,7 @@ class UsersResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             email: Search by email.
             phone: Phone number of the customer with international prefix (420000000000).
             login: Search by login.

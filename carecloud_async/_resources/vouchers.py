@@ -234,18 +234,19 @@ class VouchersResource(Resource):
         Args:
             sort_field: Name of the sorting parameter. You can sort by any of the first level parameters
                 from the resource response. *Response is sorted by the specified field.*
-            sort_direction: Direction of sorting the response list.
+            sort_direction: Direction of sorting the response list. (one of: ASC, DESC)
             customer_id: The unique ID of the customer. [GET
                 /customers](https://carecloud.readme.io/reference/getcustomers)
             code: Unique code of the voucher.
             store_id: The unique ID of the store where customer can apply the reward. [GET
                 /stores](https://carecloud.readme.io/reference/getstores)
             is_valid: *in validity range - true / before or after validity range - false / no value - all*
+                (one of: True, False)
             is_applied: Filter by voucher application and reservation. *Possible values: true - all applied
                 or reserved vouchers / false - all vouchers that have not been applied yet or that are not
-                reserved actually / no value - all vouchers*
+                reserved actually / no value - all vouchers* (one of: True, False)
             without_stores: If true or not set, the data will not contain information about business units
-                (stores). If false resource returns full structure with stores.
+                (stores). If false resource returns full structure with stores. (one of: True, False)
             reward_id: The unique ID of the reward in CareCloud. [GET
                 /rewards](https://carecloud.readme.io/reference/getrewards) In case you want to filter multiple
                 options use array syntax :
@@ -255,7 +256,7 @@ class VouchersResource(Resource):
             include_service_vouchers: If true, the response includes service vouchers alongside standard
                 vouchers. Service vouchers are internal records used for history tracking (for example, vouchers
                 with codes beginning with `canceled_` or `initial_`). If false or not set, service vouchers are
-                excluded from the response.
+                excluded from the response. (one of: True, False)
             accept_language: The unique ID of the language code by ISO 639-1.
             page_size: items per request (``count``, 1 to 1000).
             max_items: stop after this many items (None: all).

@@ -83,7 +83,7 @@ class PassSummary:
 
 
 class Outbox:
-    """Durable send-purchase outbox (see the module docs and the README).
+    """Durable send-purchase outbox (see the module docs and docs/guide/outbox.md).
 
     ``store`` is an :class:`OutboxStore`, an SQLite file path (the default backend, created on
     first use) or a ``postgresql://`` URL. ``schedule`` sets the interval, attempts and delays;

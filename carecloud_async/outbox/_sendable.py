@@ -4,7 +4,8 @@ A body that fails here fails every attempt the same way (no resend can fix it), 
 refuses it with :class:`~carecloud_async.RequestValidationError` before storing anything, and the
 sender puts a stored one (written by an older version) into ``manual`` at its first attempt with
 this text, without sending it. The checks are the ones the send itself runs: ``CareCloud.call``'s
-argument check against the generated models (types, enum values, required fields), then the JSON
+argument check against the generated models (types, enum values, required fields) and the spec's
+bounds (at most 1,000 values of a property), then the JSON
 encoding httpx applies to a request body (no NaN or infinite number, text encodable as UTF-8).
 Values are never quoted in the messages (a bill may hold personal data); paths are.
 

@@ -28,9 +28,11 @@ if TYPE_CHECKING:
         Hold,
         ReceivedRequest,
         RequestCounts,
+        RequestFilter,
         SpecViolation,
     )
     from ._records import BalanceRecords, CardRecords, CustomerRecords, Records, StoreRecords
+    from ._samples import sample_purchase
     from ._server import FakeServer
     from ._state import DEFAULT_ENTERPRISE_USER
 
@@ -42,6 +44,7 @@ _MODULE_OF: dict[str, str] = {
     "Hold": "._fake",
     "ReceivedRequest": "._fake",
     "RequestCounts": "._fake",
+    "RequestFilter": "._fake",
     "SpecViolation": "._fake",
     "BalanceRecords": "._records",
     "CardRecords": "._records",
@@ -49,6 +52,7 @@ _MODULE_OF: dict[str, str] = {
     "Records": "._records",
     "StoreRecords": "._records",
     "FakeServer": "._server",
+    "sample_purchase": "._samples",
 }
 
 __all__ = [
@@ -64,8 +68,10 @@ __all__ = [
     "ReceivedRequest",
     "Records",
     "RequestCounts",
+    "RequestFilter",
     "SpecViolation",
     "StoreRecords",
+    "sample_purchase",
 ]
 
 

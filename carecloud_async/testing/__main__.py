@@ -2,8 +2,9 @@
 
 Prints ``listening http://127.0.0.1:<port>`` once it accepts connections, and the Enterprise login
 it knows. ``--seed-customers N`` creates N customers (password ``fake-password``), each with a card.
-``--latency-ms``, ``--login-delay-ms``, ``--rate-limit`` and ``--cache-control ROUTE=VALUE`` set
-what :meth:`FakeCareCloud.slow`, :meth:`~FakeCareCloud.rate_limit` and
+``--slow SECONDS`` (or the same in milliseconds, ``--latency-ms``) delays every answer, a server
+under load for benchmarks; ``--login-delay-ms``, ``--rate-limit`` and ``--cache-control
+ROUTE=VALUE`` set what :meth:`FakeCareCloud.slow`, :meth:`~FakeCareCloud.rate_limit` and
 :meth:`~FakeCareCloud.cache_control` set in-process; ``GET /__fake/counts`` and
 ``POST /__fake/clear-requests`` read and clear the counts from another process.
 
@@ -28,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-zone", default="UTC", help="the project's IANA time zone")
     parser.add_argument("--logout-delay", type=float, default=0.0, help="seconds before a logout applies")
     parser.add_argument("--seed-customers", type=int, default=0, help="customers to create, each with a card")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every answer by this much")
+    latency = parser.add_mutually_exclusive_group()
+    latency.add_argument("--slow", type=float, default=0.0, help="seconds added to every answer (a slow server)")
+    latency.add_argument("--latency-ms", type=float, default=0.0, help="--slow in milliseconds")
     parser.add_argument(
         "--login-delay-ms", type=float, default=0.0, help="delay Enterprise logins and device tokens further"
     )
@@ -42,11 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     fake = FakeCareCloud(time_zone=args.time_zone, logout_delay=args.logout_delay)
-    if args.latency_ms > 0:
-        fake.slow("*", args.latency_ms / 1000)
+    delay = args.slow or args.latency_ms / 1000
+    if delay > 0:
+        fake.slow("*", delay)
     if args.login_delay_ms > 0:
         for operation in ("postUserLogin", "postToken"):
-            fake.slow(operation, (args.latency_ms + args.login_delay_ms) / 1000)
+            fake.slow(operation, delay + args.login_delay_ms / 1000)
     fake.rate_limit(args.rate_limit)
     for setting in args.cache_control:
         route, separator, value = setting.partition("=")

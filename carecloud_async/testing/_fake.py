@@ -20,9 +20,11 @@ import asyncio
 import collections
 import dataclasses
 import itertools
+import json
+import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,7 @@ __all__ = [
     "Hold",
     "ReceivedRequest",
     "RequestCounts",
+    "RequestFilter",
     "SpecViolation",
 ]
 
@@ -73,10 +76,18 @@ class ConnectionReset(Exception):
 
 @dataclass(frozen=True)
 class ReceivedRequest:
-    """One request that reached the fake: its operation, parts, the status answered and for whom.
+    """One request that reached the fake: its operation, parts and what was answered.
 
-    ``json`` is the decoded body (None without one); ``query`` holds the query parameters as the
-    spec types them. Headers are kept without ``Authorization`` (tokens stay out of test output).
+    ``path`` is the request's own path after the API's base (``/customers/8bed99...``), ``route``
+    the spec path it matched (``/customers/{customer_id}``; None when no operation matched, and
+    then ``path`` is the whole URL path). ``json`` is the decoded body (None without one);
+    ``query`` holds the query parameters as the spec types them. Headers are kept without
+    ``Authorization`` (tokens stay out of test output); ``login`` names the Enterprise user whose
+    bearer token was sent (None otherwise). ``status`` and ``answer`` (the JSON body answered) are
+    None until the fake answers, and stay None for a connection it reset. ``arrived`` and
+    ``answered`` are ``time.monotonic()`` readings: when the request reached the fake and when
+    it was answered or reset (None while it is being answered).
+
     ``number`` counts the fake's requests from 1; every answer names it in its ``x-fake-request``
     header, so :meth:`FakeCareCloud.request_for` finds the request an answer (cached or not) was
     made for. Once answered, ``customer_id`` is the customer the Customer API session was logged in
@@ -92,9 +103,24 @@ class ReceivedRequest:
     json: Any = field(repr=False)  # may hold passwords
     headers: dict[str, str] = field(repr=False)
     status: int | None = None
+    route: str | None = None
+    login: str | None = None
+    answer: Any = field(default=None, repr=False)
+    arrived: float = field(default=0.0, repr=False)
+    answered: float | None = field(default=None, repr=False)
     number: int = 0
     customer_id: str | None = None
     token_id: str | None = field(default=None, repr=False)
+
+    @property
+    def invalid_params(self) -> list[tuple[str, str]]:
+        """``(name, reason)`` of each parameter a 400 answer named (``[("bill_id", "already_exists")]``)."""
+        if not isinstance(self.answer, dict):
+            return []
+        error = self.answer.get("error")
+        data = error.get("error_data") if isinstance(error, dict) else None
+        params = data.get("invalid_params") if isinstance(data, dict) else None
+        return [(str(p.get("name")), str(p.get("reason"))) for p in params or () if isinstance(p, dict)]
 
 
 @dataclass(frozen=True)
@@ -164,18 +190,22 @@ class Hold:
         await self._released.wait()
 
 
-@dataclass
-class _Failure:
-    status: int
-    times: int
-    retry_after: float | str | None
-    body: Any
+#: A predicate choosing the requests a planned fault applies to (see :meth:`FakeCareCloud.fail`).
+RequestFilter = Callable[[ReceivedRequest], bool]
 
 
-@dataclass
-class _Reset:
-    times: int
-    after_record: bool
+@dataclass(eq=False)  # a plan is used up by identity: two alike are two
+class _Plan:
+    """One planned fault: an answer (``status``), a reset, or a delay (``seconds``)."""
+
+    kind: str  # "fail", "reset" or "slow"
+    times: int | None  # None: until clear_faults()
+    status: int = 0
+    retry_after: float | str | None = None
+    body: Any = None
+    after_record: bool = False
+    seconds: float = 0.0
+    when: RequestFilter | None = None
 
 
 class FakeCareCloud(FakeState):
@@ -217,8 +247,7 @@ class FakeCareCloud(FakeState):
         self.violations: list[SpecViolation] = []
         self.received: list[ReceivedRequest] = []
         self._numbers = itertools.count(1)
-        self._failures: dict[str, list[_Failure]] = {}
-        self._resets: dict[str, list[_Reset]] = {}
+        self._plans: dict[str, list[_Plan]] = {}
         self._slow: dict[str, float] = {}
         self._holds: dict[str, Hold] = {}
         self._rate: tuple[int, float] | None = None
@@ -236,37 +265,69 @@ class FakeCareCloud(FakeState):
         operation: str,
         status: int = 503,
         *,
-        times: int = 1,
+        times: int | None = 1,
         retry_after: float | str | None = None,
         body: Any = None,
+        when: RequestFilter | None = None,
     ) -> None:
         """Answer the next ``times`` requests of ``operation`` (an operation id, or ``"*"`` for
-        any) with ``status`` before anything is recorded, with ``Retry-After`` if given.
+        any) with ``status`` before anything is recorded, with ``Retry-After`` if given and
+        ``body`` (JSON) if given. ``when`` limits it to the requests it returns True for (the
+        others pass by); ``times=None`` keeps it until :meth:`clear_faults`.
 
             fake.fail("getCustomers", status=503, times=2, retry_after=1)
+            fake.fail("postPurchaseSend", 400, times=None, body=refusal,
+                      when=lambda request: request.json["bill"]["bill_id"] == "BAD-1")
         """
-        self._failures.setdefault(self._known(operation), []).append(_Failure(status, times, retry_after, body))
+        plan = _Plan("fail", _times(times), status=status, retry_after=retry_after, body=body, when=when)
+        self._plan(operation, plan)
 
-    def reset_connection(self, operation: str, *, after_record: bool = False, times: int = 1) -> None:
+    def reset_connection(
+        self, operation: str, *, after_record: bool = False, times: int | None = 1, when: RequestFilter | None = None
+    ) -> None:
         """Drop the connection of the next ``times`` requests of ``operation`` without an answer:
         before the server applies the request, or (``after_record=True``) after it did, so that a
-        retry meets its own first attempt.
+        retry meets its own first attempt. ``when`` and ``times=None`` as for :meth:`fail`.
 
             fake.reset_connection("postPurchaseSend", after_record=True)
         """
-        self._resets.setdefault(self._known(operation), []).append(_Reset(times, after_record))
+        self._plan(operation, _Plan("reset", _times(times), after_record=after_record, when=when))
 
-    def slow(self, operation: str = "*", seconds: float = 0.1) -> None:
-        """Delay every answer to ``operation`` (``"*"``: all) by ``seconds``; 0 removes the delay."""
-        if seconds <= 0:
+    def slow(
+        self,
+        operation: str = "*",
+        seconds: float = 0.1,
+        *,
+        times: int | None = None,
+        after_record: bool = False,
+        when: RequestFilter | None = None,
+    ) -> None:
+        """Delay every answer to ``operation`` (``"*"``: all) by ``seconds``; 0 removes the delay.
+
+        With ``times``, only the next ``times`` requests are delayed, once each, on top of any
+        standing delay: before the server applies the request, or (``after_record=True``) after
+        it did, so that a client that stops waiting does not know the request landed.
+
+            fake.slow("postPurchaseSend", 0.02)                                 # every answer
+            fake.slow("postPurchaseSend", 3.0, times=1, after_record=True)     # one late answer
+        """
+        if times is not None or when is not None:
+            self._plan(operation, _Plan("slow", _times(times), seconds=seconds, after_record=after_record, when=when))
+        elif seconds <= 0:
             self._slow.pop(self._known(operation), None)
         else:
             self._slow[self._known(operation)] = seconds
 
+    def clear_faults(self) -> None:
+        """Forget every planned :meth:`fail`, :meth:`reset_connection` and one-off :meth:`slow`
+        not used up yet (standing delays and the rate limit stay)."""
+        self._plans.clear()
+
     def hold(self, operation: str) -> Hold:
-        """Stop the next request of ``operation`` once it has arrived (after any :meth:`slow`
-        delay), before the server applies or reads anything, until the returned
-        :class:`Hold` is released; for tests of what races a login, a logout or a write.
+        """Stop the next request of ``operation`` once it has arrived (after any standing
+        :meth:`slow` delay, before any planned fault), before the server applies or reads
+        anything, until the returned :class:`Hold` is released; for tests of what races a login,
+        a logout or a write.
         In-process or on the loopback server of this event loop.
 
             held = fake.hold("postTokenLogout")
@@ -274,6 +335,9 @@ class FakeCareCloud(FakeState):
         hold = Hold()
         self._holds[self._known(operation)] = hold
         return hold
+
+    def _plan(self, operation: str, plan: _Plan) -> None:
+        self._plans.setdefault(self._known(operation), []).append(plan)
 
     def rate_limit(self, requests_per_second: int | None, *, retry_after: float = 1) -> None:
         """Answer 429 with ``Retry-After`` to requests beyond ``requests_per_second`` in the last
@@ -349,6 +413,28 @@ class FakeCareCloud(FakeState):
         self.received = []
         self._recent.clear()
 
+    def in_flight(self, operation: str | None = None) -> int:
+        """Requests (of ``operation`` only, if given) that reached the fake and are not answered yet."""
+        if operation is None:
+            return sum(self._in_flight.values())
+        return self._in_flight[self._known(operation)]
+
+    def overlapping(self, operation: str, key: Callable[[ReceivedRequest], Hashable]) -> list[ReceivedRequest]:
+        """The requests of ``operation`` that arrived while another one with the same ``key`` was
+        still being answered, oldest first (requests overlap only while one is slowed down).
+
+            fake.overlapping("postPurchaseSend", lambda r: r.json["bill"]["bill_id"])   # one bill twice at once
+        """
+        busy_until: dict[Hashable, float] = {}
+        found = []
+        for request in self.requests(operation):
+            mark = key(request)
+            if mark in busy_until and busy_until[mark] > request.arrived:
+                found.append(request)
+            end = math.inf if request.answered is None else request.answered
+            busy_until[mark] = max(busy_until.get(mark, -math.inf), end)
+        return found
+
     def _known(self, operation: str) -> str:
         if operation != "*":
             self.contract.operation(operation)  # KeyError naming close ids for a typo
@@ -413,15 +499,39 @@ class FakeCareCloud(FakeState):
         parts, problems = self.contract.check_request(
             operation, url.query.decode("ascii"), request.headers, content, dict(path_params)
         )
-        number = next(self._numbers)
         record = ReceivedRequest(
-            op_id, request.method, spec_path, interface, parts.query, parts.body, headers, number=number
+            op_id,
+            request.method,
+            spec_path,
+            interface,
+            parts.query,
+            parts.body,
+            headers,
+            route=operation.path,
+            login=self._login_of(request, interface),
+            arrived=time.monotonic(),
+            number=next(self._numbers),
         )
-        received = self.received  # cleared meanwhile (clear_requests): the answer goes to the old list
-        received.append(record)
-        index = len(received) - 1
+        self.received.append(record)
+        return await self._respond(operation, parts, problems, request, record)
+
+    async def _respond(
+        self,
+        operation: ContractOperation,
+        parts: RequestParts,
+        problems: list[Problem],
+        request: httpx.Request,
+        record: ReceivedRequest,
+    ) -> httpx.Response:
+        """Answer a request that names an operation (kept in ``received`` as ``record``)."""
+        op_id, interface, headers = operation.operation_id, record.interface, record.headers
+        index = len(self.received) - 1
         self._in_flight[op_id] += 1
         self.max_in_flight[op_id] = max(self.max_in_flight[op_id], self._in_flight[op_id])
+        status: int | None = None
+        answer: Any = None
+        customer_id: str | None = None
+        token_id: str | None = None
         try:
             delay = self._slow.get(op_id, self._slow.get("*", 0.0))
             if delay:
@@ -429,27 +539,52 @@ class FakeCareCloud(FakeState):
             hold = self._holds.pop(op_id, None)
             if hold is not None:
                 await hold._wait()
+            plan = self._take_plan(op_id, record)
+            response = self._rate_limited() if plan is None else None
+            if plan is not None and plan.kind == "fail":
+                response, answer = _failure_response(plan)
+            if response is None:
+                if plan is not None and not plan.after_record:
+                    if plan.kind == "reset":
+                        raise ConnectionReset(op_id)
+                    await asyncio.sleep(plan.seconds)
+                if interface not in operation.interfaces:
+                    only = " and ".join(f"{name.capitalize()} API" for name in operation.interfaces)
+                    problems.append(Problem("interface", "not_allowed", f"available only in the {only}"))
+                if problems:
+                    status = 400
+                    response = self._violation(
+                        operation, request, interface, headers, problems, recorded=True, number=record.number
+                    )
+                    answer = _json_of(response)
+                else:
+                    response, answer, customer_id, token_id = self._answer(operation, parts, interface, request)
+                if plan is not None and plan.after_record:
+                    if plan.kind == "reset":
+                        raise ConnectionReset(op_id)
+                    await asyncio.sleep(plan.seconds)
+            status = response.status_code
+            response.headers["x-fake-request"] = str(record.number)
+            return response
         finally:
             self._in_flight[op_id] -= 1
-        response = self._injected_failure(op_id) or self._rate_limited()
-        if response is None:
-            reset = self._take_reset(op_id)
-            if reset is not None and not reset.after_record:
-                raise ConnectionReset(op_id)
-            if interface not in operation.interfaces:
-                only = " and ".join(f"{name.capitalize()} API" for name in operation.interfaces)
-                problems.append(Problem("interface", "not_allowed", f"available only in the {only}"))
-            if problems:
-                received[index] = dataclasses.replace(record, status=400)
-                return self._violation(operation, request, interface, headers, problems, recorded=True, number=number)
-            response, customer_id, token_id = self._answer(operation, parts, interface, request)
-            record = dataclasses.replace(record, customer_id=customer_id, token_id=token_id)
-            if reset is not None:
-                received[index] = record  # applied, but never answered: no status
-                raise ConnectionReset(op_id)
-        received[index] = dataclasses.replace(record, status=response.status_code)
-        response.headers["x-fake-request"] = str(number)
-        return response
+            # cleared meanwhile (clear_requests): the record is gone, and stays so
+            if index < len(self.received) and self.received[index] is record:
+                self.received[index] = dataclasses.replace(
+                    record,
+                    status=status,
+                    answer=answer,
+                    answered=time.monotonic(),
+                    customer_id=customer_id,
+                    token_id=token_id,
+                )
+
+    def _login_of(self, request: httpx.Request, interface: str) -> str | None:
+        if interface != "enterprise":
+            return None
+        header = request.headers.get("authorization", "")
+        found = self.bearer_tokens.get(header[7:]) if header.lower().startswith("bearer ") else None
+        return None if found is None else found[0]
 
     def _violation(
         self,
@@ -468,9 +603,20 @@ class FakeCareCloud(FakeState):
         if number is None:
             number = next(self._numbers)
         if not recorded:
+            now = time.monotonic()
             self.received.append(
                 ReceivedRequest(
-                    None, request.method, request.url.path, interface, {}, None, headers, status=400, number=number
+                    None,
+                    request.method,
+                    request.url.path,
+                    interface,
+                    {},
+                    None,
+                    headers,
+                    400,
+                    arrived=now,
+                    answered=now,
+                    number=number,
                 )
             )
         if self.raise_on_violation:
@@ -478,21 +624,6 @@ class FakeCareCloud(FakeState):
         params = [{"name": p.field, "reason": p.reason, "message": p.message} for p in problems]
         body = error_body("Bad Request", str(violation), {"invalid_params": params})
         return httpx.Response(400, json=body, headers={"x-fake-violation": label, "x-fake-request": str(number)})
-
-    def _injected_failure(self, op_id: str) -> httpx.Response | None:
-        for key in (op_id, "*"):
-            queue = self._failures.get(key)
-            if not queue:
-                continue
-            failure = queue[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                queue.pop(0)
-            headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
-            if failure.body is None:
-                return httpx.Response(failure.status, headers=headers)
-            return httpx.Response(failure.status, json=failure.body, headers=headers)
-        return None
 
     def _rate_limited(self) -> httpx.Response | None:
         if self._rate is None:
@@ -506,20 +637,24 @@ class FakeCareCloud(FakeState):
         self._recent.append(now)
         return None
 
-    def _take_reset(self, op_id: str) -> _Reset | None:
+    def _take_plan(self, op_id: str, record: ReceivedRequest) -> _Plan | None:
+        """The oldest planned fault for this request (its operation's first, then ``"*"``), used up."""
         for key in (op_id, "*"):
-            queue = self._resets.get(key)
-            if queue:
-                reset = queue[0]
-                reset.times -= 1
-                if reset.times <= 0:
-                    queue.pop(0)
-                return reset
+            queue = self._plans.get(key)
+            for plan in queue or ():
+                if plan.when is not None and not plan.when(record):
+                    continue
+                if plan.times is not None:
+                    plan.times -= 1
+                    if plan.times <= 0:
+                        queue.remove(plan)  # type: ignore[union-attr]
+                return plan
         return None
 
     def _answer(
         self, operation: ContractOperation, parts: RequestParts, interface: str, request: httpx.Request
-    ) -> tuple[httpx.Response, str | None, str | None]:
+    ) -> tuple[httpx.Response, Any, str | None, str | None]:
+        """The answer and its JSON body, and whom it was made for (customer and device token)."""
         from ._resources import HANDLERS
 
         customer_id: str | None = None
@@ -550,8 +685,8 @@ class FakeCareCloud(FakeState):
                     headers["Cache-Control"] = self._cache_control[route]
                     break
         if body is None:
-            return httpx.Response(status, headers=headers), customer_id, token_id
-        return httpx.Response(status, json=body, headers=headers), customer_id, token_id
+            return httpx.Response(status, headers=headers), None, customer_id, token_id
+        return httpx.Response(status, json=body, headers=headers), body, customer_id, token_id
 
     def _authorize(self, request: httpx.Request, interface: str) -> tuple[str | None, str | None]:
         header = request.headers.get("authorization", "")
@@ -582,6 +717,23 @@ class FakeCareCloud(FakeState):
                     }
                 },
             )
+
+
+def _times(times: int | None) -> int | None:
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        raise ValueError(f"times must be a whole number >= 1 or None, not {times!r}")
+    return times
+
+
+def _failure_response(plan: _Plan) -> tuple[httpx.Response, Any]:
+    headers = {} if plan.retry_after is None else {"Retry-After": str(plan.retry_after)}
+    if plan.body is None:
+        return httpx.Response(plan.status, headers=headers), None
+    return httpx.Response(plan.status, json=plan.body, headers=headers), plan.body
+
+
+def _json_of(response: httpx.Response) -> Any:
+    return json.loads(response.content) if response.content else None
 
 
 class FakeTransport(httpx.AsyncBaseTransport):

@@ -822,7 +822,7 @@ def send_purchase(call: Call) -> Answer:
     body = call.body
     fake = call.fake
     bill = body["bill"]
-    if any(p["_bill"]["bill_id"] == bill["bill_id"] for p in fake.purchases):
+    if fake.purchase_of_bill(bill["bill_id"]) is not None:
         raise bad_request("bill_id", "already_exists", "a purchase with this bill_id was sent before")
     customer_id = _buyer(call, body)
     accepted = None
@@ -835,7 +835,8 @@ def send_purchase(call: Call) -> Answer:
             raise bad_request("bill.payment_recap.credit_points", "not_allowed_value", "more than the balance")
         if not fake.credits.spend(customer_id, accepted["credit"]):
             raise bad_request("bill.payment_recap.amount_for_credit", "not_allowed_value", "more than the balance")
-    purchase = fake.purchases.add(
+    purchase = fake.record_purchase(
+        bill["bill_id"],
         {
             "customer_id": customer_id or "",
             "store_id": body["store_id"],
@@ -847,8 +848,9 @@ def send_purchase(call: Call) -> Answer:
             "total_price": float(bill["total_price"]),
             "currency_id": bill["currency_id"],
             "_bill": copy.deepcopy(bill),
-        }
+        },
     )
+    assert purchase is not None  # checked above, and a handler does not await in between
     if body.get("card_number"):
         purchase["card_number"] = body["card_number"]
     return _data({"purchase_id": purchase["purchase_id"]}, 201)

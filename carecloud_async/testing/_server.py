@@ -61,6 +61,7 @@ class FakeServer:
         self.port = port
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._stopping = False
 
     @property
     def url(self) -> str:
@@ -81,7 +82,15 @@ class FakeServer:
             for writer in list(self._connections.values()):
                 writer.close()
             if self._connections:
-                await asyncio.wait(list(self._connections), timeout=5)
+                _, busy = await asyncio.wait(list(self._connections), timeout=0.2)
+                # A request still being answered (a delay from fake.slow) is given up: its client
+                # is gone with the connection. _serve ends quietly when cancelled while stopping.
+                self._stopping = True
+                for task in busy:
+                    task.cancel()
+                if busy:
+                    await asyncio.wait(busy, timeout=5)
+                self._stopping = False
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
             self._server = None
@@ -111,6 +120,11 @@ class FakeServer:
                 pass
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
+        except asyncio.CancelledError:
+            # Cancelled by stop(): end as if the connection closed (asyncio's own callback on
+            # this task would report a cancelled one as an error).
+            if not self._stopping:
+                raise
         finally:
             if task is not None:
                 self._connections.pop(task, None)

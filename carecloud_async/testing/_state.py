@@ -10,6 +10,7 @@ handlers (:mod:`._resources`) depend on the state only:
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from collections.abc import Callable
@@ -134,6 +135,7 @@ class FakeState:
         self.source_records = Records("customer_source_record_id", self.new_id, stamp)
         self.property_records = Records("property_record_id", self.new_id, stamp)
         self.interest_records = Records("interest_record_id", self.new_id, stamp)
+        self._purchase_of_bill: dict[str, str] = {}
         #: accept-payment answers by ``bill_id`` (send-purchase checks its recap against them)
         self.accepted_payments: dict[str, dict[str, Any]] = {}
         self.users: dict[str, tuple[str, str]] = {DEFAULT_ENTERPRISE_USER[0]: DEFAULT_ENTERPRISE_USER[1:]}
@@ -162,6 +164,36 @@ class FakeState:
     def new_id(self) -> str:
         """A new record id (26 hex digits, like CareCloud's)."""
         return f"{self._random.getrandbits(104):026x}"
+
+    # ------------------------------------------------------------------ purchases
+
+    def sent_purchases(self) -> dict[str, str]:
+        """``bill_id`` -> ``purchase_id`` of every purchase send-purchase recorded (each ``bill_id``
+        once: a second send of it is refused ``already_exists``), in the order recorded.
+
+            assert list(fake.sent_purchases()) == ["B-1", "B-2"]
+        """
+        return {bill: pid for bill, pid in self._purchase_of_bill.items() if pid in self.purchases}
+
+    def purchase_of_bill(self, bill_id: str) -> dict[str, Any] | None:
+        """The purchase send-purchase recorded for ``bill_id`` (as ``GET /purchases/{id}`` answers
+        it, with the ``bill`` as sent), or None."""
+        purchase_id = self._purchase_of_bill.get(bill_id)
+        found = None if purchase_id is None else self.purchases.get(purchase_id)
+        if found is None:
+            return None
+        record = {k: v for k, v in found.items() if not k.startswith("_")}
+        record["bill"] = copy.deepcopy(found["_bill"])
+        return record
+
+    def record_purchase(self, bill_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Store ``record`` as the purchase of ``bill_id`` and return it; None if ``bill_id`` was
+        recorded before (send-purchase's uniqueness rule)."""
+        if self._purchase_of_bill.get(bill_id) in self.purchases:
+            return None
+        purchase = self.purchases.add(record)
+        self._purchase_of_bill[bill_id] = purchase["purchase_id"]
+        return purchase
 
     # ------------------------------------------------------------------ accounts
 

@@ -17,8 +17,8 @@ Areas: :mod:`.customers` (credentials, finding customers, password setup), :mod:
 (safe whole-record updates of any GET+PUT resource), :mod:`.cards` (find, assign and create
 cards), :mod:`.checkout` (POS checkout), :mod:`.wallet_payments` (points and credit payments),
 :mod:`.otp` (one-time passwords), :mod:`.marketing` (newsletter sign-up, events),
-:mod:`.abandoned_cart` (cart events), :mod:`.catalog_sync` (batch product sync). The README's
-"Workflows" table maps each of the vendor's 22 use cases to its helper.
+:mod:`.abandoned_cart` (cart events), :mod:`.catalog_sync` (batch product sync). The workflows
+guide's table (docs/guide/workflows.md) maps each of the vendor's 22 use cases to its helper.
 """
 
 from ._checks import IncompleteResponse

@@ -4,7 +4,7 @@ A CareCloud ``PUT`` replaces the record: a field left out of the body is deleted
 :func:`update_record` therefore never sends a partial record. It reads the record (``GET``),
 applies the caller's changes (a mapping of field names, dotted for nested fields, or a function
 that edits the write model), and ``PUT``\\ s the whole record back through the write twin
-(``StoreWrite`` for ``Store``, see the README's "Updating records"):
+(``StoreWrite`` for ``Store``, see "Updating records" in docs/guide/models.md):
 
     await update_record(cc, "/stores/{store_id}", store_id, changes={"name": "Prague 2"})
     await update_record(cc, get_customer, customer_id,

@@ -12,6 +12,16 @@ standard library. :func:`set_json_decoder` picks one explicitly (the benchmark c
     >>> parsing.loads(b'{"a": 1}')
     {'a': 1}
 
+Typed fast path: with msgspec installed (the ``fast`` extra), :func:`parse` first decodes a body
+in C into msgspec Structs generated beside each model, which take exactly what the spec
+describes (each field's own type, null only where the spec allows it, no field the spec does not
+declare), and copies them into the same attrs models. A body with anything else (a stray null, a
+number in a string field, an empty date, a new field, ...) makes that decode fail, and
+``from_dict`` reads the body as described below: a result is the same either way (the tests hold
+every example model and the fuzzed bodies to it). msgspec is imported on the first parse that
+uses it; strict mode, :func:`set_fast_path` ``(False)`` and ``CARECLOUD_FAST_PARSE=0`` in the
+environment leave every body to ``from_dict``.
+
 Parse errors: a body that does not fit its model raises :class:`ResponseParseError` (a
 ``ValueError``) from every entry point: a model's ``from_dict``, the generated ``sync``,
 ``sync_detailed``, ``asyncio``, ``asyncio_detailed`` and ``call`` functions (``call()`` raises its
@@ -84,6 +94,7 @@ import contextlib
 import datetime
 import gc
 import json
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -120,6 +131,10 @@ def parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
 
     A body that is not JSON, or does not fit the model, raises :class:`ResponseParseError`.
 
+    With msgspec installed, the typed fast path (:func:`typed_decode`) reads the body first; when
+    it cannot be sure (anything the spec does not describe exactly), ``from_dict`` reads it, so
+    the result is the same either way.
+
     With :func:`set_gc_pause` on and the collector enabled, the collector is paused for the two
     steps and enabled again after them, also when they raise. A collector the application has
     disabled stays disabled.
@@ -127,18 +142,111 @@ def parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
     if gc_pause and _gc_isenabled():
         _gc_disable()
         try:
-            try:
-                data = loads(content)
-            except ValueError as exc:  # json's and orjson's JSONDecodeError are ValueErrors
-                raise _not_json(from_dict, exc) from exc
-            return from_dict(data)
+            return _parse(from_dict, content)
         finally:
             _gc_enable()
+    return _parse(from_dict, content)
+
+
+def _parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
+    if fast_path:
+        model = getattr(from_dict, "__self__", None)
+        decode = _wire_decoders.get(model)
+        if decode is None:
+            decode = _wire_decoder(model)
+        if decode is not False and not (strict_in_use and strict_nulls.get()):
+            try:
+                return model._from_wire(decode(content))  # type: ignore[union-attr]
+            except Exception:  # noqa: S110 (not exactly the spec's shape: from_dict decides)
+                pass
     try:
         data = loads(content)
-    except ValueError as exc:
+    except ValueError as exc:  # json's and orjson's JSONDecodeError are ValueErrors
         raise _not_json(from_dict, exc) from exc
     return from_dict(data)
+
+
+# The typed fast path (issue 27). msgspec decodes a body in C straight into Structs that take
+# exactly what the spec describes for the model (each field's type; null only where the spec
+# allows it; no field the spec does not declare, for models that keep unknown fields) and the
+# generated ``_from_wire`` copies those into the attrs models. Whatever else the body holds (a
+# null, a number in a string field, an unknown enum value of the wrong type, an empty date, a
+# new field, ...) makes the decode raise, and ``from_dict`` reads the body as before: the fast
+# path never gives a result ``from_dict`` would not. Off in strict mode (from_dict's checks
+# decide there), off without msgspec, and off by ``set_fast_path(False)`` or the environment
+# variable ``CARECLOUD_FAST_PARSE=0`` (the benchmark measures the standard path that way).
+# msgspec is imported on the first parse that uses it, never at import time.
+
+#: Use the typed fast path when msgspec is installed (see :func:`set_fast_path`).
+fast_path = os.environ.get("CARECLOUD_FAST_PARSE", "1") not in ("0", "false", "no", "off")
+
+#: model class -> the msgspec decoder of its Struct, or False when it has none.
+_wire_decoders: dict[Any, Any] = {}
+_wire_lock = threading.Lock()
+
+
+def _wire_decoder(model: Any) -> Any:
+    """The decode function of ``model``'s Struct, built once; False without msgspec or a Struct."""
+    with _wire_lock:
+        decode = _wire_decoders.get(model)
+        if decode is not None:
+            return decode
+        decode = False
+        if model is not None and hasattr(model, "_wire_struct"):
+            try:
+                import msgspec  # noqa: PLC0415 (only when a body is parsed: import time stays)
+
+                decode = msgspec.json.Decoder(model._wire_struct()).decode
+            except Exception:  # noqa: S110 (no msgspec, or a type it cannot take: from_dict parses)
+                decode = False
+        _wire_decoders[model] = decode
+        return decode
+
+
+def wire_struct(
+    name: str, fields: list[tuple[Any, ...]], rename: dict[str, str], *, forbid_unknown_fields: bool
+) -> Any:
+    """The msgspec Struct of a model, for its ``_wire_struct`` (fields: ``(name, type[, default])``)."""
+    import msgspec  # noqa: PLC0415 (see _wire_decoder)
+
+    return msgspec.defstruct(
+        f"{name}Wire",
+        fields,
+        kw_only=True,
+        rename=rename or None,
+        forbid_unknown_fields=forbid_unknown_fields,
+        gc=False,  # decoded trees hold no cycles; the collector need not track them
+    )
+
+
+def typed_decode(model: Any, content: bytes) -> Any:
+    """``model`` from ``content`` by the typed fast path, or None when it cannot be sure.
+
+    What :func:`parse` tries first; a result is the one ``model.from_dict(loads(content))``
+    gives (the tests hold it to that). None: no msgspec, a model without a Struct, or a body that
+    is not exactly what the spec describes (``from_dict`` then decides, tolerating or refusing).
+    """
+    decode = _wire_decoders.get(model)
+    if decode is None:
+        decode = _wire_decoder(model)
+    if decode is False:
+        return None
+    try:
+        return model._from_wire(decode(content))
+    except Exception:
+        return None
+
+
+def set_fast_path(enabled: bool) -> bool:
+    """Use the typed fast path when msgspec is installed (on by default); returns the old setting.
+
+    ``CARECLOUD_FAST_PARSE=0`` in the environment turns it off from the start. Results are the
+    same either way; the benchmark turns it off to measure the standard path.
+    """
+    global fast_path  # noqa: PLW0603 (the one process-wide setting, as set_json_decoder)
+    previous = fast_path
+    fast_path = bool(enabled)
+    return previous
 
 
 def _not_json(from_dict: Callable[[Any], Any], error: ValueError) -> ResponseParseError:
@@ -614,6 +722,7 @@ __all__ = [
     "ResponseParseError",
     "UnknownFields",
     "enum_item",
+    "fast_path",
     "field_failed",
     "gc_pause",
     "is_strict",
@@ -629,9 +738,12 @@ __all__ = [
     "plain_items",
     "raw_values",
     "refuse_nulls",
+    "set_fast_path",
     "set_gc_pause",
     "set_json_decoder",
     "strict",
     "strict_in_use",
     "strict_nulls",
+    "typed_decode",
+    "wire_struct",
 ]

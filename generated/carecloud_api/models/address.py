@@ -16,6 +16,9 @@ T = TypeVar("T", bound="Address")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "address1",
@@ -217,6 +220,57 @@ class Address:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Address", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Address contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Address",
+                [
+                    ("address1", str, UNSET),
+                    ("address2", str, UNSET),
+                    ("address3", str, UNSET),
+                    ("address4", str, UNSET),
+                    ("address5", str, UNSET),
+                    ("address6", str, UNSET),
+                    ("address7", str, UNSET),
+                    ("zip_", str, UNSET),
+                    ("city", str, UNSET),
+                    ("country_code", str, UNSET),
+                ],
+                {
+                    "zip_": "zip",
+                },
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Address:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Address)
+        _self.address1 = _w.address1
+        _self.address2 = _w.address2
+        _self.address3 = _w.address3
+        _self.address4 = _w.address4
+        _self.address5 = _w.address5
+        _self.address6 = _w.address6
+        _self.address7 = _w.address7
+        _self.zip_ = _w.zip_
+        _self.city = _w.city
+        _self.country_code = _w.country_code
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -33,6 +33,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "agreement_gtc",
@@ -76,14 +79,14 @@ class Agreement:
 
     Attributes:
         agreement_gtc (AgreementAgreementGtc | Unset): Consent to the Personal data processing. *Possible values: 0 -
-            no, consent canceled / 1 - yes, consent given / 2 - consent not set* Example: 1.
+            no, consent canceled / 1 - yes, consent given / 2 - consent not set* (one of: 0, 1, 2) Example: 1.
         agreement_profiling (AgreementAgreementProfiling | Unset): Consent to the Profiling. *Possible values: 0 - no,
-            consent canceled / 1 - yes, consent given / 2 - consent not set* Example: 1.
+            consent canceled / 1 - yes, consent given / 2 - consent not set* (one of: 0, 1, 2) Example: 1.
         agreement_marketing_communication (AgreementAgreementMarketingCommunication | Unset): Consent to the Marketing
-            communication. *Possible values: 0 - no, consent canceled / 1 - yes, consent given / 2 - consent not set*
-            Example: 1.
+            communication. *Possible values: 0 - no, consent canceled / 1 - yes, consent given / 2 - consent not set* (one
+            of: 0, 1, 2) Example: 1.
         custom_agreements (list[CustomAgreements] | Unset): Custom consent list. The list of consents is available in
-            the [Consents resource](https://carecloud.readme.io/reference/getconsents)
+            the [Consents resource](https://carecloud.readme.io/reference/getconsents) (at most 1000 items)
     """
 
     agreement_gtc: AgreementAgreementGtc | Unset = UNSET
@@ -203,6 +206,50 @@ class Agreement:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Agreement", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Agreement contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Agreement",
+                [
+                    ("agreement_gtc", AgreementAgreementGtc, UNSET),
+                    ("agreement_profiling", AgreementAgreementProfiling, UNSET),
+                    ("agreement_marketing_communication", AgreementAgreementMarketingCommunication, UNSET),
+                    ("custom_agreements", list[CustomAgreements._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Agreement:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Agreement)
+        _self.agreement_gtc = _w.agreement_gtc
+        _self.agreement_profiling = _w.agreement_profiling
+        _self.agreement_marketing_communication = _w.agreement_marketing_communication
+        _v = _w.custom_agreements
+        if not (_v is UNSET):
+            _v[:] = map(CustomAgreements._from_wire, _v)
+        _self.custom_agreements = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

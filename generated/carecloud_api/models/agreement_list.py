@@ -16,6 +16,9 @@ T = TypeVar("T", bound="AgreementList")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "agreement_id",
@@ -74,8 +77,9 @@ class AgreementList:
             souvislosti s členstvím v systému za účelem:</p><h2>Operací spojených s provozováním systému
             card</h2><ul><li>Zařazení do databáze členů card systému</li><li>Nabízení slev členům systému (zvýhodněné ceny a
             zboží, sbírání bodů)</li><li>Zasílání obchodních sdělení</li></ul>.
-        communication_channel_id (str | Unset): The unique ID of the communication channel. [GET /communication-
-            channels](https://carecloud.readme.io/reference/getcommunicationchannels) Example: 86e05affc7a7abefcd513ab400.
+        communication_channel_id (str | Unset): The unique ID of the communication channel. [GET
+            /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels) Example:
+            86e05affc7a7abefcd513ab400.
         text_id (str | Unset): Text identification of the consent. Example: custom_consent.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2021-12-16 17:42:28.248955.
@@ -204,6 +208,49 @@ class AgreementList:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("AgreementList", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("AgreementList contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "AgreementList",
+                [
+                    ("agreement_id", str, UNSET),
+                    ("name", str, UNSET),
+                    ("text", str, UNSET),
+                    ("withdrawal_text", str, UNSET),
+                    ("communication_channel_id", str, UNSET),
+                    ("text_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> AgreementList:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(AgreementList)
+        _self.agreement_id = _w.agreement_id
+        _self.name = _w.name
+        _self.text = _w.text
+        _self.withdrawal_text = _w.withdrawal_text
+        _self.communication_channel_id = _w.communication_channel_id
+        _self.text_id = _w.text_id
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="Attachment")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "upload_method",
@@ -50,7 +53,8 @@ class Attachment:
     """Message attachment information structure.
 
     Attributes:
-        upload_method (AttachmentUploadMethod): Method how to upload attachment file. Example: url.
+        upload_method (AttachmentUploadMethod): Method how to upload attachment file. (one of: url, base64) Example:
+            url.
         file_data (str): File data to upload. It could URL address of the file or BASE64 encoded file. Example:
             https://upload.wikimedia.org/wikipedia/commons/c/ca/1x1.png.
         cache_for (int | Unset): CareCloud can cache the attachment for a certain amount of minutes. If the cache
@@ -127,6 +131,41 @@ class Attachment:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Attachment", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Attachment contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Attachment",
+                [
+                    ("upload_method", AttachmentUploadMethod),
+                    ("file_data", str),
+                    ("cache_for", int, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Attachment:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Attachment)
+        _self.upload_method = _w.upload_method
+        _self.file_data = _w.file_data
+        _self.cache_for = _w.cache_for
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -15,6 +15,9 @@ T = TypeVar("T", bound="AttachmentInfo")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("attachment_format",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("attachment_format",))
@@ -71,6 +74,37 @@ class AttachmentInfo:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("AttachmentInfo", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("AttachmentInfo contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "AttachmentInfo",
+                [
+                    ("attachment_format", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> AttachmentInfo:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(AttachmentInfo)
+        _self.attachment_format = _w.attachment_format
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

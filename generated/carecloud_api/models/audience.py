@@ -17,6 +17,9 @@ T = TypeVar("T", bound="Audience")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -64,9 +67,11 @@ class Audience:
         Attributes:
             name (str): Name of the audience. Example: Newsletter subscribers.
             communication_channel_id (str): The unique ID of the communication channel from CareCloud. The list of
-                communication channels is available at [GET /communication-
-                channels](https://carecloud.readme.io/reference/getcommunicationchannels). Example: 8bed991c68a470e7aaeffbf048.
-            state (AudienceState): State of the audience. *Possible values are: 0 - deleted / 1 - active* Example: 1.
+                communication channels is available at [GET
+                /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels). Example:
+                8bed991c68a470e7aaeffbf048.
+            state (AudienceState): State of the audience. *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1)
+                Example: 1.
             audience_id (str | Unset): The unique ID of the audience. Example: 8bed991c68a470e7aaeffbf048.
             last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
                 local timezone. Example: 2019-07-15 17:26:34.
@@ -203,6 +208,49 @@ class Audience:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Audience", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Audience contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Audience",
+                [
+                    ("name", str),
+                    ("communication_channel_id", str),
+                    ("state", AudienceState),
+                    ("audience_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("created_by", str, UNSET),
+                    ("updated_by", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Audience:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Audience)
+        _self.name = _w.name
+        _self.communication_channel_id = _w.communication_channel_id
+        _self.state = _w.state
+        _self.audience_id = _w.audience_id
+        _self.last_change = _w.last_change
+        _self.created_by = _w.created_by
+        _self.updated_by = _w.updated_by
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

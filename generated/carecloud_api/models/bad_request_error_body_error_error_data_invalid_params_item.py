@@ -34,6 +34,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -208,6 +211,56 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
             raise _null_policy.model_failed(
                 "BadRequestErrorBodyErrorErrorDataInvalidParamsItem", src_dict, _e
             ) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError(
+                "BadRequestErrorBodyErrorErrorDataInvalidParamsItem contains itself: no typed fast path"
+            )
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "BadRequestErrorBodyErrorErrorDataInvalidParamsItem",
+                [
+                    ("name", Any, UNSET),
+                    ("reason", str, UNSET),
+                    ("value", str, UNSET),
+                    ("message", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(BadRequestErrorBodyErrorErrorDataInvalidParamsItem)
+        _r_name = _w.name
+        _v = _r_name
+        if isinstance(_v, dict):
+            try:
+                _v = _parse_name(_v)
+            except Exception as _e:
+                raise _null_policy.field_failed(_self, "name", _v, _e)  # noqa: B904 (the cause is set)
+        _self.name = _v
+        _self.reason = _w.reason
+        _self.value = _w.value
+        _self.message = _w.message
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

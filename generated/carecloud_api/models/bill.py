@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "bill_id",
@@ -209,6 +212,55 @@ class Bill:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Bill", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Bill contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Bill",
+                [
+                    ("bill_id", str),
+                    ("payment_time", str),
+                    ("currency_id", str),
+                    ("total_price", int | float),
+                    ("bill_items", list[BillItem._wire_struct()]),
+                    ("bill_number", str, UNSET),
+                    ("created_by", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Bill:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Bill)
+        _self.bill_id = _w.bill_id
+        _self.payment_time = _w.payment_time
+        _self.currency_id = _w.currency_id
+        _self.total_price = _w.total_price
+        _v = _w.bill_items
+        _v[:] = map(BillItem._from_wire, _v)
+        _self.bill_items = _v
+        _self.bill_number = _w.bill_number
+        _self.created_by = _w.created_by
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -32,6 +32,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "plu_ids",
@@ -101,12 +104,12 @@ class BillItem:
             "paid_amount" a value of money covered by the customer health insurance. Example: 1200.
         bill_item_id (str): ID of the bill item. Example: 6fd73167342d6899c415320.
         loyalty_off (bool): Switch off all loyalty benefits (points, discounts- instant and campaign prices, vouchers)
-            on the item. Example: True.
-        purchase_item_type_id (str): Type of the purchase item from resource [purchase-item-
-            types](https://carecloud.readme.io/reference/getpurchaseitemtypes).There is a distinction between a purchase in
-            an e-shop, in a brick-and-mortar store, a mobile application, or a cancellation of the purchase. It also
-            differentiates purchases without the possibility of applying loyalty benefits from ordinary purchases or from
-            purchases with the application of loyalty points. Example: 86e05affc7a7abefcd513ab400.
+            on the item. (one of: True, False) Example: True.
+        purchase_item_type_id (str): Type of the purchase item from resource
+            [purchase-item-types](https://carecloud.readme.io/reference/getpurchaseitemtypes).There is a distinction between
+            a purchase in an e-shop, in a brick-and-mortar store, a mobile application, or a cancellation of the purchase.
+            It also differentiates purchases without the possibility of applying loyalty benefits from ordinary purchases or
+            from purchases with the application of loyalty points. Example: 86e05affc7a7abefcd513ab400.
         category_plu_id (str | Unset): Product group ID identify the product group in the system outside of CareCloud
             (POS, e-shop, etc.). Consist cleaned data - unique ID of every product group across all POS systems. This
             parameter needs to be set only if product learning is activated. If not set during product learning the default
@@ -281,6 +284,68 @@ class BillItem:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("BillItem", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("BillItem contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "BillItem",
+                [
+                    ("plu_ids", list[PluId._wire_struct()]),
+                    ("plu_name", str),
+                    ("vat_rate", int | float),
+                    ("quantity", int | float),
+                    ("paid_amount", int | float),
+                    ("price", int | float),
+                    ("bill_item_id", str),
+                    ("loyalty_off", bool),
+                    ("purchase_item_type_id", str),
+                    ("category_plu_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("purchase_item_property_records", list[PropertyRecord._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> BillItem:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(BillItem)
+        _v = _w.plu_ids
+        _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
+        _self.plu_name = _w.plu_name
+        _self.vat_rate = _w.vat_rate
+        _self.quantity = _w.quantity
+        _self.paid_amount = _w.paid_amount
+        _self.price = _w.price
+        _self.bill_item_id = _w.bill_item_id
+        _self.loyalty_off = _w.loyalty_off
+        _self.purchase_item_type_id = _w.purchase_item_type_id
+        _self.category_plu_id = _w.category_plu_id
+        _self.customer_id = _w.customer_id
+        _v = _w.purchase_item_property_records
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.purchase_item_property_records = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -35,6 +35,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "booking_items",
@@ -100,9 +103,9 @@ class Booking:
 
     Attributes:
         booking_items (list[BookingItem]): List of the booking items. Included in response of GET API call only if query
-            parameter `add_booking_items` is `true`.
-        created_at (str): Timestamp of the booking. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-
-            MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2022-08-11 11:15:33.
+            parameter `add_booking_items` is `true`. (at most 1000 items)
+        created_at (str): Timestamp of the booking. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format
+            (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2022-08-11 11:15:33.
         booking_id (str | Unset): The unique ID of the booking. Example: 83d0ce2b5a1bc0dc8da01b13e7.
         customer_id (str | Unset): The unique ID of the customer that created the booking. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 85bc5819e09dab95437552ce79.
@@ -115,8 +118,7 @@ class Booking:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-08-11
             11:15:33.
         state (BookingState | Unset): State of the booking record.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     booking_items: list[BookingItem]
@@ -296,6 +298,67 @@ class Booking:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Booking", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Booking contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Booking",
+                [
+                    ("booking_items", list[BookingItem._wire_struct()]),
+                    ("created_at", str),
+                    ("booking_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("booking_status", str, UNSET),
+                    ("utm", UTM._wire_struct(), UNSET),
+                    ("data", Any, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", BookingState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Booking:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Booking)
+        _v = _w.booking_items
+        _v[:] = map(BookingItem._from_wire, _v)
+        _self.booking_items = _v
+        _self.created_at = _w.created_at
+        _self.booking_id = _w.booking_id
+        _self.customer_id = _w.customer_id
+        _self.booking_status = _w.booking_status
+        _v = _w.utm
+        _self.utm = _v if _v is UNSET else UTM._from_wire(_v)
+        _r_data = _w.data
+        _v = _r_data
+        if isinstance(_v, dict):
+            try:
+                _v = _parse_data(_v)
+            except Exception as _e:
+                raise _null_policy.field_failed(_self, "data", _v, _e)  # noqa: B904 (the cause is set)
+        _self.data = _v
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

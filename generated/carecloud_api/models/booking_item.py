@@ -33,6 +33,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "time_slot_id",
@@ -102,15 +105,14 @@ class BookingItem:
         valid_from (str | Unset): Date and time when time slot starts. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-01-09
             22:00:00.
         valid_to (str | Unset): Date and time when time slot ends. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-01-09 22:30:00.
-        capacity_taken (int | Unset): How much capacity is taken by the booking item. If not set, value is 1. Default:
-            1. Example: 2.
+        capacity_taken (int | Unset): How much capacity is taken by the booking item. If not set, value is 1. (default:
+            1) Example: 2.
         booking_item_status (str | Unset): The current status of the booking item. If not set, CareCloud uses the
             default booking status. [GET /booking-statuses](https://carecloud.readme.io/reference/getbookingstatuses)
             Example: 86e05affc7a7abefcd513ab400.
         additional_properties (list[PropertyRecord] | Unset): List of additional property records.
         state (BookingItemState | Unset): State of the booking item record.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2013-07-24 21:33:33.
     """
@@ -308,6 +310,67 @@ class BookingItem:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("BookingItem", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("BookingItem contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "BookingItem",
+                [
+                    ("time_slot_id", str),
+                    ("created_at", str),
+                    ("booking_item_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("booking_ticket", BookingTicket._wire_struct(), UNSET),
+                    ("valid_from", str, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("capacity_taken", int, UNSET),
+                    ("booking_item_status", str, UNSET),
+                    ("additional_properties", list[PropertyRecord._wire_struct()], UNSET),
+                    ("state", BookingItemState, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> BookingItem:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(BookingItem)
+        _self.time_slot_id = _w.time_slot_id
+        _self.created_at = _w.created_at
+        _self.booking_item_id = _w.booking_item_id
+        _self.customer_id = _w.customer_id
+        _v = _w.booking_ticket
+        _self.booking_ticket = _v if _v is UNSET else BookingTicket._from_wire(_v)
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.capacity_taken = _w.capacity_taken
+        _self.booking_item_status = _w.booking_item_status
+        _v = _w.additional_properties
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.additional_properties = _v
+        _self.state = _w.state
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="BookingStatus")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -60,8 +63,7 @@ class BookingStatus:
             ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2022-09-14
             07:39:08.99493.
         state (BookingStatusState | Unset): State of the booking status.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-09-14
             07:39:08.99493.
     """
@@ -169,6 +171,45 @@ class BookingStatus:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("BookingStatus", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("BookingStatus contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "BookingStatus",
+                [
+                    ("name", str),
+                    ("booking_status_id", str, UNSET),
+                    ("created_at", str, UNSET),
+                    ("state", BookingStatusState, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> BookingStatus:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(BookingStatus)
+        _self.name = _w.name
+        _self.booking_status_id = _w.booking_status_id
+        _self.created_at = _w.created_at
+        _self.state = _w.state
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="BookingTicket")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -70,8 +73,7 @@ class BookingTicket:
             valid_to (str | Unset): Timestamp until which the ticket is valid. Accepts the format `YYYY-MM-DD HH:MM:SS` or
                 ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone.
             state (BookingTicketState | Unset): State of the booking ticket.
-                *Possible values are: 0 - blocked / 1 - active*
-                 Example: 1.
+                *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
             last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-09-16
                 16:14:41.
     """
@@ -197,6 +199,49 @@ class BookingTicket:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("BookingTicket", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("BookingTicket contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "BookingTicket",
+                [
+                    ("name", str),
+                    ("ticket_id", str, UNSET),
+                    ("created_at", str, UNSET),
+                    ("valid_from", str, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("state", BookingTicketState, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> BookingTicket:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(BookingTicket)
+        _self.name = _w.name
+        _self.ticket_id = _w.ticket_id
+        _self.created_at = _w.created_at
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.state = _w.state
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

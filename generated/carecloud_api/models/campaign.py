@@ -17,6 +17,9 @@ T = TypeVar("T", bound="Campaign")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -73,8 +76,7 @@ class Campaign:
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2021-04-16 18:22:35.052987.
         state (CampaignState | Unset): State of the campaign.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     name: str
@@ -202,6 +204,49 @@ class Campaign:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Campaign", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Campaign contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Campaign",
+                [
+                    ("name", str),
+                    ("idcampaign", str, UNSET),
+                    ("campaign_id", str, UNSET),
+                    ("external_id", str, UNSET),
+                    ("parent_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", CampaignState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Campaign:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Campaign)
+        _self.name = _w.name
+        _self.idcampaign = _w.idcampaign
+        _self.campaign_id = _w.campaign_id
+        _self.external_id = _w.external_id
+        _self.parent_id = _w.parent_id
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

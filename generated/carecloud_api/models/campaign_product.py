@@ -34,6 +34,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_id",
@@ -110,8 +113,8 @@ class CampaignProduct:
         campaign_id (str): The unique ID of the campaign. [GET
             /campaigns](https://carecloud.readme.io/reference/getcampaigns) Example: 8ad8b2b701199684f1222961d6.
         value (float): Value of the product. Example: 50.
-        value_type_id (CampaignProductValueTypeId): Type of value (1 - percentage discount value, 2 - final price).
-            Example: 1.
+        value_type_id (CampaignProductValueTypeId): Type of value (1 - percentage discount value, 2 - final price). (one
+            of: 1, 2) Example: 1.
         valid_from (str): Timestamp from which the campaign product is valid. Accepts the format `YYYY-MM-DD HH:MM:SS`
             or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2021-04-16
             00:00:00.
@@ -120,13 +123,13 @@ class CampaignProduct:
         type_id (str): Type of a campaign product. Example: 86e05affc7a7abefcd513ab400.
         presentation_data (CampaignPresentationData): Campaign presentation data structure.
         campaign_product_id (str | Unset): The unique ID of the campaign product. Example: 8bed991c68a470e7aaeffbf048.
-        display_in (list[str] | Unset): List of possible display places. Example: ['mapi'].
-        campaign_product_property_records (list[PropertyRecord] | Unset): List of campaign product property records.
+        display_in (list[str] | Unset): List of possible display places. (at most 1000 items) Example: ['mapi'].
+        campaign_product_property_records (list[PropertyRecord] | Unset): List of campaign product property records. (at
+            most 1000 items)
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2021-04-16 19:02:22.
         state (CampaignProductState | Unset): State of the campaign product.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
     """
 
     product_id: str
@@ -332,6 +335,71 @@ class CampaignProduct:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("CampaignProduct", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("CampaignProduct contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "CampaignProduct",
+                [
+                    ("product_id", str),
+                    ("currency_id", str),
+                    ("campaign_id", str),
+                    ("value", int | float),
+                    ("value_type_id", CampaignProductValueTypeId),
+                    ("valid_from", str),
+                    ("valid_to", str),
+                    ("type_id", str),
+                    ("presentation_data", CampaignPresentationData._wire_struct()),
+                    ("campaign_product_id", str, UNSET),
+                    ("display_in", list[str], UNSET),
+                    ("campaign_product_property_records", list[PropertyRecord._wire_struct()], UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", CampaignProductState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> CampaignProduct:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(CampaignProduct)
+        _self.product_id = _w.product_id
+        _self.currency_id = _w.currency_id
+        _self.campaign_id = _w.campaign_id
+        _self.value = _w.value
+        _self.value_type_id = _w.value_type_id
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.type_id = _w.type_id
+        _v = _w.presentation_data
+        _self.presentation_data = CampaignPresentationData._from_wire(_v)
+        _self.campaign_product_id = _w.campaign_product_id
+        _self.display_in = _w.display_in
+        _v = _w.campaign_product_property_records
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.campaign_product_property_records = _v
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="CampaignProductStoreRecord")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -48,8 +51,9 @@ class CampaignProductStoreRecord:
     Attributes:
         store_id (str): The unique ID of the store. [GET /stores](https://carecloud.readme.io/reference/getstores)
             Example: 8bed991c68a470e7aaeffbf048.
-        campaign_product_id (str): The unique ID of the campaign product. [GET /campaign-
-            products](https://carecloud.readme.io/reference/getcampaignproducts) Example: 81eaeea13b8984a169c490a325.
+        campaign_product_id (str): The unique ID of the campaign product. [GET
+            /campaign-products](https://carecloud.readme.io/reference/getcampaignproducts) Example:
+            81eaeea13b8984a169c490a325.
         campaign_product_store_record_id (str | Unset): The unique ID of the campaign product store record. Example:
             8bed991c68a470e7aaeffbf048.
     """
@@ -129,6 +133,41 @@ class CampaignProductStoreRecord:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("CampaignProductStoreRecord", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("CampaignProductStoreRecord contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "CampaignProductStoreRecord",
+                [
+                    ("store_id", str),
+                    ("campaign_product_id", str),
+                    ("campaign_product_store_record_id", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> CampaignProductStoreRecord:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(CampaignProductStoreRecord)
+        _self.store_id = _w.store_id
+        _self.campaign_product_id = _w.campaign_product_id
+        _self.campaign_product_store_record_id = _w.campaign_product_store_record_id
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="Card")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "card_type_id",
@@ -69,12 +72,11 @@ class Card:
     """Card resource.
 
     Attributes:
-        card_type_id (str): The unique ID of the card type. [GET /card-
-            types](https://carecloud.readme.io/reference/getcardtypes) Example: 8bed991c68a470e7aaeffbf048.
+        card_type_id (str): The unique ID of the card type. [GET
+            /card-types](https://carecloud.readme.io/reference/getcardtypes) Example: 8bed991c68a470e7aaeffbf048.
         card_number (str): Card number. Example: 1000000000016.
         state (CardState): State of the card.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
         card_id (str | Unset): The unique ID of the card. Example: 81eaeea13b8984a169c490a325.
         customer_id (str | Unset): The unique ID of the card holder. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
@@ -241,6 +243,55 @@ class Card:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Card", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Card contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Card",
+                [
+                    ("card_type_id", str),
+                    ("card_number", str),
+                    ("state", CardState),
+                    ("card_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("secondary_card_number", str, UNSET),
+                    ("valid_from", str, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("store_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Card:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Card)
+        _self.card_type_id = _w.card_type_id
+        _self.card_number = _w.card_number
+        _self.state = _w.state
+        _self.card_id = _w.card_id
+        _self.customer_id = _w.customer_id
+        _self.secondary_card_number = _w.secondary_card_number
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.store_id = _w.store_id
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="Consents")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "consent_id",
@@ -53,7 +56,7 @@ class Consents:
         consent_id (str): The unique ID of the consent in CareCloud from
             [consents](https://carecloud.readme.io/reference/getconsents) resource. Example: 8fd73167342d06899c4c015320.
         consent_value (ConsentsConsentValue): Value of the specific consent. *Possible values: 0 - no, consent canceled
-            / 1 - yes, consent given / 2 - consent not set* Example: 2.
+            / 1 - yes, consent given / 2 - consent not set* (one of: 0, 1, 2) Example: 2.
         last_change (str | Unset): Timestamp of the last change of the record. Format: `YYYY-MM-DD HH:MM:SS`. All times
             are in the local timezone. Example: 2024-06-23 11:47:23.
     """
@@ -134,6 +137,41 @@ class Consents:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Consents", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Consents contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Consents",
+                [
+                    ("consent_id", str),
+                    ("consent_value", ConsentsConsentValue),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Consents:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Consents)
+        _self.consent_id = _w.consent_id
+        _self.consent_value = _w.consent_value
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

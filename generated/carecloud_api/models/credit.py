@@ -17,6 +17,9 @@ T = TypeVar("T", bound="Credit")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -71,8 +74,8 @@ class Credit:
     Attributes:
         customer_id (str): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
-        credit_type_id (str): The unique ID of the credit type. [GET /credit-
-            types](https://carecloud.readme.io/reference/getcredittypes) Example: 86e05affc7a7abefcd513ab400.
+        credit_type_id (str): The unique ID of the credit type. [GET
+            /credit-types](https://carecloud.readme.io/reference/getcredittypes) Example: 86e05affc7a7abefcd513ab400.
         partner_id (str): The unique ID of the partner company. [GET
             /partners](https://carecloud.readme.io/reference/getpartners) Example: 86e05affc7a7abefcd513ab400.
         credit_id (str | Unset): The unique ID of the credit record. Example: 8bed991c68a470e7aaeffbf048.
@@ -84,8 +87,7 @@ class Credit:
         currency_id (str | Unset): The unique ID of the currency. [GET
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 86e05affc7a7abefcd513ab400.
         state (CreditState | Unset): State of the credit record.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         note (str | Unset): Note of the credit record. Example: Black Friday 2024 promotion.
     """
 
@@ -223,6 +225,55 @@ class Credit:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Credit", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Credit contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Credit",
+                [
+                    ("customer_id", str),
+                    ("credit_type_id", str),
+                    ("partner_id", str),
+                    ("credit_id", str, UNSET),
+                    ("assigned_credits", int | float, UNSET),
+                    ("available_credits", int | float, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("currency_id", str, UNSET),
+                    ("state", CreditState, UNSET),
+                    ("note", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Credit:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Credit)
+        _self.customer_id = _w.customer_id
+        _self.credit_type_id = _w.credit_type_id
+        _self.partner_id = _w.partner_id
+        _self.credit_id = _w.credit_id
+        _self.assigned_credits = _w.assigned_credits
+        _self.available_credits = _w.available_credits
+        _self.valid_to = _w.valid_to
+        _self.currency_id = _w.currency_id
+        _self.state = _w.state
+        _self.note = _w.note
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

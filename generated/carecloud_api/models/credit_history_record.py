@@ -16,6 +16,9 @@ T = TypeVar("T", bound="CreditHistoryRecord")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -72,8 +75,8 @@ class CreditHistoryRecord:
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 86e05affc7a7abefcd513ab400.
         store_id (str | Unset): The unique ID of the store. [GET
             /stores](https://carecloud.readme.io/reference/getstores) Example: 81eaeea13b8984a169c490a325.
-        credit_history_record_time (str | Unset): Timestamp of the credit record in the credit history. Format: `YYYY-
-            MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2023-03-07 09:53:55.
+        credit_history_record_time (str | Unset): Timestamp of the credit record in the credit history. Format:
+            `YYYY-MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2023-03-07 09:53:55.
     """
 
     customer_id: str | Unset = UNSET
@@ -218,6 +221,51 @@ class CreditHistoryRecord:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("CreditHistoryRecord", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("CreditHistoryRecord contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "CreditHistoryRecord",
+                [
+                    ("customer_id", str, UNSET),
+                    ("amount", int | float, UNSET),
+                    ("credit_operation_type", str, UNSET),
+                    ("credit_operation_note", str, UNSET),
+                    ("partner_id", str, UNSET),
+                    ("currency_id", str, UNSET),
+                    ("store_id", str, UNSET),
+                    ("credit_history_record_time", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> CreditHistoryRecord:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(CreditHistoryRecord)
+        _self.customer_id = _w.customer_id
+        _self.amount = _w.amount
+        _self.credit_operation_type = _w.credit_operation_type
+        _self.credit_operation_note = _w.credit_operation_note
+        _self.partner_id = _w.partner_id
+        _self.currency_id = _w.currency_id
+        _self.store_id = _w.store_id
+        _self.credit_history_record_time = _w.credit_history_record_time
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

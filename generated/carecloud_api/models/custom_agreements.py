@@ -16,6 +16,9 @@ T = TypeVar("T", bound="CustomAgreements")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "agreement_id",
@@ -49,7 +52,7 @@ class CustomAgreements:
         agreement_id (str): The unique ID of the consent in CareCloud from
             [consents](https://carecloud.readme.io/reference/getconsents) resource. Example: 8fd73167342d06899c4c015320.
         agreement_value (CustomAgreementsAgreementValue): Value of the specific consent. *Possible values: 0 - no,
-            consent canceled / 1 - yes, consent given / 2 - consent not set* Example: 2.
+            consent canceled / 1 - yes, consent given / 2 - consent not set* (one of: 0, 1, 2) Example: 2.
     """
 
     agreement_id: str
@@ -115,6 +118,39 @@ class CustomAgreements:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("CustomAgreements", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("CustomAgreements contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "CustomAgreements",
+                [
+                    ("agreement_id", str),
+                    ("agreement_value", CustomAgreementsAgreementValue),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> CustomAgreements:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(CustomAgreements)
+        _self.agreement_id = _w.agreement_id
+        _self.agreement_value = _w.agreement_value
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

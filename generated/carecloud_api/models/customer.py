@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "personal_information",
@@ -80,7 +83,7 @@ class Customer:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-06-23
             11:47:23.
         state (CustomerState | Unset): State of the customer. *Possible values are: 0 - deleted / 1 - active / 2 - non
-            active* Example: 1.
+            active* (one of: 0, 1, 2) Example: 1.
     """
 
     personal_information: PersonalInformation
@@ -202,6 +205,52 @@ class Customer:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Customer", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Customer contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Customer",
+                [
+                    ("personal_information", PersonalInformation._wire_struct()),
+                    ("customer_id", str, UNSET),
+                    ("doi_email", str, UNSET),
+                    ("doi_phone", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", CustomerState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Customer:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Customer)
+        _v = _w.personal_information
+        _self.personal_information = PersonalInformation._from_wire(_v)
+        _self.customer_id = _w.customer_id
+        _self.doi_email = _w.doi_email
+        _self.doi_phone = _w.doi_phone
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

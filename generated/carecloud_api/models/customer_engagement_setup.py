@@ -17,6 +17,9 @@ T = TypeVar("T", bound="CustomerEngagementSetup")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "setup_id",
@@ -54,7 +57,7 @@ class CustomerEngagementSetup:
         setup (str | Unset): Serialized JSON contains the customer engagement setup for the application Example:
             {"setup": [{"id": 1,"name": "Setup A","parameters": {"param1": "value1","param2": "value2"}}]}.
         state (CustomerEngagementSetupState | Unset): State of the customer engagement setup. *Possible values are: 0 -
-            deleted / 1 - active / 2 - non active* Example: 1.
+            deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     setup_id: str | Unset = UNSET
@@ -131,6 +134,41 @@ class CustomerEngagementSetup:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("CustomerEngagementSetup", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("CustomerEngagementSetup contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "CustomerEngagementSetup",
+                [
+                    ("setup_id", str, UNSET),
+                    ("setup", str, UNSET),
+                    ("state", CustomerEngagementSetupState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> CustomerEngagementSetup:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(CustomerEngagementSetup)
+        _self.setup_id = _w.setup_id
+        _self.setup = _w.setup
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

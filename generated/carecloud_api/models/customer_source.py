@@ -17,6 +17,9 @@ T = TypeVar("T", bound="CustomerSource")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_source_id",
@@ -61,8 +64,7 @@ class CustomerSource:
             customer_source_text_id (str | Unset): It represents unique readable ID of the customer source. Example:
                 webshop_registration.
             state (CustomerSourceState | Unset): State of the customer source.
-                *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-                 Example: 1.
+                *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
             last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-01-08
                 18:34:07.
     """
@@ -169,6 +171,45 @@ class CustomerSource:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("CustomerSource", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("CustomerSource contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "CustomerSource",
+                [
+                    ("customer_source_id", str),
+                    ("name", str),
+                    ("customer_source_text_id", str, UNSET),
+                    ("state", CustomerSourceState, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> CustomerSource:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(CustomerSource)
+        _self.customer_source_id = _w.customer_source_id
+        _self.name = _w.name
+        _self.customer_source_text_id = _w.customer_source_text_id
+        _self.state = _w.state
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

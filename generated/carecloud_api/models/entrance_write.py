@@ -19,6 +19,9 @@ T = TypeVar("T", bound="EntranceWrite")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "entrance_id",
@@ -110,8 +113,9 @@ class EntranceWrite:
     Attributes:
         entrance_id (str): The unique ID of the entrance. Example: 80a7be2e78aabc1454ca817265.
         pos_id (EntrancePosId): ID of POS system for tickets. Required with path parameter entrance ID. *Possible values
-            are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11*
-        state (EntranceState): State of the entrance. *Possible values are: 0 - cancelled / 1 - active* Example: 1.
+            are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11* (one of: 3, 6, 9, 11)
+        state (EntranceState): State of the entrance. *Possible values are: 0 - cancelled / 1 - active* (one of: 0, 1)
+            Example: 1.
         name (str | Unset): Name of the entrance. Example: 1 Dňový Skipas - Akcia 7.1. - 22.1.2015.
         customer_id (str | Unset): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers)
@@ -124,7 +128,7 @@ class EntranceWrite:
         external_turnstile_permission_id (str | Unset): External ID of the permission to open a turnstile. Structure can
             be different depending on the POS system that created the permission. Example: 1-1760-61-107788.
         entrance_type_id (EntranceEntranceTypeId | Unset): Type of the entrance. *Possible values are: season ticket - 0
-            / one day ticket - 1 / multiple day ticket - 2* Example: 1.
+            / one day ticket - 1 / multiple day ticket - 2* (one of: 0, 1, 2) Example: 1.
         order_item_id (str | Unset): Order ID item represents relation between entrance and order item from carecloud
             e-shop. Example: 84947e1aa1ad6982cc8188d15c.
         card_id (str | Unset): The unique ID of the card used to charge the entrance. [GET
@@ -136,12 +140,12 @@ class EntranceWrite:
         charged_price (float | Unset): Price charged to POS system.
         product_ids (str | Unset): The unique ID of the product. [GET
             /products](https://carecloud.readme.io/reference/getproducts)
-        charge_date (str | Unset): Timestamp when the entrance will be or was charged to the POS system. Format: `YYYY-
-            MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2015-01-10 00:00:00.
+        charge_date (str | Unset): Timestamp when the entrance will be or was charged to the POS system. Format:
+            `YYYY-MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2015-01-10 00:00:00.
         valid_from (str | Unset): Date of the first day when the customer can use the entrance in ISO-8601 format
             (`YYYY-MM-DD`).
-        valid_to (str | Unset): Date of the last day when the customer can use the entrance in ISO-8601 format (`YYYY-
-            MM-DD`).
+        valid_to (str | Unset): Date of the last day when the customer can use the entrance in ISO-8601 format
+            (`YYYY-MM-DD`).
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2019-08-29 13:04:45.
     """
@@ -445,6 +449,77 @@ class EntranceWrite:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("EntranceWrite", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("EntranceWrite contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "EntranceWrite",
+                [
+                    ("entrance_id", str),
+                    ("pos_id", EntrancePosId),
+                    ("state", EntranceState),
+                    ("name", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("resort_name", str, UNSET),
+                    ("customer_category_name", str, UNSET),
+                    ("external_order_id", str, UNSET),
+                    ("external_entrance_id", str, UNSET),
+                    ("external_turnstile_permission_id", str, UNSET),
+                    ("entrance_type_id", EntranceEntranceTypeId, UNSET),
+                    ("order_item_id", str, UNSET),
+                    ("card_id", str, UNSET),
+                    ("created_at", str, UNSET),
+                    ("cancelled_at", str, UNSET),
+                    ("charged_price", int | float, UNSET),
+                    ("product_ids", str, UNSET),
+                    ("charge_date", str, UNSET),
+                    ("valid_from", str, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> EntranceWrite:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(EntranceWrite)
+        _self.entrance_id = _w.entrance_id
+        _self.pos_id = _w.pos_id
+        _self.state = _w.state
+        _self.name = _w.name
+        _self.customer_id = _w.customer_id
+        _self.resort_name = _w.resort_name
+        _self.customer_category_name = _w.customer_category_name
+        _self.external_order_id = _w.external_order_id
+        _self.external_entrance_id = _w.external_entrance_id
+        _self.external_turnstile_permission_id = _w.external_turnstile_permission_id
+        _self.entrance_type_id = _w.entrance_type_id
+        _self.order_item_id = _w.order_item_id
+        _self.card_id = _w.card_id
+        _self.created_at = _w.created_at
+        _self.cancelled_at = _w.cancelled_at
+        _self.charged_price = _w.charged_price
+        _self.product_ids = _w.product_ids
+        _self.charge_date = _w.charge_date
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

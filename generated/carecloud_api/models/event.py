@@ -33,6 +33,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "event_type_id",
@@ -97,8 +100,8 @@ class Event:
     """Event resource.
 
     Attributes:
-        event_type_id (str): The unique ID of the event type. [GET /event-
-            types](https://carecloud.readme.io/reference/geteventtypes) Example: 8bda8a4854394325e2748a5005.
+        event_type_id (str): The unique ID of the event type. [GET
+            /event-types](https://carecloud.readme.io/reference/geteventtypes) Example: 8bda8a4854394325e2748a5005.
         customer_id (str): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
         external_id (str): The unique external ID of the event. It may be ID from other system. Example: 157613.
@@ -110,8 +113,7 @@ class Event:
         secondary_external_id (str | Unset): Additional external ID of the event. Used when differentiation of
             external_id is needed.
         state (EventState | Unset): State of the event.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         property_records (list[PropertyRecord] | Unset): List of event property records. The field is populated only
             when the `include_property_records` query parameter is set to `true` on [GET
             /events](https://carecloud.readme.io/reference/getevents). Otherwise the value is `null`.
@@ -282,6 +284,67 @@ class Event:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Event", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Event contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Event",
+                [
+                    ("event_type_id", str),
+                    ("customer_id", str),
+                    ("external_id", str),
+                    ("event_id", str, UNSET),
+                    ("data", Any, UNSET),
+                    ("created_at", str, UNSET),
+                    ("secondary_external_id", str, UNSET),
+                    ("state", EventState, UNSET),
+                    ("property_records", list[PropertyRecord._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Event:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Event)
+        _self.event_type_id = _w.event_type_id
+        _self.customer_id = _w.customer_id
+        _self.external_id = _w.external_id
+        _self.event_id = _w.event_id
+        _r_data = _w.data
+        _v = _r_data
+        if isinstance(_v, dict):
+            try:
+                _v = _parse_data(_v)
+            except Exception as _e:
+                raise _null_policy.field_failed(_self, "data", _v, _e)  # noqa: B904 (the cause is set)
+        _self.data = _v
+        _self.created_at = _w.created_at
+        _self.secondary_external_id = _w.secondary_external_id
+        _self.state = _w.state
+        _v = _w.property_records
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="EventGroup")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "event_group_id",
@@ -55,8 +58,7 @@ class EventGroup:
         name (str | Unset): Name of the event group. Example: Shopping Cart.
         text_id (str | Unset): Text ID of an event group. Example: shopping_cart.
         state (EventGroupState | Unset): State of the event group.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     event_group_id: str
@@ -141,6 +143,43 @@ class EventGroup:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("EventGroup", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("EventGroup contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "EventGroup",
+                [
+                    ("event_group_id", str),
+                    ("name", str, UNSET),
+                    ("text_id", str, UNSET),
+                    ("state", EventGroupState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> EventGroup:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(EventGroup)
+        _self.event_group_id = _w.event_group_id
+        _self.name = _w.name
+        _self.text_id = _w.text_id
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

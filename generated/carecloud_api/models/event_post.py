@@ -34,6 +34,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "event_type_id",
@@ -117,8 +120,8 @@ class EventPost:
     """Event resource.
 
     Attributes:
-        event_type_id (str): The unique ID of the event type. [GET /event-
-            types](https://carecloud.readme.io/reference/geteventtypes) Example: 8bda8a4854394325e2748a5005.
+        event_type_id (str): The unique ID of the event type. [GET
+            /event-types](https://carecloud.readme.io/reference/geteventtypes) Example: 8bda8a4854394325e2748a5005.
         external_id (str): The unique external ID of the event. It may be ID from other system. Example: 157613.
         event_id (str | Unset): The unique ID of the event. Example: 82de12eb8b138791e678fd11c3.
         customer_id (str | Unset): The unique platform customer ID. [GET
@@ -137,8 +140,8 @@ class EventPost:
             - `phone` – identify customer by phone number
             - `external_id` – identify customer by an external system ID (e-shop, POS, portal, etc.)
 
-            If `customer_id` and an alternative identifier are both provided, the request will be rejected.
-             Example: email.
+            If `customer_id` and an alternative identifier are both provided, the request will be rejected. (one of: email,
+            phone, external_id) Example: email.
         customer_identifier_value (EventPostCustomerIdentifierValueType1 | str | Unset): Alternative identifier value to
             use when `customer_id` is not provided.
             The value must match the format expected for the selected `customer_identifier_type`.
@@ -164,8 +167,7 @@ class EventPost:
         secondary_external_id (str | Unset): Additional external ID of the event. Used when differentiation of
             external_id is needed.
         state (EventPostState | Unset): State of the event.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     event_type_id: str
@@ -361,6 +363,73 @@ class EventPost:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("EventPost", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("EventPost contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "EventPost",
+                [
+                    ("event_type_id", str),
+                    ("external_id", str),
+                    ("event_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("customer_identifier_type", EventPostCustomerIdentifierType, UNSET),
+                    ("customer_identifier_value", Any, UNSET),
+                    ("data", Any, UNSET),
+                    ("created_at", str, UNSET),
+                    ("secondary_external_id", str, UNSET),
+                    ("state", EventPostState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> EventPost:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(EventPost)
+        _self.event_type_id = _w.event_type_id
+        _self.external_id = _w.external_id
+        _self.event_id = _w.event_id
+        _self.customer_id = _w.customer_id
+        _self.customer_identifier_type = _w.customer_identifier_type
+        _r_customer_identifier_value = _w.customer_identifier_value
+        _v = _r_customer_identifier_value
+        if isinstance(_v, dict):
+            try:
+                _v = _parse_customer_identifier_value(_v)
+            except Exception as _e:
+                raise _null_policy.field_failed(_self, "customer_identifier_value", _v, _e)  # noqa: B904 (the cause is set)
+        _self.customer_identifier_value = _v
+        _r_data = _w.data
+        _v = _r_data
+        if isinstance(_v, dict):
+            try:
+                _v = _parse_data(_v)
+            except Exception as _e:
+                raise _null_policy.field_failed(_self, "data", _v, _e)  # noqa: B904 (the cause is set)
+        _self.data = _v
+        _self.created_at = _w.created_at
+        _self.secondary_external_id = _w.secondary_external_id
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

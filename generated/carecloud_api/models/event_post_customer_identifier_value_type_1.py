@@ -15,6 +15,9 @@ T = TypeVar("T", bound="EventPostCustomerIdentifierValueType1")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_source_id",
@@ -42,8 +45,8 @@ class EventPostCustomerIdentifierValueType1:
     """Object value when type is `external_id`.
 
     Attributes:
-        customer_source_id (str): The ID of the customer source (e.g., e-shop, POS). [GET /customer-
-            sources](https://carecloud.readme.io/reference/getcustomersources)
+        customer_source_id (str): The ID of the customer source (e.g., e-shop, POS). [GET
+            /customer-sources](https://carecloud.readme.io/reference/getcustomersources)
         external_id (str): The identifier of the customer in that customer source.
     """
 
@@ -107,6 +110,39 @@ class EventPostCustomerIdentifierValueType1:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("EventPostCustomerIdentifierValueType1", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("EventPostCustomerIdentifierValueType1 contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "EventPostCustomerIdentifierValueType1",
+                [
+                    ("customer_source_id", str),
+                    ("external_id", str),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> EventPostCustomerIdentifierValueType1:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(EventPostCustomerIdentifierValueType1)
+        _self.customer_source_id = _w.customer_source_id
+        _self.external_id = _w.external_id
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

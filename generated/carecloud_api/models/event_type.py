@@ -17,6 +17,9 @@ T = TypeVar("T", bound="EventType")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "event_type_id",
@@ -61,16 +64,15 @@ class EventType:
 
     Attributes:
         event_type_id (str): The unique ID of the event type. Example: 82d0f9d976dee39aac13dc7ea.
-        event_group_id (str): The unique ID of the event group. [GET /event-
-            groups](https://carecloud.readme.io/reference/geteventgroups) Example: 8bed991c68a470eaaeffbf048.
+        event_group_id (str): The unique ID of the event group. [GET
+            /event-groups](https://carecloud.readme.io/reference/geteventgroups) Example: 8bed991c68a470eaaeffbf048.
         event_group_text_id (str | Unset): Text identification of the event group. Example: shopping.
         name (str | Unset): Name of the event type. Example: Voucher activation.
         text_id (str | Unset): Text identification of the event type. Example: voucher_activation.
         icon_name (str | Unset): Icon name from [Google Fonts Icons](https://fonts.google.com/icons). Example:
             check_box.
         state (EventTypeState | Unset): State of the property.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     event_type_id: str
@@ -187,6 +189,49 @@ class EventType:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("EventType", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("EventType contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "EventType",
+                [
+                    ("event_type_id", str),
+                    ("event_group_id", str),
+                    ("event_group_text_id", str, UNSET),
+                    ("name", str, UNSET),
+                    ("text_id", str, UNSET),
+                    ("icon_name", str, UNSET),
+                    ("state", EventTypeState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> EventType:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(EventType)
+        _self.event_type_id = _w.event_type_id
+        _self.event_group_id = _w.event_group_id
+        _self.event_group_text_id = _w.event_group_text_id
+        _self.name = _w.name
+        _self.text_id = _w.text_id
+        _self.icon_name = _w.icon_name
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

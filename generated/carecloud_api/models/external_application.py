@@ -17,6 +17,9 @@ T = TypeVar("T", bound="ExternalApplication")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "external_application_id",
@@ -63,8 +66,7 @@ class ExternalApplication:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2021-07-26
             09:46:59.005819.
         state (ExternalApplicationState | Unset): State of the external application.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     external_application_id: str
@@ -163,6 +165,45 @@ class ExternalApplication:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ExternalApplication", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ExternalApplication contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "ExternalApplication",
+                [
+                    ("external_application_id", str),
+                    ("name", str),
+                    ("text_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", ExternalApplicationState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ExternalApplication:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(ExternalApplication)
+        _self.external_application_id = _w.external_application_id
+        _self.name = _w.name
+        _self.text_id = _w.text_id
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -15,6 +15,9 @@ T = TypeVar("T", bound="ExternalCode")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "external_code_type_id",
@@ -42,9 +45,9 @@ class ExternalCode:
     """External code resource.
 
     Attributes:
-        external_code_type_id (str): The unique ID of the external code type (provided in [GET /product-reservation-
-            external-list-types](https://carecloud.readme.io/reference/getproductreservationexternallisttypes)). Example:
-            86e05affc7a7abefcd513ab400.
+        external_code_type_id (str): The unique ID of the external code type (provided in [GET
+            /product-reservation-external-list-types](https://carecloud.readme.io/reference/getproductreservationexternallisttypes)).
+            Example: 86e05affc7a7abefcd513ab400.
         value (str): Value of the external code. Example: 2107225110.
     """
 
@@ -108,6 +111,39 @@ class ExternalCode:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ExternalCode", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ExternalCode contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "ExternalCode",
+                [
+                    ("external_code_type_id", str),
+                    ("value", str),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ExternalCode:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(ExternalCode)
+        _self.external_code_type_id = _w.external_code_type_id
+        _self.value = _w.value
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -37,6 +37,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "purchase_type_id",
@@ -103,19 +106,19 @@ class FinalBill:
     """Final bill structure.
 
     Attributes:
-        purchase_type_id (str): Type of the purchase. Values are available in resource [GET /purchase-
-            types](https://carecloud.readme.io/reference/getpurchasetypes). Example: 86e05affc7a7abefcd513ab400.
+        purchase_type_id (str): Type of the purchase. Values are available in resource [GET
+            /purchase-types](https://carecloud.readme.io/reference/getpurchasetypes). Example: 86e05affc7a7abefcd513ab400.
         canceled (bool): Information, whether it is the cancellation of the purchase. It is the only parameter that
             identifies the canceled purchase. All other values are the same as in the original bill. No different values
-            like totalPrice, quantity, paidAmount, and itemPrice are changed nor inverted. Example: False.
+            like totalPrice, quantity, paidAmount, and itemPrice are changed nor inverted. (one of: True, False) Example:
+            False.
         payment_type (FinalBillPaymentType): Payment type changes the checkout process depending on the value of the
             parameter you can allow/deny the use of benefits.
             *Possible values are: "S" - with standard setup checkout process allows you to collect points, but isn't
             possible to apply overall discounts  / "A"- checkout process allows you to collect points and apply overall
             discounts too / "C" - use credits for payment, allows you to collect points, but isn't possible to apply overall
             discounts / "D"- will enable you to use overall discounts, but you are not able to collect points with this
-            setup*
-             Example: A.
+            setup* (one of: S, A, C, D) Example: A.
         bill_id (str): Identification number of the purchase created in the production system like POS, e-commerce
             solution or ERP (The ID must be unique in the production system).
             In case you want to send cancelled purchase, please use prefix `C` for the original purchase ID.
@@ -131,7 +134,7 @@ class FinalBill:
             /currencies](https://carecloud.readme.io/reference/getcurrencies). Example: 8bed991c68a470e7aaeffbf048.
         total_price (float): The total price of the bill as a sum of all items. Example: 700.
         bill_items (list[BillItem]): List of bill items.
-        fiscal (bool | Unset): Information, whether it is a fiscal bill. Example: True.
+        fiscal (bool | Unset): Information, whether it is a fiscal bill. (one of: True, False) Example: True.
         payment_recap (PaymentRecap | Unset): Alternative payment methods summary.
             ⚠️ Ensure that all relevant parameters received in the response from the `POST /accept-payment` endpoint are
             correctly transferred to the `payment_recap` structure.
@@ -340,6 +343,74 @@ class FinalBill:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("FinalBill", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("FinalBill contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "FinalBill",
+                [
+                    ("purchase_type_id", str),
+                    ("canceled", bool),
+                    ("payment_type", FinalBillPaymentType),
+                    ("bill_id", str),
+                    ("payment_time", str),
+                    ("currency_id", str),
+                    ("total_price", int | float),
+                    ("bill_items", list[BillItem._wire_struct()]),
+                    ("fiscal", bool, UNSET),
+                    ("payment_recap", PaymentRecap._wire_struct(), UNSET),
+                    ("bill_number", str, UNSET),
+                    ("created_by", str, UNSET),
+                    ("utm", UTM._wire_struct(), UNSET),
+                    ("property_records", list[PropertyRecord._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> FinalBill:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(FinalBill)
+        _self.purchase_type_id = _w.purchase_type_id
+        _self.canceled = _w.canceled
+        _self.payment_type = _w.payment_type
+        _self.bill_id = _w.bill_id
+        _self.payment_time = _w.payment_time
+        _self.currency_id = _w.currency_id
+        _self.total_price = _w.total_price
+        _v = _w.bill_items
+        _v[:] = map(BillItem._from_wire, _v)
+        _self.bill_items = _v
+        _self.fiscal = _w.fiscal
+        _v = _w.payment_recap
+        _self.payment_recap = _v if _v is UNSET else PaymentRecap._from_wire(_v)
+        _self.bill_number = _w.bill_number
+        _self.created_by = _w.created_by
+        _v = _w.utm
+        _self.utm = _v if _v is UNSET else UTM._from_wire(_v)
+        _v = _w.property_records
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "card_types",
@@ -56,7 +59,7 @@ _NOT_NULLABLE = frozenset(
 class GetCardTypes200ResponseData:
     """
     Attributes:
-        card_types (list[CardType] | Unset): Collection of all card types.
+        card_types (list[CardType] | Unset): Collection of all card types. (at most 1000 items)
         total_items (int | Unset): The number of all found card types. Example: 1.
     """
 
@@ -129,6 +132,46 @@ class GetCardTypes200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("GetCardTypes200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("GetCardTypes200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "GetCardTypes200ResponseData",
+                [
+                    ("card_types", list[CardType._wire_struct()], UNSET),
+                    ("total_items", int, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> GetCardTypes200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(GetCardTypes200ResponseData)
+        _v = _w.card_types
+        if not (_v is UNSET):
+            _v[:] = map(CardType._from_wire, _v)
+        _self.card_types = _v
+        _self.total_items = _w.total_items
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_properties",
@@ -56,7 +59,7 @@ _NOT_NULLABLE = frozenset(
 class GetCustomerProperties200ResponseData:
     """
     Attributes:
-        customer_properties (list[Property] | Unset): List of all customer properties.
+        customer_properties (list[Property] | Unset): List of all customer properties. (at most 1000 items)
         total_items (int | Unset): The number of all found customer properties. Example: 1.
     """
 
@@ -131,6 +134,46 @@ class GetCustomerProperties200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("GetCustomerProperties200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("GetCustomerProperties200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "GetCustomerProperties200ResponseData",
+                [
+                    ("customer_properties", list[Property._wire_struct()], UNSET),
+                    ("total_items", int, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> GetCustomerProperties200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(GetCustomerProperties200ResponseData)
+        _v = _w.customer_properties
+        if not (_v is UNSET):
+            _v[:] = map(Property._from_wire, _v)
+        _self.customer_properties = _v
+        _self.total_items = _w.total_items
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="GetEntrancesOverview200ResponseData")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "active_entrances",
@@ -130,6 +133,43 @@ class GetEntrancesOverview200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("GetEntrancesOverview200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("GetEntrancesOverview200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "GetEntrancesOverview200ResponseData",
+                [
+                    ("active_entrances", int, UNSET),
+                    ("canceled_entrances", int, UNSET),
+                    ("deactivated_entrances", int, UNSET),
+                    ("sold_entrances", int, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> GetEntrancesOverview200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(GetEntrancesOverview200ResponseData)
+        _self.active_entrances = _w.active_entrances
+        _self.canceled_entrances = _w.canceled_entrances
+        _self.deactivated_entrances = _w.deactivated_entrances
+        _self.sold_entrances = _w.sold_entrances
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "earned_points",
@@ -165,6 +168,52 @@ class GetPurchasePaymentSummary200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("GetPurchasePaymentSummary200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("GetPurchasePaymentSummary200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "GetPurchasePaymentSummary200ResponseData",
+                [
+                    ("earned_points", int | float, UNSET),
+                    ("used_credits", int | float, UNSET),
+                    ("used_points", int | float, UNSET),
+                    ("used_points_total", int | float, UNSET),
+                    ("used_vouchers", list[Voucher._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> GetPurchasePaymentSummary200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(GetPurchasePaymentSummary200ResponseData)
+        _self.earned_points = _w.earned_points
+        _self.used_credits = _w.used_credits
+        _self.used_points = _w.used_points
+        _self.used_points_total = _w.used_points_total
+        _v = _w.used_vouchers
+        if not (_v is UNSET):
+            _v[:] = map(Voucher._from_wire, _v)
+        _self.used_vouchers = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "time_slots",
@@ -56,7 +59,7 @@ _NOT_NULLABLE = frozenset(
 class GetSubBookingTicketsTimeSlots200ResponseData:
     """
     Attributes:
-        time_slots (list[TimeSlot] | Unset): List of booking time slots.
+        time_slots (list[TimeSlot] | Unset): List of booking time slots. (at most 1000 items)
         total_items (int | Unset): The number of all found time slots. Example: 1.
     """
 
@@ -131,6 +134,48 @@ class GetSubBookingTicketsTimeSlots200ResponseData:
             raise _null_policy.model_failed(
                 "GetSubBookingTicketsTimeSlots200ResponseData", src_dict, _e
             ) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError(
+                "GetSubBookingTicketsTimeSlots200ResponseData contains itself: no typed fast path"
+            )
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "GetSubBookingTicketsTimeSlots200ResponseData",
+                [
+                    ("time_slots", list[TimeSlot._wire_struct()], UNSET),
+                    ("total_items", int, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> GetSubBookingTicketsTimeSlots200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(GetSubBookingTicketsTimeSlots200ResponseData)
+        _v = _w.time_slots
+        if not (_v is UNSET):
+            _v[:] = map(TimeSlot._from_wire, _v)
+        _self.time_slots = _v
+        _self.total_items = _w.total_items
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

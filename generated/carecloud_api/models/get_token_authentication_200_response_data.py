@@ -16,6 +16,9 @@ T = TypeVar("T", bound="GetTokenAuthentication200ResponseData")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "authentication_token",
@@ -134,6 +137,41 @@ class GetTokenAuthentication200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("GetTokenAuthentication200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("GetTokenAuthentication200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "GetTokenAuthentication200ResponseData",
+                [
+                    ("authentication_token", str, UNSET),
+                    ("token_request_id", str, UNSET),
+                    ("valid_to", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> GetTokenAuthentication200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(GetTokenAuthentication200ResponseData)
+        _self.authentication_token = _w.authentication_token
+        _self.token_request_id = _w.token_request_id
+        _self.valid_to = _w.valid_to
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "earned_credits",
@@ -156,6 +159,50 @@ class GetWalletCredits200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("GetWalletCredits200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("GetWalletCredits200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "GetWalletCredits200ResponseData",
+                [
+                    ("earned_credits", int | float, UNSET),
+                    ("redeemed_credits", int | float, UNSET),
+                    ("available_credits", int | float, UNSET),
+                    ("split_by_currency", list[CreditWalletSummary._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> GetWalletCredits200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(GetWalletCredits200ResponseData)
+        _self.earned_credits = _w.earned_credits
+        _self.redeemed_credits = _w.redeemed_credits
+        _self.available_credits = _w.available_credits
+        _v = _w.split_by_currency
+        if not (_v is UNSET):
+            _v[:] = map(CreditWalletSummary._from_wire, _v)
+        _self.split_by_currency = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

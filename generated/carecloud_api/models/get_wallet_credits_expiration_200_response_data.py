@@ -16,6 +16,9 @@ T = TypeVar("T", bound="GetWalletCreditsExpiration200ResponseData")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "next_amount",
@@ -115,6 +118,41 @@ class GetWalletCreditsExpiration200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("GetWalletCreditsExpiration200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("GetWalletCreditsExpiration200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "GetWalletCreditsExpiration200ResponseData",
+                [
+                    ("next_amount", int | float, UNSET),
+                    ("next_date", str, UNSET),
+                    ("current_month_amount", int | float, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> GetWalletCreditsExpiration200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(GetWalletCreditsExpiration200ResponseData)
+        _self.next_amount = _w.next_amount
+        _self.next_date = _w.next_date
+        _self.current_month_amount = _w.current_month_amount
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -29,6 +29,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("turnover",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("turnover",))
@@ -38,7 +41,8 @@ _NOT_NULLABLE = frozenset(("turnover",))
 class GetWalletSalesTurnover200ResponseData:
     """
     Attributes:
-        turnover (list[QualificationTurnover] | Unset): List of all turnover by currency in time interval.
+        turnover (list[QualificationTurnover] | Unset): List of all turnover by currency in time interval. (at most 1000
+            items)
     """
 
     turnover: list[QualificationTurnover] | Unset = UNSET
@@ -91,6 +95,44 @@ class GetWalletSalesTurnover200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("GetWalletSalesTurnover200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("GetWalletSalesTurnover200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "GetWalletSalesTurnover200ResponseData",
+                [
+                    ("turnover", list[QualificationTurnover._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> GetWalletSalesTurnover200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(GetWalletSalesTurnover200ResponseData)
+        _v = _w.turnover
+        if not (_v is UNSET):
+            _v[:] = map(QualificationTurnover._from_wire, _v)
+        _self.turnover = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

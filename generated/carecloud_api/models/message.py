@@ -34,6 +34,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "message_template_id",
@@ -101,26 +104,28 @@ class Message:
     """Message resource.
 
     Attributes:
-        message_template_id (str): The unique ID of the message template. [GET /message-
-            templates](https://carecloud.readme.io/reference/getmessagetemplates) Example: 8bed991c68a470e7aaeffbf048.
+        message_template_id (str): The unique ID of the message template. [GET
+            /message-templates](https://carecloud.readme.io/reference/getmessagetemplates) Example:
+            8bed991c68a470e7aaeffbf048.
         customer_id (str): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
         communication_channel_id (MessageCommunicationChannelId): The unique ID of the communication channel. *Possible
             values are: 1 - email / 2- SMS / 4 - PUSH notification (Apple or Google)/ 5 - internal system notification* [GET
-            /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels) Example: 1.
+            /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels) (one of: 1, 2, 4, 5)
+            Example: 1.
         message_id (str | Unset): The unique ID of the message. Example: 8fd73167342d06899c4c015320.
         status (MessageStatus | Unset): The status ID of the message.
             *Possible values are: 0 - message was not sent / 1 - message was sent successfully / -1 - message was not
             received (it was returned) / -2 - message was not received (soft bounce) / 2 - an error occurred while sending /
             4 - customer has no agreements (GDPR) / 5 - Scheduled for retry (the message was not delivered because of an
-            error and will be sent repeatedly. If not successful, the status will change to error.)*
-             Example: 1.
+            error and will be sent repeatedly. If not successful, the status will change to error.)* (one of: 0, 1, -1, -2,
+            2, 4, 5) Example: 1.
         contact (str | Unset): Email address or phone number of customer in case of send message to different contact
             than customer has in database. Example: happy_customer@crmcarecloud.com.
         title (str | Unset): Subject of the email message/ Title of notification message / Preview of the text message .
             Mandatory only in case of email template. Example: Newsletter no. 30.
-        send_time (str | Unset): Timestamp when the message was sent from the server to the recipient. Format: `YYYY-MM-
-            DD HH:MM:SS`. All times are in the local timezone. Example: 2015-01-05 11:24:12.
+        send_time (str | Unset): Timestamp when the message was sent from the server to the recipient. Format:
+            `YYYY-MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2015-01-05 11:24:12.
         opened_time (str | Unset): Timestamp when the message was opened by the recipient. Format: `YYYY-MM-DD
             HH:MM:SS`. All times are in the local timezone. Example: 2015-01-05 13:24:12.
         mail_client_user_agent (str | Unset): User agent of the mail client application where message was opened.
@@ -128,9 +133,9 @@ class Message:
         mail_client_language (str | Unset): Language of the mail client application where message was opened. Example:
             cs,sk;q=0.8,en-US;q=0.5,en;q=0.3.
         message_data (list[Parameter] | Unset): Message data could contains array of customized parameters. They may
-            have influence on message display or add values to message.
+            have influence on message display or add values to message. (at most 1000 items)
         attachments (list[Attachment] | Unset): List of the attachments for the message. A single attachment has a size
-            limit of 1 MB. File type restrictions: .jpg, .jpeg, .png, .gif, and .pdf.
+            limit of 1 MB. File type restrictions: .jpg, .jpeg, .png, .gif, and .pdf. (at most 1000 items)
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2015-01-05 11:24:12.
     """
@@ -362,6 +367,73 @@ class Message:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Message", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Message contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Message",
+                [
+                    ("message_template_id", str),
+                    ("customer_id", str),
+                    ("communication_channel_id", MessageCommunicationChannelId),
+                    ("message_id", str, UNSET),
+                    ("status", MessageStatus, UNSET),
+                    ("contact", str, UNSET),
+                    ("title", str, UNSET),
+                    ("send_time", str, UNSET),
+                    ("opened_time", str, UNSET),
+                    ("mail_client_user_agent", str, UNSET),
+                    ("mail_client_language", str, UNSET),
+                    ("message_data", list[Parameter._wire_struct()], UNSET),
+                    ("attachments", list[Attachment._wire_struct()], UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Message:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Message)
+        _self.message_template_id = _w.message_template_id
+        _self.customer_id = _w.customer_id
+        _self.communication_channel_id = _w.communication_channel_id
+        _self.message_id = _w.message_id
+        _self.status = _w.status
+        _self.contact = _w.contact
+        _self.title = _w.title
+        _self.send_time = _w.send_time
+        _self.opened_time = _w.opened_time
+        _self.mail_client_user_agent = _w.mail_client_user_agent
+        _self.mail_client_language = _w.mail_client_language
+        _v = _w.message_data
+        if not (_v is UNSET):
+            _v[:] = map(Parameter._from_wire, _v)
+        _self.message_data = _v
+        _v = _w.attachments
+        if not (_v is UNSET):
+            _v[:] = map(Attachment._from_wire, _v)
+        _self.attachments = _v
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -32,6 +32,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "subject",
@@ -96,14 +99,15 @@ class MessageTemplate:
         name (str): Name of the message template. Example: First CareCloud login.
         message_template_group_id (MessageTemplateMessageTemplateGroupId): The unique ID of the message template group.
             *Possible values are: 1 - newsletter template / 2 - system template (registration message, order summary
-            message, etc.) / 3 - transactional communication (for hotel, traveling,...)* Example: 2.
+            message, etc.) / 3 - transactional communication (for hotel, traveling,...)* (one of: 1, 2, 3) Example: 2.
         communication_channel_id (MessageTemplateCommunicationChannelId): The unique ID of the communication channel.
             *Possible values are: 1 - email / 2 - SMS / 4 - PUSH notification (Apple or Google)/ 5 - internal system
-            notification / 9 - Viber messages* [GET /communication-
-            channels](https://carecloud.readme.io/reference/getcommunicationchannels) Example: 1.
+            notification / 9 - Viber messages* [GET
+            /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels) (one of: 1, 2, 4, 5, 9)
+            Example: 1.
         message_template_id (str | Unset): The unique ID of the message template. Example: 8bed991c68a470e7aaeffbf048.
         consent_free_template (bool | Unset): If true, customer can receive message without any consent(GDPR, etc.).
-            Example: True.
+            (one of: True, False) Example: True.
         preview_url (None | str | Unset): URL of the full-size preview image of the message template. May be null if no
             visual preview is available for this template type. Example:
             https://example.com/templates/preview/8bed991c68a470e7aaeffbf048.png.
@@ -294,6 +298,64 @@ class MessageTemplate:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("MessageTemplate", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("MessageTemplate contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "MessageTemplate",
+                [
+                    ("subject", str),
+                    ("sender", str),
+                    ("name", str),
+                    ("message_template_group_id", MessageTemplateMessageTemplateGroupId),
+                    ("communication_channel_id", MessageTemplateCommunicationChannelId),
+                    ("message_template_id", str, UNSET),
+                    ("consent_free_template", bool, UNSET),
+                    ("preview_url", str | None, UNSET),
+                    ("icon_url", str | None, UNSET),
+                    ("template_data", list[Parameter._wire_struct()], UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> MessageTemplate:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(MessageTemplate)
+        _self.subject = _w.subject
+        _self.sender = _w.sender
+        _self.name = _w.name
+        _self.message_template_group_id = _w.message_template_group_id
+        _self.communication_channel_id = _w.communication_channel_id
+        _self.message_template_id = _w.message_template_id
+        _self.consent_free_template = _w.consent_free_template
+        _self.preview_url = _w.preview_url
+        _self.icon_url = _w.icon_url
+        _v = _w.template_data
+        if not (_v is UNSET):
+            _v[:] = map(Parameter._from_wire, _v)
+        _self.template_data = _v
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

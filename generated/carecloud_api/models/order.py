@@ -34,6 +34,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -108,13 +111,13 @@ class Order:
         currency_id (str): The unique ID of the currency. [GET
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 8bed991c68a470eaaeffbf048.
         total_price (float): Total price of the order. Example: 36.
-        order_items (list[OrderItem]): List of the OrderItems.
+        order_items (list[OrderItem]): List of the OrderItems. (at most 1000 items)
         invoicing_data (OrderInvoicing): Structure of OrderInvoicing. Contains necessary data for invoicing of the
             order.
         order_id (str | Unset): The unique ID of the order. Example: 80af8a5dcc0702daf336f4de41.
         order_number (str | Unset): External order number. If not set, internal order number will be set. Example:
             A3NKI89NFDS82434B.
-        discount_codes (list[str] | Unset): Discount codes used in the order.
+        discount_codes (list[str] | Unset): Discount codes used in the order. (at most 1000 items)
         shipping_data (OrderShipping | Unset): Structure of OrderShipping. Contains necessary data for shipping of the
             order.
         customer_note (str | Unset): Customer’s note for the merchant. Example: Have a nice day!.
@@ -362,6 +365,75 @@ class Order:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Order", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Order contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Order",
+                [
+                    ("customer_id", str),
+                    ("currency_id", str),
+                    ("total_price", int | float),
+                    ("order_items", list[OrderItem._wire_struct()]),
+                    ("invoicing_data", OrderInvoicing._wire_struct()),
+                    ("order_id", str, UNSET),
+                    ("order_number", str, UNSET),
+                    ("discount_codes", list[str], UNSET),
+                    ("shipping_data", OrderShipping._wire_struct(), UNSET),
+                    ("customer_note", str, UNSET),
+                    ("order_status", str, UNSET),
+                    ("shipping_date", str, UNSET),
+                    ("program_ranking", int, UNSET),
+                    ("payment_status", str, UNSET),
+                    ("invoice_document_url", str, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Order:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Order)
+        _self.customer_id = _w.customer_id
+        _self.currency_id = _w.currency_id
+        _self.total_price = _w.total_price
+        _v = _w.order_items
+        _v[:] = map(OrderItem._from_wire, _v)
+        _self.order_items = _v
+        _v = _w.invoicing_data
+        _self.invoicing_data = OrderInvoicing._from_wire(_v)
+        _self.order_id = _w.order_id
+        _self.order_number = _w.order_number
+        _self.discount_codes = _w.discount_codes
+        _v = _w.shipping_data
+        _self.shipping_data = _v if _v is UNSET else OrderShipping._from_wire(_v)
+        _self.customer_note = _w.customer_note
+        _self.order_status = _w.order_status
+        _self.shipping_date = _w.shipping_date
+        _self.program_ranking = _w.program_ranking
+        _self.payment_status = _w.payment_status
+        _self.invoice_document_url = _w.invoice_document_url
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "payment_id",
@@ -60,8 +63,8 @@ class OrderInvoicing:
     """Structure of OrderInvoicing. Contains necessary data for invoicing of the order.
 
     Attributes:
-        payment_id (str): The unique ID of the payment type from resource [GET /payment-
-            types](https://carecloud.readme.io/reference/getpaymenttypes). Example: 8bd481170064960b1788109b8.
+        payment_id (str): The unique ID of the payment type from resource [GET
+            /payment-types](https://carecloud.readme.io/reference/getpaymenttypes). Example: 8bd481170064960b1788109b8.
         paid_date (str | Unset): Timestamp of the order payment. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601
             format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2021-07-15 13:26:34.
         personal_information (PersonalInformation | Unset): Personal information of the customer.
@@ -146,6 +149,46 @@ class OrderInvoicing:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("OrderInvoicing", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("OrderInvoicing contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "OrderInvoicing",
+                [
+                    ("payment_id", str),
+                    ("paid_date", str, UNSET),
+                    ("personal_information", PersonalInformation._wire_struct(), UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> OrderInvoicing:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(OrderInvoicing)
+        _self.payment_id = _w.payment_id
+        _self.paid_date = _w.paid_date
+        _v = _w.personal_information
+        _self.personal_information = _v if _v is UNSET else PersonalInformation._from_wire(_v)
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="OrderItem")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_variant_id",
@@ -160,6 +163,47 @@ class OrderItem:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("OrderItem", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("OrderItem contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "OrderItem",
+                [
+                    ("product_variant_id", str),
+                    ("amount", int | float),
+                    ("unit_price", int | float),
+                    ("vat_rate", int | float),
+                    ("order_item_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> OrderItem:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(OrderItem)
+        _self.product_variant_id = _w.product_variant_id
+        _self.amount = _w.amount
+        _self.unit_price = _w.unit_price
+        _self.vat_rate = _w.vat_rate
+        _self.order_item_id = _w.order_item_id
+        _self.customer_id = _w.customer_id
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

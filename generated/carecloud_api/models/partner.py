@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -90,8 +93,7 @@ class Partner:
         email (str | Unset): Email of the company. Example: happy_user@crmcarecloud.com.
         phone (str | Unset): Phone number of the company with international prefix (420000000). Example: 420000000.
         state (PartnerState | Unset): State of the partner.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1, 2) Example: 1.
     """
 
     name: str
@@ -229,6 +231,56 @@ class Partner:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Partner", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Partner contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Partner",
+                [
+                    ("name", str),
+                    ("partner_id", str, UNSET),
+                    ("address", Address._wire_struct(), UNSET),
+                    ("registration_id", str, UNSET),
+                    ("vat_id", str, UNSET),
+                    ("email", str, UNSET),
+                    ("phone", str, UNSET),
+                    ("state", PartnerState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Partner:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Partner)
+        _self.name = _w.name
+        _self.partner_id = _w.partner_id
+        _v = _w.address
+        _self.address = _v if _v is UNSET else Address._from_wire(_v)
+        _self.registration_id = _w.registration_id
+        _self.vat_id = _w.vat_id
+        _self.email = _w.email
+        _self.phone = _w.phone
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

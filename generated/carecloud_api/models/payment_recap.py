@@ -32,6 +32,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "credit_points",
@@ -171,6 +174,53 @@ class PaymentRecap:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PaymentRecap", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PaymentRecap contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PaymentRecap",
+                [
+                    ("credit_points", int | float, UNSET),
+                    ("amount_for_credit", int | float, UNSET),
+                    ("vouchers", list[PaymentVoucher._wire_struct()], UNSET),
+                    ("recommended_discounts", list[DiscountItem._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PaymentRecap:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PaymentRecap)
+        _self.credit_points = _w.credit_points
+        _self.amount_for_credit = _w.amount_for_credit
+        _v = _w.vouchers
+        if not (_v is UNSET):
+            _v[:] = map(PaymentVoucher._from_wire, _v)
+        _self.vouchers = _v
+        _v = _w.recommended_discounts
+        if not (_v is UNSET):
+            _v[:] = map(DiscountItem._from_wire, _v)
+        _self.recommended_discounts = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

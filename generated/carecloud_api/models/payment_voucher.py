@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PaymentVoucher")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "code",
@@ -146,6 +149,45 @@ class PaymentVoucher:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PaymentVoucher", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PaymentVoucher contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PaymentVoucher",
+                [
+                    ("code", str, UNSET),
+                    ("name", str, UNSET),
+                    ("discount_value", int | float, UNSET),
+                    ("discount_percent", int | float, UNSET),
+                    ("bill_item_id", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PaymentVoucher:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PaymentVoucher)
+        _self.code = _w.code
+        _self.name = _w.name
+        _self.discount_value = _w.discount_value
+        _self.discount_percent = _w.discount_percent
+        _self.bill_item_id = _w.bill_item_id
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -36,6 +36,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "language_id",
@@ -109,7 +112,7 @@ class PersonalInformation:
         salutation (str | Unset): Customer's salutation. If it is not set in POST or PUT calls, it will be generated
             automatically. Example: Dear Mr. Smith.
         gender (None | PersonalInformationGender | Unset): Gender of the customer *Possible values: 1 - Male / 2 -
-            Female / 3 - Miss / 4 - Private / 5 - Other * Example: 1.
+            Female / 3 - Miss / 4 - Private / 5 - Other * (one of: 1, 2, 3, 4, 5) Example: 1.
         first_name (str | Unset): First name of the customer. Example: John.
         last_name (str | Unset): Last name of the customer. Example: Smith.
         pre_nominals (str | Unset): Academic degrees, academic titles, other titles of customer placed before name.
@@ -121,11 +124,12 @@ class PersonalInformation:
         email (str | Unset): Email of the customer.
             If you provide an email address, CareCloud validates its format and the validity of the domain.
             Here is the general regular expression that is used for validation:
-            `^[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+(\\\\.[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+)*@(
-            [a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\\\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])$`
-             Example: happy_customer@crmcarecloud.com.
-        phone (str | Unset): Phone number of the customer with international prefix (420000000000). Example:
-            420523828931.
+            `^[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+(\\\\.[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+)*@([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\\\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])$`
+            (matches
+            ``^[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+(\\.[-a-z0-9!#$%&'*+\\\\/=?^_`{|}~]+)*@([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])$``)
+            Example: happy_customer@crmcarecloud.com.
+        phone (str | Unset): Phone number of the customer with international prefix (420000000000). (matches
+            ``^[1-9][0-9]*$``) Example: 420523828931.
         store_id (str | Unset): The unique ID of the original customer account store of registration. In case of
             customer update, the value can only be updated, not removed. When provided during customer registration and the
             project is configured for store-based partner assignment, the system derives the partner from the store and
@@ -366,6 +370,74 @@ class PersonalInformation:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PersonalInformation", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PersonalInformation contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PersonalInformation",
+                [
+                    ("language_id", str),
+                    ("salutation", str, UNSET),
+                    ("gender", PersonalInformationGender | None, UNSET),
+                    ("first_name", str, UNSET),
+                    ("last_name", str, UNSET),
+                    ("pre_nominals", str, UNSET),
+                    ("post_nominals", str, UNSET),
+                    ("birthdate", datetime.date, UNSET),
+                    ("email", str, UNSET),
+                    ("phone", str, UNSET),
+                    ("store_id", str, UNSET),
+                    ("photo_url", str, UNSET),
+                    ("address", Address._wire_struct(), UNSET),
+                    ("agreement", Agreement._wire_struct(), UNSET),
+                    ("consents", list[Consents._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PersonalInformation:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PersonalInformation)
+        _self.language_id = _w.language_id
+        _self.salutation = _w.salutation
+        _self.gender = _w.gender
+        _self.first_name = _w.first_name
+        _self.last_name = _w.last_name
+        _self.pre_nominals = _w.pre_nominals
+        _self.post_nominals = _w.post_nominals
+        _self.birthdate = _w.birthdate
+        _self.email = _w.email
+        _self.phone = _w.phone
+        _self.store_id = _w.store_id
+        _self.photo_url = _w.photo_url
+        _v = _w.address
+        _self.address = _v if _v is UNSET else Address._from_wire(_v)
+        _v = _w.agreement
+        _self.agreement = _v if _v is UNSET else Agreement._from_wire(_v)
+        _v = _w.consents
+        if not (_v is UNSET):
+            _v[:] = map(Consents._from_wire, _v)
+        _self.consents = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

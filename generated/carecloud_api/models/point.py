@@ -17,6 +17,9 @@ T = TypeVar("T", bound="Point")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -71,8 +74,8 @@ class Point:
     Attributes:
         customer_id (str): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 87af991126405bf8e7dfb36045.
-        point_type_id (str): The unique ID of the point type. [GET /point-
-            types](https://carecloud.readme.io/reference/getpointtypes) Example: 81eaeea13b8984a169c490a325.
+        point_type_id (str): The unique ID of the point type. [GET
+            /point-types](https://carecloud.readme.io/reference/getpointtypes) Example: 81eaeea13b8984a169c490a325.
         partner_id (str): The unique ID of the partner company. [GET
             /partners](https://carecloud.readme.io/reference/getpartners) Example: 86e05affc7a7abefcd513ab400.
         point_id (str | Unset): The unique ID of the point record. Example: 8bd48117006496e0b1788109b8.
@@ -83,8 +86,7 @@ class Point:
             HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example:
             2023-09-16 23:59:59.
         state (PointState | Unset): State of the point record.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         created_at (str | Unset): Timestamp of the point record creation. Accepts the format `YYYY-MM-DD HH:MM:SS` or
             ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example: 2016-06-30 15:05:49.
         note (str | Unset): Note for the new point record. Example: Birthdate point reward.
@@ -224,6 +226,55 @@ class Point:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Point", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Point contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Point",
+                [
+                    ("customer_id", str),
+                    ("point_type_id", str),
+                    ("partner_id", str),
+                    ("point_id", str, UNSET),
+                    ("assigned_points", int | float, UNSET),
+                    ("available_points", int | float, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("state", PointState, UNSET),
+                    ("created_at", str, UNSET),
+                    ("note", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Point:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Point)
+        _self.customer_id = _w.customer_id
+        _self.point_type_id = _w.point_type_id
+        _self.partner_id = _w.partner_id
+        _self.point_id = _w.point_id
+        _self.assigned_points = _w.assigned_points
+        _self.available_points = _w.available_points
+        _self.valid_to = _w.valid_to
+        _self.state = _w.state
+        _self.created_at = _w.created_at
+        _self.note = _w.note
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

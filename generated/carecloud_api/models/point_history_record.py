@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PointHistoryRecord")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -70,8 +73,8 @@ class PointHistoryRecord:
         point_operation_type (str | Unset): Type of the point operation record. Example: Points addition.
         point_operation_note (str | Unset): Note of the point operation record. Example: Manual rewards points for the
             product purchase collection.
-        point_type_id (str | Unset): The unique ID of the point type. [GET /point-
-            types](https://carecloud.readme.io/reference/getpointtypes) Example: 81eaeea13b8984a169c490a325.
+        point_type_id (str | Unset): The unique ID of the point type. [GET
+            /point-types](https://carecloud.readme.io/reference/getpointtypes) Example: 81eaeea13b8984a169c490a325.
         partner_id (str | Unset): The unique ID of the partner company. [GET
             /partners](https://carecloud.readme.io/reference/getpartners) Example: 86e05affc7a7abefcd513ab400.
         store_id (str | Unset): The unique ID of the store in CareCloud. [GET
@@ -238,6 +241,53 @@ class PointHistoryRecord:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PointHistoryRecord", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PointHistoryRecord contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PointHistoryRecord",
+                [
+                    ("customer_id", str, UNSET),
+                    ("point_amount", int | float, UNSET),
+                    ("point_operation_type", str, UNSET),
+                    ("point_operation_note", str, UNSET),
+                    ("point_type_id", str, UNSET),
+                    ("partner_id", str, UNSET),
+                    ("store_id", str, UNSET),
+                    ("point_history_record_time", str, UNSET),
+                    ("extended_data", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PointHistoryRecord:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PointHistoryRecord)
+        _self.customer_id = _w.customer_id
+        _self.point_amount = _w.point_amount
+        _self.point_operation_type = _w.point_operation_type
+        _self.point_operation_note = _w.point_operation_note
+        _self.point_type_id = _w.point_type_id
+        _self.partner_id = _w.partner_id
+        _self.store_id = _w.store_id
+        _self.point_history_record_time = _w.point_history_record_time
+        _self.extended_data = _w.extended_data
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

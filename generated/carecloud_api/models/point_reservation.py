@@ -17,6 +17,9 @@ T = TypeVar("T", bound="PointReservation")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -68,8 +71,7 @@ class PointReservation:
         points_reservation_id (str | Unset): The unique ID of the point reservation record. Example:
             8fd73167342d06899c4c015320.
         state (PointReservationState | Unset): State of the point reservation.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active(expired)*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active(expired)* (one of: 0, 1, 2) Example: 1.
         expiration (str | Unset): Timestamp of the point reservation expiration. Accepts the format `YYYY-MM-DD
             HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times must be in the local timezone. Example:
             2023-10-31 00:00:00.
@@ -181,6 +183,47 @@ class PointReservation:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PointReservation", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PointReservation contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PointReservation",
+                [
+                    ("customer_id", str),
+                    ("external_id", str),
+                    ("quantity", int | float),
+                    ("points_reservation_id", str, UNSET),
+                    ("state", PointReservationState, UNSET),
+                    ("expiration", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PointReservation:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PointReservation)
+        _self.customer_id = _w.customer_id
+        _self.external_id = _w.external_id
+        _self.quantity = _w.quantity
+        _self.points_reservation_id = _w.points_reservation_id
+        _self.state = _w.state
+        _self.expiration = _w.expiration
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "cards",
@@ -58,11 +61,11 @@ _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._va
 class PostBatchCardsBody:
     """
     Attributes:
-        cards (list[Card]): List of the CareCloud cards.
+        cards (list[Card]): List of the CareCloud cards. (at most 1000 items)
         error_processing (ErrorProcessing | Unset): The parameter describes the batch method behavior in case of error
             occurs. *Possible values are: 1 - It returns the first error found and rollback all previous changes (this is
             also the default behavior if the parameter is not set) / 2 - It creates all valid records and creates an error
-            report from failed attempts.*
+            report from failed attempts.* (one of: 1, 2)
     """
 
     cards: list[Card]
@@ -140,6 +143,45 @@ class PostBatchCardsBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostBatchCardsBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostBatchCardsBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostBatchCardsBody",
+                [
+                    ("cards", list[Card._wire_struct()]),
+                    ("error_processing", ErrorProcessing, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostBatchCardsBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostBatchCardsBody)
+        _v = _w.cards
+        _v[:] = map(Card._from_wire, _v)
+        _self.cards = _v
+        _self.error_processing = _w.error_processing
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

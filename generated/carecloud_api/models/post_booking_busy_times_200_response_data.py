@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "time_unit",
@@ -58,7 +61,7 @@ class PostBookingBusyTimes200ResponseData:
     Attributes:
         time_unit (str | Unset): The time unit for X-axis Example: hour.
         chart_data (list[ChartPointData] | Unset): Data for the chart display. The items are ordered by X-axis values
-            ascending.
+            ascending. (at most 1000 items)
     """
 
     time_unit: str | Unset = UNSET
@@ -132,6 +135,46 @@ class PostBookingBusyTimes200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostBookingBusyTimes200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostBookingBusyTimes200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostBookingBusyTimes200ResponseData",
+                [
+                    ("time_unit", str, UNSET),
+                    ("chart_data", list[ChartPointData._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostBookingBusyTimes200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostBookingBusyTimes200ResponseData)
+        _self.time_unit = _w.time_unit
+        _v = _w.chart_data
+        if not (_v is UNSET):
+            _v[:] = map(ChartPointData._from_wire, _v)
+        _self.chart_data = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="PostBookingBusyTimesBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "booking_date",
@@ -58,17 +61,18 @@ class PostBookingBusyTimesBody:
         booking_date (str): The date when you want to check how busy the bookings are Example: 2023-01-15.
         time_period (PostBookingBusyTimesBodyTimePeriod): The period that the algorithm uses to calculate past busy
             times and return your data in that period. If you set the value as DAY, the algorithm will return the data for
-            one day in an hour range. Example: week.
+            one day in an hour range. (one of: day, week, month, year) Example: week.
         booking_ticket_id (str | Unset): The unique ID of the booking ticket. If not set, the data will be returned for
             all available tickets. Example: 13b8984a16913b8984a169cc490a.
-        booking_property_id (str | Unset): Booking ticket property ID from resource [booking-ticket-
-            properties](https://carecloud.readme.io/reference/getbookingticketproperties). The parameter determines
-            property, which is used to filter resources by their properties. The parameter must be used in combination with
-            property_value otherwise is ignored in the request. Example: store.
-        booking_property_value (str | Unset): Booking ticket property record value from [booking-ticket-
-            properties](https://carecloud.readme.io/reference/getbookingticketproperties) in case of datatype with multiple
-            values. Parameter filters resources depends of store property record value. The parameter must be used in
-            combination with property_id otherwise is ignored in the request. Example: 89ac83ca207a20c62c79bf.
+        booking_property_id (str | Unset): Booking ticket property ID from resource
+            [booking-ticket-properties](https://carecloud.readme.io/reference/getbookingticketproperties). The parameter
+            determines property, which is used to filter resources by their properties. The parameter must be used in
+            combination with property_value otherwise is ignored in the request. Example: store.
+        booking_property_value (str | Unset): Booking ticket property record value from
+            [booking-ticket-properties](https://carecloud.readme.io/reference/getbookingticketproperties) in case of
+            datatype with multiple values. Parameter filters resources depends of store property record value. The parameter
+            must be used in combination with property_id otherwise is ignored in the request. Example:
+            89ac83ca207a20c62c79bf.
     """
 
     booking_date: str
@@ -177,6 +181,45 @@ class PostBookingBusyTimesBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostBookingBusyTimesBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostBookingBusyTimesBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostBookingBusyTimesBody",
+                [
+                    ("booking_date", str),
+                    ("time_period", PostBookingBusyTimesBodyTimePeriod),
+                    ("booking_ticket_id", str, UNSET),
+                    ("booking_property_id", str, UNSET),
+                    ("booking_property_value", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostBookingBusyTimesBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostBookingBusyTimesBody)
+        _self.booking_date = _w.booking_date
+        _self.time_period = _w.time_period
+        _self.booking_ticket_id = _w.booking_ticket_id
+        _self.booking_property_id = _w.booking_property_id
+        _self.booking_property_value = _w.booking_property_value
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -35,6 +35,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_prices",
@@ -63,11 +66,11 @@ class PostBulkDeleteProductReservationPricesBody:
     """
     Attributes:
         product_reservation_prices (list[PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem]): List
-            of the product reservation prices.
+            of the product reservation prices. (at most 1000 items)
         error_processing (ErrorProcessing | Unset): The parameter describes the batch method behavior in case of error
             occurs. *Possible values are: 1 - It returns the first error found and rollback all previous changes (this is
             also the default behavior if the parameter is not set) / 2 - It creates all valid records and creates an error
-            report from failed attempts.*
+            report from failed attempts.* (one of: 1, 2)
     """
 
     product_reservation_prices: list[PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem]
@@ -162,6 +165,50 @@ class PostBulkDeleteProductReservationPricesBody:
             raise _null_policy.model_failed(
                 "PostBulkDeleteProductReservationPricesBody", src_dict, _e
             ) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostBulkDeleteProductReservationPricesBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostBulkDeleteProductReservationPricesBody",
+                [
+                    (
+                        "product_reservation_prices",
+                        list[
+                            PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem._wire_struct()
+                        ],
+                    ),
+                    ("error_processing", ErrorProcessing, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostBulkDeleteProductReservationPricesBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostBulkDeleteProductReservationPricesBody)
+        _v = _w.product_reservation_prices
+        _v[:] = map(PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem._from_wire, _v)
+        _self.product_reservation_prices = _v
+        _self.error_processing = _w.error_processing
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

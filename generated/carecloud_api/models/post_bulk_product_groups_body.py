@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_groups",
@@ -58,11 +61,11 @@ _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._va
 class PostBulkProductGroupsBody:
     """
     Attributes:
-        product_groups (list[ProductGroup]): List of the CareCloud product groups.
+        product_groups (list[ProductGroup]): List of the CareCloud product groups. (at most 1000 items)
         error_processing (ErrorProcessing | Unset): The parameter describes the batch method behavior in case of error
             occurs. *Possible values are: 1 - It returns the first error found and rollback all previous changes (this is
             also the default behavior if the parameter is not set) / 2 - It creates all valid records and creates an error
-            report from failed attempts.*
+            report from failed attempts.* (one of: 1, 2)
     """
 
     product_groups: list[ProductGroup]
@@ -142,6 +145,45 @@ class PostBulkProductGroupsBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostBulkProductGroupsBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostBulkProductGroupsBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostBulkProductGroupsBody",
+                [
+                    ("product_groups", list[ProductGroup._wire_struct()]),
+                    ("error_processing", ErrorProcessing, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostBulkProductGroupsBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostBulkProductGroupsBody)
+        _v = _w.product_groups
+        _v[:] = map(ProductGroup._from_wire, _v)
+        _self.product_groups = _v
+        _self.error_processing = _w.error_processing
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_prices",
@@ -58,11 +61,12 @@ _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._va
 class PostBulkProductReservationPricesBody:
     """
     Attributes:
-        product_reservation_prices (list[ProductReservationPrice]): List of the product reservation prices.
+        product_reservation_prices (list[ProductReservationPrice]): List of the product reservation prices. (at most
+            1000 items)
         error_processing (ErrorProcessing | Unset): The parameter describes the batch method behavior in case of error
             occurs. *Possible values are: 1 - It returns the first error found and rollback all previous changes (this is
             also the default behavior if the parameter is not set) / 2 - It creates all valid records and creates an error
-            report from failed attempts.*
+            report from failed attempts.* (one of: 1, 2)
     """
 
     product_reservation_prices: list[ProductReservationPrice]
@@ -146,6 +150,45 @@ class PostBulkProductReservationPricesBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostBulkProductReservationPricesBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostBulkProductReservationPricesBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostBulkProductReservationPricesBody",
+                [
+                    ("product_reservation_prices", list[ProductReservationPrice._wire_struct()]),
+                    ("error_processing", ErrorProcessing, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostBulkProductReservationPricesBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostBulkProductReservationPricesBody)
+        _v = _w.product_reservation_prices
+        _v[:] = map(ProductReservationPrice._from_wire, _v)
+        _self.product_reservation_prices = _v
+        _self.error_processing = _w.error_processing
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -15,6 +15,9 @@ T = TypeVar("T", bound="PostCardGenerateDigital200ResponseData")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("file_url",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("file_url",))
@@ -24,8 +27,8 @@ _NOT_NULLABLE = frozenset(("file_url",))
 class PostCardGenerateDigital200ResponseData:
     """
     Attributes:
-        file_url (str | Unset): URL address of the final virtual card file. Example: https://dev-carecloud.cortex.cz//cr
-            m/scripts/generate_mobile_card.php?account=80c4d97a736d98a90badb5128&card=8bd4811700646e0b1788109b8.
+        file_url (str | Unset): URL address of the final virtual card file. Example:
+            https://dev-carecloud.cortex.cz//crm/scripts/generate_mobile_card.php?account=80c4d97a736d98a90badb5128&card=8bd4811700646e0b1788109b8.
     """
 
     file_url: str | Unset = UNSET
@@ -67,6 +70,37 @@ class PostCardGenerateDigital200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCardGenerateDigital200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCardGenerateDigital200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostCardGenerateDigital200ResponseData",
+                [
+                    ("file_url", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCardGenerateDigital200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostCardGenerateDigital200ResponseData)
+        _self.file_url = _w.file_url
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostCardValidateIsic200ResponseData")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "valid_isic",
@@ -42,9 +45,9 @@ _NOT_NULLABLE = frozenset(
 class PostCardValidateIsic200ResponseData:
     """
     Attributes:
-        valid_isic (bool | Unset): An information if ISIC card is valid. Example: False.
+        valid_isic (bool | Unset): An information if ISIC card is valid. (one of: True, False) Example: False.
         is_free_to_use (bool | Unset): An information if the card is free to use in CareCloud. If the request parameter
-            `check_usage` is not set or false, the value is not set. Example: False.
+            `check_usage` is not set or false, the value is not set. (one of: True, False) Example: False.
     """
 
     valid_isic: bool | Unset = UNSET
@@ -103,6 +106,39 @@ class PostCardValidateIsic200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCardValidateIsic200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCardValidateIsic200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostCardValidateIsic200ResponseData",
+                [
+                    ("valid_isic", bool, UNSET),
+                    ("is_free_to_use", bool, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCardValidateIsic200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostCardValidateIsic200ResponseData)
+        _self.valid_isic = _w.valid_isic
+        _self.is_free_to_use = _w.is_free_to_use
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

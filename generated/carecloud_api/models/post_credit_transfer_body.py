@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostCreditTransferBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "original_customer_id",
@@ -59,8 +62,8 @@ class PostCreditTransferBody:
         new_customer_id (str): The unique ID of the new credit holder. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 84b9167cc2f01ff007d98e1633.
         amount (float): Number of the transferred credits. Example: 100.
-        credit_type_id (str): The unique ID of the credit type for the transferred credits. [GET /credit-
-            types](https://carecloud.readme.io/reference/getcredittypes) Example: 8adcb83164fa7e12668035d43e.
+        credit_type_id (str): The unique ID of the credit type for the transferred credits. [GET
+            /credit-types](https://carecloud.readme.io/reference/getcredittypes) Example: 8adcb83164fa7e12668035d43e.
         currency_id (str | Unset): The unique ID of the currency. If not set, the default currency of the project is
             used. [GET /currencies](https://carecloud.readme.io/reference/getcurrencies) Example:
             8bed991c68a470e7aaeffbf048.
@@ -163,6 +166,47 @@ class PostCreditTransferBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCreditTransferBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCreditTransferBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostCreditTransferBody",
+                [
+                    ("original_customer_id", str),
+                    ("new_customer_id", str),
+                    ("amount", int | float),
+                    ("credit_type_id", str),
+                    ("currency_id", str, UNSET),
+                    ("note", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCreditTransferBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostCreditTransferBody)
+        _self.original_customer_id = _w.original_customer_id
+        _self.new_customer_id = _w.new_customer_id
+        _self.amount = _w.amount
+        _self.credit_type_id = _w.credit_type_id
+        _self.currency_id = _w.currency_id
+        _self.note = _w.note
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -36,6 +36,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer",
@@ -88,7 +91,7 @@ class PostCustomerBody:
             Special Rule for PUT Request with social network credentials:  _Unlike typical HTTP PUT requests, the request
             will not erase existing data if parameters are missing. If you do not include the social media credentials in
             the PUT request, the existing credentials will remain unchanged._
-        property_records (list[PropertyRecord] | Unset): List of customer property records.
+        property_records (list[PropertyRecord] | Unset): List of customer property records. (at most 1000 items)
         referral_code (str | Unset): Referral code of an existing customer who referred the new registrant. When
             provided, a customer relation is created between the new customer and the referral code holder after successful
             registration. This field is optional. Example: FRIEND2024.
@@ -228,6 +231,59 @@ class PostCustomerBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCustomerBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCustomerBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostCustomerBody",
+                [
+                    ("customer", Customer._wire_struct()),
+                    ("customer_source", CustomerSourceRecord._wire_struct()),
+                    ("autologin", bool),
+                    ("password", str, UNSET),
+                    ("social_network_credentials", SocialNetworkCredentials._wire_struct(), UNSET),
+                    ("property_records", list[PropertyRecord._wire_struct()], UNSET),
+                    ("referral_code", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCustomerBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostCustomerBody)
+        _v = _w.customer
+        _self.customer = Customer._from_wire(_v)
+        _v = _w.customer_source
+        _self.customer_source = CustomerSourceRecord._from_wire(_v)
+        _self.autologin = _w.autologin
+        _self.password = _w.password
+        _v = _w.social_network_credentials
+        _self.social_network_credentials = _v if _v is UNSET else SocialNetworkCredentials._from_wire(_v)
+        _v = _w.property_records
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
+        _self.referral_code = _w.referral_code
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

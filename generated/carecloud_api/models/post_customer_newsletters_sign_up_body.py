@@ -32,6 +32,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "contact",
@@ -75,8 +78,8 @@ class PostCustomerNewslettersSignUpBody:
         partner_records (list[PartnerRecord] | Unset): List of partners to associate with the signed-up contact. When
             provided as a non-empty array, partner assignment is based solely on this list. An empty array is treated the
             same as omitting this field. See the partner assignment rules in the endpoint description for the full
-            precedence logic. [GET /partners](https://carecloud.readme.io/reference/getpartners)
-             Example: [{'partner_id': '86e05affc7a7abefcd513ab400'}].
+            precedence logic. [GET /partners](https://carecloud.readme.io/reference/getpartners) (at most 1000 items)
+            Example: [{'partner_id': '86e05affc7a7abefcd513ab400'}].
     """
 
     contact: str
@@ -188,6 +191,53 @@ class PostCustomerNewslettersSignUpBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCustomerNewslettersSignUpBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCustomerNewslettersSignUpBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostCustomerNewslettersSignUpBody",
+                [
+                    ("contact", str),
+                    ("customer_source_id", str),
+                    ("agreements", Agreement._wire_struct(), UNSET),
+                    ("language_id", str, UNSET),
+                    ("partner_records", list[PartnerRecord._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCustomerNewslettersSignUpBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostCustomerNewslettersSignUpBody)
+        _self.contact = _w.contact
+        _self.customer_source_id = _w.customer_source_id
+        _v = _w.agreements
+        _self.agreements = _v if _v is UNSET else Agreement._from_wire(_v)
+        _self.language_id = _w.language_id
+        _v = _w.partner_records
+        if not (_v is UNSET):
+            _v[:] = map(PartnerRecord._from_wire, _v)
+        _self.partner_records = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -18,6 +18,9 @@ T = TypeVar("T", bound="PostCustomerVerifyCredentialsBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "login_type",
@@ -51,7 +54,7 @@ class PostCustomerVerifyCredentialsBody:
     """
     Attributes:
         login_type (PostCustomerVerifyCredentialsBodyLoginType): The unique ID of the login type (available: card,
-            email). Example: email.
+            email). (one of: card, email) Example: email.
         login_value (str): Value of the login for Customer API. Example: happy_customer@cortex.cz.
         password (str): Password of the customer. Example: password123_is_not_a_good_idea.
     """
@@ -129,6 +132,41 @@ class PostCustomerVerifyCredentialsBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCustomerVerifyCredentialsBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCustomerVerifyCredentialsBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostCustomerVerifyCredentialsBody",
+                [
+                    ("login_type", PostCustomerVerifyCredentialsBodyLoginType),
+                    ("login_value", str),
+                    ("password", str),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCustomerVerifyCredentialsBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostCustomerVerifyCredentialsBody)
+        _self.login_type = _w.login_type
+        _self.login_value = _w.login_value
+        _self.password = _w.password
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostCustomersAuthTokenBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -55,7 +58,7 @@ class PostCustomersAuthTokenBody:
             Need a destination external application ID? Please contact your CareCloud administrator.
              Example: 82de12eb8b138791e678fd11c3.
         token_type (PostCustomersAuthTokenBodyTokenType): Sets which token type should be generated. *Possible values: 1
-            - alphanumeric, 2 - numeric* Default: PostCustomersAuthTokenBodyTokenType.VALUE_1. Example: 2.
+            - alphanumeric, 2 - numeric* (one of: 1, 2; default: 1) Example: 2.
     """
 
     customer_id: str
@@ -131,6 +134,41 @@ class PostCustomersAuthTokenBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCustomersAuthTokenBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCustomersAuthTokenBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostCustomersAuthTokenBody",
+                [
+                    ("customer_id", str),
+                    ("external_application_id", str),
+                    ("token_type", PostCustomersAuthTokenBodyTokenType),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCustomersAuthTokenBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostCustomersAuthTokenBody)
+        _self.customer_id = _w.customer_id
+        _self.external_application_id = _w.external_application_id
+        _self.token_type = _w.token_type
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -18,6 +18,9 @@ T = TypeVar("T", bound="PostCustomersCheckRegistrationAbilityBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "type",
@@ -48,7 +51,7 @@ class PostCustomersCheckRegistrationAbilityBody:
     """
     Attributes:
         type_ (PostCustomersCheckRegistrationAbilityBodyType): Type of the customer identifier. Phone numbers can be
-            checked only if the phone is unique in the CareCloud project. Example: email.
+            checked only if the phone is unique in the CareCloud project. (one of: email, phone) Example: email.
         value (str): Value of the customer identifier. Example: example@crmcarecloud.com.
     """
 
@@ -117,6 +120,41 @@ class PostCustomersCheckRegistrationAbilityBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCustomersCheckRegistrationAbilityBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCustomersCheckRegistrationAbilityBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostCustomersCheckRegistrationAbilityBody",
+                [
+                    ("type_", PostCustomersCheckRegistrationAbilityBodyType),
+                    ("value", str),
+                ],
+                {
+                    "type_": "type",
+                },
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCustomersCheckRegistrationAbilityBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostCustomersCheckRegistrationAbilityBody)
+        _self.type_ = _w.type_
+        _self.value = _w.value
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -15,6 +15,9 @@ T = TypeVar("T", bound="PostCustomersSetStatusRecord200ResponseData")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("status_record_id",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("status_record_id",))
@@ -73,6 +76,37 @@ class PostCustomersSetStatusRecord200ResponseData:
             raise _null_policy.model_failed(
                 "PostCustomersSetStatusRecord200ResponseData", src_dict, _e
             ) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCustomersSetStatusRecord200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostCustomersSetStatusRecord200ResponseData",
+                [
+                    ("status_record_id", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCustomersSetStatusRecord200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostCustomersSetStatusRecord200ResponseData)
+        _self.status_record_id = _w.status_record_id
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

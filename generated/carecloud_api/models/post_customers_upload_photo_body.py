@@ -15,6 +15,9 @@ T = TypeVar("T", bound="PostCustomersUploadPhotoBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -42,8 +45,8 @@ class PostCustomersUploadPhotoBody:
     """
     Attributes:
         customer_id (str): The unique ID of the customer. Example: 8ea2591121e636086a4a9c0992.
-        data (str): Base 64 encoded image data. Example: iVBORw0KGgoAAAANSUhEUgAAAMYAAAAtCAIAAAB6eoNLAAAAAXNSR0IArs4c6QA
-            AAARnQU1BAACxjwv8YQUAAAAJcEhZcwAADsMAAA7DAcdvqGQAAAeASURBVHhe7ZvfbxNHEMf7n/elKk.
+        data (str): Base 64 encoded image data. Example:
+            iVBORw0KGgoAAAANSUhEUgAAAMYAAAAtCAIAAAB6eoNLAAAAAXNSR0IArs4c6QAAAARnQU1BAACxjwv8YQUAAAAJcEhZcwAADsMAAA7DAcdvqGQAAAeASURBVHhe7ZvfbxNHEMf7n/elKk.
     """
 
     customer_id: str
@@ -104,6 +107,39 @@ class PostCustomersUploadPhotoBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCustomersUploadPhotoBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCustomersUploadPhotoBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostCustomersUploadPhotoBody",
+                [
+                    ("customer_id", str),
+                    ("data", str),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCustomersUploadPhotoBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostCustomersUploadPhotoBody)
+        _self.customer_id = _w.customer_id
+        _self.data = _w.data
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostCustomersValidateCustomerDataBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "type",
@@ -47,8 +50,8 @@ class PostCustomersValidateCustomerDataBody:
     Attributes:
         type_ (PostCustomersValidateCustomerDataBodyType): Type of the customer data to validate. Possible values:
             - `password` - validates the value against CareCloud password strength requirements.
-            - `referral_code` - validates that the value is an existing, active referral code.
-             Example: password.
+            - `referral_code` - validates that the value is an existing, active referral code. (one of: password,
+            referral_code) Example: password.
         value (str): Value of the customer data to validate. For `password`, provide the proposed password. For
             `referral_code`, provide the referral code string. Example: neGIecAcu#Tawp0b@Kir.
     """
@@ -116,6 +119,41 @@ class PostCustomersValidateCustomerDataBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostCustomersValidateCustomerDataBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostCustomersValidateCustomerDataBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostCustomersValidateCustomerDataBody",
+                [
+                    ("type_", PostCustomersValidateCustomerDataBodyType),
+                    ("value", str),
+                ],
+                {
+                    "type_": "type",
+                },
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostCustomersValidateCustomerDataBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostCustomersValidateCustomerDataBody)
+        _self.type_ = _w.type_
+        _self.value = _w.value
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

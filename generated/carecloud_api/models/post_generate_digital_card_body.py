@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostGenerateDigitalCardBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "card_id",
@@ -48,7 +51,7 @@ class PostGenerateDigitalCardBody:
         card_id (str): The unique ID of the card for which the file is generated. Example: 8fd73167342d06899c4c015320.
         file_type (PostGenerateDigitalCardBodyFileType): Type of the final file. *Possible values: png - generates
             picture of barcode in png format / qr-png - generates picture of QR code in png format /wallet - generates pass
-            package file for Apple Wallet* Example: png.
+            package file for Apple Wallet* (one of: png, wallet, qr-png) Example: png.
     """
 
     card_id: str
@@ -114,6 +117,39 @@ class PostGenerateDigitalCardBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostGenerateDigitalCardBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostGenerateDigitalCardBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostGenerateDigitalCardBody",
+                [
+                    ("card_id", str),
+                    ("file_type", PostGenerateDigitalCardBodyFileType),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostGenerateDigitalCardBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostGenerateDigitalCardBody)
+        _self.card_id = _w.card_id
+        _self.file_type = _w.file_type
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

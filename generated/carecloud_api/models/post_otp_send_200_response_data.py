@@ -15,6 +15,9 @@ T = TypeVar("T", bound="PostOTPSend200ResponseData")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("request_id",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("request_id",))
@@ -25,8 +28,8 @@ class PostOTPSend200ResponseData:
     """
     Attributes:
         request_id (str | Unset): The parameter specifies the request that caused the OTP to be created. The request ID
-            is used as a parameter in [POST /one-time-
-            password/actions/verify](https://carecloud.readme.io/reference/postverifyotp). Example:
+            is used as a parameter in [POST
+            /one-time-password/actions/verify](https://carecloud.readme.io/reference/postverifyotp). Example:
             c27c29917a1dec03ef0673d823619b776ab93353.
     """
 
@@ -73,6 +76,37 @@ class PostOTPSend200ResponseData:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostOTPSend200ResponseData", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostOTPSend200ResponseData contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostOTPSend200ResponseData",
+                [
+                    ("request_id", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostOTPSend200ResponseData:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostOTPSend200ResponseData)
+        _self.request_id = _w.request_id
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

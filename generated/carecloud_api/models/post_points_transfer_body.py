@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostPointsTransferBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "original_customer_id",
@@ -141,6 +144,45 @@ class PostPointsTransferBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostPointsTransferBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostPointsTransferBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostPointsTransferBody",
+                [
+                    ("original_customer_id", str),
+                    ("new_customer_id", str),
+                    ("amount", int | float),
+                    ("point_type_id", str),
+                    ("note", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostPointsTransferBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostPointsTransferBody)
+        _self.original_customer_id = _w.original_customer_id
+        _self.new_customer_id = _w.new_customer_id
+        _self.amount = _w.amount
+        _self.point_type_id = _w.point_type_id
+        _self.note = _w.note
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -18,6 +18,9 @@ T = TypeVar("T", bound="PostProductReservationChangeStateBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_id",
@@ -51,8 +54,7 @@ class PostProductReservationChangeStateBody:
         state (PostProductReservationChangeStateBodyState): A new state of the product reservation. If the reservation
             is canceled, it won't appear in the reservation list only in the reservation detail.
             *Possible values: 0 - Canceled / 1 - Entered / 2 - Accepted / 3 - Ready / 4 - Delivered / 5 - In progress / 6 -
-            Not Picked up / 7 - Ordered / 8 - Being solved /*
-             Example: 5.
+            Not Picked up / 7 - Ordered / 8 - Being solved /* (one of: 0, 1, 2, 4, 5, 6, 7, 8) Example: 5.
     """
 
     product_reservation_id: str
@@ -120,6 +122,39 @@ class PostProductReservationChangeStateBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostProductReservationChangeStateBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostProductReservationChangeStateBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostProductReservationChangeStateBody",
+                [
+                    ("product_reservation_id", str),
+                    ("state", PostProductReservationChangeStateBodyState),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostProductReservationChangeStateBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostProductReservationChangeStateBody)
+        _self.product_reservation_id = _w.product_reservation_id
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

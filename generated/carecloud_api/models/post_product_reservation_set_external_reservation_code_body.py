@@ -29,6 +29,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_id",
@@ -57,7 +60,8 @@ class PostProductReservationSetExternalReservationCodeBody:
     Attributes:
         product_reservation_id (str): The unique ID of the product reservation. Example: 81eaeea13b8984a169c490a325.
         external_reservation_codes (list[ExternalCode]): List of the external reservation codes. Id codes can have
-            different sources. Please get in touch with your account manager for the list of ID sources.
+            different sources. Please get in touch with your account manager for the list of ID sources. (at most 1000
+            items)
     """
 
     product_reservation_id: str
@@ -141,6 +145,47 @@ class PostProductReservationSetExternalReservationCodeBody:
             raise _null_policy.model_failed(
                 "PostProductReservationSetExternalReservationCodeBody", src_dict, _e
             ) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError(
+                "PostProductReservationSetExternalReservationCodeBody contains itself: no typed fast path"
+            )
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostProductReservationSetExternalReservationCodeBody",
+                [
+                    ("product_reservation_id", str),
+                    ("external_reservation_codes", list[ExternalCode._wire_struct()]),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostProductReservationSetExternalReservationCodeBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostProductReservationSetExternalReservationCodeBody)
+        _self.product_reservation_id = _w.product_reservation_id
+        _v = _w.external_reservation_codes
+        _v[:] = map(ExternalCode._from_wire, _v)
+        _self.external_reservation_codes = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -89,16 +92,15 @@ class PostPurchaseAcceptPaymentBody:
             possible to apply overall discounts  / "A"- checkout process allows you to collect points and apply overall
             discounts too / "C" - use credits for payment, allows you to collect points, but isn't possible to apply overall
             discounts / "D"- will enable you to use overall discounts, but you are not able to collect points with this
-            setup.*
-             Example: S.
+            setup.* (one of: S, A, C, D) Example: S.
         bill (Bill): Structure of bill from POS.
         card_number (str | Unset): The customer card number. Example: 1000000000016.
         customer_id (str | Unset): ID of the customer that made the purchase. You can search customers by plenty
             parameter in resource customers. Example: 8ea2591121e636086a4a9c0992.
         max_points (float | Unset): Amount of points to be redeemed. Example: 0.
         max_credit (float | Unset): Amount of credit customer wants to use in the purchase. Example: 7.
-        benefit_codes (list[str] | Unset): The bill closure will use present codes and recommend discounts. Example:
-            ['PTV2'].
+        benefit_codes (list[str] | Unset): The bill closure will use present codes and recommend discounts. (at most
+            1000 items) Example: ['PTV2'].
     """
 
     store_id: str
@@ -242,6 +244,58 @@ class PostPurchaseAcceptPaymentBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostPurchaseAcceptPaymentBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostPurchaseAcceptPaymentBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostPurchaseAcceptPaymentBody",
+                [
+                    ("store_id", str),
+                    ("cashdesk_number", int),
+                    ("payment_type", PostPurchaseAcceptPaymentBodyPaymentType),
+                    ("bill", Bill._wire_struct()),
+                    ("card_number", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("max_points", int | float, UNSET),
+                    ("max_credit", int | float, UNSET),
+                    ("benefit_codes", list[str], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostPurchaseAcceptPaymentBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostPurchaseAcceptPaymentBody)
+        _self.store_id = _w.store_id
+        _self.cashdesk_number = _w.cashdesk_number
+        _self.payment_type = _w.payment_type
+        _v = _w.bill
+        _self.bill = Bill._from_wire(_v)
+        _self.card_number = _w.card_number
+        _self.customer_id = _w.customer_id
+        _self.max_points = _w.max_points
+        _self.max_credit = _w.max_credit
+        _self.benefit_codes = _w.benefit_codes
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -33,6 +33,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -89,8 +92,8 @@ class PostPurchaseRecommendedRewardsBody:
              - C (condensed) -  Returns manual rewards that are related to the items from provided purchase. If application
             is not possible, the reward is not returned.
              - A (all) -  List of all available rewards on the project (including automatic rewards). Extended information
-            about rewards is available at the endpoint [GET /rewards](https://carecloud.readme.io/reference/getrewards)
-             Example: C.
+            about rewards is available at the endpoint [GET /rewards](https://carecloud.readme.io/reference/getrewards) (one
+            of: F, C, A) Example: C.
         bill (Bill): Structure of bill from POS.
         card_number (str | Unset): The customer card number. Example: 1000000000016.
         customer_id (str | Unset): ID of the customer who is closing the purchase. You can search for customers by
@@ -212,6 +215,52 @@ class PostPurchaseRecommendedRewardsBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostPurchaseRecommendedRewardsBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostPurchaseRecommendedRewardsBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostPurchaseRecommendedRewardsBody",
+                [
+                    ("store_id", str),
+                    ("cashdesk_number", int),
+                    ("reward_list_type", PostPurchaseRecommendedRewardsBodyRewardListType),
+                    ("bill", Bill._wire_struct()),
+                    ("card_number", str, UNSET),
+                    ("customer_id", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostPurchaseRecommendedRewardsBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostPurchaseRecommendedRewardsBody)
+        _self.store_id = _w.store_id
+        _self.cashdesk_number = _w.cashdesk_number
+        _self.reward_list_type = _w.reward_list_type
+        _v = _w.bill
+        _self.bill = Bill._from_wire(_v)
+        _self.card_number = _w.card_number
+        _self.customer_id = _w.customer_id
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostRecommendationProductEliminateBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -43,8 +46,8 @@ class PostRecommendationProductEliminateBody:
     """
     Attributes:
         customer_id (str): The unique ID of the customer. Example: 8ea2591121e636086a4a9c0992.
-        product_id_list (list[str] | Unset): List of the product IDs. Initial products of the recommendation engine.
-            Example: ['8fd73167342d0689c4c015320', '84aec0f62c76448621d68d343c'].
+        product_id_list (list[str] | Unset): List of the product IDs. Initial products of the recommendation engine. (at
+            most 1000 items) Example: ['8fd73167342d0689c4c015320', '84aec0f62c76448621d68d343c'].
     """
 
     customer_id: str
@@ -110,6 +113,39 @@ class PostRecommendationProductEliminateBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostRecommendationProductEliminateBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostRecommendationProductEliminateBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostRecommendationProductEliminateBody",
+                [
+                    ("customer_id", str),
+                    ("product_id_list", list[str], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostRecommendationProductEliminateBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostRecommendationProductEliminateBody)
+        _self.customer_id = _w.customer_id
+        _self.product_id_list = _w.product_id_list
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -18,6 +18,9 @@ T = TypeVar("T", bound="PostSendOtpBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "external_application_id",
@@ -65,11 +68,11 @@ class PostSendOtpBody:
             82de12eb8b138791e678fd11c3.
         communication_channel_id (PostSendOtpBodyCommunicationChannelId): The unique ID of the communication channel.
             Possible values: 1 - email, 2 - SMS, 4 - push notification (Apple or Google), 5 - internal system notification.
-            Example: 1.
+            (one of: 1, 2, 4, 5) Example: 1.
         recipient (str): Recipient of the message with OTP. The parameter could contain email, phone number or other
             identifier of the message recipient. Example: happy_customer@crmcarecloud.com.
         otp_type (PostSendOtpBodyOtpType | Unset): Sets the OTP type to generate. Possible values: 1 - alphanumeric, 2 -
-            numeric. Default: PostSendOtpBodyOtpType.VALUE_1. Example: 2.
+            numeric. (one of: 1, 2; default: 1) Example: 2.
         message_template_id (str | Unset): The unique ID of the message template. If not set, CareCloud uses the default
             value from the system configuration.
     """
@@ -180,6 +183,45 @@ class PostSendOtpBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostSendOtpBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostSendOtpBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostSendOtpBody",
+                [
+                    ("external_application_id", str),
+                    ("communication_channel_id", PostSendOtpBodyCommunicationChannelId),
+                    ("recipient", str),
+                    ("otp_type", PostSendOtpBodyOtpType, UNSET),
+                    ("message_template_id", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostSendOtpBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostSendOtpBody)
+        _self.external_application_id = _w.external_application_id
+        _self.communication_channel_id = _w.communication_channel_id
+        _self.recipient = _w.recipient
+        _self.otp_type = _w.otp_type
+        _self.message_template_id = _w.message_template_id
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -29,6 +29,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -56,7 +59,7 @@ class PostSubCustomerSetPartnersBody:
     """
     Attributes:
         customer_id (str): The unique ID of the customer. Example: 8ea2591121e636086a4a9c0992.
-        partner_records (list[PartnerRecord]): Collection of all customer partner records.
+        partner_records (list[PartnerRecord]): Collection of all customer partner records. (at most 1000 items)
     """
 
     customer_id: str
@@ -130,6 +133,45 @@ class PostSubCustomerSetPartnersBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostSubCustomerSetPartnersBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostSubCustomerSetPartnersBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostSubCustomerSetPartnersBody",
+                [
+                    ("customer_id", str),
+                    ("partner_records", list[PartnerRecord._wire_struct()]),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostSubCustomerSetPartnersBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostSubCustomerSetPartnersBody)
+        _self.customer_id = _w.customer_id
+        _v = _w.partner_records
+        _v[:] = map(PartnerRecord._from_wire, _v)
+        _self.partner_records = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -34,6 +34,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "task",
@@ -64,8 +67,8 @@ class PostTasksBody:
     """
     Attributes:
         task (Task): Task resource.
-        property_records (list[PropertyRecord] | Unset): List of a task property records
-        assignees (list[TaskAssignee] | Unset): List of a task assignees
+        property_records (list[PropertyRecord] | Unset): List of a task property records (at most 1000 items)
+        assignees (list[TaskAssignee] | Unset): List of a task assignees (at most 1000 items)
     """
 
     task: Task
@@ -161,6 +164,52 @@ class PostTasksBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostTasksBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostTasksBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PostTasksBody",
+                [
+                    ("task", Task._wire_struct()),
+                    ("property_records", list[PropertyRecord._wire_struct()], UNSET),
+                    ("assignees", list[TaskAssignee._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostTasksBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PostTasksBody)
+        _v = _w.task
+        _self.task = Task._from_wire(_v)
+        _v = _w.property_records
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
+        _v = _w.assignees
+        if not (_v is UNSET):
+            _v[:] = map(TaskAssignee._from_wire, _v)
+        _self.assignees = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostTokenLoginBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "login_type",
@@ -48,7 +51,8 @@ _PostTokenLoginBodyLoginType_BY_VALUE: dict[Any, PostTokenLoginBodyLoginType] = 
 class PostTokenLoginBody:
     """
     Attributes:
-        login_type (PostTokenLoginBodyLoginType): The unique ID of the login type. Example: email.
+        login_type (PostTokenLoginBodyLoginType): The unique ID of the login type. (one of: email, phone, card) Example:
+            email.
         login_value (str): Value of the login to Customer API. Example: example@crmcarecloud.com.
         password (str): Password of the customer. Example: password_example.
     """
@@ -124,6 +128,41 @@ class PostTokenLoginBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostTokenLoginBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostTokenLoginBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostTokenLoginBody",
+                [
+                    ("login_type", PostTokenLoginBodyLoginType),
+                    ("login_value", str),
+                    ("password", str),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostTokenLoginBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostTokenLoginBody)
+        _self.login_type = _w.login_type
+        _self.login_value = _w.login_value
+        _self.password = _w.password
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

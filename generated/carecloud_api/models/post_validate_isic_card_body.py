@@ -16,6 +16,9 @@ T = TypeVar("T", bound="PostValidateIsicCardBody")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "card_number",
@@ -48,7 +51,8 @@ class PostValidateIsicCardBody:
         card_number (str): Number of the ISIC card to validate. Example: S123456789012X.
         last_name (str): Last name of the ISIC card holder. Example: Bright.
         check_usage (bool | Unset): If true, checks whether the card can be used in CareCloud, or whether an ISIC card
-            with this number already exists. If not set, this check is ignored. Default: False. Example: True.
+            with this number already exists. If not set, this check is ignored. (one of: True, False; default: False)
+            Example: True.
     """
 
     card_number: str
@@ -116,6 +120,41 @@ class PostValidateIsicCardBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PostValidateIsicCardBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PostValidateIsicCardBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PostValidateIsicCardBody",
+                [
+                    ("card_number", str),
+                    ("last_name", str),
+                    ("check_usage", bool, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PostValidateIsicCardBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PostValidateIsicCardBody)
+        _self.card_number = _w.card_number
+        _self.last_name = _w.last_name
+        _self.check_usage = _w.check_usage
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

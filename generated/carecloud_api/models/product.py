@@ -37,6 +37,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_id",
@@ -108,10 +111,10 @@ class Product:
             parameter `plu_ids`. Example: NKBD7TB.
         plu_ids (list[PluId] | Unset): An array of all available pluIds from the particular product lists (default is
             Product ID from Global product list (consist cleaned data - unique ID of every product across all POS systems)).
-        product_group_id (str | Unset): The unique ID of the product group. [GET /product-
-            groups](https://carecloud.readme.io/reference/getproductgroups) Example: 82de12eb8b138791e678fd11c3.
-        product_brand_id (str | Unset): The unique ID of the product brand. [GET /product-
-            brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
+        product_group_id (str | Unset): The unique ID of the product group. [GET
+            /product-groups](https://carecloud.readme.io/reference/getproductgroups) Example: 82de12eb8b138791e678fd11c3.
+        product_brand_id (str | Unset): The unique ID of the product brand. [GET
+            /product-brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
         partner_id (str | Unset): The unique ID of the partner. [GET
             /partners](https://carecloud.readme.io/reference/getpartners) Example: 86e05affc7a7abefcd513ab400.
         prices (list[Price] | Unset):
@@ -120,8 +123,7 @@ class Product:
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2022-11-01 13:15:24.
         state (ProductState | Unset): State of the product.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1, 2) Example: 1.
         tags (list[Tag] | Unset): List of tags assigned to the product.
     """
 
@@ -362,6 +364,79 @@ class Product:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Product", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Product contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Product",
+                [
+                    ("product_id", str, UNSET),
+                    ("name", str, UNSET),
+                    ("code", str, UNSET),
+                    ("external_id", str, UNSET),
+                    ("plu_ids", list[PluId._wire_struct()], UNSET),
+                    ("product_group_id", str, UNSET),
+                    ("product_brand_id", str, UNSET),
+                    ("partner_id", str, UNSET),
+                    ("prices", list[Price._wire_struct()], UNSET),
+                    ("additional_properties", list[PropertyRecord._wire_struct()], UNSET),
+                    ("image_urls", list[str], UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", ProductState, UNSET),
+                    ("tags", list[Tag._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Product:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Product)
+        _self.product_id = _w.product_id
+        _self.name = _w.name
+        _self.code = _w.code
+        _self.external_id = _w.external_id
+        _v = _w.plu_ids
+        if not (_v is UNSET):
+            _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
+        _self.product_group_id = _w.product_group_id
+        _self.product_brand_id = _w.product_brand_id
+        _self.partner_id = _w.partner_id
+        _v = _w.prices
+        if not (_v is UNSET):
+            _v[:] = map(Price._from_wire, _v)
+        _self.prices = _v
+        _v = _w.additional_properties
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.additional_properties = _v
+        _self.image_urls = _w.image_urls
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _v = _w.tags
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

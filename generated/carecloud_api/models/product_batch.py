@@ -37,6 +37,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -107,13 +110,13 @@ class ProductBatch:
         product_id (str | Unset): The unique ID of the product. Example: 81c14010c101966aefbb4738fc.
         code (str | Unset): Code of the product. Example: 64912.
         product_group_id (str | Unset): The unique ID of the product group. If `product_group_external_id` is also set,
-            both parameters have to represent the same product group. [GET /product-
-            groups](https://carecloud.readme.io/reference/getproductgroups) Example: 83d1d11ea3884a5d33253fe214.
+            both parameters have to represent the same product group. [GET
+            /product-groups](https://carecloud.readme.io/reference/getproductgroups) Example: 83d1d11ea3884a5d33253fe214.
         product_group_external_id (str | Unset): The unique external ID of the product group. If `product_group_id` is
             also set, both parameters have to represent the same product group. Example: 23.
         product_brand_id (str | Unset): The unique ID of the product brand. If `product_brand_external_id` is also set,
-            both parameters have to represent the same product brand. [GET /product-
-            brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
+            both parameters have to represent the same product brand. [GET
+            /product-brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
         product_brand_external_id (str | Unset): The unique external ID of the product brand. If `product_brand_id` is
             also set, both parameters have to represent the same product brand. Example: 71.
         store_id (str | Unset): The unique ID of the store where the product group is valid. The product group is global
@@ -127,7 +130,7 @@ class ProductBatch:
         tags (list[Tag] | Unset): List of tags assigned to the product.
         state (ProductBatchState | Unset): State of the product. If not set, the product is synchronized as
             active(`state=1`).
-            *Possible values are: 0 - deleted / 1 - active*
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1)
     """
 
     name: str
@@ -363,6 +366,78 @@ class ProductBatch:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ProductBatch", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ProductBatch contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "ProductBatch",
+                [
+                    ("name", str),
+                    ("plu_ids", list[PluId._wire_struct()]),
+                    ("product_id", str, UNSET),
+                    ("code", str, UNSET),
+                    ("product_group_id", str, UNSET),
+                    ("product_group_external_id", str, UNSET),
+                    ("product_brand_id", str, UNSET),
+                    ("product_brand_external_id", str, UNSET),
+                    ("store_id", str, UNSET),
+                    ("partner_id", str, UNSET),
+                    ("property_records", list[PropertyRecord._wire_struct()], UNSET),
+                    ("prices", list[Price._wire_struct()], UNSET),
+                    ("tags", list[Tag._wire_struct()], UNSET),
+                    ("state", ProductBatchState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ProductBatch:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(ProductBatch)
+        _self.name = _w.name
+        _v = _w.plu_ids
+        _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
+        _self.product_id = _w.product_id
+        _self.code = _w.code
+        _self.product_group_id = _w.product_group_id
+        _self.product_group_external_id = _w.product_group_external_id
+        _self.product_brand_id = _w.product_brand_id
+        _self.product_brand_external_id = _w.product_brand_external_id
+        _self.store_id = _w.store_id
+        _self.partner_id = _w.partner_id
+        _v = _w.property_records
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
+        _v = _w.prices
+        if not (_v is UNSET):
+            _v[:] = map(Price._from_wire, _v)
+        _self.prices = _v
+        _v = _w.tags
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

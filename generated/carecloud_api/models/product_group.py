@@ -17,6 +17,9 @@ T = TypeVar("T", bound="ProductGroup")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -73,8 +76,8 @@ class ProductGroup:
         external_id (str): The external unique ID of the product group. Example: 953.
         product_group_id (str | Unset): The unique ID of the product group. Example: 8fd73167342d06899c4c015320.
         parent_product_group_id (str | Unset): The unique ID of the parent product group. If `parent_external_id` is
-            also set, both parameters have to represent the same product group. [GET /product-
-            groups](https://carecloud.readme.io/reference/getproductgroups) Example: 83d1d11ea3884a5d33253fe214.
+            also set, both parameters have to represent the same product group. [GET
+            /product-groups](https://carecloud.readme.io/reference/getproductgroups) Example: 83d1d11ea3884a5d33253fe214.
         parent_external_id (str | Unset): The unique external ID of the parent product group. If
             `parent_product_group_id` is also set, both parameters have to represent the same product group. Example: 678.
         code (str | Unset): Code of the product group. Example: 567829.
@@ -87,8 +90,7 @@ class ProductGroup:
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2021-04-16 15:55:44.33538.
         state (ProductGroupState | Unset): State of the product group.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1, 2) Example: 1.
     """
 
     name: str
@@ -250,6 +252,55 @@ class ProductGroup:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ProductGroup", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ProductGroup contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "ProductGroup",
+                [
+                    ("name", str),
+                    ("external_id", str),
+                    ("product_group_id", str, UNSET),
+                    ("parent_product_group_id", str, UNSET),
+                    ("parent_external_id", str, UNSET),
+                    ("code", str, UNSET),
+                    ("store_id", str, UNSET),
+                    ("partner_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", ProductGroupState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ProductGroup:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(ProductGroup)
+        _self.name = _w.name
+        _self.external_id = _w.external_id
+        _self.product_group_id = _w.product_group_id
+        _self.parent_product_group_id = _w.parent_product_group_id
+        _self.parent_external_id = _w.parent_external_id
+        _self.code = _w.code
+        _self.store_id = _w.store_id
+        _self.partner_id = _w.partner_id
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

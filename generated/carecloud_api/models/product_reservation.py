@@ -46,6 +46,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -136,17 +139,19 @@ class ProductReservation:
                 /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
             store_id (str): The unique ID of the store tied to the reservation. [GET
                 /stores](https://carecloud.readme.io/reference/getstores) Example: 82db62087b0f79a6e14e5747e7.
-            product_reservation_source_id (str): The unique ID of the product reservation source. [GET /product-reservation-
-                sources](https://carecloud.readme.io/reference/getproductreservationsources) Example:
+            product_reservation_source_id (str): The unique ID of the product reservation source. [GET
+                /product-reservation-sources](https://carecloud.readme.io/reference/getproductreservationsources) Example:
                 8bed991c68a470e7aaeffbf048.
             product_reservation_id (str | Unset): The unique ID of the product reservation. Example:
                 81eaeea13b8984a169c490a325.
-            reservation_codes (list[str] | Unset): Reservation codes of the reservation from CareCloud. Example:
-                ['3DBKBHA'].
+            reservation_codes (list[str] | Unset): Reservation codes of the reservation from CareCloud. (at most 1000 items)
+                Example: ['3DBKBHA'].
             external_reservation_codes (list[ExternalCode] | Unset): List of the external reservation codes. Id codes can
-                have different sources. Please get in touch with your account manager for the list of ID sources.
+                have different sources. Please get in touch with your account manager for the list of ID sources. (at most 1000
+                items)
             benefit_codes (list[str] | Unset): List of the benefit (rewards, vouchers) codes used in a reservation. After
-                the reservation is delivered, all benefits are applied on the customer account. Example: ['PTV116', 'PTV120'].
+                the reservation is delivered, all benefits are applied on the customer account. (at most 1000 items) Example:
+                ['PTV116', 'PTV120'].
             pickup_date (str | Unset): Date of the reservation pickup in the tied store in ISO-8601 format (`YYYY-MM-DD`).
                 Example: 2020-04-20.
             customers_note (str | Unset): Customer’s note for the merchant. Example: Please add a gift package.
@@ -154,22 +159,21 @@ class ProductReservation:
                 Example: 69.
             currency_id (str | Unset): The unique ID of the currency. If total_price is set, then currency_id is mandatory.
                 [GET /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 8bed991c68a470e7aaeffbf048.
-            product_reservation_items (list[ProductReservationItem] | Unset): List of the Product Reservation Items.
+            product_reservation_items (list[ProductReservationItem] | Unset): List of the Product Reservation Items. (at
+                most 1000 items)
             external_purchase_id (str | Unset): The unique external ID of the purchase. Example: 20231412.
             utm (UTM | Unset): UTM structure for data from email campaign.
             actual_state (ProductReservationActualState | Unset): Current progress of the product reservation.
                 *Possible values: 0 - Canceled / 1 - Entered / 2 - Accepted / 3 - Ready / 4 - Delivered / 5 - In progress / 6 -
-                Not Picked up / 7 - Ordered / 8 - Being solved /*
-                 Example: 5.
+                Not Picked up / 7 - Ordered / 8 - Being solved /* (one of: 0, 1, 2, 4, 5, 6, 7, 8) Example: 5.
             reservation_progress_history (list[ProductReservationProgress] | Unset): History of the product reservation
-                progress. Product reservation progress is sorted in descending order by time.
+                progress. Product reservation progress is sorted in descending order by time. (at most 1000 items)
             comments (list[ProductReservationComment] | Unset): Product reservation comments. Comments are sorted in
-                descending order by time.
+                descending order by time. (at most 1000 items)
             last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
                 local timezone. Example: 2020-04-20 11:23:35.
             state (ProductReservationState | Unset): State of the product reservation.
-                *Possible values are: 0 - deleted / 1 - active *
-                 Example: 1.
+                *Possible values are: 0 - deleted / 1 - active * (one of: 0, 1, 2) Example: 1.
     """
 
     customer_id: str
@@ -490,6 +494,90 @@ class ProductReservation:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ProductReservation", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ProductReservation contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "ProductReservation",
+                [
+                    ("customer_id", str),
+                    ("store_id", str),
+                    ("product_reservation_source_id", str),
+                    ("product_reservation_id", str, UNSET),
+                    ("reservation_codes", list[str], UNSET),
+                    ("external_reservation_codes", list[ExternalCode._wire_struct()], UNSET),
+                    ("benefit_codes", list[str], UNSET),
+                    ("pickup_date", str, UNSET),
+                    ("customers_note", str, UNSET),
+                    ("total_price", int | float, UNSET),
+                    ("currency_id", str, UNSET),
+                    ("product_reservation_items", list[ProductReservationItem._wire_struct()], UNSET),
+                    ("external_purchase_id", str, UNSET),
+                    ("utm", UTM._wire_struct(), UNSET),
+                    ("actual_state", ProductReservationActualState, UNSET),
+                    ("reservation_progress_history", list[ProductReservationProgress._wire_struct()], UNSET),
+                    ("comments", list[ProductReservationComment._wire_struct()], UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", ProductReservationState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ProductReservation:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(ProductReservation)
+        _self.customer_id = _w.customer_id
+        _self.store_id = _w.store_id
+        _self.product_reservation_source_id = _w.product_reservation_source_id
+        _self.product_reservation_id = _w.product_reservation_id
+        _self.reservation_codes = _w.reservation_codes
+        _v = _w.external_reservation_codes
+        if not (_v is UNSET):
+            _v[:] = map(ExternalCode._from_wire, _v)
+        _self.external_reservation_codes = _v
+        _self.benefit_codes = _w.benefit_codes
+        _self.pickup_date = _w.pickup_date
+        _self.customers_note = _w.customers_note
+        _self.total_price = _w.total_price
+        _self.currency_id = _w.currency_id
+        _v = _w.product_reservation_items
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservationItem._from_wire, _v)
+        _self.product_reservation_items = _v
+        _self.external_purchase_id = _w.external_purchase_id
+        _v = _w.utm
+        _self.utm = _v if _v is UNSET else UTM._from_wire(_v)
+        _self.actual_state = _w.actual_state
+        _v = _w.reservation_progress_history
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservationProgress._from_wire, _v)
+        _self.reservation_progress_history = _v
+        _v = _w.comments
+        if not (_v is UNSET):
+            _v[:] = map(ProductReservationComment._from_wire, _v)
+        _self.comments = _v
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

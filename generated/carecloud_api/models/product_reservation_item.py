@@ -16,6 +16,9 @@ T = TypeVar("T", bound="ProductReservationItem")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "reservable_product_id",
@@ -49,8 +52,9 @@ class ProductReservationItem:
     """External code resource
 
     Attributes:
-        reservable_product_id (str): The unique ID of the reservable product in CareCloud. [GET /reservable-
-            products](https://carecloud.readme.io/reference/getreservableproducts) Example: 81eaeea13b8984a169c490a325.
+        reservable_product_id (str): The unique ID of the reservable product in CareCloud. [GET
+            /reservable-products](https://carecloud.readme.io/reference/getreservableproducts) Example:
+            81eaeea13b8984a169c490a325.
         amount (float): Number of the reserved products. Example: 1.
         unit_price (float | Unset): Unit price of the reserved product. If vat_rate is set, than unit_price is
             mandatory. Example: 2300.
@@ -130,6 +134,43 @@ class ProductReservationItem:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ProductReservationItem", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ProductReservationItem contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "ProductReservationItem",
+                [
+                    ("reservable_product_id", str),
+                    ("amount", int | float),
+                    ("unit_price", int | float, UNSET),
+                    ("vat_rate", int | float, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ProductReservationItem:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(ProductReservationItem)
+        _self.reservable_product_id = _w.reservable_product_id
+        _self.amount = _w.amount
+        _self.unit_price = _w.unit_price
+        _self.vat_rate = _w.vat_rate
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

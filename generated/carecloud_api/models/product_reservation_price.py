@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "value",
@@ -85,20 +88,20 @@ class ProductReservationPrice:
         product_reservation_price_id (str | Unset): The unique ID of the product reservation price. Example:
             81eaeea13b8984a169c490a325.
         reservable_product_id (str | Unset): The unique ID of the reservable product. This represents relation in
-            between price and product. Required if `plu_ids` is not set. [GET /reservable-
-            products](https://carecloud.readme.io/reference/getreservableproducts) Example: 8ea2591121e636086a4a9c0992.
+            between price and product. Required if `plu_ids` is not set. [GET
+            /reservable-products](https://carecloud.readme.io/reference/getreservableproducts) Example:
+            8ea2591121e636086a4a9c0992.
         plu_ids (list[PluId] | Unset): An array of all available pluIDs from the particular product lists (default is
             Product ID from Global product list (consist cleaned data - unique ID of every product across all POS systems)).
             This is an alternative to  `reservable_product_id`. It will accept only products that could be reserved.
-            Required if `reservable_product_id` is not set.
+            Required if `reservable_product_id` is not set. (at most 1000 items)
         store_id (str | Unset): The unique ID of the store tied to the product reservation price. Prices of product can
             vary depending on the store. [GET /stores](https://carecloud.readme.io/reference/getstores) Example:
             82db62087b0f79a6e14e5747e7.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2020-04-20
             11:23:35.
         state (ProductReservationPriceState | Unset): State of the product reservation.
-            *Possible values are: 0 - deleted / 1 - active *
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active * (one of: 0, 1, 2) Example: 1.
     """
 
     value: float
@@ -243,6 +246,58 @@ class ProductReservationPrice:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ProductReservationPrice", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ProductReservationPrice contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "ProductReservationPrice",
+                [
+                    ("value", int | float),
+                    ("currency_id", str),
+                    ("product_reservation_price_id", str, UNSET),
+                    ("reservable_product_id", str, UNSET),
+                    ("plu_ids", list[PluId._wire_struct()], UNSET),
+                    ("store_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", ProductReservationPriceState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ProductReservationPrice:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(ProductReservationPrice)
+        _self.value = _w.value
+        _self.currency_id = _w.currency_id
+        _self.product_reservation_price_id = _w.product_reservation_price_id
+        _self.reservable_product_id = _w.reservable_product_id
+        _v = _w.plu_ids
+        if not (_v is UNSET):
+            _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
+        _self.store_id = _w.store_id
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

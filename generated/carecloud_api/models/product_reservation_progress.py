@@ -16,6 +16,9 @@ T = TypeVar("T", bound="ProductReservationProgress")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "reservation_progress_id",
@@ -48,8 +51,8 @@ class ProductReservationProgress:
     Attributes:
         reservation_progress_id (int | Unset): ID of the product reservation progress. Example: 4.
         reservation_progress_text (str | Unset): String of the product reservation progress. Example: Delivered.
-        reservation_progress_time (str | Unset): Timestamp of the product reservation progress change. Format: `YYYY-MM-
-            DD HH:MM:SS`. All times are in the local timezone. Example: 2012-11-22 20:57:04.
+        reservation_progress_time (str | Unset): Timestamp of the product reservation progress change. Format:
+            `YYYY-MM-DD HH:MM:SS`. All times are in the local timezone. Example: 2012-11-22 20:57:04.
     """
 
     reservation_progress_id: int | Unset = UNSET
@@ -131,6 +134,41 @@ class ProductReservationProgress:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ProductReservationProgress", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ProductReservationProgress contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "ProductReservationProgress",
+                [
+                    ("reservation_progress_id", int, UNSET),
+                    ("reservation_progress_text", str, UNSET),
+                    ("reservation_progress_time", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ProductReservationProgress:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(ProductReservationProgress)
+        _self.reservation_progress_id = _w.reservation_progress_id
+        _self.reservation_progress_text = _w.reservation_progress_text
+        _self.reservation_progress_time = _w.reservation_progress_time
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

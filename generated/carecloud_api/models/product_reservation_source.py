@@ -17,6 +17,9 @@ T = TypeVar("T", bound="ProductReservationSource")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_reservation_source_id",
@@ -60,8 +63,7 @@ class ProductReservationSource:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2020-09-09
             12:32:42.143353.
         state (ProductReservationSourceState | Unset): State of the product reservation source.
-            *Possible values are: 0 - deleted / 1 - active *
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active * (one of: 0, 1, 2) Example: 1.
     """
 
     product_reservation_source_id: str | Unset = UNSET
@@ -157,6 +159,43 @@ class ProductReservationSource:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ProductReservationSource", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ProductReservationSource contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "ProductReservationSource",
+                [
+                    ("product_reservation_source_id", str, UNSET),
+                    ("name", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", ProductReservationSourceState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ProductReservationSource:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(ProductReservationSource)
+        _self.product_reservation_source_id = _w.product_reservation_source_id
+        _self.name = _w.name
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

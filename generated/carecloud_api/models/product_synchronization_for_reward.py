@@ -33,6 +33,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "reward_product_relation_type",
@@ -69,8 +72,8 @@ class ProductSynchronizationForReward:
         reward_product_relation_type (ProductSynchronizationForRewardRewardProductRelationType): Describes the relation
             between the product and the reward.
             *Possible values:  0 - Condition - It is used when you need to list mandatory products in the shopping cart for
-            reward application  / 1 - Bonus - It is used when products are part of a reward to the customer*
-             Example: 0.
+            reward application  / 1 - Bonus - It is used when products are part of a reward to the customer* (one of: 0, 1)
+            Example: 0.
         product_id (str | Unset): The unique ID of the product. Product ID is required when parameter `plu_ids` is not
             set. [GET /products](https://carecloud.readme.io/reference/getproducts) Example: 85d6598db0bf3f62afd5db8507.
         plu_id (PluId | Unset): PLU ID from the particular product lists (default is Product ID from Global product list
@@ -171,6 +174,49 @@ class ProductSynchronizationForReward:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ProductSynchronizationForReward", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ProductSynchronizationForReward contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "ProductSynchronizationForReward",
+                [
+                    (
+                        "reward_product_relation_type",
+                        ProductSynchronizationForRewardRewardProductRelationType,
+                    ),
+                    ("product_id", str, UNSET),
+                    ("plu_id", PluId._wire_struct(), UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ProductSynchronizationForReward:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(ProductSynchronizationForReward)
+        _self.reward_product_relation_type = _w.reward_product_relation_type
+        _self.product_id = _w.product_id
+        _v = _w.plu_id
+        _self.plu_id = _v if _v is UNSET else PluId._from_wire(_v)
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -83,19 +86,18 @@ class Property:
         name (str): Name of the property. Example: Size.
         data_type (str): Data type of the final value. * Possible values: string / boolean / integer / date / timestamp
             / float / customized data types* Example: string.
-        is_required (bool): The settings whether the property is a required parameter of the specific entity. Example:
-            False.
-        is_unique (bool): The setting whether the property contains a unique value within the specific entity. Example:
-            False.
+        is_required (bool): The settings whether the property is a required parameter of the specific entity. (one of:
+            True, False) Example: False.
+        is_unique (bool): The setting whether the property contains a unique value within the specific entity. (one of:
+            True, False) Example: False.
         property_id (str | Unset): The unique ID of the property. Example: size.
         description (str | Unset): User defined description of the property. Example: size.
         items (list[PropertyItem] | Unset): List of possible values. Used for multivalued data types (like enum,
-            multiselect).
+            multiselect). (at most 1000 items)
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-06-20
             14:48:09.
         state (PropertyState | Unset): State of the property
-            *Possible values are: 0 - deleted / 1 - active *
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active * (one of: 0, 1, 2) Example: 1.
     """
 
     name: str
@@ -241,6 +243,60 @@ class Property:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Property", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Property contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Property",
+                [
+                    ("name", str),
+                    ("data_type", str),
+                    ("is_required", bool),
+                    ("is_unique", bool),
+                    ("property_id", str, UNSET),
+                    ("description", str, UNSET),
+                    ("items", list[PropertyItem._wire_struct()], UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", PropertyState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Property:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Property)
+        _self.name = _w.name
+        _self.data_type = _w.data_type
+        _self.is_required = _w.is_required
+        _self.is_unique = _w.is_unique
+        _self.property_id = _w.property_id
+        _self.description = _w.description
+        _v = _w.items
+        if not (_v is UNSET):
+            _v[:] = map(PropertyItem._from_wire, _v)
+        _self.items = _v
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

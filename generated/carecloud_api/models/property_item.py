@@ -17,6 +17,9 @@ T = TypeVar("T", bound="PropertyItem")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "id",
@@ -57,8 +60,7 @@ class PropertyItem:
             related directly to a resource in CareCloud APIs (for example resource stores). Usually, the data type of the
             property determines it. Example: 67342d3167342d0689c4c00689c4.
         state (PropertyItemState | Unset): State of the property item.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     id: str | Unset = UNSET
@@ -150,6 +152,43 @@ class PropertyItem:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PropertyItem", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PropertyItem contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "PropertyItem",
+                [
+                    ("id", str, UNSET),
+                    ("name", str, UNSET),
+                    ("resource_record_id", str, UNSET),
+                    ("state", PropertyItemState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PropertyItem:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(PropertyItem)
+        _self.id = _w.id
+        _self.name = _w.name
+        _self.resource_record_id = _w.resource_record_id
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

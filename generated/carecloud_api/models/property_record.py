@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "property_id",
@@ -292,6 +295,56 @@ class PropertyRecord:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PropertyRecord", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PropertyRecord contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PropertyRecord",
+                [
+                    ("property_id", str),
+                    ("property_record_id", str, UNSET),
+                    ("property_name", str, UNSET),
+                    ("property_value", Any, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PropertyRecord:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PropertyRecord)
+        _self.property_id = _w.property_id
+        _self.property_record_id = _w.property_record_id
+        _self.property_name = _w.property_name
+        _r_property_value = _w.property_value
+        _v = _r_property_value
+        if isinstance(_v, dict):
+            try:
+                _v = _parse_property_value(_v)
+            except Exception as _e:
+                raise _null_policy.field_failed(_self, "property_value", _v, _e)  # noqa: B904 (the cause is set)
+        _self.property_value = _v
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "keep_status_turnover",
@@ -190,6 +193,55 @@ class PurchaseConditions:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PurchaseConditions", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PurchaseConditions contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PurchaseConditions",
+                [
+                    ("keep_status_turnover", list[QualificationTurnover._wire_struct()], UNSET),
+                    ("next_status_turnover", list[QualificationTurnover._wire_struct()], UNSET),
+                    ("keep_status_points", int | float, UNSET),
+                    ("next_status_points", int | float, UNSET),
+                    ("next_status_id", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PurchaseConditions:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PurchaseConditions)
+        _v = _w.keep_status_turnover
+        if not (_v is UNSET):
+            _v[:] = map(QualificationTurnover._from_wire, _v)
+        _self.keep_status_turnover = _v
+        _v = _w.next_status_turnover
+        if not (_v is UNSET):
+            _v[:] = map(QualificationTurnover._from_wire, _v)
+        _self.next_status_turnover = _v
+        _self.keep_status_points = _w.keep_status_points
+        _self.next_status_points = _w.next_status_points
+        _self.next_status_id = _w.next_status_id
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_id",
@@ -95,19 +98,20 @@ class PurchaseItem:
         purchase_item_type_id (str): Type of the purchase item. There is a distinction between a purchase in an e-shop,
             in a brick-and-mortar store, a mobile application, or a cancellation of the purchase. It also differentiates
             purchases without the possibility of applying loyalty benefits from ordinary purchases or from purchases with
-            the application of loyalty points. [GET /purchase-item-
-            types](https://carecloud.readme.io/reference/getpurchaseitemtypes) Example: 86e05affc7a7abefcd513ab400.
+            the application of loyalty points. [GET
+            /purchase-item-types](https://carecloud.readme.io/reference/getpurchaseitemtypes) Example:
+            86e05affc7a7abefcd513ab400.
         price (float): Price of the purchase item. Example: 1.99.
         amount (float): Amount of the purchase item.
         vat_rate (float): The rate of an item VAT.
         purchase_item_id (str | Unset): The unique ID of the purchase item. Example: 84b757641df03b1529c2c7f66c.
         product_name (str | Unset): The unique name of the [product](https://carecloud.readme.io/reference/getproducts).
             Example: Apple Watch Ultra 2.
-        product_group_id (str | Unset): The unique ID of the product group. [GET /product-
-            groups](https://carecloud.readme.io/reference/getproductgroups) Example: 82de12eb8b138791e678fd11c3.
+        product_group_id (str | Unset): The unique ID of the product group. [GET
+            /product-groups](https://carecloud.readme.io/reference/getproductgroups) Example: 82de12eb8b138791e678fd11c3.
         product_group_name (str | Unset): The name of the product group. Example: Smart watch.
-        product_brand_id (str | Unset): The unique ID of the product brand. [GET /product-
-            brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
+        product_brand_id (str | Unset): The unique ID of the product brand. [GET
+            /product-brands](https://carecloud.readme.io/reference/getproductbrands) Example: 82db62087b0f79a6e14e5747e7.
         product_brand_name (str | Unset): The name of the product brand. Example: Apple.
         external_id (str | Unset): Identifier of the purchase item in external system.
         additional_properties (list[PropertyRecord] | Unset): List of additional properties.
@@ -310,6 +314,68 @@ class PurchaseItem:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PurchaseItem", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PurchaseItem contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PurchaseItem",
+                [
+                    ("product_id", str),
+                    ("purchase_item_type_id", str),
+                    ("price", int | float),
+                    ("amount", int | float),
+                    ("vat_rate", int | float),
+                    ("purchase_item_id", str, UNSET),
+                    ("product_name", str, UNSET),
+                    ("product_group_id", str, UNSET),
+                    ("product_group_name", str, UNSET),
+                    ("product_brand_id", str, UNSET),
+                    ("product_brand_name", str, UNSET),
+                    ("external_id", str, UNSET),
+                    ("additional_properties", list[PropertyRecord._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PurchaseItem:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PurchaseItem)
+        _self.product_id = _w.product_id
+        _self.purchase_item_type_id = _w.purchase_item_type_id
+        _self.price = _w.price
+        _self.amount = _w.amount
+        _self.vat_rate = _w.vat_rate
+        _self.purchase_item_id = _w.purchase_item_id
+        _self.product_name = _w.product_name
+        _self.product_group_id = _w.product_group_id
+        _self.product_group_name = _w.product_group_name
+        _self.product_brand_id = _w.product_brand_id
+        _self.product_brand_name = _w.product_brand_name
+        _self.external_id = _w.external_id
+        _v = _w.additional_properties
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.additional_properties = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -32,6 +32,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -106,9 +109,10 @@ class PurchaseWrite:
         items_count (int | Unset): Count of the purchase items. Example: 1.
         purchase_items (list[PurchaseItem] | Unset): List of the purchase items. The field is populated only when the
             `purchase_items_extension` query parameter is set to `true` on [GET
-            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array.
-        type_id (str | Unset): The unique ID of the purchase type. [GET /purchase-
-            types](https://carecloud.readme.io/reference/getpurchasetypes) Example: 86e05affc7a7abefcd513ab400.
+            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array. (at most
+            1000 items)
+        type_id (str | Unset): The unique ID of the purchase type. [GET
+            /purchase-types](https://carecloud.readme.io/reference/getpurchasetypes) Example: 86e05affc7a7abefcd513ab400.
         total_price (float | Unset): Total price of the purchase. Example: 660.
         currency_id (str | Unset): The unique ID of the currency. [GET
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 8bed991c68a470e7aaeffbf048.
@@ -118,7 +122,8 @@ class PurchaseWrite:
             local timezone. Example: 2021-01-17 00:00:00.
         property_records (list[PropertyRecord] | Unset): List of purchase property records. The field is populated only
             when the `include_property_records` query parameter is set to `true` on [GET
-            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array.
+            /purchases](https://carecloud.readme.io/reference/getpurchases). Otherwise the value is an empty array. (at most
+            1000 items)
     """
 
     customer_id: str
@@ -336,6 +341,73 @@ class PurchaseWrite:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PurchaseWrite", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PurchaseWrite contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PurchaseWrite",
+                [
+                    ("customer_id", str),
+                    ("purchase_id", str, UNSET),
+                    ("store_id", str, UNSET),
+                    ("external_purchase_id", str, UNSET),
+                    ("payment_time", str, UNSET),
+                    ("items_count", int, UNSET),
+                    ("purchase_items", list[PurchaseItem._wire_struct()], UNSET),
+                    ("type_id", str, UNSET),
+                    ("total_price", int | float, UNSET),
+                    ("currency_id", str, UNSET),
+                    ("card_number", str, UNSET),
+                    ("cashdesk_number", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("property_records", list[PropertyRecord._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PurchaseWrite:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PurchaseWrite)
+        _self.customer_id = _w.customer_id
+        _self.purchase_id = _w.purchase_id
+        _self.store_id = _w.store_id
+        _self.external_purchase_id = _w.external_purchase_id
+        _self.payment_time = _w.payment_time
+        _self.items_count = _w.items_count
+        _v = _w.purchase_items
+        if not (_v is UNSET):
+            _v[:] = map(PurchaseItem._from_wire, _v)
+        _self.purchase_items = _v
+        _self.type_id = _w.type_id
+        _self.total_price = _w.total_price
+        _self.currency_id = _w.currency_id
+        _self.card_number = _w.card_number
+        _self.cashdesk_number = _w.cashdesk_number
+        _self.last_change = _w.last_change
+        _v = _w.property_records
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -34,6 +34,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer",
@@ -73,7 +76,7 @@ class PutCustomerBody:
             Special Rule for PUT Request with social network credentials:  _Unlike typical HTTP PUT requests, the request
             will not erase existing data if parameters are missing. If you do not include the social media credentials in
             the PUT request, the existing credentials will remain unchanged._
-        property_records (list[PropertyRecord] | Unset): List of customer property records.
+        property_records (list[PropertyRecord] | Unset): List of customer property records. (at most 1000 items)
     """
 
     customer: Customer
@@ -178,6 +181,52 @@ class PutCustomerBody:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("PutCustomerBody", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("PutCustomerBody contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "PutCustomerBody",
+                [
+                    ("customer", Customer._wire_struct()),
+                    ("password", str, UNSET),
+                    ("social_network_credentials", SocialNetworkCredentials._wire_struct(), UNSET),
+                    ("property_records", list[PropertyRecord._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> PutCustomerBody:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(PutCustomerBody)
+        _v = _w.customer
+        _self.customer = Customer._from_wire(_v)
+        _self.password = _w.password
+        _v = _w.social_network_credentials
+        _self.social_network_credentials = _v if _v is UNSET else SocialNetworkCredentials._from_wire(_v)
+        _v = _w.property_records
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.property_records = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="QualificationTurnover")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "currency_id",
@@ -49,8 +52,8 @@ class QualificationTurnover:
         currency_id (str): The unique ID of the currency. [GET
             /currencies](https://carecloud.readme.io/reference/getcurrencies) Example: 86e05affc7a7abefcd513ab400.
         value (float): Value of turnover in the currency Example: 1500.
-        due_date (str | Unset): Due date by which the turnover conditions must be fulfilled in ISO-8601 format (`YYYY-
-            MM-DD`). If the value is null, the date is unlimited.
+        due_date (str | Unset): Due date by which the turnover conditions must be fulfilled in ISO-8601 format
+            (`YYYY-MM-DD`). If the value is null, the date is unlimited.
     """
 
     currency_id: str
@@ -118,6 +121,41 @@ class QualificationTurnover:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("QualificationTurnover", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("QualificationTurnover contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "QualificationTurnover",
+                [
+                    ("currency_id", str),
+                    ("value", int | float),
+                    ("due_date", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> QualificationTurnover:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(QualificationTurnover)
+        _self.currency_id = _w.currency_id
+        _self.value = _w.value
+        _self.due_date = _w.due_date
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="Recommendation")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -87,8 +90,7 @@ class Recommendation:
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2020-04-16 09:53:08.
         state (RecommendationState | Unset): State of the recommendation.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     name: str
@@ -240,6 +242,53 @@ class Recommendation:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Recommendation", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Recommendation contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Recommendation",
+                [
+                    ("name", str),
+                    ("recommendation_id", str, UNSET),
+                    ("brief_description", str, UNSET),
+                    ("detailed_description", str, UNSET),
+                    ("content", str, UNSET),
+                    ("picture_urls", list[str], UNSET),
+                    ("web_url", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", RecommendationState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Recommendation:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Recommendation)
+        _self.name = _w.name
+        _self.recommendation_id = _w.recommendation_id
+        _self.brief_description = _w.brief_description
+        _self.detailed_description = _w.detailed_description
+        _self.content = _w.content
+        _self.picture_urls = _w.picture_urls
+        _self.web_url = _w.web_url
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

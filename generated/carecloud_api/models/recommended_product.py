@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "product_id",
@@ -61,6 +64,7 @@ class RecommendedProduct:
             /products](https://carecloud.readme.io/reference/getproducts) Example: 85d6598db0bf3f62afd5db8507.
         plu_ids (list[PluId] | Unset): An array of all available pluIds from the particular product lists (default is
             Product ID from Global product list (consist cleaned data - unique ID of every product across all POS systems)).
+            (at most 1000 items)
     """
 
     product_id: str | Unset = UNSET
@@ -138,6 +142,46 @@ class RecommendedProduct:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("RecommendedProduct", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("RecommendedProduct contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "RecommendedProduct",
+                [
+                    ("product_id", str, UNSET),
+                    ("plu_ids", list[PluId._wire_struct()], UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> RecommendedProduct:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(RecommendedProduct)
+        _self.product_id = _w.product_id
+        _v = _w.plu_ids
+        if not (_v is UNSET):
+            _v[:] = map(PluId._from_wire, _v)
+        _self.plu_ids = _v
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

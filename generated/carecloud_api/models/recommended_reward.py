@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "code",
@@ -76,7 +79,7 @@ class RecommendedReward:
         code (str | Unset): Code of the reward. Example: PTV138.
         name (str | Unset): Name of the reward. Example: SVK_wine.
         reward_priority (RecommendedRewardRewardPriority | Unset): Priority of the reward. *1 - highest, 9 - lowest*
-            Example: 8.
+            (one of: 1, 2, 3, 4, 5, 6, 7, 8, 9) Example: 8.
         max_count (int | Unset): Maximum number of the reward applications.
         description (str | Unset): Reward description. Example: SVK_wine.
         reward_properties (RewardProperties | Unset): Properties of the reward.
@@ -196,6 +199,52 @@ class RecommendedReward:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("RecommendedReward", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("RecommendedReward contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "RecommendedReward",
+                [
+                    ("code", str, UNSET),
+                    ("name", str, UNSET),
+                    ("reward_priority", RecommendedRewardRewardPriority, UNSET),
+                    ("max_count", int, UNSET),
+                    ("description", str, UNSET),
+                    ("reward_properties", RewardProperties._wire_struct(), UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> RecommendedReward:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(RecommendedReward)
+        _self.code = _w.code
+        _self.name = _w.name
+        _self.reward_priority = _w.reward_priority
+        _self.max_count = _w.max_count
+        _self.description = _w.description
+        _v = _w.reward_properties
+        _self.reward_properties = _v if _v is UNSET else RewardProperties._from_wire(_v)
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="RelatedCustomer")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "related_customer_id",
@@ -70,8 +73,9 @@ class RelatedCustomer:
     Attributes:
         related_customer_id (str): The unique ID of the related customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8aa68a112c62ad5f84a22a0652.
-        customer_relation_type_id (str): The unique ID of the customer relation type. [GET /customer-relation-
-            types](https://carecloud.readme.io/reference/getcustomerrelationtypes) Example: 8bed991c68a470e7aaeffbf048.
+        customer_relation_type_id (str): The unique ID of the customer relation type. [GET
+            /customer-relation-types](https://carecloud.readme.io/reference/getcustomerrelationtypes) Example:
+            8bed991c68a470e7aaeffbf048.
         is_leading (bool): Parameter says, if related customer is a leader in their relationship. *Example: Parent is a
             leader, child is a follower* Example: False.
         customer_relation_id (str | Unset): The unique ID of the customer relation. Example: 81eaeea13b8984a169c490a325.
@@ -83,7 +87,7 @@ class RelatedCustomer:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-06-23
             11:47:22.
         state (RelatedCustomerState | Unset): State of the related customer. *Possible values are: 0 - deleted / 1 -
-            active / 2 - non active* Example: 1.
+            active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     related_customer_id: str
@@ -231,6 +235,53 @@ class RelatedCustomer:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("RelatedCustomer", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("RelatedCustomer contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "RelatedCustomer",
+                [
+                    ("related_customer_id", str),
+                    ("customer_relation_type_id", str),
+                    ("is_leading", bool),
+                    ("customer_relation_id", str, UNSET),
+                    ("short_name", str, UNSET),
+                    ("valid_from", str, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", RelatedCustomerState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> RelatedCustomer:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(RelatedCustomer)
+        _self.related_customer_id = _w.related_customer_id
+        _self.customer_relation_type_id = _w.customer_relation_type_id
+        _self.is_leading = _w.is_leading
+        _self.customer_relation_id = _w.customer_relation_id
+        _self.short_name = _w.short_name
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="RewardProductRelationCondition")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "related_to",
@@ -55,7 +58,8 @@ class RewardProductRelationCondition:
     Attributes:
         related_to (RewardProductRelationConditionRelatedTo | Unset): Parameter defines where is the reward condition
             related to. *Possible values: product - relation between reward and product / product_group - relation between
-            reward and product group / product_brand - relation between reward and product brand * Example: product.
+            reward and product group / product_brand - relation between reward and product brand * (one of: product,
+            product_group, product_brand) Example: product.
         count (int | Unset): Count of the type(product, group or brand) in the shopping cart to fulfill the condition.
             Example: 3.
         min_price (float | Unset): Minimum price of the type (product, group, brand) in the shopping cart to fulfill the
@@ -143,6 +147,43 @@ class RewardProductRelationCondition:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("RewardProductRelationCondition", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("RewardProductRelationCondition contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "RewardProductRelationCondition",
+                [
+                    ("related_to", RewardProductRelationConditionRelatedTo, UNSET),
+                    ("count", int, UNSET),
+                    ("min_price", int | float, UNSET),
+                    ("max_price", int | float, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> RewardProductRelationCondition:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(RewardProductRelationCondition)
+        _self.related_to = _w.related_to
+        _self.count = _w.count
+        _self.min_price = _w.min_price
+        _self.max_price = _w.max_price
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -47,6 +47,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "code",
@@ -156,8 +159,7 @@ class RewardWrite:
         name (str): Name of the reward. Example: Dessert+Caffe.
         reward_group (RewardRewardGroup): The unique ID of the reward group.
             *Possible values: 0 - party time voucher / 1 - catalog voucher / 2 - campaign voucher/ 4 - simple reward / 5 -
-            gift reward (Multi Purpose Reward)*
-             Example: 0.
+            gift reward (Multi Purpose Reward)* (one of: 0, 1, 2, 4) Example: 0.
         store_list (list[StoreWrite]): List of the stores where the reward can be redeemed.
         reward_id (str | Unset): The unique ID of the reward. Example: 83cfee22eabfbbb15a14815e30.
         note (str | Unset): Additional text.
@@ -168,10 +170,11 @@ class RewardWrite:
         valid_time_to (str | Unset): Time until which the reward is valid in ISO-8601 format (`HH:MM:SS`). All times are
             in the local timezone. Example: 22:00:00.
         reward_type_id (str | Unset): The unique ID of the reward type. The reward type describes the reward behavior.
-            For example, a Percentage discount, Buy one + get one discounted product, and others. [GET /reward-
-            types](https://carecloud.readme.io/reference/getrewardtypes) Example: 8fdd651ff3f615bcebebad87ce.
+            For example, a Percentage discount, Buy one + get one discounted product, and others. [GET
+            /reward-types](https://carecloud.readme.io/reference/getrewardtypes) Example: 8fdd651ff3f615bcebebad87ce.
         additional_properties (list[PropertyRecord] | Unset): Additional properties.
-        priority (RewardPriority | Unset): Priority of the reward. *1 is the highest priority*
+        priority (RewardPriority | Unset): Priority of the reward. *1 is the highest priority* (one of: 1, 2, 3, 4, 5,
+            6, 7, 8, 9)
         image_urls (list[str] | Unset): List of reward image URL addresses.
         reward_external_url (str | Unset): External URL addresses.
         has_product_condition (bool | Unset): Parameter says, if there is product condition on reward. Example: True.
@@ -189,8 +192,7 @@ class RewardWrite:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2013-07-24
             21:33:33.
         state (RewardState | Unset): State of the reward
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     code: str
@@ -558,6 +560,115 @@ class RewardWrite:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("RewardWrite", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("RewardWrite contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "RewardWrite",
+                [
+                    ("code", str),
+                    ("name", str),
+                    ("reward_group", RewardRewardGroup),
+                    ("store_list", list[StoreWrite._wire_struct()]),
+                    ("reward_id", str, UNSET),
+                    ("note", str, UNSET),
+                    ("subtitle", str, UNSET),
+                    ("points_cost", int | float, UNSET),
+                    ("valid_time_from", str, UNSET),
+                    ("valid_time_to", str, UNSET),
+                    ("reward_type_id", str, UNSET),
+                    ("additional_properties", list[PropertyRecord._wire_struct()], UNSET),
+                    ("priority", RewardPriority, UNSET),
+                    ("image_urls", list[str], UNSET),
+                    ("reward_external_url", str, UNSET),
+                    ("has_product_condition", bool, UNSET),
+                    ("has_group_condition", bool, UNSET),
+                    ("has_brand_condition", bool, UNSET),
+                    ("has_product_bonus", bool, UNSET),
+                    ("has_group_bonus", bool, UNSET),
+                    ("has_brand_bonus", bool, UNSET),
+                    (
+                        "reward_product_relation_conditions",
+                        list[RewardProductRelationCondition._wire_struct()],
+                        UNSET,
+                    ),
+                    (
+                        "reward_product_relation_bonuses",
+                        list[RewardProductRelationBonus._wire_struct()],
+                        UNSET,
+                    ),
+                    ("is_automated", bool, UNSET),
+                    ("tags", list[Tag._wire_struct()], UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", RewardState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> RewardWrite:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(RewardWrite)
+        _self.code = _w.code
+        _self.name = _w.name
+        _self.reward_group = _w.reward_group
+        _v = _w.store_list
+        _v[:] = map(StoreWrite._from_wire, _v)
+        _self.store_list = _v
+        _self.reward_id = _w.reward_id
+        _self.note = _w.note
+        _self.subtitle = _w.subtitle
+        _self.points_cost = _w.points_cost
+        _self.valid_time_from = _w.valid_time_from
+        _self.valid_time_to = _w.valid_time_to
+        _self.reward_type_id = _w.reward_type_id
+        _v = _w.additional_properties
+        if not (_v is UNSET):
+            _v[:] = map(PropertyRecord._from_wire, _v)
+        _self.additional_properties = _v
+        _self.priority = _w.priority
+        _self.image_urls = _w.image_urls
+        _self.reward_external_url = _w.reward_external_url
+        _self.has_product_condition = _w.has_product_condition
+        _self.has_group_condition = _w.has_group_condition
+        _self.has_brand_condition = _w.has_brand_condition
+        _self.has_product_bonus = _w.has_product_bonus
+        _self.has_group_bonus = _w.has_group_bonus
+        _self.has_brand_bonus = _w.has_brand_bonus
+        _v = _w.reward_product_relation_conditions
+        if not (_v is UNSET):
+            _v[:] = map(RewardProductRelationCondition._from_wire, _v)
+        _self.reward_product_relation_conditions = _v
+        _v = _w.reward_product_relation_bonuses
+        if not (_v is UNSET):
+            _v[:] = map(RewardProductRelationBonus._from_wire, _v)
+        _self.reward_product_relation_bonuses = _v
+        _self.is_automated = _w.is_automated
+        _v = _w.tags
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

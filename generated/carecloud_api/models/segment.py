@@ -16,6 +16,9 @@ T = TypeVar("T", bound="Segment")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -57,8 +60,8 @@ class Segment:
     Attributes:
         name (str): Name of the segment. Example: VIP customers.
         segment_id (str | Unset): The unique ID of the segment. Example: 82de12eb8b138791e678fd11c3.
-        segment_group_id (str | Unset): The unique ID of the segment group. [GET /segment-
-            groups](https://carecloud.readme.io/reference/getsegmentgroups) Example: 8bed991c68a470e7aaeffbf048.
+        segment_group_id (str | Unset): The unique ID of the segment group. [GET
+            /segment-groups](https://carecloud.readme.io/reference/getsegmentgroups) Example: 8bed991c68a470e7aaeffbf048.
         segment_picture_url (str | Unset): URL of the picture assigned to the segment.
         note (str | Unset): Short description of the segment. Example: VIP customers note test.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
@@ -178,6 +181,47 @@ class Segment:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Segment", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Segment contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Segment",
+                [
+                    ("name", str),
+                    ("segment_id", str, UNSET),
+                    ("segment_group_id", str, UNSET),
+                    ("segment_picture_url", str, UNSET),
+                    ("note", str, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Segment:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Segment)
+        _self.name = _w.name
+        _self.segment_id = _w.segment_id
+        _self.segment_group_id = _w.segment_group_id
+        _self.segment_picture_url = _w.segment_picture_url
+        _self.note = _w.note
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

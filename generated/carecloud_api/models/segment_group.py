@@ -16,6 +16,9 @@ T = TypeVar("T", bound="SegmentGroup")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -57,8 +60,8 @@ class SegmentGroup:
     Attributes:
         name (str): Name of the segment group. Example: RFM Badges.
         segment_group_id (str | Unset): The unique ID of the segment group. Example: 83d1d11ea3884a5d33253fe214.
-        parent_group_id (str | Unset): The unique ID of the parent segment group. [GET /segment-
-            groups](https://carecloud.readme.io/reference/getsegmentgroups) Example: 8bed991c68a470e7aaeffbf048.
+        parent_group_id (str | Unset): The unique ID of the parent segment group. [GET
+            /segment-groups](https://carecloud.readme.io/reference/getsegmentgroups) Example: 8bed991c68a470e7aaeffbf048.
         note (str | Unset): Short description of the segment group. Example: RFM Badges for tagging customers.
         text_id (str | Unset): It represents unique readable ID of the segment group. Example: rfm_badges.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
@@ -172,6 +175,47 @@ class SegmentGroup:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("SegmentGroup", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("SegmentGroup contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "SegmentGroup",
+                [
+                    ("name", str),
+                    ("segment_group_id", str, UNSET),
+                    ("parent_group_id", str, UNSET),
+                    ("note", str, UNSET),
+                    ("text_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> SegmentGroup:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(SegmentGroup)
+        _self.name = _w.name
+        _self.segment_group_id = _w.segment_group_id
+        _self.parent_group_id = _w.parent_group_id
+        _self.note = _w.note
+        _self.text_id = _w.text_id
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

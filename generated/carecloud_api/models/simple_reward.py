@@ -41,6 +41,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "code",
@@ -152,7 +155,7 @@ class SimpleReward:
             easily access their benefits while businesses can efficiently manage promotional offers.
             ⚠️ The special characters `|` and `-` are not allowed in the code.
              Example: BIRTHDAY20.
-        names (list[TextTranslation]): List of reward name translations.
+        names (list[TextTranslation]): List of reward name translations. (at most 1000 items)
         reward_type_id (str): Indicates the unique ID for the reward type, defining its behavior. Current supported
             types: *Product with fixed discount / Product with a discount in percentages / Product for discounted price*.
             See the [GET/reward−types](https://carecloud.readme.io/reference/getrewardtypes) endpoint for additional
@@ -164,8 +167,8 @@ class SimpleReward:
             selected one. If the reward is for selected partner only, the parameter partner_id is required in the request.
             Possible values:
             - `true` The reward is global and it is available for all partners in CareCloud.
-            - `false` The reward is available only for the specified partner from the parameter partner_id.
-             Example: True.
+            - `false` The reward is available only for the specified partner from the parameter partner_id. (one of: True,
+            False) Example: True.
         voucher_validity (SimpleRewardVoucherValidity): This parameter determines the type of validity period applied to
             the voucher. It can be one of the following values:
               - `interval`  The voucher is valid for a specific time interval after issuance. If you use this value, the
@@ -176,8 +179,7 @@ class SimpleReward:
             there an interval. Possible values: *end_of_the_day / end_of_week / end_of_month / end_of_year*
               - `reward_validity`  The voucher's validity is linked to the validity period of the associated reward. In this
             case, there is no other value needs to be set and parameter `voucher_validity_value` is not mandatory and has no
-            effect.
-             Example: end_of_time_unit.
+            effect. (one of: interval, end_of_time_unit, reward_validity) Example: end_of_time_unit.
         voucher_code_generation_preference (str): This parameter controls the method of generating voucher codes within
             the system.
             It can be set to one of two values:
@@ -187,10 +189,9 @@ class SimpleReward:
             the system by an administrator or user.
              Example: A.
         state (SimpleRewardState): State of the simple reward.
-            *Possible values are: 1 - active / 2 - non active *
-             Example: 1.
+            *Possible values are: 1 - active / 2 - non active * (one of: 1, 2) Example: 1.
         reward_id (str | Unset): The unique ID of the simple reward. Example: 83cfee22eabfbbb15a14815e30.
-        notes (list[TextTranslation] | Unset): List of note translations.
+        notes (list[TextTranslation] | Unset): List of note translations. (at most 1000 items)
         subtitles (list[TextTranslation] | Unset): List of reward subtitle translations.
         points_cost (float | Unset): Specifies the number of loyalty points required for voucher redemption. Example:
             200.
@@ -204,9 +205,12 @@ class SimpleReward:
             reward's discount. If not set, the reward can be applied to any purchase regardless of the total price. Example:
             3000.
         stores (list[StoreID] | Unset): List of the stores where the reward can be claimed.
-        segments (list[SegmentID] | Unset): List of the segments for witch the reward can be applied.
-        priority (SimpleRewardPriority | Unset): Priority of the reward. *1 is the highest priority* Example: 5.
-        image_urls (list[UrlLanguageVariant] | Unset): List of URLs linking to reward images in the chosen language.
+        segments (list[SegmentID] | Unset): List of the segments for witch the reward can be applied. (at most 1000
+            items)
+        priority (SimpleRewardPriority | Unset): Priority of the reward. *1 is the highest priority* (one of: 1, 2, 3,
+            4, 5, 6, 7, 8, 9) Example: 5.
+        image_urls (list[UrlLanguageVariant] | Unset): List of URLs linking to reward images in the chosen language. (at
+            most 1000 items)
         reward_external_urls (list[UrlLanguageVariant] | Unset): A list of URLs and their corresponding language
             versions, linking to external resources and information about rewards.
         tags (list[Tag] | Unset): List of the tags assigned to the reward. Tags are used for easier identification of
@@ -225,7 +229,7 @@ class SimpleReward:
               - `true` The voucher is portable and can be transferred to a different customer. This allows for flexibility
             in reward management, such as gifting or transferring voucher between customers.
               - `false` The voucher is not portable and remains exclusive to the initially assigned customer. This ensures
-            that the voucher stays fixed and cannot be moved to another customer.
+            that the voucher stays fixed and cannot be moved to another customer. (one of: True, False)
     """
 
     code: str
@@ -577,6 +581,112 @@ class SimpleReward:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("SimpleReward", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("SimpleReward contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "SimpleReward",
+                [
+                    ("code", str),
+                    ("names", list[TextTranslation._wire_struct()]),
+                    ("reward_type_id", str),
+                    ("reward_type_value", int | float),
+                    ("global_reward", bool),
+                    ("voucher_validity", SimpleRewardVoucherValidity),
+                    ("voucher_code_generation_preference", str),
+                    ("state", SimpleRewardState),
+                    ("reward_id", str, UNSET),
+                    ("notes", list[TextTranslation._wire_struct()], UNSET),
+                    ("subtitles", list[TextTranslation._wire_struct()], UNSET),
+                    ("points_cost", int | float, UNSET),
+                    ("valid_date_from", str, UNSET),
+                    ("valid_date_to", str, UNSET),
+                    ("maximum_discount_value", int | float, UNSET),
+                    ("minimum_purchase_value", int | float, UNSET),
+                    ("stores", list[StoreID._wire_struct()], UNSET),
+                    ("segments", list[SegmentID._wire_struct()], UNSET),
+                    ("priority", SimpleRewardPriority, UNSET),
+                    ("image_urls", list[UrlLanguageVariant._wire_struct()], UNSET),
+                    ("reward_external_urls", list[UrlLanguageVariant._wire_struct()], UNSET),
+                    ("tags", list[Tag._wire_struct()], UNSET),
+                    ("partner_id", str, UNSET),
+                    ("voucher_validity_value", str, UNSET),
+                    ("is_portable", bool, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> SimpleReward:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(SimpleReward)
+        _self.code = _w.code
+        _v = _w.names
+        _v[:] = map(TextTranslation._from_wire, _v)
+        _self.names = _v
+        _self.reward_type_id = _w.reward_type_id
+        _self.reward_type_value = _w.reward_type_value
+        _self.global_reward = _w.global_reward
+        _self.voucher_validity = _w.voucher_validity
+        _self.voucher_code_generation_preference = _w.voucher_code_generation_preference
+        _self.state = _w.state
+        _self.reward_id = _w.reward_id
+        _v = _w.notes
+        if not (_v is UNSET):
+            _v[:] = map(TextTranslation._from_wire, _v)
+        _self.notes = _v
+        _v = _w.subtitles
+        if not (_v is UNSET):
+            _v[:] = map(TextTranslation._from_wire, _v)
+        _self.subtitles = _v
+        _self.points_cost = _w.points_cost
+        _self.valid_date_from = _w.valid_date_from
+        _self.valid_date_to = _w.valid_date_to
+        _self.maximum_discount_value = _w.maximum_discount_value
+        _self.minimum_purchase_value = _w.minimum_purchase_value
+        _v = _w.stores
+        if not (_v is UNSET):
+            _v[:] = map(StoreID._from_wire, _v)
+        _self.stores = _v
+        _v = _w.segments
+        if not (_v is UNSET):
+            _v[:] = map(SegmentID._from_wire, _v)
+        _self.segments = _v
+        _self.priority = _w.priority
+        _v = _w.image_urls
+        if not (_v is UNSET):
+            _v[:] = map(UrlLanguageVariant._from_wire, _v)
+        _self.image_urls = _v
+        _v = _w.reward_external_urls
+        if not (_v is UNSET):
+            _v[:] = map(UrlLanguageVariant._from_wire, _v)
+        _self.reward_external_urls = _v
+        _v = _w.tags
+        if not (_v is UNSET):
+            _v[:] = map(Tag._from_wire, _v)
+        _self.tags = _v
+        _self.partner_id = _w.partner_id
+        _self.voucher_validity_value = _w.voucher_validity_value
+        _self.is_portable = _w.is_portable
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

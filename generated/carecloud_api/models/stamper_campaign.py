@@ -33,6 +33,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "stamper_campaign_id",
@@ -120,8 +123,7 @@ class StamperCampaign:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2024-07-15
             17:26:34.
         state (StamperCampaignState | Unset): State of the stamper campaign.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1) Example: 1.
     """
 
     stamper_campaign_id: str | Unset = UNSET
@@ -325,6 +327,69 @@ class StamperCampaign:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("StamperCampaign", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("StamperCampaign contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "StamperCampaign",
+                [
+                    ("stamper_campaign_id", str, UNSET),
+                    ("partner_id", str, UNSET),
+                    ("name", str, UNSET),
+                    ("description", str, UNSET),
+                    ("stamp_count", int, UNSET),
+                    ("valid_from", str, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("count_of_campaign_repetitions", int, UNSET),
+                    ("stamper_conditions", list[StamperCondition._wire_struct()], UNSET),
+                    ("stamper_bonus_checkpoints", list[StamperBonusCheckpoint._wire_struct()], UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", StamperCampaignState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> StamperCampaign:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(StamperCampaign)
+        _self.stamper_campaign_id = _w.stamper_campaign_id
+        _self.partner_id = _w.partner_id
+        _self.name = _w.name
+        _self.description = _w.description
+        _self.stamp_count = _w.stamp_count
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.count_of_campaign_repetitions = _w.count_of_campaign_repetitions
+        _v = _w.stamper_conditions
+        if not (_v is UNSET):
+            _v[:] = map(StamperCondition._from_wire, _v)
+        _self.stamper_conditions = _v
+        _v = _w.stamper_bonus_checkpoints
+        if not (_v is UNSET):
+            _v[:] = map(StamperBonusCheckpoint._from_wire, _v)
+        _self.stamper_bonus_checkpoints = _v
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "stamper_card_id",
@@ -82,8 +85,9 @@ class StamperCard:
     Attributes:
         stamper_card_id (str | Unset): The unique ID of the stamper card. Example: 81eaeea13b8984a169c490a325.
         stamper_campaign_id (str | Unset): The unique ID of the stamper campaign that the card is part of. The list of
-            stamper campaign is available at [GET /stamper-
-            campaigns](https://carecloud.readme.io/reference/getstampercampaigns) Example: 8bed991c68a470e7aaeffbf048.
+            stamper campaign is available at [GET
+            /stamper-campaigns](https://carecloud.readme.io/reference/getstampercampaigns) Example:
+            8bed991c68a470e7aaeffbf048.
         customer_id (str | Unset): The unique ID of the card holder. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
         stamper_card_order (int | Unset): An order of the stamper card in the stamper campaign. The stamper campaign can
@@ -97,8 +101,7 @@ class StamperCard:
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2019-07-15 17:26:34.
         state (StamperCardState | Unset): State of the card.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
     """
 
     stamper_card_id: str | Unset = UNSET
@@ -258,6 +261,60 @@ class StamperCard:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("StamperCard", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("StamperCard contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "StamperCard",
+                [
+                    ("stamper_card_id", str, UNSET),
+                    ("stamper_campaign_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("stamper_card_order", int, UNSET),
+                    ("is_filled_up", bool, UNSET),
+                    ("stamps", list[StamperStamp._wire_struct()], UNSET),
+                    ("created_at", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", StamperCardState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> StamperCard:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(StamperCard)
+        _self.stamper_card_id = _w.stamper_card_id
+        _self.stamper_campaign_id = _w.stamper_campaign_id
+        _self.customer_id = _w.customer_id
+        _self.stamper_card_order = _w.stamper_card_order
+        _self.is_filled_up = _w.is_filled_up
+        _v = _w.stamps
+        if not (_v is UNSET):
+            _v[:] = map(StamperStamp._from_wire, _v)
+        _self.stamps = _v
+        _self.created_at = _w.created_at
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="StamperStamp")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "stamp_id",
@@ -71,8 +74,8 @@ class StamperStamp:
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea2591121e636086a4a9c0992.
         purchase_id (str | Unset): The unique ID of the purchase that triggered the stamp to be collected. [GET
             /purchases](https://carecloud.readme.io/reference/getpurchases) Example: 81eaeea13b8984a169c490a325.
-        stamper_card_id (str | Unset): The unique ID of the stamper card. [GET /stamper-
-            cards](https://carecloud.readme.io/reference/getstampercards) Example: 8bed991c68a470e7aaeffbf048.
+        stamper_card_id (str | Unset): The unique ID of the stamper card. [GET
+            /stamper-cards](https://carecloud.readme.io/reference/getstampercards) Example: 8bed991c68a470e7aaeffbf048.
         stamp_order (int | Unset): An order of the stamp in the card. If null, the stamp is not assign to any stamper
             card. Example: 7.
         stamper_condition_id (str | Unset): The unique ID of the stamper condition. An information about condition is
@@ -83,8 +86,7 @@ class StamperStamp:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2025-03-15
             17:26:34.
         state (StamperStampState | Unset): State of the stamp.
-            *Possible values are: 0 - deleted / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active* (one of: 0, 1) Example: 1.
     """
 
     stamp_id: str | Unset = UNSET
@@ -239,6 +241,53 @@ class StamperStamp:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("StamperStamp", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("StamperStamp contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "StamperStamp",
+                [
+                    ("stamp_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("purchase_id", str, UNSET),
+                    ("stamper_card_id", str, UNSET),
+                    ("stamp_order", int, UNSET),
+                    ("stamper_condition_id", str, UNSET),
+                    ("created_at", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", StamperStampState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> StamperStamp:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(StamperStamp)
+        _self.stamp_id = _w.stamp_id
+        _self.customer_id = _w.customer_id
+        _self.purchase_id = _w.purchase_id
+        _self.stamper_card_id = _w.stamper_card_id
+        _self.stamp_order = _w.stamp_order
+        _self.stamper_condition_id = _w.stamper_condition_id
+        _self.created_at = _w.created_at
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

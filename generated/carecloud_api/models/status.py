@@ -30,6 +30,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -102,8 +105,8 @@ class Status:
         name (str): Name of the status. Example: Basic.
         description (str): Short description of the status.
         validity_period (str): Definition of the status validity period. Example: 2 years.
-        collection_points (bool): Enable / disable points collection. Example: True.
-        payment_points (bool): Enable / disable payment by points. Example: True.
+        collection_points (bool): Enable / disable points collection. (one of: True, False) Example: True.
+        payment_points (bool): Enable / disable payment by points. (one of: True, False) Example: True.
         qualification_type (int): The status achieving principle.
             *(0 - after creation of the account / 1 - manually / 2 - after the defined conditions are met)*
              Example: 1.
@@ -119,7 +122,7 @@ class Status:
             conditions. The conditions are defined in parameters qualification_period and qualification_turnover.
         next_status (str | Unset): ID of the following status. Example: 83d1d11ea3884a5d33253fe214.
         overall_discount_on_discounted_purchase_items (bool | Unset): If true, overall discounts can be applied on
-            already discounted purchase items in purchase checkout process. Example: True.
+            already discounted purchase items in purchase checkout process. (one of: True, False) Example: True.
         text_id (str | Unset): Text identification of the status. Example: basic.
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2019-01-04 10:31:56.
@@ -325,6 +328,74 @@ class Status:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Status", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Status contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Status",
+                [
+                    ("name", str),
+                    ("description", str),
+                    ("validity_period", str),
+                    ("collection_points", bool),
+                    ("payment_points", bool),
+                    ("qualification_type", int),
+                    ("discount", int),
+                    ("status_id", str, UNSET),
+                    ("qualification_period", int, UNSET),
+                    ("qualification_turnover", list[QualificationTurnover._wire_struct()], UNSET),
+                    ("qualification_points", int | float, UNSET),
+                    ("previous_status", str, UNSET),
+                    ("next_status", str, UNSET),
+                    ("overall_discount_on_discounted_purchase_items", bool, UNSET),
+                    ("text_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Status:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Status)
+        _self.name = _w.name
+        _self.description = _w.description
+        _self.validity_period = _w.validity_period
+        _self.collection_points = _w.collection_points
+        _self.payment_points = _w.payment_points
+        _self.qualification_type = _w.qualification_type
+        _self.discount = _w.discount
+        _self.status_id = _w.status_id
+        _self.qualification_period = _w.qualification_period
+        _v = _w.qualification_turnover
+        if not (_v is UNSET):
+            _v[:] = map(QualificationTurnover._from_wire, _v)
+        _self.qualification_turnover = _v
+        _self.qualification_points = _w.qualification_points
+        _self.previous_status = _w.previous_status
+        _self.next_status = _w.next_status
+        _self.overall_discount_on_discounted_purchase_items = _w.overall_discount_on_discounted_purchase_items
+        _self.text_id = _w.text_id
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -36,6 +36,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -129,15 +132,14 @@ class Store:
             address details, facilitating seamless integration and data exchange.
         contact_email (str | Unset): Contact email of the store. Example: good.store@crmcarecloud.com.
         manager_name (str | Unset): Name of the store manager. Example: Andrew Black.
-        phone_number (str | Unset): Phone number of the store with international prefix (420000000000). Example:
-            420523828931.
+        phone_number (str | Unset): Phone number of the store with international prefix (420000000000). (matches
+            ``^[1-9][0-9]*$``) Example: 420523828931.
         gps_coordinates (GPSCoordinates | Unset): GPS coordinates of the store.
         url_address (str | Unset): URL address of the store. Example: www.crmcarecloud.com.
-        opening (list[OpeningDay] | Unset): List of opening days.
-        image_urls (list[str] | Unset): A list of image URL addresses.
+        opening (list[OpeningDay] | Unset): List of opening days. (at most 1000 items)
+        image_urls (list[str] | Unset): A list of image URL addresses. (at most 1000 items)
         visibility_for_customer (StoreVisibilityForCustomer | Unset): State of the visibility for the customer.
-            *Possible values are: 0 - invisible / 1 - visible*
-             Example: 1.
+            *Possible values are: 0 - invisible / 1 - visible* (one of: 0, 1) Example: 1.
         short_description (str | Unset): Short description of the store. Example: Another good store for buying
             beverages.
         description (str | Unset): Long description of the store. Example: Another good store for buying beverages:
@@ -146,8 +148,7 @@ class Store:
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2023-03-28
             16:12:56.
         state (StoreState | Unset): State of the store
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     store_id: str
@@ -429,6 +430,82 @@ class Store:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Store", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Store contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Store",
+                [
+                    ("store_id", str),
+                    ("store_code", str),
+                    ("name", str),
+                    ("partner_id", str),
+                    ("system_id", str),
+                    ("store_address", Address._wire_struct(), UNSET),
+                    ("contact_email", str, UNSET),
+                    ("manager_name", str, UNSET),
+                    ("phone_number", str, UNSET),
+                    ("gps_coordinates", GPSCoordinates._wire_struct(), UNSET),
+                    ("url_address", str, UNSET),
+                    ("opening", list[OpeningDay._wire_struct()], UNSET),
+                    ("image_urls", list[str], UNSET),
+                    ("visibility_for_customer", StoreVisibilityForCustomer, UNSET),
+                    ("short_description", str, UNSET),
+                    ("description", str, UNSET),
+                    ("registration_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", StoreState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Store:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Store)
+        _self.store_id = _w.store_id
+        _self.store_code = _w.store_code
+        _self.name = _w.name
+        _self.partner_id = _w.partner_id
+        _self.system_id = _w.system_id
+        _v = _w.store_address
+        _self.store_address = _v if _v is UNSET else Address._from_wire(_v)
+        _self.contact_email = _w.contact_email
+        _self.manager_name = _w.manager_name
+        _self.phone_number = _w.phone_number
+        _v = _w.gps_coordinates
+        _self.gps_coordinates = _v if _v is UNSET else GPSCoordinates._from_wire(_v)
+        _self.url_address = _w.url_address
+        _v = _w.opening
+        if not (_v is UNSET):
+            _v[:] = map(OpeningDay._from_wire, _v)
+        _self.opening = _v
+        _self.image_urls = _w.image_urls
+        _self.visibility_for_customer = _w.visibility_for_customer
+        _self.short_description = _w.short_description
+        _self.description = _w.description
+        _self.registration_id = _w.registration_id
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="StoreGroupRecord")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "store_id",
@@ -51,8 +54,8 @@ class StoreGroupRecord:
     Attributes:
         store_id (str): The unique ID of the store. [GET /stores](https://carecloud.readme.io/reference/getstores)
             Example: 8fd7316732d06899c4c015320.
-        store_group_id (str): The unique ID of the store group. [GET /store-
-            groups](https://carecloud.readme.io/reference/getstoregroups) Example: 83d1d11ea3884a5d33253fe214.
+        store_group_id (str): The unique ID of the store group. [GET
+            /store-groups](https://carecloud.readme.io/reference/getstoregroups) Example: 83d1d11ea3884a5d33253fe214.
         store_group_record_id (str | Unset): The unique ID of the store group record. Example:
             83d1d11ea3884a5d33253fe214.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-02-08
@@ -145,6 +148,43 @@ class StoreGroupRecord:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("StoreGroupRecord", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("StoreGroupRecord contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "StoreGroupRecord",
+                [
+                    ("store_id", str),
+                    ("store_group_id", str),
+                    ("store_group_record_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> StoreGroupRecord:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(StoreGroupRecord)
+        _self.store_id = _w.store_id
+        _self.store_group_id = _w.store_group_id
+        _self.store_group_record_id = _w.store_group_record_id
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

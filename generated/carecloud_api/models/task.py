@@ -19,6 +19,9 @@ T = TypeVar("T", bound="Task")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "task_type_id",
@@ -72,23 +75,22 @@ class Task:
     """Task resource.
 
     Attributes:
-        task_type_id (str): The unique ID of the task type. [GET /task-
-            types](https://carecloud.readme.io/reference/gettasktypes) Example: 8bed991c68a470e7aaeffbf048.
-        task_state_id (str): The unique ID of the task state. [GET /task-
-            states](https://carecloud.readme.io/reference/gettaskstates) Example: 8bed991c68a470e7aaeffbf048.
+        task_type_id (str): The unique ID of the task type. [GET
+            /task-types](https://carecloud.readme.io/reference/gettasktypes) Example: 8bed991c68a470e7aaeffbf048.
+        task_state_id (str): The unique ID of the task state. [GET
+            /task-states](https://carecloud.readme.io/reference/gettaskstates) Example: 8bed991c68a470e7aaeffbf048.
         customer_id (str): The unique ID of the customer. [GET
             /customers](https://carecloud.readme.io/reference/getcustomers) Example: 85aae99524edceec17682e01b9.
         task_title (str): Title of the task. Example: Customer invoice.
         task_priority (TaskTaskPriority): The parameter filters tasks by their priority. *Possible values are: 1 -
-            Critical / 2 - Major / 3 - Normal / 4 - Minor.* Example: 3.
+            Critical / 2 - Major / 3 - Normal / 4 - Minor.* (one of: 1, 2, 3, 4) Example: 3.
         task_id (str | Unset): The unique ID of the task. Example: 8bed991c68a470e7aaeffbf048.
         task_note (str | Unset): Text note of the task. Example: Could you please send me last invoice to my email?.
         due_date (datetime.date | Unset): Due date of the task in ISO-8601 format (`YYYY-MM-DD`). Example: 2023-04-01.
         created_at (str | Unset): Timestamp of the task creation. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2023-03-28 16:59:49.
         state (TaskStateValue | Unset): State of the task.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     task_type_id: str
@@ -237,6 +239,55 @@ class Task:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Task", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Task contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "Task",
+                [
+                    ("task_type_id", str),
+                    ("task_state_id", str),
+                    ("customer_id", str),
+                    ("task_title", str),
+                    ("task_priority", TaskTaskPriority),
+                    ("task_id", str, UNSET),
+                    ("task_note", str, UNSET),
+                    ("due_date", datetime.date, UNSET),
+                    ("created_at", str, UNSET),
+                    ("state", TaskStateValue, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Task:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(Task)
+        _self.task_type_id = _w.task_type_id
+        _self.task_state_id = _w.task_state_id
+        _self.customer_id = _w.customer_id
+        _self.task_title = _w.task_title
+        _self.task_priority = _w.task_priority
+        _self.task_id = _w.task_id
+        _self.task_note = _w.task_note
+        _self.due_date = _w.due_date
+        _self.created_at = _w.created_at
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

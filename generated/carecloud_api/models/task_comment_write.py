@@ -17,6 +17,9 @@ T = TypeVar("T", bound="TaskCommentWrite")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "text",
@@ -61,8 +64,7 @@ class TaskCommentWrite:
         last_change (str | Unset): Date and time of the last comment change. *(YYYY-MM-DD HH:MM:SS)* Example: 2021-06-20
             16:59:49.
         state (TaskCommentState | Unset): State of the event type.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     text: str
@@ -164,6 +166,45 @@ class TaskCommentWrite:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("TaskCommentWrite", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("TaskCommentWrite contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "TaskCommentWrite",
+                [
+                    ("text", str),
+                    ("task_comment_id", str, UNSET),
+                    ("task_id", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", TaskCommentState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> TaskCommentWrite:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(TaskCommentWrite)
+        _self.text = _w.text
+        _self.task_comment_id = _w.task_comment_id
+        _self.task_id = _w.task_id
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -17,6 +17,9 @@ T = TypeVar("T", bound="TaskState")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "name",
@@ -55,8 +58,7 @@ class TaskState:
         text_id (str): Text ID of the task state. Example: cancelled.
         task_state_id (str | Unset): The unique ID of the task state. Example: 8bed991c68a470e7aaeffbf048.
         state (TaskStateState | Unset): State of the task state.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     name: str
@@ -144,6 +146,43 @@ class TaskState:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("TaskState", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("TaskState contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "TaskState",
+                [
+                    ("name", str),
+                    ("text_id", str),
+                    ("task_state_id", str, UNSET),
+                    ("state", TaskStateState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> TaskState:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(TaskState)
+        _self.name = _w.name
+        _self.text_id = _w.text_id
+        _self.task_state_id = _w.task_state_id
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

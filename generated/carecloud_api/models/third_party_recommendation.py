@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "products",
@@ -96,8 +99,7 @@ class ThirdPartyRecommendation:
         customer_id (str | Unset): The unique ID of the CareCloud customer. Required only if `products` parameter is not
             set. [GET /customers](https://carecloud.readme.io/reference/getcustomers) Example: 8ea6abece4cd0a4ded0a29f093.
         state (ThirdPartyRecommendationState | Unset): State of the recommendation.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2019-01-04
             10:31:56.
     """
@@ -262,6 +264,60 @@ class ThirdPartyRecommendation:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("ThirdPartyRecommendation", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("ThirdPartyRecommendation contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "ThirdPartyRecommendation",
+                [
+                    ("products", list[ProductIdentification._wire_struct()]),
+                    ("recommended_product", ProductIdentification._wire_struct()),
+                    ("recommendation_system_id", str),
+                    ("recommendation_system_dataset_id", str),
+                    ("score", int | float),
+                    ("third_party_recommendation_id", str, UNSET),
+                    ("customer_id", str, UNSET),
+                    ("state", ThirdPartyRecommendationState, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> ThirdPartyRecommendation:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(ThirdPartyRecommendation)
+        _v = _w.products
+        _v[:] = map(ProductIdentification._from_wire, _v)
+        _self.products = _v
+        _v = _w.recommended_product
+        _self.recommended_product = ProductIdentification._from_wire(_v)
+        _self.recommendation_system_id = _w.recommendation_system_id
+        _self.recommendation_system_dataset_id = _w.recommendation_system_dataset_id
+        _self.score = _w.score
+        _self.third_party_recommendation_id = _w.third_party_recommendation_id
+        _self.customer_id = _w.customer_id
+        _self.state = _w.state
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

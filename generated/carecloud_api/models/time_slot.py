@@ -17,6 +17,9 @@ T = TypeVar("T", bound="TimeSlot")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "ticket_id",
@@ -63,16 +66,15 @@ class TimeSlot:
     """Booking time slot.
 
     Attributes:
-        ticket_id (str): The unique ID of the booking ticket. [GET /booking-
-            tickets](https://carecloud.readme.io/reference/getbookingtickets) Example: 89ce2a1b9b01f5c939fb1e20cd.
+        ticket_id (str): The unique ID of the booking ticket. [GET
+            /booking-tickets](https://carecloud.readme.io/reference/getbookingtickets) Example: 89ce2a1b9b01f5c939fb1e20cd.
         valid_from (str): Date and time when time slot starts. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-01-09 22:00:00.
         valid_to (str): Date and time when time slot ends. *(YYYY-MM-DD HH:MM:SS)* Example: 2022-01-09 22:30:00.
         total_capacity (int): Total capacity of the time slot. Example: 50.
         time_slot_id (str | Unset): The unique ID of the booking time slot. Example: 89ce2a1b9b01f5c939fb1e20cd.
         free_capacity (int | Unset): Free capacity of the time slot. Example: 20.
         state (TimeSlotState | Unset): State of the booking ticket.
-            *Possible values are: 0 - blocked / 1 - active*
-             Example: 1.
+            *Possible values are: 0 - blocked / 1 - active* (one of: 0, 1) Example: 1.
         last_change (str | Unset): Date and time of the last change. *(YYYY-MM-DD HH:MM:SS)* Example: 2015-01-05
             11:24:12.
     """
@@ -196,6 +198,51 @@ class TimeSlot:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("TimeSlot", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("TimeSlot contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "TimeSlot",
+                [
+                    ("ticket_id", str),
+                    ("valid_from", str),
+                    ("valid_to", str),
+                    ("total_capacity", int),
+                    ("time_slot_id", str, UNSET),
+                    ("free_capacity", int, UNSET),
+                    ("state", TimeSlotState, UNSET),
+                    ("last_change", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> TimeSlot:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(TimeSlot)
+        _self.ticket_id = _w.ticket_id
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.total_capacity = _w.total_capacity
+        _self.time_slot_id = _w.time_slot_id
+        _self.free_capacity = _w.free_capacity
+        _self.state = _w.state
+        _self.last_change = _w.last_change
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="User")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "login",
@@ -205,6 +208,53 @@ class User:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("User", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("User contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "User",
+                [
+                    ("login", str),
+                    ("first_name", str),
+                    ("last_name", str),
+                    ("email", str),
+                    ("user_id", str, UNSET),
+                    ("phone", str, UNSET),
+                    ("user_role_ids", list[str], UNSET),
+                    ("store_id", str, UNSET),
+                    ("last_login", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> User:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(User)
+        _self.login = _w.login
+        _self.first_name = _w.first_name
+        _self.last_name = _w.last_name
+        _self.email = _w.email
+        _self.user_id = _w.user_id
+        _self.phone = _w.phone
+        _self.user_role_ids = _w.user_role_ids
+        _self.store_id = _w.store_id
+        _self.last_login = _w.last_login
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

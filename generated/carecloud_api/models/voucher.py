@@ -31,6 +31,9 @@ def _bind_models() -> None:
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "customer_id",
@@ -116,8 +119,7 @@ class Voucher:
         last_change (str | Unset): Timestamp of the last change. Format: `YYYY-MM-DD HH:MM:SS`. All times are in the
             local timezone. Example: 2022-07-24 21:33:33.
         state (VoucherState | Unset): State of the voucher.
-            *Possible values are: 0 - deleted / 1 - active / 2 - non active*
-             Example: 1.
+            *Possible values are: 0 - deleted / 1 - active / 2 - non active* (one of: 0, 1, 2) Example: 1.
     """
 
     customer_id: str
@@ -323,6 +325,68 @@ class Voucher:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("Voucher", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("Voucher contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            if not _models_bound:
+                _bind_models()
+            _WIRE = _null_policy.wire_struct(
+                "Voucher",
+                [
+                    ("customer_id", str),
+                    ("voucher_id", str, UNSET),
+                    ("store_id", str, UNSET),
+                    ("code", str, UNSET),
+                    ("value", int | float, UNSET),
+                    ("applied_date", str, UNSET),
+                    ("valid_from", str, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("reward_group", str, UNSET),
+                    ("note", str, UNSET),
+                    ("reward", Reward._wire_struct(), UNSET),
+                    ("created_at", str, UNSET),
+                    ("last_change", str, UNSET),
+                    ("state", VoucherState, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> Voucher:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        if not _models_bound:
+            _bind_models()
+        _self = _new(Voucher)
+        _self.customer_id = _w.customer_id
+        _self.voucher_id = _w.voucher_id
+        _self.store_id = _w.store_id
+        _self.code = _w.code
+        _self.value = _w.value
+        _self.applied_date = _w.applied_date
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.reward_group = _w.reward_group
+        _self.note = _w.note
+        _v = _w.reward
+        _self.reward = _v if _v is UNSET else Reward._from_wire(_v)
+        _self.created_at = _w.created_at
+        _self.last_change = _w.last_change
+        _self.state = _w.state
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -16,6 +16,9 @@ T = TypeVar("T", bound="VoucherBatch")
 
 
 _new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(
     (
         "reward_id",
@@ -208,6 +211,53 @@ class VoucherBatch:
             raise
         except Exception as _e:  # not a JSON object, a required field missing, ...
             raise _null_policy.model_failed("VoucherBatch", src_dict, _e) from _e
+
+    @staticmethod
+    def _wire_struct() -> Any:
+        """The msgspec Struct the typed fast path decodes this model into (built on first use; see
+        ``carecloud_api.parsing``). Raises when it cannot be built (a model that contains itself)."""
+        global _WIRE, _WIRE_BUILDING
+        if _WIRE is not None:
+            return _WIRE
+        if _WIRE_BUILDING:
+            raise TypeError("VoucherBatch contains itself: no typed fast path")
+        _WIRE_BUILDING = True
+        try:
+            _WIRE = _null_policy.wire_struct(
+                "VoucherBatch",
+                [
+                    ("reward_id", str),
+                    ("customer_id", str),
+                    ("store_id", str, UNSET),
+                    ("code", str, UNSET),
+                    ("value", int | float, UNSET),
+                    ("applied_date", str, UNSET),
+                    ("valid_from", str, UNSET),
+                    ("valid_to", str, UNSET),
+                    ("note", str, UNSET),
+                ],
+                {},
+                forbid_unknown_fields=True,
+            )
+        finally:
+            _WIRE_BUILDING = False
+        return _WIRE
+
+    @staticmethod
+    def _from_wire(_w: Any) -> VoucherBatch:
+        """This model from its decoded Struct (the typed fast path): the values from_dict would set."""
+        _self = _new(VoucherBatch)
+        _self.reward_id = _w.reward_id
+        _self.customer_id = _w.customer_id
+        _self.store_id = _w.store_id
+        _self.code = _w.code
+        _self.value = _w.value
+        _self.applied_date = _w.applied_date
+        _self.valid_from = _w.valid_from
+        _self.valid_to = _w.valid_to
+        _self.note = _w.note
+        _self._unknown_fields_raw = None  # type: ignore[attr-defined]
+        return _self
 
     @property
     def raw_values(self) -> dict[str, Any]:

@@ -313,8 +313,8 @@ async def call(
         result = await cc.call(get_audience.call, ...)
 
     Args:
-        audience_id (str):
-        accept_language (str | Unset):
+        audience_id (str): The unique ID of the audience.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetAudienceResponse200: the parsed body of any 2xx answer (declared or not).

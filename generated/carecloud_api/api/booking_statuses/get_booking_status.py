@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(get_booking_status.call, ...)
 
     Args:
-        booking_status_id (str):
-        accept_language (str | Unset):
+        booking_status_id (str): The unique ID of the booking status.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetBookingStatus200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_booking_ticket.call, ...)
 
     Args:
-        booking_ticket_id (str):
-        accept_language (str | Unset):
+        booking_ticket_id (str): The unique ID of the booking ticket.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetBookingTicket200Response: the parsed body of any 2xx answer (declared or not).

@@ -188,11 +188,11 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         valid_from (str | Unset):
         valid_to (str | Unset):
-        valid_only (bool | Unset):
+        valid_only (bool | Unset): one of: True, False
         booking_ticket_property_id (str | Unset):
         booking_ticket_property_value (str | Unset):
         accept_language (str | Unset):
@@ -261,11 +261,11 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         valid_from (str | Unset):
         valid_to (str | Unset):
-        valid_only (bool | Unset):
+        valid_only (bool | Unset): one of: True, False
         booking_ticket_property_id (str | Unset):
         booking_ticket_property_value (str | Unset):
         accept_language (str | Unset):
@@ -328,11 +328,11 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         valid_from (str | Unset):
         valid_to (str | Unset):
-        valid_only (bool | Unset):
+        valid_only (bool | Unset): one of: True, False
         booking_ticket_property_id (str | Unset):
         booking_ticket_property_value (str | Unset):
         accept_language (str | Unset):
@@ -399,11 +399,11 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         valid_from (str | Unset):
         valid_to (str | Unset):
-        valid_only (bool | Unset):
+        valid_only (bool | Unset): one of: True, False
         booking_ticket_property_id (str | Unset):
         booking_ticket_property_value (str | Unset):
         accept_language (str | Unset):
@@ -457,17 +457,38 @@ async def call(
         result = await cc.call(get_booking_tickets.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str | Unset):
-        valid_from (str | Unset):
-        valid_to (str | Unset):
-        valid_only (bool | Unset):
-        booking_ticket_property_id (str | Unset):
-        booking_ticket_property_value (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        valid_from (str | Unset): Start of the validity period for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        valid_to (str | Unset): End of the validity period for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        valid_only (bool | Unset): Time validity of the resource records. *Possible values are:
+            true - returns only records valid in current moment / false - returns all records of the
+            resource without time validation* (one of: True, False)
+        booking_ticket_property_id (str | Unset): Booking ticket property ID from resource
+            [booking-ticket-properties](https://carecloud.readme.io/reference/getbookingticketproperties).
+            The parameter determines property, which is used to filter resources by their properties.
+            The parameter must be used in combination with property_value otherwise is ignored in the
+            request.
+        booking_ticket_property_value (str | Unset): Booking ticket property record value from
+            [booking-ticket-properties](https://carecloud.readme.io/reference/getbookingticketproperties)
+            in case of datatype with multiple values. Parameter filters resources depends of store
+            property record value. The parameter must be used in combination with property_id
+            otherwise is ignored in the request.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetBookingTickets200Response: the parsed body of any 2xx answer (declared or not).

@@ -195,8 +195,8 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        free_only (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        free_only (bool | Unset): one of: True, False
         time_from (str | Unset):
         time_to (str | Unset):
         booking_ticket_property_id (str | Unset):
@@ -272,8 +272,8 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        free_only (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        free_only (bool | Unset): one of: True, False
         time_from (str | Unset):
         time_to (str | Unset):
         booking_ticket_property_id (str | Unset):
@@ -343,8 +343,8 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        free_only (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        free_only (bool | Unset): one of: True, False
         time_from (str | Unset):
         time_to (str | Unset):
         booking_ticket_property_id (str | Unset):
@@ -418,8 +418,8 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        free_only (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        free_only (bool | Unset): one of: True, False
         time_from (str | Unset):
         time_to (str | Unset):
         booking_ticket_property_id (str | Unset):
@@ -478,18 +478,40 @@ async def call(
         result = await cc.call(get_sub_booking_tickets_time_slots.call, ...)
 
     Args:
-        booking_ticket_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        free_only (bool | Unset):
-        time_from (str | Unset):
-        time_to (str | Unset):
-        booking_ticket_property_id (str | Unset):
-        booking_ticket_property_value (str | Unset):
-        customer_id (str | Unset):
-        accept_language (str | Unset):
+        booking_ticket_id (str): The unique ID of the booking ticket.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        free_only (bool | Unset): Parameter defines what kind of time slots is going to be return
+            depends on the capacity. *Possible values: true - returns all time slots with free
+            capacity. / false - returns all occupied time slots. / no value - all time slots are
+            returned (filter is not applied)* (one of: True, False)
+        time_from (str | Unset): Start of the time interval for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        time_to (str | Unset): End of the time interval for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        booking_ticket_property_id (str | Unset): Booking ticket property ID from resource
+            [booking-ticket-properties](https://carecloud.readme.io/reference/getbookingticketproperties).
+            The parameter determines property, which is used to filter resources by their properties.
+            The parameter must be used in combination with property_value otherwise is ignored in the
+            request.
+        booking_ticket_property_value (str | Unset): Booking ticket property record value from
+            [booking-ticket-properties](https://carecloud.readme.io/reference/getbookingticketproperties)
+            in case of datatype with multiple values. Parameter filters resources depends of store
+            property record value. The parameter must be used in combination with property_id
+            otherwise is ignored in the request.
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubBookingTicketsTimeSlots200Response: the parsed body of any 2xx answer (declared or not).

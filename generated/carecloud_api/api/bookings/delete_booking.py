@@ -287,8 +287,8 @@ async def call(
         result = await cc.call(delete_booking.call, ...)
 
     Args:
-        booking_id (str):
-        accept_language (str | Unset):
+        booking_id (str): The unique ID of the booking.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

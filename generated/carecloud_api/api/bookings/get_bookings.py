@@ -190,11 +190,11 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         booking_status (str | Unset):
         booking_statuses (list[str] | Unset):
-        add_booking_items (AddBookingItems | Unset):
+        add_booking_items (AddBookingItems | Unset): one of: full, items-only, none; default: none
         accept_language (str | Unset):
 
     Raises:
@@ -258,11 +258,11 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         booking_status (str | Unset):
         booking_statuses (list[str] | Unset):
-        add_booking_items (AddBookingItems | Unset):
+        add_booking_items (AddBookingItems | Unset): one of: full, items-only, none; default: none
         accept_language (str | Unset):
 
     Raises:
@@ -320,11 +320,11 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         booking_status (str | Unset):
         booking_statuses (list[str] | Unset):
-        add_booking_items (AddBookingItems | Unset):
+        add_booking_items (AddBookingItems | Unset): one of: full, items-only, none; default: none
         accept_language (str | Unset):
 
     Raises:
@@ -386,11 +386,11 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         booking_status (str | Unset):
         booking_statuses (list[str] | Unset):
-        add_booking_items (AddBookingItems | Unset):
+        add_booking_items (AddBookingItems | Unset): one of: full, items-only, none; default: none
         accept_language (str | Unset):
 
     Raises:
@@ -438,15 +438,32 @@ async def call(
         result = await cc.call(get_bookings.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str | Unset):
-        booking_status (str | Unset):
-        booking_statuses (list[str] | Unset):
-        add_booking_items (AddBookingItems | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        booking_status (str | Unset): This query parameter is deprecated, please use parameter
+            `booking_statuses`.
+        booking_statuses (list[str] | Unset): List of current statuses of the bookings from
+            resource [GET
+            /booking-statuses](https://carecloud.readme.io/reference/getbookingstatuses). In case you
+            want to filter multiple options use array syntax :
+            `booking_statuses[]=a820c6a820c62c79b2c79b&booking_statuses[]=b930d7b930d73d80c3d80c`
+            Logic OR is used between values. (at most 1000 items)
+        add_booking_items (AddBookingItems | Unset): Booking items are going to be return depends
+            on the parameter value. *Possible values: full - returns all booking items with their
+            additional properties. / items-only - returns all booking items without additional
+            properties. / none or no value - return no booking items* (one of: full, items-only, none;
+            default: none)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetBookings200Response: the parsed body of any 2xx answer (declared or not).

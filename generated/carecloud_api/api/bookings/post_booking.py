@@ -339,8 +339,8 @@ async def call(
         result = await cc.call(post_booking.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostBookingBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostBookingBody): the request body
 
     Returns:
         PostBookings201Response: the parsed body of any 2xx answer (declared or not).

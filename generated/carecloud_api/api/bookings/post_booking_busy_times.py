@@ -315,8 +315,8 @@ async def call(
         result = await cc.call(post_booking_busy_times.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostBookingBusyTimesBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostBookingBusyTimesBody): the request body
 
     Returns:
         PostBookingBusyTimes200Response: the parsed body of any 2xx answer (declared or not).

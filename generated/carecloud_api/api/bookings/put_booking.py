@@ -310,9 +310,9 @@ async def call(
         result = await cc.call(put_booking.call, ...)
 
     Args:
-        booking_id (str):
-        accept_language (str | Unset):
-        body (PutBookingBody):
+        booking_id (str): The unique ID of the booking.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutBookingBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

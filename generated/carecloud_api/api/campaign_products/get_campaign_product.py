@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(get_campaign_product.call, ...)
 
     Args:
-        campaign_product_id (str):
-        accept_language (str | Unset):
+        campaign_product_id (str): The unique ID of the campaign product in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCampaignProduct200Response: the parsed body of any 2xx answer (declared or not).

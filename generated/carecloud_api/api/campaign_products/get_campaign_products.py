@@ -224,18 +224,18 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         code (str | Unset):
-        display_in (DisplayIn | Unset):
+        display_in (DisplayIn | Unset): one of: web, cash desk, api
         type_id (list[str] | Unset):
         store_id (str | Unset):
-        value_type_id (ValueTypeId | Unset):
-        is_valid (bool | Unset):
+        value_type_id (ValueTypeId | Unset): one of: 1, 2
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         campaign_id (str | Unset):
-        include_property_records (bool | Unset):
+        include_property_records (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -314,18 +314,18 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         code (str | Unset):
-        display_in (DisplayIn | Unset):
+        display_in (DisplayIn | Unset): one of: web, cash desk, api
         type_id (list[str] | Unset):
         store_id (str | Unset):
-        value_type_id (ValueTypeId | Unset):
-        is_valid (bool | Unset):
+        value_type_id (ValueTypeId | Unset): one of: 1, 2
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         campaign_id (str | Unset):
-        include_property_records (bool | Unset):
+        include_property_records (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -398,18 +398,18 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         code (str | Unset):
-        display_in (DisplayIn | Unset):
+        display_in (DisplayIn | Unset): one of: web, cash desk, api
         type_id (list[str] | Unset):
         store_id (str | Unset):
-        value_type_id (ValueTypeId | Unset):
-        is_valid (bool | Unset):
+        value_type_id (ValueTypeId | Unset): one of: 1, 2
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         campaign_id (str | Unset):
-        include_property_records (bool | Unset):
+        include_property_records (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -486,18 +486,18 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         code (str | Unset):
-        display_in (DisplayIn | Unset):
+        display_in (DisplayIn | Unset): one of: web, cash desk, api
         type_id (list[str] | Unset):
         store_id (str | Unset):
-        value_type_id (ValueTypeId | Unset):
-        is_valid (bool | Unset):
+        value_type_id (ValueTypeId | Unset): one of: 1, 2
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         campaign_id (str | Unset):
-        include_property_records (bool | Unset):
+        include_property_records (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -559,22 +559,46 @@ async def call(
         result = await cc.call(get_campaign_products.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        name (str | Unset):
-        code (str | Unset):
-        display_in (DisplayIn | Unset):
-        type_id (list[str] | Unset):
-        store_id (str | Unset):
-        value_type_id (ValueTypeId | Unset):
-        is_valid (bool | Unset):
-        valid_from (str | Unset):
-        valid_to (str | Unset):
-        campaign_id (str | Unset):
-        include_property_records (bool | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        name (str | Unset): Search record by name or a part of the name.
+        code (str | Unset): Code of the product.
+        display_in (DisplayIn | Unset): Place to display campaign product. (one of: web, cash
+            desk, api)
+        type_id (list[str] | Unset): Type of the customer for a campaign product. The list of
+            values is available at [GET
+            /customer-types](https://carecloud.readme.io/reference/getcustomertypes). In case you want
+            to filter multiple options use array syntax :
+            `type_id[]=86e05affc7a7abefcd513ab400&type_id[]=82c06812c0756528660784fef` Logic OR is
+            used between values. (at most 1000 items)
+        store_id (str | Unset): Parameter filters all campaign products from [GET
+            /stores](https://carecloud.readme.io/reference/getstores) by store ID.
+        value_type_id (ValueTypeId | Unset): Type of value (1 - percentage discount value, 2 -
+            final price). (one of: 1, 2)
+        is_valid (bool | Unset): *in validity range - true / before or after validity range -
+            false / no value - all* (one of: True, False)
+        valid_from (str | Unset): Start of the validity period for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        valid_to (str | Unset): End of the validity period for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        campaign_id (str | Unset): The unique ID of the campaign in CareCloud. The list of
+            campaigns is available in [GET
+            /campaigns](https://carecloud.readme.io/reference/getcampaigns).
+        include_property_records (bool | Unset): If true, the property record structure will be
+            included in the response. Possible values: true - property records structure will be
+            included / false or not set - property records structure won't be included, and parameter
+            will return null value (one of: True, False)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCampaignProducts200Response: the parsed body of any 2xx answer (declared or not).

@@ -307,8 +307,8 @@ async def call(
         result = await cc.call(post_campaign_product.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostCampaignProductBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCampaignProductBody): the request body
 
     Returns:
         PostCampaignProduct201Response: the parsed body of any 2xx answer (declared or not).

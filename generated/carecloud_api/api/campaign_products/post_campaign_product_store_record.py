@@ -314,9 +314,9 @@ async def call(
         result = await cc.call(post_campaign_product_store_record.call, ...)
 
     Args:
-        campaign_product_id (str):
-        accept_language (str | Unset):
-        body (PostCampaignProductStoreRecordBody):
+        campaign_product_id (str): The unique ID of the campaign product in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCampaignProductStoreRecordBody): the request body
 
     Returns:
         PostSubCampaignProductStoreRecords201Response: the parsed body of any 2xx answer (declared or not).

@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(get_campaign.call, ...)
 
     Args:
-        campaign_id (str):
-        accept_language (str | Unset):
+        campaign_id (str): The unique ID of the campaign in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCampaign200Response: the parsed body of any 2xx answer (declared or not).

@@ -311,8 +311,8 @@ async def call(
         result = await cc.call(post_campaign.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostCampaignBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCampaignBody): the request body
 
     Returns:
         PostCampaigns201Response: the parsed body of any 2xx answer (declared or not).

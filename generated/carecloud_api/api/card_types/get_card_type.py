@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(get_card_type.call, ...)
 
     Args:
-        card_type_id (str):
-        accept_language (str | Unset):
+        card_type_id (str): The unique ID of the card type.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCardType200Response: the parsed body of any 2xx answer (declared or not).

@@ -176,7 +176,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
             spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
@@ -239,7 +239,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
             spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
@@ -296,7 +296,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
             spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
@@ -357,7 +357,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
             spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
@@ -404,14 +404,24 @@ async def call(
         result = await cc.call(get_card_types.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        name (str | Unset):
-        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
-        spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        name (str | Unset): Search record by name or a part of the name.
+        text_id (list[str] | str | Unset): Filter by one value or a list of card type text IDs.
+            The list of values is available at [GET
+            /card-types](https://carecloud.readme.io/reference/getcardtypes). In case you want to
+            filter multiple options use array syntax: `text_id[]=isic_card&text_id[]=loyalty_card`
+            Logic OR is used between values. One value (a string) is sent as `text_id=x`, as the
+            spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCardTypes200Response: the parsed body of any 2xx answer (declared or not).

@@ -299,8 +299,8 @@ async def call(
         result = await cc.call(post_card_type.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostCardTypeBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCardTypeBody): the request body
 
     Returns:
         PostCardTypes201Response: the parsed body of any 2xx answer (declared or not).

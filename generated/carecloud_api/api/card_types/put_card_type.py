@@ -306,9 +306,9 @@ async def call(
         result = await cc.call(put_card_type.call, ...)
 
     Args:
-        card_type_id (str):
-        accept_language (str | Unset):
-        body (PutCardTypeBody):
+        card_type_id (str): The unique ID of the card type.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutCardTypeBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

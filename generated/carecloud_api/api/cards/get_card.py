@@ -301,8 +301,8 @@ async def call(
         result = await cc.call(get_card.call, ...)
 
     Args:
-        card_id (str):
-        accept_language (str | Unset):
+        card_id (str): The unique ID of the card.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCard200Response: the parsed body of any 2xx answer (declared or not).

@@ -203,14 +203,14 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         card_number (str | Unset):
         card_type_id (str | Unset):
-        state (GetCardsState | Unset):
-        is_valid (bool | Unset):
+        state (GetCardsState | Unset): one of: 0, 1
+        is_valid (bool | Unset): one of: True, False
         card_number_list (list[str] | Unset):
-        search_secondary_card_number (bool | Unset):
+        search_secondary_card_number (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -281,14 +281,14 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         card_number (str | Unset):
         card_type_id (str | Unset):
-        state (GetCardsState | Unset):
-        is_valid (bool | Unset):
+        state (GetCardsState | Unset): one of: 0, 1
+        is_valid (bool | Unset): one of: True, False
         card_number_list (list[str] | Unset):
-        search_secondary_card_number (bool | Unset):
+        search_secondary_card_number (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -353,14 +353,14 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         card_number (str | Unset):
         card_type_id (str | Unset):
-        state (GetCardsState | Unset):
-        is_valid (bool | Unset):
+        state (GetCardsState | Unset): one of: 0, 1
+        is_valid (bool | Unset): one of: True, False
         card_number_list (list[str] | Unset):
-        search_secondary_card_number (bool | Unset):
+        search_secondary_card_number (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -429,14 +429,14 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         card_number (str | Unset):
         card_type_id (str | Unset):
-        state (GetCardsState | Unset):
-        is_valid (bool | Unset):
+        state (GetCardsState | Unset): one of: 0, 1
+        is_valid (bool | Unset): one of: True, False
         card_number_list (list[str] | Unset):
-        search_secondary_card_number (bool | Unset):
+        search_secondary_card_number (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -490,18 +490,35 @@ async def call(
         result = await cc.call(get_cards.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str | Unset):
-        card_number (str | Unset):
-        card_type_id (str | Unset):
-        state (GetCardsState | Unset):
-        is_valid (bool | Unset):
-        card_number_list (list[str] | Unset):
-        search_secondary_card_number (bool | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        card_number (str | Unset): Number of the customer card.
+        card_type_id (str | Unset): The unique ID of the card type. [GET
+            /card-types](https://carecloud.readme.io/reference/getcardtypes)
+        state (GetCardsState | Unset): State of the card. *Possible values are: 0 - blocked / 1 -
+            active* (one of: 0, 1)
+        is_valid (bool | Unset): *in validity range - true / before or after validity range -
+            false / no value - all* (one of: True, False)
+        card_number_list (list[str] | Unset): List of the card numbers. If used, a list of cards
+            will be returned if matching card numbers in CareCloud. In case you want to filter
+            multiple options use array syntax :
+            `card_number_list[]=1000000000016&card_number_list[]=2000000000025` Logic OR is used
+            between values. (at most 1000 items)
+        search_secondary_card_number (bool | Unset): Include secondary card numbers in search for
+            filters `card_number` and `card_number_list`. *Possible values: true - only secondary card
+            numbers are searched / false - only card numbers are searched / default behavior without
+            parameter - only card numbers are searched* (one of: True, False)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCards200Response: the parsed body of any 2xx answer (declared or not).

@@ -315,8 +315,8 @@ async def call(
         result = await cc.call(post_assign_card.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostAssignCardBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostAssignCardBody): the request body
 
     Returns:
         PostCardAssign200Response: the parsed body of any 2xx answer (declared or not).

@@ -305,8 +305,8 @@ async def call(
         result = await cc.call(post_batch_cards.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostBatchCardsBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostBatchCardsBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

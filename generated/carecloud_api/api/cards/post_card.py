@@ -359,8 +359,8 @@ async def call(
         result = await cc.call(post_card.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostCardBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCardBody): the request body
 
     Returns:
         PostCards201Response: the parsed body of any 2xx answer (declared or not).

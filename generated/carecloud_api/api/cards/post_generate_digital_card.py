@@ -303,8 +303,8 @@ async def call(
         result = await cc.call(post_generate_digital_card.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostGenerateDigitalCardBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostGenerateDigitalCardBody): the request body
 
     Returns:
         PostCardGenerateDigital200Response: the parsed body of any 2xx answer (declared or not).

@@ -299,8 +299,8 @@ async def call(
         result = await cc.call(post_generate_pass_machine.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostGeneratePassMachineBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostGeneratePassMachineBody): the request body
 
     Returns:
         PostCardGeneratePassMachine200Response: the parsed body of any 2xx answer (declared or not).

@@ -299,8 +299,8 @@ async def call(
         result = await cc.call(post_validate_free_card.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostValidateFreeCardBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostValidateFreeCardBody): the request body
 
     Returns:
         PostCardValidateFree200Response: the parsed body of any 2xx answer (declared or not).

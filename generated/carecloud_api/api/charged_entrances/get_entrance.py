@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_entrance.call, ...)
 
     Args:
-        entrance_id (str):
-        accept_language (str | Unset):
+        entrance_id (str): The unique ID of the charged entrance.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetEntrance200Response: the parsed body of any 2xx answer (declared or not).

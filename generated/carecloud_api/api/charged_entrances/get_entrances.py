@@ -245,19 +245,19 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        pos_id (PosId | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        pos_id (PosId | Unset): one of: 3, 6, 9, 11
         external_order_id (str | Unset):
         name (str | Unset):
         resort_name (str | Unset):
         customer_category_name (str | Unset):
         card_id (str | Unset):
         customer_id (str | Unset):
-        entrance_type_id (EntranceTypeId | Unset):
-        state (GetCardsState | Unset):
+        entrance_type_id (EntranceTypeId | Unset): one of: 0, 1, 2
+        state (GetCardsState | Unset): one of: 0, 1
         external_entrance_id (str | Unset):
-        is_valid (bool | Unset):
-        is_cancelled (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
+        is_cancelled (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         product_id (str | Unset):
@@ -349,19 +349,19 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        pos_id (PosId | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        pos_id (PosId | Unset): one of: 3, 6, 9, 11
         external_order_id (str | Unset):
         name (str | Unset):
         resort_name (str | Unset):
         customer_category_name (str | Unset):
         card_id (str | Unset):
         customer_id (str | Unset):
-        entrance_type_id (EntranceTypeId | Unset):
-        state (GetCardsState | Unset):
+        entrance_type_id (EntranceTypeId | Unset): one of: 0, 1, 2
+        state (GetCardsState | Unset): one of: 0, 1
         external_entrance_id (str | Unset):
-        is_valid (bool | Unset):
-        is_cancelled (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
+        is_cancelled (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         product_id (str | Unset):
@@ -447,19 +447,19 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        pos_id (PosId | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        pos_id (PosId | Unset): one of: 3, 6, 9, 11
         external_order_id (str | Unset):
         name (str | Unset):
         resort_name (str | Unset):
         customer_category_name (str | Unset):
         card_id (str | Unset):
         customer_id (str | Unset):
-        entrance_type_id (EntranceTypeId | Unset):
-        state (GetCardsState | Unset):
+        entrance_type_id (EntranceTypeId | Unset): one of: 0, 1, 2
+        state (GetCardsState | Unset): one of: 0, 1
         external_entrance_id (str | Unset):
-        is_valid (bool | Unset):
-        is_cancelled (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
+        is_cancelled (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         product_id (str | Unset):
@@ -549,19 +549,19 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        pos_id (PosId | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        pos_id (PosId | Unset): one of: 3, 6, 9, 11
         external_order_id (str | Unset):
         name (str | Unset):
         resort_name (str | Unset):
         customer_category_name (str | Unset):
         card_id (str | Unset):
         customer_id (str | Unset):
-        entrance_type_id (EntranceTypeId | Unset):
-        state (GetCardsState | Unset):
+        entrance_type_id (EntranceTypeId | Unset): one of: 0, 1, 2
+        state (GetCardsState | Unset): one of: 0, 1
         external_entrance_id (str | Unset):
-        is_valid (bool | Unset):
-        is_cancelled (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
+        is_cancelled (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         product_id (str | Unset):
@@ -640,28 +640,49 @@ async def call(
         result = await cc.call(get_entrances.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        pos_id (PosId | Unset):
-        external_order_id (str | Unset):
-        name (str | Unset):
-        resort_name (str | Unset):
-        customer_category_name (str | Unset):
-        card_id (str | Unset):
-        customer_id (str | Unset):
-        entrance_type_id (EntranceTypeId | Unset):
-        state (GetCardsState | Unset):
-        external_entrance_id (str | Unset):
-        is_valid (bool | Unset):
-        is_cancelled (bool | Unset):
-        valid_from (str | Unset):
-        valid_to (str | Unset):
-        product_id (str | Unset):
-        external_turnstile_permission_id (str | Unset):
-        order_item_id (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        pos_id (PosId | Unset): ID of POS system for tickets. Required with path parameter
+            entrance ID. *Possible values are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11* (one
+            of: 3, 6, 9, 11)
+        external_order_id (str | Unset): ID of an external order created in POS system.
+        name (str | Unset): Name of the charged entrance (product name is used from resource
+            products).
+        resort_name (str | Unset): Name of the resort where is an entrance charged.
+        customer_category_name (str | Unset): Name of the customer category.
+        card_id (str | Unset): ID of a card used for charging entrance. [GET
+            /cards](https://carecloud.readme.io/reference/getcards)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        entrance_type_id (EntranceTypeId | Unset): Type of the entrance. *Possible values are:
+            season ticket - 0/ one day ticket -1/ multiple day ticket - 2* (one of: 0, 1, 2)
+        state (GetCardsState | Unset): State of the entrance. *Possible values are: canceled
+            entrance - 0 / valid entrance -1* (one of: 0, 1)
+        external_entrance_id (str | Unset): External ID of the entrance. Structure can be
+            different depends of POS system, that created entrance.
+        is_valid (bool | Unset): *in validity range - true / before or after validity range -
+            false / no value - all* (one of: True, False)
+        is_cancelled (bool | Unset): Filter for canceled entrances. *Possible values: true - all
+            cancelled entrances / false - all non cancelled entrances / no value - all entrances* (one
+            of: True, False)
+        valid_from (str | Unset): Start of the validity period for filtering in ISO-8601 format
+            (`YYYY-MM-DD`).
+        valid_to (str | Unset): End of the validity period for filtering in ISO-8601 format
+            (`YYYY-MM-DD`).
+        product_id (str | Unset): The unique ID of the product. [GET
+            /products](https://carecloud.readme.io/reference/getproducts)
+        external_turnstile_permission_id (str | Unset): External ID of the turnstile permission.
+            Structure can be different depends of the POS system, that created the permission.
+        order_item_id (str | Unset): ID of an item from e-shop order.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetEntrances200Response: the parsed body of any 2xx answer (declared or not).

@@ -300,8 +300,9 @@ async def call(
         result = await cc.call(get_entrances_customer_stats.call, ...)
 
     Args:
-        customer_id (str):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetEntrancesCustomerStats200Response: the parsed body of any 2xx answer (declared or not).

@@ -157,7 +157,7 @@ def sync_detailed(
     Args:
         valid_from (str | Unset):
         valid_to (str | Unset):
-        pos_id (PosId | Unset):
+        pos_id (PosId | Unset): one of: 3, 6, 9, 11
         accept_language (str | Unset):
 
     Raises:
@@ -207,7 +207,7 @@ def sync(
     Args:
         valid_from (str | Unset):
         valid_to (str | Unset):
-        pos_id (PosId | Unset):
+        pos_id (PosId | Unset): one of: 3, 6, 9, 11
         accept_language (str | Unset):
 
     Raises:
@@ -251,7 +251,7 @@ async def asyncio_detailed(
     Args:
         valid_from (str | Unset):
         valid_to (str | Unset):
-        pos_id (PosId | Unset):
+        pos_id (PosId | Unset): one of: 3, 6, 9, 11
         accept_language (str | Unset):
 
     Raises:
@@ -299,7 +299,7 @@ async def asyncio(
     Args:
         valid_from (str | Unset):
         valid_to (str | Unset):
-        pos_id (PosId | Unset):
+        pos_id (PosId | Unset): one of: 3, 6, 9, 11
         accept_language (str | Unset):
 
     Raises:
@@ -337,10 +337,14 @@ async def call(
         result = await cc.call(get_entrances_overview.call, ...)
 
     Args:
-        valid_from (str | Unset):
-        valid_to (str | Unset):
-        pos_id (PosId | Unset):
-        accept_language (str | Unset):
+        valid_from (str | Unset): Start of the validity period for filtering in ISO-8601 format
+            (`YYYY-MM-DD`).
+        valid_to (str | Unset): End of the validity period for filtering in ISO-8601 format
+            (`YYYY-MM-DD`).
+        pos_id (PosId | Unset): ID of POS system for tickets. Required with path parameter
+            entrance ID. *Possible values are: EPOS - 3 / skidata - 6 / axess - 9 / base - 11* (one
+            of: 3, 6, 9, 11)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetEntrancesOverview200Response: the parsed body of any 2xx answer (declared or not).

@@ -306,9 +306,9 @@ async def call(
         result = await cc.call(put_entrance.call, ...)
 
     Args:
-        entrance_id (str):
-        accept_language (str | Unset):
-        body (PutEntranceBody):
+        entrance_id (str): The unique ID of the charged entrance.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutEntranceBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -288,8 +288,8 @@ async def call(
         result = await cc.call(get_communication_channel.call, ...)
 
     Args:
-        communication_channel_id (str):
-        accept_language (str | Unset):
+        communication_channel_id (str): The unique ID of the communication channel.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCommunicationChannel200Response: the parsed body of any 2xx answer (declared or not).

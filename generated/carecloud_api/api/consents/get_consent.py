@@ -305,8 +305,8 @@ async def call(
         result = await cc.call(get_consent.call, ...)
 
     Args:
-        agreement_id (str):
-        accept_language (str | Unset):
+        agreement_id (str): The unique ID of a consent in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetConsent200Response: the parsed body of any 2xx answer (declared or not).

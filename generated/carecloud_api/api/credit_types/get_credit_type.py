@@ -321,8 +321,8 @@ async def call(
         result = await cc.call(get_credit_type.call, ...)
 
     Args:
-        credit_type_id (str):
-        accept_language (str | Unset):
+        credit_type_id (str): The unique ID of a credit type.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCreditType200Response: the parsed body of any 2xx answer (declared or not).

@@ -325,8 +325,8 @@ async def call(
         result = await cc.call(get_credit.call, ...)
 
     Args:
-        credit_id (str):
-        accept_language (str | Unset):
+        credit_id (str): The unique ID of the credit record.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCredit200Response: the parsed body of any 2xx answer (declared or not).

@@ -197,7 +197,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         credit_type_id (list[str] | str | Unset): One value (a string) is sent as
             `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
@@ -279,7 +279,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         credit_type_id (list[str] | str | Unset): One value (a string) is sent as
             `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
@@ -355,7 +355,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         credit_type_id (list[str] | str | Unset): One value (a string) is sent as
             `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
@@ -435,7 +435,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         credit_type_id (list[str] | str | Unset): One value (a string) is sent as
             `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
@@ -492,18 +492,33 @@ async def call(
         result = await cc.call(get_credits.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str | Unset):
-        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
-        `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
-        `credit_type_id[]=a&credit_type_id[]=b`.
-        create_credit_time_from (str | Unset):
-        create_credit_time_to (str | Unset):
-        note (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        credit_type_id (list[str] | str | Unset): The unique ID of a credit type. The filter
+            reduces data in the response related only to the selected credit type. [GET
+            /credit-types](https://carecloud.readme.io/reference/getcredittypes) In case you want to
+            filter multiple options use array syntax :
+            `credit_type_id[]=8bc8ca16f9c5039951021700a2&credit_type_id[]=82c06812c0756528660784fef`
+            One value (a string) is sent as `credit_type_id=x`, as the spec's type says; several (a
+            list) in array syntax, `credit_type_id[]=a&credit_type_id[]=b`.
+        create_credit_time_from (str | Unset): Start of the time interval for filtering credit
+            records by creation time. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format
+            (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
+        create_credit_time_to (str | Unset): End of the time interval for filtering credit records
+            by creation time. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format
+            (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
+        note (str | Unset): Search record by the note or a part of the note.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCredits200Response: the parsed body of any 2xx answer (declared or not).

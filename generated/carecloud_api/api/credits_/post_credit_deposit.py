@@ -343,8 +343,8 @@ async def call(
         result = await cc.call(post_credit_deposit.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostCreditDepositBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCreditDepositBody): the request body
 
     Returns:
         PostCreditDeposit201Response: the parsed body of any 2xx answer (declared or not).

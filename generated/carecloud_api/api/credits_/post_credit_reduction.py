@@ -343,8 +343,8 @@ async def call(
         result = await cc.call(post_credit_reduction.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostCreditReductionBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCreditReductionBody): the request body
 
     Returns:
         PostCreditReduce201Response: the parsed body of any 2xx answer (declared or not).

@@ -345,8 +345,8 @@ async def call(
         result = await cc.call(post_credit_transfer.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostCreditTransferBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCreditTransferBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

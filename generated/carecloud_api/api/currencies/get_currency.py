@@ -317,8 +317,8 @@ async def call(
         result = await cc.call(get_currency.call, ...)
 
     Args:
-        currency_id (str):
-        accept_language (str | Unset):
+        currency_id (str): The unique ID of a currency in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCurrency200Response: the parsed body of any 2xx answer (declared or not).

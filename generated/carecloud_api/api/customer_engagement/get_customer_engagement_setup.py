@@ -316,8 +316,8 @@ async def call(
         result = await cc.call(get_customer_engagement_setup.call, ...)
 
     Args:
-        customer_engagement_setup_id (str):
-        accept_language (str | Unset):
+        customer_engagement_setup_id (str): The unique ID of the customer engagement setup.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSetup200Response: the parsed body of any 2xx answer (declared or not).

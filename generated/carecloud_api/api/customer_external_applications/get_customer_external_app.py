@@ -300,8 +300,9 @@ async def call(
         result = await cc.call(get_customer_external_app.call, ...)
 
     Args:
-        customer_external_application_id (str):
-        accept_language (str | Unset):
+        customer_external_application_id (str): The unique ID of a customer external application
+            in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCustomerExternalApp200Response: the parsed body of any 2xx answer (declared or not).

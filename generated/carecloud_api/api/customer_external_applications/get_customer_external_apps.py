@@ -174,7 +174,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
             spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
@@ -241,7 +241,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
             spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
@@ -302,7 +302,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
             spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
@@ -367,7 +367,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
             spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
         accept_language (str | Unset):
@@ -411,13 +411,24 @@ async def call(
         result = await cc.call(get_customer_external_apps.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        text_id (list[str] | str | Unset): One value (a string) is sent as `text_id=x`, as the
-        spec's type says; several (a list) in array syntax, `text_id[]=a&text_id[]=b`.
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        text_id (list[str] | str | Unset): Filter by one value or a list of external application
+            text IDs. The list of values is available at [GET
+            /customer-external-applications](https://carecloud.readme.io/reference/getcustomerexternalapps).
+            In case you want to filter multiple options use array syntax:
+            `text_id[]=sandbox_app&text_id[]=other_app` Logic OR is used between values. One value (a
+            string) is sent as `text_id=x`, as the spec's type says; several (a list) in array syntax,
+            `text_id[]=a&text_id[]=b`.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCustomerExternalApps200Response: the parsed body of any 2xx answer (declared or not).

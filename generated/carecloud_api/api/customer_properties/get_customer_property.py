@@ -309,8 +309,8 @@ async def call(
         result = await cc.call(get_customer_property.call, ...)
 
     Args:
-        customer_property_id (str):
-        accept_language (str | Unset):
+        customer_property_id (str): The unique ID of the customer property.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCustomerProperty200Response: the parsed body of any 2xx answer (declared or not).

@@ -305,8 +305,8 @@ async def call(
         result = await cc.call(get_customer_relation_type.call, ...)
 
     Args:
-        customer_relation_type_id (str):
-        accept_language (str | Unset):
+        customer_relation_type_id (str): The unique ID of a customer relation type in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCustomerRelationType200Response: the parsed body of any 2xx answer (declared or not).

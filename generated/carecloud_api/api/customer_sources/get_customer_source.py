@@ -309,8 +309,9 @@ async def call(
         result = await cc.call(get_customer_source.call, ...)
 
     Args:
-        customer_source_id (str):
-        accept_language (str | Unset):
+        customer_source_id (str): The unique ID of the customer source. It identifies the system
+            where the customer belongs or the customer account was created.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCustomerSource200Response: the parsed body of any 2xx answer (declared or not).

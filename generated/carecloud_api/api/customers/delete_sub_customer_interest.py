@@ -302,9 +302,9 @@ async def call(
         result = await cc.call(delete_sub_customer_interest.call, ...)
 
     Args:
-        customer_id (str):
-        interest_record_id (str):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        interest_record_id (str): The unique ID of the interest record.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -302,9 +302,9 @@ async def call(
         result = await cc.call(delete_sub_customer_related_customer.call, ...)
 
     Args:
-        customer_id (str):
-        customer_relation_id (str):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        customer_relation_id (str): The unique ID of relation between two customers in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -361,9 +361,12 @@ async def call(
         result = await cc.call(get_customer.call, ...)
 
     Args:
-        customer_id (str):
-        customer_short_salutation (bool | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        customer_short_salutation (bool | Unset): If true, the response will set a short
+            salutation instead of a long one. Short salutations contain the first name of the customer
+            only. If the parameter has a value false or not set, the full salutation is returned in
+            response.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCustomer200Response: the parsed body of any 2xx answer (declared or not).

@@ -219,7 +219,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         email (str | Unset):
         phone (str | Unset):
         customer_source_id (str | Unset):
@@ -312,7 +312,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         email (str | Unset):
         phone (str | Unset):
         customer_source_id (str | Unset):
@@ -399,7 +399,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         email (str | Unset):
         phone (str | Unset):
         customer_source_id (str | Unset):
@@ -490,7 +490,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         email (str | Unset):
         phone (str | Unset):
         customer_source_id (str | Unset):
@@ -557,20 +557,40 @@ async def call(
         result = await cc.call(get_customers.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        email (str | Unset):
-        phone (str | Unset):
-        customer_source_id (str | Unset):
-        first_name (str | Unset):
-        last_name (str | Unset):
-        birthdate (str | Unset):
-        email_list (list[str] | Unset):
-        customer_ids (list[str] | Unset):
-        customer_short_salutation (bool | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        email (str | Unset): Search by email.
+        phone (str | Unset): Phone number of the customer with international prefix
+            (420000000000).
+        customer_source_id (str | Unset): The unique ID of the customer source. It identifies the
+            system where the customer belongs or the customer account was created. [GET
+            /customer-sources](https://carecloud.readme.io/reference/getcustomersources)
+        first_name (str | Unset): Search by first name.
+        last_name (str | Unset): Search by last name.
+        birthdate (str | Unset): Customer's date of birth. Accepts the format `YYYY-MM-DD` or
+            `DD.MM.YYYY`.
+        email_list (list[str] | Unset): List of the email addresses of the customers. In case you
+            want to filter multiple options use array syntax :
+            `email_list[]=happy_customer@crmcarecloud.com&email_list[]=another_customer@crmcarecloud.com`
+            Logic OR is used between values. (at most 1000 items)
+        customer_ids (list[str] | Unset): List of the customer IDs. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers) In case you want to filter
+            multiple options use array syntax :
+            `customer_ids[]=8ea2591121e636086a4a9c0992&customer_ids[]=8bed991c68a470e7aaeffbf048`
+            Logic OR is used between values. (at most 1000 items)
+        customer_short_salutation (bool | Unset): If true, the response will set a short
+            salutation instead of a long one. Short salutations contain the first name of the customer
+            only. If the parameter has a value false or not set, the full salutation is returned in
+            response.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCustomers200Response: the parsed body of any 2xx answer (declared or not).

@@ -328,9 +328,9 @@ async def call(
         result = await cc.call(get_sub_customer_address.call, ...)
 
     Args:
-        customer_id (str):
-        additional_customer_address_id_path (str):  Example: 86e05affc7a7abefcd513ab400.
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        additional_customer_address_id_path (str): Unique ID of the customer additional address.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerAddress200Response: the parsed body of any 2xx answer (declared or not).

@@ -194,10 +194,10 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         card_number (str | Unset):
         card_type_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         card_number_list (list[str] | Unset):
         accept_language (str | Unset):
 
@@ -268,10 +268,10 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         card_number (str | Unset):
         card_type_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         card_number_list (list[str] | Unset):
         accept_language (str | Unset):
 
@@ -336,10 +336,10 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         card_number (str | Unset):
         card_type_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         card_number_list (list[str] | Unset):
         accept_language (str | Unset):
 
@@ -408,10 +408,10 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         card_number (str | Unset):
         card_type_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         card_number_list (list[str] | Unset):
         accept_language (str | Unset):
 
@@ -462,16 +462,28 @@ async def call(
         result = await cc.call(get_sub_customer_cards.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        card_number (str | Unset):
-        card_type_id (str | Unset):
-        is_valid (bool | Unset):
-        card_number_list (list[str] | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        card_number (str | Unset): Number of the customer card.
+        card_type_id (str | Unset): The unique ID of the card type. [GET
+            /card-types](https://carecloud.readme.io/reference/getcardtypes)
+        is_valid (bool | Unset): *in validity range - true / before or after validity range -
+            false / no value - all* (one of: True, False)
+        card_number_list (list[str] | Unset): List of the card numbers. If used, a list of cards
+            will be returned if matching card numbers in CareCloud. In case you want to filter
+            multiple options use array syntax :
+            `card_number_list[]=1000000000016&card_number_list[]=2000000000025` Logic OR is used
+            between values. (at most 1000 items)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerCards200Response: the parsed body of any 2xx answer (declared or not).

@@ -202,11 +202,11 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         event_type_id (str | Unset):
         external_id (str | Unset):
         event_type_ids (list[str] | Unset):
-        include_property_records (bool | Unset):
+        include_property_records (bool | Unset): one of: True, False
         time_from (str | Unset):
         time_to (str | Unset):
         accept_language (str | Unset):
@@ -282,11 +282,11 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         event_type_id (str | Unset):
         external_id (str | Unset):
         event_type_ids (list[str] | Unset):
-        include_property_records (bool | Unset):
+        include_property_records (bool | Unset): one of: True, False
         time_from (str | Unset):
         time_to (str | Unset):
         accept_language (str | Unset):
@@ -356,11 +356,11 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         event_type_id (str | Unset):
         external_id (str | Unset):
         event_type_ids (list[str] | Unset):
-        include_property_records (bool | Unset):
+        include_property_records (bool | Unset): one of: True, False
         time_from (str | Unset):
         time_to (str | Unset):
         accept_language (str | Unset):
@@ -434,11 +434,11 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         event_type_id (str | Unset):
         external_id (str | Unset):
         event_type_ids (list[str] | Unset):
-        include_property_records (bool | Unset):
+        include_property_records (bool | Unset): one of: True, False
         time_from (str | Unset):
         time_to (str | Unset):
         accept_language (str | Unset):
@@ -494,18 +494,39 @@ async def call(
         result = await cc.call(get_sub_customer_events.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        event_type_id (str | Unset):
-        external_id (str | Unset):
-        event_type_ids (list[str] | Unset):
-        include_property_records (bool | Unset):
-        time_from (str | Unset):
-        time_to (str | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        event_type_id (str | Unset): The unique ID of the event type. [GET
+            /event-types](https://carecloud.readme.io/reference/geteventtypes)
+        external_id (str | Unset): The ID from other system than CareCloud. It is usually used for
+            the synchronization or identification of the record in between CareCloud and other system.
+            The ID doesn't need to be necessary unique. Usage of other parameter could be required to
+            return more specific results.
+        event_type_ids (list[str] | Unset): List of the event type IDs from the resource [GET
+            /event-types](https://carecloud.readme.io/reference/geteventtypes). In case you want to
+            filter multiple options use array syntax :
+            `event_type_ids[]=8bda8a4854394325e2748a5005&event_type_ids[]=9ceb9b5965405436f3859b6116`
+            Logic OR is used between values. (at most 1000 items)
+        include_property_records (bool | Unset): If true, the property record structure will be
+            included in the response. Possible values: true - property records structure will be
+            included / false or not set - property records structure won't be included, and parameter
+            will return null value (one of: True, False)
+        time_from (str | Unset): Start of the time interval for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        time_to (str | Unset): End of the time interval for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerEvents200Response: the parsed body of any 2xx answer (declared or not).

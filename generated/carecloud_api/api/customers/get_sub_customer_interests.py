@@ -317,8 +317,8 @@ async def call(
         result = await cc.call(get_sub_customer_interests.call, ...)
 
     Args:
-        customer_id (str):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerInterests200Response: the parsed body of any 2xx answer (declared or not).

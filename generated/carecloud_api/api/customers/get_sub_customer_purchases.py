@@ -199,12 +199,12 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         store_id (str | Unset):
         type_id (str | Unset):
         payment_time_from (str | Unset):
         payment_time_to (str | Unset):
-        purchase_items_extension (bool | Unset):
+        purchase_items_extension (bool | Unset): one of: True, False; default: False
         external_purchase_id (str | Unset):
         accept_language (str | Unset):
 
@@ -280,12 +280,12 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         store_id (str | Unset):
         type_id (str | Unset):
         payment_time_from (str | Unset):
         payment_time_to (str | Unset):
-        purchase_items_extension (bool | Unset):
+        purchase_items_extension (bool | Unset): one of: True, False; default: False
         external_purchase_id (str | Unset):
         accept_language (str | Unset):
 
@@ -355,12 +355,12 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         store_id (str | Unset):
         type_id (str | Unset):
         payment_time_from (str | Unset):
         payment_time_to (str | Unset):
-        purchase_items_extension (bool | Unset):
+        purchase_items_extension (bool | Unset): one of: True, False; default: False
         external_purchase_id (str | Unset):
         accept_language (str | Unset):
 
@@ -434,12 +434,12 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         store_id (str | Unset):
         type_id (str | Unset):
         payment_time_from (str | Unset):
         payment_time_to (str | Unset):
-        purchase_items_extension (bool | Unset):
+        purchase_items_extension (bool | Unset): one of: True, False; default: False
         external_purchase_id (str | Unset):
         accept_language (str | Unset):
 
@@ -494,18 +494,33 @@ async def call(
         result = await cc.call(get_sub_customer_purchases.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        store_id (str | Unset):
-        type_id (str | Unset):
-        payment_time_from (str | Unset):
-        payment_time_to (str | Unset):
-        purchase_items_extension (bool | Unset):
-        external_purchase_id (str | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        store_id (str | Unset): The unique ID of the store in CareCloud. [GET
+            /stores](https://carecloud.readme.io/reference/getstores)
+        type_id (str | Unset): The unique ID of the purchase type. [GET
+            /purchase-types](https://carecloud.readme.io/reference/getpurchasetypes)
+        payment_time_from (str | Unset): Start of the time interval for filtering purchases by
+            payment time. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format
+            (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
+        payment_time_to (str | Unset): End of the time interval for filtering purchases by payment
+            time. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`).
+            All times are in the local timezone.
+        purchase_items_extension (bool | Unset): If true, resource returns extended response with
+            purchase items. If false, the resource won't be extended. If the parameter is not set, the
+            default value is false. (one of: True, False; default: False)
+        external_purchase_id (str | Unset): ID of the purchase from external (e-shop, POS) system.
+            This ID should have unique value.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerPurchases200Response: the parsed body of any 2xx answer (declared or not).

@@ -207,8 +207,8 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        is_valid (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        is_valid (bool | Unset): one of: True, False
         referral_campaign_id (str | Unset):
         referral_code (str | Unset):
         accept_language (str | Unset):
@@ -299,8 +299,8 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        is_valid (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        is_valid (bool | Unset): one of: True, False
         referral_campaign_id (str | Unset):
         referral_code (str | Unset):
         accept_language (str | Unset):
@@ -385,8 +385,8 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        is_valid (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        is_valid (bool | Unset): one of: True, False
         referral_campaign_id (str | Unset):
         referral_code (str | Unset):
         accept_language (str | Unset):
@@ -475,8 +475,8 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        is_valid (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        is_valid (bool | Unset): one of: True, False
         referral_campaign_id (str | Unset):
         referral_code (str | Unset):
         accept_language (str | Unset):
@@ -526,15 +526,30 @@ async def call(
         result = await cc.call(get_sub_customer_referrals.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        is_valid (bool | Unset):
-        referral_campaign_id (str | Unset):
-        referral_code (str | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        is_valid (bool | Unset): Filters referral codes by validity. - `true` or not set (default)
+            - only valid, currently usable referral codes are returned. A code is valid when it is
+            within its own validity period, and its internal state and referral campaign are both
+            active. - `false` - only invalid referral codes are returned: codes that are expired,
+            deactivated, or whose referral campaign is no longer active. (one of: True, False)
+        referral_campaign_id (str | Unset): The unique ID of the referral campaign. Filters
+            results to the code belonging to this campaign. If omitted, the project's default referral
+            campaign is used.
+        referral_code (str | Unset): Filters the result to the referral record matching this
+            specific code. Use this to confirm that a known code belongs to the given customer. If the
+            code does not exist, or does not belong to the given customer, the response returns an
+            empty result set rather than an error.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerReferrals200Response: the parsed body of any 2xx answer (declared or not).

@@ -189,10 +189,10 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         related_customer_id (str | Unset):
         customer_relation_type_id (str | Unset):
-        all_customer_relations (bool | Unset):
+        all_customer_relations (bool | Unset): one of: True, False; default: False
         accept_language (str | Unset):
 
     Raises:
@@ -261,10 +261,10 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         related_customer_id (str | Unset):
         customer_relation_type_id (str | Unset):
-        all_customer_relations (bool | Unset):
+        all_customer_relations (bool | Unset): one of: True, False; default: False
         accept_language (str | Unset):
 
     Raises:
@@ -327,10 +327,10 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         related_customer_id (str | Unset):
         customer_relation_type_id (str | Unset):
-        all_customer_relations (bool | Unset):
+        all_customer_relations (bool | Unset): one of: True, False; default: False
         accept_language (str | Unset):
 
     Raises:
@@ -397,10 +397,10 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         related_customer_id (str | Unset):
         customer_relation_type_id (str | Unset):
-        all_customer_relations (bool | Unset):
+        all_customer_relations (bool | Unset): one of: True, False; default: False
         accept_language (str | Unset):
 
     Raises:
@@ -448,15 +448,26 @@ async def call(
         result = await cc.call(get_sub_customer_related_customers.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        related_customer_id (str | Unset):
-        customer_relation_type_id (str | Unset):
-        all_customer_relations (bool | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        related_customer_id (str | Unset): The unique ID of the related customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        customer_relation_type_id (str | Unset): The unique ID of the customer relation type in
+            CareCloud.
+        all_customer_relations (bool | Unset): The API call returns all relations (currently valid
+            and relations from the past) in case of true value. If the parameter is not set or has
+            value false, only currently valid relations are returned. (one of: True, False; default:
+            False)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerRelatedCustomers200Response: the parsed body of any 2xx answer (declared or not).

@@ -233,17 +233,17 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
+        is_automated (bool | Unset): one of: True, False
+        reward_group (RewardGroup | Unset): one of: 0, 1, 2, 4
         customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
+        without_stores (bool | Unset): one of: True, False
         tag_ids (list[str] | Unset):
         accept_language (str | Unset):
 
@@ -330,17 +330,17 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
+        is_automated (bool | Unset): one of: True, False
+        reward_group (RewardGroup | Unset): one of: 0, 1, 2, 4
         customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
+        without_stores (bool | Unset): one of: True, False
         tag_ids (list[str] | Unset):
         accept_language (str | Unset):
 
@@ -421,17 +421,17 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
+        is_automated (bool | Unset): one of: True, False
+        reward_group (RewardGroup | Unset): one of: 0, 1, 2, 4
         customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
+        without_stores (bool | Unset): one of: True, False
         tag_ids (list[str] | Unset):
         accept_language (str | Unset):
 
@@ -516,17 +516,17 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
+        is_automated (bool | Unset): one of: True, False
+        reward_group (RewardGroup | Unset): one of: 0, 1, 2, 4
         customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
+        without_stores (bool | Unset): one of: True, False
         tag_ids (list[str] | Unset):
         accept_language (str | Unset):
 
@@ -591,23 +591,47 @@ async def call(
         result = await cc.call(get_sub_customer_rewards.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        name (str | Unset):
-        store_id (str | Unset):
-        is_valid (bool | Unset):
-        valid_from (str | Unset):
-        valid_to (str | Unset):
-        code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
-        customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
-        tag_ids (list[str] | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        name (str | Unset): Search record by name or a part of the name.
+        store_id (str | Unset): The unique ID of the store where customer can apply the reward.
+            [GET /stores](https://carecloud.readme.io/reference/getstores)
+        is_valid (bool | Unset): *in validity range - true / before or after validity range -
+            false / no value - all* (one of: True, False)
+        valid_from (str | Unset): Start of the validity period for filtering in ISO-8601 format
+            (`YYYY-MM-DD`).
+        valid_to (str | Unset): End of the validity period for filtering in ISO-8601 format
+            (`YYYY-MM-DD`).
+        code (str | Unset): Code of the reward.
+        is_automated (bool | Unset): Filter of the automated rewards. *Possible values: true -
+            returns all automated rewards / false - returns all non automated rewards / no value - all
+            rewards(filter is not applied)* (one of: True, False)
+        reward_group (RewardGroup | Unset): The unique ID of the reward group. *Possible values: 0
+            - cash desk reward (party time reward) / 1 - catalog reward / 2 - campaign reward / 4 -
+            simple reward / 5 - gift reward (Multi Purpose Reward)* (one of: 0, 1, 2, 4)
+        customer_type_id (list[str] | Unset): Select by list of customer types from customer-types
+            resource. The list of values is available at [GET
+            /customer-types](https://carecloud.readme.io/reference/getcustomertypes). In case you want
+            to filter multiple options use array syntax :
+            `customer_type_id[]=86e05affc7a7abefcd513ab400&customer_type_id[]=82c06812c0756528660784fef`
+            Logic OR is used between values. (at most 1000 items)
+        without_stores (bool | Unset): If true or not set, the data will not contain information
+            about business units (stores). If false resource returns full structure with stores. (one
+            of: True, False)
+        tag_ids (list[str] | Unset): Parameter filters values by a list of tag IDs. Logic OR is
+            used between values. In case you want to filter multiple options use array syntax :
+            `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef` (at most 1000
+            items)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerRewards200Response: the parsed body of any 2xx answer (declared or not).

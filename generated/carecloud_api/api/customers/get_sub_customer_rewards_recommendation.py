@@ -230,14 +230,14 @@ def sync_detailed(
         offset (int | Unset):  Default: 0.
         name (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
+        is_automated (bool | Unset): one of: True, False
+        reward_group (RewardGroup | Unset): one of: 0, 1, 2, 4
         customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
+        without_stores (bool | Unset): one of: True, False
         tag_ids (list[str] | Unset):
         partner_id (str | Unset):
         reward_type_id (str | Unset):
@@ -326,14 +326,14 @@ def sync(
         offset (int | Unset):  Default: 0.
         name (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
+        is_automated (bool | Unset): one of: True, False
+        reward_group (RewardGroup | Unset): one of: 0, 1, 2, 4
         customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
+        without_stores (bool | Unset): one of: True, False
         tag_ids (list[str] | Unset):
         partner_id (str | Unset):
         reward_type_id (str | Unset):
@@ -416,14 +416,14 @@ async def asyncio_detailed(
         offset (int | Unset):  Default: 0.
         name (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
+        is_automated (bool | Unset): one of: True, False
+        reward_group (RewardGroup | Unset): one of: 0, 1, 2, 4
         customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
+        without_stores (bool | Unset): one of: True, False
         tag_ids (list[str] | Unset):
         partner_id (str | Unset):
         reward_type_id (str | Unset):
@@ -510,14 +510,14 @@ async def asyncio(
         offset (int | Unset):  Default: 0.
         name (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         valid_from (str | Unset):
         valid_to (str | Unset):
         code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
+        is_automated (bool | Unset): one of: True, False
+        reward_group (RewardGroup | Unset): one of: 0, 1, 2, 4
         customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
+        without_stores (bool | Unset): one of: True, False
         tag_ids (list[str] | Unset):
         partner_id (str | Unset):
         reward_type_id (str | Unset):
@@ -584,23 +584,48 @@ async def call(
         result = await cc.call(get_sub_customer_rewards_recommendation.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        name (str | Unset):
-        store_id (str | Unset):
-        is_valid (bool | Unset):
-        valid_from (str | Unset):
-        valid_to (str | Unset):
-        code (str | Unset):
-        is_automated (bool | Unset):
-        reward_group (RewardGroup | Unset):
-        customer_type_id (list[str] | Unset):
-        without_stores (bool | Unset):
-        tag_ids (list[str] | Unset):
-        partner_id (str | Unset):
-        reward_type_id (str | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        name (str | Unset): Search record by name or a part of the name.
+        store_id (str | Unset): The unique ID of the store where customer can apply the reward.
+            [GET /stores](https://carecloud.readme.io/reference/getstores)
+        is_valid (bool | Unset): *in validity range - true / before or after validity range -
+            false / no value - all* (one of: True, False)
+        valid_from (str | Unset): Start of the validity period for filtering in ISO-8601 format
+            (`YYYY-MM-DD`).
+        valid_to (str | Unset): End of the validity period for filtering in ISO-8601 format
+            (`YYYY-MM-DD`).
+        code (str | Unset): Code of the reward.
+        is_automated (bool | Unset): Filter of the automated rewards. *Possible values: true -
+            returns all automated rewards / false - returns all non automated rewards / no value - all
+            rewards(filter is not applied)* (one of: True, False)
+        reward_group (RewardGroup | Unset): The unique ID of the reward group. *Possible values: 0
+            - cash desk reward (party time reward) / 1 - catalog reward / 2 - campaign reward / 4 -
+            simple reward / 5 - gift reward (Multi Purpose Reward)* (one of: 0, 1, 2, 4)
+        customer_type_id (list[str] | Unset): Select by list of customer types from customer-types
+            resource. The list of values is available at [GET
+            /customer-types](https://carecloud.readme.io/reference/getcustomertypes). In case you want
+            to filter multiple options use array syntax :
+            `customer_type_id[]=86e05affc7a7abefcd513ab400&customer_type_id[]=82c06812c0756528660784fef`
+            Logic OR is used between values. (at most 1000 items)
+        without_stores (bool | Unset): If true or not set, the data will not contain information
+            about business units (stores). If false resource returns full structure with stores. (one
+            of: True, False)
+        tag_ids (list[str] | Unset): Parameter filters values by a list of tag IDs. Logic OR is
+            used between values. In case you want to filter multiple options use array syntax :
+            `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef` (at most 1000
+            items)
+        partner_id (str | Unset): Unique ID of the partner from the resource [GET
+            /partners](https://carecloud.readme.io/reference/getpartners).
+        reward_type_id (str | Unset): The type of reward describes the reward behavior. For
+            example, a Percentage discount, Buy one + get one discounted product, and others. [GET
+            /reward-types](https://carecloud.readme.io/reference/getrewardtypes)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerRewardRecommendations200Response: the parsed body of any 2xx answer (declared or not).

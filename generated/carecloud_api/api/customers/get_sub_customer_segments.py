@@ -345,9 +345,13 @@ async def call(
         result = await cc.call(get_sub_customer_segments.call, ...)
 
     Args:
-        customer_id (str):
-        segment_group_ids (list[str] | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        segment_group_ids (list[str] | Unset): List of the segment group IDs from the resource
+            [GET /segment-groups](https://carecloud.readme.io/reference/getsegmentgroups). In case you
+            want to filter multiple options use array syntax :
+            `segment_group_ids[]=8bed991c68a470e7aaeffbf048&segment_group_ids[]=9cfe0a2d79b581f8bb5ffc059`
+            Logic OR is used between values. (at most 1000 items)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerSegment200Response: the parsed body of any 2xx answer (declared or not).

@@ -194,7 +194,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         external_id (str | Unset):
         customer_source_id (str | Unset):
         external_ids (list[str] | Unset):
@@ -269,7 +269,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         external_id (str | Unset):
         customer_source_id (str | Unset):
         external_ids (list[str] | Unset):
@@ -338,7 +338,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         external_id (str | Unset):
         customer_source_id (str | Unset):
         external_ids (list[str] | Unset):
@@ -411,7 +411,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         external_id (str | Unset):
         customer_source_id (str | Unset):
         external_ids (list[str] | Unset):
@@ -462,15 +462,29 @@ async def call(
         result = await cc.call(get_sub_customer_source.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        external_id (str | Unset):
-        customer_source_id (str | Unset):
-        external_ids (list[str] | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        external_id (str | Unset): The external ID of the customer in the external system.
+            Deprecated - use `external_ids` instead. To filter by external ID within a specific
+            customer source, combine `external_ids` with the `customer_source_id` parameter.
+        customer_source_id (str | Unset): The unique ID of the customer source. It identifies the
+            system where the customer belongs or the customer account was created. [GET
+            /customer-sources](https://carecloud.readme.io/reference/getcustomersources)
+        external_ids (list[str] | Unset): Filter records by one or more external IDs. Returns
+            records where any stored external ID matches any of the provided values. Use together with
+            `customer_source_id` to scope the filter to a specific customer source. To filter by
+            multiple values, use array syntax: `external_ids[]=ACSDOIDF23&external_ids[]=BXTE123456`
+            (at most 1000 items)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerSource200Response: the parsed body of any 2xx answer (declared or not).

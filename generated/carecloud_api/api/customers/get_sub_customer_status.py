@@ -179,8 +179,8 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        valid_now (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        valid_now (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -245,8 +245,8 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        valid_now (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        valid_now (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -305,8 +305,8 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        valid_now (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        valid_now (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -369,8 +369,8 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        valid_now (bool | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        valid_now (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -414,13 +414,21 @@ async def call(
         result = await cc.call(get_sub_customer_status.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        valid_now (bool | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        valid_now (bool | Unset): Status validity. Just one status can be valid in the time.
+            *Possible values are: True for valid status / False for status not valid* (one of: True,
+            False)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerStatus200Response: the parsed body of any 2xx answer (declared or not).

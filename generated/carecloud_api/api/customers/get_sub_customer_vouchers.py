@@ -201,12 +201,12 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         code (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
-        is_applied (bool | Unset):
-        without_stores (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
+        is_applied (bool | Unset): one of: True, False
+        without_stores (bool | Unset): one of: True, False
         reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
             spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
@@ -282,12 +282,12 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         code (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
-        is_applied (bool | Unset):
-        without_stores (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
+        is_applied (bool | Unset): one of: True, False
+        without_stores (bool | Unset): one of: True, False
         reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
             spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
@@ -357,12 +357,12 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         code (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
-        is_applied (bool | Unset):
-        without_stores (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
+        is_applied (bool | Unset): one of: True, False
+        without_stores (bool | Unset): one of: True, False
         reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
             spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
@@ -436,12 +436,12 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         code (str | Unset):
         store_id (str | Unset):
-        is_valid (bool | Unset):
-        is_applied (bool | Unset):
-        without_stores (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
+        is_applied (bool | Unset): one of: True, False
+        without_stores (bool | Unset): one of: True, False
         reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
             spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
         accept_language (str | Unset):
@@ -497,19 +497,36 @@ async def call(
         result = await cc.call(get_sub_customer_vouchers.call, ...)
 
     Args:
-        customer_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        code (str | Unset):
-        store_id (str | Unset):
-        is_valid (bool | Unset):
-        is_applied (bool | Unset):
-        without_stores (bool | Unset):
-        reward_id (list[str] | str | Unset): One value (a string) is sent as `reward_id=x`, as the
-        spec's type says; several (a list) in array syntax, `reward_id[]=a&reward_id[]=b`.
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        code (str | Unset): Unique code of the voucher.
+        store_id (str | Unset): The unique ID of the store where customer can apply the reward.
+            [GET /stores](https://carecloud.readme.io/reference/getstores)
+        is_valid (bool | Unset): *in validity range - true / before or after validity range -
+            false / no value - all* (one of: True, False)
+        is_applied (bool | Unset): Filter by voucher application and reservation. *Possible
+            values: true - all applied or reserved vouchers / false - all vouchers that have not been
+            applied yet or that are not reserved actually / no value - all vouchers* (one of: True,
+            False)
+        without_stores (bool | Unset): If true or not set, the data will not contain information
+            about business units (stores). If false resource returns full structure with stores. (one
+            of: True, False)
+        reward_id (list[str] | str | Unset): The unique ID of the reward in CareCloud. [GET
+            /rewards](https://carecloud.readme.io/reference/getrewards) In case you want to filter
+            multiple options use array syntax :
+            `reward_id[]=8bc8ca16f9c5039951021700a2&reward_id[]=82c06812c0756528660784fef` One value
+            (a string) is sent as `reward_id=x`, as the spec's type says; several (a list) in array
+            syntax, `reward_id[]=a&reward_id[]=b`.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubCustomerVouchers200Response: the parsed body of any 2xx answer (declared or not).

@@ -435,8 +435,8 @@ async def call(
         result = await cc.call(post_customer.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostCustomerBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCustomerBody): the request body
 
     Returns:
         PostCustomers201Response: the parsed body of any 2xx answer (declared or not).

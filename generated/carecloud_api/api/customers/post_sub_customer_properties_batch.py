@@ -314,9 +314,9 @@ async def call(
         result = await cc.call(post_sub_customer_properties_batch.call, ...)
 
     Args:
-        customer_id (str):
-        accept_language (str | Unset):
-        body (PostSubCustomerPropertiesBatchBody):
+        customer_id (str): The unique ID of the customer.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostSubCustomerPropertiesBatchBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

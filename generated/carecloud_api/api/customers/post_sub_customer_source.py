@@ -312,9 +312,9 @@ async def call(
         result = await cc.call(post_sub_customer_source.call, ...)
 
     Args:
-        customer_id (str):
-        accept_language (str | Unset):
-        body (PostSubCustomerSourceBody):
+        customer_id (str): The unique ID of the customer.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostSubCustomerSourceBody): the request body
 
     Returns:
         PostSubCustomerSource201Response: the parsed body of any 2xx answer (declared or not).

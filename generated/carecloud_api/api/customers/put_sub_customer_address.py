@@ -321,10 +321,10 @@ async def call(
         result = await cc.call(put_sub_customer_address.call, ...)
 
     Args:
-        customer_id (str):
-        additional_customer_address_id_path (str):  Example: 86e05affc7a7abefcd513ab400.
-        accept_language (str | Unset):
-        body (PutSubCustomerAddressBody):
+        customer_id (str): The unique ID of the customer.
+        additional_customer_address_id_path (str): Unique ID of the customer additional address.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutSubCustomerAddressBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

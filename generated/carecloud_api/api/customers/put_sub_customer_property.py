@@ -337,10 +337,10 @@ async def call(
         result = await cc.call(put_sub_customer_property.call, ...)
 
     Args:
-        customer_id (str):
-        property_record_id (str):
-        accept_language (str | Unset):
-        body (PutSubCustomerPropertyBody):
+        customer_id (str): The unique ID of the customer.
+        property_record_id (str): The unique ID of the property record.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutSubCustomerPropertyBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

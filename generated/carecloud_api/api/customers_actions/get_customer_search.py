@@ -174,7 +174,7 @@ def sync_detailed(
         last_name (str | Unset):
         birthdate (str | Unset):
         card_number (str | Unset):
-        mode (Mode | Unset):
+        mode (Mode | Unset): one of: strict, none
         accept_language (str | Unset):
 
     Raises:
@@ -237,7 +237,7 @@ def sync(
         last_name (str | Unset):
         birthdate (str | Unset):
         card_number (str | Unset):
-        mode (Mode | Unset):
+        mode (Mode | Unset): one of: strict, none
         accept_language (str | Unset):
 
     Raises:
@@ -294,7 +294,7 @@ async def asyncio_detailed(
         last_name (str | Unset):
         birthdate (str | Unset):
         card_number (str | Unset):
-        mode (Mode | Unset):
+        mode (Mode | Unset): one of: strict, none
         accept_language (str | Unset):
 
     Raises:
@@ -355,7 +355,7 @@ async def asyncio(
         last_name (str | Unset):
         birthdate (str | Unset):
         card_number (str | Unset):
-        mode (Mode | Unset):
+        mode (Mode | Unset): one of: strict, none
         accept_language (str | Unset):
 
     Raises:
@@ -397,12 +397,17 @@ async def call(
         result = await cc.call(get_customer_search.call, ...)
 
     Args:
-        first_name (str | Unset):
-        last_name (str | Unset):
-        birthdate (str | Unset):
-        card_number (str | Unset):
-        mode (Mode | Unset):
-        accept_language (str | Unset):
+        first_name (str | Unset): Search by first name.
+        last_name (str | Unset): Search by last name.
+        birthdate (str | Unset): Customer's date of birth. Accepts the format `YYYY-MM-DD` or
+            `DD.MM.YYYY`.
+        card_number (str | Unset): Number of the customer card.
+        mode (Mode | Unset): Mode of search results. *Possible values are: strict - return only
+            100% matching results / none - return results without strict matching (default behavior,
+            all query parameters are optional)* ⚠️ Caution: Strict mode makes all query parameters
+            required. For a successful result you have to set all parameters. ⚠️ Caution: Currently
+            the whole resource is returning results only in strict mode. (one of: strict, none)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetCustomersSearch200Response: the parsed body of any 2xx answer (declared or not).

@@ -313,7 +313,7 @@ async def call(
         result = await cc.call(post_customer_cancel_push_notifications.call, ...)
 
     Args:
-        body (PostCustomerCancelPushNotificationsBody):
+        body (PostCustomerCancelPushNotificationsBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

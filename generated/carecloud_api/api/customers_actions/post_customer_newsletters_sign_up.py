@@ -333,7 +333,7 @@ async def call(
         result = await cc.call(post_customer_newsletters_sign_up.call, ...)
 
     Args:
-        body (PostCustomerNewslettersSignUpBody):
+        body (PostCustomerNewslettersSignUpBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

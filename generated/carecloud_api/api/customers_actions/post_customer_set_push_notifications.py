@@ -325,7 +325,7 @@ async def call(
         result = await cc.call(post_customer_set_push_notifications.call, ...)
 
     Args:
-        body (PostCustomerSetPushNotificationsBody):
+        body (PostCustomerSetPushNotificationsBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

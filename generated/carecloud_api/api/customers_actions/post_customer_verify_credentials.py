@@ -303,7 +303,7 @@ async def call(
         result = await cc.call(post_customer_verify_credentials.call, ...)
 
     Args:
-        body (PostCustomerVerifyCredentialsBody):
+        body (PostCustomerVerifyCredentialsBody): the request body
 
     Returns:
         PostCustomerVerifyCredentials200Response: the parsed body of any 2xx answer (declared or not).

@@ -309,7 +309,7 @@ async def call(
         result = await cc.call(post_customer_verify_social_network_credentials.call, ...)
 
     Args:
-        body (PostCustomerVerifySocialNetworkCredentialsBody):
+        body (PostCustomerVerifySocialNetworkCredentialsBody): the request body
 
     Returns:
         PostCustomerVerifySocialNetworkCredentials200Response: the parsed body of any 2xx answer (declared or not).

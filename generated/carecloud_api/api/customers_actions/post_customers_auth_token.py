@@ -319,8 +319,8 @@ async def call(
         result = await cc.call(post_customers_auth_token.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostCustomersAuthTokenBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostCustomersAuthTokenBody): the request body
 
     Returns:
         PostCustomersAuthToken200Response: the parsed body of any 2xx answer (declared or not).

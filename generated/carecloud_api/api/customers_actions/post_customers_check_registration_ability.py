@@ -309,7 +309,7 @@ async def call(
         result = await cc.call(post_customers_check_registration_ability.call, ...)
 
     Args:
-        body (PostCustomersCheckRegistrationAbilityBody):
+        body (PostCustomersCheckRegistrationAbilityBody): the request body
 
     Returns:
         GetCustomerCheckRegistrationAbility200Response: the parsed body of any 2xx answer (declared or not).

@@ -315,7 +315,7 @@ async def call(
         result = await cc.call(post_customers_set_status_record.call, ...)
 
     Args:
-        body (PostCustomersSetStatusRecordBody):
+        body (PostCustomersSetStatusRecordBody): the request body
 
     Returns:
         PostCustomersSetStatusRecord200Response: the parsed body of any 2xx answer (declared or not).

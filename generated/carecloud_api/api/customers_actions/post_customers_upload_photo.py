@@ -285,7 +285,7 @@ async def call(
         result = await cc.call(post_customers_upload_photo.call, ...)
 
     Args:
-        body (PostCustomersUploadPhotoBody):
+        body (PostCustomersUploadPhotoBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -328,7 +328,7 @@ async def call(
         result = await cc.call(post_customers_validate_customer_data.call, ...)
 
     Args:
-        body (PostCustomersValidateCustomerDataBody):
+        body (PostCustomersValidateCustomerDataBody): the request body
 
     Returns:
         PostCustomerValidateCustomerData200Response: the parsed body of any 2xx answer (declared or not).

@@ -287,7 +287,7 @@ async def call(
         result = await cc.call(post_customers_verify_auth_token.call, ...)
 
     Args:
-        body (PostCustomersVerifyAuthTokenBody):
+        body (PostCustomersVerifyAuthTokenBody): the request body
 
     Returns:
         PostCustomerVerifyAuthToken200Response: the parsed body of any 2xx answer (declared or not).

@@ -309,8 +309,8 @@ async def call(
         result = await cc.call(post_sub_customer_set_partners.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostSubCustomerSetPartnersBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostSubCustomerSetPartnersBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

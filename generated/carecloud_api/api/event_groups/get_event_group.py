@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_event_group.call, ...)
 
     Args:
-        event_group_id (str):
-        accept_language (str | Unset):
+        event_group_id (str): The unique ID of the event group.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetEventGroup200Response: the parsed body of any 2xx answer (declared or not).

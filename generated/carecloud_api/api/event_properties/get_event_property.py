@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_event_property.call, ...)
 
     Args:
-        event_property_id (str):
-        accept_language (str | Unset):
+        event_property_id (str): The unique ID of the event property.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetEventProperty200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_event_type.call, ...)
 
     Args:
-        event_type_id (str):
-        accept_language (str | Unset):
+        event_type_id (str): The unique ID of the event type.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetEventType200Response: the parsed body of any 2xx answer (declared or not).

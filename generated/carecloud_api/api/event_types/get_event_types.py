@@ -177,7 +177,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         text_id (str | Unset):
         event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
@@ -241,7 +241,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         text_id (str | Unset):
         event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
@@ -299,7 +299,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         text_id (str | Unset):
         event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
@@ -361,7 +361,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         text_id (str | Unset):
         event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
@@ -412,16 +412,26 @@ async def call(
         result = await cc.call(get_event_types.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        name (str | Unset):
-        text_id (str | Unset):
-        event_group_text_id (list[str] | str | Unset): One value (a string) is sent as
-        `event_group_text_id=x`, as the spec's type says; several (a list) in array syntax,
-        `event_group_text_id[]=a&event_group_text_id[]=b`.
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        name (str | Unset): Search record by name or a part of the name.
+        text_id (str | Unset): You can filter resource results depending on his text ID.
+        event_group_text_id (list[str] | str | Unset): Select by one value or list of event group
+            text IDs from event-groups resource. The list of values is available at [GET
+            /event-groups](https://carecloud.readme.io/reference/geteventgroups). In case you want to
+            filter multiple options use array syntax :
+            `event_group_text_id[]=shopping&event_group_text_id[]=customers` Logic OR is used between
+            values. One value (a string) is sent as `event_group_text_id=x`, as the spec's type says;
+            several (a list) in array syntax, `event_group_text_id[]=a&event_group_text_id[]=b`.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetEventTypes200Response: the parsed body of any 2xx answer (declared or not).

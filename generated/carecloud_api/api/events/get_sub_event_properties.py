@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_sub_event_properties.call, ...)
 
     Args:
-        event_id (str):
-        accept_language (str | Unset):
+        event_id (str): The unique ID of the event.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubEventProperties200Response: the parsed body of any 2xx answer (declared or not).

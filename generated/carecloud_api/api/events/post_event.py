@@ -375,8 +375,8 @@ async def call(
         result = await cc.call(post_event.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostEventBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostEventBody): the request body
 
     Returns:
         PostEvents201Response: the parsed body of any 2xx answer (declared or not).

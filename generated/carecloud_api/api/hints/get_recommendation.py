@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_recommendation.call, ...)
 
     Args:
-        recommendation_id (str):
-        accept_language (str | Unset):
+        recommendation_id (str): The unique ID of a recommendation.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetRecommendation200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_interest.call, ...)
 
     Args:
-        interest_id (str):
-        accept_language (str | Unset):
+        interest_id (str): The unique ID of the interest.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetInterest200Response: the parsed body of any 2xx answer (declared or not).

@@ -145,8 +145,9 @@ def sync_detailed(
      Get a list of all languages accepted in the CareCloud platform.
 
     Args:
-        language_list_type (LanguageListType | Unset):
-        default_language (bool | Unset):
+        language_list_type (LanguageListType | Unset): one of: carecloud-api, web-portal,
+            customer-communication; default: carecloud-api
+        default_language (bool | Unset): one of: True, False; default: False
         accept_language (str | Unset):
 
     Raises:
@@ -191,8 +192,9 @@ def sync(
      Get a list of all languages accepted in the CareCloud platform.
 
     Args:
-        language_list_type (LanguageListType | Unset):
-        default_language (bool | Unset):
+        language_list_type (LanguageListType | Unset): one of: carecloud-api, web-portal,
+            customer-communication; default: carecloud-api
+        default_language (bool | Unset): one of: True, False; default: False
         accept_language (str | Unset):
 
     Raises:
@@ -231,8 +233,9 @@ async def asyncio_detailed(
      Get a list of all languages accepted in the CareCloud platform.
 
     Args:
-        language_list_type (LanguageListType | Unset):
-        default_language (bool | Unset):
+        language_list_type (LanguageListType | Unset): one of: carecloud-api, web-portal,
+            customer-communication; default: carecloud-api
+        default_language (bool | Unset): one of: True, False; default: False
         accept_language (str | Unset):
 
     Raises:
@@ -275,8 +278,9 @@ async def asyncio(
      Get a list of all languages accepted in the CareCloud platform.
 
     Args:
-        language_list_type (LanguageListType | Unset):
-        default_language (bool | Unset):
+        language_list_type (LanguageListType | Unset): one of: carecloud-api, web-portal,
+            customer-communication; default: carecloud-api
+        default_language (bool | Unset): one of: True, False; default: False
         accept_language (str | Unset):
 
     Raises:
@@ -312,9 +316,16 @@ async def call(
         result = await cc.call(get_languages.call, ...)
 
     Args:
-        language_list_type (LanguageListType | Unset):
-        default_language (bool | Unset):
-        accept_language (str | Unset):
+        language_list_type (LanguageListType | Unset): Type of language list. All lists can be
+            managed from the CareCloud administration interface. *Possible values:
+            customer-communication - list of languages used for communication with the customer
+            (emails, notifications or text messages) / web-portal - list of languages for CareCloud
+            web portal / carecloud-api - languages supported by CareCloud REST APIs (APIs communicate
+            in these languages).* (one of: carecloud-api, web-portal, customer-communication; default:
+            carecloud-api)
+        default_language (bool | Unset): Default language of the project. If true, the endpoint
+            returns only default language of the project. (one of: True, False; default: False)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetLanguages200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_message_template.call, ...)
 
     Args:
-        message_template_id (str):
-        accept_language (str | Unset):
+        message_template_id (str): The unique ID of the message template.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetMessageTemplate200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_message.call, ...)
 
     Args:
-        message_id (str):
-        accept_language (str | Unset):
+        message_id (str): The unique ID of the message.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetMessage200Response: the parsed body of any 2xx answer (declared or not).

@@ -182,7 +182,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         contact (str | Unset):
         communication_channel_id (str | Unset):
@@ -250,7 +250,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         contact (str | Unset):
         communication_channel_id (str | Unset):
@@ -312,7 +312,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         contact (str | Unset):
         communication_channel_id (str | Unset):
@@ -378,7 +378,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         contact (str | Unset):
         communication_channel_id (str | Unset):
@@ -433,16 +433,29 @@ async def call(
         result = await cc.call(get_messages.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str | Unset):
-        contact (str | Unset):
-        communication_channel_id (str | Unset):
-        send_time_from (str | Unset):
-        send_time_to (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        contact (str | Unset): Email of phone number that was used as a contact in message.
+        communication_channel_id (str | Unset): The unique ID of the communication channel. List
+            of values is available in resource [GET
+            /communication-channels](https://carecloud.readme.io/reference/getcommunicationchannels).
+        send_time_from (str | Unset): Start of the time interval for filtering by send time.
+            Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All
+            times are in the local timezone.
+        send_time_to (str | Unset): End of the time interval for filtering by send time. Accepts
+            the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are
+            in the local timezone.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetMessages200Response: the parsed body of any 2xx answer (declared or not).

@@ -365,8 +365,8 @@ async def call(
         result = await cc.call(post_message_send.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostMessageSendBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostMessageSendBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -311,8 +311,8 @@ async def call(
         result = await cc.call(post_verify_otp.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostVerifyOtpBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostVerifyOtpBody): the request body
 
     Returns:
         PostOTPVerify200Response: the parsed body of any 2xx answer (declared or not).

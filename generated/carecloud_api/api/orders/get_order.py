@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_order.call, ...)
 
     Args:
-        order_id (str):
-        accept_language (str | Unset):
+        order_id (str): The unique ID of the order.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetOrder200Response: the parsed body of any 2xx answer (declared or not).

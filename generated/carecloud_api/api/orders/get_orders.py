@@ -175,9 +175,9 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
-        state (GetOrdersState | Unset):
+        state (GetOrdersState | Unset): one of: 0, 1, 2
         accept_language (str | Unset):
 
     Raises:
@@ -234,9 +234,9 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
-        state (GetOrdersState | Unset):
+        state (GetOrdersState | Unset): one of: 0, 1, 2
         accept_language (str | Unset):
 
     Raises:
@@ -287,9 +287,9 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
-        state (GetOrdersState | Unset):
+        state (GetOrdersState | Unset): one of: 0, 1, 2
         accept_language (str | Unset):
 
     Raises:
@@ -344,9 +344,9 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
-        state (GetOrdersState | Unset):
+        state (GetOrdersState | Unset): one of: 0, 1, 2
         accept_language (str | Unset):
 
     Raises:
@@ -390,13 +390,21 @@ async def call(
         result = await cc.call(get_orders.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str | Unset):
-        state (GetOrdersState | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        state (GetOrdersState | Unset): State of the resource. *Possible values are: 0 - deleted /
+            1 - active / 2 - non active* (one of: 0, 1, 2)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetOrders200Response: the parsed body of any 2xx answer (declared or not).

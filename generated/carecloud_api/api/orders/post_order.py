@@ -295,8 +295,8 @@ async def call(
         result = await cc.call(post_order.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostOrderBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostOrderBody): the request body
 
     Returns:
         PostOrders201Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_partner_property.call, ...)
 
     Args:
-        partner_property_id (str):
-        accept_language (str | Unset):
+        partner_property_id (str): The unique ID of the partner property.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetPartnerProperty200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_partner.call, ...)
 
     Args:
-        partner_id (str):
-        accept_language (str | Unset):
+        partner_id (str): The unique ID of the partner.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetPartner200Response: the parsed body of any 2xx answer (declared or not).

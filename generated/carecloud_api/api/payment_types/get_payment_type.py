@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_payment_type.call, ...)
 
     Args:
-        payment_type_id (str):
-        accept_language (str | Unset):
+        payment_type_id (str): The unique ID of the payment type.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetPaymentType200Response: the parsed body of any 2xx answer (declared or not).

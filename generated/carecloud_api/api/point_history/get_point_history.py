@@ -194,7 +194,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str):
         store_id (str | Unset):
         partner_id (str | Unset):
@@ -271,7 +271,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str):
         store_id (str | Unset):
         partner_id (str | Unset):
@@ -342,7 +342,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str):
         store_id (str | Unset):
         partner_id (str | Unset):
@@ -417,7 +417,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str):
         store_id (str | Unset):
         partner_id (str | Unset):
@@ -481,19 +481,35 @@ async def call(
         result = await cc.call(get_point_history.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str):
-        store_id (str | Unset):
-        partner_id (str | Unset):
-        time_from (str | Unset):
-        time_to (str | Unset):
-        point_operation_type (str | Unset):
-        point_operation_note (str | Unset):
-        point_type_id (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        store_id (str | Unset): The unique ID of the store in CareCloud. [GET
+            /stores](https://carecloud.readme.io/reference/getstores)
+        partner_id (str | Unset): Unique ID of the partner from the resource [GET
+            /partners](https://carecloud.readme.io/reference/getpartners).
+        time_from (str | Unset): Start of the time interval for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        time_to (str | Unset): End of the time interval for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        point_operation_type (str | Unset): Search record by the operation type name or a part of
+            the operation type name.
+        point_operation_note (str | Unset): Search record by the operation note or a part of the
+            operation note.
+        point_type_id (str | Unset): The unique ID of a point type. [GET
+            /point-types](https://carecloud.readme.io/reference/getpointtypes)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetPointHistory200Response: the parsed body of any 2xx answer (declared or not).

@@ -289,8 +289,8 @@ async def call(
         result = await cc.call(post_point_reservation_release.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostPointReservationReleaseBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostPointReservationReleaseBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -162,7 +162,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         accept_language (str | Unset):
 
     Raises:
@@ -215,7 +215,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         accept_language (str | Unset):
 
     Raises:
@@ -262,7 +262,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         accept_language (str | Unset):
 
     Raises:
@@ -313,7 +313,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         accept_language (str | Unset):
 
     Raises:
@@ -353,11 +353,17 @@ async def call(
         result = await cc.call(get_points_types.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetPointTypes200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_point.call, ...)
 
     Args:
-        point_id (str):
-        accept_language (str | Unset):
+        point_id (str): The unique ID of the point record.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetPoint200Response: the parsed body of any 2xx answer (declared or not).

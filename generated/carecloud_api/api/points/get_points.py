@@ -178,7 +178,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         point_type_id (str | Unset):
         create_point_time_from (str | Unset):
@@ -243,7 +243,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         point_type_id (str | Unset):
         create_point_time_from (str | Unset):
@@ -302,7 +302,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         point_type_id (str | Unset):
         create_point_time_from (str | Unset):
@@ -365,7 +365,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         point_type_id (str | Unset):
         create_point_time_from (str | Unset):
@@ -417,15 +417,27 @@ async def call(
         result = await cc.call(get_points.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str | Unset):
-        point_type_id (str | Unset):
-        create_point_time_from (str | Unset):
-        create_point_time_to (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        point_type_id (str | Unset): The unique ID of a point type. [GET
+            /point-types](https://carecloud.readme.io/reference/getpointtypes)
+        create_point_time_from (str | Unset): Start of the time interval for filtering point
+            records by creation time. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format
+            (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
+        create_point_time_to (str | Unset): End of the time interval for filtering point records
+            by creation time. Accepts the format `YYYY-MM-DD HH:MM:SS` or ISO-8601 format
+            (`YYYY-MM-DDTHH:MM:SS`). All times are in the local timezone.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetPoints200Response: the parsed body of any 2xx answer (declared or not).

@@ -299,8 +299,8 @@ async def call(
         result = await cc.call(post_points_assign.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostPointsAssignBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostPointsAssignBody): the request body
 
     Returns:
         PostPointsAssign201Response: the parsed body of any 2xx answer (declared or not).

@@ -299,8 +299,8 @@ async def call(
         result = await cc.call(post_points_redemption.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostPointsRedemptionBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostPointsRedemptionBody): the request body
 
     Returns:
         PostPointsRedemption201Response: the parsed body of any 2xx answer (declared or not).

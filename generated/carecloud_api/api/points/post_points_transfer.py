@@ -289,8 +289,8 @@ async def call(
         result = await cc.call(post_points_transfer.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostPointsTransferBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostPointsTransferBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

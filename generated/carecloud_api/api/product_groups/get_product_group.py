@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_product_group.call, ...)
 
     Args:
-        product_group_id (str):
-        accept_language (str | Unset):
+        product_group_id (str): The unique ID of the product group.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetProductGroup200Response: the parsed body of any 2xx answer (declared or not).

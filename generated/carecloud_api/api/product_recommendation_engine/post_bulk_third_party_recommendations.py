@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(post_bulk_third_party_recommendations.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostBulkThirdPartyRecommendationsBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostBulkThirdPartyRecommendationsBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

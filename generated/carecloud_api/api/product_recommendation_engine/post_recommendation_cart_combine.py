@@ -307,8 +307,8 @@ async def call(
         result = await cc.call(post_recommendation_cart_combine.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostRecommendationCartCombineBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRecommendationCartCombineBody): the request body
 
     Returns:
         PostRecommendationCartCombine200Response: the parsed body of any 2xx answer (declared or not).

@@ -309,8 +309,8 @@ async def call(
         result = await cc.call(post_recommendation_cart_eliminate.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostRecommendationCartEliminateBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRecommendationCartEliminateBody): the request body
 
     Returns:
         PostRecommendationCartEliminate200Response: the parsed body of any 2xx answer (declared or not).

@@ -303,8 +303,8 @@ async def call(
         result = await cc.call(post_recommendation_cart_order.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostRecommendationCartOrderBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRecommendationCartOrderBody): the request body
 
     Returns:
         PostRecommendationCartOrder200Response: the parsed body of any 2xx answer (declared or not).

@@ -305,8 +305,8 @@ async def call(
         result = await cc.call(post_recommendation_product_combine.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostRecommendationProductCombineBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRecommendationProductCombineBody): the request body
 
     Returns:
         PostRecommendationProductCombine200Response: the parsed body of any 2xx answer (declared or not).

@@ -309,8 +309,8 @@ async def call(
         result = await cc.call(post_recommendation_product_eliminate.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostRecommendationProductEliminateBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRecommendationProductEliminateBody): the request body
 
     Returns:
         PostRecommendationProductEliminate200Response: the parsed body of any 2xx answer (declared or not).

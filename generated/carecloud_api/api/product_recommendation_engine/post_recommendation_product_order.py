@@ -303,8 +303,8 @@ async def call(
         result = await cc.call(post_recommendation_product_order.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostRecommendationProductOrderBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRecommendationProductOrderBody): the request body
 
     Returns:
         PostRecommendationProductOrder200Response: the parsed body of any 2xx answer (declared or not).

@@ -297,8 +297,10 @@ async def call(
         result = await cc.call(get_product_reservation_external_list_type.call, ...)
 
     Args:
-        product_reservation_external_list_type_id (str):
-        accept_language (str | Unset):
+        product_reservation_external_list_type_id (str): Every reservation can have more than one
+            external code depends of the business requirements. This parameter allows to pick from
+            witch list of external codes you want to choose.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetProductReservationExternalListType200Response: the parsed body of any 2xx answer (declared or not).

@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(get_product_reservation_price.call, ...)
 
     Args:
-        product_reservation_price_id (str):
-        accept_language (str | Unset):
+        product_reservation_price_id (str): The unique ID of the product reservation price.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetProductReservationPrice200Response: the parsed body of any 2xx answer (declared or not).

@@ -178,7 +178,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
             `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
             `reservable_product_id[]=a&reservable_product_id[]=b`.
@@ -243,7 +243,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
             `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
             `reservable_product_id[]=a&reservable_product_id[]=b`.
@@ -302,7 +302,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
             `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
             `reservable_product_id[]=a&reservable_product_id[]=b`.
@@ -365,7 +365,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
             `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
             `reservable_product_id[]=a&reservable_product_id[]=b`.
@@ -416,16 +416,27 @@ async def call(
         result = await cc.call(get_product_reservation_prices.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        reservable_product_id (list[str] | str | Unset): One value (a string) is sent as
-        `reservable_product_id=x`, as the spec's type says; several (a list) in array syntax,
-        `reservable_product_id[]=a&reservable_product_id[]=b`.
-        store_id (str | Unset):
-        currency_id (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        reservable_product_id (list[str] | str | Unset): The unique ID of the reservable product.
+            [GET /reservable-products](https://carecloud.readme.io/reference/getreservableproducts) In
+            case you want to filter multiple options use array syntax :
+            `reservable_product_id[]=8bc8ca16f9c5039951021700a2&reservable_product_id[]=82c06812c0756528660784fef`
+            One value (a string) is sent as `reservable_product_id=x`, as the spec's type says;
+            several (a list) in array syntax, `reservable_product_id[]=a&reservable_product_id[]=b`.
+        store_id (str | Unset): The unique ID of the store in CareCloud. [GET
+            /stores](https://carecloud.readme.io/reference/getstores)
+        currency_id (str | Unset): The unique ID of a currency from [Currencies
+            resource](https://carecloud.readme.io/reference/getcurrencies).
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetProductReservationPrices200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,9 @@ async def call(
         result = await cc.call(get_product_reservation_source.call, ...)
 
     Args:
-        product_reservation_source_id (str):
-        accept_language (str | Unset):
+        product_reservation_source_id (str): The unique ID of the product reservation source in
+            CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetProductReservationSource200Response: the parsed body of any 2xx answer (declared or not).

@@ -191,13 +191,13 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         store_id (str | Unset):
-        reservation_state (ReservationState | Unset):
+        reservation_state (ReservationState | Unset): one of: 0, 1, 2, 4, 5, 6, 7, 8
         external_reservation_list_type_id (str | Unset):  Example: 8bc3btbb6f14765b3025cea06c.
         external_reservation_code (str | Unset):
-        include_reservation_progress_history (bool | Unset):
+        include_reservation_progress_history (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -262,13 +262,13 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         store_id (str | Unset):
-        reservation_state (ReservationState | Unset):
+        reservation_state (ReservationState | Unset): one of: 0, 1, 2, 4, 5, 6, 7, 8
         external_reservation_list_type_id (str | Unset):  Example: 8bc3btbb6f14765b3025cea06c.
         external_reservation_code (str | Unset):
-        include_reservation_progress_history (bool | Unset):
+        include_reservation_progress_history (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -327,13 +327,13 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         store_id (str | Unset):
-        reservation_state (ReservationState | Unset):
+        reservation_state (ReservationState | Unset): one of: 0, 1, 2, 4, 5, 6, 7, 8
         external_reservation_list_type_id (str | Unset):  Example: 8bc3btbb6f14765b3025cea06c.
         external_reservation_code (str | Unset):
-        include_reservation_progress_history (bool | Unset):
+        include_reservation_progress_history (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -396,13 +396,13 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         store_id (str | Unset):
-        reservation_state (ReservationState | Unset):
+        reservation_state (ReservationState | Unset): one of: 0, 1, 2, 4, 5, 6, 7, 8
         external_reservation_list_type_id (str | Unset):  Example: 8bc3btbb6f14765b3025cea06c.
         external_reservation_code (str | Unset):
-        include_reservation_progress_history (bool | Unset):
+        include_reservation_progress_history (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -454,17 +454,36 @@ async def call(
         result = await cc.call(get_product_reservations.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str | Unset):
-        store_id (str | Unset):
-        reservation_state (ReservationState | Unset):
-        external_reservation_list_type_id (str | Unset):  Example: 8bc3btbb6f14765b3025cea06c.
-        external_reservation_code (str | Unset):
-        include_reservation_progress_history (bool | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        store_id (str | Unset): The unique ID of the store in CareCloud. [GET
+            /stores](https://carecloud.readme.io/reference/getstores)
+        reservation_state (ReservationState | Unset): Current state of the product reservation.
+            *Possible values: 0 - Canceled / 1 - Entered / 2 - Accepted / 3 - Ready / 4 - Delivered /
+            5 - In progress / 6 - Not Picked up / 7 - Ordered / 8 - Being solved /* (one of: 0, 1, 2,
+            4, 5, 6, 7, 8)
+        external_reservation_list_type_id (str | Unset): Every reservation can have more than one
+            external code depends of the business requirements. This parameter allows to pick from
+            witch list of external codes you want to choose. If set, `external_reservation_code` has
+            to be present in request too. [GET
+            /product-reservation-external-list-types](https://carecloud.readme.io/reference/getproductreservationexternallisttypes)
+        external_reservation_code (str | Unset): Code of the reservation from external system
+            (cash-desk, web-shop, production system, others). If set,
+            `external_reservation_list_type_id` has to be present in request too.
+        include_reservation_progress_history (bool | Unset): If true, the response will contain
+            information about the reservation progress history. If false, or not set the response will
+            not return this structure. (one of: True, False)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetProductReservations200Response: the parsed body of any 2xx answer (declared or not).

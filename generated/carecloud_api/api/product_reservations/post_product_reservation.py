@@ -295,8 +295,8 @@ async def call(
         result = await cc.call(post_product_reservation.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostProductReservationBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostProductReservationBody): the request body
 
     Returns:
         PostProductReservation200Response: the parsed body of any 2xx answer (declared or not).

@@ -306,9 +306,9 @@ async def call(
         result = await cc.call(post_product_reservation_cancel.call, ...)
 
     Args:
-        product_reservation_id (str):
-        accept_language (str | Unset):
-        body (PostProductReservationCancelBody):
+        product_reservation_id (str): The unique ID of the product reservation.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostProductReservationCancelBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

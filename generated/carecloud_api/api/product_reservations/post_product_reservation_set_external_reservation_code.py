@@ -307,8 +307,8 @@ async def call(
         result = await cc.call(post_product_reservation_set_external_reservation_code.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostProductReservationSetExternalReservationCodeBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostProductReservationSetExternalReservationCodeBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

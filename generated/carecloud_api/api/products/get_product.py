@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_product.call, ...)
 
     Args:
-        product_id (str):
-        accept_language (str | Unset):
+        product_id (str): The unique ID of the product.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetProduct200Response: the parsed body of any 2xx answer (declared or not).

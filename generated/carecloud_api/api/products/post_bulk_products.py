@@ -309,8 +309,8 @@ async def call(
         result = await cc.call(post_bulk_products.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostBulkProductsBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostBulkProductsBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

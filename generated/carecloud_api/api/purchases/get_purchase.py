@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_purchase.call, ...)
 
     Args:
-        purchase_id (str):
-        accept_language (str | Unset):
+        purchase_id (str): The unique ID of the purchase.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetPurchase200Response: the parsed body of any 2xx answer (declared or not).

@@ -375,8 +375,8 @@ async def call(
         result = await cc.call(post_purchase_accept_payment.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostPurchaseAcceptPaymentBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostPurchaseAcceptPaymentBody): the request body
 
     Returns:
         PostPurchaseAcceptPayment200Response: the parsed body of any 2xx answer (declared or not).

@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(post_purchase_assign_customer.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostPurchaseAssignCustomerBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostPurchaseAssignCustomerBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -343,8 +343,8 @@ async def call(
         result = await cc.call(post_purchase_recommended_rewards.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostPurchaseRecommendedRewardsBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostPurchaseRecommendedRewardsBody): the request body
 
     Returns:
         PostPurchaseRecommendedRewards200Response: the parsed body of any 2xx answer (declared or not).

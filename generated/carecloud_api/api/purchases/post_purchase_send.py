@@ -379,8 +379,8 @@ async def call(
         result = await cc.call(post_purchase_send.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostPurchaseSendBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostPurchaseSendBody): the request body
 
     Returns:
         PostPurchaseSend200Response: the parsed body of any 2xx answer (declared or not).

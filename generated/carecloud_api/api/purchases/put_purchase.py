@@ -310,9 +310,9 @@ async def call(
         result = await cc.call(put_purchase.call, ...)
 
     Args:
-        purchase_id (str):
-        accept_language (str | Unset):
-        body (PutPurchaseBody):
+        purchase_id (str): The unique ID of the purchase.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutPurchaseBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_reservable_product.call, ...)
 
     Args:
-        reservable_product_id (str):
-        accept_language (str | Unset):
+        reservable_product_id (str): The unique ID of the reservable product.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetReservableProduct200Response: the parsed body of any 2xx answer (declared or not).

@@ -182,7 +182,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         code (str | Unset):
         store_id (str | Unset):
@@ -247,7 +247,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         code (str | Unset):
         store_id (str | Unset):
@@ -306,7 +306,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         code (str | Unset):
         store_id (str | Unset):
@@ -369,7 +369,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         code (str | Unset):
         store_id (str | Unset):
@@ -421,15 +421,25 @@ async def call(
         result = await cc.call(get_reservable_products.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        name (str | Unset):
-        code (str | Unset):
-        store_id (str | Unset):
-        tag_ids (list[str] | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        name (str | Unset): Search record by name or a part of the name.
+        code (str | Unset): Code of the product.
+        store_id (str | Unset): The unique ID of the store in CareCloud. [GET
+            /stores](https://carecloud.readme.io/reference/getstores)
+        tag_ids (list[str] | Unset): Parameter filters values by a list of tag IDs. Logic OR is
+            used between values. In case you want to filter multiple options use array syntax :
+            `tag_ids[]=8bc8ca16f9c5039951021700a2&tag_ids[]=82c06812c0756528660784fef` (at most 1000
+            items)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetReservableProducts200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_reward_property.call, ...)
 
     Args:
-        reward_property_id (str):
-        accept_language (str | Unset):
+        reward_property_id (str): The unique ID of the reward property.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetRewardProperty200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,9 @@ async def call(
         result = await cc.call(get_rewardtype.call, ...)
 
     Args:
-        reward_type_id (str):
-        accept_language (str | Unset):
+        reward_type_id (str): The unique ID of the reward type. [GET
+            /reward-types](https://carecloud.readme.io/reference/getrewardtypes)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetRewardType200Response: the parsed body of any 2xx answer (declared or not).

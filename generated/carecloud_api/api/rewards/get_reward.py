@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_reward.call, ...)
 
     Args:
-        reward_id (str):
-        accept_language (str | Unset):
+        reward_id (str): The unique ID of the reward.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetReward200Response: the parsed body of any 2xx answer (declared or not).

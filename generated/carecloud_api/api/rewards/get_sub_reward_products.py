@@ -177,8 +177,8 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        reward_product_relation_type (RewardProductRelationType | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        reward_product_relation_type (RewardProductRelationType | Unset): one of: condition, bonus
         accept_language (str | Unset):
 
     Raises:
@@ -236,8 +236,8 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        reward_product_relation_type (RewardProductRelationType | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        reward_product_relation_type (RewardProductRelationType | Unset): one of: condition, bonus
         accept_language (str | Unset):
 
     Raises:
@@ -289,8 +289,8 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        reward_product_relation_type (RewardProductRelationType | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        reward_product_relation_type (RewardProductRelationType | Unset): one of: condition, bonus
         accept_language (str | Unset):
 
     Raises:
@@ -346,8 +346,8 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        reward_product_relation_type (RewardProductRelationType | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        reward_product_relation_type (RewardProductRelationType | Unset): one of: condition, bonus
         accept_language (str | Unset):
 
     Raises:
@@ -391,13 +391,21 @@ async def call(
         result = await cc.call(get_sub_reward_products.call, ...)
 
     Args:
-        reward_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        reward_product_relation_type (RewardProductRelationType | Unset):
-        accept_language (str | Unset):
+        reward_id (str): The unique ID of the reward.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        reward_product_relation_type (RewardProductRelationType | Unset): Parameter identify type
+            of the relation between reward and product | product group | product brand. (one of:
+            condition, bonus)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubRewardProducts200Response: the parsed body of any 2xx answer (declared or not).

@@ -178,8 +178,8 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        visible_for_customer (VisibleForCustomer | Unset): one of: 0, 1
         accept_language (str | Unset):
 
     Raises:
@@ -238,8 +238,8 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        visible_for_customer (VisibleForCustomer | Unset): one of: 0, 1
         accept_language (str | Unset):
 
     Raises:
@@ -292,8 +292,8 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        visible_for_customer (VisibleForCustomer | Unset): one of: 0, 1
         accept_language (str | Unset):
 
     Raises:
@@ -350,8 +350,8 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        visible_for_customer (VisibleForCustomer | Unset): one of: 0, 1
         accept_language (str | Unset):
 
     Raises:
@@ -395,13 +395,21 @@ async def call(
         result = await cc.call(get_sub_reward_stores.call, ...)
 
     Args:
-        reward_id (str):
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
-        accept_language (str | Unset):
+        reward_id (str): The unique ID of the reward.
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        visible_for_customer (VisibleForCustomer | Unset): State of the visibility of the
+            customer. *Possible values are: 0 - invisible / 1- visible. If query string is not used,
+            return both.* (one of: 0, 1)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubRewardStores200Response: the parsed body of any 2xx answer (declared or not).

@@ -332,9 +332,9 @@ async def call(
         result = await cc.call(post_reward_create_custom_voucher.call, ...)
 
     Args:
-        reward_id (str):
-        accept_language (str | Unset):
-        body (PostRewardCreateCustomVoucherBody):
+        reward_id (str): The unique ID of the reward.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRewardCreateCustomVoucherBody): the request body
 
     Returns:
         PostRewardCreateCustomVoucher201Response: the parsed body of any 2xx answer (declared or not).

@@ -299,8 +299,8 @@ async def call(
         result = await cc.call(post_reward_create_simple_reward.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostRewardCreateSimpleRewardBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRewardCreateSimpleRewardBody): the request body
 
     Returns:
         PostRewardCreateSimpleReward201Response: the parsed body of any 2xx answer (declared or not).

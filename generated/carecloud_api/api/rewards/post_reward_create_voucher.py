@@ -320,9 +320,9 @@ async def call(
         result = await cc.call(post_reward_create_voucher.call, ...)
 
     Args:
-        reward_id (str):
-        accept_language (str | Unset):
-        body (PostRewardCreateVoucherBody):
+        reward_id (str): The unique ID of the reward.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRewardCreateVoucherBody): the request body
 
     Returns:
         PostRewardCreateVoucher201Response: the parsed body of any 2xx answer (declared or not).

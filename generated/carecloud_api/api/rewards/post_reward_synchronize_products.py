@@ -322,9 +322,9 @@ async def call(
         result = await cc.call(post_reward_synchronize_products.call, ...)
 
     Args:
-        reward_id (str):
-        accept_language (str | Unset):
-        body (PostRewardSynchronizeProductsBody):
+        reward_id (str): The unique ID of the reward.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostRewardSynchronizeProductsBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_segment.call, ...)
 
     Args:
-        segment_id (str):
-        accept_language (str | Unset):
+        segment_id (str): The unique ID of the segment.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSegment200Response: the parsed body of any 2xx answer (declared or not).

@@ -295,8 +295,8 @@ async def call(
         result = await cc.call(post_segment.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostSegmentBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostSegmentBody): the request body
 
     Returns:
         PostSegments201Response: the parsed body of any 2xx answer (declared or not).

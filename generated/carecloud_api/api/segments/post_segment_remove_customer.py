@@ -306,9 +306,9 @@ async def call(
         result = await cc.call(post_segment_remove_customer.call, ...)
 
     Args:
-        segment_id (str):
-        accept_language (str | Unset):
-        body (PostSegmentRemoveCustomerBody):
+        segment_id (str): The unique ID of the segment.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostSegmentRemoveCustomerBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

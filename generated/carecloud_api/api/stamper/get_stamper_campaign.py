@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_stamper_campaign.call, ...)
 
     Args:
-        stamper_campaign_id (str):
-        accept_language (str | Unset):
+        stamper_campaign_id (str): The unique ID of the stamper campaign.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetStamperCampaign200Response: the parsed body of any 2xx answer (declared or not).

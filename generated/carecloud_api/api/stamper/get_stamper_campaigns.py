@@ -182,12 +182,12 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         valid_from (str | Unset):
         valid_to (str | Unset):
         partner_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -250,12 +250,12 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         valid_from (str | Unset):
         valid_to (str | Unset):
         partner_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -312,12 +312,12 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         valid_from (str | Unset):
         valid_to (str | Unset):
         partner_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -378,12 +378,12 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         name (str | Unset):
         valid_from (str | Unset):
         valid_to (str | Unset):
         partner_id (str | Unset):
-        is_valid (bool | Unset):
+        is_valid (bool | Unset): one of: True, False
         accept_language (str | Unset):
 
     Raises:
@@ -433,16 +433,28 @@ async def call(
         result = await cc.call(get_stamper_campaigns.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        name (str | Unset):
-        valid_from (str | Unset):
-        valid_to (str | Unset):
-        partner_id (str | Unset):
-        is_valid (bool | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        name (str | Unset): Search record by name or a part of the name.
+        valid_from (str | Unset): Start of the validity period for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        valid_to (str | Unset): End of the validity period for filtering. Accepts the format
+            `YYYY-MM-DD HH:MM:SS` or ISO-8601 format (`YYYY-MM-DDTHH:MM:SS`). All times are in the
+            local timezone.
+        partner_id (str | Unset): Unique ID of the partner from the resource [GET
+            /partners](https://carecloud.readme.io/reference/getpartners).
+        is_valid (bool | Unset): *in validity range - true / before or after validity range -
+            false / no value - all* (one of: True, False)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetStamperCampaigns200Response: the parsed body of any 2xx answer (declared or not).

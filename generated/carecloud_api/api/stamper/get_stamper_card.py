@@ -301,8 +301,8 @@ async def call(
         result = await cc.call(get_stamper_card.call, ...)
 
     Args:
-        stamper_card_id (str):
-        accept_language (str | Unset):
+        stamper_card_id (str): The unique ID of the stamper card.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetStamperCard200Response: the parsed body of any 2xx answer (declared or not).

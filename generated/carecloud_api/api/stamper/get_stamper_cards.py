@@ -188,12 +188,12 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
             `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
             `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
-        state (GetCardsState | Unset):
+        state (GetCardsState | Unset): one of: 0, 1
         filled_up (str | Unset):
         accept_language (str | Unset):
 
@@ -257,12 +257,12 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
             `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
             `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
-        state (GetCardsState | Unset):
+        state (GetCardsState | Unset): one of: 0, 1
         filled_up (str | Unset):
         accept_language (str | Unset):
 
@@ -320,12 +320,12 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
             `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
             `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
-        state (GetCardsState | Unset):
+        state (GetCardsState | Unset): one of: 0, 1
         filled_up (str | Unset):
         accept_language (str | Unset):
 
@@ -387,12 +387,12 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         customer_id (str | Unset):
         stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
             `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
             `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
-        state (GetCardsState | Unset):
+        state (GetCardsState | Unset): one of: 0, 1
         filled_up (str | Unset):
         accept_language (str | Unset):
 
@@ -441,17 +441,32 @@ async def call(
         result = await cc.call(get_stamper_cards.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        customer_id (str | Unset):
-        stamper_campaign_id (list[str] | str | Unset): One value (a string) is sent as
-        `stamper_campaign_id=x`, as the spec's type says; several (a list) in array syntax,
-        `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
-        state (GetCardsState | Unset):
-        filled_up (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        stamper_campaign_id (list[str] | str | Unset): The unique ID of the stamper campaign. The
+            filter reduces data in the response related only to the selected stamper campaign. [GET
+            /stamper-campaigns](https://carecloud.readme.io/reference/getstampercampaigns) In case you
+            want to filter multiple options use array syntax:
+            `stamper_campaign_id[]=8bc8ca16f9c5039951021700a2&stamper_campaign_id[]=82c06812c0756528660784fef`
+            One value (a string) is sent as `stamper_campaign_id=x`, as the spec's type says; several
+            (a list) in array syntax, `stamper_campaign_id[]=a&stamper_campaign_id[]=b`.
+        state (GetCardsState | Unset): State of the card. *Possible values are: 0 - blocked / 1 -
+            active* (one of: 0, 1)
+        filled_up (str | Unset): The filter where you can decide what kind of stamper card you
+            want. If the filter is not use, all cards are returned. Possible values: true - Filter
+            returns only cards that has all stamps / false - Filter returns all cards that have still
+            free at least one for the stamp.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetStamperCards200Response: the parsed body of any 2xx answer (declared or not).

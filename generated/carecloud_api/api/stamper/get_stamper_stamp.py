@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_stamper_stamp.call, ...)
 
     Args:
-        stamper_stamp_id (str):
-        accept_language (str | Unset):
+        stamper_stamp_id (str): The unique ID of the stamper stamp.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetStamperStamp200Response: the parsed body of any 2xx answer (declared or not).

@@ -177,7 +177,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
             `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
             `stamper_card_id[]=a&stamper_card_id[]=b`.
@@ -241,7 +241,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
             `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
             `stamper_card_id[]=a&stamper_card_id[]=b`.
@@ -299,7 +299,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
             `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
             `stamper_card_id[]=a&stamper_card_id[]=b`.
@@ -361,7 +361,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
             `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
             `stamper_card_id[]=a&stamper_card_id[]=b`.
@@ -412,16 +412,27 @@ async def call(
         result = await cc.call(get_stamper_stamps.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        stamper_card_id (list[str] | str | Unset): One value (a string) is sent as
-        `stamper_card_id=x`, as the spec's type says; several (a list) in array syntax,
-        `stamper_card_id[]=a&stamper_card_id[]=b`.
-        customer_id (str | Unset):
-        stamper_condition_id (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        stamper_card_id (list[str] | str | Unset): The unique ID of the stamper card. The filter
+            reduces data in the response related only to the selected stamper cards. [GET
+            /stamper-cards](https://carecloud.readme.io/reference/getstampercards) In case you want to
+            filter multiple options use array syntax:
+            `stamper_card_id[]=8bc8ca16f9c5039951021700a2&stamper_card_id[]=82c06812c0756528660784fef`
+            One value (a string) is sent as `stamper_card_id=x`, as the spec's type says; several (a
+            list) in array syntax, `stamper_card_id[]=a&stamper_card_id[]=b`.
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        stamper_condition_id (str | Unset): The unique ID of the stamper condition.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetStamperStamps200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_status.call, ...)
 
     Args:
-        status_id (str):
-        accept_language (str | Unset):
+        status_id (str): The unique ID of the status.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetStatus200Response: the parsed body of any 2xx answer (declared or not).

@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_store_group.call, ...)
 
     Args:
-        store_group_id (str):
-        accept_language (str | Unset):
+        store_group_id (str): The unique ID of the store group.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetStoreGroup200Response: the parsed body of any 2xx answer (declared or not).

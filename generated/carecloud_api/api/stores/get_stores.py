@@ -183,8 +183,8 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        visible_for_customer (VisibleForCustomer | Unset): one of: 0, 1
         property_id (str | Unset):
         property_value (str | Unset):
         system_id (str | Unset):
@@ -248,8 +248,8 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        visible_for_customer (VisibleForCustomer | Unset): one of: 0, 1
         property_id (str | Unset):
         property_value (str | Unset):
         system_id (str | Unset):
@@ -307,8 +307,8 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        visible_for_customer (VisibleForCustomer | Unset): one of: 0, 1
         property_id (str | Unset):
         property_value (str | Unset):
         system_id (str | Unset):
@@ -370,8 +370,8 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
+        visible_for_customer (VisibleForCustomer | Unset): one of: 0, 1
         property_id (str | Unset):
         property_value (str | Unset):
         system_id (str | Unset):
@@ -422,15 +422,33 @@ async def call(
         result = await cc.call(get_stores.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        visible_for_customer (VisibleForCustomer | Unset):
-        property_id (str | Unset):
-        property_value (str | Unset):
-        system_id (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        visible_for_customer (VisibleForCustomer | Unset): State of the visibility of the
+            customer. *Possible values are: 0 - invisible / 1- visible. If query string is not used,
+            return both.* (one of: 0, 1)
+        property_id (str | Unset): Store property ID from resource [GET
+            /store-properties](https://carecloud.readme.io/reference/getstoreproperties). The
+            parameter determines property, which is used to filter stores by their properties. The
+            parameter must be used in combination with property_value otherwise is ignored in the
+            request.
+        property_value (str | Unset): Store property record value from resource [GET
+            /stores/{store_id}/property-records](https://carecloud.readme.io/reference/getsubstoreproperties)
+            or [store-properties](https://carecloud.readme.io/reference/store-properties) in case of
+            datatype with multiple values. Parameter filters stores depends of store property record
+            value. The parameter must be used in combination with property_id otherwise is ignored in
+            the request. For a list of stores, see [GET
+            /stores](https://carecloud.readme.io/reference/getstores).
+        system_id (str | Unset): The unique ID of the store in external system (e-shop, POS, etc.)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetStores200Response: the parsed body of any 2xx answer (declared or not).

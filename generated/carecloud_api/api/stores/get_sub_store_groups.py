@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_sub_store_groups.call, ...)
 
     Args:
-        store_id (str):
-        accept_language (str | Unset):
+        store_id (str): The unique ID of the store in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubStoreGroups200Response: the parsed body of any 2xx answer (declared or not).

@@ -312,9 +312,9 @@ async def call(
         result = await cc.call(post_sub_store_properties.call, ...)
 
     Args:
-        store_id (str):
-        accept_language (str | Unset):
-        body (PostSubStorePropertiesBody):
+        store_id (str): The unique ID of the store in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostSubStorePropertiesBody): the request body
 
     Returns:
         PostSubStoreProperties201Response: the parsed body of any 2xx answer (declared or not).

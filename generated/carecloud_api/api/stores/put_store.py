@@ -306,9 +306,9 @@ async def call(
         result = await cc.call(put_store.call, ...)
 
     Args:
-        store_id (str):
-        accept_language (str | Unset):
-        body (PutStoreBody):
+        store_id (str): The unique ID of the store in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutStoreBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -321,10 +321,10 @@ async def call(
         result = await cc.call(put_sub_store_property.call, ...)
 
     Args:
-        store_id (str):
-        property_record_id (str):
-        accept_language (str | Unset):
-        body (PutSubStorePropertyBody):
+        store_id (str): The unique ID of the store in CareCloud.
+        property_record_id (str): The unique ID of the property record.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutSubStorePropertyBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

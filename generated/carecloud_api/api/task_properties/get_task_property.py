@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_task_property.call, ...)
 
     Args:
-        task_property_id (str):
-        accept_language (str | Unset):
+        task_property_id (str): The unique ID of the task property.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetTaskProperty200Response: the parsed body of any 2xx answer (declared or not).

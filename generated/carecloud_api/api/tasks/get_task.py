@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_task.call, ...)
 
     Args:
-        task_id (str):  Example: 8bed991c68a470e7aaeffbf048.
-        accept_language (str | Unset):
+        task_id (str): The unique ID of the task in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetTask200Response: the parsed body of any 2xx answer (declared or not).

@@ -308,9 +308,9 @@ async def call(
         result = await cc.call(get_task_assignee.call, ...)
 
     Args:
-        task_id (str):  Example: 8bed991c68a470e7aaeffbf048.
-        assignee_id (str):  Example: 81eaeea13b8984a169c490a325.
-        accept_language (str | Unset):
+        task_id (str): The unique ID of the task in CareCloud.
+        assignee_id (str): The unique ID of the task assignee in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubTaskAssignee200Response: the parsed body of any 2xx answer (declared or not).

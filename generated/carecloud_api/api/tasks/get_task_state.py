@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_task_state.call, ...)
 
     Args:
-        task_state_id (str):  Example: 86e05affc7a7abefcd513ab400.
-        accept_language (str | Unset):
+        task_state_id (str): The unique ID of the task state in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetTaskState200Response: the parsed body of any 2xx answer (declared or not).

@@ -195,11 +195,11 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         task_type_id (str | Unset):  Example: 8bed991c68a470e7aaeffbf048.
         task_state_id (str | Unset):  Example: 86e05affc7a7abefcd513ab400.
         customer_id (str | Unset):
-        priority (Priority | Unset):
+        priority (Priority | Unset): one of: 1, 2, 3, 4
         due_date (str | Unset):
         task_title (str | Unset):
         task_note (str | Unset):
@@ -269,11 +269,11 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         task_type_id (str | Unset):  Example: 8bed991c68a470e7aaeffbf048.
         task_state_id (str | Unset):  Example: 86e05affc7a7abefcd513ab400.
         customer_id (str | Unset):
-        priority (Priority | Unset):
+        priority (Priority | Unset): one of: 1, 2, 3, 4
         due_date (str | Unset):
         task_title (str | Unset):
         task_note (str | Unset):
@@ -337,11 +337,11 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         task_type_id (str | Unset):  Example: 8bed991c68a470e7aaeffbf048.
         task_state_id (str | Unset):  Example: 86e05affc7a7abefcd513ab400.
         customer_id (str | Unset):
-        priority (Priority | Unset):
+        priority (Priority | Unset): one of: 1, 2, 3, 4
         due_date (str | Unset):
         task_title (str | Unset):
         task_note (str | Unset):
@@ -409,11 +409,11 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         task_type_id (str | Unset):  Example: 8bed991c68a470e7aaeffbf048.
         task_state_id (str | Unset):  Example: 86e05affc7a7abefcd513ab400.
         customer_id (str | Unset):
-        priority (Priority | Unset):
+        priority (Priority | Unset): one of: 1, 2, 3, 4
         due_date (str | Unset):
         task_title (str | Unset):
         task_note (str | Unset):
@@ -470,18 +470,30 @@ async def call(
         result = await cc.call(get_tasks.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        task_type_id (str | Unset):  Example: 8bed991c68a470e7aaeffbf048.
-        task_state_id (str | Unset):  Example: 86e05affc7a7abefcd513ab400.
-        customer_id (str | Unset):
-        priority (Priority | Unset):
-        due_date (str | Unset):
-        task_title (str | Unset):
-        task_note (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        task_type_id (str | Unset): Task type ID from the resource [GET
+            /task-types](https://carecloud.readme.io/reference/gettasktypes). The parameter filters
+            tasks by their type.
+        task_state_id (str | Unset): Task state ID from the resource [GET
+            /task-states](https://carecloud.readme.io/reference/gettaskstates). The parameter filters
+            tasks by their state.
+        customer_id (str | Unset): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        priority (Priority | Unset): The parameter filters tasks by their priority. *Possible
+            values are: 1 - Critical / 2 - Major / 3 - Normal / 4 - Minor.* (one of: 1, 2, 3, 4)
+        due_date (str | Unset): Due date of the task in ISO-8601 format (`YYYY-MM-DD`).
+        task_title (str | Unset): Search record by the task summary or a part of the task summary.
+        task_note (str | Unset): Search record by the task note or a part of the task note.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetTasks200Response: the parsed body of any 2xx answer (declared or not).

@@ -312,9 +312,9 @@ async def call(
         result = await cc.call(post_task_comment.call, ...)
 
     Args:
-        task_id (str):  Example: 8bed991c68a470e7aaeffbf048.
-        accept_language (str | Unset):
-        body (PostTaskCommentBody):
+        task_id (str): The unique ID of the task in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostTaskCommentBody): the request body
 
     Returns:
         PostSubTaskComments201Response: the parsed body of any 2xx answer (declared or not).

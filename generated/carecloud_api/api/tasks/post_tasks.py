@@ -295,8 +295,8 @@ async def call(
         result = await cc.call(post_tasks.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostTasksBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostTasksBody): the request body
 
     Returns:
         PostTasks201Response: the parsed body of any 2xx answer (declared or not).

@@ -306,9 +306,9 @@ async def call(
         result = await cc.call(put_task.call, ...)
 
     Args:
-        task_id (str):  Example: 8bed991c68a470e7aaeffbf048.
-        accept_language (str | Unset):
-        body (PutTaskBody):
+        task_id (str): The unique ID of the task in CareCloud.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutTaskBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

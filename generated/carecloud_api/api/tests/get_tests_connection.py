@@ -273,7 +273,8 @@ async def call(
         result = await cc.call(get_tests_connection.call, ...)
 
     Args:
-        test_string (str | Unset):
+        test_string (str | Unset): A test string sends to REST API. Correct result should revert
+            the string.
 
     Returns:
         GetConnection200Response: the parsed body of any 2xx answer (declared or not).

@@ -159,7 +159,7 @@ def sync_detailed(
     Args:
         token_id (str):
         external_application_id (str):
-        token_type (TokenType):
+        token_type (TokenType): one of: 1, 2; default: 1
         accept_language (str | Unset):
 
     Raises:
@@ -213,7 +213,7 @@ def sync(
     Args:
         token_id (str):
         external_application_id (str):
-        token_type (TokenType):
+        token_type (TokenType): one of: 1, 2; default: 1
         accept_language (str | Unset):
 
     Raises:
@@ -261,7 +261,7 @@ async def asyncio_detailed(
     Args:
         token_id (str):
         external_application_id (str):
-        token_type (TokenType):
+        token_type (TokenType): one of: 1, 2; default: 1
         accept_language (str | Unset):
 
     Raises:
@@ -313,7 +313,7 @@ async def asyncio(
     Args:
         token_id (str):
         external_application_id (str):
-        token_type (TokenType):
+        token_type (TokenType): one of: 1, 2; default: 1
         accept_language (str | Unset):
 
     Raises:
@@ -351,10 +351,15 @@ async def call(
         result = await cc.call(get_token_authentication.call, ...)
 
     Args:
-        token_id (str):
-        external_application_id (str):
-        token_type (TokenType):
-        accept_language (str | Unset):
+        token_id (str): A client application token.
+        external_application_id (str): ID of the destination external application. Please provide
+            the destination external application ID, not the token-issuing external application ID.
+            Need an external application ID? You can find it in the CareCloud platform as described
+            [here](https://carecloud.readme.io/reference/authentication#external-applications-1) or
+            contact your CareCloud project manager.
+        token_type (TokenType): Parameter set witch token type should be generated. *Possible
+            values: 1- alphanumeric, 2- numeric* (one of: 1, 2; default: 1)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetTokenAuthentication200Response: the parsed body of any 2xx answer (declared or not).

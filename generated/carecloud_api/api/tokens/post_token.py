@@ -350,8 +350,8 @@ async def call(
         result = await cc.call(post_token.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostTokenBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostTokenBody): the request body
 
     Returns:
         PostTokens201Response: the parsed body of any 2xx answer (declared or not).

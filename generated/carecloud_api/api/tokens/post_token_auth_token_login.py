@@ -328,9 +328,9 @@ async def call(
         result = await cc.call(post_token_auth_token_login.call, ...)
 
     Args:
-        token_id (str):
-        accept_language (str | Unset):
-        body (PostTokenAuthTokenLoginBody):
+        token_id (str): A client application token.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostTokenAuthTokenLoginBody): the request body
 
     Returns:
         PostTokenAuthTokenLogin200Response: the parsed body of any 2xx answer (declared or not).

@@ -287,8 +287,8 @@ async def call(
         result = await cc.call(post_token_logout.call, ...)
 
     Args:
-        token_id (str):
-        accept_language (str | Unset):
+        token_id (str): A client application token.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -330,9 +330,9 @@ async def call(
         result = await cc.call(post_token_send_password_setup.call, ...)
 
     Args:
-        token_id (str):
-        accept_language (str | Unset):
-        body (PostTokenSendPasswordSetupBody):
+        token_id (str): A client application token.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostTokenSendPasswordSetupBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

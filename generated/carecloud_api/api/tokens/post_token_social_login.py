@@ -316,9 +316,9 @@ async def call(
         result = await cc.call(post_token_social_login.call, ...)
 
     Args:
-        token_id (str):
-        accept_language (str | Unset):
-        body (PostTokenSocialLoginBody):
+        token_id (str): A client application token.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostTokenSocialLoginBody): the request body
 
     Returns:
         GetTokenSocialLogin200Response: the parsed body of any 2xx answer (declared or not).

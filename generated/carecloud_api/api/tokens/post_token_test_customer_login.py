@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(post_token_test_customer_login.call, ...)
 
     Args:
-        token_id (str):
-        accept_language (str | Unset):
+        token_id (str): A client application token.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetTokenTestCustomerLogin200Response: the parsed body of any 2xx answer (declared or not).

@@ -310,9 +310,9 @@ async def call(
         result = await cc.call(put_token.call, ...)
 
     Args:
-        token_id (str):
-        accept_language (str | Unset):
-        body (PutTokenBody):
+        token_id (str): A client application token.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutTokenBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

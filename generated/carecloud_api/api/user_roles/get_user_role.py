@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(get_user_role.call, ...)
 
     Args:
-        user_role_id (str):
-        accept_language (str | Unset):
+        user_role_id (str): The unique ID of the user role.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetUserRole200Response: the parsed body of any 2xx answer (declared or not).

@@ -297,8 +297,8 @@ async def call(
         result = await cc.call(get_user.call, ...)
 
     Args:
-        user_id (str):
-        accept_language (str | Unset):
+        user_id (str): The unique ID of the user.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetUser200Response: the parsed body of any 2xx answer (declared or not).

@@ -189,7 +189,7 @@ def sync_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         email (str | Unset):
         phone (str | Unset):
         login (str | Unset):
@@ -263,7 +263,7 @@ def sync(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         email (str | Unset):
         phone (str | Unset):
         login (str | Unset):
@@ -331,7 +331,7 @@ async def asyncio_detailed(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         email (str | Unset):
         phone (str | Unset):
         login (str | Unset):
@@ -403,7 +403,7 @@ async def asyncio(
         count (int | Unset):  Default: 100.
         offset (int | Unset):  Default: 0.
         sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
+        sort_direction (SortDirection | Unset): one of: ASC, DESC
         email (str | Unset):
         phone (str | Unset):
         login (str | Unset):
@@ -461,17 +461,25 @@ async def call(
         result = await cc.call(get_users.call, ...)
 
     Args:
-        count (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
-        sort_field (str | Unset):
-        sort_direction (SortDirection | Unset):
-        email (str | Unset):
-        phone (str | Unset):
-        login (str | Unset):
-        first_name (str | Unset):
-        last_name (str | Unset):
-        store_id (str | Unset):
-        accept_language (str | Unset):
+        count (int | Unset): The number of records to return in API response. ⚠️ We recommended
+            adjust the batch size based on processing time. Depending on the response time of the
+            request. Default value of 100 records is used if `count` parameter is not set. (at least
+            1; default: 100)
+        offset (int | Unset): The number of records from a collection to skip. Default value of 0
+            is used when parameter `offset` is not set. (at least 0; default: 0)
+        sort_field (str | Unset): Name of the sorting parameter. You can sort by any of the first
+            level parameters from the resource response. *Response is sorted by the specified field.*
+        sort_direction (SortDirection | Unset): Direction of sorting the response list. (one of:
+            ASC, DESC)
+        email (str | Unset): Search by email.
+        phone (str | Unset): Phone number of the customer with international prefix
+            (420000000000).
+        login (str | Unset): Search by login.
+        first_name (str | Unset): Search by first name.
+        last_name (str | Unset): Search by last name.
+        store_id (str | Unset): The unique ID of the store in CareCloud. [GET
+            /stores](https://carecloud.readme.io/reference/getstores)
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetUsers200Response: the parsed body of any 2xx answer (declared or not).

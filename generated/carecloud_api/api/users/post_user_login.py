@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(post_user_login.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostUserLoginBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostUserLoginBody): the request body
 
     Returns:
         PostUserLogin200Response: the parsed body of any 2xx answer (declared or not).

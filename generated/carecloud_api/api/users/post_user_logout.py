@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(post_user_logout.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostUserLogoutBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostUserLogoutBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -294,8 +294,8 @@ async def call(
         result = await cc.call(post_user_sso_login.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostUserSsoLoginBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostUserSsoLoginBody): the request body
 
     Returns:
         PostUserSsoLogin200Response: the parsed body of any 2xx answer (declared or not).

@@ -283,7 +283,7 @@ async def call(
         result = await cc.call(post_user_verify_auth_token.call, ...)
 
     Args:
-        body (PostUserVerifyAuthTokenBody):
+        body (PostUserVerifyAuthTokenBody): the request body
 
     Returns:
         PostUserVerifyAuthToken200Response: the parsed body of any 2xx answer (declared or not).

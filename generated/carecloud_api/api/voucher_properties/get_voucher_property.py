@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_voucher_property.call, ...)
 
     Args:
-        voucher_property_id (str):
-        accept_language (str | Unset):
+        voucher_property_id (str): The unique ID of the voucher property.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetVoucherProperty200Response: the parsed body of any 2xx answer (declared or not).

@@ -291,8 +291,8 @@ async def call(
         result = await cc.call(delete_voucher.call, ...)
 
     Args:
-        voucher_id (str):
-        accept_language (str | Unset):
+        voucher_id (str): The unique ID of the voucher.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

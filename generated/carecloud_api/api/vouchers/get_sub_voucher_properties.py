@@ -293,8 +293,8 @@ async def call(
         result = await cc.call(get_sub_voucher_properties.call, ...)
 
     Args:
-        voucher_id (str):
-        accept_language (str | Unset):
+        voucher_id (str): The unique ID of the voucher.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetSubVoucherProperties200Response: the parsed body of any 2xx answer (declared or not).

@@ -301,8 +301,8 @@ async def call(
         result = await cc.call(post_bulk_vouchers.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostBulkVouchersBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostBulkVouchersBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

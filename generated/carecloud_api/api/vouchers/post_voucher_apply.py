@@ -306,9 +306,9 @@ async def call(
         result = await cc.call(post_voucher_apply.call, ...)
 
     Args:
-        voucher_id (str):
-        accept_language (str | Unset):
-        body (PostVoucherApplyBody):
+        voucher_id (str): The unique ID of the voucher.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostVoucherApplyBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

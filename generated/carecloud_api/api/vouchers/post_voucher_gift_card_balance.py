@@ -295,8 +295,8 @@ async def call(
         result = await cc.call(post_voucher_gift_card_balance.call, ...)
 
     Args:
-        accept_language (str | Unset):
-        body (PostVoucherGiftCardBalanceBody):
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PostVoucherGiftCardBalanceBody): the request body
 
     Returns:
         PostVoucherGiftCardBalance200Response: the parsed body of any 2xx answer (declared or not).

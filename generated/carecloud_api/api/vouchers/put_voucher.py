@@ -306,9 +306,9 @@ async def call(
         result = await cc.call(put_voucher.call, ...)
 
     Args:
-        voucher_id (str):
-        accept_language (str | Unset):
-        body (PutVoucherBody):
+        voucher_id (str): The unique ID of the voucher.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
+        body (PutVoucherBody): the request body
 
     Returns:
         None: None for any 2xx answer (the operation declares no body).

@@ -359,13 +359,18 @@ async def call(
         result = await cc.call(get_wallet_credits.call, ...)
 
     Args:
-        customer_id (str):
-        date_from (str | Unset):
-        date_to (str | Unset):
-        credit_type_id (list[str] | str | Unset): One value (a string) is sent as
-        `credit_type_id=x`, as the spec's type says; several (a list) in array syntax,
-        `credit_type_id[]=a&credit_type_id[]=b`.
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        date_from (str | Unset): Start of the time interval in ISO-8601 format (`YYYY-MM-DD`).
+        date_to (str | Unset): End of the time interval in ISO-8601 format (`YYYY-MM-DD`).
+        credit_type_id (list[str] | str | Unset): The unique ID of a credit type. The filter
+            reduces data in the response related only to the selected credit type. [GET
+            /credit-types](https://carecloud.readme.io/reference/getcredittypes) In case you want to
+            filter multiple options use array syntax :
+            `credit_type_id[]=8bc8ca16f9c5039951021700a2&credit_type_id[]=82c06812c0756528660784fef`
+            One value (a string) is sent as `credit_type_id=x`, as the spec's type says; several (a
+            list) in array syntax, `credit_type_id[]=a&credit_type_id[]=b`.
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetWalletCredits200Response: the parsed body of any 2xx answer (declared or not).

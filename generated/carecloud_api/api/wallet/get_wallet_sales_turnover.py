@@ -332,10 +332,11 @@ async def call(
         result = await cc.call(get_wallet_sales_turnover.call, ...)
 
     Args:
-        customer_id (str):
-        date_from (str | Unset):
-        date_to (str | Unset):
-        accept_language (str | Unset):
+        customer_id (str): The unique ID of the customer. [GET
+            /customers](https://carecloud.readme.io/reference/getcustomers)
+        date_from (str | Unset): Start of the time interval in ISO-8601 format (`YYYY-MM-DD`).
+        date_to (str | Unset): End of the time interval in ISO-8601 format (`YYYY-MM-DD`).
+        accept_language (str | Unset): The unique ID of the language code by ISO 639-1.
 
     Returns:
         GetWalletSalesTurnover200Response: the parsed body of any 2xx answer (declared or not).
