@@ -1,7 +1,9 @@
 """Benchmark: the HTTP cache + in-flight dedupe, and the client-side rate limit (not a test; prints tables).
 
-A local stand-in server (``scripts/stand_in_server.py``, a subprocess on 127.0.0.1, 20 ms added
-to every answer, ``Cache-Control: max-age=60`` on GETs) counts what reaches it.
+The fake CareCloud (``python -m carecloud_async.testing``, a subprocess on 127.0.0.1, 20 ms added
+to every answer, ``Cache-Control: max-age=60`` on the catalogue's GETs) counts what reaches it;
+the benchmark reads and clears its counts through ``GET /__fake/counts`` and
+``POST /__fake/clear-requests``.
 
 1. Checkout read mix: 50 concurrent "tills" each read the same 20 catalogue resources (stores,
    card types, currencies, ...) ``--rounds`` times through one Enterprise client, with the cache
@@ -27,9 +29,11 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from carecloud_async import APIError, RetryPolicy
-from scripts.bench_common import bench_client, recording
+from carecloud_async import APIError, CareCloud, EnterpriseCareCloud, RetryPolicy
+from carecloud_async.testing import DEFAULT_ENTERPRISE_USER, RequestCounts
+from scripts.bench_common import recording
 
 CATALOGUE = [
     "stores",
@@ -38,27 +42,29 @@ CATALOGUE = [
     "product-groups",
     "product-brands",
     "rewards",
-    "reward-groups",
+    "reward-types",
     "vouchers",
     "customer-sources",
     "customer-types",
     "countries",
     "languages",
-    "units",
-    "tags",
+    "payment-types",
+    "product-properties",
     "segments",
     "campaigns",
     "credits",
     "point-types",
-    "property-records",
+    "store-properties",
     "event-types",
 ]
 
 
 @contextmanager
-def stand_in_process(latency_ms: float, rate_limit: int | None = None) -> Iterator[str]:
-    """The stand-in server in a subprocess; yields its origin."""
-    command = [sys.executable, "-m", "scripts.stand_in_server", "--latency-ms", str(latency_ms)]
+def fake_process(latency_ms: float, rate_limit: int | None = None) -> Iterator[str]:
+    """The fake CareCloud in a subprocess (off the client's CPU and GIL); yields its origin."""
+    command = [sys.executable, "-m", "carecloud_async.testing", "--latency-ms", str(latency_ms)]
+    for path in CATALOGUE:
+        command += ["--cache-control", f"/{path}=max-age=60"]
     if rate_limit is not None:
         command += ["--rate-limit", str(rate_limit)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -66,18 +72,29 @@ def stand_in_process(latency_ms: float, rate_limit: int | None = None) -> Iterat
         assert process.stdout is not None
         line = process.stdout.readline().split()
         if line[:1] != ["listening"]:
-            raise RuntimeError(f"the stand-in server did not start: {line}")
-        yield f"http://127.0.0.1:{line[1]}"
+            raise RuntimeError(f"the fake CareCloud did not start: {line}")
+        yield line[1]
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def control(origin: str, path: str, method: str = "GET") -> dict[str, int]:
-    request = urllib.request.Request(origin + path, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        counts: dict[str, int] = json.loads(response.read())
-        return counts
+def fake_client(origin: str, **options: Any) -> EnterpriseCareCloud:
+    """An Enterprise client logged in as the user every fake knows."""
+    login, password, app = DEFAULT_ENTERPRISE_USER
+    return CareCloud.enterprise(origin, user_external_application_id=app, login=login, password=password, **options)
+
+
+def counts(origin: str) -> RequestCounts:
+    """What reached the fake since the last :func:`clear`."""
+    with urllib.request.urlopen(f"{origin}/__fake/counts", timeout=10) as response:
+        return RequestCounts.from_json(json.loads(response.read()))
+
+
+def clear(origin: str) -> None:
+    request = urllib.request.Request(f"{origin}/__fake/clear-requests", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
 
 
 @dataclass
@@ -87,9 +104,9 @@ class ReadMix:
 
 
 async def read_mix(origin: str, *, cache: bool, tills: int, rounds: int) -> ReadMix:
-    async with bench_client(origin, cache=cache) as cc:
+    async with fake_client(origin, cache=cache) as cc:
         await cc.authenticate()
-        control(origin, "/__reset", "POST")
+        clear(origin)
 
         async def till() -> None:
             for _ in range(rounds):
@@ -99,8 +116,7 @@ async def read_mix(origin: str, *, cache: bool, tills: int, rounds: int) -> Read
         started = time.perf_counter()
         await asyncio.gather(*(till() for _ in range(tills)))
         seconds = time.perf_counter() - started
-    counts = control(origin, "/__counts")
-    return ReadMix(counts.get("GET", 0), seconds)
+    return ReadMix(counts(origin).methods.get("GET", 0), seconds)
 
 
 @dataclass
@@ -114,14 +130,14 @@ class Burst:
 
 async def burst(origin: str, *, calls: int, rate_limit: float | None) -> Burst:
     policy = RetryPolicy(max_attempts=4, max_retry_after=5)
-    async with bench_client(origin, rate_limit=rate_limit, retry=policy) as cc:
+    async with fake_client(origin, rate_limit=rate_limit, retry=policy) as cc:
         await cc.authenticate()
         await asyncio.sleep(1.1)  # the login's slot out of the server's window
-        control(origin, "/__reset", "POST")
+        clear(origin)
 
         async def one(i: int) -> bool:
             try:
-                response = await cc.http.get(f"customers/c{i:04d}")
+                response = await cc.http.get(f"customers?email=c{i:04d}%40example.com")
             except APIError:
                 return False
             return response.status_code == 200
@@ -129,9 +145,11 @@ async def burst(origin: str, *, calls: int, rate_limit: float | None) -> Burst:
         started = time.perf_counter()
         results = await asyncio.gather(*(one(i) for i in range(calls)))
         seconds = time.perf_counter() - started
-    counts = control(origin, "/__counts")
-    answered = counts.get("429", 0)
-    return Burst(calls, results.count(False), answered, counts.get("GET", 0) + answered - calls, seconds)
+    reached = counts(origin)
+    # Every GET that reached the server beyond one per call was a retry (of a 429 or otherwise).
+    return Burst(
+        calls, results.count(False), reached.statuses.get(429, 0), reached.methods.get("GET", 0) - calls, seconds
+    )
 
 
 def main() -> None:
@@ -149,7 +167,7 @@ def main() -> None:
         f"1. Checkout read mix: {args.tills} tills x {args.rounds} rounds x {len(CATALOGUE)} catalogue GETs "
         f"= {reads} calls, server latency {args.latency_ms:g} ms, median of {args.repeat}"
     )
-    with stand_in_process(args.latency_ms) as origin:
+    with fake_process(args.latency_ms) as origin:
         rows: dict[bool, list[ReadMix]] = {False: [], True: []}
         for _ in range(args.repeat):
             for cache in (False, True):
@@ -174,7 +192,7 @@ def main() -> None:
         f"\n2. Burst: {args.calls} different GETs at once; the server answers 429 above {args.server_limit}/s "
         f"(Retry-After: 1); retries: 4 attempts"
     )
-    with stand_in_process(args.latency_ms, rate_limit=args.server_limit) as origin:
+    with fake_process(args.latency_ms, rate_limit=args.server_limit) as origin:
         without = asyncio.run(burst(origin, calls=args.calls, rate_limit=None))
         time.sleep(1.1)
         within = asyncio.run(burst(origin, calls=args.calls, rate_limit=limit))

@@ -1,9 +1,9 @@
 """A loopback CareCloud stand-in speaking raw HTTP/1.1 with latency, resets and 503s, that counts
 connections: for the connection-pool tests and the soak benchmark (``make bench-soak``).
 
-aiohttp (``scripts/stand_in_server.py``) cannot drop a connection halfway through an answer or
-say how many TCP connections it accepted; this server can. On 127.0.0.1 and a free port it answers,
-under the Enterprise API's base path:
+The fake CareCloud (``carecloud_async.testing``) cannot drop a connection halfway through an
+answer or say how many TCP connections it accepted; this server can. On 127.0.0.1 and a free
+port it answers, under the Enterprise API's base path:
 
 - ``POST .../users/actions/login`` → a bearer token valid until 2099;
 - ``GET .../customers?count=&offset=`` → a page of ``total_items`` customers (for pagination);

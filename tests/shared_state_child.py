@@ -4,7 +4,7 @@ Prints ``ready`` once imported, then for each line ``go <enterprise|customer> <p
 opens a new client (cache on, state on Redis under ``prefix``), makes two GETs and prints ``ok``
 (or ``error <type>: <message>``).
 
-    python tests/shared_state_child.py <stand-in server URL> <redis URL>
+    python tests/shared_state_child.py <fake CareCloud server URL> <redis URL>
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import sys
 
 from carecloud_async import CareCloud, Device, RedisState
+from carecloud_async.testing import DEFAULT_ENTERPRISE_USER
 
 
 async def one_round(server: str, redis_url: str, interface: str, prefix: str) -> str:
@@ -20,8 +21,9 @@ async def one_round(server: str, redis_url: str, interface: str, prefix: str) ->
     try:
         cc: CareCloud  # either API's client (EnterpriseCareCloud or CustomerCareCloud)
         if interface == "enterprise":
+            login, password, app = DEFAULT_ENTERPRISE_USER
             cc = CareCloud.enterprise(
-                server, user_external_application_id="app", login="pos", password="pw", cache=True, redis=state
+                server, user_external_application_id=app, login=login, password=password, cache=True, redis=state
             )
         else:
             device = Device("kiosk-shared", "Linux", "Kiosk", "kiosk")

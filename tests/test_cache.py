@@ -1,14 +1,18 @@
 """The HTTP cache: Cache-Control, identity in the key, invalidation by writes, per-call opt-out.
 
-A scripted server (httpx.MockTransport) counts what reaches it; the stack is the real one a
+The mechanism tests (which Cache-Control is honoured, what a key holds, what a write
+invalidates, storage bounds) use a scripted server (httpx.MockTransport) that sends whatever
+Cache-Control a test names on any path; whose answer is served to whom (identities, customer
+logins and logouts, the barriers of issue 21) is tested against the fake CareCloud, which keeps the
+logins and sessions and names the session each answer was made for. The stack is the real one a
 CareCloud client builds (auth → dedupe → cache → retries).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -17,56 +21,32 @@ from carecloud_api.api.stores import get_stores
 from carecloud_async import CareCloud, CustomerCredentials, Device, HTTPCache, RetryPolicy, ServerError, bypass_cache
 from carecloud_async._cache import CacheTransport, MemoryCacheStorage, cache_key, from_cache, resource_scope
 from carecloud_async._identity import BYPASS_EXTENSION, customer_identity, enterprise_identity
+from carecloud_async.testing import FakeCareCloud, ReceivedRequest
 
 ENTERPRISE = "https://p.example/webservice/rest-api/enterprise-interface/v1.0"
 CUSTOMER = "https://p.example/webservice/rest-api/customer-interface/v1.0"
 
 
 class Server:
-    """Answers GETs with a body naming who asked (bearer, logged-in customer, language) and a
-    counter, with the Cache-Control it is told to send; logs in and creates tokens like CareCloud."""
+    """Answers any GET with a counter and the Cache-Control it is told to send, any write with
+    200 (400 on a path with ``bad``), and a login with a bearer token (for the mechanism tests)."""
 
     def __init__(self, cache_control: str | None = "max-age=60") -> None:
         self.cache_control = cache_control
         self.gets = 0
         self.writes = 0
         self.logins = 0
-        self.tokens = 0
-        self.customer_on: dict[str, str] = {}  # token -> customer logged in on it
-        self.seen_authorization: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         if path.endswith("/users/actions/login"):
             self.logins += 1
             return httpx.Response(200, json={"data": {"bearer_token": f"bearer-{self.logins}"}})
-        if path.endswith("/tokens") and request.method == "POST":
-            self.tokens += 1
-            return httpx.Response(201, json={"data": {"token_id": f"token-{self.tokens}"}})
-        if "/actions/login" in path and "/tokens/" in path:
-            token = path.split("/tokens/")[1].split("/")[0]
-            login = json.loads(request.content)["login_value"]
-            self.customer_on[token] = f"customer-{login}"
-            return httpx.Response(200, json={"data": {"customer_id": f"customer-{login}"}})
-        if "/actions/logout" in path and "/tokens/" in path:
-            self.customer_on.pop(path.split("/tokens/")[1].split("/")[0], None)
-            return httpx.Response(204)
-        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
-        self.seen_authorization.append(bearer)
         if request.method != "GET":
             self.writes += 1
             return httpx.Response(200 if "bad" not in path else 400, json={"data": {}})
         self.gets += 1
-        body = {
-            "data": {
-                "stores": [],
-                "total_items": 0,
-                "who": bearer,
-                "customer": self.customer_on.get(bearer),
-                "language": request.headers.get("accept-language"),
-                "n": self.gets,
-            }
-        }
+        body = {"data": {"stores": [], "total_items": 0, "n": self.gets}}
         headers = {"Cache-Control": self.cache_control} if self.cache_control else {}
         return httpx.Response(200, json=body, headers=headers)
 
@@ -77,17 +57,6 @@ def enterprise(server: Server, cache: HTTPCache | bool = True, **kwargs: object)
         user_external_application_id="app",
         login=str(kwargs.pop("login", "pos@example.com")),
         password="secret",
-        transport=httpx.MockTransport(server),
-        cache=cache,
-        **kwargs,  # type: ignore[arg-type]
-    )
-
-
-def customer(server: Server, cache: HTTPCache, device_id: str, **kwargs: object) -> CareCloud:
-    return CareCloud.customer(
-        "https://p.example",
-        external_application_id="app",
-        device=Device(device_id, "Linux", "Till", "till"),
         transport=httpx.MockTransport(server),
         cache=cache,
         **kwargs,  # type: ignore[arg-type]
@@ -137,16 +106,6 @@ async def test_no_store_answers_are_never_written_to_the_storage() -> None:
     assert cache.storage.entry_count == 0
 
 
-async def test_private_answers_are_cached_for_their_own_identity_only() -> None:
-    server = Server("private, max-age=60")
-    cache = HTTPCache()
-    async with enterprise(server, cache) as pos, enterprise(server, cache, login="bi@example.com") as bi:
-        assert (await get_data(pos))["from_cache"] is False
-        assert (await get_data(pos))["from_cache"] is True
-        assert (await get_data(bi))["from_cache"] is False
-    assert server.gets == 2
-
-
 async def test_the_cache_is_off_by_default() -> None:
     server = Server("max-age=60")
     async with enterprise(server, cache=False) as cc:
@@ -159,51 +118,6 @@ async def test_the_cache_is_off_by_default() -> None:
 # --------------------------------------------------------------------------- identity
 
 
-async def test_two_customers_on_one_cache_never_see_each_others_answers() -> None:
-    server = Server("max-age=60")
-    cache = HTTPCache()
-    jane = CustomerCredentials("email", "jane", "pw-jane")
-    john = CustomerCredentials("email", "john", "pw-john")
-    async with (
-        customer(server, cache, "phone-jane", credentials=jane) as a,
-        customer(server, cache, "phone-john", credentials=john) as b,
-    ):
-        for _ in range(3):
-            seen_a, seen_b = await get_data(a), await get_data(b)
-            assert seen_a["customer"] == "customer-jane"
-            assert seen_b["customer"] == "customer-john"
-    assert server.gets == 2  # one per customer, the rest from the cache
-
-
-async def test_another_customer_logged_in_on_the_same_device_token_is_not_served_the_first_ones_answer() -> None:
-    server = Server("max-age=60")
-    cache = HTTPCache()
-    async with customer(server, cache, "shared-kiosk") as kiosk:
-        await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
-        assert (await get_data(kiosk))["customer"] == "customer-jane"
-        assert (await get_data(kiosk))["from_cache"] is True
-        await kiosk.logout_customer()
-        await kiosk.login_customer(CustomerCredentials("email", "john", "pw"))
-        after = await get_data(kiosk)
-        assert after["customer"] == "customer-john"
-        assert after["from_cache"] is False
-        await kiosk.logout_customer()
-        anonymous = await get_data(kiosk)
-        assert anonymous["customer"] is None
-        assert anonymous["from_cache"] is False
-
-
-async def test_accept_language_is_part_of_the_key() -> None:
-    server = Server("max-age=60")
-    async with enterprise(server) as cc:
-        english = await get_data(cc, **{"Accept-Language": "en"})
-        czech = await get_data(cc, **{"Accept-Language": "cs"})
-        czech_again = await get_data(cc, **{"Accept-Language": "cs"})
-    assert (english["language"], czech["language"]) == ("en", "cs")
-    assert czech_again["from_cache"] is True
-    assert server.gets == 2
-
-
 async def test_the_query_string_is_part_of_the_key() -> None:
     server = Server("max-age=60")
     async with enterprise(server) as cc:
@@ -211,27 +125,6 @@ async def test_the_query_string_is_part_of_the_key() -> None:
         await get_data(cc, "/stores?count=6")
         await get_data(cc, "/stores?count=5")
     assert server.gets == 2
-
-
-async def test_tokens_are_neither_stored_nor_keyed_in_clear(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    server = Server("max-age=60")
-    cache = HTTPCache()
-    async with customer(server, cache, "kiosk") as kiosk:
-        await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
-        await get_data(kiosk)
-        token = kiosk.auth.token_id  # type: ignore[union-attr]
-    assert token is not None
-    storage = cache.storage
-    assert isinstance(storage, MemoryCacheStorage)
-    assert storage.entry_count == 1
-    # What is kept besides the body (the server's own answer): the request and the key.
-    stored = repr([entry.request for entry in storage._entries.values()]) + repr(storage._by_key)
-    assert token not in stored
-    assert "authorization" not in stored.lower()
-    assert token not in caplog.text
-    # The server still got the token on the request that the cache sent on.
-    assert server.seen_authorization == [token]
 
 
 async def test_a_request_with_an_unknown_identity_is_not_cached() -> None:
@@ -401,33 +294,6 @@ async def test_an_answer_is_fresh_for_max_age_seconds_only() -> None:
     assert server.gets == 2
 
 
-async def test_a_401_under_the_cache_still_means_one_relogin_and_a_replay() -> None:
-    server = Server("max-age=60")
-    refused = {"bearer-1"}
-    inner = server.__call__
-
-    def expiring(request: httpx.Request) -> httpx.Response:
-        if request.headers.get("authorization", "").removeprefix("Bearer ") in refused:
-            return httpx.Response(401, json={"error": {"exception": "unauthorized_exception"}})
-        return inner(request)
-
-    cc = CareCloud.enterprise(
-        "https://p.example",
-        user_external_application_id="app",
-        login="pos",
-        password="pw",
-        transport=httpx.MockTransport(expiring),
-        cache=True,
-    )
-    async with cc:
-        first = await get_data(cc)  # bearer-1 refused: log in again (bearer-2), replay
-        second = await get_data(cc)
-    assert server.logins == 2
-    assert (first["who"], first["from_cache"]) == ("bearer-2", False)
-    assert second["from_cache"] is True
-    assert server.gets == 1
-
-
 async def test_retries_run_below_the_cache_and_only_the_final_answer_is_stored() -> None:
     server = Server("max-age=60")
     answers = iter([httpx.Response(503, headers={"Retry-After": "0", "Cache-Control": "max-age=60"})])
@@ -453,160 +319,239 @@ async def test_retries_run_below_the_cache_and_only_the_final_answer_is_stored()
     assert server.gets == 1
 
 
+# --------------------------------------------------------------------------- identity, on the fake CareCloud
+# The fake keeps the logins and sessions; fake.request_for(response) names the session (customer,
+# device token) and the language an answer was made for, a cached one too.
+
+
+def fake_project(cache_control: str = "max-age=60") -> FakeCareCloud:
+    """The fake CareCloud with Jane and John (password ``pw``), a second Enterprise user
+    ``bi@example.com`` and the stores list sent with ``cache_control``."""
+    fake = FakeCareCloud()
+    for name in ("jane", "john"):
+        fake.customers.create(email=f"{name}@example.com", password="pw")
+    fake.add_user("bi@example.com", "fake-password", "fake-app")
+    fake.cache_control("getStores", cache_control)
+    return fake
+
+
+def credentials(name: str) -> CustomerCredentials:
+    return CustomerCredentials("email", f"{name}@example.com", "pw")
+
+
+def customer_id_of(fake: FakeCareCloud, name: str) -> str:
+    found = fake.customers.find_login("email", f"{name}@example.com", fake.cards)
+    assert found is not None
+    return str(found["customer_id"])
+
+
+async def made_for(fake: FakeCareCloud, cc: CareCloud, **headers: str) -> tuple[ReceivedRequest, bool]:
+    """A GET of the stores: the request the answer was made for, and whether it came from the cache."""
+    response = await cc.http.get("stores", headers=headers)
+    response.raise_for_status()
+    request = fake.request_for(response)
+    assert request is not None
+    return request, from_cache(response)
+
+
+async def test_private_answers_are_cached_for_their_own_identity_only() -> None:
+    fake, cache = fake_project("private, max-age=60"), HTTPCache()
+    async with (
+        fake.enterprise_client(cache=cache) as pos,
+        fake.enterprise_client(cache=cache, login="bi@example.com") as bi,
+    ):
+        assert (await made_for(fake, pos))[1] is False
+        assert (await made_for(fake, pos))[1] is True
+        assert (await made_for(fake, bi))[1] is False
+    assert len(fake.requests("getStores")) == 2
+
+
+async def test_two_customers_on_one_cache_never_see_each_others_answers() -> None:
+    fake, cache = fake_project(), HTTPCache()
+    jane, john = customer_id_of(fake, "jane"), customer_id_of(fake, "john")
+    async with (
+        fake.customer_client(
+            device=Device("phone-jane", "Linux", "Till", "till"), cache=cache, credentials=credentials("jane")
+        ) as a,
+        fake.customer_client(
+            device=Device("phone-john", "Linux", "Till", "till"), cache=cache, credentials=credentials("john")
+        ) as b,
+    ):
+        for _ in range(3):
+            (seen_a, _), (seen_b, _) = await made_for(fake, a), await made_for(fake, b)
+            assert seen_a.customer_id == jane
+            assert seen_b.customer_id == john
+    assert len(fake.requests("getStores")) == 2  # one per customer, the rest from the cache
+
+
+async def test_another_customer_logged_in_on_the_same_device_token_is_not_served_the_first_ones_answer() -> None:
+    fake = fake_project()
+    async with fake.customer_client(device=Device("shared-kiosk", "Linux", "Till", "till"), cache=HTTPCache()) as kiosk:
+        jane = await kiosk.login_customer(credentials("jane"))
+        assert (await made_for(fake, kiosk))[0].customer_id == jane
+        assert (await made_for(fake, kiosk))[1] is True
+        await kiosk.logout_customer()
+        john = await kiosk.login_customer(credentials("john"))
+        after, cached = await made_for(fake, kiosk)
+        assert (after.customer_id, cached) == (john, False)
+        await kiosk.logout_customer()
+        anonymous, cached = await made_for(fake, kiosk)
+        assert (anonymous.customer_id, cached) == (None, False)
+
+
+async def test_accept_language_is_part_of_the_key() -> None:
+    fake = fake_project()
+    async with fake.enterprise_client(cache=True) as cc:
+        english, _ = await made_for(fake, cc, **{"Accept-Language": "en"})
+        czech, _ = await made_for(fake, cc, **{"Accept-Language": "cs"})
+        czech_again, cached = await made_for(fake, cc, **{"Accept-Language": "cs"})
+    assert (english.headers["accept-language"], czech.headers["accept-language"]) == ("en", "cs")
+    assert (czech_again, cached) == (czech, True)
+    assert len(fake.requests("getStores")) == 2
+
+
+async def test_tokens_are_neither_stored_nor_keyed_in_clear(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake, cache = fake_project(), HTTPCache()
+    async with fake.customer_client(device=Device("kiosk", "Linux", "Till", "till"), cache=cache) as kiosk:
+        await kiosk.login_customer(credentials("jane"))
+        sent, _ = await made_for(fake, kiosk)
+        token = kiosk.auth.token_id  # type: ignore[union-attr]
+    assert token is not None
+    storage = cache.storage
+    assert isinstance(storage, MemoryCacheStorage)
+    assert storage.entry_count == 1
+    # What is kept besides the body (the server's own answer): the request and the key.
+    stored = repr([entry.request for entry in storage._entries.values()]) + repr(storage._by_key)
+    assert token not in stored
+    assert "authorization" not in stored.lower()
+    assert token not in caplog.text
+    # The server still got the token on the request that the cache sent on.
+    assert sent.token_id == token
+
+
+async def test_a_401_under_the_cache_still_means_one_relogin_and_a_replay() -> None:
+    fake = fake_project()
+    async with fake.enterprise_client(cache=True) as cc:
+        await cc.authenticate()
+        fake.expire_tokens()
+        first, first_cached = await made_for(fake, cc)  # the token refused: log in again, replay
+        second, second_cached = await made_for(fake, cc)
+    assert fake.counts().enterprise_logins == 2
+    assert [r.status for r in fake.requests("getStores")] == [401, 200]
+    assert (first.status, first_cached) == (200, False)
+    assert (second, second_cached) == (first, True)
+
+
 # --------------------------------------------------------------------------- identity barriers (issue 21, item 8)
 
 
-class Sessions:
-    """A Customer API stand-in whose session changes take a moment: a login or logout is applied
-    ``apply_delay`` seconds after it arrives (then answered), and a GET reads the session
-    ``read_delay`` seconds after it arrives. Each GET answer names the customer of the session
-    that produced it. With ``hold_logout`` (or ``hold_get``), a logout (or GET) that has arrived
-    sets ``arrived`` and waits for ``release`` before it is applied (or reads the session)."""
-
-    def __init__(
-        self, *, apply_delay: float = 0.0, read_delay: float = 0.0, hold_logout: bool = False, hold_get: bool = False
-    ) -> None:
-        self.apply_delay = apply_delay
-        self.read_delay = read_delay
-        self.hold_logout = hold_logout
-        self.hold_get = hold_get
-        self.arrived = asyncio.Event()
-        self.release = asyncio.Event()
-        self.customer_on: dict[str, str | None] = {}
-        self.gets = 0
-
-    async def held(self) -> None:
-        self.arrived.set()
-        await self.release.wait()
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.endswith("/tokens") and request.method == "POST":
-            return httpx.Response(201, json={"data": {"token_id": "kiosk-token"}})
-        if "/tokens/" in path and "/actions/log" in path:
-            token = path.split("/tokens/")[1].split("/")[0]
-            await asyncio.sleep(self.apply_delay)
-            if self.hold_logout and path.endswith("/logout"):
-                await self.held()
-            if path.endswith("/login"):
-                customer_id = "customer-" + json.loads(request.content)["login_value"]
-                self.customer_on[token] = customer_id
-                return httpx.Response(200, json={"data": {"customer_id": customer_id}})
-            self.customer_on[token] = None
-            return httpx.Response(204)
-        await asyncio.sleep(self.read_delay)
-        if self.hold_get and not self.release.is_set():
-            await self.held()
-        self.gets += 1
-        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
-        body = {"data": {"customer": self.customer_on.get(bearer), "n": self.gets}}
-        return httpx.Response(200, json=body, headers={"Cache-Control": "max-age=600"})
+def sessions_project() -> FakeCareCloud:
+    """The fake CareCloud with Jane (password ``pw``) and the stores list cacheable for 10 minutes;
+    every answer names the session it was made for (``request_for``)."""
+    fake = FakeCareCloud()
+    fake.customers.create(email="jane@example.com", password="pw")
+    fake.cache_control("getStores", "max-age=600")
+    return fake
 
 
-def kiosk_client(server: Sessions, cache: HTTPCache) -> CareCloud:
-    return CareCloud.customer(
-        "https://p.example",
-        external_application_id="app",
-        device=Device("kiosk-1", "Linux", "Kiosk", "kiosk"),
-        transport=httpx.MockTransport(server),
-        cache=cache,
-    )
+JANE = CustomerCredentials("email", "jane@example.com", "pw")
+
+
+def kiosk_client(fake: FakeCareCloud, cache: HTTPCache | bool, **kwargs: Any) -> CareCloud:
+    return fake.customer_client(device=Device("kiosk-1", "Linux", "Kiosk", "kiosk"), cache=cache, **kwargs)
+
+
+async def served(fake: FakeCareCloud, kiosk: CareCloud) -> tuple[str | None, bool]:
+    """A GET of the stores: the customer of the session the answer was made for, and whether it
+    came from the cache."""
+    response = await kiosk.http.get("stores")
+    response.raise_for_status()
+    made_for = fake.request_for(response)
+    assert made_for is not None
+    return made_for.customer_id, from_cache(response)
 
 
 async def test_a_get_sent_while_the_logout_is_applied_is_never_served_to_the_next_person() -> None:
-    server = Sessions(hold_logout=True)
-    cache = HTTPCache()
-    async with kiosk_client(server, cache) as kiosk:
-        await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
+    fake, cache = sessions_project(), HTTPCache()
+    held = fake.hold("postTokenLogout")
+    async with kiosk_client(fake, cache) as kiosk:
+        jane = await kiosk.login_customer(JANE)
         logout = asyncio.create_task(kiosk.logout_customer())
-        await server.arrived.wait()  # the logout has reached the server, which has not applied it yet
-        during = await get_data(kiosk, "/customers/me")
-        assert during["customer"] == "customer-jane"  # the server answered from Jane's session
-        server.release.set()
+        await held.arrived.wait()  # the logout has reached the server, which has not applied it yet
+        assert await served(fake, kiosk) == (jane, False)  # the server answered from Jane's session
+        held.release()
         await logout
         for _ in range(2):  # the next person at the kiosk
-            after = await get_data(kiosk, "/customers/me")
-            assert after["customer"] is None
-    assert server.gets == 2  # the straddling answer was not stored; the anonymous one was
+            assert (await served(fake, kiosk))[0] is None
+    assert len(fake.requests("getStores")) == 2  # the straddling answer was not stored; the anonymous one was
     storage = cache.storage
     assert isinstance(storage, MemoryCacheStorage)
-    stored = [entry.body for entry in storage._entries.values()]
-    assert len(stored) == 1
-    assert b"customer-jane" not in stored[0]  # Jane's answer is stored under no key at all
+    stored = [fake.request_for(httpx.Response(200, headers=dict(e.headers))) for e in storage._entries.values()]
+    assert [r.customer_id if r else "?" for r in stored] == [None]  # Jane's answer is stored under no key at all
 
 
 async def test_a_get_answered_after_a_login_is_never_stored_under_the_identity_it_was_sent_as() -> None:
-    server = Sessions(hold_get=True)
-    cache = HTTPCache()
-    async with kiosk_client(server, cache) as kiosk:
+    fake = sessions_project()
+    held = fake.hold("getStores")
+    async with kiosk_client(fake, HTTPCache()) as kiosk:
         await kiosk.auth.authenticate(kiosk.http)
-        anonymous = asyncio.create_task(get_data(kiosk, "/customers/me"))  # sent as nobody
-        await server.arrived.wait()
-        await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
-        server.release.set()
-        assert (await anonymous)["customer"] == "customer-jane"  # the server read Jane's session
+        anonymous = asyncio.create_task(served(fake, kiosk))  # sent as nobody
+        await held.arrived.wait()
+        jane = await kiosk.login_customer(JANE)
+        held.release()
+        assert await anonymous == (jane, False)  # the server read Jane's session
         await kiosk.logout_customer()
-        assert (await get_data(kiosk, "/customers/me"))["customer"] is None
+        assert (await served(fake, kiosk))[0] is None
 
 
 async def test_a_get_during_a_relogin_is_not_served_what_was_cached_for_nobody() -> None:
     # Found by tests/test_identity_isolation.py on the code before the fix: while Jane logged in
     # again, a GET was keyed as anonymous and served the anonymous entry, though the server held
     # Jane's session the whole time.
-    server = Sessions(apply_delay=0.2)
-    async with kiosk_client(server, HTTPCache()) as kiosk:
+    fake = sessions_project()
+    async with kiosk_client(fake, HTTPCache()) as kiosk:
         await kiosk.auth.authenticate(kiosk.http)
-        assert (await get_data(kiosk, "/stores"))["customer"] is None  # cached for nobody
-        jane = CustomerCredentials("email", "jane", "pw")
-        await kiosk.login_customer(jane)
-        during, _ = await asyncio.gather(get_data(kiosk, "/stores"), kiosk.login_customer(jane))
-    assert (during["customer"], during["from_cache"]) == ("customer-jane", False)
+        assert (await served(fake, kiosk))[0] is None  # cached for nobody
+        jane = await kiosk.login_customer(JANE)
+        fake.slow("postTokenLogin", 0.2)  # the login again is applied a moment after it arrives
+        during, _ = await asyncio.gather(served(fake, kiosk), kiosk.login_customer(JANE))
+    assert during == (jane, False)
 
 
 async def test_after_a_failed_logout_nothing_is_cached_until_the_session_is_known_again() -> None:
-    server = Sessions()
-    inner = server.__call__
-    failing = {"logout": True}
-
-    async def flaky(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/actions/logout") and failing["logout"]:
-            return httpx.Response(500, json={"error": {"exception": "internal"}})
-        return await inner(request)
-
-    cc = CareCloud.customer(
-        "https://p.example",
-        external_application_id="app",
-        device=Device("kiosk-1", "Linux", "Kiosk", "kiosk"),
-        transport=httpx.MockTransport(flaky),
-        retry=RetryPolicy.disabled(),
-        cache=True,
-    )
-    async with cc:
-        await cc.login_customer(CustomerCredentials("email", "jane", "pw"))
+    fake = sessions_project()
+    async with kiosk_client(fake, True, retry=RetryPolicy.disabled()) as cc:
+        jane = await cc.login_customer(JANE)
+        fake.fail("postTokenLogout", status=500)  # answered before the server applies it
         with pytest.raises(ServerError):
             await cc.logout_customer()
         # The server kept Jane's session: what it answers now must not be kept for anyone.
-        assert (await get_data(cc, "/customers/me"))["customer"] == "customer-jane"
-        assert (await get_data(cc, "/customers/me"))["from_cache"] is False
-        failing["logout"] = False
+        assert await served(fake, cc) == (jane, False)
+        assert await served(fake, cc) == (jane, False)
         await cc.logout_customer()
-        assert (await get_data(cc, "/customers/me"))["customer"] is None
-        assert (await get_data(cc, "/customers/me"))["from_cache"] is True
+        assert await served(fake, cc) == (None, False)
+        assert await served(fake, cc) == (None, True)
+    assert fake.violations == []
 
 
 # --------------------------------------------------------------------------- never cached (item 9)
 
 
 async def test_token_bearing_paths_and_authentication_answers_are_never_cached() -> None:
-    server = Server("max-age=600")
-    cache = HTTPCache()
-    async with customer(server, cache, "kiosk") as kiosk:
-        await kiosk.login_customer(CustomerCredentials("email", "jane", "pw"))
+    fake, cache = fake_project(), HTTPCache()
+    fake.cache_control("getTokenAuthentication", "max-age=600")  # the server would allow it
+    async with fake.customer_client(device=Device("kiosk", "Linux", "Till", "till"), cache=cache) as kiosk:
+        await kiosk.login_customer(credentials("jane"))
         token = kiosk.auth.token_id  # type: ignore[union-attr]
         assert token is not None
         for _ in range(2):
-            await get_data(kiosk, f"/tokens/{token}/actions/auth-token?external_application_id=x&token_type=1")
-    assert server.gets == 2
+            response = await kiosk.http.get(
+                f"tokens/{token}/actions/auth-token", params={"external_application_id": "x", "token_type": 1}
+            )
+            assert (response.status_code, response.headers["Cache-Control"]) == (200, "max-age=600")
+            assert from_cache(response) is False
+    assert len(fake.requests("getTokenAuthentication")) == 2
     storage = cache.storage
     assert isinstance(storage, MemoryCacheStorage)
     assert storage.entry_count == 0

@@ -1,4 +1,9 @@
-"""In-flight dedupe: identical concurrent GETs send one request and share the answer or the failure."""
+"""In-flight dedupe: identical concurrent GETs send one request and share the answer or the failure.
+
+The mechanism tests use a scripted slow server (httpx.MockTransport) that answers once released;
+read-your-writes (a GET after a write does not join a GET sent before it) runs on the fake
+CareCloud, whose request_for() shows which request an answer was made for.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from carecloud_api.api.stores import get_stores
 
 from carecloud_async import CareCloud, RequestTimeout, RetryPolicy, ServerError, bypass_cache
 from carecloud_async._dedupe import DedupeTransport, dedupe_key
+from carecloud_async.testing import FakeCareCloud
 
 
 class SlowServer:
@@ -182,38 +188,29 @@ async def test_with_the_cache_on_100_concurrent_calls_send_one_request_and_later
 
 
 async def test_a_get_issued_after_a_successful_write_does_not_join_a_get_sent_before_it() -> None:
-    version = 1
-    reading = asyncio.Event()
-    release = asyncio.Event()
-
-    async def server(request: httpx.Request) -> httpx.Response:
-        nonlocal version
-        if request.method == "PUT":
-            version += 1
-            return httpx.Response(200, json={"data": {}})
-        seen = version  # the server reads the record when the GET arrives...
-        reading.set()
-        if seen == 1:
-            await release.wait()  # ...and the first GET's answer is slow
-        return httpx.Response(200, json={"data": {"version": seen}})
-
-    cc = CareCloud.enterprise(
-        "https://p.example",
-        user_external_application_id="app",
-        login="pos@example.com",
-        password="secret",
-        transport=httpx.MockTransport(server),
-        retry=RetryPolicy.disabled(),
-        dedupe=True,
-    )
-    cc.auth._token = "bearer"  # type: ignore[union-attr]
-    async with cc:
-        before = asyncio.create_task(cc.http.get("customers/1"))
-        await reading.wait()
-        (await cc.http.put("customers/1", json={})).raise_for_status()
-        after = asyncio.create_task(cc.http.get("customers/1"))
+    fake = FakeCareCloud()
+    jane = fake.customers.create(first_name="v1")
+    held = fake.hold("getCustomer")  # the first GET of the record is slow to be answered
+    async with fake.enterprise_client(retry=RetryPolicy.disabled(), dedupe=True) as cc:
+        await cc.authenticate()
+        path = f"customers/{jane['customer_id']}"
+        before = asyncio.create_task(cc.http.get(path))
+        await held.arrived.wait()
+        record = {
+            k: v for k, v in fake.customers[jane["customer_id"]].items() if k not in ("customer_id", "last_change")
+        }
+        record["personal_information"] = {**record["personal_information"], "first_name": "v2"}
+        written = await cc.http.put(path, json={"customer": record})
+        written.raise_for_status()
+        after = asyncio.create_task(cc.http.get(path))
         for _ in range(20):
             await asyncio.sleep(0)
-        release.set()
-        assert (await before).json()["data"]["version"] == 1
-        assert (await after).json()["data"]["version"] == 2  # read-your-writes
+        held.release()
+        before_answer, after_answer = await before, await after
+    write, read = fake.request_for(written), fake.request_for(after_answer)
+    assert write is not None
+    assert read is not None
+    assert fake.request_for(before_answer) != read
+    assert read.number > write.number  # read-your-writes: its own request, sent after the write
+    assert after_answer.json()["data"]["personal_information"]["first_name"] == "v2"
+    assert len(fake.requests("getCustomer")) == 2

@@ -3,29 +3,33 @@ hypothesis over random sequences of logins, logouts, re-logins, token replacemen
 token refresh and re-login, GETs in two languages, writes, concurrent identical GETs, GETs racing
 an identity change or a write, and (Redis variant) a Redis outage and its return with its data.
 
-The project is a stateful stand-in (``Project``, an httpx transport): it applies a customer login
-or logout a moment after the request arrives, reads a GET's session and record a moment after it
-arrives, and answers each GET with data tagged by the token, customer, language and record
-version it used, with ``Cache-Control: max-age=600``. One Customer API client (a kiosk) and one
-Enterprise API client share one cache (memory, or Redis in the Redis variant).
+The project is the fake CareCloud (``carecloud_async.testing``, in-process): it keeps the Customer
+API sessions (a login binds a customer to the device token, a logout unbinds it, a new token ends
+the old one), serves a customer's record only to that customer's session (403 otherwise), and
+sends ``Cache-Control: max-age=600`` with the stores list and a customer's record. A login,
+logout or write is applied, and a GET reads its session and records, a moment after it arrives
+(:meth:`FakeCareCloud.slow`). One Customer API client (a kiosk) and one Enterprise API client
+share one cache (memory, or Redis in the Redis variant).
 
-After every GET the machine checks what the caller was served:
+Every answer names the request the fake made it for (:meth:`FakeCareCloud.request_for`, which a
+cached answer keeps), with the session's device token and customer when the fake answered. After
+every GET the machine checks what the caller was served:
 
-- the language it asked for;
-- a GET that no identity change overlapped: the token and customer of the session the server
-  held for this device (the Enterprise user for the Enterprise client), never another's;
-- a GET that raced an identity change: a session that existed on the server during it;
-- the record version is never older than the caller's own last successful write to it.
+- an answer made for a request in the language it asked for;
+- a GET that no identity change overlapped: made for the token and customer of the session the
+  server held for this device (an Enterprise request for the Enterprise client), never another's;
+  a customer's record only when that session was this customer's (403 otherwise);
+- a GET that raced an identity change: made for a session that existed on the server during it;
+- never made for a request older than the caller's own last successful write to the resource.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -48,71 +52,31 @@ from carecloud_async import (
     RetryPolicy,
 )
 from carecloud_async._cache import from_cache
+from carecloud_async.testing import FakeCareCloud, ReceivedRequest
 
 RESOURCES = ("stores", "customers")
 LANGUAGES = ("en", "cs")
 CUSTOMERS = ("jane", "john")
+#: Whose record a GET of customers reads: "own" is the customer logged in (jane while nobody is),
+#: so that a GET after a logout or a switch asks for the record a GET before it was answered.
+WHOSE = ("own", *CUSTOMERS)
 DELAYS = (0.0, 0.002, 0.01)
-ENTERPRISE_USER = "enterprise:pos"
+GET_OPERATION = {"stores": "getStores", "customers": "getCustomer"}
+CHANGE_OPERATIONS = ("postTokenLogin", "postTokenLogout")
 
 #: Totals over every run of the machines, for the report (pytest -s prints them).
 TOTALS: Counter[str] = Counter()
 
 
-@dataclass
-class Project:
-    """The stand-in CareCloud project (see the module docs)."""
-
-    apply_delay: float = 0.0
-    tokens: int = 0
-    current_token: str | None = None  # the device's valid token; older ones answer 401
-    sessions: dict[str, str | None] = field(default_factory=dict)  # token -> customer
-    bearers: set[str] = field(default_factory=set)  # valid Enterprise bearer tokens
-    logins: int = 0
-    versions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESOURCES, 0))
-    gets: int = 0
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if path.endswith("/users/actions/login"):
-            self.logins += 1
-            token = f"ent-{self.logins}"
-            self.bearers.add(token)
-            return httpx.Response(200, json={"data": {"bearer_token": token, "valid_to": "2099-01-01 00:00:00"}})
-        if path.endswith("/tokens") and request.method == "POST":
-            self.tokens += 1
-            self.current_token = f"tok-{self.tokens}"  # a new token for the device invalidates the old
-            self.sessions = {self.current_token: None}
-            return httpx.Response(201, json={"data": {"token_id": self.current_token}})
-        customer_api = "/customer-interface/" in path
-        if (customer_api and bearer != self.current_token) or (not customer_api and bearer not in self.bearers):
-            return httpx.Response(401, json={"error": {"exception": "unauthorized"}})
-        if "/actions/login" in path or "/actions/logout" in path:
-            await asyncio.sleep(self.apply_delay)  # applied a moment after it arrived
-            if bearer != self.current_token:  # replaced meanwhile
-                return httpx.Response(401, json={"error": {"exception": "unauthorized"}})
-            if path.endswith("/login"):
-                customer = json.loads(request.content)["login_value"]
-                self.sessions[bearer] = customer
-                return httpx.Response(200, json={"data": {"customer_id": customer}})
-            self.sessions[bearer] = None
-            return httpx.Response(204)
-        resource = path.rstrip("/").split("/v1.0/", 1)[1].split("/", 1)[0]
-        if request.method != "GET":
-            self.versions[resource] += 1
-            return httpx.Response(200, json={"data": {"version": self.versions[resource]}})
-        await asyncio.sleep(float(request.headers.get("x-delay", "0")))  # read a moment after arrival
-        if (customer_api and bearer != self.current_token) or (not customer_api and bearer not in self.bearers):
-            return httpx.Response(401, json={"error": {"exception": "unauthorized"}})
-        self.gets += 1
-        tag = {
-            "token": bearer,
-            "customer": self.sessions.get(bearer) if customer_api else ENTERPRISE_USER,
-            "language": request.headers.get("accept-language"),
-            "version": self.versions[resource],
-        }
-        return httpx.Response(200, json={"data": tag}, headers={"Cache-Control": "max-age=600"})
+def new_project() -> tuple[FakeCareCloud, dict[str, str]]:
+    """The fake with the two customers (password ``pw``; their ids by name), one store, and the
+    cacheable routes."""
+    fake = FakeCareCloud()
+    ids = {name: fake.customers.create(email=f"{name}@example.com", password="pw")["customer_id"] for name in CUSTOMERS}
+    fake.stores.create(name="Prague 1")
+    for operation in GET_OPERATION.values():
+        fake.cache_control(operation, "max-age=600")
+    return fake, ids
 
 
 @dataclass(frozen=True)
@@ -121,8 +85,8 @@ class Before:
 
     changes: int  # identity changes started so far
     token: str | None  # the device token the client sends (it learns of a revocation by a 401)
-    customer: str | None
-    last_write: int  # the caller's own last successful write to the resource (version)
+    customer: str | None  # the customer id logged in (None: nobody)
+    last_write: int  # the number of the fake's request of the caller's own last write to the resource
 
 
 class IdentityIsolation(RuleBasedStateMachine):
@@ -133,7 +97,8 @@ class IdentityIsolation(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.project = Project()
+        self.fake, self.ids = new_project()
+        (self.store_id,) = (store["store_id"] for store in self.fake.stores)
         self.state: RedisState | None = None
         self.redis_down = False
         if self.redis is not None:
@@ -143,25 +108,14 @@ class IdentityIsolation(RuleBasedStateMachine):
             cache = self.state.http_cache()
         else:
             cache = HTTPCache()
-        transport = httpx.MockTransport(self.project)
-        self.kiosk = CareCloud.customer(
-            "https://p.example",
+        self.kiosk = self.fake.customer_client(
             external_application_id="app",
             device=Device("kiosk-1", "Linux", "Kiosk", "kiosk"),
-            transport=transport,
             retry=RetryPolicy.disabled(),
             cache=cache,
         )
-        self.office = CareCloud.enterprise(
-            "https://p.example",
-            user_external_application_id="app",
-            login="pos",
-            password="pw",
-            transport=transport,
-            retry=RetryPolicy.disabled(),
-            cache=cache,
-        )
-        self.customer: str | None = None  # who the machine logged in (None: nobody)
+        self.office = self.fake.enterprise_client(retry=RetryPolicy.disabled(), cache=cache)
+        self.customer: str | None = None  # the customer id the machine logged in (None: nobody)
         self.changes = 0  # identity changes started (login, logout, token replacement)
         self.kiosk_writes = dict.fromkeys(RESOURCES, 0)
         self.office_writes = dict.fromkeys(RESOURCES, 0)
@@ -184,6 +138,18 @@ class IdentityIsolation(RuleBasedStateMachine):
             self.loop.close()
             if self.redis is not None and self.redis_down:
                 self.redis.start()
+        assert self.fake.violations == []  # every request the clients sent fits the spec
+
+    # ------------------------------------------------------------------ the project's pace
+
+    def apply_after(self, seconds: float) -> None:
+        """Logins and logouts take effect ``seconds`` after they arrive."""
+        for operation in CHANGE_OPERATIONS:
+            self.fake.slow(operation, seconds)
+
+    def read_after(self, resource: str, seconds: float) -> None:
+        """GETs of ``resource`` read their session and records ``seconds`` after they arrive."""
+        self.fake.slow(GET_OPERATION[resource], seconds)
 
     # ------------------------------------------------------------------ checks
 
@@ -196,31 +162,52 @@ class IdentityIsolation(RuleBasedStateMachine):
         writes = self.office_writes if office else self.kiosk_writes
         return Before(self.changes, self.kiosk_token(), self.customer, writes[resource])
 
-    async def get(self, client: CareCloud, resource: str, language: str, delay: float) -> tuple[dict[str, Any], bool]:
-        path = "customers/me" if resource == "customers" else resource
-        response = await client.http.get(path, headers={"Accept-Language": language, "X-Delay": str(delay)})
-        assert response.status_code == 200, response.text
+    def path_of(self, resource: str, whose: str) -> str:
+        if resource == "stores":
+            return "stores"
+        if whose == "own":
+            return f"customers/{self.customer or self.ids[CUSTOMERS[0]]}"
+        return f"customers/{self.ids[whose]}"
+
+    async def get(self, client: CareCloud, path: str, language: str) -> tuple[httpx.Response, ReceivedRequest, bool]:
+        response = await client.http.get(path, headers={"Accept-Language": language})
+        assert response.status_code in (200, 403), response.text
+        made_for = self.fake.request_for(response)
+        assert made_for is not None, response.headers
         cached = from_cache(response)
         TOTALS["cache hits" if cached else "answers from the server"] += 1
-        data = response.json()["data"]
-        assert isinstance(data, dict)
-        return data, cached
+        return response, made_for, cached
 
-    def check(self, data: dict[str, Any], language: str, before: Before, *, office: bool = False) -> None:
-        assert data["language"] == language, data
-        assert data["version"] >= before.last_write, (data, before)  # never older than one's own write
+    def check(
+        self,
+        response: httpx.Response,
+        made_for: ReceivedRequest,
+        language: str,
+        before: Before,
+        *,
+        office: bool = False,
+    ) -> None:
+        seen = (made_for.number, made_for.interface, made_for.token_id, made_for.customer_id, response.status_code)
+        assert made_for.headers.get("accept-language") == language, seen
+        assert made_for.number > before.last_write, (seen, before)  # never older than one's own write
+        record_of = made_for.path.removeprefix("/customers/") if made_for.path.startswith("/customers/") else None
+        if response.status_code == 200 and record_of is not None:
+            assert response.json()["data"]["customer_id"] == record_of, seen
         if office:
-            assert data["customer"] == ENTERPRISE_USER, data
+            assert made_for.interface == "enterprise", seen
+            assert response.status_code == 200, seen
             return
-        assert data["customer"] != ENTERPRISE_USER, data
+        assert made_for.interface == "customer", seen
+        # The fake's privacy rule: a customer's record only to that customer's session.
+        assert (response.status_code == 403) == (record_of is not None and made_for.customer_id != record_of), seen
         token = self.kiosk_token()
         if before.changes == self.changes and before.token == token:
             # No identity change overlapped the GET: exactly the identity it was sent as.
-            assert (data["token"], data["customer"]) == (token, self.customer), (data, before)
+            assert (made_for.token_id, made_for.customer_id) == (token, self.customer), (seen, before)
         else:
             TOTALS["GETs racing an identity change"] += 1
-            assert data["token"] in {before.token, token}, (data, before)
-            assert data["customer"] in {before.customer, self.customer}, (data, before)
+            assert made_for.token_id in {before.token, token}, (seen, before)
+            assert made_for.customer_id in {before.customer, self.customer}, (seen, before)
 
     # ------------------------------------------------------------------ rules
 
@@ -230,14 +217,14 @@ class IdentityIsolation(RuleBasedStateMachine):
 
     @rule(customer=st.sampled_from(CUSTOMERS), apply_delay=st.sampled_from(DELAYS))
     def login(self, customer: str, apply_delay: float) -> None:
-        self.project.apply_delay = apply_delay
+        self.apply_after(apply_delay)
         self.changes += 1
-        self.run(self.kiosk.login_customer(CustomerCredentials("email", customer, "pw")))
-        self.customer = customer
+        self.run(self.kiosk.login_customer(CustomerCredentials("email", f"{customer}@example.com", "pw")))
+        self.customer = self.ids[customer]
 
     @rule(apply_delay=st.sampled_from(DELAYS))
     def logout(self, apply_delay: float) -> None:
-        self.project.apply_delay = apply_delay
+        self.apply_after(apply_delay)
         self.changes += 1
         self.run(self.kiosk.logout_customer())
         self.customer = None
@@ -246,14 +233,13 @@ class IdentityIsolation(RuleBasedStateMachine):
     def replace_device_token(self) -> None:
         """The server revokes the device token: the next request gets 401, the client makes a new
         token (and logs the customer in again on it)."""
-        self.project.current_token = None
-        self.project.sessions = {}
+        self.fake.sessions.clear()
         self.changes += 1
 
     @rule()
     def enterprise_token_expires(self) -> None:
         """The Enterprise bearer token stops working: a 401, a new login, a replay."""
-        self.project.bearers.clear()
+        self.fake.expire_tokens()
 
     @rule()
     def enterprise_token_due_for_refresh(self) -> None:
@@ -262,88 +248,132 @@ class IdentityIsolation(RuleBasedStateMachine):
         assert isinstance(auth, EnterpriseAuth)
         auth._refresh_at = datetime.now(timezone.utc) - timedelta(seconds=1)
 
-    @rule(resource=st.sampled_from(RESOURCES), language=st.sampled_from(LANGUAGES), delay=st.sampled_from(DELAYS))
-    def kiosk_get(self, resource: str, language: str, delay: float) -> None:
+    @rule(
+        resource=st.sampled_from(RESOURCES),
+        whose=st.sampled_from(WHOSE),
+        language=st.sampled_from(LANGUAGES),
+        delay=st.sampled_from(DELAYS),
+    )
+    def kiosk_get(self, resource: str, whose: str, language: str, delay: float) -> None:
+        self.read_after(resource, delay)
         before = self.before(resource)
-        data, _ = self.run(self.get(self.kiosk, resource, language, delay))
-        self.check(data, language, before)
-
-    @rule(resource=st.sampled_from(RESOURCES), language=st.sampled_from(LANGUAGES), delay=st.sampled_from(DELAYS))
-    def office_get(self, resource: str, language: str, delay: float) -> None:
-        before = self.before(resource, office=True)
-        data, _ = self.run(self.get(self.office, resource, language, delay))
-        self.check(data, language, before, office=True)
-
-    @rule(resource=st.sampled_from(RESOURCES), office=st.booleans())
-    def write(self, resource: str, office: bool) -> None:
-        client = self.office if office else self.kiosk
-
-        async def put() -> int:
-            response = await client.http.put(f"{resource}/1", json={})
-            assert response.status_code == 200, response.text
-            version = response.json()["data"]["version"]
-            assert isinstance(version, int)
-            return version
-
-        version = self.run(put())
-        (self.office_writes if office else self.kiosk_writes)[resource] = version
+        response, made_for, _ = self.run(self.get(self.kiosk, self.path_of(resource, whose), language))
+        self.check(response, made_for, language, before)
 
     @rule(
         resource=st.sampled_from(RESOURCES),
+        whose=st.sampled_from(WHOSE),
+        language=st.sampled_from(LANGUAGES),
+        delay=st.sampled_from(DELAYS),
+    )
+    def office_get(self, resource: str, whose: str, language: str, delay: float) -> None:
+        self.read_after(resource, delay)
+        before = self.before(resource, office=True)
+        response, made_for, _ = self.run(self.get(self.office, self.path_of(resource, whose), language))
+        self.check(response, made_for, language, before, office=True)
+
+    async def put(self, client: CareCloud, resource: str, customer_id: str | None) -> int:
+        """A whole-record PUT of the store, or of the customer ``customer_id``; its request number."""
+        if resource == "stores":
+            path, record = f"stores/{self.store_id}", self.fake.stores[self.store_id]
+            body = {"store": {k: v for k, v in record.items() if k not in ("store_id", "last_change")}}
+        else:
+            assert customer_id is not None
+            path, record = f"customers/{customer_id}", self.fake.customers[customer_id]
+            body = {"customer": {k: v for k, v in record.items() if k not in ("customer_id", "last_change")}}
+        response = await client.http.put(path, json=body)
+        assert response.status_code == 204, response.text
+        made_for = self.fake.request_for(response)
+        assert made_for is not None
+        return made_for.number
+
+    @rule(resource=st.sampled_from(RESOURCES), office=st.booleans(), whose=st.sampled_from(CUSTOMERS))
+    def write(self, resource: str, office: bool, whose: str) -> None:
+        """A write by either client (the kiosk writes only the customer logged in on it)."""
+        if not office and resource == "customers" and self.customer is None:
+            return
+        customer_id = self.ids[whose] if office else self.customer
+        number = self.run(self.put(self.office if office else self.kiosk, resource, customer_id))
+        (self.office_writes if office else self.kiosk_writes)[resource] = number
+
+    @rule(
+        resource=st.sampled_from(RESOURCES),
+        whose=st.sampled_from(WHOSE),
         language=st.sampled_from(LANGUAGES),
         count=st.integers(2, 4),
         delay=st.sampled_from(DELAYS[1:]),
     )
-    def concurrent_gets(self, resource: str, language: str, count: int, delay: float) -> None:
+    def concurrent_gets(self, resource: str, whose: str, language: str, count: int, delay: float) -> None:
+        self.read_after(resource, delay)
         before = self.before(resource)
-        gets_before = self.project.gets
+        operation = GET_OPERATION[resource]
+        gets_before = len(self.fake.requests(operation))
+        path = self.path_of(resource, whose)
 
-        async def together() -> list[tuple[dict[str, Any], bool]]:
-            return list(await asyncio.gather(*(self.get(self.kiosk, resource, language, delay) for _ in range(count))))
+        async def together() -> list[tuple[httpx.Response, ReceivedRequest, bool]]:
+            return list(await asyncio.gather(*(self.get(self.kiosk, path, language) for _ in range(count))))
 
         answers = self.run(together())
-        merged = count - (self.project.gets - gets_before) - sum(cached for _, cached in answers)
+        reached = len(self.fake.requests(operation)) - gets_before
+        merged = count - reached - sum(cached for _, _, cached in answers)
         TOTALS["GETs merged by dedupe"] += max(0, merged)
-        for data, _ in answers:
-            self.check(data, language, before)
+        for response, made_for, _ in answers:
+            self.check(response, made_for, language, before)
 
     @rule(
         change=st.sampled_from(("login", "logout", "write")),
         customer=st.sampled_from(CUSTOMERS),
         resource=st.sampled_from(RESOURCES),
+        whose=st.sampled_from(WHOSE),
         language=st.sampled_from(LANGUAGES),
         delay=st.sampled_from(DELAYS),
         apply_delay=st.sampled_from(DELAYS[1:]),
     )
     def get_racing(
-        self, *, change: str, customer: str, resource: str, language: str, delay: float, apply_delay: float
+        self,
+        *,
+        change: str,
+        customer: str,
+        resource: str,
+        whose: str,
+        language: str,
+        delay: float,
+        apply_delay: float,
     ) -> None:
         """A GET sent together with a login, a logout or a write (the answer may straddle it)."""
-        self.project.apply_delay = apply_delay
+        self.apply_after(apply_delay)
+        self.read_after(resource, delay)
         before = self.before(resource)
+        written = "stores" if self.customer is None else resource  # the kiosk writes its own customer
         if change != "write":
             self.changes += 1
 
         async def changing() -> None:
             if change == "login":
-                await self.kiosk.login_customer(CustomerCredentials("email", customer, "pw"))
+                await self.kiosk.login_customer(CustomerCredentials("email", f"{customer}@example.com", "pw"))
             elif change == "logout":
                 await self.kiosk.logout_customer()
             else:
-                response = await self.kiosk.http.put(f"{resource}/1", json={})
-                assert response.status_code == 200, response.text
-                self.kiosk_writes[resource] = response.json()["data"]["version"]
+                self.kiosk_writes[written] = await self.put(self.kiosk, written, self.customer)
 
-        async def racing() -> dict[str, Any]:
-            results = await asyncio.gather(self.get(self.kiosk, resource, language, delay), changing())
-            return results[0][0]  # type: ignore[no-any-return]
+        path = self.path_of(resource, whose)
 
-        data = self.run(racing())
+        async def racing() -> tuple[httpx.Response, ReceivedRequest]:
+            results = await asyncio.gather(self.get(self.kiosk, path, language), changing())
+            response, made_for, _ = results[0]
+            return response, made_for
+
+        response, made_for = self.run(racing())
         if change == "login":
-            self.customer = customer
+            self.customer = self.ids[customer]
         elif change == "logout":
             self.customer = None
-        self.check(data, language, before)
+        self.check(response, made_for, language, before)
+        # The same GET once the change has settled: whatever the race left in the cache or in
+        # flight, it is answered for the identity the kiosk has now.
+        settled = self.before(resource)
+        response, made_for, _ = self.run(self.get(self.kiosk, path, language))
+        self.check(response, made_for, language, settled)
 
     # ------------------------------------------------------------------ Redis variant
 

@@ -2,7 +2,8 @@
 
 Tokens, the HTTP cache and the rate budget shared by several clients and by several processes;
 and a Redis killed mid-run (SIGKILL) degrading to local state with a warning, calls unharmed.
-The server the clients talk to is a local stand-in that counts logins, token creations and GETs.
+The server the clients talk to is the fake CareCloud (``carecloud_async.testing``): in-process,
+or on loopback for the child processes; its counts give the logins, device tokens and GETs.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 from child_processes import ChildProcesses
 from redis_server import RedisServer, RedisServerError
 
-from carecloud_async import CareCloud, Device, RedisState, RedisTokenStore, RetryPolicy
+from carecloud_async import CareCloud, CustomerCredentials, Device, RedisState, RedisTokenStore, RetryPolicy
 from carecloud_async._errors import TokenStoreError
-from scripts.stand_in_server import StandInServer
+from carecloud_async.testing import FakeCareCloud, FakeServer
 
 CHILD = Path(__file__).with_name("shared_state_child.py")
 PROCESSES = 4
@@ -47,49 +48,59 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture
-def stand_in() -> Iterator[StandInServer]:
-    with StandInServer(login_delay=0.3) as server:
-        yield server
+def fake() -> FakeCareCloud:
+    """The fake CareCloud: GETs of stores and currencies cacheable for a minute; logins and device
+    tokens slowed down, so that clients starting together really overlap."""
+    fake = FakeCareCloud()
+    for route in ("getStores", "getCurrencies"):
+        fake.cache_control(route, "max-age=60")
+    for operation in ("postUserLogin", "postToken"):
+        fake.slow(operation, 0.3)
+    return fake
 
 
-def enterprise(server: StandInServer, state: RedisState, **kwargs: object) -> CareCloud:
-    return CareCloud.enterprise(
-        server.origin,
-        user_external_application_id="app",
-        login="pos",
-        password="pw",
-        redis=state,
-        **kwargs,  # type: ignore[arg-type]
-    )
+def enterprise(fake: FakeCareCloud, state: RedisState, **kwargs: Any) -> CareCloud:
+    return fake.enterprise_client(redis=state, **kwargs)
+
+
+#: A store the fake accepts (``POST /stores``): a write that invalidates cached GETs of stores.
+NEW_STORE = {"store": {"name": "Kiosk store", "store_code": "K1", "partner_id": "p1", "system_id": "s1"}}
+
+
+def gets(fake: FakeCareCloud) -> int:
+    return fake.counts().methods.get("GET", 0)
 
 
 # --------------------------------------------------------------------------- processes
 
 
-def test_four_processes_log_in_once_create_one_device_token_and_share_the_cache(
-    redis_server: RedisServer, stand_in: StandInServer
+async def test_four_processes_log_in_once_create_one_device_token_and_share_the_cache(
+    redis_server: RedisServer, fake: FakeCareCloud
 ) -> None:
     prefix = f"p{uuid.uuid4().hex[:12]}"
-    command = [sys.executable, str(CHILD), stand_in.origin, redis_server.url]
-    with ChildProcesses(command, count=PROCESSES, timeout=ROUND_TIMEOUT) as children:
+    async with FakeServer(fake) as server:  # on loopback, served by this test's loop
+        command = [sys.executable, str(CHILD), server.url, redis_server.url]
+        with ChildProcesses(command, count=PROCESSES, timeout=ROUND_TIMEOUT) as children:
 
-        def round_of(interface: str) -> list[str]:
-            return children.release(f"go {interface} {prefix}")  # released together: none has a token yet
+            async def round_of(interface: str) -> list[str]:
+                # released together: none has a token yet (waited for in a thread, the loop serves)
+                return await asyncio.to_thread(children.release, f"go {interface} {prefix}")
 
-        assert round_of("enterprise") == ["ok"] * PROCESSES
-        assert stand_in.counts["login"] == 1
-        gets_after_first_round = stand_in.counts["GET"]
-        assert 1 <= gets_after_first_round <= PROCESSES  # each process's second GET: a cache hit
+            assert await round_of("enterprise") == ["ok"] * PROCESSES
+            assert fake.counts().enterprise_logins == 1
+            gets_after_first_round = gets(fake)
+            assert 1 <= gets_after_first_round <= PROCESSES  # each process's second GET: a cache hit
 
-        # New clients in the same processes: the token and the answers come from Redis.
-        assert round_of("enterprise") == ["ok"] * PROCESSES
-        assert stand_in.counts["login"] == 1
-        assert stand_in.counts["GET"] == gets_after_first_round
+            # New clients in the same processes: the token and the answers come from Redis.
+            assert await round_of("enterprise") == ["ok"] * PROCESSES
+            assert fake.counts().enterprise_logins == 1
+            assert gets(fake) == gets_after_first_round
 
-        assert round_of("customer") == ["ok"] * PROCESSES
-        assert stand_in.counts["token"] == 1
-        assert round_of("customer") == ["ok"] * PROCESSES
-        assert stand_in.counts["token"] == 1
+            assert await round_of("customer") == ["ok"] * PROCESSES
+            assert fake.counts().device_tokens == 1
+            assert await round_of("customer") == ["ok"] * PROCESSES
+            assert fake.counts().device_tokens == 1
+    assert fake.violations == []
 
 
 # --------------------------------------------------------------------------- token store
@@ -143,10 +154,10 @@ async def test_the_token_store_lock_is_exclusive_across_connections(redis_server
     assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
 
 
-async def test_enterprise_clients_on_one_redis_log_in_once(stand_in: StandInServer, redis_server: RedisServer) -> None:
+async def test_enterprise_clients_on_one_redis_log_in_once(fake: FakeCareCloud, redis_server: RedisServer) -> None:
     prefix = f"e{uuid.uuid4().hex[:12]}"
     states = [RedisState(redis_server.url, prefix=prefix) for _ in range(3)]
-    clients = [enterprise(stand_in, state) for state in states]
+    clients = [enterprise(fake, state) for state in states]
     try:
         await asyncio.gather(*(cc.http.get("stores") for cc in clients))
     finally:
@@ -154,34 +165,34 @@ async def test_enterprise_clients_on_one_redis_log_in_once(stand_in: StandInServ
             await cc.aclose()
         for state in states:
             await state.aclose()
-    assert stand_in.counts["login"] == 1
+    assert fake.counts().enterprise_logins == 1
 
 
 # --------------------------------------------------------------------------- cache and rate budget
 
 
 async def test_a_write_through_one_replica_invalidates_the_cache_of_the_others(
-    stand_in: StandInServer, redis_server: RedisServer
+    fake: FakeCareCloud, redis_server: RedisServer
 ) -> None:
     prefix = f"c{uuid.uuid4().hex[:12]}"
     one, two = RedisState(redis_server.url, prefix=prefix), RedisState(redis_server.url, prefix=prefix)
     try:
-        async with enterprise(stand_in, one, cache=True) as a, enterprise(stand_in, two, cache=True) as b:
+        async with enterprise(fake, one, cache=True) as a, enterprise(fake, two, cache=True) as b:
             await a.http.get("stores")
             await b.http.get("stores")
-            assert stand_in.counts["GET"] == 1  # b was answered from the shared cache
-            (await b.http.post("stores", json={})).raise_for_status()
-            await a.http.get("stores")
-            assert stand_in.counts["GET"] == 2
+            assert gets(fake) == 1  # b was answered from the shared cache
+            (await b.http.post("stores", json=NEW_STORE)).raise_for_status()
+            assert len((await a.http.get("stores")).json()["data"]["stores"]) == 1
+            assert gets(fake) == 2
     finally:
         await one.aclose()
         await two.aclose()
 
 
-async def test_the_cache_on_redis_holds_no_token(stand_in: StandInServer, redis_server: RedisServer) -> None:
+async def test_the_cache_on_redis_holds_no_token(fake: FakeCareCloud, redis_server: RedisServer) -> None:
     state = RedisState(redis_server.url, prefix=f"s{uuid.uuid4().hex[:12]}")
     try:
-        async with enterprise(stand_in, state, cache=True) as cc:
+        async with enterprise(fake, state, cache=True) as cc:
             await cc.http.get("stores?count=5")
             await cc.http.get("stores?count=5")
             token = cc.auth._token  # type: ignore[union-attr]
@@ -205,7 +216,7 @@ async def test_the_cache_on_redis_holds_no_token(stand_in: StandInServer, redis_
             assert "pos" not in key.decode().split(":", 1)[1]  # no login in key names
     finally:
         await state.aclose()
-    assert stand_in.counts["GET"] == 1
+    assert gets(fake) == 1
 
 
 async def test_the_rate_budget_is_shared_by_every_client(redis_server: RedisServer) -> None:
@@ -234,57 +245,55 @@ async def test_the_rate_budget_is_shared_by_every_client(redis_server: RedisServ
 
 
 async def test_redis_killed_mid_run_degrades_to_local_state_with_a_warning(
-    stand_in: StandInServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fake: FakeCareCloud, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = start_redis(tmp_path / "redis")
     state = RedisState(server.url, timeout=1.0)
     caplog.set_level(logging.WARNING, logger="carecloud_async.redis")
     try:
-        async with enterprise(stand_in, state, cache=True, rate_limit=50) as cc:
+        async with enterprise(fake, state, cache=True, rate_limit=50) as cc:
             for _ in range(2):
                 (await cc.http.get("stores")).raise_for_status()
-            assert (stand_in.counts["login"], stand_in.counts["GET"]) == (1, 1)
+            assert (fake.counts().enterprise_logins, gets(fake)) == (1, 1)
             assert state.available
 
             server.kill()
             for path in ("stores", "stores", "currencies"):
                 (await cc.http.get(path)).raise_for_status()
-            (await cc.http.post("stores", json={})).raise_for_status()
+            (await cc.http.post("stores", json=NEW_STORE)).raise_for_status()
             (await cc.http.get("stores")).raise_for_status()
             assert not state.available
         # A new client while Redis is still gone: the token this process shared is kept locally.
-        async with enterprise(stand_in, state, cache=True) as again:
+        async with enterprise(fake, state, cache=True) as again:
             (await again.http.get("currencies")).raise_for_status()
     finally:
         server.stop()
         await state.aclose()
-    assert stand_in.counts["login"] == 1
+    assert fake.counts().enterprise_logins == 1
     warnings = [r for r in caplog.records if "Redis is unavailable" in r.getMessage()]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no failed call, no trace
 
 
-async def test_a_customer_client_keeps_working_when_redis_is_killed(stand_in: StandInServer, tmp_path: Path) -> None:
+async def test_a_customer_client_keeps_working_when_redis_is_killed(fake: FakeCareCloud, tmp_path: Path) -> None:
     server = start_redis(tmp_path / "redis")
     state = RedisState(server.url, timeout=1.0)
     device = Device("kiosk-9", "Linux", "Kiosk", "kiosk")
     try:
-        async with CareCloud.customer(
-            stand_in.origin, external_application_id="app", device=device, cache=True, redis=state
-        ) as cc:
+        async with fake.customer_client(device=device, cache=True, redis=state) as cc:
             (await cc.http.get("stores")).raise_for_status()
             server.kill()
             (await cc.http.get("currencies")).raise_for_status()
-            (await cc.http.post("stores", json={})).raise_for_status()
+            (await cc.http.post("stores", json=NEW_STORE)).raise_for_status()
     finally:
         server.stop()
         await state.aclose()
-    assert stand_in.counts["token"] == 1
+    assert fake.counts().device_tokens == 1
 
 
 async def test_an_unreachable_redis_from_the_start_does_not_fail_calls(
-    stand_in: StandInServer, caplog: pytest.LogCaptureFixture
+    fake: FakeCareCloud, caplog: pytest.LogCaptureFixture
 ) -> None:
     import socket
 
@@ -294,12 +303,12 @@ async def test_an_unreachable_redis_from_the_start_does_not_fail_calls(
     state = RedisState(f"redis://127.0.0.1:{port}/0", timeout=0.5)
     caplog.set_level(logging.WARNING, logger="carecloud_async.redis")
     try:
-        async with enterprise(stand_in, state, cache=True, rate_limit=100) as cc:
+        async with enterprise(fake, state, cache=True, rate_limit=100) as cc:
             for _ in range(3):
                 (await cc.http.get("stores")).raise_for_status()
     finally:
         await state.aclose()
-    assert (stand_in.counts["login"], stand_in.counts["GET"]) == (1, 1)
+    assert (fake.counts().enterprise_logins, gets(fake)) == (1, 1)
     assert any("Redis is unavailable" in r.getMessage() for r in caplog.records)
 
 
@@ -307,59 +316,58 @@ async def test_an_unreachable_redis_from_the_start_does_not_fail_calls(
 
 
 class Records:
-    """A scripted project (unit stand-in; Redis is the real one): ``GET .../customers/1`` answers
-    the record's version with ``Cache-Control: max-age=600``, a PUT raises the version;
-    ``GET .../tokens/{id}/actions/auth-token`` answers a customer authentication token; any other
-    GET answers a profile without any caching header."""
+    """The fake CareCloud holding one customer whose record carries a version (its first name,
+    ``v1``, ``v2``, ...), sent with ``Cache-Control: max-age=600``; the stores list and a customer
+    authentication token (``GET /tokens/{id}/actions/auth-token``) are sent so too. Redis is real."""
 
     def __init__(self) -> None:
-        self.version = 1
-        self.gets = 0
-        self.kill_redis: RedisServer | None = None  # killed when the next GET reaches the server
+        self.fake = FakeCareCloud()
+        customer = self.fake.customers.create(email="jane@example.com", password="pw", first_name="v1")
+        self.customer_id: str = customer["customer_id"]
+        for route in ("getCustomer", "getStores", "getTokenAuthentication"):
+            self.fake.cache_control(route, "max-age=600")
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.endswith("/users/actions/login"):
-            return httpx.Response(200, json={"data": {"bearer_token": "bearer-secret-1"}})
-        if path.endswith("/tokens") and request.method == "POST":
-            return httpx.Response(201, json={"data": {"token_id": "device-token-secret"}})
-        if request.method != "GET":
-            self.version += 1
-            return httpx.Response(200, json={"data": {}})
-        self.gets += 1
-        if self.kill_redis is not None:
-            self.kill_redis.kill()
-            self.kill_redis = None
-        if path.endswith("/customers/1"):
-            return httpx.Response(
-                200, json={"data": {"version": self.version}}, headers={"Cache-Control": "max-age=600"}
-            )
-        if path.endswith("/actions/auth-token"):
-            body = {"data": {"authentication_token": "LQ55EH-secret", "valid_to": "2030-01-01 00:00:00"}}
-            return httpx.Response(200, json=body, headers={"Cache-Control": "max-age=600"})
-        return httpx.Response(200, json={"data": {"email": "jane@example.com"}})
+    @property
+    def version(self) -> int:
+        """The version the server holds (a change here is one made by somebody else)."""
+        return int(self.fake.customers[self.customer_id]["personal_information"]["first_name"][1:])
 
+    @version.setter
+    def version(self, value: int) -> None:
+        self.fake.customers[self.customer_id]["personal_information"]["first_name"] = f"v{value}"
 
-def scripted(records: Records, state: RedisState, **kwargs: object) -> CareCloud:
-    return CareCloud.enterprise(
-        "https://p.example",
-        user_external_application_id="app",
-        login="pos",
-        password="pw",
-        transport=httpx.MockTransport(records),
-        retry=RetryPolicy.disabled(),
-        cache=True,
-        redis=state,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    @property
+    def gets(self) -> int:
+        return self.fake.counts().methods.get("GET", 0)
+
+    async def write(self, cc: CareCloud) -> None:
+        """A whole-record PUT of the customer through ``cc``, raising its version by one."""
+        record = self.fake.customers[self.customer_id]
+        body = {k: v for k, v in record.items() if k not in ("customer_id", "last_change")}
+        body["personal_information"] = {**body["personal_information"], "first_name": f"v{self.version + 1}"}
+        (await cc.http.put(f"customers/{self.customer_id}", json={"customer": body})).raise_for_status()
+
+    def kill_at_next_get(self, server: RedisServer) -> None:
+        """Kill ``server`` once the next GET of the customer has reached the fake (after the
+        cache looked it up in Redis, before it stores the answer)."""
+        held = self.fake.hold("getCustomer")
+
+        async def kill() -> None:
+            await held.arrived.wait()
+            server.kill()
+            held.release()
+
+        self._killer = asyncio.get_running_loop().create_task(kill())
 
 
-async def version_of(cc: CareCloud) -> int:
-    response = await cc.http.get("customers/1")
+def scripted(records: Records, state: RedisState, **kwargs: Any) -> CareCloud:
+    return records.fake.enterprise_client(retry=RetryPolicy.disabled(), cache=True, redis=state, **kwargs)
+
+
+async def version_of(cc: CareCloud, records: Records) -> int:
+    response = await cc.http.get(f"customers/{records.customer_id}")
     response.raise_for_status()
-    version = response.json()["data"]["version"]
-    assert isinstance(version, int)
-    return version
+    return int(response.json()["data"]["personal_information"]["first_name"][1:])
 
 
 async def redis_contents(state: RedisState) -> str:
@@ -389,18 +397,18 @@ async def test_invalidations_made_while_redis_was_down_are_replayed_when_it_come
     records = Records()
     try:
         async with scripted(records, one) as writer, scripted(records, two) as reader:
-            assert (await version_of(writer), await version_of(reader)) == (1, 1)
+            assert (await version_of(writer, records), await version_of(reader, records)) == (1, 1)
             assert records.gets == 1  # the reader was answered from Redis
 
             server.shutdown_save()  # Redis goes away, its data (the answer of version 1) saved
-            (await writer.http.put("customers/1", json={})).raise_for_status()
+            await records.write(writer)
             assert records.version == 2
-            assert await version_of(writer) == 2  # local state while Redis is down
+            assert await version_of(writer, records) == 2  # local state while Redis is down
 
             server.start()  # back on the same port with the data from before the write
             await asyncio.sleep(0.3)  # past retry_interval: Redis is tried again
-            assert await version_of(writer) == 2  # the writer reads its own write
-            assert await version_of(reader) == 2  # and so does every other replica
+            assert await version_of(writer, records) == 2  # the writer reads its own write
+            assert await version_of(reader, records) == 2  # and so does every other replica
     finally:
         server.stop()
         await one.aclose()
@@ -416,14 +424,14 @@ async def test_entries_from_before_an_outage_are_stale_even_when_the_writer_ende
     try:
         async with scripted(records, two) as reader:
             async with scripted(records, one) as writer:
-                assert (await version_of(writer), await version_of(reader)) == (1, 1)
+                assert (await version_of(writer, records), await version_of(reader, records)) == (1, 1)
                 server.shutdown_save()
-                (await writer.http.put("customers/1", json={})).raise_for_status()
+                await records.write(writer)
             # The writer's process ends before Redis is back: its invalidation is never replayed.
-            assert await version_of(reader) == 2  # the reader, alone during the outage, asks the server
+            assert await version_of(reader, records) == 2  # the reader, alone during the outage, asks the server
             server.start()
             await asyncio.sleep(0.3)
-            assert await version_of(reader) == 2  # not the entry of version 1 that Redis kept
+            assert await version_of(reader, records) == 2  # not the entry of version 1 that Redis kept
     finally:
         server.stop()
         await one.aclose()
@@ -439,12 +447,12 @@ async def test_a_redis_gone_between_lookup_and_store_logs_one_warning_and_no_err
     caplog.set_level(logging.WARNING)
     try:
         async with scripted(records, state) as cc:
-            assert await version_of(cc) == 1  # logs in, looks up, stores: Redis is there
+            assert await version_of(cc, records) == 1  # logs in, looks up, stores: Redis is there
             records.version = 2
-            (await cc.http.put("customers/1", json={})).raise_for_status()
-            records.kill_redis = server  # Redis dies after the lookup, before the answer is stored
-            assert await version_of(cc) == 3
-            assert await version_of(cc) == 3
+            await records.write(cc)
+            records.kill_at_next_get(server)  # Redis dies after the lookup, before the answer is stored
+            assert await version_of(cc, records) == 3
+            assert await version_of(cc, records) == 3
     finally:
         server.stop()
         await state.aclose()
@@ -458,11 +466,11 @@ async def test_the_enterprise_token_on_redis_expires_with_the_token(redis_server
     records = Records()
     try:
         async with scripted(records, state) as cc:
-            await version_of(cc)
+            await version_of(cc, records)
         keys = [key async for key in state.redis.scan_iter(match=state.key("token", "enterprise/*"))]
         assert len(keys) == 1
         ttl = await state.redis.ttl(keys[0])
-        assert 0 < ttl <= 7 * 3600  # the login answer named no validity: CareCloud's default
+        assert 0 < ttl <= 7 * 3600  # the login answer's valid_to: CareCloud's default lifetime
     finally:
         await state.aclose()
 
@@ -470,29 +478,30 @@ async def test_the_enterprise_token_on_redis_expires_with_the_token(redis_server
 async def test_no_token_authentication_answer_or_uncacheable_answer_reaches_redis(redis_server: RedisServer) -> None:
     state = RedisState(redis_server.url, prefix=f"n{uuid.uuid4().hex[:12]}")
     records = Records()
+    records.fake.cache_control("getCustomer", None)  # the customer's record: no Cache-Control at all
     device = Device("kiosk-9", "Linux", "Kiosk", "kiosk")
+    jane = CustomerCredentials("email", "jane@example.com", "pw")
     try:
-        async with CareCloud.customer(
-            "https://p.example",
-            external_application_id="app",
-            device=device,
-            transport=httpx.MockTransport(records),
-            cache=True,
-            redis=state,
-        ) as cc:
-            await cc.http.get("customers/1")  # cached: proves the cache writes to this Redis
+        async with records.fake.customer_client(device=device, cache=True, redis=state, credentials=jane) as cc:
+            (await cc.http.get("stores")).raise_for_status()  # cached: proves the cache writes to this Redis
             for _ in range(2):
-                await cc.http.get(
+                authentication = await cc.http.get(
                     f"tokens/{await _token(cc)}/actions/auth-token?external_application_id=a&token_type=1"
                 )
-                await cc.http.get("customers/me")  # no Cache-Control at all
+                assert authentication.headers["Cache-Control"] == "max-age=600"  # the server would allow it
+                (await cc.http.get(f"customers/{records.customer_id}")).raise_for_status()
+            token = await _token(cc)
+        cached = [key async for key in state.redis.scan_iter(match=state.key("cache", "*"))]
         contents = await redis_contents(state)
     finally:
         await state.aclose()
-    assert "device-token-secret" in contents  # the token store keeps the token...
-    assert contents.count("device-token-secret") == 1  # ...and nothing else does
-    assert "lq55eh-secret" not in contents
+    assert token in contents  # the token store keeps the token...
+    assert contents.count(token) == 1  # ...and nothing else does
+    secrets = authentication.json()["data"]
+    assert secrets["authentication_token"].lower() not in contents
+    assert secrets["token_request_id"].lower() not in contents
     assert "jane@example.com" not in contents
+    assert cached  # the stores answer is there: the cache wrote to this Redis
     assert records.gets == 5  # the two cacheable GETs of each path went to the server each time
 
 

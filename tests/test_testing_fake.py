@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from carecloud_async import (
     ServiceUnavailable,
     Unauthorized,
 )
-from carecloud_async.testing import FakeCareCloud, FakeServer, SpecViolation
+from carecloud_async.testing import FakeCareCloud, FakeServer, RequestCounts, SpecViolation
 from carecloud_async.testing._contract import Contract
 from scripts import server_process
 
@@ -432,7 +433,173 @@ async def test_requests_keep_what_was_sent_without_the_token() -> None:
     assert "fake-password" not in repr(fake.requests("postUserLogin"))
 
 
+async def test_counts_name_the_logins_device_tokens_methods_and_statuses_until_cleared() -> None:
+    fake = FakeCareCloud()
+    fake.users["pos@example.com"] = ("fake-password", "fake-app")
+    async with fake.enterprise_client() as cc:
+        await cc.call(get_customers)
+        await cc.call(get_languages)
+    async with fake.customer_client() as kiosk:
+        await kiosk.call(get_languages)
+    async with fake.enterprise_client(password="wrong", retry=RetryPolicy.disabled()) as refused:
+        with pytest.raises(AuthenticationError):
+            await refused.call(get_customers)
+    fake.rate_limit(0)
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        limited = await http.get(f"{ENTERPRISE}/languages")
+    assert limited.status_code == 429
+
+    counts = fake.counts()
+    assert (counts.enterprise_logins, counts.device_tokens) == (1, 1)  # the refused login issued none
+    assert counts.operations == {"postUserLogin": 2, "getCustomers": 1, "getLanguages": 3, "postToken": 1}
+    assert counts.methods == {"POST": 3, "GET": 4}
+    assert counts.statuses == {200: 4, 201: 1, 400: 1, 429: 1}
+    assert RequestCounts.from_json(json.loads(json.dumps(counts.as_json()))) == counts
+
+    fake.clear_requests()
+    assert fake.counts() == RequestCounts({}, {}, {}, 0, 0)
+    assert fake.requests() == []
+    assert len(fake.sessions) == 1  # the state stays
+
+
+async def test_hold_stops_the_next_request_of_an_operation_until_released() -> None:
+    fake = FakeCareCloud()
+    jane = fake.customers.create(email="jane@example.com", password="pw")
+    held = fake.hold("postTokenLogout")
+    async with fake.customer_client() as kiosk:
+        await kiosk.login_customer(CustomerCredentials("email", "jane@example.com", "pw"))
+        logout = asyncio.create_task(kiosk.logout_customer())
+        await held.arrived.wait()
+        session = fake.session(kiosk.auth.token_id or "")  # type: ignore[union-attr]
+        assert session is not None
+        assert session.customer_id == jane["customer_id"]  # arrived, not applied
+        assert not logout.done()
+        held.release()
+        await logout
+        assert session.customer_id is None
+        await kiosk.logout_customer()  # the hold was for one request only
+    with pytest.raises(KeyError, match="postTokenLogout"):
+        fake.hold("postTokenLogut")
+
+
+async def test_request_for_names_whom_a_cached_answer_was_made_for() -> None:
+    fake = FakeCareCloud()
+    jane = fake.customers.create(email="jane@example.com", password="pw")
+    fake.cache_control("getCustomer", "max-age=60")
+    async with fake.customer_client(cache=True) as kiosk:
+        await kiosk.login_customer(CustomerCredentials("email", "jane@example.com", "pw"))
+        first = await kiosk.http.get(f"customers/{jane['customer_id']}")
+        again = await kiosk.http.get(f"customers/{jane['customer_id']}")
+        token = kiosk.auth.token_id  # type: ignore[union-attr]
+    assert isinstance(token, str)
+    made_for = fake.request_for(first)
+    assert made_for is not None
+    assert fake.request_for(again) == made_for  # the cache hit names the request it was made for
+    assert len(fake.requests("getCustomer")) == 1
+    assert (made_for.operation_id, made_for.status, made_for.customer_id) == ("getCustomer", 200, jane["customer_id"])
+    assert made_for.token_id == token
+    assert token not in repr(made_for)
+    assert fake.request_for(httpx.Response(200)) is None
+    fake.clear_requests()
+    assert fake.request_for(first) is None
+
+
+async def test_every_answer_names_its_request_faults_refusals_and_violations_too() -> None:
+    fake = FakeCareCloud(raise_on_violation=False)
+    headers = await _bearer(fake)
+    fake.fail("getLanguages", 503, times=1)
+    async with httpx.AsyncClient(transport=fake.transport(), headers=headers) as http:
+        failed = await http.get(f"{ENTERPRISE}/languages")
+        answered = await http.get(f"{ENTERPRISE}/languages")
+        refused = await http.get(f"{ENTERPRISE}/customers", params={"count": "many"})
+        unknown = await http.get(f"{ENTERPRISE}/no-such-path")
+        fake.rate_limit(0)
+        limited = await http.get(f"{ENTERPRISE}/languages")
+    found = [fake.request_for(r) for r in (failed, answered, refused, unknown, limited)]
+    assert [(r.status, r.number) for r in found if r is not None] == [(503, 2), (200, 3), (400, 4), (400, 5), (429, 6)]
+    assert [r.number for r in fake.requests()] == [1, 2, 3, 4, 5, 6]
+    assert found[2] is not None
+    assert ("count", "invalid_value_format") in found[2].invalid_params  # main's answer, beside the number
+
+
+async def test_a_request_cleared_while_in_flight_stays_cleared_and_a_hold_comes_before_planned_faults() -> None:
+    fake = FakeCareCloud()
+    headers = await _bearer(fake)
+    held = fake.hold("getLanguages")
+    fake.fail("getLanguages", 503, times=1)
+    async with httpx.AsyncClient(transport=fake.transport(), headers=headers) as http:
+        first = asyncio.create_task(http.get(f"{ENTERPRISE}/languages"))
+        await held.arrived.wait()
+        fake.clear_requests()
+        fake.clear_faults()  # the held request has not met the planned fault yet
+        second = await http.get(f"{ENTERPRISE}/languages")
+        held.release()
+        answer = await first
+    assert answer.status_code == 200
+    assert fake.request_for(answer) is None  # cleared while it was held
+    assert [r.number for r in fake.requests()] == [3]
+    assert fake.request_for(second) == fake.requests()[0]
+    assert fake.counts().operations == {"getLanguages": 1}
+
+
+def test_python_m_takes_the_latency_in_seconds_or_milliseconds_not_both(capsys: pytest.CaptureFixture[str]) -> None:
+    from carecloud_async.testing.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--slow", "0.02", "--latency-ms", "20"])
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------- loopback server
+
+
+async def test_the_loopback_servers_control_routes_read_and_clear_the_counts() -> None:
+    fake = FakeCareCloud()
+    async with FakeServer(fake) as server, httpx.AsyncClient() as http:
+        await http.get(f"{server.url}/webservice/rest-api/enterprise-interface/v1.0/languages")
+        counts = await http.get(f"{server.url}/__fake/counts")
+        cleared = await http.post(f"{server.url}/__fake/clear-requests")
+        after = await http.get(f"{server.url}/__fake/counts")
+        unknown = await http.get(f"{server.url}/__fake/nothing")
+    assert RequestCounts.from_json(counts.json()).operations == {"getLanguages": 1}
+    assert cleared.status_code == 200
+    assert RequestCounts.from_json(after.json()) == RequestCounts({}, {}, {}, 0, 0)  # control routes not counted
+    assert unknown.status_code == 404
+    assert "/__fake/counts" in unknown.text
+
+
+def test_python_m_takes_latency_rate_limit_and_cache_control_and_serves_the_counts() -> None:
+    process, port = server_process.start_server_process(
+        lambda port: [
+            sys.executable,
+            "-m",
+            "carecloud_async.testing",
+            "--port",
+            str(port),
+            "--latency-ms",
+            "100",
+            "--rate-limit",
+            "2",
+            "--cache-control",
+            "getLanguages=max-age=60",
+        ],
+        "the fake CareCloud",
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            started = time.monotonic()
+            answers = [http.get("/webservice/rest-api/enterprise-interface/v1.0/languages") for _ in range(3)]
+            elapsed = time.monotonic() - started
+            counts = RequestCounts.from_json(http.get("/__fake/counts").json())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["Cache-Control"] == "max-age=60"
+    assert answers[2].headers["Retry-After"] == "1"
+    assert elapsed >= 0.3  # 100 ms on each answer
+    assert counts.statuses == {200: 2, 429: 1}
 
 
 async def test_the_loopback_server_serves_the_client_and_reports_violations_as_400() -> None:

@@ -3,7 +3,7 @@
 Prints ``ready`` once imported, then for each line ``go <store path>`` on stdin opens a new
 client on that store, makes one call and prints ``ok`` (or ``error <type>: <message>``).
 
-    python tests/token_race_child.py <stand-in server URL>
+    python tests/token_race_child.py <fake CareCloud server URL>
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import itertools
 import json
 import math
 import re
@@ -42,7 +43,9 @@ __all__ = [
     "FakeAnswerInvalid",
     "FakeCareCloud",
     "FakeTransport",
+    "Hold",
     "ReceivedRequest",
+    "RequestCounts",
     "RequestFilter",
     "SpecViolation",
 ]
@@ -84,6 +87,12 @@ class ReceivedRequest:
     None until the fake answers, and stay None for a connection it reset. ``arrived`` and
     ``answered`` are ``time.monotonic()`` readings: when the request reached the fake and when
     it was answered or reset (None while it is being answered).
+
+    ``number`` counts the fake's requests from 1; every answer names it in its ``x-fake-request``
+    header, so :meth:`FakeCareCloud.request_for` finds the request an answer (cached or not) was
+    made for. Once answered, ``customer_id`` is the customer the Customer API session was logged in
+    as when the fake answered (None: nobody, or the Enterprise API) and ``token_id`` that session's
+    device token (kept out of the repr).
     """
 
     operation_id: str | None
@@ -99,6 +108,9 @@ class ReceivedRequest:
     answer: Any = field(default=None, repr=False)
     arrived: float = field(default=0.0, repr=False)
     answered: float | None = field(default=None, repr=False)
+    number: int = 0
+    customer_id: str | None = None
+    token_id: str | None = field(default=None, repr=False)
 
     @property
     def invalid_params(self) -> list[tuple[str, str]]:
@@ -109,6 +121,73 @@ class ReceivedRequest:
         data = error.get("error_data") if isinstance(error, dict) else None
         params = data.get("invalid_params") if isinstance(data, dict) else None
         return [(str(p.get("name")), str(p.get("reason"))) for p in params or () if isinstance(p, dict)]
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    """What reached the fake since it started or since :meth:`FakeCareCloud.clear_requests`.
+
+    ``operations`` counts requests by operation id and ``methods`` by HTTP method, whatever the
+    answer; ``statuses`` counts the answers by status (a 429 of :meth:`FakeCareCloud.rate_limit`
+    too). ``enterprise_logins`` and ``device_tokens`` count the Enterprise bearer tokens and the
+    Customer API device tokens the fake issued (a refused login is not one).
+
+        counts = fake.counts()
+        assert counts.enterprise_logins == 1 and counts.methods["GET"] == 3
+    """
+
+    operations: dict[str, int]
+    methods: dict[str, int]
+    statuses: dict[int, int]
+    enterprise_logins: int
+    device_tokens: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The counts as JSON-ready data (the loopback server's ``GET /__fake/counts`` answers it)."""
+        return {
+            "operations": dict(self.operations),
+            "methods": dict(self.methods),
+            "statuses": {str(status): n for status, n in self.statuses.items()},
+            "enterprise_logins": self.enterprise_logins,
+            "device_tokens": self.device_tokens,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RequestCounts:
+        """The counts back from :meth:`as_json` (another process reading the loopback server's)."""
+        return cls(
+            operations={str(k): int(v) for k, v in data["operations"].items()},
+            methods={str(k): int(v) for k, v in data["methods"].items()},
+            statuses={int(k): int(v) for k, v in data["statuses"].items()},
+            enterprise_logins=int(data["enterprise_logins"]),
+            device_tokens=int(data["device_tokens"]),
+        )
+
+
+class Hold:
+    """The next request of an operation, stopped once it has arrived (:meth:`FakeCareCloud.hold`):
+    the server has it and has applied nothing yet, until :meth:`release`.
+
+        held = fake.hold("postTokenLogout")
+        logout = asyncio.create_task(kiosk.logout_customer())
+        await held.arrived.wait()      # the logout is at the server, not applied
+        ...                            # what a request sent now is answered
+        held.release()
+        await logout
+    """
+
+    def __init__(self) -> None:
+        #: set once the request has arrived and is held
+        self.arrived = asyncio.Event()
+        self._released = asyncio.Event()
+
+    def release(self) -> None:
+        """Let the held request (or the next one, if none arrived yet) be applied and answered."""
+        self._released.set()
+
+    async def _wait(self) -> None:
+        self.arrived.set()
+        await self._released.wait()
 
 
 #: A predicate choosing the requests a planned fault applies to (see :meth:`FakeCareCloud.fail`).
@@ -167,8 +246,10 @@ class FakeCareCloud(FakeState):
         self.check_answers = check_answers
         self.violations: list[SpecViolation] = []
         self.received: list[ReceivedRequest] = []
+        self._numbers = itertools.count(1)
         self._plans: dict[str, list[_Plan]] = {}
         self._slow: dict[str, float] = {}
+        self._holds: dict[str, Hold] = {}
         self._rate: tuple[int, float] | None = None
         self._recent: collections.deque[float] = collections.deque()
         self._in_flight: collections.Counter[str] = collections.Counter()
@@ -242,6 +323,19 @@ class FakeCareCloud(FakeState):
         not used up yet (standing delays and the rate limit stay)."""
         self._plans.clear()
 
+    def hold(self, operation: str) -> Hold:
+        """Stop the next request of ``operation`` once it has arrived (after any standing
+        :meth:`slow` delay, before any planned fault), before the server applies or reads
+        anything, until the returned :class:`Hold` is released; for tests of what races a login,
+        a logout or a write.
+        In-process or on the loopback server of this event loop.
+
+            held = fake.hold("postTokenLogout")
+        """
+        hold = Hold()
+        self._holds[self._known(operation)] = hold
+        return hold
+
     def _plan(self, operation: str, plan: _Plan) -> None:
         self._plans.setdefault(self._known(operation), []).append(plan)
 
@@ -277,6 +371,47 @@ class FakeCareCloud(FakeState):
             return list(self.received)
         self._known(operation)
         return [r for r in self.received if r.operation_id == operation]
+
+    def request_for(self, response: httpx.Response) -> ReceivedRequest | None:
+        """The request ``response`` answers (by its ``x-fake-request`` header): for an answer
+        served from a cache too, the request the fake made it for, with whom it answered as.
+        None if the answer is not the fake's or its request was cleared.
+
+            made_for = fake.request_for(response)
+            assert made_for.customer_id == jane["customer_id"]
+        """
+        number = response.headers.get("x-fake-request")
+        if number is None or not number.isdigit():
+            return None
+        return next((r for r in self.received if r.number == int(number)), None)
+
+    def counts(self) -> RequestCounts:
+        """How many requests reached the fake, by operation, method and answer status, and the
+        Enterprise logins and device tokens it issued (see :class:`RequestCounts`)."""
+        operations: collections.Counter[str] = collections.Counter()
+        methods: collections.Counter[str] = collections.Counter()
+        statuses: collections.Counter[int] = collections.Counter()
+        for record in self.received:
+            methods[record.method] += 1
+            if record.operation_id is not None:
+                operations[record.operation_id] += 1
+            if record.status is not None:
+                statuses[record.status] += 1
+
+        def issued(operation: str) -> int:
+            ok = (r for r in self.received if r.operation_id == operation)
+            return sum(1 for r in ok if r.status is not None and r.status < 300)
+
+        return RequestCounts(
+            dict(operations), dict(methods), dict(statuses), issued("postUserLogin"), issued("postToken")
+        )
+
+    def clear_requests(self) -> None:
+        """Forget the requests received (:meth:`requests`, :meth:`counts`), e.g. between rounds of
+        a benchmark; records, tokens and sessions stay. A request being answered meanwhile is not
+        counted afterwards."""
+        self.received = []
+        self._recent.clear()
 
     def in_flight(self, operation: str | None = None) -> int:
         """Requests (of ``operation`` only, if given) that reached the fake and are not answered yet."""
@@ -375,6 +510,7 @@ class FakeCareCloud(FakeState):
             route=operation.path,
             login=self._login_of(request, interface),
             arrived=time.monotonic(),
+            number=next(self._numbers),
         )
         self.received.append(record)
         return await self._respond(operation, parts, problems, request, record)
@@ -394,10 +530,15 @@ class FakeCareCloud(FakeState):
         self.max_in_flight[op_id] = max(self.max_in_flight[op_id], self._in_flight[op_id])
         status: int | None = None
         answer: Any = None
+        customer_id: str | None = None
+        token_id: str | None = None
         try:
             delay = self._slow.get(op_id, self._slow.get("*", 0.0))
             if delay:
                 await asyncio.sleep(delay)
+            hold = self._holds.pop(op_id, None)
+            if hold is not None:
+                await hold._wait()
             plan = self._take_plan(op_id, record)
             response = self._rate_limited() if plan is None else None
             if plan is not None and plan.kind == "fail":
@@ -412,21 +553,30 @@ class FakeCareCloud(FakeState):
                     problems.append(Problem("interface", "not_allowed", f"available only in the {only}"))
                 if problems:
                     status = 400
-                    response = self._violation(operation, request, interface, headers, problems, recorded=True)
+                    response = self._violation(
+                        operation, request, interface, headers, problems, recorded=True, number=record.number
+                    )
                     answer = _json_of(response)
                 else:
-                    response, answer = self._answer(operation, parts, interface, request)
+                    response, answer, customer_id, token_id = self._answer(operation, parts, interface, request)
                 if plan is not None and plan.after_record:
                     if plan.kind == "reset":
                         raise ConnectionReset(op_id)
                     await asyncio.sleep(plan.seconds)
             status = response.status_code
+            response.headers["x-fake-request"] = str(record.number)
             return response
         finally:
             self._in_flight[op_id] -= 1
+            # cleared meanwhile (clear_requests): the record is gone, and stays so
             if index < len(self.received) and self.received[index] is record:
                 self.received[index] = dataclasses.replace(
-                    record, status=status, answer=answer, answered=time.monotonic()
+                    record,
+                    status=status,
+                    answer=answer,
+                    answered=time.monotonic(),
+                    customer_id=customer_id,
+                    token_id=token_id,
                 )
 
     def _login_of(self, request: httpx.Request, interface: str) -> str | None:
@@ -445,22 +595,35 @@ class FakeCareCloud(FakeState):
         problems: list[Problem],
         *,
         recorded: bool = False,
+        number: int | None = None,
     ) -> httpx.Response:
         label = operation.operation_id if operation else f"{request.method} {request.url.path}"
         violation = SpecViolation(label, problems)
         self.violations.append(violation)
+        if number is None:
+            number = next(self._numbers)
         if not recorded:
             now = time.monotonic()
             self.received.append(
                 ReceivedRequest(
-                    None, request.method, request.url.path, interface, {}, None, headers, 400, arrived=now, answered=now
+                    None,
+                    request.method,
+                    request.url.path,
+                    interface,
+                    {},
+                    None,
+                    headers,
+                    400,
+                    arrived=now,
+                    answered=now,
+                    number=number,
                 )
             )
         if self.raise_on_violation:
             raise violation
         params = [{"name": p.field, "reason": p.reason, "message": p.message} for p in problems]
         body = error_body("Bad Request", str(violation), {"invalid_params": params})
-        return httpx.Response(400, json=body, headers={"x-fake-violation": label})
+        return httpx.Response(400, json=body, headers={"x-fake-violation": label, "x-fake-request": str(number)})
 
     def _rate_limited(self) -> httpx.Response | None:
         if self._rate is None:
@@ -490,7 +653,8 @@ class FakeCareCloud(FakeState):
 
     def _answer(
         self, operation: ContractOperation, parts: RequestParts, interface: str, request: httpx.Request
-    ) -> tuple[httpx.Response, Any]:
+    ) -> tuple[httpx.Response, Any, str | None, str | None]:
+        """The answer and its JSON body, and whom it was made for (customer and device token)."""
         from ._resources import HANDLERS
 
         customer_id: str | None = None
@@ -521,8 +685,8 @@ class FakeCareCloud(FakeState):
                     headers["Cache-Control"] = self._cache_control[route]
                     break
         if body is None:
-            return httpx.Response(status, headers=headers), None
-        return httpx.Response(status, json=body, headers=headers), body
+            return httpx.Response(status, headers=headers), None, customer_id, token_id
+        return httpx.Response(status, json=body, headers=headers), body, customer_id, token_id
 
     def _authorize(self, request: httpx.Request, interface: str) -> tuple[str | None, str | None]:
         header = request.headers.get("authorization", "")

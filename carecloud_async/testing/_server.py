@@ -10,12 +10,19 @@ without an answer. Plain asyncio streams, 127.0.0.1 only, no dependency.
                                   login="pos@example.com", password="fake-password")
 
     python -m carecloud_async.testing --port 8080     # until Ctrl-C
+
+Another process (a benchmark, a test driving a subprocess) reads and clears the fake's counts
+through two control routes outside the CareCloud API paths:
+
+- ``GET /__fake/counts``: :meth:`FakeCareCloud.counts` as JSON (:meth:`RequestCounts.as_json`);
+- ``POST /__fake/clear-requests``: :meth:`FakeCareCloud.clear_requests`, answering ``{}``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from types import TracebackType
 
 import httpx
@@ -26,7 +33,17 @@ __all__ = ["FakeServer"]
 
 _MAX_HEADER_BYTES = 64 * 1024
 _MAX_BODY_BYTES = 32 * 1024 * 1024
-_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}
+_CONTROL = "/__fake/"
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+}
 
 
 class FakeServer:
@@ -132,7 +149,7 @@ class FakeServer:
         host = next((v for n, v in pairs if n.lower() == "host"), f"{self.host}:{self.port}")
         request = httpx.Request(method, f"http://{host}{target}", headers=pairs, content=body)
         try:
-            response = await self.fake.handle(request)
+            response = self._control(request) or await self.fake.handle(request)
         except ConnectionReset:
             writer.transport.abort()
             return False
@@ -148,6 +165,19 @@ class FakeServer:
         writer.write("".join(out).encode("latin-1") + content)
         await writer.drain()
         return True
+
+    def _control(self, request: httpx.Request) -> httpx.Response | None:
+        """The answer of a control route (see the module docs), None for any other path."""
+        path = request.url.path
+        if not path.startswith(_CONTROL):
+            return None
+        if (request.method, path) == ("GET", f"{_CONTROL}counts"):
+            return httpx.Response(200, json=self.fake.counts().as_json())
+        if (request.method, path) == ("POST", f"{_CONTROL}clear-requests"):
+            self.fake.clear_requests()
+            return httpx.Response(200, json={})
+        known = f"GET {_CONTROL}counts, POST {_CONTROL}clear-requests"
+        return httpx.Response(404, content=json.dumps({"error": f"no such control route; known: {known}"}))
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
