@@ -145,7 +145,7 @@ about the same memory.""",
 committed before `submit` returns; the baseline is a bare `sqlite3` insert + commit with
 `synchronous=FULL` in WAL mode on the same disk, i.e. the disk's fsync rate. One submitter goes as
 fast as the disk syncs; concurrent submitters share a commit (group commit). Then a drain of 2,000
-queued purchases over 40 cash desks against a stand-in server answering in 20 ms (SQLite store),
+queued purchases over 40 cash desks against the fake CareCloud answering in 20 ms (SQLite store),
 with 1, 4 and 8 sends in flight; each cash desk is sent in order, one at a time, so sends in flight
 help across cash desks only, and at 8 in flight the client's CPU per purchase (mostly the HTTP
 request through httpx) limits the drain. Targets: at least 500 durable submits per second on
