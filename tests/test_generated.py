@@ -833,3 +833,16 @@ def test_regenerate_gives_the_committed_tree(tmp_path: Path) -> None:
     # and the resource tree generated from it (carecloud_async/_resources, issue 24)
     problems += generate.tree_diff(generate.RESOURCES_TARGET, tmp_path / generate.RESOURCES)
     assert problems == [], "generated/ differs from a fresh run:\n" + "\n".join(problems[:10])
+
+
+def test_unset_reads_as_its_name_in_reprs_and_help() -> None:
+    # help(cc.customers.list) showed each optional argument as `<carecloud_api.types.Unset object
+    # at 0x7f...>`; the model reprs too.
+    import inspect
+
+    from carecloud_api.api.customers import get_customers
+    from carecloud_api.models import Address
+
+    assert repr(UNSET) == "UNSET"
+    assert "email: str | carecloud_api.types.Unset = UNSET" in str(inspect.signature(get_customers.call))
+    assert "object at 0x" not in repr(Address())

@@ -24,6 +24,9 @@ class Unset:
     def __reduce__(self) -> str:
         return "UNSET"  # pickle and copy: the module's UNSET itself
 
+    def __repr__(self) -> str:
+        return "UNSET"  # help() signatures and model reprs show the name, not an address
+
 
 UNSET: Unset = Unset()
 
