@@ -1,0 +1,118 @@
+"""The fake's sign-in and lookup operations answer from its stored records, and its loopback server
+prints working credentials (a first-hour user's trial: verify-credentials took any password and
+answered an id the fake did not hold).
+
+The e-shop sign-in of the vendor's use cases: ``POST /customers/actions/verify-credentials`` with a
+login (e-mail or card number) and password, then ``GET /customers/{id}`` with the id it answers.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+
+from carecloud_async import BadRequest
+from carecloud_async.testing import FakeCareCloud
+
+
+@pytest.fixture
+def shop() -> tuple[FakeCareCloud, dict[str, object], str]:
+    """A fake holding Jane (password ``pw``, a card) and Joe (another password)."""
+    fake = FakeCareCloud()
+    jane = fake.customers.create(email="jane@example.com", password="pw", birthdate="1990-05-17")
+    card = fake.cards.create(customer_id=jane["customer_id"])
+    fake.customers.create(email="joe@example.com", password="joes")
+    return fake, jane, card["card_number"]
+
+
+# ---------------------------------------------------------------------- verify-credentials
+
+
+@pytest.mark.parametrize("login", ["email", "card"])
+async def test_verify_credentials_answers_the_stored_customer_whom_get_customer_then_returns(
+    shop: tuple[FakeCareCloud, dict[str, object], str], login: Literal["email", "card"]
+) -> None:
+    fake, jane, card_number = shop
+    value = "jane@example.com" if login == "email" else card_number
+    async with fake.enterprise_client() as cc:
+        verified = await cc.customers.verify_credentials({"login_type": login, "login_value": value, "password": "pw"})
+        found = await cc.customers.get(verified.data.customer_id)
+    assert verified.data.customer_id == jane["customer_id"]
+    assert found.data.personal_information.email == "jane@example.com"
+
+
+@pytest.mark.parametrize(
+    ("login", "value", "password"),
+    [
+        ("email", "jane@example.com", "WRONG"),  # a wrong password
+        ("email", "joe@example.com", "pw"),  # another customer's password
+        ("email", "nobody@example.com", "pw"),  # an unknown login
+        ("card", "9999999999999", "pw"),  # an unknown card
+        ("card", "jane@example.com", "pw"),  # an e-mail sent as a card number
+    ],
+)
+async def test_verify_credentials_refuses_a_wrong_password_or_an_unknown_login(
+    shop: tuple[FakeCareCloud, dict[str, object], str],
+    login: Literal["email", "card"],
+    value: str,
+    password: str,
+) -> None:
+    fake, _, _ = shop
+    async with fake.enterprise_client() as cc:
+        with pytest.raises(BadRequest) as refused:
+            await cc.customers.verify_credentials({"login_type": login, "login_value": value, "password": password})
+    # The same answer for both: a sign-in form does not learn which logins exist.
+    assert [(p.name, p.reason) for p in refused.value.invalid_params] == [("login_value", "not_found")]
+    assert fake.requests("postCustomerVerifyCredentials")[0].status == 400
+
+
+async def test_verify_credentials_and_the_customer_api_login_agree(
+    shop: tuple[FakeCareCloud, dict[str, object], str],
+) -> None:
+    # One rule for both: a customer without a password cannot sign in with any.
+    fake, _, _ = shop
+    nopass = fake.customers.create(email="nopass@example.com")
+    async with fake.enterprise_client() as cc:
+        with pytest.raises(BadRequest):
+            await cc.customers.verify_credentials(
+                {"login_type": "email", "login_value": "nopass@example.com", "password": ""}
+            )
+    fake.customers.passwords[nopass["customer_id"]] = "now"
+    async with fake.enterprise_client() as cc:
+        verified = await cc.customers.verify_credentials(
+            {"login_type": "email", "login_value": "nopass@example.com", "password": "now"}
+        )
+    assert verified.data.customer_id == nopass["customer_id"]
+
+
+# ---------------------------------------------------------------------- search-customers
+
+
+async def test_search_customers_finds_the_stored_customer_by_name_birthdate_and_card(
+    shop: tuple[FakeCareCloud, dict[str, object], str],
+) -> None:
+    fake, jane, card_number = shop
+    fake.customers.create(email="jane2@example.com", birthdate="1990-05-17")  # another Jane Doe, no card
+    async with fake.enterprise_client() as cc:
+        strict = await cc.customers.search_customers(
+            first_name="Jane", last_name="Doe", birthdate="1990-05-17", card_number=card_number, mode="strict"
+        )
+        dotted = await cc.customers.search_customers(
+            first_name="Jane", last_name="Doe", birthdate="17.05.1990", card_number=card_number, mode="strict"
+        )
+        wrong_card = await cc.customers.search_customers(
+            first_name="Jane", last_name="Doe", birthdate="1990-05-17", card_number="9999999999999", mode="strict"
+        )
+        with pytest.raises(BadRequest) as incomplete:
+            await cc.customers.search_customers(card_number=card_number, mode="strict")
+        found = await cc.customers.get(strict.data.strict[0].customer_id)
+    assert [(r.customer_id, r.match) for r in strict.data.strict] == [(jane["customer_id"], 100)]
+    assert [r.customer_id for r in dotted.data.strict] == [jane["customer_id"]]
+    assert wrong_card.data.strict == []
+    assert {(p.name, p.reason) for p in incomplete.value.invalid_params} == {
+        ("first_name", "required"),
+        ("last_name", "required"),
+        ("birthdate", "required"),
+    }
+    assert found.data.customer_id == jane["customer_id"]
