@@ -8,12 +8,25 @@ login (e-mail or card number) and password, then ``GET /customers/{id}`` with th
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+import json
+import os
+import queue
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 from typing import Literal
 
 import pytest
 
-from carecloud_async import BadRequest
+from carecloud_async import BadRequest, CareCloud, CustomerCareCloud, EnterpriseCareCloud
 from carecloud_async.testing import FakeCareCloud
+from carecloud_async.testing.__main__ import main as fake_main
 
 
 @pytest.fixture
@@ -116,3 +129,81 @@ async def test_search_customers_finds_the_stored_customer_by_name_birthdate_and_
         ("birthdate", "required"),
     }
     assert found.data.customer_id == jane["customer_id"]
+
+
+# ---------------------------------------------------------------------- the loopback server
+
+
+def test_the_servers_help_is_plain_text() -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        fake_main(["--help"])
+    text = out.getvalue()
+    assert "--seed-customers" in text
+    assert "``" not in text
+    assert ":meth:" not in text
+    assert ":class:" not in text
+
+
+def _read_lines(stream: io.TextIOBase, lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
+def test_the_server_prints_export_lines_that_configure_both_apis(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "carecloud_async.testing", "--seed-customers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    printed: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while sum(line.strip().startswith("export ") for line in printed) < 3:
+            assert process.poll() is None, printed
+            with contextlib.suppress(queue.Empty):
+                printed.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
+            assert time.monotonic() < deadline, printed
+        export_lines = [line.strip() for line in printed if line.strip().startswith("export ")]
+        enterprise, customer, signed_in = (dict(w.split("=", 1) for w in shlex.split(x)[1:]) for x in export_lines)
+
+        async def use_them() -> tuple[list[str], str | None, list[str]]:
+            async with CareCloud.from_env(enterprise) as cc:
+                assert isinstance(cc, EnterpriseCareCloud)
+                emails = [c.personal_information.email for c in await cc.customers.list().collect()]
+            async with CareCloud.from_env(customer) as app:
+                assert isinstance(app, CustomerCareCloud)
+                await app.authenticate()  # a device token, nobody logged in
+                nobody = app.customer_id
+            async with CareCloud.from_env(signed_in) as app:
+                assert isinstance(app, CustomerCareCloud)
+                own = [c.personal_information.email for c in await app.customers.list().collect()]
+            return emails, nobody, own
+
+        emails, nobody, own = asyncio.run(use_them())
+        # The line as a shell runs it, then the carecloud command (its device token file under HOME).
+        env = {name: value for name, value in os.environ.items() if not name.startswith("CARECLOUD_")}
+        env["HOME"] = str(tmp_path)
+        carecloud = shlex.quote(str(Path(sys.executable).parent / "carecloud"))
+        cli = subprocess.run(  # noqa: S603 (our own command and output)
+            ["bash", "-c", f"{export_lines[2]} && {carecloud} call getCustomers --compact"],  # noqa: S607
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    listening = next(line.split()[1] for line in printed if line.startswith("listening "))
+    assert {v["CARECLOUD_PROJECT_URL"] for v in (enterprise, customer, signed_in)} == {listening}
+    assert emails == ["customer1@example.com", "customer2@example.com"]
+    assert nobody is None
+    assert own == ["customer1@example.com"]  # the Customer API serves the logged-in customer only
+    assert cli.returncode == 0, cli.stderr
+    assert [c["personal_information"]["email"] for c in json.loads(cli.stdout)["data"]["customers"]] == own
