@@ -131,6 +131,27 @@ async def test_search_customers_finds_the_stored_customer_by_name_birthdate_and_
     assert found.data.customer_id == jane["customer_id"]
 
 
+# ---------------------------------------------------------------------- check-registration-ability
+
+
+async def test_check_registration_ability_is_false_for_a_stored_email_or_phone(
+    shop: tuple[FakeCareCloud, dict[str, object], str],
+) -> None:
+    fake, _, _ = shop
+    fake.customers.create(email="pat@example.com", phone="+420777000111")
+    async with fake.enterprise_client() as cc:
+        answers = [
+            (await cc.customers.check_registration_ability({"type": kind, "value": value})).data.registration_ability
+            for kind, value in [
+                ("email", "jane@example.com"),
+                ("phone", "+420777000111"),
+                ("email", "new@example.com"),
+                ("phone", "+420777000222"),
+            ]
+        ]
+    assert answers == [False, False, True, True]
+
+
 # ---------------------------------------------------------------------- the loopback server
 
 

@@ -241,14 +241,25 @@ def _stored_customer(fake: Any, sent: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _contact_taken(call: Call, name: str, value: Any, except_id: str | None = None) -> bool:
+    """Whether a customer (other than ``except_id``) has this e-mail or phone."""
+    return any(
+        other["customer_id"] != except_id and other["personal_information"].get(name) == value
+        for other in call.fake.customers
+    )
+
+
 def _check_unique_contact(call: Call, info: dict[str, Any], except_id: str | None = None) -> None:
     for name in ("email", "phone"):
         value = info.get(name)
-        if not value:
-            continue
-        for other in call.fake.customers:
-            if other["customer_id"] != except_id and other["personal_information"].get(name) == value:
-                raise bad_request(name, "already_exists", f"another customer has this {name}")
+        if value and _contact_taken(call, name, value, except_id):
+            raise bad_request(name, "already_exists", f"another customer has this {name}")
+
+
+@handles("postCustomersCheckRegistrationAbility")
+def check_registration_ability(call: Call) -> Answer:
+    # False exactly when a registration with this e-mail or phone would be refused already_exists.
+    return _data({"registration_ability": not _contact_taken(call, call.body["type"], call.body["value"])})
 
 
 @handles("postCustomer")
