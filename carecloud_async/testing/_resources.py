@@ -7,6 +7,9 @@ ones integrations depend on:
 - Enterprise login gives a bearer token valid ``token_lifetime`` seconds (``valid_to`` local time);
   a Customer API device token is one per device and application (a new one ends the old one);
   customer logout is applied ``logout_delay`` seconds after it arrives.
+- Sign-in: verify-credentials and the Customer API login take a stored customer's login and
+  password only (one rule, :func:`_signed_in_customer`); search-customers and
+  check-registration-ability answer from the stored customers.
 - A PUT replaces the whole record (fields left out are gone); every write sets ``last_change``
   (one-second resolution, project time).
 - Cards: a card is assigned by a PUT of the whole card with ``customer_id`` (a second card of a
