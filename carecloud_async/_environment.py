@@ -8,16 +8,28 @@ why, and which variable selects the other one, so a user who meant the other API
 ('enterprise', 'inferred because CARECLOUD_LOGIN is set; CARECLOUD_INTERFACE=customer selects the Customer API')
 >>> choose_interface({})[1]
 'inferred because CARECLOUD_LOGIN is not set; CARECLOUD_INTERFACE=enterprise selects the Enterprise API'
+
+Servers that stand in for a project (the fake CareCloud, ``make mock``) print the variables that
+configure a client for them with :func:`enterprise_environment`, :func:`customer_environment` and
+:func:`export_line`, so that what they print is what ``from_env`` reads.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 
 from ._errors import ConfigurationError
 from ._retry import RetryPolicy
 
-__all__ = ["choose_interface", "retry_policy_from_env"]
+__all__ = [
+    "choose_interface",
+    "customer_environment",
+    "customer_login_environment",
+    "enterprise_environment",
+    "export_line",
+    "retry_policy_from_env",
+]
 
 
 def choose_interface(env: Mapping[str, str]) -> tuple[str, str]:
@@ -56,3 +68,44 @@ def retry_policy_from_env(text: str) -> RetryPolicy:
             "1 (1 = no retries; the default is 4)"
         )
     return RetryPolicy(max_attempts=attempts)
+
+
+def enterprise_environment(
+    project_url: str, *, user_external_application_id: str, login: str, password: str
+) -> dict[str, str]:
+    """The ``CARECLOUD_*`` variables with which ``from_env`` makes an Enterprise API client."""
+    return {
+        "CARECLOUD_PROJECT_URL": project_url,
+        "CARECLOUD_INTERFACE": "enterprise",  # a Customer API line exported before does not win
+        "CARECLOUD_USER_EXTERNAL_APPLICATION_ID": user_external_application_id,
+        "CARECLOUD_LOGIN": login,
+        "CARECLOUD_PASSWORD": password,
+    }
+
+
+def customer_environment(project_url: str, *, external_application_id: str, device_id: str) -> dict[str, str]:
+    """The ``CARECLOUD_*`` variables with which ``from_env`` makes a Customer API client (one device)."""
+    return {
+        "CARECLOUD_PROJECT_URL": project_url,
+        "CARECLOUD_INTERFACE": "customer",
+        "CARECLOUD_EXTERNAL_APPLICATION_ID": external_application_id,
+        "CARECLOUD_DEVICE_ID": device_id,
+    }
+
+
+def customer_login_environment(login_type: str, login_value: str, password: str) -> dict[str, str]:
+    """The variables that add a customer's login to :func:`customer_environment`'s."""
+    return {
+        "CARECLOUD_CUSTOMER_LOGIN_TYPE": login_type,
+        "CARECLOUD_CUSTOMER_LOGIN_VALUE": login_value,
+        "CARECLOUD_CUSTOMER_PASSWORD": password,
+    }
+
+
+def export_line(variables: Mapping[str, str]) -> str:
+    """A POSIX shell line that sets ``variables`` (values quoted where the shell needs it).
+
+    >>> export_line({"CARECLOUD_LOGIN": "pos@example.com", "CARECLOUD_PASSWORD": "two words"})
+    "export CARECLOUD_LOGIN=pos@example.com CARECLOUD_PASSWORD='two words'"
+    """
+    return "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items())

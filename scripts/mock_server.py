@@ -104,6 +104,7 @@ from typing import IO, Any
 
 import httpx
 
+from carecloud_async._environment import customer_environment, enterprise_environment, export_line
 from scripts import catalog, normalise, spec_source
 from scripts.server_process import free_port
 
@@ -161,18 +162,15 @@ class PrismServer:
         origin: the client adds ``/webservice/rest-api/...`` itself (and refuses a URL that holds
         it). Prism accepts any login, password and ids; these are the demo's."""
         if interface == "enterprise":
-            return {
-                "CARECLOUD_PROJECT_URL": self.root_url,
-                "CARECLOUD_USER_EXTERNAL_APPLICATION_ID": "89d1a6111b3fb6e74665d948",
-                "CARECLOUD_LOGIN": "demo@example.com",
-                "CARECLOUD_PASSWORD": "demo-password",
-            }
-        return {
-            "CARECLOUD_PROJECT_URL": self.root_url,
-            "CARECLOUD_INTERFACE": "customer",
-            "CARECLOUD_EXTERNAL_APPLICATION_ID": "82de12eb8b138791e678fd11c3",
-            "CARECLOUD_DEVICE_ID": "mock-device",
-        }
+            return enterprise_environment(
+                self.root_url,
+                user_external_application_id="89d1a6111b3fb6e74665d948",
+                login="demo@example.com",
+                password="demo-password",  # noqa: S106 (Prism accepts any)
+            )
+        return customer_environment(
+            self.root_url, external_application_id="82de12eb8b138791e678fd11c3", device_id="mock-device"
+        )
 
     def output(self, lines: int = 40) -> str:
         """The last lines Prism wrote, for error messages."""
@@ -390,8 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Base URLs (curl): {server.enterprise_url}, {server.customer_url}", flush=True)
         print("Ctrl-C to stop. To use it from another shell (CareCloud.from_env(), `carecloud`):", flush=True)
         for interface in ("enterprise", "customer"):
-            variables = " ".join(f"{name}={value}" for name, value in server.environment(interface).items())
-            print(f"{interface.capitalize()} API:\n  export {variables}", flush=True)
+            print(f"{interface.capitalize()} API:\n  {export_line(server.environment(interface))}", flush=True)
         code = server.process.wait()
         print(f"error: Prism exited with status {code}; its output:\n{server.output()}", file=sys.stderr)
         return 1

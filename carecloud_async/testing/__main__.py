@@ -1,14 +1,19 @@
-"""``python -m carecloud_async.testing --port N``: the fake CareCloud on 127.0.0.1 until Ctrl-C.
+"""python -m carecloud_async.testing: the fake CareCloud on 127.0.0.1 until Ctrl-C.
 
-Prints ``listening http://127.0.0.1:<port>`` once it accepts connections, and the Enterprise login
-it knows. ``--seed-customers N`` creates N customers (password ``fake-password``), each with a card.
-``--slow SECONDS`` (or the same in milliseconds, ``--latency-ms``) delays every answer, a server
-under load for benchmarks; ``--login-delay-ms``, ``--rate-limit`` and ``--cache-control
-ROUTE=VALUE`` set what :meth:`FakeCareCloud.slow`, :meth:`~FakeCareCloud.rate_limit` and
-:meth:`~FakeCareCloud.cache_control` set in-process; ``GET /__fake/counts`` and
-``POST /__fake/clear-requests`` read and clear the counts from another process.
+Once it accepts connections it prints "listening http://127.0.0.1:PORT", then the
+CARECLOUD_* variables that point CareCloud.from_env() and the carecloud command at it, as
+"export ..." lines: the Enterprise user it knows, a Customer API application and device (it gives
+a device token to any), and with --seed-customers the first seeded customer's login.
 
-    python -m carecloud_async.testing --latency-ms 20 --rate-limit 40 --cache-control 'getStores=max-age=60'
+--seed-customers N creates N customers (customer1@example.com ..., password fake-password), each
+with a card. --slow SECONDS (or --latency-ms) delays every answer: a server under load, for
+benchmarks. --login-delay-ms, --rate-limit and --cache-control ROUTE=VALUE do what
+FakeCareCloud.slow, rate_limit and cache_control do in-process. GET /__fake/counts and
+POST /__fake/clear-requests read and clear the request counts from another process.
+
+example:
+  python -m carecloud_async.testing --port 8080 --seed-customers 3
+  python -m carecloud_async.testing --latency-ms 20 --rate-limit 40 --cache-control getStores=max-age=60
 """
 
 from __future__ import annotations
@@ -18,13 +23,20 @@ import asyncio
 import contextlib
 import sys
 
+from .._environment import customer_environment, customer_login_environment, enterprise_environment, export_line
 from ._fake import FakeCareCloud
 from ._server import FakeServer
-from ._state import DEFAULT_ENTERPRISE_USER
+from ._state import CUSTOMER_APPLICATION_ID, CUSTOMER_DEVICE_ID, DEFAULT_ENTERPRISE_USER
+
+SEED_PASSWORD = "fake-password"  # noqa: S105 (the seeded customers' password on a test server)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m carecloud_async.testing", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m carecloud_async.testing",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--time-zone", default="UTC", help="the project's IANA time zone")
     parser.add_argument("--logout-delay", type=float, default=0.0, help="seconds before a logout applies")
@@ -60,16 +72,18 @@ def main(argv: list[str] | None = None) -> int:
             fake.cache_control(route, value)
         except KeyError as exc:
             parser.error(f"--cache-control: {exc.args[0]}")
+    seeded = []
     for _ in range(args.seed_customers):
-        customer = fake.customers.create(password="fake-password")  # noqa: S106 (a test server's seed)
+        customer = fake.customers.create(password=SEED_PASSWORD)
         fake.cards.create(customer_id=customer["customer_id"])
+        seeded.append(customer)
 
     async def serve() -> None:
         server = FakeServer(fake, port=args.port)
         await server.start()
-        login, password, app = DEFAULT_ENTERPRISE_USER
         print(f"listening {server.url}", flush=True)
-        print(f"enterprise login: user_external_application_id={app} login={login} password={password}", flush=True)
+        first = seeded[0]["personal_information"]["email"] if seeded else None
+        print(settings(server.url, first), flush=True)
         try:
             await server.serve_forever()
         finally:
@@ -78,6 +92,26 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
     return 0
+
+
+def settings(url: str, seeded_email: str | None) -> str:
+    """What the server prints after ``listening``: a heading and an ``export`` line for each API."""
+    login, password, app = DEFAULT_ENTERPRISE_USER
+    customer = customer_environment(url, external_application_id=CUSTOMER_APPLICATION_ID, device_id=CUSTOMER_DEVICE_ID)
+    enterprise = enterprise_environment(url, user_external_application_id=app, login=login, password=password)
+    lines = [
+        "Ctrl-C to stop. To use it from another shell (CareCloud.from_env(), the carecloud command):",
+        "Enterprise API:",
+        "  " + export_line(enterprise),
+        "Customer API (the fake gives a device token to any application and device id):",
+        "  " + export_line(customer),
+    ]
+    if seeded_email is not None:
+        lines += [
+            f"Customer API, logged in as the seeded customer {seeded_email}:",
+            "  " + export_line({**customer, **customer_login_environment("email", seeded_email, SEED_PASSWORD)}),
+        ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,15 @@ import httpx
 
 from ._contract import Contract, ContractOperation, RequestParts
 from ._schema import Problem
-from ._state import DEFAULT_ENTERPRISE_USER, Call, FakeState, Refusal, error_body
+from ._state import (
+    CUSTOMER_APPLICATION_ID,
+    CUSTOMER_DEVICE_ID,
+    DEFAULT_ENTERPRISE_USER,
+    Call,
+    FakeState,
+    Refusal,
+    error_body,
+)
 
 if TYPE_CHECKING:
     from .._client import CustomerCareCloud, EnterpriseCareCloud
@@ -464,8 +472,8 @@ class FakeCareCloud(FakeState):
         from .._client import CareCloud
         from .._customer_auth import Device
 
-        options.setdefault("external_application_id", "fake-app")
-        options.setdefault("device", Device("fake-device-1", "Linux", "Fake device", "test"))
+        options.setdefault("external_application_id", CUSTOMER_APPLICATION_ID)
+        options.setdefault("device", Device(CUSTOMER_DEVICE_ID, "Linux", "Fake device", "test"))
         return CareCloud.customer(project_url, transport=self.transport(), **options)
 
     # ------------------------------------------------------------------ serving

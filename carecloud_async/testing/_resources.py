@@ -7,6 +7,9 @@ ones integrations depend on:
 - Enterprise login gives a bearer token valid ``token_lifetime`` seconds (``valid_to`` local time);
   a Customer API device token is one per device and application (a new one ends the old one);
   customer logout is applied ``logout_delay`` seconds after it arrives.
+- Sign-in: verify-credentials and the Customer API login take a stored customer's login and
+  password only (one rule, :func:`_signed_in_customer`); search-customers and
+  check-registration-ability answer from the stored customers.
 - A PUT replaces the whole record (fields left out are gone); every write sets ``last_change``
   (one-second resolution, project time).
 - Cards: a card is assigned by a PUT of the whole card with ``customer_id`` (a second card of a
@@ -25,7 +28,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from ._state import Call, DeviceSession, bad_request, not_found
+from ._state import Call, DeviceSession, Refusal, bad_request, error_body, not_found
 
 __all__ = ["HANDLERS"]
 
@@ -124,15 +127,30 @@ def update_token(call: Call) -> Answer:
     return 204, None
 
 
-@handles("postTokenLogin")
-def customer_login(call: Call) -> Answer:
-    session = _own_session(call)
+def _signed_in_customer(call: Call) -> dict[str, Any]:
+    """The customer whose stored login (``login_type``: e-mail, phone or card number) and password
+    the body names. Anything else is 400 ``not_found`` on ``login_value``, the same for a wrong
+    password and an unknown login (the spec documents no error of its own for either)."""
     body = call.body
     customer = call.fake.customers.find_login(body["login_type"], body["login_value"], call.fake.cards)
     if customer is None or call.fake.customers.passwords.get(customer["customer_id"]) != body["password"]:
         raise bad_request("login_value", "not_found", "no customer with this login and password")
+    return customer
+
+
+@handles("postTokenLogin")
+def customer_login(call: Call) -> Answer:
+    session = _own_session(call)
+    customer = _signed_in_customer(call)
     session.customer_id, session.logout_at = customer["customer_id"], None
     return _data({"customer_id": customer["customer_id"]})
+
+
+@handles("postCustomerVerifyCredentials")
+def verify_credentials(call: Call) -> Answer:
+    # The Enterprise API's sign-in check (an e-shop's login form): the customer login's rule,
+    # without a session (CareCloud keeps none for it).
+    return _data({"customer_id": _signed_in_customer(call)["customer_id"]})
 
 
 @handles("postTokenLogout")
@@ -175,6 +193,48 @@ def get_customer(call: Call) -> Answer:
     return _data(_customer(call))
 
 
+_SEARCH_FIELDS = ("first_name", "last_name", "birthdate", "card_number")
+
+
+def _iso_date(text: str) -> str:
+    """``DD.MM.YYYY`` as ``YYYY-MM-DD`` (search-customers takes both); anything else as given."""
+    parts = text.split(".")
+    if len(parts) != 3:
+        return text
+    day, month, year = parts
+    return f"{year}-{month}-{day}"
+
+
+@handles("getCustomerSearch")
+def search_customers(call: Call) -> Answer:
+    # The spec: strict mode makes every parameter required, and the resource answers strict
+    # (100 %) matches only; the fake matches the parameters given on the customers it holds.
+    q = call.query
+    if q.get("mode") == "strict":
+        missing = [name for name in _SEARCH_FIELDS if not q.get(name)]
+        if missing:
+            params = [
+                {"name": name, "reason": "required", "message": "strict mode makes every search parameter required"}
+                for name in missing
+            ]
+            raise Refusal(400, error_body("Bad Request", "Invalid parameters", {"invalid_params": params}))
+    wanted = {name: q[name] for name in ("first_name", "last_name") if q.get(name)}
+    if q.get("birthdate"):
+        wanted["birthdate"] = _iso_date(q["birthdate"])
+    found = []
+    for customer in call.fake.customers:
+        info = customer["personal_information"]
+        if any(info.get(name) != value for name, value in wanted.items()):
+            continue
+        if q.get("card_number") and not call.fake.cards.where(
+            card_number=q["card_number"], customer_id=customer["customer_id"]
+        ):
+            continue
+        if wanted or q.get("card_number"):
+            found.append({"customer_id": customer["customer_id"], "match": 100})
+    return _data({"strict": found})
+
+
 def _stored_customer(fake: Any, sent: dict[str, Any]) -> dict[str, Any]:
     # Read-only fields are the server's: kept from what it holds, never taken from the request.
     record = copy.deepcopy(sent)
@@ -184,14 +244,25 @@ def _stored_customer(fake: Any, sent: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _contact_taken(call: Call, name: str, value: Any, except_id: str | None = None) -> bool:
+    """Whether a customer (other than ``except_id``) has this e-mail or phone."""
+    return any(
+        other["customer_id"] != except_id and other["personal_information"].get(name) == value
+        for other in call.fake.customers
+    )
+
+
 def _check_unique_contact(call: Call, info: dict[str, Any], except_id: str | None = None) -> None:
     for name in ("email", "phone"):
         value = info.get(name)
-        if not value:
-            continue
-        for other in call.fake.customers:
-            if other["customer_id"] != except_id and other["personal_information"].get(name) == value:
-                raise bad_request(name, "already_exists", f"another customer has this {name}")
+        if value and _contact_taken(call, name, value, except_id):
+            raise bad_request(name, "already_exists", f"another customer has this {name}")
+
+
+@handles("postCustomersCheckRegistrationAbility")
+def check_registration_ability(call: Call) -> Answer:
+    # False exactly when a registration with this e-mail or phone would be refused already_exists.
+    return _data({"registration_ability": not _contact_taken(call, call.body["type"], call.body["value"])})
 
 
 @handles("postCustomer")

@@ -26,6 +26,11 @@ __all__ = ["DEFAULT_ENTERPRISE_USER", "Call", "DeviceSession", "FakeState", "Ref
 #: The Enterprise user every fake knows (``login``, ``password``, ``user_external_application_id``).
 DEFAULT_ENTERPRISE_USER = ("pos@example.com", "fake-password", "fake-app")
 
+#: The Customer API application and device the fake's own clients use (``customer_client``, the
+#: loopback server's printed settings); the fake gives a device token to any.
+CUSTOMER_APPLICATION_ID = "fake-app"
+CUSTOMER_DEVICE_ID = "fake-device-1"
+
 
 @dataclass
 class DeviceSession:
