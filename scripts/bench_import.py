@@ -134,18 +134,38 @@ def maxrss_mib(ru_maxrss: int) -> float:
     return ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else ru_maxrss / 1024
 
 
+# Run by every measured child after its case: prints the child's own peak RSS (``VmHWM``, KiB) where
+# /proc exists. Neither ``ru_maxrss`` from ``os.wait4`` nor the child's ``getrusage(RUSAGE_SELF)``
+# will do on Linux: the child starts as a copy of this (much larger) benchmark process, and the
+# kernel keeps the high-water mark of that copy across ``exec``, so every row read at least this
+# process's own size. ``VmHWM`` belongs to the address space ``exec`` made: the child's alone.
+PEAK_PROBE = (
+    "\nimport os as _o\n"
+    "if _o.path.exists('/proc/self/status'):\n"
+    "    print(*[_l.split()[1] for _l in open('/proc/self/status') if _l.startswith('VmHWM:')])"
+)
+
+
+def own_peak_kib(stdout: bytes) -> int | None:
+    """The ``VmHWM`` (KiB) a child printed with ``PEAK_PROBE``, or None where it could not."""
+    last = stdout.strip().rsplit(b"\n", 1)[-1]
+    return int(last) if last.isdigit() else None
+
+
 def run_once(code: str, env: dict[str, str]) -> tuple[float, float, float]:
     """Wall milliseconds, peak MiB and CPU milliseconds (user + system) of one fresh ``python -c code``.
 
-    CPU time is what a shared machine disturbs least: waiting for a core is wall time, not CPU."""
+    CPU time is what a shared machine disturbs least: waiting for a core is wall time, not CPU.
+    The peak is the child's own ``VmHWM`` (see ``PEAK_PROBE``); only without /proc (macOS) does it
+    fall back to ``ru_maxrss`` from ``os.wait4``."""
     if not hasattr(os, "wait4"):
-        raise SystemExit("bench_import needs os.wait4 (a POSIX system) to read a child's peak memory")
-    with tempfile.TemporaryFile() as errors:
+        raise SystemExit("bench_import needs os.wait4 (a POSIX system) to read a child's CPU time")
+    with tempfile.TemporaryFile() as errors, tempfile.TemporaryFile() as output:
         start = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-c", code],
+            [sys.executable, "-c", code + PEAK_PROBE],
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=output,
             stderr=errors,
             env=env,
             cwd=ROOT,
@@ -156,7 +176,10 @@ def run_once(code: str, env: dict[str, str]) -> tuple[float, float, float]:
         if child.returncode != 0:
             errors.seek(0)
             raise ChildFailed(f"`python -c {code!r}` failed:\n{errors.read().decode(errors='replace')}")
-    return wall_ms, maxrss_mib(usage.ru_maxrss), (usage.ru_utime + usage.ru_stime) * 1000
+        output.seek(0)
+        own_kib = own_peak_kib(output.read())
+    peak_mib = own_kib / 1024 if own_kib is not None else maxrss_mib(usage.ru_maxrss)
+    return wall_ms, peak_mib, (usage.ru_utime + usage.ru_stime) * 1000
 
 
 def loaded_models(env: dict[str, str]) -> tuple[int, int]:
