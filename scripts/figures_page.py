@@ -40,14 +40,19 @@ BENCHES = [
         """What `from carecloud_async import CareCloud` and one generated endpoint cost a fresh
 interpreter, against `import httpx` as the baseline: every case runs in its own interpreter,
 interleaved with the others, medians over the runs; CPU is the child's user + system time
-(`os.wait4`), memory its peak RSS. Every row runs with httpx's optional command line blocked
+(`os.wait4`), compared with httpx round by round (the median of the paired ratios, with the middle
+half of them as the spread). Memory is the child's own peak RSS (`VmHWM`, which it prints as it
+ends), not `ru_maxrss`: on Linux a child starts as a copy of the benchmark process and keeps that
+copy's high-water mark across `exec`, so `ru_maxrss` read the benchmark's own size for every row.
+Every row runs with httpx's optional command line blocked
 (`sys.modules['click'] = None` first): when click, rich and pygments are installed, as in our dev
 environment (uvicorn brings click), `import httpx` also loads `httpx._main`, which a user without
 them never pays. The contrast row imports all 852 models, to show what loading them lazily saves.
 
 Targets: wall time within 2x of `import httpx` and peak memory under 60 MiB (issue 2); CPU of the
 client and one endpoint within 1.5x of `import httpx` (issue 15). A fresh interpreter per case
-varies by a tenth between runs, so read the ratios with that margin.
+varies by a tenth between runs, so read the ratios with that margin: the CPU target's spread is
+printed beside it.
 
 What remains over httpx is mostly the generated code: attrs (every model and
 `carecloud_api.Client` are attrs classes) and the few model modules the endpoint needs. Not loaded
