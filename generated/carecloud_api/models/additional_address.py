@@ -170,9 +170,9 @@ class AdditionalAddress:
             _WIRE = _null_policy.wire_struct(
                 "AdditionalAddress",
                 [
+                    ("additional_address_id", str, UNSET),
                     ("address_type", str),
                     ("address", Address._wire_struct()),
-                    ("additional_address_id", str, UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,

@@ -304,6 +304,7 @@ class BillItem:
                 [
                     ("plu_ids", list[PluId._wire_struct()]),
                     ("plu_name", str),
+                    ("category_plu_id", str, UNSET),
                     ("vat_rate", int | float),
                     ("quantity", int | float),
                     ("paid_amount", int | float),
@@ -311,7 +312,6 @@ class BillItem:
                     ("bill_item_id", str),
                     ("loyalty_off", bool),
                     ("purchase_item_type_id", str),
-                    ("category_plu_id", str, UNSET),
                     ("customer_id", str, UNSET),
                     ("purchase_item_property_records", list[PropertyRecord._wire_struct()], UNSET),
                 ],

@@ -326,13 +326,13 @@ class Booking:
             _WIRE = _null_policy.wire_struct(
                 "Booking",
                 [
-                    ("booking_items", list[BookingItem._wire_struct()]),
-                    ("created_at", str),
                     ("booking_id", str, UNSET),
                     ("customer_id", str, UNSET),
+                    ("booking_items", list[BookingItem._wire_struct()]),
                     ("booking_status", str, UNSET),
                     ("utm", UTM._wire_struct(), UNSET),
                     ("data", str | list[Any] | dict[str, Any], UNSET),
+                    ("created_at", str),
                     ("last_change", str, UNSET),
                     ("state", BookingState, UNSET),
                 ],

@@ -328,16 +328,16 @@ class BookingItem:
             _WIRE = _null_policy.wire_struct(
                 "BookingItem",
                 [
-                    ("time_slot_id", str),
-                    ("created_at", str),
                     ("booking_item_id", str, UNSET),
                     ("customer_id", str, UNSET),
+                    ("time_slot_id", str),
                     ("booking_ticket", BookingTicket._wire_struct(), UNSET),
                     ("valid_from", str, UNSET),
                     ("valid_to", str, UNSET),
                     ("capacity_taken", int, UNSET),
                     ("booking_item_status", str, UNSET),
                     ("additional_properties", list[PropertyRecord._wire_struct()], UNSET),
+                    ("created_at", str),
                     ("state", BookingItemState, UNSET),
                     ("last_change", str, UNSET),
                 ],

@@ -353,6 +353,7 @@ class CampaignProduct:
             _WIRE = _null_policy.wire_struct(
                 "CampaignProduct",
                 [
+                    ("campaign_product_id", str, UNSET),
                     ("product_id", str),
                     ("currency_id", str),
                     ("campaign_id", str),
@@ -360,10 +361,9 @@ class CampaignProduct:
                     ("value_type_id", CampaignProductValueTypeId),
                     ("valid_from", str),
                     ("valid_to", str),
+                    ("display_in", list[str], UNSET),
                     ("type_id", str),
                     ("presentation_data", CampaignPresentationData._wire_struct()),
-                    ("campaign_product_id", str, UNSET),
-                    ("display_in", list[str], UNSET),
                     ("campaign_product_property_records", list[PropertyRecord._wire_struct()], UNSET),
                     ("last_change", str, UNSET),
                     ("state", CampaignProductState, UNSET),

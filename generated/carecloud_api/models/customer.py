@@ -226,8 +226,8 @@ class Customer:
             _WIRE = _null_policy.wire_struct(
                 "Customer",
                 [
-                    ("personal_information", PersonalInformation._wire_struct()),
                     ("customer_id", str, UNSET),
+                    ("personal_information", PersonalInformation._wire_struct()),
                     ("doi_email", str, UNSET),
                     ("doi_phone", str, UNSET),
                     ("last_change", str, UNSET),

@@ -303,10 +303,10 @@ class Event:
             _WIRE = _null_policy.wire_struct(
                 "Event",
                 [
+                    ("event_id", str, UNSET),
                     ("event_type_id", str),
                     ("customer_id", str),
                     ("external_id", str),
-                    ("event_id", str, UNSET),
                     ("data", str | list[Any] | dict[str, Any], UNSET),
                     ("created_at", str, UNSET),
                     ("secondary_external_id", str, UNSET),

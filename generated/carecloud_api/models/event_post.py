@@ -381,12 +381,12 @@ class EventPost:
             _WIRE = _null_policy.wire_struct(
                 "EventPost",
                 [
-                    ("event_type_id", str),
-                    ("external_id", str),
                     ("event_id", str, UNSET),
+                    ("event_type_id", str),
                     ("customer_id", str, UNSET),
                     ("customer_identifier_type", EventPostCustomerIdentifierType, UNSET),
                     ("customer_identifier_value", str | dict[str, Any], UNSET),
+                    ("external_id", str),
                     ("data", str | list[Any] | dict[str, Any], UNSET),
                     ("created_at", str, UNSET),
                     ("secondary_external_id", str, UNSET),

@@ -396,14 +396,14 @@ class Order:
             _WIRE = _null_policy.wire_struct(
                 "Order",
                 [
+                    ("order_id", str, UNSET),
+                    ("order_number", str, UNSET),
                     ("customer_id", str),
                     ("currency_id", str),
                     ("total_price", int | float),
+                    ("discount_codes", list[str], UNSET),
                     ("order_items", list[OrderItem._wire_struct()]),
                     ("invoicing_data", OrderInvoicing._wire_struct()),
-                    ("order_id", str, UNSET),
-                    ("order_number", str, UNSET),
-                    ("discount_codes", list[str], UNSET),
                     ("shipping_data", OrderShipping._wire_struct(), UNSET),
                     ("customer_note", str, UNSET),
                     ("order_status", str, UNSET),

@@ -248,8 +248,8 @@ class Partner:
             _WIRE = _null_policy.wire_struct(
                 "Partner",
                 [
-                    ("name", str),
                     ("partner_id", str, UNSET),
+                    ("name", str),
                     ("address", Address._wire_struct(), UNSET),
                     ("registration_id", str, UNSET),
                     ("vat_id", str, UNSET),

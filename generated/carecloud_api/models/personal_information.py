@@ -388,7 +388,6 @@ class PersonalInformation:
             _WIRE = _null_policy.wire_struct(
                 "PersonalInformation",
                 [
-                    ("language_id", str),
                     ("salutation", str, UNSET),
                     ("gender", PersonalInformationGender | None, UNSET),
                     ("first_name", str, UNSET),
@@ -398,6 +397,7 @@ class PersonalInformation:
                     ("birthdate", datetime.date, UNSET),
                     ("email", str, UNSET),
                     ("phone", str, UNSET),
+                    ("language_id", str),
                     ("store_id", str, UNSET),
                     ("photo_url", str, UNSET),
                     ("address", Address._wire_struct(), UNSET),

@@ -267,8 +267,8 @@ class PostCustomerBody:
                 [
                     ("customer", Customer._wire_struct()),
                     ("customer_source", CustomerSourceRecord._wire_struct()),
-                    ("autologin", bool),
                     ("password", str, UNSET),
+                    ("autologin", bool),
                     ("social_network_credentials", SocialNetworkCredentials._wire_struct(), UNSET),
                     ("property_records", list[PropertyRecord._wire_struct()], UNSET),
                     ("referral_code", str, UNSET),

@@ -238,10 +238,10 @@ class PostPurchaseRecommendedRewardsBody:
                 [
                     ("store_id", str),
                     ("cashdesk_number", int),
-                    ("reward_list_type", PostPurchaseRecommendedRewardsBodyRewardListType),
-                    ("bill", Bill._wire_struct()),
                     ("card_number", str, UNSET),
                     ("customer_id", str, UNSET),
+                    ("reward_list_type", PostPurchaseRecommendedRewardsBodyRewardListType),
+                    ("bill", Bill._wire_struct()),
                 ],
                 {},
                 forbid_unknown_fields=True,

@@ -212,9 +212,9 @@ class PostPurchaseSendBody:
                 [
                     ("store_id", str),
                     ("cashdesk_number", int),
-                    ("bill", FinalBill._wire_struct()),
                     ("card_number", str, UNSET),
                     ("customer_id", str, UNSET),
+                    ("bill", FinalBill._wire_struct()),
                 ],
                 {},
                 forbid_unknown_fields=True,

@@ -384,10 +384,10 @@ class ProductBatch:
             _WIRE = _null_policy.wire_struct(
                 "ProductBatch",
                 [
-                    ("name", str),
-                    ("plu_ids", list[PluId._wire_struct()]),
                     ("product_id", str, UNSET),
+                    ("name", str),
                     ("code", str, UNSET),
+                    ("plu_ids", list[PluId._wire_struct()]),
                     ("product_group_id", str, UNSET),
                     ("product_group_external_id", str, UNSET),
                     ("product_brand_id", str, UNSET),

@@ -511,13 +511,13 @@ class ProductReservation:
             _WIRE = _null_policy.wire_struct(
                 "ProductReservation",
                 [
+                    ("product_reservation_id", str, UNSET),
                     ("customer_id", str),
                     ("store_id", str),
-                    ("product_reservation_source_id", str),
-                    ("product_reservation_id", str, UNSET),
                     ("reservation_codes", list[str], UNSET),
                     ("external_reservation_codes", list[ExternalCode._wire_struct()], UNSET),
                     ("benefit_codes", list[str], UNSET),
+                    ("product_reservation_source_id", str),
                     ("pickup_date", str, UNSET),
                     ("customers_note", str, UNSET),
                     ("total_price", int | float, UNSET),

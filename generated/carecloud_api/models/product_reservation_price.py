@@ -263,11 +263,11 @@ class ProductReservationPrice:
             _WIRE = _null_policy.wire_struct(
                 "ProductReservationPrice",
                 [
-                    ("value", int | float),
-                    ("currency_id", str),
                     ("product_reservation_price_id", str, UNSET),
                     ("reservable_product_id", str, UNSET),
                     ("plu_ids", list[PluId._wire_struct()], UNSET),
+                    ("value", int | float),
+                    ("currency_id", str),
                     ("store_id", str, UNSET),
                     ("last_change", str, UNSET),
                     ("state", ProductReservationPriceState, UNSET),

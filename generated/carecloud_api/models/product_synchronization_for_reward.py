@@ -191,12 +191,12 @@ class ProductSynchronizationForReward:
             _WIRE = _null_policy.wire_struct(
                 "ProductSynchronizationForReward",
                 [
+                    ("product_id", str, UNSET),
+                    ("plu_id", PluId._wire_struct(), UNSET),
                     (
                         "reward_product_relation_type",
                         ProductSynchronizationForRewardRewardProductRelationType,
                     ),
-                    ("product_id", str, UNSET),
-                    ("plu_id", PluId._wire_struct(), UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,

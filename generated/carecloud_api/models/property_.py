@@ -260,13 +260,13 @@ class Property:
             _WIRE = _null_policy.wire_struct(
                 "Property",
                 [
+                    ("property_id", str, UNSET),
                     ("name", str),
+                    ("description", str, UNSET),
                     ("data_type", str),
+                    ("items", list[PropertyItem._wire_struct()], UNSET),
                     ("is_required", bool),
                     ("is_unique", bool),
-                    ("property_id", str, UNSET),
-                    ("description", str, UNSET),
-                    ("items", list[PropertyItem._wire_struct()], UNSET),
                     ("last_change", str, UNSET),
                     ("state", PropertyState, UNSET),
                 ],

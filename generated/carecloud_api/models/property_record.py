@@ -313,8 +313,8 @@ class PropertyRecord:
             _WIRE = _null_policy.wire_struct(
                 "PropertyRecord",
                 [
-                    ("property_id", str),
                     ("property_record_id", str, UNSET),
+                    ("property_id", str),
                     ("property_name", str, UNSET),
                     ("property_value", str | int | float | bool | list[Any] | dict[str, Any], UNSET),
                     ("last_change", str, UNSET),

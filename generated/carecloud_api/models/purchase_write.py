@@ -359,8 +359,8 @@ class PurchaseWrite:
             _WIRE = _null_policy.wire_struct(
                 "PurchaseWrite",
                 [
-                    ("customer_id", str),
                     ("purchase_id", str, UNSET),
+                    ("customer_id", str),
                     ("store_id", str, UNSET),
                     ("external_purchase_id", str, UNSET),
                     ("payment_time", str, UNSET),

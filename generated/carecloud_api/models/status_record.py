@@ -254,9 +254,9 @@ class StatusRecord:
             _WIRE = _null_policy.wire_struct(
                 "StatusRecord",
                 [
+                    ("status_record_id", str, UNSET),
                     ("status_id", str),
                     ("customer_id", str),
-                    ("status_record_id", str, UNSET),
                     ("valid_from", str, UNSET),
                     ("valid_to", str, UNSET),
                     ("purchase_conditions", PurchaseConditions._wire_struct(), UNSET),

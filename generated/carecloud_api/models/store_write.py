@@ -449,15 +449,15 @@ class StoreWrite:
             _WIRE = _null_policy.wire_struct(
                 "StoreWrite",
                 [
+                    ("store_id", str, UNSET),
                     ("store_code", str),
                     ("name", str),
-                    ("partner_id", str),
-                    ("system_id", str),
-                    ("store_id", str, UNSET),
                     ("store_address", Address._wire_struct(), UNSET),
                     ("contact_email", str, UNSET),
                     ("manager_name", str, UNSET),
                     ("phone_number", str, UNSET),
+                    ("partner_id", str),
+                    ("system_id", str),
                     ("gps_coordinates", GPSCoordinates._wire_struct(), UNSET),
                     ("url_address", str, UNSET),
                     ("opening", list[OpeningDay._wire_struct()], UNSET),

@@ -282,13 +282,13 @@ class ThirdPartyRecommendation:
             _WIRE = _null_policy.wire_struct(
                 "ThirdPartyRecommendation",
                 [
+                    ("third_party_recommendation_id", str, UNSET),
+                    ("customer_id", str, UNSET),
                     ("products", list[ProductIdentification._wire_struct()]),
                     ("recommended_product", ProductIdentification._wire_struct()),
                     ("recommendation_system_id", str),
                     ("recommendation_system_dataset_id", str),
                     ("score", int | float),
-                    ("third_party_recommendation_id", str, UNSET),
-                    ("customer_id", str, UNSET),
                     ("state", ThirdPartyRecommendationState, UNSET),
                     ("last_change", str, UNSET),
                 ],

@@ -364,8 +364,8 @@ class Voucher:
             _WIRE = _null_policy.wire_struct(
                 "Voucher",
                 [
-                    ("customer_id", str),
                     ("voucher_id", str, UNSET),
+                    ("customer_id", str),
                     ("store_id", str, UNSET),
                     ("code", str, UNSET),
                     ("value", int | float, UNSET),

@@ -356,8 +356,8 @@ class VoucherWrite:
             _WIRE = _null_policy.wire_struct(
                 "VoucherWrite",
                 [
-                    ("customer_id", str),
                     ("voucher_id", str, UNSET),
+                    ("customer_id", str),
                     ("store_id", str, UNSET),
                     ("code", str, UNSET),
                     ("value", int | float, UNSET),
