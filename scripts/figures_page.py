@@ -84,7 +84,42 @@ benchmark drops each page at once, so with the pause its models never meet a col
 is fast because `from_dict` reads a model's fields with one `operator.itemgetter` call when the
 mapping has exactly the model's keys, a model with no unknown field stores no empty
 `unknown_fields` dict, and the generated functions put the query string into the URL instead of
-having httpx parse it twice.""",
+having httpx parse it twice.
+
+**The floor (issue 27).** The fastest way Python turns response bytes into typed objects is
+msgspec's `msgspec.json.decode(content, type=...)`: it decodes and builds typed objects in one pass
+in C. The floor rows decode the same two pages into `msgspec.Struct` types written for the
+benchmark (`scripts/bench_floor.py`: the same fields and types as our models, dates and int enums
+included), after a raw httpx `get` ("the floor" of the call rows) and alone (the floor of the
+parsing rows). Every row also shows its ratio to the floor of its kind, in CPU time and in wall
+time. Targets, with the `fast` extra on Python 3.11 and later: `CareCloud.call` within 1.5x of the
+floor call, and our typed parse of the bytes (`parsing.parse`, the "msgspec fast path" rows) within
+1.5x of msgspec's typed decode; with the standard library alone, no regression from before (the
+json and orjson rows, which run with the fast path off).
+
+The design: msgspec cannot decode into our attrs models directly. Their fields are annotated
+`str | Unset` (msgspec takes no custom type beside others in a union), msgspec would look up each
+field by its attribute name where the JSON key differs (the key `zip` is the attribute `zip_`),
+unknown fields would be dropped silently where the models keep them in `unknown_fields`, and the
+tolerant reading of stray
+nulls and odd values (see `carecloud_api.parsing`) has no place in a typed decode. So `make
+generate` writes, beside each model, a strict msgspec Struct that takes exactly what the spec
+describes (each field's own type, null only where the spec allows it, no undeclared field) and a
+`_from_wire` that copies a decoded Struct into the attrs model, its nested models built in place
+in the same function (no call per model, a list of models turned into models in the list msgspec
+decoded). `parsing.parse` tries that first; a body with anything else makes the decode fail and
+the tolerant `from_dict` reads it, so the result, its `unknown_fields` and `raw_values` are the
+same either way (`tests/test_typed_fast_path.py` holds every example model and fuzzed bodies to
+it). Strict mode, `parsing.set_fast_path(False)` and `CARECLOUD_FAST_PARSE=0` leave every body
+to `from_dict`.
+
+Where the remaining gap is: the decode into our Structs costs about what the floor's decode does;
+what we add is the copy in Python (an allocation per model and a slot store per field, for every
+model of the page: each customer holds several, each purchase more), the garbage collector, which those
+tracked attrs objects set off (the `set_gc_pause` rows show the share; pausing it stays the
+application's choice), and freeing the decoded Structs. Closing it would take building the attrs
+objects in C (msgspec decoding into attrs classes, which needs models without `Unset` in their
+annotations, or a compiled copy).""",
     ),
     Bench(
         "layer",

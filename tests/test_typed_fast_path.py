@@ -269,3 +269,34 @@ def test_a_repeated_key_and_a_lone_surrogate_read_as_the_tolerant_path_reads_the
     with_fast_path = outcome(functools.partial(parsing.parse, models.Consents.from_dict), surrogate)
     parsing.set_fast_path(False)
     assert outcome(functools.partial(parsing.parse, models.Consents.from_dict), surrogate) == with_fast_path
+
+
+def test_a_union_two_levels_down_is_read_by_the_fast_path_as_from_dict_reads_it(spec: normalise.Spec) -> None:
+    # A purchase page's _from_wire builds its purchases, their items and the items' property
+    # records in place, without calling the records' own _from_wire: the record's property_value
+    # (a string, number, boolean, list or object) must still read as from_dict reads it, an object
+    # becoming the union's model.
+    purchase = example_body(spec, spec["components"]["schemas"]["Purchase"])
+    assert purchase["purchase_items"][0]["additional_properties"], "the example has no item property records"
+    values: list[Any] = ["VIP", 42, 149.9, True, ["a", 1], [], {"street": "Main St", "city": "Prague"}, {}]
+    for value in values:
+        purchase["purchase_items"][0]["additional_properties"][0]["property_value"] = value
+        purchase["property_records"][0]["property_value"] = value
+        content = json.dumps({"data": {"purchases": [purchase], "total_items": 1}}).encode()
+        fast = parsing.typed_decode(models.GetPurchases200Response, content)
+        assert fast is not None, value
+        expected = outcome(_tolerant(models.GetPurchases200Response), content)
+        assert ("parsed", shape(fast), shape(fast.to_dict())) == expected, value
+        read = fast.data.purchases[0].purchase_items[0].additional_properties[0].property_value
+        if isinstance(value, dict):
+            assert isinstance(read, models.PropertyRecordPropertyValueType5)
+            assert read.unknown_fields == value
+        else:
+            assert read == value
+            assert type(read) is type(value)
+    # null is not a member: the fast path leaves the body to from_dict, which keeps it as None
+    purchase["purchase_items"][0]["additional_properties"][0]["property_value"] = None
+    content = json.dumps({"data": {"purchases": [purchase], "total_items": 1}}).encode()
+    assert parsing.typed_decode(models.GetPurchases200Response, content) is None
+    parsed = parsing.parse(models.GetPurchases200Response.from_dict, content)
+    assert parsed.data.purchases[0].purchase_items[0].additional_properties[0].property_value is None

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="AdditionalAddress")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Address
-    from ..models.address import Address  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -56,6 +46,16 @@ _NOT_NULLABLE = frozenset(
         "additional_address_id",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address
+    from ..models.address import Address  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -170,9 +170,9 @@ class AdditionalAddress:
             _WIRE = _null_policy.wire_struct(
                 "AdditionalAddress",
                 [
+                    ("additional_address_id", str, UNSET),
                     ("address_type", str),
                     ("address", Address._wire_struct()),
-                    ("additional_address_id", str, UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,
@@ -188,8 +188,21 @@ class AdditionalAddress:
             _bind_models()
         _self = _new(AdditionalAddress)
         _self.address_type = _w.address_type
-        _v = _w.address
-        _self.address = Address._from_wire(_v)
+        _v0 = _w.address
+        _s1 = _new(Address)
+        _s1.address1 = _v0.address1
+        _s1.address2 = _v0.address2
+        _s1.address3 = _v0.address3
+        _s1.address4 = _v0.address4
+        _s1.address5 = _v0.address5
+        _s1.address6 = _v0.address6
+        _s1.address7 = _v0.address7
+        _s1.zip_ = _v0.zip_
+        _s1.city = _v0.city
+        _s1.country_code = _v0.country_code
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.address = _v0
         _self.additional_address_id = _w.additional_address_id
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

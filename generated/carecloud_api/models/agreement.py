@@ -21,16 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Agreement")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, CustomAgreements
-    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -71,6 +61,16 @@ _AgreementAgreementMarketingCommunication_BY_VALUE: dict[Any, AgreementAgreement
 _AgreementAgreementProfiling_BY_VALUE: dict[Any, AgreementAgreementProfiling] = dict(
     AgreementAgreementProfiling._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CustomAgreements
+    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -244,10 +244,15 @@ class Agreement:
         _self.agreement_gtc = _w.agreement_gtc
         _self.agreement_profiling = _w.agreement_profiling
         _self.agreement_marketing_communication = _w.agreement_marketing_communication
-        _v = _w.custom_agreements
-        if not (_v is UNSET):
-            _v[:] = map(CustomAgreements._from_wire, _v)
-        _self.custom_agreements = _v
+        _v0 = _w.custom_agreements
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(CustomAgreements)
+                _s1.agreement_id = _x0.agreement_id
+                _s1.agreement_value = _x0.agreement_value
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.custom_agreements = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -223,10 +223,10 @@ class Audience:
             _WIRE = _null_policy.wire_struct(
                 "Audience",
                 [
+                    ("audience_id", str, UNSET),
                     ("name", str),
                     ("communication_channel_id", str),
                     ("state", AudienceState),
-                    ("audience_id", str, UNSET),
                     ("last_change", str, UNSET),
                     ("created_by", str, UNSET),
                     ("updated_by", str, UNSET),

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BadRequestErrorBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, BadRequestErrorBodyError
-    from ..models.bad_request_error_body_error import BadRequestErrorBodyError  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,28 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("error",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("error",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        BadRequestErrorBodyError, \
+        BadRequestErrorBodyErrorErrorData, \
+        _bad_request_error_body_error_error_data_invalid_params_item_parse_name, \
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItem
+    from ..models.bad_request_error_body_error import BadRequestErrorBodyError  # noqa: PLC0415
+    from ..models.bad_request_error_body_error_error_data import BadRequestErrorBodyErrorErrorData  # noqa: PLC0415
+    from ..models.bad_request_error_body_error_error_data_invalid_params_item import (
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItem,  # noqa: PLC0415
+    )
+    from ..models.bad_request_error_body_error_error_data_invalid_params_item import (
+        _parse_name as _bad_request_error_body_error_error_data_invalid_params_item_parse_name,  # noqa: PLC0415
+    )
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -136,8 +148,36 @@ class BadRequestErrorBody:
         if not _models_bound:
             _bind_models()
         _self = _new(BadRequestErrorBody)
-        _v = _w.error
-        _self.error = _v if _v is UNSET else BadRequestErrorBodyError._from_wire(_v)
+        _v0 = _w.error
+        if not (_v0 is UNSET):
+            _s1 = _new(BadRequestErrorBodyError)
+            _s1.type_ = _v0.type_
+            _s1.exception = _v0.exception
+            _s1.title = _v0.title
+            _s1.detail = _v0.detail
+            _v1 = _v0.error_data
+            if not (_v1 is UNSET):
+                _s2 = _new(BadRequestErrorBodyErrorErrorData)
+                _v2 = _v1.invalid_params
+                if not (_v2 is UNSET):
+                    for _i2, _x2 in enumerate(_v2):
+                        _s3 = _new(BadRequestErrorBodyErrorErrorDataInvalidParamsItem)
+                        _v3 = _x2.name
+                        if isinstance(_v3, dict):
+                            _v3 = _bad_request_error_body_error_error_data_invalid_params_item_parse_name(_v3)
+                        _s3.name = _v3
+                        _s3.reason = _x2.reason
+                        _s3.value = _x2.value
+                        _s3.message = _x2.message
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2[_i2] = _s3
+                _s2.invalid_params = _v2
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.error_data = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.error = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BadRequestErrorBodyError")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, BadRequestErrorBodyErrorErrorData
-    from ..models.bad_request_error_body_error_error_data import BadRequestErrorBodyErrorErrorData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -62,6 +52,26 @@ _NOT_NULLABLE = frozenset(
         "error_data",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        BadRequestErrorBodyErrorErrorData, \
+        _bad_request_error_body_error_error_data_invalid_params_item_parse_name, \
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItem
+    from ..models.bad_request_error_body_error_error_data import BadRequestErrorBodyErrorErrorData  # noqa: PLC0415
+    from ..models.bad_request_error_body_error_error_data_invalid_params_item import (
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItem,  # noqa: PLC0415
+    )
+    from ..models.bad_request_error_body_error_error_data_invalid_params_item import (
+        _parse_name as _bad_request_error_body_error_error_data_invalid_params_item_parse_name,  # noqa: PLC0415
+    )
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -209,8 +219,26 @@ class BadRequestErrorBodyError:
         _self.exception = _w.exception
         _self.title = _w.title
         _self.detail = _w.detail
-        _v = _w.error_data
-        _self.error_data = _v if _v is UNSET else BadRequestErrorBodyErrorErrorData._from_wire(_v)
+        _v0 = _w.error_data
+        if not (_v0 is UNSET):
+            _s1 = _new(BadRequestErrorBodyErrorErrorData)
+            _v1 = _v0.invalid_params
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(BadRequestErrorBodyErrorErrorDataInvalidParamsItem)
+                    _v2 = _x1.name
+                    if isinstance(_v2, dict):
+                        _v2 = _bad_request_error_body_error_error_data_invalid_params_item_parse_name(_v2)
+                    _s2.name = _v2
+                    _s2.reason = _x1.reason
+                    _s2.value = _x1.value
+                    _s2.message = _x1.message
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.invalid_params = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.error_data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

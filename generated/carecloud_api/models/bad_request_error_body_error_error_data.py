@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BadRequestErrorBodyErrorErrorData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, BadRequestErrorBodyErrorErrorDataInvalidParamsItem
-    from ..models.bad_request_error_body_error_error_data_invalid_params_item import (
-        BadRequestErrorBodyErrorErrorDataInvalidParamsItem,  # noqa: PLC0415
-    )
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -39,6 +27,24 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("invalid_params",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("invalid_params",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        _bad_request_error_body_error_error_data_invalid_params_item_parse_name, \
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItem
+    from ..models.bad_request_error_body_error_error_data_invalid_params_item import (
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItem,  # noqa: PLC0415
+    )
+    from ..models.bad_request_error_body_error_error_data_invalid_params_item import (
+        _parse_name as _bad_request_error_body_error_error_data_invalid_params_item_parse_name,  # noqa: PLC0415
+    )
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -144,10 +150,20 @@ class BadRequestErrorBodyErrorErrorData:
         if not _models_bound:
             _bind_models()
         _self = _new(BadRequestErrorBodyErrorErrorData)
-        _v = _w.invalid_params
-        if not (_v is UNSET):
-            _v[:] = map(BadRequestErrorBodyErrorErrorDataInvalidParamsItem._from_wire, _v)
-        _self.invalid_params = _v
+        _v0 = _w.invalid_params
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(BadRequestErrorBodyErrorErrorDataInvalidParamsItem)
+                _v1 = _x0.name
+                if isinstance(_v1, dict):
+                    _v1 = _bad_request_error_body_error_error_data_invalid_params_item_parse_name(_v1)
+                _s1.name = _v1
+                _s1.reason = _x0.reason
+                _s1.value = _x0.value
+                _s1.message = _x0.message
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.invalid_params = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

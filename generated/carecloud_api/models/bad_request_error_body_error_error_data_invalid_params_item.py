@@ -20,18 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BadRequestErrorBodyErrorErrorDataInvalidParamsItem")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
-    from ..models.bad_request_error_body_error_error_data_invalid_params_item_name_type_5 import (
-        BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5,  # noqa: PLC0415
-    )
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -82,6 +70,19 @@ def _parse_name(
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
+
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5
+    from ..models.bad_request_error_body_error_error_data_invalid_params_item_name_type_5 import (
+        BadRequestErrorBodyErrorErrorDataInvalidParamsItemNameType5,  # noqa: PLC0415
+    )
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -230,7 +231,7 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
             _WIRE = _null_policy.wire_struct(
                 "BadRequestErrorBodyErrorErrorDataInvalidParamsItem",
                 [
-                    ("name", Any, UNSET),
+                    ("name", str | list[Any] | int | float | bool | dict[str, Any], UNSET),
                     ("reason", str, UNSET),
                     ("value", str, UNSET),
                     ("message", str, UNSET),
@@ -248,14 +249,10 @@ class BadRequestErrorBodyErrorErrorDataInvalidParamsItem:
         if not _models_bound:
             _bind_models()
         _self = _new(BadRequestErrorBodyErrorErrorDataInvalidParamsItem)
-        _r_name = _w.name
-        _v = _r_name
-        if isinstance(_v, dict):
-            try:
-                _v = _parse_name(_v)
-            except Exception as _e:
-                raise _null_policy.field_failed(_self, "name", _v, _e)  # noqa: B904 (the cause is set)
-        _self.name = _v
+        _v0 = _w.name
+        if isinstance(_v0, dict):
+            _v0 = _parse_name(_v0)
+        _self.name = _v0
         _self.reason = _w.reason
         _self.value = _w.value
         _self.message = _w.message

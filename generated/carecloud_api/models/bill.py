@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Bill")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, BillItem
-    from ..models.bill_item import BillItem  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -68,6 +58,19 @@ _NOT_NULLABLE = frozenset(
         "created_by",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BillItem, PluId, _property_record_parse_property_value, PropertyRecord
+    from ..models.bill_item import BillItem  # noqa: PLC0415
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -230,12 +233,12 @@ class Bill:
                 "Bill",
                 [
                     ("bill_id", str),
+                    ("bill_number", str, UNSET),
                     ("payment_time", str),
+                    ("created_by", str, UNSET),
                     ("currency_id", str),
                     ("total_price", int | float),
                     ("bill_items", list[BillItem._wire_struct()]),
-                    ("bill_number", str, UNSET),
-                    ("created_by", str, UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,
@@ -254,9 +257,45 @@ class Bill:
         _self.payment_time = _w.payment_time
         _self.currency_id = _w.currency_id
         _self.total_price = _w.total_price
-        _v = _w.bill_items
-        _v[:] = map(BillItem._from_wire, _v)
-        _self.bill_items = _v
+        _v0 = _w.bill_items
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(BillItem)
+            _v1 = _x0.plu_ids
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(PluId)
+                _s2.list_code = _x1.list_code
+                _s2.code = _x1.code
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+            _s1.plu_ids = _v1
+            _s1.plu_name = _x0.plu_name
+            _s1.vat_rate = _x0.vat_rate
+            _s1.quantity = _x0.quantity
+            _s1.paid_amount = _x0.paid_amount
+            _s1.price = _x0.price
+            _s1.bill_item_id = _x0.bill_item_id
+            _s1.loyalty_off = _x0.loyalty_off
+            _s1.purchase_item_type_id = _x0.purchase_item_type_id
+            _s1.category_plu_id = _x0.category_plu_id
+            _s1.customer_id = _x0.customer_id
+            _v1 = _x0.purchase_item_property_records
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyRecord)
+                    _s2.property_id = _x1.property_id
+                    _s2.property_record_id = _x1.property_record_id
+                    _s2.property_name = _x1.property_name
+                    _v2 = _x1.property_value
+                    if isinstance(_v2, dict):
+                        _v2 = _property_record_parse_property_value(_v2)
+                    _s2.property_value = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.purchase_item_property_records = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.bill_items = _v0
         _self.bill_number = _w.bill_number
         _self.created_by = _w.created_by
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

@@ -19,17 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BillItem")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PluId, PropertyRecord
-    from ..models.plu_id import PluId  # noqa: PLC0415
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -85,6 +74,18 @@ _NOT_NULLABLE = frozenset(
         "purchase_item_property_records",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, _property_record_parse_property_value, PropertyRecord
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -303,6 +304,7 @@ class BillItem:
                 [
                     ("plu_ids", list[PluId._wire_struct()]),
                     ("plu_name", str),
+                    ("category_plu_id", str, UNSET),
                     ("vat_rate", int | float),
                     ("quantity", int | float),
                     ("paid_amount", int | float),
@@ -310,7 +312,6 @@ class BillItem:
                     ("bill_item_id", str),
                     ("loyalty_off", bool),
                     ("purchase_item_type_id", str),
-                    ("category_plu_id", str, UNSET),
                     ("customer_id", str, UNSET),
                     ("purchase_item_property_records", list[PropertyRecord._wire_struct()], UNSET),
                 ],
@@ -327,9 +328,14 @@ class BillItem:
         if not _models_bound:
             _bind_models()
         _self = _new(BillItem)
-        _v = _w.plu_ids
-        _v[:] = map(PluId._from_wire, _v)
-        _self.plu_ids = _v
+        _v0 = _w.plu_ids
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(PluId)
+            _s1.list_code = _x0.list_code
+            _s1.code = _x0.code
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.plu_ids = _v0
         _self.plu_name = _w.plu_name
         _self.vat_rate = _w.vat_rate
         _self.quantity = _w.quantity
@@ -340,10 +346,21 @@ class BillItem:
         _self.purchase_item_type_id = _w.purchase_item_type_id
         _self.category_plu_id = _w.category_plu_id
         _self.customer_id = _w.customer_id
-        _v = _w.purchase_item_property_records
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.purchase_item_property_records = _v
+        _v0 = _w.purchase_item_property_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.purchase_item_property_records = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -21,18 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Booking")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, BookingDataType2, BookingItem, UTM
-    from ..models.booking_data_type_2 import BookingDataType2  # noqa: PLC0415
-    from ..models.booking_item import BookingItem  # noqa: PLC0415
-    from ..models.utm import UTM  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -95,6 +83,29 @@ def _parse_data(data: object) -> BookingDataType2 | list[str] | str | Unset:
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
+
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        BookingDataType2, \
+        BookingItem, \
+        BookingTicket, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        UTM
+    from ..models.booking_data_type_2 import BookingDataType2  # noqa: PLC0415
+    from ..models.booking_item import BookingItem  # noqa: PLC0415
+    from ..models.booking_ticket import BookingTicket  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -315,13 +326,13 @@ class Booking:
             _WIRE = _null_policy.wire_struct(
                 "Booking",
                 [
-                    ("booking_items", list[BookingItem._wire_struct()]),
-                    ("created_at", str),
                     ("booking_id", str, UNSET),
                     ("customer_id", str, UNSET),
+                    ("booking_items", list[BookingItem._wire_struct()]),
                     ("booking_status", str, UNSET),
                     ("utm", UTM._wire_struct(), UNSET),
-                    ("data", Any, UNSET),
+                    ("data", str | list[Any] | dict[str, Any], UNSET),
+                    ("created_at", str),
                     ("last_change", str, UNSET),
                     ("state", BookingState, UNSET),
                 ],
@@ -338,23 +349,67 @@ class Booking:
         if not _models_bound:
             _bind_models()
         _self = _new(Booking)
-        _v = _w.booking_items
-        _v[:] = map(BookingItem._from_wire, _v)
-        _self.booking_items = _v
+        _v0 = _w.booking_items
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(BookingItem)
+            _s1.time_slot_id = _x0.time_slot_id
+            _s1.created_at = _x0.created_at
+            _s1.booking_item_id = _x0.booking_item_id
+            _s1.customer_id = _x0.customer_id
+            _v1 = _x0.booking_ticket
+            if not (_v1 is UNSET):
+                _s2 = _new(BookingTicket)
+                _s2.name = _v1.name
+                _s2.ticket_id = _v1.ticket_id
+                _s2.created_at = _v1.created_at
+                _s2.valid_from = _v1.valid_from
+                _s2.valid_to = _v1.valid_to
+                _s2.state = _v1.state
+                _s2.last_change = _v1.last_change
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.booking_ticket = _v1
+            _s1.valid_from = _x0.valid_from
+            _s1.valid_to = _x0.valid_to
+            _s1.capacity_taken = _x0.capacity_taken
+            _s1.booking_item_status = _x0.booking_item_status
+            _v1 = _x0.additional_properties
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyRecord)
+                    _s2.property_id = _x1.property_id
+                    _s2.property_record_id = _x1.property_record_id
+                    _s2.property_name = _x1.property_name
+                    _v2 = _x1.property_value
+                    if isinstance(_v2, dict):
+                        _v2 = _property_record_parse_property_value(_v2)
+                    _s2.property_value = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.additional_properties = _v1
+            _s1.state = _x0.state
+            _s1.last_change = _x0.last_change
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.booking_items = _v0
         _self.created_at = _w.created_at
         _self.booking_id = _w.booking_id
         _self.customer_id = _w.customer_id
         _self.booking_status = _w.booking_status
-        _v = _w.utm
-        _self.utm = _v if _v is UNSET else UTM._from_wire(_v)
-        _r_data = _w.data
-        _v = _r_data
-        if isinstance(_v, dict):
-            try:
-                _v = _parse_data(_v)
-            except Exception as _e:
-                raise _null_policy.field_failed(_self, "data", _v, _e)  # noqa: B904 (the cause is set)
-        _self.data = _v
+        _v0 = _w.utm
+        if not (_v0 is UNSET):
+            _s1 = _new(UTM)
+            _s1.utm_source = _v0.utm_source
+            _s1.utm_medium = _v0.utm_medium
+            _s1.utm_campaign = _v0.utm_campaign
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.utm = _v0
+        _v0 = _w.data
+        if isinstance(_v0, dict):
+            _v0 = _parse_data(_v0)
+        _self.data = _v0
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

@@ -20,17 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="BookingItem")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, BookingTicket, PropertyRecord
-    from ..models.booking_ticket import BookingTicket  # noqa: PLC0415
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -87,6 +76,18 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _BookingItemState_BY_VALUE: dict[Any, BookingItemState] = dict(BookingItemState._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, BookingTicket, _property_record_parse_property_value, PropertyRecord
+    from ..models.booking_ticket import BookingTicket  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -327,16 +328,16 @@ class BookingItem:
             _WIRE = _null_policy.wire_struct(
                 "BookingItem",
                 [
-                    ("time_slot_id", str),
-                    ("created_at", str),
                     ("booking_item_id", str, UNSET),
                     ("customer_id", str, UNSET),
+                    ("time_slot_id", str),
                     ("booking_ticket", BookingTicket._wire_struct(), UNSET),
                     ("valid_from", str, UNSET),
                     ("valid_to", str, UNSET),
                     ("capacity_taken", int, UNSET),
                     ("booking_item_status", str, UNSET),
                     ("additional_properties", list[PropertyRecord._wire_struct()], UNSET),
+                    ("created_at", str),
                     ("state", BookingItemState, UNSET),
                     ("last_change", str, UNSET),
                 ],
@@ -357,16 +358,38 @@ class BookingItem:
         _self.created_at = _w.created_at
         _self.booking_item_id = _w.booking_item_id
         _self.customer_id = _w.customer_id
-        _v = _w.booking_ticket
-        _self.booking_ticket = _v if _v is UNSET else BookingTicket._from_wire(_v)
+        _v0 = _w.booking_ticket
+        if not (_v0 is UNSET):
+            _s1 = _new(BookingTicket)
+            _s1.name = _v0.name
+            _s1.ticket_id = _v0.ticket_id
+            _s1.created_at = _v0.created_at
+            _s1.valid_from = _v0.valid_from
+            _s1.valid_to = _v0.valid_to
+            _s1.state = _v0.state
+            _s1.last_change = _v0.last_change
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.booking_ticket = _v0
         _self.valid_from = _w.valid_from
         _self.valid_to = _w.valid_to
         _self.capacity_taken = _w.capacity_taken
         _self.booking_item_status = _w.booking_item_status
-        _v = _w.additional_properties
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.additional_properties = _v
+        _v0 = _w.additional_properties
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.additional_properties = _v0
         _self.state = _w.state
         _self.last_change = _w.last_change
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

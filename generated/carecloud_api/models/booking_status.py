@@ -186,8 +186,8 @@ class BookingStatus:
             _WIRE = _null_policy.wire_struct(
                 "BookingStatus",
                 [
-                    ("name", str),
                     ("booking_status_id", str, UNSET),
+                    ("name", str),
                     ("created_at", str, UNSET),
                     ("state", BookingStatusState, UNSET),
                     ("last_change", str, UNSET),

@@ -214,8 +214,8 @@ class BookingTicket:
             _WIRE = _null_policy.wire_struct(
                 "BookingTicket",
                 [
-                    ("name", str),
                     ("ticket_id", str, UNSET),
+                    ("name", str),
                     ("created_at", str, UNSET),
                     ("valid_from", str, UNSET),
                     ("valid_to", str, UNSET),

@@ -219,11 +219,11 @@ class Campaign:
             _WIRE = _null_policy.wire_struct(
                 "Campaign",
                 [
-                    ("name", str),
                     ("idcampaign", str, UNSET),
                     ("campaign_id", str, UNSET),
                     ("external_id", str, UNSET),
                     ("parent_id", str, UNSET),
+                    ("name", str),
                     ("last_change", str, UNSET),
                     ("state", CampaignState, UNSET),
                 ],

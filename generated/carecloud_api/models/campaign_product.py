@@ -21,17 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="CampaignProduct")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, CampaignPresentationData, PropertyRecord
-    from ..models.campaign_presentation_data import CampaignPresentationData  # noqa: PLC0415
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -99,6 +88,18 @@ _CampaignProductState_BY_VALUE: dict[Any, CampaignProductState] = dict(
 _CampaignProductValueTypeId_BY_VALUE: dict[Any, CampaignProductValueTypeId] = dict(
     CampaignProductValueTypeId._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CampaignPresentationData, _property_record_parse_property_value, PropertyRecord
+    from ..models.campaign_presentation_data import CampaignPresentationData  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -352,6 +353,7 @@ class CampaignProduct:
             _WIRE = _null_policy.wire_struct(
                 "CampaignProduct",
                 [
+                    ("campaign_product_id", str, UNSET),
                     ("product_id", str),
                     ("currency_id", str),
                     ("campaign_id", str),
@@ -359,10 +361,9 @@ class CampaignProduct:
                     ("value_type_id", CampaignProductValueTypeId),
                     ("valid_from", str),
                     ("valid_to", str),
+                    ("display_in", list[str], UNSET),
                     ("type_id", str),
                     ("presentation_data", CampaignPresentationData._wire_struct()),
-                    ("campaign_product_id", str, UNSET),
-                    ("display_in", list[str], UNSET),
                     ("campaign_product_property_records", list[PropertyRecord._wire_struct()], UNSET),
                     ("last_change", str, UNSET),
                     ("state", CampaignProductState, UNSET),
@@ -388,14 +389,33 @@ class CampaignProduct:
         _self.valid_from = _w.valid_from
         _self.valid_to = _w.valid_to
         _self.type_id = _w.type_id
-        _v = _w.presentation_data
-        _self.presentation_data = CampaignPresentationData._from_wire(_v)
+        _v0 = _w.presentation_data
+        _s1 = _new(CampaignPresentationData)
+        _s1.name = _v0.name
+        _s1.subtitle = _v0.subtitle
+        _s1.note = _v0.note
+        _s1.description = _v0.description
+        _s1.image_url = _v0.image_url
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.presentation_data = _v0
         _self.campaign_product_id = _w.campaign_product_id
         _self.display_in = _w.display_in
-        _v = _w.campaign_product_property_records
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.campaign_product_property_records = _v
+        _v0 = _w.campaign_product_property_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.campaign_product_property_records = _v0
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

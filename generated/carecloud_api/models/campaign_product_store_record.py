@@ -148,9 +148,9 @@ class CampaignProductStoreRecord:
             _WIRE = _null_policy.wire_struct(
                 "CampaignProductStoreRecord",
                 [
+                    ("campaign_product_store_record_id", str, UNSET),
                     ("store_id", str),
                     ("campaign_product_id", str),
-                    ("campaign_product_store_record_id", str, UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,

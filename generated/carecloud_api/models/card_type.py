@@ -153,10 +153,10 @@ class CardType:
             _WIRE = _null_policy.wire_struct(
                 "CardType",
                 [
-                    ("name", str),
-                    ("prefix", str),
                     ("card_type_id", str, UNSET),
                     ("text_id", str, UNSET),
+                    ("name", str),
+                    ("prefix", str),
                 ],
                 {},
                 forbid_unknown_fields=True,

@@ -143,9 +143,9 @@ class CommunicationChannel:
             _WIRE = _null_policy.wire_struct(
                 "CommunicationChannel",
                 [
+                    ("communication_channel_id", str, UNSET),
                     ("name", str),
                     ("text_id", str),
-                    ("communication_channel_id", str, UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,

@@ -240,12 +240,12 @@ class Credit:
             _WIRE = _null_policy.wire_struct(
                 "Credit",
                 [
-                    ("customer_id", str),
-                    ("credit_type_id", str),
-                    ("partner_id", str),
                     ("credit_id", str, UNSET),
+                    ("customer_id", str),
                     ("assigned_credits", int | float, UNSET),
                     ("available_credits", int | float, UNSET),
+                    ("credit_type_id", str),
+                    ("partner_id", str),
                     ("valid_to", str, UNSET),
                     ("currency_id", str, UNSET),
                     ("state", CreditState, UNSET),

@@ -172,8 +172,8 @@ class CustomerRelationType:
             _WIRE = _null_policy.wire_struct(
                 "CustomerRelationType",
                 [
-                    ("name", str),
                     ("customer_relation_type_id", str, UNSET),
+                    ("name", str),
                     ("last_change", str, UNSET),
                     ("state", CustomerRelationTypeState, UNSET),
                 ],

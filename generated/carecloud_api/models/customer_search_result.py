@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="CustomerSearchResult")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("strict",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("strict",))
+
 _models_bound = False
 
 
@@ -26,15 +35,6 @@ def _bind_models() -> None:
     from ..models.customer_result import CustomerResult  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("strict",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("strict",))
 
 
 @_attrs_define
@@ -127,10 +127,15 @@ class CustomerSearchResult:
         if not _models_bound:
             _bind_models()
         _self = _new(CustomerSearchResult)
-        _v = _w.strict
-        if not (_v is UNSET):
-            _v[:] = map(CustomerResult._from_wire, _v)
-        _self.strict = _v
+        _v0 = _w.strict
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(CustomerResult)
+                _s1.customer_id = _x0.customer_id
+                _s1.match = _x0.match
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.strict = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -189,8 +189,8 @@ class CustomerSourceRecord:
             _WIRE = _null_policy.wire_struct(
                 "CustomerSourceRecord",
                 [
-                    ("customer_source_id", str),
                     ("customer_source_record_id", str, UNSET),
+                    ("customer_source_id", str),
                     ("customer_id", str, UNSET),
                     ("external_id", str, UNSET),
                     ("last_change", str, UNSET),

@@ -167,11 +167,11 @@ class DiscountItem:
             _WIRE = _null_policy.wire_struct(
                 "DiscountItem",
                 [
-                    ("bill_item_id", str),
                     ("discount_code", str, UNSET),
                     ("discount_value", int | float, UNSET),
                     ("discount_percent", int | float, UNSET),
                     ("description", str, UNSET),
+                    ("bill_item_id", str),
                 ],
                 {},
                 forbid_unknown_fields=True,

@@ -466,7 +466,6 @@ class EntranceWrite:
                 [
                     ("entrance_id", str),
                     ("pos_id", EntrancePosId),
-                    ("state", EntranceState),
                     ("name", str, UNSET),
                     ("customer_id", str, UNSET),
                     ("resort_name", str, UNSET),
@@ -485,6 +484,7 @@ class EntranceWrite:
                     ("valid_from", str, UNSET),
                     ("valid_to", str, UNSET),
                     ("last_change", str, UNSET),
+                    ("state", EntranceState),
                 ],
                 {},
                 forbid_unknown_fields=True,

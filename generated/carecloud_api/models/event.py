@@ -20,17 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Event")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, EventDataType2, PropertyRecord
-    from ..models.event_data_type_2 import EventDataType2  # noqa: PLC0415
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -93,6 +82,19 @@ def _parse_data(data: object) -> EventDataType2 | list[str] | str | Unset:
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
+
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, EventDataType2, _property_record_parse_property_value, PropertyRecord
+    from ..models.event_data_type_2 import EventDataType2  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -301,11 +303,11 @@ class Event:
             _WIRE = _null_policy.wire_struct(
                 "Event",
                 [
+                    ("event_id", str, UNSET),
                     ("event_type_id", str),
                     ("customer_id", str),
                     ("external_id", str),
-                    ("event_id", str, UNSET),
-                    ("data", Any, UNSET),
+                    ("data", str | list[Any] | dict[str, Any], UNSET),
                     ("created_at", str, UNSET),
                     ("secondary_external_id", str, UNSET),
                     ("state", EventState, UNSET),
@@ -328,21 +330,28 @@ class Event:
         _self.customer_id = _w.customer_id
         _self.external_id = _w.external_id
         _self.event_id = _w.event_id
-        _r_data = _w.data
-        _v = _r_data
-        if isinstance(_v, dict):
-            try:
-                _v = _parse_data(_v)
-            except Exception as _e:
-                raise _null_policy.field_failed(_self, "data", _v, _e)  # noqa: B904 (the cause is set)
-        _self.data = _v
+        _v0 = _w.data
+        if isinstance(_v0, dict):
+            _v0 = _parse_data(_v0)
+        _self.data = _v0
         _self.created_at = _w.created_at
         _self.secondary_external_id = _w.secondary_external_id
         _self.state = _w.state
-        _v = _w.property_records
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.property_records = _v
+        _v0 = _w.property_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.property_records = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -21,17 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="EventPost")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, EventPostCustomerIdentifierValueType1, EventPostDataType2
-    from ..models.event_post_customer_identifier_value_type_1 import EventPostCustomerIdentifierValueType1  # noqa: PLC0415
-    from ..models.event_post_data_type_2 import EventPostDataType2  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -113,6 +102,18 @@ def _parse_data(data: object) -> EventPostDataType2 | list[str] | str | Unset:
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
+
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, EventPostCustomerIdentifierValueType1, EventPostDataType2
+    from ..models.event_post_customer_identifier_value_type_1 import EventPostCustomerIdentifierValueType1  # noqa: PLC0415
+    from ..models.event_post_data_type_2 import EventPostDataType2  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -380,13 +381,13 @@ class EventPost:
             _WIRE = _null_policy.wire_struct(
                 "EventPost",
                 [
-                    ("event_type_id", str),
-                    ("external_id", str),
                     ("event_id", str, UNSET),
+                    ("event_type_id", str),
                     ("customer_id", str, UNSET),
                     ("customer_identifier_type", EventPostCustomerIdentifierType, UNSET),
-                    ("customer_identifier_value", Any, UNSET),
-                    ("data", Any, UNSET),
+                    ("customer_identifier_value", str | dict[str, Any], UNSET),
+                    ("external_id", str),
+                    ("data", str | list[Any] | dict[str, Any], UNSET),
                     ("created_at", str, UNSET),
                     ("secondary_external_id", str, UNSET),
                     ("state", EventPostState, UNSET),
@@ -409,22 +410,14 @@ class EventPost:
         _self.event_id = _w.event_id
         _self.customer_id = _w.customer_id
         _self.customer_identifier_type = _w.customer_identifier_type
-        _r_customer_identifier_value = _w.customer_identifier_value
-        _v = _r_customer_identifier_value
-        if isinstance(_v, dict):
-            try:
-                _v = _parse_customer_identifier_value(_v)
-            except Exception as _e:
-                raise _null_policy.field_failed(_self, "customer_identifier_value", _v, _e)  # noqa: B904 (the cause is set)
-        _self.customer_identifier_value = _v
-        _r_data = _w.data
-        _v = _r_data
-        if isinstance(_v, dict):
-            try:
-                _v = _parse_data(_v)
-            except Exception as _e:
-                raise _null_policy.field_failed(_self, "data", _v, _e)  # noqa: B904 (the cause is set)
-        _self.data = _v
+        _v0 = _w.customer_identifier_value
+        if isinstance(_v0, dict):
+            _v0 = _parse_customer_identifier_value(_v0)
+        _self.customer_identifier_value = _v0
+        _v0 = _w.data
+        if isinstance(_v0, dict):
+            _v0 = _parse_data(_v0)
+        _self.data = _v0
         _self.created_at = _w.created_at
         _self.secondary_external_id = _w.secondary_external_id
         _self.state = _w.state

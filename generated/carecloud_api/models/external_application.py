@@ -181,8 +181,8 @@ class ExternalApplication:
                 "ExternalApplication",
                 [
                     ("external_application_id", str),
-                    ("name", str),
                     ("text_id", str, UNSET),
+                    ("name", str),
                     ("last_change", str, UNSET),
                     ("state", ExternalApplicationState, UNSET),
                 ],

@@ -22,19 +22,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="FinalBill")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, BillItem, PaymentRecap, PropertyRecord, UTM
-    from ..models.bill_item import BillItem  # noqa: PLC0415
-    from ..models.payment_recap import PaymentRecap  # noqa: PLC0415
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-    from ..models.utm import UTM  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -99,6 +86,32 @@ _NOT_NULLABLE = frozenset(
 _FinalBillPaymentType_BY_VALUE: dict[Any, FinalBillPaymentType] = dict(
     FinalBillPaymentType._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        BillItem, \
+        DiscountItem, \
+        PaymentRecap, \
+        PaymentVoucher, \
+        PluId, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        UTM
+    from ..models.bill_item import BillItem  # noqa: PLC0415
+    from ..models.discount_item import DiscountItem  # noqa: PLC0415
+    from ..models.payment_recap import PaymentRecap  # noqa: PLC0415
+    from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -360,19 +373,19 @@ class FinalBill:
             _WIRE = _null_policy.wire_struct(
                 "FinalBill",
                 [
+                    ("fiscal", bool, UNSET),
                     ("purchase_type_id", str),
                     ("canceled", bool),
                     ("payment_type", FinalBillPaymentType),
+                    ("payment_recap", PaymentRecap._wire_struct(), UNSET),
                     ("bill_id", str),
+                    ("bill_number", str, UNSET),
                     ("payment_time", str),
+                    ("created_by", str, UNSET),
                     ("currency_id", str),
                     ("total_price", int | float),
-                    ("bill_items", list[BillItem._wire_struct()]),
-                    ("fiscal", bool, UNSET),
-                    ("payment_recap", PaymentRecap._wire_struct(), UNSET),
-                    ("bill_number", str, UNSET),
-                    ("created_by", str, UNSET),
                     ("utm", UTM._wire_struct(), UNSET),
+                    ("bill_items", list[BillItem._wire_struct()]),
                     ("property_records", list[PropertyRecord._wire_struct()], UNSET),
                 ],
                 {},
@@ -395,20 +408,104 @@ class FinalBill:
         _self.payment_time = _w.payment_time
         _self.currency_id = _w.currency_id
         _self.total_price = _w.total_price
-        _v = _w.bill_items
-        _v[:] = map(BillItem._from_wire, _v)
-        _self.bill_items = _v
+        _v0 = _w.bill_items
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(BillItem)
+            _v1 = _x0.plu_ids
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(PluId)
+                _s2.list_code = _x1.list_code
+                _s2.code = _x1.code
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+            _s1.plu_ids = _v1
+            _s1.plu_name = _x0.plu_name
+            _s1.vat_rate = _x0.vat_rate
+            _s1.quantity = _x0.quantity
+            _s1.paid_amount = _x0.paid_amount
+            _s1.price = _x0.price
+            _s1.bill_item_id = _x0.bill_item_id
+            _s1.loyalty_off = _x0.loyalty_off
+            _s1.purchase_item_type_id = _x0.purchase_item_type_id
+            _s1.category_plu_id = _x0.category_plu_id
+            _s1.customer_id = _x0.customer_id
+            _v1 = _x0.purchase_item_property_records
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyRecord)
+                    _s2.property_id = _x1.property_id
+                    _s2.property_record_id = _x1.property_record_id
+                    _s2.property_name = _x1.property_name
+                    _v2 = _x1.property_value
+                    if isinstance(_v2, dict):
+                        _v2 = _property_record_parse_property_value(_v2)
+                    _s2.property_value = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.purchase_item_property_records = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.bill_items = _v0
         _self.fiscal = _w.fiscal
-        _v = _w.payment_recap
-        _self.payment_recap = _v if _v is UNSET else PaymentRecap._from_wire(_v)
+        _v0 = _w.payment_recap
+        if not (_v0 is UNSET):
+            _s1 = _new(PaymentRecap)
+            _s1.credit_points = _v0.credit_points
+            _s1.amount_for_credit = _v0.amount_for_credit
+            _v1 = _v0.vouchers
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PaymentVoucher)
+                    _s2.code = _x1.code
+                    _s2.name = _x1.name
+                    _s2.discount_value = _x1.discount_value
+                    _s2.discount_percent = _x1.discount_percent
+                    _s2.bill_item_id = _x1.bill_item_id
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.vouchers = _v1
+            _v1 = _v0.recommended_discounts
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(DiscountItem)
+                    _s2.bill_item_id = _x1.bill_item_id
+                    _s2.discount_code = _x1.discount_code
+                    _s2.discount_value = _x1.discount_value
+                    _s2.discount_percent = _x1.discount_percent
+                    _s2.description = _x1.description
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.recommended_discounts = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.payment_recap = _v0
         _self.bill_number = _w.bill_number
         _self.created_by = _w.created_by
-        _v = _w.utm
-        _self.utm = _v if _v is UNSET else UTM._from_wire(_v)
-        _v = _w.property_records
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.property_records = _v
+        _v0 = _w.utm
+        if not (_v0 is UNSET):
+            _s1 = _new(UTM)
+            _s1.utm_source = _v0.utm_source
+            _s1.utm_medium = _v0.utm_medium
+            _s1.utm_campaign = _v0.utm_campaign
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.utm = _v0
+        _v0 = _w.property_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.property_records = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

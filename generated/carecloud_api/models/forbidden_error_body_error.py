@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ForbiddenErrorBodyError")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ForbiddenErrorBodyErrorErrorData
-    from ..models.forbidden_error_body_error_error_data import ForbiddenErrorBodyErrorErrorData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -59,6 +49,16 @@ _NOT_NULLABLE = frozenset(
         "error_data",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ForbiddenErrorBodyErrorErrorData
+    from ..models.forbidden_error_body_error_error_data import ForbiddenErrorBodyErrorErrorData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -198,8 +198,14 @@ class ForbiddenErrorBodyError:
         _self.type_ = _w.type_
         _self.title = _w.title
         _self.detail = _w.detail
-        _v = _w.error_data
-        _self.error_data = _v if _v is UNSET else ForbiddenErrorBodyErrorErrorData._from_wire(_v)
+        _v0 = _w.error_data
+        if not (_v0 is UNSET):
+            _s1 = _new(ForbiddenErrorBodyErrorErrorData)
+            _s1.invalid_resource_name = _v0.invalid_resource_name
+            _s1.interface = _v0.interface
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.error_data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

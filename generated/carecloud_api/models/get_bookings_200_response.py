@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetBookings200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetBookings200ResponseData
-    from ..models.get_bookings_200_response_data import GetBookings200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,32 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        _booking_parse_data, \
+        Booking, \
+        BookingItem, \
+        BookingTicket, \
+        GetBookings200ResponseData, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        UTM
+    from ..models.booking import Booking  # noqa: PLC0415
+    from ..models.booking import _parse_data as _booking_parse_data  # noqa: PLC0415
+    from ..models.booking_item import BookingItem  # noqa: PLC0415
+    from ..models.booking_ticket import BookingTicket  # noqa: PLC0415
+    from ..models.get_bookings_200_response_data import GetBookings200ResponseData  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +140,83 @@ class GetBookings200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetBookings200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetBookings200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetBookings200ResponseData)
+            _v1 = _v0.bookings
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Booking)
+                    _v2 = _x1.booking_items
+                    for _i2, _x2 in enumerate(_v2):
+                        _s3 = _new(BookingItem)
+                        _s3.time_slot_id = _x2.time_slot_id
+                        _s3.created_at = _x2.created_at
+                        _s3.booking_item_id = _x2.booking_item_id
+                        _s3.customer_id = _x2.customer_id
+                        _v3 = _x2.booking_ticket
+                        if not (_v3 is UNSET):
+                            _s4 = _new(BookingTicket)
+                            _s4.name = _v3.name
+                            _s4.ticket_id = _v3.ticket_id
+                            _s4.created_at = _v3.created_at
+                            _s4.valid_from = _v3.valid_from
+                            _s4.valid_to = _v3.valid_to
+                            _s4.state = _v3.state
+                            _s4.last_change = _v3.last_change
+                            _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v3 = _s4
+                        _s3.booking_ticket = _v3
+                        _s3.valid_from = _x2.valid_from
+                        _s3.valid_to = _x2.valid_to
+                        _s3.capacity_taken = _x2.capacity_taken
+                        _s3.booking_item_status = _x2.booking_item_status
+                        _v3 = _x2.additional_properties
+                        if not (_v3 is UNSET):
+                            for _i3, _x3 in enumerate(_v3):
+                                _s4 = _new(PropertyRecord)
+                                _s4.property_id = _x3.property_id
+                                _s4.property_record_id = _x3.property_record_id
+                                _s4.property_name = _x3.property_name
+                                _v4 = _x3.property_value
+                                if isinstance(_v4, dict):
+                                    _v4 = _property_record_parse_property_value(_v4)
+                                _s4.property_value = _v4
+                                _s4.last_change = _x3.last_change
+                                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v3[_i3] = _s4
+                        _s3.additional_properties = _v3
+                        _s3.state = _x2.state
+                        _s3.last_change = _x2.last_change
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2[_i2] = _s3
+                    _s2.booking_items = _v2
+                    _s2.created_at = _x1.created_at
+                    _s2.booking_id = _x1.booking_id
+                    _s2.customer_id = _x1.customer_id
+                    _s2.booking_status = _x1.booking_status
+                    _v2 = _x1.utm
+                    if not (_v2 is UNSET):
+                        _s3 = _new(UTM)
+                        _s3.utm_source = _v2.utm_source
+                        _s3.utm_medium = _v2.utm_medium
+                        _s3.utm_campaign = _v2.utm_campaign
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2 = _s3
+                    _s2.utm = _v2
+                    _v2 = _x1.data
+                    if isinstance(_v2, dict):
+                        _v2 = _booking_parse_data(_v2)
+                    _s2.data = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.bookings = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

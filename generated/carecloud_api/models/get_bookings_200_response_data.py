@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetBookings200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Booking
-    from ..models.booking import Booking  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,30 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        _booking_parse_data, \
+        Booking, \
+        BookingItem, \
+        BookingTicket, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        UTM
+    from ..models.booking import Booking  # noqa: PLC0415
+    from ..models.booking import _parse_data as _booking_parse_data  # noqa: PLC0415
+    from ..models.booking_item import BookingItem  # noqa: PLC0415
+    from ..models.booking_ticket import BookingTicket  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +179,76 @@ class GetBookings200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetBookings200ResponseData)
-        _v = _w.bookings
-        if not (_v is UNSET):
-            _v[:] = map(Booking._from_wire, _v)
-        _self.bookings = _v
+        _v0 = _w.bookings
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Booking)
+                _v1 = _x0.booking_items
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(BookingItem)
+                    _s2.time_slot_id = _x1.time_slot_id
+                    _s2.created_at = _x1.created_at
+                    _s2.booking_item_id = _x1.booking_item_id
+                    _s2.customer_id = _x1.customer_id
+                    _v2 = _x1.booking_ticket
+                    if not (_v2 is UNSET):
+                        _s3 = _new(BookingTicket)
+                        _s3.name = _v2.name
+                        _s3.ticket_id = _v2.ticket_id
+                        _s3.created_at = _v2.created_at
+                        _s3.valid_from = _v2.valid_from
+                        _s3.valid_to = _v2.valid_to
+                        _s3.state = _v2.state
+                        _s3.last_change = _v2.last_change
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2 = _s3
+                    _s2.booking_ticket = _v2
+                    _s2.valid_from = _x1.valid_from
+                    _s2.valid_to = _x1.valid_to
+                    _s2.capacity_taken = _x1.capacity_taken
+                    _s2.booking_item_status = _x1.booking_item_status
+                    _v2 = _x1.additional_properties
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PropertyRecord)
+                            _s3.property_id = _x2.property_id
+                            _s3.property_record_id = _x2.property_record_id
+                            _s3.property_name = _x2.property_name
+                            _v3 = _x2.property_value
+                            if isinstance(_v3, dict):
+                                _v3 = _property_record_parse_property_value(_v3)
+                            _s3.property_value = _v3
+                            _s3.last_change = _x2.last_change
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.additional_properties = _v2
+                    _s2.state = _x1.state
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+                _s1.booking_items = _v1
+                _s1.created_at = _x0.created_at
+                _s1.booking_id = _x0.booking_id
+                _s1.customer_id = _x0.customer_id
+                _s1.booking_status = _x0.booking_status
+                _v1 = _x0.utm
+                if not (_v1 is UNSET):
+                    _s2 = _new(UTM)
+                    _s2.utm_source = _v1.utm_source
+                    _s2.utm_medium = _v1.utm_medium
+                    _s2.utm_campaign = _v1.utm_campaign
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1 = _s2
+                _s1.utm = _v1
+                _v1 = _x0.data
+                if isinstance(_v1, dict):
+                    _v1 = _booking_parse_data(_v1)
+                _s1.data = _v1
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.bookings = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

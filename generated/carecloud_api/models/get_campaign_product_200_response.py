@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCampaignProduct200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, CampaignProduct
-    from ..models.campaign_product import CampaignProduct  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,24 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        CampaignPresentationData, \
+        CampaignProduct, \
+        _property_record_parse_property_value, \
+        PropertyRecord
+    from ..models.campaign_presentation_data import CampaignPresentationData  # noqa: PLC0415
+    from ..models.campaign_product import CampaignProduct  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +132,49 @@ class GetCampaignProduct200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetCampaignProduct200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else CampaignProduct._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(CampaignProduct)
+            _s1.product_id = _v0.product_id
+            _s1.currency_id = _v0.currency_id
+            _s1.campaign_id = _v0.campaign_id
+            _s1.value = _v0.value
+            _s1.value_type_id = _v0.value_type_id
+            _s1.valid_from = _v0.valid_from
+            _s1.valid_to = _v0.valid_to
+            _s1.type_id = _v0.type_id
+            _v1 = _v0.presentation_data
+            _s2 = _new(CampaignPresentationData)
+            _s2.name = _v1.name
+            _s2.subtitle = _v1.subtitle
+            _s2.note = _v1.note
+            _s2.description = _v1.description
+            _s2.image_url = _v1.image_url
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1 = _s2
+            _s1.presentation_data = _v1
+            _s1.campaign_product_id = _v0.campaign_product_id
+            _s1.display_in = _v0.display_in
+            _v1 = _v0.campaign_product_property_records
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyRecord)
+                    _s2.property_id = _x1.property_id
+                    _s2.property_record_id = _x1.property_record_id
+                    _s2.property_name = _x1.property_name
+                    _v2 = _x1.property_value
+                    if isinstance(_v2, dict):
+                        _v2 = _property_record_parse_property_value(_v2)
+                    _s2.property_value = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.campaign_product_property_records = _v1
+            _s1.last_change = _v0.last_change
+            _s1.state = _v0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCampaignProducts200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetCampaignProducts200ResponseData
-    from ..models.get_campaign_products_200_response_data import GetCampaignProducts200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,26 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        CampaignPresentationData, \
+        CampaignProduct, \
+        GetCampaignProducts200ResponseData, \
+        _property_record_parse_property_value, \
+        PropertyRecord
+    from ..models.campaign_presentation_data import CampaignPresentationData  # noqa: PLC0415
+    from ..models.campaign_product import CampaignProduct  # noqa: PLC0415
+    from ..models.get_campaign_products_200_response_data import GetCampaignProducts200ResponseData  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +134,57 @@ class GetCampaignProducts200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetCampaignProducts200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetCampaignProducts200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetCampaignProducts200ResponseData)
+            _v1 = _v0.campaign_products
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(CampaignProduct)
+                    _s2.product_id = _x1.product_id
+                    _s2.currency_id = _x1.currency_id
+                    _s2.campaign_id = _x1.campaign_id
+                    _s2.value = _x1.value
+                    _s2.value_type_id = _x1.value_type_id
+                    _s2.valid_from = _x1.valid_from
+                    _s2.valid_to = _x1.valid_to
+                    _s2.type_id = _x1.type_id
+                    _v2 = _x1.presentation_data
+                    _s3 = _new(CampaignPresentationData)
+                    _s3.name = _v2.name
+                    _s3.subtitle = _v2.subtitle
+                    _s3.note = _v2.note
+                    _s3.description = _v2.description
+                    _s3.image_url = _v2.image_url
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2 = _s3
+                    _s2.presentation_data = _v2
+                    _s2.campaign_product_id = _x1.campaign_product_id
+                    _s2.display_in = _x1.display_in
+                    _v2 = _x1.campaign_product_property_records
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PropertyRecord)
+                            _s3.property_id = _x2.property_id
+                            _s3.property_record_id = _x2.property_record_id
+                            _s3.property_name = _x2.property_name
+                            _v3 = _x2.property_value
+                            if isinstance(_v3, dict):
+                                _v3 = _property_record_parse_property_value(_v3)
+                            _s3.property_value = _v3
+                            _s3.last_change = _x2.last_change
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.campaign_product_property_records = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.campaign_products = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCampaigns200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Campaign
-    from ..models.campaign import Campaign  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Campaign
+    from ..models.campaign import Campaign  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +165,20 @@ class GetCampaigns200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetCampaigns200ResponseData)
-        _v = _w.campaigns
-        if not (_v is UNSET):
-            _v[:] = map(Campaign._from_wire, _v)
-        _self.campaigns = _v
+        _v0 = _w.campaigns
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Campaign)
+                _s1.name = _x0.name
+                _s1.idcampaign = _x0.idcampaign
+                _s1.campaign_id = _x0.campaign_id
+                _s1.external_id = _x0.external_id
+                _s1.parent_id = _x0.parent_id
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.campaigns = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCreditHistory200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetCreditHistory200ResponseData
-    from ..models.get_credit_history_200_response_data import GetCreditHistory200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CreditHistoryRecord, GetCreditHistory200ResponseData
+    from ..models.credit_history_record import CreditHistoryRecord  # noqa: PLC0415
+    from ..models.get_credit_history_200_response_data import GetCreditHistory200ResponseData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,28 @@ class GetCreditHistory200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetCreditHistory200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetCreditHistory200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetCreditHistory200ResponseData)
+            _v1 = _v0.credit_history
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(CreditHistoryRecord)
+                    _s2.customer_id = _x1.customer_id
+                    _s2.amount = _x1.amount
+                    _s2.credit_operation_type = _x1.credit_operation_type
+                    _s2.credit_operation_note = _x1.credit_operation_note
+                    _s2.partner_id = _x1.partner_id
+                    _s2.currency_id = _x1.currency_id
+                    _s2.store_id = _x1.store_id
+                    _s2.credit_history_record_time = _x1.credit_history_record_time
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.credit_history = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCreditHistory200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, CreditHistoryRecord
-    from ..models.credit_history_record import CreditHistoryRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CreditHistoryRecord
+    from ..models.credit_history_record import CreditHistoryRecord  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -169,10 +169,21 @@ class GetCreditHistory200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetCreditHistory200ResponseData)
-        _v = _w.credit_history
-        if not (_v is UNSET):
-            _v[:] = map(CreditHistoryRecord._from_wire, _v)
-        _self.credit_history = _v
+        _v0 = _w.credit_history
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(CreditHistoryRecord)
+                _s1.customer_id = _x0.customer_id
+                _s1.amount = _x0.amount
+                _s1.credit_operation_type = _x0.credit_operation_type
+                _s1.credit_operation_note = _x0.credit_operation_note
+                _s1.partner_id = _x0.partner_id
+                _s1.currency_id = _x0.currency_id
+                _s1.store_id = _x0.store_id
+                _s1.credit_history_record_time = _x0.credit_history_record_time
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.credit_history = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCredits200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Credit
-    from ..models.credit import Credit  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Credit
+    from ..models.credit import Credit  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +167,23 @@ class GetCredits200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetCredits200ResponseData)
-        _v = _w.credits_
-        if not (_v is UNSET):
-            _v[:] = map(Credit._from_wire, _v)
-        _self.credits_ = _v
+        _v0 = _w.credits_
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Credit)
+                _s1.customer_id = _x0.customer_id
+                _s1.credit_type_id = _x0.credit_type_id
+                _s1.partner_id = _x0.partner_id
+                _s1.credit_id = _x0.credit_id
+                _s1.assigned_credits = _x0.assigned_credits
+                _s1.available_credits = _x0.available_credits
+                _s1.valid_to = _x0.valid_to
+                _s1.currency_id = _x0.currency_id
+                _s1.state = _x0.state
+                _s1.note = _x0.note
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.credits_ = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

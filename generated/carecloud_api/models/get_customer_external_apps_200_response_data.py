@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetCustomerExternalApps200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ExternalApplication
-    from ..models.external_application import ExternalApplication  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ExternalApplication
+    from ..models.external_application import ExternalApplication  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -172,10 +172,18 @@ class GetCustomerExternalApps200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetCustomerExternalApps200ResponseData)
-        _v = _w.customer_external_applications
-        if not (_v is UNSET):
-            _v[:] = map(ExternalApplication._from_wire, _v)
-        _self.customer_external_applications = _v
+        _v0 = _w.customer_external_applications
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(ExternalApplication)
+                _s1.external_application_id = _x0.external_application_id
+                _s1.name = _x0.name
+                _s1.text_id = _x0.text_id
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.customer_external_applications = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetEntrance200Response")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("data",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("data",))
+
 _models_bound = False
 
 
@@ -26,15 +35,6 @@ def _bind_models() -> None:
     from ..models.entrance import Entrance  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("data",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("data",))
 
 
 @_attrs_define
@@ -124,8 +124,33 @@ class GetEntrance200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetEntrance200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else Entrance._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(Entrance)
+            _s1.entrance_id = _v0.entrance_id
+            _s1.pos_id = _v0.pos_id
+            _s1.card_id = _v0.card_id
+            _s1.state = _v0.state
+            _s1.name = _v0.name
+            _s1.customer_id = _v0.customer_id
+            _s1.resort_name = _v0.resort_name
+            _s1.customer_category_name = _v0.customer_category_name
+            _s1.external_order_id = _v0.external_order_id
+            _s1.external_entrance_id = _v0.external_entrance_id
+            _s1.external_turnstile_permission_id = _v0.external_turnstile_permission_id
+            _s1.entrance_type_id = _v0.entrance_type_id
+            _s1.order_item_id = _v0.order_item_id
+            _s1.created_at = _v0.created_at
+            _s1.cancelled_at = _v0.cancelled_at
+            _s1.charged_price = _v0.charged_price
+            _s1.product_ids = _v0.product_ids
+            _s1.charge_date = _v0.charge_date
+            _s1.valid_from = _v0.valid_from
+            _s1.valid_to = _v0.valid_to
+            _s1.last_change = _v0.last_change
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetEntrances200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetEntrances200ResponseData
-    from ..models.get_entrances_200_response_data import GetEntrances200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Entrance, GetEntrances200ResponseData
+    from ..models.entrance import Entrance  # noqa: PLC0415
+    from ..models.get_entrances_200_response_data import GetEntrances200ResponseData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,41 @@ class GetEntrances200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetEntrances200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetEntrances200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetEntrances200ResponseData)
+            _v1 = _v0.entrances
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Entrance)
+                    _s2.entrance_id = _x1.entrance_id
+                    _s2.pos_id = _x1.pos_id
+                    _s2.card_id = _x1.card_id
+                    _s2.state = _x1.state
+                    _s2.name = _x1.name
+                    _s2.customer_id = _x1.customer_id
+                    _s2.resort_name = _x1.resort_name
+                    _s2.customer_category_name = _x1.customer_category_name
+                    _s2.external_order_id = _x1.external_order_id
+                    _s2.external_entrance_id = _x1.external_entrance_id
+                    _s2.external_turnstile_permission_id = _x1.external_turnstile_permission_id
+                    _s2.entrance_type_id = _x1.entrance_type_id
+                    _s2.order_item_id = _x1.order_item_id
+                    _s2.created_at = _x1.created_at
+                    _s2.cancelled_at = _x1.cancelled_at
+                    _s2.charged_price = _x1.charged_price
+                    _s2.product_ids = _x1.product_ids
+                    _s2.charge_date = _x1.charge_date
+                    _s2.valid_from = _x1.valid_from
+                    _s2.valid_to = _x1.valid_to
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.entrances = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

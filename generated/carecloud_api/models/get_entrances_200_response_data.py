@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetEntrances200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Entrance
-    from ..models.entrance import Entrance  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Entrance
+    from ..models.entrance import Entrance  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +165,34 @@ class GetEntrances200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetEntrances200ResponseData)
-        _v = _w.entrances
-        if not (_v is UNSET):
-            _v[:] = map(Entrance._from_wire, _v)
-        _self.entrances = _v
+        _v0 = _w.entrances
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Entrance)
+                _s1.entrance_id = _x0.entrance_id
+                _s1.pos_id = _x0.pos_id
+                _s1.card_id = _x0.card_id
+                _s1.state = _x0.state
+                _s1.name = _x0.name
+                _s1.customer_id = _x0.customer_id
+                _s1.resort_name = _x0.resort_name
+                _s1.customer_category_name = _x0.customer_category_name
+                _s1.external_order_id = _x0.external_order_id
+                _s1.external_entrance_id = _x0.external_entrance_id
+                _s1.external_turnstile_permission_id = _x0.external_turnstile_permission_id
+                _s1.entrance_type_id = _x0.entrance_type_id
+                _s1.order_item_id = _x0.order_item_id
+                _s1.created_at = _x0.created_at
+                _s1.cancelled_at = _x0.cancelled_at
+                _s1.charged_price = _x0.charged_price
+                _s1.product_ids = _x0.product_ids
+                _s1.charge_date = _x0.charge_date
+                _s1.valid_from = _x0.valid_from
+                _s1.valid_to = _x0.valid_to
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.entrances = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

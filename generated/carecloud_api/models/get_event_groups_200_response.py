@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetEventGroups200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetEventGroups200ResponseData
-    from ..models.get_event_groups_200_response_data import GetEventGroups200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, EventGroup, GetEventGroups200ResponseData
+    from ..models.event_group import EventGroup  # noqa: PLC0415
+    from ..models.get_event_groups_200_response_data import GetEventGroups200ResponseData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,24 @@ class GetEventGroups200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetEventGroups200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetEventGroups200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetEventGroups200ResponseData)
+            _v1 = _v0.event_groups
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(EventGroup)
+                    _s2.event_group_id = _x1.event_group_id
+                    _s2.name = _x1.name
+                    _s2.text_id = _x1.text_id
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.event_groups = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetEventGroups200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, EventGroup
-    from ..models.event_group import EventGroup  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, EventGroup
+    from ..models.event_group import EventGroup  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +167,17 @@ class GetEventGroups200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetEventGroups200ResponseData)
-        _v = _w.event_groups
-        if not (_v is UNSET):
-            _v[:] = map(EventGroup._from_wire, _v)
-        _self.event_groups = _v
+        _v0 = _w.event_groups
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(EventGroup)
+                _s1.event_group_id = _x0.event_group_id
+                _s1.name = _x0.name
+                _s1.text_id = _x0.text_id
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.event_groups = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetEvents200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetEvents200ResponseData
-    from ..models.get_events_200_response_data import GetEvents200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,26 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        _event_parse_data, \
+        Event, \
+        GetEvents200ResponseData, \
+        _property_record_parse_property_value, \
+        PropertyRecord
+    from ..models.event import Event  # noqa: PLC0415
+    from ..models.event import _parse_data as _event_parse_data  # noqa: PLC0415
+    from ..models.get_events_200_response_data import GetEvents200ResponseData  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +134,46 @@ class GetEvents200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetEvents200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetEvents200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetEvents200ResponseData)
+            _v1 = _v0.events
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Event)
+                    _s2.event_type_id = _x1.event_type_id
+                    _s2.customer_id = _x1.customer_id
+                    _s2.external_id = _x1.external_id
+                    _s2.event_id = _x1.event_id
+                    _v2 = _x1.data
+                    if isinstance(_v2, dict):
+                        _v2 = _event_parse_data(_v2)
+                    _s2.data = _v2
+                    _s2.created_at = _x1.created_at
+                    _s2.secondary_external_id = _x1.secondary_external_id
+                    _s2.state = _x1.state
+                    _v2 = _x1.property_records
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PropertyRecord)
+                            _s3.property_id = _x2.property_id
+                            _s3.property_record_id = _x2.property_record_id
+                            _s3.property_name = _x2.property_name
+                            _v3 = _x2.property_value
+                            if isinstance(_v3, dict):
+                                _v3 = _property_record_parse_property_value(_v3)
+                            _s3.property_value = _v3
+                            _s3.last_change = _x2.last_change
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.property_records = _v2
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.events = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetMessageTemplate200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, MessageTemplate
-    from ..models.message_template import MessageTemplate  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, MessageTemplate, Parameter
+    from ..models.message_template import MessageTemplate  # noqa: PLC0415
+    from ..models.parameter import Parameter  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,31 @@ class GetMessageTemplate200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetMessageTemplate200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else MessageTemplate._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(MessageTemplate)
+            _s1.subject = _v0.subject
+            _s1.sender = _v0.sender
+            _s1.name = _v0.name
+            _s1.message_template_group_id = _v0.message_template_group_id
+            _s1.communication_channel_id = _v0.communication_channel_id
+            _s1.message_template_id = _v0.message_template_id
+            _s1.consent_free_template = _v0.consent_free_template
+            _s1.preview_url = _v0.preview_url
+            _s1.icon_url = _v0.icon_url
+            _v1 = _v0.template_data
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Parameter)
+                    _s2.parameter_name = _x1.parameter_name
+                    _s2.value = _x1.value
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.template_data = _v1
+            _s1.last_change = _v0.last_change
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetMessageTemplates200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetMessageTemplates200ResponseData
-    from ..models.get_message_templates_200_response_data import GetMessageTemplates200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,18 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, GetMessageTemplates200ResponseData, MessageTemplate, Parameter
+    from ..models.get_message_templates_200_response_data import GetMessageTemplates200ResponseData  # noqa: PLC0415
+    from ..models.message_template import MessageTemplate  # noqa: PLC0415
+    from ..models.parameter import Parameter  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +126,39 @@ class GetMessageTemplates200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetMessageTemplates200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetMessageTemplates200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetMessageTemplates200ResponseData)
+            _v1 = _v0.message_templates
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(MessageTemplate)
+                    _s2.subject = _x1.subject
+                    _s2.sender = _x1.sender
+                    _s2.name = _x1.name
+                    _s2.message_template_group_id = _x1.message_template_group_id
+                    _s2.communication_channel_id = _x1.communication_channel_id
+                    _s2.message_template_id = _x1.message_template_id
+                    _s2.consent_free_template = _x1.consent_free_template
+                    _s2.preview_url = _x1.preview_url
+                    _s2.icon_url = _x1.icon_url
+                    _v2 = _x1.template_data
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(Parameter)
+                            _s3.parameter_name = _x2.parameter_name
+                            _s3.value = _x2.value
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.template_data = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.message_templates = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetMessageTemplates200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, MessageTemplate
-    from ..models.message_template import MessageTemplate  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,17 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, MessageTemplate, Parameter
+    from ..models.message_template import MessageTemplate  # noqa: PLC0415
+    from ..models.parameter import Parameter  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -169,10 +170,32 @@ class GetMessageTemplates200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetMessageTemplates200ResponseData)
-        _v = _w.message_templates
-        if not (_v is UNSET):
-            _v[:] = map(MessageTemplate._from_wire, _v)
-        _self.message_templates = _v
+        _v0 = _w.message_templates
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(MessageTemplate)
+                _s1.subject = _x0.subject
+                _s1.sender = _x0.sender
+                _s1.name = _x0.name
+                _s1.message_template_group_id = _x0.message_template_group_id
+                _s1.communication_channel_id = _x0.communication_channel_id
+                _s1.message_template_id = _x0.message_template_id
+                _s1.consent_free_template = _x0.consent_free_template
+                _s1.preview_url = _x0.preview_url
+                _s1.icon_url = _x0.icon_url
+                _v1 = _x0.template_data
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(Parameter)
+                        _s2.parameter_name = _x1.parameter_name
+                        _s2.value = _x1.value
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.template_data = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.message_templates = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetMessages200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetMessages200ResponseData
-    from ..models.get_messages_200_response_data import GetMessages200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,19 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Attachment, GetMessages200ResponseData, Message, Parameter
+    from ..models.attachment import Attachment  # noqa: PLC0415
+    from ..models.get_messages_200_response_data import GetMessages200ResponseData  # noqa: PLC0415
+    from ..models.message import Message  # noqa: PLC0415
+    from ..models.parameter import Parameter  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +127,51 @@ class GetMessages200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetMessages200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetMessages200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetMessages200ResponseData)
+            _v1 = _v0.messages
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Message)
+                    _s2.message_template_id = _x1.message_template_id
+                    _s2.customer_id = _x1.customer_id
+                    _s2.communication_channel_id = _x1.communication_channel_id
+                    _s2.message_id = _x1.message_id
+                    _s2.status = _x1.status
+                    _s2.contact = _x1.contact
+                    _s2.title = _x1.title
+                    _s2.send_time = _x1.send_time
+                    _s2.opened_time = _x1.opened_time
+                    _s2.mail_client_user_agent = _x1.mail_client_user_agent
+                    _s2.mail_client_language = _x1.mail_client_language
+                    _v2 = _x1.message_data
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(Parameter)
+                            _s3.parameter_name = _x2.parameter_name
+                            _s3.value = _x2.value
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.message_data = _v2
+                    _v2 = _x1.attachments
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(Attachment)
+                            _s3.upload_method = _x2.upload_method
+                            _s3.file_data = _x2.file_data
+                            _s3.cache_for = _x2.cache_for
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.attachments = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.messages = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

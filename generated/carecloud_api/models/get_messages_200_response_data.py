@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetMessages200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Message
-    from ..models.message import Message  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,18 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Attachment, Message, Parameter
+    from ..models.attachment import Attachment  # noqa: PLC0415
+    from ..models.message import Message  # noqa: PLC0415
+    from ..models.parameter import Parameter  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +167,44 @@ class GetMessages200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetMessages200ResponseData)
-        _v = _w.messages
-        if not (_v is UNSET):
-            _v[:] = map(Message._from_wire, _v)
-        _self.messages = _v
+        _v0 = _w.messages
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Message)
+                _s1.message_template_id = _x0.message_template_id
+                _s1.customer_id = _x0.customer_id
+                _s1.communication_channel_id = _x0.communication_channel_id
+                _s1.message_id = _x0.message_id
+                _s1.status = _x0.status
+                _s1.contact = _x0.contact
+                _s1.title = _x0.title
+                _s1.send_time = _x0.send_time
+                _s1.opened_time = _x0.opened_time
+                _s1.mail_client_user_agent = _x0.mail_client_user_agent
+                _s1.mail_client_language = _x0.mail_client_language
+                _v1 = _x0.message_data
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(Parameter)
+                        _s2.parameter_name = _x1.parameter_name
+                        _s2.value = _x1.value
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.message_data = _v1
+                _v1 = _x0.attachments
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(Attachment)
+                        _s2.upload_method = _x1.upload_method
+                        _s2.file_data = _x1.file_data
+                        _s2.cache_for = _x1.cache_for
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.attachments = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.messages = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetOrders200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetOrders200ResponseData
-    from ..models.get_orders_200_response_data import GetOrders200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,36 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        Address, \
+        Agreement, \
+        Consents, \
+        CustomAgreements, \
+        GetOrders200ResponseData, \
+        Order, \
+        OrderInvoicing, \
+        OrderItem, \
+        OrderShipping, \
+        PersonalInformation
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.agreement import Agreement  # noqa: PLC0415
+    from ..models.consents import Consents  # noqa: PLC0415
+    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
+    from ..models.get_orders_200_response_data import GetOrders200ResponseData  # noqa: PLC0415
+    from ..models.order import Order  # noqa: PLC0415
+    from ..models.order_invoicing import OrderInvoicing  # noqa: PLC0415
+    from ..models.order_item import OrderItem  # noqa: PLC0415
+    from ..models.order_shipping import OrderShipping  # noqa: PLC0415
+    from ..models.personal_information import PersonalInformation  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +144,140 @@ class GetOrders200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetOrders200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetOrders200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetOrders200ResponseData)
+            _v1 = _v0.orders
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Order)
+                    _s2.customer_id = _x1.customer_id
+                    _s2.currency_id = _x1.currency_id
+                    _s2.total_price = _x1.total_price
+                    _v2 = _x1.order_items
+                    for _i2, _x2 in enumerate(_v2):
+                        _s3 = _new(OrderItem)
+                        _s3.product_variant_id = _x2.product_variant_id
+                        _s3.amount = _x2.amount
+                        _s3.unit_price = _x2.unit_price
+                        _s3.vat_rate = _x2.vat_rate
+                        _s3.order_item_id = _x2.order_item_id
+                        _s3.customer_id = _x2.customer_id
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2[_i2] = _s3
+                    _s2.order_items = _v2
+                    _v2 = _x1.invoicing_data
+                    _s3 = _new(OrderInvoicing)
+                    _s3.payment_id = _v2.payment_id
+                    _s3.paid_date = _v2.paid_date
+                    _v3 = _v2.personal_information
+                    if not (_v3 is UNSET):
+                        _s4 = _new(PersonalInformation)
+                        _s4.language_id = _v3.language_id
+                        _s4.salutation = _v3.salutation
+                        _s4.gender = _v3.gender
+                        _s4.first_name = _v3.first_name
+                        _s4.last_name = _v3.last_name
+                        _s4.pre_nominals = _v3.pre_nominals
+                        _s4.post_nominals = _v3.post_nominals
+                        _s4.birthdate = _v3.birthdate
+                        _s4.email = _v3.email
+                        _s4.phone = _v3.phone
+                        _s4.store_id = _v3.store_id
+                        _s4.photo_url = _v3.photo_url
+                        _v4 = _v3.address
+                        if not (_v4 is UNSET):
+                            _s5 = _new(Address)
+                            _s5.address1 = _v4.address1
+                            _s5.address2 = _v4.address2
+                            _s5.address3 = _v4.address3
+                            _s5.address4 = _v4.address4
+                            _s5.address5 = _v4.address5
+                            _s5.address6 = _v4.address6
+                            _s5.address7 = _v4.address7
+                            _s5.zip_ = _v4.zip_
+                            _s5.city = _v4.city
+                            _s5.country_code = _v4.country_code
+                            _s5._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v4 = _s5
+                        _s4.address = _v4
+                        _v4 = _v3.agreement
+                        if not (_v4 is UNSET):
+                            _s5 = _new(Agreement)
+                            _s5.agreement_gtc = _v4.agreement_gtc
+                            _s5.agreement_profiling = _v4.agreement_profiling
+                            _s5.agreement_marketing_communication = _v4.agreement_marketing_communication
+                            _v5 = _v4.custom_agreements
+                            if not (_v5 is UNSET):
+                                for _i5, _x5 in enumerate(_v5):
+                                    _s6 = _new(CustomAgreements)
+                                    _s6.agreement_id = _x5.agreement_id
+                                    _s6.agreement_value = _x5.agreement_value
+                                    _s6._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                    _v5[_i5] = _s6
+                            _s5.custom_agreements = _v5
+                            _s5._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v4 = _s5
+                        _s4.agreement = _v4
+                        _v4 = _v3.consents
+                        if not (_v4 is UNSET):
+                            for _i4, _x4 in enumerate(_v4):
+                                _s5 = _new(Consents)
+                                _s5.consent_id = _x4.consent_id
+                                _s5.consent_value = _x4.consent_value
+                                _s5.last_change = _x4.last_change
+                                _s5._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v4[_i4] = _s5
+                        _s4.consents = _v4
+                        _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v3 = _s4
+                    _s3.personal_information = _v3
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2 = _s3
+                    _s2.invoicing_data = _v2
+                    _s2.order_id = _x1.order_id
+                    _s2.order_number = _x1.order_number
+                    _s2.discount_codes = _x1.discount_codes
+                    _v2 = _x1.shipping_data
+                    if not (_v2 is UNSET):
+                        _s3 = _new(OrderShipping)
+                        _s3.shipping_id = _v2.shipping_id
+                        _s3.contact_firstname = _v2.contact_firstname
+                        _s3.contact_lastname = _v2.contact_lastname
+                        _s3.phone = _v2.phone
+                        _v3 = _v2.address
+                        if not (_v3 is UNSET):
+                            _s4 = _new(Address)
+                            _s4.address1 = _v3.address1
+                            _s4.address2 = _v3.address2
+                            _s4.address3 = _v3.address3
+                            _s4.address4 = _v3.address4
+                            _s4.address5 = _v3.address5
+                            _s4.address6 = _v3.address6
+                            _s4.address7 = _v3.address7
+                            _s4.zip_ = _v3.zip_
+                            _s4.city = _v3.city
+                            _s4.country_code = _v3.country_code
+                            _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v3 = _s4
+                        _s3.address = _v3
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2 = _s3
+                    _s2.shipping_data = _v2
+                    _s2.customer_note = _x1.customer_note
+                    _s2.order_status = _x1.order_status
+                    _s2.shipping_date = _x1.shipping_date
+                    _s2.program_ranking = _x1.program_ranking
+                    _s2.payment_status = _x1.payment_status
+                    _s2.invoice_document_url = _x1.invoice_document_url
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.orders = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPartner200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Partner
-    from ..models.partner import Partner  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, Partner
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.partner import Partner  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,35 @@ class GetPartner200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetPartner200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else Partner._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(Partner)
+            _s1.name = _v0.name
+            _s1.partner_id = _v0.partner_id
+            _v1 = _v0.address
+            if not (_v1 is UNSET):
+                _s2 = _new(Address)
+                _s2.address1 = _v1.address1
+                _s2.address2 = _v1.address2
+                _s2.address3 = _v1.address3
+                _s2.address4 = _v1.address4
+                _s2.address5 = _v1.address5
+                _s2.address6 = _v1.address6
+                _s2.address7 = _v1.address7
+                _s2.zip_ = _v1.zip_
+                _s2.city = _v1.city
+                _s2.country_code = _v1.country_code
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.address = _v1
+            _s1.registration_id = _v0.registration_id
+            _s1.vat_id = _v0.vat_id
+            _s1.email = _v0.email
+            _s1.phone = _v0.phone
+            _s1.state = _v0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPartners200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Partner
-    from ..models.partner import Partner  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,17 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, Partner
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.partner import Partner  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +166,36 @@ class GetPartners200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetPartners200ResponseData)
-        _v = _w.partners
-        if not (_v is UNSET):
-            _v[:] = map(Partner._from_wire, _v)
-        _self.partners = _v
+        _v0 = _w.partners
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Partner)
+                _s1.name = _x0.name
+                _s1.partner_id = _x0.partner_id
+                _v1 = _x0.address
+                if not (_v1 is UNSET):
+                    _s2 = _new(Address)
+                    _s2.address1 = _v1.address1
+                    _s2.address2 = _v1.address2
+                    _s2.address3 = _v1.address3
+                    _s2.address4 = _v1.address4
+                    _s2.address5 = _v1.address5
+                    _s2.address6 = _v1.address6
+                    _s2.address7 = _v1.address7
+                    _s2.zip_ = _v1.zip_
+                    _s2.city = _v1.city
+                    _s2.country_code = _v1.country_code
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1 = _s2
+                _s1.address = _v1
+                _s1.registration_id = _x0.registration_id
+                _s1.vat_id = _x0.vat_id
+                _s1.email = _x0.email
+                _s1.phone = _x0.phone
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.partners = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

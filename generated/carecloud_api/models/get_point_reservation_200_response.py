@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPointReservation200Response")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("data",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("data",))
+
 _models_bound = False
 
 
@@ -26,15 +35,6 @@ def _bind_models() -> None:
     from ..models.point_reservation import PointReservation  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("data",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("data",))
 
 
 @_attrs_define
@@ -124,8 +124,18 @@ class GetPointReservation200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetPointReservation200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else PointReservation._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(PointReservation)
+            _s1.customer_id = _v0.customer_id
+            _s1.external_id = _v0.external_id
+            _s1.quantity = _v0.quantity
+            _s1.points_reservation_id = _v0.points_reservation_id
+            _s1.state = _v0.state
+            _s1.expiration = _v0.expiration
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPointReservations200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PointReservation
-    from ..models.point_reservation import PointReservation  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PointReservation
+    from ..models.point_reservation import PointReservation  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -169,10 +169,19 @@ class GetPointReservations200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetPointReservations200ResponseData)
-        _v = _w.point_reservations
-        if not (_v is UNSET):
-            _v[:] = map(PointReservation._from_wire, _v)
-        _self.point_reservations = _v
+        _v0 = _w.point_reservations
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PointReservation)
+                _s1.customer_id = _x0.customer_id
+                _s1.external_id = _x0.external_id
+                _s1.quantity = _x0.quantity
+                _s1.points_reservation_id = _x0.points_reservation_id
+                _s1.state = _x0.state
+                _s1.expiration = _x0.expiration
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.point_reservations = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductGroups200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetProductGroups200ResponseData
-    from ..models.get_product_groups_200_response_data import GetProductGroups200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, GetProductGroups200ResponseData, ProductGroup
+    from ..models.get_product_groups_200_response_data import GetProductGroups200ResponseData  # noqa: PLC0415
+    from ..models.product_group import ProductGroup  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,30 @@ class GetProductGroups200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetProductGroups200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetProductGroups200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetProductGroups200ResponseData)
+            _v1 = _v0.product_groups
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(ProductGroup)
+                    _s2.name = _x1.name
+                    _s2.external_id = _x1.external_id
+                    _s2.product_group_id = _x1.product_group_id
+                    _s2.parent_product_group_id = _x1.parent_product_group_id
+                    _s2.parent_external_id = _x1.parent_external_id
+                    _s2.code = _x1.code
+                    _s2.store_id = _x1.store_id
+                    _s2.partner_id = _x1.partner_id
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.product_groups = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductProperties200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetProductProperties200ResponseData
-    from ..models.get_product_properties_200_response_data import GetProductProperties200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,18 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, GetProductProperties200ResponseData, Property, PropertyItem
+    from ..models.get_product_properties_200_response_data import GetProductProperties200ResponseData  # noqa: PLC0415
+    from ..models.property_ import Property  # noqa: PLC0415
+    from ..models.property_item import PropertyItem  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +126,39 @@ class GetProductProperties200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetProductProperties200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetProductProperties200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetProductProperties200ResponseData)
+            _v1 = _v0.product_properties
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Property)
+                    _s2.name = _x1.name
+                    _s2.data_type = _x1.data_type
+                    _s2.is_required = _x1.is_required
+                    _s2.is_unique = _x1.is_unique
+                    _s2.property_id = _x1.property_id
+                    _s2.description = _x1.description
+                    _v2 = _x1.items
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PropertyItem)
+                            _s3.id = _x2.id
+                            _s3.name = _x2.name
+                            _s3.resource_record_id = _x2.resource_record_id
+                            _s3.state = _x2.state
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.items = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.product_properties = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

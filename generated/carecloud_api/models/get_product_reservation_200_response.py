@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductReservation200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ProductReservation
-    from ..models.product_reservation import ProductReservation  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,28 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        ExternalCode, \
+        ProductReservation, \
+        ProductReservationComment, \
+        ProductReservationItem, \
+        ProductReservationProgress, \
+        UTM
+    from ..models.external_code import ExternalCode  # noqa: PLC0415
+    from ..models.product_reservation import ProductReservation  # noqa: PLC0415
+    from ..models.product_reservation_comment import ProductReservationComment  # noqa: PLC0415
+    from ..models.product_reservation_item import ProductReservationItem  # noqa: PLC0415
+    from ..models.product_reservation_progress import ProductReservationProgress  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -126,8 +138,74 @@ class GetProductReservation200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetProductReservation200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else ProductReservation._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(ProductReservation)
+            _s1.customer_id = _v0.customer_id
+            _s1.store_id = _v0.store_id
+            _s1.product_reservation_source_id = _v0.product_reservation_source_id
+            _s1.product_reservation_id = _v0.product_reservation_id
+            _s1.reservation_codes = _v0.reservation_codes
+            _v1 = _v0.external_reservation_codes
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(ExternalCode)
+                    _s2.external_code_type_id = _x1.external_code_type_id
+                    _s2.value = _x1.value
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.external_reservation_codes = _v1
+            _s1.benefit_codes = _v0.benefit_codes
+            _s1.pickup_date = _v0.pickup_date
+            _s1.customers_note = _v0.customers_note
+            _s1.total_price = _v0.total_price
+            _s1.currency_id = _v0.currency_id
+            _v1 = _v0.product_reservation_items
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(ProductReservationItem)
+                    _s2.reservable_product_id = _x1.reservable_product_id
+                    _s2.amount = _x1.amount
+                    _s2.unit_price = _x1.unit_price
+                    _s2.vat_rate = _x1.vat_rate
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.product_reservation_items = _v1
+            _s1.external_purchase_id = _v0.external_purchase_id
+            _v1 = _v0.utm
+            if not (_v1 is UNSET):
+                _s2 = _new(UTM)
+                _s2.utm_source = _v1.utm_source
+                _s2.utm_medium = _v1.utm_medium
+                _s2.utm_campaign = _v1.utm_campaign
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.utm = _v1
+            _s1.actual_state = _v0.actual_state
+            _v1 = _v0.reservation_progress_history
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(ProductReservationProgress)
+                    _s2.reservation_progress_id = _x1.reservation_progress_id
+                    _s2.reservation_progress_text = _x1.reservation_progress_text
+                    _s2.reservation_progress_time = _x1.reservation_progress_time
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.reservation_progress_history = _v1
+            _v1 = _v0.comments
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(ProductReservationComment)
+                    _s2.comment_text = _x1.comment_text
+                    _s2.comment_time = _x1.comment_time
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.comments = _v1
+            _s1.last_change = _v0.last_change
+            _s1.state = _v0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductReservationExternalListTypes200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetProductReservationExternalListTypes200ResponseData
-    from ..models.get_product_reservation_external_list_types_200_response_data import (
-        GetProductReservationExternalListTypes200ResponseData,  # noqa: PLC0415
-    )
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -39,6 +27,22 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        GetProductReservationExternalListTypes200ResponseData, \
+        ProductReservationExternalListType
+    from ..models.get_product_reservation_external_list_types_200_response_data import (
+        GetProductReservationExternalListTypes200ResponseData,  # noqa: PLC0415
+    )
+    from ..models.product_reservation_external_list_type import ProductReservationExternalListType  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -134,10 +138,24 @@ class GetProductReservationExternalListTypes200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetProductReservationExternalListTypes200Response)
-        _v = _w.data
-        _self.data = (
-            _v if _v is UNSET else GetProductReservationExternalListTypes200ResponseData._from_wire(_v)
-        )
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetProductReservationExternalListTypes200ResponseData)
+            _v1 = _v0.product_reservation_external_list_types
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(ProductReservationExternalListType)
+                    _s2.product_reservation_external_list_type_id = (
+                        _x1.product_reservation_external_list_type_id
+                    )
+                    _s2.name = _x1.name
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.product_reservation_external_list_types = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

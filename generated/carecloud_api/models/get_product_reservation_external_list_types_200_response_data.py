@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductReservationExternalListTypes200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ProductReservationExternalListType
-    from ..models.product_reservation_external_list_type import ProductReservationExternalListType  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductReservationExternalListType
+    from ..models.product_reservation_external_list_type import ProductReservationExternalListType  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -188,10 +188,15 @@ class GetProductReservationExternalListTypes200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetProductReservationExternalListTypes200ResponseData)
-        _v = _w.product_reservation_external_list_types
-        if not (_v is UNSET):
-            _v[:] = map(ProductReservationExternalListType._from_wire, _v)
-        _self.product_reservation_external_list_types = _v
+        _v0 = _w.product_reservation_external_list_types
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(ProductReservationExternalListType)
+                _s1.product_reservation_external_list_type_id = _x0.product_reservation_external_list_type_id
+                _s1.name = _x0.name
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.product_reservation_external_list_types = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductReservationPrice200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ProductReservationPrice
-    from ..models.product_reservation_price import ProductReservationPrice  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, ProductReservationPrice
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.product_reservation_price import ProductReservationPrice  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,28 @@ class GetProductReservationPrice200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetProductReservationPrice200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else ProductReservationPrice._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(ProductReservationPrice)
+            _s1.value = _v0.value
+            _s1.currency_id = _v0.currency_id
+            _s1.product_reservation_price_id = _v0.product_reservation_price_id
+            _s1.reservable_product_id = _v0.reservable_product_id
+            _v1 = _v0.plu_ids
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PluId)
+                    _s2.list_code = _x1.list_code
+                    _s2.code = _x1.code
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.plu_ids = _v1
+            _s1.store_id = _v0.store_id
+            _s1.last_change = _v0.last_change
+            _s1.state = _v0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

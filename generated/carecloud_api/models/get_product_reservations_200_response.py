@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetProductReservations200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetProductReservations200ResponseData
-    from ..models.get_product_reservations_200_response_data import GetProductReservations200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,30 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        ExternalCode, \
+        GetProductReservations200ResponseData, \
+        ProductReservation, \
+        ProductReservationComment, \
+        ProductReservationItem, \
+        ProductReservationProgress, \
+        UTM
+    from ..models.external_code import ExternalCode  # noqa: PLC0415
+    from ..models.get_product_reservations_200_response_data import GetProductReservations200ResponseData  # noqa: PLC0415
+    from ..models.product_reservation import ProductReservation  # noqa: PLC0415
+    from ..models.product_reservation_comment import ProductReservationComment  # noqa: PLC0415
+    from ..models.product_reservation_item import ProductReservationItem  # noqa: PLC0415
+    from ..models.product_reservation_progress import ProductReservationProgress  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +138,82 @@ class GetProductReservations200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetProductReservations200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetProductReservations200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetProductReservations200ResponseData)
+            _v1 = _v0.product_reservations
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(ProductReservation)
+                    _s2.customer_id = _x1.customer_id
+                    _s2.store_id = _x1.store_id
+                    _s2.product_reservation_source_id = _x1.product_reservation_source_id
+                    _s2.product_reservation_id = _x1.product_reservation_id
+                    _s2.reservation_codes = _x1.reservation_codes
+                    _v2 = _x1.external_reservation_codes
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(ExternalCode)
+                            _s3.external_code_type_id = _x2.external_code_type_id
+                            _s3.value = _x2.value
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.external_reservation_codes = _v2
+                    _s2.benefit_codes = _x1.benefit_codes
+                    _s2.pickup_date = _x1.pickup_date
+                    _s2.customers_note = _x1.customers_note
+                    _s2.total_price = _x1.total_price
+                    _s2.currency_id = _x1.currency_id
+                    _v2 = _x1.product_reservation_items
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(ProductReservationItem)
+                            _s3.reservable_product_id = _x2.reservable_product_id
+                            _s3.amount = _x2.amount
+                            _s3.unit_price = _x2.unit_price
+                            _s3.vat_rate = _x2.vat_rate
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.product_reservation_items = _v2
+                    _s2.external_purchase_id = _x1.external_purchase_id
+                    _v2 = _x1.utm
+                    if not (_v2 is UNSET):
+                        _s3 = _new(UTM)
+                        _s3.utm_source = _v2.utm_source
+                        _s3.utm_medium = _v2.utm_medium
+                        _s3.utm_campaign = _v2.utm_campaign
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2 = _s3
+                    _s2.utm = _v2
+                    _s2.actual_state = _x1.actual_state
+                    _v2 = _x1.reservation_progress_history
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(ProductReservationProgress)
+                            _s3.reservation_progress_id = _x2.reservation_progress_id
+                            _s3.reservation_progress_text = _x2.reservation_progress_text
+                            _s3.reservation_progress_time = _x2.reservation_progress_time
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.reservation_progress_history = _v2
+                    _v2 = _x1.comments
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(ProductReservationComment)
+                            _s3.comment_text = _x2.comment_text
+                            _s3.comment_time = _x2.comment_time
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.comments = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.product_reservations = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPurchasePaymentSummary200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetPurchasePaymentSummary200ResponseData
-    from ..models.get_purchase_payment_summary_200_response_data import (
-        GetPurchasePaymentSummary200ResponseData,  # noqa: PLC0415
-    )
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -39,6 +27,44 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        Address, \
+        GetPurchasePaymentSummary200ResponseData, \
+        GPSCoordinates, \
+        OpeningDay, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        Reward, \
+        RewardProductRelationBonus, \
+        RewardProductRelationCondition, \
+        Store, \
+        Tag, \
+        TimeInterval, \
+        Voucher
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.get_purchase_payment_summary_200_response_data import (
+        GetPurchasePaymentSummary200ResponseData,  # noqa: PLC0415
+    )
+    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
+    from ..models.opening_day import OpeningDay  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.reward import Reward  # noqa: PLC0415
+    from ..models.reward_product_relation_bonus import RewardProductRelationBonus  # noqa: PLC0415
+    from ..models.reward_product_relation_condition import RewardProductRelationCondition  # noqa: PLC0415
+    from ..models.store import Store  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+    from ..models.voucher import Voucher  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -128,8 +154,175 @@ class GetPurchasePaymentSummary200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetPurchasePaymentSummary200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetPurchasePaymentSummary200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetPurchasePaymentSummary200ResponseData)
+            _s1.earned_points = _v0.earned_points
+            _s1.used_credits = _v0.used_credits
+            _s1.used_points = _v0.used_points
+            _s1.used_points_total = _v0.used_points_total
+            _v1 = _v0.used_vouchers
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Voucher)
+                    _s2.customer_id = _x1.customer_id
+                    _s2.voucher_id = _x1.voucher_id
+                    _s2.store_id = _x1.store_id
+                    _s2.code = _x1.code
+                    _s2.value = _x1.value
+                    _s2.applied_date = _x1.applied_date
+                    _s2.valid_from = _x1.valid_from
+                    _s2.valid_to = _x1.valid_to
+                    _s2.reward_group = _x1.reward_group
+                    _s2.note = _x1.note
+                    _v2 = _x1.reward
+                    if not (_v2 is UNSET):
+                        _s3 = _new(Reward)
+                        _s3.code = _v2.code
+                        _s3.name = _v2.name
+                        _s3.reward_group = _v2.reward_group
+                        _v3 = _v2.store_list
+                        for _i3, _x3 in enumerate(_v3):
+                            _s4 = _new(Store)
+                            _s4.store_id = _x3.store_id
+                            _s4.store_code = _x3.store_code
+                            _s4.name = _x3.name
+                            _s4.partner_id = _x3.partner_id
+                            _s4.system_id = _x3.system_id
+                            _v4 = _x3.store_address
+                            if not (_v4 is UNSET):
+                                _s5 = _new(Address)
+                                _s5.address1 = _v4.address1
+                                _s5.address2 = _v4.address2
+                                _s5.address3 = _v4.address3
+                                _s5.address4 = _v4.address4
+                                _s5.address5 = _v4.address5
+                                _s5.address6 = _v4.address6
+                                _s5.address7 = _v4.address7
+                                _s5.zip_ = _v4.zip_
+                                _s5.city = _v4.city
+                                _s5.country_code = _v4.country_code
+                                _s5._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v4 = _s5
+                            _s4.store_address = _v4
+                            _s4.contact_email = _x3.contact_email
+                            _s4.manager_name = _x3.manager_name
+                            _s4.phone_number = _x3.phone_number
+                            _v4 = _x3.gps_coordinates
+                            if not (_v4 is UNSET):
+                                _s5 = _new(GPSCoordinates)
+                                _s5.gps_longitude = _v4.gps_longitude
+                                _s5.gps_latitude = _v4.gps_latitude
+                                _s5._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v4 = _s5
+                            _s4.gps_coordinates = _v4
+                            _s4.url_address = _x3.url_address
+                            _v4 = _x3.opening
+                            if not (_v4 is UNSET):
+                                for _i4, _x4 in enumerate(_v4):
+                                    _s5 = _new(OpeningDay)
+                                    _s5.day_id = _x4.day_id
+                                    _v5 = _x4.time_intervals
+                                    for _i5, _x5 in enumerate(_v5):
+                                        _s6 = _new(TimeInterval)
+                                        _s6.from_ = _x5.from_
+                                        _s6.to = _x5.to
+                                        _s6._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                        _v5[_i5] = _s6
+                                    _s5.time_intervals = _v5
+                                    _s5._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                    _v4[_i4] = _s5
+                            _s4.opening = _v4
+                            _s4.image_urls = _x3.image_urls
+                            _s4.visibility_for_customer = _x3.visibility_for_customer
+                            _s4.short_description = _x3.short_description
+                            _s4.description = _x3.description
+                            _s4.registration_id = _x3.registration_id
+                            _s4.last_change = _x3.last_change
+                            _s4.state = _x3.state
+                            _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v3[_i3] = _s4
+                        _s3.store_list = _v3
+                        _s3.reward_id = _v2.reward_id
+                        _s3.note = _v2.note
+                        _s3.subtitle = _v2.subtitle
+                        _s3.points_cost = _v2.points_cost
+                        _s3.valid_time_from = _v2.valid_time_from
+                        _s3.valid_time_to = _v2.valid_time_to
+                        _s3.reward_type_id = _v2.reward_type_id
+                        _v3 = _v2.additional_properties
+                        if not (_v3 is UNSET):
+                            for _i3, _x3 in enumerate(_v3):
+                                _s4 = _new(PropertyRecord)
+                                _s4.property_id = _x3.property_id
+                                _s4.property_record_id = _x3.property_record_id
+                                _s4.property_name = _x3.property_name
+                                _v4 = _x3.property_value
+                                if isinstance(_v4, dict):
+                                    _v4 = _property_record_parse_property_value(_v4)
+                                _s4.property_value = _v4
+                                _s4.last_change = _x3.last_change
+                                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v3[_i3] = _s4
+                        _s3.additional_properties = _v3
+                        _s3.priority = _v2.priority
+                        _s3.image_urls = _v2.image_urls
+                        _s3.reward_external_url = _v2.reward_external_url
+                        _s3.has_product_condition = _v2.has_product_condition
+                        _s3.has_group_condition = _v2.has_group_condition
+                        _s3.has_brand_condition = _v2.has_brand_condition
+                        _s3.has_product_bonus = _v2.has_product_bonus
+                        _s3.has_group_bonus = _v2.has_group_bonus
+                        _s3.has_brand_bonus = _v2.has_brand_bonus
+                        _v3 = _v2.reward_product_relation_conditions
+                        if not (_v3 is UNSET):
+                            for _i3, _x3 in enumerate(_v3):
+                                _s4 = _new(RewardProductRelationCondition)
+                                _s4.related_to = _x3.related_to
+                                _s4.count = _x3.count
+                                _s4.min_price = _x3.min_price
+                                _s4.max_price = _x3.max_price
+                                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v3[_i3] = _s4
+                        _s3.reward_product_relation_conditions = _v3
+                        _v3 = _v2.reward_product_relation_bonuses
+                        if not (_v3 is UNSET):
+                            for _i3, _x3 in enumerate(_v3):
+                                _s4 = _new(RewardProductRelationBonus)
+                                _s4.related_to = _x3.related_to
+                                _s4.count = _x3.count
+                                _s4.min_price = _x3.min_price
+                                _s4.max_price = _x3.max_price
+                                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v3[_i3] = _s4
+                        _s3.reward_product_relation_bonuses = _v3
+                        _s3.is_automated = _v2.is_automated
+                        _v3 = _v2.tags
+                        if not (_v3 is UNSET):
+                            for _i3, _x3 in enumerate(_v3):
+                                _s4 = _new(Tag)
+                                _s4.tag_id = _x3.tag_id
+                                _s4.name = _x3.name
+                                _s4.text_id = _x3.text_id
+                                _s4.state = _x3.state
+                                _s4.last_change = _x3.last_change
+                                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v3[_i3] = _s4
+                        _s3.tags = _v3
+                        _s3.last_change = _v2.last_change
+                        _s3.state = _v2.state
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2 = _s3
+                    _s2.reward = _v2
+                    _s2.created_at = _x1.created_at
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.used_vouchers = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPurchaseTypes200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PurchaseType
-    from ..models.purchase_type import PurchaseType  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PurchaseType
+    from ..models.purchase_type import PurchaseType  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +167,16 @@ class GetPurchaseTypes200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetPurchaseTypes200ResponseData)
-        _v = _w.purchase_types
-        if not (_v is UNSET):
-            _v[:] = map(PurchaseType._from_wire, _v)
-        _self.purchase_types = _v
+        _v0 = _w.purchase_types
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PurchaseType)
+                _s1.name = _x0.name
+                _s1.type_id = _x0.type_id
+                _s1.text_id = _x0.text_id
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.purchase_types = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetPurchases200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetPurchases200ResponseData
-    from ..models.get_purchases_200_response_data import GetPurchases200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,26 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        GetPurchases200ResponseData, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        Purchase, \
+        PurchaseItem
+    from ..models.get_purchases_200_response_data import GetPurchases200ResponseData  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.purchase import Purchase  # noqa: PLC0415
+    from ..models.purchase_item import PurchaseItem  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +134,81 @@ class GetPurchases200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetPurchases200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetPurchases200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetPurchases200ResponseData)
+            _v1 = _v0.purchases
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Purchase)
+                    _s2.customer_id = _x1.customer_id
+                    _s2.store_id = _x1.store_id
+                    _s2.external_purchase_id = _x1.external_purchase_id
+                    _s2.payment_time = _x1.payment_time
+                    _s2.items_count = _x1.items_count
+                    _s2.type_id = _x1.type_id
+                    _s2.total_price = _x1.total_price
+                    _s2.currency_id = _x1.currency_id
+                    _s2.cashdesk_number = _x1.cashdesk_number
+                    _s2.purchase_id = _x1.purchase_id
+                    _v2 = _x1.purchase_items
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PurchaseItem)
+                            _s3.product_id = _x2.product_id
+                            _s3.purchase_item_type_id = _x2.purchase_item_type_id
+                            _s3.price = _x2.price
+                            _s3.amount = _x2.amount
+                            _s3.vat_rate = _x2.vat_rate
+                            _s3.purchase_item_id = _x2.purchase_item_id
+                            _s3.product_name = _x2.product_name
+                            _s3.product_group_id = _x2.product_group_id
+                            _s3.product_group_name = _x2.product_group_name
+                            _s3.product_brand_id = _x2.product_brand_id
+                            _s3.product_brand_name = _x2.product_brand_name
+                            _s3.external_id = _x2.external_id
+                            _v3 = _x2.additional_properties
+                            if not (_v3 is UNSET):
+                                for _i3, _x3 in enumerate(_v3):
+                                    _s4 = _new(PropertyRecord)
+                                    _s4.property_id = _x3.property_id
+                                    _s4.property_record_id = _x3.property_record_id
+                                    _s4.property_name = _x3.property_name
+                                    _v4 = _x3.property_value
+                                    if isinstance(_v4, dict):
+                                        _v4 = _property_record_parse_property_value(_v4)
+                                    _s4.property_value = _v4
+                                    _s4.last_change = _x3.last_change
+                                    _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                    _v3[_i3] = _s4
+                            _s3.additional_properties = _v3
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.purchase_items = _v2
+                    _s2.card_number = _x1.card_number
+                    _s2.last_change = _x1.last_change
+                    _v2 = _x1.property_records
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PropertyRecord)
+                            _s3.property_id = _x2.property_id
+                            _s3.property_record_id = _x2.property_record_id
+                            _s3.property_name = _x2.property_name
+                            _v3 = _x2.property_value
+                            if isinstance(_v3, dict):
+                                _v3 = _property_record_parse_property_value(_v3)
+                            _s3.property_value = _v3
+                            _s3.last_change = _x2.last_change
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.property_records = _v2
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.purchases = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

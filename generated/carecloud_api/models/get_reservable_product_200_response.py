@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetReservableProduct200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Product
-    from ..models.product import Product  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,21 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, Price, Product, _property_record_parse_property_value, PropertyRecord, Tag
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.price import Price  # noqa: PLC0415
+    from ..models.product import Product  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +129,67 @@ class GetReservableProduct200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetReservableProduct200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else Product._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(Product)
+            _s1.product_id = _v0.product_id
+            _s1.name = _v0.name
+            _s1.code = _v0.code
+            _s1.external_id = _v0.external_id
+            _v1 = _v0.plu_ids
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PluId)
+                    _s2.list_code = _x1.list_code
+                    _s2.code = _x1.code
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.plu_ids = _v1
+            _s1.product_group_id = _v0.product_group_id
+            _s1.product_brand_id = _v0.product_brand_id
+            _s1.partner_id = _v0.partner_id
+            _v1 = _v0.prices
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Price)
+                    _s2.currency_id = _x1.currency_id
+                    _s2.value = _x1.value
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.prices = _v1
+            _v1 = _v0.additional_properties
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyRecord)
+                    _s2.property_id = _x1.property_id
+                    _s2.property_record_id = _x1.property_record_id
+                    _s2.property_name = _x1.property_name
+                    _v2 = _x1.property_value
+                    if isinstance(_v2, dict):
+                        _v2 = _property_record_parse_property_value(_v2)
+                    _s2.property_value = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.additional_properties = _v1
+            _s1.image_urls = _v0.image_urls
+            _s1.last_change = _v0.last_change
+            _s1.state = _v0.state
+            _v1 = _v0.tags
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Tag)
+                    _s2.tag_id = _x1.tag_id
+                    _s2.name = _x1.name
+                    _s2.text_id = _x1.text_id
+                    _s2.state = _x1.state
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.tags = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetReservableProducts200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetReservableProducts200ResponseData
-    from ..models.get_reservable_products_200_response_data import GetReservableProducts200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,30 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        GetReservableProducts200ResponseData, \
+        PluId, \
+        Price, \
+        Product, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        Tag
+    from ..models.get_reservable_products_200_response_data import GetReservableProducts200ResponseData  # noqa: PLC0415
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.price import Price  # noqa: PLC0415
+    from ..models.product import Product  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +138,75 @@ class GetReservableProducts200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetReservableProducts200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetReservableProducts200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetReservableProducts200ResponseData)
+            _v1 = _v0.reservable_products
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Product)
+                    _s2.product_id = _x1.product_id
+                    _s2.name = _x1.name
+                    _s2.code = _x1.code
+                    _s2.external_id = _x1.external_id
+                    _v2 = _x1.plu_ids
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PluId)
+                            _s3.list_code = _x2.list_code
+                            _s3.code = _x2.code
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.plu_ids = _v2
+                    _s2.product_group_id = _x1.product_group_id
+                    _s2.product_brand_id = _x1.product_brand_id
+                    _s2.partner_id = _x1.partner_id
+                    _v2 = _x1.prices
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(Price)
+                            _s3.currency_id = _x2.currency_id
+                            _s3.value = _x2.value
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.prices = _v2
+                    _v2 = _x1.additional_properties
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PropertyRecord)
+                            _s3.property_id = _x2.property_id
+                            _s3.property_record_id = _x2.property_record_id
+                            _s3.property_name = _x2.property_name
+                            _v3 = _x2.property_value
+                            if isinstance(_v3, dict):
+                                _v3 = _property_record_parse_property_value(_v3)
+                            _s3.property_value = _v3
+                            _s3.last_change = _x2.last_change
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.additional_properties = _v2
+                    _s2.image_urls = _x1.image_urls
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _v2 = _x1.tags
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(Tag)
+                            _s3.tag_id = _x2.tag_id
+                            _s3.name = _x2.name
+                            _s3.text_id = _x2.text_id
+                            _s3.state = _x2.state
+                            _s3.last_change = _x2.last_change
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.tags = _v2
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.reservable_products = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSegmentGroups200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetSegmentGroups200ResponseData
-    from ..models.get_segment_groups_200_response_data import GetSegmentGroups200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, GetSegmentGroups200ResponseData, SegmentGroup
+    from ..models.get_segment_groups_200_response_data import GetSegmentGroups200ResponseData  # noqa: PLC0415
+    from ..models.segment_group import SegmentGroup  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,26 @@ class GetSegmentGroups200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSegmentGroups200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetSegmentGroups200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetSegmentGroups200ResponseData)
+            _v1 = _v0.segment_groups
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(SegmentGroup)
+                    _s2.name = _x1.name
+                    _s2.segment_group_id = _x1.segment_group_id
+                    _s2.parent_group_id = _x1.parent_group_id
+                    _s2.note = _x1.note
+                    _s2.text_id = _x1.text_id
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.segment_groups = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSetups200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, CustomerEngagementSetup
-    from ..models.customer_engagement_setup import CustomerEngagementSetup  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CustomerEngagementSetup
+    from ..models.customer_engagement_setup import CustomerEngagementSetup  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -171,10 +171,16 @@ class GetSetups200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSetups200ResponseData)
-        _v = _w.customer_engagement_setups
-        if not (_v is UNSET):
-            _v[:] = map(CustomerEngagementSetup._from_wire, _v)
-        _self.customer_engagement_setups = _v
+        _v0 = _w.customer_engagement_setups
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(CustomerEngagementSetup)
+                _s1.setup_id = _x0.setup_id
+                _s1.setup = _x0.setup
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.customer_engagement_setups = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStamperCampaign200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, StamperCampaign
-    from ..models.stamper_campaign import StamperCampaign  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,18 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StamperBonusCheckpoint, StamperCampaign, StamperCondition
+    from ..models.stamper_bonus_checkpoint import StamperBonusCheckpoint  # noqa: PLC0415
+    from ..models.stamper_campaign import StamperCampaign  # noqa: PLC0415
+    from ..models.stamper_condition import StamperCondition  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +126,41 @@ class GetStamperCampaign200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetStamperCampaign200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else StamperCampaign._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(StamperCampaign)
+            _s1.stamper_campaign_id = _v0.stamper_campaign_id
+            _s1.partner_id = _v0.partner_id
+            _s1.name = _v0.name
+            _s1.description = _v0.description
+            _s1.stamp_count = _v0.stamp_count
+            _s1.valid_from = _v0.valid_from
+            _s1.valid_to = _v0.valid_to
+            _s1.count_of_campaign_repetitions = _v0.count_of_campaign_repetitions
+            _v1 = _v0.stamper_conditions
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(StamperCondition)
+                    _s2.stamper_condition_id = _x1.stamper_condition_id
+                    _s2.description = _x1.description
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.stamper_conditions = _v1
+            _v1 = _v0.stamper_bonus_checkpoints
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(StamperBonusCheckpoint)
+                    _s2.stamper_bonus_checkpoint_id = _x1.stamper_bonus_checkpoint_id
+                    _s2.description = _x1.description
+                    _s2.stamp_number = _x1.stamp_number
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.stamper_bonus_checkpoints = _v1
+            _s1.last_change = _v0.last_change
+            _s1.state = _v0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

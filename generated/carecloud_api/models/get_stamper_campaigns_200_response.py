@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStamperCampaigns200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetStamperCampaigns200ResponseData
-    from ..models.get_stamper_campaigns_200_response_data import GetStamperCampaigns200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,24 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        GetStamperCampaigns200ResponseData, \
+        StamperBonusCheckpoint, \
+        StamperCampaign, \
+        StamperCondition
+    from ..models.get_stamper_campaigns_200_response_data import GetStamperCampaigns200ResponseData  # noqa: PLC0415
+    from ..models.stamper_bonus_checkpoint import StamperBonusCheckpoint  # noqa: PLC0415
+    from ..models.stamper_campaign import StamperCampaign  # noqa: PLC0415
+    from ..models.stamper_condition import StamperCondition  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +132,49 @@ class GetStamperCampaigns200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetStamperCampaigns200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetStamperCampaigns200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetStamperCampaigns200ResponseData)
+            _v1 = _v0.stamper_campaigns
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(StamperCampaign)
+                    _s2.stamper_campaign_id = _x1.stamper_campaign_id
+                    _s2.partner_id = _x1.partner_id
+                    _s2.name = _x1.name
+                    _s2.description = _x1.description
+                    _s2.stamp_count = _x1.stamp_count
+                    _s2.valid_from = _x1.valid_from
+                    _s2.valid_to = _x1.valid_to
+                    _s2.count_of_campaign_repetitions = _x1.count_of_campaign_repetitions
+                    _v2 = _x1.stamper_conditions
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(StamperCondition)
+                            _s3.stamper_condition_id = _x2.stamper_condition_id
+                            _s3.description = _x2.description
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.stamper_conditions = _v2
+                    _v2 = _x1.stamper_bonus_checkpoints
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(StamperBonusCheckpoint)
+                            _s3.stamper_bonus_checkpoint_id = _x2.stamper_bonus_checkpoint_id
+                            _s3.description = _x2.description
+                            _s3.stamp_number = _x2.stamp_number
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.stamper_bonus_checkpoints = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.stamper_campaigns = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStamperCards200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, StamperCard
-    from ..models.stamper_card import StamperCard  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,17 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StamperCard, StamperStamp
+    from ..models.stamper_card import StamperCard  # noqa: PLC0415
+    from ..models.stamper_stamp import StamperStamp  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +168,37 @@ class GetStamperCards200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetStamperCards200ResponseData)
-        _v = _w.stamper_cards
-        if not (_v is UNSET):
-            _v[:] = map(StamperCard._from_wire, _v)
-        _self.stamper_cards = _v
+        _v0 = _w.stamper_cards
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(StamperCard)
+                _s1.stamper_card_id = _x0.stamper_card_id
+                _s1.stamper_campaign_id = _x0.stamper_campaign_id
+                _s1.customer_id = _x0.customer_id
+                _s1.stamper_card_order = _x0.stamper_card_order
+                _s1.is_filled_up = _x0.is_filled_up
+                _v1 = _x0.stamps
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(StamperStamp)
+                        _s2.stamp_id = _x1.stamp_id
+                        _s2.customer_id = _x1.customer_id
+                        _s2.purchase_id = _x1.purchase_id
+                        _s2.stamper_card_id = _x1.stamper_card_id
+                        _s2.stamp_order = _x1.stamp_order
+                        _s2.stamper_condition_id = _x1.stamper_condition_id
+                        _s2.created_at = _x1.created_at
+                        _s2.last_change = _x1.last_change
+                        _s2.state = _x1.state
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.stamps = _v1
+                _s1.created_at = _x0.created_at
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.stamper_cards = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStamperStamps200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, StamperStamp
-    from ..models.stamper_stamp import StamperStamp  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StamperStamp
+    from ..models.stamper_stamp import StamperStamp  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +167,22 @@ class GetStamperStamps200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetStamperStamps200ResponseData)
-        _v = _w.stamper_stamps
-        if not (_v is UNSET):
-            _v[:] = map(StamperStamp._from_wire, _v)
-        _self.stamper_stamps = _v
+        _v0 = _w.stamper_stamps
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(StamperStamp)
+                _s1.stamp_id = _x0.stamp_id
+                _s1.customer_id = _x0.customer_id
+                _s1.purchase_id = _x0.purchase_id
+                _s1.stamper_card_id = _x0.stamper_card_id
+                _s1.stamp_order = _x0.stamp_order
+                _s1.stamper_condition_id = _x0.stamper_condition_id
+                _s1.created_at = _x0.created_at
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.stamper_stamps = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

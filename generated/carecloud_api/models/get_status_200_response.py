@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStatus200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Status
-    from ..models.status import Status  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, QualificationTurnover, Status
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+    from ..models.status import Status  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,39 @@ class GetStatus200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetStatus200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else Status._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(Status)
+            _s1.name = _v0.name
+            _s1.description = _v0.description
+            _s1.validity_period = _v0.validity_period
+            _s1.collection_points = _v0.collection_points
+            _s1.payment_points = _v0.payment_points
+            _s1.qualification_type = _v0.qualification_type
+            _s1.discount = _v0.discount
+            _s1.status_id = _v0.status_id
+            _s1.qualification_period = _v0.qualification_period
+            _v1 = _v0.qualification_turnover
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(QualificationTurnover)
+                    _s2.currency_id = _x1.currency_id
+                    _s2.value = _x1.value
+                    _s2.due_date = _x1.due_date
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.qualification_turnover = _v1
+            _s1.qualification_points = _v0.qualification_points
+            _s1.previous_status = _v0.previous_status
+            _s1.next_status = _v0.next_status
+            _s1.overall_discount_on_discounted_purchase_items = (
+                _v0.overall_discount_on_discounted_purchase_items
+            )
+            _s1.text_id = _v0.text_id
+            _s1.last_change = _v0.last_change
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStatuses200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetStatuses200ResponseData
-    from ..models.get_statuses_200_response_data import GetStatuses200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,18 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, GetStatuses200ResponseData, QualificationTurnover, Status
+    from ..models.get_statuses_200_response_data import GetStatuses200ResponseData  # noqa: PLC0415
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+    from ..models.status import Status  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +126,47 @@ class GetStatuses200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetStatuses200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetStatuses200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetStatuses200ResponseData)
+            _v1 = _v0.statuses
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Status)
+                    _s2.name = _x1.name
+                    _s2.description = _x1.description
+                    _s2.validity_period = _x1.validity_period
+                    _s2.collection_points = _x1.collection_points
+                    _s2.payment_points = _x1.payment_points
+                    _s2.qualification_type = _x1.qualification_type
+                    _s2.discount = _x1.discount
+                    _s2.status_id = _x1.status_id
+                    _s2.qualification_period = _x1.qualification_period
+                    _v2 = _x1.qualification_turnover
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(QualificationTurnover)
+                            _s3.currency_id = _x2.currency_id
+                            _s3.value = _x2.value
+                            _s3.due_date = _x2.due_date
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.qualification_turnover = _v2
+                    _s2.qualification_points = _x1.qualification_points
+                    _s2.previous_status = _x1.previous_status
+                    _s2.next_status = _x1.next_status
+                    _s2.overall_discount_on_discounted_purchase_items = (
+                        _x1.overall_discount_on_discounted_purchase_items
+                    )
+                    _s2.text_id = _x1.text_id
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.statuses = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

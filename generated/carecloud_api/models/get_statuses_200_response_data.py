@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStatuses200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Status
-    from ..models.status import Status  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,17 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, QualificationTurnover, Status
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+    from ..models.status import Status  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +166,40 @@ class GetStatuses200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetStatuses200ResponseData)
-        _v = _w.statuses
-        if not (_v is UNSET):
-            _v[:] = map(Status._from_wire, _v)
-        _self.statuses = _v
+        _v0 = _w.statuses
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Status)
+                _s1.name = _x0.name
+                _s1.description = _x0.description
+                _s1.validity_period = _x0.validity_period
+                _s1.collection_points = _x0.collection_points
+                _s1.payment_points = _x0.payment_points
+                _s1.qualification_type = _x0.qualification_type
+                _s1.discount = _x0.discount
+                _s1.status_id = _x0.status_id
+                _s1.qualification_period = _x0.qualification_period
+                _v1 = _x0.qualification_turnover
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(QualificationTurnover)
+                        _s2.currency_id = _x1.currency_id
+                        _s2.value = _x1.value
+                        _s2.due_date = _x1.due_date
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.qualification_turnover = _v1
+                _s1.qualification_points = _x0.qualification_points
+                _s1.previous_status = _x0.previous_status
+                _s1.next_status = _x0.next_status
+                _s1.overall_discount_on_discounted_purchase_items = (
+                    _x0.overall_discount_on_discounted_purchase_items
+                )
+                _s1.text_id = _x0.text_id
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.statuses = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

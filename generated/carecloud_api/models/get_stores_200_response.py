@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetStores200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetStores200ResponseData
-    from ..models.get_stores_200_response_data import GetStores200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,21 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, GetStores200ResponseData, GPSCoordinates, OpeningDay, Store, TimeInterval
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.get_stores_200_response_data import GetStores200ResponseData  # noqa: PLC0415
+    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
+    from ..models.opening_day import OpeningDay  # noqa: PLC0415
+    from ..models.store import Store  # noqa: PLC0415
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +129,76 @@ class GetStores200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetStores200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetStores200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetStores200ResponseData)
+            _v1 = _v0.stores
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Store)
+                    _s2.store_id = _x1.store_id
+                    _s2.store_code = _x1.store_code
+                    _s2.name = _x1.name
+                    _s2.partner_id = _x1.partner_id
+                    _s2.system_id = _x1.system_id
+                    _v2 = _x1.store_address
+                    if not (_v2 is UNSET):
+                        _s3 = _new(Address)
+                        _s3.address1 = _v2.address1
+                        _s3.address2 = _v2.address2
+                        _s3.address3 = _v2.address3
+                        _s3.address4 = _v2.address4
+                        _s3.address5 = _v2.address5
+                        _s3.address6 = _v2.address6
+                        _s3.address7 = _v2.address7
+                        _s3.zip_ = _v2.zip_
+                        _s3.city = _v2.city
+                        _s3.country_code = _v2.country_code
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2 = _s3
+                    _s2.store_address = _v2
+                    _s2.contact_email = _x1.contact_email
+                    _s2.manager_name = _x1.manager_name
+                    _s2.phone_number = _x1.phone_number
+                    _v2 = _x1.gps_coordinates
+                    if not (_v2 is UNSET):
+                        _s3 = _new(GPSCoordinates)
+                        _s3.gps_longitude = _v2.gps_longitude
+                        _s3.gps_latitude = _v2.gps_latitude
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2 = _s3
+                    _s2.gps_coordinates = _v2
+                    _s2.url_address = _x1.url_address
+                    _v2 = _x1.opening
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(OpeningDay)
+                            _s3.day_id = _x2.day_id
+                            _v3 = _x2.time_intervals
+                            for _i3, _x3 in enumerate(_v3):
+                                _s4 = _new(TimeInterval)
+                                _s4.from_ = _x3.from_
+                                _s4.to = _x3.to
+                                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v3[_i3] = _s4
+                            _s3.time_intervals = _v3
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.opening = _v2
+                    _s2.image_urls = _x1.image_urls
+                    _s2.visibility_for_customer = _x1.visibility_for_customer
+                    _s2.short_description = _x1.short_description
+                    _s2.description = _x1.description
+                    _s2.registration_id = _x1.registration_id
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.stores = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubBookingTicketsTimeSlots200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetSubBookingTicketsTimeSlots200ResponseData
-    from ..models.get_sub_booking_tickets_time_slots_200_response_data import (
-        GetSubBookingTicketsTimeSlots200ResponseData,  # noqa: PLC0415
-    )
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -39,6 +27,19 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, GetSubBookingTicketsTimeSlots200ResponseData, TimeSlot
+    from ..models.get_sub_booking_tickets_time_slots_200_response_data import (
+        GetSubBookingTicketsTimeSlots200ResponseData,  # noqa: PLC0415
+    )
+    from ..models.time_slot import TimeSlot  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -128,8 +129,28 @@ class GetSubBookingTicketsTimeSlots200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubBookingTicketsTimeSlots200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetSubBookingTicketsTimeSlots200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetSubBookingTicketsTimeSlots200ResponseData)
+            _v1 = _v0.time_slots
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(TimeSlot)
+                    _s2.ticket_id = _x1.ticket_id
+                    _s2.valid_from = _x1.valid_from
+                    _s2.valid_to = _x1.valid_to
+                    _s2.total_capacity = _x1.total_capacity
+                    _s2.time_slot_id = _x1.time_slot_id
+                    _s2.free_capacity = _x1.free_capacity
+                    _s2.state = _x1.state
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.time_slots = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

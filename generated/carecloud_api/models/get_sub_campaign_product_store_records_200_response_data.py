@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCampaignProductStoreRecords200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, CampaignProductStoreRecord
-    from ..models.campaign_product_store_record import CampaignProductStoreRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CampaignProductStoreRecord
+    from ..models.campaign_product_store_record import CampaignProductStoreRecord  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -182,10 +182,16 @@ class GetSubCampaignProductStoreRecords200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCampaignProductStoreRecords200ResponseData)
-        _v = _w.campaign_product_store_records
-        if not (_v is UNSET):
-            _v[:] = map(CampaignProductStoreRecord._from_wire, _v)
-        _self.campaign_product_store_records = _v
+        _v0 = _w.campaign_product_store_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(CampaignProductStoreRecord)
+                _s1.store_id = _x0.store_id
+                _s1.campaign_product_id = _x0.campaign_product_id
+                _s1.campaign_product_store_record_id = _x0.campaign_product_store_record_id
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.campaign_product_store_records = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCreditPurchases200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Purchase
-    from ..models.purchase import Purchase  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,19 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, _property_record_parse_property_value, PropertyRecord, Purchase, PurchaseItem
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.purchase import Purchase  # noqa: PLC0415
+    from ..models.purchase_item import PurchaseItem  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +168,74 @@ class GetSubCreditPurchases200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCreditPurchases200ResponseData)
-        _v = _w.purchases
-        if not (_v is UNSET):
-            _v[:] = map(Purchase._from_wire, _v)
-        _self.purchases = _v
+        _v0 = _w.purchases
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Purchase)
+                _s1.customer_id = _x0.customer_id
+                _s1.store_id = _x0.store_id
+                _s1.external_purchase_id = _x0.external_purchase_id
+                _s1.payment_time = _x0.payment_time
+                _s1.items_count = _x0.items_count
+                _s1.type_id = _x0.type_id
+                _s1.total_price = _x0.total_price
+                _s1.currency_id = _x0.currency_id
+                _s1.cashdesk_number = _x0.cashdesk_number
+                _s1.purchase_id = _x0.purchase_id
+                _v1 = _x0.purchase_items
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(PurchaseItem)
+                        _s2.product_id = _x1.product_id
+                        _s2.purchase_item_type_id = _x1.purchase_item_type_id
+                        _s2.price = _x1.price
+                        _s2.amount = _x1.amount
+                        _s2.vat_rate = _x1.vat_rate
+                        _s2.purchase_item_id = _x1.purchase_item_id
+                        _s2.product_name = _x1.product_name
+                        _s2.product_group_id = _x1.product_group_id
+                        _s2.product_group_name = _x1.product_group_name
+                        _s2.product_brand_id = _x1.product_brand_id
+                        _s2.product_brand_name = _x1.product_brand_name
+                        _s2.external_id = _x1.external_id
+                        _v2 = _x1.additional_properties
+                        if not (_v2 is UNSET):
+                            for _i2, _x2 in enumerate(_v2):
+                                _s3 = _new(PropertyRecord)
+                                _s3.property_id = _x2.property_id
+                                _s3.property_record_id = _x2.property_record_id
+                                _s3.property_name = _x2.property_name
+                                _v3 = _x2.property_value
+                                if isinstance(_v3, dict):
+                                    _v3 = _property_record_parse_property_value(_v3)
+                                _s3.property_value = _v3
+                                _s3.last_change = _x2.last_change
+                                _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v2[_i2] = _s3
+                        _s2.additional_properties = _v2
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.purchase_items = _v1
+                _s1.card_number = _x0.card_number
+                _s1.last_change = _x0.last_change
+                _v1 = _x0.property_records
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(PropertyRecord)
+                        _s2.property_id = _x1.property_id
+                        _s2.property_record_id = _x1.property_record_id
+                        _s2.property_name = _x1.property_name
+                        _v2 = _x1.property_value
+                        if isinstance(_v2, dict):
+                            _v2 = _property_record_parse_property_value(_v2)
+                        _s2.property_value = _v2
+                        _s2.last_change = _x1.last_change
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.property_records = _v1
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.purchases = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

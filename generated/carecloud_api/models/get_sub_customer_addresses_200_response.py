@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerAddresses200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetSubCustomerAddresses200ResponseData
-    from ..models.get_sub_customer_addresses_200_response_data import GetSubCustomerAddresses200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,18 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, AdditionalAddress, Address, GetSubCustomerAddresses200ResponseData
+    from ..models.additional_address import AdditionalAddress  # noqa: PLC0415
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.get_sub_customer_addresses_200_response_data import GetSubCustomerAddresses200ResponseData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +126,37 @@ class GetSubCustomerAddresses200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerAddresses200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetSubCustomerAddresses200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetSubCustomerAddresses200ResponseData)
+            _v1 = _v0.addresses
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(AdditionalAddress)
+                    _s2.address_type = _x1.address_type
+                    _v2 = _x1.address
+                    _s3 = _new(Address)
+                    _s3.address1 = _v2.address1
+                    _s3.address2 = _v2.address2
+                    _s3.address3 = _v2.address3
+                    _s3.address4 = _v2.address4
+                    _s3.address5 = _v2.address5
+                    _s3.address6 = _v2.address6
+                    _s3.address7 = _v2.address7
+                    _s3.zip_ = _v2.zip_
+                    _s3.city = _v2.city
+                    _s3.country_code = _v2.country_code
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2 = _s3
+                    _s2.address = _v2
+                    _s2.additional_address_id = _x1.additional_address_id
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.addresses = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

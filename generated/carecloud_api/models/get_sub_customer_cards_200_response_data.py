@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerCards200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Card
-    from ..models.card import Card  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Card
+    from ..models.card import Card  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +165,23 @@ class GetSubCustomerCards200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerCards200ResponseData)
-        _v = _w.cards
-        if not (_v is UNSET):
-            _v[:] = map(Card._from_wire, _v)
-        _self.cards = _v
+        _v0 = _w.cards
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Card)
+                _s1.card_type_id = _x0.card_type_id
+                _s1.card_number = _x0.card_number
+                _s1.state = _x0.state
+                _s1.card_id = _x0.card_id
+                _s1.customer_id = _x0.customer_id
+                _s1.secondary_card_number = _x0.secondary_card_number
+                _s1.valid_from = _x0.valid_from
+                _s1.valid_to = _x0.valid_to
+                _s1.store_id = _x0.store_id
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.cards = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

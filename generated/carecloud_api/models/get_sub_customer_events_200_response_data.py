@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerEvents200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Event
-    from ..models.event import Event  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,19 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, _event_parse_data, Event, _property_record_parse_property_value, PropertyRecord
+    from ..models.event import Event  # noqa: PLC0415
+    from ..models.event import _parse_data as _event_parse_data  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +170,39 @@ class GetSubCustomerEvents200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerEvents200ResponseData)
-        _v = _w.customer_events
-        if not (_v is UNSET):
-            _v[:] = map(Event._from_wire, _v)
-        _self.customer_events = _v
+        _v0 = _w.customer_events
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Event)
+                _s1.event_type_id = _x0.event_type_id
+                _s1.customer_id = _x0.customer_id
+                _s1.external_id = _x0.external_id
+                _s1.event_id = _x0.event_id
+                _v1 = _x0.data
+                if isinstance(_v1, dict):
+                    _v1 = _event_parse_data(_v1)
+                _s1.data = _v1
+                _s1.created_at = _x0.created_at
+                _s1.secondary_external_id = _x0.secondary_external_id
+                _s1.state = _x0.state
+                _v1 = _x0.property_records
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(PropertyRecord)
+                        _s2.property_id = _x1.property_id
+                        _s2.property_record_id = _x1.property_record_id
+                        _s2.property_name = _x1.property_name
+                        _v2 = _x1.property_value
+                        if isinstance(_v2, dict):
+                            _v2 = _property_record_parse_property_value(_v2)
+                        _s2.property_value = _v2
+                        _s2.last_change = _x1.last_change
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.property_records = _v1
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.customer_events = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

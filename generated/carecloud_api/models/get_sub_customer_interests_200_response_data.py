@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerInterests200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, InterestRecord
-    from ..models.interest_record import InterestRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, InterestRecord
+    from ..models.interest_record import InterestRecord  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +167,17 @@ class GetSubCustomerInterests200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerInterests200ResponseData)
-        _v = _w.interest_records
-        if not (_v is UNSET):
-            _v[:] = map(InterestRecord._from_wire, _v)
-        _self.interest_records = _v
+        _v0 = _w.interest_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(InterestRecord)
+                _s1.interest_id = _x0.interest_id
+                _s1.customer_id = _x0.customer_id
+                _s1.interest_record_id = _x0.interest_record_id
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.interest_records = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

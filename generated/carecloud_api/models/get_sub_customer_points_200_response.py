@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerPoints200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetSubCustomerPoints200ResponseData
-    from ..models.get_sub_customer_points_200_response_data import GetSubCustomerPoints200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, GetSubCustomerPoints200ResponseData, Point
+    from ..models.get_sub_customer_points_200_response_data import GetSubCustomerPoints200ResponseData  # noqa: PLC0415
+    from ..models.point import Point  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,30 @@ class GetSubCustomerPoints200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerPoints200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetSubCustomerPoints200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetSubCustomerPoints200ResponseData)
+            _v1 = _v0.points
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Point)
+                    _s2.customer_id = _x1.customer_id
+                    _s2.point_type_id = _x1.point_type_id
+                    _s2.partner_id = _x1.partner_id
+                    _s2.point_id = _x1.point_id
+                    _s2.assigned_points = _x1.assigned_points
+                    _s2.available_points = _x1.available_points
+                    _s2.valid_to = _x1.valid_to
+                    _s2.state = _x1.state
+                    _s2.created_at = _x1.created_at
+                    _s2.note = _x1.note
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.points = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerPoints200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Point
-    from ..models.point import Point  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Point
+    from ..models.point import Point  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +165,23 @@ class GetSubCustomerPoints200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerPoints200ResponseData)
-        _v = _w.points
-        if not (_v is UNSET):
-            _v[:] = map(Point._from_wire, _v)
-        _self.points = _v
+        _v0 = _w.points
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Point)
+                _s1.customer_id = _x0.customer_id
+                _s1.point_type_id = _x0.point_type_id
+                _s1.partner_id = _x0.partner_id
+                _s1.point_id = _x0.point_id
+                _s1.assigned_points = _x0.assigned_points
+                _s1.available_points = _x0.available_points
+                _s1.valid_to = _x0.valid_to
+                _s1.state = _x0.state
+                _s1.created_at = _x0.created_at
+                _s1.note = _x0.note
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.points = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerRecommendation200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Recommendation
-    from ..models.recommendation import Recommendation  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Recommendation
+    from ..models.recommendation import Recommendation  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -169,10 +169,22 @@ class GetSubCustomerRecommendation200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerRecommendation200ResponseData)
-        _v = _w.recommendations
-        if not (_v is UNSET):
-            _v[:] = map(Recommendation._from_wire, _v)
-        _self.recommendations = _v
+        _v0 = _w.recommendations
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Recommendation)
+                _s1.name = _x0.name
+                _s1.recommendation_id = _x0.recommendation_id
+                _s1.brief_description = _x0.brief_description
+                _s1.detailed_description = _x0.detailed_description
+                _s1.content = _x0.content
+                _s1.picture_urls = _x0.picture_urls
+                _s1.web_url = _x0.web_url
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.recommendations = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerRewards200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetSubCustomerRewards200ResponseData
-    from ..models.get_sub_customer_rewards_200_response_data import GetSubCustomerRewards200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,40 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        Address, \
+        GetSubCustomerRewards200ResponseData, \
+        GPSCoordinates, \
+        OpeningDay, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        Reward, \
+        RewardProductRelationBonus, \
+        RewardProductRelationCondition, \
+        Store, \
+        Tag, \
+        TimeInterval
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.get_sub_customer_rewards_200_response_data import GetSubCustomerRewards200ResponseData  # noqa: PLC0415
+    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
+    from ..models.opening_day import OpeningDay  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.reward import Reward  # noqa: PLC0415
+    from ..models.reward_product_relation_bonus import RewardProductRelationBonus  # noqa: PLC0415
+    from ..models.reward_product_relation_condition import RewardProductRelationCondition  # noqa: PLC0415
+    from ..models.store import Store  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +148,153 @@ class GetSubCustomerRewards200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerRewards200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetSubCustomerRewards200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetSubCustomerRewards200ResponseData)
+            _v1 = _v0.rewards
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Reward)
+                    _s2.code = _x1.code
+                    _s2.name = _x1.name
+                    _s2.reward_group = _x1.reward_group
+                    _v2 = _x1.store_list
+                    for _i2, _x2 in enumerate(_v2):
+                        _s3 = _new(Store)
+                        _s3.store_id = _x2.store_id
+                        _s3.store_code = _x2.store_code
+                        _s3.name = _x2.name
+                        _s3.partner_id = _x2.partner_id
+                        _s3.system_id = _x2.system_id
+                        _v3 = _x2.store_address
+                        if not (_v3 is UNSET):
+                            _s4 = _new(Address)
+                            _s4.address1 = _v3.address1
+                            _s4.address2 = _v3.address2
+                            _s4.address3 = _v3.address3
+                            _s4.address4 = _v3.address4
+                            _s4.address5 = _v3.address5
+                            _s4.address6 = _v3.address6
+                            _s4.address7 = _v3.address7
+                            _s4.zip_ = _v3.zip_
+                            _s4.city = _v3.city
+                            _s4.country_code = _v3.country_code
+                            _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v3 = _s4
+                        _s3.store_address = _v3
+                        _s3.contact_email = _x2.contact_email
+                        _s3.manager_name = _x2.manager_name
+                        _s3.phone_number = _x2.phone_number
+                        _v3 = _x2.gps_coordinates
+                        if not (_v3 is UNSET):
+                            _s4 = _new(GPSCoordinates)
+                            _s4.gps_longitude = _v3.gps_longitude
+                            _s4.gps_latitude = _v3.gps_latitude
+                            _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v3 = _s4
+                        _s3.gps_coordinates = _v3
+                        _s3.url_address = _x2.url_address
+                        _v3 = _x2.opening
+                        if not (_v3 is UNSET):
+                            for _i3, _x3 in enumerate(_v3):
+                                _s4 = _new(OpeningDay)
+                                _s4.day_id = _x3.day_id
+                                _v4 = _x3.time_intervals
+                                for _i4, _x4 in enumerate(_v4):
+                                    _s5 = _new(TimeInterval)
+                                    _s5.from_ = _x4.from_
+                                    _s5.to = _x4.to
+                                    _s5._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                    _v4[_i4] = _s5
+                                _s4.time_intervals = _v4
+                                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v3[_i3] = _s4
+                        _s3.opening = _v3
+                        _s3.image_urls = _x2.image_urls
+                        _s3.visibility_for_customer = _x2.visibility_for_customer
+                        _s3.short_description = _x2.short_description
+                        _s3.description = _x2.description
+                        _s3.registration_id = _x2.registration_id
+                        _s3.last_change = _x2.last_change
+                        _s3.state = _x2.state
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2[_i2] = _s3
+                    _s2.store_list = _v2
+                    _s2.reward_id = _x1.reward_id
+                    _s2.note = _x1.note
+                    _s2.subtitle = _x1.subtitle
+                    _s2.points_cost = _x1.points_cost
+                    _s2.valid_time_from = _x1.valid_time_from
+                    _s2.valid_time_to = _x1.valid_time_to
+                    _s2.reward_type_id = _x1.reward_type_id
+                    _v2 = _x1.additional_properties
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PropertyRecord)
+                            _s3.property_id = _x2.property_id
+                            _s3.property_record_id = _x2.property_record_id
+                            _s3.property_name = _x2.property_name
+                            _v3 = _x2.property_value
+                            if isinstance(_v3, dict):
+                                _v3 = _property_record_parse_property_value(_v3)
+                            _s3.property_value = _v3
+                            _s3.last_change = _x2.last_change
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.additional_properties = _v2
+                    _s2.priority = _x1.priority
+                    _s2.image_urls = _x1.image_urls
+                    _s2.reward_external_url = _x1.reward_external_url
+                    _s2.has_product_condition = _x1.has_product_condition
+                    _s2.has_group_condition = _x1.has_group_condition
+                    _s2.has_brand_condition = _x1.has_brand_condition
+                    _s2.has_product_bonus = _x1.has_product_bonus
+                    _s2.has_group_bonus = _x1.has_group_bonus
+                    _s2.has_brand_bonus = _x1.has_brand_bonus
+                    _v2 = _x1.reward_product_relation_conditions
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(RewardProductRelationCondition)
+                            _s3.related_to = _x2.related_to
+                            _s3.count = _x2.count
+                            _s3.min_price = _x2.min_price
+                            _s3.max_price = _x2.max_price
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.reward_product_relation_conditions = _v2
+                    _v2 = _x1.reward_product_relation_bonuses
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(RewardProductRelationBonus)
+                            _s3.related_to = _x2.related_to
+                            _s3.count = _x2.count
+                            _s3.min_price = _x2.min_price
+                            _s3.max_price = _x2.max_price
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.reward_product_relation_bonuses = _v2
+                    _s2.is_automated = _x1.is_automated
+                    _v2 = _x1.tags
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(Tag)
+                            _s3.tag_id = _x2.tag_id
+                            _s3.name = _x2.name
+                            _s3.text_id = _x2.text_id
+                            _s3.state = _x2.state
+                            _s3.last_change = _x2.last_change
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.tags = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.rewards = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

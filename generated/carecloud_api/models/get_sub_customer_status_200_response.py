@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerStatus200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetSubCustomerStatus200ResponseData
-    from ..models.get_sub_customer_status_200_response_data import GetSubCustomerStatus200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,24 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        GetSubCustomerStatus200ResponseData, \
+        PurchaseConditions, \
+        QualificationTurnover, \
+        StatusRecord
+    from ..models.get_sub_customer_status_200_response_data import GetSubCustomerStatus200ResponseData  # noqa: PLC0415
+    from ..models.purchase_conditions import PurchaseConditions  # noqa: PLC0415
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+    from ..models.status_record import StatusRecord  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +132,56 @@ class GetSubCustomerStatus200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerStatus200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetSubCustomerStatus200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetSubCustomerStatus200ResponseData)
+            _v1 = _v0.status_records
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(StatusRecord)
+                    _s2.status_id = _x1.status_id
+                    _s2.customer_id = _x1.customer_id
+                    _s2.status_record_id = _x1.status_record_id
+                    _s2.valid_from = _x1.valid_from
+                    _s2.valid_to = _x1.valid_to
+                    _v2 = _x1.purchase_conditions
+                    if not (_v2 is UNSET):
+                        _s3 = _new(PurchaseConditions)
+                        _v3 = _v2.keep_status_turnover
+                        if not (_v3 is UNSET):
+                            for _i3, _x3 in enumerate(_v3):
+                                _s4 = _new(QualificationTurnover)
+                                _s4.currency_id = _x3.currency_id
+                                _s4.value = _x3.value
+                                _s4.due_date = _x3.due_date
+                                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v3[_i3] = _s4
+                        _s3.keep_status_turnover = _v3
+                        _v3 = _v2.next_status_turnover
+                        if not (_v3 is UNSET):
+                            for _i3, _x3 in enumerate(_v3):
+                                _s4 = _new(QualificationTurnover)
+                                _s4.currency_id = _x3.currency_id
+                                _s4.value = _x3.value
+                                _s4.due_date = _x3.due_date
+                                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                                _v3[_i3] = _s4
+                        _s3.next_status_turnover = _v3
+                        _s3.keep_status_points = _v2.keep_status_points
+                        _s3.next_status_points = _v2.next_status_points
+                        _s3.next_status_id = _v2.next_status_id
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2 = _s3
+                    _s2.purchase_conditions = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.status_records = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

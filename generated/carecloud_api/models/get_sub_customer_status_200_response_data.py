@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubCustomerStatus200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, StatusRecord
-    from ..models.status_record import StatusRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,18 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PurchaseConditions, QualificationTurnover, StatusRecord
+    from ..models.purchase_conditions import PurchaseConditions  # noqa: PLC0415
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+    from ..models.status_record import StatusRecord  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +169,49 @@ class GetSubCustomerStatus200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubCustomerStatus200ResponseData)
-        _v = _w.status_records
-        if not (_v is UNSET):
-            _v[:] = map(StatusRecord._from_wire, _v)
-        _self.status_records = _v
+        _v0 = _w.status_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(StatusRecord)
+                _s1.status_id = _x0.status_id
+                _s1.customer_id = _x0.customer_id
+                _s1.status_record_id = _x0.status_record_id
+                _s1.valid_from = _x0.valid_from
+                _s1.valid_to = _x0.valid_to
+                _v1 = _x0.purchase_conditions
+                if not (_v1 is UNSET):
+                    _s2 = _new(PurchaseConditions)
+                    _v2 = _v1.keep_status_turnover
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(QualificationTurnover)
+                            _s3.currency_id = _x2.currency_id
+                            _s3.value = _x2.value
+                            _s3.due_date = _x2.due_date
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.keep_status_turnover = _v2
+                    _v2 = _v1.next_status_turnover
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(QualificationTurnover)
+                            _s3.currency_id = _x2.currency_id
+                            _s3.value = _x2.value
+                            _s3.due_date = _x2.due_date
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.next_status_turnover = _v2
+                    _s2.keep_status_points = _v1.keep_status_points
+                    _s2.next_status_points = _v1.next_status_points
+                    _s2.next_status_id = _v1.next_status_id
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1 = _s2
+                _s1.purchase_conditions = _v1
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.status_records = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

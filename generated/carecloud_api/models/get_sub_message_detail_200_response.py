@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubMessageDetail200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, MessageDetail
-    from ..models.message_detail import MessageDetail  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, AttachmentInfo, MessageDetail
+    from ..models.attachment_info import AttachmentInfo  # noqa: PLC0415
+    from ..models.message_detail import MessageDetail  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,23 @@ class GetSubMessageDetail200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubMessageDetail200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else MessageDetail._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(MessageDetail)
+            _s1.plain_text_body = _v0.plain_text_body
+            _s1.html_body = _v0.html_body
+            _v1 = _v0.attachments
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(AttachmentInfo)
+                    _s2.attachment_format = _x1.attachment_format
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.attachments = _v1
+            _s1.last_change = _v0.last_change
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubPurchaseItems200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetSubPurchaseItems200ResponseData
-    from ..models.get_sub_purchase_items_200_response_data import GetSubPurchaseItems200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,24 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        GetSubPurchaseItems200ResponseData, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        PurchaseItem
+    from ..models.get_sub_purchase_items_200_response_data import GetSubPurchaseItems200ResponseData  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.purchase_item import PurchaseItem  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +132,47 @@ class GetSubPurchaseItems200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubPurchaseItems200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetSubPurchaseItems200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetSubPurchaseItems200ResponseData)
+            _v1 = _v0.purchase_items
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PurchaseItem)
+                    _s2.product_id = _x1.product_id
+                    _s2.purchase_item_type_id = _x1.purchase_item_type_id
+                    _s2.price = _x1.price
+                    _s2.amount = _x1.amount
+                    _s2.vat_rate = _x1.vat_rate
+                    _s2.purchase_item_id = _x1.purchase_item_id
+                    _s2.product_name = _x1.product_name
+                    _s2.product_group_id = _x1.product_group_id
+                    _s2.product_group_name = _x1.product_group_name
+                    _s2.product_brand_id = _x1.product_brand_id
+                    _s2.product_brand_name = _x1.product_brand_name
+                    _s2.external_id = _x1.external_id
+                    _v2 = _x1.additional_properties
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PropertyRecord)
+                            _s3.property_id = _x2.property_id
+                            _s3.property_record_id = _x2.property_record_id
+                            _s3.property_name = _x2.property_name
+                            _v3 = _x2.property_value
+                            if isinstance(_v3, dict):
+                                _v3 = _property_record_parse_property_value(_v3)
+                            _s3.property_value = _v3
+                            _s3.last_change = _x2.last_change
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.additional_properties = _v2
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.purchase_items = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubPurchaseItems200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PurchaseItem
-    from ..models.purchase_item import PurchaseItem  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,18 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, _property_record_parse_property_value, PropertyRecord, PurchaseItem
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.purchase_item import PurchaseItem  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +169,40 @@ class GetSubPurchaseItems200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubPurchaseItems200ResponseData)
-        _v = _w.purchase_items
-        if not (_v is UNSET):
-            _v[:] = map(PurchaseItem._from_wire, _v)
-        _self.purchase_items = _v
+        _v0 = _w.purchase_items
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PurchaseItem)
+                _s1.product_id = _x0.product_id
+                _s1.purchase_item_type_id = _x0.purchase_item_type_id
+                _s1.price = _x0.price
+                _s1.amount = _x0.amount
+                _s1.vat_rate = _x0.vat_rate
+                _s1.purchase_item_id = _x0.purchase_item_id
+                _s1.product_name = _x0.product_name
+                _s1.product_group_id = _x0.product_group_id
+                _s1.product_group_name = _x0.product_group_name
+                _s1.product_brand_id = _x0.product_brand_id
+                _s1.product_brand_name = _x0.product_brand_name
+                _s1.external_id = _x0.external_id
+                _v1 = _x0.additional_properties
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(PropertyRecord)
+                        _s2.property_id = _x1.property_id
+                        _s2.property_record_id = _x1.property_record_id
+                        _s2.property_name = _x1.property_name
+                        _v2 = _x1.property_value
+                        if isinstance(_v2, dict):
+                            _v2 = _property_record_parse_property_value(_v2)
+                        _s2.property_value = _v2
+                        _s2.last_change = _x1.last_change
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.additional_properties = _v1
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.purchase_items = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubRewardProductBrands200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetSubRewardProductBrands200ResponseData
-    from ..models.get_sub_reward_product_brands_200_response_data import (
-        GetSubRewardProductBrands200ResponseData,  # noqa: PLC0415
-    )
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -39,6 +27,19 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, GetSubRewardProductBrands200ResponseData, RewardProductBrand
+    from ..models.get_sub_reward_product_brands_200_response_data import (
+        GetSubRewardProductBrands200ResponseData,  # noqa: PLC0415
+    )
+    from ..models.reward_product_brand import RewardProductBrand  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -128,8 +129,24 @@ class GetSubRewardProductBrands200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubRewardProductBrands200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetSubRewardProductBrands200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetSubRewardProductBrands200ResponseData)
+            _v1 = _v0.product_brands
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(RewardProductBrand)
+                    _s2.name = _x1.name
+                    _s2.external_id = _x1.external_id
+                    _s2.product_brand_id = _x1.product_brand_id
+                    _s2.reward_product_relation_types = _x1.reward_product_relation_types
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.product_brands = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubRewardProductBrands200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, RewardProductBrand
-    from ..models.reward_product_brand import RewardProductBrand  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, RewardProductBrand
+    from ..models.reward_product_brand import RewardProductBrand  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -169,10 +169,17 @@ class GetSubRewardProductBrands200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubRewardProductBrands200ResponseData)
-        _v = _w.product_brands
-        if not (_v is UNSET):
-            _v[:] = map(RewardProductBrand._from_wire, _v)
-        _self.product_brands = _v
+        _v0 = _w.product_brands
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(RewardProductBrand)
+                _s1.name = _x0.name
+                _s1.external_id = _x0.external_id
+                _s1.product_brand_id = _x0.product_brand_id
+                _s1.reward_product_relation_types = _x0.reward_product_relation_types
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.product_brands = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubRewardProductGroups200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, RewardProductGroup
-    from ..models.reward_product_group import RewardProductGroup  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, RewardProductGroup
+    from ..models.reward_product_group import RewardProductGroup  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -169,10 +169,24 @@ class GetSubRewardProductGroups200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubRewardProductGroups200ResponseData)
-        _v = _w.product_groups
-        if not (_v is UNSET):
-            _v[:] = map(RewardProductGroup._from_wire, _v)
-        _self.product_groups = _v
+        _v0 = _w.product_groups
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(RewardProductGroup)
+                _s1.name = _x0.name
+                _s1.external_id = _x0.external_id
+                _s1.product_group_id = _x0.product_group_id
+                _s1.parent_product_group_id = _x0.parent_product_group_id
+                _s1.parent_external_id = _x0.parent_external_id
+                _s1.code = _x0.code
+                _s1.store_id = _x0.store_id
+                _s1.partner_id = _x0.partner_id
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1.reward_product_relation_types = _x0.reward_product_relation_types
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.product_groups = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubRewardStores200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Store
-    from ..models.store import Store  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,20 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, GPSCoordinates, OpeningDay, Store, TimeInterval
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
+    from ..models.opening_day import OpeningDay  # noqa: PLC0415
+    from ..models.store import Store  # noqa: PLC0415
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +169,69 @@ class GetSubRewardStores200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubRewardStores200ResponseData)
-        _v = _w.stores
-        if not (_v is UNSET):
-            _v[:] = map(Store._from_wire, _v)
-        _self.stores = _v
+        _v0 = _w.stores
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Store)
+                _s1.store_id = _x0.store_id
+                _s1.store_code = _x0.store_code
+                _s1.name = _x0.name
+                _s1.partner_id = _x0.partner_id
+                _s1.system_id = _x0.system_id
+                _v1 = _x0.store_address
+                if not (_v1 is UNSET):
+                    _s2 = _new(Address)
+                    _s2.address1 = _v1.address1
+                    _s2.address2 = _v1.address2
+                    _s2.address3 = _v1.address3
+                    _s2.address4 = _v1.address4
+                    _s2.address5 = _v1.address5
+                    _s2.address6 = _v1.address6
+                    _s2.address7 = _v1.address7
+                    _s2.zip_ = _v1.zip_
+                    _s2.city = _v1.city
+                    _s2.country_code = _v1.country_code
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1 = _s2
+                _s1.store_address = _v1
+                _s1.contact_email = _x0.contact_email
+                _s1.manager_name = _x0.manager_name
+                _s1.phone_number = _x0.phone_number
+                _v1 = _x0.gps_coordinates
+                if not (_v1 is UNSET):
+                    _s2 = _new(GPSCoordinates)
+                    _s2.gps_longitude = _v1.gps_longitude
+                    _s2.gps_latitude = _v1.gps_latitude
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1 = _s2
+                _s1.gps_coordinates = _v1
+                _s1.url_address = _x0.url_address
+                _v1 = _x0.opening
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(OpeningDay)
+                        _s2.day_id = _x1.day_id
+                        _v2 = _x1.time_intervals
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(TimeInterval)
+                            _s3.from_ = _x2.from_
+                            _s3.to = _x2.to
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                        _s2.time_intervals = _v2
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.opening = _v1
+                _s1.image_urls = _x0.image_urls
+                _s1.visibility_for_customer = _x0.visibility_for_customer
+                _s1.short_description = _x0.short_description
+                _s1.description = _x0.description
+                _s1.registration_id = _x0.registration_id
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.stores = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

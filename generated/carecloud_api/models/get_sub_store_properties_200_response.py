@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubStoreProperties200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetSubStoreProperties200ResponseData
-    from ..models.get_sub_store_properties_200_response_data import GetSubStoreProperties200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,22 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        GetSubStoreProperties200ResponseData, \
+        _property_record_parse_property_value, \
+        PropertyRecord
+    from ..models.get_sub_store_properties_200_response_data import GetSubStoreProperties200ResponseData  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +130,28 @@ class GetSubStoreProperties200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubStoreProperties200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetSubStoreProperties200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetSubStoreProperties200ResponseData)
+            _v1 = _v0.property_records
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyRecord)
+                    _s2.property_id = _x1.property_id
+                    _s2.property_record_id = _x1.property_record_id
+                    _s2.property_name = _x1.property_name
+                    _v2 = _x1.property_value
+                    if isinstance(_v2, dict):
+                        _v2 = _property_record_parse_property_value(_v2)
+                    _s2.property_value = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.property_records = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

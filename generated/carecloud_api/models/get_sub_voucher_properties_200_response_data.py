@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetSubVoucherProperties200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PropertyRecord
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,17 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, _property_record_parse_property_value, PropertyRecord
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +168,21 @@ class GetSubVoucherProperties200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetSubVoucherProperties200ResponseData)
-        _v = _w.property_records
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.property_records = _v
+        _v0 = _w.property_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.property_records = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

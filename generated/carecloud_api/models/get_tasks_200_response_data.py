@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetTasks200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Task
-    from ..models.task import Task  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Task
+    from ..models.task import Task  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +165,23 @@ class GetTasks200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetTasks200ResponseData)
-        _v = _w.tasks
-        if not (_v is UNSET):
-            _v[:] = map(Task._from_wire, _v)
-        _self.tasks = _v
+        _v0 = _w.tasks
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Task)
+                _s1.task_type_id = _x0.task_type_id
+                _s1.task_state_id = _x0.task_state_id
+                _s1.customer_id = _x0.customer_id
+                _s1.task_title = _x0.task_title
+                _s1.task_priority = _x0.task_priority
+                _s1.task_id = _x0.task_id
+                _s1.task_note = _x0.task_note
+                _s1.due_date = _x0.due_date
+                _s1.created_at = _x0.created_at
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.tasks = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

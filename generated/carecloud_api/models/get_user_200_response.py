@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetUser200Response")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("data",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("data",))
+
 _models_bound = False
 
 
@@ -26,15 +35,6 @@ def _bind_models() -> None:
     from ..models.user import User  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("data",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("data",))
 
 
 @_attrs_define
@@ -124,8 +124,21 @@ class GetUser200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetUser200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else User._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(User)
+            _s1.login = _v0.login
+            _s1.first_name = _v0.first_name
+            _s1.last_name = _v0.last_name
+            _s1.email = _v0.email
+            _s1.user_id = _v0.user_id
+            _s1.phone = _v0.phone
+            _s1.user_role_ids = _v0.user_role_ids
+            _s1.store_id = _v0.store_id
+            _s1.last_login = _v0.last_login
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetUserRole200Response")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("data",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("data",))
+
 _models_bound = False
 
 
@@ -26,15 +35,6 @@ def _bind_models() -> None:
     from ..models.user_role import UserRole  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("data",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("data",))
 
 
 @_attrs_define
@@ -124,8 +124,14 @@ class GetUserRole200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetUserRole200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else UserRole._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(UserRole)
+            _s1.user_role_id = _v0.user_role_id
+            _s1.name = _v0.name
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

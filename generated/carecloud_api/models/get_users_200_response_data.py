@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetUsers200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, User
-    from ..models.user import User  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, User
+    from ..models.user import User  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -165,10 +165,22 @@ class GetUsers200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetUsers200ResponseData)
-        _v = _w.users
-        if not (_v is UNSET):
-            _v[:] = map(User._from_wire, _v)
-        _self.users = _v
+        _v0 = _w.users
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(User)
+                _s1.login = _x0.login
+                _s1.first_name = _x0.first_name
+                _s1.last_name = _x0.last_name
+                _s1.email = _x0.email
+                _s1.user_id = _x0.user_id
+                _s1.phone = _x0.phone
+                _s1.user_role_ids = _x0.user_role_ids
+                _s1.store_id = _x0.store_id
+                _s1.last_login = _x0.last_login
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.users = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetVoucherProperties200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Property
-    from ..models.property_ import Property  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,17 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Property, PropertyItem
+    from ..models.property_ import Property  # noqa: PLC0415
+    from ..models.property_item import PropertyItem  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -167,10 +168,32 @@ class GetVoucherProperties200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetVoucherProperties200ResponseData)
-        _v = _w.voucher_properties
-        if not (_v is UNSET):
-            _v[:] = map(Property._from_wire, _v)
-        _self.voucher_properties = _v
+        _v0 = _w.voucher_properties
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Property)
+                _s1.name = _x0.name
+                _s1.data_type = _x0.data_type
+                _s1.is_required = _x0.is_required
+                _s1.is_unique = _x0.is_unique
+                _s1.property_id = _x0.property_id
+                _s1.description = _x0.description
+                _v1 = _x0.items
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(PropertyItem)
+                        _s2.id = _x1.id
+                        _s2.name = _x1.name
+                        _s2.resource_record_id = _x1.resource_record_id
+                        _s2.state = _x1.state
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.items = _v1
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.voucher_properties = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

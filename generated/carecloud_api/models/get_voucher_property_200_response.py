@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetVoucherProperty200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Property
-    from ..models.property_ import Property  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Property, PropertyItem
+    from ..models.property_ import Property  # noqa: PLC0415
+    from ..models.property_item import PropertyItem  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,31 @@ class GetVoucherProperty200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetVoucherProperty200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else Property._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(Property)
+            _s1.name = _v0.name
+            _s1.data_type = _v0.data_type
+            _s1.is_required = _v0.is_required
+            _s1.is_unique = _v0.is_unique
+            _s1.property_id = _v0.property_id
+            _s1.description = _v0.description
+            _v1 = _v0.items
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyItem)
+                    _s2.id = _x1.id
+                    _s2.name = _x1.name
+                    _s2.resource_record_id = _x1.resource_record_id
+                    _s2.state = _x1.state
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.items = _v1
+            _s1.last_change = _v0.last_change
+            _s1.state = _v0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

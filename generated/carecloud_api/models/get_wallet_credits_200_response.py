@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetWalletCredits200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, GetWalletCredits200ResponseData
-    from ..models.get_wallet_credits_200_response_data import GetWalletCredits200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CreditWalletSummary, GetWalletCredits200ResponseData
+    from ..models.credit_wallet_summary import CreditWalletSummary  # noqa: PLC0415
+    from ..models.get_wallet_credits_200_response_data import GetWalletCredits200ResponseData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,26 @@ class GetWalletCredits200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(GetWalletCredits200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else GetWalletCredits200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(GetWalletCredits200ResponseData)
+            _s1.earned_credits = _v0.earned_credits
+            _s1.redeemed_credits = _v0.redeemed_credits
+            _s1.available_credits = _v0.available_credits
+            _v1 = _v0.split_by_currency
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(CreditWalletSummary)
+                    _s2.currency_id = _x1.currency_id
+                    _s2.earned_credits = _x1.earned_credits
+                    _s2.redeemed_credits = _x1.redeemed_credits
+                    _s2.available_credits = _x1.available_credits
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.split_by_currency = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetWalletCredits200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, CreditWalletSummary
-    from ..models.credit_wallet_summary import CreditWalletSummary  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -59,6 +49,16 @@ _NOT_NULLABLE = frozenset(
         "split_by_currency",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, CreditWalletSummary
+    from ..models.credit_wallet_summary import CreditWalletSummary  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -197,10 +197,17 @@ class GetWalletCredits200ResponseData:
         _self.earned_credits = _w.earned_credits
         _self.redeemed_credits = _w.redeemed_credits
         _self.available_credits = _w.available_credits
-        _v = _w.split_by_currency
-        if not (_v is UNSET):
-            _v[:] = map(CreditWalletSummary._from_wire, _v)
-        _self.split_by_currency = _v
+        _v0 = _w.split_by_currency
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(CreditWalletSummary)
+                _s1.currency_id = _x0.currency_id
+                _s1.earned_credits = _x0.earned_credits
+                _s1.redeemed_credits = _x0.redeemed_credits
+                _s1.available_credits = _x0.available_credits
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.split_by_currency = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

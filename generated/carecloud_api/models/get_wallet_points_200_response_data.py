@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetWalletPoints200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, MoneyValue
-    from ..models.money_value import MoneyValue  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -59,6 +49,16 @@ _NOT_NULLABLE = frozenset(
         "available_points_money_value",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, MoneyValue
+    from ..models.money_value import MoneyValue  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -202,10 +202,15 @@ class GetWalletPoints200ResponseData:
         _self.earned_points = _w.earned_points
         _self.redeemed_points = _w.redeemed_points
         _self.available_points = _w.available_points
-        _v = _w.available_points_money_value
-        if not (_v is UNSET):
-            _v[:] = map(MoneyValue._from_wire, _v)
-        _self.available_points_money_value = _v
+        _v0 = _w.available_points_money_value
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(MoneyValue)
+                _s1.currency_id = _x0.currency_id
+                _s1.value = _x0.value
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.available_points_money_value = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="GetWalletSalesTurnover200ResponseData")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("turnover",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("turnover",))
+
 _models_bound = False
 
 
@@ -26,15 +35,6 @@ def _bind_models() -> None:
     from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("turnover",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("turnover",))
 
 
 @_attrs_define
@@ -127,10 +127,16 @@ class GetWalletSalesTurnover200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(GetWalletSalesTurnover200ResponseData)
-        _v = _w.turnover
-        if not (_v is UNSET):
-            _v[:] = map(QualificationTurnover._from_wire, _v)
-        _self.turnover = _v
+        _v0 = _w.turnover
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(QualificationTurnover)
+                _s1.currency_id = _x0.currency_id
+                _s1.value = _x0.value
+                _s1.due_date = _x0.due_date
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.turnover = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

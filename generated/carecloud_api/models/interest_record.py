@@ -162,9 +162,9 @@ class InterestRecord:
             _WIRE = _null_policy.wire_struct(
                 "InterestRecord",
                 [
+                    ("interest_record_id", str, UNSET),
                     ("interest_id", str),
                     ("customer_id", str),
-                    ("interest_record_id", str, UNSET),
                     ("last_change", str, UNSET),
                 ],
                 {},

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="InternalServerErrorBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("error",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("error",))
+
 _models_bound = False
 
 
@@ -26,15 +35,6 @@ def _bind_models() -> None:
     from ..models.basic_error import BasicError  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("error",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("error",))
 
 
 @_attrs_define
@@ -124,8 +124,16 @@ class InternalServerErrorBody:
         if not _models_bound:
             _bind_models()
         _self = _new(InternalServerErrorBody)
-        _v = _w.error
-        _self.error = _v if _v is UNSET else BasicError._from_wire(_v)
+        _v0 = _w.error
+        if not (_v0 is UNSET):
+            _s1 = _new(BasicError)
+            _s1.type_ = _v0.type_
+            _s1.exception = _v0.exception
+            _s1.title = _v0.title
+            _s1.detail = _v0.detail
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.error = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -21,17 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Message")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Attachment, Parameter
-    from ..models.attachment import Attachment  # noqa: PLC0415
-    from ..models.parameter import Parameter  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -97,6 +86,17 @@ _MessageCommunicationChannelId_BY_VALUE: dict[Any, MessageCommunicationChannelId
     MessageCommunicationChannelId._value2member_map_
 )  # type: ignore[arg-type]
 _MessageStatus_BY_VALUE: dict[Any, MessageStatus] = dict(MessageStatus._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Attachment, Parameter
+    from ..models.attachment import Attachment  # noqa: PLC0415
+    from ..models.parameter import Parameter  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -384,17 +384,17 @@ class Message:
             _WIRE = _null_policy.wire_struct(
                 "Message",
                 [
-                    ("message_template_id", str),
-                    ("customer_id", str),
-                    ("communication_channel_id", MessageCommunicationChannelId),
                     ("message_id", str, UNSET),
                     ("status", MessageStatus, UNSET),
+                    ("message_template_id", str),
+                    ("customer_id", str),
                     ("contact", str, UNSET),
                     ("title", str, UNSET),
                     ("send_time", str, UNSET),
                     ("opened_time", str, UNSET),
                     ("mail_client_user_agent", str, UNSET),
                     ("mail_client_language", str, UNSET),
+                    ("communication_channel_id", MessageCommunicationChannelId),
                     ("message_data", list[Parameter._wire_struct()], UNSET),
                     ("attachments", list[Attachment._wire_struct()], UNSET),
                     ("last_change", str, UNSET),
@@ -423,14 +423,25 @@ class Message:
         _self.opened_time = _w.opened_time
         _self.mail_client_user_agent = _w.mail_client_user_agent
         _self.mail_client_language = _w.mail_client_language
-        _v = _w.message_data
-        if not (_v is UNSET):
-            _v[:] = map(Parameter._from_wire, _v)
-        _self.message_data = _v
-        _v = _w.attachments
-        if not (_v is UNSET):
-            _v[:] = map(Attachment._from_wire, _v)
-        _self.attachments = _v
+        _v0 = _w.message_data
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Parameter)
+                _s1.parameter_name = _x0.parameter_name
+                _s1.value = _x0.value
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.message_data = _v0
+        _v0 = _w.attachments
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Attachment)
+                _s1.upload_method = _x0.upload_method
+                _s1.file_data = _x0.file_data
+                _s1.cache_for = _x0.cache_for
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.attachments = _v0
         _self.last_change = _w.last_change
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

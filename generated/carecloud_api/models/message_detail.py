@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="MessageDetail")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, AttachmentInfo
-    from ..models.attachment_info import AttachmentInfo  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -59,6 +49,16 @@ _NOT_NULLABLE = frozenset(
         "last_change",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, AttachmentInfo
+    from ..models.attachment_info import AttachmentInfo  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -211,10 +211,14 @@ class MessageDetail:
         _self = _new(MessageDetail)
         _self.plain_text_body = _w.plain_text_body
         _self.html_body = _w.html_body
-        _v = _w.attachments
-        if not (_v is UNSET):
-            _v[:] = map(AttachmentInfo._from_wire, _v)
-        _self.attachments = _v
+        _v0 = _w.attachments
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(AttachmentInfo)
+                _s1.attachment_format = _x0.attachment_format
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.attachments = _v0
         _self.last_change = _w.last_change
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

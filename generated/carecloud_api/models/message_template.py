@@ -20,16 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="MessageTemplate")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Parameter
-    from ..models.parameter import Parameter  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -86,6 +76,16 @@ _MessageTemplateCommunicationChannelId_BY_VALUE: dict[Any, MessageTemplateCommun
 _MessageTemplateMessageTemplateGroupId_BY_VALUE: dict[Any, MessageTemplateMessageTemplateGroupId] = dict(
     MessageTemplateMessageTemplateGroupId._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Parameter
+    from ..models.parameter import Parameter  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -315,15 +315,15 @@ class MessageTemplate:
             _WIRE = _null_policy.wire_struct(
                 "MessageTemplate",
                 [
+                    ("message_template_id", str, UNSET),
+                    ("consent_free_template", bool, UNSET),
                     ("subject", str),
                     ("sender", str),
                     ("name", str),
-                    ("message_template_group_id", MessageTemplateMessageTemplateGroupId),
-                    ("communication_channel_id", MessageTemplateCommunicationChannelId),
-                    ("message_template_id", str, UNSET),
-                    ("consent_free_template", bool, UNSET),
                     ("preview_url", str | None, UNSET),
                     ("icon_url", str | None, UNSET),
+                    ("message_template_group_id", MessageTemplateMessageTemplateGroupId),
+                    ("communication_channel_id", MessageTemplateCommunicationChannelId),
                     ("template_data", list[Parameter._wire_struct()], UNSET),
                     ("last_change", str, UNSET),
                 ],
@@ -349,10 +349,15 @@ class MessageTemplate:
         _self.consent_free_template = _w.consent_free_template
         _self.preview_url = _w.preview_url
         _self.icon_url = _w.icon_url
-        _v = _w.template_data
-        if not (_v is UNSET):
-            _v[:] = map(Parameter._from_wire, _v)
-        _self.template_data = _v
+        _v0 = _w.template_data
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Parameter)
+                _s1.parameter_name = _x0.parameter_name
+                _s1.value = _x0.value
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.template_data = _v0
         _self.last_change = _w.last_change
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="NotAllowedErrorBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, NotAllowedErrorBodyError
-    from ..models.not_allowed_error_body_error import NotAllowedErrorBodyError  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("error",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("error",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, NotAllowedErrorBodyError, NotAllowedErrorBodyErrorErrorData
+    from ..models.not_allowed_error_body_error import NotAllowedErrorBodyError  # noqa: PLC0415
+    from ..models.not_allowed_error_body_error_error_data import NotAllowedErrorBodyErrorErrorData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,23 @@ class NotAllowedErrorBody:
         if not _models_bound:
             _bind_models()
         _self = _new(NotAllowedErrorBody)
-        _v = _w.error
-        _self.error = _v if _v is UNSET else NotAllowedErrorBodyError._from_wire(_v)
+        _v0 = _w.error
+        if not (_v0 is UNSET):
+            _s1 = _new(NotAllowedErrorBodyError)
+            _s1.type_ = _v0.type_
+            _s1.exception = _v0.exception
+            _s1.title = _v0.title
+            _s1.detail = _v0.detail
+            _v1 = _v0.error_data
+            if not (_v1 is UNSET):
+                _s2 = _new(NotAllowedErrorBodyErrorErrorData)
+                _s2.http_method = _v1.http_method
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.error_data = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.error = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="NotFoundErrorBodyError")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, NotFoundErrorBodyErrorErrorData
-    from ..models.not_found_error_body_error_error_data import NotFoundErrorBodyErrorErrorData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -62,6 +52,16 @@ _NOT_NULLABLE = frozenset(
         "error_data",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, NotFoundErrorBodyErrorErrorData
+    from ..models.not_found_error_body_error_error_data import NotFoundErrorBodyErrorErrorData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -209,8 +209,14 @@ class NotFoundErrorBodyError:
         _self.exception = _w.exception
         _self.title = _w.title
         _self.detail = _w.detail
-        _v = _w.error_data
-        _self.error_data = _v if _v is UNSET else NotFoundErrorBodyErrorErrorData._from_wire(_v)
+        _v0 = _w.error_data
+        if not (_v0 is UNSET):
+            _s1 = _new(NotFoundErrorBodyErrorErrorData)
+            _s1.resource_name = _v0.resource_name
+            _s1.resource_id = _v0.resource_id
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.error_data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="OpeningDay")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, TimeInterval
-    from ..models.time_interval import TimeInterval  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -52,6 +42,16 @@ _NOT_NULLABLE = frozenset(
         "time_intervals",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, TimeInterval
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -168,9 +168,14 @@ class OpeningDay:
             _bind_models()
         _self = _new(OpeningDay)
         _self.day_id = _w.day_id
-        _v = _w.time_intervals
-        _v[:] = map(TimeInterval._from_wire, _v)
-        _self.time_intervals = _v
+        _v0 = _w.time_intervals
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(TimeInterval)
+            _s1.from_ = _x0.from_
+            _s1.to = _x0.to
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.time_intervals = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -20,18 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Order")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, OrderInvoicing, OrderItem, OrderShipping
-    from ..models.order_invoicing import OrderInvoicing  # noqa: PLC0415
-    from ..models.order_item import OrderItem  # noqa: PLC0415
-    from ..models.order_shipping import OrderShipping  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -99,6 +87,32 @@ _NOT_NULLABLE = frozenset(
         "last_change",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        Address, \
+        Agreement, \
+        Consents, \
+        CustomAgreements, \
+        OrderInvoicing, \
+        OrderItem, \
+        OrderShipping, \
+        PersonalInformation
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.agreement import Agreement  # noqa: PLC0415
+    from ..models.consents import Consents  # noqa: PLC0415
+    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
+    from ..models.order_invoicing import OrderInvoicing  # noqa: PLC0415
+    from ..models.order_item import OrderItem  # noqa: PLC0415
+    from ..models.order_shipping import OrderShipping  # noqa: PLC0415
+    from ..models.personal_information import PersonalInformation  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -382,14 +396,14 @@ class Order:
             _WIRE = _null_policy.wire_struct(
                 "Order",
                 [
+                    ("order_id", str, UNSET),
+                    ("order_number", str, UNSET),
                     ("customer_id", str),
                     ("currency_id", str),
                     ("total_price", int | float),
+                    ("discount_codes", list[str], UNSET),
                     ("order_items", list[OrderItem._wire_struct()]),
                     ("invoicing_data", OrderInvoicing._wire_struct()),
-                    ("order_id", str, UNSET),
-                    ("order_number", str, UNSET),
-                    ("discount_codes", list[str], UNSET),
                     ("shipping_data", OrderShipping._wire_struct(), UNSET),
                     ("customer_note", str, UNSET),
                     ("order_status", str, UNSET),
@@ -415,16 +429,116 @@ class Order:
         _self.customer_id = _w.customer_id
         _self.currency_id = _w.currency_id
         _self.total_price = _w.total_price
-        _v = _w.order_items
-        _v[:] = map(OrderItem._from_wire, _v)
-        _self.order_items = _v
-        _v = _w.invoicing_data
-        _self.invoicing_data = OrderInvoicing._from_wire(_v)
+        _v0 = _w.order_items
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(OrderItem)
+            _s1.product_variant_id = _x0.product_variant_id
+            _s1.amount = _x0.amount
+            _s1.unit_price = _x0.unit_price
+            _s1.vat_rate = _x0.vat_rate
+            _s1.order_item_id = _x0.order_item_id
+            _s1.customer_id = _x0.customer_id
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.order_items = _v0
+        _v0 = _w.invoicing_data
+        _s1 = _new(OrderInvoicing)
+        _s1.payment_id = _v0.payment_id
+        _s1.paid_date = _v0.paid_date
+        _v1 = _v0.personal_information
+        if not (_v1 is UNSET):
+            _s2 = _new(PersonalInformation)
+            _s2.language_id = _v1.language_id
+            _s2.salutation = _v1.salutation
+            _s2.gender = _v1.gender
+            _s2.first_name = _v1.first_name
+            _s2.last_name = _v1.last_name
+            _s2.pre_nominals = _v1.pre_nominals
+            _s2.post_nominals = _v1.post_nominals
+            _s2.birthdate = _v1.birthdate
+            _s2.email = _v1.email
+            _s2.phone = _v1.phone
+            _s2.store_id = _v1.store_id
+            _s2.photo_url = _v1.photo_url
+            _v2 = _v1.address
+            if not (_v2 is UNSET):
+                _s3 = _new(Address)
+                _s3.address1 = _v2.address1
+                _s3.address2 = _v2.address2
+                _s3.address3 = _v2.address3
+                _s3.address4 = _v2.address4
+                _s3.address5 = _v2.address5
+                _s3.address6 = _v2.address6
+                _s3.address7 = _v2.address7
+                _s3.zip_ = _v2.zip_
+                _s3.city = _v2.city
+                _s3.country_code = _v2.country_code
+                _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v2 = _s3
+            _s2.address = _v2
+            _v2 = _v1.agreement
+            if not (_v2 is UNSET):
+                _s3 = _new(Agreement)
+                _s3.agreement_gtc = _v2.agreement_gtc
+                _s3.agreement_profiling = _v2.agreement_profiling
+                _s3.agreement_marketing_communication = _v2.agreement_marketing_communication
+                _v3 = _v2.custom_agreements
+                if not (_v3 is UNSET):
+                    for _i3, _x3 in enumerate(_v3):
+                        _s4 = _new(CustomAgreements)
+                        _s4.agreement_id = _x3.agreement_id
+                        _s4.agreement_value = _x3.agreement_value
+                        _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v3[_i3] = _s4
+                _s3.custom_agreements = _v3
+                _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v2 = _s3
+            _s2.agreement = _v2
+            _v2 = _v1.consents
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(Consents)
+                    _s3.consent_id = _x2.consent_id
+                    _s3.consent_value = _x2.consent_value
+                    _s3.last_change = _x2.last_change
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.consents = _v2
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1 = _s2
+        _s1.personal_information = _v1
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.invoicing_data = _v0
         _self.order_id = _w.order_id
         _self.order_number = _w.order_number
         _self.discount_codes = _w.discount_codes
-        _v = _w.shipping_data
-        _self.shipping_data = _v if _v is UNSET else OrderShipping._from_wire(_v)
+        _v0 = _w.shipping_data
+        if not (_v0 is UNSET):
+            _s1 = _new(OrderShipping)
+            _s1.shipping_id = _v0.shipping_id
+            _s1.contact_firstname = _v0.contact_firstname
+            _s1.contact_lastname = _v0.contact_lastname
+            _s1.phone = _v0.phone
+            _v1 = _v0.address
+            if not (_v1 is UNSET):
+                _s2 = _new(Address)
+                _s2.address1 = _v1.address1
+                _s2.address2 = _v1.address2
+                _s2.address3 = _v1.address3
+                _s2.address4 = _v1.address4
+                _s2.address5 = _v1.address5
+                _s2.address6 = _v1.address6
+                _s2.address7 = _v1.address7
+                _s2.zip_ = _v1.zip_
+                _s2.city = _v1.city
+                _s2.country_code = _v1.country_code
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.address = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.shipping_data = _v0
         _self.customer_note = _w.customer_note
         _self.order_status = _w.order_status
         _self.shipping_date = _w.shipping_date

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="OrderInvoicing")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PersonalInformation
-    from ..models.personal_information import PersonalInformation  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -56,6 +46,20 @@ _NOT_NULLABLE = frozenset(
         "personal_information",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, Agreement, Consents, CustomAgreements, PersonalInformation
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.agreement import Agreement  # noqa: PLC0415
+    from ..models.consents import Consents  # noqa: PLC0415
+    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
+    from ..models.personal_information import PersonalInformation  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -185,8 +189,68 @@ class OrderInvoicing:
         _self = _new(OrderInvoicing)
         _self.payment_id = _w.payment_id
         _self.paid_date = _w.paid_date
-        _v = _w.personal_information
-        _self.personal_information = _v if _v is UNSET else PersonalInformation._from_wire(_v)
+        _v0 = _w.personal_information
+        if not (_v0 is UNSET):
+            _s1 = _new(PersonalInformation)
+            _s1.language_id = _v0.language_id
+            _s1.salutation = _v0.salutation
+            _s1.gender = _v0.gender
+            _s1.first_name = _v0.first_name
+            _s1.last_name = _v0.last_name
+            _s1.pre_nominals = _v0.pre_nominals
+            _s1.post_nominals = _v0.post_nominals
+            _s1.birthdate = _v0.birthdate
+            _s1.email = _v0.email
+            _s1.phone = _v0.phone
+            _s1.store_id = _v0.store_id
+            _s1.photo_url = _v0.photo_url
+            _v1 = _v0.address
+            if not (_v1 is UNSET):
+                _s2 = _new(Address)
+                _s2.address1 = _v1.address1
+                _s2.address2 = _v1.address2
+                _s2.address3 = _v1.address3
+                _s2.address4 = _v1.address4
+                _s2.address5 = _v1.address5
+                _s2.address6 = _v1.address6
+                _s2.address7 = _v1.address7
+                _s2.zip_ = _v1.zip_
+                _s2.city = _v1.city
+                _s2.country_code = _v1.country_code
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.address = _v1
+            _v1 = _v0.agreement
+            if not (_v1 is UNSET):
+                _s2 = _new(Agreement)
+                _s2.agreement_gtc = _v1.agreement_gtc
+                _s2.agreement_profiling = _v1.agreement_profiling
+                _s2.agreement_marketing_communication = _v1.agreement_marketing_communication
+                _v2 = _v1.custom_agreements
+                if not (_v2 is UNSET):
+                    for _i2, _x2 in enumerate(_v2):
+                        _s3 = _new(CustomAgreements)
+                        _s3.agreement_id = _x2.agreement_id
+                        _s3.agreement_value = _x2.agreement_value
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2[_i2] = _s3
+                _s2.custom_agreements = _v2
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.agreement = _v1
+            _v1 = _v0.consents
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Consents)
+                    _s2.consent_id = _x1.consent_id
+                    _s2.consent_value = _x1.consent_value
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.consents = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.personal_information = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -178,12 +178,12 @@ class OrderItem:
             _WIRE = _null_policy.wire_struct(
                 "OrderItem",
                 [
+                    ("order_item_id", str, UNSET),
                     ("product_variant_id", str),
+                    ("customer_id", str, UNSET),
                     ("amount", int | float),
                     ("unit_price", int | float),
                     ("vat_rate", int | float),
-                    ("order_item_id", str, UNSET),
-                    ("customer_id", str, UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,

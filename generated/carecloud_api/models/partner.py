@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Partner")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Address
-    from ..models.address import Address  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -73,6 +63,16 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _PartnerState_BY_VALUE: dict[Any, PartnerState] = dict(PartnerState._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address
+    from ..models.address import Address  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -248,8 +248,8 @@ class Partner:
             _WIRE = _null_policy.wire_struct(
                 "Partner",
                 [
-                    ("name", str),
                     ("partner_id", str, UNSET),
+                    ("name", str),
                     ("address", Address._wire_struct(), UNSET),
                     ("registration_id", str, UNSET),
                     ("vat_id", str, UNSET),
@@ -272,8 +272,22 @@ class Partner:
         _self = _new(Partner)
         _self.name = _w.name
         _self.partner_id = _w.partner_id
-        _v = _w.address
-        _self.address = _v if _v is UNSET else Address._from_wire(_v)
+        _v0 = _w.address
+        if not (_v0 is UNSET):
+            _s1 = _new(Address)
+            _s1.address1 = _v0.address1
+            _s1.address2 = _v0.address2
+            _s1.address3 = _v0.address3
+            _s1.address4 = _v0.address4
+            _s1.address5 = _v0.address5
+            _s1.address6 = _v0.address6
+            _s1.address7 = _v0.address7
+            _s1.zip_ = _v0.zip_
+            _s1.city = _v0.city
+            _s1.country_code = _v0.country_code
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.address = _v0
         _self.registration_id = _w.registration_id
         _self.vat_id = _w.vat_id
         _self.email = _w.email

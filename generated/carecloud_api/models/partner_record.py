@@ -146,8 +146,8 @@ class PartnerRecord:
             _WIRE = _null_policy.wire_struct(
                 "PartnerRecord",
                 [
-                    ("partner_id", str),
                     ("partner_record_id", str, UNSET),
+                    ("partner_id", str),
                     ("last_change", str, UNSET),
                 ],
                 {},

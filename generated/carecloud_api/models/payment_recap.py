@@ -19,17 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PaymentRecap")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, DiscountItem, PaymentVoucher
-    from ..models.discount_item import DiscountItem  # noqa: PLC0415
-    from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -61,6 +50,17 @@ _NOT_NULLABLE = frozenset(
         "recommended_discounts",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, DiscountItem, PaymentVoucher
+    from ..models.discount_item import DiscountItem  # noqa: PLC0415
+    from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -211,14 +211,30 @@ class PaymentRecap:
         _self = _new(PaymentRecap)
         _self.credit_points = _w.credit_points
         _self.amount_for_credit = _w.amount_for_credit
-        _v = _w.vouchers
-        if not (_v is UNSET):
-            _v[:] = map(PaymentVoucher._from_wire, _v)
-        _self.vouchers = _v
-        _v = _w.recommended_discounts
-        if not (_v is UNSET):
-            _v[:] = map(DiscountItem._from_wire, _v)
-        _self.recommended_discounts = _v
+        _v0 = _w.vouchers
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PaymentVoucher)
+                _s1.code = _x0.code
+                _s1.name = _x0.name
+                _s1.discount_value = _x0.discount_value
+                _s1.discount_percent = _x0.discount_percent
+                _s1.bill_item_id = _x0.bill_item_id
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.vouchers = _v0
+        _v0 = _w.recommended_discounts
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(DiscountItem)
+                _s1.bill_item_id = _x0.bill_item_id
+                _s1.discount_code = _x0.discount_code
+                _s1.discount_value = _x0.discount_value
+                _s1.discount_percent = _x0.discount_percent
+                _s1.description = _x0.description
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.recommended_discounts = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

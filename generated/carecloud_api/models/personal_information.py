@@ -22,18 +22,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PersonalInformation")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Address, Agreement, Consents
-    from ..models.address import Address  # noqa: PLC0415
-    from ..models.agreement import Agreement  # noqa: PLC0415
-    from ..models.consents import Consents  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -100,6 +88,19 @@ _NOT_NULLABLE = frozenset(
 _PersonalInformationGender_BY_VALUE: dict[Any, PersonalInformationGender] = dict(
     PersonalInformationGender._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, Agreement, Consents, CustomAgreements
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.agreement import Agreement  # noqa: PLC0415
+    from ..models.consents import Consents  # noqa: PLC0415
+    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -387,7 +388,6 @@ class PersonalInformation:
             _WIRE = _null_policy.wire_struct(
                 "PersonalInformation",
                 [
-                    ("language_id", str),
                     ("salutation", str, UNSET),
                     ("gender", PersonalInformationGender | None, UNSET),
                     ("first_name", str, UNSET),
@@ -397,6 +397,7 @@ class PersonalInformation:
                     ("birthdate", datetime.date, UNSET),
                     ("email", str, UNSET),
                     ("phone", str, UNSET),
+                    ("language_id", str),
                     ("store_id", str, UNSET),
                     ("photo_url", str, UNSET),
                     ("address", Address._wire_struct(), UNSET),
@@ -428,14 +429,50 @@ class PersonalInformation:
         _self.phone = _w.phone
         _self.store_id = _w.store_id
         _self.photo_url = _w.photo_url
-        _v = _w.address
-        _self.address = _v if _v is UNSET else Address._from_wire(_v)
-        _v = _w.agreement
-        _self.agreement = _v if _v is UNSET else Agreement._from_wire(_v)
-        _v = _w.consents
-        if not (_v is UNSET):
-            _v[:] = map(Consents._from_wire, _v)
-        _self.consents = _v
+        _v0 = _w.address
+        if not (_v0 is UNSET):
+            _s1 = _new(Address)
+            _s1.address1 = _v0.address1
+            _s1.address2 = _v0.address2
+            _s1.address3 = _v0.address3
+            _s1.address4 = _v0.address4
+            _s1.address5 = _v0.address5
+            _s1.address6 = _v0.address6
+            _s1.address7 = _v0.address7
+            _s1.zip_ = _v0.zip_
+            _s1.city = _v0.city
+            _s1.country_code = _v0.country_code
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.address = _v0
+        _v0 = _w.agreement
+        if not (_v0 is UNSET):
+            _s1 = _new(Agreement)
+            _s1.agreement_gtc = _v0.agreement_gtc
+            _s1.agreement_profiling = _v0.agreement_profiling
+            _s1.agreement_marketing_communication = _v0.agreement_marketing_communication
+            _v1 = _v0.custom_agreements
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(CustomAgreements)
+                    _s2.agreement_id = _x1.agreement_id
+                    _s2.agreement_value = _x1.agreement_value
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.custom_agreements = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.agreement = _v0
+        _v0 = _w.consents
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Consents)
+                _s1.consent_id = _x0.consent_id
+                _s1.consent_value = _x0.consent_value
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.consents = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

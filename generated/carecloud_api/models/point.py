@@ -241,12 +241,12 @@ class Point:
             _WIRE = _null_policy.wire_struct(
                 "Point",
                 [
-                    ("customer_id", str),
-                    ("point_type_id", str),
-                    ("partner_id", str),
                     ("point_id", str, UNSET),
+                    ("customer_id", str),
                     ("assigned_points", int | float, UNSET),
                     ("available_points", int | float, UNSET),
+                    ("point_type_id", str),
+                    ("partner_id", str),
                     ("valid_to", str, UNSET),
                     ("state", PointState, UNSET),
                     ("created_at", str, UNSET),

@@ -198,10 +198,10 @@ class PointReservation:
             _WIRE = _null_policy.wire_struct(
                 "PointReservation",
                 [
+                    ("points_reservation_id", str, UNSET),
                     ("customer_id", str),
                     ("external_id", str),
                     ("quantity", int | float),
-                    ("points_reservation_id", str, UNSET),
                     ("state", PointReservationState, UNSET),
                     ("expiration", str, UNSET),
                 ],

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBookingBusyTimes200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PostBookingBusyTimes200ResponseData
-    from ..models.post_booking_busy_times_200_response_data import PostBookingBusyTimes200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ChartPointData, PostBookingBusyTimes200ResponseData
+    from ..models.chart_point_data import ChartPointData  # noqa: PLC0415
+    from ..models.post_booking_busy_times_200_response_data import PostBookingBusyTimes200ResponseData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,22 @@ class PostBookingBusyTimes200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(PostBookingBusyTimes200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else PostBookingBusyTimes200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(PostBookingBusyTimes200ResponseData)
+            _s1.time_unit = _v0.time_unit
+            _v1 = _v0.chart_data
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(ChartPointData)
+                    _s2.x_axis_value = _x1.x_axis_value
+                    _s2.y_axis_value = _x1.y_axis_value
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.chart_data = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBookingBusyTimes200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ChartPointData
-    from ..models.chart_point_data import ChartPointData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "chart_data",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ChartPointData
+    from ..models.chart_point_data import ChartPointData  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -169,10 +169,15 @@ class PostBookingBusyTimes200ResponseData:
             _bind_models()
         _self = _new(PostBookingBusyTimes200ResponseData)
         _self.time_unit = _w.time_unit
-        _v = _w.chart_data
-        if not (_v is UNSET):
-            _v[:] = map(ChartPointData._from_wire, _v)
-        _self.chart_data = _v
+        _v0 = _w.chart_data
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(ChartPointData)
+                _s1.x_axis_value = _x0.x_axis_value
+                _s1.y_axis_value = _x0.y_axis_value
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.chart_data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -21,18 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkDeleteProductReservationPricesBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem
-    from ..models.post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item import (
-        PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem,  # noqa: PLC0415
-    )
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -59,6 +47,18 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem
+    from ..models.post_bulk_delete_product_reservation_prices_body_product_reservation_prices_item import (
+        PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem,  # noqa: PLC0415
+    )
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -203,9 +203,13 @@ class PostBulkDeleteProductReservationPricesBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostBulkDeleteProductReservationPricesBody)
-        _v = _w.product_reservation_prices
-        _v[:] = map(PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem._from_wire, _v)
-        _self.product_reservation_prices = _v
+        _v0 = _w.product_reservation_prices
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(PostBulkDeleteProductReservationPricesBodyProductReservationPricesItem)
+            _s1.product_reservation_price_id = _x0.product_reservation_price_id
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.product_reservation_prices = _v0
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

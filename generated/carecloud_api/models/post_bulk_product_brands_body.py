@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkProductBrandsBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ProductBrand
-    from ..models.product_brand import ProductBrand  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -55,6 +45,16 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductBrand
+    from ..models.product_brand import ProductBrand  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -178,9 +178,15 @@ class PostBulkProductBrandsBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostBulkProductBrandsBody)
-        _v = _w.product_brands
-        _v[:] = map(ProductBrand._from_wire, _v)
-        _self.product_brands = _v
+        _v0 = _w.product_brands
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(ProductBrand)
+            _s1.name = _x0.name
+            _s1.external_id = _x0.external_id
+            _s1.product_brand_id = _x0.product_brand_id
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.product_brands = _v0
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkProductGroupsBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ProductGroup
-    from ..models.product_group import ProductGroup  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -55,6 +45,16 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ProductGroup
+    from ..models.product_group import ProductGroup  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -178,9 +178,22 @@ class PostBulkProductGroupsBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostBulkProductGroupsBody)
-        _v = _w.product_groups
-        _v[:] = map(ProductGroup._from_wire, _v)
-        _self.product_groups = _v
+        _v0 = _w.product_groups
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(ProductGroup)
+            _s1.name = _x0.name
+            _s1.external_id = _x0.external_id
+            _s1.product_group_id = _x0.product_group_id
+            _s1.parent_product_group_id = _x0.parent_product_group_id
+            _s1.parent_external_id = _x0.parent_external_id
+            _s1.code = _x0.code
+            _s1.store_id = _x0.store_id
+            _s1.partner_id = _x0.partner_id
+            _s1.last_change = _x0.last_change
+            _s1.state = _x0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.product_groups = _v0
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkProductsBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ProductBatch
-    from ..models.product_batch import ProductBatch  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -55,6 +45,28 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        PluId, \
+        Price, \
+        ProductBatch, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        Tag
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.price import Price  # noqa: PLC0415
+    from ..models.product_batch import ProductBatch  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -176,9 +188,66 @@ class PostBulkProductsBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostBulkProductsBody)
-        _v = _w.products
-        _v[:] = map(ProductBatch._from_wire, _v)
-        _self.products = _v
+        _v0 = _w.products
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(ProductBatch)
+            _s1.name = _x0.name
+            _v1 = _x0.plu_ids
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(PluId)
+                _s2.list_code = _x1.list_code
+                _s2.code = _x1.code
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+            _s1.plu_ids = _v1
+            _s1.product_id = _x0.product_id
+            _s1.code = _x0.code
+            _s1.product_group_id = _x0.product_group_id
+            _s1.product_group_external_id = _x0.product_group_external_id
+            _s1.product_brand_id = _x0.product_brand_id
+            _s1.product_brand_external_id = _x0.product_brand_external_id
+            _s1.store_id = _x0.store_id
+            _s1.partner_id = _x0.partner_id
+            _v1 = _x0.property_records
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyRecord)
+                    _s2.property_id = _x1.property_id
+                    _s2.property_record_id = _x1.property_record_id
+                    _s2.property_name = _x1.property_name
+                    _v2 = _x1.property_value
+                    if isinstance(_v2, dict):
+                        _v2 = _property_record_parse_property_value(_v2)
+                    _s2.property_value = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.property_records = _v1
+            _v1 = _x0.prices
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Price)
+                    _s2.currency_id = _x1.currency_id
+                    _s2.value = _x1.value
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.prices = _v1
+            _v1 = _x0.tags
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Tag)
+                    _s2.tag_id = _x1.tag_id
+                    _s2.name = _x1.name
+                    _s2.text_id = _x1.text_id
+                    _s2.state = _x1.state
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.tags = _v1
+            _s1.state = _x0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.products = _v0
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkThirdPartyRecommendationsBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ThirdPartyRecommendation
-    from ..models.third_party_recommendation import ThirdPartyRecommendation  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -55,6 +45,18 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, ProductIdentification, ThirdPartyRecommendation
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.product_identification import ProductIdentification  # noqa: PLC0415
+    from ..models.third_party_recommendation import ThirdPartyRecommendation  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -183,9 +185,50 @@ class PostBulkThirdPartyRecommendationsBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostBulkThirdPartyRecommendationsBody)
-        _v = _w.third_party_recommendations
-        _v[:] = map(ThirdPartyRecommendation._from_wire, _v)
-        _self.third_party_recommendations = _v
+        _v0 = _w.third_party_recommendations
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(ThirdPartyRecommendation)
+            _v1 = _x0.products
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(ProductIdentification)
+                _s2.product_id = _x1.product_id
+                _v2 = _x1.plu_ids
+                if not (_v2 is UNSET):
+                    for _i2, _x2 in enumerate(_v2):
+                        _s3 = _new(PluId)
+                        _s3.list_code = _x2.list_code
+                        _s3.code = _x2.code
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2[_i2] = _s3
+                _s2.plu_ids = _v2
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+            _s1.products = _v1
+            _v1 = _x0.recommended_product
+            _s2 = _new(ProductIdentification)
+            _s2.product_id = _v1.product_id
+            _v2 = _v1.plu_ids
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(PluId)
+                    _s3.list_code = _x2.list_code
+                    _s3.code = _x2.code
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.plu_ids = _v2
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1 = _s2
+            _s1.recommended_product = _v1
+            _s1.recommendation_system_id = _x0.recommendation_system_id
+            _s1.recommendation_system_dataset_id = _x0.recommendation_system_dataset_id
+            _s1.score = _x0.score
+            _s1.third_party_recommendation_id = _x0.third_party_recommendation_id
+            _s1.customer_id = _x0.customer_id
+            _s1.state = _x0.state
+            _s1.last_change = _x0.last_change
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.third_party_recommendations = _v0
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

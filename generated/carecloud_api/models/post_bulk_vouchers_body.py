@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostBulkVouchersBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, VoucherBatch
-    from ..models.voucher_batch import VoucherBatch  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -55,6 +45,16 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _ErrorProcessing_BY_VALUE: dict[Any, ErrorProcessing] = dict(ErrorProcessing._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, VoucherBatch
+    from ..models.voucher_batch import VoucherBatch  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -176,9 +176,21 @@ class PostBulkVouchersBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostBulkVouchersBody)
-        _v = _w.vouchers
-        _v[:] = map(VoucherBatch._from_wire, _v)
-        _self.vouchers = _v
+        _v0 = _w.vouchers
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(VoucherBatch)
+            _s1.reward_id = _x0.reward_id
+            _s1.customer_id = _x0.customer_id
+            _s1.store_id = _x0.store_id
+            _s1.code = _x0.code
+            _s1.value = _x0.value
+            _s1.applied_date = _x0.applied_date
+            _s1.valid_from = _x0.valid_from
+            _s1.valid_to = _x0.valid_to
+            _s1.note = _x0.note
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.vouchers = _v0
         _self.error_processing = _w.error_processing
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostCampaignBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("campaign",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("campaign",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.campaign import Campaign  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("campaign",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("campaign",))
 
 
 @_attrs_define
@@ -122,8 +122,18 @@ class PostCampaignBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostCampaignBody)
-        _v = _w.campaign
-        _self.campaign = Campaign._from_wire(_v)
+        _v0 = _w.campaign
+        _s1 = _new(Campaign)
+        _s1.name = _v0.name
+        _s1.idcampaign = _v0.idcampaign
+        _s1.campaign_id = _v0.campaign_id
+        _s1.external_id = _v0.external_id
+        _s1.parent_id = _v0.parent_id
+        _s1.last_change = _v0.last_change
+        _s1.state = _v0.state
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.campaign = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

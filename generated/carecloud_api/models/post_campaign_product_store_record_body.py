@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostCampaignProductStoreRecordBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("campaign_product_store_record",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("campaign_product_store_record",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.campaign_product_store_record import CampaignProductStoreRecord  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("campaign_product_store_record",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("campaign_product_store_record",))
 
 
 @_attrs_define
@@ -124,8 +124,14 @@ class PostCampaignProductStoreRecordBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostCampaignProductStoreRecordBody)
-        _v = _w.campaign_product_store_record
-        _self.campaign_product_store_record = CampaignProductStoreRecord._from_wire(_v)
+        _v0 = _w.campaign_product_store_record
+        _s1 = _new(CampaignProductStoreRecord)
+        _s1.store_id = _v0.store_id
+        _s1.campaign_product_id = _v0.campaign_product_id
+        _s1.campaign_product_store_record_id = _v0.campaign_product_store_record_id
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.campaign_product_store_record = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostCardBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("card",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("card",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.card import Card  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("card",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("card",))
 
 
 @_attrs_define
@@ -122,8 +122,21 @@ class PostCardBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostCardBody)
-        _v = _w.card
-        _self.card = Card._from_wire(_v)
+        _v0 = _w.card
+        _s1 = _new(Card)
+        _s1.card_type_id = _v0.card_type_id
+        _s1.card_number = _v0.card_number
+        _s1.state = _v0.state
+        _s1.card_id = _v0.card_id
+        _s1.customer_id = _v0.customer_id
+        _s1.secondary_card_number = _v0.secondary_card_number
+        _s1.valid_from = _v0.valid_from
+        _s1.valid_to = _v0.valid_to
+        _s1.store_id = _v0.store_id
+        _s1.last_change = _v0.last_change
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.card = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -19,17 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostCustomerNewslettersSignUpBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Agreement, PartnerRecord
-    from ..models.agreement import Agreement  # noqa: PLC0415
-    from ..models.partner_record import PartnerRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -64,6 +53,18 @@ _NOT_NULLABLE = frozenset(
         "partner_records",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Agreement, CustomAgreements, PartnerRecord
+    from ..models.agreement import Agreement  # noqa: PLC0415
+    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
+    from ..models.partner_record import PartnerRecord  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -229,13 +230,35 @@ class PostCustomerNewslettersSignUpBody:
         _self = _new(PostCustomerNewslettersSignUpBody)
         _self.contact = _w.contact
         _self.customer_source_id = _w.customer_source_id
-        _v = _w.agreements
-        _self.agreements = _v if _v is UNSET else Agreement._from_wire(_v)
+        _v0 = _w.agreements
+        if not (_v0 is UNSET):
+            _s1 = _new(Agreement)
+            _s1.agreement_gtc = _v0.agreement_gtc
+            _s1.agreement_profiling = _v0.agreement_profiling
+            _s1.agreement_marketing_communication = _v0.agreement_marketing_communication
+            _v1 = _v0.custom_agreements
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(CustomAgreements)
+                    _s2.agreement_id = _x1.agreement_id
+                    _s2.agreement_value = _x1.agreement_value
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.custom_agreements = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.agreements = _v0
         _self.language_id = _w.language_id
-        _v = _w.partner_records
-        if not (_v is UNSET):
-            _v[:] = map(PartnerRecord._from_wire, _v)
-        _self.partner_records = _v
+        _v0 = _w.partner_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PartnerRecord)
+                _s1.partner_id = _x0.partner_id
+                _s1.partner_record_id = _x0.partner_record_id
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.partner_records = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

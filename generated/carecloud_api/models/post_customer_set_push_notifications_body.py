@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostCustomerSetPushNotificationsBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Device
-    from ..models.device import Device  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -58,6 +48,16 @@ _NOT_NULLABLE = frozenset(
         "push_token",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Device
+    from ..models.device import Device  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -194,8 +194,15 @@ class PostCustomerSetPushNotificationsBody:
             _bind_models()
         _self = _new(PostCustomerSetPushNotificationsBody)
         _self.customer_id = _w.customer_id
-        _v = _w.device
-        _self.device = Device._from_wire(_v)
+        _v0 = _w.device
+        _s1 = _new(Device)
+        _s1.device_id = _v0.device_id
+        _s1.device_system = _v0.device_system
+        _s1.device_name = _v0.device_name
+        _s1.device_type = _v0.device_type
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.device = _v0
         _self.external_application_id = _w.external_application_id
         _self.push_token = _w.push_token
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

@@ -19,17 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostEventBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, EventPost, PropertyRecord
-    from ..models.event_post import EventPost  # noqa: PLC0415
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -55,6 +44,28 @@ _NOT_NULLABLE = frozenset(
         "property_records",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        _event_post_parse_customer_identifier_value, \
+        _event_post_parse_data, \
+        EventPost, \
+        _property_record_parse_property_value, \
+        PropertyRecord
+    from ..models.event_post import EventPost  # noqa: PLC0415
+    from ..models.event_post import (
+        _parse_customer_identifier_value as _event_post_parse_customer_identifier_value,  # noqa: PLC0415
+    )
+    from ..models.event_post import _parse_data as _event_post_parse_data  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -176,12 +187,42 @@ class PostEventBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostEventBody)
-        _v = _w.event
-        _self.event = EventPost._from_wire(_v)
-        _v = _w.property_records
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.property_records = _v
+        _v0 = _w.event
+        _s1 = _new(EventPost)
+        _s1.event_type_id = _v0.event_type_id
+        _s1.external_id = _v0.external_id
+        _s1.event_id = _v0.event_id
+        _s1.customer_id = _v0.customer_id
+        _s1.customer_identifier_type = _v0.customer_identifier_type
+        _v1 = _v0.customer_identifier_value
+        if isinstance(_v1, dict):
+            _v1 = _event_post_parse_customer_identifier_value(_v1)
+        _s1.customer_identifier_value = _v1
+        _v1 = _v0.data
+        if isinstance(_v1, dict):
+            _v1 = _event_post_parse_data(_v1)
+        _s1.data = _v1
+        _s1.created_at = _v0.created_at
+        _s1.secondary_external_id = _v0.secondary_external_id
+        _s1.state = _v0.state
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.event = _v0
+        _v0 = _w.property_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.property_records = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

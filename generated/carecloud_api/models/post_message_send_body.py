@@ -9,22 +9,13 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import parsing as _null_policy
+from ..types import UNSET
 
 if TYPE_CHECKING:
     from ..models.message import Message
 
 
 T = TypeVar("T", bound="PostMessageSendBody")
-
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Message
-    from ..models.message import Message  # noqa: PLC0415
-
-    _models_bound = True
 
 
 _new = object.__new__
@@ -34,6 +25,18 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("message",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("message",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Attachment, Message, Parameter
+    from ..models.attachment import Attachment  # noqa: PLC0415
+    from ..models.message import Message  # noqa: PLC0415
+    from ..models.parameter import Parameter  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -122,8 +125,42 @@ class PostMessageSendBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostMessageSendBody)
-        _v = _w.message
-        _self.message = Message._from_wire(_v)
+        _v0 = _w.message
+        _s1 = _new(Message)
+        _s1.message_template_id = _v0.message_template_id
+        _s1.customer_id = _v0.customer_id
+        _s1.communication_channel_id = _v0.communication_channel_id
+        _s1.message_id = _v0.message_id
+        _s1.status = _v0.status
+        _s1.contact = _v0.contact
+        _s1.title = _v0.title
+        _s1.send_time = _v0.send_time
+        _s1.opened_time = _v0.opened_time
+        _s1.mail_client_user_agent = _v0.mail_client_user_agent
+        _s1.mail_client_language = _v0.mail_client_language
+        _v1 = _v0.message_data
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(Parameter)
+                _s2.parameter_name = _x1.parameter_name
+                _s2.value = _x1.value
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.message_data = _v1
+        _v1 = _v0.attachments
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(Attachment)
+                _s2.upload_method = _x1.upload_method
+                _s2.file_data = _x1.file_data
+                _s2.cache_for = _x1.cache_for
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.attachments = _v1
+        _s1.last_change = _v0.last_change
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.message = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

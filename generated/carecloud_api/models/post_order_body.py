@@ -9,22 +9,13 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import parsing as _null_policy
+from ..types import UNSET
 
 if TYPE_CHECKING:
     from ..models.order import Order
 
 
 T = TypeVar("T", bound="PostOrderBody")
-
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Order
-    from ..models.order import Order  # noqa: PLC0415
-
-    _models_bound = True
 
 
 _new = object.__new__
@@ -34,6 +25,34 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("order",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("order",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        Address, \
+        Agreement, \
+        Consents, \
+        CustomAgreements, \
+        Order, \
+        OrderInvoicing, \
+        OrderItem, \
+        OrderShipping, \
+        PersonalInformation
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.agreement import Agreement  # noqa: PLC0415
+    from ..models.consents import Consents  # noqa: PLC0415
+    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
+    from ..models.order import Order  # noqa: PLC0415
+    from ..models.order_invoicing import OrderInvoicing  # noqa: PLC0415
+    from ..models.order_item import OrderItem  # noqa: PLC0415
+    from ..models.order_shipping import OrderShipping  # noqa: PLC0415
+    from ..models.personal_information import PersonalInformation  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -122,8 +141,131 @@ class PostOrderBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostOrderBody)
-        _v = _w.order
-        _self.order = Order._from_wire(_v)
+        _v0 = _w.order
+        _s1 = _new(Order)
+        _s1.customer_id = _v0.customer_id
+        _s1.currency_id = _v0.currency_id
+        _s1.total_price = _v0.total_price
+        _v1 = _v0.order_items
+        for _i1, _x1 in enumerate(_v1):
+            _s2 = _new(OrderItem)
+            _s2.product_variant_id = _x1.product_variant_id
+            _s2.amount = _x1.amount
+            _s2.unit_price = _x1.unit_price
+            _s2.vat_rate = _x1.vat_rate
+            _s2.order_item_id = _x1.order_item_id
+            _s2.customer_id = _x1.customer_id
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1[_i1] = _s2
+        _s1.order_items = _v1
+        _v1 = _v0.invoicing_data
+        _s2 = _new(OrderInvoicing)
+        _s2.payment_id = _v1.payment_id
+        _s2.paid_date = _v1.paid_date
+        _v2 = _v1.personal_information
+        if not (_v2 is UNSET):
+            _s3 = _new(PersonalInformation)
+            _s3.language_id = _v2.language_id
+            _s3.salutation = _v2.salutation
+            _s3.gender = _v2.gender
+            _s3.first_name = _v2.first_name
+            _s3.last_name = _v2.last_name
+            _s3.pre_nominals = _v2.pre_nominals
+            _s3.post_nominals = _v2.post_nominals
+            _s3.birthdate = _v2.birthdate
+            _s3.email = _v2.email
+            _s3.phone = _v2.phone
+            _s3.store_id = _v2.store_id
+            _s3.photo_url = _v2.photo_url
+            _v3 = _v2.address
+            if not (_v3 is UNSET):
+                _s4 = _new(Address)
+                _s4.address1 = _v3.address1
+                _s4.address2 = _v3.address2
+                _s4.address3 = _v3.address3
+                _s4.address4 = _v3.address4
+                _s4.address5 = _v3.address5
+                _s4.address6 = _v3.address6
+                _s4.address7 = _v3.address7
+                _s4.zip_ = _v3.zip_
+                _s4.city = _v3.city
+                _s4.country_code = _v3.country_code
+                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v3 = _s4
+            _s3.address = _v3
+            _v3 = _v2.agreement
+            if not (_v3 is UNSET):
+                _s4 = _new(Agreement)
+                _s4.agreement_gtc = _v3.agreement_gtc
+                _s4.agreement_profiling = _v3.agreement_profiling
+                _s4.agreement_marketing_communication = _v3.agreement_marketing_communication
+                _v4 = _v3.custom_agreements
+                if not (_v4 is UNSET):
+                    for _i4, _x4 in enumerate(_v4):
+                        _s5 = _new(CustomAgreements)
+                        _s5.agreement_id = _x4.agreement_id
+                        _s5.agreement_value = _x4.agreement_value
+                        _s5._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v4[_i4] = _s5
+                _s4.custom_agreements = _v4
+                _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v3 = _s4
+            _s3.agreement = _v3
+            _v3 = _v2.consents
+            if not (_v3 is UNSET):
+                for _i3, _x3 in enumerate(_v3):
+                    _s4 = _new(Consents)
+                    _s4.consent_id = _x3.consent_id
+                    _s4.consent_value = _x3.consent_value
+                    _s4.last_change = _x3.last_change
+                    _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v3[_i3] = _s4
+            _s3.consents = _v3
+            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v2 = _s3
+        _s2.personal_information = _v2
+        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v1 = _s2
+        _s1.invoicing_data = _v1
+        _s1.order_id = _v0.order_id
+        _s1.order_number = _v0.order_number
+        _s1.discount_codes = _v0.discount_codes
+        _v1 = _v0.shipping_data
+        if not (_v1 is UNSET):
+            _s2 = _new(OrderShipping)
+            _s2.shipping_id = _v1.shipping_id
+            _s2.contact_firstname = _v1.contact_firstname
+            _s2.contact_lastname = _v1.contact_lastname
+            _s2.phone = _v1.phone
+            _v2 = _v1.address
+            if not (_v2 is UNSET):
+                _s3 = _new(Address)
+                _s3.address1 = _v2.address1
+                _s3.address2 = _v2.address2
+                _s3.address3 = _v2.address3
+                _s3.address4 = _v2.address4
+                _s3.address5 = _v2.address5
+                _s3.address6 = _v2.address6
+                _s3.address7 = _v2.address7
+                _s3.zip_ = _v2.zip_
+                _s3.city = _v2.city
+                _s3.country_code = _v2.country_code
+                _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v2 = _s3
+            _s2.address = _v2
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1 = _s2
+        _s1.shipping_data = _v1
+        _s1.customer_note = _v0.customer_note
+        _s1.order_status = _v0.order_status
+        _s1.shipping_date = _v0.shipping_date
+        _s1.program_ranking = _v0.program_ranking
+        _s1.payment_status = _v0.payment_status
+        _s1.invoice_document_url = _v0.invoice_document_url
+        _s1.last_change = _v0.last_change
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.order = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostProductReservationSetExternalReservationCodeBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ExternalCode
-    from ..models.external_code import ExternalCode  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -52,6 +42,16 @@ _NOT_NULLABLE = frozenset(
         "external_reservation_codes",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, ExternalCode
+    from ..models.external_code import ExternalCode  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -181,9 +181,14 @@ class PostProductReservationSetExternalReservationCodeBody:
             _bind_models()
         _self = _new(PostProductReservationSetExternalReservationCodeBody)
         _self.product_reservation_id = _w.product_reservation_id
-        _v = _w.external_reservation_codes
-        _v[:] = map(ExternalCode._from_wire, _v)
-        _self.external_reservation_codes = _v
+        _v0 = _w.external_reservation_codes
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(ExternalCode)
+            _s1.external_code_type_id = _x0.external_code_type_id
+            _s1.value = _x0.value
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.external_reservation_codes = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostPurchaseAcceptPayment200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, AcceptedPayment
-    from ..models.accepted_payment import AcceptedPayment  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,19 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, AcceptedPayment, CashierMessage, DiscountItem, PaymentVoucher
+    from ..models.accepted_payment import AcceptedPayment  # noqa: PLC0415
+    from ..models.cashier_message import CashierMessage  # noqa: PLC0415
+    from ..models.discount_item import DiscountItem  # noqa: PLC0415
+    from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -125,8 +128,50 @@ class PostPurchaseAcceptPayment200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(PostPurchaseAcceptPayment200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else AcceptedPayment._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(AcceptedPayment)
+            _v1 = _v0.recommended_discounts
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(DiscountItem)
+                    _s2.bill_item_id = _x1.bill_item_id
+                    _s2.discount_code = _x1.discount_code
+                    _s2.discount_value = _x1.discount_value
+                    _s2.discount_percent = _x1.discount_percent
+                    _s2.description = _x1.description
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.recommended_discounts = _v1
+            _s1.credit_points = _v0.credit_points
+            _s1.price_of_credit_points = _v0.price_of_credit_points
+            _s1.credit = _v0.credit
+            _v1 = _v0.vouchers
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PaymentVoucher)
+                    _s2.code = _x1.code
+                    _s2.name = _x1.name
+                    _s2.discount_value = _x1.discount_value
+                    _s2.discount_percent = _x1.discount_percent
+                    _s2.bill_item_id = _x1.bill_item_id
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.vouchers = _v1
+            _s1.credit_points_of_this_transaction = _v0.credit_points_of_this_transaction
+            _s1.total_credit_points = _v0.total_credit_points
+            _s1.total_credit = _v0.total_credit
+            _v1 = _v0.messages
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(CashierMessage)
+                    _s2.text = _x1.text
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.messages = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

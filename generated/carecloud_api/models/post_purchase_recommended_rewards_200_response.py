@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostPurchaseRecommendedRewards200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PostPurchaseRecommendedRewards200ResponseData
-    from ..models.post_purchase_recommended_rewards_200_response_data import (
-        PostPurchaseRecommendedRewards200ResponseData,  # noqa: PLC0415
-    )
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -39,6 +27,20 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PostPurchaseRecommendedRewards200ResponseData, RecommendedReward, RewardProperties
+    from ..models.post_purchase_recommended_rewards_200_response_data import (
+        PostPurchaseRecommendedRewards200ResponseData,  # noqa: PLC0415
+    )
+    from ..models.recommended_reward import RecommendedReward  # noqa: PLC0415
+    from ..models.reward_properties import RewardProperties  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -128,8 +130,34 @@ class PostPurchaseRecommendedRewards200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(PostPurchaseRecommendedRewards200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else PostPurchaseRecommendedRewards200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(PostPurchaseRecommendedRewards200ResponseData)
+            _v1 = _v0.recommended_best_rewards
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(RecommendedReward)
+                    _s2.code = _x1.code
+                    _s2.name = _x1.name
+                    _s2.reward_priority = _x1.reward_priority
+                    _s2.max_count = _x1.max_count
+                    _s2.description = _x1.description
+                    _v2 = _x1.reward_properties
+                    if not (_v2 is UNSET):
+                        _s3 = _new(RewardProperties)
+                        _s3.image = _v2.image
+                        _s3.valid_time_from = _v2.valid_time_from
+                        _s3.valid_time_to = _v2.valid_time_to
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2 = _s3
+                    _s2.reward_properties = _v2
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.recommended_best_rewards = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

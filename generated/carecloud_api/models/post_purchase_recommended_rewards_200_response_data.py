@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostPurchaseRecommendedRewards200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, RecommendedReward
-    from ..models.recommended_reward import RecommendedReward  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,17 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, RecommendedReward, RewardProperties
+    from ..models.recommended_reward import RecommendedReward  # noqa: PLC0415
+    from ..models.reward_properties import RewardProperties  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -178,10 +179,27 @@ class PostPurchaseRecommendedRewards200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(PostPurchaseRecommendedRewards200ResponseData)
-        _v = _w.recommended_best_rewards
-        if not (_v is UNSET):
-            _v[:] = map(RecommendedReward._from_wire, _v)
-        _self.recommended_best_rewards = _v
+        _v0 = _w.recommended_best_rewards
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(RecommendedReward)
+                _s1.code = _x0.code
+                _s1.name = _x0.name
+                _s1.reward_priority = _x0.reward_priority
+                _s1.max_count = _x0.max_count
+                _s1.description = _x0.description
+                _v1 = _x0.reward_properties
+                if not (_v1 is UNSET):
+                    _s2 = _new(RewardProperties)
+                    _s2.image = _v1.image
+                    _s2.valid_time_from = _v1.valid_time_from
+                    _s2.valid_time_to = _v1.valid_time_to
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1 = _s2
+                _s1.reward_properties = _v1
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.recommended_best_rewards = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -21,16 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostPurchaseRecommendedRewardsBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Bill
-    from ..models.bill import Bill  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -71,6 +61,20 @@ _NOT_NULLABLE = frozenset(
 _PostPurchaseRecommendedRewardsBodyRewardListType_BY_VALUE: dict[
     Any, PostPurchaseRecommendedRewardsBodyRewardListType
 ] = dict(PostPurchaseRecommendedRewardsBodyRewardListType._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Bill, BillItem, PluId, _property_record_parse_property_value, PropertyRecord
+    from ..models.bill import Bill  # noqa: PLC0415
+    from ..models.bill_item import BillItem  # noqa: PLC0415
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -234,10 +238,10 @@ class PostPurchaseRecommendedRewardsBody:
                 [
                     ("store_id", str),
                     ("cashdesk_number", int),
-                    ("reward_list_type", PostPurchaseRecommendedRewardsBodyRewardListType),
-                    ("bill", Bill._wire_struct()),
                     ("card_number", str, UNSET),
                     ("customer_id", str, UNSET),
+                    ("reward_list_type", PostPurchaseRecommendedRewardsBodyRewardListType),
+                    ("bill", Bill._wire_struct()),
                 ],
                 {},
                 forbid_unknown_fields=True,
@@ -255,8 +259,56 @@ class PostPurchaseRecommendedRewardsBody:
         _self.store_id = _w.store_id
         _self.cashdesk_number = _w.cashdesk_number
         _self.reward_list_type = _w.reward_list_type
-        _v = _w.bill
-        _self.bill = Bill._from_wire(_v)
+        _v0 = _w.bill
+        _s1 = _new(Bill)
+        _s1.bill_id = _v0.bill_id
+        _s1.payment_time = _v0.payment_time
+        _s1.currency_id = _v0.currency_id
+        _s1.total_price = _v0.total_price
+        _v1 = _v0.bill_items
+        for _i1, _x1 in enumerate(_v1):
+            _s2 = _new(BillItem)
+            _v2 = _x1.plu_ids
+            for _i2, _x2 in enumerate(_v2):
+                _s3 = _new(PluId)
+                _s3.list_code = _x2.list_code
+                _s3.code = _x2.code
+                _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v2[_i2] = _s3
+            _s2.plu_ids = _v2
+            _s2.plu_name = _x1.plu_name
+            _s2.vat_rate = _x1.vat_rate
+            _s2.quantity = _x1.quantity
+            _s2.paid_amount = _x1.paid_amount
+            _s2.price = _x1.price
+            _s2.bill_item_id = _x1.bill_item_id
+            _s2.loyalty_off = _x1.loyalty_off
+            _s2.purchase_item_type_id = _x1.purchase_item_type_id
+            _s2.category_plu_id = _x1.category_plu_id
+            _s2.customer_id = _x1.customer_id
+            _v2 = _x1.purchase_item_property_records
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(PropertyRecord)
+                    _s3.property_id = _x2.property_id
+                    _s3.property_record_id = _x2.property_record_id
+                    _s3.property_name = _x2.property_name
+                    _v3 = _x2.property_value
+                    if isinstance(_v3, dict):
+                        _v3 = _property_record_parse_property_value(_v3)
+                    _s3.property_value = _v3
+                    _s3.last_change = _x2.last_change
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.purchase_item_property_records = _v2
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1[_i1] = _s2
+        _s1.bill_items = _v1
+        _s1.bill_number = _v0.bill_number
+        _s1.created_by = _v0.created_by
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.bill = _v0
         _self.card_number = _w.card_number
         _self.customer_id = _w.customer_id
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

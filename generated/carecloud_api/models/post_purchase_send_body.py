@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostPurchaseSendBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, FinalBill
-    from ..models.final_bill import FinalBill  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -62,6 +52,34 @@ _NOT_NULLABLE = frozenset(
         "customer_id",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        BillItem, \
+        DiscountItem, \
+        FinalBill, \
+        PaymentRecap, \
+        PaymentVoucher, \
+        PluId, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        UTM
+    from ..models.bill_item import BillItem  # noqa: PLC0415
+    from ..models.discount_item import DiscountItem  # noqa: PLC0415
+    from ..models.final_bill import FinalBill  # noqa: PLC0415
+    from ..models.payment_recap import PaymentRecap  # noqa: PLC0415
+    from ..models.payment_voucher import PaymentVoucher  # noqa: PLC0415
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -194,9 +212,9 @@ class PostPurchaseSendBody:
                 [
                     ("store_id", str),
                     ("cashdesk_number", int),
-                    ("bill", FinalBill._wire_struct()),
                     ("card_number", str, UNSET),
                     ("customer_id", str, UNSET),
+                    ("bill", FinalBill._wire_struct()),
                 ],
                 {},
                 forbid_unknown_fields=True,
@@ -213,8 +231,116 @@ class PostPurchaseSendBody:
         _self = _new(PostPurchaseSendBody)
         _self.store_id = _w.store_id
         _self.cashdesk_number = _w.cashdesk_number
-        _v = _w.bill
-        _self.bill = FinalBill._from_wire(_v)
+        _v0 = _w.bill
+        _s1 = _new(FinalBill)
+        _s1.purchase_type_id = _v0.purchase_type_id
+        _s1.canceled = _v0.canceled
+        _s1.payment_type = _v0.payment_type
+        _s1.bill_id = _v0.bill_id
+        _s1.payment_time = _v0.payment_time
+        _s1.currency_id = _v0.currency_id
+        _s1.total_price = _v0.total_price
+        _v1 = _v0.bill_items
+        for _i1, _x1 in enumerate(_v1):
+            _s2 = _new(BillItem)
+            _v2 = _x1.plu_ids
+            for _i2, _x2 in enumerate(_v2):
+                _s3 = _new(PluId)
+                _s3.list_code = _x2.list_code
+                _s3.code = _x2.code
+                _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v2[_i2] = _s3
+            _s2.plu_ids = _v2
+            _s2.plu_name = _x1.plu_name
+            _s2.vat_rate = _x1.vat_rate
+            _s2.quantity = _x1.quantity
+            _s2.paid_amount = _x1.paid_amount
+            _s2.price = _x1.price
+            _s2.bill_item_id = _x1.bill_item_id
+            _s2.loyalty_off = _x1.loyalty_off
+            _s2.purchase_item_type_id = _x1.purchase_item_type_id
+            _s2.category_plu_id = _x1.category_plu_id
+            _s2.customer_id = _x1.customer_id
+            _v2 = _x1.purchase_item_property_records
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(PropertyRecord)
+                    _s3.property_id = _x2.property_id
+                    _s3.property_record_id = _x2.property_record_id
+                    _s3.property_name = _x2.property_name
+                    _v3 = _x2.property_value
+                    if isinstance(_v3, dict):
+                        _v3 = _property_record_parse_property_value(_v3)
+                    _s3.property_value = _v3
+                    _s3.last_change = _x2.last_change
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.purchase_item_property_records = _v2
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1[_i1] = _s2
+        _s1.bill_items = _v1
+        _s1.fiscal = _v0.fiscal
+        _v1 = _v0.payment_recap
+        if not (_v1 is UNSET):
+            _s2 = _new(PaymentRecap)
+            _s2.credit_points = _v1.credit_points
+            _s2.amount_for_credit = _v1.amount_for_credit
+            _v2 = _v1.vouchers
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(PaymentVoucher)
+                    _s3.code = _x2.code
+                    _s3.name = _x2.name
+                    _s3.discount_value = _x2.discount_value
+                    _s3.discount_percent = _x2.discount_percent
+                    _s3.bill_item_id = _x2.bill_item_id
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.vouchers = _v2
+            _v2 = _v1.recommended_discounts
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(DiscountItem)
+                    _s3.bill_item_id = _x2.bill_item_id
+                    _s3.discount_code = _x2.discount_code
+                    _s3.discount_value = _x2.discount_value
+                    _s3.discount_percent = _x2.discount_percent
+                    _s3.description = _x2.description
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.recommended_discounts = _v2
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1 = _s2
+        _s1.payment_recap = _v1
+        _s1.bill_number = _v0.bill_number
+        _s1.created_by = _v0.created_by
+        _v1 = _v0.utm
+        if not (_v1 is UNSET):
+            _s2 = _new(UTM)
+            _s2.utm_source = _v1.utm_source
+            _s2.utm_medium = _v1.utm_medium
+            _s2.utm_campaign = _v1.utm_campaign
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1 = _s2
+        _s1.utm = _v1
+        _v1 = _v0.property_records
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(PropertyRecord)
+                _s2.property_id = _x1.property_id
+                _s2.property_record_id = _x1.property_record_id
+                _s2.property_name = _x1.property_name
+                _v2 = _x1.property_value
+                if isinstance(_v2, dict):
+                    _v2 = _property_record_parse_property_value(_v2)
+                _s2.property_value = _v2
+                _s2.last_change = _x1.last_change
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.property_records = _v1
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.bill = _v0
         _self.card_number = _w.card_number
         _self.customer_id = _w.customer_id
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

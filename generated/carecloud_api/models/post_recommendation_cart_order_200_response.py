@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostRecommendationCartOrder200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PostRecommendationCartOrder200ResponseData
-    from ..models.post_recommendation_cart_order_200_response_data import (
-        PostRecommendationCartOrder200ResponseData,  # noqa: PLC0415
-    )
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -39,6 +27,20 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, PostRecommendationCartOrder200ResponseData, RecommendedProduct
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.post_recommendation_cart_order_200_response_data import (
+        PostRecommendationCartOrder200ResponseData,  # noqa: PLC0415
+    )
+    from ..models.recommended_product import RecommendedProduct  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -128,8 +130,30 @@ class PostRecommendationCartOrder200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(PostRecommendationCartOrder200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else PostRecommendationCartOrder200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(PostRecommendationCartOrder200ResponseData)
+            _v1 = _v0.recommended_products_list
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(RecommendedProduct)
+                    _s2.product_id = _x1.product_id
+                    _v2 = _x1.plu_ids
+                    if not (_v2 is UNSET):
+                        for _i2, _x2 in enumerate(_v2):
+                            _s3 = _new(PluId)
+                            _s3.list_code = _x2.list_code
+                            _s3.code = _x2.code
+                            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v2[_i2] = _s3
+                    _s2.plu_ids = _v2
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.recommended_products_list = _v1
+            _s1.total_items = _v0.total_items
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostRecommendationProductCombine200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, RecommendedProduct
-    from ..models.recommended_product import RecommendedProduct  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,17 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, RecommendedProduct
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.recommended_product import RecommendedProduct  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -177,10 +178,23 @@ class PostRecommendationProductCombine200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(PostRecommendationProductCombine200ResponseData)
-        _v = _w.recommended_products_list
-        if not (_v is UNSET):
-            _v[:] = map(RecommendedProduct._from_wire, _v)
-        _self.recommended_products_list = _v
+        _v0 = _w.recommended_products_list
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(RecommendedProduct)
+                _s1.product_id = _x0.product_id
+                _v1 = _x0.plu_ids
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(PluId)
+                        _s2.list_code = _x1.list_code
+                        _s2.code = _x1.code
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.plu_ids = _v1
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.recommended_products_list = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

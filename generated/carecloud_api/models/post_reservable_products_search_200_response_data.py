@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostReservableProductsSearch200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, SearchResult
-    from ..models.search_result import SearchResult  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,17 @@ _NOT_NULLABLE = frozenset(
         "total_items",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Flag, SearchResult
+    from ..models.flag import Flag  # noqa: PLC0415
+    from ..models.search_result import SearchResult  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -169,10 +170,24 @@ class PostReservableProductsSearch200ResponseData:
         if not _models_bound:
             _bind_models()
         _self = _new(PostReservableProductsSearch200ResponseData)
-        _v = _w.search_results
-        if not (_v is UNSET):
-            _v[:] = map(SearchResult._from_wire, _v)
-        _self.search_results = _v
+        _v0 = _w.search_results
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(SearchResult)
+                _s1.search_result_string = _x0.search_result_string
+                _s1.resource_id = _x0.resource_id
+                _v1 = _x0.flags
+                if not (_v1 is UNSET):
+                    for _i1, _x1 in enumerate(_v1):
+                        _s2 = _new(Flag)
+                        _s2.name = _x1.name
+                        _s2.text_id = _x1.text_id
+                        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v1[_i1] = _s2
+                _s1.flags = _v1
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.search_results = _v0
         _self.total_items = _w.total_items
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

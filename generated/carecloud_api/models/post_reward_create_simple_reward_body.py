@@ -9,22 +9,13 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import parsing as _null_policy
+from ..types import UNSET
 
 if TYPE_CHECKING:
     from ..models.simple_reward import SimpleReward
 
 
 T = TypeVar("T", bound="PostRewardCreateSimpleRewardBody")
-
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, SimpleReward
-    from ..models.simple_reward import SimpleReward  # noqa: PLC0415
-
-    _models_bound = True
 
 
 _new = object.__new__
@@ -34,6 +25,21 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("simple_reward",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("simple_reward",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, SegmentID, SimpleReward, StoreID, Tag, TextTranslation, UrlLanguageVariant
+    from ..models.segment_id import SegmentID  # noqa: PLC0415
+    from ..models.simple_reward import SimpleReward  # noqa: PLC0415
+    from ..models.store_id import StoreID  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+    from ..models.text_translation import TextTranslation  # noqa: PLC0415
+    from ..models.url_language_variant import UrlLanguageVariant  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -122,8 +128,100 @@ class PostRewardCreateSimpleRewardBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostRewardCreateSimpleRewardBody)
-        _v = _w.simple_reward
-        _self.simple_reward = SimpleReward._from_wire(_v)
+        _v0 = _w.simple_reward
+        _s1 = _new(SimpleReward)
+        _s1.code = _v0.code
+        _v1 = _v0.names
+        for _i1, _x1 in enumerate(_v1):
+            _s2 = _new(TextTranslation)
+            _s2.language_code = _x1.language_code
+            _s2.text = _x1.text
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1[_i1] = _s2
+        _s1.names = _v1
+        _s1.reward_type_id = _v0.reward_type_id
+        _s1.reward_type_value = _v0.reward_type_value
+        _s1.global_reward = _v0.global_reward
+        _s1.voucher_validity = _v0.voucher_validity
+        _s1.voucher_code_generation_preference = _v0.voucher_code_generation_preference
+        _s1.state = _v0.state
+        _s1.reward_id = _v0.reward_id
+        _v1 = _v0.notes
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(TextTranslation)
+                _s2.language_code = _x1.language_code
+                _s2.text = _x1.text
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.notes = _v1
+        _v1 = _v0.subtitles
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(TextTranslation)
+                _s2.language_code = _x1.language_code
+                _s2.text = _x1.text
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.subtitles = _v1
+        _s1.points_cost = _v0.points_cost
+        _s1.valid_date_from = _v0.valid_date_from
+        _s1.valid_date_to = _v0.valid_date_to
+        _s1.maximum_discount_value = _v0.maximum_discount_value
+        _s1.minimum_purchase_value = _v0.minimum_purchase_value
+        _v1 = _v0.stores
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(StoreID)
+                _s2.store_id = _x1.store_id
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.stores = _v1
+        _v1 = _v0.segments
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(SegmentID)
+                _s2.segment_id = _x1.segment_id
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.segments = _v1
+        _s1.priority = _v0.priority
+        _v1 = _v0.image_urls
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(UrlLanguageVariant)
+                _s2.language_code = _x1.language_code
+                _s2.url = _x1.url
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.image_urls = _v1
+        _v1 = _v0.reward_external_urls
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(UrlLanguageVariant)
+                _s2.language_code = _x1.language_code
+                _s2.url = _x1.url
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.reward_external_urls = _v1
+        _v1 = _v0.tags
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(Tag)
+                _s2.tag_id = _x1.tag_id
+                _s2.name = _x1.name
+                _s2.text_id = _x1.text_id
+                _s2.state = _x1.state
+                _s2.last_change = _x1.last_change
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.tags = _v1
+        _s1.partner_id = _v0.partner_id
+        _s1.voucher_validity_value = _v0.voucher_validity_value
+        _s1.is_portable = _v0.is_portable
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.simple_reward = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -9,22 +9,13 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import parsing as _null_policy
+from ..types import UNSET
 
 if TYPE_CHECKING:
     from ..models.product_synchronization_for_reward import ProductSynchronizationForReward
 
 
 T = TypeVar("T", bound="PostRewardSynchronizeProductsBody")
-
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ProductSynchronizationForReward
-    from ..models.product_synchronization_for_reward import ProductSynchronizationForReward  # noqa: PLC0415
-
-    _models_bound = True
 
 
 _new = object.__new__
@@ -34,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("products",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("products",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, ProductSynchronizationForReward
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.product_synchronization_for_reward import ProductSynchronizationForReward  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -126,9 +128,22 @@ class PostRewardSynchronizeProductsBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostRewardSynchronizeProductsBody)
-        _v = _w.products
-        _v[:] = map(ProductSynchronizationForReward._from_wire, _v)
-        _self.products = _v
+        _v0 = _w.products
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(ProductSynchronizationForReward)
+            _s1.reward_product_relation_type = _x0.reward_product_relation_type
+            _s1.product_id = _x0.product_id
+            _v1 = _x0.plu_id
+            if not (_v1 is UNSET):
+                _s2 = _new(PluId)
+                _s2.list_code = _v1.list_code
+                _s2.code = _v1.code
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.plu_id = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.products = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -9,22 +9,13 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import parsing as _null_policy
+from ..types import UNSET
 
 if TYPE_CHECKING:
     from ..models.store_write import StoreWrite
 
 
 T = TypeVar("T", bound="PostStoreBody")
-
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, StoreWrite
-    from ..models.store_write import StoreWrite  # noqa: PLC0415
-
-    _models_bound = True
 
 
 _new = object.__new__
@@ -34,6 +25,20 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("store",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("store",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, GPSCoordinates, OpeningDay, StoreWrite, TimeInterval
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
+    from ..models.opening_day import OpeningDay  # noqa: PLC0415
+    from ..models.store_write import StoreWrite  # noqa: PLC0415
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -122,8 +127,67 @@ class PostStoreBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostStoreBody)
-        _v = _w.store
-        _self.store = StoreWrite._from_wire(_v)
+        _v0 = _w.store
+        _s1 = _new(StoreWrite)
+        _s1.store_code = _v0.store_code
+        _s1.name = _v0.name
+        _s1.partner_id = _v0.partner_id
+        _s1.system_id = _v0.system_id
+        _s1.store_id = _v0.store_id
+        _v1 = _v0.store_address
+        if not (_v1 is UNSET):
+            _s2 = _new(Address)
+            _s2.address1 = _v1.address1
+            _s2.address2 = _v1.address2
+            _s2.address3 = _v1.address3
+            _s2.address4 = _v1.address4
+            _s2.address5 = _v1.address5
+            _s2.address6 = _v1.address6
+            _s2.address7 = _v1.address7
+            _s2.zip_ = _v1.zip_
+            _s2.city = _v1.city
+            _s2.country_code = _v1.country_code
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1 = _s2
+        _s1.store_address = _v1
+        _s1.contact_email = _v0.contact_email
+        _s1.manager_name = _v0.manager_name
+        _s1.phone_number = _v0.phone_number
+        _v1 = _v0.gps_coordinates
+        if not (_v1 is UNSET):
+            _s2 = _new(GPSCoordinates)
+            _s2.gps_longitude = _v1.gps_longitude
+            _s2.gps_latitude = _v1.gps_latitude
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1 = _s2
+        _s1.gps_coordinates = _v1
+        _s1.url_address = _v0.url_address
+        _v1 = _v0.opening
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(OpeningDay)
+                _s2.day_id = _x1.day_id
+                _v2 = _x1.time_intervals
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(TimeInterval)
+                    _s3.from_ = _x2.from_
+                    _s3.to = _x2.to
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+                _s2.time_intervals = _v2
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.opening = _v1
+        _s1.image_urls = _v0.image_urls
+        _s1.visibility_for_customer = _v0.visibility_for_customer
+        _s1.short_description = _v0.short_description
+        _s1.description = _v0.description
+        _s1.registration_id = _v0.registration_id
+        _s1.last_change = _v0.last_change
+        _s1.state = _v0.state
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.store = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostSubCustomerPartnerRecordBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("partner_record",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("partner_record",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.partner_record import PartnerRecord  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("partner_record",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("partner_record",))
 
 
 @_attrs_define
@@ -122,8 +122,14 @@ class PostSubCustomerPartnerRecordBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostSubCustomerPartnerRecordBody)
-        _v = _w.partner_record
-        _self.partner_record = PartnerRecord._from_wire(_v)
+        _v0 = _w.partner_record
+        _s1 = _new(PartnerRecord)
+        _s1.partner_id = _v0.partner_id
+        _s1.partner_record_id = _v0.partner_record_id
+        _s1.last_change = _v0.last_change
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.partner_record = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

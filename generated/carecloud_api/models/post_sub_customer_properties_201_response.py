@@ -19,6 +19,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostSubCustomerProperties201Response")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("data",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("data",))
+
 _models_bound = False
 
 
@@ -30,15 +39,6 @@ def _bind_models() -> None:
     )
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("data",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("data",))
 
 
 @_attrs_define
@@ -128,8 +128,13 @@ class PostSubCustomerProperties201Response:
         if not _models_bound:
             _bind_models()
         _self = _new(PostSubCustomerProperties201Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else PostSubCustomerProperties201ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(PostSubCustomerProperties201ResponseData)
+            _s1.property_record_id = _v0.property_record_id
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostSubCustomerRelatedCustomersBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("related_customer",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("related_customer",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.related_customer import RelatedCustomer  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("related_customer",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("related_customer",))
 
 
 @_attrs_define
@@ -122,8 +122,20 @@ class PostSubCustomerRelatedCustomersBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostSubCustomerRelatedCustomersBody)
-        _v = _w.related_customer
-        _self.related_customer = RelatedCustomer._from_wire(_v)
+        _v0 = _w.related_customer
+        _s1 = _new(RelatedCustomer)
+        _s1.related_customer_id = _v0.related_customer_id
+        _s1.customer_relation_type_id = _v0.customer_relation_type_id
+        _s1.is_leading = _v0.is_leading
+        _s1.customer_relation_id = _v0.customer_relation_id
+        _s1.short_name = _v0.short_name
+        _s1.valid_from = _v0.valid_from
+        _s1.valid_to = _v0.valid_to
+        _s1.last_change = _v0.last_change
+        _s1.state = _v0.state
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.related_customer = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

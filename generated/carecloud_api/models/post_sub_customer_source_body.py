@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostSubCustomerSourceBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("customer_source_record",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("customer_source_record",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.customer_source_record import CustomerSourceRecord  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("customer_source_record",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("customer_source_record",))
 
 
 @_attrs_define
@@ -124,8 +124,16 @@ class PostSubCustomerSourceBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostSubCustomerSourceBody)
-        _v = _w.customer_source_record
-        _self.customer_source_record = CustomerSourceRecord._from_wire(_v)
+        _v0 = _w.customer_source_record
+        _s1 = _new(CustomerSourceRecord)
+        _s1.customer_source_id = _v0.customer_source_id
+        _s1.customer_source_record_id = _v0.customer_source_record_id
+        _s1.customer_id = _v0.customer_id
+        _s1.external_id = _v0.external_id
+        _s1.last_change = _v0.last_change
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.customer_source_record = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -16,16 +16,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostSubStorePropertiesBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PropertyRecord
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -34,6 +24,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("property_record",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("property_record",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, _property_record_parse_property_value, PropertyRecord
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -122,8 +123,19 @@ class PostSubStorePropertiesBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostSubStorePropertiesBody)
-        _v = _w.property_record
-        _self.property_record = PropertyRecord._from_wire(_v)
+        _v0 = _w.property_record
+        _s1 = _new(PropertyRecord)
+        _s1.property_id = _v0.property_id
+        _s1.property_record_id = _v0.property_record_id
+        _s1.property_name = _v0.property_name
+        _v1 = _v0.property_value
+        if isinstance(_v1, dict):
+            _v1 = _property_record_parse_property_value(_v1)
+        _s1.property_value = _v1
+        _s1.last_change = _v0.last_change
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.property_record = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostTaskAssigneeBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("task_assignee",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("task_assignee",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.task_assignee import TaskAssignee  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("task_assignee",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("task_assignee",))
 
 
 @_attrs_define
@@ -122,8 +122,15 @@ class PostTaskAssigneeBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostTaskAssigneeBody)
-        _v = _w.task_assignee
-        _self.task_assignee = TaskAssignee._from_wire(_v)
+        _v0 = _w.task_assignee
+        _s1 = _new(TaskAssignee)
+        _s1.user_id = _v0.user_id
+        _s1.task_assignee_id = _v0.task_assignee_id
+        _s1.name = _v0.name
+        _s1.last_change = _v0.last_change
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.task_assignee = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostTaskCommentBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("task_comment",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("task_comment",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.task_comment_write import TaskCommentWrite  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("task_comment",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("task_comment",))
 
 
 @_attrs_define
@@ -122,8 +122,16 @@ class PostTaskCommentBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostTaskCommentBody)
-        _v = _w.task_comment
-        _self.task_comment = TaskCommentWrite._from_wire(_v)
+        _v0 = _w.task_comment
+        _s1 = _new(TaskCommentWrite)
+        _s1.text = _v0.text
+        _s1.task_comment_id = _v0.task_comment_id
+        _s1.task_id = _v0.task_id
+        _s1.last_change = _v0.last_change
+        _s1.state = _v0.state
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.task_comment = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

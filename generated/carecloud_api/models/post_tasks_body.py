@@ -20,18 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostTasksBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PropertyRecord, Task, TaskAssignee
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-    from ..models.task import Task  # noqa: PLC0415
-    from ..models.task_assignee import TaskAssignee  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -60,6 +48,19 @@ _NOT_NULLABLE = frozenset(
         "assignees",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, _property_record_parse_property_value, PropertyRecord, Task, TaskAssignee
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.task import Task  # noqa: PLC0415
+    from ..models.task_assignee import TaskAssignee  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -198,16 +199,47 @@ class PostTasksBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostTasksBody)
-        _v = _w.task
-        _self.task = Task._from_wire(_v)
-        _v = _w.property_records
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.property_records = _v
-        _v = _w.assignees
-        if not (_v is UNSET):
-            _v[:] = map(TaskAssignee._from_wire, _v)
-        _self.assignees = _v
+        _v0 = _w.task
+        _s1 = _new(Task)
+        _s1.task_type_id = _v0.task_type_id
+        _s1.task_state_id = _v0.task_state_id
+        _s1.customer_id = _v0.customer_id
+        _s1.task_title = _v0.task_title
+        _s1.task_priority = _v0.task_priority
+        _s1.task_id = _v0.task_id
+        _s1.task_note = _v0.task_note
+        _s1.due_date = _v0.due_date
+        _s1.created_at = _v0.created_at
+        _s1.state = _v0.state
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.task = _v0
+        _v0 = _w.property_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.property_records = _v0
+        _v0 = _w.assignees
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(TaskAssignee)
+                _s1.user_id = _x0.user_id
+                _s1.task_assignee_id = _x0.task_assignee_id
+                _s1.name = _x0.name
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.assignees = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -19,17 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostTokenBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Device, Setup
-    from ..models.device import Device  # noqa: PLC0415
-    from ..models.setup import Setup  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -61,6 +50,17 @@ _NOT_NULLABLE = frozenset(
         "push_token",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Device, Setup
+    from ..models.device import Device  # noqa: PLC0415
+    from ..models.setup import Setup  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -206,10 +206,23 @@ class PostTokenBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostTokenBody)
-        _v = _w.device
-        _self.device = Device._from_wire(_v)
-        _v = _w.setup
-        _self.setup = Setup._from_wire(_v)
+        _v0 = _w.device
+        _s1 = _new(Device)
+        _s1.device_id = _v0.device_id
+        _s1.device_system = _v0.device_system
+        _s1.device_name = _v0.device_name
+        _s1.device_type = _v0.device_type
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.device = _v0
+        _v0 = _w.setup
+        _s1 = _new(Setup)
+        _s1.language_id = _v0.language_id
+        _s1.allowed_gps = _v0.allowed_gps
+        _s1.allowed_notifications = _v0.allowed_notifications
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.setup = _v0
         _self.external_application_id = _w.external_application_id
         _self.push_token = _w.push_token
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

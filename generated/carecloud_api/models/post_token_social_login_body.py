@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostTokenSocialLoginBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("social_network_credentials",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("social_network_credentials",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("social_network_credentials",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("social_network_credentials",))
 
 
 @_attrs_define
@@ -127,8 +127,13 @@ class PostTokenSocialLoginBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PostTokenSocialLoginBody)
-        _v = _w.social_network_credentials
-        _self.social_network_credentials = SocialNetworkCredentials._from_wire(_v)
+        _v0 = _w.social_network_credentials
+        _s1 = _new(SocialNetworkCredentials)
+        _s1.social_network_id = _v0.social_network_id
+        _s1.social_network_token = _v0.social_network_token
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.social_network_credentials = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

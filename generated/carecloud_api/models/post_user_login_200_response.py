@@ -17,16 +17,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostUserLogin200Response")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PostUserLogin200ResponseData
-    from ..models.post_user_login_200_response_data import PostUserLogin200ResponseData  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -35,6 +25,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("data",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("data",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PostUserLogin200ResponseData, User
+    from ..models.post_user_login_200_response_data import PostUserLogin200ResponseData  # noqa: PLC0415
+    from ..models.user import User  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,29 @@ class PostUserLogin200Response:
         if not _models_bound:
             _bind_models()
         _self = _new(PostUserLogin200Response)
-        _v = _w.data
-        _self.data = _v if _v is UNSET else PostUserLogin200ResponseData._from_wire(_v)
+        _v0 = _w.data
+        if not (_v0 is UNSET):
+            _s1 = _new(PostUserLogin200ResponseData)
+            _s1.bearer_token = _v0.bearer_token
+            _s1.valid_to = _v0.valid_to
+            _v1 = _v0.user
+            if not (_v1 is UNSET):
+                _s2 = _new(User)
+                _s2.login = _v1.login
+                _s2.first_name = _v1.first_name
+                _s2.last_name = _v1.last_name
+                _s2.email = _v1.email
+                _s2.user_id = _v1.user_id
+                _s2.phone = _v1.phone
+                _s2.user_role_ids = _v1.user_role_ids
+                _s2.store_id = _v1.store_id
+                _s2.last_login = _v1.last_login
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.user = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

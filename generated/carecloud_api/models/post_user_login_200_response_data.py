@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PostUserLogin200ResponseData")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, User
-    from ..models.user import User  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -56,6 +46,16 @@ _NOT_NULLABLE = frozenset(
         "user",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, User
+    from ..models.user import User  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -189,8 +189,21 @@ class PostUserLogin200ResponseData:
         _self = _new(PostUserLogin200ResponseData)
         _self.bearer_token = _w.bearer_token
         _self.valid_to = _w.valid_to
-        _v = _w.user
-        _self.user = _v if _v is UNSET else User._from_wire(_v)
+        _v0 = _w.user
+        if not (_v0 is UNSET):
+            _s1 = _new(User)
+            _s1.login = _v0.login
+            _s1.first_name = _v0.first_name
+            _s1.last_name = _v0.last_name
+            _s1.email = _v0.email
+            _s1.user_id = _v0.user_id
+            _s1.phone = _v0.phone
+            _s1.user_role_ids = _v0.user_role_ids
+            _s1.store_id = _v0.store_id
+            _s1.last_login = _v0.last_login
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.user = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -125,8 +125,8 @@ class PostVoucherApplyBody:
             _WIRE = _null_policy.wire_struct(
                 "PostVoucherApplyBody",
                 [
-                    ("date_applied", str),
                     ("store_id", str, UNSET),
+                    ("date_applied", str),
                 ],
                 {},
                 forbid_unknown_fields=True,

@@ -22,19 +22,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ProductBatch")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PluId, Price, PropertyRecord, Tag
-    from ..models.plu_id import PluId  # noqa: PLC0415
-    from ..models.price import Price  # noqa: PLC0415
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-    from ..models.tag import Tag  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -97,6 +84,20 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _ProductBatchState_BY_VALUE: dict[Any, ProductBatchState] = dict(ProductBatchState._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, Price, _property_record_parse_property_value, PropertyRecord, Tag
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.price import Price  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -383,10 +384,10 @@ class ProductBatch:
             _WIRE = _null_policy.wire_struct(
                 "ProductBatch",
                 [
-                    ("name", str),
-                    ("plu_ids", list[PluId._wire_struct()]),
                     ("product_id", str, UNSET),
+                    ("name", str),
                     ("code", str, UNSET),
+                    ("plu_ids", list[PluId._wire_struct()]),
                     ("product_group_id", str, UNSET),
                     ("product_group_external_id", str, UNSET),
                     ("product_brand_id", str, UNSET),
@@ -412,9 +413,14 @@ class ProductBatch:
             _bind_models()
         _self = _new(ProductBatch)
         _self.name = _w.name
-        _v = _w.plu_ids
-        _v[:] = map(PluId._from_wire, _v)
-        _self.plu_ids = _v
+        _v0 = _w.plu_ids
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(PluId)
+            _s1.list_code = _x0.list_code
+            _s1.code = _x0.code
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.plu_ids = _v0
         _self.product_id = _w.product_id
         _self.code = _w.code
         _self.product_group_id = _w.product_group_id
@@ -423,18 +429,42 @@ class ProductBatch:
         _self.product_brand_external_id = _w.product_brand_external_id
         _self.store_id = _w.store_id
         _self.partner_id = _w.partner_id
-        _v = _w.property_records
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.property_records = _v
-        _v = _w.prices
-        if not (_v is UNSET):
-            _v[:] = map(Price._from_wire, _v)
-        _self.prices = _v
-        _v = _w.tags
-        if not (_v is UNSET):
-            _v[:] = map(Tag._from_wire, _v)
-        _self.tags = _v
+        _v0 = _w.property_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.property_records = _v0
+        _v0 = _w.prices
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Price)
+                _s1.currency_id = _x0.currency_id
+                _s1.value = _x0.value
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.prices = _v0
+        _v0 = _w.tags
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Tag)
+                _s1.tag_id = _x0.tag_id
+                _s1.name = _x0.name
+                _s1.text_id = _x0.text_id
+                _s1.state = _x0.state
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.tags = _v0
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

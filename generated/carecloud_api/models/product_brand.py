@@ -140,9 +140,9 @@ class ProductBrand:
             _WIRE = _null_policy.wire_struct(
                 "ProductBrand",
                 [
+                    ("product_brand_id", str, UNSET),
                     ("name", str),
                     ("external_id", str),
-                    ("product_brand_id", str, UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,

@@ -267,12 +267,12 @@ class ProductGroup:
             _WIRE = _null_policy.wire_struct(
                 "ProductGroup",
                 [
-                    ("name", str),
-                    ("external_id", str),
                     ("product_group_id", str, UNSET),
+                    ("name", str),
                     ("parent_product_group_id", str, UNSET),
                     ("parent_external_id", str, UNSET),
                     ("code", str, UNSET),
+                    ("external_id", str),
                     ("store_id", str, UNSET),
                     ("partner_id", str, UNSET),
                     ("last_change", str, UNSET),

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ProductIdentification")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PluId
-    from ..models.plu_id import PluId  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "plu_ids",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId
+    from ..models.plu_id import PluId  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -175,10 +175,15 @@ class ProductIdentification:
             _bind_models()
         _self = _new(ProductIdentification)
         _self.product_id = _w.product_id
-        _v = _w.plu_ids
-        if not (_v is UNSET):
-            _v[:] = map(PluId._from_wire, _v)
-        _self.plu_ids = _v
+        _v0 = _w.plu_ids
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PluId)
+                _s1.list_code = _x0.list_code
+                _s1.code = _x0.code
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.plu_ids = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -24,26 +24,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ProductReservation")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global \
-        _models_bound, \
-        ExternalCode, \
-        ProductReservationComment, \
-        ProductReservationItem, \
-        ProductReservationProgress, \
-        UTM
-    from ..models.external_code import ExternalCode  # noqa: PLC0415
-    from ..models.product_reservation_comment import ProductReservationComment  # noqa: PLC0415
-    from ..models.product_reservation_item import ProductReservationItem  # noqa: PLC0415
-    from ..models.product_reservation_progress import ProductReservationProgress  # noqa: PLC0415
-    from ..models.utm import UTM  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -126,6 +106,26 @@ _ProductReservationActualState_BY_VALUE: dict[Any, ProductReservationActualState
 _ProductReservationState_BY_VALUE: dict[Any, ProductReservationState] = dict(
     ProductReservationState._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        ExternalCode, \
+        ProductReservationComment, \
+        ProductReservationItem, \
+        ProductReservationProgress, \
+        UTM
+    from ..models.external_code import ExternalCode  # noqa: PLC0415
+    from ..models.product_reservation_comment import ProductReservationComment  # noqa: PLC0415
+    from ..models.product_reservation_item import ProductReservationItem  # noqa: PLC0415
+    from ..models.product_reservation_progress import ProductReservationProgress  # noqa: PLC0415
+    from ..models.utm import UTM  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -511,13 +511,13 @@ class ProductReservation:
             _WIRE = _null_policy.wire_struct(
                 "ProductReservation",
                 [
+                    ("product_reservation_id", str, UNSET),
                     ("customer_id", str),
                     ("store_id", str),
-                    ("product_reservation_source_id", str),
-                    ("product_reservation_id", str, UNSET),
                     ("reservation_codes", list[str], UNSET),
                     ("external_reservation_codes", list[ExternalCode._wire_struct()], UNSET),
                     ("benefit_codes", list[str], UNSET),
+                    ("product_reservation_source_id", str),
                     ("pickup_date", str, UNSET),
                     ("customers_note", str, UNSET),
                     ("total_price", int | float, UNSET),
@@ -549,31 +549,61 @@ class ProductReservation:
         _self.product_reservation_source_id = _w.product_reservation_source_id
         _self.product_reservation_id = _w.product_reservation_id
         _self.reservation_codes = _w.reservation_codes
-        _v = _w.external_reservation_codes
-        if not (_v is UNSET):
-            _v[:] = map(ExternalCode._from_wire, _v)
-        _self.external_reservation_codes = _v
+        _v0 = _w.external_reservation_codes
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(ExternalCode)
+                _s1.external_code_type_id = _x0.external_code_type_id
+                _s1.value = _x0.value
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.external_reservation_codes = _v0
         _self.benefit_codes = _w.benefit_codes
         _self.pickup_date = _w.pickup_date
         _self.customers_note = _w.customers_note
         _self.total_price = _w.total_price
         _self.currency_id = _w.currency_id
-        _v = _w.product_reservation_items
-        if not (_v is UNSET):
-            _v[:] = map(ProductReservationItem._from_wire, _v)
-        _self.product_reservation_items = _v
+        _v0 = _w.product_reservation_items
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(ProductReservationItem)
+                _s1.reservable_product_id = _x0.reservable_product_id
+                _s1.amount = _x0.amount
+                _s1.unit_price = _x0.unit_price
+                _s1.vat_rate = _x0.vat_rate
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.product_reservation_items = _v0
         _self.external_purchase_id = _w.external_purchase_id
-        _v = _w.utm
-        _self.utm = _v if _v is UNSET else UTM._from_wire(_v)
+        _v0 = _w.utm
+        if not (_v0 is UNSET):
+            _s1 = _new(UTM)
+            _s1.utm_source = _v0.utm_source
+            _s1.utm_medium = _v0.utm_medium
+            _s1.utm_campaign = _v0.utm_campaign
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.utm = _v0
         _self.actual_state = _w.actual_state
-        _v = _w.reservation_progress_history
-        if not (_v is UNSET):
-            _v[:] = map(ProductReservationProgress._from_wire, _v)
-        _self.reservation_progress_history = _v
-        _v = _w.comments
-        if not (_v is UNSET):
-            _v[:] = map(ProductReservationComment._from_wire, _v)
-        _self.comments = _v
+        _v0 = _w.reservation_progress_history
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(ProductReservationProgress)
+                _s1.reservation_progress_id = _x0.reservation_progress_id
+                _s1.reservation_progress_text = _x0.reservation_progress_text
+                _s1.reservation_progress_time = _x0.reservation_progress_time
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.reservation_progress_history = _v0
+        _v0 = _w.comments
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(ProductReservationComment)
+                _s1.comment_text = _x0.comment_text
+                _s1.comment_time = _x0.comment_time
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.comments = _v0
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ProductReservationPrice")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PluId
-    from ..models.plu_id import PluId  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -75,6 +65,16 @@ _NOT_NULLABLE = frozenset(
 _ProductReservationPriceState_BY_VALUE: dict[Any, ProductReservationPriceState] = dict(
     ProductReservationPriceState._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId
+    from ..models.plu_id import PluId  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -263,11 +263,11 @@ class ProductReservationPrice:
             _WIRE = _null_policy.wire_struct(
                 "ProductReservationPrice",
                 [
-                    ("value", int | float),
-                    ("currency_id", str),
                     ("product_reservation_price_id", str, UNSET),
                     ("reservable_product_id", str, UNSET),
                     ("plu_ids", list[PluId._wire_struct()], UNSET),
+                    ("value", int | float),
+                    ("currency_id", str),
                     ("store_id", str, UNSET),
                     ("last_change", str, UNSET),
                     ("state", ProductReservationPriceState, UNSET),
@@ -289,10 +289,15 @@ class ProductReservationPrice:
         _self.currency_id = _w.currency_id
         _self.product_reservation_price_id = _w.product_reservation_price_id
         _self.reservable_product_id = _w.reservable_product_id
-        _v = _w.plu_ids
-        if not (_v is UNSET):
-            _v[:] = map(PluId._from_wire, _v)
-        _self.plu_ids = _v
+        _v0 = _w.plu_ids
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PluId)
+                _s1.list_code = _x0.list_code
+                _s1.code = _x0.code
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.plu_ids = _v0
         _self.store_id = _w.store_id
         _self.last_change = _w.last_change
         _self.state = _w.state

@@ -21,16 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ProductSynchronizationForReward")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PluId
-    from ..models.plu_id import PluId  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -62,6 +52,16 @@ _NOT_NULLABLE = frozenset(
 _ProductSynchronizationForRewardRewardProductRelationType_BY_VALUE: dict[
     Any, ProductSynchronizationForRewardRewardProductRelationType
 ] = dict(ProductSynchronizationForRewardRewardProductRelationType._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId
+    from ..models.plu_id import PluId  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -191,12 +191,12 @@ class ProductSynchronizationForReward:
             _WIRE = _null_policy.wire_struct(
                 "ProductSynchronizationForReward",
                 [
+                    ("product_id", str, UNSET),
+                    ("plu_id", PluId._wire_struct(), UNSET),
                     (
                         "reward_product_relation_type",
                         ProductSynchronizationForRewardRewardProductRelationType,
                     ),
-                    ("product_id", str, UNSET),
-                    ("plu_id", PluId._wire_struct(), UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,
@@ -213,8 +213,14 @@ class ProductSynchronizationForReward:
         _self = _new(ProductSynchronizationForReward)
         _self.reward_product_relation_type = _w.reward_product_relation_type
         _self.product_id = _w.product_id
-        _v = _w.plu_id
-        _self.plu_id = _v if _v is UNSET else PluId._from_wire(_v)
+        _v0 = _w.plu_id
+        if not (_v0 is UNSET):
+            _s1 = _new(PluId)
+            _s1.list_code = _v0.list_code
+            _s1.code = _v0.code
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.plu_id = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Property")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PropertyItem
-    from ..models.property_item import PropertyItem  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -76,6 +66,16 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _PropertyState_BY_VALUE: dict[Any, PropertyState] = dict(PropertyState._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PropertyItem
+    from ..models.property_item import PropertyItem  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -260,13 +260,13 @@ class Property:
             _WIRE = _null_policy.wire_struct(
                 "Property",
                 [
+                    ("property_id", str, UNSET),
                     ("name", str),
+                    ("description", str, UNSET),
                     ("data_type", str),
+                    ("items", list[PropertyItem._wire_struct()], UNSET),
                     ("is_required", bool),
                     ("is_unique", bool),
-                    ("property_id", str, UNSET),
-                    ("description", str, UNSET),
-                    ("items", list[PropertyItem._wire_struct()], UNSET),
                     ("last_change", str, UNSET),
                     ("state", PropertyState, UNSET),
                 ],
@@ -289,10 +289,17 @@ class Property:
         _self.is_unique = _w.is_unique
         _self.property_id = _w.property_id
         _self.description = _w.description
-        _v = _w.items
-        if not (_v is UNSET):
-            _v[:] = map(PropertyItem._from_wire, _v)
-        _self.items = _v
+        _v0 = _w.items
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyItem)
+                _s1.id = _x0.id
+                _s1.name = _x0.name
+                _s1.resource_record_id = _x0.resource_record_id
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.items = _v0
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

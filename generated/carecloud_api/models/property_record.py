@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PropertyRecord")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PropertyRecordPropertyValueType5
-    from ..models.property_record_property_value_type_5 import PropertyRecordPropertyValueType5  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -79,6 +69,17 @@ def _parse_property_value(
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
+
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PropertyRecordPropertyValueType5
+    from ..models.property_record_property_value_type_5 import PropertyRecordPropertyValueType5  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -312,10 +313,10 @@ class PropertyRecord:
             _WIRE = _null_policy.wire_struct(
                 "PropertyRecord",
                 [
-                    ("property_id", str),
                     ("property_record_id", str, UNSET),
+                    ("property_id", str),
                     ("property_name", str, UNSET),
-                    ("property_value", Any, UNSET),
+                    ("property_value", str | int | float | bool | list[Any] | dict[str, Any], UNSET),
                     ("last_change", str, UNSET),
                 ],
                 {},
@@ -334,14 +335,10 @@ class PropertyRecord:
         _self.property_id = _w.property_id
         _self.property_record_id = _w.property_record_id
         _self.property_name = _w.property_name
-        _r_property_value = _w.property_value
-        _v = _r_property_value
-        if isinstance(_v, dict):
-            try:
-                _v = _parse_property_value(_v)
-            except Exception as _e:
-                raise _null_policy.field_failed(_self, "property_value", _v, _e)  # noqa: B904 (the cause is set)
-        _self.property_value = _v
+        _v0 = _w.property_value
+        if isinstance(_v0, dict):
+            _v0 = _parse_property_value(_v0)
+        _self.property_value = _v0
         _self.last_change = _w.last_change
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

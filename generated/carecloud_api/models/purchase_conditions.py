@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PurchaseConditions")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, QualificationTurnover
-    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -62,6 +52,16 @@ _NOT_NULLABLE = frozenset(
         "next_status_id",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, QualificationTurnover
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -229,14 +229,26 @@ class PurchaseConditions:
         if not _models_bound:
             _bind_models()
         _self = _new(PurchaseConditions)
-        _v = _w.keep_status_turnover
-        if not (_v is UNSET):
-            _v[:] = map(QualificationTurnover._from_wire, _v)
-        _self.keep_status_turnover = _v
-        _v = _w.next_status_turnover
-        if not (_v is UNSET):
-            _v[:] = map(QualificationTurnover._from_wire, _v)
-        _self.next_status_turnover = _v
+        _v0 = _w.keep_status_turnover
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(QualificationTurnover)
+                _s1.currency_id = _x0.currency_id
+                _s1.value = _x0.value
+                _s1.due_date = _x0.due_date
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.keep_status_turnover = _v0
+        _v0 = _w.next_status_turnover
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(QualificationTurnover)
+                _s1.currency_id = _x0.currency_id
+                _s1.value = _x0.value
+                _s1.due_date = _x0.due_date
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.next_status_turnover = _v0
         _self.keep_status_points = _w.keep_status_points
         _self.next_status_points = _w.next_status_points
         _self.next_status_id = _w.next_status_id

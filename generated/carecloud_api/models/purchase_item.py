@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PurchaseItem")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PropertyRecord
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -86,6 +76,17 @@ _NOT_NULLABLE = frozenset(
         "additional_properties",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, _property_record_parse_property_value, PropertyRecord
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -331,18 +332,18 @@ class PurchaseItem:
             _WIRE = _null_policy.wire_struct(
                 "PurchaseItem",
                 [
-                    ("product_id", str),
-                    ("purchase_item_type_id", str),
-                    ("price", int | float),
-                    ("amount", int | float),
-                    ("vat_rate", int | float),
                     ("purchase_item_id", str, UNSET),
+                    ("product_id", str),
                     ("product_name", str, UNSET),
                     ("product_group_id", str, UNSET),
                     ("product_group_name", str, UNSET),
                     ("product_brand_id", str, UNSET),
                     ("product_brand_name", str, UNSET),
                     ("external_id", str, UNSET),
+                    ("purchase_item_type_id", str),
+                    ("price", int | float),
+                    ("amount", int | float),
+                    ("vat_rate", int | float),
                     ("additional_properties", list[PropertyRecord._wire_struct()], UNSET),
                 ],
                 {},
@@ -370,10 +371,21 @@ class PurchaseItem:
         _self.product_brand_id = _w.product_brand_id
         _self.product_brand_name = _w.product_brand_name
         _self.external_id = _w.external_id
-        _v = _w.additional_properties
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.additional_properties = _v
+        _v0 = _w.additional_properties
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.additional_properties = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -137,8 +137,8 @@ class PurchaseItemType:
             _WIRE = _null_policy.wire_struct(
                 "PurchaseItemType",
                 [
-                    ("name", str),
                     ("type_id", str, UNSET),
+                    ("name", str),
                     ("text_id", str, UNSET),
                 ],
                 {},

@@ -137,8 +137,8 @@ class PurchaseType:
             _WIRE = _null_policy.wire_struct(
                 "PurchaseType",
                 [
-                    ("name", str),
                     ("type_id", str, UNSET),
+                    ("name", str),
                     ("text_id", str, UNSET),
                 ],
                 {},

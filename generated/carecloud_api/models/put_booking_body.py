@@ -16,16 +16,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutBookingBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PutBookingBodyBooking
-    from ..models.put_booking_body_booking import PutBookingBodyBooking  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -34,6 +24,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("booking",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("booking",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, _put_booking_body_booking_parse_data, PutBookingBodyBooking
+    from ..models.put_booking_body_booking import PutBookingBodyBooking  # noqa: PLC0415
+    from ..models.put_booking_body_booking import _parse_data as _put_booking_body_booking_parse_data  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -122,8 +123,17 @@ class PutBookingBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PutBookingBody)
-        _v = _w.booking
-        _self.booking = PutBookingBodyBooking._from_wire(_v)
+        _v0 = _w.booking
+        _s1 = _new(PutBookingBodyBooking)
+        _s1.customer_id = _v0.customer_id
+        _s1.booking_status = _v0.booking_status
+        _v1 = _v0.data
+        if isinstance(_v1, dict):
+            _v1 = _put_booking_body_booking_parse_data(_v1)
+        _s1.data = _v1
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.booking = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

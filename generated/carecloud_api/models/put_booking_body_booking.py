@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutBookingBodyBooking")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PutBookingBodyBookingDataType2
-    from ..models.put_booking_body_booking_data_type_2 import PutBookingBodyBookingDataType2  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -71,6 +61,17 @@ def _parse_data(data: object) -> list[str] | PutBookingBodyBookingDataType2 | st
         except (TypeError, ValueError, AttributeError, KeyError):
             pass
     return data  # type: ignore[return-value]  (a member that needs no conversion; cast() would build the union type on every call)
+
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PutBookingBodyBookingDataType2
+    from ..models.put_booking_body_booking_data_type_2 import PutBookingBodyBookingDataType2  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -203,7 +204,7 @@ class PutBookingBodyBooking:
                 [
                     ("customer_id", str, UNSET),
                     ("booking_status", str, UNSET),
-                    ("data", Any, UNSET),
+                    ("data", str | list[Any] | dict[str, Any], UNSET),
                 ],
                 {},
                 forbid_unknown_fields=True,
@@ -220,14 +221,10 @@ class PutBookingBodyBooking:
         _self = _new(PutBookingBodyBooking)
         _self.customer_id = _w.customer_id
         _self.booking_status = _w.booking_status
-        _r_data = _w.data
-        _v = _r_data
-        if isinstance(_v, dict):
-            try:
-                _v = _parse_data(_v)
-            except Exception as _e:
-                raise _null_policy.field_failed(_self, "data", _v, _e)  # noqa: B904 (the cause is set)
-        _self.data = _v
+        _v0 = _w.data
+        if isinstance(_v0, dict):
+            _v0 = _parse_data(_v0)
+        _self.data = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutCardTypeBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("card_type",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("card_type",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.card_type import CardType  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("card_type",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("card_type",))
 
 
 @_attrs_define
@@ -122,8 +122,15 @@ class PutCardTypeBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PutCardTypeBody)
-        _v = _w.card_type
-        _self.card_type = CardType._from_wire(_v)
+        _v0 = _w.card_type
+        _s1 = _new(CardType)
+        _s1.name = _v0.name
+        _s1.prefix = _v0.prefix
+        _s1.card_type_id = _v0.card_type_id
+        _s1.text_id = _v0.text_id
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.card_type = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

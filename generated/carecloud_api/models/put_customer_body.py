@@ -20,18 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutCustomerBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Customer, PropertyRecord, SocialNetworkCredentials
-    from ..models.customer import Customer  # noqa: PLC0415
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-    from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -63,6 +51,34 @@ _NOT_NULLABLE = frozenset(
         "property_records",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        Address, \
+        Agreement, \
+        Consents, \
+        CustomAgreements, \
+        Customer, \
+        PersonalInformation, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        SocialNetworkCredentials
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.agreement import Agreement  # noqa: PLC0415
+    from ..models.consents import Consents  # noqa: PLC0415
+    from ..models.custom_agreements import CustomAgreements  # noqa: PLC0415
+    from ..models.customer import Customer  # noqa: PLC0415
+    from ..models.personal_information import PersonalInformation  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.social_network_credentials import SocialNetworkCredentials  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -216,15 +232,101 @@ class PutCustomerBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PutCustomerBody)
-        _v = _w.customer
-        _self.customer = Customer._from_wire(_v)
+        _v0 = _w.customer
+        _s1 = _new(Customer)
+        _v1 = _v0.personal_information
+        _s2 = _new(PersonalInformation)
+        _s2.language_id = _v1.language_id
+        _s2.salutation = _v1.salutation
+        _s2.gender = _v1.gender
+        _s2.first_name = _v1.first_name
+        _s2.last_name = _v1.last_name
+        _s2.pre_nominals = _v1.pre_nominals
+        _s2.post_nominals = _v1.post_nominals
+        _s2.birthdate = _v1.birthdate
+        _s2.email = _v1.email
+        _s2.phone = _v1.phone
+        _s2.store_id = _v1.store_id
+        _s2.photo_url = _v1.photo_url
+        _v2 = _v1.address
+        if not (_v2 is UNSET):
+            _s3 = _new(Address)
+            _s3.address1 = _v2.address1
+            _s3.address2 = _v2.address2
+            _s3.address3 = _v2.address3
+            _s3.address4 = _v2.address4
+            _s3.address5 = _v2.address5
+            _s3.address6 = _v2.address6
+            _s3.address7 = _v2.address7
+            _s3.zip_ = _v2.zip_
+            _s3.city = _v2.city
+            _s3.country_code = _v2.country_code
+            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v2 = _s3
+        _s2.address = _v2
+        _v2 = _v1.agreement
+        if not (_v2 is UNSET):
+            _s3 = _new(Agreement)
+            _s3.agreement_gtc = _v2.agreement_gtc
+            _s3.agreement_profiling = _v2.agreement_profiling
+            _s3.agreement_marketing_communication = _v2.agreement_marketing_communication
+            _v3 = _v2.custom_agreements
+            if not (_v3 is UNSET):
+                for _i3, _x3 in enumerate(_v3):
+                    _s4 = _new(CustomAgreements)
+                    _s4.agreement_id = _x3.agreement_id
+                    _s4.agreement_value = _x3.agreement_value
+                    _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v3[_i3] = _s4
+            _s3.custom_agreements = _v3
+            _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v2 = _s3
+        _s2.agreement = _v2
+        _v2 = _v1.consents
+        if not (_v2 is UNSET):
+            for _i2, _x2 in enumerate(_v2):
+                _s3 = _new(Consents)
+                _s3.consent_id = _x2.consent_id
+                _s3.consent_value = _x2.consent_value
+                _s3.last_change = _x2.last_change
+                _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v2[_i2] = _s3
+        _s2.consents = _v2
+        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v1 = _s2
+        _s1.personal_information = _v1
+        _s1.customer_id = _v0.customer_id
+        _s1.doi_email = _v0.doi_email
+        _s1.doi_phone = _v0.doi_phone
+        _s1.last_change = _v0.last_change
+        _s1.state = _v0.state
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.customer = _v0
         _self.password = _w.password
-        _v = _w.social_network_credentials
-        _self.social_network_credentials = _v if _v is UNSET else SocialNetworkCredentials._from_wire(_v)
-        _v = _w.property_records
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.property_records = _v
+        _v0 = _w.social_network_credentials
+        if not (_v0 is UNSET):
+            _s1 = _new(SocialNetworkCredentials)
+            _s1.social_network_id = _v0.social_network_id
+            _s1.social_network_token = _v0.social_network_token
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.social_network_credentials = _v0
+        _v0 = _w.property_records
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.property_records = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

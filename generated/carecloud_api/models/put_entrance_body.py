@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutEntranceBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("entrance",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("entrance",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.entrance_write import EntranceWrite  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("entrance",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("entrance",))
 
 
 @_attrs_define
@@ -122,8 +122,32 @@ class PutEntranceBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PutEntranceBody)
-        _v = _w.entrance
-        _self.entrance = EntranceWrite._from_wire(_v)
+        _v0 = _w.entrance
+        _s1 = _new(EntranceWrite)
+        _s1.entrance_id = _v0.entrance_id
+        _s1.pos_id = _v0.pos_id
+        _s1.state = _v0.state
+        _s1.name = _v0.name
+        _s1.customer_id = _v0.customer_id
+        _s1.resort_name = _v0.resort_name
+        _s1.customer_category_name = _v0.customer_category_name
+        _s1.external_order_id = _v0.external_order_id
+        _s1.external_entrance_id = _v0.external_entrance_id
+        _s1.external_turnstile_permission_id = _v0.external_turnstile_permission_id
+        _s1.entrance_type_id = _v0.entrance_type_id
+        _s1.order_item_id = _v0.order_item_id
+        _s1.card_id = _v0.card_id
+        _s1.created_at = _v0.created_at
+        _s1.cancelled_at = _v0.cancelled_at
+        _s1.charged_price = _v0.charged_price
+        _s1.product_ids = _v0.product_ids
+        _s1.charge_date = _v0.charge_date
+        _s1.valid_from = _v0.valid_from
+        _s1.valid_to = _v0.valid_to
+        _s1.last_change = _v0.last_change
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.entrance = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -16,16 +16,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutSubCustomerAddressBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, AdditionalAddress
-    from ..models.additional_address import AdditionalAddress  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -34,6 +24,17 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("additional_address",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("additional_address",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, AdditionalAddress, Address
+    from ..models.additional_address import AdditionalAddress  # noqa: PLC0415
+    from ..models.address import Address  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -124,8 +125,28 @@ class PutSubCustomerAddressBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PutSubCustomerAddressBody)
-        _v = _w.additional_address
-        _self.additional_address = AdditionalAddress._from_wire(_v)
+        _v0 = _w.additional_address
+        _s1 = _new(AdditionalAddress)
+        _s1.address_type = _v0.address_type
+        _v1 = _v0.address
+        _s2 = _new(Address)
+        _s2.address1 = _v1.address1
+        _s2.address2 = _v1.address2
+        _s2.address3 = _v1.address3
+        _s2.address4 = _v1.address4
+        _s2.address5 = _v1.address5
+        _s2.address6 = _v1.address6
+        _s2.address7 = _v1.address7
+        _s2.zip_ = _v1.zip_
+        _s2.city = _v1.city
+        _s2.country_code = _v1.country_code
+        _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v1 = _s2
+        _s1.address = _v1
+        _s1.additional_address_id = _v0.additional_address_id
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.additional_address = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

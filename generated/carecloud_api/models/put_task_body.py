@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutTaskBody")
 
+
+_new = object.__new__
+# The typed fast path's Struct for this model (see _wire_struct), built on first use.
+_WIRE: Any = None
+_WIRE_BUILDING = False
+_KNOWN_FIELDS = frozenset(("task",))
+# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
+_NOT_NULLABLE = frozenset(("task",))
+
 _models_bound = False
 
 
@@ -25,15 +34,6 @@ def _bind_models() -> None:
     from ..models.task import Task  # noqa: PLC0415
 
     _models_bound = True
-
-
-_new = object.__new__
-# The typed fast path's Struct for this model (see _wire_struct), built on first use.
-_WIRE: Any = None
-_WIRE_BUILDING = False
-_KNOWN_FIELDS = frozenset(("task",))
-# Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
-_NOT_NULLABLE = frozenset(("task",))
 
 
 @_attrs_define
@@ -122,8 +122,21 @@ class PutTaskBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PutTaskBody)
-        _v = _w.task
-        _self.task = Task._from_wire(_v)
+        _v0 = _w.task
+        _s1 = _new(Task)
+        _s1.task_type_id = _v0.task_type_id
+        _s1.task_state_id = _v0.task_state_id
+        _s1.customer_id = _v0.customer_id
+        _s1.task_title = _v0.task_title
+        _s1.task_priority = _v0.task_priority
+        _s1.task_id = _v0.task_id
+        _s1.task_note = _v0.task_note
+        _s1.due_date = _v0.due_date
+        _s1.created_at = _v0.created_at
+        _s1.state = _v0.state
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.task = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="PutTokenBody")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Setup
-    from ..models.setup import Setup  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -53,6 +43,16 @@ _NOT_NULLABLE = frozenset(
         "push_token",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Setup
+    from ..models.setup import Setup  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -168,8 +168,14 @@ class PutTokenBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PutTokenBody)
-        _v = _w.setup
-        _self.setup = Setup._from_wire(_v)
+        _v0 = _w.setup
+        _s1 = _new(Setup)
+        _s1.language_id = _v0.language_id
+        _s1.allowed_gps = _v0.allowed_gps
+        _s1.allowed_notifications = _v0.allowed_notifications
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.setup = _v0
         _self.push_token = _w.push_token
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self

@@ -9,22 +9,13 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from .. import parsing as _null_policy
+from ..types import UNSET
 
 if TYPE_CHECKING:
     from ..models.voucher_write import VoucherWrite
 
 
 T = TypeVar("T", bound="PutVoucherBody")
-
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, VoucherWrite
-    from ..models.voucher_write import VoucherWrite  # noqa: PLC0415
-
-    _models_bound = True
 
 
 _new = object.__new__
@@ -34,6 +25,32 @@ _WIRE_BUILDING = False
 _KNOWN_FIELDS = frozenset(("voucher",))
 # Fields the spec does not mark nullable: a null in one parses as None unless strict_nulls is set.
 _NOT_NULLABLE = frozenset(("voucher",))
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        RewardProductRelationBonus, \
+        RewardProductRelationCondition, \
+        RewardWrite, \
+        StoreWrite, \
+        Tag, \
+        VoucherWrite
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.reward_product_relation_bonus import RewardProductRelationBonus  # noqa: PLC0415
+    from ..models.reward_product_relation_condition import RewardProductRelationCondition  # noqa: PLC0415
+    from ..models.reward_write import RewardWrite  # noqa: PLC0415
+    from ..models.store_write import StoreWrite  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+    from ..models.voucher_write import VoucherWrite  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -122,8 +139,104 @@ class PutVoucherBody:
         if not _models_bound:
             _bind_models()
         _self = _new(PutVoucherBody)
-        _v = _w.voucher
-        _self.voucher = VoucherWrite._from_wire(_v)
+        _v0 = _w.voucher
+        _s1 = _new(VoucherWrite)
+        _s1.customer_id = _v0.customer_id
+        _s1.voucher_id = _v0.voucher_id
+        _s1.store_id = _v0.store_id
+        _s1.code = _v0.code
+        _s1.value = _v0.value
+        _s1.applied_date = _v0.applied_date
+        _s1.valid_from = _v0.valid_from
+        _s1.valid_to = _v0.valid_to
+        _s1.reward_group = _v0.reward_group
+        _s1.note = _v0.note
+        _v1 = _v0.reward
+        if not (_v1 is UNSET):
+            _s2 = _new(RewardWrite)
+            _s2.code = _v1.code
+            _s2.name = _v1.name
+            _s2.reward_group = _v1.reward_group
+            _v2 = _v1.store_list
+            _v2[:] = map(StoreWrite._from_wire, _v2)
+            _s2.store_list = _v2
+            _s2.reward_id = _v1.reward_id
+            _s2.note = _v1.note
+            _s2.subtitle = _v1.subtitle
+            _s2.points_cost = _v1.points_cost
+            _s2.valid_time_from = _v1.valid_time_from
+            _s2.valid_time_to = _v1.valid_time_to
+            _s2.reward_type_id = _v1.reward_type_id
+            _v2 = _v1.additional_properties
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(PropertyRecord)
+                    _s3.property_id = _x2.property_id
+                    _s3.property_record_id = _x2.property_record_id
+                    _s3.property_name = _x2.property_name
+                    _v3 = _x2.property_value
+                    if isinstance(_v3, dict):
+                        _v3 = _property_record_parse_property_value(_v3)
+                    _s3.property_value = _v3
+                    _s3.last_change = _x2.last_change
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.additional_properties = _v2
+            _s2.priority = _v1.priority
+            _s2.image_urls = _v1.image_urls
+            _s2.reward_external_url = _v1.reward_external_url
+            _s2.has_product_condition = _v1.has_product_condition
+            _s2.has_group_condition = _v1.has_group_condition
+            _s2.has_brand_condition = _v1.has_brand_condition
+            _s2.has_product_bonus = _v1.has_product_bonus
+            _s2.has_group_bonus = _v1.has_group_bonus
+            _s2.has_brand_bonus = _v1.has_brand_bonus
+            _v2 = _v1.reward_product_relation_conditions
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(RewardProductRelationCondition)
+                    _s3.related_to = _x2.related_to
+                    _s3.count = _x2.count
+                    _s3.min_price = _x2.min_price
+                    _s3.max_price = _x2.max_price
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.reward_product_relation_conditions = _v2
+            _v2 = _v1.reward_product_relation_bonuses
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(RewardProductRelationBonus)
+                    _s3.related_to = _x2.related_to
+                    _s3.count = _x2.count
+                    _s3.min_price = _x2.min_price
+                    _s3.max_price = _x2.max_price
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.reward_product_relation_bonuses = _v2
+            _s2.is_automated = _v1.is_automated
+            _v2 = _v1.tags
+            if not (_v2 is UNSET):
+                for _i2, _x2 in enumerate(_v2):
+                    _s3 = _new(Tag)
+                    _s3.tag_id = _x2.tag_id
+                    _s3.name = _x2.name
+                    _s3.text_id = _x2.text_id
+                    _s3.state = _x2.state
+                    _s3.last_change = _x2.last_change
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2[_i2] = _s3
+            _s2.tags = _v2
+            _s2.last_change = _v1.last_change
+            _s2.state = _v1.state
+            _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v1 = _s2
+        _s1.reward = _v1
+        _s1.created_at = _v0.created_at
+        _s1.last_change = _v0.last_change
+        _s1.state = _v0.state
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.voucher = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -257,8 +257,8 @@ class Recommendation:
             _WIRE = _null_policy.wire_struct(
                 "Recommendation",
                 [
-                    ("name", str),
                     ("recommendation_id", str, UNSET),
+                    ("name", str),
                     ("brief_description", str, UNSET),
                     ("detailed_description", str, UNSET),
                     ("content", str, UNSET),

@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="RecommendedReward")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, RewardProperties
-    from ..models.reward_properties import RewardProperties  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -69,6 +59,16 @@ _NOT_NULLABLE = frozenset(
 _RecommendedRewardRewardPriority_BY_VALUE: dict[Any, RecommendedRewardRewardPriority] = dict(
     RecommendedRewardRewardPriority._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, RewardProperties
+    from ..models.reward_properties import RewardProperties  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -241,8 +241,15 @@ class RecommendedReward:
         _self.reward_priority = _w.reward_priority
         _self.max_count = _w.max_count
         _self.description = _w.description
-        _v = _w.reward_properties
-        _self.reward_properties = _v if _v is UNSET else RewardProperties._from_wire(_v)
+        _v0 = _w.reward_properties
+        if not (_v0 is UNSET):
+            _s1 = _new(RewardProperties)
+            _s1.image = _v0.image
+            _s1.valid_time_from = _v0.valid_time_from
+            _s1.valid_time_to = _v0.valid_time_to
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.reward_properties = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

@@ -250,11 +250,11 @@ class RelatedCustomer:
             _WIRE = _null_policy.wire_struct(
                 "RelatedCustomer",
                 [
+                    ("customer_relation_id", str, UNSET),
                     ("related_customer_id", str),
+                    ("short_name", str, UNSET),
                     ("customer_relation_type_id", str),
                     ("is_leading", bool),
-                    ("customer_relation_id", str, UNSET),
-                    ("short_name", str, UNSET),
                     ("valid_from", str, UNSET),
                     ("valid_to", str, UNSET),
                     ("last_change", str, UNSET),

@@ -25,26 +25,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Reward")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global \
-        _models_bound, \
-        PropertyRecord, \
-        RewardProductRelationBonus, \
-        RewardProductRelationCondition, \
-        Store, \
-        Tag
-    from ..models.property_record import PropertyRecord  # noqa: PLC0415
-    from ..models.reward_product_relation_bonus import RewardProductRelationBonus  # noqa: PLC0415
-    from ..models.reward_product_relation_condition import RewardProductRelationCondition  # noqa: PLC0415
-    from ..models.store import Store  # noqa: PLC0415
-    from ..models.tag import Tag  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -148,6 +128,36 @@ _NOT_NULLABLE = frozenset(
 _RewardPriority_BY_VALUE: dict[Any, RewardPriority] = dict(RewardPriority._value2member_map_)  # type: ignore[arg-type]
 _RewardRewardGroup_BY_VALUE: dict[Any, RewardRewardGroup] = dict(RewardRewardGroup._value2member_map_)  # type: ignore[arg-type]
 _RewardState_BY_VALUE: dict[Any, RewardState] = dict(RewardState._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        Address, \
+        GPSCoordinates, \
+        OpeningDay, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        RewardProductRelationBonus, \
+        RewardProductRelationCondition, \
+        Store, \
+        Tag, \
+        TimeInterval
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
+    from ..models.opening_day import OpeningDay  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.reward_product_relation_bonus import RewardProductRelationBonus  # noqa: PLC0415
+    from ..models.reward_product_relation_condition import RewardProductRelationCondition  # noqa: PLC0415
+    from ..models.store import Store  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -577,17 +587,17 @@ class Reward:
             _WIRE = _null_policy.wire_struct(
                 "Reward",
                 [
+                    ("reward_id", str, UNSET),
                     ("code", str),
                     ("name", str),
-                    ("reward_group", RewardRewardGroup),
-                    ("store_list", list[Store._wire_struct()]),
-                    ("reward_id", str, UNSET),
                     ("note", str, UNSET),
                     ("subtitle", str, UNSET),
                     ("points_cost", int | float, UNSET),
                     ("valid_time_from", str, UNSET),
                     ("valid_time_to", str, UNSET),
+                    ("reward_group", RewardRewardGroup),
                     ("reward_type_id", str, UNSET),
+                    ("store_list", list[Store._wire_struct()]),
                     ("additional_properties", list[PropertyRecord._wire_struct()], UNSET),
                     ("priority", RewardPriority, UNSET),
                     ("image_urls", list[str], UNSET),
@@ -629,9 +639,68 @@ class Reward:
         _self.code = _w.code
         _self.name = _w.name
         _self.reward_group = _w.reward_group
-        _v = _w.store_list
-        _v[:] = map(Store._from_wire, _v)
-        _self.store_list = _v
+        _v0 = _w.store_list
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(Store)
+            _s1.store_id = _x0.store_id
+            _s1.store_code = _x0.store_code
+            _s1.name = _x0.name
+            _s1.partner_id = _x0.partner_id
+            _s1.system_id = _x0.system_id
+            _v1 = _x0.store_address
+            if not (_v1 is UNSET):
+                _s2 = _new(Address)
+                _s2.address1 = _v1.address1
+                _s2.address2 = _v1.address2
+                _s2.address3 = _v1.address3
+                _s2.address4 = _v1.address4
+                _s2.address5 = _v1.address5
+                _s2.address6 = _v1.address6
+                _s2.address7 = _v1.address7
+                _s2.zip_ = _v1.zip_
+                _s2.city = _v1.city
+                _s2.country_code = _v1.country_code
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.store_address = _v1
+            _s1.contact_email = _x0.contact_email
+            _s1.manager_name = _x0.manager_name
+            _s1.phone_number = _x0.phone_number
+            _v1 = _x0.gps_coordinates
+            if not (_v1 is UNSET):
+                _s2 = _new(GPSCoordinates)
+                _s2.gps_longitude = _v1.gps_longitude
+                _s2.gps_latitude = _v1.gps_latitude
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1 = _s2
+            _s1.gps_coordinates = _v1
+            _s1.url_address = _x0.url_address
+            _v1 = _x0.opening
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(OpeningDay)
+                    _s2.day_id = _x1.day_id
+                    _v2 = _x1.time_intervals
+                    for _i2, _x2 in enumerate(_v2):
+                        _s3 = _new(TimeInterval)
+                        _s3.from_ = _x2.from_
+                        _s3.to = _x2.to
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2[_i2] = _s3
+                    _s2.time_intervals = _v2
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.opening = _v1
+            _s1.image_urls = _x0.image_urls
+            _s1.visibility_for_customer = _x0.visibility_for_customer
+            _s1.short_description = _x0.short_description
+            _s1.description = _x0.description
+            _s1.registration_id = _x0.registration_id
+            _s1.last_change = _x0.last_change
+            _s1.state = _x0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.store_list = _v0
         _self.reward_id = _w.reward_id
         _self.note = _w.note
         _self.subtitle = _w.subtitle
@@ -639,10 +708,21 @@ class Reward:
         _self.valid_time_from = _w.valid_time_from
         _self.valid_time_to = _w.valid_time_to
         _self.reward_type_id = _w.reward_type_id
-        _v = _w.additional_properties
-        if not (_v is UNSET):
-            _v[:] = map(PropertyRecord._from_wire, _v)
-        _self.additional_properties = _v
+        _v0 = _w.additional_properties
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(PropertyRecord)
+                _s1.property_id = _x0.property_id
+                _s1.property_record_id = _x0.property_record_id
+                _s1.property_name = _x0.property_name
+                _v1 = _x0.property_value
+                if isinstance(_v1, dict):
+                    _v1 = _property_record_parse_property_value(_v1)
+                _s1.property_value = _v1
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.additional_properties = _v0
         _self.priority = _w.priority
         _self.image_urls = _w.image_urls
         _self.reward_external_url = _w.reward_external_url
@@ -652,19 +732,41 @@ class Reward:
         _self.has_product_bonus = _w.has_product_bonus
         _self.has_group_bonus = _w.has_group_bonus
         _self.has_brand_bonus = _w.has_brand_bonus
-        _v = _w.reward_product_relation_conditions
-        if not (_v is UNSET):
-            _v[:] = map(RewardProductRelationCondition._from_wire, _v)
-        _self.reward_product_relation_conditions = _v
-        _v = _w.reward_product_relation_bonuses
-        if not (_v is UNSET):
-            _v[:] = map(RewardProductRelationBonus._from_wire, _v)
-        _self.reward_product_relation_bonuses = _v
+        _v0 = _w.reward_product_relation_conditions
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(RewardProductRelationCondition)
+                _s1.related_to = _x0.related_to
+                _s1.count = _x0.count
+                _s1.min_price = _x0.min_price
+                _s1.max_price = _x0.max_price
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.reward_product_relation_conditions = _v0
+        _v0 = _w.reward_product_relation_bonuses
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(RewardProductRelationBonus)
+                _s1.related_to = _x0.related_to
+                _s1.count = _x0.count
+                _s1.min_price = _x0.min_price
+                _s1.max_price = _x0.max_price
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.reward_product_relation_bonuses = _v0
         _self.is_automated = _w.is_automated
-        _v = _w.tags
-        if not (_v is UNSET):
-            _v[:] = map(Tag._from_wire, _v)
-        _self.tags = _v
+        _v0 = _w.tags
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Tag)
+                _s1.tag_id = _x0.tag_id
+                _s1.name = _x0.name
+                _s1.text_id = _x0.text_id
+                _s1.state = _x0.state
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.tags = _v0
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

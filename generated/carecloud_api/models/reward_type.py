@@ -146,8 +146,8 @@ class RewardType:
             _WIRE = _null_policy.wire_struct(
                 "RewardType",
                 [
-                    ("name", str),
                     ("reward_type_id", str, UNSET),
+                    ("name", str),
                     ("last_change", str, UNSET),
                 ],
                 {},

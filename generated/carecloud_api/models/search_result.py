@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="SearchResult")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Flag
-    from ..models.flag import Flag  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -56,6 +46,16 @@ _NOT_NULLABLE = frozenset(
         "flags",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Flag
+    from ..models.flag import Flag  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -185,10 +185,15 @@ class SearchResult:
         _self = _new(SearchResult)
         _self.search_result_string = _w.search_result_string
         _self.resource_id = _w.resource_id
-        _v = _w.flags
-        if not (_v is UNSET):
-            _v[:] = map(Flag._from_wire, _v)
-        _self.flags = _v
+        _v0 = _w.flags
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Flag)
+                _s1.name = _x0.name
+                _s1.text_id = _x0.text_id
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.flags = _v0
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]
         return _self
 

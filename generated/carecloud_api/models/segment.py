@@ -196,8 +196,8 @@ class Segment:
             _WIRE = _null_policy.wire_struct(
                 "Segment",
                 [
-                    ("name", str),
                     ("segment_id", str, UNSET),
+                    ("name", str),
                     ("segment_group_id", str, UNSET),
                     ("segment_picture_url", str, UNSET),
                     ("note", str, UNSET),

@@ -190,8 +190,8 @@ class SegmentGroup:
             _WIRE = _null_policy.wire_struct(
                 "SegmentGroup",
                 [
-                    ("name", str),
                     ("segment_group_id", str, UNSET),
+                    ("name", str),
                     ("parent_group_id", str, UNSET),
                     ("note", str, UNSET),
                     ("text_id", str, UNSET),

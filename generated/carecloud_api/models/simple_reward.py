@@ -25,20 +25,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="SimpleReward")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, SegmentID, StoreID, Tag, TextTranslation, UrlLanguageVariant
-    from ..models.segment_id import SegmentID  # noqa: PLC0415
-    from ..models.store_id import StoreID  # noqa: PLC0415
-    from ..models.tag import Tag  # noqa: PLC0415
-    from ..models.text_translation import TextTranslation  # noqa: PLC0415
-    from ..models.url_language_variant import UrlLanguageVariant  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -140,6 +126,20 @@ _SimpleRewardState_BY_VALUE: dict[Any, SimpleRewardState] = dict(SimpleRewardSta
 _SimpleRewardVoucherValidity_BY_VALUE: dict[Any, SimpleRewardVoucherValidity] = dict(
     SimpleRewardVoucherValidity._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, SegmentID, StoreID, Tag, TextTranslation, UrlLanguageVariant
+    from ..models.segment_id import SegmentID  # noqa: PLC0415
+    from ..models.store_id import StoreID  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+    from ..models.text_translation import TextTranslation  # noqa: PLC0415
+    from ..models.url_language_variant import UrlLanguageVariant  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -598,20 +598,16 @@ class SimpleReward:
             _WIRE = _null_policy.wire_struct(
                 "SimpleReward",
                 [
+                    ("reward_id", str, UNSET),
                     ("code", str),
                     ("names", list[TextTranslation._wire_struct()]),
-                    ("reward_type_id", str),
-                    ("reward_type_value", int | float),
-                    ("global_reward", bool),
-                    ("voucher_validity", SimpleRewardVoucherValidity),
-                    ("voucher_code_generation_preference", str),
-                    ("state", SimpleRewardState),
-                    ("reward_id", str, UNSET),
                     ("notes", list[TextTranslation._wire_struct()], UNSET),
                     ("subtitles", list[TextTranslation._wire_struct()], UNSET),
                     ("points_cost", int | float, UNSET),
                     ("valid_date_from", str, UNSET),
                     ("valid_date_to", str, UNSET),
+                    ("reward_type_id", str),
+                    ("reward_type_value", int | float),
                     ("maximum_discount_value", int | float, UNSET),
                     ("minimum_purchase_value", int | float, UNSET),
                     ("stores", list[StoreID._wire_struct()], UNSET),
@@ -620,9 +616,13 @@ class SimpleReward:
                     ("image_urls", list[UrlLanguageVariant._wire_struct()], UNSET),
                     ("reward_external_urls", list[UrlLanguageVariant._wire_struct()], UNSET),
                     ("tags", list[Tag._wire_struct()], UNSET),
+                    ("global_reward", bool),
                     ("partner_id", str, UNSET),
+                    ("voucher_validity", SimpleRewardVoucherValidity),
                     ("voucher_validity_value", str, UNSET),
+                    ("voucher_code_generation_preference", str),
                     ("is_portable", bool, UNSET),
+                    ("state", SimpleRewardState),
                 ],
                 {},
                 forbid_unknown_fields=True,
@@ -638,9 +638,14 @@ class SimpleReward:
             _bind_models()
         _self = _new(SimpleReward)
         _self.code = _w.code
-        _v = _w.names
-        _v[:] = map(TextTranslation._from_wire, _v)
-        _self.names = _v
+        _v0 = _w.names
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(TextTranslation)
+            _s1.language_code = _x0.language_code
+            _s1.text = _x0.text
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.names = _v0
         _self.reward_type_id = _w.reward_type_id
         _self.reward_type_value = _w.reward_type_value
         _self.global_reward = _w.global_reward
@@ -648,40 +653,76 @@ class SimpleReward:
         _self.voucher_code_generation_preference = _w.voucher_code_generation_preference
         _self.state = _w.state
         _self.reward_id = _w.reward_id
-        _v = _w.notes
-        if not (_v is UNSET):
-            _v[:] = map(TextTranslation._from_wire, _v)
-        _self.notes = _v
-        _v = _w.subtitles
-        if not (_v is UNSET):
-            _v[:] = map(TextTranslation._from_wire, _v)
-        _self.subtitles = _v
+        _v0 = _w.notes
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(TextTranslation)
+                _s1.language_code = _x0.language_code
+                _s1.text = _x0.text
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.notes = _v0
+        _v0 = _w.subtitles
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(TextTranslation)
+                _s1.language_code = _x0.language_code
+                _s1.text = _x0.text
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.subtitles = _v0
         _self.points_cost = _w.points_cost
         _self.valid_date_from = _w.valid_date_from
         _self.valid_date_to = _w.valid_date_to
         _self.maximum_discount_value = _w.maximum_discount_value
         _self.minimum_purchase_value = _w.minimum_purchase_value
-        _v = _w.stores
-        if not (_v is UNSET):
-            _v[:] = map(StoreID._from_wire, _v)
-        _self.stores = _v
-        _v = _w.segments
-        if not (_v is UNSET):
-            _v[:] = map(SegmentID._from_wire, _v)
-        _self.segments = _v
+        _v0 = _w.stores
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(StoreID)
+                _s1.store_id = _x0.store_id
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.stores = _v0
+        _v0 = _w.segments
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(SegmentID)
+                _s1.segment_id = _x0.segment_id
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.segments = _v0
         _self.priority = _w.priority
-        _v = _w.image_urls
-        if not (_v is UNSET):
-            _v[:] = map(UrlLanguageVariant._from_wire, _v)
-        _self.image_urls = _v
-        _v = _w.reward_external_urls
-        if not (_v is UNSET):
-            _v[:] = map(UrlLanguageVariant._from_wire, _v)
-        _self.reward_external_urls = _v
-        _v = _w.tags
-        if not (_v is UNSET):
-            _v[:] = map(Tag._from_wire, _v)
-        _self.tags = _v
+        _v0 = _w.image_urls
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(UrlLanguageVariant)
+                _s1.language_code = _x0.language_code
+                _s1.url = _x0.url
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.image_urls = _v0
+        _v0 = _w.reward_external_urls
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(UrlLanguageVariant)
+                _s1.language_code = _x0.language_code
+                _s1.url = _x0.url
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.reward_external_urls = _v0
+        _v0 = _w.tags
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(Tag)
+                _s1.tag_id = _x0.tag_id
+                _s1.name = _x0.name
+                _s1.text_id = _x0.text_id
+                _s1.state = _x0.state
+                _s1.last_change = _x0.last_change
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.tags = _v0
         _self.partner_id = _w.partner_id
         _self.voucher_validity_value = _w.voucher_validity_value
         _self.is_portable = _w.is_portable

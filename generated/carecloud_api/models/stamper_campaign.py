@@ -20,17 +20,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="StamperCampaign")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, StamperBonusCheckpoint, StamperCondition
-    from ..models.stamper_bonus_checkpoint import StamperBonusCheckpoint  # noqa: PLC0415
-    from ..models.stamper_condition import StamperCondition  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -89,6 +78,17 @@ _NOT_NULLABLE = frozenset(
 _StamperCampaignState_BY_VALUE: dict[Any, StamperCampaignState] = dict(
     StamperCampaignState._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StamperBonusCheckpoint, StamperCondition
+    from ..models.stamper_bonus_checkpoint import StamperBonusCheckpoint  # noqa: PLC0415
+    from ..models.stamper_condition import StamperCondition  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -378,14 +378,25 @@ class StamperCampaign:
         _self.valid_from = _w.valid_from
         _self.valid_to = _w.valid_to
         _self.count_of_campaign_repetitions = _w.count_of_campaign_repetitions
-        _v = _w.stamper_conditions
-        if not (_v is UNSET):
-            _v[:] = map(StamperCondition._from_wire, _v)
-        _self.stamper_conditions = _v
-        _v = _w.stamper_bonus_checkpoints
-        if not (_v is UNSET):
-            _v[:] = map(StamperBonusCheckpoint._from_wire, _v)
-        _self.stamper_bonus_checkpoints = _v
+        _v0 = _w.stamper_conditions
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(StamperCondition)
+                _s1.stamper_condition_id = _x0.stamper_condition_id
+                _s1.description = _x0.description
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.stamper_conditions = _v0
+        _v0 = _w.stamper_bonus_checkpoints
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(StamperBonusCheckpoint)
+                _s1.stamper_bonus_checkpoint_id = _x0.stamper_bonus_checkpoint_id
+                _s1.description = _x0.description
+                _s1.stamp_number = _x0.stamp_number
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.stamper_bonus_checkpoints = _v0
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="StamperCard")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, StamperStamp
-    from ..models.stamper_stamp import StamperStamp  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -76,6 +66,16 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _StamperCardState_BY_VALUE: dict[Any, StamperCardState] = dict(StamperCardState._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, StamperStamp
+    from ..models.stamper_stamp import StamperStamp  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -306,10 +306,22 @@ class StamperCard:
         _self.customer_id = _w.customer_id
         _self.stamper_card_order = _w.stamper_card_order
         _self.is_filled_up = _w.is_filled_up
-        _v = _w.stamps
-        if not (_v is UNSET):
-            _v[:] = map(StamperStamp._from_wire, _v)
-        _self.stamps = _v
+        _v0 = _w.stamps
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(StamperStamp)
+                _s1.stamp_id = _x0.stamp_id
+                _s1.customer_id = _x0.customer_id
+                _s1.purchase_id = _x0.purchase_id
+                _s1.stamper_card_id = _x0.stamper_card_id
+                _s1.stamp_order = _x0.stamp_order
+                _s1.stamper_condition_id = _x0.stamper_condition_id
+                _s1.created_at = _x0.created_at
+                _s1.last_change = _x0.last_change
+                _s1.state = _x0.state
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.stamps = _v0
         _self.created_at = _w.created_at
         _self.last_change = _w.last_change
         _self.state = _w.state

@@ -18,16 +18,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Status")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, QualificationTurnover
-    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -95,6 +85,16 @@ _NOT_NULLABLE = frozenset(
         "last_change",
     )
 )
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, QualificationTurnover
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -345,19 +345,19 @@ class Status:
             _WIRE = _null_policy.wire_struct(
                 "Status",
                 [
+                    ("status_id", str, UNSET),
                     ("name", str),
                     ("description", str),
-                    ("validity_period", str),
-                    ("collection_points", bool),
-                    ("payment_points", bool),
-                    ("qualification_type", int),
-                    ("discount", int),
-                    ("status_id", str, UNSET),
                     ("qualification_period", int, UNSET),
                     ("qualification_turnover", list[QualificationTurnover._wire_struct()], UNSET),
                     ("qualification_points", int | float, UNSET),
                     ("previous_status", str, UNSET),
                     ("next_status", str, UNSET),
+                    ("validity_period", str),
+                    ("collection_points", bool),
+                    ("payment_points", bool),
+                    ("qualification_type", int),
+                    ("discount", int),
                     ("overall_discount_on_discounted_purchase_items", bool, UNSET),
                     ("text_id", str, UNSET),
                     ("last_change", str, UNSET),
@@ -384,10 +384,16 @@ class Status:
         _self.discount = _w.discount
         _self.status_id = _w.status_id
         _self.qualification_period = _w.qualification_period
-        _v = _w.qualification_turnover
-        if not (_v is UNSET):
-            _v[:] = map(QualificationTurnover._from_wire, _v)
-        _self.qualification_turnover = _v
+        _v0 = _w.qualification_turnover
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(QualificationTurnover)
+                _s1.currency_id = _x0.currency_id
+                _s1.value = _x0.value
+                _s1.due_date = _x0.due_date
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.qualification_turnover = _v0
         _self.qualification_points = _w.qualification_points
         _self.previous_status = _w.previous_status
         _self.next_status = _w.next_status

@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="StatusRecord")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, PurchaseConditions
-    from ..models.purchase_conditions import PurchaseConditions  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -73,6 +63,17 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _StatusRecordState_BY_VALUE: dict[Any, StatusRecordState] = dict(StatusRecordState._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PurchaseConditions, QualificationTurnover
+    from ..models.purchase_conditions import PurchaseConditions  # noqa: PLC0415
+    from ..models.qualification_turnover import QualificationTurnover  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -253,9 +254,9 @@ class StatusRecord:
             _WIRE = _null_policy.wire_struct(
                 "StatusRecord",
                 [
+                    ("status_record_id", str, UNSET),
                     ("status_id", str),
                     ("customer_id", str),
-                    ("status_record_id", str, UNSET),
                     ("valid_from", str, UNSET),
                     ("valid_to", str, UNSET),
                     ("purchase_conditions", PurchaseConditions._wire_struct(), UNSET),
@@ -280,8 +281,35 @@ class StatusRecord:
         _self.status_record_id = _w.status_record_id
         _self.valid_from = _w.valid_from
         _self.valid_to = _w.valid_to
-        _v = _w.purchase_conditions
-        _self.purchase_conditions = _v if _v is UNSET else PurchaseConditions._from_wire(_v)
+        _v0 = _w.purchase_conditions
+        if not (_v0 is UNSET):
+            _s1 = _new(PurchaseConditions)
+            _v1 = _v0.keep_status_turnover
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(QualificationTurnover)
+                    _s2.currency_id = _x1.currency_id
+                    _s2.value = _x1.value
+                    _s2.due_date = _x1.due_date
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.keep_status_turnover = _v1
+            _v1 = _v0.next_status_turnover
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(QualificationTurnover)
+                    _s2.currency_id = _x1.currency_id
+                    _s2.value = _x1.value
+                    _s2.due_date = _x1.due_date
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.next_status_turnover = _v1
+            _s1.keep_status_points = _v0.keep_status_points
+            _s1.next_status_points = _v0.next_status_points
+            _s1.next_status_id = _v0.next_status_id
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.purchase_conditions = _v0
         _self.last_change = _w.last_change
         _self.state = _w.state
         _self._unknown_fields_raw = None  # type: ignore[attr-defined]

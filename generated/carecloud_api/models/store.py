@@ -22,18 +22,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Store")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Address, GPSCoordinates, OpeningDay
-    from ..models.address import Address  # noqa: PLC0415
-    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
-    from ..models.opening_day import OpeningDay  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -114,6 +102,19 @@ _StoreState_BY_VALUE: dict[Any, StoreState] = dict(StoreState._value2member_map_
 _StoreVisibilityForCustomer_BY_VALUE: dict[Any, StoreVisibilityForCustomer] = dict(
     StoreVisibilityForCustomer._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, Address, GPSCoordinates, OpeningDay, TimeInterval
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
+    from ..models.opening_day import OpeningDay  # noqa: PLC0415
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -450,12 +451,12 @@ class Store:
                     ("store_id", str),
                     ("store_code", str),
                     ("name", str),
-                    ("partner_id", str),
-                    ("system_id", str),
                     ("store_address", Address._wire_struct(), UNSET),
                     ("contact_email", str, UNSET),
                     ("manager_name", str, UNSET),
                     ("phone_number", str, UNSET),
+                    ("partner_id", str),
+                    ("system_id", str),
                     ("gps_coordinates", GPSCoordinates._wire_struct(), UNSET),
                     ("url_address", str, UNSET),
                     ("opening", list[OpeningDay._wire_struct()], UNSET),
@@ -485,18 +486,50 @@ class Store:
         _self.name = _w.name
         _self.partner_id = _w.partner_id
         _self.system_id = _w.system_id
-        _v = _w.store_address
-        _self.store_address = _v if _v is UNSET else Address._from_wire(_v)
+        _v0 = _w.store_address
+        if not (_v0 is UNSET):
+            _s1 = _new(Address)
+            _s1.address1 = _v0.address1
+            _s1.address2 = _v0.address2
+            _s1.address3 = _v0.address3
+            _s1.address4 = _v0.address4
+            _s1.address5 = _v0.address5
+            _s1.address6 = _v0.address6
+            _s1.address7 = _v0.address7
+            _s1.zip_ = _v0.zip_
+            _s1.city = _v0.city
+            _s1.country_code = _v0.country_code
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.store_address = _v0
         _self.contact_email = _w.contact_email
         _self.manager_name = _w.manager_name
         _self.phone_number = _w.phone_number
-        _v = _w.gps_coordinates
-        _self.gps_coordinates = _v if _v is UNSET else GPSCoordinates._from_wire(_v)
+        _v0 = _w.gps_coordinates
+        if not (_v0 is UNSET):
+            _s1 = _new(GPSCoordinates)
+            _s1.gps_longitude = _v0.gps_longitude
+            _s1.gps_latitude = _v0.gps_latitude
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.gps_coordinates = _v0
         _self.url_address = _w.url_address
-        _v = _w.opening
-        if not (_v is UNSET):
-            _v[:] = map(OpeningDay._from_wire, _v)
-        _self.opening = _v
+        _v0 = _w.opening
+        if not (_v0 is UNSET):
+            for _i0, _x0 in enumerate(_v0):
+                _s1 = _new(OpeningDay)
+                _s1.day_id = _x0.day_id
+                _v1 = _x0.time_intervals
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(TimeInterval)
+                    _s2.from_ = _x1.from_
+                    _s2.to = _x1.to
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+                _s1.time_intervals = _v1
+                _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v0[_i0] = _s1
+        _self.opening = _v0
         _self.image_urls = _w.image_urls
         _self.visibility_for_customer = _w.visibility_for_customer
         _self.short_description = _w.short_description

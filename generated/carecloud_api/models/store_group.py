@@ -146,8 +146,8 @@ class StoreGroup:
             _WIRE = _null_policy.wire_struct(
                 "StoreGroup",
                 [
-                    ("name", str),
                     ("store_group_id", str, UNSET),
+                    ("name", str),
                     ("last_change", str, UNSET),
                 ],
                 {},

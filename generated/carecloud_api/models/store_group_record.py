@@ -163,9 +163,9 @@ class StoreGroupRecord:
             _WIRE = _null_policy.wire_struct(
                 "StoreGroupRecord",
                 [
+                    ("store_group_record_id", str, UNSET),
                     ("store_id", str),
                     ("store_group_id", str),
-                    ("store_group_record_id", str, UNSET),
                     ("last_change", str, UNSET),
                 ],
                 {},

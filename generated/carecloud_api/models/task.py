@@ -254,13 +254,13 @@ class Task:
             _WIRE = _null_policy.wire_struct(
                 "Task",
                 [
+                    ("task_id", str, UNSET),
                     ("task_type_id", str),
                     ("task_state_id", str),
                     ("customer_id", str),
+                    ("task_note", str, UNSET),
                     ("task_title", str),
                     ("task_priority", TaskTaskPriority),
-                    ("task_id", str, UNSET),
-                    ("task_note", str, UNSET),
                     ("due_date", datetime.date, UNSET),
                     ("created_at", str, UNSET),
                     ("state", TaskStateValue, UNSET),

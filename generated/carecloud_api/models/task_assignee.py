@@ -160,8 +160,8 @@ class TaskAssignee:
             _WIRE = _null_policy.wire_struct(
                 "TaskAssignee",
                 [
-                    ("user_id", str),
                     ("task_assignee_id", str, UNSET),
+                    ("user_id", str),
                     ("name", str, UNSET),
                     ("last_change", str, UNSET),
                 ],

@@ -180,9 +180,9 @@ class TaskComment:
             _WIRE = _null_policy.wire_struct(
                 "TaskComment",
                 [
+                    ("task_comment_id", str, UNSET),
                     ("task_id", str),
                     ("text", str),
-                    ("task_comment_id", str, UNSET),
                     ("last_change", str, UNSET),
                     ("state", TaskCommentState, UNSET),
                 ],

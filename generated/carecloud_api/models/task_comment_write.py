@@ -181,9 +181,9 @@ class TaskCommentWrite:
             _WIRE = _null_policy.wire_struct(
                 "TaskCommentWrite",
                 [
-                    ("text", str),
                     ("task_comment_id", str, UNSET),
                     ("task_id", str, UNSET),
+                    ("text", str),
                     ("last_change", str, UNSET),
                     ("state", TaskCommentState, UNSET),
                 ],

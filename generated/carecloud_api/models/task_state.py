@@ -161,9 +161,9 @@ class TaskState:
             _WIRE = _null_policy.wire_struct(
                 "TaskState",
                 [
+                    ("task_state_id", str, UNSET),
                     ("name", str),
                     ("text_id", str),
-                    ("task_state_id", str, UNSET),
                     ("state", TaskStateState, UNSET),
                 ],
                 {},

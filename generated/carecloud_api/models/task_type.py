@@ -161,9 +161,9 @@ class TaskType:
             _WIRE = _null_policy.wire_struct(
                 "TaskType",
                 [
+                    ("task_type_id", str, UNSET),
                     ("name", str),
                     ("text_id", str),
-                    ("task_type_id", str, UNSET),
                     ("state", TaskTypeState, UNSET),
                 ],
                 {},

@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="ThirdPartyRecommendation")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, ProductIdentification
-    from ..models.product_identification import ProductIdentification  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -78,6 +68,17 @@ _NOT_NULLABLE = frozenset(
 _ThirdPartyRecommendationState_BY_VALUE: dict[Any, ThirdPartyRecommendationState] = dict(
     ThirdPartyRecommendationState._value2member_map_
 )  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global _models_bound, PluId, ProductIdentification
+    from ..models.plu_id import PluId  # noqa: PLC0415
+    from ..models.product_identification import ProductIdentification  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -281,13 +282,13 @@ class ThirdPartyRecommendation:
             _WIRE = _null_policy.wire_struct(
                 "ThirdPartyRecommendation",
                 [
+                    ("third_party_recommendation_id", str, UNSET),
+                    ("customer_id", str, UNSET),
                     ("products", list[ProductIdentification._wire_struct()]),
                     ("recommended_product", ProductIdentification._wire_struct()),
                     ("recommendation_system_id", str),
                     ("recommendation_system_dataset_id", str),
                     ("score", int | float),
-                    ("third_party_recommendation_id", str, UNSET),
-                    ("customer_id", str, UNSET),
                     ("state", ThirdPartyRecommendationState, UNSET),
                     ("last_change", str, UNSET),
                 ],
@@ -304,11 +305,37 @@ class ThirdPartyRecommendation:
         if not _models_bound:
             _bind_models()
         _self = _new(ThirdPartyRecommendation)
-        _v = _w.products
-        _v[:] = map(ProductIdentification._from_wire, _v)
-        _self.products = _v
-        _v = _w.recommended_product
-        _self.recommended_product = ProductIdentification._from_wire(_v)
+        _v0 = _w.products
+        for _i0, _x0 in enumerate(_v0):
+            _s1 = _new(ProductIdentification)
+            _s1.product_id = _x0.product_id
+            _v1 = _x0.plu_ids
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PluId)
+                    _s2.list_code = _x1.list_code
+                    _s2.code = _x1.code
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.plu_ids = _v1
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0[_i0] = _s1
+        _self.products = _v0
+        _v0 = _w.recommended_product
+        _s1 = _new(ProductIdentification)
+        _s1.product_id = _v0.product_id
+        _v1 = _v0.plu_ids
+        if not (_v1 is UNSET):
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(PluId)
+                _s2.list_code = _x1.list_code
+                _s2.code = _x1.code
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+        _s1.plu_ids = _v1
+        _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+        _v0 = _s1
+        _self.recommended_product = _v0
         _self.recommendation_system_id = _w.recommendation_system_id
         _self.recommendation_system_dataset_id = _w.recommendation_system_dataset_id
         _self.score = _w.score

@@ -213,11 +213,11 @@ class TimeSlot:
             _WIRE = _null_policy.wire_struct(
                 "TimeSlot",
                 [
+                    ("time_slot_id", str, UNSET),
                     ("ticket_id", str),
                     ("valid_from", str),
                     ("valid_to", str),
                     ("total_capacity", int),
-                    ("time_slot_id", str, UNSET),
                     ("free_capacity", int, UNSET),
                     ("state", TimeSlotState, UNSET),
                     ("last_change", str, UNSET),

@@ -223,11 +223,11 @@ class User:
             _WIRE = _null_policy.wire_struct(
                 "User",
                 [
+                    ("user_id", str, UNSET),
                     ("login", str),
                     ("first_name", str),
                     ("last_name", str),
                     ("email", str),
-                    ("user_id", str, UNSET),
                     ("phone", str, UNSET),
                     ("user_role_ids", list[str], UNSET),
                     ("store_id", str, UNSET),

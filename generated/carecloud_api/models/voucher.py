@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Voucher")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, Reward
-    from ..models.reward import Reward  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -91,6 +81,38 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _VoucherState_BY_VALUE: dict[Any, VoucherState] = dict(VoucherState._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        Address, \
+        GPSCoordinates, \
+        OpeningDay, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        Reward, \
+        RewardProductRelationBonus, \
+        RewardProductRelationCondition, \
+        Store, \
+        Tag, \
+        TimeInterval
+    from ..models.address import Address  # noqa: PLC0415
+    from ..models.gps_coordinates import GPSCoordinates  # noqa: PLC0415
+    from ..models.opening_day import OpeningDay  # noqa: PLC0415
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.reward import Reward  # noqa: PLC0415
+    from ..models.reward_product_relation_bonus import RewardProductRelationBonus  # noqa: PLC0415
+    from ..models.reward_product_relation_condition import RewardProductRelationCondition  # noqa: PLC0415
+    from ..models.store import Store  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+    from ..models.time_interval import TimeInterval  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -342,8 +364,8 @@ class Voucher:
             _WIRE = _null_policy.wire_struct(
                 "Voucher",
                 [
-                    ("customer_id", str),
                     ("voucher_id", str, UNSET),
+                    ("customer_id", str),
                     ("store_id", str, UNSET),
                     ("code", str, UNSET),
                     ("value", int | float, UNSET),
@@ -380,8 +402,145 @@ class Voucher:
         _self.valid_to = _w.valid_to
         _self.reward_group = _w.reward_group
         _self.note = _w.note
-        _v = _w.reward
-        _self.reward = _v if _v is UNSET else Reward._from_wire(_v)
+        _v0 = _w.reward
+        if not (_v0 is UNSET):
+            _s1 = _new(Reward)
+            _s1.code = _v0.code
+            _s1.name = _v0.name
+            _s1.reward_group = _v0.reward_group
+            _v1 = _v0.store_list
+            for _i1, _x1 in enumerate(_v1):
+                _s2 = _new(Store)
+                _s2.store_id = _x1.store_id
+                _s2.store_code = _x1.store_code
+                _s2.name = _x1.name
+                _s2.partner_id = _x1.partner_id
+                _s2.system_id = _x1.system_id
+                _v2 = _x1.store_address
+                if not (_v2 is UNSET):
+                    _s3 = _new(Address)
+                    _s3.address1 = _v2.address1
+                    _s3.address2 = _v2.address2
+                    _s3.address3 = _v2.address3
+                    _s3.address4 = _v2.address4
+                    _s3.address5 = _v2.address5
+                    _s3.address6 = _v2.address6
+                    _s3.address7 = _v2.address7
+                    _s3.zip_ = _v2.zip_
+                    _s3.city = _v2.city
+                    _s3.country_code = _v2.country_code
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2 = _s3
+                _s2.store_address = _v2
+                _s2.contact_email = _x1.contact_email
+                _s2.manager_name = _x1.manager_name
+                _s2.phone_number = _x1.phone_number
+                _v2 = _x1.gps_coordinates
+                if not (_v2 is UNSET):
+                    _s3 = _new(GPSCoordinates)
+                    _s3.gps_longitude = _v2.gps_longitude
+                    _s3.gps_latitude = _v2.gps_latitude
+                    _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v2 = _s3
+                _s2.gps_coordinates = _v2
+                _s2.url_address = _x1.url_address
+                _v2 = _x1.opening
+                if not (_v2 is UNSET):
+                    for _i2, _x2 in enumerate(_v2):
+                        _s3 = _new(OpeningDay)
+                        _s3.day_id = _x2.day_id
+                        _v3 = _x2.time_intervals
+                        for _i3, _x3 in enumerate(_v3):
+                            _s4 = _new(TimeInterval)
+                            _s4.from_ = _x3.from_
+                            _s4.to = _x3.to
+                            _s4._unknown_fields_raw = None  # type: ignore[attr-defined]
+                            _v3[_i3] = _s4
+                        _s3.time_intervals = _v3
+                        _s3._unknown_fields_raw = None  # type: ignore[attr-defined]
+                        _v2[_i2] = _s3
+                _s2.opening = _v2
+                _s2.image_urls = _x1.image_urls
+                _s2.visibility_for_customer = _x1.visibility_for_customer
+                _s2.short_description = _x1.short_description
+                _s2.description = _x1.description
+                _s2.registration_id = _x1.registration_id
+                _s2.last_change = _x1.last_change
+                _s2.state = _x1.state
+                _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                _v1[_i1] = _s2
+            _s1.store_list = _v1
+            _s1.reward_id = _v0.reward_id
+            _s1.note = _v0.note
+            _s1.subtitle = _v0.subtitle
+            _s1.points_cost = _v0.points_cost
+            _s1.valid_time_from = _v0.valid_time_from
+            _s1.valid_time_to = _v0.valid_time_to
+            _s1.reward_type_id = _v0.reward_type_id
+            _v1 = _v0.additional_properties
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyRecord)
+                    _s2.property_id = _x1.property_id
+                    _s2.property_record_id = _x1.property_record_id
+                    _s2.property_name = _x1.property_name
+                    _v2 = _x1.property_value
+                    if isinstance(_v2, dict):
+                        _v2 = _property_record_parse_property_value(_v2)
+                    _s2.property_value = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.additional_properties = _v1
+            _s1.priority = _v0.priority
+            _s1.image_urls = _v0.image_urls
+            _s1.reward_external_url = _v0.reward_external_url
+            _s1.has_product_condition = _v0.has_product_condition
+            _s1.has_group_condition = _v0.has_group_condition
+            _s1.has_brand_condition = _v0.has_brand_condition
+            _s1.has_product_bonus = _v0.has_product_bonus
+            _s1.has_group_bonus = _v0.has_group_bonus
+            _s1.has_brand_bonus = _v0.has_brand_bonus
+            _v1 = _v0.reward_product_relation_conditions
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(RewardProductRelationCondition)
+                    _s2.related_to = _x1.related_to
+                    _s2.count = _x1.count
+                    _s2.min_price = _x1.min_price
+                    _s2.max_price = _x1.max_price
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.reward_product_relation_conditions = _v1
+            _v1 = _v0.reward_product_relation_bonuses
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(RewardProductRelationBonus)
+                    _s2.related_to = _x1.related_to
+                    _s2.count = _x1.count
+                    _s2.min_price = _x1.min_price
+                    _s2.max_price = _x1.max_price
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.reward_product_relation_bonuses = _v1
+            _s1.is_automated = _v0.is_automated
+            _v1 = _v0.tags
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Tag)
+                    _s2.tag_id = _x1.tag_id
+                    _s2.name = _x1.name
+                    _s2.text_id = _x1.text_id
+                    _s2.state = _x1.state
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.tags = _v1
+            _s1.last_change = _v0.last_change
+            _s1.state = _v0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.reward = _v0
         _self.created_at = _w.created_at
         _self.last_change = _w.last_change
         _self.state = _w.state

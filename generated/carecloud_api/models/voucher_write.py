@@ -19,16 +19,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="VoucherWrite")
 
-_models_bound = False
-
-
-def _bind_models() -> None:
-    """Import the models this one refers to, once, as module globals."""
-    global _models_bound, RewardWrite
-    from ..models.reward_write import RewardWrite  # noqa: PLC0415
-
-    _models_bound = True
-
 
 _new = object.__new__
 # The typed fast path's Struct for this model (see _wire_struct), built on first use.
@@ -91,6 +81,30 @@ _NOT_NULLABLE = frozenset(
     )
 )
 _VoucherState_BY_VALUE: dict[Any, VoucherState] = dict(VoucherState._value2member_map_)  # type: ignore[arg-type]
+
+_models_bound = False
+
+
+def _bind_models() -> None:
+    """Import the models this one refers to, once, as module globals."""
+    global \
+        _models_bound, \
+        _property_record_parse_property_value, \
+        PropertyRecord, \
+        RewardProductRelationBonus, \
+        RewardProductRelationCondition, \
+        RewardWrite, \
+        StoreWrite, \
+        Tag
+    from ..models.property_record import PropertyRecord  # noqa: PLC0415
+    from ..models.property_record import _parse_property_value as _property_record_parse_property_value  # noqa: PLC0415
+    from ..models.reward_product_relation_bonus import RewardProductRelationBonus  # noqa: PLC0415
+    from ..models.reward_product_relation_condition import RewardProductRelationCondition  # noqa: PLC0415
+    from ..models.reward_write import RewardWrite  # noqa: PLC0415
+    from ..models.store_write import StoreWrite  # noqa: PLC0415
+    from ..models.tag import Tag  # noqa: PLC0415
+
+    _models_bound = True
 
 
 @_attrs_define
@@ -342,8 +356,8 @@ class VoucherWrite:
             _WIRE = _null_policy.wire_struct(
                 "VoucherWrite",
                 [
-                    ("customer_id", str),
                     ("voucher_id", str, UNSET),
+                    ("customer_id", str),
                     ("store_id", str, UNSET),
                     ("code", str, UNSET),
                     ("value", int | float, UNSET),
@@ -380,8 +394,86 @@ class VoucherWrite:
         _self.valid_to = _w.valid_to
         _self.reward_group = _w.reward_group
         _self.note = _w.note
-        _v = _w.reward
-        _self.reward = _v if _v is UNSET else RewardWrite._from_wire(_v)
+        _v0 = _w.reward
+        if not (_v0 is UNSET):
+            _s1 = _new(RewardWrite)
+            _s1.code = _v0.code
+            _s1.name = _v0.name
+            _s1.reward_group = _v0.reward_group
+            _v1 = _v0.store_list
+            _v1[:] = map(StoreWrite._from_wire, _v1)
+            _s1.store_list = _v1
+            _s1.reward_id = _v0.reward_id
+            _s1.note = _v0.note
+            _s1.subtitle = _v0.subtitle
+            _s1.points_cost = _v0.points_cost
+            _s1.valid_time_from = _v0.valid_time_from
+            _s1.valid_time_to = _v0.valid_time_to
+            _s1.reward_type_id = _v0.reward_type_id
+            _v1 = _v0.additional_properties
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(PropertyRecord)
+                    _s2.property_id = _x1.property_id
+                    _s2.property_record_id = _x1.property_record_id
+                    _s2.property_name = _x1.property_name
+                    _v2 = _x1.property_value
+                    if isinstance(_v2, dict):
+                        _v2 = _property_record_parse_property_value(_v2)
+                    _s2.property_value = _v2
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.additional_properties = _v1
+            _s1.priority = _v0.priority
+            _s1.image_urls = _v0.image_urls
+            _s1.reward_external_url = _v0.reward_external_url
+            _s1.has_product_condition = _v0.has_product_condition
+            _s1.has_group_condition = _v0.has_group_condition
+            _s1.has_brand_condition = _v0.has_brand_condition
+            _s1.has_product_bonus = _v0.has_product_bonus
+            _s1.has_group_bonus = _v0.has_group_bonus
+            _s1.has_brand_bonus = _v0.has_brand_bonus
+            _v1 = _v0.reward_product_relation_conditions
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(RewardProductRelationCondition)
+                    _s2.related_to = _x1.related_to
+                    _s2.count = _x1.count
+                    _s2.min_price = _x1.min_price
+                    _s2.max_price = _x1.max_price
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.reward_product_relation_conditions = _v1
+            _v1 = _v0.reward_product_relation_bonuses
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(RewardProductRelationBonus)
+                    _s2.related_to = _x1.related_to
+                    _s2.count = _x1.count
+                    _s2.min_price = _x1.min_price
+                    _s2.max_price = _x1.max_price
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.reward_product_relation_bonuses = _v1
+            _s1.is_automated = _v0.is_automated
+            _v1 = _v0.tags
+            if not (_v1 is UNSET):
+                for _i1, _x1 in enumerate(_v1):
+                    _s2 = _new(Tag)
+                    _s2.tag_id = _x1.tag_id
+                    _s2.name = _x1.name
+                    _s2.text_id = _x1.text_id
+                    _s2.state = _x1.state
+                    _s2.last_change = _x1.last_change
+                    _s2._unknown_fields_raw = None  # type: ignore[attr-defined]
+                    _v1[_i1] = _s2
+            _s1.tags = _v1
+            _s1.last_change = _v0.last_change
+            _s1.state = _v0.state
+            _s1._unknown_fields_raw = None  # type: ignore[attr-defined]
+            _v0 = _s1
+        _self.reward = _v0
         _self.created_at = _w.created_at
         _self.last_change = _w.last_change
         _self.state = _w.state
