@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         MethodNotAllowed,
         NetworkError,
         NotFound,
+        NotPresent,
         RateLimited,
         RequestTimeout,
         RequestValidationError,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from ._hooks import CallEvent, CallHooks, LoginEvent, RetryEvent
     from ._identity import bypass_cache
     from ._logging import configure_logging
+    from ._optional_fields import present
     from ._pagination import Page, Paginator
     from ._ratelimit import LocalRateBudget, RateBudget
     from ._raw_responses import RawResponse
@@ -94,6 +96,7 @@ _MODULE_OF: dict[str, str] = {
     "MethodNotAllowed": "._errors",
     "NetworkError": "._errors",
     "NotFound": "._errors",
+    "NotPresent": "._errors",
     "Page": "._pagination",
     "Paginator": "._pagination",
     "RateLimited": "._errors",
@@ -111,6 +114,7 @@ _MODULE_OF: dict[str, str] = {
     "__version__": "._version",
     "build_base_url": "._config",
     "configure_logging": "._logging",
+    "present": "._optional_fields",
 }
 
 __all__ = [
@@ -142,6 +146,7 @@ __all__ = [
     "MethodNotAllowed",
     "NetworkError",
     "NotFound",
+    "NotPresent",
     "Page",
     "Paginator",
     "RateBudget",
@@ -164,6 +169,7 @@ __all__ = [
     "build_base_url",
     "bypass_cache",
     "configure_logging",
+    "present",
 ]
 
 

@@ -129,6 +129,20 @@ class ResponseParseError(CareCloudError, _parsing.ResponseParseError):
         return f"{type(self).__name__}({self.args[0]!r})"
 
 
+class NotPresent(CareCloudError, ValueError):
+    """:func:`present` was given a field the answer left out (``UNSET``) or sent as null.
+
+    ``field`` is the name given to ``present``; ``null`` is True for a null, False for a field
+    left out. The message names the field, never a value.
+    """
+
+    def __init__(self, field: str, *, null: bool):
+        how = "null" if null else "absent: the answer left it out (UNSET)"
+        super().__init__(f"{field} is {how}")
+        self.field = field
+        self.null = null
+
+
 class NetworkError(CareCloudError):
     """The request could not be completed at the network level (after the configured retries).
 

@@ -6,8 +6,8 @@ or :meth:`Resource._paginate` (a list walked page by page): both go through the 
 options are those of ``CareCloud.call``.
 
     async with CareCloud.enterprise(...) as cc:
-        customer = await cc.customers.get("84b5e55448fbd6c0b22b4d")
-        async for card in cc.customers.cards.list(customer.data.customer.customer_id):
+        customer = present((await cc.customers.get("84b5e55448fbd6c0b22b4d")).data, "data")
+        async for card in cc.customers.cards.list(present(customer.customer_id, "customer_id")):
             ...
         fast = await cc.customers.get(customer_id, timeout=5, max_attempts=1)   # per-call options
 

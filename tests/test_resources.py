@@ -456,6 +456,26 @@ async def test_a_misspelt_key_or_enum_value_in_a_dict_is_refused_with_the_closes
             await cc.customers.create({**NEW_CUSTOMER, "customer": {"personal_information": bad_gender}})  # type: ignore[arg-type]
 
 
+async def test_a_model_built_with_a_plain_enum_value_is_refused_naming_the_member() -> None:
+    # Plain values are for the tree's parameters and dict bodies; a model's constructor wants the
+    # member (resources.md says so): it does not check, so the tree refuses the model before sending.
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500)
+
+    body = PostCustomerVerifyCredentialsBody(login_type="email", login_value="j", password="p")  # type: ignore[arg-type]
+    async with enterprise(transport=httpx.MockTransport(answer)) as cc:
+        with pytest.raises(
+            RequestValidationError,
+            match=r"body\.login_type must be PostCustomerVerifyCredentialsBodyLoginType, not str; "
+            r"pass PostCustomerVerifyCredentialsBodyLoginType\.EMAIL",
+        ):
+            await cc.customers.verify_credentials(body)
+    assert sent == []
+
+
 def test_each_operation_page_of_the_docs_shows_its_method_path() -> None:
     from carecloud_async._resources._method_paths import METHOD_PATHS
     from scripts import docs_reference
