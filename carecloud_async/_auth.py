@@ -11,7 +11,7 @@ an :class:`~carecloud_async.AuthenticationError` without secrets) are shared by 
 Both flows are async only, never loop, and never put a password, bearer token or token id into a
 log record, exception message or repr. Their own requests (login, token creation) go through the
 same client and transport (so retries apply) and carry the ``User-Agent``, ``Accept`` and
-``Accept-Language`` of the request that needed them.
+``Accept-Language`` of the request that needed them, and its timeout (:func:`with_timeout`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ._config import DEFAULT_TIMEOUT
 from ._errors import AuthenticationError, ConfigurationError, InvalidParam, error_from_response, redact_url
 from ._locks import LoopSafeLock
 
@@ -39,6 +40,7 @@ __all__ = [
     "refusal",
     "required_text",
     "response_data",
+    "with_timeout",
 ]
 
 #: One logger for both lifecycles (``carecloud_async._auth``), whichever module logs.
@@ -65,6 +67,26 @@ def endpoint_url(base_url: httpx.URL, path: str, **path_params: str) -> httpx.UR
     """``base_url`` + an operation's spec ``path`` with its parameters filled in and quoted."""
     filled = path.format(**{name: quote(value, safe="") for name, value in path_params.items()})
     return httpx.URL(str(base_url).rstrip("/") + filled)
+
+
+def with_timeout(request: httpx.Request, timeout: httpx.Timeout | Mapping[str, float | None] | None) -> httpx.Request:
+    """``request`` (one of the flow's own, built without a client) bounded by ``timeout``: that of
+    the request that needed it, or of the client sending it; :data:`DEFAULT_TIMEOUT` when neither
+    is known. Without httpx's ``timeout`` extension httpcore waits with no limit, so a server that
+    accepts the connection and never answers would hold the login, and every call behind it,
+    forever. A call's own ``timeout=`` still wins: the client's request hook sets it afterwards.
+
+    >>> with_timeout(httpx.Request("POST", "https://p.example/tokens"), httpx.Timeout(5)).extensions["timeout"]
+    {'connect': 5, 'read': 5, 'write': 5, 'pool': 5}
+    """
+    if isinstance(timeout, httpx.Timeout):
+        bounds = timeout.as_dict()
+    elif timeout is not None:
+        bounds = dict(timeout)
+    else:
+        bounds = DEFAULT_TIMEOUT.as_dict()
+    request.extensions["timeout"] = bounds
+    return request
 
 
 def required_text(value: str, name: str) -> str:
@@ -183,10 +205,13 @@ class TokenAuth(httpx.Auth):
                     # requests need no renewal. Request hooks may have run on the request by now
                     # (after a 401); they set these headers on the flow's own requests too.
                     steps = self._steps(rejected_generation, inherited_headers(request.headers))
+                    # httpx sends what an auth flow yields as it is: only `client.send` sets the
+                    # client's timeout, and it did so on `request`, not on the flow's own requests.
+                    timeout = request.extensions.get("timeout")
                     try:
                         step = await steps.__anext__()
                         while True:
-                            step_response = yield step
+                            step_response = yield with_timeout(step, timeout)
                             step = await steps.asend(step_response)
                     except StopAsyncIteration:
                         pass
@@ -213,11 +238,17 @@ class TokenAuth(httpx.Auth):
         try:
             step = await steps.__anext__()
             while True:
-                step = await steps.asend(await client.send(step, auth=None))
+                step = await steps.asend(await self._send_alone(client, step))
         except StopAsyncIteration:
             pass
         finally:
             await steps.aclose()
+
+    @staticmethod
+    async def _send_alone(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+        """Send one of the flow's own requests through ``client`` (its transport, hooks and
+        timeout), outside the auth flow."""
+        return await client.send(with_timeout(request, client.timeout), auth=None)
 
     def _work_due(self, rejected_generation: int | None) -> bool:
         raise NotImplementedError

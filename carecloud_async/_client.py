@@ -722,13 +722,20 @@ class CareCloud:
         return self.auth.customer_id if isinstance(self.auth, CustomerAuth) else None
 
     async def login_customer(self, credentials: CustomerCredentials) -> str:
-        """Log a customer in on this device token; returns and keeps the customer id."""
-        with using_call_options(self._options):
+        """Log a customer in on this device token; returns and keeps the customer id.
+
+        Raises :class:`AuthenticationError` when refused, :class:`NetworkError` /
+        :class:`RequestTimeout` when the server could not be reached or did not answer in time."""
+        with network_errors(), using_call_options(self._options):
             return await self._customer_auth().login_customer(self.http, credentials)
 
     async def logout_customer(self) -> None:
-        """Log the customer out of this device token (the token itself stays valid)."""
-        with using_call_options(self._options):
+        """Log the customer out of this device token (the token itself stays valid).
+
+        Raises :class:`APIError` for an error answer (a 401 counts as logged out),
+        :class:`NetworkError` / :class:`RequestTimeout` when the server could not be reached or did
+        not answer in time."""
+        with network_errors(), using_call_options(self._options):
             await self._customer_auth().logout_customer(self.http)
 
     # ------------------------------------------------------------------ internals

@@ -293,7 +293,7 @@ class CustomerAuth(TokenAuth):
 
                 url = endpoint_url(self._base_url, post_token_logout.PATH, token_id=token_id)
                 headers = {**inherited_headers(client.headers), "Authorization": f"Bearer {token_id}"}
-                response = await client.send(httpx.Request(post_token_logout.METHOD, url, headers=headers), auth=None)
+                response = await self._send_alone(client, httpx.Request(post_token_logout.METHOD, url, headers=headers))
                 if not response.is_success and response.status_code != 401:
                     raise error_from_response(response)
                 logger.debug("customer logged out")

@@ -5,7 +5,8 @@ resolver's "Name or service not known", the socket's "Connection refused", a TLS
 met plain HTTP) sits further down the exception chain. :func:`network_reason` finds it, and
 :func:`describe_network_error` builds the message of a :class:`NetworkError` from it, with a hint
 where the fix is known: ``https://`` to a loopback port that speaks plain HTTP (a scheme-less
-``127.0.0.1:4010`` means https) gets "write the project URL as http://127.0.0.1:4010".
+``127.0.0.1:4010`` means https) gets "write the project URL as http://127.0.0.1:4010", whether
+the server answered the TLS handshake with plain HTTP or never answered it (a connect timeout).
 
 >>> import socket
 >>> network_reason(OSError("All connection attempts failed"))
@@ -46,6 +47,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _reason_of(exc: BaseException) -> str | None:
+    if isinstance(exc, (ssl.SSLWantReadError, ssl.SSLWantWriteError)):
+        return None  # "not yet": the handshake was waiting for the other end when time ran out
     if isinstance(exc, socket.gaierror):
         return exc.strerror or str(exc)
     if isinstance(exc, ssl.SSLError):
@@ -103,6 +106,13 @@ def describe_network_error(exc: httpx.HTTPError) -> str:
         text += (
             f"; {where} answers plain HTTP, not TLS: for a local server such as the mock, "
             f"write the project URL as http://{where}"
+        )
+    elif request.url.scheme == "https" and is_loopback(host) and isinstance(exc, httpx.ConnectTimeout):
+        # On loopback a listening port accepts at once: the wait was the TLS handshake, which a
+        # plain HTTP server that waits for a request line never answers.
+        text += (
+            f"; {where} did not answer the TLS handshake: if it serves plain HTTP (the mock, the fake "
+            f"CareCloud), write the project URL as http://{where}"
         )
     elif is_loopback(host) and any(isinstance(candidate, ConnectionRefusedError) for candidate in chain):
         text += f" (nothing listens on {where}: is the local server running?)"

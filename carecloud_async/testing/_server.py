@@ -34,6 +34,7 @@ __all__ = ["FakeServer"]
 _MAX_HEADER_BYTES = 64 * 1024
 _MAX_BODY_BYTES = 32 * 1024 * 1024
 _CONTROL = "/__fake/"
+_TLS_HANDSHAKE = b"\x16"  # the first byte of a TLS handshake record; no HTTP method starts with it
 _REASONS = {
     200: "OK",
     201: "Created",
@@ -131,7 +132,15 @@ class FakeServer:
             writer.close()
 
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        head = await reader.readuntil(b"\r\n\r\n")
+        first = await reader.readexactly(1)
+        if first == _TLS_HANDSHAKE:
+            # A TLS client hello (an https:// URL, or a scheme-less one, to this plain server): it
+            # never ends with a blank line, so waiting for one would hold both ends until the
+            # client's timeout. Answer as other plain servers do; the client then says "not TLS".
+            writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            await writer.drain()
+            return False
+        head = first + await reader.readuntil(b"\r\n\r\n")
         if len(head) > _MAX_HEADER_BYTES:
             return False
         lines = head.decode("latin-1").split("\r\n")
