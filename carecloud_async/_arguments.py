@@ -26,7 +26,7 @@ import inspect
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -325,14 +325,22 @@ def check_operation_function(target: Any, module: types.ModuleType) -> None:
         )
 
 
-def check_arguments(function: Callable[..., Any], label: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+def check_arguments(
+    function: Callable[..., Any],
+    label: str,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    hidden: Collection[str] = (),
+) -> None:
     """Check ``function(client, *args, **kwargs)`` before sending; raise RequestValidationError.
 
     ``label`` names the operation in messages (``"GET /customers"``). Checked: unknown names
     (with the closest accepted one), missing required ones, too many positional arguments, each
     value against its annotation (see :func:`describe_mismatch`), then the spec's bounds on the
     values: minimum and maximum, string lengths, patterns, item counts (see
-    :func:`~carecloud_async._constraint_checks.constraint_problem`).
+    :func:`~carecloud_async._constraint_checks.constraint_problem`). ``hidden`` parameters are set
+    by the caller (a paginator's ``count`` and ``offset``): a misspelt name is not offered them.
     """
     shape = _shape(function)
     accepted = shape.names
@@ -340,6 +348,7 @@ def check_arguments(function: Callable[..., Any], label: str, args: Sequence[Any
         if name not in shape.hints:
             import difflib  # only to word this error: not loaded by importing the client
 
+            accepted = tuple(other for other in accepted if other not in hidden)
             close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise RequestValidationError(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OperationSender",
     "bind_arguments",
+    "bind_page_arguments",
     "call_target",
     "check_interface",
     "network_errors",
@@ -126,6 +127,14 @@ def bind_arguments(operation: Operation, function: Callable[..., Any], /, *args:
     """Refuse, before sending, arguments that ``function`` (a generated ``call``) does not take or
     that do not fit its annotations (see :mod:`._arguments`)."""
     _checks().check_arguments(function, f"{operation.method} {operation.path}", args, kwargs)
+
+
+def bind_page_arguments(
+    operation: Operation, function: Callable[..., Any], kwargs: Mapping[str, Any], set_by_paginator: Collection[str]
+) -> None:
+    """:func:`bind_arguments` for the requests of a paginator: the parameters it sets itself
+    (``count``, ``offset``) are not offered to a misspelt filter."""
+    _checks().check_arguments(function, f"{operation.method} {operation.path}", (), kwargs, hidden=set_by_paginator)
 
 
 async def send_operation(

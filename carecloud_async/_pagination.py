@@ -41,7 +41,7 @@ from carecloud_api.types import Unset
 
 from ._errors import RequestValidationError
 from ._observe import Walk, observed_walk
-from ._operations import OperationSender, bind_arguments, operation_of
+from ._operations import OperationSender, bind_page_arguments, operation_of
 from ._type_hints import type_hints
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+#: The list operations' parameters the paginator sets on every request.
+PAGINATOR_PARAMETERS = ("count", "offset")
 #: No maximum for ``count`` is stated in the spec; 26 list schemas say ``maxItems: 1000``.
 MAX_PAGE_SIZE = 1000
 MAX_CONCURRENCY = 32
@@ -121,6 +123,15 @@ def _accepts(declared: type, actual: Any) -> bool:
     return isinstance(actual, type) and issubclass(actual, declared)
 
 
+def _check_whole_number(route: str, name: str, value: Any, *, none_allowed: bool = False) -> None:
+    """Refuse a paginator keyword that is no int (a bool is none either), as the argument checks
+    refuse a string ``count``: ``GET /customers: page_size must be int, not str``."""
+    if (none_allowed and value is None) or (isinstance(value, int) and not isinstance(value, bool)):
+        return
+    expected = "int or None" if none_allowed else "int"
+    raise RequestValidationError(f"{route}: {name} must be {expected}, not {type(value).__name__}")
+
+
 def should_continue(*, offset: int, received: int, requested: int, total_items: int | None, limit: int | None) -> bool:
     """After a page of ``received`` items (of ``requested``), walking to ``offset``: fetch more?
 
@@ -170,18 +181,26 @@ class Paginator(Generic[T]):
                 f"{entry.method} {entry.path} is not a paginated list operation (no count/offset and "
                 "total_items); use CareCloud.call instead"
             )
+        route = f"{entry.method} {entry.path}"
+        _check_whole_number(route, "page_size", page_size)
+        _check_whole_number(route, "max_items", max_items, none_allowed=True)
+        _check_whole_number(route, "concurrency", concurrency)
+        _check_whole_number(route, "start", start)
         if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise RequestValidationError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
+            raise RequestValidationError(f"{route}: page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
         if max_items is not None and max_items < 0:
-            raise RequestValidationError(f"max_items must be 0 or more, not {max_items}")
+            raise RequestValidationError(f"{route}: max_items must be 0 or more, not {max_items}")
         if start < 0:
-            raise RequestValidationError(f"start must be 0 or more, not {start}")
+            raise RequestValidationError(f"{route}: start must be 0 or more, not {start}")
         if not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise RequestValidationError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
-        taken = sorted({"count", "offset"} & set(params))
+            raise RequestValidationError(
+                f"{route}: concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}"
+            )
+        taken = [name for name in PAGINATOR_PARAMETERS if name in params]
         if taken:
             raise RequestValidationError(
-                f"{', '.join(taken)} are set by the paginator; use page_size and max_items instead"
+                f"{route}: {' and '.join(taken)} {'is' if len(taken) == 1 else 'are'} set by the paginator; "
+                "use page_size and max_items instead"
             )
         declared = item_type_of(entry) if item_type is not None else None
         if item_type is not None and not _accepts(item_type, declared):
@@ -201,8 +220,9 @@ class Paginator(Generic[T]):
         self.max_items = max_items
         self.concurrency = concurrency
         self._walk: Walk | None = None  # the running walk's span and hooks (see _observe)
-        # Fail on bad filters before the first request: the same checks and messages as CareCloud.call.
-        bind_arguments(entry, self._function, count=page_size, offset=0, **params)
+        # Fail on bad filters before the first request: the same checks and messages as CareCloud.call,
+        # except that a misspelt filter is not offered count and offset, which are the paginator's.
+        bind_page_arguments(entry, self._function, {"count": page_size, "offset": 0, **params}, PAGINATOR_PARAMETERS)
 
     def __repr__(self) -> str:
         return (

@@ -21,7 +21,7 @@ import enum
 import functools
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -29,7 +29,7 @@ from carecloud_api.parsing import MissingField
 
 from ._errors import RequestValidationError
 
-__all__ = ["accept_plain_inputs"]
+__all__ = ["accept_plain_inputs", "enum_member", "missing_fields_text"]
 
 
 def _members(annotation: Any) -> tuple[Any, ...]:
@@ -94,19 +94,32 @@ def _convert(value: Any, annotation: Any, path: str, label: str) -> Any:
             return value
         enums = [m for m in members if isinstance(m, type) and issubclass(m, enum.Enum)]
         if len(enums) == 1:
-            return _enum_from(enums[0], value, path, label)
+            return enum_member(enums[0], value, path, label)
     return value
 
 
-def _enum_from(kind: type[enum.Enum], value: str | int, path: str, label: str) -> enum.Enum:
+def enum_member(kind: type[enum.Enum], value: str | int, path: str, label: str) -> enum.Enum:
+    """The member of ``kind`` whose value is ``value``; else a :class:`RequestValidationError`
+    naming the place, the closest value and the values the spec lists (the command line's
+    ``-p sort_direction=...`` is refused with this message too).
+
+    >>> from carecloud_api.models import SortDirection
+    >>> enum_member(SortDirection, "DESC", "sort_direction", "GET /customers")
+    <SortDirection.DESC: 'DESC'>
+    >>> enum_member(SortDirection, "DSC", "sort_direction", "GET /customers")
+    Traceback (most recent call last):
+    ...
+    carecloud_async._errors.RequestValidationError: GET /customers: ... 'DSC' is not ...; did you mean 'DESC'? ...
+    """
     try:
         member = kind(value)
     except ValueError:
         member = None
     if member is None or getattr(member, "is_unknown", False):
         known = [m.value for m in kind if not getattr(m, "is_unknown", False)]
+        where = f"{label}: {path}" if label else path
         raise RequestValidationError(
-            f"{label}: {path}: {value!r} is not a {kind.__name__} value{_suggest(str(value), map(str, known))}"
+            f"{where}: {value!r} is not a {kind.__name__} value{_suggest(str(value), map(str, known))}"
             f" (one of {', '.join(map(repr, known))})"
         )
     return member
@@ -115,8 +128,10 @@ def _enum_from(kind: type[enum.Enum], value: str | int, path: str, label: str) -
 def _suggest(name: str, candidates: Any) -> str:
     import difflib  # only to word an error: not loaded by importing the client
 
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    # Compared without case ('dsc' is closest to 'DESC'); shown as the spec spells it.
+    spelt = {str(candidate).lower(): candidate for candidate in candidates}
+    close = difflib.get_close_matches(name.lower(), list(spelt), n=1, cutoff=0.6)
+    return f"; did you mean {spelt[close[0]]!r}?" if close else ""
 
 
 def _model_from(model: type, value: Mapping[str, Any], path: str, label: str) -> Any:
@@ -126,15 +141,46 @@ def _model_from(model: type, value: Mapping[str, Any], path: str, label: str) ->
     except MissingField as exc:  # names the field and the path to it from ``model``
         *parents, name = exc.path
         where = path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parents)
-        raise RequestValidationError(f"{label}: {where}: missing the required field {name!r}") from None
+        missing = _missing_fields(exc.field_model, value, parents) or [str(name)]
+        raise RequestValidationError(f"{label}: {where}: {missing_fields_text(missing)}") from None
     except KeyError as exc:
-        raise RequestValidationError(f"{label}: {path}: missing the required field {exc.args[0]!r}") from None
+        raise RequestValidationError(f"{label}: {path}: {missing_fields_text([exc.args[0]])}") from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise RequestValidationError(
             f"{label}: {path} does not fit {model.__name__}: {type(exc).__name__}: {exc}"
         ) from None
     _refuse_unknown(instance, path, label)
     return instance
+
+
+def missing_fields_text(names: Sequence[str]) -> str:
+    """How a body with required fields left out is refused (``names`` in the model's order).
+
+    >>> missing_fields_text(["card"]), missing_fields_text(["customer_source", "autologin"])
+    ("missing the required field 'card'", "missing the required fields 'customer_source', 'autologin'")
+    """
+    if len(names) == 1:
+        return f"missing the required field {names[0]!r}"
+    return f"missing the required fields {', '.join(map(repr, names))}"
+
+
+def _missing_fields(model_name: str, value: Mapping[str, Any], parents: Sequence[str | int]) -> list[str]:
+    """Every required field (its JSON name) that the object at ``parents`` inside ``value`` leaves
+    out, ``model_name`` being its generated model: one message names them all, not one per try."""
+    import carecloud_api.models  # loaded already: a model was being parsed
+
+    model = getattr(carecloud_api.models, model_name, None)
+    data: Any = value
+    try:
+        for part in parents:
+            data = data[part]
+    except (KeyError, IndexError, TypeError):
+        return []
+    if not (isinstance(model, type) and attrs.has(model) and isinstance(data, Mapping)):
+        return []
+    required = [f.name for f in attrs.fields(model) if f.init and f.default is attrs.NOTHING]
+    names = [name[:-1] if name.endswith("_") else name for name in required]
+    return [name for name in names if name not in data]
 
 
 def _fields(model: type) -> list[str]:
@@ -154,7 +200,7 @@ def _refuse_unknown(value: Any, path: str, label: str) -> None:
         return
     if isinstance(value, enum.Enum):
         if getattr(value, "is_unknown", False):
-            _enum_from(type(value), value.value, path, label)  # raises, with the closest value
+            enum_member(type(value), value.value, path, label)  # raises, with the closest value
         return
     if not attrs.has(type(value)):
         return

@@ -583,6 +583,23 @@ def tree_call(op: OperationDoc, required: list[Parameter]) -> list[str]:
     return [*lines, "", "# the escape hatch, with the generated function itself:"]
 
 
+def pagination_note(op: OperationDoc) -> list[str]:
+    """What a list's page says under its parameters (nothing on other pages): ``count`` and
+    ``offset`` are for ``cc.call``; the list method and ``cc.paginate`` set them and take the
+    paginator's keywords instead."""
+    if not op.paginated:
+        return []
+    walker = f"`{op.method_path}()` and `cc.paginate`" if op.method_path else "`cc.paginate`"
+    guide = _relative("guide/pagination.md", operation_path(op))
+    return [
+        f"`count` and `offset` are for `cc.call`. {walker} set them on every request (passing them "
+        "is refused) and take instead `page_size` (the `count` sent, 1 to 1,000; default 100), "
+        "`max_items` (stop after that many items; default: all), `concurrency` (pages in flight "
+        f"once the total is known, 1 to 32) and `start` (the first offset). See [Pagination]({guide}).",
+        "",
+    ]
+
+
 def render_operation(op: OperationDoc, links: Mapping[str, str], tags: Iterable[str] = ()) -> str:
     """The page of one operation: method, path, interfaces, how to call it, parameters, success
     model and errors; ``tags``, the search keys of :func:`search_tags`, go in its front matter."""
@@ -640,7 +657,7 @@ def render_operation(op: OperationDoc, links: Mapping[str, str], tags: Iterable[
             )
     else:
         lines.append("None.")
-    lines.append("")
+    lines += ["", *pagination_note(op)]
 
     success = [r for r in op.responses if 200 <= r.status < 300]
     errors = [r for r in op.responses if r.status >= 300]

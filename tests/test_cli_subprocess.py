@@ -255,7 +255,11 @@ def test_sigint_during_an_export_leaves_a_parseable_file_and_resume_completes_it
     [
         (["call", "getCustomr"], 2, "unknown operation 'getCustomr'; did you mean getCustomer, getCustomers"),
         (["call", "getCustomers", "-p", "emial=a@x.cz"], 2, "has no parameter 'emial'; did you mean email?"),
-        (["call", "getCustomers", "-p", "sort_direction=up"], 2, "sort_direction must be one of ASC, DESC"),
+        (
+            ["call", "getCustomers", "-p", "sort_direction=dsc"],
+            2,
+            "GET /customers: sort_direction: 'dsc' is not a SortDirection value; did you mean 'DESC'?",
+        ),
         (
             ["call", "postCustomerVerifyCredentials", "--body", '{"login_type": "email",'],
             2,

@@ -129,6 +129,27 @@ def test_parameter_rows_show_the_spec_description_and_constraints(
     assert not [(op.path, p.name) for op in reference.operations for p in op.parameters if not p.description]
 
 
+def test_a_list_page_says_that_the_paginator_takes_page_size_instead_of_count_and_offset(
+    reference: docs_reference.Reference, pages: dict[str, str]
+) -> None:
+    """Issue: the page of GET /customers showed cc.customers.list() and a parameter table with
+    count and offset, which the list method refuses, and no word of page_size or max_items."""
+    by_route = {(op.method, op.path): op for op in reference.operations}
+    listing = pages[docs_reference.operation_path(by_route["GET", "/customers"])]
+    parameters = listing[listing.index("## Parameters") : listing.index("## Success")]
+    assert (
+        "`count` and `offset` are for `cc.call`. `cc.customers.list()` and `cc.paginate` set them on every "
+        "request (passing them is refused) and take instead `page_size` (the `count` sent, 1 to 1,000; "
+        "default 100), `max_items` (stop after that many items; default: all)"
+    ) in parameters
+    assert "See [Pagination](../../../guide/pagination.md)." in parameters
+    lists = [op for op in reference.operations if op.paginated]
+    assert len(lists) == 111
+    assert all("take instead `page_size`" in pages[docs_reference.operation_path(op)] for op in lists)
+    one = pages[docs_reference.operation_path(by_route["GET", "/customers/{customer_id}"])]
+    assert "page_size" not in one
+
+
 @needs_docs_toolchain
 def test_a_pattern_shows_whole_in_its_table_cell(reference: docs_reference.Reference, pages: dict[str, str]) -> None:
     """PersonalInformation.email's pattern (a long regex with a backslash, a backtick and pipes)

@@ -204,14 +204,55 @@ async def test_invalid_use_fails_before_sending() -> None:
     async with client(server) as cc:
         with pytest.raises(RequestValidationError, match="not a paginated list operation"):
             cc.paginate(get_customer)
-        with pytest.raises(RequestValidationError, match="page_size must be between 1 and 1000"):
+        with pytest.raises(
+            RequestValidationError, match=r"^GET /customers: page_size must be between 1 and 1000, not 0$"
+        ):
             cc.paginate(get_customers, page_size=0)
-        with pytest.raises(RequestValidationError, match="concurrency"):
+        with pytest.raises(RequestValidationError, match=r"^GET /customers: concurrency must be between 1 and 32"):
             cc.paginate(get_customers, concurrency=0)
-        with pytest.raises(RequestValidationError, match="count, offset are set by the paginator"):
+        with pytest.raises(RequestValidationError, match=r"^GET /customers: max_items must be 0 or more, not -1$"):
+            cc.paginate(get_customers, max_items=-1)
+        with pytest.raises(
+            RequestValidationError, match=r"^GET /customers: count and offset are set by the paginator;"
+        ):
             cc.paginate(get_customers, count=5, offset=1)
-        with pytest.raises(RequestValidationError, match="unexpected keyword argument 'mail'"):
+        with pytest.raises(
+            RequestValidationError, match=r"^GET /customers: count is set by the paginator; use page_size"
+        ):
+            cc.paginate(get_customers, count=5)
+        tree: Any = cc  # a caller without a type checker
+        with pytest.raises(
+            RequestValidationError, match=r"^GET /customers: offset is set by the paginator; use page_size"
+        ):
+            tree.customers.list(offset=5)
+        with pytest.raises(RequestValidationError, match="unexpected keyword argument 'mail'") as refused:
             cc.paginate(get_customers, mail="x")
+    assert server.requests == []
+    # The filters a misspelt name is offered are the list's own: count and offset are the paginator's.
+    assert "did you mean 'email'? Parameters are: sort_field, sort_direction, email, " in str(refused.value)
+    assert "count" not in str(refused.value)
+    assert "offset" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"page_size": "10"}, "page_size must be int, not str"),
+        ({"page_size": 10.0}, "page_size must be int, not float"),
+        ({"max_items": "50"}, "max_items must be int or None, not str"),
+        ({"concurrency": True}, "concurrency must be int, not bool"),
+        ({"start": "0"}, "start must be int, not str"),
+    ],
+)
+async def test_a_wrongly_typed_paginator_keyword_is_a_validation_error(keywords: dict[str, Any], message: str) -> None:
+    """Issue: cc.customers.list(page_size="10").first_page() raised a bare TypeError from a comparison."""
+    server = ListServer(3)
+    async with client(server) as cc:
+        tree: Any = cc  # a caller without a type checker
+        with pytest.raises(RequestValidationError, match=f"^GET /customers: {message}$"):
+            await tree.customers.list(**keywords).first_page()
+        with pytest.raises(RequestValidationError, match=f"^GET /customers: {message}$"):
+            cc.paginate(get_customers, **keywords)
     assert server.requests == []
 
 

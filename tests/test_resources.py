@@ -476,6 +476,24 @@ async def test_a_model_built_with_a_plain_enum_value_is_refused_naming_the_membe
     assert sent == []
 
 
+async def test_every_required_field_a_dict_body_leaves_out_is_named_in_one_message() -> None:
+    """Issue: the required fields of a body were refused one per try (customer_source, then autologin)."""
+    async with enterprise(transport=httpx.MockTransport(lambda request: httpx.Response(500))) as cc:
+        with pytest.raises(RequestValidationError) as refused:
+            await cc.customers.create({"customer": NEW_CUSTOMER["customer"]})  # type: ignore[arg-type]
+        assert str(refused.value) == "POST /customers: body: missing the required fields 'customer_source', 'autologin'"
+        with pytest.raises(RequestValidationError) as refused:
+            await cc.cards.create({})  # type: ignore[arg-type]
+        assert str(refused.value) == "POST /cards: body: missing the required field 'card'"
+        # Inside a list item too, with the path to it; the fields given are not named.
+        records: Any = {**NEW_CUSTOMER, "property_records": [{"property_id": "p1", "value": "v"}, {"value": "v"}]}
+        with pytest.raises(RequestValidationError) as refused:
+            await cc.customers.create(records)
+        assert (
+            str(refused.value) == "POST /customers: body.property_records[1]: missing the required field 'property_id'"
+        )
+
+
 def test_each_operation_page_of_the_docs_shows_its_method_path() -> None:
     from carecloud_async._resources._method_paths import METHOD_PATHS
     from scripts import docs_reference

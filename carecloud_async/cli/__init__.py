@@ -7,7 +7,7 @@ command itself, :mod:`carecloud_async.cli._app`, needs ``pip install 'carecloud-
 
     async with client_from_settings({"project_url": "demo.crmcarecloud.com"}) as cc:
         answer = await call_operation(cc, "getCustomers", ["email=jane@example.com"])
-        await ListExport(cc, "getCustomers", Path("customers.csv")).run()
+        await ListExport("getCustomers", Path("customers.csv")).run(cc)
 
 ``carecloud ops`` is :func:`search_operations`, ``carecloud call`` :func:`call_operation`,
 ``carecloud export`` :class:`ListExport`, ``carecloud auth check`` :func:`check_auth`,

@@ -32,6 +32,7 @@ from ._running import reader_left, silence_stdout
 from ._running import reported_errors as _reported_errors
 from ._running import run_reported as _run
 from ._running import with_client as _with_client
+from ._settings import interface_of_settings
 
 T = TypeVar("T")
 
@@ -277,7 +278,9 @@ def call(
     """
     _refuse_extra("call", operation, ctx.args)
     with _reported_errors():
-        function, args, kwargs = prepare_call(operation, param or [], body)  # bad input before any setting
+        # Bad input before any setting; an operation of the other API before its arguments.
+        interface = interface_of_settings(ctx.obj)
+        function, args, kwargs = prepare_call(operation, param or [], body, interface=interface)
     answer = _run(_with_client(ctx, lambda cc: cc.call(function, *args, **kwargs)))
     if answer is not None:
         answer = to_plain(answer)
@@ -325,13 +328,15 @@ def export(  # noqa: PLR0917 (typer passes every option by keyword)
     operation: Annotated[
         str, typer.Argument(metavar="OPERATION", help="A list operation: getCustomers, 'GET /purchases', ...")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write (in a folder that exists).")],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="A filter, name=value, repeatable (as for call).")
     ] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", "-f", help=f"{' or '.join(FORMATS)} (default: from the file name, else jsonl)."),
+        typer.Option(
+            "--format", "-f", help=f"{' or '.join(FORMATS)} (default: from the file name: .jsonl, .ndjson, .csv)."
+        ),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Pages in flight (1 to 32).")] = 1,
     page_size: Annotated[int, typer.Option("--page-size", help="Items per request (1 to 1000).")] = 100,
@@ -361,6 +366,7 @@ def export(  # noqa: PLR0917 (typer passes every option by keyword)
         job = ListExport(
             operation,
             out,
+            interface=interface_of_settings(ctx.obj),
             assignments=param or [],
             fmt=fmt,
             page_size=page_size,

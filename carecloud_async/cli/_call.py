@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .._operations import check_interface
 from ._operations import function_of, parse_arguments, with_path_arguments
 
 if TYPE_CHECKING:
@@ -23,19 +24,26 @@ if TYPE_CHECKING:
 
 
 def prepare_call(
-    name: str, assignments: Iterable[str], body: str | None = None
+    name: str, assignments: Iterable[str], body: str | None = None, *, interface: str | None = None
 ) -> tuple[Any, list[Any], dict[str, Any]]:
     """(the generated ``call`` function, args, kwargs) for an operation named as in
     :func:`find_operation`, with every argument checked; nothing is sent.
 
     A concrete path supplies its path parameters: ``GET /customers/84b5e5`` is ``getCustomer``
-    with ``customer_id=84b5e5``.
+    with ``customer_id=84b5e5``. With ``interface`` (``"enterprise"`` or ``"customer"``), an
+    operation the other API alone serves is refused first, before its arguments are read.
 
     >>> function, args, kwargs = prepare_call("GET /customers/84b5e5", ["customer_short_salutation=true"])
     >>> function.__module__, args, kwargs
     ('carecloud_api.api.customers.get_customer', ['84b5e5'], {'customer_short_salutation': True})
+    >>> prepare_call("postCard", [], "{}", interface="customer")
+    Traceback (most recent call last):
+    ...
+    carecloud_async._errors.RequestValidationError: POST /cards is available only in the Enterprise API; ...
     """
     operation, given = with_path_arguments(name, assignments)
+    if interface is not None:
+        check_interface(interface, operation)
     arguments = parse_arguments(operation, given, body)
     return function_of(operation), arguments.args, arguments.kwargs
 
@@ -43,7 +51,7 @@ def prepare_call(
 async def call_operation(cc: CareCloud, name: str, assignments: Iterable[str] = (), body: str | None = None) -> Any:
     """Call the named operation with text arguments; return its answer as plain JSON data
     (dicts and lists; None for a 204). Errors are the library's typed exceptions."""
-    function, args, kwargs = prepare_call(name, assignments, body)
+    function, args, kwargs = prepare_call(name, assignments, body, interface=cc.config.interface)
     result = await cc.call(function, *args, **kwargs)
     return to_plain(result)
 

@@ -33,6 +33,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import attrs
 
 from .._errors import RequestValidationError
+from .._operations import check_interface
 from .._pagination import MAX_CONCURRENCY, MAX_PAGE_SIZE, Paginator, item_type_of
 from .._type_hints import type_hints
 from ._call import to_plain
@@ -61,17 +62,34 @@ MAX_COLUMN_DEPTH = 4
 ProgressCallback = Callable[[int, "int | None"], None]
 
 
-def format_for(path: Path, given: str | None = None) -> Format:
-    """The format asked for, or the one the file name says (``.csv``; anything else is JSON Lines).
+#: File name endings and the format each one says (any case).
+SUFFIXES: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
-    >>> format_for(Path("out.csv")), format_for(Path("out.jsonl")), format_for(Path("x"), "csv")
+
+def format_for(path: Path, given: str | None = None) -> Format:
+    """The format asked for, or the one the file name says (``.jsonl`` or ``.ndjson``: JSON Lines,
+    ``.csv``: CSV). Another ending, or none, is refused unless the format is given: a file called
+    ``c.xlsx`` or ``c.json`` holding JSON Lines is not what its name promises.
+
+    >>> format_for(Path("out.csv")), format_for(Path("out.JSONL")), format_for(Path("x.txt"), "csv")
     ('csv', 'jsonl', 'csv')
+    >>> format_for(Path("c.xlsx"))
+    Traceback (most recent call last):
+    ...
+    carecloud_async._errors.RequestValidationError: c.xlsx: cannot tell the format from '.xlsx'; ...
     """
     if given is not None:
         if given not in FORMATS:
             raise RequestValidationError(f"format must be jsonl or csv, not {given!r}")
         return given
-    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
+    found = SUFFIXES.get(path.suffix.lower())
+    if found is None:
+        ending = f"from {path.suffix!r}" if path.suffix else "without a file name ending"
+        raise RequestValidationError(
+            f"{path}: cannot tell the format {ending}; name the file .jsonl or .csv "
+            "(.ndjson for JSON Lines too), or pass --format jsonl or --format csv"
+        )
+    return found
 
 
 # --------------------------------------------------------------------------- CSV columns
@@ -289,7 +307,9 @@ class ListExport:
     exists: nothing is sent and no file is touched until :meth:`run`).
 
     ``assignments`` are the list's filters as ``name=value`` texts; ``resume`` continues the file
-    from the items it holds; without it an existing file is refused unless ``overwrite``.
+    from the items it holds; without it an existing file is refused unless ``overwrite``. The
+    format is ``fmt`` or the file name's ending (:func:`format_for`); the file's folder must
+    exist. With ``interface``, a list the other API alone serves is refused first.
     """
 
     def __init__(
@@ -304,8 +324,11 @@ class ListExport:
         max_items: int | None = None,
         resume: bool = False,
         overwrite: bool = False,
+        interface: str | None = None,
     ):
         self.operation = list_operation(operation)
+        if interface is not None:  # the other API's list: refused before its filters are read
+            check_interface(interface, self.operation)
         self.path = Path(path)
         self.format: Format = format_for(self.path, fmt)
         _, given = with_path_arguments(operation, assignments)
@@ -321,6 +344,8 @@ class ListExport:
             )
         if self.path.is_dir():
             raise RequestValidationError(f"{self.path} is a directory")
+        if not self.path.parent.is_dir():  # a mistyped folder would otherwise be created, silently
+            raise RequestValidationError(f"{self.path}: the folder {self.path.parent} does not exist; create it first")
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise RequestValidationError(f"the page size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
         if not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -365,7 +390,6 @@ class ListExport:
         return self.summary()
 
     def _open(self, files: contextlib.ExitStack) -> _Writer:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         append = self.start > 0
         fh = files.enter_context(self.path.open("a" if append else "w", encoding="utf-8", newline=""))
         return _Writer(fh, self.format, self.columns, header=not append)

@@ -39,6 +39,7 @@ from carecloud_api.types import Unset
 
 from .._errors import RequestValidationError
 from .._operations import operation_at
+from .._plain_inputs import accept_plain_inputs, enum_member
 from .._type_hints import type_hints
 
 if TYPE_CHECKING:
@@ -235,8 +236,9 @@ def parameters_of(operation: Operation) -> tuple[Parameter, ...]:
 # --------------------------------------------------------------------------- conversion
 
 
-def convert_value(annotation: Any, texts: Sequence[str], name: str = "value") -> Any:
-    """Turn the text(s) given for one parameter into the type the signature declares.
+def convert_value(annotation: Any, texts: Sequence[str], name: str = "value", *, route: str = "") -> Any:
+    """Turn the text(s) given for one parameter into the type the signature declares; ``route``
+    (``"GET /customers"``) names the operation in the library's message for an enum value.
 
     >>> convert_value(int, ["25"]), convert_value(bool, ["yes"]), convert_value(list[str], ["a,b", "c"])
     (25, True, ['a', 'b', 'c'])
@@ -244,12 +246,12 @@ def convert_value(annotation: Any, texts: Sequence[str], name: str = "value") ->
     if typing.get_origin(annotation) is list:
         (item,) = typing.get_args(annotation) or (str,)
         parts = [part.strip() for text in texts for part in text.split(",") if part.strip()]
-        return [convert_value(item, [part], name) for part in parts]
+        return [convert_value(item, [part], name, route=route) for part in parts]
     if len(texts) > 1:
         raise RequestValidationError(f"{name} takes one value, not {len(texts)}")
     text = texts[0]
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return _enum_value(annotation, text, name)
+        return _enum_value(annotation, text, name, route)
     if annotation is bool:
         lowered = text.strip().lower()
         if lowered in _TRUE:
@@ -309,16 +311,17 @@ def check_date_text(name: str, text: str) -> str:
     return text
 
 
-def _enum_value(cls: type[enum.Enum], text: str, name: str) -> enum.Enum:
+def _enum_value(cls: type[enum.Enum], text: str, name: str, route: str) -> enum.Enum:
     members = list(cls)
     for member in members:
         if str(member.value) == text:
             return member
+    # Any case on a command line (desc for DESC); otherwise the library's refusal, with the
+    # closest value, as for sort_direction="DSC" in Python.
     folded = [m for m in members if str(m.value).lower() == text.strip().lower()]
     if len(folded) == 1:
         return folded[0]
-    allowed = ", ".join(str(m.value) for m in members)
-    raise RequestValidationError(f"{name} must be one of {allowed}, not {text!r}")
+    return enum_member(cls, text, name, route)
 
 
 def read_body_text(body: str) -> str:
@@ -334,13 +337,20 @@ def read_body_text(body: str) -> str:
         raise RequestValidationError(f"cannot read the body file {target!r}: {exc.strerror or exc}") from None
 
 
-def parse_body(annotation: Any, text: str) -> Any:
-    """Parse a JSON request body into the operation's body model (checked, before sending).
+def parse_body(operation: Operation, text: str) -> Any:
+    """Parse a JSON request body into the operation's body model (checked, before sending), with
+    the checks and messages of a dict body in Python (``cc.customers.create({...})``): every
+    required field left out, an unknown field, an enum value the spec does not list.
 
-    >>> from carecloud_api.models import PostCustomerVerifyCredentialsBody as Body
-    >>> parse_body(Body, '{"login_type": "email", "login_value": "a@x.cz", "password": "x"}').login_value
+    >>> credentials = '{"login_type": "email", "login_value": "a@x.cz", "password": "x"}'
+    >>> parse_body(find_operation("postCustomerVerifyCredentials"), credentials).login_value
     'a@x.cz'
+    >>> parse_body(find_operation("postCard"), '{}')
+    Traceback (most recent call last):
+    ...
+    carecloud_async._errors.RequestValidationError: POST /cards: body: missing the required field 'card'
     """
+    annotation = next(p.annotation for p in parameters_of(operation) if p.is_body)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -353,14 +363,8 @@ def parse_body(annotation: Any, text: str) -> Any:
         raise RequestValidationError(
             f"the body must be a JSON object ({annotation.__name__}), not {type(data).__name__}"
         )
-    try:
-        return annotation.from_dict(data)
-    except KeyError as exc:
-        raise RequestValidationError(
-            f"the body ({annotation.__name__}) is missing the required field {exc.args[0]!r}"
-        ) from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise RequestValidationError(f"the body does not fit {annotation.__name__}: {exc}") from None
+    route = f"{operation.method} {operation.path}"
+    return accept_plain_inputs(function_of(operation), route, {"body": data})["body"]
 
 
 @dataclass
@@ -423,13 +427,13 @@ def parse_arguments(
                         f"({_describe_type(parameter.annotation)})"
                     )
                 continue
-            result.kwargs["body"] = parse_body(parameter.annotation, read_body_text(body))
+            result.kwargs["body"] = parse_body(operation, read_body_text(body))
             continue
         if name not in texts:
             if parameter.required:
                 raise RequestValidationError(f"{label} needs --param {name}=... ({parameter.describe()})")
             continue
-        value = convert_value(parameter.annotation, texts[name], name)
+        value = convert_value(parameter.annotation, texts[name], name, route=f"{operation.method} {operation.path}")
         if parameter.positional:
             result.args.append(value)
         else:

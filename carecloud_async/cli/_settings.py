@@ -58,6 +58,21 @@ def merged_environment(environ: Mapping[str, str], options: Mapping[str, object 
     return merged
 
 
+def interface_of_settings(
+    options: Mapping[str, object | None] | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The API the client of these settings will use (``"enterprise"`` or ``"customer"``), known
+    before the client is made, so that an operation of the other API is refused before its
+    arguments are read; None when ``CARECLOUD_INTERFACE`` names neither (making the client says so).
+
+    >>> interface_of_settings({"interface": "customer"}, {}), interface_of_settings({}, {"CARECLOUD_LOGIN": "x"})
+    ('customer', 'enterprise')
+    """
+    env = merged_environment(os.environ if environ is None else environ, options or {})
+    interface, _ = choose_interface(env)
+    return interface if interface in ("enterprise", "customer") else None
+
+
 def client_from_settings(
     options: Mapping[str, object | None] | None = None, environ: Mapping[str, str] | None = None
 ) -> CareCloud:
