@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import httpx
 
 from carecloud_async import CareCloud, EnterpriseCareCloud
-from scripts import normalise, spec_source
+from scripts import figures_page, normalise, spec_source
 from scripts.spec_bodies import example_body
 
 HOST = "bench.example.com"
@@ -111,13 +111,16 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _commit(root: Path = ROOT, results: Path | None = None) -> str:
+def _commit(root: Path = ROOT, results: Path | None = None, *outputs: Path) -> str:
     """The commit the measured code is, short; ``+dirty`` after it when the work tree differs from
     it (a changed, deleted or new file outside ``results``, the folder the figures go to, which
-    the benchmarks of one run fill in turn): such figures measured code no commit holds."""
-    exclude = []
-    if results is not None and results.resolve().is_relative_to(root.resolve()):
-        exclude = [f":(exclude){results.resolve().relative_to(root.resolve()).as_posix()}"]
+    the benchmarks of one run fill in turn, and the other ``outputs`` of such a run, the page
+    rendered from them): such figures measured code no commit holds."""
+    exclude = [
+        f":(exclude){path.resolve().relative_to(root.resolve()).as_posix()}"
+        for path in (results, *outputs)
+        if path is not None and path.resolve().is_relative_to(root.resolve())
+    ]
     try:
         head = _git(root, "rev-parse", "--short", "HEAD")
         changes = _git(root, "status", "--porcelain", "--", ".", *exclude)
@@ -192,7 +195,7 @@ def recording(name: str) -> Iterator[None]:
                 "command": " ".join(["python", "-m", f"scripts.bench_{name}", *sys.argv[1:]]),
                 "started": started.strftime("%Y-%m-%d %H:%M UTC"),
                 "seconds": round((ended - started).total_seconds()),
-                "commit": _commit(results=Path(folder).resolve()),
+                "commit": _commit(ROOT, Path(folder).resolve(), figures_page.PAGE),
                 "machine": machine(),
                 "load_average": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
                 "output": parse_output(tee.kept.getvalue()),

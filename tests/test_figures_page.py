@@ -106,6 +106,12 @@ def test_the_commit_of_figures_measured_on_a_changed_tree_says_dirty(tmp_path: P
     assert not bench_common._commit(tmp_path, figures).endswith("+dirty")
     (tmp_path / "new_module.py").write_text("\n", encoding="utf-8")
     assert bench_common._commit(tmp_path, figures).endswith("+dirty")  # a file not committed yet
+    # The page rendered from the results between two benchmarks of one run is the run's own too.
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "three")
+    (tmp_path / "page.md").write_text("rendered\n", encoding="utf-8")
+    assert bench_common._commit(tmp_path, figures).endswith("+dirty")
+    assert not bench_common._commit(tmp_path, figures, tmp_path / "page.md").endswith("+dirty")
     assert bench_common._commit(tmp_path / "no-repo", figures) == "unknown"
 
 
