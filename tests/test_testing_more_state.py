@@ -167,3 +167,73 @@ async def test_a_transfer_moves_the_balance_and_refuses_more_than_it(
     unknown = await api.send("POST", path, body | {"new_customer_id": "nobody"})
     assert unknown.status_code == 404
     assert table.balance(old["customer_id"]) == 40.0
+
+
+# ---------------------------------------------------------------------- a purchase's sub-resources
+
+
+async def test_a_purchases_items_are_the_bill_items_sent(api: Api) -> None:
+    body = _purchase("B3")
+    second = body["bill"]["bill_items"][0] | {
+        "bill_item_id": "item-2",
+        "plu_ids": [{"list_code": "EAN", "code": "8590000000002"}],
+        "plu_name": "Item 2",
+        "quantity": 2.0,
+        "paid_amount": 6.0,
+        "price": 6.0,
+        "vat_rate": 12.0,
+    }
+    body["bill"]["bill_items"].append(second)
+    body["bill"]["total_price"] = 16.0
+    purchase_id = (await api.send("POST", "/purchases/actions/send-purchase", body)).json()["data"]["purchase_id"]
+    answer = await api.send("GET", f"/purchases/{purchase_id}/purchase-items")
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert data["total_items"] == 2
+    got = [
+        (i["external_id"], i["product_id"], i["product_name"], i["price"], i["amount"], i["vat_rate"])
+        for i in data["purchase_items"]
+    ]
+    assert got == [
+        ("item-1", "8590000000001", "Item 1", 10.0, 1.0, 21.0),
+        ("item-2", "8590000000002", "Item 2", 6.0, 2.0, 12.0),
+    ]
+    assert (await api.send("GET", "/purchases/nothing/purchase-items")).status_code == 404
+
+
+async def test_a_purchases_payment_summary_is_its_recap_and_it_has_no_vouchers_of_its_own(api: Api) -> None:
+    fake = api.fake
+    jane = fake.customers.create()
+    fake.points.grant(jane["customer_id"], 50)
+    fake.credits.grant(jane["customer_id"], 20)
+    voucher = fake.vouchers.add({"customer_id": jane["customer_id"], "code": "PTV10", "value": 1.0})
+    body = _purchase("B4")
+    body["customer_id"] = jane["customer_id"]
+    bill = body["bill"]
+    accept = {
+        "store_id": "store-1",
+        "cashdesk_number": 1,
+        "payment_type": "S",
+        "bill": {k: bill[k] for k in ("bill_id", "payment_time", "currency_id", "total_price", "bill_items")},
+        "customer_id": jane["customer_id"],
+        "max_points": 4,
+        "max_credit": 3,
+    }
+    assert (await api.send("POST", "/purchases/actions/accept-payment", accept)).status_code == 200
+    bill["total_price"] = 3.0
+    bill["payment_recap"] = {
+        "credit_points": 4.0,
+        "amount_for_credit": 3.0,
+        "vouchers": [{"code": "PTV10", "discount_value": 1.0}],
+    }
+    sent = await api.send("POST", "/purchases/actions/send-purchase", body)
+    assert sent.status_code == 201, sent.text
+    purchase_id = sent.json()["data"]["purchase_id"]
+    summary = (await api.send("GET", f"/purchases/{purchase_id}/actions/payment-summary")).json()["data"]
+    assert (summary["used_points"], summary["used_points_total"], summary["used_credits"]) == (4.0, 4.0, 3.0)
+    assert summary["earned_points"] == 0.0
+    assert [v["voucher_id"] for v in summary["used_vouchers"]] == [voucher["voucher_id"]]
+    vouchers = (await api.send("GET", f"/purchases/{purchase_id}/vouchers")).json()["data"]
+    assert vouchers == {"vouchers": [], "total_items": 0}
+    assert (await api.send("GET", "/purchases/nothing/actions/payment-summary")).status_code == 404
+    assert (await api.send("GET", "/purchases/nothing/vouchers")).status_code == 404

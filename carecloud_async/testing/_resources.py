@@ -981,12 +981,69 @@ def list_purchases(call: Call) -> Answer:
     return _page(call, [_public_purchase(p) for p in found], "purchases")
 
 
+def _purchase(call: Call) -> dict[str, Any]:
+    """The stored purchase of the path (with its ``_bill``); on the Customer API only the
+    logged-in customer's (another's is not found)."""
+    purchase_id = call.path["purchase_id"]
+    purchase = call.fake.purchases.get(purchase_id)
+    if purchase is None:
+        raise not_found("purchases", purchase_id)
+    _own(call, _public_purchase(purchase), "purchases", purchase_id)
+    return purchase
+
+
 @handles("getPurchase")
 def get_purchase(call: Call) -> Answer:
-    purchase = call.fake.purchases.get(call.path["purchase_id"])
-    if purchase is None:
-        raise not_found("purchases", call.path["purchase_id"])
-    return _own(call, _public_purchase(purchase), "purchases", call.path["purchase_id"])
+    return _data(_public_purchase(_purchase(call)))
+
+
+@handles("getSubPurchaseItems")
+def list_purchase_items(call: Call) -> Answer:
+    # The bill's items as sent. The fake keeps no product catalogue: product_id is the item's
+    # first PLU code (the spec: by default the product id of the global product list).
+    purchase = _purchase(call)
+    items = []
+    for number, sent in enumerate(purchase["_bill"]["bill_items"], 1):
+        item = {
+            "purchase_item_id": f"{purchase['purchase_id']}-{number}",
+            "product_id": sent["plu_ids"][0]["code"] if sent["plu_ids"] else "",
+            "product_name": sent["plu_name"],
+            "external_id": sent["bill_item_id"],
+            "purchase_item_type_id": sent["purchase_item_type_id"],
+            "price": float(sent["price"]),
+            "amount": float(sent["quantity"]),
+            "vat_rate": float(sent["vat_rate"]),
+        }
+        items.append(item)
+    return _page(call, items, "purchase_items")
+
+
+@handles("getSubPurchaseVouchers")
+def list_purchase_vouchers(call: Call) -> Answer:
+    # Vouchers created in relation to the purchase: the fake issues none for purchases (it models
+    # no rewards), so the list is empty; an unknown purchase is 404.
+    _purchase(call)
+    return _page(call, [], "vouchers")
+
+
+@handles("getPurchasePaymentSummary")
+def purchase_payment_summary(call: Call) -> Answer:
+    # From the payment recap sent (what accept-payment accepted and send-purchase spent). The
+    # fake awards no points for purchases, so earned_points is 0; the vouchers used are the
+    # stored vouchers whose codes the recap names.
+    recap = _purchase(call)["_bill"].get("payment_recap") or {}
+    points = float(recap.get("credit_points") or 0)
+    codes = [v.get("code") for v in recap.get("vouchers") or () if v.get("code")]
+    used = [v for code in codes for v in call.fake.vouchers.where(code=code)]
+    return _data(
+        {
+            "earned_points": 0.0,
+            "used_credits": float(recap.get("amount_for_credit") or 0),
+            "used_points": points,
+            "used_points_total": points,
+            "used_vouchers": used,
+        }
+    )
 
 
 # ---------------------------------------------------------------------- events
