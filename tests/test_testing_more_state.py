@@ -4,6 +4,7 @@ from the stored records, never the spec's example, and checked against the spec 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -237,3 +238,32 @@ async def test_a_purchases_payment_summary_is_its_recap_and_it_has_no_vouchers_o
     assert vouchers == {"vouchers": [], "total_items": 0}
     assert (await api.send("GET", "/purchases/nothing/actions/payment-summary")).status_code == 404
     assert (await api.send("GET", "/purchases/nothing/vouchers")).status_code == 404
+
+
+# ---------------------------------------------------------------------- create-voucher
+
+
+async def test_a_voucher_created_from_a_reward_is_stored_and_read_back(api: Api) -> None:
+    jane = api.fake.customers.create()
+    body = {"customer_id": jane["customer_id"], "code": "W7TU7", "note": "Dessert for free"}
+    created = await api.send("POST", "/rewards/reward-1/actions/create-voucher", body)
+    assert created.status_code == 201, created.text
+    voucher_id = created.json()["data"]["voucher_id"]
+    read = (await api.send("GET", f"/vouchers/{voucher_id}")).json()["data"]
+    assert (read["customer_id"], read["code"], read["note"], read["state"]) == (
+        jane["customer_id"],
+        "W7TU7",
+        "Dessert for free",
+        1,
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", read["created_at"])
+    listed = (await api.send("GET", f"/customers/{jane['customer_id']}/vouchers")).json()["data"]["vouchers"]
+    assert [v["voucher_id"] for v in listed] == [voucher_id]
+    again = await api.send("POST", "/rewards/reward-1/actions/create-voucher", body)
+    assert reasons(again) == [("code", "already_exists")]
+    no_code = await api.send("POST", "/rewards/reward-1/actions/create-voucher", {"customer_id": jane["customer_id"]})
+    assert no_code.status_code == 201
+    assert api.fake.vouchers[no_code.json()["data"]["voucher_id"]]["code"] not in ("", "W7TU7")
+    unknown = await api.send("POST", "/rewards/reward-1/actions/create-voucher", {"customer_id": "nobody"})
+    assert unknown.status_code == 404
+    assert len(api.fake.vouchers) == 2

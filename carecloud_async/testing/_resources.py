@@ -787,6 +787,28 @@ def apply_voucher(call: Call) -> Answer:
     return 204, None
 
 
+@handles("postRewardCreateVoucher")
+def create_reward_voucher(call: Call) -> Answer:
+    # The spec: a new voucher of the customer from the reward's definition. The fake keeps no
+    # rewards: any reward_id is taken, and the voucher has no ``reward`` (the spec's Reward needs
+    # fields the fake does not know). The code is the one sent (one voucher per code: a second is
+    # refused already_exists, the fake's choice, as accept-payment finds vouchers by code) or a new one.
+    body = call.body
+    _customer(call, body["customer_id"])
+    code = body.get("code") or call.fake.new_id()[:10].upper()
+    if call.fake.vouchers.where(code=code):
+        raise bad_request("code", "already_exists", "a voucher with this code exists")
+    record: dict[str, Any] = {
+        "customer_id": body["customer_id"],
+        "code": code,
+        "created_at": call.fake.local_time(),
+        "state": 1,
+    }
+    if body.get("note"):
+        record["note"] = body["note"]
+    return _data({"voucher_id": call.fake.vouchers.add(record)["voucher_id"]}, 201)
+
+
 @handles("deleteVoucher")
 def delete_voucher(call: Call) -> Answer:
     call.fake.vouchers.remove(_voucher(call)["voucher_id"])
