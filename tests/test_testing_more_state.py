@@ -267,3 +267,50 @@ async def test_a_voucher_created_from_a_reward_is_stored_and_read_back(api: Api)
     unknown = await api.send("POST", "/rewards/reward-1/actions/create-voucher", {"customer_id": "nobody"})
     assert unknown.status_code == 404
     assert len(api.fake.vouchers) == 2
+
+
+# ---------------------------------------------------------------------- login-test-customer
+
+CUSTOMER = "https://fake.carecloud.test/webservice/rest-api/customer-interface/v1.0"
+
+
+async def _test_login(fake: FakeCareCloud) -> tuple[str, httpx.Response, httpx.Response]:
+    async with fake.customer_client() as cc:
+        await cc.authenticate()
+    token = next(iter(fake.sessions))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(transport=fake.transport()) as http:
+        login = await http.post(f"{CUSTOMER}/tokens/{token}/actions/login-test-customer", headers=headers)
+        me = await http.get(f"{CUSTOMER}/customers/{login.json()['data']['customer_id']}", headers=headers)
+    return token, login, me
+
+
+async def test_login_test_customer_logs_the_configured_customer_in() -> None:
+    fake = FakeCareCloud()
+    fake.customers.create()
+    tester = fake.customers.create(email="tester@example.com")
+    fake.customers.test_customer_id = tester["customer_id"]
+    token, login, me = await _test_login(fake)
+    assert login.status_code == 200, login.text
+    assert login.json()["data"]["customer_id"] == tester["customer_id"]
+    assert fake.sessions[token].customer_id == tester["customer_id"]
+    assert me.json()["data"]["personal_information"]["email"] == "tester@example.com"
+
+
+async def test_login_test_customer_defaults_to_the_first_stored_customer_and_needs_one() -> None:
+    fake = FakeCareCloud()
+    first = fake.customers.create()
+    fake.customers.create()
+    token, login, _ = await _test_login(fake)
+    assert login.json()["data"]["customer_id"] == first["customer_id"]
+    assert fake.sessions[token].customer_id == first["customer_id"]
+    empty = FakeCareCloud()
+    async with empty.customer_client() as cc:
+        await cc.authenticate()
+    token = next(iter(empty.sessions))
+    async with httpx.AsyncClient(transport=empty.transport()) as http:
+        refused = await http.post(
+            f"{CUSTOMER}/tokens/{token}/actions/login-test-customer", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert refused.status_code == 404
+    assert empty.sessions[token].customer_id is None

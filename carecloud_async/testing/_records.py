@@ -85,6 +85,8 @@ class CustomerRecords(Records):
     def __init__(self, new_id: Callable[[], str], stamp: Callable[[], str]) -> None:
         super().__init__("customer_id", new_id, stamp)
         self.passwords: dict[str, str] = {}
+        # The customer login-test-customer logs in (None: the first stored customer).
+        self.test_customer_id: str | None = None
         self._numbers = itertools.count(1)
 
     def create(

@@ -146,6 +146,20 @@ def customer_login(call: Call) -> Answer:
     return _data({"customer_id": customer["customer_id"]})
 
 
+@handles("postTokenTestCustomerLogin")
+def test_customer_login(call: Call) -> Answer:
+    # The spec: logs the project's test customer account in; which one that is is the project's
+    # setting, in the fake ``customers.test_customer_id`` (None: the first stored customer). No
+    # such customer is 404.
+    session = _own_session(call)
+    customers = call.fake.customers
+    customer_id = customers.test_customer_id or next((c["customer_id"] for c in customers), None)
+    if customer_id is None or customer_id not in customers:
+        raise not_found("customers", customer_id or "test-customer")
+    session.customer_id, session.logout_at = customer_id, None
+    return _data({"customer_id": customer_id})
+
+
 @handles("postCustomerVerifyCredentials")
 def verify_credentials(call: Call) -> Answer:
     # The Enterprise API's sign-in check (an e-shop's login form): the customer login's rule,
