@@ -85,6 +85,8 @@ class CustomerRecords(Records):
     def __init__(self, new_id: Callable[[], str], stamp: Callable[[], str]) -> None:
         super().__init__("customer_id", new_id, stamp)
         self.passwords: dict[str, str] = {}
+        # The customer login-test-customer logs in (None: the first stored customer).
+        self.test_customer_id: str | None = None
         self._numbers = itertools.count(1)
 
     def create(
@@ -197,19 +199,51 @@ class BalanceRecords(Records):
         self._available = "available_points" if kind == "point" else "available_credits"
 
     def grant(
-        self, customer_id: str, amount: float, *, type_id: str = "default", partner_id: str = "fake-partner"
+        self,
+        customer_id: str,
+        amount: float,
+        *,
+        type_id: str = "default",
+        partner_id: str = "fake-partner",
+        note: str | None = None,
     ) -> dict[str, Any]:
         """Give ``customer_id`` ``amount`` points (or credit): a new movement, available at once."""
-        return self.add(
-            {
-                "customer_id": customer_id,
-                self._type_field: type_id,
-                "partner_id": partner_id,
-                self._assigned: float(amount),
-                self._available: float(amount),
-                "state": 1,
-            }
-        )
+        record: dict[str, Any] = {
+            "customer_id": customer_id,
+            self._type_field: type_id,
+            "partner_id": partner_id,
+            self._assigned: float(amount),
+            self._available: float(amount),
+            "state": 1,
+        }
+        if note is not None:
+            record["note"] = note
+        return self.add(record)
+
+    def take(
+        self,
+        customer_id: str,
+        amount: float,
+        *,
+        type_id: str = "default",
+        partner_id: str = "fake-partner",
+        note: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Spend ``amount`` of ``customer_id``'s balance (oldest movements first) and record it as
+        a movement of ``-amount``; None (and nothing taken) if the balance is short."""
+        if not self.spend(customer_id, amount):
+            return None
+        record: dict[str, Any] = {
+            "customer_id": customer_id,
+            self._type_field: type_id,
+            "partner_id": partner_id,
+            self._assigned: -float(amount),
+            self._available: 0.0,
+            "state": 1,
+        }
+        if note is not None:
+            record["note"] = note
+        return self.add(record)
 
     def balance(self, customer_id: str) -> float:
         """What ``customer_id`` has available now."""

@@ -146,6 +146,20 @@ def customer_login(call: Call) -> Answer:
     return _data({"customer_id": customer["customer_id"]})
 
 
+@handles("postTokenTestCustomerLogin")
+def test_customer_login(call: Call) -> Answer:
+    # The spec: logs the project's test customer account in; which one that is is the project's
+    # setting, in the fake ``customers.test_customer_id`` (None: the first stored customer). No
+    # such customer is 404.
+    session = _own_session(call)
+    customers = call.fake.customers
+    customer_id = customers.test_customer_id or next((c["customer_id"] for c in customers), None)
+    if customer_id is None or customer_id not in customers:
+        raise not_found("customers", customer_id or "test-customer")
+    session.customer_id, session.logout_at = customer_id, None
+    return _data({"customer_id": customer_id})
+
+
 @handles("postCustomerVerifyCredentials")
 def verify_credentials(call: Call) -> Answer:
     # The Enterprise API's sign-in check (an e-shop's login form): the customer login's rule,
@@ -628,15 +642,13 @@ def replace_card_type(call: Call) -> Answer:
 # ---------------------------------------------------------------------- points and credits
 
 
-def _movements(call: Call, table: Any, key: str) -> Answer:
-    q = call.query
-    found = table.where(customer_id=q.get("customer_id"), **{f"{table.kind}_type_id": q.get(f"{table.kind}_type_id")})
-    return _page(call, found, key)
-
-
-@handles("getPoints")
+@handles("getPoints", "getSubCustomerPoints")
 def list_points(call: Call) -> Answer:
-    return _movements(call, call.fake.points, "points")
+    q = call.query
+    customer_id = call.path.get("customer_id") or q.get("customer_id")
+    if "customer_id" in call.path:
+        _customer(call)
+    return _page(call, call.fake.points.where(customer_id=customer_id, point_type_id=q.get("point_type_id")), "points")
 
 
 @handles("getCredits")
@@ -677,19 +689,29 @@ def reduce(call: Call) -> Answer:
     _customer(call, body["customer_id"])
     if body["amount"] <= 0:
         raise bad_request("amount", "not_allowed_value", "must be more than 0")
-    if not table.spend(body["customer_id"], body["amount"]):
+    type_id = body.get(f"{table.kind}_type_id") or "default"
+    record = table.take(body["customer_id"], body["amount"], type_id=type_id, partner_id=body["partner_id"])
+    if record is None:
         raise bad_request("amount", "not_allowed_value", f"more than the customer's {table.kind} balance")
-    record = table.add(
-        {
-            "customer_id": body["customer_id"],
-            f"{table.kind}_type_id": body.get(f"{table.kind}_type_id") or "default",
-            "partner_id": body["partner_id"],
-            table._assigned: -float(body["amount"]),
-            table._available: 0.0,
-            "state": 1,
-        }
-    )
     return _data({table.id_field: record[table.id_field]}, 201)
+
+
+@handles("postPointsTransfer", "postCreditTransfer")
+def transfer(call: Call) -> Answer:
+    # The spec: the amount leaves the original holder and reaches the new one, both recorded in the
+    # history; it names no refusal for a short balance, so the fake refuses it as reduce does.
+    body = call.body
+    table = call.fake.points if call.operation.operation_id == "postPointsTransfer" else call.fake.credits
+    original, new = body["original_customer_id"], body["new_customer_id"]
+    _customer(call, original)
+    _customer(call, new)
+    if body["amount"] <= 0:
+        raise bad_request("amount", "not_allowed_value", "must be more than 0")
+    type_id, note = body[f"{table.kind}_type_id"], body.get("note")
+    if table.take(original, body["amount"], type_id=type_id, note=note) is None:
+        raise bad_request("amount", "not_allowed_value", f"more than the original holder's {table.kind} balance")
+    table.grant(new, body["amount"], type_id=type_id, note=note)
+    return 204, None
 
 
 @handles("getWalletPoints")
@@ -777,6 +799,28 @@ def apply_voucher(call: Call) -> Answer:
         voucher["store_id"] = call.body["store_id"]
     voucher["last_change"] = call.fake.last_change_now()
     return 204, None
+
+
+@handles("postRewardCreateVoucher")
+def create_reward_voucher(call: Call) -> Answer:
+    # The spec: a new voucher of the customer from the reward's definition. The fake keeps no
+    # rewards: any reward_id is taken, and the voucher has no ``reward`` (the spec's Reward needs
+    # fields the fake does not know). The code is the one sent (one voucher per code: a second is
+    # refused already_exists, the fake's choice, as accept-payment finds vouchers by code) or a new one.
+    body = call.body
+    _customer(call, body["customer_id"])
+    code = body.get("code") or call.fake.new_id()[:10].upper()
+    if call.fake.vouchers.where(code=code):
+        raise bad_request("code", "already_exists", "a voucher with this code exists")
+    record: dict[str, Any] = {
+        "customer_id": body["customer_id"],
+        "code": code,
+        "created_at": call.fake.local_time(),
+        "state": 1,
+    }
+    if body.get("note"):
+        record["note"] = body["note"]
+    return _data({"voucher_id": call.fake.vouchers.add(record)["voucher_id"]}, 201)
 
 
 @handles("deleteVoucher")
@@ -927,6 +971,36 @@ def send_purchase(call: Call) -> Answer:
     return _data({"purchase_id": purchase["purchase_id"]}, 201)
 
 
+@handles("postPurchaseAssignCustomer")
+def assign_customer(call: Call) -> Answer:
+    # The spec: assigns the customer (customer_id, or the holder of card_number) to the purchase
+    # sent with bill_id = external_purchase_id from that store. The fake awards no points for
+    # purchases (it models no earning rules), so none are added here either. A purchase that has
+    # another customer already is refused already_exists (the spec is silent: the fake's choice);
+    # assigning its own customer again is answered 204 (a retry).
+    body = call.body
+    purchase = next(
+        (
+            p
+            for p in call.fake.purchases.where(external_purchase_id=body["external_purchase_id"])
+            if p["store_id"] == body["store_id"]
+        ),
+        None,
+    )
+    if purchase is None:
+        raise bad_request("external_purchase_id", "not_found", "no purchase was sent with this bill_id to this store")
+    customer_id = _buyer(call, body)
+    if customer_id is None:
+        raise bad_request("customer_id", "required", "customer_id or card_number is required")
+    if purchase["customer_id"] not in ("", customer_id):
+        raise bad_request("customer_id", "already_exists", "the purchase has another customer")
+    purchase["customer_id"] = customer_id
+    if body.get("card_number"):
+        purchase["card_number"] = body["card_number"]
+    purchase["last_change"] = call.fake.last_change_now()
+    return 204, None
+
+
 def _public_purchase(purchase: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in purchase.items() if not k.startswith("_")}
 
@@ -943,12 +1017,69 @@ def list_purchases(call: Call) -> Answer:
     return _page(call, [_public_purchase(p) for p in found], "purchases")
 
 
+def _purchase(call: Call) -> dict[str, Any]:
+    """The stored purchase of the path (with its ``_bill``); on the Customer API only the
+    logged-in customer's (another's is not found)."""
+    purchase_id = call.path["purchase_id"]
+    purchase = call.fake.purchases.get(purchase_id)
+    if purchase is None:
+        raise not_found("purchases", purchase_id)
+    _own(call, _public_purchase(purchase), "purchases", purchase_id)
+    return purchase
+
+
 @handles("getPurchase")
 def get_purchase(call: Call) -> Answer:
-    purchase = call.fake.purchases.get(call.path["purchase_id"])
-    if purchase is None:
-        raise not_found("purchases", call.path["purchase_id"])
-    return _own(call, _public_purchase(purchase), "purchases", call.path["purchase_id"])
+    return _data(_public_purchase(_purchase(call)))
+
+
+@handles("getSubPurchaseItems")
+def list_purchase_items(call: Call) -> Answer:
+    # The bill's items as sent. The fake keeps no product catalogue: product_id is the item's
+    # first PLU code (the spec: by default the product id of the global product list).
+    purchase = _purchase(call)
+    items = []
+    for number, sent in enumerate(purchase["_bill"]["bill_items"], 1):
+        item = {
+            "purchase_item_id": f"{purchase['purchase_id']}-{number}",
+            "product_id": sent["plu_ids"][0]["code"] if sent["plu_ids"] else "",
+            "product_name": sent["plu_name"],
+            "external_id": sent["bill_item_id"],
+            "purchase_item_type_id": sent["purchase_item_type_id"],
+            "price": float(sent["price"]),
+            "amount": float(sent["quantity"]),
+            "vat_rate": float(sent["vat_rate"]),
+        }
+        items.append(item)
+    return _page(call, items, "purchase_items")
+
+
+@handles("getSubPurchaseVouchers")
+def list_purchase_vouchers(call: Call) -> Answer:
+    # Vouchers created in relation to the purchase: the fake issues none for purchases (it models
+    # no rewards), so the list is empty; an unknown purchase is 404.
+    _purchase(call)
+    return _page(call, [], "vouchers")
+
+
+@handles("getPurchasePaymentSummary")
+def purchase_payment_summary(call: Call) -> Answer:
+    # From the payment recap sent (what accept-payment accepted and send-purchase spent). The
+    # fake awards no points for purchases, so earned_points is 0; the vouchers used are the
+    # stored vouchers whose codes the recap names.
+    recap = _purchase(call)["_bill"].get("payment_recap") or {}
+    points = float(recap.get("credit_points") or 0)
+    codes = [v.get("code") for v in recap.get("vouchers") or () if v.get("code")]
+    used = [v for code in codes for v in call.fake.vouchers.where(code=code)]
+    return _data(
+        {
+            "earned_points": 0.0,
+            "used_credits": float(recap.get("amount_for_credit") or 0),
+            "used_points": points,
+            "used_points_total": points,
+            "used_vouchers": used,
+        }
+    )
 
 
 # ---------------------------------------------------------------------- events
