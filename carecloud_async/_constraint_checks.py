@@ -108,7 +108,9 @@ def python_pattern(pattern: str) -> str:
 
 @functools.cache
 def _compiled(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(python_pattern(pattern), re.IGNORECASE if ignore_case else 0)
+    # re.ASCII: ECMA-262's /i without the u flag folds ASCII letters only (Python's folds U+017F to
+    # 's' and the Kelvin sign to 'k'), and its \d and \w are ASCII.
+    return re.compile(python_pattern(pattern), re.ASCII | (re.IGNORECASE if ignore_case else 0))
 
 
 def constraint_problem(function: Callable[..., Any], arguments: Mapping[str, Any]) -> str | None:

@@ -30,7 +30,7 @@ from workflow_clients import enterprise_client
 
 from carecloud_async import RequestValidationError
 from carecloud_async._arguments import check_arguments
-from carecloud_async._constraint_checks import _problem_at, constraint_problem
+from carecloud_async._constraint_checks import _problem_at, constraint_problem, value_problem
 from carecloud_async._plain_inputs import accept_plain_inputs
 from carecloud_async.testing._contract import Contract
 from carecloud_async.testing._schema import check
@@ -482,3 +482,14 @@ def test_every_operation_with_a_bound_in_the_fakes_contract_is_in_the_table() ->
     }
     assert {(op.method, op.path) for op in OPERATIONS if op.module in CONSTRAINTS} == expected
     assert len(expected) > 100  # count and offset alone are on every list operation
+
+
+def test_a_pattern_ignoring_case_folds_ascii_letters_only_as_ecma_262_does() -> None:
+    # Python's IGNORECASE folds the long s (U+017F) to 's' and the Kelvin sign (U+212A) to 'k'; the
+    # spec's e-mail pattern, applied ignoring case, let both through where Prism refuses them.
+    bounds = next(
+        c for rules in CONSTRAINTS.values() for c in rules if c.path[-1] == "email" and c.pattern and c.ignore_case
+    )
+    assert value_problem(bounds, "Jane.Doe@Example.COM") is None
+    for odd in ("\u017f@example.com", "a@\u212aexample.com"):
+        assert value_problem(bounds, odd) is not None, ascii(odd)

@@ -499,6 +499,11 @@ async def test_request_for_names_whom_a_cached_answer_was_made_for() -> None:
     assert (made_for.operation_id, made_for.status, made_for.customer_id) == ("getCustomer", 200, jane["customer_id"])
     assert made_for.token_id == token
     assert token not in repr(made_for)
+    # Nor in the repr of the login on /tokens/{token_id}/actions/login, whose path holds it.
+    (login,) = fake.requests("postTokenLogin")
+    assert token in login.path
+    assert token not in repr(login)
+    assert "/tokens/{token_id}/actions/login" in repr(login)
     assert fake.request_for(httpx.Response(200)) is None
     fake.clear_requests()
     assert fake.request_for(first) is None

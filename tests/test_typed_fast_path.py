@@ -300,3 +300,31 @@ def test_a_union_two_levels_down_is_read_by_the_fast_path_as_from_dict_reads_it(
     assert parsing.typed_decode(models.GetPurchases200Response, content) is None
     parsed = parsing.parse(models.GetPurchases200Response.from_dict, content)
     assert parsed.data.purchases[0].purchase_items[0].additional_properties[0].property_value is None
+
+
+def test_a_json_decoder_of_the_applications_own_is_used_for_every_body() -> None:
+    # The fast path ignored set_json_decoder: with parse_float=Decimal, parse() gave floats
+    # where from_dict(parsing.loads(...)) gave Decimals.
+    import decimal
+
+    body = b'{"credit": 0.1, "credit_points": 2.5}'
+    parsing.set_json_decoder(functools.partial(json.loads, parse_float=decimal.Decimal))
+    try:
+        parsed = parsing.parse(models.AcceptedPayment.from_dict, body)
+    finally:
+        parsing.set_json_decoder(None)
+    assert parsed.credit == decimal.Decimal("0.1")
+    assert isinstance(parsed.credit_points, decimal.Decimal)
+    # Back on a standard decoder, the fast path is taken again.
+    assert parsing.typed_decode(models.AcceptedPayment, body) is not None
+
+
+def test_a_subclass_of_a_model_is_built_as_the_subclass() -> None:
+    # _from_wire is inherited and builds the generated class: a subclass got its base class back.
+    @attrs.define
+    class Mine(models.AcceptedPayment):
+        pass
+
+    parsed = parsing.parse(Mine.from_dict, b'{"credit": 0.1, "credit_points": 2.5}')
+    assert type(parsed) is Mine
+    assert parsed.credit == 0.1

@@ -147,7 +147,7 @@ def parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
 
 
 def _parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
-    if fast_path:
+    if fast_path and _standard_loads:
         model = getattr(from_dict, "__self__", None)
         decode = _wire_decoders.get(model)
         if decode is None:
@@ -175,6 +175,10 @@ def _parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
 # variable ``CARECLOUD_FAST_PARSE=0`` (the benchmark measures the standard path that way).
 # msgspec is imported on the first parse that uses it, never at import time.
 
+#: False while :func:`set_json_decoder` holds a decoder other than ``json.loads`` / ``orjson.loads``
+#: (the fast path is then off: its values are those of the standard decoders).
+_standard_loads = True
+
 #: Use the typed fast path when msgspec is installed (see :func:`set_fast_path`).
 fast_path = os.environ.get("CARECLOUD_FAST_PARSE", "1") not in ("0", "false", "no", "off")
 
@@ -190,7 +194,9 @@ def _wire_decoder(model: Any) -> Any:
         if decode is not None:
             return decode
         decode = False
-        if model is not None and hasattr(model, "_wire_struct"):
+        # The model's own Struct only: a subclass of a generated model inherits ``_from_wire``,
+        # which builds the generated class, so a subclass is left to its own ``from_dict``.
+        if model is not None and "_wire_struct" in vars(model):
             try:
                 import msgspec  # noqa: PLC0415 (only when a body is parsed: import time stays)
 
@@ -658,8 +664,11 @@ def set_json_decoder(decoder: Callable[[bytes], Any] | None) -> None:
     True
     >>> parsing.set_json_decoder(None)
     """
-    global loads  # noqa: PLW0603 (the one process-wide setting of this module)
+    global loads, _standard_loads  # noqa: PLW0603 (the one process-wide setting of this module)
     loads = decoder if decoder is not None else (json.loads if _orjson is None else _orjson.loads)
+    # Another decoder (``parse_float=Decimal``, say) gives values the typed fast path would not:
+    # with it, every body is read by ``loads`` and ``from_dict``.
+    _standard_loads = loads is json.loads or (_orjson is not None and loads is _orjson.loads)
 
 
 __all__ = ["MissingField", "NullNotAllowed", "ResponseParseError", "UnknownFields", "enum_item", "fast_path", "field_failed", "gc_pause", "is_strict", "json_type", "loads", "model_failed", "not_a_list", "odd_date", "odd_enum", "odd_text", "parse", "parse_items", "plain_items", "raw_values", "refuse_nulls", "set_fast_path", "set_gc_pause", "set_json_decoder", "strict", "strict_in_use", "strict_nulls", "typed_decode", "wire_struct"]

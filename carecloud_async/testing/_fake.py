@@ -100,12 +100,13 @@ class ReceivedRequest:
     header, so :meth:`FakeCareCloud.request_for` finds the request an answer (cached or not) was
     made for. Once answered, ``customer_id`` is the customer the Customer API session was logged in
     as when the fake answered (None: nobody, or the Enterprise API) and ``token_id`` that session's
-    device token (kept out of the repr).
+    device token (kept out of the repr, and so is ``path``, which holds it on the Customer API's
+    ``/tokens/{token_id}/...`` routes: ``route`` shows the template).
     """
 
     operation_id: str | None
     method: str
-    path: str
+    path: str = field(repr=False)
     interface: str
     query: dict[str, Any]
     json: Any = field(repr=False)  # may hold passwords
