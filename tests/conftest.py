@@ -1,9 +1,13 @@
 """Shared fixtures. ``prism``: one Prism mock server per test session (scripts/mock_server.py);
-``spec``: the pinned spec, normalised (tests/pinned_spec.py)."""
+``spec``: the pinned spec, normalised (tests/pinned_spec.py); ``modules``: the generated endpoint
+modules by route."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 from pinned_spec import normalised
@@ -15,6 +19,19 @@ from scripts import mock_server, normalise, spec_source
 def spec() -> normalise.Spec:
     """The pinned spec, normalised as the generator reads it (one for the session; read only)."""
     return normalised()
+
+
+@pytest.fixture(scope="session")
+def modules() -> dict[tuple[str, str], ModuleType]:
+    """Every generated endpoint module, by its ``(METHOD, PATH)`` (imported once for the session)."""
+    package_dir = Path(__file__).resolve().parent.parent / "generated" / "carecloud_api"
+    found = {}
+    for path in sorted((package_dir / "api").rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        module = importlib.import_module(".".join(path.relative_to(package_dir.parent).with_suffix("").parts))
+        found[(module.METHOD, module.PATH)] = module
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -17,12 +17,10 @@ import json
 import random
 import time
 import typing
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import httpx
-import pytest
 from carecloud_api import errors, parsing
 from carecloud_api._catalog import OPERATIONS
 
@@ -31,19 +29,6 @@ from scripts.spec_bodies import VARIANTS, BodyGenerator, mutate, success_schemas
 
 BODIES_PER_OPERATION = 24  # 4 of each variant
 MUTATIONS_PER_OPERATION = 6
-PACKAGE_DIR = Path(__file__).resolve().parent.parent / "generated" / "carecloud_api"
-
-
-@pytest.fixture(scope="module")
-def modules() -> dict[tuple[str, str], ModuleType]:
-    found = {}
-    for path in sorted((PACKAGE_DIR / "api").rglob("*.py")):
-        if path.name == "__init__.py":
-            continue
-        name = ".".join(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
-        module = importlib.import_module(name)
-        found[(module.METHOD, module.PATH)] = module
-    return found
 
 
 def _catalog_operations_with_a_body() -> list[str]:

@@ -10,36 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
+from fake_api import Api, logged_in, reasons
 
 from carecloud_async.testing import FakeCareCloud
-
-ENTERPRISE = "https://fake.carecloud.test/webservice/rest-api/enterprise-interface/v1.0"
-
-
-class Api:
-    """Raw JSON calls to the fake's Enterprise API, logged in."""
-
-    def __init__(self, fake: FakeCareCloud, http: httpx.AsyncClient, token: str) -> None:
-        self.fake, self.http, self.headers = fake, http, {"Authorization": f"Bearer {token}"}
-
-    async def send(self, method: str, path: str, body: Any = None, **params: Any) -> httpx.Response:
-        return await self.http.request(
-            method, f"{ENTERPRISE}{path}", json=body, params=params or None, headers=self.headers
-        )
 
 
 @pytest.fixture
 async def api() -> AsyncIterator[Api]:
     fake = FakeCareCloud()
     async with httpx.AsyncClient(transport=fake.transport()) as http:
-        login = {"user_external_application_id": "fake-app", "login": "pos@example.com", "password": "fake-password"}
-        answer = await http.post(f"{ENTERPRISE}/users/actions/login", json=login)
-        yield Api(fake, http, answer.json()["data"]["bearer_token"])
-
-
-def reasons(answer: httpx.Response) -> list[tuple[str, str]]:
-    assert answer.status_code == 400, answer.text
-    return [(p["name"], p["reason"]) for p in answer.json()["error"]["error_data"]["invalid_params"]]
+        yield await logged_in(fake, http)
 
 
 # ---------------------------------------------------------------------- a customer's point records

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from carecloud_api.api.purchases import post_purchase_send
 from carecloud_api.models import PostPurchaseSendBody
+from fake_api import CUSTOMER, Api, logged_in, reasons
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -22,38 +23,12 @@ from carecloud_async import BadRequest, CustomerCredentials
 from carecloud_async.testing import FakeCareCloud
 from carecloud_async.workflows.purchases import cancelling_bill
 
-ENTERPRISE = "https://fake.carecloud.test/webservice/rest-api/enterprise-interface/v1.0"
-CUSTOMER = "https://fake.carecloud.test/webservice/rest-api/customer-interface/v1.0"
-
-
-class Api:
-    """Raw JSON calls to the fake's Enterprise API, logged in."""
-
-    def __init__(self, fake: FakeCareCloud, http: httpx.AsyncClient, token: str) -> None:
-        self.fake, self.http, self.headers = fake, http, {"Authorization": f"Bearer {token}"}
-
-    async def send(self, method: str, path: str, body: Any = None, **params: Any) -> httpx.Response:
-        return await self.http.request(
-            method, f"{ENTERPRISE}{path}", json=body, params=params or None, headers=self.headers
-        )
-
-
-async def _api(fake: FakeCareCloud, http: httpx.AsyncClient) -> Api:
-    login = {"user_external_application_id": "fake-app", "login": "pos@example.com", "password": "fake-password"}
-    answer = await http.post(f"{ENTERPRISE}/users/actions/login", json=login)
-    return Api(fake, http, answer.json()["data"]["bearer_token"])
-
 
 @pytest.fixture
 async def api() -> AsyncIterator[Api]:
     fake = FakeCareCloud()
     async with httpx.AsyncClient(transport=fake.transport()) as http:
-        yield await _api(fake, http)
-
-
-def reasons(answer: httpx.Response) -> list[tuple[str, str]]:
-    assert answer.status_code == 400, answer.text
-    return [(p["name"], p["reason"]) for p in answer.json()["error"]["error_data"]["invalid_params"]]
+        yield await logged_in(fake, http)
 
 
 def item(paid: float, number: int = 1) -> dict[str, Any]:
@@ -228,7 +203,7 @@ async def test_every_write_sets_last_change_to_the_second() -> None:
     clock = [1_800_000_000.75]
     fake = FakeCareCloud(clock=lambda: clock[0])
     async with httpx.AsyncClient(transport=fake.transport()) as http:
-        api = await _api(fake, http)
+        api = await logged_in(fake, http)
         created = await api.send("POST", "/customers", new_customer("jane@example.com"))
         customer_id = created.json()["data"]["customer_id"]
         first = fake.customers[customer_id]["last_change"]
@@ -491,7 +466,7 @@ class PurchaseMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.fake = FakeCareCloud(seed=1)
         self.http = httpx.AsyncClient(transport=self.fake.transport())
-        self.api = self.loop.run_until_complete(_api(self.fake, self.http))
+        self.api = self.loop.run_until_complete(logged_in(self.fake, self.http))
         self.customer_id = self.fake.customers.create()["customer_id"]
         self.granted = 0.0
         self.spent = 0.0

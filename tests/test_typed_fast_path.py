@@ -12,7 +12,6 @@ and off. They also check that the fast path is taken at all, and that it costs n
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import os
 import random
@@ -29,30 +28,12 @@ import httpx
 import pytest
 from carecloud_api import models, parsing
 
-from scripts import normalise, spec_source
+from scripts import normalise
 from scripts.spec_bodies import VARIANTS, BodyGenerator, example_body, mutate, success_schemas
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent / "generated" / "carecloud_api"
 ROOT = Path(__file__).resolve().parent.parent
 BODIES_PER_OPERATION = 12  # 2 of each variant
 MUTATIONS_PER_OPERATION = 4
-
-
-@pytest.fixture(scope="module")
-def spec() -> normalise.Spec:
-    return normalise.normalise(normalise.load(spec_source.obtain()))
-
-
-@pytest.fixture(scope="module")
-def modules() -> dict[tuple[str, str], ModuleType]:
-    found = {}
-    for path in sorted((PACKAGE_DIR / "api").rglob("*.py")):
-        if path.name == "__init__.py":
-            continue
-        name = ".".join(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
-        module = importlib.import_module(name)
-        found[(module.METHOD, module.PATH)] = module
-    return found
 
 
 @pytest.fixture(autouse=True)
