@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_testing_rules import Api, accept, api, final_bill
+from fake_api import Api
+from test_testing_rules import accept, api, final_bill
 
 __all__ = ["api"]  # the fixture, imported for the tests below
 

@@ -12,6 +12,7 @@ Records are kept as the API answers them (plain JSON dictionaries, spec field na
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -197,6 +198,8 @@ class BalanceRecords(Records):
         self._type_field = f"{kind}_type_id"
         self._assigned = "assigned_points" if kind == "point" else "assigned_credits"
         self._available = "available_points" if kind == "point" else "available_credits"
+        # Spending on purchases (no movement of its own): (movements stored before it, history entry).
+        self._purchase_spends: list[tuple[int, dict[str, Any]]] = []
 
     def grant(
         self,
@@ -206,8 +209,10 @@ class BalanceRecords(Records):
         type_id: str = "default",
         partner_id: str = "fake-partner",
         note: str | None = None,
+        valid_to: str | None = None,
     ) -> dict[str, Any]:
-        """Give ``customer_id`` ``amount`` points (or credit): a new movement, available at once."""
+        """Give ``customer_id`` ``amount`` points (or credit): a new movement, available at once
+        (until ``valid_to``, ``YYYY-MM-DD HH:MM:SS``, if given: the expiration overviews count it)."""
         record: dict[str, Any] = {
             "customer_id": customer_id,
             self._type_field: type_id,
@@ -218,6 +223,8 @@ class BalanceRecords(Records):
         }
         if note is not None:
             record["note"] = note
+        if valid_to is not None:
+            record["valid_to"] = valid_to
         return self.add(record)
 
     def take(
@@ -257,6 +264,76 @@ class BalanceRecords(Records):
         """What ``customer_id`` was given in total."""
         movements = self.where(customer_id=customer_id)
         return round(float(sum(r[self._assigned] for r in movements if r[self._assigned] > 0)), 6)
+
+    def history(self, customer_id: str) -> list[dict[str, Any]]:
+        """``customer_id``'s history records (the spec's ``PointHistoryRecord`` /
+        ``CreditHistoryRecord``), oldest first, from the stored movements: a grant is an addition
+        (of credit: a deposit), a take (reduce, the giving side of a transfer) a redemption (a
+        reduction) of -amount, at the time it was stored; and what :meth:`spend_on_purchase`
+        spent, a redemption naming the store and the purchase's bill in ``extended_data``."""
+        points = self.kind == "point"
+        spends = [(at, entry) for at, entry in self._purchase_spends if entry["customer_id"] == customer_id]
+        entries = []
+        for position, record in enumerate(self._items.values()):
+            entries += [entry for at, entry in spends if at == position]
+            if record.get("customer_id") != customer_id:
+                continue
+            amount = record[self._assigned]
+            entries.append(self._history_entry(customer_id, amount, record.get("note", ""), record["last_change"]))
+            entries[-1]["partner_id"] = record["partner_id"]
+            if points:
+                entries[-1]["point_type_id"] = record[self._type_field]
+        entries += [entry for at, entry in spends if at >= len(self._items)]
+        return [dict(entry) for entry in entries]
+
+    def _history_entry(self, customer_id: str, amount: float, note: str, time: str) -> dict[str, Any]:
+        if self.kind == "point":
+            operation = "Points addition" if amount >= 0 else "Points redemption"
+        else:
+            operation = "Credit deposit" if amount >= 0 else "Credit reduction"
+        return {
+            "customer_id": customer_id,
+            "point_amount" if self.kind == "point" else "amount": amount,
+            f"{self.kind}_operation_type": operation,
+            f"{self.kind}_operation_note": note,
+            f"{self.kind}_history_record_time": time,
+        }
+
+    def expiring(self, customer_id: str, now: str) -> dict[str, Any]:
+        """What of ``customer_id``'s balance expires after ``now`` (``YYYY-MM-DD HH:MM:SS``), as the
+        spec's expiration overview: ``next_amount`` on ``next_date`` (the soonest ``valid_to`` of a
+        movement with some left), ``current_month_amount`` by the end of ``now``'s month. Movements
+        without ``valid_to`` never expire; with none expiring, the amounts are 0 and no date."""
+        left = [
+            r
+            for r in self.where(customer_id=customer_id)
+            if r[self._available] > 0 and r.get("valid_to") and r["valid_to"].replace("T", " ") > now
+        ]
+        overview: dict[str, Any] = {"next_amount": 0.0, "current_month_amount": 0.0}
+        if left:
+            next_date = min(r["valid_to"][:10] for r in left)
+            overview["next_date"] = next_date
+            overview["next_amount"] = round(sum(r[self._available] for r in left if r["valid_to"][:10] == next_date), 6)
+            this_month = [r for r in left if r["valid_to"][:7] == now[:7]]
+            overview["current_month_amount"] = round(sum(r[self._available] for r in this_month), 6)
+        return overview
+
+    def spend_on_purchase(
+        self, customer_id: str, amount: float, *, store_id: str, bill_id: str, purchase_value: float
+    ) -> bool:
+        """:meth:`spend` for a purchase paid with points (credit): no movement is stored (the
+        movements ``GET /points`` lists stay as they are), but the history shows the redemption."""
+        if not self.spend(customer_id, amount):
+            return False
+        if amount > 0:
+            assert self._stamp is not None  # BalanceRecords always stamps
+            entry = self._history_entry(customer_id, -float(amount), "", self._stamp())
+            entry["store_id"] = store_id
+            details = {"external_purchase_id": bill_id, "purchase_value": purchase_value}
+            if self.kind == "point":
+                entry["extended_data"] = json.dumps(details)
+            self._purchase_spends.append((len(self._items), entry))
+        return True
 
     def spend(self, customer_id: str, amount: float) -> bool:
         """Take ``amount`` from the oldest movements; False (and nothing taken) if the balance is short."""

@@ -714,6 +714,48 @@ def transfer(call: Call) -> Answer:
     return 204, None
 
 
+def _history_customer(call: Call) -> str:
+    customer_id = call.query.get("customer_id") or call.customer_id
+    if customer_id is None:
+        raise bad_request("customer_id", "required")
+    _customer(call, customer_id)
+    return str(customer_id)
+
+
+@handles("getPointHistory", "getCreditHistory")
+def list_history(call: Call) -> Answer:
+    # The customer's stored movements (and purchases paid with them) as history records
+    # (BalanceRecords.history), filtered as
+    # the spec's parameters say: partner, point type, a time interval, and a part of the operation
+    # type or note (case-insensitive), the store (only purchases name one).
+    q = call.query
+    table = call.fake.points if call.operation.operation_id == "getPointHistory" else call.fake.credits
+    found = table.history(_history_customer(call))
+    kind = table.kind
+    if q.get("partner_id"):
+        found = [r for r in found if r["partner_id"] == q["partner_id"]]
+    if q.get("point_type_id") and kind == "point":
+        found = [r for r in found if r["point_type_id"] == q["point_type_id"]]
+    if q.get("store_id"):
+        found = [r for r in found if r.get("store_id") == q["store_id"]]
+    time_field = f"{kind}_history_record_time"
+    if q.get("time_from"):
+        found = [r for r in found if r[time_field] >= str(q["time_from"]).replace("T", " ")]
+    if q.get("time_to"):
+        found = [r for r in found if r[time_field] <= str(q["time_to"]).replace("T", " ")]
+    for part in ("type", "note"):
+        wanted = q.get(f"{kind}_operation_{part}")
+        if wanted:
+            found = [r for r in found if str(wanted).lower() in r[f"{kind}_operation_{part}"].lower()]
+    return _page(call, found, f"{kind}_history")
+
+
+@handles("getWalletPointsExpiration", "getWalletCreditsExpiration")
+def expiration_overview(call: Call) -> Answer:
+    table = call.fake.points if call.operation.operation_id == "getWalletPointsExpiration" else call.fake.credits
+    return _data(table.expiring(_history_customer(call), call.fake.local_time()))
+
+
 @handles("getWalletPoints")
 def points_overview(call: Call) -> Answer:
     customer_id = call.query.get("customer_id") or call.customer_id
@@ -946,9 +988,10 @@ def send_purchase(call: Call) -> Answer:
     else:
         accepted = _check_recap(call, bill)
     if accepted and customer_id:
-        if not fake.points.spend(customer_id, accepted["credit_points"]):
+        paid = {"store_id": body["store_id"], "bill_id": bill["bill_id"], "purchase_value": accepted["bill_total"]}
+        if not fake.points.spend_on_purchase(customer_id, accepted["credit_points"], **paid):
             raise bad_request("bill.payment_recap.credit_points", "not_allowed_value", "more than the balance")
-        if not fake.credits.spend(customer_id, accepted["credit"]):
+        if not fake.credits.spend_on_purchase(customer_id, accepted["credit"], **paid):
             raise bad_request("bill.payment_recap.amount_for_credit", "not_allowed_value", "more than the balance")
     purchase = fake.record_purchase(
         bill["bill_id"],
