@@ -149,16 +149,10 @@ def parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
 
 
 def _parse(from_dict: Callable[[Any], Any], content: bytes) -> Any:
-    if fast_path and _standard_loads:
-        model = getattr(from_dict, "__self__", None)
-        decode = _wire_decoders.get(model)
-        if decode is None:
-            decode = _wire_decoder(model)
-        if decode is not False and not (strict_in_use and strict_nulls.get()):
-            try:
-                return model._from_wire(decode(content))  # type: ignore[union-attr]
-            except Exception:  # noqa: S110 (not exactly the spec's shape: from_dict decides)
-                pass
+    if fast_path and _standard_loads and not (strict_in_use and strict_nulls.get()):
+        typed = typed_decode(getattr(from_dict, "__self__", None), content)
+        if typed is not None:  # a model; None: not exactly the spec's shape, from_dict decides
+            return typed
     try:
         data = loads(content)
     except ValueError as exc:  # json's and orjson's JSONDecodeError are ValueErrors
@@ -239,7 +233,7 @@ def typed_decode(model: Any, content: bytes) -> Any:
         return None
     try:
         return model._from_wire(decode(content))
-    except Exception:
+    except Exception:  # any refusal of the strict decode or the copy: from_dict decides
         return None
 
 
