@@ -34,7 +34,11 @@ floor call, the parsing rows to the typed decode alone), in CPU time of the benc
 time. Rounds are interleaved (round 1 of every row, then round 2, ...) so a busy machine slows
 every row alike; each figure is the median over rounds of the mean time per call within a round.
 A second table gives the memory of one parsed page (tracemalloc: the peak while parsing and what
-the result keeps), ours against the floor's.
+the result keeps), ours against the floor's. A third (with msgspec) shows where the typed parse's
+time goes beside the floor's decode: our decode into the generated Structs, the copy into the
+attrs models, that copy in pages small enough for the CPU caches, and the least a copy in Python
+can cost (the models times creating and freeing one, plus the fields times one slot store, both
+measured in the same run), with the garbage collector off, then both parses with it on.
 
 Targets: issue 15, ``CareCloud.call`` <= 1.8x raw and ``from_dict`` <= 1.0x ``json.loads``;
 issue 27 (the ``fast`` extra), ``CareCloud.call`` <= 1.5x the floor call and the typed parse
@@ -55,7 +59,7 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -318,6 +322,236 @@ def memory_rows(bodies: dict[str, tuple[str, bytes, type[Any]]]) -> list[Memory]
     return found
 
 
+@dataclass
+class Step:
+    page: str
+    label: str
+    us: float  # CPU microseconds, median over repeats
+    models: int = 0  # objects of the body (models built) where the step builds them
+    fields: int = 0  # keys of those objects (fields set)
+
+
+def _cpu_us(run: Callable[[], Any], repeats: int, calls: int) -> float:
+    """CPU microseconds per call of ``run``, the median of ``repeats`` runs of ``calls`` calls."""
+    found = []
+    for _ in range(repeats):
+        started = time.thread_time()
+        for _ in range(calls):
+            run()
+        found.append((time.thread_time() - started) / calls)
+    return statistics.median(found) * 1e6
+
+
+def _interleaved(runs: Mapping[str, Callable[[], Any]], repeats: int, calls: int = 20) -> dict[str, float]:
+    """CPU microseconds per call of each run, the median over ``repeats`` interleaved rounds."""
+    found: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            found[name].append(_cpu_us(run, 1, calls))
+    return {name: statistics.median(times) for name, times in found.items()}
+
+
+def _loop_cpu_ns(loop: Callable[[int, Any], None], wire: Any, repeats: int, passes: int = 50_000) -> float:
+    """CPU nanoseconds per pass of ``loop(passes, wire)``, the median of ``repeats`` runs."""
+    found = []
+    for _ in range(repeats):
+        started = time.thread_time()
+        loop(passes, wire)
+        found.append((time.thread_time() - started) / passes)
+    return statistics.median(found) * 1e9
+
+
+# The unit costs of the copy, in loops with no call around each pass (as in a generated
+# _from_wire): the loop alone, creating and freeing an Address, and that with nine slot stores.
+def _empty_loop(passes: int, wire: Any) -> None:
+    for _ in range(passes):
+        made = wire  # noqa: F841 (a store, as the other loops' passes make)
+
+
+def _create_loop(passes: int, wire: Any) -> None:
+    from carecloud_api.models import Address
+
+    new = object.__new__
+    for _ in range(passes):
+        made = new(Address)  # noqa: F841 (freed at the next pass: create and free)
+
+
+def _copy_loop(passes: int, wire: Any) -> None:
+    from carecloud_api.models import Address
+
+    new = object.__new__
+    for _ in range(passes):
+        made = new(Address)
+        made.address1 = wire.address1
+        made.address2 = wire.address2
+        made.address3 = wire.address3
+        made.address4 = wire.address4
+        made.address5 = wire.address5
+        made.address6 = wire.address6
+        made.address7 = wire.address7
+        made.zip_ = wire.zip_
+        made.city = wire.city
+
+
+COPY_LOOP_STORES = 9
+
+
+def body_counts(body: bytes) -> tuple[int, int]:
+    """(objects, keys) of a JSON body: the models a typed parse builds and the fields it sets.
+
+    >>> body_counts(b'{"data": {"items": [{"a": 1}, {"a": 2, "b": {}}], "total": 2}}')
+    (5, 6)
+    """
+    objects = keys = 0
+    stack = [json.loads(body)]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            objects += 1
+            keys += len(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return objects, keys
+
+
+SMALL_PAGE = 20
+
+
+def small_page(body: bytes, items: int) -> bytes:
+    """The page ``body`` with only its first ``items`` items (``{"data": {<list>: [...], ...}}``).
+
+    >>> small_page(b'{"data": {"customers": [1, 2, 3], "total_items": 3}}', 2)
+    b'{"data": {"customers": [1, 2], "total_items": 3}}'
+    """
+    page = json.loads(body)
+    data = page["data"]
+    for key, value in data.items():
+        if isinstance(value, list):
+            data[key] = value[:items]
+    return json.dumps(page).encode()
+
+
+def _decode_and_copy(build: Callable[[Any], Any], decode: Callable[[bytes], Any], body: bytes) -> Any:
+    return build(decode(body))
+
+
+FLOOR_DECODE = "floor: msgspec decode into the benchmark's Structs"
+FLOOR_WITH_GC = "floor with the collector on"
+OURS_WITH_GC = "ours: typed parse with the collector on"
+UNIT = "unit"
+
+
+def breakdown_rows(bodies: dict[str, tuple[str, bytes, type[Any]]], repeats: int) -> list[Step]:
+    """Where our typed parse spends its time beside msgspec's decode (issue 27), each step with
+    the cyclic garbage collector off so that the steps add up, then both parses with it on:
+
+    - the floor's decode (into the benchmark's Structs) and ours (into the generated Structs), each
+      result freed as the next is made, as in the other rows;
+    - ``_from_wire``, the copy of a decoded tree into the attrs models in Python (the decode and
+      the copy, less the decode: the copy turns the decoded lists' items into models in place, so
+      each pass needs a tree of its own), the models freed as the next are made;
+    - the least such a copy can cost in Python: the models times creating and freeing one attrs
+      object, plus the fields times one slot store, both measured here on ``Address``.
+    """
+    if msgspec is None:
+        return []
+    from carecloud_api.models import Address
+
+    types = floor_types()
+    steps: list[Step] = []
+    was_enabled = gc.isenabled()
+    use(orjson.loads if orjson is not None else json.loads, True)
+    try:
+        wire = msgspec.json.Decoder(Address._wire_struct()).decode(b'{"address1": "x", "city": "y"}')
+        gc.disable()
+        empty = _loop_cpu_ns(_empty_loop, wire, repeats)
+        create = _loop_cpu_ns(_create_loop, wire, repeats)
+        copy = _loop_cpu_ns(_copy_loop, wire, repeats)
+        per_object = (create - empty) / 1000  # microseconds
+        per_field = max(copy - create, 0.0) / COPY_LOOP_STORES / 1000
+        for page, (path, body, model) in bodies.items():
+            models, fields = body_counts(body)
+            floor_decode = msgspec.json.Decoder(types[path]).decode
+            our_decode = msgspec.json.Decoder(model._wire_struct()).decode
+            build = model._from_wire
+            parse = functools.partial(parsing.parse, model.from_dict, body)
+            parse()  # warm: lazy imports, the fast path's decoder
+            small = small_page(body, SMALL_PAGE)
+            small_models = body_counts(small)[0]
+            runs = {
+                "floor": functools.partial(floor_decode, body),
+                "small ours": functools.partial(our_decode, small),
+                "small both": functools.partial(_decode_and_copy, build, our_decode, small),
+                "ours": functools.partial(our_decode, body),
+                "both": functools.partial(_decode_and_copy, build, our_decode, body),
+                "parse": parse,
+            }
+            # Interleaved rounds (each run once a round), as in the main table, so that a busy
+            # moment slows every step alike and the differences hold.
+            gc.disable()
+            found = _interleaved(runs, repeats)
+            gc.enable()
+            with_gc = _interleaved({"floor": runs["floor"], "parse": parse}, repeats)
+            floor_us, ours_us, both_us, parse_us = found["floor"], found["ours"], found["both"], found["parse"]
+            floor_gc_us, parse_gc_us = with_gc["floor"], with_gc["parse"]
+            steps += [
+                Step(page, FLOOR_DECODE, floor_us),
+                Step(page, "ours: msgspec decode into the generated Structs", ours_us),
+                Step(page, "ours: _from_wire, the copy into attrs models (Python)", both_us - ours_us, models, fields),
+                Step(
+                    page,
+                    f"the copy in pages of {SMALL_PAGE} items (what the CPU caches hold), scaled to this page",
+                    (found["small both"] - found["small ours"]) * models / small_models,
+                    models,
+                    fields,
+                ),
+                Step(
+                    page,
+                    "the least a Python copy costs: models x (create + free) + fields x store",
+                    models * per_object + fields * per_field,
+                    models,
+                    fields,
+                ),
+                Step(page, "ours: typed parse, parsing.parse (all of it)", parse_us),
+                Step(page, FLOOR_WITH_GC, floor_gc_us),
+                Step(page, OURS_WITH_GC, parse_gc_us),
+            ]
+        steps.append(Step(UNIT, "create and free one attrs model from Python (object.__new__)", per_object))
+        steps.append(Step(UNIT, "copy one field from a Struct into a model (a slot store)", per_field))
+    finally:
+        if was_enabled:
+            gc.enable()
+        parsing.set_json_decoder(None)
+        parsing.set_fast_path(fast_default)
+    return steps
+
+
+def print_breakdown(steps: list[Step]) -> None:
+    """The table of :func:`breakdown_rows`: each step against the floor's decode of its page (the
+    parse with the collector on against the floor with it on)."""
+    if not steps:
+        return
+    print(
+        "\nWhere the typed parse's time goes (msgspec fast path): CPU time, the collector off but in "
+        "the last two rows of each page, each row against the floor's decode of its page\n"
+    )
+    print("| page | step | CPU us | vs floor decode | models | fields |")
+    print("|---|---|---:|---:|---:|---:|")
+    floors = {step.page: step.us for step in steps if step.label == FLOOR_DECODE}
+    floors_gc = {step.page: step.us for step in steps if step.label == FLOOR_WITH_GC}
+    for step in steps:
+        if step.page == UNIT:
+            shown, ratio = f"{step.us * 1000:,.1f} ns", "-"
+        else:
+            shown = f"{step.us:,.0f}"
+            base = floors_gc if step.label in (FLOOR_WITH_GC, OURS_WITH_GC) else floors
+            ratio = f"{step.us / base[step.page]:.2f}x"
+        models = f"{step.models:,}" if step.models else ""
+        fields = f"{step.fields:,}" if step.fields else ""
+        print(f"| {step.page} | {step.label} | {shown} | {ratio} | {models} | {fields} |")
+
+
 def print_table(rows: list[Row], rounds: int, calls: int, memory: list[Memory]) -> None:
     by_label = {(row.page, row.label): row for row in rows}
     print(
@@ -388,6 +622,7 @@ async def main(argv: list[str] | None = None) -> int:
         await cc.aclose()
         await raw.aclose()
     print_table(rows, args.rounds, args.calls, memory_rows(bodies))
+    print_breakdown(breakdown_rows(bodies, max(5, min(args.rounds, 15))))
     return 0
 
 
