@@ -20,7 +20,9 @@ against the same in-process ``httpx.MockTransport`` (no sockets: the cost measur
   ``msgspec.json.decode(content, type=...)`` into ``msgspec.Struct`` types written here for the
   two pages (the same fields and types as the generated models: dates, int enums, floats), after
   a raw httpx get and alone; and our typed parse from the bytes, ``parsing.parse(from_dict, ...)``,
-  with each decoder, to compare with the typed decode alone.
+  with each decoder, to compare with the typed decode alone; and msgspec's decode into the
+  floor's types made attrs classes (``bench_floor.attrs_twin``), what building attrs objects in C
+  costs beside Structs.
 
 Every typed row runs in each parsing mode: "json" and "orjson" with the typed fast path off
 (``parsing.set_fast_path(False)``: the standard path, what a user without msgspec gets), and
@@ -90,6 +92,7 @@ FLOOR_CALL_TARGET = 1.5
 FLOOR_PARSE_TARGET = 1.5
 FLOOR_CALL = "raw httpx get + msgspec typed decode (the floor)"
 FLOOR_PARSE = "msgspec typed decode of the bytes (the floor)"
+ATTRS_FLOOR = "msgspec typed decode into attrs classes (the floor's types as attrs)"
 
 
 def floor_types() -> dict[str, type[Any]]:
@@ -97,6 +100,14 @@ def floor_types() -> dict[str, type[Any]]:
     from scripts import bench_floor
 
     return {"/customers": bench_floor.CustomersPage, "/purchases": bench_floor.PurchasesPage}
+
+
+def attrs_types() -> dict[str, type[Any]]:
+    """path -> the floor's type of that page as slotted attrs classes (``bench_floor.attrs_twin``):
+    what msgspec's decode costs when it builds attrs objects, in C, instead of Structs."""
+    from scripts import bench_floor
+
+    return {path: bench_floor.attrs_twin(struct) for path, struct in floor_types().items()}
 
 
 def pages() -> dict[str, tuple[str, bytes, type[Any]]]:
@@ -242,6 +253,8 @@ def build_rows(
         if msgspec is not None:
             decode_alone = msgspec.json.Decoder(types[path]).decode
             rows.append(Row(page, FLOOR_PARSE, "json.loads of the bytes", lambda b=body, d=decode_alone: d(b), False))
+            decode_attrs = msgspec.json.Decoder(attrs_types()[path]).decode
+            rows.append(Row(page, ATTRS_FLOOR, loads_label, lambda b=body, d=decode_attrs: d(b), False, parse_floor))
         rows.append(Row(page, loads_label, loads_label, lambda body=body: json.loads(body), False, parse_floor))
         for name, decode in decoders[1:]:
             label = f"{name}.loads of the bytes"
@@ -311,6 +324,9 @@ def memory_rows(bodies: dict[str, tuple[str, bytes, type[Any]]]) -> list[Memory]
             decode_typed: Callable[[bytes], Any] = msgspec.json.Decoder(types[path]).decode
             decode_typed(body)  # warm: the decoder's type cache
             found.append(measure_memory(page, FLOOR_PARSE, functools.partial(decode_typed, body)))
+            decode_attrs: Callable[[bytes], Any] = msgspec.json.Decoder(attrs_types()[path]).decode
+            decode_attrs(body)
+            found.append(measure_memory(page, ATTRS_FLOOR, functools.partial(decode_attrs, body)))
         for name, decode, fast in parse_modes(decoders):
             use(decode, fast)
             parsing.parse(model.from_dict, body)  # warm: the models' lazy imports, the fast path's decoder

@@ -58,3 +58,21 @@ def test_the_breakdown_compares_each_step_with_the_floor_of_its_kind(capsys: pyt
 def test_no_breakdown_without_msgspec_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     print_breakdown([])
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("page", ["100 customers", "100 purchases x 5 items"])
+def test_the_attrs_twins_of_the_floor_decode_the_pages_into_slotted_attrs_objects_with_the_same_values(
+    page: str,
+) -> None:
+    import attrs
+    import msgspec
+
+    path, body, _ = bench_percall.pages()[page]
+    floor = msgspec.json.decode(body, type=bench_percall.floor_types()[path])
+    twin = msgspec.json.decode(body, type=bench_percall.attrs_types()[path])
+    assert attrs.has(type(twin))
+    assert not isinstance(twin, msgspec.Struct)
+    first = twin.data.customers[0] if path == "/customers" else twin.data.purchases[0].purchase_items[0]
+    assert attrs.has(type(first))
+    assert not hasattr(first, "__dict__")
+    assert msgspec.to_builtins(twin) == msgspec.to_builtins(floor)
