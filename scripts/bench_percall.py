@@ -367,14 +367,18 @@ def _interleaved(runs: Mapping[str, Callable[[], Any]], repeats: int, calls: int
     return {name: statistics.median(times) for name, times in found.items()}
 
 
-def _loop_cpu_ns(loop: Callable[[int, Any], None], wire: Any, repeats: int, passes: int = 50_000) -> float:
-    """CPU nanoseconds per pass of ``loop(passes, wire)``, the median of ``repeats`` runs."""
-    found = []
+def _loops_cpu_ns(
+    loops: Mapping[str, Callable[[int, Any], None]], wire: Any, repeats: int, passes: int = 20_000
+) -> dict[str, float]:
+    """CPU nanoseconds per pass of each ``loop(passes, wire)``, the median of ``repeats``
+    interleaved rounds (each loop once a round, so that a busy moment slows each alike)."""
+    found: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(repeats):
-        started = time.thread_time()
-        loop(passes, wire)
-        found.append((time.thread_time() - started) / passes)
-    return statistics.median(found) * 1e9
+        for name, loop in loops.items():
+            started = time.thread_time()
+            loop(passes, wire)
+            found[name].append((time.thread_time() - started) / passes)
+    return {name: statistics.median(times) * 1e9 for name, times in found.items()}
 
 
 # The unit costs of the copy, in loops with no call around each pass (as in a generated
@@ -481,11 +485,9 @@ def breakdown_rows(bodies: dict[str, tuple[str, bytes, type[Any]]], repeats: int
     try:
         wire = msgspec.json.Decoder(Address._wire_struct()).decode(b'{"address1": "x", "city": "y"}')
         gc.disable()
-        empty = _loop_cpu_ns(_empty_loop, wire, repeats)
-        create = _loop_cpu_ns(_create_loop, wire, repeats)
-        copy = _loop_cpu_ns(_copy_loop, wire, repeats)
-        per_object = (create - empty) / 1000  # microseconds
-        per_field = max(copy - create, 0.0) / COPY_LOOP_STORES / 1000
+        unit = _loops_cpu_ns({"empty": _empty_loop, "create": _create_loop, "copy": _copy_loop}, wire, 3 * repeats)
+        per_object = (unit["create"] - unit["empty"]) / 1000  # microseconds
+        per_field = max(unit["copy"] - unit["create"], 0.0) / COPY_LOOP_STORES / 1000
         for page, (path, body, model) in bodies.items():
             models, fields = body_counts(body)
             floor_decode = msgspec.json.Decoder(types[path]).decode
