@@ -127,9 +127,10 @@ application holding its pages would not see, so it stays the application's choic
 
 How far C alone would go: the row "msgspec typed decode into attrs classes" decodes the same
 pages into the floor's types made slotted attrs classes (`scripts/bench_floor.py`, `attrs_twin`),
-which msgspec builds in C with no copy at all. It lands about where our typed parse does (1.4x to
-1.5x of the floor): building a page of attrs objects, however it is done, costs about half as much
-again as building Structs, which are the cheapest objects msgspec makes.
+which msgspec builds in C with no copy at all. It lands at about 1.4x to 1.5x of the floor, a
+little below our typed parse: building a page of attrs objects, even in C, costs about half as
+much again as building Structs, the cheapest objects msgspec makes. A decode straight into our
+models would also lose what they keep, so the two-pass design stays.
 
 So the 1.5x targets of issue 27 sit at the line: the generated `call()` on a bare Client is
 within them, while `CareCloud.call` (the layer adds its few microseconds) and the typed parse
