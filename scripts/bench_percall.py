@@ -102,6 +102,7 @@ def floor_types() -> dict[str, type[Any]]:
     return {"/customers": bench_floor.CustomersPage, "/purchases": bench_floor.PurchasesPage}
 
 
+@functools.cache
 def attrs_types() -> dict[str, type[Any]]:
     """path -> the floor's type of that page as slotted attrs classes (``bench_floor.attrs_twin``):
     what msgspec's decode costs when it builds attrs objects, in C, instead of Structs."""
@@ -347,38 +348,22 @@ class Step:
     fields: int = 0  # keys of those objects (fields set)
 
 
-def _cpu_us(run: Callable[[], Any], repeats: int, calls: int) -> float:
-    """CPU microseconds per call of ``run``, the median of ``repeats`` runs of ``calls`` calls."""
-    found = []
-    for _ in range(repeats):
-        started = time.thread_time()
-        for _ in range(calls):
-            run()
-        found.append((time.thread_time() - started) / calls)
-    return statistics.median(found) * 1e6
+def _cpu_us(run: Callable[[], Any], calls: int) -> float:
+    """CPU microseconds per call of ``run`` over ``calls`` calls."""
+    started = time.thread_time()
+    for _ in range(calls):
+        run()
+    return (time.thread_time() - started) / calls * 1e6
 
 
 def _interleaved(runs: Mapping[str, Callable[[], Any]], repeats: int, calls: int = 20) -> dict[str, float]:
-    """CPU microseconds per call of each run, the median over ``repeats`` interleaved rounds."""
+    """CPU microseconds per call of each run, the median over ``repeats`` interleaved rounds (each
+    run once a round, so that a busy moment slows each alike)."""
     found: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            found[name].append(_cpu_us(run, 1, calls))
+            found[name].append(_cpu_us(run, calls))
     return {name: statistics.median(times) for name, times in found.items()}
-
-
-def _loops_cpu_ns(
-    loops: Mapping[str, Callable[[int, Any], None]], wire: Any, repeats: int, passes: int = 20_000
-) -> dict[str, float]:
-    """CPU nanoseconds per pass of each ``loop(passes, wire)``, the median of ``repeats``
-    interleaved rounds (each loop once a round, so that a busy moment slows each alike)."""
-    found: dict[str, list[float]] = {name: [] for name in loops}
-    for _ in range(repeats):
-        for name, loop in loops.items():
-            started = time.thread_time()
-            loop(passes, wire)
-            found[name].append((time.thread_time() - started) / passes)
-    return {name: statistics.median(times) * 1e9 for name, times in found.items()}
 
 
 # The unit costs of the copy, in loops with no call around each pass (as in a generated
@@ -414,6 +399,7 @@ def _copy_loop(passes: int, wire: Any) -> None:
 
 
 COPY_LOOP_STORES = 9
+UNIT_PASSES = 20_000
 
 
 def body_counts(body: bytes) -> tuple[int, int]:
@@ -485,9 +471,12 @@ def breakdown_rows(bodies: dict[str, tuple[str, bytes, type[Any]]], repeats: int
     try:
         wire = msgspec.json.Decoder(Address._wire_struct()).decode(b'{"address1": "x", "city": "y"}')
         gc.disable()
-        unit = _loops_cpu_ns({"empty": _empty_loop, "create": _create_loop, "copy": _copy_loop}, wire, 3 * repeats)
-        per_object = (unit["create"] - unit["empty"]) / 1000  # microseconds
-        per_field = max(unit["copy"] - unit["create"], 0.0) / COPY_LOOP_STORES / 1000
+        loops = {"empty": _empty_loop, "create": _create_loop, "copy": _copy_loop}
+        unit = _interleaved(
+            {name: functools.partial(loop, UNIT_PASSES, wire) for name, loop in loops.items()}, 3 * repeats, 1
+        )
+        per_object = (unit["create"] - unit["empty"]) / UNIT_PASSES  # microseconds
+        per_field = max(unit["copy"] - unit["create"], 0.0) / UNIT_PASSES / COPY_LOOP_STORES
         for page, (path, body, model) in bodies.items():
             models, fields = body_counts(body)
             floor_decode = msgspec.json.Decoder(types[path]).decode
