@@ -400,19 +400,17 @@ class FakeCareCloud(FakeState):
         operations: collections.Counter[str] = collections.Counter()
         methods: collections.Counter[str] = collections.Counter()
         statuses: collections.Counter[int] = collections.Counter()
+        issued: collections.Counter[str | None] = collections.Counter()  # successful answers, by operation
         for record in self.received:
             methods[record.method] += 1
             if record.operation_id is not None:
                 operations[record.operation_id] += 1
             if record.status is not None:
                 statuses[record.status] += 1
-
-        def issued(operation: str) -> int:
-            ok = (r for r in self.received if r.operation_id == operation)
-            return sum(1 for r in ok if r.status is not None and r.status < 300)
-
+                if record.status < 300:
+                    issued[record.operation_id] += 1
         return RequestCounts(
-            dict(operations), dict(methods), dict(statuses), issued("postUserLogin"), issued("postToken")
+            dict(operations), dict(methods), dict(statuses), issued["postUserLogin"], issued["postToken"]
         )
 
     def clear_requests(self) -> None:
